@@ -1,0 +1,192 @@
+//! `TaskCompletionSource<T>`: the producer side of a [`Task`] (.NET `TaskCompletionSource<TResult>`).
+
+use std::fmt;
+
+use crate::task::cell::RawTask;
+use crate::task::{outcome_of, Outcome, Task, TaskError, TaskOutput};
+
+/// When the wakers of a completed task run (.NET `TaskCreationOptions.RunContinuationsAsynchronously`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Continuations {
+    /// The completing call (`set_result` and friends) wakes every awaiter before it returns.
+    /// Cheapest; a waker that runs code inline runs it on the completing thread.
+    #[default]
+    Inline,
+    /// The completing call never calls a waker: the wakers are handed to valuetask's
+    /// continuation thread (one per process, started on first use), which wakes them.
+    /// Use it when the completing thread holds a lock an awaiter may need, or must not run
+    /// arbitrary waker code. Costs one allocation and a thread hop per completion that had
+    /// awaiters; a completion nobody waits for yet costs nothing extra.
+    Asynchronous,
+}
+
+/// The producer of a [`Task`]: complete it once, from any thread (.NET
+/// `TaskCompletionSource<TResult>`).
+///
+/// `Clone`: every clone completes the same task, and the first completion wins. `set_*`
+/// panics on a second completion; `try_set_*` hands the value back instead.
+///
+/// If every source is dropped while the task is pending, the task completes with
+/// [`TaskError::Abandoned`] (status `Faulted`), so no awaiter hangs on a producer that is gone.
+///
+/// ```
+/// use valuetask::TaskCompletionSource;
+///
+/// # futures::executor::block_on(async {
+/// let tcs = TaskCompletionSource::new();
+/// let task = tcs.task();
+/// std::thread::spawn(move || tcs.set_result(7));
+/// assert_eq!(task.await, Ok(7));
+/// # });
+/// ```
+pub struct TaskCompletionSource<T> {
+    raw: RawTask<TaskOutput<T>>,
+}
+
+impl<T> TaskCompletionSource<T> {
+    /// A source whose task wakes awaiters inline on completion. One allocation, shared with
+    /// the task.
+    pub fn new() -> Self {
+        Self::with_continuations(Continuations::Inline)
+    }
+
+    /// A source whose completion wakes awaiters as `mode` says
+    /// (.NET `new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously)`).
+    ///
+    /// ```
+    /// use valuetask::{Continuations, TaskCompletionSource};
+    /// let tcs = TaskCompletionSource::with_continuations(Continuations::Asynchronous);
+    /// tcs.set_result(1);
+    /// assert_eq!(tcs.task().wait(), Ok(&1));
+    /// ```
+    pub fn with_continuations(mode: Continuations) -> Self {
+        Self {
+            raw: RawTask::new_pending(mode == Continuations::Asynchronous, 1),
+        }
+    }
+
+    /// The task this source completes (.NET `TaskCompletionSource.Task`). Every call returns a
+    /// handle to the same task.
+    pub fn task(&self) -> Task<T> {
+        Task::from_raw(self.raw.clone())
+    }
+
+    /// Complete the task with `value` (.NET `SetResult`).
+    ///
+    /// # Panics
+    /// If the task was already completed; use [`try_set_result`](Self::try_set_result) when
+    /// several producers race.
+    #[track_caller]
+    pub fn set_result(&self, value: T) {
+        if self.try_complete(Ok(value)).is_err() {
+            already_completed("set_result");
+        }
+    }
+
+    /// Fail the task with `error` (.NET `SetException`, or `SetCanceled` for
+    /// [`TaskError::Canceled`]).
+    ///
+    /// # Panics
+    /// If the task was already completed.
+    #[track_caller]
+    pub fn set_error(&self, error: TaskError) {
+        if self.try_complete(Err(error)).is_err() {
+            already_completed("set_error");
+        }
+    }
+
+    /// Cancel the task (.NET `SetCanceled`).
+    ///
+    /// # Panics
+    /// If the task was already completed.
+    #[track_caller]
+    pub fn set_canceled(&self) {
+        if self.try_complete(Err(TaskError::Canceled)).is_err() {
+            already_completed("set_canceled");
+        }
+    }
+
+    /// Complete the task with `value` unless it is already completed; then `value` comes back
+    /// as `Err` (.NET `TrySetResult` returning `false`).
+    ///
+    /// ```
+    /// let tcs = valuetask::TaskCompletionSource::new();
+    /// assert_eq!(tcs.try_set_result(1), Ok(()));
+    /// assert_eq!(tcs.try_set_result(2), Err(2));
+    /// ```
+    pub fn try_set_result(&self, value: T) -> Result<(), T> {
+        self.try_complete(Ok(value)).map_err(|o| match o {
+            Ok(v) => v,
+            Err(_) => unreachable!("try_complete hands back what it was given"),
+        })
+    }
+
+    /// Fail the task with `error` unless it is already completed; then `error` comes back
+    /// (.NET `TrySetException`).
+    pub fn try_set_error(&self, error: TaskError) -> Result<(), TaskError> {
+        self.try_complete(Err(error)).map_err(|o| match o {
+            Err(e) => e,
+            Ok(_) => unreachable!("try_complete hands back what it was given"),
+        })
+    }
+
+    /// Cancel the task unless it is already completed; `Err(())` if it was
+    /// (.NET `TrySetCanceled`).
+    pub fn try_set_canceled(&self) -> Result<(), ()> {
+        self.try_set_error(TaskError::Canceled).map_err(|_| ())
+    }
+
+    /// Whether the task has been completed (by any source).
+    pub fn is_completed(&self) -> bool {
+        self.raw.snapshot().is_complete()
+    }
+
+    fn try_complete(&self, output: TaskOutput<T>) -> Result<(), TaskOutput<T>> {
+        let outcome = outcome_of(&output);
+        self.raw.try_complete(output, outcome)
+    }
+}
+
+#[track_caller]
+#[cold]
+fn already_completed(method: &str) -> ! {
+    panic!(
+        "TaskCompletionSource::{method}: the task was already completed; \
+         a task completes exactly once (use try_{method} when completers race)"
+    )
+}
+
+impl<T> Default for TaskCompletionSource<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> Clone for TaskCompletionSource<T> {
+    fn clone(&self) -> Self {
+        self.raw.add_source();
+        Self {
+            raw: self.raw.clone(),
+        }
+    }
+}
+
+impl<T> Drop for TaskCompletionSource<T> {
+    fn drop(&mut self) {
+        if self.raw.release_source() && !self.raw.snapshot().is_claimed() {
+            // Lost races are fine: a concurrent completer can only be this source's own
+            // thread (we were the last source), so `CLAIMED` clear means nobody will complete.
+            let _ = self
+                .raw
+                .try_complete(Err(TaskError::Abandoned), Outcome::Faulted);
+        }
+    }
+}
+
+impl<T> fmt::Debug for TaskCompletionSource<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskCompletionSource")
+            .field("state", &self.raw.snapshot())
+            .finish()
+    }
+}

@@ -1,0 +1,67 @@
+//! # valuetask
+//!
+//! .NET's asynchronous return types, rebuilt as an idiomatic, fast Rust library.
+//!
+//! | .NET | valuetask |
+//! |---|---|
+//! | `ValueTask<T>` | [`ValueTask<'a, T>`](ValueTask): a `Future<Output = T>`; ready value, task, boxed future or source + token |
+//! | `new ValueTask<T>(result)` | [`ValueTask::from_result`]: no allocation |
+//! | `new ValueTask<T>(task)` | `ValueTask::from(task)` → `ValueTask<'static, Result<T, TaskError>>` |
+//! | `new ValueTask<T>(source, token)` | [`ValueTask::from_source`], [`ValueTask::from_arc_source`] (`u32` token) |
+//! | `IsCompleted`, `IsCompletedSuccessfully` + `Result` | [`ValueTask::is_completed`], [`ValueTask::try_get`] |
+//! | `AsTask()`, `Preserve()` | [`ValueTask::as_task`] |
+//! | `GetAwaiter().GetResult()` | [`ValueTask::get_result`] (blocks safely) |
+//! | await twice / concurrently | does not compile: awaiting moves the value task |
+//! | `Task<T>` | [`Task<T>`](Task): `Clone`, awaitable by value and by `&`, yields `Result<T, TaskError>` |
+//! | `TaskStatus`, `IsFaulted`, `IsCanceled`, `Exception` | [`Task::status`], [`Task::is_faulted`], [`Task::is_canceled`], [`Task::error`] |
+//! | `Task.FromResult`, `CompletedTask`, `FromException`, `FromCanceled` | [`Task::from_result`], [`Task::completed`] (static), [`Task::from_error`], [`Task::from_canceled`] |
+//! | `Wait()`, `Wait(TimeSpan)`, `.Result` | [`Task::wait`], [`Task::wait_timeout`], [`Task::try_result`] |
+//! | `TaskCompletionSource<T>` | [`TaskCompletionSource<T>`](TaskCompletionSource) |
+//! | `TaskCreationOptions.RunContinuationsAsynchronously` | [`Continuations::Asynchronous`] |
+//! | `IValueTaskSource<T>`, `ValueTaskSourceStatus` | [`ValueTaskSource<T>`](ValueTaskSource), [`SourceStatus`] |
+//! | `ConfigureAwait(false)`, `SynchronizationContext` | none: code after `.await` runs on whatever executor polls it |
+//!
+//! ## Semantics
+//!
+//! - **Values are values.** A `ValueTask<'a, T>` yields `T`; a method's own failures belong in
+//!   `T` (`Result<U, E>`). A `Task<T>` yields `Result<T, TaskError>`, because a shared, hot
+//!   task can be canceled or panic independently of any awaiter.
+//! - **Single consumption is a type property.** `ValueTask` is not `Clone` and awaiting moves
+//!   it, so .NET's documented misuses do not compile.
+//! - **Tasks are hot.** Whatever completes a task does so whether or not anyone awaits it.
+//! - **Any executor, or none.** Everything here works on any executor; `wait` and
+//!   `get_result` block the thread. Feature `tokio` (default) drives pending futures handed to
+//!   [`ValueTask::as_task`].
+//!
+//! ```
+//! use valuetask::{Task, TaskCompletionSource, ValueTask};
+//!
+//! # futures::executor::block_on(async {
+//! // A result that is often known at once: no allocation on that path.
+//! let hit: ValueTask<'_, u32> = ValueTask::from_result(1);
+//! assert_eq!(hit.await, 1);
+//!
+//! // A result many can await.
+//! let tcs = TaskCompletionSource::new();
+//! let task: Task<String> = tcs.task();
+//! let (a, b) = (task.clone(), task.clone());
+//! tcs.set_result("shared".to_string());
+//! assert_eq!(a.await.unwrap(), "shared");
+//! assert_eq!((&b).await.unwrap(), "shared");
+//! # });
+//! ```
+#![warn(missing_docs)]
+
+mod blocking;
+mod completion_source;
+mod continuations;
+mod runtime;
+mod source;
+mod sync;
+mod task;
+mod value_task;
+
+pub use completion_source::{Continuations, TaskCompletionSource};
+pub use source::{SourceStatus, ValueTaskSource};
+pub use task::{Task, TaskError, TaskFuture, TaskStatus};
+pub use value_task::ValueTask;

@@ -1,0 +1,67 @@
+//! `ValueTaskSource<T>`: an object that backs [`ValueTask`](crate::ValueTask)s by token
+//! (.NET `System.Threading.Tasks.Sources.IValueTaskSource<TResult>`).
+
+use std::task::{Context, Poll};
+
+/// What a [`ValueTaskSource`] says about the operation named by a token
+/// (.NET `ValueTaskSourceStatus`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SourceStatus {
+    /// Not completed yet.
+    Pending,
+    /// Completed with a value.
+    Succeeded,
+    /// Completed with an error (for sources whose value is a `Result` with a `TaskError`).
+    Faulted,
+    /// Completed by cancellation.
+    Canceled,
+}
+
+impl SourceStatus {
+    /// True for every status but `Pending`.
+    pub fn is_completed(self) -> bool {
+        self != SourceStatus::Pending
+    }
+}
+
+/// An object that produces the result of an operation identified by a `u32` token, so one
+/// object can back many [`ValueTask`](crate::ValueTask)s over its life, one at a time
+/// (.NET `IValueTaskSource<TResult>`; the token is wider than .NET's `short`).
+///
+/// `poll_result` replaces .NET's `OnCompleted` + `GetResult`: it returns the result when
+/// ready, or stores the waker and returns `Pending`, waking it once the result is ready.
+/// The trait is object safe; `ValueTask` holds a `&dyn ValueTaskSource<T>` or an
+/// `Arc<dyn ValueTaskSource<T>>` without allocating.
+///
+/// A source is shared with its producer, hence `Send + Sync`. Its `wake` calls may run code
+/// inline (a `ValueTask::as_task` bridge polls the source from its waker), so do not hold a lock
+/// that `poll_result` needs while waking.
+///
+/// ```
+/// use std::sync::Mutex;
+/// use std::task::{Context, Poll};
+/// use valuetask::{SourceStatus, ValueTask, ValueTaskSource};
+///
+/// /// A source that is always ready with its token doubled.
+/// struct Doubler;
+/// impl ValueTaskSource<u64> for Doubler {
+///     fn status(&self, _token: u32) -> SourceStatus {
+///         SourceStatus::Succeeded
+///     }
+///     fn poll_result(&self, token: u32, _cx: &mut Context<'_>) -> Poll<u64> {
+///         Poll::Ready(u64::from(token) * 2)
+///     }
+/// }
+///
+/// let source = Doubler;
+/// assert_eq!(ValueTask::from_source(&source, 21).get_result(), 42);
+/// ```
+pub trait ValueTaskSource<T>: Send + Sync {
+    /// The status of the operation named by `token` (.NET `GetStatus`).
+    fn status(&self, token: u32) -> SourceStatus;
+
+    /// The result of the operation named by `token` if it is complete; otherwise register
+    /// `cx`'s waker and return `Pending` (.NET `OnCompleted` + `GetResult`). A source may
+    /// require that the result is taken at most once per token.
+    fn poll_result(&self, token: u32, cx: &mut Context<'_>) -> Poll<T>;
+}

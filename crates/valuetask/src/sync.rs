@@ -1,0 +1,72 @@
+//! The one place that chooses between `std` and `loom` primitives.
+//!
+//! Lock-free modules (`task::cell`, `value_task::bridge`) import atomics and `UnsafeCell` from
+//! here so that `RUSTFLAGS="--cfg valuetask_loom"` model-checks the same code that ships.
+//! A custom cfg (not `loom`) keeps tokio, which reacts to `cfg(loom)`, out of the model build.
+
+#[cfg(valuetask_loom)]
+pub(crate) use loom::sync::atomic::{AtomicU8, AtomicUsize};
+#[cfg(not(valuetask_loom))]
+pub(crate) use std::sync::atomic::{AtomicU8, AtomicUsize};
+
+pub(crate) use std::sync::atomic::{fence, Ordering};
+
+/// Back off inside a short spin loop. Under loom this yields to the model scheduler so that a
+/// spinning thread does not explode the state space.
+#[inline]
+pub(crate) fn spin_wait(spins: &mut u32) {
+    #[cfg(valuetask_loom)]
+    {
+        let _ = spins;
+        loom::thread::yield_now();
+    }
+    #[cfg(not(valuetask_loom))]
+    {
+        if *spins < 64 {
+            *spins += 1;
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// `UnsafeCell` with loom's closure API, so access is tracked under the model.
+#[cfg(valuetask_loom)]
+#[derive(Debug)]
+pub(crate) struct UnsafeCell<T>(loom::cell::UnsafeCell<T>);
+
+#[cfg(valuetask_loom)]
+impl<T> UnsafeCell<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Self(loom::cell::UnsafeCell::new(value))
+    }
+    #[inline]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        self.0.with(f)
+    }
+    #[inline]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        self.0.with_mut(f)
+    }
+}
+
+/// `UnsafeCell` with loom's closure API, so access is tracked under the model.
+#[cfg(not(valuetask_loom))]
+#[derive(Debug)]
+pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+#[cfg(not(valuetask_loom))]
+impl<T> UnsafeCell<T> {
+    pub(crate) const fn new(value: T) -> Self {
+        Self(std::cell::UnsafeCell::new(value))
+    }
+    #[inline]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+    #[inline]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}

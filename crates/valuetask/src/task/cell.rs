@@ -1,0 +1,345 @@
+//! The task cell: one allocation holding the state word, the refcount, the source count, the
+//! waiters and the output. `RawTask<O>` is a counted pointer to it.
+//!
+//! # Invariants (who may touch what)
+//!
+//! - `refs` counts `RawTask` handles. The cell is freed when it drops to zero. A static cell
+//!   (`Task::completed()`) starts at `STATIC_REFS`, so it never reaches zero.
+//! - `output` is written exactly once, by the thread that set `CLAIMED`, before that thread
+//!   sets `COMPLETE` with Release. It is read only after observing `COMPLETE` with Acquire, and
+//!   never written again until the cell is freed: readers get plain `&O`, without a lock.
+//! - `waiters` is accessed only by the thread holding `LOCKED` (set by CAS, only while
+//!   `COMPLETE` is clear), or by the completer after its CAS that set `COMPLETE` (which waits
+//!   for `LOCKED` to clear). Once `COMPLETE` is set nobody takes `LOCKED` again, so the
+//!   completer drains the list alone and a `WaiterKey` held by a future becomes dead.
+//! - `sources` counts the `TaskCompletionSource` handles; the last one to drop completes the
+//!   cell as abandoned if nobody completed it.
+
+use std::mem::MaybeUninit;
+use std::process::abort;
+use std::ptr::NonNull;
+use std::task::{Poll, Waker};
+
+use super::state::{
+    Outcome, Snapshot, ASYNC_CONTINUATIONS, CLAIMED, COMPLETE, HAS_WAITERS, LOCKED,
+};
+use super::waiters::{WaiterKey, Waiters};
+use crate::sync::{fence, spin_wait, AtomicUsize, Ordering, UnsafeCell};
+
+/// More handles than this aborts, as `Arc` does, instead of wrapping.
+const MAX_REFS: usize = isize::MAX as usize;
+/// A static cell starts here, so no sequence of handle drops can free it.
+#[cfg(not(valuetask_loom))]
+const STATIC_REFS: usize = MAX_REFS / 2;
+
+pub(crate) struct Cell<O> {
+    state: AtomicUsize,
+    refs: AtomicUsize,
+    sources: AtomicUsize,
+    waiters: UnsafeCell<Waiters>,
+    output: UnsafeCell<MaybeUninit<O>>,
+}
+
+// SAFETY: the output is shared by reference across threads (needs `Sync`) and dropped or moved
+// on whichever thread frees the cell (needs `Send`); everything else is atomics or guarded by
+// `LOCKED` as the module invariants state. Wakers are `Send + Sync`.
+unsafe impl<O: Send + Sync> Sync for Cell<O> {}
+// SAFETY: as above.
+unsafe impl<O: Send + Sync> Send for Cell<O> {}
+
+impl<O> Cell<O> {
+    fn new(state: usize, output: MaybeUninit<O>, sources: usize) -> Self {
+        Self {
+            state: AtomicUsize::new(state),
+            refs: AtomicUsize::new(1),
+            sources: AtomicUsize::new(sources),
+            waiters: UnsafeCell::new(Waiters::new()),
+            output: UnsafeCell::new(output),
+        }
+    }
+
+    /// A completed cell for a `static`: its refcount can never reach zero.
+    #[cfg(not(valuetask_loom))]
+    pub(crate) const fn new_static(output: O, outcome: Outcome) -> Self {
+        Self {
+            state: AtomicUsize::new(CLAIMED | COMPLETE | outcome.bits()),
+            refs: AtomicUsize::new(STATIC_REFS),
+            sources: AtomicUsize::new(0),
+            waiters: UnsafeCell::new(Waiters::new()),
+            output: UnsafeCell::new(MaybeUninit::new(output)),
+        }
+    }
+}
+
+impl<O> Drop for Cell<O> {
+    fn drop(&mut self) {
+        if Snapshot(self.state.load(Ordering::Relaxed)).is_complete() {
+            // SAFETY: `COMPLETE` means the output was written, and `&mut self` means no reader.
+            self.output.with_mut(|p| unsafe { (*p).assume_init_drop() });
+        }
+    }
+}
+
+/// Lock attempt on the waiter list.
+#[must_use]
+enum Lock {
+    /// We hold `LOCKED`; release with `unlock`.
+    Held,
+    /// The cell completed: the list is gone, read the output instead.
+    Completed,
+}
+
+/// A counted pointer to a [`Cell`].
+pub(crate) struct RawTask<O> {
+    ptr: NonNull<Cell<O>>,
+}
+
+// SAFETY: a `RawTask` is a shared reference to a `Cell<O>`, which is `Send + Sync` for such `O`.
+unsafe impl<O: Send + Sync> Send for RawTask<O> {}
+// SAFETY: as above.
+unsafe impl<O: Send + Sync> Sync for RawTask<O> {}
+
+impl<O> RawTask<O> {
+    /// A pending cell; `async_continuations` wakes waiters from the continuation thread.
+    pub(crate) fn new_pending(async_continuations: bool, sources: usize) -> Self {
+        let flags = if async_continuations {
+            ASYNC_CONTINUATIONS
+        } else {
+            0
+        };
+        Self::from_box(Box::new(Cell::new(flags, MaybeUninit::uninit(), sources)))
+    }
+
+    /// A cell that is complete from birth.
+    pub(crate) fn new_completed(output: O, outcome: Outcome) -> Self {
+        let state = CLAIMED | COMPLETE | outcome.bits();
+        Self::from_box(Box::new(Cell::new(state, MaybeUninit::new(output), 0)))
+    }
+
+    /// A handle to a static completed cell. Never allocates, never frees.
+    #[cfg(not(valuetask_loom))]
+    pub(crate) fn from_static(cell: &'static Cell<O>) -> Self {
+        let this = Self {
+            ptr: NonNull::from(cell),
+        };
+        this.increment();
+        this
+    }
+
+    fn from_box(cell: Box<Cell<O>>) -> Self {
+        Self {
+            // SAFETY: `Box::into_raw` never returns null.
+            ptr: unsafe { NonNull::new_unchecked(Box::into_raw(cell)) },
+        }
+    }
+
+    #[inline]
+    fn cell(&self) -> &Cell<O> {
+        // SAFETY: our reference keeps the cell alive (refs >= 1 while `self` exists).
+        unsafe { self.ptr.as_ref() }
+    }
+
+    #[inline]
+    fn increment(&self) {
+        if self.cell().refs.fetch_add(1, Ordering::Relaxed) > MAX_REFS {
+            abort();
+        }
+    }
+
+    #[inline]
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        Snapshot(self.cell().state.load(Ordering::Acquire))
+    }
+
+    #[inline]
+    pub(crate) fn ptr_eq(&self, other: &Self) -> bool {
+        self.ptr == other.ptr
+    }
+
+    /// The output, if complete. One Acquire load; no lock.
+    #[inline]
+    pub(crate) fn output(&self) -> Option<&O> {
+        if self.snapshot().is_complete() {
+            // SAFETY: `COMPLETE` was observed with Acquire.
+            Some(unsafe { self.output_unchecked() })
+        } else {
+            None
+        }
+    }
+
+    /// # Safety
+    /// `COMPLETE` must have been observed with Acquire ordering (or a CAS that read it).
+    #[inline]
+    unsafe fn output_unchecked(&self) -> &O {
+        // SAFETY: per the caller, the output is initialized and never written again while any
+        // handle (such as `self`) lives.
+        self.cell()
+            .output
+            .with(|p| unsafe { (*p).assume_init_ref() })
+    }
+
+    /// Ready with the output, or register `waker` under `key` and return `Pending`.
+    /// A completion that races with this call either is seen here or wakes `waker`.
+    #[inline]
+    pub(crate) fn poll(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<&O> {
+        if let Some(out) = self.output() {
+            return Poll::Ready(out);
+        }
+        self.poll_slow(key, waker)
+    }
+
+    #[cold]
+    fn poll_slow(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<&O> {
+        match self.lock(HAS_WAITERS) {
+            Lock::Held => {
+                // SAFETY: we hold `LOCKED`, so the waiter list is ours alone.
+                self.cell()
+                    .waiters
+                    .with_mut(|w| unsafe { (*w).register(key, waker) });
+                self.unlock();
+                Poll::Pending
+            }
+            // SAFETY: `lock` saw `COMPLETE` with Acquire.
+            Lock::Completed => Poll::Ready(unsafe { self.output_unchecked() }),
+        }
+    }
+
+    /// Forget `key`'s waker: the awaiter is going away. A no-op after completion.
+    pub(crate) fn remove_waiter(&self, key: &mut WaiterKey) {
+        if key.is_none() {
+            return;
+        }
+        let k = std::mem::replace(key, WaiterKey::NONE);
+        if let Lock::Held = self.lock(0) {
+            // SAFETY: we hold `LOCKED`.
+            self.cell().waiters.with_mut(|w| unsafe { (*w).remove(k) });
+            self.unlock();
+        }
+    }
+
+    fn lock(&self, extra: usize) -> Lock {
+        let state = &self.cell().state;
+        let mut spins = 0;
+        let mut cur = state.load(Ordering::Acquire);
+        loop {
+            let s = Snapshot(cur);
+            if s.is_complete() {
+                return Lock::Completed;
+            }
+            if s.is_locked() {
+                spin_wait(&mut spins);
+                cur = state.load(Ordering::Acquire);
+                continue;
+            }
+            match state.compare_exchange_weak(
+                cur,
+                cur | LOCKED | extra,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Lock::Held,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    fn unlock(&self) {
+        self.cell().state.fetch_and(!LOCKED, Ordering::Release);
+    }
+
+    /// Complete with `output`, or hand it back if some completer already claimed the cell.
+    pub(crate) fn try_complete(&self, output: O, outcome: Outcome) -> Result<(), O> {
+        let cell = self.cell();
+        if Snapshot(cell.state.fetch_or(CLAIMED, Ordering::Acquire)).is_claimed() {
+            return Err(output);
+        }
+        // SAFETY: we set `CLAIMED`, so we are the only writer, and nobody reads the output
+        // before we set `COMPLETE` below.
+        cell.output.with_mut(|p| unsafe { (*p).write(output) });
+
+        let mut spins = 0;
+        let mut cur = cell.state.load(Ordering::Relaxed);
+        let before = loop {
+            let s = Snapshot(cur);
+            if s.is_locked() {
+                spin_wait(&mut spins);
+                cur = cell.state.load(Ordering::Relaxed);
+                continue;
+            }
+            // Release publishes the output; Acquire sees the waiter list of the last unlock.
+            match cell.state.compare_exchange_weak(
+                cur,
+                cur | COMPLETE | outcome.bits(),
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break s,
+                Err(actual) => cur = actual,
+            }
+        };
+        if before.has_waiters() {
+            // SAFETY: `COMPLETE` is set and `LOCKED` was clear, so no thread can lock the list
+            // again: it is ours alone.
+            let waiters = cell
+                .waiters
+                .with_mut(|w| unsafe { std::mem::take(&mut *w) });
+            if before.async_continuations() {
+                crate::continuations::wake_later(move || waiters.wake_all());
+            } else {
+                waiters.wake_all();
+            }
+        }
+        Ok(())
+    }
+
+    /// Count one more `TaskCompletionSource`.
+    pub(crate) fn add_source(&self) {
+        if self.cell().sources.fetch_add(1, Ordering::Relaxed) > MAX_REFS {
+            abort();
+        }
+    }
+
+    /// Drop one `TaskCompletionSource`; true when it was the last.
+    pub(crate) fn release_source(&self) -> bool {
+        let sources = &self.cell().sources;
+        // Only a source holder can add a source, so a count of one means no other exists.
+        sources.load(Ordering::Acquire) == 1 || sources.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+
+    /// Registered waiters right now (tests); takes the lock.
+    #[cfg(test)]
+    pub(crate) fn waiter_count(&self) -> usize {
+        match self.lock(0) {
+            Lock::Held => {
+                // SAFETY: we hold `LOCKED`.
+                let n = self.cell().waiters.with(|w| unsafe { (*w).len() });
+                self.unlock();
+                n
+            }
+            Lock::Completed => 0,
+        }
+    }
+}
+
+impl<O> Clone for RawTask<O> {
+    #[inline]
+    fn clone(&self) -> Self {
+        self.increment();
+        Self { ptr: self.ptr }
+    }
+}
+
+impl<O> Drop for RawTask<O> {
+    #[inline]
+    fn drop(&mut self) {
+        let refs = &self.cell().refs;
+        // Only a handle holder can add a handle, so a count of one means we are the last.
+        let last = refs.load(Ordering::Acquire) == 1 || refs.fetch_sub(1, Ordering::Release) == 1;
+        if last {
+            fence(Ordering::Acquire);
+            // SAFETY: the last handle; the cell came from `Box::into_raw` (a static cell never
+            // gets here, its count starts at `STATIC_REFS`).
+            drop(unsafe { Box::from_raw(self.ptr.as_ptr()) });
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! `TaskError`: why a `Task` did not run to completion.
+
+use std::error::Error;
+use std::fmt;
+use std::sync::Arc;
+
+/// Why a [`Task`](crate::Task) did not produce a value: canceled, panicked, faulted with an
+/// error, or abandoned by its producer.
+///
+/// The counterpart of what .NET surfaces as `TaskCanceledException` / `OperationCanceledException`
+/// (`Task.IsCanceled`) and `Task.Exception` (`Task.IsFaulted`). It is `Clone` and cheap to
+/// clone (every payload is behind an `Arc`), because a shared task hands the same error to each
+/// awaiter. A faulted error keeps its identity: every awaiter gets the same `Arc`.
+///
+/// ```
+/// use std::sync::Arc;
+/// use valuetask::{Task, TaskError};
+///
+/// let io = Arc::new(std::io::Error::other("disk on fire"));
+/// let task: Task<u32> = Task::from_error(TaskError::Faulted(io.clone()));
+/// match task.wait() {
+///     Err(TaskError::Faulted(e)) => assert!(Arc::ptr_eq(e, &(io as Arc<_>))),
+///     other => panic!("unexpected {other:?}"),
+/// }
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum TaskError {
+    /// The task was canceled (.NET `TaskStatus.Canceled`).
+    Canceled,
+    /// The code producing the value panicked; the panic message (.NET: a faulted task whose
+    /// exception came from an unhandled throw).
+    Panicked(Arc<str>),
+    /// The task faulted with this error (.NET `Task.Exception`).
+    Faulted(Arc<dyn Error + Send + Sync>),
+    /// Every [`TaskCompletionSource`](crate::TaskCompletionSource) of the task was dropped
+    /// without completing it. .NET would leave such a task pending forever; here awaiters are
+    /// released with this error instead. The task counts as faulted.
+    Abandoned,
+}
+
+impl TaskError {
+    /// A faulted error wrapping `error`.
+    ///
+    /// ```
+    /// let e = valuetask::TaskError::faulted(std::io::Error::other("boom"));
+    /// assert_eq!(e.to_string(), "task faulted: boom");
+    /// ```
+    pub fn faulted(error: impl Error + Send + Sync + 'static) -> Self {
+        TaskError::Faulted(Arc::new(error))
+    }
+
+    /// A panicked error with `message`.
+    pub fn panicked(message: impl Into<Arc<str>>) -> Self {
+        TaskError::Panicked(message.into())
+    }
+
+    /// A panicked error from a caught panic payload (`&str` and `String` payloads keep their
+    /// text).
+    pub fn from_panic(payload: &(dyn std::any::Any + Send)) -> Self {
+        let message: Arc<str> = if let Some(s) = payload.downcast_ref::<&str>() {
+            Arc::from(*s)
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            Arc::from(s.as_str())
+        } else {
+            Arc::from("non-string panic payload")
+        };
+        TaskError::Panicked(message)
+    }
+
+    /// True for [`TaskError::Canceled`].
+    pub fn is_canceled(&self) -> bool {
+        matches!(self, TaskError::Canceled)
+    }
+
+    /// True for [`TaskError::Panicked`].
+    pub fn is_panic(&self) -> bool {
+        matches!(self, TaskError::Panicked(_))
+    }
+
+    /// The panic message, for [`TaskError::Panicked`].
+    pub fn panic_message(&self) -> Option<&str> {
+        match self {
+            TaskError::Panicked(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Debug for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskError::Canceled => f.write_str("Canceled"),
+            TaskError::Panicked(m) => f.debug_tuple("Panicked").field(m).finish(),
+            TaskError::Faulted(e) => f.debug_tuple("Faulted").field(e).finish(),
+            TaskError::Abandoned => f.write_str("Abandoned"),
+        }
+    }
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TaskError::Canceled => f.write_str("task was canceled"),
+            TaskError::Panicked(m) => write!(f, "task panicked: {m}"),
+            TaskError::Faulted(e) => write!(f, "task faulted: {e}"),
+            TaskError::Abandoned => f.write_str(
+                "task abandoned: every TaskCompletionSource was dropped without completing it",
+            ),
+        }
+    }
+}
+
+impl Error for TaskError {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            TaskError::Faulted(e) => Some(&**e as &(dyn Error + 'static)),
+            _ => None,
+        }
+    }
+}

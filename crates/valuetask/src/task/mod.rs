@@ -1,0 +1,326 @@
+//! `Task<T>`: a shareable, hot, awaitable result (.NET `System.Threading.Tasks.Task<TResult>`).
+
+pub(crate) mod cell;
+mod error;
+pub(crate) mod state;
+pub(crate) mod waiters;
+
+use std::fmt;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+pub use error::TaskError;
+
+use cell::RawTask;
+pub(crate) use state::Outcome;
+use waiters::WaiterKey;
+
+/// What a task cell stores: the value or why there is none.
+pub(crate) type TaskOutput<T> = Result<T, TaskError>;
+
+/// The lifecycle state of a [`Task`] (.NET `TaskStatus`).
+///
+/// .NET's `Created`, `WaitingForActivation`, `WaitingToRun`, `Running` and
+/// `WaitingForChildrenToComplete` all read as [`TaskStatus::Pending`] here: a task is either
+/// not yet complete or complete in one of three ways.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TaskStatus {
+    /// Not completed yet (.NET `WaitingForActivation` / `Running`).
+    Pending,
+    /// Completed with a value (.NET `RanToCompletion`).
+    RanToCompletion,
+    /// Completed with a panic, an error, or abandoned by its producer (.NET `Faulted`).
+    Faulted,
+    /// Completed by cancellation (.NET `Canceled`).
+    Canceled,
+}
+
+impl TaskStatus {
+    /// True for every status but `Pending` (.NET `IsCompleted`).
+    pub fn is_completed(self) -> bool {
+        self != TaskStatus::Pending
+    }
+}
+
+pub(crate) fn outcome_of<T>(output: &TaskOutput<T>) -> Outcome {
+    match output {
+        Ok(_) => Outcome::RanToCompletion,
+        Err(TaskError::Canceled) => Outcome::Canceled,
+        Err(_) => Outcome::Faulted,
+    }
+}
+
+/// A shareable handle to a result that is, or will be, available: .NET's `Task<TResult>`.
+///
+/// `Task<T>` is `Clone`: every clone points at the same single allocation (state word,
+/// refcount, waiters, output). Await it by value or by reference, as often as you like, from
+/// any number of threads at once; each await yields a clone of the result,
+/// `Result<T, TaskError>`. Awaiting a completed task is one Acquire load and a clone: no lock,
+/// no waiter list.
+///
+/// Tasks are hot: whatever completes one (a [`TaskCompletionSource`](crate::TaskCompletionSource),
+/// a driven [`ValueTask`](crate::ValueTask)) does so whether or not anyone awaits.
+///
+/// ```
+/// use valuetask::{Task, TaskStatus};
+///
+/// # futures::executor::block_on(async {
+/// let task = Task::from_result(42);
+/// let again = task.clone();
+/// assert_eq!((&task).await, Ok(42));
+/// assert_eq!(again.await, Ok(42));
+/// assert_eq!(task.status(), TaskStatus::RanToCompletion);
+/// assert_eq!(task.try_result(), Some(Ok(&42)));
+/// # });
+/// ```
+pub struct Task<T> {
+    raw: RawTask<TaskOutput<T>>,
+    /// This handle's waiter slot while it is being awaited by value.
+    key: WaiterKey,
+}
+
+#[cfg(not(valuetask_loom))]
+static COMPLETED: cell::Cell<TaskOutput<()>> =
+    cell::Cell::new_static(Ok(()), Outcome::RanToCompletion);
+
+impl<T> Task<T> {
+    pub(crate) fn from_raw(raw: RawTask<TaskOutput<T>>) -> Self {
+        Task {
+            raw,
+            key: WaiterKey::NONE,
+        }
+    }
+
+    /// Move the counted cell pointer out of this handle (no refcount traffic).
+    pub(crate) fn into_raw(self) -> RawTask<TaskOutput<T>> {
+        let mut this = std::mem::ManuallyDrop::new(self);
+        let Task { raw, key } = &mut *this;
+        raw.remove_waiter(key);
+        // SAFETY: `this` is never used or dropped again, so the handle moves out exactly once.
+        unsafe { std::ptr::read(&this.raw) }
+    }
+
+    fn completed_with(output: TaskOutput<T>) -> Self {
+        let outcome = outcome_of(&output);
+        Task::from_raw(RawTask::new_completed(output, outcome))
+    }
+
+    /// A task that has already run to completion with `value` (.NET `Task.FromResult`).
+    /// One allocation.
+    pub fn from_result(value: T) -> Self {
+        Self::completed_with(Ok(value))
+    }
+
+    /// A task that has already failed with `error` (.NET `Task.FromException`, or
+    /// `Task.FromCanceled` for [`TaskError::Canceled`]).
+    ///
+    /// ```
+    /// use valuetask::{Task, TaskError, TaskStatus};
+    /// let t: Task<()> = Task::from_error(TaskError::panicked("no"));
+    /// assert_eq!(t.status(), TaskStatus::Faulted);
+    /// ```
+    pub fn from_error(error: TaskError) -> Self {
+        Self::completed_with(Err(error))
+    }
+
+    /// A task that has already been canceled (.NET `Task.FromCanceled`).
+    ///
+    /// ```
+    /// let t: valuetask::Task<u8> = valuetask::Task::from_canceled();
+    /// assert!(t.is_canceled());
+    /// ```
+    pub fn from_canceled() -> Self {
+        Self::from_error(TaskError::Canceled)
+    }
+
+    /// The task's state (.NET `Task.Status`). One Acquire load.
+    pub fn status(&self) -> TaskStatus {
+        match self.raw.snapshot().outcome() {
+            None => TaskStatus::Pending,
+            Some(Outcome::RanToCompletion) => TaskStatus::RanToCompletion,
+            Some(Outcome::Faulted) => TaskStatus::Faulted,
+            Some(Outcome::Canceled) => TaskStatus::Canceled,
+        }
+    }
+
+    /// Completed in any way (.NET `IsCompleted`).
+    pub fn is_completed(&self) -> bool {
+        self.raw.snapshot().is_complete()
+    }
+
+    /// Completed with a value (.NET `IsCompletedSuccessfully`).
+    pub fn is_completed_successfully(&self) -> bool {
+        self.status() == TaskStatus::RanToCompletion
+    }
+
+    /// Completed with a panic, error or abandonment (.NET `IsFaulted`).
+    pub fn is_faulted(&self) -> bool {
+        self.status() == TaskStatus::Faulted
+    }
+
+    /// Completed by cancellation (.NET `IsCanceled`).
+    pub fn is_canceled(&self) -> bool {
+        self.status() == TaskStatus::Canceled
+    }
+
+    /// Why the task failed, if it did (.NET `Task.Exception`).
+    pub fn error(&self) -> Option<&TaskError> {
+        self.raw.output().and_then(|o| o.as_ref().err())
+    }
+
+    /// The result if the task has completed, without blocking (.NET `IsCompleted` +
+    /// `Result`). Borrowed: no `Clone` needed.
+    pub fn try_result(&self) -> Option<Result<&T, &TaskError>> {
+        self.raw.output().map(Result::as_ref)
+    }
+
+    /// Block this thread until the task completes, then borrow the result (.NET `Wait()` /
+    /// `.Result` / `GetAwaiter().GetResult()`).
+    ///
+    /// Blocking inside an async context stalls that executor thread; await instead there.
+    ///
+    /// ```
+    /// use valuetask::TaskCompletionSource;
+    /// let tcs = TaskCompletionSource::new();
+    /// let task = tcs.task();
+    /// std::thread::spawn(move || tcs.set_result("done"));
+    /// assert_eq!(task.wait(), Ok(&"done"));
+    /// ```
+    pub fn wait(&self) -> Result<&T, &TaskError> {
+        self.wait_deadline(None)
+            .expect("a wait without deadline returns only on completion")
+    }
+
+    /// Like [`wait`](Self::wait), but give up after `timeout` and return `None`
+    /// (.NET `Wait(TimeSpan)` returning `false`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let tcs = valuetask::TaskCompletionSource::<u8>::new();
+    /// assert!(tcs.task().wait_timeout(Duration::from_millis(5)).is_none());
+    /// ```
+    pub fn wait_timeout(&self, timeout: Duration) -> Option<Result<&T, &TaskError>> {
+        self.wait_deadline(Some(Instant::now() + timeout))
+    }
+
+    fn wait_deadline(&self, deadline: Option<Instant>) -> Option<Result<&T, &TaskError>> {
+        if let Some(r) = self.try_result() {
+            return Some(r);
+        }
+        let mut key = WaiterKey::NONE;
+        let done = crate::blocking::park_until(deadline, |cx| {
+            self.raw.poll(&mut key, cx.waker()).map(|_| ())
+        });
+        if done.is_none() {
+            self.raw.remove_waiter(&mut key);
+        }
+        done.map(|()| self.try_result().expect("the task completed"))
+    }
+
+    /// True when both handles point at the same task.
+    pub fn ptr_eq(&self, other: &Self) -> bool {
+        self.raw.ptr_eq(&other.raw)
+    }
+}
+
+impl Task<()> {
+    /// The already-completed task (.NET `Task.CompletedTask`). A static: never allocates.
+    ///
+    /// ```
+    /// assert!(valuetask::Task::completed().is_completed_successfully());
+    /// ```
+    pub fn completed() -> Self {
+        #[cfg(not(valuetask_loom))]
+        {
+            Task::from_raw(RawTask::from_static(&COMPLETED))
+        }
+        #[cfg(valuetask_loom)]
+        {
+            Task::from_result(())
+        }
+    }
+}
+
+impl<T> Clone for Task<T> {
+    fn clone(&self) -> Self {
+        Task::from_raw(self.raw.clone())
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        self.raw.remove_waiter(&mut self.key);
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("status", &self.status())
+            .field("state", &self.raw.snapshot())
+            .finish()
+    }
+}
+
+impl<T: Clone> Future for Task<T> {
+    type Output = Result<T, TaskError>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.raw.poll(&mut this.key, cx.waker()).map(Clone::clone)
+    }
+}
+
+/// The future of awaiting `&Task<T>`: the task stays usable afterwards.
+pub struct TaskFuture<'a, T> {
+    task: &'a Task<T>,
+    key: WaiterKey,
+}
+
+impl<T: Clone> Future for TaskFuture<'_, T> {
+    type Output = Result<T, TaskError>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        this.task
+            .raw
+            .poll(&mut this.key, cx.waker())
+            .map(Clone::clone)
+    }
+}
+
+impl<T> Drop for TaskFuture<'_, T> {
+    fn drop(&mut self) {
+        self.task.raw.remove_waiter(&mut self.key);
+    }
+}
+
+impl<T> fmt::Debug for TaskFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskFuture")
+            .field("task", self.task)
+            .finish()
+    }
+}
+
+impl<'a, T: Clone> IntoFuture for &'a Task<T> {
+    type Output = Result<T, TaskError>;
+    type IntoFuture = TaskFuture<'a, T>;
+
+    fn into_future(self) -> TaskFuture<'a, T> {
+        TaskFuture {
+            task: self,
+            key: WaiterKey::NONE,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn waiter_count<T>(task: &Task<T>) -> usize {
+    task.raw.waiter_count()
+}

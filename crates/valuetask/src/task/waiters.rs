@@ -1,0 +1,134 @@
+//! The wakers of a pending task: one inline slot, spilling to a slab for more awaiters.
+//!
+//! Not synchronized by itself: the cell's `LOCKED` bit guards every access (see `cell.rs`).
+//! Each awaiting future owns a [`WaiterKey`] naming its slot, so a re-poll replaces its own
+//! waker (after `will_wake`) instead of growing the list, and a dropped future frees its slot.
+
+use std::task::Waker;
+
+/// Names one awaiter's slot in a [`Waiters`] list; `WaiterKey::NONE` when not registered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct WaiterKey(u32);
+
+impl WaiterKey {
+    pub(crate) const NONE: WaiterKey = WaiterKey(u32::MAX);
+    const INLINE: WaiterKey = WaiterKey(0);
+
+    #[inline]
+    pub(crate) const fn is_none(self) -> bool {
+        self.0 == u32::MAX
+    }
+}
+
+/// The registered wakers. `inline` is key 0; `spill[i]` is key `i + 1`.
+#[derive(Debug, Default)]
+pub(crate) struct Waiters {
+    inline: Option<Waker>,
+    spill: Vec<Option<Waker>>,
+    free: Vec<u32>,
+}
+
+impl Waiters {
+    pub(crate) const fn new() -> Self {
+        Self {
+            inline: None,
+            spill: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+
+    /// Store `waker` in `key`'s slot, or take a free slot and write its key back.
+    pub(crate) fn register(&mut self, key: &mut WaiterKey, waker: &Waker) {
+        if !key.is_none() {
+            let slot = self.slot_mut(*key);
+            match slot {
+                Some(existing) if existing.will_wake(waker) => {}
+                _ => *slot = Some(waker.clone()),
+            }
+            return;
+        }
+        if self.inline.is_none() {
+            self.inline = Some(waker.clone());
+            *key = WaiterKey::INLINE;
+        } else if let Some(index) = self.free.pop() {
+            self.spill[index as usize] = Some(waker.clone());
+            *key = WaiterKey(index + 1);
+        } else {
+            let index = u32::try_from(self.spill.len())
+                .ok()
+                .filter(|&i| i < u32::MAX - 1)
+                .expect("valuetask: more than 4 billion concurrent awaiters of one task");
+            self.spill.push(Some(waker.clone()));
+            *key = WaiterKey(index + 1);
+        }
+    }
+
+    /// Free `key`'s slot (the awaiter went away before completion).
+    pub(crate) fn remove(&mut self, key: WaiterKey) {
+        if key.is_none() {
+            return;
+        }
+        *self.slot_mut(key) = None;
+        if key != WaiterKey::INLINE {
+            self.free.push(key.0 - 1);
+        }
+    }
+
+    /// Wake every registered waker, consuming the list.
+    pub(crate) fn wake_all(self) {
+        if let Some(w) = self.inline {
+            w.wake();
+        }
+        for w in self.spill.into_iter().flatten() {
+            w.wake();
+        }
+    }
+
+    /// Number of registered wakers (tests).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        usize::from(self.inline.is_some()) + self.spill.iter().filter(|w| w.is_some()).count()
+    }
+
+    fn slot_mut(&mut self, key: WaiterKey) -> &mut Option<Waker> {
+        if key == WaiterKey::INLINE {
+            &mut self.inline
+        } else {
+            &mut self.spill[(key.0 - 1) as usize]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn re_registering_one_key_keeps_one_slot_and_freed_slots_are_reused() {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut w = Waiters::new();
+        let (mut a, mut b, mut c) = (WaiterKey::NONE, WaiterKey::NONE, WaiterKey::NONE);
+        w.register(&mut a, &waker);
+        w.register(&mut a, &waker);
+        w.register(&mut b, &waker);
+        assert_eq!(w.len(), 2);
+        w.remove(b);
+        w.register(&mut c, &waker);
+        assert_eq!(c, b, "a freed spill slot is reused");
+        w.remove(a);
+        assert_eq!(w.len(), 1);
+        w.wake_all();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    }
+}

@@ -1,0 +1,323 @@
+//! `ValueTask<'a, T>`: a result now, or later (.NET `System.Threading.Tasks.ValueTask<TResult>`).
+
+mod bridge;
+
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use crate::completion_source::TaskCompletionSource;
+use crate::source::ValueTaskSource;
+use crate::task::cell::RawTask;
+use crate::task::waiters::WaiterKey;
+use crate::task::{Task, TaskError, TaskOutput};
+
+/// A result that is available now, or an operation that produces it later: .NET's
+/// `ValueTask<TResult>`.
+///
+/// A `ValueTask` is a [`Future`] yielding `T`, backed by one of:
+///
+/// - a ready value ([`from_result`](Self::from_result)): no allocation, no pool, a move;
+/// - a [`Task`] (`ValueTask::from(task)`), yielding `Result<U, TaskError>`;
+/// - a boxed future ([`new`](Self::new));
+/// - a [`ValueTaskSource`] and a `u32` token ([`from_source`](Self::from_source),
+///   [`from_arc_source`](Self::from_arc_source)).
+///
+/// .NET's rules for `ValueTask` ("await it once, never concurrently, never block before it
+/// is done") are ownership here: a `ValueTask` is not `Clone`, awaiting moves it, and
+/// [`get_result`](Self::get_result) blocks safely. To await a result more than once, turn it
+/// into a shareable [`Task`] with [`as_task`](Self::as_task) (.NET `AsTask()` / `Preserve()`).
+///
+/// There is no `ConfigureAwait`: Rust has no `SynchronizationContext`; the code after an
+/// `.await` runs on whatever executor polls the enclosing future.
+///
+/// ```
+/// use valuetask::ValueTask;
+///
+/// fn cached_or_fetch(cache: Option<u64>) -> ValueTask<'static, u64> {
+///     match cache {
+///         Some(hit) => ValueTask::from_result(hit), // no allocation
+///         None => ValueTask::new(async { 42 }),     // one box
+///     }
+/// }
+///
+/// # futures::executor::block_on(async {
+/// assert_eq!(cached_or_fetch(Some(7)).await, 7);
+/// assert_eq!(cached_or_fetch(None).await, 42);
+/// # });
+/// ```
+#[must_use = "a ValueTask does nothing unless awaited, `get_result`ed or turned into a Task"]
+pub struct ValueTask<'a, T>(Repr<'a, T>);
+
+pub(crate) enum Repr<'a, T> {
+    Ready(T),
+    Task(TaskBacking<T>),
+    Future(Pin<Box<dyn Future<Output = T> + Send + 'a>>),
+    Borrowed {
+        source: &'a dyn ValueTaskSource<T>,
+        token: u32,
+    },
+    Shared {
+        source: Arc<dyn ValueTaskSource<T> + 'a>,
+        token: u32,
+    },
+    /// Yielded its value already; polling again is a bug in the caller.
+    Done,
+}
+
+/// A `Task<U>` seen as a source of `T = Result<U, TaskError>`.
+pub(crate) struct TaskBacking<T> {
+    raw: RawTask<T>,
+    key: WaiterKey,
+    clone_output: fn(&T) -> T,
+}
+
+// SAFETY: `TaskBacking<T>` is only built (in `From<Task<U>>`) for `T = Result<U, TaskError>`
+// with `U: Send + Sync`, so the cell may be shared and freed across threads whenever
+// `T: Send`.
+unsafe impl<T: Send> Send for TaskBacking<T> {}
+
+impl<T> TaskBacking<T> {
+    fn poll(&mut self, waker: &Waker) -> Poll<T> {
+        let clone_output = self.clone_output;
+        self.raw.poll(&mut self.key, waker).map(clone_output)
+    }
+}
+
+impl<T> Drop for TaskBacking<T> {
+    fn drop(&mut self) {
+        self.raw.remove_waiter(&mut self.key);
+    }
+}
+
+impl<T> Repr<'_, T> {
+    /// Poll whatever backs the value; `Done` once it has yielded.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<T> {
+        let polled = match self {
+            Repr::Ready(_) => match std::mem::replace(self, Repr::Done) {
+                Repr::Ready(value) => return Poll::Ready(value),
+                _ => unreachable!("matched Ready above"),
+            },
+            Repr::Task(task) => task.poll(cx.waker()),
+            Repr::Future(fut) => fut.as_mut().poll(cx),
+            Repr::Borrowed { source, token } => source.poll_result(*token, cx),
+            Repr::Shared { source, token } => source.poll_result(*token, cx),
+            Repr::Done => panic!("ValueTask polled after it yielded its value"),
+        };
+        if polled.is_ready() {
+            *self = Repr::Done;
+        }
+        polled
+    }
+
+    fn is_completed(&self) -> bool {
+        match self {
+            Repr::Ready(_) | Repr::Done => true,
+            Repr::Task(task) => task.raw.snapshot().is_complete(),
+            Repr::Future(_) => false,
+            Repr::Borrowed { source, token } => source.status(*token).is_completed(),
+            Repr::Shared { source, token } => source.status(*token).is_completed(),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Repr::Ready(_) => "Ready",
+            Repr::Task(_) => "Task",
+            Repr::Future(_) => "Future",
+            Repr::Borrowed { .. } => "BorrowedSource",
+            Repr::Shared { .. } => "SharedSource",
+            Repr::Done => "Done",
+        }
+    }
+}
+
+impl<'a, T> ValueTask<'a, T> {
+    /// A value task that is already complete with `value` (.NET `new ValueTask<T>(result)`).
+    /// A move: no allocation, no pool traffic.
+    ///
+    /// ```
+    /// let vt = valuetask::ValueTask::from_result(5);
+    /// assert!(vt.is_completed());
+    /// assert_eq!(vt.try_get().ok(), Some(5));
+    /// ```
+    #[inline]
+    pub const fn from_result(value: T) -> Self {
+        ValueTask(Repr::Ready(value))
+    }
+
+    /// A value task backed by `future`, boxed. Like every Rust future it starts when first
+    /// polled; [`as_task`](Self::as_task) starts it at once.
+    ///
+    /// ```
+    /// let vt = valuetask::ValueTask::new(async { 1 + 1 });
+    /// assert_eq!(vt.get_result(), 2);
+    /// ```
+    pub fn new(future: impl Future<Output = T> + Send + 'a) -> Self {
+        ValueTask(Repr::Future(Box::pin(future)))
+    }
+
+    /// A value task whose result comes from `source` for the operation `token`
+    /// (.NET `new ValueTask<T>(IValueTaskSource<T>, short token)`). Borrows the source; no
+    /// allocation.
+    pub fn from_source(source: &'a dyn ValueTaskSource<T>, token: u32) -> Self {
+        ValueTask(Repr::Borrowed { source, token })
+    }
+
+    /// Like [`from_source`](Self::from_source), holding a counted reference to the source
+    /// (pass an `Arc<S>`; it coerces). No allocation of its own.
+    pub fn from_arc_source(source: Arc<dyn ValueTaskSource<T> + 'a>, token: u32) -> Self {
+        ValueTask(Repr::Shared { source, token })
+    }
+
+    /// Whether the result is available without waiting (.NET `IsCompleted`).
+    ///
+    /// A future-backed value task says `false` until it has been polled to completion: its
+    /// progress is unknown without polling. [`try_get`](Self::try_get) polls it once.
+    pub fn is_completed(&self) -> bool {
+        self.0.is_completed()
+    }
+
+    /// The result if it is available now, else the value task back (.NET
+    /// `IsCompletedSuccessfully` + `Result`). A future-backed value task is polled once (with
+    /// a waker that does nothing; the next real poll registers the real one).
+    ///
+    /// ```
+    /// use valuetask::{TaskCompletionSource, ValueTask};
+    ///
+    /// let tcs = TaskCompletionSource::<u8>::new();
+    /// let vt = ValueTask::from(tcs.task());
+    /// let vt = vt.try_get().unwrap_err(); // pending: handed back
+    /// tcs.set_result(3);
+    /// assert_eq!(vt.try_get().ok(), Some(Ok(3)));
+    /// ```
+    pub fn try_get(mut self) -> Result<T, Self> {
+        match &self.0 {
+            Repr::Ready(_) | Repr::Future(_) => {}
+            Repr::Done => panic!("ValueTask::try_get after the value task yielded its value"),
+            other if !other.is_completed() => return Err(self),
+            _ => {}
+        }
+        match self.0.poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(value) => Ok(value),
+            Poll::Pending => Err(self),
+        }
+    }
+
+    /// Block this thread until the result is available and return it (.NET
+    /// `GetAwaiter().GetResult()`, made safe for every backing: it waits instead of failing).
+    ///
+    /// A future-backed value task is driven on this thread. Blocking inside an async context
+    /// stalls that executor thread; await instead there.
+    ///
+    /// ```
+    /// assert_eq!(valuetask::ValueTask::from_result("hi").get_result(), "hi");
+    /// ```
+    pub fn get_result(self) -> T {
+        match self.try_get() {
+            Ok(value) => value,
+            Err(pending) => crate::blocking::block_on(pending),
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> ValueTask<'static, T> {
+    /// A shareable, hot [`Task`] with this value task's result (.NET `AsTask()` and
+    /// `Preserve()`); the only way to await a result more than once.
+    ///
+    /// Nobody needs to await the task for it to complete. What drives it:
+    ///
+    /// - a ready value, or a backing already complete: nothing; the task is born complete;
+    /// - a boxed future: polled once here, on this thread (as a .NET async method runs
+    ///   synchronously to its first `await`); if still pending it is spawned on the ambient
+    ///   tokio runtime, or outside one on valuetask's global runtime (feature `tokio`; without
+    ///   it, on a new thread). A panic faults the task with its message;
+    /// - a `Task` or a `ValueTaskSource`: no executor at all. The source's own wake-up
+    ///   polls it and completes the task, on whichever thread the producer completes it.
+    ///
+    /// ```
+    /// use valuetask::{TaskCompletionSource, ValueTask};
+    ///
+    /// let tcs = TaskCompletionSource::new();
+    /// let task = ValueTask::from(tcs.task()).as_task();
+    /// tcs.set_result(9);
+    /// assert_eq!(task.wait(), Ok(&Ok(9)));
+    /// ```
+    pub fn as_task(self) -> Task<T> {
+        let pending = match self.try_get() {
+            Ok(value) => return Task::from_result(value),
+            Err(pending) => pending,
+        };
+        match pending.0 {
+            Repr::Future(future) => {
+                let tcs = TaskCompletionSource::new();
+                let task = tcs.task();
+                crate::runtime::spawn_detached(Drive { future, tcs });
+                task
+            }
+            other => bridge::drive(other),
+        }
+    }
+}
+
+/// Drives a boxed future to completion on an executor and completes a task with the result.
+/// Dropped unfinished (runtime shut down), its source completes the task as abandoned.
+struct Drive<T> {
+    future: Pin<Box<dyn Future<Output = T> + Send>>,
+    tcs: TaskCompletionSource<T>,
+}
+
+impl<T> Future for Drive<T> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        let output: TaskOutput<T> =
+            match catch_unwind(AssertUnwindSafe(|| this.future.as_mut().poll(cx))) {
+                Ok(Poll::Pending) => return Poll::Pending,
+                Ok(Poll::Ready(value)) => Ok(value),
+                Err(panic) => Err(TaskError::from_panic(&*panic)),
+            };
+        match output {
+            Ok(value) => this.tcs.set_result(value),
+            Err(error) => this.tcs.set_error(error),
+        }
+        Poll::Ready(())
+    }
+}
+
+impl<T> Future for ValueTask<'_, T> {
+    type Output = T;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        self.get_mut().0.poll(cx)
+    }
+}
+
+// The ready value is moved out, never pinned; every other backing is a handle or a box.
+impl<T> Unpin for ValueTask<'_, T> {}
+
+impl<U: Clone + Send + Sync + 'static> From<Task<U>> for ValueTask<'static, Result<U, TaskError>> {
+    /// A value task backed by `task` (.NET `new ValueTask<T>(Task<T>)`). Awaiting yields what
+    /// awaiting the task yields. No allocation.
+    fn from(task: Task<U>) -> Self {
+        ValueTask(Repr::Task(TaskBacking {
+            raw: task.into_raw(),
+            key: WaiterKey::NONE,
+            clone_output: <TaskOutput<U> as Clone>::clone,
+        }))
+    }
+}
+
+impl<T> fmt::Debug for ValueTask<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ValueTask")
+            .field("backing", &self.0.kind())
+            .field("is_completed", &self.0.is_completed())
+            .finish()
+    }
+}

@@ -1,0 +1,122 @@
+//! Completing a `Task` from a pending source- or task-backed value task, with no executor.
+//!
+//! The bridge is its own waker: the backing is polled with it, and when the backing wakes it
+//! the bridge polls again right there, on the waking thread, until the result is in; then it
+//! completes the task.
+//!
+//! # Invariants
+//!
+//! - `state` is `IDLE`, `RUNNING`, `NOTIFIED` (running, and woken meanwhile) or `DONE`.
+//! - Only the thread that moved `state` from `IDLE` to `RUNNING` (or was created `RUNNING`)
+//!   touches `pending`, until it stores `IDLE` or `DONE`.
+//! - A wake during `RUNNING` becomes `NOTIFIED`, and the runner polls again before it goes
+//!   idle, so no wake-up is lost; a wake during `IDLE` starts a run; after `DONE` wakes are
+//!   ignored.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use super::Repr;
+use crate::sync::{AtomicU8, Ordering, UnsafeCell};
+use crate::task::cell::RawTask;
+use crate::task::{outcome_of, Task, TaskError, TaskOutput};
+
+const IDLE: u8 = 0;
+const RUNNING: u8 = 1;
+const NOTIFIED: u8 = 2;
+const DONE: u8 = 3;
+
+struct Bridge<T: 'static> {
+    state: AtomicU8,
+    pending: UnsafeCell<Option<Repr<'static, T>>>,
+    target: RawTask<TaskOutput<T>>,
+}
+
+// SAFETY: `pending` is touched only by the single runner (see the module invariants), so the
+// bridge may be shared as long as its contents may move between threads: `Repr<'static, T>`
+// is `Send` for `T: Send` (its future is boxed `Send`, its sources are `Send + Sync`).
+unsafe impl<T: Send + Sync> Sync for Bridge<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send + Sync> Send for Bridge<T> {}
+
+/// A task completed by `pending` (a `Task` or source backing) once it is ready.
+pub(super) fn drive<T: Send + Sync + 'static>(pending: Repr<'static, T>) -> Task<T> {
+    let target = RawTask::new_pending(false, 0);
+    let task = Task::from_raw(target.clone());
+    let bridge = Arc::new(Bridge {
+        state: AtomicU8::new(RUNNING),
+        pending: UnsafeCell::new(Some(pending)),
+        target,
+    });
+    bridge.run();
+    task
+}
+
+impl<T: Send + Sync + 'static> Bridge<T> {
+    /// Poll until ready or until a poll returns `Pending` with no wake in between.
+    /// Caller holds `RUNNING`.
+    fn run(self: &Arc<Self>) {
+        let waker = Waker::from(Arc::clone(self));
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            // SAFETY: we hold `RUNNING`, so `pending` is ours alone.
+            let polled = self.pending.with_mut(|p| {
+                let repr = unsafe { (*p).as_mut() }.expect("a running bridge has a backing");
+                catch_unwind(AssertUnwindSafe(|| repr.poll(&mut cx)))
+            });
+            let output: TaskOutput<T> = match polled {
+                Ok(Poll::Pending) => {
+                    match self.state.compare_exchange(
+                        RUNNING,
+                        IDLE,
+                        Ordering::AcqRel,
+                        Ordering::Acquire,
+                    ) {
+                        Ok(_) => return,
+                        Err(_notified) => {
+                            self.state.store(RUNNING, Ordering::Relaxed);
+                            continue;
+                        }
+                    }
+                }
+                Ok(Poll::Ready(value)) => Ok(value),
+                Err(panic) => Err(TaskError::from_panic(&*panic)),
+            };
+            // SAFETY: still `RUNNING`: ours alone. Drop the backing before publishing.
+            drop(self.pending.with_mut(|p| unsafe { (*p).take() }));
+            self.state.store(DONE, Ordering::Release);
+            let outcome = outcome_of(&output);
+            let _ = self.target.try_complete(output, outcome);
+            return;
+        }
+    }
+
+    fn schedule(self: &Arc<Self>) {
+        let mut cur = self.state.load(Ordering::Acquire);
+        loop {
+            let next = match cur {
+                IDLE => RUNNING,
+                RUNNING => NOTIFIED,
+                _ => return,
+            };
+            match self
+                .state
+                .compare_exchange(cur, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) if next == RUNNING => return self.run(),
+                Ok(_) => return,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> Wake for Bridge<T> {
+    fn wake(self: Arc<Self>) {
+        self.schedule();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.schedule();
+    }
+}
