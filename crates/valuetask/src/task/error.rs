@@ -87,6 +87,22 @@ impl TaskError {
     }
 }
 
+/// Equality is identity for faulted errors (`Arc::ptr_eq`: the same error, not an equal-looking
+/// one), the message for panics, and the variant otherwise.
+impl PartialEq for TaskError {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (TaskError::Canceled, TaskError::Canceled) => true,
+            (TaskError::Abandoned, TaskError::Abandoned) => true,
+            (TaskError::Panicked(a), TaskError::Panicked(b)) => a == b,
+            (TaskError::Faulted(a), TaskError::Faulted(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for TaskError {}
+
 impl fmt::Debug for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -1,0 +1,75 @@
+//! Allocation counts of the core paths (deterministic, so asserted).
+
+mod common;
+
+use common::{allocations_during, now, CountingAllocator};
+use valuetask::{Task, TaskCompletionSource, ValueTask};
+
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator;
+
+#[test]
+fn value_task_from_result_created_and_awaited_allocates_nothing() {
+    fn ready(x: u64) -> ValueTask<'static, u64> {
+        ValueTask::from_result(x)
+    }
+    let (v, allocs) = allocations_during(|| now(async { ready(41).await + 1 }));
+    assert_eq!(v, 42);
+    assert_eq!(allocs, 0);
+}
+
+#[test]
+fn task_completed_never_allocates() {
+    let (task, allocs) = allocations_during(|| {
+        let t = Task::completed();
+        assert!(t.is_completed_successfully());
+        let r = now(t.clone());
+        assert_eq!(r, Ok(()));
+        t
+    });
+    assert_eq!(allocs, 0);
+    assert!(task.ptr_eq(&Task::completed()), "one static task");
+}
+
+#[test]
+fn task_from_result_awaited_three_times_allocates_once() {
+    let (sum, allocs) = allocations_during(|| {
+        let t = Task::from_result(5u64);
+        let a = now(std::future::IntoFuture::into_future(&t)).unwrap();
+        let b = now(t.clone()).unwrap();
+        let c = now(t).unwrap();
+        a + b + c
+    });
+    assert_eq!(sum, 15);
+    assert_eq!(allocs, 1);
+}
+
+#[test]
+fn completion_source_set_and_awaited_allocates_once() {
+    let (v, allocs) = allocations_during(|| {
+        let tcs = TaskCompletionSource::new();
+        let t = tcs.task();
+        tcs.set_result(9u64);
+        drop(tcs);
+        now(t).unwrap()
+    });
+    assert_eq!(v, 9);
+    assert_eq!(allocs, 1);
+}
+
+#[test]
+fn value_task_from_a_task_allocates_nothing_more() {
+    let t = Task::from_result(3u64);
+    let ((), allocs) = allocations_during(|| {
+        let vt = ValueTask::from(t.clone());
+        assert_eq!(now(vt), Ok(3));
+    });
+    assert_eq!(allocs, 0);
+}
+
+#[test]
+fn value_task_is_at_most_four_words() {
+    let word = std::mem::size_of::<usize>();
+    assert!(std::mem::size_of::<ValueTask<'_, u64>>() <= 4 * word);
+    assert!(std::mem::size_of::<Task<u64>>() <= 2 * word);
+}

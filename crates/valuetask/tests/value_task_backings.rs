@@ -1,0 +1,292 @@
+//! Every backing of `ValueTask`: `is_completed`, `try_get`, `get_result`, `as_task`, await.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+use std::time::Duration;
+
+use common::{now, poll_once, CountingWaker};
+use valuetask::{
+    SourceStatus, Task, TaskCompletionSource, TaskError, TaskStatus, ValueTask, ValueTaskSource,
+};
+
+/// A test source: completed from outside, checks its token.
+struct TestSource {
+    token: u32,
+    state: Mutex<(Option<u64>, Option<Waker>)>,
+}
+
+impl TestSource {
+    fn new(token: u32) -> Self {
+        TestSource {
+            token,
+            state: Mutex::new((None, None)),
+        }
+    }
+    fn complete(&self, v: u64) {
+        let waker = {
+            let mut s = self.state.lock().unwrap();
+            s.0 = Some(v);
+            s.1.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+impl ValueTaskSource<u64> for TestSource {
+    fn status(&self, token: u32) -> SourceStatus {
+        assert_eq!(token, self.token, "wrong token");
+        if self.state.lock().unwrap().0.is_some() {
+            SourceStatus::Succeeded
+        } else {
+            SourceStatus::Pending
+        }
+    }
+    fn poll_result(&self, token: u32, cx: &mut Context<'_>) -> Poll<u64> {
+        assert_eq!(token, self.token, "wrong token");
+        let mut s = self.state.lock().unwrap();
+        match s.0 {
+            Some(v) => Poll::Ready(v),
+            None => {
+                s.1 = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+// --- ready ---
+
+#[test]
+fn ready_is_completed_and_every_accessor_yields_the_value() {
+    assert!(ValueTask::from_result(1).is_completed());
+    assert_eq!(ValueTask::from_result(2).try_get().ok(), Some(2));
+    assert_eq!(ValueTask::from_result(3).get_result(), 3);
+    let task = ValueTask::from_result(4u64).as_task();
+    assert_eq!(task.status(), TaskStatus::RanToCompletion);
+    assert_eq!(task.try_result(), Some(Ok(&4)));
+    assert_eq!(now(ValueTask::from_result(5)), 5);
+}
+
+#[test]
+#[should_panic(expected = "ValueTask polled after it yielded its value")]
+fn polling_a_ready_value_task_after_it_yielded_panics_with_a_message() {
+    let mut vt = ValueTask::from_result(1);
+    assert_eq!(poll_once(&mut vt, Waker::noop()), Poll::Ready(1));
+    let _ = poll_once(&mut vt, Waker::noop());
+}
+
+// --- task ---
+
+#[test]
+fn task_backing_tracks_the_task() {
+    let tcs = TaskCompletionSource::<u64>::new();
+    let vt = ValueTask::from(tcs.task());
+    assert!(!vt.is_completed());
+    let vt = vt.try_get().expect_err("pending");
+    tcs.set_result(6);
+    assert!(vt.is_completed());
+    assert_eq!(vt.try_get().ok(), Some(Ok(6)));
+}
+
+#[test]
+fn task_backing_yields_the_task_error() {
+    let vt = ValueTask::from(Task::<u8>::from_canceled());
+    assert_eq!(vt.get_result().unwrap_err().is_canceled(), true);
+}
+
+#[test]
+fn task_backing_get_result_blocks_until_another_thread_completes() {
+    let tcs = TaskCompletionSource::<u64>::new();
+    let vt = ValueTask::from(tcs.task());
+    let producer = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(10));
+        tcs.set_result(7);
+    });
+    assert_eq!(vt.get_result(), Ok(7));
+    producer.join().unwrap();
+}
+
+#[test]
+fn task_backing_as_task_completes_with_nobody_polling() {
+    let tcs = TaskCompletionSource::<u64>::new();
+    let task = ValueTask::from(tcs.task()).as_task();
+    assert_eq!(task.status(), TaskStatus::Pending);
+    thread::spawn(move || tcs.set_result(8)).join().unwrap();
+    assert_eq!(task.status(), TaskStatus::RanToCompletion);
+    assert_eq!(task.try_result(), Some(Ok(&Ok(8))));
+}
+
+#[test]
+fn task_backing_awaited_wakes_on_completion() {
+    let tcs = TaskCompletionSource::<u64>::new();
+    let mut vt = ValueTask::from(tcs.task());
+    let (count, waker) = CountingWaker::new();
+    assert!(poll_once(&mut vt, &waker).is_pending());
+    tcs.set_result(1);
+    assert_eq!(count.count(), 1);
+    assert_eq!(poll_once(&mut vt, &waker), Poll::Ready(Ok(1)));
+}
+
+// --- future ---
+
+#[test]
+fn future_backing_is_not_completed_until_polled_and_try_get_polls_once() {
+    let vt = ValueTask::new(async { 10 });
+    assert!(!vt.is_completed(), "progress is unknown without polling");
+    assert_eq!(vt.try_get().ok(), Some(10));
+
+    let tcs = TaskCompletionSource::<u64>::new();
+    let task = tcs.task();
+    let vt = ValueTask::new(async move { task.await.unwrap() + 1 });
+    let vt = vt.try_get().expect_err("pending");
+    tcs.set_result(10);
+    assert_eq!(vt.try_get().ok(), Some(11));
+}
+
+#[test]
+fn future_backing_get_result_drives_it_on_this_thread() {
+    let tcs = TaskCompletionSource::<u64>::new();
+    let task = tcs.task();
+    let vt = ValueTask::new(async move { task.await.unwrap() * 2 });
+    let producer = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(10));
+        tcs.set_result(21);
+    });
+    assert_eq!(vt.get_result(), 42);
+    producer.join().unwrap();
+}
+
+#[test]
+fn future_backing_as_task_is_hot_outside_any_runtime() {
+    let tcs = TaskCompletionSource::<u64>::new();
+    let task = tcs.task();
+    let vt = ValueTask::new(async move { task.await.unwrap() + 100 });
+    let hot = vt.as_task();
+    assert_eq!(hot.status(), TaskStatus::Pending);
+    tcs.set_result(1);
+    // Nobody awaits `hot`: the global runtime drives it.
+    assert_eq!(hot.wait_timeout(Duration::from_secs(10)), Some(Ok(&101)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn future_backing_as_task_runs_on_the_ambient_runtime() {
+    let vt = ValueTask::new(async {
+        tokio::task::yield_now().await;
+        std::thread::current().name().map(str::to_owned)
+    });
+    let thread_name = vt.as_task().await.unwrap();
+    assert_ne!(thread_name.as_deref(), Some("valuetask-global"));
+}
+
+#[test]
+fn future_backing_as_task_turns_a_panic_into_a_faulted_task() {
+    let gate = TaskCompletionSource::<()>::new();
+    let opened = gate.task();
+    let vt: ValueTask<'static, u8> = ValueTask::new(async move {
+        opened.await.unwrap();
+        panic!("the future gave up");
+    });
+    let task = vt.as_task();
+    gate.set_result(());
+    let err = task.wait_timeout(Duration::from_secs(10)).expect("completes").unwrap_err();
+    assert_eq!(err.panic_message(), Some("the future gave up"));
+    assert!(task.is_faulted());
+}
+
+#[test]
+fn future_backing_that_completes_at_once_needs_no_runtime() {
+    let task = ValueTask::new(async { 3u8 }).as_task();
+    assert_eq!(task.try_result(), Some(Ok(&3)));
+}
+
+#[test]
+fn future_backing_borrows_from_the_caller() {
+    let data = vec![1, 2, 3];
+    let vt: ValueTask<'_, usize> = ValueTask::new(async { data.len() });
+    assert_eq!(vt.get_result(), 3);
+}
+
+// --- source ---
+
+#[test]
+fn borrowed_source_backing() {
+    let source = TestSource::new(7);
+    assert!(!ValueTask::from_source(&source, 7).is_completed());
+    assert!(ValueTask::from_source(&source, 7).try_get().is_err());
+    source.complete(70);
+    assert!(ValueTask::from_source(&source, 7).is_completed());
+    assert_eq!(ValueTask::from_source(&source, 7).try_get().ok(), Some(70));
+    assert_eq!(ValueTask::from_source(&source, 7).get_result(), 70);
+    assert_eq!(now(ValueTask::from_source(&source, 7)), 70);
+}
+
+#[test]
+fn borrowed_source_get_result_blocks_until_completed() {
+    let source = TestSource::new(1);
+    thread::scope(|s| {
+        s.spawn(|| {
+            thread::sleep(Duration::from_millis(10));
+            source.complete(11);
+        });
+        assert_eq!(ValueTask::from_source(&source, 1).get_result(), 11);
+    });
+}
+
+#[test]
+fn shared_source_backing_and_as_task_with_nobody_polling() {
+    let source = Arc::new(TestSource::new(3));
+    let vt = ValueTask::from_arc_source(source.clone(), 3);
+    assert!(!vt.is_completed());
+    let task = vt.as_task();
+    assert_eq!(task.status(), TaskStatus::Pending);
+    let producer = source.clone();
+    thread::spawn(move || producer.complete(33)).join().unwrap();
+    assert_eq!(task.try_result(), Some(Ok(&33)));
+    assert_eq!(ValueTask::from_arc_source(source, 3).get_result(), 33);
+}
+
+#[test]
+fn as_task_of_a_completed_source_is_born_complete() {
+    let source = Arc::new(TestSource::new(0));
+    source.complete(5);
+    let task = ValueTask::from_arc_source(source, 0).as_task();
+    assert_eq!(task.try_result(), Some(Ok(&5)));
+}
+
+#[test]
+fn as_task_of_a_source_that_panics_faults_the_task() {
+    struct Grumpy;
+    impl ValueTaskSource<u8> for Grumpy {
+        fn status(&self, _: u32) -> SourceStatus {
+            SourceStatus::Pending
+        }
+        fn poll_result(&self, _: u32, _: &mut Context<'_>) -> Poll<u8> {
+            panic!("grumpy source")
+        }
+    }
+    let task = ValueTask::from_arc_source(Arc::new(Grumpy), 0).as_task();
+    assert_eq!(
+        task.error().and_then(TaskError::panic_message),
+        Some("grumpy source")
+    );
+}
+
+#[test]
+fn value_task_is_send_when_its_value_is() {
+    fn assert_send<S: Send>(_: &S) {}
+    let vt: ValueTask<'static, std::cell::Cell<u8>> = ValueTask::from_result(std::cell::Cell::new(1));
+    assert_send(&vt);
+}
+
+#[test]
+fn debug_names_the_backing() {
+    let s = format!("{:?}", ValueTask::from_result(1));
+    assert!(s.contains("Ready"), "{s}");
+    let s = format!("{:?}", ValueTask::from(Task::from_result(1)));
+    assert!(s.contains("Task"), "{s}");
+}
