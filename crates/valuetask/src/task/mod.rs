@@ -321,6 +321,25 @@ impl<'a, T: Clone> IntoFuture for &'a Task<T> {
 }
 
 #[cfg(test)]
-pub(crate) fn waiter_count<T>(task: &Task<T>) -> usize {
-    task.raw.waiter_count()
+mod tests {
+    use super::*;
+    use crate::TaskCompletionSource;
+
+    #[test]
+    fn dropped_and_repolled_awaiters_do_not_grow_the_waiter_list() {
+        let tcs = TaskCompletionSource::<u8>::new();
+        let task = tcs.task();
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut kept = (&task).into_future();
+        for _ in 0..100 {
+            assert!(Pin::new(&mut kept).poll(&mut cx).is_pending());
+            let mut transient = task.clone();
+            assert!(Pin::new(&mut transient).poll(&mut cx).is_pending());
+        }
+        assert_eq!(task.raw.waiter_count(), 1);
+        drop(kept);
+        assert_eq!(task.raw.waiter_count(), 0);
+        tcs.set_result(1);
+        assert_eq!(task.raw.waiter_count(), 0);
+    }
 }

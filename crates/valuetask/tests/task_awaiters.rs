@@ -1,0 +1,184 @@
+//! `Task<T>` with many awaiters: status, borrowing accessors, blocking waits, wake-ups.
+
+mod common;
+
+use std::future::IntoFuture;
+use std::sync::Arc;
+use std::task::Poll;
+use std::thread;
+use std::time::Duration;
+
+use common::{now, poll_once, CountingWaker};
+use valuetask::{Task, TaskCompletionSource, TaskError, TaskStatus};
+
+fn stress_rounds() -> usize {
+    std::env::var("VALUETASK_STRESS_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000)
+}
+
+#[test]
+fn status_and_accessors_of_each_completed_kind() {
+    let ok = Task::from_result(1u8);
+    assert_eq!(ok.status(), TaskStatus::RanToCompletion);
+    assert!(ok.is_completed() && ok.is_completed_successfully());
+    assert!(!ok.is_faulted() && !ok.is_canceled());
+    assert_eq!(ok.error(), None);
+    assert_eq!(ok.try_result(), Some(Ok(&1)));
+
+    let faulted: Task<u8> = Task::from_error(TaskError::panicked("p"));
+    assert_eq!(faulted.status(), TaskStatus::Faulted);
+    assert!(faulted.is_faulted() && !faulted.is_completed_successfully());
+    assert_eq!(faulted.error().and_then(TaskError::panic_message), Some("p"));
+
+    let canceled: Task<u8> = Task::from_canceled();
+    assert_eq!(canceled.status(), TaskStatus::Canceled);
+    assert!(canceled.is_canceled() && canceled.is_completed());
+    assert_eq!(canceled.try_result(), Some(Err(&TaskError::Canceled)));
+
+    let pending = TaskCompletionSource::<u8>::new();
+    let task = pending.task();
+    assert_eq!(task.status(), TaskStatus::Pending);
+    assert!(!task.is_completed());
+    assert_eq!(task.try_result(), None);
+    assert_eq!(task.error(), None);
+}
+
+#[test]
+fn a_task_is_awaitable_by_value_and_by_reference_any_number_of_times() {
+    let task = Task::from_result(String::from("x"));
+    for _ in 0..3 {
+        assert_eq!(now((&task).into_future()).as_deref(), Ok("x"));
+        assert_eq!(now(task.clone()).as_deref(), Ok("x"));
+    }
+    assert!(task.ptr_eq(&task.clone()));
+    assert!(!task.ptr_eq(&Task::from_result(String::from("x"))));
+}
+
+#[test]
+fn each_pending_awaiter_is_woken_exactly_once_per_completion() {
+    let tcs = TaskCompletionSource::<u32>::new();
+    let task = tcs.task();
+    let mut by_value: Vec<Task<u32>> = (0..5).map(|_| task.clone()).collect();
+    let mut by_ref: Vec<_> = (0..5).map(|_| (&task).into_future()).collect();
+    let wakers: Vec<_> = (0..10).map(|_| CountingWaker::new()).collect();
+    for (fut, (_, w)) in by_value.iter_mut().zip(&wakers[..5]) {
+        assert!(poll_once(fut, w).is_pending());
+        assert!(poll_once(fut, w).is_pending(), "a re-poll re-registers in place");
+    }
+    for (fut, (_, w)) in by_ref.iter_mut().zip(&wakers[5..]) {
+        assert!(poll_once(fut, w).is_pending());
+    }
+    tcs.set_result(4);
+    for (count, _) in &wakers {
+        assert_eq!(count.count(), 1);
+    }
+    for (fut, (_, w)) in by_value.iter_mut().zip(&wakers[..5]) {
+        assert_eq!(poll_once(fut, w), Poll::Ready(Ok(4)));
+    }
+    for (fut, (_, w)) in by_ref.iter_mut().zip(&wakers[5..]) {
+        assert_eq!(poll_once(fut, w), Poll::Ready(Ok(4)));
+    }
+}
+
+#[test]
+fn a_dropped_awaiter_is_not_woken() {
+    let tcs = TaskCompletionSource::<u32>::new();
+    let task = tcs.task();
+    let (kept_count, kept) = CountingWaker::new();
+    let (dropped_count, dropped) = CountingWaker::new();
+    let mut a = (&task).into_future();
+    let mut b = task.clone();
+    assert!(poll_once(&mut a, &kept).is_pending());
+    assert!(poll_once(&mut b, &dropped).is_pending());
+    drop(b);
+    tcs.set_result(1);
+    assert_eq!(kept_count.count(), 1);
+    assert_eq!(dropped_count.count(), 0);
+}
+
+#[test]
+fn a_task_awaited_by_16_threads_1000_times_never_loses_a_wakeup() {
+    let rounds = stress_rounds();
+    let sources: Vec<TaskCompletionSource<usize>> =
+        (0..rounds).map(|_| TaskCompletionSource::new()).collect();
+    let tasks: Arc<Vec<Task<usize>>> = Arc::new(sources.iter().map(|s| s.task()).collect());
+    let awaiters: Vec<_> = (0..16)
+        .map(|i| {
+            let tasks = tasks.clone();
+            thread::spawn(move || {
+                let mut sum = 0;
+                for (round, task) in tasks.iter().enumerate() {
+                    // Alternate the two ways to await, and a blocking wait.
+                    let v = match (i + round) % 3 {
+                        0 => futures::executor::block_on(task.into_future()).unwrap(),
+                        1 => futures::executor::block_on(task.clone()).unwrap(),
+                        _ => *task.wait().unwrap(),
+                    };
+                    assert_eq!(v, round);
+                    sum += v;
+                }
+                sum
+            })
+        })
+        .collect();
+    for (round, source) in sources.into_iter().enumerate() {
+        // Let awaiters catch up so that some register before completion and some after.
+        for _ in 0..(round % 7) * 200 {
+            std::hint::spin_loop();
+        }
+        source.set_result(round);
+    }
+    let expected: usize = (0..rounds).sum();
+    for a in awaiters {
+        assert_eq!(a.join().unwrap(), expected);
+    }
+}
+
+#[test]
+fn wait_blocks_until_completion_and_borrows_the_result() {
+    let tcs = TaskCompletionSource::new();
+    let task = tcs.task();
+    let producer = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(10));
+        tcs.set_result(vec![1, 2]);
+    });
+    assert_eq!(task.wait(), Ok(&vec![1, 2]));
+    producer.join().unwrap();
+}
+
+#[test]
+fn wait_timeout_gives_up_then_a_later_wait_succeeds() {
+    let tcs = TaskCompletionSource::new();
+    let task = tcs.task();
+    assert_eq!(task.wait_timeout(Duration::from_millis(5)), None);
+    tcs.set_result(3);
+    assert_eq!(task.wait_timeout(Duration::from_millis(5)), Some(Ok(&3)));
+    assert_eq!(task.wait(), Ok(&3));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_tokio_tasks_await_one_task() {
+    let tcs = TaskCompletionSource::new();
+    let task = tcs.task();
+    let handles: Vec<_> = (0..64)
+        .map(|_| {
+            let t = task.clone();
+            tokio::spawn(async move { t.await.unwrap() })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    tcs.set_result(9u64);
+    for h in handles {
+        assert_eq!(h.await.unwrap(), 9);
+    }
+}
+
+#[test]
+fn a_task_is_send_and_sync_and_debug_shows_its_status() {
+    fn assert_send_sync<S: Send + Sync>(_: &S) {}
+    let t = Task::from_result(1u8);
+    assert_send_sync(&t);
+    assert!(format!("{t:?}").contains("RanToCompletion"));
+}

@@ -1,0 +1,62 @@
+//! `TaskError`: clone, display, source, and identity of faulted errors.
+
+use std::error::Error;
+use std::sync::Arc;
+
+use valuetask::{Task, TaskCompletionSource, TaskError};
+
+#[derive(Debug)]
+struct Boom;
+impl std::fmt::Display for Boom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("boom")
+    }
+}
+impl Error for Boom {}
+
+#[test]
+fn a_faulted_error_keeps_its_identity_through_every_awaiter() {
+    let error: Arc<dyn Error + Send + Sync> = Arc::new(Boom);
+    let tcs = TaskCompletionSource::<u8>::new();
+    let task = tcs.task();
+    tcs.set_error(TaskError::Faulted(error.clone()));
+    let seen: Vec<TaskError> = (0..3)
+        .map(|_| futures::executor::block_on(task.clone()).unwrap_err())
+        .collect();
+    for e in &seen {
+        match e {
+            TaskError::Faulted(inner) => assert!(Arc::ptr_eq(inner, &error)),
+            other => panic!("expected Faulted, got {other:?}"),
+        }
+    }
+    assert_eq!(seen[0], seen[1]);
+    assert_ne!(TaskError::Faulted(Arc::new(Boom)), seen[0], "equal text, other error");
+}
+
+#[test]
+fn display_and_source_name_the_cause() {
+    let e = TaskError::faulted(Boom);
+    assert_eq!(e.to_string(), "task faulted: boom");
+    assert_eq!(e.source().unwrap().to_string(), "boom");
+    assert_eq!(TaskError::Canceled.to_string(), "task was canceled");
+    assert_eq!(TaskError::panicked("oops").to_string(), "task panicked: oops");
+    assert!(TaskError::Canceled.source().is_none());
+}
+
+#[test]
+fn panic_payloads_keep_their_text() {
+    let p = std::panic::catch_unwind(|| panic!("formatted {}", 1)).unwrap_err();
+    assert_eq!(TaskError::from_panic(&*p).panic_message(), Some("formatted 1"));
+    let p = std::panic::catch_unwind(|| panic!("static")).unwrap_err();
+    assert_eq!(TaskError::from_panic(&*p).panic_message(), Some("static"));
+    let p = std::panic::catch_unwind(|| std::panic::panic_any(5u8)).unwrap_err();
+    assert!(TaskError::from_panic(&*p).is_panic());
+}
+
+#[test]
+fn task_error_is_clone_send_sync_and_an_error() {
+    fn assert_traits<E: Clone + Send + Sync + Error + 'static>() {}
+    assert_traits::<TaskError>();
+    let t: Task<()> = Task::from_error(TaskError::Canceled);
+    assert!(t.error().unwrap().is_canceled());
+}
