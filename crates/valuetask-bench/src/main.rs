@@ -1,1 +1,93 @@
-fn main() {}
+//! `valuetask-bench`: valuetask measured against its peers in one process.
+//!
+//! Runs every scenario (see [`scenarios`]), prints a table of ns/op, ratio to the scenario's
+//! peer, allocations/op and bytes/op, then checks each scenario's target ratio. Optionally
+//! prints a markdown table and writes JSON rows and an SVG chart.
+
+mod alloc_counter;
+mod cli;
+mod executor;
+mod harness;
+mod report;
+mod scenarios;
+
+use std::fs;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use alloc_counter::CountingAllocator;
+use cli::Command;
+use harness::Settings;
+use report::ScenarioReport;
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+fn main() -> ExitCode {
+    let options = match Command::parse(std::env::args().skip(1)) {
+        Ok(Command::Run(options)) => options,
+        Ok(Command::Help) => {
+            println!("{}", cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("valuetask-bench: {message}\n\n{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let settings = if options.quick {
+        Settings::QUICK
+    } else {
+        Settings::FULL
+    };
+
+    let started = Instant::now();
+    let reports: Vec<ScenarioReport> = scenarios::all()
+        .into_iter()
+        .map(|mut scenario| {
+            eprintln!("measuring ({}) {}", scenario.id, scenario.name);
+            let measurements = harness::measure(&mut scenario.implementations, &settings);
+            ScenarioReport::new(&scenario, measurements)
+        })
+        .collect();
+    eprintln!(
+        "measured in {:.1} s ({} samples of ~{} ms per implementation)\n",
+        started.elapsed().as_secs_f64(),
+        settings.samples,
+        settings.sample_time.as_millis()
+    );
+
+    println!("{}", report::table::text(&reports));
+    print!(
+        "{}",
+        report::targets::text(&report::targets::check(&reports))
+    );
+    if options.markdown {
+        println!("\n{}", report::table::markdown(&reports));
+    }
+
+    let mut status = ExitCode::SUCCESS;
+    let outputs = [
+        (
+            options.json.as_deref(),
+            report::json::render as fn(&[ScenarioReport]) -> String,
+        ),
+        (options.svg.as_deref(), report::svg::render),
+    ];
+    for (path, render) in outputs {
+        if let Some(path) = path {
+            if let Err(message) = write(path, &render(&reports)) {
+                eprintln!("valuetask-bench: {message}");
+                status = ExitCode::FAILURE;
+            }
+        }
+    }
+    status
+}
+
+fn write(path: &Path, contents: &str) -> Result<(), String> {
+    fs::write(path, contents).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}

@@ -5,11 +5,11 @@
 //! A custom cfg (not `loom`) keeps tokio, which reacts to `cfg(loom)`, out of the model build.
 
 #[cfg(valuetask_loom)]
-pub(crate) use loom::sync::atomic::{AtomicU8, AtomicUsize};
+pub(crate) use loom::sync::atomic::{fence, AtomicU8, AtomicUsize};
 #[cfg(not(valuetask_loom))]
-pub(crate) use std::sync::atomic::{AtomicU8, AtomicUsize};
+pub(crate) use std::sync::atomic::{fence, AtomicU8, AtomicUsize};
 
-pub(crate) use std::sync::atomic::{fence, Ordering};
+pub(crate) use std::sync::atomic::Ordering;
 
 /// Back off inside a short spin loop. Under loom this yields to the model scheduler so that a
 /// spinning thread does not explode the state space.
@@ -38,14 +38,15 @@ pub(crate) struct UnsafeCell<T>(loom::cell::UnsafeCell<T>);
 
 #[cfg(valuetask_loom)]
 impl<T> UnsafeCell<T> {
+    #[track_caller]
     pub(crate) fn new(value: T) -> Self {
         Self(loom::cell::UnsafeCell::new(value))
     }
-    #[inline]
+    #[track_caller]
     pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
         self.0.with(f)
     }
-    #[inline]
+    #[track_caller]
     pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
         self.0.with_mut(f)
     }

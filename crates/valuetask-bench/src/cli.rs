@@ -1,0 +1,94 @@
+//! Command-line options.
+
+use std::path::PathBuf;
+
+/// Usage text for `--help` and argument errors.
+pub const USAGE: &str = "\
+usage: valuetask-bench [--quick] [--markdown] [--json PATH] [--svg PATH]
+
+Measures valuetask against its peers and prints a table and the target checks.
+
+  --quick        fewer, shorter samples (a rough look in about a second)
+  --markdown     also print the table as markdown
+  --json PATH    write the rows as a JSON array to PATH
+  --svg PATH     write a bar chart of the ratios to PATH
+  -h, --help     print this help";
+
+/// What the command line asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Fewer, shorter samples.
+    pub quick: bool,
+    /// Print a markdown table too.
+    pub markdown: bool,
+    /// Where to write the JSON rows.
+    pub json: Option<PathBuf>,
+    /// Where to write the SVG chart.
+    pub svg: Option<PathBuf>,
+}
+
+/// The outcome of parsing the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Measure with these options.
+    Run(Options),
+    /// Print the usage text.
+    Help,
+}
+
+impl Command {
+    /// Parse the arguments after the program name; `Err` carries the message to print.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
+        let mut options = Options::default();
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            let (flag, inline_value) = match arg.split_once('=') {
+                Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_string())),
+                _ => (arg.as_str(), None),
+            };
+            let mut path = || {
+                inline_value
+                    .clone()
+                    .or_else(|| args.next())
+                    .filter(|value| !value.is_empty() && !value.starts_with("--"))
+                    .map(PathBuf::from)
+                    .ok_or_else(|| format!("{flag} needs a path"))
+            };
+            match flag {
+                "--quick" if inline_value.is_none() => options.quick = true,
+                "--markdown" if inline_value.is_none() => options.markdown = true,
+                "--json" => options.json = Some(path()?),
+                "--svg" => options.svg = Some(path()?),
+                "-h" | "--help" => return Ok(Command::Help),
+                _ => return Err(format!("unexpected argument `{arg}`")),
+            }
+        }
+        Ok(Command::Run(options))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Command, Options};
+
+    fn parse(args: &[&str]) -> Result<Command, String> {
+        Command::parse(args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn flags_and_paths() {
+        let expected = Options {
+            quick: true,
+            markdown: false,
+            json: Some("bench.json".into()),
+            svg: Some("bench.svg".into()),
+        };
+        assert_eq!(
+            parse(&["--quick", "--json", "bench.json", "--svg=bench.svg"]),
+            Ok(Command::Run(expected))
+        );
+        assert!(parse(&["--json"]).is_err());
+        assert!(parse(&["--json", "--quick"]).is_err());
+        assert!(parse(&["--fast"]).is_err());
+    }
+}

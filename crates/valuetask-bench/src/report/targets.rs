@@ -1,0 +1,57 @@
+//! The target checks: each scenario's valuetask implementation against its ratio ceiling.
+
+use std::fmt::Write as _;
+
+use super::ScenarioReport;
+
+/// The outcome of one scenario's target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Check<'a> {
+    /// The scenario checked.
+    pub report: &'a ScenarioReport,
+    /// The measured ratio of the target implementation to the peer.
+    pub ratio: f64,
+    /// Whether `ratio` is within the target.
+    pub passed: bool,
+}
+
+/// Check every scenario's target.
+///
+/// # Panics
+/// If a target names an implementation the scenario did not measure.
+pub fn check(reports: &[ScenarioReport]) -> Vec<Check<'_>> {
+    reports
+        .iter()
+        .map(|report| {
+            let row = report
+                .rows
+                .iter()
+                .find(|row| row.implementation == report.target.implementation)
+                .expect("a scenario's target names one of its implementations");
+            Check {
+                report,
+                ratio: row.ratio,
+                passed: row.ratio <= report.target.max_ratio,
+            }
+        })
+        .collect()
+}
+
+/// One `PASS`/`FAIL` line per target.
+pub fn text(checks: &[Check<'_>]) -> String {
+    let mut out = String::from("targets\n");
+    for check in checks {
+        let report = check.report;
+        let _ = writeln!(
+            out,
+            "  {}  ({}) {} ≤ {:.2}× {}: measured {:.2}×",
+            if check.passed { "PASS" } else { "FAIL" },
+            report.id,
+            report.target.implementation,
+            report.target.max_ratio,
+            report.peer().implementation,
+            check.ratio,
+        );
+    }
+    out
+}

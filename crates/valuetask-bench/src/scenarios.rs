@@ -1,0 +1,205 @@
+//! The scenarios: each pits a valuetask type against its closest peer, doing identical work
+//! except for the thing compared. All are single-threaded and ready-path: every await finds
+//! its result available, so [`run_ready`] finishes each operation in one poll.
+
+use std::hint::black_box;
+
+use futures::future::{BoxFuture, FutureExt, Shared};
+use valuetask::{Task, TaskCompletionSource, ValueTask};
+
+use crate::executor::run_ready;
+use crate::harness::Implementation;
+
+/// The ratio to its peer that a scenario's valuetask implementation should stay under.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Target {
+    /// The implementation checked.
+    pub implementation: &'static str,
+    /// The largest acceptable ns/op ratio to the scenario's peer.
+    pub max_ratio: f64,
+}
+
+/// One scenario: an operation, its implementations (the first is the peer every row is
+/// compared with) and the target it checks.
+#[derive(Debug)]
+pub struct Scenario {
+    /// Short label, `a` to `d`.
+    pub id: &'static str,
+    /// What the operation does.
+    pub name: &'static str,
+    /// The peer first, then the implementations compared with it.
+    pub implementations: Vec<Implementation>,
+    /// The ratio the scenario checks.
+    pub target: Target,
+}
+
+impl Scenario {
+    fn new(
+        id: &'static str,
+        name: &'static str,
+        implementations: Vec<Implementation>,
+        target: Target,
+    ) -> Self {
+        assert!(
+            implementations
+                .iter()
+                .skip(1)
+                .any(|imp| imp.name() == target.implementation),
+            "scenario ({id}): the target names `{}`, which is not a compared implementation",
+            target.implementation
+        );
+        Self {
+            id,
+            name,
+            implementations,
+            target,
+        }
+    }
+}
+
+/// Every scenario, in report order.
+pub fn all() -> Vec<Scenario> {
+    vec![
+        ready_in_async_fn(),
+        completed_shared_awaited_again(),
+        ready_shared_awaited_twice(),
+        one_shot_completion(),
+    ]
+}
+
+const VALUE_TASK_FROM_RESULT: &str = "ValueTask::from_result";
+const VALUETASK_TASK: &str = "valuetask Task";
+const FUTURES_SHARED: &str = "futures Shared";
+const TASK_COMPLETION_SOURCE: &str = "TaskCompletionSource";
+
+/// (a) `async fn outer(x) -> u64 { inner(x).await + 1 }`, for four kinds of ready `inner`.
+fn ready_in_async_fn() -> Scenario {
+    async fn inner_async_fn(x: u64) -> u64 {
+        x
+    }
+    fn inner_ready(x: u64) -> futures::future::Ready<u64> {
+        futures::future::ready(x)
+    }
+    fn inner_value_task(x: u64) -> ValueTask<'static, u64> {
+        ValueTask::from_result(x)
+    }
+    fn inner_task(x: u64) -> Task<u64> {
+        Task::from_result(x)
+    }
+
+    async fn outer_async_fn(x: u64) -> u64 {
+        inner_async_fn(x).await + 1
+    }
+    async fn outer_ready(x: u64) -> u64 {
+        inner_ready(x).await + 1
+    }
+    async fn outer_value_task(x: u64) -> u64 {
+        inner_value_task(x).await + 1
+    }
+    async fn outer_task(x: u64) -> u64 {
+        inner_task(x).await.unwrap() + 1
+    }
+
+    Scenario::new(
+        "a",
+        "ready result awaited in an async fn",
+        vec![
+            Implementation::new("async fn", |x| run_ready(outer_async_fn(x))),
+            Implementation::new("futures::future::ready", |x| run_ready(outer_ready(x))),
+            Implementation::new(VALUE_TASK_FROM_RESULT, |x| run_ready(outer_value_task(x))),
+            Implementation::new("Task::from_result", |x| run_ready(outer_task(x))),
+        ],
+        Target {
+            implementation: VALUE_TASK_FROM_RESULT,
+            max_ratio: 1.5,
+        },
+    )
+}
+
+/// (b) A completed shared result, set up once, awaited once more per operation: a clone of
+/// a `Shared` (awaiting consumes it) against awaiting `&Task`.
+fn completed_shared_awaited_again() -> Scenario {
+    let shared: Shared<BoxFuture<'static, u64>> = futures::future::ready(7).boxed().shared();
+    assert_eq!(run_ready(shared.clone()), 7);
+    assert_eq!(shared.peek(), Some(&7), "the Shared future is complete");
+    let task = Task::from_result(7u64);
+    assert!(task.is_completed());
+
+    Scenario::new(
+        "b",
+        "completed shared result awaited once more",
+        vec![
+            Implementation::new(FUTURES_SHARED, move |_| {
+                let shared = &shared;
+                run_ready(async { black_box(shared).clone().await })
+            }),
+            Implementation::new(VALUETASK_TASK, move |_| {
+                let task = &task;
+                run_ready(async { black_box(task).await.unwrap() })
+            }),
+        ],
+        Target {
+            implementation: VALUETASK_TASK,
+            max_ratio: 0.5,
+        },
+    )
+}
+
+/// (c) Create a ready shared result, clone the handle, await both handles.
+fn ready_shared_awaited_twice() -> Scenario {
+    Scenario::new(
+        "c",
+        "create a ready shared result and await it from two handles",
+        vec![
+            Implementation::new(FUTURES_SHARED, |v| {
+                run_ready(async move {
+                    let s = futures::future::ready(v).shared();
+                    let s2 = s.clone();
+                    s.await + s2.await
+                })
+            }),
+            Implementation::new(VALUETASK_TASK, |v| {
+                run_ready(async move {
+                    let t = Task::from_result(v);
+                    let t2 = t.clone();
+                    t.await.unwrap() + t2.await.unwrap()
+                })
+            }),
+        ],
+        Target {
+            implementation: VALUETASK_TASK,
+            max_ratio: 0.3,
+        },
+    )
+}
+
+/// (d) Create a one-shot completion, complete it, then await it (one poll: the value is
+/// there before the await).
+fn one_shot_completion() -> Scenario {
+    Scenario::new(
+        "d",
+        "one-shot completion then await",
+        vec![
+            Implementation::new("tokio oneshot", |v| {
+                run_ready(async move {
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    tx.send(v).unwrap();
+                    rx.await.unwrap()
+                })
+            }),
+            Implementation::new(TASK_COMPLETION_SOURCE, |v| {
+                run_ready(async move {
+                    let tcs = TaskCompletionSource::new();
+                    let t = tcs.task();
+                    tcs.set_result(v);
+                    drop(tcs);
+                    t.await.unwrap()
+                })
+            }),
+        ],
+        Target {
+            implementation: TASK_COMPLETION_SOURCE,
+            max_ratio: 1.0,
+        },
+    )
+}

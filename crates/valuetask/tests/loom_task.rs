@@ -1,0 +1,128 @@
+//! Loom models of the task cell (state word, waiter list, refcount, source count) and of the
+//! `as_task` bridge. Run with
+//! `RUSTFLAGS="--cfg valuetask_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release --test loom_task`.
+#![cfg(valuetask_loom)]
+
+use std::future::IntoFuture;
+use std::task::{Context, Poll};
+
+use loom::thread;
+use valuetask::{Task, TaskCompletionSource, TaskError, TaskStatus, ValueTask};
+
+/// `loom::model`, with room for the spin on the waiter-list lock bit (each spin yields to the
+/// scheduler, which adds branches). The preemption bound comes from `LOOM_MAX_PREEMPTIONS`.
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.max_branches = 100_000;
+    builder.check(f);
+}
+
+#[test]
+fn completion_races_registration_of_one_awaiter() {
+    model(|| {
+        let tcs = TaskCompletionSource::new();
+        let task = tcs.task();
+        let producer = thread::spawn(move || tcs.set_result(7u32));
+        assert_eq!(loom::future::block_on(task.clone()), Ok(7));
+        assert_eq!(task.status(), TaskStatus::RanToCompletion);
+        producer.join().unwrap();
+    });
+}
+
+#[test]
+fn completion_races_two_awaiters_by_value_and_by_reference() {
+    model(|| {
+        let tcs = TaskCompletionSource::new();
+        let task = tcs.task();
+        let t1 = task.clone();
+        let a = thread::spawn(move || loom::future::block_on(t1));
+        let b = thread::spawn(move || loom::future::block_on((&task).into_future()));
+        tcs.set_result(1u32);
+        assert_eq!(a.join().unwrap(), Ok(1));
+        assert_eq!(b.join().unwrap(), Ok(1));
+    });
+}
+
+#[test]
+fn an_awaiter_dropped_mid_registration_races_completion() {
+    model(|| {
+        let tcs = TaskCompletionSource::new();
+        let task = tcs.task();
+        let t1 = task.clone();
+        let dropper = thread::spawn(move || {
+            let mut fut = t1;
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            let polled = std::pin::Pin::new(&mut fut).poll_fut(&mut cx);
+            drop(fut);
+            polled
+        });
+        tcs.set_result(2u32);
+        let polled = dropper.join().unwrap();
+        assert!(matches!(polled, Poll::Pending | Poll::Ready(Ok(2))));
+        assert_eq!(task.try_result(), Some(Ok(&2)));
+    });
+}
+
+#[test]
+fn two_completers_race_and_exactly_one_wins() {
+    model(|| {
+        let tcs = TaskCompletionSource::new();
+        let other = tcs.clone();
+        let task = tcs.task();
+        let t = thread::spawn(move || other.try_set_result(1u32).is_ok());
+        let here = tcs.try_set_result(2).is_ok();
+        let there = t.join().unwrap();
+        assert!(here ^ there);
+        let v = *task.try_result().unwrap().unwrap();
+        assert_eq!(v, if here { 2 } else { 1 });
+    });
+}
+
+#[test]
+fn dropping_the_last_sources_on_two_threads_abandons_exactly_once() {
+    model(|| {
+        let tcs = TaskCompletionSource::<u32>::new();
+        let other = tcs.clone();
+        let task = tcs.task();
+        let t = thread::spawn(move || drop(other));
+        drop(tcs);
+        t.join().unwrap();
+        assert_eq!(loom::future::block_on(task), Err(TaskError::Abandoned));
+    });
+}
+
+#[test]
+fn bridge_completes_the_task_when_the_backing_task_completes_elsewhere() {
+    model(|| {
+        let tcs = TaskCompletionSource::<u32>::new();
+        let bridged: Task<Result<u32, TaskError>> = ValueTask::from(tcs.task()).as_task();
+        let producer = thread::spawn(move || tcs.set_result(5));
+        assert_eq!(loom::future::block_on(bridged), Ok(Ok(5)));
+        producer.join().unwrap();
+    });
+}
+
+#[test]
+fn bridge_started_while_the_backing_completes_loses_no_wakeup() {
+    model(|| {
+        let tcs = TaskCompletionSource::<u32>::new();
+        let backing = ValueTask::from(tcs.task());
+        let producer = thread::spawn(move || tcs.set_result(6));
+        let bridged = backing.as_task();
+        assert_eq!(loom::future::block_on(bridged), Ok(Ok(6)));
+        producer.join().unwrap();
+    });
+}
+
+/// `Pin<&mut Task>` polling without naming `Future` at every call site.
+trait PollFut {
+    type Output;
+    fn poll_fut(self, cx: &mut Context<'_>) -> Poll<Self::Output>;
+}
+
+impl PollFut for std::pin::Pin<&mut Task<u32>> {
+    type Output = Result<u32, TaskError>;
+    fn poll_fut(self, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        std::future::Future::poll(self, cx)
+    }
+}
