@@ -130,10 +130,10 @@ impl<T> TaskCompletionSource<T> {
         })
     }
 
-    /// Cancel the task unless it is already completed; `Err(())` if it was
+    /// Cancel the task unless it is already completed; `true` if this call canceled it
     /// (.NET `TrySetCanceled`).
-    pub fn try_set_canceled(&self) -> Result<(), ()> {
-        self.try_set_error(TaskError::Canceled).map_err(|_| ())
+    pub fn try_set_canceled(&self) -> bool {
+        self.try_set_error(TaskError::Canceled).is_ok()
     }
 
     /// Whether the task has been completed (by any source).

@@ -4,8 +4,10 @@ mod bridge;
 
 use std::fmt;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::ptr;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
@@ -50,7 +52,7 @@ use crate::task::{Task, TaskError, TaskOutput};
 /// # });
 /// ```
 #[must_use = "a ValueTask does nothing unless awaited, `get_result`ed or turned into a Task"]
-pub struct ValueTask<'a, T>(Repr<'a, T>);
+pub struct ValueTask<'a, T>(ManuallyDrop<Repr<'a, T>>);
 
 pub(crate) enum Repr<'a, T> {
     Ready(T),
@@ -94,13 +96,27 @@ impl<T> Drop for TaskBacking<T> {
 }
 
 impl<T> Repr<'_, T> {
-    /// Poll whatever backs the value; `Done` once it has yielded.
+    /// Poll whatever backs the value; `Done` once it has yielded. The ready case is inlined
+    /// into the caller so that awaiting a ready value task folds away like awaiting a ready
+    /// `async fn`.
+    #[inline(always)]
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<T> {
+        if let Repr::Ready(value) = self {
+            // SAFETY: the value is moved out exactly once: `self` is overwritten with `Done`
+            // (a tag-only write, no drop of the old contents) before anything can observe it.
+            // Field-wise, not `mem::replace`, so the ready path copies no more than `T`.
+            let value = unsafe { ptr::read(value) };
+            // SAFETY: `self` is valid for writes; its old contents were moved out above.
+            unsafe { ptr::write(self, Repr::Done) };
+            return Poll::Ready(value);
+        }
+        self.poll_backing(cx)
+    }
+
+    /// Poll a backing that is not a ready value.
+    fn poll_backing(&mut self, cx: &mut Context<'_>) -> Poll<T> {
         let polled = match self {
-            Repr::Ready(_) => match std::mem::replace(self, Repr::Done) {
-                Repr::Ready(value) => return Poll::Ready(value),
-                _ => unreachable!("matched Ready above"),
-            },
+            Repr::Ready(_) => unreachable!("handled by poll"),
             Repr::Task(task) => task.poll(cx.waker()),
             Repr::Future(fut) => fut.as_mut().poll(cx),
             Repr::Borrowed { source, token } => source.poll_result(*token, cx),
@@ -136,6 +152,16 @@ impl<T> Repr<'_, T> {
 }
 
 impl<'a, T> ValueTask<'a, T> {
+    fn from_repr(repr: Repr<'a, T>) -> Self {
+        ValueTask(ManuallyDrop::new(repr))
+    }
+
+    /// Take the representation out, leaving nothing to drop.
+    fn into_repr(self) -> Repr<'a, T> {
+        let mut this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never dropped, so the representation moves out exactly once.
+        unsafe { ManuallyDrop::take(&mut this.0) }
+    }
     /// A value task that is already complete with `value` (.NET `new ValueTask<T>(result)`).
     /// A move: no allocation, no pool traffic.
     ///
@@ -146,7 +172,7 @@ impl<'a, T> ValueTask<'a, T> {
     /// ```
     #[inline]
     pub const fn from_result(value: T) -> Self {
-        ValueTask(Repr::Ready(value))
+        ValueTask(ManuallyDrop::new(Repr::Ready(value)))
     }
 
     /// A value task backed by `future`, boxed. Like every Rust future it starts when first
@@ -157,20 +183,20 @@ impl<'a, T> ValueTask<'a, T> {
     /// assert_eq!(vt.get_result(), 2);
     /// ```
     pub fn new(future: impl Future<Output = T> + Send + 'a) -> Self {
-        ValueTask(Repr::Future(Box::pin(future)))
+        ValueTask::from_repr(Repr::Future(Box::pin(future)))
     }
 
     /// A value task whose result comes from `source` for the operation `token`
     /// (.NET `new ValueTask<T>(IValueTaskSource<T>, short token)`). Borrows the source; no
     /// allocation.
     pub fn from_source(source: &'a dyn ValueTaskSource<T>, token: u32) -> Self {
-        ValueTask(Repr::Borrowed { source, token })
+        ValueTask::from_repr(Repr::Borrowed { source, token })
     }
 
     /// Like [`from_source`](Self::from_source), holding a counted reference to the source
     /// (pass an `Arc<S>`; it coerces). No allocation of its own.
     pub fn from_arc_source(source: Arc<dyn ValueTaskSource<T> + 'a>, token: u32) -> Self {
-        ValueTask(Repr::Shared { source, token })
+        ValueTask::from_repr(Repr::Shared { source, token })
     }
 
     /// Whether the result is available without waiting (.NET `IsCompleted`).
@@ -195,7 +221,7 @@ impl<'a, T> ValueTask<'a, T> {
     /// assert_eq!(vt.try_get().ok(), Some(Ok(3)));
     /// ```
     pub fn try_get(mut self) -> Result<T, Self> {
-        match &self.0 {
+        match &*self.0 {
             Repr::Ready(_) | Repr::Future(_) => {}
             Repr::Done => panic!("ValueTask::try_get after the value task yielded its value"),
             other if !other.is_completed() => return Err(self),
@@ -251,7 +277,7 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
             Ok(value) => return Task::from_result(value),
             Err(pending) => pending,
         };
-        match pending.0 {
+        match pending.into_repr() {
             Repr::Future(future) => {
                 let tcs = TaskCompletionSource::new();
                 let task = tcs.task();
@@ -298,6 +324,19 @@ impl<T> Future for ValueTask<'_, T> {
     }
 }
 
+impl<T> Drop for ValueTask<'_, T> {
+    /// Inlined: a consumed value task (the common case after `.await`) drops nothing, and only
+    /// a live backing pays for the out-of-line drop.
+    #[inline]
+    fn drop(&mut self) {
+        if let Repr::Done = *self.0 {
+            return;
+        }
+        // SAFETY: dropped exactly once, here; `self.0` is never used again.
+        unsafe { ManuallyDrop::drop(&mut self.0) }
+    }
+}
+
 // The ready value is moved out, never pinned; every other backing is a handle or a box.
 impl<T> Unpin for ValueTask<'_, T> {}
 
@@ -305,7 +344,7 @@ impl<U: Clone + Send + Sync + 'static> From<Task<U>> for ValueTask<'static, Resu
     /// A value task backed by `task` (.NET `new ValueTask<T>(Task<T>)`). Awaiting yields what
     /// awaiting the task yields. No allocation.
     fn from(task: Task<U>) -> Self {
-        ValueTask(Repr::Task(TaskBacking {
+        ValueTask::from_repr(Repr::Task(TaskBacking {
             raw: task.into_raw(),
             key: WaiterKey::NONE,
             clone_output: <TaskOutput<U> as Clone>::clone,

@@ -30,7 +30,10 @@ fn status_and_accessors_of_each_completed_kind() {
     let faulted: Task<u8> = Task::from_error(TaskError::panicked("p"));
     assert_eq!(faulted.status(), TaskStatus::Faulted);
     assert!(faulted.is_faulted() && !faulted.is_completed_successfully());
-    assert_eq!(faulted.error().and_then(TaskError::panic_message), Some("p"));
+    assert_eq!(
+        faulted.error().and_then(TaskError::panic_message),
+        Some("p")
+    );
 
     let canceled: Task<u8> = Task::from_canceled();
     assert_eq!(canceled.status(), TaskStatus::Canceled);
@@ -65,7 +68,10 @@ fn each_pending_awaiter_is_woken_exactly_once_per_completion() {
     let wakers: Vec<_> = (0..10).map(|_| CountingWaker::new()).collect();
     for (fut, (_, w)) in by_value.iter_mut().zip(&wakers[..5]) {
         assert!(poll_once(fut, w).is_pending());
-        assert!(poll_once(fut, w).is_pending(), "a re-poll re-registers in place");
+        assert!(
+            poll_once(fut, w).is_pending(),
+            "a re-poll re-registers in place"
+        );
     }
     for (fut, (_, w)) in by_ref.iter_mut().zip(&wakers[5..]) {
         assert!(poll_once(fut, w).is_pending());

@@ -30,7 +30,11 @@ fn a_faulted_error_keeps_its_identity_through_every_awaiter() {
         }
     }
     assert_eq!(seen[0], seen[1]);
-    assert_ne!(TaskError::Faulted(Arc::new(Boom)), seen[0], "equal text, other error");
+    assert_ne!(
+        TaskError::Faulted(Arc::new(Boom)),
+        seen[0],
+        "equal text, other error"
+    );
 }
 
 #[test]
@@ -39,14 +43,20 @@ fn display_and_source_name_the_cause() {
     assert_eq!(e.to_string(), "task faulted: boom");
     assert_eq!(e.source().unwrap().to_string(), "boom");
     assert_eq!(TaskError::Canceled.to_string(), "task was canceled");
-    assert_eq!(TaskError::panicked("oops").to_string(), "task panicked: oops");
+    assert_eq!(
+        TaskError::panicked("oops").to_string(),
+        "task panicked: oops"
+    );
     assert!(TaskError::Canceled.source().is_none());
 }
 
 #[test]
 fn panic_payloads_keep_their_text() {
     let p = std::panic::catch_unwind(|| panic!("formatted {}", 1)).unwrap_err();
-    assert_eq!(TaskError::from_panic(&*p).panic_message(), Some("formatted 1"));
+    assert_eq!(
+        TaskError::from_panic(&*p).panic_message(),
+        Some("formatted 1")
+    );
     let p = std::panic::catch_unwind(|| panic!("static")).unwrap_err();
     assert_eq!(TaskError::from_panic(&*p).panic_message(), Some("static"));
     let p = std::panic::catch_unwind(|| std::panic::panic_any(5u8)).unwrap_err();

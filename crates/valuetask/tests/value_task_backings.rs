@@ -193,7 +193,10 @@ fn future_backing_as_task_turns_a_panic_into_a_faulted_task() {
     });
     let task = vt.as_task();
     gate.set_result(());
-    let err = task.wait_timeout(Duration::from_secs(10)).expect("completes").unwrap_err();
+    let err = task
+        .wait_timeout(Duration::from_secs(10))
+        .expect("completes")
+        .unwrap_err();
     assert_eq!(err.panic_message(), Some("the future gave up"));
     assert!(task.is_faulted());
 }
@@ -279,7 +282,8 @@ fn as_task_of_a_source_that_panics_faults_the_task() {
 #[test]
 fn value_task_is_send_when_its_value_is() {
     fn assert_send<S: Send>(_: &S) {}
-    let vt: ValueTask<'static, std::cell::Cell<u8>> = ValueTask::from_result(std::cell::Cell::new(1));
+    let vt: ValueTask<'static, std::cell::Cell<u8>> =
+        ValueTask::from_result(std::cell::Cell::new(1));
     assert_send(&vt);
 }
 

@@ -8,10 +8,11 @@
 //! - `output` is written exactly once, by the thread that set `CLAIMED`, before that thread
 //!   sets `COMPLETE` with Release. It is read only after observing `COMPLETE` with Acquire, and
 //!   never written again until the cell is freed: readers get plain `&O`, without a lock.
-//! - `waiters` is accessed only by the thread holding `LOCKED` (set by CAS, only while
-//!   `COMPLETE` is clear), or by the completer after its CAS that set `COMPLETE` (which waits
-//!   for `LOCKED` to clear). Once `COMPLETE` is set nobody takes `LOCKED` again, so the
-//!   completer drains the list alone and a `WaiterKey` held by a future becomes dead.
+//! - `waiters` is accessed only by the thread holding `LOCKED`. `LOCKED` is taken by a CAS
+//!   that requires it clear and `COMPLETE` clear; the completer takes it together with
+//!   `CLAIMED`, drains the list, and releases it in the same Release store that sets
+//!   `COMPLETE`. While `LOCKED` is held nobody else writes the state word. Once `COMPLETE` is
+//!   set nobody takes `LOCKED` again, so a `WaiterKey` held by a future becomes dead.
 //! - `sources` counts the `TaskCompletionSource` handles; the last one to drop completes the
 //!   cell as abandoned if nobody completed it.
 
@@ -248,41 +249,53 @@ impl<O> RawTask<O> {
     }
 
     /// Complete with `output`, or hand it back if some completer already claimed the cell.
+    ///
+    /// One CAS claims the cell and takes the waiter lock together; while `LOCKED` is held no
+    /// other thread modifies the state word (every other transition is a CAS that requires
+    /// `LOCKED` clear, or the holder's own unlock), so a plain Release store publishes
+    /// `COMPLETE` and releases the lock.
     pub(crate) fn try_complete(&self, output: O, outcome: Outcome) -> Result<(), O> {
         let cell = self.cell();
-        if Snapshot(cell.state.fetch_or(CLAIMED, Ordering::Acquire)).is_claimed() {
-            return Err(output);
-        }
-        // SAFETY: we set `CLAIMED`, so we are the only writer, and nobody reads the output
-        // before we set `COMPLETE` below.
-        cell.output.with_mut(|p| unsafe { (*p).write(output) });
-
         let mut spins = 0;
         let mut cur = cell.state.load(Ordering::Relaxed);
         let before = loop {
             let s = Snapshot(cur);
+            if s.is_claimed() {
+                return Err(output);
+            }
             if s.is_locked() {
                 spin_wait(&mut spins);
                 cur = cell.state.load(Ordering::Relaxed);
                 continue;
             }
-            // Release publishes the output; Acquire sees the waiter list of the last unlock.
+            // Acquire: see the waiter list as the last unlock left it.
             match cell.state.compare_exchange_weak(
                 cur,
-                cur | COMPLETE | outcome.bits(),
-                Ordering::AcqRel,
+                cur | CLAIMED | LOCKED,
+                Ordering::Acquire,
                 Ordering::Relaxed,
             ) {
                 Ok(_) => break s,
                 Err(actual) => cur = actual,
             }
         };
-        if before.has_waiters() {
-            // SAFETY: `COMPLETE` is set and `LOCKED` was clear, so no thread can lock the list
-            // again: it is ours alone.
-            let waiters = cell
-                .waiters
-                .with_mut(|w| unsafe { std::mem::take(&mut *w) });
+        // SAFETY: we set `CLAIMED`, so we are the only writer, and nobody reads the output
+        // before we set `COMPLETE` below.
+        cell.output.with_mut(|p| unsafe { (*p).write(output) });
+        let waiters = if before.has_waiters() {
+            // SAFETY: we hold `LOCKED`: the waiter list is ours alone.
+            Some(
+                cell.waiters
+                    .with_mut(|w| unsafe { std::mem::take(&mut *w) }),
+            )
+        } else {
+            None
+        };
+        // Release publishes the output and the emptied list. `before` is still the whole
+        // state: nobody else changed it while we held `LOCKED`.
+        let done = (before.0 | CLAIMED | COMPLETE | outcome.bits()) & !LOCKED;
+        cell.state.store(done, Ordering::Release);
+        if let Some(waiters) = waiters {
             if before.async_continuations() {
                 crate::continuations::wake_later(move || waiters.wake_all());
             } else {

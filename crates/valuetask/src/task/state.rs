@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | 0 | `CLAIMED` | a completer won the right to write the output; set once, never cleared |
 //! | 1 | `COMPLETE` | the output is written and published (Release); readers Acquire it |
-//! | 2 | `LOCKED` | the waiter list is held by one thread (registrant, remover or completer) |
+//! | 2 | `LOCKED` | the waiter list is held by one thread (registrant, remover or completer); nobody else writes the word meanwhile |
 //! | 3 | `HAS_WAITERS` | a waiter was registered since creation; the completer must drain |
 //! | 4-5 | outcome | 1 = ran to completion, 2 = faulted, 3 = canceled; written with `COMPLETE` |
 //! | 6 | `ASYNC_CONTINUATIONS` | wake waiters from the continuation thread, not inline |

@@ -20,11 +20,17 @@ impl WaiterKey {
     }
 }
 
-/// The registered wakers. `inline` is key 0; `spill[i]` is key `i + 1`.
+/// The registered wakers. `inline` is key 0; `spill.slots[i]` is key `i + 1`. The spill is
+/// boxed so a task that never has two awaiters at once pays one word for it.
 #[derive(Debug, Default)]
 pub(crate) struct Waiters {
     inline: Option<Waker>,
-    spill: Vec<Option<Waker>>,
+    spill: Option<Box<Spill>>,
+}
+
+#[derive(Debug, Default)]
+struct Spill {
+    slots: Vec<Option<Waker>>,
     free: Vec<u32>,
 }
 
@@ -32,8 +38,7 @@ impl Waiters {
     pub(crate) const fn new() -> Self {
         Self {
             inline: None,
-            spill: Vec::new(),
-            free: Vec::new(),
+            spill: None,
         }
     }
 
@@ -50,15 +55,18 @@ impl Waiters {
         if self.inline.is_none() {
             self.inline = Some(waker.clone());
             *key = WaiterKey::INLINE;
-        } else if let Some(index) = self.free.pop() {
-            self.spill[index as usize] = Some(waker.clone());
+            return;
+        }
+        let spill = self.spill.get_or_insert_with(Box::default);
+        if let Some(index) = spill.free.pop() {
+            spill.slots[index as usize] = Some(waker.clone());
             *key = WaiterKey(index + 1);
         } else {
-            let index = u32::try_from(self.spill.len())
+            let index = u32::try_from(spill.slots.len())
                 .ok()
                 .filter(|&i| i < u32::MAX - 1)
                 .expect("valuetask: more than 4 billion concurrent awaiters of one task");
-            self.spill.push(Some(waker.clone()));
+            spill.slots.push(Some(waker.clone()));
             *key = WaiterKey(index + 1);
         }
     }
@@ -70,7 +78,7 @@ impl Waiters {
         }
         *self.slot_mut(key) = None;
         if key != WaiterKey::INLINE {
-            self.free.push(key.0 - 1);
+            self.spill_mut().free.push(key.0 - 1);
         }
     }
 
@@ -79,23 +87,35 @@ impl Waiters {
         if let Some(w) = self.inline {
             w.wake();
         }
-        for w in self.spill.into_iter().flatten() {
-            w.wake();
+        if let Some(spill) = self.spill {
+            for w in spill.slots.into_iter().flatten() {
+                w.wake();
+            }
         }
     }
 
     /// Number of registered wakers (tests).
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        usize::from(self.inline.is_some()) + self.spill.iter().filter(|w| w.is_some()).count()
+        let spilled = self
+            .spill
+            .as_ref()
+            .map_or(0, |s| s.slots.iter().flatten().count());
+        usize::from(self.inline.is_some()) + spilled
     }
 
     fn slot_mut(&mut self, key: WaiterKey) -> &mut Option<Waker> {
         if key == WaiterKey::INLINE {
             &mut self.inline
         } else {
-            &mut self.spill[(key.0 - 1) as usize]
+            &mut self.spill_mut().slots[(key.0 - 1) as usize]
         }
+    }
+
+    fn spill_mut(&mut self) -> &mut Spill {
+        self.spill
+            .as_mut()
+            .expect("a spill key implies the spill exists")
     }
 }
 

@@ -60,8 +60,8 @@ impl<T: Send + Sync + 'static> Bridge<T> {
         let waker = Waker::from(Arc::clone(self));
         let mut cx = Context::from_waker(&waker);
         loop {
-            // SAFETY: we hold `RUNNING`, so `pending` is ours alone.
             let polled = self.pending.with_mut(|p| {
+                // SAFETY: we hold `RUNNING`, so `pending` is ours alone.
                 let repr = unsafe { (*p).as_mut() }.expect("a running bridge has a backing");
                 catch_unwind(AssertUnwindSafe(|| repr.poll(&mut cx)))
             });
