@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 /// Usage text for `--help` and argument errors.
 pub const USAGE: &str = "\
-usage: valuetask-bench [--quick] [--markdown] [--json PATH] [--svg PATH]
+usage: valuetask-bench [--quick] [--markdown] [--json PATH] [--svg PATH] [--readme PATH]
 
 Measures valuetask against its peers and prints a table and the target checks.
 
@@ -12,6 +12,7 @@ Measures valuetask against its peers and prints a table and the target checks.
   --markdown     also print the table as markdown
   --json PATH    write the rows as a JSON array to PATH
   --svg PATH     write a bar chart of the ratios to PATH
+  --readme PATH  replace the table between the valuetask-bench markers in PATH
   -h, --help     print this help";
 
 /// What the command line asked for.
@@ -25,6 +26,8 @@ pub struct Options {
     pub json: Option<PathBuf>,
     /// Where to write the SVG chart.
     pub svg: Option<PathBuf>,
+    /// The README whose benchmark section to regenerate.
+    pub readme: Option<PathBuf>,
 }
 
 /// The outcome of parsing the command line.
@@ -59,6 +62,7 @@ impl Command {
                 "--markdown" if inline_value.is_none() => options.markdown = true,
                 "--json" => options.json = Some(path()?),
                 "--svg" => options.svg = Some(path()?),
+                "--readme" => options.readme = Some(path()?),
                 "-h" | "--help" => return Ok(Command::Help),
                 _ => return Err(format!("unexpected argument `{arg}`")),
             }
@@ -82,9 +86,17 @@ mod tests {
             markdown: false,
             json: Some("bench.json".into()),
             svg: Some("bench.svg".into()),
+            readme: Some("README.md".into()),
         };
         assert_eq!(
-            parse(&["--quick", "--json", "bench.json", "--svg=bench.svg"]),
+            parse(&[
+                "--quick",
+                "--json",
+                "bench.json",
+                "--svg=bench.svg",
+                "--readme",
+                "README.md"
+            ]),
             Ok(Command::Run(expected))
         );
         assert!(parse(&["--json"]).is_err());

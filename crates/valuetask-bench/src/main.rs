@@ -83,6 +83,20 @@ fn main() -> ExitCode {
             }
         }
     }
+    if let Some(path) = options.readme.as_deref() {
+        let command = format!(
+            "cargo run --release -p valuetask-bench -- {}",
+            std::env::args().skip(1).collect::<Vec<_>>().join(" ")
+        );
+        let spliced = fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+            .and_then(|readme| report::readme::splice(&readme, &reports, &command))
+            .and_then(|readme| write(path, &readme));
+        if let Err(message) = spliced {
+            eprintln!("valuetask-bench: {message}");
+            status = ExitCode::FAILURE;
+        }
+    }
     status
 }
 

@@ -65,3 +65,8 @@ pub use completion_source::{Continuations, TaskCompletionSource};
 pub use source::{SourceStatus, ValueTaskSource};
 pub use task::{Task, TaskError, TaskFuture, TaskStatus};
 pub use value_task::ValueTask;
+
+/// The README's example, compiled and run as a doctest so it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

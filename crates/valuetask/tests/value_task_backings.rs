@@ -96,7 +96,7 @@ fn task_backing_tracks_the_task() {
 #[test]
 fn task_backing_yields_the_task_error() {
     let vt = ValueTask::from(Task::<u8>::from_canceled());
-    assert_eq!(vt.get_result().unwrap_err().is_canceled(), true);
+    assert!(vt.get_result().unwrap_err().is_canceled());
 }
 
 #[test]
@@ -209,7 +209,7 @@ fn future_backing_that_completes_at_once_needs_no_runtime() {
 
 #[test]
 fn future_backing_borrows_from_the_caller() {
-    let data = vec![1, 2, 3];
+    let data = String::from("abc");
     let vt: ValueTask<'_, usize> = ValueTask::new(async { data.len() });
     assert_eq!(vt.get_result(), 3);
 }

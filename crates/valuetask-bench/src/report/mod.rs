@@ -1,7 +1,8 @@
 //! What a run found, and its renderings: text and markdown tables, the target checks, JSON
-//! and an SVG chart.
+//! an SVG chart, and the README section.
 
 pub mod json;
+pub mod readme;
 pub mod svg;
 pub mod table;
 pub mod targets;
