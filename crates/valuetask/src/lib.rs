@@ -62,7 +62,9 @@ mod task;
 mod value_task;
 
 pub use completion_source::{Continuations, TaskCompletionSource};
-pub use source::{SourceStatus, ValueTaskSource};
+pub use source::{
+    Completer, CompletionPool, ManualResetValueTaskSourceCore, SourceStatus, ValueTaskSource,
+};
 pub use task::{Task, TaskError, TaskFuture, TaskStatus};
 pub use value_task::ValueTask;
 

@@ -5,9 +5,9 @@
 //! A custom cfg (not `loom`) keeps tokio, which reacts to `cfg(loom)`, out of the model build.
 
 #[cfg(valuetask_loom)]
-pub(crate) use loom::sync::atomic::{fence, AtomicU8, AtomicUsize};
+pub(crate) use loom::sync::atomic::{fence, AtomicU64, AtomicU8, AtomicUsize};
 #[cfg(not(valuetask_loom))]
-pub(crate) use std::sync::atomic::{fence, AtomicU8, AtomicUsize};
+pub(crate) use std::sync::atomic::{fence, AtomicU64, AtomicU8, AtomicUsize};
 
 pub(crate) use std::sync::atomic::Ordering;
 

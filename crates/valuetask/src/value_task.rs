@@ -7,12 +7,12 @@ use std::future::Future;
 use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::ptr;
+use std::ptr::{self, NonNull};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use crate::completion_source::TaskCompletionSource;
-use crate::source::ValueTaskSource;
+use crate::source::{SourceStatus, ValueTaskSource};
 use crate::task::cell::RawTask;
 use crate::task::waiters::WaiterKey;
 use crate::task::{Task, TaskError, TaskOutput};
@@ -66,6 +66,7 @@ pub(crate) enum Repr<'a, T> {
         source: Arc<dyn ValueTaskSource<T> + 'a>,
         token: u32,
     },
+    Pooled(PooledBacking<T>),
     /// Yielded its value already; polling again is a bug in the caller.
     Done,
 }
@@ -95,6 +96,59 @@ impl<T> Drop for TaskBacking<T> {
     }
 }
 
+/// The operations of a pooled backing (a slot rented from a pool), monomorphized by the pool.
+pub(crate) struct PooledVTable<T> {
+    /// Poll the slot's generation `token`; on `Ready` the slot was recycled and the pointer
+    /// must not be used again.
+    pub(crate) poll: unsafe fn(NonNull<()>, u32, &mut Context<'_>) -> Poll<T>,
+    /// The generation's status.
+    pub(crate) status: unsafe fn(NonNull<()>, u32) -> SourceStatus,
+    /// The consumer gives up before `Ready`.
+    pub(crate) release: unsafe fn(NonNull<()>),
+}
+
+/// A rented slot seen as the source of `T`: no refcount, released on drop.
+pub(crate) struct PooledBacking<T> {
+    ptr: NonNull<()>,
+    token: u32,
+    /// Points at a `'static` vtable (a raw pointer so that `Repr<'a, T>` needs no
+    /// `T: 'static`).
+    vtable: NonNull<PooledVTable<T>>,
+}
+
+// SAFETY: built only by pools whose slots hold `T: Send` and may be consumed on any thread.
+unsafe impl<T: Send> Send for PooledBacking<T> {}
+
+impl<T> PooledBacking<T> {
+    /// # Contract
+    /// `ptr` is a rented slot whose consumer this backing becomes; `vtable` is its pool's.
+    pub(crate) fn new(ptr: NonNull<()>, token: u32, vtable: &'static PooledVTable<T>) -> Self {
+        PooledBacking {
+            ptr,
+            token,
+            vtable: NonNull::from(vtable),
+        }
+    }
+
+    fn vtable(&self) -> &PooledVTable<T> {
+        // SAFETY: `vtable` came from a `&'static PooledVTable<T>`.
+        unsafe { self.vtable.as_ref() }
+    }
+
+    fn status(&self) -> SourceStatus {
+        // SAFETY: the slot stays rented while this backing lives.
+        unsafe { (self.vtable().status)(self.ptr, self.token) }
+    }
+}
+
+impl<T> Drop for PooledBacking<T> {
+    fn drop(&mut self) {
+        // SAFETY: we are the consumer and have not seen `Ready` (a backing that yielded is
+        // overwritten without being dropped).
+        unsafe { (self.vtable().release)(self.ptr) }
+    }
+}
+
 impl<T> Repr<'_, T> {
     /// Poll whatever backs the value; `Done` once it has yielded. The ready case is inlined
     /// into the caller so that awaiting a ready value task folds away like awaiting a ready
@@ -121,6 +175,16 @@ impl<T> Repr<'_, T> {
             Repr::Future(fut) => fut.as_mut().poll(cx),
             Repr::Borrowed { source, token } => source.poll_result(*token, cx),
             Repr::Shared { source, token } => source.poll_result(*token, cx),
+            Repr::Pooled(pooled) => {
+                // SAFETY: the slot stays rented while the backing lives; we are its consumer.
+                let polled = unsafe { (pooled.vtable().poll)(pooled.ptr, pooled.token, cx) };
+                if polled.is_ready() {
+                    // The slot is recycled: forget the backing without releasing it again.
+                    // SAFETY: `self` is valid for writes; `PooledBacking` owns nothing else.
+                    unsafe { ptr::write(self, Repr::Done) };
+                }
+                return polled;
+            }
             Repr::Done => panic!("ValueTask polled after it yielded its value"),
         };
         if polled.is_ready() {
@@ -136,6 +200,7 @@ impl<T> Repr<'_, T> {
             Repr::Future(_) => false,
             Repr::Borrowed { source, token } => source.status(*token).is_completed(),
             Repr::Shared { source, token } => source.status(*token).is_completed(),
+            Repr::Pooled(pooled) => pooled.status().is_completed(),
         }
     }
 
@@ -146,6 +211,7 @@ impl<T> Repr<'_, T> {
             Repr::Future(_) => "Future",
             Repr::Borrowed { .. } => "BorrowedSource",
             Repr::Shared { .. } => "SharedSource",
+            Repr::Pooled(_) => "Pooled",
             Repr::Done => "Done",
         }
     }
@@ -154,6 +220,10 @@ impl<T> Repr<'_, T> {
 impl<'a, T> ValueTask<'a, T> {
     fn from_repr(repr: Repr<'a, T>) -> Self {
         ValueTask(ManuallyDrop::new(repr))
+    }
+
+    pub(crate) fn from_pooled(backing: PooledBacking<T>) -> Self {
+        ValueTask::from_repr(Repr::Pooled(backing))
     }
 
     /// Take the representation out, leaving nothing to drop.

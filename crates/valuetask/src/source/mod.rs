@@ -1,7 +1,13 @@
 //! `ValueTaskSource<T>`: an object that backs [`ValueTask`](crate::ValueTask)s by token
 //! (.NET `System.Threading.Tasks.Sources.IValueTaskSource<TResult>`).
 
+mod core;
+mod pool;
+
 use std::task::{Context, Poll};
+
+pub use self::core::ManualResetValueTaskSourceCore;
+pub use self::pool::{Completer, CompletionPool};
 
 /// What a [`ValueTaskSource`] says about the operation named by a token
 /// (.NET `ValueTaskSourceStatus`).

@@ -1,0 +1,490 @@
+//! `ManualResetValueTaskSourceCore<T>`: the reusable, versioned completion core
+//! (.NET `System.Threading.Tasks.Sources.ManualResetValueTaskSourceCore<TResult>`).
+//!
+//! # Invariants (who may touch what)
+//!
+//! The state is one `AtomicU64`: the version in the high 32 bits, flags in the low bits.
+//!
+//! - `result` and `waker` are touched only by the thread holding `LOCKED`, which is taken by
+//!   a CAS that requires it clear. While `LOCKED` is held nobody else writes the state word,
+//!   so the holder releases it with a plain Release store of the new state.
+//! - `result` is initialized exactly when `COMPLETE` is set and `TAKEN` is clear.
+//! - The version changes only in `reset` (under `LOCKED`) and in `recycle` (by the exclusive
+//!   owner of a pooled slot), so a CAS that checks the version and takes `LOCKED` pins the
+//!   generation for the whole critical section.
+//! - `unique_take` (pooled sources only) reads the result after an Acquire load of
+//!   `COMPLETE`, without `LOCKED`: sound only because a pooled slot has one consumer and
+//!   nobody resets it but that consumer.
+
+use std::fmt;
+use std::mem::MaybeUninit;
+use std::task::{Context, Poll, Waker};
+
+use crate::completion_source::Continuations;
+use crate::source::{SourceStatus, ValueTaskSource};
+use crate::sync::{spin_wait, AtomicU64, Ordering, UnsafeCell};
+use crate::task::{outcome_of, Outcome, TaskError, TaskOutput};
+use crate::value_task::ValueTask;
+
+pub(crate) const CLAIMED: u64 = 1 << 0;
+pub(crate) const COMPLETE: u64 = 1 << 1;
+pub(crate) const LOCKED: u64 = 1 << 2;
+pub(crate) const HAS_WAKER: u64 = 1 << 3;
+pub(crate) const TAKEN: u64 = 1 << 4;
+const OUTCOME_SHIFT: u32 = 5;
+const OUTCOME_MASK: u64 = 0b11 << OUTCOME_SHIFT;
+pub(crate) const ASYNC_CONTINUATIONS: u64 = 1 << 7;
+/// Pooled sources: the consumer went away before completion; the completer recycles.
+pub(crate) const CONSUMER_GONE: u64 = 1 << 8;
+const FLAGS: u64 = u32::MAX as u64;
+/// Flags that survive `reset` (configuration, not per-generation state).
+const CONFIG: u64 = ASYNC_CONTINUATIONS;
+
+#[inline]
+const fn version_of(state: u64) -> u32 {
+    (state >> 32) as u32
+}
+
+#[inline]
+const fn with_version(version: u32, flags: u64) -> u64 {
+    ((version as u64) << 32) | (flags & FLAGS)
+}
+
+fn outcome_bits(outcome: Outcome) -> u64 {
+    let code: u64 = match outcome {
+        Outcome::RanToCompletion => 1,
+        Outcome::Faulted => 2,
+        Outcome::Canceled => 3,
+    };
+    code << OUTCOME_SHIFT
+}
+
+fn status_of(state: u64) -> SourceStatus {
+    if state & COMPLETE == 0 {
+        return SourceStatus::Pending;
+    }
+    match (state & OUTCOME_MASK) >> OUTCOME_SHIFT {
+        1 => SourceStatus::Succeeded,
+        2 => SourceStatus::Faulted,
+        _ => SourceStatus::Canceled,
+    }
+}
+
+#[cold]
+#[track_caller]
+fn wrong_token(method: &str, token: u32, version: u32) -> ! {
+    let when = if token < version {
+        "stale (from an earlier generation)"
+    } else {
+        "from the future (never handed out)"
+    };
+    panic!(
+        "ManualResetValueTaskSourceCore::{method}: token {token} does not match the current \
+         version {version}; the token is {when}"
+    )
+}
+
+/// The reusable core of a value task source: complete it, await it by token, reset it, and do
+/// it again, with no allocation (.NET `ManualResetValueTaskSourceCore<TResult>`).
+///
+/// Embed it in your own long-lived operation object (a socket's receive operation, a
+/// request slot) and hand out `ValueTask`s with
+/// [`value_task`](Self::value_task). Every method takes `&self`, so a producer on another
+/// thread completes while a consumer awaits. The result is `Result<T, TaskError>`: complete
+/// with a value, an error or a cancellation.
+///
+/// Versions: a fresh core is version 0; [`reset`](Self::reset) bumps it by exactly one (and
+/// wraps at `u32::MAX`). A token that is not the current version, stale or from the future,
+/// panics with a message naming both numbers, in `status`, `poll_result` and await.
+///
+/// Rules, and what happens when they are broken:
+///
+/// - complete once per generation: a second `set_*` panics naming the version; `try_set_*`
+///   hands the value back instead;
+/// - take the result once per generation (`ValueTask` guarantees it): a second
+///   `poll_result` after the result was taken panics;
+/// - `reset` when the consumer is done. A `reset` that races a poll or completion running on
+///   another thread waits for it to finish (they hold the core for a few instructions). A
+///   consumer still waiting on the old generation is woken, and its next poll panics with the
+///   stale-token message rather than hanging.
+///
+/// ```
+/// use valuetask::ManualResetValueTaskSourceCore;
+///
+/// let core = ManualResetValueTaskSourceCore::<u32>::new();
+/// for i in 0..3 {
+///     let vt = core.value_task();
+///     core.set_result(i);
+///     assert_eq!(vt.get_result(), Ok(i));
+///     core.reset();
+/// }
+/// assert_eq!(core.version(), 3);
+/// ```
+pub struct ManualResetValueTaskSourceCore<T> {
+    state: AtomicU64,
+    result: UnsafeCell<MaybeUninit<TaskOutput<T>>>,
+    waker: UnsafeCell<Option<Waker>>,
+}
+
+// SAFETY: `result` and `waker` are only touched under `LOCKED` (or by the unique owner, see
+// the module invariants); the result moves between threads, so `T: Send` suffices: it is
+// never shared by reference.
+unsafe impl<T: Send> Sync for ManualResetValueTaskSourceCore<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Send for ManualResetValueTaskSourceCore<T> {}
+
+impl<T> ManualResetValueTaskSourceCore<T> {
+    /// A pending core at version 0 whose completion wakes the consumer inline.
+    pub fn new() -> Self {
+        Self::with_continuations(Continuations::Inline)
+    }
+
+    /// A pending core at version 0 whose completion wakes the consumer as `mode` says
+    /// (.NET `RunContinuationsAsynchronously`).
+    pub fn with_continuations(mode: Continuations) -> Self {
+        let flags = if mode == Continuations::Asynchronous {
+            ASYNC_CONTINUATIONS
+        } else {
+            0
+        };
+        Self {
+            state: AtomicU64::new(flags),
+            result: UnsafeCell::new(MaybeUninit::uninit()),
+            waker: UnsafeCell::new(None),
+        }
+    }
+
+    /// The current version: the token of the operation in flight (.NET `Version`).
+    pub fn version(&self) -> u32 {
+        version_of(self.state.load(Ordering::Acquire))
+    }
+
+    /// A value task for the current generation, borrowing the core.
+    pub fn value_task(&self) -> ValueTask<'_, TaskOutput<T>>
+    where
+        T: Send,
+    {
+        ValueTask::from_source(self, self.version())
+    }
+
+    /// Start a new generation: bump the version by one, drop an untaken result, forget the
+    /// waker (.NET `Reset`). See the type docs for what happens to a consumer still waiting.
+    pub fn reset(&self) {
+        let (before, waker) = self.locked(|this, state| {
+            // SAFETY: we hold `LOCKED`.
+            unsafe { this.drop_result(state) };
+            // SAFETY: we hold `LOCKED`.
+            let waker = this.waker.with_mut(|w| unsafe { (*w).take() });
+            let next = with_version(version_of(state).wrapping_add(1), state & CONFIG);
+            (next, (state, waker))
+        });
+        if before & COMPLETE == 0 {
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+
+    /// Complete the current generation with `value` (.NET `SetResult`).
+    ///
+    /// # Panics
+    /// If this generation was already completed.
+    #[track_caller]
+    pub fn set_result(&self, value: T) {
+        if self.complete(Ok(value)).is_err() {
+            self.already_completed("set_result");
+        }
+    }
+
+    /// Complete the current generation with `error` (.NET `SetException`).
+    ///
+    /// # Panics
+    /// If this generation was already completed.
+    #[track_caller]
+    pub fn set_error(&self, error: TaskError) {
+        if self.complete(Err(error)).is_err() {
+            self.already_completed("set_error");
+        }
+    }
+
+    /// Complete the current generation as canceled.
+    ///
+    /// # Panics
+    /// If this generation was already completed.
+    #[track_caller]
+    pub fn set_canceled(&self) {
+        if self.complete(Err(TaskError::Canceled)).is_err() {
+            self.already_completed("set_canceled");
+        }
+    }
+
+    /// Complete with `value` unless this generation is already completed; then `value` comes
+    /// back.
+    pub fn try_set_result(&self, value: T) -> Result<(), T> {
+        self.complete(Ok(value)).map(drop).map_err(|o| match o {
+            Ok(v) => v,
+            Err(_) => unreachable!("complete hands back what it was given"),
+        })
+    }
+
+    /// Complete with `error` unless this generation is already completed; then `error` comes
+    /// back.
+    pub fn try_set_error(&self, error: TaskError) -> Result<(), TaskError> {
+        self.complete(Err(error)).map(drop).map_err(|o| match o {
+            Err(e) => e,
+            Ok(_) => unreachable!("complete hands back what it was given"),
+        })
+    }
+
+    /// The status of the generation `token` (.NET `GetStatus`).
+    ///
+    /// # Panics
+    /// If `token` is not the current version.
+    #[track_caller]
+    pub fn status(&self, token: u32) -> SourceStatus {
+        let state = self.state.load(Ordering::Acquire);
+        if version_of(state) != token {
+            wrong_token("status", token, version_of(state));
+        }
+        status_of(state)
+    }
+
+    /// The result of generation `token` if it is complete, else register `cx`'s waker
+    /// (.NET `OnCompleted` + `GetResult`). The result is moved out: take it once.
+    ///
+    /// # Panics
+    /// If `token` is not the current version, or the result was already taken.
+    #[track_caller]
+    pub fn poll_result(&self, token: u32, cx: &mut Context<'_>) -> Poll<TaskOutput<T>> {
+        let mut spins = 0;
+        let mut cur = self.state.load(Ordering::Acquire);
+        loop {
+            if version_of(cur) != token {
+                wrong_token("poll_result", token, version_of(cur));
+            }
+            if cur & TAKEN != 0 {
+                panic!(
+                    "ManualResetValueTaskSourceCore::poll_result: the result of version {token} \
+                     was already taken; a generation's result is taken once"
+                );
+            }
+            if cur & LOCKED != 0 {
+                spin_wait(&mut spins);
+                cur = self.state.load(Ordering::Acquire);
+                continue;
+            }
+            match self.state.compare_exchange_weak(
+                cur,
+                cur | LOCKED,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => break,
+                Err(actual) => cur = actual,
+            }
+        }
+        // We hold `LOCKED` on generation `token`.
+        if cur & COMPLETE != 0 {
+            // SAFETY: we hold `LOCKED`; `COMPLETE` and not `TAKEN` means initialized.
+            let out = self.result.with(|r| unsafe { (*r).assume_init_read() });
+            self.state.store(cur | TAKEN, Ordering::Release);
+            return Poll::Ready(out);
+        }
+        // SAFETY: we hold `LOCKED`.
+        self.waker.with_mut(|w| unsafe {
+            match &mut *w {
+                Some(existing) if existing.will_wake(cx.waker()) => {}
+                slot => *slot = Some(cx.waker().clone()),
+            }
+        });
+        self.state.store(cur | HAS_WAKER, Ordering::Release);
+        Poll::Pending
+    }
+
+    /// Complete the current generation, or hand the output back if it is already complete.
+    /// Returns the state before completion (for pooled slots: `CONSUMER_GONE`).
+    pub(crate) fn complete(&self, output: TaskOutput<T>) -> Result<u64, TaskOutput<T>> {
+        let mut spins = 0;
+        let mut cur = self.state.load(Ordering::Relaxed);
+        loop {
+            if cur & CLAIMED != 0 {
+                return Err(output);
+            }
+            if cur & LOCKED != 0 {
+                spin_wait(&mut spins);
+                cur = self.state.load(Ordering::Relaxed);
+                continue;
+            }
+            match self.state.compare_exchange_weak(
+                cur,
+                cur | CLAIMED | LOCKED,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(actual) => cur = actual,
+            }
+        }
+        let outcome = outcome_bits(outcome_of(&output));
+        // SAFETY: we hold `LOCKED` and set `CLAIMED`: the slot is uninitialized and ours.
+        self.result.with_mut(|r| unsafe { (*r).write(output) });
+        let waker = if cur & HAS_WAKER != 0 {
+            // SAFETY: we hold `LOCKED`.
+            self.waker.with_mut(|w| unsafe { (*w).take() })
+        } else {
+            None
+        };
+        let done = (cur | CLAIMED | COMPLETE | outcome) & !(LOCKED | HAS_WAKER);
+        self.state.store(done, Ordering::Release);
+        if let Some(waker) = waker {
+            if cur & ASYNC_CONTINUATIONS != 0 {
+                crate::continuations::wake_later(move || waker.wake());
+            } else {
+                waker.wake();
+            }
+        }
+        Ok(cur)
+    }
+
+    /// Run `f` holding `LOCKED`; `f` returns the state to store (which must clear `LOCKED`).
+    fn locked<R>(&self, f: impl FnOnce(&Self, u64) -> (u64, R)) -> R {
+        let mut spins = 0;
+        let mut cur = self.state.load(Ordering::Relaxed);
+        loop {
+            if cur & LOCKED != 0 {
+                spin_wait(&mut spins);
+                cur = self.state.load(Ordering::Relaxed);
+                continue;
+            }
+            match self.state.compare_exchange_weak(
+                cur,
+                cur | LOCKED,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(actual) => cur = actual,
+            }
+        }
+        let (next, r) = f(self, cur);
+        debug_assert_eq!(next & LOCKED, 0);
+        self.state.store(next, Ordering::Release);
+        r
+    }
+
+    /// Drop the result if one is stored and untaken.
+    ///
+    /// # Safety
+    /// The caller holds `LOCKED` (or `&mut self`), and `state` is the current state.
+    unsafe fn drop_result(&self, state: u64) {
+        if state & COMPLETE != 0 && state & TAKEN == 0 {
+            // SAFETY: per the caller, exclusive; `COMPLETE && !TAKEN` means initialized.
+            self.result.with_mut(|r| unsafe { (*r).assume_init_drop() });
+        }
+    }
+
+    #[cold]
+    #[track_caller]
+    fn already_completed(&self, method: &str) -> ! {
+        panic!(
+            "ManualResetValueTaskSourceCore::{method}: version {} was already completed; \
+             complete once per generation (reset starts the next; try_{method} races safely)",
+            self.version()
+        )
+    }
+
+    // --- pooled sources (one consumer, one completer, the consumer recycles) ---
+
+    /// The consumer's poll: like `poll_result`, but a completed result is read without
+    /// taking `LOCKED`.
+    ///
+    /// # Safety
+    /// This consumer is the only one for this generation, and nobody else resets the core.
+    pub(crate) unsafe fn unique_poll(
+        &self,
+        token: u32,
+        cx: &mut Context<'_>,
+    ) -> Poll<TaskOutput<T>> {
+        let state = self.state.load(Ordering::Acquire);
+        if state & COMPLETE != 0 && version_of(state) == token && state & TAKEN == 0 {
+            // SAFETY: `COMPLETE` seen with Acquire; the completer no longer touches the
+            // result, and per the caller nobody else takes or resets it.
+            let out = self.result.with(|r| unsafe { (*r).assume_init_read() });
+            // Plain store: no other thread writes the state of a completed pooled slot.
+            self.state.store(state | TAKEN, Ordering::Relaxed);
+            return Poll::Ready(out);
+        }
+        self.poll_result(token, cx)
+    }
+
+    /// The consumer gives up before taking the result. Returns `true` when the consumer must
+    /// recycle the slot (the generation is complete); `false` when the completer will (it sees
+    /// `CONSUMER_GONE`).
+    pub(crate) fn abandon_consumer(&self) -> bool {
+        self.locked(|this, state| {
+            if state & COMPLETE != 0 {
+                (state, true)
+            } else {
+                // SAFETY: we hold `LOCKED`.
+                drop(this.waker.with_mut(|w| unsafe { (*w).take() }));
+                ((state | CONSUMER_GONE) & !HAS_WAKER, false)
+            }
+        })
+    }
+
+    /// True when the consumer abandoned this generation (pooled sources).
+    pub(crate) fn consumer_gone(&self) -> bool {
+        self.state.load(Ordering::Acquire) & CONSUMER_GONE != 0
+    }
+
+    /// Start the next generation of a pooled slot.
+    ///
+    /// # Safety
+    /// The caller owns the slot exclusively: the consumer and completer of the current
+    /// generation are both done.
+    pub(crate) unsafe fn recycle(&self) {
+        let state = self.state.load(Ordering::Acquire);
+        // SAFETY: exclusive per the caller.
+        unsafe { self.drop_result(state) };
+        // SAFETY: exclusive per the caller.
+        drop(self.waker.with_mut(|w| unsafe { (*w).take() }));
+        let next = with_version(version_of(state).wrapping_add(1), state & CONFIG);
+        self.state.store(next, Ordering::Release);
+    }
+}
+
+impl<T> Default for ManualResetValueTaskSourceCore<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> Drop for ManualResetValueTaskSourceCore<T> {
+    fn drop(&mut self) {
+        let state = self.state.load(Ordering::Relaxed);
+        // SAFETY: `&mut self`: exclusive.
+        unsafe { self.drop_result(state) };
+    }
+}
+
+impl<T> fmt::Debug for ManualResetValueTaskSourceCore<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state.load(Ordering::Acquire);
+        f.debug_struct("ManualResetValueTaskSourceCore")
+            .field("version", &version_of(state))
+            .field("status", &status_of(state))
+            .field("taken", &(state & TAKEN != 0))
+            .field("has_waker", &(state & HAS_WAKER != 0))
+            .finish()
+    }
+}
+
+impl<T: Send> ValueTaskSource<TaskOutput<T>> for ManualResetValueTaskSourceCore<T> {
+    fn status(&self, token: u32) -> SourceStatus {
+        ManualResetValueTaskSourceCore::status(self, token)
+    }
+
+    fn poll_result(&self, token: u32, cx: &mut Context<'_>) -> Poll<TaskOutput<T>> {
+        ManualResetValueTaskSourceCore::poll_result(self, token, cx)
+    }
+}

@@ -1,0 +1,205 @@
+//! `CompletionPool<T>`: rent → complete → await cycles, dropped halves, cross-thread
+//! returns, bounds, and allocation counts.
+
+mod common;
+
+use std::sync::Arc;
+use std::task::{Poll, Waker};
+use std::thread;
+use std::time::Duration;
+
+use common::{allocations_during, now, poll_once, CountingAllocator, CountingWaker};
+use valuetask::{CompletionPool, TaskError, TaskStatus};
+
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator;
+
+#[test]
+fn completing_wakes_the_awaiter_with_the_value() {
+    let pool = CompletionPool::new();
+    let (mut vt, completer) = pool.rent();
+    let (count, waker) = CountingWaker::new();
+    assert!(poll_once(&mut vt, &waker).is_pending());
+    assert!(!completer.is_closed());
+    completer.set_result(5u32);
+    assert_eq!(count.count(), 1);
+    assert_eq!(poll_once(&mut vt, &waker), Poll::Ready(Ok(5)));
+}
+
+#[test]
+fn errors_and_cancellation_reach_the_consumer() {
+    let pool = CompletionPool::<u8>::new();
+    let (vt, c) = pool.rent();
+    c.set_error(TaskError::panicked("no"));
+    assert_eq!(vt.get_result(), Err(TaskError::panicked("no")));
+    let (vt, c) = pool.rent();
+    c.set_canceled();
+    assert_eq!(vt.get_result(), Err(TaskError::Canceled));
+}
+
+#[test]
+fn a_dropped_completer_completes_the_value_task_as_abandoned() {
+    let pool = CompletionPool::<u8>::new();
+    let (vt, completer) = pool.rent();
+    let waiter = thread::spawn(move || vt.get_result());
+    thread::sleep(Duration::from_millis(5));
+    drop(completer);
+    assert_eq!(waiter.join().unwrap(), Err(TaskError::Abandoned));
+}
+
+#[test]
+fn a_dropped_value_task_closes_the_completer_and_the_slot_still_returns() {
+    let pool = CompletionPool::<u8>::with_max_idle(8);
+    // Fill this thread's cache so returns overflow into the shared list we can observe.
+    let rented: Vec<_> = (0..40).map(|_| pool.rent()).collect();
+    let mut completers = Vec::new();
+    for (vt, c) in rented {
+        drop(vt);
+        assert!(c.is_closed());
+        completers.push(c);
+    }
+    assert_eq!(pool.idle(), 0, "the completers still hold the slots");
+    for c in completers {
+        c.set_result(1);
+    }
+    assert_eq!(
+        pool.idle(),
+        8,
+        "32 in the thread cache, 8 shared, the rest freed"
+    );
+}
+
+#[test]
+fn a_value_task_dropped_after_completion_returns_the_slot() {
+    let pool = CompletionPool::<String>::new();
+    let (vt, c) = pool.rent();
+    c.set_result("unread".into());
+    drop(vt);
+    let (vt, c) = pool.rent();
+    c.set_result("read".into());
+    assert_eq!(vt.get_result().as_deref(), Ok("read"));
+}
+
+#[test]
+fn as_task_completes_when_the_completer_runs_on_another_thread() {
+    let pool = CompletionPool::new();
+    let (vt, completer) = pool.rent();
+    let task = vt.as_task();
+    assert_eq!(task.status(), TaskStatus::Pending);
+    thread::spawn(move || completer.set_result(3u64))
+        .join()
+        .unwrap();
+    assert_eq!(task.try_result(), Some(Ok(&Ok(3))));
+}
+
+#[test]
+fn ten_thousand_cycles_on_a_warm_pool_allocate_nothing() {
+    let pool = CompletionPool::<u64>::new();
+    for _ in 0..4 {
+        let (vt, c) = pool.rent();
+        c.set_result(0);
+        now(vt).unwrap();
+    }
+    let (sum, allocs) = allocations_during(|| {
+        let mut sum = 0;
+        for i in 0..10_000u64 {
+            let (vt, c) = pool.rent();
+            c.set_result(i);
+            sum += now(vt).unwrap();
+        }
+        sum
+    });
+    assert_eq!(allocs, 0);
+    assert_eq!(sum, (0..10_000u64).sum::<u64>());
+}
+
+#[test]
+fn pending_awaits_with_a_waker_allocate_nothing_in_steady_state() {
+    let pool = CompletionPool::<u64>::new();
+    let (count, waker) = CountingWaker::new();
+    let cycle = |i: u64| {
+        let (mut vt, c) = pool.rent();
+        assert!(poll_once(&mut vt, &waker).is_pending());
+        c.set_result(i);
+        match poll_once(&mut vt, &waker) {
+            Poll::Ready(v) => v.unwrap(),
+            Poll::Pending => panic!("completed"),
+        }
+    };
+    cycle(0);
+    let (_, allocs) = allocations_during(|| (1..1000).map(cycle).sum::<u64>());
+    assert_eq!(allocs, 0);
+    assert_eq!(count.count(), 1000);
+}
+
+#[test]
+fn slots_completed_and_consumed_on_other_threads_come_back_to_the_pool() {
+    let pool = CompletionPool::<u64>::new();
+    let (tx, rx) = std::sync::mpsc::channel::<valuetask::Completer<u64>>();
+    let producer = thread::spawn(move || {
+        for (i, c) in rx.into_iter().enumerate() {
+            c.set_result(i as u64);
+        }
+    });
+    for round in 0..4u64 {
+        let value_tasks: Vec<_> = (0..500)
+            .map(|_| {
+                let (vt, c) = pool.rent();
+                tx.send(c).unwrap();
+                vt
+            })
+            .collect();
+        // Consume on two other threads: their returns go to their caches or the shared list.
+        let mut value_tasks = value_tasks;
+        let second = value_tasks.split_off(250);
+        let first = value_tasks;
+        let sums: Vec<u64> = [first, second]
+            .into_iter()
+            .map(|chunk| {
+                thread::spawn(move || {
+                    chunk
+                        .into_iter()
+                        .map(|vt| vt.get_result().unwrap())
+                        .sum::<u64>()
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect();
+        let base = round * 500;
+        assert_eq!(sums.iter().sum::<u64>(), (base..base + 500).sum::<u64>());
+        // The consumer threads exited: their caches flushed into the shared list.
+        assert!(
+            pool.idle() > 0 && pool.idle() <= 1024,
+            "idle {}",
+            pool.idle()
+        );
+    }
+    drop(tx);
+    producer.join().unwrap();
+}
+
+#[test]
+fn a_pool_dropped_with_slots_in_flight_frees_them_when_they_finish() {
+    let pool = CompletionPool::<Arc<()>>::new();
+    let marker = Arc::new(());
+    let (vt, c) = pool.rent();
+    drop(pool);
+    c.set_result(marker.clone());
+    assert_eq!(vt.get_result().map(|m| Arc::ptr_eq(&m, &marker)), Ok(true));
+    assert_eq!(Arc::strong_count(&marker), 1);
+}
+
+#[test]
+fn value_task_and_completer_are_send_and_debug() {
+    fn assert_send<S: Send>(_: &S) {}
+    let pool = CompletionPool::<u8>::new();
+    let (vt, c) = pool.rent();
+    assert_send(&vt);
+    assert_send(&c);
+    assert!(format!("{vt:?}").contains("Pooled"));
+    assert!(format!("{c:?}").contains("Completer"));
+    assert!(format!("{pool:?}").contains("CompletionPool"));
+    let _ = Waker::noop();
+}

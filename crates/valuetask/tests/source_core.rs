@@ -1,0 +1,287 @@
+//! `ManualResetValueTaskSourceCore<T>`: versions, completion, tokens, reset, and the
+//! `ValueTask`s and `Task`s it backs.
+
+mod common;
+
+use std::sync::Arc;
+use std::task::{Poll, Waker};
+use std::thread;
+use std::time::Duration;
+
+use common::{allocations_during, poll_once, CountingAllocator, CountingWaker};
+use valuetask::{
+    Continuations, ManualResetValueTaskSourceCore, SourceStatus, TaskError, TaskStatus, ValueTask,
+};
+
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator;
+
+type Core = ManualResetValueTaskSourceCore<u64>;
+
+fn panic_message(f: impl FnOnce()) -> String {
+    let err =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).expect_err("expected a panic");
+    err.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_fresh_core_is_version_0_and_pending() {
+    let core = Core::new();
+    assert_eq!(core.version(), 0);
+    assert_eq!(core.status(0), SourceStatus::Pending);
+    assert!(!core.value_task().is_completed());
+}
+
+#[test]
+fn reset_increments_the_version_by_exactly_one_and_completing_does_not_change_it() {
+    let core = Core::new();
+    for expected in 0..5u32 {
+        assert_eq!(core.version(), expected);
+        core.set_result(u64::from(expected));
+        assert_eq!(core.version(), expected, "completing keeps the version");
+        assert_eq!(core.status(expected), SourceStatus::Succeeded);
+        core.reset();
+        assert_eq!(core.version(), expected + 1);
+        assert_eq!(core.status(expected + 1), SourceStatus::Pending);
+    }
+}
+
+#[test]
+fn result_set_before_registration_is_ready_at_the_first_poll() {
+    let core = Core::new();
+    core.set_result(7);
+    let mut vt = core.value_task();
+    assert!(vt.is_completed());
+    assert_eq!(poll_once(&mut vt, Waker::noop()), Poll::Ready(Ok(7)));
+}
+
+#[test]
+fn result_set_after_registration_wakes_the_consumer_once() {
+    let core = Core::new();
+    let mut vt = core.value_task();
+    let (count, waker) = CountingWaker::new();
+    assert!(poll_once(&mut vt, &waker).is_pending());
+    assert!(
+        poll_once(&mut vt, &waker).is_pending(),
+        "re-poll keeps one waker"
+    );
+    core.set_result(8);
+    assert_eq!(count.count(), 1);
+    assert_eq!(poll_once(&mut vt, &waker), Poll::Ready(Ok(8)));
+}
+
+#[test]
+fn error_and_canceled_completions_surface_through_value_task_and_as_task() {
+    let core = Arc::new(Core::new());
+    core.set_error(TaskError::panicked("broken"));
+    assert_eq!(core.status(0), SourceStatus::Faulted);
+    let vt = ValueTask::from_arc_source(core.clone(), 0);
+    assert_eq!(vt.get_result(), Err(TaskError::panicked("broken")));
+    core.reset();
+
+    core.set_canceled();
+    assert_eq!(core.status(1), SourceStatus::Canceled);
+    let task = ValueTask::from_arc_source(core.clone(), 1).as_task();
+    assert_eq!(task.try_result(), Some(Ok(&Err(TaskError::Canceled))));
+    core.reset();
+
+    // As a pending task, completed later with an error.
+    let task = ValueTask::from_arc_source(core.clone(), 2).as_task();
+    assert_eq!(task.status(), TaskStatus::Pending);
+    core.set_error(TaskError::Abandoned);
+    assert_eq!(task.try_result(), Some(Ok(&Err(TaskError::Abandoned))));
+}
+
+#[test]
+fn stale_and_future_tokens_panic_naming_both_versions() {
+    let core = Core::new();
+    core.set_result(1);
+    core.reset();
+    core.set_result(2);
+    core.reset(); // version 2
+
+    for token in [1u32, 3] {
+        let kind = if token < 2 {
+            "stale"
+        } else {
+            "from the future"
+        };
+        let m = panic_message(|| {
+            core.status(token);
+        });
+        assert!(
+            m.contains(&format!("token {token}")) && m.contains("version 2") && m.contains(kind),
+            "{m}"
+        );
+        let m = panic_message(|| {
+            let _ = core.poll_result(token, &mut std::task::Context::from_waker(Waker::noop()));
+        });
+        assert!(
+            m.contains(&format!("token {token}")) && m.contains("version 2"),
+            "{m}"
+        );
+        let m = panic_message(|| {
+            let _ = ValueTask::from_source(&core, token).get_result();
+        });
+        assert!(
+            m.contains(&format!("token {token}")) && m.contains("version 2"),
+            "{m}"
+        );
+    }
+}
+
+#[test]
+fn setting_twice_in_one_generation_panics_and_try_set_hands_the_value_back() {
+    let core = Core::new();
+    core.set_result(1);
+    let m = panic_message(|| core.set_result(2));
+    assert!(m.contains("version 0 was already completed"), "{m}");
+    assert_eq!(core.try_set_result(3), Err(3));
+    assert_eq!(
+        core.try_set_error(TaskError::Canceled),
+        Err(TaskError::Canceled)
+    );
+    assert_eq!(core.value_task().get_result(), Ok(1));
+    core.reset();
+    assert_eq!(core.try_set_result(4), Ok(()));
+}
+
+#[test]
+fn taking_a_result_twice_panics() {
+    let core = Core::new();
+    core.set_result(1);
+    let mut cx = std::task::Context::from_waker(Waker::noop());
+    assert_eq!(core.poll_result(0, &mut cx), Poll::Ready(Ok(1)));
+    let m = panic_message(|| {
+        let _ = core.poll_result(0, &mut cx);
+    });
+    assert!(m.contains("already taken"), "{m}");
+}
+
+#[test]
+fn reset_wakes_a_consumer_of_the_old_generation_whose_next_poll_panics_instead_of_hanging() {
+    let core = Core::new();
+    let mut vt = core.value_task();
+    let (count, waker) = CountingWaker::new();
+    assert!(poll_once(&mut vt, &waker).is_pending());
+    core.reset();
+    assert_eq!(count.count(), 1);
+    let m = panic_message(|| {
+        let _ = poll_once(&mut vt, &waker);
+    });
+    assert!(m.contains("token 0") && m.contains("version 1"), "{m}");
+}
+
+#[test]
+fn as_task_on_a_pending_source_completes_when_another_thread_completes_it() {
+    let core = Arc::new(Core::new());
+    let task = ValueTask::from_arc_source(core.clone(), 0).as_task();
+    assert_eq!(task.status(), TaskStatus::Pending);
+    let producer = core.clone();
+    thread::spawn(move || {
+        thread::sleep(Duration::from_millis(5));
+        producer.set_result(42);
+    })
+    .join()
+    .unwrap();
+    // Nobody polled the value task: the core's own wake-up completed the task.
+    assert_eq!(task.try_result(), Some(Ok(&Ok(42))));
+}
+
+#[test]
+fn a_producer_thread_and_a_consumer_thread_cycle_many_generations() {
+    let core = Arc::new(Core::new());
+    let rounds = 2000u64;
+    let producer = {
+        let core = core.clone();
+        thread::spawn(move || {
+            for i in 0..rounds {
+                // Wait for the consumer to reset into generation i.
+                while core.version() != i as u32 {
+                    std::hint::spin_loop();
+                }
+                core.set_result(i);
+            }
+        })
+    };
+    for i in 0..rounds {
+        let v = futures::executor::block_on(core.value_task());
+        assert_eq!(v, Ok(i));
+        core.reset();
+    }
+    producer.join().unwrap();
+}
+
+#[test]
+fn asynchronous_continuations_wake_off_the_completing_thread() {
+    let core = Core::with_continuations(Continuations::Asynchronous);
+    let woke = Arc::new(std::sync::Mutex::new(None));
+    struct Rec(Arc<std::sync::Mutex<Option<thread::ThreadId>>>);
+    impl std::task::Wake for Rec {
+        fn wake(self: Arc<Self>) {
+            *self.0.lock().unwrap() = Some(thread::current().id());
+        }
+    }
+    let waker = Waker::from(Arc::new(Rec(woke.clone())));
+    let mut vt = core.value_task();
+    assert!(poll_once(&mut vt, &waker).is_pending());
+    core.set_result(1);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while woke.lock().unwrap().is_none() && std::time::Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(1));
+    }
+    let woke_on = woke.lock().unwrap().expect("woken");
+    assert_ne!(woke_on, thread::current().id());
+}
+
+#[test]
+fn a_core_embedded_in_a_struct_reused_10_000_times_allocates_nothing() {
+    struct Operation {
+        core: ManualResetValueTaskSourceCore<u64>,
+        counter: u64,
+    }
+    let mut op = Operation {
+        core: ManualResetValueTaskSourceCore::new(),
+        counter: 0,
+    };
+    // Warm up once (nothing to warm, but keep the measurement honest).
+    op.core.set_result(0);
+    let _ = common::now(op.core.value_task());
+    op.core.reset();
+    let (sum, allocs) = allocations_during(|| {
+        let mut sum = 0;
+        for i in 0..10_000u64 {
+            let vt = op.core.value_task();
+            op.core.set_result(i);
+            sum += common::now(vt).unwrap();
+            op.core.reset();
+            op.counter += 1;
+        }
+        sum
+    });
+    assert_eq!(allocs, 0);
+    assert_eq!(sum, (0..10_000u64).sum::<u64>());
+    assert_eq!(op.core.version(), 10_001);
+}
+
+#[test]
+fn dropping_a_core_with_an_untaken_result_drops_the_result() {
+    let marker = Arc::new(());
+    let core = ManualResetValueTaskSourceCore::new();
+    core.set_result(marker.clone());
+    assert_eq!(Arc::strong_count(&marker), 2);
+    drop(core);
+    assert_eq!(Arc::strong_count(&marker), 1);
+    let core = ManualResetValueTaskSourceCore::new();
+    core.set_result(marker.clone());
+    core.reset();
+    assert_eq!(
+        Arc::strong_count(&marker),
+        1,
+        "reset drops an untaken result"
+    );
+    assert!(format!("{core:?}").contains("version: 1"));
+}
