@@ -5,7 +5,14 @@
 use std::hint::black_box;
 
 use futures::future::{BoxFuture, FutureExt, Shared};
-use valuetask::{Task, TaskCompletionSource, ValueTask};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread;
+
+use valuetask::{
+    Completer, CompletionPool, ManualResetValueTaskSourceCore, Task, TaskCompletionSource,
+    ValueTask,
+};
 
 use crate::executor::run_ready;
 use crate::harness::Implementation;
@@ -29,8 +36,8 @@ pub struct Scenario {
     pub name: &'static str,
     /// The peer first, then the implementations compared with it.
     pub implementations: Vec<Implementation>,
-    /// The ratio the scenario checks.
-    pub target: Target,
+    /// The ratio the scenario checks, if it makes a claim.
+    pub target: Option<Target>,
 }
 
 impl Scenario {
@@ -38,16 +45,18 @@ impl Scenario {
         id: &'static str,
         name: &'static str,
         implementations: Vec<Implementation>,
-        target: Target,
+        target: Option<Target>,
     ) -> Self {
-        assert!(
-            implementations
-                .iter()
-                .skip(1)
-                .any(|imp| imp.name() == target.implementation),
-            "scenario ({id}): the target names `{}`, which is not a compared implementation",
-            target.implementation
-        );
+        if let Some(target) = target {
+            assert!(
+                implementations
+                    .iter()
+                    .skip(1)
+                    .any(|imp| imp.name() == target.implementation),
+                "scenario ({id}): the target names `{}`, which is not a compared implementation",
+                target.implementation
+            );
+        }
         Self {
             id,
             name,
@@ -64,6 +73,9 @@ pub fn all() -> Vec<Scenario> {
         completed_shared_awaited_again(),
         ready_shared_awaited_twice(),
         one_shot_completion(),
+        reused_core_cycle(),
+        pooled_source_cycle(),
+        cross_thread_cycle(),
     ]
 }
 
@@ -71,6 +83,9 @@ const VALUE_TASK_FROM_RESULT: &str = "ValueTask::from_result";
 const VALUETASK_TASK: &str = "valuetask Task";
 const FUTURES_SHARED: &str = "futures Shared";
 const TASK_COMPLETION_SOURCE: &str = "TaskCompletionSource";
+const TOKIO_ONESHOT: &str = "tokio oneshot";
+const REUSED_CORE: &str = "ManualResetValueTaskSourceCore";
+const POOLED_SOURCE: &str = "CompletionPool";
 
 /// (a) `async fn outer(x) -> u64 { inner(x).await + 1 }`, for four kinds of ready `inner`.
 fn ready_in_async_fn() -> Scenario {
@@ -109,10 +124,10 @@ fn ready_in_async_fn() -> Scenario {
             Implementation::new(VALUE_TASK_FROM_RESULT, |x| run_ready(outer_value_task(x))),
             Implementation::new("Task::from_result", |x| run_ready(outer_task(x))),
         ],
-        Target {
+        Some(Target {
             implementation: VALUE_TASK_FROM_RESULT,
             max_ratio: 1.5,
-        },
+        }),
     )
 }
 
@@ -138,10 +153,10 @@ fn completed_shared_awaited_again() -> Scenario {
                 run_ready(async { black_box(task).await.unwrap() })
             }),
         ],
-        Target {
+        Some(Target {
             implementation: VALUETASK_TASK,
             max_ratio: 0.5,
-        },
+        }),
     )
 }
 
@@ -166,10 +181,10 @@ fn ready_shared_awaited_twice() -> Scenario {
                 })
             }),
         ],
-        Target {
+        Some(Target {
             implementation: VALUETASK_TASK,
             max_ratio: 0.3,
-        },
+        }),
     )
 }
 
@@ -197,9 +212,117 @@ fn one_shot_completion() -> Scenario {
                 })
             }),
         ],
-        Target {
+        Some(Target {
             implementation: TASK_COMPLETION_SOURCE,
             max_ratio: 1.0,
-        },
+        }),
+    )
+}
+
+/// tokio's oneshot, created, completed and awaited: the peer of the reusable sources.
+fn oneshot_cycle() -> Implementation {
+    Implementation::new(TOKIO_ONESHOT, |v| {
+        run_ready(async move {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            tx.send(v).unwrap();
+            rx.await.unwrap()
+        })
+    })
+}
+
+/// (e) One complete → await → reset cycle of a core embedded in a long-lived object.
+fn reused_core_cycle() -> Scenario {
+    let core = ManualResetValueTaskSourceCore::<u64>::new();
+    Scenario::new(
+        "e",
+        "one complete -> await cycle on the same thread: reused core",
+        vec![
+            oneshot_cycle(),
+            Implementation::new(REUSED_CORE, move |v| {
+                let core = black_box(&core);
+                let vt = core.value_task();
+                core.set_result(v);
+                let out = run_ready(vt).unwrap();
+                core.reset();
+                out
+            }),
+        ],
+        Some(Target {
+            implementation: REUSED_CORE,
+            max_ratio: 0.3,
+        }),
+    )
+}
+
+/// (f) One rent → complete → await cycle of a pooled completion (the slot returns to the
+/// pool when the value task yields).
+fn pooled_source_cycle() -> Scenario {
+    let pool = CompletionPool::<u64>::new();
+    Scenario::new(
+        "f",
+        "one complete -> await cycle on the same thread: pooled source",
+        vec![
+            oneshot_cycle(),
+            Implementation::new(POOLED_SOURCE, move |v| {
+                let (vt, completer) = black_box(&pool).rent();
+                completer.set_result(v);
+                run_ready(vt).unwrap()
+            }),
+        ],
+        Some(Target {
+            implementation: POOLED_SOURCE,
+            max_ratio: 0.3,
+        }),
+    )
+}
+
+/// A thread that runs every job it is sent, until the sender goes away.
+fn worker<J: Send + 'static>(run: impl Fn(J) + Send + 'static) -> mpsc::Sender<J> {
+    let (tx, rx) = mpsc::channel::<J>();
+    thread::spawn(move || rx.into_iter().for_each(run));
+    tx
+}
+
+/// (g) The producer on another thread: hand the producing half to a worker thread (the same
+/// std channel for every implementation), then block on the result with the same executor
+/// (`futures::executor::block_on`), so only the completion mechanism differs. Thread wake-up
+/// latency dominates this row; it shows that reuse costs nothing across threads, and makes no
+/// speed claim.
+fn cross_thread_cycle() -> Scenario {
+    use futures::executor::block_on;
+
+    let oneshot = worker(|(tx, v): (tokio::sync::oneshot::Sender<u64>, u64)| {
+        let _ = tx.send(v);
+    });
+    let core = Arc::new(ManualResetValueTaskSourceCore::<u64>::new());
+    let core_worker = {
+        let core = Arc::clone(&core);
+        worker(move |v: u64| core.set_result(v))
+    };
+    let pool = CompletionPool::<u64>::new();
+    let pool_worker = worker(|(c, v): (Completer<u64>, u64)| c.set_result(v));
+    Scenario::new(
+        "g",
+        "one complete -> await cycle, producer on another thread",
+        vec![
+            Implementation::new(TOKIO_ONESHOT, move |v| {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                oneshot.send((tx, v)).unwrap();
+                block_on(rx).unwrap()
+            }),
+            Implementation::new(REUSED_CORE, move |v| {
+                let vt = core.value_task();
+                core_worker.send(v).unwrap();
+                let out = block_on(vt).unwrap();
+                core.reset();
+                out
+            }),
+            Implementation::new(POOLED_SOURCE, move |v| {
+                let (vt, completer) = pool.rent();
+                pool_worker.send((completer, v)).unwrap();
+                block_on(vt).unwrap()
+            }),
+        ],
+        None,
     )
 }

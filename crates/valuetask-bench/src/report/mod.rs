@@ -32,8 +32,8 @@ pub struct ScenarioReport {
     pub id: &'static str,
     /// What the operation does.
     pub name: &'static str,
-    /// The ratio the scenario checks.
-    pub target: Target,
+    /// The ratio the scenario checks, if it makes a claim.
+    pub target: Option<Target>,
     /// One row per implementation; the first is the peer.
     pub rows: Vec<Row>,
 }

@@ -77,7 +77,7 @@ fn group_height(report: &ScenarioReport) -> f64 {
 
 /// The ratio at the right end of a group's axis.
 fn axis_max(report: &ScenarioReport) -> f64 {
-    let floor = report.target.max_ratio.max(1.0);
+    let floor = report.target.map_or(1.0, |t| t.max_ratio.max(1.0));
     let largest = report
         .rows
         .iter()
@@ -99,8 +99,8 @@ fn group(svg: &mut String, report: &ScenarioReport, top: f64) {
     let bars_top = top + GROUP_HEADING;
     let bars_bottom = bars_top + BAR_PITCH * report.rows.len() as f64;
     let peer_x = x_of(1.0);
-    let target = report.target.max_ratio;
-    let target_x = x_of(target);
+    let target = report.target.map(|t| t.max_ratio);
+    let target_x = target.map(x_of);
     let line = |svg: &mut String, x: f64, colour: &str| {
         let _ = writeln!(
             svg,
@@ -119,11 +119,16 @@ fn group(svg: &mut String, report: &ScenarioReport, top: f64) {
 
     // Reference lines first, so bars and their labels are drawn over them.
     line(svg, peer_x, PEER_LINE_COLOUR);
-    line(svg, target_x, TARGET_LINE_COLOUR);
+    if let Some(x) = target_x {
+        line(svg, x, TARGET_LINE_COLOUR);
+    }
     for (i, row) in report.rows.iter().enumerate() {
         let colour = if i == 0 {
             PEER_COLOUR
-        } else if row.implementation == report.target.implementation {
+        } else if report
+            .target
+            .is_some_and(|t| row.implementation == t.implementation)
+        {
             TARGET_COLOUR
         } else {
             OTHER_COLOUR
@@ -131,6 +136,16 @@ fn group(svg: &mut String, report: &ScenarioReport, top: f64) {
         bar(svg, row, colour, bars_top + BAR_PITCH * i as f64, axis);
     }
     let first_line = bars_bottom + 12.0;
+    let (Some(target), Some(target_x)) = (target, target_x) else {
+        label(
+            svg,
+            peer_x,
+            first_line,
+            PEER_LINE_COLOUR,
+            "peer 1× (no target)",
+        );
+        return;
+    };
     if (target - 1.0).abs() < 1e-9 {
         label(
             svg,

@@ -3,36 +3,41 @@
 use std::fmt::Write as _;
 
 use super::ScenarioReport;
+use crate::scenarios::Target;
 
 /// The outcome of one scenario's target.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Check<'a> {
     /// The scenario checked.
     pub report: &'a ScenarioReport,
+    /// The target checked.
+    pub target: Target,
     /// The measured ratio of the target implementation to the peer.
     pub ratio: f64,
     /// Whether `ratio` is within the target.
     pub passed: bool,
 }
 
-/// Check every scenario's target.
+/// Check the target of every scenario that has one.
 ///
 /// # Panics
 /// If a target names an implementation the scenario did not measure.
 pub fn check(reports: &[ScenarioReport]) -> Vec<Check<'_>> {
     reports
         .iter()
-        .map(|report| {
+        .filter_map(|report| {
+            let target = report.target?;
             let row = report
                 .rows
                 .iter()
-                .find(|row| row.implementation == report.target.implementation)
+                .find(|row| row.implementation == target.implementation)
                 .expect("a scenario's target names one of its implementations");
-            Check {
+            Some(Check {
                 report,
+                target,
                 ratio: row.ratio,
-                passed: row.ratio <= report.target.max_ratio,
-            }
+                passed: row.ratio <= target.max_ratio,
+            })
         })
         .collect()
 }
@@ -47,8 +52,8 @@ pub fn text(checks: &[Check<'_>]) -> String {
             "  {}  ({}) {} ≤ {:.2}× {}: measured {:.2}×",
             if check.passed { "PASS" } else { "FAIL" },
             report.id,
-            report.target.implementation,
-            report.target.max_ratio,
+            check.target.implementation,
+            check.target.max_ratio,
             report.peer().implementation,
             check.ratio,
         );

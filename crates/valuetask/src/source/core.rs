@@ -303,6 +303,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
 
     /// Complete the current generation, or hand the output back if it is already complete.
     /// Returns the state before completion (for pooled slots: `CONSUMER_GONE`).
+    #[inline]
     pub(crate) fn complete(&self, output: TaskOutput<T>) -> Result<u64, TaskOutput<T>> {
         let mut spins = 0;
         let mut cur = self.state.load(Ordering::Relaxed);
@@ -400,6 +401,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     ///
     /// # Safety
     /// This consumer is the only one for this generation, and nobody else resets the core.
+    #[inline]
     pub(crate) unsafe fn unique_poll(
         &self,
         token: u32,
@@ -442,6 +444,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// # Safety
     /// The caller owns the slot exclusively: the consumer and completer of the current
     /// generation are both done.
+    #[inline]
     pub(crate) unsafe fn recycle(&self) {
         let state = self.state.load(Ordering::Acquire);
         // SAFETY: exclusive per the caller.

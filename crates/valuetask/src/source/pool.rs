@@ -123,6 +123,7 @@ impl<T: Send + 'static> CompletionPool<T> {
 
     /// A pending one-shot completion: the value task to await and the completer that
     /// completes it. No allocation when the pool has an idle slot.
+    #[inline]
     pub fn rent(&self) -> (ValueTask<'static, TaskOutput<T>>, Completer<T>) {
         let shared = &self.handle.shared;
         let slot = take_cached::<T>(shared)
@@ -195,6 +196,7 @@ impl<T: Send + 'static> Slot<T> {
 
     /// # Safety
     /// `ptr` is a rented `Slot<T>` and the caller is its consumer.
+    #[inline]
     unsafe fn poll(ptr: NonNull<()>, token: u32, cx: &mut Context<'_>) -> Poll<TaskOutput<T>> {
         let slot = ptr.cast::<Slot<T>>();
         // SAFETY: rented, so alive; we are its only consumer and nobody else resets it.
@@ -229,6 +231,7 @@ impl<T: Send + 'static> Slot<T> {
 ///
 /// # Safety
 /// The caller owns the slot: its consumer and completer are both done.
+#[inline]
 unsafe fn give_back<T: Send + 'static>(slot: NonNull<Slot<T>>) {
     // SAFETY: exclusive per the caller.
     let s = unsafe { slot.as_ref() };
@@ -294,7 +297,12 @@ thread_local! {
     };
 }
 
+#[inline]
 fn take_cached<T>(pool: &Arc<PoolShared<T>>) -> Option<SlotPtr<T>> {
+    // Loom runs model threads on one OS thread: a real thread-local would outlive the model.
+    if cfg!(valuetask_loom) {
+        return None;
+    }
     let id = Arc::as_ptr(pool) as usize;
     CACHE
         .try_with(|cache| {
@@ -309,7 +317,11 @@ fn take_cached<T>(pool: &Arc<PoolShared<T>>) -> Option<SlotPtr<T>> {
 }
 
 /// Keep `slot` in this thread's cache; hand it back when the cache is full or busy.
+#[inline]
 fn put_cached<T>(slot: NonNull<Slot<T>>) -> Result<(), SlotPtr<T>> {
+    if cfg!(valuetask_loom) {
+        return Err(SlotPtr(slot));
+    }
     // SAFETY: `slot` is owned and alive.
     let id = Arc::as_ptr(&unsafe { slot.as_ref() }.pool) as usize;
     let kept = CACHE.try_with(|cache| {

@@ -1,0 +1,143 @@
+//! Loom models of `ManualResetValueTaskSourceCore` (set vs poll vs reset vs drop) and of a
+//! `CompletionPool` slot completed and consumed on different threads. Run with
+//! `RUSTFLAGS="--cfg valuetask_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release --test loom_source`.
+#![cfg(valuetask_loom)]
+
+use std::sync::Arc;
+use std::task::Poll;
+
+use loom::thread;
+use valuetask::{CompletionPool, ManualResetValueTaskSourceCore, TaskError, ValueTask};
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.max_branches = 100_000;
+    builder.check(f);
+}
+
+#[test]
+fn set_races_a_polling_consumer() {
+    model(|| {
+        let core = Arc::new(ManualResetValueTaskSourceCore::<u32>::new());
+        let producer = {
+            let core = core.clone();
+            thread::spawn(move || core.set_result(1))
+        };
+        let v = loom::future::block_on(ValueTask::from_arc_source(core.clone(), 0));
+        assert_eq!(v, Ok(1));
+        producer.join().unwrap();
+    });
+}
+
+#[test]
+fn reset_after_consumption_races_nothing_and_the_next_generation_works() {
+    model(|| {
+        let core = Arc::new(ManualResetValueTaskSourceCore::<u32>::new());
+        let producer = {
+            let core = core.clone();
+            thread::spawn(move || {
+                core.set_result(1);
+                // Second generation: wait until the consumer reset, then complete it.
+                while core.version() != 1 {
+                    thread::yield_now();
+                }
+                core.set_result(2);
+            })
+        };
+        assert_eq!(
+            loom::future::block_on(ValueTask::from_arc_source(core.clone(), 0)),
+            Ok(1)
+        );
+        core.reset();
+        assert_eq!(
+            loom::future::block_on(ValueTask::from_arc_source(core.clone(), 1)),
+            Ok(2)
+        );
+        producer.join().unwrap();
+    });
+}
+
+#[test]
+fn reset_races_a_registering_consumer_which_then_sees_a_stale_token_or_the_old_result() {
+    model(|| {
+        let core = Arc::new(ManualResetValueTaskSourceCore::<u32>::new());
+        let consumer = {
+            let core = core.clone();
+            thread::spawn(move || {
+                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    core.poll_result(0, &mut cx)
+                }))
+                .map_err(|_| ())
+            })
+        };
+        core.reset();
+        match consumer.join().unwrap() {
+            Ok(Poll::Pending) => {} // registered before the reset
+            Err(()) => {}           // saw version 1: the stale-token panic
+            Ok(Poll::Ready(r)) => panic!("nothing was set, got {r:?}"),
+        }
+        assert_eq!(core.version(), 1);
+    });
+}
+
+#[test]
+fn dropping_a_completed_core_from_another_thread_drops_the_result_once() {
+    model(|| {
+        let marker = Arc::new(());
+        let core = Arc::new(ManualResetValueTaskSourceCore::<Arc<()>>::new());
+        let producer = {
+            let (core, marker) = (core.clone(), marker.clone());
+            thread::spawn(move || core.set_result(marker))
+        };
+        drop(core);
+        producer.join().unwrap();
+        assert_eq!(Arc::strong_count(&marker), 1);
+    });
+}
+
+#[test]
+fn pooled_slot_completed_on_one_thread_and_consumed_on_another() {
+    model(|| {
+        let pool = CompletionPool::<u32>::new();
+        let (vt, completer) = pool.rent();
+        let producer = thread::spawn(move || completer.set_result(9));
+        assert_eq!(loom::future::block_on(vt), Ok(9));
+        producer.join().unwrap();
+        // The slot went back and is reusable.
+        let (vt, completer) = pool.rent();
+        completer.set_result(10);
+        assert_eq!(loom::future::block_on(vt), Ok(10));
+    });
+}
+
+#[test]
+fn pooled_consumer_dropped_while_the_completer_completes() {
+    model(|| {
+        let pool = CompletionPool::<Arc<()>>::new();
+        let marker = Arc::new(());
+        let (vt, completer) = pool.rent();
+        let producer = {
+            let marker = marker.clone();
+            thread::spawn(move || completer.set_result(marker))
+        };
+        drop(vt);
+        producer.join().unwrap();
+        assert_eq!(
+            Arc::strong_count(&marker),
+            1,
+            "the result was dropped exactly once"
+        );
+    });
+}
+
+#[test]
+fn pooled_completer_dropped_abandons_the_awaiter() {
+    model(|| {
+        let pool = CompletionPool::<u32>::new();
+        let (vt, completer) = pool.rent();
+        let producer = thread::spawn(move || drop(completer));
+        assert_eq!(loom::future::block_on(vt), Err(TaskError::Abandoned));
+        producer.join().unwrap();
+    });
+}
