@@ -118,7 +118,9 @@ async fn serve(listener: TcpListener) -> std::io::Result<()> {
 /// Run `requests` (plus the warm-up) through one connection; returns (requests/s,
 /// allocations per request) over the measured part.
 async fn client<R: Rendezvous>(rendezvous: R, requests: u64) -> (f64, f64) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(serve(listener));
     let stream = TcpStream::connect(addr).await.expect("connect loopback");
@@ -195,7 +197,10 @@ fn main() {
         .build()
         .unwrap();
     println!("{requests} pipelined requests over loopback TCP, {WINDOW} in flight, after {WARM_UP} warm-up requests");
-    println!("{:<28} {:>12} {:>16}", "completion per request", "requests/s", "allocs/request");
+    println!(
+        "{:<28} {:>12} {:>16}",
+        "completion per request", "requests/s", "allocs/request"
+    );
     for round in 0..2 {
         let (rps, apr) = runtime.block_on(client(Pooled(CompletionPool::new()), requests));
         println!("{:<28} {:>12.0} {:>16.3}", Pooled::NAME, rps, apr);

@@ -1,27 +1,41 @@
 //! Blocking the current thread until something is ready (`wait`, `get_result`).
 //!
-//! The waker unparks the waiting thread; one waker per thread is created on first use and
-//! reused, so blocking allocates nothing after that.
+//! The waker sets a flag and unparks the waiting thread; one waker per thread is created on
+//! first use and reused, so blocking allocates nothing after that. The flag, not the thread's
+//! park token, decides whether to poll again: code polled here may park the thread itself
+//! (a nested `wait`, a `Once`, a scoped thread) and consume the token.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 use std::time::Instant;
 
-struct Unparker(Thread);
+struct Unparker {
+    thread: Thread,
+    notified: AtomicBool,
+}
 
 impl Wake for Unparker {
     fn wake(self: Arc<Self>) {
-        self.0.unpark();
+        self.wake_by_ref();
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
+        self.notified.store(true, Ordering::Release);
+        self.thread.unpark();
     }
 }
 
 thread_local! {
-    static THREAD_WAKER: Waker = Waker::from(Arc::new(Unparker(thread::current())));
+    static THREAD_WAKER: (Arc<Unparker>, Waker) = {
+        let unparker = Arc::new(Unparker {
+            thread: thread::current(),
+            notified: AtomicBool::new(false),
+        });
+        let waker = Waker::from(Arc::clone(&unparker));
+        (unparker, waker)
+    };
 }
 
 /// Poll `poll` with a waker that unparks this thread until it is ready or `deadline` passes.
@@ -30,23 +44,35 @@ pub(crate) fn park_until<R>(
     deadline: Option<Instant>,
     mut poll: impl FnMut(&mut Context<'_>) -> Poll<R>,
 ) -> Option<R> {
-    THREAD_WAKER.with(|waker| {
+    THREAD_WAKER.with(|(unparker, waker)| {
         let mut cx = Context::from_waker(waker);
-        loop {
+        let result = loop {
             if let Poll::Ready(r) = poll(&mut cx) {
-                return Some(r);
+                break Some(r);
             }
-            match deadline {
-                None => thread::park(),
-                Some(d) => {
-                    let now = Instant::now();
-                    if now >= d {
-                        return None;
-                    }
-                    thread::park_timeout(d - now);
+            let timed_out = loop {
+                if unparker.notified.swap(false, Ordering::Acquire) {
+                    break false;
                 }
+                match deadline {
+                    None => thread::park(),
+                    Some(d) => {
+                        let now = Instant::now();
+                        if now >= d {
+                            break true;
+                        }
+                        thread::park_timeout(d - now);
+                    }
+                }
+            };
+            if timed_out {
+                break None;
             }
-        }
+        };
+        // An enclosing `park_until` on this thread (we may be nested inside a future it
+        // polls) might have been woken while we consumed the flag: make it poll again.
+        unparker.notified.store(true, Ordering::Release);
+        result
     })
 }
 

@@ -5,17 +5,19 @@
 //! asynchronous continuations the completing call never invokes a waker itself: it hands the
 //! wakers to one process-wide thread, `valuetask-continuations`, started on first use, which
 //! wakes them after (or while) the completing call returns. Each such hand-off allocates one
-//! boxed job.
+//! boxed job. The thread is shared by the whole process: a waker that blocks on it (waits
+//! for another task whose continuations are asynchronous) stalls every asynchronous
+//! continuation, so wakers run here must not block.
 
 use std::sync::mpsc::{channel, Sender};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::thread;
 
 type Job = Box<dyn FnOnce() + Send>;
 
-static QUEUE: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
+static QUEUE: OnceLock<Sender<Job>> = OnceLock::new();
 
-fn queue() -> &'static Mutex<Sender<Job>> {
+fn queue() -> &'static Sender<Job> {
     QUEUE.get_or_init(|| {
         let (tx, rx) = channel::<Job>();
         thread::Builder::new()
@@ -28,14 +30,13 @@ fn queue() -> &'static Mutex<Sender<Job>> {
                 }
             })
             .expect("valuetask: failed to start the continuation thread");
-        Mutex::new(tx)
+        tx
     })
 }
 
 /// Run `job` on the continuation thread, never on the caller's.
 pub(crate) fn wake_later(job: impl FnOnce() + Send + 'static) {
-    let sender = queue().lock().unwrap_or_else(|e| e.into_inner()).clone();
-    sender
+    queue()
         .send(Box::new(job))
         .expect("valuetask: the continuation thread has stopped");
 }

@@ -78,10 +78,20 @@ pub(crate) struct TaskBacking<T> {
     clone_output: fn(&T) -> T,
 }
 
-// SAFETY: `TaskBacking<T>` is only built (in `From<Task<U>>`) for `T = Result<U, TaskError>`
-// with `U: Send + Sync`, so the cell may be shared and freed across threads whenever
+// SAFETY: `TaskBacking::new` is the only constructor and requires `U: Send + Sync` for
+// `T = Result<U, TaskError>`, so the cell may be shared and freed across threads whenever
 // `T: Send`.
 unsafe impl<T: Send> Send for TaskBacking<T> {}
+
+impl<U: Clone + Send + Sync> TaskBacking<TaskOutput<U>> {
+    fn new(task: Task<U>) -> Self {
+        TaskBacking {
+            raw: task.into_raw(),
+            key: WaiterKey::NONE,
+            clone_output: <TaskOutput<U> as Clone>::clone,
+        }
+    }
+}
 
 impl<T> TaskBacking<T> {
     fn poll(&mut self, waker: &Waker) -> Poll<T> {
@@ -343,9 +353,11 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
     /// assert_eq!(task.wait(), Ok(&Ok(9)));
     /// ```
     pub fn as_task(self) -> Task<T> {
-        let pending = match self.try_get() {
-            Ok(value) => return Task::from_result(value),
-            Err(pending) => pending,
+        // The first poll of a future runs user code: a panic there faults the task too.
+        let pending = match catch_unwind(AssertUnwindSafe(|| self.try_get())) {
+            Ok(Ok(value)) => return Task::from_result(value),
+            Ok(Err(pending)) => pending,
+            Err(panic) => return Task::from_error(TaskError::from_panic(&*panic)),
         };
         match pending.into_repr() {
             Repr::Future(future) => {
@@ -414,11 +426,7 @@ impl<U: Clone + Send + Sync + 'static> From<Task<U>> for ValueTask<'static, Resu
     /// A value task backed by `task` (.NET `new ValueTask<T>(Task<T>)`). Awaiting yields what
     /// awaiting the task yields. No allocation.
     fn from(task: Task<U>) -> Self {
-        ValueTask::from_repr(Repr::Task(TaskBacking {
-            raw: task.into_raw(),
-            key: WaiterKey::NONE,
-            clone_output: <TaskOutput<U> as Clone>::clone,
-        }))
+        ValueTask::from_repr(Repr::Task(TaskBacking::new(task)))
     }
 }
 

@@ -141,3 +141,43 @@ fn pooled_completer_dropped_abandons_the_awaiter() {
         producer.join().unwrap();
     });
 }
+
+/// A source that wakes its waker from inside `poll_result` once: the bridge sees a wake while
+/// it is running (`NOTIFIED`) and must poll again rather than go idle.
+struct SelfWaking {
+    core: ManualResetValueTaskSourceCore<u32>,
+    woke: loom::sync::atomic::AtomicBool,
+}
+
+impl valuetask::ValueTaskSource<Result<u32, TaskError>> for SelfWaking {
+    fn status(&self, token: u32) -> valuetask::SourceStatus {
+        self.core.status(token)
+    }
+    fn poll_result(
+        &self,
+        token: u32,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Result<u32, TaskError>> {
+        if !self.woke.swap(true, loom::sync::atomic::Ordering::AcqRel) {
+            cx.waker().wake_by_ref();
+        }
+        self.core.poll_result(token, cx)
+    }
+}
+
+#[test]
+fn bridge_woken_while_running_polls_again_and_completes() {
+    model(|| {
+        let source = Arc::new(SelfWaking {
+            core: ManualResetValueTaskSourceCore::new(),
+            woke: loom::sync::atomic::AtomicBool::new(false),
+        });
+        let producer = {
+            let source = source.clone();
+            thread::spawn(move || source.core.set_result(4))
+        };
+        let task = ValueTask::from_arc_source(source, 0).as_task();
+        assert_eq!(loom::future::block_on(task), Ok(Ok(4)));
+        producer.join().unwrap();
+    });
+}

@@ -188,3 +188,37 @@ fn a_task_is_send_and_sync_and_debug_shows_its_status() {
     assert_send_sync(&t);
     assert!(format!("{t:?}").contains("RanToCompletion"));
 }
+
+#[test]
+fn wait_timeout_with_a_huge_timeout_waits_like_wait() {
+    let tcs = TaskCompletionSource::new();
+    let task = tcs.task();
+    let producer = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(5));
+        tcs.set_result(1u8);
+    });
+    assert_eq!(task.wait_timeout(Duration::MAX), Some(Ok(&1)));
+    producer.join().unwrap();
+}
+
+#[test]
+fn a_panicking_waker_does_not_stop_the_other_awaiters_from_waking() {
+    struct Panicky;
+    impl std::task::Wake for Panicky {
+        fn wake(self: Arc<Self>) {
+            panic!("waker panicked");
+        }
+    }
+    let tcs = TaskCompletionSource::<u8>::new();
+    let task = tcs.task();
+    let mut first = task.clone();
+    let mut second = task.clone();
+    let panicky = std::task::Waker::from(Arc::new(Panicky));
+    let (count, counting) = CountingWaker::new();
+    assert!(poll_once(&mut first, &panicky).is_pending());
+    assert!(poll_once(&mut second, &counting).is_pending());
+    let set = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| tcs.set_result(1)));
+    assert!(set.is_err(), "the waker's panic surfaces");
+    assert_eq!(count.count(), 1, "the other awaiter was still woken");
+    assert_eq!(task.try_result(), Some(Ok(&1)));
+}

@@ -294,3 +294,49 @@ fn debug_names_the_backing() {
     let s = format!("{:?}", ValueTask::from(Task::from_result(1)));
     assert!(s.contains("Task"), "{s}");
 }
+
+#[test]
+fn as_task_turns_a_panic_in_the_first_poll_into_a_faulted_task() {
+    let vt: ValueTask<'static, u8> = ValueTask::new(async { panic!("at once") });
+    let task = vt.as_task();
+    assert_eq!(
+        task.error().and_then(TaskError::panic_message),
+        Some("at once")
+    );
+}
+
+#[test]
+fn as_task_of_a_source_that_drops_its_waker_unwoken_ends_abandoned_not_pending() {
+    /// A source that never completes and forgets every waker it is given.
+    struct Forgetful;
+    impl ValueTaskSource<u8> for Forgetful {
+        fn status(&self, _: u32) -> SourceStatus {
+            SourceStatus::Pending
+        }
+        fn poll_result(&self, _: u32, _: &mut Context<'_>) -> Poll<u8> {
+            Poll::Pending
+        }
+    }
+    let task = ValueTask::from_arc_source(Arc::new(Forgetful), 0).as_task();
+    assert_eq!(task.error(), Some(&TaskError::Abandoned));
+}
+
+#[test]
+fn get_result_of_a_future_that_waits_on_a_nested_blocking_wait_loses_no_wakeup() {
+    // The outer `get_result` and the inner `wait` share this thread's waker.
+    let outer = TaskCompletionSource::<u8>::new();
+    let inner = TaskCompletionSource::<u8>::new();
+    let (outer_task, inner_task) = (outer.task(), inner.task());
+    let vt = ValueTask::new(async move {
+        let a = inner_task.wait().map(|v| *v).unwrap();
+        a + outer_task.await.unwrap()
+    });
+    let producer = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(5));
+        inner.set_result(1);
+        thread::sleep(Duration::from_millis(5));
+        outer.set_result(2);
+    });
+    assert_eq!(vt.get_result(), 3);
+    producer.join().unwrap();
+}

@@ -194,10 +194,12 @@ impl<O> RawTask<O> {
         match self.lock(HAS_WAITERS) {
             Lock::Held => {
                 // SAFETY: we hold `LOCKED`, so the waiter list is ours alone.
-                self.cell()
+                let replaced = self
+                    .cell()
                     .waiters
                     .with_mut(|w| unsafe { (*w).register(key, waker) });
                 self.unlock();
+                drop(replaced);
                 Poll::Pending
             }
             // SAFETY: `lock` saw `COMPLETE` with Acquire.
@@ -213,8 +215,9 @@ impl<O> RawTask<O> {
         let k = std::mem::replace(key, WaiterKey::NONE);
         if let Lock::Held = self.lock(0) {
             // SAFETY: we hold `LOCKED`.
-            self.cell().waiters.with_mut(|w| unsafe { (*w).remove(k) });
+            let removed = self.cell().waiters.with_mut(|w| unsafe { (*w).remove(k) });
             self.unlock();
+            drop(removed);
         }
     }
 
@@ -295,7 +298,7 @@ impl<O> RawTask<O> {
         // state: nobody else changed it while we held `LOCKED`.
         let done = (before.0 | CLAIMED | COMPLETE | outcome.bits()) & !LOCKED;
         cell.state.store(done, Ordering::Release);
-        if let Some(waiters) = waiters {
+        if let Some(waiters) = waiters.filter(|w| !w.is_empty()) {
             if before.async_continuations() {
                 crate::continuations::wake_later(move || waiters.wake_all());
             } else {

@@ -42,20 +42,22 @@ impl Waiters {
         }
     }
 
-    /// Store `waker` in `key`'s slot, or take a free slot and write its key back.
-    pub(crate) fn register(&mut self, key: &mut WaiterKey, waker: &Waker) {
+    /// Store `waker` in `key`'s slot, or take a free slot and write its key back. Returns the
+    /// waker it replaced, for the caller to drop after unlocking (dropping a waker can run
+    /// foreign code).
+    #[must_use]
+    pub(crate) fn register(&mut self, key: &mut WaiterKey, waker: &Waker) -> Option<Waker> {
         if !key.is_none() {
             let slot = self.slot_mut(*key);
-            match slot {
-                Some(existing) if existing.will_wake(waker) => {}
-                _ => *slot = Some(waker.clone()),
-            }
-            return;
+            return match slot {
+                Some(existing) if existing.will_wake(waker) => None,
+                _ => slot.replace(waker.clone()),
+            };
         }
         if self.inline.is_none() {
             self.inline = Some(waker.clone());
             *key = WaiterKey::INLINE;
-            return;
+            return None;
         }
         let spill = self.spill.get_or_insert_with(Box::default);
         if let Some(index) = spill.free.pop() {
@@ -69,28 +71,45 @@ impl Waiters {
             spill.slots.push(Some(waker.clone()));
             *key = WaiterKey(index + 1);
         }
+        None
     }
 
-    /// Free `key`'s slot (the awaiter went away before completion).
-    pub(crate) fn remove(&mut self, key: WaiterKey) {
+    /// Free `key`'s slot (the awaiter went away before completion). Returns its waker, for
+    /// the caller to drop after unlocking.
+    #[must_use]
+    pub(crate) fn remove(&mut self, key: WaiterKey) -> Option<Waker> {
         if key.is_none() {
-            return;
+            return None;
         }
-        *self.slot_mut(key) = None;
+        let waker = self.slot_mut(key).take();
         if key != WaiterKey::INLINE {
             self.spill_mut().free.push(key.0 - 1);
         }
+        waker
     }
 
-    /// Wake every registered waker, consuming the list.
+    /// True when no waker is registered.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.inline.is_none()
+            && self
+                .spill
+                .as_ref()
+                .is_none_or(|s| s.slots.iter().all(Option::is_none))
+    }
+
+    /// Wake every registered waker, consuming the list. A panicking waker does not stop the
+    /// others: every waker is woken, then the first panic resumes.
     pub(crate) fn wake_all(self) {
-        if let Some(w) = self.inline {
-            w.wake();
-        }
-        if let Some(spill) = self.spill {
-            for w in spill.slots.into_iter().flatten() {
-                w.wake();
+        let spilled = self.spill.map(|s| s.slots).unwrap_or_default();
+        let mut first_panic = None;
+        for w in self.inline.into_iter().chain(spilled.into_iter().flatten()) {
+            if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake()))
+            {
+                first_panic.get_or_insert(panic);
             }
+        }
+        if let Some(panic) = first_panic {
+            std::panic::resume_unwind(panic);
         }
     }
 
@@ -139,14 +158,15 @@ mod tests {
         let waker = Waker::from(count.clone());
         let mut w = Waiters::new();
         let (mut a, mut b, mut c) = (WaiterKey::NONE, WaiterKey::NONE, WaiterKey::NONE);
-        w.register(&mut a, &waker);
-        w.register(&mut a, &waker);
-        w.register(&mut b, &waker);
+        assert!(w.register(&mut a, &waker).is_none());
+        assert!(w.register(&mut a, &waker).is_none(), "same waker: kept");
+        assert!(w.register(&mut b, &waker).is_none());
         assert_eq!(w.len(), 2);
-        w.remove(b);
-        w.register(&mut c, &waker);
+        assert!(w.remove(b).is_some());
+        assert!(w.register(&mut c, &waker).is_none());
         assert_eq!(c, b, "a freed spill slot is reused");
-        w.remove(a);
+        assert!(w.remove(a).is_some());
+        assert!(!w.is_empty());
         assert_eq!(w.len(), 1);
         w.wake_all();
         assert_eq!(count.0.load(Ordering::SeqCst), 1);

@@ -112,6 +112,16 @@ impl<T: Send + Sync + 'static> Bridge<T> {
     }
 }
 
+/// A bridge dropped before it completed its task (its backing dropped the waker without ever
+/// waking it, or dropping the backing panicked) must not leave the task pending forever.
+impl<T: 'static> Drop for Bridge<T> {
+    fn drop(&mut self) {
+        let _ = self
+            .target
+            .try_complete(Err(TaskError::Abandoned), crate::task::Outcome::Faulted);
+    }
+}
+
 impl<T: Send + Sync + 'static> Wake for Bridge<T> {
     fn wake(self: Arc<Self>) {
         self.schedule();
