@@ -328,7 +328,7 @@ fn get_result_of_a_future_that_waits_on_a_nested_blocking_wait_loses_no_wakeup()
     let inner = TaskCompletionSource::<u8>::new();
     let (outer_task, inner_task) = (outer.task(), inner.task());
     let vt = ValueTask::new(async move {
-        let a = inner_task.wait().map(|v| *v).unwrap();
+        let a = *inner_task.wait().unwrap();
         a + outer_task.await.unwrap()
     });
     let producer = thread::spawn(move || {
