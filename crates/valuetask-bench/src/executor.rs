@@ -1,8 +1,9 @@
-//! The smallest executor the scenarios need: poll a future once with a no-op waker.
+//! The smallest executors the scenarios need, both with a no-op waker.
 //!
-//! Every scenario awaits only results that are already available, so one poll must finish
-//! it. A `Pending` means the scenario is not measuring the ready path it claims to, so it
-//! panics instead of spinning.
+//! [`run_ready`] polls once: single-threaded scenarios await only results that are already
+//! available, so a `Pending` means the scenario is not measuring the ready path it claims to,
+//! and it panics instead of spinning. [`spin_until_ready`] polls in a spin loop, for results
+//! produced on another thread, so every implementation waits the same way without sleeping.
 
 use std::future::{Future, IntoFuture};
 use std::pin::pin;
@@ -25,4 +26,17 @@ pub fn run_ready<F: IntoFuture>(future: F) -> F::Output {
 #[inline(never)]
 fn pending() -> ! {
     panic!("a ready-path scenario returned Pending: it is not measuring what it claims to")
+}
+
+/// Drive `future` to completion by polling it in a spin loop with a no-op waker: for results
+/// produced on another thread, without putting this thread to sleep.
+pub fn spin_until_ready<F: IntoFuture>(future: F) -> F::Output {
+    let mut future = pin!(future.into_future());
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::hint::spin_loop();
+    }
 }

@@ -12,8 +12,8 @@
 //! - The version changes only in `reset` (under `LOCKED`) and in `recycle` (by the exclusive
 //!   owner of a pooled slot), so a CAS that checks the version and takes `LOCKED` pins the
 //!   generation for the whole critical section.
-//! - `unique_take` (pooled sources only) reads the result after an Acquire load of
-//!   `COMPLETE`, without `LOCKED`: sound only because a pooled slot has one consumer and
+//! - `unique_poll_and_recycle` (pooled sources only) reads the result after an Acquire load
+//!   of `COMPLETE`, without `LOCKED`: sound only because a pooled slot has one consumer and
 //!   nobody resets it but that consumer.
 
 use std::fmt;
@@ -396,13 +396,15 @@ impl<T> ManualResetValueTaskSourceCore<T> {
 
     // --- pooled sources (one consumer, one completer, the consumer recycles) ---
 
-    /// The consumer's poll: like `poll_result`, but a completed result is read without
-    /// taking `LOCKED`.
+    /// The consumer's poll of a pooled slot: like `poll_result`, but on `Ready` the slot is
+    /// already recycled (next version, empty). A completed result is read without `LOCKED`
+    /// and the next generation is published with one Release store.
     ///
     /// # Safety
-    /// This consumer is the only one for this generation, and nobody else resets the core.
+    /// This consumer is the only one for this generation, nobody else resets the core, and
+    /// the completer is done once it published `COMPLETE` (it holds no reference after).
     #[inline]
-    pub(crate) unsafe fn unique_poll(
+    pub(crate) unsafe fn unique_poll_and_recycle(
         &self,
         token: u32,
         cx: &mut Context<'_>,
@@ -410,13 +412,19 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         let state = self.state.load(Ordering::Acquire);
         if state & COMPLETE != 0 && version_of(state) == token && state & TAKEN == 0 {
             // SAFETY: `COMPLETE` seen with Acquire; the completer no longer touches the
-            // result, and per the caller nobody else takes or resets it.
+            // slot, and per the caller nobody else takes or resets it. The completer took the
+            // waker (it clears `HAS_WAKER`), so nothing else needs dropping.
             let out = self.result.with(|r| unsafe { (*r).assume_init_read() });
-            // Plain store: no other thread writes the state of a completed pooled slot.
-            self.state.store(state | TAKEN, Ordering::Relaxed);
+            let next = with_version(version_of(state).wrapping_add(1), state & CONFIG);
+            self.state.store(next, Ordering::Release);
             return Poll::Ready(out);
         }
-        self.poll_result(token, cx)
+        let polled = self.poll_result(token, cx);
+        if polled.is_ready() {
+            // SAFETY: taken, so both halves are done: the slot is ours (per the caller).
+            unsafe { self.recycle() };
+        }
+        polled
     }
 
     /// The consumer gives up before taking the result. Returns `true` when the consumer must

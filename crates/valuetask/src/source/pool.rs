@@ -200,10 +200,10 @@ impl<T: Send + 'static> Slot<T> {
     unsafe fn poll(ptr: NonNull<()>, token: u32, cx: &mut Context<'_>) -> Poll<TaskOutput<T>> {
         let slot = ptr.cast::<Slot<T>>();
         // SAFETY: rented, so alive; we are its only consumer and nobody else resets it.
-        let polled = unsafe { slot.as_ref().core.unique_poll(token, cx) };
+        let polled = unsafe { slot.as_ref().core.unique_poll_and_recycle(token, cx) };
         if polled.is_ready() {
-            // SAFETY: we took the result, so the completer is done: the slot is ours.
-            unsafe { give_back(slot) };
+            // SAFETY: taken and recycled: both halves are done, the slot is ours.
+            unsafe { keep(slot) };
         }
         polled
     }
@@ -234,9 +234,19 @@ impl<T: Send + 'static> Slot<T> {
 #[inline]
 unsafe fn give_back<T: Send + 'static>(slot: NonNull<Slot<T>>) {
     // SAFETY: exclusive per the caller.
+    unsafe { slot.as_ref().core.recycle() };
+    // SAFETY: exclusive per the caller, and now recycled.
+    unsafe { keep(slot) };
+}
+
+/// Keep a recycled slot idle (thread cache, then shared list) or free it.
+///
+/// # Safety
+/// The caller owns the slot, and it is recycled.
+#[inline]
+unsafe fn keep<T: Send + 'static>(slot: NonNull<Slot<T>>) {
+    // SAFETY: owned per the caller.
     let s = unsafe { slot.as_ref() };
-    // SAFETY: exclusive per the caller.
-    unsafe { s.core.recycle() };
     if s.pool.closed.load(Ordering::Acquire) {
         return SlotPtr(slot).free();
     }
