@@ -57,6 +57,7 @@
 mod blocking;
 mod completion_source;
 mod continuations;
+mod pool;
 mod runtime;
 mod source;
 mod sync;

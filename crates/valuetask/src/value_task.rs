@@ -115,6 +115,9 @@ pub(crate) struct PooledVTable<T> {
     pub(crate) status: unsafe fn(NonNull<()>, u32) -> SourceStatus,
     /// The consumer gives up before `Ready`.
     pub(crate) release: unsafe fn(NonNull<()>),
+    /// A stored future (progress is learnt by polling, and `as_task` must drive it) rather
+    /// than a completion source.
+    pub(crate) is_future: bool,
 }
 
 /// A rented slot seen as the source of `T`: no refcount, released on drop.
@@ -130,9 +133,21 @@ pub(crate) struct PooledBacking<T> {
 unsafe impl<T: Send> Send for PooledBacking<T> {}
 
 impl<T> PooledBacking<T> {
-    /// # Contract
-    /// `ptr` is a rented slot whose consumer this backing becomes; `vtable` is its pool's.
-    pub(crate) fn new(ptr: NonNull<()>, token: u32, vtable: &'static PooledVTable<T>) -> Self {
+    /// A backing for a slot whose vtable is a `'static` constant.
+    ///
+    /// `ptr` must be a rented slot whose consumer this backing becomes.
+    pub(crate) fn new(ptr: NonNull<()>, token: u32, vtable: &'static PooledVTable<T>) -> Self
+    where
+        T: 'static,
+    {
+        // SAFETY: `'static` vtable.
+        unsafe { Self::from_raw(ptr, token, vtable) }
+    }
+
+    /// # Safety
+    /// `vtable` outlives the backing (it is a promoted constant), and `ptr` is a slot or
+    /// block whose consumer this backing becomes.
+    pub(crate) unsafe fn from_raw(ptr: NonNull<()>, token: u32, vtable: &PooledVTable<T>) -> Self {
         PooledBacking {
             ptr,
             token,
@@ -141,7 +156,7 @@ impl<T> PooledBacking<T> {
     }
 
     fn vtable(&self) -> &PooledVTable<T> {
-        // SAFETY: `vtable` came from a `&'static PooledVTable<T>`.
+        // SAFETY: the vtable outlives the backing (see `from_raw`).
         unsafe { self.vtable.as_ref() }
     }
 
@@ -263,6 +278,15 @@ impl<'a, T> ValueTask<'a, T> {
     /// assert_eq!(vt.get_result(), 2);
     /// ```
     pub fn new(future: impl Future<Output = T> + Send + 'a) -> Self {
+        match crate::pool::store(future) {
+            Ok(pooled) => ValueTask::from_repr(Repr::Pooled(pooled)),
+            Err(large) => ValueTask::boxed(large),
+        }
+    }
+
+    /// Like [`new`](Self::new), but always in a plain box (no pool): for futures you know are
+    /// large, or to opt out of pooling.
+    pub fn boxed(future: impl Future<Output = T> + Send + 'a) -> Self {
         ValueTask::from_repr(Repr::Future(Box::pin(future)))
     }
 
@@ -303,6 +327,7 @@ impl<'a, T> ValueTask<'a, T> {
     pub fn try_get(mut self) -> Result<T, Self> {
         match &*self.0 {
             Repr::Ready(_) | Repr::Future(_) => {}
+            Repr::Pooled(p) if p.vtable().is_future => {}
             Repr::Done => panic!("ValueTask::try_get after the value task yielded its value"),
             other if !other.is_completed() => return Err(self),
             _ => {}
@@ -360,11 +385,9 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
             Err(panic) => return Task::from_error(TaskError::from_panic(&*panic)),
         };
         match pending.into_repr() {
-            Repr::Future(future) => {
-                let tcs = TaskCompletionSource::new();
-                let task = tcs.task();
-                crate::runtime::spawn_detached(Drive { future, tcs });
-                task
+            Repr::Future(future) => Drive::spawn(future),
+            Repr::Pooled(p) if p.vtable().is_future => {
+                Drive::spawn(ValueTask::from_repr(Repr::Pooled(p)))
             }
             other => bridge::drive(other),
         }
@@ -373,18 +396,31 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
 
 /// Drives a boxed future to completion on an executor and completes a task with the result.
 /// Dropped unfinished (runtime shut down), its source completes the task as abandoned.
-struct Drive<T> {
-    future: Pin<Box<dyn Future<Output = T> + Send>>,
-    tcs: TaskCompletionSource<T>,
+struct Drive<F: Future> {
+    future: F,
+    tcs: TaskCompletionSource<F::Output>,
 }
 
-impl<T> Future for Drive<T> {
+impl<F> Drive<F>
+where
+    F: Future + Unpin + Send + 'static,
+    F::Output: Send + Sync + 'static,
+{
+    fn spawn(future: F) -> Task<F::Output> {
+        let tcs = TaskCompletionSource::new();
+        let task = tcs.task();
+        crate::runtime::spawn_detached(Drive { future, tcs });
+        task
+    }
+}
+
+impl<F: Future + Unpin> Future for Drive<F> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        let output: TaskOutput<T> =
-            match catch_unwind(AssertUnwindSafe(|| this.future.as_mut().poll(cx))) {
+        let output: TaskOutput<F::Output> =
+            match catch_unwind(AssertUnwindSafe(|| Pin::new(&mut this.future).poll(cx))) {
                 Ok(Poll::Pending) => return Poll::Pending,
                 Ok(Poll::Ready(value)) => Ok(value),
                 Err(panic) => Err(TaskError::from_panic(&*panic)),

@@ -192,6 +192,7 @@ impl<T: Send + 'static> Slot<T> {
         poll: Self::poll,
         status: Self::status,
         release: Self::release,
+        is_future: false,
     };
 
     /// # Safety
