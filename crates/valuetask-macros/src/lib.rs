@@ -1,4 +1,18 @@
-//! Procedural macros for [`valuetask`](https://docs.rs/valuetask).
+//! The `#[value_task]` attribute for [`valuetask`](https://docs.rs/valuetask): `async fn` in
+//! traits (usable as `dyn Trait`), impls, inherent impls and free functions, returning a
+//! `ValueTask` whose future lives in pooled storage.
 //!
-//! The `#[value_task]` attribute (async fn and `dyn`-compatible async traits returning
-//! `ValueTask`, with pooled storage) lands here; until then this crate exports nothing.
+//! Use it through `valuetask::value_task`; the documentation is there.
+
+mod expand;
+mod options;
+
+use proc_macro::TokenStream;
+
+/// See `valuetask::value_task`.
+#[proc_macro_attribute]
+pub fn value_task(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::expand(args.into(), input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}

@@ -21,6 +21,7 @@
 //! | `IValueTaskSource<T>`, `ValueTaskSourceStatus` | [`ValueTaskSource<T>`](ValueTaskSource), [`SourceStatus`] |
 //! | `ManualResetValueTaskSourceCore<T>` | [`ManualResetValueTaskSourceCore<T>`](ManualResetValueTaskSourceCore): `&self` API, `reset()` bumps the version, wrong token panics naming both |
 //! | pooled `IValueTaskSource` objects (what `Socket` does internally) | [`CompletionPool<T>`](CompletionPool) + [`Completer<T>`](Completer): a reusable `oneshot` |
+//! | `PoolingAsyncValueTaskMethodBuilder`, `async ValueTask<T>` methods | [`#[value_task]`](value_task) on traits, impls and `async fn`s; [`ValueTask::new`] pools the future |
 //! | `ConfigureAwait(false)`, `SynchronizationContext` | none: code after `.await` runs on whatever executor polls it |
 //!
 //! ## Semantics
@@ -57,6 +58,7 @@
 mod blocking;
 mod completion_source;
 mod continuations;
+mod local_value_task;
 mod pool;
 mod runtime;
 mod source;
@@ -65,11 +67,52 @@ mod task;
 mod value_task;
 
 pub use completion_source::{Continuations, TaskCompletionSource};
+pub use local_value_task::LocalValueTask;
 pub use source::{
     Completer, CompletionPool, ManualResetValueTaskSourceCore, SourceStatus, ValueTaskSource,
 };
 pub use task::{Task, TaskError, TaskFuture, TaskStatus};
 pub use value_task::ValueTask;
+
+/// `async fn` in traits (usable as `dyn Trait`), impls and free functions, returning a
+/// [`ValueTask`] whose future lives in pooled storage (.NET's
+/// `PoolingAsyncValueTaskMethodBuilder`).
+///
+/// - On a trait: every `async fn` becomes `fn … -> ValueTask<'value_task, T>`, with the
+///   lifetimes `async-trait` would give it, so the trait stays `dyn`-compatible; default bodies
+///   are allowed. On the trait's impl blocks, inherent impls and free `async fn`s: the same.
+/// - Pooling is the default, and safe: a value task cannot be awaited twice. In steady state a
+///   call allocates nothing, whether it completes synchronously or suspends. Opt a method out
+///   with `#[value_task(boxed)]` on it (one box per call), or a whole item with
+///   `#[value_task(boxed)]` on the item.
+/// - `#[value_task(?Send)]` on the item: futures need not be `Send`; methods return
+///   [`LocalValueTask`].
+///
+/// ```
+/// use valuetask::value_task;
+///
+/// #[value_task]
+/// trait Store: Send + Sync {
+///     async fn get(&self, key: &str) -> Option<u64>;
+///     async fn get_or(&self, key: &str, default: u64) -> u64 {
+///         self.get(key).await.unwrap_or(default)
+///     }
+/// }
+///
+/// struct Cache;
+///
+/// #[value_task]
+/// impl Store for Cache {
+///     async fn get(&self, key: &str) -> Option<u64> {
+///         (key == "hit").then_some(1)
+///     }
+/// }
+///
+/// let store: &dyn Store = &Cache;
+/// assert_eq!(store.get_or("miss", 7).get_result(), 7);
+/// assert_eq!(store.get("hit").get_result(), Some(1));
+/// ```
+pub use valuetask_macros::value_task;
 
 /// The README's example, compiled and run as a doctest so it cannot rot.
 #[cfg(doctest)]

@@ -284,6 +284,18 @@ impl<'a, T> ValueTask<'a, T> {
         }
     }
 
+    /// A pooled value task for a future that need not be `Send`. Only for `LocalValueTask`,
+    /// which is `!Send` and so keeps the result from crossing threads.
+    pub(crate) fn pooled_local(future: impl Future<Output = T> + 'a) -> Self {
+        match crate::pool::store(future) {
+            Ok(pooled) => ValueTask::from_repr(Repr::Pooled(pooled)),
+            Err(large) => match crate::pool::store(Box::pin(large)) {
+                Ok(pooled) => ValueTask::from_repr(Repr::Pooled(pooled)),
+                Err(_) => unreachable!("a box always fits the smallest class"),
+            },
+        }
+    }
+
     /// Like [`new`](Self::new), but always in a plain box (no pool): for futures you know are
     /// large, or to opt out of pooling.
     pub fn boxed(future: impl Future<Output = T> + Send + 'a) -> Self {

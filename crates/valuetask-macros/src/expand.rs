@@ -1,0 +1,268 @@
+//! The transformation: `async fn f(args) -> T { body }` becomes
+//! `fn f<'life0.., 'value_task>(args) -> ValueTask<'value_task, T> where ... { ValueTask::new(async move { body }) }`.
+//!
+//! Every elided lifetime in the arguments (`&self`, `&T`, `'_`) gets a name, every lifetime and
+//! type parameter must outlive `'value_task`, and so must `Self` (the future may capture any
+//! argument). This is the signature `async-trait` produces, with a `ValueTask` instead of a
+//! boxed future, so trait shapes that compile under `#[async_trait]` compile here.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::visit_mut::{self, VisitMut};
+use syn::{
+    parse_quote, Block, FnArg, GenericParam, ImplItem, Item, Lifetime, Pat, PatIdent, ReturnType,
+    Signature, TraitItem, Type, TypeImplTrait, TypeParamBound, TypeReference,
+};
+
+use crate::options::Options;
+
+const OUTPUT_LIFETIME: &str = "'value_task";
+
+/// Where the function lives: decides whether `Self` exists and whether a body is a default.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Trait,
+    Impl,
+    Free,
+}
+
+pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
+    let options = Options::from_tokens(args)?;
+    let item: Item = syn::parse2(input)?;
+    match item {
+        Item::Trait(mut item) => {
+            for member in &mut item.items {
+                if let TraitItem::Fn(f) = member {
+                    let opts = options.take_method_options(&mut f.attrs)?;
+                    if f.sig.asyncness.is_none() {
+                        continue;
+                    }
+                    let is_default = f.default.is_some();
+                    let captures = rewrite_params(&mut f.sig, is_default);
+                    let ret = rewrite_signature(&mut f.sig, opts, Place::Trait, is_default);
+                    if let Some(body) = &mut f.default {
+                        *body = wrap_body(body, &ret, &captures, opts);
+                    }
+                }
+            }
+            Ok(quote!(#item))
+        }
+        Item::Impl(mut item) => {
+            for member in &mut item.items {
+                if let ImplItem::Fn(f) = member {
+                    let opts = options.take_method_options(&mut f.attrs)?;
+                    if f.sig.asyncness.is_none() {
+                        continue;
+                    }
+                    let captures = rewrite_params(&mut f.sig, true);
+                    let ret = rewrite_signature(&mut f.sig, opts, Place::Impl, false);
+                    f.block = wrap_body(&f.block, &ret, &captures, opts);
+                }
+            }
+            Ok(quote!(#item))
+        }
+        Item::Fn(mut f) => {
+            if f.sig.asyncness.is_none() {
+                return Err(syn::Error::new(
+                    f.sig.fn_token.span(),
+                    "#[value_task] on a function expects an `async fn`",
+                ));
+            }
+            let captures = rewrite_params(&mut f.sig, true);
+            let ret = rewrite_signature(&mut f.sig, options, Place::Free, false);
+            *f.block = wrap_body(&f.block, &ret, &captures, options);
+            Ok(quote!(#f))
+        }
+        other => Err(syn::Error::new(
+            other.span(),
+            "#[value_task] applies to a trait, an impl block, or an `async fn`",
+        )),
+    }
+}
+
+/// Rename non-identifier argument patterns to `__arg{n}` and strip `mut` from identifier
+/// patterns, returning the `let` statements that rebind them inside the future (which also
+/// forces every argument to be captured, as an `async fn` does). Without a body (a required
+/// trait method) there is nothing to rebind.
+fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenStream> {
+    let mut captures = Vec::new();
+    for (i, arg) in sig.inputs.iter_mut().enumerate() {
+        match arg {
+            FnArg::Receiver(_) => captures.push(quote!(let _ = &self;)),
+            FnArg::Typed(typed) => {
+                if !has_body {
+                    continue;
+                }
+                match &mut *typed.pat {
+                    Pat::Ident(PatIdent {
+                        ident,
+                        mutability,
+                        by_ref: None,
+                        subpat: None,
+                        ..
+                    }) => {
+                        let m = mutability.take();
+                        captures.push(quote!(let #m #ident = #ident;));
+                    }
+                    pat => {
+                        let name = format_ident!("__arg{}", i);
+                        let original = pat.clone();
+                        *pat = parse_quote!(#name);
+                        captures.push(quote_spanned!(original.span()=> let #original = #name;));
+                    }
+                }
+            }
+        }
+    }
+    captures
+}
+
+/// Names elided lifetimes `'life0`, `'life1`, … and bounds `impl Trait` arguments by the
+/// output lifetime.
+struct ElidedLifetimes {
+    fresh: Vec<Lifetime>,
+    output: Lifetime,
+}
+
+impl ElidedLifetimes {
+    fn next(&mut self, span: Span) -> Lifetime {
+        let lt = Lifetime::new(&format!("'life{}", self.fresh.len()), span);
+        self.fresh.push(lt.clone());
+        lt
+    }
+}
+
+impl VisitMut for ElidedLifetimes {
+    fn visit_type_reference_mut(&mut self, r: &mut TypeReference) {
+        if r.lifetime.is_none() {
+            r.lifetime = Some(self.next(r.and_token.span));
+        }
+        visit_mut::visit_type_reference_mut(self, r);
+    }
+
+    fn visit_lifetime_mut(&mut self, lt: &mut Lifetime) {
+        if lt.ident == "_" {
+            *lt = self.next(lt.span());
+        }
+    }
+
+    fn visit_type_impl_trait_mut(&mut self, t: &mut TypeImplTrait) {
+        visit_mut::visit_type_impl_trait_mut(self, t);
+        t.bounds.push(TypeParamBound::Lifetime(self.output.clone()));
+    }
+}
+
+/// Rewrite `sig` in place; returns the future's output type.
+fn rewrite_signature(sig: &mut Signature, opts: Options, place: Place, is_default: bool) -> Type {
+    let output_lt = Lifetime::new(OUTPUT_LIFETIME, Span::call_site());
+    let mut elided = ElidedLifetimes {
+        fresh: Vec::new(),
+        output: output_lt.clone(),
+    };
+    let mut receiver = None;
+    for arg in sig.inputs.iter_mut() {
+        match arg {
+            FnArg::Receiver(r) => {
+                receiver = Some(r.reference.is_some().then_some(r.mutability.is_some()));
+                if r.colon_token.is_none() {
+                    if let Some((and, lt @ None)) = &mut r.reference {
+                        let fresh = elided.next(and.span);
+                        *lt = Some(fresh.clone());
+                        // Keep the desugared type in step with the shorthand.
+                        let m = r.mutability;
+                        *r.ty = parse_quote!(&#fresh #m Self);
+                    } else if let Some((_, Some(lt))) = &mut r.reference {
+                        if lt.ident == "_" {
+                            let fresh = elided.next(lt.span());
+                            *lt = fresh.clone();
+                            let m = r.mutability;
+                            *r.ty = parse_quote!(&#fresh #m Self);
+                        }
+                    }
+                } else {
+                    elided.visit_type_mut(&mut r.ty);
+                }
+            }
+            FnArg::Typed(t) => elided.visit_type_mut(&mut t.ty),
+        }
+    }
+
+    sig.asyncness = None;
+    let ret: Type = match &sig.output {
+        ReturnType::Default => parse_quote!(()),
+        ReturnType::Type(_, ty) => (**ty).clone(),
+    };
+
+    // Generic parameters: the named elided lifetimes, then the output lifetime.
+    for lt in &elided.fresh {
+        sig.generics.params.push(parse_quote!(#lt));
+    }
+    let mut bounds: Vec<syn::WherePredicate> = Vec::new();
+    for param in &sig.generics.params {
+        match param {
+            GenericParam::Lifetime(l) => {
+                let l = &l.lifetime;
+                bounds.push(parse_quote!(#l: #output_lt));
+            }
+            GenericParam::Type(t) => {
+                let t = &t.ident;
+                bounds.push(parse_quote!(#t: #output_lt));
+            }
+            GenericParam::Const(_) => {}
+        }
+    }
+    sig.generics.params.push(parse_quote!(#output_lt));
+    if place != Place::Free {
+        bounds.push(parse_quote!(Self: #output_lt));
+    }
+    // A default body is compiled for every implementor: a `Send` future holding `&Self` needs
+    // `Self: Sync`, holding `Self` or `&mut Self` needs `Self: Send` (as async-trait does).
+    if is_default && !opts.local {
+        match receiver {
+            Some(Some(false)) => bounds.push(parse_quote!(Self: ::core::marker::Sync)),
+            Some(_) => bounds.push(parse_quote!(Self: ::core::marker::Send)),
+            None => {}
+        }
+    }
+    let where_clause = sig.generics.make_where_clause();
+    where_clause.predicates.extend(bounds);
+
+    let task = if opts.local {
+        quote!(::valuetask::LocalValueTask)
+    } else {
+        quote!(::valuetask::ValueTask)
+    };
+    let span = ret.span();
+    sig.output =
+        syn::parse2(quote_spanned!(span=> -> #task<#output_lt, #ret>)).expect("a return type");
+    ret
+}
+
+/// `{ ValueTask::new(async move { <rebind arguments>; let __ret: T = { body }; __ret }) }`,
+/// spanned at the user's body so errors point there.
+fn wrap_body(body: &Block, ret: &Type, captures: &[TokenStream], opts: Options) -> Block {
+    let task = if opts.local {
+        quote!(::valuetask::LocalValueTask)
+    } else {
+        quote!(::valuetask::ValueTask)
+    };
+    let ctor = if opts.boxed {
+        quote!(boxed)
+    } else {
+        quote!(new)
+    };
+    let span = body.span();
+    let stmts = &body.stmts;
+    syn::parse2(quote_spanned! {span=>
+        {
+            #task::#ctor(async move {
+                #(#captures)*
+                let __ret: #ret = { #(#stmts)* };
+                #[allow(unreachable_code)]
+                __ret
+            })
+        }
+    })
+    .expect("a block")
+}

@@ -1,0 +1,86 @@
+//! `LocalValueTask<'a, T>`: a `ValueTask` whose future need not be `Send`
+//! (what `#[value_task(?Send)]` returns).
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::value_task::ValueTask;
+
+/// A [`ValueTask`] for futures that are not `Send` (they hold an `Rc`, a `RefCell` borrow…),
+/// for single-threaded executors such as tokio's `LocalSet`. It is itself neither `Send` nor
+/// `Sync`. The future lives in the same pooled storage as `ValueTask::new`'s (a future too
+/// large for the pool is boxed first, and the box is pooled).
+///
+/// ```
+/// use std::rc::Rc;
+/// use valuetask::LocalValueTask;
+///
+/// let shared = Rc::new(5);
+/// let vt = LocalValueTask::new(async move { *shared + 1 });
+/// assert_eq!(vt.get_result(), 6);
+/// ```
+#[must_use = "a LocalValueTask does nothing unless awaited or `get_result`ed"]
+pub struct LocalValueTask<'a, T> {
+    inner: ValueTask<'a, T>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl<'a, T> LocalValueTask<'a, T> {
+    /// A value task that is already complete with `value`. No allocation.
+    pub const fn from_result(value: T) -> Self {
+        LocalValueTask {
+            inner: ValueTask::from_result(value),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// A value task backed by `future`, in pooled storage.
+    pub fn new(future: impl Future<Output = T> + 'a) -> Self {
+        LocalValueTask {
+            inner: ValueTask::pooled_local(future),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// A value task backed by `future` in a plain box (no pool).
+    pub fn boxed(future: impl Future<Output = T> + 'a) -> Self {
+        let boxed: Pin<Box<dyn Future<Output = T> + 'a>> = Box::pin(future);
+        LocalValueTask::new(boxed)
+    }
+
+    /// Whether the result is available without waiting (see [`ValueTask::is_completed`]).
+    pub fn is_completed(&self) -> bool {
+        self.inner.is_completed()
+    }
+
+    /// The result if available now, else the value task back (see [`ValueTask::try_get`]).
+    pub fn try_get(self) -> Result<T, Self> {
+        self.inner.try_get().map_err(|inner| LocalValueTask {
+            inner,
+            _not_send: PhantomData,
+        })
+    }
+
+    /// Block this thread until the result is available (see [`ValueTask::get_result`]).
+    pub fn get_result(self) -> T {
+        self.inner.get_result()
+    }
+}
+
+impl<T> Future for LocalValueTask<'_, T> {
+    type Output = T;
+
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        Pin::new(&mut self.inner).poll(cx)
+    }
+}
+
+impl<T> fmt::Debug for LocalValueTask<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("LocalValueTask").field(&self.inner).finish()
+    }
+}
