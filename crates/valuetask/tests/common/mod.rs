@@ -81,3 +81,32 @@ impl Wake for CountingWaker {
         self.0.fetch_add(1, Ordering::SeqCst);
     }
 }
+
+/// Suspend once: `Pending` the first time (waking itself), `Ready` the second.
+pub async fn yield_once() {
+    struct YieldOnce(bool);
+    impl Future for YieldOnce {
+        type Output = ();
+        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.0 {
+                Poll::Ready(())
+            } else {
+                self.0 = true;
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+    YieldOnce(false).await
+}
+
+/// Drive a future on this thread with a no-op waker, polling until it is ready.
+pub fn drive<F: Future>(fut: F) -> F::Output {
+    let mut fut = pin!(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}

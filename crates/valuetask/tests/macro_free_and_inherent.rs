@@ -1,0 +1,68 @@
+//! `#[value_task]` on free `async fn`s and inherent impls, argument patterns, `mut`
+//! arguments, early `return` and `?`.
+
+mod common;
+
+use common::{drive, yield_once};
+use valuetask::{value_task, ValueTask};
+
+#[value_task]
+async fn add((a, b): (u32, u32), mut scale: u32) -> u32 {
+    yield_once().await;
+    scale += 1;
+    (a + b) * scale
+}
+
+#[value_task]
+async fn parse(text: &str) -> Result<u32, std::num::ParseIntError> {
+    if text.is_empty() {
+        return Ok(0);
+    }
+    let n: u32 = text.parse()?;
+    Ok(n)
+}
+
+struct Greeter {
+    name: String,
+}
+
+#[value_task]
+impl Greeter {
+    async fn greet(&self, greeting: &str) -> String {
+        format!("{greeting}, {}", self.name)
+    }
+    fn not_async(&self) -> usize {
+        self.name.len()
+    }
+}
+
+#[test]
+fn free_functions_and_inherent_methods_return_value_tasks() {
+    let vt: ValueTask<'_, u32> = add((1, 2), 1);
+    assert_eq!(drive(vt), 6);
+    assert_eq!(drive(parse("")), Ok(0));
+    assert_eq!(drive(parse("41")), Ok(41));
+    assert!(drive(parse("x")).is_err());
+    let g = Greeter { name: "Ada".into() };
+    assert_eq!(drive(g.greet("Hello")), "Hello, Ada");
+    assert_eq!(g.not_async(), 3);
+}
+
+#[value_task]
+async fn keeps_arguments_alive_until_the_end(guard: std::sync::Arc<()>) -> usize {
+    yield_once().await;
+    std::sync::Arc::strong_count(&guard)
+}
+
+#[test]
+fn arguments_live_in_the_future_as_in_an_async_fn() {
+    let guard = std::sync::Arc::new(());
+    let vt = keeps_arguments_alive_until_the_end(guard.clone());
+    assert_eq!(
+        std::sync::Arc::strong_count(&guard),
+        2,
+        "captured, not dropped at call"
+    );
+    assert_eq!(drive(vt), 2);
+    assert_eq!(std::sync::Arc::strong_count(&guard), 1);
+}

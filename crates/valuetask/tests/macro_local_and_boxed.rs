@@ -1,0 +1,90 @@
+//! `#[value_task(?Send)]` (futures that are not `Send`, `LocalValueTask`) and the `boxed`
+//! opt-out per method and per item.
+
+mod common;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use common::{allocations_during, drive, yield_once, CountingAllocator};
+use valuetask::{value_task, LocalValueTask, ValueTask};
+
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator;
+
+#[value_task(?Send)]
+trait Local {
+    async fn bump(&self) -> usize;
+}
+
+struct Shared(Rc<RefCell<usize>>);
+
+#[value_task(?Send)]
+impl Local for Shared {
+    async fn bump(&self) -> usize {
+        let rc = Rc::clone(&self.0);
+        yield_once().await;
+        *rc.borrow_mut() += 1;
+        let n = *rc.borrow();
+        n
+    }
+}
+
+#[test]
+fn not_send_futures_work_through_dyn() {
+    let s = Shared(Rc::new(RefCell::new(0)));
+    let local: &dyn Local = &s;
+    let vt: LocalValueTask<'_, usize> = local.bump();
+    assert_eq!(drive(vt), 1);
+    assert_eq!(drive(local.bump()), 2);
+}
+
+#[value_task]
+trait Mixed: Send + Sync {
+    async fn pooled(&self) -> u8;
+    #[value_task(boxed)]
+    async fn boxed(&self) -> u8;
+}
+
+struct M;
+
+#[value_task]
+impl Mixed for M {
+    async fn pooled(&self) -> u8 {
+        1
+    }
+    #[value_task(boxed)]
+    async fn boxed(&self) -> u8 {
+        2
+    }
+}
+
+#[value_task(boxed)]
+async fn always_boxed() -> u8 {
+    3
+}
+
+#[test]
+fn boxed_methods_allocate_per_call_and_pooled_ones_do_not() {
+    let m: &dyn Mixed = &M;
+    drive(m.pooled());
+    let (_, pooled) = allocations_during(|| {
+        for _ in 0..100 {
+            drive(m.pooled());
+        }
+    });
+    let (_, boxed) = allocations_during(|| {
+        for _ in 0..100 {
+            drive(m.boxed());
+        }
+    });
+    let (_, free_boxed) = allocations_during(|| {
+        for _ in 0..100 {
+            drive(always_boxed());
+        }
+    });
+    assert_eq!(pooled, 0);
+    assert_eq!(boxed, 100);
+    assert_eq!(free_boxed, 100);
+    let _: ValueTask<'_, u8> = always_boxed();
+}

@@ -1,0 +1,87 @@
+//! `#[value_task]` trait shape: reference arguments (elided, `'_`, named), generic methods,
+//! `where` clauses, `impl Trait` arguments, and lifetimes on the trait itself.
+
+mod common;
+
+use std::fmt::Display;
+
+use common::{drive, yield_once};
+use valuetask::value_task;
+
+#[value_task]
+trait Text: Send + Sync {
+    async fn concat(&self, a: &str, b: &str) -> String;
+    async fn first<'a>(&self, items: &'a [String]) -> Option<&'a String>;
+    async fn elided_path(&self, it: std::slice::Iter<'_, u8>) -> usize;
+    // Generic methods are not dyn-dispatchable (as with async-trait): `Self: Sized`.
+    async fn show<T: Display + Send + Sync>(&self, value: &T) -> String
+    where
+        Self: Sized;
+    async fn show_where<T>(&self, value: T) -> String
+    where
+        T: Display + Send,
+        Self: Sized;
+    async fn show_impl(&self, value: impl Display + Send) -> String
+    where
+        Self: Sized;
+}
+
+struct Joiner;
+
+#[value_task]
+impl Text for Joiner {
+    async fn concat(&self, a: &str, b: &str) -> String {
+        yield_once().await;
+        format!("{a}{b}")
+    }
+    async fn first<'a>(&self, items: &'a [String]) -> Option<&'a String> {
+        items.first()
+    }
+    async fn elided_path(&self, it: std::slice::Iter<'_, u8>) -> usize {
+        it.count()
+    }
+    async fn show<T: Display + Send + Sync>(&self, value: &T) -> String {
+        value.to_string()
+    }
+    async fn show_where<T>(&self, value: T) -> String
+    where
+        T: Display + Send,
+    {
+        yield_once().await;
+        value.to_string()
+    }
+    async fn show_impl(&self, value: impl Display + Send) -> String {
+        value.to_string()
+    }
+}
+
+/// A trait with its own lifetime parameter.
+#[value_task]
+trait Borrower<'a>: Send + Sync {
+    async fn borrowed(&self) -> &'a str;
+}
+
+struct Holder<'a>(&'a str);
+
+#[value_task]
+impl<'a> Borrower<'a> for Holder<'a> {
+    async fn borrowed(&self) -> &'a str {
+        self.0
+    }
+}
+
+#[test]
+fn reference_arguments_and_generics_work_through_dyn() {
+    let j: &dyn Text = &Joiner;
+    let owned = String::from("b");
+    assert_eq!(drive(j.concat("a", &owned)), "ab");
+    let items = vec!["x".to_string()];
+    assert_eq!(drive(j.first(&items)), Some(&items[0]));
+    assert_eq!(drive(j.elided_path([1u8, 2, 3].iter())), 3);
+    assert_eq!(drive(Joiner.show(&5)), "5");
+    assert_eq!(drive(Joiner.show_where(6)), "6");
+    assert_eq!(drive(Joiner.show_impl(7)), "7");
+    let text = String::from("held");
+    let b: &dyn Borrower<'_> = &Holder(&text);
+    assert_eq!(drive(b.borrowed()), "held");
+}
