@@ -86,5 +86,6 @@ fn boxed_methods_allocate_per_call_and_pooled_ones_do_not() {
     assert_eq!(pooled, 0);
     assert_eq!(boxed, 100);
     assert_eq!(free_boxed, 100);
-    let _: ValueTask<'_, u8> = always_boxed();
+    let typed: ValueTask<'_, u8> = always_boxed();
+    assert_eq!(drive(typed), 3);
 }

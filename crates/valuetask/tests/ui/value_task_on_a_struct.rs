@@ -1,0 +1,6 @@
+use valuetask::value_task;
+
+#[value_task]
+struct NotAFunction;
+
+fn main() {}
