@@ -198,20 +198,44 @@ fn rewrite_signature(sig: &mut Signature, opts: Options, place: Place, is_defaul
     for lt in &elided.fresh {
         sig.generics.params.push(parse_quote!(#lt));
     }
-    let mut bounds: Vec<syn::WherePredicate> = Vec::new();
-    for param in &sig.generics.params {
+    // Each parameter must outlive the output. The bound goes where the user already bounds
+    // that parameter (the `where` clause or inline), so no parameter ends up bounded in two
+    // places (clippy's `multiple_bound_locations`).
+    let mut where_clause = sig.generics.where_clause.take();
+    for param in sig.generics.params.iter_mut() {
         match param {
             GenericParam::Lifetime(l) => {
-                let l = &l.lifetime;
-                bounds.push(parse_quote!(#l: #output_lt));
+                let in_where = where_clause.as_mut().and_then(|w| {
+                    w.predicates.iter_mut().find_map(|p| match p {
+                        syn::WherePredicate::Lifetime(pl) if pl.lifetime == l.lifetime => Some(pl),
+                        _ => None,
+                    })
+                });
+                match in_where {
+                    Some(pl) => pl.bounds.push(output_lt.clone()),
+                    None => l.bounds.push(output_lt.clone()),
+                }
             }
             GenericParam::Type(t) => {
-                let t = &t.ident;
-                bounds.push(parse_quote!(#t: #output_lt));
+                let ident = &t.ident;
+                let in_where = where_clause.as_mut().and_then(|w| {
+                    w.predicates.iter_mut().find_map(|p| match p {
+                        syn::WherePredicate::Type(pt) if is_ident(&pt.bounded_ty, ident) => {
+                            Some(pt)
+                        }
+                        _ => None,
+                    })
+                });
+                match in_where {
+                    Some(pt) => pt.bounds.push(TypeParamBound::Lifetime(output_lt.clone())),
+                    None => t.bounds.push(TypeParamBound::Lifetime(output_lt.clone())),
+                }
             }
             GenericParam::Const(_) => {}
         }
     }
+    sig.generics.where_clause = where_clause;
+    let mut bounds: Vec<syn::WherePredicate> = Vec::new();
     sig.generics.params.push(parse_quote!(#output_lt));
     if place != Place::Free {
         bounds.push(parse_quote!(Self: #output_lt));
@@ -265,4 +289,8 @@ fn wrap_body(body: &Block, ret: &Type, captures: &[TokenStream], opts: Options) 
         }
     })
     .expect("a block")
+}
+
+fn is_ident(ty: &Type, ident: &syn::Ident) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.is_ident(ident))
 }
