@@ -40,3 +40,32 @@ pub fn spin_until_ready<F: IntoFuture>(future: F) -> F::Output {
         std::hint::spin_loop();
     }
 }
+
+/// Drive `future` to completion on this thread, polling again at once after every `Pending`
+/// (for futures that wake themselves, like [`yield_once`]).
+pub fn poll_to_completion<F: IntoFuture>(future: F) -> F::Output {
+    let mut future = pin!(future.into_future());
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+    }
+}
+
+/// Suspend once: the first poll wakes the task and returns `Pending`, the second is `Ready`.
+pub async fn yield_once() {
+    struct YieldOnce(bool);
+    impl Future for YieldOnce {
+        type Output = ();
+        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if std::mem::replace(&mut self.0, true) {
+                Poll::Ready(())
+            } else {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+    YieldOnce(false).await
+}

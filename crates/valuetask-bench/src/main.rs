@@ -6,6 +6,7 @@
 
 mod alloc_counter;
 mod cli;
+mod dyn_traits;
 mod executor;
 mod harness;
 mod report;

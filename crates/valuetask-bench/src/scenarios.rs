@@ -14,7 +14,8 @@ use valuetask::{
     ValueTask,
 };
 
-use crate::executor::{run_ready, spin_until_ready};
+use crate::dyn_traits::{free, Backend, BoxedService, PooledService, StackService};
+use crate::executor::{poll_to_completion, run_ready, spin_until_ready};
 use crate::harness::Implementation;
 
 /// The ratio to its peer that a scenario's valuetask implementation should stay under.
@@ -76,6 +77,10 @@ pub fn all() -> Vec<Scenario> {
         reused_core_cycle(),
         pooled_source_cycle(),
         cross_thread_cycle(),
+        dyn_call_ready_vs_async_trait(),
+        dyn_call_ready_vs_stackfuture(),
+        dyn_call_suspending(),
+        static_call_ready(),
     ]
 }
 
@@ -86,6 +91,9 @@ const TASK_COMPLETION_SOURCE: &str = "TaskCompletionSource";
 const TOKIO_ONESHOT: &str = "tokio oneshot";
 const REUSED_CORE: &str = "ManualResetValueTaskSourceCore";
 const POOLED_SOURCE: &str = "CompletionPool";
+const ASYNC_TRAIT: &str = "#[async_trait]";
+const STACK_FUTURE: &str = "StackFuture";
+const VALUE_TASK_ATTR: &str = "#[value_task]";
 
 /// (a) `async fn outer(x) -> u64 { inner(x).await + 1 }`, for four kinds of ready `inner`.
 fn ready_in_async_fn() -> Scenario {
@@ -322,5 +330,97 @@ fn cross_thread_cycle() -> Scenario {
             }),
         ],
         None,
+    )
+}
+
+/// The three `dyn` services over one backend.
+fn services() -> (
+    Box<dyn BoxedService>,
+    Box<dyn StackService>,
+    Box<dyn PooledService>,
+) {
+    (
+        Box::new(Backend { offset: 1 }),
+        Box::new(Backend { offset: 1 }),
+        Box::new(Backend { offset: 1 }),
+    )
+}
+
+/// (h) A `dyn` trait method whose body completes without suspending.
+fn dyn_call_ready_vs_async_trait() -> Scenario {
+    let (boxed, stack, pooled) = services();
+    Scenario::new(
+        "h",
+        "dyn async trait call completing synchronously",
+        vec![
+            Implementation::new(ASYNC_TRAIT, move |k| run_ready(black_box(&*boxed).ready(k))),
+            Implementation::new(STACK_FUTURE, move |k| run_ready(black_box(&*stack).ready(k))),
+            Implementation::new(VALUE_TASK_ATTR, move |k| {
+                run_ready(black_box(&*pooled).ready(k))
+            }),
+        ],
+        Some(Target {
+            implementation: VALUE_TASK_ATTR,
+            max_ratio: 0.25,
+        }),
+    )
+}
+
+/// (i) The same call, with `StackFuture` as the peer.
+fn dyn_call_ready_vs_stackfuture() -> Scenario {
+    let (_, stack, pooled) = services();
+    Scenario::new(
+        "i",
+        "dyn async trait call completing synchronously, against StackFuture",
+        vec![
+            Implementation::new(STACK_FUTURE, move |k| run_ready(black_box(&*stack).ready(k))),
+            Implementation::new(VALUE_TASK_ATTR, move |k| {
+                run_ready(black_box(&*pooled).ready(k))
+            }),
+        ],
+        Some(Target {
+            implementation: VALUE_TASK_ATTR,
+            max_ratio: 1.0,
+        }),
+    )
+}
+
+/// (j) A `dyn` trait method that suspends once and is resumed.
+fn dyn_call_suspending() -> Scenario {
+    let (boxed, stack, pooled) = services();
+    Scenario::new(
+        "j",
+        "dyn async trait call suspending once",
+        vec![
+            Implementation::new(ASYNC_TRAIT, move |k| {
+                poll_to_completion(black_box(&*boxed).suspending(k))
+            }),
+            Implementation::new(STACK_FUTURE, move |k| {
+                poll_to_completion(black_box(&*stack).suspending(k))
+            }),
+            Implementation::new(VALUE_TASK_ATTR, move |k| {
+                poll_to_completion(black_box(&*pooled).suspending(k))
+            }),
+        ],
+        Some(Target {
+            implementation: VALUE_TASK_ATTR,
+            max_ratio: 0.6,
+        }),
+    )
+}
+
+/// (k) A free `async fn` completing synchronously, called statically.
+fn static_call_ready() -> Scenario {
+    Scenario::new(
+        "k",
+        "static async fn call completing synchronously",
+        vec![
+            Implementation::new("async fn", |x| run_ready(free::plain(x))),
+            Implementation::new(VALUE_TASK_ATTR, |x| run_ready(free::pooled(x))),
+        ],
+        Some(Target {
+            implementation: VALUE_TASK_ATTR,
+            max_ratio: 1.5,
+        }),
     )
 }

@@ -457,12 +457,19 @@ impl<T> Future for ValueTask<'_, T> {
 impl<T> Drop for ValueTask<'_, T> {
     /// Inlined: a consumed value task (the common case after `.await`) drops nothing, and only
     /// a live backing pays for the out-of-line drop.
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
-        if let Repr::Done = *self.0 {
-            return;
+        if !matches!(*self.0, Repr::Done) {
+            self.drop_backing();
         }
-        // SAFETY: dropped exactly once, here; `self.0` is never used again.
+    }
+}
+
+impl<T> ValueTask<'_, T> {
+    /// The out-of-line part of `drop`: kept separate so the inlined part stays one compare.
+    #[inline(never)]
+    fn drop_backing(&mut self) {
+        // SAFETY: dropped exactly once, here (only from `Drop::drop`); never used again.
         unsafe { ManuallyDrop::drop(&mut self.0) }
     }
 }

@@ -1,0 +1,89 @@
+//! The same service trait three ways, for the `dyn` call scenarios: `#[async_trait]` (a box
+//! per call), `stackfuture::StackFuture` (the future inline in the return value) and
+//! `#[value_task]` (pooled storage). Every implementation has the same bodies.
+
+use std::hint::black_box;
+
+use stackfuture::StackFuture;
+use valuetask::value_task;
+
+use crate::executor::yield_once;
+
+/// Bytes `StackFuture` reserves inline for these bodies.
+const STACK: usize = 128;
+
+/// `async-trait`: returns `Pin<Box<dyn Future + Send + '_>>`.
+#[async_trait::async_trait]
+pub trait BoxedService: Send + Sync {
+    async fn ready(&self, key: u64) -> u64;
+    async fn suspending(&self, key: u64) -> u64;
+}
+
+/// `StackFuture`: the future is stored in the returned value, up to `STACK` bytes.
+pub trait StackService: Send + Sync {
+    fn ready(&self, key: u64) -> StackFuture<'_, u64, STACK>;
+    fn suspending(&self, key: u64) -> StackFuture<'_, u64, STACK>;
+}
+
+/// `#[value_task]`: returns `ValueTask<'_, u64>`, the future in pooled storage.
+#[value_task]
+pub trait PooledService: Send + Sync {
+    async fn ready(&self, key: u64) -> u64;
+    async fn suspending(&self, key: u64) -> u64;
+}
+
+/// The one implementation, behind all three traits.
+#[derive(Debug)]
+pub struct Backend {
+    pub offset: u64,
+}
+
+#[async_trait::async_trait]
+impl BoxedService for Backend {
+    async fn ready(&self, key: u64) -> u64 {
+        key + black_box(self.offset)
+    }
+    async fn suspending(&self, key: u64) -> u64 {
+        yield_once().await;
+        key + black_box(self.offset)
+    }
+}
+
+impl StackService for Backend {
+    fn ready(&self, key: u64) -> StackFuture<'_, u64, STACK> {
+        StackFuture::from(async move { key + black_box(self.offset) })
+    }
+    fn suspending(&self, key: u64) -> StackFuture<'_, u64, STACK> {
+        StackFuture::from(async move {
+            yield_once().await;
+            key + black_box(self.offset)
+        })
+    }
+}
+
+#[value_task]
+impl PooledService for Backend {
+    async fn ready(&self, key: u64) -> u64 {
+        key + black_box(self.offset)
+    }
+    async fn suspending(&self, key: u64) -> u64 {
+        yield_once().await;
+        key + black_box(self.offset)
+    }
+}
+
+/// A plain `async fn` and the same body under `#[value_task]`, for static dispatch.
+pub mod free {
+    use std::hint::black_box;
+
+    use valuetask::value_task;
+
+    pub async fn plain(x: u64) -> u64 {
+        black_box(x) + 1
+    }
+
+    #[value_task]
+    pub async fn pooled(x: u64) -> u64 {
+        black_box(x) + 1
+    }
+}
