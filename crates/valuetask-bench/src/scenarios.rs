@@ -354,7 +354,9 @@ fn dyn_call_ready_vs_async_trait() -> Scenario {
         "dyn async trait call completing synchronously",
         vec![
             Implementation::new(ASYNC_TRAIT, move |k| run_ready(black_box(&*boxed).ready(k))),
-            Implementation::new(STACK_FUTURE, move |k| run_ready(black_box(&*stack).ready(k))),
+            Implementation::new(STACK_FUTURE, move |k| {
+                run_ready(black_box(&*stack).ready(k))
+            }),
             Implementation::new(VALUE_TASK_ATTR, move |k| {
                 run_ready(black_box(&*pooled).ready(k))
             }),
@@ -373,7 +375,9 @@ fn dyn_call_ready_vs_stackfuture() -> Scenario {
         "i",
         "dyn async trait call completing synchronously, against StackFuture",
         vec![
-            Implementation::new(STACK_FUTURE, move |k| run_ready(black_box(&*stack).ready(k))),
+            Implementation::new(STACK_FUTURE, move |k| {
+                run_ready(black_box(&*stack).ready(k))
+            }),
             Implementation::new(VALUE_TASK_ATTR, move |k| {
                 run_ready(black_box(&*pooled).ready(k))
             }),

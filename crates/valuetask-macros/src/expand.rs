@@ -271,10 +271,12 @@ fn wrap_body(body: &Block, ret: &Type, captures: &[TokenStream], opts: Options) 
     } else {
         quote!(::valuetask::ValueTask)
     };
+    // Pooled methods start at once, as .NET async methods do: a body that completes without
+    // suspending leaves no storage behind.
     let ctor = if opts.boxed {
         quote!(boxed)
     } else {
-        quote!(new)
+        quote!(start)
     };
     let span = body.span();
     let stmts = &body.stmts;

@@ -81,9 +81,14 @@ pub use value_task::ValueTask;
 /// - On a trait: every `async fn` becomes `fn … -> ValueTask<'value_task, T>`, with the
 ///   lifetimes `async-trait` would give it, so the trait stays `dyn`-compatible; default bodies
 ///   are allowed. On the trait's impl blocks, inherent impls and free `async fn`s: the same.
-/// - Pooling is the default, and safe: a value task cannot be awaited twice. In steady state a
-///   call allocates nothing, whether it completes synchronously or suspends. Opt a method out
-///   with `#[value_task(boxed)]` on it (one box per call), or a whole item with
+/// - A call starts the body at once and runs it to its first suspension, as a .NET `async`
+///   method does ([`ValueTask::start`]): if it completes there, the result comes back by value
+///   and no storage is kept; if it suspends, the future continues in pooled storage. Either
+///   way a call allocates nothing in steady state. (So a body that creates runtime resources,
+///   such as a tokio timer, before its first `.await` needs the runtime at the call: call it
+///   from async code.)
+/// - Pooling is the default, and safe: a value task cannot be awaited twice. Opt a method out
+///   with `#[value_task(boxed)]` on it (lazy, one box per call), or a whole item with
 ///   `#[value_task(boxed)]` on the item.
 /// - `#[value_task(?Send)]` on the item: futures need not be `Send`; methods return
 ///   [`LocalValueTask`].

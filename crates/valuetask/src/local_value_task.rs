@@ -45,6 +45,16 @@ impl<'a, T> LocalValueTask<'a, T> {
         }
     }
 
+    /// Start `future` now (see [`ValueTask::start`]): polled once here; a result is kept by
+    /// value, a suspended future continues in pooled storage. What `#[value_task(?Send)]`
+    /// methods return.
+    pub fn start(future: impl Future<Output = T> + 'a) -> Self {
+        LocalValueTask {
+            inner: ValueTask::start_local(future),
+            _not_send: PhantomData,
+        }
+    }
+
     /// A value task backed by `future` in a plain box (no pool).
     pub fn boxed(future: impl Future<Output = T> + 'a) -> Self {
         let boxed: Pin<Box<dyn Future<Output = T> + 'a>> = Box::pin(future);

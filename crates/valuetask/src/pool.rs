@@ -7,9 +7,10 @@
 //!
 //! - **Size classes**: 64, 128, 256, 512, 1024, 2048 and 4096 bytes, aligned to 16. Futures
 //!   that are larger or more aligned fall back to a plain box.
-//! - **Per-thread cache**: each thread keeps a stack of free blocks per class, up to 16 KiB
-//!   per class (256 blocks of 64 bytes … 4 blocks of 4096 bytes). Taking and returning a block
-//!   on the same thread touches no atomic and no lock.
+//! - **Per-thread cache**: each thread keeps a free list per class (an intrusive chain: a free
+//!   block's first word links to the next), up to 16 KiB per class (256 blocks of 64 bytes …
+//!   4 blocks of 4096 bytes). Taking and returning a block on the same thread touches no
+//!   atomic and no lock: a thread-local load and two stores.
 //! - **Shared slots**: a full thread cache moves half of its blocks to a shared list for the
 //!   class, and an empty one refills half a cache from it, so blocks freed on another thread
 //!   come back in batches and the lock is taken once per batch, not per future.
@@ -20,16 +21,18 @@
 //!
 //! # Invariants
 //!
-//! A block is owned by exactly one of: a thread cache, a shared list, or one live
-//! `PooledBacking` (the future inside it). It moves between owners only by value.
+//! A block is owned by exactly one of: a thread's free list, a shared list (under its lock),
+//! or one live `PooledBacking` / `start` call (the future inside it). A free block's first
+//! word is its chain link; a block in use holds the future from offset 0. `len` counts the
+//! blocks of each chain exactly.
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
-use std::ptr::NonNull;
+use std::ptr::{self, NonNull};
 use std::sync::Mutex;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use crate::source::SourceStatus;
 use crate::value_task::{PooledBacking, PooledVTable};
@@ -70,102 +73,257 @@ fn layout(class: usize) -> Layout {
     unsafe { Layout::from_size_align_unchecked(CLASS_SIZES[class], BLOCK_ALIGN) }
 }
 
-/// A free block's address (`usize` so that the lists are `Send`; a free block is plain
-/// memory owned by its list).
-type FreeBlock = usize;
+// --- free lists: intrusive chains, the next pointer in a free block's first word ---
 
-#[allow(clippy::declare_interior_mutable_const)]
-const EMPTY_SHARED: Mutex<Vec<FreeBlock>> = Mutex::new(Vec::new());
-static SHARED: [Mutex<Vec<FreeBlock>>; CLASSES] = [EMPTY_SHARED; CLASSES];
-
-struct ThreadCache {
-    free: [Vec<FreeBlock>; CLASSES],
+/// Read the next pointer of a free block.
+///
+/// # Safety
+/// `block` is a free block (its first word is a chain link).
+#[inline]
+unsafe fn next_of(block: *mut u8) -> *mut u8 {
+    // SAFETY: per the caller; blocks are 16-aligned and at least 64 bytes.
+    unsafe { block.cast::<*mut u8>().read() }
 }
 
-impl Drop for ThreadCache {
-    fn drop(&mut self) {
-        for class in 0..CLASSES {
-            let blocks = std::mem::take(&mut self.free[class]);
-            give_shared(class, blocks);
+/// # Safety
+/// `block` is a free block owned by the caller.
+#[inline]
+unsafe fn set_next(block: *mut u8, next: *mut u8) {
+    // SAFETY: per the caller.
+    unsafe { block.cast::<*mut u8>().write(next) }
+}
+
+/// A chain of free blocks of one class, shared between threads.
+struct Chain {
+    head: usize,
+    len: usize,
+}
+
+#[allow(clippy::declare_interior_mutable_const)]
+const EMPTY_CHAIN: Mutex<Chain> = Mutex::new(Chain { head: 0, len: 0 });
+static SHARED: [Mutex<Chain>; CLASSES] = [EMPTY_CHAIN; CLASSES];
+
+fn shared(class: usize) -> std::sync::MutexGuard<'static, Chain> {
+    SHARED[class].lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Give a chain of `len` free blocks (`head` … `tail`) to the shared list of `class`; what
+/// exceeds its cap is freed.
+///
+/// # Safety
+/// The chain is well formed and owned by the caller.
+unsafe fn give_shared(class: usize, head: *mut u8, len: usize) {
+    let mut rest = head;
+    let mut rest_len = len;
+    {
+        let mut chain = shared(class);
+        let room = shared_cap(class).saturating_sub(chain.len);
+        let keep = room.min(len);
+        if keep > 0 {
+            // Walk to the last kept block and splice the kept part in front.
+            let mut tail = head;
+            for _ in 1..keep {
+                // SAFETY: within the chain.
+                tail = unsafe { next_of(tail) };
+            }
+            // SAFETY: `tail` is in the chain.
+            rest = unsafe { next_of(tail) };
+            // SAFETY: owned.
+            unsafe { set_next(tail, chain.head as *mut u8) };
+            chain.head = head as usize;
+            chain.len += keep;
+            rest_len = len - keep;
         }
     }
+    for _ in 0..rest_len {
+        let block = rest;
+        // SAFETY: within the chain.
+        rest = unsafe { next_of(block) };
+        // SAFETY: a free block of `class`, allocated with `layout(class)`, owned here.
+        unsafe { dealloc(block, layout(class)) };
+    }
+}
+
+/// This thread's free lists. `const`-initialized and without `Drop`, so reaching it is a
+/// plain thread-local access; the flush at thread exit lives in `ExitGuard`.
+struct Local {
+    heads: [Cell<*mut u8>; CLASSES],
+    lens: [Cell<usize>; CLASSES],
+    /// 0: no guard yet, 1: guard registered, 2: thread exiting (use the shared lists).
+    state: Cell<u8>,
 }
 
 thread_local! {
-    static CACHE: RefCell<ThreadCache> = const {
-        RefCell::new(ThreadCache { free: [const { Vec::new() }; CLASSES] })
+    static LOCAL: Local = const {
+        Local {
+            heads: [const { Cell::new(ptr::null_mut()) }; CLASSES],
+            lens: [const { Cell::new(0) }; CLASSES],
+            state: Cell::new(0),
+        }
     };
+    static EXIT_GUARD: ExitGuard = const { ExitGuard };
 }
 
-/// Hand `blocks` to the shared list of `class`, freeing what exceeds its cap.
-fn give_shared(class: usize, mut blocks: Vec<FreeBlock>) {
-    if blocks.is_empty() {
-        return;
-    }
-    {
-        let mut shared = SHARED[class].lock().unwrap_or_else(|e| e.into_inner());
-        let room = shared_cap(class).saturating_sub(shared.len());
-        let keep = room.min(blocks.len());
-        shared.extend(blocks.drain(..keep));
-    }
-    for block in blocks {
-        // SAFETY: a free block of `class`, allocated with `layout(class)` and owned here.
-        unsafe { dealloc(block as *mut u8, layout(class)) };
+/// Flushes this thread's free lists to the shared lists when the thread exits.
+struct ExitGuard;
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        let _ = LOCAL.try_with(|local| {
+            local.state.set(2);
+            for class in 0..CLASSES {
+                let head = local.heads[class].replace(ptr::null_mut());
+                let len = local.lens[class].replace(0);
+                // SAFETY: the thread's own chain, handed over whole.
+                unsafe { give_shared(class, head, len) };
+            }
+        });
     }
 }
 
-/// A free block of `class`: this thread's cache, else a batch from the shared list, else the
-/// allocator.
+impl Local {
+    #[cold]
+    fn register(&self) {
+        self.state.set(1);
+        // Touching the guard registers its destructor.
+        let _ = EXIT_GUARD.try_with(|_| ());
+    }
+}
+
+/// A free block of `class`: this thread's list, else half a list from the shared one, else
+/// the allocator.
 #[inline]
 fn take_block(class: usize) -> NonNull<u8> {
-    let cached = CACHE
-        .try_with(|cache| {
-            let mut cache = cache.try_borrow_mut().ok()?;
-            if let Some(block) = cache.free[class].pop() {
-                return Some(block);
-            }
-            // Refill half a cache in one lock.
-            let mut shared = SHARED[class].lock().unwrap_or_else(|e| e.into_inner());
-            let take = (thread_cap(class) / 2).min(shared.len());
-            let at = shared.len() - take;
-            cache.free[class].extend(shared.drain(at..));
-            drop(shared);
-            cache.free[class].pop()
-        })
-        .ok()
-        .flatten();
-    match cached {
-        // SAFETY: free blocks are non-null allocations.
-        Some(block) => unsafe { NonNull::new_unchecked(block as *mut u8) },
-        None => {
-            let layout = layout(class);
-            // SAFETY: `layout` has a non-zero size.
-            let ptr = unsafe { alloc(layout) };
-            NonNull::new(ptr).unwrap_or_else(|| handle_alloc_error(layout))
+    let local = LOCAL.try_with(|local| {
+        let head = local.heads[class].get();
+        if head.is_null() {
+            return None;
         }
+        // SAFETY: the head of this thread's chain is a free block we own.
+        local.heads[class].set(unsafe { next_of(head) });
+        local.lens[class].set(local.lens[class].get() - 1);
+        Some(head)
+    });
+    match local {
+        // SAFETY: free blocks are non-null.
+        Ok(Some(block)) => unsafe { NonNull::new_unchecked(block) },
+        _ => take_block_slow(class),
     }
 }
 
-/// Return a block of `class` (its future already dropped) to this thread's cache; a full
-/// cache first moves half of itself to the shared list.
+#[cold]
+fn take_block_slow(class: usize) -> NonNull<u8> {
+    // Refill half a list from the shared one, keep the rest here.
+    let (head, len) = {
+        let mut chain = shared(class);
+        let want = (thread_cap(class) / 2).min(chain.len);
+        if want == 0 {
+            (ptr::null_mut(), 0)
+        } else {
+            let head = chain.head as *mut u8;
+            let mut tail = head;
+            for _ in 1..want {
+                // SAFETY: within the shared chain (we hold its lock).
+                tail = unsafe { next_of(tail) };
+            }
+            // SAFETY: `tail` is in the chain.
+            chain.head = unsafe { next_of(tail) } as usize;
+            chain.len -= want;
+            // SAFETY: detached: ours.
+            unsafe { set_next(tail, ptr::null_mut()) };
+            (head, want)
+        }
+    };
+    if !head.is_null() {
+        // SAFETY: a chain of `len` blocks we own.
+        let first = head;
+        // SAFETY: as above.
+        let rest = unsafe { next_of(first) };
+        let kept = LOCAL.try_with(|local| {
+            if local.state.get() == 2 {
+                return false;
+            }
+            if local.state.get() == 0 {
+                local.register();
+            }
+            // The local list is empty here (that is why we came): the rest becomes it.
+            local.heads[class].set(rest);
+            local.lens[class].set(len - 1);
+            true
+        });
+        if kept != Ok(true) && len > 1 {
+            // SAFETY: the rest of the detached chain, ours.
+            unsafe { give_shared(class, rest, len - 1) };
+        }
+        // SAFETY: non-null.
+        return unsafe { NonNull::new_unchecked(first) };
+    }
+    let layout = layout(class);
+    // SAFETY: `layout` has a non-zero size.
+    let block = unsafe { alloc(layout) };
+    NonNull::new(block).unwrap_or_else(|| handle_alloc_error(layout))
+}
+
+/// Return a free block of `class` (its future already dropped) to this thread's list; a full
+/// list first moves half of itself to the shared list.
 #[inline]
 fn return_block(class: usize, block: NonNull<u8>) {
-    let addr = block.as_ptr() as usize;
-    let kept = CACHE.try_with(|cache| {
-        let Ok(mut cache) = cache.try_borrow_mut() else {
+    let block = block.as_ptr();
+    let fast = LOCAL.try_with(|local| {
+        let len = local.lens[class].get();
+        if len >= thread_cap(class) || local.state.get() != 1 {
             return false;
-        };
-        let free = &mut cache.free[class];
-        if free.len() >= thread_cap(class) {
-            let half = free.split_off(free.len() / 2);
-            give_shared(class, half);
         }
-        free.push(addr);
+        // SAFETY: the block is ours now.
+        unsafe { set_next(block, local.heads[class].get()) };
+        local.heads[class].set(block);
+        local.lens[class].set(len + 1);
         true
     });
+    if fast != Ok(true) {
+        return_block_slow(class, block);
+    }
+}
+
+#[cold]
+fn return_block_slow(class: usize, block: *mut u8) {
+    let kept = LOCAL.try_with(|local| match local.state.get() {
+        2 => false,
+        state => {
+            if state == 0 {
+                local.register();
+            }
+            let len = local.lens[class].get();
+            if len >= thread_cap(class) {
+                // Move the older half to the shared list: detach after the first len/2.
+                let keep = len / 2;
+                let mut tail = local.heads[class].get();
+                for _ in 1..keep {
+                    // SAFETY: within this thread's chain.
+                    tail = unsafe { next_of(tail) };
+                }
+                // SAFETY: `tail` is in the chain.
+                let moved = unsafe { next_of(tail) };
+                // SAFETY: ours.
+                unsafe { set_next(tail, ptr::null_mut()) };
+                local.lens[class].set(keep);
+                // SAFETY: the detached part, `len - keep` blocks, ours.
+                unsafe { give_shared(class, moved, len - keep) };
+            }
+            // SAFETY: the block is ours.
+            unsafe { set_next(block, local.heads[class].get()) };
+            local.heads[class].set(block);
+            local.lens[class].set(local.lens[class].get() + 1);
+            true
+        }
+    });
     if kept != Ok(true) {
-        // Thread teardown (or a re-entrant call): straight to the shared list.
-        give_shared(class, vec![addr]);
+        // Thread teardown: straight to the shared list.
+        // SAFETY: a one-block chain we own.
+        unsafe {
+            set_next(block, ptr::null_mut());
+            give_shared(class, block, 1);
+        }
     }
 }
 
@@ -226,6 +384,52 @@ pub(crate) fn store<F: Future>(future: F) -> Result<PooledBacking<F::Output>, F>
     unsafe { block.cast::<F>().as_ptr().write(future) };
     // SAFETY: `&VTABLE` is a promoted constant (static memory); the block holds an `F`.
     Ok(unsafe { PooledBacking::from_raw(block.cast(), 0, &Stored::<F>::VTABLE) })
+}
+
+/// What [`start`] did with a future.
+pub(crate) enum Started<F: Future> {
+    /// It completed during the first poll; its storage is already back in the pool.
+    Ready(F::Output),
+    /// It suspended; it stays pooled.
+    Pending(PooledBacking<F::Output>),
+    /// Too large or too aligned for the pool: handed back unpolled.
+    Unpooled(F),
+}
+
+/// Store `future` in a pooled block and poll it once, in place, with a waker that does
+/// nothing (the caller's first real poll registers a real one).
+#[inline]
+pub(crate) fn start<F: Future>(future: F) -> Started<F> {
+    if Stored::<F>::CLASS == usize::MAX {
+        return Started::Unpooled(future);
+    }
+    let block = take_block(Stored::<F>::CLASS).cast::<F>();
+    // SAFETY: the block fits an `F` (see `store`) and is ours.
+    unsafe { block.as_ptr().write(future) };
+    /// Drops the future and returns the block if the first poll panics.
+    struct Unwind<F: Future>(NonNull<F>);
+    impl<F: Future> Drop for Unwind<F> {
+        fn drop(&mut self) {
+            // SAFETY: the block holds a live `F` that nobody else references.
+            unsafe { Stored::<F>::release(self.0.cast()) };
+        }
+    }
+    let guard = Unwind(block);
+    // SAFETY: the future stays in its block until dropped: pinned.
+    let polled = unsafe { Pin::new_unchecked(&mut *block.as_ptr()) }
+        .poll(&mut Context::from_waker(Waker::noop()));
+    std::mem::forget(guard);
+    match polled {
+        Poll::Ready(output) => {
+            // SAFETY: completed: drop it in place and recycle the block.
+            unsafe { Stored::<F>::release(block.cast()) };
+            Started::Ready(output)
+        }
+        // SAFETY: a promoted constant vtable; the block holds a pending `F`.
+        Poll::Pending => Started::Pending(unsafe {
+            PooledBacking::from_raw(block.cast(), 0, &Stored::<F>::VTABLE)
+        }),
+    }
 }
 
 #[cfg(test)]

@@ -284,6 +284,52 @@ impl<'a, T> ValueTask<'a, T> {
         }
     }
 
+    /// Start `future` now, as a .NET `async` method starts: it is polled once, here, up to its
+    /// first suspension. If it completes, the value task holds the result by value and no
+    /// storage is kept; if it suspends, it continues in pooled storage (boxed if it is too
+    /// large for the pool). This is what `#[value_task]` methods return.
+    ///
+    /// The first poll uses a waker that does nothing; the first real poll (the `.await`)
+    /// registers the real one, as the `Future` contract requires of every future. A panic in
+    /// the first part propagates to the caller, like a panic in a plain function.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use valuetask::ValueTask;
+    ///
+    /// let ran = AtomicBool::new(false);
+    /// let vt = ValueTask::start(async {
+    ///     ran.store(true, Ordering::SeqCst);
+    ///     7
+    /// });
+    /// assert!(ran.load(Ordering::SeqCst), "started at once");
+    /// assert!(vt.is_completed());
+    /// assert_eq!(vt.get_result(), 7);
+    /// ```
+    #[inline]
+    pub fn start(future: impl Future<Output = T> + Send + 'a) -> Self {
+        match crate::pool::start(future) {
+            crate::pool::Started::Ready(value) => ValueTask::from_result(value),
+            crate::pool::Started::Pending(pooled) => ValueTask::from_repr(Repr::Pooled(pooled)),
+            crate::pool::Started::Unpooled(large) => {
+                let mut boxed: Pin<Box<dyn Future<Output = T> + Send + 'a>> = Box::pin(large);
+                match boxed.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+                    Poll::Ready(value) => ValueTask::from_result(value),
+                    Poll::Pending => ValueTask::from_repr(Repr::Future(boxed)),
+                }
+            }
+        }
+    }
+
+    /// Like [`start`](Self::start), for a future that need not be `Send` (`LocalValueTask`).
+    pub(crate) fn start_local(future: impl Future<Output = T> + 'a) -> Self {
+        match crate::pool::start(future) {
+            crate::pool::Started::Ready(value) => ValueTask::from_result(value),
+            crate::pool::Started::Pending(pooled) => ValueTask::from_repr(Repr::Pooled(pooled)),
+            crate::pool::Started::Unpooled(large) => ValueTask::pooled_local(Box::pin(large)),
+        }
+    }
+
     /// A pooled value task for a future that need not be `Send`. Only for `LocalValueTask`,
     /// which is `!Send` and so keeps the result from crossing threads.
     pub(crate) fn pooled_local(future: impl Future<Output = T> + 'a) -> Self {

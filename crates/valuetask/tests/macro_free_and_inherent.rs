@@ -66,3 +66,19 @@ fn arguments_live_in_the_future_as_in_an_async_fn() {
     assert_eq!(drive(vt), 2);
     assert_eq!(std::sync::Arc::strong_count(&guard), 1);
 }
+
+#[value_task]
+async fn records(log: &std::sync::Mutex<Vec<&'static str>>) {
+    log.lock().unwrap().push("before the first await");
+    common::yield_once().await;
+    log.lock().unwrap().push("after");
+}
+
+#[test]
+fn a_value_task_fn_starts_at_the_call_like_a_dotnet_async_method() {
+    let log = std::sync::Mutex::new(Vec::new());
+    let vt = records(&log);
+    assert_eq!(*log.lock().unwrap(), ["before the first await"]);
+    drive(vt);
+    assert_eq!(*log.lock().unwrap(), ["before the first await", "after"]);
+}
