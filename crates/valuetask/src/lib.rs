@@ -15,6 +15,10 @@
 //! | `Task<T>` | [`Task<T>`](Task): `Clone`, awaitable by value and by `&`, yields `Result<T, TaskError>` |
 //! | `TaskStatus`, `IsFaulted`, `IsCanceled`, `Exception` | [`Task::status`], [`Task::is_faulted`], [`Task::is_canceled`], [`Task::error`] |
 //! | `Task.FromResult`, `CompletedTask`, `FromException`, `FromCanceled` | [`Task::from_result`], [`Task::completed`] (static), [`Task::from_error`], [`Task::from_canceled`] |
+//! | `Task.Run`, `Task.Run(…, token)`, `LongRunning` | [`Task::run`], [`Task::run_on`], [`Task::run_with_cancellation`], [`Task::run_blocking`] (feature `tokio`) |
+//! | `Task.Delay`, `Task.Yield` | [`Task::delay`], [`Task::delay_with_cancellation`], [`yield_now`] |
+//! | `CancellationToken` | `tokio_util::sync::CancellationToken`; [`TaskCompletionSource::cancel_on`] |
+//! | `Task.WhenAll`, `Task.WhenAny` | [`Task::when_all`], [`Task::when_any`], and [`ValueTask::when_all`] (which .NET lacks) |
 //! | `Wait()`, `Wait(TimeSpan)`, `.Result` | [`Task::wait`], [`Task::wait_timeout`], [`Task::try_result`] |
 //! | `TaskCompletionSource<T>` | [`TaskCompletionSource<T>`](TaskCompletionSource) |
 //! | `TaskCreationOptions.RunContinuationsAsynchronously` | [`Continuations::Asynchronous`] |
@@ -68,6 +72,7 @@ mod value_task;
 
 pub use completion_source::{Continuations, TaskCompletionSource};
 pub use local_value_task::LocalValueTask;
+pub use runtime::{yield_now, YieldNow};
 pub use source::{
     Completer, CompletionPool, ManualResetValueTaskSourceCore, SourceStatus, ValueTaskSource,
 };

@@ -1,15 +1,33 @@
-//! Where futures run when valuetask has to run them itself (`ValueTask::as_task` on a pending
-//! future). With feature `tokio`: the ambient tokio runtime, or outside one a global
-//! multi-thread runtime (`valuetask-global` workers, one per core) started on first use and
-//! never shut down. Without it: a new thread per future.
+//! Running futures as hot tasks on tokio (.NET `Task.Run`, `Task.Delay`, `Task.Yield`, and
+//! cancellation with `tokio_util::sync::CancellationToken`).
+//!
+//! Where futures run: the ambient tokio runtime, or, outside one, valuetask's global
+//! multi-thread runtime (`valuetask-global` workers, one per core unless
+//! `VALUETASK_WORKER_THREADS` says otherwise), started on first use and never shut down.
+//! Without feature `tokio`, futures that `ValueTask::as_task` must drive run on a new thread
+//! each, and the `Task::run` family is not available.
 
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::completion_source::TaskCompletionSource;
+use crate::task::{Task, TaskError};
 
 #[cfg(feature = "tokio")]
 fn global() -> &'static tokio::runtime::Runtime {
     static GLOBAL: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
     GLOBAL.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        if let Some(n) = std::env::var("VALUETASK_WORKER_THREADS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+        {
+            builder.worker_threads(n);
+        }
+        builder
             .thread_name("valuetask-global")
             .enable_all()
             .build()
@@ -17,20 +35,266 @@ fn global() -> &'static tokio::runtime::Runtime {
     })
 }
 
+/// The ambient runtime's handle, or the global runtime's.
+#[cfg(feature = "tokio")]
+pub(crate) fn handle() -> tokio::runtime::Handle {
+    tokio::runtime::Handle::try_current().unwrap_or_else(|_| global().handle().clone())
+}
+
 /// Run `future` to completion somewhere else; nobody joins it.
-pub(crate) fn spawn_detached(future: impl Future<Output = ()> + Send + 'static) {
+fn spawn_detached(future: impl Future<Output = ()> + Send + 'static, on: Option<&Handle>) {
     #[cfg(feature = "tokio")]
     {
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => drop(handle.spawn(future)),
-            Err(_) => drop(global().spawn(future)),
+        match on {
+            Some(handle) => drop(handle.spawn(future)),
+            None => drop(handle().spawn(future)),
         }
     }
     #[cfg(not(feature = "tokio"))]
     {
+        let _ = on;
         std::thread::Builder::new()
             .name("valuetask-drive".into())
             .spawn(move || crate::blocking::block_on(future))
             .expect("valuetask: failed to start a thread to drive a future");
+    }
+}
+
+#[cfg(feature = "tokio")]
+type Handle = tokio::runtime::Handle;
+#[cfg(not(feature = "tokio"))]
+type Handle = std::convert::Infallible;
+
+/// Start `future` on a runtime (`on`, else the ambient or global one) as a hot task.
+pub(crate) fn drive<F>(future: F, on: Option<&Handle>) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + Sync + 'static,
+{
+    let tcs = TaskCompletionSource::new();
+    let task = tcs.task();
+    spawn_detached(
+        Drive {
+            future,
+            tcs,
+            #[cfg(feature = "tokio")]
+            cancel: None,
+        },
+        on,
+    );
+    task
+}
+
+/// Polls a future to completion and completes a task with its output, a panic as
+/// [`TaskError::Panicked`], or a fired token as [`TaskError::Canceled`] (the future is
+/// dropped at once). Dropped unfinished (its runtime shut down), its source completes the task
+/// as abandoned.
+struct Drive<F: Future> {
+    future: F,
+    tcs: TaskCompletionSource<F::Output>,
+    #[cfg(feature = "tokio")]
+    cancel: Option<Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>>,
+}
+
+impl<F: Future> Future for Drive<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: `future` is structurally pinned: it is never moved out of `Drive`, which is
+        // pinned; the other fields are not pinned.
+        let this = unsafe { self.get_unchecked_mut() };
+        #[cfg(feature = "tokio")]
+        if let Some(cancel) = &mut this.cancel {
+            if cancel.as_mut().poll(cx).is_ready() {
+                let _ = this.tcs.try_set_canceled();
+                return Poll::Ready(());
+            }
+        }
+        // SAFETY: see above.
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        let polled = catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
+        match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(value)) => {
+                let _ = this.tcs.try_set_result(value);
+            }
+            Err(panic) => {
+                let _ = this.tcs.try_set_error(TaskError::from_panic(&*panic));
+            }
+        }
+        Poll::Ready(())
+    }
+}
+
+/// Yield to the executor once (.NET `Task.Yield()`): the first poll wakes the task and returns
+/// `Pending`, the second completes. Works on any executor.
+///
+/// ```
+/// # futures::executor::block_on(async {
+/// valuetask::yield_now().await;
+/// # });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future of [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if std::mem::replace(&mut self.yielded, true) {
+            Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+mod on_tokio {
+    use std::future::Future;
+    use std::time::Duration;
+
+    use tokio_util::sync::CancellationToken;
+
+    use super::{drive, Drive, TaskCompletionSource};
+    use crate::task::{Task, TaskError};
+
+    impl<T: Send + Sync + 'static> Task<T> {
+        /// Start `future` now as a hot task (.NET `Task.Run`), on the ambient tokio runtime
+        /// or, outside one, on valuetask's global runtime. A panic in the future faults the
+        /// task with the panic message; it never takes the process down.
+        ///
+        /// ```
+        /// use valuetask::Task;
+        /// let task = Task::run(async { 6 * 7 });
+        /// assert_eq!(task.wait(), Ok(&42));
+        /// ```
+        pub fn run(future: impl std::future::Future<Output = T> + Send + 'static) -> Task<T> {
+            drive(future, None)
+        }
+
+        /// Like [`run`](Self::run), on the runtime `handle` points at.
+        pub fn run_on(
+            handle: &tokio::runtime::Handle,
+            future: impl std::future::Future<Output = T> + Send + 'static,
+        ) -> Task<T> {
+            drive(future, Some(handle))
+        }
+
+        /// Run a blocking closure on tokio's blocking pool (.NET `Task.Run` with
+        /// `TaskCreationOptions.LongRunning`). A panic faults the task.
+        ///
+        /// ```
+        /// let task = valuetask::Task::run_blocking(|| std::fs::metadata(".").is_ok());
+        /// assert_eq!(task.wait(), Ok(&true));
+        /// ```
+        pub fn run_blocking(f: impl FnOnce() -> T + Send + 'static) -> Task<T> {
+            let tcs = TaskCompletionSource::new();
+            let task = tcs.task();
+            drop(super::handle().spawn_blocking(move || {
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                    Ok(value) => tcs.set_result(value),
+                    Err(panic) => tcs.set_error(TaskError::from_panic(&*panic)),
+                }
+            }));
+            task
+        }
+
+        /// Like [`run`](Self::run), canceled by `token` (.NET `Task.Run(func, token)`): a
+        /// token canceled before the task starts ends it canceled without running the future;
+        /// one canceled later drops the future at its next suspension and ends the task
+        /// canceled.
+        ///
+        /// ```
+        /// use tokio_util::sync::CancellationToken;
+        /// use valuetask::Task;
+        ///
+        /// let token = CancellationToken::new();
+        /// token.cancel();
+        /// let task = Task::run_with_cancellation(async { 1 }, token);
+        /// assert!(task.wait().unwrap_err().is_canceled());
+        /// ```
+        pub fn run_with_cancellation(
+            future: impl std::future::Future<Output = T> + Send + 'static,
+            token: CancellationToken,
+        ) -> Task<T> {
+            if token.is_cancelled() {
+                return Task::from_canceled();
+            }
+            let tcs = TaskCompletionSource::new();
+            let task = tcs.task();
+            drop(super::handle().spawn(Drive {
+                future,
+                tcs,
+                cancel: Some(Box::pin(token.cancelled_owned())),
+            }));
+            task
+        }
+    }
+
+    impl Task<()> {
+        /// A task that completes after `duration` (.NET `Task.Delay`).
+        ///
+        /// ```
+        /// let t = valuetask::Task::delay(std::time::Duration::from_millis(1));
+        /// assert_eq!(t.wait(), Ok(&()));
+        /// ```
+        pub fn delay(duration: Duration) -> Task<()> {
+            // The timer is made inside the task: it needs the runtime's context.
+            Task::run(async move { tokio::time::sleep(duration).await })
+        }
+
+        /// A task that completes after `duration`, or ends canceled when `token` fires first
+        /// (.NET `Task.Delay(TimeSpan, CancellationToken)`).
+        pub fn delay_with_cancellation(duration: Duration, token: CancellationToken) -> Task<()> {
+            Task::run_with_cancellation(async move { tokio::time::sleep(duration).await }, token)
+        }
+    }
+
+    impl<T: Send + Sync + 'static> TaskCompletionSource<T> {
+        /// Cancel the task when `token` fires, unless it was completed first
+        /// (.NET `token.Register(() => tcs.TrySetCanceled())`). Watches the token from a
+        /// small task on the ambient or global runtime, which ends with the source's task.
+        ///
+        /// ```
+        /// use tokio_util::sync::CancellationToken;
+        /// use valuetask::TaskCompletionSource;
+        ///
+        /// let token = CancellationToken::new();
+        /// let tcs = TaskCompletionSource::<u8>::new();
+        /// tcs.cancel_on(token.clone());
+        /// token.cancel();
+        /// assert!(tcs.task().wait().unwrap_err().is_canceled());
+        /// ```
+        pub fn cancel_on(&self, token: CancellationToken) {
+            if token.is_cancelled() {
+                let _ = self.try_set_canceled();
+                return;
+            }
+            // The watcher holds the task, not a source: dropping every source still abandons
+            // the task, which also ends the watcher.
+            let task = self.task();
+            drop(super::handle().spawn(async move {
+                let mut cancelled = std::pin::pin!(token.cancelled());
+                let mut done = std::pin::pin!(task.completion());
+                std::future::poll_fn(|cx| {
+                    if cancelled.as_mut().poll(cx).is_ready() {
+                        task.try_cancel();
+                        return std::task::Poll::Ready(());
+                    }
+                    done.as_mut().poll(cx)
+                })
+                .await;
+            }));
+        }
     }
 }

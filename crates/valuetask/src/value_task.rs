@@ -11,7 +11,6 @@ use std::ptr::{self, NonNull};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use crate::completion_source::TaskCompletionSource;
 use crate::source::{SourceStatus, ValueTaskSource};
 use crate::task::cell::RawTask;
 use crate::task::waiters::WaiterKey;
@@ -443,51 +442,21 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
             Err(panic) => return Task::from_error(TaskError::from_panic(&*panic)),
         };
         match pending.into_repr() {
-            Repr::Future(future) => Drive::spawn(future),
+            Repr::Future(future) => crate::runtime::drive(future, None),
             Repr::Pooled(p) if p.vtable().is_future => {
-                Drive::spawn(ValueTask::from_repr(Repr::Pooled(p)))
+                crate::runtime::drive(ValueTask::from_repr(Repr::Pooled(p)), None)
             }
             other => bridge::drive(other),
         }
     }
 }
 
-/// Drives a boxed future to completion on an executor and completes a task with the result.
-/// Dropped unfinished (runtime shut down), its source completes the task as abandoned.
-struct Drive<F: Future> {
-    future: F,
-    tcs: TaskCompletionSource<F::Output>,
-}
-
-impl<F> Drive<F>
-where
-    F: Future + Unpin + Send + 'static,
-    F::Output: Send + Sync + 'static,
-{
-    fn spawn(future: F) -> Task<F::Output> {
-        let tcs = TaskCompletionSource::new();
-        let task = tcs.task();
-        crate::runtime::spawn_detached(Drive { future, tcs });
-        task
-    }
-}
-
-impl<F: Future + Unpin> Future for Drive<F> {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = &mut *self;
-        let output: TaskOutput<F::Output> =
-            match catch_unwind(AssertUnwindSafe(|| Pin::new(&mut this.future).poll(cx))) {
-                Ok(Poll::Pending) => return Poll::Pending,
-                Ok(Poll::Ready(value)) => Ok(value),
-                Err(panic) => Err(TaskError::from_panic(&*panic)),
-            };
-        match output {
-            Ok(value) => this.tcs.set_result(value),
-            Err(error) => this.tcs.set_error(error),
-        }
-        Poll::Ready(())
+impl<T: Send + Sync + 'static> ValueTask<'static, T> {
+    /// A task completed by this value task, driven by its backing's own wake-ups (see
+    /// `bridge.rs`), never by an executor. Only for backings that are cheap and safe to poll
+    /// from a waker: tasks, sources, and valuetask's own futures over them.
+    pub(crate) fn into_bridged_task(self) -> Task<T> {
+        bridge::drive(self.into_repr())
     }
 }
 

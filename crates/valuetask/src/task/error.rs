@@ -33,6 +33,9 @@ pub enum TaskError {
     Panicked(Arc<str>),
     /// The task faulted with this error (.NET `Task.Exception`).
     Faulted(Arc<dyn Error + Send + Sync>),
+    /// Several tasks failed (`Task::when_all`): every failure, in input order (.NET
+    /// `AggregateException`). Counts as faulted.
+    Aggregate(Arc<[TaskError]>),
     /// Every [`TaskCompletionSource`](crate::TaskCompletionSource) of the task was dropped
     /// without completing it. .NET would leave such a task pending forever; here awaiters are
     /// released with this error instead. The task counts as faulted.
@@ -96,6 +99,7 @@ impl PartialEq for TaskError {
             (TaskError::Abandoned, TaskError::Abandoned) => true,
             (TaskError::Panicked(a), TaskError::Panicked(b)) => a == b,
             (TaskError::Faulted(a), TaskError::Faulted(b)) => Arc::ptr_eq(a, b),
+            (TaskError::Aggregate(a), TaskError::Aggregate(b)) => a == b,
             _ => false,
         }
     }
@@ -109,6 +113,7 @@ impl fmt::Debug for TaskError {
             TaskError::Canceled => f.write_str("Canceled"),
             TaskError::Panicked(m) => f.debug_tuple("Panicked").field(m).finish(),
             TaskError::Faulted(e) => f.debug_tuple("Faulted").field(e).finish(),
+            TaskError::Aggregate(all) => f.debug_tuple("Aggregate").field(all).finish(),
             TaskError::Abandoned => f.write_str("Abandoned"),
         }
     }
@@ -120,6 +125,13 @@ impl fmt::Display for TaskError {
             TaskError::Canceled => f.write_str("task was canceled"),
             TaskError::Panicked(m) => write!(f, "task panicked: {m}"),
             TaskError::Faulted(e) => write!(f, "task faulted: {e}"),
+            TaskError::Aggregate(all) => {
+                write!(f, "{} tasks failed", all.len())?;
+                for (i, e) in all.iter().enumerate() {
+                    write!(f, "{} {e}", if i == 0 { ":" } else { ";" })?;
+                }
+                Ok(())
+            }
             TaskError::Abandoned => f.write_str(
                 "task abandoned: every TaskCompletionSource was dropped without completing it",
             ),
@@ -131,6 +143,7 @@ impl Error for TaskError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
             TaskError::Faulted(e) => Some(&**e as &(dyn Error + 'static)),
+            TaskError::Aggregate(all) => all.first().map(|e| e as &(dyn Error + 'static)),
             _ => None,
         }
     }

@@ -1,6 +1,7 @@
 //! `Task<T>`: a shareable, hot, awaitable result (.NET `System.Threading.Tasks.Task<TResult>`).
 
 pub(crate) mod cell;
+mod combinators;
 mod error;
 pub(crate) mod state;
 pub(crate) mod waiters;
@@ -222,6 +223,23 @@ impl<T> Task<T> {
         self.try_result()
     }
 
+    /// Resolves when the task completes, whatever the outcome (no `T: Clone` needed).
+    pub(crate) fn completion(&self) -> Completion<'_, T> {
+        Completion {
+            task: self,
+            key: WaiterKey::NONE,
+        }
+    }
+
+    /// Complete the task as canceled unless it is already completed (for cancellation that
+    /// must not count as a `TaskCompletionSource`).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn try_cancel(&self) -> bool {
+        self.raw
+            .try_complete(Err(TaskError::Canceled), Outcome::Canceled)
+            .is_ok()
+    }
+
     /// True when both handles point at the same task.
     pub fn ptr_eq(&self, other: &Self) -> bool {
         self.raw.ptr_eq(&other.raw)
@@ -274,6 +292,27 @@ impl<T: Clone> Future for Task<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         this.raw.poll(&mut this.key, cx.waker()).map(Clone::clone)
+    }
+}
+
+/// Resolves when a task completes (see `Task::completion`).
+pub(crate) struct Completion<'a, T> {
+    task: &'a Task<T>,
+    key: WaiterKey,
+}
+
+impl<T> Future for Completion<'_, T> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        this.task.raw.poll(&mut this.key, cx.waker()).map(|_| ())
+    }
+}
+
+impl<T> Drop for Completion<'_, T> {
+    fn drop(&mut self) {
+        self.task.raw.remove_waiter(&mut self.key);
     }
 }
 

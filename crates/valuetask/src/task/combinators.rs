@@ -1,0 +1,151 @@
+//! `Task::when_all`, `Task::when_any` (.NET `Task.WhenAll`, `Task.WhenAny`) and
+//! `ValueTask::when_all`, which .NET lacks.
+//!
+//! No executor is needed: a pending combination is a bridge (see `value_task/bridge.rs`) that
+//! polls its inputs from their own wake-ups and completes the result task.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::Poll;
+
+use super::{Task, TaskError, TaskOutput};
+use crate::completion_source::TaskCompletionSource;
+use crate::value_task::ValueTask;
+
+/// The outcome of all `results`: every value in order, or the failures (faulted if any
+/// failure is not a cancellation, else canceled).
+fn combine<T>(results: Vec<TaskOutput<T>>) -> TaskOutput<Vec<T>> {
+    let failures: Vec<TaskError> = results
+        .iter()
+        .filter_map(|r| r.as_ref().err().cloned())
+        .collect();
+    if failures.is_empty() {
+        return Ok(results.into_iter().flatten().collect());
+    }
+    if failures.iter().all(TaskError::is_canceled) {
+        return Err(TaskError::Canceled);
+    }
+    Err(TaskError::Aggregate(Arc::from(failures)))
+}
+
+impl<T: Clone + Send + Sync + 'static> Task<T> {
+    /// A task that completes when every task in `tasks` has completed (.NET `Task.WhenAll`):
+    /// with all the values in input order, or, if any failed, faulted with
+    /// [`TaskError::Aggregate`] of every failure (canceled when every failure is a
+    /// cancellation). An empty input completes at once with an empty `Vec`.
+    ///
+    /// ```
+    /// use valuetask::Task;
+    /// let all = Task::when_all([Task::from_result(1), Task::from_result(2)]);
+    /// assert_eq!(all.wait(), Ok(&vec![1, 2]));
+    /// ```
+    pub fn when_all(tasks: impl IntoIterator<Item = Task<T>>) -> Task<Vec<T>> {
+        let tasks: Vec<Task<T>> = tasks.into_iter().collect();
+        if tasks.iter().all(Task::is_completed) {
+            let results = tasks
+                .iter()
+                .map(|t| {
+                    t.try_result()
+                        .expect("completed")
+                        .cloned()
+                        .map_err(TaskError::clone)
+                })
+                .collect();
+            return match combine(results) {
+                Ok(values) => Task::from_result(values),
+                Err(error) => Task::from_error(error),
+            };
+        }
+        let tcs = TaskCompletionSource::new();
+        let all = tcs.task();
+        let joined = async move {
+            let mut results = Vec::with_capacity(tasks.len());
+            for task in &tasks {
+                results.push(task.await);
+            }
+            match combine(results) {
+                Ok(values) => tcs.set_result(values),
+                Err(error) => tcs.set_error(error),
+            }
+        };
+        // The bridge lives in the inputs' waiter lists until the last one completes.
+        drop(ValueTask::boxed(joined).into_bridged_task());
+        all
+    }
+
+    /// A task that completes with the first task in `tasks` to complete (.NET
+    /// `Task.WhenAny`), successfully even when that task failed: inspect it.
+    ///
+    /// # Panics
+    /// If `tasks` is empty: there would be nothing to wait for (.NET throws
+    /// `ArgumentException`).
+    ///
+    /// ```
+    /// use valuetask::{Task, TaskCompletionSource};
+    /// let never = TaskCompletionSource::<u8>::new();
+    /// let first = Task::when_any([never.task(), Task::from_canceled()]);
+    /// assert!(first.wait().unwrap().is_canceled());
+    /// ```
+    #[track_caller]
+    pub fn when_any(tasks: impl IntoIterator<Item = Task<T>>) -> Task<Task<T>> {
+        let tasks: Vec<Task<T>> = tasks.into_iter().collect();
+        assert!(
+            !tasks.is_empty(),
+            "Task::when_any: no tasks given; there is nothing to wait for"
+        );
+        if let Some(done) = tasks.iter().find(|t| t.is_completed()) {
+            return Task::from_result(done.clone());
+        }
+        #[allow(clippy::async_yields_async)] // yielding the winning task is the point
+        let first = async move {
+            let mut waits: Vec<_> = tasks.iter().map(Task::completion).collect();
+            let index = std::future::poll_fn(|cx| {
+                for (i, wait) in waits.iter_mut().enumerate() {
+                    if pin!(wait).poll(cx).is_ready() {
+                        return Poll::Ready(i);
+                    }
+                }
+                Poll::Pending
+            })
+            .await;
+            drop(waits);
+            tasks[index].clone()
+        };
+        ValueTask::boxed(first).into_bridged_task()
+    }
+}
+
+impl<'a, T: Send + 'a> ValueTask<'a, T> {
+    /// A value task yielding every value of `value_tasks` in input order. When every input is
+    /// already complete it allocates nothing but the output `Vec`; otherwise the inputs are
+    /// awaited in order in pooled storage.
+    ///
+    /// ```
+    /// use valuetask::ValueTask;
+    /// let all = ValueTask::when_all((0..3).map(ValueTask::from_result));
+    /// assert_eq!(all.get_result(), vec![0, 1, 2]);
+    /// ```
+    pub fn when_all(
+        value_tasks: impl IntoIterator<Item = ValueTask<'a, T>>,
+    ) -> ValueTask<'a, Vec<T>> {
+        let mut pending: Vec<ValueTask<'a, T>> = value_tasks.into_iter().collect();
+        if pending.iter().all(ValueTask::is_completed) {
+            let mut values = Vec::with_capacity(pending.len());
+            for vt in pending.drain(..) {
+                match vt.try_get() {
+                    Ok(value) => values.push(value),
+                    Err(_) => unreachable!("is_completed said so"),
+                }
+            }
+            return ValueTask::from_result(values);
+        }
+        ValueTask::new(async move {
+            let mut values = Vec::with_capacity(pending.len());
+            for vt in pending {
+                values.push(vt.await);
+            }
+            values
+        })
+    }
+}

@@ -1,0 +1,169 @@
+//! `Task::run` and friends on tokio: hot start, panics, cancellation, delays, yield.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use valuetask::{yield_now, Task, TaskCompletionSource, TaskError, TaskStatus};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_starts_at_once_on_the_ambient_runtime_and_is_awaitable() {
+    let task = Task::run(async {
+        yield_now().await;
+        std::thread::current().name().map(str::to_owned)
+    });
+    let name = task.clone().await.unwrap();
+    assert_ne!(name.as_deref(), Some("valuetask-global"));
+    assert_eq!((&task).await.unwrap(), name, "awaitable again");
+}
+
+#[test]
+fn run_outside_any_runtime_uses_the_global_runtime_and_wait_blocks() {
+    let task = Task::run(async { std::thread::current().name().map(str::to_owned) });
+    assert_eq!(task.wait().unwrap().as_deref(), Some("valuetask-global"));
+}
+
+#[test]
+fn run_is_hot_nobody_needs_to_await() {
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = ran.clone();
+    let task = Task::run(async move { flag.store(true, Ordering::SeqCst) });
+    assert!(task.wait_timeout(Duration::from_secs(5)).is_some());
+    assert!(ran.load(Ordering::SeqCst));
+}
+
+#[test]
+fn run_on_a_given_runtime() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("given")
+        .build()
+        .unwrap();
+    let task = Task::run_on(rt.handle(), async {
+        std::thread::current().name().map(str::to_owned)
+    });
+    assert_eq!(task.wait().unwrap().as_deref(), Some("given"));
+}
+
+#[test]
+fn a_panic_in_run_faults_the_task_with_its_message() {
+    let task: Task<u8> = Task::run(async { panic!("run went wrong") });
+    let err = task.wait().unwrap_err();
+    assert_eq!(err.panic_message(), Some("run went wrong"));
+    assert_eq!(task.status(), TaskStatus::Faulted);
+}
+
+#[test]
+fn run_blocking_runs_on_the_blocking_pool_and_catches_panics() {
+    assert_eq!(Task::run_blocking(|| 5).wait(), Ok(&5));
+    let failed: Task<u8> = Task::run_blocking(|| panic!("blocking went wrong"));
+    assert_eq!(
+        failed.wait().unwrap_err().panic_message(),
+        Some("blocking went wrong")
+    );
+}
+
+#[test]
+fn a_token_canceled_before_start_cancels_without_running() {
+    let token = CancellationToken::new();
+    token.cancel();
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = ran.clone();
+    let task =
+        Task::run_with_cancellation(async move { flag.store(true, Ordering::SeqCst) }, token);
+    assert_eq!(task.status(), TaskStatus::Canceled);
+    std::thread::sleep(Duration::from_millis(10));
+    assert!(!ran.load(Ordering::SeqCst));
+}
+
+#[test]
+fn a_token_canceled_mid_flight_drops_the_future_and_cancels_the_task() {
+    struct Dropped(Arc<AtomicBool>);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let token = CancellationToken::new();
+    let dropped = Arc::new(AtomicBool::new(false));
+    let guard = Dropped(dropped.clone());
+    let never = TaskCompletionSource::<()>::new();
+    let waiting = never.task();
+    let task = Task::run_with_cancellation(
+        async move {
+            let _guard = guard;
+            waiting.await.unwrap();
+        },
+        token.clone(),
+    );
+    std::thread::sleep(Duration::from_millis(10));
+    assert_eq!(task.status(), TaskStatus::Pending);
+    token.cancel();
+    assert_eq!(
+        task.wait_timeout(Duration::from_secs(5)),
+        Some(Err(&TaskError::Canceled))
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !dropped.load(Ordering::SeqCst) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(dropped.load(Ordering::SeqCst), "the future was dropped");
+}
+
+#[test]
+fn delays_complete_in_order_of_their_durations() {
+    let long = Task::delay(Duration::from_millis(30));
+    let short = Task::delay(Duration::from_millis(5));
+    assert_eq!(short.wait(), Ok(&()));
+    assert_eq!(long.status(), TaskStatus::Pending);
+    assert_eq!(long.wait(), Ok(&()));
+}
+
+#[test]
+fn a_cancellable_delay_ends_canceled_when_the_token_fires_first() {
+    let token = CancellationToken::new();
+    let delay = Task::delay_with_cancellation(Duration::from_secs(30), token.clone());
+    token.cancel();
+    assert_eq!(
+        delay.wait_timeout(Duration::from_secs(5)),
+        Some(Err(&TaskError::Canceled))
+    );
+}
+
+#[test]
+fn a_completion_source_ends_canceled_when_its_token_fires() {
+    let token = CancellationToken::new();
+    let tcs = TaskCompletionSource::<u8>::new();
+    tcs.cancel_on(token.clone());
+    token.cancel();
+    assert_eq!(
+        tcs.task().wait_timeout(Duration::from_secs(5)),
+        Some(Err(&TaskError::Canceled))
+    );
+    assert!(!tcs.try_set_canceled(), "already canceled");
+
+    // Completed first: the token changes nothing; dropped sources still abandon.
+    let token = CancellationToken::new();
+    let tcs = TaskCompletionSource::<u8>::new();
+    tcs.cancel_on(token.clone());
+    tcs.set_result(1);
+    token.cancel();
+    assert_eq!(tcs.task().wait(), Ok(&1));
+    let tcs = TaskCompletionSource::<u8>::new();
+    tcs.cancel_on(CancellationToken::new());
+    let task = tcs.task();
+    drop(tcs);
+    assert_eq!(
+        task.wait_timeout(Duration::from_secs(5)),
+        Some(Err(&TaskError::Abandoned))
+    );
+}
+
+#[test]
+fn yield_now_works_on_any_executor() {
+    futures::executor::block_on(async {
+        yield_now().await;
+        yield_now().await;
+    });
+}

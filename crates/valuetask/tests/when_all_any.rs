@@ -1,0 +1,143 @@
+//! `Task::when_all`, `Task::when_any` and `ValueTask::when_all`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{allocations_during, CountingAllocator};
+use valuetask::{Task, TaskCompletionSource, TaskError, TaskStatus, ValueTask};
+
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator;
+
+#[test]
+fn when_all_keeps_input_order_whatever_the_completion_order() {
+    let sources: Vec<TaskCompletionSource<usize>> =
+        (0..5).map(|_| TaskCompletionSource::new()).collect();
+    let all = Task::when_all(sources.iter().map(TaskCompletionSource::task));
+    assert_eq!(all.status(), TaskStatus::Pending);
+    for (i, s) in sources.iter().enumerate().rev() {
+        s.set_result(i * 10);
+    }
+    assert_eq!(all.wait(), Ok(&vec![0, 10, 20, 30, 40]));
+}
+
+#[test]
+fn when_all_completes_from_another_thread_without_an_executor() {
+    let a = TaskCompletionSource::new();
+    let b = TaskCompletionSource::new();
+    let all = Task::when_all([a.task(), b.task()]);
+    std::thread::spawn(move || {
+        a.set_result(1);
+        b.set_result(2);
+    });
+    assert_eq!(
+        all.wait_timeout(Duration::from_secs(5)),
+        Some(Ok(&vec![1, 2]))
+    );
+}
+
+#[test]
+fn when_all_reports_every_failure_and_is_canceled_only_without_faults() {
+    let all = Task::when_all([
+        Task::from_result(1),
+        Task::from_error(TaskError::panicked("one")),
+        Task::from_canceled(),
+        Task::from_error(TaskError::panicked("two")),
+    ]);
+    assert_eq!(all.status(), TaskStatus::Faulted);
+    match all.error() {
+        Some(TaskError::Aggregate(failures)) => {
+            assert_eq!(
+                &failures[..],
+                &[
+                    TaskError::panicked("one"),
+                    TaskError::Canceled,
+                    TaskError::panicked("two")
+                ]
+            );
+        }
+        other => panic!("expected an aggregate, got {other:?}"),
+    }
+    assert!(all
+        .error()
+        .unwrap()
+        .to_string()
+        .starts_with("3 tasks failed"));
+
+    let canceled = Task::when_all([Task::from_result(1), Task::from_canceled()]);
+    assert_eq!(canceled.status(), TaskStatus::Canceled);
+
+    // Pending inputs that fail later.
+    let tcs = TaskCompletionSource::<u8>::new();
+    let all = Task::when_all([Task::from_result(1), tcs.task()]);
+    tcs.set_error(TaskError::panicked("late"));
+    assert!(matches!(all.error(), Some(TaskError::Aggregate(f)) if f.len() == 1));
+}
+
+#[test]
+fn when_all_of_nothing_completes_at_once_with_an_empty_vec() {
+    let all = Task::<u8>::when_all([]);
+    assert_eq!(all.try_result(), Some(Ok(&Vec::new())));
+}
+
+#[test]
+fn when_any_returns_the_first_to_complete_even_when_it_failed() {
+    let slow = TaskCompletionSource::<u8>::new();
+    let fast = TaskCompletionSource::<u8>::new();
+    let any = Task::when_any([slow.task(), fast.task()]);
+    assert_eq!(any.status(), TaskStatus::Pending);
+    fast.set_error(TaskError::panicked("first and failed"));
+    let winner = any.wait().unwrap();
+    assert!(winner.ptr_eq(&fast.task()));
+    assert_eq!(
+        any.status(),
+        TaskStatus::RanToCompletion,
+        "when_any itself succeeds"
+    );
+    assert!(winner.is_faulted());
+    slow.set_result(1);
+    assert!(
+        any.wait().unwrap().ptr_eq(&fast.task()),
+        "the first stays the winner"
+    );
+}
+
+#[test]
+fn when_any_with_a_completed_input_completes_at_once() {
+    let pending = TaskCompletionSource::<u8>::new();
+    let done = Task::from_result(7);
+    let any = Task::when_any([pending.task(), done.clone()]);
+    assert!(any.try_result().unwrap().unwrap().ptr_eq(&done));
+}
+
+#[test]
+#[should_panic(expected = "Task::when_any: no tasks given")]
+fn when_any_of_nothing_panics() {
+    drop(Task::<u8>::when_any([]));
+}
+
+#[test]
+fn value_task_when_all_over_1000_ready_inputs_allocates_only_the_output() {
+    let inputs: Vec<ValueTask<'static, u64>> = (0..1000).map(ValueTask::from_result).collect();
+    let (sum, allocs) = allocations_during(|| {
+        let all = ValueTask::when_all(inputs);
+        all.get_result().into_iter().sum::<u64>()
+    });
+    assert_eq!(sum, (0..1000).sum());
+    assert_eq!(allocs, 1, "just the output Vec");
+}
+
+#[test]
+fn value_task_when_all_awaits_pending_inputs_in_order() {
+    let tcs = TaskCompletionSource::<u64>::new();
+    let inputs = vec![
+        ValueTask::from_result(Ok(1)),
+        ValueTask::from(tcs.task()),
+        ValueTask::from_result(Ok(3)),
+    ];
+    let all = ValueTask::when_all(inputs);
+    let waiter = std::thread::spawn(move || all.get_result());
+    tcs.set_result(2);
+    assert_eq!(waiter.join().unwrap(), vec![Ok(1), Ok(2), Ok(3)]);
+}
