@@ -10,6 +10,7 @@ mod dyn_traits;
 mod executor;
 mod harness;
 mod report;
+mod runtime_scenarios;
 mod scenarios;
 
 use std::fs;

@@ -42,7 +42,7 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    fn new(
+    pub(crate) fn new(
         id: &'static str,
         name: &'static str,
         implementations: Vec<Implementation>,
@@ -81,6 +81,12 @@ pub fn all() -> Vec<Scenario> {
         dyn_call_ready_vs_stackfuture(),
         dyn_call_suspending(),
         static_call_ready(),
+        crate::runtime_scenarios::run_vs_spawn(),
+        crate::runtime_scenarios::when_all_vs_join_all(),
+        crate::runtime_scenarios::many_awaiters("n1", "one result, 1 awaiting task", 1),
+        crate::runtime_scenarios::many_awaiters("n4", "one result, 4 awaiting tasks", 4),
+        crate::runtime_scenarios::many_awaiters("n16", "one result, 16 awaiting tasks", 16),
+        crate::runtime_scenarios::many_awaiters("n64", "one result, 64 awaiting tasks", 64),
     ]
 }
 
