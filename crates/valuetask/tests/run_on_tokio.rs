@@ -116,7 +116,10 @@ fn delays_complete_in_order_of_their_durations() {
     let long = Task::delay(Duration::from_millis(80));
     let short = Task::delay(Duration::from_millis(5));
     let first = Task::when_any([long.clone(), short.clone()]);
-    assert!(first.wait().unwrap().ptr_eq(&short), "the shorter delay finishes first");
+    assert!(
+        first.wait().unwrap().ptr_eq(&short),
+        "the shorter delay finishes first"
+    );
     assert_eq!(long.wait(), Ok(&()));
 }
 
