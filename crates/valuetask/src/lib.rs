@@ -19,6 +19,7 @@
 //! | `Task.Delay`, `Task.Yield` | [`Task::delay`], [`Task::delay_with_cancellation`], [`yield_now`] |
 //! | `CancellationToken` | `tokio_util::sync::CancellationToken`; [`TaskCompletionSource::cancel_on`] |
 //! | `Task.WhenAll`, `Task.WhenAny` | [`Task::when_all`], [`Task::when_any`], and [`ValueTask::when_all`] (which .NET lacks) |
+//! | `ContinueWith`, `TaskContinuationOptions` | [`Task::continue_with`], [`Task::continue_with_options`], [`ContinuationOptions`] |
 //! | `Wait()`, `Wait(TimeSpan)`, `.Result` | [`Task::wait`], [`Task::wait_timeout`], [`Task::try_result`] |
 //! | `TaskCompletionSource<T>` | [`TaskCompletionSource<T>`](TaskCompletionSource) |
 //! | `TaskCreationOptions.RunContinuationsAsynchronously` | [`Continuations::Asynchronous`] |
@@ -76,7 +77,9 @@ pub use runtime::{yield_now, YieldNow};
 pub use source::{
     Completer, CompletionPool, ManualResetValueTaskSourceCore, SourceStatus, ValueTaskSource,
 };
-pub use task::{Task, TaskError, TaskFuture, TaskStatus};
+pub use task::{
+    ContinuationOptions, ContinueOn, ContinueWhen, Task, TaskError, TaskFuture, TaskStatus,
+};
 pub use value_task::ValueTask;
 
 /// `async fn` in traits (usable as `dyn Trait`), impls and free functions, returning a

@@ -2,6 +2,7 @@
 
 pub(crate) mod cell;
 mod combinators;
+mod continuation;
 mod error;
 pub(crate) mod state;
 pub(crate) mod waiters;
@@ -12,6 +13,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+pub use continuation::{ContinuationOptions, ContinueOn, ContinueWhen};
 pub use error::TaskError;
 
 use cell::RawTask;

@@ -1,0 +1,140 @@
+//! `Task::continue_with` (.NET `Task.ContinueWith` with `TaskContinuationOptions`).
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use super::{Task, TaskError, TaskStatus};
+use crate::completion_source::TaskCompletionSource;
+use crate::value_task::ValueTask;
+
+/// Which completions of the antecedent run the continuation (.NET's `OnlyOn…` options); for
+/// the others the continuation's task ends canceled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ContinueWhen {
+    /// Whatever the outcome (.NET `None`).
+    #[default]
+    Always,
+    /// Only when the antecedent ran to completion (.NET `OnlyOnRanToCompletion`).
+    OnlyOnRanToCompletion,
+    /// Only when it faulted (.NET `OnlyOnFaulted`).
+    OnlyOnFaulted,
+    /// Only when it was canceled (.NET `OnlyOnCanceled`).
+    OnlyOnCanceled,
+}
+
+impl ContinueWhen {
+    fn admits(self, status: TaskStatus) -> bool {
+        match self {
+            ContinueWhen::Always => true,
+            ContinueWhen::OnlyOnRanToCompletion => status == TaskStatus::RanToCompletion,
+            ContinueWhen::OnlyOnFaulted => status == TaskStatus::Faulted,
+            ContinueWhen::OnlyOnCanceled => status == TaskStatus::Canceled,
+        }
+    }
+}
+
+/// Where the continuation runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ContinueOn {
+    /// Scheduled: on the ambient or global tokio runtime (feature `tokio`), else on
+    /// valuetask's continuation thread. Never on the completing thread.
+    #[default]
+    Scheduled,
+    /// On the thread that completes the antecedent, inside its completing call (.NET
+    /// `ExecuteSynchronously`); on the registering thread if it is already complete; on the
+    /// continuation thread if the antecedent's source runs continuations asynchronously. Keep
+    /// such continuations short.
+    Synchronously,
+}
+
+/// Options for [`Task::continue_with_options`] (.NET `TaskContinuationOptions`).
+///
+/// ```
+/// use valuetask::{ContinuationOptions, ContinueOn, ContinueWhen};
+/// let options = ContinuationOptions::default()
+///     .when(ContinueWhen::OnlyOnFaulted)
+///     .on(ContinueOn::Synchronously);
+/// assert_eq!(options.when, ContinueWhen::OnlyOnFaulted);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ContinuationOptions {
+    /// Which outcomes run the continuation.
+    pub when: ContinueWhen,
+    /// Where it runs.
+    pub on: ContinueOn,
+}
+
+impl ContinuationOptions {
+    /// With `when`.
+    pub fn when(mut self, when: ContinueWhen) -> Self {
+        self.when = when;
+        self
+    }
+
+    /// With `on`.
+    pub fn on(mut self, on: ContinueOn) -> Self {
+        self.on = on;
+        self
+    }
+}
+
+impl<T: Send + Sync + 'static> Task<T> {
+    /// A task that runs `f` with this task once it completes, and completes with `f`'s
+    /// result (.NET `ContinueWith`). Scheduled on the runtime; see
+    /// [`continue_with_options`](Self::continue_with_options).
+    ///
+    /// ```
+    /// use valuetask::Task;
+    /// let next = Task::from_result(20).continue_with(|t| t.try_result().unwrap().unwrap() + 1);
+    /// assert_eq!(next.wait(), Ok(&21));
+    /// ```
+    pub fn continue_with<U: Send + Sync + 'static>(
+        &self,
+        f: impl FnOnce(&Task<T>) -> U + Send + 'static,
+    ) -> Task<U> {
+        self.continue_with_options(ContinuationOptions::default(), f)
+    }
+
+    /// Like [`continue_with`](Self::continue_with), with options. The continuation runs
+    /// exactly once, also when registered after completion; when the options exclude the
+    /// antecedent's outcome the returned task ends canceled without running `f`; a panic in
+    /// `f` faults the returned task only.
+    pub fn continue_with_options<U: Send + Sync + 'static>(
+        &self,
+        options: ContinuationOptions,
+        f: impl FnOnce(&Task<T>) -> U + Send + 'static,
+    ) -> Task<U> {
+        let antecedent = self.clone();
+        let tcs = TaskCompletionSource::new();
+        let continuation = tcs.task();
+        let run = move |antecedent: Task<T>| {
+            if !options.when.admits(antecedent.status()) {
+                tcs.set_canceled();
+                return;
+            }
+            match catch_unwind(AssertUnwindSafe(|| f(&antecedent))) {
+                Ok(value) => tcs.set_result(value),
+                Err(panic) => tcs.set_error(TaskError::from_panic(&*panic)),
+            }
+        };
+        let waiting = async move {
+            antecedent.completion().await;
+            match options.on {
+                ContinueOn::Synchronously => run(antecedent),
+                ContinueOn::Scheduled => schedule(move || run(antecedent)),
+            }
+        };
+        // Driven by the antecedent's own wake-up: inline on the completing thread.
+        drop(ValueTask::boxed(waiting).into_bridged_task());
+        continuation
+    }
+}
+
+/// Run `job` off the current call: on the runtime, or the continuation thread.
+fn schedule(job: impl FnOnce() + Send + 'static) {
+    #[cfg(feature = "tokio")]
+    drop(crate::runtime::handle().spawn(async move { job() }));
+    #[cfg(not(feature = "tokio"))]
+    crate::continuations::wake_later(job);
+}

@@ -1,0 +1,119 @@
+//! `Task::continue_with`: every option, before and after completion, panics, threads.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use valuetask::{
+    ContinuationOptions, ContinueOn, ContinueWhen, Task, TaskCompletionSource, TaskError,
+    TaskStatus,
+};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn options(when: ContinueWhen, on: ContinueOn) -> ContinuationOptions {
+    ContinuationOptions::default().when(when).on(on)
+}
+
+/// The antecedents: one per outcome.
+fn antecedents() -> [(TaskStatus, Task<u8>); 3] {
+    [
+        (TaskStatus::RanToCompletion, Task::from_result(1)),
+        (
+            TaskStatus::Faulted,
+            Task::from_error(TaskError::panicked("f")),
+        ),
+        (TaskStatus::Canceled, Task::from_canceled()),
+    ]
+}
+
+#[test]
+fn each_when_option_runs_only_for_its_outcome_and_cancels_otherwise() {
+    for on in [ContinueOn::Scheduled, ContinueOn::Synchronously] {
+        for (when, admitted) in [
+            (ContinueWhen::Always, None),
+            (
+                ContinueWhen::OnlyOnRanToCompletion,
+                Some(TaskStatus::RanToCompletion),
+            ),
+            (ContinueWhen::OnlyOnFaulted, Some(TaskStatus::Faulted)),
+            (ContinueWhen::OnlyOnCanceled, Some(TaskStatus::Canceled)),
+        ] {
+            for (status, antecedent) in antecedents() {
+                let next = antecedent.continue_with_options(options(when, on), |t| t.status());
+                let result = next.wait_timeout(WAIT).expect("continuation completes");
+                if admitted.is_none_or(|s| s == status) {
+                    assert_eq!(result, Ok(&status), "{when:?} {on:?} {status:?}");
+                } else {
+                    assert_eq!(
+                        result,
+                        Err(&TaskError::Canceled),
+                        "{when:?} {on:?} {status:?}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_continuation_registered_before_completion_runs_once_when_it_completes() {
+    for on in [ContinueOn::Scheduled, ContinueOn::Synchronously] {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let tcs = TaskCompletionSource::<u8>::new();
+        let counter = runs.clone();
+        let next = tcs
+            .task()
+            .continue_with_options(options(ContinueWhen::Always, on), move |t| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                *t.try_result().unwrap().unwrap() * 2
+            });
+        assert_eq!(next.status(), TaskStatus::Pending);
+        assert_eq!(runs.load(Ordering::SeqCst), 0);
+        tcs.set_result(4);
+        assert_eq!(next.wait_timeout(WAIT), Some(Ok(&8)));
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+}
+
+#[test]
+fn a_continuation_registered_after_completion_runs_once() {
+    let runs = Arc::new(AtomicUsize::new(0));
+    let done = Task::from_result(3u8);
+    let counter = runs.clone();
+    let next = done.continue_with(move |_| counter.fetch_add(1, Ordering::SeqCst));
+    assert_eq!(next.wait_timeout(WAIT), Some(Ok(&0)));
+    thread::sleep(Duration::from_millis(10));
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn synchronous_continuations_run_on_the_completing_thread_scheduled_ones_do_not() {
+    let tcs = TaskCompletionSource::<u8>::new();
+    let sync = tcs.task().continue_with_options(
+        options(ContinueWhen::Always, ContinueOn::Synchronously),
+        |_| thread::current().id(),
+    );
+    let scheduled = tcs.task().continue_with(|_| thread::current().id());
+    let completer = thread::spawn(move || {
+        tcs.set_result(1);
+        thread::current().id()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(sync.wait_timeout(WAIT), Some(Ok(&completer)));
+    assert_ne!(scheduled.wait_timeout(WAIT).unwrap().unwrap(), &completer);
+}
+
+#[test]
+fn a_panic_in_a_continuation_faults_its_own_task_only() {
+    let antecedent = Task::from_result(1u8);
+    let failing: Task<u8> = antecedent.continue_with(|_| panic!("continuation failed"));
+    let err = failing.wait_timeout(WAIT).unwrap().unwrap_err();
+    assert_eq!(err.panic_message(), Some("continuation failed"));
+    assert!(antecedent.is_completed_successfully());
+    // Continuations chain.
+    let chained = failing.continue_with(|t| t.is_faulted());
+    assert_eq!(chained.wait_timeout(WAIT), Some(Ok(&true)));
+}
