@@ -61,7 +61,11 @@ impl<T> TaskCompletionSource<T> {
     /// ```
     pub fn with_continuations(mode: Continuations) -> Self {
         Self {
-            raw: RawTask::new_pending(mode == Continuations::Asynchronous, 1),
+            raw: RawTask::new_pending(
+                mode == Continuations::Asynchronous,
+                1,
+                Some(crate::unobserved::report::<T>),
+            ),
         }
     }
 

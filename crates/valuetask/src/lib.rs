@@ -27,6 +27,7 @@
 //! | `ManualResetValueTaskSourceCore<T>` | [`ManualResetValueTaskSourceCore<T>`](ManualResetValueTaskSourceCore): `&self` API, `reset()` bumps the version, wrong token panics naming both |
 //! | pooled `IValueTaskSource` objects (what `Socket` does internally) | [`CompletionPool<T>`](CompletionPool) + [`Completer<T>`](Completer): a reusable `oneshot` |
 //! | `PoolingAsyncValueTaskMethodBuilder`, `async ValueTask<T>` methods | [`#[value_task]`](value_task) on traits, impls and `async fn`s; [`ValueTask::new`] pools the future |
+//! | `TaskScheduler.UnobservedTaskException` | [`set_unobserved_error_hook`] (default: a `tracing` warning) |
 //! | `ConfigureAwait(false)`, `SynchronizationContext` | none: code after `.await` runs on whatever executor polls it |
 //!
 //! ## Semantics
@@ -69,6 +70,7 @@ mod runtime;
 mod source;
 mod sync;
 mod task;
+mod unobserved;
 mod value_task;
 
 pub use completion_source::{Continuations, TaskCompletionSource};
@@ -80,6 +82,7 @@ pub use source::{
 pub use task::{
     ContinuationOptions, ContinueOn, ContinueWhen, Task, TaskError, TaskFuture, TaskStatus,
 };
+pub use unobserved::set_unobserved_error_hook;
 pub use value_task::ValueTask;
 
 /// `async fn` in traits (usable as `dyn Trait`), impls and free functions, returning a

@@ -22,7 +22,7 @@ use std::ptr::NonNull;
 use std::task::{Poll, Waker};
 
 use super::state::{
-    Outcome, Snapshot, ASYNC_CONTINUATIONS, CLAIMED, COMPLETE, HAS_WAITERS, LOCKED,
+    Outcome, Snapshot, ASYNC_CONTINUATIONS, CLAIMED, COMPLETE, HAS_WAITERS, LOCKED, OBSERVED,
 };
 use super::waiters::{WaiterKey, Waiters};
 use crate::sync::{fence, spin_wait, AtomicUsize, Ordering, UnsafeCell};
@@ -37,6 +37,8 @@ pub(crate) struct Cell<O> {
     state: AtomicUsize,
     refs: AtomicUsize,
     sources: AtomicUsize,
+    /// Called with the output when a faulted cell is freed and nobody observed it.
+    on_unobserved: Option<fn(&O)>,
     waiters: UnsafeCell<Waiters>,
     output: UnsafeCell<MaybeUninit<O>>,
 }
@@ -49,11 +51,17 @@ unsafe impl<O: Send + Sync> Sync for Cell<O> {}
 unsafe impl<O: Send + Sync> Send for Cell<O> {}
 
 impl<O> Cell<O> {
-    fn new(state: usize, output: MaybeUninit<O>, sources: usize) -> Self {
+    fn new(
+        state: usize,
+        output: MaybeUninit<O>,
+        sources: usize,
+        on_unobserved: Option<fn(&O)>,
+    ) -> Self {
         Self {
             state: AtomicUsize::new(state),
             refs: AtomicUsize::new(1),
             sources: AtomicUsize::new(sources),
+            on_unobserved,
             waiters: UnsafeCell::new(Waiters::new()),
             output: UnsafeCell::new(output),
         }
@@ -66,6 +74,7 @@ impl<O> Cell<O> {
             state: AtomicUsize::new(CLAIMED | COMPLETE | outcome.bits()),
             refs: AtomicUsize::new(STATIC_REFS),
             sources: AtomicUsize::new(0),
+            on_unobserved: None,
             waiters: UnsafeCell::new(Waiters::new()),
             output: UnsafeCell::new(MaybeUninit::new(output)),
         }
@@ -74,7 +83,16 @@ impl<O> Cell<O> {
 
 impl<O> Drop for Cell<O> {
     fn drop(&mut self) {
-        if Snapshot(self.state.load(Ordering::Relaxed)).is_complete() {
+        let state = Snapshot(self.state.load(Ordering::Relaxed));
+        if state.outcome() == Some(Outcome::Faulted) && !state.is_observed() {
+            if let Some(report) = self.on_unobserved {
+                // SAFETY: complete, so initialized; `&mut self`, so nobody writes it.
+                let output = self.output.with(|p| unsafe { (*p).assume_init_ref() });
+                // A panicking hook must not turn this drop into an abort.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| report(output)));
+            }
+        }
+        if state.is_complete() {
             // SAFETY: `COMPLETE` means the output was written, and `&mut self` means no reader.
             self.output.with_mut(|p| unsafe { (*p).assume_init_drop() });
         }
@@ -101,20 +119,40 @@ unsafe impl<O: Send + Sync> Send for RawTask<O> {}
 unsafe impl<O: Send + Sync> Sync for RawTask<O> {}
 
 impl<O> RawTask<O> {
-    /// A pending cell; `async_continuations` wakes waiters from the continuation thread.
-    pub(crate) fn new_pending(async_continuations: bool, sources: usize) -> Self {
+    /// A pending cell; `async_continuations` wakes waiters from the continuation thread;
+    /// `on_unobserved` reports a fault nobody observed when the cell is freed.
+    pub(crate) fn new_pending(
+        async_continuations: bool,
+        sources: usize,
+        on_unobserved: Option<fn(&O)>,
+    ) -> Self {
         let flags = if async_continuations {
             ASYNC_CONTINUATIONS
         } else {
             0
         };
-        Self::from_box(Box::new(Cell::new(flags, MaybeUninit::uninit(), sources)))
+        let cell = Cell::new(flags, MaybeUninit::uninit(), sources, on_unobserved);
+        Self::from_box(Box::new(cell))
     }
 
     /// A cell that is complete from birth.
-    pub(crate) fn new_completed(output: O, outcome: Outcome) -> Self {
+    pub(crate) fn new_completed(
+        output: O,
+        outcome: Outcome,
+        on_unobserved: Option<fn(&O)>,
+    ) -> Self {
         let state = CLAIMED | COMPLETE | outcome.bits();
-        Self::from_box(Box::new(Cell::new(state, MaybeUninit::new(output), 0)))
+        let cell = Cell::new(state, MaybeUninit::new(output), 0, on_unobserved);
+        Self::from_box(Box::new(cell))
+    }
+
+    /// Note that someone looked at a faulted output (so it is not reported as unobserved).
+    /// One RMW, only the first time and only for faulted cells.
+    #[inline]
+    fn observe(&self, s: Snapshot) {
+        if s.outcome() == Some(Outcome::Faulted) && !s.is_observed() {
+            self.cell().state.fetch_or(OBSERVED, Ordering::Relaxed);
+        }
     }
 
     /// A handle to a static completed cell. Never allocates, never frees.
@@ -160,7 +198,9 @@ impl<O> RawTask<O> {
     /// The output, if complete. One Acquire load; no lock.
     #[inline]
     pub(crate) fn output(&self) -> Option<&O> {
-        if self.snapshot().is_complete() {
+        let s = self.snapshot();
+        if s.is_complete() {
+            self.observe(s);
             // SAFETY: `COMPLETE` was observed with Acquire.
             Some(unsafe { self.output_unchecked() })
         } else {
@@ -202,8 +242,11 @@ impl<O> RawTask<O> {
                 drop(replaced);
                 Poll::Pending
             }
-            // SAFETY: `lock` saw `COMPLETE` with Acquire.
-            Lock::Completed => Poll::Ready(unsafe { self.output_unchecked() }),
+            Lock::Completed => {
+                self.observe(self.snapshot());
+                // SAFETY: `lock` saw `COMPLETE` with Acquire.
+                Poll::Ready(unsafe { self.output_unchecked() })
+            }
         }
     }
 

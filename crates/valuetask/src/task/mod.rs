@@ -108,7 +108,11 @@ impl<T> Task<T> {
 
     fn completed_with(output: TaskOutput<T>) -> Self {
         let outcome = outcome_of(&output);
-        Task::from_raw(RawTask::new_completed(output, outcome))
+        Task::from_raw(RawTask::new_completed(
+            output,
+            outcome,
+            Some(crate::unobserved::report::<T>),
+        ))
     }
 
     /// A task that has already run to completion with `value` (.NET `Task.FromResult`).

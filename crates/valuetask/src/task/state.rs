@@ -10,6 +10,7 @@
 //! | 3 | `HAS_WAITERS` | a waiter was registered since creation; the completer must drain |
 //! | 4-5 | outcome | 1 = ran to completion, 2 = faulted, 3 = canceled; written with `COMPLETE` |
 //! | 6 | `ASYNC_CONTINUATIONS` | wake waiters from the continuation thread, not inline |
+//! | 7 | `OBSERVED` | someone looked at a faulted output (await, `error`, `try_result`, `wait`) |
 
 use std::fmt;
 
@@ -20,6 +21,7 @@ pub(crate) const HAS_WAITERS: usize = 1 << 3;
 const OUTCOME_SHIFT: u32 = 4;
 const OUTCOME_MASK: usize = 0b11 << OUTCOME_SHIFT;
 pub(crate) const ASYNC_CONTINUATIONS: usize = 1 << 6;
+pub(crate) const OBSERVED: usize = 1 << 7;
 
 /// How a completed cell ended; stored in the state word so `status()` is one load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +60,10 @@ impl Snapshot {
         self.0 & HAS_WAITERS != 0
     }
     #[inline]
+    pub(crate) const fn is_observed(self) -> bool {
+        self.0 & OBSERVED != 0
+    }
+    #[inline]
     pub(crate) const fn async_continuations(self) -> bool {
         self.0 & ASYNC_CONTINUATIONS != 0
     }
@@ -83,6 +89,7 @@ impl fmt::Debug for Snapshot {
             .field("locked", &self.is_locked())
             .field("has_waiters", &self.has_waiters())
             .field("outcome", &self.outcome())
+            .field("observed", &self.is_observed())
             .field("async_continuations", &self.async_continuations())
             .finish()
     }

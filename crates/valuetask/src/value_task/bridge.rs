@@ -42,7 +42,7 @@ unsafe impl<T: Send + Sync> Send for Bridge<T> {}
 
 /// A task completed by `pending` (a `Task` or source backing) once it is ready.
 pub(super) fn drive<T: Send + Sync + 'static>(pending: Repr<'static, T>) -> Task<T> {
-    let target = RawTask::new_pending(false, 0);
+    let target = RawTask::new_pending(false, 0, Some(crate::unobserved::report::<T>));
     let task = Task::from_raw(target.clone());
     let bridge = Arc::new(Bridge {
         state: AtomicU8::new(RUNNING),

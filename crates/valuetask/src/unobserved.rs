@@ -1,0 +1,46 @@
+//! Unobserved faults (.NET `TaskScheduler.UnobservedTaskException`): when the last handle of a
+//! faulted task is dropped and nobody looked at its error (awaiting it, `error()`,
+//! `try_result()`, `wait()`), a process-wide hook is called with the error.
+
+use std::sync::{Arc, RwLock};
+
+use crate::task::{TaskError, TaskOutput};
+
+type Hook = Arc<dyn Fn(&TaskError) + Send + Sync>;
+
+static HOOK: RwLock<Option<Hook>> = RwLock::new(None);
+
+/// Set the process-wide hook called with the error of every faulted [`Task`](crate::Task)
+/// whose last handle is dropped while nobody observed the error (.NET
+/// `TaskScheduler.UnobservedTaskException`). It runs on the thread that drops that handle; a
+/// panic in it is caught. The default hook emits a `tracing` event at warn level.
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use valuetask::{set_unobserved_error_hook, Task, TaskError};
+///
+/// static SEEN: AtomicUsize = AtomicUsize::new(0);
+/// set_unobserved_error_hook(|_error| {
+///     SEEN.fetch_add(1, Ordering::SeqCst);
+/// });
+/// drop(Task::<u8>::from_error(TaskError::panicked("nobody looked")));
+/// assert_eq!(SEEN.load(Ordering::SeqCst), 1);
+/// ```
+pub fn set_unobserved_error_hook(hook: impl Fn(&TaskError) + Send + Sync + 'static) {
+    *HOOK.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(hook));
+}
+
+/// Report an unobserved faulted output (the cell's `on_unobserved`).
+pub(crate) fn report<T>(output: &TaskOutput<T>) {
+    let Err(error) = output else {
+        return;
+    };
+    let hook = HOOK.read().unwrap_or_else(|e| e.into_inner()).clone();
+    match hook {
+        Some(hook) => hook(error),
+        None => tracing::warn!(
+            error = %error,
+            "a faulted valuetask::Task was dropped without anyone observing its error"
+        ),
+    }
+}

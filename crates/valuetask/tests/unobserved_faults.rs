@@ -1,0 +1,63 @@
+//! The unobserved-fault hook: called once for a faulted task nobody looked at, never for an
+//! observed fault or a success. One test: the hook is process-wide.
+
+use std::sync::Mutex;
+
+use valuetask::{set_unobserved_error_hook, Task, TaskCompletionSource, TaskError, ValueTask};
+
+static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn seen() -> Vec<String> {
+    std::mem::take(&mut *SEEN.lock().unwrap())
+}
+
+#[test]
+fn the_hook_fires_once_for_unobserved_faults_only() {
+    set_unobserved_error_hook(|e| SEEN.lock().unwrap().push(e.to_string()));
+
+    // Unobserved, with several handles: reported once, when the last one drops.
+    let t: Task<u8> = Task::from_error(TaskError::panicked("lost"));
+    let t2 = t.clone();
+    drop(t);
+    assert!(seen().is_empty(), "a handle is still alive");
+    drop(t2);
+    assert_eq!(seen(), ["task panicked: lost"]);
+
+    // Observed in each way: not reported.
+    let t: Task<u8> = Task::from_error(TaskError::panicked("looked at"));
+    assert!(t.error().is_some());
+    drop(t);
+    let t: Task<u8> = Task::from_error(TaskError::panicked("tried"));
+    assert!(t.try_result().is_some());
+    drop(t);
+    let t: Task<u8> = Task::from_error(TaskError::panicked("waited"));
+    assert!(t.wait().is_err());
+    drop(t);
+    let t: Task<u8> = Task::from_error(TaskError::panicked("awaited"));
+    assert!(futures::executor::block_on(t).is_err());
+    let t: Task<u8> = Task::from_error(TaskError::panicked("through a value task"));
+    assert!(ValueTask::from(t).get_result().is_err());
+    assert!(seen().is_empty(), "observed faults are not reported");
+
+    // Successes and cancellations are never reported.
+    drop(Task::from_result(1u8));
+    drop(Task::<u8>::from_canceled());
+    assert!(seen().is_empty());
+
+    // A completion source failed, every handle dropped unobserved.
+    let tcs = TaskCompletionSource::<u8>::new();
+    let task = tcs.task();
+    tcs.set_error(TaskError::panicked("from a source"));
+    drop(task);
+    drop(tcs);
+    assert_eq!(seen(), ["task panicked: from a source"]);
+
+    // Abandoned counts as faulted.
+    let tcs = TaskCompletionSource::<u8>::new();
+    drop(tcs);
+    assert_eq!(seen().len(), 1);
+
+    // A panicking hook is contained.
+    set_unobserved_error_hook(|_| panic!("the hook itself failed"));
+    drop(Task::<u8>::from_error(TaskError::panicked("x")));
+}
