@@ -40,7 +40,8 @@ impl<'a, T> LocalValueTask<'a, T> {
     /// A value task backed by `future`, in pooled storage.
     pub fn new(future: impl Future<Output = T> + 'a) -> Self {
         LocalValueTask {
-            inner: ValueTask::pooled_local(future),
+            // SAFETY: kept inside this `!Send` wrapper, never handed out.
+            inner: unsafe { ValueTask::pooled_local(future) },
             _not_send: PhantomData,
         }
     }
@@ -50,12 +51,14 @@ impl<'a, T> LocalValueTask<'a, T> {
     /// methods return.
     pub fn start(future: impl Future<Output = T> + 'a) -> Self {
         LocalValueTask {
-            inner: ValueTask::start_local(future),
+            // SAFETY: kept inside this `!Send` wrapper, never handed out.
+            inner: unsafe { ValueTask::start_local(future) },
             _not_send: PhantomData,
         }
     }
 
-    /// A value task backed by `future` in a plain box (no pool).
+    /// A value task backed by `future` in a box (the box itself is kept in pooled storage);
+    /// lazy, like [`new`](Self::new): nothing runs until it is polled.
     pub fn boxed(future: impl Future<Output = T> + 'a) -> Self {
         let boxed: Pin<Box<dyn Future<Output = T> + 'a>> = Box::pin(future);
         LocalValueTask::new(boxed)

@@ -350,13 +350,8 @@ impl<F: Future> Stored<F> {
     unsafe fn poll(ptr: NonNull<()>, _token: u32, cx: &mut Context<'_>) -> Poll<F::Output> {
         let fut = ptr.cast::<F>();
         // SAFETY: the future lives in its block until dropped below; it is never moved.
-        let polled = unsafe { Pin::new_unchecked(&mut *fut.as_ptr()) }.poll(cx);
-        if polled.is_ready() {
-            // SAFETY: completed: drop it in place and recycle the block; the backing forgets
-            // the pointer.
-            unsafe { Self::release(ptr) };
-        }
-        polled
+        // (On `Ready` the future stays in place: the backing's `Drop` releases it.)
+        unsafe { Pin::new_unchecked(&mut *fut.as_ptr()) }.poll(cx)
     }
 
     unsafe fn status(_ptr: NonNull<()>, _token: u32) -> SourceStatus {
@@ -366,10 +361,17 @@ impl<F: Future> Stored<F> {
     /// # Safety
     /// `ptr` is a live pooled block holding an `F`; it is not used again.
     unsafe fn release(ptr: NonNull<()>) {
+        /// Returns the block even if dropping the future panics.
+        struct GiveBack(NonNull<u8>, usize);
+        impl Drop for GiveBack {
+            fn drop(&mut self) {
+                return_block(self.1, self.0);
+            }
+        }
+        let _give_back = GiveBack(ptr.cast(), Self::CLASS);
         // SAFETY: per the caller; the future is dropped exactly once, in place (it was
         // pinned there).
         unsafe { std::ptr::drop_in_place(ptr.cast::<F>().as_ptr()) };
-        return_block(Self::CLASS, ptr.cast());
     }
 }
 

@@ -107,8 +107,9 @@ impl<T> Drop for TaskBacking<T> {
 
 /// The operations of a pooled backing (a slot rented from a pool), monomorphized by the pool.
 pub(crate) struct PooledVTable<T> {
-    /// Poll the slot's generation `token`; on `Ready` the slot was recycled and the pointer
-    /// must not be used again.
+    /// Poll the slot's generation `token`. On `Ready`, a source slot has recycled itself (the
+    /// pointer must not be used again); a stored future is still in place and is released by
+    /// the backing's `Drop` (so a panicking drop cannot run twice).
     pub(crate) poll: unsafe fn(NonNull<()>, u32, &mut Context<'_>) -> Poll<T>,
     /// The generation's status.
     pub(crate) status: unsafe fn(NonNull<()>, u32) -> SourceStatus,
@@ -128,7 +129,9 @@ pub(crate) struct PooledBacking<T> {
     vtable: NonNull<PooledVTable<T>>,
 }
 
-// SAFETY: built only by pools whose slots hold `T: Send` and may be consumed on any thread.
+// SAFETY: built by `CompletionPool` (slots of `T: Send`, consumable on any thread), by
+// `ValueTask::new`/`start` (futures that are `Send`), and by the `unsafe` local constructors,
+// whose contract keeps their non-`Send` futures inside a `!Send` `LocalValueTask`.
 unsafe impl<T: Send> Send for PooledBacking<T> {}
 
 impl<T> PooledBacking<T> {
@@ -203,9 +206,20 @@ impl<T> Repr<'_, T> {
                 // SAFETY: the slot stays rented while the backing lives; we are its consumer.
                 let polled = unsafe { (pooled.vtable().poll)(pooled.ptr, pooled.token, cx) };
                 if polled.is_ready() {
-                    // The slot is recycled: forget the backing without releasing it again.
-                    // SAFETY: `self` is valid for writes; `PooledBacking` owns nothing else.
-                    unsafe { ptr::write(self, Repr::Done) };
+                    if pooled.vtable().is_future {
+                        // A finished future is dropped by the backing's `Drop`, after `self`
+                        // already says `Done`: a panicking drop cannot cause a second one.
+                        // SAFETY: the backing is moved out once and `self` overwritten at
+                        // once, without dropping the old contents.
+                        let finished = unsafe { ptr::read(pooled) };
+                        // SAFETY: `self` is valid for writes.
+                        unsafe { ptr::write(self, Repr::Done) };
+                        drop(finished);
+                    } else {
+                        // A source slot recycled itself: forget the backing.
+                        // SAFETY: `self` is valid for writes; the backing owns nothing else.
+                        unsafe { ptr::write(self, Repr::Done) };
+                    }
                 }
                 return polled;
             }
@@ -320,18 +334,32 @@ impl<'a, T> ValueTask<'a, T> {
         }
     }
 
-    /// Like [`start`](Self::start), for a future that need not be `Send` (`LocalValueTask`).
-    pub(crate) fn start_local(future: impl Future<Output = T> + 'a) -> Self {
+    /// Like [`start`](Self::start), for a future that need not be `Send`.
+    ///
+    /// # Safety
+    /// As for [`pooled_local`](Self::pooled_local): only inside a `LocalValueTask`.
+    pub(crate) unsafe fn start_local(future: impl Future<Output = T> + 'a) -> Self {
         match crate::pool::start(future) {
             crate::pool::Started::Ready(value) => ValueTask::from_result(value),
             crate::pool::Started::Pending(pooled) => ValueTask::from_repr(Repr::Pooled(pooled)),
-            crate::pool::Started::Unpooled(large) => ValueTask::pooled_local(Box::pin(large)),
+            // Too large for the pool: start its box (which always fits) instead.
+            crate::pool::Started::Unpooled(large) => match crate::pool::start(Box::pin(large)) {
+                crate::pool::Started::Ready(value) => ValueTask::from_result(value),
+                crate::pool::Started::Pending(pooled) => ValueTask::from_repr(Repr::Pooled(pooled)),
+                crate::pool::Started::Unpooled(_) => {
+                    unreachable!("a box always fits the smallest class")
+                }
+            },
         }
     }
 
-    /// A pooled value task for a future that need not be `Send`. Only for `LocalValueTask`,
-    /// which is `!Send` and so keeps the result from crossing threads.
-    pub(crate) fn pooled_local(future: impl Future<Output = T> + 'a) -> Self {
+    /// A pooled value task for a future that need not be `Send`.
+    ///
+    /// # Safety
+    /// The result is typed `Send` (when `T: Send`) although the future may not be: it must
+    /// stay inside a `LocalValueTask` (which is `!Send`) and never be handed out, combined or
+    /// turned into a task.
+    pub(crate) unsafe fn pooled_local(future: impl Future<Output = T> + 'a) -> Self {
         match crate::pool::store(future) {
             Ok(pooled) => ValueTask::from_repr(Repr::Pooled(pooled)),
             Err(large) => match crate::pool::store(Box::pin(large)) {

@@ -117,3 +117,24 @@ fn a_panic_in_a_continuation_faults_its_own_task_only() {
     let chained = failing.continue_with(|t| t.is_faulted());
     assert_eq!(chained.wait_timeout(WAIT), Some(Ok(&true)));
 }
+
+#[test]
+fn a_long_chain_of_synchronous_continuations_does_not_overflow_the_stack() {
+    let tcs = TaskCompletionSource::<u64>::new();
+    let mut last = tcs.task();
+    let sync = options(ContinueWhen::Always, ContinueOn::Synchronously);
+    for _ in 0..20_000 {
+        last = last.continue_with_options(sync, |t| *t.try_result().unwrap().unwrap() + 1);
+    }
+    // Completing the root completes the whole chain; a small stack would overflow if every
+    // link ran nested inside the previous one.
+    let completer = thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || tcs.set_result(0))
+        .unwrap();
+    completer.join().unwrap();
+    assert_eq!(
+        last.wait_timeout(Duration::from_secs(30)),
+        Some(Ok(&20_000))
+    );
+}

@@ -231,6 +231,27 @@ impl<O> RawTask<O> {
 
     #[cold]
     fn poll_slow(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<&O> {
+        match self.register_unless_complete(key, waker) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(()) => {
+                self.observe(self.snapshot());
+                // SAFETY: `COMPLETE` was seen with Acquire.
+                Poll::Ready(unsafe { self.output_unchecked() })
+            }
+        }
+    }
+
+    /// Ready once complete, without reading the output: library-internal waiting (`when_any`,
+    /// continuations, `cancel_on`) must not count as observing a fault.
+    pub(crate) fn poll_complete(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<()> {
+        if self.snapshot().is_complete() {
+            return Poll::Ready(());
+        }
+        self.register_unless_complete(key, waker)
+    }
+
+    /// Register `waker` under `key`, or `Ready` if the cell completed (seen with Acquire).
+    fn register_unless_complete(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<()> {
         match self.lock(HAS_WAITERS) {
             Lock::Held => {
                 // SAFETY: we hold `LOCKED`, so the waiter list is ours alone.
@@ -242,11 +263,7 @@ impl<O> RawTask<O> {
                 drop(replaced);
                 Poll::Pending
             }
-            Lock::Completed => {
-                self.observe(self.snapshot());
-                // SAFETY: `lock` saw `COMPLETE` with Acquire.
-                Poll::Ready(unsafe { self.output_unchecked() })
-            }
+            Lock::Completed => Poll::Ready(()),
         }
     }
 

@@ -312,7 +312,7 @@ impl<T> Future for Completion<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        this.task.raw.poll(&mut this.key, cx.waker()).map(|_| ())
+        this.task.raw.poll_complete(&mut this.key, cx.waker())
     }
 }
 

@@ -13,6 +13,7 @@
 //!   idle, so no wake-up is lost; a wake during `IDLE` starts a run; after `DONE` wakes are
 //!   ignored.
 
+use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -21,6 +22,11 @@ use super::Repr;
 use crate::sync::{AtomicU8, Ordering, UnsafeCell};
 use crate::task::cell::RawTask;
 use crate::task::{outcome_of, Task, TaskError, TaskOutput};
+
+thread_local! {
+    /// Bridges running on this thread, nested (each completion can wake the next bridge).
+    static INLINE_DEPTH: Cell<u32> = const { Cell::new(0) };
+}
 
 const IDLE: u8 = 0;
 const RUNNING: u8 = 1;
@@ -92,6 +98,22 @@ impl<T: Send + Sync + 'static> Bridge<T> {
         }
     }
 
+    /// Run here, unless this thread is already this many bridges deep (a long chain of
+    /// synchronous continuations completing each other): then the run moves, with the
+    /// `RUNNING` state, to the continuation thread, so the stack stays bounded.
+    fn run_bounded(self: &Arc<Self>) {
+        const MAX_INLINE_DEPTH: u32 = 32;
+        let depth = INLINE_DEPTH.with(Cell::get);
+        if depth >= MAX_INLINE_DEPTH {
+            let this = Arc::clone(self);
+            crate::continuations::wake_later(move || this.run_bounded());
+            return;
+        }
+        INLINE_DEPTH.with(|d| d.set(depth + 1));
+        self.run();
+        INLINE_DEPTH.with(|d| d.set(depth));
+    }
+
     fn schedule(self: &Arc<Self>) {
         let mut cur = self.state.load(Ordering::Acquire);
         loop {
@@ -104,7 +126,7 @@ impl<T: Send + Sync + 'static> Bridge<T> {
                 .state
                 .compare_exchange(cur, next, Ordering::AcqRel, Ordering::Acquire)
             {
-                Ok(_) if next == RUNNING => return self.run(),
+                Ok(_) if next == RUNNING => return self.run_bounded(),
                 Ok(_) => return,
                 Err(actual) => cur = actual,
             }
