@@ -1,13 +1,14 @@
 //! The transformation: `async fn f(args) -> T { body }` becomes
-//! `fn f<'life0.., 'value_task>(args) -> ValueTask<'value_task, T> where ... { ValueTask::new(async move { body }) }`.
+//! `fn f<'life0.., 'value_task>(args) -> ValueTask<'value_task, T> where ... { ValueTask::start(async move { body }) }`:
+//! the body starts at the call (see `ValueTask::start`), `boxed` gives a lazy boxed future.
 //!
-//! Every elided lifetime in the arguments (`&self`, `&T`, `'_`) gets a name, every lifetime and
-//! type parameter must outlive `'value_task`, and so must `Self` (the future may capture any
-//! argument). This is the signature `async-trait` produces, with a `ValueTask` instead of a
+//! Every elided lifetime in the arguments (`&self`, `&T`, `'_`) gets a name; every lifetime and
+//! type parameter of the method, those of the enclosing trait or impl that the arguments use,
+//! and `Self` must outlive `'value_task` (the future may capture any argument). This is the signature `async-trait` produces, with a `ValueTask` instead of a
 //! boxed future, so trait shapes that compile under `#[async_trait]` compile here.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{
@@ -40,7 +41,13 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                     }
                     let is_default = f.default.is_some();
                     let captures = rewrite_params(&mut f.sig, is_default);
-                    let ret = rewrite_signature(&mut f.sig, opts, Place::Trait, is_default);
+                    let ret = rewrite_signature(
+                        &mut f.sig,
+                        opts,
+                        Place::Trait,
+                        is_default,
+                        Some(&item.generics),
+                    );
                     if let Some(body) = &mut f.default {
                         *body = wrap_body(body, &ret, &captures, opts);
                     }
@@ -56,7 +63,13 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                         continue;
                     }
                     let captures = rewrite_params(&mut f.sig, true);
-                    let ret = rewrite_signature(&mut f.sig, opts, Place::Impl, false);
+                    let ret = rewrite_signature(
+                        &mut f.sig,
+                        opts,
+                        Place::Impl,
+                        false,
+                        Some(&item.generics),
+                    );
                     f.block = wrap_body(&f.block, &ret, &captures, opts);
                 }
             }
@@ -70,7 +83,13 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                 ));
             }
             let captures = rewrite_params(&mut f.sig, true);
-            let ret = rewrite_signature(&mut f.sig, options, Place::Free, false);
+            // A method annotated on its own (inside an impl) still has `Self`.
+            let place = if f.sig.receiver().is_some() {
+                Place::Impl
+            } else {
+                Place::Free
+            };
+            let ret = rewrite_signature(&mut f.sig, options, place, false, None);
             *f.block = wrap_body(&f.block, &ret, &captures, options);
             Ok(quote!(#f))
         }
@@ -82,8 +101,8 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
 }
 
 /// Rename non-identifier argument patterns to `__arg{n}` and strip `mut` from identifier
-/// patterns, returning the `let` statements that rebind them inside the future (which also
-/// forces every argument to be captured, as an `async fn` does). Without a body (a required
+/// patterns, returning the `let` statements that rebind them inside the future: every
+/// argument is moved into the future whole, as an `async fn` does. Without a body (a required
 /// trait method) there is nothing to rebind.
 fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenStream> {
     let mut captures = Vec::new();
@@ -94,6 +113,8 @@ fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenStream> {
                 if !has_body {
                     continue;
                 }
+                // `#[cfg]` and friends go onto the rebinding too.
+                let attrs = &typed.attrs;
                 match &mut *typed.pat {
                     Pat::Ident(PatIdent {
                         ident,
@@ -103,13 +124,21 @@ fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenStream> {
                         ..
                     }) => {
                         let m = mutability.take();
-                        captures.push(quote!(let #m #ident = #ident;));
+                        captures.push(quote!(#(#attrs)* let #m #ident = #ident;));
                     }
                     pat => {
-                        let name = format_ident!("__arg{}", i);
+                        // Move the whole argument into the future first (as an `async fn`
+                        // does), then destructure it: parts the pattern does not bind (`_`,
+                        // `..`) live until the future ends, not until the first suspension.
+                        let name = syn::Ident::new(&format!("__arg{i}"), Span::mixed_site());
                         let original = pat.clone();
                         *pat = parse_quote!(#name);
-                        captures.push(quote_spanned!(original.span()=> let #original = #name;));
+                        captures.push(quote!(#(#attrs)* let #name = #name;));
+                        if !matches!(original, Pat::Wild(_)) {
+                            captures.push(
+                                quote_spanned!(original.span()=> #(#attrs)* let #original = #name;),
+                            );
+                        }
                     }
                 }
             }
@@ -154,7 +183,13 @@ impl VisitMut for ElidedLifetimes {
 }
 
 /// Rewrite `sig` in place; returns the future's output type.
-fn rewrite_signature(sig: &mut Signature, opts: Options, place: Place, is_default: bool) -> Type {
+fn rewrite_signature(
+    sig: &mut Signature,
+    opts: Options,
+    place: Place,
+    is_default: bool,
+    outer: Option<&syn::Generics>,
+) -> Type {
     let output_lt = Lifetime::new(OUTPUT_LIFETIME, Span::call_site());
     let mut elided = ElidedLifetimes {
         fresh: Vec::new(),
@@ -164,7 +199,7 @@ fn rewrite_signature(sig: &mut Signature, opts: Options, place: Place, is_defaul
     for arg in sig.inputs.iter_mut() {
         match arg {
             FnArg::Receiver(r) => {
-                receiver = Some(r.reference.is_some().then_some(r.mutability.is_some()));
+                receiver = Some(receiver_needs(&r.ty));
                 if r.colon_token.is_none() {
                     if let Some((and, lt @ None)) = &mut r.reference {
                         let fresh = elided.next(and.span);
@@ -244,9 +279,36 @@ fn rewrite_signature(sig: &mut Signature, opts: Options, place: Place, is_defaul
     // `Self: Sync`, holding `Self` or `&mut Self` needs `Self: Send` (as async-trait does).
     if is_default && !opts.local {
         match receiver {
-            Some(Some(false)) => bounds.push(parse_quote!(Self: ::core::marker::Sync)),
-            Some(_) => bounds.push(parse_quote!(Self: ::core::marker::Send)),
+            Some(SelfNeeds::Sync) => bounds.push(parse_quote!(Self: ::core::marker::Sync)),
+            Some(SelfNeeds::Send) => bounds.push(parse_quote!(Self: ::core::marker::Send)),
+            Some(SelfNeeds::SendSync) => {
+                bounds.push(parse_quote!(Self: ::core::marker::Send + ::core::marker::Sync))
+            }
             None => {}
+        }
+    }
+    // Lifetimes and type parameters of the enclosing trait or impl that the arguments use
+    // are captured by the future too.
+    if let Some(outer) = outer {
+        let mut used = UsedNames::default();
+        for arg in &sig.inputs {
+            match arg {
+                FnArg::Receiver(r) => syn::visit::visit_type(&mut used, &r.ty),
+                FnArg::Typed(t) => syn::visit::visit_type(&mut used, &t.ty),
+            }
+        }
+        for param in &outer.params {
+            match param {
+                GenericParam::Lifetime(l) if used.lifetimes.contains(&l.lifetime.ident) => {
+                    let l = &l.lifetime;
+                    bounds.push(parse_quote!(#l: #output_lt));
+                }
+                GenericParam::Type(t) if used.idents.contains(&t.ident) => {
+                    let t = &t.ident;
+                    bounds.push(parse_quote!(#t: #output_lt));
+                }
+                _ => {}
+            }
         }
     }
     let where_clause = sig.generics.make_where_clause();
@@ -283,6 +345,11 @@ fn wrap_body(body: &Block, ret: &Type, captures: &[TokenStream], opts: Options) 
     syn::parse2(quote_spanned! {span=>
         {
             #task::#ctor(async move {
+                // Fix the block's output type before any `return` in the body can infer it
+                // (so `return Err(Box::new(e))` coerces as in an `async fn`).
+                if let ::core::option::Option::Some(__ret) = ::core::option::Option::None::<#ret> {
+                    return __ret;
+                }
                 #(#captures)*
                 let __ret: #ret = { #(#stmts)* };
                 #[allow(unreachable_code)]
@@ -295,4 +362,57 @@ fn wrap_body(body: &Block, ret: &Type, captures: &[TokenStream], opts: Options) 
 
 fn is_ident(ty: &Type, ident: &syn::Ident) -> bool {
     matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.is_ident(ident))
+}
+
+/// What a default body's `Send` future needs of `Self`, given how the receiver holds it.
+enum SelfNeeds {
+    /// `&self`, `Pin<&Self>`: shared references cross threads, so `Self: Sync`.
+    Sync,
+    /// `self`, `&mut self`, `Box<Self>`, `Pin<&mut Self>`: `Self: Send`.
+    Send,
+    /// `Arc<Self>`: `Self: Send + Sync`.
+    SendSync,
+}
+
+fn receiver_needs(ty: &Type) -> SelfNeeds {
+    match ty {
+        Type::Reference(r) if r.mutability.is_none() => SelfNeeds::Sync,
+        Type::Reference(_) => SelfNeeds::Send,
+        Type::Path(p) => {
+            let last = p.path.segments.last().expect("a path has a segment");
+            let inner = match &last.arguments {
+                syn::PathArguments::AngleBracketed(a) => a.args.iter().find_map(|g| match g {
+                    syn::GenericArgument::Type(t) => Some(t),
+                    _ => None,
+                }),
+                _ => None,
+            };
+            match (last.ident.to_string().as_str(), inner) {
+                ("Arc", _) => SelfNeeds::SendSync,
+                ("Pin", Some(inner)) => receiver_needs(inner),
+                _ => SelfNeeds::Send,
+            }
+        }
+        _ => SelfNeeds::Send,
+    }
+}
+
+/// Lifetimes and single-segment type names used in argument types.
+#[derive(Default)]
+struct UsedNames {
+    lifetimes: Vec<syn::Ident>,
+    idents: Vec<syn::Ident>,
+}
+
+impl<'ast> syn::visit::Visit<'ast> for UsedNames {
+    fn visit_lifetime(&mut self, lt: &'ast Lifetime) {
+        self.lifetimes.push(lt.ident.clone());
+    }
+
+    fn visit_type_path(&mut self, p: &'ast syn::TypePath) {
+        if let Some(first) = p.path.segments.first() {
+            self.idents.push(first.ident.clone());
+        }
+        syn::visit::visit_type_path(self, p);
+    }
 }

@@ -95,7 +95,10 @@ pub use value_task::ValueTask;
 /// - A call starts the body at once and runs it to its first suspension, as a .NET `async`
 ///   method does ([`ValueTask::start`]): if it completes there, the result comes back by value
 ///   and no storage is kept; if it suspends, the future continues in pooled storage. Either
-///   way a call allocates nothing in steady state. (So a body that creates runtime resources,
+///   way a call allocates nothing in steady state (futures up to 4 KiB; larger ones are
+///   boxed). This differs from `async-trait`, whose futures are lazy: the body's first part
+///   runs inside the call, so a lock or `RefCell` borrow held across the call is held while
+///   it runs. (So a body that creates runtime resources,
 ///   such as a tokio timer, before its first `.await` needs the runtime at the call: call it
 ///   from async code.)
 /// - Pooling is the default, and safe: a value task cannot be awaited twice. Opt a method out

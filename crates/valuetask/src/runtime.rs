@@ -264,6 +264,8 @@ mod on_tokio {
         /// Cancel the task when `token` fires, unless it was completed first
         /// (.NET `token.Register(() => tcs.TrySetCanceled())`). Watches the token from a
         /// small task on the ambient or global runtime, which ends with the source's task.
+        /// Once the token may fire, producers should complete with `try_set_*`: `set_*` panics
+        /// on a task the token already canceled.
         ///
         /// ```
         /// use tokio_util::sync::CancellationToken;

@@ -23,7 +23,8 @@ use crate::task::{Task, TaskError, TaskOutput};
 ///
 /// - a ready value ([`from_result`](Self::from_result)): no allocation, no pool, a move;
 /// - a [`Task`] (`ValueTask::from(task)`), yielding `Result<U, TaskError>`;
-/// - a boxed future ([`new`](Self::new));
+/// - a future in pooled storage ([`new`](Self::new), [`start`](Self::start)), or in a box
+///   ([`boxed`](Self::boxed));
 /// - a [`ValueTaskSource`] and a `u32` token ([`from_source`](Self::from_source),
 ///   [`from_arc_source`](Self::from_arc_source)).
 ///
@@ -41,7 +42,7 @@ use crate::task::{Task, TaskError, TaskOutput};
 /// fn cached_or_fetch(cache: Option<u64>) -> ValueTask<'static, u64> {
 ///     match cache {
 ///         Some(hit) => ValueTask::from_result(hit), // no allocation
-///         None => ValueTask::new(async { 42 }),     // one box
+///         None => ValueTask::new(async { 42 }),     // pooled storage
 ///     }
 /// }
 ///
@@ -447,7 +448,7 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
     /// Nobody needs to await the task for it to complete. What drives it:
     ///
     /// - a ready value, or a backing already complete: nothing; the task is born complete;
-    /// - a boxed future: polled once here, on this thread (as a .NET async method runs
+    /// - a future: polled once here, on this thread (as a .NET async method runs
     ///   synchronously to its first `await`); if still pending it is spawned on the ambient
     ///   tokio runtime, or outside one on valuetask's global runtime (feature `tokio`; without
     ///   it, on a new thread). A panic faults the task with its message;

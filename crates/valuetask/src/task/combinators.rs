@@ -129,23 +129,32 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
     pub fn when_all(
         value_tasks: impl IntoIterator<Item = ValueTask<'a, T>>,
     ) -> ValueTask<'a, Vec<T>> {
-        let mut pending: Vec<ValueTask<'a, T>> = value_tasks.into_iter().collect();
-        if pending.iter().all(ValueTask::is_completed) {
-            let mut values = Vec::with_capacity(pending.len());
-            for vt in pending.drain(..) {
-                match vt.try_get() {
-                    Ok(value) => values.push(value),
-                    Err(_) => unreachable!("is_completed said so"),
+        let pending: Vec<ValueTask<'a, T>> = value_tasks.into_iter().collect();
+        let mut values = Vec::with_capacity(pending.len());
+        if !pending.iter().all(ValueTask::is_completed) {
+            return ValueTask::new(async move {
+                for vt in pending {
+                    values.push(vt.await);
+                }
+                values
+            });
+        }
+        let mut inputs = pending.into_iter();
+        while let Some(vt) = inputs.next() {
+            match vt.try_get() {
+                Ok(value) => values.push(value),
+                // A source that said "completed" but was not ready: await it and the rest.
+                Err(vt) => {
+                    let rest: Vec<_> = std::iter::once(vt).chain(inputs).collect();
+                    return ValueTask::new(async move {
+                        for vt in rest {
+                            values.push(vt.await);
+                        }
+                        values
+                    });
                 }
             }
-            return ValueTask::from_result(values);
         }
-        ValueTask::new(async move {
-            let mut values = Vec::with_capacity(pending.len());
-            for vt in pending {
-                values.push(vt.await);
-            }
-            values
-        })
+        ValueTask::from_result(values)
     }
 }

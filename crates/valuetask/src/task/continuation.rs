@@ -38,7 +38,8 @@ impl ContinueWhen {
 #[non_exhaustive]
 pub enum ContinueOn {
     /// Scheduled: on the ambient or global tokio runtime (feature `tokio`), else on
-    /// valuetask's continuation thread. Never on the completing thread.
+    /// valuetask's one continuation thread (where a continuation that blocks delays all the
+    /// others). Never on the completing thread.
     #[default]
     Scheduled,
     /// On the thread that completes the antecedent, inside its completing call (.NET

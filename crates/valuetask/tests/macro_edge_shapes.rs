@@ -1,0 +1,145 @@
+//! `#[value_task]` edge shapes: arguments the pattern does not bind live as long as the
+//! future, trait-level lifetimes and type parameters in arguments, `return` with a coercion,
+//! typed receivers in default bodies, `#[cfg]` on arguments, and the attribute on one method.
+
+mod common;
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use common::{drive, yield_once};
+use valuetask::value_task;
+
+struct Permit(Arc<AtomicUsize>);
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[value_task]
+async fn holds_an_unbound_argument(
+    _: Permit,
+    (_, n): (Permit, u8),
+    live: Arc<AtomicUsize>,
+) -> usize {
+    yield_once().await;
+    // Both permits must still be held here, as with an `async fn`.
+    live.load(Ordering::SeqCst) + usize::from(n)
+}
+
+#[test]
+fn unbound_argument_parts_live_until_the_future_ends() {
+    let live = Arc::new(AtomicUsize::new(2));
+    let vt = holds_an_unbound_argument(
+        Permit(live.clone()),
+        (Permit(live.clone()), 0),
+        live.clone(),
+    );
+    assert_eq!(
+        live.load(Ordering::SeqCst),
+        2,
+        "started, suspended, still held"
+    );
+    assert_eq!(drive(vt), 2);
+    assert_eq!(live.load(Ordering::SeqCst), 0);
+}
+
+#[value_task]
+trait Parse<'de, Ctx: Send + Sync>: Send + Sync {
+    async fn parse(&self, input: &'de str, ctx: Ctx) -> &'de str;
+}
+
+struct Trim;
+
+#[value_task]
+impl<'de, Ctx: Send + Sync> Parse<'de, Ctx> for Trim {
+    async fn parse(&self, input: &'de str, _ctx: Ctx) -> &'de str {
+        yield_once().await;
+        input.trim()
+    }
+}
+
+#[test]
+fn trait_lifetimes_and_type_parameters_in_arguments() {
+    let text = String::from("  x  ");
+    let p: &dyn Parse<'_, u8> = &Trim;
+    assert_eq!(drive(p.parse(&text, 1)), "x");
+}
+
+#[derive(Debug)]
+struct MyError;
+
+impl std::fmt::Display for MyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("my error")
+    }
+}
+
+impl std::error::Error for MyError {}
+
+#[value_task]
+async fn early_return_coerces(fail: bool) -> Result<u8, Box<dyn std::error::Error + Send + Sync>> {
+    if fail {
+        return Err(Box::new(MyError));
+    }
+    Ok(1)
+}
+
+#[test]
+fn return_with_a_coercion_compiles_as_in_an_async_fn() {
+    assert_eq!(drive(early_return_coerces(false)).unwrap(), 1);
+    assert_eq!(
+        drive(early_return_coerces(true)).unwrap_err().to_string(),
+        "my error"
+    );
+}
+
+#[value_task]
+trait Receivers: Send + Sync {
+    async fn by_arc(self: Arc<Self>) -> usize {
+        Arc::strong_count(&self)
+    }
+    async fn by_pin(self: Pin<&mut Self>) -> u8 {
+        yield_once().await;
+        7
+    }
+    async fn by_typed_ref(self: &Self) -> u8 {
+        8
+    }
+}
+
+struct R;
+impl Receivers for R {}
+
+#[test]
+fn typed_receivers_in_default_bodies() {
+    let r = Arc::new(R);
+    assert_eq!(drive(r.clone().by_arc()), 2);
+    let mut local = R;
+    assert_eq!(drive(Pin::new(&mut local).by_pin()), 7);
+    assert_eq!(drive(local.by_typed_ref()), 8);
+}
+
+#[value_task]
+async fn with_cfg_argument(#[cfg(any())] removed: u8, kept: u8) -> u8 {
+    kept
+}
+
+struct Single(u8);
+
+impl Single {
+    #[value_task]
+    async fn get(&self) -> u8 {
+        yield_once().await;
+        self.0
+    }
+}
+
+#[test]
+fn cfg_on_arguments_and_the_attribute_on_one_method() {
+    assert_eq!(drive(with_cfg_argument(3)), 3);
+    assert_eq!(drive(Single(4).get()), 4);
+}
