@@ -256,9 +256,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// If `token` is not the current version, or the result was already taken.
     #[track_caller]
     pub fn poll_result(&self, token: u32, cx: &mut Context<'_>) -> Poll<TaskOutput<T>> {
-        let mut spins = 0;
-        let mut cur = self.state.load(Ordering::Acquire);
-        loop {
+        let Ok(cur) = self.lock(0, |cur| {
             if version_of(cur) != token {
                 wrong_token("poll_result", token, version_of(cur));
             }
@@ -268,21 +266,8 @@ impl<T> ManualResetValueTaskSourceCore<T> {
                      was already taken; a generation's result is taken once"
                 );
             }
-            if cur & LOCKED != 0 {
-                spin_wait(&mut spins);
-                cur = self.state.load(Ordering::Acquire);
-                continue;
-            }
-            match self.state.compare_exchange_weak(
-                cur,
-                cur | LOCKED,
-                Ordering::Acquire,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => break,
-                Err(actual) => cur = actual,
-            }
-        }
+            Ok::<(), std::convert::Infallible>(())
+        });
         // We hold `LOCKED` on generation `token`.
         if cur & COMPLETE != 0 {
             // SAFETY: we hold `LOCKED`; `COMPLETE` and not `TAKEN` means initialized.
@@ -305,27 +290,19 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// Returns the state before completion (for pooled slots: `CONSUMER_GONE`).
     #[inline]
     pub(crate) fn complete(&self, output: TaskOutput<T>) -> Result<u64, TaskOutput<T>> {
-        let mut spins = 0;
-        let mut cur = self.state.load(Ordering::Relaxed);
-        loop {
-            if cur & CLAIMED != 0 {
-                return Err(output);
-            }
-            if cur & LOCKED != 0 {
-                spin_wait(&mut spins);
-                cur = self.state.load(Ordering::Relaxed);
-                continue;
-            }
-            match self.state.compare_exchange_weak(
-                cur,
-                cur | CLAIMED | LOCKED,
-                Ordering::Acquire,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(actual) => cur = actual,
-            }
-        }
+        let claimed = self.lock(
+            CLAIMED,
+            |cur| {
+                if cur & CLAIMED != 0 {
+                    Err(())
+                } else {
+                    Ok(())
+                }
+            },
+        );
+        let Ok(cur) = claimed else {
+            return Err(output);
+        };
         let outcome = outcome_bits(outcome_of(&output));
         // SAFETY: we hold `LOCKED` and set `CLAIMED`: the slot is uninitialized and ours.
         self.result.with_mut(|r| unsafe { (*r).write(output) });
@@ -347,26 +324,34 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         Ok(cur)
     }
 
-    /// Run `f` holding `LOCKED`; `f` returns the state to store (which must clear `LOCKED`).
-    fn locked<R>(&self, f: impl FnOnce(&Self, u64) -> (u64, R)) -> R {
+    /// Take `LOCKED` (plus `bits`) by CAS, spinning while another thread holds it. `check`
+    /// sees each candidate state first and may refuse it (`Err`) or panic. Returns the state
+    /// before the lock; the holder releases with a Release store of the new state.
+    fn lock<E>(&self, bits: u64, mut check: impl FnMut(u64) -> Result<(), E>) -> Result<u64, E> {
         let mut spins = 0;
-        let mut cur = self.state.load(Ordering::Relaxed);
+        let mut cur = self.state.load(Ordering::Acquire);
         loop {
+            check(cur)?;
             if cur & LOCKED != 0 {
                 spin_wait(&mut spins);
-                cur = self.state.load(Ordering::Relaxed);
+                cur = self.state.load(Ordering::Acquire);
                 continue;
             }
             match self.state.compare_exchange_weak(
                 cur,
-                cur | LOCKED,
+                cur | LOCKED | bits,
                 Ordering::Acquire,
-                Ordering::Relaxed,
+                Ordering::Acquire,
             ) {
-                Ok(_) => break,
+                Ok(_) => return Ok(cur),
                 Err(actual) => cur = actual,
             }
         }
+    }
+
+    /// Run `f` holding `LOCKED`; `f` returns the state to store (which must clear `LOCKED`).
+    fn locked<R>(&self, f: impl FnOnce(&Self, u64) -> (u64, R)) -> R {
+        let Ok(cur) = self.lock(0, |_| Ok::<(), std::convert::Infallible>(()));
         let (next, r) = f(self, cur);
         debug_assert_eq!(next & LOCKED, 0);
         self.state.store(next, Ordering::Release);
