@@ -9,7 +9,7 @@
 //! | `new ValueTask<T>(task)` | `ValueTask::from(task)` → `ValueTask<'static, Result<T, TaskError>>` |
 //! | `new ValueTask<T>(source, token)` | [`ValueTask::from_source`], [`ValueTask::from_arc_source`] (`u32` token) |
 //! | `IsCompleted`, `IsCompletedSuccessfully` + `Result` | [`ValueTask::is_completed`], [`ValueTask::try_get`] |
-//! | `AsTask()`, `Preserve()` | [`ValueTask::as_task`] |
+//! | `AsTask()`, `Preserve()` | [`ValueTask::as_task`]; [`ValueTask::into_task`] gives back the very `Task` a value task was made from |
 //! | `GetAwaiter().GetResult()` | [`ValueTask::get_result`] (blocks safely) |
 //! | await twice / concurrently | does not compile: awaiting moves the value task |
 //! | `Task<T>` | [`Task<T>`](Task): `Clone`, awaitable by value and by `&`, yields `Result<T, TaskError>` |

@@ -480,6 +480,57 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
     }
 }
 
+impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> {
+    /// The [`Task<U>`](Task) behind this value task: for a value task made from a task, that
+    /// same task (.NET `AsTask()` returning the original `Task`), with no allocation; for a
+    /// ready value, a completed task; otherwise a task completed with this value task's
+    /// result, driven as [`as_task`](Self::as_task) drives it. Unlike `as_task`, the error
+    /// stays the task's own error instead of becoming a `Result` inside its value.
+    ///
+    /// ```
+    /// use valuetask::{Task, ValueTask};
+    ///
+    /// let task = Task::from_result(5);
+    /// let back = ValueTask::from(task.clone()).into_task();
+    /// assert!(back.ptr_eq(&task));
+    /// ```
+    pub fn into_task(self) -> Task<U> {
+        match self.into_repr() {
+            Repr::Task(backing) => {
+                let mut backing = std::mem::ManuallyDrop::new(backing);
+                let TaskBacking { raw, key, .. } = &mut *backing;
+                raw.remove_waiter(key);
+                // SAFETY: `backing` is never used or dropped again: the handle moves out once.
+                Task::from_raw(unsafe { ptr::read(&backing.raw) })
+            }
+            Repr::Ready(Ok(value)) => Task::from_result(value),
+            Repr::Ready(Err(error)) => Task::from_error(error),
+            other => {
+                let is_future = match &other {
+                    Repr::Future(_) => true,
+                    Repr::Pooled(p) => p.vtable().is_future,
+                    _ => false,
+                };
+                let tcs = crate::TaskCompletionSource::new();
+                let task = tcs.task();
+                let inner = ValueTask::from_repr(other);
+                let forward = ValueTask::boxed(async move {
+                    match inner.await {
+                        Ok(value) => tcs.set_result(value),
+                        Err(error) => tcs.set_error(error),
+                    }
+                });
+                if is_future {
+                    drop(forward.as_task());
+                } else {
+                    drop(forward.into_bridged_task());
+                }
+                task
+            }
+        }
+    }
+}
+
 impl<T: Send + Sync + 'static> ValueTask<'static, T> {
     /// A task completed by this value task, driven by its backing's own wake-ups (see
     /// `bridge.rs`), never by an executor. Only for backings that are cheap and safe to poll

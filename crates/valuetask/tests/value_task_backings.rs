@@ -340,3 +340,33 @@ fn get_result_of_a_future_that_waits_on_a_nested_blocking_wait_loses_no_wakeup()
     assert_eq!(vt.get_result(), 3);
     producer.join().unwrap();
 }
+
+#[test]
+fn into_task_gives_back_the_same_task_or_one_with_the_same_error() {
+    let task = Task::from_result(5u64);
+    assert!(ValueTask::from(task.clone()).into_task().ptr_eq(&task));
+
+    let failed: Task<u64> = ValueTask::from_result(Err(TaskError::Canceled)).into_task();
+    assert!(failed.is_canceled());
+
+    // A pending source-backed value task: completed by its source, no executor.
+    let core = Arc::new(valuetask::ManualResetValueTaskSourceCore::<u64>::new());
+    let converted = ValueTask::from_arc_source(core.clone(), 0).into_task();
+    assert_eq!(converted.status(), TaskStatus::Pending);
+    core.set_error(TaskError::panicked("source failed"));
+    assert_eq!(
+        converted.error().and_then(TaskError::panic_message),
+        Some("source failed")
+    );
+
+    // A pending future: driven like `as_task`.
+    let gate = TaskCompletionSource::<u64>::new();
+    let opened = gate.task();
+    let vt: ValueTask<'static, Result<u64, TaskError>> = ValueTask::new(opened);
+    let converted = vt.into_task();
+    gate.set_result(9);
+    assert_eq!(
+        converted.wait_timeout(Duration::from_secs(10)),
+        Some(Ok(&9))
+    );
+}
