@@ -4,11 +4,13 @@ use std::path::PathBuf;
 
 /// Usage text for `--help` and argument errors.
 pub const USAGE: &str = "\
-usage: valuetask-bench [--quick] [--markdown] [--json PATH] [--svg PATH] [--readme PATH]
+usage: valuetask-bench [--quick] [--only IDS] [--markdown] [--json PATH] [--svg PATH] [--readme PATH]
 
 Measures valuetask against its peers and prints a table and the target checks.
 
   --quick        fewer, shorter samples (a rough look in about a second)
+  --only IDS     measure only these scenarios, e.g. `--only h,j` (for profiling; not with
+                 --readme, whose table must show every row)
   --markdown     also print the table as markdown
   --json PATH    write the rows as a JSON array to PATH
   --svg PATH     write a bar chart of the ratios to PATH
@@ -20,6 +22,8 @@ Measures valuetask against its peers and prints a table and the target checks.
 pub struct Options {
     /// Fewer, shorter samples.
     pub quick: bool,
+    /// Scenario ids to measure; empty means all.
+    pub only: Vec<String>,
     /// Print a markdown table too.
     pub markdown: bool,
     /// Where to write the JSON rows.
@@ -49,23 +53,34 @@ impl Command {
                 Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_string())),
                 _ => (arg.as_str(), None),
             };
-            let mut path = || {
+            let mut value = || {
                 inline_value
                     .clone()
                     .or_else(|| args.next())
                     .filter(|value| !value.is_empty() && !value.starts_with("--"))
                     .map(PathBuf::from)
-                    .ok_or_else(|| format!("{flag} needs a path"))
+                    .ok_or_else(|| format!("{flag} needs a value"))
             };
             match flag {
                 "--quick" if inline_value.is_none() => options.quick = true,
                 "--markdown" if inline_value.is_none() => options.markdown = true,
-                "--json" => options.json = Some(path()?),
-                "--svg" => options.svg = Some(path()?),
-                "--readme" => options.readme = Some(path()?),
+                "--only" => {
+                    let ids = value()?;
+                    options.only = ids
+                        .to_string_lossy()
+                        .split(',')
+                        .map(str::to_string)
+                        .collect();
+                }
+                "--json" => options.json = Some(value()?),
+                "--svg" => options.svg = Some(value()?),
+                "--readme" => options.readme = Some(value()?),
                 "-h" | "--help" => return Ok(Command::Help),
                 _ => return Err(format!("unexpected argument `{arg}`")),
             }
+        }
+        if !options.only.is_empty() && options.readme.is_some() {
+            return Err("--only cannot be used with --readme: the README shows every row".into());
         }
         Ok(Command::Run(options))
     }
@@ -83,6 +98,7 @@ mod tests {
     fn flags_and_paths() {
         let expected = Options {
             quick: true,
+            only: vec![],
             markdown: false,
             json: Some("bench.json".into()),
             svg: Some("bench.svg".into()),
@@ -102,5 +118,10 @@ mod tests {
         assert!(parse(&["--json"]).is_err());
         assert!(parse(&["--json", "--quick"]).is_err());
         assert!(parse(&["--fast"]).is_err());
+        match parse(&["--only", "h,j"]) {
+            Ok(Command::Run(options)) => assert_eq!(options.only, ["h", "j"]),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(parse(&["--only", "h", "--readme", "README.md"]).is_err());
     }
 }

@@ -1,6 +1,11 @@
 //! The same service trait three ways, for the `dyn` call scenarios: `#[async_trait]` (a box
 //! per call), `stackfuture::StackFuture` (the future inline in the return value) and
-//! `#[value_task]` (pooled storage). Every implementation has the same bodies.
+//! `#[value_task]` (pooled storage). Every implementation has the same bodies:
+//!
+//! - `ready` has no `.await`: `#[value_task]` runs it as a closure, with no future at all;
+//! - `cache_hit` has an `.await` on a path the benchmarks never take: a future that completes
+//!   in its first poll (`#[value_task]` starts it in pooled storage);
+//! - `suspending` suspends once.
 
 use std::hint::black_box;
 
@@ -9,6 +14,9 @@ use valuetask::value_task;
 
 use crate::executor::yield_once;
 
+/// The key `cache_hit` misses on (the benchmarks never pass it).
+const MISS: u64 = u64::MAX;
+
 /// Bytes `StackFuture` reserves inline for these bodies.
 const STACK: usize = 128;
 
@@ -16,12 +24,14 @@ const STACK: usize = 128;
 #[async_trait::async_trait]
 pub trait BoxedService: Send + Sync {
     async fn ready(&self, key: u64) -> u64;
+    async fn cache_hit(&self, key: u64) -> u64;
     async fn suspending(&self, key: u64) -> u64;
 }
 
 /// `StackFuture`: the future is stored in the returned value, up to `STACK` bytes.
 pub trait StackService: Send + Sync {
     fn ready(&self, key: u64) -> StackFuture<'_, u64, STACK>;
+    fn cache_hit(&self, key: u64) -> StackFuture<'_, u64, STACK>;
     fn suspending(&self, key: u64) -> StackFuture<'_, u64, STACK>;
 }
 
@@ -29,6 +39,7 @@ pub trait StackService: Send + Sync {
 #[value_task]
 pub trait PooledService: Send + Sync {
     async fn ready(&self, key: u64) -> u64;
+    async fn cache_hit(&self, key: u64) -> u64;
     async fn suspending(&self, key: u64) -> u64;
 }
 
@@ -43,6 +54,12 @@ impl BoxedService for Backend {
     async fn ready(&self, key: u64) -> u64 {
         key + black_box(self.offset)
     }
+    async fn cache_hit(&self, key: u64) -> u64 {
+        if key == MISS {
+            yield_once().await;
+        }
+        key + black_box(self.offset)
+    }
     async fn suspending(&self, key: u64) -> u64 {
         yield_once().await;
         key + black_box(self.offset)
@@ -52,6 +69,14 @@ impl BoxedService for Backend {
 impl StackService for Backend {
     fn ready(&self, key: u64) -> StackFuture<'_, u64, STACK> {
         StackFuture::from(async move { key + black_box(self.offset) })
+    }
+    fn cache_hit(&self, key: u64) -> StackFuture<'_, u64, STACK> {
+        StackFuture::from(async move {
+            if key == MISS {
+                yield_once().await;
+            }
+            key + black_box(self.offset)
+        })
     }
     fn suspending(&self, key: u64) -> StackFuture<'_, u64, STACK> {
         StackFuture::from(async move {
@@ -64,6 +89,12 @@ impl StackService for Backend {
 #[value_task]
 impl PooledService for Backend {
     async fn ready(&self, key: u64) -> u64 {
+        key + black_box(self.offset)
+    }
+    async fn cache_hit(&self, key: u64) -> u64 {
+        if key == MISS {
+            yield_once().await;
+        }
         key + black_box(self.offset)
     }
     async fn suspending(&self, key: u64) -> u64 {

@@ -1,4 +1,4 @@
-//! The smallest executors the scenarios need, both with a no-op waker.
+//! The smallest executors the scenarios need, all with a no-op waker.
 //!
 //! [`run_ready`] polls once: single-threaded scenarios await only results that are already
 //! available, so a `Pending` means the scenario is not measuring the ready path it claims to,
@@ -6,7 +6,7 @@
 //! produced on another thread, so every implementation waits the same way without sleeping.
 
 use std::future::{Future, IntoFuture};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::task::{Context, Poll, Waker};
 
 /// Drive `future` to completion in a single poll.
@@ -17,6 +17,22 @@ use std::task::{Context, Poll, Waker};
 pub fn run_ready<F: IntoFuture>(future: F) -> F::Output {
     let future = pin!(future.into_future());
     match future.poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => output,
+        Poll::Pending => pending(),
+    }
+}
+
+/// Like [`run_ready`], but the poll is a call the compiler cannot inline, as an executor's
+/// poll of a task is: the future's state lives in memory, not in registers.
+///
+/// # Panics
+/// If the future returns `Pending`.
+pub fn run_ready_out_of_line<F: IntoFuture>(future: F) -> F::Output {
+    #[inline(never)]
+    fn poll<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
+        future.poll(&mut Context::from_waker(Waker::noop()))
+    }
+    match poll(pin!(future.into_future())) {
         Poll::Ready(output) => output,
         Poll::Pending => pending(),
     }

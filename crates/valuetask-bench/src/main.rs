@@ -47,6 +47,9 @@ fn main() -> ExitCode {
     let started = Instant::now();
     let reports: Vec<ScenarioReport> = scenarios::all()
         .into_iter()
+        .filter(|scenario| {
+            options.only.is_empty() || options.only.iter().any(|id| id == scenario.id)
+        })
         .map(|mut scenario| {
             eprintln!("measuring ({}) {}", scenario.id, scenario.name);
             let measurements = harness::measure(&mut scenario.implementations, &settings);

@@ -15,7 +15,7 @@ use valuetask::{
 };
 
 use crate::dyn_traits::{free, Backend, BoxedService, PooledService, StackService};
-use crate::executor::{poll_to_completion, run_ready, spin_until_ready};
+use crate::executor::{poll_to_completion, run_ready, run_ready_out_of_line, spin_until_ready};
 use crate::harness::Implementation;
 
 /// The ratio to its peer that a scenario's valuetask implementation should stay under.
@@ -78,6 +78,8 @@ pub fn all() -> Vec<Scenario> {
         pooled_source_cycle(),
         cross_thread_cycle(),
         dyn_call_ready_vs_async_trait(),
+        dyn_call_could_suspend_but_does_not(),
+        dyn_call_ready_polled_out_of_line(),
         dyn_call_ready_vs_stackfuture(),
         dyn_call_suspending(),
         static_call_ready(),
@@ -339,33 +341,41 @@ fn cross_thread_cycle() -> Scenario {
     )
 }
 
-/// The three `dyn` services over one backend.
+/// An implementation whose operation awaits `$call` in an `async` block (`$k` is the
+/// operation's input) driven by `$drive`, as a caller awaits it: the value or future the call
+/// returns goes straight into the block's state.
+macro_rules! awaited {
+    ($name:expr, $drive:path, |$k:ident| $call:expr) => {
+        Implementation::new($name, move |$k| $drive(async { $call.await }))
+    };
+}
+
+/// The three `dyn` services over one backend. Each box passes through `black_box` once, so
+/// the compiler cannot see which type is behind it (every call stays dynamic) and the calls
+/// pay no per-operation `black_box`.
 fn services() -> (
     Box<dyn BoxedService>,
     Box<dyn StackService>,
     Box<dyn PooledService>,
 ) {
     (
-        Box::new(Backend { offset: 1 }),
-        Box::new(Backend { offset: 1 }),
-        Box::new(Backend { offset: 1 }),
+        black_box(Box::new(Backend { offset: 1 })),
+        black_box(Box::new(Backend { offset: 1 })),
+        black_box(Box::new(Backend { offset: 1 })),
     )
 }
 
-/// (h) A `dyn` trait method whose body completes without suspending.
+/// (h) A `dyn` trait method whose body completes without suspending (it has no `.await`),
+/// awaited in an `async` block as callers do.
 fn dyn_call_ready_vs_async_trait() -> Scenario {
     let (boxed, stack, pooled) = services();
     Scenario::new(
         "h",
         "dyn async trait call completing synchronously",
         vec![
-            Implementation::new(ASYNC_TRAIT, move |k| run_ready(black_box(&*boxed).ready(k))),
-            Implementation::new(STACK_FUTURE, move |k| {
-                run_ready(black_box(&*stack).ready(k))
-            }),
-            Implementation::new(VALUE_TASK_ATTR, move |k| {
-                run_ready(black_box(&*pooled).ready(k))
-            }),
+            awaited!(ASYNC_TRAIT, run_ready, |k| boxed.ready(k)),
+            awaited!(STACK_FUTURE, run_ready, |k| stack.ready(k)),
+            awaited!(VALUE_TASK_ATTR, run_ready, |k| pooled.ready(k)),
         ],
         Some(Target {
             implementation: VALUE_TASK_ATTR,
@@ -374,19 +384,47 @@ fn dyn_call_ready_vs_async_trait() -> Scenario {
     )
 }
 
-/// (i) The same call, with `StackFuture` as the peer.
+/// (h3) The call of (h), awaited in an `async` block that is polled out of line, as an
+/// executor polls a task: the returned value goes through the block's stored state.
+fn dyn_call_ready_polled_out_of_line() -> Scenario {
+    let (boxed, stack, pooled) = services();
+    Scenario::new(
+        "h3",
+        "dyn async trait call completing synchronously, caller polled out of line",
+        vec![
+            awaited!(ASYNC_TRAIT, run_ready_out_of_line, |k| boxed.ready(k)),
+            awaited!(STACK_FUTURE, run_ready_out_of_line, |k| stack.ready(k)),
+            awaited!(VALUE_TASK_ATTR, run_ready_out_of_line, |k| pooled.ready(k)),
+        ],
+        None,
+    )
+}
+
+/// (h2) A `dyn` trait method whose body could suspend but completes without suspending (a
+/// cache hit): `#[value_task]` starts it in pooled storage and hands the block back at once.
+fn dyn_call_could_suspend_but_does_not() -> Scenario {
+    let (boxed, stack, pooled) = services();
+    Scenario::new(
+        "h2",
+        "dyn async trait call that could suspend, completing synchronously",
+        vec![
+            awaited!(ASYNC_TRAIT, run_ready, |k| boxed.cache_hit(k)),
+            awaited!(STACK_FUTURE, run_ready, |k| stack.cache_hit(k)),
+            awaited!(VALUE_TASK_ATTR, run_ready, |k| pooled.cache_hit(k)),
+        ],
+        None,
+    )
+}
+
+/// (i) The same call as (h), with `StackFuture` as the peer.
 fn dyn_call_ready_vs_stackfuture() -> Scenario {
     let (_, stack, pooled) = services();
     Scenario::new(
         "i",
         "dyn async trait call completing synchronously, against StackFuture",
         vec![
-            Implementation::new(STACK_FUTURE, move |k| {
-                run_ready(black_box(&*stack).ready(k))
-            }),
-            Implementation::new(VALUE_TASK_ATTR, move |k| {
-                run_ready(black_box(&*pooled).ready(k))
-            }),
+            awaited!(STACK_FUTURE, run_ready, |k| stack.ready(k)),
+            awaited!(VALUE_TASK_ATTR, run_ready, |k| pooled.ready(k)),
         ],
         Some(Target {
             implementation: VALUE_TASK_ATTR,
@@ -402,15 +440,10 @@ fn dyn_call_suspending() -> Scenario {
         "j",
         "dyn async trait call suspending once",
         vec![
-            Implementation::new(ASYNC_TRAIT, move |k| {
-                poll_to_completion(black_box(&*boxed).suspending(k))
-            }),
-            Implementation::new(STACK_FUTURE, move |k| {
-                poll_to_completion(black_box(&*stack).suspending(k))
-            }),
-            Implementation::new(VALUE_TASK_ATTR, move |k| {
-                poll_to_completion(black_box(&*pooled).suspending(k))
-            }),
+            awaited!(ASYNC_TRAIT, poll_to_completion, |k| boxed.suspending(k)),
+            awaited!(STACK_FUTURE, poll_to_completion, |k| stack.suspending(k)),
+            awaited!(VALUE_TASK_ATTR, poll_to_completion, |k| pooled
+                .suspending(k)),
         ],
         Some(Target {
             implementation: VALUE_TASK_ATTR,
@@ -425,8 +458,8 @@ fn static_call_ready() -> Scenario {
         "k",
         "static async fn call completing synchronously",
         vec![
-            Implementation::new("async fn", |x| run_ready(free::plain(x))),
-            Implementation::new(VALUE_TASK_ATTR, |x| run_ready(free::pooled(x))),
+            awaited!("async fn", run_ready, |x| free::plain(x)),
+            awaited!(VALUE_TASK_ATTR, run_ready, |x| free::pooled(x)),
         ],
         Some(Target {
             implementation: VALUE_TASK_ATTR,

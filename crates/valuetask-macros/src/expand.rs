@@ -1,6 +1,8 @@
 //! The transformation: `async fn f(args) -> T { body }` becomes
 //! `fn f<'life0.., 'value_task>(args) -> ValueTask<'value_task, T> where ... { ValueTask::start(async move { body }) }`:
 //! the body starts at the call (see `ValueTask::start`), `boxed` gives a lazy boxed future.
+//! A body with no `.await` becomes `ValueTask::from_result((move || -> T { body })())`: the
+//! same eager semantics with no future at all.
 //!
 //! Every elided lifetime in the arguments (`&self`, `&T`, `'_`) gets a name; every lifetime and
 //! type parameter of the method, those of the enclosing trait or impl that the arguments use,
@@ -325,8 +327,9 @@ fn rewrite_signature(
     ret
 }
 
-/// `{ ValueTask::new(async move { <rebind arguments>; let __ret: T = { body }; __ret }) }`,
-/// spanned at the user's body so errors point there.
+/// `{ ValueTask::start(async move { <rebind arguments>; let __ret: T = { body }; __ret }) }`,
+/// spanned at the user's body so errors point there; a body that never suspends (see
+/// [`crate::synchronous`]) runs as a closure and returns `ValueTask::from_result`.
 fn wrap_body(body: &Block, ret: &Type, captures: &[TokenStream], opts: Options) -> Block {
     let task = if opts.local {
         quote!(::valuetask::LocalValueTask)
@@ -342,6 +345,21 @@ fn wrap_body(body: &Block, ret: &Type, captures: &[TokenStream], opts: Options) 
     };
     let span = body.span();
     let stmts = &body.stmts;
+    if !opts.boxed && crate::synchronous::never_suspends(body, ret) {
+        // Nothing to suspend: run the body here, as `start` would, but as a closure, so there
+        // is no future to store and the value task is ready by value.
+        return syn::parse2(quote_spanned! {span=>
+            {
+                #[allow(clippy::redundant_closure_call)]
+                let __ret: #ret = (move || -> #ret {
+                    #(#captures)*
+                    #(#stmts)*
+                })();
+                #task::from_result(__ret)
+            }
+        })
+        .expect("a block");
+    }
     syn::parse2(quote_spanned! {span=>
         {
             #task::#ctor(async move {

@@ -6,6 +6,7 @@
 
 mod expand;
 mod options;
+mod synchronous;
 
 use proc_macro::TokenStream;
 

@@ -101,6 +101,13 @@ pub use value_task::ValueTask;
 ///   it runs. (So a body that creates runtime resources,
 ///   such as a tokio timer, before its first `.await` needs the runtime at the call: call it
 ///   from async code.)
+/// - A body with no `.await` (and no macro other than the standard library's, since
+///   `select!`-style macros hide an `.await`) cannot suspend, so it runs as a plain closure
+///   and the call returns [`ValueTask::from_result`]: no future and no storage at all, the
+///   cost of a function call returning a 32-byte value. Nothing is held across a suspension
+///   there, so such a body need not be `Send`. A local macro named like a standard one that
+///   hides an `.await` is a compile error ("`await` is only allowed inside `async`
+///   functions"), never a wrong result.
 /// - Pooling is the default, and safe: a value task cannot be awaited twice. Opt a method out
 ///   with `#[value_task(boxed)]` on it (lazy, one box per call), or a whole item with
 ///   `#[value_task(boxed)]` on the item.

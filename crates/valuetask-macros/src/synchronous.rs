@@ -1,0 +1,141 @@
+//! Deciding that a body can never suspend, so it can run as a plain closure and return a
+//! ready value task with no future and no storage at all.
+//!
+//! A body never suspends when it contains no `.await` and no macro that could expand to one.
+//! The check is on syntax and deliberately conservative:
+//!
+//! - any `.await`, anywhere in the body (even inside a nested `async` block or closure), or an
+//!   `await` token inside any macro's input, counts;
+//! - any macro outside [`NEVER_AWAITS`] counts (`tokio::select!`, `futures::join!` and
+//!   `pending!` expand to an `.await` the body does not spell out);
+//! - a return type with `impl Trait` in it keeps the async path (a closure cannot name it).
+//!
+//! Soundness does not rest on the check: the closure is not `async`, so an `.await` the check
+//! missed (say, a local macro named `vec!` that awaits) is a compile error, never a wrong
+//! result.
+
+use proc_macro2::{TokenStream, TokenTree};
+use syn::visit::{self, Visit};
+use syn::{Block, ExprAwait, Macro, Type};
+
+/// The standard library's macros: none of them expands to an `.await` of its own.
+const NEVER_AWAITS: &[&str] = &[
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "cfg",
+    "column",
+    "concat",
+    "dbg",
+    "debug_assert",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "env",
+    "eprint",
+    "eprintln",
+    "file",
+    "format",
+    "format_args",
+    "include_bytes",
+    "include_str",
+    "line",
+    "matches",
+    "module_path",
+    "option_env",
+    "panic",
+    "print",
+    "println",
+    "stringify",
+    "todo",
+    "unimplemented",
+    "unreachable",
+    "vec",
+    "write",
+    "writeln",
+];
+
+/// True when `body` provably completes without suspending and `ret` can be written as a
+/// closure's return type.
+pub fn never_suspends(body: &Block, ret: &Type) -> bool {
+    let mut scan = Scan { may_suspend: false };
+    scan.visit_block(body);
+    !scan.may_suspend && !mentions(quote::quote!(#ret), "impl")
+}
+
+struct Scan {
+    may_suspend: bool,
+}
+
+impl<'ast> Visit<'ast> for Scan {
+    fn visit_expr_await(&mut self, _: &'ast ExprAwait) {
+        self.may_suspend = true;
+    }
+
+    fn visit_macro(&mut self, mac: &'ast Macro) {
+        let known = mac
+            .path
+            .segments
+            .last()
+            .is_some_and(|last| NEVER_AWAITS.iter().any(|name| last.ident == name));
+        if !known || mentions(mac.tokens.clone(), "await") {
+            self.may_suspend = true;
+        }
+        visit::visit_macro(self, mac);
+    }
+}
+
+/// True when `tokens` contain the identifier `word`, at any depth.
+fn mentions(tokens: TokenStream, word: &str) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        TokenTree::Ident(ident) => ident == word,
+        TokenTree::Group(group) => mentions(group.stream(), word),
+        _ => false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::never_suspends;
+    use syn::{parse_quote, Block, Type};
+
+    fn check(body: Block) -> bool {
+        let ret: Type = parse_quote!(u64);
+        never_suspends(&body, &ret)
+    }
+
+    #[test]
+    fn plain_code_and_std_macros_never_suspend() {
+        assert!(check(parse_quote!({ key + 1 })));
+        assert!(check(parse_quote!({
+            let v = vec![1, 2];
+            assert_eq!(v.len(), 2, "{}", format!("x"));
+            if !v.is_empty() {
+                return 3;
+            }
+            std::println!("done");
+            v[0]
+        })));
+    }
+
+    #[test]
+    fn awaits_and_unknown_macros_may_suspend() {
+        assert!(!check(parse_quote!({ f().await })));
+        assert!(!check(parse_quote!({
+            let g = async { f().await };
+            1
+        })));
+        assert!(!check(parse_quote!({
+            println!("{}", f().await);
+            1
+        })));
+        assert!(!check(parse_quote!({
+            tokio::select! { _ = f() => 1 }
+        })));
+        assert!(!check(parse_quote!({
+            futures::pending!();
+            1
+        })));
+        let ret: Type = parse_quote!(impl Iterator<Item = u8>);
+        assert!(!never_suspends(&parse_quote!({ std::iter::empty() }), &ret));
+    }
+}

@@ -1,0 +1,141 @@
+//! `#[value_task]` bodies with no `.await` run as plain closures (no future, no storage): the
+//! same eager semantics as `ValueTask::start`, checked shape by shape, and bodies that only
+//! look synchronous (an unknown macro) still take the pooled path.
+
+mod common;
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::drive;
+use valuetask::{value_task, LocalValueTask, ValueTask};
+
+static CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[value_task]
+async fn counted(x: u32) -> u32 {
+    CALLS.fetch_add(1, Ordering::SeqCst);
+    x + 1
+}
+
+#[value_task]
+async fn parse_all(items: &[&str]) -> Result<u32, Box<dyn std::error::Error + Send + Sync>> {
+    let mut sum = 0;
+    for item in items {
+        if item.is_empty() {
+            return Ok(sum);
+        }
+        // `?` converts the error, as in an `async fn`.
+        sum += item.parse::<u32>()?;
+    }
+    assert!(sum < 1_000, "{}", format!("too large: {sum}"));
+    Ok(sum)
+}
+
+#[value_task]
+async fn take_apart((a, b): (u8, u8), mut scale: u8) -> u8 {
+    scale += 1;
+    (a + b) * scale
+}
+
+#[value_task]
+async fn panics(x: u32) -> u32 {
+    if x == 0 {
+        panic!("sync body panicked at zero");
+    }
+    x
+}
+
+macro_rules! twice {
+    ($e:expr) => {
+        $e * 2
+    };
+}
+
+#[value_task]
+async fn with_unknown_macro(x: u32) -> u32 {
+    twice!(x)
+}
+
+#[value_task]
+trait Meter: Send + Sync {
+    async fn read(&self) -> u64;
+    async fn read_twice(&self) -> u64 {
+        let one = 1;
+        2 * one * 21
+    }
+    async fn consume(self: Box<Self>) -> u64;
+}
+
+struct Gauge(u64);
+
+#[value_task]
+impl Meter for Gauge {
+    async fn read(&self) -> u64 {
+        self.0
+    }
+    async fn consume(self: Box<Self>) -> u64 {
+        let Gauge(v) = *self;
+        v + 1
+    }
+}
+
+#[value_task(?Send)]
+async fn local_counter(counter: Rc<Cell<u32>>) -> u32 {
+    counter.set(counter.get() + 1);
+    counter.get()
+}
+
+#[test]
+fn a_synchronous_body_runs_at_the_call_and_is_ready() {
+    let before = CALLS.load(Ordering::SeqCst);
+    let vt: ValueTask<'_, u32> = counted(1);
+    assert_eq!(CALLS.load(Ordering::SeqCst), before + 1, "ran at the call");
+    assert!(vt.is_completed());
+    assert_eq!(vt.try_get().ok(), Some(2));
+}
+
+#[test]
+fn return_question_mark_and_std_macros_behave_as_in_an_async_fn() {
+    assert_eq!(drive(parse_all(&["1", "2"])).unwrap(), 3);
+    assert_eq!(
+        drive(parse_all(&["4", "", "x"])).unwrap(),
+        4,
+        "early return"
+    );
+    let err = drive(parse_all(&["1", "x"])).unwrap_err();
+    assert!(err.to_string().contains("invalid digit"), "{err}");
+    assert_eq!(drive(take_apart((1, 2), 1)), 6);
+}
+
+#[test]
+fn a_panic_in_a_synchronous_body_propagates_from_the_call() {
+    let caught = std::panic::catch_unwind(|| drop(panics(0))).unwrap_err();
+    let message = caught.downcast_ref::<&str>().copied().unwrap_or_default();
+    assert_eq!(message, "sync body panicked at zero");
+    assert_eq!(drive(panics(3)), 3);
+}
+
+#[test]
+fn a_body_with_an_unknown_macro_takes_the_pooled_path_and_still_completes_at_once() {
+    let vt = with_unknown_macro(4);
+    assert!(vt.is_completed());
+    assert_eq!(drive(vt), 8);
+}
+
+#[test]
+fn trait_methods_defaults_and_boxed_receivers_through_dyn() {
+    let meter: Box<dyn Meter> = Box::new(Gauge(5));
+    assert_eq!(drive(meter.read()), 5);
+    assert_eq!(drive(meter.read_twice()), 42);
+    assert_eq!(drive(meter.consume()), 6);
+}
+
+#[test]
+fn local_bodies_take_non_send_arguments() {
+    let counter = Rc::new(Cell::new(0));
+    let vt: LocalValueTask<'_, u32> = local_counter(Rc::clone(&counter));
+    assert_eq!(counter.get(), 1, "ran at the call");
+    assert_eq!(drive(vt), 1);
+}
