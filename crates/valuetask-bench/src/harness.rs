@@ -71,6 +71,18 @@ impl Implementation {
         }
     }
 
+    /// An implementation whose whole batch is one call of `batch(n)`, which runs the
+    /// operation `n` times itself and returns a value that depends on every result: for
+    /// operations that need per-batch setup (tasks that live across the batch's operations).
+    pub fn batched(name: &'static str, mut batch: impl FnMut(u64) -> u64 + 'static) -> Self {
+        Self {
+            name,
+            batch: Box::new(move |n| {
+                black_box(batch(black_box(n)));
+            }),
+        }
+    }
+
     /// The name shown in the report.
     pub fn name(&self) -> &'static str {
         self.name

@@ -70,48 +70,47 @@ pub fn when_all_vs_join_all() -> Scenario {
     )
 }
 
-/// (n) One result awaited by `awaiters` tasks on a multi-thread runtime: spawn them, complete
-/// the result, join them all.
+/// (n) One result awaited by `awaiters` tasks on a multi-thread runtime, round after round.
+///
+/// A batch of `n` operations spawns the awaiting tasks once; they live for the whole batch, so
+/// spawning and joining them is spread over `n` rounds and the rows measure the awaiting
+/// itself. Round `r` has its own result (created for the batch, pending). Every task counts
+/// its arrival at round `r` and awaits the result; the last to arrive completes it first. One
+/// operation is one round: a result created, completed, and awaited by every task (all but
+/// the completing one, give or take a race, registered and woken).
 pub fn many_awaiters(id: &'static str, name: &'static str, awaiters: usize) -> Scenario {
     let (rt1, rt2) = (runtime(), runtime());
     Scenario::new(
         id,
         name,
         vec![
-            Implementation::new("futures Shared", move |v| {
-                rt1.block_on(async move {
-                    let (tx, rx) = tokio::sync::oneshot::channel::<u64>();
-                    let shared = rx.shared();
-                    let handles: Vec<_> = (0..awaiters)
-                        .map(|_| {
-                            let s = shared.clone();
-                            tokio::spawn(async move { s.await.unwrap() })
-                        })
-                        .collect();
-                    tx.send(v).unwrap();
-                    let mut sum = 0;
-                    for h in handles {
-                        sum += h.await.unwrap();
-                    }
-                    sum
-                })
+            Implementation::batched("futures Shared", move |n| {
+                rt1.block_on(rounds(
+                    n,
+                    awaiters,
+                    |_| {
+                        let (tx, rx) = tokio::sync::oneshot::channel::<u64>();
+                        (tx, rx.shared())
+                    },
+                    |tx, r| tx.send(r).unwrap(),
+                    |shared| {
+                        let shared = shared.clone();
+                        async move { shared.await.unwrap() }
+                    },
+                ))
             }),
-            Implementation::new(VALUETASK_TASK, move |v| {
-                rt2.block_on(async move {
-                    let tcs = TaskCompletionSource::new();
-                    let handles: Vec<_> = (0..awaiters)
-                        .map(|_| {
-                            let t = tcs.task();
-                            tokio::spawn(async move { t.await.unwrap() })
-                        })
-                        .collect();
-                    tcs.set_result(v);
-                    let mut sum = 0;
-                    for h in handles {
-                        sum += h.await.unwrap();
-                    }
-                    sum
-                })
+            Implementation::batched(VALUETASK_TASK, move |n| {
+                rt2.block_on(rounds(
+                    n,
+                    awaiters,
+                    |_| {
+                        let tcs = TaskCompletionSource::new();
+                        let task = tcs.task();
+                        (tcs, task)
+                    },
+                    |tcs, r| tcs.set_result(r),
+                    |task| async move { task.await.unwrap() },
+                ))
             }),
         ],
         (awaiters >= 16).then_some(Target {
@@ -119,4 +118,66 @@ pub fn many_awaiters(id: &'static str, name: &'static str, awaiters: usize) -> S
             max_ratio: 0.5,
         }),
     )
+}
+
+/// Run `n` rounds of one result awaited by `awaiters` spawned tasks (see [`many_awaiters`]):
+/// `make(r)` creates round `r`'s producing half and shared result, `complete` completes it
+/// with `r`, `await_it` awaits it from one task. Returns the sum of everything awaited.
+async fn rounds<R, A, F>(
+    n: u64,
+    awaiters: usize,
+    make: impl Fn(u64) -> (R, A),
+    complete: impl Fn(R, u64) + Send + Sync + Copy + 'static,
+    await_it: impl Fn(&'static A) -> F + Send + Sync + Copy + 'static,
+) -> u64
+where
+    R: Send + 'static,
+    A: Send + Sync + 'static,
+    F: std::future::Future<Output = u64> + Send,
+{
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    struct Round<R, A> {
+        arrived: AtomicUsize,
+        producer: Mutex<Option<R>>,
+        result: A,
+    }
+
+    let rounds: Box<[Round<R, A>]> = (0..n)
+        .map(|r| {
+            let (producer, result) = make(r);
+            Round {
+                arrived: AtomicUsize::new(0),
+                producer: Mutex::new(Some(producer)),
+                result,
+            }
+        })
+        .collect();
+    // Leaked for the batch's duration so the awaiting tasks can borrow it; reclaimed below.
+    let rounds: &'static [Round<R, A>] = Box::leak(rounds);
+
+    let tasks: Vec<_> = (0..awaiters)
+        .map(|_| {
+            tokio::spawn(async move {
+                let mut sum = 0u64;
+                for (r, round) in rounds.iter().enumerate() {
+                    if round.arrived.fetch_add(1, Ordering::AcqRel) + 1 == awaiters {
+                        let producer = round.producer.lock().unwrap().take().unwrap();
+                        complete(producer, r as u64);
+                    }
+                    sum += await_it(&round.result).await;
+                }
+                sum
+            })
+        })
+        .collect();
+    let mut sum = 0;
+    for task in tasks {
+        sum += task.await.unwrap();
+    }
+    // SAFETY: every task that borrowed the rounds has finished (joined above), and the slice
+    // was leaked from a box of exactly this type just above.
+    drop(unsafe { Box::from_raw(rounds as *const [Round<R, A>] as *mut [Round<R, A>]) });
+    sum
 }

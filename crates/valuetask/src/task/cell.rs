@@ -102,8 +102,8 @@ impl<O> Drop for Cell<O> {
 /// Lock attempt on the waiter list.
 #[must_use]
 enum Lock {
-    /// We hold `LOCKED`; release with `unlock`.
-    Held,
+    /// We hold `LOCKED`; the state word is this (with `LOCKED`) until we `unlock` it.
+    Held(usize),
     /// The cell completed: the list is gone, read the output instead.
     Completed,
 }
@@ -252,14 +252,22 @@ impl<O> RawTask<O> {
 
     /// Register `waker` under `key`, or `Ready` if the cell completed (seen with Acquire).
     fn register_unless_complete(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<()> {
+        // A first registration clones the waker before taking the lock (the clone is an
+        // atomic operation on the executor's task): the critical section stays a push.
+        let fresh = key.is_none().then(|| waker.clone());
         match self.lock(HAS_WAITERS) {
-            Lock::Held => {
+            Lock::Held(held) => {
                 // SAFETY: we hold `LOCKED`, so the waiter list is ours alone.
-                let replaced = self
-                    .cell()
-                    .waiters
-                    .with_mut(|w| unsafe { (*w).register(key, waker) });
-                self.unlock();
+                let replaced = self.cell().waiters.with_mut(|w| unsafe {
+                    match fresh {
+                        Some(fresh) => {
+                            (*w).insert(key, fresh);
+                            None
+                        }
+                        None => (*w).register(key, waker),
+                    }
+                });
+                self.unlock(held);
                 drop(replaced);
                 Poll::Pending
             }
@@ -273,10 +281,10 @@ impl<O> RawTask<O> {
             return;
         }
         let k = std::mem::replace(key, WaiterKey::NONE);
-        if let Lock::Held = self.lock(0) {
+        if let Lock::Held(held) = self.lock(0) {
             // SAFETY: we hold `LOCKED`.
             let removed = self.cell().waiters.with_mut(|w| unsafe { (*w).remove(k) });
-            self.unlock();
+            self.unlock(held);
             drop(removed);
         }
     }
@@ -301,14 +309,17 @@ impl<O> RawTask<O> {
                 Ordering::Acquire,
                 Ordering::Acquire,
             ) {
-                Ok(_) => return Lock::Held,
+                Ok(_) => return Lock::Held(cur | LOCKED | extra),
                 Err(actual) => cur = actual,
             }
         }
     }
 
-    fn unlock(&self) {
-        self.cell().state.fetch_and(!LOCKED, Ordering::Release);
+    /// Release `LOCKED` taken as `held`. A plain store: while `LOCKED` is held nobody else
+    /// writes the state word (module invariants), so `held` is still its value.
+    fn unlock(&self, held: usize) {
+        debug_assert_eq!(self.cell().state.load(Ordering::Relaxed), held);
+        self.cell().state.store(held & !LOCKED, Ordering::Release);
     }
 
     /// Complete with `output`, or hand it back if some completer already claimed the cell.
@@ -386,10 +397,10 @@ impl<O> RawTask<O> {
     #[cfg(test)]
     pub(crate) fn waiter_count(&self) -> usize {
         match self.lock(0) {
-            Lock::Held => {
+            Lock::Held(held) => {
                 // SAFETY: we hold `LOCKED`.
                 let n = self.cell().waiters.with(|w| unsafe { (*w).len() });
-                self.unlock();
+                self.unlock(held);
                 n
             }
             Lock::Completed => 0,

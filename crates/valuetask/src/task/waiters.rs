@@ -54,24 +54,31 @@ impl Waiters {
                 _ => slot.replace(waker.clone()),
             };
         }
+        self.insert(key, waker.clone());
+        None
+    }
+
+    /// Store `waker` for an awaiter that is not registered yet (`key` is `NONE`), and write
+    /// its key back.
+    pub(crate) fn insert(&mut self, key: &mut WaiterKey, waker: Waker) {
+        debug_assert!(key.is_none(), "insert is for a first registration");
         if self.inline.is_none() {
-            self.inline = Some(waker.clone());
+            self.inline = Some(waker);
             *key = WaiterKey::INLINE;
-            return None;
+            return;
         }
         let spill = self.spill.get_or_insert_with(Box::default);
         if let Some(index) = spill.free.pop() {
-            spill.slots[index as usize] = Some(waker.clone());
+            spill.slots[index as usize] = Some(waker);
             *key = WaiterKey(index + 1);
         } else {
             let index = u32::try_from(spill.slots.len())
                 .ok()
                 .filter(|&i| i < u32::MAX - 1)
                 .expect("valuetask: more than 4 billion concurrent awaiters of one task");
-            spill.slots.push(Some(waker.clone()));
+            spill.slots.push(Some(waker));
             *key = WaiterKey(index + 1);
         }
-        None
     }
 
     /// Free `key`'s slot (the awaiter went away before completion). Returns its waker, for
