@@ -192,6 +192,20 @@ impl<T> Repr<'_, T> {
             unsafe { ptr::write(self, Repr::Done) };
             return Poll::Ready(value);
         }
+        // A pooled completion source (`CompletionPool`) is polled from here too, so its
+        // result lands in the caller's frame without another copy through `poll_backing`.
+        if let Repr::Pooled(pooled) = self {
+            if !pooled.vtable().is_future {
+                // SAFETY: the slot stays rented while the backing lives; we are its consumer.
+                let polled = unsafe { (pooled.vtable().poll)(pooled.ptr, pooled.token, cx) };
+                if polled.is_ready() {
+                    // A source slot recycled itself: forget the backing.
+                    // SAFETY: `self` is valid for writes; the backing owns nothing else.
+                    unsafe { ptr::write(self, Repr::Done) };
+                }
+                return polled;
+            }
+        }
         self.poll_backing(cx)
     }
 

@@ -126,17 +126,10 @@ impl<T: Send + 'static> CompletionPool<T> {
     #[inline]
     pub fn rent(&self) -> (ValueTask<'static, TaskOutput<T>>, Completer<T>) {
         let shared = &self.handle.shared;
-        let slot = take_cached::<T>(shared)
-            .or_else(|| lock(&shared.idle).pop())
-            .map(|p| p.0)
-            .unwrap_or_else(|| {
-                let boxed = Box::new(Slot {
-                    core: ManualResetValueTaskSourceCore::new(),
-                    pool: Arc::clone(shared),
-                });
-                // SAFETY: `Box::into_raw` is never null.
-                unsafe { NonNull::new_unchecked(Box::into_raw(boxed)) }
-            });
+        let slot = match take_cached::<T>(shared) {
+            Some(cached) => cached.0,
+            None => Self::rent_slow(shared),
+        };
         // SAFETY: the slot is ours (fresh or taken from an idle list).
         let token = unsafe { slot.as_ref() }.core.version();
         let backing = PooledBacking::new(slot.cast(), token, Slot::<T>::VTABLE);
@@ -144,6 +137,19 @@ impl<T: Send + 'static> CompletionPool<T> {
             ValueTask::from_pooled(backing),
             Completer { slot, done: false },
         )
+    }
+
+    /// A slot from the shared idle list, or a new one.
+    #[cold]
+    fn rent_slow(shared: &Arc<PoolShared<T>>) -> NonNull<Slot<T>> {
+        lock(&shared.idle).pop().map(|p| p.0).unwrap_or_else(|| {
+            let boxed = Box::new(Slot {
+                core: ManualResetValueTaskSourceCore::new(),
+                pool: Arc::clone(shared),
+            });
+            // SAFETY: `Box::into_raw` is never null.
+            unsafe { NonNull::new_unchecked(Box::into_raw(boxed)) }
+        })
     }
 
     /// Slots in the shared idle list right now (not counting thread caches).
@@ -397,6 +403,7 @@ impl<T: Send + 'static> Completer<T> {
         core.consumer_gone()
     }
 
+    #[inline]
     fn complete(&mut self, output: TaskOutput<T>) {
         self.done = true;
         // SAFETY: the slot stays rented while the completer lives.
