@@ -138,6 +138,8 @@ where
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
 
+    /// Aligned to two cache lines, so neighbouring rounds share none.
+    #[repr(align(128))]
     struct Round<R, A> {
         arrived: AtomicUsize,
         producer: Mutex<Option<R>>,

@@ -28,6 +28,9 @@ pub(crate) struct Waiters {
     spill: Option<Box<Spill>>,
 }
 
+/// Slots a spill starts with: a task with a second awaiter usually gets more.
+const SPILL_CAPACITY: usize = 15;
+
 #[derive(Debug, Default)]
 struct Spill {
     slots: Vec<Option<Waker>>,
@@ -67,7 +70,12 @@ impl Waiters {
             *key = WaiterKey::INLINE;
             return;
         }
-        let spill = self.spill.get_or_insert_with(Box::default);
+        let spill = self.spill.get_or_insert_with(|| {
+            Box::new(Spill {
+                slots: Vec::with_capacity(SPILL_CAPACITY),
+                free: Vec::new(),
+            })
+        });
         if let Some(index) = spill.free.pop() {
             spill.slots[index as usize] = Some(waker);
             *key = WaiterKey(index + 1);
