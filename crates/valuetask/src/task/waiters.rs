@@ -20,21 +20,79 @@ impl WaiterKey {
     }
 }
 
-/// The registered wakers. `inline` is key 0; `spill.slots[i]` is key `i + 1`. The spill is
-/// boxed so a task that never has two awaiters at once pays one word for it.
+/// The registered wakers. `inline` is key 0; spill slot `i` is key `i + 1`. The spill is
+/// boxed so a task that never has two awaiters at once pays one word for it, and its first
+/// slots live in the box itself, so up to 16 awaiters cost one allocation.
 #[derive(Debug, Default)]
 pub(crate) struct Waiters {
     inline: Option<Waker>,
     spill: Option<Box<Spill>>,
 }
 
-/// Slots a spill starts with: a task with a second awaiter usually gets more.
-const SPILL_CAPACITY: usize = 15;
+/// Spill slots kept in the spill's own allocation; more go to `Spill::more`.
+const SPILL_FIRST: usize = 15;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Spill {
-    slots: Vec<Option<Waker>>,
+    /// Slots `0..SPILL_FIRST`.
+    first: [Option<Waker>; SPILL_FIRST],
+    /// Slots `SPILL_FIRST..`.
+    more: Vec<Option<Waker>>,
+    /// Slots handed out so far (`first` then `more`).
+    len: u32,
+    /// Handed-out slots whose awaiter went away, for reuse.
     free: Vec<u32>,
+}
+
+impl Spill {
+    fn new() -> Box<Self> {
+        Box::new(Spill {
+            first: [const { None }; SPILL_FIRST],
+            more: Vec::new(),
+            len: 0,
+            free: Vec::new(),
+        })
+    }
+
+    fn slot_mut(&mut self, index: u32) -> &mut Option<Waker> {
+        let index = index as usize;
+        match index.checked_sub(SPILL_FIRST) {
+            None => &mut self.first[index],
+            Some(i) => &mut self.more[i],
+        }
+    }
+
+    /// Store `waker` in a free or new slot; returns its index.
+    fn push(&mut self, waker: Waker) -> u32 {
+        if let Some(index) = self.free.pop() {
+            *self.slot_mut(index) = Some(waker);
+            return index;
+        }
+        let index = self.len;
+        assert!(
+            index < u32::MAX - 1,
+            "valuetask: more than 4 billion concurrent awaiters of one task"
+        );
+        if (index as usize) < SPILL_FIRST {
+            self.first[index as usize] = Some(waker);
+        } else {
+            if self.more.capacity() == 0 {
+                // Past 16 awaiters, grow by doublings of the total from the start.
+                self.more.reserve_exact(SPILL_FIRST + 1);
+            }
+            self.more.push(Some(waker));
+        }
+        self.len += 1;
+        index
+    }
+
+    fn slots(&self) -> impl Iterator<Item = &Option<Waker>> {
+        self.first.iter().chain(&self.more)
+    }
+
+    fn into_wakers(self) -> impl Iterator<Item = Waker> {
+        self.first.into_iter().chain(self.more).flatten()
+    }
 }
 
 impl Waiters {
@@ -70,23 +128,8 @@ impl Waiters {
             *key = WaiterKey::INLINE;
             return;
         }
-        let spill = self.spill.get_or_insert_with(|| {
-            Box::new(Spill {
-                slots: Vec::with_capacity(SPILL_CAPACITY),
-                free: Vec::new(),
-            })
-        });
-        if let Some(index) = spill.free.pop() {
-            spill.slots[index as usize] = Some(waker);
-            *key = WaiterKey(index + 1);
-        } else {
-            let index = u32::try_from(spill.slots.len())
-                .ok()
-                .filter(|&i| i < u32::MAX - 1)
-                .expect("valuetask: more than 4 billion concurrent awaiters of one task");
-            spill.slots.push(Some(waker));
-            *key = WaiterKey(index + 1);
-        }
+        let index = self.spill.get_or_insert_with(Spill::new).push(waker);
+        *key = WaiterKey(index + 1);
     }
 
     /// Free `key`'s slot (the awaiter went away before completion). Returns its waker, for
@@ -109,15 +152,15 @@ impl Waiters {
             && self
                 .spill
                 .as_ref()
-                .is_none_or(|s| s.slots.iter().all(Option::is_none))
+                .is_none_or(|s| s.slots().all(Option::is_none))
     }
 
     /// Wake every registered waker, consuming the list. A panicking waker does not stop the
     /// others: every waker is woken, then the first panic resumes.
     pub(crate) fn wake_all(self) {
-        let spilled = self.spill.map(|s| s.slots).unwrap_or_default();
+        let spilled = self.spill.into_iter().flat_map(|s| s.into_wakers());
         let mut first_panic = None;
-        for w in self.inline.into_iter().chain(spilled.into_iter().flatten()) {
+        for w in self.inline.into_iter().chain(spilled) {
             if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake()))
             {
                 first_panic.get_or_insert(panic);
@@ -134,7 +177,7 @@ impl Waiters {
         let spilled = self
             .spill
             .as_ref()
-            .map_or(0, |s| s.slots.iter().flatten().count());
+            .map_or(0, |s| s.slots().flatten().count());
         usize::from(self.inline.is_some()) + spilled
     }
 
@@ -142,7 +185,7 @@ impl Waiters {
         if key == WaiterKey::INLINE {
             &mut self.inline
         } else {
-            &mut self.spill_mut().slots[(key.0 - 1) as usize]
+            self.spill_mut().slot_mut(key.0 - 1)
         }
     }
 
@@ -185,5 +228,31 @@ mod tests {
         assert_eq!(w.len(), 1);
         w.wake_all();
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn many_awaiters_spill_past_the_first_block_and_all_are_woken() {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut w = Waiters::new();
+        let mut keys = vec![WaiterKey::NONE; 40];
+        for key in &mut keys {
+            w.insert(key, waker.clone());
+        }
+        assert_eq!(w.len(), 40);
+        // Free one slot in the box and one past it; both are reused.
+        assert!(w.remove(keys[3]).is_some());
+        assert!(w.remove(keys[30]).is_some());
+        let (mut x, mut y) = (WaiterKey::NONE, WaiterKey::NONE);
+        w.insert(&mut x, waker.clone());
+        w.insert(&mut y, waker.clone());
+        assert_eq!(
+            [x, y],
+            [keys[30], keys[3]],
+            "freed slots are reused, newest first"
+        );
+        assert_eq!(w.len(), 40);
+        w.wake_all();
+        assert_eq!(count.0.load(Ordering::SeqCst), 40);
     }
 }
