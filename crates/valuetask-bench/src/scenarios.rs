@@ -359,9 +359,9 @@ fn services() -> (
     Box<dyn PooledService>,
 ) {
     (
-        black_box(Box::new(Backend { offset: 1 })),
-        black_box(Box::new(Backend { offset: 1 })),
-        black_box(Box::new(Backend { offset: 1 })),
+        black_box::<Box<dyn BoxedService>>(Box::new(Backend { offset: 1 })),
+        black_box::<Box<dyn StackService>>(Box::new(Backend { offset: 1 })),
+        black_box::<Box<dyn PooledService>>(Box::new(Backend { offset: 1 })),
     )
 }
 

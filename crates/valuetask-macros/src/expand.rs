@@ -347,15 +347,22 @@ fn wrap_body(body: &Block, ret: &Type, captures: &[TokenStream], opts: Options) 
     let stmts = &body.stmts;
     if !opts.boxed && crate::synchronous::never_suspends(body, ret) {
         // Nothing to suspend: run the body here, as `start` would, but as a closure, so there
-        // is no future to store and the value task is ready by value.
+        // is no future to store and the value task is ready by value. The closure is called
+        // through an `FnOnce` bound so that it owns its captures, as an async block does (a
+        // `&mut self` method may return a reborrow of `self`), and the body keeps the async
+        // shape `let __ret = { body }; __ret`, so its temporaries drop before the arguments.
         return syn::parse2(quote_spanned! {span=>
             {
-                #[allow(clippy::redundant_closure_call)]
-                let __ret: #ret = (move || -> #ret {
+                #[inline(always)]
+                fn __value_task_call_once<R>(f: impl ::core::ops::FnOnce() -> R) -> R {
+                    f()
+                }
+                #task::from_result(__value_task_call_once(move || -> #ret {
                     #(#captures)*
-                    #(#stmts)*
-                })();
-                #task::from_result(__ret)
+                    let __ret: #ret = { #(#stmts)* };
+                    #[allow(unreachable_code)]
+                    __ret
+                }))
             }
         })
         .expect("a block");

@@ -7,14 +7,15 @@
 //! - any `.await`, anywhere in the body (even inside a nested `async` block or closure), or an
 //!   `await` token inside any macro's input, counts;
 //! - any macro outside [`NEVER_AWAITS`] counts (`tokio::select!`, `futures::join!` and
-//!   `pending!` expand to an `.await` the body does not spell out);
+//!   `pending!` expand to an `.await` the body does not spell out), including one invoked
+//!   inside a known macro's input (`dbg!(futures::join!(a, b))`);
 //! - a return type with `impl Trait` in it keeps the async path (a closure cannot name it).
 //!
 //! Soundness does not rest on the check: the closure is not `async`, so an `.await` the check
 //! missed (say, a local macro named `vec!` that awaits) is a compile error, never a wrong
 //! result.
 
-use proc_macro2::{TokenStream, TokenTree};
+use proc_macro2::{Spacing, TokenStream, TokenTree};
 use syn::visit::{self, Visit};
 use syn::{Block, ExprAwait, Macro, Type};
 
@@ -77,11 +78,29 @@ impl<'ast> Visit<'ast> for Scan {
             .segments
             .last()
             .is_some_and(|last| NEVER_AWAITS.iter().any(|name| last.ident == name));
-        if !known || mentions(mac.tokens.clone(), "await") {
+        if !known
+            || mentions(mac.tokens.clone(), "await")
+            || invokes_unknown_macro(mac.tokens.clone())
+        {
             self.may_suspend = true;
         }
         visit::visit_macro(self, mac);
     }
+}
+
+/// True when `tokens` contain `name!(..)`, `name![..]` or `name!{..}`, at any depth, with
+/// `name` outside [`NEVER_AWAITS`]. (`if !(x)` looks like one too: conservative.)
+fn invokes_unknown_macro(tokens: TokenStream) -> bool {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    trees.iter().enumerate().any(|(i, tree)| match tree {
+        TokenTree::Ident(name) => {
+            matches!(trees.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!' && p.spacing() == Spacing::Alone)
+                && matches!(trees.get(i + 2), Some(TokenTree::Group(_)))
+                && !NEVER_AWAITS.iter().any(|known| name == known)
+        }
+        TokenTree::Group(group) => invokes_unknown_macro(group.stream()),
+        _ => false,
+    })
 }
 
 /// True when `tokens` contain the identifier `word`, at any depth.

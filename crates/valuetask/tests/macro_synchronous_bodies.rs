@@ -81,6 +81,65 @@ impl Meter for Gauge {
     }
 }
 
+struct Counter {
+    hits: u32,
+}
+
+#[value_task]
+impl Counter {
+    /// `&mut self` returning a reborrow of `self`: the closure owns its captures.
+    async fn hits_mut(&mut self) -> &mut u32 {
+        self.hits += 1;
+        &mut self.hits
+    }
+}
+
+/// A temporary in the tail expression borrows an argument: it drops before the argument.
+#[value_task]
+async fn locked_len(items: std::sync::Arc<std::sync::Mutex<Vec<u8>>>) -> usize {
+    items.lock().unwrap().len()
+}
+
+static DROPS: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+
+struct Loud(&'static str);
+
+impl Loud {
+    fn n(&self) -> u32 {
+        self.0.len() as u32
+    }
+}
+
+impl Drop for Loud {
+    fn drop(&mut self) {
+        DROPS.lock().unwrap().push(self.0);
+    }
+}
+
+#[value_task]
+async fn drop_order(_arg: Loud) -> u32 {
+    let _local = Loud("local");
+    Loud("temporary").n()
+}
+
+#[value_task]
+async fn drop_order_suspending(_arg: Loud) -> u32 {
+    valuetask::yield_now().await;
+    let _local = Loud("local");
+    Loud("temporary").n()
+}
+
+async fn drop_order_native(_arg: Loud) -> u32 {
+    let _local = Loud("local");
+    Loud("temporary").n()
+}
+
+/// A macro that hides an `.await`, nested inside a std macro: the body is not synchronous.
+#[value_task]
+async fn nested_join() -> (u32, u32) {
+    dbg!(futures::join!(async { 1 }, async { 2 }))
+}
+
 #[value_task(?Send)]
 async fn local_counter(counter: Rc<Cell<u32>>) -> u32 {
     counter.set(counter.get() + 1);
@@ -138,4 +197,39 @@ fn local_bodies_take_non_send_arguments() {
     let vt: LocalValueTask<'_, u32> = local_counter(Rc::clone(&counter));
     assert_eq!(counter.get(), 1, "ran at the call");
     assert_eq!(drive(vt), 1);
+}
+
+#[test]
+fn a_mut_self_method_can_return_a_reborrow_of_self() {
+    let mut counter = Counter { hits: 0 };
+    *drive(counter.hits_mut()) += 10;
+    assert_eq!(counter.hits, 11);
+}
+
+#[test]
+fn locals_temporaries_and_arguments_drop_as_in_an_async_fn() {
+    let items = std::sync::Arc::new(std::sync::Mutex::new(vec![1, 2, 3]));
+    assert_eq!(drive(locked_len(items)), 3);
+
+    DROPS.lock().unwrap().clear();
+    assert_eq!(drive(drop_order(Loud("argument"))), 9);
+    let synchronous = std::mem::take(&mut *DROPS.lock().unwrap());
+    assert_eq!(drive(drop_order_suspending(Loud("argument"))), 9);
+    let suspending = std::mem::take(&mut *DROPS.lock().unwrap());
+    assert_eq!(drive(drop_order_native(Loud("argument"))), 9);
+    let native = std::mem::take(&mut *DROPS.lock().unwrap());
+    assert_eq!(native.last(), Some(&"argument"));
+    assert_eq!(
+        synchronous, native,
+        "the synchronous path drops as an `async fn` does"
+    );
+    assert_eq!(
+        suspending, native,
+        "the pooled path drops as an `async fn` does"
+    );
+}
+
+#[test]
+fn a_macro_nested_in_a_std_macro_can_still_suspend() {
+    assert_eq!(drive(nested_join()), (1, 2));
 }
