@@ -10,7 +10,7 @@
 //! boxed future, so trait shapes that compile under `#[async_trait]` compile here.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{
@@ -184,6 +184,71 @@ impl VisitMut for ElidedLifetimes {
     }
 }
 
+/// The lifetime Rust's elision rules give an elided lifetime in the output of `sig` (whose
+/// input lifetimes are all named by now): a reference receiver's, else the only one among the
+/// inputs. `None` when the rules give none (the compiler then reports the elided output).
+fn output_elision_target(sig: &Signature) -> Option<Lifetime> {
+    let lifetimes_in = |ty: &Type| {
+        let mut used = UsedNames::default();
+        syn::visit::visit_type(&mut used, ty);
+        used.lifetimes
+    };
+    if let Some(FnArg::Receiver(r)) = sig.inputs.first() {
+        if let Some((_, Some(lt))) = &r.reference {
+            return Some(lt.clone());
+        }
+        if let [only] = lifetimes_in(&r.ty).as_slice() {
+            if r.ty.to_token_stream().to_string().contains('&') {
+                return Some(Lifetime {
+                    apostrophe: Span::call_site(),
+                    ident: only.clone(),
+                });
+            }
+        }
+    }
+    let mut all = Vec::new();
+    for arg in &sig.inputs {
+        match arg {
+            FnArg::Receiver(r) => all.extend(lifetimes_in(&r.ty)),
+            FnArg::Typed(t) => all.extend(lifetimes_in(&t.ty)),
+        }
+    }
+    match all.as_slice() {
+        [only] => Some(Lifetime {
+            apostrophe: Span::call_site(),
+            ident: only.clone(),
+        }),
+        _ => None,
+    }
+}
+
+/// Replaces elided lifetimes (`&T`, `'_`) in an output type, outside `fn` pointer types and
+/// `Fn(..)` sugar, which have elision scopes of their own.
+struct NameOutputElisions(Lifetime);
+
+impl VisitMut for NameOutputElisions {
+    fn visit_type_reference_mut(&mut self, r: &mut TypeReference) {
+        if r.lifetime.is_none() {
+            r.lifetime = Some(Lifetime::new(&self.0.to_string(), r.and_token.span));
+        }
+        visit_mut::visit_type_reference_mut(self, r);
+    }
+
+    fn visit_lifetime_mut(&mut self, lt: &mut Lifetime) {
+        if lt.ident == "_" {
+            *lt = Lifetime::new(&self.0.to_string(), lt.span());
+        }
+    }
+
+    fn visit_type_bare_fn_mut(&mut self, _: &mut syn::TypeBareFn) {}
+
+    fn visit_parenthesized_generic_arguments_mut(
+        &mut self,
+        _: &mut syn::ParenthesizedGenericArguments,
+    ) {
+    }
+}
+
 /// Rewrite `sig` in place; returns the future's output type.
 fn rewrite_signature(
     sig: &mut Signature,
@@ -226,10 +291,15 @@ fn rewrite_signature(
     }
 
     sig.asyncness = None;
-    let ret: Type = match &sig.output {
+    let mut ret: Type = match &sig.output {
         ReturnType::Default => parse_quote!(()),
         ReturnType::Type(_, ty) => (**ty).clone(),
     };
+    // The inputs' elided lifetimes have names now; give the output's elided ones the name the
+    // elision rules pick, so the signature does not mix named and elided forms.
+    if let Some(target) = output_elision_target(sig) {
+        NameOutputElisions(target).visit_type_mut(&mut ret);
+    }
 
     // Generic parameters: the named elided lifetimes, then the output lifetime.
     for lt in &elided.fresh {

@@ -145,3 +145,40 @@ fn cfg_on_arguments_and_the_attribute_on_one_method() {
     assert_eq!(drive(with_cfg_argument(3)), 3);
     assert_eq!(drive(Single(4).get()), 4);
 }
+
+#[value_task]
+trait Named: Send + Sync {
+    /// An elided output lifetime: the receiver's, as elision gives it.
+    async fn name(&self) -> &str;
+    /// One input lifetime besides none on the receiver side.
+    async fn first<'a>(&self, words: &'a [String]) -> &'a str;
+}
+
+struct Person(String);
+
+#[value_task]
+impl Named for Person {
+    async fn name(&self) -> &str {
+        yield_once().await;
+        &self.0
+    }
+    async fn first<'a>(&self, words: &'a [String]) -> &'a str {
+        yield_once().await;
+        words.first().map_or("", String::as_str)
+    }
+}
+
+#[value_task]
+async fn longest_line(text: &str) -> &str {
+    yield_once().await;
+    text.lines().max_by_key(|l| l.len()).unwrap_or("")
+}
+
+#[test]
+fn elided_output_lifetimes_follow_the_elision_rules() {
+    let person: Box<dyn Named> = Box::new(Person("Ada".into()));
+    assert_eq!(drive(person.name()), "Ada");
+    let words = vec!["x".to_string()];
+    assert_eq!(drive(person.first(&words)), "x");
+    assert_eq!(drive(longest_line("a\nbcd\nef")), "bcd");
+}
