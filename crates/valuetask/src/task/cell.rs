@@ -4,7 +4,8 @@
 //! # Invariants (who may touch what)
 //!
 //! - `refs` counts `RawTask` handles. The cell is freed when it drops to zero. A static cell
-//!   (`Task::completed()`) starts at `STATIC_REFS`, so it never reaches zero.
+//!   (`Task::completed()`) holds `STATIC_REFS` forever: its handles do not count (a count
+//!   that high means static), so it is never freed and never written.
 //! - `output` is written exactly once, by the thread that set `CLAIMED`, before that thread
 //!   sets `COMPLETE` with Release. It is read only after observing `COMPLETE` with Acquire, and
 //!   never written again until the cell is freed: readers get plain `&O`, without a lock.
@@ -108,6 +109,21 @@ enum Lock {
     Completed,
 }
 
+/// True for a static cell (`Task::completed()`): its count stays at `STATIC_REFS`, so
+/// handles neither count nor free it, and threads sharing it only read its cache line.
+#[inline]
+fn is_static(refs: &AtomicUsize) -> bool {
+    #[cfg(not(valuetask_loom))]
+    {
+        refs.load(Ordering::Relaxed) >= STATIC_REFS
+    }
+    #[cfg(valuetask_loom)]
+    {
+        let _ = refs;
+        false
+    }
+}
+
 /// A counted pointer to a [`Cell`].
 pub(crate) struct RawTask<O> {
     ptr: NonNull<Cell<O>>,
@@ -180,7 +196,11 @@ impl<O> RawTask<O> {
 
     #[inline]
     fn increment(&self) {
-        if self.cell().refs.fetch_add(1, Ordering::Relaxed) > MAX_REFS {
+        let refs = &self.cell().refs;
+        if is_static(refs) {
+            return;
+        }
+        if refs.fetch_add(1, Ordering::Relaxed) > MAX_REFS {
             abort();
         }
     }
@@ -393,6 +413,12 @@ impl<O> RawTask<O> {
         sources.load(Ordering::Acquire) == 1 || sources.fetch_sub(1, Ordering::AcqRel) == 1
     }
 
+    /// The handle count (tests).
+    #[cfg(test)]
+    pub(crate) fn ref_count(&self) -> usize {
+        self.cell().refs.load(Ordering::Relaxed)
+    }
+
     /// Registered waiters right now (tests); takes the lock.
     #[cfg(test)]
     pub(crate) fn waiter_count(&self) -> usize {
@@ -420,12 +446,15 @@ impl<O> Drop for RawTask<O> {
     #[inline]
     fn drop(&mut self) {
         let refs = &self.cell().refs;
+        if is_static(refs) {
+            return;
+        }
         // Only a handle holder can add a handle, so a count of one means we are the last.
         let last = refs.load(Ordering::Acquire) == 1 || refs.fetch_sub(1, Ordering::Release) == 1;
         if last {
             fence(Ordering::Acquire);
             // SAFETY: the last handle; the cell came from `Box::into_raw` (a static cell never
-            // gets here, its count starts at `STATIC_REFS`).
+            // gets here: `is_static` returned above).
             drop(unsafe { Box::from_raw(self.ptr.as_ptr()) });
         }
     }

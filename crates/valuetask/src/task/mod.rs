@@ -389,4 +389,15 @@ mod tests {
         tcs.set_result(1);
         assert_eq!(task.raw.waiter_count(), 0);
     }
+
+    #[test]
+    fn completed_task_handles_do_not_write_the_static_cell() {
+        let before = Task::completed().raw.ref_count();
+        let handles: Vec<Task<()>> = (0..1000).map(|_| Task::completed()).collect();
+        let clones: Vec<Task<()>> = handles.iter().cloned().collect();
+        assert_eq!(Task::completed().raw.ref_count(), before);
+        drop((handles, clones));
+        assert_eq!(Task::completed().raw.ref_count(), before);
+        assert!(Task::completed().is_completed_successfully());
+    }
 }
