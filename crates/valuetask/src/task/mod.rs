@@ -394,7 +394,7 @@ mod tests {
     fn completed_task_handles_do_not_write_the_static_cell() {
         let before = Task::completed().raw.ref_count();
         let handles: Vec<Task<()>> = (0..1000).map(|_| Task::completed()).collect();
-        let clones: Vec<Task<()>> = handles.iter().cloned().collect();
+        let clones: Vec<Task<()>> = handles.to_vec();
         assert_eq!(Task::completed().raw.ref_count(), before);
         drop((handles, clones));
         assert_eq!(Task::completed().raw.ref_count(), before);
