@@ -95,12 +95,19 @@ unsafe fn set_next(block: *mut u8, next: *mut u8) {
 
 /// A chain of free blocks of one class, shared between threads.
 struct Chain {
-    head: usize,
+    head: *mut u8,
     len: usize,
 }
 
+// SAFETY: a chain owns its free blocks (plain memory, no thread affinity); it is only reached
+// through its `Mutex`.
+unsafe impl Send for Chain {}
+
 #[allow(clippy::declare_interior_mutable_const)]
-const EMPTY_CHAIN: Mutex<Chain> = Mutex::new(Chain { head: 0, len: 0 });
+const EMPTY_CHAIN: Mutex<Chain> = Mutex::new(Chain {
+    head: ptr::null_mut(),
+    len: 0,
+});
 static SHARED: [Mutex<Chain>; CLASSES] = [EMPTY_CHAIN; CLASSES];
 
 fn shared(class: usize) -> std::sync::MutexGuard<'static, Chain> {
@@ -129,8 +136,8 @@ unsafe fn give_shared(class: usize, head: *mut u8, len: usize) {
             // SAFETY: `tail` is in the chain.
             rest = unsafe { next_of(tail) };
             // SAFETY: owned.
-            unsafe { set_next(tail, chain.head as *mut u8) };
-            chain.head = head as usize;
+            unsafe { set_next(tail, chain.head) };
+            chain.head = head;
             chain.len += keep;
             rest_len = len - keep;
         }
@@ -220,14 +227,14 @@ fn take_block_slow(class: usize) -> NonNull<u8> {
         if want == 0 {
             (ptr::null_mut(), 0)
         } else {
-            let head = chain.head as *mut u8;
+            let head = chain.head;
             let mut tail = head;
             for _ in 1..want {
                 // SAFETY: within the shared chain (we hold its lock).
                 tail = unsafe { next_of(tail) };
             }
             // SAFETY: `tail` is in the chain.
-            chain.head = unsafe { next_of(tail) } as usize;
+            chain.head = unsafe { next_of(tail) };
             chain.len -= want;
             // SAFETY: detached: ours.
             unsafe { set_next(tail, ptr::null_mut()) };
