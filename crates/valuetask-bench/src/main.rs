@@ -8,6 +8,7 @@ mod alloc_counter;
 mod cli;
 mod dyn_traits;
 mod executor;
+mod handoff;
 mod harness;
 mod report;
 mod runtime_scenarios;

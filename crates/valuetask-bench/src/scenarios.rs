@@ -5,9 +5,7 @@
 use std::hint::black_box;
 
 use futures::future::{BoxFuture, FutureExt, Shared};
-use std::sync::mpsc;
 use std::sync::Arc;
-use std::thread;
 
 use valuetask::{
     Completer, CompletionPool, ManualResetValueTaskSourceCore, Task, TaskCompletionSource,
@@ -16,6 +14,7 @@ use valuetask::{
 
 use crate::dyn_traits::{free, Backend, BoxedService, PooledService, StackService};
 use crate::executor::{poll_to_completion, run_ready, run_ready_out_of_line, spin_until_ready};
+use crate::handoff::SpinWorker;
 use crate::harness::Implementation;
 
 /// The ratio to its peer that a scenario's valuetask implementation should stay under.
@@ -292,48 +291,40 @@ fn pooled_source_cycle() -> Scenario {
     )
 }
 
-/// A thread that runs every job it is sent, until the sender goes away.
-fn worker<J: Send + 'static>(run: impl Fn(J) + Send + 'static) -> mpsc::Sender<J> {
-    let (tx, rx) = mpsc::channel::<J>();
-    thread::spawn(move || rx.into_iter().for_each(run));
-    tx
-}
-
-/// (g) The producer on another thread: hand the producing half to a worker thread (the same
-/// std channel for every implementation), then wait for the result by polling it in a spin
-/// loop (the same for every implementation), so only the completion mechanism differs and the
-/// consumer never sleeps. The worker's wake-up from the channel dominates; the row shows that
-/// reuse costs nothing across threads.
+/// (g) The producer on another thread: hand the producing half to a worker thread that spins
+/// on a one-slot mailbox (the same for every implementation), then wait for the result by
+/// polling it in a spin loop (the same for every implementation). Neither thread sleeps, so
+/// the row measures the completion crossing cores, not a thread wake-up.
 fn cross_thread_cycle() -> Scenario {
-    let oneshot = worker(|(tx, v): (tokio::sync::oneshot::Sender<u64>, u64)| {
+    let mut oneshot = SpinWorker::new(|(tx, v): (tokio::sync::oneshot::Sender<u64>, u64)| {
         let _ = tx.send(v);
     });
     let core = Arc::new(ManualResetValueTaskSourceCore::<u64>::new());
-    let core_worker = {
+    let mut core_worker = {
         let core = Arc::clone(&core);
-        worker(move |v: u64| core.set_result(v))
+        SpinWorker::new(move |v: u64| core.set_result(v))
     };
     let pool = CompletionPool::<u64>::new();
-    let pool_worker = worker(|(c, v): (Completer<u64>, u64)| c.set_result(v));
+    let mut pool_worker = SpinWorker::new(|(c, v): (Completer<u64>, u64)| c.set_result(v));
     Scenario::new(
         "g",
         "one complete -> await cycle, producer on another thread",
         vec![
             Implementation::new(TOKIO_ONESHOT, move |v| {
                 let (tx, rx) = tokio::sync::oneshot::channel();
-                oneshot.send((tx, v)).unwrap();
+                oneshot.send((tx, v));
                 spin_until_ready(rx).unwrap()
             }),
             Implementation::new(REUSED_CORE, move |v| {
                 let vt = core.value_task();
-                core_worker.send(v).unwrap();
+                core_worker.send(v);
                 let out = spin_until_ready(vt).unwrap();
                 core.reset();
                 out
             }),
             Implementation::new(POOLED_SOURCE, move |v| {
                 let (vt, completer) = pool.rent();
-                pool_worker.send((completer, v)).unwrap();
+                pool_worker.send((completer, v));
                 spin_until_ready(vt).unwrap()
             }),
         ],
