@@ -4,8 +4,8 @@
 //! # Invariants (who may touch what)
 //!
 //! - `refs` counts `RawTask` handles. The cell is freed when it drops to zero. A static cell
-//!   (`Task::completed()`) holds `STATIC_REFS` forever: its handles do not count (a count
-//!   that high means static), so it is never freed and never written.
+//!   (`Task::completed()`, the only one: `COMPLETED`) keeps `STATIC_REFS` forever: its
+//!   handles do not count, so it is never freed and never written.
 //! - `output` is written exactly once, by the thread that set `CLAIMED`, before that thread
 //!   sets `COMPLETE` with Release. It is read only after observing `COMPLETE` with Acquire, and
 //!   never written again until the cell is freed: readers get plain `&O`, without a lock.
@@ -109,17 +109,25 @@ enum Lock {
     Completed,
 }
 
-/// True for a static cell (`Task::completed()`): its count stays at `STATIC_REFS`, so
-/// handles neither count nor free it, and threads sharing it only read its cache line.
+/// The one static cell: `Task::completed()` (.NET `Task.CompletedTask`).
+#[cfg(not(valuetask_loom))]
+pub(crate) static COMPLETED: Cell<super::TaskOutput<()>> =
+    Cell::new_static(Ok(()), Outcome::RanToCompletion);
+
+/// True for the static cell: its handles neither count nor free it, so threads sharing it
+/// only read its cache line. An address comparison, no load: every other cell pays nothing.
 #[inline]
-fn is_static(refs: &AtomicUsize) -> bool {
+fn is_static<O>(ptr: NonNull<Cell<O>>) -> bool {
     #[cfg(not(valuetask_loom))]
     {
-        refs.load(Ordering::Relaxed) >= STATIC_REFS
+        std::ptr::eq(
+            ptr.as_ptr().cast::<()>(),
+            (&raw const COMPLETED).cast::<()>(),
+        )
     }
     #[cfg(valuetask_loom)]
     {
-        let _ = refs;
+        let _ = ptr;
         false
     }
 }
@@ -196,11 +204,10 @@ impl<O> RawTask<O> {
 
     #[inline]
     fn increment(&self) {
-        let refs = &self.cell().refs;
-        if is_static(refs) {
+        if is_static(self.ptr) {
             return;
         }
-        if refs.fetch_add(1, Ordering::Relaxed) > MAX_REFS {
+        if self.cell().refs.fetch_add(1, Ordering::Relaxed) > MAX_REFS {
             abort();
         }
     }
@@ -445,10 +452,10 @@ impl<O> Clone for RawTask<O> {
 impl<O> Drop for RawTask<O> {
     #[inline]
     fn drop(&mut self) {
-        let refs = &self.cell().refs;
-        if is_static(refs) {
+        if is_static(self.ptr) {
             return;
         }
+        let refs = &self.cell().refs;
         // Only a handle holder can add a handle, so a count of one means we are the last.
         let last = refs.load(Ordering::Acquire) == 1 || refs.fetch_sub(1, Ordering::Release) == 1;
         if last {

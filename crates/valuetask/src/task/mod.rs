@@ -85,10 +85,6 @@ pub struct Task<T> {
     key: WaiterKey,
 }
 
-#[cfg(not(valuetask_loom))]
-static COMPLETED: cell::Cell<TaskOutput<()>> =
-    cell::Cell::new_static(Ok(()), Outcome::RanToCompletion);
-
 impl<T> Task<T> {
     pub(crate) fn from_raw(raw: RawTask<TaskOutput<T>>) -> Self {
         Task {
@@ -261,7 +257,7 @@ impl Task<()> {
     pub fn completed() -> Self {
         #[cfg(not(valuetask_loom))]
         {
-            Task::from_raw(RawTask::from_static(&COMPLETED))
+            Task::from_raw(RawTask::from_static(&cell::COMPLETED))
         }
         #[cfg(valuetask_loom)]
         {
