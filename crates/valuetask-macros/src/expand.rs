@@ -1,8 +1,8 @@
 //! The transformation: `async fn f(args) -> T { body }` becomes
 //! `fn f<'life0.., 'value_task>(args) -> ValueTask<'value_task, T> where ... { ValueTask::start(async move { body }) }`:
 //! the body starts at the call (see `ValueTask::start`), `boxed` gives a lazy boxed future.
-//! A body with no `.await` becomes `ValueTask::from_result((move || -> T { body })())`: the
-//! same eager semantics with no future at all.
+//! A body with no `.await` becomes `ValueTask::from_result(call_once(move || -> T { body }))`:
+//! the same eager semantics with no future at all.
 //!
 //! Every elided lifetime in the arguments (`&self`, `&T`, `'_`) gets a name; every lifetime and
 //! type parameter of the method, those of the enclosing trait or impl that the arguments use,
@@ -10,7 +10,7 @@
 //! boxed future, so trait shapes that compile under `#[async_trait]` compile here.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{
@@ -197,8 +197,10 @@ fn output_elision_target(sig: &Signature) -> Option<Lifetime> {
         if let Some((_, Some(lt))) = &r.reference {
             return Some(lt.clone());
         }
+        // A typed receiver holding one reference to `Self` (`self: &'a Self`,
+        // `self: Pin<&'a mut Self>`).
         if let [only] = lifetimes_in(&r.ty).as_slice() {
-            if r.ty.to_token_stream().to_string().contains('&') {
+            if contains_reference(&r.ty) {
                 return Some(Lifetime {
                     apostrophe: Span::call_site(),
                     ident: only.clone(),
@@ -220,6 +222,18 @@ fn output_elision_target(sig: &Signature) -> Option<Lifetime> {
         }),
         _ => None,
     }
+}
+
+fn contains_reference(ty: &Type) -> bool {
+    struct Finder(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_type_reference(&mut self, _: &'ast TypeReference) {
+            self.0 = true;
+        }
+    }
+    let mut finder = Finder(false);
+    syn::visit::visit_type(&mut finder, ty);
+    finder.0
 }
 
 /// Replaces elided lifetimes (`&T`, `'_`) in an output type, outside `fn` pointer types and
