@@ -209,7 +209,7 @@ impl<T> Repr<'_, T> {
         self.poll_backing(cx)
     }
 
-    /// Poll a backing that is not a ready value.
+    /// Poll a backing that is not a ready value or a pooled source (`poll` handles those).
     fn poll_backing(&mut self, cx: &mut Context<'_>) -> Poll<T> {
         let polled = match self {
             Repr::Ready(_) => unreachable!("handled by poll"),
@@ -218,23 +218,18 @@ impl<T> Repr<'_, T> {
             Repr::Borrowed { source, token } => source.poll_result(*token, cx),
             Repr::Shared { source, token } => source.poll_result(*token, cx),
             Repr::Pooled(pooled) => {
-                // SAFETY: the slot stays rented while the backing lives; we are its consumer.
+                debug_assert!(pooled.vtable().is_future, "sources are polled by `poll`");
+                // SAFETY: the block stays ours while the backing lives; we are its consumer.
                 let polled = unsafe { (pooled.vtable().poll)(pooled.ptr, pooled.token, cx) };
                 if polled.is_ready() {
-                    if pooled.vtable().is_future {
-                        // A finished future is dropped by the backing's `Drop`, after `self`
-                        // already says `Done`: a panicking drop cannot cause a second one.
-                        // SAFETY: the backing is moved out once and `self` overwritten at
-                        // once, without dropping the old contents.
-                        let finished = unsafe { ptr::read(pooled) };
-                        // SAFETY: `self` is valid for writes.
-                        unsafe { ptr::write(self, Repr::Done) };
-                        drop(finished);
-                    } else {
-                        // A source slot recycled itself: forget the backing.
-                        // SAFETY: `self` is valid for writes; the backing owns nothing else.
-                        unsafe { ptr::write(self, Repr::Done) };
-                    }
+                    // A finished future is dropped by the backing's `Drop`, after `self`
+                    // already says `Done`: a panicking drop cannot cause a second one.
+                    // SAFETY: the backing is moved out once and `self` overwritten at once,
+                    // without dropping the old contents.
+                    let finished = unsafe { ptr::read(pooled) };
+                    // SAFETY: `self` is valid for writes.
+                    unsafe { ptr::write(self, Repr::Done) };
+                    drop(finished);
                 }
                 return polled;
             }
