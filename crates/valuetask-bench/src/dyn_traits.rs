@@ -49,22 +49,37 @@ pub struct Backend {
     pub offset: u64,
 }
 
-#[async_trait::async_trait]
-impl BoxedService for Backend {
-    async fn ready(&self, key: u64) -> u64 {
-        key + black_box(self.offset)
-    }
-    async fn cache_hit(&self, key: u64) -> u64 {
-        if key == MISS {
-            yield_once().await;
+/// The `async fn` bodies, written once and expanded under each attribute, so the compared
+/// implementations cannot drift apart.
+macro_rules! service_impl {
+    ($(#[$attr:meta])* $service:ident) => {
+        $(#[$attr])*
+        impl $service for Backend {
+            async fn ready(&self, key: u64) -> u64 {
+                key + black_box(self.offset)
+            }
+            async fn cache_hit(&self, key: u64) -> u64 {
+                if key == MISS {
+                    yield_once().await;
+                }
+                key + black_box(self.offset)
+            }
+            async fn suspending(&self, key: u64) -> u64 {
+                yield_once().await;
+                key + black_box(self.offset)
+            }
         }
-        key + black_box(self.offset)
-    }
-    async fn suspending(&self, key: u64) -> u64 {
-        yield_once().await;
-        key + black_box(self.offset)
-    }
+    };
 }
+
+service_impl!(
+    #[async_trait::async_trait]
+    BoxedService
+);
+service_impl!(
+    #[value_task]
+    PooledService
+);
 
 impl StackService for Backend {
     fn ready(&self, key: u64) -> StackFuture<'_, u64, STACK> {
@@ -83,23 +98,6 @@ impl StackService for Backend {
             yield_once().await;
             key + black_box(self.offset)
         })
-    }
-}
-
-#[value_task]
-impl PooledService for Backend {
-    async fn ready(&self, key: u64) -> u64 {
-        key + black_box(self.offset)
-    }
-    async fn cache_hit(&self, key: u64) -> u64 {
-        if key == MISS {
-            yield_once().await;
-        }
-        key + black_box(self.offset)
-    }
-    async fn suspending(&self, key: u64) -> u64 {
-        yield_once().await;
-        key + black_box(self.offset)
     }
 }
 
