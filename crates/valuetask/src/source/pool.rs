@@ -15,7 +15,8 @@
 //!   (`CONSUMER_GONE`).
 //! - An idle slot (in a thread cache or the shared list) is owned by that list alone.
 //! - A thread cache holds slots of one pool at a time (`owner`, the address of the pool's
-//!   shared part, which the cached slots keep alive).
+//!   shared part, which the cached slots keep alive). An empty cache's `owner` means nothing
+//!   (that pool may be gone and its address reused): the next `put_cached` claims it anew.
 //! - Slots keep their pool's shared part alive (`Arc`); when the last `CompletionPool` handle
 //!   drops, the shared idle list is emptied and the pool is marked closed, so returning slots
 //!   are freed instead of kept: no cycle, no leak.
@@ -324,7 +325,7 @@ fn take_cached<T>(pool: &Arc<PoolShared<T>>) -> Option<SlotPtr<T>> {
     CACHE
         .try_with(|cache| {
             let mut cache = cache.try_borrow_mut().ok()?;
-            if cache.owner != id {
+            if cache.owner != id || cache.slots.is_empty() {
                 return None;
             }
             cache.slots.pop().map(|p| SlotPtr(p.cast()))
@@ -345,7 +346,10 @@ fn put_cached<T>(slot: NonNull<Slot<T>>) -> Result<(), SlotPtr<T>> {
         let Ok(mut cache) = cache.try_borrow_mut() else {
             return false;
         };
-        if cache.owner != id {
+        // An empty cache is nobody's: its `owner` may name a pool that has since been freed,
+        // and a new pool (of another `T`) may live at that address now. Only while it holds
+        // slots does the cache keep its owner alive (each slot holds the pool's `Arc`).
+        if cache.owner != id || cache.slots.is_empty() {
             // Switch pools: the previous pool's slots go back to it.
             cache.flush();
             cache.owner = id;
@@ -432,5 +436,41 @@ impl<T: Send + 'static> fmt::Debug for Completer<T> {
         f.debug_struct("Completer")
             .field("closed", &self.is_closed())
             .finish()
+    }
+}
+
+#[cfg(all(test, not(valuetask_loom)))]
+mod tests {
+    use super::*;
+
+    /// Stands for the `spill` of a freed pool's slot type: using it is the bug.
+    unsafe fn stale_spill(_: NonNull<()>) {
+        panic!("a slot was spilled with the spill function of the pool that left the cache");
+    }
+
+    /// After a pool is freed, another pool (of another `T`) may be allocated at its address
+    /// while this thread's empty cache still names it. Simulated here: the cache names the
+    /// new pool's address but carries the old pool's `spill`. The new pool's slot must go
+    /// back to it through its own.
+    #[test]
+    fn an_empty_cache_is_claimed_anew_even_at_a_known_address() {
+        std::thread::spawn(|| {
+            let pool = CompletionPool::<[usize; 8]>::new();
+            CACHE.with(|cache| {
+                let mut cache = cache.borrow_mut();
+                cache.owner = Arc::as_ptr(&pool.handle.shared) as usize;
+                cache.spill = stale_spill;
+            });
+            let (vt, c) = pool.rent();
+            c.set_result([0; 8]);
+            assert_eq!(vt.get_result(), Ok([0; 8]));
+            CACHE.with(|cache| cache.borrow_mut().flush());
+            assert_eq!(pool.idle(), 1, "the slot went back to its own pool");
+            let (vt, c) = pool.rent();
+            c.set_result([7; 8]);
+            assert_eq!(vt.get_result(), Ok([7; 8]));
+        })
+        .join()
+        .unwrap();
     }
 }
