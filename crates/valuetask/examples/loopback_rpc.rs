@@ -3,7 +3,8 @@
 //!
 //! A client pipelines requests over one connection (up to `WINDOW` in flight); a reader task
 //! matches each response to its request by id and completes that request's completion. The
-//! server doubles each payload. Loopback only, bounded in count.
+//! server doubles each payload. Loopback only, bounded in count and in time (a run that takes
+//! longer than `DEADLINE`, a lost frame say, fails instead of hanging).
 //!
 //! ```sh
 //! cargo run --release --example loopback_rpc            # 200,000 requests per variant
@@ -15,7 +16,7 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
@@ -51,6 +52,8 @@ static ALLOC: CountingAllocator = CountingAllocator;
 const WINDOW: usize = 64;
 /// Requests before measuring, so pools, buffers and tokio are warm.
 const WARM_UP: u64 = 10_000;
+/// The longest one variant's run may take (a run of 200,000 requests takes a few seconds).
+const DEADLINE: Duration = Duration::from_secs(120);
 
 /// How one variant pairs a request with its eventual response.
 trait Rendezvous: Send + Sync + 'static {
@@ -186,6 +189,14 @@ async fn client<R: Rendezvous>(rendezvous: R, requests: u64) -> (f64, f64) {
     (requests as f64 / elapsed, allocs as f64 / requests as f64)
 }
 
+/// Run one variant and print its line; panics if it exceeds `DEADLINE`.
+fn run<R: Rendezvous>(runtime: &tokio::runtime::Runtime, rendezvous: R, requests: u64) {
+    let (rps, apr) = runtime
+        .block_on(async { tokio::time::timeout(DEADLINE, client(rendezvous, requests)).await })
+        .unwrap_or_else(|_| panic!("{}: {requests} requests took over {DEADLINE:?}", R::NAME));
+    println!("{:<28} {:>12.0} {:>16.3}", R::NAME, rps, apr);
+}
+
 fn main() {
     let requests: u64 = std::env::args()
         .nth(1)
@@ -202,10 +213,8 @@ fn main() {
         "completion per request", "requests/s", "allocs/request"
     );
     for round in 0..2 {
-        let (rps, apr) = runtime.block_on(client(Pooled(CompletionPool::new()), requests));
-        println!("{:<28} {:>12.0} {:>16.3}", Pooled::NAME, rps, apr);
-        let (rps, apr) = runtime.block_on(client(Oneshot, requests));
-        println!("{:<28} {:>12.0} {:>16.3}", Oneshot::NAME, rps, apr);
+        run(&runtime, Pooled(CompletionPool::new()), requests);
+        run(&runtime, Oneshot, requests);
         if round == 0 {
             println!("(second round, same process)");
         }
