@@ -590,10 +590,16 @@ impl<U: Clone + Send + Sync + 'static> From<Task<U>> for ValueTask<'static, Resu
 }
 
 impl<T> fmt::Debug for ValueTask<'_, T> {
+    /// Shows the backing and whether it completed. For a `ValueTaskSource` the token is shown
+    /// instead: asking the source would panic if it was reset since (a stale token), and
+    /// formatting must not panic.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ValueTask")
-            .field("backing", &self.0.kind())
-            .field("is_completed", &self.0.is_completed())
-            .finish()
+        let mut d = f.debug_struct("ValueTask");
+        d.field("backing", &self.0.kind());
+        match &*self.0 {
+            Repr::Borrowed { token, .. } | Repr::Shared { token, .. } => d.field("token", token),
+            repr => d.field("is_completed", &repr.is_completed()),
+        };
+        d.finish()
     }
 }

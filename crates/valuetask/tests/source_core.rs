@@ -130,7 +130,39 @@ fn stale_and_future_tokens_panic_naming_both_versions() {
             m.contains(&format!("token {token}")) && m.contains("version 2"),
             "{m}"
         );
+        // Awaiting polls the source (`poll_result`), not only `status`.
+        let m = panic_message(|| {
+            let mut vt = ValueTask::from_source(&core, token);
+            let _ = poll_once(&mut vt, Waker::noop());
+        });
+        assert!(
+            m.contains(&format!("token {token}")) && m.contains("version 2"),
+            "{m}"
+        );
+        // Formatting never asks the source, so it cannot panic on the stale token.
+        let vt = ValueTask::from_source(&core, token);
+        assert_eq!(
+            format!("{vt:?}"),
+            format!("ValueTask {{ backing: \"BorrowedSource\", token: {token} }}")
+        );
     }
+}
+
+#[test]
+fn a_value_task_over_an_arc_source_allocates_nothing_of_its_own() {
+    let core = Arc::new(ManualResetValueTaskSourceCore::<u64>::new());
+    let (sum, allocs) = allocations_during(|| {
+        let mut sum = 0;
+        for i in 0..1_000u64 {
+            let vt = ValueTask::from_arc_source(core.clone(), core.version());
+            core.set_result(i);
+            sum += common::now(vt).unwrap();
+            core.reset();
+        }
+        sum
+    });
+    assert_eq!(allocs, 0);
+    assert_eq!(sum, (0..1_000u64).sum::<u64>());
 }
 
 #[test]
