@@ -15,6 +15,7 @@ static ALLOC: CountingAllocator = CountingAllocator;
 #[value_task]
 trait Service: Send + Sync {
     async fn cached(&self, key: u64) -> u64;
+    async fn cache_hit(&self, key: u64) -> u64;
     async fn suspending(&self, key: u64) -> u64;
 }
 
@@ -28,6 +29,13 @@ impl Service for Backend {
     async fn cached(&self, key: u64) -> u64 {
         key + self.padding[0]
     }
+    /// Has an `.await` (so it runs as a future), on a path the tests never take.
+    async fn cache_hit(&self, key: u64) -> u64 {
+        if key == u64::MAX {
+            yield_once().await;
+        }
+        key + self.padding[2]
+    }
     async fn suspending(&self, key: u64) -> u64 {
         let scratch = [key; 16];
         yield_once().await;
@@ -40,6 +48,18 @@ fn a_dyn_call_completing_synchronously_allocates_nothing_after_warm_up() {
     let svc: &dyn Service = &Backend { padding: [0; 4] };
     now(svc.cached(0));
     let (sum, allocs) = allocations_during(|| (0..10_000).map(|i| now(svc.cached(i))).sum::<u64>());
+    assert_eq!(sum, (0..10_000).sum::<u64>());
+    assert_eq!(allocs, 0);
+}
+
+#[test]
+fn a_dyn_call_that_could_suspend_but_completes_at_once_allocates_nothing_after_warm_up() {
+    let svc: &dyn Service = &Backend { padding: [0; 4] };
+    let vt = svc.cache_hit(0);
+    assert!(vt.is_completed(), "started at the call, finished in its first poll");
+    now(vt);
+    let (sum, allocs) =
+        allocations_during(|| (0..10_000).map(|i| now(svc.cache_hit(i))).sum::<u64>());
     assert_eq!(sum, (0..10_000).sum::<u64>());
     assert_eq!(allocs, 0);
 }
