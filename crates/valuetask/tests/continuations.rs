@@ -28,6 +28,16 @@ fn antecedents() -> [(TaskStatus, Task<u8>); 3] {
     ]
 }
 
+/// Complete `tcs` with the outcome `status` names.
+fn complete_as(tcs: &TaskCompletionSource<u8>, status: TaskStatus) {
+    match status {
+        TaskStatus::RanToCompletion => tcs.set_result(1),
+        TaskStatus::Faulted => tcs.set_error(TaskError::panicked("f")),
+        TaskStatus::Canceled => tcs.set_canceled(),
+        other => unreachable!("not an outcome: {other:?}"),
+    }
+}
+
 #[test]
 fn each_when_option_runs_only_for_its_outcome_and_cancels_otherwise() {
     for on in [ContinueOn::Scheduled, ContinueOn::Synchronously] {
@@ -41,16 +51,29 @@ fn each_when_option_runs_only_for_its_outcome_and_cancels_otherwise() {
             (ContinueWhen::OnlyOnCanceled, Some(TaskStatus::Canceled)),
         ] {
             for (status, antecedent) in antecedents() {
-                let next = antecedent.continue_with_options(options(when, on), |t| t.status());
-                let result = next.wait_timeout(WAIT).expect("continuation completes");
-                if admitted.is_none_or(|s| s == status) {
-                    assert_eq!(result, Ok(&status), "{when:?} {on:?} {status:?}");
-                } else {
-                    assert_eq!(
-                        result,
-                        Err(&TaskError::Canceled),
-                        "{when:?} {on:?} {status:?}"
-                    );
+                // Registered after completion, and before it.
+                let after = antecedent.continue_with_options(options(when, on), |t| t.status());
+                let tcs = TaskCompletionSource::<u8>::new();
+                let before = tcs
+                    .task()
+                    .continue_with_options(options(when, on), |t| t.status());
+                assert_eq!(before.status(), TaskStatus::Pending);
+                complete_as(&tcs, status);
+                for (registered, next) in [("after", after), ("before", before)] {
+                    let result = next.wait_timeout(WAIT).expect("continuation completes");
+                    if admitted.is_none_or(|s| s == status) {
+                        assert_eq!(
+                            result,
+                            Ok(&status),
+                            "{when:?} {on:?} {status:?} registered {registered}"
+                        );
+                    } else {
+                        assert_eq!(
+                            result,
+                            Err(&TaskError::Canceled),
+                            "{when:?} {on:?} {status:?} registered {registered}"
+                        );
+                    }
                 }
             }
         }
@@ -79,13 +102,17 @@ fn a_continuation_registered_before_completion_runs_once_when_it_completes() {
 
 #[test]
 fn a_continuation_registered_after_completion_runs_once() {
-    let runs = Arc::new(AtomicUsize::new(0));
-    let done = Task::from_result(3u8);
-    let counter = runs.clone();
-    let next = done.continue_with(move |_| counter.fetch_add(1, Ordering::SeqCst));
-    assert_eq!(next.wait_timeout(WAIT), Some(Ok(&0)));
-    thread::sleep(Duration::from_millis(10));
-    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    for on in [ContinueOn::Scheduled, ContinueOn::Synchronously] {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let done = Task::from_result(3u8);
+        let counter = runs.clone();
+        let next = done.continue_with_options(options(ContinueWhen::Always, on), move |_| {
+            counter.fetch_add(1, Ordering::SeqCst)
+        });
+        assert_eq!(next.wait_timeout(WAIT), Some(Ok(&0)), "{on:?}");
+        thread::sleep(Duration::from_millis(10));
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "{on:?}");
+    }
 }
 
 #[test]
