@@ -77,6 +77,28 @@ fn a_token_canceled_before_start_cancels_without_running() {
     assert!(!ran.load(Ordering::SeqCst));
 }
 
+/// Spawned but not yet polled when the token fires: on a current-thread runtime the task
+/// cannot start before the test's own future yields.
+#[test]
+fn a_token_canceled_after_spawn_but_before_the_first_poll_cancels_without_running() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let token = CancellationToken::new();
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        let task = Task::run_with_cancellation(
+            async move { flag.store(true, Ordering::SeqCst) },
+            token.clone(),
+        );
+        assert_eq!(task.status(), TaskStatus::Pending, "spawned, not yet run");
+        token.cancel();
+        assert_eq!(task.clone().await, Err(TaskError::Canceled));
+        assert!(!ran.load(Ordering::SeqCst), "the future never ran");
+    });
+}
+
 #[test]
 fn a_token_canceled_mid_flight_drops_the_future_and_cancels_the_task() {
     struct Dropped(Arc<AtomicBool>);
