@@ -56,7 +56,10 @@ fn a_dyn_call_completing_synchronously_allocates_nothing_after_warm_up() {
 fn a_dyn_call_that_could_suspend_but_completes_at_once_allocates_nothing_after_warm_up() {
     let svc: &dyn Service = &Backend { padding: [0; 4] };
     let vt = svc.cache_hit(0);
-    assert!(vt.is_completed(), "started at the call, finished in its first poll");
+    assert!(
+        vt.is_completed(),
+        "started at the call, finished in its first poll"
+    );
     now(vt);
     let (sum, allocs) =
         allocations_during(|| (0..10_000).map(|i| now(svc.cache_hit(i))).sum::<u64>());
