@@ -1,5 +1,6 @@
-//! Loom models of `ManualResetValueTaskSourceCore` (set vs poll vs reset vs drop) and of a
-//! `CompletionPool` slot completed and consumed on different threads. Run with
+//! Loom models of `ManualResetValueTaskSourceCore` (set vs poll, set vs reset, poll vs reset,
+//! set vs drop) and of a `CompletionPool` slot completed and consumed on different threads.
+//! Run with
 //! `RUSTFLAGS="--cfg valuetask_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release --test loom_source`.
 #![cfg(valuetask_loom)]
 
@@ -78,6 +79,33 @@ fn reset_races_a_registering_consumer_which_then_sees_a_stale_token_or_the_old_r
             Ok(Poll::Ready(r)) => panic!("nothing was set, got {r:?}"),
         }
         assert_eq!(core.version(), 1);
+    });
+}
+
+#[test]
+fn set_races_reset_and_lands_in_one_generation_whose_result_is_dropped_once() {
+    model(|| {
+        let marker = Arc::new(());
+        let core = Arc::new(ManualResetValueTaskSourceCore::<Arc<()>>::new());
+        let producer = {
+            let (core, marker) = (core.clone(), marker.clone());
+            thread::spawn(move || core.try_set_result(marker).is_ok())
+        };
+        core.reset();
+        assert!(
+            producer.join().unwrap(),
+            "each generation accepts one result"
+        );
+        assert_eq!(core.version(), 1);
+        match core.status(1) {
+            // Set in generation 0: the reset dropped the untaken result.
+            valuetask::SourceStatus::Pending => assert_eq!(Arc::strong_count(&marker), 1),
+            // Set in generation 1: the core holds it.
+            valuetask::SourceStatus::Succeeded => assert_eq!(Arc::strong_count(&marker), 2),
+            other => panic!("unexpected status {other:?}"),
+        }
+        drop(core);
+        assert_eq!(Arc::strong_count(&marker), 1);
     });
 }
 
