@@ -126,6 +126,14 @@ fn value_task_when_all_over_1000_ready_inputs_allocates_only_the_output() {
     });
     assert_eq!(sum, (0..1000).sum());
     assert_eq!(allocs, 1, "just the output Vec");
+
+    // An iterator that is not a collection: no intermediate Vec either.
+    let (sum, allocs) = allocations_during(|| {
+        let all = ValueTask::when_all((0..1000u64).map(ValueTask::from_result));
+        all.get_result().into_iter().sum::<u64>()
+    });
+    assert_eq!(sum, (0..1000).sum());
+    assert_eq!(allocs, 1, "just the output Vec, from an iterator");
 }
 
 #[test]

@@ -117,9 +117,10 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
 }
 
 impl<'a, T: Send + 'a> ValueTask<'a, T> {
-    /// A value task yielding every value of `value_tasks` in input order. When every input is
-    /// already complete it allocates nothing but the output `Vec`; otherwise the inputs are
-    /// awaited in order in pooled storage.
+    /// A value task yielding every value of `value_tasks` in input order. The inputs are
+    /// taken in order while they are complete ([`try_get`](Self::try_get)); at the first
+    /// that is not, it and the rest are awaited in order in pooled storage. When every input
+    /// is already complete the only allocation is the output `Vec`.
     ///
     /// ```
     /// use valuetask::ValueTask;
@@ -129,21 +130,11 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
     pub fn when_all(
         value_tasks: impl IntoIterator<Item = ValueTask<'a, T>>,
     ) -> ValueTask<'a, Vec<T>> {
-        let pending: Vec<ValueTask<'a, T>> = value_tasks.into_iter().collect();
-        let mut values = Vec::with_capacity(pending.len());
-        if !pending.iter().all(ValueTask::is_completed) {
-            return ValueTask::new(async move {
-                for vt in pending {
-                    values.push(vt.await);
-                }
-                values
-            });
-        }
-        let mut inputs = pending.into_iter();
+        let mut inputs = value_tasks.into_iter();
+        let mut values = Vec::with_capacity(inputs.size_hint().0);
         while let Some(vt) = inputs.next() {
             match vt.try_get() {
                 Ok(value) => values.push(value),
-                // A source that said "completed" but was not ready: await it and the rest.
                 Err(vt) => {
                     let rest: Vec<_> = std::iter::once(vt).chain(inputs).collect();
                     return ValueTask::new(async move {
