@@ -111,6 +111,11 @@ pub use value_task::ValueTask;
 /// - Pooling is the default, and safe: a value task cannot be awaited twice. Opt a method out
 ///   with `#[value_task(boxed)]` on it (lazy, one box per call), or a whole item with
 ///   `#[value_task(boxed)]` on the item.
+/// - The pool's memory is bounded. Futures go in blocks of seven size classes (64 bytes to
+///   4 KiB). Each thread keeps up to 16 KiB of free blocks per class, and a shared list keeps
+///   up to 64 KiB per class for blocks freed on other threads. So the pool holds at most
+///   112 KiB per thread that used it, plus 448 KiB shared. Blocks beyond that go back to the
+///   allocator, as does a thread's cache when the thread exits.
 /// - `#[value_task(?Send)]` on the item: futures need not be `Send`; methods return
 ///   [`LocalValueTask`].
 ///

@@ -138,7 +138,7 @@ pub fn yield_now() -> YieldNow {
     YieldNow { yielded: false }
 }
 
-/// The future of [`yield_now`].
+/// The future of [`yield_now`] (.NET `YieldAwaitable`).
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct YieldNow {
@@ -173,6 +173,12 @@ mod on_tokio {
         /// or, outside one, on valuetask's global runtime. A panic in the future faults the
         /// task with the panic message; it never takes the process down.
         ///
+        /// The global runtime is a multi-thread tokio runtime started on first use and never
+        /// shut down; its workers are named `valuetask-global`, one per core unless the
+        /// environment variable `VALUETASK_WORKER_THREADS` (read once, at that first use)
+        /// sets their number. For full control, build your own runtime and use
+        /// [`run_on`](Self::run_on).
+        ///
         /// ```
         /// use valuetask::Task;
         /// let task = Task::run(async { 6 * 7 });
@@ -182,7 +188,17 @@ mod on_tokio {
             drive(future, None)
         }
 
-        /// Like [`run`](Self::run), on the runtime `handle` points at.
+        /// Like [`run`](Self::run), on the runtime `handle` points at (.NET
+        /// `Task.Factory.StartNew` with a `TaskScheduler`).
+        ///
+        /// ```
+        /// let runtime = tokio::runtime::Builder::new_multi_thread()
+        ///     .worker_threads(1)
+        ///     .build()
+        ///     .unwrap();
+        /// let task = valuetask::Task::run_on(runtime.handle(), async { 6 * 7 });
+        /// assert_eq!(task.wait(), Ok(&42));
+        /// ```
         pub fn run_on(
             handle: &tokio::runtime::Handle,
             future: impl std::future::Future<Output = T> + Send + 'static,
@@ -255,6 +271,17 @@ mod on_tokio {
 
         /// A task that completes after `duration`, or ends canceled when `token` fires first
         /// (.NET `Task.Delay(TimeSpan, CancellationToken)`).
+        ///
+        /// ```
+        /// use std::time::Duration;
+        /// use tokio_util::sync::CancellationToken;
+        /// use valuetask::Task;
+        ///
+        /// let token = CancellationToken::new();
+        /// let delay = Task::delay_with_cancellation(Duration::from_secs(60), token.clone());
+        /// token.cancel();
+        /// assert!(delay.wait().unwrap_err().is_canceled());
+        /// ```
         pub fn delay_with_cancellation(duration: Duration, token: CancellationToken) -> Task<()> {
             Task::run_with_cancellation(async move { tokio::time::sleep(duration).await }, token)
         }

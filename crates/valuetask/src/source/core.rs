@@ -169,6 +169,16 @@ impl<T> ManualResetValueTaskSourceCore<T> {
 
     /// Start a new generation: bump the version by one, drop an untaken result, forget the
     /// waker (.NET `Reset`). See the type docs for what happens to a consumer still waiting.
+    ///
+    /// ```
+    /// use valuetask::{ManualResetValueTaskSourceCore, SourceStatus};
+    ///
+    /// let core = ManualResetValueTaskSourceCore::<u8>::new();
+    /// core.set_result(1);
+    /// core.reset(); // the untaken result is dropped
+    /// assert_eq!(core.version(), 1);
+    /// assert_eq!(core.status(1), SourceStatus::Pending);
+    /// ```
     pub fn reset(&self) {
         let (before, waker) = self.locked(|this, state| {
             // SAFETY: we hold `LOCKED`.
@@ -238,6 +248,17 @@ impl<T> ManualResetValueTaskSourceCore<T> {
 
     /// The status of the generation `token` (.NET `GetStatus`).
     ///
+    /// ```
+    /// use valuetask::{ManualResetValueTaskSourceCore, SourceStatus, TaskError};
+    ///
+    /// let core = ManualResetValueTaskSourceCore::<u8>::new();
+    /// assert_eq!(core.status(0), SourceStatus::Pending);
+    /// core.set_error(TaskError::panicked("boom"));
+    /// assert_eq!(core.status(0), SourceStatus::Faulted);
+    /// let stale = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| core.status(7)));
+    /// assert!(stale.is_err(), "a token that is not the current version panics");
+    /// ```
+    ///
     /// # Panics
     /// If `token` is not the current version.
     #[track_caller]
@@ -251,6 +272,17 @@ impl<T> ManualResetValueTaskSourceCore<T> {
 
     /// The result of generation `token` if it is complete, else register `cx`'s waker
     /// (.NET `OnCompleted` + `GetResult`). The result is moved out: take it once.
+    ///
+    /// ```
+    /// use std::task::{Context, Poll, Waker};
+    /// use valuetask::ManualResetValueTaskSourceCore;
+    ///
+    /// let core = ManualResetValueTaskSourceCore::<u8>::new();
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert!(core.poll_result(0, &mut cx).is_pending()); // the waker is registered
+    /// core.set_result(5);
+    /// assert_eq!(core.poll_result(0, &mut cx), Poll::Ready(Ok(5)));
+    /// ```
     ///
     /// # Panics
     /// If `token` is not the current version, or the result was already taken.

@@ -368,10 +368,24 @@ fn put_cached<T>(slot: NonNull<Slot<T>>) -> Result<(), SlotPtr<T>> {
     }
 }
 
-/// Completes one rented value task (the pooled counterpart of `oneshot::Sender`).
+/// Completes one rented value task (the pooled counterpart of `oneshot::Sender`; in .NET, the
+/// `SetResult` / `SetException` side of a pooled `IValueTaskSource`).
 ///
 /// Completing consumes it. Dropping it without completing completes the value task with
 /// [`TaskError::Abandoned`], so the awaiter never hangs.
+///
+/// ```
+/// use valuetask::{CompletionPool, TaskError};
+///
+/// let pool = CompletionPool::<u32>::new();
+/// let (reply, completer) = pool.rent();
+/// completer.set_error(TaskError::Canceled);
+/// assert_eq!(reply.get_result(), Err(TaskError::Canceled));
+///
+/// let (reply, completer) = pool.rent();
+/// drop(completer); // never completed
+/// assert!(matches!(reply.get_result(), Err(TaskError::Abandoned)));
+/// ```
 pub struct Completer<T: Send + 'static> {
     slot: NonNull<Slot<T>>,
     done: bool,

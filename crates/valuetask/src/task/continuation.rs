@@ -100,7 +100,22 @@ impl<T: Send + Sync + 'static> Task<T> {
     /// Like [`continue_with`](Self::continue_with), with options. The continuation runs
     /// exactly once, also when registered after completion; when the options exclude the
     /// antecedent's outcome the returned task ends canceled without running `f`; a panic in
-    /// `f` faults the returned task only.
+    /// `f` faults the returned task only (.NET `ContinueWith(Func, TaskContinuationOptions)`).
+    ///
+    /// ```
+    /// use valuetask::{ContinuationOptions, ContinueOn, ContinueWhen, Task, TaskError};
+    ///
+    /// let failed = Task::<u8>::from_error(TaskError::panicked("boom"));
+    /// let on_fault = ContinuationOptions::default()
+    ///     .when(ContinueWhen::OnlyOnFaulted)
+    ///     .on(ContinueOn::Synchronously);
+    /// let report = failed.continue_with_options(on_fault, |t| t.error().is_some());
+    /// assert_eq!(report.wait(), Ok(&true));
+    ///
+    /// let on_success = ContinuationOptions::default().when(ContinueWhen::OnlyOnRanToCompletion);
+    /// let skipped = failed.continue_with_options(on_success, |_| ());
+    /// assert!(skipped.wait().unwrap_err().is_canceled());
+    /// ```
     pub fn continue_with_options<U: Send + Sync + 'static>(
         &self,
         options: ContinuationOptions,

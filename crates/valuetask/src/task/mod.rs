@@ -318,7 +318,8 @@ impl<T> Drop for Completion<'_, T> {
     }
 }
 
-/// The future of awaiting `&Task<T>`: the task stays usable afterwards.
+/// The future of awaiting `&Task<T>` (.NET `TaskAwaiter<TResult>`): the task stays usable
+/// afterwards.
 pub struct TaskFuture<'a, T> {
     task: &'a Task<T>,
     key: WaiterKey,
