@@ -37,7 +37,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         Item::Trait(mut item) => {
             for member in &mut item.items {
                 if let TraitItem::Fn(f) = member {
-                    let opts = options.take_method_options(&mut f.attrs)?;
+                    let opts = options.take_method_options(&mut f.attrs, &f.sig)?;
                     if f.sig.asyncness.is_none() {
                         continue;
                     }
@@ -51,6 +51,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                         Some(&item.generics),
                     );
                     if let Some(body) = &mut f.default {
+                        check_receiver_is_send(&f.sig, body, &ret, opts)?;
                         *body = wrap_body(body, &ret, &captures, opts);
                     }
                 }
@@ -60,7 +61,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         Item::Impl(mut item) => {
             for member in &mut item.items {
                 if let ImplItem::Fn(f) = member {
-                    let opts = options.take_method_options(&mut f.attrs)?;
+                    let opts = options.take_method_options(&mut f.attrs, &f.sig)?;
                     if f.sig.asyncness.is_none() {
                         continue;
                     }
@@ -72,6 +73,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                         false,
                         Some(&item.generics),
                     );
+                    check_receiver_is_send(&f.sig, &f.block, &ret, opts)?;
                     f.block = wrap_body(&f.block, &ret, &captures, opts);
                 }
             }
@@ -92,6 +94,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                 Place::Free
             };
             let ret = rewrite_signature(&mut f.sig, options, place, false, None);
+            check_receiver_is_send(&f.sig, &f.block, &ret, options)?;
             *f.block = wrap_body(&f.block, &ret, &captures, options);
             Ok(quote!(#f))
         }
@@ -222,6 +225,44 @@ fn output_elision_target(sig: &Signature) -> Option<Lifetime> {
         }),
         _ => None,
     }
+}
+
+/// A `Send` future cannot hold an `Rc` receiver: say so at the receiver, instead of leaving
+/// rustc's "future cannot be sent between threads safely" at the body. A body that never
+/// suspends runs as a closure, not a future, and may keep it.
+fn check_receiver_is_send(
+    sig: &Signature,
+    body: &Block,
+    ret: &Type,
+    opts: Options,
+) -> syn::Result<()> {
+    struct FindRc(bool);
+    impl<'ast> syn::visit::Visit<'ast> for FindRc {
+        fn visit_path_segment(&mut self, segment: &'ast syn::PathSegment) {
+            self.0 |= segment.ident == "Rc";
+            syn::visit::visit_path_segment(self, segment);
+        }
+    }
+    let Some(FnArg::Receiver(receiver)) = sig.inputs.first() else {
+        return Ok(());
+    };
+    if opts.local || (!opts.boxed && crate::synchronous::never_suspends(body, ret)) {
+        return Ok(());
+    }
+    let mut rc = FindRc(false);
+    syn::visit::visit_type(&mut rc, &receiver.ty);
+    if rc.0 {
+        return Err(syn::Error::new_spanned(
+            receiver,
+            format!(
+                "this receiver holds an `Rc`, which is not `Send`, so the future of `{}` cannot \
+                 be `Send`: use #[value_task(?Send)] on the trait or impl (methods then return \
+                 `LocalValueTask`)",
+                sig.ident
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn contains_reference(ty: &Type) -> bool {

@@ -54,13 +54,28 @@ impl Options {
     }
 
     /// Remove `#[value_task(...)]` attributes from a method and merge their options (a
-    /// method may only opt out of pooling).
-    pub fn take_method_options(self, attrs: &mut Vec<Attribute>) -> syn::Result<Self> {
+    /// method may only opt out of pooling). Such an attribute on a method that is not an
+    /// `async fn` is an error: it would have nothing to apply to.
+    pub fn take_method_options(
+        self,
+        attrs: &mut Vec<Attribute>,
+        sig: &syn::Signature,
+    ) -> syn::Result<Self> {
         let mut merged = self;
         let mut error = None;
         attrs.retain(|attr| {
             if !attr.path().is_ident("value_task") {
                 return true;
+            }
+            if sig.asyncness.is_none() {
+                error.get_or_insert(syn::Error::new_spanned(
+                    attr,
+                    format!(
+                        "#[value_task] on a method expects an `async fn`; `{}` is not async",
+                        sig.ident
+                    ),
+                ));
+                return false;
             }
             let parsed = match &attr.meta {
                 syn::Meta::Path(_) => Ok(Options::default()),

@@ -1,5 +1,5 @@
 //! `#[value_task]` trait shape: `&self`, `&mut self`, `self: Box<Self>`, and associated
-//! functions without a receiver; called through `dyn` where object safe.
+//! functions without a receiver; called through `dyn` where object safe; `self: Rc<Self>`.
 
 mod common;
 
@@ -45,4 +45,35 @@ fn every_receiver_works_statically_and_through_dyn() {
     assert_eq!(drive(boxed.add(1)), 4);
     assert_eq!(drive(boxed.get()), 4);
     assert_eq!(drive(boxed.into_total()), 40);
+}
+
+/// An `Rc` receiver: fine under `?Send` (a `LocalValueTask`), and fine in the default mode
+/// when the body cannot suspend (it runs as a closure, no future holds the `Rc`).
+#[value_task(?Send)]
+trait LocalNode {
+    async fn weight(self: std::rc::Rc<Self>) -> usize;
+}
+
+struct Node;
+
+#[value_task(?Send)]
+impl LocalNode for Node {
+    async fn weight(self: std::rc::Rc<Self>) -> usize {
+        yield_once().await;
+        std::rc::Rc::strong_count(&self)
+    }
+}
+
+#[value_task]
+impl Node {
+    async fn count(self: std::rc::Rc<Self>) -> usize {
+        std::rc::Rc::strong_count(&self)
+    }
+}
+
+#[test]
+fn an_rc_receiver_works_under_question_send_and_in_a_body_that_cannot_suspend() {
+    let node = std::rc::Rc::new(Node);
+    assert_eq!(drive(std::rc::Rc::clone(&node).weight()), 2);
+    assert_eq!(drive(std::rc::Rc::clone(&node).count()), 2);
 }
