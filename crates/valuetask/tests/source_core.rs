@@ -96,6 +96,53 @@ fn error_and_canceled_completions_surface_through_value_task_and_as_task() {
 }
 
 #[test]
+fn a_new_waker_replaces_the_registered_one() {
+    let core = Core::new();
+    let mut vt = core.value_task();
+    let (first, first_waker) = CountingWaker::new();
+    let (second, second_waker) = CountingWaker::new();
+    assert!(poll_once(&mut vt, &first_waker).is_pending());
+    assert!(poll_once(&mut vt, &second_waker).is_pending());
+    core.set_result(3);
+    assert_eq!((first.count(), second.count()), (0, 1), "only the latest waker");
+    assert_eq!(poll_once(&mut vt, &second_waker), Poll::Ready(Ok(3)));
+}
+
+/// A waker whose `clone` panics: the executor's code runs outside the core's lock.
+fn waker_that_panics_on_clone() -> Waker {
+    use std::task::{RawWaker, RawWakerVTable};
+    fn clone(_: *const ()) -> RawWaker {
+        panic!("this waker cannot be cloned")
+    }
+    fn noop(_: *const ()) {}
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
+    // SAFETY: the vtable's functions ignore the data pointer; none is unsound to call.
+    unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) }
+}
+
+#[test]
+fn a_waker_that_panics_in_clone_does_not_leave_the_core_locked() {
+    let core = Arc::new(Core::new());
+    let waker = waker_that_panics_on_clone();
+    let m = panic_message(|| {
+        let _ = core.poll_result(0, &mut std::task::Context::from_waker(&waker));
+    });
+    assert!(m.contains("cannot be cloned"), "{m}");
+    // Completing must not spin on a lock the panic left held.
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let producer = Arc::clone(&core);
+    thread::spawn(move || {
+        producer.set_result(4);
+        let _ = done_tx.send(());
+    });
+    assert!(
+        done_rx.recv_timeout(Duration::from_secs(5)).is_ok(),
+        "set_result hung on a lock left held"
+    );
+    assert_eq!(ValueTask::from_source(&*core, 0).get_result(), Ok(4));
+}
+
+#[test]
 fn stale_and_future_tokens_panic_naming_both_versions() {
     let core = Core::new();
     core.set_result(1);

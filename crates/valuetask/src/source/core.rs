@@ -8,6 +8,10 @@
 //! - `result` and `waker` are touched only by the thread holding `LOCKED`, which is taken by
 //!   a CAS that requires it clear. While `LOCKED` is held nobody else writes the state word,
 //!   so the holder releases it with a plain Release store of the new state.
+//! - No foreign code runs while `LOCKED` is held: wakers are cloned before it is taken and
+//!   dropped or woken after it is released, and a result being discarded (`reset`) is moved
+//!   out and dropped after. A critical section is a few loads and stores, so a waiting thread
+//!   spins only for those, and a panicking waker or `Drop` cannot leave the core locked.
 //! - `result` is initialized exactly when `COMPLETE` is set and `TAKEN` is clear.
 //! - The version changes only in `reset` (under `LOCKED`) and in `recycle` (by the exclusive
 //!   owner of a pooled slot), so a CAS that checks the version and takes `LOCKED` pins the
@@ -180,13 +184,14 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// assert_eq!(core.status(1), SourceStatus::Pending);
     /// ```
     pub fn reset(&self) {
-        let (before, waker) = self.locked(|this, state| {
+        // The untaken result and the waker are moved out under the lock and dropped after it.
+        let (before, _untaken, waker) = self.locked(|this, state| {
             // SAFETY: we hold `LOCKED`.
-            unsafe { this.drop_result(state) };
+            let untaken = unsafe { this.take_result(state) };
             // SAFETY: we hold `LOCKED`.
             let waker = this.waker.with_mut(|w| unsafe { (*w).take() });
             let next = with_version(version_of(state).wrapping_add(1), state & CONFIG);
-            (next, (state, waker))
+            (next, (state, untaken, waker))
         });
         if before & COMPLETE == 0 {
             if let Some(waker) = waker {
@@ -288,6 +293,20 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// If `token` is not the current version, or the result was already taken.
     #[track_caller]
     pub fn poll_result(&self, token: u32, cx: &mut Context<'_>) -> Poll<TaskOutput<T>> {
+        // A first registration (the common case) clones the waker before taking the lock.
+        let state = self.state.load(Ordering::Relaxed);
+        let fresh = (state & (HAS_WAKER | COMPLETE) == 0).then(|| cx.waker().clone());
+        self.poll_result_with(token, cx, fresh)
+    }
+
+    /// `poll_result`, with a clone of `cx`'s waker made beforehand if the caller has one.
+    #[track_caller]
+    fn poll_result_with(
+        &self,
+        token: u32,
+        cx: &mut Context<'_>,
+        mut fresh: Option<Waker>,
+    ) -> Poll<TaskOutput<T>> {
         let Ok(cur) = self.lock(0, |cur| {
             if version_of(cur) != token {
                 wrong_token("poll_result", token, version_of(cur));
@@ -307,15 +326,30 @@ impl<T> ManualResetValueTaskSourceCore<T> {
             self.state.store(cur | TAKEN, Ordering::Release);
             return Poll::Ready(out);
         }
+        // Register the waker. Cloning and dropping wakers is executor code: it runs outside
+        // the lock, so a slow or panicking waker cannot stall or wedge the core.
         // SAFETY: we hold `LOCKED`.
-        self.waker.with_mut(|w| unsafe {
+        let registered = self.waker.with_mut(|w| unsafe {
             match &mut *w {
-                Some(existing) if existing.will_wake(cx.waker()) => {}
-                slot => *slot = Some(cx.waker().clone()),
+                Some(existing) if existing.will_wake(cx.waker()) => Ok(None),
+                slot => match fresh.take() {
+                    Some(fresh) => Ok(slot.replace(fresh)),
+                    None => Err(()),
+                },
             }
         });
-        self.state.store(cur | HAS_WAKER, Ordering::Release);
-        Poll::Pending
+        match registered {
+            Ok(replaced) => {
+                self.state.store(cur | HAS_WAKER, Ordering::Release);
+                drop(replaced);
+                Poll::Pending
+            }
+            Err(()) => {
+                // A new waker and no clone yet: release the lock unchanged, clone, retry.
+                self.state.store(cur, Ordering::Release);
+                self.poll_result_with(token, cx, Some(cx.waker().clone()))
+            }
+        }
     }
 
     /// Complete the current generation, or hand the output back if it is already complete.
@@ -390,6 +424,21 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         r
     }
 
+    /// Move the result out if one is stored and untaken (to drop it after the lock).
+    ///
+    /// # Safety
+    /// The caller holds `LOCKED` (or `&mut self`), `state` is the current state, and the new
+    /// state the caller stores does not say `COMPLETE` without `TAKEN` for this result.
+    unsafe fn take_result(&self, state: u64) -> Option<TaskOutput<T>> {
+        if state & COMPLETE != 0 && state & TAKEN == 0 {
+            // SAFETY: per the caller, exclusive; `COMPLETE && !TAKEN` means initialized, and
+            // the caller's next state forgets it.
+            Some(self.result.with(|r| unsafe { (*r).assume_init_read() }))
+        } else {
+            None
+        }
+    }
+
     /// Drop the result if one is stored and untaken.
     ///
     /// # Safety
@@ -448,15 +497,17 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// recycle the slot (the generation is complete); `false` when the completer will (it sees
     /// `CONSUMER_GONE`).
     pub(crate) fn abandon_consumer(&self) -> bool {
-        self.locked(|this, state| {
+        // The waker is moved out under the lock and dropped after it.
+        let (recycle, _waker) = self.locked(|this, state| {
             if state & COMPLETE != 0 {
-                (state, true)
+                (state, (true, None))
             } else {
                 // SAFETY: we hold `LOCKED`.
-                drop(this.waker.with_mut(|w| unsafe { (*w).take() }));
-                ((state | CONSUMER_GONE) & !HAS_WAKER, false)
+                let waker = this.waker.with_mut(|w| unsafe { (*w).take() });
+                ((state | CONSUMER_GONE) & !HAS_WAKER, (false, waker))
             }
-        })
+        });
+        recycle
     }
 
     /// True when the consumer abandoned this generation (pooled sources).
