@@ -31,6 +31,27 @@ fn set_races_a_polling_consumer() {
 }
 
 #[test]
+fn set_races_re_registration_with_a_new_waker() {
+    model(|| {
+        let core = Arc::new(ManualResetValueTaskSourceCore::<u32>::new());
+        let producer = {
+            let core = core.clone();
+            thread::spawn(move || core.set_result(5))
+        };
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match core.poll_result(0, &mut cx) {
+            Poll::Ready(v) => assert_eq!(v, Ok(5)),
+            // `block_on`'s waker is another: the lock is released to clone it, then retaken.
+            Poll::Pending => assert_eq!(
+                loom::future::block_on(ValueTask::from_arc_source(core.clone(), 0)),
+                Ok(5)
+            ),
+        }
+        producer.join().unwrap();
+    });
+}
+
+#[test]
 fn reset_after_consumption_races_nothing_and_the_next_generation_works() {
     model(|| {
         let core = Arc::new(ManualResetValueTaskSourceCore::<u32>::new());

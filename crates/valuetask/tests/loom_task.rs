@@ -76,6 +76,23 @@ fn an_awaiter_dropped_mid_registration_races_completion() {
 }
 
 #[test]
+fn completion_races_re_registration_with_a_new_waker() {
+    model(|| {
+        let tcs = TaskCompletionSource::new();
+        let task = tcs.task();
+        let producer = thread::spawn(move || tcs.set_result(3u32));
+        let mut fut = task.clone();
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        if std::pin::Pin::new(&mut fut).poll_fut(&mut cx).is_pending() {
+            // `block_on`'s waker is another: the re-registration releases the lock to clone
+            // it, then swaps it in, or finds the task completed meanwhile.
+            assert_eq!(loom::future::block_on(fut), Ok(3));
+        }
+        producer.join().unwrap();
+    });
+}
+
+#[test]
 fn two_completers_race_and_exactly_one_wins() {
     model(|| {
         let tcs = TaskCompletionSource::new();

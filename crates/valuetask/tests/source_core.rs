@@ -104,7 +104,11 @@ fn a_new_waker_replaces_the_registered_one() {
     assert!(poll_once(&mut vt, &first_waker).is_pending());
     assert!(poll_once(&mut vt, &second_waker).is_pending());
     core.set_result(3);
-    assert_eq!((first.count(), second.count()), (0, 1), "only the latest waker");
+    assert_eq!(
+        (first.count(), second.count()),
+        (0, 1),
+        "only the latest waker"
+    );
     assert_eq!(poll_once(&mut vt, &second_waker), Poll::Ready(Ok(3)));
 }
 

@@ -222,3 +222,45 @@ fn a_panicking_waker_does_not_stop_the_other_awaiters_from_waking() {
     assert_eq!(count.count(), 1, "the other awaiter was still woken");
     assert_eq!(task.try_result(), Some(Ok(&1)));
 }
+
+#[test]
+fn a_waker_that_panics_in_clone_does_not_leave_the_task_locked() {
+    use std::future::Future;
+    use std::task::{Context, RawWaker, RawWakerVTable, Waker};
+    fn clone(_: *const ()) -> RawWaker {
+        panic!("this waker cannot be cloned")
+    }
+    fn noop(_: *const ()) {}
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
+    // SAFETY: the vtable's functions ignore the data pointer; none is unsound to call.
+    let panicking = unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) };
+
+    let tcs = TaskCompletionSource::<u8>::new();
+    let task = tcs.task();
+    let mut awaiter = std::pin::pin!((&task).into_future());
+    let (count, waker) = CountingWaker::new();
+    assert!(awaiter
+        .as_mut()
+        .poll(&mut Context::from_waker(&waker))
+        .is_pending());
+    // Re-registering with another waker clones it: that panic must happen outside the lock.
+    let repoll = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = awaiter.as_mut().poll(&mut Context::from_waker(&panicking));
+    }));
+    assert!(repoll.is_err());
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    thread::spawn(move || {
+        tcs.set_result(9);
+        let _ = done_tx.send(());
+    });
+    assert!(
+        done_rx.recv_timeout(Duration::from_secs(5)).is_ok(),
+        "set_result hung on a lock left held"
+    );
+    assert_eq!(
+        count.count(),
+        1,
+        "the registered waker is still the first one"
+    );
+    assert_eq!(task.wait(), Ok(&9));
+}

@@ -25,7 +25,7 @@ use std::task::{Poll, Waker};
 use super::state::{
     Outcome, Snapshot, ASYNC_CONTINUATIONS, CLAIMED, COMPLETE, HAS_WAITERS, LOCKED, OBSERVED,
 };
-use super::waiters::{WaiterKey, Waiters};
+use super::waiters::{NeedsClone, WaiterKey, Waiters};
 use crate::sync::{fence, spin_wait, AtomicUsize, Ordering, UnsafeCell};
 
 /// More handles than this aborts, as `Arc` does, instead of wrapping.
@@ -279,26 +279,28 @@ impl<O> RawTask<O> {
 
     /// Register `waker` under `key`, or `Ready` if the cell completed (seen with Acquire).
     fn register_unless_complete(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<()> {
-        // A first registration clones the waker before taking the lock (the clone is an
-        // atomic operation on the executor's task): the critical section stays a push.
-        let fresh = key.is_none().then(|| waker.clone());
-        match self.lock(HAS_WAITERS) {
-            Lock::Held(held) => {
-                // SAFETY: we hold `LOCKED`, so the waiter list is ours alone.
-                let replaced = self.cell().waiters.with_mut(|w| unsafe {
-                    match fresh {
-                        Some(fresh) => {
-                            (*w).insert(key, fresh);
-                            None
-                        }
-                        None => (*w).register(key, waker),
-                    }
-                });
-                self.unlock(held);
-                drop(replaced);
-                Poll::Pending
+        // Wakers are cloned outside the lock (a clone is executor code, and an atomic
+        // operation on the executor's task): a first registration clones before taking it; a
+        // re-registration with a different waker, found under the lock, releases it, clones
+        // and retries.
+        let mut fresh = key.is_none().then(|| waker.clone());
+        loop {
+            let Lock::Held(held) = self.lock(HAS_WAITERS) else {
+                return Poll::Ready(());
+            };
+            // SAFETY: we hold `LOCKED`, so the waiter list is ours alone.
+            let registered = self
+                .cell()
+                .waiters
+                .with_mut(|w| unsafe { (*w).register(key, waker, &mut fresh) });
+            self.unlock(held);
+            match registered {
+                Ok(replaced) => {
+                    drop(replaced);
+                    return Poll::Pending;
+                }
+                Err(NeedsClone) => fresh = Some(waker.clone()),
             }
-            Lock::Completed => Poll::Ready(()),
         }
     }
 

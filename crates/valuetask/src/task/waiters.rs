@@ -95,6 +95,10 @@ impl Spill {
     }
 }
 
+/// [`Waiters::register`] needs a clone of the waker, which the caller makes outside the lock.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct NeedsClone;
+
 impl Waiters {
     pub(crate) const fn new() -> Self {
         Self {
@@ -103,20 +107,31 @@ impl Waiters {
         }
     }
 
-    /// Store `waker` in `key`'s slot, or take a free slot and write its key back. Returns the
-    /// waker it replaced, for the caller to drop after unlocking (dropping a waker can run
-    /// foreign code).
-    #[must_use]
-    pub(crate) fn register(&mut self, key: &mut WaiterKey, waker: &Waker) -> Option<Waker> {
+    /// Register `waker` under `key` without cloning it (cloning is executor code, kept out of
+    /// the lock): `fresh` is a clone the caller made beforehand, if any. A registered key
+    /// whose waker will wake the same task keeps it; otherwise `fresh` is stored (taking a
+    /// free slot for a first registration and writing the key back), and the replaced waker
+    /// is returned for the caller to drop after unlocking. `Err(NeedsClone)` when `fresh` is
+    /// needed and the caller has none: nothing changed.
+    pub(crate) fn register(
+        &mut self,
+        key: &mut WaiterKey,
+        waker: &Waker,
+        fresh: &mut Option<Waker>,
+    ) -> Result<Option<Waker>, NeedsClone> {
         if !key.is_none() {
             let slot = self.slot_mut(*key);
-            return match slot {
-                Some(existing) if existing.will_wake(waker) => None,
-                _ => slot.replace(waker.clone()),
-            };
+            if slot
+                .as_ref()
+                .is_some_and(|existing| existing.will_wake(waker))
+            {
+                return Ok(None);
+            }
+            return fresh.take().map(|f| slot.replace(f)).ok_or(NeedsClone);
         }
-        self.insert(key, waker.clone());
-        None
+        let fresh = fresh.take().ok_or(NeedsClone)?;
+        self.insert(key, fresh);
+        Ok(None)
     }
 
     /// Store `waker` for an awaiter that is not registered yet (`key` is `NONE`), and write
@@ -216,12 +231,32 @@ mod tests {
         let waker = Waker::from(count.clone());
         let mut w = Waiters::new();
         let (mut a, mut b, mut c) = (WaiterKey::NONE, WaiterKey::NONE, WaiterKey::NONE);
-        assert!(w.register(&mut a, &waker).is_none());
-        assert!(w.register(&mut a, &waker).is_none(), "same waker: kept");
-        assert!(w.register(&mut b, &waker).is_none());
+        let fresh = || Some(waker.clone());
+        assert!(matches!(
+            w.register(&mut a, &waker, &mut None),
+            Err(NeedsClone)
+        ));
+        assert_eq!(a, WaiterKey::NONE, "nothing changed");
+        assert!(w.register(&mut a, &waker, &mut fresh()).unwrap().is_none());
+        assert!(
+            w.register(&mut a, &waker, &mut None).unwrap().is_none(),
+            "same waker: kept, no clone needed"
+        );
+        let other = Waker::from(Arc::new(Count(AtomicUsize::new(0))));
+        assert!(matches!(
+            w.register(&mut a, &other, &mut None),
+            Err(NeedsClone)
+        ));
+        let replaced = w.register(&mut a, &other, &mut Some(other.clone()));
+        assert!(
+            replaced.unwrap().unwrap().will_wake(&waker),
+            "the old one comes back"
+        );
+        assert!(w.register(&mut a, &waker, &mut fresh()).unwrap().is_some());
+        assert!(w.register(&mut b, &waker, &mut fresh()).unwrap().is_none());
         assert_eq!(w.len(), 2);
         assert!(w.remove(b).is_some());
-        assert!(w.register(&mut c, &waker).is_none());
+        assert!(w.register(&mut c, &waker, &mut fresh()).unwrap().is_none());
         assert_eq!(c, b, "a freed spill slot is reused");
         assert!(w.remove(a).is_some());
         assert!(!w.is_empty());
