@@ -458,4 +458,35 @@ mod tests {
         assert_eq!(thread_cap(0), 256);
         assert_eq!(thread_cap(6), 4);
     }
+
+    fn local_len(class: usize) -> usize {
+        LOCAL.with(|local| local.lens[class].get())
+    }
+
+    fn shared_len(class: usize) -> usize {
+        shared(class).len
+    }
+
+    /// The documented bounds: a thread keeps at most `thread_cap` free blocks per class and
+    /// the shared list at most `shared_cap`; the rest go back to the allocator, also when
+    /// the thread exits. (The largest class: nothing else in this binary uses it.)
+    #[test]
+    fn free_blocks_beyond_the_thread_and_shared_caps_are_freed() {
+        const CLASS: usize = CLASSES - 1;
+        let many = 10 * (thread_cap(CLASS) + shared_cap(CLASS));
+        std::thread::spawn(move || {
+            let blocks: Vec<_> = (0..many).map(|_| take_block(CLASS)).collect();
+            for block in blocks {
+                return_block(CLASS, block);
+                assert!(local_len(CLASS) <= thread_cap(CLASS));
+                assert!(shared_len(CLASS) <= shared_cap(CLASS));
+            }
+            assert!(local_len(CLASS) > 0, "the thread keeps some");
+            assert_eq!(shared_len(CLASS), shared_cap(CLASS), "the shared list is full");
+        })
+        .join()
+        .unwrap();
+        // The exiting thread's cache went to the full shared list: freed, not kept.
+        assert_eq!(shared_len(CLASS), shared_cap(CLASS));
+    }
 }
