@@ -1,7 +1,7 @@
 //! The one place that chooses between `std` and `loom` primitives.
 //!
-//! Lock-free modules (`task::cell`, `value_task::bridge`) import atomics and `UnsafeCell` from
-//! here so that `RUSTFLAGS="--cfg valuetask_loom"` model-checks the same code that ships.
+//! The atomic state machines (`task::cell`, `source::core`, `value_task::bridge`) import
+//! atomics and `UnsafeCell` from here so that `RUSTFLAGS="--cfg valuetask_loom"` model-checks the same code that ships.
 //! A custom cfg (not `loom`) keeps tokio, which reacts to `cfg(loom)`, out of the model build.
 
 #[cfg(valuetask_loom)]
