@@ -482,7 +482,11 @@ mod tests {
                 assert!(shared_len(CLASS) <= shared_cap(CLASS));
             }
             assert!(local_len(CLASS) > 0, "the thread keeps some");
-            assert_eq!(shared_len(CLASS), shared_cap(CLASS), "the shared list is full");
+            assert_eq!(
+                shared_len(CLASS),
+                shared_cap(CLASS),
+                "the shared list is full"
+            );
         })
         .join()
         .unwrap();
