@@ -51,8 +51,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                         Some(&item.generics),
                     );
                     if let Some(body) = &mut f.default {
-                        check_receiver_is_send(&f.sig, body, &ret, opts)?;
-                        *body = wrap_body(body, &ret, &captures, opts);
+                        *body = wrap_body(body, &ret, &captures, opts, receiver_span(&f.sig));
                     }
                 }
             }
@@ -73,8 +72,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                         false,
                         Some(&item.generics),
                     );
-                    check_receiver_is_send(&f.sig, &f.block, &ret, opts)?;
-                    f.block = wrap_body(&f.block, &ret, &captures, opts);
+                    f.block = wrap_body(&f.block, &ret, &captures, opts, receiver_span(&f.sig));
                 }
             }
             Ok(quote!(#item))
@@ -94,8 +92,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                 Place::Free
             };
             let ret = rewrite_signature(&mut f.sig, options, place, false, None);
-            check_receiver_is_send(&f.sig, &f.block, &ret, options)?;
-            *f.block = wrap_body(&f.block, &ret, &captures, options);
+            *f.block = wrap_body(&f.block, &ret, &captures, options, receiver_span(&f.sig));
             Ok(quote!(#f))
         }
         other => Err(syn::Error::new(
@@ -227,42 +224,12 @@ fn output_elision_target(sig: &Signature) -> Option<Lifetime> {
     }
 }
 
-/// A `Send` future cannot hold an `Rc` receiver: say so at the receiver, instead of leaving
-/// rustc's "future cannot be sent between threads safely" at the body. A body that never
-/// suspends runs as a closure, not a future, and may keep it.
-fn check_receiver_is_send(
-    sig: &Signature,
-    body: &Block,
-    ret: &Type,
-    opts: Options,
-) -> syn::Result<()> {
-    struct FindRc(bool);
-    impl<'ast> syn::visit::Visit<'ast> for FindRc {
-        fn visit_path_segment(&mut self, segment: &'ast syn::PathSegment) {
-            self.0 |= segment.ident == "Rc";
-            syn::visit::visit_path_segment(self, segment);
-        }
+/// The span of the method's receiver, if it has one.
+fn receiver_span(sig: &Signature) -> Option<Span> {
+    match sig.inputs.first() {
+        Some(FnArg::Receiver(receiver)) => Some(receiver.span()),
+        _ => None,
     }
-    let Some(FnArg::Receiver(receiver)) = sig.inputs.first() else {
-        return Ok(());
-    };
-    if opts.local || (!opts.boxed && crate::synchronous::never_suspends(body, ret)) {
-        return Ok(());
-    }
-    let mut rc = FindRc(false);
-    syn::visit::visit_type(&mut rc, &receiver.ty);
-    if rc.0 {
-        return Err(syn::Error::new_spanned(
-            receiver,
-            format!(
-                "this receiver holds an `Rc`, which is not `Send`, so the future of `{}` cannot \
-                 be `Send`: use #[value_task(?Send)] on the trait or impl (methods then return \
-                 `LocalValueTask`)",
-                sig.ident
-            ),
-        ));
-    }
-    Ok(())
 }
 
 fn contains_reference(ty: &Type) -> bool {
@@ -455,7 +422,17 @@ fn rewrite_signature(
 /// `{ ValueTask::start(async move { <rebind arguments>; let __ret: T = { body }; __ret }) }`,
 /// spanned at the user's body so errors point there; a body that never suspends (see
 /// [`crate::synchronous`]) runs as a closure and returns `ValueTask::from_result`.
-fn wrap_body(body: &Block, ret: &Type, captures: &[TokenStream], opts: Options) -> Block {
+///
+/// A `Send` future holds the receiver, so with one (`receiver`, its span) the body first
+/// asserts that it is `Send`: a receiver that is not (`self: Rc<Self>`, `&self` of a `!Sync`
+/// type) gets an error naming it and pointing to `?Send`, besides rustc's about the future.
+fn wrap_body(
+    body: &Block,
+    ret: &Type,
+    captures: &[TokenStream],
+    opts: Options,
+    receiver: Option<Span>,
+) -> Block {
     let task = if opts.local {
         quote!(::valuetask::LocalValueTask)
     } else {
@@ -492,8 +469,15 @@ fn wrap_body(body: &Block, ret: &Type, captures: &[TokenStream], opts: Options) 
         })
         .expect("a block");
     }
+    let receiver_is_send = match receiver {
+        Some(span) if !opts.local => {
+            quote_spanned!(span=> ::valuetask::macro_support::receiver_is_send(&self);)
+        }
+        _ => TokenStream::new(),
+    };
     syn::parse2(quote_spanned! {span=>
         {
+            #receiver_is_send
             #task::#ctor(async move {
                 // Fix the block's output type before any `return` in the body can infer it
                 // (so `return Err(Box::new(e))` coerces as in an `async fn`).

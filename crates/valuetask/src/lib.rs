@@ -65,6 +65,8 @@ mod blocking;
 mod completion_source;
 mod continuations;
 mod local_value_task;
+#[doc(hidden)]
+pub mod macro_support;
 mod pool;
 mod runtime;
 mod source;

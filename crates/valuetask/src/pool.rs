@@ -468,8 +468,8 @@ mod tests {
     }
 
     /// The documented bounds: a thread keeps at most `thread_cap` free blocks per class and
-    /// the shared list at most `shared_cap`; the rest go back to the allocator, also when
-    /// the thread exits. (The largest class: nothing else in this binary uses it.)
+    /// the shared list at most `shared_cap`, also when an exiting thread hands its cache
+    /// over. (The largest class: nothing else in this binary uses it.)
     #[test]
     fn free_blocks_beyond_the_thread_and_shared_caps_are_freed() {
         const CLASS: usize = CLASSES - 1;
@@ -490,7 +490,7 @@ mod tests {
         })
         .join()
         .unwrap();
-        // The exiting thread's cache went to the full shared list: freed, not kept.
+        // The exiting thread's cache was handed to the full shared list, which stays capped.
         assert_eq!(shared_len(CLASS), shared_cap(CLASS));
     }
 }

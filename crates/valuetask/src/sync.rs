@@ -1,7 +1,8 @@
 //! The one place that chooses between `std` and `loom` primitives.
 //!
 //! The atomic state machines (`task::cell`, `source::core`, `value_task::bridge`) import
-//! atomics and `UnsafeCell` from here so that `RUSTFLAGS="--cfg valuetask_loom"` model-checks the same code that ships.
+//! atomics and `UnsafeCell` from here so that `RUSTFLAGS="--cfg valuetask_loom"` model-checks
+//! the same code that ships.
 //! A custom cfg (not `loom`) keeps tokio, which reacts to `cfg(loom)`, out of the model build.
 
 #[cfg(valuetask_loom)]

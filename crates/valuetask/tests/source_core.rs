@@ -8,7 +8,9 @@ use std::task::{Poll, Waker};
 use std::thread;
 use std::time::Duration;
 
-use common::{allocations_during, poll_once, CountingAllocator, CountingWaker};
+use common::{
+    allocations_during, poll_once, waker_that_panics_on_clone, CountingAllocator, CountingWaker,
+};
 use valuetask::{
     Continuations, ManualResetValueTaskSourceCore, SourceStatus, TaskError, TaskStatus, ValueTask,
 };
@@ -112,38 +114,40 @@ fn a_new_waker_replaces_the_registered_one() {
     assert_eq!(poll_once(&mut vt, &second_waker), Poll::Ready(Ok(3)));
 }
 
-/// A waker whose `clone` panics: the executor's code runs outside the core's lock.
-fn waker_that_panics_on_clone() -> Waker {
-    use std::task::{RawWaker, RawWakerVTable};
-    fn clone(_: *const ()) -> RawWaker {
-        panic!("this waker cannot be cloned")
-    }
-    fn noop(_: *const ()) {}
-    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
-    // SAFETY: the vtable's functions ignore the data pointer; none is unsound to call.
-    unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) }
-}
-
 #[test]
 fn a_waker_that_panics_in_clone_does_not_leave_the_core_locked() {
-    let core = Arc::new(Core::new());
-    let waker = waker_that_panics_on_clone();
-    let m = panic_message(|| {
-        let _ = core.poll_result(0, &mut std::task::Context::from_waker(&waker));
-    });
-    assert!(m.contains("cannot be cloned"), "{m}");
-    // Completing must not spin on a lock the panic left held.
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    let producer = Arc::clone(&core);
-    thread::spawn(move || {
-        producer.set_result(4);
-        let _ = done_tx.send(());
-    });
-    assert!(
-        done_rx.recv_timeout(Duration::from_secs(5)).is_ok(),
-        "set_result hung on a lock left held"
-    );
-    assert_eq!(ValueTask::from_source(&*core, 0).get_result(), Ok(4));
+    // First registration (cloned before the lock), and re-registration over another waker
+    // (the lock is released for the clone).
+    for registered_first in [false, true] {
+        let core = Arc::new(Core::new());
+        let (count, waker) = CountingWaker::new();
+        if registered_first {
+            let polled = core.poll_result(0, &mut std::task::Context::from_waker(&waker));
+            assert!(polled.is_pending());
+        }
+        let panicking = waker_that_panics_on_clone();
+        let m = panic_message(|| {
+            let _ = core.poll_result(0, &mut std::task::Context::from_waker(&panicking));
+        });
+        assert!(m.contains("cannot be cloned"), "{m}");
+        // Completing must not spin on a lock the panic left held.
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let producer = Arc::clone(&core);
+        thread::spawn(move || {
+            producer.set_result(4);
+            let _ = done_tx.send(());
+        });
+        assert!(
+            done_rx.recv_timeout(Duration::from_secs(5)).is_ok(),
+            "set_result hung on a lock left held (registered first: {registered_first})"
+        );
+        assert_eq!(
+            count.count(),
+            usize::from(registered_first),
+            "the first waker stays"
+        );
+        assert_eq!(ValueTask::from_source(&*core, 0).get_result(), Ok(4));
+    }
 }
 
 #[test]

@@ -226,14 +226,8 @@ fn a_panicking_waker_does_not_stop_the_other_awaiters_from_waking() {
 #[test]
 fn a_waker_that_panics_in_clone_does_not_leave_the_task_locked() {
     use std::future::Future;
-    use std::task::{Context, RawWaker, RawWakerVTable, Waker};
-    fn clone(_: *const ()) -> RawWaker {
-        panic!("this waker cannot be cloned")
-    }
-    fn noop(_: *const ()) {}
-    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
-    // SAFETY: the vtable's functions ignore the data pointer; none is unsound to call.
-    let panicking = unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) };
+    use std::task::Context;
+    let panicking = common::waker_that_panics_on_clone();
 
     let tcs = TaskCompletionSource::<u8>::new();
     let task = tcs.task();

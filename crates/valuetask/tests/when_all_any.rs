@@ -137,6 +137,25 @@ fn value_task_when_all_over_1000_ready_inputs_allocates_only_the_output() {
 }
 
 #[test]
+fn value_task_when_all_leaves_future_inputs_lazy_until_awaited() {
+    let started = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = started.clone();
+    let all = ValueTask::when_all(vec![
+        ValueTask::from_result(1),
+        ValueTask::new(async move {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            2
+        }),
+    ]);
+    assert!(
+        !started.load(std::sync::atomic::Ordering::SeqCst),
+        "not polled by when_all"
+    );
+    assert_eq!(all.get_result(), vec![1, 2]);
+    assert!(started.load(std::sync::atomic::Ordering::SeqCst));
+}
+
+#[test]
 fn value_task_when_all_awaits_pending_inputs_in_order() {
     let tcs = TaskCompletionSource::<u64>::new();
     let inputs = vec![

@@ -293,61 +293,49 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// If `token` is not the current version, or the result was already taken.
     #[track_caller]
     pub fn poll_result(&self, token: u32, cx: &mut Context<'_>) -> Poll<TaskOutput<T>> {
-        // A first registration (the common case) clones the waker before taking the lock.
+        // Wakers are cloned and dropped outside the lock (executor code must not run under
+        // it): a first registration, the common case, clones before taking it; a different
+        // waker found under the lock releases it unchanged, clones, and retries.
         let state = self.state.load(Ordering::Relaxed);
-        let fresh = (state & (HAS_WAKER | COMPLETE) == 0).then(|| cx.waker().clone());
-        self.poll_result_with(token, cx, fresh)
-    }
-
-    /// `poll_result`, with a clone of `cx`'s waker made beforehand if the caller has one.
-    #[track_caller]
-    fn poll_result_with(
-        &self,
-        token: u32,
-        cx: &mut Context<'_>,
-        mut fresh: Option<Waker>,
-    ) -> Poll<TaskOutput<T>> {
-        let Ok(cur) = self.lock(0, |cur| {
-            if version_of(cur) != token {
-                wrong_token("poll_result", token, version_of(cur));
+        let mut fresh = (state & (HAS_WAKER | COMPLETE) == 0).then(|| cx.waker().clone());
+        loop {
+            let Ok(cur) = self.lock(0, |cur| {
+                if version_of(cur) != token {
+                    wrong_token("poll_result", token, version_of(cur));
+                }
+                if cur & TAKEN != 0 {
+                    panic!(
+                        "ManualResetValueTaskSourceCore::poll_result: the result of version \
+                         {token} was already taken; a generation's result is taken once"
+                    );
+                }
+                Ok::<(), std::convert::Infallible>(())
+            });
+            // We hold `LOCKED` on generation `token`.
+            if cur & COMPLETE != 0 {
+                // SAFETY: we hold `LOCKED`; `COMPLETE` and not `TAKEN` means initialized.
+                let out = self.result.with(|r| unsafe { (*r).assume_init_read() });
+                self.state.store(cur | TAKEN, Ordering::Release);
+                return Poll::Ready(out);
             }
-            if cur & TAKEN != 0 {
-                panic!(
-                    "ManualResetValueTaskSourceCore::poll_result: the result of version {token} \
-                     was already taken; a generation's result is taken once"
-                );
-            }
-            Ok::<(), std::convert::Infallible>(())
-        });
-        // We hold `LOCKED` on generation `token`.
-        if cur & COMPLETE != 0 {
-            // SAFETY: we hold `LOCKED`; `COMPLETE` and not `TAKEN` means initialized.
-            let out = self.result.with(|r| unsafe { (*r).assume_init_read() });
-            self.state.store(cur | TAKEN, Ordering::Release);
-            return Poll::Ready(out);
-        }
-        // Register the waker. Cloning and dropping wakers is executor code: it runs outside
-        // the lock, so a slow or panicking waker cannot stall or wedge the core.
-        // SAFETY: we hold `LOCKED`.
-        let registered = self.waker.with_mut(|w| unsafe {
-            match &mut *w {
-                Some(existing) if existing.will_wake(cx.waker()) => Ok(None),
-                slot => match fresh.take() {
-                    Some(fresh) => Ok(slot.replace(fresh)),
-                    None => Err(()),
-                },
-            }
-        });
-        match registered {
-            Ok(replaced) => {
-                self.state.store(cur | HAS_WAKER, Ordering::Release);
-                drop(replaced);
-                Poll::Pending
-            }
-            Err(()) => {
-                // A new waker and no clone yet: release the lock unchanged, clone, retry.
-                self.state.store(cur, Ordering::Release);
-                self.poll_result_with(token, cx, Some(cx.waker().clone()))
+            // SAFETY: we hold `LOCKED`.
+            let registered = self.waker.with_mut(|w| unsafe {
+                match &mut *w {
+                    Some(existing) if existing.will_wake(cx.waker()) => Some(None),
+                    slot => fresh.take().map(|fresh| slot.replace(fresh)),
+                }
+            });
+            match registered {
+                Some(replaced) => {
+                    self.state.store(cur | HAS_WAKER, Ordering::Release);
+                    drop(replaced);
+                    return Poll::Pending;
+                }
+                None => {
+                    // Nobody else writes the state word while we hold `LOCKED`: `cur` is it.
+                    self.state.store(cur, Ordering::Release);
+                    fresh = Some(cx.waker().clone());
+                }
             }
         }
     }

@@ -278,7 +278,8 @@ fn put_shared<T>(slot: SlotPtr<T>) {
 // --- the per-thread cache (type-erased: it holds one pool's slots at a time) ---
 
 struct ThreadCache {
-    /// Address of the `PoolShared` whose slots are cached; 0 when empty.
+    /// Address of the `PoolShared` whose slots are cached. Meaningful only while `slots` is
+    /// not empty (the slots keep that pool alive); 0 before first use.
     owner: usize,
     slots: Vec<NonNull<()>>,
     /// Returns one cached slot of `owner`'s type to its pool (shared list or free).

@@ -118,9 +118,11 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
 
 impl<'a, T: Send + 'a> ValueTask<'a, T> {
     /// A value task yielding every value of `value_tasks` in input order. The inputs are
-    /// taken in order while they are complete ([`try_get`](Self::try_get)); at the first
-    /// that is not, it and the rest are awaited in order in pooled storage. When every input
-    /// is already complete the only allocation is the output `Vec`.
+    /// taken in order while they are complete ([`is_completed`](Self::is_completed): a
+    /// future-backed input is not polled here, it stays lazy); at the first that is not, it
+    /// and the rest are awaited in order in pooled storage. When every input is already
+    /// complete the only allocation is the output `Vec`, made once for inputs whose iterator
+    /// knows its length (collections, and `map`s of them).
     ///
     /// ```
     /// use valuetask::ValueTask;
@@ -133,7 +135,12 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
         let mut inputs = value_tasks.into_iter();
         let mut values = Vec::with_capacity(inputs.size_hint().0);
         while let Some(vt) = inputs.next() {
-            match vt.try_get() {
+            let taken = if vt.is_completed() {
+                vt.try_get()
+            } else {
+                Err(vt)
+            };
+            match taken {
                 Ok(value) => values.push(value),
                 Err(vt) => {
                     let rest: Vec<_> = std::iter::once(vt).chain(inputs).collect();

@@ -69,10 +69,12 @@ impl Spill {
             return index;
         }
         let index = self.len;
-        assert!(
-            index < u32::MAX - 1,
-            "valuetask: more than 4 billion concurrent awaiters of one task"
-        );
+        if index >= u32::MAX - 1 {
+            // Called under the cell's lock bit: a panic would leave it held. Abort, as `Arc`
+            // does on a refcount overflow.
+            eprintln!("valuetask: more than 4 billion concurrent awaiters of one task");
+            std::process::abort();
+        }
         if (index as usize) < SPILL_FIRST {
             self.first[index as usize] = Some(waker);
         } else {

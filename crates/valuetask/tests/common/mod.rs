@@ -82,6 +82,18 @@ impl Wake for CountingWaker {
     }
 }
 
+/// A waker whose `clone` panics, for checking that executor code runs outside lock bits.
+pub fn waker_that_panics_on_clone() -> Waker {
+    use std::task::{RawWaker, RawWakerVTable};
+    fn clone(_: *const ()) -> RawWaker {
+        panic!("this waker cannot be cloned")
+    }
+    fn noop(_: *const ()) {}
+    static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
+    // SAFETY: the vtable's functions ignore the data pointer; none is unsound to call.
+    unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) }
+}
+
 /// Suspend once: `Pending` the first time (waking itself), `Ready` the second.
 pub async fn yield_once() {
     struct YieldOnce(bool);
