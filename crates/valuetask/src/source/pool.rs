@@ -14,9 +14,9 @@
 //!   completed generation; the completer when it completes a generation whose consumer is gone
 //!   (`CONSUMER_GONE`).
 //! - An idle slot (in a thread cache or the shared list) is owned by that list alone.
-//! - A thread cache holds slots of one pool at a time (`owner`, the address of the pool's
-//!   shared part, which the cached slots keep alive). An empty cache's `owner` means nothing
-//!   (that pool may be gone and its address reused): the next `put_cached` claims it anew.
+//! - A thread cache holds slots of one pool at a time (`owner`, the pool's shared part, on
+//!   which the cache holds a strong count until it switches pools or its thread exits, so no
+//!   other pool can appear at that address while it is named).
 //! - Slots keep their pool's shared part alive (`Arc`); when the last `CompletionPool` handle
 //!   drops, the shared idle list is emptied and the pool is marked closed, so returning slots
 //!   are freed instead of kept: no cycle, no leak.
@@ -278,21 +278,29 @@ fn put_shared<T>(slot: SlotPtr<T>) {
 // --- the per-thread cache (type-erased: it holds one pool's slots at a time) ---
 
 struct ThreadCache {
-    /// Address of the `PoolShared` whose slots are cached. Meaningful only while `slots` is
-    /// not empty (the slots keep that pool alive); 0 before first use.
-    owner: usize,
+    /// The `PoolShared` whose slots are cached (null before first use). The cache holds a
+    /// strong count on it, so while it is named here no other pool can be allocated at its
+    /// address and be mistaken for it.
+    owner: *const (),
     slots: Vec<NonNull<()>>,
     /// Returns one cached slot of `owner`'s type to its pool (shared list or free).
     spill: unsafe fn(NonNull<()>),
+    /// Drops the cache's strong count on `owner`.
+    release: unsafe fn(*const ()),
 }
 
 impl ThreadCache {
+    /// Give the cached slots back to their pool and let go of it.
     fn flush(&mut self) {
         for slot in self.slots.drain(..) {
             // SAFETY: cached slots are owned by the cache and of `owner`'s type.
             unsafe { (self.spill)(slot) };
         }
-        self.owner = 0;
+        let owner = std::mem::replace(&mut self.owner, std::ptr::null());
+        if !owner.is_null() {
+            // SAFETY: the cache's own strong count, taken when it named `owner`.
+            unsafe { (self.release)(owner) };
+        }
     }
 }
 
@@ -310,9 +318,23 @@ unsafe fn spill_slot<T>(slot: NonNull<()>) {
 
 unsafe fn no_spill(_: NonNull<()>) {}
 
+/// # Safety
+/// `owner` came from `Arc::<PoolShared<T>>::as_ptr` and the caller owns one strong count.
+unsafe fn release_owner<T>(owner: *const ()) {
+    // SAFETY: per the caller.
+    unsafe { Arc::decrement_strong_count(owner.cast::<PoolShared<T>>()) };
+}
+
+unsafe fn no_release(_: *const ()) {}
+
 thread_local! {
     static CACHE: RefCell<ThreadCache> = const {
-        RefCell::new(ThreadCache { owner: 0, slots: Vec::new(), spill: no_spill })
+        RefCell::new(ThreadCache {
+            owner: std::ptr::null(),
+            slots: Vec::new(),
+            spill: no_spill,
+            release: no_release,
+        })
     };
 }
 
@@ -322,7 +344,7 @@ fn take_cached<T>(pool: &Arc<PoolShared<T>>) -> Option<SlotPtr<T>> {
     if cfg!(valuetask_loom) {
         return None;
     }
-    let id = Arc::as_ptr(pool) as usize;
+    let id = Arc::as_ptr(pool).cast::<()>();
     CACHE
         .try_with(|cache| {
             let mut cache = cache.try_borrow_mut().ok()?;
@@ -342,19 +364,22 @@ fn put_cached<T>(slot: NonNull<Slot<T>>) -> Result<(), SlotPtr<T>> {
         return Err(SlotPtr(slot));
     }
     // SAFETY: `slot` is owned and alive.
-    let id = Arc::as_ptr(&unsafe { slot.as_ref() }.pool) as usize;
+    let pool = &unsafe { slot.as_ref() }.pool;
+    let id = Arc::as_ptr(pool).cast::<()>();
     let kept = CACHE.try_with(|cache| {
         let Ok(mut cache) = cache.try_borrow_mut() else {
             return false;
         };
-        // An empty cache is nobody's: its `owner` may name a pool that has since been freed,
-        // and a new pool (of another `T`) may live at that address now. Only while it holds
-        // slots does the cache keep its owner alive (each slot holds the pool's `Arc`).
-        if cache.owner != id || cache.slots.is_empty() {
-            // Switch pools: the previous pool's slots go back to it.
+        if cache.owner != id {
+            // Switch pools: the previous pool's slots go back to it, and the cache takes a
+            // strong count on the new one (kept alive, its address cannot be reused by
+            // another pool, of another `T`, while the cache names it).
             cache.flush();
+            // SAFETY: `pool` is a live `Arc`; the count is released by `flush`.
+            unsafe { Arc::increment_strong_count(Arc::as_ptr(pool)) };
             cache.owner = id;
             cache.spill = spill_slot::<T>;
+            cache.release = release_owner::<T>;
         }
         if cache.slots.len() < THREAD_CACHE {
             cache.slots.push(slot.cast());
@@ -458,32 +483,37 @@ impl<T: Send + 'static> fmt::Debug for Completer<T> {
 mod tests {
     use super::*;
 
-    /// Stands for the `spill` of a freed pool's slot type: using it is the bug.
-    unsafe fn stale_spill(_: NonNull<()>) {
-        panic!("a slot was spilled with the spill function of the pool that left the cache");
-    }
-
-    /// After a pool is freed, another pool (of another `T`) may be allocated at its address
-    /// while this thread's empty cache still names it. Simulated here: the cache names the
-    /// new pool's address but carries the old pool's `spill`. The new pool's slot must go
-    /// back to it through its own.
+    /// The thread cache names its pool by address; it must keep that pool alive, or a new
+    /// pool (of another `T`) allocated at the freed address would be taken for it, and its
+    /// slots handed back as slots of the old type.
     #[test]
-    fn an_empty_cache_is_claimed_anew_even_at_a_known_address() {
+    fn the_thread_cache_keeps_its_pool_alive_until_it_lets_go() {
         std::thread::spawn(|| {
-            let pool = CompletionPool::<[usize; 8]>::new();
-            CACHE.with(|cache| {
-                let mut cache = cache.borrow_mut();
-                cache.owner = Arc::as_ptr(&pool.handle.shared) as usize;
-                cache.spill = stale_spill;
-            });
-            let (vt, c) = pool.rent();
-            c.set_result([0; 8]);
-            assert_eq!(vt.get_result(), Ok([0; 8]));
-            CACHE.with(|cache| cache.borrow_mut().flush());
-            assert_eq!(pool.idle(), 1, "the slot went back to its own pool");
-            let (vt, c) = pool.rent();
+            let old = CompletionPool::<u8>::new();
+            let weak = Arc::downgrade(&old.handle.shared);
+            let (vt, c) = old.rent();
+            c.set_result(1);
+            assert_eq!(vt.get_result(), Ok(1)); // the slot is cached
+            let (vt, c) = old.rent(); // the cache is empty again, still naming `old`
+            drop(old);
+            c.set_result(2);
+            assert_eq!(vt.get_result(), Ok(2)); // the closed pool frees the slot
+            assert!(weak.upgrade().is_some(), "named by the cache: alive");
+
+            let new = CompletionPool::<[usize; 8]>::new();
+            assert_ne!(
+                Arc::as_ptr(&new.handle.shared).cast::<()>(),
+                weak.as_ptr().cast()
+            );
+            let (vt, c) = new.rent();
             c.set_result([7; 8]);
-            assert_eq!(vt.get_result(), Ok([7; 8]));
+            assert_eq!(vt.get_result(), Ok([7; 8])); // cached: the cache switches to `new`
+            assert!(
+                weak.upgrade().is_none(),
+                "let go when the cache switched: freed"
+            );
+            CACHE.with(|cache| cache.borrow_mut().flush());
+            assert_eq!(new.idle(), 1, "the flushed slot went back to its own pool");
         })
         .join()
         .unwrap();
