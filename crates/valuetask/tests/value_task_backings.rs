@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use common::{now, poll_once, CountingWaker};
 use valuetask::{
-    SourceStatus, Task, TaskCompletionSource, TaskError, TaskStatus, ValueTask, ValueTaskSource,
+    Continuations, SourceStatus, Task, TaskCompletionSource, TaskError, TaskStatus, ValueTask,
+    ValueTaskSource,
 };
 
 /// A test source: completed from outside, checks its token.
@@ -369,4 +370,29 @@ fn into_task_gives_back_the_same_task_or_one_with_the_same_error() {
         converted.wait_timeout(Duration::from_secs(10)),
         Some(Ok(&9))
     );
+}
+
+/// A waker of a bridged task that panics unwinds out of the bridge's run. The bridge's inline
+/// depth must come back down: otherwise, after 32 such panics on one thread (here the
+/// continuations thread), every bridge woken there would re-queue itself forever.
+#[test]
+fn panicking_wakers_of_bridged_tasks_do_not_wedge_the_thread_that_runs_the_bridge() {
+    struct Boom;
+    impl std::task::Wake for Boom {
+        fn wake(self: Arc<Self>) {
+            panic!("this waker panics");
+        }
+    }
+    let boom = Waker::from(Arc::new(Boom));
+    for round in 0..40 {
+        let tcs = TaskCompletionSource::<u8>::with_continuations(Continuations::Asynchronous);
+        let mut bridged = ValueTask::from(tcs.task()).as_task();
+        assert!(poll_once(&mut bridged, &boom).is_pending());
+        tcs.set_result(1); // the bridge runs on the continuations thread; `boom` panics there
+        assert_eq!(
+            bridged.wait_timeout(Duration::from_secs(5)),
+            Some(Ok(&Ok(1))),
+            "round {round}"
+        );
+    }
 }

@@ -89,8 +89,18 @@ impl<T: Send + Sync + 'static> Bridge<T> {
                 Ok(Poll::Ready(value)) => Ok(value),
                 Err(panic) => Err(TaskError::from_panic(&*panic)),
             };
-            // SAFETY: still `RUNNING`: ours alone. Drop the backing before publishing.
-            drop(self.pending.with_mut(|p| unsafe { (*p).take() }));
+            // SAFETY: still `RUNNING`: ours alone. Drop the backing before publishing; a
+            // panic in that drop is a failure of the operation: it faults the task.
+            let dropped = catch_unwind(AssertUnwindSafe(|| {
+                drop(self.pending.with_mut(|p| unsafe { (*p).take() }))
+            }));
+            let output = match dropped {
+                Ok(()) => output,
+                Err(panic) => {
+                    drop(output);
+                    Err(TaskError::from_panic(&*panic))
+                }
+            };
             self.state.store(DONE, Ordering::Release);
             let outcome = outcome_of(&output);
             let _ = self.target.try_complete(output, outcome);
@@ -109,9 +119,16 @@ impl<T: Send + Sync + 'static> Bridge<T> {
             crate::continuations::wake_later(move || this.run_bounded());
             return;
         }
+        /// Restores the depth also when `run` unwinds (a waker of the task panicked).
+        struct Restore(u32);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                INLINE_DEPTH.with(|d| d.set(self.0));
+            }
+        }
         INLINE_DEPTH.with(|d| d.set(depth + 1));
+        let _restore = Restore(depth);
         self.run();
-        INLINE_DEPTH.with(|d| d.set(depth));
     }
 
     fn schedule(self: &Arc<Self>) {
