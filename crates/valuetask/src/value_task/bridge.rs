@@ -89,9 +89,10 @@ impl<T: Send + Sync + 'static> Bridge<T> {
                 Ok(Poll::Ready(value)) => Ok(value),
                 Err(panic) => Err(TaskError::from_panic(&*panic)),
             };
-            // SAFETY: still `RUNNING`: ours alone. Drop the backing before publishing; a
-            // panic in that drop is a failure of the operation: it faults the task.
+            // Drop the backing before publishing; a panic in that drop is a failure of the
+            // operation: it faults the task.
             let dropped = catch_unwind(AssertUnwindSafe(|| {
+                // SAFETY: still `RUNNING`: the backing is ours alone.
                 drop(self.pending.with_mut(|p| unsafe { (*p).take() }))
             }));
             let output = match dropped {
