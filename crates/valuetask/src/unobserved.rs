@@ -27,7 +27,14 @@ static HOOK: RwLock<Option<Hook>> = RwLock::new(None);
 /// assert_eq!(SEEN.load(Ordering::SeqCst), 1);
 /// ```
 pub fn set_unobserved_error_hook(hook: impl Fn(&TaskError) + Send + Sync + 'static) {
-    *HOOK.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(hook));
+    let new: Hook = Arc::new(hook);
+    let old = std::mem::replace(
+        &mut *HOOK.write().unwrap_or_else(|e| e.into_inner()),
+        Some(new),
+    );
+    // Dropped after the lock: the old hook may own the last handle of a faulted task, whose
+    // drop reports through the hook (a read of the lock this thread would still hold).
+    drop(old);
 }
 
 /// Report an unobserved faulted output (the cell's `on_unobserved`).

@@ -60,4 +60,13 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
     // A panicking hook is contained.
     set_unobserved_error_hook(|_| panic!("the hook itself failed"));
     drop(Task::<u8>::from_error(TaskError::panicked("x")));
+
+    // Replacing a hook that owns the last handle of a faulted task: the old hook is dropped
+    // after the lock is released, so the task's report reaches the new hook (no deadlock).
+    let orphan: Task<u8> = Task::from_error(TaskError::panicked("owned by the old hook"));
+    set_unobserved_error_hook(move |_| {
+        let _ = &orphan;
+    });
+    set_unobserved_error_hook(|e| SEEN.lock().unwrap().push(e.to_string()));
+    assert_eq!(seen(), ["task panicked: owned by the old hook"]);
 }
