@@ -69,6 +69,14 @@ impl<T> TaskCompletionSource<T> {
         }
     }
 
+    /// A source whose task never reports an unobserved fault: for the library's internal
+    /// tasks, whose failures reach a user's task some other way.
+    pub(crate) fn unreported() -> Self {
+        Self {
+            raw: RawTask::new_pending(false, 1, None),
+        }
+    }
+
     /// The task this source completes (.NET `TaskCompletionSource.Task`). Every call returns a
     /// handle to the same task.
     pub fn task(&self) -> Task<T> {

@@ -62,6 +62,7 @@
 #![warn(missing_docs)]
 
 mod blocking;
+mod catch_panic;
 mod completion_source;
 mod continuations;
 mod local_value_task;

@@ -8,12 +8,12 @@
 //! each, and the `Task::run` family is not available.
 
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::catch_panic::{catch_panic, CatchPanic};
 use crate::completion_source::TaskCompletionSource;
-use crate::task::{Task, TaskError};
+use crate::task::Task;
 
 #[cfg(feature = "tokio")]
 fn global() -> &'static tokio::runtime::Runtime {
@@ -65,17 +65,22 @@ type Handle = tokio::runtime::Handle;
 #[cfg(not(feature = "tokio"))]
 type Handle = std::convert::Infallible;
 
-/// Start `future` on a runtime (`on`, else the ambient or global one) as a hot task.
-pub(crate) fn drive<F>(future: F, on: Option<&Handle>) -> Task<F::Output>
+/// Start `future` on a runtime (`on`, else the ambient or global one) as a hot task. With
+/// `report_unobserved` false the task is internal (see `TaskCompletionSource::unreported`).
+pub(crate) fn drive<F>(future: F, on: Option<&Handle>, report_unobserved: bool) -> Task<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + Sync + 'static,
 {
-    let tcs = TaskCompletionSource::new();
+    let tcs = if report_unobserved {
+        TaskCompletionSource::new()
+    } else {
+        TaskCompletionSource::unreported()
+    };
     let task = tcs.task();
     spawn_detached(
         Drive {
-            future,
+            future: catch_panic(future),
             tcs,
             #[cfg(feature = "tokio")]
             cancel: None,
@@ -90,7 +95,7 @@ where
 /// dropped at once). Dropped unfinished (its runtime shut down), its source completes the task
 /// as abandoned.
 struct Drive<F: Future> {
-    future: F,
+    future: CatchPanic<F>,
     tcs: TaskCompletionSource<F::Output>,
     #[cfg(feature = "tokio")]
     cancel: Option<Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>>,
@@ -112,14 +117,13 @@ impl<F: Future> Future for Drive<F> {
         }
         // SAFETY: see above.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
-        let polled = catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
-        match polled {
-            Ok(Poll::Pending) => return Poll::Pending,
-            Ok(Poll::Ready(value)) => {
+        match future.poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(Ok(value)) => {
                 let _ = this.tcs.try_set_result(value);
             }
-            Err(panic) => {
-                let _ = this.tcs.try_set_error(TaskError::from_panic(&*panic));
+            Poll::Ready(Err(panicked)) => {
+                let _ = this.tcs.try_set_error(panicked);
             }
         }
         Poll::Ready(())
@@ -166,6 +170,7 @@ mod on_tokio {
     use tokio_util::sync::CancellationToken;
 
     use super::{drive, Drive, TaskCompletionSource};
+    use crate::catch_panic::catch_panic;
     use crate::task::{Task, TaskError};
 
     impl<T: Send + Sync + 'static> Task<T> {
@@ -185,7 +190,7 @@ mod on_tokio {
         /// assert_eq!(task.wait(), Ok(&42));
         /// ```
         pub fn run(future: impl std::future::Future<Output = T> + Send + 'static) -> Task<T> {
-            drive(future, None)
+            drive(future, None, true)
         }
 
         /// Like [`run`](Self::run), on the runtime `handle` points at (.NET
@@ -203,7 +208,7 @@ mod on_tokio {
             handle: &tokio::runtime::Handle,
             future: impl std::future::Future<Output = T> + Send + 'static,
         ) -> Task<T> {
-            drive(future, Some(handle))
+            drive(future, Some(handle), true)
         }
 
         /// Run a blocking closure on tokio's blocking pool (.NET `Task.Run` with
@@ -249,7 +254,7 @@ mod on_tokio {
             let tcs = TaskCompletionSource::new();
             let task = tcs.task();
             drop(super::handle().spawn(Drive {
-                future,
+                future: catch_panic(future),
                 tcs,
                 cancel: Some(Box::pin(token.cancelled_owned())),
             }));

@@ -27,12 +27,11 @@ static HOOK: RwLock<Option<Hook>> = RwLock::new(None);
 /// assert_eq!(SEEN.load(Ordering::SeqCst), 1);
 /// ```
 pub fn set_unobserved_error_hook(hook: impl Fn(&TaskError) + Send + Sync + 'static) {
-    let new: Hook = Arc::new(hook);
-    let old = std::mem::replace(
-        &mut *HOOK.write().unwrap_or_else(|e| e.into_inner()),
-        Some(new),
-    );
-    // Dropped after the lock: the old hook may own the last handle of a faulted task, whose
+    let old = HOOK
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .replace(Arc::new(hook));
+    // Dropped after the lock (the guard is a temporary of the statement above): the old hook may own the last handle of a faulted task, whose
     // drop reports through the hook (a read of the lock this thread would still hold).
     drop(old);
 }

@@ -11,6 +11,31 @@ fn seen() -> Vec<String> {
     std::mem::take(&mut *SEEN.lock().unwrap())
 }
 
+/// A source that never completes and drops every waker it is given.
+struct Forgetful;
+
+impl valuetask::ValueTaskSource<Result<u8, TaskError>> for Forgetful {
+    fn status(&self, _: u32) -> valuetask::SourceStatus {
+        valuetask::SourceStatus::Pending
+    }
+    fn poll_result(
+        &self,
+        _: u32,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<u8, TaskError>> {
+        std::task::Poll::Pending
+    }
+}
+
+#[derive(Debug)]
+struct PanicsOnClone;
+
+impl Clone for PanicsOnClone {
+    fn clone(&self) -> Self {
+        panic!("clone failed")
+    }
+}
+
 #[test]
 fn the_hook_fires_once_for_unobserved_faults_only() {
     set_unobserved_error_hook(|e| SEEN.lock().unwrap().push(e.to_string()));
@@ -56,6 +81,34 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
     let tcs = TaskCompletionSource::<u8>::new();
     drop(tcs);
     assert_eq!(seen().len(), 1);
+
+    // The library's own forwarding tasks never report: a failure reaches the user's task,
+    // which reports only if nobody observes it.
+    // - `into_task` of a future that panics: the user's task carries the panic.
+    let panics: ValueTask<'static, Result<u8, TaskError>> = ValueTask::boxed(async {
+        valuetask::yield_now().await;
+        panic!("forwarded panic")
+    });
+    let t = panics.into_task();
+    assert_eq!(
+        t.wait().unwrap_err().panic_message(),
+        Some("forwarded panic")
+    );
+    drop(t);
+    // - `into_task` of a source that drops its waker: the user's task ends abandoned.
+    let t = ValueTask::from_arc_source(std::sync::Arc::new(Forgetful), 0).into_task();
+    assert_eq!(t.error(), Some(&TaskError::Abandoned));
+    drop(t);
+    // - `when_all` whose result clone panics: `all` carries the panic.
+    let tcs = TaskCompletionSource::<PanicsOnClone>::new();
+    let all = Task::when_all([tcs.task()]);
+    tcs.set_result(PanicsOnClone);
+    assert_eq!(
+        all.wait().unwrap_err().panic_message(),
+        Some("clone failed")
+    );
+    drop((all, tcs));
+    assert!(seen().is_empty(), "internal tasks reported: {:?}", seen());
 
     // A panicking hook is contained.
     set_unobserved_error_hook(|_| panic!("the hook itself failed"));

@@ -64,13 +64,17 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
             for task in &tasks {
                 results.push(task.await);
             }
-            match combine(results) {
-                Ok(values) => tcs.set_result(values),
-                Err(error) => tcs.set_error(error),
+            combine(results)
+        };
+        // A panic (a `T::clone`) faults `all` with its message.
+        let forward = async move {
+            match crate::catch_panic::catch_panic(joined).await {
+                Ok(Ok(values)) => tcs.set_result(values),
+                Ok(Err(error)) | Err(error) => tcs.set_error(error),
             }
         };
         // The bridge lives in the inputs' waiter lists until the last one completes.
-        drop(ValueTask::boxed(joined).into_bridged_task());
+        ValueTask::boxed(forward).run_bridged_detached();
         all
     }
 

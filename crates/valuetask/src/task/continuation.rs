@@ -142,7 +142,7 @@ impl<T: Send + Sync + 'static> Task<T> {
             }
         };
         // Driven by the antecedent's own wake-up: inline on the completing thread.
-        drop(ValueTask::boxed(waiting).into_bridged_task());
+        ValueTask::boxed(waiting).run_bridged_detached();
         continuation
     }
 }

@@ -1,0 +1,32 @@
+//! A future adapter that turns a panic in `poll` into a [`TaskError`]: the library's own
+//! driving and forwarding futures complete a task with it, so a panic lands in the task whose
+//! work panicked, never in a throwaway one.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::task::TaskError;
+
+/// `future`, yielding `Err(TaskError::Panicked(..))` if a poll panics (it is not polled again).
+pub(crate) fn catch_panic<F: Future>(future: F) -> CatchPanic<F> {
+    CatchPanic(future)
+}
+
+/// The future of [`catch_panic`].
+pub(crate) struct CatchPanic<F>(F);
+
+impl<F: Future> Future for CatchPanic<F> {
+    type Output = Result<F::Output, TaskError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: the inner future is structurally pinned: it is never moved out of the
+        // adapter, which is pinned.
+        let future = unsafe { self.map_unchecked_mut(|c| &mut c.0) };
+        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(polled) => polled.map(Ok),
+            Err(panic) => Poll::Ready(Err(TaskError::from_panic(&*panic))),
+        }
+    }
+}
