@@ -41,6 +41,20 @@ pub(crate) fn handle() -> tokio::runtime::Handle {
     tokio::runtime::Handle::try_current().unwrap_or_else(|_| global().handle().clone())
 }
 
+/// Where the library's own background work runs (scheduled continuations, cancellation
+/// watchers): the ambient runtime if it is multi-thread, else the global one. A
+/// current-thread runtime runs spawned work only while its thread drives it, so such work
+/// could wait there forever, or deadlock a `wait()` on that very thread.
+#[cfg(feature = "tokio")]
+pub(crate) fn background_handle() -> tokio::runtime::Handle {
+    match tokio::runtime::Handle::try_current() {
+        Ok(ambient) if ambient.runtime_flavor() != tokio::runtime::RuntimeFlavor::CurrentThread => {
+            ambient
+        }
+        _ => global().handle().clone(),
+    }
+}
+
 /// Run `future` to completion somewhere else; nobody joins it.
 fn spawn_detached(future: impl Future<Output = ()> + Send + 'static, on: Option<&Handle>) {
     #[cfg(feature = "tokio")]
@@ -295,8 +309,8 @@ mod on_tokio {
     impl<T: Send + Sync + 'static> TaskCompletionSource<T> {
         /// Cancel the task when `token` fires, unless it was completed first
         /// (.NET `token.Register(() => tcs.TrySetCanceled())`). Watches the token from a
-        /// small task on the ambient or global runtime, which ends with the source's task.
-        /// Once the token may fire, producers should complete with `try_set_*`: `set_*` panics
+        /// small task on the ambient runtime if it is multi-thread, else on the global one,
+        /// which ends with the source's task. Once the token may fire, producers should complete with `try_set_*`: `set_*` panics
         /// on a task the token already canceled.
         ///
         /// ```
@@ -317,7 +331,7 @@ mod on_tokio {
             // The watcher holds the task, not a source: dropping every source still abandons
             // the task, which also ends the watcher.
             let task = self.task();
-            drop(super::handle().spawn(async move {
+            drop(super::background_handle().spawn(async move {
                 let mut cancelled = std::pin::pin!(token.cancelled());
                 let mut done = std::pin::pin!(task.completion());
                 std::future::poll_fn(|cx| {

@@ -165,3 +165,34 @@ fn a_long_chain_of_synchronous_continuations_does_not_overflow_the_stack() {
         Some(Ok(&20_000))
     );
 }
+
+/// A current-thread runtime runs spawned work only while its thread drives it: a scheduled
+/// continuation completed from one must still run after that runtime is gone.
+#[test]
+fn a_continuation_scheduled_from_a_current_thread_runtime_runs_elsewhere() {
+    let tcs = TaskCompletionSource::<u8>::new();
+    let next = tcs
+        .task()
+        .continue_with(|t| t.try_result().unwrap().unwrap() + 1);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async { tcs.set_result(1) });
+    drop(rt);
+    assert_eq!(next.wait_timeout(WAIT), Some(Ok(&2)));
+}
+
+/// Blocking on a continuation inside a current-thread runtime's only thread: the continuation
+/// does not need that thread.
+#[test]
+fn waiting_on_a_continuation_inside_a_current_thread_runtime_does_not_deadlock() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let value = rt.block_on(async {
+        let next = Task::from_result(1u8).continue_with(|_| 2u8);
+        next.wait_timeout(WAIT)
+            .map(|r| r.copied().map_err(TaskError::clone))
+    });
+    assert_eq!(value, Some(Ok(2)));
+}

@@ -192,3 +192,20 @@ fn yield_now_works_on_any_executor() {
         yield_now().await;
     });
 }
+
+/// The watcher of `cancel_on` does not live on a current-thread runtime that may stop.
+#[test]
+fn cancel_on_registered_inside_a_current_thread_runtime_still_cancels_after_it_is_gone() {
+    let tcs = TaskCompletionSource::<u8>::new();
+    let token = CancellationToken::new();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async { tcs.cancel_on(token.clone()) });
+    drop(rt);
+    token.cancel();
+    assert_eq!(
+        tcs.task().wait_timeout(Duration::from_secs(5)),
+        Some(Err(&TaskError::Canceled))
+    );
+}

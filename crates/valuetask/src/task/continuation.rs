@@ -37,9 +37,10 @@ impl ContinueWhen {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ContinueOn {
-    /// Scheduled: on the ambient or global tokio runtime (feature `tokio`), else on
-    /// valuetask's one continuation thread (where a continuation that blocks delays all the
-    /// others). Never on the completing thread.
+    /// Scheduled: on the ambient tokio runtime if it is multi-thread, else on valuetask's
+    /// global runtime (feature `tokio`); without tokio, on valuetask's one continuation thread
+    /// (where a continuation that blocks delays all the others). Never inside the completing
+    /// call.
     #[default]
     Scheduled,
     /// On the thread that completes the antecedent, inside its completing call (.NET
@@ -150,7 +151,7 @@ impl<T: Send + Sync + 'static> Task<T> {
 /// Run `job` off the current call: on the runtime, or the continuation thread.
 fn schedule(job: impl FnOnce() + Send + 'static) {
     #[cfg(feature = "tokio")]
-    drop(crate::runtime::handle().spawn(async move { job() }));
+    drop(crate::runtime::background_handle().spawn(async move { job() }));
     #[cfg(not(feature = "tokio"))]
     crate::continuations::wake_later(job);
 }
