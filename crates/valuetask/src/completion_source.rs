@@ -188,9 +188,8 @@ impl<T> Drop for TaskCompletionSource<T> {
         if self.raw.release_source() && !self.raw.snapshot().is_claimed() {
             // Lost races are fine: a concurrent completer can only be this source's own
             // thread (we were the last source), so `CLAIMED` clear means nobody will complete.
-            let _ = self
-                .raw
-                .try_complete(Err(TaskError::Abandoned), Outcome::Faulted);
+            self.raw
+                .try_complete_in_drop(Err(TaskError::Abandoned), Outcome::Faulted);
         }
     }
 }

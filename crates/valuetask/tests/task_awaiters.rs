@@ -258,3 +258,31 @@ fn a_waker_that_panics_in_clone_does_not_leave_the_task_locked() {
     );
     assert_eq!(task.wait(), Ok(&9));
 }
+
+/// The last source dropped while its thread unwinds abandons the task and wakes its awaiters;
+/// an awaiter's waker that panics then must not turn the unwinding into an abort.
+#[test]
+fn a_source_dropped_during_a_panic_with_a_panicking_waiter_does_not_abort() {
+    use std::future::Future;
+    use std::task::{Context, Wake, Waker};
+    struct Boom;
+    impl Wake for Boom {
+        fn wake(self: Arc<Self>) {
+            panic!("this waker panics");
+        }
+    }
+    let boom = Waker::from(Arc::new(Boom));
+    let tcs = TaskCompletionSource::<u8>::new();
+    let task = tcs.task();
+    let mut awaiter = std::pin::pin!((&task).into_future());
+    assert!(awaiter
+        .as_mut()
+        .poll(&mut Context::from_waker(&boom))
+        .is_pending());
+    let producer = thread::spawn(move || {
+        let _source = tcs;
+        panic!("the producer failed");
+    });
+    assert!(producer.join().is_err(), "the producer's own panic");
+    assert_eq!(task.wait(), Err(&TaskError::Abandoned));
+}

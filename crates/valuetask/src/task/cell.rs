@@ -408,6 +408,19 @@ impl<O> RawTask<O> {
         Ok(())
     }
 
+    /// `try_complete` from a `Drop`. A waker's panic resumes once every waker was woken; while
+    /// the thread is already unwinding, resuming it would abort the process, so it is dropped.
+    pub(crate) fn try_complete_in_drop(&self, output: O, outcome: Outcome) {
+        let completed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = self.try_complete(output, outcome);
+        }));
+        if let Err(panic) = completed {
+            if !std::thread::panicking() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+    }
+
     /// Count one more `TaskCompletionSource`.
     pub(crate) fn add_source(&self) {
         if self.cell().sources.fetch_add(1, Ordering::Relaxed) > MAX_REFS {

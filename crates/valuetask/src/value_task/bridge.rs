@@ -160,9 +160,8 @@ impl<T: Send + Sync + 'static> Bridge<T> {
 /// waking it, or dropping the backing panicked) must not leave the task pending forever.
 impl<T: 'static> Drop for Bridge<T> {
     fn drop(&mut self) {
-        let _ = self
-            .target
-            .try_complete(Err(TaskError::Abandoned), crate::task::Outcome::Faulted);
+        self.target
+            .try_complete_in_drop(Err(TaskError::Abandoned), crate::task::Outcome::Faulted);
     }
 }
 
