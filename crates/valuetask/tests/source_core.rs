@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::thread;
 use std::time::Duration;
@@ -226,6 +226,12 @@ fn setting_twice_in_one_generation_panics_and_try_set_hands_the_value_back() {
     core.set_result(1);
     let m = panic_message(|| core.set_result(2));
     assert!(m.contains("version 0 was already completed"), "{m}");
+    assert!(m.contains("try_set_result races safely"), "{m}");
+    let m = panic_message(|| core.set_canceled());
+    assert!(
+        m.contains("set_canceled: version 0") && m.contains("try_set_error(TaskError::Canceled)"),
+        "names a method the core has: {m}"
+    );
     assert_eq!(core.try_set_result(3), Err(3));
     assert_eq!(
         core.try_set_error(TaskError::Canceled),
@@ -300,6 +306,28 @@ fn a_producer_thread_and_a_consumer_thread_cycle_many_generations() {
         core.reset();
     }
     producer.join().unwrap();
+}
+
+#[test]
+fn reset_of_an_asynchronous_core_wakes_the_old_consumer_off_the_resetting_thread() {
+    use std::sync::mpsc;
+    use std::task::Wake;
+    struct Report(Mutex<mpsc::Sender<thread::ThreadId>>);
+    impl Wake for Report {
+        fn wake(self: Arc<Self>) {
+            let _ = self.0.lock().unwrap().send(thread::current().id());
+        }
+    }
+    let core =
+        ManualResetValueTaskSourceCore::<u8>::with_continuations(Continuations::Asynchronous);
+    let (tx, rx) = mpsc::channel();
+    let waker = Waker::from(Arc::new(Report(Mutex::new(tx))));
+    assert!(core
+        .poll_result(0, &mut std::task::Context::from_waker(&waker))
+        .is_pending());
+    core.reset();
+    let woken_on = rx.recv_timeout(Duration::from_secs(5)).expect("woken");
+    assert_ne!(woken_on, thread::current().id());
 }
 
 #[test]

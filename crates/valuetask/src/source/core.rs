@@ -76,8 +76,31 @@ fn status_of(state: u64) -> SourceStatus {
 
 #[cold]
 #[track_caller]
+fn already_completed(method: &str, version: u32) -> ! {
+    let instead = match method {
+        "set_canceled" => "try_set_error(TaskError::Canceled)".to_owned(),
+        other => format!("try_{other}"),
+    };
+    panic!(
+        "ManualResetValueTaskSourceCore::{method}: version {version} was already completed; \
+         complete once per generation (reset starts the next; {instead} races safely)"
+    )
+}
+
+#[cold]
+#[track_caller]
+fn taken_twice(token: u32) -> ! {
+    panic!(
+        "ManualResetValueTaskSourceCore::poll_result: the result of version {token} was already \
+         taken; a generation's result is taken once"
+    )
+}
+
+#[cold]
+#[track_caller]
 fn wrong_token(method: &str, token: u32, version: u32) -> ! {
-    let when = if token < version {
+    // Versions wrap at `u32::MAX`: a token within half the range behind the version is stale.
+    let when = if version.wrapping_sub(token) <= u32::MAX / 2 {
         "stale (from an earlier generation)"
     } else {
         "from the future (never handed out)"
@@ -99,7 +122,8 @@ fn wrong_token(method: &str, token: u32, version: u32) -> ! {
 ///
 /// Versions: a fresh core is version 0; [`reset`](Self::reset) bumps it by exactly one (and
 /// wraps at `u32::MAX`). A token that is not the current version, stale or from the future,
-/// panics with a message naming both numbers, in `status`, `poll_result` and await.
+/// panics with a message naming both numbers, in `status`, `poll_result` and await. (A token
+/// exactly 2³² generations old matches again, as .NET's 16-bit tokens do after 65,536.)
 ///
 /// Rules, and what happens when they are broken:
 ///
@@ -107,6 +131,10 @@ fn wrong_token(method: &str, token: u32, version: u32) -> ! {
 ///   hands the value back instead;
 /// - take the result once per generation (`ValueTask` guarantees it): a second
 ///   `poll_result` after the result was taken panics;
+/// - one consumer per generation: call [`value_task`](Self::value_task) once per
+///   generation. Polling re-registers the waker (the `Future` contract allows a new one on
+///   every poll), so a second consumer's poll replaces the first's waker and the first is
+///   not woken; .NET likewise forbids awaiting one `ValueTask` twice;
 /// - `reset` when the consumer is done. A `reset` that races a poll or completion running on
 ///   another thread waits for it to finish (they hold the core for a few instructions). A
 ///   consumer still waiting on the old generation is woken, and its next poll panics with the
@@ -195,7 +223,11 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         });
         if before & COMPLETE == 0 {
             if let Some(waker) = waker {
-                waker.wake();
+                if before & ASYNC_CONTINUATIONS != 0 {
+                    crate::continuations::wake_later(move || waker.wake());
+                } else {
+                    waker.wake();
+                }
             }
         }
     }
@@ -206,8 +238,8 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// If this generation was already completed.
     #[track_caller]
     pub fn set_result(&self, value: T) {
-        if self.complete(Ok(value)).is_err() {
-            self.already_completed("set_result");
+        if let Err((_, version)) = self.complete(Ok(value)) {
+            already_completed("set_result", version);
         }
     }
 
@@ -217,8 +249,8 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// If this generation was already completed.
     #[track_caller]
     pub fn set_error(&self, error: TaskError) {
-        if self.complete(Err(error)).is_err() {
-            self.already_completed("set_error");
+        if let Err((_, version)) = self.complete(Err(error)) {
+            already_completed("set_error", version);
         }
     }
 
@@ -228,27 +260,31 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// If this generation was already completed.
     #[track_caller]
     pub fn set_canceled(&self) {
-        if self.complete(Err(TaskError::Canceled)).is_err() {
-            self.already_completed("set_canceled");
+        if let Err((_, version)) = self.complete(Err(TaskError::Canceled)) {
+            already_completed("set_canceled", version);
         }
     }
 
     /// Complete with `value` unless this generation is already completed; then `value` comes
     /// back.
     pub fn try_set_result(&self, value: T) -> Result<(), T> {
-        self.complete(Ok(value)).map(drop).map_err(|o| match o {
-            Ok(v) => v,
-            Err(_) => unreachable!("complete hands back what it was given"),
-        })
+        self.complete(Ok(value))
+            .map(drop)
+            .map_err(|(o, _)| match o {
+                Ok(v) => v,
+                Err(_) => unreachable!("complete hands back what it was given"),
+            })
     }
 
     /// Complete with `error` unless this generation is already completed; then `error` comes
     /// back.
     pub fn try_set_error(&self, error: TaskError) -> Result<(), TaskError> {
-        self.complete(Err(error)).map(drop).map_err(|o| match o {
-            Err(e) => e,
-            Ok(_) => unreachable!("complete hands back what it was given"),
-        })
+        self.complete(Err(error))
+            .map(drop)
+            .map_err(|(o, _)| match o {
+                Err(e) => e,
+                Ok(_) => unreachable!("complete hands back what it was given"),
+            })
     }
 
     /// The status of the generation `token` (.NET `GetStatus`).
@@ -299,18 +335,17 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         let state = self.state.load(Ordering::Relaxed);
         let mut fresh = (state & (HAS_WAKER | COMPLETE) == 0).then(|| cx.waker().clone());
         loop {
-            let Ok(cur) = self.lock(0, |cur| {
-                if version_of(cur) != token {
-                    wrong_token("poll_result", token, version_of(cur));
-                }
-                if cur & TAKEN != 0 {
-                    panic!(
-                        "ManualResetValueTaskSourceCore::poll_result: the result of version \
-                         {token} was already taken; a generation's result is taken once"
-                    );
-                }
-                Ok::<(), std::convert::Infallible>(())
+            // The check refuses (and the caller panics, at its own location) before locking.
+            let locked = self.lock(0, |cur| match version_of(cur) {
+                version if version != token => Err(Some(version)),
+                _ if cur & TAKEN != 0 => Err(None),
+                _ => Ok(()),
             });
+            let cur = match locked {
+                Ok(cur) => cur,
+                Err(Some(version)) => wrong_token("poll_result", token, version),
+                Err(None) => taken_twice(token),
+            };
             // We hold `LOCKED` on generation `token`.
             if cur & COMPLETE != 0 {
                 // SAFETY: we hold `LOCKED`; `COMPLETE` and not `TAKEN` means initialized.
@@ -343,19 +378,17 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// Complete the current generation, or hand the output back if it is already complete.
     /// Returns the state before completion (for pooled slots: `CONSUMER_GONE`).
     #[inline]
-    pub(crate) fn complete(&self, output: TaskOutput<T>) -> Result<u64, TaskOutput<T>> {
-        let claimed = self.lock(
-            CLAIMED,
-            |cur| {
-                if cur & CLAIMED != 0 {
-                    Err(())
-                } else {
-                    Ok(())
-                }
-            },
-        );
-        let Ok(cur) = claimed else {
-            return Err(output);
+    pub(crate) fn complete(&self, output: TaskOutput<T>) -> Result<u64, (TaskOutput<T>, u32)> {
+        let claimed = self.lock(CLAIMED, |cur| {
+            if cur & CLAIMED != 0 {
+                Err(version_of(cur))
+            } else {
+                Ok(())
+            }
+        });
+        let cur = match claimed {
+            Ok(cur) => cur,
+            Err(completed_version) => return Err((output, completed_version)),
         };
         let outcome = outcome_bits(outcome_of(&output));
         // SAFETY: we hold `LOCKED` and set `CLAIMED`: the slot is uninitialized and ours.
@@ -436,16 +469,6 @@ impl<T> ManualResetValueTaskSourceCore<T> {
             // SAFETY: per the caller, exclusive; `COMPLETE && !TAKEN` means initialized.
             self.result.with_mut(|r| unsafe { (*r).assume_init_drop() });
         }
-    }
-
-    #[cold]
-    #[track_caller]
-    fn already_completed(&self, method: &str) -> ! {
-        panic!(
-            "ManualResetValueTaskSourceCore::{method}: version {} was already completed; \
-             complete once per generation (reset starts the next; try_{method} races safely)",
-            self.version()
-        )
     }
 
     // --- pooled sources (one consumer, one completer, the consumer recycles) ---
@@ -553,5 +576,34 @@ impl<T: Send> ValueTaskSource<TaskOutput<T>> for ManualResetValueTaskSourceCore<
 
     fn poll_result(&self, token: u32, cx: &mut Context<'_>) -> Poll<TaskOutput<T>> {
         ManualResetValueTaskSourceCore::poll_result(self, token, cx)
+    }
+}
+
+#[cfg(all(test, not(valuetask_loom)))]
+mod tests {
+    use super::*;
+
+    fn panic_message(f: impl FnOnce()) -> String {
+        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_err();
+        panic.downcast_ref::<String>().cloned().unwrap_or_default()
+    }
+
+    /// Past `u32::MAX` the version wraps to 0: the previous token is still called stale, and
+    /// the next one still from the future.
+    #[test]
+    fn tokens_are_told_stale_or_future_across_the_version_wrap() {
+        let core = ManualResetValueTaskSourceCore::<u8>::new();
+        core.state
+            .store(with_version(u32::MAX, 0), Ordering::Release);
+        core.reset();
+        assert_eq!(core.version(), 0);
+        let stale = panic_message(|| {
+            let _ = core.status(u32::MAX);
+        });
+        assert!(stale.contains("is stale"), "{stale}");
+        let future = panic_message(|| {
+            let _ = core.status(1);
+        });
+        assert!(future.contains("from the future"), "{future}");
     }
 }
