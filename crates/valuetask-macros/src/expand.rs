@@ -25,9 +25,25 @@ const OUTPUT_LIFETIME: &str = "'value_task";
 /// Where the function lives: decides whether `Self` exists and whether a body is a default.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Place {
-    Trait,
+    /// In a trait; `is_default` when the method has a body.
+    Trait {
+        is_default: bool,
+    },
     Impl,
     Free,
+}
+
+/// Whether a method has `Self` in its signature (a receiver counts) or its body, macro
+/// arguments included: then its future captures `Self`, as async-trait decides.
+fn uses_self(sig: &Signature, body: Option<&Block>) -> bool {
+    fn mentions(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|t| match t {
+            proc_macro2::TokenTree::Ident(ident) => ident == "Self" || ident == "self",
+            proc_macro2::TokenTree::Group(group) => mentions(group.stream()),
+            _ => false,
+        })
+    }
+    sig.receiver().is_some() || mentions(quote!(#sig)) || body.is_some_and(|b| mentions(quote!(#b)))
 }
 
 pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
@@ -42,12 +58,13 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                         continue;
                     }
                     let is_default = f.default.is_some();
+                    let uses_self = uses_self(&f.sig, f.default.as_ref());
                     let captures = rewrite_params(&mut f.sig, is_default);
                     let ret = rewrite_signature(
                         &mut f.sig,
                         opts,
-                        Place::Trait,
-                        is_default,
+                        Place::Trait { is_default },
+                        uses_self,
                         Some(&item.generics),
                     );
                     if let Some(body) = &mut f.default {
@@ -64,12 +81,13 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                     if f.sig.asyncness.is_none() {
                         continue;
                     }
+                    let uses_self = uses_self(&f.sig, Some(&f.block));
                     let captures = rewrite_params(&mut f.sig, true);
                     let ret = rewrite_signature(
                         &mut f.sig,
                         opts,
                         Place::Impl,
-                        false,
+                        uses_self,
                         Some(&item.generics),
                     );
                     f.block = wrap_body(&f.block, &ret, &captures, opts, receiver_span(&f.sig));
@@ -84,14 +102,13 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                     "#[value_task] on a function expects an `async fn`",
                 ));
             }
+            // A method annotated on its own (inside an impl) has `Self`; one that uses it
+            // (`-> Self`, `Self::new()`) is a method too, and its future captures `Self`, so
+            // `Self: 'value_task` (which covers the impl's parameters inside `Self`).
+            let uses_self = uses_self(&f.sig, Some(&f.block));
+            let place = if uses_self { Place::Impl } else { Place::Free };
             let captures = rewrite_params(&mut f.sig, true);
-            // A method annotated on its own (inside an impl) still has `Self`.
-            let place = if f.sig.receiver().is_some() {
-                Place::Impl
-            } else {
-                Place::Free
-            };
-            let ret = rewrite_signature(&mut f.sig, options, place, false, None);
+            let ret = rewrite_signature(&mut f.sig, options, place, uses_self, None);
             *f.block = wrap_body(&f.block, &ret, &captures, options, receiver_span(&f.sig));
             Ok(quote!(#f))
         }
@@ -182,6 +199,30 @@ impl VisitMut for ElidedLifetimes {
         visit_mut::visit_type_impl_trait_mut(self, t);
         t.bounds.push(TypeParamBound::Lifetime(self.output.clone()));
     }
+
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        visit_mut::visit_type_mut(self, ty);
+        // `&impl Trait + 'value_task` is ambiguous: `&(impl Trait + 'value_task)`.
+        if let Type::Reference(r) = ty {
+            if matches!(*r.elem, Type::ImplTrait(_)) {
+                let inner = (*r.elem).clone();
+                *r.elem = Type::Paren(syn::TypeParen {
+                    paren_token: Default::default(),
+                    elem: Box::new(inner),
+                });
+            }
+        }
+    }
+
+    // `fn(&T)` and `Fn(&T)` have elision scopes of their own: their lifetimes stay elided
+    // (higher-ranked), not named after the function's.
+    fn visit_type_bare_fn_mut(&mut self, _: &mut syn::TypeBareFn) {}
+
+    fn visit_parenthesized_generic_arguments_mut(
+        &mut self,
+        _: &mut syn::ParenthesizedGenericArguments,
+    ) {
+    }
 }
 
 /// The lifetime Rust's elision rules give an elided lifetime in the output of `sig` (whose
@@ -232,6 +273,18 @@ fn receiver_span(sig: &Signature) -> Option<Span> {
     }
 }
 
+fn contains_impl_trait(ty: &Type) -> bool {
+    struct Finder(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_type_impl_trait(&mut self, _: &'ast TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut finder = Finder(false);
+    syn::visit::visit_type(&mut finder, ty);
+    finder.0
+}
+
 fn contains_reference(ty: &Type) -> bool {
     struct Finder(bool);
     impl<'ast> syn::visit::Visit<'ast> for Finder {
@@ -276,9 +329,10 @@ fn rewrite_signature(
     sig: &mut Signature,
     opts: Options,
     place: Place,
-    is_default: bool,
+    uses_self: bool,
     outer: Option<&syn::Generics>,
 ) -> Type {
+    let is_default = place == Place::Trait { is_default: true };
     let output_lt = Lifetime::new(OUTPUT_LIFETIME, Span::call_site());
     let mut elided = ElidedLifetimes {
         fresh: Vec::new(),
@@ -366,19 +420,21 @@ fn rewrite_signature(
     sig.generics.where_clause = where_clause;
     let mut bounds: Vec<syn::WherePredicate> = Vec::new();
     sig.generics.params.push(parse_quote!(#output_lt));
-    if place != Place::Free {
+    // A future that captures `Self` (a receiver, or `Self` used in the signature or body)
+    // must not outlive it; one that does not, needs nothing of `Self` (as async-trait).
+    if place != Place::Free && uses_self {
         bounds.push(parse_quote!(Self: #output_lt));
     }
     // A default body is compiled for every implementor: a `Send` future holding `&Self` needs
-    // `Self: Sync`, holding `Self` or `&mut Self` needs `Self: Send` (as async-trait does).
-    if is_default && !opts.local {
+    // `Self: Sync`, holding `Self` or `&mut Self` (or `Self` values, without a receiver)
+    // needs `Self: Send` (as async-trait does).
+    if is_default && !opts.local && uses_self {
         match receiver {
             Some(SelfNeeds::Sync) => bounds.push(parse_quote!(Self: ::core::marker::Sync)),
-            Some(SelfNeeds::Send) => bounds.push(parse_quote!(Self: ::core::marker::Send)),
+            Some(SelfNeeds::Send) | None => bounds.push(parse_quote!(Self: ::core::marker::Send)),
             Some(SelfNeeds::SendSync) => {
                 bounds.push(parse_quote!(Self: ::core::marker::Send + ::core::marker::Sync))
             }
-            None => {}
         }
     }
     // Lifetimes and type parameters of the enclosing trait or impl that the arguments use
@@ -475,17 +531,28 @@ fn wrap_body(
         }
         _ => TokenStream::new(),
     };
+    // Fix the block's output type before any `return` in the body can infer it (so
+    // `return Err(Box::new(e))` coerces as in an `async fn`). An `impl Trait` output cannot
+    // be written there: the body's type is inferred, as `impl Trait` asks.
+    let (fix_output, ret_annotation) = if contains_impl_trait(ret) {
+        (TokenStream::new(), TokenStream::new())
+    } else {
+        (
+            quote_spanned! {span=>
+                if let ::core::option::Option::Some(__ret) = ::core::option::Option::None::<#ret> {
+                    return __ret;
+                }
+            },
+            quote_spanned!(span=> : #ret),
+        )
+    };
     syn::parse2(quote_spanned! {span=>
         {
             #receiver_is_send
             #task::#ctor(async move {
-                // Fix the block's output type before any `return` in the body can infer it
-                // (so `return Err(Box::new(e))` coerces as in an `async fn`).
-                if let ::core::option::Option::Some(__ret) = ::core::option::Option::None::<#ret> {
-                    return __ret;
-                }
+                #fix_output
                 #(#captures)*
-                let __ret: #ret = { #(#stmts)* };
+                let __ret #ret_annotation = { #(#stmts)* };
                 #[allow(unreachable_code)]
                 __ret
             })

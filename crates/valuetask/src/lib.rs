@@ -111,6 +111,12 @@ pub use value_task::ValueTask;
 ///   there, so such a body need not be `Send`. A local macro named like a standard one that
 ///   hides an `.await` is a compile error ("`await` is only allowed inside `async`
 ///   functions"), never a wrong result.
+/// - Compared with `async-trait`: a method that does not use `Self` returns a value task
+///   that does not borrow `Self` (as there); default bodies get the `Self: Send` / `Sync`
+///   bounds `async-trait` gives them. One difference: `ValueTask<T>` is `Send` only when `T`
+///   is (it can hold a `T`), where `async-trait`'s boxed future is `Send` whatever its output;
+///   a caller that keeps a pending call's value task across an `.await` needs `T: Send` for
+///   its own future to be `Send`.
 /// - Pooling is the default, and safe: a value task cannot be awaited twice. Opt a method out
 ///   with `#[value_task(boxed)]` on it (lazy, one box per call), or a whole item with
 ///   `#[value_task(boxed)]` on the item.

@@ -22,7 +22,7 @@ use crate::value_task::ValueTask;
 /// let vt = LocalValueTask::new(async move { *shared + 1 });
 /// assert_eq!(vt.get_result(), 6);
 /// ```
-#[must_use = "a LocalValueTask does nothing unless awaited or `get_result`ed"]
+#[must_use = "dropping a LocalValueTask discards its result and drops whatever work is still pending; await it or `get_result` it"]
 pub struct LocalValueTask<'a, T> {
     inner: ValueTask<'a, T>,
     _not_send: PhantomData<*const ()>,

@@ -51,7 +51,7 @@ use crate::task::{Task, TaskError, TaskOutput};
 /// assert_eq!(cached_or_fetch(None).await, 42);
 /// # });
 /// ```
-#[must_use = "a ValueTask does nothing unless awaited, `get_result`ed or turned into a Task"]
+#[must_use = "dropping a ValueTask discards its result and drops whatever work is still pending; await it, `get_result` it or turn it into a Task"]
 pub struct ValueTask<'a, T>(ManuallyDrop<Repr<'a, T>>);
 
 pub(crate) enum Repr<'a, T> {

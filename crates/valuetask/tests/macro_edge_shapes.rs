@@ -182,3 +182,101 @@ fn elided_output_lifetimes_follow_the_elision_rules() {
     assert_eq!(drive(person.first(&words)), "x");
     assert_eq!(drive(longest_line("a\nbcd\nef")), "bcd");
 }
+
+// --- shapes from a review against async-trait and plain `async fn` ---
+
+/// `&impl Trait` and `&mut impl Trait` arguments (`?Send`: the bounds do not promise `Sync`).
+#[value_task(?Send)]
+async fn show(value: &impl std::fmt::Display, out: &mut impl std::fmt::Write) -> usize {
+    yield_once().await;
+    write!(out, "{value}").unwrap();
+    value.to_string().len()
+}
+
+/// `-> impl Trait` on a body that suspends.
+#[value_task]
+async fn evens(limit: u32) -> impl Iterator<Item = u32> {
+    yield_once().await;
+    (0..limit).filter(|x| x % 2 == 0)
+}
+
+/// `Fn(&T)` arguments keep their own (higher-ranked) elision.
+#[value_task(?Send)]
+async fn each(f: impl Fn(&u8) -> u8, g: fn(&u8) -> &u8) -> u8 {
+    yield_once().await;
+    let local = 3;
+    f(&local) + *g(&local)
+}
+
+#[test]
+fn reference_impl_trait_arguments_impl_trait_outputs_and_fn_arguments() {
+    let mut out = String::new();
+    assert_eq!(drive(show(&42, &mut out)), 2);
+    assert_eq!(out, "42");
+    assert_eq!(drive(evens(7)).collect::<Vec<_>>(), [0, 2, 4, 6]);
+    assert_eq!(drive(each(|x| x + 1, |x| x)), 7);
+}
+
+/// A default body without a receiver that holds `Self` across an `.await`.
+#[value_task]
+trait Factory: Sized {
+    async fn build(n: u8) -> Self;
+    async fn pair(n: u8) -> (Self, Self) {
+        let a = Self::build(n).await;
+        (a, Self::build(n + 1).await)
+    }
+}
+
+/// A static method that does not use `Self`: its value task does not borrow `Self`.
+#[value_task]
+trait Job {
+    async fn run(n: u8) -> u8;
+}
+
+#[derive(Debug, PartialEq)]
+struct Made(u8);
+
+#[value_task]
+impl Factory for Made {
+    async fn build(n: u8) -> Self {
+        yield_once().await;
+        Made(n)
+    }
+}
+
+struct Borrowing<'a>(std::marker::PhantomData<&'a u8>);
+
+#[value_task]
+impl Job for Borrowing<'_> {
+    async fn run(n: u8) -> u8 {
+        yield_once().await;
+        n * 2
+    }
+}
+
+/// No `J: 'static` needed: `run` does not use `Self`, so its value task does not borrow it.
+fn static_value_task<J: Job>() -> valuetask::ValueTask<'static, u8> {
+    J::run(4)
+}
+
+#[test]
+fn receiverless_default_bodies_and_static_methods_that_do_not_use_self() {
+    assert_eq!(drive(Made::pair(1)), (Made(1), Made(2)));
+    assert_eq!(drive(static_value_task::<Borrowing<'_>>()), 8);
+}
+
+/// The attribute on one associated fn of a generic impl: `Self` carries the impl's parameter.
+struct Wrap<T>(T);
+
+impl<T: Send> Wrap<T> {
+    #[value_task]
+    async fn new(t: T) -> Self {
+        yield_once().await;
+        Wrap(t)
+    }
+}
+
+#[test]
+fn the_attribute_on_one_associated_fn_of_a_generic_impl() {
+    assert_eq!(drive(Wrap::new(5u8)).0, 5);
+}
