@@ -33,17 +33,37 @@ enum Place {
     Free,
 }
 
-/// Whether a method has `Self` in its signature (a receiver counts) or its body, macro
-/// arguments included: then its future captures `Self`, as async-trait decides.
+/// Whether a method uses `Self`: a receiver, or the `Self` type in its signature or (when
+/// given) its body, macro arguments included and nested items (with a `Self` of their own)
+/// excluded. Then its future may hold `Self` values, and gets the bounds async-trait gives.
+/// Impls decide from the signature alone, so they never demand more than their trait.
 fn uses_self(sig: &Signature, body: Option<&Block>) -> bool {
+    #[derive(Default)]
+    struct Find(bool);
     fn mentions(tokens: TokenStream) -> bool {
         tokens.into_iter().any(|t| match t {
-            proc_macro2::TokenTree::Ident(ident) => ident == "Self" || ident == "self",
+            proc_macro2::TokenTree::Ident(ident) => ident == "Self",
             proc_macro2::TokenTree::Group(group) => mentions(group.stream()),
             _ => false,
         })
     }
-    sig.receiver().is_some() || mentions(quote!(#sig)) || body.is_some_and(|b| mentions(quote!(#b)))
+    impl<'ast> syn::visit::Visit<'ast> for Find {
+        fn visit_path_segment(&mut self, segment: &'ast syn::PathSegment) {
+            self.0 |= segment.ident == "Self";
+            syn::visit::visit_path_segment(self, segment);
+        }
+        fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+            self.0 |= mentions(mac.tokens.clone());
+            syn::visit::visit_macro(self, mac);
+        }
+        fn visit_item(&mut self, _: &'ast Item) {}
+    }
+    let mut find = Find::default();
+    syn::visit::visit_signature(&mut find, sig);
+    if let Some(body) = body {
+        syn::visit::visit_block(&mut find, body);
+    }
+    sig.receiver().is_some() || find.0
 }
 
 pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
@@ -81,7 +101,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                     if f.sig.asyncness.is_none() {
                         continue;
                     }
-                    let uses_self = uses_self(&f.sig, Some(&f.block));
+                    let uses_self = uses_self(&f.sig, None);
                     let captures = rewrite_params(&mut f.sig, true);
                     let ret = rewrite_signature(
                         &mut f.sig,
@@ -102,10 +122,10 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                     "#[value_task] on a function expects an `async fn`",
                 ));
             }
-            // A method annotated on its own (inside an impl) has `Self`; one that uses it
-            // (`-> Self`, `Self::new()`) is a method too, and its future captures `Self`, so
-            // `Self: 'value_task` (which covers the impl's parameters inside `Self`).
-            let uses_self = uses_self(&f.sig, Some(&f.block));
+            // A method annotated on its own (inside an impl) has `Self`; one whose signature
+            // uses it (`-> Self`) is a method too, and gets `Self: 'value_task` (which covers
+            // the impl's parameters inside `Self`).
+            let uses_self = uses_self(&f.sig, None);
             let place = if uses_self { Place::Impl } else { Place::Free };
             let captures = rewrite_params(&mut f.sig, true);
             let ret = rewrite_signature(&mut f.sig, options, place, uses_self, None);

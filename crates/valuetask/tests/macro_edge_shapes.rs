@@ -280,3 +280,53 @@ impl<T: Send> Wrap<T> {
 fn the_attribute_on_one_associated_fn_of_a_generic_impl() {
     assert_eq!(drive(Wrap::new(5u8)).0, 5);
 }
+
+/// `self` as a path keyword, and items with their own `Self`, inside a free fn's body.
+#[value_task]
+async fn formats(n: u8) -> String {
+    use std::fmt::{self, Write};
+    struct Local;
+    impl Local {
+        fn new() -> Self {
+            Local
+        }
+    }
+    let _ = Local::new();
+    yield_once().await;
+    let mut out = String::new();
+    let _: fmt::Result = write!(out, "{n}");
+    out
+}
+
+/// A blanket impl whose body uses `Self` where the trait's signature does not: the impl must
+/// not demand more of `Self` than the trait.
+#[value_task]
+trait Describe {
+    async fn describe() -> String;
+}
+
+trait HasName {
+    fn name() -> &'static str;
+}
+
+#[value_task]
+impl<T: HasName> Describe for T {
+    async fn describe() -> String {
+        yield_once().await;
+        Self::name().to_owned()
+    }
+}
+
+struct Thing;
+
+impl HasName for Thing {
+    fn name() -> &'static str {
+        "thing"
+    }
+}
+
+#[test]
+fn self_keywords_and_nested_items_in_bodies_and_blanket_impls_using_self() {
+    assert_eq!(drive(formats(7)), "7");
+    assert_eq!(drive(Thing::describe()), "thing");
+}
