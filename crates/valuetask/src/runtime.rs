@@ -42,17 +42,12 @@ pub(crate) fn handle() -> tokio::runtime::Handle {
 }
 
 /// Where the library's own background work runs (scheduled continuations, cancellation
-/// watchers): the ambient runtime if it is multi-thread, else the global one. A
-/// current-thread runtime runs spawned work only while its thread drives it, so such work
-/// could wait there forever, or deadlock a `wait()` on that very thread.
+/// watchers): always the global runtime, which lives as long as the process (.NET's thread
+/// pool). An ambient runtime may stop (its spawned work is then dropped) or have its only
+/// worker blocked in a `wait()` for that very work.
 #[cfg(feature = "tokio")]
 pub(crate) fn background_handle() -> tokio::runtime::Handle {
-    match tokio::runtime::Handle::try_current() {
-        Ok(ambient) if ambient.runtime_flavor() != tokio::runtime::RuntimeFlavor::CurrentThread => {
-            ambient
-        }
-        _ => global().handle().clone(),
-    }
+    global().handle().clone()
 }
 
 /// Run `future` to completion somewhere else; nobody joins it.
@@ -309,8 +304,7 @@ mod on_tokio {
     impl<T: Send + Sync + 'static> TaskCompletionSource<T> {
         /// Cancel the task when `token` fires, unless it was completed first
         /// (.NET `token.Register(() => tcs.TrySetCanceled())`). Watches the token from a
-        /// small task on the ambient runtime if it is multi-thread, else on the global one,
-        /// which ends with the source's task. Once the token may fire, producers should complete with `try_set_*`: `set_*` panics
+        /// small task on valuetask's global runtime, which ends with the source's task. Once the token may fire, producers should complete with `try_set_*`: `set_*` panics
         /// on a task the token already canceled.
         ///
         /// ```

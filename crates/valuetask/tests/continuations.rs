@@ -196,3 +196,23 @@ fn waiting_on_a_continuation_inside_a_current_thread_runtime_does_not_deadlock()
     });
     assert_eq!(value, Some(Ok(2)));
 }
+
+/// A one-worker multi-thread runtime whose worker blocks in `wait()` on a continuation: the
+/// continuation runs elsewhere.
+#[test]
+fn waiting_on_a_continuation_from_the_only_worker_of_a_runtime_does_not_deadlock() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let value = rt.block_on(async {
+        tokio::spawn(async {
+            let next = Task::from_result(1u8).continue_with(|_| 2u8);
+            next.wait_timeout(WAIT)
+                .map(|r| r.copied().map_err(TaskError::clone))
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(value, Some(Ok(2)));
+}

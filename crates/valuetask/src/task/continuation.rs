@@ -37,10 +37,10 @@ impl ContinueWhen {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ContinueOn {
-    /// Scheduled: on the ambient tokio runtime if it is multi-thread, else on valuetask's
-    /// global runtime (feature `tokio`); without tokio, on valuetask's one continuation thread
-    /// (where a continuation that blocks delays all the others). Never inside the completing
-    /// call.
+    /// Scheduled: on valuetask's global tokio runtime (feature `tokio`; .NET's thread pool),
+    /// which outlives any runtime of yours and is not blocked by a `wait()` on one of your
+    /// workers; without tokio, on valuetask's one continuation thread (where a continuation
+    /// that blocks delays all the others). Never inside the completing call.
     #[default]
     Scheduled,
     /// On the thread that completes the antecedent, inside its completing call (.NET
