@@ -69,11 +69,15 @@ impl<T> TaskCompletionSource<T> {
         }
     }
 
-    /// A source whose task never reports an unobserved fault: for the library's internal
-    /// tasks, whose failures reach a user's task some other way.
-    pub(crate) fn unreported() -> Self {
+    /// A source for one of the library's internal tasks: its abandonment is the user's
+    /// task's to report (see `unobserved::report_unless_abandoned`).
+    pub(crate) fn internal() -> Self {
         Self {
-            raw: RawTask::new_pending(false, 1, None),
+            raw: RawTask::new_pending(
+                false,
+                1,
+                Some(crate::unobserved::report_unless_abandoned::<T>),
+            ),
         }
     }
 

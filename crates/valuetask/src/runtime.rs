@@ -74,17 +74,17 @@ type Handle = tokio::runtime::Handle;
 #[cfg(not(feature = "tokio"))]
 type Handle = std::convert::Infallible;
 
-/// Start `future` on a runtime (`on`, else the ambient or global one) as a hot task. With
-/// `report_unobserved` false the task is internal (see `TaskCompletionSource::unreported`).
-pub(crate) fn drive<F>(future: F, on: Option<&Handle>, report_unobserved: bool) -> Task<F::Output>
+/// Start `future` on a runtime (`on`, else the ambient or global one) as a hot task; an
+/// `internal` one for the library's own forwarders (see `TaskCompletionSource::internal`).
+pub(crate) fn drive<F>(future: F, on: Option<&Handle>, internal: bool) -> Task<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + Sync + 'static,
 {
-    let tcs = if report_unobserved {
-        TaskCompletionSource::new()
+    let tcs = if internal {
+        TaskCompletionSource::internal()
     } else {
-        TaskCompletionSource::unreported()
+        TaskCompletionSource::new()
     };
     let task = tcs.task();
     spawn_detached(
@@ -199,7 +199,7 @@ mod on_tokio {
         /// assert_eq!(task.wait(), Ok(&42));
         /// ```
         pub fn run(future: impl std::future::Future<Output = T> + Send + 'static) -> Task<T> {
-            drive(future, None, true)
+            drive(future, None, false)
         }
 
         /// Like [`run`](Self::run), on the runtime `handle` points at (.NET
@@ -217,7 +217,7 @@ mod on_tokio {
             handle: &tokio::runtime::Handle,
             future: impl std::future::Future<Output = T> + Send + 'static,
         ) -> Task<T> {
-            drive(future, Some(handle), true)
+            drive(future, Some(handle), false)
         }
 
         /// Run a blocking closure on tokio's blocking pool (.NET `Task.Run` with

@@ -36,6 +36,16 @@ pub fn set_unobserved_error_hook(hook: impl Fn(&TaskError) + Send + Sync + 'stat
     drop(old);
 }
 
+/// The `on_unobserved` of the library's internal tasks (forwarders, continuation waits): an
+/// internal task is abandoned exactly when the user's task it serves is, which reports that
+/// itself; any other fault (a waker that panicked while it completed the user's task) is
+/// reported.
+pub(crate) fn report_unless_abandoned<T>(output: &TaskOutput<T>) {
+    if !matches!(output, Err(TaskError::Abandoned)) {
+        report(output);
+    }
+}
+
 /// Report an unobserved faulted output (the cell's `on_unobserved`).
 pub(crate) fn report<T>(output: &TaskOutput<T>) {
     let Err(error) = output else {

@@ -473,12 +473,12 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
     /// assert_eq!(task.wait(), Ok(&Ok(9)));
     /// ```
     pub fn as_task(self) -> Task<T> {
-        self.drive_task(true)
+        self.drive_task(false)
     }
 
-    /// `as_task`; with `report_unobserved` false the task is internal (its failures reach a
-    /// user's task some other way, so the unobserved-fault hook does not hear of them).
-    fn drive_task(self, report_unobserved: bool) -> Task<T> {
+    /// `as_task`; an `internal` task serves one of the library's forwarders (see
+    /// `TaskCompletionSource::internal`).
+    fn drive_task(self, internal: bool) -> Task<T> {
         // The first poll of a future runs user code: a panic there faults the task too.
         let pending = match catch_unwind(AssertUnwindSafe(|| self.try_get())) {
             Ok(Ok(value)) => return Task::from_result(value),
@@ -486,13 +486,11 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
             Err(panic) => return Task::from_error(TaskError::from_panic(&*panic)),
         };
         match pending.into_repr() {
-            Repr::Future(future) => crate::runtime::drive(future, None, report_unobserved),
-            Repr::Pooled(p) if p.vtable().is_future => crate::runtime::drive(
-                ValueTask::from_repr(Repr::Pooled(p)),
-                None,
-                report_unobserved,
-            ),
-            other => bridge::drive(other, report_unobserved),
+            Repr::Future(future) => crate::runtime::drive(future, None, internal),
+            Repr::Pooled(p) if p.vtable().is_future => {
+                crate::runtime::drive(ValueTask::from_repr(Repr::Pooled(p)), None, internal)
+            }
+            other => bridge::drive(other, internal),
         }
     }
 }
@@ -554,7 +552,7 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
     /// `bridge.rs`), never by an executor. Only for backings that are cheap and safe to poll
     /// from a waker: tasks, sources, and valuetask's own futures over them.
     pub(crate) fn into_bridged_task(self) -> Task<T> {
-        bridge::drive(self.into_repr(), true)
+        bridge::drive(self.into_repr(), false)
     }
 }
 
@@ -562,12 +560,12 @@ impl ValueTask<'static, ()> {
     /// Drive this value task as [`as_task`](Self::as_task) does, for nobody: the library's
     /// forwarding futures, which complete a user's task themselves and catch their panics.
     pub(crate) fn run_detached(self) {
-        drop(self.drive_task(false));
+        drop(self.drive_task(true));
     }
 
     /// Drive this value task as `into_bridged_task` does, for nobody (see `run_detached`).
     pub(crate) fn run_bridged_detached(self) {
-        drop(bridge::drive(self.into_repr(), false));
+        drop(bridge::drive(self.into_repr(), true));
     }
 }
 

@@ -1,6 +1,7 @@
 //! The unobserved-fault hook: called once for a faulted task nobody looked at, never for an
 //! observed fault or a success. One test: the hook is process-wide.
 
+use std::future::Future;
 use std::sync::Mutex;
 
 use valuetask::{set_unobserved_error_hook, Task, TaskCompletionSource, TaskError, ValueTask};
@@ -24,6 +25,35 @@ impl valuetask::ValueTaskSource<Result<u8, TaskError>> for Forgetful {
         _: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<u8, TaskError>> {
         std::task::Poll::Pending
+    }
+}
+
+/// Panics in `poll`, and again when dropped.
+struct PanicsTwice;
+
+impl std::future::Future for PanicsTwice {
+    type Output = Result<u8, TaskError>;
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        panic!("poll failed")
+    }
+}
+
+impl Drop for PanicsTwice {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("drop failed")
+        }
+    }
+}
+
+struct Boom;
+
+impl std::task::Wake for Boom {
+    fn wake(self: std::sync::Arc<Self>) {
+        panic!("this waker panics")
     }
 }
 
@@ -109,6 +139,26 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
     );
     drop((all, tcs));
     assert!(seen().is_empty(), "internal tasks reported: {:?}", seen());
+    // - a forwarded future whose poll panics and whose drop panics too: the user's task
+    //   carries the poll's panic (not an abandonment).
+    let both: ValueTask<'static, Result<u8, TaskError>> = ValueTask::boxed(PanicsTwice);
+    let t = both.into_task();
+    assert_eq!(t.wait().unwrap_err().panic_message(), Some("poll failed"));
+    drop(t);
+    assert!(seen().is_empty(), "{:?}", seen());
+    // - but a waker of the user's task that panics while a forwarder completes it is not a
+    //   fault of that task: it is reported, once, from the forwarder's own task.
+    let source = std::sync::Arc::new(valuetask::ManualResetValueTaskSourceCore::<u8>::new());
+    let t = ValueTask::from_arc_source(source.clone(), 0).into_task();
+    let boom = std::task::Waker::from(std::sync::Arc::new(Boom));
+    let mut awaiting = t.clone();
+    assert!(std::pin::Pin::new(&mut awaiting)
+        .poll(&mut std::task::Context::from_waker(&boom))
+        .is_pending());
+    source.set_result(5);
+    assert_eq!(t.wait(), Ok(&5));
+    drop((t, awaiting, source));
+    assert_eq!(seen(), ["task panicked: this waker panics"]);
 
     // A panicking hook is contained.
     set_unobserved_error_hook(|_| panic!("the hook itself failed"));

@@ -49,10 +49,14 @@ unsafe impl<T: Send + Sync> Send for Bridge<T> {}
 /// A task completed by `pending` (a `Task` or source backing) once it is ready.
 pub(super) fn drive<T: Send + Sync + 'static>(
     pending: Repr<'static, T>,
-    report_unobserved: bool,
+    internal: bool,
 ) -> Task<T> {
-    let report = report_unobserved.then_some(crate::unobserved::report::<T> as fn(&_));
-    let target = RawTask::new_pending(false, 0, report);
+    let report: fn(&_) = if internal {
+        crate::unobserved::report_unless_abandoned::<T>
+    } else {
+        crate::unobserved::report::<T>
+    };
+    let target = RawTask::new_pending(false, 0, Some(report));
     let task = Task::from_raw(target.clone());
     let bridge = Arc::new(Bridge {
         state: AtomicU8::new(RUNNING),
