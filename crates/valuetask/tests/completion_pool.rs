@@ -203,3 +203,28 @@ fn value_task_and_completer_are_send_and_debug() {
     assert!(format!("{pool:?}").contains("CompletionPool"));
     let _ = Waker::noop();
 }
+
+/// A completer dropped while its thread unwinds abandons the value task and wakes its awaiter;
+/// an awaiter's waker that panics then must not turn the unwinding into an abort.
+#[test]
+fn a_completer_dropped_during_a_panic_with_a_panicking_waker_does_not_abort() {
+    struct Boom;
+    impl std::task::Wake for Boom {
+        fn wake(self: Arc<Self>) {
+            panic!("this waker panics");
+        }
+    }
+    let pool = CompletionPool::<u8>::new();
+    let (mut vt, completer) = pool.rent();
+    let boom = Waker::from(Arc::new(Boom));
+    assert!(poll_once(&mut vt, &boom).is_pending());
+    let producer = thread::spawn(move || {
+        let _completer = completer;
+        panic!("the producer failed");
+    });
+    assert!(producer.join().is_err(), "the producer's own panic");
+    assert!(matches!(
+        poll_once(&mut vt, Waker::noop()),
+        Poll::Ready(Err(TaskError::Abandoned))
+    ));
+}

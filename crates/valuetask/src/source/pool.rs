@@ -466,7 +466,16 @@ impl<T: Send + 'static> Completer<T> {
 impl<T: Send + 'static> Drop for Completer<T> {
     fn drop(&mut self) {
         if !self.done {
-            self.complete(Err(TaskError::Abandoned));
+            // The awaiter's waker may panic; while this thread is already unwinding that
+            // would abort the process, so its panic is dropped then (and resumed otherwise).
+            let abandoned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.complete(Err(TaskError::Abandoned))
+            }));
+            if let Err(panic) = abandoned {
+                if !std::thread::panicking() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
         }
     }
 }
