@@ -547,15 +547,6 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
     }
 }
 
-impl<T: Send + Sync + 'static> ValueTask<'static, T> {
-    /// A task completed by this value task, driven by its backing's own wake-ups (see
-    /// `bridge.rs`), never by an executor. Only for backings that are cheap and safe to poll
-    /// from a waker: tasks, sources, and valuetask's own futures over them.
-    pub(crate) fn into_bridged_task(self) -> Task<T> {
-        bridge::drive(self.into_repr(), false)
-    }
-}
-
 impl ValueTask<'static, ()> {
     /// Drive this value task as [`as_task`](Self::as_task) does, for nobody: the library's
     /// forwarding futures, which complete a user's task themselves and catch their panics.
@@ -563,7 +554,9 @@ impl ValueTask<'static, ()> {
         drop(self.drive_task(true));
     }
 
-    /// Drive this value task as `into_bridged_task` does, for nobody (see `run_detached`).
+    /// Drive this value task from its backing's own wake-ups (see `bridge.rs`), never by an
+    /// executor, for nobody (see `run_detached`). Only for backings that are cheap and safe
+    /// to poll from a waker: tasks, sources, and valuetask's own futures over them.
     pub(crate) fn run_bridged_detached(self) {
         drop(bridge::drive(self.into_repr(), true));
     }

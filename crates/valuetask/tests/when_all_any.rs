@@ -168,3 +168,59 @@ fn value_task_when_all_awaits_pending_inputs_in_order() {
     tcs.set_result(2);
     assert_eq!(waiter.join().unwrap(), vec![Ok(1), Ok(2), Ok(3)]);
 }
+
+/// Pending inputs run together: an earlier input waits for what a later one sends.
+#[test]
+fn value_task_when_all_runs_pending_inputs_together() {
+    let (tx, rx) = futures::channel::oneshot::channel::<u32>();
+    let first = ValueTask::new(async move { rx.await.unwrap() });
+    let second = ValueTask::new(async move {
+        valuetask::yield_now().await;
+        tx.send(7).unwrap();
+        8
+    });
+    let all = ValueTask::when_all([first, second]).as_task();
+    assert_eq!(
+        all.wait_timeout(Duration::from_secs(5)),
+        Some(Ok(&vec![7, 8]))
+    );
+}
+
+/// The winner is the first input to complete, not the first in input order.
+#[test]
+fn when_any_returns_the_first_to_complete_whatever_its_index() {
+    use valuetask::Continuations;
+    let a = TaskCompletionSource::<u8>::with_continuations(Continuations::Asynchronous);
+    let b = TaskCompletionSource::<u8>::with_continuations(Continuations::Asynchronous);
+    let any = Task::when_any([a.task(), b.task()]);
+    b.set_result(2);
+    a.set_result(1);
+    let winner = any.wait_timeout(Duration::from_secs(5)).unwrap().unwrap();
+    assert!(winner.ptr_eq(&b.task()), "b completed first");
+}
+
+#[derive(Debug)]
+struct PanicsOnClone;
+
+impl Clone for PanicsOnClone {
+    fn clone(&self) -> Self {
+        panic!("clone failed")
+    }
+}
+
+/// A panicking `T::clone` faults the result, whether the inputs were complete already or not.
+#[test]
+fn when_all_faults_with_a_panicking_clone_whenever_the_inputs_complete() {
+    let done = Task::when_all([Task::from_result(PanicsOnClone)]);
+    assert_eq!(
+        done.wait().unwrap_err().panic_message(),
+        Some("clone failed")
+    );
+    let tcs = TaskCompletionSource::new();
+    let later = Task::when_all([tcs.task()]);
+    tcs.set_result(PanicsOnClone);
+    assert_eq!(
+        later.wait().unwrap_err().panic_message(),
+        Some("clone failed")
+    );
+}

@@ -5,11 +5,12 @@
 //! polls its inputs from their own wake-ups and completes the result task.
 
 use std::future::Future;
-use std::pin::pin;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 
-use super::{Task, TaskError, TaskOutput};
+use super::{ContinuationOptions, ContinueOn, Task, TaskError, TaskOutput};
 use crate::completion_source::TaskCompletionSource;
 use crate::value_task::ValueTask;
 
@@ -43,16 +44,21 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
     pub fn when_all(tasks: impl IntoIterator<Item = Task<T>>) -> Task<Vec<T>> {
         let tasks: Vec<Task<T>> = tasks.into_iter().collect();
         if tasks.iter().all(Task::is_completed) {
-            let results = tasks
-                .iter()
-                .map(|t| {
-                    t.try_result()
-                        .expect("completed")
-                        .cloned()
-                        .map_err(TaskError::clone)
-                })
-                .collect();
-            return match combine(results) {
+            // A panicking `T::clone` faults `all`, as it does when the inputs finish later.
+            let combined = catch_unwind(AssertUnwindSafe(|| {
+                let results = tasks
+                    .iter()
+                    .map(|t| {
+                        t.try_result()
+                            .expect("completed")
+                            .cloned()
+                            .map_err(TaskError::clone)
+                    })
+                    .collect();
+                combine(results)
+            }))
+            .unwrap_or_else(|panic| Err(TaskError::from_panic(&*panic)));
+            return match combined {
                 Ok(values) => Task::from_result(values),
                 Err(error) => Task::from_error(error),
             };
@@ -101,30 +107,29 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
         if let Some(done) = tasks.iter().find(|t| t.is_completed()) {
             return Task::from_result(done.clone());
         }
-        #[allow(clippy::async_yields_async)] // yielding the winning task is the point
-        let first = async move {
-            let mut waits: Vec<_> = tasks.iter().map(Task::completion).collect();
-            let index = std::future::poll_fn(|cx| {
-                for (i, wait) in waits.iter_mut().enumerate() {
-                    if pin!(wait).poll(cx).is_ready() {
-                        return Poll::Ready(i);
-                    }
-                }
-                Poll::Pending
-            })
-            .await;
-            drop(waits);
-            tasks[index].clone()
-        };
-        ValueTask::boxed(first).into_bridged_task()
+        // Each input completes `any` from its own completion, in the order they complete
+        // (a synchronous continuation runs inside the completing call): the first wins,
+        // later ones find `any` completed.
+        let tcs = TaskCompletionSource::new();
+        let any = tcs.task();
+        let first_wins = ContinuationOptions::default().on(ContinueOn::Synchronously);
+        for task in &tasks {
+            let tcs = tcs.clone();
+            drop(
+                task.continue_with_options(first_wins, move |done: &Task<T>| {
+                    let _ = tcs.try_set_result(done.clone());
+                }),
+            );
+        }
+        any
     }
 }
 
 impl<'a, T: Send + 'a> ValueTask<'a, T> {
     /// A value task yielding every value of `value_tasks` in input order. The inputs are
     /// taken in order while they are complete ([`is_completed`](Self::is_completed): a
-    /// future-backed input is not polled here, it stays lazy); at the first that is not, it
-    /// and the rest are awaited in order in pooled storage. When every input is already
+    /// future-backed input is not polled here, it stays lazy); from the first that is not,
+    /// the rest are awaited together, in pooled storage. When every input is already
     /// complete the only allocation is the output `Vec`, made once for inputs whose iterator
     /// knows its length (collections, and `map`s of them).
     ///
@@ -147,11 +152,32 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
             match taken {
                 Ok(value) => values.push(value),
                 Err(vt) => {
-                    let rest: Vec<_> = std::iter::once(vt).chain(inputs).collect();
+                    // The rest run together (polled on every wake-up), not one after another:
+                    // an earlier input may wait for something a later one produces.
+                    let mut rest: Vec<Result<T, ValueTask<'a, T>>> =
+                        std::iter::once(vt).chain(inputs).map(Err).collect();
                     return ValueTask::new(async move {
-                        for vt in rest {
-                            values.push(vt.await);
-                        }
+                        std::future::poll_fn(|cx| {
+                            let mut pending = false;
+                            for slot in &mut rest {
+                                if let Err(vt) = slot {
+                                    match Pin::new(vt).poll(cx) {
+                                        Poll::Ready(value) => *slot = Ok(value),
+                                        Poll::Pending => pending = true,
+                                    }
+                                }
+                            }
+                            if pending {
+                                Poll::Pending
+                            } else {
+                                Poll::Ready(())
+                            }
+                        })
+                        .await;
+                        values.extend(rest.into_iter().map(|slot| match slot {
+                            Ok(value) => value,
+                            Err(_) => unreachable!("every input completed"),
+                        }));
                         values
                     });
                 }
