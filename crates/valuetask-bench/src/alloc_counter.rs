@@ -2,7 +2,7 @@
 //! allocations and requested bytes with relaxed atomics.
 //!
 //! Counting is off while timing, so a timed loop pays one relaxed load per allocation and
-//! nothing else; [`count`] switches it on for a separate, deterministic pass.
+//! nothing else; [`count`] switches it on for a separate pass.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -68,8 +68,9 @@ pub struct Allocations {
     pub bytes: u64,
 }
 
-/// Run `f` with counting switched on and return what it allocated (on any thread; the
-/// scenarios here start none).
+/// Run `f` with counting switched on and return what it allocated, on any thread: the
+/// worker threads of (g), (l) and (n) are counted too (and, with them, anything else the
+/// process allocates meanwhile, which is why those rows show fractions).
 pub fn count(f: impl FnOnce()) -> Allocations {
     let (count_before, bytes_before) = (ALLOCATIONS.load(Relaxed), BYTES.load(Relaxed));
     COUNTING.store(true, Relaxed);

@@ -7,7 +7,7 @@
 //!    size is then scaled so one sample lasts about [`Settings::sample_time`].
 //! 2. **Counted pass.** Each implementation runs [`Settings::counted_ops`] operations with
 //!    the counting allocator on; allocations and bytes divided by the operation count are
-//!    deterministic.
+//!    deterministic for single-threaded rows (rows with worker threads may show fractions).
 //! 3. **Timed samples.** In round `r` every implementation runs one batch, starting with
 //!    implementation `r mod n` and rotating, so machine drift hits them all alike. The
 //!    reported time is the median of the per-sample ns/op.

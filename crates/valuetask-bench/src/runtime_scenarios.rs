@@ -105,7 +105,7 @@ pub fn many_awaiters(id: &'static str, name: &'static str, awaiters: usize) -> S
         id,
         name,
         vec![
-            Implementation::batched("futures Shared", move |n| {
+            Implementation::batched("oneshot + futures Shared", move |n| {
                 rt1.block_on(rounds(
                     n,
                     awaiters,

@@ -1,6 +1,7 @@
-//! The scenarios: each pits a valuetask type against its closest peer, doing identical work
-//! except for the thing compared. All are single-threaded and ready-path: every await finds
-//! its result available, so [`run_ready`] finishes each operation in one poll.
+//! The single-process scenarios (a)–(k): each pits a valuetask type against its closest peer,
+//! doing identical work except for the thing compared. Most are single-threaded and
+//! ready-path (every await finds its result available, so [`run_ready`] finishes each
+//! operation in one poll); (g) hands work to another thread, and (j) suspends once.
 
 use std::hint::black_box;
 
@@ -30,7 +31,7 @@ pub struct Target {
 /// compared with) and the target it checks.
 #[derive(Debug)]
 pub struct Scenario {
-    /// Short label, `a` to `d`.
+    /// Short label, `a` to `n64`.
     pub id: &'static str,
     /// What the operation does.
     pub name: &'static str,

@@ -12,21 +12,22 @@
 //! | `AsTask()`, `Preserve()` | [`ValueTask::as_task`]; [`ValueTask::into_task`] gives back the very `Task` a value task was made from |
 //! | `GetAwaiter().GetResult()` | [`ValueTask::get_result`] (blocks safely) |
 //! | await twice / concurrently | does not compile: awaiting moves the value task |
-//! | `Task<T>` | [`Task<T>`](Task): `Clone`, awaitable by value and by `&`, yields `Result<T, TaskError>` |
+//! | `Task<T>`, `TaskAwaiter<T>` | [`Task<T>`](Task): `Clone`, awaitable by value and by `&` ([`TaskFuture`]), yields `Result<T, TaskError>` |
+//! | `Exception`, `TaskCanceledException`, `AggregateException` | [`TaskError`]: `Canceled`, `Panicked`, `Faulted`, `Aggregate`, `Abandoned` |
 //! | `TaskStatus`, `IsFaulted`, `IsCanceled`, `Exception` | [`Task::status`], [`Task::is_faulted`], [`Task::is_canceled`], [`Task::error`] |
 //! | `Task.FromResult`, `CompletedTask`, `FromException`, `FromCanceled` | [`Task::from_result`], [`Task::completed`] (static), [`Task::from_error`], [`Task::from_canceled`] |
 //! | `Task.Run`, `Task.Run(…, token)`, `LongRunning` | [`Task::run`], [`Task::run_on`], [`Task::run_with_cancellation`], [`Task::run_blocking`] (feature `tokio`) |
-//! | `Task.Delay`, `Task.Yield` | [`Task::delay`], [`Task::delay_with_cancellation`], [`yield_now`] |
+//! | `Task.Delay`, `Task.Yield`, `YieldAwaitable` | [`Task::delay`], [`Task::delay_with_cancellation`], [`yield_now`] ([`YieldNow`]) |
 //! | `CancellationToken` | `tokio_util::sync::CancellationToken`; [`TaskCompletionSource::cancel_on`] |
 //! | `Task.WhenAll`, `Task.WhenAny` | [`Task::when_all`], [`Task::when_any`], and [`ValueTask::when_all`] (which .NET lacks) |
-//! | `ContinueWith`, `TaskContinuationOptions` | [`Task::continue_with`], [`Task::continue_with_options`], [`ContinuationOptions`] |
+//! | `ContinueWith`, `TaskContinuationOptions` | [`Task::continue_with`], [`Task::continue_with_options`], [`ContinuationOptions`] ([`ContinueWhen`]: `OnlyOn…`; [`ContinueOn`]: `ExecuteSynchronously`) |
 //! | `Wait()`, `Wait(TimeSpan)`, `.Result` | [`Task::wait`], [`Task::wait_timeout`], [`Task::try_result`] |
 //! | `TaskCompletionSource<T>` | [`TaskCompletionSource<T>`](TaskCompletionSource) |
 //! | `TaskCreationOptions.RunContinuationsAsynchronously` | [`Continuations::Asynchronous`] |
 //! | `IValueTaskSource<T>`, `ValueTaskSourceStatus` | [`ValueTaskSource<T>`](ValueTaskSource), [`SourceStatus`] |
 //! | `ManualResetValueTaskSourceCore<T>` | [`ManualResetValueTaskSourceCore<T>`](ManualResetValueTaskSourceCore): `&self` API, `reset()` bumps the version, wrong token panics naming both |
 //! | pooled `IValueTaskSource` objects (what `Socket` does internally) | [`CompletionPool<T>`](CompletionPool) + [`Completer<T>`](Completer): a reusable `oneshot` |
-//! | `PoolingAsyncValueTaskMethodBuilder`, `async ValueTask<T>` methods | [`#[value_task]`](value_task) on traits, impls and `async fn`s; [`ValueTask::new`] pools the future |
+//! | `PoolingAsyncValueTaskMethodBuilder`, `async ValueTask<T>` methods | [`#[value_task]`](value_task) on traits, impls and `async fn`s; [`ValueTask::new`] pools the future; [`LocalValueTask`] for futures that are not `Send` |
 //! | `TaskScheduler.UnobservedTaskException` | [`set_unobserved_error_hook`] (default: a `tracing` warning) |
 //! | `ConfigureAwait(false)`, `SynchronizationContext` | none: code after `.await` runs on whatever executor polls it |
 //!

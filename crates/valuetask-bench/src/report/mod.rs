@@ -28,7 +28,7 @@ pub struct Row {
 /// The rows of one scenario, peer first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScenarioReport {
-    /// Short label, `a` to `d`.
+    /// Short label, `a` to `n64`.
     pub id: &'static str,
     /// What the operation does.
     pub name: &'static str,

@@ -42,20 +42,27 @@ pub fn check(reports: &[ScenarioReport]) -> Vec<Check<'_>> {
         .collect()
 }
 
-/// One `PASS`/`FAIL` line per target.
+/// One `PASS`/`FAIL` line per target. The measured ratio gets a third decimal when two would
+/// round it onto the target (a `FAIL` reading "measured 0.25×" against "≤ 0.25×").
 pub fn text(checks: &[Check<'_>]) -> String {
     let mut out = String::from("targets\n");
     for check in checks {
         let report = check.report;
+        let two = format!("{:.2}", check.ratio);
+        let measured = if two == format!("{:.2}", check.target.max_ratio) {
+            format!("{:.3}", check.ratio)
+        } else {
+            two
+        };
         let _ = writeln!(
             out,
-            "  {}  ({}) {} ≤ {:.2}× {}: measured {:.2}×",
+            "  {}  ({}) {} ≤ {:.2}× {}: measured {}×",
             if check.passed { "PASS" } else { "FAIL" },
             report.id,
             check.target.implementation,
             check.target.max_ratio,
             report.peer().implementation,
-            check.ratio,
+            measured,
         );
     }
     out
