@@ -224,3 +224,47 @@ fn when_all_faults_with_a_panicking_clone_whenever_the_inputs_complete() {
         Some("clone failed")
     );
 }
+
+/// Inputs that lose are let go: a `when_any` over an input that never completes keeps
+/// nothing of itself alive in that input once another input won.
+#[test]
+fn when_any_withdraws_from_the_inputs_that_lost() {
+    let never = TaskCompletionSource::<std::sync::Arc<()>>::new();
+    let marker = std::sync::Arc::new(());
+    for _ in 0..100 {
+        let winner = TaskCompletionSource::new();
+        let any = Task::when_any([never.task(), winner.task()]);
+        winner.set_result(marker.clone());
+        assert!(any.wait().unwrap().ptr_eq(&winner.task()));
+    }
+    assert_eq!(
+        std::sync::Arc::strong_count(&marker),
+        1,
+        "every winner (and its value) was freed, though `never` is still pending"
+    );
+    assert_eq!(never.task().status(), TaskStatus::Pending);
+}
+
+/// Inputs completing on other threads while `when_any` registers: one winner, every time,
+/// and nothing kept alive afterwards.
+#[test]
+fn when_any_racing_completions_on_two_threads_picks_one_and_frees_all() {
+    let marker = std::sync::Arc::new(());
+    for _ in 0..500 {
+        let (a, b) = (TaskCompletionSource::new(), TaskCompletionSource::new());
+        let (ta, tb) = (a.task(), b.task());
+        let (ma, mb) = (marker.clone(), marker.clone());
+        let ha = std::thread::spawn(move || a.set_result(ma));
+        let hb = std::thread::spawn(move || b.set_result(mb));
+        let any = Task::when_any([ta.clone(), tb.clone()]);
+        let winner = any
+            .wait_timeout(Duration::from_secs(5))
+            .unwrap()
+            .unwrap()
+            .clone();
+        assert!(winner.ptr_eq(&ta) || winner.ptr_eq(&tb));
+        ha.join().unwrap();
+        hb.join().unwrap();
+    }
+    assert_eq!(std::sync::Arc::strong_count(&marker), 1);
+}

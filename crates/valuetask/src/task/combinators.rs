@@ -1,18 +1,64 @@
 //! `Task::when_all`, `Task::when_any` (.NET `Task.WhenAll`, `Task.WhenAny`) and
 //! `ValueTask::when_all`, which .NET lacks.
 //!
-//! No executor is needed: a pending combination is a bridge (see `value_task/bridge.rs`) that
-//! polls its inputs from their own wake-ups and completes the result task.
+//! No executor is needed. A pending `when_all` is a bridge (see `value_task/bridge.rs`) that
+//! polls its inputs from their own wake-ups; a pending `when_any` registers one waker per
+//! input ([`FirstOf`]): the first to be woken completes the result and withdraws the others.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::Poll;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Wake, Waker};
 
-use super::{ContinuationOptions, ContinueOn, Task, TaskError, TaskOutput};
+use super::waiters::WaiterKey;
+use super::{Task, TaskError, TaskOutput};
 use crate::completion_source::TaskCompletionSource;
 use crate::value_task::ValueTask;
+
+/// One pending `when_any`: its inputs, its result, and each input's waiter slot.
+struct FirstOf<T> {
+    tasks: Vec<Task<T>>,
+    any: TaskCompletionSource<Task<T>>,
+    /// Set by the first input to complete (its waker is the first to run).
+    decided: AtomicBool,
+    /// Each input's waiter slot. Registering and withdrawing both hold this lock, so an input
+    /// registered while the winner withdraws is withdrawn too (after the registration).
+    keys: Mutex<Vec<WaiterKey>>,
+}
+
+/// The waker registered with input `index`.
+struct InputWaker<T> {
+    first: Arc<FirstOf<T>>,
+    index: usize,
+}
+
+impl<T: Send + Sync + 'static> Wake for InputWaker<T> {
+    fn wake(self: Arc<Self>) {
+        self.first.decide(self.index);
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.first.decide(self.index);
+    }
+}
+
+impl<T: Send + Sync + 'static> FirstOf<T> {
+    /// Input `index` completed: if it is the first, it is the result, and the other inputs'
+    /// wakers are withdrawn (so losers that never complete hold nothing of this `when_any`).
+    fn decide(&self, index: usize) {
+        if self.decided.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let _ = self.any.try_set_result(self.tasks[index].clone());
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        for (i, (task, key)) in self.tasks.iter().zip(keys.iter_mut()).enumerate() {
+            if i != index {
+                task.raw.remove_waiter(key);
+            }
+        }
+    }
+}
 
 /// The outcome of all `results`: every value in order, or the failures (faulted if any
 /// failure is not a cancellation, else canceled).
@@ -85,7 +131,10 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
     }
 
     /// A task that completes with the first task in `tasks` to complete (.NET
-    /// `Task.WhenAny`), successfully even when that task failed: inspect it.
+    /// `Task.WhenAny`), successfully even when that task failed: inspect it. "First" is the
+    /// first whose completion wakes its waiters (for a source with asynchronous continuations,
+    /// that happens on the continuation thread). Once decided, the other inputs are let go:
+    /// an input that never completes keeps nothing of this `when_any` alive.
     ///
     /// # Panics
     /// If `tasks` is empty: there would be nothing to wait for (.NET throws
@@ -107,19 +156,30 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
         if let Some(done) = tasks.iter().find(|t| t.is_completed()) {
             return Task::from_result(done.clone());
         }
-        // Each input completes `any` from its own completion, in the order they complete
-        // (a synchronous continuation runs inside the completing call): the first wins,
-        // later ones find `any` completed.
-        let tcs = TaskCompletionSource::new();
-        let any = tcs.task();
-        let first_wins = ContinuationOptions::default().on(ContinueOn::Synchronously);
-        for task in &tasks {
-            let tcs = tcs.clone();
-            drop(
-                task.continue_with_options(first_wins, move |done: &Task<T>| {
-                    let _ = tcs.try_set_result(done.clone());
-                }),
-            );
+        let inputs = tasks.len();
+        let first = Arc::new(FirstOf {
+            tasks,
+            any: TaskCompletionSource::new(),
+            decided: AtomicBool::new(false),
+            keys: Mutex::new(vec![WaiterKey::NONE; inputs]),
+        });
+        let any = first.any.task();
+        let mut keys = first.keys.lock().unwrap_or_else(|e| e.into_inner());
+        for index in 0..inputs {
+            if first.decided.load(Ordering::Acquire) {
+                break; // the winner withdraws what is registered once we unlock
+            }
+            let waker = Waker::from(Arc::new(InputWaker {
+                first: Arc::clone(&first),
+                index,
+            }));
+            let task = &first.tasks[index];
+            if task.raw.poll_complete(&mut keys[index], &waker).is_ready() {
+                // Completed while we registered: first unless a waker already decided.
+                drop(keys);
+                first.decide(index);
+                return any;
+            }
         }
         any
     }
