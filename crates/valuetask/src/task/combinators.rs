@@ -50,13 +50,16 @@ impl<T: Send + Sync + 'static> FirstOf<T> {
         if self.decided.swap(true, Ordering::AcqRel) {
             return;
         }
-        let _ = self.any.try_set_result(self.tasks[index].clone());
-        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-        for (i, (task, key)) in self.tasks.iter().zip(keys.iter_mut()).enumerate() {
-            if i != index {
-                task.raw.remove_waiter(key);
+        {
+            let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+            for (i, (task, key)) in self.tasks.iter().zip(keys.iter_mut()).enumerate() {
+                if i != index {
+                    task.raw.remove_waiter(key);
+                }
             }
         }
+        // Last: completing wakes `any`'s awaiters, whose wakers may panic.
+        let _ = self.any.try_set_result(self.tasks[index].clone());
     }
 }
 
