@@ -293,28 +293,36 @@ fn receiver_span(sig: &Signature) -> Option<Span> {
     }
 }
 
-fn contains_impl_trait(ty: &Type) -> bool {
-    struct Finder(bool);
-    impl<'ast> syn::visit::Visit<'ast> for Finder {
-        fn visit_type_impl_trait(&mut self, _: &'ast TypeImplTrait) {
-            self.0 = true;
-        }
+/// The kinds of type a type may contain, as found by [`type_parts`].
+#[derive(Default)]
+struct TypeParts {
+    impl_trait: bool,
+    reference: bool,
+}
+
+impl<'ast> syn::visit::Visit<'ast> for TypeParts {
+    fn visit_type_impl_trait(&mut self, t: &'ast TypeImplTrait) {
+        self.impl_trait = true;
+        syn::visit::visit_type_impl_trait(self, t);
     }
-    let mut finder = Finder(false);
-    syn::visit::visit_type(&mut finder, ty);
-    finder.0
+    fn visit_type_reference(&mut self, r: &'ast TypeReference) {
+        self.reference = true;
+        syn::visit::visit_type_reference(self, r);
+    }
+}
+
+fn type_parts(ty: &Type) -> TypeParts {
+    let mut parts = TypeParts::default();
+    syn::visit::visit_type(&mut parts, ty);
+    parts
+}
+
+fn contains_impl_trait(ty: &Type) -> bool {
+    type_parts(ty).impl_trait
 }
 
 fn contains_reference(ty: &Type) -> bool {
-    struct Finder(bool);
-    impl<'ast> syn::visit::Visit<'ast> for Finder {
-        fn visit_type_reference(&mut self, _: &'ast TypeReference) {
-            self.0 = true;
-        }
-    }
-    let mut finder = Finder(false);
-    syn::visit::visit_type(&mut finder, ty);
-    finder.0
+    type_parts(ty).reference
 }
 
 /// Replaces elided lifetimes (`&T`, `'_`) in an output type, outside `fn` pointer types and

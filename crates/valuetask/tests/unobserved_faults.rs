@@ -1,9 +1,12 @@
 //! The unobserved-fault hook: called once for a faulted task nobody looked at, never for an
 //! observed fault or a success. One test: the hook is process-wide.
 
+mod common;
+
 use std::future::Future;
 use std::sync::Mutex;
 
+use common::PanicsOnClone;
 use valuetask::{set_unobserved_error_hook, Task, TaskCompletionSource, TaskError, ValueTask};
 
 static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -54,15 +57,6 @@ struct Boom;
 impl std::task::Wake for Boom {
     fn wake(self: std::sync::Arc<Self>) {
         panic!("this waker panics")
-    }
-}
-
-#[derive(Debug)]
-struct PanicsOnClone;
-
-impl Clone for PanicsOnClone {
-    fn clone(&self) -> Self {
-        panic!("clone failed")
     }
 }
 

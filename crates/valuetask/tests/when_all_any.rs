@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{allocations_during, CountingAllocator};
+use common::{allocations_during, CountingAllocator, PanicsOnClone};
 use valuetask::{Task, TaskCompletionSource, TaskError, TaskStatus, ValueTask};
 
 #[global_allocator]
@@ -197,15 +197,6 @@ fn when_any_returns_the_first_to_complete_whatever_its_index() {
     a.set_result(1);
     let winner = any.wait_timeout(Duration::from_secs(5)).unwrap().unwrap();
     assert!(winner.ptr_eq(&b.task()), "b completed first");
-}
-
-#[derive(Debug)]
-struct PanicsOnClone;
-
-impl Clone for PanicsOnClone {
-    fn clone(&self) -> Self {
-        panic!("clone failed")
-    }
 }
 
 /// A panicking `T::clone` faults the result, whether the inputs were complete already or not.

@@ -82,6 +82,27 @@ impl Wake for CountingWaker {
     }
 }
 
+/// Whether `f`, run on another thread, returns within `limit` (a hung `f` is left behind,
+/// so a test fails instead of hanging).
+pub fn finishes_within(limit: std::time::Duration, f: impl FnOnce() + Send + 'static) -> bool {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        f();
+        let _ = done_tx.send(());
+    });
+    done_rx.recv_timeout(limit).is_ok()
+}
+
+/// A `Clone` whose `clone` panics with "clone failed".
+#[derive(Debug)]
+pub struct PanicsOnClone;
+
+impl Clone for PanicsOnClone {
+    fn clone(&self) -> Self {
+        panic!("clone failed")
+    }
+}
+
 /// A waker whose `clone` panics, for checking that executor code runs outside lock bits.
 pub fn waker_that_panics_on_clone() -> Waker {
     use std::task::{RawWaker, RawWakerVTable};
