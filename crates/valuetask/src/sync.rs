@@ -1,14 +1,18 @@
 //! The one place that chooses between `std` and `loom` primitives.
 //!
-//! The atomic state machines (`task::cell`, `source::core`, `value_task::bridge`) import
-//! atomics and `UnsafeCell` from here so that `RUSTFLAGS="--cfg valuetask_loom"` model-checks
-//! the same code that ships.
+//! The atomic state machines (`task::cell`, `source::core`, `value_task::bridge`,
+//! `task::combinators`' `when_any`) import atomics, `Mutex` and `UnsafeCell` from here so that
+//! `RUSTFLAGS="--cfg valuetask_loom"` model-checks the same code that ships.
 //! A custom cfg (not `loom`) keeps tokio, which reacts to `cfg(loom)`, out of the model build.
 
 #[cfg(valuetask_loom)]
-pub(crate) use loom::sync::atomic::{fence, AtomicU64, AtomicU8, AtomicUsize};
+pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize};
+#[cfg(valuetask_loom)]
+pub(crate) use loom::sync::Mutex;
 #[cfg(not(valuetask_loom))]
-pub(crate) use std::sync::atomic::{fence, AtomicU64, AtomicU8, AtomicUsize};
+pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize};
+#[cfg(not(valuetask_loom))]
+pub(crate) use std::sync::Mutex;
 
 pub(crate) use std::sync::atomic::Ordering;
 

@@ -1,5 +1,5 @@
-//! Loom models of the task cell (state word, waiter list, refcount, source count) and of the
-//! `as_task` bridge. Run with
+//! Loom models of the task cell (state word, waiter list, refcount, source count), of the
+//! `as_task` bridge, and of `when_any`'s first-wins registration. Run with
 //! `RUSTFLAGS="--cfg valuetask_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release --test loom_task`.
 #![cfg(valuetask_loom)]
 
@@ -154,4 +154,36 @@ impl PollFut for std::pin::Pin<&mut Task<u32>> {
     fn poll_fut(self, cx: &mut Context<'_>) -> Poll<Self::Output> {
         std::future::Future::poll(self, cx)
     }
+}
+
+#[test]
+fn when_any_registration_races_a_completion_and_the_completer_wins() {
+    model(|| {
+        let (never, done) = (
+            TaskCompletionSource::<u32>::new(),
+            TaskCompletionSource::new(),
+        );
+        let (tn, td) = (never.task(), done.task());
+        let completer = thread::spawn(move || done.set_result(1u32));
+        let any = Task::when_any([tn.clone(), td.clone()]);
+        let winner = loom::future::block_on(any).unwrap();
+        assert!(winner.ptr_eq(&td), "the only input that completed");
+        completer.join().unwrap();
+        drop(never);
+    });
+}
+
+#[test]
+fn when_any_two_completions_race_registration_and_one_wins() {
+    model_three_threads(|| {
+        let (a, b) = (TaskCompletionSource::new(), TaskCompletionSource::new());
+        let (ta, tb) = (a.task(), b.task());
+        let ha = thread::spawn(move || a.set_result(1u32));
+        let hb = thread::spawn(move || b.set_result(2u32));
+        let any = Task::when_any([ta.clone(), tb.clone()]);
+        let winner = loom::future::block_on(any).unwrap();
+        assert!(winner.ptr_eq(&ta) || winner.ptr_eq(&tb));
+        ha.join().unwrap();
+        hb.join().unwrap();
+    });
 }

@@ -8,13 +8,13 @@
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Poll, Wake, Waker};
 
 use super::waiters::WaiterKey;
 use super::{Task, TaskError, TaskOutput};
 use crate::completion_source::TaskCompletionSource;
+use crate::sync::{AtomicBool, Mutex, Ordering};
 use crate::value_task::ValueTask;
 
 /// One pending `when_any`: its inputs, its result, and each input's waiter slot.
