@@ -136,8 +136,9 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
     /// A task that completes with the first task in `tasks` to complete (.NET
     /// `Task.WhenAny`), successfully even when that task failed: inspect it. "First" is the
     /// first whose completion wakes its waiters (for a source with asynchronous continuations,
-    /// that happens on the continuation thread). Once decided, the other inputs are let go:
-    /// an input that never completes keeps nothing of this `when_any` alive.
+    /// that happens on the continuation thread); among inputs already complete when it is
+    /// called, the first in input order, as in .NET. Once decided, the other inputs are let
+    /// go: an input that never completes keeps nothing of this `when_any` alive.
     ///
     /// # Panics
     /// If `tasks` is empty: there would be nothing to wait for (.NET throws
