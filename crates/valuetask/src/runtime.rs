@@ -4,7 +4,8 @@
 //! Where futures run: the ambient tokio runtime, or, outside one, valuetask's global
 //! multi-thread runtime (`valuetask-global` workers, one per core unless
 //! `VALUETASK_WORKER_THREADS` says otherwise), started on first use and never shut down.
-//! Without feature `tokio`, futures that `ValueTask::as_task` must drive run on a new thread
+//! The library's own background work (scheduled continuations, cancellation watchers) always
+//! runs on the global runtime. Without feature `tokio`, futures that `ValueTask::as_task` must drive run on a new thread
 //! each, and the `Task::run` family is not available.
 
 use std::future::Future;
