@@ -208,15 +208,9 @@ fn value_task_and_completer_are_send_and_debug() {
 /// an awaiter's waker that panics then must not turn the unwinding into an abort.
 #[test]
 fn a_completer_dropped_during_a_panic_with_a_panicking_waker_does_not_abort() {
-    struct Boom;
-    impl std::task::Wake for Boom {
-        fn wake(self: Arc<Self>) {
-            panic!("this waker panics");
-        }
-    }
     let pool = CompletionPool::<u8>::new();
     let (mut vt, completer) = pool.rent();
-    let boom = Waker::from(Arc::new(Boom));
+    let boom = common::waker_that_panics_on_wake();
     assert!(poll_once(&mut vt, &boom).is_pending());
     let producer = thread::spawn(move || {
         let _completer = completer;

@@ -259,14 +259,8 @@ fn a_waker_that_panics_in_clone_does_not_leave_the_task_locked() {
 #[test]
 fn a_source_dropped_during_a_panic_with_a_panicking_waiter_does_not_abort() {
     use std::future::Future;
-    use std::task::{Context, Wake, Waker};
-    struct Boom;
-    impl Wake for Boom {
-        fn wake(self: Arc<Self>) {
-            panic!("this waker panics");
-        }
-    }
-    let boom = Waker::from(Arc::new(Boom));
+    use std::task::Context;
+    let boom = common::waker_that_panics_on_wake();
     let tcs = TaskCompletionSource::<u8>::new();
     let task = tcs.task();
     let mut awaiter = std::pin::pin!((&task).into_future());

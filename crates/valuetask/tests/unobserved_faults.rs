@@ -52,14 +52,6 @@ impl Drop for PanicsTwice {
     }
 }
 
-struct Boom;
-
-impl std::task::Wake for Boom {
-    fn wake(self: std::sync::Arc<Self>) {
-        panic!("this waker panics")
-    }
-}
-
 #[test]
 fn the_hook_fires_once_for_unobserved_faults_only() {
     set_unobserved_error_hook(|e| SEEN.lock().unwrap().push(e.to_string()));
@@ -144,7 +136,7 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
     //   fault of that task: it is reported, once, from the forwarder's own task.
     let source = std::sync::Arc::new(valuetask::ManualResetValueTaskSourceCore::<u8>::new());
     let t = ValueTask::from_arc_source(source.clone(), 0).into_task();
-    let boom = std::task::Waker::from(std::sync::Arc::new(Boom));
+    let boom = common::waker_that_panics_on_wake();
     let mut awaiting = t.clone();
     assert!(std::pin::Pin::new(&mut awaiting)
         .poll(&mut std::task::Context::from_waker(&boom))

@@ -377,13 +377,7 @@ fn into_task_gives_back_the_same_task_or_one_with_the_same_error() {
 /// continuations thread), every bridge woken there would re-queue itself forever.
 #[test]
 fn panicking_wakers_of_bridged_tasks_do_not_wedge_the_thread_that_runs_the_bridge() {
-    struct Boom;
-    impl std::task::Wake for Boom {
-        fn wake(self: Arc<Self>) {
-            panic!("this waker panics");
-        }
-    }
-    let boom = Waker::from(Arc::new(Boom));
+    let boom = common::waker_that_panics_on_wake();
     for round in 0..40 {
         let tcs = TaskCompletionSource::<u8>::with_continuations(Continuations::Asynchronous);
         let mut bridged = ValueTask::from(tcs.task()).as_task();

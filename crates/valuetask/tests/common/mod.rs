@@ -103,6 +103,17 @@ impl Clone for PanicsOnClone {
     }
 }
 
+/// A waker whose `wake` panics with "this waker panics".
+pub fn waker_that_panics_on_wake() -> Waker {
+    struct Boom;
+    impl Wake for Boom {
+        fn wake(self: Arc<Self>) {
+            panic!("this waker panics");
+        }
+    }
+    Waker::from(Arc::new(Boom))
+}
+
 /// A waker whose `clone` panics, for checking that executor code runs outside lock bits.
 pub fn waker_that_panics_on_clone() -> Waker {
     use std::task::{RawWaker, RawWakerVTable};
