@@ -78,17 +78,27 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                         continue;
                     }
                     let is_default = f.default.is_some();
+                    if opts.boxed && !options.boxed && !is_default {
+                        // Storage is the body's: a declaration has none to box.
+                        return Err(syn::Error::new(
+                            f.sig.ident.span(),
+                            format!(
+                                "`boxed` on `{}`, which has no default body, changes nothing: put #[value_task(boxed)] on the method in the impl",
+                                f.sig.ident
+                            ),
+                        ));
+                    }
                     let uses_self = uses_self(&f.sig, f.default.as_ref());
                     let captures = rewrite_params(&mut f.sig, is_default);
                     let ret = rewrite_signature(
                         &mut f.sig,
-                        opts,
+                        &opts,
                         Place::Trait { is_default },
                         uses_self,
                         Some(&item.generics),
                     );
                     if let Some(body) = &mut f.default {
-                        *body = wrap_body(body, &ret, &captures, opts, receiver_span(&f.sig));
+                        *body = wrap_body(body, &ret, &captures, &opts, receiver_span(&f.sig));
                     }
                 }
             }
@@ -105,12 +115,12 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                     let captures = rewrite_params(&mut f.sig, true);
                     let ret = rewrite_signature(
                         &mut f.sig,
-                        opts,
+                        &opts,
                         Place::Impl,
                         uses_self,
                         Some(&item.generics),
                     );
-                    f.block = wrap_body(&f.block, &ret, &captures, opts, receiver_span(&f.sig));
+                    f.block = wrap_body(&f.block, &ret, &captures, &opts, receiver_span(&f.sig));
                 }
             }
             Ok(quote!(#item))
@@ -128,8 +138,8 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             let uses_self = uses_self(&f.sig, None);
             let place = if uses_self { Place::Impl } else { Place::Free };
             let captures = rewrite_params(&mut f.sig, true);
-            let ret = rewrite_signature(&mut f.sig, options, place, uses_self, None);
-            *f.block = wrap_body(&f.block, &ret, &captures, options, receiver_span(&f.sig));
+            let ret = rewrite_signature(&mut f.sig, &options, place, uses_self, None);
+            *f.block = wrap_body(&f.block, &ret, &captures, &options, receiver_span(&f.sig));
             Ok(quote!(#f))
         }
         other => Err(syn::Error::new(
@@ -355,7 +365,7 @@ impl VisitMut for NameOutputElisions {
 /// Rewrite `sig` in place; returns the future's output type.
 fn rewrite_signature(
     sig: &mut Signature,
-    opts: Options,
+    opts: &Options,
     place: Place,
     uses_self: bool,
     outer: Option<&syn::Generics>,
@@ -492,15 +502,21 @@ fn rewrite_signature(
     let where_clause = sig.generics.make_where_clause();
     where_clause.predicates.extend(bounds);
 
-    let task = if opts.local {
-        quote!(::valuetask::LocalValueTask)
-    } else {
-        quote!(::valuetask::ValueTask)
-    };
+    let task = value_task_type(opts);
     let span = ret.span();
     sig.output =
         syn::parse2(quote_spanned!(span=> -> #task<#output_lt, #ret>)).expect("a return type");
     ret
+}
+
+/// The value task type the methods return: `ValueTask` or, for `?Send`, `LocalValueTask`.
+fn value_task_type(opts: &Options) -> TokenStream {
+    let krate = opts.krate(Span::call_site());
+    if opts.local {
+        quote!(#krate::LocalValueTask)
+    } else {
+        quote!(#krate::ValueTask)
+    }
 }
 
 /// `{ ValueTask::start(async move { <rebind arguments>; let __ret: T = { body }; __ret }) }`,
@@ -514,14 +530,10 @@ fn wrap_body(
     body: &Block,
     ret: &Type,
     captures: &[TokenStream],
-    opts: Options,
+    opts: &Options,
     receiver: Option<Span>,
 ) -> Block {
-    let task = if opts.local {
-        quote!(::valuetask::LocalValueTask)
-    } else {
-        quote!(::valuetask::ValueTask)
-    };
+    let task = value_task_type(opts);
     // Pooled methods start at once, as .NET async methods do: a body that completes without
     // suspending leaves no storage behind.
     let ctor = if opts.boxed {
@@ -555,7 +567,8 @@ fn wrap_body(
     }
     let receiver_is_send = match receiver {
         Some(span) if !opts.local => {
-            quote_spanned!(span=> ::valuetask::macro_support::receiver_is_send(&self);)
+            let krate = opts.krate(span);
+            quote_spanned!(span=> #krate::macro_support::receiver_is_send(&self);)
         }
         _ => TokenStream::new(),
     };

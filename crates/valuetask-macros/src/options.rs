@@ -1,16 +1,23 @@
-//! The attribute's options: `?Send` (on the item) and `boxed` (on the item or one method).
+//! The attribute's options: `?Send` and `crate = path` (on the item), `boxed` (on the item
+//! or one method).
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
+use quote::quote_spanned;
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Token};
 
 /// Options given to `#[value_task(...)]`.
-#[derive(Clone, Copy, Debug, Default)]
+///
+/// (Not `Debug`: `syn::Path` is `Debug` only with syn's `extra-traits` feature.)
+#[derive(Clone, Default)]
 pub struct Options {
     /// `?Send`: futures need not be `Send`; methods return `LocalValueTask`.
     pub local: bool,
     /// `boxed`: store futures in a plain box instead of the pool.
     pub boxed: bool,
+    /// `crate = path`: where the `valuetask` crate is (for crates that re-export it);
+    /// `::valuetask` when absent.
+    pub krate: Option<syn::Path>,
 }
 
 impl Parse for Options {
@@ -27,6 +34,27 @@ impl Parse for Options {
                     ));
                 }
                 options.local = true;
+            } else if input.peek(Token![crate]) {
+                let keyword = input.parse::<Token![crate]>()?;
+                input.parse::<Token![=]>()?;
+                // `crate = "path"` (as serde and tokio spell it) or `crate = path`.
+                let path = if input.peek(syn::LitStr) {
+                    let lit = input.parse::<syn::LitStr>()?;
+                    lit.parse::<syn::Path>().map_err(|_| {
+                        syn::Error::new(
+                            lit.span(),
+                            format!(
+                                "`crate = {:?}`: expected a path to the valuetask crate, such as `my_crate::valuetask`",
+                                lit.value()
+                            ),
+                        )
+                    })?
+                } else {
+                    input.parse::<syn::Path>()?
+                };
+                if options.krate.replace(path).is_some() {
+                    return Err(syn::Error::new(keyword.span, "`crate` given twice"));
+                }
             } else {
                 let ident: syn::Ident = input.parse()?;
                 if ident == "boxed" {
@@ -35,7 +63,7 @@ impl Parse for Options {
                     return Err(syn::Error::new(
                         ident.span(),
                         format!(
-                            "unknown #[value_task] option `{ident}`: expected `?Send` or `boxed`"
+                            "unknown #[value_task] option `{ident}`: expected `?Send`, `boxed` or `crate = path`"
                         ),
                     ));
                 }
@@ -53,15 +81,24 @@ impl Options {
         syn::parse2(tokens)
     }
 
+    /// The path of the `valuetask` crate in the expansion; the default one spanned at
+    /// `span`, so that diagnostics about the expansion point where the caller wants them.
+    pub fn krate(&self, span: Span) -> TokenStream {
+        match &self.krate {
+            Some(path) => quote_spanned!(span=> #path),
+            None => quote_spanned!(span=> ::valuetask),
+        }
+    }
+
     /// Remove `#[value_task(...)]` attributes from a method and merge their options (a
     /// method may only opt out of pooling). Such an attribute on a method that is not an
     /// `async fn` is an error: it would have nothing to apply to.
     pub fn take_method_options(
-        self,
+        &self,
         attrs: &mut Vec<Attribute>,
         sig: &syn::Signature,
     ) -> syn::Result<Self> {
-        let mut merged = self;
+        let mut merged = self.clone();
         let mut error = None;
         attrs.retain(|attr| {
             if !attr.path().is_ident("value_task") {
@@ -86,6 +123,12 @@ impl Options {
                     error.get_or_insert(syn::Error::new_spanned(
                         attr,
                         "`?Send` applies to the whole trait or impl: put it on the outer #[value_task]",
+                    ));
+                }
+                Ok(o) if o.krate.is_some() => {
+                    error.get_or_insert(syn::Error::new_spanned(
+                        attr,
+                        "`crate = ..` applies to the whole trait or impl: put it on the outer #[value_task]",
                     ));
                 }
                 Ok(o) => merged.boxed |= o.boxed,

@@ -128,6 +128,13 @@ pub use value_task::ValueTask;
 ///   allocator, as does a thread's cache when the thread exits.
 /// - `#[value_task(?Send)]` on the item: futures need not be `Send`; methods return
 ///   [`LocalValueTask`].
+/// - `#[value_task(crate = path)]` (or `crate = "path"`, as serde and tokio spell it) on the
+///   item: the expansion names valuetask by `path` instead of `::valuetask`, for a crate that
+///   re-exports valuetask to users who do not depend on it directly
+///   (`#[value_task(crate = my_framework::valuetask)]`).
+/// - Options that belong to the whole item (`?Send`, `crate`) on a method are errors, and so
+///   is `boxed` on a trait method without a default body (the impl's method chooses its own
+///   storage).
 ///
 /// ```
 /// use valuetask::value_task;

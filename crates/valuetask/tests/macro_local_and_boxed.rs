@@ -42,7 +42,7 @@ fn not_send_futures_work_through_dyn() {
 #[value_task]
 trait Mixed: Send + Sync {
     async fn pooled(&self) -> u8;
-    #[value_task(boxed)]
+    /// Boxed in the impl below: storage belongs to a body.
     async fn boxed(&self) -> u8;
 }
 
