@@ -18,7 +18,7 @@ use syn::{
     Signature, TraitItem, Type, TypeImplTrait, TypeParamBound, TypeReference,
 };
 
-use crate::options::Options;
+use crate::options::{DeferredPlace, Options};
 
 const OUTPUT_LIFETIME: &str = "'value_task";
 
@@ -68,6 +68,27 @@ fn uses_self(sig: &Signature, body: Option<&Block>) -> bool {
 
 pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let options = Options::from_tokens(args)?;
+    if let Some(deferred) = options.deferred.clone() {
+        // The second stage of a method whose other attribute macros have run (see `defer`).
+        let mut f: syn::ItemFn = syn::parse2(input)?;
+        if f.sig.asyncness.is_none() {
+            return Err(syn::Error::new(
+                f.sig.fn_token.span(),
+                "#[value_task]: an attribute on this method made it not `async`; put #[value_task] on the method itself, last",
+            ));
+        }
+        let outer = syn::Generics {
+            params: deferred.outer.iter().cloned().collect(),
+            ..syn::Generics::default()
+        };
+        let (place, outer) = match deferred.place {
+            DeferredPlace::Impl => (Place::Impl, Some(&outer)),
+            DeferredPlace::TraitDefault => (Place::Trait { is_default: true }, Some(&outer)),
+            DeferredPlace::Free => (free_place(&f.sig), None),
+        };
+        rewrite_method(&mut f.sig, &mut f.block, &options, place, outer);
+        return Ok(quote!(#f));
+    }
     let item: Item = syn::parse2(input)?;
     match item {
         Item::Trait(mut item) => {
@@ -88,17 +109,30 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                             ),
                         ));
                     }
-                    let uses_self = uses_self(&f.sig, f.default.as_ref());
-                    let captures = rewrite_params(&mut f.sig, is_default);
-                    let ret = rewrite_signature(
-                        &mut f.sig,
-                        &opts,
-                        Place::Trait { is_default },
-                        uses_self,
-                        Some(&item.generics),
-                    );
-                    if let Some(body) = &mut f.default {
-                        *body = wrap_body(body, &ret, &captures, &opts, receiver_span(&f.sig));
+                    let place = Place::Trait { is_default };
+                    match &mut f.default {
+                        Some(_) if has_attribute_macros(&f.attrs) => {
+                            defer(
+                                &mut f.attrs,
+                                &opts,
+                                DeferredPlace::TraitDefault,
+                                &item.generics,
+                            );
+                        }
+                        Some(body) => {
+                            rewrite_method(&mut f.sig, body, &opts, place, Some(&item.generics))
+                        }
+                        None => {
+                            let uses_self = uses_self(&f.sig, None);
+                            rewrite_params(&mut f.sig, false);
+                            rewrite_signature(
+                                &mut f.sig,
+                                &opts,
+                                place,
+                                uses_self,
+                                Some(&item.generics),
+                            );
+                        }
                     }
                 }
             }
@@ -111,16 +145,17 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                     if f.sig.asyncness.is_none() {
                         continue;
                     }
-                    let uses_self = uses_self(&f.sig, None);
-                    let captures = rewrite_params(&mut f.sig, true);
-                    let ret = rewrite_signature(
-                        &mut f.sig,
-                        &opts,
-                        Place::Impl,
-                        uses_self,
-                        Some(&item.generics),
-                    );
-                    f.block = wrap_body(&f.block, &ret, &captures, &opts, receiver_span(&f.sig));
+                    if has_attribute_macros(&f.attrs) {
+                        defer(&mut f.attrs, &opts, DeferredPlace::Impl, &item.generics);
+                    } else {
+                        rewrite_method(
+                            &mut f.sig,
+                            &mut f.block,
+                            &opts,
+                            Place::Impl,
+                            Some(&item.generics),
+                        );
+                    }
                 }
             }
             Ok(quote!(#item))
@@ -132,14 +167,17 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                     "#[value_task] on a function expects an `async fn`",
                 ));
             }
-            // A method annotated on its own (inside an impl) has `Self`; one whose signature
-            // uses it (`-> Self`) is a method too, and gets `Self: 'value_task` (which covers
-            // the impl's parameters inside `Self`).
-            let uses_self = uses_self(&f.sig, None);
-            let place = if uses_self { Place::Impl } else { Place::Free };
-            let captures = rewrite_params(&mut f.sig, true);
-            let ret = rewrite_signature(&mut f.sig, &options, place, uses_self, None);
-            *f.block = wrap_body(&f.block, &ret, &captures, &options, receiver_span(&f.sig));
+            if has_attribute_macros(&f.attrs) {
+                defer(
+                    &mut f.attrs,
+                    &options,
+                    DeferredPlace::Free,
+                    &syn::Generics::default(),
+                );
+            } else {
+                let place = free_place(&f.sig);
+                rewrite_method(&mut f.sig, &mut f.block, &options, place, None);
+            }
             Ok(quote!(#f))
         }
         other => Err(syn::Error::new(
@@ -147,6 +185,118 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             "#[value_task] applies to a trait, an impl block, or an `async fn`",
         )),
     }
+}
+
+/// A function annotated on its own: a method inside an impl has `Self`; one whose signature
+/// uses it (`-> Self`) is a method too, and gets `Self: 'value_task` (which covers the impl's
+/// parameters inside `Self`).
+fn free_place(sig: &Signature) -> Place {
+    if uses_self(sig, None) {
+        Place::Impl
+    } else {
+        Place::Free
+    }
+}
+
+/// Rewrite one `async fn` with a body: signature and body. Impls decide whether the future
+/// holds `Self` from the signature alone (never demanding more than their trait); default
+/// bodies from the body too.
+fn rewrite_method(
+    sig: &mut Signature,
+    body: &mut Block,
+    opts: &Options,
+    place: Place,
+    outer: Option<&syn::Generics>,
+) {
+    let uses_self = match place {
+        Place::Trait { is_default: true } => uses_self(sig, Some(body)),
+        _ => uses_self(sig, None),
+    };
+    let captures = rewrite_params(sig, true);
+    let ret = rewrite_signature(sig, opts, place, uses_self, outer);
+    *body = wrap_body(body, &ret, &captures, opts, receiver_span(sig));
+}
+
+/// Whether a method carries attributes that may be attribute macros (anything but the
+/// compiler's and tools' inert attributes), such as `#[tracing::instrument]`. Those must see
+/// the `async fn` (an `instrument` on the rewritten function would span only the part before
+/// the first suspension), so the method is rewritten after them: see [`defer`].
+fn has_attribute_macros(attrs: &[syn::Attribute]) -> bool {
+    const INERT: &[&str] = &[
+        "allow",
+        "automatically_derived",
+        "cfg",
+        "cfg_attr",
+        "cold",
+        "deny",
+        "deprecated",
+        "doc",
+        "expect",
+        "export_name",
+        "forbid",
+        "inline",
+        "link_section",
+        "must_use",
+        "no_mangle",
+        "target_feature",
+        "track_caller",
+        "warn",
+    ];
+    const TOOLS: &[&str] = &["clippy", "diagnostic", "rustfmt", "rustdoc"];
+    attrs.iter().any(|attr| {
+        let path = attr.path();
+        let first = match path.segments.first() {
+            Some(segment) => segment.ident.to_string(),
+            None => return false,
+        };
+        let inert = if path.segments.len() == 1 {
+            INERT.contains(&first.as_str())
+        } else {
+            TOOLS.contains(&first.as_str())
+        };
+        !inert
+    })
+}
+
+/// Leave the `async fn` as it is and put a second-stage `#[value_task(..)]` after its other
+/// attributes: the compiler expands attribute macros first to last, so those run on the
+/// `async fn` (as they would on an `async-trait` method) and the second stage then rewrites
+/// what they produced, exactly as this stage would have. It needs the options and the names
+/// of the enclosing item's generic parameters (for the outlives bounds).
+fn defer(
+    attrs: &mut Vec<syn::Attribute>,
+    opts: &Options,
+    place: DeferredPlace,
+    outer: &syn::Generics,
+) {
+    let krate = opts.krate(Span::call_site());
+    let names = outer.params.iter().filter_map(|p| match p {
+        GenericParam::Lifetime(l) => {
+            let l = &l.lifetime;
+            Some(quote!(#l))
+        }
+        GenericParam::Type(t) => {
+            let t = &t.ident;
+            Some(quote!(#t))
+        }
+        GenericParam::Const(_) => None,
+    });
+    let place = match place {
+        DeferredPlace::Impl => quote!(impl),
+        DeferredPlace::TraitDefault => quote!(trait_default),
+        DeferredPlace::Free => quote!(free),
+    };
+    let mut args = vec![quote!(__deferred(#place; #(#names),*))];
+    if opts.local {
+        args.push(quote!(?Send));
+    }
+    if opts.boxed {
+        args.push(quote!(boxed));
+    }
+    if let Some(path) = &opts.krate {
+        args.push(quote!(crate = #path));
+    }
+    attrs.push(parse_quote!(#[#krate::value_task(#(#args),*)]));
 }
 
 /// Rename non-identifier argument patterns to `__arg{n}` and strip `mut` from identifier

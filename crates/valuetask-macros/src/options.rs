@@ -18,6 +18,23 @@ pub struct Options {
     /// `crate = path`: where the `valuetask` crate is (for crates that re-export it);
     /// `::valuetask` when absent.
     pub krate: Option<syn::Path>,
+    /// `__deferred(place; generic names)`: the second stage of a method rewritten after its
+    /// other attribute macros (written by the first stage, never by users).
+    pub deferred: Option<Deferred>,
+}
+
+/// Where a deferred method lives, and the names of its enclosing item's generic parameters.
+#[derive(Clone)]
+pub struct Deferred {
+    pub place: DeferredPlace,
+    pub outer: Vec<syn::GenericParam>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum DeferredPlace {
+    Impl,
+    TraitDefault,
+    Free,
 }
 
 impl Parse for Options {
@@ -59,6 +76,8 @@ impl Parse for Options {
                 let ident: syn::Ident = input.parse()?;
                 if ident == "boxed" {
                     options.boxed = true;
+                } else if ident == "__deferred" {
+                    options.deferred = Some(parse_deferred(input)?);
                 } else {
                     return Err(syn::Error::new(
                         ident.span(),
@@ -74,6 +93,29 @@ impl Parse for Options {
         }
         Ok(options)
     }
+}
+
+/// `(impl | trait_default | free; 'a, T, ..)`.
+fn parse_deferred(input: ParseStream<'_>) -> syn::Result<Deferred> {
+    let content;
+    syn::parenthesized!(content in input);
+    let place = if content.peek(Token![impl]) {
+        content.parse::<Token![impl]>()?;
+        DeferredPlace::Impl
+    } else {
+        let ident: syn::Ident = content.parse()?;
+        match ident.to_string().as_str() {
+            "trait_default" => DeferredPlace::TraitDefault,
+            "free" => DeferredPlace::Free,
+            _ => return Err(syn::Error::new(ident.span(), "unknown deferred place")),
+        }
+    };
+    content.parse::<Token![;]>()?;
+    let outer = content.parse_terminated(syn::GenericParam::parse, Token![,])?;
+    Ok(Deferred {
+        place,
+        outer: outer.into_iter().collect(),
+    })
 }
 
 impl Options {

@@ -126,6 +126,9 @@ pub use value_task::ValueTask;
 ///   up to 64 KiB per class for blocks freed on other threads. So the pool holds at most
 ///   112 KiB per thread that used it, plus 448 KiB shared. Blocks beyond that go back to the
 ///   allocator, as does a thread's cache when the thread exits.
+/// - Attribute macros on a method, such as `#[tracing::instrument]`, run on the `async fn`
+///   before it is rewritten, so they cover the whole body, across suspensions, as on an
+///   `async-trait` method. (On a free function they may go either side of `#[value_task]`.)
 /// - `#[value_task(?Send)]` on the item: futures need not be `Send`; methods return
 ///   [`LocalValueTask`].
 /// - `#[value_task(crate = path)]` (or `crate = "path"`, as serde and tokio spell it) on the

@@ -1,0 +1,165 @@
+//! Attribute macros on `#[value_task]` methods, such as `#[tracing::instrument]`, see the
+//! `async fn` and apply to the whole body, across suspensions, as they do on `async-trait`
+//! methods (the method is rewritten after them).
+
+mod common;
+
+use common::{allocations_during, drive, yield_once, CountingAllocator};
+use tracing::instrument;
+use valuetask::value_task;
+
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator;
+
+/// The name of the span the code runs in now.
+fn current_span() -> Option<&'static str> {
+    tracing::Span::current().metadata().map(|m| m.name())
+}
+
+/// The span names seen before and after a suspension.
+type Seen = (Option<&'static str>, Option<&'static str>);
+
+#[value_task]
+trait Service: Send + Sync {
+    async fn required(&self, key: u32) -> Seen;
+
+    #[instrument(skip(self))]
+    async fn provided(&self, key: u32) -> Seen {
+        let before = current_span();
+        yield_once().await;
+        (before, current_span())
+    }
+}
+
+struct Backend;
+
+#[value_task]
+impl Service for Backend {
+    #[instrument(skip(self))]
+    async fn required(&self, key: u32) -> Seen {
+        let before = current_span();
+        yield_once().await;
+        (before, current_span())
+    }
+}
+
+struct Generic<T>(T);
+
+#[value_task]
+impl<'a, T: Sync + std::fmt::Debug> Generic<&'a T> {
+    #[instrument(skip(self))]
+    async fn borrowed(&self, other: &'a T) -> Seen {
+        let before = current_span();
+        yield_once().await;
+        let _ = (self.0, other);
+        (before, current_span())
+    }
+}
+
+#[value_task]
+#[instrument]
+async fn free_macro_below(key: u32) -> Seen {
+    let before = current_span();
+    yield_once().await;
+    (before, current_span())
+}
+
+#[instrument]
+#[value_task]
+async fn free_macro_above(key: u32) -> Seen {
+    let before = current_span();
+    yield_once().await;
+    (before, current_span())
+}
+
+fn in_a_subscriber<R>(f: impl FnOnce() -> R) -> R {
+    tracing::subscriber::with_default(tracing_subscriber::registry(), f)
+}
+
+#[test]
+fn instrument_spans_the_whole_body_of_impl_and_default_methods() {
+    in_a_subscriber(|| {
+        let service: &dyn Service = &Backend;
+        let seen = drive(service.required(1));
+        assert_eq!(seen, (Some("required"), Some("required")));
+        let seen = drive(service.provided(2));
+        assert_eq!(seen, (Some("provided"), Some("provided")));
+        assert_eq!(current_span(), None, "no span left entered");
+    });
+}
+
+#[test]
+fn instrument_spans_the_whole_body_with_enclosing_generics() {
+    in_a_subscriber(|| {
+        let (a, b) = (1u8, 2u8);
+        let seen = drive(Generic(&a).borrowed(&b));
+        assert_eq!(seen, (Some("borrowed"), Some("borrowed")));
+    });
+}
+
+#[test]
+fn instrument_spans_the_whole_body_of_free_functions_in_either_order() {
+    in_a_subscriber(|| {
+        let seen = drive(free_macro_below(3));
+        assert_eq!(seen, (Some("free_macro_below"), Some("free_macro_below")));
+        let seen = drive(free_macro_above(4));
+        assert_eq!(seen, (Some("free_macro_above"), Some("free_macro_above")));
+    });
+}
+
+/// The rewritten methods still return value tasks, and run without a subscriber.
+#[test]
+fn instrumented_methods_still_return_value_tasks() {
+    let service: &dyn Service = &Backend;
+    let vt: valuetask::ValueTask<'_, Seen> = service.required(5);
+    assert_eq!(drive(vt), (None, None));
+}
+
+struct Local(std::rc::Rc<u32>);
+
+#[value_task(?Send)]
+impl Local {
+    #[instrument(skip(self))]
+    async fn local(&self) -> Seen {
+        let before = current_span();
+        yield_once().await;
+        let _ = *self.0;
+        (before, current_span())
+    }
+
+    #[value_task(boxed)]
+    #[instrument(skip(self))]
+    async fn local_boxed(&self) -> Seen {
+        let before = current_span();
+        yield_once().await;
+        (before, current_span())
+    }
+}
+
+/// The item's and the method's options reach the deferred rewrite: `?Send` (a
+/// `LocalValueTask` over a future holding an `Rc`) and `boxed`.
+#[test]
+fn options_carry_over_to_methods_rewritten_after_their_attribute_macros() {
+    in_a_subscriber(|| {
+        let local = Local(std::rc::Rc::new(7));
+        let vt: valuetask::LocalValueTask<'_, Seen> = local.local();
+        assert_eq!(drive(vt), (Some("local"), Some("local")));
+        let boxed = local.local_boxed();
+        assert_eq!(drive(boxed), (Some("local_boxed"), Some("local_boxed")));
+    });
+    // Without a subscriber spans cost nothing: the pooled method allocates nothing after
+    // warm-up, the boxed one its box per call.
+    let local = Local(std::rc::Rc::new(7));
+    drive(local.local());
+    let ((), pooled) = allocations_during(|| {
+        for _ in 0..100 {
+            drive(local.local());
+        }
+    });
+    let ((), boxed) = allocations_during(|| {
+        for _ in 0..100 {
+            drive(local.local_boxed());
+        }
+    });
+    assert_eq!((pooled, boxed), (0, 100));
+}
