@@ -2,6 +2,7 @@
 //! driving and forwarding futures complete a task with it, so a panic lands in the task whose
 //! work panicked, never in a throwaway one.
 
+use std::any::Any;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -9,14 +10,36 @@ use std::task::{Context, Poll};
 
 use crate::task::TaskError;
 
-/// `future`, yielding `Err(TaskError::Panicked(..))` if a poll panics. The panicked future is
-/// dropped at once, also under the catch (a `Drop` that panics too cannot escape).
+/// `future`, yielding `Err(TaskError::Panicked(..))` if a poll panics. The future is dropped
+/// as soon as it finishes (`Ready`, or panicked), before its output is handed on, and under
+/// the catch: whoever publishes the output knows the work's destructors have run, and a
+/// `Drop` that panics becomes the error.
 pub(crate) fn catch_panic<F: Future>(future: F) -> CatchPanic<F> {
     CatchPanic(Some(future))
 }
 
 /// The future of [`catch_panic`].
 pub(crate) struct CatchPanic<F>(Option<F>);
+
+impl<F: Future> CatchPanic<F> {
+    /// Drop the future now, unfinished (cancellation), under the catch: `Err` if its `Drop`
+    /// panicked.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn cancel(self: Pin<&mut Self>) -> Result<(), TaskError> {
+        // SAFETY: as in `poll`: the future is only ever dropped in place.
+        let slot = unsafe { self.map_unchecked_mut(|c| &mut c.0) };
+        drop_caught(slot)
+    }
+}
+
+/// Drop the future in `slot` in place, catching a panic of its `Drop`.
+fn drop_caught<F>(mut slot: Pin<&mut Option<F>>) -> Result<(), TaskError> {
+    catch_unwind(AssertUnwindSafe(|| slot.set(None))).map_err(|panic| {
+        let error = TaskError::from_panic(&*panic);
+        discard(panic);
+        error
+    })
+}
 
 impl<F: Future> Future for CatchPanic<F> {
     type Output = Result<F::Output, TaskError>;
@@ -32,12 +55,31 @@ impl<F: Future> Future for CatchPanic<F> {
                 .poll(cx)
         }));
         match polled {
-            Ok(polled) => polled.map(Ok),
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(value)) => match drop_caught(slot) {
+                Ok(()) => Poll::Ready(Ok(value)),
+                Err(error) => {
+                    // The work's destructor failed: the operation failed.
+                    if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+                        discard(panic);
+                    }
+                    Poll::Ready(Err(error))
+                }
+            },
             Err(panic) => {
                 let error = TaskError::from_panic(&*panic);
-                let _ = catch_unwind(AssertUnwindSafe(|| slot.set(None)));
+                discard(panic);
+                let _ = drop_caught(slot);
                 Poll::Ready(Err(error))
             }
         }
+    }
+}
+
+/// Drop a caught panic's payload without letting a panicking `Drop` of the payload escape
+/// (that one's own payload is leaked: there is no end to catching otherwise).
+pub(crate) fn discard(payload: Box<dyn Any + Send>) {
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
     }
 }

@@ -25,8 +25,11 @@ fn queue() -> &'static Sender<Job> {
             .spawn(move || {
                 for job in rx {
                     // A panicking waker must not take the thread (and every later wake-up)
-                    // down with it.
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    // down with it, nor may its payload's `Drop`.
+                    if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
+                    {
+                        crate::catch_panic::discard(panic);
+                    }
                 }
             })
             .expect("valuetask: failed to start the continuation thread");
@@ -34,9 +37,10 @@ fn queue() -> &'static Sender<Job> {
     })
 }
 
-/// Run `job` on the continuation thread, never on the caller's.
+/// Run `job` on the continuation thread, never on the caller's; should that thread be gone
+/// (it cannot stop by itself), here rather than never.
 pub(crate) fn wake_later(job: impl FnOnce() + Send + 'static) {
-    queue()
-        .send(Box::new(job))
-        .expect("valuetask: the continuation thread has stopped");
+    if let Err(unsent) = queue().send(Box::new(job)) {
+        (unsent.0)();
+    }
 }

@@ -121,7 +121,13 @@ impl<F: Future> Future for Drive<F> {
         #[cfg(feature = "tokio")]
         if let Some(cancel) = &mut this.cancel {
             if cancel.as_mut().poll(cx).is_ready() {
-                let _ = this.tcs.try_set_canceled();
+                // The work is dropped before the task says so (as .NET runs `finally` blocks
+                // before a task turns canceled); a `Drop` that panics faults it instead.
+                // SAFETY: `future` is structurally pinned (see above).
+                let _ = match unsafe { Pin::new_unchecked(&mut this.future) }.cancel() {
+                    Ok(()) => this.tcs.try_set_error(crate::task::TaskError::Canceled),
+                    Err(panicked) => this.tcs.try_set_error(panicked),
+                };
                 return Poll::Ready(());
             }
         }

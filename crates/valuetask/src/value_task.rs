@@ -464,6 +464,11 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
     /// - a `Task` or a `ValueTaskSource`: no executor at all. The source's own wake-up
     ///   polls it and completes the task, on whichever thread the producer completes it.
     ///
+    /// A value task made from a `Task<U>` yields `Result<U, TaskError>`, so its task is a
+    /// `Task<Result<U, TaskError>>` that completes successfully with the original's outcome as
+    /// its value: a fault travels on as `Ok(Err(error))`, and the original task counts it as
+    /// observed (its unobserved-fault hook does not fire; look at the value instead).
+    ///
     /// ```
     /// use valuetask::{TaskCompletionSource, ValueTask};
     ///

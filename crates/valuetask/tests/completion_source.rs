@@ -192,3 +192,37 @@ fn debug_is_implemented() {
     let tcs = TaskCompletionSource::<u8>::default();
     assert!(format!("{tcs:?}").contains("TaskCompletionSource"));
 }
+
+/// The continuation thread survives a waker whose panic payload panics again when dropped:
+/// asynchronous completions after it still wake their awaiters.
+#[test]
+fn the_continuation_thread_survives_a_panic_payload_that_panics_when_dropped() {
+    struct PayloadThatPanicsOnDrop;
+    impl Drop for PayloadThatPanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("the payload's drop panics too");
+        }
+    }
+    struct Bomb;
+    impl Wake for Bomb {
+        fn wake(self: Arc<Self>) {
+            std::panic::panic_any(PayloadThatPanicsOnDrop);
+        }
+    }
+    let tcs = TaskCompletionSource::<u8>::with_continuations(Continuations::Asynchronous);
+    let mut task = tcs.task();
+    assert!(poll_once(&mut task, &Waker::from(Arc::new(Bomb))).is_pending());
+    tcs.set_result(1);
+    // The continuation thread runs the bomb; afterwards it must still work.
+    for round in 0..3 {
+        let tcs = TaskCompletionSource::<u8>::with_continuations(Continuations::Asynchronous);
+        let task = tcs.task();
+        let waiter = thread::spawn(move || {
+            let waited = task.wait_timeout(Duration::from_secs(5));
+            waited.map(|r| r.copied().map_err(TaskError::clone))
+        });
+        thread::sleep(Duration::from_millis(10));
+        tcs.set_result(round);
+        assert_eq!(waiter.join().unwrap(), Some(Ok(round)), "round {round}");
+    }
+}

@@ -166,6 +166,64 @@ fn a_long_chain_of_synchronous_continuations_does_not_overflow_the_stack() {
     );
 }
 
+/// However long the chain, every synchronous continuation runs on the thread that completes
+/// the antecedent, inside its completing call: links past the inline depth limit wait in a
+/// queue that the outermost link runs before returning, not on another thread.
+#[test]
+fn synchronous_continuations_run_inside_the_completing_call_however_long_the_chain() {
+    const LINKS: usize = 200;
+    let tcs = TaskCompletionSource::<usize>::new();
+    let ran_on = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sync = options(ContinueWhen::Always, ContinueOn::Synchronously);
+    let mut last = tcs.task();
+    for _ in 0..LINKS {
+        let ran_on = ran_on.clone();
+        last = last.continue_with_options(sync, move |t| {
+            ran_on.lock().unwrap().push(thread::current().id());
+            *t.try_result().unwrap().unwrap() + 1
+        });
+    }
+    tcs.set_result(0);
+    assert_eq!(
+        last.try_result(),
+        Some(Ok(&LINKS)),
+        "complete when set_result returns"
+    );
+    let ran_on = ran_on.lock().unwrap();
+    assert_eq!(ran_on.len(), LINKS);
+    assert!(ran_on.iter().all(|&id| id == thread::current().id()));
+}
+
+/// A link that panics, deep in the queued part of a chain, faults its own task and the links
+/// after it still run, inside the completing call.
+#[test]
+fn a_panicking_link_deep_in_a_chain_does_not_strand_the_links_after_it() {
+    const LINKS: usize = 100;
+    const PANICS_AT: usize = 60;
+    let tcs = TaskCompletionSource::<usize>::new();
+    let sync = options(ContinueWhen::Always, ContinueOn::Synchronously);
+    let mut last = tcs.task();
+    let mut faulted = None;
+    for i in 0..LINKS {
+        last = last.continue_with_options(sync, move |t| {
+            assert_ne!(i, PANICS_AT, "link {i} fails");
+            // Restart the count after the failed link.
+            t.try_result().unwrap().map_or(0, |n| *n) + 1
+        });
+        if i == PANICS_AT {
+            faulted = Some(last.clone());
+        }
+    }
+    tcs.set_result(0);
+    let faulted = faulted.unwrap();
+    assert!(faulted.is_faulted());
+    assert_eq!(
+        last.try_result(),
+        Some(Ok(&(LINKS - PANICS_AT - 1))),
+        "every later link ran before set_result returned"
+    );
+}
+
 /// A current-thread runtime runs spawned work only while its thread drives it: a scheduled
 /// continuation completed from one must still run after that runtime is gone.
 #[test]

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use valuetask::{yield_now, Task, TaskCompletionSource, TaskError, TaskStatus};
@@ -99,17 +99,37 @@ fn a_token_canceled_after_spawn_but_before_the_first_poll_cancels_without_runnin
     });
 }
 
-#[test]
-fn a_token_canceled_mid_flight_drops_the_future_and_cancels_the_task() {
-    struct Dropped(Arc<AtomicBool>);
-    impl Drop for Dropped {
-        fn drop(&mut self) {
-            self.0.store(true, Ordering::SeqCst);
+/// Sets its flag when dropped, after a pause (so a task published before the drop finished
+/// is caught), or panics when told to.
+struct Guard {
+    dropped: Arc<AtomicBool>,
+    panics: bool,
+}
+
+impl Guard {
+    fn new(panics: bool) -> (Self, Arc<AtomicBool>) {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let guard = Guard {
+            dropped: dropped.clone(),
+            panics,
+        };
+        (guard, dropped)
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        std::thread::sleep(Duration::from_millis(30));
+        self.dropped.store(true, Ordering::SeqCst);
+        if self.panics {
+            panic!("guard failed to clean up");
         }
     }
+}
+
+/// A task that waits forever, holding `guard`, canceled by `token`.
+fn cancelled_mid_flight(guard: Guard) -> Task<()> {
     let token = CancellationToken::new();
-    let dropped = Arc::new(AtomicBool::new(false));
-    let guard = Dropped(dropped.clone());
     let never = TaskCompletionSource::<()>::new();
     let waiting = never.task();
     let task = Task::run_with_cancellation(
@@ -122,15 +142,65 @@ fn a_token_canceled_mid_flight_drops_the_future_and_cancels_the_task() {
     std::thread::sleep(Duration::from_millis(10));
     assert_eq!(task.status(), TaskStatus::Pending);
     token.cancel();
+    task
+}
+
+#[test]
+fn a_token_canceled_mid_flight_drops_the_future_and_then_cancels_the_task() {
+    let (guard, dropped) = Guard::new(false);
+    let task = cancelled_mid_flight(guard);
     assert_eq!(
         task.wait_timeout(Duration::from_secs(5)),
         Some(Err(&TaskError::Canceled))
     );
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !dropped.load(Ordering::SeqCst) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(1));
+    // As .NET runs `finally` blocks before the task turns canceled: dropped already.
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "the future was dropped first"
+    );
+}
+
+#[test]
+fn a_canceled_future_whose_drop_panics_faults_the_task() {
+    let (guard, dropped) = Guard::new(true);
+    let task = cancelled_mid_flight(guard);
+    let error = task
+        .wait_timeout(Duration::from_secs(5))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(error.panic_message(), Some("guard failed to clean up"));
+    assert!(dropped.load(Ordering::SeqCst));
+}
+
+/// A future that is ready at once and holds a guard (state a finished `async` block would
+/// already have dropped, but a hand-written future keeps until it is dropped).
+struct ReadyHolding(#[allow(dead_code)] Guard);
+
+impl std::future::Future for ReadyHolding {
+    type Output = u8;
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<u8> {
+        std::task::Poll::Ready(7)
     }
-    assert!(dropped.load(Ordering::SeqCst), "the future was dropped");
+}
+
+#[test]
+fn a_finished_future_is_dropped_before_its_task_completes() {
+    let (guard, dropped) = Guard::new(false);
+    let task = Task::run(ReadyHolding(guard));
+    assert_eq!(task.wait_timeout(Duration::from_secs(5)), Some(Ok(&7)));
+    assert!(dropped.load(Ordering::SeqCst), "dropped before completion");
+
+    let (guard, _) = Guard::new(true);
+    let task = Task::run(ReadyHolding(guard));
+    let error = task
+        .wait_timeout(Duration::from_secs(5))
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(
+        error.panic_message(),
+        Some("guard failed to clean up"),
+        "the work's destructor failed: the task faults"
+    );
 }
 
 #[test]

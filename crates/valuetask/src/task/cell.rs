@@ -90,7 +90,11 @@ impl<O> Drop for Cell<O> {
                 // SAFETY: complete, so initialized; `&mut self`, so nobody writes it.
                 let output = self.output.with(|p| unsafe { (*p).assume_init_ref() });
                 // A panicking hook must not turn this drop into an abort.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| report(output)));
+                if let Err(panic) =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| report(output)))
+                {
+                    crate::catch_panic::discard(panic);
+                }
             }
         }
         if state.is_complete() {

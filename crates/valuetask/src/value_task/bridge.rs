@@ -13,7 +13,8 @@
 //!   idle, so no wake-up is lost; a wake during `IDLE` starts a run; after `DONE` wakes are
 //!   ignored.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -26,6 +27,36 @@ use crate::task::{outcome_of, Task, TaskError, TaskOutput};
 thread_local! {
     /// Bridges running on this thread, nested (each completion can wake the next bridge).
     static INLINE_DEPTH: Cell<u32> = const { Cell::new(0) };
+    /// Runs woken too deep in the stack, for the outermost run on this thread.
+    static DEFERRED: RefCell<VecDeque<Run>> = const { RefCell::new(VecDeque::new()) };
+}
+
+/// Bridge runs nest at most this deep on one thread's stack.
+const MAX_INLINE_DEPTH: u32 = 32;
+
+/// A bridge run, type-erased for the queue.
+type Run = Box<dyn FnOnce()>;
+
+/// The outermost bridge run on this thread: `first`, then every run queued meanwhile (each
+/// may queue more), all at depth one. A run that panics does not stop the others; the first
+/// panic resumes once the queue is empty (the bridge's own `Drop` completes its task).
+fn run_outermost(first: Run) {
+    let mut first_panic = None;
+    let mut next = Some(first);
+    while let Some(run) = next {
+        INLINE_DEPTH.with(|d| d.set(1));
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(run)) {
+            match first_panic {
+                None => first_panic = Some(panic),
+                Some(_) => crate::catch_panic::discard(panic),
+            }
+        }
+        next = DEFERRED.with(|q| q.borrow_mut().pop_front());
+    }
+    INLINE_DEPTH.with(|d| d.set(0));
+    if let Some(panic) = first_panic {
+        std::panic::resume_unwind(panic);
+    }
 }
 
 const IDLE: u8 = 0;
@@ -117,27 +148,34 @@ impl<T: Send + Sync + 'static> Bridge<T> {
         }
     }
 
-    /// Run here, unless this thread is already this many bridges deep (a long chain of
-    /// synchronous continuations completing each other): then the run moves, with the
-    /// `RUNNING` state, to the continuation thread, so the stack stays bounded.
+    /// Run here, on the waking thread, with the stack bounded: a bridge woken while this
+    /// thread is already `MAX_INLINE_DEPTH` bridges deep (a long chain of synchronous
+    /// continuations completing each other) is queued instead, and the outermost run on this
+    /// thread runs the queue before it returns. So every run happens on the thread that woke
+    /// it, inside the waking call, as `ContinueOn::Synchronously` promises.
     fn run_bounded(self: &Arc<Self>) {
-        const MAX_INLINE_DEPTH: u32 = 32;
         let depth = INLINE_DEPTH.with(Cell::get);
         if depth >= MAX_INLINE_DEPTH {
             let this = Arc::clone(self);
-            crate::continuations::wake_later(move || this.run_bounded());
+            DEFERRED.with(|q| q.borrow_mut().push_back(Box::new(move || this.run())));
             return;
         }
-        /// Restores the depth also when `run` unwinds (a waker of the task panicked).
-        struct Restore(u32);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                INLINE_DEPTH.with(|d| d.set(self.0));
+        if depth > 0 {
+            /// Restores the depth also when `run` unwinds (a waker of the task panicked).
+            struct Restore(u32);
+            impl Drop for Restore {
+                fn drop(&mut self) {
+                    INLINE_DEPTH.with(|d| d.set(self.0));
+                }
             }
+            INLINE_DEPTH.with(|d| d.set(depth + 1));
+            let _restore = Restore(depth);
+            return self.run();
         }
-        INLINE_DEPTH.with(|d| d.set(depth + 1));
-        let _restore = Restore(depth);
-        self.run();
+        run_outermost(Box::new({
+            let this = Arc::clone(self);
+            move || this.run()
+        }));
     }
 
     fn schedule(self: &Arc<Self>) {
