@@ -27,53 +27,74 @@ impl Wake for Unparker {
     }
 }
 
+fn thread_waker() -> (Arc<Unparker>, Waker) {
+    let unparker = Arc::new(Unparker {
+        thread: thread::current(),
+        notified: AtomicBool::new(false),
+    });
+    let waker = Waker::from(Arc::clone(&unparker));
+    (unparker, waker)
+}
+
 thread_local! {
-    static THREAD_WAKER: (Arc<Unparker>, Waker) = {
-        let unparker = Arc::new(Unparker {
-            thread: thread::current(),
-            notified: AtomicBool::new(false),
-        });
-        let waker = Waker::from(Arc::clone(&unparker));
-        (unparker, waker)
-    };
+    static THREAD_WAKER: (Arc<Unparker>, Waker) = thread_waker();
 }
 
 /// Poll `poll` with a waker that unparks this thread until it is ready or `deadline` passes.
-/// Spurious unparks just cause another poll.
+/// Spurious unparks just cause another poll. Before parking, the thread runs the bridge runs
+/// queued on it (synchronous continuations past the inline depth), which what it waits for
+/// may be among.
 pub(crate) fn park_until<R>(
     deadline: Option<Instant>,
     mut poll: impl FnMut(&mut Context<'_>) -> Poll<R>,
 ) -> Option<R> {
-    THREAD_WAKER.with(|(unparker, waker)| {
-        let mut cx = Context::from_waker(waker);
-        let result = loop {
-            if let Poll::Ready(r) = poll(&mut cx) {
-                break Some(r);
+    let mut park =
+        |unparker: &Arc<Unparker>, waker: &Waker| park_with(unparker, waker, deadline, &mut poll);
+    if let Ok(result) = THREAD_WAKER.try_with(|(unparker, waker)| park(unparker, waker)) {
+        return result;
+    }
+    // In a thread-local destructor, after this thread's waker was destroyed: a fresh one.
+    let (unparker, waker) = thread_waker();
+    park(&unparker, &waker)
+}
+
+fn park_with<R>(
+    unparker: &Arc<Unparker>,
+    waker: &Waker,
+    deadline: Option<Instant>,
+    poll: &mut impl FnMut(&mut Context<'_>) -> Poll<R>,
+) -> Option<R> {
+    let mut cx = Context::from_waker(waker);
+    let result = loop {
+        if let Poll::Ready(r) = poll(&mut cx) {
+            break Some(r);
+        }
+        let timed_out = loop {
+            if unparker.notified.swap(false, Ordering::Acquire) {
+                break false;
             }
-            let timed_out = loop {
-                if unparker.notified.swap(false, Ordering::Acquire) {
-                    break false;
-                }
-                match deadline {
-                    None => thread::park(),
-                    Some(d) => {
-                        let now = Instant::now();
-                        if now >= d {
-                            break true;
-                        }
-                        thread::park_timeout(d - now);
+            if crate::value_task::run_one_deferred() {
+                continue;
+            }
+            match deadline {
+                None => thread::park(),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        break true;
                     }
+                    thread::park_timeout(d - now);
                 }
-            };
-            if timed_out {
-                break None;
             }
         };
-        // An enclosing `park_until` on this thread (we may be nested inside a future it
-        // polls) might have been woken while we consumed the flag: make it poll again.
-        unparker.notified.store(true, Ordering::Release);
-        result
-    })
+        if timed_out {
+            break None;
+        }
+    };
+    // An enclosing `park_until` on this thread (we may be nested inside a future it
+    // polls) might have been woken while we consumed the flag: make it poll again.
+    unparker.notified.store(true, Ordering::Release);
+    result
 }
 
 /// Drive `fut` to completion on this thread.

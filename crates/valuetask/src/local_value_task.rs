@@ -70,7 +70,9 @@ impl<'a, T> LocalValueTask<'a, T> {
     }
 
     /// The result if available now, else the value task back (see [`ValueTask::try_get`]).
+    #[track_caller]
     pub fn try_get(self) -> Result<T, Self> {
+        self.inner.check_not_yielded("LocalValueTask::try_get");
         self.inner.try_get().map_err(|inner| LocalValueTask {
             inner,
             _not_send: PhantomData,
@@ -78,7 +80,9 @@ impl<'a, T> LocalValueTask<'a, T> {
     }
 
     /// Block this thread until the result is available (see [`ValueTask::get_result`]).
+    #[track_caller]
     pub fn get_result(self) -> T {
+        self.inner.check_not_yielded("LocalValueTask::get_result");
         self.inner.get_result()
     }
 }

@@ -2,6 +2,8 @@
 
 mod bridge;
 
+pub(crate) use bridge::run_one_deferred;
+
 use std::fmt;
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -233,7 +235,7 @@ impl<T> Repr<'_, T> {
                 }
                 return polled;
             }
-            Repr::Done => panic!("ValueTask polled after it yielded its value"),
+            Repr::Done => used_after_yield("ValueTask::poll"),
         };
         if polled.is_ready() {
             *self = Repr::Done;
@@ -265,7 +267,24 @@ impl<T> Repr<'_, T> {
     }
 }
 
+/// Misuse: a value task polled to completion (it is `Unpin`, so `Pin::new(&mut vt)` can poll
+/// it and keep it) used again.
+#[cold]
+#[track_caller]
+fn used_after_yield(method: &str) -> ! {
+    panic!("{method} on a value task that already yielded its value (it was polled to completion)")
+}
+
 impl<'a, T> ValueTask<'a, T> {
+    /// Panic, naming `method`, if this value task already yielded its value.
+    #[inline]
+    #[track_caller]
+    pub(crate) fn check_not_yielded(&self, method: &str) {
+        if matches!(*self.0, Repr::Done) {
+            used_after_yield(method);
+        }
+    }
+
     fn from_repr(repr: Repr<'a, T>) -> Self {
         ValueTask(ManuallyDrop::new(repr))
     }
@@ -423,7 +442,7 @@ impl<'a, T> ValueTask<'a, T> {
         match &*self.0 {
             Repr::Ready(_) | Repr::Future(_) => {}
             Repr::Pooled(p) if p.vtable().is_future => {}
-            Repr::Done => panic!("ValueTask::try_get after the value task yielded its value"),
+            Repr::Done => used_after_yield("ValueTask::try_get"),
             other if !other.is_completed() => return Err(self),
             _ => {}
         }
@@ -442,7 +461,9 @@ impl<'a, T> ValueTask<'a, T> {
     /// ```
     /// assert_eq!(valuetask::ValueTask::from_result("hi").get_result(), "hi");
     /// ```
+    #[track_caller]
     pub fn get_result(self) -> T {
+        self.check_not_yielded("ValueTask::get_result");
         match self.try_get() {
             Ok(value) => value,
             Err(pending) => crate::blocking::block_on(pending),
@@ -477,7 +498,9 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
     /// tcs.set_result(9);
     /// assert_eq!(task.wait(), Ok(&Ok(9)));
     /// ```
+    #[track_caller]
     pub fn as_task(self) -> Task<T> {
+        self.check_not_yielded("ValueTask::as_task");
         self.drive_task(false)
     }
 
@@ -514,7 +537,9 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
     /// let back = ValueTask::from(task.clone()).into_task();
     /// assert!(back.ptr_eq(&task));
     /// ```
+    #[track_caller]
     pub fn into_task(self) -> Task<U> {
+        self.check_not_yielded("ValueTask::into_task");
         match self.into_repr() {
             Repr::Task(backing) => {
                 let mut backing = std::mem::ManuallyDrop::new(backing);

@@ -222,3 +222,66 @@ fn a_completer_dropped_during_a_panic_with_a_panicking_waker_does_not_abort() {
         Poll::Ready(Err(TaskError::Abandoned))
     ));
 }
+
+/// A bridge woken from a thread-local destructor (a `Completer` dropped there, after the
+/// bridge's own thread-locals are gone) completes its task instead of aborting the process.
+#[test]
+fn a_completer_dropped_in_a_thread_local_destructor_completes_its_bridged_task() {
+    use std::cell::RefCell;
+    use valuetask::Completer;
+    thread_local!(static HELD: RefCell<Option<Completer<u8>>> = const { RefCell::new(None) });
+    let pool = CompletionPool::<u8>::new();
+    let task = thread::spawn(move || {
+        let (reply, completer) = pool.rent();
+        HELD.with(|h| *h.borrow_mut() = Some(completer)); // destroyed after what follows
+        let (other, other_completer) = pool.rent();
+        let _other = other.as_task();
+        other_completer.set_result(0); // a bridge run: its thread-locals come to life
+        reply.as_task()
+    })
+    .join()
+    .expect("the thread exits cleanly");
+    assert_eq!(
+        task.wait_timeout(Duration::from_secs(5)),
+        Some(Ok(&Err(TaskError::Abandoned)))
+    );
+}
+
+/// Blocking on a value task inside a thread-local destructor, after the thread's blocking
+/// waker was destroyed, still waits and returns the result.
+#[test]
+fn get_result_works_inside_a_thread_local_destructor() {
+    use std::cell::RefCell;
+    use std::sync::mpsc;
+    use valuetask::ValueTask;
+    type Reply = ValueTask<'static, Result<u8, TaskError>>;
+    struct FlushOnDrop(Option<(Reply, mpsc::Sender<u8>)>);
+    impl Drop for FlushOnDrop {
+        fn drop(&mut self) {
+            if let Some((reply, sent)) = self.0.take() {
+                sent.send(reply.get_result().unwrap()).unwrap();
+            }
+        }
+    }
+    thread_local!(static HELD: RefCell<FlushOnDrop> = const { RefCell::new(FlushOnDrop(None)) });
+    let pool = CompletionPool::<u8>::new();
+    let (sent, received) = mpsc::channel();
+    let worker = thread::spawn(move || {
+        let (reply, completer) = pool.rent();
+        HELD.with(|h| h.borrow_mut().0 = Some((reply, sent)));
+        // One blocking wait now: the thread's blocking waker comes to life after `HELD`, so
+        // it is destroyed before it.
+        let (first, first_completer) = pool.rent();
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(10));
+            first_completer.set_result(1);
+        });
+        assert_eq!(first.get_result(), Ok(1));
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(50));
+            completer.set_result(2);
+        });
+    });
+    worker.join().expect("the thread exits cleanly");
+    assert_eq!(received.recv_timeout(Duration::from_secs(5)), Ok(2));
+}

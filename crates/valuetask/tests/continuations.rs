@@ -224,6 +224,31 @@ fn a_panicking_link_deep_in_a_chain_does_not_strand_the_links_after_it() {
     );
 }
 
+/// A synchronous continuation deep in a chain (past the inline depth, where bridge runs are
+/// queued on the thread) that blocks on work queued behind it runs that work while it waits,
+/// instead of waiting forever.
+#[test]
+fn a_deep_synchronous_continuation_that_blocks_on_queued_work_does_not_hang() {
+    let sync = options(ContinueWhen::Always, ContinueOn::Synchronously);
+    let root = TaskCompletionSource::<u32>::new();
+    let mut last = root.task();
+    for _ in 0..40 {
+        last = last.continue_with_options(sync, move |t| {
+            let inner = TaskCompletionSource::<u32>::new();
+            let next = inner
+                .task()
+                .continue_with_options(sync, |t| *t.try_result().unwrap().unwrap() + 1);
+            inner.set_result(*t.try_result().unwrap().unwrap());
+            *next
+                .wait_timeout(Duration::from_secs(5))
+                .expect("the queued continuation ran while we waited")
+                .unwrap()
+        });
+    }
+    root.set_result(0);
+    assert_eq!(last.try_result(), Some(Ok(&40)));
+}
+
 /// A current-thread runtime runs spawned work only while its thread drives it: a scheduled
 /// continuation completed from one must still run after that runtime is gone.
 #[test]

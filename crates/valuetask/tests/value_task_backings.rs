@@ -74,11 +74,47 @@ fn ready_is_completed_and_every_accessor_yields_the_value() {
 }
 
 #[test]
-#[should_panic(expected = "ValueTask polled after it yielded its value")]
+#[should_panic(
+    expected = "ValueTask::poll on a value task that already yielded its value (it was polled to completion)"
+)]
 fn polling_a_ready_value_task_after_it_yielded_panics_with_a_message() {
     let mut vt = ValueTask::from_result(1);
     assert_eq!(poll_once(&mut vt, Waker::noop()), Poll::Ready(1));
     let _ = poll_once(&mut vt, Waker::noop());
+}
+
+/// Every way to use a value task that already yielded panics at the caller, naming the
+/// method; none turns the misuse into a faulted task or a wrong value.
+#[test]
+fn using_a_value_task_after_it_yielded_panics_naming_the_method() {
+    fn yielded() -> ValueTask<'static, Result<u8, valuetask::TaskError>> {
+        let mut vt = ValueTask::from_result(Ok(1));
+        assert!(poll_once(&mut vt, Waker::noop()).is_ready());
+        vt
+    }
+    fn message(f: impl FnOnce()) -> String {
+        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_err();
+        panic.downcast_ref::<String>().cloned().unwrap_or_default()
+    }
+    for (method, use_it) in [
+        (
+            "ValueTask::try_get",
+            Box::new(|| drop(yielded().try_get())) as Box<dyn FnOnce()>,
+        ),
+        (
+            "ValueTask::get_result",
+            Box::new(|| drop(yielded().get_result())),
+        ),
+        ("ValueTask::as_task", Box::new(|| drop(yielded().as_task()))),
+        (
+            "ValueTask::into_task",
+            Box::new(|| drop(yielded().into_task())),
+        ),
+    ] {
+        let got = message(use_it);
+        assert!(got.starts_with(method), "{method}: {got}");
+        assert!(got.contains("already yielded its value"), "{method}: {got}");
+    }
 }
 
 // --- task ---

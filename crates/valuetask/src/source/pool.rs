@@ -54,8 +54,8 @@ const DEFAULT_MAX_IDLE: usize = 1024;
 /// | `Sender` dropped: `RecvError` | `Completer` dropped: `TaskError::Abandoned` |
 /// | `Sender::is_closed` | [`Completer::is_closed`] |
 ///
-/// Memory: each thread keeps up to 32 idle slots of the pool it rented from or returned to
-/// last, and the pool keeps up to `max_idle` more (default 1024); slots beyond that are freed.
+/// Memory: each thread keeps up to 32 idle slots of the pool it last returned a slot to, and
+/// the pool keeps up to `max_idle` more (default 1024); slots beyond that are freed.
 /// A slot is a `ManualResetValueTaskSourceCore<T>` (one `u64`, a `Result<T, TaskError>` and a
 /// waker) plus a pointer.
 ///
@@ -143,7 +143,9 @@ impl<T: Send + 'static> CompletionPool<T> {
     /// A slot from the shared idle list, or a new one.
     #[cold]
     fn rent_slow(shared: &Arc<PoolShared<T>>) -> NonNull<Slot<T>> {
-        lock(&shared.idle).pop().map(|p| p.0).unwrap_or_else(|| {
+        // The lock is released before a new slot is allocated.
+        let idle = lock(&shared.idle).pop();
+        idle.map(|p| p.0).unwrap_or_else(|| {
             let boxed = Box::new(Slot {
                 core: ManualResetValueTaskSourceCore::new(),
                 pool: Arc::clone(shared),

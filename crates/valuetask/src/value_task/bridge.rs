@@ -37,6 +37,29 @@ const MAX_INLINE_DEPTH: u32 = 32;
 /// A bridge run, type-erased for the queue.
 type Run = Box<dyn FnOnce()>;
 
+/// The next run queued on this thread, if any.
+fn pop_deferred() -> Option<Run> {
+    DEFERRED
+        .try_with(|q| q.borrow_mut().pop_front())
+        .ok()
+        .flatten()
+}
+
+/// Run one bridge run queued on this thread, if there is one: a thread about to block (in
+/// `wait`, `get_result`) does so first, since what it waits for may be queued behind it.
+/// A panic there (a waker of the bridged task) is dropped: the blocked code did not cause it.
+pub(crate) fn run_one_deferred() -> bool {
+    match pop_deferred() {
+        Some(run) => {
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(run)) {
+                crate::catch_panic::discard(panic);
+            }
+            true
+        }
+        None => false,
+    }
+}
+
 /// The outermost bridge run on this thread: `first`, then every run queued meanwhile (each
 /// may queue more), all at depth one. A run that panics does not stop the others; the first
 /// panic resumes once the queue is empty (the bridge's own `Drop` completes its task).
@@ -51,7 +74,7 @@ fn run_outermost(first: Run) {
                 Some(_) => crate::catch_panic::discard(panic),
             }
         }
-        next = DEFERRED.with(|q| q.borrow_mut().pop_front());
+        next = pop_deferred();
     }
     INLINE_DEPTH.with(|d| d.set(0));
     if let Some(panic) = first_panic {
@@ -157,7 +180,12 @@ impl<T: Send + Sync + 'static> Bridge<T> {
         let depth = INLINE_DEPTH.with(Cell::get);
         if depth >= MAX_INLINE_DEPTH {
             let this = Arc::clone(self);
-            DEFERRED.with(|q| q.borrow_mut().push_back(Box::new(move || this.run())));
+            let mut run: Option<Run> = Some(Box::new(move || this.run()));
+            // During thread teardown the queue may be gone: then run here, a level deeper.
+            let _ = DEFERRED.try_with(|q| q.borrow_mut().push_back(run.take().expect("once")));
+            if let Some(run) = run {
+                run();
+            }
             return;
         }
         if depth > 0 {
