@@ -92,8 +92,32 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     let item: Item = syn::parse2(input)?;
     match item {
         Item::Trait(mut item) => {
+            if options.boxed {
+                let has_default_body = item.items.iter().any(|member| {
+                    matches!(member, TraitItem::Fn(f) if f.sig.asyncness.is_some() && f.default.is_some())
+                });
+                if !has_default_body {
+                    return Err(syn::Error::new(
+                        item.ident.span(),
+                        format!(
+                            "`boxed` on trait `{}` applies to its default bodies, and it has none: put #[value_task(boxed)] on the impl",
+                            item.ident
+                        ),
+                    ));
+                }
+            }
             for member in &mut item.items {
                 if let TraitItem::Fn(f) = member {
+                    let method_attr = f
+                        .attrs
+                        .iter()
+                        .find(|a| {
+                            a.path()
+                                .segments
+                                .last()
+                                .is_some_and(|s| s.ident == "value_task")
+                        })
+                        .map(|a| quote!(#a));
                     let opts = options.take_method_options(&mut f.attrs, &f.sig)?;
                     if f.sig.asyncness.is_none() {
                         continue;
@@ -101,13 +125,14 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                     let is_default = f.default.is_some();
                     if opts.boxed && !options.boxed && !is_default {
                         // Storage is the body's: a declaration has none to box.
-                        return Err(syn::Error::new(
-                            f.sig.ident.span(),
-                            format!(
-                                "`boxed` on `{}`, which has no default body, changes nothing: put #[value_task(boxed)] on the method in the impl",
-                                f.sig.ident
-                            ),
-                        ));
+                        let message = format!(
+                            "`boxed` on `{}`, which has no default body, changes nothing: put #[value_task(boxed)] on the method in the impl",
+                            f.sig.ident
+                        );
+                        return Err(match method_attr {
+                            Some(attr) => syn::Error::new_spanned(attr, message),
+                            None => syn::Error::new(f.sig.ident.span(), message),
+                        });
                     }
                     let place = Place::Trait { is_default };
                     match &mut f.default {
@@ -222,11 +247,28 @@ fn rewrite_method(
 /// the `async fn` (an `instrument` on the rewritten function would span only the part before
 /// the first suspension), so the method is rewritten after them: see [`defer`].
 fn has_attribute_macros(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|attr| {
+        if attr.path().is_ident("cfg_attr") {
+            // The compiler has not expanded it yet: look at what it would add (after the
+            // predicate); unreadable means "maybe a macro".
+            let parsed = attr.parse_args_with(
+                syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+            );
+            return match parsed {
+                Ok(metas) => metas.iter().skip(1).any(|m| !is_inert(m.path())),
+                Err(_) => true,
+            };
+        }
+        !is_inert(attr.path())
+    })
+}
+
+/// The compiler's and tools' inert attributes: never attribute macros.
+fn is_inert(path: &syn::Path) -> bool {
     const INERT: &[&str] = &[
         "allow",
         "automatically_derived",
         "cfg",
-        "cfg_attr",
         "cold",
         "deny",
         "deprecated",
@@ -243,19 +285,15 @@ fn has_attribute_macros(attrs: &[syn::Attribute]) -> bool {
         "warn",
     ];
     const TOOLS: &[&str] = &["clippy", "diagnostic", "rustfmt", "rustdoc"];
-    attrs.iter().any(|attr| {
-        let path = attr.path();
-        let first = match path.segments.first() {
-            Some(segment) => segment.ident.to_string(),
-            None => return false,
-        };
-        let inert = if path.segments.len() == 1 {
-            INERT.contains(&first.as_str())
-        } else {
-            TOOLS.contains(&first.as_str())
-        };
-        !inert
-    })
+    let Some(first) = path.segments.first() else {
+        return true;
+    };
+    let first = first.ident.to_string();
+    if path.segments.len() == 1 {
+        INERT.contains(&first.as_str())
+    } else {
+        TOOLS.contains(&first.as_str())
+    }
 }
 
 /// Leave the `async fn` as it is and put a second-stage `#[value_task(..)]` after its other

@@ -143,7 +143,8 @@ impl Options {
         let mut merged = self.clone();
         let mut error = None;
         attrs.retain(|attr| {
-            if !attr.path().is_ident("value_task") {
+            // `#[value_task(..)]` or a path to it (`#[valuetask::value_task(boxed)]`).
+            if attr.path().segments.last().is_none_or(|s| s.ident != "value_task") {
                 return true;
             }
             if sig.asyncness.is_none() {

@@ -41,9 +41,7 @@ thread_local! {
 }
 
 /// Poll `poll` with a waker that unparks this thread until it is ready or `deadline` passes.
-/// Spurious unparks just cause another poll. Before parking, the thread runs the bridge runs
-/// queued on it (synchronous continuations past the inline depth), which what it waits for
-/// may be among.
+/// Spurious unparks just cause another poll.
 pub(crate) fn park_until<R>(
     deadline: Option<Instant>,
     mut poll: impl FnMut(&mut Context<'_>) -> Poll<R>,
@@ -72,9 +70,6 @@ fn park_with<R>(
         let timed_out = loop {
             if unparker.notified.swap(false, Ordering::Acquire) {
                 break false;
-            }
-            if crate::value_task::run_one_deferred() {
-                continue;
             }
             match deadline {
                 None => thread::park(),

@@ -34,11 +34,7 @@ impl<F: Future> CatchPanic<F> {
 
 /// Drop the future in `slot` in place, catching a panic of its `Drop`.
 fn drop_caught<F>(mut slot: Pin<&mut Option<F>>) -> Result<(), TaskError> {
-    catch_unwind(AssertUnwindSafe(|| slot.set(None))).map_err(|panic| {
-        let error = TaskError::from_panic(&*panic);
-        discard(panic);
-        error
-    })
+    catch_unwind(AssertUnwindSafe(|| slot.set(None))).map_err(panic_error)
 }
 
 impl<F: Future> Future for CatchPanic<F> {
@@ -67,13 +63,19 @@ impl<F: Future> Future for CatchPanic<F> {
                 }
             },
             Err(panic) => {
-                let error = TaskError::from_panic(&*panic);
-                discard(panic);
+                let error = panic_error(panic);
                 let _ = drop_caught(slot);
                 Poll::Ready(Err(error))
             }
         }
     }
+}
+
+/// The error for a caught panic; its payload is dropped with [`discard`].
+pub(crate) fn panic_error(payload: Box<dyn Any + Send>) -> TaskError {
+    let error = TaskError::from_panic(&*payload);
+    discard(payload);
+    error
 }
 
 /// Drop a caught panic's payload without letting a panicking `Drop` of the payload escape

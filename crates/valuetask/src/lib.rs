@@ -134,7 +134,9 @@ pub use value_task::ValueTask;
 /// - `#[value_task(crate = path)]` (or `crate = "path"`, as serde and tokio spell it) on the
 ///   item: the expansion names valuetask by `path` instead of `::valuetask`, for a crate that
 ///   re-exports valuetask to users who do not depend on it directly
-///   (`#[value_task(crate = my_framework::valuetask)]`).
+///   (`#[value_task(crate = my_framework::valuetask)]`). The path must lead to the crate
+///   (its `ValueTask`, `LocalValueTask`, `value_task` and hidden `macro_support`), as a
+///   re-export of the whole crate does.
 /// - Options that belong to the whole item (`?Send`, `crate`) on a method are errors, and so
 ///   is `boxed` on a trait method without a default body (the impl's method chooses its own
 ///   storage).

@@ -187,7 +187,7 @@ mod on_tokio {
 
     use super::{drive, Drive, TaskCompletionSource};
     use crate::catch_panic::catch_panic;
-    use crate::task::{Task, TaskError};
+    use crate::task::Task;
 
     impl<T: Send + Sync + 'static> Task<T> {
         /// Start `future` now as a hot task (.NET `Task.Run`), on the ambient tokio runtime
@@ -240,7 +240,7 @@ mod on_tokio {
             drop(super::handle().spawn_blocking(move || {
                 match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
                     Ok(value) => tcs.set_result(value),
-                    Err(panic) => tcs.set_error(TaskError::from_panic(&*panic)),
+                    Err(panic) => tcs.set_error(crate::catch_panic::panic_error(panic)),
                 }
             }));
             task

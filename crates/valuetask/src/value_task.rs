@@ -2,8 +2,6 @@
 
 mod bridge;
 
-pub(crate) use bridge::run_one_deferred;
-
 use std::fmt;
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -438,6 +436,7 @@ impl<'a, T> ValueTask<'a, T> {
     /// tcs.set_result(3);
     /// assert_eq!(vt.try_get().ok(), Some(Ok(3)));
     /// ```
+    #[track_caller]
     pub fn try_get(mut self) -> Result<T, Self> {
         match &*self.0 {
             Repr::Ready(_) | Repr::Future(_) => {}
@@ -511,7 +510,7 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
         let pending = match catch_unwind(AssertUnwindSafe(|| self.try_get())) {
             Ok(Ok(value)) => return Task::from_result(value),
             Ok(Err(pending)) => pending,
-            Err(panic) => return Task::from_error(TaskError::from_panic(&*panic)),
+            Err(panic) => return Task::from_error(crate::catch_panic::panic_error(panic)),
         };
         match pending.into_repr() {
             Repr::Future(future) => crate::runtime::drive(future, None, internal),

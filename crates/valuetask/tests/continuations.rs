@@ -166,11 +166,12 @@ fn a_long_chain_of_synchronous_continuations_does_not_overflow_the_stack() {
     );
 }
 
-/// However long the chain, every synchronous continuation runs on the thread that completes
-/// the antecedent, inside its completing call: links past the inline depth limit wait in a
-/// queue that the outermost link runs before returning, not on another thread.
+/// A synchronous continuation runs on the thread that completes its antecedent, inside the
+/// completing call, until the chain is 32 links deep on that thread's stack; deeper links
+/// move to another thread (as .NET queues to the thread pool when the stack is deep) and the
+/// chain still completes.
 #[test]
-fn synchronous_continuations_run_inside_the_completing_call_however_long_the_chain() {
+fn synchronous_continuations_run_inline_until_the_stack_is_deep_then_elsewhere() {
     const LINKS: usize = 200;
     let tcs = TaskCompletionSource::<usize>::new();
     let ran_on = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -184,18 +185,16 @@ fn synchronous_continuations_run_inside_the_completing_call_however_long_the_cha
         });
     }
     tcs.set_result(0);
-    assert_eq!(
-        last.try_result(),
-        Some(Ok(&LINKS)),
-        "complete when set_result returns"
-    );
+    assert_eq!(last.wait_timeout(WAIT), Some(Ok(&LINKS)));
     let ran_on = ran_on.lock().unwrap();
     assert_eq!(ran_on.len(), LINKS);
-    assert!(ran_on.iter().all(|&id| id == thread::current().id()));
+    assert!(
+        ran_on[..30].iter().all(|&id| id == thread::current().id()),
+        "shallow links run inline"
+    );
 }
 
-/// A link that panics, deep in the queued part of a chain, faults its own task and the links
-/// after it still run, inside the completing call.
+/// A link that panics deep in a chain faults its own task; the links after it still run.
 #[test]
 fn a_panicking_link_deep_in_a_chain_does_not_strand_the_links_after_it() {
     const LINKS: usize = 100;
@@ -215,21 +214,17 @@ fn a_panicking_link_deep_in_a_chain_does_not_strand_the_links_after_it() {
         }
     }
     tcs.set_result(0);
-    let faulted = faulted.unwrap();
-    assert!(faulted.is_faulted());
-    assert_eq!(
-        last.try_result(),
-        Some(Ok(&(LINKS - PANICS_AT - 1))),
-        "every later link ran before set_result returned"
-    );
+    assert_eq!(last.wait_timeout(WAIT), Some(Ok(&(LINKS - PANICS_AT - 1))));
+    assert!(faulted.unwrap().is_faulted());
 }
 
-/// A synchronous continuation deep in a chain (past the inline depth, where bridge runs are
-/// queued on the thread) that blocks on work queued behind it runs that work while it waits,
-/// instead of waiting forever.
+/// Deep synchronous continuations that block, on valuetask waits or on anything else (a
+/// channel), for work woken deeper still: that work runs on another thread meanwhile, so
+/// nothing waits forever.
 #[test]
-fn a_deep_synchronous_continuation_that_blocks_on_queued_work_does_not_hang() {
+fn deep_synchronous_continuations_that_block_do_not_hang() {
     let sync = options(ContinueWhen::Always, ContinueOn::Synchronously);
+    // Each link completes a nested chain and waits for its continuation.
     let root = TaskCompletionSource::<u32>::new();
     let mut last = root.task();
     for _ in 0..40 {
@@ -240,13 +235,58 @@ fn a_deep_synchronous_continuation_that_blocks_on_queued_work_does_not_hang() {
                 .continue_with_options(sync, |t| *t.try_result().unwrap().unwrap() + 1);
             inner.set_result(*t.try_result().unwrap().unwrap());
             *next
-                .wait_timeout(Duration::from_secs(5))
-                .expect("the queued continuation ran while we waited")
+                .wait_timeout(WAIT)
+                .expect("the nested link ran")
                 .unwrap()
         });
     }
     root.set_result(0);
-    assert_eq!(last.try_result(), Some(Ok(&40)));
+    assert_eq!(last.wait_timeout(WAIT), Some(Ok(&40)));
+
+    // A shallow link blocks on a channel that only the end of a deep chain sends on.
+    let root = TaskCompletionSource::<u32>::new();
+    let fork = root.task().continue_with_options(sync, |_| 0u32);
+    let (sent, received) = std::sync::mpsc::channel();
+    let mut deep = fork.clone();
+    for _ in 0..40 {
+        deep = deep.continue_with_options(sync, |t| *t.try_result().unwrap().unwrap());
+    }
+    let _end = deep.continue_with_options(sync, move |_| sent.send(()).unwrap());
+    let blocked = fork.continue_with_options(sync, move |_| received.recv_timeout(WAIT).is_ok());
+    root.set_result(0);
+    assert_eq!(blocked.wait_timeout(WAIT), Some(Ok(&true)));
+}
+
+/// Two deep chains, where a deep link of one waits for the end of the other: both deep parts
+/// run on other threads (a pool, not one shared thread that the waiting link would hold), so
+/// the other chain still finishes and so does the waiting one.
+#[test]
+fn a_deep_link_waiting_for_another_deep_chain_does_not_hang() {
+    let sync = options(ContinueWhen::Always, ContinueOn::Synchronously);
+    let chain = |root: &TaskCompletionSource<u32>, waits_for: Option<Task<u32>>| {
+        let mut last = root.task();
+        for i in 0..40 {
+            let waits_for = waits_for.clone();
+            last = last.continue_with_options(sync, move |t| {
+                if let (35, Some(other)) = (i, &waits_for) {
+                    assert!(other
+                        .wait_timeout(WAIT)
+                        .expect("the other chain ends")
+                        .is_ok());
+                }
+                *t.try_result().unwrap().unwrap() + 1
+            });
+        }
+        last
+    };
+    let (a, b) = (TaskCompletionSource::new(), TaskCompletionSource::new());
+    let b_end = chain(&b, None);
+    let a_end = chain(&a, Some(b_end.clone()));
+    a.set_result(0); // its deep part blocks on another thread until b's chain ends
+    let other = thread::spawn(move || b.set_result(0));
+    other.join().unwrap();
+    assert_eq!(b_end.wait_timeout(WAIT), Some(Ok(&40)));
+    assert_eq!(a_end.wait_timeout(WAIT), Some(Ok(&40)));
 }
 
 /// A current-thread runtime runs spawned work only while its thread drives it: a scheduled

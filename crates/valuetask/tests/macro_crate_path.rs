@@ -12,7 +12,7 @@ use valuetask::value_task;
 mod shim {
     use std::future::Future;
 
-    pub use valuetask::macro_support;
+    pub use valuetask::{macro_support, value_task};
 
     pub struct ValueTask<'a, T>(pub valuetask::ValueTask<'a, T>, pub &'static str);
 
@@ -54,6 +54,26 @@ impl Service for Doubler {
     }
 }
 
+/// A method with an attribute macro is rewritten in a second stage, named by the path too.
+struct Traced;
+
+#[value_task(crate = crate::shim)]
+impl Traced {
+    #[tracing::instrument(skip(self))]
+    async fn traced(&self, x: u32) -> u32 {
+        tokio::task::yield_now().await;
+        x * 3
+    }
+
+    // The method attribute may name the macro by a path as well.
+    #[crate::shim::value_task(boxed)]
+    #[tracing::instrument(skip(self))]
+    async fn traced_boxed(&self, x: u32) -> u32 {
+        tokio::task::yield_now().await;
+        x * 3
+    }
+}
+
 #[value_task(crate = crate::shim)]
 async fn free(x: u32) -> u32 {
     std::future::ready(x + 1).await
@@ -70,6 +90,8 @@ fn every_expansion_names_the_given_crate_path() {
     assert_eq!(run(service.suspending(3)), (6, "start"));
     assert_eq!(run(service.boxed(4)), (8, "boxed"));
     assert_eq!(run(free(1)), (2, "start"));
+    assert_eq!(run(Traced.traced(1)), (3, "start"));
+    assert_eq!(run(Traced.traced_boxed(2)), (6, "boxed"));
 }
 
 /// The returned type is the one under the path, for `dyn` calls too.

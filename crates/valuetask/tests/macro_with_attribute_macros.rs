@@ -163,3 +163,25 @@ fn options_carry_over_to_methods_rewritten_after_their_attribute_macros() {
     });
     assert_eq!((pooled, boxed), (0, 100));
 }
+
+struct Conditional;
+
+#[value_task]
+impl Conditional {
+    #[cfg_attr(all(), instrument(skip(self)))]
+    async fn traced_if_enabled(&self) -> Seen {
+        let before = current_span();
+        yield_once().await;
+        (before, current_span())
+    }
+}
+
+/// An attribute macro behind `cfg_attr` (the usual `#[cfg_attr(feature = "trace",
+/// instrument)]`) is deferred to as well.
+#[test]
+fn an_attribute_macro_behind_cfg_attr_also_spans_the_whole_body() {
+    in_a_subscriber(|| {
+        let seen = drive(Conditional.traced_if_enabled());
+        assert_eq!(seen, (Some("traced_if_enabled"), Some("traced_if_enabled")));
+    });
+}

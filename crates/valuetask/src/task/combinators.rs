@@ -106,7 +106,7 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
                     .collect();
                 combine(results)
             }))
-            .unwrap_or_else(|panic| Err(TaskError::from_panic(&*panic)));
+            .unwrap_or_else(|panic| Err(crate::catch_panic::panic_error(panic)));
             return match combined {
                 Ok(values) => Task::from_result(values),
                 Err(error) => Task::from_error(error),

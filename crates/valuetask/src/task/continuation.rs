@@ -2,7 +2,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::{Task, TaskError, TaskStatus};
+use super::{Task, TaskStatus};
 use crate::completion_source::TaskCompletionSource;
 use crate::value_task::ValueTask;
 
@@ -47,6 +47,11 @@ pub enum ContinueOn {
     /// `ExecuteSynchronously`); on the registering thread if it is already complete; on the
     /// continuation thread if the antecedent's source runs continuations asynchronously. Keep
     /// such continuations short.
+    ///
+    /// Like .NET's, this is a preference: when the completing thread is already 32
+    /// synchronous continuations (or other `as_task` bridges) deep in its stack, the next one
+    /// runs on another thread instead (the global runtime's blocking pool), so a long chain
+    /// cannot overflow the stack, and a deep link that blocks does not hold up the rest.
     Synchronously,
 }
 
@@ -132,7 +137,7 @@ impl<T: Send + Sync + 'static> Task<T> {
             }
             match catch_unwind(AssertUnwindSafe(|| f(&antecedent))) {
                 Ok(value) => tcs.set_result(value),
-                Err(panic) => tcs.set_error(TaskError::from_panic(&*panic)),
+                Err(panic) => tcs.set_error(crate::catch_panic::panic_error(panic)),
             }
         };
         let waiting = async move {

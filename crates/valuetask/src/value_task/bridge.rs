@@ -13,8 +13,7 @@
 //!   idle, so no wake-up is lost; a wake during `IDLE` starts a run; after `DONE` wakes are
 //!   ignored.
 
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
+use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -27,58 +26,38 @@ use crate::task::{outcome_of, Task, TaskError, TaskOutput};
 thread_local! {
     /// Bridges running on this thread, nested (each completion can wake the next bridge).
     static INLINE_DEPTH: Cell<u32> = const { Cell::new(0) };
-    /// Runs woken too deep in the stack, for the outermost run on this thread.
-    static DEFERRED: RefCell<VecDeque<Run>> = const { RefCell::new(VecDeque::new()) };
 }
 
 /// Bridge runs nest at most this deep on one thread's stack.
 const MAX_INLINE_DEPTH: u32 = 32;
 
-/// A bridge run, type-erased for the queue.
-type Run = Box<dyn FnOnce()>;
-
-/// The next run queued on this thread, if any.
-fn pop_deferred() -> Option<Run> {
-    DEFERRED
-        .try_with(|q| q.borrow_mut().pop_front())
-        .ok()
-        .flatten()
-}
-
-/// Run one bridge run queued on this thread, if there is one: a thread about to block (in
-/// `wait`, `get_result`) does so first, since what it waits for may be queued behind it.
-/// A panic there (a waker of the bridged task) is dropped: the blocked code did not cause it.
-pub(crate) fn run_one_deferred() -> bool {
-    match pop_deferred() {
-        Some(run) => {
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(run)) {
-                crate::catch_panic::discard(panic);
-            }
-            true
+/// Run `job` on another thread, for a bridge woken too deep in this thread's stack: the
+/// global runtime's blocking pool (the job may block, as a synchronous continuation may), or
+/// without tokio a thread of its own; inline if no thread can be had.
+fn run_elsewhere(job: impl FnOnce() + Send + 'static) {
+    #[cfg(feature = "tokio")]
+    drop(crate::runtime::background_handle().spawn_blocking(job));
+    #[cfg(not(feature = "tokio"))]
+    {
+        let job = std::sync::Mutex::new(Some(job));
+        let job = std::sync::Arc::new(job);
+        let spawned = std::thread::Builder::new()
+            .name("valuetask-deep-continuation".into())
+            .spawn({
+                let job = std::sync::Arc::clone(&job);
+                move || take_and_run(&job)
+            });
+        if spawned.is_err() {
+            take_and_run(&job);
         }
-        None => false,
     }
 }
 
-/// The outermost bridge run on this thread: `first`, then every run queued meanwhile (each
-/// may queue more), all at depth one. A run that panics does not stop the others; the first
-/// panic resumes once the queue is empty (the bridge's own `Drop` completes its task).
-fn run_outermost(first: Run) {
-    let mut first_panic = None;
-    let mut next = Some(first);
-    while let Some(run) = next {
-        INLINE_DEPTH.with(|d| d.set(1));
-        if let Err(panic) = catch_unwind(AssertUnwindSafe(run)) {
-            match first_panic {
-                None => first_panic = Some(panic),
-                Some(_) => crate::catch_panic::discard(panic),
-            }
-        }
-        next = pop_deferred();
-    }
-    INLINE_DEPTH.with(|d| d.set(0));
-    if let Some(panic) = first_panic {
-        std::panic::resume_unwind(panic);
+#[cfg(not(feature = "tokio"))]
+fn take_and_run(job: &std::sync::Mutex<Option<impl FnOnce()>>) {
+    let job = job.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(job) = job {
+        job();
     }
 }
 
@@ -149,7 +128,7 @@ impl<T: Send + Sync + 'static> Bridge<T> {
                     }
                 }
                 Ok(Poll::Ready(value)) => Ok(value),
-                Err(panic) => Err(TaskError::from_panic(&*panic)),
+                Err(panic) => Err(crate::catch_panic::panic_error(panic)),
             };
             // Drop the backing before publishing; a panic in that drop is a failure of the
             // operation: it faults the task.
@@ -161,7 +140,7 @@ impl<T: Send + Sync + 'static> Bridge<T> {
                 Ok(()) => output,
                 Err(panic) => {
                     drop(output);
-                    Err(TaskError::from_panic(&*panic))
+                    Err(crate::catch_panic::panic_error(panic))
                 }
             };
             self.state.store(DONE, Ordering::Release);
@@ -171,39 +150,29 @@ impl<T: Send + Sync + 'static> Bridge<T> {
         }
     }
 
-    /// Run here, on the waking thread, with the stack bounded: a bridge woken while this
-    /// thread is already `MAX_INLINE_DEPTH` bridges deep (a long chain of synchronous
-    /// continuations completing each other) is queued instead, and the outermost run on this
-    /// thread runs the queue before it returns. So every run happens on the thread that woke
-    /// it, inside the waking call, as `ContinueOn::Synchronously` promises.
+    /// Run here, on the waking thread, unless this thread is already `MAX_INLINE_DEPTH`
+    /// bridges deep (a long chain of synchronous continuations completing each other): then
+    /// the run moves, with the `RUNNING` state, to another thread, so the stack stays bounded
+    /// (as .NET queues an `ExecuteSynchronously` continuation to the thread pool when the
+    /// stack is deep). Not a queue on this thread: code up the stack may block until the run
+    /// happens.
     fn run_bounded(self: &Arc<Self>) {
         let depth = INLINE_DEPTH.with(Cell::get);
         if depth >= MAX_INLINE_DEPTH {
             let this = Arc::clone(self);
-            let mut run: Option<Run> = Some(Box::new(move || this.run()));
-            // During thread teardown the queue may be gone: then run here, a level deeper.
-            let _ = DEFERRED.try_with(|q| q.borrow_mut().push_back(run.take().expect("once")));
-            if let Some(run) = run {
-                run();
-            }
+            run_elsewhere(move || this.run_bounded());
             return;
         }
-        if depth > 0 {
-            /// Restores the depth also when `run` unwinds (a waker of the task panicked).
-            struct Restore(u32);
-            impl Drop for Restore {
-                fn drop(&mut self) {
-                    INLINE_DEPTH.with(|d| d.set(self.0));
-                }
+        /// Restores the depth also when `run` unwinds (a waker of the task panicked).
+        struct Restore(u32);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                INLINE_DEPTH.with(|d| d.set(self.0));
             }
-            INLINE_DEPTH.with(|d| d.set(depth + 1));
-            let _restore = Restore(depth);
-            return self.run();
         }
-        run_outermost(Box::new({
-            let this = Arc::clone(self);
-            move || this.run()
-        }));
+        INLINE_DEPTH.with(|d| d.set(depth + 1));
+        let _restore = Restore(depth);
+        self.run();
     }
 
     fn schedule(self: &Arc<Self>) {
