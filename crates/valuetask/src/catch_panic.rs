@@ -78,10 +78,16 @@ pub(crate) fn panic_error(payload: Box<dyn Any + Send>) -> TaskError {
     error
 }
 
-/// Drop a caught panic's payload without letting a panicking `Drop` of the payload escape
-/// (that one's own payload is leaked: there is no end to catching otherwise).
+/// Drop a caught panic's payload without letting a panicking `Drop` of the payload escape.
+/// The panic of that `Drop` has a payload of its own (usually a string), dropped the same way;
+/// only a chain of payloads that keep panicking, past a few, is leaked.
 pub(crate) fn discard(payload: Box<dyn Any + Send>) {
-    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-        std::mem::forget(again);
+    let mut payload = payload;
+    for _ in 0..4 {
+        match catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            Ok(()) => return,
+            Err(again) => payload = again,
+        }
     }
+    std::mem::forget(payload);
 }
