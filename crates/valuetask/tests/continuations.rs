@@ -289,6 +289,42 @@ fn a_deep_link_waiting_for_another_deep_chain_does_not_hang() {
     assert_eq!(a_end.wait_timeout(WAIT), Some(Ok(&40)));
 }
 
+/// A deep chain completed from a thread-local destructor (where starting a thread may not be
+/// possible) still completes, and the process does not abort.
+#[test]
+fn a_deep_chain_completed_in_a_thread_local_destructor_completes() {
+    use std::cell::RefCell;
+    thread_local!(static ROOT: RefCell<Option<TaskCompletionSource<usize>>> = const { RefCell::new(None) });
+    struct CompleteOnDrop;
+    impl Drop for CompleteOnDrop {
+        fn drop(&mut self) {
+            if let Some(root) = ROOT.with(|r| r.borrow_mut().take()) {
+                root.set_result(0);
+            }
+        }
+    }
+    thread_local!(static LAST: CompleteOnDrop = const { CompleteOnDrop });
+    let sync = options(ContinueWhen::Always, ContinueOn::Synchronously);
+    let root = TaskCompletionSource::<usize>::new();
+    let mut last = root.task();
+    for _ in 0..40 {
+        // An error is counted, not unwrapped (a panic per link would nest the messages).
+        last =
+            last.continue_with_options(sync, |t| t.try_result().unwrap().map_or(1000, |n| n + 1));
+    }
+    thread::spawn(move || {
+        // Thread-locals are destroyed in reverse order of first use: std's own (touched by
+        // the spawn below) go first, then `LAST` completes the chain while `ROOT` still holds
+        // the source.
+        ROOT.with(|r| *r.borrow_mut() = Some(root));
+        LAST.with(|_| ());
+        thread::spawn(|| ()).join().unwrap();
+    })
+    .join()
+    .expect("the thread exits cleanly");
+    assert_eq!(last.wait_timeout(WAIT), Some(Ok(&40)));
+}
+
 /// A current-thread runtime runs spawned work only while its thread drives it: a scheduled
 /// continuation completed from one must still run after that runtime is gone.
 #[test]

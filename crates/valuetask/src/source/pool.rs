@@ -477,6 +477,7 @@ impl<T: Send + 'static> Drop for Completer<T> {
                 if !std::thread::panicking() {
                     std::panic::resume_unwind(panic);
                 }
+                crate::catch_panic::discard(panic);
             }
         }
     }

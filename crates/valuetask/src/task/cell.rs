@@ -422,6 +422,7 @@ impl<O> RawTask<O> {
             if !std::thread::panicking() {
                 std::panic::resume_unwind(panic);
             }
+            crate::catch_panic::discard(panic);
         }
     }
 

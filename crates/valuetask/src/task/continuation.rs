@@ -52,6 +52,8 @@ pub enum ContinueOn {
     /// synchronous continuations (or other `as_task` bridges) deep in its stack, the next one
     /// runs on another thread instead (the global runtime's blocking pool), so a long chain
     /// cannot overflow the stack, and a deep link that blocks does not hold up the rest.
+    /// There, the ambient runtime is the global one, and a panicking waker further down is
+    /// not seen by the completing call. When no thread can be had, it runs inline after all.
     Synchronously,
 }
 

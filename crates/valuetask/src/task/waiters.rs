@@ -180,7 +180,11 @@ impl Waiters {
         for w in self.inline.into_iter().chain(spilled) {
             if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake()))
             {
-                first_panic.get_or_insert(panic);
+                match first_panic {
+                    None => first_panic = Some(panic),
+                    // Dropped so that a payload whose `Drop` panics cannot stop the loop.
+                    Some(_) => crate::catch_panic::discard(panic),
+                }
             }
         }
         if let Some(panic) = first_panic {
@@ -265,6 +269,40 @@ mod tests {
         assert_eq!(w.len(), 1);
         w.wake_all();
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    }
+
+    /// Wakers that panic with a payload whose `Drop` panics too do not stop the others: every
+    /// waker is woken, and the first panic comes out.
+    #[test]
+    fn panicking_wakers_with_panicking_payloads_do_not_stop_the_others() {
+        struct PanicsOnDrop;
+        impl Drop for PanicsOnDrop {
+            fn drop(&mut self) {
+                panic!("the payload's drop panics");
+            }
+        }
+        struct Bomb;
+        impl Wake for Bomb {
+            fn wake(self: Arc<Self>) {
+                std::panic::panic_any(PanicsOnDrop);
+            }
+        }
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let bomb = Waker::from(Arc::new(Bomb));
+        let mut w = Waiters::new();
+        for waker in [bomb.clone(), bomb, Waker::from(count.clone())] {
+            let mut key = WaiterKey::NONE;
+            w.insert(&mut key, waker);
+        }
+        let woke = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake_all()));
+        let first = woke.unwrap_err();
+        assert!(first.is::<PanicsOnDrop>(), "the first panic comes out");
+        std::mem::forget(first);
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            1,
+            "the last waker was woken"
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@
 
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
 use super::Repr;
@@ -31,34 +31,51 @@ thread_local! {
 /// Bridge runs nest at most this deep on one thread's stack.
 const MAX_INLINE_DEPTH: u32 = 32;
 
-/// Run `job` on another thread, for a bridge woken too deep in this thread's stack: the
-/// global runtime's blocking pool (the job may block, as a synchronous continuation may), or
-/// without tokio a thread of its own; inline if no thread can be had.
-fn run_elsewhere(job: impl FnOnce() + Send + 'static) {
-    #[cfg(feature = "tokio")]
-    drop(crate::runtime::background_handle().spawn_blocking(job));
-    #[cfg(not(feature = "tokio"))]
-    {
-        let job = std::sync::Mutex::new(Some(job));
-        let job = std::sync::Arc::new(job);
-        let spawned = std::thread::Builder::new()
-            .name("valuetask-deep-continuation".into())
-            .spawn({
-                let job = std::sync::Arc::clone(&job);
-                move || take_and_run(&job)
-            });
-        if spawned.is_err() {
-            take_and_run(&job);
+/// Hand `run` to another thread, for a bridge woken too deep in this thread's stack: the
+/// global runtime's blocking pool (the run may block, as a synchronous continuation may), or
+/// without tokio a thread of its own. Returns `run` back when no thread can be had (threads
+/// exhausted, a thread-local destructor, the runtime failing to start): the caller runs it
+/// itself. Take-once: whichever side takes `run` first runs it, so a spawn that fails after
+/// queueing (tokio then panics) cannot make it run twice.
+fn run_elsewhere(run: Run) -> Result<(), Run> {
+    let slot = Arc::new(Mutex::new(Some(run)));
+    let remote = {
+        let slot = Arc::clone(&slot);
+        move || {
+            if let Some(run) = take(&slot) {
+                run();
+            }
+        }
+    };
+    let spawned = catch_unwind(AssertUnwindSafe(move || -> bool {
+        #[cfg(feature = "tokio")]
+        {
+            drop(crate::runtime::background_handle().spawn_blocking(remote));
+            true
+        }
+        #[cfg(not(feature = "tokio"))]
+        {
+            std::thread::Builder::new()
+                .name("valuetask-deep-continuation".into())
+                .spawn(remote)
+                .is_ok()
+        }
+    }));
+    match spawned {
+        Ok(true) => Ok(()),
+        Ok(false) => take(&slot).map_or(Ok(()), Err),
+        Err(panic) => {
+            crate::catch_panic::discard(panic);
+            take(&slot).map_or(Ok(()), Err)
         }
     }
 }
 
-#[cfg(not(feature = "tokio"))]
-fn take_and_run(job: &std::sync::Mutex<Option<impl FnOnce()>>) {
-    let job = job.lock().unwrap_or_else(|e| e.into_inner()).take();
-    if let Some(job) = job {
-        job();
-    }
+/// A bridge run handed between threads.
+type Run = Box<dyn FnOnce() + Send>;
+
+fn take(slot: &Mutex<Option<Run>>) -> Option<Run> {
+    slot.lock().unwrap_or_else(|e| e.into_inner()).take()
 }
 
 const IDLE: u8 = 0;
@@ -160,8 +177,10 @@ impl<T: Send + Sync + 'static> Bridge<T> {
         let depth = INLINE_DEPTH.with(Cell::get);
         if depth >= MAX_INLINE_DEPTH {
             let this = Arc::clone(self);
-            run_elsewhere(move || this.run_bounded());
-            return;
+            if run_elsewhere(Box::new(move || this.run_bounded())).is_ok() {
+                return;
+            }
+            // No other thread to be had: here after all, one level deeper.
         }
         /// Restores the depth also when `run` unwinds (a waker of the task panicked).
         struct Restore(u32);
