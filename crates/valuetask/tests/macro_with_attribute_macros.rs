@@ -19,15 +19,20 @@ fn current_span() -> Option<&'static str> {
 /// The span names seen before and after a suspension.
 type Seen = (Option<&'static str>, Option<&'static str>);
 
+/// Every method's body: what it sees in the span of the method that awaits it.
+async fn seen_across_a_suspension() -> Seen {
+    let before = current_span();
+    yield_once().await;
+    (before, current_span())
+}
+
 #[value_task]
 trait Service: Send + Sync {
     async fn required(&self, key: u32) -> Seen;
 
     #[instrument(skip(self))]
     async fn provided(&self, key: u32) -> Seen {
-        let before = current_span();
-        yield_once().await;
-        (before, current_span())
+        seen_across_a_suspension().await
     }
 }
 
@@ -37,9 +42,7 @@ struct Backend;
 impl Service for Backend {
     #[instrument(skip(self))]
     async fn required(&self, key: u32) -> Seen {
-        let before = current_span();
-        yield_once().await;
-        (before, current_span())
+        seen_across_a_suspension().await
     }
 }
 
@@ -49,27 +52,21 @@ struct Generic<T>(T);
 impl<'a, T: Sync + std::fmt::Debug> Generic<&'a T> {
     #[instrument(skip(self))]
     async fn borrowed(&self, other: &'a T) -> Seen {
-        let before = current_span();
-        yield_once().await;
         let _ = (self.0, other);
-        (before, current_span())
+        seen_across_a_suspension().await
     }
 }
 
 #[value_task]
 #[instrument]
 async fn free_macro_below(key: u32) -> Seen {
-    let before = current_span();
-    yield_once().await;
-    (before, current_span())
+    seen_across_a_suspension().await
 }
 
 #[instrument]
 #[value_task]
 async fn free_macro_above(key: u32) -> Seen {
-    let before = current_span();
-    yield_once().await;
-    (before, current_span())
+    seen_across_a_suspension().await
 }
 
 fn in_a_subscriber<R>(f: impl FnOnce() -> R) -> R {
@@ -121,18 +118,14 @@ struct Local(std::rc::Rc<u32>);
 impl Local {
     #[instrument(skip(self))]
     async fn local(&self) -> Seen {
-        let before = current_span();
-        yield_once().await;
         let _ = *self.0;
-        (before, current_span())
+        seen_across_a_suspension().await
     }
 
     #[value_task(boxed)]
     #[instrument(skip(self))]
     async fn local_boxed(&self) -> Seen {
-        let before = current_span();
-        yield_once().await;
-        (before, current_span())
+        seen_across_a_suspension().await
     }
 }
 
@@ -170,9 +163,7 @@ struct Conditional;
 impl Conditional {
     #[cfg_attr(all(), instrument(skip(self)))]
     async fn traced_if_enabled(&self) -> Seen {
-        let before = current_span();
-        yield_once().await;
-        (before, current_span())
+        seen_across_a_suspension().await
     }
 }
 
