@@ -176,3 +176,73 @@ fn an_attribute_macro_behind_cfg_attr_also_spans_the_whole_body() {
         assert_eq!(seen, (Some("traced_if_enabled"), Some("traced_if_enabled")));
     });
 }
+
+/// The shapes the direct rewrite handles, through the deferred one: a generic trait with a
+/// `where` clause, `&mut self`, borrowed arguments and results, `impl Trait` arguments, an
+/// elided lifetime in the output, and a default body that uses `Self`; called through `dyn`.
+#[value_task]
+trait Store<K: Send + Sync>: Send + Sync
+where
+    K: std::fmt::Debug,
+{
+    async fn get<'a>(&'a mut self, key: &K, fallback: &'a str) -> &'a str;
+    async fn describe(&self, key: K, label: impl AsRef<str> + Send) -> String
+    where
+        Self: Sized;
+
+    #[instrument(skip_all)]
+    async fn get_twice(&mut self, key: &K) -> (Seen, usize)
+    where
+        Self: Sized,
+    {
+        let seen = seen_across_a_suspension().await;
+        let first = self.get(key, "none").await.len();
+        let second = self.get(key, "none").await.len();
+        (seen, first + second)
+    }
+}
+
+struct Named(String, u32);
+
+#[value_task]
+impl<K: Send + Sync + std::fmt::Debug> Store<K> for Named {
+    #[instrument(skip_all)]
+    async fn get<'a>(&'a mut self, key: &K, fallback: &'a str) -> &'a str {
+        yield_once().await;
+        self.1 += 1;
+        if format!("{key:?}").len() > 2 {
+            &self.0
+        } else {
+            fallback
+        }
+    }
+
+    #[instrument(skip(self, label))]
+    async fn describe(&self, key: K, label: impl AsRef<str> + Send) -> String
+    where
+        Self: Sized,
+    {
+        let (before, after) = seen_across_a_suspension().await;
+        format!("{}:{key:?}:{before:?}:{after:?}", label.as_ref())
+    }
+}
+
+#[test]
+fn deferred_methods_keep_every_shape_of_the_direct_rewrite() {
+    in_a_subscriber(|| {
+        let mut named = Named("named".into(), 0);
+        {
+            let store: &mut dyn Store<u64> = &mut named;
+            assert_eq!(drive(store.get(&12345, "none")), "named");
+            assert_eq!(drive(store.get(&1, "none")), "none");
+        }
+        assert_eq!(
+            drive(Store::<u64>::describe(&named, 7, "k")),
+            "k:7:Some(\"describe\"):Some(\"describe\")"
+        );
+        let (seen, len) = drive(Store::<u64>::get_twice(&mut named, &12345));
+        assert_eq!(seen, (Some("get_twice"), Some("get_twice")));
+        assert_eq!(len, 10);
+        assert_eq!(named.1, 4);
+    });
+}
