@@ -686,6 +686,38 @@ fn rewrite_signature(
                 _ => {}
             }
         }
+    } else {
+        // A method annotated on its own cannot see its impl's generics: a lifetime the
+        // arguments use that the method does not declare (nor a `for<..>` binder, nor
+        // `'static`) is the impl's, and is captured too.
+        let mut lifetimes = ArgumentLifetimes::default();
+        for arg in &sig.inputs {
+            match arg {
+                FnArg::Receiver(r) => syn::visit::visit_type(&mut lifetimes, &r.ty),
+                FnArg::Typed(t) => syn::visit::visit_type(&mut lifetimes, &t.ty),
+            }
+        }
+        let declared: Vec<_> = sig
+            .generics
+            .lifetimes()
+            .map(|l| l.lifetime.ident.clone())
+            .collect();
+        let mut outer_lifetimes: Vec<Lifetime> = Vec::new();
+        for lt in lifetimes.used {
+            let ident = &lt.ident;
+            if ident == "static"
+                || ident == "_"
+                || declared.contains(ident)
+                || lifetimes.bound.contains(ident)
+                || outer_lifetimes.iter().any(|o| &o.ident == ident)
+            {
+                continue;
+            }
+            outer_lifetimes.push(lt);
+        }
+        for lt in outer_lifetimes {
+            bounds.push(parse_quote!(#lt: #output_lt));
+        }
     }
     let where_clause = sig.generics.make_where_clause();
     where_clause.predicates.extend(bounds);
@@ -824,6 +856,28 @@ fn receiver_needs(ty: &Type) -> SelfNeeds {
             }
         }
         _ => SelfNeeds::Send,
+    }
+}
+
+/// Lifetimes used in argument types, and those a `for<..>` binder introduces there.
+#[derive(Default)]
+struct ArgumentLifetimes {
+    used: Vec<Lifetime>,
+    bound: Vec<syn::Ident>,
+}
+
+impl<'ast> syn::visit::Visit<'ast> for ArgumentLifetimes {
+    fn visit_lifetime(&mut self, lt: &'ast Lifetime) {
+        self.used.push(lt.clone());
+    }
+
+    fn visit_bound_lifetimes(&mut self, b: &'ast syn::BoundLifetimes) {
+        for param in &b.lifetimes {
+            if let GenericParam::Lifetime(l) = param {
+                self.bound.push(l.lifetime.ident.clone());
+            }
+        }
+        syn::visit::visit_bound_lifetimes(self, b);
     }
 }
 

@@ -102,9 +102,14 @@ pub use value_task::ValueTask;
 ///   way a call allocates nothing in steady state (futures up to 4 KiB; larger ones are
 ///   boxed). This differs from `async-trait`, whose futures are lazy: the body's first part
 ///   runs inside the call, so a lock or `RefCell` borrow held across the call is held while
-///   it runs. (So a body that creates runtime resources,
-///   such as a tokio timer, before its first `.await` needs the runtime at the call: call it
-///   from async code.)
+///   it runs; a call dropped without being awaited has already run that part; a panic there
+///   comes out of the call, not out of a later poll; and a scope entered around the awaiting
+///   (a tokio task-local's `scope(value, call())`, an `instrument`ed span) does not cover it.
+///   (So a body that creates runtime resources, such as a tokio timer, before its first
+///   `.await` needs the runtime at the call: call it from async code.)
+/// - Arguments move into the future whole, as they do into a plain `async fn`: parts an
+///   argument pattern ignores (`(_, n)`, `Pair { n, .. }`) live until the body ends, where
+///   `async-trait` drops them at the first poll.
 /// - A body with no `.await` (and no macro other than the standard library's, since
 ///   `select!`-style macros hide an `.await`) cannot suspend, so it runs as a plain closure
 ///   and the call returns [`ValueTask::from_result`]: no future and no storage at all, the

@@ -82,3 +82,36 @@ fn a_value_task_fn_starts_at_the_call_like_a_dotnet_async_method() {
     drive(vt);
     assert_eq!(*log.lock().unwrap(), ["before the first await", "after"]);
 }
+
+struct Text<'a>(&'a str);
+
+impl<'a> Text<'a> {
+    /// The attribute on one method of `impl<'a>`: it cannot see the impl's generics, so a
+    /// lifetime the arguments use and the method does not declare is taken as the impl's.
+    #[value_task]
+    async fn count(s: &'a str) -> usize {
+        yield_once().await;
+        s.len()
+    }
+
+    /// A `for<'b>` binder's lifetime is the binder's own, not the impl's.
+    #[value_task]
+    async fn apply(s: &'a str, f: impl for<'b> Fn(&'b str) -> &'b str + Send) -> usize {
+        yield_once().await;
+        f(s).len()
+    }
+
+    #[value_task]
+    async fn with_self(&self, extra: &'a str) -> usize {
+        yield_once().await;
+        self.0.len() + extra.len()
+    }
+}
+
+#[test]
+fn one_method_of_a_generic_impl_captures_the_impl_lifetimes_its_arguments_use() {
+    let owned = String::from("hello");
+    assert_eq!(drive(Text::count(&owned)), 5);
+    assert_eq!(drive(Text::apply(&owned, |s| &s[1..])), 4);
+    assert_eq!(drive(Text(&owned).with_self("!")), 6);
+}
