@@ -8,6 +8,20 @@ mod common;
 
 use common::yield_once;
 
+/// The enclosing module's `shape!` expanded under each attribute, as the modules
+/// `with_async_trait` and `with_value_task`.
+macro_rules! under_both_attributes {
+    () => {
+        mod with_async_trait {
+            shape!(async_trait::async_trait);
+        }
+
+        mod with_value_task {
+            shape!(valuetask::value_task);
+        }
+    };
+}
+
 use futures::executor::block_on;
 
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
@@ -118,13 +132,7 @@ mod recursion_through_dyn {
         };
     }
 
-    mod with_async_trait {
-        shape!(async_trait::async_trait);
-    }
-
-    mod with_value_task {
-        shape!(valuetask::value_task);
-    }
+    under_both_attributes!();
 
     /// value_task only: a recursive free function (no boxing needed, the value task erases it).
     #[valuetask::value_task]
@@ -272,13 +280,7 @@ mod receivers_through_dyn {
         };
     }
 
-    mod with_async_trait {
-        shape!(async_trait::async_trait);
-    }
-
-    mod with_value_task {
-        shape!(valuetask::value_task);
-    }
+    under_both_attributes!();
 
     #[test]
     fn unusual_receivers_through_dyn_agree() {
@@ -373,13 +375,7 @@ mod forwarding_impls {
         };
     }
 
-    mod with_async_trait {
-        shape!(async_trait::async_trait);
-    }
-
-    mod with_value_task {
-        shape!(valuetask::value_task);
-    }
+    under_both_attributes!();
 
     #[test]
     fn forwarding_impls_agree() {
@@ -510,13 +506,7 @@ mod argument_patterns {
         };
     }
 
-    mod with_async_trait {
-        shape!(async_trait::async_trait);
-    }
-
-    mod with_value_task {
-        shape!(valuetask::value_task);
-    }
+    under_both_attributes!();
 
     #[valuetask::value_task]
     async fn free_patterns((a, b): (u8, u8), Point { x, .. }: Point, _: String, mut n: i32) -> i32 {
@@ -688,13 +678,7 @@ mod where_clauses_and_hrtb {
         };
     }
 
-    mod with_async_trait {
-        shape!(async_trait::async_trait);
-    }
-
-    mod with_value_task {
-        shape!(valuetask::value_task);
-    }
+    under_both_attributes!();
 
     #[test]
     fn where_clauses_and_higher_ranked_bounds_agree() {
@@ -842,13 +826,7 @@ mod impl_trait_args_nested {
         };
     }
 
-    mod with_async_trait {
-        shape!(async_trait::async_trait);
-    }
-
-    mod with_value_task {
-        shape!(valuetask::value_task);
-    }
+    under_both_attributes!();
 
     #[test]
     fn nested_impl_trait_arguments_agree() {
@@ -952,13 +930,7 @@ mod gat_and_associated_items {
         };
     }
 
-    mod with_async_trait {
-        shape!(async_trait::async_trait);
-    }
-
-    mod with_value_task {
-        shape!(valuetask::value_task);
-    }
+    under_both_attributes!();
 
     #[test]
     fn associated_items_and_gats_agree() {
@@ -1045,13 +1017,7 @@ mod dyn_supertraits_defaults {
         };
     }
 
-    mod with_async_trait {
-        shape!(async_trait::async_trait);
-    }
-
-    mod with_value_task {
-        shape!(valuetask::value_task);
-    }
+    under_both_attributes!();
 
     #[tokio::test]
     async fn supertraits_through_dyn_agree() {
@@ -1249,13 +1215,7 @@ mod body_macros_and_returns {
         };
     }
 
-    mod with_async_trait {
-        shape!(async_trait::async_trait);
-    }
-
-    mod with_value_task {
-        shape!(valuetask::value_task);
-    }
+    under_both_attributes!();
 
     #[test]
     fn macros_and_returns_agree() {
@@ -1361,13 +1321,7 @@ mod closures_and_argument_borrows {
         };
     }
 
-    mod with_async_trait {
-        shape!(async_trait::async_trait);
-    }
-
-    mod with_value_task {
-        shape!(valuetask::value_task);
-    }
+    under_both_attributes!();
 
     #[valuetask::value_task]
     async fn second_word<'a>(sep: char, text: &'a str) -> Option<&'a str> {
@@ -1505,13 +1459,7 @@ mod self_in_argument_types {
         };
     }
 
-    mod with_async_trait {
-        shape!(async_trait::async_trait);
-    }
-
-    mod with_value_task {
-        shape!(valuetask::value_task);
-    }
+    under_both_attributes!();
 
     #[test]
     fn self_in_arguments_agrees() {
