@@ -879,6 +879,10 @@ impl<'ast> syn::visit::Visit<'ast> for ArgumentLifetimes {
         }
         syn::visit::visit_bound_lifetimes(self, b);
     }
+
+    /// Expressions in types (array lengths) hold labels and items, not lifetimes of the
+    /// signature.
+    fn visit_expr(&mut self, _: &'ast syn::Expr) {}
 }
 
 /// Lifetimes and single-segment type names used in argument types.

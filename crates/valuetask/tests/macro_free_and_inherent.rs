@@ -115,3 +115,21 @@ fn one_method_of_a_generic_impl_captures_the_impl_lifetimes_its_arguments_use() 
     assert_eq!(drive(Text::apply(&owned, |s| &s[1..])), 4);
     assert_eq!(drive(Text(&owned).with_self("!")), 6);
 }
+
+/// A label inside an array length in an argument type is not a lifetime of the signature.
+#[value_task]
+async fn labelled_length(
+    bytes: [u8; {
+        'len: {
+            break 'len 2;
+        }
+    }],
+) -> usize {
+    yield_once().await;
+    bytes.len()
+}
+
+#[test]
+fn labels_in_argument_types_are_not_taken_for_lifetimes() {
+    assert_eq!(drive(labelled_length([1, 2])), 2);
+}

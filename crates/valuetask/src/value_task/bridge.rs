@@ -33,10 +33,11 @@ const MAX_INLINE_DEPTH: u32 = 32;
 
 /// Hand `run` to another thread, for a bridge woken too deep in this thread's stack: the
 /// global runtime's blocking pool (the run may block, as a synchronous continuation may), or
-/// without tokio a thread of its own. Returns `run` back when no thread can be had (threads
-/// exhausted, a thread-local destructor, the runtime failing to start): the caller runs it
-/// itself. Take-once: whichever side takes `run` first runs it, so a spawn that fails after
-/// queueing (tokio then panics) cannot make it run twice.
+/// without tokio a thread of its own. Returns `run` back when the spawn fails or panics (the
+/// OS refuses a thread and the pool has none, a thread-local destructor, the runtime failing
+/// to start): the caller runs it itself. (A pool at its cap of 512 threads queues the run
+/// instead; it runs when a thread frees up.) Take-once: whichever side takes `run` first runs
+/// it, so a spawn that fails after queueing (tokio then panics) cannot make it run twice.
 fn run_elsewhere(run: Run) -> Result<(), Run> {
     let slot = Arc::new(Mutex::new(Some(run)));
     let remote = {
