@@ -65,6 +65,7 @@ fn main() -> ExitCode {
     );
 
     println!("{}", report::table::text(&reports));
+    println!("{}", report::chart::text(&reports));
     print!(
         "{}",
         report::targets::text(&report::targets::check(&reports))
