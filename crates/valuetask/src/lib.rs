@@ -121,8 +121,10 @@ pub use value_task::ValueTask;
 ///   that does not borrow `Self` (as there); default bodies get the `Self: Send` / `Sync`
 ///   bounds `async-trait` gives them. One difference: `ValueTask<T>` is `Send` only when `T`
 ///   is (it can hold a `T`), where `async-trait`'s boxed future is `Send` whatever its output;
-///   a caller that keeps a pending call's value task across an `.await` needs `T: Send` for
-///   its own future to be `Send`.
+///   awaiting a call (which keeps its value task across the `.await`) inside a `Send` future,
+///   default bodies included, needs `T: Send`. So a trait whose methods return a bare
+///   `Result<_, Box<dyn Error>>` and are awaited on a multi-thread runtime needs
+///   `Box<dyn Error + Send + Sync>` (as such code usually has anyway), or `?Send`.
 /// - Pooling is the default, and safe: a value task cannot be awaited twice. Opt a method out
 ///   with `#[value_task(boxed)]` on it (lazy, one box per call), or a whole item with
 ///   `#[value_task(boxed)]` on the item.
