@@ -60,8 +60,21 @@ const fn class_of(size: usize, align: usize) -> Option<usize> {
     None
 }
 
+/// Free blocks a thread keeps per class, computed once: the hot path indexes a table
+/// instead of dividing.
+const THREAD_CAPS: [usize; CLASSES] = {
+    let mut caps = [0; CLASSES];
+    let mut class = 0;
+    while class < CLASSES {
+        caps[class] = THREAD_BYTES_PER_CLASS / CLASS_SIZES[class];
+        class += 1;
+    }
+    caps
+};
+
+#[inline]
 const fn thread_cap(class: usize) -> usize {
-    THREAD_BYTES_PER_CLASS / CLASS_SIZES[class]
+    THREAD_CAPS[class]
 }
 
 const fn shared_cap(class: usize) -> usize {
@@ -368,14 +381,16 @@ impl<F: Future> Stored<F> {
     /// # Safety
     /// `ptr` is a live pooled block holding an `F`; it is not used again.
     unsafe fn release(ptr: NonNull<()>) {
-        /// Returns the block even if dropping the future panics.
-        struct GiveBack(NonNull<u8>, usize);
-        impl Drop for GiveBack {
+        /// Returns the block even if dropping the future panics. Generic, so the class is a
+        /// constant in the inlined return.
+        struct GiveBack<F: Future>(NonNull<u8>, std::marker::PhantomData<F>);
+        impl<F: Future> Drop for GiveBack<F> {
+            #[inline]
             fn drop(&mut self) {
-                return_block(self.1, self.0);
+                return_block(Stored::<F>::CLASS, self.0);
             }
         }
-        let _give_back = GiveBack(ptr.cast(), Self::CLASS);
+        let _give_back = GiveBack::<F>(ptr.cast(), std::marker::PhantomData);
         // SAFETY: per the caller; the future is dropped exactly once, in place (it was
         // pinned there).
         unsafe { std::ptr::drop_in_place(ptr.cast::<F>().as_ptr()) };
