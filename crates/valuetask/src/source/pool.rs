@@ -449,7 +449,7 @@ impl<T: Send + 'static> Completer<T> {
         core.consumer_gone()
     }
 
-    #[inline]
+    #[inline(always)]
     fn complete(&mut self, output: TaskOutput<T>) {
         self.done = true;
         // SAFETY: the slot stays rented while the completer lives.
@@ -465,20 +465,29 @@ impl<T: Send + 'static> Completer<T> {
     }
 }
 
+impl<T: Send + 'static> Completer<T> {
+    /// Dropped without completing: complete with `Abandoned` so the awaiter never hangs.
+    #[cold]
+    fn abandon(&mut self) {
+        // The awaiter's waker may panic; while this thread is already unwinding that would
+        // abort the process, so its panic is dropped then (and resumed otherwise).
+        let abandoned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.complete(Err(TaskError::Abandoned))
+        }));
+        if let Err(panic) = abandoned {
+            if !std::thread::panicking() {
+                std::panic::resume_unwind(panic);
+            }
+            crate::catch_panic::discard(panic);
+        }
+    }
+}
+
 impl<T: Send + 'static> Drop for Completer<T> {
+    #[inline]
     fn drop(&mut self) {
         if !self.done {
-            // The awaiter's waker may panic; while this thread is already unwinding that
-            // would abort the process, so its panic is dropped then (and resumed otherwise).
-            let abandoned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                self.complete(Err(TaskError::Abandoned))
-            }));
-            if let Err(panic) = abandoned {
-                if !std::thread::panicking() {
-                    std::panic::resume_unwind(panic);
-                }
-                crate::catch_panic::discard(panic);
-            }
+            self.abandon();
         }
     }
 }
