@@ -6,6 +6,7 @@
 use std::hint::black_box;
 
 use futures::future::{BoxFuture, FutureExt, Shared};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use valuetask::{
@@ -246,6 +247,28 @@ fn oneshot_cycle() -> Implementation {
     })
 }
 
+/// The floor of a cycle that needs `n` atomic read-modify-writes: `n` compare-exchanges on
+/// one uncontended word, each after a load of it, and nothing else. A reusable core shared
+/// through `&self` needs three per cycle (complete, take, reset: each may race another
+/// thread, and a plain store could erase a racing one's write); a pooled slot needs one
+/// (complete: its consumer is unique, so taking and recycling are plain stores).
+fn atomic_rmw_floor(name: &'static str, n: u32) -> Implementation {
+    let word = AtomicU64::new(0);
+    Implementation::new(name, move |v| {
+        let word = black_box(&word);
+        for _ in 0..n {
+            let cur = word.load(Ordering::Relaxed);
+            let _ = word.compare_exchange(
+                cur,
+                cur.wrapping_add(v),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
+        v
+    })
+}
+
 /// (e) One complete → await → reset cycle of a core embedded in a long-lived object.
 fn reused_core_cycle() -> Scenario {
     let core = ManualResetValueTaskSourceCore::<u64>::new();
@@ -262,6 +285,7 @@ fn reused_core_cycle() -> Scenario {
                 core.reset();
                 out
             }),
+            atomic_rmw_floor("floor: 3 atomic RMWs", 3),
         ],
         Some(Target {
             implementation: REUSED_CORE,
@@ -284,6 +308,7 @@ fn pooled_source_cycle() -> Scenario {
                 completer.set_result(v);
                 run_ready(vt).unwrap()
             }),
+            atomic_rmw_floor("floor: 1 atomic RMW", 1),
         ],
         Some(Target {
             implementation: POOLED_SOURCE,
