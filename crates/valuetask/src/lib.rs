@@ -19,7 +19,7 @@
 //! | `Task.Run`, `Task.Run(…, token)`, `LongRunning` | [`Task::run`], [`Task::run_on`], [`Task::run_with_cancellation`], [`Task::run_blocking`] (feature `tokio`) |
 //! | `Task.Delay`, `Task.Yield`, `YieldAwaitable` | [`Task::delay`], [`Task::delay_with_cancellation`], [`yield_now`] ([`YieldNow`]) |
 //! | `CancellationToken` | `tokio_util::sync::CancellationToken`; [`TaskCompletionSource::cancel_on`] |
-//! | `Task.WhenAll`, `Task.WhenAny` | [`Task::when_all`], [`Task::when_any`], and [`ValueTask::when_all`] (which .NET lacks) |
+//! | `Task.WhenAll`, `Task.WhenAny` | [`Task::when_all`], [`Task::when_any`], and [`ValueTask::when_all`], [`ValueTask::when_any`] (which .NET lacks) |
 //! | `ContinueWith`, `TaskContinuationOptions` | [`Task::continue_with`], [`Task::continue_with_options`], [`ContinuationOptions`] ([`ContinueWhen`]: `OnlyOn…`; [`ContinueOn`]: `ExecuteSynchronously`) |
 //! | `Wait()`, `Wait(TimeSpan)`, `.Result` | [`Task::wait`], [`Task::wait_timeout`], [`Task::try_result`] |
 //! | `TaskCompletionSource<T>` | [`TaskCompletionSource<T>`](TaskCompletionSource) |
@@ -127,7 +127,9 @@ pub use value_task::ValueTask;
 ///   `Box<dyn Error + Send + Sync>` (as such code usually has anyway), or `?Send`.
 /// - Pooling is the default, and safe: a value task cannot be awaited twice. Opt a method out
 ///   with `#[value_task(boxed)]` on it (lazy, one box per call), or a whole item with
-///   `#[value_task(boxed)]` on the item.
+///   `#[value_task(boxed)]` on the item. Under `?Send` the box is itself kept in a pooled
+///   block (a `LocalValueTask` has no unpooled form), which costs no allocation in steady
+///   state: still one box per call.
 /// - The pool's memory is bounded. Futures go in blocks of seven size classes (64 bytes to
 ///   4 KiB). Each thread keeps up to 16 KiB of free blocks per class, and a shared list keeps
 ///   up to 64 KiB per class for blocks freed on other threads. So the pool holds at most

@@ -87,6 +87,24 @@ impl<'a, T> LocalValueTask<'a, T> {
     }
 }
 
+/// Any value task can be awaited where a local one is expected (a `?Send` method can return
+/// a `CompletionPool` rent or a core's value task as it is); the wrapper only takes away
+/// `Send` and `Sync`.
+///
+/// ```
+/// use valuetask::{LocalValueTask, ValueTask};
+/// let local: LocalValueTask<'_, u8> = ValueTask::from_result(3).into();
+/// assert_eq!(local.get_result(), 3);
+/// ```
+impl<'a, T> From<ValueTask<'a, T>> for LocalValueTask<'a, T> {
+    fn from(inner: ValueTask<'a, T>) -> Self {
+        LocalValueTask {
+            inner,
+            _not_send: PhantomData,
+        }
+    }
+}
+
 impl<T> Future for LocalValueTask<'_, T> {
     type Output = T;
 

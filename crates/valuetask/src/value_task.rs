@@ -310,8 +310,10 @@ impl<'a, T> ValueTask<'a, T> {
         ValueTask(ManuallyDrop::new(Repr::Ready(value)))
     }
 
-    /// A value task backed by `future`, boxed. Like every Rust future it starts when first
-    /// polled; [`as_task`](Self::as_task) starts it at once.
+    /// A value task backed by `future`, in pooled storage (a future over 4 KiB, or aligned
+    /// over 16 bytes, is boxed instead): .NET's `PoolingAsyncValueTaskMethodBuilder`. Like
+    /// every Rust future it starts when first polled; [`as_task`](Self::as_task) starts it at
+    /// once, and [`start`](Self::start) polls it here as an `async` method starts.
     ///
     /// ```
     /// let vt = valuetask::ValueTask::new(async { 1 + 1 });

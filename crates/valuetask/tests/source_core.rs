@@ -224,7 +224,7 @@ fn setting_twice_in_one_generation_panics_and_try_set_hands_the_value_back() {
     assert!(m.contains("try_set_result races safely"), "{m}");
     let m = panic_message(|| core.set_canceled());
     assert!(
-        m.contains("set_canceled: version 0") && m.contains("try_set_error(TaskError::Canceled)"),
+        m.contains("set_canceled: version 0") && m.contains("try_set_canceled"),
         "names a method the core has: {m}"
     );
     assert_eq!(core.try_set_result(3), Err(3));
@@ -232,6 +232,7 @@ fn setting_twice_in_one_generation_panics_and_try_set_hands_the_value_back() {
         core.try_set_error(TaskError::Canceled),
         Err(TaskError::Canceled)
     );
+    assert!(!core.try_set_canceled(), "already completed: no effect");
     assert_eq!(core.value_task().get_result(), Ok(1));
     core.reset();
     assert_eq!(core.try_set_result(4), Ok(()));

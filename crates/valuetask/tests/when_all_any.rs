@@ -259,3 +259,67 @@ fn when_any_racing_completions_on_two_threads_picks_one_and_frees_all() {
     }
     assert_eq!(std::sync::Arc::strong_count(&marker), 1);
 }
+
+/// `when_any` hands back a task, so its inputs need not be `Clone` (as in .NET).
+#[test]
+fn when_any_takes_tasks_whose_values_are_not_clone() {
+    #[derive(Debug, PartialEq)]
+    struct NotClone(u8);
+    let pending = TaskCompletionSource::<NotClone>::new();
+    let done = Task::from_result(NotClone(4));
+    let winner = Task::when_any([pending.task(), done.clone()])
+        .wait()
+        .unwrap()
+        .clone();
+    assert!(winner.ptr_eq(&done));
+    assert_eq!(winner.try_result(), Some(Ok(&NotClone(4))));
+}
+
+#[test]
+fn value_task_when_any_takes_the_first_completed_input_in_input_order() {
+    let pool = valuetask::CompletionPool::<u8>::new();
+    let (pending, completer) = pool.rent();
+    let any = ValueTask::when_any([
+        pending,
+        ValueTask::from_result(Ok(2)),
+        ValueTask::from_result(Ok(3)),
+    ]);
+    assert!(any.is_completed(), "decided at once");
+    assert_eq!(any.get_result(), (1, Ok(2)));
+    assert!(completer.is_closed(), "the losing input was dropped");
+}
+
+#[test]
+fn value_task_when_any_waits_for_the_first_to_complete_and_drops_the_rest() {
+    let pool = valuetask::CompletionPool::<u8>::new();
+    let (a, a_completer) = pool.rent();
+    let (b, b_completer) = pool.rent();
+    let any = ValueTask::when_any([a, b]);
+    assert!(!any.is_completed());
+    let waiter = std::thread::spawn(move || any.get_result());
+    b_completer.set_result(9);
+    assert_eq!(waiter.join().unwrap(), (1, Ok(9)));
+    assert!(
+        a_completer.is_closed(),
+        "the loser was dropped with the winner's value task"
+    );
+}
+
+/// Inputs run together: the first input completes only once a later one has run.
+#[test]
+fn value_task_when_any_polls_every_pending_input() {
+    let (tx, rx) = futures::channel::oneshot::channel::<u32>();
+    let first = ValueTask::new(async move { rx.await.unwrap() });
+    let second = ValueTask::new(async move {
+        tx.send(7).unwrap();
+        std::future::pending::<u32>().await
+    });
+    let any = ValueTask::when_any([first, second]).as_task();
+    assert_eq!(any.wait_timeout(Duration::from_secs(5)), Some(Ok(&(0, 7))));
+}
+
+#[test]
+#[should_panic(expected = "ValueTask::when_any: no value tasks given")]
+fn value_task_when_any_of_nothing_panics() {
+    drop(ValueTask::<u8>::when_any([]));
+}

@@ -77,10 +77,7 @@ fn status_of(state: u64) -> SourceStatus {
 #[cold]
 #[track_caller]
 fn already_completed(method: &str, version: u32) -> ! {
-    let instead = match method {
-        "set_canceled" => "try_set_error(TaskError::Canceled)".to_owned(),
-        other => format!("try_{other}"),
-    };
+    let instead = format!("try_{method}");
     panic!(
         "ManualResetValueTaskSourceCore::{method}: version {version} was already completed; \
          complete once per generation (reset starts the next; {instead} races safely)"
@@ -285,6 +282,21 @@ impl<T> ManualResetValueTaskSourceCore<T> {
                 Err(e) => e,
                 Ok(_) => unreachable!("complete hands back what it was given"),
             })
+    }
+
+    /// Complete as canceled unless this generation is already completed; `true` if this call
+    /// completed it.
+    ///
+    /// ```
+    /// use valuetask::{ManualResetValueTaskSourceCore, SourceStatus};
+    ///
+    /// let core = ManualResetValueTaskSourceCore::<u8>::new();
+    /// assert!(core.try_set_canceled());
+    /// assert!(!core.try_set_canceled(), "already completed");
+    /// assert_eq!(core.status(0), SourceStatus::Canceled);
+    /// ```
+    pub fn try_set_canceled(&self) -> bool {
+        self.try_set_error(TaskError::Canceled).is_ok()
     }
 
     /// The status of the generation `token` (.NET `GetStatus`).

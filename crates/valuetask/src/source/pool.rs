@@ -19,9 +19,11 @@
 //!   other pool can appear at that address while it is named).
 //! - Slots keep their pool's shared part alive (`Arc`); when the last `CompletionPool` handle
 //!   drops, the shared idle list is emptied and the pool is marked closed, so returning slots
-//!   are freed instead of kept: no cycle, no leak.
+//!   are freed instead of kept: no cycle, no leak. Slots already idle in a thread's cache
+//!   (at most 32) and the pool's shared part stay until that thread caches slots of another
+//!   pool or exits.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::fmt;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -279,36 +281,68 @@ fn put_shared<T>(slot: SlotPtr<T>) {
 
 // --- the per-thread cache (type-erased: it holds one pool's slots at a time) ---
 
+/// This thread's idle slots. `const`-initialized and without `Drop`, so reaching it is a
+/// plain thread-local access; the flush at thread exit lives in `CacheExitGuard`.
 struct ThreadCache {
-    /// The `PoolShared` whose slots are cached (null before first use). The cache holds a
-    /// strong count on it, so while it is named here no other pool can be allocated at its
-    /// address and be mistaken for it.
-    owner: *const (),
-    slots: Vec<NonNull<()>>,
+    /// The `PoolShared` whose slots are cached (null when none). The cache holds a strong
+    /// count on it, so while it is named here no other pool can be allocated at its address
+    /// and be mistaken for it. Null while a flush runs, so nothing is cached or taken then.
+    owner: Cell<*const ()>,
+    /// `slots[..len]` are idle slots of `owner`, owned by the cache.
+    slots: [Cell<*mut ()>; THREAD_CACHE],
+    len: Cell<usize>,
     /// Returns one cached slot of `owner`'s type to its pool (shared list or free).
-    spill: unsafe fn(NonNull<()>),
+    spill: Cell<unsafe fn(NonNull<()>)>,
     /// Drops the cache's strong count on `owner`.
-    release: unsafe fn(*const ()),
+    release: Cell<unsafe fn(*const ())>,
+    /// 0: no exit guard yet, 1: guard registered, 2: thread exiting (bypass the cache).
+    state: Cell<u8>,
+    /// A flush is running (see `flush`).
+    flushing: Cell<bool>,
 }
 
 impl ThreadCache {
-    /// Give the cached slots back to their pool and let go of it.
-    fn flush(&mut self) {
-        for slot in self.slots.drain(..) {
-            // SAFETY: cached slots are owned by the cache and of `owner`'s type.
-            unsafe { (self.spill)(slot) };
+    /// Give the cached slots back to their pool and let go of it. Idle slots hold no result
+    /// and no waker, so spilling runs no user code today; still, `owner` is null and
+    /// `flushing` set meanwhile, so a nested rent or return (were a drop ever to run one)
+    /// bypasses the cache and cannot change what is being flushed.
+    fn flush(&self) {
+        if self.flushing.replace(true) {
+            return;
         }
-        let owner = std::mem::replace(&mut self.owner, std::ptr::null());
+        let owner = self.owner.replace(std::ptr::null());
+        let (spill, release) = (self.spill.get(), self.release.get());
+        while self.len.get() > 0 {
+            let len = self.len.get() - 1;
+            self.len.set(len);
+            // SAFETY: the slot was cached (owned by the cache) and is of `owner`'s type; it
+            // is no longer in the cache.
+            unsafe { spill(NonNull::new_unchecked(self.slots[len].get())) };
+        }
         if !owner.is_null() {
             // SAFETY: the cache's own strong count, taken when it named `owner`.
-            unsafe { (self.release)(owner) };
+            unsafe { release(owner) };
         }
+        self.flushing.set(false);
+    }
+
+    #[cold]
+    fn register(&self) {
+        self.state.set(1);
+        // Touching the guard registers its destructor.
+        let _ = CACHE_EXIT_GUARD.try_with(|_| ());
     }
 }
 
-impl Drop for ThreadCache {
+/// Flushes this thread's cache when the thread exits.
+struct CacheExitGuard;
+
+impl Drop for CacheExitGuard {
     fn drop(&mut self) {
-        self.flush();
+        let _ = CACHE.try_with(|cache| {
+            cache.state.set(2);
+            cache.flush();
+        });
     }
 }
 
@@ -330,14 +364,18 @@ unsafe fn release_owner<T>(owner: *const ()) {
 unsafe fn no_release(_: *const ()) {}
 
 thread_local! {
-    static CACHE: RefCell<ThreadCache> = const {
-        RefCell::new(ThreadCache {
-            owner: std::ptr::null(),
-            slots: Vec::new(),
-            spill: no_spill,
-            release: no_release,
-        })
+    static CACHE: ThreadCache = const {
+        ThreadCache {
+            owner: Cell::new(std::ptr::null()),
+            slots: [const { Cell::new(std::ptr::null_mut()) }; THREAD_CACHE],
+            len: Cell::new(0),
+            spill: Cell::new(no_spill),
+            release: Cell::new(no_release),
+            state: Cell::new(0),
+            flushing: Cell::new(false),
+        }
     };
+    static CACHE_EXIT_GUARD: CacheExitGuard = const { CacheExitGuard };
 }
 
 #[inline]
@@ -349,51 +387,72 @@ fn take_cached<T>(pool: &Arc<PoolShared<T>>) -> Option<SlotPtr<T>> {
     let id = Arc::as_ptr(pool).cast::<()>();
     CACHE
         .try_with(|cache| {
-            let mut cache = cache.try_borrow_mut().ok()?;
-            if cache.owner != id || cache.slots.is_empty() {
+            let len = cache.len.get();
+            if cache.owner.get() != id || len == 0 {
                 return None;
             }
-            cache.slots.pop().map(|p| SlotPtr(p.cast()))
+            cache.len.set(len - 1);
+            // SAFETY: `slots[..len]` are non-null idle slots of `owner`, which is `pool`.
+            Some(SlotPtr(unsafe {
+                NonNull::new_unchecked(cache.slots[len - 1].get().cast())
+            }))
         })
         .ok()
         .flatten()
 }
 
-/// Keep `slot` in this thread's cache; hand it back when the cache is full or busy.
+/// Keep `slot` in this thread's cache; hand it back when the cache is full, flushing, or
+/// gone.
 #[inline]
 fn put_cached<T>(slot: NonNull<Slot<T>>) -> Result<(), SlotPtr<T>> {
     if cfg!(valuetask_loom) {
         return Err(SlotPtr(slot));
     }
     // SAFETY: `slot` is owned and alive.
-    let pool = &unsafe { slot.as_ref() }.pool;
-    let id = Arc::as_ptr(pool).cast::<()>();
+    let id = Arc::as_ptr(&unsafe { slot.as_ref() }.pool).cast::<()>();
     let kept = CACHE.try_with(|cache| {
-        let Ok(mut cache) = cache.try_borrow_mut() else {
-            return false;
-        };
-        if cache.owner != id {
-            // Switch pools: the previous pool's slots go back to it, and the cache takes a
-            // strong count on the new one (kept alive, its address cannot be reused by
-            // another pool, of another `T`, while the cache names it).
-            cache.flush();
-            // SAFETY: `pool` is a live `Arc`; the count is released by `flush`.
-            unsafe { Arc::increment_strong_count(Arc::as_ptr(pool)) };
-            cache.owner = id;
-            cache.spill = spill_slot::<T>;
-            cache.release = release_owner::<T>;
-        }
-        if cache.slots.len() < THREAD_CACHE {
-            cache.slots.push(slot.cast());
+        let len = cache.len.get();
+        if cache.owner.get() == id && len < THREAD_CACHE {
+            cache.slots[len].set(slot.as_ptr().cast());
+            cache.len.set(len + 1);
             true
         } else {
-            false
+            put_cached_slow(cache, slot)
         }
     });
     match kept {
         Ok(true) => Ok(()),
         _ => Err(SlotPtr(slot)),
     }
+}
+
+/// `put_cached` when the cache names another pool (or none), is full, or is being flushed.
+#[cold]
+fn put_cached_slow<T>(cache: &ThreadCache, slot: NonNull<Slot<T>>) -> bool {
+    // SAFETY: `slot` is owned and alive.
+    let pool = &unsafe { slot.as_ref() }.pool;
+    let id = Arc::as_ptr(pool).cast::<()>();
+    match cache.state.get() {
+        2 => return false,
+        0 => cache.register(),
+        _ => {}
+    }
+    if cache.owner.get() == id || cache.flushing.get() {
+        return false; // full, or a flush is running
+    }
+    // Switch pools: the previous pool's slots go back to it, and the cache takes a strong
+    // count on the new one (kept alive, its address cannot be reused by another pool, of
+    // another `T`, while the cache names it). Nested calls during the flush bypass the cache.
+    cache.flush();
+    debug_assert!(cache.owner.get().is_null() && cache.len.get() == 0);
+    // SAFETY: `pool` is a live `Arc`; the count is released by `flush`.
+    unsafe { Arc::increment_strong_count(Arc::as_ptr(pool)) };
+    cache.owner.set(id);
+    cache.spill.set(spill_slot::<T>);
+    cache.release.set(release_owner::<T>);
+    cache.slots[0].set(slot.as_ptr().cast());
+    cache.len.set(1);
+    true
 }
 
 /// Completes one rented value task (the pooled counterpart of `oneshot::Sender`; in .NET, the
@@ -426,17 +485,17 @@ unsafe impl<T: Send + 'static> Send for Completer<T> {}
 unsafe impl<T: Send + 'static> Sync for Completer<T> {}
 
 impl<T: Send + 'static> Completer<T> {
-    /// Complete with `value` and wake the awaiter.
+    /// Complete with `value` and wake the awaiter (.NET `SetResult`).
     pub fn set_result(mut self, value: T) {
         self.complete(Ok(value));
     }
 
-    /// Complete with `error`.
+    /// Complete with `error` (.NET `SetException`).
     pub fn set_error(mut self, error: TaskError) {
         self.complete(Err(error));
     }
 
-    /// Complete as canceled.
+    /// Complete as canceled (.NET `SetCanceled`).
     pub fn set_canceled(mut self) {
         self.complete(Err(TaskError::Canceled));
     }
@@ -529,7 +588,7 @@ mod tests {
                 weak.upgrade().is_none(),
                 "let go when the cache switched: freed"
             );
-            CACHE.with(|cache| cache.borrow_mut().flush());
+            CACHE.with(|cache| cache.flush());
             assert_eq!(new.idle(), 1, "the flushed slot went back to its own pool");
         })
         .join()

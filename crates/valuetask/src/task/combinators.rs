@@ -132,7 +132,10 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
         ValueTask::boxed(forward).run_bridged_detached();
         all
     }
+}
 
+/// `when_any` hands back a task handle, not a value: no `T: Clone` needed.
+impl<T: Send + Sync + 'static> Task<T> {
     /// A task that completes with the first task in `tasks` to complete (.NET
     /// `Task.WhenAny`), successfully even when that task failed: inspect it. "First" is the
     /// first whose completion wakes its waiters (for a source with asynchronous continuations,
@@ -248,5 +251,53 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
             }
         }
         ValueTask::from_result(values)
+    }
+
+    /// A value task yielding the index and value of the first of `value_tasks` to complete;
+    /// the others are dropped then, which cancels whatever work they still had (.NET has no
+    /// `ValueTask.WhenAny`; this is `Task.WhenAny` for value tasks, which yield values, not
+    /// tasks). The inputs are collected first (one `Vec`); if some are already complete
+    /// ([`is_completed`](Self::is_completed)), the first of them in input order wins at once;
+    /// otherwise the inputs are polled together, in input order on every wake-up, in pooled
+    /// storage.
+    ///
+    /// # Panics
+    /// If `value_tasks` is empty: there would be nothing to wait for (as
+    /// [`Task::when_any`]).
+    ///
+    /// ```
+    /// use valuetask::{CompletionPool, ValueTask};
+    ///
+    /// let pool = CompletionPool::<u32>::new();
+    /// let (never, _keep) = pool.rent();
+    /// let (soon, completer) = pool.rent();
+    /// let first = ValueTask::when_any([never, soon]);
+    /// completer.set_result(7);
+    /// assert_eq!(first.get_result(), (1, Ok(7)));
+    /// ```
+    #[track_caller]
+    pub fn when_any(
+        value_tasks: impl IntoIterator<Item = ValueTask<'a, T>>,
+    ) -> ValueTask<'a, (usize, T)> {
+        let mut inputs: Vec<ValueTask<'a, T>> = value_tasks.into_iter().collect();
+        assert!(
+            !inputs.is_empty(),
+            "ValueTask::when_any: no value tasks given; there is nothing to wait for"
+        );
+        if let Some(index) = inputs.iter().position(ValueTask::is_completed) {
+            let value = match inputs.swap_remove(index).try_get() {
+                Ok(value) => value,
+                Err(_) => unreachable!("a completed value task yields its value"),
+            };
+            return ValueTask::from_result((index, value));
+        }
+        ValueTask::new(std::future::poll_fn(move |cx| {
+            for (index, vt) in inputs.iter_mut().enumerate() {
+                if let Poll::Ready(value) = Pin::new(vt).poll(cx) {
+                    return Poll::Ready((index, value));
+                }
+            }
+            Poll::Pending
+        }))
     }
 }

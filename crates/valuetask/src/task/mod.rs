@@ -112,7 +112,10 @@ impl<T> Task<T> {
     }
 
     /// A task that has already run to completion with `value` (.NET `Task.FromResult`).
-    /// One allocation.
+    /// One allocation: unlike .NET, which hands out cached tasks for `true`, `false` and small
+    /// integers, there is no cache (telling `Task<bool>` apart would take a type test on every
+    /// call). A ready result that needs no sharing is a [`ValueTask::from_result`](crate::ValueTask::from_result), which
+    /// never allocates; `Task<()>` has the static [`Task::completed`].
     pub fn from_result(value: T) -> Self {
         Self::completed_with(Ok(value))
     }
@@ -169,7 +172,18 @@ impl<T> Task<T> {
         self.status() == TaskStatus::Canceled
     }
 
-    /// Why the task failed, if it did (.NET `Task.Exception`).
+    /// Why the task did not run to completion, if it did not (.NET `Task.Exception`).
+    ///
+    /// Unlike `Task.Exception`, which is `null` for a canceled task, a canceled task gives
+    /// `Some(&TaskError::Canceled)`: test [`is_faulted`](Self::is_faulted) for .NET's
+    /// "faulted", or match the error.
+    ///
+    /// ```
+    /// use valuetask::{Task, TaskError};
+    /// let t: Task<u8> = Task::from_canceled();
+    /// assert_eq!(t.error(), Some(&TaskError::Canceled));
+    /// assert!(!t.is_faulted());
+    /// ```
     pub fn error(&self) -> Option<&TaskError> {
         self.raw.output().and_then(|o| o.as_ref().err())
     }
