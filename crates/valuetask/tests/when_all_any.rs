@@ -323,3 +323,19 @@ fn value_task_when_any_polls_every_pending_input() {
 fn value_task_when_any_of_nothing_panics() {
     drop(ValueTask::<u8>::when_any([]));
 }
+
+/// The .NET `WhenAny` loop: await the first, remove it by identity, repeat.
+#[test]
+fn when_any_loop_removes_each_winner_by_identity() {
+    let sources: Vec<_> = (0..3).map(|_| TaskCompletionSource::<u8>::new()).collect();
+    let mut pending: Vec<Task<u8>> = sources.iter().map(|s| s.task()).collect();
+    let mut order = Vec::new();
+    for (i, source) in sources.iter().enumerate().rev() {
+        source.set_result(i as u8);
+        let winner = Task::when_any(pending.clone()).wait().unwrap().clone();
+        let index = pending.iter().position(|t| *t == winner).unwrap();
+        order.push(*pending.remove(index).try_result().unwrap().unwrap());
+    }
+    assert_eq!(order, [2, 1, 0]);
+    assert!(pending.is_empty());
+}

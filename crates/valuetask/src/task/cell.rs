@@ -226,6 +226,12 @@ impl<O> RawTask<O> {
         self.ptr == other.ptr
     }
 
+    /// The cell's address: the task's identity while any handle lives.
+    #[inline]
+    pub(crate) fn addr(&self) -> *const () {
+        self.ptr.as_ptr().cast_const().cast()
+    }
+
     /// The output, if complete. One Acquire load; no lock.
     #[inline]
     pub(crate) fn output(&self) -> Option<&O> {

@@ -280,6 +280,35 @@ impl Task<()> {
     }
 }
 
+/// Handles are equal when they are the same task, as .NET compares tasks by reference: what a
+/// `when_any` loop needs to find and remove its winner, and what lets a task be a `HashMap`
+/// key or a `HashSet` member (which keeps it alive, so its identity cannot be reused).
+///
+/// ```
+/// use std::collections::HashSet;
+/// use valuetask::Task;
+///
+/// let a = Task::from_result(1);
+/// let b = Task::from_result(1);
+/// assert_eq!(a, a.clone());
+/// assert_ne!(a, b, "equal values, different tasks");
+/// let set: HashSet<_> = [a.clone(), b, a.clone()].into_iter().collect();
+/// assert_eq!(set.len(), 2);
+/// ```
+impl<T> PartialEq for Task<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.ptr_eq(other)
+    }
+}
+
+impl<T> Eq for Task<T> {}
+
+impl<T> std::hash::Hash for Task<T> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::ptr::hash(self.raw.addr(), state);
+    }
+}
+
 impl<T> Clone for Task<T> {
     fn clone(&self) -> Self {
         Task::from_raw(self.raw.clone())
