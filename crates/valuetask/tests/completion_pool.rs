@@ -285,3 +285,25 @@ fn get_result_works_inside_a_thread_local_destructor() {
     worker.join().expect("the thread exits cleanly");
     assert_eq!(received.recv_timeout(Duration::from_secs(5)), Ok(2));
 }
+
+/// `Completer<T>` carries no bounds of its own (as `oneshot::Sender<T>`): a generic type
+/// holding one needs none either.
+#[test]
+fn a_generic_request_type_holds_a_completer_without_bounds() {
+    struct Request<T> {
+        reply: valuetask::Completer<T>,
+    }
+    impl<T> std::fmt::Debug for Request<T> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Request")
+                .field("reply", &self.reply)
+                .finish()
+        }
+    }
+    let pool = CompletionPool::<String>::new();
+    let (reply, completer) = pool.rent();
+    let request = Request { reply: completer };
+    assert!(format!("{request:?}").contains("closed: false"));
+    request.reply.set_result("done".to_owned());
+    assert_eq!(reply.get_result(), Ok("done".to_owned()));
+}

@@ -138,7 +138,10 @@ impl<T: Send + 'static> CompletionPool<T> {
         let backing = PooledBacking::new(slot.cast(), token, Slot::<T>::VTABLE);
         (
             ValueTask::from_pooled(backing),
-            Completer { slot, done: false },
+            Completer {
+                slot,
+                abandon: abandon_slot::<T>,
+            },
         )
     }
 
@@ -473,33 +476,44 @@ fn put_cached_slow<T>(cache: &ThreadCache, slot: NonNull<Slot<T>>) -> bool {
 /// drop(completer); // never completed
 /// assert!(matches!(reply.get_result(), Err(TaskError::Abandoned)));
 /// ```
-pub struct Completer<T: Send + 'static> {
+pub struct Completer<T> {
     slot: NonNull<Slot<T>>,
-    done: bool,
+    /// Completes the slot with `Abandoned`: `abandon_slot::<T>`, chosen by `rent`, where
+    /// `T: Send + 'static` is known, so the type itself carries no bounds.
+    abandon: unsafe fn(NonNull<()>),
 }
 
 // SAFETY: the completer is the slot's only producer; it moves `T` into the slot, possibly
 // from another thread.
-unsafe impl<T: Send + 'static> Send for Completer<T> {}
+unsafe impl<T: Send> Send for Completer<T> {}
 // SAFETY: `&Completer` only reads the slot's state (`is_closed`).
-unsafe impl<T: Send + 'static> Sync for Completer<T> {}
+unsafe impl<T: Send> Sync for Completer<T> {}
 
 impl<T: Send + 'static> Completer<T> {
     /// Complete with `value` and wake the awaiter (.NET `SetResult`).
-    pub fn set_result(mut self, value: T) {
-        self.complete(Ok(value));
+    pub fn set_result(self, value: T) {
+        complete_slot(self.into_slot(), Ok(value));
     }
 
     /// Complete with `error` (.NET `SetException`).
-    pub fn set_error(mut self, error: TaskError) {
-        self.complete(Err(error));
+    pub fn set_error(self, error: TaskError) {
+        complete_slot(self.into_slot(), Err(error));
     }
 
     /// Complete as canceled (.NET `SetCanceled`).
-    pub fn set_canceled(mut self) {
-        self.complete(Err(TaskError::Canceled));
+    pub fn set_canceled(self) {
+        complete_slot(self.into_slot(), Err(TaskError::Canceled));
     }
 
+    /// The slot, giving up the completer without its `Drop` (which would abandon the slot).
+    /// If completing then panics (a waker's panic), nothing completes it a second time.
+    #[inline]
+    fn into_slot(self) -> NonNull<Slot<T>> {
+        std::mem::ManuallyDrop::new(self).slot
+    }
+}
+
+impl<T> Completer<T> {
     /// True when the value task was dropped: nobody will see a result
     /// (`oneshot::Sender::is_closed`).
     pub fn is_closed(&self) -> bool {
@@ -507,51 +521,55 @@ impl<T: Send + 'static> Completer<T> {
         let core = &unsafe { self.slot.as_ref() }.core;
         core.consumer_gone()
     }
+}
 
-    #[inline(always)]
-    fn complete(&mut self, output: TaskOutput<T>) {
-        self.done = true;
-        // SAFETY: the slot stays rented while the completer lives.
-        let core = &unsafe { self.slot.as_ref() }.core;
-        match core.complete(output) {
-            Ok(before) if before & CONSUMER_GONE != 0 => {
-                // SAFETY: the consumer is gone and we are done: the slot is ours.
-                unsafe { give_back(self.slot) };
-            }
-            Ok(_) => {}
-            Err(_) => unreachable!("a rented slot is completed only by its one completer"),
+/// Complete a rented slot's generation as its completer, and recycle the slot if its consumer
+/// is already gone.
+#[inline(always)]
+fn complete_slot<T: Send + 'static>(slot: NonNull<Slot<T>>, output: TaskOutput<T>) {
+    // SAFETY: the slot stays rented until both its completer (the caller) and its consumer
+    // are done.
+    let core = &unsafe { slot.as_ref() }.core;
+    match core.complete(output) {
+        Ok(before) if before & CONSUMER_GONE != 0 => {
+            // SAFETY: the consumer is gone and we are done: the slot is ours.
+            unsafe { give_back(slot) };
         }
+        Ok(_) => {}
+        Err(_) => unreachable!("a rented slot is completed only by its one completer"),
     }
 }
 
-impl<T: Send + 'static> Completer<T> {
-    /// Dropped without completing: complete with `Abandoned` so the awaiter never hangs.
-    #[cold]
-    fn abandon(&mut self) {
-        // The awaiter's waker may panic; while this thread is already unwinding that would
-        // abort the process, so its panic is dropped then (and resumed otherwise).
-        let abandoned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            self.complete(Err(TaskError::Abandoned))
-        }));
-        if let Err(panic) = abandoned {
-            if !std::thread::panicking() {
-                std::panic::resume_unwind(panic);
-            }
-            crate::catch_panic::discard(panic);
+/// A completer dropped without completing: complete with `Abandoned` so the awaiter never
+/// hangs.
+///
+/// # Safety
+/// `slot` is a rented `Slot<T>` whose completer is being dropped.
+#[cold]
+unsafe fn abandon_slot<T: Send + 'static>(slot: NonNull<()>) {
+    let slot = slot.cast::<Slot<T>>();
+    // The awaiter's waker may panic; while this thread is already unwinding that would abort
+    // the process, so its panic is dropped then (and resumed otherwise).
+    let abandoned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        complete_slot(slot, Err(TaskError::Abandoned))
+    }));
+    if let Err(panic) = abandoned {
+        if !std::thread::panicking() {
+            std::panic::resume_unwind(panic);
         }
+        crate::catch_panic::discard(panic);
     }
 }
 
-impl<T: Send + 'static> Drop for Completer<T> {
-    #[inline]
+impl<T> Drop for Completer<T> {
     fn drop(&mut self) {
-        if !self.done {
-            self.abandon();
-        }
+        // SAFETY: `abandon` is `abandon_slot::<T>` (see `rent`) and this is the completer
+        // of the rented `slot`, dropped without completing (completing forgets it).
+        unsafe { (self.abandon)(self.slot.cast()) }
     }
 }
 
-impl<T: Send + 'static> fmt::Debug for Completer<T> {
+impl<T> fmt::Debug for Completer<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Completer")
             .field("closed", &self.is_closed())
