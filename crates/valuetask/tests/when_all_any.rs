@@ -339,3 +339,33 @@ fn when_any_loop_removes_each_winner_by_identity() {
     assert_eq!(order, [2, 1, 0]);
     assert!(pending.is_empty());
 }
+
+/// An input that already yielded its value is misuse, reported by the combinator's name.
+#[test]
+fn value_task_combinators_name_themselves_for_an_input_that_already_yielded() {
+    fn yielded() -> ValueTask<'static, u8> {
+        let mut vt = ValueTask::from_result(1);
+        let waker = std::task::Waker::noop();
+        let polled = std::pin::Pin::new(&mut vt).poll(&mut std::task::Context::from_waker(waker));
+        assert_eq!(polled, std::task::Poll::Ready(1));
+        vt
+    }
+    use std::future::Future;
+    for (name, run) in [
+        (
+            "ValueTask::when_all",
+            (|| drop(ValueTask::when_all([yielded()]))) as fn(),
+        ),
+        ("ValueTask::when_any", || {
+            drop(ValueTask::when_any([yielded()]))
+        }),
+    ] {
+        let panic = std::panic::catch_unwind(run).unwrap_err();
+        let message = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        assert!(message.contains(name), "{message}");
+    }
+}

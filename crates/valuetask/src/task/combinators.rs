@@ -200,6 +200,9 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
     /// complete the only allocation is the output `Vec`, made once for inputs whose iterator
     /// knows its length (collections, and `map`s of them).
     ///
+    /// # Panics
+    /// If an input already yielded its value.
+    ///
     /// ```
     /// use valuetask::ValueTask;
     /// let all = ValueTask::when_all((0..3).map(ValueTask::from_result));
@@ -211,6 +214,7 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
         let mut inputs = value_tasks.into_iter();
         let mut values = Vec::with_capacity(inputs.size_hint().0);
         while let Some(vt) = inputs.next() {
+            vt.check_not_yielded("ValueTask::when_all");
             let taken = if vt.is_completed() {
                 vt.try_get()
             } else {
@@ -263,7 +267,7 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
     ///
     /// # Panics
     /// If `value_tasks` is empty: there would be nothing to wait for (as
-    /// [`Task::when_any`]).
+    /// [`Task::when_any`]); or if an input already yielded its value.
     ///
     /// ```
     /// use valuetask::{CompletionPool, ValueTask};
@@ -284,6 +288,9 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
             !inputs.is_empty(),
             "ValueTask::when_any: no value tasks given; there is nothing to wait for"
         );
+        for vt in &inputs {
+            vt.check_not_yielded("ValueTask::when_any");
+        }
         if let Some(index) = inputs.iter().position(ValueTask::is_completed) {
             let value = match inputs.swap_remove(index).try_get() {
                 Ok(value) => value,
