@@ -369,3 +369,17 @@ fn value_task_combinators_name_themselves_for_an_input_that_already_yielded() {
         assert!(message.contains(name), "{message}");
     }
 }
+
+#[test]
+fn value_task_when_any_over_ready_inputs_allocates_at_most_the_collected_inputs() {
+    let inputs: Vec<ValueTask<'static, u64>> = (0..1000).map(ValueTask::from_result).collect();
+    let ((index, value), allocs) = allocations_during(|| ValueTask::when_any(inputs).get_result());
+    assert_eq!((index, value), (0, 0));
+    assert_eq!(allocs, 0, "a Vec of inputs is reused, not copied");
+
+    let ((index, value), allocs) = allocations_during(|| {
+        ValueTask::when_any((5..1000u64).map(ValueTask::from_result)).get_result()
+    });
+    assert_eq!((index, value), (0, 5));
+    assert_eq!(allocs, 1, "just collecting the inputs");
+}
