@@ -307,3 +307,92 @@ fn a_generic_request_type_holds_a_completer_without_bounds() {
     request.reply.set_result("done".to_owned());
     assert_eq!(reply.get_result(), Ok("done".to_owned()));
 }
+
+/// Threads rent from two pools of different types in turn (so their caches switch pools all
+/// the time), complete here or on a producer thread, drop either half early, and replace a
+/// pool while its slots are in flight. Every value is dropped exactly once and every await
+/// ends. Rounds: `VALUETASK_STRESS_ROUNDS` (default 1000 per thread).
+#[test]
+fn stress_two_pools_switching_caches_across_threads() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    static LIVE: AtomicUsize = AtomicUsize::new(0);
+    struct Counted(u64);
+    impl Counted {
+        fn new(v: u64) -> Self {
+            LIVE.fetch_add(1, Ordering::SeqCst);
+            Counted(v)
+        }
+    }
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            LIVE.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    let rounds: u64 = std::env::var("VALUETASK_STRESS_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let counted_pool = Arc::new(Mutex::new(CompletionPool::<Counted>::new()));
+    let text_pool = CompletionPool::<String>::new();
+    let (tx, rx) = std::sync::mpsc::channel::<(valuetask::Completer<Counted>, u64)>();
+    let producer = thread::spawn(move || {
+        for (completer, v) in rx {
+            completer.set_result(Counted::new(v));
+        }
+    });
+    let workers: Vec<_> = (0..3u64)
+        .map(|id| {
+            let counted_pool = Arc::clone(&counted_pool);
+            let text_pool = text_pool.clone();
+            let tx = tx.clone();
+            thread::spawn(move || {
+                let mut seed = id.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+                let mut next = move || {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed
+                };
+                for round in 0..rounds {
+                    let (counted, completer) = counted_pool.lock().unwrap().rent();
+                    let (text, text_completer) = text_pool.rent();
+                    match next() % 4 {
+                        0 => completer.set_result(Counted::new(round)),
+                        1 => tx.send((completer, round)).unwrap(),
+                        2 => drop(completer),
+                        _ => {
+                            drop(counted);
+                            completer.set_result(Counted::new(round));
+                            text_completer.set_result(round.to_string());
+                            assert_eq!(text.get_result(), Ok(round.to_string()));
+                            continue;
+                        }
+                    }
+                    text_completer.set_result(round.to_string());
+                    match counted.get_result() {
+                        Ok(c) => assert_eq!(c.0, round),
+                        Err(e) => assert_eq!(e, TaskError::Abandoned),
+                    }
+                    assert_eq!(text.get_result(), Ok(round.to_string()));
+                    if next() % 64 == 0 {
+                        // Slots of the old pool are still cached or in flight.
+                        *counted_pool.lock().unwrap() = CompletionPool::new();
+                    }
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    drop(tx);
+    producer.join().unwrap();
+    assert_eq!(
+        LIVE.load(Ordering::SeqCst),
+        0,
+        "every value dropped exactly once"
+    );
+}
