@@ -35,6 +35,18 @@ pub trait StackService: Send + Sync {
     fn suspending(&self, key: u64) -> StackFuture<'_, u64, STACK>;
 }
 
+/// Not async at all: `ready`'s body as a plain method returning `u64` (in a register). The
+/// floor of a `dyn` call for (h): no future, no return value in memory.
+pub trait PlainService: Send + Sync {
+    fn ready(&self, key: u64) -> u64;
+}
+
+impl PlainService for Backend {
+    fn ready(&self, key: u64) -> u64 {
+        key + black_box(self.offset)
+    }
+}
+
 /// `#[value_task]`: returns `ValueTask<'_, u64>`, the future in pooled storage.
 #[value_task]
 pub trait PooledService: Send + Sync {

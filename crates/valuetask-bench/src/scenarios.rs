@@ -14,7 +14,7 @@ use valuetask::{
     ValueTask,
 };
 
-use crate::dyn_traits::{free, Backend, BoxedService, PooledService, StackService};
+use crate::dyn_traits::{free, Backend, BoxedService, PlainService, PooledService, StackService};
 use crate::executor::{poll_to_completion, run_ready, run_ready_out_of_line, spin_until_ready};
 use crate::handoff::SpinWorker;
 use crate::harness::Implementation;
@@ -383,7 +383,8 @@ fn services() -> (
 }
 
 /// (h) A `dyn` trait method whose body completes without suspending (it has no `.await`),
-/// awaited in an `async` block as callers do.
+/// awaited in an `async` block as callers do. The floor row is the same body as a plain
+/// method returning `u64`: what any `dyn` call costs here.
 fn dyn_call_ready_vs_async_trait() -> Scenario {
     let (boxed, stack, pooled) = services();
     Scenario::new(
@@ -393,6 +394,12 @@ fn dyn_call_ready_vs_async_trait() -> Scenario {
             awaited!(ASYNC_TRAIT, run_ready, |k| boxed.ready(k)),
             awaited!(STACK_FUTURE, run_ready, |k| stack.ready(k)),
             awaited!(VALUE_TASK_ATTR, run_ready, |k| pooled.ready(k)),
+            {
+                let plain = black_box::<Box<dyn PlainService>>(Box::new(Backend { offset: 1 }));
+                Implementation::new("floor: plain dyn fn", move |k| {
+                    run_ready(async { plain.ready(k) })
+                })
+            },
         ],
         Some(Target {
             implementation: VALUE_TASK_ATTR,
