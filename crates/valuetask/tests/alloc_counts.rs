@@ -73,3 +73,34 @@ fn value_task_is_at_most_four_words() {
     assert!(std::mem::size_of::<ValueTask<'_, u64>>() <= 4 * word);
     assert!(std::mem::size_of::<Task<u64>>() <= 2 * word);
 }
+
+/// Waking every awaiter keeps the emptied waiter slab for the thread's next task awaited by
+/// many, so round after round a task costs its one allocation.
+#[test]
+fn tasks_awaited_by_many_reuse_the_waiter_slab_round_after_round() {
+    use std::future::IntoFuture;
+    let (_, waker) = common::CountingWaker::new();
+    let round = || {
+        let tcs = TaskCompletionSource::<u64>::new();
+        let task = tcs.task();
+        let mut awaiters: Vec<_> = (0..100).map(|_| (&task).into_future()).collect();
+        for awaiter in &mut awaiters {
+            assert!(common::poll_once(awaiter, &waker).is_pending());
+        }
+        tcs.set_result(3);
+        let sum: u64 = awaiters
+            .iter_mut()
+            .map(|a| match common::poll_once(a, &waker) {
+                std::task::Poll::Ready(v) => v.unwrap(),
+                std::task::Poll::Pending => panic!("woken and complete"),
+            })
+            .sum();
+        assert_eq!(sum, 300);
+    };
+    round(); // the first round allocates the slab (and grows it), then keeps it
+    let ((), allocs) = allocations_during(round);
+    assert_eq!(
+        allocs, 2,
+        "the task's cell and this test's Vec; the slab was reused"
+    );
+}

@@ -22,7 +22,10 @@ impl WaiterKey {
 
 /// The registered wakers. `inline` is key 0; spill slot `i` is key `i + 1`. The spill is
 /// boxed so a task that never has two awaiters at once pays one word for it, and its first
-/// slots live in the box itself, so up to 16 awaiters cost one allocation.
+/// slots live in the box itself, so up to 16 awaiters cost one allocation. Waking all
+/// empties the spill and keeps it for the thread's next spilling task (one per thread, with
+/// room for at most 1,039 wakers: about 17 KiB), so a result awaited by many, round after
+/// round, allocates its slab once.
 #[derive(Debug, Default)]
 pub(crate) struct Waiters {
     inline: Option<Waker>,
@@ -44,14 +47,45 @@ struct Spill {
     free: Vec<u32>,
 }
 
+/// Most `more` slots a spill kept for reuse may have (a spare holds no wakers, only room).
+const SPARE_MAX_MORE: usize = 1024;
+
+thread_local! {
+    /// One emptied spill per thread, kept for the next task that needs one: a task awaited by
+    /// many, completed round after round, then reuses its predecessor's slab.
+    static SPARE: std::cell::Cell<Option<Box<Spill>>> = const { std::cell::Cell::new(None) };
+}
+
 impl Spill {
     fn new() -> Box<Self> {
+        // Loom runs model threads on one OS thread: a real thread-local would outlive the model.
+        if !cfg!(valuetask_loom) {
+            if let Ok(Some(spare)) = SPARE.try_with(std::cell::Cell::take) {
+                return spare;
+            }
+        }
         Box::new(Spill {
             first: [const { None }; SPILL_FIRST],
             more: Vec::new(),
             len: 0,
             free: Vec::new(),
         })
+    }
+
+    /// Keep an emptied spill for reuse (the thread keeps one).
+    fn recycle(mut self: Box<Self>) {
+        debug_assert!(self.slots().all(Option::is_none));
+        if cfg!(valuetask_loom) || self.more.capacity() > SPARE_MAX_MORE {
+            return;
+        }
+        self.more.clear();
+        self.free.clear();
+        self.len = 0;
+        let _ = SPARE.try_with(|spare| {
+            if let Some(previous) = spare.replace(Some(self)) {
+                spare.set(Some(previous)); // keep the one already there; drop this one
+            }
+        });
     }
 
     fn slot_mut(&mut self, index: u32) -> &mut Option<Waker> {
@@ -92,8 +126,11 @@ impl Spill {
         self.first.iter().chain(&self.more)
     }
 
-    fn into_wakers(self) -> impl Iterator<Item = Waker> {
-        self.first.into_iter().chain(self.more).flatten()
+    fn take_wakers(&mut self) -> impl Iterator<Item = Waker> + '_ {
+        self.first
+            .iter_mut()
+            .chain(self.more.iter_mut())
+            .filter_map(Option::take)
     }
 }
 
@@ -174,10 +211,11 @@ impl Waiters {
 
     /// Wake every registered waker, consuming the list. A panicking waker does not stop the
     /// others: every waker is woken, then the first panic resumes.
-    pub(crate) fn wake_all(self) {
-        let spilled = self.spill.into_iter().flat_map(|s| s.into_wakers());
+    pub(crate) fn wake_all(mut self) {
+        let mut spill = self.spill.take();
+        let spilled = spill.iter_mut().flat_map(|s| s.take_wakers());
         let mut first_panic = None;
-        for w in self.inline.into_iter().chain(spilled) {
+        for w in self.inline.take().into_iter().chain(spilled) {
             if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake()))
             {
                 match first_panic {
@@ -186,6 +224,9 @@ impl Waiters {
                     Some(_) => crate::catch_panic::discard(panic),
                 }
             }
+        }
+        if let Some(spill) = spill {
+            spill.recycle();
         }
         if let Some(panic) = first_panic {
             std::panic::resume_unwind(panic);
