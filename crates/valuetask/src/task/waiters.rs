@@ -24,8 +24,8 @@ impl WaiterKey {
 /// boxed so a task that never has two awaiters at once pays one word for it, and its first
 /// slots live in the box itself, so up to 16 awaiters cost one allocation. Waking all
 /// empties the spill and keeps it for the thread's next spilling task (one per thread, with
-/// room for at most 1,039 wakers: about 17 KiB), so a result awaited by many, round after
-/// round, allocates its slab once.
+/// room for at most 1,039 wakers and 1,024 free-slot indexes: about 21 KiB), so a result
+/// awaited by many, round after round, allocates its slab once.
 #[derive(Debug, Default)]
 pub(crate) struct Waiters {
     inline: Option<Waker>,
@@ -75,7 +75,10 @@ impl Spill {
     /// Keep an emptied spill for reuse (the thread keeps one).
     fn recycle(mut self: Box<Self>) {
         debug_assert!(self.slots().all(Option::is_none));
-        if cfg!(valuetask_loom) || self.more.capacity() > SPARE_MAX_MORE {
+        if cfg!(valuetask_loom)
+            || self.more.capacity() > SPARE_MAX_MORE
+            || self.free.capacity() > SPARE_MAX_MORE
+        {
             return;
         }
         self.more.clear();
