@@ -341,13 +341,22 @@ fn defer(
 /// patterns, returning the `let` statements that rebind them inside the future: every
 /// argument is moved into the future whole, as an `async fn` does. Without a body (a required
 /// trait method) there is nothing to rebind.
+///
+/// Reference arguments are the exception, as in async-trait: they keep their pattern and are
+/// captured only if the body uses them. A reference has nothing to drop, so only `Send`
+/// differs: an unused `&T` of a `T` that is not `Sync` does not make the future `!Send`.
 fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenStream> {
     let mut captures = Vec::new();
     for (i, arg) in sig.inputs.iter_mut().enumerate() {
         match arg {
-            FnArg::Receiver(_) => captures.push(quote!(let _ = &self;)),
+            FnArg::Receiver(receiver) => {
+                // The receiver's own token: in an item written by a `macro_rules!`, `self`
+                // resolves only with the hygiene it came with.
+                let self_token = receiver.self_token;
+                captures.push(quote!(let _ = &#self_token;));
+            }
             FnArg::Typed(typed) => {
-                if !has_body {
+                if !has_body || matches!(*typed.ty, Type::Reference(_)) {
                     continue;
                 }
                 // `#[cfg]` and friends go onto the rebinding too.
@@ -370,7 +379,9 @@ fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenStream> {
                         let name = syn::Ident::new(&format!("__arg{i}"), Span::mixed_site());
                         let original = pat.clone();
                         *pat = parse_quote!(#name);
-                        captures.push(quote!(#(#attrs)* let #name = #name;));
+                        // `ref mut` parts borrow the moved argument mutably.
+                        let m = binds_by_mut_ref(&original).then(|| quote!(mut));
+                        captures.push(quote!(#(#attrs)* let #m #name = #name;));
                         if !matches!(original, Pat::Wild(_)) {
                             captures.push(
                                 quote_spanned!(original.span()=> #(#attrs)* let #original = #name;),
@@ -382,6 +393,41 @@ fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenStream> {
         }
     }
     captures
+}
+
+/// `'async_trait`, the lifetime async-trait gives its futures, written in a signature (as in
+/// `where T: 'async_trait`) means ours, unless the signature declares it itself: so a trait
+/// written for async-trait compiles with the attribute swapped.
+fn async_trait_lifetime_is_ours(sig: &mut Signature) {
+    struct Rename;
+    impl VisitMut for Rename {
+        fn visit_lifetime_mut(&mut self, lt: &mut Lifetime) {
+            if lt.ident == "async_trait" {
+                *lt = Lifetime::new(OUTPUT_LIFETIME, lt.span());
+            }
+        }
+    }
+    let declared = sig
+        .generics
+        .lifetimes()
+        .any(|param| param.lifetime.ident == "async_trait");
+    if !declared {
+        Rename.visit_signature_mut(sig);
+    }
+}
+
+/// True when `pat` has a `ref mut` binding anywhere.
+fn binds_by_mut_ref(pat: &Pat) -> bool {
+    struct Finder(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_pat_ident(&mut self, p: &'ast PatIdent) {
+            self.0 |= p.by_ref.is_some() && p.mutability.is_some();
+            syn::visit::visit_pat_ident(self, p);
+        }
+    }
+    let mut finder = Finder(false);
+    syn::visit::visit_pat(&mut finder, pat);
+    finder.0
 }
 
 /// Names elided lifetimes `'life0`, `'life1`, … and bounds `impl Trait` arguments by the
@@ -420,15 +466,19 @@ impl VisitMut for ElidedLifetimes {
 
     fn visit_type_mut(&mut self, ty: &mut Type) {
         visit_mut::visit_type_mut(self, ty);
-        // `&impl Trait + 'value_task` is ambiguous: `&(impl Trait + 'value_task)`.
-        if let Type::Reference(r) = ty {
-            if matches!(*r.elem, Type::ImplTrait(_)) {
-                let inner = (*r.elem).clone();
-                *r.elem = Type::Paren(syn::TypeParen {
-                    paren_token: Default::default(),
-                    elem: Box::new(inner),
-                });
-            }
+        // `&impl Trait + 'value_task` is ambiguous: `&(impl Trait + 'value_task)`; the
+        // same for raw pointers.
+        let elem = match ty {
+            Type::Reference(r) => &mut r.elem,
+            Type::Ptr(p) => &mut p.elem,
+            _ => return,
+        };
+        if matches!(**elem, Type::ImplTrait(_)) {
+            let inner = (**elem).clone();
+            **elem = Type::Paren(syn::TypeParen {
+                paren_token: Default::default(),
+                elem: Box::new(inner),
+            });
         }
     }
 
@@ -559,6 +609,7 @@ fn rewrite_signature(
     outer: Option<&syn::Generics>,
 ) -> Type {
     let is_default = place == Place::Trait { is_default: true };
+    async_trait_lifetime_is_ours(sig);
     let output_lt = Lifetime::new(OUTPUT_LIFETIME, Span::call_site());
     let mut elided = ElidedLifetimes {
         fresh: Vec::new(),

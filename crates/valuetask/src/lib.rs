@@ -109,7 +109,13 @@ pub use value_task::ValueTask;
 ///   `.await` needs the runtime at the call: call it from async code.)
 /// - Arguments move into the future whole, as they do into a plain `async fn`: parts an
 ///   argument pattern ignores (`(_, n)`, `Pair { n, .. }`) live until the body ends, where
-///   `async-trait` drops them at the first poll.
+///   `async-trait` drops them at the first poll. Reference arguments are the exception, as in
+///   `async-trait`: the future holds one only if the body uses it (a reference has nothing
+///   to drop), so an unused `&T` of a `T` that is not `Sync` leaves the future `Send`.
+/// - `'async_trait` written in a signature (`where T: 'async_trait`) means the attribute's
+///   own lifetime, `'value_task`, so such code carries over unchanged. A body that takes
+///   `&mut self` of a `&mut self` receiver (which a plain `async fn` rejects) stays an
+///   error, where `async-trait`, which renames `self`, accepts it.
 /// - A body with no `.await` (and no macro other than the standard library's, since
 ///   `select!`-style macros hide an `.await`) cannot suspend, so it runs as a plain closure
 ///   and the call returns [`ValueTask::from_result`]: no future and no storage at all, the
