@@ -541,36 +541,18 @@ fn receiver_span(sig: &Signature) -> Option<Span> {
     }
 }
 
-/// The kinds of type a type may contain, as found by [`type_parts`].
-#[derive(Default)]
-struct TypeParts {
-    impl_trait: bool,
-    reference: bool,
-}
-
-impl<'ast> syn::visit::Visit<'ast> for TypeParts {
-    fn visit_type_impl_trait(&mut self, t: &'ast TypeImplTrait) {
-        self.impl_trait = true;
-        syn::visit::visit_type_impl_trait(self, t);
-    }
-    fn visit_type_reference(&mut self, r: &'ast TypeReference) {
-        self.reference = true;
-        syn::visit::visit_type_reference(self, r);
-    }
-}
-
-fn type_parts(ty: &Type) -> TypeParts {
-    let mut parts = TypeParts::default();
-    syn::visit::visit_type(&mut parts, ty);
-    parts
-}
-
-fn contains_impl_trait(ty: &Type) -> bool {
-    type_parts(ty).impl_trait
-}
-
+/// Whether `ty` holds a reference anywhere.
 fn contains_reference(ty: &Type) -> bool {
-    type_parts(ty).reference
+    struct Finder(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_type_reference(&mut self, r: &'ast TypeReference) {
+            self.0 = true;
+            syn::visit::visit_type_reference(self, r);
+        }
+    }
+    let mut finder = Finder(false);
+    syn::visit::visit_type(&mut finder, ty);
+    finder.0
 }
 
 /// Replaces elided lifetimes (`&T`, `'_`) in an output type, outside `fn` pointer types and
@@ -845,19 +827,17 @@ fn wrap_body(
     };
     // Fix the block's output type before any `return` in the body can infer it (so
     // `return Err(Box::new(e))` coerces as in an `async fn`). An `impl Trait` output cannot
-    // be written there: the body's type is inferred, as `impl Trait` asks.
-    let (fix_output, ret_annotation) = if contains_impl_trait(ret) {
-        (TokenStream::new(), TokenStream::new())
-    } else {
-        (
-            quote_spanned! {span=>
-                if let ::core::option::Option::Some(__ret) = ::core::option::Option::None::<#ret> {
-                    return __ret;
-                }
-            },
-            quote_spanned!(span=> : #ret),
-        )
-    };
+    // be written there, so each one becomes `_`: the rest of the type still fixes what a
+    // `return` must convert to (`Result<impl Display, Box<dyn Error>>` → `Result<_, Box<..>>`).
+    let ret = &impl_trait_inferred(ret);
+    let (fix_output, ret_annotation) = (
+        quote_spanned! {span=>
+            if let ::core::option::Option::Some(__ret) = ::core::option::Option::None::<#ret> {
+                return __ret;
+            }
+        },
+        quote_spanned!(span=> : #ret),
+    );
     syn::parse2(quote_spanned! {span=>
         {
             #receiver_is_send
@@ -871,6 +851,26 @@ fn wrap_body(
         }
     })
     .expect("a block")
+}
+
+/// `ty` with every `impl Trait` in it replaced by `_` (its type is inferred, as `impl Trait`
+/// asks; the rest of `ty` stays written).
+fn impl_trait_inferred(ty: &Type) -> Type {
+    struct Infer;
+    impl VisitMut for Infer {
+        fn visit_type_mut(&mut self, ty: &mut Type) {
+            if let Type::ImplTrait(t) = ty {
+                *ty = Type::Infer(syn::TypeInfer {
+                    underscore_token: syn::Token![_](t.impl_token.span),
+                });
+            } else {
+                visit_mut::visit_type_mut(self, ty);
+            }
+        }
+    }
+    let mut ty = ty.clone();
+    Infer.visit_type_mut(&mut ty);
+    ty
 }
 
 fn is_ident(ty: &Type, ident: &syn::Ident) -> bool {

@@ -70,7 +70,7 @@ fn arguments_live_in_the_future_as_in_an_async_fn() {
 #[value_task]
 async fn records(log: &std::sync::Mutex<Vec<&'static str>>) {
     log.lock().unwrap().push("before the first await");
-    common::yield_once().await;
+    yield_once().await;
     log.lock().unwrap().push("after");
 }
 
@@ -132,4 +132,34 @@ async fn labelled_length(
 #[test]
 fn labels_in_argument_types_are_not_taken_for_lifetimes() {
     assert_eq!(drive(labelled_length([1, 2])), 2);
+}
+
+/// An `impl Fn(&str)` argument has an elision scope of its own, so the output's elided
+/// lifetime is the one other reference's, as in a plain `async fn`: the `+ 'value_task` the
+/// attribute adds to `impl Trait` arguments is not an input lifetime.
+#[valuetask::value_task]
+async fn first_matching(items: &[String], accept: impl Fn(&str) -> bool) -> Option<&str> {
+    items.iter().map(String::as_str).find(|s| accept(s))
+}
+
+#[valuetask::value_task]
+async fn first_matching_later(
+    items: &[String],
+    accept: impl Fn(&str) -> bool + Send,
+) -> Option<&str> {
+    yield_once().await;
+    items.iter().map(String::as_str).find(|s| accept(s))
+}
+
+#[test]
+fn an_impl_fn_argument_leaves_the_output_elided_to_the_other_reference() {
+    let items = vec!["a".to_string(), "bb".to_string()];
+    assert_eq!(
+        first_matching(&items, |s| s.len() == 2).get_result(),
+        Some("bb")
+    );
+    assert_eq!(
+        first_matching_later(&items, |s| s.len() == 1).get_result(),
+        Some("a")
+    );
 }
