@@ -517,11 +517,18 @@ fn output_elision_target(sig: &Signature) -> Option<Lifetime> {
             }
         }
     }
-    let mut all = Vec::new();
+    // One lifetime, however often it is used; not the `+ 'value_task` given to `impl Trait`
+    // arguments, which the user did not write.
+    let mut all: Vec<syn::Ident> = Vec::new();
     for arg in &sig.inputs {
-        match arg {
-            FnArg::Receiver(r) => all.extend(lifetimes_in(&r.ty)),
-            FnArg::Typed(t) => all.extend(lifetimes_in(&t.ty)),
+        let ty = match arg {
+            FnArg::Receiver(r) => &r.ty,
+            FnArg::Typed(t) => &t.ty,
+        };
+        for lt in lifetimes_in(ty) {
+            if lt != OUTPUT_LIFETIME[1..] && !all.contains(&lt) {
+                all.push(lt);
+            }
         }
     }
     match all.as_slice() {
