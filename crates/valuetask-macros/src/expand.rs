@@ -809,13 +809,10 @@ fn wrap_body(
         // through an `FnOnce` bound so that it owns its captures, as an async block does (a
         // `&mut self` method may return a reborrow of `self`), and the body keeps the async
         // shape `let __ret = { body }; __ret`, so its temporaries drop before the arguments.
+        let krate = opts.krate(span);
         return syn::parse2(quote_spanned! {span=>
             {
-                #[inline(always)]
-                fn __value_task_call_once<R>(f: impl ::core::ops::FnOnce() -> R) -> R {
-                    f()
-                }
-                #task::from_result(__value_task_call_once(move || -> #ret {
+                #task::from_result(#krate::macro_support::call_once(move || -> #ret {
                     #(#captures)*
                     let __ret: #ret = { #(#stmts)* };
                     #[allow(unreachable_code)]

@@ -14,3 +14,10 @@ impl<T: Send + ?Sized> SendReceiver for T {}
 /// `Send` (rustc's own error then names only the future).
 #[inline(always)]
 pub fn receiver_is_send<T: SendReceiver + ?Sized>(_: &T) {}
+
+/// Runs a synchronous method body: the closure owns its captures (an `FnOnce` bound), as an
+/// async block does, so a `&mut self` method may return a reborrow of `self`.
+#[inline(always)]
+pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}

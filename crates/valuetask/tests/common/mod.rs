@@ -141,7 +141,7 @@ pub async fn yield_once() {
             }
         }
     }
-    YieldOnce(false).await
+    YieldOnce(false).await;
 }
 
 /// Drive a future on this thread with a no-op waker, polling until it is ready.

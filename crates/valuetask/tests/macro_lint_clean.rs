@@ -1,0 +1,138 @@
+//! The expansion of `#[value_task]` is lint-clean: a crate that denies rustc's warnings and
+//! clippy's default and pedantic groups compiles these shapes (CI runs clippy with
+//! `-D warnings` over the tests). Only what the user wrote may warn.
+
+#![deny(
+    warnings,
+    rust_2018_idioms,
+    unused_qualifications,
+    clippy::all,
+    clippy::pedantic
+)]
+
+mod common;
+
+use std::fmt::Display;
+
+use common::yield_once;
+use valuetask::value_task;
+
+#[value_task]
+pub trait Store: Send + Sync {
+    async fn get(&self, key: u32) -> Option<String>;
+    async fn get_ref<'a>(&'a self, key: &'a str) -> &'a str;
+    async fn put(&mut self, key: u32, value: String);
+    async fn pattern(&self, pair: (u32, u32)) -> u32;
+    async fn with_impl(&self, shown: impl Display + Send) -> String
+    where
+        Self: Sized;
+    async fn by_ref(&self, unused: &u8) -> u8;
+    async fn provided(&self, key: u32) -> String {
+        yield_once().await;
+        self.get(key).await.unwrap_or_default()
+    }
+    async fn provided_sync(&self, key: u32) -> u32 {
+        key + 1
+    }
+    async fn generic<T: Display + Send + Sync>(&self, value: &T) -> String
+    where
+        Self: Sized,
+    {
+        value.to_string()
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Memory(Vec<(u32, String)>);
+
+#[value_task]
+impl Store for Memory {
+    async fn get(&self, key: u32) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+    }
+    async fn get_ref<'a>(&'a self, key: &'a str) -> &'a str {
+        yield_once().await;
+        key
+    }
+    async fn put(&mut self, key: u32, value: String) {
+        yield_once().await;
+        self.0.push((key, value));
+    }
+    async fn pattern(&self, (a, mut b): (u32, u32)) -> u32 {
+        b += 1;
+        yield_once().await;
+        a + b
+    }
+    async fn with_impl(&self, shown: impl Display + Send) -> String
+    where
+        Self: Sized,
+    {
+        yield_once().await;
+        shown.to_string()
+    }
+    async fn by_ref(&self, _unused: &u8) -> u8 {
+        yield_once().await;
+        7
+    }
+}
+
+#[value_task(?Send)]
+pub trait Local {
+    async fn local(&self, n: u32) -> u32;
+}
+
+#[value_task(?Send)]
+impl Local for std::rc::Rc<u32> {
+    async fn local(&self, n: u32) -> u32 {
+        yield_once().await;
+        **self + n
+    }
+}
+
+#[value_task(boxed)]
+pub trait Boxed: Send + Sync {
+    async fn boxed(&self) -> u8 {
+        yield_once().await;
+        1
+    }
+}
+
+impl Boxed for Memory {}
+
+/// A free function and an inherent method.
+#[value_task]
+pub async fn free(text: &str, mut count: usize) -> usize {
+    count += text.len();
+    yield_once().await;
+    count
+}
+
+impl Memory {
+    #[value_task]
+    pub async fn len_later(&self) -> usize {
+        yield_once().await;
+        self.0.len()
+    }
+}
+
+#[test]
+fn every_shape_runs() {
+    let mut memory = Memory::default();
+    memory.put(1, "one".to_owned()).get_result();
+    let store: &dyn Store = &memory;
+    assert_eq!(store.get(1).get_result().as_deref(), Some("one"));
+    assert_eq!(store.get_ref("k").get_result(), "k");
+    assert_eq!(store.pattern((1, 2)).get_result(), 4);
+    assert_eq!(memory.with_impl(5).get_result(), "5");
+    assert_eq!(store.by_ref(&0).get_result(), 7);
+    assert_eq!(store.provided(1).get_result(), "one");
+    assert_eq!(store.provided_sync(1).get_result(), 2);
+    assert_eq!(memory.generic(&3).get_result(), "3");
+    assert_eq!(std::rc::Rc::new(1).local(2).get_result(), 3);
+    assert_eq!(memory.boxed().get_result(), 1);
+    assert_eq!(free("ab", 1).get_result(), 3);
+    assert_eq!(memory.len_later().get_result(), 1);
+}
