@@ -1,6 +1,7 @@
 //! The expansion of `#[value_task]` is lint-clean: a crate that denies rustc's warnings and
 //! clippy's default and pedantic groups compiles these shapes (CI runs clippy with
-//! `-D warnings` over the tests). Only what the user wrote may warn.
+//! `-D warnings` over the tests), and one that forbids `unsafe` code: the expansion has none.
+//! Only what the user wrote may warn.
 
 #![deny(
     warnings,
@@ -17,6 +18,7 @@ use std::fmt::Display;
 use common::yield_once;
 use valuetask::value_task;
 
+/// A store.
 #[value_task]
 pub trait Store: Send + Sync {
     async fn get(&self, key: u32) -> Option<String>;
