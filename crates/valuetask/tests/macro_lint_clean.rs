@@ -3,6 +3,7 @@
 //! `-D warnings` over the tests), and one that forbids `unsafe` code: the expansion has none.
 //! Only what the user wrote may warn.
 
+#![forbid(unsafe_code)]
 #![deny(
     warnings,
     rust_2018_idioms,
@@ -11,12 +12,29 @@
     clippy::pedantic
 )]
 
-mod common;
-
 use std::fmt::Display;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-use common::yield_once;
 use valuetask::value_task;
+
+/// Suspends once (the shared test helper has `unsafe` code: the counting allocator).
+async fn yield_once() {
+    struct YieldOnce(bool);
+    impl Future for YieldOnce {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if std::mem::replace(&mut self.0, true) {
+                Poll::Ready(())
+            } else {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+    YieldOnce(false).await;
+}
 
 /// A store.
 #[value_task]
