@@ -396,9 +396,9 @@ fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenStream> {
 }
 
 /// `'async_trait`, the lifetime async-trait gives its futures, written in a signature (as in
-/// `where T: 'async_trait`) means ours, unless the signature declares it itself: so a trait
-/// written for async-trait compiles with the attribute swapped.
-fn async_trait_lifetime_is_ours(sig: &mut Signature) {
+/// `where T: 'async_trait`) means ours, unless the signature or the enclosing item declares
+/// it itself: so a trait written for async-trait compiles with the attribute swapped.
+fn async_trait_lifetime_is_ours(sig: &mut Signature, outer: Option<&syn::Generics>) {
     struct Rename;
     impl VisitMut for Rename {
         fn visit_lifetime_mut(&mut self, lt: &mut Lifetime) {
@@ -410,6 +410,7 @@ fn async_trait_lifetime_is_ours(sig: &mut Signature) {
     let declared = sig
         .generics
         .lifetimes()
+        .chain(outer.into_iter().flat_map(syn::Generics::lifetimes))
         .any(|param| param.lifetime.ident == "async_trait");
     if !declared {
         Rename.visit_signature_mut(sig);
@@ -598,7 +599,7 @@ fn rewrite_signature(
     outer: Option<&syn::Generics>,
 ) -> Type {
     let is_default = place == Place::Trait { is_default: true };
-    async_trait_lifetime_is_ours(sig);
+    async_trait_lifetime_is_ours(sig, outer);
     let output_lt = Lifetime::new(OUTPUT_LIFETIME, Span::call_site());
     let mut elided = ElidedLifetimes {
         fresh: Vec::new(),
