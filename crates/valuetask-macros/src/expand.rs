@@ -345,6 +345,8 @@ fn defer(
 /// Reference arguments are the exception, as in async-trait: they keep their pattern and are
 /// captured only if the body uses them. A reference has nothing to drop, so only `Send`
 /// differs: an unused `&T` of a `T` that is not `Sync` does not make the future `!Send`.
+/// Not when the pattern binds `mut` or `ref`: a `mut name: &str` the body points at one of
+/// its own locals, or a `ref x` (a borrow of the argument itself), needs the rebinding.
 fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenStream> {
     let mut captures = Vec::new();
     for (i, arg) in sig.inputs.iter_mut().enumerate() {
@@ -356,7 +358,9 @@ fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenStream> {
                 captures.push(quote!(let _ = &#self_token;));
             }
             FnArg::Typed(typed) => {
-                if !has_body || matches!(*typed.ty, Type::Reference(_)) {
+                if !has_body
+                    || (matches!(*typed.ty, Type::Reference(_)) && binds_plainly(&typed.pat))
+                {
                     continue;
                 }
                 // `#[cfg]` and friends go onto the rebinding too.
@@ -396,8 +400,9 @@ fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenStream> {
 }
 
 /// `'async_trait`, the lifetime async-trait gives its futures, written in a signature (as in
-/// `where T: 'async_trait`) means ours, unless the signature or the enclosing item declares
-/// it itself: so a trait written for async-trait compiles with the attribute swapped.
+/// `where T: 'async_trait`) means ours, unless the signature (also in a `for<..>` binder) or
+/// the enclosing item declares it itself: so a trait written for async-trait compiles with
+/// the attribute swapped.
 fn async_trait_lifetime_is_ours(sig: &mut Signature, outer: Option<&syn::Generics>) {
     struct Rename;
     impl VisitMut for Rename {
@@ -407,14 +412,39 @@ fn async_trait_lifetime_is_ours(sig: &mut Signature, outer: Option<&syn::Generic
             }
         }
     }
-    let declared = sig
-        .generics
-        .lifetimes()
-        .chain(outer.into_iter().flat_map(syn::Generics::lifetimes))
-        .any(|param| param.lifetime.ident == "async_trait");
+    struct Binders(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Binders {
+        fn visit_bound_lifetimes(&mut self, b: &'ast syn::BoundLifetimes) {
+            self.0 |= b.lifetimes.iter().any(|param| {
+                matches!(param, syn::GenericParam::Lifetime(l) if l.lifetime.ident == "async_trait")
+            });
+        }
+    }
+    let mut binders = Binders(false);
+    syn::visit::visit_signature(&mut binders, sig);
+    let declared = binders.0
+        || sig
+            .generics
+            .lifetimes()
+            .chain(outer.into_iter().flat_map(syn::Generics::lifetimes))
+            .any(|param| param.lifetime.ident == "async_trait");
     if !declared {
         Rename.visit_signature_mut(sig);
     }
+}
+
+/// True when `pat` has no `mut` and no `ref` binding anywhere.
+fn binds_plainly(pat: &Pat) -> bool {
+    struct Finder(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_pat_ident(&mut self, p: &'ast PatIdent) {
+            self.0 |= p.by_ref.is_some() || p.mutability.is_some();
+            syn::visit::visit_pat_ident(self, p);
+        }
+    }
+    let mut finder = Finder(false);
+    syn::visit::visit_pat(&mut finder, pat);
+    !finder.0
 }
 
 /// True when `pat` has a `ref mut` binding anywhere.
@@ -864,12 +894,22 @@ fn impl_trait_inferred(ty: &Type) -> Type {
     struct Infer;
     impl VisitMut for Infer {
         fn visit_type_mut(&mut self, ty: &mut Type) {
-            if let Type::ImplTrait(t) = ty {
-                *ty = Type::Infer(syn::TypeInfer {
-                    underscore_token: syn::Token![_](t.impl_token.span),
-                });
-            } else {
-                visit_mut::visit_type_mut(self, ty);
+            // `&(impl A + B)` becomes `&_`, not `&(_)`: no parentheses for `unused_parens`.
+            let impl_trait = match ty {
+                Type::ImplTrait(t) => Some(t.impl_token.span),
+                Type::Paren(p) => match &*p.elem {
+                    Type::ImplTrait(t) => Some(t.impl_token.span),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match impl_trait {
+                Some(span) => {
+                    *ty = Type::Infer(syn::TypeInfer {
+                        underscore_token: syn::Token![_](span),
+                    });
+                }
+                None => visit_mut::visit_type_mut(self, ty),
             }
         }
     }

@@ -1968,3 +1968,68 @@ mod impl_trait_output_with_early_return {
         );
     }
 }
+
+/// Regressions a review caught in the changes made for the shapes above, under
+/// `#[value_task]` only (async-trait rejects the first three): a `mut` reference argument
+/// pointed at a local of the body, a `ref` reference argument, a `for<'async_trait>` binder
+/// (its own lifetime, not the attribute's), and an `&(impl A + B)` output (no
+/// `unused_parens` at the user's span).
+mod reference_arguments_rebound_when_they_must_be {
+    use super::*;
+
+    #[valuetask::value_task]
+    pub trait Greeter: Send + Sync {
+        async fn greet(&self, name: &str, fallback: String) -> usize;
+        async fn by_ref(&self, value: &u8) -> u8;
+        async fn each<F>(&self, f: F) -> u8
+        where
+            F: for<'async_trait> Fn(&'async_trait u8) -> u8 + Send + Sync,
+            Self: Sized;
+        async fn shown(&self) -> &(impl std::fmt::Display + Send + Sync)
+        where
+            Self: Sized;
+    }
+
+    pub struct G(pub u8);
+
+    #[valuetask::value_task]
+    impl Greeter for G {
+        async fn greet(&self, mut name: &str, fallback: String) -> usize {
+            yield_once().await;
+            if name.is_empty() {
+                name = &fallback;
+            }
+            name.len()
+        }
+        async fn by_ref(&self, ref value: &u8) -> u8 {
+            yield_once().await;
+            **value
+        }
+        async fn each<F>(&self, f: F) -> u8
+        where
+            F: for<'async_trait> Fn(&'async_trait u8) -> u8 + Send + Sync,
+            Self: Sized,
+        {
+            yield_once().await;
+            f(&self.0)
+        }
+        async fn shown(&self) -> &(impl std::fmt::Display + Send + Sync)
+        where
+            Self: Sized,
+        {
+            yield_once().await;
+            &self.0
+        }
+    }
+
+    #[test]
+    fn reference_arguments_rebound_when_they_must_be() {
+        let g = G(4);
+        let dyn_g: &dyn Greeter = &g;
+        assert_eq!(dyn_g.greet("", "fallback".to_string()).get_result(), 8);
+        assert_eq!(dyn_g.greet("hi", String::new()).get_result(), 2);
+        assert_eq!(dyn_g.by_ref(&9).get_result(), 9);
+        assert_eq!(g.each(|x| x + 1).get_result(), 5);
+        assert_eq!(g.shown().get_result().to_string(), "4");
+    }
+}

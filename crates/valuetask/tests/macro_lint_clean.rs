@@ -60,6 +60,9 @@ pub trait Store: Send + Sync {
     {
         value.to_string()
     }
+    async fn shown(&self) -> &(impl Display + Send + Sync)
+    where
+        Self: Sized;
 }
 
 #[derive(Debug, Default)]
@@ -96,6 +99,13 @@ impl Store for Memory {
     async fn by_ref(&self, _unused: &u8) -> u8 {
         yield_once().await;
         7
+    }
+    async fn shown(&self) -> &(impl Display + Send + Sync)
+    where
+        Self: Sized,
+    {
+        yield_once().await;
+        &self.0[0].1
     }
 }
 
@@ -155,4 +165,5 @@ fn every_shape_runs() {
     assert_eq!(memory.boxed().get_result(), 1);
     assert_eq!(free("ab", 1).get_result(), 3);
     assert_eq!(memory.len_later().get_result(), 1);
+    assert_eq!(memory.shown().get_result().to_string(), "one");
 }
