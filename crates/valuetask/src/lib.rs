@@ -96,6 +96,9 @@ pub use value_task::ValueTask;
 /// - On a trait: every `async fn` becomes `fn … -> ValueTask<'value_task, T>`, with the
 ///   lifetimes `async-trait` would give it, so the trait stays `dyn`-compatible; default bodies
 ///   are allowed. On the trait's impl blocks, inherent impls and free `async fn`s: the same.
+///   On one method of an impl (rather than on the impl), the attribute sees the method alone:
+///   an argument taken by value whose type uses a type parameter `T` of the impl needs
+///   `where T: 'value_task` on the method (the bound the impl-level attribute adds itself).
 /// - A call starts the body at once and runs it to its first suspension, as a .NET `async`
 ///   method does ([`ValueTask::start`]): if it completes there, the result comes back by value
 ///   and no storage is kept; if it suspends, the future continues in pooled storage. Either

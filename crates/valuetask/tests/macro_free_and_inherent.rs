@@ -163,3 +163,35 @@ fn an_impl_fn_argument_leaves_the_output_elided_to_the_other_reference() {
         Some("a")
     );
 }
+
+/// One method annotated on its own sees only itself, not its impl: a by-value argument of
+/// the impl's type parameter `T` needs `where T: 'value_task` (the attribute's lifetime, as
+/// the impl-level attribute would add), or the attribute on the impl.
+struct Holder<T>(T);
+
+impl<T: Send> Holder<T> {
+    #[valuetask::value_task]
+    async fn size_later(t: T) -> usize
+    where
+        T: 'value_task,
+    {
+        yield_once().await;
+        std::mem::size_of_val(&t)
+    }
+
+    #[valuetask::value_task(boxed)]
+    async fn size_boxed(t: T) -> usize
+    where
+        T: 'value_task,
+    {
+        yield_once().await;
+        std::mem::size_of_val(&t)
+    }
+}
+
+#[test]
+fn a_single_method_using_an_impl_type_parameter_names_the_bound() {
+    assert_eq!(Holder::<u64>::size_later(1).get_result(), 8);
+    assert_eq!(Holder::<u16>::size_boxed(1).get_result(), 2);
+    assert_eq!(Holder(0u8).0, 0);
+}

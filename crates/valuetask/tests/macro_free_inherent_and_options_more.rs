@@ -1,0 +1,951 @@
+//! More `#[value_task]` shapes where async-trait offers no counterpart (free `async fn`s,
+//! inherent impls, single methods) and option combinations, each run with `.get_result()`:
+//! free fns generic over types, consts and lifetimes that only `where` clauses use, `impl
+//! Trait` arguments behind references, results borrowing from one of several arguments,
+//! `-> impl Trait` bodies that never suspend, `unsafe` and attributed fns, recursion (boxed
+//! and mutual), argument patterns on both paths, loops left by `return` and panics on either
+//! side of a suspension, `?` and early returns around a suspension; generic, lifetime and
+//! const-generic inherent impls, `Box`/`Arc`/`Pin` receivers on inherent methods, `?Send` and
+//! `boxed` on single methods and impls, `crate = path` together with `?Send` and `boxed`,
+//! deferred (`#[tracing::instrument]`) free fns and single methods, and a `Send` free fn's
+//! value task completed on another thread.
+
+#![allow(dead_code, unused_mut, clippy::all)]
+
+mod common;
+
+use std::cell::{Cell, RefCell};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use common::yield_once;
+use valuetask::{value_task, LocalValueTask, ValueTask};
+
+// --- free functions --------------------------------------------------------------------
+
+/// Type parameters bounded only in a `where` clause (the outlives bound joins each existing
+/// predicate), next to a predicate on a projection (`I::IntoIter`), which it leaves alone.
+#[value_task]
+async fn sum_all<I, T>(items: I) -> T
+where
+    I: IntoIterator<Item = T> + Send,
+    I::IntoIter: Send,
+    T: std::iter::Sum<T> + Send,
+{
+    yield_once().await;
+    items.into_iter().sum()
+}
+
+#[test]
+fn free_fn_generic_over_types_bounded_in_a_where_clause() {
+    let vt: ValueTask<'_, u32> = sum_all(vec![1u32, 2, 3]);
+    assert_eq!(vt.get_result(), 6);
+    let set = std::collections::BTreeSet::from([4u64, 5]);
+    assert_eq!(sum_all(set).get_result(), 9);
+}
+
+/// A const parameter used only in the output (called with a turbofish, which must not have
+/// to name the attribute's lifetimes) and one inferred from an argument (synchronous path).
+#[value_task]
+async fn filled<const N: usize>(byte: u8) -> [u8; N] {
+    yield_once().await;
+    [byte; N]
+}
+
+#[value_task]
+async fn checksum<const N: usize>(bytes: [u8; N]) -> u32 {
+    bytes.iter().map(|&b| u32::from(b)).sum()
+}
+
+#[test]
+fn free_fn_with_const_generics_in_the_output_and_in_an_argument() {
+    assert_eq!(filled::<3>(7).get_result(), [7, 7, 7]);
+    let four: [u8; 4] = filled(1).get_result();
+    assert_eq!(four, [1; 4]);
+    assert_eq!(checksum([1, 2, 3]).get_result(), 6);
+}
+
+/// `'a` appears only in a `where` clause; `'b: 'a` already bounds `'b` in the `where` clause
+/// (the attribute's bound goes there), `'a` gets its bound inline.
+#[value_task]
+async fn shown_len<'a, T>(value: T) -> usize
+where
+    T: std::fmt::Display + Send + 'a,
+{
+    yield_once().await;
+    value.to_string().len()
+}
+
+#[value_task]
+async fn longer<'a, 'b>(a: &'a str, b: &'b str) -> &'a str
+where
+    'b: 'a,
+{
+    yield_once().await;
+    if b.len() > a.len() {
+        b
+    } else {
+        a
+    }
+}
+
+#[test]
+fn free_fn_lifetimes_used_only_in_where_clauses() {
+    let shown = String::from("hello");
+    assert_eq!(shown_len(&shown).get_result(), 5);
+    assert_eq!(shown_len(42u16).get_result(), 2);
+    let long = String::from("longer");
+    let short = String::from("ab");
+    assert_eq!(longer(&short, &long).get_result(), "longer");
+    assert_eq!(longer(&long, &short).get_result(), "longer");
+}
+
+/// `impl Trait` by value, behind `&` and behind `&mut`, with the parentheses written by the
+/// user (the attribute adds its lifetime inside them, not a second pair).
+#[value_task]
+async fn labelled(
+    value: impl std::fmt::Display + Send,
+    unit: &(impl std::fmt::Display + Sync),
+    out: &mut (impl Extend<String> + Send),
+) -> usize {
+    let text = format!("{value} {unit}");
+    yield_once().await;
+    let len = text.len();
+    out.extend([text]);
+    len
+}
+
+#[test]
+fn free_fn_impl_trait_arguments_by_value_and_behind_references() {
+    let mut lines: Vec<String> = Vec::new();
+    assert_eq!(labelled(3, &"kg", &mut lines).get_result(), 4);
+    assert_eq!(labelled("x", &1.5, &mut lines).get_result(), 5);
+    assert_eq!(lines, ["3 kg", "x 1.5"]);
+}
+
+struct Record {
+    name: String,
+    city: String,
+}
+
+/// The result borrows from the argument its explicit lifetime names; the other two (one
+/// named, one elided) are borrowed only by the value task, so the result outlives them.
+#[value_task]
+async fn field<'r, 'k>(record: &'r Record, key: &'k str, _scratch: &str) -> Option<&'r str> {
+    yield_once().await;
+    match key {
+        "name" => Some(record.name.as_str()),
+        "city" => Some(record.city.as_str()),
+        _ => None,
+    }
+}
+
+#[test]
+fn free_fn_result_borrows_only_from_the_argument_its_lifetime_names() {
+    let record = Record {
+        name: "Ada".into(),
+        city: "London".into(),
+    };
+    let found = {
+        let key = String::from("city");
+        let scratch = String::new();
+        field(&record, &key, &scratch).get_result()
+    };
+    assert_eq!(found, Some("London"));
+    assert_eq!(field(&record, "age", "").get_result(), None);
+}
+
+/// No `.await`, but an `impl Trait` output: the pooled path (a closure cannot name it),
+/// which completes at the call.
+#[value_task]
+async fn squares(limit: u32) -> impl Iterator<Item = u32> + Send {
+    (1..=limit).map(|n| n * n)
+}
+
+#[test]
+fn free_fn_returning_impl_trait_without_suspending_is_ready_at_the_call() {
+    let vt = squares(3);
+    assert!(vt.is_completed());
+    assert_eq!(vt.get_result().collect::<Vec<_>>(), [1, 4, 9]);
+}
+
+/// # Safety
+/// `index < items.len()`.
+#[value_task]
+async unsafe fn nth_unchecked(items: &[u32], index: usize) -> u32 {
+    yield_once().await;
+    // SAFETY: the caller promises that `index` is in bounds.
+    unsafe { *items.get_unchecked(index) }
+}
+
+/// A raw pointer argument is fine in a body that never suspends (no future to be `Send`).
+///
+/// # Safety
+/// `ptr` must point to a live `u32`.
+#[value_task]
+async unsafe fn read_raw(ptr: *const u32) -> u32 {
+    // SAFETY: the caller promises that `ptr` is valid for reads.
+    unsafe { ptr.read() }
+}
+
+#[test]
+fn unsafe_free_fns_stay_unsafe_to_call() {
+    let items = [10, 20, 30];
+    // SAFETY: 1 < 3.
+    let vt = unsafe { nth_unchecked(&items, 1) };
+    assert_eq!(vt.get_result(), 20);
+    let value = 7u32;
+    // SAFETY: `&value` points to a live `u32`.
+    let vt = unsafe { read_raw(&value) };
+    assert_eq!(vt.get_result(), 7);
+}
+
+/// Doubles `x` after a suspension. Visibility, doc comments, `#[must_use]`, `#[inline]`,
+/// `#[doc(alias)]` and an inert `cfg_attr` are kept, and none of them defers the rewrite.
+#[value_task]
+#[must_use = "the value task holds the doubled value"]
+#[inline]
+#[doc(alias = "twice")]
+#[cfg_attr(all(), allow(unused_variables))]
+pub(crate) async fn doubled_later(x: u64, unused: u8) -> u64 {
+    yield_once().await;
+    x * 2
+}
+
+#[test]
+fn visibility_and_inert_attributes_on_a_free_fn_are_kept() {
+    assert_eq!(doubled_later(21, 0).get_result(), 42);
+}
+
+static DEPTH_ENTRIES: AtomicU32 = AtomicU32::new(0);
+
+/// Recursion through a boxed call: each level is a lazy box, run when awaited.
+#[value_task(boxed)]
+async fn depth(n: u32) -> u32 {
+    DEPTH_ENTRIES.fetch_add(1, Ordering::SeqCst);
+    if n == 0 {
+        yield_once().await;
+        return 0;
+    }
+    depth(n - 1).await + 1
+}
+
+#[test]
+fn boxed_free_fn_recursion_runs_only_when_awaited() {
+    let vt = depth(3);
+    assert_eq!(DEPTH_ENTRIES.load(Ordering::SeqCst), 0, "boxed: lazy");
+    assert_eq!(vt.get_result(), 3);
+    assert_eq!(DEPTH_ENTRIES.load(Ordering::SeqCst), 4);
+}
+
+/// Two pooled free fns awaiting each other (nested eager starts, suspending every fourth
+/// level).
+#[value_task]
+async fn is_even(n: u32) -> bool {
+    if n == 0 {
+        return true;
+    }
+    if n % 4 == 0 {
+        yield_once().await;
+    }
+    is_odd(n - 1).await
+}
+
+#[value_task]
+async fn is_odd(n: u32) -> bool {
+    if n == 0 {
+        return false;
+    }
+    is_even(n - 1).await
+}
+
+#[test]
+fn mutually_recursive_pooled_free_fns() {
+    assert!(is_even(10).get_result());
+    assert!(is_odd(7).get_result());
+    assert!(!is_even(7).get_result());
+    assert!(!is_odd(40).get_result());
+}
+
+struct Pair(u8, u8);
+
+/// Slice, tuple-struct (with `mut`), reference-to-tuple, `ref` and `_` patterns and a `mut`
+/// argument, on the pooled path and on the synchronous one.
+#[value_task]
+async fn patterns_later(
+    [a, b]: [u8; 2],
+    Pair(x, mut y): Pair,
+    &(p, q): &(u8, u8),
+    (ref label, count): (String, usize),
+    _: String,
+    mut total: u32,
+) -> String {
+    y += 1;
+    yield_once().await;
+    total += u32::from(a + b + x + y + p + q);
+    format!("{label}:{count}:{total}")
+}
+
+#[value_task]
+async fn patterns_now(
+    [a, b]: [u8; 2],
+    Pair(x, mut y): Pair,
+    &(p, q): &(u8, u8),
+    (ref label, count): (String, usize),
+    _: String,
+    mut total: u32,
+) -> String {
+    y += 1;
+    total += u32::from(a + b + x + y + p + q);
+    format!("{label}:{count}:{total}")
+}
+
+#[test]
+fn argument_patterns_on_free_fns_on_both_paths() {
+    let later = patterns_later(
+        [1, 2],
+        Pair(3, 4),
+        &(5, 6),
+        ("n".to_string(), 2),
+        String::from("ignored"),
+        10,
+    );
+    assert_eq!(later.get_result(), "n:2:32");
+    let now = patterns_now(
+        [1, 2],
+        Pair(3, 4),
+        &(5, 6),
+        ("n".to_string(), 2),
+        String::from("ignored"),
+        10,
+    );
+    assert!(now.is_completed());
+    assert_eq!(now.get_result(), "n:2:32");
+}
+
+/// A body that is a loop left only by `return` (type `!`), with a panicking branch reached
+/// before or after a suspension; and a synchronous `loop` left by `break value`.
+#[value_task]
+async fn countdown_to(start: u32, target: u32) -> u32 {
+    let mut n = start;
+    loop {
+        if n == target {
+            return n * 10;
+        }
+        if n == 0 {
+            panic!("missed the target");
+        }
+        yield_once().await;
+        n -= 1;
+    }
+}
+
+#[value_task]
+async fn first_square_above(limit: u32) -> u32 {
+    let mut n = 0;
+    loop {
+        n += 1;
+        if n * n > limit {
+            break n * n;
+        }
+    }
+}
+
+fn panic_text(payload: Box<dyn std::any::Any + Send>) -> String {
+    match payload.downcast::<&str>() {
+        Ok(s) => (*s).to_string(),
+        Err(payload) => payload
+            .downcast::<String>()
+            .map(|s| *s)
+            .unwrap_or_else(|_| "<non-string panic>".to_string()),
+    }
+}
+
+#[test]
+fn loops_left_by_return_or_break_and_panics_on_either_side_of_a_suspension() {
+    assert_eq!(countdown_to(3, 1).get_result(), 10);
+    assert_eq!(first_square_above(10).get_result(), 16);
+
+    // Before the first suspension: out of the call.
+    let at_call = std::panic::catch_unwind(|| countdown_to(0, 1))
+        .err()
+        .expect("panics at the call");
+    assert_eq!(panic_text(at_call), "missed the target");
+
+    // After two suspensions: out of `get_result`.
+    let vt = countdown_to(2, 5);
+    let later = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || vt.get_result()))
+        .expect_err("panics while driven");
+    assert_eq!(panic_text(later), "missed the target");
+}
+
+#[derive(Debug)]
+struct OutOfRange(&'static str);
+
+impl std::fmt::Display for OutOfRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for OutOfRange {}
+
+/// An early `return` before the suspension (ready at the call), then `?` on two error types
+/// and a `return` that needs a coercion after it.
+#[value_task]
+async fn parse_small(text: &str) -> Result<u8, Box<dyn std::error::Error + Send + Sync>> {
+    if text.is_empty() {
+        return Ok(0);
+    }
+    yield_once().await;
+    let n: i64 = text.trim().parse()?;
+    if n < 0 {
+        return Err(Box::new(OutOfRange("negative")));
+    }
+    let small = u8::try_from(n).map_err(|_| OutOfRange("too large"))?;
+    Ok(small)
+}
+
+#[test]
+fn question_mark_and_early_returns_on_both_sides_of_a_suspension() {
+    let empty = parse_small("");
+    assert!(empty.is_completed(), "returned before suspending");
+    assert_eq!(empty.get_result().unwrap(), 0);
+    assert_eq!(parse_small(" 7 ").get_result().unwrap(), 7);
+    let err = |s| parse_small(s).get_result().unwrap_err().to_string();
+    assert!(err("x").contains("invalid digit"));
+    assert_eq!(err("-1"), "negative");
+    assert_eq!(err("300"), "too large");
+}
+
+// --- inherent impls ----------------------------------------------------------------------
+
+struct Stack<T>(Vec<T>);
+
+/// A generic inherent impl: an associated fn without arguments returning `Self`, `&mut self`
+/// with an argument of the impl's type, `&self`, `self`, and a plain method beside them.
+#[value_task]
+impl<T: Clone + Send + Sync> Stack<T> {
+    async fn new() -> Self {
+        Stack(Vec::new())
+    }
+
+    async fn push(&mut self, item: T) -> usize {
+        yield_once().await;
+        self.0.push(item);
+        self.0.len()
+    }
+
+    async fn top(&self) -> Option<T> {
+        yield_once().await;
+        self.0.last().cloned()
+    }
+
+    async fn into_vec(self) -> Vec<T> {
+        yield_once().await;
+        self.0
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+#[test]
+fn generic_inherent_impl_with_every_receiver_and_an_associated_constructor() {
+    let mut stack = Stack::<String>::new().get_result();
+    assert_eq!(stack.push("a".into()).get_result(), 1);
+    assert_eq!(stack.push("b".into()).get_result(), 2);
+    assert_eq!(stack.top().get_result().as_deref(), Some("b"));
+    assert_eq!(stack.len(), 2);
+    assert_eq!(stack.into_vec().get_result(), ["a", "b"]);
+}
+
+struct View<'a> {
+    text: &'a str,
+}
+
+/// Methods of `impl<'a>` returning `&'a str`: the result borrows the text, not the view.
+#[value_task]
+impl<'a> View<'a> {
+    async fn new(text: &'a str) -> Self {
+        yield_once().await;
+        View { text }
+    }
+
+    async fn head(&self, n: usize) -> &'a str {
+        yield_once().await;
+        &self.text[..n]
+    }
+
+    async fn rest(self, n: usize) -> &'a str {
+        yield_once().await;
+        &self.text[n..]
+    }
+}
+
+#[test]
+fn lifetime_inherent_impl_results_outlive_the_receiver() {
+    let text = String::from("hello world");
+    let (head, rest) = {
+        let view = View::new(&text).get_result();
+        let head = view.head(5).get_result();
+        (head, view.rest(6).get_result())
+    };
+    assert_eq!((head, rest), ("hello", "world"));
+}
+
+struct Meter {
+    reading: u32,
+}
+
+/// Typed receivers on inherent methods: `Box<Self>`, `Arc<Self>`, `mut self: Pin<&mut
+/// Self>`, and `Pin<&Self>` with an elided output tied to it.
+#[value_task]
+impl Meter {
+    async fn boxed_total(self: Box<Self>, add: u32) -> u32 {
+        yield_once().await;
+        self.reading + add
+    }
+
+    async fn shared_count(self: Arc<Self>) -> usize {
+        yield_once().await;
+        Arc::strong_count(&self)
+    }
+
+    async fn bump(mut self: Pin<&mut Self>) -> u32 {
+        yield_once().await;
+        self.reading += 1;
+        self.reading
+    }
+
+    async fn peek(self: Pin<&Self>) -> &u32 {
+        yield_once().await;
+        &self.get_ref().reading
+    }
+}
+
+#[test]
+fn box_arc_and_pin_receivers_on_inherent_methods() {
+    assert_eq!(
+        Box::new(Meter { reading: 2 }).boxed_total(3).get_result(),
+        5
+    );
+    let shared = Arc::new(Meter { reading: 0 });
+    assert_eq!(Arc::clone(&shared).shared_count().get_result(), 2);
+    assert_eq!(Arc::strong_count(&shared), 1, "the future released its Arc");
+    let mut meter = Meter { reading: 7 };
+    assert_eq!(Pin::new(&mut meter).bump().get_result(), 8);
+    assert_eq!(*Pin::new(&meter).peek().get_result(), 8);
+    assert_eq!(meter.reading, 8);
+}
+
+struct Tally {
+    shared: Rc<Cell<u32>>,
+}
+
+/// No attribute on the impl: `?Send` and `?Send, boxed` on single methods of a type that is
+/// not `Sync`, next to a plain method.
+impl Tally {
+    fn plain(&self) -> u32 {
+        self.shared.get()
+    }
+
+    #[value_task(?Send)]
+    async fn bump_later(&self, by: u32) -> u32 {
+        let shared = Rc::clone(&self.shared);
+        yield_once().await;
+        shared.set(shared.get() + by);
+        shared.get()
+    }
+
+    #[value_task(?Send, boxed)]
+    async fn bump_lazily(&self) -> u32 {
+        self.shared.set(self.shared.get() + 100);
+        self.shared.get()
+    }
+}
+
+struct Touch(AtomicU32);
+
+impl Touch {
+    #[value_task(boxed)]
+    async fn touch(&self) -> u32 {
+        self.0.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    fn touched(&self) -> u32 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn local_and_boxed_options_on_single_methods_next_to_plain_ones() {
+    let tally = Tally {
+        shared: Rc::new(Cell::new(0)),
+    };
+    let vt: LocalValueTask<'_, u32> = tally.bump_later(2);
+    assert_eq!(tally.plain(), 0, "suspended before the update");
+    assert_eq!(vt.get_result(), 2);
+    let lazy: LocalValueTask<'_, u32> = tally.bump_lazily();
+    assert_eq!(tally.plain(), 2, "boxed: nothing ran at the call");
+    assert_eq!(lazy.get_result(), 102);
+
+    let touch = Touch(AtomicU32::new(0));
+    let vt: ValueTask<'_, u32> = touch.touch();
+    assert_eq!(touch.touched(), 0, "boxed: nothing ran at the call");
+    assert_eq!(vt.get_result(), 1);
+    assert_eq!(touch.touched(), 1);
+}
+
+struct Journal {
+    entries: RefCell<Vec<String>>,
+}
+
+/// `?Send` on an inherent impl: an `Rc<Self>` receiver with a borrowed argument held across
+/// a suspension, and a `boxed` method (lazy) inside it.
+#[value_task(?Send)]
+impl Journal {
+    async fn record(self: Rc<Self>, entry: &str) -> usize {
+        yield_once().await;
+        self.entries.borrow_mut().push(entry.to_owned());
+        self.entries.borrow().len()
+    }
+
+    #[value_task(boxed)]
+    async fn count_lazily(&self) -> usize {
+        self.entries.borrow().len()
+    }
+}
+
+#[test]
+fn local_inherent_impl_with_an_rc_receiver_and_a_lazy_boxed_method() {
+    let journal = Rc::new(Journal {
+        entries: RefCell::new(Vec::new()),
+    });
+    let entry = String::from("a");
+    let vt: LocalValueTask<'_, usize> = Rc::clone(&journal).record(&entry);
+    assert_eq!(
+        Rc::strong_count(&journal),
+        2,
+        "held by the suspended future"
+    );
+    assert_eq!(vt.get_result(), 1);
+    assert_eq!(Rc::strong_count(&journal), 1);
+    let lazy = journal.count_lazily();
+    journal.entries.borrow_mut().push("b".into());
+    assert_eq!(lazy.get_result(), 2, "counted when driven, not at the call");
+}
+
+// --- tracing helpers for the deferred path -----------------------------------------------
+
+/// The span names seen before and after a suspension.
+type Seen = (Option<&'static str>, Option<&'static str>);
+
+fn current_span() -> Option<&'static str> {
+    tracing::Span::current().metadata().map(|m| m.name())
+}
+
+async fn seen_across_a_suspension() -> Seen {
+    let before = current_span();
+    yield_once().await;
+    (before, current_span())
+}
+
+fn in_a_subscriber<R>(f: impl FnOnce() -> R) -> R {
+    tracing::subscriber::with_default(tracing_subscriber::registry(), f)
+}
+
+struct Ring<const N: usize> {
+    items: [u8; N],
+}
+
+/// A const-generic inherent impl: a direct method using `N`, and a deferred one (the second
+/// stage gets no names for const parameters).
+#[value_task]
+impl<const N: usize> Ring<N> {
+    async fn capacity(&self) -> usize {
+        yield_once().await;
+        N
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn traced_sum(&self, extra: u8) -> (Seen, u32) {
+        let seen = seen_across_a_suspension().await;
+        let sum: u32 = self.items.iter().map(|&b| u32::from(b)).sum();
+        (seen, sum + u32::from(extra))
+    }
+}
+
+#[test]
+fn const_generic_inherent_impl_with_a_direct_and_a_deferred_method() {
+    in_a_subscriber(|| {
+        let ring = Ring { items: [1, 2, 3] };
+        assert_eq!(ring.capacity().get_result(), 3);
+        let (seen, sum) = ring.traced_sum(4).get_result();
+        assert_eq!(seen, (Some("traced_sum"), Some("traced_sum")));
+        assert_eq!(sum, 10);
+    });
+}
+
+// --- options -------------------------------------------------------------------------------
+
+/// `?Send` on a free fn holding an `Rc` across a suspension, with an `impl Trait` argument
+/// that need not be `Send`.
+#[value_task(?Send)]
+async fn append_later(log: Rc<RefCell<Vec<String>>>, entry: impl std::fmt::Display) -> usize {
+    let keep = Rc::clone(&log);
+    yield_once().await;
+    keep.borrow_mut().push(entry.to_string());
+    Rc::strong_count(&log)
+}
+
+#[test]
+fn local_free_fn_holds_an_rc_across_a_suspension_on_this_thread() {
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let vt: LocalValueTask<'_, usize> = append_later(Rc::clone(&log), Rc::<str>::from("x"));
+    assert!(log.borrow().is_empty(), "suspended before the push");
+    assert_eq!(Rc::strong_count(&log), 3);
+    assert_eq!(vt.get_result(), 3);
+    assert_eq!(Rc::strong_count(&log), 1);
+    assert_eq!(*log.borrow(), ["x"]);
+}
+
+/// `boxed` on a free fn whose body borrows its arguments and never suspends (still lazy:
+/// `boxed` never takes the synchronous path), and on an inherent impl whose method uses `?`
+/// on an `Option` and returns a borrow of an argument.
+#[value_task(boxed)]
+async fn count_matches(calls: &AtomicU32, haystack: &str, needle: &str) -> usize {
+    calls.fetch_add(1, Ordering::SeqCst);
+    haystack.matches(needle).count()
+}
+
+struct Finder {
+    needle: String,
+}
+
+#[value_task(boxed)]
+impl Finder {
+    async fn find_in<'h>(&self, haystack: &'h str) -> Option<&'h str> {
+        yield_once().await;
+        let at = haystack.find(self.needle.as_str())?;
+        Some(&haystack[at..])
+    }
+}
+
+#[test]
+fn boxed_bodies_borrowing_their_arguments_run_only_when_driven() {
+    let calls = AtomicU32::new(0);
+    let haystack = String::from("a-b-a-b-a");
+    let vt = count_matches(&calls, &haystack, "a");
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "boxed: lazy");
+    assert_eq!(vt.get_result(), 3);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    let finder = Finder {
+        needle: "b-a".into(),
+    };
+    let tail = {
+        let vt = finder.find_in(&haystack);
+        vt.get_result()
+    };
+    assert_eq!(tail, Some("b-a-b-a"));
+    let missing = Finder { needle: "z".into() };
+    assert_eq!(missing.find_in(&haystack).get_result(), None);
+}
+
+/// A stand-in for a re-exporting crate whose `ValueTask` and `LocalValueTask` are distinct
+/// wrappers that record which constructor built them (see `macro_crate_path.rs`).
+mod shim {
+    use std::future::Future;
+
+    pub use valuetask::macro_support;
+
+    pub struct ValueTask<'a, T>(pub valuetask::ValueTask<'a, T>, pub &'static str);
+
+    impl<'a, T> ValueTask<'a, T> {
+        pub fn start(future: impl Future<Output = T> + Send + 'a) -> Self {
+            ValueTask(valuetask::ValueTask::start(future), "start")
+        }
+        pub fn from_result(value: T) -> Self {
+            ValueTask(valuetask::ValueTask::from_result(value), "from_result")
+        }
+        pub fn boxed(future: impl Future<Output = T> + Send + 'a) -> Self {
+            ValueTask(valuetask::ValueTask::boxed(future), "boxed")
+        }
+    }
+
+    pub struct LocalValueTask<'a, T>(pub valuetask::LocalValueTask<'a, T>, pub &'static str);
+
+    impl<'a, T> LocalValueTask<'a, T> {
+        pub fn start(future: impl Future<Output = T> + 'a) -> Self {
+            LocalValueTask(valuetask::LocalValueTask::start(future), "start")
+        }
+        pub fn from_result(value: T) -> Self {
+            LocalValueTask(valuetask::LocalValueTask::from_result(value), "from_result")
+        }
+        pub fn boxed(future: impl Future<Output = T> + 'a) -> Self {
+            LocalValueTask(valuetask::LocalValueTask::boxed(future), "boxed")
+        }
+    }
+}
+
+#[value_task(crate = crate::shim, boxed)]
+async fn shim_boxed(x: u32) -> u32 {
+    x + 1
+}
+
+#[value_task(?Send, crate = "crate::shim")]
+async fn shim_local(shared: Rc<u32>) -> u32 {
+    yield_once().await;
+    *shared
+}
+
+#[value_task(?Send, crate = crate::shim)]
+async fn shim_local_ready(shared: Rc<u32>) -> u32 {
+    *shared + 1
+}
+
+struct ShimHost(u32);
+
+#[value_task(crate = crate::shim)]
+impl ShimHost {
+    async fn ready(&self) -> u32 {
+        self.0
+    }
+
+    async fn later(&self, add: u32) -> u32 {
+        yield_once().await;
+        self.0 + add
+    }
+
+    #[value_task(boxed)]
+    async fn boxed(&self) -> u32 {
+        self.0 * 2
+    }
+
+    fn plain(&self) -> u32 {
+        self.0
+    }
+}
+
+fn settle<T>(vt: shim::ValueTask<'_, T>) -> (T, &'static str) {
+    (vt.0.get_result(), vt.1)
+}
+
+fn settle_local<T>(vt: shim::LocalValueTask<'_, T>) -> (T, &'static str) {
+    (vt.0.get_result(), vt.1)
+}
+
+#[test]
+fn crate_path_combined_with_local_and_boxed_on_free_fns_and_an_inherent_impl() {
+    assert_eq!(settle(shim_boxed(1)), (2, "boxed"));
+    assert_eq!(settle_local(shim_local(Rc::new(5))), (5, "start"));
+    assert_eq!(
+        settle_local(shim_local_ready(Rc::new(5))),
+        (6, "from_result")
+    );
+    let host = ShimHost(4);
+    assert_eq!(settle(host.ready()), (4, "from_result"));
+    assert_eq!(settle(host.later(1)), (5, "start"));
+    assert_eq!(settle(host.boxed()), (8, "boxed"));
+    assert_eq!(host.plain(), 4);
+}
+
+// --- the deferred path on free fns and single methods --------------------------------------
+
+/// Not `Debug`: `skip_all` must reach `instrument`, or this does not compile.
+struct Opaque(u32);
+
+#[value_task]
+#[tracing::instrument(skip_all)]
+async fn traced_opaque(value: Opaque, scale: u32) -> (Seen, u32) {
+    let seen = seen_across_a_suspension().await;
+    (seen, value.0 * scale)
+}
+
+#[value_task]
+#[cfg_attr(all(), tracing::instrument(level = "debug"))]
+async fn traced_debug(n: u8) -> (Seen, u8) {
+    let seen = seen_across_a_suspension().await;
+    (seen, n + 1)
+}
+
+#[test]
+fn deferred_free_fns_with_skip_all_and_a_cfg_attr_instrument() {
+    in_a_subscriber(|| {
+        let (seen, v) = traced_opaque(Opaque(6), 7).get_result();
+        assert_eq!(seen, (Some("traced_opaque"), Some("traced_opaque")));
+        assert_eq!(v, 42);
+        let (seen, v) = traced_debug(1).get_result();
+        assert_eq!(seen, (Some("traced_debug"), Some("traced_debug")));
+        assert_eq!(v, 2);
+    });
+}
+
+struct Probe {
+    base: u32,
+}
+
+/// The attribute on single methods of a plain impl, each deferred: one behind `cfg_attr`
+/// with a level, one `?Send`.
+impl Probe {
+    fn plain(&self) -> u32 {
+        self.base
+    }
+
+    #[value_task]
+    #[cfg_attr(all(), tracing::instrument(level = "debug", skip(self)))]
+    async fn probe(&self, add: u32) -> (Seen, u32) {
+        let seen = seen_across_a_suspension().await;
+        (seen, self.base + add)
+    }
+
+    #[value_task(?Send)]
+    #[tracing::instrument(skip_all)]
+    async fn probe_local(&self, shared: Rc<u32>) -> (Seen, u32) {
+        let seen = seen_across_a_suspension().await;
+        (seen, self.base + *shared)
+    }
+}
+
+#[test]
+fn deferred_single_methods_of_a_plain_impl() {
+    in_a_subscriber(|| {
+        let probe = Probe { base: 10 };
+        let vt: ValueTask<'_, (Seen, u32)> = probe.probe(5);
+        let (seen, v) = vt.get_result();
+        assert_eq!(seen, (Some("probe"), Some("probe")));
+        assert_eq!(v, 15);
+        let vt: LocalValueTask<'_, (Seen, u32)> = probe.probe_local(Rc::new(1));
+        let (seen, v) = vt.get_result();
+        assert_eq!(seen, (Some("probe_local"), Some("probe_local")));
+        assert_eq!(v, 11);
+        assert_eq!(probe.plain(), 10);
+    });
+}
+
+// --- Send-ness ------------------------------------------------------------------------------
+
+#[value_task]
+async fn weighted_sum(weights: &[u32], values: Vec<u32>) -> u32 {
+    yield_once().await;
+    weights.iter().zip(&values).map(|(w, v)| w * v).sum()
+}
+
+fn assert_send<T: Send>(_: &T) {}
+
+#[test]
+fn a_send_free_fn_value_task_is_send_and_completes_on_another_thread() {
+    let weights = vec![1, 2, 3];
+    let vt = weighted_sum(&weights, vec![4, 5, 6]);
+    assert_send(&vt);
+    assert!(
+        !vt.is_completed(),
+        "suspended: the pooled future moves with it"
+    );
+    let total = std::thread::scope(|s| s.spawn(move || vt.get_result()).join().unwrap());
+    assert_eq!(total, 32);
+}
