@@ -5,22 +5,10 @@
 #![allow(dead_code, unused_mut, clippy::all)]
 
 mod common;
+#[macro_use]
+mod parity_support;
 
 use common::yield_once;
-
-/// The enclosing module's `shape!` expanded under each attribute, as the modules
-/// `with_async_trait` and `with_value_task`.
-macro_rules! under_both_attributes {
-    () => {
-        mod with_async_trait {
-            shape!(async_trait::async_trait);
-        }
-
-        mod with_value_task {
-            shape!(valuetask::value_task);
-        }
-    };
-}
 
 use futures::executor::block_on;
 

@@ -22,78 +22,15 @@
 )]
 
 mod common;
+#[macro_use]
+mod parity_support;
 
 use std::future::Future;
 use std::pin::Pin;
 
 use common::{now, yield_once};
 use futures::executor::block_on;
-
-/// The enclosing module's `shape!` expanded under each attribute, as the modules
-/// `with_async_trait` and `with_value_task`.
-macro_rules! under_both_attributes {
-    () => {
-        mod with_async_trait {
-            shape!(async_trait::async_trait);
-        }
-
-        mod with_value_task {
-            shape!(valuetask::value_task);
-        }
-    };
-}
-
-/// The same, with `?Send` on both attributes.
-macro_rules! under_both_local_attributes {
-    () => {
-        mod with_async_trait {
-            shape!(async_trait::async_trait(?Send));
-        }
-
-        mod with_value_task {
-            shape!(valuetask::value_task(?Send));
-        }
-    };
-}
-
-/// The result of a method call: `.get_result()` on a value task, `block_on` on async-trait's
-/// boxed future.
-pub trait Settle {
-    type Output;
-    fn settle(self) -> Self::Output;
-}
-
-impl<T> Settle for valuetask::ValueTask<'_, T> {
-    type Output = T;
-    fn settle(self) -> T {
-        self.get_result()
-    }
-}
-
-impl<T> Settle for valuetask::LocalValueTask<'_, T> {
-    type Output = T;
-    fn settle(self) -> T {
-        self.get_result()
-    }
-}
-
-impl<T> Settle for Pin<Box<dyn Future<Output = T> + Send + '_>> {
-    type Output = T;
-    fn settle(self) -> T {
-        block_on(self)
-    }
-}
-
-impl<T> Settle for Pin<Box<dyn Future<Output = T> + '_>> {
-    type Output = T;
-    fn settle(self) -> T {
-        block_on(self)
-    }
-}
-
-pub fn settle<S: Settle>(task: S) -> S::Output {
-    task.settle()
-}
+use parity_support::settle;
 
 /// async-trait issues #23 and #277: `mut self` by value in an impl (the trait says `self`),
 /// `mut self` in a `Self: Sized` default body, and `mut self: &Self` (the trait says `&self`)
@@ -176,7 +113,7 @@ mod mutable_receivers {
 }
 
 /// async-trait test `UnsafeTrait` (`unsafe trait` / `unsafe impl`), plus `async unsafe fn`
-/// required and default methods (the default awaiting the required one in `unsafe {}`
+/// required and default methods (the default awaiting the required one in unsafe
 /// blocks), called through `dyn`.
 mod unsafe_traits_and_methods {
     use super::*;
