@@ -161,7 +161,8 @@ mod basic_trait_methods {
 /// async-trait test `test_inference` (`-> Box<dyn Iterator<Item = ()>>` from
 /// `Box::new(std::iter::empty())`), issues #149 (`-> &'static dyn Ret { return &Thing; }`),
 /// #236 (an output that is itself a future, then awaited), #147 (`-> ()`) and test
-/// `test_unimplemented` (a default `unimplemented!()`, never called); outputs that are not
+/// `test_unimplemented` (a default body that only panics, never called; async-trait's test uses
+/// the `unimplemented` macro); outputs that are not
 /// `Send`, each on the synchronous and the suspending path.
 mod outputs_needing_inference_or_coercion {
     use super::*;
@@ -216,7 +217,7 @@ mod outputs_needing_inference_or_coercion {
                 async fn unit() -> () {}
 
                 async fn never_called() -> u8 {
-                    unimplemented!()
+                    panic!("a default body that only diverges")
                 }
             }
 
