@@ -66,6 +66,30 @@ fn uses_self(sig: &Signature, body: Option<&Block>) -> bool {
     sig.receiver().is_some() || find.0
 }
 
+/// A `const` or `extern` `async fn` cannot become a value task function: say so at the
+/// keyword, before rustc reports what the rewrite would make of it.
+fn plain_async(sig: &Signature) -> syn::Result<()> {
+    if let Some(constness) = &sig.constness {
+        return Err(syn::Error::new(
+            constness.span,
+            format!(
+                "#[value_task]: `{}` cannot be `const`: a value task is made at run time",
+                sig.ident
+            ),
+        ));
+    }
+    if let Some(abi) = &sig.abi {
+        return Err(syn::Error::new_spanned(
+            abi,
+            format!(
+                "#[value_task]: `{}` cannot have an `extern` ABI: a `ValueTask` cannot cross FFI",
+                sig.ident
+            ),
+        ));
+    }
+    Ok(())
+}
+
 pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
     let options = Options::from_tokens(args)?;
     if let Some(deferred) = options.deferred.clone() {
@@ -77,6 +101,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                 "#[value_task]: an attribute on this method made it not `async`; put #[value_task] on the method itself, last",
             ));
         }
+        plain_async(&f.sig)?;
         let outer = syn::Generics {
             params: deferred.outer.iter().cloned().collect(),
             ..syn::Generics::default()
@@ -122,6 +147,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                     if f.sig.asyncness.is_none() {
                         continue;
                     }
+                    plain_async(&f.sig)?;
                     let is_default = f.default.is_some();
                     if opts.boxed && !options.boxed && !is_default {
                         // Storage is the body's: a declaration has none to box.
@@ -170,6 +196,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                     if f.sig.asyncness.is_none() {
                         continue;
                     }
+                    plain_async(&f.sig)?;
                     if has_attribute_macros(&f.attrs) {
                         defer(&mut f.attrs, &opts, DeferredPlace::Impl, &item.generics);
                     } else {
@@ -192,6 +219,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                     "#[value_task] on a function expects an `async fn`",
                 ));
             }
+            plain_async(&f.sig)?;
             if has_attribute_macros(&f.attrs) {
                 defer(
                     &mut f.attrs,
@@ -204,6 +232,29 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                 rewrite_method(&mut f.sig, &mut f.block, &options, place, None);
             }
             Ok(quote!(#f))
+        }
+        Item::Verbatim(tokens) => {
+            // A function without a body: a trait's method annotated on its own.
+            let declaration = |input: syn::parse::ParseStream<'_>| {
+                input.call(syn::Attribute::parse_outer)?;
+                input.parse::<syn::Visibility>()?;
+                let sig: Signature = input.parse()?;
+                input.parse::<syn::Token![;]>()?;
+                Ok(sig)
+            };
+            match syn::parse::Parser::parse2(declaration, tokens.clone()) {
+                Ok(sig) => Err(syn::Error::new(
+                    sig.ident.span(),
+                    format!(
+                        "#[value_task]: `{}` has no body; on a trait's method, put #[value_task] on the trait",
+                        sig.ident
+                    ),
+                )),
+                Err(_) => Err(syn::Error::new_spanned(
+                    tokens,
+                    "#[value_task] applies to a trait, an impl block, or an `async fn`",
+                )),
+            }
         }
         other => Err(syn::Error::new(
             other.span(),
@@ -663,7 +714,16 @@ fn rewrite_signature(
         }
     }
 
-    sig.asyncness = None;
+    // `fn` takes the span of the `async` it replaces, and the generics that appear get
+    // brackets at the name and the arguments: errors about the signature (a trait and its
+    // impl disagreeing) then point at the user's method, not at the attribute.
+    if let Some(asyncness) = sig.asyncness.take() {
+        sig.fn_token.span = asyncness.span;
+    }
+    if sig.generics.lt_token.is_none() {
+        sig.generics.lt_token = Some(syn::Token![<](sig.ident.span()));
+        sig.generics.gt_token = Some(syn::Token![>](sig.paren_token.span.join()));
+    }
     let mut ret: Type = match &sig.output {
         ReturnType::Default => parse_quote!(()),
         ReturnType::Type(_, ty) => (**ty).clone(),
@@ -793,20 +853,22 @@ fn rewrite_signature(
     let where_clause = sig.generics.make_where_clause();
     where_clause.predicates.extend(bounds);
 
-    let task = value_task_type(opts);
+    // The whole output at the user's return type, so a mismatch with the trait points there.
     let span = ret.span();
+    let task = value_task_type(opts, span);
+    let output_lt = Lifetime::new(OUTPUT_LIFETIME, span);
     sig.output =
         syn::parse2(quote_spanned!(span=> -> #task<#output_lt, #ret>)).expect("a return type");
     ret
 }
 
 /// The value task type the methods return: `ValueTask` or, for `?Send`, `LocalValueTask`.
-fn value_task_type(opts: &Options) -> TokenStream {
-    let krate = opts.krate(Span::call_site());
+fn value_task_type(opts: &Options, span: Span) -> TokenStream {
+    let krate = opts.krate(span);
     if opts.local {
-        quote!(#krate::LocalValueTask)
+        quote_spanned!(span=> #krate::LocalValueTask)
     } else {
-        quote!(#krate::ValueTask)
+        quote_spanned!(span=> #krate::ValueTask)
     }
 }
 
@@ -824,7 +886,7 @@ fn wrap_body(
     opts: &Options,
     receiver: Option<Span>,
 ) -> Block {
-    let task = value_task_type(opts);
+    let task = value_task_type(opts, Span::call_site());
     // Pooled methods start at once, as .NET async methods do: a body that completes without
     // suspending leaves no storage behind.
     let ctor = if opts.boxed {

@@ -50,7 +50,9 @@ impl Parse for Options {
                         "expected `?Send` (futures that are not Send)",
                     ));
                 }
-                options.local = true;
+                if std::mem::replace(&mut options.local, true) {
+                    return Err(syn::Error::new(ident.span(), "`?Send` given twice"));
+                }
             } else if input.peek(Token![crate]) {
                 let keyword = input.parse::<Token![crate]>()?;
                 input.parse::<Token![=]>()?;
@@ -75,7 +77,9 @@ impl Parse for Options {
             } else {
                 let ident: syn::Ident = input.parse()?;
                 if ident == "boxed" {
-                    options.boxed = true;
+                    if std::mem::replace(&mut options.boxed, true) {
+                        return Err(syn::Error::new(ident.span(), "`boxed` given twice"));
+                    }
                 } else if ident == "__deferred" {
                     options.deferred = Some(parse_deferred(input)?);
                 } else {
@@ -172,6 +176,12 @@ impl Options {
                     error.get_or_insert(syn::Error::new_spanned(
                         attr,
                         "`crate = ..` applies to the whole trait or impl: put it on the outer #[value_task]",
+                    ));
+                }
+                Ok(o) if o.boxed && self.boxed => {
+                    error.get_or_insert(syn::Error::new_spanned(
+                        attr,
+                        "`boxed` is already on the whole trait or impl: this changes nothing",
                     ));
                 }
                 Ok(o) => merged.boxed |= o.boxed,
