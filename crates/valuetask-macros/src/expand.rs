@@ -289,8 +289,12 @@ fn rewrite_method(
         _ => uses_self(sig, None),
     };
     let captures = rewrite_params(sig, true);
+    // Where the future is made: errors about it (not `Send`) point at the `async` keyword.
+    let async_span = sig
+        .asyncness
+        .map_or_else(|| sig.fn_token.span, |asyncness| asyncness.span);
     let ret = rewrite_signature(sig, opts, place, uses_self, outer);
-    *body = wrap_body(body, &ret, &captures, opts, receiver_span(sig));
+    *body = wrap_body(body, &ret, &captures, opts, receiver_span(sig), async_span);
 }
 
 /// Whether a method carries attributes that may be attribute macros (anything but the
@@ -885,14 +889,15 @@ fn wrap_body(
     captures: &[TokenStream],
     opts: &Options,
     receiver: Option<Span>,
+    async_span: Span,
 ) -> Block {
-    let task = value_task_type(opts, Span::call_site());
+    let task = value_task_type(opts, async_span);
     // Pooled methods start at once, as .NET async methods do: a body that completes without
     // suspending leaves no storage behind.
     let ctor = if opts.boxed {
-        quote!(boxed)
+        quote_spanned!(async_span=> boxed)
     } else {
-        quote!(start)
+        quote_spanned!(async_span=> start)
     };
     let span = body.span();
     let stmts = &body.stmts;
