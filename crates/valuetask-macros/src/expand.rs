@@ -14,8 +14,8 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{
-    parse_quote, Block, FnArg, GenericParam, ImplItem, Item, Lifetime, Pat, PatIdent, ReturnType,
-    Signature, TraitItem, Type, TypeImplTrait, TypeParamBound, TypeReference,
+    parse_quote, parse_quote_spanned, Block, FnArg, GenericParam, ImplItem, Item, Lifetime, Pat,
+    PatIdent, ReturnType, Signature, TraitItem, Type, TypeImplTrait, TypeParamBound, TypeReference,
 };
 
 use crate::options::{DeferredPlace, Options};
@@ -263,6 +263,13 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     }
 }
 
+/// Where `wrap_body` puts the code it adds: the receiver (its `Send` check) and the `async`
+/// keyword (the value task's construction, where a `!Send` future is reported).
+struct Spans {
+    receiver: Option<Span>,
+    async_span: Span,
+}
+
 /// A function annotated on its own: a method inside an impl has `Self`; one whose signature
 /// uses it (`-> Self`) is a method too, and gets `Self: 'value_task` (which covers the impl's
 /// parameters inside `Self`).
@@ -293,8 +300,15 @@ fn rewrite_method(
     let async_span = sig
         .asyncness
         .map_or_else(|| sig.fn_token.span, |asyncness| asyncness.span);
+    // A `-> !` body runs in the future even without `.await`: as a closure, its call would
+    // return `Infallible` and make the code around it unreachable (a warning in user code).
+    let diverges = matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)));
     let ret = rewrite_signature(sig, opts, place, uses_self, outer);
-    *body = wrap_body(body, &ret, &captures, opts, receiver_span(sig), async_span);
+    let at = Spans {
+        receiver: receiver_span(sig),
+        async_span,
+    };
+    *body = wrap_body(body, &ret, &captures, opts, at, diverges);
 }
 
 /// Whether a method carries attributes that may be attribute macros (anything but the
@@ -730,6 +744,13 @@ fn rewrite_signature(
     }
     let mut ret: Type = match &sig.output {
         ReturnType::Default => parse_quote!(()),
+        // `!` is not yet a type on stable Rust outside a return position, so it cannot be a
+        // value task's output; `Infallible`, equally uninhabited, can (the body's `!`
+        // coerces to it).
+        ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => {
+            let span = ty.span();
+            parse_quote_spanned!(span=> ::core::convert::Infallible)
+        }
         ReturnType::Type(_, ty) => (**ty).clone(),
     };
     // The inputs' elided lifetimes have names now; give the output's elided ones the name the
@@ -888,9 +909,13 @@ fn wrap_body(
     ret: &Type,
     captures: &[TokenStream],
     opts: &Options,
-    receiver: Option<Span>,
-    async_span: Span,
+    at: Spans,
+    diverges: bool,
 ) -> Block {
+    let Spans {
+        receiver,
+        async_span,
+    } = at;
     let task = value_task_type(opts, async_span);
     // Pooled methods start at once, as .NET async methods do: a body that completes without
     // suspending leaves no storage behind.
@@ -901,7 +926,7 @@ fn wrap_body(
     };
     let span = body.span();
     let stmts = &body.stmts;
-    if !opts.boxed && crate::synchronous::never_suspends(body, ret) {
+    if !opts.boxed && !diverges && crate::synchronous::never_suspends(body, ret) {
         // Nothing to suspend: run the body here, as `start` would, but as a closure, so there
         // is no future to store and the value task is ready by value. The closure is called
         // through an `FnOnce` bound so that it owns its captures, as an async block does (a
@@ -946,6 +971,8 @@ fn wrap_body(
             #task::#ctor(async move {
                 #fix_output
                 #(#captures)*
+                // A `-> !` body is a diverging block here, which clippy flags in user code.
+                #[allow(clippy::diverging_sub_expression)]
                 let __ret #ret_annotation = { #(#stmts)* };
                 #[allow(unreachable_code)]
                 __ret

@@ -116,6 +116,8 @@ pub use value_task::ValueTask;
 ///   `async-trait`: the future holds one only if the body uses it (a reference has nothing
 ///   to drop), so an unused `&T` of a `T` that is not `Sync` leaves the future `Send`
 ///   (unless its pattern binds `mut` or `ref`: those are rebound in the future).
+/// - `-> !` becomes `ValueTask<'_, Infallible>` (stable Rust does not allow `!` as a type
+///   argument; `Infallible` is as uninhabited), in traits and impls alike.
 /// - `'async_trait` written in a signature (`where T: 'async_trait`) means the attribute's
 ///   own lifetime, `'value_task`, so such code carries over unchanged. A body that takes
 ///   `&mut self` of a `&mut self` receiver (which a plain `async fn` rejects) stays an

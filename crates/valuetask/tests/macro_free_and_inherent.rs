@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::future::Future;
+
 use common::{drive, yield_once};
 use valuetask::{value_task, ValueTask};
 
@@ -194,4 +196,48 @@ fn a_single_method_using_an_impl_type_parameter_names_the_bound() {
     assert_eq!(Holder::<u64>::size_later(1).get_result(), 8);
     assert_eq!(Holder::<u16>::size_boxed(1).get_result(), 2);
     assert_eq!(Holder(0u8).0, 0);
+}
+
+/// `-> !` (a loop that only ends by leaving the process or the task): the value task's output
+/// is `Infallible`, as uninhabited as `!`, which stable Rust does not allow as a type argument.
+#[valuetask::value_task]
+trait Server: Send + Sync {
+    async fn serve(&self) -> !;
+    async fn fail_fast(&self) -> ! {
+        panic!("a default body that diverges")
+    }
+}
+
+struct Looping;
+
+#[valuetask::value_task]
+impl Server for Looping {
+    async fn serve(&self) -> ! {
+        loop {
+            yield_once().await;
+        }
+    }
+}
+
+#[valuetask::value_task]
+async fn never_returns() -> ! {
+    yield_once().await;
+    panic!("the free fn diverges after a suspension")
+}
+
+#[test]
+fn never_returning_methods_become_infallible_value_tasks() {
+    let server: &dyn Server = &Looping;
+    let mut serving = server.serve();
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    for _ in 0..3 {
+        assert!(std::pin::Pin::new(&mut serving).poll(&mut cx).is_pending());
+    }
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _: std::convert::Infallible = server.fail_fast().get_result();
+    }));
+    assert!(panicked.is_err());
+    let panicked = std::panic::catch_unwind(|| never_returns().get_result());
+    assert!(panicked.is_err());
 }

@@ -132,6 +132,15 @@ pub trait Boxed: Send + Sync {
 
 impl Boxed for Memory {}
 
+/// A function that never returns.
+///
+/// # Panics
+/// Always, with `reason`.
+#[value_task]
+pub async fn halt(reason: &'static str) -> ! {
+    panic!("{reason}")
+}
+
 /// A free function and an inherent method.
 #[value_task]
 pub async fn free(text: &str, mut count: usize) -> usize {
@@ -166,4 +175,5 @@ fn every_shape_runs() {
     assert_eq!(free("ab", 1).get_result(), 3);
     assert_eq!(memory.len_later().get_result(), 1);
     assert_eq!(memory.shown().get_result().to_string(), "one");
+    assert!(std::panic::catch_unwind(|| halt("stop").get_result()).is_err());
 }
