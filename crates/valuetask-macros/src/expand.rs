@@ -932,10 +932,10 @@ fn wrap_body(
         // through an `FnOnce` bound so that it owns its captures, as an async block does (a
         // `&mut self` method may return a reborrow of `self`), and the body keeps the async
         // shape `let __ret = { body }; __ret`, so its temporaries drop before the arguments.
-        let krate = opts.krate(span);
+        let support = opts.macro_support(span);
         return syn::parse2(quote_spanned! {span=>
             {
-                #task::from_result(#krate::macro_support::call_once(move || -> #ret {
+                #task::from_result(#support::call_once(move || -> #ret {
                     #(#captures)*
                     let __ret: #ret = { #(#stmts)* };
                     #[allow(unreachable_code)]
@@ -947,8 +947,8 @@ fn wrap_body(
     }
     let receiver_is_send = match receiver {
         Some(span) if !opts.local => {
-            let krate = opts.krate(span);
-            quote_spanned!(span=> #krate::macro_support::receiver_is_send(&self);)
+            let support = opts.macro_support(span);
+            quote_spanned!(span=> #support::receiver_is_send(&self);)
         }
         _ => TokenStream::new(),
     };

@@ -136,6 +136,19 @@ impl Options {
         }
     }
 
+    /// The path to the crate's hidden `macro_support` module. Under `crate = path` the
+    /// `macro_support` segment takes the span of the user's path, so a path that does not
+    /// re-export it is reported there, not in the method.
+    pub fn macro_support(&self, span: Span) -> TokenStream {
+        let krate = self.krate(span);
+        let module_span = self
+            .krate
+            .as_ref()
+            .map_or(span, |path| syn::spanned::Spanned::span(path));
+        let module = syn::Ident::new("macro_support", module_span);
+        quote::quote!(#krate::#module)
+    }
+
     /// Remove `#[value_task(...)]` attributes from a method and merge their options (a
     /// method may only opt out of pooling). Such an attribute on a method that is not an
     /// `async fn` is an error: it would have nothing to apply to.
