@@ -144,7 +144,7 @@ impl Options {
         let module_span = self
             .krate
             .as_ref()
-            .map_or(span, |path| syn::spanned::Spanned::span(path));
+            .map_or(span, syn::spanned::Spanned::span);
         let module = syn::Ident::new("macro_support", module_span);
         quote::quote!(#krate::#module)
     }
