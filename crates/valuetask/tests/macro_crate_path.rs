@@ -6,9 +6,11 @@
 //! would not compile.
 
 use std::future::Future;
+use std::rc::Rc;
 use valuetask::value_task;
 
-/// What a re-exporting crate provides under its own path (here a wrapper, to tell it apart).
+/// What a re-exporting crate provides under its own path (here wrappers that record which
+/// constructor built them, to tell them apart).
 mod shim {
     use std::future::Future;
 
@@ -25,6 +27,20 @@ mod shim {
         }
         pub fn boxed(future: impl Future<Output = T> + Send + 'a) -> Self {
             ValueTask(valuetask::ValueTask::boxed(future), "boxed")
+        }
+    }
+
+    pub struct LocalValueTask<'a, T>(pub valuetask::LocalValueTask<'a, T>, pub &'static str);
+
+    impl<'a, T> LocalValueTask<'a, T> {
+        pub fn start(future: impl Future<Output = T> + 'a) -> Self {
+            LocalValueTask(valuetask::LocalValueTask::start(future), "start")
+        }
+        pub fn from_result(value: T) -> Self {
+            LocalValueTask(valuetask::LocalValueTask::from_result(value), "from_result")
+        }
+        pub fn boxed(future: impl Future<Output = T> + 'a) -> Self {
+            LocalValueTask(valuetask::LocalValueTask::boxed(future), "boxed")
         }
     }
 }
@@ -102,4 +118,70 @@ fn the_return_type_is_the_one_under_the_path() {
         vt
     }
     assert_eq!(futures::executor::block_on(returns_shim(&Doubler)), 10);
+}
+
+// `crate = path` with `?Send` and `boxed`, on free fns and an inherent impl.
+
+#[value_task(crate = crate::shim, boxed)]
+async fn shim_boxed(x: u32) -> u32 {
+    x + 1
+}
+
+#[value_task(?Send, crate = "crate::shim")]
+async fn shim_local(shared: Rc<u32>) -> u32 {
+    tokio::task::yield_now().await;
+    *shared
+}
+
+#[value_task(?Send, crate = crate::shim)]
+async fn shim_local_ready(shared: Rc<u32>) -> u32 {
+    *shared + 1
+}
+
+#[value_task(?Send, boxed, crate = crate::shim)]
+async fn shim_local_boxed(shared: Rc<u32>) -> u32 {
+    *shared * 3
+}
+
+struct ShimHost(u32);
+
+#[value_task(crate = crate::shim)]
+impl ShimHost {
+    async fn ready(&self) -> u32 {
+        self.0
+    }
+
+    async fn later(&self, add: u32) -> u32 {
+        tokio::task::yield_now().await;
+        self.0 + add
+    }
+
+    #[value_task(boxed)]
+    async fn boxed(&self) -> u32 {
+        self.0 * 2
+    }
+
+    fn plain(&self) -> u32 {
+        self.0
+    }
+}
+
+fn settle_local<T>(vt: shim::LocalValueTask<'_, T>) -> (T, &'static str) {
+    (vt.0.get_result(), vt.1)
+}
+
+#[test]
+fn crate_path_combined_with_local_and_boxed_on_free_fns_and_an_inherent_impl() {
+    assert_eq!(run(shim_boxed(1)), (2, "boxed"));
+    assert_eq!(settle_local(shim_local(Rc::new(5))), (5, "start"));
+    assert_eq!(
+        settle_local(shim_local_ready(Rc::new(5))),
+        (6, "from_result")
+    );
+    assert_eq!(settle_local(shim_local_boxed(Rc::new(5))), (15, "boxed"));
+    let host = ShimHost(4);
+    assert_eq!(run(host.ready()), (4, "from_result"));
+    assert_eq!(run(host.later(1)), (5, "start"));
+    assert_eq!(run(host.boxed()), (8, "boxed"));
+    assert_eq!(host.plain(), 4);
 }
