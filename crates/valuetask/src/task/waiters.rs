@@ -26,10 +26,18 @@ impl WaiterKey {
 /// empties the spill and keeps it for the thread's next spilling task (one per thread, with
 /// room for at most 1,039 wakers and 1,024 free-slot indexes: about 21 KiB), so a result
 /// awaited by many, round after round, allocates its slab once.
+///
+/// The spill's counts live here, beside the state word the registering thread has just
+/// locked, not in the spill: a registration then touches one spill cache line (its slot),
+/// which matters when awaiters on several cores register in turn.
 #[derive(Debug, Default)]
 pub(crate) struct Waiters {
     inline: Option<Waker>,
     spill: Option<Box<Spill>>,
+    /// Spill slots handed out so far (`first` then `more`).
+    spill_len: u32,
+    /// Entries in the spill's `free` list.
+    spill_free: u32,
 }
 
 /// Spill slots kept in the spill's own allocation; more go to `Spill::more`.
@@ -41,8 +49,6 @@ struct Spill {
     first: [Option<Waker>; SPILL_FIRST],
     /// Slots `SPILL_FIRST..`.
     more: Vec<Option<Waker>>,
-    /// Slots handed out so far (`first` then `more`).
-    len: u32,
     /// Handed-out slots whose awaiter went away, for reuse.
     free: Vec<u32>,
 }
@@ -67,7 +73,6 @@ impl Spill {
         Box::new(Spill {
             first: [const { None }; SPILL_FIRST],
             more: Vec::new(),
-            len: 0,
             free: Vec::new(),
         })
     }
@@ -83,7 +88,6 @@ impl Spill {
         }
         self.more.clear();
         self.free.clear();
-        self.len = 0;
         let _ = SPARE.try_with(|spare| {
             if let Some(previous) = spare.replace(Some(self)) {
                 spare.set(Some(previous)); // keep the one already there; drop this one
@@ -99,19 +103,8 @@ impl Spill {
         }
     }
 
-    /// Store `waker` in a free or new slot; returns its index.
-    fn push(&mut self, waker: Waker) -> u32 {
-        if let Some(index) = self.free.pop() {
-            *self.slot_mut(index) = Some(waker);
-            return index;
-        }
-        let index = self.len;
-        if index >= u32::MAX - 1 {
-            // Called under the cell's lock bit: a panic would leave it held. Abort, as `Arc`
-            // does on a refcount overflow.
-            eprintln!("valuetask: more than 4 billion concurrent awaiters of one task");
-            std::process::abort();
-        }
+    /// Store `waker` in slot `index`, which is new: `index` is the number of slots handed out.
+    fn push_new(&mut self, index: u32, waker: Waker) {
         if (index as usize) < SPILL_FIRST {
             self.first[index as usize] = Some(waker);
         } else {
@@ -119,10 +112,9 @@ impl Spill {
                 // Past 16 awaiters, grow by doublings of the total from the start.
                 self.more.reserve_exact(SPILL_FIRST + 1);
             }
+            debug_assert_eq!(self.more.len(), index as usize - SPILL_FIRST);
             self.more.push(Some(waker));
         }
-        self.len += 1;
-        index
     }
 
     fn slots(&self) -> impl Iterator<Item = &Option<Waker>> {
@@ -146,6 +138,8 @@ impl Waiters {
         Self {
             inline: None,
             spill: None,
+            spill_len: 0,
+            spill_free: 0,
         }
     }
 
@@ -185,7 +179,24 @@ impl Waiters {
             *key = WaiterKey::INLINE;
             return;
         }
-        let index = self.spill.get_or_insert_with(Spill::new).push(waker);
+        let spill = self.spill.get_or_insert_with(Spill::new);
+        let index = if self.spill_free > 0 {
+            self.spill_free -= 1;
+            let index = spill.free.pop().expect("spill_free counts the free list");
+            *spill.slot_mut(index) = Some(waker);
+            index
+        } else {
+            let index = self.spill_len;
+            if index >= u32::MAX - 1 {
+                // Called under the cell's lock bit: a panic would leave it held. Abort, as
+                // `Arc` does on a refcount overflow.
+                eprintln!("valuetask: more than 4 billion concurrent awaiters of one task");
+                std::process::abort();
+            }
+            spill.push_new(index, waker);
+            self.spill_len += 1;
+            index
+        };
         *key = WaiterKey(index + 1);
     }
 
@@ -199,17 +210,14 @@ impl Waiters {
         let waker = self.slot_mut(key).take();
         if key != WaiterKey::INLINE {
             self.spill_mut().free.push(key.0 - 1);
+            self.spill_free += 1;
         }
         waker
     }
 
     /// True when no waker is registered.
     pub(crate) fn is_empty(&self) -> bool {
-        self.inline.is_none()
-            && self
-                .spill
-                .as_ref()
-                .is_none_or(|s| s.slots().all(Option::is_none))
+        self.inline.is_none() && self.spill_len == self.spill_free
     }
 
     /// Wake every registered waker, consuming the list. A panicking waker does not stop the
@@ -347,6 +355,40 @@ mod tests {
             1,
             "the last waker was woken"
         );
+    }
+
+    /// The counts kept beside the state word track the spill: emptiness after removals, and
+    /// slots handed out again only once freed.
+    #[test]
+    fn spill_counts_follow_inserts_and_removals() {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut w = Waiters::new();
+        let mut keys = [WaiterKey::NONE; 3];
+        for key in &mut keys {
+            w.insert(key, waker.clone());
+        }
+        assert!(w.remove(keys[1]).is_some());
+        assert!(w.remove(keys[2]).is_some());
+        assert!(!w.is_empty(), "the inline waiter is left");
+        assert!(w.remove(keys[0]).is_some());
+        assert!(w.is_empty(), "every slot was freed");
+        let mut again = [WaiterKey::NONE; 3];
+        for key in &mut again {
+            w.insert(key, waker.clone());
+        }
+        assert_eq!(again[0], keys[0]);
+        assert_eq!(
+            [again[1], again[2]],
+            [keys[2], keys[1]],
+            "freed spill slots first, newest first"
+        );
+        let mut fresh = WaiterKey::NONE;
+        w.insert(&mut fresh, waker.clone());
+        assert_eq!(fresh, WaiterKey(3), "then a new slot");
+        assert!(!w.is_empty());
+        w.wake_all();
+        assert_eq!(count.0.load(Ordering::SeqCst), 4);
     }
 
     #[test]
