@@ -47,8 +47,9 @@ const SPILL_FIRST: usize = 15;
 struct Spill {
     /// Slots `0..SPILL_FIRST`.
     first: [Option<Waker>; SPILL_FIRST],
-    /// Slots `SPILL_FIRST..`.
-    more: Vec<Option<Waker>>,
+    /// Slots `SPILL_FIRST..`: a fixed block, replaced by one twice the size when full. Not a
+    /// `Vec`, so a registration writes its slot and nothing else (no length field).
+    more: Box<[Option<Waker>]>,
     /// Handed-out slots whose awaiter went away, for reuse.
     free: Vec<u32>,
 }
@@ -72,7 +73,7 @@ impl Spill {
         }
         Box::new(Spill {
             first: [const { None }; SPILL_FIRST],
-            more: Vec::new(),
+            more: Box::new([]),
             free: Vec::new(),
         })
     }
@@ -81,12 +82,11 @@ impl Spill {
     fn recycle(mut self: Box<Self>) {
         debug_assert!(self.slots().all(Option::is_none));
         if cfg!(valuetask_loom)
-            || self.more.capacity() > SPARE_MAX_MORE
+            || self.more.len() > SPARE_MAX_MORE
             || self.free.capacity() > SPARE_MAX_MORE
         {
             return;
         }
-        self.more.clear();
         self.free.clear();
         let _ = SPARE.try_with(|spare| {
             if let Some(previous) = spare.replace(Some(self)) {
@@ -105,26 +105,39 @@ impl Spill {
 
     /// Store `waker` in slot `index`, which is new: `index` is the number of slots handed out.
     fn push_new(&mut self, index: u32, waker: Waker) {
-        if (index as usize) < SPILL_FIRST {
-            self.first[index as usize] = Some(waker);
-        } else {
-            if self.more.capacity() == 0 {
-                // Past 16 awaiters, grow by doublings of the total from the start.
-                self.more.reserve_exact(SPILL_FIRST + 1);
+        let index = index as usize;
+        match index.checked_sub(SPILL_FIRST) {
+            None => self.first[index] = Some(waker),
+            Some(i) => {
+                if i == self.more.len() {
+                    self.grow_more();
+                }
+                self.more[i] = Some(waker);
             }
-            debug_assert_eq!(self.more.len(), index as usize - SPILL_FIRST);
-            self.more.push(Some(waker));
         }
+    }
+
+    /// Replace a full `more` block by one twice the size (the first holds 16 slots), moving
+    /// the wakers over.
+    #[cold]
+    fn grow_more(&mut self) {
+        let len = (self.more.len() * 2).max(SPILL_FIRST + 1);
+        let mut grown = Vec::with_capacity(len);
+        grown.extend(self.more.iter_mut().map(Option::take));
+        grown.resize_with(len, || None);
+        self.more = grown.into_boxed_slice();
     }
 
     fn slots(&self) -> impl Iterator<Item = &Option<Waker>> {
         self.first.iter().chain(&self.more)
     }
 
-    fn take_wakers(&mut self) -> impl Iterator<Item = Waker> + '_ {
+    /// The wakers in the first `len` slots (the slots handed out).
+    fn take_wakers(&mut self, len: u32) -> impl Iterator<Item = Waker> + '_ {
         self.first
             .iter_mut()
             .chain(self.more.iter_mut())
+            .take(len as usize)
             .filter_map(Option::take)
     }
 }
@@ -224,7 +237,8 @@ impl Waiters {
     /// others: every waker is woken, then the first panic resumes.
     pub(crate) fn wake_all(mut self) {
         let mut spill = self.spill.take();
-        let spilled = spill.iter_mut().flat_map(|s| s.take_wakers());
+        let spill_len = self.spill_len;
+        let spilled = spill.iter_mut().flat_map(|s| s.take_wakers(spill_len));
         let mut first_panic = None;
         for w in self.inline.take().into_iter().chain(spilled) {
             if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake()))
