@@ -445,10 +445,9 @@ pub(crate) fn start<F: Future>(future: F) -> Started<F> {
     std::mem::forget(guard);
     match polled {
         Poll::Ready(output) => {
-            // SAFETY: completed: drop it in place (exactly once: nothing else knows the
-            // block), then recycle the block. A panicking drop leaks the block, nothing worse.
-            unsafe { ptr::drop_in_place(block.as_ptr()) };
-            return_block(Stored::<F>::CLASS, block.cast());
+            // SAFETY: completed, and nothing else knows the block: `release` drops the future
+            // in place exactly once and returns the block, even if that drop panics.
+            unsafe { Stored::<F>::release(block.cast()) };
             Started::Ready(output)
         }
         // SAFETY: a promoted constant vtable; the block holds a pending `F`.

@@ -396,3 +396,55 @@ fn stress_two_pools_switching_caches_across_threads() {
         "every value dropped exactly once"
     );
 }
+
+/// A result whose `Drop` panics (once: not while already unwinding).
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        if !thread::panicking() {
+            std::panic::panic_any("deliberate drop panic");
+        }
+    }
+}
+
+/// A result nobody takes is dropped when its slot is recycled; if that drop panics, the slot
+/// is still kept: the next rent on this thread reuses it instead of allocating. Both orders:
+/// the value task dropped after completion, and the completer completing after the value
+/// task is gone.
+#[test]
+fn an_untaken_result_whose_drop_panics_still_returns_the_slot() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<&str>() != Some(&"deliberate drop panic") {
+                default(info);
+            }
+        }));
+    });
+    thread::spawn(|| {
+        let pool = CompletionPool::<PanicsOnDrop>::new();
+        for consumer_first in [false, true] {
+            let (vt, completer) = pool.rent();
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                if consumer_first {
+                    drop(vt);
+                    completer.set_result(PanicsOnDrop);
+                } else {
+                    completer.set_result(PanicsOnDrop);
+                    drop(vt);
+                }
+            }));
+            assert!(r.is_err(), "the result's drop panic comes out");
+            let (rented, allocs) = allocations_during(|| pool.rent());
+            assert_eq!(
+                allocs, 0,
+                "the slot was lost (consumer first: {consumer_first})"
+            );
+            drop(rented);
+        }
+    })
+    .join()
+    .unwrap();
+}

@@ -93,3 +93,61 @@ fn a_warm_pool_serves_new_suspending_value_tasks_without_allocating() {
     assert_eq!(sum, 10_000 * 32);
     assert_eq!(allocs, 0);
 }
+
+/// Installs, once, a panic hook that keeps quiet about this file's deliberate `Drop` panics
+/// and reports every other panic as the default hook does.
+fn quiet_about_deliberate_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<&str>() != Some(&"deliberate drop panic") {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// A future that is ready at its first poll and panics when dropped.
+struct ReadyThenPanicsOnDrop;
+
+impl std::future::Future for ReadyThenPanicsOnDrop {
+    type Output = u8;
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<u8> {
+        std::task::Poll::Ready(1)
+    }
+}
+
+impl Drop for ReadyThenPanicsOnDrop {
+    fn drop(&mut self) {
+        std::panic::panic_any("deliberate drop panic");
+    }
+}
+
+/// `ValueTask::start` of a future that completes in its first poll and panics when dropped
+/// returns the block anyway: after warm-up, a start allocates no more than the same panic
+/// without the pool (the panic's own payload).
+#[test]
+fn a_started_future_ready_at_once_whose_drop_panics_returns_its_block() {
+    quiet_about_deliberate_panics();
+    std::thread::spawn(|| {
+        let start = || {
+            let r = std::panic::catch_unwind(|| ValueTask::start(ReadyThenPanicsOnDrop));
+            assert!(r.is_err(), "the drop's panic comes out of start");
+        };
+        let plain = || {
+            let r = std::panic::catch_unwind(|| drop(ReadyThenPanicsOnDrop));
+            assert!(r.is_err());
+        };
+        start(); // warm the thread's free list
+        plain();
+        let ((), with_pool) = allocations_during(|| (0..20).for_each(|_| start()));
+        let ((), without) = allocations_during(|| (0..20).for_each(|_| plain()));
+        assert_eq!(
+            with_pool, without,
+            "a block was lost on each start (allocations with the pool vs the panic alone)"
+        );
+    })
+    .join()
+    .unwrap();
+}

@@ -510,8 +510,9 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         }
         let polled = self.poll_result(token, cx);
         if polled.is_ready() {
-            // SAFETY: taken, so both halves are done: the slot is ours (per the caller).
-            unsafe { self.recycle() };
+            // SAFETY: taken, so both halves are done: the slot is ours (per the caller). The
+            // result was taken and the completer took the waker: nothing is left to drop.
+            drop(unsafe { self.recycle() });
         }
         polled
     }
@@ -538,21 +539,34 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         self.state.load(Ordering::Acquire) & CONSUMER_GONE != 0
     }
 
-    /// Start the next generation of a pooled slot.
+    /// Start the next generation of a pooled slot. Returns what the finished generation left
+    /// (an untaken result, a waker) for the caller to drop once the slot is kept: a panicking
+    /// `Drop` then cannot lose the slot.
     ///
     /// # Safety
     /// The caller owns the slot exclusively: the consumer and completer of the current
     /// generation are both done.
     #[inline]
-    pub(crate) unsafe fn recycle(&self) {
+    pub(crate) unsafe fn recycle(&self) -> Leftovers<T> {
         let state = self.state.load(Ordering::Acquire);
+        // SAFETY: exclusive per the caller; the next state below forgets the result.
+        let result = unsafe { self.take_result(state) };
         // SAFETY: exclusive per the caller.
-        unsafe { self.drop_result(state) };
-        // SAFETY: exclusive per the caller.
-        drop(self.waker.with_mut(|w| unsafe { (*w).take() }));
+        let waker = self.waker.with_mut(|w| unsafe { (*w).take() });
         let next = with_version(version_of(state).wrapping_add(1), state & CONFIG);
         self.state.store(next, Ordering::Release);
+        Leftovers {
+            _result: result,
+            _waker: waker,
+        }
     }
+}
+
+/// What a recycled generation left behind: dropped by the caller after the slot is kept.
+#[must_use = "drop the leftovers after keeping the slot"]
+pub(crate) struct Leftovers<T> {
+    _result: Option<TaskOutput<T>>,
+    _waker: Option<Waker>,
 }
 
 impl<T> Default for ManualResetValueTaskSourceCore<T> {

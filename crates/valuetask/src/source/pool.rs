@@ -249,9 +249,11 @@ impl<T: Send + 'static> Slot<T> {
 #[inline]
 unsafe fn give_back<T: Send + 'static>(slot: NonNull<Slot<T>>) {
     // SAFETY: exclusive per the caller.
-    unsafe { slot.as_ref().core.recycle() };
+    let leftovers = unsafe { slot.as_ref().core.recycle() };
     // SAFETY: exclusive per the caller, and now recycled.
     unsafe { keep(slot) };
+    // Last: a panicking `T::drop` (an untaken result) comes out with the slot already kept.
+    drop(leftovers);
 }
 
 /// Keep a recycled slot idle (thread cache, then shared list) or free it.
