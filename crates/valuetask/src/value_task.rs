@@ -440,16 +440,26 @@ impl<'a, T> ValueTask<'a, T> {
     /// ```
     #[track_caller]
     pub fn try_get(mut self) -> Result<T, Self> {
+        match self.try_take() {
+            Some(value) => Ok(value),
+            None => Err(self),
+        }
+    }
+
+    /// [`try_get`](Self::try_get) by reference: `None` leaves the value task pending, `Some`
+    /// leaves it yielded.
+    #[track_caller]
+    fn try_take(&mut self) -> Option<T> {
         match &*self.0 {
             Repr::Ready(_) | Repr::Future(_) => {}
             Repr::Pooled(p) if p.vtable().is_future => {}
             Repr::Done => used_after_yield("ValueTask::try_get"),
-            other if !other.is_completed() => return Err(self),
+            other if !other.is_completed() => return None,
             _ => {}
         }
         match self.0.poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(value) => Ok(value),
-            Poll::Pending => Err(self),
+            Poll::Ready(value) => Some(value),
+            Poll::Pending => None,
         }
     }
 
@@ -507,14 +517,22 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
 
     /// `as_task`; an `internal` task serves one of the library's forwarders (see
     /// `TaskCompletionSource::internal`).
-    fn drive_task(self, internal: bool) -> Task<T> {
-        // The first poll of a future runs user code: a panic there faults the task too.
-        let pending = match catch_unwind(AssertUnwindSafe(|| self.try_get())) {
-            Ok(Ok(value)) => return Task::from_result(value),
-            Ok(Err(pending)) => pending,
-            Err(panic) => return Task::from_error(crate::catch_panic::panic_error(panic)),
-        };
-        match pending.into_repr() {
+    fn drive_task(mut self, internal: bool) -> Task<T> {
+        // The first poll of a future runs user code: a panic there faults the task too. It is
+        // polled by reference, so after a panic the future is dropped here, outside the
+        // unwind (dropped during it, a `Drop` that panics too would abort the process), and
+        // that second panic is discarded: the first one is the task's fault.
+        match catch_unwind(AssertUnwindSafe(|| self.try_take())) {
+            Ok(Some(value)) => return Task::from_result(value),
+            Ok(None) => {}
+            Err(panic) => {
+                if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(self))) {
+                    crate::catch_panic::discard(second);
+                }
+                return Task::from_error(crate::catch_panic::panic_error(panic));
+            }
+        }
+        match self.into_repr() {
             Repr::Future(future) => crate::runtime::drive(future, None, internal),
             Repr::Pooled(p) if p.vtable().is_future => {
                 crate::runtime::drive(ValueTask::from_repr(Repr::Pooled(p)), None, internal)

@@ -426,3 +426,52 @@ fn panicking_wakers_of_bridged_tasks_do_not_wedge_the_thread_that_runs_the_bridg
         );
     }
 }
+
+/// Panics in `poll`, and again, unconditionally, when dropped.
+struct PanicsInPollAndDrop;
+
+impl std::future::Future for PanicsInPollAndDrop {
+    type Output = u8;
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<u8> {
+        panic!("poll failed")
+    }
+}
+
+impl Drop for PanicsInPollAndDrop {
+    fn drop(&mut self) {
+        panic!("drop failed")
+    }
+}
+
+/// `as_task` polls a future once, at once: a panic there faults the task, even when the
+/// future's `Drop` panics too (dropped during the first unwind, that would abort the
+/// process). Runs in a child process, so an abort fails this test instead of the binary.
+#[test]
+fn as_task_of_a_future_panicking_in_poll_and_in_drop_faults_the_task() {
+    const NAME: &str = "as_task_of_a_future_panicking_in_poll_and_in_drop_faults_the_task";
+    if std::env::var_os("VALUETASK_TEST_CHILD").is_none() {
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", NAME, "--test-threads=1"])
+            .env("VALUETASK_TEST_CHILD", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(
+            status.success(),
+            "the child test failed or aborted: {status}"
+        );
+        return;
+    }
+    for vt in [
+        ValueTask::boxed(PanicsInPollAndDrop),
+        ValueTask::new(PanicsInPollAndDrop),
+    ] {
+        let task = vt.as_task();
+        assert_eq!(
+            task.wait().unwrap_err().panic_message(),
+            Some("poll failed"),
+            "the poll's panic is the fault"
+        );
+    }
+}
