@@ -475,3 +475,76 @@ fn as_task_of_a_future_panicking_in_poll_and_in_drop_faults_the_task() {
         );
     }
 }
+
+/// A value whose `Drop` panics (unless already unwinding).
+struct PanicsWhenDropped;
+
+impl Drop for PanicsWhenDropped {
+    fn drop(&mut self) {
+        if !thread::panicking() {
+            std::panic::panic_any("value drop failed");
+        }
+    }
+}
+
+/// A source completed from outside, holding a `PanicsWhenDropped`.
+#[derive(Default)]
+struct BombSource {
+    value: Mutex<Option<PanicsWhenDropped>>,
+    waker: Mutex<Option<Waker>>,
+}
+
+/// Shares a `BombSource`; panics when dropped.
+struct PanickingHandle(Arc<BombSource>);
+
+impl Drop for PanickingHandle {
+    fn drop(&mut self) {
+        std::panic::panic_any("source drop failed");
+    }
+}
+
+impl ValueTaskSource<PanicsWhenDropped> for PanickingHandle {
+    fn status(&self, _token: u32) -> SourceStatus {
+        if self.0.value.lock().unwrap().is_some() {
+            SourceStatus::Succeeded
+        } else {
+            SourceStatus::Pending
+        }
+    }
+
+    fn poll_result(&self, _token: u32, cx: &mut Context<'_>) -> Poll<PanicsWhenDropped> {
+        match self.0.value.lock().unwrap().take() {
+            Some(value) => Poll::Ready(value),
+            None => {
+                *self.0.waker.lock().unwrap() = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// The `as_task` bridge of a source whose handle panics when dropped (after yielding a value
+/// that would panic when dropped outside an unwind) faults its task with the handle's panic:
+/// the producer's wake-up does not panic, and the task does not end abandoned.
+#[test]
+fn a_bridge_whose_source_panics_when_dropped_faults_its_task() {
+    let inner = Arc::new(BombSource::default());
+    let task = ValueTask::from_arc_source(Arc::new(PanickingHandle(inner.clone())), 0).as_task();
+    assert!(!task.is_completed());
+    *inner.value.lock().unwrap() = Some(PanicsWhenDropped);
+    let waker = inner
+        .waker
+        .lock()
+        .unwrap()
+        .take()
+        .expect("the bridge registered");
+    let woke = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
+    assert!(woke.is_ok(), "a panic escaped into the producer's wake-up");
+    assert_eq!(
+        task.wait_timeout(Duration::from_secs(5))
+            .expect("completed")
+            .err()
+            .and_then(TaskError::panic_message),
+        Some("source drop failed")
+    );
+}
