@@ -190,8 +190,9 @@ impl<T> Clone for TaskCompletionSource<T> {
 impl<T> Drop for TaskCompletionSource<T> {
     fn drop(&mut self) {
         if self.raw.release_source() && !self.raw.snapshot().is_claimed() {
-            // Lost races are fine: a concurrent completer can only be this source's own
-            // thread (we were the last source), so `CLAIMED` clear means nobody will complete.
+            // No other source is left, but a completer without one can still race us
+            // (`Task::try_cancel`, say from a `cancel_on` watcher): the completion is a
+            // compare-and-swap, so whichever comes first wins and the other is ignored.
             self.raw
                 .try_complete_in_drop(Err(TaskError::Abandoned), Outcome::Faulted);
         }

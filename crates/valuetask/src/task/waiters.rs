@@ -27,9 +27,12 @@ impl WaiterKey {
 /// room for at most 1,039 wakers and 1,024 free-slot indexes: about 21 KiB), so a result
 /// awaited by many, round after round, allocates its slab once.
 ///
-/// The spill's counts live here, beside the state word the registering thread has just
-/// locked, not in the spill: a registration then touches one spill cache line (its slot),
-/// which matters when awaiters on several cores register in turn.
+/// The spill's counts live here, in the cell (usually on the state word's cache line, which
+/// the registering thread has just locked; `Cell` is not laid out to guarantee it), not in
+/// the spill: a new registration then writes one spill line, its slot, and past 15 spilled
+/// awaiters also reads the `more` block's pointer, a line nobody writes in steady state.
+/// Reusing a freed slot also touches the free list. This matters when awaiters on several
+/// cores register in turn.
 #[derive(Debug, Default)]
 pub(crate) struct Waiters {
     inline: Option<Waker>,
