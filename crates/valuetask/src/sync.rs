@@ -6,11 +6,15 @@
 //! A custom cfg (not `loom`) keeps tokio, which reacts to `cfg(loom)`, out of the model build.
 
 #[cfg(valuetask_loom)]
-pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize};
+pub(crate) use loom::sync::atomic::{
+    fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize,
+};
 #[cfg(valuetask_loom)]
 pub(crate) use loom::sync::Mutex;
 #[cfg(not(valuetask_loom))]
-pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicU8, AtomicUsize};
+pub(crate) use std::sync::atomic::{
+    fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize,
+};
 #[cfg(not(valuetask_loom))]
 pub(crate) use std::sync::Mutex;
 

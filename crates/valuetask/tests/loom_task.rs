@@ -92,6 +92,53 @@ fn completion_races_re_registration_with_a_new_waker() {
     });
 }
 
+/// Two awaiters registered already (the inline slot and, under loom, the whole slab): the
+/// next one creates the overflow and registers in its shard while the task completes.
+fn with_two_registered(f: impl FnOnce(TaskCompletionSource<u32>, Task<u32>)) {
+    let tcs = TaskCompletionSource::new();
+    let task = tcs.task();
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    let (mut a, mut b) = (task.clone(), task.clone());
+    assert!(std::pin::Pin::new(&mut a).poll_fut(&mut cx).is_pending());
+    assert!(std::pin::Pin::new(&mut b).poll_fut(&mut cx).is_pending());
+    f(tcs, task);
+    assert_eq!(loom::future::block_on(a), Ok(4));
+    assert_eq!(loom::future::block_on(b), Ok(4));
+}
+
+#[test]
+fn an_overflow_created_while_the_task_completes_loses_no_wakeup() {
+    model(|| {
+        with_two_registered(|tcs, task| {
+            let third = thread::spawn(move || loom::future::block_on(task));
+            tcs.set_result(4);
+            assert_eq!(third.join().unwrap(), Ok(4));
+        });
+    });
+}
+
+#[test]
+fn an_overflow_awaiter_re_registering_or_dropped_races_completion() {
+    model_three_threads(|| {
+        with_two_registered(|tcs, task| {
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            let (mut third, mut fourth) = (task.clone(), task);
+            assert!(std::pin::Pin::new(&mut third)
+                .poll_fut(&mut cx)
+                .is_pending());
+            assert!(std::pin::Pin::new(&mut fourth)
+                .poll_fut(&mut cx)
+                .is_pending());
+            // In the overflow now: one re-registers with `block_on`'s waker, one goes away.
+            let again = thread::spawn(move || loom::future::block_on(third));
+            let dropped = thread::spawn(move || drop(fourth));
+            tcs.set_result(4);
+            assert_eq!(again.join().unwrap(), Ok(4));
+            dropped.join().unwrap();
+        });
+    });
+}
+
 #[test]
 fn two_completers_race_and_exactly_one_wins() {
     model(|| {

@@ -14,6 +14,10 @@
 //!   `CLAIMED`, drains the list, and releases it in the same Release store that sets
 //!   `COMPLETE`. While `LOCKED` is held nobody else writes the state word. Once `COMPLETE` is
 //!   set nobody takes `LOCKED` again, so a `WaiterKey` held by a future becomes dead.
+//! - `overflow` (awaiters past 16, in per-thread shards with their own locks) is published
+//!   under `LOCKED`, once, and lives until the cell is freed. It follows the rules in
+//!   `waiters.rs`: the completer takes its wakers after publishing `COMPLETE`, and
+//!   registrants check `COMPLETE` under their shard's lock.
 //! - `sources` counts the `TaskCompletionSource` handles; the last one to drop completes the
 //!   cell as abandoned if nobody completed it.
 
@@ -25,8 +29,8 @@ use std::task::{Poll, Waker};
 use super::state::{
     Outcome, Snapshot, ASYNC_CONTINUATIONS, CLAIMED, COMPLETE, HAS_WAITERS, LOCKED, OBSERVED,
 };
-use super::waiters::{NeedsClone, WaiterKey, Waiters};
-use crate::sync::{fence, spin_wait, AtomicUsize, Ordering, UnsafeCell};
+use super::waiters::{NeedsClone, Overflow, Registered, WaiterKey, Waiters};
+use crate::sync::{fence, spin_wait, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
 
 /// More handles than this aborts, as `Arc` does, instead of wrapping.
 const MAX_REFS: usize = isize::MAX as usize;
@@ -41,6 +45,8 @@ pub(crate) struct Cell<O> {
     /// Called with the output when a faulted cell is freed and nobody observed it.
     on_unobserved: Option<fn(&O)>,
     waiters: UnsafeCell<Waiters>,
+    /// Awaiters past the first 16: null until needed, then fixed until the cell is freed.
+    overflow: AtomicPtr<Overflow>,
     output: UnsafeCell<MaybeUninit<O>>,
 }
 
@@ -64,6 +70,7 @@ impl<O> Cell<O> {
             sources: AtomicUsize::new(sources),
             on_unobserved,
             waiters: UnsafeCell::new(Waiters::new()),
+            overflow: AtomicPtr::new(std::ptr::null_mut()),
             output: UnsafeCell::new(output),
         }
     }
@@ -77,6 +84,7 @@ impl<O> Cell<O> {
             sources: AtomicUsize::new(0),
             on_unobserved: None,
             waiters: UnsafeCell::new(Waiters::new()),
+            overflow: AtomicPtr::new(std::ptr::null_mut()),
             output: UnsafeCell::new(MaybeUninit::new(output)),
         }
     }
@@ -84,6 +92,11 @@ impl<O> Cell<O> {
 
 impl<O> Drop for Cell<O> {
     fn drop(&mut self) {
+        let overflow = self.overflow.load(Ordering::Relaxed);
+        if !overflow.is_null() {
+            // SAFETY: published from `Box::into_raw`, and `&mut self`: no other user is left.
+            unsafe { Box::from_raw(overflow) }.recycle();
+        }
         let state = Snapshot(self.state.load(Ordering::Relaxed));
         if state.outcome() == Some(Outcome::Faulted) && !state.is_observed() {
             if let Some(report) = self.on_unobserved {
@@ -289,38 +302,95 @@ impl<O> RawTask<O> {
 
     /// Register `waker` under `key`, or `Ready` if the cell completed (seen with Acquire).
     fn register_unless_complete(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<()> {
-        // Wakers are cloned outside the lock (a clone is executor code, and an atomic
-        // operation on the executor's task): a first registration clones before taking it; a
+        // Wakers are cloned outside any lock (a clone is executor code, and an atomic
+        // operation on the executor's task): a first registration clones before locking; a
         // re-registration with a different waker, found under the lock, releases it, clones
         // and retries.
         let mut fresh = key.is_none().then(|| waker.clone());
         loop {
+            // An overflow key, or a new awaiter once the overflow exists: its shard.
+            if key.is_overflow() || key.is_none() {
+                if let Some(overflow) = self.overflow() {
+                    let complete = || self.snapshot().is_complete();
+                    match overflow.register(key, waker, &mut fresh, complete) {
+                        Ok(Registered::Pending(replaced)) => {
+                            drop(replaced);
+                            return Poll::Pending;
+                        }
+                        Ok(Registered::Complete) => return Poll::Ready(()),
+                        Err(NeedsClone) => {
+                            fresh = Some(waker.clone());
+                            continue;
+                        }
+                    }
+                }
+            }
             let Lock::Held(held) = self.lock(HAS_WAITERS) else {
                 return Poll::Ready(());
             };
-            // SAFETY: we hold `LOCKED`, so the waiter list is ours alone.
-            let registered = self
-                .cell()
-                .waiters
-                .with_mut(|w| unsafe { (*w).register(key, waker, &mut fresh) });
+            let registered = self.cell().waiters.with_mut(|w| {
+                // SAFETY: we hold `LOCKED`, so the list is ours alone.
+                let waiters = unsafe { &mut *w };
+                if !key.is_none() {
+                    return Some(waiters.register(*key, waker, &mut fresh));
+                }
+                if self.overflow().is_some() {
+                    return None; // published since we looked: use it
+                }
+                let Some(new) = fresh.take() else {
+                    return Some(Err(NeedsClone));
+                };
+                match waiters.insert(key, new) {
+                    Ok(()) => Some(Ok(None)),
+                    Err(new) => {
+                        // The 17th awaiter: publish the overflow (once, under `LOCKED`).
+                        fresh = Some(new);
+                        let overflow = Box::into_raw(Overflow::new());
+                        self.cell().overflow.store(overflow, Ordering::Release);
+                        None
+                    }
+                }
+            });
             self.unlock(held);
             match registered {
-                Ok(replaced) => {
+                Some(Ok(replaced)) => {
                     drop(replaced);
                     return Poll::Pending;
                 }
-                Err(NeedsClone) => fresh = Some(waker.clone()),
+                Some(Err(NeedsClone)) => fresh = Some(waker.clone()),
+                None => {}
             }
         }
     }
 
+    /// The overflow, once published.
+    #[inline]
+    fn overflow(&self) -> Option<&Overflow> {
+        let overflow = self.cell().overflow.load(Ordering::Acquire);
+        // SAFETY: published from `Box::into_raw` and kept until the cell is freed, which our
+        // handle prevents.
+        unsafe { overflow.as_ref() }
+    }
+
     /// Forget `key`'s waker: the awaiter is going away. A no-op after completion.
+    #[inline]
     pub(crate) fn remove_waiter(&self, key: &mut WaiterKey) {
-        if key.is_none() {
-            return;
+        if !key.is_none() {
+            self.remove_registered(key);
         }
+    }
+
+    fn remove_registered(&self, key: &mut WaiterKey) {
         let k = std::mem::replace(key, WaiterKey::NONE);
-        if let Lock::Held(held) = self.lock(0) {
+        if k.is_overflow() {
+            if self.snapshot().is_complete() {
+                return; // the completer took the waker (the usual case: dropped after `Ready`)
+            }
+            let overflow = self
+                .overflow()
+                .expect("an overflow key implies the overflow");
+            drop(overflow.remove(k, || self.snapshot().is_complete()));
+        } else if let Lock::Held(held) = self.lock(0) {
             // SAFETY: we hold `LOCKED`.
             let removed = self.cell().waiters.with_mut(|w| unsafe { (*w).remove(k) });
             self.unlock(held);
@@ -408,12 +478,25 @@ impl<O> RawTask<O> {
         // state: nobody else changed it while we held `LOCKED`.
         let done = (before.0 | CLAIMED | COMPLETE | outcome.bits()) & !LOCKED;
         cell.state.store(done, Ordering::Release);
-        if let Some(waiters) = waiters.filter(|w| !w.is_empty()) {
-            if before.async_continuations() {
-                crate::continuations::wake_later(move || waiters.wake_all());
-            } else {
-                waiters.wake_all();
+        // Published under `LOCKED` before we took it, if ever: seen here.
+        let mut overflow = self.overflow().map(Overflow::take_all);
+        let waiters = waiters.filter(|w| !w.is_empty());
+        if waiters.is_none() && overflow.is_none() {
+            return Ok(());
+        }
+        let wake = move || {
+            let panic = waiters.unwrap_or_default().wake_all(overflow.as_mut());
+            if let Some(taken) = overflow {
+                taken.recycle();
             }
+            if let Some(panic) = panic {
+                std::panic::resume_unwind(panic);
+            }
+        };
+        if before.async_continuations() {
+            crate::continuations::wake_later(wake);
+        } else {
+            wake();
         }
         Ok(())
     }
@@ -460,7 +543,7 @@ impl<O> RawTask<O> {
                 // SAFETY: we hold `LOCKED`.
                 let n = self.cell().waiters.with(|w| unsafe { (*w).len() });
                 self.unlock(held);
-                n
+                n + self.overflow().map_or(0, Overflow::len)
             }
             Lock::Completed => 0,
         }

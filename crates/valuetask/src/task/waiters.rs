@@ -1,295 +1,575 @@
-//! The wakers of a pending task: one inline slot, spilling to a slab for more awaiters.
+//! The wakers of a pending task.
 //!
-//! Not synchronized by itself: the cell's `LOCKED` bit guards every access (see `cell.rs`).
+//! - One inline slot and a slab of 15 more ([`Waiters`]), in the cell, guarded by the cell's
+//!   `LOCKED` bit (see `cell.rs`). The completer takes them whole under that bit and wakes
+//!   them after; the emptied slab goes to a per-thread spare for the next task awaited by
+//!   many, so a result awaited by up to 16 tasks, round after round, allocates its slab once.
+//! - Past 16 awaiters, an overflow ([`Overflow`]) split into per-thread shards, each on its
+//!   own cache line with its own lock, so many awaiters on several cores do not all contend
+//!   for the cell's state word. Its pointer is published once, under `LOCKED`, and stays
+//!   until the cell is freed (`Cell::drop` recycles it).
+//!
+//! # Invariants (overflow)
+//!
+//! - A shard's slots are accessed only by the holder of that shard's `locked` flag. A
+//!   registrant or remover checks `COMPLETE` under the shard lock and touches no slot once it
+//!   is set; the completer publishes `COMPLETE` first and then takes each shard's slots under
+//!   its lock. So a waker is either taken by the completer or never stored.
+//! - No user code runs under a lock: wakers are cloned before and dropped after, and woken
+//!   only after everything was taken. The one call under a lock is the allocator.
+//!
 //! Each awaiting future owns a [`WaiterKey`] naming its slot, so a re-poll replaces its own
 //! waker (after `will_wake`) instead of growing the list, and a dropped future frees its slot.
 
 use std::task::Waker;
 
-/// Names one awaiter's slot in a [`Waiters`] list; `WaiterKey::NONE` when not registered.
+use crate::sync::{spin_wait, AtomicBool, Ordering, UnsafeCell};
+
+/// Slab slots: with the inline one, 16 awaiters before the overflow. Under loom, 1: the
+/// models reach the overflow with their third awaiter.
+const SLAB: usize = if cfg!(valuetask_loom) { 1 } else { 15 };
+
+/// Shards in an overflow (a power of two).
+const SHARDS: usize = 4;
+const SHARD_BITS: u32 = SHARDS.trailing_zeros();
+
+/// Names one awaiter's slot; `WaiterKey::NONE` when not registered. 0 is the inline slot,
+/// `1..=SLAB` the slab, and above that the overflow (shard and index).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct WaiterKey(u32);
 
 impl WaiterKey {
     pub(crate) const NONE: WaiterKey = WaiterKey(u32::MAX);
     const INLINE: WaiterKey = WaiterKey(0);
+    const FIRST_OVERFLOW: u32 = SLAB as u32 + 1;
 
     #[inline]
     pub(crate) const fn is_none(self) -> bool {
         self.0 == u32::MAX
     }
+
+    /// True for a key in the overflow.
+    #[inline]
+    pub(crate) const fn is_overflow(self) -> bool {
+        self.0 >= Self::FIRST_OVERFLOW && !self.is_none()
+    }
+
+    /// Slot `index` of overflow shard `shard`.
+    fn overflowed(shard: usize, index: u32) -> Self {
+        let key = (u64::from(index) << SHARD_BITS | shard as u64) + u64::from(Self::FIRST_OVERFLOW);
+        match u32::try_from(key) {
+            Ok(key) if key != u32::MAX => WaiterKey(key),
+            // Called under a lock: a panic would leave it held. Abort, as `Arc` does on a
+            // refcount overflow.
+            _ => {
+                eprintln!("valuetask: more than a billion concurrent awaiters of one task");
+                std::process::abort();
+            }
+        }
+    }
+
+    /// The shard and index of an overflow key.
+    fn shard_and_index(self) -> (usize, usize) {
+        debug_assert!(self.is_overflow());
+        let raw = self.0 - Self::FIRST_OVERFLOW;
+        (raw as usize & (SHARDS - 1), (raw >> SHARD_BITS) as usize)
+    }
 }
 
-/// The registered wakers. `inline` is key 0; spill slot `i` is key `i + 1`. The spill is
-/// boxed so a task that never has two awaiters at once pays one word for it, and its first
-/// slots live in the box itself, so up to 16 awaiters cost one allocation. Waking all
-/// empties the spill and keeps it for the thread's next spilling task (one per thread, with
-/// room for at most 1,039 wakers and 1,024 free-slot indexes: about 21 KiB), so a result
-/// awaited by many, round after round, allocates its slab once.
-///
-/// The spill's counts live here, in the cell (usually on the state word's cache line, which
-/// the registering thread has just locked; `Cell` is not laid out to guarantee it), not in
-/// the spill: a new registration then writes one spill line, its slot, and past 15 spilled
-/// awaiters also reads the `more` block's pointer, a line nobody writes in steady state.
-/// Reusing a freed slot also touches the free list. This matters when awaiters on several
-/// cores register in turn.
+/// A registration needs a clone of the waker, which the caller makes outside the lock.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct NeedsClone;
+
+/// Register `waker` in `slot`, this awaiter's own. A waker already there that wakes the same
+/// task stays; otherwise `fresh`, a clone the caller made beforehand, is stored and the
+/// replaced waker returned for the caller to drop after unlocking. `Err(NeedsClone)` when
+/// `fresh` is needed and missing: nothing changed.
+fn store(
+    slot: &mut Option<Waker>,
+    waker: &Waker,
+    fresh: &mut Option<Waker>,
+) -> Result<Option<Waker>, NeedsClone> {
+    if slot
+        .as_ref()
+        .is_some_and(|existing| existing.will_wake(waker))
+    {
+        return Ok(None);
+    }
+    fresh.take().map(|f| slot.replace(f)).ok_or(NeedsClone)
+}
+
+/// The inline slot and the slab, under the cell's `LOCKED`. The slab is boxed so a task that
+/// never has two awaiters at once pays one word for it; its counts live here, in the cell
+/// (usually on the state word's cache line, which the registering thread has just locked),
+/// so a new registration writes one slab line, its slot.
 #[derive(Debug, Default)]
 pub(crate) struct Waiters {
     inline: Option<Waker>,
-    spill: Option<Box<Spill>>,
-    /// Spill slots handed out so far (`first` then `more`).
-    spill_len: u32,
-    /// Entries in the spill's `free` list.
-    spill_free: u32,
+    slab: Option<Box<Slab>>,
+    /// Slab slots handed out so far.
+    slab_len: u32,
+    /// Entries in the slab's `free` list.
+    slab_free: u32,
 }
 
-/// Spill slots kept in the spill's own allocation; more go to `Spill::more`.
-const SPILL_FIRST: usize = 15;
-
 #[derive(Debug)]
-struct Spill {
-    /// Slots `0..SPILL_FIRST`.
-    first: [Option<Waker>; SPILL_FIRST],
-    /// Slots `SPILL_FIRST..`: a fixed block, replaced by one twice the size when full. Not a
-    /// `Vec`, so a registration writes its slot and nothing else (no length field).
-    more: Box<[Option<Waker>]>,
-    /// Handed-out slots whose awaiter went away, for reuse.
+struct Slab {
+    slots: [Option<Waker>; SLAB],
+    /// Handed-out slots whose awaiter went away, for reuse (at most `SLAB`).
     free: Vec<u32>,
 }
 
-/// Most `more` slots a spill kept for reuse may have (a spare holds no wakers, only room).
-const SPARE_MAX_MORE: usize = 1024;
-
 thread_local! {
-    /// One emptied spill per thread, kept for the next task that needs one: a task awaited by
-    /// many, completed round after round, then reuses its predecessor's slab.
-    static SPARE: std::cell::Cell<Option<Box<Spill>>> = const { std::cell::Cell::new(None) };
+    /// One emptied slab per thread, kept for the next task that needs one.
+    static SPARE_SLAB: std::cell::Cell<Option<Box<Slab>>> = const { std::cell::Cell::new(None) };
 }
 
-impl Spill {
+impl Slab {
     fn new() -> Box<Self> {
         // Loom runs model threads on one OS thread: a real thread-local would outlive the model.
         if !cfg!(valuetask_loom) {
-            if let Ok(Some(spare)) = SPARE.try_with(std::cell::Cell::take) {
+            if let Ok(Some(spare)) = SPARE_SLAB.try_with(std::cell::Cell::take) {
                 return spare;
             }
         }
-        Box::new(Spill {
-            first: [const { None }; SPILL_FIRST],
-            more: Box::new([]),
+        Box::new(Slab {
+            slots: [const { None }; SLAB],
             free: Vec::new(),
         })
     }
 
-    /// Keep an emptied spill for reuse (the thread keeps one).
+    /// Keep an emptied slab for reuse (the thread keeps one).
     fn recycle(mut self: Box<Self>) {
-        debug_assert!(self.slots().all(Option::is_none));
-        if cfg!(valuetask_loom)
-            || self.more.len() > SPARE_MAX_MORE
-            || self.free.capacity() > SPARE_MAX_MORE
-        {
+        debug_assert!(self.slots.iter().all(Option::is_none));
+        if cfg!(valuetask_loom) {
             return;
         }
         self.free.clear();
-        let _ = SPARE.try_with(|spare| {
+        let _ = SPARE_SLAB.try_with(|spare| {
             if let Some(previous) = spare.replace(Some(self)) {
                 spare.set(Some(previous)); // keep the one already there; drop this one
             }
         });
     }
-
-    fn slot_mut(&mut self, index: u32) -> &mut Option<Waker> {
-        let index = index as usize;
-        match index.checked_sub(SPILL_FIRST) {
-            None => &mut self.first[index],
-            Some(i) => &mut self.more[i],
-        }
-    }
-
-    /// Store `waker` in slot `index`, which is new: `index` is the number of slots handed out.
-    fn push_new(&mut self, index: u32, waker: Waker) {
-        let index = index as usize;
-        match index.checked_sub(SPILL_FIRST) {
-            None => self.first[index] = Some(waker),
-            Some(i) => {
-                if i == self.more.len() {
-                    self.grow_more();
-                }
-                self.more[i] = Some(waker);
-            }
-        }
-    }
-
-    /// Replace a full `more` block by one twice the size (the first holds 16 slots), moving
-    /// the wakers over.
-    #[cold]
-    fn grow_more(&mut self) {
-        let len = (self.more.len() * 2).max(SPILL_FIRST + 1);
-        let mut grown = Vec::with_capacity(len);
-        grown.extend(self.more.iter_mut().map(Option::take));
-        grown.resize_with(len, || None);
-        self.more = grown.into_boxed_slice();
-    }
-
-    fn slots(&self) -> impl Iterator<Item = &Option<Waker>> {
-        self.first.iter().chain(&self.more)
-    }
-
-    /// The wakers in the first `len` slots (the slots handed out).
-    fn take_wakers(&mut self, len: u32) -> impl Iterator<Item = Waker> + '_ {
-        self.first
-            .iter_mut()
-            .chain(self.more.iter_mut())
-            .take(len as usize)
-            .filter_map(Option::take)
-    }
 }
-
-/// [`Waiters::register`] needs a clone of the waker, which the caller makes outside the lock.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct NeedsClone;
 
 impl Waiters {
     pub(crate) const fn new() -> Self {
         Self {
             inline: None,
-            spill: None,
-            spill_len: 0,
-            spill_free: 0,
+            slab: None,
+            slab_len: 0,
+            slab_free: 0,
         }
     }
 
-    /// Register `waker` under `key` without cloning it (cloning is executor code, kept out of
-    /// the lock): `fresh` is a clone the caller made beforehand, if any. A registered key
-    /// whose waker will wake the same task keeps it; otherwise `fresh` is stored (taking a
-    /// free slot for a first registration and writing the key back), and the replaced waker
-    /// is returned for the caller to drop after unlocking. `Err(NeedsClone)` when `fresh` is
-    /// needed and the caller has none: nothing changed.
+    /// Re-register `waker` under `key`, an inline or slab key (see [`store`]).
     pub(crate) fn register(
         &mut self,
-        key: &mut WaiterKey,
+        key: WaiterKey,
         waker: &Waker,
         fresh: &mut Option<Waker>,
     ) -> Result<Option<Waker>, NeedsClone> {
-        if !key.is_none() {
-            let slot = self.slot_mut(*key);
-            if slot
-                .as_ref()
-                .is_some_and(|existing| existing.will_wake(waker))
-            {
-                return Ok(None);
-            }
-            return fresh.take().map(|f| slot.replace(f)).ok_or(NeedsClone);
-        }
-        let fresh = fresh.take().ok_or(NeedsClone)?;
-        self.insert(key, fresh);
-        Ok(None)
+        store(self.slot_mut(key), waker, fresh)
     }
 
-    /// Store `waker` for an awaiter that is not registered yet (`key` is `NONE`), and write
-    /// its key back.
-    pub(crate) fn insert(&mut self, key: &mut WaiterKey, waker: Waker) {
+    /// Store `waker` for an awaiter that is not registered yet (`key` is `NONE`) and write its
+    /// key back; `Err(waker)` when the inline slot and the slab are full.
+    pub(crate) fn insert(&mut self, key: &mut WaiterKey, waker: Waker) -> Result<(), Waker> {
         debug_assert!(key.is_none(), "insert is for a first registration");
         if self.inline.is_none() {
             self.inline = Some(waker);
             *key = WaiterKey::INLINE;
-            return;
+            return Ok(());
         }
-        let spill = self.spill.get_or_insert_with(Spill::new);
-        let index = if self.spill_free > 0 {
-            self.spill_free -= 1;
-            let index = spill.free.pop().expect("spill_free counts the free list");
-            *spill.slot_mut(index) = Some(waker);
-            index
+        let index = if self.slab_free > 0 {
+            self.slab_free -= 1;
+            self.slab_mut()
+                .free
+                .pop()
+                .expect("slab_free counts the free list")
+        } else if (self.slab_len as usize) < SLAB {
+            self.slab_len += 1;
+            self.slab_len - 1
         } else {
-            let index = self.spill_len;
-            if index >= u32::MAX - 1 {
-                // Called under the cell's lock bit: a panic would leave it held. Abort, as
-                // `Arc` does on a refcount overflow.
-                eprintln!("valuetask: more than 4 billion concurrent awaiters of one task");
-                std::process::abort();
-            }
-            spill.push_new(index, waker);
-            self.spill_len += 1;
-            index
+            return Err(waker);
         };
+        self.slab.get_or_insert_with(Slab::new).slots[index as usize] = Some(waker);
         *key = WaiterKey(index + 1);
+        Ok(())
     }
 
-    /// Free `key`'s slot (the awaiter went away before completion). Returns its waker, for
-    /// the caller to drop after unlocking.
+    /// Free `key`'s slot, an inline or slab key (the awaiter went away before completion).
+    /// Returns its waker, for the caller to drop after unlocking.
     #[must_use]
     pub(crate) fn remove(&mut self, key: WaiterKey) -> Option<Waker> {
-        if key.is_none() {
-            return None;
-        }
         let waker = self.slot_mut(key).take();
         if key != WaiterKey::INLINE {
-            self.spill_mut().free.push(key.0 - 1);
-            self.spill_free += 1;
+            self.slab_mut().free.push(key.0 - 1);
+            self.slab_free += 1;
         }
         waker
     }
 
-    /// True when no waker is registered.
+    /// True when no waker is registered here.
     pub(crate) fn is_empty(&self) -> bool {
-        self.inline.is_none() && self.spill_len == self.spill_free
+        self.inline.is_none() && self.slab_len == self.slab_free
     }
 
-    /// Wake every registered waker, consuming the list. A panicking waker does not stop the
-    /// others: every waker is woken, then the first panic resumes.
-    pub(crate) fn wake_all(mut self) {
-        let mut spill = self.spill.take();
-        let spill_len = self.spill_len;
-        let spilled = spill.iter_mut().flat_map(|s| s.take_wakers(spill_len));
-        let mut first_panic = None;
-        for w in self.inline.take().into_iter().chain(spilled) {
-            if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake()))
-            {
-                match first_panic {
-                    None => first_panic = Some(panic),
-                    // Dropped so that a payload whose `Drop` panics cannot stop the loop.
-                    Some(_) => crate::catch_panic::discard(panic),
-                }
-            }
+    /// Wake every waker here and in `overflow` (taken from the overflow), consuming the list.
+    /// A panicking waker does not stop the others: every waker is woken, and the first panic
+    /// is returned for the caller to resume.
+    #[must_use]
+    pub(crate) fn wake_all(mut self, overflow: Option<&mut Taken>) -> Option<Panic> {
+        let mut slab = self.slab.take();
+        let slab_len = self.slab_len as usize;
+        let slabbed = slab
+            .iter_mut()
+            .flat_map(|s| s.slots[..slab_len].iter_mut().filter_map(Option::take));
+        let overflowed = overflow.into_iter().flat_map(|t| {
+            t.0.iter_mut()
+                .flat_map(|w| w.iter_mut().filter_map(Option::take))
+        });
+        let panic = wake_each(
+            self.inline
+                .take()
+                .into_iter()
+                .chain(slabbed)
+                .chain(overflowed),
+        );
+        if let Some(slab) = slab {
+            slab.recycle();
         }
-        if let Some(spill) = spill {
-            spill.recycle();
-        }
-        if let Some(panic) = first_panic {
-            std::panic::resume_unwind(panic);
-        }
+        panic
     }
 
-    /// Number of registered wakers (tests).
+    /// Number of registered wakers here (tests).
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        let spilled = self
-            .spill
+        let slabbed = self
+            .slab
             .as_ref()
-            .map_or(0, |s| s.slots().flatten().count());
-        usize::from(self.inline.is_some()) + spilled
+            .map_or(0, |s| s.slots.iter().flatten().count());
+        usize::from(self.inline.is_some()) + slabbed
     }
 
     fn slot_mut(&mut self, key: WaiterKey) -> &mut Option<Waker> {
+        debug_assert!(!key.is_none() && !key.is_overflow());
         if key == WaiterKey::INLINE {
             &mut self.inline
         } else {
-            self.spill_mut().slot_mut(key.0 - 1)
+            &mut self.slab_mut().slots[key.0 as usize - 1]
         }
     }
 
-    fn spill_mut(&mut self) -> &mut Spill {
-        self.spill
+    fn slab_mut(&mut self) -> &mut Slab {
+        self.slab
             .as_mut()
-            .expect("a spill key implies the spill exists")
+            .expect("a slab key implies the slab exists")
     }
 }
 
-#[cfg(test)]
+/// What a registration in the overflow found.
+#[derive(Debug)]
+pub(crate) enum Registered {
+    /// Stored; the replaced waker, if any, is for the caller to drop.
+    Pending(Option<Waker>),
+    /// The task completed: nothing was stored.
+    Complete,
+}
+
+/// The overflow: shards of waker slots, each on its own cache line with its own lock.
+#[derive(Debug)]
+pub(crate) struct Overflow {
+    shards: [Shard; SHARDS],
+}
+
+// SAFETY: an overflow is shared by the threads of one task; each shard's slots are accessed only
+// under that shard's lock (module invariants), and wakers are `Send + Sync`.
+unsafe impl Sync for Overflow {}
+// SAFETY: as above.
+unsafe impl Send for Overflow {}
+
+#[derive(Debug)]
+#[repr(align(64))]
+struct Shard {
+    locked: AtomicBool,
+    slots: UnsafeCell<Slots>,
+}
+
+#[derive(Debug, Default)]
+struct Slots {
+    /// Handed-out slots; `None` when freed or taken.
+    wakers: Vec<Option<Waker>>,
+    /// Indexes of freed slots, for reuse.
+    free: Vec<u32>,
+}
+
+/// Most slots (and free indexes) a shard of an overflow kept for reuse may have room for.
+#[cfg(not(valuetask_loom))]
+const SPARE_MAX_SLOTS: usize = 256;
+
+/// Emptied waker lists a thread keeps for new shards, and the most room each may have.
+#[cfg(not(valuetask_loom))]
+const SPARE_LISTS: usize = 8;
+
+thread_local! {
+    /// Waker lists emptied by completions on this thread, for the shards of later overflows
+    /// (an overflow lives as long as its task, but its lists are done with at completion): at
+    /// most `SPARE_LISTS` lists of `SPARE_MAX_SLOTS` wakers, 32 KiB.
+    #[cfg(not(valuetask_loom))]
+    static SPARE_LISTS_KEPT: std::cell::Cell<Vec<Vec<Option<Waker>>>> =
+        const { std::cell::Cell::new(Vec::new()) };
+
+    /// One emptied overflow per thread, kept for the next task that needs one when its task is
+    /// freed: its shards and their free lists (at most `SHARDS` × `SPARE_MAX_SLOTS` indexes,
+    /// 4 KiB; its waker lists went back at completion).
+    #[cfg(not(valuetask_loom))]
+    static SPARE: std::cell::Cell<Option<Box<Overflow>>> = const { std::cell::Cell::new(None) };
+}
+
+/// Holds one shard's lock; releases it when dropped.
+struct ShardGuard<'a>(&'a Shard);
+
+impl Drop for ShardGuard<'_> {
+    fn drop(&mut self) {
+        self.0.locked.store(false, Ordering::Release);
+    }
+}
+
+impl ShardGuard<'_> {
+    fn slots<R>(&mut self, f: impl FnOnce(&mut Slots) -> R) -> R {
+        // SAFETY: we hold the shard's lock, so its slots are ours alone.
+        self.0.slots.with_mut(|s| f(unsafe { &mut *s }))
+    }
+}
+
+impl Shard {
+    fn new() -> Self {
+        Shard {
+            locked: AtomicBool::new(false),
+            slots: UnsafeCell::new(Slots::default()),
+        }
+    }
+
+    fn lock(&self) -> ShardGuard<'_> {
+        let mut spins = 0;
+        while self
+            .locked
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            spin_wait(&mut spins);
+        }
+        ShardGuard(self)
+    }
+}
+
+/// The shard of the calling thread: threads are spread over the shards round-robin.
+fn this_threads_shard() -> usize {
+    #[cfg(not(valuetask_loom))]
+    {
+        use std::sync::atomic::AtomicUsize;
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        thread_local! {
+            static SHARD: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+        }
+        SHARD
+            .try_with(|shard| {
+                if shard.get() == usize::MAX {
+                    shard.set(NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS);
+                }
+                shard.get()
+            })
+            .unwrap_or(0)
+    }
+    #[cfg(valuetask_loom)]
+    {
+        // Deterministic under the model: the model thread's number.
+        let id = format!("{:?}", loom::thread::current().id());
+        let digits: String = id.chars().filter(char::is_ascii_digit).collect();
+        digits.parse::<usize>().unwrap_or(0) % SHARDS
+    }
+}
+
+impl Overflow {
+    /// An empty overflow: this thread's spare, else a new one.
+    pub(crate) fn new() -> Box<Self> {
+        #[cfg(not(valuetask_loom))]
+        if let Ok(Some(spare)) = SPARE.try_with(std::cell::Cell::take) {
+            return spare;
+        }
+        Box::new(Overflow {
+            shards: std::array::from_fn(|_| Shard::new()),
+        })
+    }
+
+    /// Keep an emptied overflow for reuse (the thread keeps one), unless it grew large.
+    pub(crate) fn recycle(self: Box<Self>) {
+        #[cfg(not(valuetask_loom))]
+        {
+            for shard in &self.shards {
+                let mut guard = shard.lock();
+                let too_big = guard.slots(|s| {
+                    debug_assert!(s.wakers.iter().all(Option::is_none));
+                    s.wakers.clear();
+                    s.free.clear();
+                    s.wakers.capacity() > SPARE_MAX_SLOTS || s.free.capacity() > SPARE_MAX_SLOTS
+                });
+                if too_big {
+                    return;
+                }
+            }
+            let _ = SPARE.try_with(|spare| {
+                if let Some(previous) = spare.replace(Some(self)) {
+                    spare.set(Some(previous)); // keep the one already there; drop this one
+                }
+            });
+        }
+        // Loom runs model threads on one OS thread: a real thread-local would outlive the model.
+        #[cfg(valuetask_loom)]
+        drop(self);
+    }
+
+    /// Register `waker` under `key` (a first registration goes to this thread's shard), unless
+    /// `complete()`, checked under the shard's lock, says the task completed.
+    pub(crate) fn register(
+        &self,
+        key: &mut WaiterKey,
+        waker: &Waker,
+        fresh: &mut Option<Waker>,
+        complete: impl Fn() -> bool,
+    ) -> Result<Registered, NeedsClone> {
+        let (shard, index) = if key.is_none() {
+            (this_threads_shard(), None)
+        } else {
+            let (shard, index) = key.shard_and_index();
+            (shard, Some(index))
+        };
+        let mut guard = self.shards[shard].lock();
+        if complete() {
+            return Ok(Registered::Complete);
+        }
+        guard.slots(|slots| match index {
+            Some(index) => store(&mut slots.wakers[index], waker, fresh).map(Registered::Pending),
+            None => {
+                let waker = fresh.take().ok_or(NeedsClone)?;
+                let index = match slots.free.pop() {
+                    Some(index) => {
+                        slots.wakers[index as usize] = Some(waker);
+                        index
+                    }
+                    None => {
+                        let index = slots.wakers.len();
+                        if slots.wakers.capacity() == 0 {
+                            slots.wakers = spare_list();
+                        }
+                        slots.wakers.push(Some(waker));
+                        u32::try_from(index).unwrap_or(u32::MAX)
+                    }
+                };
+                *key = WaiterKey::overflowed(shard, index);
+                Ok(Registered::Pending(None))
+            }
+        })
+    }
+
+    /// Free `key`'s slot, unless `complete()` (checked under the shard's lock): then the
+    /// completer owns the waker. Returns the waker, for the caller to drop after unlocking.
+    #[must_use]
+    pub(crate) fn remove(&self, key: WaiterKey, complete: impl Fn() -> bool) -> Option<Waker> {
+        let (shard, index) = key.shard_and_index();
+        let mut guard = self.shards[shard].lock();
+        if complete() {
+            return None;
+        }
+        guard.slots(|slots| {
+            let waker = slots.wakers[index].take();
+            slots.free.push(index as u32);
+            waker
+        })
+    }
+
+    /// Take every shard's wakers (the completer, after publishing `COMPLETE`): each list is
+    /// moved out under its shard's lock, to be woken outside it.
+    pub(crate) fn take_all(&self) -> Taken {
+        Taken(std::array::from_fn(|i| {
+            self.shards[i]
+                .lock()
+                .slots(|s| std::mem::take(&mut s.wakers))
+        }))
+    }
+
+    /// Registered wakers right now (tests).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| shard.lock().slots(|s| s.wakers.iter().flatten().count()))
+            .sum()
+    }
+}
+
+/// The wakers taken from an overflow's shards.
+#[derive(Debug)]
+pub(crate) struct Taken([Vec<Option<Waker>>; SHARDS]);
+
+/// A kept emptied list, if this thread has one.
+fn spare_list() -> Vec<Option<Waker>> {
+    #[cfg(not(valuetask_loom))]
+    if let Ok(Some(list)) = SPARE_LISTS_KEPT.try_with(|kept| {
+        let mut lists = kept.take();
+        let list = lists.pop();
+        kept.set(lists);
+        list
+    }) {
+        return list;
+    }
+    Vec::new()
+}
+
+impl Taken {
+    /// Keep the emptied lists on this thread for later overflows (bounded).
+    pub(crate) fn recycle(self) {
+        #[cfg(not(valuetask_loom))]
+        let _ = SPARE_LISTS_KEPT.try_with(|kept| {
+            let mut lists = kept.take();
+            for mut list in self.0 {
+                if list.capacity() > 0
+                    && list.capacity() <= SPARE_MAX_SLOTS
+                    && lists.len() < SPARE_LISTS
+                {
+                    list.clear();
+                    lists.push(list);
+                }
+            }
+            kept.set(lists);
+        });
+    }
+}
+
+/// A panic caught from a waker.
+pub(crate) type Panic = Box<dyn std::any::Any + Send>;
+
+/// Wake each waker, catching panics; returns the first one.
+fn wake_each(wakers: impl Iterator<Item = Waker>) -> Option<Panic> {
+    let mut first_panic = None;
+    for w in wakers {
+        if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake())) {
+            match first_panic {
+                None => first_panic = Some(panic),
+                // Dropped so that a payload whose `Drop` panics cannot stop the loop.
+                Some(_) => crate::catch_panic::discard(panic),
+            }
+        }
+    }
+    first_panic
+}
+
+#[cfg(all(test, not(valuetask_loom)))]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
     use std::task::Wake;
 
@@ -300,48 +580,125 @@ mod tests {
         }
     }
 
-    #[test]
-    fn re_registering_one_key_keeps_one_slot_and_freed_slots_are_reused() {
+    fn counting() -> (Arc<Count>, Waker) {
         let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
-        let mut w = Waiters::new();
-        let (mut a, mut b, mut c) = (WaiterKey::NONE, WaiterKey::NONE, WaiterKey::NONE);
-        let fresh = || Some(waker.clone());
-        assert!(matches!(
-            w.register(&mut a, &waker, &mut None),
-            Err(NeedsClone)
-        ));
-        assert_eq!(a, WaiterKey::NONE, "nothing changed");
-        assert!(w.register(&mut a, &waker, &mut fresh()).unwrap().is_none());
-        assert!(
-            w.register(&mut a, &waker, &mut None).unwrap().is_none(),
-            "same waker: kept, no clone needed"
-        );
-        let other = Waker::from(Arc::new(Count(AtomicUsize::new(0))));
-        assert!(matches!(
-            w.register(&mut a, &other, &mut None),
-            Err(NeedsClone)
-        ));
-        let replaced = w.register(&mut a, &other, &mut Some(other.clone()));
-        assert!(
-            replaced.unwrap().unwrap().will_wake(&waker),
-            "the old one comes back"
-        );
-        assert!(w.register(&mut a, &waker, &mut fresh()).unwrap().is_some());
-        assert!(w.register(&mut b, &waker, &mut fresh()).unwrap().is_none());
-        assert_eq!(w.len(), 2);
-        assert!(w.remove(b).is_some());
-        assert!(w.register(&mut c, &waker, &mut fresh()).unwrap().is_none());
-        assert_eq!(c, b, "a freed spill slot is reused");
-        assert!(w.remove(a).is_some());
-        assert!(!w.is_empty());
-        assert_eq!(w.len(), 1);
-        w.wake_all();
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        (count.clone(), Waker::from(count))
     }
 
-    /// Wakers that panic with a payload whose `Drop` panics too do not stop the others: every
-    /// waker is woken, and the first panic comes out.
+    #[test]
+    fn the_inline_slot_and_the_slab_fill_then_refuse_and_freed_slots_are_reused() {
+        let (count, waker) = counting();
+        let mut w = Waiters::new();
+        let mut keys = [WaiterKey::NONE; SLAB + 1];
+        for key in &mut keys {
+            assert!(w.insert(key, waker.clone()).is_ok());
+            assert!(!key.is_overflow());
+        }
+        assert_eq!(keys[0], WaiterKey::INLINE);
+        let mut extra = WaiterKey::NONE;
+        assert!(w.insert(&mut extra, waker.clone()).is_err(), "full");
+        assert!(extra.is_none(), "nothing changed");
+        assert!(w.remove(keys[3]).is_some());
+        assert!(w.remove(keys[5]).is_some());
+        let (mut x, mut y) = (WaiterKey::NONE, WaiterKey::NONE);
+        assert!(w.insert(&mut x, waker.clone()).is_ok());
+        assert!(w.insert(&mut y, waker.clone()).is_ok());
+        assert_eq!(
+            [x, y],
+            [keys[5], keys[3]],
+            "freed slots first, newest first"
+        );
+        assert_eq!(w.len(), SLAB + 1);
+        assert!(w.wake_all(None).is_none());
+        assert_eq!(count.0.load(Ordering::SeqCst), SLAB + 1);
+    }
+
+    #[test]
+    fn re_registering_keeps_a_waker_for_the_same_task_and_swaps_another() {
+        let (_, waker) = counting();
+        let (_, other) = counting();
+        let mut w = Waiters::new();
+        let mut key = WaiterKey::NONE;
+        w.insert(&mut key, waker.clone()).unwrap();
+        assert!(
+            w.register(key, &waker, &mut None).unwrap().is_none(),
+            "same: kept"
+        );
+        assert!(matches!(
+            w.register(key, &other, &mut None),
+            Err(NeedsClone)
+        ));
+        let replaced = w.register(key, &other, &mut Some(other.clone())).unwrap();
+        assert!(
+            replaced.unwrap().will_wake(&waker),
+            "the old one comes back"
+        );
+        assert!(w.remove(key).unwrap().will_wake(&other));
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn the_overflow_registers_re_registers_removes_and_refuses_once_complete() {
+        let (count, waker) = counting();
+        let overflow = Overflow::new();
+        let not_complete = || false;
+        let mut keys = [WaiterKey::NONE; 40];
+        for key in &mut keys {
+            let registered = overflow.register(key, &waker, &mut Some(waker.clone()), not_complete);
+            assert!(matches!(registered, Ok(Registered::Pending(None))));
+            assert!(key.is_overflow());
+        }
+        assert_eq!(overflow.len(), 40);
+        let (_, other) = counting();
+        assert_eq!(
+            overflow
+                .register(&mut keys[0], &other, &mut None, not_complete)
+                .unwrap_err(),
+            NeedsClone
+        );
+        let swapped =
+            overflow.register(&mut keys[0], &other, &mut Some(other.clone()), not_complete);
+        assert!(matches!(swapped, Ok(Registered::Pending(Some(_)))));
+        assert!(overflow.remove(keys[7], not_complete).is_some());
+        let mut reused = WaiterKey::NONE;
+        let registered =
+            overflow.register(&mut reused, &waker, &mut Some(waker.clone()), not_complete);
+        assert!(matches!(registered, Ok(Registered::Pending(None))));
+        assert_eq!(reused, keys[7], "a freed slot is reused");
+        let complete = || true;
+        let mut late = WaiterKey::NONE;
+        let refused = overflow.register(&mut late, &waker, &mut Some(waker.clone()), complete);
+        assert!(matches!(refused, Ok(Registered::Complete)));
+        assert!(late.is_none());
+        assert!(
+            overflow.remove(keys[8], complete).is_none(),
+            "the completer owns it"
+        );
+        let mut taken = overflow.take_all();
+        assert!(Waiters::new().wake_all(Some(&mut taken)).is_none());
+        taken.recycle();
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            39,
+            "all but the swapped one"
+        );
+        assert_eq!(overflow.len(), 0);
+        overflow.recycle();
+    }
+
+    #[test]
+    fn keys_round_trip_through_shards_and_indexes() {
+        for shard in 0..SHARDS {
+            for index in [0, 1, 1000, (1 << 29) - 2] {
+                let key = WaiterKey::overflowed(shard, index);
+                assert!(key.is_overflow() && !key.is_none());
+                assert_eq!(key.shard_and_index(), (shard, index as usize));
+            }
+        }
+    }
+
+    /// Wakers that panic with a payload whose `Drop` panics too do not stop the others, in
+    /// the slab or the overflow: every waker is woken, and the first panic comes out.
     #[test]
     fn panicking_wakers_with_panicking_payloads_do_not_stop_the_others() {
         struct PanicsOnDrop;
@@ -356,81 +713,27 @@ mod tests {
                 std::panic::panic_any(PanicsOnDrop);
             }
         }
-        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let (count, counted) = counting();
         let bomb = Waker::from(Arc::new(Bomb));
         let mut w = Waiters::new();
-        for waker in [bomb.clone(), bomb, Waker::from(count.clone())] {
+        for waker in [bomb.clone(), bomb.clone(), counted.clone()] {
             let mut key = WaiterKey::NONE;
-            w.insert(&mut key, waker);
+            w.insert(&mut key, waker).unwrap();
         }
-        let woke = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake_all()));
-        let first = woke.unwrap_err();
+        let overflow = Overflow::new();
+        for waker in [bomb, counted] {
+            let mut key = WaiterKey::NONE;
+            let fresh = &mut Some(waker.clone());
+            assert!(overflow.register(&mut key, &waker, fresh, || false).is_ok());
+        }
+        let mut taken = overflow.take_all();
+        let first = w.wake_all(Some(&mut taken)).expect("a panic");
         assert!(first.is::<PanicsOnDrop>(), "the first panic comes out");
         std::mem::forget(first);
         assert_eq!(
             count.0.load(Ordering::SeqCst),
-            1,
-            "the last waker was woken"
+            2,
+            "both counting wakers were woken"
         );
-    }
-
-    /// The counts kept beside the state word track the spill: emptiness after removals, and
-    /// slots handed out again only once freed.
-    #[test]
-    fn spill_counts_follow_inserts_and_removals() {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
-        let mut w = Waiters::new();
-        let mut keys = [WaiterKey::NONE; 3];
-        for key in &mut keys {
-            w.insert(key, waker.clone());
-        }
-        assert!(w.remove(keys[1]).is_some());
-        assert!(w.remove(keys[2]).is_some());
-        assert!(!w.is_empty(), "the inline waiter is left");
-        assert!(w.remove(keys[0]).is_some());
-        assert!(w.is_empty(), "every slot was freed");
-        let mut again = [WaiterKey::NONE; 3];
-        for key in &mut again {
-            w.insert(key, waker.clone());
-        }
-        assert_eq!(again[0], keys[0]);
-        assert_eq!(
-            [again[1], again[2]],
-            [keys[2], keys[1]],
-            "freed spill slots first, newest first"
-        );
-        let mut fresh = WaiterKey::NONE;
-        w.insert(&mut fresh, waker.clone());
-        assert_eq!(fresh, WaiterKey(3), "then a new slot");
-        assert!(!w.is_empty());
-        w.wake_all();
-        assert_eq!(count.0.load(Ordering::SeqCst), 4);
-    }
-
-    #[test]
-    fn many_awaiters_spill_past_the_first_block_and_all_are_woken() {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
-        let mut w = Waiters::new();
-        let mut keys = vec![WaiterKey::NONE; 40];
-        for key in &mut keys {
-            w.insert(key, waker.clone());
-        }
-        assert_eq!(w.len(), 40);
-        // Free one slot in the box and one past it; both are reused.
-        assert!(w.remove(keys[3]).is_some());
-        assert!(w.remove(keys[30]).is_some());
-        let (mut x, mut y) = (WaiterKey::NONE, WaiterKey::NONE);
-        w.insert(&mut x, waker.clone());
-        w.insert(&mut y, waker.clone());
-        assert_eq!(
-            [x, y],
-            [keys[30], keys[3]],
-            "freed slots are reused, newest first"
-        );
-        assert_eq!(w.len(), 40);
-        w.wake_all();
-        assert_eq!(count.0.load(Ordering::SeqCst), 40);
     }
 }
