@@ -62,8 +62,18 @@ fn park_with<R>(
     deadline: Option<Instant>,
     poll: &mut impl FnMut(&mut Context<'_>) -> Poll<R>,
 ) -> Option<R> {
+    /// An enclosing `park_until` on this thread (we may be nested inside a future it polls)
+    /// might have been woken while we consumed the flag: on every exit, unwinding included,
+    /// make it poll again.
+    struct RaiseOnExit<'a>(&'a Unparker);
+    impl Drop for RaiseOnExit<'_> {
+        fn drop(&mut self) {
+            self.0.notified.store(true, Ordering::Release);
+        }
+    }
+    let _raise = RaiseOnExit(unparker);
     let mut cx = Context::from_waker(waker);
-    let result = loop {
+    loop {
         if let Poll::Ready(r) = poll(&mut cx) {
             break Some(r);
         }
@@ -85,11 +95,7 @@ fn park_with<R>(
         if timed_out {
             break None;
         }
-    };
-    // An enclosing `park_until` on this thread (we may be nested inside a future it
-    // polls) might have been woken while we consumed the flag: make it poll again.
-    unparker.notified.store(true, Ordering::Release);
-    result
+    }
 }
 
 /// Drive `fut` to completion on this thread.

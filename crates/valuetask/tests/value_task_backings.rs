@@ -548,3 +548,55 @@ fn a_bridge_whose_source_panics_when_dropped_faults_its_task() {
         Some("source drop failed")
     );
 }
+
+/// A nested `get_result` whose future panics does not eat the wake-up meant for the
+/// enclosing `get_result` on the same thread: both share the thread's wake-up flag, and the
+/// inner one must raise it again even when it unwinds.
+#[test]
+fn a_nested_blocking_wait_that_panics_keeps_the_outer_wake_up() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Pending until the flag is set (by the thread that wakes the outer wait), then panics.
+    struct PendingThenPanic(Arc<AtomicBool>);
+    impl std::future::Future for PendingThenPanic {
+        type Output = ();
+        fn poll(self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
+            if self.0.load(Ordering::SeqCst) {
+                panic!("inner future failed");
+            }
+            Poll::Pending
+        }
+    }
+
+    let finished = common::finishes_within(Duration::from_secs(5), || {
+        let fired = Arc::new(AtomicBool::new(false));
+        let mut polls = 0;
+        ValueTask::new(std::future::poll_fn(move |cx| {
+            polls += 1;
+            if polls == 1 {
+                // `get_result`'s first poll uses a waker that does nothing; the wait's own
+                // poll follows at once.
+                return Poll::Pending;
+            }
+            if fired.load(Ordering::SeqCst) {
+                return Poll::Ready(());
+            }
+            let (flag, waker) = (fired.clone(), cx.waker().clone());
+            let waker_thread = thread::spawn(move || {
+                flag.store(true, Ordering::SeqCst);
+                waker.wake();
+            });
+            // The inner wait wakes on the outer's wake-up (same thread, same flag), polls
+            // again and unwinds.
+            let inner_flag = fired.clone();
+            let inner = std::panic::catch_unwind(move || {
+                ValueTask::new(PendingThenPanic(inner_flag)).get_result();
+            });
+            assert!(inner.is_err());
+            waker_thread.join().unwrap();
+            Poll::Pending
+        }))
+        .get_result();
+    });
+    assert!(finished, "the outer wait lost its wake-up");
+}
