@@ -4,6 +4,13 @@
 //! first use and reused, so blocking allocates nothing after that. The flag, not the thread's
 //! park token, decides whether to poll again: code polled here may park the thread itself
 //! (a nested `wait`, a `Once`, a scoped thread) and consume the token.
+//!
+//! On a worker of a multi-thread tokio runtime (a `Task::run` body, a scheduled continuation,
+//! any task of yours), the wait runs inside `tokio::task::block_in_place`: the worker's
+//! queue, including the task it just spawned or woke into its slot that no other worker may
+//! take, moves to another thread, so waiting there on work of the same runtime does not
+//! deadlock (.NET's thread pool injects threads for the same reason). A current-thread
+//! runtime has nowhere to move its work: a wait on its thread for work on it never ends.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,6 +50,25 @@ thread_local! {
 /// Poll `poll` with a waker that unparks this thread until it is ready or `deadline` passes.
 /// Spurious unparks just cause another poll.
 pub(crate) fn park_until<R>(
+    deadline: Option<Instant>,
+    poll: impl FnMut(&mut Context<'_>) -> Poll<R>,
+) -> Option<R> {
+    #[cfg(feature = "tokio")]
+    if on_multi_thread_runtime() {
+        return tokio::task::block_in_place(move || park_here(deadline, poll));
+    }
+    park_here(deadline, poll)
+}
+
+/// True inside a multi-thread tokio runtime, where `block_in_place` hands this worker's queue
+/// to another thread (outside a worker it just runs the closure).
+#[cfg(feature = "tokio")]
+fn on_multi_thread_runtime() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+}
+
+fn park_here<R>(
     deadline: Option<Instant>,
     mut poll: impl FnMut(&mut Context<'_>) -> Poll<R>,
 ) -> Option<R> {

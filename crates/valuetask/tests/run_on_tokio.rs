@@ -279,3 +279,54 @@ fn cancel_on_registered_inside_a_current_thread_runtime_still_cancels_after_it_i
         Some(Err(&TaskError::Canceled))
     );
 }
+
+/// Sync over async on a runtime worker: a `Task::run` body that waits for another task it
+/// just started. tokio keeps a task spawned from a worker in that worker's own slot, which no
+/// other worker takes, so a plain park would wait forever; the wait hands the worker's queue
+/// over instead.
+#[test]
+fn a_wait_inside_run_for_a_task_it_started_completes() {
+    let outer = Task::run(async { *Task::run(async { 1u8 }).wait().unwrap() + 1 });
+    assert_eq!(outer.wait_timeout(Duration::from_secs(5)), Some(Ok(&2)));
+}
+
+/// The same for a scheduled continuation (spawned on the runtime from the waiting worker)
+/// and for a task the waiting body wakes.
+#[test]
+fn a_wait_inside_run_for_a_continuation_or_a_woken_task_completes() {
+    let outer = Task::run(async {
+        *Task::from_result(1u8)
+            .continue_with(|_| 2u8)
+            .wait()
+            .unwrap()
+    });
+    assert_eq!(outer.wait_timeout(Duration::from_secs(5)), Some(Ok(&2)));
+
+    let gate = TaskCompletionSource::<()>::new();
+    let gate_task = gate.task();
+    let woken = Task::run(async move {
+        gate_task.await.unwrap();
+        3u8
+    });
+    let outer = Task::run(async move {
+        gate.set_result(());
+        *woken.wait().unwrap()
+    });
+    assert_eq!(outer.wait_timeout(Duration::from_secs(5)), Some(Ok(&3)));
+}
+
+/// On a user's multi-thread runtime too: a task of yours that waits synchronously.
+#[test]
+fn a_wait_inside_a_tokio_task_for_a_task_it_started_completes() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    rt.spawn(async move {
+        let _ = tx.send(*Task::run(async { 4u8 }).wait().unwrap());
+    });
+    let got = rx.recv_timeout(Duration::from_secs(5));
+    rt.shutdown_background(); // a stuck worker must not hang the test
+    assert_eq!(got, Ok(4), "no deadlock");
+}

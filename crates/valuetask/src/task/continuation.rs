@@ -38,9 +38,10 @@ impl ContinueWhen {
 #[non_exhaustive]
 pub enum ContinueOn {
     /// Scheduled: on valuetask's global tokio runtime (feature `tokio`; .NET's thread pool),
-    /// which outlives any runtime of yours and is not blocked by a `wait()` on one of your
-    /// workers; without tokio, on valuetask's one continuation thread (where a continuation
-    /// that blocks delays all the others). Never inside the completing call.
+    /// which outlives any runtime of yours (a `wait()` on a worker of a multi-thread runtime
+    /// hands that worker's queue to another thread, so waiting there for a continuation does
+    /// not deadlock); without tokio, on valuetask's one continuation thread (where a
+    /// continuation that blocks delays all the others). Never inside the completing call.
     #[default]
     Scheduled,
     /// On the thread that completes the antecedent, inside its completing call (.NET

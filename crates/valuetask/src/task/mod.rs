@@ -197,7 +197,11 @@ impl<T> Task<T> {
     /// Block this thread until the task completes, then borrow the result (.NET `Wait()` /
     /// `.Result` / `GetAwaiter().GetResult()`).
     ///
-    /// Blocking inside an async context stalls that executor thread; await instead there.
+    /// Blocking inside an async context stalls that task; await instead there. On a worker of
+    /// a multi-thread tokio runtime the wait runs in `tokio::task::block_in_place`, so the
+    /// worker's other work (such as a task just started with [`Task::run`]) moves to another
+    /// thread and the wait cannot deadlock on it. On a current-thread runtime's thread, a wait
+    /// for work on that runtime never ends.
     ///
     /// ```
     /// use valuetask::TaskCompletionSource;
