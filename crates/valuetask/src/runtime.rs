@@ -200,6 +200,11 @@ mod on_tokio {
         /// sets their number. For full control, build your own runtime and use
         /// [`run_on`](Self::run_on).
         ///
+        /// On an ambient current-thread runtime the task is spawned there, as `tokio::spawn`
+        /// does: it runs only while that runtime's thread awaits, so awaiting it works, but
+        /// [`wait`](Self::wait) on that thread would never return. Use `run_on` with another
+        /// runtime to block on it there.
+        ///
         /// ```
         /// use valuetask::Task;
         /// let task = Task::run(async { 6 * 7 });
@@ -264,30 +269,48 @@ mod on_tokio {
             future: impl std::future::Future<Output = T> + Send + 'static,
             token: CancellationToken,
         ) -> Task<T> {
-            if token.is_cancelled() {
-                return Task::from_canceled();
-            }
-            let tcs = TaskCompletionSource::new();
-            let task = tcs.task();
-            drop(super::handle().spawn(Drive {
-                future: catch_panic(future),
-                tcs,
-                cancel: Some(Box::pin(token.cancelled_owned())),
-            }));
-            task
+            run_with_cancellation_on(&super::handle(), future, token)
         }
     }
 
+    /// [`Task::run_with_cancellation`] on the runtime `handle` points at.
+    fn run_with_cancellation_on<T: Send + Sync + 'static>(
+        handle: &tokio::runtime::Handle,
+        future: impl std::future::Future<Output = T> + Send + 'static,
+        token: CancellationToken,
+    ) -> Task<T> {
+        if token.is_cancelled() {
+            // Dropped here, unstarted; a panic in that drop faults the task, as it would
+            // have mid-flight.
+            return match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                drop(future)
+            })) {
+                Ok(()) => Task::from_canceled(),
+                Err(panic) => Task::from_error(crate::catch_panic::panic_error(panic)),
+            };
+        }
+        let tcs = TaskCompletionSource::new();
+        let task = tcs.task();
+        drop(handle.spawn(Drive {
+            future: catch_panic(future),
+            tcs,
+            cancel: Some(Box::pin(token.cancelled_owned())),
+        }));
+        task
+    }
+
     impl Task<()> {
-        /// A task that completes after `duration` (.NET `Task.Delay`).
+        /// A task that completes after `duration` (.NET `Task.Delay`), counted from this call.
+        /// The timer runs on valuetask's global runtime, which always has one: the ambient
+        /// runtime may have no time driver, or be a current-thread runtime that runs only
+        /// while its thread awaits. (So a paused tokio clock does not apply to it.)
         ///
         /// ```
         /// let t = valuetask::Task::delay(std::time::Duration::from_millis(1));
         /// assert_eq!(t.wait(), Ok(&()));
         /// ```
         pub fn delay(duration: Duration) -> Task<()> {
-            // The timer is made inside the task: it needs the runtime's context.
-            Task::run(async move { tokio::time::sleep(duration).await })
+            Task::run_on(&super::background_handle(), sleep_from_now(duration))
         }
 
         /// A task that completes after `duration`, or ends canceled when `token` fires first
@@ -304,7 +327,22 @@ mod on_tokio {
         /// assert!(delay.wait().unwrap_err().is_canceled());
         /// ```
         pub fn delay_with_cancellation(duration: Duration, token: CancellationToken) -> Task<()> {
-            Task::run_with_cancellation(async move { tokio::time::sleep(duration).await }, token)
+            run_with_cancellation_on(&super::background_handle(), sleep_from_now(duration), token)
+        }
+    }
+
+    /// A sleep whose deadline is taken now, on the real clock (a paused test clock of the
+    /// ambient runtime must not shift it); a deadline past what `Instant` can hold never
+    /// comes.
+    fn sleep_from_now(duration: Duration) -> impl std::future::Future<Output = ()> {
+        let deadline = std::time::Instant::now().checked_add(duration);
+        async move {
+            match deadline {
+                Some(deadline) => {
+                    tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)).await;
+                }
+                None => std::future::pending().await,
+            }
         }
     }
 

@@ -375,3 +375,40 @@ fn waiting_on_a_continuation_from_the_only_worker_of_a_runtime_does_not_deadlock
     });
     assert_eq!(value, Some(Ok(2)));
 }
+
+/// A skipped continuation's closure (and what it captured) is dropped before its task ends
+/// canceled, and a panic in that drop faults the task instead of escaping.
+#[test]
+fn a_skipped_continuation_drops_its_closure_first_and_a_panic_there_faults_it() {
+    struct SetOnDrop(Arc<AtomicUsize>);
+    impl Drop for SetOnDrop {
+        fn drop(&mut self) {
+            thread::sleep(Duration::from_millis(10));
+            self.0.store(1, Ordering::SeqCst);
+        }
+    }
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let captured = SetOnDrop(dropped.clone());
+    let skip = ContinuationOptions::default().when(ContinueWhen::OnlyOnRanToCompletion);
+    let failed = Task::<u8>::from_error(TaskError::panicked("antecedent"));
+    let skipped = failed.continue_with_options(skip, move |_| drop(captured));
+    assert!(skipped.wait().unwrap_err().is_canceled());
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "the closure was dropped before the task ended"
+    );
+
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("closure drop failed");
+        }
+    }
+    let captured = PanicsOnDrop;
+    let faulted = failed.continue_with_options(skip, move |_| drop(captured));
+    assert_eq!(
+        faulted.wait().unwrap_err().panic_message(),
+        Some("closure drop failed")
+    );
+}

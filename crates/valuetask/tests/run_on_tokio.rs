@@ -330,3 +330,66 @@ fn a_wait_inside_a_tokio_task_for_a_task_it_started_completes() {
     rt.shutdown_background(); // a stuck worker must not hang the test
     assert_eq!(got, Ok(4), "no deadlock");
 }
+
+/// `delay` needs no time driver of yours and counts from the call: it works on a runtime
+/// built without timers, and on a current-thread runtime's thread that blocks on it.
+#[test]
+fn delay_works_without_a_timer_of_yours_and_on_a_current_thread_runtime() {
+    let no_timers = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let delayed = no_timers.block_on(async { Task::delay(Duration::from_millis(1)).await });
+    assert_eq!(delayed, Ok(()));
+    let current = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let waited = current.block_on(async {
+        let delay = Task::delay(Duration::from_millis(1));
+        delay
+            .wait_timeout(Duration::from_secs(5))
+            .map(|r| r.is_ok())
+    });
+    assert_eq!(
+        waited,
+        Some(true),
+        "the delay completed while its thread blocked on it"
+    );
+    let token = CancellationToken::new();
+    let canceled = Task::delay_with_cancellation(Duration::from_secs(60), token.clone());
+    token.cancel();
+    assert!(canceled
+        .wait_timeout(Duration::from_secs(5))
+        .unwrap()
+        .unwrap_err()
+        .is_canceled());
+}
+
+/// A future whose `Drop` panics, handed to `run_with_cancellation` with a token that already
+/// fired: dropped unstarted, its panic faults the task instead of reaching the caller.
+#[test]
+fn a_pre_canceled_run_whose_future_panics_on_drop_faults_the_task() {
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("dropped unstarted");
+        }
+    }
+    let token = CancellationToken::new();
+    token.cancel();
+    let guard = PanicsOnDrop;
+    let task = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Task::run_with_cancellation(
+            async move {
+                let _keep = &guard;
+                1u8
+            },
+            token,
+        )
+    }))
+    .expect("the panic stays in the task");
+    assert_eq!(
+        task.wait().unwrap_err().panic_message(),
+        Some("dropped unstarted")
+    );
+}

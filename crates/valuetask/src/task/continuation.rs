@@ -135,7 +135,12 @@ impl<T: Send + Sync + 'static> Task<T> {
         let continuation = tcs.task();
         let run = move |antecedent: Task<T>| {
             if !options.when.admits(antecedent.status()) {
-                tcs.set_canceled();
+                // The skipped work goes before its task ends: a panic in that drop is the
+                // task's fault.
+                match catch_unwind(AssertUnwindSafe(move || drop(f))) {
+                    Ok(()) => tcs.set_canceled(),
+                    Err(panic) => tcs.set_error(crate::catch_panic::panic_error(panic)),
+                }
                 return;
             }
             match catch_unwind(AssertUnwindSafe(|| f(&antecedent))) {
