@@ -55,13 +55,34 @@ pub(crate) fn park_until<R>(
 ) -> Option<R> {
     #[cfg(feature = "tokio")]
     if on_multi_thread_runtime() {
-        return tokio::task::block_in_place(move || park_here(deadline, poll));
+        // tokio offers no test for "may this thread block in place": it refuses (panics)
+        // inside a current-thread runtime's `block_on` that entered a multi-thread handle.
+        // Refused before running the closure, the wait parks plainly, as it would elsewhere.
+        let mut poll = Some(poll);
+        let mut ran = false;
+        let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            tokio::task::block_in_place(|| {
+                ran = true;
+                park_here(deadline, poll.take().expect("runs once"))
+            })
+        }));
+        return match waited {
+            Ok(result) => result,
+            Err(refused) if !ran => {
+                crate::catch_panic::discard(refused);
+                park_here(
+                    deadline,
+                    poll.take().expect("not taken: refused before running"),
+                )
+            }
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
     }
     park_here(deadline, poll)
 }
 
-/// True inside a multi-thread tokio runtime, where `block_in_place` hands this worker's queue
-/// to another thread (outside a worker it just runs the closure).
+/// True inside a multi-thread tokio runtime's context, where `block_in_place` hands this
+/// worker's queue to another thread (outside a worker it just runs the closure).
 #[cfg(feature = "tokio")]
 fn on_multi_thread_runtime() -> bool {
     tokio::runtime::Handle::try_current()

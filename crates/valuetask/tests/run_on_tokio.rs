@@ -393,3 +393,24 @@ fn a_pre_canceled_run_whose_future_panics_on_drop_faults_the_task() {
         Some("dropped unstarted")
     );
 }
+
+/// Inside a current-thread runtime's `block_on` that entered a multi-thread runtime, tokio
+/// refuses to block in place: the wait parks plainly instead, and the task (on the entered
+/// multi-thread runtime) completes.
+#[test]
+fn a_wait_inside_a_current_thread_block_on_with_a_multi_thread_handle_entered_completes() {
+    let multi = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let current = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let got = current.block_on(async {
+        let _entered = multi.enter();
+        Task::run(async { 5u8 })
+            .wait_timeout(Duration::from_secs(5))
+            .map(|r| *r.unwrap())
+    });
+    assert_eq!(got, Some(5));
+}
