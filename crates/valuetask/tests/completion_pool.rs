@@ -414,15 +414,7 @@ impl Drop for PanicsOnDrop {
 /// task is gone.
 #[test]
 fn an_untaken_result_whose_drop_panics_still_returns_the_slot() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if info.payload().downcast_ref::<&str>() != Some(&"deliberate drop panic") {
-                default(info);
-            }
-        }));
-    });
+    common::quiet_about_panics_with("deliberate drop panic");
     thread::spawn(|| {
         let pool = CompletionPool::<PanicsOnDrop>::new();
         for consumer_first in [false, true] {

@@ -94,19 +94,8 @@ fn a_warm_pool_serves_new_suspending_value_tasks_without_allocating() {
     assert_eq!(allocs, 0);
 }
 
-/// Installs, once, a panic hook that keeps quiet about this file's deliberate `Drop` panics
-/// and reports every other panic as the default hook does.
-fn quiet_about_deliberate_panics() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if info.payload().downcast_ref::<&str>() != Some(&"deliberate drop panic") {
-                default(info);
-            }
-        }));
-    });
-}
+/// The payload of this file's deliberate panics.
+const DELIBERATE: &str = "deliberate drop panic";
 
 /// A future that is ready at its first poll and panics when dropped.
 struct ReadyThenPanicsOnDrop;
@@ -120,7 +109,7 @@ impl std::future::Future for ReadyThenPanicsOnDrop {
 
 impl Drop for ReadyThenPanicsOnDrop {
     fn drop(&mut self) {
-        std::panic::panic_any("deliberate drop panic");
+        std::panic::panic_any(DELIBERATE);
     }
 }
 
@@ -129,7 +118,7 @@ impl Drop for ReadyThenPanicsOnDrop {
 /// without the pool (the panic's own payload).
 #[test]
 fn a_started_future_ready_at_once_whose_drop_panics_returns_its_block() {
-    quiet_about_deliberate_panics();
+    common::quiet_about_panics_with(DELIBERATE);
     std::thread::spawn(|| {
         let start = || {
             let r = std::panic::catch_unwind(|| ValueTask::start(ReadyThenPanicsOnDrop));

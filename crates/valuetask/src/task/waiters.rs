@@ -417,8 +417,9 @@ impl Overflow {
         #[cfg(not(valuetask_loom))]
         {
             for shard in &self.shards {
-                let mut guard = shard.lock();
-                let too_big = guard.slots(|s| {
+                let too_big = shard.slots.with_mut(|s| {
+                    // SAFETY: the box is ours alone (its cell is being freed): no lock needed.
+                    let s = unsafe { &mut *s };
                     debug_assert!(s.wakers.iter().all(Option::is_none));
                     s.wakers.clear();
                     s.free.clear();

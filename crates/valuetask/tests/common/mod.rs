@@ -154,3 +154,17 @@ pub fn drive<F: Future>(fut: F) -> F::Output {
         }
     }
 }
+
+/// Installs, once per test binary, a panic hook that keeps quiet about panics whose payload is
+/// `message` (a test's deliberate ones) and reports every other panic as before.
+pub fn quiet_about_panics_with(message: &'static str) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<&str>() != Some(&message) {
+                previous(info);
+            }
+        }));
+    });
+}
