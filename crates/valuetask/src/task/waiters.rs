@@ -4,9 +4,9 @@
 //!   `LOCKED` bit (see `cell.rs`). The completer takes them whole under that bit and wakes
 //!   them after; the emptied slab goes to a per-thread spare for the next task awaited by
 //!   many, so a result awaited by up to 16 tasks, round after round, allocates its slab once.
-//! - Past 16 awaiters, an overflow ([`Overflow`]) split into per-thread shards, each on its
-//!   own cache line with its own lock, so many awaiters on several cores do not all contend
-//!   for the cell's state word. Its pointer is published once, under `LOCKED`, and stays
+//! - Past 16 awaiters, an overflow ([`Overflow`]) split into per-thread shards, each with
+//!   its own lock and cache lines, so many awaiters on several cores do not all contend for
+//!   the cell's state word. Its pointer is published once, under `LOCKED`, and stays
 //!   until the cell is freed (`Cell::drop` recycles it).
 //!
 //! # Invariants (overflow)
@@ -278,7 +278,7 @@ pub(crate) enum Registered {
     Complete,
 }
 
-/// The overflow: shards of waker slots, each on its own cache line with its own lock.
+/// The overflow: shards of waker slots, each with its own lock and 128 bytes of its own.
 #[derive(Debug)]
 pub(crate) struct Overflow {
     shards: [Shard; SHARDS],
