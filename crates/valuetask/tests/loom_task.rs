@@ -117,6 +117,45 @@ fn an_overflow_created_while_the_task_completes_loses_no_wakeup() {
     });
 }
 
+/// Two awaiters in the overflow already (registered with a waker that does nothing).
+fn with_two_in_the_overflow(f: impl FnOnce(TaskCompletionSource<u32>, Task<u32>, Task<u32>)) {
+    with_two_registered(|tcs, task| {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let (mut third, mut fourth) = (task.clone(), task);
+        assert!(std::pin::Pin::new(&mut third)
+            .poll_fut(&mut cx)
+            .is_pending());
+        assert!(std::pin::Pin::new(&mut fourth)
+            .poll_fut(&mut cx)
+            .is_pending());
+        f(tcs, third, fourth);
+    });
+}
+
+#[test]
+fn an_overflow_awaiter_re_registering_races_completion() {
+    model(|| {
+        with_two_in_the_overflow(|tcs, third, fourth| {
+            let again = thread::spawn(move || loom::future::block_on(third));
+            tcs.set_result(4);
+            assert_eq!(again.join().unwrap(), Ok(4));
+            drop(fourth);
+        });
+    });
+}
+
+#[test]
+fn an_overflow_awaiter_dropped_races_completion() {
+    model(|| {
+        with_two_in_the_overflow(|tcs, third, fourth| {
+            let dropped = thread::spawn(move || drop(fourth));
+            tcs.set_result(4);
+            dropped.join().unwrap();
+            assert_eq!(third.try_result(), Some(Ok(&4)));
+        });
+    });
+}
+
 #[test]
 fn an_overflow_awaiter_re_registering_or_dropped_races_completion() {
     model_three_threads(|| {
