@@ -159,16 +159,8 @@ fn an_overflow_awaiter_dropped_races_completion() {
 #[test]
 fn an_overflow_awaiter_re_registering_or_dropped_races_completion() {
     model_three_threads(|| {
-        with_two_registered(|tcs, task| {
-            let mut cx = Context::from_waker(std::task::Waker::noop());
-            let (mut third, mut fourth) = (task.clone(), task);
-            assert!(std::pin::Pin::new(&mut third)
-                .poll_fut(&mut cx)
-                .is_pending());
-            assert!(std::pin::Pin::new(&mut fourth)
-                .poll_fut(&mut cx)
-                .is_pending());
-            // In the overflow now: one re-registers with `block_on`'s waker, one goes away.
+        with_two_in_the_overflow(|tcs, third, fourth| {
+            // One re-registers with `block_on`'s waker, one goes away.
             let again = thread::spawn(move || loom::future::block_on(third));
             let dropped = thread::spawn(move || drop(fourth));
             tcs.set_result(4);
