@@ -449,7 +449,7 @@ impl<'a, T> ValueTask<'a, T> {
     /// [`try_get`](Self::try_get) by reference: `None` leaves the value task pending, `Some`
     /// leaves it yielded.
     #[track_caller]
-    fn try_take(&mut self) -> Option<T> {
+    pub(crate) fn try_take(&mut self) -> Option<T> {
         match &*self.0 {
             Repr::Ready(_) | Repr::Future(_) => {}
             Repr::Pooled(p) if p.vtable().is_future => {}

@@ -448,19 +448,9 @@ impl Drop for PanicsInPollAndDrop {
 /// process). Runs in a child process, so an abort fails this test instead of the binary.
 #[test]
 fn as_task_of_a_future_panicking_in_poll_and_in_drop_faults_the_task() {
-    const NAME: &str = "as_task_of_a_future_panicking_in_poll_and_in_drop_faults_the_task";
-    if std::env::var_os("VALUETASK_TEST_CHILD").is_none() {
-        let status = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", NAME, "--test-threads=1"])
-            .env("VALUETASK_TEST_CHILD", "1")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status()
-            .unwrap();
-        assert!(
-            status.success(),
-            "the child test failed or aborted: {status}"
-        );
+    if !common::runs_in_child_process(
+        "as_task_of_a_future_panicking_in_poll_and_in_drop_faults_the_task",
+    ) {
         return;
     }
     for vt in [

@@ -383,3 +383,109 @@ fn value_task_when_any_over_ready_inputs_allocates_at_most_the_collected_inputs(
     assert_eq!((index, value), (0, 5));
     assert_eq!(allocs, 1, "just collecting the inputs");
 }
+
+/// The check that an input already yielded covers every input, not only those before the
+/// first pending one: the misuse is reported at the call, naming the combinator.
+#[test]
+fn value_task_when_all_rejects_a_yielded_input_after_a_pending_one_at_the_call() {
+    use std::future::Future;
+    let tcs = TaskCompletionSource::<u8>::new();
+    let mut yielded = ValueTask::from(Task::from_result(1u8));
+    let waker = std::task::Waker::noop();
+    let polled = std::pin::Pin::new(&mut yielded).poll(&mut std::task::Context::from_waker(waker));
+    assert!(polled.is_ready());
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        drop(ValueTask::when_all([ValueTask::from(tcs.task()), yielded]))
+    }))
+    .expect_err("an input that already yielded panics at the call");
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    assert!(message.contains("ValueTask::when_all"), "{message}");
+}
+
+/// A source that reports completion a moment before its result can be taken (its first
+/// `poll_result` is `Pending`).
+struct CompleteBeforeItsResult {
+    polls: std::sync::atomic::AtomicUsize,
+}
+
+impl valuetask::ValueTaskSource<u8> for CompleteBeforeItsResult {
+    fn status(&self, _token: u32) -> valuetask::SourceStatus {
+        valuetask::SourceStatus::Succeeded
+    }
+    fn poll_result(&self, _token: u32, cx: &mut std::task::Context<'_>) -> std::task::Poll<u8> {
+        if self.polls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(5)
+        }
+    }
+}
+
+/// Such an input stays in the race instead of hitting an "unreachable" panic.
+#[test]
+fn value_task_when_any_keeps_an_input_whose_result_is_not_takeable_yet() {
+    let source = CompleteBeforeItsResult {
+        polls: std::sync::atomic::AtomicUsize::new(0),
+    };
+    let first = ValueTask::when_any([ValueTask::from_source(&source, 0)]);
+    assert_eq!(first.get_result(), (0, 5));
+}
+
+/// A value whose clones panic when dropped, and whose `explodes` original panics when cloned.
+#[derive(Debug)]
+struct CloneBomb {
+    explodes: bool,
+    is_clone: bool,
+}
+
+impl Clone for CloneBomb {
+    fn clone(&self) -> Self {
+        if self.explodes {
+            panic!("clone failed");
+        }
+        CloneBomb {
+            explodes: false,
+            is_clone: true,
+        }
+    }
+}
+
+impl Drop for CloneBomb {
+    fn drop(&mut self) {
+        if self.is_clone {
+            panic!("drop of a clone failed");
+        }
+    }
+}
+
+/// `when_all` over completed inputs whose second clone panics: the first clone, already made,
+/// is dropped after the unwind, not during it (its panicking `Drop` would abort the process),
+/// and `all` is faulted with the clone's panic. In a child process, so an abort fails the test.
+#[test]
+fn when_all_of_completed_inputs_faults_on_a_clone_panic_without_aborting() {
+    if !common::runs_in_child_process(
+        "when_all_of_completed_inputs_faults_on_a_clone_panic_without_aborting",
+    ) {
+        return;
+    }
+    let inputs = [
+        Task::from_result(CloneBomb {
+            explodes: false,
+            is_clone: false,
+        }),
+        Task::from_result(CloneBomb {
+            explodes: true,
+            is_clone: false,
+        }),
+    ];
+    let all = Task::when_all(inputs.iter().cloned());
+    assert_eq!(
+        all.error().and_then(TaskError::panic_message),
+        Some("clone failed")
+    );
+}

@@ -1,5 +1,5 @@
 //! `Task::when_all`, `Task::when_any` (.NET `Task.WhenAll`, `Task.WhenAny`) and
-//! `ValueTask::when_all`, which .NET lacks.
+//! `ValueTask::when_all` / `ValueTask::when_any`, which .NET lacks.
 //!
 //! No executor is needed. A pending `when_all` is a bridge (see `value_task/bridge.rs`) that
 //! polls its inputs from their own wake-ups; a pending `when_any` registers one waker per
@@ -94,19 +94,26 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
         let tasks: Vec<Task<T>> = tasks.into_iter().collect();
         if tasks.iter().all(Task::is_completed) {
             // A panicking `T::clone` faults `all`, as it does when the inputs finish later.
-            let combined = catch_unwind(AssertUnwindSafe(|| {
-                let results = tasks
-                    .iter()
-                    .map(|t| {
-                        t.try_result()
-                            .expect("completed")
-                            .cloned()
-                            .map_err(TaskError::clone)
-                    })
-                    .collect();
-                combine(results)
-            }))
-            .unwrap_or_else(|panic| Err(crate::catch_panic::panic_error(panic)));
+            // The clones made so far live outside the unwind and are dropped after it (under
+            // a catch of their own): a `T::drop` panicking during the unwind would abort.
+            let mut results = Vec::with_capacity(tasks.len());
+            let cloned = catch_unwind(AssertUnwindSafe(|| {
+                for task in &tasks {
+                    let result = task.try_result().expect("completed");
+                    results.push(result.cloned().map_err(TaskError::clone));
+                }
+            }));
+            let combined = match cloned {
+                Ok(()) => catch_unwind(AssertUnwindSafe(|| combine(results)))
+                    .unwrap_or_else(|panic| Err(crate::catch_panic::panic_error(panic))),
+                Err(panic) => {
+                    let error = crate::catch_panic::panic_error(panic);
+                    if let Err(also) = catch_unwind(AssertUnwindSafe(|| drop(results))) {
+                        crate::catch_panic::discard(also);
+                    }
+                    Err(error)
+                }
+            };
             return match combined {
                 Ok(values) => Task::from_result(values),
                 Err(error) => Task::from_error(error),
@@ -225,8 +232,13 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
                 Err(vt) => {
                     // The rest run together (polled on every wake-up), not one after another:
                     // an earlier input may wait for something a later one produces.
-                    let mut rest: Vec<Result<T, ValueTask<'a, T>>> =
-                        std::iter::once(vt).chain(inputs).map(Err).collect();
+                    let mut rest: Vec<Result<T, ValueTask<'a, T>>> = std::iter::once(vt)
+                        .chain(inputs)
+                        .map(|vt| {
+                            vt.check_not_yielded("ValueTask::when_all");
+                            Err(vt)
+                        })
+                        .collect();
                     return ValueTask::new(async move {
                         std::future::poll_fn(|cx| {
                             let mut pending = false;
@@ -291,12 +303,14 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
         for vt in &inputs {
             vt.check_not_yielded("ValueTask::when_any");
         }
-        if let Some(index) = inputs.iter().position(ValueTask::is_completed) {
-            let value = match inputs.swap_remove(index).try_get() {
-                Ok(value) => value,
-                Err(_) => unreachable!("a completed value task yields its value"),
-            };
-            return ValueTask::from_result((index, value));
+        for (index, vt) in inputs.iter_mut().enumerate() {
+            // A source may report completion before its result can be taken; such an input
+            // stays in the race below.
+            if vt.is_completed() {
+                if let Some(value) = vt.try_take() {
+                    return ValueTask::from_result((index, value));
+                }
+            }
         }
         ValueTask::new(std::future::poll_fn(move |cx| {
             for (index, vt) in inputs.iter_mut().enumerate() {

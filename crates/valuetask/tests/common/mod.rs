@@ -168,3 +168,24 @@ pub fn quiet_about_panics_with(message: &'static str) {
         }));
     });
 }
+
+/// Run the test `name` (the calling test) again in a child process, so that an abort fails
+/// the test instead of killing the whole test binary. Returns `true` in the child, which then
+/// runs the test's body; in the parent, asserts that the child passed and returns `false`.
+pub fn runs_in_child_process(name: &str) -> bool {
+    if std::env::var_os("VALUETASK_TEST_CHILD").is_some() {
+        return true;
+    }
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--test-threads=1"])
+        .env("VALUETASK_TEST_CHILD", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "the child test failed or aborted: {status}"
+    );
+    false
+}
