@@ -1,4 +1,6 @@
-//! Running continuations asynchronously (.NET's `RunContinuationsAsynchronously`).
+//! Running continuations off the completing call: asynchronously (.NET's
+//! `RunContinuationsAsynchronously`), and on another thread (`run_elsewhere`: scheduled
+//! continuations, and synchronous ones woken too deep in a thread's stack).
 //!
 //! In Rust a continuation is a `Waker::wake` call. Most wakers only schedule work, but some run
 //! code inline (a thread unpark, the `as_task` bridge that polls its source from `wake`). With
@@ -11,11 +13,13 @@
 //! (thread or memory limits), the wakers run on the completing thread instead, and a later
 //! completion tries to start it again: a late wake-up, never a lost one.
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{channel, Sender};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 
-type Job = Box<dyn FnOnce() + Send>;
+/// A continuation handed to another thread.
+pub(crate) type Job = Box<dyn FnOnce() + Send>;
 
 static QUEUE: OnceLock<Sender<Job>> = OnceLock::new();
 
@@ -60,6 +64,51 @@ pub(crate) fn wake_later(job: impl FnOnce() + Send + 'static) {
         }
         None => job(),
     }
+}
+
+/// Hand `run` to another thread (a bridge woken too deep in this thread's stack, a scheduled
+/// continuation): the global runtime's blocking pool (the run may block, as a continuation
+/// may), or without tokio a thread of its own. Returns `run` back when the spawn fails or panics (the
+/// OS refuses a thread and the pool has none, a thread-local destructor, the runtime failing
+/// to start): the caller runs it itself. (A pool at its cap of 512 threads queues the run
+/// instead; it runs when a thread frees up.) Take-once: whichever side takes `run` first runs
+/// it, so a spawn that fails after queueing (tokio then panics) cannot make it run twice.
+pub(crate) fn run_elsewhere(run: Job) -> Result<(), Job> {
+    let slot = Arc::new(Mutex::new(Some(run)));
+    let remote = {
+        let slot = Arc::clone(&slot);
+        move || {
+            if let Some(run) = take(&slot) {
+                run();
+            }
+        }
+    };
+    let spawned = catch_unwind(AssertUnwindSafe(move || -> bool {
+        #[cfg(feature = "tokio")]
+        {
+            drop(crate::runtime::background_handle().spawn_blocking(remote));
+            true
+        }
+        #[cfg(not(feature = "tokio"))]
+        {
+            std::thread::Builder::new()
+                .name("valuetask-deep-continuation".into())
+                .spawn(remote)
+                .is_ok()
+        }
+    }));
+    match spawned {
+        Ok(true) => Ok(()),
+        Ok(false) => take(&slot).map_or(Ok(()), Err),
+        Err(panic) => {
+            crate::catch_panic::discard(panic);
+            take(&slot).map_or(Ok(()), Err)
+        }
+    }
+}
+
+fn take(slot: &Mutex<Option<Job>>) -> Option<Job> {
+    slot.lock().unwrap_or_else(|e| e.into_inner()).take()
 }
 
 #[cfg(test)]

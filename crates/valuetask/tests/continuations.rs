@@ -1,5 +1,7 @@
 //! `Task::continue_with`: every option, before and after completion, panics, threads.
 
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -410,5 +412,85 @@ fn a_skipped_continuation_drops_its_closure_first_and_a_panic_there_faults_it() 
     assert_eq!(
         faulted.wait().unwrap_err().panic_message(),
         Some("closure drop failed")
+    );
+}
+
+/// A synchronous continuation registered on a completed task runs inside the registering
+/// call; when it registers the next one the same way (the classic `ContinueWith` loop), the
+/// nesting is bounded like a chain of completions: past 32 deep it moves to another thread.
+/// On a small stack, so an unbounded nesting overflows it (in a child process: an overflow
+/// aborts).
+#[test]
+fn synchronous_continuations_registered_on_completed_tasks_nest_boundedly() {
+    if !common::runs_in_child_process(
+        "synchronous_continuations_registered_on_completed_tasks_nest_boundedly",
+    ) {
+        return;
+    }
+    fn step(n: u32, done: TaskCompletionSource<()>) {
+        if n == 0 {
+            return done.set_result(());
+        }
+        let sync = options(ContinueWhen::Always, ContinueOn::Synchronously);
+        drop(Task::completed().continue_with_options(sync, move |_| step(n - 1, done)));
+    }
+    let done = TaskCompletionSource::new();
+    let finished = done.task();
+    thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || step(20_000, done))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(
+        finished.wait_timeout(Duration::from_secs(30)),
+        Some(Ok(&()))
+    );
+}
+
+/// A scheduled continuation is synchronous code on a thread-pool thread, as in .NET: it may
+/// call `Handle::block_on` (which panics on a runtime worker).
+#[test]
+fn a_scheduled_continuation_may_call_block_on() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let handle = rt.handle().clone();
+    let continuation = Task::completed().continue_with(move |_| handle.block_on(async { 5u8 }));
+    assert_eq!(continuation.wait_timeout(WAIT), Some(Ok(&5)));
+}
+
+/// Scheduled continuations that block, as many as the global runtime has workers and more,
+/// do not stop the runtime: a delay (whose timer the workers drive) still completes.
+#[test]
+fn blocking_scheduled_continuations_do_not_stall_the_global_runtime() {
+    let workers = Task::run(async { tokio::runtime::Handle::current().metrics().num_workers() })
+        .wait()
+        .copied()
+        .unwrap();
+    let gate = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+    let blocked: Vec<Task<()>> = (0..workers + 1)
+        .map(|_| {
+            let gate = gate.clone();
+            Task::completed().continue_with(move |_| {
+                let (open, opened) = &*gate;
+                let mut open = open.lock().unwrap();
+                while !*open {
+                    open = opened.wait(open).unwrap();
+                }
+            })
+        })
+        .collect();
+    let delayed = Task::delay(Duration::from_millis(1))
+        .wait_timeout(WAIT)
+        .is_some();
+    *gate.0.lock().unwrap() = true;
+    gate.1.notify_all();
+    for task in &blocked {
+        assert_eq!(task.wait_timeout(WAIT), Some(Ok(&())));
+    }
+    assert!(
+        delayed,
+        "the delay did not complete while continuations blocked"
     );
 }

@@ -37,11 +37,12 @@ impl ContinueWhen {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ContinueOn {
-    /// Scheduled: on valuetask's global tokio runtime (feature `tokio`; .NET's thread pool),
-    /// which outlives any runtime of yours (a `wait()` on a worker of a multi-thread runtime
-    /// hands that worker's queue to another thread, so waiting there for a continuation does
-    /// not deadlock); without tokio, on valuetask's one continuation thread (where a
-    /// continuation that blocks delays all the others). Never inside the completing call.
+    /// Scheduled: on the blocking pool of valuetask's global tokio runtime (feature `tokio`;
+    /// .NET's thread pool), which outlives any runtime of yours; a continuation may block
+    /// there, or call `Handle::block_on`, without holding up anything else. Without tokio, on
+    /// valuetask's continuation thread (where a continuation that blocks delays the others).
+    /// Not inside the completing call, unless no thread can be started at all (thread or
+    /// memory limits): then it runs there rather than never.
     #[default]
     Scheduled,
     /// On the thread that completes the antecedent, inside its completing call (.NET
@@ -161,10 +162,14 @@ impl<T: Send + Sync + 'static> Task<T> {
     }
 }
 
-/// Run `job` off the current call: on the runtime, or the continuation thread.
+/// Run `job` off the current call: on the global runtime's blocking pool (a continuation is
+/// synchronous code, which may block or call `Handle::block_on`, as .NET's thread pool
+/// allows), or the continuation thread.
 fn schedule(job: impl FnOnce() + Send + 'static) {
     #[cfg(feature = "tokio")]
-    drop(crate::runtime::background_handle().spawn(async move { job() }));
+    if let Err(job) = crate::continuations::run_elsewhere(Box::new(job)) {
+        job(); // no thread to be had: here rather than never
+    }
     #[cfg(not(feature = "tokio"))]
     crate::continuations::wake_later(job);
 }

@@ -15,7 +15,7 @@
 
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 use super::Repr;
@@ -30,54 +30,6 @@ thread_local! {
 
 /// Bridge runs nest at most this deep on one thread's stack.
 const MAX_INLINE_DEPTH: u32 = 32;
-
-/// Hand `run` to another thread, for a bridge woken too deep in this thread's stack: the
-/// global runtime's blocking pool (the run may block, as a synchronous continuation may), or
-/// without tokio a thread of its own. Returns `run` back when the spawn fails or panics (the
-/// OS refuses a thread and the pool has none, a thread-local destructor, the runtime failing
-/// to start): the caller runs it itself. (A pool at its cap of 512 threads queues the run
-/// instead; it runs when a thread frees up.) Take-once: whichever side takes `run` first runs
-/// it, so a spawn that fails after queueing (tokio then panics) cannot make it run twice.
-fn run_elsewhere(run: Run) -> Result<(), Run> {
-    let slot = Arc::new(Mutex::new(Some(run)));
-    let remote = {
-        let slot = Arc::clone(&slot);
-        move || {
-            if let Some(run) = take(&slot) {
-                run();
-            }
-        }
-    };
-    let spawned = catch_unwind(AssertUnwindSafe(move || -> bool {
-        #[cfg(feature = "tokio")]
-        {
-            drop(crate::runtime::background_handle().spawn_blocking(remote));
-            true
-        }
-        #[cfg(not(feature = "tokio"))]
-        {
-            std::thread::Builder::new()
-                .name("valuetask-deep-continuation".into())
-                .spawn(remote)
-                .is_ok()
-        }
-    }));
-    match spawned {
-        Ok(true) => Ok(()),
-        Ok(false) => take(&slot).map_or(Ok(()), Err),
-        Err(panic) => {
-            crate::catch_panic::discard(panic);
-            take(&slot).map_or(Ok(()), Err)
-        }
-    }
-}
-
-/// A bridge run handed between threads.
-type Run = Box<dyn FnOnce() + Send>;
-
-fn take(slot: &Mutex<Option<Run>>) -> Option<Run> {
-    slot.lock().unwrap_or_else(|e| e.into_inner()).take()
-}
 
 const IDLE: u8 = 0;
 const RUNNING: u8 = 1;
@@ -114,7 +66,9 @@ pub(super) fn drive<T: Send + Sync + 'static>(
         pending: UnsafeCell::new(Some(pending)),
         target,
     });
-    bridge.run();
+    // Bounded like a wake-up: a synchronous continuation registered on a completed task
+    // runs here, and it may register the next one, and so on.
+    bridge.run_bounded();
     task
 }
 
@@ -178,7 +132,7 @@ impl<T: Send + Sync + 'static> Bridge<T> {
         let depth = INLINE_DEPTH.with(Cell::get);
         if depth >= MAX_INLINE_DEPTH {
             let this = Arc::clone(self);
-            if run_elsewhere(Box::new(move || this.run_bounded())).is_ok() {
+            if crate::continuations::run_elsewhere(Box::new(move || this.run_bounded())).is_ok() {
                 return;
             }
             // No other thread to be had: here after all, one level deeper.
