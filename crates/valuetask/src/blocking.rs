@@ -11,6 +11,8 @@
 //! take, moves to another thread, so waiting there on work of the same runtime does not
 //! deadlock (.NET's thread pool injects threads for the same reason). A current-thread
 //! runtime has nowhere to move its work: a wait on its thread for work on it never ends.
+//! On valuetask's continuation thread, a wait hands that thread's queue to a new thread
+//! first, for the same reason (`continuations::before_blocking`).
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -128,6 +130,7 @@ fn park_with<R>(
             if unparker.notified.swap(false, Ordering::Acquire) {
                 break false;
             }
+            crate::continuations::before_blocking();
             match deadline {
                 None => thread::park(),
                 Some(d) => {

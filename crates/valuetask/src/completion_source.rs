@@ -12,11 +12,14 @@ pub enum Continuations {
     /// Cheapest; a waker that runs code inline runs it on the completing thread.
     #[default]
     Inline,
-    /// The completing call never calls a waker: the wakers are handed to valuetask's
+    /// The completing call does not call a waker: the wakers are handed to valuetask's
     /// continuation thread (one per process, started on first use), which wakes them.
     /// Use it when the completing thread holds a lock an awaiter may need, or must not run
     /// arbitrary waker code. Costs one allocation and a thread hop per completion that had
-    /// awaiters; a completion nobody waits for yet costs nothing extra.
+    /// awaiters; a completion nobody waits for yet costs nothing extra. A waker run there
+    /// (a synchronous continuation) may `wait()` for another task: the thread hands its
+    /// queue to a new one first. Only when no thread can be started at all (thread or
+    /// memory limits) do the wakers run in the completing call, rather than never.
     Asynchronous,
 }
 

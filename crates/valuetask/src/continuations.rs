@@ -7,63 +7,122 @@
 //! asynchronous continuations the completing call never invokes a waker itself: it hands the
 //! wakers to one process-wide thread, `valuetask-continuations`, started on first use, which
 //! wakes them after (or while) the completing call returns. Each such hand-off allocates one
-//! boxed job. The thread is shared by the whole process: a waker that blocks on it (waits
-//! for another task whose continuations are asynchronous) stalls every asynchronous
-//! continuation, so wakers run here must not block. Should the thread be impossible to start
-//! (thread or memory limits), the wakers run on the completing thread instead, and a later
-//! completion tries to start it again: a late wake-up, never a lost one.
+//! boxed job. The thread is shared by the whole process. A waker that waits there with
+//! valuetask's `wait` / `get_result` (a synchronous continuation waiting for another task,
+//! perhaps one whose wake-up is queued behind it) hands the queue to a new thread first, so
+//! the queue keeps moving; one that blocks any other way holds up every asynchronous
+//! continuation until it returns. Should the thread be impossible to start (thread or memory
+//! limits), the wakers run on the completing thread instead, and a later completion tries
+//! to start it again: a late wake-up, never a lost one.
 
+use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{channel, Sender};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 
 /// A continuation handed to another thread.
 pub(crate) type Job = Box<dyn FnOnce() + Send>;
 
-static QUEUE: OnceLock<Sender<Job>> = OnceLock::new();
+/// The continuation queue. Jobs go in through `tx`; the thread serving the queue (one at a
+/// time, see `before_blocking`) takes them out of `rx`.
+struct Queue {
+    tx: Sender<Job>,
+    rx: Mutex<Receiver<Job>>,
+}
 
-/// The continuation thread's queue, starting the thread on first use. `None` when no thread
-/// can be started (thread or memory limits); a later call tries again.
-fn queue() -> Option<&'static Sender<Job>> {
+static QUEUE: OnceLock<Queue> = OnceLock::new();
+/// A serving thread was started; jobs are queued only after that.
+static STARTED: AtomicBool = AtomicBool::new(false);
+/// Held while the first serving thread is started, so no job is queued meanwhile.
+static STARTING: Mutex<()> = Mutex::new(());
+
+thread_local! {
+    /// This thread serves the queue (and has not handed it over).
+    static SERVING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The continuation queue, starting its thread on first use. `None` when no thread can be
+/// started (thread or memory limits); a later call tries again.
+fn queue() -> Option<&'static Queue> {
     #[cfg(test)]
-    if tests::NO_THREAD.with(std::cell::Cell::get) {
+    if tests::NO_THREAD.with(Cell::get) {
         return None;
     }
-    if let Some(tx) = QUEUE.get() {
-        return Some(tx);
+    let queue = QUEUE.get_or_init(|| {
+        let (tx, rx) = channel();
+        Queue {
+            tx,
+            rx: Mutex::new(rx),
+        }
+    });
+    if !STARTED.load(Ordering::Acquire) {
+        let _starting = lock(&STARTING);
+        if !STARTED.load(Ordering::Acquire) {
+            start_serving(queue).ok()?;
+            STARTED.store(true, Ordering::Release);
+        }
     }
-    let (tx, rx) = channel::<Job>();
-    let started = thread::Builder::new()
+    Some(queue)
+}
+
+fn start_serving(queue: &'static Queue) -> std::io::Result<()> {
+    thread::Builder::new()
         .name("valuetask-continuations".into())
-        .spawn(move || {
-            for job in rx {
-                // A panicking waker must not take the thread (and every later wake-up) down
-                // with it, nor may its payload's `Drop`.
-                if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
-                    crate::catch_panic::discard(panic);
-                }
-            }
-        });
-    match started {
-        // Two first uses may race: the loser's sender is dropped, so its thread ends.
-        Ok(_) => Some(QUEUE.get_or_init(|| tx)),
-        Err(_) => None,
+        .spawn(move || serve(queue))
+        .map(drop)
+}
+
+/// Run the queue's jobs until this thread hands the queue over (a job blocked in it).
+fn serve(queue: &'static Queue) {
+    SERVING.with(|s| s.set(true));
+    loop {
+        let Ok(job) = lock(&queue.rx).recv() else {
+            return; // unreachable: the sender lives in the same static
+        };
+        // A panicking waker must not take the thread (and every later wake-up) down with
+        // it, nor may its payload's `Drop`.
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(job)) {
+            crate::catch_panic::discard(panic);
+        }
+        if !SERVING.with(Cell::get) {
+            return;
+        }
     }
 }
 
-/// Run `job` on the continuation thread, never on the caller's; should that thread be gone
-/// (it cannot stop by itself) or impossible to start, here rather than never: the completion
-/// has already happened, and its awaiters must still be woken.
+/// Called by a thread about to block (`wait`, `get_result`). On the continuation thread (a
+/// synchronous continuation that waits for another task), the queue is handed to a new
+/// thread first, and this one stops serving once its job returns: the wake-ups queued behind
+/// it, perhaps the very one it waits for, still run. Should no thread start, it blocks
+/// serving, as before.
+pub(crate) fn before_blocking() {
+    if !SERVING.try_with(Cell::get).unwrap_or(false) {
+        return;
+    }
+    let queue = QUEUE.get().expect("a serving thread serves the queue");
+    if start_serving(queue).is_ok() {
+        SERVING.with(|s| s.set(false));
+    }
+}
+
+/// Run `job` on the continuation thread, never on the caller's; should no such thread be
+/// startable, here rather than never: the completion has already happened, and its awaiters
+/// must still be woken.
 pub(crate) fn wake_later(job: impl FnOnce() + Send + 'static) {
     match queue() {
-        Some(tx) => {
-            if let Err(unsent) = tx.send(Box::new(job)) {
+        Some(queue) => {
+            if let Err(unsent) = queue.tx.send(Box::new(job)) {
                 (unsent.0)();
             }
         }
         None => job(),
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Hand `run` to another thread (a bridge woken too deep in this thread's stack, a scheduled
@@ -108,7 +167,7 @@ pub(crate) fn run_elsewhere(run: Job) -> Result<(), Job> {
 }
 
 fn take(slot: &Mutex<Option<Job>>) -> Option<Job> {
-    slot.lock().unwrap_or_else(|e| e.into_inner()).take()
+    lock(slot).take()
 }
 
 #[cfg(test)]

@@ -309,8 +309,15 @@ mod on_tokio {
         /// let t = valuetask::Task::delay(std::time::Duration::from_millis(1));
         /// assert_eq!(t.wait(), Ok(&()));
         /// ```
+        ///
+        /// A `duration` whose deadline is past what `Instant` can hold (`Duration::MAX`, the
+        /// usual "forever") gives a task that never completes and runs nothing: it is freed
+        /// with its last handle.
         pub fn delay(duration: Duration) -> Task<()> {
-            Task::run_on(&super::background_handle(), sleep_from_now(duration))
+            match std::time::Instant::now().checked_add(duration) {
+                Some(deadline) => Task::run_on(&super::background_handle(), sleep_until(deadline)),
+                None => Task::never(),
+            }
         }
 
         /// A task that completes after `duration`, or ends canceled when `token` fires first
@@ -327,23 +334,21 @@ mod on_tokio {
         /// assert!(delay.wait().unwrap_err().is_canceled());
         /// ```
         pub fn delay_with_cancellation(duration: Duration, token: CancellationToken) -> Task<()> {
-            run_with_cancellation_on(&super::background_handle(), sleep_from_now(duration), token)
+            let deadline = std::time::Instant::now().checked_add(duration);
+            let sleep = async move {
+                match deadline {
+                    Some(deadline) => sleep_until(deadline).await,
+                    None => std::future::pending().await,
+                }
+            };
+            run_with_cancellation_on(&super::background_handle(), sleep, token)
         }
     }
 
-    /// A sleep whose deadline is taken now, on the real clock (a paused test clock of the
-    /// ambient runtime must not shift it); a deadline past what `Instant` can hold never
-    /// comes.
-    fn sleep_from_now(duration: Duration) -> impl std::future::Future<Output = ()> {
-        let deadline = std::time::Instant::now().checked_add(duration);
-        async move {
-            match deadline {
-                Some(deadline) => {
-                    tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)).await;
-                }
-                None => std::future::pending().await,
-            }
-        }
+    /// A sleep until `deadline`, taken on the real clock when the delay was asked for (a paused
+    /// test clock of the ambient runtime must not shift it).
+    async fn sleep_until(deadline: std::time::Instant) {
+        tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)).await;
     }
 
     impl<T: Send + Sync + 'static> TaskCompletionSource<T> {

@@ -104,3 +104,16 @@ fn tasks_awaited_by_many_reuse_the_waiter_slab_round_after_round() {
         "the task's cell and this test's Vec; the slab was reused"
     );
 }
+
+/// `Task::delay(Duration::MAX)`, the usual "forever": a task that never completes and starts
+/// nothing (no runtime task, no timer) costs its cell alone, freed with its last handle.
+#[cfg(feature = "tokio")]
+#[test]
+fn an_endless_delay_allocates_only_its_task() {
+    use std::time::Duration;
+    // The global runtime starts on first use.
+    assert_eq!(Task::delay(Duration::from_millis(1)).wait(), Ok(&()));
+    let (endless, allocs) = allocations_during(|| Task::delay(Duration::MAX));
+    assert!(!endless.is_completed());
+    assert_eq!(allocs, 1, "the task's cell, and nothing running for it");
+}

@@ -494,3 +494,27 @@ fn blocking_scheduled_continuations_do_not_stall_the_global_runtime() {
         "the delay did not complete while continuations blocked"
     );
 }
+
+/// A synchronous continuation of a source with asynchronous continuations runs on the
+/// continuation thread; when it waits there for another such task, whose wake-up is queued
+/// behind it, the thread hands its queue over instead of waiting forever (and every later
+/// asynchronous wake-up in the process with it).
+#[test]
+fn a_continuation_waiting_on_the_continuation_thread_does_not_stall_its_queue() {
+    use valuetask::Continuations;
+    let first = TaskCompletionSource::<u8>::with_continuations(Continuations::Asynchronous);
+    let second = TaskCompletionSource::<u8>::with_continuations(Continuations::Asynchronous);
+    let awaited = second.task();
+    let (waiting_tx, waiting_rx) = std::sync::mpsc::channel();
+    let sync = options(ContinueWhen::Always, ContinueOn::Synchronously);
+    let continuation = first.task().continue_with_options(sync, move |_| {
+        waiting_tx.send(thread::current().id()).unwrap();
+        *awaited.wait().unwrap()
+    });
+    first.set_result(1);
+    let ran_on = waiting_rx.recv_timeout(WAIT).expect("the continuation ran");
+    assert_ne!(ran_on, thread::current().id(), "on the continuation thread");
+    thread::sleep(Duration::from_millis(20)); // let it block in `wait`
+    second.set_result(2);
+    assert_eq!(continuation.wait_timeout(WAIT), Some(Ok(&2)));
+}

@@ -86,6 +86,13 @@ pub struct Task<T> {
 }
 
 impl<T> Task<T> {
+    /// A task that never completes and holds nothing: no source, no work, so it is freed
+    /// with its last handle (.NET `Task.Delay(Timeout.Infinite)`).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn never() -> Self {
+        Task::from_raw(RawTask::new_pending(false, 0, None))
+    }
+
     pub(crate) fn from_raw(raw: RawTask<TaskOutput<T>>) -> Self {
         Task {
             raw,
