@@ -450,6 +450,7 @@ fn synchronous_continuations_registered_on_completed_tasks_nest_boundedly() {
 
 /// A scheduled continuation is synchronous code on a thread-pool thread, as in .NET: it may
 /// call `Handle::block_on` (which panics on a runtime worker).
+#[cfg(feature = "tokio")]
 #[test]
 fn a_scheduled_continuation_may_call_block_on() {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -462,6 +463,7 @@ fn a_scheduled_continuation_may_call_block_on() {
 
 /// Scheduled continuations that block, as many as the global runtime has workers and more,
 /// do not stop the runtime: a delay (whose timer the workers drive) still completes.
+#[cfg(feature = "tokio")]
 #[test]
 fn blocking_scheduled_continuations_do_not_stall_the_global_runtime() {
     let workers = Task::run(async { tokio::runtime::Handle::current().metrics().num_workers() })

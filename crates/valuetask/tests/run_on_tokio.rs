@@ -1,4 +1,5 @@
 //! `Task::run` and friends on tokio: hot start, panics, cancellation, delays, yield.
+#![cfg(feature = "tokio")]
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
