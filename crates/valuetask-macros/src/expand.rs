@@ -406,7 +406,7 @@ fn defer(
     attrs.push(parse_quote!(#[#krate::value_task(#(#args),*)]));
 }
 
-/// Rename non-identifier argument patterns to `__arg{n}` and strip `mut` from identifier
+/// Rename non-identifier argument patterns to `__value_task_arg{n}` and strip `mut` from identifier
 /// patterns, returning the `let` statements that rebind them inside the future: every
 /// argument is moved into the future whole, as an `async fn` does. Without a body (a required
 /// trait method) there is nothing to rebind.
@@ -449,7 +449,8 @@ fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenStream> {
                         // Move the whole argument into the future first (as an `async fn`
                         // does), then destructure it: parts the pattern does not bind (`_`,
                         // `..`) live until the future ends, not until the first suspension.
-                        let name = syn::Ident::new(&format!("__arg{i}"), Span::mixed_site());
+                        let name =
+                            syn::Ident::new(&format!("__value_task_arg{i}"), Span::mixed_site());
                         let original = pat.clone();
                         *pat = parse_quote!(#name);
                         // `ref mut` parts borrow the moved argument mutably.
@@ -597,10 +598,15 @@ impl VisitMut for ElidedLifetimes {
 /// input lifetimes are all named by now): a reference receiver's, else the only one among the
 /// inputs. `None` when the rules give none (the compiler then reports the elided output).
 fn output_elision_target(sig: &Signature) -> Option<Lifetime> {
+    // Not those a `for<..>` binder introduces: the caller cannot name them.
     let lifetimes_in = |ty: &Type| {
-        let mut used = UsedNames::default();
-        syn::visit::visit_type(&mut used, ty);
-        used.lifetimes
+        let mut lifetimes = ArgumentLifetimes::default();
+        syn::visit::visit_type(&mut lifetimes, ty);
+        let ArgumentLifetimes { used, bound } = lifetimes;
+        used.into_iter()
+            .map(|lt| lt.ident)
+            .filter(|ident| !bound.contains(ident))
+            .collect::<Vec<_>>()
     };
     if let Some(FnArg::Receiver(r)) = sig.inputs.first() {
         if let Some((_, Some(lt))) = &r.reference {
@@ -763,6 +769,31 @@ fn rewrite_signature(
     for lt in &elided.fresh {
         sig.generics.params.push(parse_quote!(#lt));
     }
+    if place == Place::Free {
+        if let Some(mut only) = sole_unbounded_lifetime(sig) {
+            if elided.fresh.contains(&only) && is_only_input_lifetime(sig, &only) {
+                // The user elided it: elided it stays (`&str` in, `ValueTask<'_, T>` out), as
+                // lints on the user's signature expect.
+                let mut unname = Unname(only.ident.clone());
+                for arg in sig.inputs.iter_mut() {
+                    if let FnArg::Typed(t) = arg {
+                        unname.visit_type_mut(&mut t.ty);
+                    }
+                }
+                unname.visit_type_mut(&mut ret);
+                sig.generics.params = std::mem::take(&mut sig.generics.params)
+                    .into_iter()
+                    .filter(|p| !matches!(p, GenericParam::Lifetime(l) if l.lifetime == only))
+                    .collect();
+                only = Lifetime::new("'_", only.span());
+            }
+            let span = ret.span();
+            let task = value_task_type(opts, span);
+            sig.output =
+                syn::parse2(quote_spanned!(span=> -> #task<#only, #ret>)).expect("a return type");
+            return ret;
+        }
+    }
     // Each parameter must outlive the output. The bound goes where the user already bounds
     // that parameter (the `where` clause or inline), so no parameter ends up bounded in two
     // places (clippy's `multiple_bound_locations`).
@@ -887,6 +918,69 @@ fn rewrite_signature(
     ret
 }
 
+/// True when every lifetime the inputs name (`'static` included, binder-bound ones not) is
+/// `lt`: then the elision rules give the output `lt` too.
+fn is_only_input_lifetime(sig: &Signature, lt: &Lifetime) -> bool {
+    let mut lifetimes = ArgumentLifetimes::default();
+    for arg in &sig.inputs {
+        if let FnArg::Typed(t) = arg {
+            syn::visit::visit_type(&mut lifetimes, &t.ty);
+        }
+    }
+    let ArgumentLifetimes { used, bound } = lifetimes;
+    used.iter()
+        .all(|used| used.ident == lt.ident || bound.contains(&used.ident))
+}
+
+/// Turns a named elided lifetime back into elision: `&'life0 T` into `&T`, `'life0` into `'_`.
+struct Unname(syn::Ident);
+
+impl VisitMut for Unname {
+    fn visit_type_reference_mut(&mut self, r: &mut TypeReference) {
+        if r.lifetime.as_ref().is_some_and(|lt| lt.ident == self.0) {
+            r.lifetime = None;
+        }
+        visit_mut::visit_type_reference_mut(self, r);
+    }
+
+    fn visit_lifetime_mut(&mut self, lt: &mut Lifetime) {
+        if lt.ident == self.0 {
+            *lt = Lifetime::new("'_", lt.span());
+        }
+    }
+}
+
+/// A free function's one lifetime, when the value task can take it as its own: no type
+/// parameters, no `impl Trait` arguments (each is one, bounded by the output lifetime), no
+/// `where` clause and no bound on the lifetime. Every argument then outlives it, and, left
+/// unbounded, it stays late-bound: the function coerces to a higher-ranked
+/// `for<'a> fn(&'a str) -> ValueTask<'a, T>` (a handler table), as a hand-written one does.
+/// A bound such as `'a: 'value_task` would make it early-bound, and the coercion fail.
+fn sole_unbounded_lifetime(sig: &Signature) -> Option<Lifetime> {
+    let generics = &sig.generics;
+    if generics
+        .where_clause
+        .as_ref()
+        .is_some_and(|w| !w.predicates.is_empty())
+        || generics.type_params().next().is_some()
+    {
+        return None;
+    }
+    let mut lifetimes = generics.lifetimes();
+    let only = lifetimes.next()?;
+    if lifetimes.next().is_some() || !only.bounds.is_empty() {
+        return None;
+    }
+    let mut used = UsedNames::default();
+    for arg in &sig.inputs {
+        if let FnArg::Typed(t) = arg {
+            syn::visit::visit_type(&mut used, &t.ty);
+        }
+    }
+    let bounded_impl_trait = used.lifetimes.iter().any(|l| l == &OUTPUT_LIFETIME[1..]);
+    (!bounded_impl_trait).then(|| only.lifetime.clone())
+}
+
 /// The value task type the methods return: `ValueTask` or, for `?Send`, `LocalValueTask`.
 fn value_task_type(opts: &Options, span: Span) -> TokenStream {
     let krate = opts.krate(span);
@@ -897,7 +991,7 @@ fn value_task_type(opts: &Options, span: Span) -> TokenStream {
     }
 }
 
-/// `{ ValueTask::start(async move { <rebind arguments>; let __ret: T = { body }; __ret }) }`,
+/// `{ ValueTask::start(async move { <rebind arguments>; let ret: T = { body }; ret }) }`,
 /// spanned at the user's body so errors point there; a body that never suspends (see
 /// [`crate::synchronous`]) runs as a closure and returns `ValueTask::from_result`.
 ///
@@ -931,15 +1025,16 @@ fn wrap_body(
         // is no future to store and the value task is ready by value. The closure is called
         // through an `FnOnce` bound so that it owns its captures, as an async block does (a
         // `&mut self` method may return a reborrow of `self`), and the body keeps the async
-        // shape `let __ret = { body }; __ret`, so its temporaries drop before the arguments.
+        // shape `let ret = { body }; ret`, so its temporaries drop before the arguments.
         let support = opts.macro_support(span);
+        let out = output_binding(span);
         return syn::parse2(quote_spanned! {span=>
             {
                 #task::from_result(#support::call_once(move || -> #ret {
                     #(#captures)*
-                    let __ret: #ret = { #(#stmts)* };
+                    let #out: #ret = { #(#stmts)* };
                     #[allow(unreachable_code)]
-                    __ret
+                    #out
                 }))
             }
         })
@@ -957,10 +1052,11 @@ fn wrap_body(
     // be written there, so each one becomes `_`: the rest of the type still fixes what a
     // `return` must convert to (`Result<impl Display, Box<dyn Error>>` → `Result<_, Box<..>>`).
     let ret = &impl_trait_inferred(ret);
+    let out = output_binding(span);
     let (fix_output, ret_annotation) = (
         quote_spanned! {span=>
-            if let ::core::option::Option::Some(__ret) = ::core::option::Option::None::<#ret> {
-                return __ret;
+            if let ::core::option::Option::Some(#out) = ::core::option::Option::None::<#ret> {
+                return #out;
             }
         },
         quote_spanned!(span=> : #ret),
@@ -973,13 +1069,21 @@ fn wrap_body(
                 #(#captures)*
                 // A `-> !` body is a diverging block here, which clippy flags in user code.
                 #[allow(clippy::diverging_sub_expression)]
-                let __ret #ret_annotation = { #(#stmts)* };
+                let #out #ret_annotation = { #(#stmts)* };
                 #[allow(unreachable_code)]
-                __ret
+                #out
             })
         }
     })
     .expect("a block")
+}
+
+/// The binding that holds a body's output, at the body's `span` (rustc's notes about the
+/// output type point there). Named so that no item of the user's is likely to share its name:
+/// hygiene would keep locals apart, not items, and a `const` of the same name in scope would
+/// turn the `let` into a refutable pattern.
+fn output_binding(span: Span) -> syn::Ident {
+    syn::Ident::new("__value_task_ret", span)
 }
 
 /// `ty` with every `impl Trait` in it replaced by `_` (its type is inferred, as `impl Trait`

@@ -99,6 +99,12 @@ pub use value_task::ValueTask;
 ///   On one method of an impl (rather than on the impl), the attribute sees the method alone:
 ///   an argument taken by value whose type uses a type parameter `T` of the impl needs
 ///   `where T: 'value_task` on the method (the bound the impl-level attribute adds itself).
+/// - A free `async fn` with exactly one lifetime (elided or named), no type parameters, no
+///   `impl Trait` arguments and no `where` clause returns `ValueTask` of that lifetime
+///   (`fn(&'a str) -> ValueTask<'a, T>`), unbounded, so the function is a higher-ranked
+///   callback: it coerces to `for<'a> fn(&'a str) -> ValueTask<'a, T>` and meets
+///   `F: for<'a> Fn(&'a str) -> ValueTask<'a, T>` (a handler table), which a plain `async fn`,
+///   with its unnameable future, cannot.
 /// - A call starts the body at once and runs it to its first suspension, as a .NET `async`
 ///   method does ([`ValueTask::start`]): if it completes there, the result comes back by value
 ///   and no storage is kept; if it suspends, the future continues in pooled storage. Either

@@ -241,3 +241,98 @@ fn never_returning_methods_become_infallible_value_tasks() {
     let panicked = std::panic::catch_unwind(|| never_returns().get_result());
     assert!(panicked.is_err());
 }
+
+/// Free functions with one lifetime keep it late-bound, as a hand-written
+/// `fn f<'a>(s: &'a str) -> ValueTask<'a, usize>` does: they coerce to a higher-ranked
+/// function pointer (a handler table) and satisfy a higher-ranked `Fn` bound, which a plain
+/// `async fn` cannot (its future type is not nameable).
+mod handlers {
+    use super::*;
+
+    #[value_task]
+    pub async fn byte_len(s: &str) -> usize {
+        s.len()
+    }
+
+    #[value_task]
+    pub async fn char_count<'a>(s: &'a str) -> usize {
+        yield_once().await;
+        s.chars().count()
+    }
+
+    #[value_task]
+    pub async fn first_word(s: &str) -> &str {
+        yield_once().await;
+        s.split(' ').next().unwrap_or_default()
+    }
+
+    #[value_task]
+    pub async fn fixed<const N: usize>(bytes: &[u8; N]) -> usize {
+        bytes.iter().filter(|b| **b != 0).count()
+    }
+}
+
+type Handler = for<'a> fn(&'a str) -> ValueTask<'a, usize>;
+
+fn call_with_a_local_string<F>(f: F) -> usize
+where
+    F: for<'a> Fn(&'a str) -> ValueTask<'a, usize>,
+{
+    let owned = String::from("héllo world");
+    drive(f(&owned))
+}
+
+#[test]
+fn free_functions_with_one_lifetime_are_higher_ranked_callbacks() {
+    let table: [Handler; 2] = [handlers::byte_len, handlers::char_count];
+    let input = String::from("héllo");
+    let lengths: Vec<usize> = table.iter().map(|h| drive(h(&input))).collect();
+    assert_eq!(lengths, [6, 5]);
+    assert_eq!(call_with_a_local_string(handlers::byte_len), 12);
+    assert_eq!(call_with_a_local_string(handlers::char_count), 11);
+    let words: for<'a> fn(&'a str) -> ValueTask<'a, &'a str> = handlers::first_word;
+    assert_eq!(drive(words("one two")), "one");
+    let fixed: for<'a> fn(&'a [u8; 3]) -> ValueTask<'a, usize> = handlers::fixed::<3>;
+    assert_eq!(drive(fixed(&[1, 0, 2])), 2);
+}
+
+/// The output elision counts only the lifetimes the caller can name: one bound by a `for<..>`
+/// binder in an argument does not stop `-> &str` from borrowing the one input lifetime, as in
+/// an `async fn`.
+#[value_task]
+async fn first_match(hay: &str, pred: impl for<'b> Fn(&'b str) -> bool + Send) -> &str {
+    yield_once().await;
+    hay.split(' ').find(|w| pred(w)).unwrap_or_default()
+}
+
+#[test]
+fn a_for_binder_lifetime_in_an_argument_does_not_block_output_elision() {
+    assert_eq!(drive(first_match("ab cd", |w| w.starts_with('c'))), "cd");
+}
+
+/// The expansion's own bindings do not resolve to the user's items of the same name.
+mod hygiene {
+    use super::*;
+
+    #[allow(non_upper_case_globals, dead_code)]
+    const __ret: u32 = 0;
+    #[allow(non_upper_case_globals, dead_code)]
+    const __arg0: (u32, u32) = (0, 0);
+
+    #[value_task]
+    pub async fn ready(x: u32) -> u32 {
+        x + 1
+    }
+
+    #[value_task]
+    pub async fn suspending((x, _): (u32, u32)) -> u32 {
+        yield_once().await;
+        x + 2
+    }
+}
+
+#[test]
+fn expansion_bindings_do_not_clash_with_user_items() {
+    assert_eq!(drive(hygiene::ready(1)), 2);
+    assert_eq!(drive(hygiene::suspending((1, 0))), 3);
+}
