@@ -770,8 +770,12 @@ fn rewrite_signature(
         sig.generics.params.push(parse_quote!(#lt));
     }
     if place == Place::Free {
-        if let Some(mut only) = sole_unbounded_lifetime(sig) {
-            if elided.fresh.contains(&only) && is_only_input_lifetime(sig, &only) {
+        if let Some(SoleLifetime {
+            lifetime: mut only,
+            alone,
+        }) = sole_unbounded_lifetime(sig)
+        {
+            if alone && elided.fresh.contains(&only) {
                 // The user elided it: elided it stays (`&str` in, `ValueTask<'_, T>` out), as
                 // lints on the user's signature expect.
                 let mut unname = Unname(only.ident.clone());
@@ -918,20 +922,6 @@ fn rewrite_signature(
     ret
 }
 
-/// True when every lifetime the inputs name (`'static` included, binder-bound ones not) is
-/// `lt`: then the elision rules give the output `lt` too.
-fn is_only_input_lifetime(sig: &Signature, lt: &Lifetime) -> bool {
-    let mut lifetimes = ArgumentLifetimes::default();
-    for arg in &sig.inputs {
-        if let FnArg::Typed(t) = arg {
-            syn::visit::visit_type(&mut lifetimes, &t.ty);
-        }
-    }
-    let ArgumentLifetimes { used, bound } = lifetimes;
-    used.iter()
-        .all(|used| used.ident == lt.ident || bound.contains(&used.ident))
-}
-
 /// Turns a named elided lifetime back into elision: `&'life0 T` into `&T`, `'life0` into `'_`.
 struct Unname(syn::Ident);
 
@@ -952,11 +942,12 @@ impl VisitMut for Unname {
 
 /// A free function's one lifetime, when the value task can take it as its own: no type
 /// parameters, no `impl Trait` arguments (each is one, bounded by the output lifetime), no
-/// `where` clause and no bound on the lifetime. Every argument then outlives it, and, left
+/// `where` clause, no bound on the lifetime, and no other lifetime in the arguments but
+/// `'static` and those of `for<..>` binders. Every argument then outlives it, and, left
 /// unbounded, it stays late-bound: the function coerces to a higher-ranked
 /// `for<'a> fn(&'a str) -> ValueTask<'a, T>` (a handler table), as a hand-written one does.
 /// A bound such as `'a: 'value_task` would make it early-bound, and the coercion fail.
-fn sole_unbounded_lifetime(sig: &Signature) -> Option<Lifetime> {
+fn sole_unbounded_lifetime(sig: &Signature) -> Option<SoleLifetime> {
     let generics = &sig.generics;
     if generics
         .where_clause
@@ -971,14 +962,31 @@ fn sole_unbounded_lifetime(sig: &Signature) -> Option<Lifetime> {
     if lifetimes.next().is_some() || !only.bounds.is_empty() {
         return None;
     }
-    let mut used = UsedNames::default();
+    // A lifetime the function uses but does not declare is an enclosing impl's (a method
+    // annotated on its own, which looks like a free function): its future needs that
+    // lifetime bounded, as the general form does.
+    let mut used = ArgumentLifetimes::default();
     for arg in &sig.inputs {
         if let FnArg::Typed(t) = arg {
             syn::visit::visit_type(&mut used, &t.ty);
         }
     }
-    let bounded_impl_trait = used.lifetimes.iter().any(|l| l == &OUTPUT_LIFETIME[1..]);
-    (!bounded_impl_trait).then(|| only.lifetime.clone())
+    // `impl Trait` arguments carry the output lifetime by now: each is a type parameter.
+    let fits = used.used.iter().all(|lt| {
+        lt.ident == only.lifetime.ident || lt.ident == "static" || used.bound.contains(&lt.ident)
+    });
+    let alone = used.used.iter().all(|lt| lt.ident != "static");
+    fits.then(|| SoleLifetime {
+        lifetime: only.lifetime.clone(),
+        alone,
+    })
+}
+
+/// See [`sole_unbounded_lifetime`].
+struct SoleLifetime {
+    lifetime: Lifetime,
+    /// No `'static` in the arguments either: the elision rules give the output this one.
+    alone: bool,
 }
 
 /// The value task type the methods return: `ValueTask` or, for `?Send`, `LocalValueTask`.

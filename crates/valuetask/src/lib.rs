@@ -104,7 +104,9 @@ pub use value_task::ValueTask;
 ///   (`fn(&'a str) -> ValueTask<'a, T>`), unbounded, so the function is a higher-ranked
 ///   callback: it coerces to `for<'a> fn(&'a str) -> ValueTask<'a, T>` and meets
 ///   `F: for<'a> Fn(&'a str) -> ValueTask<'a, T>` (a handler table), which a plain `async fn`,
-///   with its unnameable future, cannot.
+///   with its unnameable future, cannot. (A method without `self` or `Self`, annotated on its
+///   own, looks like a free function to the attribute: in a trait impl, annotate the impl
+///   block, so that its signature takes the trait's form.)
 /// - A call starts the body at once and runs it to its first suspension, as a .NET `async`
 ///   method does ([`ValueTask::start`]): if it completes there, the result comes back by value
 ///   and no storage is kept; if it suspends, the future continues in pooled storage. Either

@@ -330,3 +330,22 @@ fn self_keywords_and_nested_items_in_bodies_and_blanket_impls_using_self() {
     assert_eq!(drive(formats(7)), "7");
     assert_eq!(drive(Thing::describe()), "thing");
 }
+
+/// A self-less method annotated on its own inside an impl with a lifetime of its own looks
+/// like a free function to the attribute; the impl's lifetime in its arguments keeps it on
+/// the general form (that lifetime bounded by the output's), so it compiles.
+struct Text<'a>(&'a str);
+
+impl<'a> Text<'a> {
+    #[value_task]
+    async fn longer(s: &'a str, other: &str) -> usize {
+        yield_once().await;
+        s.len().max(other.len())
+    }
+}
+
+#[test]
+fn a_self_less_method_using_its_impls_lifetime_compiles() {
+    let text = Text("abc");
+    assert_eq!(drive(Text::longer(text.0, "de")), 3);
+}
