@@ -91,3 +91,18 @@ pub(crate) fn discard(payload: Box<dyn Any + Send>) {
     }
     std::mem::forget(payload);
 }
+
+/// Values dropped one at a time, each under its own catch, when this drops: one value whose
+/// `Drop` panics cannot make the next one's panic a panic during an unwind (an abort), nor
+/// leave the rest undropped. Such panics are discarded: the values were being thrown away.
+pub(crate) struct DropEachCaught<T>(pub(crate) Vec<T>);
+
+impl<T> Drop for DropEachCaught<T> {
+    fn drop(&mut self) {
+        for value in self.0.drain(..) {
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+                discard(panic);
+            }
+        }
+    }
+}

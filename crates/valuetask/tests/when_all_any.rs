@@ -463,29 +463,46 @@ impl Drop for CloneBomb {
     }
 }
 
-/// `when_all` over completed inputs whose second clone panics: the first clone, already made,
-/// is dropped after the unwind, not during it (its panicking `Drop` would abort the process),
-/// and `all` is faulted with the clone's panic. In a child process, so an abort fails the test.
+/// `when_all` whose clones panic when dropped: values already cloned when a later clone
+/// panics, or thrown away because an input failed, are dropped one at a time (each drop
+/// panicking during another's unwind would abort the process), and `all` is faulted with the
+/// clone's panic or the inputs' failures. Over completed inputs and over inputs completed
+/// later. In a child process, so an abort fails the test.
 #[test]
-fn when_all_of_completed_inputs_faults_on_a_clone_panic_without_aborting() {
-    if !common::runs_in_child_process(
-        "when_all_of_completed_inputs_faults_on_a_clone_panic_without_aborting",
-    ) {
+fn when_all_survives_values_that_panic_when_dropped() {
+    if !common::runs_in_child_process("when_all_survives_values_that_panic_when_dropped") {
         return;
     }
+    let value = |explodes| CloneBomb {
+        explodes,
+        is_clone: false,
+    };
+    let failed = || TaskError::panicked("input failed");
+
     let inputs = [
-        Task::from_result(CloneBomb {
-            explodes: false,
-            is_clone: false,
-        }),
-        Task::from_result(CloneBomb {
-            explodes: true,
-            is_clone: false,
-        }),
+        Task::from_result(value(false)),
+        Task::from_result(value(false)),
+        Task::from_result(value(true)),
     ];
     let all = Task::when_all(inputs.iter().cloned());
     assert_eq!(
         all.error().and_then(TaskError::panic_message),
         Some("clone failed")
     );
+
+    let inputs = [
+        Task::from_result(value(false)),
+        Task::from_result(value(false)),
+        Task::from_error(failed()),
+    ];
+    let all = Task::when_all(inputs.iter().cloned());
+    assert!(matches!(all.error(), Some(TaskError::Aggregate(errors)) if errors.len() == 1));
+
+    let sources: Vec<TaskCompletionSource<CloneBomb>> =
+        (0..3).map(|_| TaskCompletionSource::new()).collect();
+    let all = Task::when_all(sources.iter().map(TaskCompletionSource::task));
+    sources[0].set_result(value(false));
+    sources[1].set_result(value(false));
+    sources[2].set_error(failed());
+    assert!(matches!(all.error(), Some(TaskError::Aggregate(errors)) if errors.len() == 1));
 }

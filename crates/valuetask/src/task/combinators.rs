@@ -13,6 +13,7 @@ use std::task::{Poll, Wake, Waker};
 
 use super::waiters::WaiterKey;
 use super::{Task, TaskError, TaskOutput};
+use crate::catch_panic::DropEachCaught;
 use crate::completion_source::TaskCompletionSource;
 use crate::sync::{AtomicBool, Mutex, Ordering};
 use crate::value_task::ValueTask;
@@ -65,13 +66,19 @@ impl<T: Send + Sync + 'static> FirstOf<T> {
 
 /// The outcome of all `results`: every value in order, or the failures (faulted if any
 /// failure is not a cancellation, else canceled).
-fn combine<T>(results: Vec<TaskOutput<T>>) -> TaskOutput<Vec<T>> {
+/// The values in order, or every failure. Values thrown away (some input failed) drop one at a
+/// time, a panicking `Drop` among them discarded (see `DropEachCaught`).
+fn combine<T>(mut results: DropEachCaught<TaskOutput<T>>) -> TaskOutput<Vec<T>> {
     let failures: Vec<TaskError> = results
+        .0
         .iter()
         .filter_map(|r| r.as_ref().err().cloned())
         .collect();
     if failures.is_empty() {
-        return Ok(results.into_iter().flatten().collect());
+        return Ok(std::mem::take(&mut results.0)
+            .into_iter()
+            .flatten()
+            .collect());
     }
     if failures.iter().all(TaskError::is_canceled) {
         return Err(TaskError::Canceled);
@@ -94,25 +101,18 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
         let tasks: Vec<Task<T>> = tasks.into_iter().collect();
         if tasks.iter().all(Task::is_completed) {
             // A panicking `T::clone` faults `all`, as it does when the inputs finish later.
-            // The clones made so far live outside the unwind and are dropped after it (under
-            // a catch of their own): a `T::drop` panicking during the unwind would abort.
-            let mut results = Vec::with_capacity(tasks.len());
+            // The clones made so far live outside the unwind and are dropped after it, one
+            // at a time: a `T::drop` panicking during the unwind would abort.
+            let mut results = DropEachCaught(Vec::with_capacity(tasks.len()));
             let cloned = catch_unwind(AssertUnwindSafe(|| {
                 for task in &tasks {
                     let result = task.try_result().expect("completed");
-                    results.push(result.cloned().map_err(TaskError::clone));
+                    results.0.push(result.cloned().map_err(TaskError::clone));
                 }
             }));
             let combined = match cloned {
-                Ok(()) => catch_unwind(AssertUnwindSafe(|| combine(results)))
-                    .unwrap_or_else(|panic| Err(crate::catch_panic::panic_error(panic))),
-                Err(panic) => {
-                    let error = crate::catch_panic::panic_error(panic);
-                    if let Err(also) = catch_unwind(AssertUnwindSafe(|| drop(results))) {
-                        crate::catch_panic::discard(also);
-                    }
-                    Err(error)
-                }
+                Ok(()) => combine(results),
+                Err(panic) => Err(crate::catch_panic::panic_error(panic)),
             };
             return match combined {
                 Ok(values) => Task::from_result(values),
@@ -122,9 +122,9 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
         let tcs = TaskCompletionSource::new();
         let all = tcs.task();
         let joined = async move {
-            let mut results = Vec::with_capacity(tasks.len());
+            let mut results = DropEachCaught(Vec::with_capacity(tasks.len()));
             for task in &tasks {
-                results.push(task.await);
+                results.0.push(task.await);
             }
             combine(results)
         };
