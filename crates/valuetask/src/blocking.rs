@@ -130,14 +130,17 @@ fn park_with<R>(
             if unparker.notified.swap(false, Ordering::Acquire) {
                 break false;
             }
-            crate::continuations::before_blocking();
             match deadline {
-                None => thread::park(),
+                None => {
+                    crate::continuations::before_blocking();
+                    thread::park();
+                }
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
                         break true;
                     }
+                    crate::continuations::before_blocking();
                     thread::park_timeout(d - now);
                 }
             }

@@ -15,12 +15,16 @@
 //! limits), the wakers run on the completing thread instead, and a later completion tries
 //! to start it again: a late wake-up, never a lost one.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::task::Waker;
 use std::thread;
+
+use crate::task::waiters::{wake_each, Panic};
 
 /// A continuation handed to another thread.
 pub(crate) type Job = Box<dyn FnOnce() + Send>;
@@ -41,6 +45,8 @@ static STARTING: Mutex<()> = Mutex::new(());
 thread_local! {
     /// This thread serves the queue (and has not handed it over).
     static SERVING: Cell<bool> = const { Cell::new(false) };
+    /// The wakers of the completion this thread is waking (`wake_in_turn`) not woken yet.
+    static UNWOKEN: RefCell<VecDeque<Waker>> = const { RefCell::new(VecDeque::new()) };
 }
 
 /// The continuation queue, starting its thread on first use. `None` when no thread can be
@@ -104,7 +110,43 @@ pub(crate) fn before_blocking() {
     let queue = QUEUE.get().expect("a serving thread serves the queue");
     if start_serving(queue).is_ok() {
         SERVING.with(|s| s.set(false));
+        // The rest of this completion's wakers go too: the wait may be for one of them.
+        let unwoken = UNWOKEN
+            .try_with(|u| std::mem::take(&mut *u.borrow_mut()))
+            .unwrap_or_default();
+        if !unwoken.is_empty() {
+            let rest: Job = Box::new(move || {
+                if let Some(panic) = wake_in_turn(&mut unwoken.into_iter()) {
+                    crate::catch_panic::discard(panic);
+                }
+            });
+            if let Err(unsent) = queue.tx.send(rest) {
+                (unsent.0)();
+            }
+        }
     }
+}
+
+/// Wake an asynchronous completion's `wakers` in turn, each under a catch (the first panic is
+/// returned). Those not woken yet are kept where `before_blocking` finds them: if one waker
+/// blocks on the continuation thread, the rest move to the new serving thread with the
+/// queue, instead of waiting behind it (one of them may be what it waits for).
+pub(crate) fn wake_in_turn(wakers: &mut dyn Iterator<Item = Waker>) -> Option<Panic> {
+    let Ok(earlier) =
+        UNWOKEN.try_with(|u| std::mem::replace(&mut *u.borrow_mut(), wakers.collect()))
+    else {
+        // In a thread-local destructor, after `UNWOKEN`'s: not a serving thread.
+        return wake_each(wakers);
+    };
+    let next = || {
+        UNWOKEN
+            .try_with(|u| u.borrow_mut().pop_front())
+            .ok()
+            .flatten()
+    };
+    let first_panic = wake_each(std::iter::from_fn(next));
+    let _ = UNWOKEN.try_with(|u| *u.borrow_mut() = earlier);
+    first_panic
 }
 
 /// Run `job` on the continuation thread, never on the caller's; should no such thread be

@@ -312,7 +312,8 @@ mod on_tokio {
         ///
         /// A `duration` whose deadline is past what `Instant` can hold (`Duration::MAX`, the
         /// usual "forever") gives a task that never completes and runs nothing: it is freed
-        /// with its last handle.
+        /// with its last handle. (A continuation of it, or a `when_all` over it, holds a
+        /// handle while it waits, so both stay for good: nothing will ever complete them.)
         pub fn delay(duration: Duration) -> Task<()> {
             match std::time::Instant::now().checked_add(duration) {
                 Some(deadline) => Task::run_on(&super::background_handle(), sleep_until(deadline)),

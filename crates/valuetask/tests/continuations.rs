@@ -510,13 +510,36 @@ fn a_continuation_waiting_on_the_continuation_thread_does_not_stall_its_queue() 
     let (waiting_tx, waiting_rx) = std::sync::mpsc::channel();
     let sync = options(ContinueWhen::Always, ContinueOn::Synchronously);
     let continuation = first.task().continue_with_options(sync, move |_| {
-        waiting_tx.send(thread::current().id()).unwrap();
+        waiting_tx
+            .send(thread::current().name().map(str::to_owned))
+            .unwrap();
         *awaited.wait().unwrap()
     });
     first.set_result(1);
     let ran_on = waiting_rx.recv_timeout(WAIT).expect("the continuation ran");
-    assert_ne!(ran_on, thread::current().id(), "on the continuation thread");
+    assert_eq!(ran_on.as_deref(), Some("valuetask-continuations"));
     thread::sleep(Duration::from_millis(20)); // let it block in `wait`
     second.set_result(2);
     assert_eq!(continuation.wait_timeout(WAIT), Some(Ok(&2)));
+}
+
+/// Two synchronous continuations of one asynchronous completion, woken in turn on the
+/// continuation thread: the first waits for what the second does. When the first blocks, the
+/// second goes with the queue to the new serving thread instead of waiting behind it.
+#[test]
+fn a_continuation_waiting_for_a_later_one_of_the_same_completion_does_not_hang() {
+    use valuetask::Continuations;
+    let first = TaskCompletionSource::<u8>::with_continuations(Continuations::Asynchronous);
+    let second = TaskCompletionSource::<u8>::new();
+    let awaited = second.task();
+    let sync = options(ContinueWhen::Always, ContinueOn::Synchronously);
+    let waiting = first
+        .task()
+        .continue_with_options(sync, move |_| *awaited.wait().unwrap());
+    let completing = first
+        .task()
+        .continue_with_options(sync, move |_| second.set_result(2));
+    first.set_result(1);
+    assert_eq!(waiting.wait_timeout(WAIT), Some(Ok(&2)));
+    assert_eq!(completing.wait_timeout(WAIT), Some(Ok(&())));
 }

@@ -484,8 +484,17 @@ impl<O> RawTask<O> {
         if waiters.is_none() && overflow.is_none() {
             return Ok(());
         }
+        let asynchronous = before.async_continuations();
         let wake = move || {
-            let panic = waiters.unwrap_or_default().wake_all(overflow.as_mut());
+            let waiters = waiters.unwrap_or_default();
+            let panic = if asynchronous {
+                // On the continuation thread: a waker that blocks there hands the rest over.
+                waiters.wake_all_with(overflow.as_mut(), |wakers| {
+                    crate::continuations::wake_in_turn(wakers)
+                })
+            } else {
+                waiters.wake_all(overflow.as_mut())
+            };
             if let Some(taken) = overflow {
                 taken.recycle();
             }
@@ -493,7 +502,7 @@ impl<O> RawTask<O> {
                 std::panic::resume_unwind(panic);
             }
         };
-        if before.async_continuations() {
+        if asynchronous {
             crate::continuations::wake_later(wake);
         } else {
             wake();

@@ -220,7 +220,18 @@ impl Waiters {
     /// A panicking waker does not stop the others: every waker is woken, and the first panic
     /// is returned for the caller to resume.
     #[must_use]
-    pub(crate) fn wake_all(mut self, overflow: Option<&mut Taken>) -> Option<Panic> {
+    pub(crate) fn wake_all(self, overflow: Option<&mut Taken>) -> Option<Panic> {
+        self.wake_all_with(overflow, |wakers| wake_each(wakers))
+    }
+
+    /// [`wake_all`](Self::wake_all), with `wake` waking the wakers (in order) and returning
+    /// the first panic.
+    #[must_use]
+    pub(crate) fn wake_all_with(
+        mut self,
+        overflow: Option<&mut Taken>,
+        wake: impl FnOnce(&mut dyn Iterator<Item = Waker>) -> Option<Panic>,
+    ) -> Option<Panic> {
         let mut slab = self.slab.take();
         let slab_len = self.slab_len as usize;
         let slabbed = slab
@@ -230,8 +241,9 @@ impl Waiters {
             t.0.iter_mut()
                 .flat_map(|w| w.iter_mut().filter_map(Option::take))
         });
-        let panic = wake_each(
-            self.inline
+        let panic = wake(
+            &mut self
+                .inline
                 .take()
                 .into_iter()
                 .chain(slabbed)
@@ -561,7 +573,7 @@ impl Taken {
 pub(crate) type Panic = Box<dyn std::any::Any + Send>;
 
 /// Wake each waker, catching panics; returns the first one.
-fn wake_each(wakers: impl Iterator<Item = Waker>) -> Option<Panic> {
+pub(crate) fn wake_each(wakers: impl Iterator<Item = Waker>) -> Option<Panic> {
     let mut first_panic = None;
     for w in wakers {
         if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake())) {
