@@ -2,8 +2,8 @@
 //!
 //! [`run_ready`] polls once: single-threaded scenarios await only results that are already
 //! available, so a `Pending` means the scenario is not measuring the ready path it claims to,
-//! and it panics instead of spinning. [`spin_until_ready`] polls in a spin loop, for results
-//! produced on another thread, so every implementation waits the same way without sleeping.
+//! and it panics instead of spinning. [`poll_around`] polls before and after the result is
+//! produced on another thread, so every implementation waits the same way.
 
 use std::future::{Future, IntoFuture};
 use std::pin::{pin, Pin};
@@ -44,16 +44,24 @@ fn pending() -> ! {
     panic!("a ready-path scenario returned Pending: it is not measuring what it claims to")
 }
 
-/// Drive `future` to completion by polling it in a spin loop with a no-op waker: for results
-/// produced on another thread, without putting this thread to sleep.
-pub fn spin_until_ready<F: IntoFuture>(future: F) -> F::Output {
+/// Poll `future` once (registering its waker, as an executor's first poll does), run
+/// `meanwhile` (which makes it ready, on this thread or another, and returns after), then poll
+/// it once more: for results produced on another thread, every implementation waits the same
+/// way, and nobody polls while the producer works.
+///
+/// # Panics
+/// If the second poll returns `Pending`.
+pub fn poll_around<F: IntoFuture>(future: F, meanwhile: impl FnOnce()) -> F::Output {
     let mut future = pin!(future.into_future());
     let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        std::hint::spin_loop();
+    let first = future.as_mut().poll(&mut cx);
+    meanwhile();
+    if let Poll::Ready(output) = first {
+        return output;
+    }
+    match future.poll(&mut cx) {
+        Poll::Ready(output) => output,
+        Poll::Pending => pending(),
     }
 }
 

@@ -11,7 +11,7 @@
 
 use std::cell::UnsafeCell;
 use std::hint::spin_loop;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 
@@ -26,6 +26,8 @@ const SPINS_BEFORE_PARK: u32 = 2_000;
 struct Mailbox<J> {
     state: AtomicU8,
     job: UnsafeCell<Option<J>>,
+    /// Jobs run to the end so far (Release after each).
+    finished: AtomicU64,
 }
 
 // SAFETY: `job` moves a `J: Send` between the two threads under the protocol in the module
@@ -36,6 +38,8 @@ unsafe impl<J: Send> Sync for Mailbox<J> {}
 pub struct SpinWorker<J: Send + 'static> {
     mailbox: Arc<Mailbox<J>>,
     thread: Option<JoinHandle<()>>,
+    /// Jobs sent so far.
+    sent: u64,
 }
 
 impl<J: Send + 'static> SpinWorker<J> {
@@ -44,6 +48,7 @@ impl<J: Send + 'static> SpinWorker<J> {
         let mailbox = Arc::new(Mailbox {
             state: AtomicU8::new(EMPTY),
             job: UnsafeCell::new(None),
+            finished: AtomicU64::new(0),
         });
         let inbox = Arc::clone(&mailbox);
         let thread = thread::spawn(move || {
@@ -56,6 +61,7 @@ impl<J: Send + 'static> SpinWorker<J> {
                         let job = unsafe { (*inbox.job.get()).take() };
                         inbox.state.store(EMPTY, Ordering::Release);
                         run(job.expect("a full mailbox holds a job"));
+                        inbox.finished.fetch_add(1, Ordering::Release);
                         idle = 0;
                     }
                     CLOSED => return,
@@ -72,6 +78,7 @@ impl<J: Send + 'static> SpinWorker<J> {
         SpinWorker {
             mailbox,
             thread: Some(thread),
+            sent: 0,
         }
     }
 
@@ -84,8 +91,16 @@ impl<J: Send + 'static> SpinWorker<J> {
         // touch the slot until we store `FULL`; we are the only sender (`&mut self`).
         unsafe { *self.mailbox.job.get() = Some(job) };
         self.mailbox.state.store(FULL, Ordering::Release);
+        self.sent += 1;
         if let Some(thread) = &self.thread {
             thread.thread().unpark();
+        }
+    }
+
+    /// Spin until the worker has run every job sent so far; what they did is visible after.
+    pub fn wait_until_done(&self) {
+        while self.mailbox.finished.load(Ordering::Acquire) != self.sent {
+            spin_loop();
         }
     }
 }

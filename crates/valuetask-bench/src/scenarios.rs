@@ -15,7 +15,7 @@ use valuetask::{
 };
 
 use crate::dyn_traits::{free, Backend, BoxedService, PlainService, PooledService, StackService};
-use crate::executor::{poll_to_completion, run_ready, run_ready_out_of_line, spin_until_ready};
+use crate::executor::{poll_around, poll_to_completion, run_ready, run_ready_out_of_line};
 use crate::handoff::SpinWorker;
 use crate::harness::Implementation;
 
@@ -86,7 +86,11 @@ pub fn all() -> Vec<Scenario> {
         static_call_ready(),
         crate::runtime_scenarios::run_vs_spawn(),
         crate::runtime_scenarios::when_all_vs_join_all(),
-        crate::runtime_scenarios::many_awaiters("n1", "one result, 1 awaiting task", 1),
+        crate::runtime_scenarios::many_awaiters(
+            "n1",
+            "one result, 1 task (it completes it: nothing waits)",
+            1,
+        ),
         crate::runtime_scenarios::many_awaiters("n4", "one result, 4 awaiting tasks", 4),
         crate::runtime_scenarios::many_awaiters("n16", "one result, 16 awaiting tasks", 16),
         crate::runtime_scenarios::many_awaiters("n64", "one result, 64 awaiting tasks", 64),
@@ -257,11 +261,12 @@ fn atomic_rmw_floor(name: &'static str, n: u32) -> Implementation {
     Implementation::new(name, move |v| {
         let word = black_box(&word);
         for _ in 0..n {
-            let cur = word.load(Ordering::Relaxed);
-            let _ = word.compare_exchange(
+            // As the library's lock takes its bit: a weak compare-exchange, Acquire.
+            let cur = word.load(Ordering::Acquire);
+            let _ = word.compare_exchange_weak(
                 cur,
                 cur.wrapping_add(v),
-                Ordering::AcqRel,
+                Ordering::Acquire,
                 Ordering::Acquire,
             );
         }
@@ -317,10 +322,11 @@ fn pooled_source_cycle() -> Scenario {
     )
 }
 
-/// (g) The producer on another thread: hand the producing half to a worker thread that spins
-/// on a one-slot mailbox (the same for every implementation), then wait for the result by
-/// polling it in a spin loop (the same for every implementation). Neither thread sleeps, so
-/// the row measures the completion crossing cores, not a thread wake-up.
+/// (g) The producer on another thread: poll the receiving half once (it registers its
+/// waker), hand the producing half to a worker thread that spins on a one-slot mailbox, wait
+/// (spinning) until the worker has completed it, and poll again: the same for every
+/// implementation, and nobody polls while the producer works. Neither thread sleeps, so the
+/// row measures the completion crossing cores, not a thread wake-up.
 fn cross_thread_cycle() -> Scenario {
     let mut oneshot = SpinWorker::new(|(tx, v): (tokio::sync::oneshot::Sender<u64>, u64)| {
         let _ = tx.send(v);
@@ -338,20 +344,29 @@ fn cross_thread_cycle() -> Scenario {
         vec![
             Implementation::new(TOKIO_ONESHOT, move |v| {
                 let (tx, rx) = tokio::sync::oneshot::channel();
-                oneshot.send((tx, v));
-                spin_until_ready(rx).unwrap()
+                poll_around(rx, || {
+                    oneshot.send((tx, v));
+                    oneshot.wait_until_done();
+                })
+                .unwrap()
             }),
             Implementation::new(REUSED_CORE, move |v| {
                 let vt = core.value_task();
-                core_worker.send(v);
-                let out = spin_until_ready(vt).unwrap();
+                let out = poll_around(vt, || {
+                    core_worker.send(v);
+                    core_worker.wait_until_done();
+                })
+                .unwrap();
                 core.reset();
                 out
             }),
             Implementation::new(POOLED_SOURCE, move |v| {
                 let (vt, completer) = pool.rent();
-                pool_worker.send((completer, v));
-                spin_until_ready(vt).unwrap()
+                poll_around(vt, || {
+                    pool_worker.send((completer, v));
+                    pool_worker.wait_until_done();
+                })
+                .unwrap()
             }),
         ],
         None,

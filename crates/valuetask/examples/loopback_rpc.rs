@@ -200,7 +200,10 @@ fn run<R: Rendezvous>(runtime: &tokio::runtime::Runtime, rendezvous: R, requests
 fn main() {
     let requests: u64 = std::env::args()
         .nth(1)
-        .map(|a| a.parse().expect("usage: loopback_rpc [REQUESTS]"))
+        .map(|a| match a.parse() {
+            Ok(n) if n > 0 => n,
+            _ => panic!("usage: loopback_rpc [REQUESTS], REQUESTS a positive count, got {a:?}"),
+        })
         .unwrap_or(200_000);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

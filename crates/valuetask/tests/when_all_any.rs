@@ -506,3 +506,13 @@ fn when_all_survives_values_that_panic_when_dropped() {
     sources[2].set_error(failed());
     assert!(matches!(all.error(), Some(TaskError::Aggregate(errors)) if errors.len() == 1));
 }
+
+/// `Task::when_all` over completed tasks: the collected inputs, the cloned results, the
+/// output `Vec` (sized once, not grown) and the combined task's cell.
+#[test]
+fn when_all_over_completed_tasks_allocates_a_fixed_handful() {
+    let tasks: Vec<Task<u64>> = (0..100).map(Task::from_result).collect();
+    let (all, allocs) = allocations_during(|| Task::when_all(tasks.iter().cloned()));
+    assert_eq!(all.try_result().map(|r| r.map(Vec::len)), Some(Ok(100)));
+    assert_eq!(allocs, 4);
+}

@@ -65,9 +65,8 @@ impl<T: Send + Sync + 'static> FirstOf<T> {
 }
 
 /// The outcome of all `results`: every value in order, or the failures (faulted if any
-/// failure is not a cancellation, else canceled).
-/// The values in order, or every failure. Values thrown away (some input failed) drop one at a
-/// time, a panicking `Drop` among them discarded (see `DropEachCaught`).
+/// failure is not a cancellation, else canceled). Values thrown away (some input failed) drop
+/// one at a time, a panicking `Drop` among them discarded (see `DropEachCaught`).
 fn combine<T>(mut results: DropEachCaught<TaskOutput<T>>) -> TaskOutput<Vec<T>> {
     let failures: Vec<TaskError> = results
         .0
@@ -75,10 +74,10 @@ fn combine<T>(mut results: DropEachCaught<TaskOutput<T>>) -> TaskOutput<Vec<T>> 
         .filter_map(|r| r.as_ref().err().cloned())
         .collect();
     if failures.is_empty() {
-        return Ok(std::mem::take(&mut results.0)
-            .into_iter()
-            .flatten()
-            .collect());
+        // Sized first: `flatten` gives no exact length, and `collect` would grow by doubling.
+        let mut values = Vec::with_capacity(results.0.len());
+        values.extend(std::mem::take(&mut results.0).into_iter().flatten());
+        return Ok(values);
     }
     if failures.iter().all(TaskError::is_canceled) {
         return Err(TaskError::Canceled);
