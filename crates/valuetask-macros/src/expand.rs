@@ -943,7 +943,7 @@ impl VisitMut for Unname {
 /// A free function's one lifetime, when the value task can take it as its own: no type
 /// parameters, no `impl Trait` arguments (each is one, bounded by the output lifetime), no
 /// `where` clause, no bound on the lifetime, and no other lifetime in the arguments but
-/// `'static` and those of `for<..>` binders. Every argument then outlives it, and, left
+/// `'static` and those bound inside the arguments (`for<..>`, `fn(&'_ T)`). Every argument then outlives it, and, left
 /// unbounded, it stays late-bound: the function coerces to a higher-ranked
 /// `for<'a> fn(&'a str) -> ValueTask<'a, T>` (a handler table), as a hand-written one does.
 /// A bound such as `'a: 'value_task` would make it early-bound, and the coercion fail.
@@ -972,8 +972,12 @@ fn sole_unbounded_lifetime(sig: &Signature) -> Option<SoleLifetime> {
         }
     }
     // `impl Trait` arguments carry the output lifetime by now: each is a type parameter.
+    // `'_` left in the arguments is inside `fn(..)` / `Fn(..)` types, bound there.
     let fits = used.used.iter().all(|lt| {
-        lt.ident == only.lifetime.ident || lt.ident == "static" || used.bound.contains(&lt.ident)
+        lt.ident == only.lifetime.ident
+            || lt.ident == "static"
+            || lt.ident == "_"
+            || used.bound.contains(&lt.ident)
     });
     let alone = used.used.iter().all(|lt| lt.ident != "static");
     fits.then(|| SoleLifetime {

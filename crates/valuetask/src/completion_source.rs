@@ -155,7 +155,7 @@ impl<T> TaskCompletionSource<T> {
         self.try_set_error(TaskError::Canceled).is_ok()
     }
 
-    /// Whether the task has been completed (by any source).
+    /// Whether the task has been completed (by any source; .NET `tcs.Task.IsCompleted`).
     pub fn is_completed(&self) -> bool {
         self.raw.snapshot().is_complete()
     }

@@ -131,22 +131,26 @@ pub(crate) fn before_blocking() {
 /// returned). Those not woken yet are kept where `before_blocking` finds them: if one waker
 /// blocks on the continuation thread, the rest move to the new serving thread with the
 /// queue, instead of waiting behind it (one of them may be what it waits for).
+///
+/// The list keeps its capacity between completions, so this allocates nothing in steady
+/// state. Should a waker complete another asynchronous completion inline (only where no
+/// continuation thread can start), that one's wakers join the same list: every waker is
+/// still woken once.
 pub(crate) fn wake_in_turn(wakers: &mut dyn Iterator<Item = Waker>) -> Option<Panic> {
-    let Ok(earlier) =
-        UNWOKEN.try_with(|u| std::mem::replace(&mut *u.borrow_mut(), wakers.collect()))
-    else {
+    if UNWOKEN
+        .try_with(|u| u.borrow_mut().extend(&mut *wakers))
+        .is_err()
+    {
         // In a thread-local destructor, after `UNWOKEN`'s: not a serving thread.
         return wake_each(wakers);
-    };
+    }
     let next = || {
         UNWOKEN
             .try_with(|u| u.borrow_mut().pop_front())
             .ok()
             .flatten()
     };
-    let first_panic = wake_each(std::iter::from_fn(next));
-    let _ = UNWOKEN.try_with(|u| *u.borrow_mut() = earlier);
-    first_panic
+    wake_each(std::iter::from_fn(next))
 }
 
 /// Run `job` on the continuation thread, never on the caller's; should no such thread be

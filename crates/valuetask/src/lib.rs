@@ -12,7 +12,7 @@
 //! | `AsTask()`, `Preserve()` | [`ValueTask::as_task`]; [`ValueTask::into_task`] gives back the very `Task` a value task was made from |
 //! | `GetAwaiter().GetResult()` | [`ValueTask::get_result`] (blocks safely) |
 //! | await twice / concurrently | does not compile: awaiting moves the value task |
-//! | `Task<T>`, `TaskAwaiter<T>` | [`Task<T>`](Task): `Clone`, awaitable by value and by `&` ([`TaskFuture`]), yields `Result<T, TaskError>` |
+//! | `Task<T>`, `TaskAwaiter<T>` | [`Task<T>`](Task): `Clone`, awaitable by value and by `&` ([`TaskFuture`]), yields `Result<T, TaskError>`; [`Task::result`] borrows it instead (any `T`) |
 //! | `Exception`, `TaskCanceledException`, `AggregateException` | [`TaskError`]: `Canceled`, `Panicked`, `Faulted`, `Aggregate`, `Abandoned` |
 //! | `TaskStatus`, `IsFaulted`, `IsCanceled`, `Exception` | [`Task::status`], [`Task::is_faulted`], [`Task::is_canceled`], [`Task::error`] |
 //! | `Task.FromResult`, `CompletedTask`, `FromException`, `FromCanceled` | [`Task::from_result`], [`Task::completed`] (static), [`Task::from_error`], [`Task::from_canceled`] |
@@ -84,7 +84,8 @@ pub use source::{
     Completer, CompletionPool, ManualResetValueTaskSourceCore, SourceStatus, ValueTaskSource,
 };
 pub use task::{
-    ContinuationOptions, ContinueOn, ContinueWhen, Task, TaskError, TaskFuture, TaskStatus,
+    ContinuationOptions, ContinueOn, ContinueWhen, Task, TaskError, TaskFuture, TaskResultFuture,
+    TaskStatus,
 };
 pub use unobserved::set_unobserved_error_hook;
 pub use value_task::ValueTask;
@@ -110,8 +111,8 @@ pub use value_task::ValueTask;
 /// - A call starts the body at once and runs it to its first suspension, as a .NET `async`
 ///   method does ([`ValueTask::start`]): if it completes there, the result comes back by value
 ///   and no storage is kept; if it suspends, the future continues in pooled storage. Either
-///   way a call allocates nothing in steady state (futures up to 4 KiB; larger ones are
-///   boxed). This differs from `async-trait`, whose futures are lazy: the body's first part
+///   way a call allocates nothing in steady state (futures up to 4 KiB and aligned to at most
+///   16 bytes; others are boxed). This differs from `async-trait`, whose futures are lazy: the body's first part
 ///   runs inside the call, so a lock or `RefCell` borrow held across the call is held while
 ///   it runs; a call dropped without being awaited has already run that part; a panic there
 ///   comes out of the call, not out of a later poll; and a scope entered around the awaiting

@@ -64,12 +64,17 @@ impl<'a, T> LocalValueTask<'a, T> {
         LocalValueTask::new(boxed)
     }
 
-    /// Whether the result is available without waiting (see [`ValueTask::is_completed`]).
+    /// Whether the result is available without waiting (see [`ValueTask::is_completed`],
+    /// which also says when it panics).
+    #[track_caller]
     pub fn is_completed(&self) -> bool {
         self.inner.is_completed()
     }
 
     /// The result if available now, else the value task back (see [`ValueTask::try_get`]).
+    ///
+    /// # Panics
+    /// As [`ValueTask::try_get`]: if it already yielded, or on a stale source token.
     #[track_caller]
     pub fn try_get(self) -> Result<T, Self> {
         self.inner.check_not_yielded("LocalValueTask::try_get");
@@ -80,6 +85,9 @@ impl<'a, T> LocalValueTask<'a, T> {
     }
 
     /// Block this thread until the result is available (see [`ValueTask::get_result`]).
+    ///
+    /// # Panics
+    /// As [`ValueTask::get_result`]: if it already yielded, or on a stale source token.
     #[track_caller]
     pub fn get_result(self) -> T {
         self.inner.check_not_yielded("LocalValueTask::get_result");

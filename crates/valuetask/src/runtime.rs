@@ -271,6 +271,29 @@ mod on_tokio {
         ) -> Task<T> {
             run_with_cancellation_on(&super::handle(), future, token)
         }
+
+        /// Like [`run_with_cancellation`](Self::run_with_cancellation), on the runtime
+        /// `handle` points at (.NET `Task.Factory.StartNew(func, token, options, scheduler)`).
+        ///
+        /// ```
+        /// use tokio_util::sync::CancellationToken;
+        /// use valuetask::Task;
+        ///
+        /// let runtime = tokio::runtime::Builder::new_multi_thread()
+        ///     .worker_threads(1)
+        ///     .build()
+        ///     .unwrap();
+        /// let token = CancellationToken::new();
+        /// let task = Task::run_with_cancellation_on(runtime.handle(), async { 5 }, token);
+        /// assert_eq!(task.wait(), Ok(&5));
+        /// ```
+        pub fn run_with_cancellation_on(
+            handle: &tokio::runtime::Handle,
+            future: impl std::future::Future<Output = T> + Send + 'static,
+            token: CancellationToken,
+        ) -> Task<T> {
+            run_with_cancellation_on(handle, future, token)
+        }
     }
 
     /// [`Task::run_with_cancellation`] on the runtime `handle` points at.

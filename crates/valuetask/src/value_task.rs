@@ -36,6 +36,9 @@ use crate::task::{Task, TaskError, TaskOutput};
 /// There is no `ConfigureAwait`: Rust has no `SynchronizationContext`; the code after an
 /// `.await` runs on whatever executor polls the enclosing future.
 ///
+/// Polling a value task again after it yielded its value panics, naming the misuse (the
+/// `Future` contract leaves that case open; this is .NET's "awaited twice" made loud).
+///
 /// ```
 /// use valuetask::ValueTask;
 ///
@@ -398,8 +401,9 @@ impl<'a, T> ValueTask<'a, T> {
         }
     }
 
-    /// Like [`new`](Self::new), but always in a plain box (no pool): for futures you know are
-    /// large, or to opt out of pooling.
+    /// Like [`new`](Self::new), but always in a plain box (no pool; .NET's non-pooling
+    /// `AsyncValueTaskMethodBuilder`): for futures you know are large, or to opt out of
+    /// pooling.
     pub fn boxed(future: impl Future<Output = T> + Send + 'a) -> Self {
         ValueTask::from_repr(Repr::Future(Box::pin(future)))
     }
@@ -421,6 +425,12 @@ impl<'a, T> ValueTask<'a, T> {
     ///
     /// A future-backed value task says `false` until it has been polled to completion: its
     /// progress is unknown without polling. [`try_get`](Self::try_get) polls it once.
+    ///
+    /// # Panics
+    /// If the value task's source panics on its token (a
+    /// [`ManualResetValueTaskSourceCore`](crate::ManualResetValueTaskSourceCore) reset since:
+    /// a stale token).
+    #[track_caller]
     pub fn is_completed(&self) -> bool {
         self.0.is_completed()
     }
@@ -438,6 +448,10 @@ impl<'a, T> ValueTask<'a, T> {
     /// tcs.set_result(3);
     /// assert_eq!(vt.try_get().ok(), Some(Ok(3)));
     /// ```
+    ///
+    /// # Panics
+    /// If the value task already yielded its value (it was polled to completion), or its
+    /// source panics on its token (a stale token).
     #[track_caller]
     pub fn try_get(mut self) -> Result<T, Self> {
         match self.try_take() {
@@ -467,11 +481,18 @@ impl<'a, T> ValueTask<'a, T> {
     /// `GetAwaiter().GetResult()`, made safe for every backing: it waits instead of failing).
     ///
     /// A future-backed value task is driven on this thread. Blocking inside an async context
-    /// stalls that executor thread; await instead there.
+    /// stalls that executor thread; await instead there. On a worker of a multi-thread tokio
+    /// runtime the wait hands the worker's other work to another thread (see
+    /// [`Task::wait`]); on a current-thread runtime's thread, a wait for work that runs on
+    /// that runtime never ends.
     ///
     /// ```
     /// assert_eq!(valuetask::ValueTask::from_result("hi").get_result(), "hi");
     /// ```
+    ///
+    /// # Panics
+    /// If the value task already yielded its value, or its source panics on its token (a
+    /// stale token); a panic of a future it drives comes out here too.
     #[track_caller]
     pub fn get_result(self) -> T {
         self.check_not_yielded("ValueTask::get_result");
@@ -509,6 +530,9 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
     /// tcs.set_result(9);
     /// assert_eq!(task.wait(), Ok(&Ok(9)));
     /// ```
+    ///
+    /// # Panics
+    /// If the value task already yielded its value.
     #[track_caller]
     pub fn as_task(self) -> Task<T> {
         self.check_not_yielded("ValueTask::as_task");
@@ -556,6 +580,9 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
     /// let back = ValueTask::from(task.clone()).into_task();
     /// assert!(back.ptr_eq(&task));
     /// ```
+    ///
+    /// # Panics
+    /// If the value task already yielded its value.
     #[track_caller]
     pub fn into_task(self) -> Task<U> {
         self.check_not_yielded("ValueTask::into_task");

@@ -266,6 +266,15 @@ mod handlers {
         s.split(' ').next().unwrap_or_default()
     }
 
+    /// A `'_` bound inside an argument's `fn` type does not count as a second lifetime.
+    #[value_task]
+    pub async fn formatted_len(
+        s: &str,
+        _format: fn(&mut std::fmt::Formatter<'_>) -> std::fmt::Result,
+    ) -> usize {
+        s.len()
+    }
+
     #[value_task]
     pub async fn fixed<const N: usize>(bytes: &[u8; N]) -> usize {
         bytes.iter().filter(|b| **b != 0).count()
@@ -294,6 +303,10 @@ fn free_functions_with_one_lifetime_are_higher_ranked_callbacks() {
     assert_eq!(drive(words("one two")), "one");
     let fixed: for<'a> fn(&'a [u8; 3]) -> ValueTask<'a, usize> = handlers::fixed::<3>;
     assert_eq!(drive(fixed(&[1, 0, 2])), 2);
+    type Formatting = fn(&mut std::fmt::Formatter<'_>) -> std::fmt::Result;
+    let formatted: for<'a> fn(&'a str, Formatting) -> ValueTask<'a, usize> =
+        handlers::formatted_len;
+    assert_eq!(drive(formatted("abc", |f| f.write_str("x"))), 3);
 }
 
 /// The output elision counts only the lifetimes the caller can name: one bound by a `for<..>`

@@ -275,3 +275,19 @@ fn a_source_dropped_during_a_panic_with_a_panicking_waiter_does_not_abort() {
     assert!(producer.join().is_err(), "the producer's own panic");
     assert_eq!(task.wait(), Err(&TaskError::Abandoned));
 }
+
+/// `Task::result` awaits a task whose value is not `Clone` and borrows the value, from
+/// another thread's completion; a second await finds it at once.
+#[test]
+fn result_awaits_a_task_of_a_value_that_is_not_clone() {
+    struct Connection(u16);
+    let tcs = TaskCompletionSource::new();
+    let task: Task<Connection> = tcs.task();
+    let producer = std::thread::spawn(move || tcs.set_result(Connection(7)));
+    let port = common::drive(async { task.result().await.map(|c| c.0) });
+    producer.join().unwrap();
+    assert_eq!(port, Ok(7));
+    let canceled = Task::<Connection>::from_canceled();
+    let error = common::drive(canceled.result()).err().cloned();
+    assert_eq!(error, Some(TaskError::Canceled));
+}

@@ -516,3 +516,55 @@ fn when_all_over_completed_tasks_allocates_a_fixed_handful() {
     assert_eq!(all.try_result().map(|r| r.map(Vec::len)), Some(Ok(100)));
     assert_eq!(allocs, 4);
 }
+
+/// A value whose `Drop` panics while `armed`; its clones are not armed.
+#[derive(Debug)]
+struct Armed(bool);
+
+impl Clone for Armed {
+    fn clone(&self) -> Self {
+        Armed(false)
+    }
+}
+
+impl Drop for Armed {
+    fn drop(&mut self) {
+        if self.0 {
+            panic!("drop of an armed value failed");
+        }
+    }
+}
+
+/// `when_all` given the last handles of its inputs frees them, and with them values whose
+/// `Drop` panics: one at a time, so two such panics do not abort the process. On the ready
+/// path and on the pending one. In a child process, so an abort fails the test.
+#[test]
+fn when_all_survives_freeing_inputs_whose_values_panic_when_dropped() {
+    if !common::runs_in_child_process(
+        "when_all_survives_freeing_inputs_whose_values_panic_when_dropped",
+    ) {
+        return;
+    }
+    let all = Task::when_all(vec![
+        Task::from_result(Armed(true)),
+        Task::from_result(Armed(true)),
+    ]);
+    assert_eq!(all.try_result().map(|r| r.map(Vec::len)), Some(Ok(2)));
+
+    let sources: Vec<TaskCompletionSource<Armed>> =
+        (0..3).map(|_| TaskCompletionSource::new()).collect();
+    let all = Task::when_all(sources.iter().map(TaskCompletionSource::task));
+    let mut sources = sources.into_iter();
+    for source in sources.by_ref().take(2) {
+        source.set_result(Armed(true));
+    }
+    // The last input stays held here, so its value is freed here, not by `when_all`.
+    let last = sources.next().unwrap();
+    last.set_result(Armed(true));
+    assert_eq!(all.try_result().map(|r| r.map(Vec::len)), Some(Ok(3)));
+    let freed_here = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(last)));
+    assert!(
+        freed_here.is_err(),
+        "the last value was freed with its source"
+    );
+}

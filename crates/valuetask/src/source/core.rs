@@ -251,7 +251,8 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         }
     }
 
-    /// Complete the current generation as canceled.
+    /// Complete the current generation as canceled. (.NET's core has no `SetCanceled`: there
+    /// it is `SetException(new OperationCanceledException())`.)
     ///
     /// # Panics
     /// If this generation was already completed.

@@ -12,14 +12,16 @@ pub use self::pool::{Completer, CompletionPool};
 /// What a [`ValueTaskSource`] says about the operation named by a token
 /// (.NET `ValueTaskSourceStatus`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SourceStatus {
-    /// Not completed yet.
+    /// Not completed yet (`ValueTaskSourceStatus.Pending`).
     Pending,
-    /// Completed with a value.
+    /// Completed with a value (`ValueTaskSourceStatus.Succeeded`).
     Succeeded,
-    /// Completed with an error (for sources whose value is a `Result` with a `TaskError`).
+    /// Completed with an error, for sources whose value is a `Result` with a `TaskError`
+    /// (`ValueTaskSourceStatus.Faulted`).
     Faulted,
-    /// Completed by cancellation.
+    /// Completed by cancellation (`ValueTaskSourceStatus.Canceled`).
     Canceled,
 }
 

@@ -125,7 +125,9 @@ impl<T: Send + 'static> CompletionPool<T> {
     }
 
     /// A pending one-shot completion: the value task to await and the completer that
-    /// completes it. No allocation when the pool has an idle slot.
+    /// completes it (`tokio::sync::oneshot::channel()`; in .NET, renting a pooled
+    /// `IValueTaskSource` and taking its `ValueTask`). No allocation when the pool has an
+    /// idle slot.
     #[inline]
     pub fn rent(&self) -> (ValueTask<'static, TaskOutput<T>>, Completer<T>) {
         let shared = &self.handle.shared;

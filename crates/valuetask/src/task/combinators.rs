@@ -97,14 +97,16 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
     /// assert_eq!(all.wait(), Ok(&vec![1, 2]));
     /// ```
     pub fn when_all(tasks: impl IntoIterator<Item = Task<T>>) -> Task<Vec<T>> {
-        let tasks: Vec<Task<T>> = tasks.into_iter().collect();
-        if tasks.iter().all(Task::is_completed) {
+        // The inputs may be the last handles: dropping one frees its value, whose `Drop` may
+        // panic; one at a time, so two such panics cannot abort.
+        let tasks = DropEachCaught(tasks.into_iter().collect::<Vec<Task<T>>>());
+        if tasks.0.iter().all(Task::is_completed) {
             // A panicking `T::clone` faults `all`, as it does when the inputs finish later.
             // The clones made so far live outside the unwind and are dropped after it, one
             // at a time: a `T::drop` panicking during the unwind would abort.
-            let mut results = DropEachCaught(Vec::with_capacity(tasks.len()));
+            let mut results = DropEachCaught(Vec::with_capacity(tasks.0.len()));
             let cloned = catch_unwind(AssertUnwindSafe(|| {
-                for task in &tasks {
+                for task in &tasks.0 {
                     let result = task.try_result().expect("completed");
                     results.0.push(result.cloned().map_err(TaskError::clone));
                 }
@@ -121,8 +123,8 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
         let tcs = TaskCompletionSource::new();
         let all = tcs.task();
         let joined = async move {
-            let mut results = DropEachCaught(Vec::with_capacity(tasks.len()));
-            for task in &tasks {
+            let mut results = DropEachCaught(Vec::with_capacity(tasks.0.len()));
+            for task in &tasks.0 {
                 results.0.push(task.await);
             }
             combine(results)
@@ -214,6 +216,7 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
     /// let all = ValueTask::when_all((0..3).map(ValueTask::from_result));
     /// assert_eq!(all.get_result(), vec![0, 1, 2]);
     /// ```
+    #[track_caller]
     pub fn when_all(
         value_tasks: impl IntoIterator<Item = ValueTask<'a, T>>,
     ) -> ValueTask<'a, Vec<T>> {

@@ -69,6 +69,7 @@ pub enum ContinueOn {
 /// assert_eq!(options.when, ContinueWhen::OnlyOnFaulted);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct ContinuationOptions {
     /// Which outcomes run the continuation.
     pub when: ContinueWhen,

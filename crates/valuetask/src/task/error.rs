@@ -36,9 +36,12 @@ pub enum TaskError {
     /// Several tasks failed (`Task::when_all`): every failure, in input order (.NET
     /// `AggregateException`). Counts as faulted.
     Aggregate(Arc<[TaskError]>),
-    /// Every [`TaskCompletionSource`](crate::TaskCompletionSource) of the task was dropped
-    /// without completing it. .NET would leave such a task pending forever; here awaiters are
-    /// released with this error instead. The task counts as faulted.
+    /// Whatever was to complete the task is gone without completing it: every
+    /// [`TaskCompletionSource`](crate::TaskCompletionSource) was dropped, a pool's
+    /// [`Completer`](crate::Completer) was dropped, or the runtime driving the task's future
+    /// ([`Task::run`](crate::Task), `as_task`) shut down first. .NET would leave such a task
+    /// pending forever; here awaiters are released with this error instead. The task counts
+    /// as faulted.
     Abandoned,
 }
 
@@ -133,7 +136,8 @@ impl fmt::Display for TaskError {
                 Ok(())
             }
             TaskError::Abandoned => f.write_str(
-                "task abandoned: every TaskCompletionSource was dropped without completing it",
+                "task abandoned: its producer (TaskCompletionSource, Completer, or the runtime \
+                 driving it) went away without completing it",
             ),
         }
     }

@@ -58,8 +58,9 @@ pub(crate) fn outcome_of<T>(output: &TaskOutput<T>) -> Outcome {
 
 /// A shareable handle to a result that is, or will be, available: .NET's `Task<TResult>`.
 ///
-/// `Task<T>` is `Clone`: every clone points at the same single allocation (state word,
-/// refcount, waiters, output). Await it by value or by reference, as often as you like, from
+/// `Task<T>` is `Clone`: every clone points at the same allocation (state word, refcount,
+/// first waiter, output; more than one awaiter pending at once adds a waiter list, and more
+/// than 16 per-thread shards). Await it by value or by reference, as often as you like, from
 /// any number of threads at once; each await yields a clone of the result,
 /// `Result<T, TaskError>`. Awaiting a completed task is one Acquire load and a clone: no lock,
 /// no waiter list.
@@ -250,6 +251,30 @@ impl<T> Task<T> {
         self.try_result()
     }
 
+    /// Wait for the task without blocking, then borrow its result: awaiting a task whose `T`
+    /// is not `Clone` (a connection, a handle), or reading a large one in place (.NET
+    /// `await task`, which hands out a reference for reference types). Awaiting the task
+    /// itself, or `&task`, clones the value instead.
+    ///
+    /// ```
+    /// use valuetask::{Task, TaskCompletionSource};
+    ///
+    /// struct Connection(u16); // not `Clone`
+    ///
+    /// # futures::executor::block_on(async {
+    /// let tcs = TaskCompletionSource::new();
+    /// let connecting: Task<Connection> = tcs.task();
+    /// std::thread::spawn(move || tcs.set_result(Connection(8080)));
+    /// let connection = connecting.result().await.unwrap();
+    /// assert_eq!(connection.0, 8080);
+    /// # });
+    /// ```
+    pub fn result(&self) -> TaskResultFuture<'_, T> {
+        TaskResultFuture {
+            completion: self.completion(),
+        }
+    }
+
     /// Resolves when the task completes, whatever the outcome (no `T: Clone` needed).
     pub(crate) fn completion(&self) -> Completion<'_, T> {
         Completion {
@@ -267,7 +292,8 @@ impl<T> Task<T> {
             .is_ok()
     }
 
-    /// True when both handles point at the same task.
+    /// True when both handles point at the same task (.NET `ReferenceEquals`; `==` on tasks
+    /// compares the same way).
     pub fn ptr_eq(&self, other: &Self) -> bool {
         self.raw.ptr_eq(&other.raw)
     }
@@ -372,8 +398,35 @@ impl<T> Drop for Completion<'_, T> {
     }
 }
 
+/// The future of [`Task::result`]: waits for the task, then borrows its result.
+#[must_use = "futures do nothing unless awaited"]
+pub struct TaskResultFuture<'a, T> {
+    completion: Completion<'a, T>,
+}
+
+impl<'a, T> Future for TaskResultFuture<'a, T> {
+    type Output = Result<&'a T, &'a TaskError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let completion = &mut self.get_mut().completion;
+        let task = completion.task;
+        Pin::new(completion)
+            .poll(cx)
+            .map(|()| task.try_result().expect("a completed task has a result"))
+    }
+}
+
+impl<T> fmt::Debug for TaskResultFuture<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskResultFuture")
+            .field("task", self.completion.task)
+            .finish()
+    }
+}
+
 /// The future of awaiting `&Task<T>` (.NET `TaskAwaiter<TResult>`): the task stays usable
 /// afterwards.
+#[must_use = "futures do nothing unless awaited"]
 pub struct TaskFuture<'a, T> {
     task: &'a Task<T>,
     key: WaiterKey,

@@ -635,6 +635,12 @@ mod tests {
     }
 
     #[test]
+    // Miri gives each use of a vtable its own address, so `will_wake` of a clone is false
+    // there (it is best-effort by contract); the swap path then runs, which is also correct.
+    #[cfg_attr(
+        miri,
+        ignore = "will_wake compares vtable addresses, which Miri duplicates"
+    )]
     fn re_registering_keeps_a_waker_for_the_same_task_and_swaps_another() {
         let (_, waker) = counting();
         let (_, other) = counting();

@@ -176,6 +176,10 @@ pub fn runs_in_child_process(name: &str) -> bool {
     if std::env::var_os("VALUETASK_TEST_CHILD").is_some() {
         return true;
     }
+    if cfg!(miri) {
+        eprintln!("{name}: skipped under Miri, which cannot start a child process");
+        return false;
+    }
     let status = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", name, "--test-threads=1"])
         .env("VALUETASK_TEST_CHILD", "1")
