@@ -6,6 +6,18 @@ use crate::task::cell::RawTask;
 use crate::task::{outcome_of, Outcome, Task, TaskError, TaskOutput};
 
 /// When the wakers of a completed task run (.NET `TaskCreationOptions.RunContinuationsAsynchronously`).
+///
+/// ```
+/// use valuetask::{Continuations, TaskCompletionSource};
+///
+/// assert_eq!(Continuations::default(), Continuations::Inline);
+/// # futures::executor::block_on(async {
+/// let tcs = TaskCompletionSource::<u8>::with_continuations(Continuations::Asynchronous);
+/// let task = tcs.task();
+/// std::thread::spawn(move || tcs.set_result(1)); // wakers run on the continuation thread
+/// assert_eq!(task.await, Ok(1));
+/// # });
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Continuations {
     /// The completing call (`set_result` and friends) wakes every awaiter before it returns.
@@ -49,6 +61,15 @@ pub struct TaskCompletionSource<T> {
 impl<T> TaskCompletionSource<T> {
     /// A source whose task wakes awaiters inline on completion. One allocation, shared with
     /// the task.
+    ///
+    /// ```
+    /// use valuetask::TaskCompletionSource;
+    ///
+    /// let tcs = TaskCompletionSource::<u8>::new();
+    /// assert!(!tcs.is_completed());
+    /// tcs.set_result(1);
+    /// assert_eq!(tcs.task().wait(), Ok(&1));
+    /// ```
     pub fn new() -> Self {
         Self::with_continuations(Continuations::Inline)
     }
@@ -86,11 +107,27 @@ impl<T> TaskCompletionSource<T> {
 
     /// The task this source completes (.NET `TaskCompletionSource.Task`). Every call returns a
     /// handle to the same task.
+    ///
+    /// ```
+    /// let tcs = valuetask::TaskCompletionSource::<u8>::new();
+    /// let (a, b) = (tcs.task(), tcs.task());
+    /// assert!(a.ptr_eq(&b), "one task");
+    /// tcs.set_result(1);
+    /// assert_eq!(b.wait(), Ok(&1));
+    /// ```
     pub fn task(&self) -> Task<T> {
         Task::from_raw(self.raw.clone())
     }
 
     /// Complete the task with `value` (.NET `SetResult`).
+    ///
+    /// ```
+    /// let tcs = valuetask::TaskCompletionSource::new();
+    /// let task = tcs.task();
+    /// tcs.set_result(5);
+    /// assert!(task.is_completed_successfully());
+    /// assert_eq!(task.wait(), Ok(&5));
+    /// ```
     ///
     /// # Panics
     /// If the task was already completed; use [`try_set_result`](Self::try_set_result) when
@@ -105,6 +142,16 @@ impl<T> TaskCompletionSource<T> {
     /// Fail the task with `error` (.NET `SetException`, or `SetCanceled` for
     /// [`TaskError::Canceled`]).
     ///
+    /// ```
+    /// use valuetask::{TaskCompletionSource, TaskError};
+    ///
+    /// let tcs = TaskCompletionSource::<u8>::new();
+    /// let task = tcs.task();
+    /// tcs.set_error(TaskError::panicked("no value"));
+    /// assert!(task.is_faulted());
+    /// assert_eq!(task.wait(), Err(&TaskError::panicked("no value")));
+    /// ```
+    ///
     /// # Panics
     /// If the task was already completed.
     #[track_caller]
@@ -115,6 +162,14 @@ impl<T> TaskCompletionSource<T> {
     }
 
     /// Cancel the task (.NET `SetCanceled`).
+    ///
+    /// ```
+    /// let tcs = valuetask::TaskCompletionSource::<u8>::new();
+    /// let task = tcs.task();
+    /// tcs.set_canceled();
+    /// assert!(task.is_canceled());
+    /// assert!(task.wait().unwrap_err().is_canceled());
+    /// ```
     ///
     /// # Panics
     /// If the task was already completed.
@@ -142,6 +197,15 @@ impl<T> TaskCompletionSource<T> {
 
     /// Fail the task with `error` unless it is already completed; then `error` comes back
     /// (.NET `TrySetException`).
+    ///
+    /// ```
+    /// use valuetask::{TaskCompletionSource, TaskError};
+    ///
+    /// let tcs = TaskCompletionSource::<u8>::new();
+    /// assert_eq!(tcs.try_set_error(TaskError::Canceled), Ok(()));
+    /// assert_eq!(tcs.try_set_error(TaskError::Abandoned), Err(TaskError::Abandoned));
+    /// assert!(tcs.task().is_canceled(), "the first completion won");
+    /// ```
     pub fn try_set_error(&self, error: TaskError) -> Result<(), TaskError> {
         self.try_complete(Err(error)).map_err(|o| match o {
             Err(e) => e,
@@ -151,11 +215,26 @@ impl<T> TaskCompletionSource<T> {
 
     /// Cancel the task unless it is already completed; `true` if this call canceled it
     /// (.NET `TrySetCanceled`).
+    ///
+    /// ```
+    /// let tcs = valuetask::TaskCompletionSource::new();
+    /// tcs.set_result(1);
+    /// assert!(!tcs.try_set_canceled(), "already completed");
+    /// assert_eq!(tcs.task().wait(), Ok(&1));
+    /// ```
     pub fn try_set_canceled(&self) -> bool {
         self.try_set_error(TaskError::Canceled).is_ok()
     }
 
     /// Whether the task has been completed (by any source; .NET `tcs.Task.IsCompleted`).
+    ///
+    /// ```
+    /// let tcs = valuetask::TaskCompletionSource::<u8>::new();
+    /// let other = tcs.clone();
+    /// assert!(!tcs.is_completed());
+    /// other.set_result(1);
+    /// assert!(tcs.is_completed(), "completed through a clone");
+    /// ```
     pub fn is_completed(&self) -> bool {
         self.raw.snapshot().is_complete()
     }

@@ -30,6 +30,14 @@ pub struct LocalValueTask<'a, T> {
 
 impl<'a, T> LocalValueTask<'a, T> {
     /// A value task that is already complete with `value`. No allocation.
+    ///
+    /// ```
+    /// use valuetask::LocalValueTask;
+    ///
+    /// let vt = LocalValueTask::from_result(5);
+    /// assert!(vt.is_completed());
+    /// assert_eq!(vt.get_result(), 5);
+    /// ```
     pub const fn from_result(value: T) -> Self {
         LocalValueTask {
             inner: ValueTask::from_result(value),
@@ -38,6 +46,17 @@ impl<'a, T> LocalValueTask<'a, T> {
     }
 
     /// A value task backed by `future`, in pooled storage.
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use valuetask::LocalValueTask;
+    ///
+    /// let ran = Cell::new(false); // borrowed by the future: not `Send`
+    /// let vt = LocalValueTask::new(async { ran.set(true); 1 });
+    /// assert!(!ran.get(), "lazy: nothing runs until it is polled");
+    /// assert_eq!(vt.get_result(), 1);
+    /// assert!(ran.get());
+    /// ```
     pub fn new(future: impl Future<Output = T> + 'a) -> Self {
         LocalValueTask {
             // SAFETY: kept inside this `!Send` wrapper, never handed out.
@@ -49,6 +68,17 @@ impl<'a, T> LocalValueTask<'a, T> {
     /// Start `future` now (see [`ValueTask::start`]): polled once here; a result is kept by
     /// value, a suspended future continues in pooled storage. What `#[value_task(?Send)]`
     /// methods return.
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use valuetask::LocalValueTask;
+    ///
+    /// let ran = Cell::new(false);
+    /// let vt = LocalValueTask::start(async { ran.set(true); 2 });
+    /// assert!(ran.get(), "started at once");
+    /// assert!(vt.is_completed());
+    /// assert_eq!(vt.get_result(), 2);
+    /// ```
     pub fn start(future: impl Future<Output = T> + 'a) -> Self {
         LocalValueTask {
             // SAFETY: kept inside this `!Send` wrapper, never handed out.
@@ -59,6 +89,16 @@ impl<'a, T> LocalValueTask<'a, T> {
 
     /// A value task backed by `future` in a box (the box itself is kept in pooled storage);
     /// lazy, like [`new`](Self::new): nothing runs until it is polled.
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use valuetask::LocalValueTask;
+    ///
+    /// let ran = Cell::new(false);
+    /// let vt = LocalValueTask::boxed(async { ran.set(true); 3 });
+    /// assert!(!ran.get() && !vt.is_completed(), "lazy");
+    /// assert_eq!(vt.get_result(), 3);
+    /// ```
     pub fn boxed(future: impl Future<Output = T> + 'a) -> Self {
         let boxed: Pin<Box<dyn Future<Output = T> + 'a>> = Box::pin(future);
         LocalValueTask::new(boxed)
@@ -66,12 +106,32 @@ impl<'a, T> LocalValueTask<'a, T> {
 
     /// Whether the result is available without waiting (see [`ValueTask::is_completed`],
     /// which also says when it panics).
+    ///
+    /// ```
+    /// use valuetask::{LocalValueTask, TaskCompletionSource, ValueTask};
+    ///
+    /// let tcs = TaskCompletionSource::<u8>::new();
+    /// let vt = LocalValueTask::from(ValueTask::from(tcs.task()));
+    /// assert!(!vt.is_completed());
+    /// tcs.set_result(1);
+    /// assert!(vt.is_completed());
+    /// ```
     #[track_caller]
     pub fn is_completed(&self) -> bool {
         self.inner.is_completed()
     }
 
     /// The result if available now, else the value task back (see [`ValueTask::try_get`]).
+    ///
+    /// ```
+    /// use valuetask::{LocalValueTask, TaskCompletionSource, ValueTask};
+    ///
+    /// let tcs = TaskCompletionSource::<u8>::new();
+    /// let vt = LocalValueTask::from(ValueTask::from(tcs.task()));
+    /// let vt = vt.try_get().unwrap_err(); // pending: handed back
+    /// tcs.set_result(3);
+    /// assert_eq!(vt.try_get().ok(), Some(Ok(3)));
+    /// ```
     ///
     /// # Panics
     /// As [`ValueTask::try_get`]: if it already yielded, or on a stale source token.
@@ -85,6 +145,18 @@ impl<'a, T> LocalValueTask<'a, T> {
     }
 
     /// Block this thread until the result is available (see [`ValueTask::get_result`]).
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use valuetask::{LocalValueTask, TaskCompletionSource, ValueTask};
+    ///
+    /// let tcs = TaskCompletionSource::<u8>::new();
+    /// let task = tcs.task();
+    /// let local = Rc::new(1u8); // not `Send`
+    /// let vt = LocalValueTask::new(async move { *local + task.await.unwrap() });
+    /// std::thread::spawn(move || tcs.set_result(6));
+    /// assert_eq!(vt.get_result(), 7); // blocks until the other thread completes the task
+    /// ```
     ///
     /// # Panics
     /// As [`ValueTask::get_result`]: if it already yielded, or on a stale source token.

@@ -159,6 +159,17 @@ pub fn yield_now() -> YieldNow {
 }
 
 /// The future of [`yield_now`] (.NET `YieldAwaitable`).
+///
+/// ```
+/// use std::future::Future;
+/// use std::pin::Pin;
+/// use std::task::{Context, Poll, Waker};
+///
+/// let mut yielding: valuetask::YieldNow = valuetask::yield_now();
+/// let mut cx = Context::from_waker(Waker::noop());
+/// assert_eq!(Pin::new(&mut yielding).poll(&mut cx), Poll::Pending);
+/// assert_eq!(Pin::new(&mut yielding).poll(&mut cx), Poll::Ready(()));
+/// ```
 #[derive(Debug)]
 #[must_use = "futures do nothing unless awaited"]
 pub struct YieldNow {

@@ -404,6 +404,14 @@ impl<'a, T> ValueTask<'a, T> {
     /// Like [`new`](Self::new), but always in a plain box (no pool; .NET's non-pooling
     /// `AsyncValueTaskMethodBuilder`): for futures you know are large, or to opt out of
     /// pooling.
+    ///
+    /// ```
+    /// use valuetask::ValueTask;
+    ///
+    /// let vt = ValueTask::boxed(async { "boxed" });
+    /// assert!(!vt.is_completed(), "lazy: nothing runs until it is polled");
+    /// assert_eq!(vt.get_result(), "boxed");
+    /// ```
     pub fn boxed(future: impl Future<Output = T> + Send + 'a) -> Self {
         ValueTask::from_repr(Repr::Future(Box::pin(future)))
     }
@@ -411,12 +419,34 @@ impl<'a, T> ValueTask<'a, T> {
     /// A value task whose result comes from `source` for the operation `token`
     /// (.NET `new ValueTask<T>(IValueTaskSource<T>, short token)`). Borrows the source; no
     /// allocation.
+    ///
+    /// ```
+    /// use valuetask::{ManualResetValueTaskSourceCore, TaskError, ValueTask};
+    ///
+    /// let core = ManualResetValueTaskSourceCore::<u8>::new();
+    /// let vt: ValueTask<'_, Result<u8, TaskError>> = ValueTask::from_source(&core, 0);
+    /// assert!(!vt.is_completed());
+    /// core.set_result(4);
+    /// assert_eq!(vt.get_result(), Ok(4));
+    /// ```
     pub fn from_source(source: &'a dyn ValueTaskSource<T>, token: u32) -> Self {
         ValueTask::from_repr(Repr::Borrowed { source, token })
     }
 
     /// Like [`from_source`](Self::from_source), holding a counted reference to the source
     /// (pass an `Arc<S>`; it coerces). No allocation of its own.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use valuetask::{ManualResetValueTaskSourceCore, TaskError, ValueTask, ValueTaskSource};
+    ///
+    /// let core = Arc::new(ManualResetValueTaskSourceCore::<u8>::new());
+    /// let source: Arc<dyn ValueTaskSource<Result<u8, TaskError>>> = core.clone();
+    /// let vt = ValueTask::from_arc_source(source, 0);
+    /// let consumer = std::thread::spawn(move || vt.get_result()); // `'static`: it owns a count
+    /// core.set_result(9);
+    /// assert_eq!(consumer.join().unwrap(), Ok(9));
+    /// ```
     pub fn from_arc_source(source: Arc<dyn ValueTaskSource<T> + 'a>, token: u32) -> Self {
         ValueTask::from_repr(Repr::Shared { source, token })
     }
@@ -425,6 +455,17 @@ impl<'a, T> ValueTask<'a, T> {
     ///
     /// A future-backed value task says `false` until it has been polled to completion: its
     /// progress is unknown without polling. [`try_get`](Self::try_get) polls it once.
+    ///
+    /// ```
+    /// use valuetask::{TaskCompletionSource, ValueTask};
+    ///
+    /// assert!(ValueTask::from_result(1).is_completed());
+    /// let tcs = TaskCompletionSource::<u8>::new();
+    /// let vt = ValueTask::from(tcs.task());
+    /// assert!(!vt.is_completed());
+    /// tcs.set_result(2);
+    /// assert!(vt.is_completed());
+    /// ```
     ///
     /// # Panics
     /// If the value task's source panics on its token (a

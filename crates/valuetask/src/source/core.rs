@@ -164,12 +164,31 @@ unsafe impl<T: Send> Send for ManualResetValueTaskSourceCore<T> {}
 
 impl<T> ManualResetValueTaskSourceCore<T> {
     /// A pending core at version 0 whose completion wakes the consumer inline.
+    ///
+    /// ```
+    /// use valuetask::{ManualResetValueTaskSourceCore, SourceStatus};
+    ///
+    /// let core = ManualResetValueTaskSourceCore::<u8>::new();
+    /// assert_eq!(core.version(), 0);
+    /// assert_eq!(core.status(0), SourceStatus::Pending);
+    /// ```
     pub fn new() -> Self {
         Self::with_continuations(Continuations::Inline)
     }
 
     /// A pending core at version 0 whose completion wakes the consumer as `mode` says
     /// (.NET `RunContinuationsAsynchronously`).
+    ///
+    /// ```
+    /// use valuetask::{Continuations, ManualResetValueTaskSourceCore};
+    ///
+    /// let mode = Continuations::Asynchronous;
+    /// let core = ManualResetValueTaskSourceCore::<u8>::with_continuations(mode);
+    /// std::thread::scope(|s| {
+    ///     s.spawn(|| core.set_result(2)); // a waiting consumer is woken from another thread
+    ///     assert_eq!(core.value_task().get_result(), Ok(2));
+    /// });
+    /// ```
     pub fn with_continuations(mode: Continuations) -> Self {
         let flags = if mode == Continuations::Asynchronous {
             ASYNC_CONTINUATIONS
@@ -184,11 +203,27 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     }
 
     /// The current version: the token of the operation in flight (.NET `Version`).
+    ///
+    /// ```
+    /// let core = valuetask::ManualResetValueTaskSourceCore::<u8>::new();
+    /// assert_eq!(core.version(), 0);
+    /// core.reset();
+    /// assert_eq!(core.version(), 1, "reset bumps it by one");
+    /// ```
     pub fn version(&self) -> u32 {
         version_of(self.state.load(Ordering::Acquire))
     }
 
     /// A value task for the current generation, borrowing the core.
+    ///
+    /// ```
+    /// let core = valuetask::ManualResetValueTaskSourceCore::<u8>::new();
+    /// let vt = core.value_task();
+    /// assert!(!vt.is_completed());
+    /// core.set_result(8);
+    /// assert!(vt.is_completed());
+    /// assert_eq!(vt.get_result(), Ok(8));
+    /// ```
     pub fn value_task(&self) -> ValueTask<'_, TaskOutput<T>>
     where
         T: Send,
@@ -231,6 +266,15 @@ impl<T> ManualResetValueTaskSourceCore<T> {
 
     /// Complete the current generation with `value` (.NET `SetResult`).
     ///
+    /// ```
+    /// use valuetask::{ManualResetValueTaskSourceCore, SourceStatus};
+    ///
+    /// let core = ManualResetValueTaskSourceCore::<u8>::new();
+    /// core.set_result(1);
+    /// assert_eq!(core.status(0), SourceStatus::Succeeded);
+    /// assert_eq!(core.value_task().get_result(), Ok(1));
+    /// ```
+    ///
     /// # Panics
     /// If this generation was already completed.
     #[track_caller]
@@ -241,6 +285,15 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     }
 
     /// Complete the current generation with `error` (.NET `SetException`).
+    ///
+    /// ```
+    /// use valuetask::{ManualResetValueTaskSourceCore, SourceStatus, TaskError};
+    ///
+    /// let core = ManualResetValueTaskSourceCore::<u8>::new();
+    /// core.set_error(TaskError::panicked("boom"));
+    /// assert_eq!(core.status(0), SourceStatus::Faulted);
+    /// assert_eq!(core.value_task().get_result(), Err(TaskError::panicked("boom")));
+    /// ```
     ///
     /// # Panics
     /// If this generation was already completed.
@@ -254,6 +307,15 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// Complete the current generation as canceled. (.NET's core has no `SetCanceled`: there
     /// it is `SetException(new OperationCanceledException())`.)
     ///
+    /// ```
+    /// use valuetask::{ManualResetValueTaskSourceCore, SourceStatus, TaskError};
+    ///
+    /// let core = ManualResetValueTaskSourceCore::<u8>::new();
+    /// core.set_canceled();
+    /// assert_eq!(core.status(0), SourceStatus::Canceled);
+    /// assert_eq!(core.value_task().get_result(), Err(TaskError::Canceled));
+    /// ```
+    ///
     /// # Panics
     /// If this generation was already completed.
     #[track_caller]
@@ -265,6 +327,13 @@ impl<T> ManualResetValueTaskSourceCore<T> {
 
     /// Complete with `value` unless this generation is already completed; then `value` comes
     /// back.
+    ///
+    /// ```
+    /// let core = valuetask::ManualResetValueTaskSourceCore::<u8>::new();
+    /// assert_eq!(core.try_set_result(1), Ok(()));
+    /// assert_eq!(core.try_set_result(2), Err(2), "already completed: handed back");
+    /// assert_eq!(core.value_task().get_result(), Ok(1));
+    /// ```
     pub fn try_set_result(&self, value: T) -> Result<(), T> {
         self.complete(Ok(value))
             .map(drop)
@@ -276,6 +345,15 @@ impl<T> ManualResetValueTaskSourceCore<T> {
 
     /// Complete with `error` unless this generation is already completed; then `error` comes
     /// back.
+    ///
+    /// ```
+    /// use valuetask::{ManualResetValueTaskSourceCore, TaskError};
+    ///
+    /// let core = ManualResetValueTaskSourceCore::<u8>::new();
+    /// core.set_result(1);
+    /// assert_eq!(core.try_set_error(TaskError::Canceled), Err(TaskError::Canceled));
+    /// assert_eq!(core.value_task().get_result(), Ok(1), "the first completion stands");
+    /// ```
     pub fn try_set_error(&self, error: TaskError) -> Result<(), TaskError> {
         self.complete(Err(error))
             .map(drop)

@@ -11,6 +11,15 @@ pub use self::pool::{Completer, CompletionPool};
 
 /// What a [`ValueTaskSource`] says about the operation named by a token
 /// (.NET `ValueTaskSourceStatus`).
+///
+/// ```
+/// use valuetask::{ManualResetValueTaskSourceCore, SourceStatus};
+///
+/// let core = ManualResetValueTaskSourceCore::<u8>::new();
+/// assert_eq!(core.status(0), SourceStatus::Pending);
+/// core.set_result(1);
+/// assert_eq!(core.status(0), SourceStatus::Succeeded);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum SourceStatus {
@@ -27,6 +36,14 @@ pub enum SourceStatus {
 
 impl SourceStatus {
     /// True for every status but `Pending`.
+    ///
+    /// ```
+    /// use valuetask::SourceStatus;
+    ///
+    /// assert!(!SourceStatus::Pending.is_completed());
+    /// assert!(SourceStatus::Succeeded.is_completed());
+    /// assert!(SourceStatus::Canceled.is_completed());
+    /// ```
     pub fn is_completed(self) -> bool {
         self != SourceStatus::Pending
     }
@@ -46,7 +63,6 @@ impl SourceStatus {
 /// that `poll_result` needs while waking.
 ///
 /// ```
-/// use std::sync::Mutex;
 /// use std::task::{Context, Poll};
 /// use valuetask::{SourceStatus, ValueTask, ValueTaskSource};
 ///

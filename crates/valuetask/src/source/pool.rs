@@ -107,11 +107,38 @@ impl<T> SlotPtr<T> {
 
 impl<T: Send + 'static> CompletionPool<T> {
     /// A pool that keeps up to 1024 idle slots (besides the per-thread caches).
+    ///
+    /// ```
+    /// use valuetask::CompletionPool;
+    ///
+    /// let pool = CompletionPool::<String>::new();
+    /// assert_eq!(pool.idle(), 0);
+    /// let (reply, completer) = pool.rent();
+    /// completer.set_result("pong".to_string());
+    /// assert_eq!(reply.get_result(), Ok("pong".to_string()));
+    /// ```
     pub fn new() -> Self {
         Self::with_max_idle(DEFAULT_MAX_IDLE)
     }
 
     /// A pool that keeps up to `max_idle` idle slots in its shared list.
+    ///
+    /// ```
+    /// use valuetask::CompletionPool;
+    ///
+    /// let pool = CompletionPool::<u8>::with_max_idle(1);
+    /// let worker = pool.clone();
+    /// std::thread::spawn(move || {
+    ///     let rented: Vec<_> = (0..2).map(|_| worker.rent()).collect();
+    ///     for (reply, completer) in rented {
+    ///         completer.set_result(1);
+    ///         assert_eq!(reply.get_result(), Ok(1));
+    ///     }
+    /// }) // at exit the thread's cached slots go back to the pool: one is kept, one freed
+    /// .join()
+    /// .unwrap();
+    /// assert_eq!(pool.idle(), 1);
+    /// ```
     pub fn with_max_idle(max_idle: usize) -> Self {
         CompletionPool {
             handle: Arc::new(PoolHandle {
@@ -128,6 +155,17 @@ impl<T: Send + 'static> CompletionPool<T> {
     /// completes it (`tokio::sync::oneshot::channel()`; in .NET, renting a pooled
     /// `IValueTaskSource` and taking its `ValueTask`). No allocation when the pool has an
     /// idle slot.
+    ///
+    /// ```
+    /// use valuetask::CompletionPool;
+    ///
+    /// let pool = CompletionPool::<u8>::new();
+    /// let (reply, completer) = pool.rent();
+    /// assert!(!reply.is_completed());
+    /// completer.set_result(3);
+    /// assert!(reply.is_completed());
+    /// assert_eq!(reply.get_result(), Ok(3));
+    /// ```
     #[inline]
     pub fn rent(&self) -> (ValueTask<'static, TaskOutput<T>>, Completer<T>) {
         let shared = &self.handle.shared;
@@ -163,6 +201,21 @@ impl<T: Send + 'static> CompletionPool<T> {
     }
 
     /// Slots in the shared idle list right now (not counting thread caches).
+    ///
+    /// ```
+    /// use valuetask::CompletionPool;
+    ///
+    /// let pool = CompletionPool::<u8>::new();
+    /// let worker = pool.clone();
+    /// std::thread::spawn(move || {
+    ///     let (reply, completer) = worker.rent();
+    ///     completer.set_result(1);
+    ///     assert_eq!(reply.get_result(), Ok(1)); // the slot waits in this thread's cache
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// assert_eq!(pool.idle(), 1, "the exiting thread gave its cached slot back");
+    /// ```
     pub fn idle(&self) -> usize {
         lock(&self.handle.shared.idle).len()
     }
@@ -495,16 +548,44 @@ unsafe impl<T: Send> Sync for Completer<T> {}
 
 impl<T: Send + 'static> Completer<T> {
     /// Complete with `value` and wake the awaiter (.NET `SetResult`).
+    ///
+    /// ```
+    /// use valuetask::CompletionPool;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let pool = CompletionPool::<u64>::new();
+    /// let (reply, completer) = pool.rent();
+    /// std::thread::spawn(move || completer.set_result(42));
+    /// assert_eq!(reply.await, Ok(42));
+    /// # });
+    /// ```
     pub fn set_result(self, value: T) {
         complete_slot(self.into_slot(), Ok(value));
     }
 
     /// Complete with `error` (.NET `SetException`).
+    ///
+    /// ```
+    /// use valuetask::{CompletionPool, TaskError};
+    ///
+    /// let pool = CompletionPool::<u8>::new();
+    /// let (reply, completer) = pool.rent();
+    /// completer.set_error(TaskError::faulted(std::io::Error::other("refused")));
+    /// let error = reply.get_result().unwrap_err();
+    /// assert_eq!(error.to_string(), "task faulted: refused");
+    /// ```
     pub fn set_error(self, error: TaskError) {
         complete_slot(self.into_slot(), Err(error));
     }
 
     /// Complete as canceled (.NET `SetCanceled`).
+    ///
+    /// ```
+    /// let pool = valuetask::CompletionPool::<u8>::new();
+    /// let (reply, completer) = pool.rent();
+    /// completer.set_canceled();
+    /// assert!(reply.get_result().unwrap_err().is_canceled());
+    /// ```
     pub fn set_canceled(self) {
         complete_slot(self.into_slot(), Err(TaskError::Canceled));
     }
@@ -520,6 +601,15 @@ impl<T: Send + 'static> Completer<T> {
 impl<T> Completer<T> {
     /// True when the value task was dropped: nobody will see a result
     /// (`oneshot::Sender::is_closed`).
+    ///
+    /// ```
+    /// let pool = valuetask::CompletionPool::<u8>::new();
+    /// let (reply, completer) = pool.rent();
+    /// assert!(!completer.is_closed());
+    /// drop(reply);
+    /// assert!(completer.is_closed(), "nobody will see a result");
+    /// completer.set_result(1); // still fine: the slot goes back to the pool
+    /// ```
     pub fn is_closed(&self) -> bool {
         // SAFETY: the slot stays rented while the completer lives.
         let core = &unsafe { self.slot.as_ref() }.core;

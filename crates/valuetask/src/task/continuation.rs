@@ -8,6 +8,16 @@ use crate::value_task::ValueTask;
 
 /// Which completions of the antecedent run the continuation (.NET's `OnlyOn…` options); for
 /// the others the continuation's task ends canceled.
+///
+/// ```
+/// use valuetask::{ContinuationOptions, ContinueWhen, Task};
+///
+/// assert_eq!(ContinueWhen::default(), ContinueWhen::Always);
+/// let options = ContinuationOptions::default().when(ContinueWhen::OnlyOnCanceled);
+/// let canceled = Task::<u8>::from_canceled();
+/// let cleanup = canceled.continue_with_options(options, |t| t.is_canceled());
+/// assert_eq!(cleanup.wait(), Ok(&true));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ContinueWhen {
@@ -34,6 +44,17 @@ impl ContinueWhen {
 }
 
 /// Where the continuation runs.
+///
+/// ```
+/// use valuetask::{ContinuationOptions, ContinueOn, TaskCompletionSource};
+///
+/// let tcs = TaskCompletionSource::<u8>::new();
+/// let inline = ContinuationOptions::default().on(ContinueOn::Synchronously);
+/// let next = tcs.task().continue_with_options(inline, |_| std::thread::current().id());
+/// tcs.set_result(1);
+/// assert!(next.is_completed(), "it ran inside `set_result`");
+/// assert_eq!(next.wait(), Ok(&std::thread::current().id()));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ContinueOn {

@@ -57,12 +57,28 @@ impl TaskError {
     }
 
     /// A panicked error with `message`.
+    ///
+    /// ```
+    /// use valuetask::TaskError;
+    ///
+    /// let e = TaskError::panicked("index out of bounds");
+    /// assert!(e.is_panic());
+    /// assert_eq!(e.to_string(), "task panicked: index out of bounds");
+    /// ```
     pub fn panicked(message: impl Into<Arc<str>>) -> Self {
         TaskError::Panicked(message.into())
     }
 
     /// A panicked error from a caught panic payload (`&str` and `String` payloads keep their
     /// text).
+    ///
+    /// ```
+    /// use valuetask::TaskError;
+    ///
+    /// let payload = std::panic::catch_unwind(|| panic!("bad {}", 1)).err().unwrap();
+    /// let e = TaskError::from_panic(&*payload);
+    /// assert_eq!(e.panic_message(), Some("bad 1"));
+    /// ```
     pub fn from_panic(payload: &(dyn std::any::Any + Send)) -> Self {
         let message: Arc<str> = if let Some(s) = payload.downcast_ref::<&str>() {
             Arc::from(*s)
@@ -75,16 +91,37 @@ impl TaskError {
     }
 
     /// True for [`TaskError::Canceled`].
+    ///
+    /// ```
+    /// use valuetask::TaskError;
+    ///
+    /// assert!(TaskError::Canceled.is_canceled());
+    /// assert!(!TaskError::Abandoned.is_canceled(), "abandoned counts as faulted");
+    /// ```
     pub fn is_canceled(&self) -> bool {
         matches!(self, TaskError::Canceled)
     }
 
     /// True for [`TaskError::Panicked`].
+    ///
+    /// ```
+    /// use valuetask::TaskError;
+    ///
+    /// assert!(TaskError::panicked("boom").is_panic());
+    /// assert!(!TaskError::Canceled.is_panic());
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self, TaskError::Panicked(_))
     }
 
     /// The panic message, for [`TaskError::Panicked`].
+    ///
+    /// ```
+    /// use valuetask::TaskError;
+    ///
+    /// assert_eq!(TaskError::panicked("boom").panic_message(), Some("boom"));
+    /// assert_eq!(TaskError::Canceled.panic_message(), None);
+    /// ```
     pub fn panic_message(&self) -> Option<&str> {
         match self {
             TaskError::Panicked(m) => Some(m),

@@ -43,6 +43,14 @@ pub enum TaskStatus {
 
 impl TaskStatus {
     /// True for every status but `Pending` (.NET `IsCompleted`).
+    ///
+    /// ```
+    /// use valuetask::{Task, TaskStatus};
+    ///
+    /// assert!(!TaskStatus::Pending.is_completed());
+    /// assert!(TaskStatus::Canceled.is_completed());
+    /// assert!(Task::from_result(()).status().is_completed());
+    /// ```
     pub fn is_completed(self) -> bool {
         self != TaskStatus::Pending
     }
@@ -124,6 +132,14 @@ impl<T> Task<T> {
     /// integers, there is no cache (telling `Task<bool>` apart would take a type test on every
     /// call). A ready result that needs no sharing is a [`ValueTask::from_result`](crate::ValueTask::from_result), which
     /// never allocates; `Task<()>` has the static [`Task::completed`].
+    ///
+    /// ```
+    /// use valuetask::Task;
+    ///
+    /// let task = Task::from_result("ready");
+    /// assert!(task.is_completed_successfully());
+    /// assert_eq!(task.wait(), Ok(&"ready"));
+    /// ```
     pub fn from_result(value: T) -> Self {
         Self::completed_with(Ok(value))
     }
@@ -151,6 +167,16 @@ impl<T> Task<T> {
     }
 
     /// The task's state (.NET `Task.Status`). One Acquire load.
+    ///
+    /// ```
+    /// use valuetask::{TaskCompletionSource, TaskStatus};
+    ///
+    /// let tcs = TaskCompletionSource::<u8>::new();
+    /// let task = tcs.task();
+    /// assert_eq!(task.status(), TaskStatus::Pending);
+    /// tcs.set_canceled();
+    /// assert_eq!(task.status(), TaskStatus::Canceled);
+    /// ```
     pub fn status(&self) -> TaskStatus {
         match self.raw.snapshot().outcome() {
             None => TaskStatus::Pending,
@@ -161,21 +187,53 @@ impl<T> Task<T> {
     }
 
     /// Completed in any way (.NET `IsCompleted`).
+    ///
+    /// ```
+    /// let tcs = valuetask::TaskCompletionSource::<u8>::new();
+    /// let task = tcs.task();
+    /// assert!(!task.is_completed());
+    /// tcs.set_result(1);
+    /// assert!(task.is_completed());
+    /// ```
     pub fn is_completed(&self) -> bool {
         self.raw.snapshot().is_complete()
     }
 
     /// Completed with a value (.NET `IsCompletedSuccessfully`).
+    ///
+    /// ```
+    /// use valuetask::{Task, TaskError};
+    ///
+    /// assert!(Task::from_result(1).is_completed_successfully());
+    /// let failed = Task::<u8>::from_error(TaskError::panicked("no"));
+    /// assert!(failed.is_completed() && !failed.is_completed_successfully());
+    /// ```
     pub fn is_completed_successfully(&self) -> bool {
         self.status() == TaskStatus::RanToCompletion
     }
 
     /// Completed with a panic, error or abandonment (.NET `IsFaulted`).
+    ///
+    /// ```
+    /// use valuetask::{Task, TaskError};
+    ///
+    /// let failed = Task::<u8>::from_error(TaskError::panicked("boom"));
+    /// assert!(failed.is_faulted());
+    /// assert!(!Task::<u8>::from_canceled().is_faulted(), "canceled is not faulted");
+    /// ```
     pub fn is_faulted(&self) -> bool {
         self.status() == TaskStatus::Faulted
     }
 
     /// Completed by cancellation (.NET `IsCanceled`).
+    ///
+    /// ```
+    /// let tcs = valuetask::TaskCompletionSource::<u8>::new();
+    /// let task = tcs.task();
+    /// assert!(!task.is_canceled());
+    /// tcs.set_canceled();
+    /// assert!(task.is_canceled());
+    /// ```
     pub fn is_canceled(&self) -> bool {
         self.status() == TaskStatus::Canceled
     }
@@ -198,6 +256,14 @@ impl<T> Task<T> {
 
     /// The result if the task has completed, without blocking (.NET `IsCompleted` +
     /// `Result`). Borrowed: no `Clone` needed.
+    ///
+    /// ```
+    /// let tcs = valuetask::TaskCompletionSource::<u32>::new();
+    /// let task = tcs.task();
+    /// assert_eq!(task.try_result(), None, "pending");
+    /// tcs.set_result(7);
+    /// assert_eq!(task.try_result(), Some(Ok(&7)));
+    /// ```
     pub fn try_result(&self) -> Option<Result<&T, &TaskError>> {
         self.raw.output().map(Result::as_ref)
     }
@@ -294,6 +360,15 @@ impl<T> Task<T> {
 
     /// True when both handles point at the same task (.NET `ReferenceEquals`; `==` on tasks
     /// compares the same way).
+    ///
+    /// ```
+    /// use valuetask::Task;
+    ///
+    /// let a = Task::from_result(1);
+    /// let b = Task::from_result(1);
+    /// assert!(a.ptr_eq(&a.clone()));
+    /// assert!(!a.ptr_eq(&b), "equal values, different tasks");
+    /// ```
     pub fn ptr_eq(&self, other: &Self) -> bool {
         self.raw.ptr_eq(&other.raw)
     }
@@ -426,6 +501,20 @@ impl<T> fmt::Debug for TaskResultFuture<'_, T> {
 
 /// The future of awaiting `&Task<T>` (.NET `TaskAwaiter<TResult>`): the task stays usable
 /// afterwards.
+///
+/// ```
+/// use std::future::IntoFuture;
+/// use valuetask::{TaskCompletionSource, TaskFuture};
+///
+/// # futures::executor::block_on(async {
+/// let tcs = TaskCompletionSource::<u8>::new();
+/// let task = tcs.task();
+/// let awaiting: TaskFuture<'_, u8> = (&task).into_future(); // what `(&task).await` awaits
+/// tcs.set_result(4);
+/// assert_eq!(awaiting.await, Ok(4));
+/// assert_eq!(task.try_result(), Some(Ok(&4)), "the task is still usable");
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct TaskFuture<'a, T> {
     task: &'a Task<T>,
