@@ -397,17 +397,6 @@ fn stress_two_pools_switching_caches_across_threads() {
     );
 }
 
-/// A result whose `Drop` panics (once: not while already unwinding).
-struct PanicsOnDrop;
-
-impl Drop for PanicsOnDrop {
-    fn drop(&mut self) {
-        if !thread::panicking() {
-            std::panic::panic_any("deliberate drop panic");
-        }
-    }
-}
-
 /// A result nobody takes is dropped when its slot is recycled; if that drop panics, the slot
 /// is still kept: the next rent on this thread reuses it instead of allocating. Both orders:
 /// the value task dropped after completion, and the completer completing after the value
@@ -416,15 +405,15 @@ impl Drop for PanicsOnDrop {
 fn an_untaken_result_whose_drop_panics_still_returns_the_slot() {
     common::quiet_about_panics_with("deliberate drop panic");
     thread::spawn(|| {
-        let pool = CompletionPool::<PanicsOnDrop>::new();
+        let pool = CompletionPool::<common::PanicsOnDrop>::new();
         for consumer_first in [false, true] {
             let (vt, completer) = pool.rent();
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 if consumer_first {
                     drop(vt);
-                    completer.set_result(PanicsOnDrop);
+                    completer.set_result(common::PanicsOnDrop("deliberate drop panic"));
                 } else {
-                    completer.set_result(PanicsOnDrop);
+                    completer.set_result(common::PanicsOnDrop("deliberate drop panic"));
                     drop(vt);
                 }
             }));

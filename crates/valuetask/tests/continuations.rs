@@ -401,13 +401,7 @@ fn a_skipped_continuation_drops_its_closure_first_and_a_panic_there_faults_it() 
         "the closure was dropped before the task ended"
     );
 
-    struct PanicsOnDrop;
-    impl Drop for PanicsOnDrop {
-        fn drop(&mut self) {
-            panic!("closure drop failed");
-        }
-    }
-    let captured = PanicsOnDrop;
+    let captured = common::PanicsOnDrop("closure drop failed");
     let faulted = failed.continue_with_options(skip, move |_| drop(captured));
     assert_eq!(
         faulted.wait().unwrap_err().panic_message(),

@@ -1,6 +1,8 @@
 //! `Task::run` and friends on tokio: hot start, panics, cancellation, delays, yield.
 #![cfg(feature = "tokio")]
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -370,15 +372,9 @@ fn delay_works_without_a_timer_of_yours_and_on_a_current_thread_runtime() {
 /// fired: dropped unstarted, its panic faults the task instead of reaching the caller.
 #[test]
 fn a_pre_canceled_run_whose_future_panics_on_drop_faults_the_task() {
-    struct PanicsOnDrop;
-    impl Drop for PanicsOnDrop {
-        fn drop(&mut self) {
-            panic!("dropped unstarted");
-        }
-    }
     let token = CancellationToken::new();
     token.cancel();
-    let guard = PanicsOnDrop;
+    let guard = common::PanicsOnDrop("dropped unstarted");
     let task = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         Task::run_with_cancellation(
             async move {

@@ -466,21 +466,10 @@ fn as_task_of_a_future_panicking_in_poll_and_in_drop_faults_the_task() {
     }
 }
 
-/// A value whose `Drop` panics (unless already unwinding).
-struct PanicsWhenDropped;
-
-impl Drop for PanicsWhenDropped {
-    fn drop(&mut self) {
-        if !thread::panicking() {
-            std::panic::panic_any("value drop failed");
-        }
-    }
-}
-
-/// A source completed from outside, holding a `PanicsWhenDropped`.
+/// A source completed from outside, holding a value whose `Drop` panics.
 #[derive(Default)]
 struct BombSource {
-    value: Mutex<Option<PanicsWhenDropped>>,
+    value: Mutex<Option<common::PanicsOnDrop>>,
     waker: Mutex<Option<Waker>>,
 }
 
@@ -493,7 +482,7 @@ impl Drop for PanickingHandle {
     }
 }
 
-impl ValueTaskSource<PanicsWhenDropped> for PanickingHandle {
+impl ValueTaskSource<common::PanicsOnDrop> for PanickingHandle {
     fn status(&self, _token: u32) -> SourceStatus {
         if self.0.value.lock().unwrap().is_some() {
             SourceStatus::Succeeded
@@ -502,7 +491,7 @@ impl ValueTaskSource<PanicsWhenDropped> for PanickingHandle {
         }
     }
 
-    fn poll_result(&self, _token: u32, cx: &mut Context<'_>) -> Poll<PanicsWhenDropped> {
+    fn poll_result(&self, _token: u32, cx: &mut Context<'_>) -> Poll<common::PanicsOnDrop> {
         match self.0.value.lock().unwrap().take() {
             Some(value) => Poll::Ready(value),
             None => {
@@ -521,7 +510,7 @@ fn a_bridge_whose_source_panics_when_dropped_faults_its_task() {
     let inner = Arc::new(BombSource::default());
     let task = ValueTask::from_arc_source(Arc::new(PanickingHandle(inner.clone())), 0).as_task();
     assert!(!task.is_completed());
-    *inner.value.lock().unwrap() = Some(PanicsWhenDropped);
+    *inner.value.lock().unwrap() = Some(common::PanicsOnDrop("value drop failed"));
     let waker = inner
         .waker
         .lock()

@@ -193,3 +193,15 @@ pub fn runs_in_child_process(name: &str) -> bool {
     );
     false
 }
+
+/// A value whose `Drop` panics with its message (unless the thread is already unwinding,
+/// where a second panic would abort the process).
+pub struct PanicsOnDrop(pub &'static str);
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            std::panic::panic_any(self.0);
+        }
+    }
+}
