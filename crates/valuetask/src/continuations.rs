@@ -116,7 +116,7 @@ pub(crate) fn before_blocking() {
             .unwrap_or_default();
         if !unwoken.is_empty() {
             let rest: Job = Box::new(move || {
-                if let Some(panic) = wake_in_turn(&mut unwoken.into_iter()) {
+                if let Some(panic) = wake_in_turn(unwoken.into_iter()) {
                     crate::catch_panic::discard(panic);
                 }
             });
@@ -136,9 +136,9 @@ pub(crate) fn before_blocking() {
 /// state. Should a waker complete another asynchronous completion inline (only where no
 /// continuation thread can start), that one's wakers join the same list: every waker is
 /// still woken once.
-pub(crate) fn wake_in_turn(wakers: &mut dyn Iterator<Item = Waker>) -> Option<Panic> {
+pub(crate) fn wake_in_turn(mut wakers: impl Iterator<Item = Waker>) -> Option<Panic> {
     if UNWOKEN
-        .try_with(|u| u.borrow_mut().extend(&mut *wakers))
+        .try_with(|u| u.borrow_mut().extend(&mut wakers))
         .is_err()
     {
         // In a thread-local destructor, after `UNWOKEN`'s: not a serving thread.

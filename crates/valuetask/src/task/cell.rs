@@ -29,7 +29,9 @@ use std::task::{Poll, Waker};
 use super::state::{
     Outcome, Snapshot, ASYNC_CONTINUATIONS, CLAIMED, COMPLETE, HAS_WAITERS, LOCKED, OBSERVED,
 };
-use super::waiters::{NeedsClone, Overflow, Registered, WaiterKey, Waiters};
+use super::waiters::{
+    AtOnce, InTurn, NeedsClone, Overflow, Registered, Taken, WaiterKey, Waiters, WakeOrder,
+};
 use crate::sync::{fence, spin_wait, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
 
 /// More handles than this aborts, as `Arc` does, instead of wrapping.
@@ -479,33 +481,26 @@ impl<O> RawTask<O> {
         let done = (before.0 | CLAIMED | COMPLETE | outcome.bits()) & !LOCKED;
         cell.state.store(done, Ordering::Release);
         // Published under `LOCKED` before we took it, if ever: seen here.
-        let mut overflow = self.overflow().map(Overflow::take_all);
+        let overflow = self.overflow().map(Overflow::take_all);
         let waiters = waiters.filter(|w| !w.is_empty());
         if waiters.is_none() && overflow.is_none() {
             return Ok(());
         }
-        let asynchronous = before.async_continuations();
-        let wake = move || {
-            let waiters = waiters.unwrap_or_default();
-            let panic = if asynchronous {
-                // On the continuation thread: a waker that blocks there hands the rest over.
-                waiters.wake_all_with(overflow.as_mut(), |wakers| {
-                    crate::continuations::wake_in_turn(wakers)
-                })
-            } else {
-                waiters.wake_all(overflow.as_mut())
-            };
+        /// Wake them all (`W` says how), give the overflow's lists back, and resume the first
+        /// waker's panic.
+        fn wake<W: WakeOrder>(waiters: Option<Waiters>, mut overflow: Option<Taken>) {
+            let panic = waiters.unwrap_or_default().wake_all::<W>(overflow.as_mut());
             if let Some(taken) = overflow {
                 taken.recycle();
             }
             if let Some(panic) = panic {
                 std::panic::resume_unwind(panic);
             }
-        };
-        if asynchronous {
-            crate::continuations::wake_later(wake);
+        }
+        if before.async_continuations() {
+            crate::continuations::wake_later(move || wake::<InTurn>(waiters, overflow));
         } else {
-            wake();
+            wake::<AtOnce>(waiters, overflow);
         }
         Ok(())
     }

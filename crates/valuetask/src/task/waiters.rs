@@ -216,22 +216,11 @@ impl Waiters {
         self.inline.is_none() && self.slab_len == self.slab_free
     }
 
-    /// Wake every waker here and in `overflow` (taken from the overflow), consuming the list.
-    /// A panicking waker does not stop the others: every waker is woken, and the first panic
-    /// is returned for the caller to resume.
+    /// Wake every waker here and in `overflow` (taken from the overflow), consuming the list,
+    /// in the way `W` says. A panicking waker does not stop the others: every waker is woken,
+    /// and the first panic is returned for the caller to resume.
     #[must_use]
-    pub(crate) fn wake_all(self, overflow: Option<&mut Taken>) -> Option<Panic> {
-        self.wake_all_with(overflow, |wakers| wake_each(wakers))
-    }
-
-    /// [`wake_all`](Self::wake_all), with `wake` waking the wakers (in order) and returning
-    /// the first panic.
-    #[must_use]
-    pub(crate) fn wake_all_with(
-        mut self,
-        overflow: Option<&mut Taken>,
-        wake: impl FnOnce(&mut dyn Iterator<Item = Waker>) -> Option<Panic>,
-    ) -> Option<Panic> {
+    pub(crate) fn wake_all<W: WakeOrder>(mut self, overflow: Option<&mut Taken>) -> Option<Panic> {
         let mut slab = self.slab.take();
         let slab_len = self.slab_len as usize;
         let slabbed = slab
@@ -241,14 +230,13 @@ impl Waiters {
             t.0.iter_mut()
                 .flat_map(|w| w.iter_mut().filter_map(Option::take))
         });
-        let panic = wake(
-            &mut self
-                .inline
-                .take()
-                .into_iter()
-                .chain(slabbed)
-                .chain(overflowed),
-        );
+        let wakers = self
+            .inline
+            .take()
+            .into_iter()
+            .chain(slabbed)
+            .chain(overflowed);
+        let panic = W::wake(wakers);
         if let Some(slab) = slab {
             slab.recycle();
         }
@@ -573,6 +561,31 @@ impl Taken {
 pub(crate) type Panic = Box<dyn std::any::Any + Send>;
 
 /// Wake each waker, catching panics; returns the first one.
+/// How a completion wakes its wakers.
+pub(crate) trait WakeOrder {
+    /// Wake every one of `wakers`, returning the first panic.
+    fn wake(wakers: impl Iterator<Item = Waker>) -> Option<Panic>;
+}
+
+/// One after another, here (an inline completion).
+pub(crate) struct AtOnce;
+
+impl WakeOrder for AtOnce {
+    fn wake(wakers: impl Iterator<Item = Waker>) -> Option<Panic> {
+        wake_each(wakers)
+    }
+}
+
+/// On the continuation thread, handing those not yet woken over if one blocks
+/// (`continuations::wake_in_turn`).
+pub(crate) struct InTurn;
+
+impl WakeOrder for InTurn {
+    fn wake(wakers: impl Iterator<Item = Waker>) -> Option<Panic> {
+        crate::continuations::wake_in_turn(wakers)
+    }
+}
+
 pub(crate) fn wake_each(wakers: impl Iterator<Item = Waker>) -> Option<Panic> {
     let mut first_panic = None;
     for w in wakers {
@@ -630,7 +643,7 @@ mod tests {
             "freed slots first, newest first"
         );
         assert_eq!(w.len(), SLAB + 1);
-        assert!(w.wake_all(None).is_none());
+        assert!(w.wake_all::<AtOnce>(None).is_none());
         assert_eq!(count.0.load(Ordering::SeqCst), SLAB + 1);
     }
 
@@ -702,7 +715,9 @@ mod tests {
             "the completer owns it"
         );
         let mut taken = overflow.take_all();
-        assert!(Waiters::new().wake_all(Some(&mut taken)).is_none());
+        assert!(Waiters::new()
+            .wake_all::<AtOnce>(Some(&mut taken))
+            .is_none());
         taken.recycle();
         assert_eq!(
             count.0.load(Ordering::SeqCst),
@@ -761,7 +776,7 @@ mod tests {
             assert!(overflow.register(&mut key, &waker, fresh, || false).is_ok());
         }
         let mut taken = overflow.take_all();
-        let first = w.wake_all(Some(&mut taken)).expect("a panic");
+        let first = w.wake_all::<AtOnce>(Some(&mut taken)).expect("a panic");
         assert!(first.is::<PanicsOnDrop>(), "the first panic comes out");
         std::mem::forget(first);
         assert_eq!(
