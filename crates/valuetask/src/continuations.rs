@@ -132,26 +132,28 @@ pub(crate) fn before_blocking() {
 /// blocks on the continuation thread, the rest move to the new serving thread with the
 /// queue, instead of waiting behind it (one of them may be what it waits for).
 ///
-/// The list keeps its capacity between completions, so this allocates nothing in steady
-/// state. Should a waker complete another asynchronous completion inline (only where no
-/// continuation thread can start), that one's wakers join the same list: every waker is
-/// still woken once.
+/// Only a serving thread needs that, and there one completion is woken at a time (every
+/// asynchronous completion is queued, never woken inline). Anywhere else (no continuation
+/// thread could start) the wakers are woken directly. The list keeps up to 256 slots between
+/// completions, so this allocates nothing in steady state.
 pub(crate) fn wake_in_turn(mut wakers: impl Iterator<Item = Waker>) -> Option<Panic> {
-    if UNWOKEN
-        .try_with(|u| u.borrow_mut().extend(&mut wakers))
-        .is_err()
+    let serving = SERVING.try_with(Cell::get).unwrap_or(false);
+    if !serving
+        || UNWOKEN
+            .try_with(|u| u.borrow_mut().extend(&mut wakers))
+            .is_err()
     {
-        // In a thread-local destructor, after `UNWOKEN`'s: not a serving thread.
         return wake_each(wakers);
     }
-    let next = || {
-        UNWOKEN
-            .try_with(|u| u.borrow_mut().pop_front())
-            .ok()
-            .flatten()
-    };
-    wake_each(std::iter::from_fn(next))
+    let next = || UNWOKEN.with(|u| u.borrow_mut().pop_front());
+    let panic = wake_each(std::iter::from_fn(next));
+    UNWOKEN.with(|u| u.borrow_mut().shrink_to(KEPT_WAKER_SLOTS));
+    panic
 }
+
+/// Slots `UNWOKEN` keeps between completions (a completion with more awaiters grows it; it
+/// shrinks back after).
+const KEPT_WAKER_SLOTS: usize = 256;
 
 /// Run `job` on the continuation thread, never on the caller's; should no such thread be
 /// startable, here rather than never: the completion has already happened, and its awaiters
@@ -236,6 +238,75 @@ mod tests {
         fn wake(self: Arc<Self>) {
             self.0.fetch_add(1, Ordering::SeqCst);
         }
+    }
+
+    /// Where no continuation thread can start, a waker of one asynchronous completion that
+    /// completes another one inline sees only that one's wakers: a later waker of the first
+    /// completion, which panics, is not woken inside it, and its panic comes out of the first
+    /// completion's `set_result`.
+    #[test]
+    fn an_inline_nested_asynchronous_completion_wakes_only_its_own_wakers() {
+        struct Completes(
+            std::sync::Mutex<Option<TaskCompletionSource<u8>>>,
+            Arc<AtomicUsize>,
+        );
+        impl Wake for Completes {
+            fn wake(self: Arc<Self>) {
+                if let Some(tcs) = self.0.lock().unwrap().take() {
+                    let nested = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        tcs.set_result(2)
+                    }));
+                    if nested.is_ok() {
+                        self.1.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            }
+        }
+        struct Panics;
+        impl Wake for Panics {
+            fn wake(self: Arc<Self>) {
+                panic!("the later waker");
+            }
+        }
+        let first = TaskCompletionSource::<u8>::with_continuations(Continuations::Asynchronous);
+        let second = TaskCompletionSource::<u8>::with_continuations(Continuations::Asynchronous);
+        let (first_task, second_task) = (first.task(), second.task());
+        let nested_ok = Arc::new(AtomicUsize::new(0));
+        let completes = Waker::from(Arc::new(Completes(
+            std::sync::Mutex::new(Some(second)),
+            nested_ok.clone(),
+        )));
+        let panics = Waker::from(Arc::new(Panics));
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let mut awaiting_first = [(&first_task).into_future(), (&first_task).into_future()];
+        for (fut, waker) in awaiting_first.iter_mut().zip([&completes, &panics]) {
+            let mut fut = std::pin::Pin::new(fut);
+            assert!(fut
+                .as_mut()
+                .poll(&mut Context::from_waker(waker))
+                .is_pending());
+        }
+        let mut awaiting_second = (&second_task).into_future();
+        let waker = Waker::from(count.clone());
+        let polled =
+            std::pin::Pin::new(&mut awaiting_second).poll(&mut Context::from_waker(&waker));
+        assert!(polled.is_pending());
+        NO_THREAD.with(|n| n.set(true));
+        let completed =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| first.set_result(1)));
+        NO_THREAD.with(|n| n.set(false));
+        let panic = completed.expect_err("the later waker's panic comes out here");
+        assert_eq!(panic.downcast_ref::<&str>(), Some(&"the later waker"));
+        assert_eq!(
+            nested_ok.load(Ordering::SeqCst),
+            1,
+            "the nested completion did not panic"
+        );
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            1,
+            "its own awaiter was woken"
+        );
     }
 
     /// With no continuation thread to be had, an asynchronous completion still wakes its

@@ -474,6 +474,16 @@ impl<T> Drop for Completion<'_, T> {
 }
 
 /// The future of [`Task::result`]: waits for the task, then borrows its result.
+///
+/// ```
+/// use valuetask::{Task, TaskResultFuture};
+///
+/// # futures::executor::block_on(async {
+/// let task = Task::from_result(vec![1, 2, 3]);
+/// let borrowing: TaskResultFuture<'_, Vec<i32>> = task.result();
+/// assert_eq!(borrowing.await.map(Vec::len), Ok(3));
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct TaskResultFuture<'a, T> {
     completion: Completion<'a, T>,
