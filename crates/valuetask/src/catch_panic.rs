@@ -56,9 +56,7 @@ impl<F: Future> Future for CatchPanic<F> {
                 Ok(()) => Poll::Ready(Ok(value)),
                 Err(error) => {
                     // The work's destructor failed: the operation failed.
-                    if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
-                        discard(panic);
-                    }
+                    drop_discarding(value);
                     Poll::Ready(Err(error))
                 }
             },
@@ -99,10 +97,14 @@ pub(crate) struct DropEachCaught<T>(pub(crate) Vec<T>);
 
 impl<T> Drop for DropEachCaught<T> {
     fn drop(&mut self) {
-        for value in self.0.drain(..) {
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
-                discard(panic);
-            }
-        }
+        self.0.drain(..).for_each(drop_discarding);
+    }
+}
+
+/// Drop `value`; a panic in its `Drop` is discarded (the value was being thrown away, and
+/// the caller may already be reporting a failure of its own).
+pub(crate) fn drop_discarding<T>(value: T) {
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
+        discard(panic);
     }
 }

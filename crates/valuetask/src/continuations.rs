@@ -24,6 +24,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::Waker;
 use std::thread;
 
+use crate::sync::lock_std as lock;
+
 use crate::task::waiters::{wake_each, Panic};
 
 /// A continuation handed to another thread.
@@ -101,8 +103,8 @@ fn serve(queue: &'static Queue) {
 /// Called by a thread about to block (`wait`, `get_result`). On the continuation thread (a
 /// synchronous continuation that waits for another task), the queue is handed to a new
 /// thread first, and this one stops serving once its job returns: the wake-ups queued behind
-/// it, perhaps the very one it waits for, still run. Should no thread start, it blocks
-/// serving, as before.
+/// it, perhaps the very one it waits for, still run. Should no thread start, this thread keeps
+/// serving and blocks.
 pub(crate) fn before_blocking() {
     if !SERVING.try_with(Cell::get).unwrap_or(false) {
         return;
@@ -120,9 +122,7 @@ pub(crate) fn before_blocking() {
                     crate::catch_panic::discard(panic);
                 }
             });
-            if let Err(unsent) = queue.tx.send(rest) {
-                (unsent.0)();
-            }
+            queue.send(rest);
         }
     }
 }
@@ -160,27 +160,27 @@ const KEPT_WAKER_SLOTS: usize = 256;
 /// must still be woken.
 pub(crate) fn wake_later(job: impl FnOnce() + Send + 'static) {
     match queue() {
-        Some(queue) => {
-            if let Err(unsent) = queue.tx.send(Box::new(job)) {
-                (unsent.0)();
-            }
-        }
+        Some(queue) => queue.send(Box::new(job)),
         None => job(),
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
+impl Queue {
+    fn send(&self, job: Job) {
+        self.tx
+            .send(job)
+            .unwrap_or_else(|_| unreachable!("the receiver lives in the same static"));
+    }
 }
 
 /// Hand `run` to another thread (a bridge woken too deep in this thread's stack, a scheduled
 /// continuation): the global runtime's blocking pool (the run may block, as a continuation
-/// may), or without tokio a thread of its own. Returns `run` back when the spawn fails or panics (the
-/// OS refuses a thread and the pool has none, a thread-local destructor, the runtime failing
-/// to start): the caller runs it itself. (A pool at its cap of 512 threads queues the run
+/// may), or without tokio a thread of its own. Returns `run` back when the spawn fails or
+/// panics (the OS refuses a thread and the pool has none, a thread-local destructor, the
+/// runtime failing to start): the caller runs it itself. (A pool at its cap of 512 threads queues the run
 /// instead; it runs when a thread frees up.) Take-once: whichever side takes `run` first runs
 /// it, so a spawn that fails after queueing (tokio then panics) cannot make it run twice.
-pub(crate) fn run_elsewhere(run: Job) -> Result<(), Job> {
+pub(crate) fn run_elsewhere<F: FnOnce() + Send + 'static>(run: F) -> Result<(), F> {
     let slot = Arc::new(Mutex::new(Some(run)));
     let remote = {
         let slot = Arc::clone(&slot);
@@ -214,7 +214,7 @@ pub(crate) fn run_elsewhere(run: Job) -> Result<(), Job> {
     }
 }
 
-fn take(slot: &Mutex<Option<Job>>) -> Option<Job> {
+fn take<F>(slot: &Mutex<Option<F>>) -> Option<F> {
     lock(slot).take()
 }
 

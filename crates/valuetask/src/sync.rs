@@ -20,6 +20,14 @@ pub(crate) use std::sync::Mutex;
 
 pub(crate) use std::sync::atomic::Ordering;
 
+/// Lock a `std` mutex (the library's own statics and pool lists, never modelled by loom),
+/// ignoring poison: nothing they guard is left half-updated by a panic.
+pub(crate) fn lock_std<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Back off inside a short spin loop. Under loom this yields to the model scheduler so that a
 /// spinning thread does not explode the state space.
 #[inline]

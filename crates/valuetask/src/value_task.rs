@@ -591,9 +591,7 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
             Ok(Some(value)) => return Task::from_result(value),
             Ok(None) => {}
             Err(panic) => {
-                if let Err(second) = catch_unwind(AssertUnwindSafe(move || drop(self))) {
-                    crate::catch_panic::discard(second);
-                }
+                crate::catch_panic::drop_discarding(self);
                 return Task::from_error(crate::catch_panic::panic_error(panic));
             }
         }

@@ -32,6 +32,7 @@ use std::task::{Context, Poll};
 
 use super::core::{ManualResetValueTaskSourceCore, CONSUMER_GONE};
 use super::SourceStatus;
+use crate::sync::lock_std as lock;
 use crate::task::{TaskError, TaskOutput};
 use crate::value_task::{PooledBacking, PooledVTable, ValueTask};
 
@@ -250,10 +251,6 @@ impl<T> Drop for PoolHandle<T> {
         let idle = std::mem::take(&mut *lock(&self.shared.idle));
         idle.into_iter().for_each(SlotPtr::free);
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl<T: Send + 'static> Slot<T> {

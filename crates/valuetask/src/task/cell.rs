@@ -29,9 +29,7 @@ use std::task::{Poll, Waker};
 use super::state::{
     Outcome, Snapshot, ASYNC_CONTINUATIONS, CLAIMED, COMPLETE, HAS_WAITERS, LOCKED, OBSERVED,
 };
-use super::waiters::{
-    AtOnce, InTurn, NeedsClone, Overflow, Registered, Taken, WaiterKey, Waiters, WakeOrder,
-};
+use super::waiters::{NeedsClone, Overflow, Registered, Taken, WaiterKey, Waiters};
 use crate::sync::{fence, spin_wait, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
 
 /// More handles than this aborts, as `Arc` does, instead of wrapping.
@@ -486,10 +484,11 @@ impl<O> RawTask<O> {
         if waiters.is_none() && overflow.is_none() {
             return Ok(());
         }
-        /// Wake them all (`W` says how), give the overflow's lists back, and resume the first
-        /// waker's panic.
-        fn wake<W: WakeOrder>(waiters: Option<Waiters>, mut overflow: Option<Taken>) {
-            let panic = waiters.unwrap_or_default().wake_all::<W>(overflow.as_mut());
+        /// Wake them all, give the overflow's lists back, and resume the first waker's panic.
+        fn wake(waiters: Option<Waiters>, mut overflow: Option<Taken>, in_turn: bool) {
+            let panic = waiters
+                .unwrap_or_default()
+                .wake_all(overflow.as_mut(), in_turn);
             if let Some(taken) = overflow {
                 taken.recycle();
             }
@@ -498,9 +497,9 @@ impl<O> RawTask<O> {
             }
         }
         if before.async_continuations() {
-            crate::continuations::wake_later(move || wake::<InTurn>(waiters, overflow));
+            crate::continuations::wake_later(move || wake(waiters, overflow, true));
         } else {
-            wake::<AtOnce>(waiters, overflow);
+            wake(waiters, overflow, false);
         }
         Ok(())
     }

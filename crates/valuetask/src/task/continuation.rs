@@ -189,7 +189,7 @@ impl<T: Send + Sync + 'static> Task<T> {
 /// allows), or the continuation thread.
 fn schedule(job: impl FnOnce() + Send + 'static) {
     #[cfg(feature = "tokio")]
-    if let Err(job) = crate::continuations::run_elsewhere(Box::new(job)) {
+    if let Err(job) = crate::continuations::run_elsewhere(job) {
         job(); // no thread to be had: here rather than never
     }
     #[cfg(not(feature = "tokio"))]

@@ -337,7 +337,8 @@ impl<T> Task<T> {
     /// ```
     pub fn result(&self) -> TaskResultFuture<'_, T> {
         TaskResultFuture {
-            completion: self.completion(),
+            task: self,
+            key: WaiterKey::NONE,
         }
     }
 
@@ -486,25 +487,31 @@ impl<T> Drop for Completion<'_, T> {
 /// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct TaskResultFuture<'a, T> {
-    completion: Completion<'a, T>,
+    task: &'a Task<T>,
+    key: WaiterKey,
 }
 
 impl<'a, T> Future for TaskResultFuture<'a, T> {
     type Output = Result<&'a T, &'a TaskError>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let completion = &mut self.get_mut().completion;
-        let task = completion.task;
-        Pin::new(completion)
-            .poll(cx)
-            .map(|()| task.try_result().expect("a completed task has a result"))
+        let this = self.get_mut();
+        let task: &'a Task<T> = this.task;
+        task.raw.poll(&mut this.key, cx.waker()).map(Result::as_ref)
+    }
+}
+
+impl<T> Drop for TaskResultFuture<'_, T> {
+    fn drop(&mut self) {
+        self.task.raw.remove_waiter(&mut self.key);
     }
 }
 
 impl<T> fmt::Debug for TaskResultFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskResultFuture")
-            .field("task", self.completion.task)
+            .field("task", self.task)
             .finish()
     }
 }
@@ -527,8 +534,7 @@ impl<T> fmt::Debug for TaskResultFuture<'_, T> {
 /// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct TaskFuture<'a, T> {
-    task: &'a Task<T>,
-    key: WaiterKey,
+    borrowed: TaskResultFuture<'a, T>,
 }
 
 impl<T: Clone> Future for TaskFuture<'_, T> {
@@ -536,24 +542,16 @@ impl<T: Clone> Future for TaskFuture<'_, T> {
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        this.task
-            .raw
-            .poll(&mut this.key, cx.waker())
-            .map(Clone::clone)
-    }
-}
-
-impl<T> Drop for TaskFuture<'_, T> {
-    fn drop(&mut self) {
-        self.task.raw.remove_waiter(&mut self.key);
+        Pin::new(&mut self.get_mut().borrowed)
+            .poll(cx)
+            .map(|result| result.cloned().map_err(TaskError::clone))
     }
 }
 
 impl<T> fmt::Debug for TaskFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskFuture")
-            .field("task", self.task)
+            .field("task", self.borrowed.task)
             .finish()
     }
 }
@@ -564,8 +562,7 @@ impl<'a, T: Clone> IntoFuture for &'a Task<T> {
 
     fn into_future(self) -> TaskFuture<'a, T> {
         TaskFuture {
-            task: self,
-            key: WaiterKey::NONE,
+            borrowed: self.result(),
         }
     }
 }

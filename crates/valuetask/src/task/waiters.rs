@@ -216,11 +216,13 @@ impl Waiters {
         self.inline.is_none() && self.slab_len == self.slab_free
     }
 
-    /// Wake every waker here and in `overflow` (taken from the overflow), consuming the list,
-    /// in the way `W` says. A panicking waker does not stop the others: every waker is woken,
-    /// and the first panic is returned for the caller to resume.
+    /// Wake every waker here and in `overflow` (taken from the overflow), consuming the list.
+    /// A panicking waker does not stop the others: every waker is woken, and the first panic
+    /// is returned for the caller to resume. An asynchronous completion's wakers (`in_turn`,
+    /// on the continuation thread) go through `continuations::wake_in_turn`, so that those
+    /// not woken yet move on if one of them blocks.
     #[must_use]
-    pub(crate) fn wake_all<W: WakeOrder>(mut self, overflow: Option<&mut Taken>) -> Option<Panic> {
+    pub(crate) fn wake_all(mut self, overflow: Option<&mut Taken>, in_turn: bool) -> Option<Panic> {
         let mut slab = self.slab.take();
         let slab_len = self.slab_len as usize;
         let slabbed = slab
@@ -236,7 +238,11 @@ impl Waiters {
             .into_iter()
             .chain(slabbed)
             .chain(overflowed);
-        let panic = W::wake(wakers);
+        let panic = if in_turn {
+            crate::continuations::wake_in_turn(wakers)
+        } else {
+            wake_each(wakers)
+        };
         if let Some(slab) = slab {
             slab.recycle();
         }
@@ -561,31 +567,6 @@ impl Taken {
 pub(crate) type Panic = Box<dyn std::any::Any + Send>;
 
 /// Wake each waker, catching panics; returns the first one.
-/// How a completion wakes its wakers.
-pub(crate) trait WakeOrder {
-    /// Wake every one of `wakers`, returning the first panic.
-    fn wake(wakers: impl Iterator<Item = Waker>) -> Option<Panic>;
-}
-
-/// One after another, here (an inline completion).
-pub(crate) struct AtOnce;
-
-impl WakeOrder for AtOnce {
-    fn wake(wakers: impl Iterator<Item = Waker>) -> Option<Panic> {
-        wake_each(wakers)
-    }
-}
-
-/// On the continuation thread, handing those not yet woken over if one blocks
-/// (`continuations::wake_in_turn`).
-pub(crate) struct InTurn;
-
-impl WakeOrder for InTurn {
-    fn wake(wakers: impl Iterator<Item = Waker>) -> Option<Panic> {
-        crate::continuations::wake_in_turn(wakers)
-    }
-}
-
 pub(crate) fn wake_each(wakers: impl Iterator<Item = Waker>) -> Option<Panic> {
     let mut first_panic = None;
     for w in wakers {
@@ -643,7 +624,7 @@ mod tests {
             "freed slots first, newest first"
         );
         assert_eq!(w.len(), SLAB + 1);
-        assert!(w.wake_all::<AtOnce>(None).is_none());
+        assert!(w.wake_all(None, false).is_none());
         assert_eq!(count.0.load(Ordering::SeqCst), SLAB + 1);
     }
 
@@ -715,9 +696,7 @@ mod tests {
             "the completer owns it"
         );
         let mut taken = overflow.take_all();
-        assert!(Waiters::new()
-            .wake_all::<AtOnce>(Some(&mut taken))
-            .is_none());
+        assert!(Waiters::new().wake_all(Some(&mut taken), false).is_none());
         taken.recycle();
         assert_eq!(
             count.0.load(Ordering::SeqCst),
@@ -776,7 +755,7 @@ mod tests {
             assert!(overflow.register(&mut key, &waker, fresh, || false).is_ok());
         }
         let mut taken = overflow.take_all();
-        let first = w.wake_all::<AtOnce>(Some(&mut taken)).expect("a panic");
+        let first = w.wake_all(Some(&mut taken), false).expect("a panic");
         assert!(first.is::<PanicsOnDrop>(), "the first panic comes out");
         std::mem::forget(first);
         assert_eq!(
