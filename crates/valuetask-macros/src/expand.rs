@@ -598,15 +598,11 @@ impl VisitMut for ElidedLifetimes {
 /// input lifetimes are all named by now): a reference receiver's, else the only one among the
 /// inputs. `None` when the rules give none (the compiler then reports the elided output).
 fn output_elision_target(sig: &Signature) -> Option<Lifetime> {
-    // Not those a `for<..>` binder introduces: the caller cannot name them.
-    let lifetimes_in = |ty: &Type| {
-        let mut lifetimes = ArgumentLifetimes::default();
-        syn::visit::visit_type(&mut lifetimes, ty);
-        let ArgumentLifetimes { used, bound } = lifetimes;
-        used.into_iter()
+    let lifetimes_in = |ty: &Type| -> Vec<syn::Ident> {
+        ArgumentLifetimes::free_in([ty])
+            .into_iter()
             .map(|lt| lt.ident)
-            .filter(|ident| !bound.contains(ident))
-            .collect::<Vec<_>>()
+            .collect()
     };
     if let Some(FnArg::Receiver(r)) = sig.inputs.first() {
         if let Some((_, Some(lt))) = &r.reference {
@@ -626,15 +622,9 @@ fn output_elision_target(sig: &Signature) -> Option<Lifetime> {
     // One lifetime, however often it is used; not the `+ 'value_task` given to `impl Trait`
     // arguments, which the user did not write.
     let mut all: Vec<syn::Ident> = Vec::new();
-    for arg in &sig.inputs {
-        let ty = match arg {
-            FnArg::Receiver(r) => &r.ty,
-            FnArg::Typed(t) => &t.ty,
-        };
-        for lt in lifetimes_in(ty) {
-            if lt != OUTPUT_LIFETIME[1..] && !all.contains(&lt) {
-                all.push(lt);
-            }
+    for lt in ArgumentLifetimes::free_in(argument_types(sig)) {
+        if lt.ident != OUTPUT_LIFETIME[1..] && !all.contains(&lt.ident) {
+            all.push(lt.ident);
         }
     }
     match all.as_slice() {
@@ -881,25 +871,16 @@ fn rewrite_signature(
         // A method annotated on its own cannot see its impl's generics: a lifetime the
         // arguments use that the method does not declare (nor a `for<..>` binder, nor
         // `'static`) is the impl's, and is captured too.
-        let mut lifetimes = ArgumentLifetimes::default();
-        for arg in &sig.inputs {
-            match arg {
-                FnArg::Receiver(r) => syn::visit::visit_type(&mut lifetimes, &r.ty),
-                FnArg::Typed(t) => syn::visit::visit_type(&mut lifetimes, &t.ty),
-            }
-        }
         let declared: Vec<_> = sig
             .generics
             .lifetimes()
             .map(|l| l.lifetime.ident.clone())
             .collect();
         let mut outer_lifetimes: Vec<Lifetime> = Vec::new();
-        for lt in lifetimes.used {
+        for lt in ArgumentLifetimes::free_in(argument_types(sig)) {
             let ident = &lt.ident;
             if ident == "static"
-                || ident == "_"
                 || declared.contains(ident)
-                || lifetimes.bound.contains(ident)
                 || outer_lifetimes.iter().any(|o| &o.ident == ident)
             {
                 continue;
@@ -965,21 +946,12 @@ fn sole_unbounded_lifetime(sig: &Signature) -> Option<SoleLifetime> {
     // A lifetime the function uses but does not declare is an enclosing impl's (a method
     // annotated on its own, which looks like a free function): its future needs that
     // lifetime bounded, as the general form does.
-    let mut used = ArgumentLifetimes::default();
-    for arg in &sig.inputs {
-        if let FnArg::Typed(t) = arg {
-            syn::visit::visit_type(&mut used, &t.ty);
-        }
-    }
-    // `impl Trait` arguments carry the output lifetime by now: each is a type parameter.
-    // `'_` left in the arguments is inside `fn(..)` / `Fn(..)` types, bound there.
-    let fits = used.used.iter().all(|lt| {
-        lt.ident == only.lifetime.ident
-            || lt.ident == "static"
-            || lt.ident == "_"
-            || used.bound.contains(&lt.ident)
-    });
-    let alone = used.used.iter().all(|lt| lt.ident != "static");
+    // (`impl Trait` arguments carry the output lifetime by now: each is a type parameter.)
+    let used = ArgumentLifetimes::free_in(argument_types(sig));
+    let fits = used
+        .iter()
+        .all(|lt| lt.ident == only.lifetime.ident || lt.ident == "static");
+    let alone = used.iter().all(|lt| lt.ident != "static");
     fits.then(|| SoleLifetime {
         lifetime: only.lifetime.clone(),
         alone,
@@ -1170,6 +1142,30 @@ fn receiver_needs(ty: &Type) -> SelfNeeds {
 struct ArgumentLifetimes {
     used: Vec<Lifetime>,
     bound: Vec<syn::Ident>,
+}
+
+impl ArgumentLifetimes {
+    /// The lifetimes `types` use that their function's caller can name: not those a
+    /// `for<..>` binder introduces, nor `'_` (the elided ones are named by now, so a `'_`
+    /// left is inside a `fn(..)` or `Fn(..)` type, bound there). `'static` included.
+    fn free_in<'a>(types: impl IntoIterator<Item = &'a Type>) -> Vec<Lifetime> {
+        let mut lifetimes = ArgumentLifetimes::default();
+        for ty in types {
+            syn::visit::visit_type(&mut lifetimes, ty);
+        }
+        let ArgumentLifetimes { used, bound } = lifetimes;
+        used.into_iter()
+            .filter(|lt| lt.ident != "_" && !bound.contains(&lt.ident))
+            .collect()
+    }
+}
+
+/// The types of `sig`'s arguments, the receiver's included.
+fn argument_types(sig: &Signature) -> impl Iterator<Item = &Type> {
+    sig.inputs.iter().map(|arg| match arg {
+        FnArg::Receiver(r) => &*r.ty,
+        FnArg::Typed(t) => &*t.ty,
+    })
 }
 
 impl<'ast> syn::visit::Visit<'ast> for ArgumentLifetimes {
