@@ -542,9 +542,11 @@ impl<T: Clone> Future for TaskFuture<'_, T> {
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.get_mut().borrowed)
-            .poll(cx)
-            .map(|result| result.cloned().map_err(TaskError::clone))
+        let this = &mut self.get_mut().borrowed;
+        this.task
+            .raw
+            .poll(&mut this.key, cx.waker())
+            .map(Clone::clone)
     }
 }
 
