@@ -485,10 +485,10 @@ impl<O> RawTask<O> {
             return Ok(());
         }
         /// Wake them all, give the overflow's lists back, and resume the first waker's panic.
-        fn wake(waiters: Option<Waiters>, mut overflow: Option<Taken>, in_turn: bool) {
+        fn wake<const IN_TURN: bool>(waiters: Option<Waiters>, mut overflow: Option<Taken>) {
             let panic = waiters
                 .unwrap_or_default()
-                .wake_all(overflow.as_mut(), in_turn);
+                .wake_all::<IN_TURN>(overflow.as_mut());
             if let Some(taken) = overflow {
                 taken.recycle();
             }
@@ -497,9 +497,9 @@ impl<O> RawTask<O> {
             }
         }
         if before.async_continuations() {
-            crate::continuations::wake_later(move || wake(waiters, overflow, true));
+            crate::continuations::wake_later(move || wake::<true>(waiters, overflow));
         } else {
-            wake(waiters, overflow, false);
+            wake::<false>(waiters, overflow);
         }
         Ok(())
     }

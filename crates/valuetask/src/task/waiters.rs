@@ -218,11 +218,14 @@ impl Waiters {
 
     /// Wake every waker here and in `overflow` (taken from the overflow), consuming the list.
     /// A panicking waker does not stop the others: every waker is woken, and the first panic
-    /// is returned for the caller to resume. An asynchronous completion's wakers (`in_turn`,
+    /// is returned for the caller to resume. An asynchronous completion's wakers (`IN_TURN`,
     /// on the continuation thread) go through `continuations::wake_in_turn`, so that those
     /// not woken yet move on if one of them blocks.
     #[must_use]
-    pub(crate) fn wake_all(mut self, overflow: Option<&mut Taken>, in_turn: bool) -> Option<Panic> {
+    pub(crate) fn wake_all<const IN_TURN: bool>(
+        mut self,
+        overflow: Option<&mut Taken>,
+    ) -> Option<Panic> {
         let mut slab = self.slab.take();
         let slab_len = self.slab_len as usize;
         let slabbed = slab
@@ -238,7 +241,7 @@ impl Waiters {
             .into_iter()
             .chain(slabbed)
             .chain(overflowed);
-        let panic = if in_turn {
+        let panic = if IN_TURN {
             crate::continuations::wake_in_turn(wakers)
         } else {
             wake_each(wakers)
@@ -624,7 +627,7 @@ mod tests {
             "freed slots first, newest first"
         );
         assert_eq!(w.len(), SLAB + 1);
-        assert!(w.wake_all(None, false).is_none());
+        assert!(w.wake_all::<false>(None).is_none());
         assert_eq!(count.0.load(Ordering::SeqCst), SLAB + 1);
     }
 
@@ -696,7 +699,7 @@ mod tests {
             "the completer owns it"
         );
         let mut taken = overflow.take_all();
-        assert!(Waiters::new().wake_all(Some(&mut taken), false).is_none());
+        assert!(Waiters::new().wake_all::<false>(Some(&mut taken)).is_none());
         taken.recycle();
         assert_eq!(
             count.0.load(Ordering::SeqCst),
@@ -755,7 +758,7 @@ mod tests {
             assert!(overflow.register(&mut key, &waker, fresh, || false).is_ok());
         }
         let mut taken = overflow.take_all();
-        let first = w.wake_all(Some(&mut taken), false).expect("a panic");
+        let first = w.wake_all::<false>(Some(&mut taken)).expect("a panic");
         assert!(first.is::<PanicsOnDrop>(), "the first panic comes out");
         std::mem::forget(first);
         assert_eq!(
