@@ -331,10 +331,7 @@ fn stress_two_pools_switching_caches_across_threads() {
         }
     }
 
-    let rounds: u64 = std::env::var("VALUETASK_STRESS_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+    let rounds = common::stress_rounds() as u64;
     let counted_pool = Arc::new(Mutex::new(CompletionPool::<Counted>::new()));
     let text_pool = CompletionPool::<String>::new();
     let (tx, rx) = std::sync::mpsc::channel::<(valuetask::Completer<Counted>, u64)>();

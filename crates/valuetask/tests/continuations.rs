@@ -537,3 +537,35 @@ fn a_continuation_waiting_for_a_later_one_of_the_same_completion_does_not_hang()
     assert_eq!(waiting.wait_timeout(WAIT), Some(Ok(&2)));
     assert_eq!(completing.wait_timeout(WAIT), Some(Ok(&())));
 }
+
+/// Handoffs of the continuation thread, over and over and from two threads at once: each
+/// round a continuation waits there for a later continuation of the same completion, which
+/// moves with the queue to a new thread. None hangs; every continuation runs once.
+#[test]
+fn repeated_continuation_thread_handoffs_never_hang() {
+    use valuetask::Continuations;
+    let rounds = (common::stress_rounds() / 10).max(10);
+    thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                for round in 0..rounds {
+                    let first = TaskCompletionSource::<usize>::with_continuations(
+                        Continuations::Asynchronous,
+                    );
+                    let second = TaskCompletionSource::<usize>::new();
+                    let awaited = second.task();
+                    let sync = options(ContinueWhen::Always, ContinueOn::Synchronously);
+                    let waiting = first
+                        .task()
+                        .continue_with_options(sync, move |_| *awaited.wait().unwrap());
+                    let completing = first
+                        .task()
+                        .continue_with_options(sync, move |_| second.set_result(round));
+                    first.set_result(0);
+                    assert_eq!(waiting.wait_timeout(WAIT), Some(Ok(&round)));
+                    assert_eq!(completing.wait_timeout(WAIT), Some(Ok(&())));
+                }
+            });
+        }
+    });
+}

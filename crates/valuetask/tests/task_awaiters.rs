@@ -11,13 +11,6 @@ use std::time::Duration;
 use common::{now, poll_once, CountingWaker};
 use valuetask::{Task, TaskCompletionSource, TaskError, TaskStatus};
 
-fn stress_rounds() -> usize {
-    std::env::var("VALUETASK_STRESS_ROUNDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000)
-}
-
 #[test]
 fn status_and_accessors_of_each_completed_kind() {
     let ok = Task::from_result(1u8);
@@ -106,7 +99,7 @@ fn a_dropped_awaiter_is_not_woken() {
 
 #[test]
 fn a_task_awaited_by_16_threads_1000_times_never_loses_a_wakeup() {
-    let rounds = stress_rounds();
+    let rounds = common::stress_rounds();
     let sources: Vec<TaskCompletionSource<usize>> =
         (0..rounds).map(|_| TaskCompletionSource::new()).collect();
     let tasks: Arc<Vec<Task<usize>>> = Arc::new(sources.iter().map(|s| s.task()).collect());

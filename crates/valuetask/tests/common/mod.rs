@@ -205,3 +205,12 @@ impl Drop for PanicsOnDrop {
         }
     }
 }
+
+/// Rounds for the stress tests: `VALUETASK_STRESS_ROUNDS` (CI's valgrind and Miri steps
+/// shrink it), 1000 by default.
+pub fn stress_rounds() -> usize {
+    std::env::var("VALUETASK_STRESS_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000)
+}
