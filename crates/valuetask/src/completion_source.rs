@@ -213,6 +213,44 @@ impl<T> TaskCompletionSource<T> {
         })
     }
 
+    /// Complete the task with an outcome you already hold, a value or an error (.NET 8
+    /// `SetFromTask`, for a `Result` instead of a finished task).
+    ///
+    /// ```
+    /// use valuetask::{TaskCompletionSource, TaskError};
+    ///
+    /// let parsed: Result<u8, TaskError> = "7".parse().map_err(TaskError::faulted);
+    /// let tcs = TaskCompletionSource::new();
+    /// tcs.set_outcome(parsed);
+    /// assert_eq!(tcs.task().wait(), Ok(&7));
+    /// ```
+    ///
+    /// # Panics
+    /// If the task was already completed.
+    #[track_caller]
+    pub fn set_outcome(&self, outcome: Result<T, TaskError>) {
+        if self.try_complete(outcome).is_err() {
+            already_completed("set_outcome");
+        }
+    }
+
+    /// Complete the task with `outcome` unless it is already completed; then `outcome` comes
+    /// back (.NET 8 `TrySetFromTask`).
+    ///
+    /// ```
+    /// use valuetask::{TaskCompletionSource, TaskError};
+    ///
+    /// let tcs = TaskCompletionSource::<u8>::new();
+    /// assert_eq!(tcs.try_set_outcome(Err(TaskError::Canceled)), Ok(()));
+    /// assert_eq!(tcs.try_set_outcome(Ok(1)), Err(Ok(1)), "the first completion won");
+    /// ```
+    pub fn try_set_outcome(
+        &self,
+        outcome: Result<T, TaskError>,
+    ) -> Result<(), Result<T, TaskError>> {
+        self.try_complete(outcome)
+    }
+
     /// Cancel the task unless it is already completed; `true` if this call canceled it
     /// (.NET `TrySetCanceled`).
     ///

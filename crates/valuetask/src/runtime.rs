@@ -254,10 +254,8 @@ mod on_tokio {
             let tcs = TaskCompletionSource::new();
             let task = tcs.task();
             drop(super::handle().spawn_blocking(move || {
-                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-                    Ok(value) => tcs.set_result(value),
-                    Err(panic) => tcs.set_error(crate::catch_panic::panic_error(panic)),
-                }
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+                tcs.set_outcome(ran.map_err(crate::catch_panic::panic_error));
             }));
             task
         }

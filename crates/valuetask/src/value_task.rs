@@ -646,10 +646,7 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
                 let inner = ValueTask::from_repr(other);
                 // A panic in the inner future faults this task (not the forwarder's own).
                 let forward = ValueTask::boxed(async move {
-                    match crate::catch_panic::catch_panic(inner).await {
-                        Ok(Ok(value)) => tcs.set_result(value),
-                        Ok(Err(error)) | Err(error) => tcs.set_error(error),
-                    }
+                    tcs.set_outcome(crate::catch_panic::catch_panic(inner).await.and_then(|r| r));
                 });
                 if is_future {
                     forward.run_detached();

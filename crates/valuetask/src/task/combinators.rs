@@ -131,10 +131,11 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
         };
         // A panic (a `T::clone`) faults `all` with its message.
         let forward = async move {
-            match crate::catch_panic::catch_panic(joined).await {
-                Ok(Ok(values)) => tcs.set_result(values),
-                Ok(Err(error)) | Err(error) => tcs.set_error(error),
-            }
+            tcs.set_outcome(
+                crate::catch_panic::catch_panic(joined)
+                    .await
+                    .and_then(|r| r),
+            );
         };
         // The bridge lives in the inputs' waiter lists until the last one completes.
         ValueTask::boxed(forward).run_bridged_detached();

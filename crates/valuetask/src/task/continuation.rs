@@ -166,10 +166,8 @@ impl<T: Send + Sync + 'static> Task<T> {
                 }
                 return;
             }
-            match catch_unwind(AssertUnwindSafe(|| f(&antecedent))) {
-                Ok(value) => tcs.set_result(value),
-                Err(panic) => tcs.set_error(crate::catch_panic::panic_error(panic)),
-            }
+            let ran = catch_unwind(AssertUnwindSafe(|| f(&antecedent)));
+            tcs.set_outcome(ran.map_err(crate::catch_panic::panic_error));
         };
         let waiting = async move {
             antecedent.completion().await;
