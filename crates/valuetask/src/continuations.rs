@@ -177,9 +177,10 @@ impl Queue {
 /// continuation): the global runtime's blocking pool (the run may block, as a continuation
 /// may), or without tokio a thread of its own. Returns `run` back when the spawn fails or
 /// panics (the OS refuses a thread and the pool has none, a thread-local destructor, the
-/// runtime failing to start): the caller runs it itself. (A pool at its cap of 512 threads queues the run
-/// instead; it runs when a thread frees up.) Take-once: whichever side takes `run` first runs
-/// it, so a spawn that fails after queueing (tokio then panics) cannot make it run twice.
+/// runtime failing to start): the caller runs it itself. (A pool at its cap of 512 threads
+/// queues the run instead; it runs when a thread frees up.) Take-once: whichever side takes
+/// `run` first runs it, so a spawn that fails after queueing (tokio then panics) cannot make
+/// it run twice.
 pub(crate) fn run_elsewhere<F: FnOnce() + Send + 'static>(run: F) -> Result<(), F> {
     let slot = Arc::new(Mutex::new(Some(run)));
     let remote = {

@@ -318,9 +318,17 @@ async fn first_match(hay: &str, pred: impl for<'b> Fn(&'b str) -> bool + Send) -
     hay.split(' ').find(|w| pred(w)).unwrap_or_default()
 }
 
+/// Nor does a `'_` inside an argument's `Fn(..)` or `fn(..)` type, bound there.
+#[value_task]
+async fn pick(x: &str, _inspect: impl Fn(&'_ u8) + Send, _call: fn(&'_ u8)) -> &str {
+    yield_once().await;
+    x
+}
+
 #[test]
 fn a_for_binder_lifetime_in_an_argument_does_not_block_output_elision() {
     assert_eq!(drive(first_match("ab cd", |w| w.starts_with('c'))), "cd");
+    assert_eq!(drive(pick("a", |_| {}, |_| {})), "a");
 }
 
 /// The expansion's own bindings do not resolve to the user's items of the same name.
