@@ -87,7 +87,9 @@ impl<J: Send + 'static> SpinWorker<J> {
 
     /// Hand `job` to the worker (waiting, spinning, for the previous one to be taken).
     pub fn send(&mut self, job: J) {
+        let mut spins = 0u32;
         while self.mailbox.state.load(Ordering::Acquire) != EMPTY {
+            self.check_alive(&mut spins);
             spin_loop();
         }
         // SAFETY: `EMPTY` seen with Acquire: the worker took the previous job and does not
@@ -102,8 +104,19 @@ impl<J: Send + 'static> SpinWorker<J> {
 
     /// Spin until the worker has run every job sent so far; what they did is visible after.
     pub fn wait_until_done(&self) {
+        let mut spins = 0u32;
         while self.mailbox.finished.load(Ordering::Acquire) != self.sent {
+            self.check_alive(&mut spins);
             spin_loop();
+        }
+    }
+
+    /// Every 1024 spins, panic if the worker has stopped (a job panicked): waiting for it
+    /// would never end.
+    fn check_alive(&self, spins: &mut u32) {
+        *spins = spins.wrapping_add(1);
+        if *spins % 1024 == 0 && self.thread.as_ref().is_some_and(JoinHandle::is_finished) {
+            panic!("SpinWorker: the worker thread stopped (a job panicked)");
         }
     }
 }
@@ -116,7 +129,12 @@ impl<J: Send + 'static> Drop for SpinWorker<J> {
         self.mailbox.state.store(CLOSED, Ordering::Release);
         if let Some(thread) = self.thread.take() {
             thread.thread().unpark();
-            let _ = thread.join();
+            if let Err(panic) = thread.join() {
+                // A job's panic (a failed assertion) fails the caller, unless it is unwinding.
+                if !std::thread::panicking() {
+                    std::panic::resume_unwind(panic);
+                }
+            }
         }
     }
 }

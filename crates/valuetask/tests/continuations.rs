@@ -194,6 +194,10 @@ fn synchronous_continuations_run_inline_until_the_stack_is_deep_then_elsewhere()
         ran_on[..30].iter().all(|&id| id == thread::current().id()),
         "shallow links run inline"
     );
+    assert!(
+        ran_on[40..].iter().all(|&id| id != thread::current().id()),
+        "deep links run elsewhere"
+    );
 }
 
 /// A link that panics deep in a chain faults its own task; the links after it still run.

@@ -258,8 +258,17 @@ fn a_completion_source_ends_canceled_when_its_token_fires() {
     );
 }
 
+/// `yield_now` is pending once, waking its task at once (so any executor polls it again),
+/// then ready.
 #[test]
 fn yield_now_works_on_any_executor() {
+    use std::future::Future;
+    let (count, waker) = common::CountingWaker::new();
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut yielding = std::pin::pin!(yield_now());
+    assert!(yielding.as_mut().poll(&mut cx).is_pending());
+    assert_eq!(count.count(), 1, "woken at once");
+    assert!(yielding.as_mut().poll(&mut cx).is_ready());
     futures::executor::block_on(async {
         yield_now().await;
         yield_now().await;

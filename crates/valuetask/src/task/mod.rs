@@ -589,7 +589,7 @@ mod tests {
         drop(kept);
         assert_eq!(task.raw.waiter_count(), 0);
         tcs.set_result(1);
-        assert_eq!(task.raw.waiter_count(), 0);
+        assert_eq!(task.try_result(), Some(Ok(&1)));
     }
 
     #[test]

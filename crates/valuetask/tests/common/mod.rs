@@ -180,16 +180,22 @@ pub fn runs_in_child_process(name: &str) -> bool {
         eprintln!("{name}: skipped under Miri, which cannot start a child process");
         return false;
     }
-    let status = std::process::Command::new(std::env::current_exe().unwrap())
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", name, "--test-threads=1"])
         .env("VALUETASK_TEST_CHILD", "1")
-        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
-        .status()
+        .output()
         .unwrap();
     assert!(
-        status.success(),
-        "the child test failed or aborted: {status}"
+        child.status.success(),
+        "the child test failed or aborted: {}",
+        child.status
+    );
+    // A name that matches no test would run nothing and still succeed.
+    let report = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        report.contains("1 passed"),
+        "the child ran no test named {name}: {report}"
     );
     false
 }
