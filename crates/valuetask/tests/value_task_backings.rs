@@ -425,6 +425,33 @@ fn panicking_wakers_of_bridged_tasks_do_not_wedge_the_thread_that_runs_the_bridg
             "round {round}"
         );
     }
+    // Were the depth not restored, the next bridge would be handed to another thread.
+    struct RecordsThread(Mutex<Option<String>>);
+    impl std::task::Wake for RecordsThread {
+        fn wake(self: Arc<Self>) {
+            *self.0.lock().unwrap() = thread::current().name().map(str::to_owned);
+        }
+    }
+    let recorder = Arc::new(RecordsThread(Mutex::new(None)));
+    let waker = Waker::from(recorder.clone());
+    let tcs = TaskCompletionSource::<u8>::with_continuations(Continuations::Asynchronous);
+    let mut bridged = ValueTask::from(tcs.task()).as_task();
+    assert!(poll_once(&mut bridged, &waker).is_pending());
+    tcs.set_result(1);
+    assert_eq!(
+        bridged.wait_timeout(Duration::from_secs(5)),
+        Some(Ok(&Ok(1)))
+    );
+    // The waker runs just after the task completes: wait for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while recorder.0.lock().unwrap().is_none() && std::time::Instant::now() < deadline {
+        thread::yield_now();
+    }
+    assert_eq!(
+        recorder.0.lock().unwrap().as_deref(),
+        Some("valuetask-continuations"),
+        "the bridge still runs inline on the continuation thread"
+    );
 }
 
 /// Panics in `poll`, and again, unconditionally, when dropped.
