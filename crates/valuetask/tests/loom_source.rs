@@ -191,8 +191,10 @@ fn pooled_completer_dropped_abandons_the_awaiter() {
     });
 }
 
-/// A source that wakes its waker from inside `poll_result` once: the bridge sees a wake while
-/// it is running (`NOTIFIED`) and must poll again rather than go idle.
+/// A source whose first `poll_result` wakes its waker and returns `Pending` without touching
+/// the core: the bridge sees a wake while it is running (`NOTIFIED`) and must poll again
+/// rather than go idle. Were that wake lost, nothing would ever register with the core, and
+/// the model would deadlock.
 struct SelfWaking {
     core: ManualResetValueTaskSourceCore<u32>,
     woke: loom::sync::atomic::AtomicBool,
@@ -209,6 +211,7 @@ impl valuetask::ValueTaskSource<Result<u32, TaskError>> for SelfWaking {
     ) -> Poll<Result<u32, TaskError>> {
         if !self.woke.swap(true, loom::sync::atomic::Ordering::AcqRel) {
             cx.waker().wake_by_ref();
+            return Poll::Pending;
         }
         self.core.poll_result(token, cx)
     }
