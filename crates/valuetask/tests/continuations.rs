@@ -522,13 +522,13 @@ fn a_continuation_waiting_on_the_continuation_thread_does_not_stall_its_queue() 
 }
 
 /// Two synchronous continuations of one asynchronous completion, woken in turn on the
-/// continuation thread: the first waits for what the second does. When the first blocks, the
-/// second goes with the queue to the new serving thread instead of waiting behind it.
-#[test]
-fn a_continuation_waiting_for_a_later_one_of_the_same_completion_does_not_hang() {
+/// continuation thread: the first waits for what the second does (completing with `value`).
+/// When the first blocks, the second goes with the queue to the new serving thread instead
+/// of waiting behind it.
+fn continuation_waiting_for_a_later_one(value: usize) {
     use valuetask::Continuations;
-    let first = TaskCompletionSource::<u8>::with_continuations(Continuations::Asynchronous);
-    let second = TaskCompletionSource::<u8>::new();
+    let first = TaskCompletionSource::<usize>::with_continuations(Continuations::Asynchronous);
+    let second = TaskCompletionSource::<usize>::new();
     let awaited = second.task();
     let sync = options(ContinueWhen::Always, ContinueOn::Synchronously);
     let waiting = first
@@ -536,40 +536,25 @@ fn a_continuation_waiting_for_a_later_one_of_the_same_completion_does_not_hang()
         .continue_with_options(sync, move |_| *awaited.wait().unwrap());
     let completing = first
         .task()
-        .continue_with_options(sync, move |_| second.set_result(2));
-    first.set_result(1);
-    assert_eq!(waiting.wait_timeout(WAIT), Some(Ok(&2)));
+        .continue_with_options(sync, move |_| second.set_result(value));
+    first.set_result(0);
+    assert_eq!(waiting.wait_timeout(WAIT), Some(Ok(&value)));
     assert_eq!(completing.wait_timeout(WAIT), Some(Ok(&())));
 }
 
-/// Handoffs of the continuation thread, over and over and from two threads at once: each
-/// round a continuation waits there for a later continuation of the same completion, which
-/// moves with the queue to a new thread. None hangs; every continuation runs once.
+#[test]
+fn a_continuation_waiting_for_a_later_one_of_the_same_completion_does_not_hang() {
+    continuation_waiting_for_a_later_one(2);
+}
+
+/// Handoffs of the continuation thread, over and over and from two threads at once. None
+/// hangs; every continuation runs once.
 #[test]
 fn repeated_continuation_thread_handoffs_never_hang() {
-    use valuetask::Continuations;
     let rounds = (common::stress_rounds() / 10).max(10);
     thread::scope(|s| {
         for _ in 0..2 {
-            s.spawn(|| {
-                for round in 0..rounds {
-                    let first = TaskCompletionSource::<usize>::with_continuations(
-                        Continuations::Asynchronous,
-                    );
-                    let second = TaskCompletionSource::<usize>::new();
-                    let awaited = second.task();
-                    let sync = options(ContinueWhen::Always, ContinueOn::Synchronously);
-                    let waiting = first
-                        .task()
-                        .continue_with_options(sync, move |_| *awaited.wait().unwrap());
-                    let completing = first
-                        .task()
-                        .continue_with_options(sync, move |_| second.set_result(round));
-                    first.set_result(0);
-                    assert_eq!(waiting.wait_timeout(WAIT), Some(Ok(&round)));
-                    assert_eq!(completing.wait_timeout(WAIT), Some(Ok(&())));
-                }
-            });
+            s.spawn(|| (0..rounds).for_each(continuation_waiting_for_a_later_one));
         }
     });
 }
