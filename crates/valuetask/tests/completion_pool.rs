@@ -169,12 +169,10 @@ fn slots_completed_and_consumed_on_other_threads_come_back_to_the_pool() {
             .collect();
         let base = round * 500;
         assert_eq!(sums.iter().sum::<u64>(), (base..base + 500).sum::<u64>());
-        // The consumer threads exited: their caches flushed into the shared list.
-        assert!(
-            pool.idle() > 0 && pool.idle() <= 1024,
-            "idle {}",
-            pool.idle()
-        );
+        // The consumer threads exited: their caches flushed into the shared list. Every
+        // slot is back (this thread returns none, so its own cache holds none), and no round
+        // needed more than the first one made.
+        assert_eq!(pool.idle(), 500);
     }
     drop(tx);
     producer.join().unwrap();
