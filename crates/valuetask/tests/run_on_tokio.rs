@@ -130,28 +130,35 @@ impl Drop for Guard {
     }
 }
 
-/// A task that waits forever, holding `guard`, canceled by `token`.
-fn cancelled_mid_flight(guard: Guard) -> Task<()> {
+/// A task that waits forever, holding `guard`, canceled once its future has started. The
+/// source it waits on comes back too: dropped, it would end that wait (abandoned) and race
+/// the cancellation.
+fn cancelled_mid_flight(guard: Guard) -> (Task<()>, TaskCompletionSource<()>) {
     let token = CancellationToken::new();
     let never = TaskCompletionSource::<()>::new();
     let waiting = never.task();
+    let (started_tx, started) = std::sync::mpsc::channel();
     let task = Task::run_with_cancellation(
         async move {
             let _guard = guard;
+            started_tx.send(()).unwrap();
             waiting.await.unwrap();
         },
         token.clone(),
     );
-    std::thread::sleep(Duration::from_millis(10));
+    // Mid-flight: the future has run up to its first suspension point (or is about to).
+    started
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the future started");
     assert_eq!(task.status(), TaskStatus::Pending);
     token.cancel();
-    task
+    (task, never)
 }
 
 #[test]
 fn a_token_canceled_mid_flight_drops_the_future_and_then_cancels_the_task() {
     let (guard, dropped) = Guard::new(false);
-    let task = cancelled_mid_flight(guard);
+    let (task, _never) = cancelled_mid_flight(guard);
     assert_eq!(
         task.wait_timeout(Duration::from_secs(5)),
         Some(Err(&TaskError::Canceled))
@@ -166,7 +173,7 @@ fn a_token_canceled_mid_flight_drops_the_future_and_then_cancels_the_task() {
 #[test]
 fn a_canceled_future_whose_drop_panics_faults_the_task() {
     let (guard, dropped) = Guard::new(true);
-    let task = cancelled_mid_flight(guard);
+    let (task, _never) = cancelled_mid_flight(guard);
     let error = task
         .wait_timeout(Duration::from_secs(5))
         .unwrap()
