@@ -358,6 +358,54 @@ fn as_task_of_a_source_that_drops_its_waker_unwoken_ends_abandoned_not_pending()
     assert_eq!(task.error(), Some(&TaskError::Abandoned));
 }
 
+/// A bridge whose waker is dropped unwoken frees its backing before the task ends abandoned:
+/// whoever the completion wakes finds the work's destructors already run. A panic in that
+/// drop faults the task instead.
+#[test]
+fn as_task_of_a_source_that_drops_its_waker_unwoken_frees_the_source_before_completing() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use valuetask::{ContinuationOptions, ContinueOn};
+    type Held = Arc<Mutex<Option<Waker>>>;
+    /// Never completes; keeps the waker it is given where the test can drop it.
+    struct Keeper(
+        Held,
+        Arc<AtomicBool>,
+        #[allow(dead_code)] Option<common::PanicsOnDrop>,
+    );
+    impl ValueTaskSource<u8> for Keeper {
+        fn status(&self, _: u32) -> SourceStatus {
+            SourceStatus::Pending
+        }
+        fn poll_result(&self, _: u32, cx: &mut Context<'_>) -> Poll<u8> {
+            *self.0.lock().unwrap() = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+    impl Drop for Keeper {
+        fn drop(&mut self) {
+            self.1.store(true, Ordering::SeqCst);
+        }
+    }
+    common::quiet_about_panics_with("source drop failed");
+    for panics in [false, true] {
+        let (held, dropped) = (Held::default(), Arc::new(AtomicBool::new(false)));
+        let panic = panics.then(|| common::PanicsOnDrop("source drop failed"));
+        let source = Keeper(held.clone(), dropped.clone(), panic);
+        let task = ValueTask::from_arc_source(Arc::new(source), 0).as_task();
+        assert_eq!(task.status(), TaskStatus::Pending);
+        let inline = ContinuationOptions::default().on(ContinueOn::Synchronously);
+        let seen = task.continue_with_options(inline, move |_| dropped.load(Ordering::SeqCst));
+        drop(held.lock().unwrap().take()); // the last reference to the bridge
+        let expected = if panics {
+            TaskError::panicked("source drop failed")
+        } else {
+            TaskError::Abandoned
+        };
+        assert_eq!(task.error(), Some(&expected));
+        assert_eq!(seen.wait(), Ok(&true), "the source was alive at completion");
+    }
+}
+
 #[test]
 fn get_result_of_a_future_that_waits_on_a_nested_blocking_wait_loses_no_wakeup() {
     // The outer `get_result` and the inner `wait` share this thread's waker.

@@ -170,11 +170,19 @@ impl<T: Send + Sync + 'static> Bridge<T> {
 }
 
 /// A bridge dropped before it completed its task (its backing dropped the waker without ever
-/// waking it, or dropping the backing panicked) must not leave the task pending forever.
+/// waking it) must not leave the task pending forever. As in `run`, the backing is dropped
+/// first, so whoever the completion wakes finds the work's destructors already run; a panic
+/// in that drop faults the task instead.
 impl<T: 'static> Drop for Bridge<T> {
     fn drop(&mut self) {
+        // SAFETY: `&mut self`: nobody else can touch `pending`.
+        let backing = self.pending.with_mut(|p| unsafe { (*p).take() });
+        let error = match catch_unwind(AssertUnwindSafe(|| drop(backing))) {
+            Ok(()) => TaskError::Abandoned,
+            Err(panic) => crate::catch_panic::panic_error(panic),
+        };
         self.target
-            .try_complete_in_drop(Err(TaskError::Abandoned), crate::task::Outcome::Faulted);
+            .try_complete_in_drop(Err(error), crate::task::Outcome::Faulted);
     }
 }
 
