@@ -189,6 +189,25 @@ fn a_pool_dropped_with_slots_in_flight_frees_them_when_they_finish() {
     assert_eq!(Arc::strong_count(&marker), 1);
 }
 
+/// The completion wakes a bridge that takes the result and frees the slot (its pool is
+/// closed) while the completer's call is still on the stack: nothing touches the slot after
+/// the wake (Miri checks the accesses).
+#[test]
+fn a_bridged_slot_of_a_closed_pool_is_freed_inside_the_completing_call() {
+    let pool = CompletionPool::<Arc<()>>::new();
+    let marker = Arc::new(());
+    let (vt, c) = pool.rent();
+    let task = vt.as_task();
+    drop(pool);
+    c.set_result(marker.clone());
+    let completed = task
+        .try_result()
+        .map(|m| Arc::ptr_eq(m.unwrap().as_ref().unwrap(), &marker));
+    assert_eq!(completed, Some(true));
+    drop(task);
+    assert_eq!(Arc::strong_count(&marker), 1);
+}
+
 #[test]
 fn value_task_and_completer_are_send_and_debug() {
     fn assert_send<S: Send>(_: &S) {}
