@@ -85,7 +85,9 @@ pub trait ValueTaskSource<T>: Send + Sync {
     fn status(&self, token: u32) -> SourceStatus;
 
     /// The result of the operation named by `token` if it is complete; otherwise register
-    /// `cx`'s waker and return `Pending` (.NET `OnCompleted` + `GetResult`). A source may
-    /// require that the result is taken at most once per token.
+    /// `cx`'s waker and return `Pending` (.NET `OnCompleted` + `GetResult`). As with
+    /// `Future::poll`, only the waker of the latest `Pending` poll must be woken: a source that
+    /// keeps an earlier one instead may never wake its consumer. A source may require that the
+    /// result is taken at most once per token.
     fn poll_result(&self, token: u32, cx: &mut Context<'_>) -> Poll<T>;
 }
