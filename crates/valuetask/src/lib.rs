@@ -20,6 +20,7 @@
 //! | `Task.Delay`, `Task.Yield`, `YieldAwaitable` | [`Task::delay`], [`Task::delay_with_cancellation`], [`yield_now`] ([`YieldNow`]) |
 //! | `CancellationToken` | `tokio_util::sync::CancellationToken`; [`TaskCompletionSource::cancel_on`] |
 //! | `Task.WhenAll`, `Task.WhenAny` | [`Task::when_all`], [`Task::when_any`], and [`ValueTask::when_all`], [`ValueTask::when_any`] (which .NET lacks) |
+//! | `TaskExtensions.Unwrap` (of `Task<Task<T>>`) | [`Task::flatten`] |
 //! | `ContinueWith`, `TaskContinuationOptions` | [`Task::continue_with`], [`Task::continue_with_options`], [`ContinuationOptions`] ([`ContinueWhen`]: `OnlyOn…`; [`ContinueOn`]: `ExecuteSynchronously`) |
 //! | `Wait()`, `Wait(TimeSpan)`, `.Result` | [`Task::wait`], [`Task::wait_timeout`], [`Task::try_result`] |
 //! | `TaskCompletionSource<T>` | [`TaskCompletionSource<T>`](TaskCompletionSource) |

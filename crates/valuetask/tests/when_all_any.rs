@@ -568,3 +568,87 @@ fn when_all_survives_freeing_inputs_whose_values_panic_when_dropped() {
         "the last value was freed with its source"
     );
 }
+
+/// `flatten` of a task whose outer result is already in is that inner task itself.
+#[test]
+fn flatten_of_a_completed_outer_task_is_the_inner_task() {
+    let inner = TaskCompletionSource::<u8>::new();
+    let outer = Task::from_result(inner.task());
+    let flat = outer.flatten();
+    assert!(flat.ptr_eq(&inner.task()));
+    let failed: Task<Task<u8>> = Task::from_error(TaskError::panicked("outer"));
+    assert_eq!(failed.flatten().wait(), Err(&TaskError::panicked("outer")));
+}
+
+/// A pending outer task: the flattened task follows the outer, then the inner, whichever
+/// completes first, with no executor.
+#[test]
+fn flatten_follows_the_outer_then_the_inner_task_in_either_completion_order() {
+    for inner_first in [false, true] {
+        let (outer, inner) = (TaskCompletionSource::new(), TaskCompletionSource::new());
+        let flat = outer.task().flatten();
+        if inner_first {
+            inner.set_result(7u8);
+            assert_eq!(flat.status(), TaskStatus::Pending);
+            outer.set_result(inner.task());
+        } else {
+            outer.set_result(inner.task());
+            assert_eq!(flat.status(), TaskStatus::Pending);
+            let producer = std::thread::spawn(move || inner.set_result(7u8));
+            producer.join().unwrap();
+        }
+        assert_eq!(flat.wait_timeout(Duration::from_secs(5)), Some(Ok(&7)));
+    }
+}
+
+/// Failures come from whichever task failed: the outer one, or else the inner one.
+#[test]
+fn flatten_fails_like_the_outer_task_or_else_like_the_inner_one() {
+    let outer = TaskCompletionSource::<Task<u8>>::new();
+    let flat = outer.task().flatten();
+    outer.set_canceled();
+    assert_eq!(flat.status(), TaskStatus::Canceled);
+
+    let (outer, inner) = (
+        TaskCompletionSource::new(),
+        TaskCompletionSource::<u8>::new(),
+    );
+    let flat = outer.task().flatten();
+    outer.set_result(inner.task());
+    inner.set_error(TaskError::panicked("inner"));
+    assert_eq!(flat.wait(), Err(&TaskError::panicked("inner")));
+
+    let (outer, inner) = (
+        TaskCompletionSource::new(),
+        TaskCompletionSource::<u8>::new(),
+    );
+    let flat = outer.task().flatten();
+    outer.set_result(inner.task());
+    drop(inner);
+    assert_eq!(flat.wait(), Err(&TaskError::Abandoned));
+}
+
+/// The usual use: the first of several tasks to complete, as a task of its value.
+#[test]
+fn flatten_of_when_any_is_the_winners_outcome() {
+    let sources: Vec<TaskCompletionSource<u8>> =
+        (0..3).map(|_| TaskCompletionSource::new()).collect();
+    let first = Task::when_any(sources.iter().map(TaskCompletionSource::task)).flatten();
+    assert_eq!(first.status(), TaskStatus::Pending);
+    sources[1].set_result(1);
+    sources[0].set_result(0);
+    assert_eq!(first.wait(), Ok(&1));
+}
+
+/// A panicking `T::clone` faults the flattened task instead of leaving it pending.
+#[test]
+fn flatten_faults_with_a_panicking_clone() {
+    let (outer, inner) = (TaskCompletionSource::new(), TaskCompletionSource::new());
+    let flat = outer.task().flatten();
+    outer.set_result(inner.task());
+    inner.set_result(PanicsOnClone);
+    assert_eq!(
+        flat.wait().unwrap_err().panic_message(),
+        Some("clone failed")
+    );
+}

@@ -1,5 +1,6 @@
-//! `Task::when_all`, `Task::when_any` (.NET `Task.WhenAll`, `Task.WhenAny`) and
-//! `ValueTask::when_all` / `ValueTask::when_any`, which .NET lacks.
+//! `Task::when_all`, `Task::when_any`, `Task::flatten` (.NET `Task.WhenAll`, `Task.WhenAny`,
+//! `TaskExtensions.Unwrap`) and `ValueTask::when_all` / `ValueTask::when_any`, which .NET
+//! lacks.
 //!
 //! No executor is needed. A pending `when_all` is a bridge (see `value_task/bridge.rs`) that
 //! polls its inputs from their own wake-ups; a pending `when_any` registers one waker per
@@ -198,6 +199,46 @@ impl<T: Send + Sync + 'static> Task<T> {
             }
         }
         any
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Task<Task<T>> {
+    /// The inner task's outcome once both have completed (.NET `TaskExtensions.Unwrap`): for
+    /// the task a [`when_any`](Task::when_any) returns, or a continuation that starts more
+    /// work. Faulted or canceled like the outer task if that failed, else like the inner
+    /// one. When the outer task has already completed successfully, this is the inner task
+    /// itself; otherwise a new task holding a clone of the inner's value, forwarded with no
+    /// executor by the completions themselves.
+    ///
+    /// ```
+    /// use valuetask::{Task, TaskCompletionSource};
+    ///
+    /// let slow = TaskCompletionSource::<u8>::new();
+    /// let fast = TaskCompletionSource::<u8>::new();
+    /// let first = Task::when_any([slow.task(), fast.task()]).flatten();
+    /// fast.set_result(2);
+    /// assert_eq!(first.wait(), Ok(&2));
+    /// ```
+    pub fn flatten(&self) -> Task<T> {
+        match self.try_result() {
+            Some(Ok(inner)) => return inner.clone(),
+            Some(Err(error)) => return Task::from_error(error.clone()),
+            None => {}
+        }
+        let outer = self.clone();
+        let tcs = TaskCompletionSource::new();
+        let flat = tcs.task();
+        // A panic cloning the value faults the flattened task.
+        let outcome = crate::catch_panic::catch_panic(async move {
+            match outer.result().await {
+                Ok(inner) => inner.result().await.cloned().map_err(TaskError::clone),
+                Err(error) => Err(error.clone()),
+            }
+        });
+        let forward = async move { tcs.set_outcome(outcome.await.and_then(|r| r)) };
+        // Driven by the two completions' own wake-ups: inline on the completing threads.
+        ValueTask::boxed(forward).run_bridged_detached();
+        flat
     }
 }
 
