@@ -236,6 +236,9 @@ fn setting_twice_in_one_generation_panics_and_try_set_hands_the_value_back() {
     assert_eq!(core.value_task().get_result(), Ok(1));
     core.reset();
     assert_eq!(core.try_set_result(4), Ok(()));
+    core.reset();
+    assert!(core.try_set_canceled(), "pending: completes it");
+    assert_eq!(core.value_task().get_result(), Err(TaskError::Canceled));
 }
 
 #[test]
@@ -304,8 +307,10 @@ fn a_producer_thread_and_a_consumer_thread_cycle_many_generations() {
     producer.join().unwrap();
 }
 
+/// `reset` wakes the old generation's consumer where the core's continuations run: inline on
+/// the resetting thread, before `reset` returns, or (asynchronous) off it.
 #[test]
-fn reset_of_an_asynchronous_core_wakes_the_old_consumer_off_the_resetting_thread() {
+fn reset_wakes_the_old_consumer_inline_or_off_the_resetting_thread_as_configured() {
     use std::sync::mpsc;
     use std::task::Wake;
     struct Report(Mutex<mpsc::Sender<thread::ThreadId>>);
@@ -314,16 +319,21 @@ fn reset_of_an_asynchronous_core_wakes_the_old_consumer_off_the_resetting_thread
             let _ = self.0.lock().unwrap().send(thread::current().id());
         }
     }
-    let core =
-        ManualResetValueTaskSourceCore::<u8>::with_continuations(Continuations::Asynchronous);
-    let (tx, rx) = mpsc::channel();
-    let waker = Waker::from(Arc::new(Report(Mutex::new(tx))));
-    assert!(core
-        .poll_result(0, &mut std::task::Context::from_waker(&waker))
-        .is_pending());
-    core.reset();
-    let woken_on = rx.recv_timeout(Duration::from_secs(5)).expect("woken");
-    assert_ne!(woken_on, thread::current().id());
+    for mode in [Continuations::Inline, Continuations::Asynchronous] {
+        let core = ManualResetValueTaskSourceCore::<u8>::with_continuations(mode);
+        let (tx, rx) = mpsc::channel();
+        let waker = Waker::from(Arc::new(Report(Mutex::new(tx))));
+        assert!(core
+            .poll_result(0, &mut std::task::Context::from_waker(&waker))
+            .is_pending());
+        core.reset();
+        if mode == Continuations::Inline {
+            assert_eq!(rx.try_recv(), Ok(thread::current().id()), "woken inline");
+        } else {
+            let woken_on = rx.recv_timeout(Duration::from_secs(5)).expect("woken");
+            assert_ne!(woken_on, thread::current().id());
+        }
+    }
 }
 
 #[test]
