@@ -406,3 +406,28 @@ fn dropping_a_core_with_an_untaken_result_drops_the_result() {
     );
     assert!(format!("{core:?}").contains("version: 1"));
 }
+
+/// `Debug` shows the generation's whole state: version, status, whether the result was taken
+/// and whether a consumer's waker is stored.
+#[test]
+fn debug_shows_version_status_taken_and_waker() {
+    let debug = |core: &Core| format!("{core:?}");
+    let shape = |version, status, taken, waker| {
+        format!(
+            "ManualResetValueTaskSourceCore {{ version: {version}, status: {status}, \
+             taken: {taken}, has_waker: {waker} }}"
+        )
+    };
+    let core = Core::new();
+    assert_eq!(debug(&core), shape(0, "Pending", false, false));
+    let mut vt = core.value_task();
+    let (_, waker) = CountingWaker::new();
+    assert!(poll_once(&mut vt, &waker).is_pending());
+    assert_eq!(debug(&core), shape(0, "Pending", false, true));
+    core.set_error(TaskError::panicked("no"));
+    assert_eq!(debug(&core), shape(0, "Faulted", false, false));
+    assert!(poll_once(&mut vt, &waker).is_ready());
+    assert_eq!(debug(&core), shape(0, "Faulted", true, false));
+    core.reset();
+    assert_eq!(debug(&core), shape(1, "Pending", false, false));
+}
