@@ -47,25 +47,66 @@ fn a_dropped_completer_completes_the_value_task_as_abandoned() {
     assert_eq!(waiter.join().unwrap(), Err(TaskError::Abandoned));
 }
 
+/// Slots come back when the completer finishes after its value task was dropped; returns
+/// fill this thread's cache (32), then the shared list up to the pool's cap; the rest are
+/// freed.
 #[test]
 fn a_dropped_value_task_closes_the_completer_and_the_slot_still_returns() {
-    let pool = CompletionPool::<u8>::with_max_idle(8);
-    // Fill this thread's cache so returns overflow into the shared list we can observe.
-    let rented: Vec<_> = (0..40).map(|_| pool.rent()).collect();
-    let mut completers = Vec::new();
-    for (vt, c) in rented {
-        drop(vt);
-        assert!(c.is_closed());
-        completers.push(c);
+    for (max_idle, shared) in [(8, 8), (100, 50 - 32)] {
+        let pool = CompletionPool::<u8>::with_max_idle(max_idle);
+        let rented: Vec<_> = (0..50).map(|_| pool.rent()).collect();
+        let mut completers = Vec::new();
+        for (vt, c) in rented {
+            drop(vt);
+            assert!(c.is_closed());
+            completers.push(c);
+        }
+        assert_eq!(pool.idle(), 0, "the completers still hold the slots");
+        for c in completers {
+            c.set_result(1);
+        }
+        assert_eq!(
+            pool.idle(),
+            shared,
+            "cap {max_idle}: 32 cached, the rest shared or freed"
+        );
     }
-    assert_eq!(pool.idle(), 0, "the completers still hold the slots");
-    for c in completers {
-        c.set_result(1);
+}
+
+/// A slot returned by a thread-local destructor that runs after the thread's cache was
+/// flushed goes to the shared list: nothing is cached in a cache that will not flush again.
+#[test]
+fn a_slot_returned_after_the_thread_cache_flushed_goes_to_the_shared_list() {
+    use std::cell::RefCell;
+    use valuetask::{Completer, ValueTask};
+    type Pair = (ValueTask<'static, Result<u8, TaskError>>, Completer<u8>);
+    struct ReturnOnDrop(Option<Pair>);
+    impl Drop for ReturnOnDrop {
+        fn drop(&mut self) {
+            if let Some((reply, completer)) = self.0.take() {
+                completer.set_result(2);
+                assert_eq!(reply.get_result(), Ok(2));
+            }
+        }
     }
+    thread_local!(static HELD: RefCell<ReturnOnDrop> = const { RefCell::new(ReturnOnDrop(None)) });
+    let pool = CompletionPool::<u8>::new();
+    let worker = pool.clone();
+    thread::spawn(move || {
+        // Registered first, so destroyed after the cache's exit guard, which the first
+        // return below registers.
+        HELD.with(|_| ());
+        let (reply, completer) = worker.rent();
+        HELD.with(|h| h.borrow_mut().0 = Some(worker.rent()));
+        completer.set_result(1);
+        assert_eq!(reply.get_result(), Ok(1)); // cached in this thread
+    })
+    .join()
+    .unwrap();
     assert_eq!(
         pool.idle(),
-        8,
-        "32 in the thread cache, 8 shared, the rest freed"
+        2,
+        "the flushed slot and the one returned after the flush"
     );
 }
 
