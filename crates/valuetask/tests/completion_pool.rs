@@ -94,7 +94,9 @@ fn a_slot_returned_after_the_thread_cache_flushed_goes_to_the_shared_list() {
     let worker = pool.clone();
     thread::spawn(move || {
         // Registered first, so destroyed after the cache's exit guard, which the first
-        // return below registers.
+        // return below registers (thread-locals are destroyed last-registered-first on
+        // glibc, macOS and std's fallback list; Rust does not promise it, and in the other
+        // order this test passes without reaching the path it checks).
         HELD.with(|_| ());
         let (reply, completer) = worker.rent();
         HELD.with(|h| h.borrow_mut().0 = Some(worker.rent()));

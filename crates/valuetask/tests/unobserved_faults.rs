@@ -146,6 +146,25 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
     drop((t, awaiting, source));
     assert_eq!(seen(), ["task panicked: this waker panics"]);
 
+    // `flatten` observes the outer and inner faults and carries them to the flattened task,
+    // which reports once if nobody looks at it (.NET `Unwrap` marks them handled too).
+    let outer: Task<Task<u8>> = Task::from_error(TaskError::panicked("outer lost"));
+    drop(outer.flatten());
+    assert_eq!(seen(), ["task panicked: outer lost"]);
+    let (outer, inner) = (
+        TaskCompletionSource::new(),
+        TaskCompletionSource::<u8>::new(),
+    );
+    let flat = outer.task().flatten();
+    outer.set_result(inner.task());
+    inner.set_error(TaskError::panicked("inner lost"));
+    assert!(flat.is_faulted());
+    drop((flat, outer, inner));
+    assert_eq!(seen(), ["task panicked: inner lost"]);
+    let outer: Task<Task<u8>> = Task::from_error(TaskError::panicked("looked at"));
+    assert!(outer.flatten().error().is_some());
+    assert!(seen().is_empty(), "{:?}", seen());
+
     // A panicking hook is contained.
     set_unobserved_error_hook(|_| panic!("the hook itself failed"));
     drop(Task::<u8>::from_error(TaskError::panicked("x")));

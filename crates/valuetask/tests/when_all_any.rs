@@ -628,9 +628,12 @@ fn flatten_fails_like_the_outer_task_or_else_like_the_inner_one() {
     assert_eq!(flat.wait(), Err(&TaskError::Abandoned));
 }
 
-/// The usual use: the first of several tasks to complete, as a task of its value.
+/// The usual use: the first of several tasks to complete, as a task of its value. With
+/// `futures::FutureExt` in scope, `flatten` is still this one.
 #[test]
 fn flatten_of_when_any_is_the_winners_outcome() {
+    #[allow(unused_imports)] // in scope on purpose: `flatten` must still resolve to ours
+    use futures::FutureExt as _;
     let sources: Vec<TaskCompletionSource<u8>> =
         (0..3).map(|_| TaskCompletionSource::new()).collect();
     let first = Task::when_any(sources.iter().map(TaskCompletionSource::task)).flatten();

@@ -208,7 +208,12 @@ impl<T: Clone + Send + Sync + 'static> Task<Task<T>> {
     /// work. Faulted or canceled like the outer task if that failed, else like the inner
     /// one. When the outer task has already completed successfully, this is the inner task
     /// itself; otherwise a new task holding a clone of the inner's value, forwarded with no
-    /// executor by the completions themselves.
+    /// executor by the completions themselves. Takes the handle by value, as
+    /// `Option::flatten` does, so that it is this method and not
+    /// `futures::FutureExt::flatten` that a `Task<Task<T>>` calls. The outer and inner
+    /// faults count as observed (they reach the flattened task, which reports its own if
+    /// nobody looks at it). While the outer or inner task has not completed, the forwarding
+    /// stays registered on it, so a task that never completes keeps it alive.
     ///
     /// ```
     /// use valuetask::{Task, TaskCompletionSource};
@@ -219,13 +224,13 @@ impl<T: Clone + Send + Sync + 'static> Task<Task<T>> {
     /// fast.set_result(2);
     /// assert_eq!(first.wait(), Ok(&2));
     /// ```
-    pub fn flatten(&self) -> Task<T> {
+    pub fn flatten(self) -> Task<T> {
         match self.try_result() {
             Some(Ok(inner)) => return inner.clone(),
             Some(Err(error)) => return Task::from_error(error.clone()),
             None => {}
         }
-        let outer = self.clone();
+        let outer = self;
         let tcs = TaskCompletionSource::new();
         let flat = tcs.task();
         // A panic cloning the value faults the flattened task.
