@@ -52,6 +52,20 @@ fn a_task_is_awaitable_by_value_and_by_reference_any_number_of_times() {
     assert!(!task.ptr_eq(&Task::from_result(String::from("x"))));
 }
 
+/// Equality and hashing go by identity, as .NET compares tasks by reference: clones hash
+/// alike, distinct tasks with equal values hash apart.
+#[test]
+fn tasks_hash_by_identity() {
+    use std::hash::{BuildHasher, RandomState};
+    let hasher = RandomState::new();
+    let a = Task::from_result(1u8);
+    let b = Task::from_result(1u8);
+    assert_eq!(hasher.hash_one(&a), hasher.hash_one(a.clone()));
+    assert_ne!(hasher.hash_one(&a), hasher.hash_one(&b));
+    assert_eq!(a, a.clone());
+    assert_ne!(a, b);
+}
+
 #[test]
 fn each_pending_awaiter_is_woken_exactly_once_per_completion() {
     let tcs = TaskCompletionSource::<u32>::new();
