@@ -626,9 +626,32 @@ mod tests {
             [keys[5], keys[3]],
             "freed slots first, newest first"
         );
+        let mut extra = WaiterKey::NONE;
+        assert!(w.insert(&mut extra, waker.clone()).is_err(), "full again");
         assert_eq!(w.len(), SLAB + 1);
         assert!(w.wake_all::<false>(None).is_none());
         assert_eq!(count.0.load(Ordering::SeqCst), SLAB + 1);
+    }
+
+    #[test]
+    fn the_list_is_empty_exactly_when_every_registered_awaiter_was_removed() {
+        let (_, waker) = counting();
+        let mut w = Waiters::new();
+        assert!(w.is_empty());
+        let mut keys = [WaiterKey::NONE; 3];
+        for key in &mut keys {
+            assert!(w.insert(key, waker.clone()).is_ok());
+        }
+        for key in keys {
+            assert!(!w.is_empty());
+            assert!(w.remove(key).is_some());
+        }
+        assert!(w.is_empty());
+        let mut again = [WaiterKey::NONE; 2];
+        assert!(w.insert(&mut again[0], waker.clone()).is_ok());
+        assert!(w.insert(&mut again[1], waker).is_ok());
+        assert!(w.remove(again[0]).is_some());
+        assert!(!w.is_empty(), "a slab awaiter is left");
     }
 
     #[test]
