@@ -633,6 +633,68 @@ mod tests {
         assert_eq!(count.0.load(Ordering::SeqCst), SLAB + 1);
     }
 
+    /// A thread keeps at most one emptied overflow, and none whose shards grew past
+    /// `SPARE_MAX_SLOTS` (its memory bound).
+    #[test]
+    #[cfg(not(valuetask_loom))]
+    fn a_thread_keeps_one_spare_overflow_and_none_that_grew_large() {
+        let with_capacity = |wakers: usize, free: usize| {
+            let overflow = Overflow::new();
+            overflow.shards[1].slots.with_mut(|s| {
+                // SAFETY: the overflow is ours alone.
+                let s = unsafe { &mut *s };
+                s.wakers.reserve_exact(wakers);
+                s.free.reserve_exact(free);
+            });
+            overflow
+        };
+        let kept = || SPARE.with(|spare| spare.take().is_some());
+        let _ = kept(); // start with no spare
+        for (wakers, free, keeps) in [
+            (SPARE_MAX_SLOTS, SPARE_MAX_SLOTS, true),
+            (SPARE_MAX_SLOTS + 1, 0, false),
+            (0, SPARE_MAX_SLOTS + 1, false),
+        ] {
+            with_capacity(wakers, free).recycle();
+            assert_eq!(kept(), keeps, "wakers {wakers}, free {free}");
+        }
+        Overflow::new().recycle();
+        let second = Overflow::new(); // the spare, taken back
+        Overflow::new().recycle();
+        second.recycle(); // one is kept already: this one is freed
+        assert!(kept());
+        assert!(!kept(), "only one");
+    }
+
+    /// A thread keeps at most `SPARE_LISTS` emptied waker lists, none larger than
+    /// `SPARE_MAX_SLOTS` and none without capacity.
+    #[test]
+    #[cfg(not(valuetask_loom))]
+    fn a_thread_keeps_a_bounded_number_of_spare_waker_lists() {
+        let kept = || {
+            SPARE_LISTS_KEPT.with(|k| {
+                let lists = k.take();
+                let capacities: Vec<usize> = lists.iter().map(Vec::capacity).collect();
+                capacities
+            })
+        };
+        let _ = kept();
+        let lists = |capacity: usize| Taken(std::array::from_fn(|_| Vec::with_capacity(capacity)));
+        lists(SPARE_MAX_SLOTS + 1).recycle();
+        lists(0).recycle();
+        assert_eq!(kept(), Vec::<usize>::new());
+        lists(SPARE_MAX_SLOTS).recycle();
+        assert_eq!(kept().len(), SHARDS);
+        for _ in 0..3 {
+            lists(1).recycle();
+        }
+        let capacities = kept();
+        assert_eq!(capacities.len(), SPARE_LISTS);
+        assert!(capacities
+            .iter()
+            .all(|&c| (1..=SPARE_MAX_SLOTS).contains(&c)));
+    }
+
     #[test]
     fn the_list_is_empty_exactly_when_every_registered_awaiter_was_removed() {
         let (_, waker) = counting();
