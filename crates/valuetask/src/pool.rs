@@ -481,6 +481,36 @@ mod tests {
         shared(class).len
     }
 
+    /// A thread's free blocks go to the shared list when it exits, and a thread whose own
+    /// list is empty takes half a list from there. (The second-largest class: nothing else in
+    /// this binary uses it.)
+    #[test]
+    fn an_exiting_thread_hands_its_blocks_over_and_a_refill_takes_half_a_list() {
+        const CLASS: usize = CLASSES - 2;
+        let cap = thread_cap(CLASS);
+        let before = shared_len(CLASS);
+        std::thread::spawn(move || {
+            let blocks: Vec<_> = (0..cap).map(|_| take_block(CLASS)).collect();
+            for block in blocks {
+                return_block(CLASS, block);
+            }
+            assert_eq!(local_len(CLASS), cap, "kept here until the thread exits");
+        })
+        .join()
+        .unwrap();
+        let shared = shared_len(CLASS);
+        assert_eq!(shared, (before + cap).min(shared_cap(CLASS)), "handed over");
+        std::thread::spawn(move || {
+            let block = take_block(CLASS);
+            let taken = (cap / 2).min(shared);
+            assert_eq!(local_len(CLASS), taken - 1, "half a list, one of it in use");
+            assert_eq!(shared_len(CLASS), shared - taken);
+            return_block(CLASS, block);
+        })
+        .join()
+        .unwrap();
+    }
+
     /// The documented bounds: a thread keeps at most `thread_cap` free blocks per class and
     /// the shared list at most `shared_cap`, also when an exiting thread hands its cache
     /// over. (The largest class: nothing else in this binary uses it.)
