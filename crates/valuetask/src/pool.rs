@@ -500,15 +500,18 @@ mod tests {
         .unwrap();
         let shared = shared_len(CLASS);
         assert_eq!(shared, (before + cap).min(shared_cap(CLASS)), "handed over");
-        std::thread::spawn(move || {
+        let in_use = std::thread::spawn(move || {
             let block = take_block(CLASS);
             let taken = (cap / 2).min(shared);
             assert_eq!(local_len(CLASS), taken - 1, "half a list, one of it in use");
             assert_eq!(shared_len(CLASS), shared - taken);
-            return_block(CLASS, block);
+            block.as_ptr() as usize
         })
         .join()
         .unwrap();
+        // That thread only took: its exit still handed the rest of the refill back.
+        assert_eq!(shared_len(CLASS), shared - 1);
+        return_block(CLASS, NonNull::new(in_use as *mut u8).unwrap());
     }
 
     /// The documented bounds: a thread keeps at most `thread_cap` free blocks per class and
