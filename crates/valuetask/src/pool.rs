@@ -514,6 +514,41 @@ mod tests {
         return_block(CLASS, NonNull::new(in_use as *mut u8).unwrap());
     }
 
+    /// A thread-local destructor that runs after the thread's exit guard (its lists already
+    /// handed over) still takes and returns blocks through the shared list: a refill there
+    /// gives back what it does not use instead of keeping it where nothing flushes it. Every
+    /// block ends up shared again. (Class 4: nothing else in this binary uses it.)
+    #[test]
+    fn blocks_taken_during_thread_exit_go_back_to_the_shared_list() {
+        const CLASS: usize = CLASSES - 3;
+        struct TakeAndReturn;
+        impl Drop for TakeAndReturn {
+            fn drop(&mut self) {
+                return_block(CLASS, take_block(CLASS));
+            }
+        }
+        thread_local!(static LATE: TakeAndReturn = const { TakeAndReturn });
+        let before = shared_len(CLASS);
+        // SAFETY: four fresh blocks of `CLASS`, chained and handed over whole.
+        unsafe {
+            let mut head = ptr::null_mut();
+            for _ in 0..4 {
+                let block = alloc(layout(CLASS));
+                assert!(!block.is_null());
+                set_next(block, head);
+                head = block;
+            }
+            give_shared(CLASS, head, 4);
+        }
+        std::thread::spawn(|| {
+            LATE.with(|_| ()); // registered first: destroyed after the exit guard
+            return_block(CLASS, take_block(CLASS)); // a refill: the guard is registered
+        })
+        .join()
+        .unwrap();
+        assert_eq!(shared_len(CLASS), before + 4);
+    }
+
     /// The documented bounds: a thread keeps at most `thread_cap` free blocks per class and
     /// the shared list at most `shared_cap`, also when an exiting thread hands its cache
     /// over. (The largest class: nothing else in this binary uses it.)
