@@ -140,3 +140,38 @@ fn a_started_future_ready_at_once_whose_drop_panics_returns_its_block() {
     .join()
     .unwrap();
 }
+
+/// A future that panics in the first poll `ValueTask::start` gives it is dropped in its block
+/// (what it holds is freed) and the block returns: after warm-up, a start allocates no more
+/// than the same panic without the pool (the panic's own payload).
+#[test]
+fn a_started_future_that_panics_in_its_first_poll_is_dropped_and_returns_its_block() {
+    common::quiet_about_panics_with(DELIBERATE);
+    std::thread::spawn(|| {
+        let live = Arc::new(AtomicUsize::new(0));
+        let start = || {
+            let held = pending::<8>(&live); // counted in `live` until dropped
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                ValueTask::start(async move {
+                    let _held = held;
+                    std::panic::panic_any(DELIBERATE)
+                })
+            }));
+            assert!(r.is_err(), "the poll's panic comes out of start");
+        };
+        let plain = || {
+            let r = std::panic::catch_unwind(|| std::panic::panic_any(DELIBERATE));
+            assert!(r.is_err());
+        };
+        start(); // warm the thread's free lists
+        assert_eq!(live.load(Ordering::SeqCst), 0, "the future was dropped");
+        plain();
+        let ((), with_pool) = allocations_during(|| (0..20).for_each(|_| start()));
+        let ((), without) = allocations_during(|| (0..20).for_each(|_| plain()));
+        // `pending` itself allocates nothing once warm: its future is pooled too.
+        assert_eq!(with_pool, without, "a block was lost on each start");
+        assert_eq!(live.load(Ordering::SeqCst), 0);
+    })
+    .join()
+    .unwrap();
+}
