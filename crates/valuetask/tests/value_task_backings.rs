@@ -654,3 +654,56 @@ fn a_nested_blocking_wait_that_panics_keeps_the_outer_wake_up() {
     });
     assert!(finished, "the outer wait lost its wake-up");
 }
+
+/// `try_get` polls a future-backed value task once (a future ready at once yields its value)
+/// but only asks a pending source for its status: it never registers its do-nothing waker
+/// there.
+#[test]
+fn try_get_polls_a_future_once_and_leaves_a_pending_source_unpolled() {
+    let boxed: ValueTask<'_, u8> = ValueTask::boxed(async { 5 });
+    assert_eq!(boxed.try_get().ok(), Some(5));
+    let pooled: ValueTask<'_, u8> = ValueTask::new(async { 6 });
+    assert_eq!(pooled.try_get().ok(), Some(6));
+    let source = TestSource::new(3);
+    let vt = ValueTask::from_source(&source, 3);
+    let vt = vt.try_get().expect_err("pending");
+    assert!(
+        source.state.lock().unwrap().1.is_none(),
+        "the source was polled"
+    );
+    source.complete(7);
+    assert_eq!(vt.try_get().ok(), Some(7));
+}
+
+/// A pending task-backed value task dropped before completion withdraws its waker: the
+/// completion wakes nobody.
+#[test]
+fn a_dropped_task_backed_value_task_withdraws_its_waker() {
+    let tcs = TaskCompletionSource::<u8>::new();
+    let mut vt = ValueTask::from(tcs.task());
+    let (count, waker) = CountingWaker::new();
+    assert!(poll_once(&mut vt, &waker).is_pending());
+    drop(vt);
+    tcs.set_result(1);
+    assert_eq!(count.count(), 0, "the dropped awaiter was woken");
+}
+
+/// A pending future-backed value task made a task runs on a runtime (the ambient one, the
+/// global one, or without tokio a thread of its own), not inline on the thread that wakes
+/// it: for boxed and pooled futures, through `as_task` and `into_task`.
+#[test]
+fn as_task_and_into_task_run_a_pending_future_off_the_calling_thread() {
+    async fn where_it_ends() -> thread::ThreadId {
+        valuetask::yield_now().await; // wakes itself: an inline driver would go on here
+        thread::current().id()
+    }
+    let here = thread::current().id();
+    let boxed = ValueTask::boxed(where_it_ends()).as_task();
+    let pooled = ValueTask::new(where_it_ends()).as_task();
+    let into_boxed = ValueTask::boxed(async { Ok(where_it_ends().await) }).into_task();
+    let into_pooled = ValueTask::new(async { Ok(where_it_ends().await) }).into_task();
+    for task in [boxed, pooled, into_boxed, into_pooled] {
+        let ended_on = *task.wait_timeout(Duration::from_secs(5)).unwrap().unwrap();
+        assert_ne!(ended_on, here);
+    }
+}
