@@ -707,3 +707,28 @@ fn as_task_and_into_task_run_a_pending_future_off_the_calling_thread() {
         assert_ne!(ended_on, here);
     }
 }
+
+/// A source that wakes its consumer from inside `poll_result` (the result is ready by the
+/// time the waker runs): the bridge behind `as_task` was running, so it polls again instead
+/// of losing that wake-up.
+#[test]
+fn as_task_of_a_source_that_wakes_during_its_poll_completes() {
+    /// Pending once, waking at once; ready after.
+    struct WakesDuringPoll(Mutex<bool>);
+    impl ValueTaskSource<u8> for WakesDuringPoll {
+        fn status(&self, _: u32) -> SourceStatus {
+            SourceStatus::Pending // so `as_task` polls instead of taking at once
+        }
+        fn poll_result(&self, _: u32, cx: &mut Context<'_>) -> Poll<u8> {
+            let mut polled = self.0.lock().unwrap();
+            if std::mem::replace(&mut *polled, true) {
+                return Poll::Ready(4);
+            }
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+    let task =
+        ValueTask::from_arc_source(Arc::new(WakesDuringPoll(Mutex::new(false))), 0).as_task();
+    assert_eq!(task.try_result(), Some(Ok(&4)));
+}
