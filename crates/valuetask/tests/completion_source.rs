@@ -72,9 +72,24 @@ fn try_set_hands_the_value_back_when_already_completed() {
     assert_eq!(tcs.try_set_error(e.clone()), Err(e));
     assert!(!tcs.try_set_canceled());
     assert_eq!(
+        tcs.try_set_outcome(Ok(String::from("third"))),
+        Err(Ok(String::from("third")))
+    );
+    assert_eq!(
         tcs.task().try_result().map(|r| r.cloned()),
         Some(Ok("first".to_string()))
     );
+}
+
+/// The `try_` forms report success when they complete the task.
+#[test]
+fn try_set_canceled_and_try_set_outcome_succeed_on_a_pending_task() {
+    let tcs = TaskCompletionSource::<u8>::new();
+    assert!(tcs.try_set_canceled());
+    assert_eq!(tcs.task().status(), TaskStatus::Canceled);
+    let tcs = TaskCompletionSource::<u8>::new();
+    assert_eq!(tcs.try_set_outcome(Err(TaskError::panicked("x"))), Ok(()));
+    assert_eq!(tcs.task().wait(), Err(&TaskError::panicked("x")));
 }
 
 #[test]
