@@ -158,14 +158,20 @@ fn task_backing_as_task_completes_with_nobody_polling() {
     assert_eq!(task.try_result(), Some(Ok(&Ok(8))));
 }
 
+/// A pending task-backed value task is woken on completion; one dropped before completion
+/// withdraws its waker, so the completion does not wake it.
 #[test]
-fn task_backing_awaited_wakes_on_completion() {
+fn task_backing_awaited_wakes_on_completion_and_a_dropped_one_withdraws_its_waker() {
     let tcs = TaskCompletionSource::<u64>::new();
-    let mut vt = ValueTask::from(tcs.task());
+    let (mut vt, mut dropped) = (ValueTask::from(tcs.task()), ValueTask::from(tcs.task()));
     let (count, waker) = CountingWaker::new();
+    let (dropped_count, dropped_waker) = CountingWaker::new();
     assert!(poll_once(&mut vt, &waker).is_pending());
+    assert!(poll_once(&mut dropped, &dropped_waker).is_pending());
+    drop(dropped);
     tcs.set_result(1);
     assert_eq!(count.count(), 1);
+    assert_eq!(dropped_count.count(), 0, "the dropped awaiter was woken");
     assert_eq!(poll_once(&mut vt, &waker), Poll::Ready(Ok(1)));
 }
 
@@ -673,19 +679,6 @@ fn try_get_polls_a_future_once_and_leaves_a_pending_source_unpolled() {
     );
     source.complete(7);
     assert_eq!(vt.try_get().ok(), Some(7));
-}
-
-/// A pending task-backed value task dropped before completion withdraws its waker: the
-/// completion wakes nobody.
-#[test]
-fn a_dropped_task_backed_value_task_withdraws_its_waker() {
-    let tcs = TaskCompletionSource::<u8>::new();
-    let mut vt = ValueTask::from(tcs.task());
-    let (count, waker) = CountingWaker::new();
-    assert!(poll_once(&mut vt, &waker).is_pending());
-    drop(vt);
-    tcs.set_result(1);
-    assert_eq!(count.count(), 0, "the dropped awaiter was woken");
 }
 
 /// A pending future-backed value task made a task runs on a runtime (the ambient one, the
