@@ -15,7 +15,7 @@
 //! | `Task<T>`, `TaskAwaiter<T>` | [`Task<T>`](Task): `Clone`, awaitable by value and by `&` ([`TaskFuture`]), yields `Result<T, TaskError>`; [`Task::result`] borrows it instead (any `T`) |
 //! | `Exception`, `TaskCanceledException`, `AggregateException` | [`TaskError`]: `Canceled`, `Panicked`, `Faulted`, `Aggregate`, `Abandoned` |
 //! | `TaskStatus`, `IsFaulted`, `IsCanceled`, `Exception` | [`Task::status`], [`Task::is_faulted`], [`Task::is_canceled`], [`Task::error`] |
-//! | `Task.FromResult`, `CompletedTask`, `FromException`, `FromCanceled` | [`Task::from_result`], [`Task::completed`] (static), [`Task::from_error`], [`Task::from_canceled`] |
+//! | `Task.FromResult`, `CompletedTask`, `FromException`, `FromCanceled` | [`Task::from_result`] (static tasks for `()`, `true`, `false` and `i32`s `-1..=8`, as .NET caches), [`Task::completed`] (static), [`Task::from_error`], [`Task::from_canceled`] |
 //! | `Task.Run`, `Task.Run(…, token)`, `LongRunning` | [`Task::run`], [`Task::run_on`], [`Task::run_with_cancellation`], [`Task::run_blocking`] (feature `tokio`) |
 //! | `Task.Delay`, `Task.Yield`, `YieldAwaitable` | [`Task::delay`], [`Task::delay_with_cancellation`], [`yield_now`] ([`YieldNow`]) |
 //! | `CancellationToken` | `tokio_util::sync::CancellationToken`; [`TaskCompletionSource::cancel_on`] |

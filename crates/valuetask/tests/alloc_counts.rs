@@ -45,6 +45,80 @@ fn task_from_result_awaited_three_times_allocates_once() {
 }
 
 #[test]
+fn task_from_result_of_the_results_dotnet_caches_allocates_nothing() {
+    let ((), allocs) = allocations_during(|| {
+        for _ in 0..1_000 {
+            assert_eq!(now(Task::from_result(true)), Ok(true));
+            assert_eq!(now(Task::from_result(false)), Ok(false));
+            for value in -1..=8_i32 {
+                let task = Task::from_result(value);
+                assert_eq!(task.try_result(), Some(Ok(&value)));
+                assert_eq!(now(task.clone()), Ok(value));
+            }
+            assert_eq!(now(Task::from_result(())), Ok(()));
+        }
+    });
+    assert_eq!(allocs, 0);
+    assert_eq!(
+        Task::from_result(7_i32),
+        Task::from_result(7_i32),
+        "one task per value"
+    );
+    assert_ne!(Task::from_result(true), Task::from_result(false));
+    assert_eq!(Task::from_result(()), Task::completed());
+}
+
+#[test]
+fn task_from_result_of_any_other_value_allocates_its_own_task() {
+    fn allocations_of<T: Send + Sync + 'static>(value: T) -> usize {
+        let (task, allocs) = allocations_during(|| Task::from_result(value));
+        assert!(task.is_completed_successfully());
+        allocs
+    }
+    // Just outside the cached `i32` range, and the same numbers or bits in other types.
+    assert_eq!(allocations_of(-2_i32), 1);
+    assert_eq!(allocations_of(9_i32), 1);
+    assert_eq!(allocations_of(i32::MIN), 1);
+    assert_eq!(allocations_of(i32::MAX), 1);
+    assert_eq!(allocations_of(0_u32), 1);
+    assert_eq!(allocations_of(1_i64), 1);
+    assert_eq!(allocations_of(1_u8), 1);
+    assert_eq!(allocations_of(Some(true)), 1);
+    assert_eq!(allocations_of(std::sync::atomic::AtomicBool::new(true)), 1);
+    #[derive(Debug, Clone, PartialEq)]
+    struct Unit;
+    assert_eq!(allocations_of(Unit), 1);
+    // A borrowed value's type carries a lifetime, which the type test ignores: still its own.
+    let local = String::from("not cached");
+    let (task, allocs) = allocations_during(|| Task::from_result(local.as_str()));
+    assert_eq!((task.try_result(), allocs), (Some(Ok(&"not cached")), 1));
+}
+
+#[test]
+fn cached_tasks_are_shared_by_threads_without_ever_being_freed() {
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            std::thread::spawn(move || {
+                for round in 0..10_000_i32 {
+                    let task = Task::from_result(round % 10 - 1);
+                    let again = task.clone();
+                    drop(task);
+                    assert_eq!(now(again), Ok(round % 10 - 1), "thread {i}");
+                    let shared = Task::from_result(round % 2 == 0);
+                    assert_eq!(shared.wait(), Ok(&(round % 2 == 0)));
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    for value in -1..=8_i32 {
+        assert_eq!(Task::from_result(value).try_result(), Some(Ok(&value)));
+    }
+}
+
+#[test]
 fn completion_source_set_and_awaited_allocates_once() {
     let (v, allocs) = allocations_during(|| {
         let tcs = TaskCompletionSource::new();

@@ -118,6 +118,34 @@ fn a_continuation_registered_after_completion_runs_once() {
 }
 
 #[test]
+fn continuations_on_a_cached_task_from_many_threads_each_run_once() {
+    // `Task::from_result(true)` is one static task shared by every caller: continuations
+    // registered on it from several threads at once must each run exactly once.
+    let runs = Arc::new(AtomicUsize::new(0));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let runs = runs.clone();
+            thread::spawn(move || {
+                for on in [ContinueOn::Synchronously, ContinueOn::Scheduled].repeat(50) {
+                    let runs = runs.clone();
+                    let next = Task::from_result(true)
+                        .continue_with_options(options(ContinueWhen::Always, on), move |done| {
+                            runs.fetch_add(1, Ordering::SeqCst);
+                            done.try_result() == Some(Ok(&true))
+                        });
+                    assert_eq!(next.wait_timeout(WAIT), Some(Ok(&true)), "{on:?}");
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 4 * 100);
+    assert!(Task::from_result(true).is_completed_successfully());
+}
+
+#[test]
 fn synchronous_continuations_run_on_the_completing_thread_scheduled_ones_do_not() {
     let tcs = TaskCompletionSource::<u8>::new();
     let sync = tcs.task().continue_with_options(

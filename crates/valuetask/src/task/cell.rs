@@ -4,8 +4,8 @@
 //! # Invariants (who may touch what)
 //!
 //! - `refs` counts `RawTask` handles. The cell is freed when it drops to zero. A static cell
-//!   (`Task::completed()`, the only one: `COMPLETED`) keeps `STATIC_REFS` forever: its
-//!   handles do not count, so it is never freed and never written.
+//!   (`Task::completed()` and the cached results, all in `cached::CACHED`) keeps
+//!   `STATIC_REFS` forever: its handles do not count, so it is never freed and never written.
 //! - `output` is written exactly once, by the thread that set `CLAIMED`, before that thread
 //!   sets `COMPLETE` with Release. It is read only after observing `COMPLETE` with Acquire, and
 //!   never written again until the cell is freed: readers get plain `&O`, without a lock.
@@ -126,21 +126,14 @@ enum Lock {
     Completed,
 }
 
-/// The one static cell: `Task::completed()` (.NET `Task.CompletedTask`).
-#[cfg(not(valuetask_loom))]
-pub(crate) static COMPLETED: Cell<super::TaskOutput<()>> =
-    Cell::new_static(Ok(()), Outcome::RanToCompletion);
-
-/// True for the static cell: its handles neither count nor free it, so threads sharing it
-/// only read its cache line. An address comparison, no load: every other cell pays nothing.
+/// True for a static cell (`cached.rs`): its handles neither count nor free it, so threads
+/// sharing it only read its cache line. An address-range test, no load: every other cell pays
+/// two compares.
 #[inline]
 fn is_static<O>(ptr: NonNull<Cell<O>>) -> bool {
     #[cfg(not(valuetask_loom))]
     {
-        std::ptr::eq(
-            ptr.as_ptr().cast::<()>(),
-            (&raw const COMPLETED).cast::<()>(),
-        )
+        super::cached::contains(ptr.as_ptr().cast::<()>())
     }
     #[cfg(valuetask_loom)]
     {
@@ -196,14 +189,14 @@ impl<O> RawTask<O> {
         }
     }
 
-    /// A handle to a static completed cell. Never allocates, never frees.
+    /// A handle to a static completed cell. Never allocates, never frees, never counts.
+    ///
+    /// # Safety
+    /// `cell` points at a `Cell<O>` in `cached::CACHED`.
     #[cfg(not(valuetask_loom))]
-    pub(crate) fn from_static(cell: &'static Cell<O>) -> Self {
-        let this = Self {
-            ptr: NonNull::from(cell),
-        };
-        this.increment();
-        this
+    pub(crate) unsafe fn from_static(cell: NonNull<Cell<O>>) -> Self {
+        debug_assert!(is_static(cell));
+        Self { ptr: cell }
     }
 
     fn from_box(cell: Box<Cell<O>>) -> Self {

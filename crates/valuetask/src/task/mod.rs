@@ -1,5 +1,7 @@
 //! `Task<T>`: a shareable, hot, awaitable result (.NET `System.Threading.Tasks.Task<TResult>`).
 
+#[cfg(not(valuetask_loom))]
+mod cached;
 pub(crate) mod cell;
 mod combinators;
 mod continuation;
@@ -128,10 +130,13 @@ impl<T> Task<T> {
     }
 
     /// A task that has already run to completion with `value` (.NET `Task.FromResult`).
-    /// One allocation: unlike .NET, which hands out cached tasks for `true`, `false` and small
-    /// integers, there is no cache (telling `Task<bool>` apart would take a type test on every
-    /// call). A ready result that needs no sharing is a [`ValueTask::from_result`](crate::ValueTask::from_result), which
-    /// never allocates; `Task<()>` has the static [`Task::completed`].
+    ///
+    /// One allocation, except for the results .NET caches: `()`, `true`, `false` and the
+    /// `i32`s `-1..=8` each have one static task, handed out to every caller, with no
+    /// allocation and no refcount traffic (so two such tasks compare equal, as they are the
+    /// same task in .NET too). The type test is resolved at compile time: for any other `T`
+    /// this is the allocation alone. A ready result that needs no sharing is a
+    /// [`ValueTask::from_result`](crate::ValueTask::from_result), which never allocates.
     ///
     /// ```
     /// use valuetask::Task;
@@ -139,8 +144,16 @@ impl<T> Task<T> {
     /// let task = Task::from_result("ready");
     /// assert!(task.is_completed_successfully());
     /// assert_eq!(task.wait(), Ok(&"ready"));
+    ///
+    /// assert_eq!(Task::from_result(true), Task::from_result(true), "one cached task");
+    /// assert_ne!(Task::from_result(1_u64), Task::from_result(1_u64), "not cached: two tasks");
     /// ```
     pub fn from_result(value: T) -> Self {
+        #[cfg(not(valuetask_loom))]
+        if let Some(cell) = cached::lookup(&value) {
+            // SAFETY: `lookup` returns only cells of `CACHED` holding a `TaskOutput<T>`.
+            return Task::from_raw(unsafe { RawTask::from_static(cell) });
+        }
         Self::completed_with(Ok(value))
     }
 
@@ -365,8 +378,8 @@ impl<T> Task<T> {
     /// ```
     /// use valuetask::Task;
     ///
-    /// let a = Task::from_result(1);
-    /// let b = Task::from_result(1);
+    /// let a = Task::from_result(100);
+    /// let b = Task::from_result(100);
     /// assert!(a.ptr_eq(&a.clone()));
     /// assert!(!a.ptr_eq(&b), "equal values, different tasks");
     /// ```
@@ -376,20 +389,14 @@ impl<T> Task<T> {
 }
 
 impl Task<()> {
-    /// The already-completed task (.NET `Task.CompletedTask`). A static: never allocates.
+    /// The already-completed task (.NET `Task.CompletedTask`). A static: never allocates, and
+    /// every call returns the same task (as does `Task::from_result(())`).
     ///
     /// ```
     /// assert!(valuetask::Task::completed().is_completed_successfully());
     /// ```
     pub fn completed() -> Self {
-        #[cfg(not(valuetask_loom))]
-        {
-            Task::from_raw(RawTask::from_static(&cell::COMPLETED))
-        }
-        #[cfg(valuetask_loom)]
-        {
-            Task::from_result(())
-        }
+        Task::from_result(())
     }
 }
 
@@ -401,8 +408,8 @@ impl Task<()> {
 /// use std::collections::HashSet;
 /// use valuetask::Task;
 ///
-/// let a = Task::from_result(1);
-/// let b = Task::from_result(1);
+/// let a = Task::from_result(100);
+/// let b = Task::from_result(100);
 /// assert_eq!(a, a.clone());
 /// assert_ne!(a, b, "equal values, different tasks");
 /// let set: HashSet<_> = [a.clone(), b, a.clone()].into_iter().collect();

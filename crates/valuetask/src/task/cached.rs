@@ -1,0 +1,147 @@
+//! The static completed cells behind `Task::completed()` and `Task::from_result` of the
+//! results .NET caches (`AsyncTaskCache`): `()`, `false`, `true` and the `i32`s `-1..=8`.
+//!
+//! # Invariants
+//!
+//! - Every static cell lives in [`CACHED`], so "is this cell static?" is one address-range
+//!   test (`contains`), which the handle's clone and drop make before touching the refcount.
+//! - A static cell is complete and succeeded from its first read, and nothing ever writes it:
+//!   its handles do not count, success is never "observed", and a completed cell takes no
+//!   waiters or continuations.
+//! - [`lookup`] hands out a cell typed `TaskOutput<T>` only when `T` *is* the cell's result type
+//!   (`()`, `bool` or `i32`, none of which has a lifetime that erasure could hide), so the
+//!   pointer cast between the two is the identity.
+
+use std::any::TypeId;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+
+use super::cell::Cell;
+use super::{Outcome, TaskOutput};
+
+/// The cached `i32`s are `FIRST_CACHED_I32..FIRST_CACHED_I32 + CACHED_I32S`: `-1..=8`, as in .NET.
+const FIRST_CACHED_I32: i32 = -1;
+const CACHED_I32S: usize = 10;
+
+/// Every static cell, in one place (see the module invariants).
+pub(crate) struct Cached {
+    unit: Cell<TaskOutput<()>>,
+    bools: [Cell<TaskOutput<bool>>; 2],
+    ints: [Cell<TaskOutput<i32>>; CACHED_I32S],
+}
+
+const fn succeeded<T>(value: T) -> Cell<TaskOutput<T>> {
+    Cell::new_static(Ok(value), Outcome::RanToCompletion)
+}
+
+pub(crate) static CACHED: Cached = Cached {
+    unit: succeeded(()),
+    bools: [succeeded(false), succeeded(true)],
+    ints: [
+        succeeded(-1),
+        succeeded(0),
+        succeeded(1),
+        succeeded(2),
+        succeeded(3),
+        succeeded(4),
+        succeeded(5),
+        succeeded(6),
+        succeeded(7),
+        succeeded(8),
+    ],
+};
+
+/// True when `cell` is one of the static cells. Two compares, no load.
+#[inline]
+pub(crate) fn contains(cell: *const ()) -> bool {
+    let start = (&raw const CACHED).cast::<u8>();
+    let cell = cell.cast::<u8>();
+    // `wrapping_add`: one past the end of `CACHED` is in bounds, so this is `start + size`.
+    cell >= start && cell < start.wrapping_add(size_of::<Cached>())
+}
+
+/// The static cell holding `Ok(*value)`, if `value` is one that is cached. Never null.
+///
+/// For any other `T` the type tests below are constants that fold away after monomorphization:
+/// `Task::from_result` of a `u64` compiles to the allocation alone.
+#[inline]
+pub(crate) fn lookup<T>(value: &T) -> Option<NonNull<Cell<TaskOutput<T>>>> {
+    let id = erased_type_id::<T>();
+    let cell: *const () = if id == TypeId::of::<()>() {
+        std::ptr::from_ref(&CACHED.unit).cast()
+    } else if id == TypeId::of::<bool>() {
+        // SAFETY: `T` is `bool` (it has no lifetimes, so the erased id is its own).
+        let value = unsafe { *std::ptr::from_ref(value).cast::<bool>() };
+        std::ptr::from_ref(&CACHED.bools[usize::from(value)]).cast()
+    } else if id == TypeId::of::<i32>() {
+        // SAFETY: `T` is `i32`, as above.
+        let value = unsafe { *std::ptr::from_ref(value).cast::<i32>() };
+        let index = usize::try_from(value.wrapping_sub(FIRST_CACHED_I32)).ok()?;
+        std::ptr::from_ref(CACHED.ints.get(index)?).cast()
+    } else {
+        return None;
+    };
+    // `cell` is a `Cell<TaskOutput<U>>` in `CACHED` for the `U` that the type test above proved
+    // to be `T`: the cast changes the pointer's type, not what it points at.
+    NonNull::new(cell.cast_mut().cast::<Cell<TaskOutput<T>>>())
+}
+
+/// `TypeId::of::<T>()` for a `T` that need not be `'static`: lifetimes are erased before code
+/// is generated, so the id of `&'a str` is the id of `&'static str`. Comparing against a type
+/// with no lifetimes (as [`lookup`] does) is therefore an exact type test.
+fn erased_type_id<T: ?Sized>() -> TypeId {
+    trait Identify {
+        fn identify(&self) -> TypeId
+        where
+            Self: 'static;
+    }
+    impl<T: ?Sized> Identify for PhantomData<T> {
+        fn identify(&self) -> TypeId
+        where
+            Self: 'static,
+        {
+            TypeId::of::<T>()
+        }
+    }
+    let marker: &dyn Identify = &PhantomData::<T>;
+    // SAFETY: only the trait object's lifetime bound changes, not its layout or vtable. The
+    // method reads nothing through `self`; the bound only gates `TypeId::of`, whose value does
+    // not depend on lifetimes.
+    let marker: &(dyn Identify + 'static) =
+        unsafe { std::mem::transmute::<&dyn Identify, &(dyn Identify + 'static)>(marker) };
+    marker.identify()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn erased_type_id_tells_types_apart_and_ignores_lifetimes() {
+        fn id_of_borrowed<'a>(_: &'a str) -> TypeId {
+            erased_type_id::<&'a str>()
+        }
+        let local = String::from("local");
+        assert_eq!(id_of_borrowed(&local), TypeId::of::<&'static str>());
+        assert_eq!(erased_type_id::<bool>(), TypeId::of::<bool>());
+        assert_ne!(erased_type_id::<u8>(), TypeId::of::<bool>());
+        assert_ne!(erased_type_id::<u32>(), TypeId::of::<i32>());
+    }
+
+    #[test]
+    fn only_the_cached_values_have_cells() {
+        assert!(lookup(&()).is_some());
+        assert!(lookup(&true).is_some() && lookup(&false).is_some());
+        for value in -1..=8 {
+            let cell = lookup(&value).expect("cached i32");
+            assert!(contains(cell.as_ptr().cast()));
+        }
+        assert!(lookup(&-2_i32).is_none());
+        assert!(lookup(&9_i32).is_none());
+        assert!(lookup(&i32::MIN).is_none());
+        assert!(lookup(&0_u32).is_none(), "only i32 is cached, as in .NET");
+        assert!(lookup(&0_i64).is_none());
+        let on_heap = Box::new(0_u8);
+        assert!(!contains(std::ptr::from_ref(&*on_heap).cast()));
+    }
+}
