@@ -128,11 +128,13 @@ fn continuations_on_a_cached_task_from_many_threads_each_run_once() {
             thread::spawn(move || {
                 for on in [ContinueOn::Synchronously, ContinueOn::Scheduled].repeat(50) {
                     let runs = runs.clone();
-                    let next = Task::from_result(true)
-                        .continue_with_options(options(ContinueWhen::Always, on), move |done| {
+                    let next = Task::from_result(true).continue_with_options(
+                        options(ContinueWhen::Always, on),
+                        move |done| {
                             runs.fetch_add(1, Ordering::SeqCst);
                             done.try_result() == Some(Ok(&true))
-                        });
+                        },
+                    );
                     assert_eq!(next.wait_timeout(WAIT), Some(Ok(&true)), "{on:?}");
                 }
             })
