@@ -88,6 +88,12 @@ impl Implementation {
         self.name
     }
 
+    /// Run the operation `n` times, untimed: the batch loop this harness times, for another
+    /// harness to time (`benches/cross_check.rs`).
+    pub fn run_batch(&mut self, n: u64) {
+        (self.batch)(n);
+    }
+
     fn run(&mut self, n: u64) -> Duration {
         let start = Instant::now();
         (self.batch)(n);

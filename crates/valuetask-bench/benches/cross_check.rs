@@ -1,0 +1,72 @@
+//! The single-threaded rows of `valuetask-bench`, timed again by divan: the same
+//! implementations (the same closures and the same batch loop), under an independent harness
+//! with its own calibration, sampling and statistics. If both harnesses give the same
+//! ratios, the README's numbers do not come from `harness.rs`.
+//!
+//! `cargo bench -p valuetask-bench --bench cross_check` prints, per row and implementation,
+//! the time of one operation (each divan iteration runs a batch of `BATCH` operations and
+//! divan divides by `BATCH`). Compare the ratios within a row, as the README does. `-- --test`
+//! runs every case once (CI does, to keep the bench compiling and running).
+
+use divan::counter::ItemsCount;
+use divan::Bencher;
+use valuetask_bench::alloc_counter::CountingAllocator;
+use valuetask_bench::scenarios;
+
+/// The same allocator as the `valuetask-bench` binary (counting off while timing), so the
+/// peers that allocate pay the same per allocation under both harnesses.
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// The rows timed here: those that run on the calling thread alone. The others hand work to
+/// threads or runtimes, whose batches set up per batch (see `Implementation::batched`).
+const SINGLE_THREADED: &[&str] = &["a", "b", "c", "d", "e", "f", "h", "h2", "h3", "i", "j", "k"];
+
+/// Operations per divan iteration: the one dynamic call per batch costs nothing per operation.
+const BATCH: u64 = 1_000;
+
+fn main() {
+    divan::main();
+}
+
+/// Every implementation of every single-threaded row, as `(row) implementation`, in report
+/// order.
+fn cases() -> Vec<String> {
+    let all = scenarios::all();
+    for id in SINGLE_THREADED {
+        assert!(
+            all.iter().any(|s| s.id == *id),
+            "valuetask-bench has no row ({id})"
+        );
+    }
+    all.iter()
+        .filter(|scenario| SINGLE_THREADED.contains(&scenario.id))
+        .flat_map(|scenario| {
+            scenario
+                .implementations
+                .iter()
+                .map(move |implementation| format!("({}) {}", scenario.id, implementation.name()))
+        })
+        .collect()
+}
+
+#[divan::bench(args = cases())]
+fn ns_per_op(bencher: Bencher, case: &str) {
+    let mut scenarios = scenarios::all();
+    let implementation = scenarios
+        .iter_mut()
+        .flat_map(|scenario| {
+            let id = scenario.id;
+            scenario
+                .implementations
+                .iter_mut()
+                .map(move |implementation| (id, implementation))
+        })
+        .find_map(|(id, implementation)| {
+            (format!("({id}) {}", implementation.name()) == case).then_some(implementation)
+        })
+        .unwrap_or_else(|| panic!("no implementation named {case}"));
+    bencher
+        .counter(ItemsCount::new(BATCH))
+        .bench_local(|| implementation.run_batch(BATCH));
+}
