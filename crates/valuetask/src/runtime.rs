@@ -208,7 +208,8 @@ mod on_tokio {
         /// The global runtime is a multi-thread tokio runtime started on first use and never
         /// shut down; its workers are named `valuetask-global`, one per core unless the
         /// environment variable `VALUETASK_WORKER_THREADS` (read once, at that first use)
-        /// sets their number. For full control, build your own runtime and use
+        /// sets their number; a value that is not a positive integer is ignored. For full
+        /// control, build your own runtime and use
         /// [`run_on`](Self::run_on).
         ///
         /// On an ambient current-thread runtime the task is spawned there, as `tokio::spawn`

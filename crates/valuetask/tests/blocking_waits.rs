@@ -1,0 +1,102 @@
+//! Blocking waits (`Task::wait`, `ValueTask::get_result`): nested on one thread, and inside a
+//! worker of a multi-thread runtime.
+
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::mpsc;
+use std::task::{Context, Poll};
+use std::thread;
+use std::time::Duration;
+
+use valuetask::{Task, TaskCompletionSource, ValueTask};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Pending at its first poll (`get_result` tries once with a waker that does nothing). At
+/// the second (the blocking wait's, with its real waker) it polls `first`, starts a thread
+/// that completes `first` and then `second`, and waits for `second` inside the poll: a nested
+/// blocking wait on the same thread, sharing its waker. Ready once `first` is.
+struct WaitsInsideItsPoll {
+    polls: u32,
+    first: Task<u8>,
+    completers: Option<(TaskCompletionSource<u8>, TaskCompletionSource<u8>)>,
+    second: Task<u8>,
+}
+
+impl Future for WaitsInsideItsPoll {
+    type Output = u8;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u8> {
+        self.polls += 1;
+        if self.polls == 1 {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        if let Poll::Ready(value) = Pin::new(&mut self.first).poll(cx) {
+            return Poll::Ready(value.unwrap());
+        }
+        // `first` has our waker now. Its completion wakes it while the nested wait below
+        // runs, on the waker both waits share; the nested wait must leave that wake-up for
+        // the outer one.
+        if let Some((first, second)) = self.completers.take() {
+            thread::spawn(move || {
+                first.set_result(1);
+                second.set_result(2);
+            });
+        }
+        assert_eq!(self.second.wait(), Ok(&2));
+        Poll::Pending
+    }
+}
+
+#[test]
+fn a_wake_up_that_arrives_during_a_nested_wait_still_reaches_the_outer_wait() {
+    let (done, finished) = mpsc::channel();
+    thread::spawn(move || {
+        for _ in 0..100 {
+            let (first, second) = (TaskCompletionSource::new(), TaskCompletionSource::new());
+            let outer = WaitsInsideItsPoll {
+                polls: 0,
+                first: first.task(),
+                second: second.task(),
+                completers: Some((first, second)),
+            };
+            assert_eq!(ValueTask::new(outer).get_result(), 1);
+        }
+        done.send(()).unwrap();
+    });
+    finished
+        .recv_timeout(WAIT)
+        .expect("the outer wait missed the wake-up its nested wait consumed");
+}
+
+#[test]
+fn a_panic_in_a_future_blocked_on_inside_a_runtime_worker_propagates_unchanged() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let message = runtime.block_on(async {
+        tokio::spawn(async {
+            // `get_result` polls once, then blocks: on a worker, in `block_in_place`. A panic
+            // in a later poll must come out as it is, not be taken for tokio refusing to block
+            // in place.
+            let mut polls = 0;
+            let panics_at_its_second_poll = std::future::poll_fn(move |cx| {
+                polls += 1;
+                assert!(polls < 2, "the future's own panic");
+                cx.waker().wake_by_ref();
+                Poll::<()>::Pending
+            });
+            let panic = catch_unwind(AssertUnwindSafe(|| {
+                ValueTask::new(panics_at_its_second_poll).get_result()
+            }))
+            .expect_err("the panic propagates");
+            (panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(message.as_deref(), Some("the future's own panic"));
+}
