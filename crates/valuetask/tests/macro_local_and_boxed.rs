@@ -89,3 +89,19 @@ fn boxed_methods_allocate_per_call_and_pooled_ones_do_not() {
     let typed: ValueTask<'_, u8> = always_boxed();
     assert_eq!(drive(typed), 3);
 }
+
+#[test]
+fn a_local_value_task_reports_completion_and_shows_its_backing() {
+    let tcs = valuetask::TaskCompletionSource::<u8>::new();
+    let local = LocalValueTask::from(ValueTask::from(tcs.task()));
+    assert!(!local.is_completed());
+    let shown = format!("{local:?}");
+    assert!(
+        shown.starts_with("LocalValueTask(") && shown.contains("ValueTask"),
+        "{shown}"
+    );
+    tcs.set_result(4);
+    assert!(local.is_completed());
+    assert_eq!(local.get_result(), Ok(4));
+    assert!(LocalValueTask::from_result(1).is_completed());
+}
