@@ -157,4 +157,21 @@ mod tests {
         let ret: Type = parse_quote!(impl Iterator<Item = u8>);
         assert!(!never_suspends(&parse_quote!({ std::iter::empty() }), &ret));
     }
+
+    #[test]
+    fn awaits_unknown_macros_and_impl_types_are_found_inside_nested_groups() {
+        assert!(!check(parse_quote!({
+            println!("{}", (f().await, [g().await]));
+            1
+        })));
+        assert!(!check(parse_quote!({
+            assert!(ok, "{}", {
+                futures::pending!();
+                1
+            });
+            1
+        })));
+        let ret: Type = parse_quote!((u8, [impl Iterator<Item = u8>; 1]));
+        assert!(!never_suspends(&parse_quote!({ todo() }), &ret));
+    }
 }

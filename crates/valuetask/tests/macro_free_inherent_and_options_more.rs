@@ -8,7 +8,8 @@
 //! const-generic inherent impls, `Box`/`Arc`/`Pin` receivers on inherent methods, `?Send` and
 //! `boxed` on single methods and impls (`crate = path` with them is in `macro_crate_path.rs`),
 //! deferred (`#[tracing::instrument]`) free fns and single methods, and a `Send` free fn's
-//! value task completed on another thread.
+//! value task completed on another thread, and a bare `#[value_task]` repeated on methods of
+//! an annotated trait and impl.
 
 #![allow(dead_code, unused_mut, clippy::all)]
 
@@ -850,4 +851,35 @@ fn a_send_free_fn_value_task_is_send_and_completes_on_another_thread() {
     );
     let total = std::thread::scope(|s| s.spawn(move || vt.get_result()).join().unwrap());
     assert_eq!(total, 32);
+}
+
+/// A bare `#[value_task]` repeated on a method of an annotated trait or impl changes nothing
+/// (only options there are checked: `boxed`, and the errors for `?Send` and `crate`).
+#[value_task]
+trait Repeated: Send + Sync {
+    #[value_task]
+    async fn declared(&self) -> u32;
+    #[value_task]
+    async fn provided(&self) -> u32 {
+        yield_once().await;
+        self.declared().await + 1
+    }
+}
+
+struct RepeatedImpl;
+
+#[value_task]
+impl Repeated for RepeatedImpl {
+    #[value_task]
+    async fn declared(&self) -> u32 {
+        40
+    }
+}
+
+#[test]
+fn a_bare_attribute_repeated_on_a_method_changes_nothing() {
+    let service: &dyn Repeated = &RepeatedImpl;
+    let declared: ValueTask<'_, u32> = service.declared();
+    assert_eq!(declared.get_result(), 40);
+    assert_eq!(service.provided().get_result(), 41);
 }
