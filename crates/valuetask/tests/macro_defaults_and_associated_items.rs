@@ -74,3 +74,51 @@ fn default_bodies_and_associated_types_work_through_dyn() {
 fn associated_consts_and_default_bodies_work_statically() {
     assert_eq!(drive(Memory.name()), "memory");
 }
+
+/// Default bodies of methods without a receiver: whether the future holds `Self` is read from
+/// the body too, macro arguments included (`Self` only inside `vec![..]`, nested in
+/// parentheses): then it gets `Self: Send` and `Self: 'value_task`, as async-trait gives;
+/// otherwise nothing of `Self` is required, so a `!Send` implementor can use the default.
+#[value_task]
+trait Built: Sized {
+    fn build() -> Self;
+
+    async fn build_two() -> usize {
+        let built = vec![(Self::build()), (Self::build())];
+        yield_once().await;
+        built.len()
+    }
+
+    async fn label() -> String {
+        yield_once().await;
+        format!("label {}", 7)
+    }
+}
+
+#[derive(Debug)]
+struct Part;
+
+impl Built for Part {
+    fn build() -> Self {
+        Part
+    }
+}
+
+/// Not `Send`: only defaults that hold no `Self` apply to it.
+impl Built for std::rc::Rc<u8> {
+    fn build() -> Self {
+        std::rc::Rc::new(0)
+    }
+}
+
+#[test]
+fn default_bodies_without_a_receiver_bound_self_only_when_they_hold_it() {
+    fn send<T: Send>(value: T) -> T {
+        value
+    }
+    // `build_two` holds `Vec<Self>` across its suspension: its value task is `Send` only
+    // because the expansion required `Self: Send`.
+    assert_eq!(drive(send(<Part as Built>::build_two())), 2);
+    assert_eq!(drive(<std::rc::Rc<u8> as Built>::label()), "label 7");
+    assert_eq!(drive(<Part as Built>::label()), "label 7");
+}
