@@ -1,12 +1,15 @@
 //! The single-threaded rows of `valuetask-bench`, timed again by divan: the same
-//! implementations (the same closures and the same batch loop), under an independent harness
-//! with its own calibration, sampling and statistics. If both harnesses give the same
-//! ratios, the README's numbers do not come from `harness.rs`.
+//! implementations (the same closures in the same batch loop), under an independent harness
+//! with its own calibration, sampling, ordering and statistics. It cross-checks those parts
+//! of `harness.rs`; the batch loop itself (`black_box` around each operation, one dynamic
+//! call per batch) is shared, so an artifact of that loop would show in both.
 //!
-//! `cargo bench -p valuetask-bench --bench cross_check` prints, per row and implementation,
-//! the time of one operation (each divan iteration runs a batch of `BATCH` operations and
-//! divan divides by `BATCH`). Compare the ratios within a row, as the README does. `-- --test`
-//! runs every case once (CI does, to keep the bench compiling and running).
+//! `cargo bench -p valuetask-bench --bench cross_check` prints one line per row and
+//! implementation. Each divan iteration runs a batch of `BATCH` (1,000) operations, and
+//! divan's time columns are per iteration: read its µs as nanoseconds per operation (the
+//! items/s line under each is per operation). Compare the ratios within a row with the
+//! README's. `-- --test` runs every case once (CI does, to keep the bench compiling and
+//! running).
 
 use divan::counter::ItemsCount;
 use divan::Bencher;
@@ -22,7 +25,8 @@ static ALLOCATOR: CountingAllocator = CountingAllocator;
 /// threads or runtimes, whose batches set up per batch (see `Implementation::batched`).
 const SINGLE_THREADED: &[&str] = &["a", "b", "c", "d", "e", "f", "h", "h2", "h3", "i", "j", "k"];
 
-/// Operations per divan iteration: the one dynamic call per batch costs nothing per operation.
+/// Operations per divan iteration (the one dynamic call per batch is spread over them), and
+/// so the factor between divan's times (per iteration) and the README's (per operation).
 const BATCH: u64 = 1_000;
 
 fn main() {

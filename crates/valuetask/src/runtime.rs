@@ -2,8 +2,8 @@
 //! cancellation with `tokio_util::sync::CancellationToken`).
 //!
 //! Where futures run: the ambient tokio runtime, or, outside one, valuetask's global
-//! multi-thread runtime (`valuetask-global` workers, one per core unless
-//! `VALUETASK_WORKER_THREADS` says otherwise), started on first use and never shut down.
+//! multi-thread runtime (`valuetask-global` workers, tokio's default of one per core unless
+//! `VALUETASK_WORKER_THREADS` is a positive number), started on first use and never shut down.
 //! The library's own background work (scheduled continuations, cancellation watchers) always
 //! runs on the global runtime. Without feature `tokio`, futures that `ValueTask::as_task` must drive run on a new thread
 //! each, and the `Task::run` family is not available.
@@ -206,10 +206,11 @@ mod on_tokio {
         /// task with the panic message; it never takes the process down.
         ///
         /// The global runtime is a multi-thread tokio runtime started on first use and never
-        /// shut down; its workers are named `valuetask-global`, one per core unless the
-        /// environment variable `VALUETASK_WORKER_THREADS` (read once, at that first use)
-        /// sets their number; a value that is not a positive integer is ignored. For full
-        /// control, build your own runtime and use
+        /// shut down; its workers are named `valuetask-global`, one per core (tokio's default,
+        /// which tokio's `TOKIO_WORKER_THREADS` overrides) unless the environment variable
+        /// `VALUETASK_WORKER_THREADS` (read once, at that first use) sets their number; a
+        /// value that is not a positive integer is ignored. For full control, build your own
+        /// runtime and use
         /// [`run_on`](Self::run_on).
         ///
         /// On an ambient current-thread runtime the task is spawned there, as `tokio::spawn`

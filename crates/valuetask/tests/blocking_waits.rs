@@ -53,31 +53,37 @@ impl Future for WaitsInsideItsPoll {
 fn a_wake_up_that_arrives_during_a_nested_wait_still_reaches_the_outer_wait() {
     let (done, finished) = mpsc::channel();
     thread::spawn(move || {
-        for _ in 0..100 {
-            let (first, second) = (TaskCompletionSource::new(), TaskCompletionSource::new());
-            let outer = WaitsInsideItsPoll {
-                polls: 0,
-                first: first.task(),
-                second: second.task(),
-                completers: Some((first, second)),
-            };
-            assert_eq!(ValueTask::new(outer).get_result(), 1);
-        }
-        done.send(()).unwrap();
+        let rounds = catch_unwind(|| {
+            for _ in 0..100 {
+                let (first, second) = (TaskCompletionSource::new(), TaskCompletionSource::new());
+                let outer = WaitsInsideItsPoll {
+                    polls: 0,
+                    first: first.task(),
+                    second: second.task(),
+                    completers: Some((first, second)),
+                };
+                assert_eq!(ValueTask::new(outer).get_result(), 1);
+            }
+        });
+        done.send(rounds.is_ok()).unwrap();
     });
-    finished
+    let completed = finished
         .recv_timeout(WAIT)
         .expect("the outer wait missed the wake-up its nested wait consumed");
+    assert!(completed, "a round panicked (its message is above)");
 }
 
+/// With feature `tokio` a wait on a runtime worker runs in `block_in_place`.
+#[cfg(feature = "tokio")]
 #[test]
 fn a_panic_in_a_future_blocked_on_inside_a_runtime_worker_propagates_unchanged() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()
         .unwrap();
-    let message = runtime.block_on(async {
-        tokio::spawn(async {
+    let (done, finished) = mpsc::channel();
+    runtime.spawn(async move {
+        let message = tokio::spawn(async {
             // `get_result` polls once, then blocks: on a worker, in `block_in_place`. A panic
             // in a later poll must come out as it is, not be taken for tokio refusing to block
             // in place.
@@ -96,7 +102,12 @@ fn a_panic_in_a_future_blocked_on_inside_a_runtime_worker_propagates_unchanged()
                 .or_else(|| panic.downcast_ref::<String>().cloned())
         })
         .await
-        .unwrap()
+        .ok();
+        done.send(message).unwrap();
     });
-    assert_eq!(message.as_deref(), Some("the future's own panic"));
+    let message = finished.recv_timeout(WAIT).expect("the wait returned");
+    assert_eq!(
+        message.expect("the task itself did not panic").as_deref(),
+        Some("the future's own panic")
+    );
 }

@@ -84,6 +84,8 @@ trait Built: Sized {
     fn build() -> Self;
 
     async fn build_two() -> usize {
+        // `Self` only inside a macro's arguments is the point of this body.
+        #[allow(clippy::useless_vec)]
         let built = vec![(Self::build()), (Self::build())];
         yield_once().await;
         built.len()

@@ -97,7 +97,8 @@ fn a_local_value_task_reports_completion_and_shows_its_backing() {
     assert!(!local.is_completed());
     let shown = format!("{local:?}");
     assert!(
-        shown.starts_with("LocalValueTask(") && shown.contains("ValueTask"),
+        shown.starts_with("LocalValueTask(ValueTask { backing: ")
+            && shown.contains("is_completed: false"),
         "{shown}"
     );
     tcs.set_result(4);

@@ -1,5 +1,7 @@
-//! The static completed cells behind `Task::completed()` and `Task::from_result` of the
-//! results .NET caches (`AsyncTaskCache`): `()`, `false`, `true` and the `i32`s `-1..=8`.
+//! The static completed cells behind `Task::completed()` and `Task::from_result` of `()`,
+//! `false`, `true` and the `i32`s `-1..=8`: the `Task<bool>` and `Task<int>` results .NET's
+//! `AsyncTaskCache` holds. (.NET also hands out a cached task for `default` of some other
+//! value types and for `null`; only `()` has a counterpart here.)
 //!
 //! # Invariants
 //!
@@ -115,6 +117,67 @@ fn erased_type_id<T: ?Sized>() -> TypeId {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::task::cell::RawTask;
+    use crate::task::Task;
+    use crate::value_task::ValueTask;
+
+    /// The words of every static cell (see `RawTask::words`).
+    fn all_words() -> Vec<[usize; 4]> {
+        let mut words = vec![RawTask::words(&CACHED.unit)];
+        words.extend(CACHED.bools.iter().map(RawTask::words));
+        words.extend(CACHED.ints.iter().map(RawTask::words));
+        words
+    }
+
+    /// Every way to use a completed task, on one cached task.
+    fn use_every_way<T>(task: Task<T>)
+    where
+        T: Clone + Send + Sync + PartialEq + std::fmt::Debug + 'static,
+    {
+        let value = task
+            .try_result()
+            .expect("complete")
+            .expect("succeeded")
+            .clone();
+        let copy = task.clone();
+        assert_eq!(copy, task);
+        let _ = format!("{task:?}");
+        let _ = std::collections::HashSet::from([copy.clone()]);
+        assert_eq!(task.wait(), Ok(&value));
+        assert_eq!(task.error(), None);
+        assert!(task.status().is_completed());
+        let by_ref = std::future::IntoFuture::into_future(&task);
+        assert_eq!(crate::blocking::block_on(by_ref), Ok(value.clone()));
+        assert_eq!(crate::blocking::block_on(copy.clone()), Ok(value.clone()));
+        assert_eq!(
+            ValueTask::from(copy.clone()).get_result(),
+            Ok(value.clone())
+        );
+        let next = copy.continue_with(|done| done.try_result().is_some());
+        assert_eq!(next.wait(), Ok(&true));
+        let pending = crate::TaskCompletionSource::<T>::new();
+        let first = Task::when_any([pending.task(), copy.clone()]);
+        assert_eq!(first.wait().map(|winner| winner == &copy), Ok(true));
+        assert_eq!(
+            Task::when_all([copy.clone(), copy.clone()]).wait(),
+            Ok(&vec![value.clone(); 2])
+        );
+        assert_eq!(Task::from_result(copy.clone()).flatten().wait(), Ok(&value));
+        drop(pending);
+    }
+
+    #[test]
+    fn handles_of_cached_tasks_never_write_their_cells() {
+        let before = all_words();
+        use_every_way(Task::from_result(()));
+        use_every_way(Task::completed());
+        use_every_way(Task::from_result(false));
+        use_every_way(Task::from_result(true));
+        for value in -1..=8_i32 {
+            use_every_way(Task::from_result(value));
+        }
+        assert_eq!(all_words(), before);
+    }
 
     #[test]
     fn erased_type_id_tells_types_apart_and_ignores_lifetimes() {

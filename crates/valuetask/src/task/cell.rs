@@ -525,6 +525,18 @@ impl<O> RawTask<O> {
         sources.load(Ordering::Acquire) == 1 || sources.fetch_sub(1, Ordering::AcqRel) == 1
     }
 
+    /// Every word of the cell a handle could write outside the waiter list (which only the
+    /// holder of `LOCKED` touches): state, refcount, source count, overflow (tests).
+    #[cfg(test)]
+    pub(crate) fn words(cell: &Cell<O>) -> [usize; 4] {
+        [
+            cell.state.load(Ordering::Relaxed),
+            cell.refs.load(Ordering::Relaxed),
+            cell.sources.load(Ordering::Relaxed),
+            cell.overflow.load(Ordering::Relaxed) as usize,
+        ]
+    }
+
     /// The handle count (tests).
     #[cfg(test)]
     pub(crate) fn ref_count(&self) -> usize {

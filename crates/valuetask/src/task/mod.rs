@@ -131,10 +131,10 @@ impl<T> Task<T> {
 
     /// A task that has already run to completion with `value` (.NET `Task.FromResult`).
     ///
-    /// One allocation, except for the results .NET caches: `()`, `true`, `false` and the
-    /// `i32`s `-1..=8` each have one static task, handed out to every caller, with no
-    /// allocation and no refcount traffic (so two such tasks compare equal, as they are the
-    /// same task in .NET too). The type test is resolved at compile time: for any other `T`
+    /// One allocation, except for the results .NET's `AsyncTaskCache` holds for `bool` and
+    /// `int`, and `()`: `true`, `false`, the `i32`s `-1..=8` and `()` each have one static
+    /// task, handed out to every caller, with no allocation and no refcount traffic (so two
+    /// such tasks compare equal, as they are the same task in .NET too). The type test is resolved at compile time: for any other `T`
     /// this is the allocation alone. A ready result that needs no sharing is a
     /// [`ValueTask::from_result`](crate::ValueTask::from_result), which never allocates.
     ///
