@@ -77,3 +77,65 @@ fn an_rc_receiver_works_under_question_send_and_in_a_body_that_cannot_suspend() 
     assert_eq!(drive(std::rc::Rc::clone(&node).weight()), 2);
     assert_eq!(drive(std::rc::Rc::clone(&node).count()), 2);
 }
+
+/// Default bodies hold their receiver across a suspension, so what they need of `Self` (for a
+/// `Send` future) follows the receiver, as in async-trait: `&self` and `Pin<&Self>` need
+/// `Self: Sync` only, `Arc<Self>` needs `Send + Sync`. No supertraits here, so the bounds the
+/// expansion adds are all there is.
+#[value_task]
+trait DefaultReceivers {
+    fn value(&self) -> u64;
+
+    async fn through_ref(&self) -> u64 {
+        yield_once().await;
+        self.value()
+    }
+
+    async fn through_pinned_ref(self: std::pin::Pin<&Self>) -> u64 {
+        yield_once().await;
+        self.value() + 1
+    }
+
+    async fn through_arc(self: std::sync::Arc<Self>) -> u64 {
+        yield_once().await;
+        self.value() + 2
+    }
+}
+
+/// `Send` and `Sync`.
+struct Anywhere(u64);
+
+impl DefaultReceivers for Anywhere {
+    fn value(&self) -> u64 {
+        self.0
+    }
+}
+
+/// `Sync` but not `Send` (a `MutexGuard` may not move to another thread).
+struct SyncOnly(std::marker::PhantomData<std::sync::MutexGuard<'static, ()>>);
+
+impl DefaultReceivers for SyncOnly {
+    fn value(&self) -> u64 {
+        10
+    }
+}
+
+#[test]
+fn default_bodies_require_of_self_what_their_receiver_needs_and_no_more() {
+    fn send<T: Send>(value: T) -> T {
+        value
+    }
+    let anywhere = std::sync::Arc::new(Anywhere(5));
+    assert_eq!(drive(send(anywhere.through_ref())), 5);
+    assert_eq!(
+        drive(send(std::pin::Pin::new(&*anywhere).through_pinned_ref())),
+        6
+    );
+    assert_eq!(drive(send(anywhere.clone().through_arc())), 7);
+    let sync_only = SyncOnly(std::marker::PhantomData);
+    assert_eq!(drive(send(sync_only.through_ref())), 10);
+    assert_eq!(
+        drive(send(std::pin::Pin::new(&sync_only).through_pinned_ref())),
+        11
+    );
+}
