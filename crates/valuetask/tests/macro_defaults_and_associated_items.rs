@@ -92,8 +92,9 @@ trait Built: Sized {
     }
 
     async fn label() -> String {
+        let number = 7;
         yield_once().await;
-        format!("label {}", 7)
+        format!("label {}", number)
     }
 }
 
