@@ -11,10 +11,31 @@
 //! README's. `-- --test` runs every case once (CI does, to keep the bench compiling and
 //! running).
 
+// The scenarios and what they use, compiled into this bench as they are into the binary (which
+// keeps them out of a library: see its `main.rs`). The report and the CLI are not needed, so
+// parts of the harness go unused here, and the included files' unit-test modules are compiled
+// without their `#[test]` functions (this target has no test harness), leaving their imports
+// unused.
+#![allow(dead_code, unused_imports)]
+
+#[path = "../src/alloc_counter.rs"]
+mod alloc_counter;
+#[path = "../src/dyn_traits.rs"]
+mod dyn_traits;
+#[path = "../src/executor.rs"]
+mod executor;
+#[path = "../src/handoff.rs"]
+mod handoff;
+#[path = "../src/harness.rs"]
+mod harness;
+#[path = "../src/runtime_scenarios.rs"]
+mod runtime_scenarios;
+#[path = "../src/scenarios.rs"]
+mod scenarios;
+
+use alloc_counter::CountingAllocator;
 use divan::counter::ItemsCount;
 use divan::Bencher;
-use valuetask_bench::alloc_counter::CountingAllocator;
-use valuetask_bench::scenarios;
 
 /// The same allocator as the `valuetask-bench` binary (counting off while timing), so the
 /// peers that allocate pay the same per allocation under both harnesses.

@@ -89,7 +89,8 @@ impl Implementation {
     }
 
     /// Run the operation `n` times, untimed: the batch loop this harness times, for another
-    /// harness to time (`benches/cross_check.rs`).
+    /// harness to time (`benches/cross_check.rs`; the binary itself does not call it).
+    #[allow(dead_code)]
     pub fn run_batch(&mut self, n: u64) {
         (self.batch)(n);
     }
