@@ -139,3 +139,37 @@ fn default_bodies_require_of_self_what_their_receiver_needs_and_no_more() {
         11
     );
 }
+
+/// An elided output borrows from a `Pin<&Self>` receiver, not from another reference
+/// argument, as Rust's elision rules say for any receiver holding `&Self`.
+#[value_task]
+trait Picker: Send + Sync + Unpin {
+    async fn pick(self: std::pin::Pin<&Self>, other: &str) -> &str;
+}
+
+struct Named(String);
+
+#[value_task]
+impl Picker for Named {
+    async fn pick(self: std::pin::Pin<&Self>, other: &str) -> &str {
+        yield_once().await;
+        if other.is_empty() {
+            ""
+        } else {
+            &self.get_ref().0
+        }
+    }
+}
+
+#[test]
+fn an_elided_output_borrows_from_a_pinned_receiver() {
+    let named = Named("from self".to_string());
+    let picked = {
+        let other = String::from("x");
+        drive(std::pin::Pin::new(&named).pick(&other))
+    };
+    // `other` is gone: the result borrows only `named`.
+    assert_eq!(picked, "from self");
+    let service: &dyn Picker = &named;
+    assert_eq!(drive(std::pin::Pin::new(service).pick("y")), "from self");
+}
