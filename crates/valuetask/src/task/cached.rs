@@ -53,7 +53,8 @@ pub(crate) static CACHED: Cached = Cached {
     ],
 };
 
-/// True when `cell` is one of the static cells. Two compares, no load.
+/// True when `cell` is one of the static cells: two compares with the static's address; nothing
+/// is read from the cell.
 #[inline]
 pub(crate) fn contains(cell: *const ()) -> bool {
     let start = (&raw const CACHED).cast::<u8>();

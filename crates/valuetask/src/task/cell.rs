@@ -127,8 +127,8 @@ enum Lock {
 }
 
 /// True for a static cell (`cached.rs`): its handles neither count nor free it, so threads
-/// sharing it only read its cache line. An address-range test, no load: every other cell pays
-/// two compares.
+/// sharing it only read its cache line. An address-range test that reads nothing from the
+/// cell: every other cell pays two compares.
 #[inline]
 fn is_static<O>(ptr: NonNull<Cell<O>>) -> bool {
     #[cfg(not(valuetask_loom))]
