@@ -883,3 +883,22 @@ fn a_bare_attribute_repeated_on_a_method_changes_nothing() {
     assert_eq!(declared.get_result(), 40);
     assert_eq!(service.provided().get_result(), 41);
 }
+
+/// One lifetime and a type parameter: the type is captured too, so the value task takes the
+/// general form (bounded by both), not the single-lifetime one.
+#[value_task]
+async fn label_with_value<'a, T: std::fmt::Display + Send>(label: &'a str, value: T) -> String {
+    yield_once().await;
+    format!("{label}: {value}")
+}
+
+#[test]
+fn a_free_fn_with_one_lifetime_and_a_type_parameter_captures_both() {
+    let label = String::from("count");
+    assert_eq!(label_with_value(&label, 3).get_result(), "count: 3");
+    let borrowed = String::from("borrowed");
+    assert_eq!(
+        label_with_value("text", borrowed.as_str()).get_result(),
+        "text: borrowed"
+    );
+}

@@ -149,6 +149,29 @@ pub async fn free(text: &str, mut count: usize) -> usize {
     count
 }
 
+/// Parameters the user bounds in a `where` clause get the output bound there too, not inline
+/// (clippy's `multiple_bound_locations`).
+#[value_task]
+pub async fn bounded_in_where<'a, 'b, T>(value: &'a T, suffix: &'b str) -> String
+where
+    T: Display + Sync + ?Sized,
+    'b: 'a,
+{
+    yield_once().await;
+    format!("{value}{suffix}")
+}
+
+/// Each parameter's output bound goes into its own predicate, whatever their order.
+#[value_task]
+pub async fn two_in_where<T, U>(first: T, second: U) -> String
+where
+    U: Display + Send,
+    T: Display + Send,
+{
+    yield_once().await;
+    format!("{first}{second}")
+}
+
 impl Memory {
     #[value_task]
     pub async fn len_later(&self) -> usize {
@@ -159,6 +182,8 @@ impl Memory {
 
 #[test]
 fn every_shape_runs() {
+    assert_eq!(bounded_in_where("a", "b").get_result(), "ab");
+    assert_eq!(two_in_where(1, 'x').get_result(), "1x");
     let mut memory = Memory::default();
     memory.put(1, "one".to_owned()).get_result();
     let store: &dyn Store = &memory;

@@ -85,3 +85,37 @@ fn reference_arguments_and_generics_work_through_dyn() {
     let b: &dyn Borrower<'_> = &Holder(&text);
     assert_eq!(drive(b.borrowed()), "held");
 }
+
+/// A method of an annotated `impl<'a>` whose arguments do not use `'a` does not capture it: its
+/// value task may outlive `'a` (here: be `'static` while `'a` is a caller's lifetime).
+struct ImplLifetime<'a>(&'a str);
+
+#[value_task]
+impl<'a> ImplLifetime<'a> {
+    async fn unrelated(n: u8) -> u8 {
+        yield_once().await;
+        n + 1
+    }
+
+    async fn first_byte(&self) -> u8 {
+        self.0.as_bytes()[0]
+    }
+}
+
+fn unrelated_outlives_the_holder<'a>(
+    holder: &ImplLifetime<'a>,
+) -> valuetask::ValueTask<'static, u8> {
+    let _ = holder.0;
+    ImplLifetime::<'a>::unrelated(1)
+}
+
+#[test]
+fn an_impl_lifetime_the_arguments_do_not_use_is_not_captured() {
+    let local = String::from("x");
+    let holder = ImplLifetime(&local);
+    let later = unrelated_outlives_the_holder(&holder);
+    assert_eq!(drive(holder.first_byte()), b'x');
+    drop(holder);
+    drop(local);
+    assert_eq!(drive(later), 2);
+}
