@@ -357,3 +357,22 @@ fn expansion_bindings_do_not_clash_with_user_items() {
     assert_eq!(drive(hygiene::ready(1)), 2);
     assert_eq!(drive(hygiene::suspending((1, 0))), 3);
 }
+
+struct Pair<'a, 'b>(&'a str, &'b str);
+
+impl<'a, 'b> Pair<'a, 'b> {
+    /// The attribute on one method of `impl<'a, 'b>`, whose arguments use both impl lifetimes:
+    /// the future captures both, so both bound the value task.
+    #[value_task]
+    async fn joined(left: &'a str, right: &'b str) -> String {
+        yield_once().await;
+        format!("{left}{right}")
+    }
+}
+
+#[test]
+fn a_method_annotated_alone_captures_every_impl_lifetime_its_arguments_use() {
+    let (left, right) = (String::from("a"), String::from("b"));
+    let pair = Pair(&left, &right);
+    assert_eq!(Pair::joined(pair.0, pair.1).get_result(), "ab");
+}
