@@ -120,3 +120,31 @@ fn an_impl_lifetime_the_arguments_do_not_use_is_not_captured() {
     // The holder and the string it borrowed are gone.
     assert_eq!(drive(later), 2);
 }
+
+/// `'async_trait` written in a signature (as traits written for async-trait do) means the value
+/// task's lifetime, also next to a lifetime the method declares itself.
+#[value_task]
+trait Tagged: Send + Sync {
+    async fn tag<'a, T>(&self, label: &'a str, value: T) -> String
+    where
+        T: Display + Send + 'async_trait;
+}
+
+struct Tagger;
+
+#[value_task]
+impl Tagged for Tagger {
+    async fn tag<'a, T>(&self, label: &'a str, value: T) -> String
+    where
+        T: Display + Send + 'async_trait,
+    {
+        yield_once().await;
+        format!("{label}={value}")
+    }
+}
+
+#[test]
+fn the_async_trait_lifetime_next_to_a_declared_one_is_the_value_tasks() {
+    let label = String::from("n");
+    assert_eq!(drive(Tagger.tag(&label, 4)), "n=4");
+}
