@@ -83,6 +83,35 @@ fn polling_a_ready_value_task_after_it_yielded_panics_with_a_message() {
     let _ = poll_once(&mut vt, Waker::noop());
 }
 
+/// A ready value is dropped exactly once: with its value task when nobody took it, by whoever
+/// received it otherwise (never again by the yielded value task). `Drop` skips a ready value
+/// only when its type has no drop glue, so this must hold for a type that has some.
+#[test]
+fn a_ready_value_is_dropped_once_whether_or_not_it_was_awaited() {
+    let value = Arc::new(());
+    let unpolled = ValueTask::from_result(Arc::clone(&value));
+    assert_eq!(Arc::strong_count(&value), 2);
+    drop(unpolled);
+    assert_eq!(
+        Arc::strong_count(&value),
+        1,
+        "an unpolled ready value is dropped"
+    );
+
+    let mut polled = ValueTask::from_result(Arc::clone(&value));
+    let Poll::Ready(received) = poll_once(&mut polled, Waker::noop()) else {
+        panic!("a ready value task is ready at its first poll");
+    };
+    drop(polled);
+    assert_eq!(
+        Arc::strong_count(&value),
+        2,
+        "the yielded value is not dropped again"
+    );
+    drop(received);
+    assert_eq!(Arc::strong_count(&value), 1);
+}
+
 /// Every way to use a value task that already yielded panics at the caller, naming the
 /// method; none turns the misuse into a faulted task or a wrong value.
 #[test]
