@@ -44,7 +44,9 @@ static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 /// The rows timed here: those that run on the calling thread alone. The others hand work to
 /// threads or runtimes, whose batches set up per batch (see `Implementation::batched`).
-const SINGLE_THREADED: &[&str] = &["a", "b", "c", "d", "e", "f", "h", "h2", "h3", "i", "j", "k"];
+const SINGLE_THREADED: &[&str] = &[
+    "a", "b", "c", "d", "e", "f", "h", "h2", "h3", "h4", "i", "j", "j2", "k",
+];
 
 /// Operations per divan iteration (the one dynamic call per batch is spread over them), and
 /// so the factor between divan's times (per iteration) and the README's (per operation).

@@ -82,7 +82,9 @@ pub fn all() -> Vec<Scenario> {
         dyn_call_could_suspend_but_does_not(),
         dyn_call_ready_polled_out_of_line(),
         dyn_call_ready_vs_stackfuture(),
+        dyn_call_ready_in_a_tasks_loop(),
         dyn_call_suspending(),
+        dyn_call_suspending_in_a_tasks_loop(),
         static_call_ready(),
         crate::runtime_scenarios::run_vs_spawn(),
         crate::runtime_scenarios::when_all_vs_join_all(),
@@ -455,6 +457,40 @@ fn dyn_call_could_suspend_but_does_not() -> Scenario {
     )
 }
 
+/// An implementation whose batch is one long-lived `async` block, driven by `$drive`, that
+/// awaits `$call` once per operation (`$k` is the operation's input), as a service's task
+/// awaits calls in a loop: the value or future each call returns goes into the block's state,
+/// which lives in memory across the block's suspensions, never in registers.
+macro_rules! awaited_in_a_loop {
+    ($name:expr, $drive:path, |$k:ident| $call:expr) => {
+        Implementation::batched($name, move |n| {
+            $drive(async {
+                let mut sum = 0u64;
+                for $k in 0..n {
+                    let $k = black_box($k);
+                    sum = sum.wrapping_add($call.await);
+                }
+                sum
+            })
+        })
+    };
+}
+
+/// (h4) The call of (h), awaited in a task's loop (see [`awaited_in_a_loop`]).
+fn dyn_call_ready_in_a_tasks_loop() -> Scenario {
+    let (boxed, stack, pooled) = services();
+    Scenario::new(
+        "h4",
+        "dyn async trait call completing synchronously, awaited in a task's loop",
+        vec![
+            awaited_in_a_loop!(ASYNC_TRAIT, run_ready, |k| boxed.ready(k)),
+            awaited_in_a_loop!(STACK_FUTURE, run_ready, |k| stack.ready(k)),
+            awaited_in_a_loop!(VALUE_TASK_ATTR, run_ready, |k| pooled.ready(k)),
+        ],
+        None,
+    )
+}
+
 /// (i) The same call as (h), with `StackFuture` as the peer.
 fn dyn_call_ready_vs_stackfuture() -> Scenario {
     let (_, stack, pooled) = services();
@@ -488,6 +524,23 @@ fn dyn_call_suspending() -> Scenario {
             implementation: VALUE_TASK_ATTR,
             max_ratio: 0.6,
         }),
+    )
+}
+
+/// (j2) The call of (j), awaited in a task's loop (see [`awaited_in_a_loop`]): every
+/// operation suspends the whole block once, back to the driver.
+fn dyn_call_suspending_in_a_tasks_loop() -> Scenario {
+    let (boxed, stack, pooled) = services();
+    Scenario::new(
+        "j2",
+        "dyn async trait call suspending once, awaited in a task's loop",
+        vec![
+            awaited_in_a_loop!(ASYNC_TRAIT, poll_to_completion, |k| boxed.suspending(k)),
+            awaited_in_a_loop!(STACK_FUTURE, poll_to_completion, |k| stack.suspending(k)),
+            awaited_in_a_loop!(VALUE_TASK_ATTR, poll_to_completion, |k| pooled
+                .suspending(k)),
+        ],
+        None,
     )
 }
 
