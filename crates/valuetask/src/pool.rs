@@ -22,9 +22,10 @@
 //! # Invariants
 //!
 //! A block is owned by exactly one of: a thread's free list, a shared list (under its lock),
-//! or one live `PooledBacking` / `start` call (the future inside it). A free block's first
-//! word is its chain link; a block in use holds the future from offset 0. `len` counts the
-//! blocks of each chain exactly.
+//! or one live value task backing / `start` call (the future inside it), or one small record
+//! (`store_small`). A free block's first word is its chain link; a block in use holds a
+//! `StoredBlock` (a value task backing's header, then the future) or a record from offset 0.
+//! `len` counts the blocks of each chain exactly.
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::cell::Cell;
@@ -34,8 +35,11 @@ use std::ptr::{self, NonNull};
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
+use std::marker::PhantomData;
+use std::mem::{align_of, size_of};
+
 use crate::source::SourceStatus;
-use crate::value_task::{PooledBacking, PooledVTable};
+use crate::value_task::backing::{BackingVTable, Header, Kind};
 
 const CLASS_SIZES: [usize; 7] = [64, 128, 256, 512, 1024, 2048, 4096];
 const CLASSES: usize = CLASS_SIZES.len();
@@ -347,75 +351,161 @@ fn return_block_slow(class: usize, block: *mut u8) {
     }
 }
 
-/// Operations on a future `F` stored in a pooled block.
-struct Stored<F>(std::marker::PhantomData<F>);
+/// The size class of a block holding an `R`; `usize::MAX` if none fits.
+struct ClassOf<R>(PhantomData<R>);
 
-impl<F: Future> Stored<F> {
-    const CLASS: usize = match class_of(size_of::<F>(), align_of::<F>()) {
+impl<R> ClassOf<R> {
+    const CLASS: usize = match class_of(size_of::<R>(), align_of::<R>()) {
         Some(class) => class,
         None => usize::MAX,
     };
+}
 
-    /// Borrowed as `&Self::VTABLE`, a constant is promoted to static memory: the pointer a
-    /// `PooledBacking` keeps stays valid forever.
-    const VTABLE: PooledVTable<F::Output> = PooledVTable {
+/// Move `value` into a pooled block: for the small records behind value tasks (a source and
+/// its token, a task), which always fit the smallest class.
+pub(crate) fn store_small<R>(value: R) -> NonNull<R> {
+    const { assert!(ClassOf::<R>::CLASS == 0, "a record fits the smallest class") };
+    let block = take_block(0).cast::<R>();
+    // SAFETY: the block is at least 64 bytes, aligned to 16, and ours.
+    unsafe { block.as_ptr().write(value) };
+    block
+}
+
+/// Move the value out of a block from [`store_small`] and give the block back.
+///
+/// # Safety
+/// `block` came from `store_small::<R>`, holds its value, and is not used again.
+pub(crate) unsafe fn take_small<R>(block: NonNull<R>) -> R {
+    // SAFETY: per the caller.
+    let value = unsafe { block.as_ptr().read() };
+    return_block(0, block.cast());
+    value
+}
+
+/// Drop the value in a block from [`store_small`] and give the block back, even if the drop
+/// panics.
+///
+/// # Safety
+/// As for [`take_small`].
+pub(crate) unsafe fn free_small<R>(block: NonNull<R>) {
+    // SAFETY: per the caller.
+    drop(unsafe { take_small(block) });
+}
+
+/// A future and the header that makes it a value task's backing: the layout of a pooled
+/// block, and of a boxed future.
+#[repr(C)]
+struct StoredBlock<F: Future> {
+    header: Header<F::Output>,
+    future: F,
+}
+
+/// Operations on a future `F` stored in a pooled block, or in a box.
+struct Stored<F>(PhantomData<F>);
+
+impl<F: Future> Stored<F> {
+    const CLASS: usize = ClassOf::<StoredBlock<F>>::CLASS;
+
+    /// Borrowed as `&Self::POOLED`, a constant is promoted to static memory: the header's
+    /// pointer stays valid forever.
+    const POOLED: BackingVTable<F::Output> = BackingVTable {
         poll: Self::poll,
         status: Self::status,
-        release: Self::release,
-        is_future: true,
+        release: Self::release_pooled,
+        kind: Kind::Future,
+        name: "Pooled",
+        token: None,
+    };
+
+    const BOXED: BackingVTable<F::Output> = BackingVTable {
+        poll: Self::poll,
+        status: Self::status,
+        release: Self::release_boxed,
+        kind: Kind::Future,
+        name: "Future",
+        token: None,
     };
 
     /// # Safety
-    /// `ptr` is a live pooled block holding an `F` that has not completed.
-    unsafe fn poll(ptr: NonNull<()>, _token: u32, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let fut = ptr.cast::<F>();
-        // SAFETY: the future lives in its block until dropped below; it is never moved.
+    /// `header` starts a live `StoredBlock<F>` whose future has not completed.
+    unsafe fn poll(header: NonNull<Header<F::Output>>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let block = header.cast::<StoredBlock<F>>();
+        // SAFETY: the future lives in its block until dropped; it is never moved.
         // (On `Ready` the future stays in place: the backing's `Drop` releases it.)
-        unsafe { Pin::new_unchecked(&mut *fut.as_ptr()) }.poll(cx)
+        unsafe { Pin::new_unchecked(&mut (*block.as_ptr()).future) }.poll(cx)
     }
 
-    unsafe fn status(_ptr: NonNull<()>, _token: u32) -> SourceStatus {
+    unsafe fn status(_header: NonNull<Header<F::Output>>) -> SourceStatus {
         SourceStatus::Pending
     }
 
     /// # Safety
-    /// `ptr` is a live pooled block holding an `F`; it is not used again.
-    unsafe fn release(ptr: NonNull<()>) {
+    /// `header` starts a live pooled `StoredBlock<F>`; it is not used again.
+    unsafe fn release_pooled(header: NonNull<Header<F::Output>>) {
         /// Returns the block even if dropping the future panics. Generic, so the class is a
         /// constant in the inlined return.
-        struct GiveBack<F: Future>(NonNull<u8>, std::marker::PhantomData<F>);
+        struct GiveBack<F: Future>(NonNull<u8>, PhantomData<F>);
         impl<F: Future> Drop for GiveBack<F> {
             #[inline]
             fn drop(&mut self) {
                 return_block(Stored::<F>::CLASS, self.0);
             }
         }
-        let _give_back = GiveBack::<F>(ptr.cast(), std::marker::PhantomData);
+        let _give_back = GiveBack::<F>(header.cast(), PhantomData);
+        let block = header.cast::<StoredBlock<F>>();
         // SAFETY: per the caller; the future is dropped exactly once, in place (it was
         // pinned there).
-        unsafe { std::ptr::drop_in_place(ptr.cast::<F>().as_ptr()) };
+        unsafe { ptr::drop_in_place(&raw mut (*block.as_ptr()).future) };
+    }
+
+    /// # Safety
+    /// `header` starts a live boxed `StoredBlock<F>`; it is not used again.
+    unsafe fn release_boxed(header: NonNull<Header<F::Output>>) {
+        // SAFETY: per the caller: the box was leaked by `boxed`.
+        drop(unsafe { Box::from_raw(header.cast::<StoredBlock<F>>().as_ptr()) });
+    }
+
+    /// A pooled block's header, once it holds a future (`Backed::from_header` makes the
+    /// backing).
+    fn pooled_header(block: NonNull<StoredBlock<F>>) -> NonNull<Header<F::Output>> {
+        block.cast()
     }
 }
 
+/// `future` in a box with its header, for futures too large for the pool or kept out of it.
+pub(crate) fn boxed<F: Future>(future: F) -> NonNull<Header<F::Output>> {
+    let block = Box::new(StoredBlock {
+        // SAFETY: `&BOXED` is a promoted constant.
+        header: unsafe { Header::from_raw(&Stored::<F>::BOXED) },
+        future,
+    });
+    // SAFETY: `Box::into_raw` is never null.
+    unsafe { NonNull::new_unchecked(Box::into_raw(block)) }.cast()
+}
+
 /// Store `future` in a pooled block, or hand it back if it is too large or too aligned.
-pub(crate) fn store<F: Future>(future: F) -> Result<PooledBacking<F::Output>, F> {
+pub(crate) fn store<F: Future>(future: F) -> Result<NonNull<Header<F::Output>>, F> {
     if Stored::<F>::CLASS == usize::MAX {
         return Err(future);
     }
-    let block = take_block(Stored::<F>::CLASS);
-    // SAFETY: the block is at least `size_of::<F>()` bytes, aligned to 16 ≥ `align_of::<F>()`,
-    // and ours.
-    unsafe { block.cast::<F>().as_ptr().write(future) };
-    // SAFETY: `&VTABLE` is a promoted constant (static memory); the block holds an `F`.
-    Ok(unsafe { PooledBacking::from_raw(block.cast(), 0, &Stored::<F>::VTABLE) })
+    let block = take_block(Stored::<F>::CLASS).cast::<StoredBlock<F>>();
+    // SAFETY: the block fits a `StoredBlock<F>` (its class), is aligned to 16 ≥ its
+    // alignment, and ours. `&POOLED` is a promoted constant.
+    unsafe {
+        block.as_ptr().write(StoredBlock {
+            header: Header::from_raw(&Stored::<F>::POOLED),
+            future,
+        })
+    };
+    Ok(Stored::<F>::pooled_header(block))
 }
 
 /// What [`start`] did with a future.
 pub(crate) enum Started<F: Future> {
     /// It completed during the first poll; its storage is already back in the pool.
     Ready(F::Output),
-    /// It suspended; it stays pooled.
-    Pending(PooledBacking<F::Output>),
+    /// It suspended; it stays pooled (the block's header).
+    Pending(NonNull<Header<F::Output>>),
     /// Too large or too aligned for the pool: handed back unpolled.
     Unpooled(F),
 }
@@ -424,36 +514,30 @@ pub(crate) enum Started<F: Future> {
 /// nothing (the caller's first real poll registers a real one).
 #[inline]
 pub(crate) fn start<F: Future>(future: F) -> Started<F> {
-    if Stored::<F>::CLASS == usize::MAX {
-        return Started::Unpooled(future);
-    }
-    let block = take_block(Stored::<F>::CLASS).cast::<F>();
-    // SAFETY: the block fits an `F` (see `store`) and is ours.
-    unsafe { block.as_ptr().write(future) };
+    let header = match store(future) {
+        Ok(header) => header,
+        Err(future) => return Started::Unpooled(future),
+    };
     /// Drops the future and returns the block if the first poll panics.
-    struct Unwind<F: Future>(NonNull<F>);
+    struct Unwind<F: Future>(NonNull<Header<F::Output>>);
     impl<F: Future> Drop for Unwind<F> {
         fn drop(&mut self) {
             // SAFETY: the block holds a live `F` that nobody else references.
-            unsafe { Stored::<F>::release(self.0.cast()) };
+            unsafe { Stored::<F>::release_pooled(self.0) };
         }
     }
-    let guard = Unwind(block);
-    // SAFETY: the future stays in its block until dropped: pinned.
-    let polled = unsafe { Pin::new_unchecked(&mut *block.as_ptr()) }
-        .poll(&mut Context::from_waker(Waker::noop()));
+    let guard = Unwind::<F>(header);
+    // SAFETY: the block holds a pending `F`, ours alone.
+    let polled = unsafe { Stored::<F>::poll(header, &mut Context::from_waker(Waker::noop())) };
     std::mem::forget(guard);
     match polled {
         Poll::Ready(output) => {
-            // SAFETY: completed, and nothing else knows the block: `release` drops the future
-            // in place exactly once and returns the block, even if that drop panics.
-            unsafe { Stored::<F>::release(block.cast()) };
+            // SAFETY: completed, and nothing else knows the block: the future is dropped in
+            // place exactly once and the block returned, even if that drop panics.
+            unsafe { Stored::<F>::release_pooled(header) };
             Started::Ready(output)
         }
-        // SAFETY: a promoted constant vtable; the block holds a pending `F`.
-        Poll::Pending => Started::Pending(unsafe {
-            PooledBacking::from_raw(block.cast(), 0, &Stored::<F>::VTABLE)
-        }),
+        Poll::Pending => Started::Pending(header),
     }
 }
 

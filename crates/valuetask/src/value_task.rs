@@ -1,5 +1,6 @@
 //! `ValueTask<'a, T>`: a result now, or later (.NET `System.Threading.Tasks.ValueTask<TResult>`).
 
+pub(crate) mod backing;
 mod bridge;
 
 use std::fmt;
@@ -7,14 +8,14 @@ use std::future::Future;
 use std::mem::{self, ManuallyDrop};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::ptr::{self, NonNull};
+use std::ptr;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use crate::source::{SourceStatus, ValueTaskSource};
-use crate::task::cell::RawTask;
-use crate::task::waiters::WaiterKey;
-use crate::task::{Task, TaskError, TaskOutput};
+use crate::source::ValueTaskSource;
+use crate::task::{Task, TaskError};
+
+use backing::{Backed, Kind, SourceRecord, TaskRecord};
 
 /// A result that is available now, or an operation that produces it later: .NET's
 /// `ValueTask<TResult>`.
@@ -57,127 +58,13 @@ use crate::task::{Task, TaskError, TaskOutput};
 #[must_use = "dropping a ValueTask discards its result and drops whatever work is still pending; await it, `get_result` it or turn it into a Task"]
 pub struct ValueTask<'a, T>(ManuallyDrop<Repr<'a, T>>);
 
+/// Everything but a ready value is one thin pointer to its block (`backing.rs`), so a
+/// `ValueTask<'_, T>` is 16 bytes for a `T` of up to 8 bytes: returned in two registers.
 pub(crate) enum Repr<'a, T> {
     Ready(T),
-    Task(TaskBacking<T>),
-    Future(Pin<Box<dyn Future<Output = T> + Send + 'a>>),
-    Borrowed {
-        source: &'a dyn ValueTaskSource<T>,
-        token: u32,
-    },
-    Shared {
-        source: Arc<dyn ValueTaskSource<T> + 'a>,
-        token: u32,
-    },
-    Pooled(PooledBacking<T>),
+    Backed(Backed<'a, T>),
     /// Yielded its value already; polling again is a bug in the caller.
     Done,
-}
-
-/// A `Task<U>` seen as a source of `T = Result<U, TaskError>`.
-pub(crate) struct TaskBacking<T> {
-    raw: RawTask<T>,
-    key: WaiterKey,
-    clone_output: fn(&T) -> T,
-}
-
-// SAFETY: `TaskBacking::new` is the only constructor and requires `U: Send + Sync` for
-// `T = Result<U, TaskError>`, so the cell may be shared and freed across threads whenever
-// `T: Send`.
-unsafe impl<T: Send> Send for TaskBacking<T> {}
-
-impl<U: Clone + Send + Sync> TaskBacking<TaskOutput<U>> {
-    fn new(task: Task<U>) -> Self {
-        TaskBacking {
-            raw: task.into_raw(),
-            key: WaiterKey::NONE,
-            clone_output: <TaskOutput<U> as Clone>::clone,
-        }
-    }
-}
-
-impl<T> TaskBacking<T> {
-    fn poll(&mut self, waker: &Waker) -> Poll<T> {
-        let clone_output = self.clone_output;
-        self.raw.poll(&mut self.key, waker).map(clone_output)
-    }
-}
-
-impl<T> Drop for TaskBacking<T> {
-    fn drop(&mut self) {
-        self.raw.remove_waiter(&mut self.key);
-    }
-}
-
-/// The operations of a pooled backing (a slot rented from a pool), monomorphized by the pool.
-pub(crate) struct PooledVTable<T> {
-    /// Poll the slot's generation `token`. On `Ready`, a source slot has recycled itself (the
-    /// pointer must not be used again); a stored future is still in place and is released by
-    /// the backing's `Drop` (so a panicking drop cannot run twice).
-    pub(crate) poll: unsafe fn(NonNull<()>, u32, &mut Context<'_>) -> Poll<T>,
-    /// The generation's status.
-    pub(crate) status: unsafe fn(NonNull<()>, u32) -> SourceStatus,
-    /// The consumer gives up before `Ready`.
-    pub(crate) release: unsafe fn(NonNull<()>),
-    /// A stored future (progress is learnt by polling, and `as_task` must drive it) rather
-    /// than a completion source.
-    pub(crate) is_future: bool,
-}
-
-/// A rented slot seen as the source of `T`: no refcount, released on drop.
-pub(crate) struct PooledBacking<T> {
-    ptr: NonNull<()>,
-    token: u32,
-    /// Points at a `'static` vtable (a raw pointer so that `Repr<'a, T>` needs no
-    /// `T: 'static`).
-    vtable: NonNull<PooledVTable<T>>,
-}
-
-// SAFETY: built by `CompletionPool` (slots of `T: Send`, consumable on any thread), by
-// `ValueTask::new`/`start` (futures that are `Send`), and by the `unsafe` local constructors,
-// whose contract keeps their non-`Send` futures inside a `!Send` `LocalValueTask`.
-unsafe impl<T: Send> Send for PooledBacking<T> {}
-
-impl<T> PooledBacking<T> {
-    /// A backing for a slot whose vtable is a `'static` constant.
-    ///
-    /// `ptr` must be a rented slot whose consumer this backing becomes.
-    pub(crate) fn new(ptr: NonNull<()>, token: u32, vtable: &'static PooledVTable<T>) -> Self
-    where
-        T: 'static,
-    {
-        // SAFETY: `'static` vtable.
-        unsafe { Self::from_raw(ptr, token, vtable) }
-    }
-
-    /// # Safety
-    /// `vtable` outlives the backing (it is a promoted constant), and `ptr` is a slot or
-    /// block whose consumer this backing becomes.
-    pub(crate) unsafe fn from_raw(ptr: NonNull<()>, token: u32, vtable: &PooledVTable<T>) -> Self {
-        PooledBacking {
-            ptr,
-            token,
-            vtable: NonNull::from(vtable),
-        }
-    }
-
-    fn vtable(&self) -> &PooledVTable<T> {
-        // SAFETY: the vtable outlives the backing (see `from_raw`).
-        unsafe { self.vtable.as_ref() }
-    }
-
-    fn status(&self) -> SourceStatus {
-        // SAFETY: the slot stays rented while this backing lives.
-        unsafe { (self.vtable().status)(self.ptr, self.token) }
-    }
-}
-
-impl<T> Drop for PooledBacking<T> {
-    fn drop(&mut self) {
-        // SAFETY: we are the consumer and have not seen `Ready` (a backing that yielded is
-        // overwritten without being dropped).
-        unsafe { (self.vtable().release)(self.ptr) }
-    }
 }
 
 impl<T> Repr<'_, T> {
@@ -195,74 +82,46 @@ impl<T> Repr<'_, T> {
             unsafe { ptr::write(self, Repr::Done) };
             return Poll::Ready(value);
         }
-        // A pooled completion source (`CompletionPool`) is polled from here too, so its
-        // result lands in the caller's frame without another copy through `poll_backing`.
-        if let Repr::Pooled(pooled) = self {
-            if !pooled.vtable().is_future {
-                // SAFETY: the slot stays rented while the backing lives; we are its consumer.
-                let polled = unsafe { (pooled.vtable().poll)(pooled.ptr, pooled.token, cx) };
+        match self {
+            Repr::Backed(backed) => {
+                // Asked before polling: a slot that recycles itself may be freed by the poll.
+                let recycles_itself = backed.kind() == Kind::PoolSlot;
+                let polled = backed.poll(cx);
                 if polled.is_ready() {
-                    // A source slot recycled itself: forget the backing.
-                    // SAFETY: `self` is valid for writes; the backing owns nothing else.
-                    unsafe { ptr::write(self, Repr::Done) };
+                    if recycles_itself {
+                        // The slot recycled itself: forget the backing.
+                        // SAFETY: `self` is valid for writes; the backing owns nothing else.
+                        unsafe { ptr::write(self, Repr::Done) };
+                    } else {
+                        // The block is released by the backing's `Drop`, after `self` already
+                        // says `Done`: a panicking drop (of a finished future) cannot cause a
+                        // second one.
+                        // SAFETY: the backing is moved out once and `self` overwritten at
+                        // once, without dropping the old contents.
+                        let finished = unsafe { ptr::read(backed) };
+                        // SAFETY: `self` is valid for writes.
+                        unsafe { ptr::write(self, Repr::Done) };
+                        drop(finished);
+                    }
                 }
-                return polled;
+                polled
             }
-        }
-        self.poll_backing(cx)
-    }
-
-    /// Poll a backing that is not a ready value or a pooled source (`poll` handles those).
-    fn poll_backing(&mut self, cx: &mut Context<'_>) -> Poll<T> {
-        let polled = match self {
-            Repr::Ready(_) => unreachable!("handled by poll"),
-            Repr::Task(task) => task.poll(cx.waker()),
-            Repr::Future(fut) => fut.as_mut().poll(cx),
-            Repr::Borrowed { source, token } => source.poll_result(*token, cx),
-            Repr::Shared { source, token } => source.poll_result(*token, cx),
-            Repr::Pooled(pooled) => {
-                debug_assert!(pooled.vtable().is_future, "sources are polled by `poll`");
-                // SAFETY: the block stays ours while the backing lives; we are its consumer.
-                let polled = unsafe { (pooled.vtable().poll)(pooled.ptr, pooled.token, cx) };
-                if polled.is_ready() {
-                    // A finished future is dropped by the backing's `Drop`, after `self`
-                    // already says `Done`: a panicking drop cannot cause a second one.
-                    // SAFETY: the backing is moved out once and `self` overwritten at once,
-                    // without dropping the old contents.
-                    let finished = unsafe { ptr::read(pooled) };
-                    // SAFETY: `self` is valid for writes.
-                    unsafe { ptr::write(self, Repr::Done) };
-                    drop(finished);
-                }
-                return polled;
-            }
+            Repr::Ready(_) => unreachable!("handled above"),
             Repr::Done => used_after_yield("ValueTask::poll"),
-        };
-        if polled.is_ready() {
-            *self = Repr::Done;
         }
-        polled
     }
 
     fn is_completed(&self) -> bool {
         match self {
             Repr::Ready(_) | Repr::Done => true,
-            Repr::Task(task) => task.raw.snapshot().is_complete(),
-            Repr::Future(_) => false,
-            Repr::Borrowed { source, token } => source.status(*token).is_completed(),
-            Repr::Shared { source, token } => source.status(*token).is_completed(),
-            Repr::Pooled(pooled) => pooled.status().is_completed(),
+            Repr::Backed(backed) => backed.status().is_completed(),
         }
     }
 
     fn kind(&self) -> &'static str {
         match self {
             Repr::Ready(_) => "Ready",
-            Repr::Task(_) => "Task",
-            Repr::Future(_) => "Future",
-            Repr::Borrowed { .. } => "BorrowedSource",
-            Repr::Shared { .. } => "SharedSource",
-            Repr::Pooled(_) => "Pooled",
+            Repr::Backed(backed) => backed.name(),
             Repr::Done => "Done",
         }
     }
@@ -290,8 +149,15 @@ impl<'a, T> ValueTask<'a, T> {
         ValueTask(ManuallyDrop::new(repr))
     }
 
-    pub(crate) fn from_pooled(backing: PooledBacking<T>) -> Self {
-        ValueTask::from_repr(Repr::Pooled(backing))
+    pub(crate) fn from_backed(backing: Backed<'a, T>) -> Self {
+        ValueTask::from_repr(Repr::Backed(backing))
+    }
+
+    /// # Safety
+    /// As for [`Backed::from_header`].
+    unsafe fn from_header(header: std::ptr::NonNull<backing::Header<T>>) -> Self {
+        // SAFETY: per the caller.
+        ValueTask::from_backed(unsafe { Backed::from_header(header) })
     }
 
     /// Take the representation out, leaving nothing to drop.
@@ -324,7 +190,8 @@ impl<'a, T> ValueTask<'a, T> {
     /// ```
     pub fn new(future: impl Future<Output = T> + Send + 'a) -> Self {
         match crate::pool::store(future) {
-            Ok(pooled) => ValueTask::from_repr(Repr::Pooled(pooled)),
+            // SAFETY: a fresh block holding a `Send` future that lives for `'a`.
+            Ok(header) => unsafe { ValueTask::from_header(header) },
             Err(large) => ValueTask::boxed(large),
         }
     }
@@ -355,14 +222,18 @@ impl<'a, T> ValueTask<'a, T> {
     pub fn start(future: impl Future<Output = T> + Send + 'a) -> Self {
         match crate::pool::start(future) {
             crate::pool::Started::Ready(value) => ValueTask::from_result(value),
-            crate::pool::Started::Pending(pooled) => ValueTask::from_repr(Repr::Pooled(pooled)),
-            crate::pool::Started::Unpooled(large) => {
-                let mut boxed: Pin<Box<dyn Future<Output = T> + Send + 'a>> = Box::pin(large);
-                match boxed.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-                    Poll::Ready(value) => ValueTask::from_result(value),
-                    Poll::Pending => ValueTask::from_repr(Repr::Future(boxed)),
-                }
-            }
+            // SAFETY: a block holding a pending `Send` future that lives for `'a`.
+            crate::pool::Started::Pending(header) => unsafe { ValueTask::from_header(header) },
+            crate::pool::Started::Unpooled(large) => ValueTask::boxed(large).started(),
+        }
+    }
+
+    /// Poll a lazy value task once, with a waker that does nothing: a ready result replaces
+    /// its backing.
+    fn started(mut self) -> Self {
+        match self.0.poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(value) => ValueTask::from_result(value),
+            Poll::Pending => self,
         }
     }
 
@@ -373,14 +244,12 @@ impl<'a, T> ValueTask<'a, T> {
     pub(crate) unsafe fn start_local(future: impl Future<Output = T> + 'a) -> Self {
         match crate::pool::start(future) {
             crate::pool::Started::Ready(value) => ValueTask::from_result(value),
-            crate::pool::Started::Pending(pooled) => ValueTask::from_repr(Repr::Pooled(pooled)),
-            // Too large for the pool: start its box (which always fits) instead.
-            crate::pool::Started::Unpooled(large) => match crate::pool::start(Box::pin(large)) {
-                crate::pool::Started::Ready(value) => ValueTask::from_result(value),
-                crate::pool::Started::Pending(pooled) => ValueTask::from_repr(Repr::Pooled(pooled)),
-                crate::pool::Started::Unpooled(_) => {
-                    unreachable!("a box always fits the smallest class")
-                }
+            // SAFETY: a block holding a pending future that lives for `'a`; typed `Send` per
+            // this function's contract.
+            crate::pool::Started::Pending(header) => unsafe { ValueTask::from_header(header) },
+            // SAFETY: as above, in a box.
+            crate::pool::Started::Unpooled(large) => unsafe {
+                ValueTask::from_header(crate::pool::boxed(large)).started()
             },
         }
     }
@@ -392,13 +261,13 @@ impl<'a, T> ValueTask<'a, T> {
     /// stay inside a `LocalValueTask` (which is `!Send`) and never be handed out, combined or
     /// turned into a task.
     pub(crate) unsafe fn pooled_local(future: impl Future<Output = T> + 'a) -> Self {
-        match crate::pool::store(future) {
-            Ok(pooled) => ValueTask::from_repr(Repr::Pooled(pooled)),
-            Err(large) => match crate::pool::store(Box::pin(large)) {
-                Ok(pooled) => ValueTask::from_repr(Repr::Pooled(pooled)),
-                Err(_) => unreachable!("a box always fits the smallest class"),
-            },
-        }
+        let header = match crate::pool::store(future) {
+            Ok(header) => header,
+            Err(large) => crate::pool::boxed(large),
+        };
+        // SAFETY: a block holding a future that lives for `'a`; typed `Send` per this
+        // function's contract.
+        unsafe { ValueTask::from_header(header) }
     }
 
     /// Like [`new`](Self::new), but always in a plain box (no pool; .NET's non-pooling
@@ -413,7 +282,8 @@ impl<'a, T> ValueTask<'a, T> {
     /// assert_eq!(vt.get_result(), "boxed");
     /// ```
     pub fn boxed(future: impl Future<Output = T> + Send + 'a) -> Self {
-        ValueTask::from_repr(Repr::Future(Box::pin(future)))
+        // SAFETY: a fresh box holding a `Send` future that lives for `'a`.
+        unsafe { ValueTask::from_header(crate::pool::boxed(future)) }
     }
 
     /// A value task whose result comes from `source` for the operation `token`
@@ -430,7 +300,8 @@ impl<'a, T> ValueTask<'a, T> {
     /// assert_eq!(vt.get_result(), Ok(4));
     /// ```
     pub fn from_source(source: &'a dyn ValueTaskSource<T>, token: u32) -> Self {
-        ValueTask::from_repr(Repr::Borrowed { source, token })
+        // SAFETY: a fresh record of a `Send + Sync` source borrowed for `'a`.
+        unsafe { ValueTask::from_header(SourceRecord::store(source, token)) }
     }
 
     /// Like [`from_source`](Self::from_source), holding a counted reference to the source
@@ -448,7 +319,8 @@ impl<'a, T> ValueTask<'a, T> {
     /// assert_eq!(consumer.join().unwrap(), Ok(9));
     /// ```
     pub fn from_arc_source(source: Arc<dyn ValueTaskSource<T> + 'a>, token: u32) -> Self {
-        ValueTask::from_repr(Repr::Shared { source, token })
+        // SAFETY: a fresh record of a `Send + Sync` source that lives for `'a`.
+        unsafe { ValueTask::from_header(SourceRecord::store(source, token)) }
     }
 
     /// Whether the result is available without waiting (.NET `IsCompleted`).
@@ -506,8 +378,8 @@ impl<'a, T> ValueTask<'a, T> {
     #[track_caller]
     pub(crate) fn try_take(&mut self) -> Option<T> {
         match &*self.0 {
-            Repr::Ready(_) | Repr::Future(_) => {}
-            Repr::Pooled(p) if p.vtable().is_future => {}
+            Repr::Ready(_) => {}
+            Repr::Backed(backed) if backed.kind() == Kind::Future => {}
             Repr::Done => used_after_yield("ValueTask::try_get"),
             other if !other.is_completed() => return None,
             _ => {}
@@ -596,9 +468,8 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
             }
         }
         match self.into_repr() {
-            Repr::Future(future) => crate::runtime::drive(future, None, internal),
-            Repr::Pooled(p) if p.vtable().is_future => {
-                crate::runtime::drive(ValueTask::from_repr(Repr::Pooled(p)), None, internal)
+            Repr::Backed(backed) if backed.kind() == Kind::Future => {
+                crate::runtime::drive(ValueTask::from_backed(backed), None, internal)
             }
             other => bridge::drive(other, internal),
         }
@@ -626,21 +497,18 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
     pub fn into_task(self) -> Task<U> {
         self.check_not_yielded("ValueTask::into_task");
         match self.into_repr() {
-            Repr::Task(backing) => {
-                let mut backing = ManuallyDrop::new(backing);
-                let TaskBacking { raw, key, .. } = &mut *backing;
-                raw.remove_waiter(key);
-                // SAFETY: `backing` is never used or dropped again: the handle moves out once.
-                Task::from_raw(unsafe { ptr::read(&backing.raw) })
+            Repr::Backed(backed) if backed.kind() == Kind::Task => {
+                let header = ManuallyDrop::new(backed).header();
+                // SAFETY: a `Kind::Task` block behind a value task of `Result<U, TaskError>`
+                // is a `TaskRecord` of `U`; the backing is forgotten, so this is its one
+                // release.
+                unsafe { TaskRecord::into_task(header) }
             }
             Repr::Ready(Ok(value)) => Task::from_result(value),
             Repr::Ready(Err(error)) => Task::from_error(error),
             other => {
-                let is_future = match &other {
-                    Repr::Future(_) => true,
-                    Repr::Pooled(p) => p.vtable().is_future,
-                    _ => false,
-                };
+                let is_future =
+                    matches!(&other, Repr::Backed(backed) if backed.kind() == Kind::Future);
                 let tcs = crate::TaskCompletionSource::new();
                 let task = tcs.task();
                 let inner = ValueTask::from_repr(other);
@@ -722,7 +590,8 @@ impl<U: Clone + Send + Sync + 'static> From<Task<U>> for ValueTask<'static, Resu
     /// A value task backed by `task` (.NET `new ValueTask<T>(Task<T>)`). Awaiting yields what
     /// awaiting the task yields. No allocation.
     fn from(task: Task<U>) -> Self {
-        ValueTask::from_repr(Repr::Task(TaskBacking::new(task)))
+        // SAFETY: a fresh record of a task of `Send + Sync` values.
+        unsafe { ValueTask::from_header(TaskRecord::store(task)) }
     }
 }
 
@@ -734,7 +603,10 @@ impl<T> fmt::Debug for ValueTask<'_, T> {
         let mut d = f.debug_struct("ValueTask");
         d.field("backing", &self.0.kind());
         match &*self.0 {
-            Repr::Borrowed { token, .. } | Repr::Shared { token, .. } => d.field("token", token),
+            Repr::Backed(backed) => match backed.token() {
+                Some(token) => d.field("token", &token),
+                None => d.field("is_completed", &self.0.is_completed()),
+            },
             repr => d.field("is_completed", &repr.is_completed()),
         };
         d.finish()

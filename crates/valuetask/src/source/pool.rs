@@ -8,7 +8,7 @@
 //!
 //! # Invariants (who may touch what)
 //!
-//! - A rented slot has exactly one consumer (the `ValueTask`'s `PooledBacking`) and one
+//! - A rented slot has exactly one consumer (the `ValueTask`'s `Backed`) and one
 //!   `Completer`. The one that finishes last recycles it: the consumer after it took the
 //!   result (the completer is done once `COMPLETE` is published), or after it abandoned a
 //!   completed generation; the completer when it completes a generation whose consumer is gone
@@ -34,7 +34,8 @@ use super::core::{ManualResetValueTaskSourceCore, CONSUMER_GONE};
 use super::SourceStatus;
 use crate::sync::lock_std as lock;
 use crate::task::{TaskError, TaskOutput};
-use crate::value_task::{PooledBacking, PooledVTable, ValueTask};
+use crate::value_task::backing::{Backed, BackingVTable, Header, Kind};
+use crate::value_task::ValueTask;
 
 /// Idle slots a thread keeps for the pool it used last.
 const THREAD_CACHE: usize = 32;
@@ -87,7 +88,10 @@ struct PoolShared<T> {
     closed: AtomicBool,
 }
 
+/// The header comes first: a rented slot is the block behind its value task.
+#[repr(C)]
 struct Slot<T> {
+    header: Header<TaskOutput<T>>,
     core: ManualResetValueTaskSourceCore<T>,
     pool: Arc<PoolShared<T>>,
 }
@@ -174,11 +178,11 @@ impl<T: Send + 'static> CompletionPool<T> {
             Some(cached) => cached.0,
             None => Self::rent_slow(shared),
         };
-        // SAFETY: the slot is ours (fresh or taken from an idle list).
-        let token = unsafe { slot.as_ref() }.core.version();
-        let backing = PooledBacking::new(slot.cast(), token, Slot::<T>::VTABLE);
+        // SAFETY: the slot is ours (fresh or taken from an idle list), and starts with its
+        // header; its value task becomes its consumer.
+        let backing = unsafe { Backed::from_header(slot.cast()) };
         (
-            ValueTask::from_pooled(backing),
+            ValueTask::from_backed(backing),
             Completer {
                 slot,
                 abandon: abandon_slot::<T>,
@@ -193,6 +197,7 @@ impl<T: Send + 'static> CompletionPool<T> {
         let idle = lock(&shared.idle).pop();
         idle.map(|p| p.0).unwrap_or_else(|| {
             let boxed = Box::new(Slot {
+                header: Header::new(Slot::<T>::VTABLE),
                 core: ManualResetValueTaskSourceCore::new(),
                 pool: Arc::clone(shared),
             });
@@ -254,20 +259,26 @@ impl<T> Drop for PoolHandle<T> {
 }
 
 impl<T: Send + 'static> Slot<T> {
-    const VTABLE: &'static PooledVTable<TaskOutput<T>> = &PooledVTable {
+    const VTABLE: &'static BackingVTable<TaskOutput<T>> = &BackingVTable {
         poll: Self::poll,
         status: Self::status,
         release: Self::release,
-        is_future: false,
+        kind: Kind::PoolSlot,
+        name: "Pooled",
+        token: None,
     };
 
     /// # Safety
-    /// `ptr` is a rented `Slot<T>` and the caller is its consumer.
+    /// `header` starts a rented `Slot<T>` and the caller is its consumer.
     #[inline]
-    unsafe fn poll(ptr: NonNull<()>, token: u32, cx: &mut Context<'_>) -> Poll<TaskOutput<T>> {
-        let slot = ptr.cast::<Slot<T>>();
-        // SAFETY: rented, so alive; we are its only consumer and nobody else resets it.
-        let polled = unsafe { slot.as_ref().core.unique_poll_and_recycle(token, cx) };
+    unsafe fn poll(header: NonNull<Header<TaskOutput<T>>>, cx: &mut Context<'_>) -> Poll<TaskOutput<T>> {
+        let slot = header.cast::<Slot<T>>();
+        // SAFETY: rented, so alive; we are its only consumer and nobody else resets it, so
+        // its version is the one it was rented at.
+        let polled = unsafe {
+            let core = &slot.as_ref().core;
+            core.unique_poll_and_recycle(core.version(), cx)
+        };
         if polled.is_ready() {
             // SAFETY: taken and recycled: both halves are done, the slot is ours.
             unsafe { keep(slot) };
@@ -276,16 +287,17 @@ impl<T: Send + 'static> Slot<T> {
     }
 
     /// # Safety
-    /// `ptr` is a rented `Slot<T>`.
-    unsafe fn status(ptr: NonNull<()>, token: u32) -> SourceStatus {
-        // SAFETY: rented, so alive.
-        unsafe { ptr.cast::<Slot<T>>().as_ref() }.core.status(token)
+    /// `header` starts a rented `Slot<T>`.
+    unsafe fn status(header: NonNull<Header<TaskOutput<T>>>) -> SourceStatus {
+        // SAFETY: rented, so alive; its version is the rented generation's (see `poll`).
+        let core = unsafe { &header.cast::<Slot<T>>().as_ref().core };
+        core.status(core.version())
     }
 
     /// # Safety
-    /// `ptr` is a rented `Slot<T>` and the caller is its consumer, giving up.
-    unsafe fn release(ptr: NonNull<()>) {
-        let slot = ptr.cast::<Slot<T>>();
+    /// `header` starts a rented `Slot<T>` and the caller is its consumer, giving up.
+    unsafe fn release(header: NonNull<Header<TaskOutput<T>>>) {
+        let slot = header.cast::<Slot<T>>();
         // SAFETY: rented, so alive.
         if unsafe { slot.as_ref() }.core.abandon_consumer() {
             // SAFETY: the generation is complete, so the completer is done: ours.

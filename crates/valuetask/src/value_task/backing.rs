@@ -1,0 +1,321 @@
+//! What backs a value task that is not a ready value: one pointer to a block that starts with
+//! a [`Header`], whose vtable knows what the block holds.
+//!
+//! The blocks: a future in pooled storage (`pool.rs`) or in a box, a `CompletionPool` slot
+//! (`source/pool.rs`), and small records in pooled storage for a `ValueTaskSource` and its
+//! token (borrowed or counted) and for a `Task`. Keeping everything but the ready value behind
+//! one thin pointer keeps `ValueTask<'_, T>` at 16 bytes for a `T` of up to 8 bytes (and for
+//! `io::Result<usize>`, whose spare tag values hold `Backed` and `Done`): two registers, so a
+//! caller gets it back from a call in registers instead of through memory, where copying it
+//! after the call stalled on store forwarding (bench rows h3, h4, j, j2).
+//!
+//! # Invariants
+//!
+//! - Every block a [`Backed`] points at starts with a `Header<T>` (the first field of a
+//!   `#[repr(C)]` struct) whose vtable is a promoted constant (static memory) written for the
+//!   block's own type.
+//! - A `Backed` is its block's only consumer. It releases the block exactly once: by its
+//!   `Drop`, or, for a [`Kind::PoolSlot`], in the poll that returns `Ready` (the slot recycles
+//!   itself there, and the `Backed` is forgotten, never dropped).
+//! - A block may borrow for `'a` (a borrowed source, a future holding references); it never
+//!   outlives its `Backed<'a, T>`.
+
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::source::{SourceStatus, ValueTaskSource};
+use crate::task::cell::RawTask;
+use crate::task::waiters::WaiterKey;
+use crate::task::{Task, TaskOutput};
+
+/// The first field of every block behind a value task.
+#[repr(C)]
+pub(crate) struct Header<T> {
+    /// A raw pointer (not `&'static`) so that blocks need no `T: 'static`.
+    vtable: NonNull<BackingVTable<T>>,
+}
+
+impl<T> Header<T> {
+    /// A header for a block of the type `vtable` was written for.
+    pub(crate) fn new(vtable: &'static BackingVTable<T>) -> Self
+    where
+        T: 'static,
+    {
+        Header {
+            vtable: NonNull::from(vtable),
+        }
+    }
+
+    /// Like [`new`](Self::new), for a `T` that may borrow.
+    ///
+    /// # Safety
+    /// `vtable` outlives every block with this header (it is a promoted constant).
+    pub(crate) unsafe fn from_raw(vtable: &BackingVTable<T>) -> Self {
+        Header {
+            vtable: NonNull::from(vtable),
+        }
+    }
+}
+
+/// What a block holds, for the operations that differ by kind (`as_task`, `try_get`,
+/// `into_task`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A future (pooled or boxed): its progress is learnt by polling, and `as_task` drives
+    /// it on an executor.
+    Future,
+    /// A `CompletionPool` slot: recycles itself in the poll that returns `Ready`.
+    PoolSlot,
+    /// A `ValueTaskSource` and its token, borrowed or counted.
+    Source,
+    /// A `Task` (a [`TaskRecord`]).
+    Task,
+}
+
+/// The operations on one type of block, monomorphized by whoever builds the block.
+pub(crate) struct BackingVTable<T> {
+    /// Poll the block. On `Ready`, a [`Kind::PoolSlot`] has recycled itself (the pointer must
+    /// not be used again); any other block is still in place, released by the `Backed`'s
+    /// `Drop` (so a panicking drop cannot run twice).
+    pub(crate) poll: unsafe fn(NonNull<Header<T>>, &mut Context<'_>) -> Poll<T>,
+    /// Whether the result is in (futures say `Pending`: they must be polled to know).
+    pub(crate) status: unsafe fn(NonNull<Header<T>>) -> SourceStatus,
+    /// Drop what the block holds and give the block back.
+    pub(crate) release: unsafe fn(NonNull<Header<T>>),
+    pub(crate) kind: Kind,
+    /// The backing's name in `Debug`.
+    pub(crate) name: &'static str,
+    /// A source's token, for `Debug` (which must not ask a source that may panic on a stale
+    /// token).
+    pub(crate) token: Option<TokenFn<T>>,
+}
+
+/// Reads a source record's token.
+pub(crate) type TokenFn<T> = unsafe fn(NonNull<Header<T>>) -> u32;
+
+/// The consumer of a block (see the module invariants).
+pub(crate) struct Backed<'a, T> {
+    header: NonNull<Header<T>>,
+    /// Borrows for `'a` (so `T: 'a`, as for a future or source of `T` that lives for `'a`);
+    /// not `Sync` (a boxed future need not be); `Send` below.
+    _marker: PhantomData<(&'a T, std::cell::Cell<()>)>,
+}
+
+// SAFETY: the blocks are built for values of `T: Send` only: futures that are `Send`
+// (`ValueTask::new`/`start`/`boxed`), `Send + Sync` sources, tasks of `Send + Sync` values,
+// pool slots of `T: Send`, and the `unsafe` local constructors, whose contract keeps their
+// non-`Send` futures inside a `!Send` `LocalValueTask`.
+unsafe impl<T: Send> Send for Backed<'_, T> {}
+
+impl<T> Backed<'_, T> {
+    /// # Safety
+    /// `header` starts a live block of the type its vtable was written for, whose consumer
+    /// this becomes, and which holds nothing that does not live for `'a`.
+    #[inline]
+    pub(crate) unsafe fn from_header(header: NonNull<Header<T>>) -> Self {
+        Backed {
+            header,
+            _marker: PhantomData,
+        }
+    }
+
+    #[inline(always)]
+    fn vtable(&self) -> &BackingVTable<T> {
+        // SAFETY: the block is live while its `Backed` is, and its vtable is static.
+        unsafe { self.header.as_ref().vtable.as_ref() }
+    }
+
+    pub(crate) fn header(&self) -> NonNull<Header<T>> {
+        self.header
+    }
+
+    #[inline(always)]
+    pub(crate) fn kind(&self) -> Kind {
+        self.vtable().kind
+    }
+
+    pub(crate) fn name(&self) -> &'static str {
+        self.vtable().name
+    }
+
+    pub(crate) fn token(&self) -> Option<u32> {
+        // SAFETY: the block is live and of the vtable's type.
+        self.vtable().token.map(|token| unsafe { token(self.header) })
+    }
+
+    pub(crate) fn status(&self) -> SourceStatus {
+        // SAFETY: the block is live and of the vtable's type.
+        unsafe { (self.vtable().status)(self.header) }
+    }
+
+    /// Poll the block; see [`BackingVTable::poll`] for what `Ready` means for its release.
+    #[inline(always)]
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<T> {
+        // SAFETY: the block is live and of the vtable's type, and we are its consumer.
+        unsafe { (self.vtable().poll)(self.header, cx) }
+    }
+}
+
+impl<T> Drop for Backed<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: the block is live (a slot that recycled itself is forgotten, not dropped);
+        // this is its one release.
+        unsafe { (self.vtable().release)(self.header) }
+    }
+}
+
+/// A `ValueTaskSource` as a value task sees it: borrowed or counted.
+pub(crate) trait SourceRef<T> {
+    /// The backing's name in `Debug`.
+    const NAME: &'static str;
+    fn get(&self) -> &dyn ValueTaskSource<T>;
+}
+
+impl<T> SourceRef<T> for &dyn ValueTaskSource<T> {
+    const NAME: &'static str = "BorrowedSource";
+    #[inline]
+    fn get(&self) -> &dyn ValueTaskSource<T> {
+        *self
+    }
+}
+
+impl<T> SourceRef<T> for Arc<dyn ValueTaskSource<T> + '_> {
+    const NAME: &'static str = "SharedSource";
+    #[inline]
+    fn get(&self) -> &dyn ValueTaskSource<T> {
+        &**self
+    }
+}
+
+/// A source and the token of the operation a value task awaits, in pooled storage.
+#[repr(C)]
+pub(crate) struct SourceRecord<T, S> {
+    header: Header<T>,
+    token: u32,
+    source: S,
+}
+
+impl<T, S: SourceRef<T>> SourceRecord<T, S> {
+    const VTABLE: BackingVTable<T> = BackingVTable {
+        poll: Self::poll,
+        status: Self::status,
+        release: Self::release,
+        kind: Kind::Source,
+        name: S::NAME,
+        token: Some(Self::token),
+    };
+
+    /// The block for `source` and `token`. No allocation once this thread's pool is warm.
+    pub(crate) fn store(source: S, token: u32) -> NonNull<Header<T>> {
+        let record = SourceRecord {
+            // SAFETY: `&Self::VTABLE` is a promoted constant.
+            header: unsafe { Header::from_raw(&Self::VTABLE) },
+            token,
+            source,
+        };
+        crate::pool::store_small(record).cast()
+    }
+
+    /// # Safety
+    /// `header` starts a live `SourceRecord<T, S>`.
+    unsafe fn record<'r>(header: NonNull<Header<T>>) -> &'r Self {
+        // SAFETY: per the caller; the header is the record's first field.
+        unsafe { header.cast::<Self>().as_ref() }
+    }
+
+    unsafe fn poll(header: NonNull<Header<T>>, cx: &mut Context<'_>) -> Poll<T> {
+        // SAFETY: the vtable is this type's.
+        let record = unsafe { Self::record(header) };
+        record.source.get().poll_result(record.token, cx)
+    }
+
+    unsafe fn status(header: NonNull<Header<T>>) -> SourceStatus {
+        // SAFETY: the vtable is this type's.
+        let record = unsafe { Self::record(header) };
+        record.source.get().status(record.token)
+    }
+
+    unsafe fn token(header: NonNull<Header<T>>) -> u32 {
+        // SAFETY: the vtable is this type's.
+        unsafe { Self::record(header) }.token
+    }
+
+    unsafe fn release(header: NonNull<Header<T>>) {
+        // SAFETY: the vtable is this type's, and this is the record's one release.
+        unsafe { crate::pool::free_small(header.cast::<Self>()) }
+    }
+}
+
+/// A `Task<U>` seen as a source of `T = Result<U, TaskError>`, in pooled storage.
+#[repr(C)]
+pub(crate) struct TaskRecord<T> {
+    header: Header<T>,
+    key: WaiterKey,
+    raw: RawTask<T>,
+    clone_output: fn(&T) -> T,
+}
+
+impl<U: Clone + Send + Sync + 'static> TaskRecord<TaskOutput<U>> {
+    const VTABLE: BackingVTable<TaskOutput<U>> = BackingVTable {
+        poll: Self::poll,
+        status: Self::status,
+        release: Self::release,
+        kind: Kind::Task,
+        name: "Task",
+        token: None,
+    };
+
+    /// The block for `task`. No allocation once this thread's pool is warm.
+    pub(crate) fn store(task: Task<U>) -> NonNull<Header<TaskOutput<U>>> {
+        let record = TaskRecord {
+            header: Header::new(&Self::VTABLE),
+            key: WaiterKey::NONE,
+            raw: task.into_raw(),
+            clone_output: <TaskOutput<U> as Clone>::clone,
+        };
+        crate::pool::store_small(record).cast()
+    }
+
+    /// The task a `Kind::Task` block holds, its awaiter withdrawn; the block is given back.
+    ///
+    /// # Safety
+    /// `header` starts a live `TaskRecord<TaskOutput<U>>` whose consumer gives it up here and
+    /// never uses it again.
+    pub(crate) unsafe fn into_task(header: NonNull<Header<TaskOutput<U>>>) -> Task<U> {
+        // SAFETY: per the caller.
+        let mut record = unsafe { crate::pool::take_small(header.cast::<Self>()) };
+        record.raw.remove_waiter(&mut record.key);
+        Task::from_raw(record.raw)
+    }
+
+    unsafe fn poll(
+        header: NonNull<Header<TaskOutput<U>>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<TaskOutput<U>> {
+        // SAFETY: the vtable is this type's, and we are the record's only user.
+        let record = unsafe { header.cast::<Self>().as_mut() };
+        let clone_output = record.clone_output;
+        record
+            .raw
+            .poll(&mut record.key, cx.waker())
+            .map(clone_output)
+    }
+
+    unsafe fn status(header: NonNull<Header<TaskOutput<U>>>) -> SourceStatus {
+        // SAFETY: the vtable is this type's.
+        let record = unsafe { header.cast::<Self>().as_ref() };
+        if record.raw.snapshot().is_complete() {
+            SourceStatus::Succeeded
+        } else {
+            SourceStatus::Pending
+        }
+    }
+
+    unsafe fn release(header: NonNull<Header<TaskOutput<U>>>) {
+        // SAFETY: the vtable is this type's, and this is the record's one release.
+        let mut record = unsafe { crate::pool::take_small(header.cast::<Self>()) };
+        record.raw.remove_waiter(&mut record.key);
+    }
+}
