@@ -62,6 +62,10 @@ pub struct ValueTask<'a, T>(ManuallyDrop<Repr<'a, T>>);
 /// `ValueTask<'_, T>` is 16 bytes for a `T` of up to 8 bytes: returned in two registers.
 pub(crate) enum Repr<'a, T> {
     Ready(T),
+    /// A `CompletionPool` slot, which recycles itself in the poll that returns `Ready` (told
+    /// apart by the tag, so polling it loads nothing to learn that).
+    Slot(Backed<'a, T>),
+    /// Any other block, released by the backing's `Drop`.
     Backed(Backed<'a, T>),
     /// Yielded its value already; polling again is a bug in the caller.
     Done,
@@ -82,46 +86,48 @@ impl<T> Repr<'_, T> {
             unsafe { ptr::write(self, Repr::Done) };
             return Poll::Ready(value);
         }
-        match self {
-            Repr::Backed(backed) => {
-                // Asked before polling: a slot that recycles itself may be freed by the poll.
-                let recycles_itself = backed.kind() == Kind::PoolSlot;
-                let polled = backed.poll(cx);
-                if polled.is_ready() {
-                    if recycles_itself {
-                        // The slot recycled itself: forget the backing.
-                        // SAFETY: `self` is valid for writes; the backing owns nothing else.
-                        unsafe { ptr::write(self, Repr::Done) };
-                    } else {
-                        // The block is released by the backing's `Drop`, after `self` already
-                        // says `Done`: a panicking drop (of a finished future) cannot cause a
-                        // second one.
-                        // SAFETY: the backing is moved out once and `self` overwritten at
-                        // once, without dropping the old contents.
-                        let finished = unsafe { ptr::read(backed) };
-                        // SAFETY: `self` is valid for writes.
-                        unsafe { ptr::write(self, Repr::Done) };
-                        drop(finished);
-                    }
-                }
-                polled
+        // An `if` chain, not a `match`: the ready case above stays a compare and a branch
+        // instead of an indirect jump through a table.
+        if let Repr::Backed(backed) = self {
+            // The vtable is loaded once, for the poll and the release.
+            let (header, poll, release) = backed.parts();
+            // SAFETY: the block is live, of the vtable's type, and ours to poll.
+            let polled = unsafe { poll(header, cx) };
+            if polled.is_ready() {
+                // The block is released after `self` already says `Done`: a panicking drop
+                // (of a finished future) cannot cause a second one.
+                // SAFETY: `self` is valid for writes; the backing is forgotten (written over
+                // without a drop) and released just below instead.
+                unsafe { ptr::write(self, Repr::Done) };
+                // SAFETY: still live (only slots release themselves when ready, and they are
+                // `Repr::Slot`); its one release.
+                unsafe { release(header) };
             }
-            Repr::Ready(_) => unreachable!("handled above"),
-            Repr::Done => used_after_yield("ValueTask::poll"),
+            return polled;
         }
+        if let Repr::Slot(slot) = self {
+            let polled = slot.poll(cx);
+            if polled.is_ready() {
+                // The slot recycled itself: forget the backing.
+                // SAFETY: `self` is valid for writes; the backing owns nothing else.
+                unsafe { ptr::write(self, Repr::Done) };
+            }
+            return polled;
+        }
+        used_after_yield("ValueTask::poll")
     }
 
     fn is_completed(&self) -> bool {
         match self {
             Repr::Ready(_) | Repr::Done => true,
-            Repr::Backed(backed) => backed.status().is_completed(),
+            Repr::Slot(backed) | Repr::Backed(backed) => backed.status().is_completed(),
         }
     }
 
     fn kind(&self) -> &'static str {
         match self {
             Repr::Ready(_) => "Ready",
-            Repr::Backed(backed) => backed.name(),
+            Repr::Slot(backed) | Repr::Backed(backed) => backed.name(),
             Repr::Done => "Done",
         }
     }
@@ -151,6 +157,11 @@ impl<'a, T> ValueTask<'a, T> {
 
     pub(crate) fn from_backed(backing: Backed<'a, T>) -> Self {
         ValueTask::from_repr(Repr::Backed(backing))
+    }
+
+    /// A value task backed by a `CompletionPool` slot (see [`Repr::Slot`]).
+    pub(crate) fn from_slot(backing: Backed<'a, T>) -> Self {
+        ValueTask::from_repr(Repr::Slot(backing))
     }
 
     /// # Safety
@@ -603,7 +614,7 @@ impl<T> fmt::Debug for ValueTask<'_, T> {
         let mut d = f.debug_struct("ValueTask");
         d.field("backing", &self.0.kind());
         match &*self.0 {
-            Repr::Backed(backed) => match backed.token() {
+            Repr::Slot(backed) | Repr::Backed(backed) => match backed.token() {
                 Some(token) => d.field("token", &token),
                 None => d.field("is_completed", &self.0.is_completed()),
             },

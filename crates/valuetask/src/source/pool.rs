@@ -182,7 +182,7 @@ impl<T: Send + 'static> CompletionPool<T> {
         // header; its value task becomes its consumer.
         let backing = unsafe { Backed::from_header(slot.cast()) };
         (
-            ValueTask::from_backed(backing),
+            ValueTask::from_slot(backing),
             Completer {
                 slot,
                 abandon: abandon_slot::<T>,

@@ -15,8 +15,8 @@
 //!   `#[repr(C)]` struct) whose vtable is a promoted constant (static memory) written for the
 //!   block's own type.
 //! - A `Backed` is its block's only consumer. It releases the block exactly once: by its
-//!   `Drop`, or, for a [`Kind::PoolSlot`], in the poll that returns `Ready` (the slot recycles
-//!   itself there, and the `Backed` is forgotten, never dropped).
+//!   `Drop`, or, for a [`Kind::PoolSlot`] (kept as `Repr::Slot`), in the poll that returns
+//!   `Ready` (the slot recycles itself there, and the `Backed` is forgotten, never dropped).
 //! - A block may borrow for `'a` (a borrowed source, a future holding references); it never
 //!   outlives its `Backed<'a, T>`.
 
@@ -66,7 +66,8 @@ pub(crate) enum Kind {
     /// A future (pooled or boxed): its progress is learnt by polling, and `as_task` drives
     /// it on an executor.
     Future,
-    /// A `CompletionPool` slot: recycles itself in the poll that returns `Ready`.
+    /// A `CompletionPool` slot: recycles itself in the poll that returns `Ready` (a value
+    /// task keeps it as `Repr::Slot`).
     PoolSlot,
     /// A `ValueTaskSource` and its token, borrowed or counted.
     Source,
@@ -79,11 +80,11 @@ pub(crate) struct BackingVTable<T> {
     /// Poll the block. On `Ready`, a [`Kind::PoolSlot`] has recycled itself (the pointer must
     /// not be used again); any other block is still in place, released by the `Backed`'s
     /// `Drop` (so a panicking drop cannot run twice).
-    pub(crate) poll: unsafe fn(NonNull<Header<T>>, &mut Context<'_>) -> Poll<T>,
+    pub(crate) poll: PollFn<T>,
     /// Whether the result is in (futures say `Pending`: they must be polled to know).
     pub(crate) status: unsafe fn(NonNull<Header<T>>) -> SourceStatus,
     /// Drop what the block holds and give the block back.
-    pub(crate) release: unsafe fn(NonNull<Header<T>>),
+    pub(crate) release: ReleaseFn<T>,
     pub(crate) kind: Kind,
     /// The backing's name in `Debug`.
     pub(crate) name: &'static str,
@@ -156,7 +157,20 @@ impl<T> Backed<'_, T> {
         // SAFETY: the block is live and of the vtable's type, and we are its consumer.
         unsafe { (self.vtable().poll)(self.header, cx) }
     }
+
+    /// The block and its poll and release functions, loaded once, for a caller that polls and
+    /// then releases without holding a borrow of the backing in between (see `Repr::poll`).
+    #[inline(always)]
+    pub(crate) fn parts(&self) -> (NonNull<Header<T>>, PollFn<T>, ReleaseFn<T>) {
+        let vtable = self.vtable();
+        (self.header, vtable.poll, vtable.release)
+    }
 }
+
+/// Polls a block.
+pub(crate) type PollFn<T> = unsafe fn(NonNull<Header<T>>, &mut Context<'_>) -> Poll<T>;
+/// Releases a block.
+pub(crate) type ReleaseFn<T> = unsafe fn(NonNull<Header<T>>);
 
 impl<T> Drop for Backed<'_, T> {
     fn drop(&mut self) {
