@@ -135,7 +135,8 @@ pub use value_task::ValueTask;
 /// - A body with no `.await` (and no macro other than the standard library's, since
 ///   `select!`-style macros hide an `.await`) cannot suspend, so it runs as a plain closure
 ///   and the call returns [`ValueTask::from_result`]: no future and no storage at all, the
-///   cost of a function call returning a 32-byte value. Nothing is held across a suspension
+///   cost of a function call returning a 16-byte value (for a result of up to 8 bytes, in
+///   two registers). Nothing is held across a suspension
 ///   there, so such a body need not be `Send`. A local macro named like a standard one that
 ///   hides an `.await` is a compile error ("`await` is only allowed inside `async`
 ///   functions"), never a wrong result.

@@ -298,8 +298,9 @@ impl<'a, T> ValueTask<'a, T> {
     }
 
     /// A value task whose result comes from `source` for the operation `token`
-    /// (.NET `new ValueTask<T>(IValueTaskSource<T>, short token)`). Borrows the source; no
-    /// allocation.
+    /// (.NET `new ValueTask<T>(IValueTaskSource<T>, short token)`). Borrows the source; the
+    /// reference and the token go in a small record in this thread's pooled storage, so the
+    /// value task stays two words: no allocation once the thread's pool is warm.
     ///
     /// ```
     /// use valuetask::{ManualResetValueTaskSourceCore, TaskError, ValueTask};
@@ -316,7 +317,8 @@ impl<'a, T> ValueTask<'a, T> {
     }
 
     /// Like [`from_source`](Self::from_source), holding a counted reference to the source
-    /// (pass an `Arc<S>`; it coerces). No allocation of its own.
+    /// (pass an `Arc<S>`; it coerces). No allocation of its own once this thread's pool is
+    /// warm (the `Arc` and the token go in a small pooled record, as for `from_source`).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -599,7 +601,8 @@ impl<T> Unpin for ValueTask<'_, T> {}
 
 impl<U: Clone + Send + Sync + 'static> From<Task<U>> for ValueTask<'static, Result<U, TaskError>> {
     /// A value task backed by `task` (.NET `new ValueTask<T>(Task<T>)`). Awaiting yields what
-    /// awaiting the task yields. No allocation.
+    /// awaiting the task yields. The handle goes in a small record in this thread's pooled
+    /// storage: no allocation once the thread's pool is warm.
     fn from(task: Task<U>) -> Self {
         // SAFETY: a fresh record of a task of `Send + Sync` values.
         unsafe { ValueTask::from_header(TaskRecord::store(task)) }

@@ -109,7 +109,9 @@ fn wrong_token(method: &str, token: u32, version: u32) -> ! {
 }
 
 /// The reusable core of a value task source: complete it, await it by token, reset it, and do
-/// it again, with no allocation (.NET `ManualResetValueTaskSourceCore<TResult>`).
+/// it again, with no allocation once this thread's pool is warm (each value task keeps the
+/// core's address and its token in a small pooled record) (.NET
+/// `ManualResetValueTaskSourceCore<TResult>`).
 ///
 /// Embed it in your own long-lived operation object (a socket's receive operation, a
 /// request slot) and hand out `ValueTask`s with

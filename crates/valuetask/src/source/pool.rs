@@ -271,7 +271,10 @@ impl<T: Send + 'static> Slot<T> {
     /// # Safety
     /// `header` starts a rented `Slot<T>` and the caller is its consumer.
     #[inline]
-    unsafe fn poll(header: NonNull<Header<TaskOutput<T>>>, cx: &mut Context<'_>) -> Poll<TaskOutput<T>> {
+    unsafe fn poll(
+        header: NonNull<Header<TaskOutput<T>>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<TaskOutput<T>> {
         let slot = header.cast::<Slot<T>>();
         // SAFETY: rented, so alive; we are its only consumer and nobody else resets it, so
         // its version is the one it was rented at.

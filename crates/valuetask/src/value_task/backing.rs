@@ -143,7 +143,9 @@ impl<T> Backed<'_, T> {
 
     pub(crate) fn token(&self) -> Option<u32> {
         // SAFETY: the block is live and of the vtable's type.
-        self.vtable().token.map(|token| unsafe { token(self.header) })
+        self.vtable()
+            .token
+            .map(|token| unsafe { token(self.header) })
     }
 
     pub(crate) fn status(&self) -> SourceStatus {
