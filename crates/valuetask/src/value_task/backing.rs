@@ -33,6 +33,9 @@ use crate::task::{Task, TaskOutput};
 /// The first field of every block behind a value task.
 #[repr(C)]
 pub(crate) struct Header<T> {
+    /// The vtable's `poll`, kept here too: polling loads it straight from the block, one
+    /// dependent load fewer on the way to the call.
+    poll: PollFn<T>,
     /// A raw pointer (not `&'static`) so that blocks need no `T: 'static`.
     vtable: NonNull<BackingVTable<T>>,
 }
@@ -44,6 +47,7 @@ impl<T> Header<T> {
         T: 'static,
     {
         Header {
+            poll: vtable.poll,
             vtable: NonNull::from(vtable),
         }
     }
@@ -54,6 +58,7 @@ impl<T> Header<T> {
     /// `vtable` outlives every block with this header (it is a promoted constant).
     pub(crate) unsafe fn from_raw(vtable: &BackingVTable<T>) -> Self {
         Header {
+            poll: vtable.poll,
             vtable: NonNull::from(vtable),
         }
     }
@@ -156,16 +161,18 @@ impl<T> Backed<'_, T> {
     /// Poll the block; see [`BackingVTable::poll`] for what `Ready` means for its release.
     #[inline(always)]
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<T> {
-        // SAFETY: the block is live and of the vtable's type, and we are its consumer.
-        unsafe { (self.vtable().poll)(self.header, cx) }
+        // SAFETY: the block is live and its header's `poll` is its vtable's; we are its
+        // consumer.
+        unsafe { (self.header.as_ref().poll)(self.header, cx) }
     }
 
     /// The block and its poll and release functions, loaded once, for a caller that polls and
     /// then releases without holding a borrow of the backing in between (see `Repr::poll`).
     #[inline(always)]
     pub(crate) fn parts(&self) -> (NonNull<Header<T>>, PollFn<T>, ReleaseFn<T>) {
-        let vtable = self.vtable();
-        (self.header, vtable.poll, vtable.release)
+        // SAFETY: the block is live while its `Backed` is.
+        let poll = unsafe { self.header.as_ref() }.poll;
+        (self.header, poll, self.vtable().release)
     }
 }
 
