@@ -112,8 +112,8 @@ pub use value_task::ValueTask;
 /// - A call starts the body at once and runs it to its first suspension, as a .NET `async`
 ///   method does ([`ValueTask::start`]): if it completes there, the result comes back by value
 ///   and no storage is kept; if it suspends, the future continues in pooled storage. Either
-///   way a call allocates nothing in steady state (futures up to 4 KiB and aligned to at most
-///   16 bytes; others are boxed). This differs from `async-trait`, whose futures are lazy: the body's first part
+///   way a call allocates nothing in steady state (futures up to 4080 bytes and aligned to at
+///   most 16 bytes; others are boxed). This differs from `async-trait`, whose futures are lazy: the body's first part
 ///   runs inside the call, so a lock or `RefCell` borrow held across the call is held while
 ///   it runs; a call dropped without being awaited has already run that part; a panic there
 ///   comes out of the call, not out of a later poll; and a scope entered around the awaiting
@@ -154,7 +154,7 @@ pub use value_task::ValueTask;
 ///   block (a `LocalValueTask` has no unpooled form), which costs no allocation in steady
 ///   state: still one box per call.
 /// - The pool's memory is bounded. Futures go in blocks of seven size classes (64 bytes to
-///   4 KiB). Each thread keeps up to 16 KiB of free blocks per class, and a shared list keeps
+///   4 KiB, each with a 16-byte header). Each thread keeps up to 16 KiB of free blocks per class, and a shared list keeps
 ///   up to 64 KiB per class for blocks freed on other threads. So the pool holds at most
 ///   112 KiB per thread that used it, plus 448 KiB shared. Blocks beyond that go back to the
 ///   allocator, as does a thread's cache when the thread exits.

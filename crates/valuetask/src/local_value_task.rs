@@ -12,7 +12,7 @@ use crate::value_task::ValueTask;
 /// A [`ValueTask`] for futures that are not `Send` (they hold an `Rc`, a `RefCell` borrow…),
 /// for single-threaded executors such as tokio's `LocalSet`. It is itself neither `Send` nor
 /// `Sync`. The future lives in the same pooled storage as `ValueTask::new`'s (a future too
-/// large for the pool is boxed first, and the box is pooled).
+/// large for the pool is boxed instead).
 ///
 /// ```
 /// use std::rc::Rc;

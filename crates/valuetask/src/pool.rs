@@ -5,8 +5,9 @@
 //! yields or is dropped, the future is dropped in place and the block goes back to the pool on
 //! whatever thread that happens.
 //!
-//! - **Size classes**: 64, 128, 256, 512, 1024, 2048 and 4096 bytes, aligned to 16. Futures
-//!   that are larger or more aligned fall back to a plain box.
+//! - **Size classes**: 64, 128, 256, 512, 1024, 2048 and 4096 bytes, aligned to 16. A block
+//!   holds a 16-byte header (the value task backing's vtable) and then the future, so futures
+//!   of up to 4080 bytes are pooled; larger or more aligned ones fall back to a plain box.
 //! - **Per-thread cache**: each thread keeps a free list per class (an intrusive chain: a free
 //!   block's first word links to the next), up to 16 KiB per class (256 blocks of 64 bytes …
 //!   4 blocks of 4096 bytes). Taking and returning a block on the same thread touches no
@@ -431,7 +432,7 @@ impl<F: Future> Stored<F> {
     unsafe fn poll(header: NonNull<Header<F::Output>>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let block = header.cast::<StoredBlock<F>>();
         // SAFETY: the future lives in its block until dropped; it is never moved.
-        // (On `Ready` the future stays in place: the backing's `Drop` releases it.)
+        // (On `Ready` the future stays in place: the value task releases it.)
         unsafe { Pin::new_unchecked(&mut (*block.as_ptr()).future) }.poll(cx)
     }
 

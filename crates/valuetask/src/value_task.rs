@@ -65,7 +65,7 @@ pub(crate) enum Repr<'a, T> {
     /// A `CompletionPool` slot, which recycles itself in the poll that returns `Ready` (told
     /// apart by the tag, so polling it loads nothing to learn that).
     Slot(Backed<'a, T>),
-    /// Any other block, released by the backing's `Drop`.
+    /// Any other block, released by the backing's `Drop`, or by `poll` once it is ready.
     Backed(Backed<'a, T>),
     /// Yielded its value already; polling again is a bug in the caller.
     Done,
@@ -190,8 +190,8 @@ impl<'a, T> ValueTask<'a, T> {
         ValueTask(ManuallyDrop::new(Repr::Ready(value)))
     }
 
-    /// A value task backed by `future`, in pooled storage (a future over 4 KiB, or aligned
-    /// over 16 bytes, is boxed instead): .NET's `PoolingAsyncValueTaskMethodBuilder`. Like
+    /// A value task backed by `future`, in pooled storage (a future over 4080 bytes, or
+    /// aligned over 16 bytes, is boxed instead): .NET's `PoolingAsyncValueTaskMethodBuilder`. Like
     /// every Rust future it starts when first polled; [`as_task`](Self::as_task) starts it at
     /// once, and [`start`](Self::start) polls it here as an `async` method starts.
     ///

@@ -14,9 +14,12 @@
 //! - Every block a [`Backed`] points at starts with a `Header<T>` (the first field of a
 //!   `#[repr(C)]` struct) whose vtable is a promoted constant (static memory) written for the
 //!   block's own type.
-//! - A `Backed` is its block's only consumer. It releases the block exactly once: by its
-//!   `Drop`, or, for a [`Kind::PoolSlot`] (kept as `Repr::Slot`), in the poll that returns
-//!   `Ready` (the slot recycles itself there, and the `Backed` is forgotten, never dropped).
+//! - A `Backed` is its block's only consumer, and the block is released exactly once: by the
+//!   `Backed`'s `Drop`; or, once a poll returned `Ready`, by the value task's `poll`, which
+//!   first says `Done` and forgets the `Backed`; or by `TaskRecord::into_task`, which takes
+//!   the task out of a forgotten `Backed`. A [`Kind::PoolSlot`] (kept as `Repr::Slot`)
+//!   releases itself in the poll that returns `Ready`: it is recycled, or freed if its pool
+//!   is closed, and the `Backed` is forgotten. Nothing reads a block after its release.
 //! - A block may borrow for `'a` (a borrowed source, a future holding references); it never
 //!   outlives its `Backed<'a, T>`.
 
@@ -82,9 +85,10 @@ pub(crate) enum Kind {
 
 /// The operations on one type of block, monomorphized by whoever builds the block.
 pub(crate) struct BackingVTable<T> {
-    /// Poll the block. On `Ready`, a [`Kind::PoolSlot`] has recycled itself (the pointer must
-    /// not be used again); any other block is still in place, released by the `Backed`'s
-    /// `Drop` (so a panicking drop cannot run twice).
+    /// Poll the block. On `Ready`, a [`Kind::PoolSlot`] has released itself (recycled, or
+    /// freed if its pool is closed: the pointer must not be used again); any other block is
+    /// still in place, and the value task releases it after it says `Done` (so a panicking
+    /// drop cannot run twice).
     pub(crate) poll: PollFn<T>,
     /// Whether the result is in (futures say `Pending`: they must be polled to know).
     pub(crate) status: unsafe fn(NonNull<Header<T>>) -> SourceStatus,
@@ -104,9 +108,13 @@ pub(crate) type TokenFn<T> = unsafe fn(NonNull<Header<T>>) -> u32;
 /// The consumer of a block (see the module invariants).
 pub(crate) struct Backed<'a, T> {
     header: NonNull<Header<T>>,
-    /// Borrows for `'a` (so `T: 'a`, as for a future or source of `T` that lives for `'a`);
-    /// not `Sync` (a boxed future need not be); `Send` below.
-    _marker: PhantomData<(&'a T, std::cell::Cell<()>)>,
+    /// What the enum of boxed futures and `dyn` sources this replaced said of `ValueTask`:
+    /// it borrows for `'a`, covariantly, and implies `T: 'a` (`&'a T`); it is invariant in
+    /// `T` (`fn(T) -> T`: a source or task of one type must not be seen as another's); it is
+    /// neither `Sync` (`Cell`) nor unwind-safe (`&mut`), as a boxed future need not be; `Send`
+    /// is below.
+    #[allow(clippy::type_complexity)]
+    _marker: PhantomData<(&'a T, &'a mut (), fn(T) -> T, std::cell::Cell<()>)>,
 }
 
 // SAFETY: the blocks are built for values of `T: Send` only: futures that are `Send`

@@ -44,7 +44,8 @@ struct Bridge<T: 'static> {
 
 // SAFETY: `pending` is touched only by the single runner (see the module invariants), so the
 // bridge may be shared as long as its contents may move between threads: `Repr<'static, T>`
-// is `Send` for `T: Send` (its future is boxed `Send`, its sources are `Send + Sync`).
+// is `Send` for `T: Send` (its backing is, see `Backed`'s `Send`: every constructor of a
+// `Send` value task holds a `Send` future, a `Send + Sync` source or task, or a pool slot).
 unsafe impl<T: Send + Sync> Sync for Bridge<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send + Sync> Send for Bridge<T> {}
