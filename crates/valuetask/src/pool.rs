@@ -26,7 +26,9 @@
 //! or one live value task backing / `start` call (the future inside it), or one small record
 //! (`store_small`). A free block's first word is its chain link; a block in use holds a
 //! `StoredBlock` (a value task backing's header, then the future) or a record from offset 0.
-//! `len` counts the blocks of each chain exactly.
+//! During `start`'s first poll the header is not written yet (nothing reads it there: the
+//! block is not a backing until that poll suspends). `len` counts the blocks of each chain
+//! exactly.
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::cell::Cell;
@@ -515,20 +517,27 @@ pub(crate) enum Started<F: Future> {
 /// nothing (the caller's first real poll registers a real one).
 #[inline]
 pub(crate) fn start<F: Future>(future: F) -> Started<F> {
-    let header = match store(future) {
-        Ok(header) => header,
-        Err(future) => return Started::Unpooled(future),
-    };
+    if Stored::<F>::CLASS == usize::MAX {
+        return Started::Unpooled(future);
+    }
+    let block = take_block(Stored::<F>::CLASS).cast::<StoredBlock<F>>();
+    // The header is written only if the future suspends: a body that completes in its first
+    // poll never becomes a backing.
+    // SAFETY: the block fits a `StoredBlock<F>` (its class), is aligned to 16 ≥ its
+    // alignment, and ours; the future is written in its field, where it stays pinned.
+    unsafe { (&raw mut (*block.as_ptr()).future).write(future) };
+    let header = Stored::<F>::pooled_header(block);
     /// Drops the future and returns the block if the first poll panics.
     struct Unwind<F: Future>(NonNull<Header<F::Output>>);
     impl<F: Future> Drop for Unwind<F> {
         fn drop(&mut self) {
-            // SAFETY: the block holds a live `F` that nobody else references.
+            // SAFETY: the block holds a live `F` that nobody else references (`release_pooled`
+            // reads no header).
             unsafe { Stored::<F>::release_pooled(self.0) };
         }
     }
     let guard = Unwind::<F>(header);
-    // SAFETY: the block holds a pending `F`, ours alone.
+    // SAFETY: the block holds a pending `F`, ours alone (`poll` reads no header).
     let polled = unsafe { Stored::<F>::poll(header, &mut Context::from_waker(Waker::noop())) };
     std::mem::forget(guard);
     match polled {
@@ -538,7 +547,13 @@ pub(crate) fn start<F: Future>(future: F) -> Started<F> {
             unsafe { Stored::<F>::release_pooled(header) };
             Started::Ready(output)
         }
-        Poll::Pending => Started::Pending(header),
+        Poll::Pending => {
+            // SAFETY: the block is ours; `&POOLED` is a promoted constant.
+            unsafe {
+                (&raw mut (*block.as_ptr()).header).write(Header::from_raw(&Stored::<F>::POOLED))
+            };
+            Started::Pending(header)
+        }
     }
 }
 
