@@ -49,10 +49,8 @@ impl<T> Header<T> {
     where
         T: 'static,
     {
-        Header {
-            poll: vtable.poll,
-            vtable: NonNull::from(vtable),
-        }
+        // SAFETY: a `'static` vtable outlives every block.
+        unsafe { Self::from_raw(vtable) }
     }
 
     /// Like [`new`](Self::new), for a `T` that may borrow.
