@@ -182,6 +182,18 @@ impl<T> Backed<'_, T> {
     }
 }
 
+/// Release the block `header` starts (what dropping its `Backed` does), taking the pointer by
+/// value: a value task's inlined `Drop` calls this without its own address escaping, so the
+/// compiler may keep it in registers.
+///
+/// # Safety
+/// `header` starts a live block whose `Backed` was forgotten; this is its one release.
+#[inline(never)]
+pub(crate) unsafe fn release_out_of_line<T>(header: NonNull<Header<T>>) {
+    // SAFETY: per the caller; the vtable is static.
+    unsafe { (header.as_ref().vtable.as_ref().release)(header) }
+}
+
 /// Polls a block.
 pub(crate) type PollFn<T> = unsafe fn(NonNull<Header<T>>, &mut Context<'_>) -> Poll<T>;
 /// Releases a block.
