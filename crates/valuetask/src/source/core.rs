@@ -566,21 +566,22 @@ impl<T> ManualResetValueTaskSourceCore<T> {
 
     // --- pooled sources (one consumer, one completer, the consumer recycles) ---
 
-    /// The consumer's poll of a pooled slot: like `poll_result`, but on `Ready` the slot is
-    /// already recycled (next version, empty). A completed result is read without `LOCKED`
-    /// and the next generation is published with one Release store.
+    /// The consumer's poll of a pooled slot: like `poll_result` of the current generation,
+    /// but on `Ready` the slot is already recycled (next version, empty). A completed result
+    /// is read without `LOCKED` and the next generation is published with one Release store.
     ///
     /// # Safety
-    /// This consumer is the only one for this generation, nobody else resets the core, and
-    /// the completer is done once it published `COMPLETE` (it holds no reference after).
+    /// This consumer is the only one for the current generation, which is its own: nobody
+    /// else resets the core (so the version it was rented at is the one loaded here), and the
+    /// completer is done once it published `COMPLETE` (it holds no reference after).
     #[inline]
     pub(crate) unsafe fn unique_poll_and_recycle(
         &self,
-        token: u32,
         cx: &mut Context<'_>,
     ) -> Poll<TaskOutput<T>> {
         let state = self.state.load(Ordering::Acquire);
-        if state & COMPLETE != 0 && version_of(state) == token && state & TAKEN == 0 {
+        let token = version_of(state);
+        if state & (COMPLETE | TAKEN) == COMPLETE {
             // SAFETY: `COMPLETE` seen with Acquire; the completer no longer touches the
             // slot, and per the caller nobody else takes or resets it. The completer took the
             // waker (it clears `HAS_WAKER`), so nothing else needs dropping.

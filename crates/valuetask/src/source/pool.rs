@@ -278,10 +278,7 @@ impl<T: Send + 'static> Slot<T> {
         let slot = header.cast::<Slot<T>>();
         // SAFETY: rented, so alive; we are its only consumer and nobody else resets it, so
         // its version is the one it was rented at.
-        let polled = unsafe {
-            let core = &slot.as_ref().core;
-            core.unique_poll_and_recycle(core.version(), cx)
-        };
+        let polled = unsafe { slot.as_ref().core.unique_poll_and_recycle(cx) };
         if polled.is_ready() {
             // SAFETY: taken and recycled: both halves are done, the slot is ours.
             unsafe { keep(slot) };
