@@ -572,8 +572,10 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     ///
     /// # Safety
     /// This consumer is the only one for the current generation, which is its own: nobody
-    /// else resets the core (so the version it was rented at is the one loaded here), and the
-    /// completer is done once it published `COMPLETE` (it holds no reference after).
+    /// else resets or recycles the core while it lives (the completer recycles only a
+    /// generation whose consumer said `CONSUMER_GONE`, which only this consumer's release
+    /// does), so the version it was rented at is the one loaded here; and the completer is
+    /// done once it published `COMPLETE` (it holds no reference after).
     #[inline]
     pub(crate) unsafe fn unique_poll_and_recycle(
         &self,

@@ -276,8 +276,9 @@ impl<T: Send + 'static> Slot<T> {
         cx: &mut Context<'_>,
     ) -> Poll<TaskOutput<T>> {
         let slot = header.cast::<Slot<T>>();
-        // SAFETY: rented, so alive; we are its only consumer and nobody else resets it, so
-        // its version is the one it was rented at.
+        // SAFETY: rented, so alive; we are its only consumer, and nobody else resets or
+        // recycles it while we live (the completer recycles only after our release said
+        // `CONSUMER_GONE`), so its version is the one it was rented at.
         let polled = unsafe { slot.as_ref().core.unique_poll_and_recycle(cx) };
         if polled.is_ready() {
             // SAFETY: taken and recycled: both halves are done, the slot is ours.

@@ -15,7 +15,9 @@
 //!   `#[repr(C)]` struct) whose vtable is a promoted constant (static memory) written for the
 //!   block's own type.
 //! - A `Backed` is its block's only consumer, and the block is released exactly once: by the
-//!   `Backed`'s `Drop`; or, once a poll returned `Ready`, by the value task's `poll`, which
+//!   `ValueTask`'s `Drop`, through [`release_out_of_line`] (the `Backed` stays inside the
+//!   value task's `ManuallyDrop`, never dropped); by the `Backed`'s own `Drop`, once taken out
+//!   of a value task; or, once a poll returned `Ready`, by the value task's `poll`, which
 //!   first says `Done` and forgets the `Backed`; or by `TaskRecord::into_task`, which takes
 //!   the task out of a forgotten `Backed`. A [`Kind::PoolSlot`] (kept as `Repr::Slot`)
 //!   releases itself in the poll that returns `Ready`: it is recycled, or freed if its pool
@@ -187,7 +189,8 @@ impl<T> Backed<'_, T> {
 /// compiler may keep it in registers.
 ///
 /// # Safety
-/// `header` starts a live block whose `Backed` was forgotten; this is its one release.
+/// `header` starts a live block whose `Backed` is never dropped or used again (forgotten, or
+/// inside a `ManuallyDrop` that is not dropped); this is its one release.
 #[inline(never)]
 pub(crate) unsafe fn release_out_of_line<T>(header: NonNull<Header<T>>) {
     // SAFETY: per the caller; the vtable is static.
