@@ -338,7 +338,7 @@ fn get_result_works_inside_a_thread_local_destructor() {
         });
         assert_eq!(first.get_result(), Ok(1));
         thread::spawn(move || {
-            thread::sleep(Duration::from_millis(50));
+            thread::sleep(Duration::from_millis(20));
             completer.set_result(2);
         });
     });

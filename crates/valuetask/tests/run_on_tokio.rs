@@ -28,6 +28,18 @@ fn run_outside_any_runtime_uses_the_global_runtime_and_wait_blocks() {
 }
 
 #[test]
+fn run_outside_any_runtime_is_awaitable_on_another_executor() {
+    let task = Task::run(async {
+        yield_now().await;
+        std::thread::current().name().map(str::to_owned)
+    });
+    let name = futures::executor::block_on(task.clone()).unwrap();
+    assert_eq!(name.as_deref(), Some("valuetask-global"));
+    let again = futures::executor::block_on(async { (&task).await });
+    assert_eq!(again, Ok(name), "awaitable again");
+}
+
+#[test]
 fn run_is_hot_nobody_needs_to_await() {
     let ran = Arc::new(AtomicBool::new(false));
     let flag = ran.clone();
@@ -215,8 +227,8 @@ fn a_finished_future_is_dropped_before_its_task_completes() {
 
 #[test]
 fn delays_complete_in_order_of_their_durations() {
-    let long = Task::delay(Duration::from_millis(80));
-    let short = Task::delay(Duration::from_millis(5));
+    let long = Task::delay(Duration::from_millis(30));
+    let short = Task::delay(Duration::from_millis(2));
     let first = Task::when_any([long.clone(), short.clone()]);
     assert!(
         first.wait().unwrap().ptr_eq(&short),

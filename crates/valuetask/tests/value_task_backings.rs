@@ -478,6 +478,11 @@ fn into_task_gives_back_the_same_task_or_one_with_the_same_error() {
         converted.error().and_then(TaskError::panic_message),
         Some("source failed")
     );
+    // The same for a canceled source: the task ends canceled, not faulted.
+    let core = Arc::new(valuetask::ManualResetValueTaskSourceCore::<u64>::new());
+    let converted = ValueTask::from_arc_source(core.clone(), 0).into_task();
+    core.set_canceled();
+    assert_eq!(converted.status(), TaskStatus::Canceled);
 
     // A pending future: driven like `as_task`.
     let gate = TaskCompletionSource::<u64>::new();
