@@ -20,6 +20,8 @@ use syn::{
 
 use crate::options::{DeferredPlace, Options};
 
+/// The name of the value task's lifetime, unless the user's code already uses it (then a
+/// number follows: see [`fresh_lifetime`]).
 const OUTPUT_LIFETIME: &str = "'value_task";
 
 /// Where the function lives: decides whether `Self` exists and whether a body is a default.
@@ -473,12 +475,19 @@ fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenStream> {
 /// `where T: 'async_trait`) means ours, unless the signature (also in a `for<..>` binder) or
 /// the enclosing item declares it itself: so a trait written for async-trait compiles with
 /// the attribute swapped.
-fn async_trait_lifetime_is_ours(sig: &mut Signature, outer: Option<&syn::Generics>) {
-    struct Rename;
-    impl VisitMut for Rename {
+fn async_trait_lifetime_is_ours(
+    sig: &mut Signature,
+    outer: Option<&syn::Generics>,
+    output: &Lifetime,
+) {
+    struct Rename<'o>(&'o Lifetime);
+    impl VisitMut for Rename<'_> {
         fn visit_lifetime_mut(&mut self, lt: &mut Lifetime) {
             if lt.ident == "async_trait" {
-                *lt = Lifetime::new(OUTPUT_LIFETIME, lt.span());
+                *lt = Lifetime {
+                    apostrophe: lt.apostrophe,
+                    ident: syn::Ident::new(&self.0.ident.to_string(), lt.ident.span()),
+                };
             }
         }
     }
@@ -499,8 +508,58 @@ fn async_trait_lifetime_is_ours(sig: &mut Signature, outer: Option<&syn::Generic
             .chain(outer.into_iter().flat_map(syn::Generics::lifetimes))
             .any(|param| param.lifetime.ident == "async_trait");
     if !declared {
-        Rename.visit_signature_mut(sig);
+        Rename(output).visit_signature_mut(sig);
     }
+}
+
+/// Lifetime names in the user's signature and the enclosing item's generics: `used`
+/// anywhere, and `declared` (generic parameters, `for<..>` binders). The names the macro
+/// makes up skip them: an elided lifetime's `'life0`, … skips every used name (a method
+/// annotated alone may use its impl's `'life0` without declaring it); the value task's
+/// `'value_task` skips only declared ones, since writing it undeclared (`where T:
+/// 'value_task`) names the attribute's lifetime on purpose.
+struct TakenLifetimes {
+    used: Vec<syn::Ident>,
+    declared: Vec<syn::Ident>,
+}
+
+impl TakenLifetimes {
+    fn of(sig: &Signature, outer: Option<&syn::Generics>) -> Self {
+        impl<'ast> syn::visit::Visit<'ast> for TakenLifetimes {
+            fn visit_lifetime(&mut self, lt: &'ast Lifetime) {
+                if !self.used.contains(&lt.ident) {
+                    self.used.push(lt.ident.clone());
+                }
+            }
+            fn visit_lifetime_param(&mut self, param: &'ast syn::LifetimeParam) {
+                self.declared.push(param.lifetime.ident.clone());
+                syn::visit::visit_lifetime_param(self, param);
+            }
+        }
+        let mut names = TakenLifetimes {
+            used: Vec::new(),
+            declared: Vec::new(),
+        };
+        syn::visit::visit_signature(&mut names, sig);
+        if let Some(outer) = outer {
+            syn::visit::visit_generics(&mut names, outer);
+        }
+        names
+    }
+}
+
+/// `base` (a lifetime name without its `'`), else `base` with the first number after
+/// `from` that no name in `taken` has.
+fn fresh_lifetime(base: &str, from: Option<usize>, taken: &[syn::Ident], span: Span) -> Lifetime {
+    let is_taken = |name: &str| taken.iter().any(|t| t == name);
+    let name = match from {
+        None if !is_taken(base) => base.to_owned(),
+        _ => (from.unwrap_or(0)..)
+            .map(|n| format!("{base}{n}"))
+            .find(|name| !is_taken(name))
+            .expect("an unused number"),
+    };
+    Lifetime::new(&format!("'{name}"), span)
 }
 
 /// True when `pat` has no `mut` and no `ref` binding anywhere.
@@ -536,11 +595,14 @@ fn binds_by_mut_ref(pat: &Pat) -> bool {
 struct ElidedLifetimes {
     fresh: Vec<Lifetime>,
     output: Lifetime,
+    /// Names in use (the user's and those given out so far).
+    taken: Vec<syn::Ident>,
 }
 
 impl ElidedLifetimes {
     fn next(&mut self, span: Span) -> Lifetime {
-        let lt = Lifetime::new(&format!("'life{}", self.fresh.len()), span);
+        let lt = fresh_lifetime("life", Some(self.fresh.len()), &self.taken, span);
+        self.taken.push(lt.ident.clone());
         self.fresh.push(lt.clone());
         lt
     }
@@ -597,7 +659,7 @@ impl VisitMut for ElidedLifetimes {
 /// The lifetime Rust's elision rules give an elided lifetime in the output of `sig` (whose
 /// input lifetimes are all named by now): a reference receiver's, else the only one among the
 /// inputs. `None` when the rules give none (the compiler then reports the elided output).
-fn output_elision_target(sig: &Signature) -> Option<Lifetime> {
+fn output_elision_target(sig: &Signature, output: &Lifetime) -> Option<Lifetime> {
     let lifetimes_in = |ty: &Type| -> Vec<syn::Ident> {
         ArgumentLifetimes::free_in([ty])
             .into_iter()
@@ -623,7 +685,7 @@ fn output_elision_target(sig: &Signature) -> Option<Lifetime> {
     // arguments, which the user did not write.
     let mut all: Vec<syn::Ident> = Vec::new();
     for lt in ArgumentLifetimes::free_in(argument_types(sig)) {
-        if lt.ident != OUTPUT_LIFETIME[1..] && !all.contains(&lt.ident) {
+        if lt.ident != output.ident && !all.contains(&lt.ident) {
             all.push(lt.ident);
         }
     }
@@ -694,11 +756,14 @@ fn rewrite_signature(
     outer: Option<&syn::Generics>,
 ) -> Type {
     let is_default = place == Place::Trait { is_default: true };
-    async_trait_lifetime_is_ours(sig, outer);
-    let output_lt = Lifetime::new(OUTPUT_LIFETIME, Span::call_site());
+    let TakenLifetimes { mut used, declared } = TakenLifetimes::of(sig, outer);
+    let output_lt = fresh_lifetime(&OUTPUT_LIFETIME[1..], None, &declared, Span::call_site());
+    used.push(output_lt.ident.clone());
+    async_trait_lifetime_is_ours(sig, outer, &output_lt);
     let mut elided = ElidedLifetimes {
         fresh: Vec::new(),
         output: output_lt.clone(),
+        taken: used,
     };
     let mut receiver = None;
     for arg in sig.inputs.iter_mut() {
@@ -751,7 +816,7 @@ fn rewrite_signature(
     };
     // The inputs' elided lifetimes have names now; give the output's elided ones the name the
     // elision rules pick, so the signature does not mix named and elided forms.
-    if let Some(target) = output_elision_target(sig) {
+    if let Some(target) = output_elision_target(sig, &output_lt) {
         NameOutputElisions(target).visit_type_mut(&mut ret);
     }
 
@@ -897,7 +962,7 @@ fn rewrite_signature(
     // The whole output at the user's return type, so a mismatch with the trait points there.
     let span = ret.span();
     let task = value_task_type(opts, span);
-    let output_lt = Lifetime::new(OUTPUT_LIFETIME, span);
+    let output_lt = Lifetime::new(&output_lt.to_string(), span);
     sig.output =
         syn::parse2(quote_spanned!(span=> -> #task<#output_lt, #ret>)).expect("a return type");
     ret

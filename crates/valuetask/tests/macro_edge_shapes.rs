@@ -1,6 +1,7 @@
 //! `#[value_task]` edge shapes: arguments the pattern does not bind live as long as the
 //! future, trait-level lifetimes and type parameters in arguments, `return` with a coercion,
-//! typed receivers in default bodies, `#[cfg]` on arguments, and the attribute on one method.
+//! typed receivers in default bodies, `#[cfg]` on arguments, the attribute on one method, and
+//! user lifetimes named like the ones the attribute makes up.
 
 mod common;
 
@@ -348,4 +349,47 @@ impl<'a> Text<'a> {
 fn a_self_less_method_using_its_impls_lifetime_compiles() {
     let text = Text("abc");
     assert_eq!(drive(Text::longer(text.0, "de")), 3);
+}
+
+/// A user's own `'life0` and `'value_task` next to elided lifetimes: the names the attribute
+/// gives the elided ones (and the value task's own) skip names already in use, so nothing
+/// is declared twice. (`#[async_trait]` rejects this shape: its `'life0` collides.)
+#[value_task]
+trait Labels<'value_task> {
+    async fn pick<'life0>(&self, first: &'life0 str, second: &str) -> &'life0 str;
+    async fn tag(&self, label: &'value_task str) -> usize;
+}
+
+struct Picker;
+
+#[value_task]
+impl<'value_task> Labels<'value_task> for Picker {
+    async fn pick<'life0>(&self, first: &'life0 str, second: &str) -> &'life0 str {
+        yield_once().await;
+        if second.is_empty() {
+            ""
+        } else {
+            first
+        }
+    }
+
+    async fn tag(&self, label: &'value_task str) -> usize {
+        yield_once().await;
+        label.len()
+    }
+}
+
+#[value_task]
+async fn free_with_a_user_life0<'life0>(a: &'life0 str, b: &str) -> (&'life0 str, usize) {
+    yield_once().await;
+    (a, b.len())
+}
+
+#[test]
+fn user_lifetimes_named_like_the_generated_ones_do_not_collide() {
+    let picker: &dyn Labels<'_> = &Picker;
+    let second = String::from("x");
+    assert_eq!(drive(picker.pick("first", &second)), "first");
+    assert_eq!(drive(picker.tag("four")), 4);
+    assert_eq!(drive(free_with_a_user_life0("a", "bc")), ("a", 2));
 }
