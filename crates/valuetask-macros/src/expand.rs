@@ -523,19 +523,20 @@ struct TakenLifetimes {
     declared: Vec<syn::Ident>,
 }
 
+impl<'ast> syn::visit::Visit<'ast> for TakenLifetimes {
+    fn visit_lifetime(&mut self, lt: &'ast Lifetime) {
+        if !self.used.contains(&lt.ident) {
+            self.used.push(lt.ident.clone());
+        }
+    }
+    fn visit_lifetime_param(&mut self, param: &'ast syn::LifetimeParam) {
+        self.declared.push(param.lifetime.ident.clone());
+        syn::visit::visit_lifetime_param(self, param);
+    }
+}
+
 impl TakenLifetimes {
     fn of(sig: &Signature, outer: Option<&syn::Generics>) -> Self {
-        impl<'ast> syn::visit::Visit<'ast> for TakenLifetimes {
-            fn visit_lifetime(&mut self, lt: &'ast Lifetime) {
-                if !self.used.contains(&lt.ident) {
-                    self.used.push(lt.ident.clone());
-                }
-            }
-            fn visit_lifetime_param(&mut self, param: &'ast syn::LifetimeParam) {
-                self.declared.push(param.lifetime.ident.clone());
-                syn::visit::visit_lifetime_param(self, param);
-            }
-        }
         let mut names = TakenLifetimes {
             used: Vec::new(),
             declared: Vec::new(),
