@@ -7,7 +7,8 @@
 //! Every elided lifetime in the arguments (`&self`, `&T`, `'_`) gets a name; every lifetime and
 //! type parameter of the method, those of the enclosing trait or impl that the arguments use,
 //! and `Self` must outlive `'value_task` (the future may capture any argument). This is the signature `async-trait` produces, with a `ValueTask` instead of a
-//! boxed future, so trait shapes that compile under `#[async_trait]` compile here.
+//! boxed future, so trait shapes that compile under `#[async_trait]` compile here. The names
+//! it makes up skip the user's (see [`TakenLifetimes`]): a user's own `'life0` gets no twin.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
