@@ -8,7 +8,8 @@
 //! type parameter of the method, those of the enclosing trait or impl that the arguments use,
 //! and `Self` must outlive `'value_task` (the future may capture any argument). This is the signature `async-trait` produces, with a `ValueTask` instead of a
 //! boxed future, so trait shapes that compile under `#[async_trait]` compile here. The names
-//! it makes up skip the user's (see [`TakenLifetimes`]): a user's own `'life0` gets no twin.
+//! it makes up skip the user's declared ones (see [`TakenLifetimes`]): a user's own `'life0`
+//! gets no twin.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
@@ -181,6 +182,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                             rewrite_params(&mut f.sig, false);
                             rewrite_signature(
                                 &mut f.sig,
+                                None,
                                 &opts,
                                 place,
                                 uses_self,
@@ -306,7 +308,7 @@ fn rewrite_method(
     // A `-> !` body runs in the future even without `.await`: as a closure, its call would
     // return `Infallible` and make the code around it unreachable (a warning in user code).
     let diverges = matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)));
-    let ret = rewrite_signature(sig, opts, place, uses_self, outer);
+    let ret = rewrite_signature(sig, Some(body), opts, place, uses_self, outer);
     let at = Spans {
         receiver: receiver_span(sig),
         async_span,
@@ -513,18 +515,26 @@ fn async_trait_lifetime_is_ours(
     }
 }
 
-/// Lifetime names in the user's signature and the enclosing item's generics: `used`
-/// anywhere, and `declared` (generic parameters, `for<..>` binders). The names the macro
-/// makes up skip them: an elided lifetime's `'life0`, … skips every used name (a method
-/// annotated alone may use its impl's `'life0` without declaring it); the value task's
-/// `'value_task` skips only declared ones, since writing it undeclared (`where T:
-/// 'value_task`) names the attribute's lifetime on purpose.
+/// The lifetime names the macro's own must not take. The value task's `'value_task` skips
+/// the `declared` ones: generic parameters of the method and of its enclosing item, and
+/// `for<..>` binders in the signature or the body (outside nested items), where a generic
+/// parameter of that name would be shadowed. Written undeclared (`where T: 'value_task`) it
+/// names the attribute's lifetime on purpose. An elided lifetime's `'life0`, … skips
+/// `for_elided`: the declared names too, and, for a method annotated on its own, every name
+/// its signature uses (an undeclared one may be its impl's, which the method cannot see).
 struct TakenLifetimes {
+    declared: Vec<syn::Ident>,
+    for_elided: Vec<syn::Ident>,
+}
+
+/// Collects lifetime names: every one used, and those declared as parameters or in binders.
+#[derive(Default)]
+struct LifetimeNames {
     used: Vec<syn::Ident>,
     declared: Vec<syn::Ident>,
 }
 
-impl<'ast> syn::visit::Visit<'ast> for TakenLifetimes {
+impl<'ast> syn::visit::Visit<'ast> for LifetimeNames {
     fn visit_lifetime(&mut self, lt: &'ast Lifetime) {
         if !self.used.contains(&lt.ident) {
             self.used.push(lt.ident.clone());
@@ -534,19 +544,33 @@ impl<'ast> syn::visit::Visit<'ast> for TakenLifetimes {
         self.declared.push(param.lifetime.ident.clone());
         syn::visit::visit_lifetime_param(self, param);
     }
+    // A nested item's lifetimes are its own: they shadow nothing of ours.
+    fn visit_item(&mut self, _: &'ast Item) {}
 }
 
 impl TakenLifetimes {
-    fn of(sig: &Signature, outer: Option<&syn::Generics>) -> Self {
-        let mut names = TakenLifetimes {
-            used: Vec::new(),
-            declared: Vec::new(),
-        };
+    fn of(sig: &Signature, outer: Option<&syn::Generics>, body: Option<&Block>) -> Self {
+        let mut names = LifetimeNames::default();
         syn::visit::visit_signature(&mut names, sig);
-        if let Some(outer) = outer {
-            syn::visit::visit_generics(&mut names, outer);
+        if let Some(body) = body {
+            syn::visit::visit_block(&mut names, body);
         }
-        names
+        let mut declared = names.declared;
+        // Only the enclosing item's own parameters: binders in its bounds are not in scope
+        // in the method.
+        declared.extend(
+            outer
+                .into_iter()
+                .flat_map(|g| g.lifetimes().map(|l| l.lifetime.ident.clone())),
+        );
+        let mut for_elided = declared.clone();
+        if outer.is_none() {
+            for_elided.extend(names.used);
+        }
+        TakenLifetimes {
+            declared,
+            for_elided,
+        }
     }
 }
 
@@ -752,20 +776,24 @@ impl VisitMut for NameOutputElisions {
 /// Rewrite `sig` in place; returns the future's output type.
 fn rewrite_signature(
     sig: &mut Signature,
+    body: Option<&Block>,
     opts: &Options,
     place: Place,
     uses_self: bool,
     outer: Option<&syn::Generics>,
 ) -> Type {
     let is_default = place == Place::Trait { is_default: true };
-    let TakenLifetimes { mut used, declared } = TakenLifetimes::of(sig, outer);
+    let TakenLifetimes {
+        declared,
+        mut for_elided,
+    } = TakenLifetimes::of(sig, outer, body);
     let output_lt = fresh_lifetime(&OUTPUT_LIFETIME[1..], None, &declared, Span::call_site());
-    used.push(output_lt.ident.clone());
+    for_elided.push(output_lt.ident.clone());
     async_trait_lifetime_is_ours(sig, outer, &output_lt);
     let mut elided = ElidedLifetimes {
         fresh: Vec::new(),
         output: output_lt.clone(),
-        taken: used,
+        taken: for_elided,
     };
     let mut receiver = None;
     for arg in sig.inputs.iter_mut() {

@@ -393,3 +393,46 @@ fn user_lifetimes_named_like_the_generated_ones_do_not_collide() {
     assert_eq!(drive(picker.tag("four")), 4);
     assert_eq!(drive(free_with_a_user_life0("a", "bc")), ("a", 2));
 }
+
+/// A `for<'value_task>` binder in the impl's bounds is not in scope in its methods, so the
+/// method's undeclared `'value_task` still names the attribute's lifetime; a `for<'life0>`
+/// binder in a body is in scope there, so the elided lifetimes' names skip it.
+#[value_task]
+trait Apply {
+    async fn apply(&self, x: &u8) -> u8;
+    async fn size<T>(&self, t: T) -> usize
+    where
+        T: Send + 'value_task,
+        Self: Sized;
+}
+
+struct Applies<F>(F);
+
+#[value_task]
+impl<F> Apply for Applies<F>
+where
+    F: for<'value_task> Fn(&'value_task u8) -> u8 + Send + Sync,
+{
+    async fn apply(&self, x: &u8) -> u8 {
+        let same: for<'life0> fn(&'life0 u8) -> &'life0 u8 = |x| x;
+        yield_once().await;
+        (self.0)(same(x))
+    }
+
+    async fn size<T>(&self, t: T) -> usize
+    where
+        T: Send + 'value_task,
+        Self: Sized,
+    {
+        yield_once().await;
+        std::mem::size_of_val(&t)
+    }
+}
+
+#[test]
+fn binders_in_the_impls_bounds_and_in_bodies_do_not_collide() {
+    let applies = Applies(|x: &u8| x + 1);
+    let dyn_apply: &dyn Apply = &applies;
+    assert_eq!(drive(dyn_apply.apply(&41)), 42);
+    assert_eq!(drive(applies.size(7u64)), 8);
+}
