@@ -18,7 +18,10 @@
 //!   generation for the whole critical section.
 //! - `unique_poll_and_recycle` (pooled sources only) reads the result after an Acquire load
 //!   of `COMPLETE`, without `LOCKED`: sound only because a pooled slot has one consumer and
-//!   nobody resets it but that consumer.
+//!   nobody resets it but that consumer. Its fast path comes in two halves
+//!   (`unique_recycle_completed`, then `read_recycled_result`): between them the next
+//!   generation has started while the old result is still in place, so nothing may touch
+//!   the core in between but the consumer putting its slot in this thread's cache.
 
 use std::fmt;
 use std::mem::MaybeUninit;
@@ -581,17 +584,12 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         &self,
         cx: &mut Context<'_>,
     ) -> Poll<TaskOutput<T>> {
-        let state = self.state.load(Ordering::Acquire);
-        let token = version_of(state);
-        if state & (COMPLETE | TAKEN) == COMPLETE {
-            // SAFETY: `COMPLETE` seen with Acquire; the completer no longer touches the
-            // slot, and per the caller nobody else takes or resets it. The completer took the
-            // waker (it clears `HAS_WAKER`), so nothing else needs dropping.
-            let out = self.result.with(|r| unsafe { (*r).assume_init_read() });
-            let next = with_version(version_of(state).wrapping_add(1), state & CONFIG);
-            self.state.store(next, Ordering::Release);
-            return Poll::Ready(out);
+        // SAFETY: per the caller.
+        if unsafe { self.unique_recycle_completed() } {
+            // SAFETY: just recycled, and nothing touched the core since.
+            return Poll::Ready(unsafe { self.read_recycled_result() });
         }
+        let token = version_of(self.state.load(Ordering::Acquire));
         let polled = self.poll_result(token, cx);
         if polled.is_ready() {
             // SAFETY: taken, so both halves are done: the slot is ours (per the caller). The
@@ -599,6 +597,42 @@ impl<T> ManualResetValueTaskSourceCore<T> {
             drop(unsafe { self.recycle() });
         }
         polled
+    }
+
+    /// The unique consumer's fast path, first half: if the generation is complete and its
+    /// result untaken, start the next generation (one Acquire load, one Release store) and
+    /// return `true`. The result stays where it is, moved out in all but fact: the caller
+    /// moves it out with [`read_recycled_result`](Self::read_recycled_result), once, before
+    /// anything else touches the core. In between, the caller may put the slot in its thread's
+    /// cache, so the result can move straight into the caller's return value.
+    ///
+    /// # Safety
+    /// As for [`unique_poll_and_recycle`](Self::unique_poll_and_recycle).
+    #[inline]
+    pub(crate) unsafe fn unique_recycle_completed(&self) -> bool {
+        let state = self.state.load(Ordering::Acquire);
+        if state & (COMPLETE | TAKEN) != COMPLETE {
+            return false;
+        }
+        // `COMPLETE` seen with Acquire: the result is initialized and the completer no longer
+        // touches the core (it took the waker: it clears `HAS_WAKER`, so nothing else needs
+        // dropping). The next generation starts empty; the result is the caller's now.
+        let next = with_version(version_of(state).wrapping_add(1), state & CONFIG);
+        self.state.store(next, Ordering::Release);
+        true
+    }
+
+    /// The fast path's second half: move out the result of the generation that
+    /// [`unique_recycle_completed`](Self::unique_recycle_completed) just recycled.
+    ///
+    /// # Safety
+    /// `unique_recycle_completed` returned `true`, this is the one call for it, and nothing
+    /// touched the core in between (no rent, no completion, no drop).
+    #[inline]
+    pub(crate) unsafe fn read_recycled_result(&self) -> TaskOutput<T> {
+        // SAFETY: per the caller, the result that was complete and untaken is still in place
+        // and nobody else reads or writes it; it is moved out once.
+        self.result.with(|r| unsafe { (*r).assume_init_read() })
     }
 
     /// The consumer gives up before taking the result. Returns `true` when the consumer must

@@ -276,10 +276,37 @@ impl<T: Send + 'static> Slot<T> {
         cx: &mut Context<'_>,
     ) -> Poll<TaskOutput<T>> {
         let slot = header.cast::<Slot<T>>();
-        // SAFETY: rented, so alive; we are its only consumer, and nobody else resets or
-        // recycles it while we live (the completer recycles only after our release said
-        // `CONSUMER_GONE`), so its version is the one it was rented at.
-        let polled = unsafe { slot.as_ref().core.unique_poll_and_recycle(cx) };
+        // SAFETY: rented, so alive.
+        let s = unsafe { slot.as_ref() };
+        // A complete generation is recycled first and its result moved out last, straight
+        // into the return value (moved out first, it would be copied to the stack and back
+        // around `keep`): (f) measured 0.37x -> 0.30-0.31x of a oneshot cycle.
+        //
+        // SAFETY: we are its only consumer, and nobody else resets or recycles it while we
+        // live (the completer recycles only after our release said `CONSUMER_GONE`), so its
+        // version is the one it was rented at.
+        if unsafe { s.core.unique_recycle_completed() } {
+            if s.pool.closed.load(Ordering::Acquire) {
+                // SAFETY: just recycled, untouched since; read before the slot is freed.
+                let out = unsafe { s.core.read_recycled_result() };
+                SlotPtr(slot).free();
+                return Poll::Ready(out);
+            }
+            return match put_cached(slot) {
+                // SAFETY: just recycled, and untouched since: the slot is in this thread's
+                // cache, where only this thread can rent it again, and it does not here.
+                Ok(()) => Poll::Ready(unsafe { s.core.read_recycled_result() }),
+                Err(slot) => {
+                    // SAFETY: just recycled, untouched since; read before the slot goes
+                    // where other threads can rent it (or is freed).
+                    let out = unsafe { s.core.read_recycled_result() };
+                    put_shared(slot);
+                    Poll::Ready(out)
+                }
+            };
+        }
+        // SAFETY: as for `unique_recycle_completed` above.
+        let polled = unsafe { s.core.unique_poll_and_recycle(cx) };
         if polled.is_ready() {
             // SAFETY: taken and recycled: both halves are done, the slot is ours.
             unsafe { keep(slot) };
