@@ -12,10 +12,13 @@
 //!   dropped or woken after it is released, and a result being discarded (`reset`) is moved
 //!   out and dropped after. A critical section is a few loads and stores, so a waiting thread
 //!   spins only for those, and a panicking waker or `Drop` cannot leave the core locked.
-//! - `result` is initialized exactly when `COMPLETE` is set and `TAKEN` is clear.
-//! - The version changes only in `reset` (under `LOCKED`) and in `recycle` (by the exclusive
-//!   owner of a pooled slot), so a CAS that checks the version and takes `LOCKED` pins the
-//!   generation for the whole critical section.
+//! - `result` is initialized exactly when `COMPLETE` is set and `TAKEN` is clear, except
+//!   between `unique_recycle_completed` returning `true` and `read_recycled_result`, when the
+//!   pooled slot's consumer owns the result it is about to move out.
+//! - The version changes only in `reset` (under `LOCKED`), and in `recycle` and
+//!   `unique_recycle_completed` (by the exclusive owner of a pooled slot), so a CAS that
+//!   checks the version and takes `LOCKED` pins the generation for the whole critical
+//!   section.
 //! - `unique_poll_and_recycle` (pooled sources only) reads the result after an Acquire load
 //!   of `COMPLETE`, without `LOCKED`: sound only because a pooled slot has one consumer and
 //!   nobody resets it but that consumer. Its fast path comes in two halves
@@ -607,7 +610,11 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// cache, so the result can move straight into the caller's return value.
     ///
     /// # Safety
-    /// As for [`unique_poll_and_recycle`](Self::unique_poll_and_recycle).
+    /// As for [`unique_poll_and_recycle`](Self::unique_poll_and_recycle); and after `true`,
+    /// the caller moves the result out with `read_recycled_result` exactly once, before the
+    /// slot can be rented again or is freed. (Read after a new renter completed it, it would
+    /// move out that generation's result, which its consumer moves out again. Never read, it
+    /// only leaks.)
     #[inline]
     pub(crate) unsafe fn unique_recycle_completed(&self) -> bool {
         let state = self.state.load(Ordering::Acquire);

@@ -13,7 +13,9 @@
 //!   result (the completer is done once `COMPLETE` is published), or after it abandoned a
 //!   completed generation; the completer when it completes a generation whose consumer is gone
 //!   (`CONSUMER_GONE`).
-//! - An idle slot (in a thread cache or the shared list) is owned by that list alone.
+//! - An idle slot (in a thread cache or the shared list) is owned by that list alone, except
+//!   that the consumer that just put it in its own thread's cache still moves the old result
+//!   out before it returns (`Slot::poll`; no rent and no flush can run in between).
 //! - A thread cache holds slots of one pool at a time (`owner`, the pool's shared part, on
 //!   which the cache holds a strong count until it switches pools or its thread exits, so no
 //!   other pool can appear at that address while it is named).
@@ -294,7 +296,9 @@ impl<T: Send + 'static> Slot<T> {
             }
             return match put_cached(slot) {
                 // SAFETY: just recycled, and untouched since: the slot is in this thread's
-                // cache, where only this thread can rent it again, and it does not here.
+                // cache, where only this thread can rent it again, and it does not here (a
+                // flush runs only inside `put_cached` before the slot is placed, or at thread
+                // exit).
                 Ok(()) => Poll::Ready(unsafe { s.core.read_recycled_result() }),
                 Err(slot) => {
                     // SAFETY: just recycled, untouched since; read before the slot goes
