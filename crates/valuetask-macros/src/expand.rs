@@ -487,10 +487,7 @@ fn async_trait_lifetime_is_ours(
     impl VisitMut for Rename<'_> {
         fn visit_lifetime_mut(&mut self, lt: &mut Lifetime) {
             if lt.ident == "async_trait" {
-                *lt = Lifetime {
-                    apostrophe: lt.apostrophe,
-                    ident: syn::Ident::new(&self.0.ident.to_string(), lt.ident.span()),
-                };
+                *lt = Lifetime::new(&self.0.to_string(), lt.span());
             }
         }
     }
