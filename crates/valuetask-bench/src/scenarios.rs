@@ -254,10 +254,13 @@ fn oneshot_cycle() -> Implementation {
 }
 
 /// The floor of a cycle that needs `n` atomic read-modify-writes: `n` compare-exchanges on
-/// one uncontended word, each after a load of it, and nothing else. A reusable core shared
-/// through `&self` needs three per cycle (complete, take, reset: each may race another
-/// thread, and a plain store could erase a racing one's write); a pooled slot needs one
-/// (complete: its consumer is unique, so taking and recycling are plain stores).
+/// one uncontended word, each after a load of it, and nothing else. The reusable core shared
+/// through `&self` does three per cycle (complete, take, reset: each may race another
+/// thread). Completing needs one in any design (it races a second completion and the
+/// awaiter's registration); taking could do without only with the value task as an
+/// ownership ticket, and resetting only as a plain store that two racing resets can merge
+/// into one version bump (see the README). A pooled slot needs one (complete: its consumer
+/// is unique, so taking and recycling are plain stores).
 fn atomic_rmw_floor(name: &'static str, n: u32) -> Implementation {
     let word = AtomicU64::new(0);
     Implementation::new(name, move |v| {

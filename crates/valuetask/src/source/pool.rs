@@ -63,7 +63,8 @@ const DEFAULT_MAX_IDLE: usize = 1024;
 /// Memory: each thread keeps up to 32 idle slots of the pool it last returned a slot to, and
 /// the pool keeps up to `max_idle` more (default 1024); slots beyond that are freed.
 /// A slot is a `ManualResetValueTaskSourceCore<T>` (one `u64`, a `Result<T, TaskError>` and a
-/// waker) plus a pointer.
+/// waker) plus a two-word header and a pointer, aligned to 64 bytes (128 bytes for a `u64`
+/// result).
 ///
 /// ```
 /// use valuetask::CompletionPool;
@@ -90,12 +91,17 @@ struct PoolShared<T> {
     closed: AtomicBool,
 }
 
-/// The header comes first: a rented slot is the block behind its value task.
-#[repr(C)]
+/// The header comes first: a rented slot is the block behind its value task. Aligned to a
+/// cache line, with the pool pointer before the core, so a cycle's fast path (header, pool,
+/// state, result) touches one line: unaligned, a slot straddled two lines at whatever offset
+/// the allocator gave it, and (f) measured 0.37-0.40x in 7 of 11 full bench runs and 0.31x
+/// in the rest; aligned, 0.30-0.31x in every run. Slots are pooled, so the aligned
+/// allocation is paid once per slot.
+#[repr(C, align(64))]
 struct Slot<T> {
     header: Header<TaskOutput<T>>,
-    core: ManualResetValueTaskSourceCore<T>,
     pool: Arc<PoolShared<T>>,
+    core: ManualResetValueTaskSourceCore<T>,
 }
 
 /// An owned pointer to a boxed `Slot`, as kept in idle lists.
