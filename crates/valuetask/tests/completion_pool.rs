@@ -38,6 +38,19 @@ fn errors_and_cancellation_reach_the_consumer() {
 }
 
 #[test]
+fn set_outcome_forwards_a_value_or_an_error_to_a_waiting_consumer() {
+    let pool = CompletionPool::<u8>::new();
+    let (count, waker) = CountingWaker::new();
+    for outcome in [Ok(4), Err(TaskError::panicked("refused"))] {
+        let (mut vt, completer) = pool.rent();
+        assert!(poll_once(&mut vt, &waker).is_pending());
+        completer.set_outcome(outcome.clone());
+        assert_eq!(poll_once(&mut vt, &waker), Poll::Ready(outcome));
+    }
+    assert_eq!(count.count(), 2, "each completion woke its consumer once");
+}
+
+#[test]
 fn a_dropped_completer_completes_the_value_task_as_abandoned() {
     let pool = CompletionPool::<u8>::new();
     let (vt, completer) = pool.rent();

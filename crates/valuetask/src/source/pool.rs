@@ -55,7 +55,7 @@ const DEFAULT_MAX_IDLE: usize = 1024;
 /// | `tokio::sync::oneshot` | `CompletionPool` |
 /// |---|---|
 /// | `oneshot::channel()` (one allocation) | `pool.rent()` (none when a slot is idle) |
-/// | `Sender::send(v)` | [`Completer::set_result`] (also `set_error`, `set_canceled`) |
+/// | `Sender::send(v)` | [`Completer::set_result`] (also `set_error`, `set_canceled`, `set_outcome`) |
 /// | `Receiver` awaited: `Result<T, RecvError>` | `ValueTask` awaited: `Result<T, TaskError>` |
 /// | `Sender` dropped: `RecvError` | `Completer` dropped: `TaskError::Abandoned` |
 /// | `Sender::is_closed` | [`Completer::is_closed`] |
@@ -635,6 +635,25 @@ impl<T: Send + 'static> Completer<T> {
     /// ```
     pub fn set_canceled(self) {
         complete_slot(self.into_slot(), Err(TaskError::Canceled));
+    }
+
+    /// Complete with `outcome`, a value or an error, as it comes (.NET 8
+    /// `TaskCompletionSource.SetFromTask`; `TaskCompletionSource::set_outcome` here): a
+    /// reader forwarding a reply that may have failed needs no `match`.
+    ///
+    /// ```
+    /// use valuetask::{CompletionPool, TaskError};
+    ///
+    /// let pool = CompletionPool::<u8>::new();
+    /// let (ok, completer) = pool.rent();
+    /// completer.set_outcome(Ok(3));
+    /// assert_eq!(ok.get_result(), Ok(3));
+    /// let (failed, completer) = pool.rent();
+    /// completer.set_outcome(Err(TaskError::Canceled));
+    /// assert_eq!(failed.get_result(), Err(TaskError::Canceled));
+    /// ```
+    pub fn set_outcome(self, outcome: TaskOutput<T>) {
+        complete_slot(self.into_slot(), outcome);
     }
 
     /// The slot, giving up the completer without its `Drop` (which would abandon the slot).
