@@ -93,9 +93,11 @@ struct PoolShared<T> {
 
 /// The header comes first: a rented slot is the block behind its value task. Aligned to a
 /// cache line, with the pool pointer before the core, so a cycle's fast path (header, pool,
-/// state, result) touches one line: unaligned, a slot straddled two lines at whatever offset
-/// the allocator gave it, and (f) measured 0.37-0.40x in 7 of 11 full bench runs and 0.31x
-/// in the rest; aligned, 0.30-0.31x in every run. Slots are pooled, so the aligned
+/// state, result) touches one line. Unaligned, a slot straddled two lines at whatever offset
+/// the allocator gave it, and (f) measured 0.37-0.40x in 7 of 16 full bench runs; aligned,
+/// in 3 of 17 (0.33-0.39x; 0.30-0.31x in the rest). What remains differs between processes
+/// of one binary, as addresses do under ASLR (with ASLR off, the stack's offset alone moves
+/// (f) by up to 15%), which no layout here controls. Slots are pooled, so the aligned
 /// allocation is paid once per slot.
 #[repr(C, align(64))]
 struct Slot<T> {
