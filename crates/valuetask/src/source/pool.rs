@@ -63,8 +63,7 @@ const DEFAULT_MAX_IDLE: usize = 1024;
 /// Memory: each thread keeps up to 32 idle slots of the pool it last returned a slot to, and
 /// the pool keeps up to `max_idle` more (default 1024); slots beyond that are freed.
 /// A slot is a `ManualResetValueTaskSourceCore<T>` (one `u64`, a `Result<T, TaskError>` and a
-/// waker) plus a two-word header and a pointer, aligned to 64 bytes (128 bytes for a `u64`
-/// result).
+/// waker) plus a two-word header and a pointer.
 ///
 /// ```
 /// use valuetask::CompletionPool;
@@ -91,15 +90,14 @@ struct PoolShared<T> {
     closed: AtomicBool,
 }
 
-/// The header comes first: a rented slot is the block behind its value task. Aligned to a
-/// cache line, with the pool pointer before the core, so a cycle's fast path (header, pool,
-/// state, result) touches one line. Unaligned, a slot straddled two lines at whatever offset
-/// the allocator gave it, and (f) measured 0.37-0.40x in 7 of 16 full bench runs; aligned,
-/// in 3 of 17 (0.33-0.39x; 0.30-0.31x in the rest). What remains differs between processes
-/// of one binary, as addresses do under ASLR (with ASLR off, the stack's offset alone moves
-/// (f) by up to 15%), which no layout here controls. Slots are pooled, so the aligned
-/// allocation is paid once per slot.
-#[repr(C, align(64))]
+/// The header comes first: a rented slot is the block behind its value task. The pool
+/// pointer, read on every fast-path poll, comes before the core. (f) depends on where a
+/// slot lands: with the core first, the README's full bench run measured 0.37-0.40x in 13
+/// of 17 runs in one day; with this order, 0.31x in 4 of 4 (shorter runs of either order:
+/// mostly 0.31x, now and then 0.33-0.39x, moving with per-process addresses). Aligning the
+/// slot to a cache line gave (f) 0.31x too, but made the cross-thread row (g) about 15%
+/// slower (0.91x against 0.77x of the oneshot), so slots keep the allocator's alignment.
+#[repr(C)]
 struct Slot<T> {
     header: Header<TaskOutput<T>>,
     pool: Arc<PoolShared<T>>,
