@@ -99,46 +99,71 @@ pub fn when_all_vs_join_all() -> Scenario {
 /// its arrival at round `r` and awaits the result; the last to arrive completes it first. One
 /// operation is one round: a result created, completed, and awaited by every task (all but
 /// the completing one, give or take a race, registered and woken).
+///
+/// The rows with a target also measure the same rounds with a waker slot per awaiting task
+/// ([`slot_per_awaiter_rounds`]): once registering in it at every wait, as any result must,
+/// and once registering only at the start of the batch, the floor: the runtime's wake-ups
+/// alone.
 pub fn many_awaiters(id: &'static str, name: &'static str, awaiters: usize) -> Scenario {
     let (rt1, rt2) = (runtime(), runtime());
-    Scenario::new(
-        id,
-        name,
-        vec![
-            Implementation::batched("oneshot + futures Shared", move |n| {
-                rt1.block_on(rounds(
-                    n,
-                    awaiters,
-                    |_| {
-                        let (tx, rx) = tokio::sync::oneshot::channel::<u64>();
-                        (tx, rx.shared())
-                    },
-                    |tx, r| tx.send(r).unwrap(),
-                    |shared| {
-                        let shared = shared.clone();
-                        async move { shared.await.unwrap() }
-                    },
-                ))
-            }),
-            Implementation::batched(VALUETASK_TASK, move |n| {
-                rt2.block_on(rounds(
-                    n,
-                    awaiters,
-                    |_| {
-                        let tcs = TaskCompletionSource::new();
-                        let task = tcs.task();
-                        (tcs, task)
-                    },
-                    |tcs, r| tcs.set_result(r),
-                    |task| async move { task.await.unwrap() },
-                ))
-            }),
-        ],
-        (awaiters >= 16).then_some(Target {
-            implementation: VALUETASK_TASK,
-            max_ratio: 0.5,
+    let mut implementations = vec![
+        Implementation::batched("oneshot + futures Shared", move |n| {
+            rt1.block_on(shared_rounds(n, awaiters))
         }),
+        Implementation::batched(VALUETASK_TASK, move |n| {
+            rt2.block_on(task_rounds(n, awaiters))
+        }),
+    ];
+    let target = (awaiters >= 16).then_some(Target {
+        implementation: VALUETASK_TASK,
+        max_ratio: 0.5,
+    });
+    if target.is_some() {
+        let (rt3, rt4) = (runtime(), runtime());
+        implementations.push(Implementation::batched(
+            "a waker slot per awaiter",
+            move |n| rt3.block_on(slot_per_awaiter_rounds(n, awaiters, Register::EveryWait)),
+        ));
+        implementations.push(Implementation::batched(
+            "floor: the wake-ups alone",
+            move |n| rt4.block_on(slot_per_awaiter_rounds(n, awaiters, Register::Once)),
+        ));
+    }
+    Scenario::new(id, name, implementations, target)
+}
+
+/// The peer's rounds: a oneshot per round, awaited through `futures`' `Shared`.
+async fn shared_rounds(n: u64, awaiters: usize) -> u64 {
+    rounds(
+        n,
+        awaiters,
+        |_| {
+            let (tx, rx) = tokio::sync::oneshot::channel::<u64>();
+            (tx, rx.shared())
+        },
+        |tx, r| tx.send(r).unwrap(),
+        |shared| {
+            let shared = shared.clone();
+            async move { shared.await.unwrap() }
+        },
     )
+    .await
+}
+
+/// Our rounds: a `TaskCompletionSource` per round, its task awaited by reference.
+async fn task_rounds(n: u64, awaiters: usize) -> u64 {
+    rounds(
+        n,
+        awaiters,
+        |_| {
+            let tcs = TaskCompletionSource::new();
+            let task = tcs.task();
+            (tcs, task)
+        },
+        |tcs, r| tcs.set_result(r),
+        |task| async move { task.await.unwrap() },
+    )
+    .await
 }
 
 /// Run `n` rounds of one result awaited by `awaiters` spawned tasks (see [`many_awaiters`]):
@@ -167,7 +192,7 @@ where
         result: A,
     }
 
-    let rounds: Box<[Round<R, A>]> = (0..n)
+    let rounds = (0..n)
         .map(|r| {
             let (producer, result) = make(r);
             Round {
@@ -177,23 +202,135 @@ where
             }
         })
         .collect();
-    // Leaked for the batch's duration so the awaiting tasks can borrow it; reclaimed below.
-    let rounds: &'static [Round<R, A>] = Box::leak(rounds);
+    with_awaiting_tasks(rounds, awaiters, move |rounds, _| async move {
+        let mut sum = 0u64;
+        for (r, round) in rounds.iter().enumerate() {
+            if round.arrived.fetch_add(1, Ordering::AcqRel) + 1 == awaiters {
+                let producer = round.producer.lock().unwrap().take().unwrap();
+                complete(producer, r as u64);
+            }
+            sum += await_it(&round.result).await;
+        }
+        sum
+    })
+    .await
+}
 
-    let tasks: Vec<_> = (0..awaiters)
-        .map(|_| {
-            tokio::spawn(async move {
-                let mut sum = 0u64;
-                for (r, round) in rounds.iter().enumerate() {
-                    if round.arrived.fetch_add(1, Ordering::AcqRel) + 1 == awaiters {
-                        let producer = round.producer.lock().unwrap().take().unwrap();
-                        complete(producer, r as u64);
-                    }
-                    sum += await_it(&round.result).await;
-                }
-                sum
+/// When a task of [`slot_per_awaiter_rounds`] puts its waker in its slot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Register {
+    /// At every wait that finds the round pending: a clone of the waker, which the completer
+    /// takes and wakes, as with any result that outlives a poll (the peer's and ours too).
+    EveryWait,
+    /// Once, before the first round; the completer wakes it by reference and leaves it there.
+    /// Only a task known to wait every round can do this: the runtime's wake-ups alone.
+    Once,
+}
+
+/// The rows (n16) and (n64) again, each awaiting task with a waker slot of its own (futures'
+/// `AtomicWaker`) for the whole batch. The last task to arrive stores the round's value, sets
+/// its flag, and wakes every other task's slot; a waiting task checks the flag, registers as
+/// `register` says, and checks it again. No list or lock is shared between the awaiting tasks
+/// and nothing is allocated per round: what a round costs this runtime when the set of
+/// awaiting tasks is known in advance. A `Task` cannot know it: its awaiters come and go, so
+/// they share its waiter list.
+async fn slot_per_awaiter_rounds(n: u64, awaiters: usize, register: Register) -> u64 {
+    use futures::task::AtomicWaker;
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    use std::sync::OnceLock;
+    use std::task::{Poll, Waker};
+
+    /// Aligned to two cache lines, so neighbouring rounds and slots share none.
+    #[repr(align(128))]
+    struct Round {
+        arrived: AtomicUsize,
+        done: AtomicBool,
+        value: AtomicU64,
+    }
+    #[repr(align(128))]
+    struct Slot {
+        every_wait: AtomicWaker,
+        once: OnceLock<Waker>,
+    }
+    struct Batch {
+        rounds: Box<[Round]>,
+        slots: Box<[Slot]>,
+    }
+
+    let batch = Batch {
+        rounds: (0..n)
+            .map(|_| Round {
+                arrived: AtomicUsize::new(0),
+                done: AtomicBool::new(false),
+                value: AtomicU64::new(0),
             })
-        })
+            .collect(),
+        slots: (0..awaiters)
+            .map(|_| Slot {
+                every_wait: AtomicWaker::new(),
+                once: OnceLock::new(),
+            })
+            .collect(),
+    };
+    with_awaiting_tasks(Box::new([batch]), awaiters, move |batch, me| async move {
+        let Batch { rounds, slots } = &batch[0];
+        if register == Register::Once {
+            // Before this task arrives anywhere, so before any round can complete.
+            std::future::poll_fn(|cx| {
+                let _ = slots[me].once.set(cx.waker().clone());
+                Poll::Ready(())
+            })
+            .await;
+        }
+        let mut sum = 0u64;
+        for (r, round) in rounds.iter().enumerate() {
+            if round.arrived.fetch_add(1, Ordering::AcqRel) + 1 == awaiters {
+                round.value.store(r as u64, Ordering::Relaxed);
+                // SeqCst with the waiter's second load: it sees the flag, or its registration
+                // comes before this store and is seen by the wake below.
+                round.done.store(true, Ordering::SeqCst);
+                for (i, slot) in slots.iter().enumerate() {
+                    if i != me {
+                        match register {
+                            Register::EveryWait => slot.every_wait.wake(),
+                            Register::Once => slot.once.get().expect("set").wake_by_ref(),
+                        }
+                    }
+                }
+            }
+            sum += std::future::poll_fn(|cx| {
+                if !round.done.load(Ordering::Acquire) {
+                    if register == Register::EveryWait {
+                        slots[me].every_wait.register(cx.waker());
+                    }
+                    if !round.done.load(Ordering::SeqCst) {
+                        return Poll::Pending;
+                    }
+                }
+                Poll::Ready(round.value.load(Ordering::Relaxed))
+            })
+            .await;
+        }
+        sum
+    })
+    .await
+}
+
+/// Spawn `awaiters` tasks, task `i` running `body(rounds, i)`, wait for them all and return
+/// the sum of their outputs. The rounds are borrowed by the tasks for the batch's duration.
+async fn with_awaiting_tasks<T, F>(
+    rounds: Box<[T]>,
+    awaiters: usize,
+    body: impl Fn(&'static [T], usize) -> F + Send + Sync + Copy + 'static,
+) -> u64
+where
+    T: Send + Sync + 'static,
+    F: std::future::Future<Output = u64> + Send + 'static,
+{
+    // Leaked for the batch's duration so the awaiting tasks can borrow it; reclaimed below.
+    let rounds: &'static [T] = Box::leak(rounds);
+    let tasks: Vec<_> = (0..awaiters)
+        .map(|i| tokio::spawn(body(rounds, i)))
         .collect();
     let mut sum = 0;
     for task in tasks {
@@ -201,6 +338,30 @@ where
     }
     // SAFETY: every task that borrowed the rounds has finished (joined above), and the slice
     // was leaked from a box of exactly this type just above.
-    drop(unsafe { Box::from_raw(rounds as *const [Round<R, A>] as *mut [Round<R, A>]) });
+    drop(unsafe { Box::from_raw(rounds as *const [T] as *mut [T]) });
     sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every implementation of (n) hands every awaiting task every round's value.
+    #[test]
+    fn every_many_awaiters_implementation_sees_every_round() {
+        let rt = runtime();
+        for awaiters in [1, 4, 16, 64] {
+            let n = 50;
+            let expected = awaiters as u64 * (0..n).sum::<u64>();
+            let shared = rt.block_on(shared_rounds(n, awaiters));
+            let task = rt.block_on(task_rounds(n, awaiters));
+            let every_wait = rt.block_on(slot_per_awaiter_rounds(n, awaiters, Register::EveryWait));
+            let once = rt.block_on(slot_per_awaiter_rounds(n, awaiters, Register::Once));
+            assert_eq!(
+                [shared, task, every_wait, once],
+                [expected; 4],
+                "{awaiters} awaiters"
+            );
+        }
+    }
 }

@@ -264,9 +264,13 @@ impl<O> RawTask<O> {
 
     /// Ready with the output, or register `waker` under `key` and return `Pending`.
     /// A completion that races with this call either is seen here or wakes `waker`.
+    ///
+    /// `Ready` retires `key`: once the cell is complete the completer owns every registered
+    /// waker, so the awaiter's drop has nothing to remove.
     #[inline]
     pub(crate) fn poll(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<&O> {
         if let Some(out) = self.output() {
+            *key = WaiterKey::NONE;
             return Poll::Ready(out);
         }
         self.poll_slow(key, waker)
@@ -277,6 +281,7 @@ impl<O> RawTask<O> {
         match self.register_unless_complete(key, waker) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(()) => {
+                *key = WaiterKey::NONE;
                 self.observe(self.snapshot());
                 // SAFETY: `COMPLETE` was seen with Acquire.
                 Poll::Ready(unsafe { self.output_unchecked() })
