@@ -61,10 +61,11 @@ fn main() -> ExitCode {
         })
         .collect();
     eprintln!(
-        "measured in {:.1} s ({} samples of ~{} ms per implementation)\n",
+        "measured in {:.1} s ({} samples of ~{} ms per implementation) on {}\n",
         started.elapsed().as_secs_f64(),
         settings.samples,
-        settings.sample_time.as_millis()
+        settings.sample_time.as_millis(),
+        report::host()
     );
 
     println!("{}", report::table::text(&reports));
@@ -100,7 +101,7 @@ fn main() -> ExitCode {
         );
         let spliced = fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))
-            .and_then(|readme| report::readme::splice(&readme, &reports, &command))
+            .and_then(|readme| report::readme::splice(&readme, &reports, &command, &report::host()))
             .and_then(|readme| write(path, &readme));
         if let Err(message) = spliced {
             eprintln!("valuetask-bench: {message}");

@@ -19,13 +19,107 @@ use crate::executor::{poll_around, poll_to_completion, run_ready, run_ready_out_
 use crate::handoff::SpinWorker;
 use crate::harness::Implementation;
 
-/// The ratio to its peer that a scenario's valuetask implementation should stay under.
+/// The ceiling a scenario's valuetask implementation should stay under, as a ratio to the
+/// scenario's peer. Some ceilings are relative to another row of the same scenario, measured
+/// in the same run (a floor, a reference design), so PASS and FAIL mean the same on a host
+/// whose atomics are cheap and on one where they are dear.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Target {
     /// The implementation checked.
     pub implementation: &'static str,
-    /// The largest acceptable ns/op ratio to the scenario's peer.
-    pub max_ratio: f64,
+    /// How its ceiling is set.
+    pub bound: Bound,
+}
+
+/// How a [`Target`]'s ceiling is set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bound {
+    /// At most this ratio to the peer.
+    Peer(f64),
+    /// At most the ratio of the row `row` plus `plus` (both ratios to the peer): a floor
+    /// measured in the same run, plus what the design may add to it.
+    RowPlus {
+        /// The reference row.
+        row: &'static str,
+        /// What may be added to its ratio.
+        plus: f64,
+    },
+    /// At most `max` to the peer, or at most `times` the ratio of the row `row`, whichever
+    /// is larger: where a host cannot reach `max` at all, staying within `times` of a
+    /// reference design shows the remainder is not this implementation's.
+    PeerOrRowTimes {
+        /// The ceiling as a ratio to the peer.
+        max: f64,
+        /// The reference row.
+        row: &'static str,
+        /// The factor on the reference row's ratio.
+        times: f64,
+    },
+}
+
+impl Target {
+    /// At most `max_ratio` to the peer.
+    pub const fn peer(implementation: &'static str, max_ratio: f64) -> Self {
+        Self {
+            implementation,
+            bound: Bound::Peer(max_ratio),
+        }
+    }
+
+    /// At most the ratio of the row `row` plus `plus`.
+    pub const fn row_plus(implementation: &'static str, row: &'static str, plus: f64) -> Self {
+        Self {
+            implementation,
+            bound: Bound::RowPlus { row, plus },
+        }
+    }
+
+    /// At most `max` to the peer, or within `times` the ratio of the row `row`.
+    pub const fn peer_or_row_times(
+        implementation: &'static str,
+        max: f64,
+        row: &'static str,
+        times: f64,
+    ) -> Self {
+        Self {
+            implementation,
+            bound: Bound::PeerOrRowTimes { max, row, times },
+        }
+    }
+
+    /// The row the ceiling refers to, besides the peer.
+    pub fn reference_row(&self) -> Option<&'static str> {
+        match self.bound {
+            Bound::Peer(_) => None,
+            Bound::RowPlus { row, .. } | Bound::PeerOrRowTimes { row, .. } => Some(row),
+        }
+    }
+
+    /// The ceiling as a ratio to the peer, given the ratio of each row by name.
+    ///
+    /// # Panics
+    /// If the bound names a row that `ratio_of` does not know.
+    pub fn limit(&self, ratio_of: impl Fn(&str) -> Option<f64>) -> f64 {
+        let reference = |row: &str| {
+            ratio_of(row).unwrap_or_else(|| panic!("a target names `{row}`, which has no row"))
+        };
+        match self.bound {
+            Bound::Peer(max) => max,
+            Bound::RowPlus { row, plus } => reference(row) + plus,
+            Bound::PeerOrRowTimes { max, row, times } => max.max(times * reference(row)),
+        }
+    }
+
+    /// How the ceiling is formed, for the target lines: `0.50×`, `floor + 0.12×`, ...
+    pub fn describe(&self) -> String {
+        match self.bound {
+            Bound::Peer(max) => format!("{max:.2}×"),
+            Bound::RowPlus { row, plus } => format!("\"{row}\" + {plus:.2}×"),
+            Bound::PeerOrRowTimes { max, row, times } => {
+                format!("{max:.2}× or {times:.2} × \"{row}\"")
+            }
+        }
+    }
 }
 
 /// One scenario: an operation, its implementations (the first is the peer every row is
@@ -58,6 +152,12 @@ impl Scenario {
                 "scenario ({id}): the target names `{}`, which is not a compared implementation",
                 target.implementation
             );
+            if let Some(row) = target.reference_row() {
+                assert!(
+                    implementations.iter().any(|imp| imp.name() == row),
+                    "scenario ({id}): the target refers to `{row}`, which is not measured"
+                );
+            }
         }
         Self {
             id,
@@ -75,6 +175,7 @@ pub fn all() -> Vec<Scenario> {
         completed_shared_awaited_again(),
         ready_shared_awaited_twice(),
         one_shot_completion(),
+        one_shot_completion_producer_outlives(),
         reused_core_cycle(),
         pooled_source_cycle(),
         cross_thread_cycle(),
@@ -106,6 +207,10 @@ const TASK_COMPLETION_SOURCE: &str = "TaskCompletionSource";
 const TOKIO_ONESHOT: &str = "tokio oneshot";
 const REUSED_CORE: &str = "ManualResetValueTaskSourceCore";
 const POOLED_SOURCE: &str = "CompletionPool";
+const FLOOR_3_RMWS: &str = "floor: 3 atomic RMWs";
+const FLOOR_1_RMW: &str = "floor: 1 atomic RMW";
+/// The (n16)/(n64) reference row whose ratio their target may be relative to.
+pub(crate) const SLOT_PER_AWAITER: &str = "a waker slot per awaiter";
 const ASYNC_TRAIT: &str = "#[async_trait]";
 const STACK_FUTURE: &str = "StackFuture";
 const VALUE_TASK_ATTR: &str = "#[value_task]";
@@ -147,10 +252,7 @@ fn ready_in_async_fn() -> Scenario {
             Implementation::new(VALUE_TASK_FROM_RESULT, |x| run_ready(outer_value_task(x))),
             Implementation::new("Task::from_result", |x| run_ready(outer_task(x))),
         ],
-        Some(Target {
-            implementation: VALUE_TASK_FROM_RESULT,
-            max_ratio: 1.5,
-        }),
+        Some(Target::peer(VALUE_TASK_FROM_RESULT, 1.5)),
     )
 }
 
@@ -176,10 +278,7 @@ fn completed_shared_awaited_again() -> Scenario {
                 run_ready(async { black_box(task).await.unwrap() })
             }),
         ],
-        Some(Target {
-            implementation: VALUETASK_TASK,
-            max_ratio: 0.5,
-        }),
+        Some(Target::peer(VALUETASK_TASK, 0.5)),
     )
 }
 
@@ -204,10 +303,7 @@ fn ready_shared_awaited_twice() -> Scenario {
                 })
             }),
         ],
-        Some(Target {
-            implementation: VALUETASK_TASK,
-            max_ratio: 0.3,
-        }),
+        Some(Target::peer(VALUETASK_TASK, 0.3)),
     )
 }
 
@@ -235,10 +331,33 @@ fn one_shot_completion() -> Scenario {
                 })
             }),
         ],
-        Some(Target {
-            implementation: TASK_COMPLETION_SOURCE,
-            max_ratio: 1.0,
-        }),
+        Some(Target::peer(TASK_COMPLETION_SOURCE, 0.9)),
+    )
+}
+
+/// (d2) As (d), but the producing half outlives the await, as a producer that keeps its end
+/// until it is done with the request: the awaited result is read while the source still
+/// holds the task (a clone of `T`), and the source's drop frees it.
+fn one_shot_completion_producer_outlives() -> Scenario {
+    Scenario::new(
+        "d2",
+        "one-shot completion then await, the producer dropped after the await",
+        vec![
+            // `send` consumes a oneshot's sender: its shared block lives on in the receiver
+            // and is freed when the receiver drops after the await, as the source's is here.
+            oneshot_cycle(),
+            Implementation::new(TASK_COMPLETION_SOURCE, |v| {
+                run_ready(async move {
+                    let tcs = TaskCompletionSource::new();
+                    let t = tcs.task();
+                    tcs.set_result(v);
+                    let out = t.await.unwrap();
+                    drop(tcs);
+                    out
+                })
+            }),
+        ],
+        Some(Target::peer(TASK_COMPLETION_SOURCE, 0.9)),
     )
 }
 
@@ -295,12 +414,9 @@ fn reused_core_cycle() -> Scenario {
                 core.reset();
                 out
             }),
-            atomic_rmw_floor("floor: 3 atomic RMWs", 3),
+            atomic_rmw_floor(FLOOR_3_RMWS, 3),
         ],
-        Some(Target {
-            implementation: REUSED_CORE,
-            max_ratio: 0.3,
-        }),
+        Some(Target::row_plus(REUSED_CORE, FLOOR_3_RMWS, 0.25)),
     )
 }
 
@@ -318,12 +434,9 @@ fn pooled_source_cycle() -> Scenario {
                 completer.set_result(v);
                 run_ready(vt).unwrap()
             }),
-            atomic_rmw_floor("floor: 1 atomic RMW", 1),
+            atomic_rmw_floor(FLOOR_1_RMW, 1),
         ],
-        Some(Target {
-            implementation: POOLED_SOURCE,
-            max_ratio: 0.3,
-        }),
+        Some(Target::row_plus(POOLED_SOURCE, FLOOR_1_RMW, 0.12)),
     )
 }
 
@@ -421,10 +534,7 @@ fn dyn_call_ready_vs_async_trait() -> Scenario {
                 })
             },
         ],
-        Some(Target {
-            implementation: VALUE_TASK_ATTR,
-            max_ratio: 0.25,
-        }),
+        Some(Target::peer(VALUE_TASK_ATTR, 0.25)),
     )
 }
 
@@ -504,10 +614,7 @@ fn dyn_call_ready_vs_stackfuture() -> Scenario {
             awaited!(STACK_FUTURE, run_ready, |k| stack.ready(k)),
             awaited!(VALUE_TASK_ATTR, run_ready, |k| pooled.ready(k)),
         ],
-        Some(Target {
-            implementation: VALUE_TASK_ATTR,
-            max_ratio: 1.0,
-        }),
+        Some(Target::peer(VALUE_TASK_ATTR, 1.0)),
     )
 }
 
@@ -523,10 +630,7 @@ fn dyn_call_suspending() -> Scenario {
             awaited!(VALUE_TASK_ATTR, poll_to_completion, |k| pooled
                 .suspending(k)),
         ],
-        Some(Target {
-            implementation: VALUE_TASK_ATTR,
-            max_ratio: 0.6,
-        }),
+        Some(Target::peer(VALUE_TASK_ATTR, 0.6)),
     )
 }
 
@@ -556,9 +660,6 @@ fn static_call_ready() -> Scenario {
             awaited!("async fn", run_ready, |x| free::plain(x)),
             awaited!(VALUE_TASK_ATTR, run_ready, |x| free::pooled(x)),
         ],
-        Some(Target {
-            implementation: VALUE_TASK_ATTR,
-            max_ratio: 1.5,
-        }),
+        Some(Target::peer(VALUE_TASK_ATTR, 1.5)),
     )
 }

@@ -26,6 +26,7 @@ pub fn text(reports: &[ScenarioReport]) -> String {
     );
     for report in reports {
         let target = report.target;
+        let limit = report.target_limit();
         for (i, row) in report.rows.iter().enumerate().skip(1) {
             let label = if i == 1 {
                 format!("({})", report.id)
@@ -34,7 +35,7 @@ pub fn text(reports: &[ScenarioReport]) -> String {
             };
             let max_ratio = target
                 .filter(|t| t.implementation == row.implementation)
-                .map(|t| t.max_ratio);
+                .and(limit);
             let _ = writeln!(
                 out,
                 "{label:<6}{:<name_width$}  {}  {:.2}×",

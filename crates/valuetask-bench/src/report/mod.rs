@@ -72,10 +72,39 @@ impl ScenarioReport {
         &self.rows[0]
     }
 
+    /// The ceiling of this run's target as a ratio to the peer, resolved against the rows
+    /// measured in this run (a floor, a reference design).
+    pub fn target_limit(&self) -> Option<f64> {
+        let target = self.target?;
+        Some(target.limit(|name| {
+            self.rows
+                .iter()
+                .find(|row| row.implementation == name)
+                .map(|row| row.ratio)
+        }))
+    }
+
     /// The scenario as labelled in tables and charts: `(a) name`.
     pub fn label(&self) -> String {
         format!("({}) {}", self.id, self.name)
     }
+}
+
+/// The machine a run measured, as `lscpu` names it: the CPU model and the cores the process
+/// may use. The ratios of the rows whose cost is mostly atomic read-modify-writes depend on
+/// it (see the floor rows), so every report says where it was measured.
+pub fn host() -> String {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split_once(':'))
+                .map(|(_, name)| name.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{model}, {cores} cores")
 }
 
 /// A count per operation: whole numbers without decimals, others with two.

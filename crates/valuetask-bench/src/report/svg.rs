@@ -77,7 +77,7 @@ fn group_height(report: &ScenarioReport) -> f64 {
 
 /// The ratio at the right end of a group's axis.
 fn axis_max(report: &ScenarioReport) -> f64 {
-    let floor = report.target.map_or(1.0, |t| t.max_ratio.max(1.0));
+    let floor = report.target_limit().map_or(1.0, |limit| limit.max(1.0));
     let largest = report
         .rows
         .iter()
@@ -99,7 +99,7 @@ fn group(svg: &mut String, report: &ScenarioReport, top: f64) {
     let bars_top = top + GROUP_HEADING;
     let bars_bottom = bars_top + BAR_PITCH * report.rows.len() as f64;
     let peer_x = x_of(1.0);
-    let target = report.target.map(|t| t.max_ratio);
+    let target = report.target_limit();
     let target_x = target.map(x_of);
     let line = |svg: &mut String, x: f64, colour: &str| {
         let _ = writeln!(
@@ -166,7 +166,7 @@ fn group(svg: &mut String, report: &ScenarioReport, top: f64) {
             target_x,
             target_line,
             TARGET_LINE_COLOUR,
-            &format!("target ≤ {target}×"),
+            &format!("target ≤ {target:.2}×"),
         );
     }
 }

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::ScenarioReport;
-use crate::scenarios::Target;
+use crate::scenarios::{Bound, Target};
 
 /// The outcome of one scenario's target.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,6 +14,8 @@ pub struct Check<'a> {
     pub target: Target,
     /// The measured ratio of the target implementation to the peer.
     pub ratio: f64,
+    /// The ceiling in this run, as a ratio to the peer (resolved against its reference row).
+    pub limit: f64,
     /// Whether `ratio` is within the target.
     pub passed: bool,
 }
@@ -32,38 +34,125 @@ pub fn check(reports: &[ScenarioReport]) -> Vec<Check<'_>> {
                 .iter()
                 .find(|row| row.implementation == target.implementation)
                 .expect("a scenario's target names one of its implementations");
+            let limit = report.target_limit()?;
             Some(Check {
                 report,
                 target,
                 ratio: row.ratio,
-                passed: row.ratio <= target.max_ratio,
+                limit,
+                passed: row.ratio <= limit,
             })
         })
         .collect()
 }
 
-/// One `PASS`/`FAIL` line per target. The measured ratio gets a third decimal when two would
-/// round it onto the target (a `FAIL` reading "measured 0.25×" against "≤ 0.25×").
+/// One `PASS`/`FAIL` line per target. A ceiling set by another row shows its form and its
+/// value in this run. The measured ratio gets a third decimal when two would round it onto
+/// the ceiling (a `FAIL` reading "measured 0.25×" against "≤ 0.25×").
 pub fn text(checks: &[Check<'_>]) -> String {
     let mut out = String::from("targets\n");
     for check in checks {
         let report = check.report;
         let two = format!("{:.2}", check.ratio);
-        let measured = if two == format!("{:.2}", check.target.max_ratio) {
+        let measured = if two == format!("{:.2}", check.limit) {
             format!("{:.3}", check.ratio)
         } else {
             two
         };
+        let ceiling = match check.target.bound {
+            Bound::Peer(_) => format!("{:.2}×", check.limit),
+            _ => format!("{} = {:.2}×", check.target.describe(), check.limit),
+        };
         let _ = writeln!(
             out,
-            "  {}  ({}) {} ≤ {:.2}× {}: measured {}×",
+            "  {}  ({}) {} ≤ {ceiling} {}: measured {}×",
             if check.passed { "PASS" } else { "FAIL" },
             report.id,
             check.target.implementation,
-            check.target.max_ratio,
             report.peer().implementation,
             measured,
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Row;
+
+    fn report(target: Target, rows: &[(&'static str, f64)]) -> ScenarioReport {
+        ScenarioReport {
+            id: "x",
+            name: "test",
+            target: Some(target),
+            rows: rows
+                .iter()
+                .map(|&(implementation, ratio)| Row {
+                    implementation,
+                    ns_per_op: ratio * 10.0,
+                    ratio,
+                    allocs_per_op: 0.0,
+                    bytes_per_op: 0.0,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_ceiling_above_a_floor_moves_with_the_floor_measured_in_the_same_run() {
+        let target = Target::row_plus("ours", "floor", 0.12);
+        let cheap = [report(
+            target,
+            &[("peer", 1.0), ("ours", 0.25), ("floor", 0.10)],
+        )];
+        let checks = check(&cheap);
+        assert!((checks[0].limit - 0.22).abs() < 1e-9);
+        assert!(!checks[0].passed, "0.25 is above 0.10 + 0.12");
+        let dear = [report(
+            target,
+            &[("peer", 1.0), ("ours", 0.25), ("floor", 0.20)],
+        )];
+        assert!(check(&dear)[0].passed, "0.25 is within 0.20 + 0.12");
+        let line = text(&check(&dear));
+        assert!(
+            line.contains(r#"ours ≤ "floor" + 0.12× = 0.32× peer: measured 0.25×"#),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn a_ceiling_with_a_reference_design_takes_the_larger_of_the_two() {
+        let target = Target::peer_or_row_times("ours", 0.5, "reference", 1.1);
+        let reached = [report(
+            target,
+            &[("peer", 1.0), ("ours", 0.48), ("reference", 0.3)],
+        )];
+        assert!(check(&reached)[0].passed, "under 0.5 of the peer");
+        let near = [report(
+            target,
+            &[("peer", 1.0), ("ours", 0.54), ("reference", 0.5)],
+        )];
+        assert!(check(&near)[0].passed, "0.54 is within 1.1 x 0.5");
+        let far = [report(
+            target,
+            &[("peer", 1.0), ("ours", 0.71), ("reference", 0.49)],
+        )];
+        let checks = check(&far);
+        assert!(!checks[0].passed, "0.71 is above both 0.5 and 1.1 x 0.49");
+        assert!((checks[0].limit - 0.539).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_plain_ceiling_reads_as_before() {
+        let plain = [report(
+            Target::peer("ours", 0.9),
+            &[("peer", 1.0), ("ours", 0.95)],
+        )];
+        let line = text(&check(&plain));
+        assert!(
+            line.contains("FAIL  (x) ours ≤ 0.90× peer: measured 0.95×"),
+            "{line}"
+        );
+    }
 }

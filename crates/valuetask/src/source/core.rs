@@ -15,10 +15,14 @@
 //! - `result` is initialized exactly when `COMPLETE` is set and `TAKEN` is clear, except
 //!   between `unique_recycle_completed` returning `true` and `read_recycled_result`, when the
 //!   pooled slot's consumer owns the result it is about to move out.
-//! - The version changes only in `reset` (under `LOCKED`), and in `recycle` and
-//!   `unique_recycle_completed` (by the exclusive owner of a pooled slot), so a CAS that
-//!   checks the version and takes `LOCKED` pins the generation for the whole critical
-//!   section.
+//! - The version changes only in `reset`, and in `recycle` and `unique_recycle_completed`
+//!   (by the exclusive owner of a pooled slot), so a CAS that checks the version and takes
+//!   `LOCKED` pins the generation for the whole critical section. `reset` bumps it under
+//!   `LOCKED`, or, when the state it loaded holds nothing to move out (no `LOCKED`, no
+//!   `HAS_WAKER`, no untaken result), by one CAS from exactly that state: the CAS fails if
+//!   anything changed in between, and then `reset` takes the lock.
+//! - `waker` is `Some` exactly when `HAS_WAKER` is set (every path that takes the waker
+//!   clears the bit in the same store), which is what lets that CAS skip the waker.
 //! - `unique_poll_and_recycle` (pooled sources only) reads the result after an Acquire load
 //!   of `COMPLETE`, without `LOCKED`: sound only because a pooled slot has one consumer and
 //!   nobody resets it but that consumer. Its fast path comes in two halves
@@ -252,6 +256,27 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// assert_eq!(core.status(1), SourceStatus::Pending);
     /// ```
     pub fn reset(&self) {
+        // The common case, a generation whose result was taken (or that never had one) and
+        // that holds no waker: nothing to move out, so one CAS that checks the state (the
+        // version included) bumps the version, with no lock and no second store.
+        let cur = self.state.load(Ordering::Relaxed);
+        if cur & (LOCKED | HAS_WAKER) == 0 && cur & (COMPLETE | TAKEN) != COMPLETE {
+            let next = with_version(version_of(cur).wrapping_add(1), cur & CONFIG);
+            if self
+                .state
+                .compare_exchange(cur, next, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+            {
+                return;
+            }
+        }
+        self.reset_locked();
+    }
+
+    /// `reset` when the generation may hold a result or a waker to move out, or when the fast
+    /// path's CAS lost a race.
+    #[cold]
+    fn reset_locked(&self) {
         // The untaken result and the waker are moved out under the lock and dropped after it.
         let (before, _untaken, waker) = self.locked(|this, state| {
             // SAFETY: we hold `LOCKED`.
