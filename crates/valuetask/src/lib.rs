@@ -67,6 +67,7 @@ mod blocking;
 mod catch_panic;
 mod completion_source;
 mod continuations;
+mod forwarding;
 mod local_value_task;
 #[doc(hidden)]
 pub mod macro_support;

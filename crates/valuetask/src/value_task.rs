@@ -107,6 +107,14 @@ impl<T> Repr<'_, T> {
             return polled;
         }
         if let Repr::Slot(slot) = self {
+            // SAFETY: a `Repr::Slot` is a rented `CompletionPool` slot whose output is `T`
+            // (only `CompletionPool::rent` makes one), and we are its consumer.
+            if let Some(value) = unsafe { crate::source::pool::take_completed(slot.header()) } {
+                // The slot recycled itself: forget the backing.
+                // SAFETY: `self` is valid for writes; the backing owns nothing else.
+                unsafe { ptr::write(self, Repr::Done) };
+                return Poll::Ready(value);
+            }
             let polled = slot.poll(cx);
             if polled.is_ready() {
                 // The slot recycled itself: forget the backing.

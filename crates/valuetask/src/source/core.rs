@@ -35,6 +35,7 @@ use std::mem::MaybeUninit;
 use std::task::{Context, Poll, Waker};
 
 use crate::completion_source::Continuations;
+use crate::forwarding::{read_in_words, write_in_words};
 use crate::source::{SourceStatus, ValueTaskSource};
 use crate::sync::{spin_wait, AtomicU64, Ordering, UnsafeCell};
 use crate::task::{outcome_of, Outcome, TaskError, TaskOutput};
@@ -161,10 +162,20 @@ fn wrong_token(method: &str, token: u32, version: u32) -> ! {
 /// }
 /// assert_eq!(core.version(), 3);
 /// ```
+#[repr(C)]
 pub struct ManualResetValueTaskSourceCore<T> {
-    state: AtomicU64,
-    result: UnsafeCell<MaybeUninit<TaskOutput<T>>>,
+    head: CoreHead<TaskOutput<T>>,
     waker: UnsafeCell<Option<Waker>>,
+}
+
+/// The state word and the result of a core, typed by the output `O` (`TaskOutput<T>`)
+/// alone: the first field of every `ManualResetValueTaskSourceCore<T>` (both `repr(C)`), so
+/// code that knows a pooled slot's output type but not its `T` (`ValueTask::poll`) can run
+/// the unique consumer's fast path on it.
+#[repr(C)]
+pub(crate) struct CoreHead<O> {
+    state: AtomicU64,
+    result: UnsafeCell<MaybeUninit<O>>,
 }
 
 // SAFETY: `result` and `waker` are only touched under `LOCKED` (or by the unique owner, see
@@ -208,8 +219,10 @@ impl<T> ManualResetValueTaskSourceCore<T> {
             0
         };
         Self {
-            state: AtomicU64::new(flags),
-            result: UnsafeCell::new(MaybeUninit::uninit()),
+            head: CoreHead {
+                state: AtomicU64::new(flags),
+                result: UnsafeCell::new(MaybeUninit::uninit()),
+            },
             waker: UnsafeCell::new(None),
         }
     }
@@ -223,7 +236,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// assert_eq!(core.version(), 1, "reset bumps it by one");
     /// ```
     pub fn version(&self) -> u32 {
-        version_of(self.state.load(Ordering::Acquire))
+        version_of(self.head.state.load(Ordering::Acquire))
     }
 
     /// A value task for the current generation, borrowing the core.
@@ -259,10 +272,11 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         // The common case, a generation whose result was taken (or that never had one) and
         // that holds no waker: nothing to move out, so one CAS that checks the state (the
         // version included) bumps the version, with no lock and no second store.
-        let cur = self.state.load(Ordering::Relaxed);
+        let cur = self.head.state.load(Ordering::Relaxed);
         if cur & (LOCKED | HAS_WAKER) == 0 && cur & (COMPLETE | TAKEN) != COMPLETE {
             let next = with_version(version_of(cur).wrapping_add(1), cur & CONFIG);
             if self
+                .head
                 .state
                 .compare_exchange(cur, next, Ordering::AcqRel, Ordering::Relaxed)
                 .is_ok()
@@ -428,7 +442,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// If `token` is not the current version.
     #[track_caller]
     pub fn status(&self, token: u32) -> SourceStatus {
-        let state = self.state.load(Ordering::Acquire);
+        let state = self.head.state.load(Ordering::Acquire);
         if version_of(state) != token {
             wrong_token("status", token, version_of(state));
         }
@@ -456,7 +470,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         // Wakers are cloned and dropped outside the lock (executor code must not run under
         // it): a first registration, the common case, clones before taking it; a different
         // waker found under the lock releases it unchanged, clones, and retries.
-        let state = self.state.load(Ordering::Relaxed);
+        let state = self.head.state.load(Ordering::Relaxed);
         let mut fresh = (state & (HAS_WAKER | COMPLETE) == 0).then(|| cx.waker().clone());
         loop {
             // The check refuses (and the caller panics, at its own location) before locking.
@@ -472,9 +486,13 @@ impl<T> ManualResetValueTaskSourceCore<T> {
             };
             // We hold `LOCKED` on generation `token`.
             if cur & COMPLETE != 0 {
-                // SAFETY: we hold `LOCKED`; `COMPLETE` and not `TAKEN` means initialized.
-                let out = self.result.with(|r| unsafe { (*r).assume_init_read() });
-                self.state.store(cur | TAKEN, Ordering::Release);
+                // SAFETY: we hold `LOCKED`; `COMPLETE` and not `TAKEN` means initialized. Read
+                // in words: a completion on this thread may still be in the store buffer.
+                let out = self
+                    .head
+                    .result
+                    .with(|r| unsafe { read_in_words((*r).as_ptr()) });
+                self.head.state.store(cur | TAKEN, Ordering::Release);
                 return Poll::Ready(out);
             }
             // SAFETY: we hold `LOCKED`.
@@ -486,13 +504,13 @@ impl<T> ManualResetValueTaskSourceCore<T> {
             });
             match registered {
                 Some(replaced) => {
-                    self.state.store(cur | HAS_WAKER, Ordering::Release);
+                    self.head.state.store(cur | HAS_WAKER, Ordering::Release);
                     drop(replaced);
                     return Poll::Pending;
                 }
                 None => {
                     // Nobody else writes the state word while we hold `LOCKED`: `cur` is it.
-                    self.state.store(cur, Ordering::Release);
+                    self.head.state.store(cur, Ordering::Release);
                     fresh = Some(cx.waker().clone());
                 }
             }
@@ -516,7 +534,11 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         };
         let outcome = outcome_bits(outcome_of(&output));
         // SAFETY: we hold `LOCKED` and set `CLAIMED`: the slot is uninitialized and ours.
-        self.result.with_mut(|r| unsafe { (*r).write(output) });
+        // In words: the consumer, often on this thread moments later, reads it back in words
+        // (see `forwarding`).
+        self.head
+            .result
+            .with_mut(|r| unsafe { write_in_words((*r).as_mut_ptr(), output) });
         let waker = if cur & HAS_WAKER != 0 {
             // SAFETY: we hold `LOCKED`.
             self.waker.with_mut(|w| unsafe { (*w).take() })
@@ -524,7 +546,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
             None
         };
         let done = (cur | CLAIMED | COMPLETE | outcome) & !(LOCKED | HAS_WAKER);
-        self.state.store(done, Ordering::Release);
+        self.head.state.store(done, Ordering::Release);
         if let Some(waker) = waker {
             if cur & ASYNC_CONTINUATIONS != 0 {
                 crate::continuations::wake_later(move || waker.wake());
@@ -540,15 +562,15 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// before the lock; the holder releases with a Release store of the new state.
     fn lock<E>(&self, bits: u64, mut check: impl FnMut(u64) -> Result<(), E>) -> Result<u64, E> {
         let mut spins = 0;
-        let mut cur = self.state.load(Ordering::Acquire);
+        let mut cur = self.head.state.load(Ordering::Acquire);
         loop {
             check(cur)?;
             if cur & LOCKED != 0 {
                 spin_wait(&mut spins);
-                cur = self.state.load(Ordering::Acquire);
+                cur = self.head.state.load(Ordering::Acquire);
                 continue;
             }
-            match self.state.compare_exchange_weak(
+            match self.head.state.compare_exchange_weak(
                 cur,
                 cur | LOCKED | bits,
                 Ordering::Acquire,
@@ -565,7 +587,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         let Ok(cur) = self.lock(0, |_| Ok::<(), std::convert::Infallible>(()));
         let (next, r) = f(self, cur);
         debug_assert_eq!(next & LOCKED, 0);
-        self.state.store(next, Ordering::Release);
+        self.head.state.store(next, Ordering::Release);
         r
     }
 
@@ -578,7 +600,11 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         if state & COMPLETE != 0 && state & TAKEN == 0 {
             // SAFETY: per the caller, exclusive; `COMPLETE && !TAKEN` means initialized, and
             // the caller's next state forgets it.
-            Some(self.result.with(|r| unsafe { (*r).assume_init_read() }))
+            Some(
+                self.head
+                    .result
+                    .with(|r| unsafe { (*r).assume_init_read() }),
+            )
         } else {
             None
         }
@@ -591,7 +617,9 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     unsafe fn drop_result(&self, state: u64) {
         if state & COMPLETE != 0 && state & TAKEN == 0 {
             // SAFETY: per the caller, exclusive; `COMPLETE && !TAKEN` means initialized.
-            self.result.with_mut(|r| unsafe { (*r).assume_init_drop() });
+            self.head
+                .result
+                .with_mut(|r| unsafe { (*r).assume_init_drop() });
         }
     }
 
@@ -617,7 +645,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
             // SAFETY: just recycled, and nothing touched the core since.
             return Poll::Ready(unsafe { self.read_recycled_result() });
         }
-        let token = version_of(self.state.load(Ordering::Acquire));
+        let token = version_of(self.head.state.load(Ordering::Acquire));
         let polled = self.poll_result(token, cx);
         if polled.is_ready() {
             // SAFETY: taken, so both halves are done: the slot is ours (per the caller). The
@@ -627,6 +655,72 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         polled
     }
 
+    /// The unique consumer's fast path, first half (see [`CoreHead::unique_recycle_completed`]).
+    ///
+    /// # Safety
+    /// As for [`CoreHead::unique_recycle_completed`].
+    #[inline]
+    pub(crate) unsafe fn unique_recycle_completed(&self) -> bool {
+        // SAFETY: per the caller.
+        unsafe { self.head.unique_recycle_completed() }
+    }
+
+    /// The fast path's second half (see [`CoreHead::read_recycled_result`]).
+    ///
+    /// # Safety
+    /// As for [`CoreHead::read_recycled_result`].
+    #[inline]
+    pub(crate) unsafe fn read_recycled_result(&self) -> TaskOutput<T> {
+        // SAFETY: per the caller.
+        unsafe { self.head.read_recycled_result() }
+    }
+
+    /// The consumer gives up before taking the result. Returns `true` when the consumer must
+    /// recycle the slot (the generation is complete); `false` when the completer will (it sees
+    /// `CONSUMER_GONE`).
+    pub(crate) fn abandon_consumer(&self) -> bool {
+        // The waker is moved out under the lock and dropped after it.
+        let (recycle, _waker) = self.locked(|this, state| {
+            if state & COMPLETE != 0 {
+                (state, (true, None))
+            } else {
+                // SAFETY: we hold `LOCKED`.
+                let waker = this.waker.with_mut(|w| unsafe { (*w).take() });
+                ((state | CONSUMER_GONE) & !HAS_WAKER, (false, waker))
+            }
+        });
+        recycle
+    }
+
+    /// True when the consumer abandoned this generation (pooled sources).
+    pub(crate) fn consumer_gone(&self) -> bool {
+        self.head.state.load(Ordering::Acquire) & CONSUMER_GONE != 0
+    }
+
+    /// Start the next generation of a pooled slot. Returns what the finished generation left
+    /// (an untaken result, a waker) for the caller to drop once the slot is kept: a panicking
+    /// `Drop` then cannot lose the slot.
+    ///
+    /// # Safety
+    /// The caller owns the slot exclusively: the consumer and completer of the current
+    /// generation are both done.
+    #[inline]
+    pub(crate) unsafe fn recycle(&self) -> Leftovers<T> {
+        let state = self.head.state.load(Ordering::Acquire);
+        // SAFETY: exclusive per the caller; the next state below forgets the result.
+        let result = unsafe { self.take_result(state) };
+        // SAFETY: exclusive per the caller.
+        let waker = self.waker.with_mut(|w| unsafe { (*w).take() });
+        let next = with_version(version_of(state).wrapping_add(1), state & CONFIG);
+        self.head.state.store(next, Ordering::Release);
+        Leftovers {
+            _result: result,
+            _waker: waker,
+        }
+    }
+}
+
+impl<O> CoreHead<O> {
     /// The unique consumer's fast path, first half: if the generation is complete and its
     /// result untaken, start the next generation (one Acquire load, one Release store) and
     /// return `true`. The result stays where it is, moved out in all but fact: the caller
@@ -635,7 +729,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// cache, so the result can move straight into the caller's return value.
     ///
     /// # Safety
-    /// As for [`unique_poll_and_recycle`](Self::unique_poll_and_recycle); and after `true`,
+    /// As for [`ManualResetValueTaskSourceCore::unique_poll_and_recycle`]; and after `true`,
     /// the caller moves the result out with `read_recycled_result` exactly once, before the
     /// slot can be rented again or is freed. (Read after a new renter completed it, it would
     /// move out that generation's result, which its consumer moves out again. Never read, it
@@ -661,54 +755,12 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// `unique_recycle_completed` returned `true`, this is the one call for it, and nothing
     /// touched the core in between (no rent, no completion, no drop).
     #[inline]
-    pub(crate) unsafe fn read_recycled_result(&self) -> TaskOutput<T> {
+    pub(crate) unsafe fn read_recycled_result(&self) -> O {
         // SAFETY: per the caller, the result that was complete and untaken is still in place
-        // and nobody else reads or writes it; it is moved out once.
-        self.result.with(|r| unsafe { (*r).assume_init_read() })
-    }
-
-    /// The consumer gives up before taking the result. Returns `true` when the consumer must
-    /// recycle the slot (the generation is complete); `false` when the completer will (it sees
-    /// `CONSUMER_GONE`).
-    pub(crate) fn abandon_consumer(&self) -> bool {
-        // The waker is moved out under the lock and dropped after it.
-        let (recycle, _waker) = self.locked(|this, state| {
-            if state & COMPLETE != 0 {
-                (state, (true, None))
-            } else {
-                // SAFETY: we hold `LOCKED`.
-                let waker = this.waker.with_mut(|w| unsafe { (*w).take() });
-                ((state | CONSUMER_GONE) & !HAS_WAKER, (false, waker))
-            }
-        });
-        recycle
-    }
-
-    /// True when the consumer abandoned this generation (pooled sources).
-    pub(crate) fn consumer_gone(&self) -> bool {
-        self.state.load(Ordering::Acquire) & CONSUMER_GONE != 0
-    }
-
-    /// Start the next generation of a pooled slot. Returns what the finished generation left
-    /// (an untaken result, a waker) for the caller to drop once the slot is kept: a panicking
-    /// `Drop` then cannot lose the slot.
-    ///
-    /// # Safety
-    /// The caller owns the slot exclusively: the consumer and completer of the current
-    /// generation are both done.
-    #[inline]
-    pub(crate) unsafe fn recycle(&self) -> Leftovers<T> {
-        let state = self.state.load(Ordering::Acquire);
-        // SAFETY: exclusive per the caller; the next state below forgets the result.
-        let result = unsafe { self.take_result(state) };
-        // SAFETY: exclusive per the caller.
-        let waker = self.waker.with_mut(|w| unsafe { (*w).take() });
-        let next = with_version(version_of(state).wrapping_add(1), state & CONFIG);
-        self.state.store(next, Ordering::Release);
-        Leftovers {
-            _result: result,
-            _waker: waker,
-        }
+        // and nobody else reads or writes it; it is moved out once. In words: the completion
+        // that wrote it is often this thread's, moments ago (see `forwarding`).
+        self.result
+            .with(|r| unsafe { read_in_words((*r).as_ptr()) })
     }
 }
 
@@ -727,7 +779,7 @@ impl<T> Default for ManualResetValueTaskSourceCore<T> {
 
 impl<T> Drop for ManualResetValueTaskSourceCore<T> {
     fn drop(&mut self) {
-        let state = self.state.load(Ordering::Relaxed);
+        let state = self.head.state.load(Ordering::Relaxed);
         // SAFETY: `&mut self`: exclusive.
         unsafe { self.drop_result(state) };
     }
@@ -735,7 +787,7 @@ impl<T> Drop for ManualResetValueTaskSourceCore<T> {
 
 impl<T> fmt::Debug for ManualResetValueTaskSourceCore<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.state.load(Ordering::Acquire);
+        let state = self.head.state.load(Ordering::Acquire);
         f.debug_struct("ManualResetValueTaskSourceCore")
             .field("version", &version_of(state))
             .field("status", &status_of(state))
@@ -764,12 +816,29 @@ mod tests {
         panic.downcast_ref::<String>().cloned().unwrap_or_default()
     }
 
+    /// A pooled slot's fast path reads a core through its `CoreHead`: the head is the core's
+    /// first field, whatever `T`.
+    #[test]
+    fn the_head_starts_every_core() {
+        fn check<T>() {
+            assert_eq!(
+                std::mem::offset_of!(ManualResetValueTaskSourceCore<T>, head),
+                0
+            );
+        }
+        check::<()>();
+        check::<u8>();
+        check::<String>();
+        check::<[u128; 3]>();
+    }
+
     /// Past `u32::MAX` the version wraps to 0: the previous token is still called stale, and
     /// the next one still from the future.
     #[test]
     fn tokens_are_told_stale_or_future_across_the_version_wrap() {
         let core = ManualResetValueTaskSourceCore::<u8>::new();
-        core.state
+        core.head
+            .state
             .store(with_version(u32::MAX, 0), Ordering::Release);
         core.reset();
         assert_eq!(core.version(), 0);

@@ -2,7 +2,7 @@
 //! (.NET `System.Threading.Tasks.Sources.IValueTaskSource<TResult>`).
 
 mod core;
-mod pool;
+pub(crate) mod pool;
 
 use std::task::{Context, Poll};
 

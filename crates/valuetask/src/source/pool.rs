@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use super::core::{ManualResetValueTaskSourceCore, CONSUMER_GONE};
+use super::core::{CoreHead, ManualResetValueTaskSourceCore, CONSUMER_GONE};
 use super::SourceStatus;
 use crate::sync::lock_std as lock;
 use crate::task::{TaskError, TaskOutput};
@@ -84,10 +84,62 @@ struct PoolHandle<T> {
     shared: Arc<PoolShared<T>>,
 }
 
+/// `repr(C)`, its [`PoolHead`] first: a slot's pool pointer, read as a `*const PoolHead`, sees
+/// `closed` without knowing `T`.
+#[repr(C)]
 struct PoolShared<T> {
+    head: PoolHead,
     idle: Mutex<Vec<SlotPtr<T>>>,
     max_idle: usize,
+}
+
+/// What every pool's shared part starts with, whatever its `T`.
+struct PoolHead {
     closed: AtomicBool,
+}
+
+/// A strong count on a pool's shared part, held by each of its slots, as a pointer to the
+/// `PoolShared` itself (from `Arc::into_raw`; an `Arc` points at its counts instead), so the
+/// pointer doubles as the thread cache's name for the pool and as a `*const PoolHead`.
+#[repr(transparent)]
+struct PoolRef<T>(NonNull<PoolShared<T>>);
+
+impl<T> PoolRef<T> {
+    fn new(shared: &Arc<PoolShared<T>>) -> Self {
+        let raw = Arc::into_raw(Arc::clone(shared)).cast_mut();
+        // SAFETY: `Arc::into_raw` is never null.
+        PoolRef(unsafe { NonNull::new_unchecked(raw) })
+    }
+
+    /// Another strong count, as an `Arc`.
+    fn arc(&self) -> Arc<PoolShared<T>> {
+        // SAFETY: the pointer came from `Arc::into_raw` and we hold a count, so it is live.
+        unsafe {
+            Arc::increment_strong_count(self.0.as_ptr());
+            Arc::from_raw(self.0.as_ptr())
+        }
+    }
+
+    /// The pool's name in the thread cache: `Arc::as_ptr` of its shared part.
+    fn id(&self) -> *const () {
+        self.0.as_ptr().cast()
+    }
+}
+
+impl<T> std::ops::Deref for PoolRef<T> {
+    type Target = PoolShared<T>;
+
+    fn deref(&self) -> &PoolShared<T> {
+        // SAFETY: we hold a strong count.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl<T> Drop for PoolRef<T> {
+    fn drop(&mut self) {
+        // SAFETY: the count taken in `new`, released once.
+        drop(unsafe { Arc::from_raw(self.0.as_ptr()) });
+    }
 }
 
 /// The header comes first: a rented slot is the block behind its value task. The pool
@@ -100,8 +152,19 @@ struct PoolShared<T> {
 #[repr(C)]
 struct Slot<T> {
     header: Header<TaskOutput<T>>,
-    pool: Arc<PoolShared<T>>,
+    pool: PoolRef<T>,
     core: ManualResetValueTaskSourceCore<T>,
+}
+
+/// The start of every `Slot<T>`, typed by its output `O = TaskOutput<T>` alone (`Slot`,
+/// `PoolRef`, the core and `CoreHead` are `repr(C)` or transparent, and each field here has
+/// the type, or the size and alignment, of the one it stands for): what `ValueTask::poll`
+/// reads on its inlined fast path ([`take_completed`]), knowing `O` but not `T`.
+#[repr(C)]
+struct SlotHead<O> {
+    header: Header<O>,
+    pool: NonNull<PoolHead>,
+    core: CoreHead<O>,
 }
 
 /// An owned pointer to a boxed `Slot`, as kept in idle lists.
@@ -156,9 +219,11 @@ impl<T: Send + 'static> CompletionPool<T> {
         CompletionPool {
             handle: Arc::new(PoolHandle {
                 shared: Arc::new(PoolShared {
+                    head: PoolHead {
+                        closed: AtomicBool::new(false),
+                    },
                     idle: Mutex::new(Vec::new()),
                     max_idle,
-                    closed: AtomicBool::new(false),
                 }),
             }),
         }
@@ -207,7 +272,7 @@ impl<T: Send + 'static> CompletionPool<T> {
             let boxed = Box::new(Slot {
                 header: Header::new(Slot::<T>::VTABLE),
                 core: ManualResetValueTaskSourceCore::new(),
-                pool: Arc::clone(shared),
+                pool: PoolRef::new(shared),
             });
             // SAFETY: `Box::into_raw` is never null.
             unsafe { NonNull::new_unchecked(Box::into_raw(boxed)) }
@@ -260,7 +325,7 @@ impl<T> fmt::Debug for CompletionPool<T> {
 
 impl<T> Drop for PoolHandle<T> {
     fn drop(&mut self) {
-        self.shared.closed.store(true, Ordering::Release);
+        self.shared.head.closed.store(true, Ordering::Release);
         let idle = std::mem::take(&mut *lock(&self.shared.idle));
         idle.into_iter().for_each(SlotPtr::free);
     }
@@ -294,7 +359,7 @@ impl<T: Send + 'static> Slot<T> {
         // live (the completer recycles only after our release said `CONSUMER_GONE`), so its
         // version is the one it was rented at.
         if unsafe { s.core.unique_recycle_completed() } {
-            if s.pool.closed.load(Ordering::Acquire) {
+            if s.pool.head.closed.load(Ordering::Acquire) {
                 // SAFETY: just recycled, untouched since; read before the slot is freed.
                 let out = unsafe { s.core.read_recycled_result() };
                 SlotPtr(slot).free();
@@ -366,7 +431,7 @@ unsafe fn give_back<T: Send + 'static>(slot: NonNull<Slot<T>>) {
 unsafe fn keep<T: Send + 'static>(slot: NonNull<Slot<T>>) {
     // SAFETY: owned per the caller.
     let s = unsafe { slot.as_ref() };
-    if s.pool.closed.load(Ordering::Acquire) {
+    if s.pool.head.closed.load(Ordering::Acquire) {
         return SlotPtr(slot).free();
     }
     if let Err(slot) = put_cached(slot) {
@@ -376,9 +441,9 @@ unsafe fn keep<T: Send + 'static>(slot: NonNull<Slot<T>>) {
 
 fn put_shared<T>(slot: SlotPtr<T>) {
     // SAFETY: `slot` is owned and alive.
-    let pool = Arc::clone(&unsafe { slot.0.as_ref() }.pool);
+    let pool = unsafe { slot.0.as_ref() }.pool.arc();
     let mut idle = lock(&pool.idle);
-    if idle.len() < pool.max_idle && !pool.closed.load(Ordering::Acquire) {
+    if idle.len() < pool.max_idle && !pool.head.closed.load(Ordering::Acquire) {
         idle.push(slot);
     } else {
         drop(idle);
@@ -508,6 +573,51 @@ fn take_cached<T>(pool: &Arc<PoolShared<T>>) -> Option<SlotPtr<T>> {
         .flatten()
 }
 
+/// The consumer's poll of a rented slot whose generation is complete, when its pool is open
+/// and this thread's cache names that pool and has room: recycle the slot, keep it in the
+/// cache and move the result out, all inlined into `ValueTask::poll` (the same steps as
+/// `Slot::poll`'s fast path, without the call through the header, so the result goes
+/// straight into the caller's value). `None` when any of that does not hold: nothing was
+/// touched, and the caller polls the slot through its header.
+///
+/// # Safety
+/// `header` starts a rented `Slot<T>` with `O = TaskOutput<T>`, and the caller is its consumer.
+#[inline(always)]
+pub(crate) unsafe fn take_completed<O>(header: NonNull<Header<O>>) -> Option<O> {
+    // Loom runs model threads on one OS thread: no thread cache there (see `take_cached`).
+    if cfg!(valuetask_loom) {
+        return None;
+    }
+    // SAFETY: per the caller, a live `Slot<T>`, which starts with a `SlotHead<O>`.
+    let slot = unsafe { header.cast::<SlotHead<O>>().as_ref() };
+    let pool = slot.pool;
+    CACHE
+        .try_with(|cache| {
+            let len = cache.len.get();
+            if cache.owner.get() != pool.as_ptr().cast_const().cast() || len >= THREAD_CACHE {
+                return None;
+            }
+            // SAFETY: the slot holds a strong count on its pool's shared part.
+            if unsafe { pool.as_ref() }.closed.load(Ordering::Acquire) {
+                return None;
+            }
+            // SAFETY: we are the slot's only consumer, and nobody else resets or recycles it
+            // while we live (see `Slot::poll`).
+            if !unsafe { slot.core.unique_recycle_completed() } {
+                return None;
+            }
+            // Recycled: the slot is ours, and goes in this thread's cache (named for its
+            // pool, with room), where only this thread can rent it again.
+            cache.slots[len].set(header.as_ptr().cast());
+            cache.len.set(len + 1);
+            // SAFETY: just recycled, and untouched since: nothing runs between here and the
+            // recycle that could rent, complete or free it.
+            Some(unsafe { slot.core.read_recycled_result() })
+        })
+        .ok()
+        .flatten()
+}
+
 /// Keep `slot` in this thread's cache; hand it back when the cache is full, flushing, or
 /// gone.
 #[inline]
@@ -516,7 +626,7 @@ fn put_cached<T>(slot: NonNull<Slot<T>>) -> Result<(), SlotPtr<T>> {
         return Err(SlotPtr(slot));
     }
     // SAFETY: `slot` is owned and alive.
-    let id = Arc::as_ptr(&unsafe { slot.as_ref() }.pool).cast::<()>();
+    let id = unsafe { slot.as_ref() }.pool.id();
     let kept = CACHE.try_with(|cache| {
         let len = cache.len.get();
         if cache.owner.get() == id && len < THREAD_CACHE {
@@ -538,7 +648,7 @@ fn put_cached<T>(slot: NonNull<Slot<T>>) -> Result<(), SlotPtr<T>> {
 fn put_cached_slow<T>(cache: &ThreadCache, slot: NonNull<Slot<T>>) -> bool {
     // SAFETY: `slot` is owned and alive.
     let pool = &unsafe { slot.as_ref() }.pool;
-    let id = Arc::as_ptr(pool).cast::<()>();
+    let id = pool.id();
     match cache.state.get() {
         2 => return false,
         0 => cache.register(),
@@ -552,8 +662,8 @@ fn put_cached_slow<T>(cache: &ThreadCache, slot: NonNull<Slot<T>>) -> bool {
     // another `T`, while the cache names it). Nested calls during the flush bypass the cache.
     cache.flush();
     debug_assert!(cache.owner.get().is_null() && cache.len.get() == 0);
-    // SAFETY: `pool` is a live `Arc`; the count is released by `flush`.
-    unsafe { Arc::increment_strong_count(Arc::as_ptr(pool)) };
+    // The cache's own count, released by `flush`.
+    std::mem::forget(pool.arc());
     cache.owner.set(id);
     cache.spill.set(spill_slot::<T>);
     cache.release.set(release_owner::<T>);
@@ -740,6 +850,38 @@ impl<T> fmt::Debug for Completer<T> {
 #[cfg(all(test, not(valuetask_loom)))]
 mod tests {
     use super::*;
+
+    /// `take_completed` reads a `Slot<T>` as a `SlotHead<TaskOutput<T>>`: the fields it reads
+    /// sit at the same offsets, whatever `T`'s size and alignment.
+    #[test]
+    fn a_slot_starts_with_its_head_for_every_output_layout() {
+        fn check<T>() {
+            use std::mem::{offset_of, size_of};
+            assert_eq!(
+                offset_of!(Slot<T>, header),
+                offset_of!(SlotHead<TaskOutput<T>>, header)
+            );
+            assert_eq!(
+                offset_of!(Slot<T>, pool),
+                offset_of!(SlotHead<TaskOutput<T>>, pool)
+            );
+            assert_eq!(size_of::<PoolRef<T>>(), size_of::<NonNull<PoolHead>>());
+            assert_eq!(
+                offset_of!(Slot<T>, core),
+                offset_of!(SlotHead<TaskOutput<T>>, core)
+            );
+            assert_eq!(offset_of!(PoolShared<T>, head), 0);
+        }
+        check::<()>();
+        check::<u8>();
+        check::<u64>();
+        check::<u128>();
+        check::<String>();
+        check::<[u64; 8]>();
+        #[repr(align(64))]
+        struct Aligned(#[allow(dead_code)] u8);
+        check::<Aligned>();
+    }
 
     /// The thread cache names its pool by address; it must keep that pool alive, or a new
     /// pool (of another `T`) allocated at the freed address would be taken for it, and its
