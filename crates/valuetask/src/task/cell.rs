@@ -461,10 +461,8 @@ impl<O> RawTask<O> {
             }
         };
         // SAFETY: we set `CLAIMED`, so we are the only writer, and nobody reads the output
-        // before we set `COMPLETE` below. In words, so that the awaiter's reads of its fields,
-        // often on this thread moments later, are each served by one store (`forwarding`).
-        cell.output
-            .with_mut(|p| unsafe { crate::forwarding::write_in_words((*p).as_mut_ptr(), output) });
+        // before we set `COMPLETE` below.
+        cell.output.with_mut(|p| unsafe { (*p).write(output) });
         let waiters = if before.has_waiters() {
             // SAFETY: we hold `LOCKED`: the waiter list is ours alone.
             Some(
