@@ -164,14 +164,25 @@ fn wrong_token(method: &str, token: u32, version: u32) -> ! {
 /// ```
 #[repr(C)]
 pub struct ManualResetValueTaskSourceCore<T> {
-    head: CoreHead<TaskOutput<T>>,
+    // The waker first, then the state word and the result: the order the compiler chose
+    // before the core was `repr(C)` (a pooled slot's row (g) moves with its layout).
     waker: UnsafeCell<Option<Waker>>,
+    head: CoreHead<TaskOutput<T>>,
+}
+
+/// A core seen through its output type `O = TaskOutput<T>` alone: the same fields, types
+/// and `repr(C)` order as `ManualResetValueTaskSourceCore<T>`, so the same layout (the
+/// alignment included) for every `T`.
+#[repr(C)]
+pub(crate) struct CoreView<O> {
+    _waker: UnsafeCell<Option<Waker>>,
+    pub(crate) head: CoreHead<O>,
 }
 
 /// The state word and the result of a core, typed by the output `O` (`TaskOutput<T>`)
-/// alone: the first field of every `ManualResetValueTaskSourceCore<T>` (both `repr(C)`), so
-/// code that knows a pooled slot's output type but not its `T` (`ValueTask::poll`) can run
-/// the unique consumer's fast path on it.
+/// alone: the field after the waker in every `ManualResetValueTaskSourceCore<T>` (both
+/// `repr(C)`), so code that knows a pooled slot's output type but not its `T`
+/// (`ValueTask::poll`) can run the unique consumer's fast path on it.
 #[repr(C)]
 pub(crate) struct CoreHead<O> {
     state: AtomicU64,
@@ -219,11 +230,11 @@ impl<T> ManualResetValueTaskSourceCore<T> {
             0
         };
         Self {
+            waker: UnsafeCell::new(None),
             head: CoreHead {
                 state: AtomicU64::new(flags),
                 result: UnsafeCell::new(MaybeUninit::uninit()),
             },
-            waker: UnsafeCell::new(None),
         }
     }
 
@@ -721,6 +732,13 @@ impl<T> ManualResetValueTaskSourceCore<T> {
 }
 
 impl<O> CoreHead<O> {
+    /// True when the current generation is complete and its result untaken: the one load a
+    /// consumer's poll needs to know whether the fast path applies.
+    #[inline]
+    pub(crate) fn is_completed_untaken(&self) -> bool {
+        self.state.load(Ordering::Acquire) & (COMPLETE | TAKEN) == COMPLETE
+    }
+
     /// The unique consumer's fast path, first half: if the generation is complete and its
     /// result untaken, start the next generation (one Acquire load, one Release store) and
     /// return `true`. The result stays where it is, moved out in all but fact: the caller
@@ -816,20 +834,26 @@ mod tests {
         panic.downcast_ref::<String>().cloned().unwrap_or_default()
     }
 
-    /// A pooled slot's fast path reads a core through its `CoreHead`: the head is the core's
-    /// first field, whatever `T`.
+    /// A pooled slot's fast path reads a core as a `CoreView` of its output type: the same
+    /// offsets and size, whatever `T`.
     #[test]
-    fn the_head_starts_every_core() {
+    fn a_core_and_its_view_have_one_layout() {
         fn check<T>() {
-            assert_eq!(
-                std::mem::offset_of!(ManualResetValueTaskSourceCore<T>, head),
-                0
-            );
+            use std::mem::{align_of, offset_of, size_of};
+            type View<T> = CoreView<TaskOutput<T>>;
+            type Core<T> = ManualResetValueTaskSourceCore<T>;
+            assert_eq!(offset_of!(Core<T>, waker), offset_of!(View<T>, _waker));
+            assert_eq!(offset_of!(Core<T>, head), offset_of!(View<T>, head));
+            assert_eq!(size_of::<Core<T>>(), size_of::<View<T>>());
+            assert_eq!(align_of::<Core<T>>(), align_of::<View<T>>());
         }
         check::<()>();
         check::<u8>();
         check::<String>();
         check::<[u128; 3]>();
+        #[repr(align(64))]
+        struct Aligned(#[allow(dead_code)] u8);
+        check::<Aligned>();
     }
 
     /// Past `u32::MAX` the version wraps to 0: the previous token is still called stale, and

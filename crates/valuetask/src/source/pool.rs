@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use super::core::{CoreHead, ManualResetValueTaskSourceCore, CONSUMER_GONE};
+use super::core::{CoreView, ManualResetValueTaskSourceCore, CONSUMER_GONE};
 use super::SourceStatus;
 use crate::sync::lock_std as lock;
 use crate::task::{TaskError, TaskOutput};
@@ -164,7 +164,7 @@ struct Slot<T> {
 struct SlotHead<O> {
     header: Header<O>,
     pool: NonNull<PoolHead>,
-    core: CoreHead<O>,
+    core: CoreView<O>,
 }
 
 /// An owned pointer to a boxed `Slot`, as kept in idle lists.
@@ -590,6 +590,10 @@ pub(crate) unsafe fn take_completed<O>(header: NonNull<Header<O>>) -> Option<O> 
     }
     // SAFETY: per the caller, a live `Slot<T>`, which starts with a `SlotHead<O>`.
     let slot = unsafe { header.cast::<SlotHead<O>>().as_ref() };
+    // First the one check that a pending slot (a first poll) fails, before anything else.
+    if !slot.core.head.is_completed_untaken() {
+        return None;
+    }
     let pool = slot.pool;
     CACHE
         .try_with(|cache| {
@@ -603,7 +607,7 @@ pub(crate) unsafe fn take_completed<O>(header: NonNull<Header<O>>) -> Option<O> 
             }
             // SAFETY: we are the slot's only consumer, and nobody else resets or recycles it
             // while we live (see `Slot::poll`).
-            if !unsafe { slot.core.unique_recycle_completed() } {
+            if !unsafe { slot.core.head.unique_recycle_completed() } {
                 return None;
             }
             // Recycled: the slot is ours, and goes in this thread's cache (named for its
@@ -612,7 +616,7 @@ pub(crate) unsafe fn take_completed<O>(header: NonNull<Header<O>>) -> Option<O> 
             cache.len.set(len + 1);
             // SAFETY: just recycled, and untouched since: nothing runs between here and the
             // recycle that could rent, complete or free it.
-            Some(unsafe { slot.core.read_recycled_result() })
+            Some(unsafe { slot.core.head.read_recycled_result() })
         })
         .ok()
         .flatten()
