@@ -243,6 +243,91 @@ fn setting_twice_in_one_generation_panics_and_try_set_hands_the_value_back() {
     assert_eq!(core.value_task().get_result(), Err(TaskError::Canceled));
 }
 
+/// .NET's core throws when a second continuation is registered for one generation; here a
+/// second value task of the generation that registers while the first waits panics, instead
+/// of silently taking the first's place (which left the first never woken: a hang).
+#[test]
+fn a_second_value_task_of_one_generation_panics_when_it_registers() {
+    let core = Core::new();
+    let mut first = core.value_task();
+    let mut second = core.value_task();
+    let (woken, waker) = CountingWaker::new();
+    assert!(poll_once(&mut first, &waker).is_pending());
+    let m = panic_message(|| {
+        let _ = poll_once(&mut second, Waker::noop());
+    });
+    assert!(m.contains("a second value task awaits version 0"), "{m}");
+    // The first consumer is intact: still registered, woken once, and gets the result.
+    core.set_result(5);
+    assert_eq!(woken.count(), 1);
+    assert_eq!(poll_once(&mut first, &waker), Poll::Ready(Ok(5)));
+    drop(second);
+    // The next generation has a consumer of its own again.
+    core.reset();
+    let mut next = core.value_task();
+    assert!(poll_once(&mut next, Waker::noop()).is_pending());
+    core.set_result(6);
+    assert_eq!(poll_once(&mut next, Waker::noop()), Poll::Ready(Ok(6)));
+}
+
+/// Two value tasks of one generation polled by the same task (same waker) are still two
+/// consumers: the `will_wake` shortcut does not hide the second.
+#[test]
+fn a_second_value_task_polled_by_the_same_task_panics_too() {
+    let core = Core::new();
+    let mut first = core.value_task();
+    let mut second = core.value_task();
+    let (_woken, waker) = CountingWaker::new();
+    assert!(poll_once(&mut first, &waker).is_pending());
+    let m = panic_message(|| {
+        let _ = poll_once(&mut second, &waker);
+    });
+    assert!(m.contains("one consumer"), "{m}");
+}
+
+/// A user's source over a core gets the same check: the value task names itself to the
+/// core through the source's `poll_result`.
+#[test]
+fn a_second_consumer_is_caught_through_a_users_source_over_a_core() {
+    struct Op(Core);
+    impl valuetask::ValueTaskSource<Result<u64, TaskError>> for Op {
+        fn status(&self, token: u32) -> SourceStatus {
+            self.0.status(token)
+        }
+        fn poll_result(
+            &self,
+            token: u32,
+            cx: &mut std::task::Context<'_>,
+        ) -> Poll<Result<u64, TaskError>> {
+            self.0.poll_result(token, cx)
+        }
+    }
+    let op = Op(Core::new());
+    let mut first = ValueTask::from_source(&op, 0);
+    let mut second = ValueTask::from_source(&op, 0);
+    assert!(poll_once(&mut first, Waker::noop()).is_pending());
+    let m = panic_message(|| {
+        let _ = poll_once(&mut second, Waker::noop());
+    });
+    assert!(m.contains("a second value task"), "{m}");
+}
+
+/// The one consumer moved to another task polls with a new waker: that is a re-registration,
+/// not a second consumer, and the new waker is the one woken.
+#[test]
+fn the_one_value_task_moved_to_another_task_re_registers_without_a_panic() {
+    let core = Core::new();
+    let mut vt = core.value_task();
+    let (old, old_waker) = CountingWaker::new();
+    assert!(poll_once(&mut vt, &old_waker).is_pending());
+    let mut moved = vt;
+    let (new, new_waker) = CountingWaker::new();
+    assert!(poll_once(&mut moved, &new_waker).is_pending());
+    core.set_result(9);
+    assert_eq!((old.count(), new.count()), (0, 1));
+    assert_eq!(poll_once(&mut moved, &new_waker), Poll::Ready(Ok(9)));
+}
+
 #[test]
 fn taking_a_result_twice_panics() {
     let core = Core::new();

@@ -106,6 +106,16 @@ fn taken_twice(token: u32) -> ! {
 
 #[cold]
 #[track_caller]
+fn second_consumer(token: u32) -> ! {
+    panic!(
+        "ManualResetValueTaskSourceCore::poll_result: a second value task awaits version \
+         {token} while another one waits for it; a generation has one consumer (await the \
+         first, or share it with as_task())"
+    )
+}
+
+#[cold]
+#[track_caller]
 fn wrong_token(method: &str, token: u32, version: u32) -> ! {
     // Versions wrap at `u32::MAX`: a token within half the range behind the version is stale.
     let when = if version.wrapping_sub(token) <= u32::MAX / 2 {
@@ -117,6 +127,56 @@ fn wrong_token(method: &str, token: u32, version: u32) -> ! {
         "ManualResetValueTaskSourceCore::{method}: token {token} does not match the current \
          version {version}; the token is {when}"
     )
+}
+
+/// Which value task is polling a source on this thread, so a core can tell a second consumer
+/// of a generation from its one consumer polling again (perhaps from another task, with
+/// another waker). A value task's source record sets it around its call to `poll_result`
+/// (its own address, never 0); anything else polls as 0, "not known", which is never
+/// refused (a pooled slot, whose consumer is unique by construction, polls as 0 explicitly).
+/// A core polled by hand inside a source's `poll_result`, on behalf of something else, would
+/// be credited to the value task polling that source. Loom runs its model threads on one OS
+/// thread, so under loom nobody is known.
+pub(crate) struct Consumer;
+
+#[cfg(not(valuetask_loom))]
+thread_local! {
+    static CURRENT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+impl Consumer {
+    /// Run `poll` as the consumer `id`, and as nobody (0) after. Not restored on a panic,
+    /// nor to an outer consumer after a nested poll (a source polling other value tasks):
+    /// both only leave a consumer unknown, or known a little longer, until the next value
+    /// task's poll on this thread sets it; two plain stores, no guard, on every poll.
+    #[inline]
+    pub(crate) fn polling<R>(id: usize, poll: impl FnOnce() -> R) -> R {
+        #[cfg(not(valuetask_loom))]
+        {
+            let _ = CURRENT.try_with(|c| c.set(id));
+            let polled = poll();
+            let _ = CURRENT.try_with(|c| c.set(0));
+            polled
+        }
+        #[cfg(valuetask_loom)]
+        {
+            let _ = id;
+            poll()
+        }
+    }
+
+    /// The consumer polling now, 0 when not known.
+    #[inline]
+    fn current() -> usize {
+        #[cfg(not(valuetask_loom))]
+        {
+            CURRENT.try_with(std::cell::Cell::get).unwrap_or(0)
+        }
+        #[cfg(valuetask_loom)]
+        {
+            0
+        }
+    }
 }
 
 /// The reusable core of a value task source: complete it, await it by token, reset it, and do
@@ -142,9 +202,12 @@ fn wrong_token(method: &str, token: u32, version: u32) -> ! {
 /// - take the result once per generation (`ValueTask` guarantees it): a second
 ///   `poll_result` after the result was taken panics;
 /// - one consumer per generation: call [`value_task`](Self::value_task) once per
-///   generation. Polling re-registers the waker (the `Future` contract allows a new one on
-///   every poll), so a second consumer's poll replaces the first's waker and the first is
-///   not woken; .NET likewise forbids awaiting one `ValueTask` twice;
+///   generation. A value task's poll may register a new waker every time (the `Future`
+///   contract allows it, say after moving to another task), but a second value task of the
+///   same generation that registers while the first one waits panics, naming the misuse
+///   (.NET's core throws `InvalidOperationException` when a second continuation is
+///   registered). Code that calls `poll_result` itself, not through a value task, is not
+///   told apart: it is the one consumer it says it is;
 /// - `reset` when the consumer is done. A `reset` that races a poll or completion running on
 ///   another thread waits for it to finish (they hold the core for a few instructions). A
 ///   consumer still waiting on the old generation is woken, and its next poll panics with the
@@ -168,6 +231,8 @@ pub struct ManualResetValueTaskSourceCore<T> {
     // before the core was `repr(C)` (a pooled slot's row (g) moves with its layout).
     waker: UnsafeCell<Option<Waker>>,
     head: CoreHead<TaskOutput<T>>,
+    /// The value task whose waker `waker` is (`Consumer`), under `LOCKED` like the waker.
+    consumer: UnsafeCell<usize>,
 }
 
 /// A core seen through its output type `O = TaskOutput<T>` alone: the same fields, types
@@ -177,6 +242,7 @@ pub struct ManualResetValueTaskSourceCore<T> {
 pub(crate) struct CoreView<O> {
     _waker: UnsafeCell<Option<Waker>>,
     pub(crate) head: CoreHead<O>,
+    _consumer: UnsafeCell<usize>,
 }
 
 /// The state word and the result of a core, typed by the output `O` (`TaskOutput<T>`)
@@ -235,6 +301,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
                 state: AtomicU64::new(flags),
                 result: UnsafeCell::new(MaybeUninit::uninit()),
             },
+            consumer: UnsafeCell::new(0),
         }
     }
 
@@ -506,6 +573,18 @@ impl<T> ManualResetValueTaskSourceCore<T> {
                 self.head.state.store(cur | TAKEN, Ordering::Release);
                 return Poll::Ready(out);
             }
+            // One consumer per generation: a waker registered by another value task (both
+            // known) means a second one is awaiting. Checked before `will_wake`, which two
+            // value tasks polled by one task would pass.
+            let me = Consumer::current();
+            // SAFETY: we hold `LOCKED`.
+            let them = self.consumer.with(|c| unsafe { *c });
+            if cur & HAS_WAKER != 0 && me != 0 && them != 0 && me != them {
+                // Nobody else writes the state word while we hold `LOCKED`: `cur` is it.
+                self.head.state.store(cur, Ordering::Release);
+                drop(fresh);
+                second_consumer(token);
+            }
             // SAFETY: we hold `LOCKED`.
             let registered = self.waker.with_mut(|w| unsafe {
                 match &mut *w {
@@ -513,6 +592,10 @@ impl<T> ManualResetValueTaskSourceCore<T> {
                     slot => fresh.take().map(|fresh| slot.replace(fresh)),
                 }
             });
+            if registered.is_some() {
+                // SAFETY: we hold `LOCKED`.
+                self.consumer.with_mut(|c| unsafe { *c = me });
+            }
             match registered {
                 Some(replaced) => {
                     self.head.state.store(cur | HAS_WAKER, Ordering::Release);
@@ -657,7 +740,8 @@ impl<T> ManualResetValueTaskSourceCore<T> {
             return Poll::Ready(unsafe { self.read_recycled_result() });
         }
         let token = version_of(self.head.state.load(Ordering::Acquire));
-        let polled = self.poll_result(token, cx);
+        // Unique by construction: not any record's consumer this thread may be polling for.
+        let polled = Consumer::polling(0, || self.poll_result(token, cx));
         if polled.is_ready() {
             // SAFETY: taken, so both halves are done: the slot is ours (per the caller). The
             // result was taken and the completer took the waker: nothing is left to drop.
@@ -844,6 +928,10 @@ mod tests {
             type Core<T> = ManualResetValueTaskSourceCore<T>;
             assert_eq!(offset_of!(Core<T>, waker), offset_of!(View<T>, _waker));
             assert_eq!(offset_of!(Core<T>, head), offset_of!(View<T>, head));
+            assert_eq!(
+                offset_of!(Core<T>, consumer),
+                offset_of!(View<T>, _consumer)
+            );
             assert_eq!(size_of::<Core<T>>(), size_of::<View<T>>());
             assert_eq!(align_of::<Core<T>>(), align_of::<View<T>>());
         }

@@ -6,6 +6,7 @@ pub(crate) mod pool;
 
 use std::task::{Context, Poll};
 
+pub(crate) use self::core::Consumer;
 pub use self::core::ManualResetValueTaskSourceCore;
 pub use self::pool::{Completer, CompletionPool};
 

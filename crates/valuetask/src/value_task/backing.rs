@@ -30,7 +30,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::source::{SourceStatus, ValueTaskSource};
+use crate::source::{Consumer, SourceStatus, ValueTaskSource};
 use crate::task::cell::RawTask;
 use crate::task::waiters::WaiterKey;
 use crate::task::{Task, TaskOutput};
@@ -272,7 +272,11 @@ impl<T, S: SourceRef<T>> SourceRecord<T, S> {
     unsafe fn poll(header: NonNull<Header<T>>, cx: &mut Context<'_>) -> Poll<T> {
         // SAFETY: the vtable is this type's.
         let record = unsafe { Self::record(header) };
-        record.source.get().poll_result(record.token, cx)
+        // The record's address names this value task to the source (one consumer per
+        // generation): it stays put while the value task moves.
+        Consumer::polling(header.as_ptr() as usize, || {
+            record.source.get().poll_result(record.token, cx)
+        })
     }
 
     unsafe fn status(header: NonNull<Header<T>>) -> SourceStatus {
