@@ -153,9 +153,14 @@ impl<T> TaskCompletionSource<T> {
     /// ```
     ///
     /// # Panics
-    /// If the task was already completed.
+    /// If the task was already completed, or `error` is an empty
+    /// [`TaskError::Aggregate`] (no failure to fault with; .NET's `SetException` throws
+    /// `ArgumentException` for an empty list).
     #[track_caller]
     pub fn set_error(&self, error: TaskError) {
+        if is_empty_aggregate(&error) {
+            empty_aggregate("set_error");
+        }
         if self.try_complete(Err(error)).is_err() {
             already_completed("set_error");
         }
@@ -196,17 +201,24 @@ impl<T> TaskCompletionSource<T> {
     }
 
     /// Fail the task with `error` unless it is already completed; then `error` comes back
-    /// (.NET `TrySetException`).
+    /// (.NET `TrySetException`). An empty [`TaskError::Aggregate`] names no failure: it comes
+    /// back too, and the task stays pending (.NET rejects an empty exception list).
     ///
     /// ```
     /// use valuetask::{TaskCompletionSource, TaskError};
     ///
     /// let tcs = TaskCompletionSource::<u8>::new();
+    /// let none = TaskError::Aggregate(Vec::new().into());
+    /// assert!(tcs.try_set_error(none).is_err(), "refused: not a failure");
+    /// assert!(!tcs.is_completed());
     /// assert_eq!(tcs.try_set_error(TaskError::Canceled), Ok(()));
     /// assert_eq!(tcs.try_set_error(TaskError::Abandoned), Err(TaskError::Abandoned));
     /// assert!(tcs.task().is_canceled(), "the first completion won");
     /// ```
     pub fn try_set_error(&self, error: TaskError) -> Result<(), TaskError> {
+        if is_empty_aggregate(&error) {
+            return Err(error);
+        }
         self.try_complete(Err(error)).map_err(|o| match o {
             Err(e) => e,
             Ok(_) => unreachable!("try_complete hands back what it was given"),
@@ -226,16 +238,21 @@ impl<T> TaskCompletionSource<T> {
     /// ```
     ///
     /// # Panics
-    /// If the task was already completed.
+    /// If the task was already completed, or the outcome is an empty
+    /// [`TaskError::Aggregate`] (see [`set_error`](Self::set_error)).
     #[track_caller]
     pub fn set_outcome(&self, outcome: Result<T, TaskError>) {
+        if matches!(&outcome, Err(error) if is_empty_aggregate(error)) {
+            empty_aggregate("set_outcome");
+        }
         if self.try_complete(outcome).is_err() {
             already_completed("set_outcome");
         }
     }
 
     /// Complete the task with `outcome` unless it is already completed; then `outcome` comes
-    /// back (.NET 8 `TrySetFromTask`).
+    /// back (.NET 8 `TrySetFromTask`), as does an empty [`TaskError::Aggregate`], which names
+    /// no failure.
     ///
     /// ```
     /// use valuetask::{TaskCompletionSource, TaskError};
@@ -248,6 +265,9 @@ impl<T> TaskCompletionSource<T> {
         &self,
         outcome: Result<T, TaskError>,
     ) -> Result<(), Result<T, TaskError>> {
+        if matches!(&outcome, Err(error) if is_empty_aggregate(error)) {
+            return Err(outcome);
+        }
         self.try_complete(outcome)
     }
 
@@ -281,6 +301,21 @@ impl<T> TaskCompletionSource<T> {
         let outcome = outcome_of(&output);
         self.raw.try_complete(output, outcome)
     }
+}
+
+/// An aggregate of no failures: refused as a task's error (.NET `SetException` with an empty
+/// list throws).
+fn is_empty_aggregate(error: &TaskError) -> bool {
+    matches!(error, TaskError::Aggregate(errors) if errors.is_empty())
+}
+
+#[track_caller]
+#[cold]
+fn empty_aggregate(method: &str) -> ! {
+    panic!(
+        "TaskCompletionSource::{method}: an empty TaskError::Aggregate names no failure; \
+         fault a task with at least one error"
+    )
 }
 
 #[track_caller]

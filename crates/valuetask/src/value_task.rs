@@ -501,7 +501,9 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
 impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> {
     /// The [`Task<U>`](Task) behind this value task: for a value task made from a task, that
     /// same task (.NET `AsTask()` returning the original `Task`), with no allocation; for a
-    /// ready value, a completed task; otherwise a task completed with this value task's
+    /// value task already complete (or a future that completes at its first poll, which
+    /// happens here), a completed task, and for `Ok(())` the static [`Task::completed`] (.NET
+    /// returns `Task.CompletedTask`), so no allocation either; otherwise a task completed with this value task's
     /// result, driven as [`as_task`](Self::as_task) drives it. Unlike `as_task`, the error
     /// stays the task's own error instead of becoming a `Result` inside its value.
     ///
@@ -516,8 +518,23 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
     /// # Panics
     /// If the value task already yielded its value.
     #[track_caller]
-    pub fn into_task(self) -> Task<U> {
+    pub fn into_task(mut self) -> Task<U> {
         self.check_not_yielded("ValueTask::into_task");
+        let is_task = matches!(&*self.0, Repr::Backed(backed) if backed.kind() == Kind::Task);
+        if !is_task {
+            // Complete already (or a future that completes at its first poll, here, as
+            // `as_task` polls it): a task born complete, the static `Task::completed()` for
+            // `()` (.NET `AsTask()` returns `Task.CompletedTask`) and the other cached results.
+            match catch_unwind(AssertUnwindSafe(|| self.try_take())) {
+                Ok(Some(Ok(value))) => return Task::from_result(value),
+                Ok(Some(Err(error))) => return Task::from_error(error),
+                Ok(None) => {}
+                Err(panic) => {
+                    crate::catch_panic::drop_discarding(self);
+                    return Task::from_error(crate::catch_panic::panic_error(panic));
+                }
+            }
+        }
         match self.into_repr() {
             Repr::Backed(backed) if backed.kind() == Kind::Task => {
                 let header = ManuallyDrop::new(backed).header();
@@ -526,8 +543,6 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
                 // release.
                 unsafe { TaskRecord::into_task(header) }
             }
-            Repr::Ready(Ok(value)) => Task::from_result(value),
-            Repr::Ready(Err(error)) => Task::from_error(error),
             other => {
                 let is_future =
                     matches!(&other, Repr::Backed(backed) if backed.kind() == Kind::Future);
@@ -535,13 +550,15 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
                 let task = tcs.task();
                 let inner = ValueTask::from_repr(other);
                 // A panic in the inner future faults this task (not the forwarder's own).
-                let forward = ValueTask::boxed(async move {
+                let forward = async move {
                     tcs.set_outcome(crate::catch_panic::catch_panic(inner).await.and_then(|r| r));
-                });
+                };
                 if is_future {
-                    forward.run_detached();
+                    // Polled once here already (above): straight to a runtime, as `as_task`
+                    // does after its first poll.
+                    drop(crate::runtime::drive(forward, None, true));
                 } else {
-                    forward.run_bridged_detached();
+                    ValueTask::boxed(forward).run_bridged_detached();
                 }
                 task
             }
@@ -550,14 +567,9 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
 }
 
 impl ValueTask<'static, ()> {
-    /// Drive this value task as [`as_task`](Self::as_task) does, for nobody: the library's
-    /// forwarding futures, which complete a user's task themselves and catch their panics.
-    pub(crate) fn run_detached(self) {
-        drop(self.drive_task(true));
-    }
-
     /// Drive this value task from its backing's own wake-ups (see `bridge.rs`), never by an
-    /// executor, for nobody (see `run_detached`). Only for backings that are cheap and safe
+    /// executor, for nobody: the library's forwarding futures, which complete a user's task
+    /// themselves and catch their panics. Only for backings that are cheap and safe
     /// to poll from a waker: tasks, sources, and valuetask's own futures over them.
     pub(crate) fn run_bridged_detached(self) {
         drop(bridge::drive(self.into_repr(), true));
@@ -606,6 +618,33 @@ impl<T> ValueTask<'_, T> {
     fn drop_ready_value(&mut self) {
         // SAFETY: dropped exactly once, here (only from `Drop::drop`); never used again.
         unsafe { ManuallyDrop::drop(&mut self.0) }
+    }
+}
+
+impl<T: Default> Default for ValueTask<'_, T> {
+    /// A value task complete with `T::default()` (.NET `default(ValueTask<TResult>)`, which
+    /// is complete with `default(TResult)`): a move, no allocation.
+    ///
+    /// ```
+    /// let vt: valuetask::ValueTask<'_, u32> = Default::default();
+    /// assert_eq!(vt.try_get().ok(), Some(0));
+    /// ```
+    fn default() -> Self {
+        ValueTask::from_result(T::default())
+    }
+}
+
+impl ValueTask<'static, ()> {
+    /// A value task that is already complete (.NET `ValueTask.CompletedTask`): no
+    /// allocation.
+    ///
+    /// ```
+    /// let done = valuetask::ValueTask::completed();
+    /// assert!(done.is_completed());
+    /// done.get_result();
+    /// ```
+    pub const fn completed() -> Self {
+        ValueTask::from_result(())
     }
 }
 

@@ -241,3 +241,31 @@ fn the_continuation_thread_survives_a_panic_payload_that_panics_when_dropped() {
         assert_eq!(waiter.join().unwrap(), Some(Ok(round)), "round {round}");
     }
 }
+
+/// An empty aggregate names no failure: .NET's `SetException` rejects an empty list. The try
+/// forms hand it back and leave the task pending; the others panic naming the misuse.
+#[test]
+fn an_empty_aggregate_is_refused_and_the_task_stays_pending() {
+    let tcs = TaskCompletionSource::<u8>::new();
+    let task = tcs.task();
+    let none = || TaskError::Aggregate(Vec::new().into());
+    assert!(matches!(tcs.try_set_error(none()), Err(TaskError::Aggregate(e)) if e.is_empty()));
+    assert!(matches!(
+        tcs.try_set_outcome(Err(none())),
+        Err(Err(TaskError::Aggregate(_)))
+    ));
+    assert_eq!(task.status(), TaskStatus::Pending);
+    for set in [
+        Box::new(|| tcs.set_error(none())) as Box<dyn Fn()>,
+        Box::new(|| tcs.set_outcome(Err(none()))),
+    ] {
+        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(set)).unwrap_err();
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(message.contains("empty TaskError::Aggregate"), "{message}");
+    }
+    assert!(!task.is_completed());
+    // A real aggregate still faults it.
+    let one = TaskError::Aggregate(vec![TaskError::Canceled].into());
+    assert_eq!(tcs.try_set_error(one.clone()), Ok(()));
+    assert_eq!(task.wait(), Err(&one));
+}
