@@ -8,6 +8,7 @@
 //! | `new ValueTask<T>(result)` | [`ValueTask::from_result`]: no allocation |
 //! | `new ValueTask<T>(task)` | `ValueTask::from(task)` → `ValueTask<'static, Result<T, TaskError>>` |
 //! | `new ValueTask<T>(source, token)` | [`ValueTask::from_source`], [`ValueTask::from_arc_source`] (`u32` token) |
+//! | `default(ValueTask<T>)`, `ValueTask.CompletedTask` | `ValueTask::default()` (complete with `T::default()`), [`ValueTask::completed`] |
 //! | `IsCompleted`, `IsCompletedSuccessfully` + `Result` | [`ValueTask::is_completed`], [`ValueTask::try_get`] |
 //! | `AsTask()`, `Preserve()` | [`ValueTask::as_task`]; [`ValueTask::into_task`] gives back the very `Task` a value task was made from |
 //! | `GetAwaiter().GetResult()` | [`ValueTask::get_result`] (blocks safely) |
