@@ -104,6 +104,11 @@ struct PoolHead {
 #[repr(transparent)]
 struct PoolRef<T>(NonNull<PoolShared<T>>);
 
+// SAFETY: a `PoolRef` is an `Arc<PoolShared<T>>` in all but type: sent and shared as one.
+unsafe impl<T> Send for PoolRef<T> where Arc<PoolShared<T>>: Send {}
+// SAFETY: as above.
+unsafe impl<T> Sync for PoolRef<T> where Arc<PoolShared<T>>: Sync {}
+
 impl<T> PoolRef<T> {
     fn new(shared: &Arc<PoolShared<T>>) -> Self {
         let raw = Arc::into_raw(Arc::clone(shared)).cast_mut();
@@ -157,7 +162,7 @@ struct Slot<T> {
 }
 
 /// The start of every `Slot<T>`, typed by its output `O = TaskOutput<T>` alone (`Slot`,
-/// `PoolRef`, the core and `CoreHead` are `repr(C)` or transparent, and each field here has
+/// `PoolRef`, the core and `CoreView` are `repr(C)` or transparent, and each field here has
 /// the type, or the size and alignment, of the one it stands for): what `ValueTask::poll`
 /// reads on its inlined fast path ([`take_completed`]), knowing `O` but not `T`.
 #[repr(C)]
