@@ -564,12 +564,10 @@ impl<T> ManualResetValueTaskSourceCore<T> {
             };
             // We hold `LOCKED` on generation `token`.
             if cur & COMPLETE != 0 {
+                let result = &self.head.result;
                 // SAFETY: we hold `LOCKED`; `COMPLETE` and not `TAKEN` means initialized. Read
                 // in words: a completion on this thread may still be in the store buffer.
-                let out = self
-                    .head
-                    .result
-                    .with(|r| unsafe { read_in_words((*r).as_ptr()) });
+                let out = result.with(|r| unsafe { read_in_words((*r).as_ptr()) });
                 self.head.state.store(cur | TAKEN, Ordering::Release);
                 return Poll::Ready(out);
             }
@@ -627,12 +625,11 @@ impl<T> ManualResetValueTaskSourceCore<T> {
             Err(completed_version) => return Err((output, completed_version)),
         };
         let outcome = outcome_bits(outcome_of(&output));
+        let result = &self.head.result;
         // SAFETY: we hold `LOCKED` and set `CLAIMED`: the slot is uninitialized and ours.
         // In words: the consumer, often on this thread moments later, reads it back in words
         // (see `forwarding`).
-        self.head
-            .result
-            .with_mut(|r| unsafe { write_in_words((*r).as_mut_ptr(), output) });
+        result.with_mut(|r| unsafe { write_in_words((*r).as_mut_ptr(), output) });
         let waker = if cur & HAS_WAKER != 0 {
             // SAFETY: we hold `LOCKED`.
             self.waker.with_mut(|w| unsafe { (*w).take() })
@@ -692,13 +689,10 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// state the caller stores does not say `COMPLETE` without `TAKEN` for this result.
     unsafe fn take_result(&self, state: u64) -> Option<TaskOutput<T>> {
         if state & COMPLETE != 0 && state & TAKEN == 0 {
+            let result = &self.head.result;
             // SAFETY: per the caller, exclusive; `COMPLETE && !TAKEN` means initialized, and
             // the caller's next state forgets it.
-            Some(
-                self.head
-                    .result
-                    .with(|r| unsafe { (*r).assume_init_read() }),
-            )
+            Some(result.with(|r| unsafe { (*r).assume_init_read() }))
         } else {
             None
         }
