@@ -140,7 +140,9 @@ impl<T> TaskCompletionSource<T> {
     }
 
     /// Fail the task with `error` (.NET `SetException`, or `SetCanceled` for
-    /// [`TaskError::Canceled`]).
+    /// [`TaskError::Canceled`]). Unlike .NET, where `SetException` with an
+    /// `OperationCanceledException` leaves the task faulted, `TaskError::Canceled` here
+    /// cancels it: the error is the status.
     ///
     /// ```
     /// use valuetask::{TaskCompletionSource, TaskError};

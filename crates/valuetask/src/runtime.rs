@@ -265,7 +265,9 @@ mod on_tokio {
         /// Like [`run`](Self::run), canceled by `token` (.NET `Task.Run(func, token)`): a
         /// token canceled before the task starts ends it canceled without running the future;
         /// one canceled later drops the future at its next suspension and ends the task
-        /// canceled.
+        /// canceled. That last part differs from .NET on purpose: there, a token canceled
+        /// after the start only reaches a body that watches it, while a Rust future can be
+        /// dropped safely at any suspension.
         ///
         /// ```
         /// use tokio_util::sync::CancellationToken;

@@ -8,7 +8,9 @@ use std::sync::Arc;
 /// error, or abandoned by its producer.
 ///
 /// The counterpart of what .NET surfaces as `TaskCanceledException` / `OperationCanceledException`
-/// (`Task.IsCanceled`) and `Task.Exception` (`Task.IsFaulted`). It is `Clone` and cheap to
+/// (`Task.IsCanceled`) and `Task.Exception` (`Task.IsFaulted`). Deliberately unlike .NET, the
+/// variant is the status: `Canceled` given to `set_error` cancels a task, and awaiting a task
+/// that failed several times yields the whole `Aggregate`, not its first error. It is `Clone` and cheap to
 /// clone (every payload is behind an `Arc`), because a shared task hands the same error to each
 /// awaiter. A faulted error keeps its identity: every awaiter gets the same `Arc`.
 ///

@@ -450,6 +450,8 @@ impl<T> fmt::Debug for Task<T> {
     }
 }
 
+/// Awaiting a task by value yields what awaiting `&task` yields (see `IntoFuture for &Task`),
+/// the whole aggregate of a task faulted with several errors included.
 impl<T: Clone> Future for Task<T> {
     type Output = Result<T, TaskError>;
 
@@ -565,6 +567,9 @@ impl<T> fmt::Debug for TaskFuture<'_, T> {
     }
 }
 
+/// Awaiting `&task` yields a clone of its value or its error (.NET `await task`). One
+/// deliberate difference: a task faulted with several errors yields the whole
+/// [`TaskError::Aggregate`], where .NET's `await` throws only the first inner exception.
 impl<'a, T: Clone> IntoFuture for &'a Task<T> {
     type Output = Result<T, TaskError>;
     type IntoFuture = TaskFuture<'a, T>;
