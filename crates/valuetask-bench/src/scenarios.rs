@@ -314,13 +314,7 @@ fn one_shot_completion() -> Scenario {
         "d",
         "one-shot completion then await",
         vec![
-            Implementation::new("tokio oneshot", |v| {
-                run_ready(async move {
-                    let (tx, rx) = tokio::sync::oneshot::channel();
-                    tx.send(v).unwrap();
-                    rx.await.unwrap()
-                })
-            }),
+            oneshot_cycle(),
             Implementation::new(TASK_COMPLETION_SOURCE, |v| {
                 run_ready(async move {
                     let tcs = TaskCompletionSource::new();

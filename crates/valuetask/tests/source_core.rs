@@ -243,6 +243,20 @@ fn setting_twice_in_one_generation_panics_and_try_set_hands_the_value_back() {
     assert_eq!(core.value_task().get_result(), Err(TaskError::Canceled));
 }
 
+/// Poll `first` (it registers `waker`), then `second` of the same generation with
+/// `second_waker`: the panic message the second poll gets.
+fn second_consumer_panic<F: std::future::Future + Unpin>(
+    first: &mut F,
+    second: &mut F,
+    waker: &Waker,
+    second_waker: &Waker,
+) -> String {
+    assert!(poll_once(first, waker).is_pending());
+    panic_message(|| {
+        let _ = poll_once(second, second_waker);
+    })
+}
+
 /// .NET's core throws when a second continuation is registered for one generation; here a
 /// second value task of the generation that registers while the first waits panics, instead
 /// of silently taking the first's place (which left the first never woken: a hang).
@@ -252,10 +266,7 @@ fn a_second_value_task_of_one_generation_panics_when_it_registers() {
     let mut first = core.value_task();
     let mut second = core.value_task();
     let (woken, waker) = CountingWaker::new();
-    assert!(poll_once(&mut first, &waker).is_pending());
-    let m = panic_message(|| {
-        let _ = poll_once(&mut second, Waker::noop());
-    });
+    let m = second_consumer_panic(&mut first, &mut second, &waker, Waker::noop());
     assert!(m.contains("a second value task awaits version 0"), "{m}");
     // The first consumer is intact: still registered, woken once, and gets the result.
     core.set_result(5);
@@ -278,10 +289,7 @@ fn a_second_value_task_polled_by_the_same_task_panics_too() {
     let mut first = core.value_task();
     let mut second = core.value_task();
     let (_woken, waker) = CountingWaker::new();
-    assert!(poll_once(&mut first, &waker).is_pending());
-    let m = panic_message(|| {
-        let _ = poll_once(&mut second, &waker);
-    });
+    let m = second_consumer_panic(&mut first, &mut second, &waker, &waker);
     assert!(m.contains("one consumer"), "{m}");
 }
 
@@ -305,10 +313,7 @@ fn a_second_consumer_is_caught_through_a_users_source_over_a_core() {
     let op = Op(Core::new());
     let mut first = ValueTask::from_source(&op, 0);
     let mut second = ValueTask::from_source(&op, 0);
-    assert!(poll_once(&mut first, Waker::noop()).is_pending());
-    let m = panic_message(|| {
-        let _ = poll_once(&mut second, Waker::noop());
-    });
+    let m = second_consumer_panic(&mut first, &mut second, Waker::noop(), Waker::noop());
     assert!(m.contains("a second value task"), "{m}");
 }
 
