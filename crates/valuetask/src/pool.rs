@@ -42,7 +42,7 @@ use std::marker::PhantomData;
 use std::mem::{align_of, size_of};
 
 use crate::source::SourceStatus;
-use crate::value_task::backing::{BackingVTable, Header, Kind};
+use crate::value_task::backing::{deliver, BackingVTable, Header, Kind};
 
 const CLASS_SIZES: [usize; 7] = [64, 128, 256, 512, 1024, 2048, 4096];
 const CLASSES: usize = CLASS_SIZES.len();
@@ -431,11 +431,27 @@ impl<F: Future> Stored<F> {
 
     /// # Safety
     /// `header` starts a live `StoredBlock<F>` whose future has not completed.
-    unsafe fn poll(header: NonNull<Header<F::Output>>, cx: &mut Context<'_>) -> Poll<F::Output> {
+    unsafe fn poll_future(
+        header: NonNull<Header<F::Output>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<F::Output> {
         let block = header.cast::<StoredBlock<F>>();
         // SAFETY: the future lives in its block until dropped; it is never moved.
         // (On `Ready` the future stays in place: the value task releases it.)
         unsafe { Pin::new_unchecked(&mut (*block.as_ptr()).future) }.poll(cx)
+    }
+
+    /// The vtable's poll: [`poll_future`](Self::poll_future), its output delivered to `out`.
+    ///
+    /// # Safety
+    /// As for `poll_future`; `out` is the caller's slot (the `PollFn` contract).
+    unsafe fn poll(
+        header: NonNull<Header<F::Output>>,
+        cx: &mut Context<'_>,
+        out: NonNull<F::Output>,
+    ) -> bool {
+        // SAFETY: per the caller.
+        unsafe { deliver(Self::poll_future(header, cx), out) }
     }
 
     unsafe fn status(_header: NonNull<Header<F::Output>>) -> SourceStatus {
@@ -538,7 +554,8 @@ pub(crate) fn start<F: Future>(future: F) -> Started<F> {
     }
     let guard = Unwind::<F>(header);
     // SAFETY: the block holds a pending `F`, ours alone (`poll` reads no header).
-    let polled = unsafe { Stored::<F>::poll(header, &mut Context::from_waker(Waker::noop())) };
+    let polled =
+        unsafe { Stored::<F>::poll_future(header, &mut Context::from_waker(Waker::noop())) };
     std::mem::forget(guard);
     match polled {
         Poll::Ready(output) => {

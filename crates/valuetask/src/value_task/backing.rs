@@ -26,10 +26,12 @@
 //!   outlives its `Backed<'a, T>`.
 
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use crate::forwarding::{read_in_words, write_in_words};
 use crate::source::{Consumer, SourceStatus, ValueTaskSource};
 use crate::task::cell::RawTask;
 use crate::task::waiters::WaiterKey;
@@ -171,7 +173,7 @@ impl<T> Backed<'_, T> {
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<T> {
         // SAFETY: the block is live and its header's `poll` is its vtable's; we are its
         // consumer.
-        unsafe { (self.header.as_ref().poll)(self.header, cx) }
+        unsafe { call_poll(self.header.as_ref().poll, self.header, cx) }
     }
 
     /// The block and its poll and release functions, loaded once, for a caller that polls and
@@ -197,8 +199,48 @@ pub(crate) unsafe fn release_out_of_line<T>(header: NonNull<Header<T>>) {
     unsafe { (header.as_ref().vtable.as_ref().release)(header) }
 }
 
-/// Polls a block.
-pub(crate) type PollFn<T> = unsafe fn(NonNull<Header<T>>, &mut Context<'_>) -> Poll<T>;
+/// Polls a block. On `Ready` it moves the output into `out` with [`deliver`] and returns
+/// `true`; [`call_poll`] reads it back. The output crosses the call through a slot written and
+/// read in words, not as a returned `Poll<T>` (which goes through memory for any `T` wider
+/// than two words, copied with whatever widths the compiler picks): see `forwarding`.
+pub(crate) type PollFn<T> = unsafe fn(NonNull<Header<T>>, &mut Context<'_>, NonNull<T>) -> bool;
+
+/// Call a block's poll function and return what it polled.
+///
+/// # Safety
+/// As for calling `poll` on `header`: the block is live, of `poll`'s type, and the caller is
+/// its consumer.
+#[inline(always)]
+pub(crate) unsafe fn call_poll<T>(
+    poll: PollFn<T>,
+    header: NonNull<Header<T>>,
+    cx: &mut Context<'_>,
+) -> Poll<T> {
+    let mut out = MaybeUninit::<T>::uninit();
+    // SAFETY: per the caller; `out` is valid for writes of a `T`.
+    if unsafe { poll(header, cx, NonNull::from(&mut out).cast()) } {
+        // SAFETY: `true`: the poll function moved an output into `out`, in words.
+        Poll::Ready(unsafe { read_in_words(out.as_ptr()) })
+    } else {
+        Poll::Pending
+    }
+}
+
+/// The callee's half of [`call_poll`]: move a ready output into `out`.
+///
+/// # Safety
+/// `out` is the slot `call_poll` passed: valid for writes of a `T`.
+#[inline(always)]
+pub(crate) unsafe fn deliver<T>(polled: Poll<T>, out: NonNull<T>) -> bool {
+    match polled {
+        Poll::Ready(value) => {
+            // SAFETY: per the caller.
+            unsafe { write_in_words(out.as_ptr(), value) };
+            true
+        }
+        Poll::Pending => false,
+    }
+}
 /// Releases a block.
 pub(crate) type ReleaseFn<T> = unsafe fn(NonNull<Header<T>>);
 
@@ -269,14 +311,16 @@ impl<T, S: SourceRef<T>> SourceRecord<T, S> {
         unsafe { header.cast::<Self>().as_ref() }
     }
 
-    unsafe fn poll(header: NonNull<Header<T>>, cx: &mut Context<'_>) -> Poll<T> {
+    unsafe fn poll(header: NonNull<Header<T>>, cx: &mut Context<'_>, out: NonNull<T>) -> bool {
         // SAFETY: the vtable is this type's.
         let record = unsafe { Self::record(header) };
         // The record's address names this value task to the source (one consumer per
         // generation): it stays put while the value task moves.
-        Consumer::polling(header.as_ptr() as usize, || {
+        let polled = Consumer::polling(header.as_ptr() as usize, || {
             record.source.get().poll_result(record.token, cx)
-        })
+        });
+        // SAFETY: `out` is the caller's slot (the `PollFn` contract).
+        unsafe { deliver(polled, out) }
     }
 
     unsafe fn status(header: NonNull<Header<T>>) -> SourceStatus {
@@ -341,14 +385,17 @@ impl<U: Clone + Send + Sync + 'static> TaskRecord<TaskOutput<U>> {
     unsafe fn poll(
         header: NonNull<Header<TaskOutput<U>>>,
         cx: &mut Context<'_>,
-    ) -> Poll<TaskOutput<U>> {
+        out: NonNull<TaskOutput<U>>,
+    ) -> bool {
         // SAFETY: the vtable is this type's, and we are the record's only user.
         let record = unsafe { header.cast::<Self>().as_mut() };
         let clone_output = record.clone_output;
-        record
+        let polled = record
             .raw
             .poll(&mut record.key, cx.waker())
-            .map(clone_output)
+            .map(clone_output);
+        // SAFETY: `out` is the caller's slot (the `PollFn` contract).
+        unsafe { deliver(polled, out) }
     }
 
     unsafe fn status(header: NonNull<Header<TaskOutput<U>>>) -> SourceStatus {
