@@ -187,6 +187,8 @@ pub fn all() -> Vec<Scenario> {
         dyn_call_suspending(),
         dyn_call_suspending_in_a_tasks_loop(),
         static_call_ready(),
+        #[cfg(feature = "stats")]
+        counted_static_call_ready(),
         crate::runtime_scenarios::run_vs_spawn(),
         crate::runtime_scenarios::when_all_vs_join_all(),
         crate::runtime_scenarios::many_awaiters(
@@ -641,6 +643,24 @@ fn dyn_call_suspending_in_a_tasks_loop() -> Scenario {
             awaited_in_a_loop!(VALUE_TASK_ATTR, poll_to_completion, |k| pooled
                 .suspending(k)),
         ],
+        None,
+    )
+}
+
+/// (s) The call of (k), counted by the `stats` advisor (a bench built with `--features
+/// stats`), against what the same `#[value_task]` function expands to without the count.
+#[cfg(feature = "stats")]
+fn counted_static_call_ready() -> Scenario {
+    Scenario::new(
+        "s",
+        "static #[value_task] call completing synchronously, counted by the stats advisor",
+        vec![
+            awaited!("uncounted", run_ready, |x| free::pooled_uncounted(x)),
+            awaited!(VALUE_TASK_ATTR, run_ready, |x| free::pooled(x)),
+        ],
+        // No target: the count is one increment of a per-thread counter in memory, and calls
+        // back to back wait on the previous call's increment (a store-to-load dependency of
+        // a few cycles), which is the cost this row shows; real calls do more in between.
         None,
     )
 }

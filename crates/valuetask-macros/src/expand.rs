@@ -95,7 +95,7 @@ fn plain_async(sig: &Signature) -> syn::Result<()> {
 }
 
 pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
-    let options = Options::from_tokens(args)?;
+    let mut options = Options::from_tokens(args)?;
     if let Some(deferred) = options.deferred.clone() {
         // The second stage of a method whose other attribute macros have run (see `defer`).
         let mut f: syn::ItemFn = syn::parse2(input)?;
@@ -121,6 +121,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     let item: Item = syn::parse2(input)?;
     match item {
         Item::Trait(mut item) => {
+            options.owner = Some(item.ident.to_string());
             if options.boxed {
                 let has_default_body = item.items.iter().any(|member| {
                     matches!(member, TraitItem::Fn(f) if f.sig.asyncness.is_some() && f.default.is_some())
@@ -195,6 +196,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             Ok(quote!(#item))
         }
         Item::Impl(mut item) => {
+            options.owner = Some(owner_name(&item.self_ty));
             for member in &mut item.items {
                 if let ImplItem::Fn(f) = member {
                     let opts = options.take_method_options(&mut f.attrs, &f.sig)?;
@@ -268,6 +270,19 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     }
 }
 
+/// The name the `stats` advisor gives an impl's methods: its type's last path segment
+/// (`Cache` for `impl<K> Store for cache::Cache<K>`), or the type as written.
+fn owner_name(self_ty: &Type) -> String {
+    match self_ty {
+        Type::Path(p) if p.qself.is_none() => p
+            .path
+            .segments
+            .last()
+            .map_or_else(String::new, |s| s.ident.to_string()),
+        other => quote!(#other).to_string().replace(' ', ""),
+    }
+}
+
 /// Where `wrap_body` puts the code it adds: the receiver (its `Send` check) and the `async`
 /// keyword (the value task's construction, where a `!Send` future is reported).
 struct Spans {
@@ -313,7 +328,11 @@ fn rewrite_method(
         receiver: receiver_span(sig),
         async_span,
     };
-    *body = wrap_body(body, &ret, &captures, opts, at, diverges);
+    let site = match &opts.owner {
+        Some(owner) => format!("{owner}::{}", sig.ident),
+        None => sig.ident.to_string(),
+    };
+    *body = wrap_body(body, &ret, &captures, opts, at, diverges, &site);
 }
 
 /// Whether a method carries attributes that may be attribute macros (anything but the
@@ -407,6 +426,9 @@ fn defer(
     }
     if let Some(path) = &opts.krate {
         args.push(quote!(crate = #path));
+    }
+    if let Some(owner) = &opts.owner {
+        args.push(quote!(__owner = #owner));
     }
     attrs.push(parse_quote!(#[#krate::value_task(#(#args),*)]));
 }
@@ -1075,6 +1097,27 @@ fn value_task_type(opts: &Options, span: Span) -> TokenStream {
 /// asserts that it is `Send`: a receiver that is not (`self: Rc<Self>`, `&self` of a `!Sync`
 /// type) gets an error naming it and pointing to `?Send`, besides rustc's about the future.
 fn wrap_body(
+    body: &Block,
+    ret: &Type,
+    captures: &[TokenStream],
+    opts: &Options,
+    at: Spans,
+    diverges: bool,
+    site: &str,
+) -> Block {
+    let block = wrap_body_uncounted(body, ret, captures, opts, at, diverges);
+    if opts.boxed {
+        // Lazy: the call cannot tell whether the body would suspend.
+        return block;
+    }
+    // The `stats` advisor counts the call under `module::site` (`count!` is the value task
+    // itself without the feature).
+    let support = opts.macro_support(Span::call_site());
+    syn::parse2(quote!({ #support::count!(#site, #block) })).expect("a block")
+}
+
+/// `wrap_body` without the advisor's count.
+fn wrap_body_uncounted(
     body: &Block,
     ret: &Type,
     captures: &[TokenStream],

@@ -21,6 +21,10 @@ pub struct Options {
     /// `__deferred(place; generic names)`: the second stage of a method rewritten after its
     /// other attribute macros (written by the first stage, never by users).
     pub deferred: Option<Deferred>,
+    /// The item a method belongs to, for the `stats` advisor's name (`Type::method`): the
+    /// impl's type or the trait. Set by the expansion (`__owner = "Name"` on a deferred
+    /// method), never by users.
+    pub owner: Option<String>,
 }
 
 /// Where a deferred method lives, and the names of its enclosing item's generic parameters.
@@ -82,6 +86,9 @@ impl Parse for Options {
                     }
                 } else if ident == "__deferred" {
                     options.deferred = Some(parse_deferred(input)?);
+                } else if ident == "__owner" {
+                    input.parse::<Token![=]>()?;
+                    options.owner = Some(input.parse::<syn::LitStr>()?.value());
                 } else {
                     return Err(syn::Error::new(
                         ident.span(),

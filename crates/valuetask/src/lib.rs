@@ -75,6 +75,8 @@ pub mod macro_support;
 mod pool;
 mod runtime;
 mod source;
+#[cfg(feature = "stats")]
+pub mod stats;
 mod sync;
 mod task;
 mod unobserved;

@@ -121,6 +121,13 @@ impl<'a, T> LocalValueTask<'a, T> {
         self.inner.is_completed()
     }
 
+    /// See `ValueTask::is_ready_value`.
+    #[cfg(feature = "stats")]
+    #[inline]
+    pub(crate) fn is_ready_value(&self) -> bool {
+        self.inner.is_ready_value()
+    }
+
     /// The result if available now, else the value task back (see [`ValueTask::try_get`]).
     ///
     /// ```

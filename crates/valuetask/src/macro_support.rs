@@ -1,5 +1,8 @@
 //! Items `#[value_task]`'s expansion refers to; not part of the API.
 
+/// The `stats` advisor's count of a call (the value task itself without the feature).
+pub use crate::count;
+
 /// A receiver a `Send` method future can hold.
 #[diagnostic::on_unimplemented(
     message = "the receiver `{Self}` is not `Send`, so this #[value_task] method's future cannot be `Send`",
@@ -20,4 +23,19 @@ pub fn receiver_is_send<T: SendReceiver + ?Sized>(_: &T) {}
 #[inline(always)]
 pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
     body()
+}
+
+/// Without the `stats` feature, [`count!`](crate::count) is its value task, unchanged: no
+/// counting code is compiled (with the feature, see `valuetask::stats`).
+///
+/// ```
+/// let vt = valuetask::count!("answer", valuetask::ValueTask::from_result(42));
+/// assert_eq!(vt.get_result(), 42);
+/// ```
+#[cfg(not(feature = "stats"))]
+#[macro_export]
+macro_rules! count {
+    ($name:expr, $value_task:expr $(,)?) => {
+        $value_task
+    };
 }

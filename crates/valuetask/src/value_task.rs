@@ -370,6 +370,14 @@ impl<'a, T> ValueTask<'a, T> {
         self.0.is_completed()
     }
 
+    /// Whether this value task holds its value (made ready, or by a call that completed
+    /// without suspending): one check of the tag, nothing asked of a backing.
+    #[cfg(feature = "stats")]
+    #[inline]
+    pub(crate) fn is_ready_value(&self) -> bool {
+        matches!(*self.0, Repr::Ready(_))
+    }
+
     /// The result if it is available now, else the value task back (.NET
     /// `IsCompletedSuccessfully` + `Result`). A future-backed value task is polled once (with
     /// a waker that does nothing; the next real poll registers the real one).

@@ -1,0 +1,569 @@
+//! The `stats` advisor (feature `stats`): per method, how many calls completed at once and how
+//! many suspended, and what that says about returning a [`ValueTask`] or a [`Task`].
+//!
+//! .NET leaves the choice between `Task` and `ValueTask` to a rule of thumb ("use `ValueTask`
+//! when 90–95% of calls complete synchronously"). That rule comes from .NET's costs: there a
+//! `ValueTask` method that suspends pays for a boxed state machine *and* a larger return value,
+//! so it only wins when suspensions are rare. Here the costs differ, and the bench measures
+//! them (`cargo run --release -p valuetask-bench`, rows (h), (j), (k)): a `#[value_task]` call
+//! that completes at once costs what a plain function call returning its value costs, and one
+//! that suspends keeps its future in pooled storage, so neither allocates in steady state,
+//! where an `#[async_trait]` call or a fresh `Task` allocates on every call. A `ValueTask` is
+//! therefore the cheaper return type at any share of synchronous calls; what the share changes
+//! is *why*, and whether a `Task` would cost the same:
+//!
+//! | synchronous share | [`Advice`] | why |
+//! |---|---|---|
+//! | fewer than [`MIN_CALLS`] calls | [`Advice::TooFewCalls`] | nothing to tell yet |
+//! | ≥ 90% | [`Advice::KeepMostlySynchronous`] | the common call allocates nothing and runs no future; a `Task` would allocate on every call |
+//! | 50% to 90% | [`Advice::KeepPooled`] | most calls complete at once; those that suspend reuse pooled storage |
+//! | < 50% | [`Advice::MostlySuspends`] | a `ValueTask` saves the allocation only on the calls that complete at once; still no allocation in steady state thanks to the pool, but when callers share the result (await it more than once, or from several tasks) a `Task` costs about the same and is what they need |
+//!
+//! Every `#[value_task]` method and free `async fn` is counted under its path,
+//! `module_path!()` followed by `Type::method` (the impl's type, or the trait for a default
+//! body) or by the function's name. A call counts as synchronous when the value task it
+//! returns is ready at the call (its body ran to the end without suspending). `boxed` methods
+//! are not counted: their bodies do not run at the call, so the call cannot tell. Your own
+//! [`ValueTask::new`](crate::ValueTask::new) / [`start`](crate::ValueTask::start) call sites
+//! can be counted with [`count!`](crate::count).
+//!
+//! Counting is per thread: each thread bumps its own counters with plain loads and stores
+//! (no atomic read-modify-write, nothing shared on the hot path), and [`report`] adds them up.
+//! Without the feature, the expansion contains no counting code at all.
+//!
+//! ```
+//! use valuetask::{stats, value_task};
+//!
+//! #[value_task]
+//! async fn cached(hit: bool) -> u32 {
+//!     if !hit {
+//!         valuetask::yield_now().await;
+//!     }
+//!     7
+//! }
+//!
+//! stats::reset();
+//! for i in 0..200 {
+//!     assert_eq!(cached(i % 10 != 0).get_result(), 7);
+//! }
+//! let report = stats::report();
+//! let row = report.method(concat!(module_path!(), "::cached")).unwrap();
+//! assert_eq!((row.synchronous, row.suspended), (180, 20));
+//! assert_eq!(row.advice(), stats::Advice::KeepMostlySynchronous);
+//! println!("{report}");
+//! ```
+//!
+//! # Invariants
+//! - A thread's table is written by that thread alone (plain `load` + `store` of relaxed
+//!   atomics, so a concurrent [`report`] reads whole values); pages, once published (a Release
+//!   store of the page pointer), stay until the table is dropped.
+//! - The registry lock guards the list of live tables, the totals of exited threads and the
+//!   baseline; a thread's table is moved into the exited totals under that lock, so a report
+//!   counts every call once.
+//! - Counters only grow; [`reset`] records a baseline that [`report`] subtracts.
+
+use std::cell::Cell;
+use std::fmt;
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::sync::lock_std as lock;
+use crate::{LocalValueTask, ValueTask};
+
+/// Below this many calls a method gets [`Advice::TooFewCalls`].
+pub const MIN_CALLS: u64 = 100;
+/// At or above this share of synchronous calls: [`Advice::KeepMostlySynchronous`].
+pub const MOSTLY_SYNCHRONOUS: f64 = 0.9;
+/// At or above this share (and below [`MOSTLY_SYNCHRONOUS`]): [`Advice::KeepPooled`].
+pub const MIXED: f64 = 0.5;
+
+/// Counters per page of a thread's table.
+const PAGE: usize = 64;
+/// Pages per table: up to 16,384 counted call sites.
+const PAGES: usize = 256;
+
+/// A counted call site: a method's or function's path and its slot in every thread's table.
+/// Made by `#[value_task]`'s expansion (and [`count!`](crate::count)) as a `static`.
+pub struct Site {
+    name: &'static str,
+    /// The slot plus one; 0 until the site's first call registers it.
+    slot: AtomicUsize,
+}
+
+impl Site {
+    /// A site named `name` (not registered until its first call).
+    pub const fn new(name: &'static str) -> Self {
+        Site {
+            name,
+            slot: AtomicUsize::new(0),
+        }
+    }
+
+    /// The name this site is counted under.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Count one call that returned `value_task`: synchronous when it is ready by value.
+    #[inline]
+    pub fn count<V: Counted>(&'static self, value_task: V) -> V {
+        self.record(value_task.completed_at_call());
+        value_task
+    }
+
+    #[inline]
+    fn record(&'static self, synchronous: bool) {
+        let slot = match self.slot.load(Ordering::Acquire) {
+            0 => self.register(),
+            slot => slot - 1,
+        };
+        // A call during this thread's exit (a destructor calling a method) is not counted.
+        let _ = LOCAL.try_with(|local| {
+            if let Some(table) = local.table() {
+                table.bump(slot, synchronous);
+            }
+        });
+    }
+
+    #[cold]
+    fn register(&'static self) -> usize {
+        let mut registry = lock(&REGISTRY);
+        match self.slot.load(Ordering::Acquire) {
+            0 => {
+                let slot = registry.names.len();
+                assert!(
+                    slot < PAGE * PAGES,
+                    "valuetask::stats: more than {} counted call sites",
+                    PAGE * PAGES
+                );
+                registry.names.push(self.name);
+                self.slot.store(slot + 1, Ordering::Release);
+                slot
+            }
+            slot => slot - 1,
+        }
+    }
+}
+
+impl fmt::Debug for Site {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Site").field("name", &self.name).finish()
+    }
+}
+
+/// What [`Site::count`] accepts: the value task types, which can tell whether they were ready
+/// at the call.
+pub trait Counted: private::Sealed {
+    /// Whether the call completed without suspending (the value task holds its value).
+    fn completed_at_call(&self) -> bool;
+}
+
+mod private {
+    pub trait Sealed {}
+    impl<T> Sealed for crate::ValueTask<'_, T> {}
+    impl<T> Sealed for crate::LocalValueTask<'_, T> {}
+}
+
+impl<T> Counted for ValueTask<'_, T> {
+    #[inline]
+    fn completed_at_call(&self) -> bool {
+        self.is_ready_value()
+    }
+}
+
+impl<T> Counted for LocalValueTask<'_, T> {
+    #[inline]
+    fn completed_at_call(&self) -> bool {
+        self.is_ready_value()
+    }
+}
+
+/// Count a call site of your own: `count!("name", value_task)` returns the value task and
+/// counts the call under `module_path!()::name`, as `#[value_task]` methods are.
+///
+/// ```
+/// use valuetask::{stats, ValueTask};
+///
+/// fn lookup(hit: bool) -> ValueTask<'static, u8> {
+///     let vt = if hit {
+///         ValueTask::from_result(1)
+///     } else {
+///         ValueTask::start(async {
+///             valuetask::yield_now().await;
+///             1
+///         })
+///     };
+///     valuetask::count!("lookup", vt)
+/// }
+///
+/// stats::reset();
+/// lookup(true).get_result();
+/// lookup(false).get_result();
+/// let report = stats::report();
+/// let row = report.method(concat!(module_path!(), "::lookup")).unwrap();
+/// assert_eq!((row.synchronous, row.suspended), (1, 1));
+/// ```
+#[macro_export]
+macro_rules! count {
+    ($name:expr, $value_task:expr $(,)?) => {{
+        static SITE: $crate::stats::Site =
+            $crate::stats::Site::new(::core::concat!(::core::module_path!(), "::", $name));
+        SITE.count($value_task)
+    }};
+}
+
+/// One thread's counters: `pages[i / PAGE][i % PAGE]` for slot `i`, pages allocated on first
+/// use.
+struct Table {
+    pages: [AtomicPtr<Page>; PAGES],
+}
+
+/// Aligned to a cache line: counters of one page share lines only with each other.
+#[repr(align(64))]
+struct Page([Counts; PAGE]);
+
+#[derive(Default)]
+struct Counts {
+    synchronous: AtomicU64,
+    suspended: AtomicU64,
+}
+
+impl Table {
+    fn new() -> Self {
+        Table {
+            pages: [const { AtomicPtr::new(std::ptr::null_mut()) }; PAGES],
+        }
+    }
+
+    /// Bump slot `slot`. Only the owning thread calls this.
+    #[inline]
+    fn bump(&self, slot: usize, synchronous: bool) {
+        let page = self.pages[slot / PAGE].load(Ordering::Relaxed);
+        let page = if page.is_null() {
+            self.new_page(slot / PAGE)
+        } else {
+            page
+        };
+        // SAFETY: a published page stays until the table drops, and the table is alive (we
+        // hold it).
+        let counts = unsafe { &(*page).0[slot % PAGE] };
+        let counter = if synchronous {
+            &counts.synchronous
+        } else {
+            &counts.suspended
+        };
+        // The owner is the only writer: a load and a store, no read-modify-write.
+        counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+
+    #[cold]
+    fn new_page(&self, index: usize) -> *mut Page {
+        let page = Box::into_raw(Box::new(Page(std::array::from_fn(|_| Counts::default()))));
+        self.pages[index].store(page, Ordering::Release);
+        page
+    }
+
+    /// Add this table's counts into `totals` (indexed by slot).
+    fn add_to(&self, totals: &mut Vec<(u64, u64)>) {
+        for (p, page) in self.pages.iter().enumerate() {
+            let page = page.load(Ordering::Acquire);
+            if page.is_null() {
+                continue;
+            }
+            // SAFETY: published pages stay until the table drops; we hold it.
+            let page = unsafe { &*page };
+            for (i, counts) in page.0.iter().enumerate() {
+                let (s, w) = (
+                    counts.synchronous.load(Ordering::Relaxed),
+                    counts.suspended.load(Ordering::Relaxed),
+                );
+                if s + w > 0 {
+                    let slot = p * PAGE + i;
+                    if totals.len() <= slot {
+                        totals.resize(slot + 1, (0, 0));
+                    }
+                    totals[slot].0 += s;
+                    totals[slot].1 += w;
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        for page in &self.pages {
+            let page = page.load(Ordering::Acquire);
+            if !page.is_null() {
+                // SAFETY: allocated by `new_page`, freed once, here.
+                drop(unsafe { Box::from_raw(page) });
+            }
+        }
+    }
+}
+
+/// This thread's table (null until its first count). `const`-initialized and without `Drop`,
+/// so reaching it is a plain thread-local access; the move into the registry's totals at
+/// thread exit lives in [`ExitGuard`], registered with the table.
+struct Local {
+    /// From `Arc::into_raw`: the thread's strong count on its table (the registry holds the
+    /// other while the thread runs).
+    table: Cell<*const Table>,
+}
+
+impl Local {
+    /// The table, registered on first use; `None` while the thread exits (after its
+    /// [`ExitGuard`] ran, or when it can no longer be registered): such calls are not counted.
+    #[inline]
+    fn table(&self) -> Option<&Table> {
+        let table = self.table.get();
+        if table.is_null() {
+            return self.register();
+        }
+        // SAFETY: set by `register` from `Arc::into_raw`; the thread's count keeps it alive
+        // until `ExitGuard` takes it back and clears this pointer.
+        Some(unsafe { &*table })
+    }
+
+    #[cold]
+    fn register(&self) -> Option<&Table> {
+        // Touching the guard registers its destructor; it fails once the thread is exiting.
+        EXIT_GUARD.try_with(|_| ()).ok()?;
+        let table = Arc::new(Table::new());
+        lock(&REGISTRY).live.push(Arc::clone(&table));
+        self.table.set(Arc::into_raw(table));
+        // SAFETY: just set, from `Arc::into_raw`.
+        Some(unsafe { &*self.table.get() })
+    }
+}
+
+/// Moves this thread's counts into the registry's totals of exited threads at thread exit.
+struct ExitGuard;
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        let _ = LOCAL.try_with(|local| {
+            let table = local.table.replace(std::ptr::null());
+            if table.is_null() {
+                return;
+            }
+            // SAFETY: the thread's count, from `Arc::into_raw` in `register`, taken back once.
+            let table = unsafe { Arc::from_raw(table) };
+            let mut registry = lock(&REGISTRY);
+            let Registry { live, exited, .. } = &mut *registry;
+            table.add_to(exited);
+            live.retain(|t| !Arc::ptr_eq(t, &table));
+        });
+    }
+}
+
+thread_local! {
+    static LOCAL: Local = const { Local { table: Cell::new(std::ptr::null()) } };
+    static EXIT_GUARD: ExitGuard = const { ExitGuard };
+}
+
+struct Registry {
+    /// Each slot's name.
+    names: Vec<&'static str>,
+    /// The tables of running threads.
+    live: Vec<Arc<Table>>,
+    /// The counts of threads that exited, by slot.
+    exited: Vec<(u64, u64)>,
+    /// The counts at the last [`reset`], by slot.
+    baseline: Vec<(u64, u64)>,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    names: Vec::new(),
+    live: Vec::new(),
+    exited: Vec::new(),
+    baseline: Vec::new(),
+});
+
+impl Registry {
+    /// Every thread's counts so far, by slot.
+    fn totals(&self) -> Vec<(u64, u64)> {
+        let mut totals = self.exited.clone();
+        for table in &self.live {
+            table.add_to(&mut totals);
+        }
+        totals.resize(totals.len().max(self.names.len()), (0, 0));
+        totals
+    }
+}
+
+/// Start a new measurement: calls made before are left out of the next [`report`].
+pub fn reset() {
+    let mut registry = lock(&REGISTRY);
+    registry.baseline = registry.totals();
+}
+
+/// The calls counted since the last [`reset`] (or since the start), on every thread, one row
+/// per method, the most called first.
+pub fn report() -> Report {
+    let registry = lock(&REGISTRY);
+    let totals = registry.totals();
+    let mut rows: Vec<MethodStats> = Vec::new();
+    for (slot, &name) in registry.names.iter().enumerate() {
+        let (s, w) = totals[slot];
+        let (bs, bw) = registry.baseline.get(slot).copied().unwrap_or((0, 0));
+        let (synchronous, suspended) = (s.saturating_sub(bs), w.saturating_sub(bw));
+        if synchronous + suspended == 0 {
+            continue;
+        }
+        // Two sites with one name (say, one method in two expansions) make one row.
+        match rows.iter_mut().find(|row| row.name == name) {
+            Some(row) => {
+                row.synchronous += synchronous;
+                row.suspended += suspended;
+            }
+            None => rows.push(MethodStats {
+                name,
+                synchronous,
+                suspended,
+            }),
+        }
+    }
+    rows.sort_by(|a, b| b.calls().cmp(&a.calls()).then(a.name.cmp(b.name)));
+    Report { rows }
+}
+
+/// What [`report`] returns: one [`MethodStats`] per counted method. `Display` prints it as a
+/// table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    rows: Vec<MethodStats>,
+}
+
+impl Report {
+    /// The rows, the most called method first.
+    pub fn rows(&self) -> &[MethodStats] {
+        &self.rows
+    }
+
+    /// The row of the method counted under `name` (`module::Type::method`).
+    pub fn method(&self, name: &str) -> Option<&MethodStats> {
+        self.rows.iter().find(|row| row.name == name)
+    }
+
+    /// Whether no call was counted.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.rows.is_empty() {
+            return writeln!(f, "valuetask stats: no counted calls");
+        }
+        let width = self.rows.iter().map(|r| r.name.len()).max().unwrap_or(0).max(6);
+        writeln!(
+            f,
+            "{:width$}  {:>10}  {:>11}  {:>10}  advice",
+            "method", "calls", "synchronous", "suspended"
+        )?;
+        for row in &self.rows {
+            writeln!(
+                f,
+                "{:width$}  {:>10}  {:>10.1}%  {:>10}  {}",
+                row.name,
+                row.calls(),
+                row.synchronous_share() * 100.0,
+                row.suspended,
+                row.advice().reason(row),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// One method's counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MethodStats {
+    /// The path it is counted under: `module::Type::method` or `module::function`.
+    pub name: &'static str,
+    /// Calls that completed without suspending.
+    pub synchronous: u64,
+    /// Calls that suspended.
+    pub suspended: u64,
+}
+
+impl MethodStats {
+    /// All calls.
+    pub fn calls(&self) -> u64 {
+        self.synchronous + self.suspended
+    }
+
+    /// The share of calls that completed synchronously, 0 to 1 (0 with no calls).
+    pub fn synchronous_share(&self) -> f64 {
+        match self.calls() {
+            0 => 0.0,
+            calls => self.synchronous as f64 / calls as f64,
+        }
+    }
+
+    /// What the counts say (see the [module docs](self) for the thresholds and why).
+    pub fn advice(&self) -> Advice {
+        let share = self.synchronous_share();
+        if self.calls() < MIN_CALLS {
+            Advice::TooFewCalls
+        } else if share >= MOSTLY_SYNCHRONOUS {
+            Advice::KeepMostlySynchronous
+        } else if share >= MIXED {
+            Advice::KeepPooled
+        } else {
+            Advice::MostlySuspends
+        }
+    }
+}
+
+/// The advisor's recommendation for one method; [`Advice::reason`] words it with the method's
+/// numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Advice {
+    /// Fewer than [`MIN_CALLS`] calls: nothing to tell yet.
+    TooFewCalls,
+    /// At least 90% of calls complete at once: keep `ValueTask`.
+    KeepMostlySynchronous,
+    /// 50% to 90%: keep `ValueTask`; the suspending calls use pooled storage.
+    KeepPooled,
+    /// Under 50%: a `ValueTask` still allocates nothing in steady state, but a `Task` costs
+    /// about as much when callers share the result.
+    MostlySuspends,
+}
+
+impl Advice {
+    /// The recommendation and its reason, with `row`'s numbers.
+    pub fn reason(self, row: &MethodStats) -> String {
+        let sync = (row.synchronous_share() * 100.0).round();
+        let suspends = 100.0 - sync;
+        match self {
+            Advice::TooFewCalls => format!(
+                "too few calls to tell ({} of the {MIN_CALLS} needed)",
+                row.calls()
+            ),
+            Advice::KeepMostlySynchronous => format!(
+                "keep ValueTask: {sync}% synchronous (no future, no allocation; a Task would allocate on every call)"
+            ),
+            Advice::KeepPooled => format!(
+                "keep ValueTask: {sync}% synchronous; the {suspends}% that suspend reuse pooled storage (no allocation in steady state)"
+            ),
+            Advice::MostlySuspends => format!(
+                "suspends in {suspends}% of calls: a ValueTask saves an allocation only on the {sync}% that complete at once; fine here because storage is pooled, but a Task would be as cheap if callers share the result"
+            ),
+        }
+    }
+}
+
+impl fmt::Display for Advice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Advice::TooFewCalls => "too few calls",
+            Advice::KeepMostlySynchronous => "keep ValueTask (mostly synchronous)",
+            Advice::KeepPooled => "keep ValueTask (pooled)",
+            Advice::MostlySuspends => "mostly suspends",
+        })
+    }
+}

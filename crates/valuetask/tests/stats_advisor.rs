@@ -1,0 +1,173 @@
+//! The `stats` advisor counts each `#[value_task]` method's synchronous and suspended calls,
+//! per thread, and reports them merged with the advice their shares give.
+#![cfg(feature = "stats")]
+
+use std::sync::{Barrier, Mutex};
+
+use valuetask::stats::{self, Advice};
+use valuetask::{value_task, LocalValueTask, ValueTask};
+
+/// `reset` and `report` see every thread's calls: the tests that count take turns.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+#[value_task]
+trait Lookup: Send + Sync {
+    /// Completes synchronously unless `n` is a multiple of `every`.
+    async fn get(&self, n: u64, every: u64) -> u64;
+    async fn default_body(&self, n: u64) -> u64 {
+        self.get(n, 1).await
+    }
+}
+
+struct Cache;
+
+#[value_task]
+impl Lookup for Cache {
+    async fn get(&self, n: u64, every: u64) -> u64 {
+        if n % every == 0 {
+            valuetask::yield_now().await;
+        }
+        n
+    }
+}
+
+/// Completes synchronously on 95 of every 100 calls.
+#[value_task]
+async fn mostly_hits(n: u64) -> u64 {
+    if n % 100 < 5 {
+        valuetask::yield_now().await;
+    }
+    n
+}
+
+/// Completes synchronously on 10 of every 100 calls.
+#[value_task]
+async fn mostly_misses(n: u64) -> u64 {
+    if n % 100 >= 10 {
+        valuetask::yield_now().await;
+    }
+    n
+}
+
+/// Never suspends: the expansion runs it as a closure, still counted.
+#[value_task]
+async fn never_suspends(n: u64) -> u64 {
+    n + 1
+}
+
+#[value_task(boxed)]
+async fn boxed_is_not_counted(n: u64) -> u64 {
+    n
+}
+
+fn name(item: &str) -> String {
+    format!("{}::{item}", module_path!())
+}
+
+#[test]
+fn counts_shares_and_advice_across_two_threads_exactly() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    stats::reset();
+    let barrier = Barrier::new(2);
+    std::thread::scope(|s| {
+        for t in 0..2u64 {
+            let barrier = &barrier;
+            s.spawn(move || {
+                barrier.wait();
+                for n in 0..500u64 {
+                    let n = t * 500 + n;
+                    assert_eq!(mostly_hits(n).get_result(), n);
+                    assert_eq!(mostly_misses(n).get_result(), n);
+                }
+            });
+        }
+    });
+    let report = stats::report();
+    let hits = report.method(&name("mostly_hits")).expect("counted");
+    assert_eq!((hits.synchronous, hits.suspended), (950, 50));
+    assert_eq!(hits.synchronous_share(), 0.95);
+    assert_eq!(hits.advice(), Advice::KeepMostlySynchronous);
+    assert_eq!(
+        hits.advice().reason(hits),
+        "keep ValueTask: 95% synchronous (no future, no allocation; a Task would allocate on every call)"
+    );
+    let misses = report.method(&name("mostly_misses")).expect("counted");
+    assert_eq!((misses.synchronous, misses.suspended), (100, 900));
+    assert_eq!(misses.synchronous_share(), 0.1);
+    assert_eq!(misses.advice(), Advice::MostlySuspends);
+    assert_eq!(
+        misses.advice().reason(misses),
+        "suspends in 90% of calls: a ValueTask saves an allocation only on the 10% that complete at once; fine here because storage is pooled, but a Task would be as cheap if callers share the result"
+    );
+    // The threads exited: their counts were kept.
+    assert_eq!(report.rows().len(), 2, "{report}");
+    assert_eq!(report.rows()[0].calls(), 1000);
+    let table = report.to_string();
+    assert!(table.starts_with("method"), "{table}");
+    assert!(table.contains(&name("mostly_hits")), "{table}");
+    assert!(table.contains("95.0%"), "{table}");
+}
+
+#[test]
+fn methods_are_named_by_type_or_trait_and_closures_and_boxes_are_told_apart() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    stats::reset();
+    let cache: &dyn Lookup = &Cache;
+    for n in 1..=300 {
+        assert_eq!(cache.get(n, 3).get_result(), n);
+    }
+    for n in 0..60 {
+        assert_eq!(cache.default_body(n).get_result(), n);
+        assert_eq!(never_suspends(n).get_result(), n + 1);
+        assert_eq!(boxed_is_not_counted(n).get_result(), n);
+    }
+    let report = stats::report();
+    let get = report.method(&name("Cache::get")).expect("counted");
+    // The default body's own `get` calls suspend every time (`every` = 1).
+    assert_eq!((get.synchronous, get.suspended), (200, 160), "{report}");
+    assert_eq!(get.advice(), Advice::KeepPooled);
+    // Each inner `get` suspended at its call (its `yield_now` returned `Pending` once), but
+    // the default body polls it again at once, where it completes: the body did not suspend.
+    let default = report.method(&name("Lookup::default_body")).expect("counted");
+    assert_eq!((default.synchronous, default.suspended), (60, 0));
+    assert_eq!(default.advice(), Advice::TooFewCalls);
+    assert_eq!(
+        default.advice().reason(default),
+        "too few calls to tell (60 of the 100 needed)"
+    );
+    let closure = report.method(&name("never_suspends")).expect("counted");
+    assert_eq!((closure.synchronous, closure.suspended), (60, 0));
+    assert!(report.method(&name("boxed_is_not_counted")).is_none());
+}
+
+#[test]
+fn reset_starts_a_new_measurement_and_own_call_sites_count_too() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    for n in 0..10 {
+        never_suspends(n).get_result();
+    }
+    stats::reset();
+    assert!(stats::report().is_empty(), "{}", stats::report());
+    fn mine(ready: bool) -> ValueTask<'static, u8> {
+        let vt = if ready {
+            ValueTask::from_result(1)
+        } else {
+            ValueTask::start(async {
+                valuetask::yield_now().await;
+                2
+            })
+        };
+        valuetask::count!("mine", vt)
+    }
+    fn local() -> LocalValueTask<'static, u8> {
+        valuetask::count!("local", LocalValueTask::from_result(3))
+    }
+    assert_eq!(mine(true).get_result(), 1);
+    assert_eq!(mine(false).get_result(), 2);
+    assert_eq!(local().get_result(), 3);
+    let report = stats::report();
+    let row = report.method(&name("mine")).unwrap();
+    assert_eq!((row.synchronous, row.suspended), (1, 1));
+    assert_eq!(report.method(&name("local")).unwrap().synchronous, 1);
+    assert!(report.method(&name("never_suspends")).is_none());
+}
