@@ -1,0 +1,104 @@
+//! What the examples share: a counting global allocator, argument parsing that fails with a
+//! one-line message and exit status 2, and a progress line.
+
+#![allow(dead_code)] // each example uses part of it
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::Write;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Counts every allocation in the process (all threads).
+pub struct CountingAllocator;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// Allocations so far, process-wide.
+pub fn allocations() -> u64 {
+    ALLOCATIONS.load(Relaxed)
+}
+
+// SAFETY: forwards to `System` unchanged; counting touches one atomic and never allocates.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+/// `--name value` options, each with a default; `--help` prints `usage`. Bad input prints one
+/// line naming the problem and exits with status 2.
+pub struct Args {
+    program: &'static str,
+    usage: &'static str,
+    args: Vec<String>,
+}
+
+impl Args {
+    pub fn from_env(program: &'static str, usage: &'static str) -> Self {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        if args.iter().any(|a| a == "-h" || a == "--help") {
+            println!("usage: {program} {usage}");
+            std::process::exit(0);
+        }
+        let known = usage
+            .split_whitespace()
+            .filter(|w| w.starts_with("[--"))
+            .map(|w| w.trim_start_matches('['))
+            .collect::<Vec<_>>();
+        let mut i = 0;
+        while i < args.len() {
+            if !known.contains(&args[i].as_str()) {
+                fail(program, &format!("unknown argument `{}` (usage: {program} {usage})", args[i]));
+            }
+            if i + 1 >= args.len() {
+                fail(program, &format!("`{}` needs a value", args[i]));
+            }
+            i += 2;
+        }
+        Args { program, usage, args }
+    }
+
+    /// The value of `--name`, parsed, or `default`; `check` refuses values out of range with
+    /// the reason it returns.
+    pub fn get<T: FromStr>(&self, name: &str, default: T, check: impl Fn(&T) -> Result<(), String>) -> T {
+        let _ = self.usage;
+        let Some(i) = self.args.iter().position(|a| a == name) else {
+            return default;
+        };
+        let raw = &self.args[i + 1];
+        let value = raw.parse::<T>().unwrap_or_else(|_| {
+            fail(self.program, &format!("`{name} {raw}`: not a valid {}", std::any::type_name::<T>()))
+        });
+        if let Err(why) = check(&value) {
+            fail(self.program, &format!("`{name} {raw}`: {why}"));
+        }
+        value
+    }
+}
+
+fn fail(program: &str, message: &str) -> ! {
+    eprintln!("{program}: {message}");
+    std::process::exit(2);
+}
+
+/// A progress line on stderr, rewritten in place: `label: done/total (pct%)`.
+pub fn progress(label: &str, done: u64, total: u64) {
+    let pct = if total == 0 { 100 } else { done * 100 / total };
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "\r{label}: {done}/{total} ({pct}%)");
+    if done >= total {
+        let _ = writeln!(err);
+    }
+    let _ = err.flush();
+}
