@@ -327,7 +327,10 @@ async fn run(version: &Version, lookups: u64, tasks: u64, hit_ratio: f64, seed: 
                 let id = pick(&mut state, hit_ratio);
                 let found = version.get(id).await.expect("lookup failed");
                 let found = found.unwrap_or_else(|| panic!("account {id} is missing"));
-                assert!(is_account(&found, id), "account {id} read back wrong: {found:?}");
+                assert!(
+                    is_account(&found, id),
+                    "account {id} read back wrong: {found:?}"
+                );
                 hits += u64::from(id < HOT);
             }
             hits
@@ -388,7 +391,9 @@ fn main() {
         "[--lookups N] [--hit-ratio R] [--tasks N] [--threads N]",
     );
     let lookups: u64 = args.get("--lookups", 200_000, |&n| {
-        (n >= 100).then_some(()).ok_or("at least 100 lookups".to_string())
+        (n >= 100)
+            .then_some(())
+            .ok_or("at least 100 lookups".to_string())
     });
     let hit_ratio: f64 = args.get("--hit-ratio", 0.95, |&r| {
         (0.0..=1.0)
@@ -397,10 +402,16 @@ fn main() {
             .ok_or("a share between 0 and 1".to_string())
     });
     let tasks: u64 = args.get("--tasks", 8, |&n| {
-        (1..=1024).contains(&n).then_some(()).ok_or("1 to 1024 tasks".to_string())
+        (1..=1024)
+            .contains(&n)
+            .then_some(())
+            .ok_or("1 to 1024 tasks".to_string())
     });
     let threads: usize = args.get("--threads", 2, |&n| {
-        (1..=256).contains(&n).then_some(()).ok_or("1 to 256 threads".to_string())
+        (1..=256)
+            .contains(&n)
+            .then_some(())
+            .ok_or("1 to 256 threads".to_string())
     });
 
     let dir = TempDir::new().expect("cannot create a temporary directory");
@@ -506,7 +517,10 @@ fn main() {
     });
 
     #[cfg(feature = "stats")]
-    println!("\nThe stats advisor on the measured runs:\n{}", valuetask::stats::report());
+    println!(
+        "\nThe stats advisor on the measured runs:\n{}",
+        valuetask::stats::report()
+    );
     #[cfg(not(feature = "stats"))]
     println!("\n(run with `--features stats` for the advisor's report)");
     drop(runtime);

@@ -11,39 +11,18 @@
 //! cargo run --release --example loopback_rpc -- 20000   # fewer
 //! ```
 
-use std::alloc::{GlobalAlloc, Layout, System};
+#[path = "support/mod.rs"]
+mod support;
+
 use std::collections::VecDeque;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use support::{allocations, CountingAllocator};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
 use valuetask::{Completer, CompletionPool, TaskError, ValueTask};
-
-/// Counts every allocation in the process (all threads: the client, the reader, the server).
-struct CountingAllocator;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to `System` unchanged; counting touches one atomic and never allocates.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static ALLOC: CountingAllocator = CountingAllocator;
@@ -162,7 +141,7 @@ async fn client<R: Rendezvous>(rendezvous: R, requests: u64) -> (f64, f64) {
                 assert_eq!(rx.await.expect("response"), expected * 2);
             }
             started = Instant::now();
-            allocs_before = ALLOCATIONS.load(Relaxed);
+            allocs_before = allocations();
         }
         if in_flight.len() == WINDOW {
             write.flush().await.unwrap();
@@ -182,7 +161,7 @@ async fn client<R: Rendezvous>(rendezvous: R, requests: u64) -> (f64, f64) {
         assert_eq!(rx.await.expect("response"), expected * 2);
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let allocs = ALLOCATIONS.load(Relaxed) - allocs_before;
+    let allocs = allocations() - allocs_before;
     reader.await.unwrap();
     drop(write);
     server.await.unwrap().unwrap();

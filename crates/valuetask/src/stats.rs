@@ -457,7 +457,13 @@ impl fmt::Display for Report {
         if self.rows.is_empty() {
             return writeln!(f, "valuetask stats: no counted calls");
         }
-        let width = self.rows.iter().map(|r| r.name.len()).max().unwrap_or(0).max(6);
+        let width = self
+            .rows
+            .iter()
+            .map(|r| r.name.len())
+            .max()
+            .unwrap_or(0)
+            .max(6);
         writeln!(
             f,
             "{:width$}  {:>10}  {:>11}  {:>10}  advice",

@@ -128,7 +128,9 @@ fn methods_are_named_by_type_or_trait_and_closures_and_boxes_are_told_apart() {
     assert_eq!(get.advice(), Advice::KeepPooled);
     // Each inner `get` suspended at its call (its `yield_now` returned `Pending` once), but
     // the default body polls it again at once, where it completes: the body did not suspend.
-    let default = report.method(&name("Lookup::default_body")).expect("counted");
+    let default = report
+        .method(&name("Lookup::default_body"))
+        .expect("counted");
     assert_eq!((default.synchronous, default.suspended), (60, 0));
     assert_eq!(default.advice(), Advice::TooFewCalls);
     assert_eq!(

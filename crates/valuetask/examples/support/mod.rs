@@ -59,26 +59,41 @@ impl Args {
         let mut i = 0;
         while i < args.len() {
             if !known.contains(&args[i].as_str()) {
-                fail(program, &format!("unknown argument `{}` (usage: {program} {usage})", args[i]));
+                fail(
+                    program,
+                    &format!("unknown argument `{}` (usage: {program} {usage})", args[i]),
+                );
             }
             if i + 1 >= args.len() {
                 fail(program, &format!("`{}` needs a value", args[i]));
             }
             i += 2;
         }
-        Args { program, usage, args }
+        Args {
+            program,
+            usage,
+            args,
+        }
     }
 
     /// The value of `--name`, parsed, or `default`; `check` refuses values out of range with
     /// the reason it returns.
-    pub fn get<T: FromStr>(&self, name: &str, default: T, check: impl Fn(&T) -> Result<(), String>) -> T {
+    pub fn get<T: FromStr>(
+        &self,
+        name: &str,
+        default: T,
+        check: impl Fn(&T) -> Result<(), String>,
+    ) -> T {
         let _ = self.usage;
         let Some(i) = self.args.iter().position(|a| a == name) else {
             return default;
         };
         let raw = &self.args[i + 1];
         let value = raw.parse::<T>().unwrap_or_else(|_| {
-            fail(self.program, &format!("`{name} {raw}`: not a valid {}", std::any::type_name::<T>()))
+            fail(
+                self.program,
+                &format!("`{name} {raw}`: not a valid {}", std::any::type_name::<T>()),
+            )
         });
         if let Err(why) = check(&value) {
             fail(self.program, &format!("`{name} {raw}`: {why}"));
@@ -94,7 +109,7 @@ fn fail(program: &str, message: &str) -> ! {
 
 /// A progress line on stderr, rewritten in place: `label: done/total (pct%)`.
 pub fn progress(label: &str, done: u64, total: u64) {
-    let pct = if total == 0 { 100 } else { done * 100 / total };
+    let pct = (done * 100).checked_div(total).unwrap_or(100);
     let mut err = std::io::stderr().lock();
     let _ = write!(err, "\r{label}: {done}/{total} ({pct}%)");
     if done >= total {
