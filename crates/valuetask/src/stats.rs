@@ -1,5 +1,5 @@
 //! The `stats` advisor (feature `stats`): per method, how many calls completed at once and how
-//! many suspended, and what that says about returning a [`ValueTask`] or a [`Task`].
+//! many suspended, and what that says about returning a [`ValueTask`] or a [`Task`](crate::Task).
 //!
 //! .NET leaves the choice between `Task` and `ValueTask` to a rule of thumb ("use `ValueTask`
 //! when 90–95% of calls complete synchronously"). That rule comes from .NET's costs: there a
