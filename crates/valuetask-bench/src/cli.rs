@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 /// Usage text for `--help` and argument errors.
 pub const USAGE: &str = "\
-usage: valuetask-bench [--quick] [--only IDS] [--markdown] [--json PATH] [--svg PATH] [--readme PATH]
+usage: valuetask-bench [--quick] [--only IDS] [--markdown] [--json PATH] [--svg PATH] [--readme PATH] [--benchmarks PATH]
 
 Measures valuetask against its peers and prints a table and the target checks.
 
@@ -14,7 +14,10 @@ Measures valuetask against its peers and prints a table and the target checks.
   --markdown     also print the table as markdown
   --json PATH    write the rows as a JSON array to PATH
   --svg PATH     write a bar chart of the ratios to PATH
-  --readme PATH  replace the table between the valuetask-bench markers in PATH
+  --readme PATH  replace the headline table between the valuetask-bench markers in PATH
+  --benchmarks PATH
+                 replace the full table and target checks between the markers in PATH
+                 (docs/benchmarks.md)
   -h, --help     print this help";
 
 /// What the command line asked for.
@@ -30,8 +33,10 @@ pub struct Options {
     pub json: Option<PathBuf>,
     /// Where to write the SVG chart.
     pub svg: Option<PathBuf>,
-    /// The README whose benchmark section to regenerate.
+    /// The README whose headline table to regenerate.
     pub readme: Option<PathBuf>,
+    /// The benchmarks page whose full table to regenerate.
+    pub benchmarks: Option<PathBuf>,
 }
 
 /// The outcome of parsing the command line.
@@ -75,12 +80,15 @@ impl Command {
                 "--json" => options.json = Some(value()?),
                 "--svg" => options.svg = Some(value()?),
                 "--readme" => options.readme = Some(value()?),
+                "--benchmarks" => options.benchmarks = Some(value()?),
                 "-h" | "--help" => return Ok(Command::Help),
                 _ => return Err(format!("unexpected argument `{arg}`")),
             }
         }
-        if !options.only.is_empty() && options.readme.is_some() {
-            return Err("--only cannot be used with --readme: the README shows every row".into());
+        if !options.only.is_empty() && (options.readme.is_some() || options.benchmarks.is_some()) {
+            return Err(
+                "--only cannot be used with --readme or --benchmarks: they show every row".into(),
+            );
         }
         Ok(Command::Run(options))
     }
@@ -103,6 +111,7 @@ mod tests {
             json: Some("bench.json".into()),
             svg: Some("bench.svg".into()),
             readme: Some("README.md".into()),
+            benchmarks: None,
         };
         assert_eq!(
             parse(&[
@@ -123,5 +132,12 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert!(parse(&["--only", "h", "--readme", "README.md"]).is_err());
+        assert!(parse(&["--only", "h", "--benchmarks", "b.md"]).is_err());
+        match parse(&["--benchmarks", "docs/benchmarks.md"]) {
+            Ok(Command::Run(options)) => {
+                assert_eq!(options.benchmarks, Some("docs/benchmarks.md".into()))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
 }

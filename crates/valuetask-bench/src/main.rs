@@ -94,15 +94,27 @@ fn main() -> ExitCode {
             }
         }
     }
-    if let Some(path) = options.readme.as_deref() {
-        let command = format!(
-            "cargo run --release -p valuetask-bench -- {}",
-            std::env::args().skip(1).collect::<Vec<_>>().join(" ")
-        );
+    let command = format!(
+        "cargo run --release -p valuetask-bench -- {}",
+        std::env::args().skip(1).collect::<Vec<_>>().join(" ")
+    );
+    let host = report::host();
+    let pages = [
+        (
+            options.readme.as_deref(),
+            report::readme::headline(&reports, &host),
+        ),
+        (
+            options.benchmarks.as_deref(),
+            report::readme::full(&reports, &host),
+        ),
+    ];
+    for (path, section) in pages {
+        let Some(path) = path else { continue };
         let spliced = fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))
-            .and_then(|readme| report::readme::splice(&readme, &reports, &command, &report::host()))
-            .and_then(|readme| write(path, &readme));
+            .and_then(|doc| report::readme::splice(&doc, &section, &command))
+            .and_then(|doc| write(path, &doc));
         if let Err(message) = spliced {
             eprintln!("valuetask-bench: {message}");
             status = ExitCode::FAILURE;
