@@ -33,6 +33,10 @@
 //! | `TaskScheduler.UnobservedTaskException` | [`set_unobserved_error_hook`] (default: a `tracing` warning) |
 //! | `ConfigureAwait(false)`, `SynchronizationContext` | none: code after `.await` runs on whatever executor polls it |
 //!
+//! Porting C# code? The [`guide`] shows each .NET pattern (`async ValueTask` methods, the
+//! cache pattern, `IValueTaskSource`, `WhenAll`, cancellation, the documented misuses) beside
+//! its valuetask form, every example a doctest.
+//!
 //! ## Semantics
 //!
 //! - **Values are values.** A `ValueTask<'a, T>` yields `T`; a method's own failures belong in
@@ -62,13 +66,14 @@
 //! assert_eq!((&b).await.unwrap(), "shared");
 //! # });
 //! ```
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod blocking;
 mod catch_panic;
 mod completion_source;
 mod continuations;
 mod forwarding;
+pub mod guide;
 mod local_value_task;
 #[doc(hidden)]
 pub mod macro_support;

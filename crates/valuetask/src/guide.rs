@@ -1,0 +1,306 @@
+//! Porting from C#: each .NET pattern with its valuetask form. Every example here compiles and
+//! runs as a doctest.
+//!
+//! # `async ValueTask<int> Func()`: `#[value_task]`
+//!
+//! ```csharp
+//! public async ValueTask<int> CountAsync(string key) { await Task.Yield(); return key.Length; }
+//! ```
+//!
+//! An `async fn` under [`#[value_task]`](crate::value_task) returns a [`ValueTask`](crate::ValueTask)
+//! (the generalized async return type, built by .NET's `PoolingAsyncValueTaskMethodBuilder`).
+//! As in .NET, the call runs the body at once up to its first suspension; a body that
+//! completes there returns its value with nothing allocated, and one that suspends continues in
+//! pooled storage.
+//!
+//! ```
+//! use valuetask::value_task;
+//!
+//! #[value_task]
+//! async fn count(key: &str) -> usize {
+//!     valuetask::yield_now().await; // Task.Yield()
+//!     key.len()
+//! }
+//!
+//! assert_eq!(count("four").get_result(), 4);
+//! ```
+//!
+//! # A cached value, else the loading task (`CachedFunc`, `LoadCache`, `GetDataAsync`)
+//!
+//! ```csharp
+//! public ValueTask<string> GetDataAsync(int id) =>
+//!     _cache.TryGetValue(id, out var hit) ? new ValueTask<string>(hit) : new ValueTask<string>(LoadAsync(id));
+//! ```
+//!
+//! The hit is a ready value task ([`ValueTask::from_result`](crate::ValueTask::from_result),
+//! a move); the miss runs the slower path. `examples/cached_repository.rs` does this for real,
+//! with SQLite behind the cache.
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use std::sync::Mutex;
+//! use valuetask::ValueTask;
+//!
+//! struct Repository {
+//!     cache: Mutex<HashMap<u32, String>>,
+//! }
+//!
+//! impl Repository {
+//!     fn get_data(&self, id: u32) -> ValueTask<'_, String> {
+//!         if let Some(hit) = self.cache.lock().unwrap().get(&id) {
+//!             return ValueTask::from_result(hit.clone()); // CachedFunc: no future at all
+//!         }
+//!         ValueTask::start(async move {
+//!             valuetask::yield_now().await; // the slower fallback (a database, a service)
+//!             let loaded = format!("row {id}");
+//!             self.cache.lock().unwrap().insert(id, loaded.clone()); // LoadCache
+//!             loaded
+//!         })
+//!     }
+//! }
+//!
+//! let repo = Repository { cache: Mutex::new(HashMap::new()) };
+//! assert!(!repo.get_data(1).is_completed(), "a miss suspends");
+//! assert_eq!(repo.get_data(1).get_result(), "row 1");
+//! assert!(repo.get_data(1).is_completed(), "then it is a hit");
+//! ```
+//!
+//! # One interface, a synchronous and an asynchronous implementation (`IFoo.BarAsync`)
+//!
+//! ```csharp
+//! interface IFoo { ValueTask<int> BarAsync(); }
+//! class Fixed : IFoo { public ValueTask<int> BarAsync() => new(42); }
+//! class Remote : IFoo { public async ValueTask<int> BarAsync() { await Task.Delay(1); return 7; } }
+//! ```
+//!
+//! A trait under `#[value_task]` stays `dyn`-compatible. An implementation whose body has no
+//! `.await` becomes a plain call returning a ready value; the other keeps its future in pooled
+//! storage. Neither allocates per call in steady state (`#[async_trait]` boxes every call).
+//!
+//! ```
+//! use valuetask::value_task;
+//!
+//! #[value_task]
+//! trait Foo: Send + Sync {
+//!     async fn bar(&self) -> u32;
+//! }
+//!
+//! struct Fixed;
+//! struct Remote;
+//!
+//! #[value_task]
+//! impl Foo for Fixed {
+//!     async fn bar(&self) -> u32 {
+//!         42
+//!     }
+//! }
+//!
+//! #[value_task]
+//! impl Foo for Remote {
+//!     async fn bar(&self) -> u32 {
+//!         valuetask::yield_now().await;
+//!         7
+//!     }
+//! }
+//!
+//! let foos: Vec<Box<dyn Foo>> = vec![Box::new(Fixed), Box::new(Remote)];
+//! let values: Vec<u32> = foos.iter().map(|f| f.bar().get_result()).collect();
+//! assert_eq!(values, [42, 7]);
+//! ```
+//!
+//! # `ReadAsync`: complete from a buffer, errors as values
+//!
+//! ```csharp
+//! public ValueTask<int> ReadAsync(Memory<byte> buffer) =>
+//!     _buffered > 0 ? new ValueTask<int>(CopyFromBuffer(buffer)) : ReadCoreAsync(buffer);
+//! ```
+//!
+//! Most reads copy from the buffer and return a ready value task; only a refill suspends. An
+//! error is part of the value (`io::Result`), not a faulted `Task` to allocate
+//! (`Task.FromException`). `examples/buffered_reader.rs` reads a loopback TCP stream this way.
+//!
+//! ```
+//! use std::io;
+//! use valuetask::value_task;
+//!
+//! struct Reader {
+//!     buffered: Vec<u8>,
+//!     refills_left: u32,
+//! }
+//!
+//! #[value_task]
+//! impl Reader {
+//!     async fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+//!         if self.buffered.is_empty() {
+//!             if self.refills_left == 0 {
+//!                 return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "closed"));
+//!             }
+//!             valuetask::yield_now().await; // the socket read
+//!             self.refills_left -= 1;
+//!             self.buffered = vec![1, 2, 3, 4];
+//!         }
+//!         let n = out.len().min(self.buffered.len());
+//!         out[..n].copy_from_slice(&self.buffered[..n]);
+//!         self.buffered.drain(..n);
+//!         Ok(n)
+//!     }
+//! }
+//!
+//! let mut reader = Reader { buffered: vec![9, 9], refills_left: 1 };
+//! let mut out = [0; 2];
+//! assert!(reader.read(&mut out).is_completed(), "served from the buffer");
+//! assert_eq!(reader.read(&mut out).get_result().unwrap(), 2);
+//! assert_eq!(out, [1, 2]);
+//! reader.read(&mut out).get_result().unwrap();
+//! let closed = reader.read(&mut out).get_result().unwrap_err();
+//! assert_eq!(closed.kind(), io::ErrorKind::UnexpectedEof);
+//! ```
+//!
+//! # `IValueTaskSource` with `ManualResetValueTaskSourceCore`; `CompletionPool` for replies
+//!
+//! ```csharp
+//! class Operation : IValueTaskSource<int> {
+//!     ManualResetValueTaskSourceCore<int> _core;
+//!     public ValueTask<int> Start() => new(this, _core.Version);
+//!     public void Complete(int v) => _core.SetResult(v);
+//!     // GetResult(token) { try { return _core.GetResult(token); } finally { _core.Reset(); } }
+//! }
+//! ```
+//!
+//! One long-lived object backs one operation at a time: the core carries a version (the
+//! token), the result and the waker. [`reset`](crate::ManualResetValueTaskSourceCore::reset)
+//! starts the next operation.
+//!
+//! ```
+//! use valuetask::ManualResetValueTaskSourceCore;
+//!
+//! let core = ManualResetValueTaskSourceCore::<u32>::new();
+//! for i in 0..3 {
+//!     let pending = core.value_task(); // new ValueTask<int>(this, _core.Version)
+//!     core.set_result(i); // from any thread
+//!     assert_eq!(pending.get_result(), Ok(i));
+//!     core.reset(); // the next operation: version + 1
+//! }
+//! ```
+//!
+//! For request/response code, [`CompletionPool`](crate::CompletionPool) is such objects
+//! pooled: a reusable `tokio::sync::oneshot`, nothing allocated per request once warm.
+//!
+//! ```
+//! use valuetask::CompletionPool;
+//!
+//! let pool = CompletionPool::new();
+//! let (reply, completer) = pool.rent();
+//! std::thread::spawn(move || completer.set_result("pong"));
+//! assert_eq!(reply.get_result(), Ok("pong"));
+//! ```
+//!
+//! # `AsTask` / `Preserve`, `WhenAll` / `WhenAny`, cancellation, `ContinueWith`
+//!
+//! A value task is awaited once. To await a result more than once, or from several places,
+//! turn it into a [`Task`](crate::Task) ([`as_task`](crate::ValueTask::as_task), which is also
+//! .NET's `Preserve`): cloneable, awaitable by any number of tasks. Combinators exist for both.
+//!
+//! ```
+//! use tokio_util::sync::CancellationToken;
+//! use valuetask::{Task, TaskCompletionSource, ValueTask};
+//!
+//! // AsTask() / Preserve(): many awaiters.
+//! let shared = ValueTask::from_result(5).as_task();
+//! let again = shared.clone();
+//! assert_eq!(shared.wait(), Ok(&5));
+//! assert_eq!(again.wait(), Ok(&5));
+//!
+//! // Task.WhenAll / WhenAny, and the same over value tasks (which .NET lacks).
+//! let all = Task::when_all([Task::from_result(1), Task::from_result(2)]);
+//! assert_eq!(all.wait(), Ok(&vec![1, 2]));
+//! let first = ValueTask::when_any([ValueTask::from_result('a'), ValueTask::from_result('b')]);
+//! assert_eq!(first.get_result(), (0, 'a'));
+//!
+//! // CancellationToken: tokio-util's, the ecosystem's token.
+//! let token = CancellationToken::new();
+//! let tcs = TaskCompletionSource::<u8>::new();
+//! tcs.cancel_on(token.clone());
+//! token.cancel();
+//! assert!(tcs.task().wait().unwrap_err().is_canceled());
+//!
+//! // ContinueWith.
+//! let next = Task::from_result(20).continue_with(|t| t.try_result().unwrap().unwrap() + 1);
+//! assert_eq!(next.wait(), Ok(&21));
+//! ```
+//!
+//! # The misuses .NET documents, and what they become here
+//!
+//! .NET's docs list what must never be done with a `ValueTask`. Here the type system forbids
+//! the first two, and the others are safe.
+//!
+//! **Awaiting twice** does not compile: awaiting moves the value task.
+//!
+//! ```compile_fail,E0382
+//! # use valuetask::ValueTask;
+//! async fn twice(vt: ValueTask<'_, u8>) {
+//!     vt.await;
+//!     vt.await; // error[E0382]: use of moved value: `vt`
+//! }
+//! ```
+//!
+//! **Awaiting concurrently** needs two handles, and a value task cannot be cloned: use
+//! [`as_task`](crate::ValueTask::as_task) for a result many await.
+//!
+//! ```compile_fail,E0599
+//! # use valuetask::ValueTask;
+//! let vt = ValueTask::from_result(1);
+//! let copy = vt.clone(); // error[E0599]: no method named `clone`
+//! ```
+//!
+//! **`GetAwaiter().GetResult()` before completion** is undefined in .NET;
+//! [`get_result`](crate::ValueTask::get_result) blocks the thread until the result is there,
+//! and [`try_get`](crate::ValueTask::try_get) hands the value task back when it is not.
+//!
+//! ```
+//! use valuetask::CompletionPool;
+//!
+//! let pool = CompletionPool::new();
+//! let (reply, completer) = pool.rent();
+//! let reply = reply.try_get().unwrap_err(); // not yet: the value task comes back
+//! std::thread::spawn(move || completer.set_result(3));
+//! assert_eq!(reply.get_result(), Ok(3)); // blocks until then
+//! ```
+//!
+//! **Storing a value task in a field and awaiting it later** is fine: it is awaited (moved out)
+//! once, and one that borrows a source cannot outlive it. A value task whose source was reset
+//! in between (the .NET hazard: the object was reused) panics naming both versions, instead
+//! of reading another operation's result.
+//!
+//! ```should_panic
+//! use valuetask::ManualResetValueTaskSourceCore;
+//!
+//! let core = ManualResetValueTaskSourceCore::<u8>::new();
+//! let stored = core.value_task();
+//! core.reset(); // reused for the next operation
+//! let _ = stored.get_result(); // panics: a stale token
+//! ```
+//!
+//! The full list of misuses of every type, and what each gets, is in the docs of the items.
+//!
+//! # `ValueTask` or `Task`?
+//!
+//! In .NET the rule of thumb is "`ValueTask` when 90–95% of calls complete synchronously",
+//! because a .NET `ValueTask` method that suspends allocates anyway. Here a suspending
+//! `#[value_task]` call continues in pooled storage, so a `ValueTask` allocates nothing in
+//! steady state whichever way the call goes; return a [`Task`](crate::Task) when callers share
+//! the result (await it more than once, from several tasks, or keep it). The README's table
+//! and `docs/benchmarks.md` give the measured costs (rows (h), (h2) and (j) against
+//! `#[async_trait]`). To see how your own methods behave, the `stats` feature counts each
+//! method's synchronous and suspended calls and gives advice (`valuetask::stats`).
+//!
+//! # What has no counterpart here
+//!
+//! - **`ConfigureAwait(false)`, `SynchronizationContext`**: Rust futures resume on whatever
+//!   executor polls them; there is no captured context to opt out of.
+//! - **`TaskScheduler`**: tasks that run code run on tokio
+//!   ([`Task::run`](crate::Task::run) on the ambient runtime or a global one,
+//!   [`Task::run_on`](crate::Task::run_on) on a handle of yours); everything else needs no
+//!   scheduler at all.
+//! - **`TaskCreationOptions.LongRunning`**: [`Task::run_blocking`](crate::Task::run_blocking),
+//!   on tokio's blocking pool.
