@@ -86,6 +86,7 @@ mod sync;
 mod task;
 mod unobserved;
 mod value_task;
+mod watcher;
 
 pub use completion_source::{Continuations, TaskCompletionSource};
 pub use local_value_task::LocalValueTask;

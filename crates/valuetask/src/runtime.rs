@@ -121,13 +121,18 @@ impl<F: Future> Future for Drive<F> {
         #[cfg(feature = "tokio")]
         if let Some(cancel) = &mut this.cancel {
             if cancel.as_mut().poll(cx).is_ready() {
-                // The work is dropped before the task says so (as .NET runs `finally` blocks
-                // before a task turns canceled); a `Drop` that panics faults it instead.
+                // The token's watcher has canceled the task already, inside `cancel()`; the
+                // work is dropped now, at its next poll. A `Drop` that panics cannot fault a
+                // canceled task: the panic goes to the unobserved-error hook.
                 // SAFETY: `future` is structurally pinned (see above).
-                let _ = match unsafe { Pin::new_unchecked(&mut this.future) }.cancel() {
-                    Ok(()) => this.tcs.try_set_error(crate::task::TaskError::Canceled),
-                    Err(panicked) => this.tcs.try_set_error(panicked),
-                };
+                let dropped = unsafe { Pin::new_unchecked(&mut this.future) }.cancel();
+                if let Err(panicked) = dropped {
+                    if let Err(panicked) = this.tcs.try_set_error(panicked) {
+                        crate::unobserved::report::<()>(&Err(panicked));
+                    }
+                } else {
+                    let _ = this.tcs.try_set_error(crate::task::TaskError::Canceled);
+                }
                 return Poll::Ready(());
             }
         }
@@ -264,10 +269,13 @@ mod on_tokio {
 
         /// Like [`run`](Self::run), canceled by `token` (.NET `Task.Run(func, token)`): a
         /// token canceled before the task starts ends it canceled without running the future;
-        /// one canceled later drops the future at its next suspension and ends the task
-        /// canceled. That last part differs from .NET on purpose: there, a token canceled
-        /// after the start only reaches a body that watches it, while a Rust future can be
-        /// dropped safely at any suspension.
+        /// one canceled later ends the task canceled inside `token.cancel()` (so awaiters see
+        /// it when `cancel()` returns, with no runtime involved) and drops the future at its
+        /// next poll on the runtime. That differs from .NET on purpose: there, a token
+        /// canceled after the start only reaches a body that watches it, while a Rust future
+        /// can be dropped safely at any suspension. A panic in the future's `Drop` then
+        /// cannot fault the canceled task: it goes to the unobserved-error hook
+        /// ([`set_unobserved_error_hook`](crate::set_unobserved_error_hook)).
         ///
         /// ```
         /// use tokio_util::sync::CancellationToken;
@@ -330,8 +338,11 @@ mod on_tokio {
         drop(handle.spawn(Drive {
             future: catch_panic(future),
             tcs,
-            cancel: Some(Box::pin(token.cancelled_owned())),
+            cancel: Some(Box::pin(token.clone().cancelled_owned())),
         }));
+        // The task turns canceled inside `token.cancel()`; the future is dropped at its next
+        // poll on the runtime (`Drive`, woken by the same token).
+        cancel_when(token, task.clone());
         task
     }
 
@@ -382,6 +393,25 @@ mod on_tokio {
         }
     }
 
+    /// Cancel `task` inside `token.cancel()` (.NET runs `token.Register` callbacks inside
+    /// `Cancel()`), unless it completes first: a watcher (`crate::watcher`) over the token and the task,
+    /// polled on whichever thread wakes it, with no runtime. It is freed when either fires:
+    /// nothing is left per task.
+    fn cancel_when<T: Send + Sync + 'static>(token: CancellationToken, task: Task<T>) {
+        crate::watcher::watch(async move {
+            let mut cancelled = std::pin::pin!(token.cancelled());
+            let mut done = std::pin::pin!(task.completion());
+            std::future::poll_fn(|cx| {
+                if cancelled.as_mut().poll(cx).is_ready() {
+                    task.try_cancel();
+                    return std::task::Poll::Ready(());
+                }
+                done.as_mut().poll(cx)
+            })
+            .await;
+        });
+    }
+
     /// A sleep until `deadline`, taken on the real clock when the delay was asked for (a paused
     /// test clock of the ambient runtime must not shift it).
     async fn sleep_until(deadline: std::time::Instant) {
@@ -390,9 +420,12 @@ mod on_tokio {
 
     impl<T: Send + Sync + 'static> TaskCompletionSource<T> {
         /// Cancel the task when `token` fires, unless it was completed first
-        /// (.NET `token.Register(() => tcs.TrySetCanceled())`). Watches the token from a
-        /// small task on valuetask's global runtime, which ends with the source's task. Once the token may fire, producers should complete with `try_set_*`: `set_*` panics
-        /// on a task the token already canceled.
+        /// (.NET `token.Register(() => tcs.TrySetCanceled())`). As in .NET, the task is
+        /// canceled inside `token.cancel()`, on the canceling thread, with no runtime: when
+        /// `cancel()` returns, the task and its awaiters (and a `when_all` over it) have seen
+        /// it. Nothing is left behind once the task completes either way. Once the token may
+        /// fire, producers should complete with `try_set_*`: `set_*` panics on a task the
+        /// token already canceled.
         ///
         /// ```
         /// use tokio_util::sync::CancellationToken;
@@ -402,7 +435,7 @@ mod on_tokio {
         /// let tcs = TaskCompletionSource::<u8>::new();
         /// tcs.cancel_on(token.clone());
         /// token.cancel();
-        /// assert!(tcs.task().wait().unwrap_err().is_canceled());
+        /// assert!(tcs.task().is_canceled(), "inside cancel()");
         /// ```
         pub fn cancel_on(&self, token: CancellationToken) {
             if token.is_cancelled() {
@@ -411,19 +444,7 @@ mod on_tokio {
             }
             // The watcher holds the task, not a source: dropping every source still abandons
             // the task, which also ends the watcher.
-            let task = self.task();
-            drop(super::background_handle().spawn(async move {
-                let mut cancelled = std::pin::pin!(token.cancelled());
-                let mut done = std::pin::pin!(task.completion());
-                std::future::poll_fn(|cx| {
-                    if cancelled.as_mut().poll(cx).is_ready() {
-                        task.try_cancel();
-                        return std::task::Poll::Ready(());
-                    }
-                    done.as_mut().poll(cx)
-                })
-                .await;
-            }));
+            cancel_when(token, self.task());
         }
     }
 }

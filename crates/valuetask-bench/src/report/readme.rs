@@ -106,7 +106,10 @@ mod tests {
         let ids: Vec<&str> = crate::scenarios::all().iter().map(|s| s.id).collect();
         for (id, ours) in HEADLINE {
             assert!(ids.contains(id), "headline scenario {id} does not exist");
-            let scenario = crate::scenarios::all().into_iter().find(|s| s.id == *id).unwrap();
+            let scenario = crate::scenarios::all()
+                .into_iter()
+                .find(|s| s.id == *id)
+                .unwrap();
             assert!(
                 scenario.implementations.iter().any(|i| i.name() == *ours),
                 "({id}) has no implementation {ours}"

@@ -1,0 +1,128 @@
+//! Running a future with no executor: it is its own waker, and whoever wakes it polls it right
+//! there, on the waking thread, until it completes. `cancel_on` and `run_with_cancellation`
+//! watch their token this way, so a task is canceled inside `token.cancel()`.
+//!
+//! # Invariants
+//!
+//! - `state` is `IDLE`, `RUNNING` (one thread holds the future and polls it), `NOTIFIED`
+//!   (running, and woken meanwhile: the runner polls again before it goes idle, so no wake-up
+//!   is lost) or `DONE` (the future is gone; wakes are ignored).
+//! - Only the thread that moved `state` to `RUNNING` (or created the watcher `RUNNING`)
+//!   locks `future`, until it stores `IDLE` or `DONE`: the lock is never contended.
+//! - The future is dropped once, by the runner that saw it complete, after `DONE` is stored:
+//!   wakes that its drop causes are ignored. The watcher itself is freed with its last waker.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Wake, Waker};
+
+use crate::sync::{AtomicU8, Mutex, Ordering};
+
+const IDLE: u8 = 0;
+const RUNNING: u8 = 1;
+const NOTIFIED: u8 = 2;
+const DONE: u8 = 3;
+
+type Watched = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+struct Watcher {
+    state: AtomicU8,
+    future: Mutex<Option<Watched>>,
+}
+
+/// Poll `future` once now (registering its wakers), then on every wake, on the waking thread,
+/// until it completes.
+#[cfg_attr(not(any(feature = "tokio", valuetask_loom)), allow(dead_code))]
+pub(crate) fn watch(future: impl Future<Output = ()> + Send + 'static) {
+    let watcher = Arc::new(Watcher {
+        state: AtomicU8::new(RUNNING),
+        future: Mutex::new(Some(Box::pin(future))),
+    });
+    watcher.run();
+}
+
+impl Watcher {
+    /// Poll until the future is done, or until a poll ends with no wake meanwhile. The caller
+    /// moved `state` to `RUNNING`.
+    fn run(self: &Arc<Self>) {
+        let waker = Waker::from(Arc::clone(self));
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            let mut slot = self.future.lock().unwrap_or_else(|e| e.into_inner());
+            let finished = match slot.as_mut() {
+                Some(future) => future.as_mut().poll(&mut cx).is_ready(),
+                None => true,
+            };
+            if finished {
+                let future = slot.take();
+                drop(slot);
+                self.state.store(DONE, Ordering::Release);
+                drop(future);
+                return;
+            }
+            drop(slot);
+            match self
+                .state
+                .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => return,
+                // Woken while polling (`NOTIFIED`): poll again.
+                Err(_) => self.state.store(RUNNING, Ordering::Release),
+            }
+        }
+    }
+}
+
+impl Wake for Watcher {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let mut state = self.state.load(Ordering::Acquire);
+        loop {
+            let next = match state {
+                IDLE => RUNNING,
+                RUNNING => NOTIFIED,
+                _ => return,
+            };
+            match self
+                .state
+                .compare_exchange(state, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) if next == RUNNING => return self.run(),
+                Ok(_) => return,
+                Err(actual) => state = actual,
+            }
+        }
+    }
+}
+
+#[cfg(all(test, valuetask_loom))]
+mod loom_models {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use std::sync::Arc;
+
+    use crate::TaskCompletionSource;
+
+    /// A watcher waiting on a task completed on another thread runs to its end there or
+    /// here, exactly once, and the completion is never lost (run from `.ci/run`'s loom step).
+    #[test]
+    fn a_wake_racing_the_first_poll_is_not_lost() {
+        loom::model(|| {
+            let tcs = TaskCompletionSource::<u8>::new();
+            let task = tcs.task();
+            let seen = Arc::new(AtomicBool::new(false));
+            let flag = seen.clone();
+            let completer = loom::thread::spawn(move || tcs.set_result(7));
+            super::watch(async move {
+                let value = (&task).await;
+                assert_eq!(value, Ok(7));
+                assert!(!flag.swap(true, SeqCst), "the future ran to its end twice");
+            });
+            completer.join().unwrap();
+            assert!(seen.load(SeqCst), "the completion was lost");
+        });
+    }
+}
