@@ -202,8 +202,7 @@
 //! .NET's `Preserve`): cloneable, awaitable by any number of tasks. Combinators exist for both.
 //!
 //! ```
-//! use tokio_util::sync::CancellationToken;
-//! use valuetask::{Task, TaskCompletionSource, ValueTask};
+//! use valuetask::{Task, ValueTask};
 //!
 //! // AsTask() / Preserve(): many awaiters.
 //! let shared = ValueTask::from_result(5).as_task();
@@ -217,16 +216,26 @@
 //! let first = ValueTask::when_any([ValueTask::from_result('a'), ValueTask::from_result('b')]);
 //! assert_eq!(first.get_result(), (0, 'a'));
 //!
-//! // CancellationToken: tokio-util's, the ecosystem's token.
-//! let token = CancellationToken::new();
-//! let tcs = TaskCompletionSource::<u8>::new();
-//! tcs.cancel_on(token.clone());
-//! token.cancel();
-//! assert!(tcs.task().wait().unwrap_err().is_canceled());
-//!
 //! // ContinueWith.
 //! let next = Task::from_result(20).continue_with(|t| t.try_result().unwrap().unwrap() + 1);
 //! assert_eq!(next.wait(), Ok(&21));
+//! ```
+//!
+//! Cancellation uses tokio-util's `CancellationToken`, the ecosystem's token (feature `tokio`).
+//! As in .NET, where `token.Register` callbacks run inside `Cancel()`, a source watching a
+//! token is canceled inside `cancel()`:
+//!
+//! ```
+//! # #[cfg(feature = "tokio")] {
+//! use tokio_util::sync::CancellationToken;
+//! use valuetask::TaskCompletionSource;
+//!
+//! let token = CancellationToken::new();
+//! let tcs = TaskCompletionSource::<u8>::new();
+//! tcs.cancel_on(token.clone()); // token.Register(() => tcs.TrySetCanceled())
+//! token.cancel();
+//! assert!(tcs.task().is_canceled());
+//! # }
 //! ```
 //!
 //! # The misuses .NET documents, and what they become here
