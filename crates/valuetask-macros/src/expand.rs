@@ -1,6 +1,7 @@
 //! The transformation: `async fn f(args) -> T { body }` becomes
 //! `fn f<'life0.., 'value_task>(args) -> ValueTask<'value_task, T> where ... { ValueTask::start(async move { body }) }`:
-//! the body starts at the call (see `ValueTask::start`), `boxed` gives a lazy boxed future.
+//! the body starts at the call (see `ValueTask::start`); `boxed` keeps the future in a plain
+//! box (started at the call too), `lazy` starts it at the first poll (`ValueTask::new`).
 //! A body with no `.await` becomes `ValueTask::from_result(call_once(move || -> T { body }))`:
 //! the same eager semantics with no future at all.
 //!
@@ -122,15 +123,15 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     match item {
         Item::Trait(mut item) => {
             options.owner = Some(item.ident.to_string());
-            if options.boxed {
+            for (given, option) in [(options.boxed, "boxed"), (options.lazy, "lazy")] {
                 let has_default_body = item.items.iter().any(|member| {
                     matches!(member, TraitItem::Fn(f) if f.sig.asyncness.is_some() && f.default.is_some())
                 });
-                if !has_default_body {
+                if given && !has_default_body {
                     return Err(syn::Error::new(
                         item.ident.span(),
                         format!(
-                            "`boxed` on trait `{}` applies to its default bodies, and it has none: put #[value_task(boxed)] on the impl",
+                            "`{option}` on trait `{}` applies to its default bodies, and it has none: put #[value_task({option})] on the impl",
                             item.ident
                         ),
                     ));
@@ -154,16 +155,21 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
                     }
                     plain_async(&f.sig)?;
                     let is_default = f.default.is_some();
-                    if opts.boxed && !options.boxed && !is_default {
-                        // Storage is the body's: a declaration has none to box.
-                        let message = format!(
-                            "`boxed` on `{}`, which has no default body, changes nothing: put #[value_task(boxed)] on the method in the impl",
-                            f.sig.ident
-                        );
-                        return Err(match method_attr {
-                            Some(attr) => syn::Error::new_spanned(attr, message),
-                            None => syn::Error::new(f.sig.ident.span(), message),
-                        });
+                    for (given, on_item, option) in [
+                        (opts.boxed, options.boxed, "boxed"),
+                        (opts.lazy, options.lazy, "lazy"),
+                    ] {
+                        if given && !on_item && !is_default {
+                            // Storage and start are the body's: a declaration has neither.
+                            let message = format!(
+                                "`{option}` on `{}`, which has no default body, changes nothing: put #[value_task({option})] on the method in the impl",
+                                f.sig.ident
+                            );
+                            return Err(match method_attr {
+                                Some(attr) => syn::Error::new_spanned(attr, message),
+                                None => syn::Error::new(f.sig.ident.span(), message),
+                            });
+                        }
                     }
                     let place = Place::Trait { is_default };
                     match &mut f.default {
@@ -423,6 +429,9 @@ fn defer(
     }
     if opts.boxed {
         args.push(quote!(boxed));
+    }
+    if opts.lazy {
+        args.push(quote!(lazy));
     }
     if let Some(path) = &opts.krate {
         args.push(quote!(crate = #path));
@@ -1106,8 +1115,8 @@ fn wrap_body(
     site: &str,
 ) -> Block {
     let block = wrap_body_uncounted(body, ret, captures, opts, at, diverges);
-    if opts.boxed {
-        // Lazy: the call cannot tell whether the body would suspend.
+    if opts.lazy {
+        // The body has not run at the call: the call cannot tell whether it would suspend.
         return block;
     }
     // The `stats` advisor counts the call under `module::site` (`count!` is the value task
@@ -1130,16 +1139,19 @@ fn wrap_body_uncounted(
         async_span,
     } = at;
     let task = value_task_type(opts, async_span);
-    // Pooled methods start at once, as .NET async methods do: a body that completes without
-    // suspending leaves no storage behind.
-    let ctor = if opts.boxed {
+    // Methods start at once, as .NET async methods do (pooled or boxed, which changes only
+    // where a suspended future is kept): a body that completes without suspending leaves no
+    // storage behind. `lazy` ones start at their first poll, as `#[async_trait]`'s do.
+    let ctor = if opts.lazy {
+        quote_spanned!(async_span=> new)
+    } else if opts.boxed {
         quote_spanned!(async_span=> boxed)
     } else {
         quote_spanned!(async_span=> start)
     };
     let span = body.span();
     let stmts = &body.stmts;
-    if !opts.boxed && !diverges && crate::synchronous::never_suspends(body, ret) {
+    if !opts.lazy && !diverges && crate::synchronous::never_suspends(body, ret) {
         // Nothing to suspend: run the body here, as `start` would, but as a closure, so there
         // is no future to store and the value task is ready by value. The closure is called
         // through an `FnOnce` bound so that it owns its captures, as an async block does (a

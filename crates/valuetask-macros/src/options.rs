@@ -1,5 +1,5 @@
-//! The attribute's options: `?Send` and `crate = path` (on the item), `boxed` (on the item
-//! or one method).
+//! The attribute's options: `?Send` and `crate = path` (on the item), `boxed` and `lazy` (on
+//! the item or one method).
 
 use proc_macro2::{Span, TokenStream};
 use quote::quote_spanned;
@@ -15,6 +15,8 @@ pub struct Options {
     pub local: bool,
     /// `boxed`: store futures in a plain box instead of the pool.
     pub boxed: bool,
+    /// `lazy`: the body runs at the first poll, not at the call (`#[async_trait]`'s timing).
+    pub lazy: bool,
     /// `crate = path`: where the `valuetask` crate is (for crates that re-export it);
     /// `::valuetask` when absent.
     pub krate: Option<syn::Path>,
@@ -84,6 +86,10 @@ impl Parse for Options {
                     if std::mem::replace(&mut options.boxed, true) {
                         return Err(syn::Error::new(ident.span(), "`boxed` given twice"));
                     }
+                } else if ident == "lazy" {
+                    if std::mem::replace(&mut options.lazy, true) {
+                        return Err(syn::Error::new(ident.span(), "`lazy` given twice"));
+                    }
                 } else if ident == "__deferred" {
                     options.deferred = Some(parse_deferred(input)?);
                 } else if ident == "__owner" {
@@ -93,7 +99,7 @@ impl Parse for Options {
                     return Err(syn::Error::new(
                         ident.span(),
                         format!(
-                            "unknown #[value_task] option `{ident}`: expected `?Send`, `boxed` or `crate = path`"
+                            "unknown #[value_task] option `{ident}`: expected `?Send`, `boxed`, `lazy` or `crate = path`"
                         ),
                     ));
                 }
@@ -102,8 +108,19 @@ impl Parse for Options {
                 input.parse::<Token![,]>()?;
             }
         }
+        if options.boxed && options.lazy {
+            return Err(both_boxed_and_lazy(Span::call_site()));
+        }
         Ok(options)
     }
+}
+
+/// `boxed` and `lazy` on one method.
+fn both_boxed_and_lazy(span: Span) -> syn::Error {
+    syn::Error::new(
+        span,
+        "`boxed` and `lazy` together: a lazy body is kept in pooled storage; choose one",
+    )
 }
 
 /// `(impl | trait_default | free; 'a, T, ..)`.
@@ -157,7 +174,7 @@ impl Options {
     }
 
     /// Remove `#[value_task(...)]` attributes from a method and merge their options (a
-    /// method may only opt out of pooling). Such an attribute on a method that is not an
+    /// method may only opt out of pooling or of the eager start). Such an attribute on a method that is not an
     /// `async fn` is an error: it would have nothing to apply to.
     pub fn take_method_options(
         &self,
@@ -204,7 +221,22 @@ impl Options {
                         "`boxed` is already on the whole trait or impl: this changes nothing",
                     ));
                 }
-                Ok(o) => merged.boxed |= o.boxed,
+                Ok(o) if o.lazy && self.lazy => {
+                    error.get_or_insert(syn::Error::new_spanned(
+                        attr,
+                        "`lazy` is already on the whole trait or impl: this changes nothing",
+                    ));
+                }
+                Ok(o) if (o.boxed || self.boxed) && (o.lazy || self.lazy) => {
+                    error.get_or_insert(syn::Error::new_spanned(
+                        attr,
+                        both_boxed_and_lazy(Span::call_site()).to_string(),
+                    ));
+                }
+                Ok(o) => {
+                    merged.boxed |= o.boxed;
+                    merged.lazy |= o.lazy;
+                }
                 Err(e) => {
                     error.get_or_insert(e);
                 }

@@ -129,7 +129,10 @@ pub use value_task::ValueTask;
 ///   comes out of the call, not out of a later poll; and a scope entered around the awaiting
 ///   (a tokio task-local's `scope(value, call())`, an `instrument`ed span) does not cover it.
 ///   (So a body that creates runtime resources, such as a tokio timer, before its first
-///   `.await` needs the runtime at the call: call it from async code.)
+///   `.await` needs the runtime at the call: call it from async code.) Where code ported from
+///   `#[async_trait]` relies on that laziness, `#[value_task(lazy)]` (on the item or one
+///   method) starts the body at the first poll instead ([`ValueTask::new`]), still pooled;
+///   such calls are not counted by the `stats` advisor, which cannot tell at the call.
 /// - Arguments move into the future whole, as they do into a plain `async fn`: parts an
 ///   argument pattern ignores (`(_, n)`, `Pair { n, .. }`) live until the body ends, where
 ///   `async-trait` drops them at the first poll. Reference arguments are the exception, as in
@@ -159,10 +162,12 @@ pub use value_task::ValueTask;
 ///   `Result<_, Box<dyn Error>>` and are awaited on a multi-thread runtime needs
 ///   `Box<dyn Error + Send + Sync>` (as such code usually has anyway), or `?Send`.
 /// - Pooling is the default, and safe: a value task cannot be awaited twice. Opt a method out
-///   with `#[value_task(boxed)]` on it (lazy, one box per call), or a whole item with
-///   `#[value_task(boxed)]` on the item. Under `?Send` the box is itself kept in a pooled
-///   block (a `LocalValueTask` has no unpooled form), which costs no allocation in steady
-///   state: still one box per call.
+///   with `#[value_task(boxed)]` on it, or a whole item with `#[value_task(boxed)]` on the
+///   item ([`ValueTask::boxed`], .NET's non-pooling builder): that changes where a suspended
+///   future is kept (a box per call that suspends), not when the body runs; a call that
+///   completes at once still returns its value with no box. Under `?Send` the box is itself
+///   kept in a pooled block (a `LocalValueTask` has no unpooled form). `boxed` and `lazy`
+///   together are an error (a lazy body is pooled).
 /// - The pool's memory is bounded. Futures go in blocks of seven size classes (64 bytes to
 ///   4 KiB, each with a 16-byte header). Each thread keeps up to 16 KiB of free blocks per class, and a shared list keeps
 ///   up to 64 KiB per class for blocks freed on other threads. So the pool holds at most
@@ -180,8 +185,8 @@ pub use value_task::ValueTask;
 ///   (its `ValueTask`, `LocalValueTask`, `value_task` and hidden `macro_support`), as a
 ///   re-export of the whole crate does.
 /// - Options that belong to the whole item (`?Send`, `crate`) on a method are errors, and so
-///   is `boxed` on a trait method without a default body (the impl's method chooses its own
-///   storage).
+///   is `boxed` or `lazy` on a trait method without a default body (the impl's method chooses
+///   its own storage and start).
 ///
 /// ```
 /// use valuetask::value_task;

@@ -87,8 +87,9 @@ impl<'a, T> LocalValueTask<'a, T> {
         }
     }
 
-    /// A value task backed by `future` in a box (the box itself is kept in pooled storage);
-    /// lazy, like [`new`](Self::new): nothing runs until it is polled.
+    /// Like [`start`](Self::start), with the future in a box (the box itself is kept in
+    /// pooled storage while it is suspended): started at the call, as
+    /// [`ValueTask::boxed`] is.
     ///
     /// ```
     /// use std::cell::Cell;
@@ -96,12 +97,12 @@ impl<'a, T> LocalValueTask<'a, T> {
     ///
     /// let ran = Cell::new(false);
     /// let vt = LocalValueTask::boxed(async { ran.set(true); 3 });
-    /// assert!(!ran.get() && !vt.is_completed(), "lazy");
+    /// assert!(ran.get() && vt.is_completed(), "started at the call");
     /// assert_eq!(vt.get_result(), 3);
     /// ```
     pub fn boxed(future: impl Future<Output = T> + 'a) -> Self {
         let boxed: Pin<Box<dyn Future<Output = T> + 'a>> = Box::pin(future);
-        LocalValueTask::new(boxed)
+        LocalValueTask::start(boxed)
     }
 
     /// Whether the result is available without waiting (see [`ValueTask::is_completed`],

@@ -22,7 +22,7 @@
 //! Every `#[value_task]` method and free `async fn` is counted under its path,
 //! `module_path!()` followed by `Type::method` (the impl's type, or the trait for a default
 //! body) or by the function's name. A call counts as synchronous when the value task it
-//! returns is ready at the call (its body ran to the end without suspending). `boxed` methods
+//! returns is ready at the call (its body ran to the end without suspending). `lazy` methods
 //! are not counted: their bodies do not run at the call, so the call cannot tell. Your own
 //! [`ValueTask::new`](crate::ValueTask::new) / [`start`](crate::ValueTask::start) call sites
 //! can be counted with [`count!`](crate::count).

@@ -212,7 +212,7 @@ impl<'a, T> ValueTask<'a, T> {
         match crate::pool::store(future) {
             // SAFETY: a fresh block holding a `Send` future that lives for `'a`.
             Ok(header) => unsafe { ValueTask::from_header(header) },
-            Err(large) => ValueTask::boxed(large),
+            Err(large) => ValueTask::boxed_lazy(large),
         }
     }
 
@@ -244,7 +244,7 @@ impl<'a, T> ValueTask<'a, T> {
             crate::pool::Started::Ready(value) => ValueTask::from_result(value),
             // SAFETY: a block holding a pending `Send` future that lives for `'a`.
             crate::pool::Started::Pending(header) => unsafe { ValueTask::from_header(header) },
-            crate::pool::Started::Unpooled(large) => ValueTask::boxed(large).started(),
+            crate::pool::Started::Unpooled(large) => ValueTask::boxed(large),
         }
     }
 
@@ -290,18 +290,33 @@ impl<'a, T> ValueTask<'a, T> {
         unsafe { ValueTask::from_header(header) }
     }
 
-    /// Like [`new`](Self::new), but always in a plain box (no pool; .NET's non-pooling
-    /// `AsyncValueTaskMethodBuilder`): for futures you know are large, or to opt out of
-    /// pooling.
+    /// Like [`start`](Self::start), but a future that suspends is kept in a plain box (no
+    /// pool; .NET's non-pooling `AsyncValueTaskMethodBuilder`, which starts its method at the
+    /// call like the pooling one): for futures you know are large, or to opt out of pooling.
+    /// The storage differs, not the semantics: the future is polled once here, and one that
+    /// completes there gives a ready value task (its box is already freed).
     ///
     /// ```
     /// use valuetask::ValueTask;
     ///
     /// let vt = ValueTask::boxed(async { "boxed" });
-    /// assert!(!vt.is_completed(), "lazy: nothing runs until it is polled");
+    /// assert!(vt.is_completed(), "started at the call");
     /// assert_eq!(vt.get_result(), "boxed");
+    ///
+    /// let suspended = ValueTask::boxed(async {
+    ///     valuetask::yield_now().await;
+    ///     1
+    /// });
+    /// assert!(!suspended.is_completed(), "kept in its box");
+    /// assert_eq!(suspended.get_result(), 1);
     /// ```
     pub fn boxed(future: impl Future<Output = T> + Send + 'a) -> Self {
+        ValueTask::boxed_lazy(future).started()
+    }
+
+    /// `future` in a plain box, not polled yet (what `new` does with a future too large for
+    /// the pool, and the library's bridges, which poll it themselves).
+    pub(crate) fn boxed_lazy(future: impl Future<Output = T> + Send + 'a) -> Self {
         // SAFETY: a fresh box holding a `Send` future that lives for `'a`.
         unsafe { ValueTask::from_header(crate::pool::boxed(future)) }
     }
@@ -566,7 +581,7 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
                     // does after its first poll.
                     drop(crate::runtime::drive(forward, None, true));
                 } else {
-                    ValueTask::boxed(forward).run_bridged_detached();
+                    ValueTask::boxed_lazy(forward).run_bridged_detached();
                 }
                 task
             }

@@ -41,6 +41,9 @@ mod shim {
         pub fn boxed(future: impl Future<Output = T> + Send + 'a) -> Self {
             ValueTask(valuetask::ValueTask::boxed(future), "boxed")
         }
+        pub fn new(future: impl Future<Output = T> + Send + 'a) -> Self {
+            ValueTask(valuetask::ValueTask::new(future), "new")
+        }
     }
 
     pub struct LocalValueTask<'a, T>(pub valuetask::LocalValueTask<'a, T>, pub &'static str);
@@ -63,6 +66,7 @@ trait Service: Send + Sync {
     async fn ready(&self, x: u32) -> u32;
     async fn suspending(&self, x: u32) -> u32;
     async fn boxed(&self, x: u32) -> u32;
+    async fn lazy(&self, x: u32) -> u32;
 }
 
 struct Doubler;
@@ -79,6 +83,10 @@ impl Service for Doubler {
     #[value_task(boxed)]
     async fn boxed(&self, x: u32) -> u32 {
         tokio::task::yield_now().await;
+        x * 2
+    }
+    #[value_task(lazy)]
+    async fn lazy(&self, x: u32) -> u32 {
         x * 2
     }
 }
@@ -118,6 +126,7 @@ fn every_expansion_names_the_given_crate_path() {
     assert_eq!(run(service.ready(2)), (4, "from_result"));
     assert_eq!(run(service.suspending(3)), (6, "start"));
     assert_eq!(run(service.boxed(4)), (8, "boxed"));
+    assert_eq!(run(service.lazy(5)), (10, "new"));
     assert_eq!(run(free(1)), (2, "start"));
     assert_eq!(run(Traced.traced(1)), (3, "start"));
     assert_eq!(run(Traced.traced_boxed(2)), (6, "boxed"));
@@ -137,6 +146,13 @@ fn the_return_type_is_the_one_under_the_path() {
 
 #[value_task(crate = crate::shim, boxed)]
 async fn shim_boxed(x: u32) -> u32 {
+    tokio::task::yield_now().await;
+    x + 1
+}
+
+/// `boxed` changes storage, not timing: a body with no `.await` is a plain call here too.
+#[value_task(crate = crate::shim, boxed)]
+async fn shim_boxed_ready(x: u32) -> u32 {
     x + 1
 }
 
@@ -153,6 +169,7 @@ async fn shim_local_ready(shared: Rc<u32>) -> u32 {
 
 #[value_task(?Send, boxed, crate = crate::shim)]
 async fn shim_local_boxed(shared: Rc<u32>) -> u32 {
+    tokio::task::yield_now().await;
     *shared * 3
 }
 
@@ -171,6 +188,7 @@ impl ShimHost {
 
     #[value_task(boxed)]
     async fn boxed(&self) -> u32 {
+        tokio::task::yield_now().await;
         self.0 * 2
     }
 
@@ -186,6 +204,7 @@ fn settle_local<T>(vt: shim::LocalValueTask<'_, T>) -> (T, &'static str) {
 #[test]
 fn crate_path_combined_with_local_and_boxed_on_free_fns_and_an_inherent_impl() {
     assert_eq!(run(shim_boxed(1)), (2, "boxed"));
+    assert_eq!(run(shim_boxed_ready(1)), (2, "from_result"));
     assert_eq!(settle_local(shim_local(Rc::new(5))), (5, "start"));
     assert_eq!(
         settle_local(shim_local_ready(Rc::new(5))),

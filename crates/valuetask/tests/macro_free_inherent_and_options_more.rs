@@ -222,8 +222,8 @@ fn visibility_and_inert_attributes_on_a_free_fn_are_kept() {
 
 static DEPTH_ENTRIES: AtomicU32 = AtomicU32::new(0);
 
-/// Recursion through a boxed call: each level is a lazy box, run when awaited.
-#[value_task(boxed)]
+/// Recursion through a lazy call: each level runs when awaited.
+#[value_task(lazy)]
 async fn depth(n: u32) -> u32 {
     DEPTH_ENTRIES.fetch_add(1, Ordering::SeqCst);
     if n == 0 {
@@ -233,12 +233,37 @@ async fn depth(n: u32) -> u32 {
     depth(n - 1).await + 1
 }
 
+static BOXED_DEPTH_ENTRIES: AtomicU32 = AtomicU32::new(0);
+
+/// The same through a boxed call: boxed changes storage, not timing: every level runs at the
+/// call, down to the innermost one's suspension.
+#[value_task(boxed)]
+async fn boxed_depth(n: u32) -> u32 {
+    BOXED_DEPTH_ENTRIES.fetch_add(1, Ordering::SeqCst);
+    if n == 0 {
+        yield_once().await;
+        return 0;
+    }
+    boxed_depth(n - 1).await + 1
+}
+
 #[test]
-fn boxed_free_fn_recursion_runs_only_when_awaited() {
+fn lazy_recursion_runs_when_awaited_and_boxed_recursion_at_the_call() {
     let vt = depth(3);
-    assert_eq!(DEPTH_ENTRIES.load(Ordering::SeqCst), 0, "boxed: lazy");
+    assert_eq!(DEPTH_ENTRIES.load(Ordering::SeqCst), 0, "lazy");
     assert_eq!(vt.get_result(), 3);
     assert_eq!(DEPTH_ENTRIES.load(Ordering::SeqCst), 4);
+
+    let vt = boxed_depth(3);
+    assert_eq!(
+        BOXED_DEPTH_ENTRIES.load(Ordering::SeqCst),
+        4,
+        "boxed: eager"
+    );
+    // The innermost level's first poll suspended; the level above polled it again at once,
+    // where it was ready: the whole chain completed at the call.
+    assert!(vt.is_completed());
+    assert_eq!(vt.get_result(), 3);
 }
 
 /// Two pooled free fns awaiting each other (nested eager starts, suspending every fourth
@@ -562,7 +587,7 @@ impl Tally {
         shared.get()
     }
 
-    #[value_task(?Send, boxed)]
+    #[value_task(?Send, lazy)]
     async fn bump_lazily(&self) -> u32 {
         self.shared.set(self.shared.get() + 100);
         self.shared.get()
@@ -572,9 +597,14 @@ impl Tally {
 struct Touch(AtomicU32);
 
 impl Touch {
-    #[value_task(boxed)]
+    #[value_task(lazy)]
     async fn touch(&self) -> u32 {
         self.0.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    #[value_task(boxed)]
+    async fn touch_boxed(&self) -> u32 {
+        self.0.fetch_add(10, Ordering::SeqCst) + 10
     }
 
     fn touched(&self) -> u32 {
@@ -591,14 +621,18 @@ fn local_and_boxed_options_on_single_methods_next_to_plain_ones() {
     assert_eq!(tally.plain(), 0, "suspended before the update");
     assert_eq!(vt.get_result(), 2);
     let lazy: LocalValueTask<'_, u32> = tally.bump_lazily();
-    assert_eq!(tally.plain(), 2, "boxed: nothing ran at the call");
+    assert_eq!(tally.plain(), 2, "lazy: nothing ran at the call");
     assert_eq!(lazy.get_result(), 102);
 
     let touch = Touch(AtomicU32::new(0));
     let vt: ValueTask<'_, u32> = touch.touch();
-    assert_eq!(touch.touched(), 0, "boxed: nothing ran at the call");
+    assert_eq!(touch.touched(), 0, "lazy: nothing ran at the call");
     assert_eq!(vt.get_result(), 1);
     assert_eq!(touch.touched(), 1);
+    let vt: ValueTask<'_, u32> = touch.touch_boxed();
+    assert_eq!(touch.touched(), 11, "boxed: ran at the call");
+    assert!(vt.is_completed());
+    assert_eq!(vt.get_result(), 11);
 }
 
 struct Journal {
@@ -606,7 +640,7 @@ struct Journal {
 }
 
 /// `?Send` on an inherent impl: an `Rc<Self>` receiver with a borrowed argument held across
-/// a suspension, and a `boxed` method (lazy) inside it.
+/// a suspension, and a `lazy` method inside it.
 #[value_task(?Send)]
 impl Journal {
     async fn record(self: Rc<Self>, entry: &str) -> usize {
@@ -615,14 +649,14 @@ impl Journal {
         self.entries.borrow().len()
     }
 
-    #[value_task(boxed)]
+    #[value_task(lazy)]
     async fn count_lazily(&self) -> usize {
         self.entries.borrow().len()
     }
 }
 
 #[test]
-fn local_inherent_impl_with_an_rc_receiver_and_a_lazy_boxed_method() {
+fn local_inherent_impl_with_an_rc_receiver_and_a_lazy_method() {
     let journal = Rc::new(Journal {
         entries: RefCell::new(Vec::new()),
     });
@@ -714,10 +748,10 @@ fn local_free_fn_holds_an_rc_across_a_suspension_on_this_thread() {
     assert_eq!(*log.borrow(), ["x"]);
 }
 
-/// `boxed` on a free fn whose body borrows its arguments and never suspends (still lazy:
-/// `boxed` never takes the synchronous path), and on an inherent impl whose method uses `?`
-/// on an `Option` and returns a borrow of an argument.
-#[value_task(boxed)]
+/// `lazy` on a free fn whose body borrows its arguments and never suspends (`lazy` never
+/// takes the synchronous path), and `boxed` on an inherent impl whose method uses `?` on an
+/// `Option` and returns a borrow of an argument.
+#[value_task(lazy)]
 async fn count_matches(calls: &AtomicU32, haystack: &str, needle: &str) -> usize {
     calls.fetch_add(1, Ordering::SeqCst);
     haystack.matches(needle).count()
@@ -737,11 +771,11 @@ impl Finder {
 }
 
 #[test]
-fn boxed_bodies_borrowing_their_arguments_run_only_when_driven() {
+fn lazy_and_boxed_bodies_borrowing_their_arguments() {
     let calls = AtomicU32::new(0);
     let haystack = String::from("a-b-a-b-a");
     let vt = count_matches(&calls, &haystack, "a");
-    assert_eq!(calls.load(Ordering::SeqCst), 0, "boxed: lazy");
+    assert_eq!(calls.load(Ordering::SeqCst), 0, "lazy");
     assert_eq!(vt.get_result(), 3);
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 

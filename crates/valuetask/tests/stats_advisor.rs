@@ -55,8 +55,18 @@ async fn never_suspends(n: u64) -> u64 {
     n + 1
 }
 
+/// Boxed bodies start at the call too: counted.
 #[value_task(boxed)]
-async fn boxed_is_not_counted(n: u64) -> u64 {
+async fn boxed_is_counted(n: u64) -> u64 {
+    if n % 2 == 0 {
+        valuetask::yield_now().await;
+    }
+    n
+}
+
+/// Lazy bodies have not run at the call: not counted.
+#[value_task(lazy)]
+async fn lazy_is_not_counted(n: u64) -> u64 {
     n
 }
 
@@ -109,7 +119,7 @@ fn counts_shares_and_advice_across_two_threads_exactly() {
 }
 
 #[test]
-fn methods_are_named_by_type_or_trait_and_closures_and_boxes_are_told_apart() {
+fn methods_are_named_by_type_or_trait_boxed_ones_counted_and_lazy_ones_not() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     stats::reset();
     let cache: &dyn Lookup = &Cache;
@@ -119,7 +129,8 @@ fn methods_are_named_by_type_or_trait_and_closures_and_boxes_are_told_apart() {
     for n in 0..60 {
         assert_eq!(cache.default_body(n).get_result(), n);
         assert_eq!(never_suspends(n).get_result(), n + 1);
-        assert_eq!(boxed_is_not_counted(n).get_result(), n);
+        assert_eq!(boxed_is_counted(n).get_result(), n);
+        assert_eq!(lazy_is_not_counted(n).get_result(), n);
     }
     let report = stats::report();
     let get = report.method(&name("Cache::get")).expect("counted");
@@ -139,7 +150,9 @@ fn methods_are_named_by_type_or_trait_and_closures_and_boxes_are_told_apart() {
     );
     let closure = report.method(&name("never_suspends")).expect("counted");
     assert_eq!((closure.synchronous, closure.suspended), (60, 0));
-    assert!(report.method(&name("boxed_is_not_counted")).is_none());
+    let boxed = report.method(&name("boxed_is_counted")).expect("counted");
+    assert_eq!((boxed.synchronous, boxed.suspended), (30, 30));
+    assert!(report.method(&name("lazy_is_not_counted")).is_none());
 }
 
 #[test]

@@ -127,7 +127,7 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
     assert!(seen().is_empty(), "internal tasks reported: {:?}", seen());
     // - a forwarded future whose poll panics and whose drop panics too: the user's task
     //   carries the poll's panic (not an abandonment).
-    let both: ValueTask<'static, Result<u8, TaskError>> = ValueTask::boxed(PanicsTwice);
+    let both: ValueTask<'static, Result<u8, TaskError>> = ValueTask::new(PanicsTwice);
     let t = both.into_task();
     assert_eq!(t.wait().unwrap_err().panic_message(), Some("poll failed"));
     drop(t);

@@ -552,6 +552,17 @@ impl std::future::Future for PanicsInPollAndDrop {
     }
 }
 
+/// `PanicsInPollAndDrop` in a future too large for the pool (`ValueTask::new` boxes it).
+struct TooLargeForThePool([u8; 8192], #[allow(dead_code)] PanicsInPollAndDrop);
+
+impl std::future::Future for TooLargeForThePool {
+    type Output = u8;
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<u8> {
+        std::hint::black_box(&self.0);
+        panic!("poll failed")
+    }
+}
+
 impl Drop for PanicsInPollAndDrop {
     fn drop(&mut self) {
         panic!("drop failed")
@@ -568,9 +579,11 @@ fn as_task_of_a_future_panicking_in_poll_and_in_drop_faults_the_task() {
     ) {
         return;
     }
+    // Pooled, and too large for the pool (boxed, unpolled: `ValueTask::boxed` would poll it
+    // at once, outside `as_task`).
     for vt in [
-        ValueTask::boxed(PanicsInPollAndDrop),
         ValueTask::new(PanicsInPollAndDrop),
+        ValueTask::new(TooLargeForThePool([0; 8192], PanicsInPollAndDrop)),
     ] {
         let task = vt.as_task();
         assert_eq!(
@@ -721,7 +734,10 @@ fn try_get_polls_a_future_once_and_leaves_a_pending_source_unpolled() {
 #[test]
 fn as_task_and_into_task_run_a_pending_future_off_the_calling_thread() {
     async fn where_it_ends() -> thread::ThreadId {
-        valuetask::yield_now().await; // wakes itself: an inline driver would go on here
+        // Each wakes itself: an inline driver would go on here. Two, so that a boxed value
+        // task (started at its creation) and `as_task`'s own first poll leave it pending.
+        valuetask::yield_now().await;
+        valuetask::yield_now().await;
         thread::current().id()
     }
     let here = thread::current().id();

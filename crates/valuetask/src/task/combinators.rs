@@ -139,7 +139,7 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
             );
         };
         // The bridge lives in the inputs' waiter lists until the last one completes.
-        ValueTask::boxed(forward).run_bridged_detached();
+        ValueTask::boxed_lazy(forward).run_bridged_detached();
         all
     }
 }
@@ -242,7 +242,7 @@ impl<T: Clone + Send + Sync + 'static> Task<Task<T>> {
         });
         let forward = async move { tcs.set_outcome(outcome.await.and_then(|r| r)) };
         // Driven by the two completions' own wake-ups: inline on the completing threads.
-        ValueTask::boxed(forward).run_bridged_detached();
+        ValueTask::boxed_lazy(forward).run_bridged_detached();
         flat
     }
 }

@@ -177,7 +177,7 @@ impl<T: Send + Sync + 'static> Task<T> {
             }
         };
         // Driven by the antecedent's own wake-up: inline on the completing thread.
-        ValueTask::boxed(waiting).run_bridged_detached();
+        ValueTask::boxed_lazy(waiting).run_bridged_detached();
         continuation
     }
 }
