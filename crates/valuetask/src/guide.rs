@@ -290,7 +290,7 @@
 //! let _ = stored.get_result(); // panics: a stale token
 //! ```
 //!
-//! The full list of misuses of every type, and what each gets, is in the docs of the items.
+//! The full list of misuses of every type, and what each gets: [`misuse`](crate::misuse).
 //!
 //! # `ValueTask` or `Task`?
 //!

@@ -35,7 +35,8 @@
 //!
 //! Porting C# code? The [`guide`] shows each .NET pattern (`async ValueTask` methods, the
 //! cache pattern, `IValueTaskSource`, `WhenAll`, cancellation, the documented misuses) beside
-//! its valuetask form, every example a doctest.
+//! its valuetask form, every example a doctest. [`misuse`] lists every misuse of every type
+//! and what it gets.
 //!
 //! ## Semantics
 //!
@@ -77,6 +78,7 @@ pub mod guide;
 mod local_value_task;
 #[doc(hidden)]
 pub mod macro_support;
+pub mod misuse;
 mod pool;
 mod runtime;
 mod source;
