@@ -1,0 +1,432 @@
+//! A long randomized run across threads, with a lost-wake-up watchdog:
+//!
+//! ```sh
+//! cargo run --release -p valuetask-bench --bin stress -- --seconds 10 --threads 2
+//! ```
+//!
+//! Worker threads hammer shared `Task`s (completed, faulted, canceled through a token or
+//! abandoned, on random threads, awaited by several tokio tasks and blocked on by plain
+//! threads), a `CompletionPool` (rented on one thread, completed or dropped on another) and
+//! `#[value_task]` calls that suspend on such completions. Every awaiter is registered with a
+//! watchdog: one still pending a second after its producer completed is a lost wake-up, and
+//! fails the run naming its kind. At the end, every value made was dropped exactly once (a
+//! count of live `Tracked` values), every await saw the outcome its producer chose, and the
+//! heap is back at its baseline, but for what the future pool may keep by design.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicIsize, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use valuetask::{value_task, CompletionPool, Task, TaskCompletionSource, TaskError};
+
+/// Live heap bytes of the process.
+struct LiveBytes;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: forwards to `System` unchanged; counting touches one atomic and never allocates.
+unsafe impl GlobalAlloc for LiveBytes {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: LiveBytes = LiveBytes;
+
+/// What the future pool may keep after every thread that used it has exited: its shared
+/// lists hold up to 64 KiB per size class, 7 classes (see `#[value_task]`'s docs).
+const POOL_RETENTION: isize = 7 * 64 * 1024;
+/// An awaiter still pending this long after its producer completed lost its wake-up.
+const LOST_AFTER: Duration = Duration::from_secs(1);
+
+/// A value whose drops are counted: live values must come back to zero.
+#[derive(Debug, PartialEq)]
+struct Tracked(u64);
+
+static TRACKED_LIVE: AtomicI64 = AtomicI64::new(0);
+
+impl Tracked {
+    fn new(v: u64) -> Self {
+        TRACKED_LIVE.fetch_add(1, Relaxed);
+        Tracked(v)
+    }
+}
+
+impl Clone for Tracked {
+    fn clone(&self) -> Self {
+        Tracked::new(self.0)
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        TRACKED_LIVE.fetch_sub(1, Relaxed);
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    SharedTask,
+    BlockingWait,
+    Pool,
+    ValueTaskCall,
+}
+
+const KINDS: [Kind; 4] = [
+    Kind::SharedTask,
+    Kind::BlockingWait,
+    Kind::Pool,
+    Kind::ValueTaskCall,
+];
+
+/// One awaiter the watchdog follows: when its producer completed, and whether it has seen it.
+struct Watched {
+    kind: Kind,
+    completed_at: AtomicU64,
+    observed: AtomicBool,
+}
+
+struct Watchdog {
+    start: Instant,
+    pending: Mutex<Vec<Arc<Watched>>>,
+    ops: [AtomicU64; 4],
+}
+
+impl Watchdog {
+    fn watch(&self, kind: Kind) -> Arc<Watched> {
+        let w = Arc::new(Watched {
+            kind,
+            completed_at: AtomicU64::new(0),
+            observed: AtomicBool::new(false),
+        });
+        self.pending.lock().unwrap().push(w.clone());
+        w
+    }
+
+    fn completed(&self, w: &Watched) {
+        let now = self.start.elapsed().as_nanos().max(1) as u64;
+        let _ = w.completed_at.compare_exchange(0, now, Relaxed, Relaxed);
+    }
+
+    fn observed(&self, w: &Watched) {
+        w.observed.store(true, Relaxed);
+        self.ops[w.kind as usize].fetch_add(1, Relaxed);
+    }
+
+    /// The kind of an awaiter that lost its wake-up, if any; forgets observed ones.
+    fn check(&self) -> Option<Kind> {
+        let now = self.start.elapsed();
+        let mut pending = self.pending.lock().unwrap();
+        pending.retain(|w| !w.observed.load(Relaxed));
+        pending.iter().find_map(|w| {
+            let at = w.completed_at.load(Relaxed);
+            (at != 0 && now.saturating_sub(Duration::from_nanos(at)) > LOST_AFTER).then_some(w.kind)
+        })
+    }
+}
+
+/// A small xorshift generator per worker.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// What a producer does with its task.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Ending {
+    Value(u64),
+    Fault,
+    Cancel,
+    Abandon,
+}
+
+fn expected(ending: Ending, got: &Result<Tracked, TaskError>) -> bool {
+    match (ending, got) {
+        (Ending::Value(v), Ok(t)) => t.0 == v,
+        (Ending::Fault, Err(TaskError::Faulted(_))) => true,
+        (Ending::Cancel, Err(TaskError::Canceled)) => true,
+        (Ending::Abandon, Err(TaskError::Abandoned)) => true,
+        _ => false,
+    }
+}
+
+fn finish(tcs: TaskCompletionSource<Tracked>, token: &CancellationToken, ending: Ending) {
+    match ending {
+        Ending::Value(v) => tcs.set_result(Tracked::new(v)),
+        Ending::Fault => tcs.set_error(TaskError::faulted(std::io::Error::other("stress"))),
+        Ending::Cancel => token.cancel(),
+        Ending::Abandon => drop(tcs),
+    }
+}
+
+/// A `#[value_task]` call that suspends on a task completed elsewhere.
+struct Service;
+
+#[value_task]
+impl Service {
+    async fn relay(&self, task: Task<Tracked>) -> Result<Tracked, TaskError> {
+        task.await
+    }
+}
+
+struct Config {
+    seconds: u64,
+    threads: usize,
+}
+
+fn parse() -> Config {
+    let mut config = Config {
+        seconds: 10,
+        threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| -> u64 {
+            let raw = args
+                .next()
+                .unwrap_or_else(|| fail(&format!("{name} needs a value")));
+            raw.parse()
+                .ok()
+                .filter(|&n| n > 0)
+                .unwrap_or_else(|| fail(&format!("`{name} {raw}`: expected a positive number")))
+        };
+        match arg.as_str() {
+            "--seconds" => config.seconds = value("--seconds"),
+            "--threads" => config.threads = value("--threads") as usize,
+            "-h" | "--help" => {
+                println!("usage: stress [--seconds N] [--threads K]   (defaults: 10 s, all cores)");
+                std::process::exit(0);
+            }
+            other => fail(&format!("unknown argument `{other}`")),
+        }
+    }
+    config
+}
+
+fn fail(message: &str) -> ! {
+    eprintln!("stress: {message}");
+    std::process::exit(2);
+}
+
+fn main() {
+    let config = parse();
+    let baseline = LIVE.load(Relaxed);
+    let watchdog = Arc::new(Watchdog {
+        start: Instant::now(),
+        pending: Mutex::new(Vec::new()),
+        ops: Default::default(),
+    });
+    let deadline = Instant::now() + Duration::from_secs(config.seconds);
+    let mismatches = Arc::new(AtomicU64::new(0));
+    let lost = Arc::new(Mutex::new(None::<Kind>));
+
+    {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.threads)
+            .enable_all()
+            .build()
+            .expect("cannot start tokio");
+        let pool = CompletionPool::<Tracked>::new();
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            // The watchdog and the progress line.
+            s.spawn(|| {
+                while !stop.load(Relaxed) {
+                    std::thread::sleep(Duration::from_millis(100));
+                    if let Some(kind) = watchdog.check() {
+                        *lost.lock().unwrap() = Some(kind);
+                        eprintln!("\nstress: an awaiter of kind {kind:?} is still pending {LOST_AFTER:?} after its producer completed: a lost wake-up");
+                        std::process::exit(1);
+                    }
+                    let done: u64 = watchdog.ops.iter().map(|o| o.load(Relaxed)).sum();
+                    let left = deadline.saturating_duration_since(Instant::now()).as_secs();
+                    eprint!("\rstress: {done} operations, {left} s left   ");
+                    let _ = std::io::stderr().flush();
+                }
+            });
+            let workers: Vec<_> = (0..config.threads)
+                .map(|t| {
+                    let (watchdog, mismatches, pool, handle) =
+                        (&watchdog, &mismatches, &pool, runtime.handle().clone());
+                    s.spawn(move || {
+                        let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (t as u64 + 1));
+                        while Instant::now() < deadline {
+                            round(&mut rng, watchdog, mismatches, pool, &handle);
+                        }
+                    })
+                })
+                .collect();
+            for worker in workers {
+                worker.join().expect("a worker panicked");
+            }
+            // Every awaiter has finished: nothing may be left pending.
+            let wait_until = Instant::now() + LOST_AFTER * 2;
+            while watchdog.check().is_none() && Instant::now() < wait_until {
+                if watchdog.pending.lock().unwrap().is_empty() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            stop.store(true, Relaxed);
+        });
+        drop(pool);
+        drop(runtime);
+    }
+    eprintln!();
+    let seconds = watchdog.start.elapsed().as_secs_f64();
+    let mut total = 0;
+    for kind in KINDS {
+        let n = watchdog.ops[kind as usize].load(Relaxed);
+        total += n;
+        println!(
+            "{:<14} {:>12.0} ops/s",
+            format!("{kind:?}"),
+            n as f64 / seconds
+        );
+    }
+    let left_pending = watchdog.pending.lock().unwrap().len();
+    let live_values = TRACKED_LIVE.load(Relaxed);
+    let mismatched = mismatches.load(Relaxed);
+    // Give exiting threads' destructors (pool caches) a moment.
+    std::thread::sleep(Duration::from_millis(50));
+    let grown = LIVE.load(Relaxed) - baseline;
+    println!(
+        "stress: {total} operations in {seconds:.1} s on {} threads; {left_pending} awaiters left pending; {mismatched} outcomes unlike their producer's; {live_values} values not dropped; heap {grown:+} bytes from baseline (the future pool may keep up to {POOL_RETENTION})",
+        config.threads
+    );
+    let ok = left_pending == 0 && mismatched == 0 && live_values == 0 && grown <= POOL_RETENTION;
+    if !ok || lost.lock().unwrap().is_some() {
+        eprintln!("stress: FAILED");
+        std::process::exit(1);
+    }
+}
+
+/// One round: a shared task with awaiters of every kind, and a pooled completion.
+fn round(
+    rng: &mut Rng,
+    watchdog: &Watchdog,
+    mismatches: &AtomicU64,
+    pool: &CompletionPool<Tracked>,
+    runtime: &tokio::runtime::Handle,
+) {
+    let ending = match rng.below(8) {
+        0 => Ending::Fault,
+        1 => Ending::Cancel,
+        2 => Ending::Abandon,
+        _ => Ending::Value(rng.next()),
+    };
+    let tcs = TaskCompletionSource::<Tracked>::new();
+    let token = CancellationToken::new();
+    tcs.cancel_on(token.clone());
+    let task = tcs.task();
+
+    // Awaiters: tokio tasks by value and through a #[value_task] call, a blocked thread.
+    let mut joins = Vec::new();
+    let mut watched = Vec::new();
+    for i in 0..1 + rng.below(4) {
+        let kind = if i % 2 == 0 {
+            Kind::SharedTask
+        } else {
+            Kind::ValueTaskCall
+        };
+        let w = watchdog.watch(kind);
+        watched.push(w.clone());
+        let task = task.clone();
+        joins.push(runtime.spawn(async move {
+            let got = match kind {
+                Kind::ValueTaskCall => Service.relay(task).await,
+                _ => task.await,
+            };
+            (w, got)
+        }));
+    }
+    let blocking = watchdog.watch(Kind::BlockingWait);
+    watched.push(blocking.clone());
+    let waiter = {
+        let task = task.clone();
+        std::thread::spawn(move || {
+            let got = task.wait().map(|t| Tracked::new(t.0)).map_err(Clone::clone);
+            (blocking, got)
+        })
+    };
+
+    // A pooled completion: completed (or dropped) on another thread while this one waits.
+    let (reply, completer) = pool.rent();
+    let pooled = watchdog.watch(Kind::Pool);
+    let pool_value = rng.next();
+    let abandon = rng.below(8) == 0;
+    let producer = {
+        let pooled = pooled.clone();
+        let task_producer = rng.below(2) == 0;
+        let token_there = token.clone();
+        let (tcs_here, tcs_there) = if task_producer {
+            (None, Some(tcs))
+        } else {
+            (Some(tcs), None)
+        };
+        let handle = std::thread::spawn(move || {
+            if let Some(tcs) = tcs_there {
+                finish(tcs, &token_there, ending);
+            }
+            if abandon {
+                drop(completer);
+            } else {
+                completer.set_result(Tracked::new(pool_value));
+            }
+            pooled
+        });
+        if let Some(tcs) = tcs_here {
+            finish(tcs, &token, ending);
+        }
+        handle
+    };
+    let pooled = producer.join().expect("the producer panicked");
+    for w in &watched {
+        watchdog.completed(w);
+    }
+    watchdog.completed(&pooled);
+    let got = reply.get_result();
+    let pool_ok = match (&got, abandon) {
+        (Ok(t), false) => t.0 == pool_value,
+        (Err(TaskError::Abandoned), true) => true,
+        _ => false,
+    };
+    if !pool_ok {
+        mismatches.fetch_add(1, Relaxed);
+    }
+    watchdog.observed(&pooled);
+    drop(got);
+
+    for join in joins {
+        let (w, got) = runtime.block_on(join).expect("an awaiting task panicked");
+        if !expected(ending, &got) {
+            mismatches.fetch_add(1, Relaxed);
+        }
+        watchdog.observed(&w);
+    }
+    let (w, got) = waiter.join().expect("the blocked thread panicked");
+    if !expected(ending, &got) {
+        mismatches.fetch_add(1, Relaxed);
+    }
+    watchdog.observed(&w);
+}
