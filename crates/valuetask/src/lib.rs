@@ -174,7 +174,12 @@ pub use value_task::ValueTask;
 ///   4 KiB, each with a 16-byte header). Each thread keeps up to 16 KiB of free blocks per class, and a shared list keeps
 ///   up to 64 KiB per class for blocks freed on other threads. So the pool holds at most
 ///   112 KiB per thread that used it, plus 448 KiB shared. Blocks beyond that go back to the
-///   allocator, as does a thread's cache when the thread exits.
+///   allocator, as does a thread's cache when the thread exits. The caps are read from the
+///   environment at the pool's first use (as .NET reads
+///   `DOTNET_SYSTEM_THREADING_POOLINGASYNCVALUETASKSCACHESIZE`): `VALUETASK_POOL_THREAD_BYTES`
+///   (per class and thread, default 16384) and `VALUETASK_POOL_SHARED_BYTES` (per class,
+///   default 65536), so the pool holds at most 7 × the first per thread plus 7 × the second;
+///   0 for both turns pooling off (every suspending call allocates its block), for diagnosis.
 /// - Attribute macros on a method, such as `#[tracing::instrument]`, run on the `async fn`
 ///   before it is rewritten, so they cover the whole body, across suspensions, as on an
 ///   `async-trait` method. (On a free function they may go either side of `#[value_task]`.)

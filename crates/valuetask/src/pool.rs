@@ -47,10 +47,52 @@ use crate::value_task::backing::{deliver, BackingVTable, Header, Kind};
 const CLASS_SIZES: [usize; 7] = [64, 128, 256, 512, 1024, 2048, 4096];
 const CLASSES: usize = CLASS_SIZES.len();
 const BLOCK_ALIGN: usize = 16;
-/// Bytes of free blocks a thread keeps per class.
+/// Bytes of free blocks a thread keeps per class, unless `VALUETASK_POOL_THREAD_BYTES` says
+/// otherwise.
 const THREAD_BYTES_PER_CLASS: usize = 16 * 1024;
-/// Bytes of free blocks the shared list keeps per class.
+/// Bytes of free blocks the shared list keeps per class, unless `VALUETASK_POOL_SHARED_BYTES`
+/// says otherwise.
 const SHARED_BYTES_PER_CLASS: usize = 64 * 1024;
+
+/// The caps in blocks per class, read from the environment once, at the pool's first use
+/// (.NET's `DOTNET_SYSTEM_THREADING_POOLINGASYNCVALUETASKSCACHESIZE`): a thread keeps at
+/// most `VALUETASK_POOL_THREAD_BYTES` of free blocks per size class and the shared lists at
+/// most `VALUETASK_POOL_SHARED_BYTES` per class (7 classes). 0 for both turns pooling off:
+/// every block goes back to the allocator (for diagnosis). A value that is not a number is
+/// ignored.
+struct Caps {
+    thread: [usize; CLASSES],
+    shared: [usize; CLASSES],
+}
+
+fn caps() -> &'static Caps {
+    static CAPS: std::sync::OnceLock<Caps> = std::sync::OnceLock::new();
+    CAPS.get_or_init(|| {
+        let bytes = |name: &str, default: usize| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .unwrap_or(default)
+        };
+        let (thread, shared) = (
+            bytes("VALUETASK_POOL_THREAD_BYTES", THREAD_BYTES_PER_CLASS),
+            bytes("VALUETASK_POOL_SHARED_BYTES", SHARED_BYTES_PER_CLASS),
+        );
+        Caps {
+            thread: std::array::from_fn(|class| thread / CLASS_SIZES[class]),
+            shared: std::array::from_fn(|class| shared / CLASS_SIZES[class]),
+        }
+    })
+}
+
+fn shared_cap(class: usize) -> usize {
+    caps().shared[class]
+}
+
+#[cfg(test)]
+fn thread_cap(class: usize) -> usize {
+    caps().thread[class]
+}
 
 /// The size class for a future of `size` bytes and `align` alignment, if it is poolable.
 const fn class_of(size: usize, align: usize) -> Option<usize> {
@@ -65,27 +107,6 @@ const fn class_of(size: usize, align: usize) -> Option<usize> {
         class += 1;
     }
     None
-}
-
-/// Free blocks a thread keeps per class, computed once: the hot path indexes a table
-/// instead of dividing.
-const THREAD_CAPS: [usize; CLASSES] = {
-    let mut caps = [0; CLASSES];
-    let mut class = 0;
-    while class < CLASSES {
-        caps[class] = THREAD_BYTES_PER_CLASS / CLASS_SIZES[class];
-        class += 1;
-    }
-    caps
-};
-
-#[inline]
-const fn thread_cap(class: usize) -> usize {
-    THREAD_CAPS[class]
-}
-
-const fn shared_cap(class: usize) -> usize {
-    SHARED_BYTES_PER_CLASS / CLASS_SIZES[class]
 }
 
 fn layout(class: usize) -> Layout {
@@ -176,6 +197,9 @@ unsafe fn give_shared(class: usize, head: *mut u8, len: usize) {
 struct Local {
     heads: [Cell<*mut u8>; CLASSES],
     lens: [Cell<usize>; CLASSES],
+    /// Blocks this thread keeps per class ([`Caps`]), set when the thread registers (the
+    /// fast paths run only after that).
+    caps: [Cell<usize>; CLASSES],
     /// 0: no guard yet, 1: guard registered, 2: thread exiting (use the shared lists).
     state: Cell<u8>,
 }
@@ -185,6 +209,7 @@ thread_local! {
         Local {
             heads: [const { Cell::new(ptr::null_mut()) }; CLASSES],
             lens: [const { Cell::new(0) }; CLASSES],
+            caps: [const { Cell::new(0) }; CLASSES],
             state: Cell::new(0),
         }
     };
@@ -211,6 +236,9 @@ impl Drop for ExitGuard {
 impl Local {
     #[cold]
     fn register(&self) {
+        for (cap, &configured) in self.caps.iter().zip(&caps().thread) {
+            cap.set(configured);
+        }
         self.state.set(1);
         // Touching the guard registers its destructor.
         let _ = EXIT_GUARD.try_with(|_| ());
@@ -243,7 +271,7 @@ fn take_block_slow(class: usize) -> NonNull<u8> {
     // Refill half a list from the shared one, keep the rest here.
     let (head, len) = {
         let mut chain = shared(class);
-        let want = (thread_cap(class) / 2).min(chain.len);
+        let want = (caps().thread[class] / 2).max(1).min(chain.len);
         if want == 0 {
             (ptr::null_mut(), 0)
         } else {
@@ -298,7 +326,7 @@ fn return_block(class: usize, block: NonNull<u8>) {
     let block = block.as_ptr();
     let fast = LOCAL.try_with(|local| {
         let len = local.lens[class].get();
-        if len >= thread_cap(class) || local.state.get() != 1 {
+        if len >= local.caps[class].get() || local.state.get() != 1 {
             return false;
         }
         // SAFETY: the block is ours now.
@@ -320,10 +348,16 @@ fn return_block_slow(class: usize, block: *mut u8) {
             if state == 0 {
                 local.register();
             }
+            if local.caps[class].get() == 0 {
+                // Pooling off for this thread: the block goes to the shared list (or back
+                // to the allocator).
+                return false;
+            }
             let len = local.lens[class].get();
-            if len >= thread_cap(class) {
-                // Move the older half to the shared list: detach after the first len/2.
-                let keep = len / 2;
+            if len >= local.caps[class].get() {
+                // Move the older half to the shared list: detach after the first len/2 (at
+                // least one kept: the chain is not empty here).
+                let keep = (len / 2).max(1);
                 let mut tail = local.heads[class].get();
                 for _ in 1..keep {
                     // SAFETY: within this thread's chain.
