@@ -6,9 +6,9 @@ use std::any::Any;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
-use crate::task::TaskError;
+use crate::error::TaskError;
 
 /// `future`, yielding `Err(TaskError::Panicked(..))` if a poll panics. The future is dropped
 /// as soon as it finishes (`Ready`, or panicked), before its output is handed on, and under
@@ -107,4 +107,21 @@ pub(crate) fn drop_discarding<T>(value: T) {
     if let Err(panic) = catch_unwind(AssertUnwindSafe(move || drop(value))) {
         discard(panic);
     }
+}
+/// A panic caught from a waker: its payload.
+pub(crate) type Panic = Box<dyn std::any::Any + Send>;
+
+/// Wake each waker, catching panics; returns the first one.
+pub(crate) fn wake_each(wakers: impl Iterator<Item = Waker>) -> Option<Panic> {
+    let mut first_panic = None;
+    for w in wakers {
+        if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake())) {
+            match first_panic {
+                None => first_panic = Some(panic),
+                // Dropped so that a payload whose `Drop` panics cannot stop the loop.
+                Some(_) => discard(panic),
+            }
+        }
+    }
+    first_panic
 }

@@ -2,38 +2,9 @@
 
 use std::fmt;
 
+use crate::continuations::Continuations;
 use crate::task::cell::RawTask;
 use crate::task::{outcome_of, Outcome, Task, TaskError, TaskOutput};
-
-/// When the wakers of a completed task run (.NET `TaskCreationOptions.RunContinuationsAsynchronously`).
-///
-/// ```
-/// use valuetask::{Continuations, TaskCompletionSource};
-///
-/// assert_eq!(Continuations::default(), Continuations::Inline);
-/// # futures::executor::block_on(async {
-/// let tcs = TaskCompletionSource::<u8>::with_continuations(Continuations::Asynchronous);
-/// let task = tcs.task();
-/// std::thread::spawn(move || tcs.set_result(1)); // wakers run on the continuation thread
-/// assert_eq!(task.await, Ok(1));
-/// # });
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Continuations {
-    /// The completing call (`set_result` and friends) wakes every awaiter before it returns.
-    /// Cheapest; a waker that runs code inline runs it on the completing thread.
-    #[default]
-    Inline,
-    /// The completing call does not call a waker: the wakers are handed to valuetask's
-    /// continuation thread (one per process, started on first use), which wakes them.
-    /// Use it when the completing thread holds a lock an awaiter may need, or must not run
-    /// arbitrary waker code. Costs one allocation and a thread hop per completion that had
-    /// awaiters; a completion nobody waits for yet costs nothing extra. A waker run there
-    /// (a synchronous continuation) may `wait()` for another task: the thread hands its
-    /// queue to a new one first. Only when no thread can be started at all (thread or
-    /// memory limits) do the wakers run in the completing call, rather than never.
-    Asynchronous,
-}
 
 /// The producer of a [`Task`]: complete it once, from any thread (.NET
 /// `TaskCompletionSource<TResult>`).

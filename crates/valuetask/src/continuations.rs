@@ -20,13 +20,43 @@ use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 use std::task::Waker;
 use std::thread;
 
 use crate::sync::lock_std as lock;
 
-use crate::task::waiters::{wake_each, Panic};
+/// When the wakers of a completed task run (.NET `TaskCreationOptions.RunContinuationsAsynchronously`).
+///
+/// ```
+/// use valuetask::{Continuations, TaskCompletionSource};
+///
+/// assert_eq!(Continuations::default(), Continuations::Inline);
+/// # futures::executor::block_on(async {
+/// let tcs = TaskCompletionSource::<u8>::with_continuations(Continuations::Asynchronous);
+/// let task = tcs.task();
+/// std::thread::spawn(move || tcs.set_result(1)); // wakers run on the continuation thread
+/// assert_eq!(task.await, Ok(1));
+/// # });
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Continuations {
+    /// The completing call (`set_result` and friends) wakes every awaiter before it returns.
+    /// Cheapest; a waker that runs code inline runs it on the completing thread.
+    #[default]
+    Inline,
+    /// The completing call does not call a waker: the wakers are handed to valuetask's
+    /// continuation thread (one per process, started on first use), which wakes them.
+    /// Use it when the completing thread holds a lock an awaiter may need, or must not run
+    /// arbitrary waker code. Costs one allocation and a thread hop per completion that had
+    /// awaiters; a completion nobody waits for yet costs nothing extra. A waker run there
+    /// (a synchronous continuation) may `wait()` for another task: the thread hands its
+    /// queue to a new one first. Only when no thread can be started at all (thread or
+    /// memory limits) do the wakers run in the completing call, rather than never.
+    Asynchronous,
+}
+
+use crate::catch_panic::{wake_each, Panic};
 
 /// A continuation handed to another thread.
 pub(crate) type Job = Box<dyn FnOnce() + Send>;
@@ -171,52 +201,6 @@ impl Queue {
             .send(job)
             .unwrap_or_else(|_| unreachable!("the receiver lives in the same static"));
     }
-}
-
-/// Hand `run` to another thread (a bridge woken too deep in this thread's stack, a scheduled
-/// continuation): the global runtime's blocking pool (the run may block, as a continuation
-/// may), or without tokio a thread of its own. Returns `run` back when the spawn fails or
-/// panics (the OS refuses a thread and the pool has none, a thread-local destructor, the
-/// runtime failing to start): the caller runs it itself. (A pool at its cap of 512 threads
-/// queues the run instead; it runs when a thread frees up.) Take-once: whichever side takes
-/// `run` first runs it, so a spawn that fails after queueing (tokio then panics) cannot make
-/// it run twice.
-pub(crate) fn run_elsewhere<F: FnOnce() + Send + 'static>(run: F) -> Result<(), F> {
-    let slot = Arc::new(Mutex::new(Some(run)));
-    let remote = {
-        let slot = Arc::clone(&slot);
-        move || {
-            if let Some(run) = take(&slot) {
-                run();
-            }
-        }
-    };
-    let spawned = catch_unwind(AssertUnwindSafe(move || -> bool {
-        #[cfg(feature = "tokio")]
-        {
-            drop(crate::runtime::background_handle().spawn_blocking(remote));
-            true
-        }
-        #[cfg(not(feature = "tokio"))]
-        {
-            std::thread::Builder::new()
-                .name("valuetask-deep-continuation".into())
-                .spawn(remote)
-                .is_ok()
-        }
-    }));
-    match spawned {
-        Ok(true) => Ok(()),
-        Ok(false) => take(&slot).map_or(Ok(()), Err),
-        Err(panic) => {
-            crate::catch_panic::discard(panic);
-            take(&slot).map_or(Ok(()), Err)
-        }
-    }
-}
-
-fn take<F>(slot: &Mutex<Option<F>>) -> Option<F> {
-    lock(slot).take()
 }
 
 #[cfg(test)]

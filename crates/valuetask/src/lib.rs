@@ -69,10 +69,14 @@
 //! ```
 #![deny(missing_docs)]
 
+mod backing;
 mod blocking;
 mod catch_panic;
+mod combinators;
 mod completion_source;
+mod continuation;
 mod continuations;
+mod error;
 mod forwarding;
 pub mod guide;
 mod local_value_task;
@@ -90,16 +94,15 @@ mod unobserved;
 mod value_task;
 mod watcher;
 
-pub use completion_source::{Continuations, TaskCompletionSource};
+pub use completion_source::TaskCompletionSource;
+pub use continuation::{ContinuationOptions, ContinueOn, ContinueWhen};
+pub use continuations::Continuations;
 pub use local_value_task::LocalValueTask;
 pub use runtime::{yield_now, YieldNow};
 pub use source::{
     Completer, CompletionPool, ManualResetValueTaskSourceCore, SourceStatus, ValueTaskSource,
 };
-pub use task::{
-    ContinuationOptions, ContinueOn, ContinueWhen, Task, TaskError, TaskFuture, TaskResultFuture,
-    TaskStatus,
-};
+pub use task::{Task, TaskError, TaskFuture, TaskResultFuture, TaskStatus};
 pub use unobserved::set_unobserved_error_hook;
 pub use value_task::ValueTask;
 

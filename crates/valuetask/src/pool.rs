@@ -41,8 +41,8 @@ use std::task::{Context, Poll, Waker};
 use std::marker::PhantomData;
 use std::mem::{align_of, size_of};
 
-use crate::source::SourceStatus;
-use crate::value_task::backing::{deliver, BackingVTable, Header, Kind};
+use crate::backing::SourceStatus;
+use crate::backing::{deliver, BackingVTable, Header, Kind};
 
 const CLASS_SIZES: [usize; 7] = [64, 128, 256, 512, 1024, 2048, 4096];
 const CLASSES: usize = CLASS_SIZES.len();

@@ -9,7 +9,9 @@
 //! each, and the `Task::run` family is not available.
 
 use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use crate::catch_panic::{catch_panic, CatchPanic};
@@ -149,6 +151,52 @@ impl<F: Future> Future for Drive<F> {
         }
         Poll::Ready(())
     }
+}
+
+/// Hand `run` to another thread (a bridge woken too deep in this thread's stack, a scheduled
+/// continuation): the global runtime's blocking pool (the run may block, as a continuation
+/// may), or without tokio a thread of its own. Returns `run` back when the spawn fails or
+/// panics (the OS refuses a thread and the pool has none, a thread-local destructor, the
+/// runtime failing to start): the caller runs it itself. (A pool at its cap of 512 threads
+/// queues the run instead; it runs when a thread frees up.) Take-once: whichever side takes
+/// `run` first runs it, so a spawn that fails after queueing (tokio then panics) cannot make
+/// it run twice.
+pub(crate) fn run_elsewhere<F: FnOnce() + Send + 'static>(run: F) -> Result<(), F> {
+    let slot = Arc::new(Mutex::new(Some(run)));
+    let remote = {
+        let slot = Arc::clone(&slot);
+        move || {
+            if let Some(run) = take(&slot) {
+                run();
+            }
+        }
+    };
+    let spawned = catch_unwind(AssertUnwindSafe(move || -> bool {
+        #[cfg(feature = "tokio")]
+        {
+            drop(background_handle().spawn_blocking(remote));
+            true
+        }
+        #[cfg(not(feature = "tokio"))]
+        {
+            std::thread::Builder::new()
+                .name("valuetask-deep-continuation".into())
+                .spawn(remote)
+                .is_ok()
+        }
+    }));
+    match spawned {
+        Ok(true) => Ok(()),
+        Ok(false) => take(&slot).map_or(Ok(()), Err),
+        Err(panic) => {
+            crate::catch_panic::discard(panic);
+            take(&slot).map_or(Ok(()), Err)
+        }
+    }
+}
+
+fn take<F>(slot: &Mutex<Option<F>>) -> Option<F> {
+    crate::sync::lock_std(slot).take()
 }
 
 /// Yield to the executor once (.NET `Task.Yield()`): the first poll wakes the task and returns

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, RwLock};
 
-use crate::task::{TaskError, TaskOutput};
+use crate::error::{TaskError, TaskOutput};
 
 type Hook = Arc<dyn Fn(&TaskError) + Send + Sync>;
 

@@ -1,7 +1,8 @@
 //! `ValueTask<'a, T>`: a result now, or later (.NET `System.Threading.Tasks.ValueTask<TResult>`).
 
-pub(crate) mod backing;
 mod bridge;
+mod constructors;
+pub(crate) mod records;
 
 use std::fmt;
 use std::future::Future;
@@ -15,7 +16,8 @@ use std::task::{Context, Poll, Waker};
 use crate::source::ValueTaskSource;
 use crate::task::{Task, TaskError};
 
-use backing::{Backed, Kind, SourceRecord, TaskRecord};
+use crate::backing::{self, Backed, Kind};
+use records::{SourceRecord, TaskRecord};
 
 /// A result that is available now, or an operation that produces it later: .NET's
 /// `ValueTask<TResult>`.

@@ -34,12 +34,11 @@ use std::fmt;
 use std::mem::MaybeUninit;
 use std::task::{Context, Poll, Waker};
 
-use crate::completion_source::Continuations;
+use crate::continuations::Continuations;
 use crate::forwarding::{read_in_words, write_in_words};
 use crate::source::{SourceStatus, ValueTaskSource};
 use crate::sync::{spin_wait, AtomicU64, Ordering, UnsafeCell};
 use crate::task::{outcome_of, Outcome, TaskError, TaskOutput};
-use crate::value_task::ValueTask;
 
 pub(crate) const CLAIMED: u64 = 1 << 0;
 pub(crate) const COMPLETE: u64 = 1 << 1;
@@ -315,23 +314,6 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// ```
     pub fn version(&self) -> u32 {
         version_of(self.head.state.load(Ordering::Acquire))
-    }
-
-    /// A value task for the current generation, borrowing the core.
-    ///
-    /// ```
-    /// let core = valuetask::ManualResetValueTaskSourceCore::<u8>::new();
-    /// let vt = core.value_task();
-    /// assert!(!vt.is_completed());
-    /// core.set_result(8);
-    /// assert!(vt.is_completed());
-    /// assert_eq!(vt.get_result(), Ok(8));
-    /// ```
-    pub fn value_task(&self) -> ValueTask<'_, TaskOutput<T>>
-    where
-        T: Send,
-    {
-        ValueTask::from_source(self, self.version())
     }
 
     /// Start a new generation: bump the version by one, drop an untaken result, forget the

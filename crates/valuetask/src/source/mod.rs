@@ -9,46 +9,7 @@ use std::task::{Context, Poll};
 pub(crate) use self::core::Consumer;
 pub use self::core::ManualResetValueTaskSourceCore;
 pub use self::pool::{Completer, CompletionPool};
-
-/// What a [`ValueTaskSource`] says about the operation named by a token
-/// (.NET `ValueTaskSourceStatus`).
-///
-/// ```
-/// use valuetask::{ManualResetValueTaskSourceCore, SourceStatus};
-///
-/// let core = ManualResetValueTaskSourceCore::<u8>::new();
-/// assert_eq!(core.status(0), SourceStatus::Pending);
-/// core.set_result(1);
-/// assert_eq!(core.status(0), SourceStatus::Succeeded);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum SourceStatus {
-    /// Not completed yet (`ValueTaskSourceStatus.Pending`).
-    Pending,
-    /// Completed with a value (`ValueTaskSourceStatus.Succeeded`).
-    Succeeded,
-    /// Completed with an error, for sources whose value is a `Result` with a `TaskError`
-    /// (`ValueTaskSourceStatus.Faulted`).
-    Faulted,
-    /// Completed by cancellation (`ValueTaskSourceStatus.Canceled`).
-    Canceled,
-}
-
-impl SourceStatus {
-    /// True for every status but `Pending`.
-    ///
-    /// ```
-    /// use valuetask::SourceStatus;
-    ///
-    /// assert!(!SourceStatus::Pending.is_completed());
-    /// assert!(SourceStatus::Succeeded.is_completed());
-    /// assert!(SourceStatus::Canceled.is_completed());
-    /// ```
-    pub fn is_completed(self) -> bool {
-        self != SourceStatus::Pending
-    }
-}
+pub use crate::backing::SourceStatus;
 
 /// An object that produces the result of an operation identified by a `u32` token, so one
 /// object can back many [`ValueTask`](crate::ValueTask)s over its life, one at a time

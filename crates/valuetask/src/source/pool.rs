@@ -34,11 +34,10 @@ use std::task::Context;
 
 use super::core::{CoreView, ManualResetValueTaskSourceCore, CONSUMER_GONE};
 use super::SourceStatus;
+use crate::backing::{deliver, Backed, BackingVTable, Header, Kind};
 use crate::forwarding::write_in_words;
 use crate::sync::lock_std as lock;
 use crate::task::{TaskError, TaskOutput};
-use crate::value_task::backing::{deliver, Backed, BackingVTable, Header, Kind};
-use crate::value_task::ValueTask;
 
 /// Idle slots a thread keeps for the pool it used last.
 const THREAD_CACHE: usize = 32;
@@ -235,23 +234,10 @@ impl<T: Send + 'static> CompletionPool<T> {
         }
     }
 
-    /// A pending one-shot completion: the value task to await and the completer that
-    /// completes it (`tokio::sync::oneshot::channel()`; in .NET, renting a pooled
-    /// `IValueTaskSource` and taking its `ValueTask`). No allocation when the pool has an
-    /// idle slot.
-    ///
-    /// ```
-    /// use valuetask::CompletionPool;
-    ///
-    /// let pool = CompletionPool::<u8>::new();
-    /// let (reply, completer) = pool.rent();
-    /// assert!(!reply.is_completed());
-    /// completer.set_result(3);
-    /// assert!(reply.is_completed());
-    /// assert_eq!(reply.get_result(), Ok(3));
-    /// ```
+    /// A rented slot, as the backing of its value task, and its completer (what
+    /// [`rent`](Self::rent) returns, before the value task is made).
     #[inline]
-    pub fn rent(&self) -> (ValueTask<'static, TaskOutput<T>>, Completer<T>) {
+    pub(crate) fn rent_backing(&self) -> (Backed<'static, TaskOutput<T>>, Completer<T>) {
         let shared = &self.handle.shared;
         let slot = match take_cached::<T>(shared) {
             Some(cached) => cached.0,
@@ -261,7 +247,7 @@ impl<T: Send + 'static> CompletionPool<T> {
         // header; its value task becomes its consumer.
         let backing = unsafe { Backed::from_header(slot.cast()) };
         (
-            ValueTask::from_slot(backing),
+            backing,
             Completer {
                 slot,
                 abandon: abandon_slot::<T>,

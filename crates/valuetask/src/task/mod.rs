@@ -3,9 +3,6 @@
 #[cfg(not(valuetask_loom))]
 mod cached;
 pub(crate) mod cell;
-mod combinators;
-mod continuation;
-mod error;
 pub(crate) mod state;
 pub(crate) mod waiters;
 
@@ -15,15 +12,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-pub use continuation::{ContinuationOptions, ContinueOn, ContinueWhen};
-pub use error::TaskError;
+pub use crate::error::TaskError;
+pub(crate) use crate::error::TaskOutput;
 
 use cell::RawTask;
 pub(crate) use state::Outcome;
 use waiters::WaiterKey;
-
-/// What a task cell stores: the value or why there is none.
-pub(crate) type TaskOutput<T> = Result<T, TaskError>;
 
 /// The lifecycle state of a [`Task`] (.NET `TaskStatus`).
 ///
@@ -91,7 +85,7 @@ pub(crate) fn outcome_of<T>(output: &TaskOutput<T>) -> Outcome {
 /// # });
 /// ```
 pub struct Task<T> {
-    raw: RawTask<TaskOutput<T>>,
+    pub(crate) raw: RawTask<TaskOutput<T>>,
     /// This handle's waiter slot while it is being awaited by value.
     key: WaiterKey,
 }

@@ -23,6 +23,7 @@
 
 use std::task::Waker;
 
+use crate::catch_panic::{wake_each, Panic};
 use crate::sync::{spin_wait, AtomicBool, Ordering, UnsafeCell};
 
 /// Slab slots: with the inline one, 16 awaiters before the overflow. Under loom, 1: the
@@ -564,24 +565,6 @@ impl Taken {
             kept.set(lists);
         });
     }
-}
-
-/// A panic caught from a waker.
-pub(crate) type Panic = Box<dyn std::any::Any + Send>;
-
-/// Wake each waker, catching panics; returns the first one.
-pub(crate) fn wake_each(wakers: impl Iterator<Item = Waker>) -> Option<Panic> {
-    let mut first_panic = None;
-    for w in wakers {
-        if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake())) {
-            match first_panic {
-                None => first_panic = Some(panic),
-                // Dropped so that a payload whose `Drop` panics cannot stop the loop.
-                Some(_) => crate::catch_panic::discard(panic),
-            }
-        }
-    }
-    first_panic
 }
 
 #[cfg(all(test, not(valuetask_loom)))]

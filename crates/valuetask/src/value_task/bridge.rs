@@ -133,7 +133,7 @@ impl<T: Send + Sync + 'static> Bridge<T> {
         let depth = INLINE_DEPTH.with(Cell::get);
         if depth >= MAX_INLINE_DEPTH {
             let this = Arc::clone(self);
-            if crate::continuations::run_elsewhere(move || this.run_bounded()).is_ok() {
+            if crate::runtime::run_elsewhere(move || this.run_bounded()).is_ok() {
                 return;
             }
             // No other thread to be had: here after all, one level deeper.

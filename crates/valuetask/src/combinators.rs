@@ -12,11 +12,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Poll, Wake, Waker};
 
-use super::waiters::WaiterKey;
-use super::{Task, TaskError, TaskOutput};
 use crate::catch_panic::DropEachCaught;
 use crate::completion_source::TaskCompletionSource;
 use crate::sync::{AtomicBool, Mutex, Ordering};
+use crate::task::waiters::WaiterKey;
+use crate::task::{Task, TaskError, TaskOutput};
 use crate::value_task::ValueTask;
 
 /// One pending `when_any`: its inputs, its result, and each input's waiter slot.

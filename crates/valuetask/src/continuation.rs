@@ -2,8 +2,8 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::{Task, TaskStatus};
 use crate::completion_source::TaskCompletionSource;
+use crate::task::{Task, TaskStatus};
 use crate::value_task::ValueTask;
 
 /// Which completions of the antecedent run the continuation (.NET's `OnlyOn…` options); for
@@ -187,7 +187,7 @@ impl<T: Send + Sync + 'static> Task<T> {
 /// allows), or the continuation thread.
 fn schedule(job: impl FnOnce() + Send + 'static) {
     #[cfg(feature = "tokio")]
-    if let Err(job) = crate::continuations::run_elsewhere(job) {
+    if let Err(job) = crate::runtime::run_elsewhere(job) {
         job(); // no thread to be had: here rather than never
     }
     #[cfg(not(feature = "tokio"))]

@@ -1,4 +1,5 @@
-//! `TaskError`: why a `Task` did not run to completion.
+//! `TaskError`: why a `Task` did not run to completion. The bottom layer: it knows nothing of
+//! tasks, so everything else may name it.
 
 use std::error::Error;
 use std::fmt;
@@ -46,6 +47,9 @@ pub enum TaskError {
     /// as faulted.
     Abandoned,
 }
+
+/// What a task completes with.
+pub(crate) type TaskOutput<T> = Result<T, TaskError>;
 
 impl TaskError {
     /// A faulted error wrapping `error`.

@@ -1,0 +1,177 @@
+//! The small records in pooled storage that back a value task made from a
+//! `ValueTaskSource` and its token ([`SourceRecord`], the source borrowed or counted) or from a
+//! `Task` ([`TaskRecord`]), and the constructors that make such value tasks for the library's
+//! own sources.
+
+use std::ptr::NonNull;
+use std::sync::Arc;
+use std::task::Context;
+
+use crate::backing::{deliver, BackingVTable, Header, Kind, SourceStatus};
+use crate::source::{Consumer, ValueTaskSource};
+use crate::task::cell::RawTask;
+use crate::task::waiters::WaiterKey;
+use crate::task::{Task, TaskOutput};
+
+/// A `ValueTaskSource` as a value task sees it: borrowed or counted.
+pub(crate) trait SourceRef<T> {
+    /// The backing's name in `Debug`.
+    const NAME: &'static str;
+    fn get(&self) -> &dyn ValueTaskSource<T>;
+}
+
+impl<T> SourceRef<T> for &dyn ValueTaskSource<T> {
+    const NAME: &'static str = "BorrowedSource";
+    #[inline]
+    fn get(&self) -> &dyn ValueTaskSource<T> {
+        *self
+    }
+}
+
+impl<T> SourceRef<T> for Arc<dyn ValueTaskSource<T> + '_> {
+    const NAME: &'static str = "SharedSource";
+    #[inline]
+    fn get(&self) -> &dyn ValueTaskSource<T> {
+        &**self
+    }
+}
+
+/// A source and the token of the operation a value task awaits, in pooled storage.
+#[repr(C)]
+pub(crate) struct SourceRecord<T, S> {
+    header: Header<T>,
+    token: u32,
+    source: S,
+}
+
+impl<T, S: SourceRef<T>> SourceRecord<T, S> {
+    const VTABLE: BackingVTable<T> = BackingVTable {
+        poll: Self::poll,
+        status: Self::status,
+        release: Self::release,
+        kind: Kind::Source,
+        name: S::NAME,
+        token: Some(Self::token),
+    };
+
+    /// The block for `source` and `token`. No allocation once this thread's pool is warm.
+    pub(crate) fn store(source: S, token: u32) -> NonNull<Header<T>> {
+        let record = SourceRecord {
+            // SAFETY: `&Self::VTABLE` is a promoted constant.
+            header: unsafe { Header::from_raw(&Self::VTABLE) },
+            token,
+            source,
+        };
+        crate::pool::store_small(record).cast()
+    }
+
+    /// # Safety
+    /// `header` starts a live `SourceRecord<T, S>`.
+    unsafe fn record<'r>(header: NonNull<Header<T>>) -> &'r Self {
+        // SAFETY: per the caller; the header is the record's first field.
+        unsafe { header.cast::<Self>().as_ref() }
+    }
+
+    unsafe fn poll(header: NonNull<Header<T>>, cx: &mut Context<'_>, out: NonNull<T>) -> bool {
+        // SAFETY: the vtable is this type's.
+        let record = unsafe { Self::record(header) };
+        // The record's address names this value task to the source (one consumer per
+        // generation): it stays put while the value task moves.
+        let polled = Consumer::polling(header.as_ptr() as usize, || {
+            record.source.get().poll_result(record.token, cx)
+        });
+        // SAFETY: `out` is the caller's slot (the `PollFn` contract).
+        unsafe { deliver(polled, out) }
+    }
+
+    unsafe fn status(header: NonNull<Header<T>>) -> SourceStatus {
+        // SAFETY: the vtable is this type's.
+        let record = unsafe { Self::record(header) };
+        record.source.get().status(record.token)
+    }
+
+    unsafe fn token(header: NonNull<Header<T>>) -> u32 {
+        // SAFETY: the vtable is this type's.
+        unsafe { Self::record(header) }.token
+    }
+
+    unsafe fn release(header: NonNull<Header<T>>) {
+        // SAFETY: the vtable is this type's, and this is the record's one release.
+        unsafe { crate::pool::free_small(header.cast::<Self>()) }
+    }
+}
+
+/// A `Task<U>` seen as a source of `T = Result<U, TaskError>`, in pooled storage.
+#[repr(C)]
+pub(crate) struct TaskRecord<T> {
+    header: Header<T>,
+    key: WaiterKey,
+    raw: RawTask<T>,
+    clone_output: fn(&T) -> T,
+}
+
+impl<U: Clone + Send + Sync + 'static> TaskRecord<TaskOutput<U>> {
+    const VTABLE: BackingVTable<TaskOutput<U>> = BackingVTable {
+        poll: Self::poll,
+        status: Self::status,
+        release: Self::release,
+        kind: Kind::Task,
+        name: "Task",
+        token: None,
+    };
+
+    /// The block for `task`. No allocation once this thread's pool is warm.
+    pub(crate) fn store(task: Task<U>) -> NonNull<Header<TaskOutput<U>>> {
+        let record = TaskRecord {
+            header: Header::new(&Self::VTABLE),
+            key: WaiterKey::NONE,
+            raw: task.into_raw(),
+            clone_output: <TaskOutput<U> as Clone>::clone,
+        };
+        crate::pool::store_small(record).cast()
+    }
+
+    /// The task a `Kind::Task` block holds, its awaiter withdrawn; the block is given back.
+    ///
+    /// # Safety
+    /// `header` starts a live `TaskRecord<TaskOutput<U>>` whose consumer gives it up here and
+    /// never uses it again.
+    pub(crate) unsafe fn into_task(header: NonNull<Header<TaskOutput<U>>>) -> Task<U> {
+        // SAFETY: per the caller.
+        let mut record = unsafe { crate::pool::take_small(header.cast::<Self>()) };
+        record.raw.remove_waiter(&mut record.key);
+        Task::from_raw(record.raw)
+    }
+
+    unsafe fn poll(
+        header: NonNull<Header<TaskOutput<U>>>,
+        cx: &mut Context<'_>,
+        out: NonNull<TaskOutput<U>>,
+    ) -> bool {
+        // SAFETY: the vtable is this type's, and we are the record's only user.
+        let record = unsafe { header.cast::<Self>().as_mut() };
+        let clone_output = record.clone_output;
+        let polled = record
+            .raw
+            .poll(&mut record.key, cx.waker())
+            .map(clone_output);
+        // SAFETY: `out` is the caller's slot (the `PollFn` contract).
+        unsafe { deliver(polled, out) }
+    }
+
+    unsafe fn status(header: NonNull<Header<TaskOutput<U>>>) -> SourceStatus {
+        // SAFETY: the vtable is this type's.
+        let record = unsafe { header.cast::<Self>().as_ref() };
+        if record.raw.snapshot().is_complete() {
+            SourceStatus::Succeeded
+        } else {
+            SourceStatus::Pending
+        }
+    }
+
+    unsafe fn release(header: NonNull<Header<TaskOutput<U>>>) {
+        // SAFETY: the vtable is this type's, and this is the record's one release.
+        let mut record = unsafe { crate::pool::take_small(header.cast::<Self>()) };
+        record.raw.remove_waiter(&mut record.key);
+    }
+}
