@@ -5,11 +5,13 @@
 //! `PROPTEST_CASES` raises the number of sequences (default 256); failures shrink to a minimal
 //! sequence of operations.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+mod common;
 
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use common::CountingWaker;
 use proptest::prelude::*;
 use valuetask::{CompletionPool, ManualResetValueTaskSourceCore, SourceStatus, TaskError};
 
@@ -22,20 +24,8 @@ fn cases() -> ProptestConfig {
     )
 }
 
-struct CountingWaker(AtomicUsize);
-
-impl Wake for CountingWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
 fn counting_waker() -> (Arc<CountingWaker>, Waker) {
-    let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
-    (counter.clone(), Waker::from(counter))
+    CountingWaker::new()
 }
 
 /// The misuse panics print nothing while the model runs.
@@ -181,13 +171,7 @@ fn run_core(ops: &[CoreOp]) -> Result<(), TestCaseError> {
         }
         prop_assert_eq!(core.version(), version, "after {:?}", op);
         for (k, (counter, _)) in wakers.iter().enumerate() {
-            prop_assert_eq!(
-                counter.0.load(Ordering::SeqCst),
-                wakes[k],
-                "waker {} after {:?}",
-                k,
-                op
-            );
+            prop_assert_eq!(counter.count(), wakes[k], "waker {} after {:?}", k, op);
         }
     }
     Ok(())
@@ -307,7 +291,7 @@ fn run_pool(ops: &[PoolOp]) -> Result<(), TestCaseError> {
             PoolOp::DropPool => pool = None,
         }
         for (_, _, _, counter, _, wakes, _) in &rentals {
-            prop_assert_eq!(counter.0.load(Ordering::SeqCst), *wakes, "after {:?}", op);
+            prop_assert_eq!(counter.count(), *wakes, "after {:?}", op);
         }
     }
     Ok(())

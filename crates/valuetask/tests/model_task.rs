@@ -6,14 +6,16 @@
 //! `PROPTEST_CASES` raises the number of sequences (default 256); a failure shrinks to a
 //! minimal sequence of operations, printed with the failure.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
+use common::CountingWaker;
 use proptest::prelude::*;
 use valuetask::{
     ContinuationOptions, ContinueOn, Task, TaskCompletionSource, TaskError, TaskStatus,
@@ -110,17 +112,6 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-struct CountingWaker(AtomicUsize);
-
-impl Wake for CountingWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
 /// One task handle of the real system and what the model expects of it.
 struct Handle {
     task: Task<u32>,
@@ -136,8 +127,7 @@ struct Handle {
 
 impl Handle {
     fn new(task: Task<u32>) -> Self {
-        let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
-        let waker = Waker::from(counter.clone());
+        let (counter, waker) = CountingWaker::new();
         Handle {
             task,
             awaiting: None,
@@ -305,12 +295,7 @@ fn run_once(ops: &[Op]) -> Result<(), TestCaseError> {
                     "after {:?}",
                     op
                 );
-                prop_assert_eq!(
-                    handle.counter.0.load(Ordering::SeqCst),
-                    handle.wakes,
-                    "wakes after {:?}",
-                    op
-                );
+                prop_assert_eq!(handle.counter.count(), handle.wakes, "wakes after {:?}", op);
             }
             for d in &derived {
                 match (d, outcome) {
