@@ -1,0 +1,235 @@
+//! Model-based test of pooled future storage (`ValueTask::new` / `start` / `boxed` and
+//! `#[value_task]`): random sequences that start futures (some complete at once, some suspend
+//! on a completion source), resume them, poll them here or on a second thread, and drop them
+//! pending or finished. After every step: outputs as the model says, and every future dropped
+//! exactly once, wherever its block was taken or returned.
+//!
+//! `PROPTEST_CASES` raises the number of sequences (default 256).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use proptest::prelude::*;
+use valuetask::{value_task, Task, TaskCompletionSource, ValueTask};
+
+/// Counts its drops, so each future's state is dropped exactly once.
+struct DropCounter(Arc<AtomicUsize>);
+
+impl Drop for DropCounter {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum How {
+    New,
+    Start,
+    Boxed,
+    Method,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// Start a future of the given kind that waits for its gate (or not, when `ready`).
+    Start(How, bool),
+    /// Complete future `i`'s gate.
+    Resume(usize),
+    /// Poll future `i` here.
+    Poll(usize),
+    /// Poll future `i` on the second thread (moving it there and back).
+    PollThere(usize),
+    /// Drop future `i`, pending or finished.
+    Drop(usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let how = prop_oneof![
+        Just(How::New),
+        Just(How::Start),
+        Just(How::Boxed),
+        Just(How::Method)
+    ];
+    prop_oneof![
+        2 => (how, any::<bool>()).prop_map(|(h, r)| Op::Start(h, r)),
+        2 => (0..6usize).prop_map(Op::Resume),
+        3 => (0..6usize).prop_map(Op::Poll),
+        2 => (0..6usize).prop_map(Op::PollThere),
+        1 => (0..6usize).prop_map(Op::Drop),
+    ]
+}
+
+struct Service;
+
+#[value_task]
+impl Service {
+    async fn wait(&self, gate: Task<u32>, guard: DropCounter, ready: bool) -> u32 {
+        let _guard = guard;
+        if ready {
+            return 7;
+        }
+        gate.await.unwrap_or(0) + 1
+    }
+}
+
+async fn waiting(gate: Task<u32>, guard: DropCounter, ready: bool) -> u32 {
+    let _guard = guard;
+    if ready {
+        return 7;
+    }
+    gate.await.unwrap_or(0) + 1
+}
+
+/// One started future and what the model expects of it.
+struct Started {
+    vt: Option<ValueTask<'static, u32>>,
+    gate: Option<TaskCompletionSource<u32>>,
+    ready: bool,
+    resumed: Option<u32>,
+    drops: Arc<AtomicUsize>,
+    finished: bool,
+}
+
+fn poll_once(vt: &mut ValueTask<'static, u32>) -> Poll<u32> {
+    std::pin::Pin::new(vt).poll_unpin()
+}
+
+trait PollUnpin {
+    fn poll_unpin(self) -> Poll<u32>;
+}
+
+impl PollUnpin for std::pin::Pin<&mut ValueTask<'static, u32>> {
+    fn poll_unpin(self) -> Poll<u32> {
+        std::future::Future::poll(self, &mut Context::from_waker(Waker::noop()))
+    }
+}
+
+fn run(ops: &[Op]) -> Result<(), TestCaseError> {
+    // The second thread polls what it is sent and sends it back.
+    type Job = (
+        ValueTask<'static, u32>,
+        mpsc::Sender<(ValueTask<'static, u32>, Poll<u32>)>,
+    );
+    let (to_there, jobs) = mpsc::channel::<Job>();
+    let there = std::thread::spawn(move || {
+        for (mut vt, back) in jobs {
+            let polled = poll_once(&mut vt);
+            back.send((vt, polled)).unwrap();
+        }
+    });
+    let mut futures: Vec<Started> = Vec::new();
+    for op in ops {
+        match *op {
+            Op::Start(how, ready) => {
+                let gate = TaskCompletionSource::<u32>::new();
+                let drops = Arc::new(AtomicUsize::new(0));
+                let guard = DropCounter(drops.clone());
+                let task = gate.task();
+                let future = waiting(task.clone(), guard, ready);
+                let vt = match how {
+                    How::New => ValueTask::new(future),
+                    How::Start => ValueTask::start(future),
+                    How::Boxed => ValueTask::boxed(future),
+                    How::Method => {
+                        drop(future); // its guard counts a drop: use a fresh counter
+                        drops.store(0, Ordering::SeqCst);
+                        Service.wait(task, DropCounter(drops.clone()), ready)
+                    }
+                };
+                // Eager kinds that complete at once have already dropped their state.
+                let eager = !matches!(how, How::New);
+                if eager && ready {
+                    prop_assert!(vt.is_completed(), "{:?} ready at the call", how);
+                }
+                futures.push(Started {
+                    vt: Some(vt),
+                    gate: Some(gate),
+                    ready,
+                    resumed: None,
+                    drops,
+                    finished: false,
+                });
+            }
+            Op::Resume(i) => {
+                if futures.is_empty() {
+                    continue;
+                }
+                let n = futures.len();
+                let f = &mut futures[i % n];
+                if let Some(gate) = f.gate.take() {
+                    gate.set_result(i as u32);
+                    f.resumed = Some(i as u32);
+                }
+            }
+            Op::Poll(i) | Op::PollThere(i) => {
+                if futures.is_empty() {
+                    continue;
+                }
+                let n = futures.len();
+                let f = &mut futures[i % n];
+                let Some(mut vt) = f.vt.take() else { continue };
+                let polled = if matches!(op, Op::Poll(_)) {
+                    poll_once(&mut vt)
+                } else {
+                    let (back, answer) = mpsc::channel();
+                    to_there.send((vt, back)).unwrap();
+                    let (returned, polled) = answer.recv().unwrap();
+                    vt = returned;
+                    polled
+                };
+                let expected = if f.ready {
+                    Some(7)
+                } else {
+                    f.resumed.map(|v| v + 1)
+                };
+                match (polled, expected) {
+                    (Poll::Ready(v), Some(e)) => {
+                        prop_assert_eq!(v, e);
+                        f.finished = true;
+                        // Yielded: dropping it now releases nothing more.
+                        drop(vt);
+                    }
+                    (Poll::Pending, None) => f.vt = Some(vt),
+                    (polled, expected) => {
+                        return Err(TestCaseError::fail(format!(
+                            "polled {polled:?}, the model says {expected:?}"
+                        )))
+                    }
+                }
+            }
+            Op::Drop(i) => {
+                if futures.is_empty() {
+                    continue;
+                }
+                let n = futures.len();
+                futures[i % n].vt = None;
+            }
+        }
+        // A future's state is dropped once: when it finished or its value task was dropped
+        // (a ready one at once, for the eager kinds), and never twice.
+        for f in &futures {
+            let drops = f.drops.load(Ordering::SeqCst);
+            prop_assert!(drops <= 1, "a future's state dropped {} times", drops);
+            if f.vt.is_none() {
+                prop_assert_eq!(drops, 1, "gone but not dropped after {:?}", op);
+            }
+        }
+    }
+    drop(futures);
+    drop(to_there);
+    there.join().unwrap();
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)
+    ))]
+
+    #[test]
+    fn pooled_future_storage_follows_the_model(ops in proptest::collection::vec(op(), 1..40)) {
+        run(&ops)?;
+    }
+}
