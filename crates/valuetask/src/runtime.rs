@@ -4,9 +4,10 @@
 //! Where futures run: the ambient tokio runtime, or, outside one, valuetask's global
 //! multi-thread runtime (`valuetask-global` workers, tokio's default of one per core unless
 //! `VALUETASK_WORKER_THREADS` is a positive number), started on first use and never shut down.
-//! The library's own background work (scheduled continuations, cancellation watchers) always
-//! runs on the global runtime. Without feature `tokio`, futures that `ValueTask::as_task` must drive run on a new thread
-//! each, and the `Task::run` family is not available.
+//! The library's own background work (scheduled continuations, timers) always runs on the
+//! global runtime; cancellation watchers need none (`watcher.rs`: they run inside
+//! `token.cancel()`). Without feature `tokio`, futures that `ValueTask::as_task` must drive
+//! run on a new thread each, and the `Task::run` family is not available.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -44,8 +45,8 @@ pub(crate) fn handle() -> tokio::runtime::Handle {
     tokio::runtime::Handle::try_current().unwrap_or_else(|_| global().handle().clone())
 }
 
-/// Where the library's own background work runs (scheduled continuations, cancellation
-/// watchers): always the global runtime, which lives as long as the process (.NET's thread
+/// Where the library's own background work runs (scheduled continuations, timers): always
+/// the global runtime, which lives as long as the process (.NET's thread
 /// pool). An ambient runtime may stop (its spawned work is then dropped) or have its only
 /// worker blocked in a `wait()` for that very work.
 #[cfg(feature = "tokio")]
