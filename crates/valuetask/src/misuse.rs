@@ -1,28 +1,29 @@
-//! Every misuse of every public type, and what it gets: a compile error, a panic that names
-//! the mistake, or a defined value. Never undefined behaviour, a hang the library could have
-//! prevented, or a wrong value.
+//! Every misuse of every public type, what it gets (a compile error, a panic that names the
+//! mistake, or a defined value; never undefined behaviour, a hang the library could have
+//! prevented, or a wrong value) and the test that shows it (paths under `crates/valuetask/`).
 //!
 //! # `ValueTask`, `LocalValueTask`
 //!
-//! | misuse | what happens |
-//! |---|---|
-//! | await twice (.NET: undefined) | does not compile: awaiting moves it (E0382) |
-//! | await concurrently, clone it | does not compile: it is not `Clone` (E0599); share with [`as_task`](crate::ValueTask::as_task) |
-//! | `GetResult()` before completion | [`get_result`](crate::ValueTask::get_result) blocks until it is done; [`try_get`](crate::ValueTask::try_get) hands it back |
-//! | poll again after it yielded (it is `Unpin`, so `Pin::new(&mut vt)` allows it), or `get_result`/`try_get`/`as_task`/`into_task`/`when_all`/`when_any` of such a one | panic: "… on a value task that already yielded its value (it was polled to completion)" |
-//! | stored in a field and awaited after its source was reset (a stale token) | panic naming both versions (see below), never another generation's result |
-//! | a `LocalValueTask` sent to another thread | does not compile (`!Send`) |
-//! | `get_result` on the thread of a current-thread runtime, for work on that runtime | never returns (that runtime cannot run while its thread is blocked), as in .NET; await there |
+//! | misuse | what happens | shown by |
+//! |---|---|---|
+//! | await twice (.NET: undefined) | does not compile: awaiting moves it (E0382) | `tests/ui/await_value_task_twice.rs`, the [guide](crate::guide)'s `compile_fail` |
+//! | await concurrently, clone it | does not compile: it is not `Clone` (E0599); share with [`as_task`](crate::ValueTask::as_task) | `tests/ui/value_task_is_not_clone.rs` |
+//! | `GetResult()` before completion | [`get_result`](crate::ValueTask::get_result) blocks until it is done; [`try_get`](crate::ValueTask::try_get) hands it back | `tests/blocking_waits.rs`, the guide |
+//! | poll again after it yielded (it is `Unpin`, so `Pin::new(&mut vt)` allows it), or `get_result`/`try_get`/`as_task`/`into_task`/`when_all`/`when_any` of such a one | panic: "… on a value task that already yielded its value (it was polled to completion)" | `tests/value_task_backings.rs`, `tests/when_all_any.rs` |
+//! | stored in a field and awaited after its source was reset (a stale token) | panic naming both versions (see below), never another generation's result | `tests/source_core.rs` (`stale_and_future_tokens_panic_naming_both_versions`), the guide |
+//! | a `LocalValueTask` sent to another thread | does not compile (`!Send`) | `tests/ui/value_task_future_not_send.rs` |
+//! | `get_result` on the thread of a current-thread runtime, for work on that runtime | never returns (that runtime cannot run while its thread is blocked), as in .NET; await there Not turned into a panic: the awaited work may run on another runtime or thread, where such a wait is fine, and the wait cannot tell which | documented only |
+//! | a future too large for the pool (over 4080 bytes, or aligned to more than 16) given to `ValueTask::new` / `start` | kept in a plain box instead: one allocation per call, same behaviour | `tests/future_pool.rs` |
 //!
 //! # `ManualResetValueTaskSourceCore` and your `ValueTaskSource`s over it
 //!
-//! | misuse | what happens |
-//! |---|---|
-//! | `set_*` twice in one generation | panic: "version N was already completed; complete once per generation"; `try_set_*` hands the value back instead |
-//! | a token from an earlier generation (used after `reset`) or one never handed out | panic: "token T does not match the current version V (stale / from the future)" |
-//! | take the result twice | panic: "the result of version N was already taken" |
-//! | two value tasks of one generation both awaiting (.NET throws on a second continuation) | panic: "a second value task awaits version N while another one waits for it"; a consumer polling `poll_result` by hand is not identified and is not refused: only the latest waker is woken, as the `Future` contract allows |
-//! | `reset` while a consumer still waits | the waiter is woken and its next poll panics on the stale token |
+//! | misuse | what happens | shown by |
+//! |---|---|---|
+//! | `set_*` twice in one generation | panic: "version N was already completed; complete once per generation"; `try_set_*` hands the value back instead | `tests/source_core.rs`, `tests/model_sources.rs` |
+//! | a token from an earlier generation (used after `reset`) or one never handed out | panic: "token T does not match the current version V (stale / from the future)" | `tests/source_core.rs`, `tests/model_sources.rs` |
+//! | take the result twice | panic: "the result of version N was already taken" | `tests/source_core.rs`, `tests/model_sources.rs` |
+//! | two value tasks of one generation both awaiting (.NET throws on a second continuation) | panic: "a second value task awaits version N while another one waits for it"; a consumer polling `poll_result` by hand is not identified and is not refused: only the latest waker is woken, as the `Future` contract allows | `tests/source_core.rs` (`a_second_value_task_of_one_generation_panics_when_it_registers`) |
+//! | `reset` while a consumer still waits | the waiter is woken and its next poll panics on the stale token | `tests/model_sources.rs` |
 //!
 //! ```should_panic
 //! let core = valuetask::ManualResetValueTaskSourceCore::<u8>::new();
@@ -32,29 +33,30 @@
 //!
 //! # `CompletionPool`, `Completer`
 //!
-//! | misuse | what happens |
-//! |---|---|
-//! | the completer dropped without completing | the value task yields `Err(TaskError::Abandoned)` (a oneshot's `RecvError`) |
-//! | complete twice | does not compile: completing consumes the `Completer` |
-//! | the value task dropped before the result | the completer still completes; the slot is recycled by whichever side finishes last ([`Completer::is_closed`](crate::Completer::is_closed) tells the completer) |
-//! | the last `CompletionPool` handle dropped while slots are out | the slots finish normally and are freed instead of pooled |
+//! | misuse | what happens | shown by |
+//! |---|---|---|
+//! | the completer dropped without completing | the value task yields `Err(TaskError::Abandoned)` (a oneshot's `RecvError`) | `tests/completion_pool.rs`, `tests/model_sources.rs` |
+//! | complete twice | does not compile: completing consumes the `Completer` | the signatures (`self`) |
+//! | the value task dropped before the result | the completer still completes; the slot is recycled by whichever side finishes last ([`Completer::is_closed`](crate::Completer::is_closed) tells the completer) | `tests/completion_pool.rs` |
+//! | the last `CompletionPool` handle dropped while slots are out | the slots finish normally and are freed instead of pooled | `tests/completion_pool.rs` |
 //!
 //! # `Task`, `TaskCompletionSource`
 //!
-//! | misuse | what happens |
-//! |---|---|
-//! | `set_*` twice | panic: "the task was already completed; a task completes exactly once (use try_* when completers race)" |
-//! | every source dropped without completing (.NET: pending forever) | the task ends `Err(TaskError::Abandoned)`, waking its awaiters |
-//! | fault with an empty `TaskError::Aggregate` | `try_set_error` hands it back, `set_error` panics: "an empty TaskError::Aggregate names no failure" |
-//! | `set_*` after a token given to `cancel_on` fired | panic, as any second completion: use `try_set_*` once a token may fire |
-//! | `Task::wait` inside the task's own continuation, or on a current-thread runtime's thread for work on it | never returns, as in .NET (nothing else can complete it); `wait_timeout` bounds it. On a multi-thread tokio worker and on the continuation thread the wait moves the thread's queued work elsewhere first, so waiting for work the same thread queued does complete |
-//! | `when_any` of nothing | panic: "no tasks given; there is nothing to wait for" (.NET: `ArgumentException`) |
-//! | a panic in a future given to `Task::run` or `as_task`, or in its `Drop` | the task faults with `TaskError::Panicked`; the process never aborts for it |
-//! | a faulted task nobody observed | the unobserved-error hook, when its last handle drops ([`set_unobserved_error_hook`](crate::set_unobserved_error_hook)) |
+//! | misuse | what happens | shown by |
+//! |---|---|---|
+//! | `set_*` twice | panic: "the task was already completed; a task completes exactly once (use try_* when completers race)" | `tests/completion_source.rs` |
+//! | every source dropped without completing (.NET: pending forever) | the task ends `Err(TaskError::Abandoned)`, waking its awaiters | `tests/completion_source.rs`, `tests/model_task.rs` |
+//! | fault with an empty `TaskError::Aggregate` | `try_set_error` hands it back, `set_error` panics: "an empty TaskError::Aggregate names no failure" | `tests/completion_source.rs` |
+//! | `set_*` after a token given to `cancel_on` fired | panic, as any second completion: use `try_set_*` once a token may fire | `tests/cancellation_watchers.rs` |
+//! | `Task::wait` inside the task's own continuation, or on a current-thread runtime's thread for work on it | never returns, as in .NET (nothing else can complete it); `wait_timeout` bounds it. On a multi-thread tokio worker and on the continuation thread the wait moves the thread's queued work elsewhere first, so waiting for work the same thread queued does complete | `tests/continuations.rs` |
+//! | `when_any` of nothing | panic: "no tasks given; there is nothing to wait for" (.NET: `ArgumentException`) | `tests/when_all_any.rs` |
+//! | a panic in a future given to `Task::run` or `as_task`, or in its `Drop` | the task faults with `TaskError::Panicked`; the process never aborts for it | `tests/run_on_tokio.rs`, `tests/value_task_backings.rs` |
+//! | a faulted task nobody observed | the unobserved-error hook, when its last handle drops ([`set_unobserved_error_hook`](crate::set_unobserved_error_hook)) | `tests/unobserved_faults.rs` |
 //!
 //! # `#[value_task]`
 //!
 //! Misplaced or conflicting options are compile errors naming the mistake (`?Send` or
 //! `crate = ..` on one method, `boxed` or `lazy` given twice or both, `boxed`/`lazy` on a
 //! trait method without a body, a receiver that is not `Send`, an attribute on something other
-//! than a trait, an impl or an `async fn`); `tests/ui/` holds one case per error.
+//! than a trait, an impl or an `async fn`: `tests/ui/value_task_on_a_non_async_fn.rs`);
+//! `tests/ui/` holds one case per error.
