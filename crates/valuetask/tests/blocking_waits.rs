@@ -111,3 +111,25 @@ fn a_panic_in_a_future_blocked_on_inside_a_runtime_worker_propagates_unchanged()
         Some("the future's own panic")
     );
 }
+
+/// The misuse catalogue's documented hang: on a current-thread runtime's own thread, a
+/// blocking wait for work spawned on that runtime cannot return, because the runtime runs only
+/// while its thread awaits. `wait_timeout` shows it without hanging the test: it times out,
+/// and the same task completes once the thread awaits it. If this wait ever started to panic
+/// or to complete (say, by running the runtime inside the wait), the catalogue would be wrong.
+#[cfg(feature = "tokio")]
+#[test]
+fn a_wait_on_a_current_thread_runtime_for_work_on_it_does_not_return() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let task = Task::run(async { 7u8 });
+        assert!(
+            task.wait_timeout(Duration::from_millis(100)).is_none(),
+            "the runtime cannot run the task while its only thread is blocked in the wait"
+        );
+        assert!(!task.status().is_completed());
+        assert_eq!(task.clone().await, Ok(7));
+    });
+}
