@@ -11,6 +11,33 @@
 //! boxed future, so trait shapes that compile under `#[async_trait]` compile here. The names
 //! it makes up skip the user's declared ones (see [`TakenLifetimes`]): a user's own `'life0`
 //! gets no twin.
+//!
+//! # What the rewrite keeps
+//!
+//! - Names: elided input lifetimes become `'lifeN`; made-up names skip those the method, its
+//!   item or a `for<..>` in its body declare, and, for a method annotated alone, every name
+//!   its signature uses. Such a method takes a lifetime its arguments use but do not declare
+//!   (outside `for<..>` binders) as its impl's. Elided output lifetimes follow the elision
+//!   rules.
+//! - Bounds, as async-trait: `'value_task` outlives bounds; `Self: 'value_task`, and
+//!   `Self: Sync` / `Send` for default bodies, only when the method uses `Self`; `&impl Trait`
+//!   is parenthesized; `Fn(&T)` arguments keep their own elision; `'async_trait` written in a
+//!   signature means `'value_task`.
+//! - A free fn whose only generic is one unbounded lifetime returns `ValueTask` of that
+//!   lifetime with no `'value_task`, so the lifetime stays late-bound and the fn coerces to
+//!   `for<'a> fn(&'a T) -> ValueTask<'a, U>`.
+//! - Captures: arguments move into the future whole, as into an `async fn`, except
+//!   references, captured only if the body uses them (as async-trait), unless their pattern
+//!   binds `mut` or `ref`. A receiver the future holds is asserted `Send` first
+//!   (`macro_support::receiver_is_send`).
+//! - Deferral: a method carrying attribute macros (`#[tracing::instrument]`, also inside
+//!   `cfg_attr`) stays `async`, with a second-stage `#[value_task(__deferred(..))]` after them,
+//!   so they see the `async fn` and the rewrite happens after them (`defer`).
+//! - Spans: the rewritten signature keeps the user's (`fn` at `async`, generic brackets at the
+//!   name and arguments, the output at the return type), so rustc's errors when a trait and
+//!   its impl disagree (one side `async` or `?Send`, a different output) point at the user's
+//!   method.
+//! - Every path the expansion names goes through `Options::krate` (`crate = path`).
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};

@@ -273,7 +273,7 @@ pub enum SourceStatus {
 }
 
 impl SourceStatus {
-    /// True for every status but `Pending`.
+    /// True for every status but `Pending` (.NET: `status != ValueTaskSourceStatus.Pending`).
     ///
     /// ```
     /// use valuetask::SourceStatus;

@@ -3,7 +3,9 @@
 //! The waker sets a flag and unparks the waiting thread; one waker per thread is created on
 //! first use and reused, so blocking allocates nothing after that. The flag, not the thread's
 //! park token, decides whether to poll again: code polled here may park the thread itself
-//! (a nested `wait`, a `Once`, a scoped thread) and consume the token.
+//! (a nested `wait`, a `Once`, a scoped thread) and consume the token. The per-thread waker
+//! is reached with `try_with` and a fallback (a fresh waker): a thread-local destructor may
+//! complete and wait for tasks after this thread's waker was destroyed.
 //!
 //! On a worker of a multi-thread tokio runtime (a `Task::run` body, a scheduled continuation,
 //! any task of yours), the wait runs inside `tokio::task::block_in_place`: the worker's

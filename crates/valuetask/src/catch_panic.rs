@@ -1,6 +1,19 @@
 //! A future adapter that turns a panic in `poll` into a [`TaskError`]: the library's own
 //! driving and forwarding futures complete a task with it, so a panic lands in the task whose
 //! work panicked, never in a throwaway one.
+//!
+//! # Invariants
+//!
+//! - Work is dropped before its task completes: the adapter drops a finished future (also
+//!   after a panic) before handing its output on, under the catch, so whoever publishes the
+//!   output knows the work's destructors ran, and a panicking `Drop` faults the task. Users:
+//!   `runtime::Drive`, and the forwarding futures of `into_task`, `Task::when_all` and
+//!   `Task::flatten`. The exception is cancellation by token: the task is canceled inside
+//!   `cancel()` and `Drive` drops the future at its next poll; a panic in that drop goes to
+//!   the unobserved-error hook.
+//! - Caught payloads are dropped with [`discard`], and thrown-away values with
+//!   [`DropEachCaught`] / [`drop_discarding`], one at a time under a catch: a payload or value
+//!   whose `Drop` panics can neither kill a thread nor, with a second panic, abort.
 
 use std::any::Any;
 use std::future::Future;

@@ -4,7 +4,10 @@
 //!
 //! No executor is needed. A pending `when_all` is a bridge (see `value_task/bridge.rs`) that
 //! polls its inputs from their own wake-ups; a pending `when_any` registers one waker per
-//! input ([`FirstOf`]): the first to be woken completes the result and withdraws the others.
+//! input ([`FirstOf`]): the first to be woken completes the result and withdraws the others,
+//! so losers that never complete hold nothing. `flatten` is a bridge awaiting the outer task,
+//! then the inner. `ValueTask::when_all` and `when_any` poll their pending inputs together,
+//! in one future in pooled storage.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -248,9 +251,11 @@ impl<T: Clone + Send + Sync + 'static> Task<Task<T>> {
 }
 
 impl<'a, T: Send + 'a> ValueTask<'a, T> {
-    /// A value task yielding every value of `value_tasks` in input order. The inputs are
-    /// taken in order while they are complete ([`is_completed`](Self::is_completed): a
-    /// future-backed input is not polled here, it stays lazy); from the first that is not,
+    /// A value task yielding every value of `value_tasks` in input order (.NET has no
+    /// `ValueTask.WhenAll`; this is `Task.WhenAll` for value tasks, none turned into a task).
+    /// The inputs are taken in order while they are complete
+    /// ([`is_completed`](Self::is_completed): a future-backed input is not polled here, it
+    /// stays lazy); from the first that is not,
     /// the rest are awaited together, in pooled storage. When every input is already
     /// complete the only allocation is the output `Vec`, made once for inputs whose iterator
     /// knows its length (collections, and `map`s of them).

@@ -30,8 +30,8 @@ pub struct TaskCompletionSource<T> {
 }
 
 impl<T> TaskCompletionSource<T> {
-    /// A source whose task wakes awaiters inline on completion. One allocation, shared with
-    /// the task.
+    /// A source whose task wakes awaiters inline on completion (.NET
+    /// `new TaskCompletionSource<TResult>()`). One allocation, shared with the task.
     ///
     /// ```
     /// use valuetask::TaskCompletionSource;

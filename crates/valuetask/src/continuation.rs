@@ -1,4 +1,10 @@
 //! `Task::continue_with` (.NET `Task.ContinueWith` with `TaskContinuationOptions`).
+//!
+//! A continuation is a bridge (`value_task/bridge.rs`) over the antecedent's completion, so
+//! no executor waits for it: it runs the continuation inline (`ContinueOn::Synchronously`:
+//! nesting bounded at 32, also when registered on a completed task) or schedules it on the
+//! global runtime's blocking pool (`ContinueOn::Scheduled`; without tokio, the continuation
+//! thread), since a continuation is synchronous code and may block.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -43,7 +49,8 @@ impl ContinueWhen {
     }
 }
 
-/// Where the continuation runs.
+/// Where the continuation runs (.NET: `TaskContinuationOptions.ExecuteSynchronously`, or by
+/// default the continuation scheduled on `TaskScheduler.Default`, the thread pool).
 ///
 /// ```
 /// use valuetask::{ContinuationOptions, ContinueOn, TaskCompletionSource};
@@ -99,13 +106,13 @@ pub struct ContinuationOptions {
 }
 
 impl ContinuationOptions {
-    /// With `when`.
+    /// With `when` (.NET: or-ing in an `OnlyOn…` flag).
     pub fn when(mut self, when: ContinueWhen) -> Self {
         self.when = when;
         self
     }
 
-    /// With `on`.
+    /// With `on` (.NET: or-ing in `ExecuteSynchronously`, or not).
     pub fn on(mut self, on: ContinueOn) -> Self {
         self.on = on;
         self

@@ -41,11 +41,13 @@ use crate::sync::lock_std as lock;
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Continuations {
-    /// The completing call (`set_result` and friends) wakes every awaiter before it returns.
+    /// The completing call (`set_result` and friends) wakes every awaiter before it returns
+    /// (.NET's default: no `RunContinuationsAsynchronously`).
     /// Cheapest; a waker that runs code inline runs it on the completing thread.
     #[default]
     Inline,
-    /// The completing call does not call a waker: the wakers are handed to valuetask's
+    /// The completing call does not call a waker (.NET
+    /// `TaskCreationOptions.RunContinuationsAsynchronously`): the wakers are handed to valuetask's
     /// continuation thread (one per process, started on first use), which wakes them.
     /// Use it when the completing thread holds a lock an awaiter may need, or must not run
     /// arbitrary waker code. Costs one allocation and a thread hop per completion that had

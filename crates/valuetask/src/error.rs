@@ -52,7 +52,8 @@ pub enum TaskError {
 pub(crate) type TaskOutput<T> = Result<T, TaskError>;
 
 impl TaskError {
-    /// A faulted error wrapping `error`.
+    /// A faulted error wrapping `error` (.NET: the exception given to `SetException` or
+    /// `Task.FromException`).
     ///
     /// ```
     /// let e = valuetask::TaskError::faulted(std::io::Error::other("boom"));
@@ -62,7 +63,8 @@ impl TaskError {
         TaskError::Faulted(Arc::new(error))
     }
 
-    /// A panicked error with `message`.
+    /// A panicked error with `message`. No .NET counterpart: .NET has no panics; the nearest
+    /// is a task faulted by an unhandled exception.
     ///
     /// ```
     /// use valuetask::TaskError;
@@ -96,7 +98,8 @@ impl TaskError {
         TaskError::Panicked(message)
     }
 
-    /// True for [`TaskError::Canceled`].
+    /// True for [`TaskError::Canceled`] (.NET: the exception is an
+    /// `OperationCanceledException`).
     ///
     /// ```
     /// use valuetask::TaskError;
@@ -120,7 +123,8 @@ impl TaskError {
         matches!(self, TaskError::Panicked(_))
     }
 
-    /// The panic message, for [`TaskError::Panicked`].
+    /// The panic message, for [`TaskError::Panicked`] (.NET: the unhandled exception's
+    /// `Message`).
     ///
     /// ```
     /// use valuetask::TaskError;

@@ -1,5 +1,6 @@
 //! Porting from C#: each .NET pattern with its valuetask form. Every example here compiles and
-//! runs as a doctest.
+//! runs as a doctest. No .NET counterpart (documentation only): the nearest is the usage
+//! guidance in .NET's `ValueTask<TResult>` and `IValueTaskSource<TResult>` API docs.
 //!
 //! # `async ValueTask<int> Func()`: `#[value_task]`
 //!

@@ -14,6 +14,8 @@ use crate::value_task::ValueTask;
 /// `Sync`. The future lives in the same pooled storage as `ValueTask::new`'s (a future too
 /// large for the pool is boxed instead).
 ///
+/// No .NET counterpart: .NET has no `Send`, so its `ValueTask<TResult>` covers this case too.
+///
 /// ```
 /// use std::rc::Rc;
 /// use valuetask::LocalValueTask;
@@ -29,7 +31,8 @@ pub struct LocalValueTask<'a, T> {
 }
 
 impl<'a, T> LocalValueTask<'a, T> {
-    /// A value task that is already complete with `value`. No allocation.
+    /// A value task that is already complete with `value` (.NET `new ValueTask<T>(result)`).
+    /// No allocation.
     ///
     /// ```
     /// use valuetask::LocalValueTask;
@@ -45,7 +48,8 @@ impl<'a, T> LocalValueTask<'a, T> {
         }
     }
 
-    /// A value task backed by `future`, in pooled storage.
+    /// A value task backed by `future`, in pooled storage (.NET's
+    /// `PoolingAsyncValueTaskMethodBuilder`), started at its first poll.
     ///
     /// ```
     /// use std::cell::Cell;
@@ -105,8 +109,8 @@ impl<'a, T> LocalValueTask<'a, T> {
         LocalValueTask::start(boxed)
     }
 
-    /// Whether the result is available without waiting (see [`ValueTask::is_completed`],
-    /// which also says when it panics).
+    /// Whether the result is available without waiting (.NET `IsCompleted`; see
+    /// [`ValueTask::is_completed`], which also says when it panics).
     ///
     /// ```
     /// use valuetask::{LocalValueTask, TaskCompletionSource, ValueTask};
@@ -129,7 +133,8 @@ impl<'a, T> LocalValueTask<'a, T> {
         self.inner.is_ready_value()
     }
 
-    /// The result if available now, else the value task back (see [`ValueTask::try_get`]).
+    /// The result if available now, else the value task back (.NET
+    /// `IsCompletedSuccessfully` + `Result`; see [`ValueTask::try_get`]).
     ///
     /// ```
     /// use valuetask::{LocalValueTask, TaskCompletionSource, ValueTask};
@@ -152,7 +157,8 @@ impl<'a, T> LocalValueTask<'a, T> {
         })
     }
 
-    /// Block this thread until the result is available (see [`ValueTask::get_result`]).
+    /// Block this thread until the result is available (.NET `GetAwaiter().GetResult()`; see
+    /// [`ValueTask::get_result`]).
     ///
     /// ```
     /// use std::rc::Rc;

@@ -1,4 +1,9 @@
 //! Items `#[value_task]`'s expansion refers to; not part of the API.
+//!
+//! [`receiver_is_send`] names a receiver that is not `Send` (and points to `?Send`) through
+//! `#[diagnostic::on_unimplemented]`; [`call_once`] runs a body that cannot suspend; without
+//! the `stats` feature `count!` is defined here as its argument, no code (with it,
+//! `stats.rs`), and it wraps every `#[value_task]` body but `lazy` ones.
 
 /// The `stats` advisor's count of a call (the value task itself without the feature).
 pub use crate::count;
@@ -26,7 +31,8 @@ pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
 }
 
 /// Without the `stats` feature, [`count!`](crate::count) is its value task, unchanged: no
-/// counting code is compiled (with the feature, see `valuetask::stats`).
+/// counting code is compiled (with the feature, see `valuetask::stats`). No .NET
+/// counterpart: .NET has no `Task`-or-`ValueTask` advisor.
 ///
 /// ```
 /// let vt = valuetask::count!("answer", valuetask::ValueTask::from_result(42));

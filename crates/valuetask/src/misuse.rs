@@ -1,6 +1,9 @@
 //! Every misuse of every public type, what it gets (a compile error, a panic that names the
 //! mistake, or a defined value; never undefined behaviour, a hang the library could have
 //! prevented, or a wrong value) and the test that shows it (paths under `crates/valuetask/`).
+//! No .NET counterpart (documentation only): the nearest is the list of operations .NET's
+//! `ValueTask<TResult>` docs say must never be performed on a value task (await twice, await
+//! concurrently, `GetResult()` before completion).
 //!
 //! # `ValueTask`, `LocalValueTask`
 //!

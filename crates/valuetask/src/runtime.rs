@@ -8,6 +8,17 @@
 //! global runtime; cancellation watchers need none (`watcher.rs`: they run inside
 //! `token.cancel()`). Without feature `tokio`, futures that `ValueTask::as_task` must drive
 //! run on a new thread each, and the `Task::run` family is not available.
+//!
+//! # Invariants
+//!
+//! - Background work runs on the global runtime (`background_handle`), never the ambient
+//!   one, which may stop. `Task::run` and `as_task` use the ambient runtime whatever its
+//!   flavor, as `tokio::spawn` does.
+//! - `Drive` polls a future under `catch_panic` and completes a task: a panic faults it, a
+//!   fired token cancels it; dropped unfinished (its runtime shut down), it abandons it.
+//! - `run_elsewhere` hands a run to the global runtime's blocking pool (scheduled
+//!   continuations, bridges woken too deep in a stack), since a continuation is synchronous
+//!   code and may block.
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};

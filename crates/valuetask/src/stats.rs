@@ -1,5 +1,7 @@
 //! The `stats` advisor (feature `stats`): per method, how many calls completed at once and how
 //! many suspended, and what that says about returning a [`ValueTask`] or a [`Task`](crate::Task).
+//! No .NET counterpart: .NET has no such advisor; the nearest is its rule of thumb, below, and
+//! a profiler.
 //!
 //! .NET leaves the choice between `Task` and `ValueTask` to a rule of thumb ("use `ValueTask`
 //! when 90–95% of calls complete synchronously"). That rule comes from .NET's costs: there a
@@ -61,6 +63,9 @@
 //!   baseline; a thread's table is moved into the exited totals under that lock, so a report
 //!   counts every call once.
 //! - Counters only grow; [`reset`] records a baseline that [`report`] subtracts.
+//! - A [`Site`] is a `static` per counted method, given its slot on first use. A thread
+//!   reaches its table through a `const` thread-local without destructor; a separate guard
+//!   folds the thread's counts into the registry at exit.
 
 use std::cell::Cell;
 use std::fmt;
@@ -72,7 +77,8 @@ use crate::{LocalValueTask, ValueTask};
 
 /// Below this many calls a method gets [`Advice::TooFewCalls`].
 pub const MIN_CALLS: u64 = 100;
-/// At or above this share of synchronous calls: [`Advice::KeepMostlySynchronous`].
+/// At or above this share of synchronous calls: [`Advice::KeepMostlySynchronous`] (the low end
+/// of .NET's "90–95% synchronous" rule of thumb).
 pub const MOSTLY_SYNCHRONOUS: f64 = 0.9;
 /// At or above this share (and below [`MOSTLY_SYNCHRONOUS`]): [`Advice::KeepPooled`].
 pub const MIXED: f64 = 0.5;
@@ -83,7 +89,8 @@ const PAGE: usize = 64;
 const PAGES: usize = 256;
 
 /// A counted call site: a method's or function's path and its slot in every thread's table.
-/// Made by `#[value_task]`'s expansion (and [`count!`](crate::count)) as a `static`.
+/// Made by `#[value_task]`'s expansion (and [`count!`](crate::count)) as a `static`. No .NET
+/// counterpart (see the [module docs](self)).
 pub struct Site {
     name: &'static str,
     /// The slot plus one; 0 until the site's first call registers it.
@@ -152,7 +159,8 @@ impl fmt::Debug for Site {
 }
 
 /// What [`Site::count`] accepts: the value task types, which can tell whether they were ready
-/// at the call.
+/// at the call. No .NET counterpart: the nearest is `ValueTask.IsCompletedSuccessfully` read
+/// at the call site.
 pub trait Counted: private::Sealed {
     /// Whether the call completed without suspending (the value task holds its value).
     fn completed_at_call(&self) -> bool;
@@ -179,7 +187,8 @@ impl<T> Counted for LocalValueTask<'_, T> {
 }
 
 /// Count a call site of your own: `count!("name", value_task)` returns the value task and
-/// counts the call under `module_path!()::name`, as `#[value_task]` methods are.
+/// counts the call under `module_path!()::name`, as `#[value_task]` methods are. No .NET
+/// counterpart: .NET has no such advisor (see the [module docs](crate::stats)).
 ///
 /// ```
 /// use valuetask::{stats, ValueTask};
@@ -392,14 +401,16 @@ impl Registry {
     }
 }
 
-/// Start a new measurement: calls made before are left out of the next [`report`].
+/// Start a new measurement: calls made before are left out of the next [`report`]. No .NET
+/// counterpart (the nearest: resetting a profiler's counters).
 pub fn reset() {
     let mut registry = lock(&REGISTRY);
     registry.baseline = registry.totals();
 }
 
 /// The calls counted since the last [`reset`] (or since the start), on every thread, one row
-/// per method, the most called first.
+/// per method, the most called first. No .NET counterpart (the nearest: a profiler's
+/// per-method call counts).
 pub fn report() -> Report {
     let registry = lock(&REGISTRY);
     let totals = registry.totals();
@@ -429,7 +440,7 @@ pub fn report() -> Report {
 }
 
 /// What [`report`] returns: one [`MethodStats`] per counted method. `Display` prints it as a
-/// table.
+/// table. No .NET counterpart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     rows: Vec<MethodStats>,
@@ -484,7 +495,7 @@ impl fmt::Display for Report {
     }
 }
 
-/// One method's counts.
+/// One method's counts. No .NET counterpart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MethodStats {
     /// The path it is counted under: `module::Type::method` or `module::function`.
@@ -525,7 +536,7 @@ impl MethodStats {
 }
 
 /// The advisor's recommendation for one method; [`Advice::reason`] words it with the method's
-/// numbers.
+/// numbers. No .NET counterpart: .NET's answer is a rule of thumb (the [module docs](self)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Advice {

@@ -4,6 +4,7 @@
 //! `task::combinators`' `when_any`) import atomics, `Mutex` and `UnsafeCell` from here so that
 //! `RUSTFLAGS="--cfg valuetask_loom"` model-checks the same code that ships.
 //! A custom cfg (not `loom`) keeps tokio, which reacts to `cfg(loom)`, out of the model build.
+//! [`lock_std`] is the poison-ignoring lock of the library's own `std` mutexes.
 
 #[cfg(valuetask_loom)]
 pub(crate) use loom::sync::atomic::{

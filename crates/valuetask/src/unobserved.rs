@@ -1,6 +1,18 @@
 //! Unobserved faults (.NET `TaskScheduler.UnobservedTaskException`): when the last handle of a
 //! faulted task is dropped and nobody looked at its error (awaiting it, `error()`,
 //! `try_result()`, `wait()`), a process-wide hook is called with the error.
+//!
+//! # Invariants
+//!
+//! - Every task cell gets its `on_unobserved` at creation; the cell calls it when a faulted
+//!   output nobody observed is freed (`task/cell.rs`: `OBSERVED`).
+//! - Internal tasks do not report their abandonment: the tasks behind the library's own
+//!   forwarders and waits (`into_task`, `Task::when_all`, continuation waits) are abandoned
+//!   exactly when the user's task they serve is, which reports that itself
+//!   (`TaskCompletionSource::internal`, [`report_unless_abandoned`]). Their other faults (a
+//!   user's waker that panicked while they completed the user's task) are reported.
+//!   Forwarders catch panics in what they forward (`catch_panic.rs`) and put them in the
+//!   user's task.
 
 use std::sync::{Arc, RwLock};
 

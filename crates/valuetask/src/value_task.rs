@@ -1,4 +1,31 @@
 //! `ValueTask<'a, T>`: a result now, or later (.NET `System.Threading.Tasks.ValueTask<TResult>`).
+//!
+//! # Invariants (representation and codegen)
+//!
+//! - `Repr` is a ready value, a `CompletionPool` slot (`Repr::Slot`: it recycles itself in
+//!   the poll that returns `Ready`), any other backing (`Repr::Backed`: one thin pointer to a
+//!   block that starts with its vtable, see `backing.rs`), or `Done`. A block is released
+//!   exactly once (`backing.rs` invariants).
+//! - `ValueTask<'_, u64>`, `ValueTask<'_, ()>` and `ValueTask<'_, io::Result<usize>>` are 16
+//!   bytes, returned in two registers (`tests/alloc_counts.rs` asserts it). Never add a field
+//!   to a `Repr` variant: at 24 bytes a value task is returned through memory, and a caller
+//!   that copies it into an awaiting generator stalls on store forwarding (bench rows h3, h4
+//!   and j2 measured 2.5×, 3.5× and 1.8× slower that way).
+//! - `poll` and `Drop` are inlined and never pass the value task's own address to an opaque
+//!   call: `Drop` skips `Done` (and `Ready` of a `T` without drop glue) and releases a live
+//!   backing by its header, `backing::release_out_of_line(header)`. Otherwise the compiler
+//!   keeps the value task in memory and reloads its tag after every poll ((h) went from 0.25×
+//!   to 0.20× when that stopped). Re-check rows (h), (h4), (j) and (j2) after touching `Drop`,
+//!   `poll` or the `Repr` tags. (j2) also moves with whether LLVM inlines the body's first
+//!   poll into `pool::start` (a cost just over its threshold for the bench's body): read the
+//!   disassembly before crediting or blaming a change for it.
+//! - `ValueTask` is `Unpin` and never pins its value (a ready value is moved out, everything
+//!   else is a handle); it is `Done` after yielding, and polling it again panics with a message.
+//! - Eager start: [`ValueTask::start`] (what `#[value_task]` bodies return; `boxed` ones differ
+//!   in storage only, `lazy` ones use [`ValueTask::new`]) runs the body to its first
+//!   suspension at the call, with a no-op waker, so a future must re-register its waker on
+//!   every poll, as the `Future` contract requires. A body the macro proves cannot suspend
+//!   (`valuetask-macros`' `synchronous.rs`) runs as a plain closure: same semantics, no future.
 
 mod bridge;
 mod constructors;
@@ -218,7 +245,8 @@ impl<'a, T> ValueTask<'a, T> {
         }
     }
 
-    /// Start `future` now, as a .NET `async` method starts: it is polled once, here, up to its
+    /// Start `future` now, as a .NET `async` method starts (its builder's `Start`, as in
+    /// `PoolingAsyncValueTaskMethodBuilder<TResult>.Start`): it is polled once, here, up to its
     /// first suspension. If it completes, the value task holds the result by value and no
     /// storage is kept; if it suspends, it continues in pooled storage (boxed if it is too
     /// large for the pool). This is what `#[value_task]` methods return.
@@ -343,8 +371,10 @@ impl<'a, T> ValueTask<'a, T> {
     }
 
     /// Like [`from_source`](Self::from_source), holding a counted reference to the source
-    /// (pass an `Arc<S>`; it coerces). No allocation of its own once this thread's pool is
-    /// warm (the `Arc` and the token go in a small pooled record, as for `from_source`).
+    /// (pass an `Arc<S>`; it coerces): .NET `new ValueTask<T>(IValueTaskSource<T>, short token)`,
+    /// the source kept alive as .NET's garbage collector keeps it. No allocation of its own
+    /// once this thread's pool is warm (the `Arc` and the token go in a small pooled record,
+    /// as for `from_source`).
     ///
     /// ```
     /// use std::sync::Arc;

@@ -11,6 +11,8 @@
 //!   locks `future`, until it stores `IDLE` or `DONE`: the lock is never contended.
 //! - The future is dropped once, by the runner that saw it complete, after `DONE` is stored:
 //!   wakes that its drop causes are ignored. The watcher itself is freed with its last waker.
+//!
+//! Its loom model is a unit test (`--lib watcher::loom_models`; the module is private).
 
 use std::future::Future;
 use std::pin::Pin;

@@ -29,6 +29,16 @@
 //!   (`unique_recycle_completed`, then `read_recycled_result`): between them the next
 //!   generation has started while the old result is still in place, so nothing may touch
 //!   the core in between but the consumer putting its slot in this thread's cache.
+//! - `consumer` (under `LOCKED`, like the waker) names the value task whose waker `waker` is:
+//!   its source record's address, passed in a thread-local around the record's `poll_result`
+//!   call (`Consumer`). A different known value task registering in the same generation
+//!   panics (one consumer per generation); 0, a hand-written or pooled consumer, is never
+//!   refused. A wrong token panics naming both numbers.
+//! - Results go in and out in 8-byte words (`forwarding.rs`), so a read right after a
+//!   same-thread completion is served from the store buffer.
+//! - Layout: `repr(C)`, the waker first, then `CoreHead<O>` (state and result, typed by the
+//!   output alone), which `CoreView<O>` mirrors so the pool's fast path inlined into
+//!   `ValueTask::poll` can read a slot's core without knowing `T` (`source/pool.rs`).
 
 use std::fmt;
 use std::mem::MaybeUninit;
@@ -262,7 +272,8 @@ unsafe impl<T: Send> Sync for ManualResetValueTaskSourceCore<T> {}
 unsafe impl<T: Send> Send for ManualResetValueTaskSourceCore<T> {}
 
 impl<T> ManualResetValueTaskSourceCore<T> {
-    /// A pending core at version 0 whose completion wakes the consumer inline.
+    /// A pending core at version 0 whose completion wakes the consumer inline (.NET: a
+    /// `default` `ManualResetValueTaskSourceCore<TResult>` field).
     ///
     /// ```
     /// use valuetask::{ManualResetValueTaskSourceCore, SourceStatus};
@@ -433,7 +444,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     }
 
     /// Complete with `value` unless this generation is already completed; then `value` comes
-    /// back.
+    /// back (as `TaskCompletionSource.TrySetResult`; .NET's core has none).
     ///
     /// ```
     /// let core = valuetask::ManualResetValueTaskSourceCore::<u8>::new();
@@ -451,7 +462,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     }
 
     /// Complete with `error` unless this generation is already completed; then `error` comes
-    /// back.
+    /// back (as `TaskCompletionSource.TrySetException`; .NET's core has none).
     ///
     /// ```
     /// use valuetask::{ManualResetValueTaskSourceCore, TaskError};
@@ -471,7 +482,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     }
 
     /// Complete as canceled unless this generation is already completed; `true` if this call
-    /// completed it.
+    /// completed it (as `TaskCompletionSource.TrySetCanceled`; .NET's core has none).
     ///
     /// ```
     /// use valuetask::{ManualResetValueTaskSourceCore, SourceStatus};

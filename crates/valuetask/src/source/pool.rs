@@ -24,6 +24,29 @@
 //!   are freed instead of kept: no cycle, no leak. Slots already idle in a thread's cache
 //!   (at most 32) and the pool's shared part stay until that thread caches slots of another
 //!   pool or exits.
+//! - The consumer's fast path recycles a completed slot into its thread's cache first and
+//!   moves the result out last, straight into the return value ((f) 0.37× to 0.31×): between
+//!   the two nothing may rent, complete or free that slot, so the result is read before the
+//!   slot goes anywhere another thread can reach (the shared list) or is freed (a closed
+//!   pool). While a thread cache flushes it names no pool (`owner` null, `flushing` set), so
+//!   nothing is cached or taken meanwhile.
+//! - `ValueTask::poll` takes a completed slot inline ([`take_completed`]) when its pool is
+//!   open and this thread's cache names that pool and has room, reading the slot as a
+//!   `SlotHead<TaskOutput<T>>`: `Slot`, `PoolRef`, the core and `CoreView` are `repr(C)` or
+//!   transparent, so the prefix is the same for every `T` (a unit test checks the offsets for
+//!   several alignments); the pool pointer is `Arc::into_raw` of the pool's shared part,
+//!   which starts with `PoolHead` (`closed`). Anything else falls back to `Slot::poll`
+//!   through the header, untouched.
+//! - Layout: header, then pool pointer, then core. With the core first, (f) measured 0.37× to
+//!   0.40× in 13 of 17 full bench runs of one day, 0.31× after the swap; aligning slots to a
+//!   cache line also helped (f) but cost the cross-thread row (g) about 15%. (f) moves with
+//!   where a slot lands: re-check it in full runs (not `--only`) after touching `Slot`.
+//! - [`Completer<T>`] has no bounds: its `Drop` calls an abandon function chosen at `rent`,
+//!   where `T: Send + 'static` is known.
+//! - The thread cache is `const`-initialized `Cell`s with no destructor (a separate guard
+//!   flushes it at thread exit), so its fast path is a plain thread-local access; it is off
+//!   under loom (loom threads share one OS thread). See `pool.rs` for the thread-local caveat
+//!   both caches share.
 
 use std::cell::Cell;
 use std::fmt;
@@ -46,6 +69,9 @@ const DEFAULT_MAX_IDLE: usize = 1024;
 
 /// A pool of reusable one-shot completions (the pooled counterpart of
 /// `tokio::sync::oneshot::channel`, built on .NET's `ManualResetValueTaskSourceCore`).
+///
+/// No public .NET counterpart: .NET pools `IValueTaskSource` objects inside its libraries
+/// (`Socket`'s internal `AwaitableSocketAsyncEventArgs`); this is that pattern as a type.
 ///
 /// [`rent`](Self::rent) returns a `ValueTask` (the receiver) and a [`Completer`] (the
 /// sender). Completing wakes the awaiter; the slot goes back to the pool once the value task
@@ -674,8 +700,9 @@ fn put_cached_slow<T>(cache: &ThreadCache, slot: NonNull<Slot<T>>) -> bool {
     true
 }
 
-/// Completes one rented value task (the pooled counterpart of `oneshot::Sender`; in .NET, the
-/// `SetResult` / `SetException` side of a pooled `IValueTaskSource`).
+/// Completes one rented value task (the pooled counterpart of `oneshot::Sender`). No public
+/// .NET counterpart: the nearest is the `SetResult` / `SetException` side of a pooled
+/// `IValueTaskSource` (its `ManualResetValueTaskSourceCore<TResult>`).
 ///
 /// Completing consumes it. Dropping it without completing completes the value task with
 /// [`TaskError::Abandoned`], so the awaiter never hangs.

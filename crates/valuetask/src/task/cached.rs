@@ -7,6 +7,7 @@
 //!
 //! - Every static cell lives in [`CACHED`], so "is this cell static?" is one address-range
 //!   test (`contains`), which the handle's clone and drop make before touching the refcount.
+//!   A new cached result goes in `CACHED` too, or its handles would count, and free, a static.
 //! - A static cell is complete and succeeded from its first read, and nothing ever writes it:
 //!   its handles do not count, success is never "observed", and a completed cell takes no
 //!   waiters or continuations.

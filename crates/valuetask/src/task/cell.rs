@@ -20,6 +20,22 @@
 //!   registrants check `COMPLETE` under their shard's lock.
 //! - `sources` counts the `TaskCompletionSource` handles; the last one to drop completes the
 //!   cell as abandoned if nobody completed it.
+//! - A count of one (`refs` or `sources`) means "only me": only a holder can create another,
+//!   so the last drop may skip the read-modify-write.
+//! - `CLAIMED` and `LOCKED` are set together by the completer's one CAS, so `CLAIMED` without
+//!   `COMPLETE` never exists without `LOCKED`.
+//! - No executor or user code runs under `LOCKED` (nor under the source core's, see
+//!   `source/core.rs`): wakers are cloned before it is taken (a re-registration with a new
+//!   waker releases it, clones, and retries) and dropped or woken after it is released; a
+//!   result being discarded is moved out and dropped after. The only call under the bit is
+//!   the allocator (the waiter list growing), whose only failure aborts. So a panicking waker
+//!   or `Drop` cannot leave a cell locked, and a thread spinning on the bit waits for a few
+//!   loads and stores. Not lock-free in the strict sense: a holder preempted by the OS delays
+//!   a racing thread (`sync::spin_wait` yields to the OS after 64 rounds).
+//! - Observation: reading a faulted output (await, `error`, `try_result`, `wait`) sets
+//!   `OBSERVED` once; a faulted cell freed without it calls its `on_unobserved`, which every
+//!   task cell gets at creation (`unobserved.rs`). Success paths never pay that
+//!   read-modify-write.
 
 use std::mem::MaybeUninit;
 use std::process::abort;

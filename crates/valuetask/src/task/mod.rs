@@ -444,8 +444,9 @@ impl<T> fmt::Debug for Task<T> {
     }
 }
 
-/// Awaiting a task by value yields what awaiting `&task` yields (see `IntoFuture for &Task`),
-/// the whole aggregate of a task faulted with several errors included.
+/// Awaiting a task by value (.NET `await task`) yields what awaiting `&task` yields (see
+/// `IntoFuture for &Task`), the whole aggregate of a task faulted with several errors
+/// included.
 impl<T: Clone> Future for Task<T> {
     type Output = Result<T, TaskError>;
 
@@ -477,7 +478,9 @@ impl<T> Drop for Completion<'_, T> {
     }
 }
 
-/// The future of [`Task::result`]: waits for the task, then borrows its result.
+/// The future of [`Task::result`]: waits for the task, then borrows its result. No .NET
+/// counterpart of its own: it is `TaskAwaiter<TResult>` (.NET `await task`) handing out a
+/// reference instead of a clone.
 ///
 /// ```
 /// use valuetask::{Task, TaskResultFuture};

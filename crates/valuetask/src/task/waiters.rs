@@ -7,7 +7,10 @@
 //! - Past 16 awaiters, an overflow ([`Overflow`]) split into per-thread shards, each with
 //!   its own lock and cache lines, so many awaiters on several cores do not all contend for
 //!   the cell's state word. Its pointer is published once, under `LOCKED`, and stays
-//!   until the cell is freed (`Cell::drop` recycles it).
+//!   until the cell is freed (`Cell::drop` recycles it): registrants may hold a reference to
+//!   it without any lock. Four shards of 128 bytes each.
+//! - The slab's counts live in the cell, so a registration writes only its own slab slot.
+//!   Under loom the slab has one slot, so the models reach the overflow with a third awaiter.
 //!
 //! # Invariants (overflow)
 //!
@@ -20,6 +23,7 @@
 //!
 //! Each awaiting future owns a [`WaiterKey`] naming its slot, so a re-poll replaces its own
 //! waker (after `will_wake`) instead of growing the list, and a dropped future frees its slot.
+//! A key is dead once the task completes. Never push a waker without a key.
 
 use std::task::Waker;
 

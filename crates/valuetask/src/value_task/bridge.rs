@@ -12,6 +12,11 @@
 //! - A wake during `RUNNING` becomes `NOTIFIED`, and the runner polls again before it goes
 //!   idle, so no wake-up is lost; a wake during `IDLE` starts a run; after `DONE` wakes are
 //!   ignored.
+//! - Runs nest at most 32 deep on one thread (`MAX_INLINE_DEPTH`); a deeper one moves to the
+//!   global runtime's blocking pool (`runtime::run_elsewhere`), as .NET queues an
+//!   `ExecuteSynchronously` continuation to the thread pool when the stack is deep. Not to a
+//!   queue on the same thread (code up the stack may block until that run happens), nor to
+//!   the one continuation thread (a deep link that blocks would hold up every other one).
 
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};

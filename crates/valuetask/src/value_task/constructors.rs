@@ -7,7 +7,8 @@ use crate::task::TaskOutput;
 use crate::ValueTask;
 
 impl<T> ManualResetValueTaskSourceCore<T> {
-    /// A value task for the current generation, borrowing the core.
+    /// A value task for the current generation, borrowing the core (.NET: an
+    /// `IValueTaskSource<TResult>` returning `new ValueTask<TResult>(this, _core.Version)`).
     ///
     /// ```
     /// let core = valuetask::ManualResetValueTaskSourceCore::<u8>::new();
