@@ -15,9 +15,8 @@
 //!   `#[repr(C)]` struct) whose vtable is a promoted constant (static memory) written for the
 //!   block's own type.
 //! - A `Backed` is its block's only consumer, and the block is released exactly once: by the
-//!   `ValueTask`'s `Drop`, through [`release_out_of_line`] (the `Backed` stays inside the
-//!   value task's `ManuallyDrop`, never dropped); by the `Backed`'s own `Drop`, once taken out
-//!   of a value task; or, once a poll returned `Ready`, by the value task's `poll`, which
+//!   `Backed`'s own `Drop` (a `ValueTask`'s `Drop` moves its representation out, as words,
+//!   and drops that); or, once a poll returned `Ready`, by the value task's `poll`, which
 //!   first says `Done` and forgets the `Backed`; or by `TaskRecord::into_task`, which takes
 //!   the task out of a forgotten `Backed`. A [`Kind::PoolSlot`] (kept as `Repr::Slot`)
 //!   releases itself in the poll that returns `Ready`: it is recycled, or freed if its pool
@@ -179,19 +178,6 @@ impl<T> Backed<'_, T> {
         let poll = unsafe { self.header.as_ref() }.poll;
         (self.header, poll, self.vtable().release)
     }
-}
-
-/// Release the block `header` starts (what dropping its `Backed` does), taking the pointer by
-/// value: a value task's inlined `Drop` calls this without its own address escaping, so the
-/// compiler may keep it in registers.
-///
-/// # Safety
-/// `header` starts a live block whose `Backed` is never dropped or used again (forgotten, or
-/// inside a `ManuallyDrop` that is not dropped); this is its one release.
-#[inline(never)]
-pub(crate) unsafe fn release_out_of_line<T>(header: NonNull<Header<T>>) {
-    // SAFETY: per the caller; the vtable is static.
-    unsafe { (header.as_ref().vtable.as_ref().release)(header) }
 }
 
 /// Polls a block. On `Ready` it moves the output into `out` with [`deliver`] and returns

@@ -12,8 +12,9 @@
 //!   that copies it into an awaiting generator stalls on store forwarding (bench rows h3, h4
 //!   and j2 measured 2.5×, 3.5× and 1.8× slower that way).
 //! - `poll` and `Drop` are inlined and never pass the value task's own address to an opaque
-//!   call: `Drop` skips `Done` (and `Ready` of a `T` without drop glue) and releases a live
-//!   backing by its header, `backing::release_out_of_line(header)`. Otherwise the compiler
+//!   call: `Drop` skips `Done` (and `Ready` of a `T` without drop glue) and drops anything
+//!   else by value, as words in registers, in one out-of-line call (see `Drop`'s docs for why
+//!   one call: the unwinding paths must inline it too). Otherwise the compiler
 //!   keeps the value task in memory and reloads its tag after every poll ((h) went from 0.25×
 //!   to 0.20× when that stopped). Re-check rows (h), (h4), (j) and (j2) after touching `Drop`,
 //!   `poll` or the `Repr` tags. (j2) also moves with whether LLVM inlines the body's first
@@ -646,41 +647,96 @@ impl<T> Future for ValueTask<'_, T> {
 
 impl<T> Drop for ValueTask<'_, T> {
     /// Inlined: a consumed value task (the common case after `.await`) drops nothing, nor does
-    /// a ready value whose type has no drop glue; a live backing is released through its
-    /// header pointer, and only a ready value that needs dropping goes through `&mut self`.
+    /// a ready value whose type has no drop glue. Anything else (a live backing, a ready value
+    /// with drop glue) is moved out as up to three words and dropped out of line, passed in
+    /// registers.
     ///
-    /// Two choices here shape what the compiler makes of an `.await` on a value task:
+    /// Three choices here shape what the compiler makes of an `.await` on a value task:
     ///
     /// - Skipping `Ready` for types without drop glue leaves one check of the tag where there
     ///   were two, and lets the value task a call returns be written straight into the
     ///   awaiting generator's state instead of into a temporary copied there with wide loads,
     ///   which stalled on store forwarding (bench rows (h) and (j): 10% and 40% less time).
-    /// - Releasing a backing by its pointer, not by `&mut self`, keeps the value task's own
-    ///   address from escaping into an opaque call. The compiler may then keep an awaited
-    ///   value task in registers instead of reloading, after the poll, the `Done` tag it just
-    ///   stored (bench row (h): 0.25x to 0.20x of `#[async_trait]`).
+    /// - Nothing here passes the value task's own address to an opaque call: the compiler may
+    ///   then keep an awaited value task in registers instead of reloading, after the poll, the
+    ///   `Done` tag it just stored (bench row (h): 0.25x to 0.20x of `#[async_trait]`).
+    /// - One out-of-line call with the words, not one per case: small enough for the compiler
+    ///   to inline this drop where unwinding drops a value task (a landing pad is a cold call
+    ///   site, with a small inlining budget). Not inlined there, the drop takes the value
+    ///   task's address, so a value task held across a call that may unwind (a `Completer`'s
+    ///   `set_result`, which wakes) must live in memory; moved into the awaiting future, it
+    ///   was then copied with a 16-byte load of two 8-byte stores, which stalls on store
+    ///   forwarding. Bench row (f) went from 0.46-0.51x to 0.30-0.33x of a oneshot cycle, (e)
+    ///   from 0.88-0.96x to 0.77-0.85x; with two calls (a header, or a ready value in words)
+    ///   (f) stayed at 0.46x.
     #[inline(always)]
     fn drop(&mut self) {
-        if let Repr::Slot(backed) | Repr::Backed(backed) = &*self.0 {
-            // SAFETY: the block is live, and `self.0` is `ManuallyDrop` and never used again:
-            // this is the backing's one release (what dropping the `Backed` would do).
-            unsafe { backing::release_out_of_line(backed.header()) };
-        } else if mem::needs_drop::<T>() {
-            if let Repr::Ready(value) = &*self.0 {
-                // SAFETY: moved out exactly once, here; `self.0` is `ManuallyDrop` and never
-                // used again.
-                drop_out_of_line(unsafe { ptr::read(value) });
-            }
+        // Tests, not a `match`: see `Repr::poll`.
+        let live = matches!(*self.0, Repr::Slot(_) | Repr::Backed(_))
+            || (mem::needs_drop::<T>() && matches!(*self.0, Repr::Ready(_)));
+        if !live {
+            return;
+        }
+        if ReprWords::<T>::FITS {
+            // SAFETY: `self.0` is `ManuallyDrop` and never used again: its contents move
+            // out exactly once, here.
+            let words = unsafe { ReprWords::<T>::read(&*self.0) };
+            drop_repr_in_words::<T>(words.0[0], words.0[1], words.0[2]);
+        } else {
+            // SAFETY: as above.
+            drop_repr_out_of_line(unsafe { ptr::read(&*self.0) });
         }
     }
 }
 
-/// The out-of-line part of a value task's `drop` for a ready value with drop glue. By value,
-/// not through the value task: its address does not escape, so an awaited value task of a
-/// type with drop glue (a `Result` of `TaskError`) can live in registers too.
+/// A representation of at most three words, as three words (the tail uninitialized).
+struct ReprWords<T>([mem::MaybeUninit<u64>; 3], std::marker::PhantomData<T>);
+
+impl<T> ReprWords<T> {
+    const FITS: bool = mem::size_of::<Repr<'_, T>>() <= 24 && mem::align_of::<Repr<'_, T>>() <= 8;
+
+    /// # Safety
+    /// `repr` is moved out: the caller never uses or drops it again.
+    #[inline(always)]
+    unsafe fn read(repr: &Repr<'_, T>) -> Self {
+        let mut words = [mem::MaybeUninit::<u64>::uninit(); 3];
+        // SAFETY: `FITS`: the representation fits in the three words.
+        unsafe {
+            ptr::copy_nonoverlapping(
+                (repr as *const Repr<'_, T>).cast::<u8>(),
+                words.as_mut_ptr().cast::<u8>(),
+                mem::size_of::<Repr<'_, T>>(),
+            )
+        };
+        ReprWords(words, std::marker::PhantomData)
+    }
+}
+
+/// The out-of-line part of a value task's `drop` (a live backing, or a ready value with drop
+/// glue), given the representation as three words in registers rather than by address.
 #[inline(never)]
-fn drop_out_of_line<T>(value: T) {
-    drop(value);
+fn drop_repr_in_words<T>(
+    a: mem::MaybeUninit<u64>,
+    b: mem::MaybeUninit<u64>,
+    c: mem::MaybeUninit<u64>,
+) {
+    let words = [a, b, c];
+    let mut repr = mem::MaybeUninit::<Repr<'_, T>>::uninit();
+    // SAFETY: the words are a representation moved out by `ReprWords::read`, which fits.
+    unsafe {
+        ptr::copy_nonoverlapping(
+            words.as_ptr().cast::<u8>(),
+            repr.as_mut_ptr().cast::<u8>(),
+            mem::size_of::<Repr<'_, T>>(),
+        );
+        drop(repr.assume_init());
+    }
+}
+
+/// The out-of-line drop of a representation too large for three words.
+#[inline(never)]
+fn drop_repr_out_of_line<T>(repr: Repr<'_, T>) {
+    drop(repr);
 }
 
 impl<T: Default> Default for ValueTask<'_, T> {
@@ -738,5 +794,78 @@ impl<T> fmt::Debug for ValueTask<'_, T> {
             repr => d.field("is_completed", &repr.is_completed()),
         };
         d.finish()
+    }
+}
+
+#[cfg(all(test, not(valuetask_loom)))]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Counts its drops; `PAD` sets its size.
+    struct Counted<'a, const PAD: usize>(&'a AtomicUsize, [u8; PAD]);
+
+    impl<const PAD: usize> Drop for Counted<'_, PAD> {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[repr(align(32))]
+    struct OverAligned<'a>(&'a AtomicUsize);
+
+    impl Drop for OverAligned<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Drop a value task ready with what `make` builds around a counter, and check that it
+    /// was dropped once.
+    macro_rules! drops_once {
+        (|$d:ident| $make:expr) => {{
+            let drops = AtomicUsize::new(0);
+            let $d = &drops;
+            drop(ValueTask::from_result($make));
+            assert_eq!(drops.load(Ordering::Relaxed), 1, "{}", stringify!($make));
+        }};
+    }
+
+    /// `Drop` moves a ready value with drop glue out in words (up to three) or by value (past
+    /// that, or over-aligned): each is dropped exactly once, padding and all.
+    #[test]
+    fn a_ready_value_with_drop_glue_is_dropped_once_at_every_size() {
+        drops_once!(|d| Counted::<0>(d, []));
+        drops_once!(|d| Counted::<1>(d, [1]));
+        drops_once!(|d| Counted::<7>(d, [7; 7]));
+        drops_once!(|d| Counted::<8>(d, [8; 8]));
+        drops_once!(|d| Counted::<15>(d, [15; 15]));
+        drops_once!(|d| Counted::<16>(d, [16; 16]));
+        drops_once!(|d| Counted::<40>(d, [40; 40]));
+        drops_once!(|d| OverAligned(d));
+        drops_once!(|d| (Counted::<3>(d, [3; 3]), 5u8));
+        drops_once!(|d| Ok::<_, TaskError>(Counted::<0>(d, [])));
+    }
+
+    /// A live backing dropped through the words path is released exactly once: a pooled
+    /// future's state is dropped, a `Task` record gives back its handle.
+    #[test]
+    fn a_live_backing_is_released_once() {
+        let drops = AtomicUsize::new(0);
+        let held = Counted::<0>(&drops, []);
+        drop(ValueTask::new(async move {
+            let _held = held;
+            1u8
+        }));
+        assert_eq!(drops.load(Ordering::Relaxed), 1);
+
+        let tcs = crate::TaskCompletionSource::<u8>::new();
+        let task = tcs.task();
+        let before = task.raw.ref_count();
+        let vt = ValueTask::from(task.clone());
+        assert_eq!(task.raw.ref_count(), before + 1);
+        drop(vt);
+        assert_eq!(task.raw.ref_count(), before);
     }
 }
