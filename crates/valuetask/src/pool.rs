@@ -438,6 +438,45 @@ pub(crate) unsafe fn free_small<R>(block: NonNull<R>) {
     drop(unsafe { take_small(block) });
 }
 
+/// Move `value` into a pooled block of its size class, or into a box if it fits none (over
+/// 4096 bytes, or aligned to more than 16): for task cells, which are shared between threads
+/// and freed by whichever drops the last handle. [`free_block`] gives it back.
+#[inline]
+pub(crate) fn store_block<R>(value: R) -> NonNull<R> {
+    if ClassOf::<R>::CLASS == usize::MAX {
+        // SAFETY: `Box::into_raw` is never null.
+        return unsafe { NonNull::new_unchecked(Box::into_raw(Box::new(value))) };
+    }
+    let block = take_block(ClassOf::<R>::CLASS).cast::<R>();
+    // SAFETY: the block is of `R`'s class (at least its size, aligned to 16, and 16 is at
+    // least `R`'s alignment), and ours.
+    unsafe { block.as_ptr().write(value) };
+    block
+}
+
+/// Drop the value in a block from [`store_block`], in place, and give the block back (the
+/// block goes back even if the drop panics).
+///
+/// # Safety
+/// `block` came from `store_block::<R>`, holds its value, and is not used again.
+#[inline]
+pub(crate) unsafe fn free_block<R>(block: NonNull<R>) {
+    if ClassOf::<R>::CLASS == usize::MAX {
+        // SAFETY: per the caller, a box.
+        return drop(unsafe { Box::from_raw(block.as_ptr()) });
+    }
+    /// Gives the block back when dropped: after the value's drop, or during its unwinding.
+    struct GiveBack(usize, NonNull<u8>);
+    impl Drop for GiveBack {
+        fn drop(&mut self) {
+            return_block(self.0, self.1);
+        }
+    }
+    let _give_back = GiveBack(ClassOf::<R>::CLASS, block.cast());
+    // SAFETY: per the caller, the block holds an `R` that nothing uses again.
+    unsafe { ptr::drop_in_place(block.as_ptr()) };
+}
+
 /// A future and the header that makes it a value task's backing: the layout of a pooled
 /// block, and of a boxed future.
 #[repr(C)]

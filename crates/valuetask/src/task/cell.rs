@@ -1,5 +1,7 @@
-//! The task cell: one allocation holding the state word, the refcount, the source count, the
-//! waiters and the output. `RawTask<O>` is a counted pointer to it.
+//! The task cell: one block holding the state word, the refcount, the source count, the
+//! waiters and the output. `RawTask<O>` is a counted pointer to it. The block comes from the
+//! pooled storage (`pool::store_block`: a box only for cells over 4 KiB) and goes back to the
+//! pool of whichever thread drops the last handle, so a task allocates nothing in steady state.
 //!
 //! # Invariants (who may touch what)
 //!
@@ -182,7 +184,7 @@ impl<O> RawTask<O> {
             0
         };
         let cell = Cell::new(flags, MaybeUninit::uninit(), sources, on_unobserved);
-        Self::from_box(Box::new(cell))
+        Self::from_cell(cell)
     }
 
     /// A cell that is complete from birth.
@@ -193,7 +195,7 @@ impl<O> RawTask<O> {
     ) -> Self {
         let state = CLAIMED | COMPLETE | outcome.bits();
         let cell = Cell::new(state, MaybeUninit::new(output), 0, on_unobserved);
-        Self::from_box(Box::new(cell))
+        Self::from_cell(cell)
     }
 
     /// Note that someone looked at a faulted output (so it is not reported as unobserved).
@@ -215,10 +217,11 @@ impl<O> RawTask<O> {
         Self { ptr: cell }
     }
 
-    fn from_box(cell: Box<Cell<O>>) -> Self {
+    /// A cell in a pooled block (a box if it is too large for the pool): no allocation in
+    /// steady state, on whichever thread the last handle drops.
+    fn from_cell(cell: Cell<O>) -> Self {
         Self {
-            // SAFETY: `Box::into_raw` never returns null.
-            ptr: unsafe { NonNull::new_unchecked(Box::into_raw(cell)) },
+            ptr: crate::pool::store_block(cell),
         }
     }
 
@@ -598,9 +601,9 @@ impl<O> Drop for RawTask<O> {
         let last = refs.load(Ordering::Acquire) == 1 || refs.fetch_sub(1, Ordering::Release) == 1;
         if last {
             fence(Ordering::Acquire);
-            // SAFETY: the last handle; the cell came from `Box::into_raw` (a static cell never
-            // gets here: `is_static` returned above).
-            drop(unsafe { Box::from_raw(self.ptr.as_ptr()) });
+            // SAFETY: the last handle; the cell came from `pool::store_block` (a static cell
+            // never gets here: `is_static` returned above).
+            unsafe { crate::pool::free_block(self.ptr) };
         }
     }
 }
