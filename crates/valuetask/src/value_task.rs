@@ -95,8 +95,9 @@ pub(crate) enum Repr<'a, T> {
     /// A `CompletionPool` slot, which recycles itself in the poll that returns `Ready` (told
     /// apart by the tag, so polling it loads nothing to learn that).
     Slot(Backed<'a, T>),
-    /// Any other block, released by `ValueTask`'s `Drop` (by its header pointer), by the
-    /// backing's `Drop` once taken out of the value task, or by `poll` once it is ready.
+    /// Any other block, released by `ValueTask`'s `Drop` (which moves the `Backed` out, as
+    /// words, and drops it), by the backing's `Drop` once taken out of the value task, or by
+    /// `poll` once it is ready.
     Backed(Backed<'a, T>),
     /// Yielded its value already; polling again is a bug in the caller.
     Done,
