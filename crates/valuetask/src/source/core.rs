@@ -249,10 +249,16 @@ pub struct ManualResetValueTaskSourceCore<T> {
 /// alignment included) for every `T`.
 #[repr(C)]
 pub(crate) struct CoreView<O> {
-    _waker: UnsafeCell<Option<Waker>>,
+    waker: UnsafeCell<Option<Waker>>,
     pub(crate) head: CoreHead<O>,
-    _consumer: UnsafeCell<usize>,
+    consumer: UnsafeCell<usize>,
 }
+
+// SAFETY: as for `ManualResetValueTaskSourceCore<T>`, which a view is (the same fields and
+// layout, `O = TaskOutput<T>`, and `TaskOutput<T>: Send` exactly when `T: Send`).
+unsafe impl<O: Send> Sync for CoreView<O> {}
+// SAFETY: as above.
+unsafe impl<O: Send> Send for CoreView<O> {}
 
 /// The state word and the result of a core, typed by the output `O` (`TaskOutput<T>`)
 /// alone: the field after the waker in every `ManualResetValueTaskSourceCore<T>` (both
@@ -513,11 +519,15 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// If `token` is not the current version.
     #[track_caller]
     pub fn status(&self, token: u32) -> SourceStatus {
-        let state = self.head.state.load(Ordering::Acquire);
-        if version_of(state) != token {
-            wrong_token("status", token, version_of(state));
-        }
-        status_of(state)
+        self.view().status(token)
+    }
+
+    /// This core as a [`CoreView`] of its output type (the same layout).
+    #[inline]
+    pub(crate) fn view(&self) -> &CoreView<TaskOutput<T>> {
+        // SAFETY: a core and the view of its output type have one layout (`repr(C)`, the
+        // same fields in the same order: `a_core_and_its_view_have_one_layout`).
+        unsafe { &*(self as *const Self).cast::<CoreView<TaskOutput<T>>>() }
     }
 
     /// The result of generation `token` if it is complete, else register `cx`'s waker
@@ -538,68 +548,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// If `token` is not the current version, or the result was already taken.
     #[track_caller]
     pub fn poll_result(&self, token: u32, cx: &mut Context<'_>) -> Poll<TaskOutput<T>> {
-        // Wakers are cloned and dropped outside the lock (executor code must not run under
-        // it): a first registration, the common case, clones before taking it; a different
-        // waker found under the lock releases it unchanged, clones, and retries.
-        let state = self.head.state.load(Ordering::Relaxed);
-        let mut fresh = (state & (HAS_WAKER | COMPLETE) == 0).then(|| cx.waker().clone());
-        loop {
-            // The check refuses (and the caller panics, at its own location) before locking.
-            let locked = self.lock(0, |cur| match version_of(cur) {
-                version if version != token => Err(Some(version)),
-                _ if cur & TAKEN != 0 => Err(None),
-                _ => Ok(()),
-            });
-            let cur = match locked {
-                Ok(cur) => cur,
-                Err(Some(version)) => wrong_token("poll_result", token, version),
-                Err(None) => taken_twice(token),
-            };
-            // We hold `LOCKED` on generation `token`.
-            if cur & COMPLETE != 0 {
-                let result = &self.head.result;
-                // SAFETY: we hold `LOCKED`; `COMPLETE` and not `TAKEN` means initialized. Read
-                // in words: a completion on this thread may still be in the store buffer.
-                let out = result.with(|r| unsafe { read_in_words((*r).as_ptr()) });
-                self.head.state.store(cur | TAKEN, Ordering::Release);
-                return Poll::Ready(out);
-            }
-            // One consumer per generation: a waker registered by another value task (both
-            // known) means a second one is awaiting. Checked before `will_wake`, which two
-            // value tasks polled by one task would pass.
-            let me = Consumer::current();
-            // SAFETY: we hold `LOCKED`.
-            let them = self.consumer.with(|c| unsafe { *c });
-            if cur & HAS_WAKER != 0 && me != 0 && them != 0 && me != them {
-                // Nobody else writes the state word while we hold `LOCKED`: `cur` is it.
-                self.head.state.store(cur, Ordering::Release);
-                drop(fresh);
-                second_consumer(token);
-            }
-            // SAFETY: we hold `LOCKED`.
-            let registered = self.waker.with_mut(|w| unsafe {
-                match &mut *w {
-                    Some(existing) if existing.will_wake(cx.waker()) => Some(None),
-                    slot => fresh.take().map(|fresh| slot.replace(fresh)),
-                }
-            });
-            if registered.is_some() {
-                // SAFETY: we hold `LOCKED`.
-                self.consumer.with_mut(|c| unsafe { *c = me });
-            }
-            match registered {
-                Some(replaced) => {
-                    self.head.state.store(cur | HAS_WAKER, Ordering::Release);
-                    drop(replaced);
-                    return Poll::Pending;
-                }
-                None => {
-                    // Nobody else writes the state word while we hold `LOCKED`: `cur` is it.
-                    self.head.state.store(cur, Ordering::Release);
-                    fresh = Some(cx.waker().clone());
-                }
-            }
-        }
+        self.view().poll_result(token, cx)
     }
 
     /// Complete the current generation, or hand the output back if it is already complete.
@@ -641,29 +590,9 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         Ok(cur)
     }
 
-    /// Take `LOCKED` (plus `bits`) by CAS, spinning while another thread holds it. `check`
-    /// sees each candidate state first and may refuse it (`Err`) or panic. Returns the state
-    /// before the lock; the holder releases with a Release store of the new state.
-    fn lock<E>(&self, bits: u64, mut check: impl FnMut(u64) -> Result<(), E>) -> Result<u64, E> {
-        let mut spins = 0;
-        let mut cur = self.head.state.load(Ordering::Acquire);
-        loop {
-            check(cur)?;
-            if cur & LOCKED != 0 {
-                spin_wait(&mut spins);
-                cur = self.head.state.load(Ordering::Acquire);
-                continue;
-            }
-            match self.head.state.compare_exchange_weak(
-                cur,
-                cur | LOCKED | bits,
-                Ordering::Acquire,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return Ok(cur),
-                Err(actual) => cur = actual,
-            }
-        }
+    /// Take `LOCKED` (plus `bits`): see [`CoreHead::lock`].
+    fn lock<E>(&self, bits: u64, check: impl FnMut(u64) -> Result<(), E>) -> Result<u64, E> {
+        self.head.lock(bits, check)
     }
 
     /// Run `f` holding `LOCKED`; `f` returns the state to store (which must clear `LOCKED`).
@@ -802,7 +731,135 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     }
 }
 
+impl<O> CoreView<O> {
+    /// [`ManualResetValueTaskSourceCore::status`], for a core seen through its output type.
+    #[track_caller]
+    pub(crate) fn status(&self, token: u32) -> SourceStatus {
+        let state = self.head.state.load(Ordering::Acquire);
+        if version_of(state) != token {
+            wrong_token("status", token, version_of(state));
+        }
+        status_of(state)
+    }
+
+    /// The consumer's fast path through a value task that borrows the core: if generation
+    /// `token` is complete, its result untaken and the core unlocked, take the result (one
+    /// CAS for `LOCKED`, the result read in words, one Release store that says `TAKEN`).
+    /// `None` when any of that does not hold (pending, a stale token, taken, or busy):
+    /// nothing was touched, and the caller polls with [`poll_result`](Self::poll_result),
+    /// which waits, registers or panics as the state says.
+    #[inline]
+    pub(crate) fn take_completed(&self, token: u32) -> Option<O> {
+        let cur = self.head.state.load(Ordering::Acquire);
+        if version_of(cur) != token || cur & (COMPLETE | TAKEN | LOCKED) != COMPLETE {
+            return None;
+        }
+        self.head
+            .state
+            .compare_exchange(cur, cur | LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .ok()?;
+        let result = &self.head.result;
+        // SAFETY: we hold `LOCKED` on generation `token`, `COMPLETE` and not `TAKEN`: the
+        // result is initialized and ours to move out, once. In words: a completion on this
+        // thread may still be in the store buffer (see `forwarding`).
+        let out = result.with(|r| unsafe { read_in_words((*r).as_ptr()) });
+        self.head.state.store(cur | TAKEN, Ordering::Release);
+        Some(out)
+    }
+
+    #[track_caller]
+    pub(crate) fn poll_result(&self, token: u32, cx: &mut Context<'_>) -> Poll<O> {
+        // Wakers are cloned and dropped outside the lock (executor code must not run under
+        // it): a first registration, the common case, clones before taking it; a different
+        // waker found under the lock releases it unchanged, clones, and retries.
+        let state = self.head.state.load(Ordering::Relaxed);
+        let mut fresh = (state & (HAS_WAKER | COMPLETE) == 0).then(|| cx.waker().clone());
+        loop {
+            // The check refuses (and the caller panics, at its own location) before locking.
+            let locked = self.head.lock(0, |cur| match version_of(cur) {
+                version if version != token => Err(Some(version)),
+                _ if cur & TAKEN != 0 => Err(None),
+                _ => Ok(()),
+            });
+            let cur = match locked {
+                Ok(cur) => cur,
+                Err(Some(version)) => wrong_token("poll_result", token, version),
+                Err(None) => taken_twice(token),
+            };
+            // We hold `LOCKED` on generation `token`.
+            if cur & COMPLETE != 0 {
+                let result = &self.head.result;
+                // SAFETY: we hold `LOCKED`; `COMPLETE` and not `TAKEN` means initialized. Read
+                // in words: a completion on this thread may still be in the store buffer.
+                let out = result.with(|r| unsafe { read_in_words((*r).as_ptr()) });
+                self.head.state.store(cur | TAKEN, Ordering::Release);
+                return Poll::Ready(out);
+            }
+            // One consumer per generation: a waker registered by another value task (both
+            // known) means a second one is awaiting. Checked before `will_wake`, which two
+            // value tasks polled by one task would pass.
+            let me = Consumer::current();
+            // SAFETY: we hold `LOCKED`.
+            let them = self.consumer.with(|c| unsafe { *c });
+            if cur & HAS_WAKER != 0 && me != 0 && them != 0 && me != them {
+                // Nobody else writes the state word while we hold `LOCKED`: `cur` is it.
+                self.head.state.store(cur, Ordering::Release);
+                drop(fresh);
+                second_consumer(token);
+            }
+            // SAFETY: we hold `LOCKED`.
+            let registered = self.waker.with_mut(|w| unsafe {
+                match &mut *w {
+                    Some(existing) if existing.will_wake(cx.waker()) => Some(None),
+                    slot => fresh.take().map(|fresh| slot.replace(fresh)),
+                }
+            });
+            if registered.is_some() {
+                // SAFETY: we hold `LOCKED`.
+                self.consumer.with_mut(|c| unsafe { *c = me });
+            }
+            match registered {
+                Some(replaced) => {
+                    self.head.state.store(cur | HAS_WAKER, Ordering::Release);
+                    drop(replaced);
+                    return Poll::Pending;
+                }
+                None => {
+                    // Nobody else writes the state word while we hold `LOCKED`: `cur` is it.
+                    self.head.state.store(cur, Ordering::Release);
+                    fresh = Some(cx.waker().clone());
+                }
+            }
+        }
+    }
+}
+
 impl<O> CoreHead<O> {
+    /// Take `LOCKED` (plus `bits`) by CAS, spinning while another thread holds it. `check`
+    /// sees each candidate state first and may refuse it (`Err`) or panic. Returns the state
+    /// before the lock; the holder releases with a Release store of the new state.
+    fn lock<E>(&self, bits: u64, mut check: impl FnMut(u64) -> Result<(), E>) -> Result<u64, E> {
+        let mut spins = 0;
+        let mut cur = self.state.load(Ordering::Acquire);
+        loop {
+            check(cur)?;
+            if cur & LOCKED != 0 {
+                spin_wait(&mut spins);
+                cur = self.state.load(Ordering::Acquire);
+                continue;
+            }
+            match self.state.compare_exchange_weak(
+                cur,
+                cur | LOCKED | bits,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Ok(cur),
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
     /// True when the current generation is complete and its result untaken: the one load a
     /// consumer's poll needs to know whether the fast path applies.
     #[inline]
@@ -913,12 +970,9 @@ mod tests {
             use std::mem::{align_of, offset_of, size_of};
             type View<T> = CoreView<TaskOutput<T>>;
             type Core<T> = ManualResetValueTaskSourceCore<T>;
-            assert_eq!(offset_of!(Core<T>, waker), offset_of!(View<T>, _waker));
+            assert_eq!(offset_of!(Core<T>, waker), offset_of!(View<T>, waker));
             assert_eq!(offset_of!(Core<T>, head), offset_of!(View<T>, head));
-            assert_eq!(
-                offset_of!(Core<T>, consumer),
-                offset_of!(View<T>, _consumer)
-            );
+            assert_eq!(offset_of!(Core<T>, consumer), offset_of!(View<T>, consumer));
             assert_eq!(size_of::<Core<T>>(), size_of::<View<T>>());
             assert_eq!(align_of::<Core<T>>(), align_of::<View<T>>());
         }

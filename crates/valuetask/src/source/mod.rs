@@ -6,8 +6,8 @@ pub(crate) mod pool;
 
 use std::task::{Context, Poll};
 
-pub(crate) use self::core::Consumer;
 pub use self::core::ManualResetValueTaskSourceCore;
+pub(crate) use self::core::{Consumer, CoreView};
 pub use self::pool::{Completer, CompletionPool};
 pub use crate::backing::SourceStatus;
 

@@ -6,6 +6,8 @@ use crate::source::{Completer, CompletionPool, ManualResetValueTaskSourceCore};
 use crate::task::TaskOutput;
 use crate::ValueTask;
 
+use super::records::CoreRecord;
+
 impl<T> ManualResetValueTaskSourceCore<T> {
     /// A value task for the current generation, borrowing the core (.NET: an
     /// `IValueTaskSource<TResult>` returning `new ValueTask<TResult>(this, _core.Version)`).
@@ -22,7 +24,9 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     where
         T: Send,
     {
-        ValueTask::from_source(self, self.version())
+        let record = CoreRecord::store(self.view(), self.version());
+        // SAFETY: a fresh record borrowing the core for `'_`, of a `Send` output.
+        unsafe { ValueTask::from_header(record) }
     }
 }
 

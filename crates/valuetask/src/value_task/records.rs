@@ -1,14 +1,15 @@
 //! The small records in pooled storage that back a value task made from a
 //! `ValueTaskSource` and its token ([`SourceRecord`], the source borrowed or counted) or from a
-//! `Task` ([`TaskRecord`]), and the constructors that make such value tasks for the library's
-//! own sources.
+//! `Task` ([`TaskRecord`]); and [`CoreRecord`], a borrowed `ManualResetValueTaskSourceCore`
+//! and its token, which polls the core without a `dyn` call.
 
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::Context;
 
 use crate::backing::{deliver, BackingVTable, Header, Kind, SourceStatus};
-use crate::source::{Consumer, ValueTaskSource};
+use crate::forwarding::write_in_words;
+use crate::source::{Consumer, CoreView, ValueTaskSource};
 use crate::task::cell::RawTask;
 use crate::task::waiters::WaiterKey;
 use crate::task::{Task, TaskOutput};
@@ -173,5 +174,87 @@ impl<U: Clone + Send + Sync + 'static> TaskRecord<TaskOutput<U>> {
         // SAFETY: the vtable is this type's, and this is the record's one release.
         let mut record = unsafe { crate::pool::take_small(header.cast::<Self>()) };
         record.raw.remove_waiter(&mut record.key);
+    }
+}
+
+/// A borrowed core and a token in pooled storage (`core.value_task()`): a `SourceRecord` of
+/// the core as a `dyn ValueTaskSource`, without the `dyn`, and with the ready case first.
+/// A complete result is taken at once ([`CoreView::take_completed`]); only a poll that may
+/// wait names this value task to the core as its consumer, by the record's address.
+///
+/// Why not keep the core's pointer and token in the value task itself, with no record: the
+/// token does not fit beside the tag of every `ValueTask<'_, T>` (it made a value task of
+/// `io::Result<usize>` 24 bytes instead of 16), and a waiting value task needs a name that
+/// stays put while it moves.
+#[repr(C)]
+pub(crate) struct CoreRecord<O> {
+    header: Header<O>,
+    token: u32,
+    core: NonNull<CoreView<O>>,
+}
+
+impl<O> CoreRecord<O> {
+    /// The block for generation `token` of `core`. No allocation once this thread's pool is
+    /// warm.
+    pub(crate) fn store(core: &CoreView<O>, token: u32) -> NonNull<Header<O>> {
+        let record = CoreRecord {
+            // SAFETY: `&Self::VTABLE` is a promoted constant.
+            header: unsafe { Header::from_raw(&Self::VTABLE) },
+            token,
+            core: NonNull::from(core),
+        };
+        crate::pool::store_small(record).cast()
+    }
+
+    const VTABLE: BackingVTable<O> = BackingVTable {
+        poll: Self::poll,
+        status: Self::status,
+        release: Self::release,
+        kind: Kind::Source,
+        name: "BorrowedSource",
+        token: Some(Self::token),
+    };
+
+    /// # Safety
+    /// `header` starts a live `CoreRecord<O>`.
+    unsafe fn record<'r>(header: NonNull<Header<O>>) -> &'r Self {
+        // SAFETY: per the caller; the header is the record's first field.
+        unsafe { header.cast::<Self>().as_ref() }
+    }
+
+    unsafe fn poll(header: NonNull<Header<O>>, cx: &mut Context<'_>, out: NonNull<O>) -> bool {
+        // SAFETY: the vtable is this type's.
+        let record = unsafe { Self::record(header) };
+        // SAFETY: the record borrows the core for as long as it lives.
+        let core = unsafe { record.core.as_ref() };
+        if let Some(value) = core.take_completed(record.token) {
+            // SAFETY: `out` is the caller's slot (the `PollFn` contract).
+            unsafe { write_in_words(out.as_ptr(), value) };
+            return true;
+        }
+        // The record's address names this value task to the core (one consumer per
+        // generation): it stays put while the value task moves.
+        let polled = Consumer::polling(header.as_ptr() as usize, || {
+            core.poll_result(record.token, cx)
+        });
+        // SAFETY: `out` is the caller's slot (the `PollFn` contract).
+        unsafe { deliver(polled, out) }
+    }
+
+    unsafe fn status(header: NonNull<Header<O>>) -> SourceStatus {
+        // SAFETY: the vtable is this type's.
+        let record = unsafe { Self::record(header) };
+        // SAFETY: the record borrows the core for as long as it lives.
+        unsafe { record.core.as_ref() }.status(record.token)
+    }
+
+    unsafe fn token(header: NonNull<Header<O>>) -> u32 {
+        // SAFETY: the vtable is this type's.
+        unsafe { Self::record(header) }.token
+    }
+
+    unsafe fn release(header: NonNull<Header<O>>) {
+        // SAFETY: the vtable is this type's, and this is the record's one release.
+        unsafe { crate::pool::free_small(header.cast::<Self>()) }
     }
 }
