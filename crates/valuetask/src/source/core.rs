@@ -403,9 +403,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// If this generation was already completed.
     #[track_caller]
     pub fn set_result(&self, value: T) {
-        if let Err((_, version)) = self.complete(Ok(value)) {
-            already_completed("set_result", version);
-        }
+        self.complete_once(Ok(value), "set_result");
     }
 
     /// Complete the current generation with `error` (.NET `SetException`).
@@ -423,9 +421,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// If this generation was already completed.
     #[track_caller]
     pub fn set_error(&self, error: TaskError) {
-        if let Err((_, version)) = self.complete(Err(error)) {
-            already_completed("set_error", version);
-        }
+        self.complete_once(Err(error), "set_error");
     }
 
     /// Complete the current generation as canceled. (.NET's core has no `SetCanceled`: there
@@ -444,9 +440,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// If this generation was already completed.
     #[track_caller]
     pub fn set_canceled(&self) {
-        if let Err((_, version)) = self.complete(Err(TaskError::Canceled)) {
-            already_completed("set_canceled", version);
-        }
+        self.complete_once(Err(TaskError::Canceled), "set_canceled");
     }
 
     /// Complete with `value` unless this generation is already completed; then `value` comes
@@ -555,17 +549,49 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// Returns the state before completion (for pooled slots: `CONSUMER_GONE`).
     #[inline]
     pub(crate) fn complete(&self, output: TaskOutput<T>) -> Result<u64, (TaskOutput<T>, u32)> {
-        let claimed = self.lock(CLAIMED, |cur| {
+        match self.claim() {
+            Ok(cur) => {
+                self.publish(cur, output);
+                Ok(cur)
+            }
+            Err(completed_version) => Err((output, completed_version)),
+        }
+    }
+
+    /// [`complete`](Self::complete) where a completed generation is a bug: panic, naming
+    /// `method` and the version. The output is not kept for a return that never comes.
+    #[inline(always)]
+    #[track_caller]
+    pub(crate) fn complete_once(&self, output: TaskOutput<T>, method: &str) -> u64 {
+        match self.claim() {
+            Ok(cur) => {
+                self.publish(cur, output);
+                cur
+            }
+            Err(version) => {
+                drop(output);
+                already_completed(method, version)
+            }
+        }
+    }
+
+    /// First half of completing: take `LOCKED` and set `CLAIMED`, or say which version was
+    /// already claimed. Returns the state before.
+    #[inline(always)]
+    fn claim(&self) -> Result<u64, u32> {
+        self.lock(CLAIMED, |cur| {
             if cur & CLAIMED != 0 {
                 Err(version_of(cur))
             } else {
                 Ok(())
             }
-        });
-        let cur = match claimed {
-            Ok(cur) => cur,
-            Err(completed_version) => return Err((output, completed_version)),
-        };
+        })
+    }
+
+    /// Second half: with `LOCKED` held and `CLAIMED` set by [`claim`](Self::claim) (`cur` is
+    /// the state before it), write `output`, publish `COMPLETE`, and wake the waiter.
+    #[inline(always)]
+    fn publish(&self, cur: u64, output: TaskOutput<T>) {
         let outcome = outcome_bits(outcome_of(&output));
         let result = &self.head.result;
         // SAFETY: we hold `LOCKED` and set `CLAIMED`: the slot is uninitialized and ours.
@@ -587,7 +613,6 @@ impl<T> ManualResetValueTaskSourceCore<T> {
                 waker.wake();
             }
         }
-        Ok(cur)
     }
 
     /// Take `LOCKED` (plus `bits`): see [`CoreHead::lock`].
