@@ -105,7 +105,7 @@ impl<T> TaskCompletionSource<T> {
     /// several producers race.
     #[track_caller]
     pub fn set_result(&self, value: T) {
-        if self.try_complete(Ok(value)).is_err() {
+        if !self.complete(Ok(value)) {
             already_completed("set_result");
         }
     }
@@ -134,7 +134,7 @@ impl<T> TaskCompletionSource<T> {
         if is_empty_aggregate(&error) {
             empty_aggregate("set_error");
         }
-        if self.try_complete(Err(error)).is_err() {
+        if !self.complete(Err(error)) {
             already_completed("set_error");
         }
     }
@@ -153,7 +153,7 @@ impl<T> TaskCompletionSource<T> {
     /// If the task was already completed.
     #[track_caller]
     pub fn set_canceled(&self) {
-        if self.try_complete(Err(TaskError::Canceled)).is_err() {
+        if !self.complete(Err(TaskError::Canceled)) {
             already_completed("set_canceled");
         }
     }
@@ -218,7 +218,7 @@ impl<T> TaskCompletionSource<T> {
         if matches!(&outcome, Err(error) if is_empty_aggregate(error)) {
             empty_aggregate("set_outcome");
         }
-        if self.try_complete(outcome).is_err() {
+        if !self.complete(outcome) {
             already_completed("set_outcome");
         }
     }
@@ -273,6 +273,13 @@ impl<T> TaskCompletionSource<T> {
     fn try_complete(&self, output: TaskOutput<T>) -> Result<(), TaskOutput<T>> {
         let outcome = outcome_of(&output);
         self.raw.try_complete(output, outcome)
+    }
+
+    /// Complete, or `false` if the task was already completed (`output` is dropped then).
+    #[inline]
+    fn complete(&self, output: TaskOutput<T>) -> bool {
+        let outcome = outcome_of(&output);
+        self.raw.complete(output, outcome)
     }
 }
 

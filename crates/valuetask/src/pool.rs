@@ -409,11 +409,16 @@ impl<R> ClassOf<R> {
 
 /// Move `value` into a pooled block: for the small records behind value tasks (a source and
 /// its token, a task), which always fit the smallest class.
-pub(crate) fn store_small<R>(value: R) -> NonNull<R> {
+///
+/// `make` runs once the block is taken, so the value is built in the block: built first and
+/// then moved, it went through the stack and was copied with wide loads of fields just
+/// written by narrow stores, which stall on store forwarding.
+#[inline(always)]
+pub(crate) fn store_small<R>(make: impl FnOnce() -> R) -> NonNull<R> {
     const { assert!(ClassOf::<R>::CLASS == 0, "a record fits the smallest class") };
     let block = take_block(0).cast::<R>();
     // SAFETY: the block is at least 64 bytes, aligned to 16, and ours.
-    unsafe { block.as_ptr().write(value) };
+    unsafe { block.as_ptr().write(make()) };
     block
 }
 
@@ -438,19 +443,20 @@ pub(crate) unsafe fn free_small<R>(block: NonNull<R>) {
     drop(unsafe { take_small(block) });
 }
 
-/// Move `value` into a pooled block of its size class, or into a box if it fits none (over
-/// 4096 bytes, or aligned to more than 16): for task cells, which are shared between threads
-/// and freed by whichever drops the last handle. [`free_block`] gives it back.
-#[inline]
-pub(crate) fn store_block<R>(value: R) -> NonNull<R> {
+/// Move what `make` returns into a pooled block of its size class, or into a box if it fits
+/// none (over 4096 bytes, or aligned to more than 16): for task cells, which are shared
+/// between threads and freed by whichever drops the last handle. [`free_block`] gives it
+/// back. `make` runs once the block is taken, as for [`store_small`].
+#[inline(always)]
+pub(crate) fn store_block<R>(make: impl FnOnce() -> R) -> NonNull<R> {
     if ClassOf::<R>::CLASS == usize::MAX {
         // SAFETY: `Box::into_raw` is never null.
-        return unsafe { NonNull::new_unchecked(Box::into_raw(Box::new(value))) };
+        return unsafe { NonNull::new_unchecked(Box::into_raw(Box::new(make()))) };
     }
     let block = take_block(ClassOf::<R>::CLASS).cast::<R>();
     // SAFETY: the block is of `R`'s class (at least its size, aligned to 16, and 16 is at
     // least `R`'s alignment), and ours.
-    unsafe { block.as_ptr().write(value) };
+    unsafe { block.as_ptr().write(make()) };
     block
 }
 

@@ -82,12 +82,16 @@ impl<O> Cell<O> {
         sources: usize,
         on_unobserved: Option<fn(&O)>,
     ) -> Self {
+        // The empty list as one constant: built field by field, its `None` waker (a null
+        // vtable beside an undefined data word) went through the stack and was copied into
+        // the cell with a wide load straddling the stores, which stalls on store forwarding.
+        const EMPTY: Waiters = Waiters::new();
         Self {
             state: AtomicUsize::new(state),
             refs: AtomicUsize::new(1),
             sources: AtomicUsize::new(sources),
             on_unobserved,
-            waiters: UnsafeCell::new(Waiters::new()),
+            waiters: UnsafeCell::new(EMPTY),
             overflow: AtomicPtr::new(std::ptr::null_mut()),
             output: UnsafeCell::new(output),
         }
@@ -183,8 +187,7 @@ impl<O> RawTask<O> {
         } else {
             0
         };
-        let cell = Cell::new(flags, MaybeUninit::uninit(), sources, on_unobserved);
-        Self::from_cell(cell)
+        Self::from_cell(|| Cell::new(flags, MaybeUninit::uninit(), sources, on_unobserved))
     }
 
     /// A cell that is complete from birth.
@@ -194,8 +197,7 @@ impl<O> RawTask<O> {
         on_unobserved: Option<fn(&O)>,
     ) -> Self {
         let state = CLAIMED | COMPLETE | outcome.bits();
-        let cell = Cell::new(state, MaybeUninit::new(output), 0, on_unobserved);
-        Self::from_cell(cell)
+        Self::from_cell(|| Cell::new(state, MaybeUninit::new(output), 0, on_unobserved))
     }
 
     /// Note that someone looked at a faulted output (so it is not reported as unobserved).
@@ -219,7 +221,8 @@ impl<O> RawTask<O> {
 
     /// A cell in a pooled block (a box if it is too large for the pool): no allocation in
     /// steady state, on whichever thread the last handle drops.
-    fn from_cell(cell: Cell<O>) -> Self {
+    #[inline(always)]
+    fn from_cell(cell: impl FnOnce() -> Cell<O>) -> Self {
         Self {
             ptr: crate::pool::store_block(cell),
         }
@@ -455,13 +458,40 @@ impl<O> RawTask<O> {
     /// `LOCKED` clear, or the holder's own unlock), so a plain Release store publishes
     /// `COMPLETE` and releases the lock.
     pub(crate) fn try_complete(&self, output: O, outcome: Outcome) -> Result<(), O> {
+        match self.claim() {
+            Some(before) => {
+                self.publish(before, output, outcome);
+                Ok(())
+            }
+            None => Err(output),
+        }
+    }
+
+    /// [`try_complete`](Self::try_complete) for a completer that panics when it comes
+    /// second: `false` then, and `output` is dropped. The output is not kept for a return,
+    /// which spares the cycle copying it around the claim.
+    #[inline]
+    pub(crate) fn complete(&self, output: O, outcome: Outcome) -> bool {
+        match self.claim() {
+            Some(before) => {
+                self.publish(before, output, outcome);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// First half of completing: one CAS sets `CLAIMED` and `LOCKED` together, or `None` if
+    /// some completer claimed the cell already. Returns the state before.
+    #[inline(always)]
+    fn claim(&self) -> Option<Snapshot> {
         let cell = self.cell();
         let mut spins = 0;
         let mut cur = cell.state.load(Ordering::Relaxed);
         let before = loop {
             let s = Snapshot(cur);
             if s.is_claimed() {
-                return Err(output);
+                return None;
             }
             if s.is_locked() {
                 spin_wait(&mut spins);
@@ -479,6 +509,14 @@ impl<O> RawTask<O> {
                 Err(actual) => cur = actual,
             }
         };
+        Some(before)
+    }
+
+    /// Second half: with `CLAIMED` and `LOCKED` set by [`claim`](Self::claim) (`before` is
+    /// the state it replaced), write the output, publish `COMPLETE`, and wake the waiters.
+    #[inline(always)]
+    fn publish(&self, before: Snapshot, output: O, outcome: Outcome) {
+        let cell = self.cell();
         // SAFETY: we set `CLAIMED`, so we are the only writer, and nobody reads the output
         // before we set `COMPLETE` below.
         cell.output.with_mut(|p| unsafe { (*p).write(output) });
@@ -499,7 +537,7 @@ impl<O> RawTask<O> {
         let overflow = self.overflow().map(Overflow::take_all);
         let waiters = waiters.filter(|w| !w.is_empty());
         if waiters.is_none() && overflow.is_none() {
-            return Ok(());
+            return;
         }
         /// Wake them all, give the overflow's lists back, and resume the first waker's panic.
         fn wake<const IN_TURN: bool>(waiters: Option<Waiters>, mut overflow: Option<Taken>) {
@@ -518,7 +556,6 @@ impl<O> RawTask<O> {
         } else {
             wake::<false>(waiters, overflow);
         }
-        Ok(())
     }
 
     /// `try_complete` from a `Drop`. A waker's panic resumes once every waker was woken; while

@@ -57,13 +57,13 @@ impl<T, S: SourceRef<T>> SourceRecord<T, S> {
 
     /// The block for `source` and `token`. No allocation once this thread's pool is warm.
     pub(crate) fn store(source: S, token: u32) -> NonNull<Header<T>> {
-        let record = SourceRecord {
+        crate::pool::store_small(|| SourceRecord {
             // SAFETY: `&Self::VTABLE` is a promoted constant.
             header: unsafe { Header::from_raw(&Self::VTABLE) },
             token,
             source,
-        };
-        crate::pool::store_small(record).cast()
+        })
+        .cast()
     }
 
     /// # Safety
@@ -123,13 +123,13 @@ impl<U: Clone + Send + Sync + 'static> TaskRecord<TaskOutput<U>> {
 
     /// The block for `task`. No allocation once this thread's pool is warm.
     pub(crate) fn store(task: Task<U>) -> NonNull<Header<TaskOutput<U>>> {
-        let record = TaskRecord {
+        crate::pool::store_small(|| TaskRecord {
             header: Header::new(&Self::VTABLE),
             key: WaiterKey::NONE,
             raw: task.into_raw(),
             clone_output: <TaskOutput<U> as Clone>::clone,
-        };
-        crate::pool::store_small(record).cast()
+        })
+        .cast()
     }
 
     /// The task a `Kind::Task` block holds, its awaiter withdrawn; the block is given back.
@@ -197,13 +197,13 @@ impl<O> CoreRecord<O> {
     /// The block for generation `token` of `core`. No allocation once this thread's pool is
     /// warm.
     pub(crate) fn store(core: &CoreView<O>, token: u32) -> NonNull<Header<O>> {
-        let record = CoreRecord {
+        crate::pool::store_small(|| CoreRecord {
             // SAFETY: `&Self::VTABLE` is a promoted constant.
             header: unsafe { Header::from_raw(&Self::VTABLE) },
             token,
             core: NonNull::from(core),
-        };
-        crate::pool::store_small(record).cast()
+        })
+        .cast()
     }
 
     const VTABLE: BackingVTable<O> = BackingVTable {
