@@ -535,9 +535,18 @@ impl<O> RawTask<O> {
         cell.state.store(done, Ordering::Release);
         // Published under `LOCKED` before we took it, if ever: seen here.
         let overflow = self.overflow().map(Overflow::take_all);
-        let waiters = waiters.filter(|w| !w.is_empty());
-        if waiters.is_none() && overflow.is_none() {
-            return;
+        let mut waiters = waiters.filter(|w| !w.is_empty());
+        if overflow.is_none() {
+            let Some(list) = &mut waiters else {
+                return;
+            };
+            // One awaiter, the common case: woken straight away. Its panic, if any, comes out
+            // as `wake` below would resume it: nothing else is left to wake or to give back.
+            if !before.async_continuations() {
+                if let Some(waker) = list.take_single() {
+                    return waker.wake();
+                }
+            }
         }
         /// Wake them all, give the overflow's lists back, and resume the first waker's panic.
         fn wake<const IN_TURN: bool>(waiters: Option<Waiters>, mut overflow: Option<Taken>) {

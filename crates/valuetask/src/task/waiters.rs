@@ -221,6 +221,17 @@ impl Waiters {
         self.inline.is_none() && self.slab_len == self.slab_free
     }
 
+    /// The one waker, if the list holds the inline slot alone (no slab): the completer of a
+    /// task with a single awaiter wakes it without the general loop.
+    #[inline]
+    pub(crate) fn take_single(&mut self) -> Option<Waker> {
+        if self.slab.is_none() {
+            self.inline.take()
+        } else {
+            None
+        }
+    }
+
     /// Wake every waker here and in `overflow` (taken from the overflow), consuming the list.
     /// A panicking waker does not stop the others: every waker is woken, and the first panic
     /// is returned for the caller to resume. An asynchronous completion's wakers (`IN_TURN`,
