@@ -48,6 +48,7 @@ use super::state::{
     Outcome, Snapshot, ASYNC_CONTINUATIONS, CLAIMED, COMPLETE, HAS_WAITERS, LOCKED, OBSERVED,
 };
 use super::waiters::{NeedsClone, Overflow, Registered, Taken, WaiterKey, Waiters};
+use crate::forwarding::write_in_words;
 use crate::sync::{fence, spin_wait, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
 
 /// More handles than this aborts, as `Arc` does, instead of wrapping.
@@ -519,7 +520,10 @@ impl<O> RawTask<O> {
         let cell = self.cell();
         // SAFETY: we set `CLAIMED`, so we are the only writer, and nobody reads the output
         // before we set `COMPLETE` below.
-        cell.output.with_mut(|p| unsafe { (*p).write(output) });
+        // In words: the output was often built moments ago by narrow stores, and a wide copy
+        // of it would stall on store forwarding (see `forwarding`).
+        cell.output
+            .with_mut(|p| unsafe { write_in_words((*p).as_mut_ptr(), output) });
         let waiters = if before.has_waiters() {
             // SAFETY: we hold `LOCKED`: the waiter list is ours alone.
             Some(
