@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::continuations::Continuations;
 use crate::task::cell::RawTask;
-use crate::task::{outcome_of, Outcome, Task, TaskError, TaskOutput};
+use crate::task::{outcome_of, outcome_of_error, Outcome, Task, TaskError, TaskOutput};
 
 /// The producer of a [`Task`]: complete it once, from any thread (.NET
 /// `TaskCompletionSource<TResult>`).
@@ -105,7 +105,7 @@ impl<T> TaskCompletionSource<T> {
     /// several producers race.
     #[track_caller]
     pub fn set_result(&self, value: T) {
-        if !self.complete(Ok(value)) {
+        if !self.complete_with(Outcome::RanToCompletion, || Ok(value)) {
             already_completed("set_result");
         }
     }
@@ -134,7 +134,7 @@ impl<T> TaskCompletionSource<T> {
         if is_empty_aggregate(&error) {
             empty_aggregate("set_error");
         }
-        if !self.complete(Err(error)) {
+        if !self.complete_with(outcome_of_error(&error), || Err(error)) {
             already_completed("set_error");
         }
     }
@@ -153,7 +153,7 @@ impl<T> TaskCompletionSource<T> {
     /// If the task was already completed.
     #[track_caller]
     pub fn set_canceled(&self) {
-        if !self.complete(Err(TaskError::Canceled)) {
+        if !self.complete_with(Outcome::Canceled, || Err(TaskError::Canceled)) {
             already_completed("set_canceled");
         }
     }
@@ -218,7 +218,7 @@ impl<T> TaskCompletionSource<T> {
         if matches!(&outcome, Err(error) if is_empty_aggregate(error)) {
             empty_aggregate("set_outcome");
         }
-        if !self.complete(outcome) {
+        if !self.complete_with(outcome_of(&outcome), || outcome) {
             already_completed("set_outcome");
         }
     }
@@ -275,11 +275,11 @@ impl<T> TaskCompletionSource<T> {
         self.raw.try_complete(output, outcome)
     }
 
-    /// Complete, or `false` if the task was already completed (`output` is dropped then).
+    /// Complete with what `make` returns (made once the task is claimed), or `false` if the
+    /// task was already completed (`make` is dropped then, and what it holds with it).
     #[inline]
-    fn complete(&self, output: TaskOutput<T>) -> bool {
-        let outcome = outcome_of(&output);
-        self.raw.complete(output, outcome)
+    fn complete_with(&self, outcome: Outcome, make: impl FnOnce() -> TaskOutput<T>) -> bool {
+        self.raw.complete_with(outcome, make)
     }
 }
 

@@ -48,7 +48,6 @@ use super::state::{
     Outcome, Snapshot, ASYNC_CONTINUATIONS, CLAIMED, COMPLETE, HAS_WAITERS, LOCKED, OBSERVED,
 };
 use super::waiters::{NeedsClone, Overflow, Registered, Taken, WaiterKey, Waiters};
-use crate::forwarding::write_in_words;
 use crate::sync::{fence, spin_wait, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
 
 /// More handles than this aborts, as `Arc` does, instead of wrapping.
@@ -469,13 +468,15 @@ impl<O> RawTask<O> {
     }
 
     /// [`try_complete`](Self::try_complete) for a completer that panics when it comes
-    /// second: `false` then, and `output` is dropped. The output is not kept for a return,
-    /// which spares the cycle copying it around the claim.
+    /// second: `false` then. The output is made by `make` once the cell is claimed, so it is
+    /// written into the cell from registers: made before the claim, it was kept on the stack
+    /// across the claim's loop and copied into the cell with a wide load of the narrow stores
+    /// that had just made it, which stalls on store forwarding.
     #[inline]
-    pub(crate) fn complete(&self, output: O, outcome: Outcome) -> bool {
+    pub(crate) fn complete_with(&self, outcome: Outcome, make: impl FnOnce() -> O) -> bool {
         match self.claim() {
             Some(before) => {
-                self.publish(before, output, outcome);
+                self.publish(before, make(), outcome);
                 true
             }
             None => false,
@@ -520,10 +521,7 @@ impl<O> RawTask<O> {
         let cell = self.cell();
         // SAFETY: we set `CLAIMED`, so we are the only writer, and nobody reads the output
         // before we set `COMPLETE` below.
-        // In words: the output was often built moments ago by narrow stores, and a wide copy
-        // of it would stall on store forwarding (see `forwarding`).
-        cell.output
-            .with_mut(|p| unsafe { write_in_words((*p).as_mut_ptr(), output) });
+        cell.output.with_mut(|p| unsafe { (*p).write(output) });
         let waiters = if before.has_waiters() {
             // SAFETY: we hold `LOCKED`: the waiter list is ours alone.
             Some(

@@ -55,8 +55,15 @@ impl TaskStatus {
 pub(crate) fn outcome_of<T>(output: &TaskOutput<T>) -> Outcome {
     match output {
         Ok(_) => Outcome::RanToCompletion,
-        Err(TaskError::Canceled) => Outcome::Canceled,
-        Err(_) => Outcome::Faulted,
+        Err(error) => outcome_of_error(error),
+    }
+}
+
+/// The outcome of a task completed with `error`.
+pub(crate) fn outcome_of_error(error: &TaskError) -> Outcome {
+    match error {
+        TaskError::Canceled => Outcome::Canceled,
+        _ => Outcome::Faulted,
     }
 }
 
