@@ -69,9 +69,10 @@ impl<'a, T> LocalValueTask<'a, T> {
         }
     }
 
-    /// Start `future` now (see [`ValueTask::start`]): polled once here; a result is kept by
-    /// value, a suspended future continues in pooled storage. What `#[value_task(?Send)]`
-    /// methods return.
+    /// Start `future` now (see [`ValueTask::start`]; .NET: an `async ValueTask<T>` method with
+    /// `PoolingAsyncValueTaskMethodBuilder`): polled once here; a result is kept by value, a
+    /// suspended future continues in pooled storage. What `#[value_task(?Send)]` methods
+    /// return.
     ///
     /// ```
     /// use std::cell::Cell;
@@ -93,7 +94,8 @@ impl<'a, T> LocalValueTask<'a, T> {
 
     /// Like [`start`](Self::start), with the future in a box (the box itself is kept in
     /// pooled storage while it is suspended): started at the call, as
-    /// [`ValueTask::boxed`] is.
+    /// [`ValueTask::boxed`] is (.NET: an `async ValueTask<T>` method with the default,
+    /// allocating builder).
     ///
     /// ```
     /// use std::cell::Cell;

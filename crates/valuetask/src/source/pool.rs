@@ -213,7 +213,9 @@ impl<T> SlotPtr<T> {
 }
 
 impl<T: Send + 'static> CompletionPool<T> {
-    /// A pool that keeps up to 1024 idle slots (besides the per-thread caches).
+    /// A pool that keeps up to 1024 idle slots (besides the per-thread caches). No .NET
+    /// counterpart: .NET code pools its `IValueTaskSource` objects by hand (`Socket` keeps
+    /// one per direction).
     ///
     /// ```
     /// use valuetask::CompletionPool;
@@ -228,7 +230,8 @@ impl<T: Send + 'static> CompletionPool<T> {
         Self::with_max_idle(DEFAULT_MAX_IDLE)
     }
 
-    /// A pool that keeps up to `max_idle` idle slots in its shared list.
+    /// A pool that keeps up to `max_idle` idle slots in its shared list (no .NET
+    /// counterpart, as for [`new`](Self::new)).
     ///
     /// ```
     /// use valuetask::CompletionPool;
@@ -297,7 +300,8 @@ impl<T: Send + 'static> CompletionPool<T> {
         })
     }
 
-    /// Slots in the shared idle list right now (not counting thread caches).
+    /// Slots in the shared idle list right now (not counting thread caches); no .NET
+    /// counterpart.
     ///
     /// ```
     /// use valuetask::CompletionPool;
