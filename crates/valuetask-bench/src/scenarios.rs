@@ -402,13 +402,18 @@ fn reused_core_cycle() -> Scenario {
         "one complete -> await cycle on the same thread: reused core",
         vec![
             oneshot_cycle(),
+            // The same shape as the peer's row: the cycle in an `async` block, awaited as
+            // an `async fn` awaits. (Polled by `run_ready(vt)` directly, the poll was a call
+            // of a `run_ready` shared with (f), one function for every kind of value task.)
             Implementation::new(REUSED_CORE, move |v| {
                 let core = black_box(&core);
-                let vt = core.value_task();
-                core.set_result(v);
-                let out = run_ready(vt).unwrap();
-                core.reset();
-                out
+                run_ready(async move {
+                    let vt = core.value_task();
+                    core.set_result(v);
+                    let out = vt.await.unwrap();
+                    core.reset();
+                    out
+                })
             }),
             atomic_rmw_floor(FLOOR_3_RMWS, 3),
         ],
@@ -425,10 +430,14 @@ fn pooled_source_cycle() -> Scenario {
         "one complete -> await cycle on the same thread: pooled source",
         vec![
             oneshot_cycle(),
+            // As the peer's row and (e): the cycle in an `async` block.
             Implementation::new(POOLED_SOURCE, move |v| {
-                let (vt, completer) = black_box(&pool).rent();
-                completer.set_result(v);
-                run_ready(vt).unwrap()
+                let pool = black_box(&pool);
+                run_ready(async move {
+                    let (vt, completer) = pool.rent();
+                    completer.set_result(v);
+                    vt.await.unwrap()
+                })
             }),
             atomic_rmw_floor(FLOOR_1_RMW, 1),
         ],

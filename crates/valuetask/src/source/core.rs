@@ -578,7 +578,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// First half of completing: take `LOCKED` and set `CLAIMED`, or say which version was
     /// already claimed. Returns the state before.
     #[inline(always)]
-    fn claim(&self) -> Result<u64, u32> {
+    pub(crate) fn claim(&self) -> Result<u64, u32> {
         self.lock(CLAIMED, |cur| {
             if cur & CLAIMED != 0 {
                 Err(version_of(cur))
@@ -588,11 +588,37 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         })
     }
 
+    /// [`claim`](Self::claim) by the one completer a generation can have (a pooled slot's):
+    /// nobody else sets `CLAIMED`, so only `LOCKED` is waited for. (A one-bit `fetch_or`,
+    /// one `lock bts` with no load before it, would be four instructions shorter, but a
+    /// `fetch_or` that finds the lock held writes the word concurrently with the holder's
+    /// release, and loom, which orders stores by causality, then lets this thread read its
+    /// own write forever: its models could not check it.)
+    #[inline(always)]
+    pub(crate) fn claim_unique(&self) -> u64 {
+        let Ok(before) = self.lock(CLAIMED, |_| Ok::<(), std::convert::Infallible>(()));
+        debug_assert_eq!(before & CLAIMED, 0, "a unique completer claims once");
+        before
+    }
+
     /// Second half: with `LOCKED` held and `CLAIMED` set by [`claim`](Self::claim) (`cur` is
     /// the state before it), write `output`, publish `COMPLETE`, and wake the waiter.
     #[inline(always)]
-    fn publish(&self, cur: u64, output: TaskOutput<T>) {
-        let outcome = outcome_bits(outcome_of(&output));
+    pub(crate) fn publish(&self, cur: u64, output: TaskOutput<T>) {
+        self.publish_with(cur, outcome_of(&output), || output);
+    }
+
+    /// [`publish`](Self::publish) an output of `outcome` that `make` makes now, with the
+    /// claim held: made before the claim, it is kept in memory across the claim's loop.
+    #[inline(always)]
+    pub(crate) fn publish_with(
+        &self,
+        cur: u64,
+        outcome: Outcome,
+        make: impl FnOnce() -> TaskOutput<T>,
+    ) {
+        let outcome = outcome_bits(outcome);
+        let output = make();
         let result = &self.head.result;
         // SAFETY: we hold `LOCKED` and set `CLAIMED`: the slot is uninitialized and ours.
         // In words: the consumer, often on this thread moments later, reads it back in words
@@ -885,11 +911,13 @@ impl<O> CoreHead<O> {
         }
     }
 
-    /// True when the current generation is complete and its result untaken: the one load a
-    /// consumer's poll needs to know whether the fast path applies.
-    #[inline]
-    pub(crate) fn is_completed_untaken(&self) -> bool {
-        self.state.load(Ordering::Acquire) & (COMPLETE | TAKEN) == COMPLETE
+    /// The state, if the current generation is complete and its result untaken: the one load
+    /// a consumer's poll needs to know whether the fast path applies, kept for
+    /// [`recycle_completed`](Self::recycle_completed).
+    #[inline(always)]
+    pub(crate) fn completed_untaken(&self) -> Option<CompletedState> {
+        let state = self.state.load(Ordering::Acquire);
+        (state & (COMPLETE | TAKEN) == COMPLETE).then_some(CompletedState(state))
     }
 
     /// The unique consumer's fast path, first half: if the generation is complete and its
@@ -907,16 +935,30 @@ impl<O> CoreHead<O> {
     /// only leaks.)
     #[inline]
     pub(crate) unsafe fn unique_recycle_completed(&self) -> bool {
-        let state = self.state.load(Ordering::Acquire);
-        if state & (COMPLETE | TAKEN) != COMPLETE {
-            return false;
+        match self.completed_untaken() {
+            Some(seen) => {
+                // SAFETY: per the caller.
+                unsafe { self.recycle_completed(seen) };
+                true
+            }
+            None => false,
         }
-        // `COMPLETE` seen with Acquire: the result is initialized and the completer no longer
-        // touches the core (it took the waker: it clears `HAS_WAKER`, so nothing else needs
-        // dropping). The next generation starts empty; the result is the caller's now.
-        let next = with_version(version_of(state).wrapping_add(1), state & CONFIG);
+    }
+
+    /// Start the next generation of a completed one whose result is untaken, `seen` by
+    /// [`completed_untaken`](Self::completed_untaken): one Release store. `COMPLETE` was seen
+    /// with Acquire, so the result is initialized and the completer no longer touches the
+    /// core (it took the waker: it clears `HAS_WAKER`, so nothing else needs dropping), and
+    /// nobody but the unique consumer writes the state word until the next rent: `seen` is
+    /// still the state. The next generation starts empty; the result is the caller's now.
+    ///
+    /// # Safety
+    /// As for [`unique_recycle_completed`](Self::unique_recycle_completed) returning `true`;
+    /// `seen` is this generation's, and nothing ran on the core since it was loaded.
+    #[inline(always)]
+    pub(crate) unsafe fn recycle_completed(&self, seen: CompletedState) {
+        let next = with_version(version_of(seen.0).wrapping_add(1), seen.0 & CONFIG);
         self.state.store(next, Ordering::Release);
-        true
     }
 
     /// The fast path's second half: move out the result of the generation that
@@ -934,6 +976,11 @@ impl<O> CoreHead<O> {
             .with(|r| unsafe { read_in_words((*r).as_ptr()) })
     }
 }
+
+/// A core's state word, loaded with Acquire, that said complete and untaken
+/// ([`CoreHead::completed_untaken`]).
+#[derive(Clone, Copy)]
+pub(crate) struct CompletedState(u64);
 
 /// What a recycled generation left behind: dropped by the caller after the slot is kept.
 #[must_use = "drop the leftovers after keeping the slot"]

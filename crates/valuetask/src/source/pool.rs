@@ -30,8 +30,9 @@
 //!   slot goes anywhere another thread can reach (the shared list) or is freed (a closed
 //!   pool). While a thread cache flushes it names no pool (`owner` null, `flushing` set), so
 //!   nothing is cached or taken meanwhile.
-//! - `ValueTask::poll` takes a completed slot inline ([`take_completed`]) when its pool is
-//!   open and this thread's cache names that pool and has room, reading the slot as a
+//! - `ValueTask::poll` takes a completed slot inline ([`take_completed`]) when this thread's
+//!   cache names its pool and has room (a closed pool's slot is cached too, and freed at the
+//!   cache's next flush, like the slots cached before the pool closed), reading the slot as a
 //!   `SlotHead<TaskOutput<T>>`: `Slot`, `PoolRef`, the core and `CoreView` are `repr(C)` or
 //!   transparent, so the prefix is the same for every `T` (a unit test checks the offsets for
 //!   several alignments); the pool pointer is `Arc::into_raw` of the pool's shared part,
@@ -60,7 +61,7 @@ use super::SourceStatus;
 use crate::backing::{deliver, Backed, BackingVTable, Header, Kind};
 use crate::forwarding::write_in_words;
 use crate::sync::lock_std as lock;
-use crate::task::{TaskError, TaskOutput};
+use crate::task::{outcome_of, outcome_of_error, Outcome, TaskError, TaskOutput};
 
 /// Idle slots a thread keeps for the pool it used last.
 const THREAD_CACHE: usize = 32;
@@ -103,6 +104,9 @@ const DEFAULT_MAX_IDLE: usize = 1024;
 /// ```
 pub struct CompletionPool<T> {
     handle: Arc<PoolHandle<T>>,
+    /// The pool's name in the thread cache (`Arc::as_ptr` of `handle.shared`), kept here so
+    /// a rent compares it without going through `handle`.
+    id: usize,
 }
 
 /// Closes the pool when the last `CompletionPool` clone drops.
@@ -250,16 +254,16 @@ impl<T: Send + 'static> CompletionPool<T> {
     /// assert_eq!(pool.idle(), 1);
     /// ```
     pub fn with_max_idle(max_idle: usize) -> Self {
+        let shared = Arc::new(PoolShared {
+            head: PoolHead {
+                closed: AtomicBool::new(false),
+            },
+            idle: Mutex::new(Vec::new()),
+            max_idle,
+        });
         CompletionPool {
-            handle: Arc::new(PoolHandle {
-                shared: Arc::new(PoolShared {
-                    head: PoolHead {
-                        closed: AtomicBool::new(false),
-                    },
-                    idle: Mutex::new(Vec::new()),
-                    max_idle,
-                }),
-            }),
+            id: Arc::as_ptr(&shared) as usize,
+            handle: Arc::new(PoolHandle { shared }),
         }
     }
 
@@ -267,10 +271,9 @@ impl<T: Send + 'static> CompletionPool<T> {
     /// [`rent`](Self::rent) returns, before the value task is made).
     #[inline]
     pub(crate) fn rent_backing(&self) -> (Backed<'static, TaskOutput<T>>, Completer<T>) {
-        let shared = &self.handle.shared;
-        let slot = match take_cached::<T>(shared) {
+        let slot = match take_cached::<T>(self.id) {
             Some(cached) => cached.0,
-            None => Self::rent_slow(shared),
+            None => Self::rent_slow(&self.handle.shared),
         };
         // SAFETY: the slot is ours (fresh or taken from an idle list), and starts with its
         // header; its value task becomes its consumer.
@@ -332,6 +335,7 @@ impl<T> Clone for CompletionPool<T> {
     fn clone(&self) -> Self {
         CompletionPool {
             handle: Arc::clone(&self.handle),
+            id: self.id,
         }
     }
 }
@@ -579,30 +583,32 @@ thread_local! {
 }
 
 #[inline]
-fn take_cached<T>(pool: &Arc<PoolShared<T>>) -> Option<SlotPtr<T>> {
+/// An idle slot of the pool named `id` (`Arc::as_ptr` of its shared part, whose slots are
+/// `Slot<T>`) from this thread's cache, if the cache holds that pool's slots.
+fn take_cached<T>(id: usize) -> Option<SlotPtr<T>> {
     // Loom runs model threads on one OS thread: a real thread-local would outlive the model.
     if cfg!(valuetask_loom) {
         return None;
     }
-    let id = Arc::as_ptr(pool).cast::<()>();
     CACHE
         .try_with(|cache| {
             let len = cache.len.get();
-            if cache.owner.get() != id || len == 0 {
+            if cache.owner.get() as usize != id || len == 0 {
                 return None;
             }
             cache.len.set(len - 1);
-            // SAFETY: `slots[..len]` are non-null idle slots of `owner`, which is `pool`.
+            // SAFETY: `slots[..len]` are non-null idle slots of `owner`, which is `id`, and
+            // `0 < len <= THREAD_CACHE`.
             Some(SlotPtr(unsafe {
-                NonNull::new_unchecked(cache.slots[len - 1].get().cast())
+                NonNull::new_unchecked(cache.slots.get_unchecked(len - 1).get().cast())
             }))
         })
         .ok()
         .flatten()
 }
 
-/// The consumer's poll of a rented slot whose generation is complete, when its pool is open
-/// and this thread's cache names that pool and has room: recycle the slot, keep it in the
+/// The consumer's poll of a rented slot whose generation is complete, when this thread's
+/// cache names the slot's pool and has room (open or closed: see below): recycle the slot, keep it in the
 /// cache and move the result out, all inlined into `ValueTask::poll` (the same steps as
 /// `Slot::poll`'s fast path, without the call through the header, so the result goes
 /// straight into the caller's value). `None` when any of that does not hold: nothing was
@@ -619,9 +625,7 @@ pub(crate) unsafe fn take_completed<O>(header: NonNull<Header<O>>) -> Option<O> 
     // SAFETY: per the caller, a live `Slot<T>`, which starts with a `SlotHead<O>`.
     let slot = unsafe { header.cast::<SlotHead<O>>().as_ref() };
     // First the one check that a pending slot (a first poll) fails, before anything else.
-    if !slot.core.head.is_completed_untaken() {
-        return None;
-    }
+    let seen = slot.core.head.completed_untaken()?;
     let pool = slot.pool;
     CACHE
         .try_with(|cache| {
@@ -629,18 +633,19 @@ pub(crate) unsafe fn take_completed<O>(header: NonNull<Header<O>>) -> Option<O> 
             if cache.owner.get() != pool.as_ptr().cast_const().cast() || len >= THREAD_CACHE {
                 return None;
             }
-            // SAFETY: the slot holds a strong count on its pool's shared part.
-            if unsafe { pool.as_ref() }.closed.load(Ordering::Acquire) {
-                return None;
-            }
+            // The pool is not checked for `closed`: the cache names it, so holds a strong
+            // count on it, and a closed pool's cached slots are freed at the next flush (at
+            // most `THREAD_CACHE` of them, as for slots cached before the pool closed).
+            //
             // SAFETY: we are the slot's only consumer, and nobody else resets or recycles it
-            // while we live (see `Slot::poll`).
-            if !unsafe { slot.core.head.unique_recycle_completed() } {
-                return None;
-            }
+            // while we live (see `Slot::poll`); `seen` is the state just loaded, and nothing
+            // ran on the core since.
+            unsafe { slot.core.head.recycle_completed(seen) };
             // Recycled: the slot is ours, and goes in this thread's cache (named for its
             // pool, with room), where only this thread can rent it again.
-            cache.slots[len].set(header.as_ptr().cast());
+            //
+            // SAFETY: `len < THREAD_CACHE`, checked above.
+            unsafe { cache.slots.get_unchecked(len) }.set(header.as_ptr().cast());
             cache.len.set(len + 1);
             // SAFETY: just recycled, and untouched since: nothing runs between here and the
             // recycle that could rent, complete or free it.
@@ -749,8 +754,9 @@ impl<T: Send + 'static> Completer<T> {
     /// assert_eq!(reply.await, Ok(42));
     /// # });
     /// ```
+    #[inline]
     pub fn set_result(self, value: T) {
-        complete_slot(self.into_slot(), Ok(value));
+        complete_slot(self.into_slot(), Outcome::RanToCompletion, || Ok(value));
     }
 
     /// Complete with `error` (.NET `SetException`).
@@ -765,7 +771,7 @@ impl<T: Send + 'static> Completer<T> {
     /// assert_eq!(error.to_string(), "task faulted: refused");
     /// ```
     pub fn set_error(self, error: TaskError) {
-        complete_slot(self.into_slot(), Err(error));
+        complete_slot(self.into_slot(), outcome_of_error(&error), || Err(error));
     }
 
     /// Complete as canceled (.NET `SetCanceled`).
@@ -777,7 +783,9 @@ impl<T: Send + 'static> Completer<T> {
     /// assert!(reply.get_result().unwrap_err().is_canceled());
     /// ```
     pub fn set_canceled(self) {
-        complete_slot(self.into_slot(), Err(TaskError::Canceled));
+        complete_slot(self.into_slot(), Outcome::Canceled, || {
+            Err(TaskError::Canceled)
+        });
     }
 
     /// Complete with `outcome`, a value or an error, as it comes (.NET 8
@@ -796,7 +804,7 @@ impl<T: Send + 'static> Completer<T> {
     /// assert_eq!(failed.get_result(), Err(TaskError::Canceled));
     /// ```
     pub fn set_outcome(self, outcome: TaskOutput<T>) {
-        complete_slot(self.into_slot(), outcome);
+        complete_slot(self.into_slot(), outcome_of(&outcome), || outcome);
     }
 
     /// The slot, giving up the completer without its `Drop` (which would abandon the slot).
@@ -829,18 +837,33 @@ impl<T> Completer<T> {
 /// Complete a rented slot's generation as its completer, and recycle the slot if its consumer
 /// is already gone.
 #[inline(always)]
-fn complete_slot<T: Send + 'static>(slot: NonNull<Slot<T>>, output: TaskOutput<T>) {
+fn complete_slot<T: Send + 'static>(
+    slot: NonNull<Slot<T>>,
+    outcome: Outcome,
+    make: impl FnOnce() -> TaskOutput<T>,
+) {
     // SAFETY: the slot stays rented until both its completer (the caller) and its consumer
     // are done.
     let core = &unsafe { slot.as_ref() }.core;
-    match core.complete(output) {
-        Ok(before) if before & CONSUMER_GONE != 0 => {
-            // SAFETY: the consumer is gone and we are done: the slot is ours.
-            unsafe { give_back(slot) };
-        }
-        Ok(_) => {}
-        Err(_) => unreachable!("a rented slot is completed only by its one completer"),
+    // A rented slot's one completer is the caller. The output is made once the slot is
+    // claimed, so it is written from registers.
+    let before = core.claim_unique();
+    core.publish_with(before, outcome, make);
+    if before & CONSUMER_GONE != 0 {
+        // SAFETY: the consumer is gone and we are done: the slot is ours.
+        unsafe { give_back_cold(slot) };
     }
+}
+
+/// [`give_back`] out of the completer's way: its consumer left first, the rare case.
+///
+/// # Safety
+/// As for [`give_back`].
+#[cold]
+#[inline(never)]
+unsafe fn give_back_cold<T: Send + 'static>(slot: NonNull<Slot<T>>) {
+    // SAFETY: per the caller.
+    unsafe { give_back(slot) }
 }
 
 /// A completer dropped without completing: complete with `Abandoned` so the awaiter never
@@ -854,7 +877,7 @@ unsafe fn abandon_slot<T: Send + 'static>(slot: NonNull<()>) {
     // The awaiter's waker may panic; while this thread is already unwinding that would abort
     // the process, so its panic is dropped then (and resumed otherwise).
     let abandoned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        complete_slot(slot, Err(TaskError::Abandoned))
+        complete_slot(slot, Outcome::Faulted, || Err(TaskError::Abandoned))
     }));
     if let Err(panic) = abandoned {
         if !std::thread::panicking() {
