@@ -130,6 +130,10 @@ thread_local! {
 }
 
 impl Slab {
+    /// Out of line and cold: it builds a slab on the stack, whose frame `insert` would
+    /// otherwise set up on every registration.
+    #[cold]
+    #[inline(never)]
     fn new() -> Box<Self> {
         // Loom runs model threads on one OS thread: a real thread-local would outlive the model.
         if !cfg!(valuetask_loom) {
@@ -180,6 +184,7 @@ impl Waiters {
 
     /// Store `waker` for an awaiter that is not registered yet (`key` is `NONE`) and write its
     /// key back; `Err(waker)` when the inline slot and the slab are full.
+    #[inline]
     pub(crate) fn insert(&mut self, key: &mut WaiterKey, waker: Waker) -> Result<(), Waker> {
         debug_assert!(key.is_none(), "insert is for a first registration");
         if self.inline.is_none() {
