@@ -578,7 +578,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// First half of completing: take `LOCKED` and set `CLAIMED`, or say which version was
     /// already claimed. Returns the state before.
     #[inline(always)]
-    pub(crate) fn claim(&self) -> Result<u64, u32> {
+    fn claim(&self) -> Result<u64, u32> {
         self.lock(CLAIMED, |cur| {
             if cur & CLAIMED != 0 {
                 Err(version_of(cur))
@@ -604,7 +604,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// Second half: with `LOCKED` held and `CLAIMED` set by [`claim`](Self::claim) (`cur` is
     /// the state before it), write `output`, publish `COMPLETE`, and wake the waiter.
     #[inline(always)]
-    pub(crate) fn publish(&self, cur: u64, output: TaskOutput<T>) {
+    fn publish(&self, cur: u64, output: TaskOutput<T>) {
         self.publish_with(cur, outcome_of(&output), || output);
     }
 

@@ -582,9 +582,9 @@ thread_local! {
     static CACHE_EXIT_GUARD: CacheExitGuard = const { CacheExitGuard };
 }
 
-#[inline]
 /// An idle slot of the pool named `id` (`Arc::as_ptr` of its shared part, whose slots are
 /// `Slot<T>`) from this thread's cache, if the cache holds that pool's slots.
+#[inline]
 fn take_cached<T>(id: usize) -> Option<SlotPtr<T>> {
     // Loom runs model threads on one OS thread: a real thread-local would outlive the model.
     if cfg!(valuetask_loom) {
@@ -608,10 +608,10 @@ fn take_cached<T>(id: usize) -> Option<SlotPtr<T>> {
 }
 
 /// The consumer's poll of a rented slot whose generation is complete, when this thread's
-/// cache names the slot's pool and has room (open or closed: see below): recycle the slot, keep it in the
-/// cache and move the result out, all inlined into `ValueTask::poll` (the same steps as
-/// `Slot::poll`'s fast path, without the call through the header, so the result goes
-/// straight into the caller's value). `None` when any of that does not hold: nothing was
+/// cache names the slot's pool (open or closed: see below) and has room: recycle the slot,
+/// keep it in the cache and move the result out, all inlined into `ValueTask::poll` (the same
+/// steps as `Slot::poll`'s fast path, without the call through the header, so the result
+/// goes straight into the caller's value). `None` when any of that does not hold: nothing was
 /// touched, and the caller polls the slot through its header.
 ///
 /// # Safety
