@@ -64,16 +64,23 @@ impl<T> TaskCompletionSource<T> {
         }
     }
 
-    /// A source for one of the library's internal tasks: its abandonment is the user's
-    /// task's to report (see `unobserved::report_unless_abandoned`).
-    pub(crate) fn internal() -> Self {
-        Self {
-            raw: RawTask::new_pending(
-                false,
-                1,
-                Some(crate::unobserved::report_unless_abandoned::<T>),
-            ),
-        }
+    /// A source for one of the library's internal tasks, and its task, made together (the
+    /// task's handle is counted at birth: no increment). Its abandonment is the user's task's
+    /// to report (see `unobserved::report_unless_abandoned`).
+    pub(crate) fn internal_with_task() -> (Self, Task<T>) {
+        let (raw, task) = RawTask::new_pending_pair(
+            false,
+            1,
+            Some(crate::unobserved::report_unless_abandoned::<T>),
+        );
+        (Self { raw }, Task::from_raw(task))
+    }
+
+    /// [`new`](Self::new) and its task, made together (the task's handle is counted at birth:
+    /// no increment, on every `Task::run`).
+    pub(crate) fn new_with_task() -> (Self, Task<T>) {
+        let (raw, task) = RawTask::new_pending_pair(false, 1, Some(crate::unobserved::report::<T>));
+        (Self { raw }, Task::from_raw(task))
     }
 
     /// The task this source completes (.NET `TaskCompletionSource.Task`). Every call returns a

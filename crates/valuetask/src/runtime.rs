@@ -96,12 +96,11 @@ where
     F: Future + Send + 'static,
     F::Output: Send + Sync + 'static,
 {
-    let tcs = if internal {
-        TaskCompletionSource::internal()
+    let (tcs, task) = if internal {
+        TaskCompletionSource::internal_with_task()
     } else {
-        TaskCompletionSource::new()
+        TaskCompletionSource::new_with_task()
     };
-    let task = tcs.task();
     spawn_detached(
         Drive {
             future: catch_panic(future),

@@ -79,6 +79,7 @@ impl<O> Cell<O> {
     fn new(
         state: usize,
         output: MaybeUninit<O>,
+        refs: usize,
         sources: usize,
         on_unobserved: Option<fn(&O)>,
     ) -> Self {
@@ -88,7 +89,7 @@ impl<O> Cell<O> {
         const EMPTY: Waiters = Waiters::new();
         Self {
             state: AtomicUsize::new(state),
-            refs: AtomicUsize::new(1),
+            refs: AtomicUsize::new(refs),
             sources: AtomicUsize::new(sources),
             on_unobserved,
             waiters: UnsafeCell::new(EMPTY),
@@ -187,7 +188,25 @@ impl<O> RawTask<O> {
         } else {
             0
         };
-        Self::from_cell(|| Cell::new(flags, MaybeUninit::uninit(), sources, on_unobserved))
+        Self::from_cell(|| Cell::new(flags, MaybeUninit::uninit(), 1, sources, on_unobserved))
+    }
+
+    /// [`new_pending`](Self::new_pending) with two handles from birth (a source's and its
+    /// task's): the second costs no refcount increment.
+    pub(crate) fn new_pending_pair(
+        async_continuations: bool,
+        sources: usize,
+        on_unobserved: Option<fn(&O)>,
+    ) -> (Self, Self) {
+        let flags = if async_continuations {
+            ASYNC_CONTINUATIONS
+        } else {
+            0
+        };
+        let first =
+            Self::from_cell(|| Cell::new(flags, MaybeUninit::uninit(), 2, sources, on_unobserved));
+        let second = Self { ptr: first.ptr };
+        (first, second)
     }
 
     /// A cell that is complete from birth.
@@ -197,7 +216,7 @@ impl<O> RawTask<O> {
         on_unobserved: Option<fn(&O)>,
     ) -> Self {
         let state = CLAIMED | COMPLETE | outcome.bits();
-        Self::from_cell(|| Cell::new(state, MaybeUninit::new(output), 0, on_unobserved))
+        Self::from_cell(|| Cell::new(state, MaybeUninit::new(output), 1, 0, on_unobserved))
     }
 
     /// Note that someone looked at a faulted output (so it is not reported as unobserved).
