@@ -183,12 +183,7 @@ impl<O> RawTask<O> {
         sources: usize,
         on_unobserved: Option<fn(&O)>,
     ) -> Self {
-        let flags = if async_continuations {
-            ASYNC_CONTINUATIONS
-        } else {
-            0
-        };
-        Self::from_cell(|| Cell::new(flags, MaybeUninit::uninit(), 1, sources, on_unobserved))
+        Self::pending_with_handles(1, async_continuations, sources, on_unobserved)
     }
 
     /// [`new_pending`](Self::new_pending) with two handles from birth (a source's and its
@@ -198,15 +193,32 @@ impl<O> RawTask<O> {
         sources: usize,
         on_unobserved: Option<fn(&O)>,
     ) -> (Self, Self) {
+        let first = Self::pending_with_handles(2, async_continuations, sources, on_unobserved);
+        let second = Self { ptr: first.ptr };
+        (first, second)
+    }
+
+    /// A pending cell whose refcount starts at `handles`; the caller makes that many handles.
+    fn pending_with_handles(
+        handles: usize,
+        async_continuations: bool,
+        sources: usize,
+        on_unobserved: Option<fn(&O)>,
+    ) -> Self {
         let flags = if async_continuations {
             ASYNC_CONTINUATIONS
         } else {
             0
         };
-        let first =
-            Self::from_cell(|| Cell::new(flags, MaybeUninit::uninit(), 2, sources, on_unobserved));
-        let second = Self { ptr: first.ptr };
-        (first, second)
+        Self::from_cell(|| {
+            Cell::new(
+                flags,
+                MaybeUninit::uninit(),
+                handles,
+                sources,
+                on_unobserved,
+            )
+        })
     }
 
     /// A cell that is complete from birth.
