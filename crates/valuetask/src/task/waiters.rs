@@ -105,19 +105,29 @@ fn store(
     waker: &Waker,
     fresh: &mut Option<Waker>,
 ) -> Result<Option<Waker>, NeedsClone> {
-    if slot
-        .as_ref()
-        .is_some_and(|existing| existing.will_wake(waker))
-    {
-        return Ok(None);
+    match slot {
+        Some(existing) => replace(existing, waker, fresh),
+        None => fresh.take().map(|f| slot.replace(f)).ok_or(NeedsClone),
     }
-    fresh.take().map(|f| slot.replace(f)).ok_or(NeedsClone)
 }
 
-/// The inline slot and the slab, under the cell's `LOCKED`. The slab is boxed so a task that
-/// never has two awaiters at once pays one word for it; which of its slots hold a waker is a
-/// mask here, in the cell (usually on the state word's cache line, which the registering
-/// thread has just locked).
+/// [`store`] for a slot known to hold a waker.
+fn replace(
+    existing: &mut Waker,
+    waker: &Waker,
+    fresh: &mut Option<Waker>,
+) -> Result<Option<Waker>, NeedsClone> {
+    if existing.will_wake(waker) {
+        return Ok(None);
+    }
+    let new = fresh.take().ok_or(NeedsClone)?;
+    Ok(Some(std::mem::replace(existing, new)))
+}
+
+/// The inline slot and the slab, under the cell's `LOCKED`. The slab is a block of its own,
+/// so a task that never has two awaiters at once pays one word for it; which of its slots
+/// hold a waker is a mask here, in the cell (usually on the state word's cache line, which
+/// the registering thread has just locked).
 ///
 /// The slab's slots are written without being read and read without being written: a
 /// registration writes a free slot blind, and the completer moves the wakers out and clears
@@ -235,12 +245,7 @@ impl Waiters {
         if key == WaiterKey::INLINE {
             return store(&mut self.inline, waker, fresh);
         }
-        let existing = self.live_slot(key);
-        if existing.will_wake(waker) {
-            return Ok(None);
-        }
-        let new = fresh.take().ok_or(NeedsClone)?;
-        Ok(Some(std::mem::replace(existing, new)))
+        replace(self.live_slot(key), waker, fresh)
     }
 
     /// Store `waker` for an awaiter that is not registered yet (`key` is `NONE`) and write its
@@ -275,11 +280,10 @@ impl Waiters {
             return self.inline.take();
         }
         let index = Self::slab_index(key);
-        debug_assert!(self.live & 1 << index != 0, "a slab key names a live slot");
-        let slab = self.slab?;
-        if self.live & 1 << index == 0 {
+        let (Some(slab), true) = (self.slab, self.live & 1 << index != 0) else {
+            debug_assert!(false, "a slab key names a live slot");
             return None;
-        }
+        };
         self.live &= !(1 << index);
         // SAFETY: the slab is ours; its bit was set, so the slot holds a waker; the bit is now
         // clear, so it is read once.
