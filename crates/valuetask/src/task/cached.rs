@@ -5,12 +5,10 @@
 //!
 //! # Invariants
 //!
-//! - Every static cell lives in [`CACHED`], so "is this cell static?" is one address-range
-//!   test (`contains`), which the handle's clone and drop make before touching the refcount.
-//!   A new cached result goes in `CACHED` too, or its handles would count, and free, a static.
-//! - A static cell is complete and succeeded from its first read, and nothing ever writes it:
-//!   its handles do not count, success is never "observed", and a completed cell takes no
-//!   waiters or continuations.
+//! - The cells themselves live in `cell::STATIC_CELLS` (so the handle's clone and drop can
+//!   tell a static cell by its address without calling up here); this module only maps a
+//!   value to one of them. A new cached result goes in `STATIC_CELLS` too, or its handles
+//!   would count, and free, a static.
 //! - [`lookup`] hands out a cell typed `TaskOutput<T>` only when `T` *is* the cell's result type
 //!   (`()`, `bool` or `i32`, none of which has a lifetime that erasure could hide), so the
 //!   pointer cast between the two is the identity.
@@ -19,50 +17,8 @@ use std::any::TypeId;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
-use super::cell::Cell;
-use super::{Outcome, TaskOutput};
-
-/// The cached `i32`s are `FIRST_CACHED_I32..FIRST_CACHED_I32 + CACHED_I32S`: `-1..=8`, as in .NET.
-const FIRST_CACHED_I32: i32 = -1;
-const CACHED_I32S: usize = 10;
-
-/// Every static cell, in one place (see the module invariants).
-pub(crate) struct Cached {
-    unit: Cell<TaskOutput<()>>,
-    bools: [Cell<TaskOutput<bool>>; 2],
-    ints: [Cell<TaskOutput<i32>>; CACHED_I32S],
-}
-
-const fn succeeded<T>(value: T) -> Cell<TaskOutput<T>> {
-    Cell::new_static(Ok(value), Outcome::RanToCompletion)
-}
-
-pub(crate) static CACHED: Cached = Cached {
-    unit: succeeded(()),
-    bools: [succeeded(false), succeeded(true)],
-    ints: [
-        succeeded(-1),
-        succeeded(0),
-        succeeded(1),
-        succeeded(2),
-        succeeded(3),
-        succeeded(4),
-        succeeded(5),
-        succeeded(6),
-        succeeded(7),
-        succeeded(8),
-    ],
-};
-
-/// True when `cell` is one of the static cells: two compares with the static's address; nothing
-/// is read from the cell.
-#[inline]
-pub(crate) fn contains(cell: *const ()) -> bool {
-    let start = (&raw const CACHED).cast::<u8>();
-    let cell = cell.cast::<u8>();
-    // `wrapping_add`: one past the end of `CACHED` is in bounds, so this is `start + size`.
-    cell >= start && cell < start.wrapping_add(size_of::<Cached>())
-}
+use super::cell::{Cell, FIRST_CACHED_I32, STATIC_CELLS};
+use super::TaskOutput;
 
 /// The static cell holding `Ok(*value)`, if `value` is one that is cached. Never null.
 ///
@@ -72,20 +28,20 @@ pub(crate) fn contains(cell: *const ()) -> bool {
 pub(crate) fn lookup<T>(value: &T) -> Option<NonNull<Cell<TaskOutput<T>>>> {
     let id = erased_type_id::<T>();
     let cell: *const () = if id == TypeId::of::<()>() {
-        std::ptr::from_ref(&CACHED.unit).cast()
+        std::ptr::from_ref(&STATIC_CELLS.unit).cast()
     } else if id == TypeId::of::<bool>() {
         // SAFETY: `T` is `bool` (it has no lifetimes, so the erased id is its own).
         let value = unsafe { *std::ptr::from_ref(value).cast::<bool>() };
-        std::ptr::from_ref(&CACHED.bools[usize::from(value)]).cast()
+        std::ptr::from_ref(&STATIC_CELLS.bools[usize::from(value)]).cast()
     } else if id == TypeId::of::<i32>() {
         // SAFETY: `T` is `i32`, as above.
         let value = unsafe { *std::ptr::from_ref(value).cast::<i32>() };
         let index = usize::try_from(value.wrapping_sub(FIRST_CACHED_I32)).ok()?;
-        std::ptr::from_ref(CACHED.ints.get(index)?).cast()
+        std::ptr::from_ref(STATIC_CELLS.ints.get(index)?).cast()
     } else {
         return None;
     };
-    // `cell` is a `Cell<TaskOutput<U>>` in `CACHED` for the `U` that the type test above proved
+    // `cell` is a `Cell<TaskOutput<U>>` in `STATIC_CELLS` for the `U` that the type test above proved
     // to be `T`: the cast changes the pointer's type, not what it points at.
     NonNull::new(cell.cast_mut().cast::<Cell<TaskOutput<T>>>())
 }
@@ -119,15 +75,15 @@ fn erased_type_id<T: ?Sized>() -> TypeId {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::task::cell::RawTask;
+    use crate::task::cell::{is_static, RawTask};
     use crate::task::Task;
     use crate::value_task::ValueTask;
 
     /// The words of every static cell (see `RawTask::words`).
     fn all_words() -> Vec<[usize; 4]> {
-        let mut words = vec![RawTask::words(&CACHED.unit)];
-        words.extend(CACHED.bools.iter().map(RawTask::words));
-        words.extend(CACHED.ints.iter().map(RawTask::words));
+        let mut words = vec![RawTask::words(&STATIC_CELLS.unit)];
+        words.extend(STATIC_CELLS.bools.iter().map(RawTask::words));
+        words.extend(STATIC_CELLS.ints.iter().map(RawTask::words));
         words
     }
 
@@ -199,7 +155,7 @@ mod tests {
         assert!(lookup(&true).is_some() && lookup(&false).is_some());
         for value in -1..=8 {
             let cell = lookup(&value).expect("cached i32");
-            assert!(contains(cell.as_ptr().cast()));
+            assert!(is_static(cell));
         }
         assert!(lookup(&-2_i32).is_none());
         assert!(lookup(&9_i32).is_none());
@@ -207,6 +163,8 @@ mod tests {
         assert!(lookup(&0_u32).is_none(), "only i32 is cached, as in .NET");
         assert!(lookup(&0_i64).is_none());
         let on_heap = Box::new(0_u8);
-        assert!(!contains(std::ptr::from_ref(&*on_heap).cast()));
+        assert!(!is_static(
+            std::ptr::NonNull::from(&*on_heap).cast::<Cell<u8>>()
+        ));
     }
 }

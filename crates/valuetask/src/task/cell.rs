@@ -6,7 +6,7 @@
 //! # Invariants (who may touch what)
 //!
 //! - `refs` counts `RawTask` handles. The cell is freed when it drops to zero. A static cell
-//!   (`Task::completed()` and the cached results, all in `cached::CACHED`) keeps
+//!   (`Task::completed()` and the cached results, all in [`STATIC_CELLS`]) keeps
 //!   `STATIC_REFS` forever: its handles do not count, so it is never freed and never written.
 //! - `output` is written exactly once, by the thread that set `CLAIMED`, before that thread
 //!   sets `COMPLETE` with Release. It is read only after observing `COMPLETE` with Acquire, and
@@ -149,14 +149,55 @@ enum Lock {
     Completed,
 }
 
-/// True for a static cell (`cached.rs`): its handles neither count nor free it, so threads
-/// sharing it only read its cache line. An address-range test that reads nothing from the
-/// cell: every other cell pays two compares.
+/// The cached `i32`s are `FIRST_CACHED_I32..FIRST_CACHED_I32 + CACHED_I32S`: `-1..=8`, as in .NET.
+#[cfg(not(valuetask_loom))]
+pub(crate) const FIRST_CACHED_I32: i32 = -1;
+#[cfg(not(valuetask_loom))]
+const CACHED_I32S: usize = 10;
+
+/// Every static cell, in one place: `Task::completed()` and the results `cached.rs` hands out
+/// (see the module invariants).
+#[cfg(not(valuetask_loom))]
+pub(crate) struct StaticCells {
+    pub(crate) unit: Cell<crate::error::TaskOutput<()>>,
+    pub(crate) bools: [Cell<crate::error::TaskOutput<bool>>; 2],
+    pub(crate) ints: [Cell<crate::error::TaskOutput<i32>>; CACHED_I32S],
+}
+
+#[cfg(not(valuetask_loom))]
+const fn succeeded<T>(value: T) -> Cell<crate::error::TaskOutput<T>> {
+    Cell::new_static(Ok(value), Outcome::RanToCompletion)
+}
+
+#[cfg(not(valuetask_loom))]
+pub(crate) static STATIC_CELLS: StaticCells = StaticCells {
+    unit: succeeded(()),
+    bools: [succeeded(false), succeeded(true)],
+    ints: [
+        succeeded(-1),
+        succeeded(0),
+        succeeded(1),
+        succeeded(2),
+        succeeded(3),
+        succeeded(4),
+        succeeded(5),
+        succeeded(6),
+        succeeded(7),
+        succeeded(8),
+    ],
+};
+
+/// True for a static cell (one of [`STATIC_CELLS`]): its handles neither count nor free it, so
+/// threads sharing it only read its cache line. An address-range test that reads nothing from
+/// the cell: every other cell pays two compares.
 #[inline]
-fn is_static<O>(ptr: NonNull<Cell<O>>) -> bool {
+pub(crate) fn is_static<O>(ptr: NonNull<Cell<O>>) -> bool {
     #[cfg(not(valuetask_loom))]
     {
-        super::cached::contains(ptr.as_ptr().cast::<()>())
+        let start = (&raw const STATIC_CELLS).cast::<u8>();
+        let cell = ptr.as_ptr().cast_const().cast::<u8>();
+        // `wrapping_add`: one past the end of the static is in bounds, so this is `start + size`.
+        cell >= start && cell < start.wrapping_add(size_of::<StaticCells>())
     }
     #[cfg(valuetask_loom)]
     {
@@ -243,7 +284,7 @@ impl<O> RawTask<O> {
     /// A handle to a static completed cell. Never allocates, never frees, never counts.
     ///
     /// # Safety
-    /// `cell` points at a `Cell<O>` in `cached::CACHED`.
+    /// `cell` points at a `Cell<O>` in [`STATIC_CELLS`].
     #[cfg(not(valuetask_loom))]
     pub(crate) unsafe fn from_static(cell: NonNull<Cell<O>>) -> Self {
         debug_assert!(is_static(cell));

@@ -152,7 +152,7 @@ impl<T> Task<T> {
     pub fn from_result(value: T) -> Self {
         #[cfg(not(valuetask_loom))]
         if let Some(cell) = cached::lookup(&value) {
-            // SAFETY: `lookup` returns only cells of `CACHED` holding a `TaskOutput<T>`.
+            // SAFETY: `lookup` returns only cells of `STATIC_CELLS` holding a `TaskOutput<T>`.
             return Task::from_raw(unsafe { RawTask::from_static(cell) });
         }
         Self::completed_with(Ok(value))
