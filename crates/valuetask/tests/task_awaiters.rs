@@ -149,6 +149,62 @@ fn a_task_awaited_by_16_threads_1000_times_never_loses_a_wakeup() {
     }
 }
 
+/// Rounds of one task awaited by 16 tokio tasks on two workers, each round completed by the
+/// last task to arrive while the others register: registrations race each other (and the
+/// slab's installation) and the completion, round after round. A lost wake-up hangs a round:
+/// the watchdog fails the test instead.
+#[test]
+fn rounds_awaited_by_16_tokio_tasks_and_completed_by_the_last_to_arrive_lose_no_wakeup() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let rounds = common::stress_rounds() * 4;
+    let sources: Vec<std::sync::Mutex<Option<TaskCompletionSource<usize>>>> = (0..rounds)
+        .map(|_| std::sync::Mutex::new(Some(TaskCompletionSource::new())))
+        .collect();
+    let tasks: Vec<Task<usize>> = sources
+        .iter()
+        .map(|s| s.lock().unwrap().as_ref().unwrap().task())
+        .collect();
+    let arrived: Vec<AtomicUsize> = (0..rounds).map(|_| AtomicUsize::new(0)).collect();
+    let shared = Arc::new((sources, tasks, arrived));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .unwrap();
+    let awaiting: Vec<_> = (0..16)
+        .map(|_| {
+            let shared = shared.clone();
+            rt.spawn(async move {
+                let (sources, tasks, arrived) = &*shared;
+                let mut sum = 0;
+                for round in 0..tasks.len() {
+                    if arrived[round].fetch_add(1, Ordering::AcqRel) == 15 {
+                        let source = sources[round].lock().unwrap().take().unwrap();
+                        source.set_result(round);
+                    }
+                    sum += (&tasks[round]).await.unwrap();
+                }
+                sum
+            })
+        })
+        .collect();
+    let expected: usize = (0..rounds).sum();
+    // A thread of its own: a hung round may hold both workers (a completer spinning for a
+    // publication that never comes), and then no runtime timer would fire.
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let watchdog = thread::spawn(move || {
+        if finished.recv_timeout(Duration::from_secs(120)).is_err() {
+            eprintln!("a round lost a wake-up or hung: an awaiting task never finished");
+            std::process::abort();
+        }
+    });
+    let sums = rt.block_on(futures::future::join_all(awaiting));
+    done.send(()).unwrap();
+    watchdog.join().unwrap();
+    for sum in sums {
+        assert_eq!(sum.unwrap(), expected);
+    }
+}
+
 #[test]
 fn wait_blocks_until_completion_and_borrows_the_result() {
     let tcs = TaskCompletionSource::new();
