@@ -151,8 +151,10 @@ fn a_task_awaited_by_16_threads_1000_times_never_loses_a_wakeup() {
 
 /// Rounds of one task awaited by 16 tokio tasks on two workers, each round completed by the
 /// last task to arrive while the others register: registrations race each other (and the
-/// slab's installation) and the completion, round after round. A lost wake-up hangs a round:
-/// the watchdog fails the test instead.
+/// slab's taking and giving back) and the completion, round after round, as in the bench's
+/// (n16). A lost wake-up hangs a round: the watchdog fails the test instead. (It caught a
+/// completer that handed the slab back before every reserved slot was written, in a
+/// lock-free variant of the list that was measured and not kept.)
 #[test]
 fn rounds_awaited_by_16_tokio_tasks_and_completed_by_the_last_to_arrive_lose_no_wakeup() {
     use std::sync::atomic::{AtomicUsize, Ordering};

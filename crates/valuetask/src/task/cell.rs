@@ -11,14 +11,11 @@
 //! - `output` is written exactly once, by the thread that set `CLAIMED`, before that thread
 //!   sets `COMPLETE` with Release. It is read only after observing `COMPLETE` with Acquire, and
 //!   never written again until the cell is freed: readers get plain `&O`, without a lock.
-//! - `waiters`: the first 16 awaiters each reserve a slot with one CAS of the state word
-//!   (its mask of reserved slots; the CAS requires `LOCKED` and `CLAIMED` clear) and publish
-//!   their waker in it without a lock; re-registering and removing take `LOCKED`. The
-//!   completer takes `LOCKED` together with `CLAIMED`, waits for the slots reserved at its
-//!   claim to be published, takes them, and releases `LOCKED` in the same Release store that
-//!   sets `COMPLETE` and clears the mask (the protocol is in `waiters.rs`). While `LOCKED` is
-//!   held nobody else writes the state word. Once `COMPLETE` is set nobody takes `LOCKED` or
-//!   reserves a slot again, so a `WaiterKey` held by a future becomes dead.
+//! - `waiters` is accessed only by the thread holding `LOCKED`. `LOCKED` is taken by a CAS
+//!   that requires it clear and `COMPLETE` clear; the completer takes it together with
+//!   `CLAIMED`, drains the list, and releases it in the same Release store that sets
+//!   `COMPLETE`. While `LOCKED` is held nobody else writes the state word. Once `COMPLETE` is
+//!   set nobody takes `LOCKED` again, so a `WaiterKey` held by a future becomes dead.
 //! - `overflow` (awaiters past 16, in per-thread shards with their own locks) is published
 //!   under `LOCKED`, once, and lives until the cell is freed. It follows the rules in
 //!   `waiters.rs`: the completer takes its wakers after publishing `COMPLETE`, and
@@ -48,12 +45,9 @@ use std::ptr::NonNull;
 use std::task::{Poll, Waker};
 
 use super::state::{
-    slot_bit, Outcome, Snapshot, ASYNC_CONTINUATIONS, CLAIMED, COMPLETE, HAS_WAITERS, LOCKED,
-    OBSERVED, RESERVED,
+    Outcome, Snapshot, ASYNC_CONTINUATIONS, CLAIMED, COMPLETE, HAS_WAITERS, LOCKED, OBSERVED,
 };
-use super::waiters::{
-    replace, NeedsClone, Overflow, Registered, Taken, WaiterKey, WaiterSlots, Waiters,
-};
+use super::waiters::{NeedsClone, Overflow, Registered, Taken, WaiterKey, Waiters};
 use crate::sync::{fence, spin_wait, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
 
 /// More handles than this aborts, as `Arc` does, instead of wrapping.
@@ -68,7 +62,7 @@ pub(crate) struct Cell<O> {
     sources: AtomicUsize,
     /// Called with the output when a faulted cell is freed and nobody observed it.
     on_unobserved: Option<fn(&O)>,
-    waiters: WaiterSlots,
+    waiters: UnsafeCell<Waiters>,
     /// Awaiters past the first 16: null until needed, then fixed until the cell is freed.
     overflow: AtomicPtr<Overflow>,
     output: UnsafeCell<MaybeUninit<O>>,
@@ -89,12 +83,16 @@ impl<O> Cell<O> {
         sources: usize,
         on_unobserved: Option<fn(&O)>,
     ) -> Self {
+        // The empty list as one constant: built field by field, its `None` waker (a null
+        // vtable beside an undefined data word) went through the stack and was copied into
+        // the cell with a wide load straddling the stores, which stalls on store forwarding.
+        const EMPTY: Waiters = Waiters::new();
         Self {
             state: AtomicUsize::new(state),
             refs: AtomicUsize::new(refs),
             sources: AtomicUsize::new(sources),
             on_unobserved,
-            waiters: WaiterSlots::new(),
+            waiters: UnsafeCell::new(EMPTY),
             overflow: AtomicPtr::new(std::ptr::null_mut()),
             output: UnsafeCell::new(output),
         }
@@ -108,7 +106,7 @@ impl<O> Cell<O> {
             refs: AtomicUsize::new(STATIC_REFS),
             sources: AtomicUsize::new(0),
             on_unobserved: None,
-            waiters: WaiterSlots::new(),
+            waiters: UnsafeCell::new(Waiters::new()),
             overflow: AtomicPtr::new(std::ptr::null_mut()),
             output: UnsafeCell::new(MaybeUninit::new(output)),
         }
@@ -123,10 +121,6 @@ impl<O> Drop for Cell<O> {
             unsafe { Box::from_raw(overflow) }.recycle();
         }
         let state = Snapshot(self.state.load(Ordering::Relaxed));
-        if state.has_waiters() {
-            // Wakers of futures leaked while registered, and the slab, if any.
-            drop(self.waiters.take_unshared(state.reserved()));
-        }
         if state.outcome() == Some(Outcome::Faulted) && !state.is_observed() {
             if let Some(report) = self.on_unobserved {
                 // SAFETY: complete, so initialized; `&mut self`, so nobody writes it.
@@ -144,16 +138,6 @@ impl<O> Drop for Cell<O> {
             self.output.with_mut(|p| unsafe { (*p).assume_init_drop() });
         }
     }
-}
-
-/// A first registration's attempt at a slot (see `RawTask::reserve`).
-enum Reserve {
-    /// Slot `index` is ours: publish the waker there.
-    Slot(u32),
-    /// Every slot is reserved: the overflow, then.
-    Full,
-    /// The cell completed (seen with Acquire).
-    Completed,
 }
 
 /// Lock attempt on the waiter list.
@@ -410,10 +394,10 @@ impl<O> RawTask<O> {
 
     /// Register `waker` under `key`, or `Ready` if the cell completed (seen with Acquire).
     fn register_unless_complete(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<()> {
-        // Wakers are cloned outside any lock and before a slot is reserved (a clone is
-        // executor code, and an atomic operation on the executor's task): a first
-        // registration clones first; a re-registration with a different waker, found under
-        // the lock, releases it, clones and retries.
+        // Wakers are cloned outside any lock (a clone is executor code, and an atomic
+        // operation on the executor's task): a first registration clones before locking; a
+        // re-registration with a different waker, found under the lock, releases it, clones
+        // and retries.
         let mut fresh = key.is_none().then(|| waker.clone());
         loop {
             // An overflow key, or a new awaiter once the overflow exists: its shard.
@@ -433,85 +417,40 @@ impl<O> RawTask<O> {
                     }
                 }
             }
-            if key.is_none() {
-                let new = fresh.take().unwrap_or_else(|| waker.clone());
-                match self.reserve() {
-                    Reserve::Slot(index) => {
-                        // SAFETY: slot `index` is ours: reserved by our CAS, not published.
-                        unsafe { self.cell().waiters.publish(index, new) };
-                        *key = WaiterKey::slot(index);
-                        return Poll::Pending;
-                    }
-                    Reserve::Completed => return Poll::Ready(()),
-                    Reserve::Full => fresh = Some(new),
-                }
-            }
-            let Lock::Held(held) = self.lock(0) else {
+            let Lock::Held(held) = self.lock(HAS_WAITERS) else {
                 return Poll::Ready(());
             };
-            if key.is_none() {
-                // Every slot was reserved when we looked: the 17th awaiter publishes the
-                // overflow (once, under `LOCKED`), unless a slot was freed since.
-                if Snapshot(held).reserved() == (1 << super::waiters::SLOTS) - 1
-                    && self.overflow().is_none()
-                {
-                    let overflow = Box::into_raw(Overflow::new());
-                    self.cell().overflow.store(overflow, Ordering::Release);
+            let registered = self.cell().waiters.with_mut(|w| {
+                // SAFETY: we hold `LOCKED`, so the list is ours alone.
+                let waiters = unsafe { &mut *w };
+                if !key.is_none() {
+                    return Some(waiters.register(*key, waker, &mut fresh));
                 }
-                self.unlock(held);
-                continue;
-            }
-            // SAFETY: `key` names our slot, reserved and published by our first registration
-            // (a key is dead once complete, and we hold `LOCKED`, so not complete), and we
-            // hold `LOCKED`.
-            let registered = unsafe {
-                self.cell()
-                    .waiters
-                    .with_registered(key.slot_index(), |w| replace(w, waker, &mut fresh))
-            };
+                if self.overflow().is_some() {
+                    return None; // published since we looked: use it
+                }
+                let Some(new) = fresh.take() else {
+                    return Some(Err(NeedsClone));
+                };
+                match waiters.insert(key, new) {
+                    Ok(()) => Some(Ok(None)),
+                    Err(new) => {
+                        // The 17th awaiter: publish the overflow (once, under `LOCKED`).
+                        fresh = Some(new);
+                        let overflow = Box::into_raw(Overflow::new());
+                        self.cell().overflow.store(overflow, Ordering::Release);
+                        None
+                    }
+                }
+            });
             self.unlock(held);
             match registered {
-                Ok(replaced) => {
+                Some(Ok(replaced)) => {
                     drop(replaced);
                     return Poll::Pending;
                 }
-                Err(NeedsClone) => fresh = Some(waker.clone()),
-            }
-        }
-    }
-
-    /// A first registration's slot: the lowest free one, reserved with one CAS of the state
-    /// word, which requires `LOCKED` clear (no re-registration, removal or completion under
-    /// way). The registrant then publishes its waker there without any lock.
-    #[inline]
-    fn reserve(&self) -> Reserve {
-        let state = &self.cell().state;
-        let mut spins = 0;
-        let mut cur = state.load(Ordering::Acquire);
-        loop {
-            let s = Snapshot(cur);
-            if s.is_complete() {
-                return Reserve::Completed;
-            }
-            if s.is_locked() {
-                spin_wait(&mut spins);
-                cur = state.load(Ordering::Acquire);
-                continue;
-            }
-            let free = !s.reserved() & ((1 << super::waiters::SLOTS) - 1);
-            if free == 0 {
-                return Reserve::Full;
-            }
-            let index = free.trailing_zeros();
-            // Acquire: the slot's previous owner cleared its bit with a Release (its removal).
-            match state.compare_exchange_weak(
-                cur,
-                cur | slot_bit(index) | HAS_WAITERS,
-                Ordering::Acquire,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return Reserve::Slot(index),
-                Err(actual) => cur = actual,
+                Some(Err(NeedsClone)) => fresh = Some(waker.clone()),
+                None => {}
             }
         }
     }
@@ -544,11 +483,9 @@ impl<O> RawTask<O> {
                 .expect("an overflow key implies the overflow");
             drop(overflow.remove(k, || self.snapshot().is_complete()));
         } else if let Lock::Held(held) = self.lock(0) {
-            let index = k.slot_index();
-            // SAFETY: our slot, reserved and published (the key is live: not complete, since
-            // we hold `LOCKED`); its bit is cleared by the unlock below.
-            let removed = unsafe { self.cell().waiters.unpublish(index) };
-            self.unlock_to(held, held & !slot_bit(index));
+            // SAFETY: we hold `LOCKED`.
+            let removed = self.cell().waiters.with_mut(|w| unsafe { (*w).remove(k) });
+            self.unlock(held);
             drop(removed);
         }
     }
@@ -582,13 +519,8 @@ impl<O> RawTask<O> {
     /// Release `LOCKED` taken as `held`. A plain store: while `LOCKED` is held nobody else
     /// writes the state word (module invariants), so `held` is still its value.
     fn unlock(&self, held: usize) {
-        self.unlock_to(held, held);
-    }
-
-    /// Release `LOCKED` taken as `held`, leaving the word `new` (without `LOCKED`).
-    fn unlock_to(&self, held: usize, new: usize) {
         debug_assert_eq!(self.cell().state.load(Ordering::Relaxed), held);
-        self.cell().state.store(new & !LOCKED, Ordering::Release);
+        self.cell().state.store(held & !LOCKED, Ordering::Release);
     }
 
     /// Complete with `output`, or hand it back if some completer already claimed the cell.
@@ -663,15 +595,17 @@ impl<O> RawTask<O> {
         // before we set `COMPLETE` below.
         cell.output.with_mut(|p| unsafe { (*p).write(output) });
         let waiters = if before.has_waiters() {
-            // SAFETY: we claimed the cell (`CLAIMED` and `LOCKED`), `before` is what the claim
-            // replaced, and the store below clears the mask.
-            Some(unsafe { cell.waiters.take(before.reserved()) })
+            // SAFETY: we hold `LOCKED`: the waiter list is ours alone.
+            Some(
+                cell.waiters
+                    .with_mut(|w| unsafe { std::mem::take(&mut *w) }),
+            )
         } else {
             None
         };
         // Release publishes the output and the emptied list. `before` is still the whole
         // state: nobody else changed it while we held `LOCKED`.
-        let done = (before.0 | CLAIMED | COMPLETE | outcome.bits()) & !(LOCKED | RESERVED);
+        let done = (before.0 | CLAIMED | COMPLETE | outcome.bits()) & !LOCKED;
         cell.state.store(done, Ordering::Release);
         // Published under `LOCKED` before we took it, if ever: seen here.
         let overflow = self.overflow().map(Overflow::take_all);
@@ -758,7 +692,8 @@ impl<O> RawTask<O> {
     pub(crate) fn waiter_count(&self) -> usize {
         match self.lock(0) {
             Lock::Held(held) => {
-                let n = Snapshot(held).reserved().count_ones() as usize;
+                // SAFETY: we hold `LOCKED`.
+                let n = self.cell().waiters.with(|w| unsafe { (*w).len() });
                 self.unlock(held);
                 n + self.overflow().map_or(0, Overflow::len)
             }

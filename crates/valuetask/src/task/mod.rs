@@ -608,52 +608,6 @@ mod tests {
         assert_eq!(task.try_result(), Some(Ok(&1)));
     }
 
-    /// The first 16 awaiters take the inline slot and the slab's, lowest free first; a
-    /// dropped one frees its slot for the next; the 17th opens the overflow; every one is
-    /// woken once.
-    #[test]
-    fn awaiters_fill_the_slots_lowest_free_first_then_the_overflow() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        struct Count(AtomicUsize);
-        impl std::task::Wake for Count {
-            fn wake(self: std::sync::Arc<Self>) {
-                self.0.fetch_add(1, Ordering::SeqCst);
-            }
-        }
-        let count = std::sync::Arc::new(Count(AtomicUsize::new(0)));
-        let waker = std::task::Waker::from(count.clone());
-        let mut cx = Context::from_waker(&waker);
-        let tcs = TaskCompletionSource::<u8>::new();
-        let task = tcs.task();
-        let mut awaiting: Vec<_> = (0..16).map(|_| (&task).into_future()).collect();
-        for (i, f) in awaiting.iter_mut().enumerate() {
-            assert!(Pin::new(&mut *f).poll(&mut cx).is_pending());
-            assert_eq!(f.borrowed.key, WaiterKey::slot(i as u32));
-        }
-        drop(awaiting.remove(5));
-        drop(awaiting.remove(3));
-        assert_eq!(task.raw.waiter_count(), 14);
-        for expected in [3, 5] {
-            let mut f = (&task).into_future();
-            assert!(Pin::new(&mut f).poll(&mut cx).is_pending());
-            assert_eq!(
-                f.borrowed.key,
-                WaiterKey::slot(expected),
-                "lowest free first"
-            );
-            awaiting.push(f);
-        }
-        let mut seventeenth = (&task).into_future();
-        assert!(Pin::new(&mut seventeenth).poll(&mut cx).is_pending());
-        assert!(seventeenth.borrowed.key.is_overflow());
-        assert_eq!(task.raw.waiter_count(), 17);
-        tcs.set_result(7);
-        assert_eq!(count.0.load(Ordering::SeqCst), 17, "each woken once");
-        for f in &mut awaiting {
-            assert_eq!(Pin::new(f).poll(&mut cx), Poll::Ready(Ok(7)));
-        }
-    }
-
     #[test]
     fn completed_task_handles_do_not_write_the_static_cell() {
         let before = Task::completed().raw.ref_count();

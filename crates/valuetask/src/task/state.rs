@@ -11,11 +11,8 @@
 //! | 4-5 | outcome | 1 = ran to completion, 2 = faulted, 3 = canceled; written with `COMPLETE` |
 //! | 6 | `ASYNC_CONTINUATIONS` | wake waiters from the continuation thread, not inline |
 //! | 7 | `OBSERVED` | someone looked at a faulted output (await, `error`, `try_result`, `wait`) |
-//! | 8-23 | reserved slots | bit `8 + i` set: waiter slot `i` (0 inline, then the slab's) is an awaiter's; set by its first registration's CAS, cleared by its removal (under `LOCKED`) or, all together, with `COMPLETE` |
 
 use std::fmt;
-
-use super::waiters::SLOTS;
 
 pub(crate) const CLAIMED: usize = 1 << 0;
 pub(crate) const COMPLETE: usize = 1 << 1;
@@ -25,15 +22,6 @@ const OUTCOME_SHIFT: u32 = 4;
 const OUTCOME_MASK: usize = 0b11 << OUTCOME_SHIFT;
 pub(crate) const ASYNC_CONTINUATIONS: usize = 1 << 6;
 pub(crate) const OBSERVED: usize = 1 << 7;
-const RESERVED_SHIFT: u32 = 8;
-/// Every reserved-slot bit.
-pub(crate) const RESERVED: usize = ((1 << SLOTS) - 1) << RESERVED_SHIFT;
-
-/// The state word's bit for waiter slot `index`.
-#[inline]
-pub(crate) const fn slot_bit(index: u32) -> usize {
-    1 << (RESERVED_SHIFT + index)
-}
 
 /// How a completed cell ended; stored in the state word so `status()` is one load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,11 +67,6 @@ impl Snapshot {
     pub(crate) const fn async_continuations(self) -> bool {
         self.0 & ASYNC_CONTINUATIONS != 0
     }
-    /// The mask of reserved waiter slots: bit `i` for slot `i`.
-    #[inline]
-    pub(crate) const fn reserved(self) -> u32 {
-        ((self.0 & RESERVED) >> RESERVED_SHIFT) as u32
-    }
     /// The outcome, if the cell is complete.
     #[inline]
     pub(crate) const fn outcome(self) -> Option<Outcome> {
@@ -108,7 +91,6 @@ impl fmt::Debug for Snapshot {
             .field("outcome", &self.outcome())
             .field("observed", &self.is_observed())
             .field("async_continuations", &self.async_continuations())
-            .field("reserved", &format_args!("{:#b}", self.reserved()))
             .finish()
     }
 }

@@ -1,38 +1,25 @@
 //! The wakers of a pending task.
 //!
-//! - Sixteen slots ([`WaiterSlots`]): one inline in the cell and a slab of 15 more, a pooled
-//!   block (`pool::store_block`) installed by the first awaiter that needs it and given back
-//!   by the completer, so a result awaited by up to 16 tasks, round after round, allocates
+//! - One inline slot and a slab of 15 more ([`Waiters`]), in the cell, guarded by the cell's
+//!   `LOCKED` bit (see `cell.rs`). The completer takes them whole under that bit and wakes
+//!   them after; the slab is a pooled block (`pool::store_block`) and goes back to the pool
+//!   once emptied, so a result awaited by up to 16 tasks, round after round, allocates
 //!   nothing for its list in steady state, whichever threads take and give back the slab.
-//! - Which slots are reserved is a mask in the cell's state word (see `state.rs`). A first
-//!   registration reserves the lowest free slot with one CAS of that word, then writes its
-//!   waker into the slot and publishes it with a Release store of the slot's flag: no lock
-//!   is held while the waker is written, so awaiters on several cores do not wait for each
-//!   other's cache misses (with a lock, one registrant's miss on the slot it wrote held up
-//!   every other registrant and the completer: measured in (n16)).
 //! - Past 16 awaiters, an overflow ([`Overflow`]) split into per-thread shards, each with
-//!   its own lock and cache lines. Its pointer is published once, under the cell's `LOCKED`,
-//!   and stays until the cell is freed (`Cell::drop` recycles it): registrants may hold a
-//!   reference to it without any lock. Four shards of 128 bytes each.
-//! - Under loom the slab has two slots, so the models reach the overflow with a fourth
-//!   awaiter.
+//!   its own lock and cache lines, so many awaiters on several cores do not all contend for
+//!   the cell's state word. Its pointer is published once, under `LOCKED`, and stays
+//!   until the cell is freed (`Cell::drop` recycles it): registrants may hold a reference to
+//!   it without any lock. Four shards of 128 bytes each.
+//! - Which slab slots hold a waker is a mask in the cell, so a registration writes only its
+//!   own slab slot, and writes it without reading it; the completer reads the slots without
+//!   writing them (see [`Waiters`]). Under loom the slab has one slot, so the models reach
+//!   the overflow with a third awaiter.
 //!
-//! # Invariants (slots)
+//! # Invariants (slab)
 //!
-//! - A slot is written only by the awaiter that reserved it: between its reservation and its
-//!   publication (a first registration, which runs no user code there: the waker was cloned
-//!   before), or while holding the cell's `LOCKED` with its slot published (a re-registration
-//!   or a removal). A removal reads the waker out, clears the flag, and clears the slot's bit
-//!   in the same store that releases `LOCKED`.
-//! - The completer claims the cell with `LOCKED` set, so from its claim on nobody reserves,
-//!   re-registers or removes; it waits for each slot reserved at its claim to be published
-//!   (a registrant between its two steps), then moves the wakers out without writing the
-//!   slots, and clears the mask with `COMPLETE`. Every waker published before the claim is
-//!   woken, and none after it exists. So the slab is done with once the completer has read
-//!   it, and goes back to the pool.
-//! - A slot's flag is set exactly when its bit is set and its waker is written: a slot whose
-//!   bit is clear holds no waker. `Cell::drop` drops the wakers of the bits still set (futures
-//!   leaked while registered).
+//! - A slab slot holds a waker exactly when its bit in `Waiters::live` is set; the others are
+//!   uninitialized. A waker leaves a slot only by clearing its bit first (`remove`,
+//!   `wake_all`, `Drop`), so none is read twice, and none is dropped by overwriting.
 //!
 //! # Invariants (overflow)
 //!
@@ -52,15 +39,11 @@ use std::ptr::NonNull;
 use std::task::Waker;
 
 use crate::catch_panic::{wake_each, Panic};
-use crate::sync::{spin_wait, AtomicBool, AtomicPtr, Ordering, UnsafeCell};
+use crate::sync::{spin_wait, AtomicBool, Ordering, UnsafeCell};
 
-/// Slab slots: with the inline one, 16 awaiters before the overflow. Under loom, 2: two
-/// registrants of slab slots can race each other (and the slab's installation), and the
-/// models reach the overflow with their fourth awaiter.
-const SLAB: usize = if cfg!(valuetask_loom) { 2 } else { 15 };
-
-/// The inline slot and the slab's: the width of the state word's mask of reserved slots.
-pub(crate) const SLOTS: u32 = SLAB as u32 + 1;
+/// Slab slots: with the inline one, 16 awaiters before the overflow. Under loom, 1: the
+/// models reach the overflow with their third awaiter.
+const SLAB: usize = if cfg!(valuetask_loom) { 1 } else { 15 };
 
 /// Shards in an overflow (a power of two).
 const SHARDS: usize = 4;
@@ -73,7 +56,8 @@ pub(crate) struct WaiterKey(u32);
 
 impl WaiterKey {
     pub(crate) const NONE: WaiterKey = WaiterKey(u32::MAX);
-    const FIRST_OVERFLOW: u32 = SLOTS;
+    const INLINE: WaiterKey = WaiterKey(0);
+    const FIRST_OVERFLOW: u32 = SLAB as u32 + 1;
 
     #[inline]
     pub(crate) const fn is_none(self) -> bool {
@@ -84,20 +68,6 @@ impl WaiterKey {
     #[inline]
     pub(crate) const fn is_overflow(self) -> bool {
         self.0 >= Self::FIRST_OVERFLOW && !self.is_none()
-    }
-
-    /// The key of slot `index` (the inline one or the slab's), `index < SLOTS`.
-    #[inline]
-    pub(crate) fn slot(index: u32) -> Self {
-        debug_assert!(index < SLOTS);
-        WaiterKey(index)
-    }
-
-    /// The slot of an inline or slab key.
-    #[inline]
-    pub(crate) fn slot_index(self) -> u32 {
-        debug_assert!(self.0 < SLOTS, "an inline or slab key");
-        self.0
     }
 
     /// Slot `index` of overflow shard `shard`.
@@ -142,7 +112,7 @@ fn store(
 }
 
 /// [`store`] for a slot known to hold a waker.
-pub(crate) fn replace(
+fn replace(
     existing: &mut Waker,
     waker: &Waker,
     fresh: &mut Option<Waker>,
@@ -154,254 +124,25 @@ pub(crate) fn replace(
     Ok(Some(std::mem::replace(existing, new)))
 }
 
-/// One waker slot: the waker, written by the awaiter that reserved the slot, and the flag
-/// that publishes it (see the module invariants).
-struct Slot {
-    published: AtomicBool,
-    waker: UnsafeCell<MaybeUninit<Waker>>,
-}
-
-impl Slot {
-    #[cfg(not(valuetask_loom))]
-    const fn new() -> Self {
-        Slot {
-            published: AtomicBool::new(false),
-            waker: UnsafeCell::new(MaybeUninit::uninit()),
-        }
-    }
-
-    #[cfg(valuetask_loom)]
-    fn new() -> Self {
-        Slot {
-            published: AtomicBool::new(false),
-            waker: UnsafeCell::new(MaybeUninit::uninit()),
-        }
-    }
-
-    /// Write `waker` and publish it.
-    ///
-    /// # Safety
-    /// The caller reserved this slot and has not published it.
-    #[inline]
-    unsafe fn publish(&self, waker: Waker) {
-        // SAFETY: per the caller, nobody else reads or writes the slot until the flag is set.
-        self.waker.with_mut(|p| unsafe { (*p).write(waker) });
-        self.published.store(true, Ordering::Release);
-    }
-
-    /// `f` on the published waker, for its owner to re-register.
-    ///
-    /// # Safety
-    /// The caller holds the cell's `LOCKED`, and reserved and published this slot.
-    unsafe fn with_registered<R>(&self, f: impl FnOnce(&mut Waker) -> R) -> R {
-        debug_assert!(self.published.load(Ordering::Relaxed));
-        // SAFETY: per the caller, the slot holds a waker and nobody else reads or writes it
-        // while `LOCKED` is held (module invariants).
-        self.waker
-            .with_mut(|p| f(unsafe { (*p).assume_init_mut() }))
-    }
-
-    /// Move the published waker out and clear the flag (a removal).
-    ///
-    /// # Safety
-    /// As for [`with_registered`](Self::with_registered); the caller then clears the slot's
-    /// bit with its release of `LOCKED`.
-    unsafe fn unpublish(&self) -> Waker {
-        debug_assert!(self.published.load(Ordering::Relaxed));
-        // Relaxed: the release of `LOCKED` orders it before the bit's clearing, which the
-        // slot's next reserver and any completer acquire.
-        self.published.store(false, Ordering::Relaxed);
-        // SAFETY: as for `with_registered`; the flag is clear, so it is read once.
-        self.waker.with(|p| unsafe { (*p).assume_init_read() })
-    }
-
-    /// Wait for the slot's registrant to publish it, then move its waker out.
-    ///
-    /// # Safety
-    /// The caller is the completer, past its claim, and the slot was reserved at the claim.
-    unsafe fn take_published(&self) -> Waker {
-        let mut spins = 0;
-        while !self.published.load(Ordering::Acquire) {
-            // A registrant between its reservation and its publication: a few stores away.
-            spin_wait(&mut spins);
-        }
-        // SAFETY: published (seen with Acquire); nobody writes the slot after the claim, and
-        // the mask is cleared with `COMPLETE`, so the waker is read once.
-        self.waker.with(|p| unsafe { (*p).assume_init_read() })
-    }
-}
-
-/// The inline slot and the slab, in the cell. Which slots are reserved is the state word's
-/// mask (`Snapshot::reserved`); see the module invariants for who touches what.
-pub(crate) struct WaiterSlots {
-    inline: Slot,
-    /// Null until an awaiter needs a slab slot; a pooled block, installed by a CAS and taken
-    /// back by the completer (or by `Cell::drop`).
-    slab: AtomicPtr<Slab>,
-}
-
-impl std::fmt::Debug for WaiterSlots {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WaiterSlots")
-            .field("inline", &self.inline.published.load(Ordering::Relaxed))
-            .field("slab", &!self.slab.load(Ordering::Relaxed).is_null())
-            .finish()
-    }
-}
-
-// SAFETY: wakers are `Send + Sync`; the slots are shared under the protocol of the module
-// invariants, and the slab is owned by the list that points at it.
-unsafe impl Send for WaiterSlots {}
-// SAFETY: as above.
-unsafe impl Sync for WaiterSlots {}
-
-impl WaiterSlots {
-    #[cfg(not(valuetask_loom))]
-    pub(crate) const fn new() -> Self {
-        Self {
-            inline: Slot::new(),
-            slab: AtomicPtr::new(std::ptr::null_mut()),
-        }
-    }
-
-    #[cfg(valuetask_loom)]
-    pub(crate) fn new() -> Self {
-        Self {
-            inline: Slot::new(),
-            slab: AtomicPtr::new(std::ptr::null_mut()),
-        }
-    }
-
-    /// Slot `index`, installing the slab if this is its first use.
-    #[inline]
-    fn slot(&self, index: u32) -> &Slot {
-        if index == 0 {
-            return &self.inline;
-        }
-        let slab = self.slab.load(Ordering::Acquire);
-        let slab = if slab.is_null() {
-            self.install_slab()
-        } else {
-            // SAFETY: installed, and only taken back by the completer past its claim (after
-            // which nobody reaches a slot through here) or by `Cell::drop`.
-            unsafe { &*slab }
-        };
-        &slab.slots[index as usize - 1]
-    }
-
-    /// Install a slab, or use the one another registrant installed first.
-    #[cold]
-    #[inline(never)]
-    fn install_slab(&self) -> &Slab {
-        let new = Slab::new();
-        match self.slab.compare_exchange(
-            std::ptr::null_mut(),
-            new.as_ptr(),
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            // SAFETY: just installed (see `slot`).
-            Ok(_) => unsafe { new.as_ref() },
-            Err(installed) => {
-                // SAFETY: ours, never shared.
-                unsafe { Slab::recycle(new) };
-                // SAFETY: installed by another registrant (see `slot`).
-                unsafe { &*installed }
-            }
-        }
-    }
-
-    /// Write `waker` into slot `index` and publish it (a first registration).
-    ///
-    /// # Safety
-    /// The caller reserved slot `index` (set its bit in the state word) and has not
-    /// published it.
-    #[inline]
-    pub(crate) unsafe fn publish(&self, index: u32, waker: Waker) {
-        // SAFETY: per the caller.
-        unsafe { self.slot(index).publish(waker) }
-    }
-
-    /// `f` on the waker of slot `index`, for its owner to re-register.
-    ///
-    /// # Safety
-    /// The caller holds the cell's `LOCKED`, and reserved and published slot `index`.
-    pub(crate) unsafe fn with_registered<R>(
-        &self,
-        index: u32,
-        f: impl FnOnce(&mut Waker) -> R,
-    ) -> R {
-        // SAFETY: per the caller.
-        unsafe { self.slot(index).with_registered(f) }
-    }
-
-    /// Move the waker of slot `index` out (a removal).
-    ///
-    /// # Safety
-    /// As for [`with_registered`](Self::with_registered); the caller clears the slot's bit
-    /// with its release of `LOCKED`.
-    #[must_use]
-    pub(crate) unsafe fn unpublish(&self, index: u32) -> Waker {
-        // SAFETY: per the caller.
-        unsafe { self.slot(index).unpublish() }
-    }
-
-    /// The completer's take: wait for every slot of `reserved` (the mask at its claim) to be
-    /// published, and move the wakers and the slab out into a list to wake.
-    ///
-    /// # Safety
-    /// The caller claimed the cell (it holds `CLAIMED` and `LOCKED`), `reserved` is the mask
-    /// its claim saw, and it clears the mask with `COMPLETE`.
-    pub(crate) unsafe fn take(&self, reserved: u32) -> Waiters {
-        let inline = (reserved & 1 != 0).then(|| {
-            // SAFETY: per the caller.
-            unsafe { self.inline.take_published() }
-        });
-        let live = reserved >> 1;
-        let mut spins = 0;
-        let slab = loop {
-            let slab = self.slab.load(Ordering::Acquire);
-            if !slab.is_null() || live == 0 {
-                break slab;
-            }
-            // A registrant of a slab slot installing the slab.
-            spin_wait(&mut spins);
-        };
-        let slab = NonNull::new(slab);
-        if let Some(slab) = slab {
-            for i in Bits(live) {
-                // SAFETY: the slab is installed; wait for the slot's publication.
-                let slot = unsafe { &slab.as_ref().slots[i] };
-                while !slot.published.load(Ordering::Acquire) {
-                    spin_wait(&mut spins);
-                }
-            }
-            // Only now: a registrant between its reservation and its publication may still
-            // load the slab's pointer (a null here would make it install another). Every
-            // reserved slot is published, so nobody reaches the slab through the cell again.
-            self.slab.store(std::ptr::null_mut(), Ordering::Relaxed);
-        }
-        Waiters { inline, slab, live }
-    }
-
-    /// [`take`](Self::take) for a cell being freed: nobody else is left.
-    pub(crate) fn take_unshared(&mut self, reserved: u32) -> Waiters {
-        // SAFETY: `&mut self`: no registrant is in flight, so every reserved slot was
-        // published, and nothing reaches the slots after this.
-        unsafe { self.take(reserved) }
-    }
-}
-
-/// Wakers moved out of a cell's slots: the inline one, and the slab with the mask of its
-/// slots that hold one. Owns the slab: waking or dropping the list gives it back to the pool.
+/// The inline slot and the slab, under the cell's `LOCKED`. The slab is a block of its own,
+/// so a task that never has two awaiters at once pays one word for it; which of its slots
+/// hold a waker is a mask here, in the cell (usually on the state word's cache line, which
+/// the registering thread has just locked).
 ///
-/// The slab's wakers are read when woken, not when taken, and their slots are read without
-/// being written.
+/// The slab's slots are written without being read and read without being written: a
+/// registration writes a free slot blind, and the completer moves the wakers out and clears
+/// the mask, leaving the slots as they were. A slot line is last written by another thread
+/// (the previous round's registrant, a neighbouring slot's): a load of it under `LOCKED`
+/// stalled the registrant, and every awaiter waiting for the lock behind it, for a cache miss
+/// (measured with `perf`: a fifth of the registration's samples sat on that load, and a
+/// quarter on the other thread spinning for the lock). A store does not stall the core.
 #[derive(Default)]
 pub(crate) struct Waiters {
     inline: Option<Waker>,
+    /// A pooled block owned by this list: taken at the second registration, given back when
+    /// the list is woken or dropped.
     slab: Option<NonNull<Slab>>,
-    /// Bit `i` set: slab slot `i` holds a waker not yet moved out.
+    /// Bit `i` set: slab slot `i` holds a waker. The slots of clear bits are uninitialized.
     live: u32,
 }
 
@@ -416,50 +157,51 @@ impl std::fmt::Debug for Waiters {
 }
 
 // SAFETY: a `Waiters` owns its slab block exclusively (nothing else points at it), so moving
-// the list to another thread moves the slab with it; wakers are `Send + Sync`.
+// the list to another thread moves the slab with it; wakers are `Send + Sync`, and shared
+// access goes through the cell's `LOCKED` (see `cell.rs`).
 unsafe impl Send for Waiters {}
 // SAFETY: as above: `&Waiters` gives no access to the slab's wakers but `Debug`'s flag.
 unsafe impl Sync for Waiters {}
 
-/// `SLAB` slots, a pooled block (`pool::store_block`).
+/// Every slab slot's bit.
+const SLAB_MASK: u32 = (1 << SLAB) - 1;
+
+/// `SLAB` slots; which of them hold a waker is `Waiters::live`. A pooled block
+/// (`pool::store_block`), owned by the `Waiters` that points at it.
 struct Slab {
-    slots: [Slot; SLAB],
+    slots: [MaybeUninit<Waker>; SLAB],
 }
 
 impl Slab {
-    /// Out of line and cold: only the first slab slot of a cell needs it.
+    /// Out of line and cold: `insert` would otherwise set up its frame on every registration.
     #[cold]
     #[inline(never)]
     fn new() -> NonNull<Self> {
         crate::pool::store_block(|| Slab {
-            slots: std::array::from_fn(|_| Slot::new()),
+            slots: [const { MaybeUninit::uninit() }; SLAB],
         })
     }
 
-    /// Give a slab whose wakers were all moved out back to the pool.
+    /// Give an emptied slab (every waker moved out) back to the pool.
     ///
     /// # Safety
     /// `slab` came from [`Slab::new`] and is not used again.
     unsafe fn recycle(slab: NonNull<Self>) {
-        // SAFETY: per the caller; a `Slab` has no drop glue that matters (its wakers are
-        // accounted by the masks, and none is left).
+        // SAFETY: per the caller; a `Slab` has no drop glue (its wakers are accounted by
+        // `Waiters::live`, and none is left).
         unsafe { crate::pool::free_block(slab) }
     }
 }
 
 impl Drop for Waiters {
-    /// Drops the wakers not woken: a cell freed with awaiters registered (their futures
-    /// leaked) drops their wakers with it.
+    /// Drops the wakers still registered: a cell freed with awaiters registered (their
+    /// futures leaked) drops their wakers with it.
     fn drop(&mut self) {
         if let Some(slab) = self.slab.take() {
             for i in Bits(std::mem::take(&mut self.live)) {
                 // SAFETY: the slab is ours (see `Waiters::slab`); a live bit's slot holds a
                 // waker, and its bit is cleared, so it is read once.
-                drop(unsafe {
-                    slab.as_ref().slots[i]
-                        .waker
-                        .with(|p| (*p).assume_init_read())
-                });
+                drop(unsafe { slab.as_ref().slots[i].assume_init_read() });
             }
             // SAFETY: ours, and no longer referenced.
             unsafe { Slab::recycle(slab) };
@@ -485,6 +227,74 @@ impl Iterator for Bits {
 }
 
 impl Waiters {
+    pub(crate) const fn new() -> Self {
+        Self {
+            inline: None,
+            slab: None,
+            live: 0,
+        }
+    }
+
+    /// Re-register `waker` under `key`, an inline or slab key (see [`store`]).
+    pub(crate) fn register(
+        &mut self,
+        key: WaiterKey,
+        waker: &Waker,
+        fresh: &mut Option<Waker>,
+    ) -> Result<Option<Waker>, NeedsClone> {
+        if key == WaiterKey::INLINE {
+            return store(&mut self.inline, waker, fresh);
+        }
+        replace(self.live_slot(key), waker, fresh)
+    }
+
+    /// Store `waker` for an awaiter that is not registered yet (`key` is `NONE`) and write its
+    /// key back; `Err(waker)` when the inline slot and the slab are full.
+    #[inline]
+    pub(crate) fn insert(&mut self, key: &mut WaiterKey, waker: Waker) -> Result<(), Waker> {
+        debug_assert!(key.is_none(), "insert is for a first registration");
+        if self.inline.is_none() {
+            self.inline = Some(waker);
+            *key = WaiterKey::INLINE;
+            return Ok(());
+        }
+        let free = !self.live & SLAB_MASK;
+        if free == 0 {
+            return Err(waker);
+        }
+        let index = free.trailing_zeros();
+        let slab = *self.slab.get_or_insert_with(Slab::new);
+        // Written blind: the slot's line may be another thread's (see `Waiters`).
+        // SAFETY: the slab is ours (see `Waiters::slab`), and we hold `&mut self`.
+        unsafe { (*slab.as_ptr()).slots[index as usize].write(waker) };
+        self.live |= 1 << index;
+        *key = WaiterKey(index + 1);
+        Ok(())
+    }
+
+    /// Free `key`'s slot, an inline or slab key (the awaiter went away before completion).
+    /// Returns its waker, for the caller to drop after unlocking.
+    #[must_use]
+    pub(crate) fn remove(&mut self, key: WaiterKey) -> Option<Waker> {
+        if key == WaiterKey::INLINE {
+            return self.inline.take();
+        }
+        let index = Self::slab_index(key);
+        let (Some(slab), true) = (self.slab, self.live & 1 << index != 0) else {
+            debug_assert!(false, "a slab key names a live slot");
+            return None;
+        };
+        self.live &= !(1 << index);
+        // SAFETY: the slab is ours; its bit was set, so the slot holds a waker; the bit is now
+        // clear, so it is read once.
+        Some(unsafe { slab.as_ref().slots[index].assume_init_read() })
+    }
+
+    /// True when no waker is registered here.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.inline.is_none() && self.live == 0
+    }
+
     /// The one waker, if the list holds the inline slot alone (no slab): the completer of a
     /// task with a single awaiter wakes it without the general loop.
     #[inline]
@@ -494,11 +304,6 @@ impl Waiters {
         } else {
             None
         }
-    }
-
-    /// True when no waker is here and no slab to give back.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.inline.is_none() && self.slab.is_none()
     }
 
     /// Wake every waker here and in `overflow` (taken from the overflow), consuming the list.
@@ -518,8 +323,9 @@ impl Waiters {
         let slabbed = slab.iter().flat_map(|s| {
             Bits(live).map(|i| {
                 // SAFETY: the slab is ours until recycled below; a live bit's slot holds a
-                // waker, and the mask is cleared, so each is read once.
-                unsafe { s.as_ref().slots[i].waker.with(|p| (*p).assume_init_read()) }
+                // waker, and the mask is cleared, so each is read once. The slots are only
+                // read: they stay as they were (see `Waiters`).
+                unsafe { s.as_ref().slots[i].assume_init_read() }
             })
         });
         let overflowed = overflow.into_iter().flat_map(|t| {
@@ -544,10 +350,25 @@ impl Waiters {
         panic
     }
 
-    /// Number of wakers here (tests).
+    /// Number of registered wakers here (tests).
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         usize::from(self.inline.is_some()) + self.live.count_ones() as usize
+    }
+
+    fn slab_index(key: WaiterKey) -> usize {
+        debug_assert!(!key.is_none() && !key.is_overflow() && key != WaiterKey::INLINE);
+        key.0 as usize - 1
+    }
+
+    /// The waker of a registered slab key.
+    fn live_slot(&mut self, key: WaiterKey) -> &mut Waker {
+        let index = Self::slab_index(key);
+        assert!(self.live & 1 << index != 0, "a slab key names a live slot");
+        let slab = self.slab.expect("a slab key implies the slab exists");
+        // SAFETY: the slab is ours and we hold `&mut self`; its bit is set, so the slot holds
+        // a waker.
+        unsafe { (*slab.as_ptr()).slots[index].assume_init_mut() }
     }
 }
 
@@ -858,101 +679,34 @@ mod tests {
         (count.clone(), Waker::from(count))
     }
 
-    /// Mask of slots `indexes`.
-    fn mask(indexes: &[u32]) -> u32 {
-        indexes.iter().map(|i| 1 << i).sum()
-    }
-
     #[test]
-    fn published_slots_are_taken_with_the_slab_and_woken_once() {
+    fn the_inline_slot_and_the_slab_fill_then_refuse_and_freed_slots_are_reused() {
         let (count, waker) = counting();
-        let slots = WaiterSlots::new();
-        let all: Vec<u32> = (0..SLOTS).collect();
-        for &i in &all {
-            // SAFETY: each slot reserved here (the test plays the state word) and unpublished.
-            unsafe { slots.publish(i, waker.clone()) };
+        let mut w = Waiters::new();
+        let mut keys = [WaiterKey::NONE; SLAB + 1];
+        for key in &mut keys {
+            assert!(w.insert(key, waker.clone()).is_ok());
+            assert!(!key.is_overflow());
         }
-        // SAFETY: no other user; the mask is every published slot.
-        let taken = unsafe { slots.take(mask(&all)) };
-        assert_eq!(taken.len(), SLOTS as usize);
-        assert!(
-            slots.slab.load(Ordering::Relaxed).is_null(),
-            "the slab moved out"
-        );
-        assert!(taken.wake_all::<false>(None).is_none());
-        assert_eq!(count.0.load(Ordering::SeqCst), SLOTS as usize);
-    }
-
-    #[test]
-    fn a_removed_slot_gives_its_waker_back_and_can_be_published_again() {
-        let (count, waker) = counting();
-        let (other_count, other) = counting();
-        let slots = WaiterSlots::new();
-        // SAFETY: the test plays the state word and the lock: slots 0 and 2 are reserved by
-        // us, published, then slot 2 removed and reserved again.
-        unsafe {
-            slots.publish(0, waker.clone());
-            slots.publish(2, other);
-            slots.unpublish(2).wake();
-            slots.publish(2, waker.clone());
-        }
-        assert_eq!(other_count.0.load(Ordering::SeqCst), 1, "the removed one came back");
-        // SAFETY: as above.
-        let taken = unsafe { slots.take(mask(&[0, 2])) };
-        assert_eq!(taken.len(), 2);
-        assert!(taken.wake_all::<false>(None).is_none());
+        assert_eq!(keys[0], WaiterKey::INLINE);
+        let mut extra = WaiterKey::NONE;
+        assert!(w.insert(&mut extra, waker.clone()).is_err(), "full");
+        assert!(extra.is_none(), "nothing changed");
+        assert!(w.remove(keys[3]).is_some());
+        assert!(w.remove(keys[5]).is_some());
+        let (mut x, mut y) = (WaiterKey::NONE, WaiterKey::NONE);
+        assert!(w.insert(&mut x, waker.clone()).is_ok());
+        assert!(w.insert(&mut y, waker.clone()).is_ok());
         assert_eq!(
-            count.0.load(Ordering::SeqCst),
-            2,
-            "the removed waker was not woken"
+            [x, y],
+            [keys[3], keys[5]],
+            "freed slots first, lowest first"
         );
-    }
-
-    #[test]
-    fn a_list_with_no_waker_is_empty_unless_it_holds_a_slab_to_give_back() {
-        let (_, waker) = counting();
-        let slots = WaiterSlots::new();
-        // SAFETY: nothing reserved.
-        assert!(unsafe { slots.take(0) }.is_empty());
-        // SAFETY: slot 1 reserved, published and removed by us.
-        drop(unsafe {
-            slots.publish(1, waker);
-            slots.unpublish(1)
-        });
-        // SAFETY: nothing reserved.
-        let taken = unsafe { slots.take(0) };
-        assert!(!taken.is_empty(), "the slab goes back with the list");
-        assert_eq!(taken.len(), 0);
-    }
-
-    #[test]
-    // Miri gives each use of a vtable its own address, so `will_wake` of a clone is false
-    // there (it is best-effort by contract); the swap path then runs, which is also correct.
-    #[cfg_attr(
-        miri,
-        ignore = "will_wake compares vtable addresses, which Miri duplicates"
-    )]
-    fn re_registering_keeps_a_waker_for_the_same_task_and_swaps_another() {
-        let (_, waker) = counting();
-        let (_, other) = counting();
-        let slots = WaiterSlots::new();
-        // SAFETY: slot 1 reserved and published by us; the test holds the (absent) lock.
-        let register = |waker: &Waker, fresh: &mut Option<Waker>| unsafe {
-            slots.with_registered(1, |registered| replace(registered, waker, fresh))
-        };
-        // SAFETY: slot 1 reserved by us, unpublished.
-        unsafe { slots.publish(1, waker.clone()) };
-        assert!(register(&waker, &mut None).unwrap().is_none(), "same: kept");
-        assert!(matches!(register(&other, &mut None), Err(NeedsClone)));
-        let replaced = register(&other, &mut Some(other.clone())).unwrap();
-        assert!(
-            replaced.unwrap().will_wake(&waker),
-            "the old one comes back"
-        );
-        // SAFETY: as above.
-        assert!(unsafe { slots.unpublish(1) }.will_wake(&other));
-        // SAFETY: nothing reserved.
-        drop(unsafe { slots.take(0) });
+        let mut extra = WaiterKey::NONE;
+        assert!(w.insert(&mut extra, waker.clone()).is_err(), "full again");
+        assert_eq!(w.len(), SLAB + 1);
+        assert!(w.wake_all::<false>(None).is_none());
+        assert_eq!(count.0.load(Ordering::SeqCst), SLAB + 1);
     }
 
     /// A thread keeps at most one emptied overflow, and none whose shards grew past
@@ -1018,6 +772,57 @@ mod tests {
     }
 
     #[test]
+    fn the_list_is_empty_exactly_when_every_registered_awaiter_was_removed() {
+        let (_, waker) = counting();
+        let mut w = Waiters::new();
+        assert!(w.is_empty());
+        let mut keys = [WaiterKey::NONE; 3];
+        for key in &mut keys {
+            assert!(w.insert(key, waker.clone()).is_ok());
+        }
+        for key in keys {
+            assert!(!w.is_empty());
+            assert!(w.remove(key).is_some());
+        }
+        assert!(w.is_empty());
+        let mut again = [WaiterKey::NONE; 2];
+        assert!(w.insert(&mut again[0], waker.clone()).is_ok());
+        assert!(w.insert(&mut again[1], waker).is_ok());
+        assert!(w.remove(again[0]).is_some());
+        assert!(!w.is_empty(), "a slab awaiter is left");
+    }
+
+    #[test]
+    // Miri gives each use of a vtable its own address, so `will_wake` of a clone is false
+    // there (it is best-effort by contract); the swap path then runs, which is also correct.
+    #[cfg_attr(
+        miri,
+        ignore = "will_wake compares vtable addresses, which Miri duplicates"
+    )]
+    fn re_registering_keeps_a_waker_for_the_same_task_and_swaps_another() {
+        let (_, waker) = counting();
+        let (_, other) = counting();
+        let mut w = Waiters::new();
+        let mut key = WaiterKey::NONE;
+        w.insert(&mut key, waker.clone()).unwrap();
+        assert!(
+            w.register(key, &waker, &mut None).unwrap().is_none(),
+            "same: kept"
+        );
+        assert!(matches!(
+            w.register(key, &other, &mut None),
+            Err(NeedsClone)
+        ));
+        let replaced = w.register(key, &other, &mut Some(other.clone())).unwrap();
+        assert!(
+            replaced.unwrap().will_wake(&waker),
+            "the old one comes back"
+        );
+        assert!(w.remove(key).unwrap().will_wake(&other));
+        assert!(w.is_empty());
+    }
+
+    #[test]
     fn the_overflow_registers_re_registers_removes_and_refuses_once_complete() {
         let (count, waker) = counting();
         let overflow = Overflow::new();
@@ -1055,9 +860,7 @@ mod tests {
             "the completer owns it"
         );
         let mut taken = overflow.take_all();
-        assert!(Waiters::default()
-            .wake_all::<false>(Some(&mut taken))
-            .is_none());
+        assert!(Waiters::new().wake_all::<false>(Some(&mut taken)).is_none());
         taken.recycle();
         assert_eq!(
             count.0.load(Ordering::SeqCst),
@@ -1104,16 +907,11 @@ mod tests {
         }
         let (count, counted) = counting();
         let bomb = Waker::from(Arc::new(Bomb));
-        let slots = WaiterSlots::new();
-        for (i, waker) in [bomb.clone(), bomb.clone(), counted.clone()]
-            .into_iter()
-            .enumerate()
-        {
-            // SAFETY: slot `i` reserved by us (the test plays the state word), unpublished.
-            unsafe { slots.publish(i as u32, waker) };
+        let mut w = Waiters::new();
+        for waker in [bomb.clone(), bomb.clone(), counted.clone()] {
+            let mut key = WaiterKey::NONE;
+            w.insert(&mut key, waker).unwrap();
         }
-        // SAFETY: no other user; slots 0 to 2 are published.
-        let w = unsafe { slots.take(0b111) };
         let overflow = Overflow::new();
         for waker in [bomb, counted] {
             let mut key = WaiterKey::NONE;
