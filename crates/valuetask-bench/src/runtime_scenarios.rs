@@ -145,8 +145,9 @@ async fn shared_rounds(n: u64, awaiters: usize) -> u64 {
             let (tx, rx) = tokio::sync::oneshot::channel::<u64>();
             (tx, rx.shared())
         },
-        |tx, r| tx.send(r).unwrap(),
-        |shared| {
+        |tx, r, _| tx.send(r).unwrap(),
+        |_| async {},
+        |shared, _| {
             let shared = shared.clone();
             async move { shared.await.unwrap() }
         },
@@ -164,25 +165,30 @@ async fn task_rounds(n: u64, awaiters: usize) -> u64 {
             let task = tcs.task();
             (tcs, task)
         },
-        |tcs, r| tcs.set_result(r),
-        |task| async move { task.await.unwrap() },
+        |tcs, r, _| tcs.set_result(r),
+        |_| async {},
+        |task, _| async move { task.await.unwrap() },
     )
     .await
 }
 
 /// Run `n` rounds of one result awaited by `awaiters` spawned tasks (see [`many_awaiters`]):
-/// `make(r)` creates round `r`'s producing half and shared result, `complete` completes it
-/// with `r`, `await_it` awaits it from one task. Returns the sum of everything awaited.
-async fn rounds<R, A, F>(
+/// `make(r)` creates round `r`'s producing half and shared result, `complete(producer, r, i)`
+/// completes it with `r` from task `i`, `await_it(result, i)` awaits it from task `i`, which first awaits `start(i)`.
+/// Returns the sum of everything awaited. Every row of (n) runs through here, so they differ
+/// only in how a result is made, completed and awaited.
+async fn rounds<R, A, S, F>(
     n: u64,
     awaiters: usize,
     make: impl Fn(u64) -> (R, A),
-    complete: impl Fn(R, u64) + Send + Sync + Copy + 'static,
-    await_it: impl Fn(&'static A) -> F + Send + Sync + Copy + 'static,
+    complete: impl Fn(R, u64, usize) + Send + Sync + Copy + 'static,
+    start: impl Fn(usize) -> S + Send + Sync + Copy + 'static,
+    await_it: impl Fn(&'static A, usize) -> F + Send + Sync + Copy + 'static,
 ) -> u64
 where
     R: Send + 'static,
     A: Send + Sync + 'static,
+    S: std::future::Future<Output = ()> + Send,
     F: std::future::Future<Output = u64> + Send,
 {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -206,14 +212,15 @@ where
             }
         })
         .collect();
-    with_awaiting_tasks(rounds, awaiters, move |rounds, _| async move {
+    with_awaiting_tasks(rounds, awaiters, move |rounds, me| async move {
+        start(me).await;
         let mut sum = 0u64;
         for (r, round) in rounds.iter().enumerate() {
             if round.arrived.fetch_add(1, Ordering::AcqRel) + 1 == awaiters {
                 let producer = round.producer.lock().unwrap().take().unwrap();
-                complete(producer, r as u64);
+                complete(producer, r as u64, me);
             }
-            sum += await_it(&round.result).await;
+            sum += await_it(&round.result, me).await;
         }
         sum
     })
@@ -232,92 +239,94 @@ enum Register {
 }
 
 /// The rows (n16) and (n64) again, each awaiting task with a waker slot of its own (futures'
-/// `AtomicWaker`) for the whole batch. The last task to arrive stores the round's value, sets
-/// its flag, and wakes every other task's slot; a waiting task checks the flag, registers as
-/// `register` says, and checks it again. No list or lock is shared between the awaiting tasks
-/// and nothing is allocated per round: what a round costs this runtime when the set of
-/// awaiting tasks is known in advance. A `Task` cannot know it: its awaiters come and go, so
-/// they share its waiter list.
+/// `AtomicWaker`) for the whole batch, through the same [`rounds`] as the other rows: each
+/// round's result is an object of its own (a flag and a value behind an `Arc`, as `Shared`'s
+/// is behind one and a `Task`'s in its cell), completed by the last task to arrive, which
+/// stores the value, sets the flag, and wakes every task's slot; a waiting task checks the
+/// flag, registers as `register` says, and checks it again. No list or lock is shared between
+/// the awaiting tasks: what a round costs this runtime when the set of awaiting tasks is
+/// known in advance. A `Task` cannot know it: its awaiters come and go, so they share its
+/// waiter list.
 async fn slot_per_awaiter_rounds(n: u64, awaiters: usize, register: Register) -> u64 {
     use futures::task::AtomicWaker;
-    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::{Arc, OnceLock};
     use std::task::{Poll, Waker};
 
-    /// Aligned to two cache lines, so neighbouring rounds and slots share none.
-    #[repr(align(128))]
-    struct Round {
-        arrived: AtomicUsize,
+    /// A round's result.
+    struct Outcome {
         done: AtomicBool,
         value: AtomicU64,
     }
+    /// Aligned to two cache lines, so neighbouring slots share none.
     #[repr(align(128))]
     struct Slot {
         every_wait: AtomicWaker,
         once: OnceLock<Waker>,
     }
-    struct Batch {
-        rounds: Box<[Round]>,
-        slots: Box<[Slot]>,
-    }
 
-    let batch = Batch {
-        rounds: (0..n)
-            .map(|_| Round {
-                arrived: AtomicUsize::new(0),
-                done: AtomicBool::new(false),
-                value: AtomicU64::new(0),
-            })
-            .collect(),
-        slots: (0..awaiters)
+    // Leaked for the batch's duration so the rounds can borrow it; reclaimed below.
+    let slots: &'static [Slot] = Box::leak(
+        (0..awaiters)
             .map(|_| Slot {
                 every_wait: AtomicWaker::new(),
                 once: OnceLock::new(),
             })
-            .collect(),
-    };
-    with_awaiting_tasks(Box::new([batch]), awaiters, move |batch, me| async move {
-        let Batch { rounds, slots } = &batch[0];
-        if register == Register::Once {
-            // Before this task arrives anywhere, so before any round can complete.
-            std::future::poll_fn(|cx| {
-                let _ = slots[me].once.set(cx.waker().clone());
-                Poll::Ready(())
-            })
-            .await;
-        }
-        let mut sum = 0u64;
-        for (r, round) in rounds.iter().enumerate() {
-            if round.arrived.fetch_add(1, Ordering::AcqRel) + 1 == awaiters {
-                round.value.store(r as u64, Ordering::Relaxed);
-                // SeqCst with the waiter's second load: it sees the flag, or its registration
-                // comes before this store and is seen by the wake below.
-                round.done.store(true, Ordering::SeqCst);
-                for (i, slot) in slots.iter().enumerate() {
-                    if i != me {
-                        match register {
-                            Register::EveryWait => slot.every_wait.wake(),
-                            Register::Once => slot.once.get().expect("set").wake_by_ref(),
-                        }
+            .collect::<Box<[Slot]>>(),
+    );
+    let sum = rounds(
+        n,
+        awaiters,
+        |_| {
+            let outcome = Arc::new(Outcome {
+                done: AtomicBool::new(false),
+                value: AtomicU64::new(0),
+            });
+            (outcome.clone(), outcome)
+        },
+        move |outcome, r, me| {
+            outcome.value.store(r, Ordering::Relaxed);
+            // SeqCst with the waiter's second load: it sees the flag, or its registration
+            // comes before this store and is seen by the wake below.
+            outcome.done.store(true, Ordering::SeqCst);
+            for (i, slot) in slots.iter().enumerate() {
+                if i != me {
+                    match register {
+                        Register::EveryWait => slot.every_wait.wake(),
+                        Register::Once => slot.once.get().expect("set").wake_by_ref(),
                     }
                 }
             }
-            sum += std::future::poll_fn(|cx| {
-                if !round.done.load(Ordering::Acquire) {
+        },
+        move |me| async move {
+            if register == Register::Once {
+                // Before this task arrives anywhere, so before any round can complete.
+                std::future::poll_fn(|cx| {
+                    let _ = slots[me].once.set(cx.waker().clone());
+                    Poll::Ready(())
+                })
+                .await;
+            }
+        },
+        move |outcome: &'static Arc<Outcome>, me| {
+            std::future::poll_fn(move |cx| {
+                if !outcome.done.load(Ordering::Acquire) {
                     if register == Register::EveryWait {
                         slots[me].every_wait.register(cx.waker());
                     }
-                    if !round.done.load(Ordering::SeqCst) {
+                    if !outcome.done.load(Ordering::SeqCst) {
                         return Poll::Pending;
                     }
                 }
-                Poll::Ready(round.value.load(Ordering::Relaxed))
+                Poll::Ready(outcome.value.load(Ordering::Relaxed))
             })
-            .await;
-        }
-        sum
-    })
-    .await
+        },
+    )
+    .await;
+    // SAFETY: every task that borrowed the slots has finished (`rounds` joined them), and the
+    // slice was leaked from a box of exactly this type above.
+    drop(unsafe { Box::from_raw(slots as *const [Slot] as *mut [Slot]) });
+    sum
 }
 
 /// Spawn `awaiters` tasks, task `i` running `body(rounds, i)`, wait for them all and return
