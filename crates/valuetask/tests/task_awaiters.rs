@@ -190,8 +190,8 @@ fn rounds_awaited_by_16_tokio_tasks_and_completed_by_the_last_to_arrive_lose_no_
         })
         .collect();
     let expected: usize = (0..rounds).sum();
-    // A thread of its own: a hung round may hold both workers (a completer spinning for a
-    // publication that never comes), and then no runtime timer would fire.
+    // A thread of its own: a hung round may hold both workers (a thread spinning on a lock
+    // bit that is never released), and then no runtime timer would fire.
     let (done, finished) = std::sync::mpsc::channel::<()>();
     let watchdog = thread::spawn(move || {
         if finished.recv_timeout(Duration::from_secs(120)).is_err() {
