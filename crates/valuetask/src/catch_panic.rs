@@ -128,13 +128,25 @@ pub(crate) type Panic = Box<dyn std::any::Any + Send>;
 pub(crate) fn wake_each(wakers: impl Iterator<Item = Waker>) -> Option<Panic> {
     let mut first_panic = None;
     for w in wakers {
-        if let Err(panic) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wake())) {
-            match first_panic {
-                None => first_panic = Some(panic),
-                // Dropped so that a payload whose `Drop` panics cannot stop the loop.
-                Some(_) => discard(panic),
-            }
-        }
+        wake_caught(w, &mut first_panic);
     }
     first_panic
+}
+
+/// Wake `waker`, catching a panic: kept in `first_panic` if it is the first, discarded
+/// otherwise. For loops that wake several wakers and must wake them all.
+#[inline]
+pub(crate) fn wake_caught(waker: Waker, first_panic: &mut Option<Panic>) {
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| waker.wake())) {
+        keep_first(panic, first_panic);
+    }
+}
+
+#[cold]
+fn keep_first(panic: Panic, first_panic: &mut Option<Panic>) {
+    match first_panic {
+        None => *first_panic = Some(panic),
+        // Dropped so that a payload whose `Drop` panics cannot stop the loop.
+        Some(_) => discard(panic),
+    }
 }

@@ -17,7 +17,9 @@
 //!   `COMPLETE`. While `LOCKED` is held nobody else writes the state word. Once `COMPLETE` is
 //!   set nobody takes `LOCKED` again, so a `WaiterKey` held by a future becomes dead.
 //! - `overflow` (awaiters past 16, in per-thread shards with their own locks) is published
-//!   under `LOCKED`, once, and lives until the cell is freed. It follows the rules in
+//!   under `LOCKED`, once, with `HAS_OVERFLOW` set in the unlocking store, and lives until
+//!   the cell is freed. A new awaiter that sees `HAS_OVERFLOW` goes to the overflow without
+//!   taking `LOCKED`; one that holds `LOCKED` knows the overflow is not published. It follows the rules in
 //!   `waiters.rs`: the completer takes its wakers after publishing `COMPLETE`, and
 //!   registrants check `COMPLETE` under their shard's lock.
 //! - `sources` counts the `TaskCompletionSource` handles; the last one to drop completes the
@@ -45,7 +47,8 @@ use std::ptr::NonNull;
 use std::task::{Poll, Waker};
 
 use super::state::{
-    Outcome, Snapshot, ASYNC_CONTINUATIONS, CLAIMED, COMPLETE, HAS_WAITERS, LOCKED, OBSERVED,
+    Outcome, Snapshot, ASYNC_CONTINUATIONS, CLAIMED, COMPLETE, HAS_OVERFLOW, HAS_WAITERS, LOCKED,
+    OBSERVED,
 };
 use super::waiters::{NeedsClone, Overflow, Registered, Taken, WaiterKey, Waiters};
 use crate::sync::{fence, spin_wait, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
@@ -147,6 +150,17 @@ enum Lock {
     Held(usize),
     /// The cell completed: the list is gone, read the output instead.
     Completed,
+}
+
+/// Lock attempt of a new awaiter ([`RawTask::lock_for_new`]).
+#[must_use]
+enum NewLock {
+    /// As [`Lock::Held`].
+    Held(usize),
+    /// As [`Lock::Completed`].
+    Completed,
+    /// `HAS_OVERFLOW` is set: register in the overflow, without the cell's lock.
+    Overflowed,
 }
 
 /// The cached `i32`s are `FIRST_CACHED_I32..FIRST_CACHED_I32 + CACHED_I32S`: `-1..=8`, as in .NET.
@@ -393,64 +407,96 @@ impl<O> RawTask<O> {
     }
 
     /// Register `waker` under `key`, or `Ready` if the cell completed (seen with Acquire).
+    #[inline]
     fn register_unless_complete(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<()> {
-        // Wakers are cloned outside any lock (a clone is executor code, and an atomic
-        // operation on the executor's task): a first registration clones before locking; a
-        // re-registration with a different waker, found under the lock, releases it, clones
-        // and retries.
-        let mut fresh = key.is_none().then(|| waker.clone());
-        loop {
-            // An overflow key, or a new awaiter once the overflow exists: its shard.
-            if key.is_overflow() || key.is_none() {
-                if let Some(overflow) = self.overflow() {
-                    let complete = || self.snapshot().is_complete();
-                    match overflow.register(key, waker, &mut fresh, complete) {
-                        Ok(Registered::Pending(replaced)) => {
-                            drop(replaced);
-                            return Poll::Pending;
-                        }
-                        Ok(Registered::Complete) => return Poll::Ready(()),
-                        Err(NeedsClone) => {
-                            fresh = Some(waker.clone());
-                            continue;
-                        }
-                    }
-                }
+        if key.is_none() {
+            self.register_new(key, waker)
+        } else if key.is_overflow() {
+            self.register_in_overflow(key, waker, None)
+        } else {
+            self.reregister(key, waker)
+        }
+    }
+
+    /// A first registration: every awaiter's, once. The clone is made before locking (a
+    /// clone is executor code, and an atomic operation on the executor's task); one load of
+    /// the state word tells whether the cell completed, whether the overflow took over (then
+    /// the cell's `LOCKED` is not taken at all), and whether the lock is free.
+    fn register_new(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<()> {
+        let fresh = waker.clone();
+        let held = match self.lock_for_new() {
+            NewLock::Held(held) => held,
+            NewLock::Completed => return Poll::Ready(()),
+            NewLock::Overflowed => return self.register_in_overflow(key, waker, Some(fresh)),
+        };
+        // SAFETY: we hold `LOCKED`, so the list is ours alone.
+        let inserted = self
+            .cell()
+            .waiters
+            .with_mut(|w| unsafe { (*w).insert(key, fresh) });
+        match inserted {
+            Ok(()) => {
+                self.unlock(held);
+                Poll::Pending
             }
-            let Lock::Held(held) = self.lock(HAS_WAITERS) else {
-                return Poll::Ready(());
-            };
-            let registered = self.cell().waiters.with_mut(|w| {
-                // SAFETY: we hold `LOCKED`, so the list is ours alone.
-                let waiters = unsafe { &mut *w };
-                if !key.is_none() {
-                    return Some(waiters.register(*key, waker, &mut fresh));
-                }
-                if self.overflow().is_some() {
-                    return None; // published since we looked: use it
-                }
-                let Some(new) = fresh.take() else {
-                    return Some(Err(NeedsClone));
-                };
-                match waiters.insert(key, new) {
-                    Ok(()) => Some(Ok(None)),
-                    Err(new) => {
-                        // The 17th awaiter: publish the overflow (once, under `LOCKED`).
-                        fresh = Some(new);
-                        let overflow = Box::into_raw(Overflow::new());
-                        self.cell().overflow.store(overflow, Ordering::Release);
-                        None
-                    }
-                }
-            });
-            self.unlock(held);
-            match registered {
-                Some(Ok(replaced)) => {
+            Err(fresh) => {
+                // The 17th awaiter: publish the overflow, once, under `LOCKED`; the state bit
+                // says so to every later awaiter's first load.
+                let overflow = Box::into_raw(Overflow::new());
+                self.cell().overflow.store(overflow, Ordering::Release);
+                self.unlock_setting(held, HAS_OVERFLOW);
+                self.register_in_overflow(key, waker, Some(fresh))
+            }
+        }
+    }
+
+    /// Register in the overflow's shard: a new awaiter once `HAS_OVERFLOW` is set (`fresh`
+    /// its clone), or an overflow key's re-registration (`fresh` none).
+    #[cold]
+    fn register_in_overflow(
+        &self,
+        key: &mut WaiterKey,
+        waker: &Waker,
+        mut fresh: Option<Waker>,
+    ) -> Poll<()> {
+        let overflow = self
+            .overflow()
+            .expect("`HAS_OVERFLOW` or an overflow key implies the overflow");
+        let complete = || self.snapshot().is_complete();
+        loop {
+            match overflow.register(key, waker, &mut fresh, complete) {
+                Ok(Registered::Pending(replaced)) => {
                     drop(replaced);
                     return Poll::Pending;
                 }
-                Some(Err(NeedsClone)) => fresh = Some(waker.clone()),
-                None => {}
+                Ok(Registered::Complete) => return Poll::Ready(()),
+                Err(NeedsClone) => fresh = Some(waker.clone()),
+            }
+        }
+    }
+
+    /// Re-register an inline or slab key (the awaiter was polled again before completion):
+    /// the waker stays if it wakes the same task; a different one is cloned outside the lock,
+    /// after releasing it, and the registration retried.
+    #[cold]
+    fn reregister(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<()> {
+        let mut fresh = None;
+        loop {
+            let Lock::Held(held) = self.lock(HAS_WAITERS) else {
+                return Poll::Ready(());
+            };
+            // SAFETY: we hold `LOCKED`, so the list is ours alone.
+            let registered = self
+                .cell()
+                .waiters
+                .with_mut(|w| unsafe { (*w).register(*key, waker, &mut fresh) });
+            self.unlock(held);
+            match registered {
+                Ok(replaced) => {
+                    drop(replaced);
+                    return Poll::Pending;
+                }
+                Err(NeedsClone) => fresh = Some(waker.clone()),
             }
         }
     }
@@ -514,6 +560,42 @@ impl<O> RawTask<O> {
                 Err(actual) => cur = actual,
             }
         }
+    }
+
+    /// [`lock`](Self::lock) with `HAS_WAITERS` for a new awaiter, which goes to the overflow
+    /// instead once `HAS_OVERFLOW` is set.
+    #[inline]
+    fn lock_for_new(&self) -> NewLock {
+        let state = &self.cell().state;
+        let mut spins = 0;
+        let mut cur = state.load(Ordering::Acquire);
+        loop {
+            let s = Snapshot(cur);
+            if s.is_complete() {
+                return NewLock::Completed;
+            }
+            if s.has_overflow() {
+                return NewLock::Overflowed;
+            }
+            if s.is_locked() {
+                spin_wait(&mut spins);
+                cur = state.load(Ordering::Acquire);
+                continue;
+            }
+            let held = cur | LOCKED | HAS_WAITERS;
+            match state.compare_exchange_weak(cur, held, Ordering::Acquire, Ordering::Acquire) {
+                Ok(_) => return NewLock::Held(held),
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Release `LOCKED` taken as `held`, setting `bits` in the same store.
+    fn unlock_setting(&self, held: usize, bits: usize) {
+        debug_assert_eq!(self.cell().state.load(Ordering::Relaxed), held);
+        self.cell()
+            .state
+            .store((held | bits) & !LOCKED, Ordering::Release);
     }
 
     /// Release `LOCKED` taken as `held`. A plain store: while `LOCKED` is held nobody else
@@ -607,8 +689,12 @@ impl<O> RawTask<O> {
         // state: nobody else changed it while we held `LOCKED`.
         let done = (before.0 | CLAIMED | COMPLETE | outcome.bits()) & !LOCKED;
         cell.state.store(done, Ordering::Release);
-        // Published under `LOCKED` before we took it, if ever: seen here.
-        let overflow = self.overflow().map(Overflow::take_all);
+        // Published under `LOCKED` before we took it, if ever, with `HAS_OVERFLOW`.
+        let overflow = if before.has_overflow() {
+            self.overflow().map(Overflow::take_all)
+        } else {
+            None
+        };
         let mut waiters = waiters.filter(|w| !w.is_empty());
         if overflow.is_none() {
             let Some(list) = &mut waiters else {

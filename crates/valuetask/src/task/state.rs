@@ -11,6 +11,7 @@
 //! | 4-5 | outcome | 1 = ran to completion, 2 = faulted, 3 = canceled; written with `COMPLETE` |
 //! | 6 | `ASYNC_CONTINUATIONS` | wake waiters from the continuation thread, not inline |
 //! | 7 | `OBSERVED` | someone looked at a faulted output (await, `error`, `try_result`, `wait`) |
+//! | 8 | `HAS_OVERFLOW` | the overflow (awaiters past 16) is published: new awaiters go there without taking `LOCKED`; set once, under `LOCKED` |
 
 use std::fmt;
 
@@ -22,6 +23,7 @@ const OUTCOME_SHIFT: u32 = 4;
 const OUTCOME_MASK: usize = 0b11 << OUTCOME_SHIFT;
 pub(crate) const ASYNC_CONTINUATIONS: usize = 1 << 6;
 pub(crate) const OBSERVED: usize = 1 << 7;
+pub(crate) const HAS_OVERFLOW: usize = 1 << 8;
 
 /// How a completed cell ended; stored in the state word so `status()` is one load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +62,10 @@ impl Snapshot {
         self.0 & HAS_WAITERS != 0
     }
     #[inline]
+    pub(crate) const fn has_overflow(self) -> bool {
+        self.0 & HAS_OVERFLOW != 0
+    }
+    #[inline]
     pub(crate) const fn is_observed(self) -> bool {
         self.0 & OBSERVED != 0
     }
@@ -88,6 +94,7 @@ impl fmt::Debug for Snapshot {
             .field("complete", &self.is_complete())
             .field("locked", &self.is_locked())
             .field("has_waiters", &self.has_waiters())
+            .field("has_overflow", &self.has_overflow())
             .field("outcome", &self.outcome())
             .field("observed", &self.is_observed())
             .field("async_continuations", &self.async_continuations())

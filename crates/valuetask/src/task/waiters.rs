@@ -38,7 +38,7 @@ use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::task::Waker;
 
-use crate::catch_panic::{wake_each, Panic};
+use crate::catch_panic::{wake_caught, Panic};
 use crate::sync::{spin_wait, AtomicBool, Ordering, UnsafeCell};
 
 /// Slab slots: with the inline one, 16 awaiters before the overflow. Under loom, 1: the
@@ -318,30 +318,51 @@ impl Waiters {
     ) -> Option<Panic> {
         let slab = self.slab.take();
         // The mask is cleared before any waker is moved out: if waking panics past
-        // `wake_each`, the wakers not yet moved leak rather than drop twice.
+        // `wake_caught`, the wakers not yet moved leak rather than drop twice.
         let live = std::mem::take(&mut self.live);
-        let slabbed = slab.iter().flat_map(|s| {
-            Bits(live).map(|i| {
-                // SAFETY: the slab is ours until recycled below; a live bit's slot holds a
-                // waker, and the mask is cleared, so each is read once. The slots are only
-                // read: they stay as they were (see `Waiters`).
-                unsafe { s.as_ref().slots[i].assume_init_read() }
-            })
-        });
-        let overflowed = overflow.into_iter().flat_map(|t| {
-            t.0.iter_mut()
-                .flat_map(|w| w.iter_mut().filter_map(Option::take))
-        });
-        let wakers = self
-            .inline
-            .take()
-            .into_iter()
-            .chain(slabbed)
-            .chain(overflowed);
+        let inline = self.inline.take();
+        /// A slab slot's waker.
+        ///
+        /// # Safety
+        /// `slab` is the list's, not recycled yet; `i`'s bit was set in the list's mask, which
+        /// is cleared, and each `i` is read once.
+        unsafe fn moved_out(slab: NonNull<Slab>, i: usize) -> Waker {
+            // SAFETY: per the caller. The slots are only read: they stay as they were (see
+            // `Waiters`).
+            unsafe { slab.as_ref().slots[i].assume_init_read() }
+        }
         let panic = if IN_TURN {
-            crate::continuations::wake_in_turn(wakers)
+            let slabbed = slab.iter().flat_map(|&s| {
+                // SAFETY: as `moved_out` requires: `Bits` yields each live index once.
+                Bits(live).map(move |i| unsafe { moved_out(s, i) })
+            });
+            let overflowed = overflow.into_iter().flat_map(|t| {
+                t.0.iter_mut()
+                    .flat_map(|w| w.iter_mut().filter_map(Option::take))
+            });
+            crate::continuations::wake_in_turn(inline.into_iter().chain(slabbed).chain(overflowed))
         } else {
-            wake_each(wakers)
+            // Plain loops rather than the chained iterator above: this is every completion's
+            // path, and the chain kept its state on the stack, at twice the instructions per
+            // waker.
+            let mut panic = None;
+            if let Some(waker) = inline {
+                wake_caught(waker, &mut panic);
+            }
+            if let Some(s) = slab {
+                for i in Bits(live) {
+                    // SAFETY: as `moved_out` requires: `Bits` yields each live index once.
+                    wake_caught(unsafe { moved_out(s, i) }, &mut panic);
+                }
+            }
+            if let Some(taken) = overflow {
+                for list in &mut taken.0 {
+                    for waker in list.iter_mut().filter_map(Option::take) {
+                        wake_caught(waker, &mut panic);
+                    }
+                }
+            }
+            panic
         };
         if let Some(slab) = slab {
             // SAFETY: ours, emptied above, and no longer referenced.
