@@ -138,6 +138,38 @@ fn an_overflow_created_while_the_task_completes_loses_no_wakeup() {
     });
 }
 
+#[test]
+fn a_new_awaiter_racing_the_one_creating_the_overflow_loses_no_wakeup() {
+    // The list is full: the spawned awaiter creates the overflow under `LOCKED` and sets
+    // `HAS_OVERFLOW`; the other new awaiter finds the lock held, or the bit set and goes
+    // straight to the overflow, or creates the overflow itself. Then the task completes.
+    model(|| {
+        with_two_registered(|tcs, task| {
+            let mut fourth = task.clone();
+            let third = thread::spawn(move || loom::future::block_on(task));
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            let first_poll = std::pin::Pin::new(&mut fourth).poll_fut(&mut cx);
+            assert!(first_poll.is_pending());
+            tcs.set_result(4);
+            assert_eq!(third.join().unwrap(), Ok(4));
+            assert_eq!(fourth.try_result(), Some(Ok(&4)));
+        });
+    });
+}
+
+#[test]
+fn a_new_awaiter_going_straight_to_the_overflow_races_completion() {
+    model(|| {
+        with_two_in_the_overflow(|tcs, third, fourth| {
+            let fifth = third.clone();
+            let late = thread::spawn(move || loom::future::block_on(fifth));
+            tcs.set_result(4);
+            assert_eq!(late.join().unwrap(), Ok(4));
+            drop((third, fourth));
+        });
+    });
+}
+
 /// Two awaiters in the overflow already (registered with a waker that does nothing).
 fn with_two_in_the_overflow(f: impl FnOnce(TaskCompletionSource<u32>, Task<u32>, Task<u32>)) {
     with_two_registered(|tcs, task| {

@@ -157,8 +157,21 @@ fn a_task_awaited_by_16_threads_1000_times_never_loses_a_wakeup() {
 /// lock-free variant of the list that was measured and not kept.)
 #[test]
 fn rounds_awaited_by_16_tokio_tasks_and_completed_by_the_last_to_arrive_lose_no_wakeup() {
+    rounds_awaited_by(16, common::stress_rounds() * 4);
+}
+
+/// As above with 40 awaiters: past the 16th, new awaiters go to the overflow (created by the
+/// 17th under the cell's lock, then found through `HAS_OVERFLOW` without it), racing the
+/// slab's registrations and the completion.
+#[test]
+fn rounds_awaited_by_40_tokio_tasks_lose_no_wakeup() {
+    rounds_awaited_by(40, common::stress_rounds());
+}
+
+/// `rounds` rounds of one task awaited by `awaiters` tokio tasks on two workers, the last to
+/// arrive completing it; aborts through a watchdog if a round hangs.
+fn rounds_awaited_by(awaiters: usize, rounds: usize) {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let rounds = common::stress_rounds() * 4;
     let sources: Vec<std::sync::Mutex<Option<TaskCompletionSource<usize>>>> = (0..rounds)
         .map(|_| std::sync::Mutex::new(Some(TaskCompletionSource::new())))
         .collect();
@@ -172,14 +185,14 @@ fn rounds_awaited_by_16_tokio_tasks_and_completed_by_the_last_to_arrive_lose_no_
         .worker_threads(2)
         .build()
         .unwrap();
-    let awaiting: Vec<_> = (0..16)
+    let awaiting: Vec<_> = (0..awaiters)
         .map(|_| {
             let shared = shared.clone();
             rt.spawn(async move {
                 let (sources, tasks, arrived) = &*shared;
                 let mut sum = 0;
                 for round in 0..tasks.len() {
-                    if arrived[round].fetch_add(1, Ordering::AcqRel) == 15 {
+                    if arrived[round].fetch_add(1, Ordering::AcqRel) == awaiters - 1 {
                         let source = sources[round].lock().unwrap().take().unwrap();
                         source.set_result(round);
                     }
