@@ -412,7 +412,7 @@ impl<O> RawTask<O> {
         if key.is_none() {
             self.register_new(key, waker)
         } else if key.is_overflow() {
-            self.register_in_overflow(key, waker, None)
+            self.register_in_overflow(key, waker)
         } else {
             self.reregister(key, waker)
         }
@@ -427,7 +427,7 @@ impl<O> RawTask<O> {
         let held = match self.lock_for_new() {
             NewLock::Held(held) => held,
             NewLock::Completed => return Poll::Ready(()),
-            NewLock::Overflowed => return self.register_in_overflow(key, waker, Some(fresh)),
+            NewLock::Overflowed => return self.insert_in_overflow(key, fresh),
         };
         // SAFETY: we hold `LOCKED`, so the list is ours alone.
         let inserted = self
@@ -445,26 +445,37 @@ impl<O> RawTask<O> {
                 let overflow = Box::into_raw(Overflow::new());
                 self.cell().overflow.store(overflow, Ordering::Release);
                 self.unlock_setting(held, HAS_OVERFLOW);
-                self.register_in_overflow(key, waker, Some(fresh))
+                self.insert_in_overflow(key, fresh)
             }
         }
     }
 
-    /// Register in the overflow's shard: a new awaiter once `HAS_OVERFLOW` is set (`fresh`
-    /// its clone), or an overflow key's re-registration (`fresh` none).
+    /// A new awaiter once `HAS_OVERFLOW` is set: `fresh` (its clone) goes to this thread's
+    /// shard of the overflow.
+    #[inline]
+    fn insert_in_overflow(&self, key: &mut WaiterKey, fresh: Waker) -> Poll<()> {
+        // SAFETY: `HAS_OVERFLOW` was seen with Acquire (or set by this thread), after the
+        // pointer's Release store; it stays until the cell is freed, which our handle prevents.
+        let overflow = unsafe { &*self.cell().overflow.load(Ordering::Relaxed) };
+        match overflow.insert(key, fresh, || self.snapshot().is_complete()) {
+            Ok(()) => Poll::Pending,
+            Err(fresh) => {
+                drop(fresh);
+                Poll::Ready(())
+            }
+        }
+    }
+
+    /// An overflow key's re-registration.
     #[cold]
-    fn register_in_overflow(
-        &self,
-        key: &mut WaiterKey,
-        waker: &Waker,
-        mut fresh: Option<Waker>,
-    ) -> Poll<()> {
+    fn register_in_overflow(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<()> {
+        let mut fresh = None;
         let overflow = self
             .overflow()
             .expect("`HAS_OVERFLOW` or an overflow key implies the overflow");
         let complete = || self.snapshot().is_complete();
         loop {
-            match overflow.register(key, waker, &mut fresh, complete) {
+            match overflow.register(*key, waker, &mut fresh, complete) {
                 Ok(Registered::Pending(replaced)) => {
                     drop(replaced);
                     return Poll::Pending;

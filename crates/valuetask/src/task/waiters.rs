@@ -71,6 +71,7 @@ impl WaiterKey {
     }
 
     /// Slot `index` of overflow shard `shard`.
+    #[inline]
     fn overflowed(shard: usize, index: u32) -> Self {
         let key = (u64::from(index) << SHARD_BITS | shard as u64) + u64::from(Self::FIRST_OVERFLOW);
         match u32::try_from(key) {
@@ -357,7 +358,8 @@ impl Waiters {
             }
             if let Some(taken) = overflow {
                 for list in &mut taken.0 {
-                    for waker in list.iter_mut().filter_map(Option::take) {
+                    // Drained: emptied as it is read, so `Taken::recycle` need not clear it.
+                    for waker in list.drain(..).flatten() {
                         wake_caught(waker, &mut panic);
                     }
                 }
@@ -484,6 +486,7 @@ impl Shard {
         }
     }
 
+    #[inline]
     fn lock(&self) -> ShardGuard<'_> {
         let mut spins = 0;
         while self
@@ -498,6 +501,7 @@ impl Shard {
 }
 
 /// The shard of the calling thread: threads are spread over the shards round-robin.
+#[inline]
 fn this_threads_shard() -> usize {
     #[cfg(not(valuetask_loom))]
     {
@@ -564,47 +568,54 @@ impl Overflow {
         drop(self);
     }
 
-    /// Register `waker` under `key` (a first registration goes to this thread's shard), unless
-    /// `complete()`, checked under the shard's lock, says the task completed.
+    /// Re-register `waker` under `key`, an overflow key (see [`store`]), unless `complete()`,
+    /// checked under the shard's lock, says the task completed.
     pub(crate) fn register(
         &self,
-        key: &mut WaiterKey,
+        key: WaiterKey,
         waker: &Waker,
         fresh: &mut Option<Waker>,
         complete: impl Fn() -> bool,
     ) -> Result<Registered, NeedsClone> {
-        let (shard, index) = if key.is_none() {
-            (this_threads_shard(), None)
-        } else {
-            let (shard, index) = key.shard_and_index();
-            (shard, Some(index))
-        };
+        let (shard, index) = key.shard_and_index();
         let mut guard = self.shards[shard].lock();
         if complete() {
             return Ok(Registered::Complete);
         }
-        guard.slots(|slots| match index {
-            Some(index) => store(&mut slots.wakers[index], waker, fresh).map(Registered::Pending),
-            None => {
-                let waker = fresh.take().ok_or(NeedsClone)?;
-                let index = match slots.free.pop() {
-                    Some(index) => {
-                        slots.wakers[index as usize] = Some(waker);
-                        index
-                    }
-                    None => {
-                        let index = slots.wakers.len();
-                        if slots.wakers.capacity() == 0 {
-                            slots.wakers = spare_list();
-                        }
-                        slots.wakers.push(Some(waker));
-                        u32::try_from(index).unwrap_or(u32::MAX)
-                    }
-                };
-                *key = WaiterKey::overflowed(shard, index);
-                Ok(Registered::Pending(None))
+        guard.slots(|slots| store(&mut slots.wakers[index], waker, fresh).map(Registered::Pending))
+    }
+
+    /// Store `waker` for a new awaiter in this thread's shard and write its key, unless
+    /// `complete()`, checked under the shard's lock, says the task completed: then the waker
+    /// is handed back. Every awaiter past the 16th comes here once.
+    #[inline]
+    pub(crate) fn insert(
+        &self,
+        key: &mut WaiterKey,
+        waker: Waker,
+        complete: impl Fn() -> bool,
+    ) -> Result<(), Waker> {
+        let shard = this_threads_shard();
+        let mut guard = self.shards[shard].lock();
+        if complete() {
+            return Err(waker);
+        }
+        let index = guard.slots(|slots| match slots.free.pop() {
+            Some(index) => {
+                slots.wakers[index as usize] = Some(waker);
+                index
             }
-        })
+            None => {
+                let index = slots.wakers.len();
+                if slots.wakers.capacity() == 0 {
+                    slots.wakers = spare_list();
+                }
+                slots.wakers.push(Some(waker));
+                u32::try_from(index).unwrap_or(u32::MAX)
+            }
+        });
+        *key = WaiterKey::overflowed(shard, index);
+        Ok(())
     }
 
     /// Free `key`'s slot, unless `complete()` (checked under the shard's lock): then the
@@ -850,32 +861,40 @@ mod tests {
         let not_complete = || false;
         let mut keys = [WaiterKey::NONE; 40];
         for key in &mut keys {
-            let registered = overflow.register(key, &waker, &mut Some(waker.clone()), not_complete);
-            assert!(matches!(registered, Ok(Registered::Pending(None))));
+            assert!(overflow.insert(key, waker.clone(), not_complete).is_ok());
             assert!(key.is_overflow());
         }
         assert_eq!(overflow.len(), 40);
         let (_, other) = counting();
         assert_eq!(
             overflow
-                .register(&mut keys[0], &other, &mut None, not_complete)
+                .register(keys[0], &other, &mut None, not_complete)
                 .unwrap_err(),
             NeedsClone
         );
-        let swapped =
-            overflow.register(&mut keys[0], &other, &mut Some(other.clone()), not_complete);
+        let swapped = overflow.register(keys[0], &other, &mut Some(other.clone()), not_complete);
         assert!(matches!(swapped, Ok(Registered::Pending(Some(_)))));
         assert!(overflow.remove(keys[7], not_complete).is_some());
         let mut reused = WaiterKey::NONE;
-        let registered =
-            overflow.register(&mut reused, &waker, &mut Some(waker.clone()), not_complete);
-        assert!(matches!(registered, Ok(Registered::Pending(None))));
+        assert!(overflow
+            .insert(&mut reused, waker.clone(), not_complete)
+            .is_ok());
         assert_eq!(reused, keys[7], "a freed slot is reused");
+        assert!(
+            matches!(
+                overflow.register(reused, &waker, &mut None, not_complete),
+                Ok(Registered::Pending(None))
+            ),
+            "a re-registration with the same waker keeps it"
+        );
         let complete = || true;
         let mut late = WaiterKey::NONE;
-        let refused = overflow.register(&mut late, &waker, &mut Some(waker.clone()), complete);
-        assert!(matches!(refused, Ok(Registered::Complete)));
+        assert!(overflow.insert(&mut late, waker.clone(), complete).is_err());
         assert!(late.is_none());
+        assert!(matches!(
+            overflow.register(keys[9], &waker, &mut None, complete),
+            Ok(Registered::Complete)
+        ));
         assert!(
             overflow.remove(keys[8], complete).is_none(),
             "the completer owns it"
@@ -936,8 +955,7 @@ mod tests {
         let overflow = Overflow::new();
         for waker in [bomb, counted] {
             let mut key = WaiterKey::NONE;
-            let fresh = &mut Some(waker.clone());
-            assert!(overflow.register(&mut key, &waker, fresh, || false).is_ok());
+            assert!(overflow.insert(&mut key, waker, || false).is_ok());
         }
         let mut taken = overflow.take_all();
         let first = w.wake_all::<false>(Some(&mut taken)).expect("a panic");
