@@ -880,13 +880,12 @@ mod tests {
             .insert(&mut reused, waker.clone(), not_complete)
             .is_ok());
         assert_eq!(reused, keys[7], "a freed slot is reused");
-        assert!(
-            matches!(
-                overflow.register(reused, &waker, &mut None, not_complete),
-                Ok(Registered::Pending(None))
-            ),
-            "a re-registration with the same waker keeps it"
-        );
+        // (Whether the same waker is kept or replaced depends on `will_wake`, which differs
+        // under Miri.)
+        assert!(matches!(
+            overflow.register(reused, &waker, &mut Some(waker.clone()), not_complete),
+            Ok(Registered::Pending(_))
+        ));
         let complete = || true;
         let mut late = WaiterKey::NONE;
         assert!(overflow.insert(&mut late, waker.clone(), complete).is_err());
