@@ -548,28 +548,9 @@ impl<O> RawTask<O> {
     }
 
     fn lock(&self, extra: usize) -> Lock {
-        let state = &self.cell().state;
-        let mut spins = 0;
-        let mut cur = state.load(Ordering::Acquire);
-        loop {
-            let s = Snapshot(cur);
-            if s.is_complete() {
-                return Lock::Completed;
-            }
-            if s.is_locked() {
-                spin_wait(&mut spins);
-                cur = state.load(Ordering::Acquire);
-                continue;
-            }
-            match state.compare_exchange_weak(
-                cur,
-                cur | LOCKED | extra,
-                Ordering::Acquire,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return Lock::Held(cur | LOCKED | extra),
-                Err(actual) => cur = actual,
-            }
+        match self.lock_unless(extra, 0) {
+            Ok(held) => Lock::Held(held),
+            Err(_) => Lock::Completed,
         }
     }
 
@@ -577,25 +558,33 @@ impl<O> RawTask<O> {
     /// instead once `HAS_OVERFLOW` is set.
     #[inline]
     fn lock_for_new(&self) -> NewLock {
+        match self.lock_unless(HAS_WAITERS, HAS_OVERFLOW) {
+            Ok(held) => NewLock::Held(held),
+            Err(s) if s.is_complete() => NewLock::Completed,
+            Err(_) => NewLock::Overflowed,
+        }
+    }
+
+    /// Take `LOCKED`, setting `extra` with it, and return the word as held; `Err` with the
+    /// word seen instead once the cell is complete or any of the `stop` bits is set.
+    #[inline(always)]
+    fn lock_unless(&self, extra: usize, stop: usize) -> Result<usize, Snapshot> {
         let state = &self.cell().state;
         let mut spins = 0;
         let mut cur = state.load(Ordering::Acquire);
         loop {
             let s = Snapshot(cur);
-            if s.is_complete() {
-                return NewLock::Completed;
-            }
-            if s.has_overflow() {
-                return NewLock::Overflowed;
+            if s.is_complete() || cur & stop != 0 {
+                return Err(s);
             }
             if s.is_locked() {
                 spin_wait(&mut spins);
                 cur = state.load(Ordering::Acquire);
                 continue;
             }
-            let held = cur | LOCKED | HAS_WAITERS;
+            let held = cur | LOCKED | extra;
             match state.compare_exchange_weak(cur, held, Ordering::Acquire, Ordering::Acquire) {
-                Ok(_) => return NewLock::Held(held),
+                Ok(_) => return Ok(held),
                 Err(actual) => cur = actual,
             }
         }
