@@ -19,9 +19,9 @@
 //! - `overflow` (awaiters past 16, in per-thread shards with their own locks) is published
 //!   under `LOCKED`, once, with `HAS_OVERFLOW` set in the unlocking store, and lives until
 //!   the cell is freed. A new awaiter that sees `HAS_OVERFLOW` goes to the overflow without
-//!   taking `LOCKED`; one that holds `LOCKED` knows the overflow is not published. It follows the rules in
-//!   `waiters.rs`: the completer takes its wakers after publishing `COMPLETE`, and
-//!   registrants check `COMPLETE` under their shard's lock.
+//!   taking `LOCKED`; one that holds `LOCKED` knows the overflow is not published. It
+//!   follows the rules in `waiters.rs`: the completer takes its wakers after publishing
+//!   `COMPLETE`, and registrants check `COMPLETE` under their shard's lock.
 //! - `sources` counts the `TaskCompletionSource` handles; the last one to drop completes the
 //!   cell as abandoned if nobody completed it.
 //! - A count of one (`refs` or `sources`) means "only me": only a holder can create another,
