@@ -113,6 +113,71 @@ fn a_freed_slot_reserved_again_races_completion() {
     });
 }
 
+/// One awaiter in the inline slot; the second creates the slab under `LOCKED`, then reserves
+/// its slot with a CAS and fills it, while the task completes: the completer either finds no
+/// slab, or waits for the reserved slot's flag and wakes it, or the awaiter sees the task
+/// complete before reserving.
+#[test]
+fn a_second_awaiter_creating_and_filling_the_slab_races_completion() {
+    model(|| {
+        let tcs = TaskCompletionSource::new();
+        let task = tcs.task();
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut first = task.clone();
+        assert!(std::pin::Pin::new(&mut first)
+            .poll_fut(&mut cx)
+            .is_pending());
+        let second = thread::spawn(move || loom::future::block_on(task));
+        tcs.set_result(6u32);
+        assert_eq!(second.join().unwrap(), Ok(6));
+        assert_eq!(first.try_result(), Some(Ok(&6)));
+    });
+}
+
+/// One awaiter inline and one in the slab: the one in the slab is re-polled with a new waker
+/// (taking `LOCKED`, which the completer's claim also takes) or dropped (freeing its slot),
+/// while the task completes.
+fn with_one_in_the_slab(f: impl FnOnce(TaskCompletionSource<u32>, Task<u32>, Task<u32>)) {
+    let tcs = TaskCompletionSource::new();
+    let task = tcs.task();
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    let (mut inline, mut slab) = (task.clone(), task.clone());
+    assert!(std::pin::Pin::new(&mut inline)
+        .poll_fut(&mut cx)
+        .is_pending());
+    assert!(std::pin::Pin::new(&mut slab).poll_fut(&mut cx).is_pending());
+    f(tcs, inline, slab);
+    assert_eq!(task.try_result(), Some(Ok(&8)));
+}
+
+#[test]
+fn a_slab_awaiter_re_registering_races_completion() {
+    model(|| {
+        with_one_in_the_slab(|tcs, inline, slab| {
+            let again = thread::spawn(move || loom::future::block_on(slab));
+            tcs.set_result(8);
+            assert_eq!(again.join().unwrap(), Ok(8));
+            drop(inline);
+        });
+    });
+}
+
+#[test]
+fn a_slab_awaiter_dropped_races_completion_and_its_slot_is_reserved_again() {
+    model(|| {
+        with_one_in_the_slab(|tcs, inline, slab| {
+            let task = inline.clone();
+            let dropper = thread::spawn(move || drop(slab));
+            let producer = thread::spawn(move || tcs.set_result(8));
+            dropper.join().unwrap();
+            // The slot just freed, unless the task completed first.
+            assert_eq!(loom::future::block_on(task), Ok(8));
+            producer.join().unwrap();
+            drop(inline);
+        });
+    });
+}
+
 /// Two awaiters registered already (the inline slot and, under loom, the whole slab): the
 /// next one creates the overflow and registers in its shard while the task completes.
 fn with_two_registered(f: impl FnOnce(TaskCompletionSource<u32>, Task<u32>)) {

@@ -11,11 +11,16 @@
 //! - `output` is written exactly once, by the thread that set `CLAIMED`, before that thread
 //!   sets `COMPLETE` with Release. It is read only after observing `COMPLETE` with Acquire, and
 //!   never written again until the cell is freed: readers get plain `&O`, without a lock.
-//! - `waiters` is accessed only by the thread holding `LOCKED`. `LOCKED` is taken by a CAS
-//!   that requires it clear and `COMPLETE` clear; the completer takes it together with
-//!   `CLAIMED`, drains the list, and releases it in the same Release store that sets
-//!   `COMPLETE`. While `LOCKED` is held nobody else writes the state word. Once `COMPLETE` is
-//!   set nobody takes `LOCKED` again, so a `WaiterKey` held by a future becomes dead.
+//! - `inline` (the first awaiter's waker) is accessed only by the thread holding `LOCKED`.
+//!   `LOCKED` is taken by a CAS that requires it clear and `COMPLETE` clear; the completer
+//!   takes it together with `CLAIMED`, takes the waker, and releases it in the same Release
+//!   store that sets `COMPLETE`. While `LOCKED` is held nobody else writes the state word
+//!   (a slab reservation is a CAS from a word without `LOCKED`). Once `COMPLETE` is set
+//!   nobody takes `LOCKED` again, so a `WaiterKey` held by a future becomes dead.
+//! - `slab` (awaiters 2 to 16) is created by the second awaiter under `LOCKED` and published
+//!   with `HAS_SLAB` in the unlocking store; awaiters reserve its slots with a CAS on the
+//!   state word (`RESERVED`), and the completer takes them after claiming, following the
+//!   rules in `waiters.rs`. Re-registering or removing a slab key takes `LOCKED`.
 //! - `overflow` (awaiters past 16, in per-thread shards with their own locks) is published
 //!   under `LOCKED`, once, with `HAS_OVERFLOW` set in the unlocking store, and lives until
 //!   the cell is freed. A new awaiter that sees `HAS_OVERFLOW` goes to the overflow without
@@ -47,10 +52,10 @@ use std::ptr::NonNull;
 use std::task::{Poll, Waker};
 
 use super::state::{
-    Outcome, Snapshot, ASYNC_CONTINUATIONS, CLAIMED, COMPLETE, HAS_OVERFLOW, HAS_WAITERS, LOCKED,
-    OBSERVED,
+    reserved_bit, Outcome, Snapshot, ASYNC_CONTINUATIONS, CLAIMED, COMPLETE, HAS_OVERFLOW,
+    HAS_SLAB, HAS_WAITERS, LOCKED, OBSERVED, RESERVED,
 };
-use super::waiters::{NeedsClone, Overflow, Registered, Taken, WaiterKey, Waiters};
+use super::waiters::{self, NeedsClone, Overflow, Registered, Slab, Taken, WaiterKey};
 use crate::sync::{fence, spin_wait, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
 
 /// More handles than this aborts, as `Arc` does, instead of wrapping.
@@ -65,7 +70,10 @@ pub(crate) struct Cell<O> {
     sources: AtomicUsize,
     /// Called with the output when a faulted cell is freed and nobody observed it.
     on_unobserved: Option<fn(&O)>,
-    waiters: UnsafeCell<Waiters>,
+    /// The first awaiter's waker, under `LOCKED`.
+    inline: UnsafeCell<Option<Waker>>,
+    /// Awaiters 2 to 16: null until the second, then fixed until the completer takes it.
+    slab: AtomicPtr<Slab>,
     /// Awaiters past the first 16: null until needed, then fixed until the cell is freed.
     overflow: AtomicPtr<Overflow>,
     output: UnsafeCell<MaybeUninit<O>>,
@@ -86,16 +94,17 @@ impl<O> Cell<O> {
         sources: usize,
         on_unobserved: Option<fn(&O)>,
     ) -> Self {
-        // The empty list as one constant: built field by field, its `None` waker (a null
-        // vtable beside an undefined data word) went through the stack and was copied into
-        // the cell with a wide load straddling the stores, which stalls on store forwarding.
-        const EMPTY: Waiters = Waiters::new();
+        // The empty slot as one constant: built in place, its `None` waker (a null vtable
+        // beside an undefined data word) went through the stack and was copied into the cell
+        // with a wide load straddling the stores, which stalls on store forwarding.
+        const EMPTY: Option<Waker> = None;
         Self {
             state: AtomicUsize::new(state),
             refs: AtomicUsize::new(refs),
             sources: AtomicUsize::new(sources),
             on_unobserved,
-            waiters: UnsafeCell::new(EMPTY),
+            inline: UnsafeCell::new(EMPTY),
+            slab: AtomicPtr::new(std::ptr::null_mut()),
             overflow: AtomicPtr::new(std::ptr::null_mut()),
             output: UnsafeCell::new(output),
         }
@@ -109,7 +118,8 @@ impl<O> Cell<O> {
             refs: AtomicUsize::new(STATIC_REFS),
             sources: AtomicUsize::new(0),
             on_unobserved: None,
-            waiters: UnsafeCell::new(Waiters::new()),
+            inline: UnsafeCell::new(None),
+            slab: AtomicPtr::new(std::ptr::null_mut()),
             overflow: AtomicPtr::new(std::ptr::null_mut()),
             output: UnsafeCell::new(MaybeUninit::new(output)),
         }
@@ -124,6 +134,12 @@ impl<O> Drop for Cell<O> {
             unsafe { Box::from_raw(overflow) }.recycle();
         }
         let state = Snapshot(self.state.load(Ordering::Relaxed));
+        // Still here only if the cell never completed (its awaiters' futures were forgotten).
+        if let Some(slab) = NonNull::new(self.slab.load(Ordering::Relaxed)) {
+            // SAFETY: `&mut self`: no registrant is left, so every reserved slot is ready;
+            // the block is not used again.
+            drop(unsafe { Slab::take_all(slab, state.reserved()) });
+        }
         if state.outcome() == Some(Outcome::Faulted) && !state.is_observed() {
             if let Some(report) = self.on_unobserved {
                 // SAFETY: complete, so initialized; `&mut self`, so nobody writes it.
@@ -150,17 +166,6 @@ enum Lock {
     Held(usize),
     /// The cell completed: the list is gone, read the output instead.
     Completed,
-}
-
-/// Lock attempt of a new awaiter ([`RawTask::lock_for_new`]).
-#[must_use]
-enum NewLock {
-    /// As [`Lock::Held`].
-    Held(usize),
-    /// As [`Lock::Completed`].
-    Completed,
-    /// `HAS_OVERFLOW` is set: register in the overflow, without the cell's lock.
-    Overflowed,
 }
 
 /// The cached `i32`s are `FIRST_CACHED_I32..FIRST_CACHED_I32 + CACHED_I32S`: `-1..=8`, as in .NET.
@@ -418,36 +423,92 @@ impl<O> RawTask<O> {
         }
     }
 
-    /// A first registration: every awaiter's, once. The clone is made before locking (a
-    /// clone is executor code, and an atomic operation on the executor's task); one load of
-    /// the state word tells whether the cell completed, whether the overflow took over (then
-    /// the cell's `LOCKED` is not taken at all), and whether the lock is free.
+    /// A first registration: every awaiter's, once. The clone is made before anything else
+    /// (a clone is executor code, and an atomic operation on the executor's task). The first
+    /// awaiter takes the inline slot and the second creates the slab, under `LOCKED`; from
+    /// then on one CAS on the state word reserves a slab slot, without the lock, and the
+    /// overflow takes awaiters past 16.
     fn register_new(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<()> {
         let fresh = waker.clone();
-        let held = match self.lock_for_new() {
-            NewLock::Held(held) => held,
-            NewLock::Completed => return Poll::Ready(()),
-            NewLock::Overflowed => return self.insert_in_overflow(key, fresh),
-        };
-        // SAFETY: we hold `LOCKED`, so the list is ours alone.
-        let inserted = self
-            .cell()
-            .waiters
-            .with_mut(|w| unsafe { (*w).insert(key, fresh) });
-        match inserted {
-            Ok(()) => {
-                self.unlock(held);
-                Poll::Pending
+        let cell = self.cell();
+        let mut spins = 0;
+        let mut cur = cell.state.load(Ordering::Acquire);
+        loop {
+            let s = Snapshot(cur);
+            if s.is_complete() {
+                return Poll::Ready(());
             }
-            Err(fresh) => {
-                // The 17th awaiter: publish the overflow, once, under `LOCKED`; the state bit
-                // says so to every later awaiter's first load.
-                let overflow = Box::into_raw(Overflow::new());
-                self.cell().overflow.store(overflow, Ordering::Release);
-                self.unlock_setting(held, HAS_OVERFLOW);
-                self.insert_in_overflow(key, fresh)
+            if s.is_locked() {
+                spin_wait(&mut spins);
+                cur = cell.state.load(Ordering::Acquire);
+                continue;
+            }
+            if s.has_slab() {
+                let Some(index) = s.free_slab_slot() else {
+                    return self.register_past_slab(key, fresh, s);
+                };
+                match cell.state.compare_exchange_weak(
+                    cur,
+                    cur | reserved_bit(index),
+                    Ordering::Acquire,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => {
+                        let slab = cell.slab.load(Ordering::Relaxed);
+                        debug_assert!(!slab.is_null(), "`HAS_SLAB` before completion");
+                        // SAFETY: we reserved `index` and loaded the slab after (see
+                        // `waiters.rs`); published before `HAS_SLAB`, so not null.
+                        unsafe { Slab::fill(NonNull::new_unchecked(slab), index, fresh) };
+                        *key = WaiterKey::slab(index);
+                        return Poll::Pending;
+                    }
+                    Err(actual) => {
+                        cur = actual;
+                        continue;
+                    }
+                }
+            }
+            let held = cur | LOCKED | HAS_WAITERS;
+            if let Err(actual) =
+                cell.state
+                    .compare_exchange_weak(cur, held, Ordering::Acquire, Ordering::Acquire)
+            {
+                cur = actual;
+                continue;
+            }
+            // SAFETY: we hold `LOCKED`, so the inline slot is ours alone.
+            let vacant = cell.inline.with_mut(|slot| unsafe { (*slot).is_none() });
+            if vacant {
+                // SAFETY: as above.
+                cell.inline.with_mut(|slot| unsafe { *slot = Some(fresh) });
+                self.unlock(held);
+                *key = WaiterKey::INLINE;
+                return Poll::Pending;
+            }
+            // The second awaiter: publish the slab, once, under `LOCKED`, then reserve a slot
+            // in it as every later awaiter does.
+            cell.slab.store(Slab::new().as_ptr(), Ordering::Relaxed);
+            self.unlock_setting(held, HAS_SLAB);
+            cur = (held | HAS_SLAB) & !LOCKED;
+        }
+    }
+
+    /// A new awaiter that found the slab full: to the overflow, which the first such awaiter
+    /// publishes, once, under `LOCKED`; `s` is the state word it saw.
+    #[cold]
+    fn register_past_slab(&self, key: &mut WaiterKey, fresh: Waker, s: Snapshot) -> Poll<()> {
+        if !s.has_overflow() {
+            match self.lock_unless(0, HAS_OVERFLOW) {
+                Ok(held) => {
+                    let overflow = Box::into_raw(Overflow::new());
+                    self.cell().overflow.store(overflow, Ordering::Release);
+                    self.unlock_setting(held, HAS_OVERFLOW);
+                }
+                Err(s) if s.is_complete() => return Poll::Ready(()),
+                Err(_) => {} // published meanwhile
             }
         }
+        self.insert_in_overflow(key, fresh)
     }
 
     /// A new awaiter once `HAS_OVERFLOW` is set: `fresh` (its clone) goes to this thread's
@@ -493,14 +554,23 @@ impl<O> RawTask<O> {
     fn reregister(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<()> {
         let mut fresh = None;
         loop {
-            let Lock::Held(held) = self.lock(HAS_WAITERS) else {
+            let Lock::Held(held) = self.lock(0) else {
                 return Poll::Ready(());
             };
-            // SAFETY: we hold `LOCKED`, so the list is ours alone.
-            let registered = self
-                .cell()
-                .waiters
-                .with_mut(|w| unsafe { (*w).register(*key, waker, &mut fresh) });
+            let registered = if *key == WaiterKey::INLINE {
+                // SAFETY: we hold `LOCKED`, so the inline slot is ours alone.
+                self.cell()
+                    .inline
+                    .with_mut(|slot| waiters::store(unsafe { &mut *slot }, waker, &mut fresh))
+            } else {
+                // SAFETY: we hold `LOCKED`, the cell is not complete, and the key's bit is set:
+                // it is this future's (see `waiters.rs`).
+                unsafe {
+                    Slab::with_registered(self.held_slab(), key.slab_index(), |w| {
+                        waiters::replace(w, waker, &mut fresh)
+                    })
+                }
+            };
             self.unlock(held);
             match registered {
                 Ok(replaced) => {
@@ -510,6 +580,13 @@ impl<O> RawTask<O> {
                 Err(NeedsClone) => fresh = Some(waker.clone()),
             }
         }
+    }
+
+    /// The slab, for a holder of `LOCKED` with a slab key (so the slab is published and the
+    /// cell not complete).
+    fn held_slab(&self) -> NonNull<Slab> {
+        NonNull::new(self.cell().slab.load(Ordering::Relaxed))
+            .expect("a slab key before completion implies the slab")
     }
 
     /// The overflow, once published.
@@ -540,9 +617,22 @@ impl<O> RawTask<O> {
                 .expect("an overflow key implies the overflow");
             drop(overflow.remove(k, || self.snapshot().is_complete()));
         } else if let Lock::Held(held) = self.lock(0) {
-            // SAFETY: we hold `LOCKED`.
-            let removed = self.cell().waiters.with_mut(|w| unsafe { (*w).remove(k) });
-            self.unlock(held);
+            let removed = if k == WaiterKey::INLINE {
+                // SAFETY: we hold `LOCKED`.
+                let waker = self
+                    .cell()
+                    .inline
+                    .with_mut(|slot| unsafe { (*slot).take() });
+                self.unlock(held);
+                waker
+            } else {
+                let index = k.slab_index();
+                // SAFETY: we hold `LOCKED`, the cell is not complete, and the key's bit is
+                // set; the bit is cleared in the unlocking store below.
+                let waker = unsafe { Slab::remove(self.held_slab(), index) };
+                self.unlock_setting(held & !reserved_bit(index), 0);
+                Some(waker)
+            };
             drop(removed);
         }
     }
@@ -551,17 +641,6 @@ impl<O> RawTask<O> {
         match self.lock_unless(extra, 0) {
             Ok(held) => Lock::Held(held),
             Err(_) => Lock::Completed,
-        }
-    }
-
-    /// [`lock`](Self::lock) with `HAS_WAITERS` for a new awaiter, which goes to the overflow
-    /// instead once `HAS_OVERFLOW` is set.
-    #[inline]
-    fn lock_for_new(&self) -> NewLock {
-        match self.lock_unless(HAS_WAITERS, HAS_OVERFLOW) {
-            Ok(held) => NewLock::Held(held),
-            Err(s) if s.is_complete() => NewLock::Completed,
-            Err(_) => NewLock::Overflowed,
         }
     }
 
@@ -590,9 +669,13 @@ impl<O> RawTask<O> {
         }
     }
 
-    /// Release `LOCKED` taken as `held`, setting `bits` in the same store.
+    /// Release `LOCKED` taken as `held`, setting `bits` in the same store (`held` may have
+    /// bits cleared, as a slab slot's removal does).
     fn unlock_setting(&self, held: usize, bits: usize) {
-        debug_assert_eq!(self.cell().state.load(Ordering::Relaxed), held);
+        debug_assert_eq!(
+            self.cell().state.load(Ordering::Relaxed) & !RESERVED,
+            held & !RESERVED
+        );
         self.cell()
             .state
             .store((held | bits) & !LOCKED, Ordering::Release);
@@ -676,55 +759,97 @@ impl<O> RawTask<O> {
         // SAFETY: we set `CLAIMED`, so we are the only writer, and nobody reads the output
         // before we set `COMPLETE` below.
         cell.output.with_mut(|p| unsafe { (*p).write(output) });
-        let waiters = if before.has_waiters() {
-            // SAFETY: we hold `LOCKED`: the waiter list is ours alone.
-            Some(
-                cell.waiters
-                    .with_mut(|w| unsafe { std::mem::take(&mut *w) }),
-            )
+        let inline = if before.has_waiters() {
+            // SAFETY: we hold `LOCKED`: the inline slot is ours alone.
+            cell.inline.with_mut(|slot| unsafe { (*slot).take() })
         } else {
             None
         };
-        // Release publishes the output and the emptied list. `before` is still the whole
-        // state: nobody else changed it while we held `LOCKED`.
-        let done = (before.0 | CLAIMED | COMPLETE | outcome.bits()) & !LOCKED;
+        // Release publishes the output and the emptied slot. `before` is still the whole
+        // state: nobody else changed it while we held `LOCKED`, and no slab slot can be
+        // reserved once `CLAIMED` is set.
+        let done = (before.0 | CLAIMED | COMPLETE | outcome.bits()) & !(LOCKED | RESERVED);
         cell.state.store(done, Ordering::Release);
-        // Published under `LOCKED` before we took it, if ever, with `HAS_OVERFLOW`.
-        let overflow = if before.has_overflow() {
-            self.overflow().map(Overflow::take_all)
-        } else {
-            None
-        };
-        let mut waiters = waiters.filter(|w| !w.is_empty());
-        if overflow.is_none() {
-            let Some(list) = &mut waiters else {
-                return;
-            };
-            // One awaiter, the common case: woken straight away. Its panic, if any, comes out
-            // as `wake` below would resume it: nothing else is left to wake or to give back.
-            if !before.async_continuations() {
-                if let Some(waker) = list.take_single() {
-                    return waker.wake();
-                }
-            }
+        if before.async_continuations() {
+            return self.wake_later(before, inline);
         }
-        /// Wake them all, give the overflow's lists back, and resume the first waker's panic.
-        fn wake<const IN_TURN: bool>(waiters: Option<Waiters>, mut overflow: Option<Taken>) {
-            let panic = waiters
-                .unwrap_or_default()
-                .wake_all::<IN_TURN>(overflow.as_mut());
+        if !before.has_slab() && !before.has_overflow() {
+            // One awaiter, the common case: woken straight away. Its panic, if any, comes out
+            // as `wake_all_now` would resume it.
+            if let Some(waker) = inline {
+                waker.wake();
+            }
+            return;
+        }
+        self.wake_all_now(before, inline);
+    }
+
+    /// The slab, if `before` (the state the completer claimed) has one: its block and which
+    /// slots are reserved, for good. The caller takes the slots' wakers, which waits for the
+    /// registrants still filling theirs (they load the pointer after reserving), gives the
+    /// block back, and only then calls [`slab_gone`](Self::slab_gone).
+    fn take_slab(&self, before: Snapshot) -> Option<(NonNull<Slab>, u32)> {
+        if !before.has_slab() {
+            return None;
+        }
+        NonNull::new(self.cell().slab.load(Ordering::Relaxed)).map(|slab| (slab, before.reserved()))
+    }
+
+    /// Clear the slab's pointer once its block went back (so `Cell::drop` leaves it alone).
+    fn slab_gone(&self) {
+        self.cell()
+            .slab
+            .store(std::ptr::null_mut(), Ordering::Relaxed);
+    }
+
+    /// The overflow's wakers, if `before` has one (published under `LOCKED` before the claim).
+    fn take_overflow(&self, before: Snapshot) -> Option<Taken> {
+        if !before.has_overflow() {
+            return None;
+        }
+        self.overflow().map(Overflow::take_all)
+    }
+
+    /// Wake every waiter from the completing thread, then resume the first waker's panic.
+    #[inline(never)]
+    fn wake_all_now(&self, before: Snapshot, inline: Option<Waker>) {
+        let slab = self.take_slab(before);
+        let mut overflow = self.take_overflow(before);
+        // SAFETY: the completer's, with `before` as claimed (`take_slab`).
+        let panic = unsafe { waiters::wake_all(inline, slab, overflow.as_mut()) };
+        self.slab_gone();
+        if let Some(taken) = overflow {
+            taken.recycle();
+        }
+        if let Some(panic) = panic {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
+    /// Hand every waiter to the continuation thread (`ASYNC_CONTINUATIONS`): the slab's and
+    /// the overflow's wakers are moved out first, as the cell may be freed before its turn.
+    #[cold]
+    fn wake_later(&self, before: Snapshot, inline: Option<Waker>) {
+        let slab = self.take_slab(before).map(|(slab, reserved)| {
+            // SAFETY: the completer's, with `before` as claimed (`take_slab`).
+            unsafe { Slab::take_all(slab, reserved) }
+        });
+        self.slab_gone();
+        let slab = slab.filter(|taken| !taken.is_empty());
+        let overflow = self.take_overflow(before);
+        if inline.is_none() && slab.is_none() && overflow.is_none() {
+            return;
+        }
+        crate::continuations::wake_later(move || {
+            let mut overflow = overflow;
+            let panic = waiters::wake_in_turn(inline, slab, overflow.as_mut());
             if let Some(taken) = overflow {
                 taken.recycle();
             }
             if let Some(panic) = panic {
                 std::panic::resume_unwind(panic);
             }
-        }
-        if before.async_continuations() {
-            crate::continuations::wake_later(move || wake::<true>(waiters, overflow));
-        } else {
-            wake::<false>(waiters, overflow);
-        }
+        });
     }
 
     /// `try_complete` from a `Drop`. A waker's panic resumes once every waker was woken; while
@@ -779,9 +904,10 @@ impl<O> RawTask<O> {
         match self.lock(0) {
             Lock::Held(held) => {
                 // SAFETY: we hold `LOCKED`.
-                let n = self.cell().waiters.with(|w| unsafe { (*w).len() });
+                let inline = self.cell().inline.with(|w| unsafe { (*w).is_some() });
                 self.unlock(held);
-                n + self.overflow().map_or(0, Overflow::len)
+                let slab = Snapshot(held).reserved().count_ones() as usize;
+                usize::from(inline) + slab + self.overflow().map_or(0, Overflow::len)
             }
             Lock::Completed => 0,
         }

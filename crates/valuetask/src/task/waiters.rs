@@ -1,25 +1,35 @@
 //! The wakers of a pending task.
 //!
-//! - One inline slot and a slab of 15 more ([`Waiters`]), in the cell, guarded by the cell's
-//!   `LOCKED` bit (see `cell.rs`). The completer takes them whole under that bit and wakes
-//!   them after; the slab is a pooled block (`pool::store_block`) and goes back to the pool
-//!   once emptied, so a result awaited by up to 16 tasks, round after round, allocates
-//!   nothing for its list in steady state, whichever threads take and give back the slab.
-//! - Past 16 awaiters, an overflow ([`Overflow`]) split into per-thread shards, each with
-//!   its own lock and cache lines, so many awaiters on several cores do not all contend for
-//!   the cell's state word. Its pointer is published once, under `LOCKED`, and stays
-//!   until the cell is freed (`Cell::drop` recycles it): registrants may hold a reference to
-//!   it without any lock. Four shards of 128 bytes each.
-//! - Which slab slots hold a waker is a mask in the cell, so a registration writes only its
-//!   own slab slot, and writes it without reading it; the completer reads the slots without
-//!   writing them (see [`Waiters`]). Under loom the slab has one slot, so the models reach
-//!   the overflow with a third awaiter.
+//! - The first awaiter's: one inline slot in the cell, under the cell's `LOCKED` bit (see
+//!   `cell.rs`). A task awaited by one task at a time needs nothing more.
+//! - The next 15: a slab ([`Slab`]), a pooled block (`pool::store_block`) the second awaiter
+//!   creates under `LOCKED`, published with `HAS_SLAB`. From then on an awaiter takes a slot
+//!   without the lock: one CAS on the state word sets the slot's bit in `RESERVED`, from a
+//!   word without `LOCKED` (the completer's claim sets it); it then writes its waker into the
+//!   slot and sets the slot's `ready` flag. The completer, once it has claimed the cell (no
+//!   reservation can follow), waits for each reserved slot's flag, moves the wakers out and
+//!   gives the block back to the pool, so a result awaited by up to 16 tasks, round after
+//!   round, allocates nothing for its list in steady state. The wait is short: between its
+//!   CAS and its flag a registrant writes 16 bytes and runs no user code (its waker was
+//!   cloned before). A registration under `LOCKED` held the lock across the slot's store,
+//!   whose line was usually another core's: every awaiter behind it waited for that miss.
+//! - Past 16: an overflow ([`Overflow`]) split into per-thread shards, each with its own lock
+//!   and cache lines. Its pointer is published once, under `LOCKED`, with `HAS_OVERFLOW`, and
+//!   stays until the cell is freed (`Cell::drop` recycles it): registrants may hold a
+//!   reference to it without any lock. Four shards of 128 bytes each.
 //!
 //! # Invariants (slab)
 //!
-//! - A slab slot holds a waker exactly when its bit in `Waiters::live` is set; the others are
-//!   uninitialized. A waker leaves a slot only by clearing its bit first (`remove`,
-//!   `wake_all`, `Drop`), so none is read twice, and none is dropped by overwriting.
+//! - A slot whose bit is set in `RESERVED` belongs to the awaiter that set it. That awaiter
+//!   writes it once, then sets `ready` with Release; after that, the slot is read or
+//!   written only under `LOCKED` (its awaiter re-registering or going away, which clears the
+//!   bit in the unlocking store) or by the completer. A slot whose bit is clear is not read.
+//! - The slab's pointer is stored under `LOCKED` before the Release store that sets
+//!   `HAS_SLAB`. A registrant loads it after its reserving CAS succeeded; the completer waits
+//!   for that registrant's `ready` before giving the block back and clearing the pointer, so
+//!   the block outlives every write to it.
+//! - `ready` is false in every slot whose bit is clear: the block is created so, and a
+//!   removal clears the flag before the bit.
 //!
 //! # Invariants (overflow)
 //!
@@ -38,12 +48,9 @@ use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::task::Waker;
 
+use super::state::SLAB_SLOTS as SLAB;
 use crate::catch_panic::{wake_caught, Panic};
 use crate::sync::{spin_wait, AtomicBool, Ordering, UnsafeCell};
-
-/// Slab slots: with the inline one, 16 awaiters before the overflow. Under loom, 1: the
-/// models reach the overflow with their third awaiter.
-const SLAB: usize = if cfg!(valuetask_loom) { 1 } else { 15 };
 
 /// Shards in an overflow (a power of two).
 const SHARDS: usize = 4;
@@ -56,7 +63,7 @@ pub(crate) struct WaiterKey(u32);
 
 impl WaiterKey {
     pub(crate) const NONE: WaiterKey = WaiterKey(u32::MAX);
-    const INLINE: WaiterKey = WaiterKey(0);
+    pub(crate) const INLINE: WaiterKey = WaiterKey(0);
     const FIRST_OVERFLOW: u32 = SLAB as u32 + 1;
 
     #[inline]
@@ -68,6 +75,20 @@ impl WaiterKey {
     #[inline]
     pub(crate) const fn is_overflow(self) -> bool {
         self.0 >= Self::FIRST_OVERFLOW && !self.is_none()
+    }
+
+    /// Slab slot `index`.
+    #[inline]
+    pub(crate) const fn slab(index: usize) -> Self {
+        debug_assert!(index < SLAB);
+        WaiterKey(index as u32 + 1)
+    }
+
+    /// The slot of a slab key.
+    #[inline]
+    pub(crate) fn slab_index(self) -> usize {
+        debug_assert!(!self.is_none() && !self.is_overflow() && self != Self::INLINE);
+        self.0 as usize - 1
     }
 
     /// Slot `index` of overflow shard `shard`.
@@ -101,7 +122,7 @@ pub(crate) struct NeedsClone;
 /// task stays; otherwise `fresh`, a clone the caller made beforehand, is stored and the
 /// replaced waker returned for the caller to drop after unlocking. `Err(NeedsClone)` when
 /// `fresh` is needed and missing: nothing changed.
-fn store(
+pub(crate) fn store(
     slot: &mut Option<Waker>,
     waker: &Waker,
     fresh: &mut Option<Waker>,
@@ -113,7 +134,7 @@ fn store(
 }
 
 /// [`store`] for a slot known to hold a waker.
-fn replace(
+pub(crate) fn replace(
     existing: &mut Waker,
     waker: &Waker,
     fresh: &mut Option<Waker>,
@@ -125,88 +146,199 @@ fn replace(
     Ok(Some(std::mem::replace(existing, new)))
 }
 
-/// The inline slot and the slab, under the cell's `LOCKED`. The slab is a block of its own,
-/// so a task that never has two awaiters at once pays one word for it; which of its slots
-/// hold a waker is a mask here, in the cell (usually on the state word's cache line, which
-/// the registering thread has just locked).
-///
-/// The slab's slots are written without being read and read without being written: a
-/// registration writes a free slot blind, and the completer moves the wakers out and clears
-/// the mask, leaving the slots as they were. A slot line is last written by another thread
-/// (the previous round's registrant, a neighbouring slot's): a load of it under `LOCKED`
-/// stalled the registrant, and every awaiter waiting for the lock behind it, for a cache miss
-/// (measured with `perf`: a fifth of the registration's samples sat on that load, and a
-/// quarter on the other thread spinning for the lock). A store does not stall the core.
-#[derive(Default)]
-pub(crate) struct Waiters {
-    inline: Option<Waker>,
-    /// A pooled block owned by this list: taken at the second registration, given back when
-    /// the list is woken or dropped.
-    slab: Option<NonNull<Slab>>,
-    /// Bit `i` set: slab slot `i` holds a waker. The slots of clear bits are uninitialized.
-    live: u32,
+/// The slab: `SLAB` waker slots in a pooled block, each on the line of its own `ready` flag.
+/// Which slots are taken is the state word's `RESERVED` (see the module invariants).
+pub(crate) struct Slab {
+    slots: [SlabSlot; SLAB],
 }
 
-impl std::fmt::Debug for Waiters {
+struct SlabSlot {
+    /// Initialized while `ready` is set.
+    waker: UnsafeCell<MaybeUninit<Waker>>,
+    /// Set by the slot's registrant once `waker` is written (Release); cleared by a removal.
+    ready: AtomicBool,
+}
+
+impl std::fmt::Debug for Slab {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Waiters")
-            .field("inline", &self.inline)
-            .field("slab", &self.slab.is_some())
-            .field("live", &format_args!("{:#b}", self.live))
-            .finish()
+        f.debug_struct("Slab").field("slots", &SLAB).finish()
     }
-}
-
-// SAFETY: a `Waiters` owns its slab block exclusively (nothing else points at it), so moving
-// the list to another thread moves the slab with it; wakers are `Send + Sync`, and shared
-// access goes through the cell's `LOCKED` (see `cell.rs`).
-unsafe impl Send for Waiters {}
-// SAFETY: as above: `&Waiters` gives no access to the slab's wakers but `Debug`'s flag.
-unsafe impl Sync for Waiters {}
-
-/// Every slab slot's bit.
-const SLAB_MASK: u32 = (1 << SLAB) - 1;
-
-/// `SLAB` slots; which of them hold a waker is `Waiters::live`. A pooled block
-/// (`pool::store_block`), owned by the `Waiters` that points at it.
-struct Slab {
-    slots: [MaybeUninit<Waker>; SLAB],
 }
 
 impl Slab {
-    /// Out of line and cold: `insert` would otherwise set up its frame on every registration.
+    /// A block with no slot ready. Out of line and cold: once per task, by its second
+    /// awaiter.
     #[cold]
     #[inline(never)]
-    fn new() -> NonNull<Self> {
+    pub(crate) fn new() -> NonNull<Self> {
         crate::pool::store_block(|| Slab {
-            slots: [const { MaybeUninit::uninit() }; SLAB],
+            slots: std::array::from_fn(|_| SlabSlot {
+                waker: UnsafeCell::new(MaybeUninit::uninit()),
+                ready: AtomicBool::new(false),
+            }),
         })
     }
 
-    /// Give an emptied slab (every waker moved out) back to the pool.
+    /// Write `waker` into slot `index` and mark it ready.
     ///
     /// # Safety
-    /// `slab` came from [`Slab::new`] and is not used again.
-    unsafe fn recycle(slab: NonNull<Self>) {
-        // SAFETY: per the caller; a `Slab` has no drop glue (its wakers are accounted by
-        // `Waiters::live`, and none is left).
-        unsafe { crate::pool::free_block(slab) }
+    /// The caller's CAS reserved `index` in the state word of the cell `slab` belongs to, and
+    /// `slab` was loaded after it (module invariants).
+    #[inline]
+    pub(crate) unsafe fn fill(slab: NonNull<Self>, index: usize, waker: Waker) {
+        // SAFETY: per the caller, the block is live until the completer sees `ready`, and the
+        // slot is ours: nobody reads it before `ready`.
+        let slot = unsafe { &slab.as_ref().slots[index] };
+        // SAFETY: as above.
+        slot.waker.with_mut(|w| unsafe { (*w).write(waker) });
+        slot.ready.store(true, Ordering::Release);
+    }
+
+    /// Run `f` on the waker of registered slot `index`.
+    ///
+    /// # Safety
+    /// The caller holds the cell's `LOCKED`, the cell is not complete, and `index`'s bit is
+    /// set (so the slot's awaiter finished filling it: it is the caller's own future).
+    pub(crate) unsafe fn with_registered<R>(
+        slab: NonNull<Self>,
+        index: usize,
+        f: impl FnOnce(&mut Waker) -> R,
+    ) -> R {
+        // SAFETY: per the caller: the block is live, and nobody else touches the slot.
+        let slot = unsafe { &slab.as_ref().slots[index] };
+        assert!(
+            slot.ready.load(Ordering::Relaxed),
+            "a slab key names a filled slot"
+        );
+        // SAFETY: as above; ready, so initialized.
+        slot.waker
+            .with_mut(|w| f(unsafe { (*w).assume_init_mut() }))
+    }
+
+    /// Move the waker out of registered slot `index` and clear its flag; the caller clears
+    /// its bit as it unlocks.
+    ///
+    /// # Safety
+    /// As for [`with_registered`](Self::with_registered).
+    #[must_use]
+    pub(crate) unsafe fn remove(slab: NonNull<Self>, index: usize) -> Waker {
+        // SAFETY: per the caller.
+        let slot = unsafe { &slab.as_ref().slots[index] };
+        assert!(
+            slot.ready.load(Ordering::Relaxed),
+            "a slab key names a filled slot"
+        );
+        slot.ready.store(false, Ordering::Relaxed);
+        // SAFETY: it was ready, so initialized; its flag is now clear, so it is read once.
+        slot.waker.with(|w| unsafe { (*w).assume_init_read() })
+    }
+
+    /// Wake the wakers of the `reserved` slots, each once its registrant marked it ready,
+    /// keeping the first panic in `panic` (see [`wake_caught`]); the block goes back to the
+    /// pool. Straight from the slots: the completer's path, which every awaiter waits for.
+    ///
+    /// # Safety
+    /// As for [`take_all`](Self::take_all).
+    pub(crate) unsafe fn wake_all(slab: NonNull<Self>, reserved: u32, panic: &mut Option<Panic>) {
+        for i in Bits(reserved) {
+            // SAFETY: per the caller, as in `take_all`.
+            let waker = unsafe { Self::take_when_ready(slab, i) };
+            wake_caught(waker, panic);
+        }
+        // SAFETY: every waker was moved out, no registrant touches the block any more, and
+        // the caller does not use it again.
+        unsafe { crate::pool::free_block(slab) };
+    }
+
+    /// The waker of reserved slot `index`, once its registrant marked it ready.
+    ///
+    /// # Safety
+    /// The block is live, `index` is reserved and no more can be (see `take_all`), and each
+    /// index is taken once.
+    #[inline]
+    unsafe fn take_when_ready(slab: NonNull<Self>, index: usize) -> Waker {
+        // SAFETY: per the caller.
+        let slot = unsafe { &slab.as_ref().slots[index] };
+        let mut spins = 0;
+        while !slot.ready.load(Ordering::Acquire) {
+            spin_wait(&mut spins); // its registrant is between its CAS and its flag
+        }
+        // SAFETY: ready (Acquire): written; taken once, per the caller.
+        slot.waker.with(|w| unsafe { (*w).assume_init_read() })
+    }
+
+    /// The wakers of the `reserved` slots, each taken once its registrant marked it ready;
+    /// the block goes back to the pool.
+    ///
+    /// # Safety
+    /// `reserved` is the cell's `RESERVED` as the caller claimed the cell (the completer) or
+    /// found it with no handle left (`Cell::drop`): no slot can be reserved any more; the
+    /// caller does not use `slab` again.
+    pub(crate) unsafe fn take_all(slab: NonNull<Self>, reserved: u32) -> TakenSlab {
+        let mut taken = TakenSlab::EMPTY;
+        for i in Bits(reserved) {
+            // SAFETY: the block is live until recycled below; per the caller, `i` is
+            // reserved for good, and `Bits` yields it once.
+            let waker = unsafe { Self::take_when_ready(slab, i) };
+            taken.wakers[taken.len].write(waker);
+            taken.len += 1;
+        }
+        // SAFETY: every waker was moved out, no registrant touches the block any more, and
+        // the caller does not use it again.
+        unsafe { crate::pool::free_block(slab) };
+        taken
     }
 }
 
-impl Drop for Waiters {
-    /// Drops the wakers still registered: a cell freed with awaiters registered (their
-    /// futures leaked) drops their wakers with it.
-    fn drop(&mut self) {
-        if let Some(slab) = self.slab.take() {
-            for i in Bits(std::mem::take(&mut self.live)) {
-                // SAFETY: the slab is ours (see `Waiters::slab`); a live bit's slot holds a
-                // waker, and its bit is cleared, so it is read once.
-                drop(unsafe { slab.as_ref().slots[i].assume_init_read() });
-            }
-            // SAFETY: ours, and no longer referenced.
-            unsafe { Slab::recycle(slab) };
+/// The wakers taken from a slab, by value: an owned list, so waking them may outlive the
+/// cell (the continuation thread's turn). Dropping it drops the wakers not woken.
+pub(crate) struct TakenSlab {
+    wakers: [MaybeUninit<Waker>; SLAB],
+    /// `wakers[next..len]` are initialized.
+    next: usize,
+    len: usize,
+}
+
+impl TakenSlab {
+    const EMPTY: TakenSlab = TakenSlab {
+        wakers: [const { MaybeUninit::uninit() }; SLAB],
+        next: 0,
+        len: 0,
+    };
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.next == self.len
+    }
+}
+
+impl Iterator for TakenSlab {
+    type Item = Waker;
+
+    #[inline]
+    fn next(&mut self) -> Option<Waker> {
+        if self.next == self.len {
+            return None;
         }
+        let i = self.next;
+        self.next += 1;
+        // SAFETY: `i` was in `next..len`, initialized, and is now outside it: read once.
+        Some(unsafe { self.wakers[i].assume_init_read() })
+    }
+}
+
+impl Drop for TakenSlab {
+    fn drop(&mut self) {
+        for waker in self.by_ref() {
+            drop(waker);
+        }
+    }
+}
+
+impl std::fmt::Debug for TakenSlab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TakenSlab")
+            .field("wakers", &(self.len - self.next))
+            .finish()
     }
 }
 
@@ -227,172 +359,54 @@ impl Iterator for Bits {
     }
 }
 
-impl Waiters {
-    pub(crate) const fn new() -> Self {
-        Self {
-            inline: None,
-            slab: None,
-            live: 0,
-        }
+/// Wake the inline waker, the slab's (`slab`: the block and its `RESERVED` as claimed) and the
+/// overflow's (taken from it): the completer's path. Plain loops, not the chained iterator of
+/// [`wake_in_turn`]: every awaiter waits for this loop, and the chain kept its state on the
+/// stack, at twice the instructions per waker. A panicking waker does not stop the others:
+/// every waker is woken, and the first panic is returned for the caller to resume.
+///
+/// # Safety
+/// As for [`Slab::take_all`], for `slab`.
+#[must_use]
+pub(crate) unsafe fn wake_all(
+    inline: Option<Waker>,
+    slab: Option<(NonNull<Slab>, u32)>,
+    overflow: Option<&mut Taken>,
+) -> Option<Panic> {
+    let mut panic = None;
+    if let Some(waker) = inline {
+        wake_caught(waker, &mut panic);
     }
+    if let Some((slab, reserved)) = slab {
+        // SAFETY: per the caller.
+        unsafe { Slab::wake_all(slab, reserved, &mut panic) };
+    }
+    if let Some(taken) = overflow {
+        taken.wake_all(&mut panic);
+    }
+    panic
+}
 
-    /// Re-register `waker` under `key`, an inline or slab key (see [`store`]).
-    pub(crate) fn register(
-        &mut self,
-        key: WaiterKey,
-        waker: &Waker,
-        fresh: &mut Option<Waker>,
-    ) -> Result<Option<Waker>, NeedsClone> {
-        if key == WaiterKey::INLINE {
-            return store(&mut self.inline, waker, fresh);
-        }
-        replace(self.live_slot(key), waker, fresh)
-    }
-
-    /// Store `waker` for an awaiter that is not registered yet (`key` is `NONE`) and write its
-    /// key back; `Err(waker)` when the inline slot and the slab are full.
-    #[inline]
-    pub(crate) fn insert(&mut self, key: &mut WaiterKey, waker: Waker) -> Result<(), Waker> {
-        debug_assert!(key.is_none(), "insert is for a first registration");
-        if self.inline.is_none() {
-            self.inline = Some(waker);
-            *key = WaiterKey::INLINE;
-            return Ok(());
-        }
-        let free = !self.live & SLAB_MASK;
-        if free == 0 {
-            return Err(waker);
-        }
-        let index = free.trailing_zeros();
-        let slab = *self.slab.get_or_insert_with(Slab::new);
-        // Written blind: the slot's line may be another thread's (see `Waiters`).
-        // SAFETY: the slab is ours (see `Waiters::slab`), and we hold `&mut self`.
-        unsafe { (*slab.as_ptr()).slots[index as usize].write(waker) };
-        self.live |= 1 << index;
-        *key = WaiterKey(index + 1);
-        Ok(())
-    }
-
-    /// Free `key`'s slot, an inline or slab key (the awaiter went away before completion).
-    /// Returns its waker, for the caller to drop after unlocking.
-    #[must_use]
-    pub(crate) fn remove(&mut self, key: WaiterKey) -> Option<Waker> {
-        if key == WaiterKey::INLINE {
-            return self.inline.take();
-        }
-        let index = Self::slab_index(key);
-        let (Some(slab), true) = (self.slab, self.live & 1 << index != 0) else {
-            debug_assert!(false, "a slab key names a live slot");
-            return None;
-        };
-        self.live &= !(1 << index);
-        // SAFETY: the slab is ours; its bit was set, so the slot holds a waker; the bit is now
-        // clear, so it is read once.
-        Some(unsafe { slab.as_ref().slots[index].assume_init_read() })
-    }
-
-    /// True when no waker is registered here.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.inline.is_none() && self.live == 0
-    }
-
-    /// The one waker, if the list holds the inline slot alone (no slab): the completer of a
-    /// task with a single awaiter wakes it without the general loop.
-    #[inline]
-    pub(crate) fn take_single(&mut self) -> Option<Waker> {
-        if self.slab.is_none() {
-            self.inline.take()
-        } else {
-            None
-        }
-    }
-
-    /// Wake every waker here and in `overflow` (taken from the overflow), consuming the list.
-    /// A panicking waker does not stop the others: every waker is woken, and the first panic
-    /// is returned for the caller to resume. An asynchronous completion's wakers (`IN_TURN`,
-    /// on the continuation thread) go through `continuations::wake_in_turn`, so that those
-    /// not woken yet move on if one of them blocks.
-    #[must_use]
-    pub(crate) fn wake_all<const IN_TURN: bool>(
-        mut self,
-        overflow: Option<&mut Taken>,
-    ) -> Option<Panic> {
-        let slab = self.slab.take();
-        // The mask is cleared before any waker is moved out: if waking panics past
-        // `wake_caught`, the wakers not yet moved leak rather than drop twice.
-        let live = std::mem::take(&mut self.live);
-        let inline = self.inline.take();
-        /// A slab slot's waker.
-        ///
-        /// # Safety
-        /// `slab` is the list's, not recycled yet; `i`'s bit was set in the list's mask, which
-        /// is cleared, and each `i` is read once.
-        unsafe fn moved_out(slab: NonNull<Slab>, i: usize) -> Waker {
-            // SAFETY: per the caller. The slots are only read: they stay as they were (see
-            // `Waiters`).
-            unsafe { slab.as_ref().slots[i].assume_init_read() }
-        }
-        let panic = if IN_TURN {
-            let slabbed = slab.iter().flat_map(|&s| {
-                // SAFETY: as `moved_out` requires: `Bits` yields each live index once.
-                Bits(live).map(move |i| unsafe { moved_out(s, i) })
-            });
-            let overflowed = overflow.into_iter().flat_map(|t| {
-                t.0.iter_mut()
-                    .flat_map(|w| w.iter_mut().filter_map(Option::take))
-            });
-            crate::continuations::wake_in_turn(inline.into_iter().chain(slabbed).chain(overflowed))
-        } else {
-            // Plain loops rather than the chained iterator above: this is every completion's
-            // path, and the chain kept its state on the stack, at twice the instructions per
-            // waker.
-            let mut panic = None;
-            if let Some(waker) = inline {
-                wake_caught(waker, &mut panic);
-            }
-            if let Some(s) = slab {
-                for i in Bits(live) {
-                    // SAFETY: as `moved_out` requires: `Bits` yields each live index once.
-                    wake_caught(unsafe { moved_out(s, i) }, &mut panic);
-                }
-            }
-            if let Some(taken) = overflow {
-                for list in &mut taken.0 {
-                    // Drained: emptied as it is read, so `Taken::recycle` need not clear it.
-                    for waker in list.drain(..).flatten() {
-                        wake_caught(waker, &mut panic);
-                    }
-                }
-            }
-            panic
-        };
-        if let Some(slab) = slab {
-            // SAFETY: ours, emptied above, and no longer referenced.
-            unsafe { Slab::recycle(slab) };
-        }
-        panic
-    }
-
-    /// Number of registered wakers here (tests).
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        usize::from(self.inline.is_some()) + self.live.count_ones() as usize
-    }
-
-    fn slab_index(key: WaiterKey) -> usize {
-        debug_assert!(!key.is_none() && !key.is_overflow() && key != WaiterKey::INLINE);
-        key.0 as usize - 1
-    }
-
-    /// The waker of a registered slab key.
-    fn live_slot(&mut self, key: WaiterKey) -> &mut Waker {
-        let index = Self::slab_index(key);
-        assert!(self.live & 1 << index != 0, "a slab key names a live slot");
-        let slab = self.slab.expect("a slab key implies the slab exists");
-        // SAFETY: the slab is ours and we hold `&mut self`; its bit is set, so the slot holds
-        // a waker.
-        unsafe { (*slab.as_ptr()).slots[index].assume_init_mut() }
-    }
+/// Wake the inline waker, the slab's and the overflow's (taken from it) from the continuation
+/// thread (an asynchronous completion's), through `continuations::wake_in_turn`, so that those
+/// not woken yet move on if one of them blocks. Every waker is woken; the first panic is
+/// returned for the caller to resume.
+#[must_use]
+pub(crate) fn wake_in_turn(
+    inline: Option<Waker>,
+    slab: Option<TakenSlab>,
+    overflow: Option<&mut Taken>,
+) -> Option<Panic> {
+    let overflowed = overflow.into_iter().flat_map(|t| {
+        t.0.iter_mut()
+            .flat_map(|w| w.iter_mut().filter_map(Option::take))
+    });
+    crate::continuations::wake_in_turn(
+        inline
+            .into_iter()
+            .chain(slab.into_iter().flatten())
+            .chain(overflowed),
+    )
 }
 
 /// What a registration in the overflow found.
@@ -635,7 +649,7 @@ impl Overflow {
     }
 
     /// Take every shard's wakers (the completer, after publishing `COMPLETE`): each list is
-    /// moved out under its shard's lock, to be woken outside it.
+    /// moved out under its shard's lock, to be woken outside it ([`Taken::wake_all`]).
     pub(crate) fn take_all(&self) -> Taken {
         Taken(std::array::from_fn(|i| {
             self.shards[i]
@@ -673,6 +687,16 @@ fn spare_list() -> Vec<Option<Waker>> {
 }
 
 impl Taken {
+    /// Wake every waker taken, keeping the first panic in `panic` (see [`wake_caught`]).
+    pub(crate) fn wake_all(&mut self, panic: &mut Option<Panic>) {
+        for list in &mut self.0 {
+            // Drained: emptied as it is read, so `recycle` need not clear it.
+            for waker in list.drain(..).flatten() {
+                wake_caught(waker, panic);
+            }
+        }
+    }
+
     /// Keep the emptied lists on this thread for later overflows (bounded).
     pub(crate) fn recycle(self) {
         #[cfg(not(valuetask_loom))]
@@ -711,34 +735,56 @@ mod tests {
         (count.clone(), Waker::from(count))
     }
 
+    /// A slab's slots, filled as reservations would fill them, are read, replaced and
+    /// removed one by one, and taken all at once by the completer: every waker once.
     #[test]
-    fn the_inline_slot_and_the_slab_fill_then_refuse_and_freed_slots_are_reused() {
+    fn slab_slots_are_filled_replaced_removed_and_taken_once_each() {
         let (count, waker) = counting();
-        let mut w = Waiters::new();
-        let mut keys = [WaiterKey::NONE; SLAB + 1];
-        for key in &mut keys {
-            assert!(w.insert(key, waker.clone()).is_ok());
-            assert!(!key.is_overflow());
+        let slab = Slab::new();
+        let reserved: u32 = (1 << SLAB) - 1;
+        for i in 0..SLAB {
+            // SAFETY: a fresh block, each slot filled once, as by its reservation.
+            unsafe { Slab::fill(slab, i, waker.clone()) };
         }
-        assert_eq!(keys[0], WaiterKey::INLINE);
-        let mut extra = WaiterKey::NONE;
-        assert!(w.insert(&mut extra, waker.clone()).is_err(), "full");
-        assert!(extra.is_none(), "nothing changed");
-        assert!(w.remove(keys[3]).is_some());
-        assert!(w.remove(keys[5]).is_some());
-        let (mut x, mut y) = (WaiterKey::NONE, WaiterKey::NONE);
-        assert!(w.insert(&mut x, waker.clone()).is_ok());
-        assert!(w.insert(&mut y, waker.clone()).is_ok());
-        assert_eq!(
-            [x, y],
-            [keys[3], keys[5]],
-            "freed slots first, lowest first"
+        let (other_count, other) = counting();
+        // SAFETY: every slot is filled and nothing else touches the block.
+        let replaced = unsafe {
+            Slab::with_registered(slab, 0, |w| replace(w, &other, &mut Some(other.clone())))
+        };
+        assert!(
+            matches!(replaced, Ok(Some(_))),
+            "another task's waker swaps"
         );
-        let mut extra = WaiterKey::NONE;
-        assert!(w.insert(&mut extra, waker.clone()).is_err(), "full again");
-        assert_eq!(w.len(), SLAB + 1);
-        assert!(w.wake_all::<false>(None).is_none());
-        assert_eq!(count.0.load(Ordering::SeqCst), SLAB + 1);
+        drop(replaced);
+        // SAFETY: as above.
+        let removed = unsafe { Slab::remove(slab, SLAB - 1) };
+        drop(removed);
+        let still = reserved & !(1 << (SLAB - 1));
+        let mut panic = None;
+        // SAFETY: the reserved slots are filled; the block is not used again.
+        unsafe { Slab::wake_all(slab, still, &mut panic) };
+        assert!(panic.is_none());
+        assert_eq!(count.0.load(Ordering::SeqCst), SLAB - 2, "all but two");
+        assert_eq!(other_count.0.load(Ordering::SeqCst), 1);
+    }
+
+    /// Taken wakers that are dropped rather than woken are dropped once each.
+    #[test]
+    fn taken_slab_wakers_not_woken_are_dropped() {
+        let (count, waker) = counting();
+        let slab = Slab::new();
+        for i in 0..SLAB {
+            // SAFETY: a fresh block, each slot filled once.
+            unsafe { Slab::fill(slab, i, waker.clone()) };
+        }
+        assert_eq!(Arc::strong_count(&count), SLAB + 2);
+        // SAFETY: every slot is filled; the block is not used again.
+        let mut taken = unsafe { Slab::take_all(slab, (1 << SLAB) - 1) };
+        assert!(!taken.is_empty());
+        taken.next().unwrap().wake();
+        drop(taken);
+        assert_eq!(Arc::strong_count(&count), 2);
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
     }
 
     /// A thread keeps at most one emptied overflow, and none whose shards grew past
@@ -804,27 +850,6 @@ mod tests {
     }
 
     #[test]
-    fn the_list_is_empty_exactly_when_every_registered_awaiter_was_removed() {
-        let (_, waker) = counting();
-        let mut w = Waiters::new();
-        assert!(w.is_empty());
-        let mut keys = [WaiterKey::NONE; 3];
-        for key in &mut keys {
-            assert!(w.insert(key, waker.clone()).is_ok());
-        }
-        for key in keys {
-            assert!(!w.is_empty());
-            assert!(w.remove(key).is_some());
-        }
-        assert!(w.is_empty());
-        let mut again = [WaiterKey::NONE; 2];
-        assert!(w.insert(&mut again[0], waker.clone()).is_ok());
-        assert!(w.insert(&mut again[1], waker).is_ok());
-        assert!(w.remove(again[0]).is_some());
-        assert!(!w.is_empty(), "a slab awaiter is left");
-    }
-
-    #[test]
     // Miri gives each use of a vtable its own address, so `will_wake` of a clone is false
     // there (it is best-effort by contract); the swap path then runs, which is also correct.
     #[cfg_attr(
@@ -834,24 +859,28 @@ mod tests {
     fn re_registering_keeps_a_waker_for_the_same_task_and_swaps_another() {
         let (_, waker) = counting();
         let (_, other) = counting();
-        let mut w = Waiters::new();
-        let mut key = WaiterKey::NONE;
-        w.insert(&mut key, waker.clone()).unwrap();
+        let mut slot = None;
         assert!(
-            w.register(key, &waker, &mut None).unwrap().is_none(),
+            store(&mut slot, &waker, &mut None).is_err(),
+            "empty: needs a clone"
+        );
+        assert!(store(&mut slot, &waker, &mut Some(waker.clone()))
+            .unwrap()
+            .is_none());
+        assert!(
+            store(&mut slot, &waker, &mut None).unwrap().is_none(),
             "same: kept"
         );
         assert!(matches!(
-            w.register(key, &other, &mut None),
+            store(&mut slot, &other, &mut None),
             Err(NeedsClone)
         ));
-        let replaced = w.register(key, &other, &mut Some(other.clone())).unwrap();
+        let replaced = store(&mut slot, &other, &mut Some(other.clone())).unwrap();
         assert!(
             replaced.unwrap().will_wake(&waker),
             "the old one comes back"
         );
-        assert!(w.remove(key).unwrap().will_wake(&other));
-        assert!(w.is_empty());
+        assert!(slot.unwrap().will_wake(&other));
     }
 
     #[test]
@@ -899,7 +928,9 @@ mod tests {
             "the completer owns it"
         );
         let mut taken = overflow.take_all();
-        assert!(Waiters::new().wake_all::<false>(Some(&mut taken)).is_none());
+        let mut panic = None;
+        taken.wake_all(&mut panic);
+        assert!(panic.is_none());
         taken.recycle();
         assert_eq!(
             count.0.load(Ordering::SeqCst),
@@ -929,7 +960,8 @@ mod tests {
     }
 
     /// Wakers that panic with a payload whose `Drop` panics too do not stop the others, in
-    /// the slab or the overflow: every waker is woken, and the first panic comes out.
+    /// the inline slot, the slab or the overflow: every waker is woken, and the first panic
+    /// comes out.
     #[test]
     fn panicking_wakers_with_panicking_payloads_do_not_stop_the_others() {
         struct PanicsOnDrop;
@@ -946,18 +978,20 @@ mod tests {
         }
         let (count, counted) = counting();
         let bomb = Waker::from(Arc::new(Bomb));
-        let mut w = Waiters::new();
-        for waker in [bomb.clone(), bomb.clone(), counted.clone()] {
-            let mut key = WaiterKey::NONE;
-            w.insert(&mut key, waker).unwrap();
+        let slab = Slab::new();
+        for (i, waker) in [bomb.clone(), counted.clone()].into_iter().enumerate() {
+            // SAFETY: a fresh block, each slot filled once.
+            unsafe { Slab::fill(slab, i, waker) };
         }
         let overflow = Overflow::new();
-        for waker in [bomb, counted] {
+        for waker in [bomb.clone(), counted] {
             let mut key = WaiterKey::NONE;
             assert!(overflow.insert(&mut key, waker, || false).is_ok());
         }
         let mut taken = overflow.take_all();
-        let first = w.wake_all::<false>(Some(&mut taken)).expect("a panic");
+        // SAFETY: slots 0 and 1 are filled; the block is not used again.
+        let first = unsafe { wake_all(Some(bomb), Some((slab, 0b11)), Some(&mut taken)) };
+        let first = first.expect("a panic");
         assert!(first.is::<PanicsOnDrop>(), "the first panic comes out");
         std::mem::forget(first);
         assert_eq!(
