@@ -152,7 +152,9 @@ fn a_task_awaited_by_16_threads_1000_times_never_loses_a_wakeup() {
 /// Rounds of one task awaited by 16 tokio tasks on two workers, each round completed by the
 /// last task to arrive while the others register: registrations race each other (and the
 /// slab's taking and giving back) and the completion, round after round, as in the bench's
-/// (n16). A lost wake-up hangs a round: the watchdog fails the test instead. (It caught a
+/// (n16). Every round's task is alive for the whole test, so a block given back by one round
+/// serves the next while the first round's late registrants may still try it (the tag
+/// check). A lost wake-up hangs a round: the watchdog fails the test instead. (It caught a
 /// completer that handed the slab back before every reserved slot was written, in a
 /// lock-free variant of the list that was measured and not kept.)
 #[test]
@@ -160,8 +162,8 @@ fn rounds_awaited_by_16_tokio_tasks_and_completed_by_the_last_to_arrive_lose_no_
     rounds_awaited_by(16, common::stress_rounds() * 4);
 }
 
-/// As above with 40 awaiters: past the 16th, new awaiters go to the overflow (created by the
-/// 17th under the cell's lock, then found through `HAS_OVERFLOW` without it), racing the
+/// As above with 40 awaiters: past the 17th, new awaiters go to the overflow (created by the
+/// 18th under the cell's lock, then found through `HAS_OVERFLOW` without it), racing the
 /// slab's registrations and the completion.
 #[test]
 fn rounds_awaited_by_40_tokio_tasks_lose_no_wakeup() {

@@ -15,13 +15,17 @@
 //!   `LOCKED` is taken by a CAS that requires it clear and `COMPLETE` clear; the completer
 //!   takes it together with `CLAIMED`, takes the waker, and releases it in the same Release
 //!   store that sets `COMPLETE`. While `LOCKED` is held nobody else writes the state word
-//!   (a slab reservation is a CAS from a word without `LOCKED`). Once `COMPLETE` is set
+//!   (a slab reservation writes the slab's words, not this one). Once `COMPLETE` is set
 //!   nobody takes `LOCKED` again, so a `WaiterKey` held by a future becomes dead.
-//! - `slab` (awaiters 2 to 16) is created by the second awaiter under `LOCKED` and published
+//! - `slab` (awaiters 2 to 17) is taken by the second awaiter under `LOCKED` and published
 //!   with `HAS_SLAB` in the unlocking store; awaiters reserve its slots with a CAS on the
-//!   state word (`RESERVED`), and the completer takes them after claiming, following the
-//!   rules in `waiters.rs`. Re-registering or removing a slab key takes `LOCKED`.
-//! - `overflow` (awaiters past 16, in per-thread shards with their own locks) is published
+//!   slab's own shard words, tagged with this cell's address, and the completer closes them
+//!   after publishing `COMPLETE`, takes the wakers, clears the pointer (Release) and gives
+//!   the block back, following the rules in `slab.rs`. A registrant that loads a null
+//!   pointer, or finds the block closed or tagged for another cell, reads the cell as
+//!   complete. Re-registering or removing a slab key takes `LOCKED`, under which the cell
+//!   is pending and the block its own.
+//! - `overflow` (awaiters past 17, in per-thread shards with their own locks) is published
 //!   under `LOCKED`, once, with `HAS_OVERFLOW` set in the unlocking store, and lives until
 //!   the cell is freed. A new awaiter that sees `HAS_OVERFLOW` goes to the overflow without
 //!   taking `LOCKED`; one that holds `LOCKED` knows the overflow is not published. It
@@ -51,11 +55,12 @@ use std::process::abort;
 use std::ptr::NonNull;
 use std::task::{Poll, Waker};
 
+use super::slab::{tag_of, Reservation, Slab};
 use super::state::{
-    reserved_bit, Outcome, Snapshot, ASYNC_CONTINUATIONS, CLAIMED, COMPLETE, HAS_OVERFLOW,
-    HAS_SLAB, HAS_WAITERS, LOCKED, OBSERVED, RESERVED,
+    Outcome, Snapshot, ASYNC_CONTINUATIONS, CLAIMED, COMPLETE, HAS_OVERFLOW, HAS_SLAB, HAS_WAITERS,
+    LOCKED, OBSERVED,
 };
-use super::waiters::{self, NeedsClone, Overflow, Registered, Slab, Taken, WaiterKey};
+use super::waiters::{self, NeedsClone, Overflow, Registered, Taken, WaiterKey};
 use crate::sync::{fence, spin_wait, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
 
 /// More handles than this aborts, as `Arc` does, instead of wrapping.
@@ -72,9 +77,9 @@ pub(crate) struct Cell<O> {
     on_unobserved: Option<fn(&O)>,
     /// The first awaiter's waker, under `LOCKED`.
     inline: UnsafeCell<Option<Waker>>,
-    /// Awaiters 2 to 16: null until the second, then fixed until the completer takes it.
+    /// Awaiters 2 to 17: null until the second, then fixed until the completer gives it back.
     slab: AtomicPtr<Slab>,
-    /// Awaiters past the first 16: null until needed, then fixed until the cell is freed.
+    /// Awaiters past the first 17: null until needed, then fixed until the cell is freed.
     overflow: AtomicPtr<Overflow>,
     output: UnsafeCell<MaybeUninit<O>>,
 }
@@ -134,11 +139,17 @@ impl<O> Drop for Cell<O> {
             unsafe { Box::from_raw(overflow) }.recycle();
         }
         let state = Snapshot(self.state.load(Ordering::Relaxed));
-        // Still here only if the cell never completed (its awaiters' futures were forgotten).
+        // Still here only if the cell never completed (its awaiters' futures were forgotten),
+        // or under loom, where the completer leaves it (see `slab.rs`).
         if let Some(slab) = NonNull::new(self.slab.load(Ordering::Relaxed)) {
-            // SAFETY: `&mut self`: no registrant is left, so every reserved slot is ready;
-            // the block is not used again.
-            drop(unsafe { Slab::take_all(slab, state.reserved()) });
+            if !state.is_complete() {
+                // SAFETY: `&mut self`: no registrant is left, so every reserved slot is
+                // ready; the mask is taken once.
+                drop(unsafe { Slab::take_all(slab, Slab::reserved_now(slab)) });
+            }
+            // SAFETY: every reserved waker was taken (by the completer or just above), and
+            // `&mut self`: nobody can reach the block through this cell any more.
+            unsafe { Slab::give_back(slab) };
         }
         if state.outcome() == Some(Outcome::Faulted) && !state.is_observed() {
             if let Some(report) = self.on_unobserved {
@@ -426,8 +437,8 @@ impl<O> RawTask<O> {
     /// A first registration: every awaiter's, once. The clone is made before anything else
     /// (a clone is executor code, and an atomic operation on the executor's task). The first
     /// awaiter takes the inline slot and the second creates the slab, under `LOCKED`; from
-    /// then on one CAS on the state word reserves a slab slot, without the lock, and the
-    /// overflow takes awaiters past 16.
+    /// then on one CAS on a word of the slab reserves a slot, without the lock, and the
+    /// overflow takes awaiters past 17.
     fn register_new(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<()> {
         let fresh = waker.clone();
         let cell = self.cell();
@@ -438,35 +449,32 @@ impl<O> RawTask<O> {
             if s.is_complete() {
                 return Poll::Ready(());
             }
+            if s.has_overflow() {
+                // The slab filled up: straight to the overflow.
+                return self.insert_in_overflow(key, fresh);
+            }
+            if s.has_slab() {
+                // Published before `HAS_SLAB` (seen with Acquire); null once the completer
+                // gave it back, after `COMPLETE` (Acquire: seen then).
+                let Some(slab) = NonNull::new(cell.slab.load(Ordering::Acquire)) else {
+                    return Poll::Ready(());
+                };
+                // SAFETY: loaded while the cell was pending; our handle keeps the cell.
+                return match unsafe { Slab::reserve(slab, self.tag()) } {
+                    Reservation::Slot(index) => {
+                        // SAFETY: we reserved `index`.
+                        unsafe { Slab::fill(slab, index, fresh) };
+                        *key = WaiterKey::slab(index);
+                        Poll::Pending
+                    }
+                    Reservation::Closed => Poll::Ready(()),
+                    Reservation::Full => self.register_past_slab(key, fresh, s),
+                };
+            }
             if s.is_locked() {
                 spin_wait(&mut spins);
                 cur = cell.state.load(Ordering::Acquire);
                 continue;
-            }
-            if s.has_slab() {
-                let Some(index) = s.free_slab_slot() else {
-                    return self.register_past_slab(key, fresh, s);
-                };
-                match cell.state.compare_exchange_weak(
-                    cur,
-                    cur | reserved_bit(index),
-                    Ordering::Acquire,
-                    Ordering::Acquire,
-                ) {
-                    Ok(_) => {
-                        let slab = cell.slab.load(Ordering::Relaxed);
-                        debug_assert!(!slab.is_null(), "`HAS_SLAB` before completion");
-                        // SAFETY: we reserved `index` and loaded the slab after (see
-                        // `waiters.rs`); published before `HAS_SLAB`, so not null.
-                        unsafe { Slab::fill(NonNull::new_unchecked(slab), index, fresh) };
-                        *key = WaiterKey::slab(index);
-                        return Poll::Pending;
-                    }
-                    Err(actual) => {
-                        cur = actual;
-                        continue;
-                    }
-                }
             }
             let held = cur | LOCKED | HAS_WAITERS;
             if let Err(actual) =
@@ -487,7 +495,8 @@ impl<O> RawTask<O> {
             }
             // The second awaiter: publish the slab, once, under `LOCKED`, then reserve a slot
             // in it as every later awaiter does.
-            cell.slab.store(Slab::new().as_ptr(), Ordering::Relaxed);
+            cell.slab
+                .store(Slab::new(self.tag()).as_ptr(), Ordering::Relaxed);
             self.unlock_setting(held, HAS_SLAB);
             cur = (held | HAS_SLAB) & !LOCKED;
         }
@@ -584,6 +593,12 @@ impl<O> RawTask<O> {
 
     /// The slab, for a holder of `LOCKED` with a slab key (so the slab is published and the
     /// cell not complete).
+    /// This cell's tag in its slab's words (see `slab.rs`).
+    #[inline]
+    fn tag(&self) -> u64 {
+        tag_of(self.ptr.as_ptr().cast_const().cast())
+    }
+
     fn held_slab(&self) -> NonNull<Slab> {
         NonNull::new(self.cell().slab.load(Ordering::Relaxed))
             .expect("a slab key before completion implies the slab")
@@ -630,7 +645,7 @@ impl<O> RawTask<O> {
                 // SAFETY: we hold `LOCKED`, the cell is not complete, and the key's bit is
                 // set; the bit is cleared in the unlocking store below.
                 let waker = unsafe { Slab::remove(self.held_slab(), index) };
-                self.unlock_setting(held & !reserved_bit(index), 0);
+                self.unlock(held);
                 Some(waker)
             };
             drop(removed);
@@ -672,10 +687,7 @@ impl<O> RawTask<O> {
     /// Release `LOCKED` taken as `held`, setting `bits` in the same store (`held` may have
     /// bits cleared, as a slab slot's removal does).
     fn unlock_setting(&self, held: usize, bits: usize) {
-        debug_assert_eq!(
-            self.cell().state.load(Ordering::Relaxed) & !RESERVED,
-            held & !RESERVED
-        );
+        debug_assert_eq!(self.cell().state.load(Ordering::Relaxed), held);
         self.cell()
             .state
             .store((held | bits) & !LOCKED, Ordering::Release);
@@ -766,9 +778,8 @@ impl<O> RawTask<O> {
             None
         };
         // Release publishes the output and the emptied slot. `before` is still the whole
-        // state: nobody else changed it while we held `LOCKED`, and no slab slot can be
-        // reserved once `CLAIMED` is set.
-        let done = (before.0 | CLAIMED | COMPLETE | outcome.bits()) & !(LOCKED | RESERVED);
+        // state: nobody else changed it while we held `LOCKED`.
+        let done = (before.0 | CLAIMED | COMPLETE | outcome.bits()) & !LOCKED;
         cell.state.store(done, Ordering::Release);
         if before.async_continuations() {
             return self.wake_later(before, inline);
@@ -784,22 +795,33 @@ impl<O> RawTask<O> {
         self.wake_all_now(before, inline);
     }
 
-    /// The slab, if `before` (the state the completer claimed) has one: its block and which
-    /// slots are reserved, for good. The caller takes the slots' wakers, which waits for the
-    /// registrants still filling theirs (they load the pointer after reserving), gives the
-    /// block back, and only then calls [`slab_gone`](Self::slab_gone).
-    fn take_slab(&self, before: Snapshot) -> Option<(NonNull<Slab>, u32)> {
+    /// The slab, if `before` (the state the completer claimed) has one: its block, closed
+    /// (no slot can be reserved any more), and the slots reserved for good. The caller takes
+    /// their wakers, which waits for the registrants still filling theirs; the block stays
+    /// with the cell until it is freed (a registrant that saw the cell pending may still load
+    /// its pointer and find it closed).
+    fn close_slab(&self, before: Snapshot) -> Option<(NonNull<Slab>, u32)> {
         if !before.has_slab() {
             return None;
         }
-        NonNull::new(self.cell().slab.load(Ordering::Relaxed)).map(|slab| (slab, before.reserved()))
+        let slab = NonNull::new(self.cell().slab.load(Ordering::Relaxed))?;
+        // SAFETY: the completer, once, with `COMPLETE` published.
+        Some((slab, unsafe { Slab::close(slab) }))
     }
 
-    /// Clear the slab's pointer once its block went back (so `Cell::drop` leaves it alone).
-    fn slab_gone(&self) {
+    /// Give the slab's block back once its wakers were taken (the completer): the cell
+    /// forgets it first, so a registrant that loads the pointer now finds it null. Under
+    /// loom the cell keeps it until freed (see `slab.rs`).
+    fn give_back_slab(&self, slab: NonNull<Slab>) {
+        if cfg!(valuetask_loom) {
+            return;
+        }
+        // Release: a registrant that loads null sees `COMPLETE`.
         self.cell()
             .slab
-            .store(std::ptr::null_mut(), Ordering::Relaxed);
+            .store(std::ptr::null_mut(), Ordering::Release);
+        // SAFETY: complete, every reserved waker taken, and the cell no longer names it.
+        unsafe { Slab::give_back(slab) };
     }
 
     /// The overflow's wakers, if `before` has one (published under `LOCKED` before the claim).
@@ -813,11 +835,13 @@ impl<O> RawTask<O> {
     /// Wake every waiter from the completing thread, then resume the first waker's panic.
     #[inline(never)]
     fn wake_all_now(&self, before: Snapshot, inline: Option<Waker>) {
-        let slab = self.take_slab(before);
+        let slab = self.close_slab(before);
         let mut overflow = self.take_overflow(before);
-        // SAFETY: the completer's, with `before` as claimed (`take_slab`).
+        // SAFETY: the completer's, with the mask `close_slab` returned.
         let panic = unsafe { waiters::wake_all(inline, slab, overflow.as_mut()) };
-        self.slab_gone();
+        if let Some((slab, _)) = slab {
+            self.give_back_slab(slab);
+        }
         if let Some(taken) = overflow {
             taken.recycle();
         }
@@ -830,11 +854,12 @@ impl<O> RawTask<O> {
     /// the overflow's wakers are moved out first, as the cell may be freed before its turn.
     #[cold]
     fn wake_later(&self, before: Snapshot, inline: Option<Waker>) {
-        let slab = self.take_slab(before).map(|(slab, reserved)| {
-            // SAFETY: the completer's, with `before` as claimed (`take_slab`).
-            unsafe { Slab::take_all(slab, reserved) }
+        let slab = self.close_slab(before).map(|(slab, reserved)| {
+            // SAFETY: the completer's, with the mask `close_slab` returned.
+            let taken = unsafe { Slab::take_all(slab, reserved) };
+            self.give_back_slab(slab);
+            taken
         });
-        self.slab_gone();
         let slab = slab.filter(|taken| !taken.is_empty());
         let overflow = self.take_overflow(before);
         if inline.is_none() && slab.is_none() && overflow.is_none() {
@@ -906,7 +931,11 @@ impl<O> RawTask<O> {
                 // SAFETY: we hold `LOCKED`.
                 let inline = self.cell().inline.with(|w| unsafe { (*w).is_some() });
                 self.unlock(held);
-                let slab = Snapshot(held).reserved().count_ones() as usize;
+                let slab =
+                    NonNull::new(self.cell().slab.load(Ordering::Relaxed)).map_or(0, |slab| {
+                        // SAFETY: published and kept until the cell is freed.
+                        unsafe { Slab::reserved_now(slab) }.count_ones() as usize
+                    });
                 usize::from(inline) + slab + self.overflow().map_or(0, Overflow::len)
             }
             Lock::Completed => 0,

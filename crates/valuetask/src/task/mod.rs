@@ -3,6 +3,7 @@
 #[cfg(not(valuetask_loom))]
 mod cached;
 pub(crate) mod cell;
+mod slab;
 pub(crate) mod state;
 pub(crate) mod waiters;
 

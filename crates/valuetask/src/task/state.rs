@@ -11,9 +11,8 @@
 //! | 4-5 | outcome | 1 = ran to completion, 2 = faulted, 3 = canceled; written with `COMPLETE` |
 //! | 6 | `ASYNC_CONTINUATIONS` | wake waiters from the continuation thread, not inline |
 //! | 7 | `OBSERVED` | someone looked at a faulted output (await, `error`, `try_result`, `wait`) |
-//! | 8 | `HAS_OVERFLOW` | the overflow (awaiters past 16) is published: new awaiters go there without taking `LOCKED`; set once, under `LOCKED` |
-//! | 9 | `HAS_SLAB` | the slab (awaiters 2 to 16) is published: new awaiters reserve a slot in it without taking `LOCKED`; set once, under `LOCKED` |
-//! | 16-30 | `RESERVED` | bit `16 + i`: slab slot `i` is reserved by an awaiter (see `waiters.rs`); set by a CAS from a word without `LOCKED`, cleared under `LOCKED` |
+//! | 8 | `HAS_OVERFLOW` | the overflow (awaiters past 17) is published: new awaiters go there without taking `LOCKED`; set once, under `LOCKED` |
+//! | 9 | `HAS_SLAB` | the slab (awaiters 2 to 17) is published: new awaiters reserve a slot in it without taking `LOCKED`, with a CAS on the slab's own words (see `waiters.rs`); set once, under `LOCKED` |
 
 use std::fmt;
 
@@ -28,18 +27,14 @@ pub(crate) const OBSERVED: usize = 1 << 7;
 pub(crate) const HAS_OVERFLOW: usize = 1 << 8;
 pub(crate) const HAS_SLAB: usize = 1 << 9;
 
-/// Slots in the slab: with the inline one, 16 awaiters before the overflow. Under loom, 1:
-/// the models reach the slab with their second awaiter and the overflow with their third.
-pub(crate) const SLAB_SLOTS: usize = if cfg!(valuetask_loom) { 1 } else { 15 };
-const RESERVED_SHIFT: u32 = 16;
-/// Every slab slot's reservation bit.
-pub(crate) const RESERVED: usize = ((1 << SLAB_SLOTS) - 1) << RESERVED_SHIFT;
-
-/// The reservation bit of slab slot `index`.
-#[inline]
-pub(crate) const fn reserved_bit(index: usize) -> usize {
-    1 << (RESERVED_SHIFT as usize + index)
-}
+/// Shards in the slab, each with its own reservation word: a thread reserves in its own first.
+/// Under loom, 1 shard of 1 slot: the models reach the slab with their second awaiter and the
+/// overflow with their third.
+pub(crate) const SLAB_SHARDS: usize = if cfg!(valuetask_loom) { 1 } else { 2 };
+/// Slots per slab shard.
+pub(crate) const SHARD_SLOTS: usize = if cfg!(valuetask_loom) { 1 } else { 8 };
+/// Slots in the slab: with the inline one, 17 awaiters before the overflow.
+pub(crate) const SLAB_SLOTS: usize = SLAB_SHARDS * SHARD_SLOTS;
 
 /// How a completed cell ended; stored in the state word so `status()` is one load.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,21 +80,6 @@ impl Snapshot {
     pub(crate) const fn has_slab(self) -> bool {
         self.0 & HAS_SLAB != 0
     }
-    /// Which slab slots are reserved (bit `i`: slot `i`).
-    #[inline]
-    pub(crate) const fn reserved(self) -> u32 {
-        ((self.0 & RESERVED) >> RESERVED_SHIFT) as u32
-    }
-    /// The lowest slab slot not reserved, if any.
-    #[inline]
-    pub(crate) const fn free_slab_slot(self) -> Option<usize> {
-        let free = !self.0 & RESERVED;
-        if free == 0 {
-            None
-        } else {
-            Some((free.trailing_zeros() - RESERVED_SHIFT) as usize)
-        }
-    }
     #[inline]
     pub(crate) const fn is_observed(self) -> bool {
         self.0 & OBSERVED != 0
@@ -131,7 +111,6 @@ impl fmt::Debug for Snapshot {
             .field("has_waiters", &self.has_waiters())
             .field("has_overflow", &self.has_overflow())
             .field("has_slab", &self.has_slab())
-            .field("reserved", &format_args!("{:#b}", self.reserved()))
             .field("outcome", &self.outcome())
             .field("observed", &self.is_observed())
             .field("async_continuations", &self.async_continuations())
@@ -154,32 +133,5 @@ mod tests {
         let s = Snapshot(CLAIMED | COMPLETE | Outcome::RanToCompletion.bits());
         assert_eq!(s.outcome(), Some(Outcome::RanToCompletion));
         assert!(format!("{s:?}").contains("RanToCompletion"));
-    }
-
-    #[test]
-    fn slab_reservations_fill_lowest_first_and_stay_clear_of_the_named_bits() {
-        let named = CLAIMED
-            | COMPLETE
-            | LOCKED
-            | HAS_WAITERS
-            | OUTCOME_MASK
-            | ASYNC_CONTINUATIONS
-            | OBSERVED
-            | HAS_OVERFLOW
-            | HAS_SLAB;
-        assert_eq!(named & RESERVED, 0);
-        assert!(
-            RESERVED_SHIFT as usize + SLAB_SLOTS <= 31,
-            "fits a 32-bit word"
-        );
-        let mut s = Snapshot(HAS_SLAB);
-        for i in 0..SLAB_SLOTS {
-            assert_eq!(s.free_slab_slot(), Some(i));
-            s = Snapshot(s.0 | reserved_bit(i));
-        }
-        assert_eq!(s.free_slab_slot(), None);
-        assert_eq!(s.reserved().count_ones() as usize, SLAB_SLOTS);
-        let freed = Snapshot(s.0 & !reserved_bit(0));
-        assert_eq!(freed.free_slab_slot(), Some(0));
     }
 }

@@ -2,34 +2,17 @@
 //!
 //! - The first awaiter's: one inline slot in the cell, under the cell's `LOCKED` bit (see
 //!   `cell.rs`). A task awaited by one task at a time needs nothing more.
-//! - The next 15: a slab ([`Slab`]), a pooled block (`pool::store_block`) the second awaiter
-//!   creates under `LOCKED`, published with `HAS_SLAB`. From then on an awaiter takes a slot
-//!   without the lock: one CAS on the state word sets the slot's bit in `RESERVED`, from a
-//!   word without `LOCKED` (the completer's claim sets it); it then writes its waker into the
-//!   slot and sets the slot's `ready` flag. The completer, once it has claimed the cell (no
-//!   reservation can follow), waits for each reserved slot's flag, moves the wakers out and
-//!   gives the block back to the pool, so a result awaited by up to 16 tasks, round after
-//!   round, allocates nothing for its list in steady state. The wait is short: between its
-//!   CAS and its flag a registrant writes 16 bytes and runs no user code (its waker was
-//!   cloned before). A registration under `LOCKED` held the lock across the slot's store,
-//!   whose line was usually another core's: every awaiter behind it waited for that miss.
-//! - Past 16: an overflow ([`Overflow`]) split into per-thread shards, each with its own lock
+//! - The next 16: the slab ([`Slab`], `slab.rs`), a block the second awaiter takes under
+//!   `LOCKED` and publishes with `HAS_SLAB`. From then on an awaiter reserves a slot in its
+//!   thread's shard of it with one CAS, without the lock and without writing the state word;
+//!   the completer closes the shards once `COMPLETE` is published, takes the wakers and gives
+//!   the block back, so a task awaited by up to 17 tasks, round after round, allocates
+//!   nothing for its list in steady state. Its invariants are in `slab.rs`.
+//! - Past 17: an overflow ([`Overflow`]) split into per-thread shards, each with its own lock
 //!   and cache lines. Its pointer is published once, under `LOCKED`, with `HAS_OVERFLOW`, and
 //!   stays until the cell is freed (`Cell::drop` recycles it): registrants may hold a
-//!   reference to it without any lock. Four shards of 128 bytes each.
-//!
-//! # Invariants (slab)
-//!
-//! - A slot whose bit is set in `RESERVED` belongs to the awaiter that set it. That awaiter
-//!   writes it once, then sets `ready` with Release; after that, the slot is read or
-//!   written only under `LOCKED` (its awaiter re-registering or going away, which clears the
-//!   bit in the unlocking store) or by the completer. A slot whose bit is clear is not read.
-//! - The slab's pointer is stored under `LOCKED` before the Release store that sets
-//!   `HAS_SLAB`. A registrant loads it after its reserving CAS succeeded; the completer waits
-//!   for that registrant's `ready` before giving the block back and clearing the pointer, so
-//!   the block outlives every write to it.
-//! - `ready` is false in every slot whose bit is clear: the block is created so, and a
-//!   removal clears the flag before the bit.
+//!   reference to it without any lock. Four shards of 128 bytes each. Once it is published,
+//!   new awaiters go straight to it, even if a slab slot was freed meanwhile.
 //!
 //! # Invariants (overflow)
 //!
@@ -44,10 +27,10 @@
 //! waker (after `will_wake`) instead of growing the list, and a dropped future frees its slot.
 //! A key is dead once the task completes. Never push a waker without a key.
 
-use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::task::Waker;
 
+use super::slab::{Slab, TakenSlab};
 use super::state::SLAB_SLOTS as SLAB;
 use crate::catch_panic::{wake_caught, Panic};
 use crate::sync::{spin_wait, AtomicBool, Ordering, UnsafeCell};
@@ -144,219 +127,6 @@ pub(crate) fn replace(
     }
     let new = fresh.take().ok_or(NeedsClone)?;
     Ok(Some(std::mem::replace(existing, new)))
-}
-
-/// The slab: `SLAB` waker slots in a pooled block, each on the line of its own `ready` flag.
-/// Which slots are taken is the state word's `RESERVED` (see the module invariants).
-pub(crate) struct Slab {
-    slots: [SlabSlot; SLAB],
-}
-
-struct SlabSlot {
-    /// Initialized while `ready` is set.
-    waker: UnsafeCell<MaybeUninit<Waker>>,
-    /// Set by the slot's registrant once `waker` is written (Release); cleared by a removal.
-    ready: AtomicBool,
-}
-
-impl std::fmt::Debug for Slab {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Slab").field("slots", &SLAB).finish()
-    }
-}
-
-impl Slab {
-    /// A block with no slot ready. Out of line and cold: once per task, by its second
-    /// awaiter.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn new() -> NonNull<Self> {
-        crate::pool::store_block(|| Slab {
-            slots: std::array::from_fn(|_| SlabSlot {
-                waker: UnsafeCell::new(MaybeUninit::uninit()),
-                ready: AtomicBool::new(false),
-            }),
-        })
-    }
-
-    /// Write `waker` into slot `index` and mark it ready.
-    ///
-    /// # Safety
-    /// The caller's CAS reserved `index` in the state word of the cell `slab` belongs to, and
-    /// `slab` was loaded after it (module invariants).
-    #[inline]
-    pub(crate) unsafe fn fill(slab: NonNull<Self>, index: usize, waker: Waker) {
-        // SAFETY: per the caller, the block is live until the completer sees `ready`, and the
-        // slot is ours: nobody reads it before `ready`.
-        let slot = unsafe { &slab.as_ref().slots[index] };
-        // SAFETY: as above.
-        slot.waker.with_mut(|w| unsafe { (*w).write(waker) });
-        slot.ready.store(true, Ordering::Release);
-    }
-
-    /// Run `f` on the waker of registered slot `index`.
-    ///
-    /// # Safety
-    /// The caller holds the cell's `LOCKED`, the cell is not complete, and `index`'s bit is
-    /// set (so the slot's awaiter finished filling it: it is the caller's own future).
-    pub(crate) unsafe fn with_registered<R>(
-        slab: NonNull<Self>,
-        index: usize,
-        f: impl FnOnce(&mut Waker) -> R,
-    ) -> R {
-        // SAFETY: per the caller: the block is live, and nobody else touches the slot.
-        let slot = unsafe { &slab.as_ref().slots[index] };
-        assert!(
-            slot.ready.load(Ordering::Relaxed),
-            "a slab key names a filled slot"
-        );
-        // SAFETY: as above; ready, so initialized.
-        slot.waker
-            .with_mut(|w| f(unsafe { (*w).assume_init_mut() }))
-    }
-
-    /// Move the waker out of registered slot `index` and clear its flag; the caller clears
-    /// its bit as it unlocks.
-    ///
-    /// # Safety
-    /// As for [`with_registered`](Self::with_registered).
-    #[must_use]
-    pub(crate) unsafe fn remove(slab: NonNull<Self>, index: usize) -> Waker {
-        // SAFETY: per the caller.
-        let slot = unsafe { &slab.as_ref().slots[index] };
-        assert!(
-            slot.ready.load(Ordering::Relaxed),
-            "a slab key names a filled slot"
-        );
-        slot.ready.store(false, Ordering::Relaxed);
-        // SAFETY: it was ready, so initialized; its flag is now clear, so it is read once.
-        slot.waker.with(|w| unsafe { (*w).assume_init_read() })
-    }
-
-    /// Wake the wakers of the `reserved` slots, each once its registrant marked it ready,
-    /// keeping the first panic in `panic` (see [`wake_caught`]); the block goes back to the
-    /// pool. Straight from the slots: the completer's path, which every awaiter waits for.
-    ///
-    /// # Safety
-    /// As for [`take_all`](Self::take_all).
-    pub(crate) unsafe fn wake_all(slab: NonNull<Self>, reserved: u32, panic: &mut Option<Panic>) {
-        for i in Bits(reserved) {
-            // SAFETY: per the caller, as in `take_all`.
-            let waker = unsafe { Self::take_when_ready(slab, i) };
-            wake_caught(waker, panic);
-        }
-        // SAFETY: every waker was moved out, no registrant touches the block any more, and
-        // the caller does not use it again.
-        unsafe { crate::pool::free_block(slab) };
-    }
-
-    /// The waker of reserved slot `index`, once its registrant marked it ready.
-    ///
-    /// # Safety
-    /// The block is live, `index` is reserved and no more can be (see `take_all`), and each
-    /// index is taken once.
-    #[inline]
-    unsafe fn take_when_ready(slab: NonNull<Self>, index: usize) -> Waker {
-        // SAFETY: per the caller.
-        let slot = unsafe { &slab.as_ref().slots[index] };
-        let mut spins = 0;
-        while !slot.ready.load(Ordering::Acquire) {
-            spin_wait(&mut spins); // its registrant is between its CAS and its flag
-        }
-        // SAFETY: ready (Acquire): written; taken once, per the caller.
-        slot.waker.with(|w| unsafe { (*w).assume_init_read() })
-    }
-
-    /// The wakers of the `reserved` slots, each taken once its registrant marked it ready;
-    /// the block goes back to the pool.
-    ///
-    /// # Safety
-    /// `reserved` is the cell's `RESERVED` as the caller claimed the cell (the completer) or
-    /// found it with no handle left (`Cell::drop`): no slot can be reserved any more; the
-    /// caller does not use `slab` again.
-    pub(crate) unsafe fn take_all(slab: NonNull<Self>, reserved: u32) -> TakenSlab {
-        let mut taken = TakenSlab::EMPTY;
-        for i in Bits(reserved) {
-            // SAFETY: the block is live until recycled below; per the caller, `i` is
-            // reserved for good, and `Bits` yields it once.
-            let waker = unsafe { Self::take_when_ready(slab, i) };
-            taken.wakers[taken.len].write(waker);
-            taken.len += 1;
-        }
-        // SAFETY: every waker was moved out, no registrant touches the block any more, and
-        // the caller does not use it again.
-        unsafe { crate::pool::free_block(slab) };
-        taken
-    }
-}
-
-/// The wakers taken from a slab, by value: an owned list, so waking them may outlive the
-/// cell (the continuation thread's turn). Dropping it drops the wakers not woken.
-pub(crate) struct TakenSlab {
-    wakers: [MaybeUninit<Waker>; SLAB],
-    /// `wakers[next..len]` are initialized.
-    next: usize,
-    len: usize,
-}
-
-impl TakenSlab {
-    const EMPTY: TakenSlab = TakenSlab {
-        wakers: [const { MaybeUninit::uninit() }; SLAB],
-        next: 0,
-        len: 0,
-    };
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.next == self.len
-    }
-}
-
-impl Iterator for TakenSlab {
-    type Item = Waker;
-
-    #[inline]
-    fn next(&mut self) -> Option<Waker> {
-        if self.next == self.len {
-            return None;
-        }
-        let i = self.next;
-        self.next += 1;
-        // SAFETY: `i` was in `next..len`, initialized, and is now outside it: read once.
-        Some(unsafe { self.wakers[i].assume_init_read() })
-    }
-}
-
-impl Drop for TakenSlab {
-    fn drop(&mut self) {
-        for waker in self.by_ref() {
-            drop(waker);
-        }
-    }
-}
-
-impl std::fmt::Debug for TakenSlab {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TakenSlab")
-            .field("wakers", &(self.len - self.next))
-            .finish()
-    }
-}
-
-/// The indexes of the set bits of a mask, lowest first.
-struct Bits(u32);
-
-impl Iterator for Bits {
-    type Item = usize;
-
-    #[inline]
-    fn next(&mut self) -> Option<usize> {
-        if self.0 == 0 {
-            return None;
-        }
-        let i = self.0.trailing_zeros() as usize;
-        self.0 &= self.0 - 1;
-        Some(i)
-    }
 }
 
 /// Wake the inline waker, the slab's (`slab`: the block and its `RESERVED` as claimed) and the
@@ -516,7 +286,7 @@ impl Shard {
 
 /// The shard of the calling thread: threads are spread over the shards round-robin.
 #[inline]
-fn this_threads_shard() -> usize {
+pub(crate) fn this_threads_shard() -> usize {
     #[cfg(not(valuetask_loom))]
     {
         use std::sync::atomic::AtomicUsize;
@@ -735,58 +505,6 @@ mod tests {
         (count.clone(), Waker::from(count))
     }
 
-    /// A slab's slots, filled as reservations would fill them, are read, replaced and
-    /// removed one by one, and taken all at once by the completer: every waker once.
-    #[test]
-    fn slab_slots_are_filled_replaced_removed_and_taken_once_each() {
-        let (count, waker) = counting();
-        let slab = Slab::new();
-        let reserved: u32 = (1 << SLAB) - 1;
-        for i in 0..SLAB {
-            // SAFETY: a fresh block, each slot filled once, as by its reservation.
-            unsafe { Slab::fill(slab, i, waker.clone()) };
-        }
-        let (other_count, other) = counting();
-        // SAFETY: every slot is filled and nothing else touches the block.
-        let replaced = unsafe {
-            Slab::with_registered(slab, 0, |w| replace(w, &other, &mut Some(other.clone())))
-        };
-        assert!(
-            matches!(replaced, Ok(Some(_))),
-            "another task's waker swaps"
-        );
-        drop(replaced);
-        // SAFETY: as above.
-        let removed = unsafe { Slab::remove(slab, SLAB - 1) };
-        drop(removed);
-        let still = reserved & !(1 << (SLAB - 1));
-        let mut panic = None;
-        // SAFETY: the reserved slots are filled; the block is not used again.
-        unsafe { Slab::wake_all(slab, still, &mut panic) };
-        assert!(panic.is_none());
-        assert_eq!(count.0.load(Ordering::SeqCst), SLAB - 2, "all but two");
-        assert_eq!(other_count.0.load(Ordering::SeqCst), 1);
-    }
-
-    /// Taken wakers that are dropped rather than woken are dropped once each.
-    #[test]
-    fn taken_slab_wakers_not_woken_are_dropped() {
-        let (count, waker) = counting();
-        let slab = Slab::new();
-        for i in 0..SLAB {
-            // SAFETY: a fresh block, each slot filled once.
-            unsafe { Slab::fill(slab, i, waker.clone()) };
-        }
-        assert_eq!(Arc::strong_count(&count), SLAB + 2);
-        // SAFETY: every slot is filled; the block is not used again.
-        let mut taken = unsafe { Slab::take_all(slab, (1 << SLAB) - 1) };
-        assert!(!taken.is_empty());
-        taken.next().unwrap().wake();
-        drop(taken);
-        assert_eq!(Arc::strong_count(&count), 2);
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
-    }
-
     /// A thread keeps at most one emptied overflow, and none whose shards grew past
     /// `SPARE_MAX_SLOTS` (its memory bound).
     #[test]
@@ -978,7 +696,7 @@ mod tests {
         }
         let (count, counted) = counting();
         let bomb = Waker::from(Arc::new(Bomb));
-        let slab = Slab::new();
+        let slab = Slab::new(1);
         for (i, waker) in [bomb.clone(), counted.clone()].into_iter().enumerate() {
             // SAFETY: a fresh block, each slot filled once.
             unsafe { Slab::fill(slab, i, waker) };
@@ -991,6 +709,8 @@ mod tests {
         let mut taken = overflow.take_all();
         // SAFETY: slots 0 and 1 are filled; the block is not used again.
         let first = unsafe { wake_all(Some(bomb), Some((slab, 0b11)), Some(&mut taken)) };
+        // SAFETY: both reserved wakers were taken.
+        unsafe { Slab::give_back(slab) };
         let first = first.expect("a panic");
         assert!(first.is::<PanicsOnDrop>(), "the first panic comes out");
         std::mem::forget(first);

@@ -1,0 +1,710 @@
+//! The slab: the wakers of a task's awaiters 2 to 17, in shards a thread reserves in
+//! without a lock and without writing the cell's state word.
+//!
+//! A pending task's second awaiter takes a block (from this thread's cache of blocks, see
+//! [`store`](self#the-store)) under the cell's `LOCKED` and publishes it with `HAS_SLAB`.
+//! From then on a new awaiter reserves a slot with one CAS on the reservation word of a shard
+//! (its thread's shard first), writes its waker into the slot and sets the slot's `ready`
+//! flag. The words of different shards are on different cache lines, and a thread's
+//! awaiters keep to their shard: awaiters on two cores do not bounce one line between them
+//! at every registration (one shared word, a CAS per awaiter, cost about a quarter of a round
+//! on a host with cheap atomics; see docs/benchmarks.md (n)). The completer, once `COMPLETE`
+//! is published, closes every shard (one RMW each), waits for the reserved slots' flags,
+//! moves the wakers out and gives the block back, so a task awaited by up to 17 tasks, round
+//! after round, allocates nothing for its list in steady state.
+//!
+//! # Invariants
+//!
+//! - A shard word is `tag << TAG_SHIFT | CLOSED? | reserved bits`. The tag names the cell the
+//!   block serves ([`tag_of`]): a block goes back to the store at completion and may serve
+//!   another cell while a registrant of the first one, which saw its cell pending, still
+//!   tries a reservation in it. Its CAS expects its own tag, so it fails, and it reads the
+//!   task as complete (which it is, and visibly: see the orderings). So a reservation
+//!   succeeds only in a block that serves the registrant's cell and is not closed.
+//! - Blocks are type-stable: once made, a block is only ever a `Slab` (in a cell, in a
+//!   thread's cache or in the shared list), never given back to the allocator, so such a
+//!   stale access reads a live atomic. The memory this keeps is bounded by the most tasks
+//!   with two or more pending awaiters at one time, 384 bytes each.
+//! - A slot whose bit is set belongs to the awaiter that set it. That awaiter writes it once,
+//!   then sets `ready` with Release; after that, the slot is read or written only under the
+//!   cell's `LOCKED` (its awaiter re-registering or going away, which clears the flag and
+//!   then the bit) or by the completer. A slot whose bit is clear is not read.
+//! - `ready` is false in every slot whose bit is clear: a block is handed out so, and a
+//!   removal clears the flag before the bit.
+//! - The completer closes a shard only after `COMPLETE` is published, and gives the block
+//!   back only after every reserved slot's flag was set and its waker moved out: a
+//!   registrant's last touch of the block is its flag.
+//!
+//! # The store
+//!
+//! Each thread caches up to [`CACHED`] blocks; past that, and at thread exit, blocks go to
+//! one shared list, where a thread with none cached takes from. A block is a box, made
+//! once. Under loom a block is not reused (a model's atomics do not outlive it): the cell
+//! keeps its block until it is freed, and a stale registrant meets `CLOSED` instead of
+//! another tag.
+
+use std::cell::Cell;
+use std::mem::MaybeUninit;
+use std::ptr::NonNull;
+use std::task::Waker;
+
+use super::state::{SHARD_SLOTS, SLAB_SHARDS, SLAB_SLOTS as SLAB};
+use super::waiters::this_threads_shard;
+use crate::catch_panic::{wake_caught, Panic};
+use crate::sync::{spin_wait, AtomicBool, AtomicU64, Ordering, UnsafeCell};
+
+/// The slab: `SLAB_SHARDS` shards of `SHARD_SLOTS` waker slots. A slot's index in the slab is
+/// `shard * SHARD_SLOTS + slot`; a mask of slots (as [`close`](Self::close) returns) uses
+/// the same bits.
+pub(crate) struct Slab {
+    shards: [SlabShard; SLAB_SHARDS],
+    /// The next block in the store's list this block is in; unused while it serves a cell.
+    next_free: Cell<*mut Slab>,
+}
+
+// SAFETY: the shards are atomics and slots owned per the module invariants; `next_free` is
+// touched only by the owner of the list the block is in (a thread's cache, or the shared
+// list under its lock), never while the block serves a cell. Wakers are `Send + Sync`.
+unsafe impl Sync for Slab {}
+// SAFETY: as above.
+unsafe impl Send for Slab {}
+
+/// One shard, on cache lines of its own.
+#[repr(C, align(64))]
+struct SlabShard {
+    /// The tag, `CLOSED` and one reservation bit per slot (module invariants).
+    word: AtomicU64,
+    /// Set by each slot's registrant once its waker is written (Release); cleared by a
+    /// removal, before its bit.
+    ready: [AtomicBool; SHARD_SLOTS],
+    /// Slot `i` is initialized while `ready[i]` is set.
+    wakers: [UnsafeCell<MaybeUninit<Waker>>; SHARD_SLOTS],
+}
+
+/// The shard word's bit the completer sets.
+const CLOSED: u64 = 1 << SHARD_SLOTS;
+/// Every slot's reservation bit in a shard word.
+const SHARD_FULL: u64 = (1 << SHARD_SLOTS) - 1;
+/// Where the tag starts in a shard word.
+const TAG_SHIFT: u32 = SHARD_SLOTS as u32 + 1;
+const _: () = assert!(SHARD_SLOTS <= 8 && SLAB <= 32);
+
+/// The tag of the cell at `cell`: its address over 16 (cells are aligned to 16), in the
+/// bits a shard word has above its flags. Two live cells have different addresses, and
+/// those differ below bit 59 on every 64-bit address space there is (at most 57 bits), so
+/// two live cells have different tags.
+#[inline]
+pub(crate) fn tag_of(cell: *const ()) -> u64 {
+    ((cell as usize as u64) >> 4) << TAG_SHIFT >> TAG_SHIFT
+}
+
+/// What a slab reservation found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Reservation {
+    /// This slab index is the caller's to fill.
+    Slot(usize),
+    /// Every slot is taken: to the overflow.
+    Full,
+    /// The completer closed the slab (or it went back and serves another task): the task is
+    /// complete, and that is visible to the caller.
+    Closed,
+}
+
+impl std::fmt::Debug for Slab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slab")
+            .field("shards", &SLAB_SHARDS)
+            .field("slots", &SLAB)
+            .finish()
+    }
+}
+
+impl Slab {
+    /// A block for the cell tagged `tag`, with nothing reserved: this thread's cached one,
+    /// else one from the shared list, else a new one. Out of line and cold: once per task,
+    /// by its second awaiter.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn new(tag: u64) -> NonNull<Self> {
+        match store::take() {
+            Some(block) => {
+                // SAFETY: type-stable: a block from the store is a live `Slab`.
+                let slab = unsafe { block.as_ref() };
+                for shard in &slab.shards {
+                    // The flags were left set by the last completer; no reservation can
+                    // read them before the word below names this cell.
+                    for ready in &shard.ready {
+                        ready.store(false, Ordering::Relaxed);
+                    }
+                    // Release: a stale registrant that reads this tag sees its own task
+                    // complete (the last completer gave the block back after `COMPLETE`).
+                    shard.word.store(tag << TAG_SHIFT, Ordering::Release);
+                }
+                block
+            }
+            None => {
+                let slab = Box::new(Slab {
+                    shards: std::array::from_fn(|_| SlabShard {
+                        word: AtomicU64::new(tag << TAG_SHIFT),
+                        ready: std::array::from_fn(|_| AtomicBool::new(false)),
+                        wakers: std::array::from_fn(|_| UnsafeCell::new(MaybeUninit::uninit())),
+                    }),
+                    next_free: Cell::new(std::ptr::null_mut()),
+                });
+                // SAFETY: `Box::into_raw` is never null.
+                unsafe { NonNull::new_unchecked(Box::into_raw(slab)) }
+            }
+        }
+    }
+
+    /// The shard and slot of slab index `index`.
+    #[inline]
+    fn slot(slab: &Self, index: usize) -> (&SlabShard, usize) {
+        (&slab.shards[index / SHARD_SLOTS], index % SHARD_SLOTS)
+    }
+
+    /// Reserve a free slot for the cell tagged `tag`, in the calling thread's shard if it has
+    /// one, else in the next shard with one: one CAS on a word that stays in this thread's
+    /// cache while its awaiters register.
+    ///
+    /// # Safety
+    /// `slab` was loaded from the cell tagged `tag` while it was pending, and the caller
+    /// holds a handle to that cell (so its address, and its tag, is no other live cell's).
+    #[inline]
+    pub(crate) unsafe fn reserve(slab: NonNull<Self>, tag: u64) -> Reservation {
+        // SAFETY: type-stable: the block is a live `Slab`, whoever it serves now.
+        let slab = unsafe { slab.as_ref() };
+        let ours = tag << TAG_SHIFT;
+        let first = this_threads_shard() % SLAB_SHARDS;
+        for k in 0..SLAB_SHARDS {
+            let shard_index = (first + k) % SLAB_SHARDS;
+            let word = &slab.shards[shard_index].word;
+            // Acquire, success or not: after a removal's Release (its read of the slot comes
+            // before our write), after the completer's close or the next owner's tag (so
+            // `COMPLETE` is seen).
+            let mut cur = word.load(Ordering::Acquire);
+            loop {
+                if cur & !(SHARD_FULL | CLOSED) != ours || cur & CLOSED != 0 {
+                    return Reservation::Closed;
+                }
+                let free = !cur & SHARD_FULL;
+                if free == 0 {
+                    break;
+                }
+                let slot = free.trailing_zeros();
+                match word.compare_exchange_weak(
+                    cur,
+                    cur | 1 << slot,
+                    Ordering::Acquire,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => return Reservation::Slot(shard_index * SHARD_SLOTS + slot as usize),
+                    Err(actual) => cur = actual,
+                }
+            }
+        }
+        Reservation::Full
+    }
+
+    /// Write `waker` into slot `index` and mark it ready.
+    ///
+    /// # Safety
+    /// The caller reserved `index` ([`reserve`](Self::reserve)) and has not filled it since.
+    #[inline]
+    pub(crate) unsafe fn fill(slab: NonNull<Self>, index: usize, waker: Waker) {
+        // SAFETY: the completer keeps the block until it sees the flag below.
+        let (shard, i) = Self::slot(unsafe { slab.as_ref() }, index);
+        // SAFETY: reserved by the caller: nobody reads the slot before `ready`.
+        shard.wakers[i].with_mut(|w| unsafe { (*w).write(waker) });
+        shard.ready[i].store(true, Ordering::Release);
+    }
+
+    /// Run `f` on the waker of registered slot `index`.
+    ///
+    /// # Safety
+    /// The caller holds the cell's `LOCKED`, the cell is not complete (so the block is its
+    /// cell's and no shard is closed), and `index` is the caller's own filled slot.
+    pub(crate) unsafe fn with_registered<R>(
+        slab: NonNull<Self>,
+        index: usize,
+        f: impl FnOnce(&mut Waker) -> R,
+    ) -> R {
+        // SAFETY: per the caller: the block is live, and nobody else touches the slot.
+        let (shard, i) = Self::slot(unsafe { slab.as_ref() }, index);
+        assert!(
+            shard.ready[i].load(Ordering::Relaxed),
+            "a slab key names a filled slot"
+        );
+        // SAFETY: as above; ready, so initialized.
+        shard.wakers[i].with_mut(|w| f(unsafe { (*w).assume_init_mut() }))
+    }
+
+    /// Move the waker out of registered slot `index`, clear its flag and free the slot.
+    ///
+    /// # Safety
+    /// As for [`with_registered`](Self::with_registered).
+    #[must_use]
+    pub(crate) unsafe fn remove(slab: NonNull<Self>, index: usize) -> Waker {
+        // SAFETY: per the caller.
+        let (shard, i) = Self::slot(unsafe { slab.as_ref() }, index);
+        assert!(
+            shard.ready[i].load(Ordering::Relaxed),
+            "a slab key names a filled slot"
+        );
+        shard.ready[i].store(false, Ordering::Relaxed);
+        // SAFETY: it was ready, so initialized; its flag is now clear, so it is read once.
+        let waker = shard.wakers[i].with(|w| unsafe { (*w).assume_init_read() });
+        // Release: the read above comes before the next reservation's write.
+        let before = shard.word.fetch_and(!(1 << i), Ordering::Release);
+        debug_assert!(before & CLOSED == 0 && before & 1 << i != 0);
+        waker
+    }
+
+    /// Close every shard (the completer, once `COMPLETE` is published): no slot can be
+    /// reserved any more. Returns the slots reserved for good.
+    ///
+    /// # Safety
+    /// `slab` is the cell's published slab, and the cell is complete; called once.
+    pub(crate) unsafe fn close(slab: NonNull<Self>) -> u32 {
+        // SAFETY: per the caller.
+        let slab = unsafe { slab.as_ref() };
+        let mut reserved = 0;
+        for (s, shard) in slab.shards.iter().enumerate() {
+            // Release: a registrant that finds `CLOSED` sees `COMPLETE`, stored before.
+            // Acquire: after every reservation it ends.
+            let word = shard.word.fetch_or(CLOSED, Ordering::AcqRel);
+            debug_assert!(word & CLOSED == 0, "a slab is closed once");
+            reserved |= ((word & SHARD_FULL) as u32) << (s * SHARD_SLOTS);
+        }
+        reserved
+    }
+
+    /// The slots reserved right now: for good once nobody can reserve any more (the cell is
+    /// being freed), a snapshot otherwise (tests).
+    ///
+    /// # Safety
+    /// `slab` is a live cell's published slab.
+    pub(crate) unsafe fn reserved_now(slab: NonNull<Self>) -> u32 {
+        // SAFETY: per the caller.
+        let slab = unsafe { slab.as_ref() };
+        let mut reserved = 0;
+        for (s, shard) in slab.shards.iter().enumerate() {
+            let word = shard.word.load(Ordering::Acquire);
+            reserved |= ((word & SHARD_FULL) as u32) << (s * SHARD_SLOTS);
+        }
+        reserved
+    }
+
+    /// Wake the wakers of the `reserved` slots, each once its registrant marked it ready,
+    /// keeping the first panic in `panic` (see [`wake_caught`]). Straight from the slots: the
+    /// completer's path, which every awaiter waits for.
+    ///
+    /// # Safety
+    /// As for [`take_all`](Self::take_all).
+    pub(crate) unsafe fn wake_all(slab: NonNull<Self>, reserved: u32, panic: &mut Option<Panic>) {
+        for i in Bits(reserved) {
+            // SAFETY: per the caller, as in `take_all`.
+            let waker = unsafe { Self::take_when_ready(slab, i) };
+            wake_caught(waker, panic);
+        }
+    }
+
+    /// The waker of reserved slot `index`, once its registrant marked it ready.
+    ///
+    /// # Safety
+    /// The block is live, `index` is reserved and no more can be (see `take_all`), and each
+    /// index is taken once.
+    #[inline]
+    unsafe fn take_when_ready(slab: NonNull<Self>, index: usize) -> Waker {
+        // SAFETY: per the caller.
+        let (shard, i) = Self::slot(unsafe { slab.as_ref() }, index);
+        let mut spins = 0;
+        while !shard.ready[i].load(Ordering::Acquire) {
+            spin_wait(&mut spins); // its registrant is between its CAS and its flag
+        }
+        // SAFETY: ready (Acquire): written; taken once, per the caller.
+        shard.wakers[i].with(|w| unsafe { (*w).assume_init_read() })
+    }
+
+    /// The wakers of the `reserved` slots, each taken once its registrant marked it ready.
+    ///
+    /// # Safety
+    /// `reserved` is what [`close`](Self::close) returned (the completer) or
+    /// [`reserved_now`](Self::reserved_now) (`Cell::drop`): no slot can be reserved any
+    /// more; each mask is taken once.
+    pub(crate) unsafe fn take_all(slab: NonNull<Self>, reserved: u32) -> TakenSlab {
+        let mut taken = TakenSlab::EMPTY;
+        for i in Bits(reserved) {
+            // SAFETY: the block is live; per the caller, `i` is reserved for good, and `Bits`
+            // yields it once.
+            let waker = unsafe { Self::take_when_ready(slab, i) };
+            taken.wakers[taken.len].write(waker);
+            taken.len += 1;
+        }
+        taken
+    }
+
+    /// Give the block back to the store.
+    ///
+    /// # Safety
+    /// The block's cell is complete and every reserved waker was taken (the completer), or
+    /// the cell is being freed with its wakers taken (`Cell::drop`); the caller does not use
+    /// the block again, and the cell no longer names it.
+    pub(crate) unsafe fn give_back(slab: NonNull<Self>) {
+        store::put(slab);
+    }
+}
+
+/// The wakers taken from a slab, by value: an owned list, so waking them may outlive the
+/// cell (the continuation thread's turn). Dropping it drops the wakers not woken.
+pub(crate) struct TakenSlab {
+    wakers: [MaybeUninit<Waker>; SLAB],
+    /// `wakers[next..len]` are initialized.
+    next: usize,
+    len: usize,
+}
+
+impl TakenSlab {
+    const EMPTY: TakenSlab = TakenSlab {
+        wakers: [const { MaybeUninit::uninit() }; SLAB],
+        next: 0,
+        len: 0,
+    };
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.next == self.len
+    }
+}
+
+impl Iterator for TakenSlab {
+    type Item = Waker;
+
+    #[inline]
+    fn next(&mut self) -> Option<Waker> {
+        if self.next == self.len {
+            return None;
+        }
+        let i = self.next;
+        self.next += 1;
+        // SAFETY: `i` was in `next..len`, initialized, and is now outside it: read once.
+        Some(unsafe { self.wakers[i].assume_init_read() })
+    }
+}
+
+impl Drop for TakenSlab {
+    fn drop(&mut self) {
+        for waker in self.by_ref() {
+            drop(waker);
+        }
+    }
+}
+
+impl std::fmt::Debug for TakenSlab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TakenSlab")
+            .field("wakers", &(self.len - self.next))
+            .finish()
+    }
+}
+
+/// The indexes of the set bits of a mask, lowest first.
+struct Bits(u32);
+
+impl Iterator for Bits {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        if self.0 == 0 {
+            return None;
+        }
+        let i = self.0.trailing_zeros() as usize;
+        self.0 &= self.0 - 1;
+        Some(i)
+    }
+}
+
+/// Blocks a thread keeps for its next slabs (384 bytes each) before giving them to the shared
+/// list.
+const CACHED: usize = 16;
+
+/// The store of blocks (module docs): type-stable, so never freed.
+mod store {
+    use super::Slab;
+    use std::cell::Cell;
+    use std::ptr::NonNull;
+
+    /// A chain of blocks linked by `next_free`, and its length.
+    struct Chain {
+        head: *mut Slab,
+        len: usize,
+    }
+
+    // SAFETY: the chain's blocks are reached only through the chain's owner (the shared
+    // list's lock).
+    unsafe impl Send for Chain {}
+
+    impl Chain {
+        /// Push `block`.
+        ///
+        /// # Safety
+        /// `block` is a live `Slab` in no list, serving no cell.
+        unsafe fn push(&mut self, block: NonNull<Slab>) {
+            // SAFETY: per the caller, the block is ours to link.
+            unsafe { block.as_ref() }.next_free.set(self.head);
+            self.head = block.as_ptr();
+            self.len += 1;
+        }
+
+        fn pop(&mut self) -> Option<NonNull<Slab>> {
+            let block = NonNull::new(self.head)?;
+            // SAFETY: a block in the chain is a live `Slab` only the chain's owner touches.
+            self.head = unsafe { block.as_ref() }
+                .next_free
+                .replace(std::ptr::null_mut());
+            self.len -= 1;
+            Some(block)
+        }
+    }
+
+    static SHARED: std::sync::Mutex<Chain> = std::sync::Mutex::new(Chain {
+        head: std::ptr::null_mut(),
+        len: 0,
+    });
+
+    /// This thread's cache; its blocks go to the shared list when the thread exits.
+    struct Cache(Cell<Chain>);
+
+    impl Drop for Cache {
+        fn drop(&mut self) {
+            let mut chain = self.0.replace(Chain {
+                head: std::ptr::null_mut(),
+                len: 0,
+            });
+            let mut shared = crate::sync::lock_std(&SHARED);
+            while let Some(block) = chain.pop() {
+                // SAFETY: popped from our chain: in no list, serving no cell.
+                unsafe { shared.push(block) };
+            }
+        }
+    }
+
+    thread_local! {
+        static CACHE: Cache = const {
+            Cache(Cell::new(Chain { head: std::ptr::null_mut(), len: 0 }))
+        };
+    }
+
+    /// A block from this thread's cache or the shared list, if either has one.
+    pub(super) fn take() -> Option<NonNull<Slab>> {
+        if cfg!(valuetask_loom) {
+            return None;
+        }
+        let cached = CACHE
+            .try_with(|cache| {
+                let mut chain = cache.0.replace(Chain {
+                    head: std::ptr::null_mut(),
+                    len: 0,
+                });
+                let block = chain.pop();
+                cache.0.set(chain);
+                block
+            })
+            .ok()
+            .flatten();
+        cached.or_else(|| crate::sync::lock_std(&SHARED).pop())
+    }
+
+    /// Keep `block` for a later slab: in this thread's cache, or past [`CACHED`](super::CACHED)
+    /// blocks (or once the thread's cache is gone), in the shared list. Under loom, freed.
+    pub(super) fn put(block: NonNull<Slab>) {
+        if cfg!(valuetask_loom) {
+            // SAFETY: under loom no block is reused or reached after its cell (module docs):
+            // it came from `Box::into_raw` and is ours.
+            drop(unsafe { Box::from_raw(block.as_ptr()) });
+            return;
+        }
+        let kept = CACHE.try_with(|cache| {
+            let mut chain = cache.0.replace(Chain {
+                head: std::ptr::null_mut(),
+                len: 0,
+            });
+            let kept = chain.len < super::CACHED;
+            if kept {
+                // SAFETY: the caller gave it back: in no list, serving no cell.
+                unsafe { chain.push(block) };
+            }
+            cache.0.set(chain);
+            kept
+        });
+        if kept != Ok(true) {
+            // SAFETY: as above.
+            unsafe { crate::sync::lock_std(&SHARED).push(block) };
+        }
+    }
+}
+
+#[cfg(all(test, not(valuetask_loom)))]
+mod tests {
+    use super::*;
+    use crate::task::waiters::replace;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A cell's tag, as `tag_of` makes them.
+    const TAG: u64 = 0x7f00_1234_5670 >> 4;
+
+    fn counting() -> (Arc<Count>, Waker) {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        (count.clone(), Waker::from(count))
+    }
+
+    /// A slab's slots are reserved once each (the calling thread's shard first, then the
+    /// others), filled, replaced and removed one by one; a freed slot is reserved again; the
+    /// completer's close returns every reserved slot and stops reservations; it takes them
+    /// all at once: every waker once.
+    #[test]
+    fn slab_slots_are_reserved_filled_replaced_removed_and_taken_once_each() {
+        let (count, waker) = counting();
+        let slab = Slab::new(TAG);
+        let mut reserved = 0u32;
+        let own = this_threads_shard() % SLAB_SHARDS;
+        for n in 0..SLAB {
+            // SAFETY: a live block, as published.
+            let Reservation::Slot(i) = (unsafe { Slab::reserve(slab, TAG) }) else {
+                panic!("slot {n} of {SLAB}");
+            };
+            if n < SHARD_SLOTS {
+                assert_eq!(i / SHARD_SLOTS, own, "this thread's shard first");
+            }
+            assert_eq!(reserved & 1 << i, 0, "each slot once");
+            reserved |= 1 << i;
+            // SAFETY: reserved just now.
+            unsafe { Slab::fill(slab, i, waker.clone()) };
+        }
+        assert_eq!(reserved, (1 << SLAB) - 1);
+        // SAFETY: as above.
+        assert_eq!(unsafe { Slab::reserve(slab, TAG) }, Reservation::Full);
+        let (other_count, other) = counting();
+        // SAFETY: slot 0 is filled and nothing else touches the block.
+        let replaced = unsafe {
+            Slab::with_registered(slab, 0, |w| replace(w, &other, &mut Some(other.clone())))
+        };
+        assert!(
+            matches!(replaced, Ok(Some(_))),
+            "another task's waker swaps"
+        );
+        drop(replaced);
+        // SAFETY: as above.
+        let removed = unsafe { Slab::remove(slab, SLAB - 1) };
+        drop(removed);
+        // SAFETY: as above.
+        let again = unsafe { Slab::reserve(slab, TAG) };
+        assert_eq!(
+            again,
+            Reservation::Slot(SLAB - 1),
+            "a freed slot is reserved again"
+        );
+        // SAFETY: reserved just now.
+        unsafe { Slab::fill(slab, SLAB - 1, waker.clone()) };
+        // SAFETY: the completer's, once.
+        assert_eq!(unsafe { Slab::close(slab) }, reserved);
+        // SAFETY: as above.
+        assert_eq!(unsafe { Slab::reserve(slab, TAG) }, Reservation::Closed);
+        let mut panic = None;
+        // SAFETY: the closed mask, taken once.
+        unsafe { Slab::wake_all(slab, reserved, &mut panic) };
+        // SAFETY: every reserved waker was taken.
+        unsafe { Slab::give_back(slab) };
+        assert!(panic.is_none());
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            SLAB - 1,
+            "all but the replaced"
+        );
+        assert_eq!(other_count.0.load(Ordering::SeqCst), 1);
+    }
+
+    /// Taken wakers that are dropped rather than woken are dropped once each.
+    #[test]
+    fn taken_slab_wakers_not_woken_are_dropped() {
+        let (count, waker) = counting();
+        let slab = Slab::new(TAG);
+        for i in 0..SLAB {
+            // SAFETY: a fresh block, each slot filled once.
+            unsafe { Slab::fill(slab, i, waker.clone()) };
+        }
+        assert_eq!(Arc::strong_count(&count), SLAB + 2);
+        // SAFETY: every slot is filled; the block is not used again.
+        let mut taken = unsafe { Slab::take_all(slab, (1 << SLAB) - 1) };
+        // SAFETY: every reserved waker was taken.
+        unsafe { Slab::give_back(slab) };
+        assert!(!taken.is_empty());
+        taken.next().unwrap().wake();
+        drop(taken);
+        assert_eq!(Arc::strong_count(&count), 2);
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    }
+
+    /// A block given back and handed to another cell refuses a reservation for the first
+    /// cell (a registrant that saw it pending and loaded its slab pointer before the
+    /// completer gave the block back), and leaves the new cell's slots alone.
+    #[test]
+    fn a_block_serving_another_cell_refuses_the_first_cells_registrant() {
+        let (_, waker) = counting();
+        let slab = Slab::new(TAG);
+        // SAFETY: a live block for `TAG`.
+        let Reservation::Slot(i) = (unsafe { Slab::reserve(slab, TAG) }) else {
+            panic!("a free slot");
+        };
+        // SAFETY: reserved just now.
+        unsafe { Slab::fill(slab, i, waker.clone()) };
+        // SAFETY: the completer's, once; the mask taken once; then given back.
+        unsafe {
+            let reserved = Slab::close(slab);
+            drop(Slab::take_all(slab, reserved));
+            Slab::give_back(slab);
+        }
+        let other = Slab::new(TAG + 1);
+        assert_eq!(other, slab, "this thread's cached block comes back");
+        // SAFETY: type-stable: the stale registrant's access is to a live block.
+        assert_eq!(unsafe { Slab::reserve(other, TAG) }, Reservation::Closed);
+        // SAFETY: the block serves `TAG + 1` now.
+        let reserved = unsafe { Slab::reserved_now(other) };
+        assert_eq!(reserved, 0, "nothing reserved for the stale one");
+        // SAFETY: as above.
+        let Reservation::Slot(j) = (unsafe { Slab::reserve(other, TAG + 1) }) else {
+            panic!("the new cell reserves");
+        };
+        // SAFETY: reserved just now; then closed, taken and given back.
+        unsafe {
+            Slab::fill(other, j, waker);
+            let reserved = Slab::close(other);
+            assert_eq!(reserved, 1 << j);
+            drop(Slab::take_all(other, reserved));
+            Slab::give_back(other);
+        }
+    }
+
+    /// Distinct cells get distinct tags, which fit above a word's flags.
+    #[test]
+    fn tags_of_distinct_cells_differ_and_leave_the_flags_clear() {
+        let cells = [0u128; 4];
+        let tags: Vec<u64> = cells
+            .iter()
+            .map(|c| tag_of((c as *const u128).cast()))
+            .collect();
+        for (i, a) in tags.iter().enumerate() {
+            assert_eq!((a << TAG_SHIFT) & (SHARD_FULL | CLOSED), 0);
+            assert!(tags[i + 1..].iter().all(|b| b != a));
+        }
+    }
+}
