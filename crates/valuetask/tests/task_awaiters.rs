@@ -162,12 +162,12 @@ fn rounds_awaited_by_16_tokio_tasks_and_completed_by_the_last_to_arrive_lose_no_
     rounds_awaited_by(16, common::stress_rounds() * 4);
 }
 
-/// As above with 40 awaiters: past the 17th, new awaiters go to the overflow (created by the
-/// 18th under the cell's lock, then found through `HAS_OVERFLOW` without it), racing the
+/// As above with 72 awaiters: past the 65th, new awaiters go to the overflow (created by the
+/// 66th under the cell's lock, then found through `HAS_OVERFLOW` without it), racing the
 /// slab's registrations and the completion.
 #[test]
-fn rounds_awaited_by_40_tokio_tasks_lose_no_wakeup() {
-    rounds_awaited_by(40, common::stress_rounds());
+fn rounds_awaited_by_72_tokio_tasks_lose_no_wakeup() {
+    rounds_awaited_by(72, common::stress_rounds());
 }
 
 /// `rounds` rounds of one task awaited by `awaiters` tokio tasks on two workers, the last to

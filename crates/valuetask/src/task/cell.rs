@@ -17,7 +17,7 @@
 //!   store that sets `COMPLETE`. While `LOCKED` is held nobody else writes the state word
 //!   (a slab reservation writes the slab's words, not this one). Once `COMPLETE` is set
 //!   nobody takes `LOCKED` again, so a `WaiterKey` held by a future becomes dead.
-//! - `slab` (awaiters 2 to 17) is taken by the second awaiter under `LOCKED` and published
+//! - `slab` (awaiters 2 to 65) is taken by the second awaiter under `LOCKED` and published
 //!   with `HAS_SLAB` in the unlocking store; awaiters reserve its slots with a CAS on the
 //!   slab's own shard words, tagged with this cell's address, and the completer closes them
 //!   after publishing `COMPLETE`, takes the wakers, clears the pointer (Release) and gives
@@ -25,7 +25,7 @@
 //!   pointer, or finds the block closed or tagged for another cell, reads the cell as
 //!   complete. Re-registering or removing a slab key takes `LOCKED`, under which the cell
 //!   is pending and the block its own.
-//! - `overflow` (awaiters past 17, in per-thread shards with their own locks) is published
+//! - `overflow` (awaiters past 65, in per-thread shards with their own locks) is published
 //!   under `LOCKED`, once, with `HAS_OVERFLOW` set in the unlocking store, and lives until
 //!   the cell is freed. A new awaiter that sees `HAS_OVERFLOW` goes to the overflow without
 //!   taking `LOCKED`; one that holds `LOCKED` knows the overflow is not published. It
@@ -77,9 +77,9 @@ pub(crate) struct Cell<O> {
     on_unobserved: Option<fn(&O)>,
     /// The first awaiter's waker, under `LOCKED`.
     inline: UnsafeCell<Option<Waker>>,
-    /// Awaiters 2 to 17: null until the second, then fixed until the completer gives it back.
+    /// Awaiters 2 to 65: null until the second, then fixed until the completer gives it back.
     slab: AtomicPtr<Slab>,
-    /// Awaiters past the first 17: null until needed, then fixed until the cell is freed.
+    /// Awaiters past the first 65: null until needed, then fixed until the cell is freed.
     overflow: AtomicPtr<Overflow>,
     output: UnsafeCell<MaybeUninit<O>>,
 }
@@ -438,7 +438,7 @@ impl<O> RawTask<O> {
     /// (a clone is executor code, and an atomic operation on the executor's task). The first
     /// awaiter takes the inline slot and the second creates the slab, under `LOCKED`; from
     /// then on one CAS on a word of the slab reserves a slot, without the lock, and the
-    /// overflow takes awaiters past 17.
+    /// overflow takes awaiters past 65.
     fn register_new(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<()> {
         let fresh = waker.clone();
         let cell = self.cell();
@@ -459,8 +459,9 @@ impl<O> RawTask<O> {
                 let Some(slab) = NonNull::new(cell.slab.load(Ordering::Acquire)) else {
                     return Poll::Ready(());
                 };
+                let tag = self.tag().expect("a cell with a slab has a tag");
                 // SAFETY: loaded while the cell was pending; our handle keeps the cell.
-                return match unsafe { Slab::reserve(slab, self.tag()) } {
+                return match unsafe { Slab::reserve(slab, tag) } {
                     Reservation::Slot(index) => {
                         // SAFETY: we reserved `index`.
                         unsafe { Slab::fill(slab, index, fresh) };
@@ -494,9 +495,13 @@ impl<O> RawTask<O> {
                 return Poll::Pending;
             }
             // The second awaiter: publish the slab, once, under `LOCKED`, then reserve a slot
-            // in it as every later awaiter does.
-            cell.slab
-                .store(Slab::new(self.tag()).as_ptr(), Ordering::Relaxed);
+            // in it as every later awaiter does. A cell at an address too high for a tag
+            // (see `slab.rs`) goes without: to the overflow.
+            let Some(tag) = self.tag() else {
+                self.unlock(held);
+                return self.register_past_slab(key, fresh, Snapshot(held & !LOCKED));
+            };
+            cell.slab.store(Slab::new(tag).as_ptr(), Ordering::Relaxed);
             self.unlock_setting(held, HAS_SLAB);
             cur = (held | HAS_SLAB) & !LOCKED;
         }
@@ -595,7 +600,7 @@ impl<O> RawTask<O> {
     /// cell not complete).
     /// This cell's tag in its slab's words (see `slab.rs`).
     #[inline]
-    fn tag(&self) -> u64 {
+    fn tag(&self) -> Option<u64> {
         tag_of(self.ptr.as_ptr().cast_const().cast())
     }
 
@@ -800,7 +805,7 @@ impl<O> RawTask<O> {
     /// their wakers, which waits for the registrants still filling theirs; the block stays
     /// with the cell until it is freed (a registrant that saw the cell pending may still load
     /// its pointer and find it closed).
-    fn close_slab(&self, before: Snapshot) -> Option<(NonNull<Slab>, u32)> {
+    fn close_slab(&self, before: Snapshot) -> Option<(NonNull<Slab>, u64)> {
         if !before.has_slab() {
             return None;
         }

@@ -1,4 +1,4 @@
-//! The slab: the wakers of a task's awaiters 2 to 17, in shards a thread reserves in
+//! The slab: the wakers of a task's awaiters 2 to 65, in shards a thread reserves in
 //! without a lock and without writing the cell's state word.
 //!
 //! A pending task's second awaiter takes a block (from this thread's cache of blocks, see
@@ -6,17 +6,18 @@
 //! From then on a new awaiter reserves a slot with one CAS on the reservation word of a shard
 //! (its thread's shard first), writes its waker into the slot and sets the slot's `ready`
 //! flag. The words of different shards are on different cache lines, and a thread's
-//! awaiters keep to their shard: awaiters on two cores do not bounce one line between them
-//! at every registration (one shared word, a CAS per awaiter, cost about a quarter of a round
-//! on a host with cheap atomics; see docs/benchmarks.md (n)). The completer, once `COMPLETE`
+//! awaiters keep to their shard until it is full (then the others, threads of neighbouring
+//! shards apart): awaiters on two cores do not bounce one line between them at every
+//! registration, which on a host with cheap atomics cost (n16) about a tenth of its round
+//! (see docs/benchmarks.md (n)). Four shards of sixteen slots. The completer, once `COMPLETE`
 //! is published, closes every shard (one RMW each), waits for the reserved slots' flags,
-//! moves the wakers out and gives the block back, so a task awaited by up to 17 tasks, round
+//! moves the wakers out and gives the block back, so a task awaited by up to 65 tasks, round
 //! after round, allocates nothing for its list in steady state.
 //!
 //! # Invariants
 //!
 //! - A shard word is `tag << TAG_SHIFT | CLOSED? | reserved bits`. The tag names the cell the
-//!   block serves ([`tag_of`]): a block goes back to the store at completion and may serve
+//!   block serves ([`tag_of`]; a cell at an address too high for one goes without a slab): a block goes back to the store at completion and may serve
 //!   another cell while a registrant of the first one, which saw its cell pending, still
 //!   tries a reservation in it. Its CAS expects its own tag, so it fails, and it reads the
 //!   task as complete (which it is, and visibly: see the orderings). So a reservation
@@ -24,13 +25,15 @@
 //! - Blocks are type-stable: once made, a block is only ever a `Slab` (in a cell, in a
 //!   thread's cache or in the shared list), never given back to the allocator, so such a
 //!   stale access reads a live atomic. The memory this keeps is bounded by the most tasks
-//!   with two or more pending awaiters at one time, 384 bytes each.
+//!   with two or more pending awaiters at one time, 1344 bytes each (a test checks the
+//!   size).
 //! - A slot whose bit is set belongs to the awaiter that set it. That awaiter writes it once,
 //!   then sets `ready` with Release; after that, the slot is read or written only under the
 //!   cell's `LOCKED` (its awaiter re-registering or going away, which clears the flag and
 //!   then the bit) or by the completer. A slot whose bit is clear is not read.
-//! - `ready` is false in every slot whose bit is clear: a block is handed out so, and a
-//!   removal clears the flag before the bit.
+//! - `ready` is false in every slot whose bit is clear: a block is made so, the completer
+//!   clears each flag as it takes the waker (so a block goes back with every flag clear), and
+//!   a removal clears the flag before the bit.
 //! - The completer closes a shard only after `COMPLETE` is published, and gives the block
 //!   back only after every reserved slot's flag was set and its waker moved out: a
 //!   registrant's last touch of the block is its flag.
@@ -87,16 +90,32 @@ const CLOSED: u64 = 1 << SHARD_SLOTS;
 const SHARD_FULL: u64 = (1 << SHARD_SLOTS) - 1;
 /// Where the tag starts in a shard word.
 const TAG_SHIFT: u32 = SHARD_SLOTS as u32 + 1;
-const _: () = assert!(SHARD_SLOTS <= 8 && SLAB <= 32);
+const _: () = assert!(SHARD_SLOTS <= 16 && SLAB <= 64);
+/// Cells at or above this address do not use a slab: their tag would not fit.
+const TAGGED_BELOW: u64 = 1 << (64 - TAG_SHIFT + 4);
 
-/// The tag of the cell at `cell`: its address over 16 (cells are aligned to 16), in the
-/// bits a shard word has above its flags. Two live cells have different addresses, and
-/// those differ below bit 59 on every 64-bit address space there is (at most 57 bits), so
-/// two live cells have different tags.
+/// The tag of the cell at `cell`: its address over 16, if that fits the bits a shard word
+/// has above its flags (an address below 2^51: every address a process gets on today's
+/// 64-bit hosts, which hand out 47 or 48 bits unless asked for more). Two live cells are
+/// more than 16 bytes apart (a cell is larger than that), so they have different tags.
 #[inline]
-pub(crate) fn tag_of(cell: *const ()) -> u64 {
-    ((cell as usize as u64) >> 4) << TAG_SHIFT >> TAG_SHIFT
+pub(crate) fn tag_of(cell: *const ()) -> Option<u64> {
+    let address = cell as usize as u64;
+    (address < TAGGED_BELOW).then_some(address >> 4)
 }
+
+/// The `k`th shard a thread tries, as an offset XORed with its own: `k` with its bits
+/// reversed (over the bits of a shard index).
+#[inline]
+const fn spill_order(k: usize) -> usize {
+    let bits = SLAB_SHARDS.trailing_zeros();
+    if bits == 0 {
+        0
+    } else {
+        k.reverse_bits() >> (usize::BITS - bits)
+    }
+}
+const _: () = assert!(SLAB_SHARDS.is_power_of_two());
 
 /// What a slab reservation found.
 #[derive(Debug, PartialEq, Eq)]
@@ -131,11 +150,7 @@ impl Slab {
                 // SAFETY: type-stable: a block from the store is a live `Slab`.
                 let slab = unsafe { block.as_ref() };
                 for shard in &slab.shards {
-                    // The flags were left set by the last completer; no reservation can
-                    // read them before the word below names this cell.
-                    for ready in &shard.ready {
-                        ready.store(false, Ordering::Relaxed);
-                    }
+                    // Every flag is clear (the last completer cleared those it took).
                     // Release: a stale registrant that reads this tag sees its own task
                     // complete (the last completer gave the block back after `COMPLETE`).
                     shard.word.store(tag << TAG_SHIFT, Ordering::Release);
@@ -177,7 +192,9 @@ impl Slab {
         let ours = tag << TAG_SHIFT;
         let first = this_threads_shard() % SLAB_SHARDS;
         for k in 0..SLAB_SHARDS {
-            let shard_index = (first + k) % SLAB_SHARDS;
+            // This thread's shard, then the others in an order that sends threads of
+            // neighbouring shards apart (0: 0, 2, 1, 3; 1: 1, 3, 0, 2).
+            let shard_index = first ^ spill_order(k);
             let word = &slab.shards[shard_index].word;
             // Acquire, success or not: after a removal's Release (its read of the slot comes
             // before our write), after the completer's close or the next owner's tag (so
@@ -265,7 +282,7 @@ impl Slab {
     ///
     /// # Safety
     /// `slab` is the cell's published slab, and the cell is complete; called once.
-    pub(crate) unsafe fn close(slab: NonNull<Self>) -> u32 {
+    pub(crate) unsafe fn close(slab: NonNull<Self>) -> u64 {
         // SAFETY: per the caller.
         let slab = unsafe { slab.as_ref() };
         let mut reserved = 0;
@@ -274,7 +291,7 @@ impl Slab {
             // Acquire: after every reservation it ends.
             let word = shard.word.fetch_or(CLOSED, Ordering::AcqRel);
             debug_assert!(word & CLOSED == 0, "a slab is closed once");
-            reserved |= ((word & SHARD_FULL) as u32) << (s * SHARD_SLOTS);
+            reserved |= (word & SHARD_FULL) << (s * SHARD_SLOTS);
         }
         reserved
     }
@@ -284,13 +301,13 @@ impl Slab {
     ///
     /// # Safety
     /// `slab` is a live cell's published slab.
-    pub(crate) unsafe fn reserved_now(slab: NonNull<Self>) -> u32 {
+    pub(crate) unsafe fn reserved_now(slab: NonNull<Self>) -> u64 {
         // SAFETY: per the caller.
         let slab = unsafe { slab.as_ref() };
         let mut reserved = 0;
         for (s, shard) in slab.shards.iter().enumerate() {
             let word = shard.word.load(Ordering::Acquire);
-            reserved |= ((word & SHARD_FULL) as u32) << (s * SHARD_SLOTS);
+            reserved |= (word & SHARD_FULL) << (s * SHARD_SLOTS);
         }
         reserved
     }
@@ -301,7 +318,7 @@ impl Slab {
     ///
     /// # Safety
     /// As for [`take_all`](Self::take_all).
-    pub(crate) unsafe fn wake_all(slab: NonNull<Self>, reserved: u32, panic: &mut Option<Panic>) {
+    pub(crate) unsafe fn wake_all(slab: NonNull<Self>, reserved: u64, panic: &mut Option<Panic>) {
         for i in Bits(reserved) {
             // SAFETY: per the caller, as in `take_all`.
             let waker = unsafe { Self::take_when_ready(slab, i) };
@@ -322,6 +339,8 @@ impl Slab {
         while !shard.ready[i].load(Ordering::Acquire) {
             spin_wait(&mut spins); // its registrant is between its CAS and its flag
         }
+        // Cleared for the block's next cell: nobody reads it before the next reservation.
+        shard.ready[i].store(false, Ordering::Relaxed);
         // SAFETY: ready (Acquire): written; taken once, per the caller.
         shard.wakers[i].with(|w| unsafe { (*w).assume_init_read() })
     }
@@ -332,7 +351,7 @@ impl Slab {
     /// `reserved` is what [`close`](Self::close) returned (the completer) or
     /// [`reserved_now`](Self::reserved_now) (`Cell::drop`): no slot can be reserved any
     /// more; each mask is taken once.
-    pub(crate) unsafe fn take_all(slab: NonNull<Self>, reserved: u32) -> TakenSlab {
+    pub(crate) unsafe fn take_all(slab: NonNull<Self>, reserved: u64) -> TakenSlab {
         let mut taken = TakenSlab::EMPTY;
         for i in Bits(reserved) {
             // SAFETY: the block is live; per the caller, `i` is reserved for good, and `Bits`
@@ -408,7 +427,7 @@ impl std::fmt::Debug for TakenSlab {
 }
 
 /// The indexes of the set bits of a mask, lowest first.
-struct Bits(u32);
+struct Bits(u64);
 
 impl Iterator for Bits {
     type Item = usize;
@@ -424,9 +443,9 @@ impl Iterator for Bits {
     }
 }
 
-/// Blocks a thread keeps for its next slabs (384 bytes each) before giving them to the shared
+/// Blocks a thread keeps for its next slabs (1344 bytes each) before giving them to the shared
 /// list.
-const CACHED: usize = 16;
+const CACHED: usize = 8;
 
 /// The store of blocks (module docs): type-stable, so never freed.
 mod store {
@@ -559,6 +578,9 @@ mod tests {
         }
     }
 
+    /// Every slot's bit in a mask.
+    const ALL_SLOTS: u64 = u64::MAX >> (64 - SLAB);
+
     /// A cell's tag, as `tag_of` makes them.
     const TAG: u64 = 0x7f00_1234_5670 >> 4;
 
@@ -575,7 +597,7 @@ mod tests {
     fn slab_slots_are_reserved_filled_replaced_removed_and_taken_once_each() {
         let (count, waker) = counting();
         let slab = Slab::new(TAG);
-        let mut reserved = 0u32;
+        let mut reserved = 0u64;
         let own = this_threads_shard() % SLAB_SHARDS;
         for n in 0..SLAB {
             // SAFETY: a live block, as published.
@@ -590,7 +612,7 @@ mod tests {
             // SAFETY: reserved just now.
             unsafe { Slab::fill(slab, i, waker.clone()) };
         }
-        assert_eq!(reserved, (1 << SLAB) - 1);
+        assert_eq!(reserved, ALL_SLOTS);
         // SAFETY: as above.
         assert_eq!(unsafe { Slab::reserve(slab, TAG) }, Reservation::Full);
         let (other_count, other) = counting();
@@ -644,7 +666,7 @@ mod tests {
         }
         assert_eq!(Arc::strong_count(&count), SLAB + 2);
         // SAFETY: every slot is filled; the block is not used again.
-        let mut taken = unsafe { Slab::take_all(slab, (1 << SLAB) - 1) };
+        let mut taken = unsafe { Slab::take_all(slab, ALL_SLOTS) };
         // SAFETY: every reserved waker was taken.
         unsafe { Slab::give_back(slab) };
         assert!(!taken.is_empty());
@@ -700,11 +722,17 @@ mod tests {
         let cells = [0u128; 4];
         let tags: Vec<u64> = cells
             .iter()
-            .map(|c| tag_of((c as *const u128).cast()))
+            .map(|c| tag_of((c as *const u128).cast()).expect("a heap or stack address has a tag"))
             .collect();
         for (i, a) in tags.iter().enumerate() {
             assert_eq!((a << TAG_SHIFT) & (SHARD_FULL | CLOSED), 0);
             assert!(tags[i + 1..].iter().all(|b| b != a));
         }
+    }
+
+    /// The size the module docs state, of a block of four shards of sixteen slots.
+    #[test]
+    fn a_block_is_the_size_the_docs_state() {
+        assert_eq!(std::mem::size_of::<Slab>(), 1344);
     }
 }

@@ -11,8 +11,8 @@
 //! | 4-5 | outcome | 1 = ran to completion, 2 = faulted, 3 = canceled; written with `COMPLETE` |
 //! | 6 | `ASYNC_CONTINUATIONS` | wake waiters from the continuation thread, not inline |
 //! | 7 | `OBSERVED` | someone looked at a faulted output (await, `error`, `try_result`, `wait`) |
-//! | 8 | `HAS_OVERFLOW` | the overflow (awaiters past 17) is published: new awaiters go there without taking `LOCKED`; set once, under `LOCKED` |
-//! | 9 | `HAS_SLAB` | the slab (awaiters 2 to 17) is published: new awaiters reserve a slot in it without taking `LOCKED`, with a CAS on the slab's own words (see `waiters.rs`); set once, under `LOCKED` |
+//! | 8 | `HAS_OVERFLOW` | the overflow (awaiters past 65) is published: new awaiters go there without taking `LOCKED`; set once, under `LOCKED` |
+//! | 9 | `HAS_SLAB` | the slab (awaiters 2 to 65) is published: new awaiters reserve a slot in it without taking `LOCKED`, with a CAS on the slab's own words (see `waiters.rs`); set once, under `LOCKED` |
 
 use std::fmt;
 
@@ -30,10 +30,10 @@ pub(crate) const HAS_SLAB: usize = 1 << 9;
 /// Shards in the slab, each with its own reservation word: a thread reserves in its own first.
 /// Under loom, 1 shard of 1 slot: the models reach the slab with their second awaiter and the
 /// overflow with their third.
-pub(crate) const SLAB_SHARDS: usize = if cfg!(valuetask_loom) { 1 } else { 2 };
+pub(crate) const SLAB_SHARDS: usize = if cfg!(valuetask_loom) { 1 } else { 4 };
 /// Slots per slab shard.
-pub(crate) const SHARD_SLOTS: usize = if cfg!(valuetask_loom) { 1 } else { 8 };
-/// Slots in the slab: with the inline one, 17 awaiters before the overflow.
+pub(crate) const SHARD_SLOTS: usize = if cfg!(valuetask_loom) { 1 } else { 16 };
+/// Slots in the slab: with the inline one, 65 awaiters before the overflow.
 pub(crate) const SLAB_SLOTS: usize = SLAB_SHARDS * SHARD_SLOTS;
 
 /// How a completed cell ended; stored in the state word so `status()` is one load.

@@ -2,13 +2,13 @@
 //!
 //! - The first awaiter's: one inline slot in the cell, under the cell's `LOCKED` bit (see
 //!   `cell.rs`). A task awaited by one task at a time needs nothing more.
-//! - The next 16: the slab ([`Slab`], `slab.rs`), a block the second awaiter takes under
+//! - The next 64: the slab ([`Slab`], `slab.rs`), a block the second awaiter takes under
 //!   `LOCKED` and publishes with `HAS_SLAB`. From then on an awaiter reserves a slot in its
 //!   thread's shard of it with one CAS, without the lock and without writing the state word;
 //!   the completer closes the shards once `COMPLETE` is published, takes the wakers and gives
-//!   the block back, so a task awaited by up to 17 tasks, round after round, allocates
+//!   the block back, so a task awaited by up to 65 tasks, round after round, allocates
 //!   nothing for its list in steady state. Its invariants are in `slab.rs`.
-//! - Past 17: an overflow ([`Overflow`]) split into per-thread shards, each with its own lock
+//! - Past 65: an overflow ([`Overflow`]) split into per-thread shards, each with its own lock
 //!   and cache lines. Its pointer is published once, under `LOCKED`, with `HAS_OVERFLOW`, and
 //!   stays until the cell is freed (`Cell::drop` recycles it): registrants may hold a
 //!   reference to it without any lock. Four shards of 128 bytes each. Once it is published,
@@ -140,7 +140,7 @@ pub(crate) fn replace(
 #[must_use]
 pub(crate) unsafe fn wake_all(
     inline: Option<Waker>,
-    slab: Option<(NonNull<Slab>, u32)>,
+    slab: Option<(NonNull<Slab>, u64)>,
     overflow: Option<&mut Taken>,
 ) -> Option<Panic> {
     let mut panic = None;
