@@ -92,7 +92,10 @@ const SHARD_FULL: u64 = (1 << SHARD_SLOTS) - 1;
 const TAG_SHIFT: u32 = SHARD_SLOTS as u32 + 1;
 const _: () = assert!(SHARD_SLOTS <= 16 && SLAB <= 64);
 /// Cells at or above this address do not use a slab: their tag would not fit.
-const TAGGED_BELOW: u64 = 1 << (64 - TAG_SHIFT + 4);
+const TAGGED_BELOW: u64 = match 1u64.checked_shl(64 - TAG_SHIFT + 4) {
+    Some(bound) => bound,
+    None => u64::MAX, // narrow shards (loom's): every address
+};
 
 /// The tag of the cell at `cell`: its address over 16, if that fits the bits a shard word
 /// has above its flags (an address below 2^51: every address a process gets on today's
@@ -147,14 +150,8 @@ impl Slab {
     pub(crate) fn new(tag: u64) -> NonNull<Self> {
         match store::take() {
             Some(block) => {
-                // SAFETY: type-stable: a block from the store is a live `Slab`.
-                let slab = unsafe { block.as_ref() };
-                for shard in &slab.shards {
-                    // Every flag is clear (the last completer cleared those it took).
-                    // Release: a stale registrant that reads this tag sees its own task
-                    // complete (the last completer gave the block back after `COMPLETE`).
-                    shard.word.store(tag << TAG_SHIFT, Ordering::Release);
-                }
+                // SAFETY: from the store: given back by its last cell, in no list now.
+                unsafe { Self::retag(block, tag) };
                 block
             }
             None => {
@@ -169,6 +166,21 @@ impl Slab {
                 // SAFETY: `Box::into_raw` is never null.
                 unsafe { NonNull::new_unchecked(Box::into_raw(slab)) }
             }
+        }
+    }
+
+    /// Make a given-back block serve the cell tagged `tag`: every flag is clear already (the
+    /// last completer cleared those it took), so only the words change.
+    ///
+    /// # Safety
+    /// The block was given back by its last cell and is ours (taken from the store).
+    unsafe fn retag(block: NonNull<Self>, tag: u64) {
+        // SAFETY: type-stable: a live `Slab`.
+        let slab = unsafe { block.as_ref() };
+        for shard in &slab.shards {
+            // Release: a stale registrant that reads this tag sees its own task complete
+            // (the last completer gave the block back after `COMPLETE`).
+            shard.word.store(tag << TAG_SHIFT, Ordering::Release);
         }
     }
 
@@ -734,5 +746,58 @@ mod tests {
     #[test]
     fn a_block_is_the_size_the_docs_state() {
         assert_eq!(std::mem::size_of::<Slab>(), 1344);
+    }
+}
+
+/// Run from `.ci/run`'s loom step. Under loom a block is not reused through the store (module
+/// docs), so the model hands it to another cell itself, as the store would.
+#[cfg(all(test, valuetask_loom))]
+mod loom_models {
+    use super::*;
+
+    /// A registrant of a task that saw it pending races the completer's close, its taking of
+    /// the wakers and the block's handing to another cell: either it reserved before the
+    /// close and the completer took its waker, or it reads the task as complete; it never
+    /// reserves in the block once it serves the other cell. (Without the tag check in
+    /// `reserve`, this model fails.)
+    #[test]
+    fn a_late_registrant_never_reserves_in_a_block_serving_another_cell() {
+        loom::model(|| {
+            let slab = Slab::new(1);
+            let address = slab.as_ptr() as usize;
+            let registrant = loom::thread::spawn(move || {
+                let slab = NonNull::new(address as *mut Slab).expect("not null");
+                // SAFETY: loaded while "cell 1" was pending; the block outlives the model.
+                match unsafe { Slab::reserve(slab, 1) } {
+                    Reservation::Slot(i) => {
+                        // SAFETY: reserved just now.
+                        unsafe { Slab::fill(slab, i, Waker::noop().clone()) };
+                        true
+                    }
+                    Reservation::Closed => false,
+                    Reservation::Full => panic!("one registrant, a free slot"),
+                }
+            });
+            // SAFETY: the completer of cell 1, once; the mask taken once; then the block is
+            // handed to cell 2 as the store would (it is ours: cell 1 forgot it).
+            let taken = unsafe {
+                let reserved = Slab::close(slab);
+                let taken = Slab::take_all(slab, reserved);
+                Slab::retag(slab, 2);
+                taken
+            };
+            let reserved_by_registrant = registrant.join().expect("no panic");
+            assert_eq!(
+                reserved_by_registrant,
+                !taken.is_empty(),
+                "a slot reserved is taken by the completer"
+            );
+            // SAFETY: the block serves cell 2 now.
+            let for_cell_2 = unsafe { Slab::reserved_now(slab) };
+            assert_eq!(for_cell_2, 0, "nothing reserved in cell 2's block");
+            drop(taken);
+            // SAFETY: from `Box::into_raw` (no store under loom); nobody uses it any more.
+            drop(unsafe { Box::from_raw(slab.as_ptr()) });
+        });
     }
 }
