@@ -118,7 +118,7 @@ const fn spill_order(k: usize) -> usize {
         k.reverse_bits() >> (usize::BITS - bits)
     }
 }
-const _: () = assert!(SLAB_SHARDS.is_power_of_two());
+const _: () = assert!(SLAB_SHARDS.is_power_of_two() && SHARD_SLOTS.is_power_of_two());
 
 /// What a slab reservation found.
 #[derive(Debug, PartialEq, Eq)]
@@ -187,7 +187,7 @@ impl Slab {
     /// The shard and slot of slab index `index`.
     #[inline]
     fn slot(slab: &Self, index: usize) -> (&SlabShard, usize) {
-        (&slab.shards[index / SHARD_SLOTS], index % SHARD_SLOTS)
+        (&slab.shards[index / SHARD_SLOTS], index & (SHARD_SLOTS - 1))
     }
 
     /// Reserve a free slot for the cell tagged `tag`, in the calling thread's shard if it has
@@ -202,7 +202,7 @@ impl Slab {
         // SAFETY: type-stable: the block is a live `Slab`, whoever it serves now.
         let slab = unsafe { slab.as_ref() };
         let ours = tag << TAG_SHIFT;
-        let first = this_threads_shard() % SLAB_SHARDS;
+        let first = this_threads_shard() & (SLAB_SHARDS - 1);
         for k in 0..SLAB_SHARDS {
             // This thread's shard, then the others in an order that sends threads of
             // neighbouring shards apart (0: 0, 2, 1, 3; 1: 1, 3, 0, 2).
