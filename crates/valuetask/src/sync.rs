@@ -5,6 +5,7 @@
 //! `RUSTFLAGS="--cfg valuetask_loom"` model-checks the same code that ships.
 //! A custom cfg (not `loom`) keeps tokio, which reacts to `cfg(loom)`, out of the model build.
 //! [`lock_std`] is the poison-ignoring lock of the library's own `std` mutexes.
+//! [`thread_number`] is the thread identity the sharded structures spread over.
 
 #[cfg(valuetask_loom)]
 pub(crate) use loom::sync::atomic::{
@@ -87,5 +88,34 @@ impl<T> UnsafeCell<T> {
     #[inline]
     pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
         f(self.0.get())
+    }
+}
+
+/// The calling thread's number, handed out round-robin on first use (`0` while the thread is
+/// being torn down); the sharded structures (`task::waiters`' overflow, `task::slab`) keep a
+/// thread on the shard its number masks to. Under loom: the model thread's number, so that a
+/// model is deterministic.
+#[inline]
+pub(crate) fn thread_number() -> usize {
+    #[cfg(not(valuetask_loom))]
+    {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        thread_local! {
+            static NUMBER: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+        }
+        NUMBER
+            .try_with(|number| {
+                if number.get() == usize::MAX {
+                    number.set(NEXT.fetch_add(1, Ordering::Relaxed) & (usize::MAX >> 1));
+                }
+                number.get()
+            })
+            .unwrap_or(0)
+    }
+    #[cfg(valuetask_loom)]
+    {
+        let id = format!("{:?}", loom::thread::current().id());
+        let digits: String = id.chars().filter(char::is_ascii_digit).collect();
+        digits.parse::<usize>().unwrap_or(0)
     }
 }

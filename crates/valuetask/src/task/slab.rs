@@ -52,9 +52,8 @@ use std::ptr::NonNull;
 use std::task::Waker;
 
 use super::state::{SHARD_SLOTS, SLAB_SHARDS, SLAB_SLOTS as SLAB};
-use super::waiters::this_threads_shard;
 use crate::catch_panic::{wake_caught, Panic};
-use crate::sync::{spin_wait, AtomicBool, AtomicU64, Ordering, UnsafeCell};
+use crate::sync::{spin_wait, thread_number, AtomicBool, AtomicU64, Ordering, UnsafeCell};
 
 /// The slab: `SLAB_SHARDS` shards of `SHARD_SLOTS` waker slots. A slot's index in the slab is
 /// `shard * SHARD_SLOTS + slot`; a mask of slots (as [`close`](Self::close) returns) uses
@@ -202,7 +201,7 @@ impl Slab {
         // SAFETY: type-stable: the block is a live `Slab`, whoever it serves now.
         let slab = unsafe { slab.as_ref() };
         let ours = tag << TAG_SHIFT;
-        let first = this_threads_shard() & (SLAB_SHARDS - 1);
+        let first = thread_number() & (SLAB_SHARDS - 1);
         for k in 0..SLAB_SHARDS {
             // This thread's shard, then the others in an order that sends threads of
             // neighbouring shards apart (0: 0, 2, 1, 3; 1: 1, 3, 0, 2).
@@ -610,7 +609,7 @@ mod tests {
         let (count, waker) = counting();
         let slab = Slab::new(TAG);
         let mut reserved = 0u64;
-        let own = this_threads_shard() % SLAB_SHARDS;
+        let own = thread_number() & (SLAB_SHARDS - 1);
         for n in 0..SLAB {
             // SAFETY: a live block, as published.
             let Reservation::Slot(i) = (unsafe { Slab::reserve(slab, TAG) }) else {

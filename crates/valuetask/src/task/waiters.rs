@@ -33,7 +33,7 @@ use std::task::Waker;
 use super::slab::{Slab, TakenSlab};
 use super::state::SLAB_SLOTS as SLAB;
 use crate::catch_panic::{wake_caught, Panic};
-use crate::sync::{spin_wait, AtomicBool, Ordering, UnsafeCell};
+use crate::sync::{spin_wait, thread_number, AtomicBool, Ordering, UnsafeCell};
 
 /// Shards in an overflow (a power of two).
 const SHARDS: usize = 4;
@@ -284,32 +284,10 @@ impl Shard {
     }
 }
 
-/// The shard of the calling thread: threads are spread over the shards round-robin.
+/// The overflow shard of the calling thread (see [`thread_number`]).
 #[inline]
 pub(crate) fn this_threads_shard() -> usize {
-    #[cfg(not(valuetask_loom))]
-    {
-        use std::sync::atomic::AtomicUsize;
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        thread_local! {
-            static SHARD: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
-        }
-        SHARD
-            .try_with(|shard| {
-                if shard.get() == usize::MAX {
-                    shard.set(NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS);
-                }
-                shard.get()
-            })
-            .unwrap_or(0)
-    }
-    #[cfg(valuetask_loom)]
-    {
-        // Deterministic under the model: the model thread's number.
-        let id = format!("{:?}", loom::thread::current().id());
-        let digits: String = id.chars().filter(char::is_ascii_digit).collect();
-        digits.parse::<usize>().unwrap_or(0) % SHARDS
-    }
+    thread_number() & (SHARDS - 1)
 }
 
 impl Overflow {
