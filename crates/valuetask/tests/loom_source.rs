@@ -105,18 +105,27 @@ fn reset_races_a_registering_consumer_which_then_sees_a_stale_token_or_the_old_r
 
 #[test]
 fn set_races_reset_and_lands_in_one_generation_whose_result_is_dropped_once() {
-    model(|| {
+    set_races_reset(|core, marker| assert!(core.try_set_result(marker).is_ok()));
+}
+
+/// As above, through `set_result`'s inlined fast path (one CAS from an idle state), which
+/// falls back to the general path when the reset holds the lock or moved the version.
+#[test]
+fn set_result_fast_path_races_reset_and_lands_in_one_generation() {
+    set_races_reset(|core, marker| core.set_result(marker));
+}
+
+fn set_races_reset(set: fn(&ManualResetValueTaskSourceCore<Arc<()>>, Arc<()>)) {
+    model(move || {
         let marker = Arc::new(());
         let core = Arc::new(ManualResetValueTaskSourceCore::<Arc<()>>::new());
         let producer = {
             let (core, marker) = (core.clone(), marker.clone());
-            thread::spawn(move || core.try_set_result(marker).is_ok())
+            // Each generation accepts one result: the producer's is never refused.
+            thread::spawn(move || set(&core, marker))
         };
         core.reset();
-        assert!(
-            producer.join().unwrap(),
-            "each generation accepts one result"
-        );
+        producer.join().unwrap();
         assert_eq!(core.version(), 1);
         match core.status(1) {
             // Set in generation 0: the reset dropped the untaken result.

@@ -21,6 +21,9 @@
 //!   `LOCKED`, or, when the state it loaded holds nothing to move out (no `LOCKED`, no
 //!   `HAS_WAKER`, no untaken result), by one CAS from exactly that state: the CAS fails if
 //!   anything changed in between, and then `reset` takes the lock.
+//! - `set_result` claims inline by one CAS (`LOCKED | CLAIMED`) only from a state with none
+//!   of `LOCKED`, `CLAIMED`, `HAS_WAKER`: nothing to wake, so it publishes with the result's
+//!   words and one Release store; any other state takes the general path (`complete_once`).
 //! - `waker` is `Some` exactly when `HAS_WAKER` is set (every path that takes the waker
 //!   clears the bit in the same store), which is what lets that CAS skip the waker.
 //! - `unique_poll_and_recycle` (pooled sources only) reads the result after an Acquire load
@@ -401,9 +404,44 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     ///
     /// # Panics
     /// If this generation was already completed.
+    #[inline]
     #[track_caller]
     pub fn set_result(&self, value: T) {
-        self.complete_once(Ok(value), "set_result");
+        // The common case, inlined into the caller: unlocked, unclaimed, nobody waiting (the
+        // awaiter polls after). One CAS claims; nothing to wake, so publishing is the result's
+        // words and one Release store. Anything else (a waker to take, a lock to wait for, a
+        // second completion to report) goes the general way.
+        let cur = self.head.state.load(Ordering::Relaxed);
+        if cur & (LOCKED | CLAIMED | HAS_WAKER) == 0
+            && self
+                .head
+                .state
+                .compare_exchange_weak(
+                    cur,
+                    cur | LOCKED | CLAIMED,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            let result = &self.head.result;
+            // SAFETY: we took `LOCKED` and set `CLAIMED` from a state without either: the
+            // slot is uninitialized and ours. In words, as `publish_with` writes.
+            result.with_mut(|r| unsafe { write_in_words((*r).as_mut_ptr(), Ok(value)) });
+            let done =
+                (cur | CLAIMED | COMPLETE | outcome_bits(Outcome::RanToCompletion)) & !LOCKED;
+            self.head.state.store(done, Ordering::Release);
+            return;
+        }
+        self.complete_once_slow(Ok(value), "set_result");
+    }
+
+    /// [`complete_once`](Self::complete_once) out of line: the general path behind an
+    /// inlined fast path.
+    #[inline(never)]
+    #[track_caller]
+    fn complete_once_slow(&self, output: TaskOutput<T>, method: &str) {
+        self.complete_once(output, method);
     }
 
     /// Complete the current generation with `error` (.NET `SetException`).
