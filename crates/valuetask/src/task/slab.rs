@@ -578,16 +578,9 @@ mod store {
 mod tests {
     use super::*;
     use crate::task::waiters::replace;
+    use crate::task::waiters::tests::Count;
     use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
-    use std::task::Wake;
-
-    struct Count(AtomicUsize);
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
 
     /// Every slot's bit in a mask.
     const ALL_SLOTS: u64 = u64::MAX >> (64 - SLAB);

@@ -465,13 +465,14 @@ impl Taken {
 }
 
 #[cfg(all(test, not(valuetask_loom)))]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
     use std::task::Wake;
 
-    struct Count(AtomicUsize);
+    /// A waker that counts its wake-ups (also used by `slab.rs`'s tests).
+    pub(in crate::task) struct Count(pub(in crate::task) AtomicUsize);
     impl Wake for Count {
         fn wake(self: Arc<Self>) {
             self.0.fetch_add(1, Ordering::SeqCst);
