@@ -424,13 +424,8 @@ impl<T> ManualResetValueTaskSourceCore<T> {
                 )
                 .is_ok()
         {
-            let result = &self.head.result;
-            // SAFETY: we took `LOCKED` and set `CLAIMED` from a state without either: the
-            // slot is uninitialized and ours. In words, as `publish_with` writes.
-            result.with_mut(|r| unsafe { write_in_words((*r).as_mut_ptr(), Ok(value)) });
-            let done =
-                (cur | CLAIMED | COMPLETE | outcome_bits(Outcome::RanToCompletion)) & !LOCKED;
-            self.head.state.store(done, Ordering::Release);
+            // `cur` has no `HAS_WAKER`: the publish folds to the result's words and the store.
+            self.publish_with(cur, Outcome::RanToCompletion, || Ok(value));
             return;
         }
         self.complete_once_slow(Ok(value), "set_result");
