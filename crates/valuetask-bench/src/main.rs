@@ -74,6 +74,9 @@ fn main() -> ExitCode {
         "{}",
         report::targets::text(&report::targets::check(&reports))
     );
+    if let Some(summary) = report::atomics::summary(&reports) {
+        println!("{summary}");
+    }
     if options.markdown {
         println!("\n{}", report::table::markdown(&reports));
     }

@@ -210,7 +210,10 @@ const TOKIO_ONESHOT: &str = "tokio oneshot";
 const REUSED_CORE: &str = "ManualResetValueTaskSourceCore";
 const POOLED_SOURCE: &str = "CompletionPool";
 const FLOOR_3_RMWS: &str = "floor: 3 atomic RMWs";
-const FLOOR_1_RMW: &str = "floor: 1 atomic RMW";
+/// Row (f)'s floor: one atomic RMW (what `report::atomics` reads the kind of host from).
+pub(crate) const FLOOR_1_RMW: &str = "floor: 1 atomic RMW";
+/// The id of the pooled source's scenario, (f).
+pub(crate) const POOLED_SOURCE_SCENARIO: &str = "f";
 /// The (n16)/(n64) reference row whose ratio their target may be relative to.
 pub(crate) const SLOT_PER_AWAITER: &str = "a waker slot per awaiter";
 const ASYNC_TRAIT: &str = "#[async_trait]";
@@ -426,7 +429,7 @@ fn reused_core_cycle() -> Scenario {
 fn pooled_source_cycle() -> Scenario {
     let pool = CompletionPool::<u64>::new();
     Scenario::new(
-        "f",
+        POOLED_SOURCE_SCENARIO,
         "one complete -> await cycle on the same thread: pooled source",
         vec![
             oneshot_cycle(),

@@ -1,6 +1,7 @@
 //! What a run found, and its renderings: text and markdown tables, a text chart, the target
 //! checks, JSON, an SVG chart, and the README section.
 
+pub mod atomics;
 pub mod chart;
 pub mod json;
 pub mod readme;

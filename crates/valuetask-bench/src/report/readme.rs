@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{per_op, table, targets, ScenarioReport};
+use super::{atomics, per_op, table, targets, ScenarioReport};
 
 /// The marker lines that delimit the generated section.
 pub const BEGIN: &str = "<!-- valuetask-bench:begin -->";
@@ -46,10 +46,11 @@ pub fn splice(doc: &str, section: &str, command: &str) -> Result<String, String>
 /// The README's section: the headline table, one row per claim in [`HEADLINE`].
 pub fn headline(reports: &[ScenarioReport], host: &str) -> String {
     let mut out = format!(
-        "Measured on {host}; lower is better. Every row, its floors and the targets: \
+        "Measured on {host}{}; lower is better. Every row, its floors and the targets: \
          [docs/benchmarks.md](docs/benchmarks.md).\n\n\
          | scenario | peer | valuetask | time vs peer | allocations per op, peer → valuetask |\n\
-         |---|---|---|---:|---|\n"
+         |---|---|---|---:|---|\n",
+        host_kind(reports, "docs/benchmarks.md")
     );
     for &(id, ours) in HEADLINE {
         let Some(report) = reports.iter().find(|r| r.id == id) else {
@@ -77,10 +78,23 @@ pub fn headline(reports: &[ScenarioReport], host: &str) -> String {
 pub fn full(reports: &[ScenarioReport], host: &str) -> String {
     let checks = targets::check(reports);
     format!(
-        "Measured on {host}.\n\n{}\n```text\n{}```\n",
+        "Measured on {host}{}.\n\n{}\n```text\n{}```\n",
+        host_kind(reports, ""),
         table::markdown(reports),
         targets::text(&checks),
     )
+}
+
+/// `, where one atomic RMW costs …`: the kind of host, read off row (f)'s floor (empty if
+/// the run did not measure it), linking to `page`'s section on the two kinds.
+fn host_kind(reports: &[ScenarioReport], page: &str) -> String {
+    atomics::rmw_ratio(reports).map_or_else(String::new, |ratio| {
+        format!(
+            ", where one atomic read-modify-write costs {ratio:.2}× of a oneshot cycle \
+             (atomics are {}: [two kinds of host]({page}#two-kinds-of-host))",
+            atomics::kind(ratio)
+        )
+    })
 }
 
 #[cfg(test)]
@@ -116,5 +130,24 @@ mod tests {
             );
         }
         assert!(headline(&[], "a host").contains("Measured on a host"));
+    }
+
+    #[test]
+    fn both_pages_say_which_kind_of_host_with_a_link_that_resolves_from_them() {
+        let reports = [crate::report::atomics::tests::pooled(0.2)];
+        let readme = headline(&reports, "a host");
+        assert!(
+            readme.starts_with(
+                "Measured on a host, where one atomic read-modify-write costs 0.20× of a oneshot \
+                 cycle (atomics are dear: [two kinds of host](docs/benchmarks.md#two-kinds-of-host));"
+            ),
+            "{readme}"
+        );
+        let page = full(&reports, "a host");
+        assert!(
+            page.contains("(atomics are dear: [two kinds of host](#two-kinds-of-host))."),
+            "{page}"
+        );
+        assert!(!headline(&[], "a host").contains("atomic"));
     }
 }
