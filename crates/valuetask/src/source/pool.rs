@@ -845,25 +845,33 @@ fn complete_slot<T: Send + 'static>(
     // SAFETY: the slot stays rented until both its completer (the caller) and its consumer
     // are done.
     let core = &unsafe { slot.as_ref() }.core;
-    // A rented slot's one completer is the caller. The output is made once the slot is
-    // claimed, so it is written from registers.
+    // The common case, inlined: the consumer is waiting for no wake-up (it polls after) and
+    // is still there. One CAS claims; publishing is the output's words and one Release
+    // store (made once the slot is claimed, the output is written from registers).
+    if let Some(before) = core.try_claim_idle(CONSUMER_GONE) {
+        core.publish_with(before, outcome, make);
+        return;
+    }
+    complete_slot_slow(slot, outcome, make);
+}
+
+/// [`complete_slot`] out of line: a waker to wake, the consumer's lock to wait for, or a
+/// consumer already gone (then the slot is ours to give back).
+#[inline(never)]
+fn complete_slot_slow<T: Send + 'static>(
+    slot: NonNull<Slot<T>>,
+    outcome: Outcome,
+    make: impl FnOnce() -> TaskOutput<T>,
+) {
+    // SAFETY: as in `complete_slot`.
+    let core = &unsafe { slot.as_ref() }.core;
+    // A rented slot's one completer is the caller.
     let before = core.claim_unique();
     core.publish_with(before, outcome, make);
     if before & CONSUMER_GONE != 0 {
         // SAFETY: the consumer is gone and we are done: the slot is ours.
-        unsafe { give_back_cold(slot) };
+        unsafe { give_back(slot) };
     }
-}
-
-/// [`give_back`] out of the completer's way: its consumer left first, the rare case.
-///
-/// # Safety
-/// As for [`give_back`].
-#[cold]
-#[inline(never)]
-unsafe fn give_back_cold<T: Send + 'static>(slot: NonNull<Slot<T>>) {
-    // SAFETY: per the caller.
-    unsafe { give_back(slot) }
 }
 
 /// A completer dropped without completing: complete with `Abandoned` so the awaiter never
