@@ -42,9 +42,9 @@
 //!
 //! Each thread caches up to [`CACHED`] blocks; past that, [`BATCH`] of them go to one shared
 //! list under one lock (all of them at thread exit), where a thread with none cached takes
-//! up to [`BATCH`] at once. A block is a box, made once. Under loom a block is not reused (a model's atomics do not outlive it): the cell
-//! keeps its block until it is freed, and a stale registrant meets `CLOSED` instead of
-//! another tag.
+//! up to [`BATCH`] at once. A block is a box, made once. Under loom a block is not reused (a
+//! model's atomics do not outlive it): the cell keeps its block until it is freed, and a
+//! stale registrant meets `CLOSED` instead of another tag.
 
 use std::cell::Cell;
 use std::mem::MaybeUninit;
