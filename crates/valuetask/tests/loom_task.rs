@@ -178,24 +178,70 @@ fn a_slab_awaiter_dropped_races_completion_and_its_slot_is_reserved_again() {
     });
 }
 
-/// Two awaiters registered already (the inline slot and, under loom, the whole slab): the
-/// next one creates the overflow and registers in its shard while the task completes.
-fn with_two_registered(f: impl FnOnce(TaskCompletionSource<u32>, Task<u32>)) {
+/// `n` awaiters registered already, with a waker that does nothing: under loom the inline
+/// slot, then the slab's narrow half (one slot), then its wide half (one slot).
+fn with_registered(n: usize, f: impl FnOnce(TaskCompletionSource<u32>, Task<u32>)) {
     let tcs = TaskCompletionSource::new();
     let task = tcs.task();
     let mut cx = Context::from_waker(std::task::Waker::noop());
-    let (mut a, mut b) = (task.clone(), task.clone());
-    assert!(std::pin::Pin::new(&mut a).poll_fut(&mut cx).is_pending());
-    assert!(std::pin::Pin::new(&mut b).poll_fut(&mut cx).is_pending());
+    let mut registered: Vec<Task<u32>> = (0..n).map(|_| task.clone()).collect();
+    for awaiter in &mut registered {
+        assert!(std::pin::Pin::new(awaiter).poll_fut(&mut cx).is_pending());
+    }
     f(tcs, task);
-    assert_eq!(loom::future::block_on(a), Ok(4));
-    assert_eq!(loom::future::block_on(b), Ok(4));
+    for awaiter in registered {
+        assert_eq!(loom::future::block_on(awaiter), Ok(4));
+    }
+}
+
+/// The inline slot and the slab's narrow half taken: the next awaiter opens the wide half.
+fn with_two_registered(f: impl FnOnce(TaskCompletionSource<u32>, Task<u32>)) {
+    with_registered(2, f);
+}
+
+/// The inline slot and the whole slab taken: the next awaiter creates the overflow.
+fn with_three_registered(f: impl FnOnce(TaskCompletionSource<u32>, Task<u32>)) {
+    with_registered(3, f);
+}
+
+/// The third awaiter finds the narrow half full and opens the wide half with a CAS on the
+/// state word (`SLAB_WIDE`) while the task completes: either its CAS comes first, and the
+/// completer's claim sees the bit and closes and wakes the wide half, or it finds the task
+/// complete.
+#[test]
+fn a_new_awaiter_opening_the_wide_half_races_completion() {
+    model(|| {
+        with_two_registered(|tcs, task| {
+            let third = thread::spawn(move || loom::future::block_on(task));
+            tcs.set_result(4);
+            assert_eq!(third.join().unwrap(), Ok(4));
+        });
+    });
+}
+
+/// Two new awaiters both find the narrow half full: one opens the wide half and takes its
+/// slot, the other finds the bit set (or sets it first) and goes on to the overflow; then the
+/// task completes.
+#[test]
+fn two_new_awaiters_opening_the_wide_half_lose_no_wakeup() {
+    model(|| {
+        with_two_registered(|tcs, task| {
+            let mut fourth = task.clone();
+            let third = thread::spawn(move || loom::future::block_on(task));
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            let first_poll = std::pin::Pin::new(&mut fourth).poll_fut(&mut cx);
+            assert!(first_poll.is_pending());
+            tcs.set_result(4);
+            assert_eq!(third.join().unwrap(), Ok(4));
+            assert_eq!(fourth.try_result(), Some(Ok(&4)));
+        });
+    });
 }
 
 #[test]
 fn an_overflow_created_while_the_task_completes_loses_no_wakeup() {
     model(|| {
-        with_two_registered(|tcs, task| {
+        with_three_registered(|tcs, task| {
             let third = thread::spawn(move || loom::future::block_on(task));
             tcs.set_result(4);
             assert_eq!(third.join().unwrap(), Ok(4));
@@ -209,7 +255,7 @@ fn a_new_awaiter_racing_the_one_creating_the_overflow_loses_no_wakeup() {
     // `HAS_OVERFLOW`; the other new awaiter finds the lock held, or the bit set and goes
     // straight to the overflow, or creates the overflow itself. Then the task completes.
     model(|| {
-        with_two_registered(|tcs, task| {
+        with_three_registered(|tcs, task| {
             let mut fourth = task.clone();
             let third = thread::spawn(move || loom::future::block_on(task));
             let mut cx = Context::from_waker(std::task::Waker::noop());
@@ -237,7 +283,7 @@ fn a_new_awaiter_going_straight_to_the_overflow_races_completion() {
 
 /// Two awaiters in the overflow already (registered with a waker that does nothing).
 fn with_two_in_the_overflow(f: impl FnOnce(TaskCompletionSource<u32>, Task<u32>, Task<u32>)) {
-    with_two_registered(|tcs, task| {
+    with_three_registered(|tcs, task| {
         let mut cx = Context::from_waker(std::task::Waker::noop());
         let (mut third, mut fourth) = (task.clone(), task);
         assert!(std::pin::Pin::new(&mut third)

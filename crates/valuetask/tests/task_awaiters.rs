@@ -95,6 +95,48 @@ fn each_pending_awaiter_is_woken_exactly_once_per_completion() {
     }
 }
 
+/// One thread registers 140 awaiters: the inline slot, the slab's narrow half, its wide half
+/// (opened by the awaiter that finds this thread's narrow shards full), the rest of the slab
+/// and, past the 129th, the overflow. Every fifth is dropped and every seventh re-polled with
+/// a new waker, in every region: completion wakes each registered awaiter once, with its
+/// latest waker, and no dropped one. Twice, so the second task reuses the first's slab block.
+#[test]
+fn awaiters_in_every_region_of_the_list_are_woken_once_each() {
+    for _ in 0..2 {
+        let tcs = TaskCompletionSource::<u32>::new();
+        let task = tcs.task();
+        let mut awaiters: Vec<Option<Task<u32>>> = (0..140).map(|_| Some(task.clone())).collect();
+        let wakers: Vec<_> = (0..140).map(|_| CountingWaker::new()).collect();
+        let replacements: Vec<_> = (0..140).map(|_| CountingWaker::new()).collect();
+        for (awaiter, (_, waker)) in awaiters.iter_mut().zip(&wakers) {
+            assert!(poll_once(awaiter.as_mut().unwrap(), waker).is_pending());
+        }
+        for (i, awaiter) in awaiters.iter_mut().enumerate() {
+            if i % 5 == 0 {
+                *awaiter = None;
+            } else if i % 7 == 0 {
+                let fresh = &replacements[i].1;
+                assert!(poll_once(awaiter.as_mut().unwrap(), fresh).is_pending());
+            }
+        }
+        tcs.set_result(6);
+        for i in 0..140 {
+            let (first, replaced) = (wakers[i].0.count(), replacements[i].0.count());
+            let expected = match (i % 5 == 0, i % 7 == 0) {
+                (true, _) => (0, 0),
+                (false, true) => (0, 1),
+                (false, false) => (1, 0),
+            };
+            assert_eq!((first, replaced), expected, "awaiter {i}");
+        }
+        for (awaiter, (_, waker)) in awaiters.iter_mut().zip(&wakers) {
+            if let Some(awaiter) = awaiter {
+                assert_eq!(poll_once(awaiter, waker), Poll::Ready(Ok(6)));
+            }
+        }
+    }
+}
+
 #[test]
 fn a_dropped_awaiter_is_not_woken() {
     let tcs = TaskCompletionSource::<u32>::new();
@@ -162,12 +204,21 @@ fn rounds_awaited_by_16_tokio_tasks_and_completed_by_the_last_to_arrive_lose_no_
     rounds_awaited_by(16, common::stress_rounds() * 4);
 }
 
-/// As above with 72 awaiters: past the 65th, new awaiters go to the overflow (created by the
-/// 66th under the cell's lock, then found through `HAS_OVERFLOW` without it), racing the
+/// As above with 64 awaiters: a worker that fills its shards in the slab's narrow half opens
+/// the wide half (`SLAB_WIDE`, a CAS on the cell's state word), racing the other worker's
+/// registrations, possibly its own opening, and the completion, whose claim decides whether
+/// the wide half is closed.
+#[test]
+fn rounds_awaited_by_64_tokio_tasks_lose_no_wakeup() {
+    rounds_awaited_by(64, common::stress_rounds());
+}
+
+/// As above with 140 awaiters: past the 129th, new awaiters go to the overflow (created by
+/// the 130th under the cell's lock, then found through `HAS_OVERFLOW` without it), racing the
 /// slab's registrations and the completion.
 #[test]
-fn rounds_awaited_by_72_tokio_tasks_lose_no_wakeup() {
-    rounds_awaited_by(72, common::stress_rounds());
+fn rounds_awaited_by_140_tokio_tasks_lose_no_wakeup() {
+    rounds_awaited_by(140, common::stress_rounds() / 2);
 }
 
 /// `rounds` rounds of one task awaited by `awaiters` tokio tasks on two workers, the last to

@@ -17,15 +17,16 @@
 //!   store that sets `COMPLETE`. While `LOCKED` is held nobody else writes the state word
 //!   (a slab reservation writes the slab's words, not this one). Once `COMPLETE` is set
 //!   nobody takes `LOCKED` again, so a `WaiterKey` held by a future becomes dead.
-//! - `slab` (awaiters 2 to 65) is taken by the second awaiter under `LOCKED` and published
+//! - `slab` (awaiters 2 to 129) is taken by the second awaiter under `LOCKED` and published
 //!   with `HAS_SLAB` in the unlocking store; awaiters reserve its slots with a CAS on the
-//!   slab's own shard words, tagged with this cell's address, and the completer closes them
-//!   after publishing `COMPLETE`, takes the wakers, clears the pointer (Release) and gives
+//!   slab's own shard words, tagged with this cell's address. Its wide half opens under
+//!   `LOCKED` too, once, with `SLAB_WIDE` in the unlocking store. The completer closes the
+//!   shards (the wide half's if its claim saw `SLAB_WIDE`) after publishing `COMPLETE`, takes the wakers, clears the pointer (Release) and gives
 //!   the block back, following the rules in `slab.rs`. A registrant that loads a null
 //!   pointer, or finds the block closed or tagged for another cell, reads the cell as
 //!   complete. Re-registering or removing a slab key takes `LOCKED`, under which the cell
 //!   is pending and the block its own.
-//! - `overflow` (awaiters past 65, in per-thread shards with their own locks) is published
+//! - `overflow` (awaiters past 129, in per-thread shards with their own locks) is published
 //!   under `LOCKED`, once, with `HAS_OVERFLOW` set in the unlocking store, and lives until
 //!   the cell is freed. A new awaiter that sees `HAS_OVERFLOW` goes to the overflow without
 //!   taking `LOCKED`; one that holds `LOCKED` knows the overflow is not published. It
@@ -55,10 +56,10 @@ use std::process::abort;
 use std::ptr::NonNull;
 use std::task::{Poll, Waker};
 
-use super::slab::{tag_of, Reservation, Slab};
+use super::slab::{tag_of, Reservation, Slab, SlotMask};
 use super::state::{
     Outcome, Snapshot, ASYNC_CONTINUATIONS, CLAIMED, COMPLETE, HAS_OVERFLOW, HAS_SLAB, HAS_WAITERS,
-    LOCKED, OBSERVED,
+    LOCKED, OBSERVED, SLAB_WIDE,
 };
 use super::waiters::{self, NeedsClone, Overflow, Registered, Taken, WaiterKey};
 use crate::sync::{fence, spin_wait, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
@@ -77,9 +78,9 @@ pub(crate) struct Cell<O> {
     on_unobserved: Option<fn(&O)>,
     /// The first awaiter's waker, under `LOCKED`.
     inline: UnsafeCell<Option<Waker>>,
-    /// Awaiters 2 to 65: null until the second, then fixed until the completer gives it back.
+    /// Awaiters 2 to 129: null until the second, then fixed until the completer gives it back.
     slab: AtomicPtr<Slab>,
-    /// Awaiters past the first 65: null until needed, then fixed until the cell is freed.
+    /// Awaiters past the first 129: null until needed, then fixed until the cell is freed.
     overflow: AtomicPtr<Overflow>,
     output: UnsafeCell<MaybeUninit<O>>,
 }
@@ -145,7 +146,7 @@ impl<O> Drop for Cell<O> {
             if !state.is_complete() {
                 // SAFETY: `&mut self`: no registrant is left, so every reserved slot is
                 // ready; the mask is taken once.
-                drop(unsafe { Slab::take_all(slab, Slab::reserved_now(slab)) });
+                drop(unsafe { Slab::take_all(slab, Slab::reserved_now(slab, state.slab_wide())) });
             }
             // SAFETY: every reserved waker was taken (by the completer or just above), and
             // `&mut self`: nobody can reach the block through this cell any more.
@@ -438,7 +439,7 @@ impl<O> RawTask<O> {
     /// (a clone is executor code, and an atomic operation on the executor's task). The first
     /// awaiter takes the inline slot and the second creates the slab, under `LOCKED`; from
     /// then on one CAS on a word of the slab reserves a slot, without the lock, and the
-    /// overflow takes awaiters past 65.
+    /// overflow takes awaiters past 129.
     fn register_new(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<()> {
         let fresh = waker.clone();
         let cell = self.cell();
@@ -461,15 +462,12 @@ impl<O> RawTask<O> {
                 };
                 let tag = self.tag().expect("a cell with a slab has a tag");
                 // SAFETY: loaded while the cell was pending; our handle keeps the cell.
-                return match unsafe { Slab::reserve(slab, tag) } {
-                    Reservation::Slot(index) => {
-                        // SAFETY: we reserved `index`.
-                        unsafe { Slab::fill(slab, index, fresh) };
-                        *key = WaiterKey::slab(index);
-                        Poll::Pending
-                    }
+                return match unsafe { Slab::reserve(slab, tag, s.slab_wide()) } {
+                    // SAFETY: we reserved `index`.
+                    Reservation::Slot(index) => unsafe { Self::fill_slot(key, slab, index, fresh) },
                     Reservation::Closed => Poll::Ready(()),
                     Reservation::Full => self.register_past_slab(key, fresh, s),
+                    Reservation::NeedsWide => self.register_wide(key, fresh, slab, tag),
                 };
             }
             if s.is_locked() {
@@ -504,6 +502,59 @@ impl<O> RawTask<O> {
             cell.slab.store(Slab::new(tag).as_ptr(), Ordering::Relaxed);
             self.unlock_setting(held, HAS_SLAB);
             cur = (held | HAS_SLAB) & !LOCKED;
+        }
+    }
+
+    /// Fill the slab slot `index` with `fresh` and name it in `key`: registered.
+    ///
+    /// # Safety
+    /// The caller reserved `index` in `slab` and has not filled it.
+    #[inline(always)]
+    unsafe fn fill_slot(
+        key: &mut WaiterKey,
+        slab: NonNull<Slab>,
+        index: usize,
+        fresh: Waker,
+    ) -> Poll<()> {
+        // SAFETY: per the caller.
+        unsafe { Slab::fill(slab, index, fresh) };
+        *key = WaiterKey::slab(index);
+        Poll::Pending
+    }
+
+    /// A new awaiter whose thread filled its shards in the slab's narrow half: open the wide
+    /// half, once, under `LOCKED` (tag its shards for this cell, then publish `SLAB_WIDE` in
+    /// the unlocking store), unless another awaiter did; then reserve there. A completer's
+    /// claim, which takes `LOCKED` too, either comes first (this awaiter then finds the cell
+    /// complete) or sees the bit and closes the wide half.
+    #[cold]
+    #[inline(never)]
+    fn register_wide(
+        &self,
+        key: &mut WaiterKey,
+        fresh: Waker,
+        slab: NonNull<Slab>,
+        tag: u64,
+    ) -> Poll<()> {
+        let s = match self.lock_unless(0, SLAB_WIDE) {
+            Ok(held) => {
+                // SAFETY: pending and `LOCKED`: the block is this cell's (the completer gives
+                // it back only after `COMPLETE`), and its wide half is not open.
+                unsafe { Slab::open_wide(slab, tag) };
+                self.unlock_setting(held, SLAB_WIDE);
+                Snapshot((held | SLAB_WIDE) & !LOCKED)
+            }
+            Err(s) if s.is_complete() => return Poll::Ready(()),
+            Err(s) => s, // opened meanwhile
+        };
+        // SAFETY: as in `register_new`: `slab` was loaded while the cell was pending, and the
+        // cell was still pending when `SLAB_WIDE` was seen or set.
+        match unsafe { Slab::reserve(slab, tag, true) } {
+            // SAFETY: we reserved `index`.
+            Reservation::Slot(index) => unsafe { Self::fill_slot(key, slab, index, fresh) },
+            Reservation::Closed => Poll::Ready(()),
+            Reservation::Full => self.register_past_slab(key, fresh, s),
+            Reservation::NeedsWide => unreachable!("a wide reservation tries every shard"),
         }
     }
 
@@ -805,13 +856,13 @@ impl<O> RawTask<O> {
     /// their wakers, which waits for the registrants still filling theirs; the block stays
     /// with the cell until it is freed (a registrant that saw the cell pending may still load
     /// its pointer and find it closed).
-    fn close_slab(&self, before: Snapshot) -> Option<(NonNull<Slab>, u64)> {
+    fn close_slab(&self, before: Snapshot) -> Option<(NonNull<Slab>, SlotMask)> {
         if !before.has_slab() {
             return None;
         }
         let slab = NonNull::new(self.cell().slab.load(Ordering::Relaxed))?;
         // SAFETY: the completer, once, with `COMPLETE` published.
-        Some((slab, unsafe { Slab::close(slab) }))
+        Some((slab, unsafe { Slab::close(slab, before.slab_wide()) }))
     }
 
     /// Give the slab's block back once its wakers were taken (the completer): the cell
@@ -939,7 +990,8 @@ impl<O> RawTask<O> {
                 let slab =
                     NonNull::new(self.cell().slab.load(Ordering::Relaxed)).map_or(0, |slab| {
                         // SAFETY: published and kept until the cell is freed.
-                        unsafe { Slab::reserved_now(slab) }.count_ones() as usize
+                        unsafe { Slab::reserved_now(slab, Snapshot(held).slab_wide()) }.count_ones()
+                            as usize
                     });
                 usize::from(inline) + slab + self.overflow().map_or(0, Overflow::len)
             }

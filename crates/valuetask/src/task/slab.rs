@@ -1,31 +1,48 @@
-//! The slab: the wakers of a task's awaiters 2 to 65, in shards a thread reserves in
+//! The slab: the wakers of a task's awaiters 2 to 129, in shards a thread reserves in
 //! without a lock and without writing the cell's state word.
 //!
 //! A pending task's second awaiter takes a block (from this thread's cache of blocks, see
 //! [`store`](self#the-store)) under the cell's `LOCKED` and publishes it with `HAS_SLAB`.
 //! From then on a new awaiter reserves a slot with one CAS on the reservation word of a shard
-//! (its thread's shard first), writes its waker into the slot and sets the slot's `ready`
-//! flag. The words of different shards are on different cache lines, and a thread's
-//! awaiters keep to their shard until it is full (then the others, threads of neighbouring
-//! shards apart): awaiters on two cores do not bounce one line between them at every
-//! registration, which on a host with cheap atomics cost (n16) about a tenth of its round
-//! (see docs/benchmarks.md (n)). Four shards of sixteen slots. The completer, once `COMPLETE`
-//! is published, closes every shard (one RMW each), waits for the reserved slots' flags,
-//! moves the wakers out and gives the block back, so a task awaited by up to 65 tasks, round
-//! after round, allocates nothing for its list in steady state.
+//! (its thread's shards first, see [`SPILL_ORDER`]), writes its waker into the slot and sets
+//! the slot's `ready` flag. The words of different shards are on different cache lines, and
+//! a thread's awaiters keep to their shards until they are full: awaiters on two cores do not
+//! bounce one line between them at every registration, which on a host with cheap atomics
+//! cost (n16) about a tenth of its round (see docs/benchmarks.md (n)).
+//!
+//! Eight shards of sixteen slots, in two halves. The narrow half (four shards) is open from
+//! the start. An awaiter whose thread filled its own narrow shards opens the wide half, once
+//! per task: under `LOCKED` it tags the wide shards for the cell and publishes `SLAB_WIDE`,
+//! then it and later awaiters go on in their own wide shards before another thread's. So
+//! with two threads each has 64 slots before it reserves on the other's words (with four
+//! shards in all, 32: at (n64), where tokio splits a round's 63 registrants unevenly between
+//! its two workers, a third of the reservations landed on the other worker's lines), while
+//! a task with few awaiters costs its completer four closes, not eight.
+//!
+//! The completer, once `COMPLETE` is published, closes the narrow half's shards, and the
+//! wide half's if its claim saw `SLAB_WIDE` (one RMW each), waits for the reserved slots'
+//! flags, moves the wakers out and gives the block back, so a task awaited by up to 129
+//! tasks, round after round, allocates nothing for its list in steady state.
 //!
 //! # Invariants
 //!
 //! - A shard word is `tag << TAG_SHIFT | CLOSED? | reserved bits`. The tag names the cell the
-//!   block serves ([`tag_of`]; a cell at an address too high for one goes without a slab): a block goes back to the store at completion and may serve
-//!   another cell while a registrant of the first one, which saw its cell pending, still
-//!   tries a reservation in it. Its CAS expects its own tag, so it fails, and it reads the
-//!   task as complete (which it is, and visibly: see the orderings). So a reservation
-//!   succeeds only in a block that serves the registrant's cell and is not closed.
+//!   block serves ([`tag_of`]; a cell at an address too high for one goes without a slab):
+//!   a block goes back to the store at completion and may serve another cell while a
+//!   registrant of the first one, which saw its cell pending, still tries a reservation in
+//!   it. Its CAS expects its own tag, so it fails, and it reads the task as complete (which
+//!   it is, and visibly: see the orderings). So a reservation succeeds only in a block that
+//!   serves the registrant's cell and is not closed.
+//! - The wide half is used only by a registrant that saw its cell's `SLAB_WIDE`, set under
+//!   `LOCKED` after the wide shards were tagged for the cell, while it was pending: so the
+//!   completer's claim saw it too and closes them. Until then the wide shards may hold an
+//!   earlier cell's words (closed, with their bits, or never opened), which nobody of this
+//!   cell reads: the reservations, the close and `Cell::drop`'s count all stop at the narrow
+//!   half without `SLAB_WIDE`.
 //! - Blocks are type-stable: once made, a block is only ever a `Slab` (in a cell, in a
 //!   thread's cache or in the shared list), never given back to the allocator, so such a
 //!   stale access reads a live atomic. The memory this keeps is bounded by the most tasks
-//!   with two or more pending awaiters at one time, 1344 bytes each (a test checks the
+//!   with two or more pending awaiters at one time, 2624 bytes each (a test checks the
 //!   size).
 //! - A slot whose bit is set belongs to the awaiter that set it. That awaiter writes it once,
 //!   then sets `ready` with Release; after that, the slot is read or written only under the
@@ -51,7 +68,7 @@ use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::task::Waker;
 
-use super::state::{SHARD_SLOTS, SLAB_SHARDS, SLAB_SLOTS as SLAB};
+use super::state::{NARROW_SHARDS, SHARD_SLOTS, SLAB_SHARDS, SLAB_SLOTS as SLAB};
 use crate::catch_panic::{wake_caught, Panic};
 use crate::sync::{spin_wait, thread_number, AtomicBool, AtomicU64, Ordering, UnsafeCell};
 
@@ -89,7 +106,7 @@ const CLOSED: u64 = 1 << SHARD_SLOTS;
 const SHARD_FULL: u64 = (1 << SHARD_SLOTS) - 1;
 /// Where the tag starts in a shard word.
 const TAG_SHIFT: u32 = SHARD_SLOTS as u32 + 1;
-const _: () = assert!(SHARD_SLOTS <= 16 && SLAB <= 64);
+const _: () = assert!(SHARD_SLOTS <= 16 && SLAB <= SlotMask::BITS as usize);
 /// Cells at or above this address do not use a slab: their tag would not fit.
 const TAGGED_BELOW: u64 = match 1u64.checked_shl(64 - TAG_SHIFT + 4) {
     Some(bound) => bound,
@@ -106,18 +123,49 @@ pub(crate) fn tag_of(cell: *const ()) -> Option<u64> {
     (address < TAGGED_BELOW).then_some(address >> 4)
 }
 
-/// The `k`th shard a thread tries, as an offset XORed with its own: `k` with its bits
-/// reversed (over the bits of a shard index).
-#[inline]
-const fn spill_order(k: usize) -> usize {
-    let bits = SLAB_SHARDS.trailing_zeros();
-    if bits == 0 {
-        0
-    } else {
-        k.reverse_bits() >> (usize::BITS - bits)
+/// The shards a thread tries, in order: its first narrow shard (`thread_number()` modulo
+/// `NARROW_SHARDS`) XOR each entry. Over the narrow half the order is `k` with its bits
+/// reversed, so threads of neighbouring numbers own disjoint halves (quarters, ...) of it
+/// before either reaches the other's: with two threads, thread 0 owns narrow shards 0 and 2,
+/// thread 1 shards 1 and 3. Each run of a thread's own narrow shards is followed by their
+/// twins in the wide half (the same shard plus `NARROW_SHARDS`), so a thread that filled its
+/// own opens the wide half (`SLAB_WIDE`) and goes on in its own wide shards before it reaches
+/// another thread's: 0, 2, 4, 6, 1, 3, 5, 7 from thread 0. A table: reversing bits is about
+/// twenty instructions on x86-64, per shard tried.
+const SPILL_ORDER: [usize; SLAB_SHARDS] = {
+    const fn reversed(k: usize) -> usize {
+        let bits = NARROW_SHARDS.trailing_zeros();
+        if bits == 0 {
+            0
+        } else {
+            k.reverse_bits() >> (usize::BITS - bits)
+        }
     }
-}
+    let run = if NARROW_SHARDS > 1 {
+        NARROW_SHARDS / 2
+    } else {
+        1
+    };
+    let mut order = [0; SLAB_SHARDS];
+    let (mut i, mut start) = (0, 0);
+    while start < NARROW_SHARDS {
+        let mut k = start;
+        while k < start + run {
+            order[i] = reversed(k);
+            order[i + run] = reversed(k) + NARROW_SHARDS;
+            i += 1;
+            k += 1;
+        }
+        i += run;
+        start += run;
+    }
+    order
+};
+const _: () = assert!(SLAB_SHARDS == 2 * NARROW_SHARDS);
 const _: () = assert!(SLAB_SHARDS.is_power_of_two() && SHARD_SLOTS.is_power_of_two());
+
+/// A set of slab slots, one bit per slot index (as [`close`](Slab::close) returns).
+pub(crate) type SlotMask = u128;
 
 /// What a slab reservation found.
 #[derive(Debug, PartialEq, Eq)]
@@ -126,6 +174,9 @@ pub(crate) enum Reservation {
     Slot(usize),
     /// Every slot is taken: to the overflow.
     Full,
+    /// This thread's shards in the narrow half are full and the caller did not see the wide
+    /// half open: open it (the cell's `SLAB_WIDE`) and reserve again.
+    NeedsWide,
     /// The completer closed the slab (or it went back and serves another task): the task is
     /// complete, and that is visible to the caller.
     Closed,
@@ -168,17 +219,36 @@ impl Slab {
         }
     }
 
-    /// Make a given-back block serve the cell tagged `tag`: every flag is clear already (the
-    /// last completer cleared those it took), so only the words change.
+    /// Make a given-back block serve the cell tagged `tag`: its narrow half, which is open from
+    /// the start (the wide half is tagged when it opens, see [`open_wide`](Self::open_wide)).
+    /// Every flag is clear already (the last completer cleared those it took), so only the
+    /// words change.
     ///
     /// # Safety
     /// The block was given back by its last cell and is ours (taken from the store).
     unsafe fn retag(block: NonNull<Self>, tag: u64) {
         // SAFETY: type-stable: a live `Slab`.
         let slab = unsafe { block.as_ref() };
-        for shard in &slab.shards {
+        for shard in &slab.shards[..NARROW_SHARDS] {
             // Release: a stale registrant that reads this tag sees its own task complete
             // (the last completer gave the block back after `COMPLETE`).
+            shard.word.store(tag << TAG_SHIFT, Ordering::Release);
+        }
+    }
+
+    /// Tag the wide half's shards for the cell tagged `tag`, which is opening it: until then
+    /// they may hold an earlier cell's words (closed, with its reservation bits, or never
+    /// opened), which no registrant of this cell reads before `SLAB_WIDE`.
+    ///
+    /// # Safety
+    /// `slab` is the pending cell's published slab, the caller holds the cell's `LOCKED` and
+    /// the cell's wide half is not open (so no registrant of it uses the wide shards yet).
+    pub(crate) unsafe fn open_wide(slab: NonNull<Self>, tag: u64) {
+        // SAFETY: per the caller.
+        let slab = unsafe { slab.as_ref() };
+        for shard in &slab.shards[NARROW_SHARDS..] {
+            // Release: as in `retag`; the registrants of this cell see it through the
+            // unlocking store that publishes `SLAB_WIDE`.
             shard.word.store(tag << TAG_SHIFT, Ordering::Release);
         }
     }
@@ -189,23 +259,25 @@ impl Slab {
         (&slab.shards[index / SHARD_SLOTS], index & (SHARD_SLOTS - 1))
     }
 
-    /// Reserve a free slot for the cell tagged `tag`, in the calling thread's shard if it has
-    /// one, else in the next shard with one: one CAS on a word that stays in this thread's
-    /// cache while its awaiters register.
+    /// Reserve a free slot for the cell tagged `tag`, in the calling thread's shards first
+    /// (see [`SPILL_ORDER`]), in the narrow half only unless `wide` (the cell's `SLAB_WIDE` was
+    /// seen): one CAS on a word that stays in this thread's cache while its awaiters register.
     ///
     /// # Safety
     /// `slab` was loaded from the cell tagged `tag` while it was pending, and the caller
     /// holds a handle to that cell (so its address, and its tag, is no other live cell's).
     #[inline]
-    pub(crate) unsafe fn reserve(slab: NonNull<Self>, tag: u64) -> Reservation {
+    pub(crate) unsafe fn reserve(slab: NonNull<Self>, tag: u64, wide: bool) -> Reservation {
         // SAFETY: type-stable: the block is a live `Slab`, whoever it serves now.
         let slab = unsafe { slab.as_ref() };
         let ours = tag << TAG_SHIFT;
-        let first = thread_number() & (SLAB_SHARDS - 1);
-        for k in 0..SLAB_SHARDS {
-            // This thread's shard, then the others in an order that sends threads of
-            // neighbouring shards apart (0: 0, 2, 1, 3; 1: 1, 3, 0, 2).
-            let shard_index = first ^ spill_order(k);
+        let first = thread_number() & (NARROW_SHARDS - 1);
+        for spill in SPILL_ORDER {
+            let shard_index = first ^ spill;
+            if shard_index >= NARROW_SHARDS && !wide {
+                // This thread's narrow shards are full: its wide ones come next.
+                return Reservation::NeedsWide;
+            }
             let word = &slab.shards[shard_index].word;
             // Acquire, success or not: after a removal's Release (its read of the slot comes
             // before our write), after the completer's close or the next owner's tag (so
@@ -288,37 +360,41 @@ impl Slab {
         waker
     }
 
-    /// Close every shard (the completer, once `COMPLETE` is published): no slot can be
-    /// reserved any more. Returns the slots reserved for good.
+    /// Close the narrow half's shards, and the wide half's if `wide` (the cell's `SLAB_WIDE`,
+    /// as the completer's claim saw it): no slot can be reserved any more (the completer, once
+    /// `COMPLETE` is published). Returns the slots reserved for good.
     ///
     /// # Safety
     /// `slab` is the cell's published slab, and the cell is complete; called once.
-    pub(crate) unsafe fn close(slab: NonNull<Self>) -> u64 {
+    pub(crate) unsafe fn close(slab: NonNull<Self>, wide: bool) -> SlotMask {
         // SAFETY: per the caller.
         let slab = unsafe { slab.as_ref() };
+        let open = if wide { SLAB_SHARDS } else { NARROW_SHARDS };
         let mut reserved = 0;
-        for (s, shard) in slab.shards.iter().enumerate() {
+        for (s, shard) in slab.shards[..open].iter().enumerate() {
             // Release: a registrant that finds `CLOSED` sees `COMPLETE`, stored before.
             // Acquire: after every reservation it ends.
             let word = shard.word.fetch_or(CLOSED, Ordering::AcqRel);
             debug_assert!(word & CLOSED == 0, "a slab is closed once");
-            reserved |= (word & SHARD_FULL) << (s * SHARD_SLOTS);
+            reserved |= SlotMask::from(word & SHARD_FULL) << (s * SHARD_SLOTS);
         }
         reserved
     }
 
-    /// The slots reserved right now: for good once nobody can reserve any more (the cell is
-    /// being freed), a snapshot otherwise (tests).
+    /// The slots reserved right now in the narrow half, and in the wide half if `wide` (the
+    /// cell's `SLAB_WIDE`): for good once nobody can reserve any more (the cell is being
+    /// freed), a snapshot otherwise (tests).
     ///
     /// # Safety
     /// `slab` is a live cell's published slab.
-    pub(crate) unsafe fn reserved_now(slab: NonNull<Self>) -> u64 {
+    pub(crate) unsafe fn reserved_now(slab: NonNull<Self>, wide: bool) -> SlotMask {
         // SAFETY: per the caller.
         let slab = unsafe { slab.as_ref() };
+        let open = if wide { SLAB_SHARDS } else { NARROW_SHARDS };
         let mut reserved = 0;
-        for (s, shard) in slab.shards.iter().enumerate() {
+        for (s, shard) in slab.shards[..open].iter().enumerate() {
             let word = shard.word.load(Ordering::Acquire);
-            reserved |= (word & SHARD_FULL) << (s * SHARD_SLOTS);
+            reserved |= SlotMask::from(word & SHARD_FULL) << (s * SHARD_SLOTS);
         }
         reserved
     }
@@ -329,31 +405,41 @@ impl Slab {
     ///
     /// # Safety
     /// As for [`take_all`](Self::take_all).
-    pub(crate) unsafe fn wake_all(slab: NonNull<Self>, reserved: u64, panic: &mut Option<Panic>) {
-        for i in Bits(reserved) {
-            // SAFETY: per the caller, as in `take_all`.
-            let waker = unsafe { Self::take_when_ready(slab, i) };
-            wake_caught(waker, panic);
-        }
+    pub(crate) unsafe fn wake_all(
+        slab: NonNull<Self>,
+        reserved: SlotMask,
+        panic: &mut Option<Panic>,
+    ) {
+        // SAFETY: per the caller, as in `take_all`.
+        unsafe { Self::for_each_reserved(slab, reserved, |waker| wake_caught(waker, panic)) };
     }
 
-    /// The waker of reserved slot `index`, once its registrant marked it ready.
+    /// Run `f` on the waker of each of the `reserved` slots, taken once its registrant marked
+    /// it ready, shard by shard.
     ///
     /// # Safety
-    /// The block is live, `index` is reserved and no more can be (see `take_all`), and each
-    /// index is taken once.
+    /// The block is live, the `reserved` slots are reserved and no more can be (see
+    /// `take_all`), and each mask is taken once.
     #[inline]
-    unsafe fn take_when_ready(slab: NonNull<Self>, index: usize) -> Waker {
+    unsafe fn for_each_reserved(slab: NonNull<Self>, reserved: SlotMask, mut f: impl FnMut(Waker)) {
         // SAFETY: per the caller.
-        let (shard, i) = Self::slot(unsafe { slab.as_ref() }, index);
-        let mut spins = 0;
-        while !shard.ready[i].load(Ordering::Acquire) {
-            spin_wait(&mut spins); // its registrant is between its CAS and its flag
+        let slab = unsafe { slab.as_ref() };
+        for (s, shard) in slab.shards.iter().enumerate() {
+            // A shard's bits, as its word holds them: the loop below works on one word.
+            let bits = (reserved >> (s * SHARD_SLOTS)) as u64 & SHARD_FULL;
+            for i in Bits(bits) {
+                let mut spins = 0;
+                while !shard.ready[i].load(Ordering::Acquire) {
+                    spin_wait(&mut spins); // its registrant is between its CAS and its flag
+                }
+                // Cleared for the block's next cell: nobody reads it before the next
+                // reservation.
+                shard.ready[i].store(false, Ordering::Relaxed);
+                // SAFETY: ready (Acquire): written; taken once, per the caller (`Bits` yields
+                // each index once).
+                f(shard.wakers[i].with(|w| unsafe { (*w).assume_init_read() }));
+            }
         }
-        // Cleared for the block's next cell: nobody reads it before the next reservation.
-        shard.ready[i].store(false, Ordering::Relaxed);
-        // SAFETY: ready (Acquire): written; taken once, per the caller.
-        shard.wakers[i].with(|w| unsafe { (*w).assume_init_read() })
     }
 
     /// The wakers of the `reserved` slots, each taken once its registrant marked it ready.
@@ -362,14 +448,15 @@ impl Slab {
     /// `reserved` is what [`close`](Self::close) returned (the completer) or
     /// [`reserved_now`](Self::reserved_now) (`Cell::drop`): no slot can be reserved any
     /// more; each mask is taken once.
-    pub(crate) unsafe fn take_all(slab: NonNull<Self>, reserved: u64) -> TakenSlab {
+    pub(crate) unsafe fn take_all(slab: NonNull<Self>, reserved: SlotMask) -> TakenSlab {
         let mut taken = TakenSlab::EMPTY;
-        for i in Bits(reserved) {
-            // SAFETY: the block is live; per the caller, `i` is reserved for good, and `Bits`
-            // yields it once.
-            let waker = unsafe { Self::take_when_ready(slab, i) };
-            taken.wakers[taken.len].write(waker);
-            taken.len += 1;
+        // SAFETY: the block is live; per the caller, the slots are reserved for good, and this
+        // mask is taken once.
+        unsafe {
+            Self::for_each_reserved(slab, reserved, |waker| {
+                taken.wakers[taken.len].write(waker);
+                taken.len += 1;
+            });
         }
         taken
     }
@@ -454,7 +541,7 @@ impl Iterator for Bits {
     }
 }
 
-/// Blocks a thread keeps for its next slabs (1344 bytes each) before giving some to the shared
+/// Blocks a thread keeps for its next slabs (2624 bytes each) before giving some to the shared
 /// list.
 const CACHED: usize = 8;
 
@@ -599,7 +686,7 @@ mod tests {
     use std::sync::Arc;
 
     /// Every slot's bit in a mask.
-    const ALL_SLOTS: u64 = u64::MAX >> (64 - SLAB);
+    const ALL_SLOTS: SlotMask = SlotMask::MAX >> (SlotMask::BITS as usize - SLAB);
 
     /// A cell's tag, as `tag_of` makes them.
     const TAG: u64 = 0x7f00_1234_5670 >> 4;
@@ -609,24 +696,34 @@ mod tests {
         (count.clone(), Waker::from(count))
     }
 
-    /// A slab's slots are reserved once each (the calling thread's shard first, then the
-    /// others), filled, replaced and removed one by one; a freed slot is reserved again; the
-    /// completer's close returns every reserved slot and stops reservations; it takes them
-    /// all at once: every waker once.
+    /// A slab's slots are reserved once each (the calling thread's narrow shards first, then,
+    /// once the wide half is open, its wide ones, then the others), filled, replaced and
+    /// removed one by one; a freed slot is reserved again; the completer's close returns every
+    /// reserved slot and stops reservations; it takes them all at once: every waker once.
     #[test]
     fn slab_slots_are_reserved_filled_replaced_removed_and_taken_once_each() {
         let (count, waker) = counting();
         let slab = Slab::new(TAG);
-        let mut reserved = 0u64;
-        let own = thread_number() & (SLAB_SHARDS - 1);
+        let mut reserved: SlotMask = 0;
+        let first = thread_number() & (NARROW_SHARDS - 1);
+        let mut wide = false;
         for n in 0..SLAB {
-            // SAFETY: a live block, as published.
-            let Reservation::Slot(i) = (unsafe { Slab::reserve(slab, TAG) }) else {
-                panic!("slot {n} of {SLAB}");
+            let i = loop {
+                // SAFETY: a live block, as published.
+                match unsafe { Slab::reserve(slab, TAG, wide) } {
+                    Reservation::Slot(i) => break i,
+                    Reservation::NeedsWide if !wide => {
+                        assert_eq!(n, SHARD_SLOTS * NARROW_SHARDS / 2, "own narrow shards full");
+                        wide = true;
+                    }
+                    other => panic!("slot {n} of {SLAB}: {other:?}"),
+                }
             };
-            if n < SHARD_SLOTS {
-                assert_eq!(i / SHARD_SLOTS, own, "this thread's shard first");
-            }
+            assert_eq!(
+                i / SHARD_SLOTS,
+                first ^ SPILL_ORDER[n / SHARD_SLOTS],
+                "reservation {n}: in the thread's order"
+            );
             assert_eq!(reserved & 1 << i, 0, "each slot once");
             reserved |= 1 << i;
             // SAFETY: reserved just now.
@@ -634,7 +731,7 @@ mod tests {
         }
         assert_eq!(reserved, ALL_SLOTS);
         // SAFETY: as above.
-        assert_eq!(unsafe { Slab::reserve(slab, TAG) }, Reservation::Full);
+        assert_eq!(unsafe { Slab::reserve(slab, TAG, true) }, Reservation::Full);
         let (other_count, other) = counting();
         // SAFETY: slot 0 is filled and nothing else touches the block.
         let replaced = unsafe {
@@ -649,7 +746,7 @@ mod tests {
         let removed = unsafe { Slab::remove(slab, SLAB - 1) };
         drop(removed);
         // SAFETY: as above.
-        let again = unsafe { Slab::reserve(slab, TAG) };
+        let again = unsafe { Slab::reserve(slab, TAG, true) };
         assert_eq!(
             again,
             Reservation::Slot(SLAB - 1),
@@ -658,9 +755,10 @@ mod tests {
         // SAFETY: reserved just now.
         unsafe { Slab::fill(slab, SLAB - 1, waker.clone()) };
         // SAFETY: the completer's, once.
-        assert_eq!(unsafe { Slab::close(slab) }, reserved);
+        assert_eq!(unsafe { Slab::close(slab, true) }, reserved);
         // SAFETY: as above.
-        assert_eq!(unsafe { Slab::reserve(slab, TAG) }, Reservation::Closed);
+        let after_close = unsafe { Slab::reserve(slab, TAG, true) };
+        assert_eq!(after_close, Reservation::Closed);
         let mut panic = None;
         // SAFETY: the closed mask, taken once.
         unsafe { Slab::wake_all(slab, reserved, &mut panic) };
@@ -698,41 +796,60 @@ mod tests {
 
     /// A block given back and handed to another cell refuses a reservation for the first
     /// cell (a registrant that saw it pending and loaded its slab pointer before the
-    /// completer gave the block back), and leaves the new cell's slots alone.
+    /// completer gave the block back), and leaves the new cell's slots alone. The first cell
+    /// fills one slot, or every slot with its wide half open: the new cell does not read
+    /// the first cell's closed wide half until it opens its own, which starts empty.
     #[test]
     fn a_block_serving_another_cell_refuses_the_first_cells_registrant() {
         let (_, waker) = counting();
-        let slab = Slab::new(TAG);
-        // SAFETY: a live block for `TAG`.
-        let Reservation::Slot(i) = (unsafe { Slab::reserve(slab, TAG) }) else {
-            panic!("a free slot");
-        };
-        // SAFETY: reserved just now.
-        unsafe { Slab::fill(slab, i, waker.clone()) };
-        // SAFETY: the completer's, once; the mask taken once; then given back.
-        unsafe {
-            let reserved = Slab::close(slab);
-            drop(Slab::take_all(slab, reserved));
-            Slab::give_back(slab);
-        }
-        let other = Slab::new(TAG + 1);
-        assert_eq!(other, slab, "this thread's cached block comes back");
-        // SAFETY: type-stable: the stale registrant's access is to a live block.
-        assert_eq!(unsafe { Slab::reserve(other, TAG) }, Reservation::Closed);
-        // SAFETY: the block serves `TAG + 1` now.
-        let reserved = unsafe { Slab::reserved_now(other) };
-        assert_eq!(reserved, 0, "nothing reserved for the stale one");
-        // SAFETY: as above.
-        let Reservation::Slot(j) = (unsafe { Slab::reserve(other, TAG + 1) }) else {
-            panic!("the new cell reserves");
-        };
-        // SAFETY: reserved just now; then closed, taken and given back.
-        unsafe {
-            Slab::fill(other, j, waker);
-            let reserved = Slab::close(other);
-            assert_eq!(reserved, 1 << j);
-            drop(Slab::take_all(other, reserved));
-            Slab::give_back(other);
+        for wide in [false, true] {
+            let slab = Slab::new(TAG);
+            if wide {
+                // SAFETY: a live block for `TAG`, its wide half not open.
+                unsafe { Slab::open_wide(slab, TAG) };
+            }
+            for _ in 0..if wide { SLAB } else { 1 } {
+                // SAFETY: a live block for `TAG`.
+                let Reservation::Slot(i) = (unsafe { Slab::reserve(slab, TAG, wide) }) else {
+                    panic!("a free slot");
+                };
+                // SAFETY: reserved just now.
+                unsafe { Slab::fill(slab, i, waker.clone()) };
+            }
+            // SAFETY: the completer's, once; the mask taken once; then given back.
+            unsafe {
+                let reserved = Slab::close(slab, wide);
+                drop(Slab::take_all(slab, reserved));
+                Slab::give_back(slab);
+            }
+            let other = Slab::new(TAG + 1);
+            assert_eq!(other, slab, "this thread's cached block comes back");
+            // SAFETY: type-stable: the stale registrant's access is to a live block.
+            let stale = unsafe { Slab::reserve(other, TAG, wide) };
+            assert_eq!(stale, Reservation::Closed);
+            // SAFETY: the block serves `TAG + 1` now.
+            let reserved = unsafe { Slab::reserved_now(other, false) };
+            assert_eq!(reserved, 0, "nothing reserved for the stale one");
+            // SAFETY: as above.
+            let Reservation::Slot(j) = (unsafe { Slab::reserve(other, TAG + 1, false) }) else {
+                panic!("the new cell reserves");
+            };
+            // SAFETY: reserved just now; the wide half opened by its cell under `LOCKED`;
+            // then closed, taken and given back.
+            unsafe {
+                Slab::fill(other, j, waker.clone());
+                Slab::open_wide(other, TAG + 1);
+                assert_eq!(Slab::reserve(other, TAG, true), Reservation::Closed);
+                assert_eq!(
+                    Slab::reserved_now(other, true),
+                    1 << j,
+                    "an empty wide half"
+                );
+                let reserved = Slab::close(other, true);
+                assert_eq!(reserved, 1 << j);
+                drop(Slab::take_all(other, reserved));
+                Slab::give_back(other);
+            }
         }
     }
 
@@ -788,10 +905,10 @@ mod tests {
         }
     }
 
-    /// The size the module docs state, of a block of four shards of sixteen slots.
+    /// The size the module docs state, of a block of eight shards of sixteen slots.
     #[test]
     fn a_block_is_the_size_the_docs_state() {
-        assert_eq!(std::mem::size_of::<Slab>(), 1344);
+        assert_eq!(std::mem::size_of::<Slab>(), 2624);
     }
 }
 
@@ -804,46 +921,60 @@ mod loom_models {
     /// A registrant of a task that saw it pending races the completer's close, its taking of
     /// the wakers and the block's handing to another cell: either it reserved before the
     /// close and the completer took its waker, or it reads the task as complete; it never
-    /// reserves in the block once it serves the other cell. (Without the tag check in
-    /// `reserve`, this model fails.)
+    /// reserves in the block once it serves the other cell. In the narrow half, and in the
+    /// wide half once open (the registrant saw `SLAB_WIDE`, so the completer's claim did too).
+    /// (Without the tag check in `reserve`, this model fails.)
     #[test]
     fn a_late_registrant_never_reserves_in_a_block_serving_another_cell() {
-        loom::model(|| {
-            let slab = Slab::new(1);
-            let address = slab.as_ptr() as usize;
-            let registrant = loom::thread::spawn(move || {
-                let slab = NonNull::new(address as *mut Slab).expect("not null");
-                // SAFETY: loaded while "cell 1" was pending; the block outlives the model.
-                match unsafe { Slab::reserve(slab, 1) } {
-                    Reservation::Slot(i) => {
-                        // SAFETY: reserved just now.
-                        unsafe { Slab::fill(slab, i, Waker::noop().clone()) };
-                        true
-                    }
-                    Reservation::Closed => false,
-                    Reservation::Full => panic!("one registrant, a free slot"),
+        for wide in [false, true] {
+            loom::model(move || {
+                let slab = Slab::new(1);
+                if wide {
+                    // The narrow shard is full and the wide half open (tagged under the cell's
+                    // `LOCKED`), as a registrant that opens the wide half leaves them.
+                    // SAFETY: a live block for cell 1, no other thread yet.
+                    unsafe { Slab::open_wide(slab, 1) };
+                    // SAFETY: as above.
+                    let Reservation::Slot(i) = (unsafe { Slab::reserve(slab, 1, false) }) else {
+                        panic!("the narrow slot is free");
+                    };
+                    // SAFETY: reserved just now.
+                    unsafe { Slab::fill(slab, i, Waker::noop().clone()) };
                 }
+                let address = slab.as_ptr() as usize;
+                let registrant = loom::thread::spawn(move || {
+                    let slab = NonNull::new(address as *mut Slab).expect("not null");
+                    // SAFETY: loaded while "cell 1" was pending; the block outlives the model.
+                    match unsafe { Slab::reserve(slab, 1, wide) } {
+                        Reservation::Slot(i) => {
+                            // SAFETY: reserved just now.
+                            unsafe { Slab::fill(slab, i, Waker::noop().clone()) };
+                            true
+                        }
+                        Reservation::Closed => false,
+                        other => panic!("one registrant, a free slot: {other:?}"),
+                    }
+                });
+                // SAFETY: the completer of cell 1, once; the mask taken once; then the block
+                // is handed to cell 2 as the store would (it is ours: cell 1 forgot it).
+                let taken = unsafe {
+                    let reserved = Slab::close(slab, wide);
+                    let taken = Slab::take_all(slab, reserved);
+                    Slab::retag(slab, 2);
+                    taken
+                };
+                let reserved_by_registrant = registrant.join().expect("no panic");
+                assert_eq!(
+                    taken.count(),
+                    usize::from(wide) + usize::from(reserved_by_registrant),
+                    "a slot reserved is taken by the completer"
+                );
+                // SAFETY: the block serves cell 2 now.
+                let for_cell_2 = unsafe { Slab::reserved_now(slab, false) };
+                assert_eq!(for_cell_2, 0, "nothing reserved in cell 2's block");
+                // SAFETY: from `Box::into_raw` (no store under loom); nobody uses it any more.
+                drop(unsafe { Box::from_raw(slab.as_ptr()) });
             });
-            // SAFETY: the completer of cell 1, once; the mask taken once; then the block is
-            // handed to cell 2 as the store would (it is ours: cell 1 forgot it).
-            let taken = unsafe {
-                let reserved = Slab::close(slab);
-                let taken = Slab::take_all(slab, reserved);
-                Slab::retag(slab, 2);
-                taken
-            };
-            let reserved_by_registrant = registrant.join().expect("no panic");
-            assert_eq!(
-                reserved_by_registrant,
-                !taken.is_empty(),
-                "a slot reserved is taken by the completer"
-            );
-            // SAFETY: the block serves cell 2 now.
-            let for_cell_2 = unsafe { Slab::reserved_now(slab) };
-            assert_eq!(for_cell_2, 0, "nothing reserved in cell 2's block");
-            drop(taken);
-            // SAFETY: from `Box::into_raw` (no store under loom); nobody uses it any more.
-            drop(unsafe { Box::from_raw(slab.as_ptr()) });
-        });
+        }
     }
 }

@@ -11,8 +11,9 @@
 //! | 4-5 | outcome | 1 = ran to completion, 2 = faulted, 3 = canceled; written with `COMPLETE` |
 //! | 6 | `ASYNC_CONTINUATIONS` | wake waiters from the continuation thread, not inline |
 //! | 7 | `OBSERVED` | someone looked at a faulted output (await, `error`, `try_result`, `wait`) |
-//! | 8 | `HAS_OVERFLOW` | the overflow (awaiters past 65) is published: new awaiters go there without taking `LOCKED`; set once, under `LOCKED` |
-//! | 9 | `HAS_SLAB` | the slab (awaiters 2 to 65) is published: new awaiters reserve a slot in it without taking `LOCKED`, with a CAS on the slab's own words (see `waiters.rs`); set once, under `LOCKED` |
+//! | 8 | `HAS_OVERFLOW` | the overflow (awaiters past 129) is published: new awaiters go there without taking `LOCKED`; set once, under `LOCKED` |
+//! | 9 | `HAS_SLAB` | the slab (awaiters 2 to 129) is published: new awaiters reserve a slot in it without taking `LOCKED`, with a CAS on the slab's own words (see `slab.rs`); set once, under `LOCKED` |
+//! | 10 | `SLAB_WIDE` | the slab's second half is tagged for this cell and open: awaiters may reserve there, and the completer closes it; set once, under `LOCKED` |
 
 use std::fmt;
 
@@ -26,14 +27,18 @@ pub(crate) const ASYNC_CONTINUATIONS: usize = 1 << 6;
 pub(crate) const OBSERVED: usize = 1 << 7;
 pub(crate) const HAS_OVERFLOW: usize = 1 << 8;
 pub(crate) const HAS_SLAB: usize = 1 << 9;
+pub(crate) const SLAB_WIDE: usize = 1 << 10;
 
 /// Shards in the slab, each with its own reservation word: a thread reserves in its own first.
-/// Under loom, 1 shard of 1 slot: the models reach the slab with their second awaiter and the
-/// overflow with their third.
-pub(crate) const SLAB_SHARDS: usize = if cfg!(valuetask_loom) { 1 } else { 4 };
+/// The first half is open from the start; the second opens with `SLAB_WIDE`. Under loom, two
+/// shards of one slot: the models reach the slab with their second awaiter, open its second
+/// half with their third, and reach the overflow with their fourth.
+pub(crate) const SLAB_SHARDS: usize = if cfg!(valuetask_loom) { 2 } else { 8 };
+/// The shards open from the start (the first half).
+pub(crate) const NARROW_SHARDS: usize = SLAB_SHARDS / 2;
 /// Slots per slab shard.
 pub(crate) const SHARD_SLOTS: usize = if cfg!(valuetask_loom) { 1 } else { 16 };
-/// Slots in the slab: with the inline one, 65 awaiters before the overflow.
+/// Slots in the slab: with the inline one, 129 awaiters before the overflow.
 pub(crate) const SLAB_SLOTS: usize = SLAB_SHARDS * SHARD_SLOTS;
 
 /// How a completed cell ended; stored in the state word so `status()` is one load.
@@ -81,6 +86,10 @@ impl Snapshot {
         self.0 & HAS_SLAB != 0
     }
     #[inline]
+    pub(crate) const fn slab_wide(self) -> bool {
+        self.0 & SLAB_WIDE != 0
+    }
+    #[inline]
     pub(crate) const fn is_observed(self) -> bool {
         self.0 & OBSERVED != 0
     }
@@ -111,6 +120,7 @@ impl fmt::Debug for Snapshot {
             .field("has_waiters", &self.has_waiters())
             .field("has_overflow", &self.has_overflow())
             .field("has_slab", &self.has_slab())
+            .field("slab_wide", &self.slab_wide())
             .field("outcome", &self.outcome())
             .field("observed", &self.is_observed())
             .field("async_continuations", &self.async_continuations())

@@ -2,13 +2,14 @@
 //!
 //! - The first awaiter's: one inline slot in the cell, under the cell's `LOCKED` bit (see
 //!   `cell.rs`). A task awaited by one task at a time needs nothing more.
-//! - The next 64: the slab ([`Slab`], `slab.rs`), a block the second awaiter takes under
+//! - The next 128: the slab ([`Slab`], `slab.rs`), a block the second awaiter takes under
 //!   `LOCKED` and publishes with `HAS_SLAB`. From then on an awaiter reserves a slot in its
-//!   thread's shard of it with one CAS, without the lock and without writing the state word;
-//!   the completer closes the shards once `COMPLETE` is published, takes the wakers and gives
-//!   the block back, so a task awaited by up to 65 tasks, round after round, allocates
-//!   nothing for its list in steady state. Its invariants are in `slab.rs`.
-//! - Past 65: an overflow ([`Overflow`]) split into per-thread shards, each with its own lock
+//!   thread's shards of it with one CAS, without the lock and without writing the state word
+//!   (but once per task, when its second half opens); the completer closes the shards once
+//!   `COMPLETE` is published, takes the wakers and gives the block back, so a task awaited by
+//!   up to 129 tasks, round after round, allocates nothing for its list in steady state. Its
+//!   invariants are in `slab.rs`.
+//! - Past 129: an overflow ([`Overflow`]) split into per-thread shards, each with its own lock
 //!   and cache lines. Its pointer is published once, under `LOCKED`, with `HAS_OVERFLOW`, and
 //!   stays until the cell is freed (`Cell::drop` recycles it): registrants may hold a
 //!   reference to it without any lock. Four shards of 128 bytes each. Once it is published,
@@ -30,7 +31,7 @@
 use std::ptr::NonNull;
 use std::task::Waker;
 
-use super::slab::{Slab, TakenSlab};
+use super::slab::{Slab, SlotMask, TakenSlab};
 use super::state::SLAB_SLOTS as SLAB;
 use crate::catch_panic::{wake_caught, Panic};
 use crate::sync::{spin_wait, thread_number, AtomicBool, Ordering, UnsafeCell};
@@ -140,7 +141,7 @@ pub(crate) fn replace(
 #[must_use]
 pub(crate) unsafe fn wake_all(
     inline: Option<Waker>,
-    slab: Option<(NonNull<Slab>, u64)>,
+    slab: Option<(NonNull<Slab>, SlotMask)>,
     overflow: Option<&mut Taken>,
 ) -> Option<Panic> {
     let mut panic = None;
