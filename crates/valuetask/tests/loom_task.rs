@@ -204,8 +204,8 @@ fn with_three_registered(f: impl FnOnce(TaskCompletionSource<u32>, Task<u32>)) {
     with_registered(3, f);
 }
 
-/// The third awaiter finds the narrow half full and opens the wide half with a CAS on the
-/// state word (`SLAB_WIDE`) while the task completes: either its CAS comes first, and the
+/// The third awaiter finds the narrow half full and opens the wide half (under `LOCKED`,
+/// publishing `SLAB_WIDE`) while the task completes: either it opens first, and the
 /// completer's claim sees the bit and closes and wakes the wide half, or it finds the task
 /// complete.
 #[test]
@@ -215,6 +215,43 @@ fn a_new_awaiter_opening_the_wide_half_races_completion() {
             let third = thread::spawn(move || loom::future::block_on(task));
             tcs.set_result(4);
             assert_eq!(third.join().unwrap(), Ok(4));
+        });
+    });
+}
+
+/// Three awaiters registered, the third in the wide half: it is re-polled with a new waker
+/// (taking `LOCKED`, which the completer's claim also takes) or dropped (freeing its slot)
+/// while the task completes.
+fn with_one_in_the_wide_half(f: impl FnOnce(TaskCompletionSource<u32>, Task<u32>)) {
+    with_two_registered(|tcs, task| {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut third = task.clone();
+        assert!(std::pin::Pin::new(&mut third)
+            .poll_fut(&mut cx)
+            .is_pending());
+        f(tcs, third);
+        drop(task);
+    });
+}
+
+#[test]
+fn a_wide_half_awaiter_re_registering_races_completion() {
+    model(|| {
+        with_one_in_the_wide_half(|tcs, third| {
+            let again = thread::spawn(move || loom::future::block_on(third));
+            tcs.set_result(4);
+            assert_eq!(again.join().unwrap(), Ok(4));
+        });
+    });
+}
+
+#[test]
+fn a_wide_half_awaiter_dropped_races_completion() {
+    model(|| {
+        with_one_in_the_wide_half(|tcs, third| {
+            let dropped = thread::spawn(move || drop(third));
+            tcs.set_result(4);
+            dropped.join().unwrap();
         });
     });
 }

@@ -205,9 +205,9 @@ fn rounds_awaited_by_16_tokio_tasks_and_completed_by_the_last_to_arrive_lose_no_
 }
 
 /// As above with 64 awaiters: a worker that fills its shards in the slab's narrow half opens
-/// the wide half (`SLAB_WIDE`, a CAS on the cell's state word), racing the other worker's
-/// registrations, possibly its own opening, and the completion, whose claim decides whether
-/// the wide half is closed.
+/// the wide half (under the cell's `LOCKED`, publishing `SLAB_WIDE`), racing the other
+/// worker's registrations, possibly its own opening, and the completion, whose claim decides
+/// whether the wide half is closed.
 #[test]
 fn rounds_awaited_by_64_tokio_tasks_lose_no_wakeup() {
     rounds_awaited_by(64, common::stress_rounds());

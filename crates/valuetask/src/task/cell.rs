@@ -21,8 +21,9 @@
 //!   with `HAS_SLAB` in the unlocking store; awaiters reserve its slots with a CAS on the
 //!   slab's own shard words, tagged with this cell's address. Its wide half opens under
 //!   `LOCKED` too, once, with `SLAB_WIDE` in the unlocking store. The completer closes the
-//!   shards (the wide half's if its claim saw `SLAB_WIDE`) after publishing `COMPLETE`, takes the wakers, clears the pointer (Release) and gives
-//!   the block back, following the rules in `slab.rs`. A registrant that loads a null
+//!   shards (the wide half's if its claim saw `SLAB_WIDE`) after publishing `COMPLETE`,
+//!   takes the wakers, clears the pointer (Release) and gives the block back, following the
+//!   rules in `slab.rs`. A registrant that loads a null
 //!   pointer, or finds the block closed or tagged for another cell, reads the cell as
 //!   complete. Re-registering or removing a slab key takes `LOCKED`, under which the cell
 //!   is pending and the block its own.

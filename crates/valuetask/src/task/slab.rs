@@ -4,7 +4,7 @@
 //! A pending task's second awaiter takes a block (from this thread's cache of blocks, see
 //! [`store`](self#the-store)) under the cell's `LOCKED` and publishes it with `HAS_SLAB`.
 //! From then on a new awaiter reserves a slot with one CAS on the reservation word of a shard
-//! (its thread's shards first, see [`SPILL_ORDER`]), writes its waker into the slot and sets
+//! (its thread's shards first, see [`NARROW_ORDER`]), writes its waker into the slot and sets
 //! the slot's `ready` flag. The words of different shards are on different cache lines, and
 //! a thread's awaiters keep to their shards until they are full: awaiters on two cores do not
 //! bounce one line between them at every registration, which on a host with cheap atomics
@@ -14,10 +14,9 @@
 //! the start. An awaiter whose thread filled its own narrow shards opens the wide half, once
 //! per task: under `LOCKED` it tags the wide shards for the cell and publishes `SLAB_WIDE`,
 //! then it and later awaiters go on in their own wide shards before another thread's. So
-//! with two threads each has 64 slots before it reserves on the other's words (with four
-//! shards in all, 32: at (n64), where tokio splits a round's 63 registrants unevenly between
-//! its two workers, a third of the reservations landed on the other worker's lines), while
-//! a task with few awaiters costs its completer four closes, not eight.
+//! with two threads each has 64 slots before it reserves on the other's words, while a task
+//! with few awaiters costs its completer four closes, not eight (why both matter: (n) in
+//! docs/benchmarks.md).
 //!
 //! The completer, once `COMPLETE` is published, closes the narrow half's shards, and the
 //! wide half's if its claim saw `SLAB_WIDE` (one RMW each), waits for the reserved slots'
@@ -36,8 +35,8 @@
 //! - The wide half is used only by a registrant that saw its cell's `SLAB_WIDE`, set under
 //!   `LOCKED` after the wide shards were tagged for the cell, while it was pending: so the
 //!   completer's claim saw it too and closes them. Until then the wide shards may hold an
-//!   earlier cell's words (closed, with their bits, or never opened), which nobody of this
-//!   cell reads: the reservations, the close and `Cell::drop`'s count all stop at the narrow
+//!   earlier cell's words (closed, with their bits, or never opened) or, in a new block,
+//!   this cell's tag, open and empty; nobody of this cell reads them: the reservations, the close and `Cell::drop`'s count all stop at the narrow
 //!   half without `SLAB_WIDE`.
 //! - Blocks are type-stable: once made, a block is only ever a `Slab` (in a cell, in a
 //!   thread's cache or in the shared list), never given back to the allocator, so such a
@@ -110,7 +109,7 @@ const _: () = assert!(SHARD_SLOTS <= 16 && SLAB <= SlotMask::BITS as usize);
 /// Cells at or above this address do not use a slab: their tag would not fit.
 const TAGGED_BELOW: u64 = match 1u64.checked_shl(64 - TAG_SHIFT + 4) {
     Some(bound) => bound,
-    None => u64::MAX, // narrow shards (loom's): every address
+    None => u64::MAX, // one-slot shards (loom's): every address
 };
 
 /// The tag of the cell at `cell`: its address over 16, if that fits the bits a shard word
@@ -123,41 +122,58 @@ pub(crate) fn tag_of(cell: *const ()) -> Option<u64> {
     (address < TAGGED_BELOW).then_some(address >> 4)
 }
 
-/// The shards a thread tries, in order: its first narrow shard (`thread_number()` modulo
-/// `NARROW_SHARDS`) XOR each entry. Over the narrow half the order is `k` with its bits
-/// reversed, so threads of neighbouring numbers own disjoint halves (quarters, ...) of it
-/// before either reaches the other's: with two threads, thread 0 owns narrow shards 0 and 2,
-/// thread 1 shards 1 and 3. Each run of a thread's own narrow shards is followed by their
-/// twins in the wide half (the same shard plus `NARROW_SHARDS`), so a thread that filled its
-/// own opens the wide half (`SLAB_WIDE`) and goes on in its own wide shards before it reaches
-/// another thread's: 0, 2, 4, 6, 1, 3, 5, 7 from thread 0. A table: reversing bits is about
-/// twenty instructions on x86-64, per shard tried.
-const SPILL_ORDER: [usize; SLAB_SHARDS] = {
-    const fn reversed(k: usize) -> usize {
-        let bits = NARROW_SHARDS.trailing_zeros();
-        if bits == 0 {
-            0
-        } else {
-            k.reverse_bits() >> (usize::BITS - bits)
-        }
-    }
-    let run = if NARROW_SHARDS > 1 {
-        NARROW_SHARDS / 2
+/// Narrow shards a thread counts as its own: with two threads, half of the narrow half each.
+const OWN_NARROW: usize = if NARROW_SHARDS > 1 {
+    NARROW_SHARDS / 2
+} else {
+    1
+};
+
+/// `k` with its bits reversed over the bits of a narrow shard index: threads of neighbouring
+/// numbers, XORed with it, own disjoint halves (quarters, ...) of the narrow half before
+/// either reaches the other's (with two threads, thread 0 owns narrow shards 0 and 2, thread 1
+/// shards 1 and 3).
+const fn reversed(k: usize) -> usize {
+    let bits = NARROW_SHARDS.trailing_zeros();
+    if bits == 0 {
+        0
     } else {
-        1
-    };
+        k.reverse_bits() >> (usize::BITS - bits)
+    }
+}
+
+/// The shards a thread tries while the wide half is closed, each XORed with its first narrow
+/// shard (`thread_number()` modulo `NARROW_SHARDS`): its own narrow shards, and no other
+/// thread's. Past them a registrant opens the wide half ([`Reservation::NeedsWide`]).
+const NARROW_ORDER: [usize; OWN_NARROW] = {
+    let mut order = [0; OWN_NARROW];
+    let mut k = 0;
+    while k < OWN_NARROW {
+        order[k] = reversed(k);
+        k += 1;
+    }
+    order
+};
+
+/// The shards a thread tries once the wide half is open, XORed as above: its own wide shards
+/// (the twins of its own narrow ones, plus `NARROW_SHARDS`), its own narrow ones, then each
+/// other thread's wide and narrow shards: 4, 6, 0, 2, 5, 7, 1, 3 from thread 0. Wide first,
+/// so the thread that opened the half does not try its full narrow shards again at every
+/// registration. Tables: reversing bits is about twenty instructions on x86-64, per shard
+/// tried.
+const WIDE_ORDER: [usize; SLAB_SHARDS] = {
     let mut order = [0; SLAB_SHARDS];
     let (mut i, mut start) = (0, 0);
     while start < NARROW_SHARDS {
         let mut k = start;
-        while k < start + run {
-            order[i] = reversed(k);
-            order[i + run] = reversed(k) + NARROW_SHARDS;
+        while k < start + OWN_NARROW {
+            order[i] = reversed(k) + NARROW_SHARDS;
+            order[i + OWN_NARROW] = reversed(k);
             i += 1;
             k += 1;
         }
-        i += run;
-        start += run;
+        i += OWN_NARROW;
+        start += OWN_NARROW;
     }
     order
 };
@@ -259,9 +275,10 @@ impl Slab {
         (&slab.shards[index / SHARD_SLOTS], index & (SHARD_SLOTS - 1))
     }
 
-    /// Reserve a free slot for the cell tagged `tag`, in the calling thread's shards first
-    /// (see [`SPILL_ORDER`]), in the narrow half only unless `wide` (the cell's `SLAB_WIDE` was
-    /// seen): one CAS on a word that stays in this thread's cache while its awaiters register.
+    /// Reserve a free slot for the cell tagged `tag`, in the calling thread's shards first:
+    /// its own narrow shards only ([`NARROW_ORDER`]) unless `wide` (the cell's `SLAB_WIDE` was
+    /// seen), else every shard ([`WIDE_ORDER`]). One CAS on a word that stays in this thread's
+    /// cache while its awaiters register.
     ///
     /// # Safety
     /// `slab` was loaded from the cell tagged `tag` while it was pending, and the caller
@@ -272,12 +289,9 @@ impl Slab {
         let slab = unsafe { slab.as_ref() };
         let ours = tag << TAG_SHIFT;
         let first = thread_number() & (NARROW_SHARDS - 1);
-        for spill in SPILL_ORDER {
+        let order: &[usize] = if wide { &WIDE_ORDER } else { &NARROW_ORDER };
+        for &spill in order {
             let shard_index = first ^ spill;
-            if shard_index >= NARROW_SHARDS && !wide {
-                // This thread's narrow shards are full: its wide ones come next.
-                return Reservation::NeedsWide;
-            }
             let word = &slab.shards[shard_index].word;
             // Acquire, success or not: after a removal's Release (its read of the slot comes
             // before our write), after the completer's close or the next owner's tag (so
@@ -303,7 +317,12 @@ impl Slab {
                 }
             }
         }
-        Reservation::Full
+        if wide {
+            Reservation::Full
+        } else {
+            // This thread's narrow shards are full: its wide ones come next.
+            Reservation::NeedsWide
+        }
     }
 
     /// Write `waker` into slot `index` and mark it ready.
@@ -706,6 +725,13 @@ mod tests {
         let slab = Slab::new(TAG);
         let mut reserved: SlotMask = 0;
         let first = thread_number() & (NARROW_SHARDS - 1);
+        // The thread's own narrow shards, then the wide order without them (full by then).
+        let order: Vec<usize> = NARROW_ORDER
+            .iter()
+            .chain(WIDE_ORDER.iter().filter(|s| !NARROW_ORDER.contains(s)))
+            .copied()
+            .collect();
+        assert_eq!(order, [0, 2, 4, 6, 5, 7, 1, 3]);
         let mut wide = false;
         for n in 0..SLAB {
             let i = loop {
@@ -721,7 +747,7 @@ mod tests {
             };
             assert_eq!(
                 i / SHARD_SLOTS,
-                first ^ SPILL_ORDER[n / SHARD_SLOTS],
+                first ^ order[n / SHARD_SLOTS],
                 "reservation {n}: in the thread's order"
             );
             assert_eq!(reserved & 1 << i, 0, "each slot once");

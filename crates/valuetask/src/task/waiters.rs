@@ -130,7 +130,7 @@ pub(crate) fn replace(
     Ok(Some(std::mem::replace(existing, new)))
 }
 
-/// Wake the inline waker, the slab's (`slab`: the block and its `RESERVED` as claimed) and the
+/// Wake the inline waker, the slab's (`slab`: the block and its slots reserved for good) and the
 /// overflow's (taken from it): the completer's path. Plain loops, not the chained iterator of
 /// [`wake_in_turn`]: every awaiter waits for this loop, and the chain kept its state on the
 /// stack, at twice the instructions per waker. A panicking waker does not stop the others:
