@@ -204,19 +204,42 @@ fn with_three_registered(f: impl FnOnce(TaskCompletionSource<u32>, Task<u32>)) {
     with_registered(3, f);
 }
 
+/// With `registered` awaiters registered already, one more awaits on another thread while
+/// the task completes.
+fn a_new_awaiter_races_completion(registered: usize) {
+    model(move || {
+        with_registered(registered, |tcs, task| {
+            let new = thread::spawn(move || loom::future::block_on(task));
+            tcs.set_result(4);
+            assert_eq!(new.join().unwrap(), Ok(4));
+        });
+    });
+}
+
+/// With `registered` awaiters registered already, two more register at once, one on another
+/// thread; then the task completes.
+fn two_new_awaiters_race_each_other_then_completion(registered: usize) {
+    model(move || {
+        with_registered(registered, |tcs, task| {
+            let mut second = task.clone();
+            let first = thread::spawn(move || loom::future::block_on(task));
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            let first_poll = std::pin::Pin::new(&mut second).poll_fut(&mut cx);
+            assert!(first_poll.is_pending());
+            tcs.set_result(4);
+            assert_eq!(first.join().unwrap(), Ok(4));
+            assert_eq!(second.try_result(), Some(Ok(&4)));
+        });
+    });
+}
+
 /// The third awaiter finds the narrow half full and opens the wide half (under `LOCKED`,
 /// publishing `SLAB_WIDE`) while the task completes: either it opens first, and the
 /// completer's claim sees the bit and closes and wakes the wide half, or it finds the task
 /// complete.
 #[test]
 fn a_new_awaiter_opening_the_wide_half_races_completion() {
-    model(|| {
-        with_two_registered(|tcs, task| {
-            let third = thread::spawn(move || loom::future::block_on(task));
-            tcs.set_result(4);
-            assert_eq!(third.join().unwrap(), Ok(4));
-        });
-    });
+    a_new_awaiter_races_completion(2);
 }
 
 /// Three awaiters registered, the third in the wide half: it is re-polled with a new waker
@@ -261,48 +284,22 @@ fn a_wide_half_awaiter_dropped_races_completion() {
 /// task completes.
 #[test]
 fn two_new_awaiters_opening_the_wide_half_lose_no_wakeup() {
-    model(|| {
-        with_two_registered(|tcs, task| {
-            let mut fourth = task.clone();
-            let third = thread::spawn(move || loom::future::block_on(task));
-            let mut cx = Context::from_waker(std::task::Waker::noop());
-            let first_poll = std::pin::Pin::new(&mut fourth).poll_fut(&mut cx);
-            assert!(first_poll.is_pending());
-            tcs.set_result(4);
-            assert_eq!(third.join().unwrap(), Ok(4));
-            assert_eq!(fourth.try_result(), Some(Ok(&4)));
-        });
-    });
+    two_new_awaiters_race_each_other_then_completion(2);
 }
 
+/// The slab is full: the new awaiter creates the overflow under `LOCKED` and sets
+/// `HAS_OVERFLOW` while the task completes.
 #[test]
 fn an_overflow_created_while_the_task_completes_loses_no_wakeup() {
-    model(|| {
-        with_three_registered(|tcs, task| {
-            let third = thread::spawn(move || loom::future::block_on(task));
-            tcs.set_result(4);
-            assert_eq!(third.join().unwrap(), Ok(4));
-        });
-    });
+    a_new_awaiter_races_completion(3);
 }
 
+/// The slab is full: one new awaiter creates the overflow under `LOCKED` and sets
+/// `HAS_OVERFLOW`; the other finds the lock held, or the bit set and goes straight to the
+/// overflow, or creates the overflow itself. Then the task completes.
 #[test]
 fn a_new_awaiter_racing_the_one_creating_the_overflow_loses_no_wakeup() {
-    // The list is full: the spawned awaiter creates the overflow under `LOCKED` and sets
-    // `HAS_OVERFLOW`; the other new awaiter finds the lock held, or the bit set and goes
-    // straight to the overflow, or creates the overflow itself. Then the task completes.
-    model(|| {
-        with_three_registered(|tcs, task| {
-            let mut fourth = task.clone();
-            let third = thread::spawn(move || loom::future::block_on(task));
-            let mut cx = Context::from_waker(std::task::Waker::noop());
-            let first_poll = std::pin::Pin::new(&mut fourth).poll_fut(&mut cx);
-            assert!(first_poll.is_pending());
-            tcs.set_result(4);
-            assert_eq!(third.join().unwrap(), Ok(4));
-            assert_eq!(fourth.try_result(), Some(Ok(&4)));
-        });
-    });
+    two_new_awaiters_race_each_other_then_completion(3);
 }
 
 #[test]
