@@ -441,11 +441,37 @@ impl<O> RawTask<O> {
     /// awaiter takes the inline slot and the second creates the slab, under `LOCKED`; from
     /// then on one CAS on a word of the slab reserves a slot, without the lock, and the
     /// overflow takes awaiters past 129.
+    ///
+    /// Inline, the case of nearly every awaiter from the third on: one load of the state
+    /// word finds the slab published and nothing more to look at. Everything else is out of
+    /// line, so this path stays short (no spin loop, no lock, few registers to save).
+    #[inline]
     fn register_new(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<()> {
         let fresh = waker.clone();
         let cell = self.cell();
+        let cur = cell.state.load(Ordering::Acquire);
+        if cur & (COMPLETE | HAS_OVERFLOW | HAS_SLAB) == HAS_SLAB {
+            // As in `register_in_slab`; a null slab (given back) is left to it.
+            if let Some(slab) = NonNull::new(cell.slab.load(Ordering::Acquire)) {
+                let tag = self.tag().expect("a cell with a slab has a tag");
+                let wide = Snapshot(cur).slab_wide();
+                // SAFETY: loaded while the cell was pending; our handle keeps the cell.
+                if let Some(index) = unsafe { Slab::reserve_own(slab, tag, wide) } {
+                    // SAFETY: we reserved `index`.
+                    return unsafe { Self::fill_slot(key, slab, index, fresh) };
+                }
+            }
+        }
+        self.register_new_slow(key, fresh, cur)
+    }
+
+    /// [`register_new`](Self::register_new) from the state word `cur`: its loop over every
+    /// state (complete, overflow, slab, locked, the inline slot, the slab's creation).
+    #[cold]
+    #[inline(never)]
+    fn register_new_slow(&self, key: &mut WaiterKey, fresh: Waker, mut cur: usize) -> Poll<()> {
+        let cell = self.cell();
         let mut spins = 0;
-        let mut cur = cell.state.load(Ordering::Acquire);
         loop {
             let s = Snapshot(cur);
             if s.is_complete() {
@@ -456,20 +482,7 @@ impl<O> RawTask<O> {
                 return self.insert_in_overflow(key, fresh);
             }
             if s.has_slab() {
-                // Published before `HAS_SLAB` (seen with Acquire); null once the completer
-                // gave it back, after `COMPLETE` (Acquire: seen then).
-                let Some(slab) = NonNull::new(cell.slab.load(Ordering::Acquire)) else {
-                    return Poll::Ready(());
-                };
-                let tag = self.tag().expect("a cell with a slab has a tag");
-                // SAFETY: loaded while the cell was pending; our handle keeps the cell.
-                return match unsafe { Slab::reserve(slab, tag, s.slab_wide()) } {
-                    // SAFETY: we reserved `index`.
-                    Reservation::Slot(index) => unsafe { Self::fill_slot(key, slab, index, fresh) },
-                    Reservation::Closed => Poll::Ready(()),
-                    Reservation::Full => self.register_past_slab(key, fresh, s),
-                    Reservation::NeedsWide => self.register_wide(key, fresh, slab, tag),
-                };
+                return self.register_in_slab(key, fresh, s);
             }
             if s.is_locked() {
                 spin_wait(&mut spins);
@@ -503,6 +516,26 @@ impl<O> RawTask<O> {
             cell.slab.store(Slab::new(tag).as_ptr(), Ordering::Relaxed);
             self.unlock_setting(held, HAS_SLAB);
             cur = (held | HAS_SLAB) & !LOCKED;
+        }
+    }
+
+    /// A new awaiter that saw `HAS_SLAB` (in `s`, seen with Acquire) and not `COMPLETE`:
+    /// reserve a slot in the slab and fill it with `fresh`, or go on to the wide half or the
+    /// overflow when this thread's shards are full.
+    fn register_in_slab(&self, key: &mut WaiterKey, fresh: Waker, s: Snapshot) -> Poll<()> {
+        // Published before `HAS_SLAB` (seen with Acquire); null once the completer gave it
+        // back, after `COMPLETE` (Acquire: seen then).
+        let Some(slab) = NonNull::new(self.cell().slab.load(Ordering::Acquire)) else {
+            return Poll::Ready(());
+        };
+        let tag = self.tag().expect("a cell with a slab has a tag");
+        // SAFETY: loaded while the cell was pending; our handle keeps the cell.
+        match unsafe { Slab::reserve(slab, tag, s.slab_wide()) } {
+            // SAFETY: we reserved `index`.
+            Reservation::Slot(index) => unsafe { Self::fill_slot(key, slab, index, fresh) },
+            Reservation::Closed => Poll::Ready(()),
+            Reservation::Full => self.register_past_slab(key, fresh, s),
+            Reservation::NeedsWide => self.register_wide(key, fresh, slab, tag),
         }
     }
 

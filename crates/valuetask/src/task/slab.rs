@@ -18,6 +18,12 @@
 //! with few awaiters costs its completer four closes, not eight (why both matter: (n) in
 //! docs/benchmarks.md).
 //!
+//! A registrant tries its thread's shards of the newest open half inline
+//! ([`Slab::reserve_own`]: no table walk, no call, and in `Cell`'s inline path few registers
+//! to save); only when they are full, or the slab is closed, does it take the whole order out
+//! of line ([`Slab::reserve`]). That is where nearly every registration of (n16) and (n64)
+//! lands, and it is most of what a registration costs beyond the waker's clone.
+//!
 //! The completer, once `COMPLETE` is published, closes the narrow half's shards, and the
 //! wide half's if its claim saw `SLAB_WIDE` (one RMW each), waits for the reserved slots'
 //! flags, moves the wakers out and gives the block back, so a task awaited by up to 129
@@ -36,8 +42,8 @@
 //!   `LOCKED` after the wide shards were tagged for the cell, while it was pending: so the
 //!   completer's claim saw it too and closes them. Until then the wide shards may hold an
 //!   earlier cell's words (closed, with their bits, or never opened) or, in a new block,
-//!   this cell's tag, open and empty; nobody of this cell reads them: the reservations, the close and `Cell::drop`'s count all stop at the narrow
-//!   half without `SLAB_WIDE`.
+//!   this cell's tag, open and empty; nobody of this cell reads them: the reservations, the
+//!   close and `Cell::drop`'s count all stop at the narrow half without `SLAB_WIDE`.
 //! - Blocks are type-stable: once made, a block is only ever a `Slab` (in a cell, in a
 //!   thread's cache or in the shared list), never given back to the allocator, so such a
 //!   stale access reads a live atomic. The memory this keeps is bounded by the most tasks
@@ -178,6 +184,15 @@ const WIDE_ORDER: [usize; SLAB_SHARDS] = {
     order
 };
 const _: () = assert!(SLAB_SHARDS == 2 * NARROW_SHARDS);
+// `reserve_own` tries the narrow order's shards, in the wide half once it is open: the
+// first shards of the wide order.
+const _: () = {
+    let mut k = 0;
+    while k < OWN_NARROW {
+        assert!(WIDE_ORDER[k] == NARROW_ORDER[k] + NARROW_SHARDS);
+        k += 1;
+    }
+};
 const _: () = assert!(SLAB_SHARDS.is_power_of_two() && SHARD_SLOTS.is_power_of_two());
 
 /// A set of slab slots, one bit per slot index (as [`close`](Slab::close) returns).
@@ -291,30 +306,8 @@ impl Slab {
         let first = thread_number() & (NARROW_SHARDS - 1);
         let order: &[usize] = if wide { &WIDE_ORDER } else { &NARROW_ORDER };
         for &spill in order {
-            let shard_index = first ^ spill;
-            let word = &slab.shards[shard_index].word;
-            // Acquire, success or not: after a removal's Release (its read of the slot comes
-            // before our write), after the completer's close or the next owner's tag (so
-            // `COMPLETE` is seen).
-            let mut cur = word.load(Ordering::Acquire);
-            loop {
-                if cur & !(SHARD_FULL | CLOSED) != ours || cur & CLOSED != 0 {
-                    return Reservation::Closed;
-                }
-                let free = !cur & SHARD_FULL;
-                if free == 0 {
-                    break;
-                }
-                let slot = free.trailing_zeros();
-                match word.compare_exchange_weak(
-                    cur,
-                    cur | 1 << slot,
-                    Ordering::Acquire,
-                    Ordering::Acquire,
-                ) {
-                    Ok(_) => return Reservation::Slot(shard_index * SHARD_SLOTS + slot as usize),
-                    Err(actual) => cur = actual,
-                }
+            if let Some(reservation) = Self::reserve_in(slab, first ^ spill, ours) {
+                return reservation;
             }
         }
         if wide {
@@ -322,6 +315,60 @@ impl Slab {
         } else {
             // This thread's narrow shards are full: its wide ones come next.
             Reservation::NeedsWide
+        }
+    }
+
+    /// A slot in one of the calling thread's own shards of the newest open half (the
+    /// narrow half, or the wide one if `wide`), where nearly every reservation lands; `None`
+    /// for anything else (those shards full, the slab closed): then [`reserve`](Self::reserve)
+    /// says what. The registrant's inline path: no table, no call.
+    ///
+    /// # Safety
+    /// As for [`reserve`](Self::reserve).
+    #[inline(always)]
+    pub(crate) unsafe fn reserve_own(slab: NonNull<Self>, tag: u64, wide: bool) -> Option<usize> {
+        // SAFETY: as in `reserve`.
+        let slab = unsafe { slab.as_ref() };
+        let first = thread_number() & (NARROW_SHARDS - 1);
+        let half = if wide { NARROW_SHARDS } else { 0 };
+        for spill in NARROW_ORDER {
+            match Self::reserve_in(slab, (first ^ spill) + half, tag << TAG_SHIFT) {
+                Some(Reservation::Slot(index)) => return Some(index),
+                Some(_) => return None,
+                None => {}
+            }
+        }
+        None
+    }
+
+    /// A free slot of shard `shard_index`, whose word must carry the tag `ours` (shifted)
+    /// and be open; `None` when every slot of the shard is taken.
+    #[inline(always)]
+    fn reserve_in(slab: &Self, shard_index: usize, ours: u64) -> Option<Reservation> {
+        let word = &slab.shards[shard_index].word;
+        // Acquire, success or not: after a removal's Release (its read of the slot comes
+        // before our write), after the completer's close or the next owner's tag (so
+        // `COMPLETE` is seen).
+        let mut cur = word.load(Ordering::Acquire);
+        loop {
+            // Another cell's tag, or ours with `CLOSED` (`ours` never has it).
+            if cur & !SHARD_FULL != ours {
+                return Some(Reservation::Closed);
+            }
+            let free = !cur & SHARD_FULL;
+            if free == 0 {
+                return None;
+            }
+            let slot = free.trailing_zeros();
+            match word.compare_exchange_weak(
+                cur,
+                cur | 1 << slot,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Some(Reservation::Slot(shard_index * SHARD_SLOTS + slot as usize)),
+                Err(actual) => cur = actual,
+            }
         }
     }
 
@@ -443,9 +490,16 @@ impl Slab {
     unsafe fn for_each_reserved(slab: NonNull<Self>, reserved: SlotMask, mut f: impl FnMut(Waker)) {
         // SAFETY: per the caller.
         let slab = unsafe { slab.as_ref() };
-        for (s, shard) in slab.shards.iter().enumerate() {
-            // A shard's bits, as its word holds them: the loop below works on one word.
-            let bits = (reserved >> (s * SHARD_SLOTS)) as u64 & SHARD_FULL;
+        let mut rest = reserved;
+        while rest != 0 {
+            // The next shard with a reserved slot (shards with none are skipped: a task with
+            // few awaiters has most of them empty).
+            let s = rest.trailing_zeros() as usize / SHARD_SLOTS;
+            let shift = s * SHARD_SLOTS;
+            // Its bits, as its word holds them: the loop below works on one word.
+            let bits = (rest >> shift) as u64 & SHARD_FULL;
+            rest &= !(SlotMask::from(SHARD_FULL) << shift);
+            let shard = &slab.shards[s];
             for i in Bits(bits) {
                 let mut spins = 0;
                 while !shard.ready[i].load(Ordering::Acquire) {
