@@ -456,9 +456,12 @@ impl<O> RawTask<O> {
                 let tag = self.tag().expect("a cell with a slab has a tag");
                 let wide = Snapshot(cur).slab_wide();
                 // SAFETY: loaded while the cell was pending; our handle keeps the cell.
-                if let Some(index) = unsafe { Slab::reserve_own(slab, tag, wide) } {
-                    // SAFETY: we reserved `index`.
-                    return unsafe { Self::fill_slot(key, slab, index, fresh) };
+                match unsafe { Slab::register_own(slab, tag, wide, fresh) } {
+                    Ok(index) => {
+                        *key = WaiterKey::slab(index);
+                        return Poll::Pending;
+                    }
+                    Err(back) => return self.register_new_slow(key, back, cur),
                 }
             }
         }

@@ -19,7 +19,7 @@
 //! docs/benchmarks.md).
 //!
 //! A registrant tries its thread's shards of the newest open half inline
-//! ([`Slab::reserve_own`]: no table walk, no call, and in `Cell`'s inline path few registers
+//! ([`Slab::register_own`]: no table walk, no call, and in `Cell`'s inline path few registers
 //! to save); only when they are full, or the slab is closed, does it take the whole order out
 //! of line ([`Slab::reserve`]). That is where nearly every registration of (n16) and (n64)
 //! lands, and it is most of what a registration costs beyond the waker's clone.
@@ -105,6 +105,59 @@ struct SlabShard {
     wakers: [UnsafeCell<MaybeUninit<Waker>>; SHARD_SLOTS],
 }
 
+/// What a reservation in one shard found.
+enum InShard {
+    /// This slot of the shard is the caller's to fill.
+    Slot(usize),
+    /// Every slot of the shard is taken.
+    Full,
+    /// The shard is closed or serves another cell: as [`Reservation::Closed`].
+    Closed,
+}
+
+impl SlabShard {
+    /// Reserve a free slot, if the word carries the tag `ours` (shifted) and is open.
+    #[inline(always)]
+    fn reserve(&self, ours: u64) -> InShard {
+        // Acquire, success or not: after a removal's Release (its read of the slot comes
+        // before our write), after the completer's close or the next owner's tag (so
+        // `COMPLETE` is seen).
+        let mut cur = self.word.load(Ordering::Acquire);
+        loop {
+            // Another cell's tag, or ours with `CLOSED` (`ours` never has it).
+            if cur & !SHARD_FULL != ours {
+                return InShard::Closed;
+            }
+            let free = !cur & SHARD_FULL;
+            if free == 0 {
+                return InShard::Full;
+            }
+            let slot = free.trailing_zeros();
+            match self.word.compare_exchange_weak(
+                cur,
+                cur | 1 << slot,
+                Ordering::Acquire,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return InShard::Slot(slot as usize),
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Write `waker` into slot `i` and mark it ready.
+    ///
+    /// # Safety
+    /// The caller reserved slot `i` of this shard and has not filled it since.
+    #[inline(always)]
+    unsafe fn fill(&self, i: usize, waker: Waker) {
+        // SAFETY: reserved by the caller: nobody reads the slot before `ready`, and the
+        // completer keeps the block until it sees the flag.
+        self.wakers[i].with_mut(|w| unsafe { (*w).write(waker) });
+        self.ready[i].store(true, Ordering::Release);
+    }
+}
+
 /// The shard word's bit the completer sets.
 const CLOSED: u64 = 1 << SHARD_SLOTS;
 /// Every slot's reservation bit in a shard word.
@@ -184,7 +237,7 @@ const WIDE_ORDER: [usize; SLAB_SHARDS] = {
     order
 };
 const _: () = assert!(SLAB_SHARDS == 2 * NARROW_SHARDS);
-// `reserve_own` tries the narrow order's shards, in the wide half once it is open: the
+// `register_own` tries the narrow order's shards, in the wide half once it is open: the
 // first shards of the wide order.
 const _: () = {
     let mut k = 0;
@@ -306,8 +359,11 @@ impl Slab {
         let first = thread_number() & (NARROW_SHARDS - 1);
         let order: &[usize] = if wide { &WIDE_ORDER } else { &NARROW_ORDER };
         for &spill in order {
-            if let Some(reservation) = Self::reserve_in(slab, first ^ spill, ours) {
-                return reservation;
+            let shard_index = first ^ spill;
+            match slab.shards[shard_index].reserve(ours) {
+                InShard::Slot(i) => return Reservation::Slot(shard_index * SHARD_SLOTS + i),
+                InShard::Closed => return Reservation::Closed,
+                InShard::Full => {}
             }
         }
         if wide {
@@ -318,58 +374,39 @@ impl Slab {
         }
     }
 
-    /// A slot in one of the calling thread's own shards of the newest open half (the
-    /// narrow half, or the wide one if `wide`), where nearly every reservation lands; `None`
-    /// for anything else (those shards full, the slab closed): then [`reserve`](Self::reserve)
-    /// says what. The registrant's inline path: no table, no call.
+    /// Register `waker` in one of the calling thread's own shards of the newest open half
+    /// (the narrow half, or the wide one if `wide`), where nearly every registration lands:
+    /// reserve a slot there and fill it. The slot's index, or the waker back for anything
+    /// else (those shards full, the slab closed): then [`reserve`](Self::reserve) says what.
+    /// The registrant's inline path: no table walk, no call.
     ///
     /// # Safety
     /// As for [`reserve`](Self::reserve).
     #[inline(always)]
-    pub(crate) unsafe fn reserve_own(slab: NonNull<Self>, tag: u64, wide: bool) -> Option<usize> {
+    pub(crate) unsafe fn register_own(
+        slab: NonNull<Self>,
+        tag: u64,
+        wide: bool,
+        waker: Waker,
+    ) -> Result<usize, Waker> {
         // SAFETY: as in `reserve`.
         let slab = unsafe { slab.as_ref() };
         let first = thread_number() & (NARROW_SHARDS - 1);
         let half = if wide { NARROW_SHARDS } else { 0 };
         for spill in NARROW_ORDER {
-            match Self::reserve_in(slab, (first ^ spill) + half, tag << TAG_SHIFT) {
-                Some(Reservation::Slot(index)) => return Some(index),
-                Some(_) => return None,
-                None => {}
+            let shard_index = (first ^ spill) + half;
+            let shard = &slab.shards[shard_index];
+            match shard.reserve(tag << TAG_SHIFT) {
+                InShard::Slot(i) => {
+                    // SAFETY: we reserved slot `i` of this shard just now.
+                    unsafe { shard.fill(i, waker) };
+                    return Ok(shard_index * SHARD_SLOTS + i);
+                }
+                InShard::Closed => return Err(waker),
+                InShard::Full => {}
             }
         }
-        None
-    }
-
-    /// A free slot of shard `shard_index`, whose word must carry the tag `ours` (shifted)
-    /// and be open; `None` when every slot of the shard is taken.
-    #[inline(always)]
-    fn reserve_in(slab: &Self, shard_index: usize, ours: u64) -> Option<Reservation> {
-        let word = &slab.shards[shard_index].word;
-        // Acquire, success or not: after a removal's Release (its read of the slot comes
-        // before our write), after the completer's close or the next owner's tag (so
-        // `COMPLETE` is seen).
-        let mut cur = word.load(Ordering::Acquire);
-        loop {
-            // Another cell's tag, or ours with `CLOSED` (`ours` never has it).
-            if cur & !SHARD_FULL != ours {
-                return Some(Reservation::Closed);
-            }
-            let free = !cur & SHARD_FULL;
-            if free == 0 {
-                return None;
-            }
-            let slot = free.trailing_zeros();
-            match word.compare_exchange_weak(
-                cur,
-                cur | 1 << slot,
-                Ordering::Acquire,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return Some(Reservation::Slot(shard_index * SHARD_SLOTS + slot as usize)),
-                Err(actual) => cur = actual,
-            }
-        }
+        Err(waker)
     }
 
     /// Write `waker` into slot `index` and mark it ready.
@@ -380,9 +417,8 @@ impl Slab {
     pub(crate) unsafe fn fill(slab: NonNull<Self>, index: usize, waker: Waker) {
         // SAFETY: the completer keeps the block until it sees the flag below.
         let (shard, i) = Self::slot(unsafe { slab.as_ref() }, index);
-        // SAFETY: reserved by the caller: nobody reads the slot before `ready`.
-        shard.wakers[i].with_mut(|w| unsafe { (*w).write(waker) });
-        shard.ready[i].store(true, Ordering::Release);
+        // SAFETY: per the caller.
+        unsafe { shard.fill(i, waker) };
     }
 
     /// Run `f` on the waker of registered slot `index`.
