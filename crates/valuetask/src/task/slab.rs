@@ -93,17 +93,26 @@ unsafe impl Sync for Slab {}
 // SAFETY: as above.
 unsafe impl Send for Slab {}
 
-/// One shard, on cache lines of its own.
+/// One shard, on cache lines of its own. The wakers come first, so that no slot straddles
+/// two lines (with the word and the flags first, every fourth slot did: a split store at its
+/// registration and a split load at its wake); the word and the flags share the last line.
 #[repr(C, align(64))]
 struct SlabShard {
+    /// Slot `i` is initialized while `ready[i]` is set.
+    wakers: [UnsafeCell<MaybeUninit<Waker>>; SHARD_SLOTS],
     /// The tag, `CLOSED` and one reservation bit per slot (module invariants).
     word: AtomicU64,
     /// Set by each slot's registrant once its waker is written (Release); cleared by a
     /// removal, before its bit.
     ready: [AtomicBool; SHARD_SLOTS],
-    /// Slot `i` is initialized while `ready[i]` is set.
-    wakers: [UnsafeCell<MaybeUninit<Waker>>; SHARD_SLOTS],
 }
+
+// No waker slot straddles two cache lines (see `SlabShard`).
+#[cfg(not(valuetask_loom))]
+const _: () = assert!(
+    std::mem::offset_of!(SlabShard, wakers) == 0
+        && 64 % std::mem::size_of::<UnsafeCell<MaybeUninit<Waker>>>() == 0
+);
 
 /// What a reservation in one shard found.
 enum InShard {
