@@ -839,6 +839,10 @@ mod tests {
                     Reservation::Slot(i) => break i,
                     Reservation::NeedsWide if !wide => {
                         assert_eq!(n, SHARD_SLOTS * NARROW_SHARDS / 2, "own narrow shards full");
+                        // As the cell does under `LOCKED`: a block from the store still has
+                        // its last cell's words in the wide half.
+                        // SAFETY: the block is this test's, and its wide half is not open.
+                        unsafe { Slab::open_wide(slab, TAG) };
                         wide = true;
                     }
                     other => panic!("slot {n} of {SLAB}: {other:?}"),
