@@ -23,10 +23,9 @@
 //!   `LOCKED` too, once, with `SLAB_WIDE` in the unlocking store. The completer closes the
 //!   shards (the wide half's if its claim saw `SLAB_WIDE`) after publishing `COMPLETE`,
 //!   takes the wakers, clears the pointer (Release) and gives the block back, following the
-//!   rules in `slab.rs`. A registrant that loads a null
-//!   pointer, or finds the block closed or tagged for another cell, reads the cell as
-//!   complete. Re-registering or removing a slab key takes `LOCKED`, under which the cell
-//!   is pending and the block its own.
+//!   rules in `slab.rs`. A registrant that loads a null pointer, or finds the block closed
+//!   or tagged for another cell, reads the cell as complete. Re-registering or removing a
+//!   slab key takes `LOCKED`, under which the cell is pending and the block its own.
 //! - `overflow` (awaiters past 129, in per-thread shards with their own locks) is published
 //!   under `LOCKED`, once, with `HAS_OVERFLOW` set in the unlocking store, and lives until
 //!   the cell is freed. A new awaiter that sees `HAS_OVERFLOW` goes to the overflow without
@@ -1000,7 +999,7 @@ impl<O> RawTask<O> {
 
     /// Every word of the cell a handle could write outside the waiter list (which only the
     /// holder of `LOCKED` touches): state, refcount, source count, overflow (tests).
-    #[cfg(test)]
+    #[cfg(all(test, not(valuetask_loom)))] // its tests do not run under loom
     pub(crate) fn words(cell: &Cell<O>) -> [usize; 4] {
         [
             cell.state.load(Ordering::Relaxed),

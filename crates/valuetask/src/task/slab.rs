@@ -784,7 +784,7 @@ mod store {
     }
 
     /// How many blocks this thread's cache holds (tests).
-    #[cfg(test)]
+    #[cfg(all(test, not(valuetask_loom)))] // its tests do not run under loom
     pub(super) fn cached_here() -> usize {
         CACHE.with(|cache| {
             let chain = cache.0.replace(Chain::EMPTY);
