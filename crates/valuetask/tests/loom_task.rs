@@ -279,6 +279,22 @@ fn a_wide_half_awaiter_dropped_races_completion() {
     });
 }
 
+/// The wide half open and its slot free again (its awaiter dropped): a new awaiter reserves
+/// it on the inline path (`SLAB_WIDE` seen in its one load of the state word, its thread's
+/// wide shard tried first) while the task completes.
+#[test]
+fn a_new_awaiter_reserving_inline_in_the_open_wide_half_races_completion() {
+    model(|| {
+        with_one_in_the_wide_half(|tcs, third| {
+            let task = third.clone();
+            drop(third);
+            let new = thread::spawn(move || loom::future::block_on(task));
+            tcs.set_result(4);
+            assert_eq!(new.join().unwrap(), Ok(4));
+        });
+    });
+}
+
 /// Two new awaiters both find the narrow half full: one opens the wide half and takes its
 /// slot, the other finds the bit set (or sets it first) and goes on to the overflow; then the
 /// task completes.

@@ -683,14 +683,14 @@ impl<O> RawTask<O> {
         }
     }
 
-    /// The slab, for a holder of `LOCKED` with a slab key (so the slab is published and the
-    /// cell not complete).
     /// This cell's tag in its slab's words (see `slab.rs`).
     #[inline]
     fn tag(&self) -> Option<u64> {
         tag_of(self.ptr.as_ptr().cast_const().cast())
     }
 
+    /// The slab, for a holder of `LOCKED` with a slab key (so the slab is published and the
+    /// cell not complete).
     fn held_slab(&self) -> NonNull<Slab> {
         NonNull::new(self.cell().slab.load(Ordering::Relaxed))
             .expect("a slab key before completion implies the slab")

@@ -19,9 +19,9 @@
 //! docs/benchmarks.md).
 //!
 //! A registrant tries its thread's shards of the newest open half inline
-//! ([`Slab::register_own`]: no table walk, no call, and in `Cell`'s inline path few registers
-//! to save); only when they are full, or the slab is closed, does it take the whole order out
-//! of line ([`Slab::reserve`]). That is where nearly every registration of (n16) and (n64)
+//! ([`Slab::register_own`]: its two shards are constants of the loop, unrolled; no call,
+//! and in `Cell`'s inline path few registers to save); only when they are full, or the slab
+//! is closed, does it take the whole order out of line ([`Slab::reserve`]). That is where nearly every registration of (n16) and (n64)
 //! lands, and it is most of what a registration costs beyond the waker's clone.
 //!
 //! The completer, once `COMPLETE` is published, closes the narrow half's shards, and the
@@ -387,7 +387,8 @@ impl Slab {
     /// (the narrow half, or the wide one if `wide`), where nearly every registration lands:
     /// reserve a slot there and fill it. The slot's index, or the waker back for anything
     /// else (those shards full, the slab closed): then [`reserve`](Self::reserve) says what.
-    /// The registrant's inline path: no table walk, no call.
+    /// The registrant's inline path: only the thread's own shards (the narrow order, a
+    /// constant the loop unrolls), no call.
     ///
     /// # Safety
     /// As for [`reserve`](Self::reserve).
@@ -424,7 +425,8 @@ impl Slab {
     /// The caller reserved `index` ([`reserve`](Self::reserve)) and has not filled it since.
     #[inline]
     pub(crate) unsafe fn fill(slab: NonNull<Self>, index: usize, waker: Waker) {
-        // SAFETY: the completer keeps the block until it sees the flag below.
+        // SAFETY: the completer keeps the block until it sees the slot's flag, which `fill`
+        // sets last.
         let (shard, i) = Self::slot(unsafe { slab.as_ref() }, index);
         // SAFETY: per the caller.
         unsafe { shard.fill(i, waker) };
