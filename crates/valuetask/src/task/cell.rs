@@ -468,8 +468,8 @@ impl<O> RawTask<O> {
     }
 
     /// [`register_new`](Self::register_new) from the state word `cur`: its loop over every
-    /// state (complete, overflow, slab, locked, the inline slot, the slab's creation).
-    #[cold]
+    /// state (complete, overflow, slab, locked, the inline slot, the slab's creation). Out of
+    /// line but not cold: a task's first awaiter, the common single-awaiter case, comes here.
     #[inline(never)]
     fn register_new_slow(&self, key: &mut WaiterKey, fresh: Waker, mut cur: usize) -> Poll<()> {
         let cell = self.cell();
