@@ -508,16 +508,19 @@ impl<O> RawTask<O> {
                 *key = WaiterKey::INLINE;
                 return Poll::Pending;
             }
-            // The second awaiter: publish the slab, once, under `LOCKED`, then reserve a slot
-            // in it as every later awaiter does. A cell at an address too high for a tag
-            // (see `slab.rs`) goes without: to the overflow.
+            // The second awaiter: publish the slab, once, under `LOCKED`, with this awaiter's
+            // waker in it already (a slot reserved before anyone else can reach the block). A
+            // cell at an address too high for a tag (see `slab.rs`) goes without: to the
+            // overflow.
             let Some(tag) = self.tag() else {
                 self.unlock(held);
                 return self.register_past_slab(key, fresh, Snapshot(held & !LOCKED));
             };
-            cell.slab.store(Slab::new(tag).as_ptr(), Ordering::Relaxed);
+            let (slab, index) = Slab::new_with_first(tag, fresh);
+            cell.slab.store(slab.as_ptr(), Ordering::Relaxed);
             self.unlock_setting(held, HAS_SLAB);
-            cur = (held | HAS_SLAB) & !LOCKED;
+            *key = WaiterKey::slab(index);
+            return Poll::Pending;
         }
     }
 

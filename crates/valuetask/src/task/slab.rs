@@ -2,7 +2,9 @@
 //! without a lock and without writing the cell's state word.
 //!
 //! A pending task's second awaiter takes a block (from this thread's cache of blocks, see
-//! [`store`](self#the-store)) under the cell's `LOCKED` and publishes it with `HAS_SLAB`.
+//! [`store`](self#the-store)) under the cell's `LOCKED`, puts its own waker in the block's
+//! first slot of its thread's shard (no CAS: nobody else reaches the block yet) and publishes
+//! it with `HAS_SLAB`.
 //! From then on a new awaiter reserves a slot with one CAS on the reservation word of a shard
 //! (its thread's shards first, see [`NARROW_ORDER`]), writes its waker into the slot and sets
 //! the slot's `ready` flag. The words of different shards are on different cache lines, and
@@ -310,6 +312,27 @@ impl Slab {
                 unsafe { NonNull::new_unchecked(Box::into_raw(slab)) }
             }
         }
+    }
+
+    /// A block for the cell tagged `tag`, as [`new`](Self::new), with `waker` already in the
+    /// first slot of the calling thread's first own shard: the second awaiter's registration,
+    /// reserved and filled while the block is still the caller's alone (it holds the cell's
+    /// `LOCKED` and has not published the block), so without a compare-exchange. Returns the
+    /// block and the slot's index.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn new_with_first(tag: u64, waker: Waker) -> (NonNull<Self>, usize) {
+        let block = Self::new(tag);
+        // SAFETY: a live block, which no registrant of this cell reaches before it is
+        // published; a stale registrant of an earlier cell compares its own tag and fails.
+        let slab = unsafe { block.as_ref() };
+        let shard_index = (thread_number() & (NARROW_SHARDS - 1)) ^ NARROW_ORDER[0];
+        let shard = &slab.shards[shard_index];
+        // Release, as in `retag`: this word carries the tag too.
+        shard.word.store((tag << TAG_SHIFT) | 1, Ordering::Release);
+        // SAFETY: slot 0 of this shard is reserved just above, for this caller.
+        unsafe { shard.fill(0, waker) };
+        (block, shard_index * SHARD_SLOTS)
     }
 
     /// Make a given-back block serve the cell tagged `tag`: its narrow half, which is open from
