@@ -562,10 +562,11 @@ impl<O> RawTask<O> {
     }
 
     /// A new awaiter whose thread filled its shards in the slab's narrow half: open the wide
-    /// half, once, under `LOCKED` (tag its shards for this cell, then publish `SLAB_WIDE` in
-    /// the unlocking store), unless another awaiter did; then reserve there. A completer's
-    /// claim, which takes `LOCKED` too, either comes first (this awaiter then finds the cell
-    /// complete) or sees the bit and closes the wide half.
+    /// half, once, under `LOCKED` (tag its shards for this cell, with this awaiter's waker in
+    /// its first slot, then publish `SLAB_WIDE` in the unlocking store), unless another
+    /// awaiter did; then reserve there. A completer's claim, which takes `LOCKED` too, either
+    /// comes first (this awaiter then finds the cell complete) or sees the bit and closes the
+    /// wide half.
     #[cold]
     #[inline(never)]
     fn register_wide(
@@ -579,9 +580,10 @@ impl<O> RawTask<O> {
             Ok(held) => {
                 // SAFETY: pending and `LOCKED`: the block is this cell's (the completer gives
                 // it back only after `COMPLETE`), and its wide half is not open.
-                unsafe { Slab::open_wide(slab, tag) };
+                let index = unsafe { Slab::open_wide_with_first(slab, tag, fresh) };
                 self.unlock_setting(held, SLAB_WIDE);
-                Snapshot((held | SLAB_WIDE) & !LOCKED)
+                *key = WaiterKey::slab(index);
+                return Poll::Pending;
             }
             Err(s) if s.is_complete() => return Poll::Ready(()),
             Err(s) => s, // opened meanwhile

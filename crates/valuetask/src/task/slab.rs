@@ -324,15 +324,47 @@ impl Slab {
     pub(crate) fn new_with_first(tag: u64, waker: Waker) -> (NonNull<Self>, usize) {
         let block = Self::new(tag);
         // SAFETY: a live block, which no registrant of this cell reaches before it is
-        // published; a stale registrant of an earlier cell compares its own tag and fails.
-        let slab = unsafe { block.as_ref() };
-        let shard_index = (thread_number() & (NARROW_SHARDS - 1)) ^ NARROW_ORDER[0];
+        // published; its narrow half is tagged for `tag` just now.
+        let index = unsafe { Self::place_first(block, tag, 0, waker) };
+        (block, index)
+    }
+
+    /// Open the wide half for the cell tagged `tag`, as [`open_wide`](Self::open_wide), with
+    /// `waker` already in the first slot of the calling thread's first own wide shard (no
+    /// registrant of the cell reaches the wide half before `SLAB_WIDE`, which the caller
+    /// publishes next). Returns the slot's index.
+    ///
+    /// # Safety
+    /// As for [`open_wide`](Self::open_wide).
+    pub(crate) unsafe fn open_wide_with_first(
+        slab: NonNull<Self>,
+        tag: u64,
+        waker: Waker,
+    ) -> usize {
+        // SAFETY: per the caller.
+        unsafe {
+            Self::open_wide(slab, tag);
+            Self::place_first(slab, tag, NARROW_SHARDS, waker)
+        }
+    }
+
+    /// Reserve and fill slot 0 of the calling thread's first own shard in the half that
+    /// starts at shard `half`, with a store: the caller tagged that half for `tag` just now,
+    /// and no registrant of the cell reaches it yet (a stale registrant of an earlier cell
+    /// compares its own tag and fails). The slot's index.
+    ///
+    /// # Safety
+    /// As said: the half is the caller's alone, tagged for `tag`, with nothing reserved.
+    unsafe fn place_first(slab: NonNull<Self>, tag: u64, half: usize, waker: Waker) -> usize {
+        // SAFETY: a live block, per the caller.
+        let slab = unsafe { slab.as_ref() };
+        let shard_index = ((thread_number() & (NARROW_SHARDS - 1)) ^ NARROW_ORDER[0]) + half;
         let shard = &slab.shards[shard_index];
         // Release, as in `retag`: this word carries the tag too.
         shard.word.store((tag << TAG_SHIFT) | 1, Ordering::Release);
         // SAFETY: slot 0 of this shard is reserved just above, for this caller.
         unsafe { shard.fill(0, waker) };
-        (block, shard_index * SHARD_SLOTS)
+        shard_index * SHARD_SLOTS
     }
 
     /// Make a given-back block serve the cell tagged `tag`: its narrow half, which is open from
