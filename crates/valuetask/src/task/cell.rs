@@ -833,6 +833,31 @@ impl<O> RawTask<O> {
     /// some completer claimed the cell already. Returns the state before.
     #[inline(always)]
     fn claim(&self) -> Option<Snapshot> {
+        let state = &self.cell().state;
+        let cur = state.load(Ordering::Relaxed);
+        // Inline, the uncontended claim: one load and one CAS. A claimed or locked cell, or
+        // a failed CAS, goes out of line (so the completer's path keeps no spin state).
+        // Acquire: see the waiter list as the last unlock left it.
+        if cur & (CLAIMED | LOCKED) == 0
+            && state
+                .compare_exchange_weak(
+                    cur,
+                    cur | CLAIMED | LOCKED,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+        {
+            return Some(Snapshot(cur));
+        }
+        self.claim_slow()
+    }
+
+    /// [`claim`](Self::claim) when the cell was claimed or locked, or the CAS failed: the
+    /// loop, spinning while `LOCKED` is held.
+    #[cold]
+    #[inline(never)]
+    fn claim_slow(&self) -> Option<Snapshot> {
         let cell = self.cell();
         let mut spins = 0;
         let mut cur = cell.state.load(Ordering::Relaxed);
