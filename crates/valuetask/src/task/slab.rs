@@ -959,6 +959,52 @@ mod tests {
         assert_eq!(other_count.0.load(Ordering::SeqCst), 1);
     }
 
+    /// The slots a block's creator and its wide half's opener fill before publishing are
+    /// reserved like any other: the thread's next reservation takes the slot after, the
+    /// close returns them, and their wakers are woken once each.
+    #[test]
+    fn slots_placed_before_publishing_are_reserved_and_woken() {
+        let (count, waker) = counting();
+        let (slab, first) = Slab::new_with_first(TAG, waker.clone());
+        let own = (thread_number() & (NARROW_SHARDS - 1)) ^ NARROW_ORDER[0];
+        assert_eq!(
+            first,
+            own * SHARD_SLOTS,
+            "slot 0 of the thread's first shard"
+        );
+        // SAFETY: a live block for `TAG`, as published.
+        let next = unsafe { Slab::reserve(slab, TAG, false) };
+        assert_eq!(next, Reservation::Slot(first + 1));
+        // SAFETY: reserved just now.
+        unsafe { Slab::fill(slab, first + 1, waker.clone()) };
+        // SAFETY: the wide half is not open; the block is this test's.
+        let wide_first = unsafe { Slab::open_wide_with_first(slab, TAG, waker.clone()) };
+        assert_eq!(wide_first, (own + NARROW_SHARDS) * SHARD_SLOTS);
+        // SAFETY: the wide half is open now.
+        let wide_next = unsafe { Slab::reserve(slab, TAG, true) };
+        assert_eq!(wide_next, Reservation::Slot(wide_first + 1));
+        // SAFETY: reserved just now.
+        unsafe { Slab::fill(slab, wide_first + 1, waker.clone()) };
+        let expected = [first, first + 1, wide_first, wide_first + 1]
+            .iter()
+            .fold(0, |mask: SlotMask, &i| mask | 1 << i);
+        let mut panic = None;
+        // SAFETY: the completer's, once, with the wide half open; then given back.
+        unsafe {
+            let reserved = Slab::close(slab, true);
+            assert_eq!(reserved, expected);
+            Slab::wake_all(slab, reserved, &mut panic);
+            Slab::give_back(slab);
+        }
+        assert!(panic.is_none());
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            4,
+            "each placed or reserved slot woken once"
+        );
+        assert_eq!(Arc::strong_count(&count), 2);
+    }
+
     /// Taken wakers that are dropped rather than woken are dropped once each.
     #[test]
     fn taken_slab_wakers_not_woken_are_dropped() {
