@@ -14,7 +14,9 @@
 //!   atomic and no lock: a thread-local load and two stores.
 //! - **Shared slots**: a full thread cache moves half of its blocks to a shared list for the
 //!   class, and an empty one refills half a cache from it, so blocks freed on another thread
-//!   come back in batches and the lock is taken once per batch, not per future.
+//!   come back in batches and the lock is taken once per batch, not per future. A thread
+//!   that only takes (it creates tasks that other threads free) finds the shared list empty
+//!   by a flag read without the lock, and goes to the allocator without taking it.
 //! - **Bounds**: a shared list keeps at most 64 KiB per class; blocks beyond that are freed.
 //!   So the pool holds at most 7 × 16 KiB = 112 KiB per thread that used it, plus
 //!   7 × 64 KiB = 448 KiB shared. A thread's cache is handed to the shared lists (or freed)
@@ -44,6 +46,7 @@ use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::task::{Context, Poll, Waker};
 
@@ -159,9 +162,46 @@ const EMPTY_CHAIN: Mutex<Chain> = Mutex::new(Chain {
     len: 0,
 });
 static SHARED: [Mutex<Chain>; CLASSES] = [EMPTY_CHAIN; CLASSES];
+/// Whether each shared list had blocks when its lock was last released: a hint, read without
+/// the lock, so that a thread that only takes (one that creates tasks which other threads
+/// free) goes straight to the allocator while the shared list is empty instead of taking the
+/// lock at every block. A stale hint costs one allocation or one empty look, never a block.
+#[allow(clippy::declare_interior_mutable_const)]
+const NO_BLOCKS: AtomicBool = AtomicBool::new(false);
+static SHARED_HAS_BLOCKS: [AtomicBool; CLASSES] = [NO_BLOCKS; CLASSES];
 
-fn shared(class: usize) -> std::sync::MutexGuard<'static, Chain> {
-    SHARED[class].lock().unwrap_or_else(|e| e.into_inner())
+/// The shared list of `class`, locked; the guard updates [`SHARED_HAS_BLOCKS`] when dropped.
+fn shared(class: usize) -> SharedGuard {
+    SharedGuard {
+        class,
+        chain: SHARED[class].lock().unwrap_or_else(|e| e.into_inner()),
+    }
+}
+
+struct SharedGuard {
+    class: usize,
+    chain: std::sync::MutexGuard<'static, Chain>,
+}
+
+impl std::ops::Deref for SharedGuard {
+    type Target = Chain;
+    fn deref(&self) -> &Chain {
+        &self.chain
+    }
+}
+
+impl std::ops::DerefMut for SharedGuard {
+    fn deref_mut(&mut self) -> &mut Chain {
+        &mut self.chain
+    }
+}
+
+impl Drop for SharedGuard {
+    fn drop(&mut self) {
+        // Before the lock is released (the guard's field drops after this): the hint's last
+        // store is the last holder's.
+        SHARED_HAS_BLOCKS[self.class].store(self.chain.len > 0, Ordering::Relaxed);
+    }
 }
 
 /// Give a chain of `len` free blocks (`head` … `tail`) to the shared list of `class`; what
@@ -278,7 +318,9 @@ fn take_block(class: usize) -> NonNull<u8> {
 #[cold]
 fn take_block_slow(class: usize) -> NonNull<u8> {
     // Refill half a list from the shared one, keep the rest here.
-    let (head, len) = {
+    let (head, len) = if !SHARED_HAS_BLOCKS[class].load(Ordering::Relaxed) {
+        (ptr::null_mut(), 0)
+    } else {
         let mut chain = shared(class);
         let want = (caps().thread[class] / 2).max(1).min(chain.len);
         if want == 0 {
@@ -717,6 +759,26 @@ mod tests {
         // That thread only took: its exit still handed the rest of the refill back.
         assert_eq!(shared_len(CLASS), shared - 1);
         return_block(CLASS, NonNull::new(in_use as *mut u8).unwrap());
+        let has_blocks = || SHARED_HAS_BLOCKS[CLASS].load(Ordering::Relaxed);
+        assert!(has_blocks(), "the hint follows the shared list");
+        // A thread that only takes empties the shared list; the hint says so, and its next
+        // refill goes to the allocator without taking the lock. Its exit hands everything
+        // over, and the hint says that too.
+        std::thread::spawn(move || {
+            let mut taken = Vec::new();
+            while shared_len(CLASS) > 0 || local_len(CLASS) > 0 {
+                taken.push(take_block(CLASS));
+            }
+            assert!(!has_blocks(), "emptied");
+            taken.push(take_block(CLASS));
+            assert_eq!(shared_len(CLASS), 0);
+            for block in taken {
+                return_block(CLASS, block);
+            }
+        })
+        .join()
+        .unwrap();
+        assert!(has_blocks(), "handed over at exit");
     }
 
     /// A thread-local destructor that runs after the thread's exit guard (its lists already
