@@ -1,16 +1,26 @@
-//! The measurement harness: a counted pass for allocations, then interleaved timed samples.
+//! The measurement harness: a counted pass for allocations, then interleaved timed samples,
+//! taken in passes spread over the whole run.
 //!
 //! For each scenario:
 //!
-//! 1. **Warm-up and calibration.** Each implementation runs batches of doubling size until
-//!    one batch takes a quarter of the sample time and the warm-up time has passed; the batch
-//!    size is then scaled so one sample lasts about [`Settings::sample_time`].
-//! 2. **Counted pass.** Each implementation runs [`Settings::counted_ops`] operations with
-//!    the counting allocator on; allocations and bytes divided by the operation count are
-//!    deterministic for single-threaded rows (rows with worker threads may show fractions).
-//! 3. **Timed samples.** In round `r` every implementation runs one batch, starting with
-//!    implementation `r mod n` and rotating, so machine drift hits them all alike. The
-//!    reported time is the median of the per-sample ns/op.
+//! 1. **Warm-up and calibration** ([`Run::prepare`]). Each implementation runs batches of
+//!    doubling size until one batch takes a quarter of the sample time and the warm-up time
+//!    has passed; the batch size is then scaled so one sample lasts about
+//!    [`Settings::sample_time`].
+//! 2. **Counted pass** (also in [`Run::prepare`]). Each implementation runs
+//!    [`Settings::counted_ops`] operations with the counting allocator on; allocations and
+//!    bytes divided by the operation count are deterministic for single-threaded rows (rows
+//!    with worker threads may show fractions).
+//! 3. **Timed samples** ([`Run::sample`]), in [`Settings::passes`] passes: the caller takes
+//!    one pass over every scenario before the next, so a scenario's samples come from as many
+//!    stretches of the run, seconds apart. A host whose speed changes for seconds at a time
+//!    (seen on an AMD EPYC: windows in which plain instructions ran about 1.7x slower and an
+//!    atomic read-modify-write 1.15x slower) then slows a third of a scenario's samples
+//!    instead of all or none of them, depending on when the scenario came up. A pass starts
+//!    with one untimed batch of each implementation, to warm what the other scenarios
+//!    evicted. In round `r` every implementation runs one batch, starting with implementation
+//!    `r mod n` and rotating (across passes), so drift within a pass hits them all alike.
+//! 4. **The result** ([`Run::finish`]): the median of every pass's per-sample ns/op.
 
 use std::fmt;
 use std::hint::black_box;
@@ -21,8 +31,10 @@ use crate::alloc_counter;
 /// How long and how often to measure.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settings {
-    /// Timed samples per implementation.
+    /// Timed samples per implementation, over all passes (a multiple of `passes`).
     pub samples: usize,
+    /// Passes over the scenarios that the samples are split into (see the module docs).
+    pub passes: usize,
     /// Target duration of one sample (one batch).
     pub sample_time: Duration,
     /// Minimum time each implementation runs before calibration ends.
@@ -32,9 +44,10 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The default run: about a second per scenario.
+    /// The default run: about a second per scenario, in three passes.
     pub const FULL: Settings = Settings {
-        samples: 31,
+        samples: 33,
+        passes: 3,
         sample_time: Duration::from_millis(5),
         warm_up: Duration::from_millis(200),
         counted_ops: 100_000,
@@ -43,10 +56,25 @@ impl Settings {
     /// `--quick`: a rough look in well under a second per scenario.
     pub const QUICK: Settings = Settings {
         samples: 7,
+        passes: 1,
         sample_time: Duration::from_millis(1),
         warm_up: Duration::from_millis(20),
         counted_ops: 10_000,
     };
+
+    /// Timed samples per implementation in one pass.
+    ///
+    /// # Panics
+    /// If the samples do not split into `passes` equal passes.
+    pub fn samples_per_pass(&self) -> usize {
+        assert!(
+            self.passes > 0 && self.samples % self.passes == 0,
+            "{} samples do not split into {} equal passes",
+            self.samples,
+            self.passes
+        );
+        self.samples / self.passes
+    }
 }
 
 /// One implementation of a scenario's operation, ready to run in batches.
@@ -123,39 +151,83 @@ pub struct Measurement {
     pub bytes_per_op: f64,
 }
 
-/// Measure every implementation of one scenario, in the order given.
-pub fn measure(implementations: &mut [Implementation], settings: &Settings) -> Vec<Measurement> {
-    let batch_sizes: Vec<u64> = implementations
-        .iter_mut()
-        .map(|imp| calibrate(imp, settings))
-        .collect();
+/// One scenario's measurement in progress: its implementations calibrated and counted, and
+/// the timed samples taken so far.
+#[derive(Debug)]
+pub struct Run {
+    batch_sizes: Vec<u64>,
+    allocations: Vec<alloc_counter::Allocations>,
+    /// Per implementation, ns/op of each timed sample.
+    samples: Vec<Vec<f64>>,
+    /// Rounds taken so far, over every pass: where the rotation of the next round starts.
+    rounds: usize,
+}
 
-    let allocations: Vec<alloc_counter::Allocations> = implementations
-        .iter_mut()
-        .map(|imp| alloc_counter::count(|| (imp.batch)(settings.counted_ops)))
-        .collect();
-
-    let n = implementations.len();
-    let mut samples = vec![Vec::with_capacity(settings.samples); n];
-    for round in 0..settings.samples {
-        for k in 0..n {
-            let i = (round + k) % n;
-            let elapsed = implementations[i].run(batch_sizes[i]);
-            samples[i].push(elapsed.as_secs_f64() * 1e9 / batch_sizes[i] as f64);
+impl Run {
+    /// Warm up and calibrate every implementation, then count its allocations.
+    pub fn prepare(implementations: &mut [Implementation], settings: &Settings) -> Self {
+        let batch_sizes: Vec<u64> = implementations
+            .iter_mut()
+            .map(|imp| calibrate(imp, settings))
+            .collect();
+        let allocations = implementations
+            .iter_mut()
+            .map(|imp| alloc_counter::count(|| (imp.batch)(settings.counted_ops)))
+            .collect();
+        Self {
+            batch_sizes,
+            allocations,
+            samples: vec![Vec::with_capacity(settings.samples); implementations.len()],
+            rounds: 0,
         }
     }
 
-    implementations
-        .iter()
-        .zip(samples)
-        .zip(allocations)
-        .map(|((imp, samples), allocs)| Measurement {
-            implementation: imp.name,
-            ns_per_op: median(samples),
-            allocs_per_op: allocs.count as f64 / settings.counted_ops as f64,
-            bytes_per_op: allocs.bytes as f64 / settings.counted_ops as f64,
-        })
-        .collect()
+    /// One pass: an untimed batch of each implementation, then `rounds` timed rounds of one
+    /// batch each, rotated as the module docs say.
+    ///
+    /// # Panics
+    /// If `implementations` are not the ones this run was prepared with.
+    pub fn sample(&mut self, implementations: &mut [Implementation], rounds: usize) {
+        let n = implementations.len();
+        assert_eq!(
+            n,
+            self.batch_sizes.len(),
+            "a run sampled with other implementations"
+        );
+        for (imp, &batch) in implementations.iter_mut().zip(&self.batch_sizes) {
+            imp.run(batch);
+        }
+        for round in self.rounds..self.rounds + rounds {
+            for k in 0..n {
+                let i = (round + k) % n;
+                let elapsed = implementations[i].run(self.batch_sizes[i]);
+                self.samples[i].push(elapsed.as_secs_f64() * 1e9 / self.batch_sizes[i] as f64);
+            }
+        }
+        self.rounds += rounds;
+    }
+
+    /// What was measured: per implementation, the median of its samples and its allocations.
+    ///
+    /// # Panics
+    /// If no pass was taken.
+    pub fn finish(
+        self,
+        implementations: &[Implementation],
+        settings: &Settings,
+    ) -> Vec<Measurement> {
+        implementations
+            .iter()
+            .zip(self.samples)
+            .zip(self.allocations)
+            .map(|((imp, samples), allocs)| Measurement {
+                implementation: imp.name,
+                ns_per_op: median(samples),
+                allocs_per_op: allocs.count as f64 / settings.counted_ops as f64,
+                bytes_per_op: allocs.bytes as f64 / settings.counted_ops as f64,
+            })
+            .collect()
+    }
 }
 
 /// Warm `imp` up and return the batch size for one sample of about `settings.sample_time`.
@@ -192,7 +264,56 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::median;
+    use super::{median, Implementation, Run, Settings};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::time::Duration;
+
+    /// Each pass warms every implementation once, untimed, and its rounds continue the
+    /// rotation where the last pass left it; the result has every pass's samples.
+    #[test]
+    fn passes_warm_up_then_continue_the_rotation() {
+        let settings = Settings {
+            samples: 4,
+            passes: 2,
+            sample_time: Duration::from_micros(1),
+            warm_up: Duration::ZERO,
+            counted_ops: 1,
+        };
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let mut implementations: Vec<Implementation> = ["p", "q", "r"]
+            .into_iter()
+            .map(|name| {
+                let log = log.clone();
+                Implementation::batched(name, move |n| {
+                    log.borrow_mut().push(name);
+                    n
+                })
+            })
+            .collect();
+        let mut run = Run::prepare(&mut implementations, &settings);
+        log.borrow_mut().clear();
+        for _ in 0..settings.passes {
+            run.sample(&mut implementations, settings.samples_per_pass());
+        }
+        let order: String = log.borrow().concat();
+        // Pass 1: warm p q r, then rounds 0 and 1; pass 2: warm p q r, then rounds 2 and 3.
+        assert_eq!(order, ["pqr", "pqr", "qrp", "pqr", "rpq", "pqr"].concat());
+        let measured = run.finish(&implementations, &settings);
+        assert_eq!(measured.len(), 3);
+        assert!(measured.iter().all(|m| m.ns_per_op.is_finite()));
+    }
+
+    #[test]
+    #[should_panic(expected = "5 samples do not split into 2 equal passes")]
+    fn samples_must_split_into_equal_passes() {
+        let settings = Settings {
+            samples: 5,
+            passes: 2,
+            ..Settings::QUICK
+        };
+        settings.samples_per_pass();
+    }
 
     #[test]
     fn median_of_odd_and_even_counts() {

@@ -24,8 +24,9 @@ use std::time::Instant;
 
 use alloc_counter::CountingAllocator;
 use cli::Command;
-use harness::Settings;
+use harness::{Run, Settings};
 use report::ScenarioReport;
+use scenarios::Scenario;
 
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator;
@@ -49,22 +50,38 @@ fn main() -> ExitCode {
     };
 
     let started = Instant::now();
-    let reports: Vec<ScenarioReport> = scenarios::all()
+    let mut scenarios: Vec<Scenario> = scenarios::all()
         .into_iter()
         .filter(|scenario| {
             options.only.is_empty() || options.only.iter().any(|id| id == scenario.id)
         })
-        .map(|mut scenario| {
-            eprintln!("measuring ({}) {}", scenario.id, scenario.name);
-            let measurements = harness::measure(&mut scenario.implementations, &settings);
-            ScenarioReport::new(&scenario, measurements)
+        .collect();
+    let mut runs: Vec<Run> = scenarios
+        .iter_mut()
+        .map(|scenario| {
+            eprintln!("calibrating ({}) {}", scenario.id, scenario.name);
+            Run::prepare(&mut scenario.implementations, &settings)
+        })
+        .collect();
+    for pass in 1..=settings.passes {
+        eprintln!("timing: pass {pass} of {}", settings.passes);
+        for (scenario, run) in scenarios.iter_mut().zip(&mut runs) {
+            run.sample(&mut scenario.implementations, settings.samples_per_pass());
+        }
+    }
+    let reports: Vec<ScenarioReport> = scenarios
+        .iter()
+        .zip(runs)
+        .map(|(scenario, run)| {
+            ScenarioReport::new(scenario, run.finish(&scenario.implementations, &settings))
         })
         .collect();
     eprintln!(
-        "measured in {:.1} s ({} samples of ~{} ms per implementation) on {}\n",
+        "measured in {:.1} s ({} samples of ~{} ms per implementation, in {} passes) on {}\n",
         started.elapsed().as_secs_f64(),
         settings.samples,
         settings.sample_time.as_millis(),
+        settings.passes,
         report::host()
     );
 

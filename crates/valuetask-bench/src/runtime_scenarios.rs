@@ -19,13 +19,23 @@ fn runtime() -> Runtime {
         .expect("a tokio runtime")
 }
 
+/// One runtime for every implementation of a scenario (their batches never overlap), so
+/// each row runs on the same worker threads: where the host's scheduler placed them, and
+/// how deeply an idle one sleeps, weighs on every row alike. With a runtime per row, a row
+/// whose workers landed badly measured up to 1.3x its usual ratio for a whole process (seen
+/// on an AMD EPYC in (l) and (n16)).
+fn shared_runtime() -> std::rc::Rc<Runtime> {
+    std::rc::Rc::new(runtime())
+}
+
 /// (l) Start a trivial future as a task and await it, from a task on the runtime.
 ///
 /// A batch runs inside one task on a worker (one `block_on` per batch, not per operation), so
 /// the rows measure starting, completing and awaiting a task, not waking the thread that
 /// called `block_on`.
 pub fn run_vs_spawn() -> Scenario {
-    let (rt1, rt2) = (runtime(), runtime());
+    let rt1 = shared_runtime();
+    let rt2 = rt1.clone();
     Scenario::new(
         "l",
         "start a task and await it on a multi-thread runtime",
@@ -102,7 +112,8 @@ pub fn when_all_vs_join_all() -> Scenario {
 /// and once registering only at the start of the batch, the floor: the runtime's wake-ups
 /// alone.
 pub fn many_awaiters(id: &'static str, name: &'static str, awaiters: usize) -> Scenario {
-    let (rt1, rt2) = (runtime(), runtime());
+    let rt = shared_runtime();
+    let (rt1, rt2) = (rt.clone(), rt.clone());
     let mut implementations = vec![
         Implementation::batched("oneshot + futures Shared", move |n| {
             rt1.block_on(shared_rounds(n, awaiters))
@@ -121,13 +132,11 @@ pub fn many_awaiters(id: &'static str, name: &'static str, awaiters: usize) -> S
         1.1,
     ));
     if target.is_some() {
-        // One runtime for both reference rows: their batches never overlap.
-        let rt3 = std::rc::Rc::new(runtime());
         for (name, register) in [
             (SLOT_PER_AWAITER, Register::EveryWait),
             ("floor: the wake-ups alone", Register::Once),
         ] {
-            let rt = rt3.clone();
+            let rt = rt.clone();
             implementations.push(Implementation::batched(name, move |n| {
                 rt.block_on(slot_per_awaiter_rounds(n, awaiters, register))
             }));
