@@ -77,11 +77,12 @@ fn main() -> ExitCode {
         })
         .collect();
     eprintln!(
-        "measured in {:.1} s ({} samples of ~{} ms per implementation, in {} passes) on {}\n",
+        "measured in {:.1} s ({} samples of ~{} ms per implementation, in {} pass{}) on {}\n",
         started.elapsed().as_secs_f64(),
         settings.samples,
         settings.sample_time.as_millis(),
         settings.passes,
+        if settings.passes == 1 { "" } else { "es" },
         report::host()
     );
 
