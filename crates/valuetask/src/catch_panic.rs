@@ -7,8 +7,9 @@
 //! - Work is dropped before its task completes: the adapter drops a finished future (also
 //!   after a panic) before handing its output on, under the catch, so whoever publishes the
 //!   output knows the work's destructors ran, and a panicking `Drop` faults the task. Users:
-//!   `runtime::Drive`, and the forwarding futures of `into_task`, `Task::when_all` and
-//!   `Task::flatten`. The exception is cancellation by token: the task is canceled inside
+//!   the forwarding futures of `into_task`, `Task::when_all` and `Task::flatten`;
+//!   `runtime::Drive` keeps the same rule with a layout of its own (two words smaller). The
+//!   exception is cancellation by token: the task is canceled inside
 //!   `cancel()` and `Drive` drops the future at its next poll; a panic in that drop goes to
 //!   the unobserved-error hook.
 //! - Caught payloads are dropped with [`discard`], and thrown-away values with
@@ -33,17 +34,6 @@ pub(crate) fn catch_panic<F: Future>(future: F) -> CatchPanic<F> {
 
 /// The future of [`catch_panic`].
 pub(crate) struct CatchPanic<F>(Option<F>);
-
-impl<F: Future> CatchPanic<F> {
-    /// Drop the future now, unfinished (cancellation), under the catch: `Err` if its `Drop`
-    /// panicked.
-    #[cfg(feature = "tokio")]
-    pub(crate) fn cancel(self: Pin<&mut Self>) -> Result<(), TaskError> {
-        // SAFETY: as in `poll`: the future is only ever dropped in place.
-        let slot = unsafe { self.map_unchecked_mut(|c| &mut c.0) };
-        drop_caught(slot)
-    }
-}
 
 /// Drop the future in `slot` in place, catching a panic of its `Drop`.
 fn drop_caught<F>(mut slot: Pin<&mut Option<F>>) -> Result<(), TaskError> {

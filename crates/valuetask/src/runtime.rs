@@ -14,20 +14,23 @@
 //! - Background work runs on the global runtime (`background_handle`), never the ambient
 //!   one, which may stop. `Task::run` and `as_task` use the ambient runtime whatever its
 //!   flavor, as `tokio::spawn` does.
-//! - `Drive` polls a future under `catch_panic` and completes a task: a panic faults it, a
+//! - `Drive` polls a future under a catch and completes a task: a panic faults it, a
 //!   fired token cancels it; dropped unfinished (its runtime shut down), it abandons it.
+//!   Its future is initialized exactly while it holds its source (no flag: see `Drive`).
 //! - `run_elsewhere` hands a run to the global runtime's blocking pool (scheduled
 //!   continuations, bridges woken too deep in a stack), since a continuation is synchronous
 //!   code and may block.
 
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use crate::catch_panic::{catch_panic, CatchPanic};
+use crate::catch_panic::{drop_discarding, panic_error};
 use crate::completion_source::TaskCompletionSource;
+use crate::error::TaskError;
 use crate::task::Task;
 
 #[cfg(feature = "tokio")]
@@ -101,15 +104,7 @@ where
     } else {
         TaskCompletionSource::new_with_task()
     };
-    spawn_detached(
-        Drive {
-            future: catch_panic(future),
-            tcs,
-            #[cfg(feature = "tokio")]
-            cancel: None,
-        },
-        on,
-    );
+    spawn_detached(Drive::new(future, tcs, NoCancel), on);
     task
 }
 
@@ -117,50 +112,127 @@ where
 /// [`TaskError::Panicked`], or a fired token as [`TaskError::Canceled`] (the future is
 /// dropped at once). Dropped unfinished (its runtime shut down), its source completes the task
 /// as abandoned.
-struct Drive<F: Future> {
-    future: CatchPanic<F>,
-    tcs: TaskCompletionSource<F::Output>,
-    #[cfg(feature = "tokio")]
-    cancel: Option<Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>>,
+///
+/// As small as the future allows, since tokio allocates a task's cell in steps of 128 bytes:
+/// the future and one word, the source, whose presence says the future is alive (no flag of
+/// its own, no `Option` tag around the future); what can cancel it is a type, `C`, and
+/// `NoCancel` for `Task::run` takes no space. Two words more (an `Option` around the future
+/// and an optional token) made `Task::run` of a small future allocate 256 bytes where
+/// `tokio::spawn` allocates 128.
+///
+/// Invariant: `future` is initialized exactly while `tcs` is `Some`. It is dropped in place,
+/// under a catch, after `tcs` is taken, before the task completes (`catch_panic.rs`).
+struct Drive<F: Future, C = NoCancel> {
+    future: ManuallyDrop<F>,
+    tcs: Option<TaskCompletionSource<F::Output>>,
+    cancel: C,
 }
 
-impl<F: Future> Future for Drive<F> {
+impl<F: Future, C> Drive<F, C> {
+    fn new(future: F, tcs: TaskCompletionSource<F::Output>, cancel: C) -> Self {
+        Self {
+            future: ManuallyDrop::new(future),
+            tcs: Some(tcs),
+            cancel,
+        }
+    }
+}
+
+/// What can end a [`Drive`] early; asked before the future at every poll.
+trait CancelSignal: Unpin {
+    /// Whether the signal fired: the future is then dropped and the task canceled.
+    fn poll_fired(&mut self, cx: &mut Context<'_>) -> bool;
+}
+
+/// A [`Drive`] nothing cancels.
+struct NoCancel;
+
+impl CancelSignal for NoCancel {
+    #[inline(always)]
+    fn poll_fired(&mut self, _: &mut Context<'_>) -> bool {
+        false
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl CancelSignal for Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>> {
+    fn poll_fired(&mut self, cx: &mut Context<'_>) -> bool {
+        self.as_mut().poll(cx).is_ready()
+    }
+}
+
+impl<F: Future, C: CancelSignal> Future for Drive<F, C> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         // SAFETY: `future` is structurally pinned: it is never moved out of `Drive`, which is
-        // pinned; the other fields are not pinned.
+        // pinned, only dropped in place; the other fields are not pinned (`C: Unpin`).
         let this = unsafe { self.get_unchecked_mut() };
-        #[cfg(feature = "tokio")]
-        if let Some(cancel) = &mut this.cancel {
-            if cancel.as_mut().poll(cx).is_ready() {
-                // The token's watcher has canceled the task already, inside `cancel()`; the
-                // work is dropped now, at its next poll. A `Drop` that panics cannot fault a
-                // canceled task: the panic goes to the unobserved-error hook.
-                // SAFETY: `future` is structurally pinned (see above).
-                let dropped = unsafe { Pin::new_unchecked(&mut this.future) }.cancel();
-                if let Err(panicked) = dropped {
-                    if let Err(panicked) = this.tcs.try_set_error(panicked) {
-                        crate::unobserved::report::<()>(&Err(panicked));
-                    }
-                } else {
-                    let _ = this.tcs.try_set_error(crate::task::TaskError::Canceled);
+        assert!(this.tcs.is_some(), "a Drive polled after it completed");
+        if this.cancel.poll_fired(cx) {
+            // The token's watcher has canceled the task already, inside `cancel()`; the
+            // work is dropped now, at its next poll. A `Drop` that panics cannot fault a
+            // canceled task: the panic goes to the unobserved-error hook.
+            let (tcs, dropped) = this.finish();
+            if let Err(panicked) = dropped {
+                if let Err(panicked) = tcs.try_set_error(panicked) {
+                    crate::unobserved::report::<()>(&Err(panicked));
                 }
-                return Poll::Ready(());
+            } else {
+                let _ = tcs.try_set_error(crate::task::TaskError::Canceled);
             }
+            return Poll::Ready(());
         }
-        // SAFETY: see above.
-        let future = unsafe { Pin::new_unchecked(&mut this.future) };
-        match future.poll(cx) {
-            Poll::Pending => return Poll::Pending,
-            Poll::Ready(Ok(value)) => {
-                let _ = this.tcs.try_set_result(value);
+        // SAFETY: live (`tcs` is `Some`) and structurally pinned (see above).
+        let future = unsafe { Pin::new_unchecked(&mut *this.future) };
+        let polled = catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
+        let outcome = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(value)) => Ok(value),
+            Err(panic) => Err(panic_error(panic)),
+        };
+        // The work is dropped before its task completes (see `catch_panic.rs`).
+        let (tcs, dropped) = this.finish();
+        match (outcome, dropped) {
+            (Ok(value), Ok(())) => {
+                let _ = tcs.try_set_result(value);
             }
-            Poll::Ready(Err(panicked)) => {
-                let _ = this.tcs.try_set_error(panicked);
+            (Ok(value), Err(dropping)) => {
+                // The work's destructor failed: the operation failed.
+                drop_discarding(value);
+                let _ = tcs.try_set_error(dropping);
+            }
+            // The first panic is the task's; one in the drop that followed is discarded.
+            (Err(panicked), _) => {
+                let _ = tcs.try_set_error(panicked);
             }
         }
         Poll::Ready(())
+    }
+}
+
+impl<F: Future, C> Drive<F, C> {
+    /// Take the source and drop the future in place, under a catch: the source to complete,
+    /// and `Err` if the future's `Drop` panicked.
+    fn finish(&mut self) -> (TaskCompletionSource<F::Output>, Result<(), TaskError>) {
+        let tcs = self.tcs.take().expect("a live Drive has its source");
+        let future = &mut self.future;
+        // SAFETY: `tcs` was `Some`, so the future was live; it is dropped once, in place
+        // (pinned data is never moved), and `tcs` is `None` from now on.
+        let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(future) }))
+            .map_err(panic_error);
+        (tcs, dropped)
+    }
+}
+
+impl<F: Future, C> Drop for Drive<F, C> {
+    fn drop(&mut self) {
+        if self.tcs.is_some() {
+            // Unfinished (its runtime shut down): the future goes first, then the source
+            // (a field, dropped after this, also if this panics) abandons the task.
+            // SAFETY: live, since `tcs` is `Some`; dropped once, in place.
+            unsafe { ManuallyDrop::drop(&mut self.future) };
+        }
     }
 }
 
@@ -261,7 +333,6 @@ mod on_tokio {
     use tokio_util::sync::CancellationToken;
 
     use super::{drive, Drive, TaskCompletionSource};
-    use crate::catch_panic::catch_panic;
     use crate::task::Task;
 
     impl<T: Send + Sync + 'static> Task<T> {
@@ -394,11 +465,11 @@ mod on_tokio {
         }
         let tcs = TaskCompletionSource::new();
         let task = tcs.task();
-        drop(handle.spawn(Drive {
-            future: catch_panic(future),
+        drop(handle.spawn(Drive::new(
+            future,
             tcs,
-            cancel: Some(Box::pin(token.clone().cancelled_owned())),
-        }));
+            Box::pin(token.clone().cancelled_owned()),
+        )));
         // The task turns canceled inside `token.cancel()`; the future is dropped at its next
         // poll on the runtime (`Drive`, woken by the same token).
         cancel_when(token, task.clone());

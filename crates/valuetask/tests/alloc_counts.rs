@@ -213,3 +213,35 @@ fn an_endless_delay_allocates_nothing_once_the_pool_is_warm() {
         "the task's cell is pooled, and nothing runs for it"
     );
 }
+
+/// `Task::run` costs what `tokio::spawn` costs for the same future: one allocation, the
+/// runtime's task, of the same size. Its driver adds one word to the future (the source),
+/// which tokio's 128-byte steps absorb for a small future; the task's own cell is a block of
+/// this thread's pool.
+#[cfg(feature = "tokio")]
+#[test]
+fn task_run_allocates_what_tokio_spawn_allocates() {
+    use common::allocations_and_bytes_during;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async {
+        // Warm the pool (the cell's block comes back here: one thread) and the runtime.
+        assert_eq!(Task::run(async { 1u64 }).await, Ok(1));
+        assert_eq!(tokio::spawn(async { 1u64 }).await.ok(), Some(1));
+        for captured in [1u64, 2, 3] {
+            let (spawned, spawn_allocs, spawn_bytes) =
+                allocations_and_bytes_during(|| tokio::spawn(async move { captured + 1 }));
+            let (run, run_allocs, run_bytes) =
+                allocations_and_bytes_during(|| Task::run(async move { captured + 1 }));
+            assert_eq!(spawned.await.ok(), Some(captured + 1));
+            assert_eq!(run.await, Ok(captured + 1));
+            assert_eq!(
+                (run_allocs, run_bytes),
+                (spawn_allocs, spawn_bytes),
+                "Task::run (allocations, bytes) against tokio::spawn's"
+            );
+            assert_eq!(spawn_allocs, 1, "tokio::spawn allocates its task");
+        }
+    });
+}

@@ -249,6 +249,34 @@ fn a_finished_future_is_dropped_before_its_task_completes() {
     );
 }
 
+/// A run whose runtime shuts down before its future finishes: the future is dropped (its
+/// destructors run, once) and the task ends abandoned, not pending forever. Both before its
+/// first poll and after it.
+#[test]
+fn a_run_whose_runtime_shuts_down_drops_the_future_and_abandons_the_task() {
+    for started in [false, true] {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let (guard, dropped) = Guard::new(false);
+        let task = Task::run_on(runtime.handle(), async move {
+            let _held = guard;
+            std::future::pending::<u8>().await
+        });
+        if started {
+            // A current-thread runtime polls its tasks only inside `block_on`.
+            runtime.block_on(tokio::task::yield_now());
+        }
+        drop(runtime);
+        assert!(dropped.load(Ordering::SeqCst), "started: {started}");
+        assert_eq!(
+            task.wait_timeout(Duration::from_secs(5)),
+            Some(Err(&TaskError::Abandoned)),
+            "started: {started}"
+        );
+    }
+}
+
 #[test]
 fn delays_complete_in_order_of_their_durations() {
     let long = Task::delay(Duration::from_millis(30));

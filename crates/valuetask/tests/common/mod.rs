@@ -14,13 +14,20 @@ pub struct CountingAllocator;
 
 thread_local! {
     static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+    static BYTES: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Count one allocation of `bytes` on this thread.
+fn count(bytes: usize) {
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+    let _ = BYTES.try_with(|c| c.set(c.get() + bytes));
 }
 
 // SAFETY: forwards to `System` unchanged; the counter is a const-initialized thread local,
 // which never allocates.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        count(layout.size());
         // SAFETY: same contract as ours.
         unsafe { System.alloc(layout) }
     }
@@ -29,12 +36,12 @@ unsafe impl GlobalAlloc for CountingAllocator {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        count(layout.size());
         // SAFETY: same contract as ours.
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        count(new_size);
         // SAFETY: same contract as ours.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -46,6 +53,18 @@ pub fn allocations_during<R>(f: impl FnOnce() -> R) -> (R, usize) {
     let r = f();
     let after = ALLOCATIONS.with(Cell::get);
     (r, after - before)
+}
+
+/// Allocations made by this thread while `f` runs, and their bytes (a reallocation counts
+/// its new size).
+pub fn allocations_and_bytes_during<R>(f: impl FnOnce() -> R) -> (R, usize, usize) {
+    let (allocations, bytes) = (ALLOCATIONS.with(Cell::get), BYTES.with(Cell::get));
+    let r = f();
+    (
+        r,
+        ALLOCATIONS.with(Cell::get) - allocations,
+        BYTES.with(Cell::get) - bytes,
+    )
 }
 
 /// Poll `fut` once with `waker`.
