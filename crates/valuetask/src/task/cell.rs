@@ -917,16 +917,22 @@ impl<O> RawTask<O> {
         self.wake_all_now(before, inline);
     }
 
-    /// The slab, if `before` (the state the completer claimed) has one: its block, closed
-    /// (no slot can be reserved any more), and the slots reserved for good. The caller takes
-    /// their wakers, which waits for the registrants still filling theirs; the block stays
-    /// with the cell until it is freed (a registrant that saw the cell pending may still load
-    /// its pointer and find it closed).
-    fn close_slab(&self, before: Snapshot) -> Option<(NonNull<Slab>, SlotMask)> {
+    /// The slab, if `before` (the state the completer claimed) has one: its block, which the
+    /// completer closes (no slot can be reserved any more) and then takes the wakers of,
+    /// which waits for the registrants still filling theirs. The block stays with the cell
+    /// until it is given back (a registrant that saw the cell pending may still load its
+    /// pointer and find it closed).
+    fn slab_to_close(&self, before: Snapshot) -> Option<NonNull<Slab>> {
         if !before.has_slab() {
             return None;
         }
-        let slab = NonNull::new(self.cell().slab.load(Ordering::Relaxed))?;
+        NonNull::new(self.cell().slab.load(Ordering::Relaxed))
+    }
+
+    /// [`slab_to_close`](Self::slab_to_close), closed: its block and the slots reserved for
+    /// good.
+    fn close_slab(&self, before: Snapshot) -> Option<(NonNull<Slab>, SlotMask)> {
+        let slab = self.slab_to_close(before)?;
         // SAFETY: the completer, once, with `COMPLETE` published.
         Some((slab, unsafe { Slab::close(slab, before.slab_wide()) }))
     }
@@ -957,11 +963,17 @@ impl<O> RawTask<O> {
     /// Wake every waiter from the completing thread, then resume the first waker's panic.
     #[inline(never)]
     fn wake_all_now(&self, before: Snapshot, inline: Option<Waker>) {
-        let slab = self.close_slab(before);
+        let slab = self.slab_to_close(before);
         let mut overflow = self.take_overflow(before);
-        // SAFETY: the completer's, with the mask `close_slab` returned.
-        let panic = unsafe { waiters::wake_all(inline, slab, overflow.as_mut()) };
-        if let Some((slab, _)) = slab {
+        // SAFETY: the completer's, once, with `COMPLETE` published: it closes the slab.
+        let panic = unsafe {
+            waiters::wake_all(
+                inline,
+                slab.map(|slab| (slab, before.slab_wide())),
+                overflow.as_mut(),
+            )
+        };
+        if let Some(slab) = slab {
             self.give_back_slab(slab);
         }
         if let Some(taken) = overflow {

@@ -27,9 +27,11 @@
 //! lands, and it is most of what a registration costs beyond the waker's clone.
 //!
 //! The completer, once `COMPLETE` is published, closes the narrow half's shards, and the
-//! wide half's if its claim saw `SLAB_WIDE` (one RMW each), waits for the reserved slots'
-//! flags, moves the wakers out and gives the block back, so a task awaited by up to 129
-//! tasks, round after round, allocates nothing for its list in steady state.
+//! wide half's if its claim saw `SLAB_WIDE` (one RMW each), one at a time: it wakes a shard's
+//! wakers (each once its flag is set) before it closes the next, so the first awaiters run
+//! before the last closes ([`Slab::close_and_wake`]). Then it gives the block back, so a task
+//! awaited by up to 129 tasks, round after round, allocates nothing for its list in steady
+//! state.
 //!
 //! # Invariants
 //!
@@ -166,6 +168,27 @@ impl SlabShard {
         // completer keeps the block until it sees the flag.
         self.wakers[i].with_mut(|w| unsafe { (*w).write(waker) });
         self.ready[i].store(true, Ordering::Release);
+    }
+
+    /// Run `f` on the waker of each slot in `bits`, taken once its registrant marked it
+    /// ready; the flags are left clear, for the block's next cell.
+    ///
+    /// # Safety
+    /// The `bits` slots are reserved for good (the shard is closed, or nobody can reserve
+    /// any more), and each is taken once.
+    #[inline(always)]
+    unsafe fn take_reserved(&self, bits: u64, mut f: impl FnMut(Waker)) {
+        for i in Bits(bits) {
+            let mut spins = 0;
+            while !self.ready[i].load(Ordering::Acquire) {
+                spin_wait(&mut spins); // its registrant is between its CAS and its flag
+            }
+            // Cleared for the block's next cell: nobody reads it before the next reservation.
+            self.ready[i].store(false, Ordering::Relaxed);
+            // SAFETY: ready (Acquire): written; taken once, per the caller (`Bits` yields
+            // each index once).
+            f(self.wakers[i].with(|w| unsafe { (*w).assume_init_read() }));
+        }
     }
 }
 
@@ -567,19 +590,31 @@ impl Slab {
         reserved
     }
 
-    /// Wake the wakers of the `reserved` slots, each once its registrant marked it ready,
-    /// keeping the first panic in `panic` (see [`wake_caught`]). Straight from the slots: the
-    /// completer's path, which every awaiter waits for.
+    /// Close each open shard (the narrow half's, and the wide half's if `wide`, as in
+    /// [`close`](Self::close)) and wake its wakers before closing the next, each once its
+    /// registrant marked it ready, keeping the first panic in `panic` (see [`wake_caught`]):
+    /// the completer's path, which every awaiter waits for. Shard by shard because a close is
+    /// an RMW on a line the registrants of another core may hold: closing every shard before
+    /// the first wake kept all of them waiting behind all the closes (see docs/benchmarks.md,
+    /// (n)).
     ///
     /// # Safety
-    /// As for [`take_all`](Self::take_all).
-    pub(crate) unsafe fn wake_all(
+    /// As for [`close`](Self::close); the caller then gives the block back.
+    pub(crate) unsafe fn close_and_wake(
         slab: NonNull<Self>,
-        reserved: SlotMask,
+        wide: bool,
         panic: &mut Option<Panic>,
     ) {
-        // SAFETY: per the caller, as in `take_all`.
-        unsafe { Self::for_each_reserved(slab, reserved, |waker| wake_caught(waker, panic)) };
+        // SAFETY: per the caller.
+        let slab = unsafe { slab.as_ref() };
+        let open = if wide { SLAB_SHARDS } else { NARROW_SHARDS };
+        for shard in &slab.shards[..open] {
+            // As in `close`.
+            let word = shard.word.fetch_or(CLOSED, Ordering::AcqRel);
+            debug_assert!(word & CLOSED == 0, "a slab is closed once");
+            // SAFETY: closed just now, so these slots are reserved for good, and taken once.
+            unsafe { shard.take_reserved(word & SHARD_FULL, |waker| wake_caught(waker, panic)) };
+        }
     }
 
     /// Run `f` on the waker of each of the `reserved` slots, taken once its registrant marked
@@ -598,22 +633,11 @@ impl Slab {
             // few awaiters has most of them empty).
             let s = rest.trailing_zeros() as usize / SHARD_SLOTS;
             let shift = s * SHARD_SLOTS;
-            // Its bits, as its word holds them: the loop below works on one word.
+            // Its bits, as its word holds them.
             let bits = (rest >> shift) as u64 & SHARD_FULL;
             rest &= !(SlotMask::from(SHARD_FULL) << shift);
-            let shard = &slab.shards[s];
-            for i in Bits(bits) {
-                let mut spins = 0;
-                while !shard.ready[i].load(Ordering::Acquire) {
-                    spin_wait(&mut spins); // its registrant is between its CAS and its flag
-                }
-                // Cleared for the block's next cell: nobody reads it before the next
-                // reservation.
-                shard.ready[i].store(false, Ordering::Relaxed);
-                // SAFETY: ready (Acquire): written; taken once, per the caller (`Bits` yields
-                // each index once).
-                f(shard.wakers[i].with(|w| unsafe { (*w).assume_init_read() }));
-            }
+            // SAFETY: per the caller.
+            unsafe { slab.shards[s].take_reserved(bits, &mut f) };
         }
     }
 
@@ -940,14 +964,14 @@ mod tests {
         );
         // SAFETY: reserved just now.
         unsafe { Slab::fill(slab, SLAB - 1, waker.clone()) };
+        // SAFETY: a snapshot; nothing else reserves in this test's block.
+        assert_eq!(unsafe { Slab::reserved_now(slab, true) }, reserved);
+        let mut panic = None;
         // SAFETY: the completer's, once.
-        assert_eq!(unsafe { Slab::close(slab, true) }, reserved);
+        unsafe { Slab::close_and_wake(slab, true, &mut panic) };
         // SAFETY: as above.
         let after_close = unsafe { Slab::reserve(slab, TAG, true) };
         assert_eq!(after_close, Reservation::Closed);
-        let mut panic = None;
-        // SAFETY: the closed mask, taken once.
-        unsafe { Slab::wake_all(slab, reserved, &mut panic) };
         // SAFETY: every reserved waker was taken.
         unsafe { Slab::give_back(slab) };
         assert!(panic.is_none());
@@ -991,9 +1015,8 @@ mod tests {
         let mut panic = None;
         // SAFETY: the completer's, once, with the wide half open; then given back.
         unsafe {
-            let reserved = Slab::close(slab, true);
-            assert_eq!(reserved, expected);
-            Slab::wake_all(slab, reserved, &mut panic);
+            assert_eq!(Slab::reserved_now(slab, true), expected);
+            Slab::close_and_wake(slab, true, &mut panic);
             Slab::give_back(slab);
         }
         assert!(panic.is_none());

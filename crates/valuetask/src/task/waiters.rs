@@ -31,7 +31,7 @@
 use std::ptr::NonNull;
 use std::task::Waker;
 
-use super::slab::{Slab, SlotMask, TakenSlab};
+use super::slab::{Slab, TakenSlab};
 use super::state::SLAB_SLOTS as SLAB;
 use crate::catch_panic::{wake_caught, Panic};
 use crate::sync::{spin_wait, thread_number, AtomicBool, Ordering, UnsafeCell};
@@ -130,27 +130,28 @@ pub(crate) fn replace(
     Ok(Some(std::mem::replace(existing, new)))
 }
 
-/// Wake the inline waker, the slab's (`slab`: the block and its slots reserved for good) and the
-/// overflow's (taken from it): the completer's path. Plain loops, not the chained iterator of
-/// [`wake_in_turn`]: every awaiter waits for this loop, and the chain kept its state on the
-/// stack, at twice the instructions per waker. A panicking waker does not stop the others:
-/// every waker is woken, and the first panic is returned for the caller to resume.
+/// Wake the inline waker, the slab's (`slab`: the block, closed here shard by shard, and
+/// whether its wide half is open) and the overflow's (taken from it): the completer's path.
+/// Plain loops, not the chained iterator of [`wake_in_turn`]: every awaiter waits for this
+/// loop, and the chain kept its state on the stack, at twice the instructions per waker. A
+/// panicking waker does not stop the others: every waker is woken, and the first panic is
+/// returned for the caller to resume.
 ///
 /// # Safety
-/// As for [`Slab::take_all`], for `slab`.
+/// As for [`Slab::close_and_wake`], for `slab`.
 #[must_use]
 pub(crate) unsafe fn wake_all(
     inline: Option<Waker>,
-    slab: Option<(NonNull<Slab>, SlotMask)>,
+    slab: Option<(NonNull<Slab>, bool)>,
     overflow: Option<&mut Taken>,
 ) -> Option<Panic> {
     let mut panic = None;
     if let Some(waker) = inline {
         wake_caught(waker, &mut panic);
     }
-    if let Some((slab, reserved)) = slab {
+    if let Some((slab, wide)) = slab {
         // SAFETY: per the caller.
-        unsafe { Slab::wake_all(slab, reserved, &mut panic) };
+        unsafe { Slab::close_and_wake(slab, wide, &mut panic) };
     }
     if let Some(taken) = overflow {
         taken.wake_all(&mut panic);
@@ -468,6 +469,7 @@ impl Taken {
 #[cfg(all(test, not(valuetask_loom)))]
 pub(super) mod tests {
     use super::*;
+    use crate::task::slab::Reservation;
     use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
     use std::task::Wake;
@@ -677,8 +679,13 @@ pub(super) mod tests {
         let (count, counted) = counting();
         let bomb = Waker::from(Arc::new(Bomb));
         let slab = Slab::new(1);
-        for (i, waker) in [bomb.clone(), counted.clone()].into_iter().enumerate() {
-            // SAFETY: a fresh block, each slot filled once.
+        for waker in [bomb.clone(), counted.clone()] {
+            // SAFETY: a fresh block for the tag 1, this test's alone.
+            let reserved = unsafe { Slab::reserve(slab, 1, false) };
+            let Reservation::Slot(i) = reserved else {
+                panic!("a fresh block has room: {reserved:?}");
+            };
+            // SAFETY: reserved just now.
             unsafe { Slab::fill(slab, i, waker) };
         }
         let overflow = Overflow::new();
@@ -687,8 +694,9 @@ pub(super) mod tests {
             assert!(overflow.insert(&mut key, waker, || false).is_ok());
         }
         let mut taken = overflow.take_all();
-        // SAFETY: slots 0 and 1 are filled; the block is not used again.
-        let first = unsafe { wake_all(Some(bomb), Some((slab, 0b11)), Some(&mut taken)) };
+        // SAFETY: the two reserved slots are filled; the block is closed once, here, and
+        // not used again.
+        let first = unsafe { wake_all(Some(bomb), Some((slab, false)), Some(&mut taken)) };
         // SAFETY: both reserved wakers were taken.
         unsafe { Slab::give_back(slab) };
         let first = first.expect("a panic");
