@@ -2,7 +2,7 @@
 //! worker of a multi-thread runtime.
 
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::catch_unwind;
 use std::pin::Pin;
 use std::sync::mpsc;
 use std::task::{Context, Poll};
@@ -94,7 +94,7 @@ fn a_panic_in_a_future_blocked_on_inside_a_runtime_worker_propagates_unchanged()
                 cx.waker().wake_by_ref();
                 Poll::<()>::Pending
             });
-            let panic = catch_unwind(AssertUnwindSafe(|| {
+            let panic = catch_unwind(std::panic::AssertUnwindSafe(|| {
                 ValueTask::new(panics_at_its_second_poll).get_result()
             }))
             .expect_err("the panic propagates");
