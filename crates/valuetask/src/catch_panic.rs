@@ -35,9 +35,42 @@ pub(crate) fn catch_panic<F: Future>(future: F) -> CatchPanic<F> {
 /// The future of [`catch_panic`].
 pub(crate) struct CatchPanic<F>(Option<F>);
 
-/// Drop the future in `slot` in place, catching a panic of its `Drop`.
-fn drop_caught<F>(mut slot: Pin<&mut Option<F>>) -> Result<(), TaskError> {
-    catch_unwind(AssertUnwindSafe(|| slot.set(None))).map_err(panic_error)
+/// Poll `future` under a catch: a panic is the error. The caller then drops the finished
+/// future ([`drop_caught`]) and hands on [`finished`]'s result: the rule of this module, for
+/// [`CatchPanic`] and for `runtime::Drive`, which keeps its future without an `Option`.
+pub(crate) fn poll_caught<F: Future>(
+    future: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<F::Output, TaskError>> {
+    match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+        Ok(Poll::Pending) => Poll::Pending,
+        Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
+        Err(panic) => Poll::Ready(Err(panic_error(panic))),
+    }
+}
+
+/// Run `drop_it` (the drop of a finished future, in place) under a catch: `Err` if it
+/// panicked.
+pub(crate) fn drop_caught(drop_it: impl FnOnce()) -> Result<(), TaskError> {
+    catch_unwind(AssertUnwindSafe(drop_it)).map_err(panic_error)
+}
+
+/// What a finished future hands on, from its poll's result and its drop's: a panic in the
+/// poll is the error (one in the drop after it is discarded); a panic in the drop after a
+/// value is the error, and the value is discarded (the work's destructor failed: the
+/// operation failed).
+pub(crate) fn finished<T>(
+    polled: Result<T, TaskError>,
+    dropped: Result<(), TaskError>,
+) -> Result<T, TaskError> {
+    match (polled, dropped) {
+        (Ok(value), Ok(())) => Ok(value),
+        (Ok(value), Err(error)) => {
+            drop_discarding(value);
+            Err(error)
+        }
+        (Err(error), _) => Err(error),
+    }
 }
 
 impl<F: Future> Future for CatchPanic<F> {
@@ -47,28 +80,12 @@ impl<F: Future> Future for CatchPanic<F> {
         // SAFETY: the inner future is structurally pinned: it is never moved out of the
         // adapter, which is pinned; it is only dropped in place (`Pin::set`).
         let mut slot = unsafe { self.map_unchecked_mut(|c| &mut c.0) };
-        let polled = catch_unwind(AssertUnwindSafe(|| {
-            slot.as_mut()
-                .as_pin_mut()
-                .expect("CatchPanic polled after it completed")
-                .poll(cx)
-        }));
-        match polled {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(value)) => match drop_caught(slot) {
-                Ok(()) => Poll::Ready(Ok(value)),
-                Err(error) => {
-                    // The work's destructor failed: the operation failed.
-                    drop_discarding(value);
-                    Poll::Ready(Err(error))
-                }
-            },
-            Err(panic) => {
-                let error = panic_error(panic);
-                let _ = drop_caught(slot);
-                Poll::Ready(Err(error))
-            }
-        }
+        let future = slot
+            .as_mut()
+            .as_pin_mut()
+            .expect("CatchPanic polled after it completed");
+        let polled = std::task::ready!(poll_caught(future, cx));
+        Poll::Ready(finished(polled, drop_caught(|| slot.set(None))))
     }
 }
 

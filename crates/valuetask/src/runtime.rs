@@ -28,7 +28,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use crate::catch_panic::{drop_discarding, panic_error};
+use crate::catch_panic::{drop_caught, finished, poll_caught};
 use crate::completion_source::TaskCompletionSource;
 use crate::error::TaskError;
 use crate::task::Task;
@@ -185,26 +185,15 @@ impl<F: Future, C: CancelSignal> Future for Drive<F, C> {
         }
         // SAFETY: live (`tcs` is `Some`) and structurally pinned (see above).
         let future = unsafe { Pin::new_unchecked(&mut *this.future) };
-        let polled = catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
-        let outcome = match polled {
-            Ok(Poll::Pending) => return Poll::Pending,
-            Ok(Poll::Ready(value)) => Ok(value),
-            Err(panic) => Err(panic_error(panic)),
-        };
+        let polled = std::task::ready!(poll_caught(future, cx));
         // The work is dropped before its task completes (see `catch_panic.rs`).
         let (tcs, dropped) = this.finish();
-        match (outcome, dropped) {
-            (Ok(value), Ok(())) => {
+        match finished(polled, dropped) {
+            Ok(value) => {
                 let _ = tcs.try_set_result(value);
             }
-            (Ok(value), Err(dropping)) => {
-                // The work's destructor failed: the operation failed.
-                drop_discarding(value);
-                let _ = tcs.try_set_error(dropping);
-            }
-            // The first panic is the task's; one in the drop that followed is discarded.
-            (Err(panicked), _) => {
-                let _ = tcs.try_set_error(panicked);
+            Err(error) => {
+                let _ = tcs.try_set_error(error);
             }
         }
         Poll::Ready(())
@@ -219,8 +208,7 @@ impl<F: Future, C> Drive<F, C> {
         let future = &mut self.future;
         // SAFETY: `tcs` was `Some`, so the future was live; it is dropped once, in place
         // (pinned data is never moved), and `tcs` is `None` from now on.
-        let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(future) }))
-            .map_err(panic_error);
+        let dropped = drop_caught(|| unsafe { ManuallyDrop::drop(future) });
         (tcs, dropped)
     }
 }
