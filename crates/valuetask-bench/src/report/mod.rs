@@ -95,24 +95,54 @@ impl ScenarioReport {
 /// may use. The ratios of the rows whose cost is mostly atomic read-modify-writes depend on
 /// it (see the floor rows), so every report says where it was measured.
 pub fn host() -> String {
-    let model = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|line| line.starts_with("model name"))
-                .and_then(|line| line.split_once(':'))
-                .map(|(_, name)| name.trim().to_string())
-        })
-        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    format!("{model}, {cores} cores")
+    host_from(&cpuinfo, cores)
 }
 
+/// [`host`] from the text of `/proc/cpuinfo`: the model name, and on x86 the CPU family and
+/// model numbers, which tell generations apart where a virtual machine's model name does
+/// not (two 2-core guests both named "AMD EPYC" were a Zen 3, family 25, and a Zen 5,
+/// family 26, and their floor rows differ: docs/benchmarks.md, "Two kinds of host").
+fn host_from(cpuinfo: &str, cores: usize) -> String {
+    let field = |key: &str| {
+        cpuinfo
+            .lines()
+            .filter_map(|line| line.split_once(':'))
+            .find(|(name, _)| name.trim() == key)
+            .map(|(_, value)| value.trim())
+            .filter(|value| !value.is_empty())
+    };
+    let model = field("model name").unwrap_or(std::env::consts::ARCH);
+    match (field("cpu family"), field("model")) {
+        (Some(family), Some(number)) => {
+            format!("{model} (family {family}, model {number}), {cores} cores")
+        }
+        _ => format!("{model}, {cores} cores"),
+    }
+}
 /// A count per operation: whole numbers without decimals, others with two.
 fn per_op(value: f64) -> String {
     if value.fract() == 0.0 {
         format!("{value:.0}")
     } else {
         format!("{value:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_from;
+
+    #[test]
+    fn the_host_names_the_model_and_on_x86_its_family_and_model_numbers() {
+        let epyc = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\n\
+                    model\t\t: 2\nmodel name\t: AMD EPYC\nstepping\t: 1\n";
+        assert_eq!(host_from(epyc, 2), "AMD EPYC (family 26, model 2), 2 cores");
+        let arm = "processor\t: 0\nBogoMIPS\t: 50.00\nCPU part\t: 0xd0c\n";
+        assert_eq!(
+            host_from(arm, 4),
+            format!("{}, 4 cores", std::env::consts::ARCH)
+        );
     }
 }
