@@ -121,6 +121,7 @@ fn host_from(cpuinfo: &str, cores: usize) -> String {
         _ => format!("{model}, {cores} cores"),
     }
 }
+
 /// A count per operation: whole numbers without decimals, others with two.
 fn per_op(value: f64) -> String {
     if value.fract() == 0.0 {
