@@ -5,6 +5,7 @@ use std::path::PathBuf;
 /// Usage text for `--help` and argument errors.
 pub const USAGE: &str = "\
 usage: valuetask-bench [--quick] [--only IDS] [--markdown] [--json PATH] [--svg PATH] [--readme PATH] [--benchmarks PATH]
+       valuetask-bench --processes N [--quick] [--only IDS]
 
 Measures valuetask against its peers and prints a table and the target checks.
 
@@ -18,6 +19,13 @@ Measures valuetask against its peers and prints a table and the target checks.
   --benchmarks PATH
                  replace the full table and target checks between the markers in PATH
                  (docs/benchmarks.md)
+  --processes N  measure in N fresh processes, one after another, then print each
+                 target's range over them and in how many it passed (a target holds on
+                 a machine when it holds in every process); not with the options that
+                 print or write tables
+  --checks-out PATH
+                 write the target checks as tab-separated lines to PATH (what each
+                 process of --processes hands back)
   -h, --help     print this help";
 
 /// What the command line asked for.
@@ -37,6 +45,10 @@ pub struct Options {
     pub readme: Option<PathBuf>,
     /// The benchmarks page whose full table to regenerate.
     pub benchmarks: Option<PathBuf>,
+    /// Measure in this many fresh processes and summarize their targets.
+    pub processes: Option<usize>,
+    /// Where to write the target checks as tab-separated lines.
+    pub checks_out: Option<PathBuf>,
 }
 
 /// The outcome of parsing the command line.
@@ -81,6 +93,19 @@ impl Command {
                 "--svg" => options.svg = Some(value()?),
                 "--readme" => options.readme = Some(value()?),
                 "--benchmarks" => options.benchmarks = Some(value()?),
+                "--checks-out" => options.checks_out = Some(value()?),
+                "--processes" => {
+                    let count = value()?;
+                    let count = count.to_string_lossy();
+                    options.processes = match count.parse::<usize>() {
+                        Ok(n) if n >= 1 => Some(n),
+                        _ => {
+                            return Err(format!(
+                                "--processes needs a count of at least 1, not `{count}`"
+                            ))
+                        }
+                    };
+                }
                 "-h" | "--help" => return Ok(Command::Help),
                 _ => return Err(format!("unexpected argument `{arg}`")),
             }
@@ -90,7 +115,36 @@ impl Command {
                 "--only cannot be used with --readme or --benchmarks: they show every row".into(),
             );
         }
+        if options.processes.is_some() {
+            let one_run_only = [
+                ("--markdown", options.markdown),
+                ("--json", options.json.is_some()),
+                ("--svg", options.svg.is_some()),
+                ("--readme", options.readme.is_some()),
+                ("--benchmarks", options.benchmarks.is_some()),
+                ("--checks-out", options.checks_out.is_some()),
+            ];
+            if let Some((flag, _)) = one_run_only.iter().find(|(_, set)| *set) {
+                return Err(format!(
+                    "--processes cannot be used with {flag}: it prints one run's table or \
+                     writes one run's files"
+                ));
+            }
+        }
         Ok(Command::Run(options))
+    }
+
+    /// The arguments a process of `--processes` runs with: the same measurement, one run.
+    pub fn child_args(options: &Options) -> Vec<String> {
+        let mut args = Vec::new();
+        if options.quick {
+            args.push("--quick".to_string());
+        }
+        if !options.only.is_empty() {
+            args.push("--only".to_string());
+            args.push(options.only.join(","));
+        }
+        args
     }
 }
 
@@ -112,6 +166,8 @@ mod tests {
             svg: Some("bench.svg".into()),
             readme: Some("README.md".into()),
             benchmarks: None,
+            processes: None,
+            checks_out: None,
         };
         assert_eq!(
             parse(&[
@@ -136,6 +192,33 @@ mod tests {
         match parse(&["--benchmarks", "docs/benchmarks.md"]) {
             Ok(Command::Run(options)) => {
                 assert_eq!(options.benchmarks, Some("docs/benchmarks.md".into()))
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn processes_take_a_count_and_pass_on_the_measurement_alone() {
+        match parse(&["--processes", "5", "--quick", "--only", "f,n16"]) {
+            Ok(Command::Run(options)) => {
+                assert_eq!(options.processes, Some(5));
+                assert_eq!(
+                    Command::child_args(&options),
+                    ["--quick", "--only", "f,n16"]
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        for bad in ["0", "five", "-1"] {
+            let message = parse(&["--processes", bad]).unwrap_err();
+            assert!(message.contains("--processes"), "{message}");
+        }
+        let message = parse(&["--processes", "3", "--readme", "README.md"]).unwrap_err();
+        assert!(message.contains("--readme"), "{message}");
+        assert!(parse(&["--processes=2", "--json", "x.json"]).is_err());
+        match parse(&["--checks-out", "checks.tsv"]) {
+            Ok(Command::Run(options)) => {
+                assert_eq!(options.checks_out, Some("checks.tsv".into()))
             }
             other => panic!("unexpected {other:?}"),
         }

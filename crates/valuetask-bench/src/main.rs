@@ -2,7 +2,9 @@
 //!
 //! Runs every scenario (see [`scenarios`]), prints a table of ns/op, ratio to the scenario's
 //! peer, allocations/op and bytes/op, then checks each scenario's target ratio. Optionally
-//! prints a markdown table and writes JSON rows and an SVG chart.
+//! prints a markdown table and writes JSON rows and an SVG chart. With `--processes N` it runs
+//! the measurement in N fresh processes instead and prints each target's range over them
+//! ([`processes`]).
 
 // The modules are compiled into this binary, not into a library it links: a library moved
 // code between codegen units and shifted sub-nanosecond rows such as (k) by 15%.
@@ -13,6 +15,7 @@ mod dyn_traits;
 mod executor;
 mod handoff;
 mod harness;
+mod processes;
 mod report;
 mod runtime_scenarios;
 mod scenarios;
@@ -43,6 +46,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(count) = options.processes {
+        return processes::run(&options, count);
+    }
     let settings = if options.quick {
         Settings::QUICK
     } else {
@@ -100,6 +106,13 @@ fn main() -> ExitCode {
     }
 
     let mut status = ExitCode::SUCCESS;
+    if let Some(path) = options.checks_out.as_deref() {
+        let checks = report::targets::check(&reports);
+        if let Err(message) = write(path, &report::spread::checks_tsv(&checks, &reports)) {
+            eprintln!("valuetask-bench: {message}");
+            status = ExitCode::FAILURE;
+        }
+    }
     let outputs = [
         (
             options.json.as_deref(),

@@ -1,10 +1,12 @@
 //! What a run found, and its renderings: text and markdown tables, a text chart, the target
-//! checks, JSON, an SVG chart, and the README section.
+//! checks, JSON, an SVG chart, the README section, and the targets' ranges over several
+//! processes.
 
 pub mod atomics;
 pub mod chart;
 pub mod json;
 pub mod readme;
+pub mod spread;
 pub mod svg;
 pub mod table;
 pub mod targets;
