@@ -56,7 +56,7 @@ use std::process::abort;
 use std::ptr::NonNull;
 use std::task::{Poll, Waker};
 
-use super::slab::{tag_of, Reservation, Slab, SlotMask};
+use super::slab::{tag_of, tag_of_tagged, Reservation, Slab, SlotMask};
 use super::state::{
     Outcome, Snapshot, ASYNC_CONTINUATIONS, CLAIMED, COMPLETE, HAS_OVERFLOW, HAS_SLAB, HAS_WAITERS,
     LOCKED, OBSERVED, SLAB_WIDE,
@@ -398,12 +398,54 @@ impl<O> RawTask<O> {
             *key = WaiterKey::NONE;
             return Poll::Ready(out);
         }
-        self.poll_slow(key, waker)
+        // A first registration's clone here, so that the out-of-line part makes no call on
+        // its fast path; one call site, so that the ready path above keeps its layout.
+        let fresh = key.is_none().then(|| waker.clone());
+        self.poll_slow(key, waker, fresh)
     }
 
+    /// Register: a first registration (`fresh`, the waker cloned by the caller) takes the
+    /// slab's fast path, which makes no call, else [`poll_new_slow`](Self::poll_new_slow) by
+    /// a tail call; a registered key goes to [`poll_registered`](Self::poll_registered). So
+    /// this function saves three registers instead of five, and the clone is not a call in
+    /// the middle of it: about 9 instructions less a registration, 1.3% of an (n16) round
+    /// (callgrind).
     #[cold]
-    fn poll_slow(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<&O> {
-        match self.register_unless_complete(key, waker) {
+    #[inline(never)]
+    fn poll_slow(&self, key: &mut WaiterKey, waker: &Waker, fresh: Option<Waker>) -> Poll<&O> {
+        let Some(fresh) = fresh else {
+            return self.poll_registered(key, waker);
+        };
+        match self.register_in_own_shard(fresh) {
+            Ok(registered) => {
+                *key = registered;
+                Poll::Pending
+            }
+            Err((fresh, cur)) => self.poll_new_slow(key, fresh, cur),
+        }
+    }
+
+    /// [`poll_slow`](Self::poll_slow)'s every other first registration: the first awaiter, the second (which
+    /// creates the slab), a full shard, the overflow, a completed cell.
+    #[cold]
+    #[inline(never)]
+    fn poll_new_slow(&self, key: &mut WaiterKey, fresh: Waker, cur: usize) -> Poll<&O> {
+        let registered = self.register_new_slow(key, fresh, cur);
+        self.ready_unless_pending(key, registered)
+    }
+
+    /// A registered key polled again: re-register (a new waker) or confirm.
+    #[cold]
+    #[inline(never)]
+    fn poll_registered(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<&O> {
+        let registered = self.register_unless_complete(key, waker);
+        self.ready_unless_pending(key, registered)
+    }
+
+    /// `Ready` with the output once a registration found the cell complete.
+    #[inline]
+    fn ready_unless_pending(&self, key: &mut WaiterKey, registered: Poll<()>) -> Poll<&O> {
+        match registered {
             Poll::Pending => Poll::Pending,
             Poll::Ready(()) => {
                 *key = WaiterKey::NONE;
@@ -427,7 +469,7 @@ impl<O> RawTask<O> {
     #[inline]
     fn register_unless_complete(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<()> {
         if key.is_none() {
-            self.register_new(key, waker)
+            self.register_new(key, waker.clone())
         } else if key.is_overflow() {
             self.register_in_overflow(key, waker)
         } else {
@@ -435,36 +477,46 @@ impl<O> RawTask<O> {
         }
     }
 
-    /// A first registration: every awaiter's, once. The clone is made before anything else
-    /// (a clone is executor code, and an atomic operation on the executor's task). The first
-    /// awaiter takes the inline slot and the second creates the slab, under `LOCKED`; from
-    /// then on one CAS on a word of the slab reserves a slot, without the lock, and the
+    /// A first registration: every awaiter's, once. The waker was cloned before anything
+    /// else (a clone is executor code, and an atomic operation on the executor's task). The
+    /// first awaiter takes the inline slot and the second creates the slab, under `LOCKED`;
+    /// from then on one CAS on a word of the slab reserves a slot, without the lock, and the
     /// overflow takes awaiters past 129.
-    ///
-    /// Inline, the case of nearly every awaiter from the third on: one load of the state
-    /// word finds the slab published and nothing more to look at. Everything else is out of
-    /// line, so this path stays short (no spin loop, no lock, few registers to save).
     #[inline]
-    fn register_new(&self, key: &mut WaiterKey, waker: &Waker) -> Poll<()> {
-        let fresh = waker.clone();
+    fn register_new(&self, key: &mut WaiterKey, fresh: Waker) -> Poll<()> {
+        match self.register_in_own_shard(fresh) {
+            Ok(registered) => {
+                *key = registered;
+                Poll::Pending
+            }
+            Err((fresh, cur)) => self.register_new_slow(key, fresh, cur),
+        }
+    }
+
+    /// The inline part of [`register_new`](Self::register_new), the case of nearly every
+    /// awaiter from the third on: one load of the state word finds the slab published and
+    /// nothing more to look at, and one CAS reserves a slot in one of this thread's shards.
+    /// Anything else returns the waker and the state word loaded. Inlined into
+    /// [`poll_slow`](Self::poll_slow), where no call follows it on the way to `Pending`.
+    #[inline(always)]
+    fn register_in_own_shard(&self, fresh: Waker) -> Result<WaiterKey, (Waker, usize)> {
         let cell = self.cell();
         let cur = cell.state.load(Ordering::Acquire);
-        if cur & (COMPLETE | HAS_OVERFLOW | HAS_SLAB) == HAS_SLAB {
-            // As in `register_in_slab`; a null slab (given back) is left to it.
-            if let Some(slab) = NonNull::new(cell.slab.load(Ordering::Acquire)) {
-                let tag = self.tag().expect("a cell with a slab has a tag");
-                let wide = Snapshot(cur).slab_wide();
-                // SAFETY: loaded while the cell was pending; our handle keeps the cell.
-                match unsafe { Slab::register_own(slab, tag, wide, fresh) } {
-                    Ok(index) => {
-                        *key = WaiterKey::slab(index);
-                        return Poll::Pending;
-                    }
-                    Err(back) => return self.register_new_slow(key, back, cur),
-                }
-            }
+        if cur & (COMPLETE | HAS_OVERFLOW | HAS_SLAB) != HAS_SLAB {
+            return Err((fresh, cur));
         }
-        self.register_new_slow(key, fresh, cur)
+        // As in `register_in_slab`; a null slab (given back) is left to it.
+        let Some(slab) = NonNull::new(cell.slab.load(Ordering::Acquire)) else {
+            return Err((fresh, cur));
+        };
+        // `HAS_SLAB` is set only once `tag` gave a tag (`register_new_slow`).
+        let tag = self.slab_tag();
+        let wide = Snapshot(cur).slab_wide();
+        // SAFETY: loaded while the cell was pending; our handle keeps the cell.
+        match unsafe { Slab::register_own(slab, tag, wide, fresh) } {
+            Ok(index) => Ok(WaiterKey::slab(index)),
+            Err(back) => Err((back, cur)),
+        }
     }
 
     /// [`register_new`](Self::register_new) from the state word `cur`: its loop over every
@@ -533,7 +585,7 @@ impl<O> RawTask<O> {
         let Some(slab) = NonNull::new(self.cell().slab.load(Ordering::Acquire)) else {
             return Poll::Ready(());
         };
-        let tag = self.tag().expect("a cell with a slab has a tag");
+        let tag = self.slab_tag();
         // SAFETY: loaded while the cell was pending; our handle keeps the cell.
         match unsafe { Slab::reserve(slab, tag, s.slab_wide()) } {
             // SAFETY: we reserved `index`.
@@ -692,6 +744,15 @@ impl<O> RawTask<O> {
     #[inline]
     fn tag(&self) -> Option<u64> {
         tag_of(self.ptr.as_ptr().cast_const().cast())
+    }
+
+    /// The tag of a cell that has (or had) a slab: [`tag`](Self::tag) gave one before
+    /// `HAS_SLAB` was set, and a cell's address does not change.
+    #[inline]
+    fn slab_tag(&self) -> u64 {
+        let address = self.ptr.as_ptr().cast_const().cast();
+        debug_assert!(tag_of(address).is_some(), "a cell with a slab has a tag");
+        tag_of_tagged(address)
     }
 
     /// The slab, for a holder of `LOCKED` with a slab key (so the slab is published and the

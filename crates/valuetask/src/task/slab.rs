@@ -226,7 +226,13 @@ const TAGGED_BELOW: u64 = match 1u64.checked_shl(64 - TAG_SHIFT + 4) {
 #[inline]
 pub(crate) fn tag_of(cell: *const ()) -> Option<u64> {
     let address = cell as usize as u64;
-    (address < TAGGED_BELOW).then_some(address >> 4)
+    (address < TAGGED_BELOW).then(|| tag_of_tagged(cell))
+}
+
+/// [`tag_of`] for a cell known to have a tag (one that `tag_of` gave a tag before).
+#[inline]
+pub(crate) fn tag_of_tagged(cell: *const ()) -> u64 {
+    cell as usize as u64 >> 4
 }
 
 /// Narrow shards a thread counts as its own: with two threads, half of the narrow half each.
