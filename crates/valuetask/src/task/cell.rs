@@ -408,25 +408,22 @@ impl<O> RawTask<O> {
     /// slab's fast path, which makes no call, else [`poll_new_slow`](Self::poll_new_slow) by
     /// a tail call; a registered key goes to [`poll_registered`](Self::poll_registered). So
     /// this function saves three registers instead of five, and the clone is not a call in
-    /// the middle of it: about 9 instructions less a registration, 1.3% of an (n16) round
-    /// (callgrind).
+    /// the middle of it: about 6 instructions less a registration, 0.8% of an (n16) round
+    /// (callgrind; docs/benchmarks.md, (n)).
     #[cold]
     #[inline(never)]
     fn poll_slow(&self, key: &mut WaiterKey, waker: &Waker, fresh: Option<Waker>) -> Poll<&O> {
         let Some(fresh) = fresh else {
             return self.poll_registered(key, waker);
         };
-        match self.register_in_own_shard(fresh) {
-            Ok(registered) => {
-                *key = registered;
-                Poll::Pending
-            }
+        match self.register_in_own_shard(key, fresh) {
+            Ok(()) => Poll::Pending,
             Err((fresh, cur)) => self.poll_new_slow(key, fresh, cur),
         }
     }
 
-    /// [`poll_slow`](Self::poll_slow)'s every other first registration: the first awaiter, the second (which
-    /// creates the slab), a full shard, the overflow, a completed cell.
+    /// [`poll_slow`](Self::poll_slow)'s every other first registration: the first awaiter,
+    /// the second (which creates the slab), a full shard, the overflow, a completed cell.
     #[cold]
     #[inline(never)]
     fn poll_new_slow(&self, key: &mut WaiterKey, fresh: Waker, cur: usize) -> Poll<&O> {
@@ -484,11 +481,8 @@ impl<O> RawTask<O> {
     /// overflow takes awaiters past 129.
     #[inline]
     fn register_new(&self, key: &mut WaiterKey, fresh: Waker) -> Poll<()> {
-        match self.register_in_own_shard(fresh) {
-            Ok(registered) => {
-                *key = registered;
-                Poll::Pending
-            }
+        match self.register_in_own_shard(key, fresh) {
+            Ok(()) => Poll::Pending,
             Err((fresh, cur)) => self.register_new_slow(key, fresh, cur),
         }
     }
@@ -496,10 +490,15 @@ impl<O> RawTask<O> {
     /// The inline part of [`register_new`](Self::register_new), the case of nearly every
     /// awaiter from the third on: one load of the state word finds the slab published and
     /// nothing more to look at, and one CAS reserves a slot in one of this thread's shards.
-    /// Anything else returns the waker and the state word loaded. Inlined into
-    /// [`poll_slow`](Self::poll_slow), where no call follows it on the way to `Pending`.
+    /// Registered under `key`, or, for anything else, the waker back and the state word
+    /// loaded. Inlined into [`poll_slow`](Self::poll_slow), where no call follows it on the way
+    /// to `Pending`.
     #[inline(always)]
-    fn register_in_own_shard(&self, fresh: Waker) -> Result<WaiterKey, (Waker, usize)> {
+    fn register_in_own_shard(
+        &self,
+        key: &mut WaiterKey,
+        fresh: Waker,
+    ) -> Result<(), (Waker, usize)> {
         let cell = self.cell();
         let cur = cell.state.load(Ordering::Acquire);
         if cur & (COMPLETE | HAS_OVERFLOW | HAS_SLAB) != HAS_SLAB {
@@ -514,7 +513,10 @@ impl<O> RawTask<O> {
         let wide = Snapshot(cur).slab_wide();
         // SAFETY: loaded while the cell was pending; our handle keeps the cell.
         match unsafe { Slab::register_own(slab, tag, wide, fresh) } {
-            Ok(index) => Ok(WaiterKey::slab(index)),
+            Ok(index) => {
+                *key = WaiterKey::slab(index);
+                Ok(())
+            }
             Err(back) => Err((back, cur)),
         }
     }
