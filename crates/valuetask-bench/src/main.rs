@@ -46,7 +46,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let all = scenarios::all();
+    if let Err(message) = scenarios::check_only(&options.only, &all) {
+        eprintln!("valuetask-bench: {message}");
+        return ExitCode::from(2);
+    }
     if let Some(count) = options.processes {
+        // The scenarios' runtimes go before the processes that measure start.
+        drop(all);
         return processes::run(&options, count);
     }
     let settings = if options.quick {
@@ -56,7 +63,7 @@ fn main() -> ExitCode {
     };
 
     let started = Instant::now();
-    let mut scenarios: Vec<Scenario> = scenarios::all()
+    let mut scenarios: Vec<Scenario> = all
         .into_iter()
         .filter(|scenario| {
             options.only.is_empty() || options.only.iter().any(|id| id == scenario.id)

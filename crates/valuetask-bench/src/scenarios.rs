@@ -168,6 +168,29 @@ impl Scenario {
     }
 }
 
+/// `Err` naming the ids in `only` that none of `scenarios` has, and the ids there are (a typo
+/// in `--only` would otherwise measure nothing and print an empty table).
+pub fn check_only(only: &[String], scenarios: &[Scenario]) -> Result<(), String> {
+    let ids: Vec<&str> = scenarios.iter().map(|scenario| scenario.id).collect();
+    let unknown: Vec<&str> = only
+        .iter()
+        .map(String::as_str)
+        .filter(|id| !ids.contains(id))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "--only names no scenario {}; the scenarios are {}",
+        unknown
+            .iter()
+            .map(|id| format!("`{id}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        ids.join(", ")
+    ))
+}
+
 /// Every scenario, in report order.
 pub fn all() -> Vec<Scenario> {
     vec![
@@ -688,4 +711,22 @@ fn static_call_ready() -> Scenario {
         ],
         Some(Target::peer(VALUE_TASK_ATTR, 1.5)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_must_name_scenarios_that_exist() {
+        let scenarios = ["a", "n16"]
+            .map(|id| Scenario::new(id, "test", vec![Implementation::new("peer", |x| x)], None));
+        let only = |ids: &[&str]| ids.iter().map(|id| id.to_string()).collect::<Vec<_>>();
+        assert_eq!(check_only(&only(&[]), &scenarios), Ok(()));
+        assert_eq!(check_only(&only(&["n16", "a"]), &scenarios), Ok(()));
+        assert_eq!(
+            check_only(&only(&["a", "n17", "zz"]), &scenarios),
+            Err("--only names no scenario `n17`, `zz`; the scenarios are a, n16".to_string())
+        );
+    }
 }

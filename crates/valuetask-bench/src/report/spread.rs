@@ -141,7 +141,9 @@ pub fn text(processes: &[ProcessChecks]) -> String {
             range(floors.iter().copied())
         );
     }
-    if missed.is_empty() {
+    if processes.iter().all(|process| process.targets.is_empty()) {
+        let _ = writeln!(out, "no scenario measured has a target");
+    } else if missed.is_empty() {
         let _ = writeln!(out, "every target passed in every process");
     } else {
         let _ = writeln!(out, "missed: {}", missed.join(", "));
@@ -234,6 +236,15 @@ mod tests {
         assert!(
             all.ends_with("every target passed in every process\n"),
             "{all}"
+        );
+    }
+
+    #[test]
+    fn processes_without_targets_say_so_instead_of_passing() {
+        let summary = text(&[ProcessChecks::default(), ProcessChecks::default()]);
+        assert!(
+            summary.ends_with("no scenario measured has a target\n"),
+            "{summary}"
         );
     }
 
