@@ -51,6 +51,21 @@ pub struct Options {
     pub checks_out: Option<PathBuf>,
 }
 
+impl Options {
+    /// The arguments a process of `--processes` runs with: the same measurement, one run.
+    pub fn child_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if self.quick {
+            args.push("--quick".to_string());
+        }
+        if !self.only.is_empty() {
+            args.push("--only".to_string());
+            args.push(self.only.join(","));
+        }
+        args
+    }
+}
+
 /// The outcome of parsing the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -133,19 +148,6 @@ impl Command {
         }
         Ok(Command::Run(options))
     }
-
-    /// The arguments a process of `--processes` runs with: the same measurement, one run.
-    pub fn child_args(options: &Options) -> Vec<String> {
-        let mut args = Vec::new();
-        if options.quick {
-            args.push("--quick".to_string());
-        }
-        if !options.only.is_empty() {
-            args.push("--only".to_string());
-            args.push(options.only.join(","));
-        }
-        args
-    }
 }
 
 #[cfg(test)]
@@ -202,10 +204,7 @@ mod tests {
         match parse(&["--processes", "5", "--quick", "--only", "f,n16"]) {
             Ok(Command::Run(options)) => {
                 assert_eq!(options.processes, Some(5));
-                assert_eq!(
-                    Command::child_args(&options),
-                    ["--quick", "--only", "f,n16"]
-                );
+                assert_eq!(options.child_args(), ["--quick", "--only", "f,n16"]);
             }
             other => panic!("unexpected {other:?}"),
         }

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::{Command as Process, ExitCode, Stdio};
 
-use crate::cli::{Command, Options};
+use crate::cli::Options;
 use crate::report::spread::{self, ProcessChecks};
 
 /// Run `count` processes with `options`' measurement and print the summary. Fails, naming
@@ -35,7 +35,7 @@ fn measure_in_processes(options: &Options, count: usize) -> Result<Vec<ProcessCh
         eprintln!("process {i} of {count}");
         // The tables go nowhere: the summary is made from the checks; progress stays visible.
         let status = Process::new(&exe)
-            .args(Command::child_args(options))
+            .args(options.child_args())
             .arg("--checks-out")
             .arg(&path)
             .stdout(Stdio::null())
