@@ -20,7 +20,15 @@
 //!    with one untimed batch of each implementation, to warm what the other scenarios
 //!    evicted. In round `r` every implementation runs one batch, starting with implementation
 //!    `r mod n` and rotating (across passes), so drift within a pass hits them all alike.
-//! 4. **The result** ([`Run::finish`]): the median of every pass's per-sample ns/op.
+//! 4. **The result** ([`Run::finish`]): each row's time, the median of every pass's
+//!    per-sample ns/op; and its ratio to the peer (the scenario's first row), the median over
+//!    rounds of the row's sample divided by the peer's sample of the same round
+//!    ([`paired_ratio`]). A round's batches run back to back, so a change of the host's or
+//!    the runtime's speed between rounds divides out. The quotient of the two medians does
+//!    not: where samples fall in two clusters (on an AMD EPYC, (l)'s spawns took about
+//!    260 ns for the first rounds of a pass and about 345 ns after, both rows alike), which
+//!    cluster each median lands in hangs on a sample or two, and (l) read anywhere from
+//!    0.90x to 1.28x in twelve fresh processes whose paired ratios read 1.00x to 1.03x.
 
 use std::fmt;
 use std::hint::black_box;
@@ -145,6 +153,9 @@ pub struct Measurement {
     pub implementation: &'static str,
     /// Median over the samples of nanoseconds per operation.
     pub ns_per_op: f64,
+    /// Time relative to the scenario's peer (its first implementation): the median of the
+    /// per-round quotients ([`paired_ratio`]); exactly 1 for the peer itself.
+    pub ratio_to_peer: f64,
     /// Allocations per operation, from the counted pass.
     pub allocs_per_op: f64,
     /// Bytes allocated per operation, from the counted pass.
@@ -207,7 +218,8 @@ impl Run {
         self.rounds += rounds;
     }
 
-    /// What was measured: per implementation, the median of its samples and its allocations.
+    /// What was measured: per implementation, the median of its samples, its ratio to the
+    /// peer (the first implementation) and its allocations.
     ///
     /// # Panics
     /// If no pass was taken.
@@ -216,12 +228,19 @@ impl Run {
         implementations: &[Implementation],
         settings: &Settings,
     ) -> Vec<Measurement> {
+        let peer = self.samples[0].clone();
         implementations
             .iter()
             .zip(self.samples)
             .zip(self.allocations)
-            .map(|((imp, samples), allocs)| Measurement {
+            .enumerate()
+            .map(|(i, ((imp, samples), allocs))| Measurement {
                 implementation: imp.name,
+                ratio_to_peer: if i == 0 {
+                    1.0
+                } else {
+                    paired_ratio(&peer, &samples)
+                },
                 ns_per_op: median(samples),
                 allocs_per_op: allocs.count as f64 / settings.counted_ops as f64,
                 bytes_per_op: allocs.bytes as f64 / settings.counted_ops as f64,
@@ -247,6 +266,21 @@ fn calibrate(imp: &mut Implementation, settings: &Settings) -> u64 {
     }
 }
 
+/// The median over rounds of `row[k] / peer[k]`: the time of a row relative to its peer's,
+/// each round's samples compared with each other (they ran back to back), so that a change of
+/// speed between rounds, which moves both, divides out.
+///
+/// # Panics
+/// If the two have different numbers of samples, or none.
+fn paired_ratio(peer: &[f64], row: &[f64]) -> f64 {
+    assert_eq!(
+        peer.len(),
+        row.len(),
+        "a row and its peer are sampled in the same rounds"
+    );
+    median(peer.iter().zip(row).map(|(p, r)| r / p).collect())
+}
+
 /// The median of `values` (the mean of the middle two for an even count).
 ///
 /// # Panics
@@ -264,7 +298,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{median, Implementation, Run, Settings};
+    use super::{median, paired_ratio, Implementation, Run, Settings};
     use std::cell::RefCell;
     use std::rc::Rc;
     use std::time::Duration;
@@ -302,6 +336,41 @@ mod tests {
         let measured = run.finish(&implementations, &settings);
         assert_eq!(measured.len(), 3);
         assert!(measured.iter().all(|m| m.ns_per_op.is_finite()));
+        assert_eq!(measured[0].ratio_to_peer, 1.0, "the peer is its own unit");
+        assert!(measured.iter().all(|m| m.ratio_to_peer > 0.0));
+    }
+
+    /// (l) as measured in one process on an AMD EPYC (ns/op, by round): both rows fast in the
+    /// first rounds of each pass and slow after, with one round fewer fast for `Task::run`.
+    /// Its median lands in the slow cluster and the peer's in the fast one, so the quotient
+    /// of medians reads 1.28x; round by round the two are within a few percent, and so is
+    /// the paired ratio.
+    #[test]
+    fn the_paired_ratio_divides_out_a_change_of_speed_that_the_medians_do_not() {
+        let spawn = [
+            259., 255., 263., 255., 338., 338., 341., 341., 340., 335., 341., 261., 261., 263.,
+            257., 260., 262., 328., 338., 335., 345., 344., 258., 256., 256., 258., 250., 257.,
+            250., 338., 337., 312., 341.,
+        ];
+        let run = [
+            263., 264., 257., 265., 351., 351., 337., 375., 344., 351., 344., 262., 264., 261.,
+            267., 258., 344., 349., 347., 353., 352., 355., 260., 274., 260., 256., 256., 255.,
+            313., 339., 342., 339., 357.,
+        ];
+        let medians = median(run.to_vec()) / median(spawn.to_vec());
+        assert!(medians > 1.25, "the quotient of medians: {medians}");
+        let paired = paired_ratio(&spawn, &run);
+        assert!((1.0..1.05).contains(&paired), "paired: {paired}");
+        // With no change of speed the two agree.
+        let steady: Vec<f64> = spawn.iter().map(|s| s * 0.5).collect();
+        assert_eq!(paired_ratio(&spawn, &steady), 0.5);
+        assert_eq!(median(steady) / median(spawn.to_vec()), 0.5);
+    }
+
+    #[test]
+    #[should_panic(expected = "sampled in the same rounds")]
+    fn a_paired_ratio_needs_a_sample_per_round_of_each() {
+        paired_ratio(&[1.0, 2.0], &[1.0]);
     }
 
     #[test]

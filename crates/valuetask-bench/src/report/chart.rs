@@ -1,5 +1,5 @@
 //! The ratios as a text bar chart, printed after the table: one bar per valuetask
-//! implementation, its length the ns/op ratio to the scenario's peer, with the peer (1×) and
+//! implementation, its length the time ratio to the scenario's peer, with the peer (1×) and
 //! the target marked on the same scale.
 
 use std::fmt::Write as _;

@@ -21,7 +21,9 @@ pub struct Row {
     pub implementation: &'static str,
     /// Median nanoseconds per operation.
     pub ns_per_op: f64,
-    /// `ns_per_op` divided by the peer's (the peer's own row is 1).
+    /// Time relative to the peer's: the median over rounds of this row's sample divided by
+    /// the peer's of the same round (the harness's `paired_ratio`; the peer's own row is 1).
+    /// Close to `ns_per_op` over the peer's, but not always equal: see the harness docs.
     pub ratio: f64,
     /// Allocations per operation.
     pub allocs_per_op: f64,
@@ -48,15 +50,12 @@ impl ScenarioReport {
     /// # Panics
     /// If `measurements` is empty.
     pub fn new(scenario: &Scenario, measurements: Vec<Measurement>) -> Self {
-        let peer_ns = measurements
-            .first()
-            .expect("a scenario has at least its peer")
-            .ns_per_op;
+        assert!(!measurements.is_empty(), "a scenario has at least its peer");
         let rows = measurements
             .into_iter()
             .map(|m| Row {
                 implementation: m.implementation,
-                ratio: m.ns_per_op / peer_ns,
+                ratio: m.ratio_to_peer,
                 ns_per_op: m.ns_per_op,
                 allocs_per_op: m.allocs_per_op,
                 bytes_per_op: m.bytes_per_op,
