@@ -110,13 +110,15 @@ impl Target {
         }
     }
 
-    /// How the ceiling is formed, for the target lines: `0.50×`, `floor + 0.12×`, ...
-    pub fn describe(&self) -> String {
+    /// How the ceiling is formed, for the target lines, with the peer's name where it reads
+    /// right: `0.90× tokio oneshot`, `"floor: 1 atomic RMW" + 0.12× tokio oneshot`,
+    /// `0.50× futures Shared or 1.10× "a waker slot per awaiter"`.
+    pub fn describe(&self, peer: &str) -> String {
         match self.bound {
-            Bound::Peer(max) => format!("{max:.2}×"),
-            Bound::RowPlus { row, plus } => format!("\"{row}\" + {plus:.2}×"),
+            Bound::Peer(max) => format!("{max:.2}× {peer}"),
+            Bound::RowPlus { row, plus } => format!("\"{row}\" + {plus:.2}× {peer}"),
             Bound::PeerOrRowTimes { max, row, times } => {
-                format!("{max:.2}× or {times:.2} × \"{row}\"")
+                format!("{max:.2}× {peer} or {times:.2}× \"{row}\"")
             }
         }
     }
@@ -716,6 +718,25 @@ fn static_call_ready() -> Scenario {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The peer's name goes where the ceiling is a multiple of it, so a line reads as a
+    /// sentence in every form.
+    #[test]
+    fn a_target_describes_its_ceiling_with_the_peer_where_it_reads_right() {
+        let peer = "futures Shared";
+        assert_eq!(
+            Target::peer("x", 0.5).describe(peer),
+            "0.50× futures Shared"
+        );
+        assert_eq!(
+            Target::row_plus("x", "floor", 0.12).describe(peer),
+            "\"floor\" + 0.12× futures Shared"
+        );
+        assert_eq!(
+            Target::peer_or_row_times("x", 0.5, "slot", 1.1).describe(peer),
+            "0.50× futures Shared or 1.10× \"slot\""
+        );
+    }
 
     #[test]
     fn only_must_name_scenarios_that_exist() {

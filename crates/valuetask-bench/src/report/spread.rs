@@ -46,10 +46,9 @@ pub fn checks_tsv(checks: &[Check<'_>], reports: &[ScenarioReport]) -> String {
     let mut out = String::new();
     for check in checks {
         let claim = format!(
-            "{} ≤ {} {}",
+            "{} ≤ {}",
             check.target.implementation,
-            check.target.describe(),
-            check.report.peer().implementation
+            check.target.describe(check.report.peer().implementation)
         );
         let _ = writeln!(
             out,

@@ -59,17 +59,21 @@ pub fn text(checks: &[Check<'_>]) -> String {
         } else {
             two
         };
+        let peer = report.peer().implementation;
         let ceiling = match check.target.bound {
-            Bound::Peer(_) => format!("{:.2}×", check.limit),
-            _ => format!("{} = {:.2}×", check.target.describe(), check.limit),
+            Bound::Peer(_) => check.target.describe(peer),
+            _ => format!(
+                "{} (here {:.2}× {peer})",
+                check.target.describe(peer),
+                check.limit
+            ),
         };
         let _ = writeln!(
             out,
-            "  {}  ({}) {} ≤ {ceiling} {}: measured {}×",
+            "  {}  ({}) {} ≤ {ceiling}: measured {}×",
             if check.passed { "PASS" } else { "FAIL" },
             report.id,
             check.target.implementation,
-            report.peer().implementation,
             measured,
         );
     }
@@ -116,7 +120,7 @@ mod tests {
         assert!(check(&dear)[0].passed, "0.25 is within 0.20 + 0.12");
         let line = text(&check(&dear));
         assert!(
-            line.contains(r#"ours ≤ "floor" + 0.12× = 0.32× peer: measured 0.25×"#),
+            line.contains(r#"ours ≤ "floor" + 0.12× peer (here 0.32× peer): measured 0.25×"#),
             "{line}"
         );
     }
