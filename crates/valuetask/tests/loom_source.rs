@@ -169,6 +169,32 @@ fn pooled_slot_completed_on_one_thread_and_consumed_on_another() {
     });
 }
 
+/// The completer writes the result's words before its publishing CAS, without the lock; a
+/// consumer registering its waker meanwhile makes that CAS fail, and the general path
+/// writes the result again. Either way the consumer gets the one value, and it is dropped
+/// once (a value with a count: neither leaked nor dropped twice).
+#[test]
+fn pooled_completion_racing_a_registering_consumer_delivers_one_value_dropped_once() {
+    model(|| {
+        let pool = CompletionPool::<Arc<()>>::new();
+        let marker = Arc::new(());
+        let (vt, completer) = pool.rent();
+        let producer = {
+            let marker = marker.clone();
+            thread::spawn(move || completer.set_result(marker))
+        };
+        let got = loom::future::block_on(vt).expect("completed with a value");
+        assert!(Arc::ptr_eq(&got, &marker));
+        producer.join().unwrap();
+        drop(got);
+        assert_eq!(
+            Arc::strong_count(&marker),
+            1,
+            "delivered once, dropped once"
+        );
+    });
+}
+
 #[test]
 fn pooled_consumer_dropped_while_the_completer_completes() {
     model(|| {

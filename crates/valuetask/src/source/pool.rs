@@ -850,13 +850,13 @@ fn complete_slot<T: Send + 'static>(
     // are done.
     let core = &unsafe { slot.as_ref() }.core;
     // The common case, inlined: the consumer is waiting for no wake-up (it polls after) and
-    // is still there. One CAS claims; publishing is the output's words and one Release
-    // store (made once the slot is claimed, the output is written from registers).
-    if let Some(before) = core.try_claim_idle(CONSUMER_GONE) {
-        core.publish_with(before, outcome, make);
-        return;
+    // is still there. The output's words, then one CAS publishes them.
+    //
+    // SAFETY: a rented slot's generation is completed only by its one `Completer`, the caller.
+    match unsafe { core.try_publish_unique(CONSUMER_GONE, outcome, make()) } {
+        Ok(()) => {}
+        Err(output) => complete_slot_slow(slot, outcome, move || output),
     }
-    complete_slot_slow(slot, outcome, make);
 }
 
 /// [`complete_slot`] out of line: a waker to wake, the consumer's lock to wait for, or a
