@@ -166,5 +166,18 @@ mod tests {
         assert!(!is_static(
             std::ptr::NonNull::from(&*on_heap).cast::<Cell<u8>>()
         ));
+        // The range's ends: its first byte is in, the byte before it and the first after it
+        // are not (one unsigned comparison decides both sides).
+        let start = (&raw const crate::task::cell::STATIC_CELLS).cast::<u8>();
+        let size = std::mem::size_of::<crate::task::cell::StaticCells>();
+        let at = |p: *const u8| {
+            std::ptr::NonNull::new(p.cast_mut())
+                .unwrap()
+                .cast::<Cell<u8>>()
+        };
+        assert!(is_static(at(start)));
+        assert!(is_static(at(start.wrapping_add(size - 1))));
+        assert!(!is_static(at(start.wrapping_add(size))));
+        assert!(!is_static(at(start.wrapping_sub(1))));
     }
 }
