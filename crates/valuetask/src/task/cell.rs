@@ -882,9 +882,24 @@ impl<O> RawTask<O> {
     /// written into the cell from registers: made before the claim, it was kept on the stack
     /// across the claim's loop and copied into the cell with a wide load of the narrow stores
     /// that had just made it, which stalls on store forwarding.
+    ///
+    /// The uncontended claim and the publish are inline; anything else goes to one
+    /// out-of-line call that claims and publishes itself, so the fast path does not meet the
+    /// slow one's result at a merge (a test of a constant, and registers saved for the call).
     #[inline]
     pub(crate) fn complete_with(&self, outcome: Outcome, make: impl FnOnce() -> O) -> bool {
-        match self.claim() {
+        if let Some(before) = self.claim_idle() {
+            self.publish(before, make(), outcome);
+            return true;
+        }
+        self.complete_with_slow(outcome, make)
+    }
+
+    /// [`complete_with`](Self::complete_with) when the inline claim did not succeed.
+    #[cold]
+    #[inline(never)]
+    fn complete_with_slow(&self, outcome: Outcome, make: impl FnOnce() -> O) -> bool {
+        match self.claim_slow() {
             Some(before) => {
                 self.publish(before, make(), outcome);
                 true
@@ -897,12 +912,18 @@ impl<O> RawTask<O> {
     /// some completer claimed the cell already. Returns the state before.
     #[inline(always)]
     fn claim(&self) -> Option<Snapshot> {
+        self.claim_idle().or_else(|| self.claim_slow())
+    }
+
+    /// The uncontended claim, inline: one load and one CAS, or `None` with nothing changed
+    /// for [`claim_slow`](Self::claim_slow) (a claimed or locked cell, or a failed CAS), so
+    /// the completer's path keeps no spin state.
+    #[inline(always)]
+    fn claim_idle(&self) -> Option<Snapshot> {
         let state = &self.cell().state;
         let cur = state.load(Ordering::Relaxed);
-        // Inline, the uncontended claim: one load and one CAS. A claimed or locked cell, or
-        // a failed CAS, goes out of line (so the completer's path keeps no spin state).
         // Acquire: see the waiter list as the last unlock left it.
-        if cur & (CLAIMED | LOCKED) == 0
+        (cur & (CLAIMED | LOCKED) == 0
             && state
                 .compare_exchange_weak(
                     cur,
@@ -910,11 +931,8 @@ impl<O> RawTask<O> {
                     Ordering::Acquire,
                     Ordering::Relaxed,
                 )
-                .is_ok()
-        {
-            return Some(Snapshot(cur));
-        }
-        self.claim_slow()
+                .is_ok())
+        .then_some(Snapshot(cur))
     }
 
     /// [`claim`](Self::claim) when the cell was claimed or locked, or the CAS failed: the
