@@ -283,9 +283,10 @@ pub(crate) struct CoreHead<O> {
     result: UnsafeCell<MaybeUninit<O>>,
 }
 
-// SAFETY: `result` and `waker` are only touched under `LOCKED` (or by the unique owner, see
-// the module invariants); the result moves between threads, so `T: Send` suffices: it is
-// never shared by reference.
+// SAFETY: `result` and `waker` are only touched under `LOCKED` (or by the unique owner, and
+// the result by a pooled generation's one completer before it publishes: see the module
+// invariants); the result moves between threads, so `T: Send` suffices: it is never shared
+// by reference.
 unsafe impl<T: Send> Sync for ManualResetValueTaskSourceCore<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send> Send for ManualResetValueTaskSourceCore<T> {}
@@ -721,7 +722,8 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         let outcome = outcome_bits(outcome);
         let output = make();
         let result = &self.head.result;
-        // SAFETY: we hold `LOCKED` and set `CLAIMED`: the slot is uninitialized and ours.
+        // SAFETY: we hold `LOCKED` and set `CLAIMED`: the slot holds no value (uninitialized,
+        // or the words of a failed `try_publish_unique`, which are not one) and is ours.
         // In words: the consumer, often on this thread moments later, reads it back in words
         // (see `forwarding`).
         result.with_mut(|r| unsafe { write_in_words((*r).as_mut_ptr(), output) });
@@ -788,7 +790,8 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     // --- pooled sources (one consumer, one completer, the consumer recycles) ---
 
     /// The consumer's poll of a pooled slot: like `poll_result` of the current generation,
-    /// but on `Ready` the slot is already recycled (next version, empty). A completed result
+    /// but on `Ready` the slot is already recycled (a new generation, empty: version 0 on the
+    /// fast path, the next version on the general one). A completed result
     /// is read without `LOCKED` and the next generation is published with one Release store.
     ///
     /// # Safety

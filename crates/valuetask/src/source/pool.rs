@@ -3,13 +3,17 @@
 //!
 //! Each slot is a [`ManualResetValueTaskSourceCore`] plus a link to its pool. `rent` hands out
 //! the slot's current generation as a `(ValueTask, Completer)` pair; when both are done the
-//! slot is recycled (version bumped) and goes back to a pool, on whatever thread finishes
+//! slot is recycled (a new generation: the version bumped, or back to 0 on the consumer's
+//! fast path, see `source/core.rs`) and goes back to a pool, on whatever thread finishes
 //! last.
 //!
 //! # Invariants (who may touch what)
 //!
 //! - A rented slot has exactly one consumer (the `ValueTask`'s `Backed`) and one
-//!   `Completer`. The one that finishes last recycles it: the consumer after it took the
+//!   `Completer`. So the completer may write the result's words before the CAS that
+//!   publishes them, a generation never shows `TAKEN` to its consumer's next poll, and the
+//!   fast recycle may restart at version 0 (no token is handed out for a pooled generation):
+//!   the core's module invariants say why each holds. The one that finishes last recycles it: the consumer after it took the
 //!   result (the completer is done once `COMPLETE` is published), or after it abandoned a
 //!   completed generation; the completer when it completes a generation whose consumer is gone
 //!   (`CONSUMER_GONE`).
