@@ -422,7 +422,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         // awaiter polls after). One CAS claims; nothing to wake, so publishing is the result's
         // words and one Release store. Anything else (a waker to take, a lock to wait for, a
         // second completion to report) goes the general way.
-        if let Some(cur) = self.try_claim_idle(0) {
+        if let Some(cur) = self.try_claim_idle() {
             // `cur` has no `HAS_WAKER`: the publish folds to the result's words and the store.
             self.publish_with(cur, Outcome::RanToCompletion, || Ok(value));
             return;
@@ -431,15 +431,15 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     }
 
     /// The claim of a completion's fast path: one CAS taking `LOCKED` and setting `CLAIMED`
-    /// from a state with none of `LOCKED`, `CLAIMED`, `HAS_WAKER` and `also` set (the state
-    /// before it), else `None` with nothing changed, for the general path (which waits for the
+    /// from a state with none of `LOCKED`, `CLAIMED` and `HAS_WAKER` set (the state before
+    /// it), else `None` with nothing changed, for the general path (which waits for the
     /// lock, reports a second completion, takes a waker). With no `HAS_WAKER` in the returned
     /// state, [`publish_with`](Self::publish_with) folds to the result's words and one Release
     /// store. No loop: the caller's hot path stays straight-line code.
     #[inline(always)]
-    pub(crate) fn try_claim_idle(&self, also: u64) -> Option<u64> {
+    fn try_claim_idle(&self) -> Option<u64> {
         let cur = self.head.state.load(Ordering::Relaxed);
-        (cur & (LOCKED | CLAIMED | HAS_WAKER | also) == 0
+        (cur & (LOCKED | CLAIMED | HAS_WAKER) == 0
             && self
                 .head
                 .state
