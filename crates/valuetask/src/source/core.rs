@@ -454,9 +454,9 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     }
 
     /// The fast path of a generation's one completer (a pooled slot's `Completer`): from a
-    /// state with none of `LOCKED`, `CLAIMED`, `HAS_WAKER` and `also` (nothing to wake, so
-    /// nothing else to do), write `output`'s words into the result, then publish it with one
-    /// CAS that sets `CLAIMED`, `COMPLETE` and the outcome. Otherwise `Err(output)`, nothing
+    /// state with none of `LOCKED`, `CLAIMED`, `HAS_WAKER` and `CONSUMER_GONE` (nothing to
+    /// wake, nobody gone: nothing else to do), write `output`'s words into the result, then
+    /// publish it with one CAS that sets `CLAIMED`, `COMPLETE` and the outcome. Otherwise `Err(output)`, nothing
     /// published, for the general path, which writes the result again under `LOCKED` (the
     /// words written here are then not a value: nothing reads or drops them). One RMW and no
     /// store after it, where the shared completer's path ([`try_claim_idle`]) claims, writes
@@ -471,12 +471,11 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     #[inline(always)]
     pub(crate) unsafe fn try_publish_unique(
         &self,
-        also: u64,
         outcome: Outcome,
         output: TaskOutput<T>,
     ) -> Result<(), TaskOutput<T>> {
         let cur = self.head.state.load(Ordering::Relaxed);
-        if cur & (LOCKED | CLAIMED | HAS_WAKER | also) != 0 {
+        if cur & (LOCKED | CLAIMED | HAS_WAKER | CONSUMER_GONE) != 0 {
             // A waker to take, a lock to wait for: nothing written, the general path.
             return Err(output);
         }

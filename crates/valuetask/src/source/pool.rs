@@ -857,7 +857,7 @@ fn complete_slot<T: Send + 'static>(
     // is still there. The output's words, then one CAS publishes them.
     //
     // SAFETY: a rented slot's generation is completed only by its one `Completer`, the caller.
-    match unsafe { core.try_publish_unique(CONSUMER_GONE, outcome, make()) } {
+    match unsafe { core.try_publish_unique(outcome, make()) } {
         Ok(()) => {}
         Err(output) => complete_slot_slow(slot, outcome, move || output),
     }
