@@ -169,6 +169,27 @@ fn pooled_slot_completed_on_one_thread_and_consumed_on_another() {
     });
 }
 
+/// The value task of a slot rented from a pool of markers.
+type MarkerTask = ValueTask<'static, Result<Arc<()>, TaskError>>;
+
+/// A pool, a counted marker, a rented slot's value task, and a thread completing the slot
+/// with a clone of the marker (so its count shows whether the result was dropped once).
+fn rent_and_complete_with_a_marker_elsewhere() -> (
+    CompletionPool<Arc<()>>,
+    Arc<()>,
+    MarkerTask,
+    thread::JoinHandle<()>,
+) {
+    let pool = CompletionPool::<Arc<()>>::new();
+    let marker = Arc::new(());
+    let (vt, completer) = pool.rent();
+    let producer = {
+        let marker = marker.clone();
+        thread::spawn(move || completer.set_result(marker))
+    };
+    (pool, marker, vt, producer)
+}
+
 /// The completer writes the result's words before its publishing CAS, without the lock; a
 /// consumer registering its waker meanwhile makes that CAS fail, and the general path
 /// writes the result again. Either way the consumer gets the one value, and it is dropped
@@ -176,13 +197,7 @@ fn pooled_slot_completed_on_one_thread_and_consumed_on_another() {
 #[test]
 fn pooled_completion_racing_a_registering_consumer_delivers_one_value_dropped_once() {
     model(|| {
-        let pool = CompletionPool::<Arc<()>>::new();
-        let marker = Arc::new(());
-        let (vt, completer) = pool.rent();
-        let producer = {
-            let marker = marker.clone();
-            thread::spawn(move || completer.set_result(marker))
-        };
+        let (_pool, marker, vt, producer) = rent_and_complete_with_a_marker_elsewhere();
         let got = loom::future::block_on(vt).expect("completed with a value");
         assert!(Arc::ptr_eq(&got, &marker));
         producer.join().unwrap();
@@ -198,13 +213,7 @@ fn pooled_completion_racing_a_registering_consumer_delivers_one_value_dropped_on
 #[test]
 fn pooled_consumer_dropped_while_the_completer_completes() {
     model(|| {
-        let pool = CompletionPool::<Arc<()>>::new();
-        let marker = Arc::new(());
-        let (vt, completer) = pool.rent();
-        let producer = {
-            let marker = marker.clone();
-            thread::spawn(move || completer.set_result(marker))
-        };
+        let (_pool, marker, vt, producer) = rent_and_complete_with_a_marker_elsewhere();
         drop(vt);
         producer.join().unwrap();
         assert_eq!(
