@@ -134,12 +134,13 @@ impl<O> Cell<O> {
 
 impl<O> Drop for Cell<O> {
     fn drop(&mut self) {
+        let state = Snapshot(self.state.load(Ordering::Relaxed));
         let overflow = self.overflow.load(Ordering::Relaxed);
         if !overflow.is_null() {
             // SAFETY: published from `Box::into_raw`, and `&mut self`: no other user is left.
-            unsafe { Box::from_raw(overflow) }.recycle();
+            // Wakers are left in it only if the cell never completed (as in the slab below).
+            unsafe { Box::from_raw(overflow) }.recycle(state.is_complete());
         }
-        let state = Snapshot(self.state.load(Ordering::Relaxed));
         // Still here only if the cell never completed (its awaiters' futures were forgotten),
         // or under loom, where the completer leaves it (see `slab.rs`).
         if let Some(slab) = NonNull::new(self.slab.load(Ordering::Relaxed)) {

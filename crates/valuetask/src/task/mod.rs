@@ -590,6 +590,8 @@ impl<'a, T: Clone> IntoFuture for &'a Task<T> {
 mod tests {
     use super::*;
     use crate::TaskCompletionSource;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
 
     #[test]
     fn dropped_and_repolled_awaiters_do_not_grow_the_waiter_list() {
@@ -607,6 +609,45 @@ mod tests {
         assert_eq!(task.raw.waiter_count(), 0);
         tcs.set_result(1);
         assert_eq!(task.try_result(), Some(Ok(&1)));
+    }
+
+    /// A task that never completes (as `Task::delay(Duration::MAX)`), freed with its last
+    /// handle while 140 awaiters are still registered, their futures forgotten: in the inline
+    /// slot, the slab and the overflow. Freeing the cell drops each one's waker, once, and
+    /// wakes none. Twice, so the second task reuses what the first gave back.
+    #[test]
+    fn a_task_that_never_completes_freed_with_forgotten_awaiters_drops_every_waker() {
+        struct Counted(AtomicUsize);
+        impl std::task::Wake for Counted {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        for _ in 0..2 {
+            let task = Task::<u32>::from_raw(RawTask::new_pending(false, 0, None));
+            let counts: Vec<_> = (0..140)
+                .map(|_| Arc::new(Counted(AtomicUsize::new(0))))
+                .collect();
+            for count in &counts {
+                let waker = std::task::Waker::from(count.clone());
+                let mut awaiter = (&task).into_future();
+                let poll = Pin::new(&mut awaiter).poll(&mut Context::from_waker(&waker));
+                assert!(poll.is_pending());
+                std::mem::forget(awaiter);
+            }
+            for (i, count) in counts.iter().enumerate() {
+                assert_eq!(
+                    Arc::strong_count(count),
+                    2,
+                    "awaiter {i} registered a clone"
+                );
+            }
+            drop(task);
+            for (i, count) in counts.iter().enumerate() {
+                assert_eq!(Arc::strong_count(count), 1, "awaiter {i}'s clone dropped");
+                assert_eq!(count.0.load(Ordering::SeqCst), 0, "awaiter {i} not woken");
+            }
+        }
     }
 
     #[test]

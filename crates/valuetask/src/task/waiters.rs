@@ -304,15 +304,17 @@ impl Overflow {
         })
     }
 
-    /// Keep an emptied overflow for reuse (the thread keeps one), unless it grew large.
-    pub(crate) fn recycle(self: Box<Self>) {
+    /// Keep an overflow for reuse (the thread keeps one), unless it grew large. Its cell is
+    /// being freed: `complete` if the completer took every waker; else (a cell that never
+    /// completed, its awaiters' futures forgotten) the wakers still in it are dropped here.
+    pub(crate) fn recycle(self: Box<Self>, complete: bool) {
         #[cfg(not(valuetask_loom))]
         {
             for shard in &self.shards {
                 let too_big = shard.slots.with_mut(|s| {
                     // SAFETY: the box is ours alone (its cell is being freed): no lock needed.
                     let s = unsafe { &mut *s };
-                    debug_assert!(s.wakers.iter().all(Option::is_none));
+                    debug_assert!(!complete || s.wakers.iter().all(Option::is_none));
                     s.wakers.clear();
                     s.free.clear();
                     s.wakers.capacity() > SPARE_MAX_SLOTS || s.free.capacity() > SPARE_MAX_SLOTS
@@ -329,7 +331,10 @@ impl Overflow {
         }
         // Loom runs model threads on one OS thread: a real thread-local would outlive the model.
         #[cfg(valuetask_loom)]
-        drop(self);
+        {
+            let _ = complete;
+            drop(self);
+        }
     }
 
     /// Re-register `waker` under `key`, an overflow key (see [`store`]), unless `complete()`,
@@ -509,13 +514,13 @@ pub(super) mod tests {
             (SPARE_MAX_SLOTS + 1, 0, false),
             (0, SPARE_MAX_SLOTS + 1, false),
         ] {
-            with_capacity(wakers, free).recycle();
+            with_capacity(wakers, free).recycle(true);
             assert_eq!(kept(), keeps, "wakers {wakers}, free {free}");
         }
-        Overflow::new().recycle();
+        Overflow::new().recycle(true);
         let second = Overflow::new(); // the spare, taken back
-        Overflow::new().recycle();
-        second.recycle(); // one is kept already: this one is freed
+        Overflow::new().recycle(true);
+        second.recycle(true); // one is kept already: this one is freed
         assert!(kept());
         assert!(!kept(), "only one");
     }
@@ -638,7 +643,7 @@ pub(super) mod tests {
             "all but the swapped one"
         );
         assert_eq!(overflow.len(), 0);
-        overflow.recycle();
+        overflow.recycle(true);
     }
 
     /// The padding keeps each shard's hot fields off every other shard's cache lines.
