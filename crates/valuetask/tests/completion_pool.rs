@@ -296,6 +296,37 @@ fn a_completer_dropped_during_a_panic_with_a_panicking_waker_does_not_abort() {
     ));
 }
 
+/// A completion that lands while the consumer's poll clones its waker, then a clone whose
+/// drop panics: the poll panics with the result still in the slot, and the next poll takes it,
+/// once (with the result taken first, the slot would never recycle and the next poll would
+/// read a result already moved out).
+#[test]
+fn a_waker_clone_that_panics_when_dropped_leaves_a_landed_result_to_the_next_poll() {
+    let pool = CompletionPool::<Arc<()>>::new();
+    let (mut vt, completer) = pool.rent();
+    let value = Arc::new(());
+    let sent = Arc::clone(&value);
+    let waker = common::waker_whose_clone_runs_and_whose_clones_panic_on_drop(move || {
+        completer.set_result(sent)
+    });
+    let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = poll_once(&mut vt, &waker);
+    }));
+    assert!(polled.is_err(), "the clone's drop panics");
+    match poll_once(&mut vt, Waker::noop()) {
+        Poll::Ready(Ok(got)) => assert!(Arc::ptr_eq(&got, &value)),
+        other => panic!("expected the value, got {other:?}"),
+    }
+    drop(vt);
+    assert_eq!(
+        Arc::strong_count(&value),
+        1,
+        "delivered once, nothing left in the slot"
+    );
+    let (_, allocations) = allocations_during(|| drop(pool.rent()));
+    assert_eq!(allocations, 0, "the slot came back to this thread's cache");
+}
+
 /// A bridge woken from a thread-local destructor (a `Completer` dropped there, after the
 /// bridge's own thread-locals are gone) completes its task instead of aborting the process.
 #[test]

@@ -145,6 +145,24 @@ fn a_waker_that_panics_in_clone_does_not_leave_the_core_locked() {
     }
 }
 
+/// A completion that lands while `poll_result` clones the consumer's waker, then a clone that
+/// panics when dropped: the result is still there for the next poll (taken first, it would be
+/// lost to a poll that never returned it, and the next poll would panic "already taken").
+#[test]
+fn a_waker_clone_that_panics_when_dropped_leaves_a_landed_result_to_the_next_poll() {
+    let core = Arc::new(Core::new());
+    let completer = Arc::clone(&core);
+    let waker = common::waker_whose_clone_runs_and_whose_clones_panic_on_drop(move || {
+        completer.set_result(4)
+    });
+    let m = panic_message(|| {
+        let _ = core.poll_result(0, &mut std::task::Context::from_waker(&waker));
+    });
+    assert!(m.contains("panics when dropped"), "{m}");
+    let polled = core.poll_result(0, &mut std::task::Context::from_waker(Waker::noop()));
+    assert_eq!(polled, Poll::Ready(Ok(4)));
+}
+
 #[test]
 fn stale_and_future_tokens_panic_naming_both_versions() {
     let core = Core::new();

@@ -17,6 +17,10 @@
 //!   dropped or woken after it is released, and a result being discarded (`reset`) is moved
 //!   out and dropped after. A critical section is a few loads and stores, so a waiting thread
 //!   spins only for those, and a panicking waker or `Drop` cannot leave the core locked.
+//!   Nor does any run between a poll's move of the result out (`TAKEN`) and its return: a
+//!   clone made for a registration that then finds `COMPLETE` is dropped first, with the
+//!   lock released and the result untaken, so a panic there leaves the result to the next
+//!   poll.
 //! - `result` is initialized exactly when `COMPLETE` is set and `TAKEN` is clear, except
 //!   between `unique_recycle_completed` returning `true` and `read_recycled_result`, when the
 //!   pooled slot's consumer owns the result it is about to move out.
@@ -942,6 +946,16 @@ impl<O> CoreView<O> {
             };
             // We hold `LOCKED` on generation `token`.
             if cur & COMPLETE != 0 {
+                if fresh.is_some() {
+                    // Completed since the first load (or by the clone itself). Release the
+                    // lock unchanged, drop the clone, and take the result on the next turn:
+                    // no executor code runs between moving the result out and returning it,
+                    // so a waker whose drop panics leaves the result untaken, not taken by a
+                    // poll that never returned it (a pooled slot would then never recycle).
+                    self.head.state.store(cur, Ordering::Release);
+                    drop(fresh.take());
+                    continue;
+                }
                 let result = &self.head.result;
                 // SAFETY: we hold `LOCKED`; `COMPLETE` and not `TAKEN` means initialized. Read
                 // in words: a completion on this thread may still be in the store buffer.

@@ -145,6 +145,37 @@ pub fn waker_that_panics_on_clone() -> Waker {
     unsafe { Waker::from_raw(RawWaker::new(std::ptr::null(), &VTABLE)) }
 }
 
+/// A waker whose first `clone` runs `on_clone` (say, completing what is being polled) and
+/// whose clones panic when dropped: for checking that a poll runs no executor code between
+/// taking a result and returning it. The waker itself is leaked (its data lives for good).
+pub fn waker_whose_clone_runs_and_whose_clones_panic_on_drop(
+    on_clone: impl FnOnce() + Send + 'static,
+) -> Waker {
+    use std::sync::Mutex;
+    use std::task::{RawWaker, RawWakerVTable};
+    type Hook = Mutex<Option<Box<dyn FnOnce() + Send>>>;
+    fn clone(data: *const ()) -> RawWaker {
+        // SAFETY: `data` is the leaked `Hook` below, alive for good.
+        let hook = unsafe { &*data.cast::<Hook>() };
+        let run = hook.lock().unwrap().take();
+        if let Some(run) = run {
+            run();
+        }
+        RawWaker::new(data, &CLONE)
+    }
+    fn noop(_: *const ()) {}
+    fn panics(_: *const ()) {
+        panic!("this waker's clone panics when dropped")
+    }
+    static ORIGINAL: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
+    static CLONE: RawWakerVTable = RawWakerVTable::new(clone, panics, noop, panics);
+    let run: Box<dyn FnOnce() + Send> = Box::new(on_clone);
+    let hook: &'static Hook = Box::leak(Box::new(Mutex::new(Some(run))));
+    let data = (hook as *const Hook).cast::<()>();
+    // SAFETY: every function of both vtables takes `data`, the leaked hook, or ignores it.
+    unsafe { Waker::from_raw(RawWaker::new(data, &ORIGINAL)) }
+}
+
 /// Suspend once: `Pending` the first time (waking itself), `Ready` the second.
 pub async fn yield_once() {
     struct YieldOnce(bool);
