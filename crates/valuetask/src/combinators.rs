@@ -24,7 +24,8 @@ use crate::value_task::ValueTask;
 
 /// One pending `when_any`: its inputs, its result, and each input's waiter slot.
 struct FirstOf<T> {
-    tasks: Vec<Task<T>>,
+    /// The inputs, perhaps their last handles: freed one at a time (see `when_all`).
+    tasks: DropEachCaught<Task<T>>,
     any: TaskCompletionSource<Task<T>>,
     /// Set by the first input to complete (its waker is the first to run).
     decided: AtomicBool,
@@ -57,14 +58,14 @@ impl<T: Send + Sync + 'static> FirstOf<T> {
         }
         {
             let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
-            for (i, (task, key)) in self.tasks.iter().zip(keys.iter_mut()).enumerate() {
+            for (i, (task, key)) in self.tasks.0.iter().zip(keys.iter_mut()).enumerate() {
                 if i != index {
                     task.raw.remove_waiter(key);
                 }
             }
         }
         // Last: completing wakes `any`'s awaiters, whose wakers may panic.
-        let _ = self.any.try_set_result(self.tasks[index].clone());
+        let _ = self.any.try_set_result(self.tasks.0[index].clone());
     }
 }
 
@@ -168,15 +169,16 @@ impl<T: Send + Sync + 'static> Task<T> {
     /// ```
     #[track_caller]
     pub fn when_any(tasks: impl IntoIterator<Item = Task<T>>) -> Task<Task<T>> {
-        let tasks: Vec<Task<T>> = tasks.into_iter().collect();
+        // The inputs may be the last handles: freed one at a time, as in `when_all`.
+        let tasks = DropEachCaught(tasks.into_iter().collect::<Vec<Task<T>>>());
         assert!(
-            !tasks.is_empty(),
+            !tasks.0.is_empty(),
             "Task::when_any: no tasks given; there is nothing to wait for"
         );
-        if let Some(done) = tasks.iter().find(|t| t.is_completed()) {
+        if let Some(done) = tasks.0.iter().find(|t| t.is_completed()) {
             return Task::from_result(done.clone());
         }
-        let inputs = tasks.len();
+        let inputs = tasks.0.len();
         let first = Arc::new(FirstOf {
             tasks,
             any: TaskCompletionSource::new(),
@@ -193,7 +195,7 @@ impl<T: Send + Sync + 'static> Task<T> {
                 first: Arc::clone(&first),
                 index,
             }));
-            let task = &first.tasks[index];
+            let task = &first.tasks.0[index];
             if task.raw.poll_complete(&mut keys[index], &waker).is_ready() {
                 // Completed while we registered: first unless a waker already decided.
                 drop(keys);

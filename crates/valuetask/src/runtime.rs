@@ -188,13 +188,19 @@ impl<F: Future, C: CancelSignal> Future for Drive<F, C> {
         let polled = std::task::ready!(poll_caught(future, cx));
         // The work is dropped before its task completes (see `catch_panic.rs`).
         let (tcs, dropped) = this.finish();
-        match finished(polled, dropped) {
-            Ok(value) => {
-                let _ = tcs.try_set_result(value);
-            }
-            Err(error) => {
-                let _ = tcs.try_set_error(error);
-            }
+        // The token may have canceled the task while the work ran its last poll. Then, as in
+        // the branch above, a panic nobody will see (the work's, or the `Drop` of the value
+        // thrown away) goes to the unobserved-error hook.
+        let lost = match finished(polled, dropped) {
+            Ok(value) => tcs.try_set_result(value).err().and_then(|value| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value)))
+                    .err()
+                    .map(crate::catch_panic::panic_error)
+            }),
+            Err(error) => tcs.try_set_error(error).err(),
+        };
+        if let Some(error) = lost {
+            crate::unobserved::report::<()>(&Err(error));
         }
         Poll::Ready(())
     }
@@ -521,7 +527,16 @@ mod on_tokio {
             let mut done = std::pin::pin!(task.completion());
             std::future::poll_fn(|cx| {
                 if cancelled.as_mut().poll(cx).is_ready() {
-                    task.try_cancel();
+                    // Inside `token.cancel()`, in tokio's loop over the token's waiters: a
+                    // panic of an awaiter's waker must not unwind through it (the waiters
+                    // after this one would never be woken). Every awaiter is woken first;
+                    // the panic is then discarded, as the continuation thread does.
+                    let canceled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        task.try_cancel();
+                    }));
+                    if let Err(panic) = canceled {
+                        crate::catch_panic::discard(panic);
+                    }
                     return std::task::Poll::Ready(());
                 }
                 done.as_mut().poll(cx)

@@ -363,6 +363,30 @@ fn cancel_on_registered_inside_a_current_thread_runtime_still_cancels_after_it_i
     );
 }
 
+/// A task canceled inside `token.cancel()` whose awaiter's waker panics: the panic does not
+/// unwind through the token's notification (tokio's), so the token's later waiters are woken
+/// too: another source's watcher, and a plain `cancelled()` future.
+#[test]
+fn a_panicking_waker_of_a_canceled_task_does_not_stop_the_token_waking_the_rest() {
+    let token = CancellationToken::new();
+    let first = TaskCompletionSource::<u8>::new();
+    first.cancel_on(token.clone());
+    let boom = common::waker_that_panics_on_wake();
+    let mut awaiting = first.task();
+    assert!(common::poll_once(&mut awaiting, &boom).is_pending());
+    let second = TaskCompletionSource::<u8>::new();
+    second.cancel_on(token.clone());
+    let (count, counting) = common::CountingWaker::new();
+    let mut cancelled = Box::pin(token.cancelled());
+    assert!(common::poll_once(&mut cancelled, &counting).is_pending());
+
+    let cancel = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| token.cancel()));
+    assert!(cancel.is_ok(), "the waker's panic stays out of cancel()");
+    assert_eq!(first.task().error(), Some(&TaskError::Canceled));
+    assert_eq!(second.task().error(), Some(&TaskError::Canceled));
+    assert_eq!(count.count(), 1, "the token's own waiter was woken");
+}
+
 /// Sync over async on a runtime worker: a `Task::run` body that waits for another task it
 /// just started. tokio keeps a task spawned from a worker in that worker's own slot, which no
 /// other worker takes, so a plain park would wait forever; the wait hands the worker's queue

@@ -15,6 +15,19 @@ fn seen() -> Vec<String> {
     std::mem::take(&mut *SEEN.lock().unwrap())
 }
 
+/// What the hook saw, waiting up to `limit` for a first report made on another thread.
+#[cfg(feature = "tokio")]
+fn seen_within(limit: std::time::Duration) -> Vec<String> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let reports = seen();
+        if !reports.is_empty() || std::time::Instant::now() > deadline {
+            return reports;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
 /// A source that never completes and drops every waker it is given.
 struct Forgetful;
 
@@ -164,6 +177,44 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
     let outer: Task<Task<u8>> = Task::from_error(TaskError::panicked("looked at"));
     assert!(outer.flatten().error().is_some());
     assert!(seen().is_empty(), "{:?}", seen());
+
+    // Work that finishes after its token canceled its task (here the work fires the token
+    // itself, inside its last poll): the panic nobody will see, the work's own or that of the
+    // `Drop` of the value it returned, goes to the hook, as when the work is dropped.
+    #[cfg(feature = "tokio")]
+    {
+        #[derive(Debug)]
+        struct PanicsOnDrop;
+        impl Drop for PanicsOnDrop {
+            fn drop(&mut self) {
+                panic!("the unused value's drop failed")
+            }
+        }
+        let token = tokio_util::sync::CancellationToken::new();
+        let fired = token.clone();
+        let work = async move {
+            fired.cancel();
+            panic!("the work failed after its token fired")
+        };
+        let t: Task<u8> = Task::run_with_cancellation(work, token);
+        assert!(t.wait().unwrap_err().is_canceled());
+        assert_eq!(
+            seen_within(std::time::Duration::from_secs(10)),
+            ["task panicked: the work failed after its token fired"]
+        );
+        let token = tokio_util::sync::CancellationToken::new();
+        let fired = token.clone();
+        let work = async move {
+            fired.cancel();
+            PanicsOnDrop
+        };
+        let t = Task::run_with_cancellation(work, token);
+        assert!(t.wait().unwrap_err().is_canceled());
+        assert_eq!(
+            seen_within(std::time::Duration::from_secs(10)),
+            ["task panicked: the unused value's drop failed"]
+        );
+    }
 
     // A panicking hook is contained.
     set_unobserved_error_hook(|_| panic!("the hook itself failed"));

@@ -572,6 +572,43 @@ fn when_all_survives_freeing_inputs_whose_values_panic_when_dropped() {
     );
 }
 
+/// `when_any` frees its inputs one at a time too: when the inputs are already complete (it
+/// holds the last handles of the losers until it returns), and when the losers complete after
+/// the winner and their sources go (here inside a synchronous continuation of the result,
+/// which runs while the winner's completion decides it), so that `when_any` frees them when
+/// the winner's wake-up lets it go. In a child process, so an abort fails the test.
+#[test]
+fn when_any_survives_freeing_inputs_whose_values_panic_when_dropped() {
+    if !common::runs_in_child_process(
+        "when_any_survives_freeing_inputs_whose_values_panic_when_dropped",
+    ) {
+        return;
+    }
+    let any = Task::when_any(vec![
+        Task::from_result(Armed(true)),
+        Task::from_result(Armed(true)),
+        Task::from_result(Armed(true)),
+    ]);
+    assert!(any.try_result().is_some_and(|r| r.is_ok()));
+    std::mem::forget(any); // it holds the winner, whose value would panic when freed here
+
+    let sources: Vec<TaskCompletionSource<Armed>> =
+        (0..3).map(|_| TaskCompletionSource::new()).collect();
+    let any = Task::when_any(sources.iter().map(TaskCompletionSource::task));
+    let mut sources = sources.into_iter();
+    let winner = sources.next().unwrap();
+    let losers: Vec<_> = sources.collect();
+    let inline = valuetask::ContinuationOptions::default().on(valuetask::ContinueOn::Synchronously);
+    let finished = any.continue_with_options(inline, move |_| {
+        for loser in losers {
+            loser.set_result(Armed(true));
+        }
+    });
+    winner.set_result(Armed(false));
+    assert_eq!(finished.try_result(), Some(Ok(&())));
+    assert!(any.try_result().is_some_and(|r| r.is_ok()));
+}
+
 /// `flatten` of a task whose outer result is already in is that inner task itself.
 #[test]
 fn flatten_of_a_completed_outer_task_is_the_inner_task() {
