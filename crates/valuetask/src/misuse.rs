@@ -25,6 +25,7 @@
 //! | `set_*` twice in one generation | panic: "version N was already completed; complete once per generation"; `try_set_*` hands the value back instead | `tests/source_core.rs`, `tests/model_sources.rs` |
 //! | a token from an earlier generation (used after `reset`) or one never handed out | panic: "token T does not match the current version V (stale / from the future)" | `tests/source_core.rs`, `tests/model_sources.rs` |
 //! | take the result twice | panic: "the result of version N was already taken" | `tests/source_core.rs`, `tests/model_sources.rs` |
+//! | a consumer's waker whose clone panics when dropped, polled as the result lands | the poll panics with the result untaken; the next poll takes it (a pooled slot then recycles as usual) | `tests/source_core.rs`, `tests/completion_pool.rs` (`a_waker_clone_that_panics_when_dropped_leaves_a_landed_result_to_the_next_poll`) |
 //! | two value tasks of one generation both awaiting (.NET throws on a second continuation) | panic: "a second value task awaits version N while another one waits for it"; a consumer polling `poll_result` by hand is not identified and is not refused: only the latest waker is woken, as the `Future` contract allows | `tests/source_core.rs` (`a_second_value_task_of_one_generation_panics_when_it_registers`) |
 //! | `reset` while a consumer still waits | the waiter is woken and its next poll panics on the stale token | `tests/model_sources.rs` |
 //!
@@ -54,6 +55,8 @@
 //! | `Task::wait` inside the task's own continuation, or on a current-thread runtime's thread for work on it | never returns, as in .NET (nothing else can complete it); `wait_timeout` bounds it. On a multi-thread tokio worker and on the continuation thread the wait moves the thread's queued work elsewhere first, so waiting for work the same thread queued does complete | `tests/continuations.rs` |
 //! | `when_any` of nothing | panic: "no tasks given; there is nothing to wait for" (.NET: `ArgumentException`) | `tests/when_all_any.rs` |
 //! | a panic in a future given to `Task::run` or `as_task`, or in its `Drop` | the task faults with `TaskError::Panicked`; the process never aborts for it | `tests/run_on_tokio.rs`, `tests/value_task_backings.rs` |
+//! | a waker that panics in `wake` | every other awaiter is still woken; the completing call (`set_*`) resumes the panic once all are; inside `token.cancel()` (`cancel_on`, `run_with_cancellation`) it is discarded, so the token's other waiters are woken too | `tests/task_awaiters.rs`, `tests/run_on_tokio.rs` (`a_panicking_waker_of_a_canceled_task_does_not_stop_the_token_waking_the_rest`) |
+//! | the last handles of tasks whose values panic when dropped, given to `when_all` or `when_any` | freed one at a time, each panic discarded: the process never aborts for them | `tests/when_all_any.rs` |
 //! | a faulted task nobody observed | the unobserved-error hook, when its last handle drops ([`set_unobserved_error_hook`](crate::set_unobserved_error_hook)) | `tests/unobserved_faults.rs` |
 //!
 //! # `#[value_task]`

@@ -399,7 +399,9 @@ mod on_tokio {
         /// canceled after the start only reaches a body that watches it, while a Rust future
         /// can be dropped safely at any suspension. A panic in the future's `Drop` then
         /// cannot fault the canceled task: it goes to the unobserved-error hook
-        /// ([`set_unobserved_error_hook`](crate::set_unobserved_error_hook)).
+        /// ([`set_unobserved_error_hook`](crate::set_unobserved_error_hook)), as does that of
+        /// a future that finishes after the token fired (its poll's panic, or the `Drop` of
+        /// the value it returned).
         ///
         /// ```
         /// use tokio_util::sync::CancellationToken;
@@ -558,7 +560,9 @@ mod on_tokio {
         /// `cancel()` returns, the task and its awaiters (and a `when_all` over it) have seen
         /// it. Nothing is left behind once the task completes either way. Once the token may
         /// fire, producers should complete with `try_set_*`: `set_*` panics on a task the
-        /// token already canceled.
+        /// token already canceled. An awaiter's waker that panics there is discarded once
+        /// every awaiter was woken: it cannot unwind through `cancel()`, whose other waiters
+        /// are woken too.
         ///
         /// ```
         /// use tokio_util::sync::CancellationToken;
