@@ -190,25 +190,37 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
                 panic!("the unused value's drop failed")
             }
         }
-        let token = tokio_util::sync::CancellationToken::new();
-        let fired = token.clone();
+        // The work waits for `go`, so that the token's watcher, registered before
+        // `run_with_cancellation` returns, is there when the work fires the token.
+        let (go, token) = (
+            TaskCompletionSource::<()>::new(),
+            tokio_util::sync::CancellationToken::new(),
+        );
+        let (started, fired) = (go.task(), token.clone());
         let work = async move {
+            let _ = started.await;
             fired.cancel();
             panic!("the work failed after its token fired")
         };
         let t: Task<u8> = Task::run_with_cancellation(work, token);
+        go.set_result(());
         assert!(t.wait().unwrap_err().is_canceled());
         assert_eq!(
             seen_within(std::time::Duration::from_secs(10)),
             ["task panicked: the work failed after its token fired"]
         );
-        let token = tokio_util::sync::CancellationToken::new();
-        let fired = token.clone();
+        let (go, token) = (
+            TaskCompletionSource::<()>::new(),
+            tokio_util::sync::CancellationToken::new(),
+        );
+        let (started, fired) = (go.task(), token.clone());
         let work = async move {
+            let _ = started.await;
             fired.cancel();
             PanicsOnDrop
         };
         let t = Task::run_with_cancellation(work, token);
+        go.set_result(());
         assert!(t.wait().unwrap_err().is_canceled());
         assert_eq!(
             seen_within(std::time::Duration::from_secs(10)),

@@ -147,7 +147,7 @@ pub fn waker_that_panics_on_clone() -> Waker {
 
 /// A waker whose first `clone` runs `on_clone` (say, completing what is being polled) and
 /// whose clones panic when dropped: for checking that a poll runs no executor code between
-/// taking a result and returning it. The waker itself is leaked (its data lives for good).
+/// taking a result and returning it. Reference-counted like any waker: nothing leaks.
 pub fn waker_whose_clone_runs_and_whose_clones_panic_on_drop(
     on_clone: impl FnOnce() + Send + 'static,
 ) -> Waker {
@@ -155,24 +155,32 @@ pub fn waker_whose_clone_runs_and_whose_clones_panic_on_drop(
     use std::task::{RawWaker, RawWakerVTable};
     type Hook = Mutex<Option<Box<dyn FnOnce() + Send>>>;
     fn clone(data: *const ()) -> RawWaker {
-        // SAFETY: `data` is the leaked `Hook` below, alive for good.
-        let hook = unsafe { &*data.cast::<Hook>() };
+        // SAFETY: `data` is an `Arc<Hook>` this waker holds a count of; the clone takes one.
+        let hook = unsafe {
+            Arc::increment_strong_count(data.cast::<Hook>());
+            &*data.cast::<Hook>()
+        };
         let run = hook.lock().unwrap().take();
         if let Some(run) = run {
             run();
         }
         RawWaker::new(data, &CLONE)
     }
-    fn noop(_: *const ()) {}
-    fn panics(_: *const ()) {
+    fn release(data: *const ()) {
+        // SAFETY: gives back the count this waker held.
+        drop(unsafe { Arc::from_raw(data.cast::<Hook>()) });
+    }
+    fn release_and_panic(data: *const ()) {
+        release(data);
         panic!("this waker's clone panics when dropped")
     }
-    static ORIGINAL: RawWakerVTable = RawWakerVTable::new(clone, noop, noop, noop);
-    static CLONE: RawWakerVTable = RawWakerVTable::new(clone, panics, noop, panics);
+    fn noop(_: *const ()) {}
+    static ORIGINAL: RawWakerVTable = RawWakerVTable::new(clone, release, noop, release);
+    static CLONE: RawWakerVTable = RawWakerVTable::new(clone, release, noop, release_and_panic);
     let run: Box<dyn FnOnce() + Send> = Box::new(on_clone);
-    let hook: &'static Hook = Box::leak(Box::new(Mutex::new(Some(run))));
-    let data = (hook as *const Hook).cast::<()>();
-    // SAFETY: every function of both vtables takes `data`, the leaked hook, or ignores it.
+    let data = Arc::into_raw(Arc::new(Mutex::new(Some(run)))).cast::<()>();
+    // SAFETY: `data` is an `Arc<Hook>` with one count, this waker's; every function of both
+    // vtables keeps the counts as a waker must.
     unsafe { Waker::from_raw(RawWaker::new(data, &ORIGINAL)) }
 }
 
