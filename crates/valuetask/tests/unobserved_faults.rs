@@ -15,6 +15,28 @@ fn seen() -> Vec<String> {
     std::mem::take(&mut *SEEN.lock().unwrap())
 }
 
+/// `Task::run_with_cancellation` of work that fires its own token, then returns `finish()`:
+/// the task ends canceled, inside `cancel()`. The work waits for the token's watcher, which is
+/// registered before `run_with_cancellation` returns, so that it is there when the token fires.
+#[cfg(feature = "tokio")]
+fn run_finishing_after_its_token_fired<T: Send + Sync + std::fmt::Debug + 'static>(
+    finish: impl FnOnce() -> T + Send + 'static,
+) {
+    let (go, token) = (
+        TaskCompletionSource::<()>::new(),
+        tokio_util::sync::CancellationToken::new(),
+    );
+    let (started, fired) = (go.task(), token.clone());
+    let work = async move {
+        let _ = started.await;
+        fired.cancel();
+        finish()
+    };
+    let t = Task::run_with_cancellation(work, token);
+    go.set_result(());
+    assert!(t.wait().unwrap_err().is_canceled());
+}
+
 /// What the hook saw, waiting up to `limit` for a first report made on another thread.
 #[cfg(feature = "tokio")]
 fn seen_within(limit: std::time::Duration) -> Vec<String> {
@@ -190,38 +212,14 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
                 panic!("the unused value's drop failed")
             }
         }
-        // The work waits for `go`, so that the token's watcher, registered before
-        // `run_with_cancellation` returns, is there when the work fires the token.
-        let (go, token) = (
-            TaskCompletionSource::<()>::new(),
-            tokio_util::sync::CancellationToken::new(),
-        );
-        let (started, fired) = (go.task(), token.clone());
-        let work = async move {
-            let _ = started.await;
-            fired.cancel();
+        run_finishing_after_its_token_fired(|| -> u8 {
             panic!("the work failed after its token fired")
-        };
-        let t: Task<u8> = Task::run_with_cancellation(work, token);
-        go.set_result(());
-        assert!(t.wait().unwrap_err().is_canceled());
+        });
         assert_eq!(
             seen_within(std::time::Duration::from_secs(10)),
             ["task panicked: the work failed after its token fired"]
         );
-        let (go, token) = (
-            TaskCompletionSource::<()>::new(),
-            tokio_util::sync::CancellationToken::new(),
-        );
-        let (started, fired) = (go.task(), token.clone());
-        let work = async move {
-            let _ = started.await;
-            fired.cancel();
-            PanicsOnDrop
-        };
-        let t = Task::run_with_cancellation(work, token);
-        go.set_result(());
-        assert!(t.wait().unwrap_err().is_canceled());
+        run_finishing_after_its_token_fired(|| PanicsOnDrop);
         assert_eq!(
             seen_within(std::time::Duration::from_secs(10)),
             ["task panicked: the unused value's drop failed"]
