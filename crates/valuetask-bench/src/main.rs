@@ -15,6 +15,7 @@ mod dyn_traits;
 mod executor;
 mod handoff;
 mod harness;
+mod payload_grid;
 mod processes;
 mod report;
 mod runtime_scenarios;
@@ -66,7 +67,11 @@ fn main() -> ExitCode {
     let mut scenarios: Vec<Scenario> = all
         .into_iter()
         .filter(|scenario| {
-            options.only.is_empty() || options.only.iter().any(|id| id == scenario.id)
+            options.only.is_empty()
+                || options
+                    .only
+                    .iter()
+                    .any(|wanted| scenarios::selects(wanted, scenario.id))
         })
         .collect();
     let mut runs: Vec<Run> = scenarios
@@ -99,8 +104,18 @@ fn main() -> ExitCode {
         report::host()
     );
 
-    println!("{}", report::table::text(&reports));
-    println!("{}", report::chart::text(&reports));
+    // The payload grid's cells print as one grid, not as rows of the table and chart.
+    let (grid, rows): (Vec<ScenarioReport>, Vec<ScenarioReport>) = reports
+        .iter()
+        .cloned()
+        .partition(|report| payload_grid::is_cell(report.id));
+    if !rows.is_empty() {
+        println!("{}", report::table::text(&rows));
+        println!("{}", report::chart::text(&rows));
+    }
+    if let Some(grid) = report::grid::text(&grid) {
+        println!("{grid}");
+    }
     print!(
         "{}",
         report::targets::text(&report::targets::check(&reports))
@@ -125,7 +140,14 @@ fn main() -> ExitCode {
             options.json.as_deref(),
             report::json::render as fn(&[ScenarioReport]) -> String,
         ),
-        (options.svg.as_deref(), report::svg::render),
+        (options.svg.as_deref(), |reports: &[ScenarioReport]| {
+            let rows: Vec<ScenarioReport> = reports
+                .iter()
+                .filter(|report| !payload_grid::is_cell(report.id))
+                .cloned()
+                .collect();
+            report::svg::render(&rows)
+        }),
     ];
     for (path, render) in outputs {
         if let Some(path) = path {

@@ -177,7 +177,7 @@ pub fn check_only(only: &[String], scenarios: &[Scenario]) -> Result<(), String>
     let unknown: Vec<&str> = only
         .iter()
         .map(String::as_str)
-        .filter(|id| !ids.contains(id))
+        .filter(|wanted| !ids.iter().any(|id| selects(wanted, id)))
         .collect();
     if unknown.is_empty() {
         return Ok(());
@@ -225,6 +225,15 @@ pub fn all() -> Vec<Scenario> {
         crate::runtime_scenarios::many_awaiters("n16", "one result, 16 awaiting tasks", 16),
         crate::runtime_scenarios::many_awaiters("n64", "one result, 64 awaiting tasks", 64),
     ]
+    .into_iter()
+    .chain(crate::payload_grid::all())
+    .collect()
+}
+
+/// Whether `--only`'s `wanted` selects the scenario `id`: its own id, or `p` for every cell of
+/// the payload grid.
+pub fn selects(wanted: &str, id: &str) -> bool {
+    wanted == id || (wanted == "p" && crate::payload_grid::is_cell(id))
 }
 
 const VALUE_TASK_FROM_RESULT: &str = "ValueTask::from_result";
@@ -241,9 +250,9 @@ pub(crate) const FLOOR_1_RMW: &str = "floor: 1 atomic RMW";
 pub(crate) const POOLED_SOURCE_SCENARIO: &str = "f";
 /// The (n16)/(n64) reference row whose ratio their target may be relative to.
 pub(crate) const SLOT_PER_AWAITER: &str = "a waker slot per awaiter";
-const ASYNC_TRAIT: &str = "#[async_trait]";
+pub(crate) const ASYNC_TRAIT: &str = "#[async_trait]";
 const STACK_FUTURE: &str = "StackFuture";
-const VALUE_TASK_ATTR: &str = "#[value_task]";
+pub(crate) const VALUE_TASK_ATTR: &str = "#[value_task]";
 
 /// (a) `async fn outer(x) -> u64 { inner(x).await + 1 }`, for four kinds of ready `inner`.
 fn ready_in_async_fn() -> Scenario {

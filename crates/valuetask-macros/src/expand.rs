@@ -348,6 +348,8 @@ fn rewrite_method(
         Place::Trait { is_default: true } => uses_self(sig, Some(body)),
         _ => uses_self(sig, None),
     };
+    // Decided on the signature as written, before `rewrite_params` renames its patterns.
+    let forward = crate::forwarding::forwarded_call(sig, body).cloned();
     let captures = rewrite_params(sig, true);
     // Where the future is made: errors about it (not `Send`) point at the `async` keyword.
     let async_span = sig
@@ -365,7 +367,14 @@ fn rewrite_method(
         Some(owner) => format!("{owner}::{}", sig.ident),
         None => sig.ident.to_string(),
     };
-    *body = wrap_body(body, &ret, &captures, opts, at, diverges, &site);
+    let shape = if diverges {
+        Shape::Diverges
+    } else if let Some(call) = forward {
+        Shape::Forwards(call)
+    } else {
+        Shape::Other
+    };
+    *body = wrap_body(body, &ret, &captures, opts, at, shape, &site);
 }
 
 /// Whether a method carries attributes that may be attribute macros (anything but the
@@ -1138,10 +1147,20 @@ fn wrap_body(
     captures: &[TokenStream],
     opts: &Options,
     at: Spans,
-    diverges: bool,
+    shape: Shape,
     site: &str,
 ) -> Block {
-    let block = wrap_body_uncounted(body, ret, captures, opts, at, diverges);
+    let block = match shape {
+        Shape::Forwards(call) if !opts.lazy => forward_body(&call, ret, opts, at.async_span),
+        _ => wrap_body_uncounted(
+            body,
+            ret,
+            captures,
+            opts,
+            at,
+            matches!(shape, Shape::Diverges),
+        ),
+    };
     if opts.lazy {
         // The body has not run at the call: the call cannot tell whether it would suspend.
         return block;
@@ -1150,6 +1169,56 @@ fn wrap_body(
     // itself without the feature).
     let support = opts.macro_support(Span::call_site());
     syn::parse2(quote!({ #support::count!(#site, #block) })).expect("a block")
+}
+
+/// What a body is, for [`wrap_body`].
+enum Shape {
+    /// A `-> !` body.
+    Diverges,
+    /// A body that only awaits this call (see [`crate::forwarding`]).
+    Forwards(syn::Expr),
+    /// Anything else.
+    Other,
+}
+
+/// A body that only awaits `call`: the method returns the call's value task when it is one
+/// of the method's output (no frame); otherwise a frame that awaits it, started as any other
+/// body (see `macro_support::Forward`). The call is evaluated at once either way, as a body
+/// that starts at the call evaluates it.
+fn forward_body(call: &syn::Expr, ret: &Type, opts: &Options, async_span: Span) -> Block {
+    let span = call.span();
+    let support = opts.macro_support(span);
+    let task = value_task_type(opts, async_span);
+    let forward = if opts.local {
+        quote_spanned!(span=> ForwardLocal)
+    } else {
+        quote_spanned!(span=> Forward)
+    };
+    let ret = &impl_trait_inferred(ret);
+    let awaited = syn::Ident::new("__value_task_call", Span::mixed_site());
+    let out = output_binding(span);
+    let future = quote_spanned! {span=>
+        async move {
+            let #out: #ret = #awaited.await;
+            #out
+        }
+    };
+    let frame = if opts.boxed {
+        quote_spanned!(async_span=> #task::boxed(#future))
+    } else if opts.local {
+        quote_spanned!(async_span=> #support::start_local(move || #future))
+    } else {
+        quote_spanned!(async_span=> #support::start(move || #future))
+    };
+    syn::parse2(quote_spanned! {span=>
+        {
+            #[allow(unused_imports)]
+            use #support::Wrap as _;
+            #support::#forward::<#ret, _>::new(#call)
+                .__value_task_forward(move |#awaited| #frame)
+        }
+    })
+    .expect("a block")
 }
 
 /// `wrap_body` without the advisor's count.
@@ -1219,18 +1288,35 @@ fn wrap_body_uncounted(
         },
         quote_spanned!(span=> : #ret),
     );
+    let future = quote_spanned! {span=>
+        async move {
+            #fix_output
+            #(#captures)*
+            // A `-> !` body is a diverging block here, which clippy flags in user code.
+            #[allow(clippy::diverging_sub_expression)]
+            let #out #ret_annotation = { #(#stmts)* };
+            #[allow(unreachable_code)]
+            #out
+        }
+    };
+    // A pooled body's future is built in its block (`macro_support::start` takes a closure
+    // that builds it), not on the stack and then copied there.
+    let started = if opts.lazy || opts.boxed {
+        quote_spanned!(async_span=> #task::#ctor(#future))
+    } else {
+        let support = opts.macro_support(async_span);
+        let start = if opts.local {
+            quote_spanned!(async_span=> start_local)
+        } else {
+            quote_spanned!(async_span=> start)
+        };
+        let make = quote_spanned!(span=> move || #future);
+        quote_spanned!(async_span=> #support::#start(#make))
+    };
     syn::parse2(quote_spanned! {span=>
         {
             #receiver_is_send
-            #task::#ctor(async move {
-                #fix_output
-                #(#captures)*
-                // A `-> !` body is a diverging block here, which clippy flags in user code.
-                #[allow(clippy::diverging_sub_expression)]
-                let #out #ret_annotation = { #(#stmts)* };
-                #[allow(unreachable_code)]
-                #out
-            })
+            #started
         }
     })
     .expect("a block")

@@ -5,6 +5,7 @@
 //! Use it through `valuetask::value_task`; the documentation is there.
 
 mod expand;
+mod forwarding;
 mod options;
 mod synchronous;
 

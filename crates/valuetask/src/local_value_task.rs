@@ -85,9 +85,16 @@ impl<'a, T> LocalValueTask<'a, T> {
     /// assert_eq!(vt.get_result(), 2);
     /// ```
     pub fn start(future: impl Future<Output = T> + 'a) -> Self {
+        LocalValueTask::start_with(move || future)
+    }
+
+    /// [`start`](Self::start) for the future `make` builds, built in its pooled block (what
+    /// `#[value_task(?Send)]` bodies use).
+    #[inline(always)]
+    pub(crate) fn start_with<F: Future<Output = T> + 'a>(make: impl FnOnce() -> F) -> Self {
         LocalValueTask {
             // SAFETY: kept inside this `!Send` wrapper, never handed out.
-            inner: unsafe { ValueTask::start_local(future) },
+            inner: unsafe { ValueTask::start_local_with(make) },
             _not_send: PhantomData,
         }
     }

@@ -30,6 +30,26 @@ pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
     body()
 }
 
+/// What a suspending `#[value_task]` body returns: `make` (`move || async move { body }`)
+/// builds the body's future in its pooled block, which is then started there (see
+/// [`ValueTask::start`](crate::ValueTask::start)).
+#[inline(always)]
+pub fn start<'a, T, F>(make: impl FnOnce() -> F) -> crate::ValueTask<'a, T>
+where
+    F: ::core::future::Future<Output = T> + Send + 'a,
+{
+    crate::ValueTask::start_with(make)
+}
+
+/// [`start`] for `#[value_task(?Send)]` bodies.
+#[inline(always)]
+pub fn start_local<'a, T, F>(make: impl FnOnce() -> F) -> crate::LocalValueTask<'a, T>
+where
+    F: ::core::future::Future<Output = T> + 'a,
+{
+    crate::LocalValueTask::start_with(make)
+}
+
 /// Without the `stats` feature, [`count!`](crate::count) is its value task, unchanged: no
 /// counting code is compiled (with the feature, see `valuetask::stats`). No .NET
 /// counterpart: .NET has no `Task`-or-`ValueTask` advisor.
@@ -44,4 +64,97 @@ macro_rules! count {
     ($name:expr, $value_task:expr $(,)?) => {
         $value_task
     };
+}
+
+/// A `#[value_task]` body that only awaits one call (`self.inner.get(key).await`) expands to
+/// `Forward::<Ret, _>::new(call).__value_task_forward(wrap)`: when the call returns a
+/// `ValueTask` of the method's own output, the inherent method (probed before the trait's)
+/// returns that value task itself, with no frame of its own; otherwise [`Wrap`]'s method
+/// hands the call's future to `wrap`, which starts a frame that awaits it, as the body would.
+/// `R` is the method's output: a call whose output only coerces to it takes the frame.
+pub struct Forward<R, X>(X, ::core::marker::PhantomData<fn() -> R>);
+
+impl<R, X> Forward<R, X> {
+    /// The awaited call's value.
+    #[inline(always)]
+    pub fn new(call: X) -> Self {
+        Forward(call, ::core::marker::PhantomData)
+    }
+}
+
+impl<'a, R> Forward<R, crate::ValueTask<'a, R>> {
+    /// The call's value task is the method's.
+    #[inline(always)]
+    pub fn __value_task_forward<W, O>(self, _wrap: W) -> crate::ValueTask<'a, R>
+    where
+        W: FnOnce(crate::ValueTask<'a, R>) -> O,
+    {
+        self.0
+    }
+}
+
+/// [`Forward`] for `#[value_task(?Send)]` methods, which return `LocalValueTask`.
+pub struct ForwardLocal<R, X>(X, ::core::marker::PhantomData<fn() -> R>);
+
+impl<R, X> ForwardLocal<R, X> {
+    /// The awaited call's value.
+    #[inline(always)]
+    pub fn new(call: X) -> Self {
+        ForwardLocal(call, ::core::marker::PhantomData)
+    }
+}
+
+impl<'a, R> ForwardLocal<R, crate::LocalValueTask<'a, R>> {
+    /// The call's value task is the method's.
+    #[inline(always)]
+    pub fn __value_task_forward<W, O>(self, _wrap: W) -> crate::LocalValueTask<'a, R>
+    where
+        W: FnOnce(crate::LocalValueTask<'a, R>) -> O,
+    {
+        self.0
+    }
+}
+
+impl<'a, R> ForwardLocal<R, crate::ValueTask<'a, R>> {
+    /// The call's value task, as the method's `LocalValueTask`.
+    #[inline(always)]
+    pub fn __value_task_forward<W, O>(self, _wrap: W) -> crate::LocalValueTask<'a, R>
+    where
+        W: FnOnce(crate::ValueTask<'a, R>) -> O,
+    {
+        crate::LocalValueTask::from(self.0)
+    }
+}
+
+/// The fallback of [`Forward`] and [`ForwardLocal`]: anything else that is awaited gets the
+/// frame `wrap` makes.
+pub trait Wrap<X> {
+    /// Hand the awaited call's value to `wrap`.
+    fn __value_task_forward<W: FnOnce(X) -> O, O>(self, wrap: W) -> O;
+}
+
+impl<R, X> Wrap<X> for Forward<R, X> {
+    #[inline(always)]
+    fn __value_task_forward<W: FnOnce(X) -> O, O>(self, wrap: W) -> O {
+        wrap(self.0)
+    }
+}
+
+impl<R, X> Wrap<X> for ForwardLocal<R, X> {
+    #[inline(always)]
+    fn __value_task_forward<W: FnOnce(X) -> O, O>(self, wrap: W) -> O {
+        wrap(self.0)
+    }
+}
+
+impl<R, X> ::core::fmt::Debug for Forward<R, X> {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.write_str("Forward")
+    }
+}
+
+impl<R, X> ::core::fmt::Debug for ForwardLocal<R, X> {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.write_str("ForwardLocal")
+    }
 }

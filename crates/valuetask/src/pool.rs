@@ -649,29 +649,48 @@ pub(crate) fn store<F: Future>(future: F) -> Result<NonNull<Header<F::Output>>, 
     Ok(Stored::<F>::pooled_header(block))
 }
 
-/// What [`start`] did with a future.
-pub(crate) enum Started<F: Future> {
+/// What [`start_with`] does with the future, each case given to its own continuation so that
+/// a ready output moves straight into what the caller builds of it (no enum in between to
+/// copy it through).
+pub(crate) trait StartedInto<F: Future> {
+    /// What the caller makes of the outcome.
+    type Out;
     /// It completed during the first poll; its storage is already back in the pool.
-    Ready(F::Output),
+    fn ready(output: F::Output) -> Self::Out;
     /// It suspended; it stays pooled (the block's header).
-    Pending(NonNull<Header<F::Output>>),
+    fn pending(header: NonNull<Header<F::Output>>) -> Self::Out;
     /// Too large or too aligned for the pool: handed back unpolled.
-    Unpooled(F),
+    fn unpooled(future: F) -> Self::Out;
 }
 
-/// Store `future` in a pooled block and poll it once, in place, with a waker that does
-/// nothing (the caller's first real poll registers a real one).
-#[inline]
-pub(crate) fn start<F: Future>(future: F) -> Started<F> {
+/// Store the future `make` returns in a pooled block and poll it once, in place, with a waker
+/// that does nothing (the caller's first real poll registers a real one); `S` makes the
+/// caller's value of the outcome.
+///
+/// `make` runs after the block is taken, so a future it constructs (an `async` block over its
+/// captures) is written where it will live instead of being built on the caller's stack and
+/// copied there. `make` must not panic (the macro's closures only build an `async` block); if
+/// it does, the block is returned and the panic propagates.
+#[inline(always)]
+pub(crate) fn start_with<F: Future, S: StartedInto<F>>(make: impl FnOnce() -> F) -> S::Out {
     if Stored::<F>::CLASS == usize::MAX {
-        return Started::Unpooled(future);
+        return S::unpooled(make());
     }
-    let block = take_block(Stored::<F>::CLASS).cast::<StoredBlock<F>>();
+    /// Returns an empty block if `make` panics.
+    struct Taken(NonNull<u8>, usize);
+    impl Drop for Taken {
+        fn drop(&mut self) {
+            return_block(self.1, self.0);
+        }
+    }
+    let taken = Taken(take_block(Stored::<F>::CLASS), Stored::<F>::CLASS);
+    let block = taken.0.cast::<StoredBlock<F>>();
     // The header is written only if the future suspends: a body that completes in its first
     // poll never becomes a backing.
     // SAFETY: the block fits a `StoredBlock<F>` (its class), is aligned to 16 ≥ its
     // alignment, and ours; the future is written in its field, where it stays pinned.
-    unsafe { (&raw mut (*block.as_ptr()).future).write(future) };
+    unsafe { (&raw mut (*block.as_ptr()).future).write(make()) };
+    std::mem::forget(taken);
     let header = Stored::<F>::pooled_header(block);
     /// Drops the future and returns the block if the first poll panics.
     struct Unwind<F: Future>(NonNull<Header<F::Output>>);
@@ -692,14 +711,14 @@ pub(crate) fn start<F: Future>(future: F) -> Started<F> {
             // SAFETY: completed, and nothing else knows the block: the future is dropped in
             // place exactly once and the block returned, even if that drop panics.
             unsafe { Stored::<F>::release_pooled(header) };
-            Started::Ready(output)
+            S::ready(output)
         }
         Poll::Pending => {
             // SAFETY: the block is ours; `&POOLED` is a promoted constant.
             unsafe {
                 (&raw mut (*block.as_ptr()).header).write(Header::from_raw(&Stored::<F>::POOLED))
             };
-            Started::Pending(header)
+            S::pending(header)
         }
     }
 }

@@ -34,17 +34,19 @@ pub(crate) mod records;
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::mem::{self, ManuallyDrop};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::ptr;
+use std::ptr::{self, NonNull};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use crate::source::ValueTaskSource;
 use crate::task::{Task, TaskError};
 
-use crate::backing::{self, Backed, Kind};
+use crate::backing::{self, Backed, Header, Kind};
+use crate::pool::StartedInto;
 use records::{SourceRecord, TaskRecord};
 
 /// A result that is available now, or an operation that produces it later: .NET's
@@ -272,12 +274,35 @@ impl<'a, T> ValueTask<'a, T> {
     /// ```
     #[inline]
     pub fn start(future: impl Future<Output = T> + Send + 'a) -> Self {
-        match crate::pool::start(future) {
-            crate::pool::Started::Ready(value) => ValueTask::from_result(value),
-            // SAFETY: a block holding a pending `Send` future that lives for `'a`.
-            crate::pool::Started::Pending(header) => unsafe { ValueTask::from_header(header) },
-            crate::pool::Started::Unpooled(large) => ValueTask::boxed(large),
+        ValueTask::start_with(move || future)
+    }
+
+    /// [`start`](Self::start) for the future `make` builds, built in its pooled block rather
+    /// than on the stack and then copied there (what `#[value_task]` bodies use: `make` is
+    /// `move || async move { body }`).
+    #[inline(always)]
+    pub(crate) fn start_with<F>(make: impl FnOnce() -> F) -> Self
+    where
+        F: Future<Output = T> + Send + 'a,
+    {
+        /// A `Send` future's outcome as a value task.
+        struct Sendable<'a, T>(PhantomData<ValueTask<'a, T>>);
+        impl<'a, T, F: Future<Output = T> + Send + 'a> StartedInto<F> for Sendable<'a, T> {
+            type Out = ValueTask<'a, T>;
+            #[inline(always)]
+            fn ready(output: T) -> Self::Out {
+                ValueTask::from_result(output)
+            }
+            #[inline(always)]
+            fn pending(header: NonNull<Header<T>>) -> Self::Out {
+                // SAFETY: a block holding a pending `Send` future that lives for `'a`.
+                unsafe { ValueTask::from_header(header) }
+            }
+            fn unpooled(future: F) -> Self::Out {
+                ValueTask::boxed(future)
+            }
         }
+        crate::pool::start_with::<F, Sendable<'a, T>>(make)
     }
 
     /// Poll a lazy value task once, with a waker that does nothing: a ready result replaces
@@ -289,21 +314,35 @@ impl<'a, T> ValueTask<'a, T> {
         }
     }
 
-    /// Like [`start`](Self::start), for a future that need not be `Send`.
+    /// Like [`start_with`](Self::start_with), for a future that need not be `Send`.
     ///
     /// # Safety
     /// As for [`pooled_local`](Self::pooled_local): only inside a `LocalValueTask`.
-    pub(crate) unsafe fn start_local(future: impl Future<Output = T> + 'a) -> Self {
-        match crate::pool::start(future) {
-            crate::pool::Started::Ready(value) => ValueTask::from_result(value),
-            // SAFETY: a block holding a pending future that lives for `'a`; typed `Send` per
-            // this function's contract.
-            crate::pool::Started::Pending(header) => unsafe { ValueTask::from_header(header) },
-            // SAFETY: as above, in a box.
-            crate::pool::Started::Unpooled(large) => unsafe {
-                ValueTask::from_header(crate::pool::boxed(large)).started()
-            },
+    #[inline(always)]
+    pub(crate) unsafe fn start_local_with<F>(make: impl FnOnce() -> F) -> Self
+    where
+        F: Future<Output = T> + 'a,
+    {
+        /// A future's outcome as a value task typed `Send` (see `start_local`'s contract).
+        struct Local<'a, T>(PhantomData<ValueTask<'a, T>>);
+        impl<'a, T, F: Future<Output = T> + 'a> StartedInto<F> for Local<'a, T> {
+            type Out = ValueTask<'a, T>;
+            #[inline(always)]
+            fn ready(output: T) -> Self::Out {
+                ValueTask::from_result(output)
+            }
+            #[inline(always)]
+            fn pending(header: NonNull<Header<T>>) -> Self::Out {
+                // SAFETY: a block holding a pending future that lives for `'a`; typed `Send`
+                // per `start_local`'s contract.
+                unsafe { ValueTask::from_header(header) }
+            }
+            fn unpooled(future: F) -> Self::Out {
+                // SAFETY: as above, in a box.
+                unsafe { ValueTask::from_header(crate::pool::boxed(future)).started() }
+            }
         }
+        crate::pool::start_with::<F, Local<'a, T>>(make)
     }
 
     /// A pooled value task for a future that need not be `Send`.

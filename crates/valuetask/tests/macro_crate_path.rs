@@ -17,6 +17,8 @@ mod shim {
     pub use valuetask::value_task;
 
     pub mod macro_support {
+        use std::future::Future;
+
         pub use valuetask::macro_support::*;
 
         /// The `stats` advisor's count, which the expansion names by the path too; this
@@ -27,14 +29,25 @@ mod shim {
             };
         }
         pub(crate) use count;
+
+        /// What suspending bodies are started with (shadows the glob's).
+        pub fn start<'a, T, F: Future<Output = T> + Send + 'a>(
+            make: impl FnOnce() -> F,
+        ) -> super::ValueTask<'a, T> {
+            super::ValueTask(valuetask::macro_support::start(make), "start")
+        }
+
+        /// What suspending `?Send` bodies are started with (shadows the glob's).
+        pub fn start_local<'a, T, F: Future<Output = T> + 'a>(
+            make: impl FnOnce() -> F,
+        ) -> super::LocalValueTask<'a, T> {
+            super::LocalValueTask(valuetask::macro_support::start_local(make), "start")
+        }
     }
 
     pub struct ValueTask<'a, T>(pub valuetask::ValueTask<'a, T>, pub &'static str);
 
     impl<'a, T> ValueTask<'a, T> {
-        pub fn start(future: impl Future<Output = T> + Send + 'a) -> Self {
-            ValueTask(valuetask::ValueTask::start(future), "start")
-        }
         pub fn from_result(value: T) -> Self {
             ValueTask(valuetask::ValueTask::from_result(value), "from_result")
         }
@@ -49,9 +62,6 @@ mod shim {
     pub struct LocalValueTask<'a, T>(pub valuetask::LocalValueTask<'a, T>, pub &'static str);
 
     impl<'a, T> LocalValueTask<'a, T> {
-        pub fn start(future: impl Future<Output = T> + 'a) -> Self {
-            LocalValueTask(valuetask::LocalValueTask::start(future), "start")
-        }
         pub fn from_result(value: T) -> Self {
             LocalValueTask(valuetask::LocalValueTask::from_result(value), "from_result")
         }

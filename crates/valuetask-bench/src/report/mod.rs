@@ -4,6 +4,7 @@
 
 pub mod atomics;
 pub mod chart;
+pub mod grid;
 pub mod json;
 pub mod readme;
 pub mod spread;
@@ -124,7 +125,7 @@ fn host_from(cpuinfo: &str, cores: usize) -> String {
 }
 
 /// A count per operation: whole numbers without decimals, others with two.
-fn per_op(value: f64) -> String {
+pub(crate) fn per_op(value: f64) -> String {
     if value.fract() == 0.0 {
         format!("{value:.0}")
     } else {

@@ -71,16 +71,32 @@ pub fn headline(reports: &[ScenarioReport], host: &str) -> String {
             per_op(row.allocs_per_op),
         );
     }
+    if let Some(grid) = super::grid::markdown(reports) {
+        let _ = write!(
+            out,
+            "\n(p) `dyn` calls shaped like users' traits, `#[value_task]` against \
+             `#[async_trait]`: the leaf's future, the result, the layers a call crosses, ready \
+             or suspending once ([what each cell runs](docs/benchmarks.md#p-the-payload-grid)).\n\n{grid}"
+        );
+    }
     out
 }
 
 /// `docs/benchmarks.md`'s section: every row and the target checks.
 pub fn full(reports: &[ScenarioReport], host: &str) -> String {
     let checks = targets::check(reports);
+    let rows: Vec<ScenarioReport> = reports
+        .iter()
+        .filter(|report| !crate::payload_grid::is_cell(report.id))
+        .cloned()
+        .collect();
+    let grid = super::grid::markdown(reports).map_or_else(String::new, |grid| {
+        format!("\n(p) The payload grid:\n\n{grid}")
+    });
     format!(
-        "Measured on {host}{}.\n\n{}\n```text\n{}```\n",
+        "Measured on {host}{}.\n\n{}{grid}\n```text\n{}```\n",
         host_kind(reports, ""),
-        table::markdown(reports),
+        table::markdown(&rows),
         targets::text(&checks),
     )
 }

@@ -51,6 +51,9 @@ pub fn check(reports: &[ScenarioReport]) -> Vec<Check<'_>> {
 /// the ceiling (a `FAIL` reading "measured 0.25×" against "≤ 0.25×").
 pub fn text(checks: &[Check<'_>]) -> String {
     let mut out = String::from("targets\n");
+    let (grid, checks): (Vec<&Check<'_>>, Vec<&Check<'_>>) = checks
+        .iter()
+        .partition(|check| crate::payload_grid::is_cell(check.report.id));
     for check in checks {
         let report = check.report;
         let two = format!("{:.2}", check.ratio);
@@ -77,7 +80,39 @@ pub fn text(checks: &[Check<'_>]) -> String {
             measured,
         );
     }
+    if let Some(line) = grid_line(&grid) {
+        out.push_str(&line);
+    }
     out
+}
+
+/// The payload grid's targets as one line: how many cells passed, the highest ratio, and
+/// every cell that missed.
+fn grid_line(grid: &[&Check<'_>]) -> Option<String> {
+    let highest = grid.iter().max_by(|a, b| a.ratio.total_cmp(&b.ratio))?;
+    let missed: Vec<String> = grid
+        .iter()
+        .filter(|check| !check.passed)
+        .map(|check| format!("({}) {:.3}×", check.report.id, check.ratio))
+        .collect();
+    let passed = grid.len() - missed.len();
+    let mut line = format!(
+        "  {}  (p) {} ≤ {}: {passed} of {} cells; highest ({}) {:.2}×",
+        if missed.is_empty() { "PASS" } else { "FAIL" },
+        highest.target.implementation,
+        highest
+            .target
+            .describe(highest.report.peer().implementation),
+        grid.len(),
+        highest.report.id,
+        highest.ratio,
+    );
+    if !missed.is_empty() {
+        line.push_str("; missed: ");
+        line.push_str(&missed.join(", "));
+    }
+    line.push('\n');
+    Some(line)
 }
 
 #[cfg(test)]

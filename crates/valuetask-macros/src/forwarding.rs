@@ -1,0 +1,273 @@
+//! Deciding that a body only forwards: `async fn get(&self, key: &str, o: Opts) -> T {
+//! self.inner.get(key, o).await }`. Such a body needs no frame of its own when the call
+//! returns a `ValueTask` of the method's output: the method returns that value task (see
+//! `macro_support::Forward`, which falls back to a frame when it does not).
+//!
+//! Returning the call's value task instead of awaiting it in a frame changes one thing a
+//! caller could see: arguments the frame would have held until the call completed are
+//! dropped when the method returns. So a body forwards only when nothing but the call can
+//! outlive the method, decided on syntax, conservatively:
+//!
+//! - the body is one expression, `<call>.await`; the call is a method call whose receiver is
+//!   a place reached through a reference argument (`self.inner`, `(**self)`, `self.0.as_ref()`
+//!   for `&self` / `&mut self`), or a call of a path (`Self::get(..)`, `inner::get(..)`);
+//! - every argument of the call is a value built from arguments, literals and paths
+//!   (`key`, `key ^ 1`, `o.clone()`, `self.limit`, `None`): never a reference (`&x`) nor a
+//!   method call that could borrow a temporary, so the call's value task borrows only what the
+//!   method's reference arguments borrow, as the signature allows;
+//! - every argument the method takes by value (not `&T` / `&mut T`) is moved into the call,
+//!   so it would not have outlived the call in a frame either; patterns are plain names.
+//!
+//! A body the check refuses keeps its frame: the check decides speed, never meaning.
+
+use syn::{BinOp, Block, Expr, FnArg, Pat, Signature, Stmt, Type, UnOp};
+
+/// The call a body only awaits, if it forwards (see the module docs).
+pub fn forwarded_call<'b>(sig: &Signature, body: &'b Block) -> Option<&'b Expr> {
+    let [Stmt::Expr(Expr::Await(awaited), None)] = body.stmts.as_slice() else {
+        return None;
+    };
+    if !awaited.attrs.is_empty() {
+        return None;
+    }
+    let args = Arguments::of(sig)?;
+    let mut moved = Vec::new();
+    let call_args = match &*awaited.base {
+        Expr::MethodCall(call) if call.attrs.is_empty() => {
+            if !args.is_borrowed_place(&call.receiver) {
+                return None;
+            }
+            &call.args
+        }
+        Expr::Call(call) if call.attrs.is_empty() && matches!(&*call.func, Expr::Path(_)) => {
+            &call.args
+        }
+        _ => return None,
+    };
+    if !call_args.iter().all(|arg| args.is_value(arg, &mut moved)) {
+        return None;
+    }
+    args.by_value
+        .iter()
+        .all(|name| moved.contains(name))
+        .then_some(&*awaited.base)
+}
+
+/// The method's arguments by name: those taken by reference and those taken by value.
+struct Arguments<'s> {
+    /// `self` when the receiver is `&self` or `&mut self`, and `&T` / `&mut T` arguments.
+    by_reference: Vec<&'s syn::Ident>,
+    /// Every other argument: each must move into the call.
+    by_value: Vec<&'s syn::Ident>,
+}
+
+impl<'s> Arguments<'s> {
+    /// `None` if an argument's pattern is more than a plain name (it may destructure, bind
+    /// `mut` or `ref`, or drop parts) or carries attributes (`#[cfg]`).
+    fn of(sig: &'s Signature) -> Option<Self> {
+        let mut args = Arguments {
+            by_reference: Vec::new(),
+            by_value: Vec::new(),
+        };
+        for input in &sig.inputs {
+            match input {
+                FnArg::Receiver(receiver) => {
+                    if !receiver.attrs.is_empty() {
+                        return None;
+                    }
+                    // `self`, `self: Box<Self>`, `self: Arc<Self>` would be dropped early.
+                    if receiver.reference.is_none() || receiver.colon_token.is_some() {
+                        return None;
+                    }
+                    // `self` has no `Ident` of its own in the signature: the receiver is
+                    // recognized by its keyword in `is_borrowed_place`.
+                }
+                FnArg::Typed(typed) => {
+                    let Pat::Ident(pat) = &*typed.pat else {
+                        return None;
+                    };
+                    if !typed.attrs.is_empty()
+                        || pat.by_ref.is_some()
+                        || pat.mutability.is_some()
+                        || pat.subpat.is_some()
+                    {
+                        return None;
+                    }
+                    if matches!(&*typed.ty, Type::Reference(_)) {
+                        args.by_reference.push(&pat.ident);
+                    } else {
+                        args.by_value.push(&pat.ident);
+                    }
+                }
+            }
+        }
+        Some(args)
+    }
+
+    /// A place reached through a reference argument: `self` (a `&self` / `&mut self`
+    /// receiver, checked in [`Arguments::of`]), a reference argument, their fields, derefs,
+    /// and `as_ref()` / `deref()` of those.
+    fn is_borrowed_place(&self, expr: &Expr) -> bool {
+        match expr {
+            Expr::Path(path) if path.attrs.is_empty() && path.qself.is_none() => {
+                let Some(ident) = path.path.get_ident() else {
+                    return false;
+                };
+                ident == "self" || self.by_reference.contains(&ident)
+            }
+            Expr::Field(field) => field.attrs.is_empty() && self.is_borrowed_place(&field.base),
+            Expr::Paren(paren) => paren.attrs.is_empty() && self.is_borrowed_place(&paren.expr),
+            Expr::Unary(unary) => {
+                unary.attrs.is_empty()
+                    && matches!(unary.op, UnOp::Deref(_))
+                    && self.is_borrowed_place(&unary.expr)
+            }
+            Expr::MethodCall(call) => {
+                call.attrs.is_empty()
+                    && call.args.is_empty()
+                    && call.turbofish.is_none()
+                    && (call.method == "as_ref" || call.method == "deref")
+                    && self.is_borrowed_place(&call.receiver)
+            }
+            _ => false,
+        }
+    }
+
+    /// A value that borrows nothing new: see the module docs. Arguments moved by it are
+    /// pushed onto `moved`.
+    fn is_value<'e>(&self, expr: &'e Expr, moved: &mut Vec<&'e syn::Ident>) -> bool {
+        match expr {
+            Expr::Lit(lit) => lit.attrs.is_empty(),
+            Expr::Path(path) if path.attrs.is_empty() => {
+                if let Some(ident) = path.path.get_ident() {
+                    moved.push(ident);
+                }
+                true
+            }
+            // A field of a borrowed place, copied (or the body would not compile).
+            Expr::Field(field) => field.attrs.is_empty() && self.is_borrowed_place(&field.base),
+            Expr::Paren(paren) => paren.attrs.is_empty() && self.is_value(&paren.expr, moved),
+            Expr::Cast(cast) => cast.attrs.is_empty() && self.is_value(&cast.expr, moved),
+            Expr::Unary(unary) => {
+                unary.attrs.is_empty()
+                    && match unary.op {
+                        UnOp::Neg(_) | UnOp::Not(_) => self.is_value(&unary.expr, moved),
+                        // A copy out of a reference argument.
+                        UnOp::Deref(_) => self.is_borrowed_place(&unary.expr),
+                        _ => false,
+                    }
+            }
+            Expr::Binary(binary) => {
+                binary.attrs.is_empty()
+                    && !is_assignment(&binary.op)
+                    && self.is_value(&binary.left, moved)
+                    && self.is_value(&binary.right, moved)
+            }
+            // Owned conversions; only `into()` consumes its receiver.
+            Expr::MethodCall(call) => {
+                let method = call.method.to_string();
+                call.attrs.is_empty()
+                    && call.args.is_empty()
+                    && call.turbofish.is_none()
+                    && matches!(method.as_str(), "into" | "clone" | "to_owned" | "to_string")
+                    && {
+                        let mut receiver_moves = Vec::new();
+                        let value = self.is_value(&call.receiver, &mut receiver_moves);
+                        if method == "into" {
+                            moved.extend(receiver_moves);
+                        }
+                        value
+                    }
+            }
+            _ => false,
+        }
+    }
+}
+
+/// `a += b` and the other compound assignments: no value to pass.
+fn is_assignment(op: &BinOp) -> bool {
+    matches!(
+        op,
+        BinOp::AddAssign(_)
+            | BinOp::SubAssign(_)
+            | BinOp::MulAssign(_)
+            | BinOp::DivAssign(_)
+            | BinOp::RemAssign(_)
+            | BinOp::BitXorAssign(_)
+            | BinOp::BitAndAssign(_)
+            | BinOp::BitOrAssign(_)
+            | BinOp::ShlAssign(_)
+            | BinOp::ShrAssign(_)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::{parse_quote, ItemFn};
+
+    fn forwards(item: ItemFn) -> bool {
+        forwarded_call(&item.sig, &item.block).is_some()
+    }
+
+    #[test]
+    fn plain_forwarding_bodies_forward() {
+        assert!(forwards(parse_quote! {
+            async fn get(&self, key: &str, o: Opts) -> Meta { self.0.get(key, o).await }
+        }));
+        assert!(forwards(parse_quote! {
+            async fn get(&self, key: u64) -> u64 { (**self).get(key ^ 1).await }
+        }));
+        assert!(forwards(parse_quote! {
+            async fn get(&mut self, key: String) -> u64 { self.inner.as_ref().get(key.into()).await }
+        }));
+        assert!(forwards(parse_quote! {
+            async fn get(store: &dyn Store, key: &Key) -> u64 { store.get(key, None, 3).await }
+        }));
+        assert!(forwards(parse_quote! {
+            async fn get(&self, key: Key) -> u64 { Self::lookup(self.limit, key).await }
+        }));
+    }
+
+    #[test]
+    fn bodies_that_need_their_frame_do_not() {
+        // A by-value argument the call does not take: the frame would drop it later.
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, key: u64, guard: Guard) -> u64 { self.0.get(key).await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, key: String) -> u64 { self.0.get(key.clone()).await }
+        }));
+        // Borrows of locals or temporaries.
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, key: String) -> u64 { self.0.get(&key).await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, key: &str) -> u64 { self.0.get(&format!("a/{key}")).await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, key: &str) -> u64 { self.client().get(key).await }
+        }));
+        // A receiver the frame would hold.
+        assert!(!forwards(parse_quote! {
+            async fn get(self: Arc<Self>, key: u64) -> u64 { self.0.get(key).await }
+        }));
+        // More than the awaited call, or something done with its output.
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, key: u64) -> u64 { let k = key + 1; self.0.get(k).await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, key: u64) -> u64 { self.0.get(key).await + 1 }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, key: u64) -> u64 { self.0.get(key).await; }
+        }));
+        // Patterns that are more than a name.
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, (a, b): (u64, u64)) -> u64 { self.0.get(a, b).await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, mut key: u64) -> u64 { self.0.get(key).await }
+        }));
+    }
+}
