@@ -38,6 +38,10 @@
 //!   its impl disagree (one side `async` or `?Send`, a different output) point at the user's
 //!   method.
 //! - Every path the expansion names goes through `Options::krate` (`crate = path`).
+//! - Storage: a suspending body's future is built by a closure inside its pooled block
+//!   (`macro_support::start`), not on the stack and then copied; a body that only awaits one
+//!   call (`crate::forwarding`) returns that call's value task when it is one of the method's
+//!   output (`macro_support::Forward`), and otherwise awaits it in a frame as any body.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};

@@ -77,6 +77,13 @@
 //! A trait under `#[value_task]` stays `dyn`-compatible. An implementation whose body has no
 //! `.await` becomes a plain call returning a ready value; the other keeps its future in pooled
 //! storage. Neither allocates per call in steady state (`#[async_trait]` boxes every call).
+//! A body that only awaits another value-task call with the method's own output
+//! (`async fn get(&self, key: &str) -> T { self.inner.get(key).await }`, the usual forwarding
+//! impl for `Arc<T>` or a wrapper) returns that call's value task: no frame, no copy of the
+//! result at that layer. A ready result otherwise moves by value with its value task: for
+//! results of a few hundred bytes, a call that completes at once can take more time than a
+//! box would, though it allocates nothing (the bench's payload grid, (p), and the `stats`
+//! module docs say where).
 //!
 //! ```
 //! use valuetask::value_task;
@@ -301,7 +308,7 @@
 //! steady state whichever way the call goes; return a [`Task`](crate::Task) when callers share
 //! the result (await it more than once, from several tasks, or keep it). The README's table
 //! and `docs/benchmarks.md` give the measured costs (rows (h), (h2) and (j) against
-//! `#[async_trait]`). To see how your own methods behave, the `stats` feature counts each
+//! `#[async_trait]`, and the payload grid (p) for real result sizes and `dyn` layers). To see how your own methods behave, the `stats` feature counts each
 //! method's synchronous and suspended calls and gives advice (`valuetask::stats`).
 //!
 //! # What has no counterpart here

@@ -10,9 +10,18 @@
 //! them (`cargo run --release -p valuetask-bench`, rows (h), (j), (k)): a `#[value_task]` call
 //! that completes at once costs what a plain function call returning its value costs, and one
 //! that suspends keeps its future in pooled storage, so neither allocates in steady state,
-//! where an `#[async_trait]` call or a fresh `Task` allocates on every call. A `ValueTask` is
-//! therefore the cheaper return type at any share of synchronous calls; what the share changes
-//! is *why*, and whether a `Task` would cost the same:
+//! where an `#[async_trait]` call or a fresh `Task` allocates on every call. Fewer
+//! allocations are not always less time, though: a ready result moves by value with its value
+//! task, through every caller that moves the value task, where `#[async_trait]` moves a
+//! 16-byte box pointer and writes the result once, where it is awaited. The bench's payload
+//! grid, (p), measures both over real payload sizes and `dyn` layers: a body that only awaits
+//! another value-task call returns that call's value task (no frame), so forwarding layers
+//! cost nearly nothing; small results (8 and 64 bytes) are cheaper as a `ValueTask` in almost
+//! every cell; results of about 256 bytes, and calls into a body whose future is a few hundred
+//! bytes, can take more time as a `ValueTask` than as a box when the call crosses one `dyn`
+//! layer (up to about 1.7× there), with no allocation. So the advice below is about
+//! allocations and sharing; for a method returning a large struct, measure, or return it
+//! boxed (`Box<T>` as the result moves 8 bytes). What the share of synchronous calls changes:
 //!
 //! | synchronous share | [`Advice`] | why |
 //! |---|---|---|
@@ -562,7 +571,7 @@ impl Advice {
                 row.calls()
             ),
             Advice::KeepMostlySynchronous => format!(
-                "keep ValueTask: {sync}% synchronous (no future, no allocation; a Task would allocate on every call)"
+                "keep ValueTask: {sync}% synchronous (no future, no allocation; a Task would allocate on every call; a result of a few hundred bytes moves by value with the value task: see the stats module docs)"
             ),
             Advice::KeepPooled => format!(
                 "keep ValueTask: {sync}% synchronous; the {suspends}% that suspend reuse pooled storage (no allocation in steady state)"

@@ -1,0 +1,176 @@
+//! `#[value_task]` bodies that only await one call (`self.0.get(key).await`): the method
+//! returns the call's value task when it is one of the method's output (no frame), and
+//! otherwise keeps a frame that awaits it; either way a caller sees what the body says.
+
+mod common;
+
+use std::fmt::Display;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use common::{allocations_during, now, poll_once, CountingAllocator};
+use futures::future::BoxFuture;
+use valuetask::{value_task, LocalValueTask, Task, TaskCompletionSource, TaskError, ValueTask};
+
+#[global_allocator]
+static ALLOC: CountingAllocator = CountingAllocator;
+
+/// Sets its flag when dropped.
+struct DropFlag(Arc<AtomicBool>);
+
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[value_task]
+trait Lookup: Send + Sync {
+    async fn get(&self, key: &u64) -> Result<u64, TaskError>;
+    async fn keep(&self, key: &u64, guard: DropFlag) -> Result<u64, TaskError>;
+    async fn boxed(&self, key: u64) -> u64;
+    async fn shown(&self) -> Box<dyn Display + Send>;
+}
+
+/// The store: `get` forwards to a task's value task, `boxed` to a boxed future.
+struct Store(Task<u64>);
+
+#[value_task]
+impl Lookup for Store {
+    async fn get(&self, _key: &u64) -> Result<u64, TaskError> {
+        ValueTask::from(self.0.clone()).await
+    }
+    async fn keep(&self, key: &u64, _guard: DropFlag) -> Result<u64, TaskError> {
+        self.get(key).await
+    }
+    async fn boxed(&self, key: u64) -> u64 {
+        self.future(key).await
+    }
+    async fn shown(&self) -> Box<dyn Display + Send> {
+        Box::new(7u8)
+    }
+}
+
+impl Store {
+    fn future(&self, key: u64) -> BoxFuture<'static, u64> {
+        let task = self.0.clone();
+        Box::pin(async move { task.await.unwrap() + key })
+    }
+}
+
+/// Forwards every method to the next layer.
+struct Forward(Arc<dyn Lookup>);
+
+#[value_task]
+impl Lookup for Forward {
+    async fn get(&self, key: &u64) -> Result<u64, TaskError> {
+        self.0.get(key).await
+    }
+    // `guard` is moved into the call: the inner frame holds it.
+    async fn keep(&self, key: &u64, guard: DropFlag) -> Result<u64, TaskError> {
+        self.0.keep(key, guard).await
+    }
+    async fn boxed(&self, key: u64) -> u64 {
+        self.0.boxed(key ^ 1).await
+    }
+    async fn shown(&self) -> Box<dyn Display + Send> {
+        self.0.shown().await
+    }
+}
+
+fn stack(task: Task<u64>) -> Arc<dyn Lookup> {
+    Arc::new(Forward(Arc::new(Forward(Arc::new(Store(task))))))
+}
+
+#[test]
+fn two_forwarding_layers_return_the_innermost_value_task_itself() {
+    // `'static`, for `into_task` (reachable at exit: no leak for valgrind).
+    static STORE: OnceLock<(TaskCompletionSource<u64>, Task<u64>, Arc<dyn Lookup>)> =
+        OnceLock::new();
+    let (tcs, task, store) = STORE.get_or_init(|| {
+        let tcs = TaskCompletionSource::new();
+        let task = tcs.task();
+        let store = stack(task.clone());
+        (tcs, task, store)
+    });
+    let vt = store.get(&1);
+    assert!(!vt.is_completed());
+    // A frame would be a future of its own, and `into_task` would make a new task for it.
+    assert!(
+        vt.into_task().ptr_eq(task),
+        "no frame between the call and the task"
+    );
+    tcs.set_result(5);
+    assert_eq!(now(store.get(&1)), Ok(5));
+}
+
+#[test]
+fn an_argument_the_call_does_not_take_lives_until_the_call_completes() {
+    let tcs = TaskCompletionSource::new();
+    let store = stack(tcs.task());
+    let dropped = Arc::new(AtomicBool::new(false));
+    let mut vt = store.keep(&1, DropFlag(dropped.clone()));
+    let waker = std::task::Waker::noop();
+    assert!(poll_once(&mut vt, waker).is_pending());
+    assert!(
+        !dropped.load(Ordering::SeqCst),
+        "held by the store's frame until its call completes"
+    );
+    tcs.set_result(2);
+    assert_eq!(poll_once(&mut vt, waker), std::task::Poll::Ready(Ok(2)));
+    assert!(dropped.load(Ordering::SeqCst));
+}
+
+#[test]
+fn a_call_that_is_not_a_value_task_is_awaited_in_a_frame() {
+    let tcs = TaskCompletionSource::new();
+    let store = stack(tcs.task());
+    let mut vt = store.boxed(10);
+    assert!(poll_once(&mut vt, std::task::Waker::noop()).is_pending());
+    tcs.set_result(100);
+    // Two layers flip the key's low bit twice.
+    assert_eq!(now(vt), 110);
+}
+
+#[test]
+fn an_output_that_only_coerces_to_the_methods_is_awaited_in_a_frame() {
+    let store = stack(Task::from_result(0));
+    assert_eq!(now(store.shown()).to_string(), "7");
+}
+
+#[test]
+fn forwarding_a_suspending_call_allocates_nothing_in_steady_state() {
+    let tcs = TaskCompletionSource::new();
+    tcs.set_result(3);
+    let store = stack(tcs.task());
+    assert_eq!(now(store.boxed(0)), 3); // warm
+    let (sum, allocs) =
+        allocations_during(|| now(store.get(&0)).unwrap() + now(store.get(&1)).unwrap());
+    assert_eq!(sum, 6);
+    assert_eq!(allocs, 0);
+}
+
+#[value_task(?Send)]
+trait LocalLookup {
+    async fn get(&self) -> Result<u64, TaskError>;
+}
+
+struct LocalForward(Task<u64>);
+
+#[value_task(?Send)]
+impl LocalLookup for LocalForward {
+    // A `Send` value task, forwarded as the method's `LocalValueTask`.
+    async fn get(&self) -> Result<u64, TaskError> {
+        ValueTask::from(self.0.clone()).await
+    }
+}
+
+#[test]
+fn a_local_method_forwards_a_send_value_task() {
+    let tcs = TaskCompletionSource::new();
+    let local = LocalForward(tcs.task());
+    let vt: LocalValueTask<'_, Result<u64, TaskError>> = local.get();
+    assert!(!vt.is_completed());
+    tcs.set_result(4);
+    assert_eq!(now(vt), Ok(4));
+}
