@@ -85,8 +85,9 @@ fn stack(task: Task<u64>) -> Arc<dyn Lookup> {
 #[test]
 fn two_forwarding_layers_return_the_innermost_value_task_itself() {
     // `'static`, for `into_task` (reachable at exit: no leak for valgrind).
-    static STORE: OnceLock<(TaskCompletionSource<u64>, Task<u64>, Arc<dyn Lookup>)> =
-        OnceLock::new();
+    /// The completion source, its task, and the stack over it.
+    type Fixture = (TaskCompletionSource<u64>, Task<u64>, Arc<dyn Lookup>);
+    static STORE: OnceLock<Fixture> = OnceLock::new();
     let (tcs, task, store) = STORE.get_or_init(|| {
         let tcs = TaskCompletionSource::new();
         let task = tcs.task();
