@@ -2,7 +2,7 @@
 //! `#[async_trait]`, over
 //!
 //! - the leaf body's future: about 64 bytes, 512 and 2 KiB (a scratch buffer the body keeps
-//!   across its `.await`; [`FUTURE_BYTES`] gives each one's exact size, measured from the
+//!   across its `.await`; [`future_bytes`] gives each one's exact size, measured from the
 //!   boxed future);
 //! - the result: 8 bytes, 64 and 256 (`Payload<W>`, `W` words);
 //! - the `dyn` layers a call crosses: 1 (the store), 2 (a forwarding impl,
