@@ -18,7 +18,7 @@
 //!   keeps the value task in memory and reloads its tag after every poll ((h) went from 0.25×
 //!   to 0.20× when that stopped). Re-check rows (h), (h4), (j) and (j2) after touching `Drop`,
 //!   `poll` or the `Repr` tags. (j2) also moves with whether LLVM inlines the body's first
-//!   poll into `pool::start` (a cost just over its threshold for the bench's body): read the
+//!   poll into `pool::start_with` (a cost just over its threshold for the bench's body): read the
 //!   disassembly before crediting or blaming a change for it.
 //! - `ValueTask` is `Unpin` and never pins its value (a ready value is moved out, everything
 //!   else is a handle); it is `Done` after yielding, and polling it again panics with a message.
@@ -175,6 +175,33 @@ impl<T> Repr<'_, T> {
     }
 }
 
+/// What `pool::start_with` did with a body's future, as a value task: its ready output by value,
+/// its pooled block, or (too large for the pool) a box started here.
+///
+/// The value task is typed `Send` (when `T: Send`) whatever the future: its two users
+/// guarantee it, [`ValueTask::start_with`] by its `F: Send` bound and
+/// [`ValueTask::start_local_with`] by its contract (the value task stays inside a
+/// `LocalValueTask`).
+struct Started<'a, T>(PhantomData<ValueTask<'a, T>>);
+
+impl<'a, T, F: Future<Output = T> + 'a> StartedInto<F> for Started<'a, T> {
+    type Out = ValueTask<'a, T>;
+    #[inline(always)]
+    fn ready(output: T) -> Self::Out {
+        ValueTask::from_result(output)
+    }
+    #[inline(always)]
+    fn pending(header: NonNull<Header<T>>) -> Self::Out {
+        // SAFETY: a block holding a pending future that lives for `'a`; typed `Send` as the
+        // type's docs say.
+        unsafe { ValueTask::from_header(header) }
+    }
+    fn unpooled(future: F) -> Self::Out {
+        // SAFETY: as above, in a box; started here as a pooled future would have been.
+        unsafe { ValueTask::from_header(crate::pool::boxed(future)).started() }
+    }
+}
+
 /// Misuse: a value task polled to completion (it is `Unpin`, so `Pin::new(&mut vt)` can poll
 /// it and keep it) used again.
 #[cold]
@@ -285,24 +312,7 @@ impl<'a, T> ValueTask<'a, T> {
     where
         F: Future<Output = T> + Send + 'a,
     {
-        /// A `Send` future's outcome as a value task.
-        struct Sendable<'a, T>(PhantomData<ValueTask<'a, T>>);
-        impl<'a, T, F: Future<Output = T> + Send + 'a> StartedInto<F> for Sendable<'a, T> {
-            type Out = ValueTask<'a, T>;
-            #[inline(always)]
-            fn ready(output: T) -> Self::Out {
-                ValueTask::from_result(output)
-            }
-            #[inline(always)]
-            fn pending(header: NonNull<Header<T>>) -> Self::Out {
-                // SAFETY: a block holding a pending `Send` future that lives for `'a`.
-                unsafe { ValueTask::from_header(header) }
-            }
-            fn unpooled(future: F) -> Self::Out {
-                ValueTask::boxed(future)
-            }
-        }
-        crate::pool::start_with::<F, Sendable<'a, T>>(make)
+        crate::pool::start_with::<F, Started<'a, T>>(make)
     }
 
     /// Poll a lazy value task once, with a waker that does nothing: a ready result replaces
@@ -323,26 +333,8 @@ impl<'a, T> ValueTask<'a, T> {
     where
         F: Future<Output = T> + 'a,
     {
-        /// A future's outcome as a value task typed `Send` (see `start_local`'s contract).
-        struct Local<'a, T>(PhantomData<ValueTask<'a, T>>);
-        impl<'a, T, F: Future<Output = T> + 'a> StartedInto<F> for Local<'a, T> {
-            type Out = ValueTask<'a, T>;
-            #[inline(always)]
-            fn ready(output: T) -> Self::Out {
-                ValueTask::from_result(output)
-            }
-            #[inline(always)]
-            fn pending(header: NonNull<Header<T>>) -> Self::Out {
-                // SAFETY: a block holding a pending future that lives for `'a`; typed `Send`
-                // per `start_local`'s contract.
-                unsafe { ValueTask::from_header(header) }
-            }
-            fn unpooled(future: F) -> Self::Out {
-                // SAFETY: as above, in a box.
-                unsafe { ValueTask::from_header(crate::pool::boxed(future)).started() }
-            }
-        }
-        crate::pool::start_with::<F, Local<'a, T>>(make)
+        // SAFETY: per this function's contract, the value task stays inside a `LocalValueTask`.
+        crate::pool::start_with::<F, Started<'a, T>>(make)
     }
 
     /// A pooled value task for a future that need not be `Send`.
