@@ -16,12 +16,14 @@
 //! 16-byte box pointer and writes the result once, where it is awaited. The bench's payload
 //! grid, (p), measures both over real payload sizes and `dyn` layers: a body that only awaits
 //! another value-task call returns that call's value task (no frame), so forwarding layers
-//! cost nearly nothing; small results (8 and 64 bytes) are cheaper as a `ValueTask` in almost
-//! every cell; results of about 256 bytes, and calls into a body whose future is a few hundred
-//! bytes, can take more time as a `ValueTask` than as a box when the call crosses one `dyn`
-//! layer (up to about 1.7× there), with no allocation. So the advice below is about
-//! allocations and sharing; for a method returning a large struct, measure, or return it
-//! boxed (`Box<T>` as the result moves 8 bytes). What the share of synchronous calls changes:
+//! cost nearly nothing. An 8-byte result is cheaper as a `ValueTask` in every cell; a 64-byte
+//! one in most (a call through one layer can take up to about 1.2× a box's time, depending on
+//! the build); a 256-byte one takes more time than a box through one layer, and through three
+//! with a suspension (up to about 2×), while allocating nothing: a value task is as large as
+//! its result and moves with it, where a boxed future is 16 bytes. So the
+//! advice below is about allocations and sharing; for a method returning a large struct,
+//! measure (a `Box<T>` result moves 8 bytes, for one allocation a call). What the share of
+//! synchronous calls changes:
 //!
 //! | synchronous share | [`Advice`] | why |
 //! |---|---|---|
