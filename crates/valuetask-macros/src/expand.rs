@@ -2,7 +2,7 @@
 //! `fn f<'life0.., 'value_task>(args) -> ValueTask<'value_task, T> where ... { ValueTask::start(async move { body }) }`:
 //! the body starts at the call (see `ValueTask::start`); `boxed` keeps the future in a plain
 //! box (started at the call too), `lazy` starts it at the first poll (`ValueTask::new`).
-//! A body with no `.await` becomes `ValueTask::from_result(call_once(move || -> T { body }))`:
+//! A body with no `.await` becomes `macro_support::completed(move || -> T { body })`:
 //! the same eager semantics with no future at all.
 //!
 //! Every elided lifetime in the arguments (`&self`, `&T`, `'_`) gets a name; every lifetime and
@@ -1258,15 +1258,18 @@ fn wrap_body_uncounted(
         // `&mut self` method may return a reborrow of `self`), and the body keeps the async
         // shape `let ret = { body }; ret`, so its temporaries drop before the arguments.
         let support = opts.macro_support(span);
-        let out = output_binding(span);
+        let completed = if opts.local {
+            quote_spanned!(span=> completed_local)
+        } else {
+            quote_spanned!(span=> completed)
+        };
+        let holds = hold_output(stmts, ret, &support, span);
         return syn::parse2(quote_spanned! {span=>
             {
-                #task::from_result(#support::call_once(move || -> #ret {
+                #support::#completed(move || -> #ret {
                     #(#captures)*
-                    let #out: #ret = { #(#stmts)* };
-                    #[allow(unreachable_code)]
-                    #out
-                }))
+                    #holds
+                })
             }
         })
         .expect("a block");
@@ -1284,23 +1287,18 @@ fn wrap_body_uncounted(
     // `return` must convert to (`Result<impl Display, Box<dyn Error>>` → `Result<_, Box<..>>`).
     let ret = &impl_trait_inferred(ret);
     let out = output_binding(span);
-    let (fix_output, ret_annotation) = (
-        quote_spanned! {span=>
-            if let ::core::option::Option::Some(#out) = ::core::option::Option::None::<#ret> {
-                return #out;
-            }
-        },
-        quote_spanned!(span=> : #ret),
-    );
+    let fix_output = quote_spanned! {span=>
+        if let ::core::option::Option::Some(#out) = ::core::option::Option::None::<#ret> {
+            return #out;
+        }
+    };
+    let support = opts.macro_support(span);
+    let holds = hold_output(stmts, ret, &support, span);
     let future = quote_spanned! {span=>
         async move {
             #fix_output
             #(#captures)*
-            // A `-> !` body is a diverging block here, which clippy flags in user code.
-            #[allow(clippy::diverging_sub_expression)]
-            let #out #ret_annotation = { #(#stmts)* };
-            #[allow(unreachable_code)]
-            #out
+            #holds
         }
     };
     // A pooled body's future is built in its block (`macro_support::start` takes a closure
@@ -1324,6 +1322,23 @@ fn wrap_body_uncounted(
         }
     })
     .expect("a block")
+}
+
+/// `let ret: T = { body_starts(); body }; ret`: the body's statements in a block of their
+/// own, so its temporaries drop before the arguments, as in an `async fn`. `body_starts()`
+/// keeps a body that only diverges from being the whole value of the `let` (clippy's
+/// `diverging_sub_expression` in the user's code); the trailing `ret` is unreachable after
+/// such a body.
+fn hold_output(stmts: &[syn::Stmt], ret: &Type, support: &TokenStream, span: Span) -> TokenStream {
+    let out = output_binding(span);
+    quote_spanned! {span=>
+        let #out: #ret = {
+            #support::body_starts();
+            #(#stmts)*
+        };
+        #[allow(unreachable_code)]
+        #out
+    }
 }
 
 /// The binding that holds a body's output, at the body's `span` (rustc's notes about the

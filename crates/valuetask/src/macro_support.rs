@@ -1,7 +1,7 @@
 //! Items `#[value_task]`'s expansion refers to; not part of the API.
 //!
 //! [`receiver_is_send`] names a receiver that is not `Send` (and points to `?Send`) through
-//! `#[diagnostic::on_unimplemented]`; [`call_once`] runs a body that cannot suspend; without
+//! `#[diagnostic::on_unimplemented]`; [`completed`] runs a body that cannot suspend; without
 //! the `stats` feature `count!` is defined here as its argument, no code (with it,
 //! `stats.rs`), and it wraps every `#[value_task]` body but `lazy` ones.
 
@@ -23,12 +23,27 @@ impl<T: Send + ?Sized> SendReceiver for T {}
 #[inline(always)]
 pub fn receiver_is_send<T: SendReceiver + ?Sized>(_: &T) {}
 
-/// Runs a synchronous method body: the closure owns its captures (an `FnOnce` bound), as an
-/// async block does, so a `&mut self` method may return a reborrow of `self`.
+/// Runs a synchronous method body and returns its output, ready: the closure owns its
+/// captures (an `FnOnce` bound), as an async block does, so a `&mut self` method may return a
+/// reborrow of `self`. The output is wrapped here, not at the call, so a unit body is not a
+/// unit argument in the user's code (clippy's `unit_arg`).
 #[inline(always)]
-pub fn call_once<R>(body: impl FnOnce() -> R) -> R {
-    body()
+pub fn completed<'a, T>(body: impl FnOnce() -> T) -> crate::ValueTask<'a, T> {
+    crate::ValueTask::from_result(body())
 }
+
+/// [`completed`] for `#[value_task(?Send)]` bodies.
+#[inline(always)]
+pub fn completed_local<'a, T>(body: impl FnOnce() -> T) -> crate::LocalValueTask<'a, T> {
+    crate::LocalValueTask::from_result(body())
+}
+
+/// The first statement of the block that holds a body (`let ret: T = { body_starts(); body };`).
+/// It does nothing: it is there so that a body that only diverges (`unreachable!()`) is not
+/// the whole value of the `let` the expansion wrote, which clippy reports as a diverging
+/// sub-expression in the user's code (`diverging_sub_expression`).
+#[inline(always)]
+pub fn body_starts() {}
 
 /// What a suspending `#[value_task]` body returns: `make` (`move || async move { body }`)
 /// builds the body's future in its pooled block, which is then started there (see

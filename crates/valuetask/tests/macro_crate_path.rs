@@ -30,6 +30,16 @@ mod shim {
         }
         pub(crate) use count;
 
+        /// What bodies that cannot suspend return (shadows the glob's).
+        pub fn completed<'a, T>(body: impl FnOnce() -> T) -> super::ValueTask<'a, T> {
+            super::ValueTask::from_result(body())
+        }
+
+        /// What `?Send` bodies that cannot suspend return (shadows the glob's).
+        pub fn completed_local<'a, T>(body: impl FnOnce() -> T) -> super::LocalValueTask<'a, T> {
+            super::LocalValueTask::from_result(body())
+        }
+
         /// What suspending bodies are started with (shadows the glob's).
         pub fn start<'a, T, F: Future<Output = T> + Send + 'a>(
             make: impl FnOnce() -> F,
