@@ -77,6 +77,7 @@ mod completion_source;
 mod continuation;
 mod continuations;
 mod error;
+mod first_poll;
 mod forwarding;
 pub mod guide;
 mod local_value_task;
@@ -88,6 +89,7 @@ mod runtime;
 mod source;
 #[cfg(feature = "stats")]
 pub mod stats;
+mod stored_future;
 mod sync;
 mod task;
 mod unobserved;

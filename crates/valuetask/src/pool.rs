@@ -1,5 +1,6 @@
-//! Pooled storage for futures: the storage behind `ValueTask::new` and `#[value_task]`
-//! (.NET's `PoolingAsyncValueTaskMethodBuilder`).
+//! Pooled storage: the blocks behind `ValueTask::new` and `#[value_task]` (.NET's
+//! `PoolingAsyncValueTaskMethodBuilder`; the future in its block is `stored_future.rs`), the
+//! small records behind value tasks, and task cells.
 //!
 //! A future is moved into a block of the smallest size class that fits it; when the value task
 //! yields or is dropped, the future is dropped in place and the block goes back to the pool on
@@ -25,16 +26,13 @@
 //! # Invariants
 //!
 //! A block is owned by exactly one of: a thread's free list, a shared list (under its lock),
-//! or one live value task backing / `start` call (the future inside it), or one small record
-//! (`store_small`). A free block's first word is its chain link; a block in use holds a
-//! `StoredBlock` (a value task backing's header, then the future) or a record from offset 0.
-//! During `start`'s first poll the header is not written yet (nothing reads it there: the
-//! block is not a backing until that poll suspends). `len` counts the blocks of each chain
-//! exactly.
+//! one live value task backing or `start` call (a stored future, `stored_future.rs`, whose
+//! invariants say what the block holds), one small record (`store_small`) or one task cell
+//! (`store_block`). A free block's first word is its chain link. `len` counts the blocks of
+//! each chain exactly.
 //!
-//! A future is polled only in its block (pinned there) and dropped in place before its block
-//! is returned. The thread-local lists are `const`-initialized and `Drop`-free (a separate
-//! guard flushes them at thread exit), so the fast path is a plain thread-local access.
+//! The thread-local lists are `const`-initialized and `Drop`-free (a separate guard flushes
+//! them at thread exit), so the fast path is a plain thread-local access.
 //!
 //! Both thread caches (this one and `CompletionPool`'s) rely on native thread-locals, which
 //! are never destroyed (Linux, macOS, Windows). Where `std` emulates them with OS keys, a
@@ -43,18 +41,12 @@
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::cell::Cell;
-use std::future::Future;
-use std::pin::Pin;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::task::{Context, Poll, Waker};
 
 use std::marker::PhantomData;
 use std::mem::{align_of, size_of};
-
-use crate::backing::SourceStatus;
-use crate::backing::{deliver, BackingVTable, Header, Kind};
 
 const CLASS_SIZES: [usize; 7] = [64, 128, 256, 512, 1024, 2048, 4096];
 const CLASSES: usize = CLASS_SIZES.len();
@@ -297,7 +289,7 @@ impl Local {
 /// A free block of `class`: this thread's list, else half a list from the shared one, else
 /// the allocator.
 #[inline]
-fn take_block(class: usize) -> NonNull<u8> {
+pub(crate) fn take_block(class: usize) -> NonNull<u8> {
     let local = LOCAL.try_with(|local| {
         let head = local.heads[class].get();
         if head.is_null() {
@@ -373,7 +365,7 @@ fn take_block_slow(class: usize) -> NonNull<u8> {
 /// Return a free block of `class` (its future already dropped) to this thread's list; a full
 /// list first moves half of itself to the shared list.
 #[inline]
-fn return_block(class: usize, block: NonNull<u8>) {
+pub(crate) fn return_block(class: usize, block: NonNull<u8>) {
     let block = block.as_ptr();
     let fast = LOCAL.try_with(|local| {
         let len = local.lens[class].get();
@@ -440,10 +432,10 @@ fn return_block_slow(class: usize, block: *mut u8) {
 }
 
 /// The size class of a block holding an `R`; `usize::MAX` if none fits.
-struct ClassOf<R>(PhantomData<R>);
+pub(crate) struct ClassOf<R>(PhantomData<R>);
 
 impl<R> ClassOf<R> {
-    const CLASS: usize = match class_of(size_of::<R>(), align_of::<R>()) {
+    pub(crate) const CLASS: usize = match class_of(size_of::<R>(), align_of::<R>()) {
         Some(class) => class,
         None => usize::MAX,
     };
@@ -523,204 +515,6 @@ pub(crate) unsafe fn free_block<R>(block: NonNull<R>) {
     let _give_back = GiveBack(ClassOf::<R>::CLASS, block.cast());
     // SAFETY: per the caller, the block holds an `R` that nothing uses again.
     unsafe { ptr::drop_in_place(block.as_ptr()) };
-}
-
-/// A future and the header that makes it a value task's backing: the layout of a pooled
-/// block, and of a boxed future.
-#[repr(C)]
-struct StoredBlock<F: Future> {
-    header: Header<F::Output>,
-    future: F,
-}
-
-/// Operations on a future `F` stored in a pooled block, or in a box.
-struct Stored<F>(PhantomData<F>);
-
-impl<F: Future> Stored<F> {
-    const CLASS: usize = ClassOf::<StoredBlock<F>>::CLASS;
-
-    /// Borrowed as `&Self::POOLED`, a constant is promoted to static memory: the header's
-    /// pointer stays valid forever.
-    const POOLED: BackingVTable<F::Output> = BackingVTable {
-        poll: Self::poll,
-        status: Self::status,
-        release: Self::release_pooled,
-        kind: Kind::Future,
-        name: "Pooled",
-        token: None,
-    };
-
-    const BOXED: BackingVTable<F::Output> = BackingVTable {
-        poll: Self::poll,
-        status: Self::status,
-        release: Self::release_boxed,
-        kind: Kind::Future,
-        name: "Future",
-        token: None,
-    };
-
-    /// # Safety
-    /// `header` starts a live `StoredBlock<F>` whose future has not completed.
-    unsafe fn poll_future(
-        header: NonNull<Header<F::Output>>,
-        cx: &mut Context<'_>,
-    ) -> Poll<F::Output> {
-        let block = header.cast::<StoredBlock<F>>();
-        // SAFETY: the future lives in its block until dropped; it is never moved.
-        // (On `Ready` the future stays in place: the value task releases it.)
-        unsafe { Pin::new_unchecked(&mut (*block.as_ptr()).future) }.poll(cx)
-    }
-
-    /// The vtable's poll: [`poll_future`](Self::poll_future), its output delivered to `out`.
-    ///
-    /// # Safety
-    /// As for `poll_future`; `out` is the caller's slot (the `PollFn` contract).
-    unsafe fn poll(
-        header: NonNull<Header<F::Output>>,
-        cx: &mut Context<'_>,
-        out: NonNull<F::Output>,
-    ) -> bool {
-        // SAFETY: per the caller.
-        unsafe { deliver(Self::poll_future(header, cx), out) }
-    }
-
-    unsafe fn status(_header: NonNull<Header<F::Output>>) -> SourceStatus {
-        SourceStatus::Pending
-    }
-
-    /// # Safety
-    /// `header` starts a live pooled `StoredBlock<F>`; it is not used again.
-    unsafe fn release_pooled(header: NonNull<Header<F::Output>>) {
-        /// Returns the block even if dropping the future panics. Generic, so the class is a
-        /// constant in the inlined return.
-        struct GiveBack<F: Future>(NonNull<u8>, PhantomData<F>);
-        impl<F: Future> Drop for GiveBack<F> {
-            #[inline]
-            fn drop(&mut self) {
-                return_block(Stored::<F>::CLASS, self.0);
-            }
-        }
-        let _give_back = GiveBack::<F>(header.cast(), PhantomData);
-        let block = header.cast::<StoredBlock<F>>();
-        // SAFETY: per the caller; the future is dropped exactly once, in place (it was
-        // pinned there).
-        unsafe { ptr::drop_in_place(&raw mut (*block.as_ptr()).future) };
-    }
-
-    /// # Safety
-    /// `header` starts a live boxed `StoredBlock<F>`; it is not used again.
-    unsafe fn release_boxed(header: NonNull<Header<F::Output>>) {
-        // SAFETY: per the caller: the box was leaked by `boxed`.
-        drop(unsafe { Box::from_raw(header.cast::<StoredBlock<F>>().as_ptr()) });
-    }
-
-    /// A pooled block's header, once it holds a future (`Backed::from_header` makes the
-    /// backing).
-    fn pooled_header(block: NonNull<StoredBlock<F>>) -> NonNull<Header<F::Output>> {
-        block.cast()
-    }
-}
-
-/// `future` in a box with its header, for futures too large for the pool or kept out of it.
-pub(crate) fn boxed<F: Future>(future: F) -> NonNull<Header<F::Output>> {
-    let block = Box::new(StoredBlock {
-        // SAFETY: `&BOXED` is a promoted constant.
-        header: unsafe { Header::from_raw(&Stored::<F>::BOXED) },
-        future,
-    });
-    // SAFETY: `Box::into_raw` is never null.
-    unsafe { NonNull::new_unchecked(Box::into_raw(block)) }.cast()
-}
-
-/// Store `future` in a pooled block, or hand it back if it is too large or too aligned.
-pub(crate) fn store<F: Future>(future: F) -> Result<NonNull<Header<F::Output>>, F> {
-    if Stored::<F>::CLASS == usize::MAX {
-        return Err(future);
-    }
-    let block = take_block(Stored::<F>::CLASS).cast::<StoredBlock<F>>();
-    // SAFETY: the block fits a `StoredBlock<F>` (its class), is aligned to 16 ≥ its
-    // alignment, and ours. `&POOLED` is a promoted constant.
-    unsafe {
-        block.as_ptr().write(StoredBlock {
-            header: Header::from_raw(&Stored::<F>::POOLED),
-            future,
-        })
-    };
-    Ok(Stored::<F>::pooled_header(block))
-}
-
-/// What [`start_with`] does with the future, each case given to its own continuation so that
-/// a ready output moves straight into what the caller builds of it (no enum in between to
-/// copy it through).
-pub(crate) trait StartedInto<F: Future> {
-    /// What the caller makes of the outcome.
-    type Out;
-    /// It completed during the first poll; its storage is already back in the pool.
-    fn ready(output: F::Output) -> Self::Out;
-    /// It suspended; it stays pooled (the block's header).
-    fn pending(header: NonNull<Header<F::Output>>) -> Self::Out;
-    /// Too large or too aligned for the pool: handed back unpolled.
-    fn unpooled(future: F) -> Self::Out;
-}
-
-/// Store the future `make` returns in a pooled block and poll it once, in place, with a waker
-/// that does nothing (the caller's first real poll registers a real one); `S` makes the
-/// caller's value of the outcome.
-///
-/// `make` runs after the block is taken, so a future it constructs (an `async` block over its
-/// captures) is written where it will live instead of being built on the caller's stack and
-/// copied there. `make` must not panic (the macro's closures only build an `async` block); if
-/// it does, the block is returned and the panic propagates.
-#[inline(always)]
-pub(crate) fn start_with<F: Future, S: StartedInto<F>>(make: impl FnOnce() -> F) -> S::Out {
-    if Stored::<F>::CLASS == usize::MAX {
-        return S::unpooled(make());
-    }
-    /// Returns an empty block if `make` panics.
-    struct Taken(NonNull<u8>, usize);
-    impl Drop for Taken {
-        fn drop(&mut self) {
-            return_block(self.1, self.0);
-        }
-    }
-    let taken = Taken(take_block(Stored::<F>::CLASS), Stored::<F>::CLASS);
-    let block = taken.0.cast::<StoredBlock<F>>();
-    // The header is written only if the future suspends: a body that completes in its first
-    // poll never becomes a backing.
-    // SAFETY: the block fits a `StoredBlock<F>` (its class), is aligned to 16 ≥ its
-    // alignment, and ours; the future is written in its field, where it stays pinned.
-    unsafe { (&raw mut (*block.as_ptr()).future).write(make()) };
-    std::mem::forget(taken);
-    let header = Stored::<F>::pooled_header(block);
-    /// Drops the future and returns the block if the first poll panics.
-    struct Unwind<F: Future>(NonNull<Header<F::Output>>);
-    impl<F: Future> Drop for Unwind<F> {
-        fn drop(&mut self) {
-            // SAFETY: the block holds a live `F` that nobody else references (`release_pooled`
-            // reads no header).
-            unsafe { Stored::<F>::release_pooled(self.0) };
-        }
-    }
-    let guard = Unwind::<F>(header);
-    // SAFETY: the block holds a pending `F`, ours alone (`poll` reads no header).
-    let polled =
-        unsafe { Stored::<F>::poll_future(header, &mut Context::from_waker(Waker::noop())) };
-    std::mem::forget(guard);
-    match polled {
-        Poll::Ready(output) => {
-            // SAFETY: completed, and nothing else knows the block: the future is dropped in
-            // place exactly once and the block returned, even if that drop panics.
-            unsafe { Stored::<F>::release_pooled(header) };
-            S::ready(output)
-        }
-        Poll::Pending => {
-            // SAFETY: the block is ours; `&POOLED` is a promoted constant.
-            unsafe {
-                (&raw mut (*block.as_ptr()).header).write(Header::from_raw(&Stored::<F>::POOLED))
-            };
-            S::pending(header)
-        }
-    }
 }
 
 #[cfg(test)]

@@ -18,14 +18,16 @@
 //!   keeps the value task in memory and reloads its tag after every poll ((h) went from 0.25×
 //!   to 0.20× when that stopped). Re-check rows (h), (h4), (j) and (j2) after touching `Drop`,
 //!   `poll` or the `Repr` tags. (j2) also moves with whether LLVM inlines the body's first
-//!   poll into `pool::start_with` (a cost just over its threshold for the bench's body): read the
+//!   poll into `stored_future::start_with` (a cost just over its threshold for the bench's body): read the
 //!   disassembly before crediting or blaming a change for it.
 //! - `ValueTask` is `Unpin` and never pins its value (a ready value is moved out, everything
 //!   else is a handle); it is `Done` after yielding, and polling it again panics with a message.
 //! - Eager start: [`ValueTask::start`] (what `#[value_task]` bodies return; `boxed` ones differ
 //!   in storage only, `lazy` ones use [`ValueTask::new`]) runs the body to its first
-//!   suspension at the call, with a no-op waker, so a future must re-register its waker on
-//!   every poll, as the `Future` contract requires. A body the macro proves cannot suspend
+//!   suspension at the call, with a waker that wakes nothing, so a future must re-register
+//!   its waker on every poll, as the `Future` contract requires. A body that suspended there
+//!   suspends its caller at its first real poll (`stored_future.rs`: a yield reaches the
+//!   caller's executor). A body the macro proves cannot suspend
 //!   (`valuetask-macros`' `synchronous.rs`) runs as a plain closure: same semantics, no future.
 
 mod bridge;
@@ -46,7 +48,7 @@ use crate::source::ValueTaskSource;
 use crate::task::{Task, TaskError};
 
 use crate::backing::{self, Backed, Header, Kind};
-use crate::pool::StartedInto;
+use crate::stored_future::StartedInto;
 use records::{SourceRecord, TaskRecord};
 
 /// A result that is available now, or an operation that produces it later: .NET's
@@ -175,8 +177,8 @@ impl<T> Repr<'_, T> {
     }
 }
 
-/// What `pool::start_with` did with a body's future, as a value task: its ready output by value,
-/// its pooled block, or (too large for the pool) a box started here.
+/// What `stored_future::start_with` did with a body's future, as a value task: its ready
+/// output by value, or its block (pooled, or a box).
 ///
 /// The value task is typed `Send` (when `T: Send`) whatever the future: its two users
 /// guarantee it, [`ValueTask::start_with`] by its `F: Send` bound and
@@ -196,10 +198,11 @@ impl<'a, T, F: Future<Output = T> + 'a> StartedInto<F> for Started<'a, T> {
         // type's docs say.
         unsafe { ValueTask::from_header(header) }
     }
-    fn unpooled(future: F) -> Self::Out {
-        // SAFETY: as above, in a box; started here as a pooled future would have been.
-        unsafe { ValueTask::from_header(crate::pool::boxed(future)).started() }
-    }
+}
+
+/// `future` in a box, started (`ValueTask::boxed`).
+fn start_boxed<'a, T, F: Future<Output = T> + Send + 'a>(future: F) -> ValueTask<'a, T> {
+    crate::stored_future::start_boxed::<F, Started<'a, T>>(future)
 }
 
 /// Misuse: a value task polled to completion (it is `Unpin`, so `Pin::new(&mut vt)` can poll
@@ -269,7 +272,7 @@ impl<'a, T> ValueTask<'a, T> {
     /// assert_eq!(vt.get_result(), 2);
     /// ```
     pub fn new(future: impl Future<Output = T> + Send + 'a) -> Self {
-        match crate::pool::store(future) {
+        match crate::stored_future::store(future) {
             // SAFETY: a fresh block holding a `Send` future that lives for `'a`.
             Ok(header) => unsafe { ValueTask::from_header(header) },
             Err(large) => ValueTask::boxed_lazy(large),
@@ -283,8 +286,13 @@ impl<'a, T> ValueTask<'a, T> {
     /// large for the pool). This is what `#[value_task]` methods return.
     ///
     /// The first poll uses a waker that does nothing; the first real poll (the `.await`)
-    /// registers the real one, as the `Future` contract requires of every future. A panic in
-    /// the first part propagates to the caller, like a panic in a plain function.
+    /// registers the real one, as the `Future` contract requires of every future. A body that
+    /// suspended at the call suspends its caller at that first real poll: one that woke
+    /// itself (a yield: `tokio::task::yield_now()`, a spent cooperative budget) wakes the
+    /// caller's waker and returns `Pending` there, as .NET's `await Task.Yield()` suspends the
+    /// caller of an `async ValueTask` method; one that completed between the call and that
+    /// poll gives its output at the next poll. A panic in the first part propagates to the
+    /// caller, like a panic in a plain function.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicBool, Ordering};
@@ -312,16 +320,7 @@ impl<'a, T> ValueTask<'a, T> {
     where
         F: Future<Output = T> + Send + 'a,
     {
-        crate::pool::start_with::<F, Started<'a, T>>(make)
-    }
-
-    /// Poll a lazy value task once, with a waker that does nothing: a ready result replaces
-    /// its backing.
-    fn started(mut self) -> Self {
-        match self.0.poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(value) => ValueTask::from_result(value),
-            Poll::Pending => self,
-        }
+        crate::stored_future::start_with::<F, Started<'a, T>>(make)
     }
 
     /// Like [`start_with`](Self::start_with), for a future that need not be `Send`.
@@ -334,7 +333,7 @@ impl<'a, T> ValueTask<'a, T> {
         F: Future<Output = T> + 'a,
     {
         // SAFETY: per this function's contract, the value task stays inside a `LocalValueTask`.
-        crate::pool::start_with::<F, Started<'a, T>>(make)
+        crate::stored_future::start_with::<F, Started<'a, T>>(make)
     }
 
     /// A pooled value task for a future that need not be `Send`.
@@ -344,9 +343,9 @@ impl<'a, T> ValueTask<'a, T> {
     /// stay inside a `LocalValueTask` (which is `!Send`) and never be handed out, combined or
     /// turned into a task.
     pub(crate) unsafe fn pooled_local(future: impl Future<Output = T> + 'a) -> Self {
-        let header = match crate::pool::store(future) {
+        let header = match crate::stored_future::store(future) {
             Ok(header) => header,
-            Err(large) => crate::pool::boxed(large),
+            Err(large) => crate::stored_future::boxed(large),
         };
         // SAFETY: a block holding a future that lives for `'a`; typed `Send` per this
         // function's contract.
@@ -374,14 +373,14 @@ impl<'a, T> ValueTask<'a, T> {
     /// assert_eq!(suspended.get_result(), 1);
     /// ```
     pub fn boxed(future: impl Future<Output = T> + Send + 'a) -> Self {
-        ValueTask::boxed_lazy(future).started()
+        start_boxed(future)
     }
 
     /// `future` in a plain box, not polled yet (what `new` does with a future too large for
     /// the pool, and the library's bridges, which poll it themselves).
     pub(crate) fn boxed_lazy(future: impl Future<Output = T> + Send + 'a) -> Self {
         // SAFETY: a fresh box holding a `Send` future that lives for `'a`.
-        unsafe { ValueTask::from_header(crate::pool::boxed(future)) }
+        unsafe { ValueTask::from_header(crate::stored_future::boxed(future)) }
     }
 
     /// A value task whose result comes from `source` for the operation `token`
@@ -494,8 +493,16 @@ impl<'a, T> ValueTask<'a, T> {
             other if !other.is_completed() => return None,
             _ => {}
         }
-        match self.0.poll(&mut Context::from_waker(Waker::noop())) {
+        let cx = &mut Context::from_waker(Waker::noop());
+        match self.0.poll(cx) {
             Poll::Ready(value) => Some(value),
+            // A started body that completed in the poll that hands its yield to the caller's
+            // executor (`stored_future.rs`) holds its output for the next poll: no yield to
+            // hand anyone here.
+            Poll::Pending if self.0.is_completed() => match self.0.poll(cx) {
+                Poll::Ready(value) => Some(value),
+                Poll::Pending => None,
+            },
             Poll::Pending => None,
         }
     }

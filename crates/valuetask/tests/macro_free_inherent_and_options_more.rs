@@ -260,9 +260,10 @@ fn lazy_recursion_runs_when_awaited_and_boxed_recursion_at_the_call() {
         4,
         "boxed: eager"
     );
-    // The innermost level's first poll suspended; the level above polled it again at once,
-    // where it was ready: the whole chain completed at the call.
-    assert!(vt.is_completed());
+    // The innermost level yielded at its call; the yield reaches each level above (their
+    // first poll of it hands the yield on instead of polling it again at once), so the chain
+    // is still suspended at the outermost call, as the innermost body asked.
+    assert!(!vt.is_completed());
     assert_eq!(vt.get_result(), 3);
 }
 

@@ -1,8 +1,9 @@
 //! Model-based test of pooled future storage (`ValueTask::new` / `start` / `boxed` and
 //! `#[value_task]`): random sequences that start futures (some complete at once, some suspend
 //! on a completion source), resume them, poll them here or on a second thread, and drop them
-//! pending or finished. After every step: outputs as the model says, and every future dropped
-//! exactly once, wherever its block was taken or returned.
+//! pending or finished. After every step: outputs as the model says (a future that suspended
+//! at its start says `Pending` at its first poll, see `stored_future.rs`), and every future
+//! dropped exactly once, wherever its block was taken or returned.
 //!
 //! `PROPTEST_CASES` raises the number of sequences (default 256).
 
@@ -90,6 +91,10 @@ struct Started {
     resumed: Option<u32>,
     drops: Arc<AtomicUsize>,
     finished: bool,
+    /// Started at the call and suspended there, not polled since: its first poll hands the
+    /// suspension to the caller, so it says `Pending` even if the gate opened meanwhile (the
+    /// output is then kept for the next poll).
+    first_poll: bool,
 }
 
 fn poll_once(vt: &mut ValueTask<'static, u32>) -> Poll<u32> {
@@ -150,6 +155,7 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                     resumed: None,
                     drops,
                     finished: false,
+                    first_poll: eager && !ready,
                 });
             }
             Op::Resume(i) => {
@@ -181,6 +187,8 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                 };
                 let expected = if f.ready {
                     Some(7)
+                } else if std::mem::take(&mut f.first_poll) {
+                    None
                 } else {
                     f.resumed.map(|v| v + 1)
                 };
