@@ -401,7 +401,9 @@ mod on_tokio {
         /// cannot fault the canceled task: it goes to the unobserved-error hook
         /// ([`set_unobserved_error_hook`](crate::set_unobserved_error_hook)), as does that of
         /// a future that finishes after the token fired (its poll's panic, or the `Drop` of
-        /// the value it returned).
+        /// the value it returned). Awaiters of a task canceled inside `cancel()` are woken
+        /// there, so a synchronous continuation runs there, as for a .NET `Task.Run` task
+        /// canceled by its token.
         ///
         /// ```
         /// use tokio_util::sync::CancellationToken;
@@ -449,6 +451,16 @@ mod on_tokio {
         future: impl std::future::Future<Output = T> + Send + 'static,
         token: CancellationToken,
     ) -> Task<T> {
+        run_canceled_by(handle, future, token, Cancel::Inline)
+    }
+
+    /// [`run_with_cancellation_on`], the cancellation's awaiters woken as `cancel` says.
+    fn run_canceled_by<T: Send + Sync + 'static>(
+        handle: &tokio::runtime::Handle,
+        future: impl std::future::Future<Output = T> + Send + 'static,
+        token: CancellationToken,
+        cancel: Cancel,
+    ) -> Task<T> {
         if token.is_cancelled() {
             // Dropped here, unstarted; a panic in that drop faults the task, as it would
             // have mid-flight.
@@ -468,8 +480,19 @@ mod on_tokio {
         )));
         // The task turns canceled inside `token.cancel()`; the future is dropped at its next
         // poll on the runtime (`Drive`, woken by the same token).
-        cancel_when(token, task.clone());
+        cancel_when(token, task.clone(), cancel);
         task
+    }
+
+    /// Where the awaiters of a task canceled inside `token.cancel()` are woken.
+    #[derive(Clone, Copy)]
+    enum Cancel {
+        /// There, as the task's own mode says (.NET: a `Task.Run` task's continuations, or a
+        /// `TaskCompletionSource`'s, run inside `Cancel()` unless it runs them asynchronously).
+        Inline,
+        /// On the continuation thread, never inside `cancel()` (.NET's canceled `Task.Delay`
+        /// runs its continuations asynchronously).
+        Later,
     }
 
     impl Task<()> {
@@ -497,6 +520,13 @@ mod on_tokio {
         /// A task that completes after `duration`, or ends canceled when `token` fires first
         /// (.NET `Task.Delay(TimeSpan, CancellationToken)`).
         ///
+        /// Canceled inside `token.cancel()`, as in .NET: the task is Canceled when `cancel()`
+        /// returns. Its awaiters are woken from valuetask's continuation thread, though, not
+        /// inside `cancel()`, so a synchronous continuation
+        /// ([`ContinueOn::Synchronously`](crate::ContinueOn::Synchronously)) never runs on the
+        /// canceling thread's stack (.NET's canceled `Task.Delay` runs its continuations
+        /// asynchronously). When the delay elapses, they run where the timer completes it.
+        ///
         /// ```
         /// use std::time::Duration;
         /// use tokio_util::sync::CancellationToken;
@@ -515,7 +545,9 @@ mod on_tokio {
                     None => std::future::pending().await,
                 }
             };
-            run_with_cancellation_on(&super::background_handle(), sleep, token)
+            // Canceled inside `token.cancel()`, but its awaiters (a synchronous continuation)
+            // are woken from the continuation thread, as .NET's canceled `Task.Delay` does.
+            run_canceled_by(&super::background_handle(), sleep, token, Cancel::Later)
         }
     }
 
@@ -523,7 +555,11 @@ mod on_tokio {
     /// `Cancel()`), unless it completes first: a watcher (`crate::watcher`) over the token and the task,
     /// polled on whichever thread wakes it, with no runtime. It is freed when either fires:
     /// nothing is left per task.
-    fn cancel_when<T: Send + Sync + 'static>(token: CancellationToken, task: Task<T>) {
+    fn cancel_when<T: Send + Sync + 'static>(
+        token: CancellationToken,
+        task: Task<T>,
+        cancel: Cancel,
+    ) {
         crate::watcher::watch(async move {
             let mut cancelled = std::pin::pin!(token.cancelled());
             let mut done = std::pin::pin!(task.completion());
@@ -533,9 +569,11 @@ mod on_tokio {
                     // panic of an awaiter's waker must not unwind through it (the waiters
                     // after this one would never be woken). Every awaiter is woken first;
                     // the panic is then discarded, as the continuation thread does.
-                    let canceled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        task.try_cancel();
-                    }));
+                    let canceled =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match cancel {
+                            Cancel::Inline => task.try_cancel(),
+                            Cancel::Later => task.try_cancel_later(),
+                        }));
                     if let Err(panic) = canceled {
                         crate::catch_panic::discard(panic);
                     }
@@ -581,7 +619,7 @@ mod on_tokio {
             }
             // The watcher holds the task, not a source: dropping every source still abandons
             // the task, which also ends the watcher.
-            cancel_when(token, self.task());
+            cancel_when(token, self.task(), Cancel::Inline);
         }
     }
 }

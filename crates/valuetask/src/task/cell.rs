@@ -878,6 +878,20 @@ impl<O> RawTask<O> {
         }
     }
 
+    /// [`try_complete`](Self::try_complete), its waiters handed to the continuation thread
+    /// whatever the cell's mode: for a completion that must not run awaiters' code on the
+    /// completing thread (.NET sets `RunContinuationsAsynchronously` on a `Task.Delay` it
+    /// cancels, so its continuations never run inside `Cancel()`).
+    pub(crate) fn try_complete_later(&self, output: O, outcome: Outcome) -> Result<(), O> {
+        match self.claim() {
+            Some(before) => {
+                self.publish_as(before, output, outcome, true);
+                Ok(())
+            }
+            None => Err(output),
+        }
+    }
+
     /// [`try_complete`](Self::try_complete) for a completer that panics when it comes
     /// second: `false` then. The output is made by `make` once the cell is claimed, so it is
     /// written into the cell from registers: made before the claim, it was kept on the stack
@@ -972,6 +986,13 @@ impl<O> RawTask<O> {
     /// the state it replaced), write the output, publish `COMPLETE`, and wake the waiters.
     #[inline(always)]
     fn publish(&self, before: Snapshot, output: O, outcome: Outcome) {
+        self.publish_as(before, output, outcome, false);
+    }
+
+    /// [`publish`](Self::publish); `later` hands the waiters to the continuation thread
+    /// whatever the cell's mode.
+    #[inline(always)]
+    fn publish_as(&self, before: Snapshot, output: O, outcome: Outcome, later: bool) {
         let cell = self.cell();
         // SAFETY: we set `CLAIMED`, so we are the only writer, and nobody reads the output
         // before we set `COMPLETE` below.
@@ -986,7 +1007,7 @@ impl<O> RawTask<O> {
         // state: nobody else changed it while we held `LOCKED`.
         let done = (before.0 | CLAIMED | COMPLETE | outcome.bits()) & !LOCKED;
         cell.state.store(done, Ordering::Release);
-        if before.async_continuations() {
+        if later || before.async_continuations() {
             return self.wake_later(before, inline);
         }
         if !before.has_slab() && !before.has_overflow() {

@@ -374,6 +374,15 @@ impl<T> Task<T> {
             .is_ok()
     }
 
+    /// [`try_cancel`](Self::try_cancel), its awaiters woken from the continuation thread, not
+    /// here (for `Task::delay_with_cancellation`, as .NET's canceled `Task.Delay`).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn try_cancel_later(&self) -> bool {
+        self.raw
+            .try_complete_later(Err(TaskError::Canceled), Outcome::Canceled)
+            .is_ok()
+    }
+
     /// True when both handles point at the same task (.NET `ReferenceEquals`; `==` on tasks
     /// compares the same way).
     ///
