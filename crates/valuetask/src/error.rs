@@ -46,6 +46,10 @@ pub enum TaskError {
     /// pending forever; here awaiters are released with this error instead. The task counts
     /// as faulted.
     Abandoned,
+    /// A wait gave up before the task completed ([`Task::wait_async`](crate::Task) with a
+    /// timeout; .NET `TimeoutException`). Counts as faulted. The task waited for is not
+    /// affected.
+    TimedOut,
 }
 
 /// What a task completes with.
@@ -111,6 +115,18 @@ impl TaskError {
         matches!(self, TaskError::Canceled)
     }
 
+    /// True for [`TaskError::TimedOut`] (.NET: the exception is a `TimeoutException`).
+    ///
+    /// ```
+    /// use valuetask::TaskError;
+    ///
+    /// assert!(TaskError::TimedOut.is_timeout());
+    /// assert!(!TaskError::Canceled.is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, TaskError::TimedOut)
+    }
+
     /// True for [`TaskError::Panicked`].
     ///
     /// ```
@@ -147,6 +163,7 @@ impl PartialEq for TaskError {
         match (self, other) {
             (TaskError::Canceled, TaskError::Canceled) => true,
             (TaskError::Abandoned, TaskError::Abandoned) => true,
+            (TaskError::TimedOut, TaskError::TimedOut) => true,
             (TaskError::Panicked(a), TaskError::Panicked(b)) => a == b,
             (TaskError::Faulted(a), TaskError::Faulted(b)) => Arc::ptr_eq(a, b),
             (TaskError::Aggregate(a), TaskError::Aggregate(b)) => a == b,
@@ -165,6 +182,7 @@ impl fmt::Debug for TaskError {
             TaskError::Faulted(e) => f.debug_tuple("Faulted").field(e).finish(),
             TaskError::Aggregate(all) => f.debug_tuple("Aggregate").field(all).finish(),
             TaskError::Abandoned => f.write_str("Abandoned"),
+            TaskError::TimedOut => f.write_str("TimedOut"),
         }
     }
 }
@@ -186,6 +204,7 @@ impl fmt::Display for TaskError {
                 "task abandoned: its producer (TaskCompletionSource, Completer, or the runtime \
                  driving it) went away without completing it",
             ),
+            TaskError::TimedOut => f.write_str("the wait timed out before the task completed"),
         }
     }
 }

@@ -203,11 +203,14 @@
 //! assert_eq!(reply.get_result(), Ok("pong"));
 //! ```
 //!
-//! # `AsTask` / `Preserve`, `WhenAll` / `WhenAny`, cancellation, `ContinueWith`
+//! # `AsTask` / `Preserve`, `WhenAll` / `WhenAny`, cancellation, `WaitAsync`, `ContinueWith`
 //!
 //! A value task is awaited once. To await a result more than once, or from several places,
-//! turn it into a [`Task`](crate::Task) ([`as_task`](crate::ValueTask::as_task), which is also
-//! .NET's `Preserve`): cloneable, awaitable by any number of tasks. Combinators exist for both.
+//! turn it into a [`Task`](crate::Task) ([`as_task`](crate::ValueTask::as_task)): cloneable,
+//! awaitable by any number of tasks. To keep a value task for later, or for another
+//! consumer, while its source may be reused, [`preserve`](crate::ValueTask::preserve) it
+//! (.NET `Preserve()`): one that holds its value or a task stays as it is. Combinators exist
+//! for both.
 //!
 //! ```
 //! use valuetask::{Task, ValueTask};
@@ -243,6 +246,22 @@
 //! tcs.cancel_on(token.clone()); // token.Register(() => tcs.TrySetCanceled())
 //! token.cancel();
 //! assert!(tcs.task().is_canceled());
+//! # }
+//! ```
+//!
+//! `task.WaitAsync(timeout, token)` is [`Task::wait_async`](crate::Task::wait_async): the
+//! wait ends, the task goes on.
+//!
+//! ```
+//! # #[cfg(feature = "tokio")] {
+//! use std::time::Duration;
+//! use tokio_util::sync::CancellationToken;
+//! use valuetask::{TaskCompletionSource, TaskError};
+//!
+//! let tcs = TaskCompletionSource::<u8>::new();
+//! let wait = tcs.task().wait_async(Duration::from_millis(5), CancellationToken::new());
+//! assert_eq!(wait.wait(), Err(&TaskError::TimedOut)); // TimeoutException
+//! assert!(!tcs.task().is_completed());
 //! # }
 //! ```
 //!

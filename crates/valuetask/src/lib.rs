@@ -10,11 +10,11 @@
 //! | `new ValueTask<T>(source, token)` | [`ValueTask::from_source`], [`ValueTask::from_arc_source`] (`u32` token) |
 //! | `default(ValueTask<T>)`, `ValueTask.CompletedTask` | `ValueTask::default()` (complete with `T::default()`), [`ValueTask::completed`] |
 //! | `IsCompleted`, `IsCompletedSuccessfully` + `Result` | [`ValueTask::is_completed`], [`ValueTask::try_get`] |
-//! | `AsTask()`, `Preserve()` | [`ValueTask::as_task`]; [`ValueTask::into_task`] gives back the very `Task` a value task was made from |
+//! | `AsTask()`, `Preserve()` | [`ValueTask::as_task`]; [`ValueTask::into_task`] gives back the very `Task` a value task was made from; [`ValueTask::preserve`] |
 //! | `GetAwaiter().GetResult()` | [`ValueTask::get_result`] (blocks safely) |
 //! | await twice / concurrently | does not compile: awaiting moves the value task |
 //! | `Task<T>`, `TaskAwaiter<T>` | [`Task<T>`](Task): `Clone`, awaitable by value and by `&` ([`TaskFuture`]), yields `Result<T, TaskError>`; [`Task::result`] borrows it instead (any `T`) |
-//! | `Exception`, `TaskCanceledException`, `AggregateException` | [`TaskError`]: `Canceled`, `Panicked`, `Faulted`, `Aggregate`, `Abandoned` |
+//! | `Exception`, `TaskCanceledException`, `AggregateException` | [`TaskError`]: `Canceled`, `Panicked`, `Faulted`, `Aggregate`, `Abandoned`, `TimedOut` |
 //! | `TaskStatus`, `IsFaulted`, `IsCanceled`, `Exception` | [`Task::status`], [`Task::is_faulted`], [`Task::is_canceled`], [`Task::error`] |
 //! | `Task.FromResult`, `CompletedTask`, `FromException`, `FromCanceled` | [`Task::from_result`] (static tasks for `()`, `true`, `false` and `i32`s `-1..=8`, as .NET caches), [`Task::completed`] (static), [`Task::from_error`], [`Task::from_canceled`] |
 //! | `Task.Run`, `Task.Run(…, token)`, `LongRunning` | [`Task::run`], [`Task::run_on`], [`Task::run_with_cancellation`], [`Task::run_blocking`] (feature `tokio`) |
@@ -24,6 +24,7 @@
 //! | `TaskExtensions.Unwrap` (of `Task<Task<T>>`) | [`Task::flatten`] |
 //! | `ContinueWith`, `TaskContinuationOptions` | [`Task::continue_with`], [`Task::continue_with_options`], [`ContinuationOptions`] ([`ContinueWhen`]: `OnlyOn…`; [`ContinueOn`]: `ExecuteSynchronously`) |
 //! | `Wait()`, `Wait(TimeSpan)`, `.Result` | [`Task::wait`], [`Task::wait_timeout`], [`Task::try_result`] |
+//! | `WaitAsync(TimeSpan, CancellationToken)`, `TimeoutException` | [`Task::wait_async`], [`Task::wait_async_timeout`], [`Task::wait_async_cancellation`] (feature `tokio`); [`TaskError::TimedOut`] |
 //! | `TaskCompletionSource<T>` | [`TaskCompletionSource<T>`](TaskCompletionSource) |
 //! | `TaskCreationOptions.RunContinuationsAsynchronously` | [`Continuations::Asynchronous`] |
 //! | `IValueTaskSource<T>`, `ValueTaskSourceStatus` | [`ValueTaskSource<T>`](ValueTaskSource), [`SourceStatus`] |
@@ -94,6 +95,8 @@ mod sync;
 mod task;
 mod unobserved;
 mod value_task;
+#[cfg(feature = "tokio")]
+mod wait_async;
 mod watcher;
 
 pub use completion_source::TaskCompletionSource;

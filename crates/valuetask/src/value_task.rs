@@ -661,6 +661,47 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
     }
 }
 
+impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> {
+    /// A value task that may be awaited later, or handed to another consumer, whatever backs
+    /// this one (.NET `Preserve()`): one that holds its value or is backed by a [`Task`] is
+    /// returned as it is (no new task, no allocation); one whose source has completed holds
+    /// its value from now on (no allocation either); any other (a pending source, whose
+    /// owner may reset and reuse it, a pooled completion, a future) becomes backed by a task,
+    /// as [`into_task`](Self::into_task) makes it.
+    ///
+    /// ```
+    /// use valuetask::{ManualResetValueTaskSourceCore, TaskError, ValueTask, ValueTaskSource};
+    /// use std::sync::Arc;
+    ///
+    /// let core = Arc::new(ManualResetValueTaskSourceCore::<u8>::new());
+    /// let source: Arc<dyn ValueTaskSource<Result<u8, TaskError>>> = core.clone();
+    /// let kept = ValueTask::from_arc_source(source, core.version()).preserve();
+    /// core.set_result(4);
+    /// core.reset(); // the source's owner reuses it
+    /// assert_eq!(kept.get_result(), Ok(4), "backed by a task now");
+    /// ```
+    ///
+    /// # Panics
+    /// If the value task already yielded its value, or its source panics on its token (a
+    /// stale one).
+    #[track_caller]
+    pub fn preserve(mut self) -> Self {
+        self.check_not_yielded("ValueTask::preserve");
+        match &*self.0 {
+            Repr::Ready(_) => return self,
+            Repr::Backed(backed) if backed.kind() == Kind::Task => return self,
+            Repr::Backed(backed) if backed.kind() == Kind::Future => {}
+            other if other.is_completed() => {
+                if let Some(value) = self.try_take() {
+                    return ValueTask::from_result(value);
+                }
+            }
+            _ => {}
+        }
+        ValueTask::from(self.into_task())
+    }
+}
+
 impl ValueTask<'static, ()> {
     /// Drive this value task from its backing's own wake-ups (see `bridge.rs`), never by an
     /// executor, for nobody: the library's forwarding futures, which complete a user's task

@@ -1,0 +1,182 @@
+//! `Task::wait_async` (.NET `Task.WaitAsync(TimeSpan, CancellationToken)`): a task that
+//! completes as the task waited for does, unless a timeout or a token ends the wait first.
+//!
+//! # Invariants
+//!
+//! - The task waited for is never completed, canceled or otherwise touched here: only its
+//!   completion is watched.
+//! - A wait on a completed task is that task (a new handle, no allocation), whatever the
+//!   timeout and the token; a wait that cannot end before the task (no token that can fire,
+//!   no timeout) is that task too.
+//! - Otherwise the wait is a new task with one completer among three: the task's completion
+//!   (its outcome, cloned), the token (canceled inside `token.cancel()`, as .NET's
+//!   `CancellationPromise` is: awaiters are woken there), and the timer (`TaskError::TimedOut`,
+//!   from valuetask's global runtime). Whichever comes first wins (`try_set_*`); the others
+//!   end as soon as the wait is complete, so nothing outlives it: the watcher over the task
+//!   and the token stops when the wait completes, and the timer races its sleep against the
+//!   wait's completion.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::completion_source::TaskCompletionSource;
+use crate::error::TaskError;
+use crate::task::Task;
+
+impl<T: Clone + Send + Sync + 'static> Task<T> {
+    /// A task that completes as this one does, or ends with [`TaskError::TimedOut`] after
+    /// `timeout`, or canceled when `token` fires, whichever comes first (.NET
+    /// `Task.WaitAsync(TimeSpan, CancellationToken)`). This task is not canceled by either:
+    /// only the wait ends.
+    ///
+    /// - On a completed task it is this task itself, with its own outcome, even with a zero
+    ///   timeout and a token already canceled, and allocates nothing.
+    /// - On a pending one: a token already canceled gives a canceled task; a zero timeout a
+    ///   timed-out one; otherwise the wait stays pending until one of the three happens. A
+    ///   token canceled later cancels the wait inside `token.cancel()`. `Duration::MAX` (or
+    ///   any timeout past what `Instant` can hold) waits without a timeout.
+    ///
+    /// The value is cloned into the wait's task when this task completes first.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tokio_util::sync::CancellationToken;
+    /// use valuetask::{TaskCompletionSource, TaskError};
+    ///
+    /// let tcs = TaskCompletionSource::<u8>::new();
+    /// let token = CancellationToken::new();
+    /// let wait = tcs.task().wait_async(Duration::from_secs(60), token.clone());
+    /// assert!(!wait.is_completed());
+    /// token.cancel();
+    /// assert_eq!(wait.error(), Some(&TaskError::Canceled), "canceled inside cancel()");
+    /// assert!(!tcs.task().is_completed(), "the task itself goes on");
+    ///
+    /// let late = tcs.task().wait_async(Duration::from_millis(1), CancellationToken::new());
+    /// assert_eq!(late.wait(), Err(&TaskError::TimedOut));
+    ///
+    /// tcs.set_result(7);
+    /// let done = tcs.task().wait_async(Duration::ZERO, token); // canceled token, zero timeout
+    /// assert!(done.ptr_eq(&tcs.task()), "a completed task is its own wait");
+    /// ```
+    pub fn wait_async(&self, timeout: Duration, token: CancellationToken) -> Task<T> {
+        self.wait_until(Some(timeout), Some(token))
+    }
+
+    /// [`wait_async`](Self::wait_async) with a timeout only (.NET `Task.WaitAsync(TimeSpan)`).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use valuetask::{TaskCompletionSource, TaskError};
+    ///
+    /// let tcs = TaskCompletionSource::<u8>::new();
+    /// let wait = tcs.task().wait_async_timeout(Duration::ZERO);
+    /// assert!(wait.error().is_some_and(TaskError::is_timeout));
+    /// ```
+    pub fn wait_async_timeout(&self, timeout: Duration) -> Task<T> {
+        self.wait_until(Some(timeout), None)
+    }
+
+    /// [`wait_async`](Self::wait_async) with a token only (.NET
+    /// `Task.WaitAsync(CancellationToken)`).
+    ///
+    /// ```
+    /// use tokio_util::sync::CancellationToken;
+    /// use valuetask::TaskCompletionSource;
+    ///
+    /// let tcs = TaskCompletionSource::<u8>::new();
+    /// let token = CancellationToken::new();
+    /// let wait = tcs.task().wait_async_cancellation(token.clone());
+    /// tcs.set_result(1);
+    /// assert_eq!(wait.wait(), Ok(&1), "the task completed first");
+    /// token.cancel();
+    /// assert_eq!(wait.wait(), Ok(&1));
+    /// ```
+    pub fn wait_async_cancellation(&self, token: CancellationToken) -> Task<T> {
+        self.wait_until(None, Some(token))
+    }
+
+    fn wait_until(&self, timeout: Option<Duration>, token: Option<CancellationToken>) -> Task<T> {
+        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
+        if self.is_completed() || (deadline.is_none() && token.is_none()) {
+            return self.clone();
+        }
+        if token.as_ref().is_some_and(CancellationToken::is_cancelled) {
+            return Task::from_canceled();
+        }
+        if timeout == Some(Duration::ZERO) {
+            return Task::from_error(TaskError::TimedOut);
+        }
+        let tcs = TaskCompletionSource::new();
+        let wait = tcs.task();
+        if let Some(deadline) = deadline {
+            time_out_at(deadline, tcs.clone());
+        }
+        watch(self.clone(), token, tcs);
+        wait
+    }
+}
+
+/// Complete the wait with the task's outcome, or cancel it inside `token.cancel()`, unless it
+/// completed otherwise first; stops once the wait is complete.
+fn watch<T: Clone + Send + Sync + 'static>(
+    task: Task<T>,
+    token: Option<CancellationToken>,
+    wait: TaskCompletionSource<T>,
+) {
+    crate::watcher::watch(async move {
+        let waited = wait.task();
+        let mut done = pin!(task.completion());
+        let mut ended = pin!(waited.completion());
+        let mut canceled = pin!(token.as_ref().map(CancellationToken::cancelled));
+        std::future::poll_fn(|cx| {
+            if let Some(canceled) = canceled.as_mut().as_pin_mut() {
+                if canceled.poll(cx).is_ready() {
+                    // Inside `token.cancel()`: an awaiter's waker that panics must not unwind
+                    // through tokio's loop over the token's waiters (see `cancel_on`).
+                    let canceled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        wait.try_set_canceled();
+                    }));
+                    if let Err(panic) = canceled {
+                        crate::catch_panic::discard(panic);
+                    }
+                    return Poll::Ready(());
+                }
+            }
+            if done.as_mut().poll(cx).is_ready() {
+                let outcome = match task.try_result() {
+                    Some(Ok(value)) => Ok(value.clone()),
+                    Some(Err(error)) => Err(error.clone()),
+                    None => unreachable!("a completed task has an outcome"),
+                };
+                let _ = wait.try_set_outcome(outcome);
+                return Poll::Ready(());
+            }
+            ended.as_mut().poll(cx)
+        })
+        .await;
+    });
+}
+
+/// End the wait with `TaskError::TimedOut` at `deadline`, unless it completed first: a sleep
+/// on valuetask's global runtime (which always has a timer), raced against the wait.
+fn time_out_at<T: Send + Sync + 'static>(deadline: Instant, wait: TaskCompletionSource<T>) {
+    drop(crate::runtime::background_handle().spawn(async move {
+        let waited = wait.task();
+        let mut sleep = pin!(tokio::time::sleep_until(tokio::time::Instant::from_std(
+            deadline
+        )));
+        let mut ended = pin!(waited.completion());
+        std::future::poll_fn(|cx| {
+            if sleep.as_mut().poll(cx).is_ready() {
+                let _ = wait.try_set_error(TaskError::TimedOut);
+                return Poll::Ready(());
+            }
+            ended.as_mut().poll(cx)
+        })
+        .await;
+    }));
+}
