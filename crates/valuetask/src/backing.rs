@@ -35,7 +35,9 @@ use crate::forwarding::{read_in_words, write_in_words};
 #[repr(C)]
 pub(crate) struct Header<T> {
     /// The vtable's `poll`, kept here too: polling loads it straight from the block, one
-    /// dependent load fewer on the way to the call.
+    /// dependent load fewer on the way to the call. A started future's block holds another
+    /// poll here until its first real poll (`stored_future.rs`), which then restores the
+    /// vtable's ([`Header::restore_poll`]).
     poll: PollFn<T>,
     /// A raw pointer (not `&'static`) so that blocks need no `T: 'static`.
     vtable: NonNull<BackingVTable<T>>,
@@ -60,6 +62,27 @@ impl<T> Header<T> {
             poll: vtable.poll,
             vtable: NonNull::from(vtable),
         }
+    }
+
+    /// Like [`from_raw`](Self::from_raw), polled by `first` until that restores the vtable's
+    /// poll.
+    ///
+    /// # Safety
+    /// As for `from_raw`; `first` may poll the block in the vtable's place.
+    pub(crate) unsafe fn first_polled_by(vtable: &BackingVTable<T>, first: PollFn<T>) -> Self {
+        Header {
+            poll: first,
+            vtable: NonNull::from(vtable),
+        }
+    }
+
+    /// Poll the block with its vtable's poll from now on.
+    ///
+    /// # Safety
+    /// `header` is a live block's, whose consumer the caller is (nothing else reads it now).
+    pub(crate) unsafe fn restore_poll(header: NonNull<Self>) {
+        // SAFETY: per the caller; the vtable is static memory.
+        unsafe { (*header.as_ptr()).poll = (*header.as_ptr()).vtable.as_ref().poll };
     }
 }
 
@@ -165,7 +188,7 @@ impl<T> Backed<'_, T> {
     /// Poll the block; see [`BackingVTable::poll`] for what `Ready` means for its release.
     #[inline(always)]
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<T> {
-        // SAFETY: the block is live and its header's `poll` is its vtable's; we are its
+        // SAFETY: the block is live and its header's `poll` polls it (the vtable's, or a first-poll step); we are its
         // consumer.
         unsafe { call_poll(self.header.as_ref().poll, self.header, cx) }
     }

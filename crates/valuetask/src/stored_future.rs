@@ -20,17 +20,27 @@
 //!   its caller at least once, as a lazily polled one would.
 //!
 //! After that first real poll the block is a plain one (**Plain**): each poll polls the future.
+//! Woken and Started differ from Plain only in the header's `poll` (its vtable is Plain's);
+//! a Held block has a vtable of its own.
 //!
 //! # Invariants
 //!
 //! - A block in use holds the future until it completed or was dropped; a Held block holds
-//!   the output instead, until a poll moves it out (it is then Taken: nothing to drop).
-//!   Which one the body holds is the header's vtable's to know: Plain, Started and Woken
-//!   blocks hold the future, Held ones the output (and its `taken` flag).
+//!   the output instead, until a poll moves it out (it is then taken: nothing to drop). The
+//!   header's vtable says which: `PLAIN` (pooled or boxed) blocks hold the future, `HELD`
+//!   ones (`HeldPooled::HELD` for a pooled block) the output and its `taken` flag.
 //! - The future is polled only in its block (pinned there) and dropped in place, exactly
 //!   once, before its block goes back (to the pool, or to the allocator for a box).
 //! - During the first poll at the call the header is not written yet (nothing reads it: the
 //!   block is not a backing until that poll suspends).
+//!
+//! # Build cost
+//!
+//! Every `#[value_task]` body that may suspend instantiates this module's generic code for
+//! its future, which is most of what `#[value_task]` adds to a user's build (valuetask-bench's
+//! `compile_time`). So: the boxed instantiation is compiled only for futures that need it
+//! (`if const`); what depends only on the output is generic over the output alone
+//! (`status_*`, `poll_woken`); guards are one non-generic type (`Deferred`).
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -63,6 +73,31 @@ struct Held<T> {
     output: ManuallyDrop<T>,
     /// A poll moved `output` out: the release drops nothing.
     taken: bool,
+    /// A pooled block's size class (`HeldPooled` gives the block back without the future's
+    /// type); unused in a box.
+    class: usize,
+}
+
+/// Calls `run(data)` when dropped, also during unwinding: the guards here, one type for all
+/// futures (a generic guard would add a drop function per future to the user's build).
+struct Deferred(unsafe fn(*mut ()), *mut ());
+
+impl Drop for Deferred {
+    fn drop(&mut self) {
+        // SAFETY: whoever made the guard passes a function and data that fit (each use says).
+        unsafe { (self.0)(self.1) }
+    }
+}
+
+/// Releases a block when dropped (during an unwinding): generic over the output only.
+struct Release<T>(crate::backing::ReleaseFn<T>, NonNull<Header<T>>);
+
+impl<T> Drop for Release<T> {
+    fn drop(&mut self) {
+        // SAFETY: whoever made the guard owns the block and forgets the guard unless the
+        // release is due (`first_poll`).
+        unsafe { (self.0)(self.1) }
+    }
 }
 
 /// Where the block lives: a pooled block or a box (`BOXED`), for the vtables' release.
@@ -74,51 +109,31 @@ const fn class<F: Future>() -> usize {
 }
 
 impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
-    /// Borrowed as `&Self::PLAIN` etc., the constants are promoted to static memory: a
-    /// header's pointer stays valid forever.
-    const PLAIN: BackingVTable<F::Output> = Self::vtable(Self::poll_plain, Self::release_future);
-    const STARTED: BackingVTable<F::Output> =
-        Self::vtable(Self::poll_started, Self::release_future);
-    const WOKEN: BackingVTable<F::Output> = Self::vtable(Self::poll_woken, Self::release_future);
+    /// Borrowed as `&Self::PLAIN` and `&Self::HELD`, the constants are promoted to static
+    /// memory: a header's pointer stays valid forever.
+    const PLAIN: BackingVTable<F::Output> = BackingVTable {
+        poll: Self::poll_plain,
+        status: status_pending::<F::Output>,
+        release: Self::release_future,
+        kind: Kind::Future,
+        name: if BOXED { "Future" } else { "Pooled" },
+        token: None,
+    };
     const HELD: BackingVTable<F::Output> = BackingVTable {
-        status: Self::status_held,
-        ..Self::vtable(Self::poll_held, Self::release_held)
+        poll: Self::poll_held,
+        status: status_succeeded::<F::Output>,
+        release: Self::release_held,
+        kind: Kind::Future,
+        name: if BOXED { "Future" } else { "Pooled" },
+        token: None,
     };
 
-    const fn vtable(
-        poll: crate::backing::PollFn<F::Output>,
-        release: crate::backing::ReleaseFn<F::Output>,
-    ) -> BackingVTable<F::Output> {
-        BackingVTable {
-            poll,
-            status: Self::status_future,
-            release,
-            kind: Kind::Future,
-            name: if BOXED { "Future" } else { "Pooled" },
-            token: None,
-        }
-    }
-
-    fn block(header: NonNull<Header<F::Output>>) -> *mut StoredBlock<F> {
-        header.cast::<StoredBlock<F>>().as_ptr()
-    }
-
     /// The future's place in the block (the union's fields start at its start).
+    #[inline(always)]
     fn future(header: NonNull<Header<F::Output>>) -> *mut F {
+        let block = header.as_ptr().cast::<StoredBlock<F>>();
         // SAFETY: a place computation inside the block, which is live (the callers').
-        unsafe { (&raw mut (*Self::block(header)).body).cast::<F>() }
-    }
-
-    fn held(header: NonNull<Header<F::Output>>) -> *mut Held<F::Output> {
-        // SAFETY: as in `future`.
-        unsafe { (&raw mut (*Self::block(header)).body).cast::<Held<F::Output>>() }
-    }
-
-    /// # Safety
-    /// The block is ours; `vtable` is one of this type's (a promoted constant).
-    unsafe fn set_header(header: NonNull<Header<F::Output>>, vtable: &BackingVTable<F::Output>) {
-        // SAFETY: per the caller.
-        unsafe { (&raw mut (*Self::block(header)).header).write(Header::from_raw(vtable)) };
+        unsafe { (&raw mut (*block).body).cast::<F>() }
     }
 
     /// # Safety
@@ -156,59 +171,45 @@ impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
         _out: NonNull<F::Output>,
     ) -> bool {
         // SAFETY: per the caller.
-        match unsafe { Self::poll_future(header, cx) } {
-            Poll::Pending => {
-                // SAFETY: ours; a constant of this type.
-                unsafe { Self::set_header(header, &Self::PLAIN) };
-            }
-            Poll::Ready(output) => {
-                // The finished future is dropped before the output takes its place; `Keep`
-                // then stores the output and says Held, also if that drop panics (the header
-                // must stop saying the block holds a future, or the release would drop it
-                // twice).
-                struct Keep<F: Future, const BOXED: bool>(
-                    NonNull<Header<F::Output>>,
-                    ManuallyDrop<F::Output>,
-                );
-                impl<F: Future, const BOXED: bool> Drop for Keep<F, BOXED> {
-                    fn drop(&mut self) {
-                        let output = ManuallyDrop::new(
-                            // SAFETY: moved out once, here, into the block.
-                            unsafe { ManuallyDrop::take(&mut self.1) },
-                        );
-                        // SAFETY: the future was dropped (or its drop unwound): the body's
-                        // place is free for the output; the header then says Held.
-                        unsafe {
-                            Stored::<F, BOXED>::held(self.0).write(Held {
-                                output,
-                                taken: false,
-                            });
-                            Stored::<F, BOXED>::set_header(self.0, &Stored::<F, BOXED>::HELD);
-                        }
-                    }
+        let polled = unsafe { Self::poll_future(header, cx) };
+        // SAFETY: the block is ours; from now on it is polled as Plain (or Held, below).
+        unsafe { Header::restore_poll(header) };
+        if let Poll::Ready(output) = polled {
+            /// Puts the output in the body's place and says Held: run once the finished
+            /// future was dropped, also if that drop panics (the header must stop saying
+            /// the block holds a future, or its release would drop it twice).
+            unsafe fn hold<F: Future, const BOXED: bool>(keep: *mut ()) {
+                // SAFETY: `keep` is the `(header, output)` pair below, read once.
+                let (header, output) = unsafe {
+                    keep.cast::<(NonNull<Header<F::Output>>, ManuallyDrop<F::Output>)>()
+                        .read()
+                };
+                let block = header.as_ptr().cast::<StoredBlock<F>>();
+                // SAFETY: the future is gone: the body's place is free for the output; the
+                // header then says Held (a promoted constant of this type).
+                unsafe {
+                    (&raw mut (*block).body)
+                        .cast::<Held<F::Output>>()
+                        .write(Held {
+                            output,
+                            taken: false,
+                            class: const { class::<F>() },
+                        });
+                    let held: &BackingVTable<F::Output> = if BOXED {
+                        &Stored::<F, BOXED>::HELD
+                    } else {
+                        &HeldPooled::<F::Output>::HELD
+                    };
+                    (&raw mut (*block).header).write(Header::from_raw(held));
                 }
-                let keep = Keep::<F, BOXED>(header, ManuallyDrop::new(output));
-                // SAFETY: the future completed; dropped once, in place.
-                unsafe { ptr::drop_in_place(Self::future(header)) };
-                drop(keep);
-                cx.waker().wake_by_ref();
             }
+            let mut keep = ManuallyDrop::new((header, ManuallyDrop::new(output)));
+            let hold = Deferred(hold::<F, BOXED>, (&raw mut keep).cast());
+            // SAFETY: the future completed; dropped once, in place. Then `hold` runs.
+            unsafe { ptr::drop_in_place(Self::future(header)) };
+            drop(hold);
+            cx.waker().wake_by_ref();
         }
-        false
-    }
-
-    /// Woken's poll: hand the body's wake-up to the caller's executor (module docs).
-    ///
-    /// # Safety
-    /// As for `poll_plain`.
-    unsafe fn poll_woken(
-        header: NonNull<Header<F::Output>>,
-        cx: &mut Context<'_>,
-        _out: NonNull<F::Output>,
-    ) -> bool {
-        // SAFETY: ours; a constant of this type.
-        unsafe { Self::set_header(header, &Self::PLAIN) };
-        cx.waker().wake_by_ref();
         false
     }
 
@@ -221,36 +222,32 @@ impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
         _cx: &mut Context<'_>,
         out: NonNull<F::Output>,
     ) -> bool {
-        let held = Self::held(header);
+        let block = header.as_ptr().cast::<StoredBlock<F>>();
         // SAFETY: Held and not taken (a value task polls no further after `Ready`): moved
         // out once, then marked taken so the release drops nothing.
         unsafe {
+            let held = (&raw mut (*block).body).cast::<Held<F::Output>>();
             let output = ManuallyDrop::take(&mut (*held).output);
             (*held).taken = true;
             deliver(Poll::Ready(output), out)
         }
     }
 
-    unsafe fn status_future(_header: NonNull<Header<F::Output>>) -> SourceStatus {
-        SourceStatus::Pending
-    }
-
-    unsafe fn status_held(_header: NonNull<Header<F::Output>>) -> SourceStatus {
-        SourceStatus::Succeeded
-    }
-
     /// Give the block back: to its class's pool, or to the allocator.
     ///
     /// # Safety
-    /// `header` starts a block of this type whose contents were dropped or moved out; it is
-    /// not used again.
-    unsafe fn free(header: NonNull<Header<F::Output>>) {
+    /// `block` is a block of this type whose contents were dropped or moved out; it is not
+    /// used again.
+    unsafe fn free(block: *mut ()) {
         if BOXED {
-            // SAFETY: the box `start_boxed`/`boxed` leaked; the body is a union without drop
-            // glue and the header has none: this frees the memory only.
-            drop(unsafe { Box::from_raw(Self::block(header)) });
+            // SAFETY: the box `boxed` leaked; the body is a union without drop glue and the
+            // header has none: this frees the memory only.
+            drop(unsafe { Box::from_raw(block.cast::<StoredBlock<F>>()) });
         } else {
-            return_block(class::<F>(), header.cast());
+            // SAFETY: a pooled block is never null.
+            return_block(const { class::<F>() }, unsafe {
+                NonNull::new_unchecked(block.cast())
+            });
         }
     }
 
@@ -260,16 +257,8 @@ impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
     /// # Safety
     /// `header` starts a live block of this type holding its future; it is not used again.
     unsafe fn release_future(header: NonNull<Header<F::Output>>) {
-        /// Gives the block back even if dropping the future panics.
-        struct Free<F: Future, const BOXED: bool>(NonNull<Header<F::Output>>);
-        impl<F: Future, const BOXED: bool> Drop for Free<F, BOXED> {
-            #[inline]
-            fn drop(&mut self) {
-                // SAFETY: the future was dropped (or its drop unwound); not used again.
-                unsafe { Stored::<F, BOXED>::free(self.0) };
-            }
-        }
-        let _free = Free::<F, BOXED>(header);
+        // Runs `free` on this block after the drop (or its unwinding).
+        let _free = Deferred(Self::free, header.as_ptr().cast());
         // SAFETY: per the caller; the future is dropped exactly once, in place (it was
         // pinned there).
         unsafe { ptr::drop_in_place(Self::future(header)) };
@@ -280,22 +269,107 @@ impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
     /// # Safety
     /// `header` starts a live Held block of this type; it is not used again.
     unsafe fn release_held(header: NonNull<Header<F::Output>>) {
-        struct Free<F: Future, const BOXED: bool>(NonNull<Header<F::Output>>);
-        impl<F: Future, const BOXED: bool> Drop for Free<F, BOXED> {
-            fn drop(&mut self) {
-                // SAFETY: the output was dropped or taken; not used again.
-                unsafe { Stored::<F, BOXED>::free(self.0) };
+        let _free = Deferred(Self::free, header.as_ptr().cast());
+        let block = header.as_ptr().cast::<StoredBlock<F>>();
+        // SAFETY: per the caller; an output not taken is dropped once, here.
+        unsafe {
+            let held = (&raw mut (*block).body).cast::<Held<F::Output>>();
+            if !(*held).taken {
+                ManuallyDrop::drop(&mut (*held).output);
             }
         }
-        let _free = Free::<F, BOXED>(header);
+    }
+}
+
+/// A pooled block's Held output, whatever the future was: a pooled block's body starts 16
+/// bytes in (its header is 16 bytes and it is aligned to at most 16), so reading the output
+/// and giving the block back (its class, kept with the output) need not know the future.
+struct HeldPooled<T>(PhantomData<T>);
+
+impl<T> HeldPooled<T> {
+    /// Promoted to static memory when borrowed, as `Stored`'s vtables.
+    const HELD: BackingVTable<T> = BackingVTable {
+        poll: Self::poll,
+        status: status_succeeded::<T>,
+        release: Self::release,
+        kind: Kind::Future,
+        name: "Pooled",
+        token: None,
+    };
+
+    fn held(header: NonNull<Header<T>>) -> *mut Held<T> {
+        // SAFETY: inside the block (module docs: the body starts 16 bytes in).
+        unsafe {
+            header
+                .cast::<u8>()
+                .as_ptr()
+                .add(BODY_OFFSET)
+                .cast::<Held<T>>()
+        }
+    }
+
+    /// # Safety
+    /// As for `Stored::poll_held`.
+    unsafe fn poll(header: NonNull<Header<T>>, _cx: &mut Context<'_>, out: NonNull<T>) -> bool {
         let held = Self::held(header);
-        // SAFETY: per the caller; an output not taken is dropped once, here.
+        // SAFETY: Held and not taken: moved out once, then marked taken.
+        unsafe {
+            let output = ManuallyDrop::take(&mut (*held).output);
+            (*held).taken = true;
+            deliver(Poll::Ready(output), out)
+        }
+    }
+
+    /// # Safety
+    /// As for `Stored::release_held`, for a pooled block.
+    unsafe fn release(header: NonNull<Header<T>>) {
+        let held = Self::held(header);
+        // SAFETY: the block's class was kept with the output; given back after the drop.
+        let class = unsafe { (*held).class };
+        /// Gives the block back, also if the output's drop panics.
+        struct GiveBack(usize, NonNull<u8>);
+        impl Drop for GiveBack {
+            fn drop(&mut self) {
+                return_block(self.0, self.1);
+            }
+        }
+        let _give_back = GiveBack(class, header.cast());
+        // SAFETY: an output not taken is dropped once, here.
         unsafe {
             if !(*held).taken {
                 ManuallyDrop::drop(&mut (*held).output);
             }
         }
     }
+}
+
+/// Where a pooled block's body starts.
+const BODY_OFFSET: usize = 16;
+
+/// A future's status: pending until polled to completion (futures must be polled to know).
+unsafe fn status_pending<T>(_header: NonNull<Header<T>>) -> SourceStatus {
+    SourceStatus::Pending
+}
+
+/// A Held block's status: its output is there.
+unsafe fn status_succeeded<T>(_header: NonNull<Header<T>>) -> SourceStatus {
+    SourceStatus::Succeeded
+}
+
+/// Woken's poll: hand the body's wake-up to the caller's executor, and poll the future from
+/// the next poll on (module docs). Generic over the output only: shared by every future of it.
+///
+/// # Safety
+/// `header` starts a live Woken block, whose consumer the caller is.
+unsafe fn poll_woken<T>(
+    header: NonNull<Header<T>>,
+    cx: &mut Context<'_>,
+    _out: NonNull<T>,
+) -> bool {
+    // SAFETY: per the caller.
+    unsafe { Header::restore_poll(header) };
+    cx.waker().wake_by_ref();
+    false
 }
 
 /// `future` in a box with its header, not polled yet: for futures too large for the pool
@@ -315,10 +389,10 @@ pub(crate) fn boxed<F: Future>(future: F) -> NonNull<Header<F::Output>> {
 /// Store `future` in a pooled block, not polled yet, or hand it back if it is too large or
 /// too aligned.
 pub(crate) fn store<F: Future>(future: F) -> Result<NonNull<Header<F::Output>>, F> {
-    if class::<F>() == usize::MAX {
+    if const { class::<F>() == usize::MAX } {
         return Err(future);
     }
-    let block = take_block(class::<F>()).cast::<StoredBlock<F>>();
+    let block = take_block(const { class::<F>() }).cast::<StoredBlock<F>>();
     // SAFETY: the block fits a `StoredBlock<F>` (its class), is aligned to 16 ≥ its
     // alignment, and ours. `&PLAIN` is a promoted constant.
     unsafe {
@@ -354,7 +428,7 @@ pub(crate) trait StartedInto<F: Future> {
 /// it does, the block is returned and the panic propagates.
 #[inline(always)]
 pub(crate) fn start_with<F: Future, S: StartedInto<F>>(make: impl FnOnce() -> F) -> S::Out {
-    if class::<F>() == usize::MAX {
+    if const { class::<F>() == usize::MAX } {
         return start_boxed::<F, S>(make());
     }
     /// Returns an empty block if `make` panics.
@@ -364,7 +438,14 @@ pub(crate) fn start_with<F: Future, S: StartedInto<F>>(make: impl FnOnce() -> F)
             return_block(self.1, self.0);
         }
     }
-    let taken = Taken(take_block(class::<F>()), class::<F>());
+    const {
+        assert!(
+            std::mem::offset_of!(StoredBlock<F>, body) == BODY_OFFSET,
+            "a pooled block's body starts where HeldPooled reads it"
+        );
+    }
+    let class = const { class::<F>() };
+    let taken = Taken(take_block(class), class);
     let header = taken.0.cast::<Header<F::Output>>();
     // SAFETY: the block fits a `StoredBlock<F>` (its class), is aligned to 16 ≥ its
     // alignment, and ours; the future is written in its place, where it stays pinned.
@@ -392,16 +473,9 @@ pub(crate) fn start_boxed<F: Future, S: StartedInto<F>>(future: F) -> S::Out {
 unsafe fn first_poll<F: Future, S: StartedInto<F>, const BOXED: bool>(
     header: NonNull<Header<F::Output>>,
 ) -> S::Out {
-    /// Drops the future and gives the block back if the poll panics.
-    struct Unwind<F: Future, const BOXED: bool>(NonNull<Header<F::Output>>);
-    impl<F: Future, const BOXED: bool> Drop for Unwind<F, BOXED> {
-        fn drop(&mut self) {
-            // SAFETY: the block holds a live `F` that nobody else references
-            // (`release_future` reads no header).
-            unsafe { Stored::<F, BOXED>::release_future(self.0) };
-        }
-    }
-    let guard = Unwind::<F, BOXED>(header);
+    // Drops the future and gives the block back if the poll panics (`release_future` reads
+    // no header).
+    let guard = Release(Stored::<F, BOXED>::release_future, header);
     let first = FirstPoll::new();
     let waker = first.waker();
     // SAFETY: the block holds a pending `F`, ours alone (`poll_future` reads no header).
@@ -416,13 +490,19 @@ unsafe fn first_poll<F: Future, S: StartedInto<F>, const BOXED: bool>(
             S::ready(output)
         }
         Poll::Pending => {
-            let vtable = if first.woken() {
-                &Stored::<F, BOXED>::WOKEN
+            let first_poll: crate::backing::PollFn<F::Output> = if first.woken() {
+                poll_woken::<F::Output>
             } else {
-                &Stored::<F, BOXED>::STARTED
+                Stored::<F, BOXED>::poll_started
             };
-            // SAFETY: the block is ours; the vtable is a promoted constant of its type.
-            unsafe { Stored::<F, BOXED>::set_header(header, vtable) };
+            // SAFETY: the block is ours; `&PLAIN` is a promoted constant of its type, and
+            // both first polls poll a block that holds its future.
+            unsafe {
+                header.as_ptr().write(Header::first_polled_by(
+                    &Stored::<F, BOXED>::PLAIN,
+                    first_poll,
+                ))
+            };
             S::pending(header)
         }
     }
