@@ -13,11 +13,14 @@
 //!
 //! - **Woken** (the body woke the first poll's waker: a yield): wake the real waker and
 //!   return `Pending` without polling the body; the next poll polls it.
-//! - **Started** (it suspended without waking: it registered the waker, or deferred the wake
-//!   as tokio's `yield_now` does inside a runtime): poll the body with the real waker. If it
-//!   completes there, keep its output in the block (**Held**), wake the real waker and return
+//! - **Started** (it suspended without waking, having cloned the waker: it registered it, or
+//!   deferred the wake as tokio's `yield_now` does inside a runtime): poll the body with the
+//!   real waker. If it completes there, keep its output in the block (**Held**), wake the
+//!   real waker and return
 //!   `Pending`; the next poll gives the output. So a body that suspended at the call suspends
 //!   its caller at least once, as a lazily polled one would.
+//!
+//! - Otherwise (it neither woke nor kept the waker) it is **Plain** at once.
 //!
 //! After that first real poll the block is a plain one (**Plain**): each poll polls the future.
 //! Woken and Started differ from Plain only in the header's `poll` (its vtable is Plain's);
@@ -149,9 +152,11 @@ impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
     }
 
     /// Plain's poll: [`poll_future`](Self::poll_future), its output delivered to `out`.
+    /// Never inlined (it is called through the vtable anyway): see `poll_started`.
     ///
     /// # Safety
     /// As for `poll_future`; `out` is the caller's slot (the `PollFn` contract).
+    #[inline(never)]
     unsafe fn poll_plain(
         header: NonNull<Header<F::Output>>,
         cx: &mut Context<'_>,
@@ -168,13 +173,19 @@ impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
     unsafe fn poll_started(
         header: NonNull<Header<F::Output>>,
         cx: &mut Context<'_>,
-        _out: NonNull<F::Output>,
+        out: NonNull<F::Output>,
     ) -> bool {
+        // Through Plain's poll, not inlined here: the body's poll is then inlined in one
+        // place only (besides the first poll at the call), as when every poll was Plain's;
+        // inlined in two, it ended up called out of line from both, which cost the
+        // suspending path (the payload grid's cells) a call and a frame per poll.
         // SAFETY: per the caller.
-        let polled = unsafe { Self::poll_future(header, cx) };
+        let ready = unsafe { Self::poll_plain(header, cx, out) };
         // SAFETY: the block is ours; from now on it is polled as Plain (or Held, below).
         unsafe { Header::restore_poll(header) };
-        if let Poll::Ready(output) = polled {
+        if ready {
+            // SAFETY: Plain's poll moved the output into `out`, in words.
+            let output = unsafe { crate::forwarding::read_in_words(out.as_ptr()) };
             /// Puts the output in the body's place and says Held: run once the finished
             /// future was dropped, also if that drop panics (the header must stop saying
             /// the block holds a future, or its release would drop it twice).
@@ -492,8 +503,12 @@ unsafe fn first_poll<F: Future, S: StartedInto<F>, const BOXED: bool>(
         Poll::Pending => {
             let first_poll: crate::backing::PollFn<F::Output> = if first.woken() {
                 poll_woken::<F::Output>
-            } else {
+            } else if first.cloned() {
                 Stored::<F, BOXED>::poll_started
+            } else {
+                // Neither woke nor kept the waker: nothing can wake it but a poll, which
+                // Plain's is.
+                Stored::<F, BOXED>::poll_plain
             };
             // SAFETY: the block is ours; `&PLAIN` is a promoted constant of its type, and
             // both first polls poll a block that holds its future.
