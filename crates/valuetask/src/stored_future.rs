@@ -43,7 +43,9 @@
 //! its future, which is most of what `#[value_task]` adds to a user's build (valuetask-bench's
 //! `compile_time`). So: the boxed instantiation is compiled only for futures that need it
 //! (`if const`); what depends only on the output is generic over the output alone
-//! (`status_*`, `poll_woken`); guards are one non-generic type (`Deferred`).
+//! (`status_*`, `poll_woken`, `hold`, `HeldPooled`); guards are non-generic types
+//! (`Deferred`, `GiveBack`), inlined where they run so that the release path loses nothing
+//! at run time.
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -86,6 +88,7 @@ struct Held<T> {
 struct Deferred(unsafe fn(*mut ()), *mut ());
 
 impl Drop for Deferred {
+    #[inline(always)]
     fn drop(&mut self) {
         // SAFETY: whoever made the guard passes a function and data that fit (each use says).
         unsafe { (self.0)(self.1) }
@@ -186,36 +189,19 @@ impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
         if ready {
             // SAFETY: Plain's poll moved the output into `out`, in words.
             let output = unsafe { crate::forwarding::read_in_words(out.as_ptr()) };
-            /// Puts the output in the body's place and says Held: run once the finished
-            /// future was dropped, also if that drop panics (the header must stop saying
-            /// the block holds a future, or its release would drop it twice).
-            unsafe fn hold<F: Future, const BOXED: bool>(keep: *mut ()) {
-                // SAFETY: `keep` is the `(header, output)` pair below, read once.
-                let (header, output) = unsafe {
-                    keep.cast::<(NonNull<Header<F::Output>>, ManuallyDrop<F::Output>)>()
-                        .read()
-                };
-                let block = header.as_ptr().cast::<StoredBlock<F>>();
-                // SAFETY: the future is gone: the body's place is free for the output; the
-                // header then says Held (a promoted constant of this type).
-                unsafe {
-                    (&raw mut (*block).body)
-                        .cast::<Held<F::Output>>()
-                        .write(Held {
-                            output,
-                            taken: false,
-                            class: const { class::<F>() },
-                        });
-                    let held: &BackingVTable<F::Output> = if BOXED {
-                        &Stored::<F, BOXED>::HELD
-                    } else {
-                        &HeldPooled::<F::Output>::HELD
-                    };
-                    (&raw mut (*block).header).write(Header::from_raw(held));
-                }
-            }
-            let mut keep = ManuallyDrop::new((header, ManuallyDrop::new(output)));
-            let hold = Deferred(hold::<F, BOXED>, (&raw mut keep).cast());
+            let held: &BackingVTable<F::Output> = if BOXED {
+                &Stored::<F, BOXED>::HELD
+            } else {
+                &HeldPooled::<F::Output>::HELD
+            };
+            let mut keep = ManuallyDrop::new(Keep {
+                header,
+                output: ManuallyDrop::new(output),
+                held,
+                offset: std::mem::offset_of!(StoredBlock<F>, body),
+                class: const { class::<F>() },
+            });
+            let hold = Deferred(hold::<F::Output>, (&raw mut keep).cast());
             // SAFETY: the future completed; dropped once, in place. Then `hold` runs.
             unsafe { ptr::drop_in_place(Self::future(header)) };
             drop(hold);
@@ -268,11 +254,17 @@ impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
     /// # Safety
     /// `header` starts a live block of this type holding its future; it is not used again.
     unsafe fn release_future(header: NonNull<Header<F::Output>>) {
-        // Runs `free` on this block after the drop (or its unwinding).
-        let _free = Deferred(Self::free, header.as_ptr().cast());
-        // SAFETY: per the caller; the future is dropped exactly once, in place (it was
-        // pinned there).
-        unsafe { ptr::drop_in_place(Self::future(header)) };
+        // The block goes back after the drop, or during its unwinding.
+        if BOXED {
+            let _free = Deferred(Self::free, header.as_ptr().cast());
+            // SAFETY: per the caller; the future is dropped exactly once, in place (it was
+            // pinned there).
+            unsafe { ptr::drop_in_place(Self::future(header)) };
+        } else {
+            let _give_back = GiveBack(const { class::<F>() }, header.cast());
+            // SAFETY: as above.
+            unsafe { ptr::drop_in_place(Self::future(header)) };
+        }
     }
 
     /// Release a Held block: its output is dropped unless a poll took it.
@@ -335,15 +327,9 @@ impl<T> HeldPooled<T> {
     /// As for `Stored::release_held`, for a pooled block.
     unsafe fn release(header: NonNull<Header<T>>) {
         let held = Self::held(header);
-        // SAFETY: the block's class was kept with the output; given back after the drop.
+        // SAFETY: the block's class was kept with the output; given back after the drop,
+        // also if it panics.
         let class = unsafe { (*held).class };
-        /// Gives the block back, also if the output's drop panics.
-        struct GiveBack(usize, NonNull<u8>);
-        impl Drop for GiveBack {
-            fn drop(&mut self) {
-                return_block(self.0, self.1);
-            }
-        }
         let _give_back = GiveBack(class, header.cast());
         // SAFETY: an output not taken is dropped once, here.
         unsafe {
@@ -356,6 +342,58 @@ impl<T> HeldPooled<T> {
 
 /// Where a pooled block's body starts.
 const BODY_OFFSET: usize = 16;
+
+/// What `hold` needs to put a finished body's output in its block: nothing of the future's
+/// type, so `hold` is compiled once per output type.
+struct Keep<'v, T> {
+    header: NonNull<Header<T>>,
+    output: ManuallyDrop<T>,
+    /// The Held vtable of the block's kind (pooled, or this future's boxed one).
+    held: &'v BackingVTable<T>,
+    /// Where the body starts in the block.
+    offset: usize,
+    /// The block's size class (pooled blocks).
+    class: usize,
+}
+
+/// Puts the output in the body's place and says Held: run once the finished future was
+/// dropped, also if that drop panics (the header must stop saying the block holds a future,
+/// or its release would drop it twice).
+///
+/// # Safety
+/// `keep` points at a `Keep<T>` read once, here; its block's future is gone.
+unsafe fn hold<T>(keep: *mut ()) {
+    // SAFETY: per the caller.
+    let keep = unsafe { keep.cast::<Keep<'_, T>>().read() };
+    // SAFETY: the body's place, free for the output; the header then says Held (its vtable is
+    // a promoted constant for this block).
+    unsafe {
+        keep.header
+            .cast::<u8>()
+            .as_ptr()
+            .add(keep.offset)
+            .cast::<Held<T>>()
+            .write(Held {
+                output: keep.output,
+                taken: false,
+                class: keep.class,
+            });
+        keep.header.as_ptr().write(Header::from_raw(keep.held));
+    }
+}
+
+/// Gives a pooled block back when dropped, also during an unwinding (one type for all
+/// futures).
+struct GiveBack(usize, NonNull<u8>);
+
+impl Drop for GiveBack {
+    /// Inlined where the class is a constant (`release_future`): the block's list is then
+    /// found without a lookup.
+    #[inline(always)]
+    fn drop(&mut self) {
+        return_block(self.0, self.1);
+    }
+}
 
 /// A future's status: pending until polled to completion (futures must be polled to know).
 unsafe fn status_pending<T>(_header: NonNull<Header<T>>) -> SourceStatus {
