@@ -5,10 +5,9 @@
 //! core's store buffer. A load is served from the store buffer only when one store covers it
 //! whole. The compiler picks the widths of both sides on its own: a result written as a 16-byte
 //! store and an 8-byte one and read as an 8-byte load and a 16-byte one that straddles the
-//! two cannot be forwarded, and the load waits until both stores reach the cache. Measured on
-//! an AMD EPYC (Zen 3) host, that wait was most of a pooled completion's cycle (a plain
-//! imitation of the cycle: 11.3 ns with the straddling load, 4.8 ns with word loads, of which
-//! the one atomic read-modify-write is 2.8 ns).
+//! two cannot be forwarded, and the load waits until both stores reach the cache. That wait
+//! can be most of a pooled completion's cycle (row (f)), whose only other cost is one atomic
+//! read-modify-write.
 //!
 //! [`write_in_words`] and [`read_in_words`] move an 8-aligned value with 8-byte stores and
 //! loads, so each load matches one store exactly (a narrower load inside a wider store is not

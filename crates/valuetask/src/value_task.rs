@@ -9,14 +9,14 @@
 //! - `ValueTask<'_, u64>`, `ValueTask<'_, ()>` and `ValueTask<'_, io::Result<usize>>` are 16
 //!   bytes, returned in two registers (`tests/alloc_counts.rs` asserts it). Never add a field
 //!   to a `Repr` variant: at 24 bytes a value task is returned through memory, and a caller
-//!   that copies it into an awaiting generator stalls on store forwarding (bench rows h3, h4
-//!   and j2 measured 2.5×, 3.5× and 1.8× slower that way).
+//!   that copies it into an awaiting generator stalls on store forwarding (rows h3, h4 and
+//!   j2 show it).
 //! - `poll` and `Drop` are inlined and never pass the value task's own address to an opaque
 //!   call: `Drop` skips `Done` (and `Ready` of a `T` without drop glue) and drops anything
 //!   else by value, as words in registers, in one out-of-line call (see `Drop`'s docs for why
 //!   one call: the unwinding paths must inline it too). Otherwise the compiler
-//!   keeps the value task in memory and reloads its tag after every poll ((h) went from 0.25×
-//!   to 0.20× when that stopped). Re-check rows (h), (h4), (j) and (j2) after touching `Drop`,
+//!   keeps the value task in memory and reloads its tag after every poll (row (h)).
+//!   Re-check rows (h), (h4), (j) and (j2) after touching `Drop`,
 //!   `poll` or the `Repr` tags. (j2) also moves with whether LLVM inlines the body's first
 //!   poll into `stored_future::start_with` (a cost just over its threshold for the bench's body): read the
 //!   disassembly before crediting or blaming a change for it.
@@ -717,8 +717,8 @@ impl<T> Future for ValueTask<'_, T> {
 
     /// Always inlined, with `Drop` never taking the value task's address: then a value task
     /// polled where it was made (a pooled completion awaited by its renter) is copied
-    /// through the stack less, with fewer loads that stall on store forwarding. Bench row (f): 0.57x to 0.37x of a oneshot cycle on the AMD EPYC host;
-    /// neither change alone moved it.
+    /// through the stack less, with fewer loads that stall on store forwarding. Row (f)
+    /// needs both (neither alone moves it).
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         self.get_mut().0.poll(cx)
@@ -736,19 +736,18 @@ impl<T> Drop for ValueTask<'_, T> {
     /// - Skipping `Ready` for types without drop glue leaves one check of the tag where there
     ///   were two, and lets the value task a call returns be written straight into the
     ///   awaiting generator's state instead of into a temporary copied there with wide loads,
-    ///   which stalled on store forwarding (bench rows (h) and (j): 10% and 40% less time).
+    ///   which stalled on store forwarding (rows (h) and (j)).
     /// - Nothing here passes the value task's own address to an opaque call: the compiler may
     ///   then keep an awaited value task in registers instead of reloading, after the poll, the
-    ///   `Done` tag it just stored (bench row (h): 0.25x to 0.20x of `#[async_trait]`).
+    ///   `Done` tag it just stored (row (h)).
     /// - One out-of-line call with the words, not one per case: small enough for the compiler
     ///   to inline this drop where unwinding drops a value task (a landing pad is a cold call
     ///   site, with a small inlining budget). Not inlined there, the drop takes the value
     ///   task's address, so a value task held across a call that may unwind (a `Completer`'s
     ///   `set_result`, which wakes) must live in memory; moved into the awaiting future, it
     ///   was then copied with a 16-byte load of two 8-byte stores, which stalls on store
-    ///   forwarding. Bench row (f) went from 0.46-0.51x to 0.30-0.33x of a oneshot cycle, (e)
-    ///   from 0.88-0.96x to 0.77-0.85x; with two calls (a header, or a ready value in words)
-    ///   (f) stayed at 0.46x.
+    ///   forwarding (rows (e) and (f); with two calls, a header or a ready value in words,
+    ///   (f) keeps the stall).
     #[inline(always)]
     fn drop(&mut self) {
         // Tests, not a `match`: see `Repr::poll`.

@@ -29,7 +29,7 @@
 //!   cached before the pool closed or taken on that thread's fast path after) and the pool's
 //!   shared part stay until that thread caches slots of another pool or exits.
 //! - The consumer's fast path recycles a completed slot into its thread's cache first and
-//!   moves the result out last, straight into the return value ((f) 0.37× to 0.31×): between
+//!   moves the result out last, straight into the return value (row (f)): between
 //!   the two nothing may rent, complete or free that slot, so the result is read before the
 //!   slot goes anywhere another thread can reach (the shared list) or is freed (a closed
 //!   pool). While a thread cache flushes it names no pool (`owner` null, `flushing` set), so
@@ -42,10 +42,8 @@
 //!   several alignments); the pool pointer is `Arc::into_raw` of the pool's shared part,
 //!   which starts with `PoolHead` (`closed`). Anything else falls back to `Slot::poll`
 //!   through the header, untouched.
-//! - Layout: header, then pool pointer, then core. With the core first, (f) measured 0.37× to
-//!   0.40× in 13 of 17 full bench runs of one day, 0.31× after the swap; aligning slots to a
-//!   cache line also helped (f) but cost the cross-thread row (g) about 15%. (f) moves with
-//!   where a slot lands: re-check it in full runs (not `--only`) after touching `Slot`.
+//! - Layout: header, then pool pointer, then core (see `Slot`). (f) moves with where a slot
+//!   lands: re-check it in full runs (not `--only`) after touching `Slot`.
 //! - [`Completer<T>`] has no bounds: its `Drop` calls an abandon function chosen at `rent`,
 //!   where `T: Send + 'static` is known.
 //! - The thread cache is `const`-initialized `Cell`s with no destructor (a separate guard
@@ -182,12 +180,11 @@ impl<T> Drop for PoolRef<T> {
 }
 
 /// The header comes first: a rented slot is the block behind its value task. The pool
-/// pointer, read on every fast-path poll, comes before the core. (f) depends on where a
-/// slot lands: with the core first, the README's full bench run measured 0.37-0.40x in 13
-/// of 17 runs in one day; with this order, 0.31x in 4 of 4 (shorter runs of either order:
-/// mostly 0.31x, now and then 0.33-0.39x, moving with per-process addresses). Aligning the
-/// slot to a cache line gave (f) 0.31x too, but made the cross-thread row (g) about 15%
-/// slower (0.91x against 0.77x of the oneshot), so slots keep the allocator's alignment.
+/// pointer, read on every fast-path poll, comes before the core: row (f) depends on where a
+/// slot's fields land, and this order is the one that measured steadily fast (re-measure
+/// (f) over several full runs, not one, after changing it; it moves with per-process
+/// addresses). Slots keep the allocator's alignment: aligned to a cache line, the
+/// cross-thread row (g) was slower while (f) did not gain.
 #[repr(C)]
 struct Slot<T> {
     header: Header<TaskOutput<T>>,
@@ -384,7 +381,7 @@ impl<T: Send + 'static> Slot<T> {
         let s = unsafe { slot.as_ref() };
         // A complete generation is recycled first and its result moved out last, straight
         // into the caller's slot (moved out first, it would be copied to the stack and back
-        // around `keep`): (f) measured 0.37x -> 0.30-0.31x of a oneshot cycle.
+        // around `keep`; row (f)).
         //
         // SAFETY: we are its only consumer, and nobody else resets or recycles it while we
         // live (the completer recycles only after our release said `CONSUMER_GONE`), so its

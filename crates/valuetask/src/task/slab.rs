@@ -617,8 +617,9 @@ impl Slab {
     /// may hold, so no close waits for another before a wake it could not delay: a shard's
     /// wakers are woken before the next shard is closed, and the shards that hold no
     /// reservation at a first look are closed last (a registrant may still have reserved in
-    /// one since: its close returns it). Closing every shard before the first wake cost
-    /// (n64) about 5% on the EPYC (docs/benchmarks.md, (n)).
+    /// one since: its close returns it). Closing every shard before the first wake makes
+    /// the first awaiter wait for every close (re-measure row (n64) after changing the
+    /// order).
     ///
     /// # Safety
     /// As for [`close`](Self::close); the caller then gives the block back.
