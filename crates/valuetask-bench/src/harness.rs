@@ -14,8 +14,8 @@
 //! 3. **Timed samples** ([`Run::sample`]), in [`Settings::passes`] passes: the caller takes
 //!    one pass over every scenario before the next, so a scenario's samples come from as many
 //!    stretches of the run, seconds apart. A host whose speed changes for seconds at a time
-//!    (seen on an AMD EPYC: windows in which plain instructions ran about 1.7x slower and an
-//!    atomic read-modify-write 1.15x slower) then slows a third of a scenario's samples
+//!    (shared virtual machines have windows in which plain instructions and atomics run
+//!    slower, by different factors) then slows a third of a scenario's samples
 //!    instead of all or none of them, depending on when the scenario came up. A pass starts
 //!    with one untimed batch of each implementation, to warm what the other scenarios
 //!    evicted. In round `r` every implementation runs one batch, starting with implementation
@@ -25,10 +25,10 @@
 //!    rounds of the row's sample divided by the peer's sample of the same round
 //!    ([`paired_ratio`]). A round's batches run back to back, so a change of the host's or
 //!    the runtime's speed between rounds divides out. The quotient of the two medians does
-//!    not: where samples fall in two clusters (on an AMD EPYC, (l)'s spawns took about
-//!    260 ns for the first rounds of a pass and about 345 ns after, both rows alike), which
-//!    cluster each median lands in hangs on a sample or two, and (l) read anywhere from
-//!    0.90x to 1.28x in twelve fresh processes whose paired ratios read 1.00x to 1.03x.
+//!    not: where samples fall in two clusters (a runtime row whose first rounds of a pass are
+//!    faster than the rest, both implementations alike), which cluster each median lands in
+//!    hangs on a sample or two, and the quotient of medians swings between processes while
+//!    the paired ratio holds (the test below replays such a run).
 
 use std::fmt;
 use std::hint::black_box;
@@ -340,7 +340,7 @@ mod tests {
         assert!(measured.iter().all(|m| m.ratio_to_peer > 0.0));
     }
 
-    /// (l) as measured in one process on an AMD EPYC (ns/op, by round): both rows fast in the
+    /// (l) as measured in one process (ns/op, by round): both rows fast in the
     /// first rounds of each pass and slow after, with one round fewer fast for `Task::run`.
     /// Its median lands in the slow cluster and the peer's in the fast one, so the quotient
     /// of medians reads 1.28x; round by round the two are within a few percent, and so is

@@ -22,8 +22,8 @@ fn runtime() -> Runtime {
 /// One runtime for every implementation of a scenario (their batches never overlap), so
 /// each row runs on the same worker threads: where the host's scheduler placed them, and
 /// how deeply an idle one sleeps, weighs on every row alike. Those states are large next to
-/// the rows' own work: on an AMD EPYC (l)'s spawn took 520–580 ns or 270–310 ns depending
-/// on what the process had run just before.
+/// the rows' own work: (l)'s spawn can take twice as long depending on what the process had
+/// run just before.
 fn shared_runtime() -> std::rc::Rc<Runtime> {
     std::rc::Rc::new(runtime())
 }

@@ -7,9 +7,9 @@
 use super::ScenarioReport;
 use crate::scenarios::{FLOOR_1_RMW, POOLED_SOURCE_SCENARIO};
 
-/// From this ratio up, a host counts as one where atomics are dear. The hosts measured so far
-/// read 0.19–0.20× (an Intel Xeon under KVM), 0.06–0.11× (an AMD EPYC, Zen 3) and 0.14× (an
-/// AMD EPYC, Zen 5, family 26): the line sits halfway between the Zen 5 and the Xeon.
+/// From this ratio up, a host counts as one where atomics are dear: an atomic RMW then costs
+/// a fifth of a oneshot cycle or more, and the rows that complete a result are dominated by
+/// their RMWs (docs/benchmarks.md, "Two kinds of host").
 pub const DEAR_FROM: f64 = 0.17;
 
 /// One atomic RMW as a ratio to a oneshot cycle, if the run measured row (f)'s floor.
@@ -35,14 +35,10 @@ pub fn kind(ratio: f64) -> &'static str {
 /// A sentence saying which kind of host this is, if the run measured row (f)'s floor.
 pub fn summary(reports: &[ScenarioReport]) -> Option<String> {
     let ratio = rmw_ratio(reports)?;
-    let seen = if ratio >= DEAR_FROM {
-        "about 0.20× on the Intel Xeon measured so far"
-    } else {
-        "0.06–0.11× on the AMD EPYC Zen 3 and 0.14× on the Zen 5 measured so far"
-    };
     Some(format!(
         "host: one atomic read-modify-write costs {ratio:.2}× of a oneshot cycle here (row \
-         (f)'s floor): atomics are {} ({seen}); see docs/benchmarks.md, \"Two kinds of host\"",
+         (f)'s floor): atomics are {} (dear from {DEAR_FROM:.2}×); see docs/benchmarks.md, \
+         \"Two kinds of host\"",
         kind(ratio)
     ))
 }

@@ -104,8 +104,8 @@ pub fn host() -> String {
 
 /// [`host`] from the text of `/proc/cpuinfo`: the model name, and on x86 the CPU family and
 /// model numbers, which tell generations apart where a virtual machine's model name does
-/// not (two 2-core guests both named "AMD EPYC" were a Zen 3, family 25, and a Zen 5,
-/// family 26, and their floor rows differ: docs/benchmarks.md, "Two kinds of host").
+/// not (two guests with the same model name can be different generations, whose floor rows
+/// differ: docs/benchmarks.md, "Two kinds of host").
 fn host_from(cpuinfo: &str, cores: usize) -> String {
     let field = |key: &str| {
         cpuinfo

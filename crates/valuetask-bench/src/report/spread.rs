@@ -5,7 +5,7 @@
 //!
 //! Why processes and not more samples in one: a process fixes where its stack, heap and
 //! thread-locals land and which code the CPU caches see, and on some hosts a row's time
-//! depends on that for the whole process (docs/benchmarks.md, row (f) on the Xeon). A target
+//! depends on that for the whole process (docs/benchmarks.md, row (f)). A target
 //! holds on a machine when it holds in every fresh process there.
 
 use std::fmt::Write as _;
