@@ -141,11 +141,11 @@ mod send {
             n + 1
         }
         async fn required_diverging(&self, n: u32) -> u32 {
-            unimplemented!("n = {n}")
+            panic!("n = {n}")
         }
         async fn required_diverging_await(&self, n: u32) -> u32 {
             ready(()).await;
-            unimplemented!("n = {n}")
+            panic!("n = {n}")
         }
         async fn required_question(&self, text: &str) -> Result<u32, ParseIntError> {
             let n: u32 = text.parse()?;
@@ -280,12 +280,12 @@ mod send {
         }
         #[value_task]
         async fn inherent_diverging(&self, n: u32) -> u32 {
-            todo!("n = {n}")
+            panic!("n = {n}")
         }
         #[value_task]
         async fn inherent_diverging_await(&self, n: u32) -> u32 {
             ready(()).await;
-            todo!("n = {n}")
+            panic!("n = {n}")
         }
         #[value_task]
         async fn inherent_question(&self, text: &str) -> Result<u32, ParseIntError> {
@@ -341,12 +341,12 @@ mod send {
     }
     #[value_task]
     async fn free_diverging(n: u32) -> u32 {
-        panic!("n = {n}")
+        unreachable!("n = {n}")
     }
     #[value_task]
     async fn free_diverging_await(n: u32) -> u32 {
         ready(()).await;
-        panic!("n = {n}")
+        unreachable!("n = {n}")
     }
     #[value_task]
     async fn free_question(text: &str) -> Result<u32, ParseIntError> {
@@ -560,12 +560,12 @@ mod local {
         }
         async fn required_value_await(&self, n: u32) -> u32;
         async fn provided_diverging(&self, n: u32) -> u32 {
-            unimplemented!("n = {n}")
+            panic!("n = {n}")
         }
         async fn required_diverging(&self, n: u32) -> u32;
         async fn provided_diverging_await(&self, n: u32) -> u32 {
             ready(()).await;
-            unimplemented!("n = {n}")
+            panic!("n = {n}")
         }
         async fn required_diverging_await(&self, n: u32) -> u32;
         async fn provided_question(&self, text: &str) -> Result<u32, ParseIntError> {
@@ -648,11 +648,11 @@ mod local {
             n + 1
         }
         async fn required_diverging(&self, n: u32) -> u32 {
-            panic!("n = {n}")
+            unreachable!("n = {n}")
         }
         async fn required_diverging_await(&self, n: u32) -> u32 {
             ready(()).await;
-            panic!("n = {n}")
+            unreachable!("n = {n}")
         }
         async fn required_question(&self, text: &str) -> Result<u32, ParseIntError> {
             let n: u32 = text.parse()?;
@@ -848,12 +848,12 @@ mod local {
     }
     #[value_task(?Send)]
     async fn free_diverging(n: u32) -> u32 {
-        todo!("n = {n}")
+        panic!("n = {n}")
     }
     #[value_task(?Send)]
     async fn free_diverging_await(n: u32) -> u32 {
         ready(()).await;
-        todo!("n = {n}")
+        panic!("n = {n}")
     }
     #[value_task(?Send)]
     async fn free_question(text: &str) -> Result<u32, ParseIntError> {
@@ -1067,12 +1067,12 @@ mod boxed {
         }
         async fn required_value_await(&self, n: u32) -> u32;
         async fn provided_diverging(&self, n: u32) -> u32 {
-            panic!("n = {n}")
+            unreachable!("n = {n}")
         }
         async fn required_diverging(&self, n: u32) -> u32;
         async fn provided_diverging_await(&self, n: u32) -> u32 {
             ready(()).await;
-            panic!("n = {n}")
+            unreachable!("n = {n}")
         }
         async fn required_diverging_await(&self, n: u32) -> u32;
         async fn provided_question(&self, text: &str) -> Result<u32, ParseIntError> {
@@ -1155,11 +1155,11 @@ mod boxed {
             n + 1
         }
         async fn required_diverging(&self, n: u32) -> u32 {
-            todo!("n = {n}")
+            panic!("n = {n}")
         }
         async fn required_diverging_await(&self, n: u32) -> u32 {
             ready(()).await;
-            todo!("n = {n}")
+            panic!("n = {n}")
         }
         async fn required_question(&self, text: &str) -> Result<u32, ParseIntError> {
             let n: u32 = text.parse()?;
@@ -1294,12 +1294,12 @@ mod boxed {
         }
         #[value_task(boxed)]
         async fn inherent_diverging(&self, n: u32) -> u32 {
-            unimplemented!("n = {n}")
+            panic!("n = {n}")
         }
         #[value_task(boxed)]
         async fn inherent_diverging_await(&self, n: u32) -> u32 {
             ready(()).await;
-            unimplemented!("n = {n}")
+            panic!("n = {n}")
         }
         #[value_task(boxed)]
         async fn inherent_question(&self, text: &str) -> Result<u32, ParseIntError> {
@@ -1574,12 +1574,12 @@ mod lazy {
         }
         async fn required_value_await(&self, n: u32) -> u32;
         async fn provided_diverging(&self, n: u32) -> u32 {
-            todo!("n = {n}")
+            panic!("n = {n}")
         }
         async fn required_diverging(&self, n: u32) -> u32;
         async fn provided_diverging_await(&self, n: u32) -> u32 {
             ready(()).await;
-            todo!("n = {n}")
+            panic!("n = {n}")
         }
         async fn required_diverging_await(&self, n: u32) -> u32;
         async fn provided_question(&self, text: &str) -> Result<u32, ParseIntError> {
@@ -1801,12 +1801,12 @@ mod lazy {
         }
         #[value_task(lazy)]
         async fn inherent_diverging(&self, n: u32) -> u32 {
-            panic!("n = {n}")
+            unreachable!("n = {n}")
         }
         #[value_task(lazy)]
         async fn inherent_diverging_await(&self, n: u32) -> u32 {
             ready(()).await;
-            panic!("n = {n}")
+            unreachable!("n = {n}")
         }
         #[value_task(lazy)]
         async fn inherent_question(&self, text: &str) -> Result<u32, ParseIntError> {
@@ -1862,12 +1862,12 @@ mod lazy {
     }
     #[value_task(lazy)]
     async fn free_diverging(n: u32) -> u32 {
-        unimplemented!("n = {n}")
+        panic!("n = {n}")
     }
     #[value_task(lazy)]
     async fn free_diverging_await(n: u32) -> u32 {
         ready(()).await;
-        unimplemented!("n = {n}")
+        panic!("n = {n}")
     }
     #[value_task(lazy)]
     async fn free_question(text: &str) -> Result<u32, ParseIntError> {

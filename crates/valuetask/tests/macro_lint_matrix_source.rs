@@ -156,9 +156,10 @@ impl Flavor {
     }
 }
 
-/// Each diverging body uses another of the macros test doubles use.
+/// Each diverging body uses another of the macros test doubles use (`todo!` and
+/// `unimplemented!` expand as `panic!` does; clippy exempts `todo!` from the lint).
 fn diverge_with(place: Place, flavor: Flavor) -> &'static str {
-    const MACROS: [&str; 4] = ["unreachable!", "unimplemented!", "panic!", "todo!"];
+    const MACROS: [&str; 2] = ["unreachable!", "panic!"];
     MACROS[(place as usize + flavor as usize) % MACROS.len()]
 }
 
