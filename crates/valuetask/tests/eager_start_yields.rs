@@ -19,36 +19,35 @@ use valuetask::{value_task, LocalValueTask, TaskCompletionSource, ValueTask};
 #[global_allocator]
 static ALLOCATOR: common::CountingAllocator = common::CountingAllocator;
 
-/// Returns `Pending` `times` times, waking its waker each time first (a yield).
-struct SelfWaking(u32);
+/// Returns `Pending` `.0` times, waking its waker each time first (a yield); through a
+/// clone of the waker when `.1` (as a scheduler that defers wake-ups would, later).
+struct Yields(u32, bool);
 
-impl Future for SelfWaking {
+impl Future for Yields {
     type Output = ();
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.0 == 0 {
             return Poll::Ready(());
         }
         self.0 -= 1;
-        cx.waker().wake_by_ref();
+        if self.1 {
+            let deferred = cx.waker().clone();
+            deferred.wake();
+        } else {
+            cx.waker().wake_by_ref();
+        }
         Poll::Pending
     }
 }
 
-/// Like [`SelfWaking`], waking a clone of its waker (as a scheduler that defers wake-ups
-/// would, later).
-struct CloneWaking(u32);
+/// Yields `n` times, waking its own waker.
+fn yielding(n: u32) -> Yields {
+    Yields(n, false)
+}
 
-impl Future for CloneWaking {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 == 0 {
-            return Poll::Ready(());
-        }
-        self.0 -= 1;
-        let deferred = cx.waker().clone();
-        deferred.wake();
-        Poll::Pending
-    }
+/// Yields `n` times, waking a clone of its waker.
+fn yielding_by_clone(n: u32) -> Yields {
+    Yields(n, true)
 }
 
 #[value_task]
@@ -63,11 +62,11 @@ struct Pool;
 #[value_task]
 impl Check for Pool {
     async fn self_waking(&self, yields: u32) -> u32 {
-        SelfWaking(yields).await;
+        yielding(yields).await;
         yields
     }
     async fn clone_waking(&self) -> u32 {
-        CloneWaking(1).await;
+        yielding_by_clone(1).await;
         1
     }
     async fn tokio_yield(&self) -> u32 {
@@ -85,7 +84,7 @@ trait BoxedCheck: Send + Sync {
 #[async_trait::async_trait]
 impl BoxedCheck for Pool {
     async fn self_waking(&self, yields: u32) -> u32 {
-        SelfWaking(yields).await;
+        yielding(yields).await;
         yields
     }
     async fn tokio_yield(&self) -> u32 {
@@ -166,8 +165,8 @@ fn a_held_output_is_dropped_once_whether_taken_or_not() {
     let start = || {
         let drops = drops.clone();
         ValueTask::start(async move {
-            SelfWaking(0).await;
-            CloneWaking(1).await;
+            yielding(0).await;
+            yielding_by_clone(1).await;
             Counted(drops)
         })
     };
@@ -244,18 +243,18 @@ fn try_get_gives_a_held_output_and_waits_out_a_yield() {
 fn boxed_and_local_bodies_yield_too() {
     #[value_task(boxed)]
     async fn boxed(yields: u32) -> u32 {
-        SelfWaking(yields).await;
+        yielding(yields).await;
         yields
     }
     #[value_task(?Send)]
     async fn local(yields: Rc<Cell<u32>>) -> u32 {
-        SelfWaking(yields.get()).await;
+        yielding(yields.get()).await;
         yields.get()
     }
     assert_eq!(pendings(boxed(2)), (2, 2));
-    assert_eq!(pendings(ValueTask::boxed(CloneWaking(1))), ((), 1));
+    assert_eq!(pendings(ValueTask::boxed(yielding_by_clone(1))), ((), 1));
     assert_eq!(pendings(local(Rc::new(Cell::new(2)))), (2, 2));
-    assert_eq!(pendings(LocalValueTask::boxed(SelfWaking(1))), ((), 1));
+    assert_eq!(pendings(LocalValueTask::boxed(yielding(1))), ((), 1));
 }
 
 #[test]

@@ -40,21 +40,15 @@ fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        let positive = |name: &str, text: String| {
+            text.parse()
+                .ok()
+                .filter(|&n: &usize| n > 0)
+                .ok_or_else(|| format!("{name} takes a positive number"))
+        };
         match flag.as_str() {
-            "--traits" => {
-                args.traits = value("--traits")?
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or("--traits takes a positive number")?;
-            }
-            "--rounds" => {
-                args.rounds = value("--rounds")?
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or("--rounds takes a positive number")?;
-            }
+            "--traits" => args.traits = positive("--traits", value("--traits")?)?,
+            "--rounds" => args.rounds = positive("--rounds", value("--rounds")?)?,
             "--dir" => args.dir = PathBuf::from(value("--dir")?),
             other => return Err(format!("unknown argument `{other}`")),
         }
