@@ -18,8 +18,6 @@
 // unused.
 #![allow(dead_code, unused_imports)]
 
-#[path = "../src/alloc_counter.rs"]
-mod alloc_counter;
 #[path = "../src/dyn_traits.rs"]
 mod dyn_traits;
 #[path = "../src/executor.rs"]
@@ -35,14 +33,14 @@ mod runtime_scenarios;
 #[path = "../src/scenarios.rs"]
 mod scenarios;
 
-use alloc_counter::CountingAllocator;
+use alloc_count::CountingAllocator;
 use divan::counter::ItemsCount;
 use divan::Bencher;
 
 /// The same allocator as the `valuetask-bench` binary (counting off while timing), so the
 /// peers that allocate pay the same per allocation under both harnesses.
 #[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
+static ALLOCATOR: CountingAllocator = CountingAllocator::PROCESS_WHEN_ON;
 
 /// The rows timed here: those that run on the calling thread alone. The others hand work to
 /// threads or runtimes, whose batches set up per batch (see `Implementation::batched`).

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 pub const USAGE: &str = "\
 usage: valuetask-bench [--quick] [--only IDS] [--markdown] [--json PATH] [--svg PATH] [--readme PATH] [--benchmarks PATH]
        valuetask-bench --processes N [--quick] [--only IDS]
+       valuetask-bench --ops ID N
 
 Measures valuetask against its peers and prints a table and the target checks.
 
@@ -26,6 +27,10 @@ Measures valuetask against its peers and prints a table and the target checks.
   --checks-out PATH
                  write the target checks as tab-separated lines to PATH (what each
                  process of --processes hands back)
+  --ops ID N     run scenario ID's valuetask operation (the one its target checks)
+                 N times, untimed, and exit:
+                 under callgrind, two runs' difference over the difference of their N is
+                 the instructions per operation, which no host's noise moves
   -h, --help     print this help";
 
 /// What the command line asked for.
@@ -71,6 +76,14 @@ impl Options {
 pub enum Command {
     /// Measure with these options.
     Run(Options),
+    /// Run one scenario's valuetask operation `count` times, untimed, and exit: the run to
+    /// count instructions per operation under callgrind (two counts, their difference).
+    Ops {
+        /// The scenario's id.
+        id: String,
+        /// How many operations.
+        count: u64,
+    },
     /// Print the usage text.
     Help,
 }
@@ -78,52 +91,40 @@ pub enum Command {
 impl Command {
     /// Parse the arguments after the program name; `Err` carries the message to print.
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
+        Self::parse_lexopt(lexopt::Parser::from_args(args)).map_err(|e| e.to_string())
+    }
+
+    fn parse_lexopt(mut parser: lexopt::Parser) -> Result<Self, lexopt::Error> {
+        use lexopt::prelude::*;
         let mut options = Options::default();
-        let mut args = args.into_iter();
-        while let Some(arg) = args.next() {
-            let (flag, inline_value) = match arg.split_once('=') {
-                Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_string())),
-                _ => (arg.as_str(), None),
-            };
-            let mut value = || {
-                inline_value
-                    .clone()
-                    .or_else(|| args.next())
-                    .filter(|value| !value.is_empty() && !value.starts_with("--"))
-                    .map(PathBuf::from)
-                    .ok_or_else(|| format!("{flag} needs a value"))
-            };
-            match flag {
-                "--quick" if inline_value.is_none() => options.quick = true,
-                "--markdown" if inline_value.is_none() => options.markdown = true,
-                "--only" => {
-                    let ids = value()?;
-                    options.only = ids
-                        .to_string_lossy()
-                        .split(',')
-                        .map(str::to_string)
-                        .collect();
+        let mut ops = None;
+        while let Some(arg) = parser.next()? {
+            match arg {
+                Long("quick") => options.quick = true,
+                Long("markdown") => options.markdown = true,
+                Long("only") => {
+                    let ids: String = parser.value()?.parse()?;
+                    options.only = ids.split(',').map(str::to_string).collect();
                 }
-                "--json" => options.json = Some(value()?),
-                "--svg" => options.svg = Some(value()?),
-                "--readme" => options.readme = Some(value()?),
-                "--benchmarks" => options.benchmarks = Some(value()?),
-                "--checks-out" => options.checks_out = Some(value()?),
-                "--processes" => {
-                    let count = value()?;
-                    let count = count.to_string_lossy();
-                    options.processes = match count.parse::<usize>() {
-                        Ok(n) if n >= 1 => Some(n),
-                        _ => {
-                            return Err(format!(
-                                "--processes needs a count of at least 1, not `{count}`"
-                            ))
-                        }
-                    };
+                Long("json") => options.json = Some(path(&mut parser, "--json")?),
+                Long("svg") => options.svg = Some(path(&mut parser, "--svg")?),
+                Long("readme") => options.readme = Some(path(&mut parser, "--readme")?),
+                Long("benchmarks") => options.benchmarks = Some(path(&mut parser, "--benchmarks")?),
+                Long("checks-out") => options.checks_out = Some(path(&mut parser, "--checks-out")?),
+                Long("processes") => {
+                    options.processes = Some(at_least_one("--processes", parser.value()?)?)
                 }
-                "-h" | "--help" => return Ok(Command::Help),
-                _ => return Err(format!("unexpected argument `{arg}`")),
+                Long("ops") => {
+                    let id: String = parser.value()?.parse()?;
+                    let count = at_least_one("--ops", parser.value()?)?;
+                    ops = Some((id, count as u64));
+                }
+                Short('h') | Long("help") => return Ok(Command::Help),
+                _ => return Err(arg.unexpected()),
             }
+        }
+        if let Some((id, count)) = ops {
+            return Ok(Command::Ops { id, count });
         }
         if !options.only.is_empty() && (options.readme.is_some() || options.benchmarks.is_some()) {
             return Err(
@@ -143,10 +144,30 @@ impl Command {
                 return Err(format!(
                     "--processes cannot be used with {flag}: it prints one run's table or \
                      writes one run's files"
-                ));
+                )
+                .into());
             }
         }
         Ok(Command::Run(options))
+    }
+}
+
+/// A path: a value that is not empty and is not the next option (`--json --quick` is a
+/// missing path, not a file named `--quick`).
+fn path(parser: &mut lexopt::Parser, flag: &str) -> Result<PathBuf, lexopt::Error> {
+    let value = parser.value()?;
+    if value.is_empty() || value.to_string_lossy().starts_with("--") {
+        return Err(format!("{flag} needs a path").into());
+    }
+    Ok(value.into())
+}
+
+/// A count of at least 1, or an error naming `flag` and what it was given.
+pub fn at_least_one(flag: &str, value: std::ffi::OsString) -> Result<usize, lexopt::Error> {
+    let text = value.to_string_lossy();
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{flag} needs a count of at least 1, not `{text}`").into()),
     }
 }
 
@@ -214,6 +235,16 @@ mod tests {
         }
         let message = parse(&["--processes", "3", "--readme", "README.md"]).unwrap_err();
         assert!(message.contains("--readme"), "{message}");
+        assert_eq!(
+            parse(&["--ops", "h", "1000"]),
+            Ok(Command::Ops {
+                id: "h".into(),
+                count: 1000
+            })
+        );
+        let message = parse(&["--ops", "h", "0"]).unwrap_err();
+        assert!(message.contains("--ops"), "{message}");
+        assert!(parse(&["--ops", "h"]).is_err());
         assert!(parse(&["--processes=2", "--json", "x.json"]).is_err());
         match parse(&["--checks-out", "checks.tsv"]) {
             Ok(Command::Run(options)) => {

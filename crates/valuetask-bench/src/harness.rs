@@ -34,8 +34,6 @@ use std::fmt;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use crate::alloc_counter;
-
 /// How long and how often to measure.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Settings {
@@ -167,7 +165,7 @@ pub struct Measurement {
 #[derive(Debug)]
 pub struct Run {
     batch_sizes: Vec<u64>,
-    allocations: Vec<alloc_counter::Allocations>,
+    allocations: Vec<alloc_count::Counts>,
     /// Per implementation, ns/op of each timed sample.
     samples: Vec<Vec<f64>>,
     /// Rounds taken so far, over every pass: where the rotation of the next round starts.
@@ -183,7 +181,7 @@ impl Run {
             .collect();
         let allocations = implementations
             .iter_mut()
-            .map(|imp| alloc_counter::count(|| (imp.batch)(settings.counted_ops)))
+            .map(|imp| alloc_count::count(|| (imp.batch)(settings.counted_ops)))
             .collect();
         Self {
             batch_sizes,
@@ -242,7 +240,7 @@ impl Run {
                     paired_ratio(&peer, &samples)
                 },
                 ns_per_op: median(samples),
-                allocs_per_op: allocs.count as f64 / settings.counted_ops as f64,
+                allocs_per_op: allocs.allocations as f64 / settings.counted_ops as f64,
                 bytes_per_op: allocs.bytes as f64 / settings.counted_ops as f64,
             })
             .collect()

@@ -9,7 +9,6 @@
 // The modules are compiled into this binary, not into a library it links: a library moved
 // code between codegen units and shifted sub-nanosecond rows such as (k) by 15%.
 // `benches/cross_check.rs` includes the ones it needs by path.
-mod alloc_counter;
 mod cli;
 mod dyn_traits;
 mod executor;
@@ -26,14 +25,14 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use alloc_counter::CountingAllocator;
+use alloc_count::CountingAllocator;
 use cli::Command;
 use harness::{Run, Settings};
 use report::ScenarioReport;
 use scenarios::Scenario;
 
 #[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
+static ALLOCATOR: CountingAllocator = CountingAllocator::PROCESS_WHEN_ON;
 
 fn main() -> ExitCode {
     let options = match Command::parse(std::env::args().skip(1)) {
@@ -42,6 +41,7 @@ fn main() -> ExitCode {
             println!("{}", cli::USAGE);
             return ExitCode::SUCCESS;
         }
+        Ok(Command::Ops { id, count }) => return run_ops(&id, count),
         Err(message) => {
             eprintln!("valuetask-bench: {message}\n\n{}", cli::USAGE);
             return ExitCode::from(2);
@@ -184,6 +184,34 @@ fn main() -> ExitCode {
         }
     }
     status
+}
+
+/// `--ops ID N`: scenario `id`'s valuetask implementation (the one its target checks, else
+/// the first after its peer) runs
+/// `count` operations in one batch, untimed: under callgrind, the difference between two
+/// counts over the difference of their `N` is its instructions per operation (the scenarios'
+/// setup, runtimes included, cancels out).
+fn run_ops(id: &str, count: u64) -> ExitCode {
+    let mut all = scenarios::all();
+    let Some(scenario) = all.iter_mut().find(|scenario| scenario.id == id) else {
+        let ids: Vec<&str> = scenarios::all().iter().map(|s| s.id).collect();
+        eprintln!(
+            "valuetask-bench: --ops: no scenario `{id}` (there are {})",
+            ids.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    // The implementation its target checks, else the first after the peer.
+    let checked = scenario.target.as_ref().map(|target| target.implementation);
+    let index = scenario
+        .implementations
+        .iter()
+        .position(|implementation| Some(implementation.name()) == checked)
+        .unwrap_or(1);
+    let implementation = &mut scenario.implementations[index];
+    implementation.run_batch(count);
+    eprintln!("ran {count} operations of ({id}) {}", implementation.name());
+    ExitCode::SUCCESS
 }
 
 fn write(path: &Path, contents: &str) -> Result<(), String> {

@@ -28,7 +28,7 @@ use valuetask::value_task;
 use support::{allocations, progress, Args, CountingAllocator};
 
 #[global_allocator]
-static ALLOC: CountingAllocator = CountingAllocator;
+static ALLOC: CountingAllocator = CountingAllocator::PROCESS;
 
 /// The reader's buffer.
 const BUFFER: usize = 16 * 1024;

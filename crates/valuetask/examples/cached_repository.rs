@@ -29,7 +29,7 @@ use valuetask::value_task;
 use support::{allocations, progress, Args, CountingAllocator};
 
 #[global_allocator]
-static ALLOC: CountingAllocator = CountingAllocator;
+static ALLOC: CountingAllocator = CountingAllocator::PROCESS;
 
 /// Rows of the hot set: the ones the cache keeps.
 const HOT: u64 = 1_000;

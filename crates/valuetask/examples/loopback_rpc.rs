@@ -25,7 +25,7 @@ use tokio::net::{TcpListener, TcpStream};
 use valuetask::{Completer, CompletionPool, TaskError, ValueTask};
 
 #[global_allocator]
-static ALLOC: CountingAllocator = CountingAllocator;
+static ALLOC: CountingAllocator = CountingAllocator::PROCESS;
 
 /// Requests in flight at once.
 const WINDOW: usize = 64;

@@ -6,7 +6,7 @@ use common::{allocations_during, now, CountingAllocator};
 use valuetask::{Task, TaskCompletionSource, ValueTask};
 
 #[global_allocator]
-static ALLOC: CountingAllocator = CountingAllocator;
+static ALLOC: CountingAllocator = CountingAllocator::PER_THREAD;
 
 #[test]
 fn value_task_from_result_created_and_awaited_allocates_nothing() {

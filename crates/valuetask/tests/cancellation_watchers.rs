@@ -3,46 +3,18 @@
 //! heap bytes are counted around many sources (deterministic, so asserted).
 #![cfg(feature = "tokio")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
+use alloc_count::CountingAllocator;
 use tokio_util::sync::CancellationToken;
 use valuetask::{Task, TaskCompletionSource, TaskError};
 
-/// Live heap bytes allocated by each thread (freed on the same thread here: no runtime
-/// runs in this test, and the harness's own threads, which allocate when they please, do not
-/// count).
-struct LiveBytes;
-
-thread_local! {
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-}
-
-fn add(bytes: isize) {
-    let _ = LIVE.try_with(|live| live.set(live.get() + bytes));
-}
-
-fn live() -> isize {
-    LIVE.with(Cell::get)
-}
-
-// SAFETY: forwards to `System` unchanged; the counter is a const-initialized thread local,
-// which never allocates.
-unsafe impl GlobalAlloc for LiveBytes {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        add(layout.size() as isize);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        add(-(layout.size() as isize));
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
+/// Live heap bytes counted per thread (freed on the same thread here: no runtime runs in this
+/// test, and the harness's own threads, which allocate when they please, do not count).
 #[global_allocator]
-static ALLOC: LiveBytes = LiveBytes;
+static ALLOC: CountingAllocator = CountingAllocator::PER_THREAD;
+
+fn live() -> i64 {
+    alloc_count::thread_counts().live
+}
 
 const SOURCES: usize = 2_000;
 

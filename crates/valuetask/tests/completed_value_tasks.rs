@@ -8,7 +8,7 @@ use common::{allocations_during, CountingAllocator};
 use valuetask::{ManualResetValueTaskSourceCore, Task, ValueTask};
 
 #[global_allocator]
-static ALLOC: CountingAllocator = CountingAllocator;
+static ALLOC: CountingAllocator = CountingAllocator::PER_THREAD;
 
 #[test]
 fn a_default_value_task_is_complete_with_the_default_and_allocates_nothing() {

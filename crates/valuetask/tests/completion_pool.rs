@@ -12,7 +12,7 @@ use common::{allocations_during, now, poll_once, CountingAllocator, CountingWake
 use valuetask::{CompletionPool, TaskError, TaskStatus};
 
 #[global_allocator]
-static ALLOC: CountingAllocator = CountingAllocator;
+static ALLOC: CountingAllocator = CountingAllocator::PER_THREAD;
 
 #[test]
 fn completing_wakes_the_awaiter_with_the_value() {

@@ -17,7 +17,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use valuetask::{value_task, LocalValueTask, TaskCompletionSource, ValueTask};
 
 #[global_allocator]
-static ALLOCATOR: common::CountingAllocator = common::CountingAllocator;
+static ALLOCATOR: common::CountingAllocator = common::CountingAllocator::PER_THREAD;
 
 /// Returns `Pending` `.0` times, waking its waker each time first (a yield); through a
 /// clone of the waker when `.1` (as a scheduler that defers wake-ups would, later).

@@ -12,7 +12,7 @@ use common::{allocations_during, drive, yield_once, CountingAllocator};
 use valuetask::ValueTask;
 
 #[global_allocator]
-static ALLOC: CountingAllocator = CountingAllocator;
+static ALLOC: CountingAllocator = CountingAllocator::PER_THREAD;
 
 /// A pending value task holding `N` bytes of state, counted in `live` until dropped.
 fn pending<const N: usize>(live: &Arc<AtomicUsize>) -> ValueTask<'static, usize> {

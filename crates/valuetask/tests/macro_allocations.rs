@@ -10,7 +10,7 @@ use common::{allocations_during, drive, now, yield_once, CountingAllocator};
 use valuetask::{value_task, ValueTask};
 
 #[global_allocator]
-static ALLOC: CountingAllocator = CountingAllocator;
+static ALLOC: CountingAllocator = CountingAllocator::PER_THREAD;
 
 #[value_task]
 trait Service: Send + Sync {

@@ -13,7 +13,7 @@ use futures::future::BoxFuture;
 use valuetask::{value_task, LocalValueTask, Task, TaskCompletionSource, TaskError, ValueTask};
 
 #[global_allocator]
-static ALLOC: CountingAllocator = CountingAllocator;
+static ALLOC: CountingAllocator = CountingAllocator::PER_THREAD;
 
 /// Sets its flag when dropped.
 struct DropFlag(Arc<AtomicBool>);

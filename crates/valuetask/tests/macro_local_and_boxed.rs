@@ -10,7 +10,7 @@ use common::{allocations_during, drive, yield_once, CountingAllocator};
 use valuetask::{value_task, LocalValueTask, ValueTask};
 
 #[global_allocator]
-static ALLOC: CountingAllocator = CountingAllocator;
+static ALLOC: CountingAllocator = CountingAllocator::PER_THREAD;
 
 #[value_task(?Send)]
 trait Local {

@@ -9,7 +9,7 @@ use tracing::instrument;
 use valuetask::value_task;
 
 #[global_allocator]
-static ALLOC: CountingAllocator = CountingAllocator;
+static ALLOC: CountingAllocator = CountingAllocator::PER_THREAD;
 
 /// The name of the span the code runs in now.
 fn current_span() -> Option<&'static str> {

@@ -8,8 +8,6 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -22,32 +20,11 @@ use valuetask::{
 };
 
 /// Live heap bytes allocated and freed by this thread (the model runs on one thread).
-struct ThreadLiveBytes;
-
-thread_local! {
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to `System` unchanged; counting touches a const thread-local and never
-// allocates.
-unsafe impl GlobalAlloc for ThreadLiveBytes {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = LIVE.try_with(|l| l.set(l.get() + layout.size() as isize));
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        let _ = LIVE.try_with(|l| l.set(l.get() - layout.size() as isize));
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static ALLOC: ThreadLiveBytes = ThreadLiveBytes;
+static ALLOC: common::CountingAllocator = common::CountingAllocator::PER_THREAD;
 
-fn live() -> isize {
-    LIVE.with(Cell::get)
+fn live() -> i64 {
+    alloc_count::thread_counts().live
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

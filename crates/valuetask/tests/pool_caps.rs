@@ -8,7 +8,7 @@ use common::{allocations_during, drive, yield_once, CountingAllocator};
 use valuetask::ValueTask;
 
 #[global_allocator]
-static ALLOC: CountingAllocator = CountingAllocator;
+static ALLOC: CountingAllocator = CountingAllocator::PER_THREAD;
 
 /// Run test `name` again in a child process with `env` set; `true` in the child.
 fn in_child_with(name: &str, env: &[(&str, &str)]) -> bool {

@@ -13,7 +13,7 @@ use valuetask::{
 };
 
 #[global_allocator]
-static ALLOCATOR: common::CountingAllocator = common::CountingAllocator;
+static ALLOCATOR: common::CountingAllocator = common::CountingAllocator::PER_THREAD;
 
 /// The backing's name, as `Debug` shows it.
 fn backing(vt: &ValueTask<'static, Result<u8, TaskError>>) -> String {

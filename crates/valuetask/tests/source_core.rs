@@ -16,7 +16,7 @@ use valuetask::{
 };
 
 #[global_allocator]
-static ALLOC: CountingAllocator = CountingAllocator;
+static ALLOC: CountingAllocator = CountingAllocator::PER_THREAD;
 
 type Core = ManualResetValueTaskSourceCore<u64>;
 

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use valuetask::{Task, TaskCompletionSource, TaskError, TaskStatus};
 
 #[global_allocator]
-static ALLOCATOR: common::CountingAllocator = common::CountingAllocator;
+static ALLOCATOR: common::CountingAllocator = common::CountingAllocator::PER_THREAD;
 
 const LONG: Duration = Duration::from_secs(3600);
 

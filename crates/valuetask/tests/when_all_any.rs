@@ -8,7 +8,7 @@ use common::{allocations_during, CountingAllocator, PanicsOnClone};
 use valuetask::{Task, TaskCompletionSource, TaskError, TaskStatus, ValueTask};
 
 #[global_allocator]
-static ALLOC: CountingAllocator = CountingAllocator;
+static ALLOC: CountingAllocator = CountingAllocator::PER_THREAD;
 
 #[test]
 fn when_all_keeps_input_order_whatever_the_completion_order() {

@@ -31,26 +31,28 @@ struct Args {
     dir: PathBuf,
 }
 
-fn parse_args() -> Result<Args, String> {
+fn parse_args() -> Result<Args, lexopt::Error> {
+    use lexopt::prelude::*;
     let mut args = Args {
         traits: 150,
         rounds: 3,
         dir: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/compile-time"),
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
-        let positive = |name: &str, text: String| {
-            text.parse()
-                .ok()
-                .filter(|&n: &usize| n > 0)
-                .ok_or_else(|| format!("{name} takes a positive number"))
-        };
-        match flag.as_str() {
-            "--traits" => args.traits = positive("--traits", value("--traits")?)?,
-            "--rounds" => args.rounds = positive("--rounds", value("--rounds")?)?,
-            "--dir" => args.dir = PathBuf::from(value("--dir")?),
-            other => return Err(format!("unknown argument `{other}`")),
+    let positive = |name: &str, value: std::ffi::OsString| -> Result<usize, lexopt::Error> {
+        value
+            .to_string_lossy()
+            .parse()
+            .ok()
+            .filter(|&n: &usize| n > 0)
+            .ok_or_else(|| format!("{name} takes a positive number").into())
+    };
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("traits") => args.traits = positive("--traits", parser.value()?)?,
+            Long("rounds") => args.rounds = positive("--rounds", parser.value()?)?,
+            Long("dir") => args.dir = PathBuf::from(parser.value()?),
+            _ => return Err(arg.unexpected()),
         }
     }
     Ok(args)

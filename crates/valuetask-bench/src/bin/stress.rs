@@ -13,9 +13,8 @@
 //! count of live `Tracked` values), every await saw the outcome its producer chose, and the
 //! heap is back at its baseline, but for what the future pool may keep by design.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicIsize, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,30 +22,12 @@ use tokio_util::sync::CancellationToken;
 use valuetask::{value_task, CompletionPool, Task, TaskCompletionSource, TaskError};
 
 /// Live heap bytes of the process.
-struct LiveBytes;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: forwards to `System` unchanged; counting touches one atomic and never allocates.
-unsafe impl GlobalAlloc for LiveBytes {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static ALLOC: LiveBytes = LiveBytes;
+static ALLOC: alloc_count::CountingAllocator = alloc_count::CountingAllocator::PROCESS;
 
 /// What the future pool may keep after every thread that used it has exited: its shared
 /// lists hold up to 64 KiB per size class, 7 classes (see `#[value_task]`'s docs).
-const POOL_RETENTION: isize = 7 * 64 * 1024;
+const POOL_RETENTION: i64 = 7 * 64 * 1024;
 /// An awaiter still pending this long after its producer completed lost its wake-up.
 const LOST_AFTER: Duration = Duration::from_secs(1);
 
@@ -195,32 +176,39 @@ struct Config {
 }
 
 fn parse() -> Config {
+    use lexopt::prelude::*;
     let mut config = Config {
         seconds: 10,
         threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| -> u64 {
-            let raw = args
-                .next()
-                .unwrap_or_else(|| fail(&format!("{name} needs a value")));
-            raw.parse()
-                .ok()
-                .filter(|&n| n > 0)
-                .unwrap_or_else(|| fail(&format!("`{name} {raw}`: expected a positive number")))
+    let mut parser = lexopt::Parser::from_env();
+    loop {
+        let arg = match parser.next() {
+            Ok(Some(arg)) => arg,
+            Ok(None) => break,
+            Err(e) => fail(&e.to_string()),
         };
-        match arg.as_str() {
-            "--seconds" => config.seconds = value("--seconds"),
-            "--threads" => config.threads = value("--threads") as usize,
-            "-h" | "--help" => {
+        match arg {
+            Long("seconds") => config.seconds = positive(&mut parser, "--seconds"),
+            Long("threads") => config.threads = positive(&mut parser, "--threads") as usize,
+            Short('h') | Long("help") => {
                 println!("usage: stress [--seconds N] [--threads K]   (defaults: 10 s, all cores)");
                 std::process::exit(0);
             }
-            other => fail(&format!("unknown argument `{other}`")),
+            other => fail(&other.unexpected().to_string()),
         }
     }
     config
+}
+
+/// The option's value, a positive number, or the run stops with a message naming `name`.
+fn positive(parser: &mut lexopt::Parser, name: &str) -> u64 {
+    let value = parser.value().unwrap_or_else(|e| fail(&e.to_string()));
+    let raw = value.to_string_lossy();
+    raw.parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| fail(&format!("`{name} {raw}`: expected a positive number")))
 }
 
 fn fail(message: &str) -> ! {
@@ -230,7 +218,7 @@ fn fail(message: &str) -> ! {
 
 fn main() {
     let config = parse();
-    let baseline = LIVE.load(Relaxed);
+    let baseline = alloc_count::process_counts().live;
     let watchdog = Arc::new(Watchdog {
         start: Instant::now(),
         pending: Mutex::new(Vec::new()),
@@ -309,7 +297,7 @@ fn main() {
     let mismatched = mismatches.load(Relaxed);
     // Give exiting threads' destructors (pool caches) a moment.
     std::thread::sleep(Duration::from_millis(50));
-    let grown = LIVE.load(Relaxed) - baseline;
+    let grown = alloc_count::process_counts().live - baseline;
     println!(
         "stress: {total} operations in {seconds:.1} s on {} threads; {left_pending} awaiters left pending; {mismatched} outcomes unlike their producer's; {live_values} values not dropped; heap {grown:+} bytes from baseline (the future pool may keep up to {POOL_RETENTION})",
         config.threads

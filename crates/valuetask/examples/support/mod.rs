@@ -3,37 +3,16 @@
 
 #![allow(dead_code)] // each example uses part of it
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// Counts every allocation in the process (all threads).
-pub struct CountingAllocator;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+/// Counts every allocation in the process (all threads): install with
+/// `#[global_allocator] static ALLOCATOR: CountingAllocator = CountingAllocator::PROCESS;`.
+pub use alloc_count::CountingAllocator;
 
 /// Allocations so far, process-wide.
 pub fn allocations() -> u64 {
-    ALLOCATIONS.load(Relaxed)
-}
-
-// SAFETY: forwards to `System` unchanged; counting touches one atomic and never allocates.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
+    alloc_count::process_counts().allocations
 }
 
 /// `--name value` options, each with a default; `--help` prints `usage`. Bad input prints one

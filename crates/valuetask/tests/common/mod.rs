@@ -2,69 +2,27 @@
 //! in parallel do not see each other's allocations, and a waker that counts its wake-ups.
 #![allow(dead_code)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
-pub struct CountingAllocator;
+// Installed by the test binaries that count allocations (`CountingAllocator::PER_THREAD`).
+#[allow(unused_imports)]
+pub use alloc_count::CountingAllocator;
 
-thread_local! {
-    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
-    static BYTES: Cell<usize> = const { Cell::new(0) };
-}
-
-/// Count one allocation of `bytes` on this thread.
-fn count(bytes: usize) {
-    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-    let _ = BYTES.try_with(|c| c.set(c.get() + bytes));
-}
-
-// SAFETY: forwards to `System` unchanged; the counter is a const-initialized thread local,
-// which never allocates.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count(layout.size());
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        count(layout.size());
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count(new_size);
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-/// Allocations made by this thread while `f` runs.
+/// Allocations made by this thread while `f` runs (with `CountingAllocator::PER_THREAD`).
 pub fn allocations_during<R>(f: impl FnOnce() -> R) -> (R, usize) {
-    let before = ALLOCATIONS.with(Cell::get);
-    let r = f();
-    let after = ALLOCATIONS.with(Cell::get);
-    (r, after - before)
+    let (r, counts) = alloc_count::during(f);
+    (r, counts.allocations as usize)
 }
 
 /// Allocations made by this thread while `f` runs, and their bytes (a reallocation counts
 /// its new size).
 pub fn allocations_and_bytes_during<R>(f: impl FnOnce() -> R) -> (R, usize, usize) {
-    let (allocations, bytes) = (ALLOCATIONS.with(Cell::get), BYTES.with(Cell::get));
-    let r = f();
-    (
-        r,
-        ALLOCATIONS.with(Cell::get) - allocations,
-        BYTES.with(Cell::get) - bytes,
-    )
+    let (r, counts) = alloc_count::during(f);
+    (r, counts.allocations as usize, counts.bytes as usize)
 }
 
 /// Poll `fut` once with `waker`.
