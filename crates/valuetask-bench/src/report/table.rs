@@ -13,12 +13,38 @@ const HEADERS: [&str; 6] = [
     "bytes/op",
 ];
 
+/// How far the quotient of a row's and its peer's ns/op medians may be from its paired ratio
+/// before the table shows both.
+const AGREEMENT: f64 = 0.05;
+
+/// Said under a table that shows a quotient of medians beside a ratio.
+pub const DISAGREEMENT_NOTE: &str = "A ratio is the median of per-round quotients (a row and \
+     its peer timed back to back); where the quotient of the two ns/op medians differs by more \
+     than 5%, it is shown in brackets: that row's samples fall in clusters (docs/benchmarks.md, \
+     \"The method\").";
+
+/// The ratio cell: the paired ratio, and the quotient of the ns/op medians where it differs.
+fn ratio_cell(ratio: f64, ns_per_op: f64, peer_ns_per_op: f64) -> String {
+    let by_medians = ns_per_op / peer_ns_per_op;
+    if by_medians.is_finite() && (by_medians / ratio - 1.0).abs() > AGREEMENT {
+        format!("{ratio:.2}× [{by_medians:.2}×]")
+    } else {
+        format!("{ratio:.2}×")
+    }
+}
+
+/// Whether any row's ratio cell shows a quotient of medians.
+fn any_disagreement(reports: &[ScenarioReport]) -> bool {
+    cells(reports).iter().any(|row| row[3].contains('['))
+}
+
 /// The table's cells, one `Vec` per row; the scenario label appears on its first row only.
 fn cells(reports: &[ScenarioReport]) -> Vec<[String; 6]> {
     reports
         .iter()
         .flat_map(|report| {
-            report.rows.iter().enumerate().map(|(i, row)| {
+            let peer_ns_per_op = report.rows[0].ns_per_op;
+            report.rows.iter().enumerate().map(move |(i, row)| {
                 [
                     if i == 0 {
                         report.label()
@@ -27,7 +53,7 @@ fn cells(reports: &[ScenarioReport]) -> Vec<[String; 6]> {
                     },
                     row.implementation.to_string(),
                     format!("{:.2}", row.ns_per_op),
-                    format!("{:.2}×", row.ratio),
+                    ratio_cell(row.ratio, row.ns_per_op, peer_ns_per_op),
                     per_op(row.allocs_per_op),
                     per_op(row.bytes_per_op),
                 ]
@@ -76,6 +102,9 @@ pub fn text(reports: &[ScenarioReport]) -> String {
         }
         out.push_str(&line(row));
     }
+    if any_disagreement(reports) {
+        let _ = writeln!(out, "\n{DISAGREEMENT_NOTE}");
+    }
     out
 }
 
@@ -87,5 +116,19 @@ pub fn markdown(reports: &[ScenarioReport]) -> String {
         let escaped: Vec<String> = row.iter().map(|cell| cell.replace('|', "\\|")).collect();
         let _ = writeln!(out, "| {} |", escaped.join(" | "));
     }
+    if any_disagreement(reports) {
+        let _ = writeln!(out, "\n{DISAGREEMENT_NOTE}");
+    }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ratio_cell;
+
+    #[test]
+    fn a_ratio_far_from_its_medians_shows_both() {
+        assert_eq!(ratio_cell(1.05, 1022.5, 674.9), "1.05× [1.52×]");
+        assert_eq!(ratio_cell(0.50, 10.2, 20.0), "0.50×");
+    }
 }
