@@ -2,18 +2,15 @@
 //! returns the call's value task when it is one of the method's output (no frame), and
 //! otherwise keeps a frame that awaits it; either way a caller sees what the body says.
 
-mod common;
+use crate::common;
 
 use std::fmt::Display;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use common::{allocations_during, now, poll_once, CountingAllocator};
+use common::{allocations_during, now, poll_once};
 use futures::future::BoxFuture;
 use valuetask::{value_task, LocalValueTask, Task, TaskCompletionSource, TaskError, ValueTask};
-
-#[global_allocator]
-static ALLOC: CountingAllocator = CountingAllocator::PER_THREAD;
 
 /// Sets its flag when dropped.
 struct DropFlag(Arc<AtomicBool>);

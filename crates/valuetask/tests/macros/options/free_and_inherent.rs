@@ -1,7 +1,7 @@
 //! `#[value_task]` on free `async fn`s and inherent impls, argument patterns, `mut`
 //! arguments, early `return` and `?`.
 
-mod common;
+use crate::common;
 
 use std::future::Future;
 

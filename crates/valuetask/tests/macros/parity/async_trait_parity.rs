@@ -4,9 +4,7 @@
 
 #![allow(dead_code, unused_mut, clippy::all)]
 
-mod common;
-#[macro_use]
-mod parity_support;
+use crate::common;
 
 use common::yield_once;
 

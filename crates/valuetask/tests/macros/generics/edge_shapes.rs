@@ -3,7 +3,7 @@
 //! typed receivers in default bodies, `#[cfg]` on arguments, the attribute on one method, and
 //! user lifetimes named like the ones the attribute makes up.
 
-mod common;
+use crate::common;
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};

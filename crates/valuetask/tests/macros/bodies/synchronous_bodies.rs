@@ -2,7 +2,7 @@
 //! same eager semantics as `ValueTask::start`, checked shape by shape, and bodies that only
 //! look synchronous (an unknown macro) still take the pooled path.
 
-mod common;
+use crate::common;
 
 use std::cell::Cell;
 use std::rc::Rc;

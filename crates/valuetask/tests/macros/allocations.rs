@@ -1,16 +1,13 @@
 //! `#[value_task]` allocation counts: a `dyn` call that completes synchronously and one that
 //! suspends once, in steady state; futures dropped on another thread are not leaked.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use common::{allocations_during, drive, now, yield_once, CountingAllocator};
+use common::{allocations_during, drive, now, yield_once};
 use valuetask::{value_task, ValueTask};
-
-#[global_allocator]
-static ALLOC: CountingAllocator = CountingAllocator::PER_THREAD;
 
 #[value_task]
 trait Service: Send + Sync {

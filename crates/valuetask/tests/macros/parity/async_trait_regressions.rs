@@ -1,10 +1,10 @@
 //! The rest of async-trait's regression tests (`tests/test.rs`: the `issueNNN` modules and
-//! `test_*` functions that `macro_more_async_trait_shapes.rs` does not cover), each turned
+//! `test_*` functions that `more_async_trait_shapes.rs` does not cover), each turned
 //! into a shape that exercises something `expand.rs` handles on its own: `Self` and elided
 //! lifetimes in impl headers, `dyn Trait` arguments and trait objects with lifetime bounds,
 //! outputs that need a coercion or inference, where clauses on generic methods, impl-level
 //! type parameters in arguments, argument names the expansion also uses, shadowed prelude
-//! names, drop order of ignored arguments. As in `macro_more_async_trait_shapes.rs`, each
+//! names, drop order of ignored arguments. As in `more_async_trait_shapes.rs`, each
 //! module defines its trait and impls once in a `shape!` macro, expands it under both
 //! attributes and compares the results with each other and with the expected value.
 //! `settle` takes a value task's result with `.get_result()` and drives an async-trait
@@ -31,16 +31,14 @@
     clippy::all
 )]
 
-mod common;
-#[macro_use]
-mod parity_support;
+use crate::common;
 
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::parity_support::settle;
 use common::yield_once;
 use futures::executor::block_on;
-use parity_support::settle;
 
 /// async-trait test `test` (its first trait): `self` / `&self` / `&mut self` defaults, a
 /// receiver-less required method returning `Self::Assoc`, an elided `&str` and an explicit

@@ -2,14 +2,11 @@
 //! `async fn` and apply to the whole body, across suspensions, as they do on `async-trait`
 //! methods (the method is rewritten after them).
 
-mod common;
+use crate::common;
 
-use common::{allocations_during, drive, yield_once, CountingAllocator};
+use common::{allocations_during, drive, yield_once};
 use tracing::instrument;
 use valuetask::value_task;
-
-#[global_allocator]
-static ALLOC: CountingAllocator = CountingAllocator::PER_THREAD;
 
 /// The name of the span the code runs in now.
 fn current_span() -> Option<&'static str> {

@@ -6,14 +6,14 @@
 //! and mutual), argument patterns on both paths, loops left by `return` and panics on either
 //! side of a suspension, `?` and early returns around a suspension; generic, lifetime and
 //! const-generic inherent impls, `Box`/`Arc`/`Pin` receivers on inherent methods, `?Send` and
-//! `boxed` on single methods and impls (`crate = path` with them is in `macro_crate_path.rs`),
+//! `boxed` on single methods and impls (`crate = path` with them is in `crate_path.rs`),
 //! deferred (`#[tracing::instrument]`) free fns and single methods, and a `Send` free fn's
 //! value task completed on another thread, and a bare `#[value_task]` repeated on methods of
 //! an annotated trait and impl.
 
 #![allow(dead_code, unused_mut, clippy::all)]
 
-mod common;
+use crate::common;
 
 use std::cell::{Cell, RefCell};
 use std::pin::Pin;

@@ -81,7 +81,7 @@ mod shim {
     }
 }
 
-#[value_task(crate = crate::shim)]
+#[value_task(crate = crate::options::crate_path::shim)]
 trait Service: Send + Sync {
     async fn ready(&self, x: u32) -> u32;
     async fn suspending(&self, x: u32) -> u32;
@@ -91,7 +91,7 @@ trait Service: Send + Sync {
 
 struct Doubler;
 
-#[value_task(crate = "crate::shim")]
+#[value_task(crate = "crate::options::crate_path::shim")]
 impl Service for Doubler {
     async fn ready(&self, x: u32) -> u32 {
         x * 2
@@ -114,7 +114,7 @@ impl Service for Doubler {
 /// A method with an attribute macro is rewritten in a second stage, named by the path too.
 struct Traced;
 
-#[value_task(crate = crate::shim)]
+#[value_task(crate = crate::options::crate_path::shim)]
 impl Traced {
     #[tracing::instrument(skip(self))]
     async fn traced(&self, x: u32) -> u32 {
@@ -123,7 +123,7 @@ impl Traced {
     }
 
     // The method attribute may name the macro by a path as well.
-    #[crate::shim::value_task(boxed)]
+    #[crate::options::crate_path::shim::value_task(boxed)]
     #[tracing::instrument(skip(self))]
     async fn traced_boxed(&self, x: u32) -> u32 {
         tokio::task::yield_now().await;
@@ -131,7 +131,7 @@ impl Traced {
     }
 }
 
-#[value_task(crate = crate::shim)]
+#[value_task(crate = crate::options::crate_path::shim)]
 async fn free(x: u32) -> u32 {
     std::future::ready(x + 1).await
 }
@@ -164,30 +164,30 @@ fn the_return_type_is_the_one_under_the_path() {
 
 // `crate = path` with `?Send` and `boxed`, on free fns and an inherent impl.
 
-#[value_task(crate = crate::shim, boxed)]
+#[value_task(crate = crate::options::crate_path::shim, boxed)]
 async fn shim_boxed(x: u32) -> u32 {
     tokio::task::yield_now().await;
     x + 1
 }
 
 /// `boxed` changes storage, not timing: a body with no `.await` is a plain call here too.
-#[value_task(crate = crate::shim, boxed)]
+#[value_task(crate = crate::options::crate_path::shim, boxed)]
 async fn shim_boxed_ready(x: u32) -> u32 {
     x + 1
 }
 
-#[value_task(?Send, crate = "crate::shim")]
+#[value_task(?Send, crate = "crate::options::crate_path::shim")]
 async fn shim_local(shared: Rc<u32>) -> u32 {
     tokio::task::yield_now().await;
     *shared
 }
 
-#[value_task(?Send, crate = crate::shim)]
+#[value_task(?Send, crate = crate::options::crate_path::shim)]
 async fn shim_local_ready(shared: Rc<u32>) -> u32 {
     *shared + 1
 }
 
-#[value_task(?Send, boxed, crate = crate::shim)]
+#[value_task(?Send, boxed, crate = crate::options::crate_path::shim)]
 async fn shim_local_boxed(shared: Rc<u32>) -> u32 {
     tokio::task::yield_now().await;
     *shared * 3
@@ -195,7 +195,7 @@ async fn shim_local_boxed(shared: Rc<u32>) -> u32 {
 
 struct ShimHost(u32);
 
-#[value_task(crate = crate::shim)]
+#[value_task(crate = crate::options::crate_path::shim)]
 impl ShimHost {
     async fn ready(&self) -> u32 {
         self.0

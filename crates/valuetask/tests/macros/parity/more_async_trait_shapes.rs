@@ -1,7 +1,7 @@
 //! More shapes that compile under `#[async_trait]`, taken from async-trait's own regression
 //! tests (`tests/test.rs`, named in each module's comment) and from the cases its `expand.rs` /
 //! `receiver.rs` handle specially, and not covered by the other `macro_*` tests. As in
-//! `macro_async_trait_parity.rs`, each module defines its trait and impls once in a `shape!`
+//! `async_trait_parity.rs`, each module defines its trait and impls once in a `shape!`
 //! macro, expands it under both attributes and compares the results. `settle` takes a value
 //! task's result with `.get_result()` and drives an async-trait future with `block_on`.
 //!
@@ -21,16 +21,14 @@
     clippy::all
 )]
 
-mod common;
-#[macro_use]
-mod parity_support;
+use crate::common;
 
 use std::future::Future;
 use std::pin::Pin;
 
+use crate::parity_support::settle;
 use common::{now, yield_once};
 use futures::executor::block_on;
-use parity_support::settle;
 
 /// async-trait issues #23 and #277: `mut self` by value in an impl (the trait says `self`),
 /// `mut self` in a `Self: Sized` default body, and `mut self: &Self` (the trait says `&self`)

@@ -1,7 +1,7 @@
 //! `#[value_task]` trait shape: `&self`, `&mut self`, `self: Box<Self>`, and associated
 //! functions without a receiver; called through `dyn` where object safe; `self: Rc<Self>`.
 
-mod common;
+use crate::common;
 
 use common::{drive, yield_once};
 use valuetask::value_task;

@@ -1,16 +1,13 @@
 //! `#[value_task(?Send)]` (futures that are not `Send`, `LocalValueTask`) and the `boxed`
 //! opt-out per method and per item.
 
-mod common;
+use crate::common;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use common::{allocations_during, drive, yield_once, CountingAllocator};
+use common::{allocations_during, drive, yield_once};
 use valuetask::{value_task, LocalValueTask, ValueTask};
-
-#[global_allocator]
-static ALLOC: CountingAllocator = CountingAllocator::PER_THREAD;
 
 #[value_task(?Send)]
 trait Local {

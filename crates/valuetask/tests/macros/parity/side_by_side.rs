@@ -1,7 +1,7 @@
 //! A trait that compiles under `#[async_trait]` compiles under `#[value_task]` with the
 //! attribute swapped and nothing else changed: the same trait and impl, side by side.
 
-mod common;
+use crate::common;
 
 use common::drive;
 

@@ -1,7 +1,7 @@
 //! `#[value_task]` trait shape: reference arguments (elided, `'_`, named), generic methods,
 //! `where` clauses, `impl Trait` arguments, and lifetimes on the trait itself.
 
-mod common;
+use crate::common;
 
 use std::fmt::Display;
 

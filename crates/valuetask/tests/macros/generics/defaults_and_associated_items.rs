@@ -1,7 +1,7 @@
 //! `#[value_task]` trait shape: default method bodies, `Self: Sized` methods, associated
 //! types and consts, and synchronous methods next to async ones.
 
-mod common;
+use crate::common;
 
 use common::{drive, yield_once};
 use valuetask::value_task;
