@@ -1,4 +1,6 @@
-//! The task cell's state word: named bits, a decoding `Snapshot`, and the outcome encoding.
+//! The task cell's state word: named bits, a decoding `Snapshot`, the outcome encoding, and
+//! [`State`], whose methods are the word's transitions (take and release `LOCKED`, claim,
+//! publish `COMPLETE`, mark `OBSERVED`); the rules they keep are `cell.rs`'s invariants.
 //!
 //! Layout of the word (low bits):
 //!
@@ -16,6 +18,8 @@
 //! | 10 | `SLAB_WIDE` | the slab's second half is tagged for this cell and open: awaiters may reserve there, and the completer closes it; set once, under `LOCKED` |
 
 use std::fmt;
+
+use crate::sync::{spin_wait, AtomicUsize, Ordering};
 
 pub(crate) const CLAIMED: usize = 1 << 0;
 pub(crate) const COMPLETE: usize = 1 << 1;
@@ -125,6 +129,163 @@ impl fmt::Debug for Snapshot {
             .field("observed", &self.is_observed())
             .field("async_continuations", &self.async_continuations())
             .finish()
+    }
+}
+
+/// The state word of a task cell, changed only through these transitions.
+pub(crate) struct State(AtomicUsize);
+
+/// A lock attempt on the waiter list.
+#[must_use]
+pub(crate) enum Lock {
+    /// We hold `LOCKED`; the state word is this (with `LOCKED`) until we `unlock` it.
+    Held(usize),
+    /// The cell completed: the list is gone, read the output instead.
+    Completed,
+}
+
+impl State {
+    pub(crate) fn new(bits: usize) -> Self {
+        Self(AtomicUsize::new(bits))
+    }
+
+    /// A state for a `static` cell.
+    #[cfg(not(valuetask_loom))]
+    pub(crate) const fn new_static(bits: usize) -> Self {
+        Self(AtomicUsize::new(bits))
+    }
+
+    #[inline(always)]
+    pub(crate) fn load(&self, order: Ordering) -> usize {
+        self.0.load(order)
+    }
+
+    /// Take `LOCKED` from the word `cur` (seen without it), as `held` (`cur`, `LOCKED` and any
+    /// bits the holder sets with it): `Err` with the word seen instead if it changed.
+    #[inline(always)]
+    #[must_use = "a failed CAS did not take the lock"]
+    pub(crate) fn try_lock_from(&self, cur: usize, held: usize) -> Result<(), usize> {
+        debug_assert_eq!(held & (cur | LOCKED), cur | LOCKED);
+        self.0
+            .compare_exchange_weak(cur, held, Ordering::Acquire, Ordering::Acquire)
+            .map(drop)
+    }
+
+    /// Take `LOCKED` (setting `extra` with it), spinning while another holder has it, or
+    /// [`Lock::Completed`] once the cell is complete.
+    pub(crate) fn lock(&self, extra: usize) -> Lock {
+        match self.lock_unless(extra, 0) {
+            Ok(held) => Lock::Held(held),
+            Err(_) => Lock::Completed,
+        }
+    }
+
+    /// Take `LOCKED`, setting `extra` with it, and return the word as held; `Err` with the
+    /// word seen instead once the cell is complete or any of the `stop` bits is set.
+    #[inline(always)]
+    pub(crate) fn lock_unless(&self, extra: usize, stop: usize) -> Result<usize, Snapshot> {
+        let mut spins = 0;
+        let mut cur = self.0.load(Ordering::Acquire);
+        loop {
+            let s = Snapshot(cur);
+            if s.is_complete() || cur & stop != 0 {
+                return Err(s);
+            }
+            if s.is_locked() {
+                spin_wait(&mut spins);
+                cur = self.0.load(Ordering::Acquire);
+                continue;
+            }
+            match self.try_lock_from(cur, cur | LOCKED | extra) {
+                Ok(()) => return Ok(cur | LOCKED | extra),
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Release `LOCKED` taken as `held`, setting `bits` in the same store (`held` may have
+    /// bits cleared, as a slab slot's removal does).
+    #[inline(always)]
+    pub(crate) fn unlock_setting(&self, held: usize, bits: usize) {
+        debug_assert_eq!(self.0.load(Ordering::Relaxed), held);
+        self.0.store((held | bits) & !LOCKED, Ordering::Release);
+    }
+
+    /// Release `LOCKED` taken as `held`. A plain store: while `LOCKED` is held nobody else
+    /// writes the state word, so `held` is still its value.
+    #[inline(always)]
+    pub(crate) fn unlock(&self, held: usize) {
+        debug_assert_eq!(self.0.load(Ordering::Relaxed), held);
+        self.0.store(held & !LOCKED, Ordering::Release);
+    }
+
+    /// The uncontended claim, inline: one load and one CAS setting `CLAIMED` and `LOCKED`
+    /// together, or `None` with nothing changed for [`claim_slow`](Self::claim_slow) (a
+    /// claimed or locked cell, or a failed CAS), so the completer's path keeps no spin state.
+    /// Returns the state before.
+    #[inline(always)]
+    #[must_use]
+    pub(crate) fn claim_idle(&self) -> Option<Snapshot> {
+        let cur = self.0.load(Ordering::Relaxed);
+        // Acquire: see the waiter list as the last unlock left it.
+        (cur & (CLAIMED | LOCKED) == 0
+            && self
+                .0
+                .compare_exchange_weak(
+                    cur,
+                    cur | CLAIMED | LOCKED,
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                )
+                .is_ok())
+        .then_some(Snapshot(cur))
+    }
+
+    /// The claim when the cell was claimed or locked, or the idle CAS failed: the loop,
+    /// spinning while `LOCKED` is held; `None` if some completer claimed the cell already.
+    #[cold]
+    #[inline(never)]
+    #[must_use]
+    pub(crate) fn claim_slow(&self) -> Option<Snapshot> {
+        let mut spins = 0;
+        let mut cur = self.0.load(Ordering::Relaxed);
+        loop {
+            let s = Snapshot(cur);
+            if s.is_claimed() {
+                return None;
+            }
+            if s.is_locked() {
+                spin_wait(&mut spins);
+                cur = self.0.load(Ordering::Relaxed);
+                continue;
+            }
+            // Acquire: see the waiter list as the last unlock left it.
+            match self.0.compare_exchange_weak(
+                cur,
+                cur | CLAIMED | LOCKED,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Some(s),
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// The claimer publishes: `COMPLETE` and the outcome set and `LOCKED` released in one
+    /// Release store (which publishes the output written before it). `before` is the word
+    /// the claim replaced, still the whole state: nobody else writes it while `LOCKED` is
+    /// held.
+    #[inline(always)]
+    pub(crate) fn publish_complete(&self, before: Snapshot, outcome: Outcome) {
+        let done = (before.0 | CLAIMED | COMPLETE | outcome.bits()) & !LOCKED;
+        self.0.store(done, Ordering::Release);
+    }
+
+    /// Someone looked at a faulted output: set `OBSERVED` (one RMW, the first time only).
+    #[inline]
+    pub(crate) fn mark_observed(&self) {
+        self.0.fetch_or(OBSERVED, Ordering::Relaxed);
     }
 }
 

@@ -1,0 +1,235 @@
+//! Completion: the claim, the output's publication with `COMPLETE`, and the waking of the
+//! registered awaiters (inline, or from the continuation thread); the source count, whose
+//! last drop completes an abandoned cell. The rules are the cell's invariants (`cell.rs`).
+
+use super::*;
+
+impl<O> RawTask<O> {
+    /// Complete with `output`, or hand it back if some completer already claimed the cell.
+    ///
+    /// One CAS claims the cell and takes the waiter lock together; while `LOCKED` is held no
+    /// other thread modifies the state word (every other transition is a CAS that requires
+    /// `LOCKED` clear, or the holder's own unlock), so a plain Release store publishes
+    /// `COMPLETE` and releases the lock.
+    pub(crate) fn try_complete(&self, output: O, outcome: Outcome) -> Result<(), O> {
+        match self.claim() {
+            Some(before) => {
+                self.publish(before, output, outcome);
+                Ok(())
+            }
+            None => Err(output),
+        }
+    }
+
+    /// [`try_complete`](Self::try_complete), its waiters handed to the continuation thread
+    /// whatever the cell's mode: for a completion that must not run awaiters' code on the
+    /// completing thread (.NET sets `RunContinuationsAsynchronously` on a `Task.Delay` it
+    /// cancels, so its continuations never run inside `Cancel()`).
+    pub(crate) fn try_complete_later(&self, output: O, outcome: Outcome) -> Result<(), O> {
+        match self.claim() {
+            Some(before) => {
+                self.publish_as(before, output, outcome, true);
+                Ok(())
+            }
+            None => Err(output),
+        }
+    }
+
+    /// [`try_complete`](Self::try_complete) for a completer that panics when it comes
+    /// second: `false` then. The output is made by `make` once the cell is claimed, so it is
+    /// written into the cell from registers: made before the claim, it was kept on the stack
+    /// across the claim's loop and copied into the cell with a wide load of the narrow stores
+    /// that had just made it, which stalls on store forwarding.
+    ///
+    /// The uncontended claim and the publish are inline; anything else goes to one
+    /// out-of-line call that claims and publishes itself, so the fast path does not meet the
+    /// slow one's result at a merge (a test of a constant, and registers saved for the call).
+    #[inline]
+    pub(crate) fn complete_with(&self, outcome: Outcome, make: impl FnOnce() -> O) -> bool {
+        if let Some(before) = self.cell().state.claim_idle() {
+            self.publish(before, make(), outcome);
+            return true;
+        }
+        self.complete_with_slow(outcome, make)
+    }
+
+    /// [`complete_with`](Self::complete_with) when the inline claim did not succeed.
+    #[cold]
+    #[inline(never)]
+    fn complete_with_slow(&self, outcome: Outcome, make: impl FnOnce() -> O) -> bool {
+        match self.cell().state.claim_slow() {
+            Some(before) => {
+                self.publish(before, make(), outcome);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// First half of completing: one CAS sets `CLAIMED` and `LOCKED` together, or `None` if
+    /// some completer claimed the cell already. Returns the state before.
+    #[inline(always)]
+    fn claim(&self) -> Option<Snapshot> {
+        let state = &self.cell().state;
+        state.claim_idle().or_else(|| state.claim_slow())
+    }
+
+    /// Second half: with `CLAIMED` and `LOCKED` set by [`claim`](Self::claim) (`before` is
+    /// the state it replaced), write the output, publish `COMPLETE`, and wake the waiters.
+    #[inline(always)]
+    fn publish(&self, before: Snapshot, output: O, outcome: Outcome) {
+        self.publish_as(before, output, outcome, false);
+    }
+
+    /// [`publish`](Self::publish); `later` hands the waiters to the continuation thread
+    /// whatever the cell's mode.
+    #[inline(always)]
+    fn publish_as(&self, before: Snapshot, output: O, outcome: Outcome, later: bool) {
+        let cell = self.cell();
+        // SAFETY: we set `CLAIMED`, so we are the only writer, and nobody reads the output
+        // before we set `COMPLETE` below.
+        cell.output.with_mut(|p| unsafe { (*p).write(output) });
+        let inline = if before.has_waiters() {
+            // SAFETY: we hold `LOCKED`: the inline slot is ours alone.
+            cell.inline.with_mut(|slot| unsafe { (*slot).take() })
+        } else {
+            None
+        };
+        // Release publishes the output and the emptied slot.
+        cell.state.publish_complete(before, outcome);
+        if later || before.async_continuations() {
+            return self.wake_later(before, inline);
+        }
+        if !before.has_slab() && !before.has_overflow() {
+            // One awaiter, the common case: woken straight away. Its panic, if any, comes out
+            // as `wake_all_now` would resume it.
+            if let Some(waker) = inline {
+                waker.wake();
+            }
+            return;
+        }
+        self.wake_all_now(before, inline);
+    }
+
+    /// The slab, if `before` (the state the completer claimed) has one: its block, which the
+    /// completer closes (no slot can be reserved any more) and then takes the wakers of,
+    /// which waits for the registrants still filling theirs. The block stays with the cell
+    /// until it is given back (a registrant that saw the cell pending may still load its
+    /// pointer and find it closed).
+    fn slab_to_close(&self, before: Snapshot) -> Option<NonNull<Slab>> {
+        if !before.has_slab() {
+            return None;
+        }
+        NonNull::new(self.cell().slab.load(Ordering::Relaxed))
+    }
+
+    /// [`slab_to_close`](Self::slab_to_close), closed: its block and the slots reserved for
+    /// good.
+    fn close_slab(&self, before: Snapshot) -> Option<(NonNull<Slab>, SlotMask)> {
+        let slab = self.slab_to_close(before)?;
+        // SAFETY: the completer, once, with `COMPLETE` published.
+        Some((slab, unsafe { Slab::close(slab, before.slab_wide()) }))
+    }
+
+    /// Give the slab's block back once its wakers were taken (the completer): the cell
+    /// forgets it first, so a registrant that loads the pointer now finds it null. Under
+    /// loom the cell keeps it until freed (see `slab.rs`).
+    fn give_back_slab(&self, slab: NonNull<Slab>) {
+        if cfg!(valuetask_loom) {
+            return;
+        }
+        // Release: a registrant that loads null sees `COMPLETE`.
+        self.cell()
+            .slab
+            .store(std::ptr::null_mut(), Ordering::Release);
+        // SAFETY: complete, every reserved waker taken, and the cell no longer names it.
+        unsafe { Slab::give_back(slab) };
+    }
+
+    /// The overflow's wakers, if `before` has one (published under `LOCKED` before the claim).
+    fn take_overflow(&self, before: Snapshot) -> Option<Taken> {
+        if !before.has_overflow() {
+            return None;
+        }
+        self.overflow().map(Overflow::take_all)
+    }
+
+    /// Wake every waiter from the completing thread, then resume the first waker's panic.
+    #[inline(never)]
+    fn wake_all_now(&self, before: Snapshot, inline: Option<Waker>) {
+        let slab = self.slab_to_close(before);
+        let mut overflow = self.take_overflow(before);
+        // SAFETY: the completer's, once, with `COMPLETE` published: it closes the slab.
+        let panic = unsafe {
+            waiters::wake_all(
+                inline,
+                slab.map(|slab| (slab, before.slab_wide())),
+                overflow.as_mut(),
+            )
+        };
+        if let Some(slab) = slab {
+            self.give_back_slab(slab);
+        }
+        if let Some(taken) = overflow {
+            taken.recycle();
+        }
+        if let Some(panic) = panic {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
+    /// Hand every waiter to the continuation thread (`ASYNC_CONTINUATIONS`): the slab's and
+    /// the overflow's wakers are moved out first, as the cell may be freed before its turn.
+    #[cold]
+    fn wake_later(&self, before: Snapshot, inline: Option<Waker>) {
+        let slab = self.close_slab(before).map(|(slab, reserved)| {
+            // SAFETY: the completer's, with the mask `close_slab` returned.
+            let taken = unsafe { Slab::take_all(slab, reserved) };
+            self.give_back_slab(slab);
+            taken
+        });
+        let slab = slab.filter(|taken| !taken.is_empty());
+        let overflow = self.take_overflow(before);
+        if inline.is_none() && slab.is_none() && overflow.is_none() {
+            return;
+        }
+        crate::continuations::wake_later(move || {
+            let mut overflow = overflow;
+            let panic = waiters::wake_in_turn(inline, slab, overflow.as_mut());
+            if let Some(taken) = overflow {
+                taken.recycle();
+            }
+            if let Some(panic) = panic {
+                std::panic::resume_unwind(panic);
+            }
+        });
+    }
+
+    /// `try_complete` from a `Drop`. A waker's panic resumes once every waker was woken; while
+    /// the thread is already unwinding, resuming it would abort the process, so it is dropped.
+    pub(crate) fn try_complete_in_drop(&self, output: O, outcome: Outcome) {
+        let completed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = self.try_complete(output, outcome);
+        }));
+        if let Err(panic) = completed {
+            if !std::thread::panicking() {
+                std::panic::resume_unwind(panic);
+            }
+            crate::catch_panic::discard(panic);
+        }
+    }
+
+    /// Count one more `TaskCompletionSource`.
+    pub(crate) fn add_source(&self) {
+        if self.cell().sources.fetch_add(1, Ordering::Relaxed) > MAX_REFS {
+            abort();
+        }
+    }
+
+    /// Drop one `TaskCompletionSource`; true when it was the last.
+    pub(crate) fn release_source(&self) -> bool {
+        let sources = &self.cell().sources;
+        // Only a source holder can add a source, so a count of one means no other exists.
+        sources.load(Ordering::Acquire) == 1 || sources.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+}
