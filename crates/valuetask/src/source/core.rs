@@ -1,6 +1,11 @@
 //! `ManualResetValueTaskSourceCore<T>`: the reusable, versioned completion core
 //! (.NET `System.Threading.Tasks.Sources.ManualResetValueTaskSourceCore<TResult>`).
 //!
+//! This file holds the public API and the locked paths; `core/encoding.rs` the state word's
+//! bits (its outcome code is the task cell's, `task::Outcome`), `core/view.rs` the core seen
+//! by its output type and the pooled slot's lock-free paths, `core/consumer.rs` which value
+//! task is polling, `core/misuse.rs` the panics that name a misuse.
+//!
 //! # Invariants (who may touch what)
 //!
 //! The state is one `AtomicU64`: the version in the high 32 bits, flags in the low bits.
@@ -22,9 +27,9 @@
 //!   lock released and the result untaken, so a panic there leaves the result to the next
 //!   poll.
 //! - `result` is initialized exactly when `COMPLETE` is set and `TAKEN` is clear, except
-//!   between `unique_recycle_completed` returning `true` and `read_recycled_result`, when the
+//!   between `sole_consumer_recycle_completed` returning `true` and `read_recycled_result`, when the
 //!   pooled slot's consumer owns the result it is about to move out.
-//! - The version changes only in `reset`, and in `recycle` and `unique_recycle_completed`
+//! - The version changes only in `reset`, and in `recycle` and `sole_consumer_recycle_completed`
 //!   (by the exclusive owner of a pooled slot), so a CAS that checks the version and takes
 //!   `LOCKED` pins the generation for the whole critical section. `reset` bumps it under
 //!   `LOCKED`, or, when the state it loaded holds nothing to move out (no `LOCKED`, no
@@ -35,7 +40,7 @@
 //!   words and one Release store; any other state takes the general path (`complete_once`).
 //! - `waker` is `Some` exactly when `HAS_WAKER` is set (every path that takes the waker
 //!   clears the bit in the same store), which is what lets that CAS skip the waker.
-//! - `unique_poll_and_recycle` (pooled sources only) reads the result after an Acquire load
+//! - `sole_consumer_poll` (pooled sources only) reads the result after an Acquire load
 //!   of `COMPLETE`, without `LOCKED`: sound only because a pooled slot has one consumer and
 //!   nobody resets it but that consumer. Its generations never show `TAKEN` at its next
 //!   poll (the poll that takes also recycles), and its core never has configuration flags,
@@ -43,7 +48,7 @@
 //!   generation at version 0 rather than the next version: no token is handed out for a
 //!   pooled generation, and between generations only the slot's owner reaches it, so no CAS
 //!   of an earlier generation can meet the same state again. Its fast path comes in two halves
-//!   (`unique_recycle_completed`, then `read_recycled_result`): between them the next
+//!   (`sole_consumer_recycle_completed`, then `read_recycled_result`): between them the next
 //!   generation has started while the old result is still in place, so nothing may touch
 //!   the core in between but the consumer putting its slot in this thread's cache.
 //! - `consumer` (under `LOCKED`, like the waker) names the value task whose waker `waker` is:
@@ -67,143 +72,15 @@ use crate::source::{SourceStatus, ValueTaskSource};
 use crate::sync::{spin_wait, AtomicU64, Ordering, UnsafeCell};
 use crate::task::{outcome_of, Outcome, TaskError, TaskOutput};
 
-pub(crate) const CLAIMED: u64 = 1 << 0;
-pub(crate) const COMPLETE: u64 = 1 << 1;
-pub(crate) const LOCKED: u64 = 1 << 2;
-pub(crate) const HAS_WAKER: u64 = 1 << 3;
-pub(crate) const TAKEN: u64 = 1 << 4;
-const OUTCOME_SHIFT: u32 = 5;
-const OUTCOME_MASK: u64 = 0b11 << OUTCOME_SHIFT;
-pub(crate) const ASYNC_CONTINUATIONS: u64 = 1 << 7;
-/// Pooled sources: the consumer went away before completion; the completer recycles.
-pub(crate) const CONSUMER_GONE: u64 = 1 << 8;
-const FLAGS: u64 = u32::MAX as u64;
-/// Flags that survive `reset` (configuration, not per-generation state).
-const CONFIG: u64 = ASYNC_CONTINUATIONS;
+mod consumer;
+mod encoding;
+mod misuse;
+mod view;
 
-#[inline]
-const fn version_of(state: u64) -> u32 {
-    (state >> 32) as u32
-}
-
-#[inline]
-const fn with_version(version: u32, flags: u64) -> u64 {
-    ((version as u64) << 32) | (flags & FLAGS)
-}
-
-fn outcome_bits(outcome: Outcome) -> u64 {
-    let code: u64 = match outcome {
-        Outcome::RanToCompletion => 1,
-        Outcome::Faulted => 2,
-        Outcome::Canceled => 3,
-    };
-    code << OUTCOME_SHIFT
-}
-
-fn status_of(state: u64) -> SourceStatus {
-    if state & COMPLETE == 0 {
-        return SourceStatus::Pending;
-    }
-    match (state & OUTCOME_MASK) >> OUTCOME_SHIFT {
-        1 => SourceStatus::Succeeded,
-        2 => SourceStatus::Faulted,
-        _ => SourceStatus::Canceled,
-    }
-}
-
-#[cold]
-#[track_caller]
-fn already_completed(method: &str, version: u32) -> ! {
-    let instead = format!("try_{method}");
-    panic!(
-        "ManualResetValueTaskSourceCore::{method}: version {version} was already completed; \
-         complete once per generation (reset starts the next; {instead} races safely)"
-    )
-}
-
-#[cold]
-#[track_caller]
-fn taken_twice(token: u32) -> ! {
-    panic!(
-        "ManualResetValueTaskSourceCore::poll_result: the result of version {token} was already \
-         taken; a generation's result is taken once"
-    )
-}
-
-#[cold]
-#[track_caller]
-fn second_consumer(token: u32) -> ! {
-    panic!(
-        "ManualResetValueTaskSourceCore::poll_result: a second value task awaits version \
-         {token} while another one waits for it; a generation has one consumer (await the \
-         first, or share it with as_task())"
-    )
-}
-
-#[cold]
-#[track_caller]
-fn wrong_token(method: &str, token: u32, version: u32) -> ! {
-    // Versions wrap at `u32::MAX`: a token within half the range behind the version is stale.
-    let when = if version.wrapping_sub(token) <= u32::MAX / 2 {
-        "stale (from an earlier generation)"
-    } else {
-        "from the future (never handed out)"
-    };
-    panic!(
-        "ManualResetValueTaskSourceCore::{method}: token {token} does not match the current \
-         version {version}; the token is {when}"
-    )
-}
-
-/// Which value task is polling a source on this thread, so a core can tell a second consumer
-/// of a generation from its one consumer polling again (perhaps from another task, with
-/// another waker). A value task's source record sets it around its call to `poll_result`
-/// (its own address, never 0); anything else polls as 0, "not known", which is never
-/// refused (a pooled slot, whose consumer is unique by construction, polls as 0 explicitly).
-/// A core polled by hand inside a source's `poll_result`, on behalf of something else, would
-/// be credited to the value task polling that source. Loom runs its model threads on one OS
-/// thread, so under loom nobody is known.
-pub(crate) struct Consumer;
-
-#[cfg(not(valuetask_loom))]
-thread_local! {
-    static CURRENT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-impl Consumer {
-    /// Run `poll` as the consumer `id`, and as nobody (0) after. Not restored on a panic,
-    /// nor to an outer consumer after a nested poll (a source polling other value tasks):
-    /// both only leave a consumer unknown, or known a little longer, until the next value
-    /// task's poll on this thread sets it; two plain stores, no guard, on every poll.
-    #[inline]
-    pub(crate) fn polling<R>(id: usize, poll: impl FnOnce() -> R) -> R {
-        #[cfg(not(valuetask_loom))]
-        {
-            let _ = CURRENT.try_with(|c| c.set(id));
-            let polled = poll();
-            let _ = CURRENT.try_with(|c| c.set(0));
-            polled
-        }
-        #[cfg(valuetask_loom)]
-        {
-            let _ = id;
-            poll()
-        }
-    }
-
-    /// The consumer polling now, 0 when not known.
-    #[inline]
-    fn current() -> usize {
-        #[cfg(not(valuetask_loom))]
-        {
-            CURRENT.try_with(std::cell::Cell::get).unwrap_or(0)
-        }
-        #[cfg(valuetask_loom)]
-        {
-            0
-        }
-    }
-}
+pub(crate) use consumer::Consumer;
+pub(crate) use encoding::CONSUMER_GONE;
+use encoding::*;
+use misuse::*;
 
 /// The reusable core of a value task source: complete it, await it by token, reset it, and do
 /// it again, with no allocation once this thread's pool is warm (each value task keeps the
@@ -791,323 +668,6 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     }
 
     // --- pooled sources (one consumer, one completer, the consumer recycles) ---
-
-    /// The consumer's poll of a pooled slot: like `poll_result` of the current generation,
-    /// but on `Ready` the slot is already recycled (a new generation, empty: version 0 on the
-    /// fast path, the next version on the general one). A completed result
-    /// is read without `LOCKED` and the next generation is published with one Release store.
-    ///
-    /// # Safety
-    /// This consumer is the only one for the current generation, which is its own: nobody
-    /// else resets or recycles the core while it lives (the completer recycles only a
-    /// generation whose consumer said `CONSUMER_GONE`, which only this consumer's release
-    /// does), so the version it was rented at is the one loaded here; and the completer is
-    /// done once it published `COMPLETE` (it holds no reference after).
-    #[inline]
-    pub(crate) unsafe fn unique_poll_and_recycle(
-        &self,
-        cx: &mut Context<'_>,
-    ) -> Poll<TaskOutput<T>> {
-        // SAFETY: per the caller.
-        if unsafe { self.unique_recycle_completed() } {
-            // SAFETY: just recycled, and nothing touched the core since.
-            return Poll::Ready(unsafe { self.read_recycled_result() });
-        }
-        let token = version_of(self.head.state.load(Ordering::Acquire));
-        // Unique by construction: not any record's consumer this thread may be polling for.
-        let polled = Consumer::polling(0, || self.poll_result(token, cx));
-        if polled.is_ready() {
-            // SAFETY: taken, so both halves are done: the slot is ours (per the caller). The
-            // result was taken and the completer took the waker: nothing is left to drop.
-            drop(unsafe { self.recycle() });
-        }
-        polled
-    }
-
-    /// The unique consumer's fast path, first half (see [`CoreHead::unique_recycle_completed`]).
-    ///
-    /// # Safety
-    /// As for [`CoreHead::unique_recycle_completed`].
-    #[inline]
-    pub(crate) unsafe fn unique_recycle_completed(&self) -> bool {
-        // SAFETY: per the caller.
-        unsafe { self.head.unique_recycle_completed() }
-    }
-
-    /// The fast path's second half (see [`CoreHead::read_recycled_result`]).
-    ///
-    /// # Safety
-    /// As for [`CoreHead::read_recycled_result`].
-    #[inline]
-    pub(crate) unsafe fn read_recycled_result(&self) -> TaskOutput<T> {
-        // SAFETY: per the caller.
-        unsafe { self.head.read_recycled_result() }
-    }
-
-    /// The consumer gives up before taking the result. Returns `true` when the consumer must
-    /// recycle the slot (the generation is complete); `false` when the completer will (it sees
-    /// `CONSUMER_GONE`).
-    pub(crate) fn abandon_consumer(&self) -> bool {
-        // The waker is moved out under the lock and dropped after it.
-        let (recycle, _waker) = self.locked(|this, state| {
-            if state & COMPLETE != 0 {
-                (state, (true, None))
-            } else {
-                // SAFETY: we hold `LOCKED`.
-                let waker = this.waker.with_mut(|w| unsafe { (*w).take() });
-                ((state | CONSUMER_GONE) & !HAS_WAKER, (false, waker))
-            }
-        });
-        recycle
-    }
-
-    /// True when the consumer abandoned this generation (pooled sources).
-    pub(crate) fn consumer_gone(&self) -> bool {
-        self.head.state.load(Ordering::Acquire) & CONSUMER_GONE != 0
-    }
-
-    /// Start the next generation of a pooled slot. Returns what the finished generation left
-    /// (an untaken result, a waker) for the caller to drop once the slot is kept: a panicking
-    /// `Drop` then cannot lose the slot.
-    ///
-    /// # Safety
-    /// The caller owns the slot exclusively: the consumer and completer of the current
-    /// generation are both done.
-    #[inline]
-    pub(crate) unsafe fn recycle(&self) -> Leftovers<T> {
-        let state = self.head.state.load(Ordering::Acquire);
-        // SAFETY: exclusive per the caller; the next state below forgets the result.
-        let result = unsafe { self.take_result(state) };
-        // SAFETY: exclusive per the caller.
-        let waker = self.waker.with_mut(|w| unsafe { (*w).take() });
-        let next = with_version(version_of(state).wrapping_add(1), state & CONFIG);
-        self.head.state.store(next, Ordering::Release);
-        Leftovers {
-            _result: result,
-            _waker: waker,
-        }
-    }
-}
-
-impl<O> CoreView<O> {
-    /// [`ManualResetValueTaskSourceCore::status`], for a core seen through its output type.
-    #[track_caller]
-    pub(crate) fn status(&self, token: u32) -> SourceStatus {
-        let state = self.head.state.load(Ordering::Acquire);
-        if version_of(state) != token {
-            wrong_token("status", token, version_of(state));
-        }
-        status_of(state)
-    }
-
-    /// The consumer's fast path through a value task that borrows the core: if generation
-    /// `token` is complete, its result untaken and the core unlocked, take the result (one
-    /// CAS for `LOCKED`, the result read in words, one Release store that says `TAKEN`).
-    /// `None` when any of that does not hold (pending, a stale token, taken, or busy):
-    /// nothing was touched, and the caller polls with [`poll_result`](Self::poll_result),
-    /// which waits, registers or panics as the state says.
-    #[inline]
-    pub(crate) fn take_completed(&self, token: u32) -> Option<O> {
-        let cur = self.head.state.load(Ordering::Acquire);
-        if version_of(cur) != token || cur & (COMPLETE | TAKEN | LOCKED) != COMPLETE {
-            return None;
-        }
-        self.head
-            .state
-            .compare_exchange(cur, cur | LOCKED, Ordering::Acquire, Ordering::Relaxed)
-            .ok()?;
-        let result = &self.head.result;
-        // SAFETY: we hold `LOCKED` on generation `token`, `COMPLETE` and not `TAKEN`: the
-        // result is initialized and ours to move out, once. In words: a completion on this
-        // thread may still be in the store buffer (see `forwarding`).
-        let out = result.with(|r| unsafe { read_in_words((*r).as_ptr()) });
-        self.head.state.store(cur | TAKEN, Ordering::Release);
-        Some(out)
-    }
-
-    #[track_caller]
-    pub(crate) fn poll_result(&self, token: u32, cx: &mut Context<'_>) -> Poll<O> {
-        // Wakers are cloned and dropped outside the lock (executor code must not run under
-        // it): a first registration, the common case, clones before taking it; a different
-        // waker found under the lock releases it unchanged, clones, and retries.
-        let state = self.head.state.load(Ordering::Relaxed);
-        let mut fresh = (state & (HAS_WAKER | COMPLETE) == 0).then(|| cx.waker().clone());
-        loop {
-            // The check refuses (and the caller panics, at its own location) before locking.
-            let locked = self.head.lock(0, |cur| match version_of(cur) {
-                version if version != token => Err(Some(version)),
-                _ if cur & TAKEN != 0 => Err(None),
-                _ => Ok(()),
-            });
-            let cur = match locked {
-                Ok(cur) => cur,
-                Err(Some(version)) => wrong_token("poll_result", token, version),
-                Err(None) => taken_twice(token),
-            };
-            // We hold `LOCKED` on generation `token`.
-            if cur & COMPLETE != 0 {
-                if fresh.is_some() {
-                    // Completed since the first load (or by the clone itself). Release the
-                    // lock unchanged, drop the clone, and take the result on the next turn:
-                    // no executor code runs between moving the result out and returning it,
-                    // so a waker whose drop panics leaves the result untaken, not taken by a
-                    // poll that never returned it (a pooled slot would then never recycle).
-                    self.head.state.store(cur, Ordering::Release);
-                    drop(fresh.take());
-                    continue;
-                }
-                let result = &self.head.result;
-                // SAFETY: we hold `LOCKED`; `COMPLETE` and not `TAKEN` means initialized. Read
-                // in words: a completion on this thread may still be in the store buffer.
-                let out = result.with(|r| unsafe { read_in_words((*r).as_ptr()) });
-                self.head.state.store(cur | TAKEN, Ordering::Release);
-                return Poll::Ready(out);
-            }
-            // One consumer per generation: a waker registered by another value task (both
-            // known) means a second one is awaiting. Checked before `will_wake`, which two
-            // value tasks polled by one task would pass.
-            let me = Consumer::current();
-            // SAFETY: we hold `LOCKED`.
-            let them = self.consumer.with(|c| unsafe { *c });
-            if cur & HAS_WAKER != 0 && me != 0 && them != 0 && me != them {
-                // Nobody else writes the state word while we hold `LOCKED`: `cur` is it.
-                self.head.state.store(cur, Ordering::Release);
-                drop(fresh);
-                second_consumer(token);
-            }
-            // SAFETY: we hold `LOCKED`.
-            let registered = self.waker.with_mut(|w| unsafe {
-                match &mut *w {
-                    Some(existing) if existing.will_wake(cx.waker()) => Some(None),
-                    slot => fresh.take().map(|fresh| slot.replace(fresh)),
-                }
-            });
-            if registered.is_some() {
-                // SAFETY: we hold `LOCKED`.
-                self.consumer.with_mut(|c| unsafe { *c = me });
-            }
-            match registered {
-                Some(replaced) => {
-                    self.head.state.store(cur | HAS_WAKER, Ordering::Release);
-                    drop(replaced);
-                    return Poll::Pending;
-                }
-                None => {
-                    // Nobody else writes the state word while we hold `LOCKED`: `cur` is it.
-                    self.head.state.store(cur, Ordering::Release);
-                    fresh = Some(cx.waker().clone());
-                }
-            }
-        }
-    }
-}
-
-impl<O> CoreHead<O> {
-    /// Take `LOCKED` (plus `bits`) by CAS, spinning while another thread holds it. `check`
-    /// sees each candidate state first and may refuse it (`Err`) or panic. Returns the state
-    /// before the lock; the holder releases with a Release store of the new state.
-    fn lock<E>(&self, bits: u64, mut check: impl FnMut(u64) -> Result<(), E>) -> Result<u64, E> {
-        let mut spins = 0;
-        let mut cur = self.state.load(Ordering::Acquire);
-        loop {
-            check(cur)?;
-            if cur & LOCKED != 0 {
-                spin_wait(&mut spins);
-                cur = self.state.load(Ordering::Acquire);
-                continue;
-            }
-            match self.state.compare_exchange_weak(
-                cur,
-                cur | LOCKED | bits,
-                Ordering::Acquire,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return Ok(cur),
-                Err(actual) => cur = actual,
-            }
-        }
-    }
-
-    /// The state, if the current generation is complete (and so its result untaken): the one
-    /// load a unique consumer's poll needs to know whether the fast path applies, kept for
-    /// [`recycle_completed`](Self::recycle_completed). Only `COMPLETE` is tested: a pooled
-    /// slot's generation never shows `TAKEN` to its consumer's next poll, because the poll
-    /// that takes the result also recycles the slot (`unique_poll_and_recycle`), and nobody
-    /// else takes it (2 instructions a cycle fewer than testing both bits).
-    #[inline(always)]
-    pub(crate) fn completed_untaken(&self) -> Option<CompletedState> {
-        let state = self.state.load(Ordering::Acquire);
-        debug_assert!(
-            state & TAKEN == 0,
-            "a unique consumer's generation is recycled as its result is taken"
-        );
-        (state & COMPLETE != 0).then_some(CompletedState(state))
-    }
-
-    /// The unique consumer's fast path, first half: if the generation is complete and its
-    /// result untaken, start the next generation (one Acquire load, one Release store) and
-    /// return `true`. The result stays where it is, moved out in all but fact: the caller
-    /// moves it out with [`read_recycled_result`](Self::read_recycled_result), once, before
-    /// anything else touches the core. In between, the caller may put the slot in its thread's
-    /// cache, so the result can move straight into the caller's return value.
-    ///
-    /// # Safety
-    /// As for [`ManualResetValueTaskSourceCore::unique_poll_and_recycle`]; and after `true`,
-    /// the caller moves the result out with `read_recycled_result` exactly once, before the
-    /// slot can be rented again or is freed. (Read after a new renter completed it, it would
-    /// move out that generation's result, which its consumer moves out again. Never read, it
-    /// only leaks.)
-    #[inline]
-    pub(crate) unsafe fn unique_recycle_completed(&self) -> bool {
-        match self.completed_untaken() {
-            Some(seen) => {
-                // SAFETY: per the caller.
-                unsafe { self.recycle_completed(seen) };
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Start the next generation of a completed one whose result is untaken, `seen` by
-    /// [`completed_untaken`](Self::completed_untaken): one Release store. `COMPLETE` was seen
-    /// with Acquire, so the result is initialized and the completer no longer touches the
-    /// core (it took the waker: it clears `HAS_WAKER`, so nothing else needs dropping), and
-    /// nobody but the unique consumer writes the state word until the next rent: `seen` is
-    /// still the state. The next generation starts empty; the result is the caller's now.
-    ///
-    /// # Safety
-    /// As for [`unique_recycle_completed`](Self::unique_recycle_completed) returning `true`;
-    /// `seen` is this generation's, and nothing ran on the core since it was loaded.
-    #[inline(always)]
-    pub(crate) unsafe fn recycle_completed(&self, seen: CompletedState) {
-        // A pooled slot's core is made with `new()` and never has configuration flags; and no
-        // token is handed out for a pooled generation (its value task holds the slot itself),
-        // nor can anyone but the slot's owner reach it between generations. So the next
-        // generation starts from the zero state, version 0 and no flag, with a store that does
-        // not depend on `seen` (one instruction where bumping the version took four).
-        debug_assert_eq!(
-            seen.0 & CONFIG,
-            0,
-            "a pooled slot has no configuration flags"
-        );
-        self.state.store(0, Ordering::Release);
-    }
-
-    /// The fast path's second half: move out the result of the generation that
-    /// [`unique_recycle_completed`](Self::unique_recycle_completed) just recycled.
-    ///
-    /// # Safety
-    /// `unique_recycle_completed` returned `true`, this is the one call for it, and nothing
-    /// touched the core in between (no rent, no completion, no drop).
-    #[inline]
-    pub(crate) unsafe fn read_recycled_result(&self) -> O {
-        // SAFETY: per the caller, the result that was complete and untaken is still in place
-        // and nobody else reads or writes it; it is moved out once. In words: the completion
-        // that wrote it is often this thread's, moments ago (see `forwarding`).
-        self.result
-            .with(|r| unsafe { read_in_words((*r).as_ptr()) })
-    }
 }
 
 /// A core's state word, loaded with Acquire, that said complete and untaken
@@ -1159,54 +719,4 @@ impl<T: Send> ValueTaskSource<TaskOutput<T>> for ManualResetValueTaskSourceCore<
 }
 
 #[cfg(all(test, not(valuetask_loom)))]
-mod tests {
-    use super::*;
-
-    fn panic_message(f: impl FnOnce()) -> String {
-        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_err();
-        panic.downcast_ref::<String>().cloned().unwrap_or_default()
-    }
-
-    /// A pooled slot's fast path reads a core as a `CoreView` of its output type: the same
-    /// offsets and size, whatever `T`.
-    #[test]
-    fn a_core_and_its_view_have_one_layout() {
-        fn check<T>() {
-            use std::mem::{align_of, offset_of, size_of};
-            type View<T> = CoreView<TaskOutput<T>>;
-            type Core<T> = ManualResetValueTaskSourceCore<T>;
-            assert_eq!(offset_of!(Core<T>, waker), offset_of!(View<T>, waker));
-            assert_eq!(offset_of!(Core<T>, head), offset_of!(View<T>, head));
-            assert_eq!(offset_of!(Core<T>, consumer), offset_of!(View<T>, consumer));
-            assert_eq!(size_of::<Core<T>>(), size_of::<View<T>>());
-            assert_eq!(align_of::<Core<T>>(), align_of::<View<T>>());
-        }
-        check::<()>();
-        check::<u8>();
-        check::<String>();
-        check::<[u128; 3]>();
-        #[repr(align(64))]
-        struct Aligned(#[allow(dead_code)] u8);
-        check::<Aligned>();
-    }
-
-    /// Past `u32::MAX` the version wraps to 0: the previous token is still called stale, and
-    /// the next one still from the future.
-    #[test]
-    fn tokens_are_told_stale_or_future_across_the_version_wrap() {
-        let core = ManualResetValueTaskSourceCore::<u8>::new();
-        core.head
-            .state
-            .store(with_version(u32::MAX, 0), Ordering::Release);
-        core.reset();
-        assert_eq!(core.version(), 0);
-        let stale = panic_message(|| {
-            let _ = core.status(u32::MAX);
-        });
-        assert!(stale.contains("is stale"), "{stale}");
-        let future = panic_message(|| {
-            let _ = core.status(1);
-        });
-        assert!(future.contains("from the future"), "{future}");
-    }
-}
+mod tests;

@@ -386,7 +386,7 @@ impl<T: Send + 'static> Slot<T> {
         // SAFETY: we are its only consumer, and nobody else resets or recycles it while we
         // live (the completer recycles only after our release said `CONSUMER_GONE`), so its
         // version is the one it was rented at.
-        if unsafe { s.core.unique_recycle_completed() } {
+        if unsafe { s.core.sole_consumer_recycle_completed() } {
             let value = if s.pool.head.closed.load(Ordering::Acquire) {
                 // SAFETY: just recycled, untouched since; read before the slot is freed.
                 let value = unsafe { s.core.read_recycled_result() };
@@ -412,8 +412,8 @@ impl<T: Send + 'static> Slot<T> {
             unsafe { write_in_words(out.as_ptr(), value) };
             return true;
         }
-        // SAFETY: as for `unique_recycle_completed` above.
-        let polled = unsafe { s.core.unique_poll_and_recycle(cx) };
+        // SAFETY: as for `sole_consumer_recycle_completed` above.
+        let polled = unsafe { s.core.sole_consumer_poll(cx) };
         if polled.is_ready() {
             // SAFETY: taken and recycled: both halves are done, the slot is ours.
             unsafe { keep(slot) };

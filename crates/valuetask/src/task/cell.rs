@@ -60,7 +60,7 @@ use std::process::abort;
 use std::ptr::NonNull;
 use std::task::{Poll, Waker};
 
-use super::slab::{tag_of, tag_of_tagged, Reservation, Slab, SlotMask};
+use super::slab::{tag_if_fits, tag_known_to_fit, Reservation, Slab, SlotMask};
 use super::state::{
     Lock, Outcome, Snapshot, State, ASYNC_CONTINUATIONS, CLAIMED, COMPLETE, HAS_OVERFLOW, HAS_SLAB,
     HAS_WAITERS, LOCKED, SLAB_WIDE,
@@ -390,7 +390,7 @@ impl<O> RawTask<O> {
     /// This cell's tag in its slab's words (see `slab.rs`).
     #[inline]
     fn tag(&self) -> Option<u64> {
-        tag_of(self.ptr.as_ptr().cast_const().cast())
+        tag_if_fits(self.ptr.as_ptr().cast_const().cast())
     }
 
     /// The tag of a cell that has (or had) a slab: [`tag`](Self::tag) gave one before
@@ -398,8 +398,11 @@ impl<O> RawTask<O> {
     #[inline]
     fn slab_tag(&self) -> u64 {
         let address = self.ptr.as_ptr().cast_const().cast();
-        debug_assert!(tag_of(address).is_some(), "a cell with a slab has a tag");
-        tag_of_tagged(address)
+        debug_assert!(
+            tag_if_fits(address).is_some(),
+            "a cell with a slab has a tag"
+        );
+        tag_known_to_fit(address)
     }
 
     /// The slab, for a holder of `LOCKED` with a slab key (so the slab is published and the

@@ -36,7 +36,7 @@
 //! # Invariants
 //!
 //! - A shard word is `tag << TAG_SHIFT | CLOSED? | reserved bits`. The tag names the cell the
-//!   block serves ([`tag_of`]; a cell at an address too high for one goes without a slab):
+//!   block serves ([`tag_if_fits`]; a cell at an address too high for one goes without a slab):
 //!   a block goes back to the store at completion and may serve another cell while a
 //!   registrant of the first one, which saw its cell pending, still tries a reservation in
 //!   it. Its CAS expects its own tag, so it fails, and it reads the task as complete (which
@@ -224,19 +224,19 @@ const TAGGED_BELOW: u64 = match 1u64.checked_shl(64 - TAG_SHIFT + 4) {
 /// 64-bit hosts, which hand out 47 or 48 bits unless asked for more). Two live cells are
 /// more than 16 bytes apart (a cell is larger than that), so they have different tags.
 #[inline]
-pub(crate) fn tag_of(cell: *const ()) -> Option<u64> {
+pub(crate) fn tag_if_fits(cell: *const ()) -> Option<u64> {
     let address = cell as usize as u64;
-    (address < TAGGED_BELOW).then(|| tag_of_tagged(cell))
+    (address < TAGGED_BELOW).then(|| tag_known_to_fit(cell))
 }
 
-/// [`tag_of`] for a cell known to have a tag (one that `tag_of` gave a tag before).
+/// [`tag_if_fits`] for a cell known to have a tag (one that `tag_if_fits` gave a tag before).
 #[inline]
-pub(crate) fn tag_of_tagged(cell: *const ()) -> u64 {
+pub(crate) fn tag_known_to_fit(cell: *const ()) -> u64 {
     cell as usize as u64 >> 4
 }
 
 /// Narrow shards a thread counts as its own: with two threads, half of the narrow half each.
-const OWN_NARROW: usize = if NARROW_SHARDS > 1 {
+const NARROW_SHARDS_PER_THREAD: usize = if NARROW_SHARDS > 1 {
     NARROW_SHARDS / 2
 } else {
     1
@@ -258,10 +258,10 @@ const fn reversed(k: usize) -> usize {
 /// The shards a thread tries while the wide half is closed, each XORed with its first narrow
 /// shard (`thread_number()` modulo `NARROW_SHARDS`): its own narrow shards, and no other
 /// thread's. Past them a registrant opens the wide half ([`Reservation::NeedsWide`]).
-const NARROW_ORDER: [usize; OWN_NARROW] = {
-    let mut order = [0; OWN_NARROW];
+const NARROW_ORDER: [usize; NARROW_SHARDS_PER_THREAD] = {
+    let mut order = [0; NARROW_SHARDS_PER_THREAD];
     let mut k = 0;
-    while k < OWN_NARROW {
+    while k < NARROW_SHARDS_PER_THREAD {
         order[k] = reversed(k);
         k += 1;
     }
@@ -279,14 +279,14 @@ const WIDE_ORDER: [usize; SLAB_SHARDS] = {
     let (mut i, mut start) = (0, 0);
     while start < NARROW_SHARDS {
         let mut k = start;
-        while k < start + OWN_NARROW {
+        while k < start + NARROW_SHARDS_PER_THREAD {
             order[i] = reversed(k) + NARROW_SHARDS;
-            order[i + OWN_NARROW] = reversed(k);
+            order[i + NARROW_SHARDS_PER_THREAD] = reversed(k);
             i += 1;
             k += 1;
         }
-        i += OWN_NARROW;
-        start += OWN_NARROW;
+        i += NARROW_SHARDS_PER_THREAD;
+        start += NARROW_SHARDS_PER_THREAD;
     }
     order
 };
@@ -295,7 +295,7 @@ const _: () = assert!(SLAB_SHARDS == 2 * NARROW_SHARDS);
 // first shards of the wide order.
 const _: () = {
     let mut k = 0;
-    while k < OWN_NARROW {
+    while k < NARROW_SHARDS_PER_THREAD {
         assert!(WIDE_ORDER[k] == NARROW_ORDER[k] + NARROW_SHARDS);
         k += 1;
     }
@@ -916,7 +916,7 @@ mod tests {
     /// Every slot's bit in a mask.
     const ALL_SLOTS: SlotMask = SlotMask::MAX >> (SlotMask::BITS as usize - SLAB);
 
-    /// A cell's tag, as `tag_of` makes them.
+    /// A cell's tag, as `tag_if_fits` makes them.
     const TAG: u64 = 0x7f00_1234_5670 >> 4;
 
     fn counting() -> (Arc<Count>, Waker) {
@@ -1181,7 +1181,9 @@ mod tests {
         let cells = [0u128; 4];
         let tags: Vec<u64> = cells
             .iter()
-            .map(|c| tag_of((c as *const u128).cast()).expect("a heap or stack address has a tag"))
+            .map(|c| {
+                tag_if_fits((c as *const u128).cast()).expect("a heap or stack address has a tag")
+            })
             .collect();
         for (i, a) in tags.iter().enumerate() {
             assert_eq!((a << TAG_SHIFT) & (SHARD_FULL | CLOSED), 0);

@@ -19,6 +19,7 @@
 
 use std::fmt;
 
+use crate::backing::SourceStatus;
 use crate::sync::{spin_wait, AtomicUsize, Ordering};
 
 pub(crate) const CLAIMED: usize = 1 << 0;
@@ -54,9 +55,36 @@ pub(crate) enum Outcome {
 }
 
 impl Outcome {
+    /// The two-bit code both state words store (a task cell's here, a source core's in
+    /// `source/core/encoding.rs`): 1, 2, 3; 0 is "not complete".
+    #[inline]
+    pub(crate) const fn code(self) -> usize {
+        self as usize
+    }
+
+    /// The outcome of a non-zero code.
+    #[inline]
+    pub(crate) const fn from_code(code: usize) -> Self {
+        match code {
+            1 => Outcome::RanToCompletion,
+            2 => Outcome::Faulted,
+            _ => Outcome::Canceled,
+        }
+    }
+
+    /// What a source reports for it (.NET `ValueTaskSourceStatus`).
+    #[inline]
+    pub(crate) const fn status(self) -> SourceStatus {
+        match self {
+            Outcome::RanToCompletion => SourceStatus::Succeeded,
+            Outcome::Faulted => SourceStatus::Faulted,
+            Outcome::Canceled => SourceStatus::Canceled,
+        }
+    }
+
     #[inline]
     pub(crate) const fn bits(self) -> usize {
-        (self as usize) << OUTCOME_SHIFT
+        self.code() << OUTCOME_SHIFT
     }
 }
 
@@ -107,11 +135,7 @@ impl Snapshot {
         if !self.is_complete() {
             return None;
         }
-        match (self.0 & OUTCOME_MASK) >> OUTCOME_SHIFT {
-            1 => Some(Outcome::RanToCompletion),
-            2 => Some(Outcome::Faulted),
-            _ => Some(Outcome::Canceled),
-        }
+        Some(Outcome::from_code((self.0 & OUTCOME_MASK) >> OUTCOME_SHIFT))
     }
 }
 

@@ -1,0 +1,51 @@
+//! Which value task is polling a source on this thread (one consumer per generation).
+
+/// Which value task is polling a source on this thread, so a core can tell a second consumer
+/// of a generation from its one consumer polling again (perhaps from another task, with
+/// another waker). A value task's source record sets it around its call to `poll_result`
+/// (its own address, never 0); anything else polls as 0, "not known", which is never
+/// refused (a pooled slot, whose consumer is unique by construction, polls as 0 explicitly).
+/// A core polled by hand inside a source's `poll_result`, on behalf of something else, would
+/// be credited to the value task polling that source. Loom runs its model threads on one OS
+/// thread, so under loom nobody is known.
+pub(crate) struct Consumer;
+
+#[cfg(not(valuetask_loom))]
+thread_local! {
+    static CURRENT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+impl Consumer {
+    /// Run `poll` as the consumer `id`, and as nobody (0) after. Not restored on a panic,
+    /// nor to an outer consumer after a nested poll (a source polling other value tasks):
+    /// both only leave a consumer unknown, or known a little longer, until the next value
+    /// task's poll on this thread sets it; two plain stores, no guard, on every poll.
+    #[inline]
+    pub(crate) fn polling<R>(id: usize, poll: impl FnOnce() -> R) -> R {
+        #[cfg(not(valuetask_loom))]
+        {
+            let _ = CURRENT.try_with(|c| c.set(id));
+            let polled = poll();
+            let _ = CURRENT.try_with(|c| c.set(0));
+            polled
+        }
+        #[cfg(valuetask_loom)]
+        {
+            let _ = id;
+            poll()
+        }
+    }
+
+    /// The consumer polling now, 0 when not known.
+    #[inline]
+    pub(super) fn current() -> usize {
+        #[cfg(not(valuetask_loom))]
+        {
+            CURRENT.try_with(std::cell::Cell::get).unwrap_or(0)
+        }
+        #[cfg(valuetask_loom)]
+        {
+            0
+        }
+    }
+}
