@@ -93,6 +93,7 @@ pub mod stats;
 mod stored_future;
 mod sync;
 mod task;
+mod thread_cache;
 mod unobserved;
 mod value_task;
 #[cfg(feature = "tokio")]

@@ -31,13 +31,8 @@
 //! (`store_block`). A free block's first word is its chain link. `len` counts the blocks of
 //! each chain exactly.
 //!
-//! The thread-local lists are `const`-initialized and `Drop`-free (a separate guard flushes
-//! them at thread exit), so the fast path is a plain thread-local access.
-//!
-//! Both thread caches (this one and `CompletionPool`'s) rely on native thread-locals, which
-//! are never destroyed (Linux, macOS, Windows). Where `std` emulates them with OS keys, a
-//! cache's key may be destroyed before its guard's, and an exiting thread then leaks what its
-//! caches hold (at most 32 slots per pool and about 112 KiB of blocks) instead of flushing it.
+//! The thread-local lists are `const`-initialized and `Drop`-free (`thread_cache`'s guard
+//! flushes them at thread exit), so the fast path is a plain thread-local access.
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::cell::Cell;
@@ -47,6 +42,8 @@ use std::sync::Mutex;
 
 use std::marker::PhantomData;
 use std::mem::{align_of, size_of};
+
+use crate::thread_cache::Standing;
 
 const CLASS_SIZES: [usize; 7] = [64, 128, 256, 512, 1024, 2048, 4096];
 const CLASSES: usize = CLASS_SIZES.len();
@@ -234,15 +231,14 @@ unsafe fn give_shared(class: usize, head: *mut u8, len: usize) {
 }
 
 /// This thread's free lists. `const`-initialized and without `Drop`, so reaching it is a
-/// plain thread-local access; the flush at thread exit lives in `ExitGuard`.
+/// plain thread-local access; they are flushed at thread exit by `thread_cache`'s guard.
 struct Local {
     heads: [Cell<*mut u8>; CLASSES],
     lens: [Cell<usize>; CLASSES],
     /// Blocks this thread keeps per class ([`Caps`]), set when the thread registers (the
     /// fast paths run only after that).
     caps: [Cell<usize>; CLASSES],
-    /// 0: no guard yet, 1: guard registered, 2: thread exiting (use the shared lists).
-    state: Cell<u8>,
+    standing: Standing,
 }
 
 thread_local! {
@@ -251,38 +247,36 @@ thread_local! {
             heads: [const { Cell::new(ptr::null_mut()) }; CLASSES],
             lens: [const { Cell::new(0) }; CLASSES],
             caps: [const { Cell::new(0) }; CLASSES],
-            state: Cell::new(0),
+            standing: Standing::new(),
         }
     };
-    static EXIT_GUARD: ExitGuard = const { ExitGuard };
 }
 
-/// Flushes this thread's free lists to the shared lists when the thread exits.
-struct ExitGuard;
-
-impl Drop for ExitGuard {
-    fn drop(&mut self) {
-        let _ = LOCAL.try_with(|local| {
-            local.state.set(2);
-            for class in 0..CLASSES {
-                let head = local.heads[class].replace(ptr::null_mut());
-                let len = local.lens[class].replace(0);
-                // SAFETY: the thread's own chain, handed over whole.
-                unsafe { give_shared(class, head, len) };
-            }
-        });
-    }
+/// Hands this thread's free lists to the shared lists when the thread exits.
+fn flush_local() {
+    let _ = LOCAL.try_with(|local| {
+        local.standing.set_exiting();
+        for class in 0..CLASSES {
+            let head = local.heads[class].replace(ptr::null_mut());
+            let len = local.lens[class].replace(0);
+            // SAFETY: the thread's own chain, handed over whole.
+            unsafe { give_shared(class, head, len) };
+        }
+    });
 }
 
 impl Local {
+    /// Set this thread's caps and register the flush, the first time: `false` once the
+    /// thread is exiting (use the shared lists).
     #[cold]
-    fn register(&self) {
+    fn register(&self) -> bool {
+        if self.standing.is_registered() {
+            return true;
+        }
         for (cap, &configured) in self.caps.iter().zip(&caps().thread) {
             cap.set(configured);
         }
-        self.state.set(1);
-        // Touching the guard registers its destructor.
-        let _ = EXIT_GUARD.try_with(|_| ());
+        self.standing.register(flush_local)
     }
 }
 
@@ -338,11 +332,8 @@ fn take_block_slow(class: usize) -> NonNull<u8> {
         // SAFETY: as above.
         let rest = unsafe { next_of(first) };
         let kept = LOCAL.try_with(|local| {
-            if local.state.get() == 2 {
+            if !local.register() {
                 return false;
-            }
-            if local.state.get() == 0 {
-                local.register();
             }
             // The local list is empty here (that is why we came): the rest becomes it.
             local.heads[class].set(rest);
@@ -369,7 +360,7 @@ pub(crate) fn return_block(class: usize, block: NonNull<u8>) {
     let block = block.as_ptr();
     let fast = LOCAL.try_with(|local| {
         let len = local.lens[class].get();
-        if len >= local.caps[class].get() || local.state.get() != 1 {
+        if len >= local.caps[class].get() || !local.standing.is_registered() {
             return false;
         }
         // SAFETY: the block is ours now.
@@ -385,41 +376,38 @@ pub(crate) fn return_block(class: usize, block: NonNull<u8>) {
 
 #[cold]
 fn return_block_slow(class: usize, block: *mut u8) {
-    let kept = LOCAL.try_with(|local| match local.state.get() {
-        2 => false,
-        state => {
-            if state == 0 {
-                local.register();
-            }
-            if local.caps[class].get() == 0 {
-                // Pooling off for this thread: the block goes to the shared list (or back
-                // to the allocator).
-                return false;
-            }
-            let len = local.lens[class].get();
-            if len >= local.caps[class].get() {
-                // Move the older half to the shared list: detach after the first len/2 (at
-                // least one kept: the chain is not empty here).
-                let keep = (len / 2).max(1);
-                let mut tail = local.heads[class].get();
-                for _ in 1..keep {
-                    // SAFETY: within this thread's chain.
-                    tail = unsafe { next_of(tail) };
-                }
-                // SAFETY: `tail` is in the chain.
-                let moved = unsafe { next_of(tail) };
-                // SAFETY: ours.
-                unsafe { set_next(tail, ptr::null_mut()) };
-                local.lens[class].set(keep);
-                // SAFETY: the detached part, `len - keep` blocks, ours.
-                unsafe { give_shared(class, moved, len - keep) };
-            }
-            // SAFETY: the block is ours.
-            unsafe { set_next(block, local.heads[class].get()) };
-            local.heads[class].set(block);
-            local.lens[class].set(local.lens[class].get() + 1);
-            true
+    let kept = LOCAL.try_with(|local| {
+        if !local.register() {
+            return false;
         }
+        if local.caps[class].get() == 0 {
+            // Pooling off for this thread: the block goes to the shared list (or back
+            // to the allocator).
+            return false;
+        }
+        let len = local.lens[class].get();
+        if len >= local.caps[class].get() {
+            // Move the older half to the shared list: detach after the first len/2 (at
+            // least one kept: the chain is not empty here).
+            let keep = (len / 2).max(1);
+            let mut tail = local.heads[class].get();
+            for _ in 1..keep {
+                // SAFETY: within this thread's chain.
+                tail = unsafe { next_of(tail) };
+            }
+            // SAFETY: `tail` is in the chain.
+            let moved = unsafe { next_of(tail) };
+            // SAFETY: ours.
+            unsafe { set_next(tail, ptr::null_mut()) };
+            local.lens[class].set(keep);
+            // SAFETY: the detached part, `len - keep` blocks, ours.
+            unsafe { give_shared(class, moved, len - keep) };
+        }
+        // SAFETY: the block is ours.
+        unsafe { set_next(block, local.heads[class].get()) };
+        local.heads[class].set(block);
+        local.lens[class].set(local.lens[class].get() + 1);
+        true
     });
     if kept != Ok(true) {
         // Thread teardown: straight to the shared list.

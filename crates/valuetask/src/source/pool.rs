@@ -46,10 +46,10 @@
 //!   lands: re-check it in full runs (not `--only`) after touching `Slot`.
 //! - [`Completer<T>`] has no bounds: its `Drop` calls an abandon function chosen at `rent`,
 //!   where `T: Send + 'static` is known.
-//! - The thread cache is `const`-initialized `Cell`s with no destructor (a separate guard
-//!   flushes it at thread exit), so its fast path is a plain thread-local access; it is off
-//!   under loom (loom threads share one OS thread). See `pool.rs` for the thread-local caveat
-//!   both caches share.
+//! - The thread cache is `const`-initialized `Cell`s with no destructor (`thread_cache`'s
+//!   guard flushes it at thread exit), so its fast path is a plain thread-local access; it is
+//!   off under loom (loom threads share one OS thread). See `thread_cache.rs` for the
+//!   thread-local caveat every cache shares.
 
 use std::cell::Cell;
 use std::fmt;
@@ -64,6 +64,7 @@ use crate::backing::{deliver, Backed, BackingVTable, Header, Kind};
 use crate::forwarding::write_in_words;
 use crate::sync::lock_std as lock;
 use crate::task::{outcome_of, outcome_of_error, Outcome, TaskError, TaskOutput};
+use crate::thread_cache::Standing;
 
 /// Idle slots a thread keeps for the pool it used last.
 const THREAD_CACHE: usize = 32;
@@ -487,7 +488,7 @@ fn put_shared<T>(slot: SlotPtr<T>) {
 // --- the per-thread cache (type-erased: it holds one pool's slots at a time) ---
 
 /// This thread's idle slots. `const`-initialized and without `Drop`, so reaching it is a
-/// plain thread-local access; the flush at thread exit lives in `CacheExitGuard`.
+/// plain thread-local access; `thread_cache`'s guard flushes it at thread exit.
 struct ThreadCache {
     /// The `PoolShared` whose slots are cached (null when none). The cache holds a strong
     /// count on it, so while it is named here no other pool can be allocated at its address
@@ -500,8 +501,7 @@ struct ThreadCache {
     spill: Cell<unsafe fn(NonNull<()>)>,
     /// Drops the cache's strong count on `owner`.
     release: Cell<unsafe fn(*const ())>,
-    /// 0: no exit guard yet, 1: guard registered, 2: thread exiting (bypass the cache).
-    state: Cell<u8>,
+    standing: Standing,
     /// A flush is running (see `flush`).
     flushing: Cell<bool>,
 }
@@ -530,25 +530,14 @@ impl ThreadCache {
         }
         self.flushing.set(false);
     }
-
-    #[cold]
-    fn register(&self) {
-        self.state.set(1);
-        // Touching the guard registers its destructor.
-        let _ = CACHE_EXIT_GUARD.try_with(|_| ());
-    }
 }
 
-/// Flushes this thread's cache when the thread exits.
-struct CacheExitGuard;
-
-impl Drop for CacheExitGuard {
-    fn drop(&mut self) {
-        let _ = CACHE.try_with(|cache| {
-            cache.state.set(2);
-            cache.flush();
-        });
-    }
+/// Gives this thread's cached slots back when the thread exits.
+fn flush_cache() {
+    let _ = CACHE.try_with(|cache| {
+        cache.standing.set_exiting();
+        cache.flush();
+    });
 }
 
 /// # Safety
@@ -576,11 +565,10 @@ thread_local! {
             len: Cell::new(0),
             spill: Cell::new(no_spill),
             release: Cell::new(no_release),
-            state: Cell::new(0),
+            standing: Standing::new(),
             flushing: Cell::new(false),
         }
     };
-    static CACHE_EXIT_GUARD: CacheExitGuard = const { CacheExitGuard };
 }
 
 /// An idle slot of the pool named `id` (`Arc::as_ptr` of its shared part, whose slots are
@@ -691,10 +679,8 @@ fn put_cached_slow<T>(cache: &ThreadCache, slot: NonNull<Slot<T>>) -> bool {
     // SAFETY: `slot` is owned and alive.
     let pool = &unsafe { slot.as_ref() }.pool;
     let id = pool.id();
-    match cache.state.get() {
-        2 => return false,
-        0 => cache.register(),
-        _ => {}
+    if !cache.standing.register(flush_cache) {
+        return false;
     }
     if cache.owner.get() == id || cache.flushing.get() {
         return false; // full, or a flush is running

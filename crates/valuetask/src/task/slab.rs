@@ -782,6 +782,7 @@ const BATCH: usize = CACHED / 2;
 /// The store of blocks (module docs): type-stable, so never freed.
 mod store {
     use super::{Slab, BATCH, CACHED};
+    use crate::thread_cache::Standing;
     use std::cell::Cell;
     use std::ptr::NonNull;
 
@@ -834,19 +835,36 @@ mod store {
 
     static SHARED: std::sync::Mutex<Chain> = std::sync::Mutex::new(Chain::EMPTY);
 
-    /// This thread's cache; its blocks go to the shared list when the thread exits.
-    struct Cache(Cell<Chain>);
-
-    impl Drop for Cache {
-        fn drop(&mut self) {
-            let mut chain = self.0.replace(Chain::EMPTY);
-            let len = chain.len;
-            chain.move_to(&mut crate::sync::lock_std(&SHARED), len);
-        }
+    /// This thread's cache, `const` and without drop glue; its blocks go to the shared list
+    /// when the thread exits (`flush`, run by `thread_cache`'s guard).
+    struct Cache {
+        chain: Cell<Chain>,
+        standing: Standing,
     }
 
     thread_local! {
-        static CACHE: Cache = const { Cache(Cell::new(Chain::EMPTY)) };
+        static CACHE: Cache = const {
+            Cache {
+                chain: Cell::new(Chain::EMPTY),
+                standing: Standing::new(),
+            }
+        };
+    }
+
+    /// Hands this thread's blocks to the shared list when the thread exits.
+    fn flush() {
+        let _ = CACHE.try_with(|cache| {
+            cache.standing.set_exiting();
+            let mut chain = cache.chain.replace(Chain::EMPTY);
+            let len = chain.len;
+            chain.move_to(&mut crate::sync::lock_std(&SHARED), len);
+        });
+    }
+
+    /// Whether this thread's cache may be used (registering its flush the first time).
+    #[inline]
+    fn usable(cache: &Cache) -> bool {
+        cache.standing.is_registered() || cache.standing.register(flush)
     }
 
     /// A block from this thread's cache, else from the shared list (taking up to [`BATCH`]
@@ -857,12 +875,15 @@ mod store {
         }
         CACHE
             .try_with(|cache| {
-                let mut chain = cache.0.replace(Chain::EMPTY);
+                if !usable(cache) {
+                    return crate::sync::lock_std(&SHARED).pop();
+                }
+                let mut chain = cache.chain.replace(Chain::EMPTY);
                 if chain.len == 0 {
                     crate::sync::lock_std(&SHARED).move_to(&mut chain, BATCH);
                 }
                 let block = chain.pop();
-                cache.0.set(chain);
+                cache.chain.set(chain);
                 block
             })
             .unwrap_or_else(|_| crate::sync::lock_std(&SHARED).pop())
@@ -879,15 +900,19 @@ mod store {
             return;
         }
         let cached = CACHE.try_with(|cache| {
-            let mut chain = cache.0.replace(Chain::EMPTY);
+            if !usable(cache) {
+                return false;
+            }
+            let mut chain = cache.chain.replace(Chain::EMPTY);
             // SAFETY: the caller gave it back: in no list, serving no cell.
             unsafe { chain.push(block) };
             if chain.len > CACHED {
                 chain.move_to(&mut crate::sync::lock_std(&SHARED), BATCH);
             }
-            cache.0.set(chain);
+            cache.chain.set(chain);
+            true
         });
-        if cached.is_err() {
+        if cached != Ok(true) {
             // SAFETY: as above.
             unsafe { crate::sync::lock_std(&SHARED).push(block) };
         }
@@ -897,9 +922,9 @@ mod store {
     #[cfg(all(test, not(valuetask_loom)))] // its tests do not run under loom
     pub(super) fn cached_here() -> usize {
         CACHE.with(|cache| {
-            let chain = cache.0.replace(Chain::EMPTY);
+            let chain = cache.chain.replace(Chain::EMPTY);
             let len = chain.len;
-            cache.0.set(chain);
+            cache.chain.set(chain);
             len
         })
     }

@@ -28,6 +28,8 @@
 //! waker (after `will_wake`) instead of growing the list, and a dropped future frees its slot.
 //! A key is dead once the task completes. Never push a waker without a key.
 
+#[cfg(not(valuetask_loom))]
+use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::task::Waker;
 
@@ -35,6 +37,8 @@ use super::slab::{Slab, TakenSlab};
 use super::state::SLAB_SLOTS as SLAB;
 use crate::catch_panic::{wake_caught, Panic};
 use crate::sync::{spin_wait, thread_number, AtomicBool, Ordering, UnsafeCell};
+#[cfg(not(valuetask_loom))]
+use crate::thread_cache::Standing;
 
 /// Shards in an overflow (a power of two).
 const SHARDS: usize = 4;
@@ -232,19 +236,53 @@ const SPARE_MAX_SLOTS: usize = 256;
 #[cfg(not(valuetask_loom))]
 const SPARE_LISTS: usize = 8;
 
-thread_local! {
+/// What this thread keeps of finished overflows, `const` and without drop glue (contents in
+/// `ManuallyDrop`): `thread_cache`'s guard frees them when the thread exits.
+#[cfg(not(valuetask_loom))]
+struct Spares {
     /// Waker lists emptied by completions on this thread, for the shards of later overflows
     /// (an overflow lives as long as its task, but its lists are done with at completion): at
     /// most `SPARE_LISTS` lists of `SPARE_MAX_SLOTS` wakers, 32 KiB.
-    #[cfg(not(valuetask_loom))]
-    static SPARE_LISTS_KEPT: std::cell::Cell<Vec<Vec<Option<Waker>>>> =
-        const { std::cell::Cell::new(Vec::new()) };
+    lists: std::cell::Cell<ManuallyDrop<Vec<Vec<Option<Waker>>>>>,
+    /// One emptied overflow, kept for the next task that needs one when its task is freed:
+    /// its shards and their free lists (at most `SHARDS` × `SPARE_MAX_SLOTS` indexes, 4 KiB;
+    /// its waker lists went back at completion).
+    overflow: std::cell::Cell<Option<ManuallyDrop<Box<Overflow>>>>,
+    standing: Standing,
+}
 
-    /// One emptied overflow per thread, kept for the next task that needs one when its task is
-    /// freed: its shards and their free lists (at most `SHARDS` × `SPARE_MAX_SLOTS` indexes,
-    /// 4 KiB; its waker lists went back at completion).
-    #[cfg(not(valuetask_loom))]
-    static SPARE: std::cell::Cell<Option<Box<Overflow>>> = const { std::cell::Cell::new(None) };
+#[cfg(not(valuetask_loom))]
+thread_local! {
+    static SPARES: Spares = const {
+        Spares {
+            lists: std::cell::Cell::new(ManuallyDrop::new(Vec::new())),
+            overflow: std::cell::Cell::new(None),
+            standing: Standing::new(),
+        }
+    };
+}
+
+/// Frees this thread's spares when the thread exits.
+#[cfg(not(valuetask_loom))]
+fn flush_spares() {
+    let _ = SPARES.try_with(|spares| {
+        spares.standing.set_exiting();
+        drop(ManuallyDrop::into_inner(spares.lists.take()));
+        drop(spares.overflow.take().map(ManuallyDrop::into_inner));
+    });
+}
+
+/// Run `keep` on this thread's spares if they may keep something (registering their flush
+/// the first time); `None` once the thread is exiting.
+#[cfg(not(valuetask_loom))]
+fn keep_in_spares<R>(keep: impl FnOnce(&Spares) -> R) -> Option<R> {
+    SPARES
+        .try_with(|spares| {
+            (spares.standing.is_registered() || spares.standing.register(flush_spares))
+                .then(|| keep(spares))
+        })
+        .ok()
+        .flatten()
 }
 
 /// Holds one shard's lock; releases it when dropped.
@@ -296,8 +334,8 @@ impl Overflow {
     /// An empty overflow: this thread's spare, else a new one.
     pub(crate) fn new() -> Box<Self> {
         #[cfg(not(valuetask_loom))]
-        if let Ok(Some(spare)) = SPARE.try_with(std::cell::Cell::take) {
-            return spare;
+        if let Ok(Some(spare)) = SPARES.try_with(|spares| spares.overflow.take()) {
+            return ManuallyDrop::into_inner(spare);
         }
         Box::new(Overflow {
             shards: std::array::from_fn(|_| Shard::new()),
@@ -323,10 +361,12 @@ impl Overflow {
                     return;
                 }
             }
-            let _ = SPARE.try_with(|spare| {
-                if let Some(previous) = spare.replace(Some(self)) {
-                    spare.set(Some(previous)); // keep the one already there; drop this one
-                }
+            // Keep it unless one is kept already (then this one is freed).
+            let _ = keep_in_spares(|spares| {
+                let kept = spares.overflow.take();
+                spares
+                    .overflow
+                    .set(Some(kept.unwrap_or_else(|| ManuallyDrop::new(self))));
             });
         }
         // Loom runs model threads on one OS thread: a real thread-local would outlive the model.
@@ -430,10 +470,10 @@ pub(crate) struct Taken([Vec<Option<Waker>>; SHARDS]);
 /// A kept emptied list, if this thread has one.
 fn spare_list() -> Vec<Option<Waker>> {
     #[cfg(not(valuetask_loom))]
-    if let Ok(Some(list)) = SPARE_LISTS_KEPT.try_with(|kept| {
-        let mut lists = kept.take();
+    if let Ok(Some(list)) = SPARES.try_with(|spares| {
+        let mut lists = spares.lists.take();
         let list = lists.pop();
-        kept.set(lists);
+        spares.lists.set(lists);
         list
     }) {
         return list;
@@ -455,8 +495,8 @@ impl Taken {
     /// Keep the emptied lists on this thread for later overflows (bounded).
     pub(crate) fn recycle(self) {
         #[cfg(not(valuetask_loom))]
-        let _ = SPARE_LISTS_KEPT.try_with(|kept| {
-            let mut lists = kept.take();
+        let _ = keep_in_spares(|spares| {
+            let mut lists = spares.lists.take();
             for mut list in self.0 {
                 if list.capacity() > 0
                     && list.capacity() <= SPARE_MAX_SLOTS
@@ -466,7 +506,7 @@ impl Taken {
                     lists.push(list);
                 }
             }
-            kept.set(lists);
+            spares.lists.set(lists);
         });
     }
 }
@@ -507,7 +547,12 @@ pub(super) mod tests {
             });
             overflow
         };
-        let kept = || SPARE.with(|spare| spare.take().is_some());
+        let kept = || {
+            SPARES.with(|spares| {
+                let kept = spares.overflow.take().map(ManuallyDrop::into_inner);
+                kept.is_some()
+            })
+        };
         let _ = kept(); // start with no spare
         for (wakers, free, keeps) in [
             (SPARE_MAX_SLOTS, SPARE_MAX_SLOTS, true),
@@ -531,8 +576,8 @@ pub(super) mod tests {
     #[cfg(not(valuetask_loom))]
     fn a_thread_keeps_a_bounded_number_of_spare_waker_lists() {
         let kept = || {
-            SPARE_LISTS_KEPT.with(|k| {
-                let lists = k.take();
+            SPARES.with(|spares| {
+                let lists = ManuallyDrop::into_inner(spares.lists.take());
                 let capacities: Vec<usize> = lists.iter().map(Vec::capacity).collect();
                 capacities
             })
