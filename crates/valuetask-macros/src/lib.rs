@@ -4,9 +4,14 @@
 //!
 //! Use it through `valuetask::value_task`; the documentation is there.
 
+mod body;
+mod deferral;
 mod expand;
 mod forwarding;
+mod lifetimes;
 mod options;
+mod receiver;
+mod signature;
 mod synchronous;
 
 use proc_macro::TokenStream;

@@ -1,0 +1,232 @@
+//! The rewritten body: a completed value (no `.await`), a forwarded call's value task, or a
+//! future started in its pooled block (`boxed`, `lazy`: a box, a start at the first poll).
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Block, Type};
+
+use crate::expand::Spans;
+use crate::options::Options;
+use crate::signature::{impl_trait_inferred, value_task_type};
+
+/// `{ ValueTask::start(async move { <rebind arguments>; let ret: T = { body }; ret }) }`,
+/// spanned at the user's body so errors point there; a body that never suspends (see
+/// [`crate::synchronous`]) runs as a closure and returns `ValueTask::from_result`.
+///
+/// A `Send` future holds the receiver, so with one (`receiver`, its span) the body first
+/// asserts that it is `Send`: a receiver that is not (`self: Rc<Self>`, `&self` of a `!Sync`
+/// type) gets an error naming it and pointing to `?Send`, besides rustc's about the future.
+pub(crate) fn wrap_body(
+    body: &Block,
+    ret: &Type,
+    captures: &[TokenStream],
+    opts: &Options,
+    at: Spans,
+    shape: Shape,
+    site: &str,
+) -> Block {
+    let block = match shape {
+        Shape::Forwards(call) if !opts.lazy => forward_body(&call, ret, opts, at.async_span),
+        _ => wrap_body_uncounted(
+            body,
+            ret,
+            captures,
+            opts,
+            at,
+            matches!(shape, Shape::Diverges),
+        ),
+    };
+    if opts.lazy {
+        // The body has not run at the call: the call cannot tell whether it would suspend.
+        return block;
+    }
+    // The `stats` advisor counts the call under `module::site` (`count!` is the value task
+    // itself without the feature).
+    let support = opts.macro_support(Span::call_site());
+    syn::parse2(quote!({ #support::count!(#site, #block) })).expect("a block")
+}
+
+/// What a body is, for [`wrap_body`].
+pub(crate) enum Shape {
+    /// A `-> !` body.
+    Diverges,
+    /// A body that only awaits this call (see [`crate::forwarding`]).
+    Forwards(syn::Expr),
+    /// Anything else.
+    Other,
+}
+
+/// A body that only awaits `call`: the method returns the call's value task when it is one
+/// of the method's output (no frame); otherwise a frame that awaits it, started as any other
+/// body (see `macro_support::Forward`). The call is evaluated at once either way, as a body
+/// that starts at the call evaluates it.
+pub(crate) fn forward_body(
+    call: &syn::Expr,
+    ret: &Type,
+    opts: &Options,
+    async_span: Span,
+) -> Block {
+    let span = call.span();
+    let support = opts.macro_support(span);
+    let task = value_task_type(opts, async_span);
+    let forward = if opts.local {
+        quote_spanned!(span=> ForwardLocal)
+    } else {
+        quote_spanned!(span=> Forward)
+    };
+    let ret = &impl_trait_inferred(ret);
+    let awaited = syn::Ident::new("__value_task_call", Span::mixed_site());
+    let out = output_binding(span);
+    let future = quote_spanned! {span=>
+        async move {
+            let #out: #ret = #awaited.await;
+            #out
+        }
+    };
+    let frame = if opts.boxed {
+        quote_spanned!(async_span=> #task::boxed(#future))
+    } else if opts.local {
+        quote_spanned!(async_span=> #support::start_local(move || #future))
+    } else {
+        quote_spanned!(async_span=> #support::start(move || #future))
+    };
+    syn::parse2(quote_spanned! {span=>
+        {
+            #[allow(unused_imports)]
+            use #support::Wrap as _;
+            #support::#forward::<#ret, _>::new(#call)
+                .__value_task_forward(move |#awaited| #frame)
+        }
+    })
+    .expect("a block")
+}
+
+/// `wrap_body` without the advisor's count.
+pub(crate) fn wrap_body_uncounted(
+    body: &Block,
+    ret: &Type,
+    captures: &[TokenStream],
+    opts: &Options,
+    at: Spans,
+    diverges: bool,
+) -> Block {
+    let Spans {
+        receiver,
+        async_span,
+    } = at;
+    let task = value_task_type(opts, async_span);
+    // Methods start at once, as .NET async methods do (pooled or boxed, which changes only
+    // where a suspended future is kept): a body that completes without suspending leaves no
+    // storage behind. `lazy` ones start at their first poll, as `#[async_trait]`'s do.
+    let ctor = if opts.lazy {
+        quote_spanned!(async_span=> new)
+    } else if opts.boxed {
+        quote_spanned!(async_span=> boxed)
+    } else {
+        quote_spanned!(async_span=> start)
+    };
+    let span = body.span();
+    let stmts = &body.stmts;
+    if !opts.lazy && !diverges && crate::synchronous::never_suspends(body, ret) {
+        // Nothing to suspend: run the body here, as `start` would, but as a closure, so there
+        // is no future to store and the value task is ready by value. The closure is called
+        // through an `FnOnce` bound so that it owns its captures, as an async block does (a
+        // `&mut self` method may return a reborrow of `self`), and the body keeps the async
+        // shape `let ret = { body }; ret`, so its temporaries drop before the arguments.
+        let support = opts.macro_support(span);
+        let completed = if opts.local {
+            quote_spanned!(span=> completed_local)
+        } else {
+            quote_spanned!(span=> completed)
+        };
+        let holds = hold_output(stmts, ret, &support, span);
+        return syn::parse2(quote_spanned! {span=>
+            {
+                #support::#completed(move || -> #ret {
+                    #(#captures)*
+                    #holds
+                })
+            }
+        })
+        .expect("a block");
+    }
+    let receiver_is_send = match receiver {
+        Some(span) if !opts.local => {
+            let support = opts.macro_support(span);
+            quote_spanned!(span=> #support::receiver_is_send(&self);)
+        }
+        _ => TokenStream::new(),
+    };
+    // Fix the block's output type before any `return` in the body can infer it (so
+    // `return Err(Box::new(e))` coerces as in an `async fn`). An `impl Trait` output cannot
+    // be written there, so each one becomes `_`: the rest of the type still fixes what a
+    // `return` must convert to (`Result<impl Display, Box<dyn Error>>` → `Result<_, Box<..>>`).
+    let ret = &impl_trait_inferred(ret);
+    let out = output_binding(span);
+    let fix_output = quote_spanned! {span=>
+        if let ::core::option::Option::Some(#out) = ::core::option::Option::None::<#ret> {
+            return #out;
+        }
+    };
+    let support = opts.macro_support(span);
+    let holds = hold_output(stmts, ret, &support, span);
+    let future = quote_spanned! {span=>
+        async move {
+            #fix_output
+            #(#captures)*
+            #holds
+        }
+    };
+    // A pooled body's future is built in its block (`macro_support::start` takes a closure
+    // that builds it), not on the stack and then copied there.
+    let started = if opts.lazy || opts.boxed {
+        quote_spanned!(async_span=> #task::#ctor(#future))
+    } else {
+        let support = opts.macro_support(async_span);
+        let start = if opts.local {
+            quote_spanned!(async_span=> start_local)
+        } else {
+            quote_spanned!(async_span=> start)
+        };
+        let make = quote_spanned!(span=> move || #future);
+        quote_spanned!(async_span=> #support::#start(#make))
+    };
+    syn::parse2(quote_spanned! {span=>
+        {
+            #receiver_is_send
+            #started
+        }
+    })
+    .expect("a block")
+}
+
+/// `let ret: T = { body_starts(); body }; ret`: the body's statements in a block of their
+/// own, so its temporaries drop before the arguments, as in an `async fn`. `body_starts()`
+/// keeps a body that only diverges from being the whole value of the `let` (clippy's
+/// `diverging_sub_expression` in the user's code); the trailing `ret` is unreachable after
+/// such a body.
+pub(crate) fn hold_output(
+    stmts: &[syn::Stmt],
+    ret: &Type,
+    support: &TokenStream,
+    span: Span,
+) -> TokenStream {
+    let out = output_binding(span);
+    quote_spanned! {span=>
+        let #out: #ret = {
+            #support::body_starts();
+            #(#stmts)*
+        };
+        #[allow(unreachable_code)]
+        #out
+    }
+}
+
+/// The binding that holds a body's output, at the body's `span` (rustc's notes about the
+/// output type point there). Named so that no item of the user's is likely to share its name:
+/// hygiene would keep locals apart, not items, and a `const` of the same name in scope would
+/// turn the `let` into a refutable pattern.
+pub(crate) fn output_binding(span: Span) -> syn::Ident {
+    syn::Ident::new("__value_task_ret", span)
+}
