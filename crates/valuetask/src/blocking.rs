@@ -14,7 +14,7 @@
 //! deadlock (.NET's thread pool injects threads for the same reason). A current-thread
 //! runtime has nowhere to move its work: a wait on its thread for work on it never ends.
 //! On valuetask's continuation thread, a wait hands that thread's queue to a new thread
-//! first, for the same reason (`continuations::before_blocking`).
+//! first, for the same reason (`continuation_thread::before_blocking`).
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -134,7 +134,7 @@ fn park_with<R>(
             }
             match deadline {
                 None => {
-                    crate::continuations::before_blocking();
+                    crate::continuation_thread::before_blocking();
                     thread::park();
                 }
                 Some(d) => {
@@ -142,7 +142,7 @@ fn park_with<R>(
                     if now >= d {
                         break true;
                     }
-                    crate::continuations::before_blocking();
+                    crate::continuation_thread::before_blocking();
                     thread::park_timeout(d - now);
                 }
             }

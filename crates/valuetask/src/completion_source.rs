@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::continuations::Continuations;
+use crate::continuation_thread::Continuations;
 use crate::task::cell::RawTask;
 use crate::task::{outcome_of, outcome_of_error, Outcome, Task, TaskError, TaskOutput};
 

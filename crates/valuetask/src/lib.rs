@@ -75,8 +75,8 @@ mod blocking;
 mod catch_panic;
 mod combinators;
 mod completion_source;
-mod continuation;
-mod continuations;
+mod continuation_thread;
+mod continue_with;
 mod error;
 mod first_poll;
 mod forwarding;
@@ -101,8 +101,8 @@ mod wait_async;
 mod watcher;
 
 pub use completion_source::TaskCompletionSource;
-pub use continuation::{ContinuationOptions, ContinueOn, ContinueWhen};
-pub use continuations::Continuations;
+pub use continuation_thread::Continuations;
+pub use continue_with::{ContinuationOptions, ContinueOn, ContinueWhen};
 pub use local_value_task::LocalValueTask;
 pub use runtime::{yield_now, YieldNow};
 pub use source::{

@@ -66,7 +66,7 @@ use std::fmt;
 use std::mem::MaybeUninit;
 use std::task::{Context, Poll, Waker};
 
-use crate::continuations::Continuations;
+use crate::continuation_thread::Continuations;
 use crate::forwarding::{read_in_words, write_in_words};
 use crate::source::{SourceStatus, ValueTaskSource};
 use crate::sync::{spin_wait, AtomicU64, Ordering, UnsafeCell};
@@ -275,7 +275,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         if before & COMPLETE == 0 {
             if let Some(waker) = waker {
                 if before & ASYNC_CONTINUATIONS != 0 {
-                    crate::continuations::wake_later(move || waker.wake());
+                    crate::continuation_thread::wake_later(move || waker.wake());
                 } else {
                     waker.wake();
                 }
@@ -617,7 +617,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         self.head.state.store(done, Ordering::Release);
         if let Some(waker) = waker {
             if cur & ASYNC_CONTINUATIONS != 0 {
-                crate::continuations::wake_later(move || waker.wake());
+                crate::continuation_thread::wake_later(move || waker.wake());
             } else {
                 waker.wake();
             }

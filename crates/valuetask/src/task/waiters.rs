@@ -164,7 +164,7 @@ pub(crate) unsafe fn wake_all(
 }
 
 /// Wake the inline waker, the slab's and the overflow's (taken from it) from the continuation
-/// thread (an asynchronous completion's), through `continuations::wake_in_turn`, so that those
+/// thread (an asynchronous completion's), through `continuation_thread::wake_in_turn`, so that those
 /// not woken yet move on if one of them blocks. Every waker is woken; the first panic is
 /// returned for the caller to resume.
 #[must_use]
@@ -177,7 +177,7 @@ pub(crate) fn wake_in_turn(
         t.0.iter_mut()
             .flat_map(|w| w.iter_mut().filter_map(Option::take))
     });
-    crate::continuations::wake_in_turn(
+    crate::continuation_thread::wake_in_turn(
         inline
             .into_iter()
             .chain(slab.into_iter().flatten())

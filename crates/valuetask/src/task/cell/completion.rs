@@ -193,7 +193,7 @@ impl<O> RawTask<O> {
         if inline.is_none() && slab.is_none() && overflow.is_none() {
             return;
         }
-        crate::continuations::wake_later(move || {
+        crate::continuation_thread::wake_later(move || {
             let mut overflow = overflow;
             let panic = waiters::wake_in_turn(inline, slab, overflow.as_mut());
             if let Some(taken) = overflow {

@@ -198,5 +198,5 @@ fn schedule(job: impl FnOnce() + Send + 'static) {
         job(); // no thread to be had: here rather than never
     }
     #[cfg(not(feature = "tokio"))]
-    crate::continuations::wake_later(job);
+    crate::continuation_thread::wake_later(job);
 }
