@@ -26,10 +26,10 @@ pub fn run_ready<F: IntoFuture>(future: F) -> F::Output {
 /// poll of a task is: the future's state lives in memory, not in registers.
 ///
 /// Only the poll is out of line: the wrapper is always inlined into the scenario's loop. Left
-/// to the compiler, whether it is inlined flipped with the size of the future's drop glue
-/// (row (h3), same machine code otherwise: 0.28× and 0.57×), and when it was not, the future
-/// was handed over through memory and copied with wide loads of fields just written by narrow
-/// stores, which stall on store forwarding: a cost of the harness, not of the future.
+/// to the compiler, whether it is inlined depends on the size of the future's drop glue, and
+/// when it is not, the future is handed over through memory and copied with wide loads of
+/// fields just written by narrow stores, which stall on store forwarding: a cost of the
+/// harness, not of the future.
 ///
 /// # Panics
 /// If the future returns `Pending`.

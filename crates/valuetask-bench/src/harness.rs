@@ -341,7 +341,7 @@ mod tests {
     /// (l) as measured in one process (ns/op, by round): both rows fast in the
     /// first rounds of each pass and slow after, with one round fewer fast for `Task::run`.
     /// Its median lands in the slow cluster and the peer's in the fast one, so the quotient
-    /// of medians reads 1.28x; round by round the two are within a few percent, and so is
+    /// of medians is far from 1; round by round the two are within a few percent, and so is
     /// the paired ratio.
     #[test]
     fn the_paired_ratio_divides_out_a_change_of_speed_that_the_medians_do_not() {
