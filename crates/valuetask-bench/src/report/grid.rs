@@ -87,7 +87,9 @@ fn rows(reports: &[ScenarioReport]) -> Vec<(usize, usize, Vec<String>)> {
 }
 
 /// The note under the grid: what a cell is, the target, and the allocations per call.
-fn legend(reports: &[ScenarioReport]) -> String {
+/// The note under the grid; `mark` is how a missed cell is marked (`!` in text, `miss` in
+/// markdown).
+fn legend(reports: &[ScenarioReport], mark: &str) -> String {
     let allocations: Vec<String> = (1..=3)
         .filter_map(|layers| {
             allocations(reports, layers)
@@ -100,7 +102,7 @@ fn legend(reports: &[ScenarioReport]) -> String {
         .collect();
     format!(
         "Each cell: #[value_task]'s time per call over #[async_trait]'s in the same run \
-         (target: at most 1.00×; `!` marks a miss). Allocations per call, #[async_trait] → \
+         (target: at most 1.00×; `{mark}` marks a miss). Allocations per call, #[async_trait] → \
          #[value_task], in every cell: {}. The leaf futures' sizes in bytes, with an \
          8/64/256-byte result: {}.",
         allocations.join("; "),
@@ -146,7 +148,7 @@ pub fn text(reports: &[ScenarioReport]) -> Option<String> {
         }
         out.push('\n');
     }
-    out.push_str(&legend(reports));
+    out.push_str(&legend(reports, "!"));
     out.push('\n');
     Some(out)
 }
@@ -172,7 +174,7 @@ pub fn markdown(reports: &[ScenarioReport]) -> Option<String> {
         out.push('\n');
     }
     out.push('\n');
-    out.push_str(&legend(reports));
+    out.push_str(&legend(reports, "miss"));
     out.push('\n');
     Some(out)
 }
