@@ -94,6 +94,8 @@ mod stored_future;
 mod sync;
 mod task;
 mod thread_cache;
+#[cfg(feature = "tower")]
+pub mod tower;
 mod unobserved;
 mod value_task;
 #[cfg(feature = "tokio")]

@@ -1,0 +1,521 @@
+//! Type-erased [`tower`](https://docs.rs/tower) services whose response futures are value
+//! tasks: tower's `BoxService` family without a box per request (feature `tower`).
+//!
+//! tower's erased services (`tower::util::BoxService` and its kin) put every response future
+//! in a `Pin<Box<dyn Future>>`: one allocation per request. These do the same job with the
+//! same names, bounds and layers, but their `Future` is a [`ValueTask`] (a
+//! [`LocalValueTask`] for the `!Send` one): `call` starts the inner service's future in
+//! pooled storage, so a response the stack gives at once (a cache hit, a rejected request, a
+//! redirect) costs a move, and one that suspends lives in a pooled block, with no allocation
+//! per request in steady state. Swapping tower's erasure for these is a change of import.
+//!
+//! | valuetask | tower | bounds on the inner service | the erased service is |
+//! |---|---|---|---|
+//! | [`BoxService`] | `tower::util::BoxService` | `Send + 'static`, its future `Send + 'static` | `Send + Sync` |
+//! | [`UnsyncBoxService`] | `tower::util::UnsyncBoxService` | `'static`, its future `'static` | neither |
+//! | [`BoxCloneService`] | `tower::util::BoxCloneService` | `Clone + Send + 'static`, its future `Send + 'static` | `Clone + Send` |
+//! | [`BoxCloneSyncService`] | `tower::util::BoxCloneSyncService` | `Clone + Send + Sync + 'static`, its future `Send + 'static` | `Clone + Send + Sync` |
+//! | [`BoxLayer`] | `tower::layer::util::BoxLayer` (`tower::util::BoxLayer`) | as `BoxService` | `Clone + Send + Sync` |
+//! | [`BoxCloneServiceLayer`] | `tower::util::BoxCloneServiceLayer` | as `BoxCloneService` | `Clone + Send + Sync` |
+//! | [`BoxCloneSyncServiceLayer`] | `tower::util::BoxCloneSyncServiceLayer` | as `BoxCloneSyncService` | `Clone + Send + Sync` |
+//!
+//! Each service also has `layer()`, as tower's do, for a `ServiceBuilder` stack. One bound
+//! differs: the response and error types are `'static` (a value task of them is), which
+//! every response and error a tower stack returns in practice is.
+//!
+//! # What a caller observes
+//!
+//! `poll_ready` and its back-pressure pass straight through, and so do errors, from
+//! `poll_ready` and from the response. One difference, by design: `call` polls the inner
+//! future once, there, with a waker that wakes nothing (a yield there still reaches the
+//! caller's executor at its first poll, see [`ValueTask::start`]). That is what lets a ready
+//! response skip storage. So work the inner future does before its first suspension happens
+//! inside `call`, where tower's boxed future does it at the first poll of the response. A
+//! panic in that first poll is kept and resumed at the response's first poll, where tower's
+//! would panic too; a panic in the inner service's `call` itself comes out of `call`, as with
+//! tower. Dropping the response drops the inner future, whether it ran or not.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use tower::{service_fn, Service, ServiceBuilder, ServiceExt};
+//! use valuetask::tower::BoxCloneService;
+//!
+//! # fn main() {
+//! let mut service: BoxCloneService<u32, String, Infallible> = ServiceBuilder::new()
+//!     .layer(BoxCloneService::layer())
+//!     .map_request(|n: u32| n * 2)
+//!     .service(service_fn(|n: u32| async move { Ok::<_, Infallible>(n.to_string()) }));
+//! let response = valuetask::ValueTask::new(async move {
+//!     service.ready().await?.call(21).await
+//! });
+//! assert_eq!(response.get_result().as_deref(), Ok("42"));
+//! # }
+//! ```
+//!
+//! # Invariants
+//!
+//! - The erased service behind a [`BoxService`] is reached only through `&mut self` (its
+//!   `Service` methods; `Debug` prints no field), which is why it is `Sync` while the inner
+//!   service need not be, as tower's is.
+
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tower_layer::{layer_fn, Layer, LayerFn};
+use tower_service::Service;
+
+use crate::{LocalValueTask, ValueTask};
+
+/// A `Send` response future: what every erased service but the unsync one returns.
+type Response<U, E> = ValueTask<'static, Result<U, E>>;
+
+/// The inner service of every erased one: its response futures started as value tasks.
+struct Started<S>(S);
+
+impl<S, T> Service<T> for Started<S>
+where
+    S: Service<T>,
+    S::Future: Send + 'static,
+    S::Response: 'static,
+    S::Error: 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Response<S::Response, S::Error>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    #[inline]
+    fn call(&mut self, request: T) -> Self::Future {
+        let future = self.0.call(request);
+        // The first poll runs here: a panic in it is resumed at the response's first poll.
+        match catch_unwind(AssertUnwindSafe(|| ValueTask::start(future))) {
+            Ok(response) => response,
+            Err(panic) => ValueTask::new(Resume::new(panic)),
+        }
+    }
+}
+
+/// [`Started`] for `!Send` futures.
+struct StartedLocal<S>(S);
+
+impl<S, T> Service<T> for StartedLocal<S>
+where
+    S: Service<T>,
+    S::Future: 'static,
+    S::Response: 'static,
+    S::Error: 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = LocalValueTask<'static, Result<S::Response, S::Error>>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    #[inline]
+    fn call(&mut self, request: T) -> Self::Future {
+        let future = self.0.call(request);
+        match catch_unwind(AssertUnwindSafe(|| LocalValueTask::start(future))) {
+            Ok(response) => response,
+            Err(panic) => LocalValueTask::new(Resume::new(panic)),
+        }
+    }
+}
+
+/// A response whose inner future panicked in its first poll (inside `call`): the panic,
+/// resumed at the response's first poll.
+struct Resume<O> {
+    panic: Option<Box<dyn std::any::Any + Send>>,
+    output: std::marker::PhantomData<fn() -> O>,
+}
+
+impl<O> Resume<O> {
+    fn new(panic: Box<dyn std::any::Any + Send>) -> Self {
+        Self {
+            panic: Some(panic),
+            output: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<O> Future for Resume<O> {
+    type Output = O;
+
+    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<O> {
+        let panic = self
+            .get_mut()
+            .panic
+            .take()
+            .expect("a resumed panic is polled once: it does not return");
+        resume_unwind(panic)
+    }
+}
+
+/// A `Service` whose response futures are value tasks, erased (.NET has no counterpart:
+/// tower's `BoxService`, with no box per request). `Send + Sync`, not `Clone`.
+pub struct BoxService<T, U: 'static, E: 'static> {
+    inner: Box<dyn Service<T, Response = U, Error = E, Future = Response<U, E>> + Send>,
+}
+
+// SAFETY: the boxed service is reached only through `&mut self` (module invariants): a
+// `&BoxService` gives access to nothing, so sharing one between threads shares nothing.
+unsafe impl<T, U: 'static, E: 'static> Sync for BoxService<T, U, E> {}
+
+impl<T, U: 'static, E: 'static> BoxService<T, U, E> {
+    /// Erase `inner`'s type.
+    pub fn new<S>(inner: S) -> Self
+    where
+        S: Service<T, Response = U, Error = E> + Send + 'static,
+        S::Future: Send + 'static,
+    {
+        Self {
+            inner: Box::new(Started(inner)),
+        }
+    }
+
+    /// A layer that erases the service it wraps (tower's `BoxService::layer`).
+    pub fn layer<S>() -> LayerFn<fn(S) -> Self>
+    where
+        S: Service<T, Response = U, Error = E> + Send + 'static,
+        S::Future: Send + 'static,
+    {
+        layer_fn(Self::new)
+    }
+}
+
+impl<T, U: 'static, E: 'static> Service<T> for BoxService<T, U, E> {
+    type Response = U;
+    type Error = E;
+    type Future = Response<U, E>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), E>> {
+        self.inner.poll_ready(cx)
+    }
+
+    #[inline]
+    fn call(&mut self, request: T) -> Response<U, E> {
+        self.inner.call(request)
+    }
+}
+
+impl<T, U: 'static, E: 'static> fmt::Debug for BoxService<T, U, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoxService").finish_non_exhaustive()
+    }
+}
+
+/// [`BoxService`] for services and futures that are not `Send` (tower's
+/// `UnsyncBoxService`): its responses are [`LocalValueTask`]s.
+pub struct UnsyncBoxService<T, U: 'static, E: 'static> {
+    #[allow(clippy::type_complexity)]
+    inner: Box<
+        dyn Service<T, Response = U, Error = E, Future = LocalValueTask<'static, Result<U, E>>>,
+    >,
+}
+
+impl<T, U: 'static, E: 'static> UnsyncBoxService<T, U, E> {
+    /// Erase `inner`'s type.
+    pub fn new<S>(inner: S) -> Self
+    where
+        S: Service<T, Response = U, Error = E> + 'static,
+        S::Future: 'static,
+    {
+        Self {
+            inner: Box::new(StartedLocal(inner)),
+        }
+    }
+
+    /// A layer that erases the service it wraps (tower's `UnsyncBoxService::layer`).
+    pub fn layer<S>() -> LayerFn<fn(S) -> Self>
+    where
+        S: Service<T, Response = U, Error = E> + 'static,
+        S::Future: 'static,
+    {
+        layer_fn(Self::new)
+    }
+}
+
+impl<T, U: 'static, E: 'static> Service<T> for UnsyncBoxService<T, U, E> {
+    type Response = U;
+    type Error = E;
+    type Future = LocalValueTask<'static, Result<U, E>>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), E>> {
+        self.inner.poll_ready(cx)
+    }
+
+    #[inline]
+    fn call(&mut self, request: T) -> Self::Future {
+        self.inner.call(request)
+    }
+}
+
+impl<T, U: 'static, E: 'static> fmt::Debug for UnsyncBoxService<T, U, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnsyncBoxService").finish_non_exhaustive()
+    }
+}
+
+/// An erased service that clones itself into a box: what the cloneable erased services hold.
+trait CloneService<T>: Service<T> {
+    fn clone_box(
+        &self,
+    ) -> Box<
+        dyn CloneService<T, Response = Self::Response, Error = Self::Error, Future = Self::Future>
+            + Send,
+    >;
+}
+
+impl<T, S> CloneService<T> for Started<S>
+where
+    S: Service<T> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Response: 'static,
+    S::Error: 'static,
+{
+    fn clone_box(
+        &self,
+    ) -> Box<
+        dyn CloneService<T, Response = Self::Response, Error = Self::Error, Future = Self::Future>
+            + Send,
+    > {
+        Box::new(Started(self.0.clone()))
+    }
+}
+
+/// A cloneable [`BoxService`] (tower's `BoxCloneService`): `Clone + Send`; each clone is a
+/// clone of the inner service, in a box of its own.
+pub struct BoxCloneService<T, U: 'static, E: 'static> {
+    inner: Box<dyn CloneService<T, Response = U, Error = E, Future = Response<U, E>> + Send>,
+}
+
+impl<T, U: 'static, E: 'static> BoxCloneService<T, U, E> {
+    /// Erase `inner`'s type.
+    pub fn new<S>(inner: S) -> Self
+    where
+        S: Service<T, Response = U, Error = E> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+    {
+        Self {
+            inner: Box::new(Started(inner)),
+        }
+    }
+
+    /// A layer that erases the service it wraps (tower's `BoxCloneService::layer`).
+    pub fn layer<S>() -> LayerFn<fn(S) -> Self>
+    where
+        S: Service<T, Response = U, Error = E> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+    {
+        layer_fn(Self::new)
+    }
+}
+
+impl<T, U: 'static, E: 'static> Service<T> for BoxCloneService<T, U, E> {
+    type Response = U;
+    type Error = E;
+    type Future = Response<U, E>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), E>> {
+        self.inner.poll_ready(cx)
+    }
+
+    #[inline]
+    fn call(&mut self, request: T) -> Response<U, E> {
+        self.inner.call(request)
+    }
+}
+
+impl<T, U: 'static, E: 'static> Clone for BoxCloneService<T, U, E> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone_box(),
+        }
+    }
+}
+
+impl<T, U: 'static, E: 'static> fmt::Debug for BoxCloneService<T, U, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoxCloneService").finish_non_exhaustive()
+    }
+}
+
+/// [`CloneService`] for `Sync` services.
+trait CloneSyncService<T>: Service<T> {
+    fn clone_box(
+        &self,
+    ) -> Box<
+        dyn CloneSyncService<
+                T,
+                Response = Self::Response,
+                Error = Self::Error,
+                Future = Self::Future,
+            > + Send
+            + Sync,
+    >;
+}
+
+impl<T, S> CloneSyncService<T> for Started<S>
+where
+    S: Service<T> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+    S::Response: 'static,
+    S::Error: 'static,
+{
+    fn clone_box(
+        &self,
+    ) -> Box<
+        dyn CloneSyncService<
+                T,
+                Response = Self::Response,
+                Error = Self::Error,
+                Future = Self::Future,
+            > + Send
+            + Sync,
+    > {
+        Box::new(Started(self.0.clone()))
+    }
+}
+
+/// A cloneable, `Sync` [`BoxService`] (tower's `BoxCloneSyncService`): `Clone + Send + Sync`.
+pub struct BoxCloneSyncService<T, U: 'static, E: 'static> {
+    #[allow(clippy::type_complexity)]
+    inner: Box<
+        dyn CloneSyncService<T, Response = U, Error = E, Future = Response<U, E>> + Send + Sync,
+    >,
+}
+
+impl<T, U: 'static, E: 'static> BoxCloneSyncService<T, U, E> {
+    /// Erase `inner`'s type.
+    pub fn new<S>(inner: S) -> Self
+    where
+        S: Service<T, Response = U, Error = E> + Clone + Send + Sync + 'static,
+        S::Future: Send + 'static,
+    {
+        Self {
+            inner: Box::new(Started(inner)),
+        }
+    }
+
+    /// A layer that erases the service it wraps (tower's `BoxCloneSyncService::layer`).
+    pub fn layer<S>() -> LayerFn<fn(S) -> Self>
+    where
+        S: Service<T, Response = U, Error = E> + Clone + Send + Sync + 'static,
+        S::Future: Send + 'static,
+    {
+        layer_fn(Self::new)
+    }
+}
+
+impl<T, U: 'static, E: 'static> Service<T> for BoxCloneSyncService<T, U, E> {
+    type Response = U;
+    type Error = E;
+    type Future = Response<U, E>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), E>> {
+        self.inner.poll_ready(cx)
+    }
+
+    #[inline]
+    fn call(&mut self, request: T) -> Response<U, E> {
+        self.inner.call(request)
+    }
+}
+
+impl<T, U: 'static, E: 'static> Clone for BoxCloneSyncService<T, U, E> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone_box(),
+        }
+    }
+}
+
+impl<T, U: 'static, E: 'static> fmt::Debug for BoxCloneSyncService<T, U, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BoxCloneSyncService")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Declares an erased layer: a layer whose services come out erased as `$service`, itself
+/// erased behind an `Arc` (so it is `Clone + Send + Sync` whatever the inner layer's type).
+macro_rules! erased_layer {
+    (
+        $(#[$doc:meta])*
+        $name:ident => $service:ident, bounds: $($bound:tt)+
+    ) => {
+        $(#[$doc])*
+        pub struct $name<In, T, U: 'static, E: 'static> {
+            #[allow(clippy::type_complexity)]
+            boxed: Arc<dyn Layer<In, Service = $service<T, U, E>> + Send + Sync + 'static>,
+        }
+
+        impl<In, T, U: 'static, E: 'static> $name<In, T, U, E> {
+            /// Erase `inner_layer`'s type, and the type of the services it makes.
+            pub fn new<L>(inner_layer: L) -> Self
+            where
+                L: Layer<In> + Send + Sync + 'static,
+                L::Service: Service<T, Response = U, Error = E> + $($bound)+,
+                <L::Service as Service<T>>::Future: Send + 'static,
+            {
+                let layer = layer_fn(move |inner: In| $service::new(inner_layer.layer(inner)));
+                Self {
+                    boxed: Arc::new(layer),
+                }
+            }
+        }
+
+        impl<In, T, U: 'static, E: 'static> Layer<In> for $name<In, T, U, E> {
+            type Service = $service<T, U, E>;
+
+            fn layer(&self, inner: In) -> Self::Service {
+                self.boxed.layer(inner)
+            }
+        }
+
+        impl<In, T, U: 'static, E: 'static> Clone for $name<In, T, U, E> {
+            fn clone(&self) -> Self {
+                Self {
+                    boxed: Arc::clone(&self.boxed),
+                }
+            }
+        }
+
+        impl<In, T, U: 'static, E: 'static> fmt::Debug for $name<In, T, U, E> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name)).finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+erased_layer! {
+    /// A [`Layer`] erased, whose services come out as [`BoxService`]s (tower's `BoxLayer`).
+    BoxLayer => BoxService, bounds: Send + 'static
+}
+
+erased_layer! {
+    /// A [`Layer`] erased, whose services come out as [`BoxCloneService`]s (tower's
+    /// `BoxCloneServiceLayer`).
+    BoxCloneServiceLayer => BoxCloneService, bounds: Clone + Send + 'static
+}
+
+erased_layer! {
+    /// A [`Layer`] erased, whose services come out as [`BoxCloneSyncService`]s (tower's
+    /// `BoxCloneSyncServiceLayer`).
+    BoxCloneSyncServiceLayer => BoxCloneSyncService, bounds: Clone + Send + Sync + 'static
+}

@@ -1,0 +1,497 @@
+//! `valuetask::tower` against tower's own erasure: the same scenarios run through tower's
+//! `BoxCloneService` (and kin) and through ours, and what a caller observes is compared;
+//! allocations per request are counted on this thread (deterministic, so asserted).
+#![cfg(feature = "tower")]
+
+mod common;
+
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use common::{allocations_during, drive, yield_once, CountingAllocator};
+use tower::util::{
+    BoxCloneService as TowerBoxCloneService, BoxCloneSyncService as TowerBoxCloneSyncService,
+    BoxService as TowerBoxService, UnsyncBoxService as TowerUnsyncBoxService,
+};
+use tower::{service_fn, Layer, Service, ServiceBuilder, ServiceExt};
+use valuetask::tower::{
+    BoxCloneService, BoxCloneServiceLayer, BoxCloneSyncService, BoxCloneSyncServiceLayer, BoxLayer,
+    BoxService, UnsyncBoxService,
+};
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator::PER_THREAD;
+
+type Error = &'static str;
+
+/// The bench's stack: `map_request`, `map_response` and a handler, which answers at once or
+/// after one suspension.
+fn stack(
+    suspends: bool,
+) -> impl Service<u64, Response = u64, Error = Error, Future = impl Future + Send> + Clone + Send + Sync
+{
+    ServiceBuilder::new()
+        .map_request(|n: u64| n + 1)
+        .map_response(|n: u64| n * 2)
+        .service(service_fn(move |n: u64| async move {
+            if suspends {
+                yield_once().await;
+            }
+            Ok::<u64, Error>(n)
+        }))
+}
+
+/// `ready()` then `call(request)`, awaited, as a server's loop does.
+fn request<S: Service<u64>>(service: &mut S, n: u64) -> Result<S::Response, S::Error> {
+    drive(async move { service.ready().await?.call(n).await })
+}
+
+/// Allocations per request in steady state: the mean over 100 requests after a warm-up.
+fn allocations_per_request<S: Service<u64, Response = u64, Error = Error>>(service: &mut S) -> f64 {
+    for n in 0..20 {
+        assert_eq!(request(service, n), Ok((n + 1) * 2));
+    }
+    let ((), allocations) = allocations_during(|| {
+        for n in 0..100 {
+            assert_eq!(request(service, n), Ok((n + 1) * 2));
+        }
+    });
+    allocations as f64 / 100.0
+}
+
+#[test]
+fn requests_allocate_nothing_in_steady_state_where_towers_erasure_boxes_each() {
+    for suspends in [false, true] {
+        let tower = allocations_per_request(&mut TowerBoxCloneService::new(stack(suspends)));
+        let ours = allocations_per_request(&mut BoxCloneService::new(stack(suspends)));
+        assert!(
+            tower >= 1.0,
+            "tower's BoxCloneService boxes each response: {tower}"
+        );
+        assert_eq!(ours, 0.0, "suspends: {suspends}");
+        assert_eq!(
+            allocations_per_request(&mut BoxCloneSyncService::new(stack(suspends))),
+            0.0
+        );
+        assert_eq!(
+            allocations_per_request(&mut BoxService::new(stack(suspends))),
+            0.0
+        );
+        assert!(allocations_per_request(&mut TowerBoxService::new(stack(suspends))) >= 1.0);
+    }
+}
+
+/// A service that is not ready for its first `not_ready` polls (waking the caller each time,
+/// as a back-pressured service whose capacity frees up does), fails `poll_ready` when told,
+/// and answers `n * 10`, or an error for `0`.
+#[derive(Clone)]
+struct Picky {
+    not_ready: Arc<AtomicUsize>,
+    broken: Arc<AtomicBool>,
+    calls: Arc<AtomicUsize>,
+}
+
+impl Picky {
+    fn new(not_ready: usize) -> Self {
+        Self {
+            not_ready: Arc::new(AtomicUsize::new(not_ready)),
+            broken: Arc::new(AtomicBool::new(false)),
+            calls: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+}
+
+impl Service<u64> for Picky {
+    type Response = u64;
+    type Error = Error;
+    type Future = std::future::Ready<Result<u64, Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        if self.broken.load(Ordering::Relaxed) {
+            return Poll::Ready(Err("broken"));
+        }
+        if self.not_ready.load(Ordering::Relaxed) > 0 {
+            self.not_ready.fetch_sub(1, Ordering::Relaxed);
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, n: u64) -> Self::Future {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        std::future::ready(if n == 0 { Err("zero") } else { Ok(n * 10) })
+    }
+}
+
+/// What a caller sees of a `Picky` behind an erasure: each `poll_ready` in turn, then
+/// responses and errors.
+fn observe_picky<S: Service<u64, Response = u64, Error = Error>>(
+    mut service: S,
+    picky: &Picky,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        match service.poll_ready(&mut cx) {
+            Poll::Pending => seen.push("pending".to_string()),
+            Poll::Ready(ready) => {
+                seen.push(format!("ready {ready:?}"));
+                break;
+            }
+        }
+    }
+    for n in [3, 0] {
+        seen.push(format!("{:?}", drive(service.call(n))));
+    }
+    picky.broken.store(true, Ordering::Relaxed);
+    seen.push(format!("{:?}", service.poll_ready(&mut cx)));
+    seen.push(format!("calls {}", picky.calls.load(Ordering::Relaxed)));
+    seen
+}
+
+#[test]
+fn poll_ready_back_pressure_and_errors_pass_through_as_with_tower() {
+    let expected = {
+        let picky = Picky::new(3);
+        observe_picky(TowerBoxCloneService::new(picky.clone()), &picky)
+    };
+    assert_eq!(
+        expected,
+        [
+            "pending",
+            "pending",
+            "pending",
+            "ready Ok(())",
+            "Ok(30)",
+            "Err(\"zero\")",
+            "Ready(Err(\"broken\"))",
+            "calls 2"
+        ]
+    );
+    let picky = Picky::new(3);
+    assert_eq!(
+        observe_picky(BoxCloneService::new(picky.clone()), &picky),
+        expected
+    );
+    let picky = Picky::new(3);
+    assert_eq!(
+        observe_picky(BoxCloneSyncService::new(picky.clone()), &picky),
+        expected
+    );
+    let picky = Picky::new(3);
+    assert_eq!(
+        observe_picky(BoxService::new(picky.clone()), &picky),
+        expected
+    );
+    let picky = Picky::new(3);
+    assert_eq!(
+        observe_picky(UnsyncBoxService::new(picky.clone()), &picky),
+        expected
+    );
+    let picky = Picky::new(3);
+    assert_eq!(
+        observe_picky(TowerUnsyncBoxService::new(picky.clone()), &picky),
+        expected
+    );
+}
+
+/// A service that counts its calls in its own (cloned) state.
+#[derive(Clone, Default)]
+struct Counter(u64);
+
+impl Service<u64> for Counter {
+    type Response = u64;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<u64, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, n: u64) -> Self::Future {
+        self.0 += 1;
+        std::future::ready(Ok(n * 100 + self.0))
+    }
+}
+
+/// Call, clone, call both: each clone carries the state it was cloned with.
+fn clone_then_call<S>(mut service: S) -> Vec<u64>
+where
+    S: Service<u64, Response = u64, Error = Infallible> + Clone,
+{
+    let first = drive(service.call(1)).unwrap();
+    let mut clone = service.clone();
+    let second = drive(service.call(2)).unwrap();
+    let from_clone = drive(clone.call(3)).unwrap();
+    let from_clone_again = drive(clone.call(4)).unwrap();
+    vec![first, second, from_clone, from_clone_again]
+}
+
+#[test]
+fn a_clone_calls_its_own_copy_of_the_service_as_with_tower() {
+    let expected = clone_then_call(TowerBoxCloneService::new(Counter::default()));
+    assert_eq!(expected, [101, 202, 302, 403]);
+    assert_eq!(
+        clone_then_call(BoxCloneService::new(Counter::default())),
+        expected
+    );
+    assert_eq!(
+        clone_then_call(BoxCloneSyncService::new(Counter::default())),
+        expected
+    );
+    assert_eq!(
+        clone_then_call(TowerBoxCloneSyncService::new(Counter::default())),
+        expected
+    );
+}
+
+/// Where the inner service panics.
+#[derive(Clone, Copy, Debug)]
+enum PanicAt {
+    Call,
+    FirstPoll,
+    SecondPoll,
+}
+
+#[derive(Clone)]
+struct Panicky(PanicAt);
+
+impl Service<u64> for Panicky {
+    type Response = u64;
+    type Error = Infallible;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<u64, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, n: u64) -> Self::Future {
+        let at = self.0;
+        if let PanicAt::Call = at {
+            panic!("deliberate panic in call");
+        }
+        Box::pin(async move {
+            if let PanicAt::SecondPoll = at {
+                yield_once().await;
+            }
+            panic!("deliberate panic in the response, after {n}");
+        })
+    }
+}
+
+/// Which step panicked, and with what message: `call`, or the poll of the response.
+fn where_it_panics<S>(mut service: S) -> String
+where
+    S: Service<u64, Response = u64, Error = Infallible>,
+{
+    let message = |panic: Box<dyn std::any::Any + Send>| {
+        panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default()
+    };
+    let response = match catch_unwind(AssertUnwindSafe(|| service.call(7))) {
+        Ok(response) => response,
+        Err(panic) => return format!("call: {}", message(panic)),
+    };
+    let mut response = pin!(response);
+    let mut cx = Context::from_waker(Waker::noop());
+    for poll in 1.. {
+        match catch_unwind(AssertUnwindSafe(|| response.as_mut().poll(&mut cx))) {
+            Ok(Poll::Pending) => continue,
+            Ok(Poll::Ready(output)) => return format!("poll {poll}: ready {output:?}"),
+            Err(panic) => return format!("poll {poll}: {}", message(panic)),
+        }
+    }
+    unreachable!()
+}
+
+#[test]
+fn a_panic_in_call_or_in_the_response_comes_out_where_towers_does() {
+    common::quiet_about_panics_with("deliberate panic in call");
+    let quiet = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info.payload().downcast_ref::<String>();
+        if !message.is_some_and(|m| m.starts_with("deliberate panic in the response")) {
+            quiet(info);
+        }
+    }));
+    for at in [PanicAt::Call, PanicAt::FirstPoll, PanicAt::SecondPoll] {
+        let tower = where_it_panics(TowerBoxCloneService::new(Panicky(at)));
+        let ours = where_it_panics(BoxCloneService::new(Panicky(at)));
+        assert_eq!(ours, tower, "{at:?}");
+        assert_eq!(where_it_panics(UnsyncBoxService::new(Panicky(at))), tower);
+        // The service is still usable after the panic.
+        let mut service = BoxService::new(Panicky(at));
+        let _ = where_it_panics(&mut service);
+        assert_eq!(where_it_panics(&mut service), tower);
+    }
+    let _ = std::panic::take_hook();
+}
+
+/// A response future that suspends until dropped; dropping it sets the flag.
+struct Pending(Arc<AtomicBool>);
+
+impl Future for Pending {
+    type Output = Result<u64, Infallible>;
+    fn poll(self: std::pin::Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Poll::Pending
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+#[derive(Clone)]
+struct NeverAnswers(Arc<AtomicBool>);
+
+impl Service<u64> for NeverAnswers {
+    type Response = u64;
+    type Error = Infallible;
+    type Future = Pending;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _n: u64) -> Pending {
+        Pending(Arc::clone(&self.0))
+    }
+}
+
+#[test]
+fn a_response_dropped_before_it_completes_drops_the_inner_future_and_leaks_nothing() {
+    for polled in [false, true] {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let mut tower = TowerBoxCloneService::new(NeverAnswers(Arc::clone(&dropped)));
+        let mut response = tower.call(1);
+        if polled {
+            let _ = pin!(&mut response)
+                .as_mut()
+                .poll(&mut Context::from_waker(Waker::noop()));
+        }
+        drop(response);
+        assert!(dropped.load(Ordering::Relaxed));
+
+        let dropped = Arc::new(AtomicBool::new(false));
+        let mut ours = BoxCloneService::new(NeverAnswers(Arc::clone(&dropped)));
+        // Warm this thread's pool, then count: live bytes come back where they were.
+        drop(ours.call(0));
+        dropped.store(false, Ordering::Relaxed);
+        let before = alloc_count::thread_counts().live;
+        let mut response = ours.call(1);
+        if polled {
+            let _ = pin!(&mut response)
+                .as_mut()
+                .poll(&mut Context::from_waker(Waker::noop()));
+        }
+        assert!(!dropped.load(Ordering::Relaxed));
+        drop(response);
+        assert!(dropped.load(Ordering::Relaxed), "polled: {polled}");
+        assert_eq!(
+            alloc_count::thread_counts().live,
+            before,
+            "polled: {polled}"
+        );
+    }
+}
+
+#[test]
+fn erased_layers_drop_into_a_service_builder_stack() {
+    let handler = || service_fn(|n: u64| async move { Ok::<u64, Error>(n) });
+    let add_one = || tower::util::MapRequestLayer::new(|n: u64| n + 1);
+
+    let mut service = ServiceBuilder::new()
+        .layer(BoxLayer::new(add_one()))
+        .service(handler());
+    assert_eq!(request(&mut service, 1), Ok(2));
+
+    let mut service = ServiceBuilder::new()
+        .layer(BoxCloneServiceLayer::new(add_one()))
+        .map_response(|n: u64| n * 3)
+        .service(handler());
+    assert_eq!(request(&mut service, 1), Ok(6));
+    let layer = BoxCloneServiceLayer::new(add_one());
+    assert_eq!(request(&mut layer.clone().layer(handler()), 4), Ok(5));
+
+    let service = ServiceBuilder::new()
+        .layer(BoxCloneSyncServiceLayer::new(add_one()))
+        .service(handler());
+    assert_eq!(request(&mut service.clone(), 9), Ok(10));
+
+    let mut service = ServiceBuilder::new()
+        .layer(BoxService::layer())
+        .map_request(|n: u64| n * 2)
+        .service(handler());
+    assert_eq!(request(&mut service, 4), Ok(8));
+    let mut service: BoxCloneSyncService<u64, u64, Error> = ServiceBuilder::new()
+        .layer(BoxCloneSyncService::layer())
+        .service(handler());
+    assert_eq!(request(&mut service, 5), Ok(5));
+}
+
+#[test]
+fn a_service_that_is_not_send_erases_into_unsync_box_service() {
+    let seen = Rc::new(Cell::new(0u64));
+    let handler = {
+        let seen = Rc::clone(&seen);
+        service_fn(move |n: u64| {
+            let seen = Rc::clone(&seen);
+            async move {
+                yield_once().await;
+                seen.set(seen.get() + n);
+                Ok::<u64, Error>(seen.get())
+            }
+        })
+    };
+    let mut ours = UnsyncBoxService::new(handler.clone());
+    let mut tower = TowerUnsyncBoxService::new(handler);
+    assert_eq!(request(&mut ours, 2), Ok(2));
+    assert_eq!(request(&mut tower, 3), Ok(5));
+    let ((), allocations) = allocations_during(|| {
+        for n in 0..50 {
+            let _ = request(&mut ours, n);
+        }
+    });
+    assert_eq!(allocations, 0, "a !Send response in pooled storage");
+    let mut ours = UnsyncBoxService::layer().layer(stack(true));
+    assert_eq!(request(&mut ours, 1), Ok(4));
+}
+
+#[test]
+fn the_erased_types_have_towers_auto_traits() {
+    fn send<T: Send>() {}
+    fn sync<T: Sync>() {}
+    fn clone<T: Clone>() {}
+    send::<BoxService<u64, u64, Error>>();
+    sync::<BoxService<u64, u64, Error>>();
+    send::<BoxCloneService<u64, u64, Error>>();
+    clone::<BoxCloneService<u64, u64, Error>>();
+    send::<BoxCloneSyncService<u64, u64, Error>>();
+    sync::<BoxCloneSyncService<u64, u64, Error>>();
+    clone::<BoxCloneSyncService<u64, u64, Error>>();
+    send::<BoxLayer<Counter, u64, u64, Infallible>>();
+    sync::<BoxLayer<Counter, u64, u64, Infallible>>();
+    clone::<BoxLayer<Counter, u64, u64, Infallible>>();
+    // Their responses are `Send`, as tower's boxed futures are.
+    send::<<BoxService<u64, u64, Error> as Service<u64>>::Future>();
+    // The same checks hold for tower's, which is what makes the swap a change of import.
+    sync::<TowerBoxService<u64, u64, Error>>();
+    clone::<TowerBoxCloneSyncService<u64, u64, Error>>();
+    assert_eq!(
+        format!("{:?}", BoxCloneService::new(Counter::default())),
+        "BoxCloneService { .. }"
+    );
+}
