@@ -32,6 +32,8 @@ mod payload_grid;
 mod runtime_scenarios;
 #[path = "../src/scenarios.rs"]
 mod scenarios;
+#[path = "../src/tower_stack.rs"]
+mod tower_stack;
 
 use alloc_count::CountingAllocator;
 use divan::counter::ItemsCount;

@@ -27,8 +27,9 @@ Measures valuetask against its peers and prints a table and the target checks.
   --checks-out PATH
                  write the target checks as tab-separated lines to PATH (what each
                  process of --processes hands back)
-  --ops ID N     run scenario ID's valuetask operation (the one its target checks)
-                 N times, untimed, and exit:
+  --ops ID N     run scenario ID's valuetask operation (the one its target checks;
+                 `ID@K` for its implementation K, 0 being the peer) N times, untimed,
+                 and exit:
                  under callgrind, two runs' difference over the difference of their N is
                  the instructions per operation, which no host's noise moves
   -h, --help     print this help";

@@ -19,6 +19,7 @@ mod processes;
 mod report;
 mod runtime_scenarios;
 mod scenarios;
+mod tower_stack;
 
 use std::fs;
 use std::path::Path;
@@ -192,6 +193,17 @@ fn main() -> ExitCode {
 /// counts over the difference of their `N` is its instructions per operation (the scenarios'
 /// setup, runtimes included, cancels out).
 fn run_ops(id: &str, count: u64) -> ExitCode {
+    // `ID@K`: the scenario's implementation K instead (0 is the peer).
+    let (id, index) = match id.split_once('@') {
+        Some((id, k)) => match k.parse::<usize>() {
+            Ok(k) => (id, Some(k)),
+            Err(_) => {
+                eprintln!("valuetask-bench: --ops: `{k}` is not an implementation number");
+                return ExitCode::from(2);
+            }
+        },
+        None => (id, None),
+    };
     let mut all = scenarios::all();
     let Some(scenario) = all.iter_mut().find(|scenario| scenario.id == id) else {
         let ids: Vec<&str> = scenarios::all().iter().map(|s| s.id).collect();
@@ -203,11 +215,20 @@ fn run_ops(id: &str, count: u64) -> ExitCode {
     };
     // The implementation its target checks, else the first after the peer.
     let checked = scenario.target.as_ref().map(|target| target.implementation);
-    let index = scenario
-        .implementations
-        .iter()
-        .position(|implementation| Some(implementation.name()) == checked)
-        .unwrap_or(1);
+    let index = index.unwrap_or_else(|| {
+        scenario
+            .implementations
+            .iter()
+            .position(|implementation| Some(implementation.name()) == checked)
+            .unwrap_or(1)
+    });
+    if index >= scenario.implementations.len() {
+        eprintln!(
+            "valuetask-bench: --ops: ({id}) has {} implementations",
+            scenario.implementations.len()
+        );
+        return ExitCode::from(2);
+    }
     let implementation = &mut scenario.implementations[index];
     implementation.run_batch(count);
     eprintln!("ran {count} operations of ({id}) {}", implementation.name());

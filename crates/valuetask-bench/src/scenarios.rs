@@ -226,6 +226,7 @@ pub fn all() -> Vec<Scenario> {
         crate::runtime_scenarios::many_awaiters("n64", "one result, 64 awaiting tasks", 64),
     ]
     .into_iter()
+    .chain(crate::tower_stack::all())
     .chain(crate::payload_grid::all())
     .collect()
 }

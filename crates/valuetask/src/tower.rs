@@ -4,10 +4,10 @@
 //! tower's erased services (`tower::util::BoxService` and its kin) put every response future
 //! in a `Pin<Box<dyn Future>>`: one allocation per request. These do the same job with the
 //! same names, bounds and layers, but their `Future` is a [`ValueTask`] (a
-//! [`LocalValueTask`] for the `!Send` one): `call` starts the inner service's future in
-//! pooled storage, so a response the stack gives at once (a cache hit, a rejected request, a
-//! redirect) costs a move, and one that suspends lives in a pooled block, with no allocation
-//! per request in steady state. Swapping tower's erasure for these is a change of import.
+//! [`LocalValueTask`] for the `!Send` one) whose inner future lives in a block of valuetask's
+//! pooled storage ([`ValueTask::new`]), so a request allocates nothing in steady state,
+//! whether the stack answers at once or suspends. Swapping tower's erasure for these is a
+//! change of import.
 //!
 //! | valuetask | tower | bounds on the inner service | the erased service is |
 //! |---|---|---|---|
@@ -25,15 +25,18 @@
 //!
 //! # What a caller observes
 //!
-//! `poll_ready` and its back-pressure pass straight through, and so do errors, from
-//! `poll_ready` and from the response. One difference, by design: `call` polls the inner
-//! future once, there, with a waker that wakes nothing (a yield there still reaches the
-//! caller's executor at its first poll, see [`ValueTask::start`]). That is what lets a ready
-//! response skip storage. So work the inner future does before its first suspension happens
-//! inside `call`, where tower's boxed future does it at the first poll of the response. A
-//! panic in that first poll is kept and resumed at the response's first poll, where tower's
-//! would panic too; a panic in the inner service's `call` itself comes out of `call`, as with
-//! tower. Dropping the response drops the inner future, whether it ran or not.
+//! What tower's boxed services show: `poll_ready` and its back-pressure pass straight
+//! through, and so do errors, from `poll_ready` and from the response; the inner future is
+//! created in `call` and first polled when the response is, so a panic in the inner
+//! service's `call` comes out of `call` and one in its future out of the response's poll;
+//! dropping the response drops the inner future, polled or not. Only the storage differs: a
+//! pooled block instead of a box, given back when the response completes or is dropped.
+//!
+//! The response is not started at `call`, as `#[value_task]` bodies are
+//! ([`ValueTask::start`]): with an erased stack the caller polls the response at once
+//! anyway, and a response polled at `call` that suspends there must make its caller return
+//! `Pending` once more before it is polled again (a yield at the call reaching the caller's
+//! executor), a round trip a lazily started response does not pay.
 //!
 //! ```
 //! use std::convert::Infallible;
@@ -59,9 +62,6 @@
 //!   service need not be, as tower's is.
 
 use std::fmt;
-use std::future::Future;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -94,12 +94,8 @@ where
 
     #[inline]
     fn call(&mut self, request: T) -> Self::Future {
-        let future = self.0.call(request);
-        // The first poll runs here: a panic in it is resumed at the response's first poll.
-        match catch_unwind(AssertUnwindSafe(|| ValueTask::start(future))) {
-            Ok(response) => response,
-            Err(panic) => ValueTask::new(Resume::new(panic)),
-        }
+        // In pooled storage, first polled with the response (module docs).
+        ValueTask::new(self.0.call(request))
     }
 }
 
@@ -124,40 +120,7 @@ where
 
     #[inline]
     fn call(&mut self, request: T) -> Self::Future {
-        let future = self.0.call(request);
-        match catch_unwind(AssertUnwindSafe(|| LocalValueTask::start(future))) {
-            Ok(response) => response,
-            Err(panic) => LocalValueTask::new(Resume::new(panic)),
-        }
-    }
-}
-
-/// A response whose inner future panicked in its first poll (inside `call`): the panic,
-/// resumed at the response's first poll.
-struct Resume<O> {
-    panic: Option<Box<dyn std::any::Any + Send>>,
-    output: std::marker::PhantomData<fn() -> O>,
-}
-
-impl<O> Resume<O> {
-    fn new(panic: Box<dyn std::any::Any + Send>) -> Self {
-        Self {
-            panic: Some(panic),
-            output: std::marker::PhantomData,
-        }
-    }
-}
-
-impl<O> Future for Resume<O> {
-    type Output = O;
-
-    fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<O> {
-        let panic = self
-            .get_mut()
-            .panic
-            .take()
-            .expect("a resumed panic is polled once: it does not return");
-        resume_unwind(panic)
+        LocalValueTask::new(self.0.call(request))
     }
 }
 
