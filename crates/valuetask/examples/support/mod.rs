@@ -81,7 +81,8 @@ impl Args {
     }
 }
 
-fn fail(program: &str, message: &str) -> ! {
+/// Print `program: message` on stderr and exit with status 2 (bad input).
+pub fn fail(program: &str, message: &str) -> ! {
     eprintln!("{program}: {message}");
     std::process::exit(2);
 }
