@@ -319,6 +319,29 @@
 //!
 //! The full list of misuses of every type, and what each gets: [`misuse`](crate::misuse).
 //!
+//! # ASP.NET middleware, or a type-erased tower stack
+//!
+//! A C# service's request pipeline becomes a tower stack in Rust; erasing its type (to store
+//! it, return it, route to it) with tower's `BoxCloneService` boxes every response future.
+//! With feature `tower`, [`crate::tower`]'s types of the same names erase it with value-task
+//! responses in pooled storage: the same stack, a change of import, no allocation per
+//! request in steady state.
+//!
+//! ```
+//! # #[cfg(feature = "tower")] {
+//! use std::convert::Infallible;
+//! use tower::{service_fn, Service, ServiceBuilder, ServiceExt};
+//! use valuetask::tower::BoxCloneService; // was: tower::util::BoxCloneService
+//!
+//! let mut app: BoxCloneService<String, usize, Infallible> = ServiceBuilder::new()
+//!     .layer(BoxCloneService::layer())
+//!     .map_request(|path: String| path.trim_start_matches('/').to_string())
+//!     .service(service_fn(|path: String| async move { Ok::<_, Infallible>(path.len()) }));
+//! let length = valuetask::ValueTask::new(async move { app.ready().await?.call("/users".into()).await });
+//! assert_eq!(length.get_result(), Ok(5));
+//! # }
+//! ```
+//!
 //! # `ValueTask` or `Task`?
 //!
 //! In .NET the rule of thumb is "`ValueTask` when 90–95% of calls complete synchronously",

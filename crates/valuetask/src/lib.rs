@@ -31,6 +31,7 @@
 //! | `ManualResetValueTaskSourceCore<T>` | [`ManualResetValueTaskSourceCore<T>`](ManualResetValueTaskSourceCore): `&self` API, `reset()` bumps the version, wrong token panics naming both |
 //! | pooled `IValueTaskSource` objects (what `Socket` does internally) | [`CompletionPool<T>`](CompletionPool) + [`Completer<T>`](Completer): a reusable `oneshot` |
 //! | `PoolingAsyncValueTaskMethodBuilder`, `async ValueTask<T>` methods | [`#[value_task]`](value_task) on traits, impls and `async fn`s; [`ValueTask::new`] pools the future; [`LocalValueTask`] for futures that are not `Send` |
+//! | no .NET counterpart: tower's `BoxService`, `BoxCloneService`, `BoxCloneSyncService`, `UnsyncBoxService` and `BoxLayer` family | [`tower`]'s types of the same names (feature `tower`): the same erasure, with value-task responses in pooled storage, no box per request |
 //! | `TaskScheduler.UnobservedTaskException` | [`set_unobserved_error_hook`] (default: a `tracing` warning) |
 //! | `ConfigureAwait(false)`, `SynchronizationContext` | none: code after `.await` runs on whatever executor polls it |
 //!
@@ -49,7 +50,8 @@
 //! - **Tasks are hot.** Whatever completes a task does so whether or not anyone awaits it.
 //! - **Any executor, or none.** Everything here works on any executor; `wait` and
 //!   `get_result` block the thread. Feature `tokio` (default) drives pending futures handed to
-//!   [`ValueTask::as_task`].
+//!   [`ValueTask::as_task`]; feature `tower` adds [`tower`]: erased tower services without a
+//!   box per request.
 //!
 //! ```
 //! use valuetask::{Task, TaskCompletionSource, ValueTask};
