@@ -231,187 +231,123 @@ impl<T, U: 'static, E: 'static> fmt::Debug for UnsyncBoxService<T, U, E> {
     }
 }
 
-/// An erased service that clones itself into a box: what the cloneable erased services hold.
-trait CloneService<T>: Service<T> {
-    fn clone_box(
-        &self,
-    ) -> Box<
-        dyn CloneService<T, Response = Self::Response, Error = Self::Error, Future = Self::Future>
-            + Send,
-    >;
-}
-
-impl<T, S> CloneService<T> for Started<S>
-where
-    S: Service<T> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Response: 'static,
-    S::Error: 'static,
-{
-    fn clone_box(
-        &self,
-    ) -> Box<
-        dyn CloneService<T, Response = Self::Response, Error = Self::Error, Future = Self::Future>
-            + Send,
-    > {
-        Box::new(Started(self.0.clone()))
-    }
-}
-
-/// A cloneable [`BoxService`] (tower's `BoxCloneService`): `Clone + Send`; each clone is a
-/// clone of the inner service, in a box of its own.
-pub struct BoxCloneService<T, U: 'static, E: 'static> {
-    inner: Box<dyn CloneService<T, Response = U, Error = E, Future = Response<U, E>> + Send>,
-}
-
-impl<T, U: 'static, E: 'static> BoxCloneService<T, U, E> {
-    /// Erase `inner`'s type.
-    pub fn new<S>(inner: S) -> Self
-    where
-        S: Service<T, Response = U, Error = E> + Clone + Send + 'static,
-        S::Future: Send + 'static,
-    {
-        Self {
-            inner: Box::new(Started(inner)),
+/// Declares a cloneable erased service: `$name` holds a boxed `$clone_trait` object (an
+/// erased service that clones itself into a box), `$object` being its auto traits and
+/// `$bound` what the inner service must be.
+macro_rules! erased_clone_service {
+    (
+        $(#[$doc:meta])*
+        $name:ident, $clone_trait:ident, object: $($object:ident)&+, inner: $($bound:tt)+
+    ) => {
+        /// An erased service that clones itself into a box.
+        trait $clone_trait<T>: Service<T> {
+            #[allow(clippy::type_complexity)]
+            fn clone_box(
+                &self,
+            ) -> Box<
+                dyn $clone_trait<
+                        T,
+                        Response = Self::Response,
+                        Error = Self::Error,
+                        Future = Self::Future,
+                    > $(+ $object)+,
+            >;
         }
-    }
 
-    /// A layer that erases the service it wraps (tower's `BoxCloneService::layer`).
-    pub fn layer<S>() -> LayerFn<fn(S) -> Self>
-    where
-        S: Service<T, Response = U, Error = E> + Clone + Send + 'static,
-        S::Future: Send + 'static,
-    {
-        layer_fn(Self::new)
-    }
-}
-
-impl<T, U: 'static, E: 'static> Service<T> for BoxCloneService<T, U, E> {
-    type Response = U;
-    type Error = E;
-    type Future = Response<U, E>;
-
-    #[inline]
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), E>> {
-        self.inner.poll_ready(cx)
-    }
-
-    #[inline]
-    fn call(&mut self, request: T) -> Response<U, E> {
-        self.inner.call(request)
-    }
-}
-
-impl<T, U: 'static, E: 'static> Clone for BoxCloneService<T, U, E> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone_box(),
+        impl<T, S> $clone_trait<T> for Started<S>
+        where
+            S: Service<T> + $($bound)+,
+            S::Future: Send + 'static,
+            S::Response: 'static,
+            S::Error: 'static,
+        {
+            fn clone_box(
+                &self,
+            ) -> Box<
+                dyn $clone_trait<
+                        T,
+                        Response = Self::Response,
+                        Error = Self::Error,
+                        Future = Self::Future,
+                    > $(+ $object)+,
+            > {
+                Box::new(Started(self.0.clone()))
+            }
         }
-    }
-}
 
-impl<T, U: 'static, E: 'static> fmt::Debug for BoxCloneService<T, U, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BoxCloneService").finish_non_exhaustive()
-    }
-}
-
-/// [`CloneService`] for `Sync` services.
-trait CloneSyncService<T>: Service<T> {
-    fn clone_box(
-        &self,
-    ) -> Box<
-        dyn CloneSyncService<
-                T,
-                Response = Self::Response,
-                Error = Self::Error,
-                Future = Self::Future,
-            > + Send
-            + Sync,
-    >;
-}
-
-impl<T, S> CloneSyncService<T> for Started<S>
-where
-    S: Service<T> + Clone + Send + Sync + 'static,
-    S::Future: Send + 'static,
-    S::Response: 'static,
-    S::Error: 'static,
-{
-    fn clone_box(
-        &self,
-    ) -> Box<
-        dyn CloneSyncService<
-                T,
-                Response = Self::Response,
-                Error = Self::Error,
-                Future = Self::Future,
-            > + Send
-            + Sync,
-    > {
-        Box::new(Started(self.0.clone()))
-    }
-}
-
-/// A cloneable, `Sync` [`BoxService`] (tower's `BoxCloneSyncService`): `Clone + Send + Sync`.
-pub struct BoxCloneSyncService<T, U: 'static, E: 'static> {
-    #[allow(clippy::type_complexity)]
-    inner: Box<
-        dyn CloneSyncService<T, Response = U, Error = E, Future = Response<U, E>> + Send + Sync,
-    >,
-}
-
-impl<T, U: 'static, E: 'static> BoxCloneSyncService<T, U, E> {
-    /// Erase `inner`'s type.
-    pub fn new<S>(inner: S) -> Self
-    where
-        S: Service<T, Response = U, Error = E> + Clone + Send + Sync + 'static,
-        S::Future: Send + 'static,
-    {
-        Self {
-            inner: Box::new(Started(inner)),
+        $(#[$doc])*
+        pub struct $name<T, U: 'static, E: 'static> {
+            #[allow(clippy::type_complexity)]
+            inner: Box<
+                dyn $clone_trait<T, Response = U, Error = E, Future = Response<U, E>>
+                    $(+ $object)+,
+            >,
         }
-    }
 
-    /// A layer that erases the service it wraps (tower's `BoxCloneSyncService::layer`).
-    pub fn layer<S>() -> LayerFn<fn(S) -> Self>
-    where
-        S: Service<T, Response = U, Error = E> + Clone + Send + Sync + 'static,
-        S::Future: Send + 'static,
-    {
-        layer_fn(Self::new)
-    }
-}
+        impl<T, U: 'static, E: 'static> $name<T, U, E> {
+            /// Erase `inner`'s type.
+            pub fn new<S>(inner: S) -> Self
+            where
+                S: Service<T, Response = U, Error = E> + $($bound)+,
+                S::Future: Send + 'static,
+            {
+                Self {
+                    inner: Box::new(Started(inner)),
+                }
+            }
 
-impl<T, U: 'static, E: 'static> Service<T> for BoxCloneSyncService<T, U, E> {
-    type Response = U;
-    type Error = E;
-    type Future = Response<U, E>;
-
-    #[inline]
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), E>> {
-        self.inner.poll_ready(cx)
-    }
-
-    #[inline]
-    fn call(&mut self, request: T) -> Response<U, E> {
-        self.inner.call(request)
-    }
-}
-
-impl<T, U: 'static, E: 'static> Clone for BoxCloneSyncService<T, U, E> {
-    fn clone(&self) -> Self {
-        Self {
-            inner: self.inner.clone_box(),
+            /// A layer that erases the service it wraps (tower's function of the same name).
+            pub fn layer<S>() -> LayerFn<fn(S) -> Self>
+            where
+                S: Service<T, Response = U, Error = E> + $($bound)+,
+                S::Future: Send + 'static,
+            {
+                layer_fn(Self::new)
+            }
         }
-    }
+
+        impl<T, U: 'static, E: 'static> Service<T> for $name<T, U, E> {
+            type Response = U;
+            type Error = E;
+            type Future = Response<U, E>;
+
+            #[inline]
+            fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), E>> {
+                self.inner.poll_ready(cx)
+            }
+
+            #[inline]
+            fn call(&mut self, request: T) -> Response<U, E> {
+                self.inner.call(request)
+            }
+        }
+
+        impl<T, U: 'static, E: 'static> Clone for $name<T, U, E> {
+            fn clone(&self) -> Self {
+                Self {
+                    inner: self.inner.clone_box(),
+                }
+            }
+        }
+
+        impl<T, U: 'static, E: 'static> fmt::Debug for $name<T, U, E> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name)).finish_non_exhaustive()
+            }
+        }
+    };
 }
 
-impl<T, U: 'static, E: 'static> fmt::Debug for BoxCloneSyncService<T, U, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BoxCloneSyncService")
-            .finish_non_exhaustive()
-    }
+erased_clone_service! {
+    /// A cloneable [`BoxService`] (tower's `BoxCloneService`): `Clone + Send`; each clone is a
+    /// clone of the inner service, in a box of its own.
+    BoxCloneService, CloneService, object: Send, inner: Clone + Send + 'static
+}
+
+erased_clone_service! {
+    /// A cloneable, `Sync` [`BoxService`] (tower's `BoxCloneSyncService`): `Clone + Send +
+    /// Sync`.
+    BoxCloneSyncService, CloneSyncService, object: Send & Sync, inner: Clone + Send + Sync + 'static
 }
 
 /// Declares an erased layer: a layer whose services come out erased as `$service`, itself
