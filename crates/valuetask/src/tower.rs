@@ -5,9 +5,9 @@
 //! in a `Pin<Box<dyn Future>>`: one allocation per request. These do the same job with the
 //! same names, bounds and layers, but their `Future` is a [`ValueTask`] (a
 //! [`LocalValueTask`] for the `!Send` one) whose inner future lives in a block of valuetask's
-//! pooled storage ([`ValueTask::new`]), so a request allocates nothing in steady state,
-//! whether the stack answers at once or suspends. Swapping tower's erasure for these is a
-//! change of import.
+//! pooled storage ([`ValueTask::new`]; a future over 4 KiB goes to a box, as there), so a
+//! request allocates nothing in steady state, whether the stack answers at once or
+//! suspends. Swapping tower's erasure for these is a change of import.
 //!
 //! | valuetask | tower | bounds on the inner service | the erased service is |
 //! |---|---|---|---|
