@@ -71,13 +71,23 @@ impl Args {
         let value = raw.parse::<T>().unwrap_or_else(|_| {
             fail(
                 self.program,
-                &format!("`{name} {raw}`: not a valid {}", std::any::type_name::<T>()),
+                &format!("`{name} {raw}`: not {}", expected::<T>()),
             )
         });
         if let Err(why) = check(&value) {
             fail(self.program, &format!("`{name} {raw}`: {why}"));
         }
         value
+    }
+}
+
+/// What a value of `T` is, in words, for an argument that did not parse as one.
+fn expected<T>() -> String {
+    match std::any::type_name::<T>() {
+        "u16" => "a whole number from 0 to 65535".to_string(),
+        "u32" | "u64" | "usize" => "a whole number".to_string(),
+        "f64" | "f32" => "a number".to_string(),
+        other => format!("a valid {other}"),
     }
 }
 
