@@ -4,7 +4,7 @@
 //!
 //! The stack is three layers: `map_request`, `map_response`, and a handler that answers at
 //! once (t1) or after one suspension (t2, `yield_once`). tower's erasure boxes each response
-//! future; ours starts it in pooled storage at `call` (a ready response needs none). A floor
+//! future; ours puts it in a pooled block at `call`, polled first with the response. A floor
 //! row runs the same stack with its type known: what is left above it is the erasure's.
 
 use std::hint::black_box;
