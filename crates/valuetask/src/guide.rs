@@ -350,8 +350,10 @@
 //! steady state whichever way the call goes; return a [`Task`](crate::Task) when callers share
 //! the result (await it more than once, from several tasks, or keep it). The README's table
 //! and `docs/benchmarks.md` give the measured costs (rows (h), (h2) and (j) against
-//! `#[async_trait]`, and the payload grid (p) for real result sizes and `dyn` layers). To see how your own methods behave, the `stats` feature counts each
-//! method's synchronous and suspended calls and gives advice (`valuetask::stats`).
+//! `#[async_trait]`, and the payload grid (p) for real result sizes and `dyn` layers). To
+//! see how your own methods behave, the `stats` feature counts each method's synchronous and
+//! suspended calls and gives advice (`valuetask::stats`), and says which methods return a
+//! result large enough to measure against a box (`Advice::LargeResult`).
 //!
 //! # What has no counterpart here
 //!

@@ -16,18 +16,18 @@
 //! 16-byte box pointer and writes the result once, where it is awaited. The bench's payload
 //! grid, (p), measures both over real payload sizes and `dyn` layers: a body that only awaits
 //! another value-task call returns that call's value task (no frame), so forwarding layers
-//! cost nearly nothing. An 8-byte result is cheaper as a `ValueTask` in every cell; a 64-byte
-//! one in most (a call through one layer can take up to about 1.2× a box's time, depending on
-//! the build); a 256-byte one takes more time than a box through one layer, and through three
-//! with a suspension (up to about 2×), while allocating nothing: a value task is as large as
-//! its result and moves with it, where a boxed future is 16 bytes. So the
-//! advice below is about allocations and sharing; for a method returning a large struct,
-//! measure (a `Box<T>` result moves 8 bytes, for one allocation a call). What the share of
-//! synchronous calls changes:
+//! cost nearly nothing. An 8-byte result is cheaper as a `ValueTask` in every cell, a 64-byte
+//! one in nearly all; a 256-byte one takes more time than a box through one layer, and
+//! through three with a suspension, while allocating nothing: a value task is as large as its
+//! result and moves with it, where a boxed future is 16 bytes. So a method whose result is
+//! larger than [`LARGE_RESULT_BYTES`] gets [`Advice::LargeResult`] (measure it, or return a
+//! `Box<T>`: 8 bytes moved, for one allocation a call); for the others the advice is about
+//! allocations and sharing, by the share of synchronous calls:
 //!
-//! | synchronous share | [`Advice`] | why |
+//! | counts and result | [`Advice`] | why |
 //! |---|---|---|
 //! | fewer than [`MIN_CALLS`] calls | [`Advice::TooFewCalls`] | nothing to tell yet |
+//! | a result over [`LARGE_RESULT_BYTES`] | [`Advice::LargeResult`] | no allocation, but the value task moves the whole result, where `#[async_trait]` moves a 16-byte box: time may be lost, so measure |
 //! | ≥ 90% | [`Advice::KeepMostlySynchronous`] | the common call allocates nothing and runs no future; a `Task` would allocate on every call |
 //! | 50% to 90% | [`Advice::KeepPooled`] | most calls complete at once; those that suspend reuse pooled storage |
 //! | < 50% | [`Advice::MostlySuspends`] | a `ValueTask` saves the allocation only on the calls that complete at once; still no allocation in steady state thanks to the pool, but when callers share the result (await it more than once, or from several tasks) a `Task` costs about the same and is what they need |
@@ -93,6 +93,10 @@ pub const MIN_CALLS: u64 = 100;
 pub const MOSTLY_SYNCHRONOUS: f64 = 0.9;
 /// At or above this share (and below [`MOSTLY_SYNCHRONOUS`]): [`Advice::KeepPooled`].
 pub const MIXED: f64 = 0.5;
+/// A result larger than this many bytes gets [`Advice::LargeResult`]: the largest result
+/// size in the bench's payload grid (p) that is not slower than `#[async_trait]` in nearly
+/// every cell.
+pub const LARGE_RESULT_BYTES: usize = 64;
 
 /// Counters per page of a thread's table.
 const PAGE: usize = 64;
@@ -125,14 +129,14 @@ impl Site {
     /// Count one call that returned `value_task`: synchronous when it is ready by value.
     #[inline]
     pub fn count<V: Counted>(&'static self, value_task: V) -> V {
-        self.record(value_task.completed_at_call());
+        self.record(value_task.completed_at_call(), V::RESULT_BYTES);
         value_task
     }
 
     #[inline]
-    fn record(&'static self, synchronous: bool) {
+    fn record(&'static self, synchronous: bool, result_bytes: usize) {
         let slot = match self.slot.load(Ordering::Acquire) {
-            0 => self.register(),
+            0 => self.register(result_bytes),
             slot => slot - 1,
         };
         // A call during this thread's exit (a destructor calling a method) is not counted.
@@ -144,7 +148,7 @@ impl Site {
     }
 
     #[cold]
-    fn register(&'static self) -> usize {
+    fn register(&'static self, result_bytes: usize) -> usize {
         let mut registry = lock(&REGISTRY);
         match self.slot.load(Ordering::Acquire) {
             0 => {
@@ -155,6 +159,7 @@ impl Site {
                     PAGE * PAGES
                 );
                 registry.names.push(self.name);
+                registry.result_bytes.push(result_bytes);
                 self.slot.store(slot + 1, Ordering::Release);
                 slot
             }
@@ -173,6 +178,8 @@ impl fmt::Debug for Site {
 /// at the call. No .NET counterpart: the nearest is `ValueTask.IsCompletedSuccessfully` read
 /// at the call site.
 pub trait Counted: private::Sealed {
+    /// The size of the result, in bytes.
+    const RESULT_BYTES: usize;
     /// Whether the call completed without suspending (the value task holds its value).
     fn completed_at_call(&self) -> bool;
 }
@@ -184,6 +191,7 @@ mod private {
 }
 
 impl<T> Counted for ValueTask<'_, T> {
+    const RESULT_BYTES: usize = std::mem::size_of::<T>();
     #[inline]
     fn completed_at_call(&self) -> bool {
         self.is_ready_value()
@@ -191,6 +199,7 @@ impl<T> Counted for ValueTask<'_, T> {
 }
 
 impl<T> Counted for LocalValueTask<'_, T> {
+    const RESULT_BYTES: usize = std::mem::size_of::<T>();
     #[inline]
     fn completed_at_call(&self) -> bool {
         self.is_ready_value()
@@ -385,6 +394,8 @@ thread_local! {
 struct Registry {
     /// Each slot's name.
     names: Vec<&'static str>,
+    /// Each slot's result size in bytes.
+    result_bytes: Vec<usize>,
     /// The tables of running threads.
     live: Vec<Arc<Table>>,
     /// The counts of threads that exited, by slot.
@@ -395,6 +406,7 @@ struct Registry {
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     names: Vec::new(),
+    result_bytes: Vec::new(),
     live: Vec::new(),
     exited: Vec::new(),
     baseline: Vec::new(),
@@ -438,11 +450,13 @@ pub fn report() -> Report {
             Some(row) => {
                 row.synchronous += synchronous;
                 row.suspended += suspended;
+                row.result_bytes = row.result_bytes.max(registry.result_bytes[slot]);
             }
             None => rows.push(MethodStats {
                 name,
                 synchronous,
                 suspended,
+                result_bytes: registry.result_bytes[slot],
             }),
         }
     }
@@ -515,6 +529,9 @@ pub struct MethodStats {
     pub synchronous: u64,
     /// Calls that suspended.
     pub suspended: u64,
+    /// The size of its result in bytes (what its value task moves, besides a tag), as its
+    /// first counted call saw it: a generic method is one site for every instantiation.
+    pub result_bytes: usize,
 }
 
 impl MethodStats {
@@ -536,6 +553,8 @@ impl MethodStats {
         let share = self.synchronous_share();
         if self.calls() < MIN_CALLS {
             Advice::TooFewCalls
+        } else if self.result_bytes > LARGE_RESULT_BYTES {
+            Advice::LargeResult
         } else if share >= MOSTLY_SYNCHRONOUS {
             Advice::KeepMostlySynchronous
         } else if share >= MIXED {
@@ -560,6 +579,10 @@ pub enum Advice {
     /// Under 50%: a `ValueTask` still allocates nothing in steady state, but a `Task` costs
     /// about as much when callers share the result.
     MostlySuspends,
+    /// A result over [`LARGE_RESULT_BYTES`], whatever the share: still no allocation, but
+    /// the value task moves the whole result through every caller, so a call may take more
+    /// time than `#[async_trait]`'s; measure, or return a `Box<T>`.
+    LargeResult,
 }
 
 impl Advice {
@@ -573,13 +596,17 @@ impl Advice {
                 row.calls()
             ),
             Advice::KeepMostlySynchronous => format!(
-                "keep ValueTask: {sync}% synchronous (no future, no allocation; a Task would allocate on every call; a result of a few hundred bytes moves by value with the value task: see the stats module docs)"
+                "keep ValueTask: {sync}% synchronous (no future, no allocation; a Task would allocate on every call)"
             ),
             Advice::KeepPooled => format!(
                 "keep ValueTask: {sync}% synchronous; the {suspends}% that suspend reuse pooled storage (no allocation in steady state)"
             ),
             Advice::MostlySuspends => format!(
                 "suspends in {suspends}% of calls: a ValueTask saves an allocation only on the {sync}% that complete at once; fine here because storage is pooled, but a Task would be as cheap if callers share the result"
+            ),
+            Advice::LargeResult => format!(
+                "measure: a {}-byte result moves whole with its value task, through every caller, where a boxed future moves 16 bytes; no allocation ({sync}% synchronous), but possibly more time than #[async_trait]; a Box<T> result moves 8 bytes for one allocation a call",
+                row.result_bytes
             ),
         }
     }
@@ -592,6 +619,7 @@ impl fmt::Display for Advice {
             Advice::KeepMostlySynchronous => "keep ValueTask (mostly synchronous)",
             Advice::KeepPooled => "keep ValueTask (pooled)",
             Advice::MostlySuspends => "mostly suspends",
+            Advice::LargeResult => "large result: measure",
         })
     }
 }

@@ -70,6 +70,21 @@ async fn lazy_is_not_counted(n: u64) -> u64 {
     n
 }
 
+/// A result of 256 bytes, synchronous on 95 of every 100 calls.
+#[value_task]
+async fn large_result(n: u64) -> [u64; 32] {
+    if n % 100 < 5 {
+        valuetask::yield_now().await;
+    }
+    [n; 32]
+}
+
+/// A result of exactly `LARGE_RESULT_BYTES`, always synchronous.
+#[value_task]
+async fn result_at_the_limit(n: u64) -> [u64; 8] {
+    [n; 8]
+}
+
 fn name(item: &str) -> String {
     format!("{}::{item}", module_path!())
 }
@@ -99,7 +114,7 @@ fn counts_shares_and_advice_across_two_threads_exactly() {
     assert_eq!(hits.advice(), Advice::KeepMostlySynchronous);
     assert_eq!(
         hits.advice().reason(hits),
-        "keep ValueTask: 95% synchronous (no future, no allocation; a Task would allocate on every call; a result of a few hundred bytes moves by value with the value task: see the stats module docs)"
+        "keep ValueTask: 95% synchronous (no future, no allocation; a Task would allocate on every call)"
     );
     let misses = report.method(&name("mostly_misses")).expect("counted");
     assert_eq!((misses.synchronous, misses.suspended), (100, 900));
@@ -186,4 +201,38 @@ fn reset_starts_a_new_measurement_and_own_call_sites_count_too() {
     assert_eq!((row.synchronous, row.suspended), (1, 1));
     assert_eq!(report.method(&name("local")).unwrap().synchronous, 1);
     assert!(report.method(&name("never_suspends")).is_none());
+}
+
+#[test]
+fn a_result_over_the_large_result_size_gets_its_own_advice_whatever_the_share() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    assert_eq!(stats::LARGE_RESULT_BYTES, 64);
+    stats::reset();
+    for n in 0..200u64 {
+        assert_eq!(large_result(n).get_result()[31], n);
+        assert_eq!(result_at_the_limit(n).get_result()[7], n);
+    }
+    let report = stats::report();
+    let large = report.method(&name("large_result")).expect("counted");
+    assert_eq!(
+        (large.synchronous, large.suspended, large.result_bytes),
+        (190, 10, 256)
+    );
+    assert_eq!(large.advice(), Advice::LargeResult);
+    assert_eq!(
+        large.advice().reason(large),
+        "measure: a 256-byte result moves whole with its value task, through every caller, where a boxed future moves 16 bytes; no allocation (95% synchronous), but possibly more time than #[async_trait]; a Box<T> result moves 8 bytes for one allocation a call"
+    );
+    let limit = report
+        .method(&name("result_at_the_limit"))
+        .expect("counted");
+    assert_eq!(limit.result_bytes, 64);
+    assert_eq!(
+        limit.advice(),
+        Advice::KeepMostlySynchronous,
+        "64 bytes is not large"
+    );
+    let table = report.to_string();
+    assert!(table.contains("measure: a 256-byte result"), "{table}");
+    assert_eq!(Advice::LargeResult.to_string(), "large result: measure");
 }
