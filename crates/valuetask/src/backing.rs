@@ -230,6 +230,60 @@ pub(crate) unsafe fn call_poll<T>(
     }
 }
 
+/// The caller's slot of a [`PollFn`], for a caller that keeps a ready output there until it
+/// released the block ([`call_poll`] moves it out at once): moved out last, a large output
+/// goes straight into what the caller returns instead of through one more copy around the
+/// release. Drops a delivered output not taken (a release that panicked).
+pub(crate) struct Delivered<T> {
+    out: MaybeUninit<T>,
+    ready: bool,
+}
+
+impl<T> Delivered<T> {
+    #[inline(always)]
+    pub(crate) fn new() -> Self {
+        Delivered {
+            out: MaybeUninit::uninit(),
+            ready: false,
+        }
+    }
+
+    /// Call `poll` on `header`; whether it delivered an output here.
+    ///
+    /// # Safety
+    /// As for [`call_poll`]; called once.
+    #[inline(always)]
+    pub(crate) unsafe fn poll(
+        &mut self,
+        poll: PollFn<T>,
+        header: NonNull<Header<T>>,
+        cx: &mut Context<'_>,
+    ) -> bool {
+        // SAFETY: per the caller; `out` is valid for writes of a `T`.
+        self.ready = unsafe { poll(header, cx, NonNull::from(&mut self.out).cast()) };
+        self.ready
+    }
+
+    /// The delivered output. Only after [`poll`](Self::poll) returned `true`.
+    #[inline(always)]
+    pub(crate) fn take(mut self) -> T {
+        debug_assert!(self.ready);
+        self.ready = false;
+        // SAFETY: delivered in words by the poll function (`ready`), taken once.
+        unsafe { read_in_words(self.out.as_ptr()) }
+    }
+}
+
+impl<T> Drop for Delivered<T> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        if self.ready {
+            // SAFETY: delivered and not taken: dropped once, here.
+            unsafe { self.out.assume_init_drop() };
+        }
+    }
+}
+
 /// The callee's half of [`call_poll`]: move a ready output into `out`.
 ///
 /// # Safety

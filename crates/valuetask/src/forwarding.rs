@@ -27,7 +27,7 @@ use std::ptr;
 const MAX_WORDS: usize = 8;
 
 /// Whether `T` is moved word by word.
-const fn in_words<T>() -> bool {
+pub(crate) const fn in_words<T>() -> bool {
     align_of::<T>() >= 8 && size_of::<T>() % 8 == 0 && size_of::<T>() <= 8 * MAX_WORDS
 }
 

@@ -221,6 +221,51 @@ fn a_future_whose_drop_panics_after_it_completed_is_dropped_once_and_its_output_
     assert_eq!(drops.load(Ordering::Relaxed), 1, "the held output, once");
 }
 
+/// [`PanicsOnDrop`] with an output of more than 64 bytes, which a value task keeps in its
+/// poll's slot until the block is released (`backing::Delivered`).
+struct LargeOutputPanicsOnDrop(PanicsOnDrop);
+
+impl Future for LargeOutputPanicsOnDrop {
+    type Output = (Counted, [u64; 16]);
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|counted| (counted, [7; 16]))
+    }
+}
+
+#[test]
+fn a_large_output_whose_futures_drop_panics_after_it_completed_is_dropped_once() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let mut vt = ValueTask::start(LargeOutputPanicsOnDrop(PanicsOnDrop(false, drops.clone())));
+    let polled = catch_unwind(AssertUnwindSafe(|| {
+        Pin::new(&mut vt).poll(&mut Context::from_waker(Waker::noop()))
+    }));
+    assert!(polled.is_err(), "the drop's panic reaches the poller");
+    assert_eq!(
+        drops.load(Ordering::Relaxed),
+        1,
+        "the output, dropped as it unwound"
+    );
+    drop(vt);
+    assert_eq!(drops.load(Ordering::Relaxed), 1, "and only once");
+
+    // Without a panic, the output comes back whole.
+    let mut vt = ValueTask::start(async {
+        yielding(1).await;
+        (Counted(drops.clone()), [9u64; 16])
+    });
+    let output = loop {
+        if let Poll::Ready(output) = Pin::new(&mut vt).poll(&mut Context::from_waker(Waker::noop()))
+        {
+            break output;
+        }
+    };
+    assert_eq!(output.1, [9; 16]);
+    drop(output);
+    assert_eq!(drops.load(Ordering::Relaxed), 2);
+}
+
 #[test]
 fn try_get_gives_a_held_output_and_waits_out_a_yield() {
     let tcs = TaskCompletionSource::<u8>::new();
