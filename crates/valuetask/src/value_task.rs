@@ -135,11 +135,13 @@ impl<T> Repr<'_, T> {
                 // SAFETY: the block is live, of the vtable's type, and ours to poll.
                 let polled = unsafe { backing::call_poll(poll, header, cx) };
                 if polled.is_ready() {
-                    // As below; a small output is moved out first, in words, and held in
-                    // registers across the release.
-                    // SAFETY: as below.
+                    // A small output is moved out first, in words, and held in registers
+                    // across the release; `Done` is written first, as below.
+                    // SAFETY: `self` is valid for writes; the backing is forgotten (written
+                    // over without a drop) and released just below instead.
                     unsafe { ptr::write(self, Repr::Done) };
-                    // SAFETY: as below.
+                    // SAFETY: still live (only slots release themselves when ready, and they
+                    // are `Repr::Slot`); its one release.
                     unsafe { release(header) };
                 }
                 return polled;
