@@ -152,14 +152,13 @@ impl Site {
         let mut registry = lock(&REGISTRY);
         match self.slot.load(Ordering::Acquire) {
             0 => {
-                let slot = registry.names.len();
+                let slot = registry.sites.len();
                 assert!(
                     slot < PAGE * PAGES,
                     "valuetask::stats: more than {} counted call sites",
                     PAGE * PAGES
                 );
-                registry.names.push(self.name);
-                registry.result_bytes.push(result_bytes);
+                registry.sites.push((self.name, result_bytes));
                 self.slot.store(slot + 1, Ordering::Release);
                 slot
             }
@@ -392,10 +391,8 @@ thread_local! {
 }
 
 struct Registry {
-    /// Each slot's name.
-    names: Vec<&'static str>,
-    /// Each slot's result size in bytes.
-    result_bytes: Vec<usize>,
+    /// Each slot's name and result size in bytes.
+    sites: Vec<(&'static str, usize)>,
     /// The tables of running threads.
     live: Vec<Arc<Table>>,
     /// The counts of threads that exited, by slot.
@@ -405,8 +402,7 @@ struct Registry {
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    names: Vec::new(),
-    result_bytes: Vec::new(),
+    sites: Vec::new(),
     live: Vec::new(),
     exited: Vec::new(),
     baseline: Vec::new(),
@@ -419,7 +415,7 @@ impl Registry {
         for table in &self.live {
             table.add_to(&mut totals);
         }
-        totals.resize(totals.len().max(self.names.len()), (0, 0));
+        totals.resize(totals.len().max(self.sites.len()), (0, 0));
         totals
     }
 }
@@ -438,7 +434,7 @@ pub fn report() -> Report {
     let registry = lock(&REGISTRY);
     let totals = registry.totals();
     let mut rows: Vec<MethodStats> = Vec::new();
-    for (slot, &name) in registry.names.iter().enumerate() {
+    for (slot, &(name, result_bytes)) in registry.sites.iter().enumerate() {
         let (s, w) = totals[slot];
         let (bs, bw) = registry.baseline.get(slot).copied().unwrap_or((0, 0));
         let (synchronous, suspended) = (s.saturating_sub(bs), w.saturating_sub(bw));
@@ -450,13 +446,13 @@ pub fn report() -> Report {
             Some(row) => {
                 row.synchronous += synchronous;
                 row.suspended += suspended;
-                row.result_bytes = row.result_bytes.max(registry.result_bytes[slot]);
+                row.result_bytes = row.result_bytes.max(result_bytes);
             }
             None => rows.push(MethodStats {
                 name,
                 synchronous,
                 suspended,
-                result_bytes: registry.result_bytes[slot],
+                result_bytes,
             }),
         }
     }
