@@ -11,9 +11,15 @@ use std::task::{Context, Poll, Waker};
 
 /// Drive `future` to completion in a single poll.
 ///
+/// Always inlined, as the `.await` it stands for is: left to the compiler, whether this
+/// driver is inlined depends on how rustc partitions the crate and on the size of the
+/// future, and when it is not, the future is handed over through memory, a cost of the
+/// harness that reaches the implementations unequally (a value task moves its whole result,
+/// a box 16 bytes).
+///
 /// # Panics
 /// If the future returns `Pending`.
-#[inline]
+#[inline(always)]
 pub fn run_ready<F: IntoFuture>(future: F) -> F::Output {
     let future = pin!(future.into_future());
     match future.poll(&mut Context::from_waker(Waker::noop())) {
@@ -54,10 +60,11 @@ fn pending() -> ! {
 /// Poll `future` once (registering its waker, as an executor's first poll does), run
 /// `meanwhile` (which makes it ready, on this thread or another, and returns after), then poll
 /// it once more: for results produced on another thread, every implementation waits the same
-/// way, and nobody polls while the producer works.
+/// way, and nobody polls while the producer works. Always inlined, as [`run_ready`] is.
 ///
 /// # Panics
 /// If the second poll returns `Pending`.
+#[inline(always)]
 pub fn poll_around<F: IntoFuture>(future: F, meanwhile: impl FnOnce()) -> F::Output {
     let mut future = pin!(future.into_future());
     let mut cx = Context::from_waker(Waker::noop());

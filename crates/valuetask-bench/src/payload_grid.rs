@@ -14,6 +14,10 @@
 //!   second poll ([`poll_around`]), so every implementation returns `Pending` to the driver
 //!   once, whatever its layers poll at the call.
 //!
+//! The first layer's call is awaited in an `async` block, as callers await (and as rows
+//! (h)–(k) do): the caller's future holds the value task, or `#[async_trait]`'s box, across
+//! the suspension.
+//!
 //! Every method takes a reference and an options struct by value, as real ones do. Each cell
 //! is a scenario of its own, `p<future>.<result>.<layers><r|s>` (`p512.256.3s`), with the
 //! target that `#[value_task]` take at most the time `#[async_trait]` takes; the report
@@ -231,19 +235,21 @@ macro_rules! cell_types {
                         let implementations = if suspends {
                             vec![
                                 Implementation::new(ASYNC_TRAIT, move |k| {
-                                    through_gate(boxed.fetch(&Key(k), opts(k))).digest()
+                                    through_gate(async { boxed.fetch(&Key(k), opts(k)).await })
+                                        .digest()
                                 }),
                                 Implementation::new(VALUE_TASK_ATTR, move |k| {
-                                    through_gate(pooled.fetch(&Key(k), opts(k))).digest()
+                                    through_gate(async { pooled.fetch(&Key(k), opts(k)).await })
+                                        .digest()
                                 }),
                             ]
                         } else {
                             vec![
                                 Implementation::new(ASYNC_TRAIT, move |k| {
-                                    run_ready(boxed.get(&Key(k), opts(k))).digest()
+                                    run_ready(async { boxed.get(&Key(k), opts(k)).await }).digest()
                                 }),
                                 Implementation::new(VALUE_TASK_ATTR, move |k| {
-                                    run_ready(pooled.get(&Key(k), opts(k))).digest()
+                                    run_ready(async { pooled.get(&Key(k), opts(k)).await }).digest()
                                 }),
                             ]
                         };

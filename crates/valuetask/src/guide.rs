@@ -80,10 +80,10 @@
 //! A body that only awaits another value-task call with the method's own output
 //! (`async fn get(&self, key: &str) -> T { self.inner.get(key).await }`, the usual forwarding
 //! impl for `Arc<T>` or a wrapper) returns that call's value task: no frame, no copy of the
-//! result at that layer. A result otherwise moves by value with its value task: for
-//! results of a few hundred bytes, a call can take more time than a
-//! box would, though it allocates nothing (the bench's payload grid, (p), and the `stats`
-//! module docs say where).
+//! result at that layer. A result otherwise moves by value with its value task, and a body
+//! that suspends is polled once at the call and again when awaited: a call that suspends, or
+//! returns a result of a few hundred bytes, can take more time than a box would, though it
+//! allocates nothing (the bench's payload grid, (p), and the `stats` module docs say where).
 //!
 //! ```
 //! use valuetask::value_task;

@@ -14,15 +14,16 @@
 //! allocations are not always less time, though: a ready result moves by value with its value
 //! task, through every caller that moves the value task, where `#[async_trait]` moves a
 //! 16-byte box pointer and writes the result once, where it is awaited. The bench's payload
-//! grid, (p), measures both over real payload sizes and `dyn` layers: a body that only awaits
-//! another value-task call returns that call's value task (no frame), so forwarding layers
-//! cost nearly nothing. An 8-byte result is cheaper as a `ValueTask` in every cell, a 64-byte
-//! one in nearly all; a 256-byte one takes more time than a box through one layer, and
-//! through three with a suspension, while allocating nothing: a value task is as large as its
-//! result and moves with it, where a boxed future is 16 bytes. So a method whose result is
-//! larger than [`LARGE_RESULT_BYTES`] gets [`Advice::LargeResult`] (measure it, or return a
-//! `Box<T>`: 8 bytes moved, for one allocation a call); for the others the advice is about
-//! allocations and sharing, by the share of synchronous calls:
+//! grid, (p), measures both over real payload sizes and `dyn` layers, each call awaited in an
+//! `async` block: a body that only awaits another value-task call returns that call's value
+//! task (no frame), so forwarding layers cost nearly nothing and a value task is the faster
+//! return through them. Through one layer, a call that suspends usually takes more time than a
+//! box, at every result size (its body is polled at the call and again when awaited, and its value
+//! task, as large as its result, moves into the caller's future), and so can a ready call
+//! with a 256-byte result or a 512-byte future: all while allocating nothing. So a method
+//! whose result is larger than [`LARGE_RESULT_BYTES`] gets [`Advice::LargeResult`] (measure
+//! it, or return a `Box<T>`: 8 bytes moved, for one allocation a call); for the others the
+//! advice is about allocations, sharing and suspensions, by the share of synchronous calls:
 //!
 //! | counts and result | [`Advice`] | why |
 //! |---|---|---|
@@ -30,7 +31,7 @@
 //! | a result over [`LARGE_RESULT_BYTES`] | [`Advice::LargeResult`] | no allocation, but the value task moves the whole result, where `#[async_trait]` moves a 16-byte box: time may be lost, so measure |
 //! | ≥ 90% | [`Advice::KeepMostlySynchronous`] | the common call allocates nothing and runs no future; a `Task` would allocate on every call |
 //! | 50% to 90% | [`Advice::KeepPooled`] | most calls complete at once; those that suspend reuse pooled storage |
-//! | < 50% | [`Advice::MostlySuspends`] | a `ValueTask` saves the allocation only on the calls that complete at once; still no allocation in steady state thanks to the pool, but when callers share the result (await it more than once, or from several tasks) a `Task` costs about the same and is what they need |
+//! | < 50% | [`Advice::MostlySuspends`] | a `ValueTask` saves the allocation only on the calls that complete at once; still no allocation in steady state thanks to the pool, but a suspending call is polled once more than a boxed one and may take more time, and when callers share the result (await it more than once, or from several tasks) a `Task` costs about the same and is what they need |
 //!
 //! Every `#[value_task]` method and free `async fn` is counted under its path,
 //! `module_path!()` followed by `Type::method` (the impl's type, or the trait for a default
@@ -93,9 +94,9 @@ pub const MIN_CALLS: u64 = 100;
 pub const MOSTLY_SYNCHRONOUS: f64 = 0.9;
 /// At or above this share (and below [`MOSTLY_SYNCHRONOUS`]): [`Advice::KeepPooled`].
 pub const MIXED: f64 = 0.5;
-/// A result larger than this many bytes gets [`Advice::LargeResult`]: the largest result
-/// size in the bench's payload grid (p) that is not slower than `#[async_trait]` in nearly
-/// every cell.
+/// A result larger than this many bytes gets [`Advice::LargeResult`]: above it, ready calls
+/// in the bench's payload grid (p) take more time than `#[async_trait]`'s too, not only
+/// suspending ones.
 pub const LARGE_RESULT_BYTES: usize = 64;
 
 /// Counters per page of a thread's table.
@@ -572,8 +573,9 @@ pub enum Advice {
     KeepMostlySynchronous,
     /// 50% to 90%: keep `ValueTask`; the suspending calls use pooled storage.
     KeepPooled,
-    /// Under 50%: a `ValueTask` still allocates nothing in steady state, but a `Task` costs
-    /// about as much when callers share the result.
+    /// Under 50%: a `ValueTask` still allocates nothing in steady state, but a suspending
+    /// call may take more time than a boxed one, and a `Task` costs about as much when callers
+    /// share the result.
     MostlySuspends,
     /// A result over [`LARGE_RESULT_BYTES`], whatever the share: still no allocation, but
     /// the value task moves the whole result through every caller, so a call may take more
@@ -598,7 +600,7 @@ impl Advice {
                 "keep ValueTask: {sync}% synchronous; the {suspends}% that suspend reuse pooled storage (no allocation in steady state)"
             ),
             Advice::MostlySuspends => format!(
-                "suspends in {suspends}% of calls: a ValueTask saves an allocation only on the {sync}% that complete at once; fine here because storage is pooled, but a Task would be as cheap if callers share the result"
+                "suspends in {suspends}% of calls: a ValueTask saves an allocation only on the {sync}% that complete at once; fine here because storage is pooled, but a suspending call is polled once more than a boxed one and may take more time, and a Task would be as cheap if callers share the result"
             ),
             Advice::LargeResult => format!(
                 "measure: a {}-byte result moves whole with its value task, through every caller, where a boxed future moves 16 bytes; no allocation ({sync}% synchronous), but possibly more time than #[async_trait]; a Box<T> result moves 8 bytes for one allocation a call",
