@@ -329,6 +329,19 @@ impl<T> Clone for TaskCompletionSource<T> {
     }
 }
 
+impl<T> TaskCompletionSource<T> {
+    /// Let go of this source without abandoning its task, for a holder that knows another
+    /// completer will complete it (a token's watcher, once the token fired: `runtime.rs`).
+    /// If none did, the task would stay pending for good.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn release_to_other_completer(self) {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again: its one field moves out once.
+        let raw = unsafe { std::ptr::read(&this.raw) };
+        raw.release_source();
+    }
+}
+
 impl<T> Drop for TaskCompletionSource<T> {
     fn drop(&mut self) {
         if self.raw.release_source() && !self.raw.snapshot().is_claimed() {

@@ -170,16 +170,16 @@ impl<F: Future, C: CancelSignal> Future for Drive<F, C> {
         let this = unsafe { self.get_unchecked_mut() };
         assert!(this.tcs.is_some(), "a Drive polled after it completed");
         if this.cancel.poll_fired(cx) {
-            // The token's watcher has canceled the task already, inside `cancel()`; the
-            // work is dropped now, at its next poll. A `Drop` that panics cannot fault a
-            // canceled task: the panic goes to the unobserved-error hook.
+            // The token fired, so its watcher (`cancel_when`, registered before the task was
+            // handed out) cancels the task inside `cancel()`, on the canceling thread, as
+            // .NET does. This poll may run on a worker before that: it must not complete the
+            // task itself (its awaiters would run here), only drop the work and let go of
+            // its source without abandoning the task. A `Drop` that panics cannot fault a
+            // task that ends canceled: the panic goes to the unobserved-error hook.
             let (tcs, dropped) = this.finish();
+            tcs.release_to_other_completer();
             if let Err(panicked) = dropped {
-                if let Err(panicked) = tcs.try_set_error(panicked) {
-                    crate::unobserved::report::<()>(&Err(panicked));
-                }
-            } else {
-                let _ = tcs.try_set_error(crate::task::TaskError::Canceled);
+                crate::unobserved::report::<()>(&Err(panicked));
             }
             return Poll::Ready(());
         }
