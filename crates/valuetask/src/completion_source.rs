@@ -333,7 +333,6 @@ impl<T> TaskCompletionSource<T> {
     /// Let go of this source without abandoning its task, for a holder that knows another
     /// completer will complete it (a token's watcher, once the token fired: `runtime.rs`).
     /// If none did, the task would stay pending for good.
-    #[cfg(feature = "tokio")]
     pub(crate) fn release_to_other_completer(self) {
         let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: `this` is never used or dropped again: its one field moves out once.
