@@ -80,7 +80,9 @@ pub fn poll_around<F: IntoFuture>(future: F, meanwhile: impl FnOnce()) -> F::Out
 }
 
 /// Drive `future` to completion on this thread, polling again at once after every `Pending`
-/// (for futures that wake themselves, like [`yield_once`]).
+/// (for futures that wake themselves, like [`yield_once`]). Always inlined, as [`run_ready`]
+/// is.
+#[inline(always)]
 pub fn poll_to_completion<F: IntoFuture>(future: F) -> F::Output {
     let mut future = pin!(future.into_future());
     let mut cx = Context::from_waker(Waker::noop());
