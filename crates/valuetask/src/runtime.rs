@@ -14,9 +14,12 @@
 //! - Background work runs on the global runtime (`background_handle`), never the ambient
 //!   one, which may stop. `Task::run` and `as_task` use the ambient runtime whatever its
 //!   flavor, as `tokio::spawn` does.
-//! - `Drive` polls a future under a catch and completes a task: a panic faults it, a
-//!   fired token cancels it; dropped unfinished (its runtime shut down), it abandons it.
-//!   Its future is initialized exactly while it holds its source (no flag: see `Drive`).
+//! - `Drive` polls a future under a catch and completes a task: a panic faults it; dropped
+//!   unfinished (its runtime shut down), it abandons it. Its future is initialized exactly
+//!   while it holds its source (no flag: see `Drive`).
+//! - A fired token's task is completed only by the token's watcher (`cancel_when`, inside
+//!   `token.cancel()`), registered before the task is handed out: a `Drive` that sees the
+//!   token fire drops its future and lets go of its source without completing the task.
 //! - `run_elsewhere` hands a run to the global runtime's blocking pool (scheduled
 //!   continuations, bridges woken too deep in a stack), since a continuation is synchronous
 //!   code and may block.
