@@ -16,7 +16,7 @@
 //!
 //! The first layer's call is awaited in an `async` block, as callers await (and as rows
 //! (h)–(k) do): the caller's future holds the value task, or `#[async_trait]`'s box, across
-//! the suspension.
+//! its `.await`.
 //!
 //! Every method takes a reference and an options struct by value, as real ones do. Each cell
 //! is a scenario of its own, `p<future>.<result>.<layers><r|s>` (`p512.256.3s`), with the

@@ -111,9 +111,9 @@ where
     task
 }
 
-/// Polls a future to completion and completes a task with its output, a panic as
-/// [`TaskError::Panicked`], or a fired token as [`TaskError::Canceled`] (the future is
-/// dropped at once). Dropped unfinished (its runtime shut down), its source completes the task
+/// Polls a future to completion and completes a task with its output or a panic as
+/// [`TaskError::Panicked`]; a fired token drops the future at once and leaves the task to the
+/// token's watcher, which cancels it. Dropped unfinished (its runtime shut down), its source completes the task
 /// as abandoned.
 ///
 /// As small as the future allows, since tokio allocates a task's cell in steps of 128 bytes:
@@ -143,7 +143,8 @@ impl<F: Future, C> Drive<F, C> {
 
 /// What can end a [`Drive`] early; asked before the future at every poll.
 trait CancelSignal: Unpin {
-    /// Whether the signal fired: the future is then dropped and the task canceled.
+    /// Whether the signal fired: the future is then dropped (the token's watcher cancels
+    /// the task).
     fn poll_fired(&mut self, cx: &mut Context<'_>) -> bool;
 }
 

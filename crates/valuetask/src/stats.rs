@@ -16,11 +16,12 @@
 //! 16-byte box pointer and writes the result once, where it is awaited. The bench's payload
 //! grid, (p), measures both over real payload sizes and `dyn` layers, each call awaited in an
 //! `async` block: a body that only awaits another value-task call returns that call's value
-//! task (no frame), so forwarding layers cost nearly nothing and a value task is the faster
-//! return through them. Through one layer, a call that suspends usually takes more time than a
-//! box, at every result size (its body is polled at the call and again when awaited, and its value
-//! task, as large as its result, moves into the caller's future), and so can a ready call
-//! with a 256-byte result or a 512-byte future: all while allocating nothing. So a method
+//! task (no frame), so forwarding layers cost next to nothing and a value task is the faster
+//! return through them. Through one layer, a call that suspends usually takes more time than
+//! a box, at every result size (its body is polled at the call and again when awaited, and
+//! its value task, as large as its result, moves into the caller's future); so can a ready
+//! call with a 512-byte future, and a 256-byte result that suspends through a layer with a
+//! frame of its own: all while allocating nothing. So a method
 //! whose result is larger than [`LARGE_RESULT_BYTES`] gets [`Advice::LargeResult`] (measure
 //! it, or return a `Box<T>`: 8 bytes moved, for one allocation a call); for the others the
 //! advice is about allocations, sharing and suspensions, by the share of synchronous calls:
@@ -94,9 +95,9 @@ pub const MIN_CALLS: u64 = 100;
 pub const MOSTLY_SYNCHRONOUS: f64 = 0.9;
 /// At or above this share (and below [`MOSTLY_SYNCHRONOUS`]): [`Advice::KeepPooled`].
 pub const MIXED: f64 = 0.5;
-/// A result larger than this many bytes gets [`Advice::LargeResult`]: above it, ready calls
-/// in the bench's payload grid (p) take more time than `#[async_trait]`'s too, not only
-/// suspending ones.
+/// A result larger than this many bytes gets [`Advice::LargeResult`]: above it, moving the
+/// value task, as large as its result, through its callers can cost more than the box it
+/// saves (the bench's payload grid, (p), shows where).
 pub const LARGE_RESULT_BYTES: usize = 64;
 
 /// Counters per page of a thread's table.
