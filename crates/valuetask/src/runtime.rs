@@ -113,8 +113,8 @@ where
 
 /// Polls a future to completion and completes a task with its output or a panic as
 /// [`TaskError::Panicked`]; a fired token drops the future at once and leaves the task to the
-/// token's watcher, which cancels it. Dropped unfinished (its runtime shut down), its source completes the task
-/// as abandoned.
+/// token's watcher, which cancels it. Dropped unfinished (its runtime shut down), its source
+/// completes the task as abandoned.
 ///
 /// As small as the future allows, since tokio allocates a task's cell in steps of 128 bytes:
 /// the future and one word, the source, whose presence says the future is alive (no flag of

@@ -21,10 +21,10 @@
 //! a box, at every result size (its body is polled at the call and again when awaited, and
 //! its value task, as large as its result, moves into the caller's future); so can a ready
 //! call with a 512-byte future, and a 256-byte result that suspends through a layer with a
-//! frame of its own: all while allocating nothing. So a method
-//! whose result is larger than [`LARGE_RESULT_BYTES`] gets [`Advice::LargeResult`] (measure
-//! it, or return a `Box<T>`: 8 bytes moved, for one allocation a call); for the others the
-//! advice is about allocations, sharing and suspensions, by the share of synchronous calls:
+//! frame of its own: all while allocating nothing. So a method whose result is larger than
+//! [`LARGE_RESULT_BYTES`] gets [`Advice::LargeResult`] (measure it, or return a `Box<T>`: 8
+//! bytes moved, for one allocation a call); for the others the advice is about allocations,
+//! sharing and suspensions, by the share of synchronous calls:
 //!
 //! | counts and result | [`Advice`] | why |
 //! |---|---|---|
