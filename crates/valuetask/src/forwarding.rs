@@ -14,12 +14,21 @@
 //! forwarded on every core either: reading the upper half of a 16-byte store in 8-byte loads
 //! measured slower than the straddling load).
 //!
+//! The other direction: a value task a call returns is moved by its caller at once (an
+//! `.await` copies it into the awaiting future's state), with 16-byte loads from its start
+//! when the compiler copies it inline. A pending value task is a tag and a pointer, which the
+//! compiler writes as two 8-byte stores: the first load straddles both. [`head_in_one_store`]
+//! builds such a value so that its first 16 bytes are written by one 16-byte store, which
+//! that load is forwarded from.
+//!
 //! # Invariants
-//! Both have `ptr::read`'s and `ptr::write`'s contracts and do what they do, one word at a
-//! time; the words are `MaybeUninit<u64>`, so padding and pointers' provenance are copied as
-//! they are.
+//! `write_in_words` and `read_in_words` have `ptr::write`'s and `ptr::read`'s contracts and
+//! do what they do, one word at a time; the words are `MaybeUninit<u64>`, so padding and
+//! pointers' provenance are copied as they are. `head_in_one_store` returns its argument
+//! with every byte past the sixteenth uninitialized, which its callers guarantee holds none
+//! of the value's initialized bytes.
 
-use std::mem::{align_of, size_of, MaybeUninit};
+use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
 use std::ptr;
 
 /// Values up to this size are read word by word; larger ones are rare as results and are
@@ -78,6 +87,111 @@ pub(crate) unsafe fn read_in_words<T>(src: *const T) -> T {
     }
     // SAFETY: every byte of `out` was copied from the initialized `T` at `src`.
     unsafe { out.assume_init() }
+}
+
+/// `value`, built so that its first 16 bytes are written with one 16-byte store (on x86-64;
+/// elsewhere it is returned as it is). Inlined, so that the store goes straight to where the
+/// caller puts the value (a call's return slot).
+///
+/// # Safety
+/// `value` is at least 16 bytes, and every initialized byte of its representation lies in
+/// its first 16 (the rest is padding, or the room of an enum's inactive variants): the value
+/// returned keeps those and no others.
+#[inline(always)]
+pub(crate) unsafe fn head_in_one_store<V>(value: V) -> ManuallyDrop<V> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::__m128i;
+
+        /// The value, or just its head.
+        #[repr(C)]
+        union Head<V> {
+            value: ManuallyDrop<V>,
+            head: MaybeUninit<__m128i>,
+        }
+
+        debug_assert!(size_of::<V>() >= 16);
+        let value = ManuallyDrop::new(value);
+        // SAFETY: `V` is at least 16 bytes (per the caller); any bytes may be read as
+        // `MaybeUninit`. A vector, so that the compiler writes it as one store.
+        let head = unsafe { std::ptr::read_unaligned((&*value as *const V).cast()) };
+        let whole = Head::<V> { head };
+        // SAFETY: the head holds every initialized byte of `value` (per the caller), so this
+        // is `value` again; `value` is forgotten, so it is moved, not duplicated.
+        unsafe { whole.value }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    ManuallyDrop::new(value)
+}
+
+/// Values up to this size are copied inline by the compiler, in 16-byte moves from the start
+/// and then the rest in 8, 4, 2 and 1 bytes; larger ones through `memcpy`, whose widths are
+/// the C library's.
+const INLINE_COPY_BYTES: usize = 128;
+
+/// `value`, written in the widths in which the compiler copies it inline (see
+/// [`INLINE_COPY_BYTES`]), so that a caller that copies it at once (an `.await` moving a
+/// value task into the awaiting future) has each load forwarded from one store. Other sizes,
+/// and other targets than x86-64, are returned as they are.
+#[inline(always)]
+pub(crate) fn in_copy_widths<V>(value: V) -> ManuallyDrop<V> {
+    #[cfg(target_arch = "x86_64")]
+    if size_of::<V>() > 16 && size_of::<V>() <= INLINE_COPY_BYTES {
+        use std::arch::x86_64::__m128i;
+
+        /// Copy one `C` at byte `at`, as `MaybeUninit` (any bytes, provenance kept), with a
+        /// volatile store: the compiler may not split it into narrower ones (it still
+        /// stores the same register to the caller's slot, without reading this copy back).
+        ///
+        /// # Safety
+        /// `from` and `to` are valid for `at + size_of::<C>()` bytes; `to + at` is aligned
+        /// for `C`.
+        #[inline(always)]
+        unsafe fn chunk<C>(from: *const u8, to: *mut u8, at: usize) {
+            // SAFETY: per the caller: an unaligned read and an aligned write of `MaybeUninit`.
+            unsafe {
+                let part = from.add(at).cast::<MaybeUninit<C>>().read_unaligned();
+                std::ptr::write_volatile(to.add(at).cast::<MaybeUninit<C>>(), part);
+            }
+        }
+
+        /// The copy, aligned for the vector stores (each chunk at a multiple of its size).
+        #[repr(C, align(16))]
+        struct Aligned<V>(MaybeUninit<ManuallyDrop<V>>);
+
+        let value = ManuallyDrop::new(value);
+        let mut out = Aligned::<V>(MaybeUninit::uninit());
+        let from = (&*value as *const V).cast::<u8>();
+        let to = out.0.as_mut_ptr().cast::<u8>();
+        let size = size_of::<V>();
+        let mut at = 0;
+        // SAFETY: each chunk lies inside `V`, for both, at an offset that is a multiple of its
+        // size from a 16-aligned start; every byte of `value` is copied.
+        unsafe {
+            while at + 16 <= size {
+                chunk::<__m128i>(from, to, at);
+                at += 16;
+            }
+            if at + 8 <= size {
+                chunk::<u64>(from, to, at);
+                at += 8;
+            }
+            if at + 4 <= size {
+                chunk::<u32>(from, to, at);
+                at += 4;
+            }
+            if at + 2 <= size {
+                chunk::<u16>(from, to, at);
+                at += 2;
+            }
+            if at < size {
+                chunk::<u8>(from, to, at);
+            }
+        }
+        // SAFETY: a copy of every byte of `value`, which is forgotten: moved, not duplicated.
+        return unsafe { out.0.assume_init() };
+    }
+    ManuallyDrop::new(value)
 }
 
 #[cfg(all(test, not(valuetask_loom)))]

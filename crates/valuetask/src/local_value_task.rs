@@ -88,6 +88,15 @@ impl<'a, T> LocalValueTask<'a, T> {
         LocalValueTask::start_with(move || future)
     }
 
+    /// [`ValueTask::from_result_in_copy_widths`], not `Send`.
+    #[inline(always)]
+    pub(crate) fn from_result_in_copy_widths(value: T) -> Self {
+        LocalValueTask {
+            inner: ValueTask::from_result_in_copy_widths(value),
+            _not_send: PhantomData,
+        }
+    }
+
     /// [`start`](Self::start) for the future `make` builds, built in its pooled block (what
     /// `#[value_task(?Send)]` bodies use).
     #[inline(always)]

@@ -112,6 +112,44 @@ pub(crate) enum Repr<'a, T> {
 }
 
 impl<T> Repr<'_, T> {
+    /// Whether a `Slot` or `Backed` has its tag and pointer in its first 16 bytes, and
+    /// nothing else: always when the whole representation is 16 bytes; otherwise when it has
+    /// a tag of its own (it is larger than `T`, so the tag did not go into a niche of `T`,
+    /// which may lie anywhere in it), which rustc places first, followed by the variant's one
+    /// field, an 8-aligned pointer, at offset 8.
+    const POINTER_IN_HEAD: bool =
+        mem::size_of::<Self>() == 16 || mem::size_of::<Self>() > mem::size_of::<T>();
+
+    /// A `Ready` value task as a caller that copies it at once reads it: see
+    /// [`forwarding::in_copy_widths`](crate::forwarding::in_copy_widths), and, for a 16-byte
+    /// one, [`forwarding::head_in_one_store`](crate::forwarding::head_in_one_store).
+    #[inline(always)]
+    fn in_copy_widths(self) -> ManuallyDrop<Self> {
+        if mem::size_of::<Self>() == 16 {
+            // SAFETY: 16 bytes: all of them are in the head.
+            unsafe { crate::forwarding::head_in_one_store(self) }
+        } else {
+            crate::forwarding::in_copy_widths(self)
+        }
+    }
+
+    /// A `Slot` or `Backed`, its first 16 bytes written as one store where that is safe
+    /// ([`forwarding::head_in_one_store`](crate::forwarding::head_in_one_store)): the caller
+    /// copies the value task it gets with 16-byte loads, and the first would otherwise
+    /// straddle the tag's store and the pointer's.
+    #[inline(always)]
+    fn pointer_in_one_store(self) -> ManuallyDrop<Self> {
+        debug_assert!(matches!(self, Repr::Slot(_) | Repr::Backed(_)));
+        if Self::POINTER_IN_HEAD {
+            // SAFETY: at least 16 bytes (a tag and a pointer); the tag and the pointer are
+            // all a `Slot` or `Backed` holds, and they lie in the first 16 (`POINTER_IN_HEAD`;
+            // the tests check the pointer's place for every layout rule it relies on).
+            unsafe { crate::forwarding::head_in_one_store(self) }
+        } else {
+            ManuallyDrop::new(self)
+        }
+    }
+
     /// Poll whatever backs the value; `Done` once it has yielded. The ready case is inlined
     /// into the caller so that awaiting a ready value task folds away like awaiting a ready
     /// `async fn`.
@@ -212,7 +250,7 @@ impl<'a, T, F: Future<Output = T> + 'a> StartedInto<F> for Started<'a, T> {
     type Out = ValueTask<'a, T>;
     #[inline(always)]
     fn ready(output: T) -> Self::Out {
-        ValueTask::from_result(output)
+        ValueTask::from_result_in_copy_widths(output)
     }
     #[inline(always)]
     fn pending(header: NonNull<Header<T>>) -> Self::Out {
@@ -249,13 +287,23 @@ impl<'a, T> ValueTask<'a, T> {
         ValueTask(ManuallyDrop::new(repr))
     }
 
+    #[inline(always)]
     pub(crate) fn from_backed(backing: Backed<'a, T>) -> Self {
-        ValueTask::from_repr(Repr::Backed(backing))
+        ValueTask(Repr::Backed(backing).pointer_in_one_store())
     }
 
     /// A value task backed by a `CompletionPool` slot (see [`Repr::Slot`]).
+    #[inline(always)]
     pub(crate) fn from_slot(backing: Backed<'a, T>) -> Self {
-        ValueTask::from_repr(Repr::Slot(backing))
+        ValueTask(Repr::Slot(backing).pointer_in_one_store())
+    }
+
+    /// [`from_result`](Self::from_result), for a value task a method returns to a caller that
+    /// moves it at once (an `.await`): written in the widths the move reads it in
+    /// ([`Repr::in_copy_widths`]).
+    #[inline(always)]
+    pub(crate) fn from_result_in_copy_widths(value: T) -> Self {
+        ValueTask(Repr::Ready(value).in_copy_widths())
     }
 
     /// # Safety

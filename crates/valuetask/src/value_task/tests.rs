@@ -69,3 +69,89 @@ fn a_live_backing_is_released_once() {
     drop(vt);
     assert_eq!(task.raw.ref_count(), before);
 }
+
+/// A `Slot` or `Backed` written as one 16-byte head (where `Repr::POINTER_IN_HEAD` allows it)
+/// keeps its variant and pointer, whatever layout rustc gave the representation: a tag of
+/// its own, a tag in a niche of `T`, over-aligned, larger than the copies made inline.
+#[test]
+fn a_pointer_variant_built_in_one_store_keeps_its_variant_and_pointer() {
+    fn check<T: 'static>() {
+        let header = NonNull::<backing::Header<T>>::dangling();
+        // SAFETY: the backing is never polled, released or dropped: forgotten below.
+        let backed = || unsafe { Backed::<'static, T>::from_header(header) };
+        let repr = ManuallyDrop::into_inner(Repr::Backed(backed()).pointer_in_one_store());
+        assert!(
+            matches!(&repr, Repr::Backed(b) if b.header() == header),
+            "Backed, {}",
+            std::any::type_name::<T>()
+        );
+        mem::forget(repr);
+        let repr = ManuallyDrop::into_inner(Repr::Slot(backed()).pointer_in_one_store());
+        assert!(
+            matches!(&repr, Repr::Slot(b) if b.header() == header),
+            "Slot, {}",
+            std::any::type_name::<T>()
+        );
+        mem::forget(repr);
+    }
+    check::<()>();
+    check::<u8>();
+    check::<u64>();
+    check::<[u64; 1]>();
+    check::<(u8, u64, u16)>();
+    check::<[u8; 100]>();
+    check::<[u64; 8]>();
+    check::<[u64; 40]>();
+    check::<Result<[u64; 4], u8>>();
+    check::<Option<Box<u8>>>();
+    check::<String>();
+    check::<std::io::Result<usize>>();
+    check::<Result<String, TaskError>>();
+    check::<OverAligned<'static>>();
+}
+
+/// A ready value task built in the widths its caller copies it in is the value it was built
+/// from, at every size around the chunk boundaries, and its value is dropped once.
+#[test]
+fn a_ready_value_built_in_copy_widths_is_the_value_and_drops_once() {
+    fn check<const PAD: usize>() {
+        let drops = AtomicUsize::new(0);
+        let mut bytes = [0u8; PAD];
+        for (i, byte) in bytes.iter_mut().enumerate() {
+            *byte = i as u8 ^ 0x5a;
+        }
+        let repr =
+            ManuallyDrop::into_inner(Repr::Ready(Counted::<PAD>(&drops, bytes)).in_copy_widths());
+        let Repr::Ready(value) = repr else {
+            panic!("not ready at {PAD}")
+        };
+        assert_eq!(value.1, bytes, "at {PAD}");
+        assert!(std::ptr::eq(value.0, &drops));
+        drop(value);
+        assert_eq!(drops.load(Ordering::Relaxed), 1, "at {PAD}");
+    }
+    check::<0>();
+    check::<1>();
+    check::<7>();
+    check::<8>();
+    check::<9>();
+    check::<15>();
+    check::<23>();
+    check::<24>();
+    check::<31>();
+    check::<47>();
+    check::<57>();
+    check::<63>();
+    check::<64>();
+    check::<100>();
+    check::<111>();
+    check::<112>();
+    check::<113>();
+    check::<200>();
+    let words = ManuallyDrop::into_inner(Repr::Ready([7u64; 9]).in_copy_widths());
+    assert!(matches!(words, Repr::Ready(w) if w == [7; 9]));
+    let text = ManuallyDrop::into_inner(
+        Repr::Ready(Ok::<_, TaskError>(String::from("moved"))).in_copy_widths(),
+    );
+    assert!(matches!(text, Repr::Ready(Ok(ref s)) if s == "moved"));
+}
