@@ -20,9 +20,12 @@
 //!   `poll` or the `Repr` tags. (j2) also moves with whether LLVM inlines the body's first
 //!   poll into `stored_future::start_with` (a cost just over its threshold for the bench's body): read the
 //!   disassembly before crediting or blaming a change for it.
-//! - A backed poll's output of up to 64 bytes is moved out of the poll's slot in words at
-//!   once; a larger one stays in the slot (`backing::Delivered`) until the block is
-//!   released, and is moved out last, straight into what `poll` returns: one copy fewer.
+//! - A backed poll's output of up to three words is moved out of the poll's slot in words at
+//!   once and held in registers across the release; a larger one stays in the slot
+//!   (`backing::Delivered`) until the block is released, and is moved out last, straight
+//!   into what `poll` returns (in words up to 64 bytes): one copy fewer, and no spill.
+//! - A value task a method returns is written in the widths the caller's move reads it in
+//!   (`Repr::in_copy_widths`, `Repr::pointer_in_one_store`; see `forwarding.rs`).
 //! - `ValueTask` is `Unpin` and never pins its value (a ready value is moved out, everything
 //!   else is a handle); it is `Done` after yielding, and polling it again panics with a message.
 //! - Eager start: [`ValueTask::start`] (what `#[value_task]` bodies return; `boxed` ones differ
@@ -169,12 +172,14 @@ impl<T> Repr<'_, T> {
         if let Repr::Backed(backed) = self {
             // The vtable is loaded once, for the poll and the release.
             let (header, poll, release) = backed.parts();
-            if const { crate::forwarding::in_words::<T>() } {
+            if const { crate::forwarding::in_words::<T>() && mem::size_of::<T>() <= 24 } {
                 // SAFETY: the block is live, of the vtable's type, and ours to poll.
                 let polled = unsafe { backing::call_poll(poll, header, cx) };
                 if polled.is_ready() {
-                    // A small output is moved out first, in words, and held in registers
-                    // across the release; `Done` is written first, as below.
+                    // An output of up to three words is moved out first, in words, and
+                    // held in registers across the release (more would be spilled to the
+                    // stack around that call: those stay in the slot, below); `Done` is
+                    // written first, as below.
                     // SAFETY: `self` is valid for writes; the backing is forgotten (written
                     // over without a drop) and released just below instead.
                     unsafe { ptr::write(self, Repr::Done) };
