@@ -17,14 +17,19 @@
 //! grid, (p), measures both over real payload sizes and `dyn` layers, each call awaited in an
 //! `async` block: a body that only awaits another value-task call returns that call's value
 //! task (no frame), so forwarding layers cost next to nothing and a value task is the faster
-//! return through them. Through one layer, a call that suspends usually takes more time than
-//! a box, at every result size (its body is polled at the call and again when awaited, and
-//! its value task, as large as its result, moves into the caller's future); so can a ready
-//! call with a 512-byte future, and a 256-byte result that suspends through a layer with a
-//! frame of its own: all while allocating nothing. So a method whose result is larger than
-//! [`LARGE_RESULT_BYTES`] gets [`Advice::LargeResult`] (measure it, or return a `Box<T>`: 8
-//! bytes moved, for one allocation a call); for the others the advice is about allocations,
-//! sharing and suspensions, by the share of synchronous calls:
+//! return through them. Through one layer, a value task is the faster return for a result of
+//! a word, ready or suspending, and for a ready result of 64 bytes. Beyond that, the value
+//! task, as large as its result, costs in copies: the caller's `.await` copies it whole, twice
+//! (into a temporary, then into its own future). A value task of up to 128 bytes is written
+//! in the widths the compiler copies it in (16-byte moves), so those copies are cheap; a
+//! larger one is copied by `memcpy`, whose loads nothing here can match. And a call that
+//! suspends has its body polled at the call and again when awaited, once more than a box. So
+//! through one layer a 64-byte result that suspends takes a little more time than a box; a
+//! 256-byte one takes about as much when ready and more when it suspends, there and through a
+//! layer with a frame of its own: all while allocating nothing. So a method whose result is
+//! larger than [`LARGE_RESULT_BYTES`] gets [`Advice::LargeResult`] (measure it, or return a
+//! `Box<T>`: 8 bytes moved, for one allocation a call); for the others the advice is about
+//! allocations, sharing and suspensions, by the share of synchronous calls:
 //!
 //! | counts and result | [`Advice`] | why |
 //! |---|---|---|
@@ -97,7 +102,8 @@ pub const MOSTLY_SYNCHRONOUS: f64 = 0.9;
 pub const MIXED: f64 = 0.5;
 /// A result larger than this many bytes gets [`Advice::LargeResult`]: above it, moving the
 /// value task, as large as its result, through its callers can cost more than the box it
-/// saves (the bench's payload grid, (p), shows where).
+/// saves (the bench's payload grid, (p), shows where: its 256-byte results; a value task of
+/// over 128 bytes is copied by `memcpy`, see the [module docs](self)).
 pub const LARGE_RESULT_BYTES: usize = 64;
 
 /// Counters per page of a thread's table.
