@@ -85,14 +85,14 @@ fn a_pointer_variant_built_in_one_store_keeps_its_variant_and_pointer() {
             "Backed, {}",
             std::any::type_name::<T>()
         );
-        mem::forget(repr);
+        std::mem::forget(repr);
         let repr = ManuallyDrop::into_inner(Repr::Slot(backed()).pointer_in_one_store());
         assert!(
             matches!(&repr, Repr::Slot(b) if b.header() == header),
             "Slot, {}",
             std::any::type_name::<T>()
         );
-        mem::forget(repr);
+        std::mem::forget(repr);
     }
     check::<()>();
     check::<u8>();
