@@ -98,7 +98,7 @@ pub(crate) enum Kind {
     PoolSlot,
     /// A `ValueTaskSource` and its token, borrowed or counted.
     Source,
-    /// A `Task` (a [`TaskRecord`]).
+    /// A `Task` (a [`TaskRecord`](crate::value_task::records::TaskRecord)).
     Task,
 }
 

@@ -8,7 +8,7 @@
 //! public async ValueTask<int> CountAsync(string key) { await Task.Yield(); return key.Length; }
 //! ```
 //!
-//! An `async fn` under [`#[value_task]`](crate::value_task) returns a [`ValueTask`](crate::ValueTask)
+//! An `async fn` under [`#[value_task]`](macro@crate::value_task) returns a [`ValueTask`](crate::ValueTask)
 //! (the generalized async return type, built by .NET's `PoolingAsyncValueTaskMethodBuilder`).
 //! As in .NET, the call runs the body at once up to its first suspension; a body that
 //! completes there returns its value with nothing allocated, and one that suspends continues in
