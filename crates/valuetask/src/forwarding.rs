@@ -15,11 +15,12 @@
 //! measured slower than the straddling load).
 //!
 //! The other direction: a value task a call returns is moved by its caller at once (an
-//! `.await` copies it into the awaiting future's state), with 16-byte loads from its start
-//! when the compiler copies it inline. A pending value task is a tag and a pointer, which the
-//! compiler writes as two 8-byte stores: the first load straddles both. [`head_in_one_store`]
-//! builds such a value so that its first 16 bytes are written by one 16-byte store, which
-//! that load is forwarded from.
+//! `.await` copies it into the awaiting future's state), with the target's widest vector
+//! loads from its start when the compiler copies it inline (16 bytes on the x86-64 baseline).
+//! A pending value task is a tag and a pointer, which the compiler writes as two 8-byte
+//! stores: the first load straddles both. [`head_in_one_store`] builds such a value so that
+//! its head is written by one store of that load's width, which the load is forwarded from;
+//! [`in_copy_widths`] writes a whole value in the widths of the compiler's inline copy.
 //!
 //! # Invariants
 //! `write_in_words` and `read_in_words` have `ptr::write`'s and `ptr::read`'s contracts and
@@ -89,7 +90,44 @@ pub(crate) unsafe fn read_in_words<T>(src: *const T) -> T {
     unsafe { out.assume_init() }
 }
 
-/// `value`, built so that its first 16 bytes are written with one 16-byte store (on x86-64;
+/// The vector moves the compiler copies with inline on this target, widest first: 16 bytes
+/// (SSE2, the x86-64 baseline), 32 with AVX, 64 with AVX-512 (the widths the target's
+/// features enable at compile time; a CPU that prefers narrower vectors than it has copies
+/// with those, and loses only what these functions gain).
+#[cfg(target_arch = "x86_64")]
+mod vectors {
+    #[cfg(target_feature = "avx512f")]
+    pub(super) type Widest = std::arch::x86_64::__m512i;
+    #[cfg(all(target_feature = "avx", not(target_feature = "avx512f")))]
+    pub(super) type Widest = std::arch::x86_64::__m256i;
+    #[cfg(not(target_feature = "avx"))]
+    pub(super) type Widest = std::arch::x86_64::__m128i;
+    pub(super) type V32 = std::arch::x86_64::__m256i;
+    pub(super) type V16 = std::arch::x86_64::__m128i;
+
+    /// The copy of a value, aligned for the widest vector stores (each chunk lies at a
+    /// multiple of its size).
+    #[cfg_attr(target_feature = "avx512f", repr(C, align(64)))]
+    #[cfg_attr(
+        all(target_feature = "avx", not(target_feature = "avx512f")),
+        repr(C, align(32))
+    )]
+    #[cfg_attr(not(target_feature = "avx"), repr(C, align(16)))]
+    pub(super) struct Aligned<V>(pub(super) V);
+}
+
+/// The widest vector move the compiler copies with inline here.
+#[cfg(target_arch = "x86_64")]
+const WIDEST: usize = size_of::<vectors::Widest>();
+
+/// Values up to this size are copied inline by the compiler (eight of its widest moves at
+/// most), in the widest moves from the start and then the rest in halving widths; larger
+/// ones through `memcpy`, whose widths are the C library's.
+#[cfg(target_arch = "x86_64")]
+const INLINE_COPY_BYTES: usize = 8 * WIDEST;
+
+/// `value`, built so that its head, as much of its start as the compiler's first move of it
+/// reads (the widest vector no larger than `value`), is written with one store (on x86-64;
 /// elsewhere it is returned as it is). Inlined, so that the store goes straight to where the
 /// caller puts the value (a call's return slot).
 ///
@@ -101,33 +139,44 @@ pub(crate) unsafe fn read_in_words<T>(src: *const T) -> T {
 pub(crate) unsafe fn head_in_one_store<V>(value: V) -> ManuallyDrop<V> {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::x86_64::__m128i;
-
-        /// The value, or just its head.
+        /// The value, or just its head of `H`.
         #[repr(C)]
-        union Head<V> {
+        union Head<V, H: Copy> {
             value: ManuallyDrop<V>,
-            head: MaybeUninit<__m128i>,
+            head: MaybeUninit<H>,
+        }
+
+        /// `value` rebuilt from its first `size_of::<H>()` bytes.
+        ///
+        /// # Safety
+        /// As for `head_in_one_store`, and `V` is at least as large as `H`.
+        #[inline(always)]
+        unsafe fn rebuilt<V, H: Copy>(value: V) -> ManuallyDrop<V> {
+            let value = ManuallyDrop::new(value);
+            // SAFETY: `V` is at least as large as `H` (per the caller); any bytes may be read
+            // as `MaybeUninit`. A vector, so that the compiler writes it as one store.
+            let head = unsafe { ptr::read_unaligned((&*value as *const V).cast()) };
+            let whole = Head::<V, H> { head };
+            // SAFETY: the head holds every initialized byte of `value` (per the caller), so
+            // this is `value` again; `value` is forgotten, so it is moved, not duplicated.
+            unsafe { whole.value }
         }
 
         debug_assert!(size_of::<V>() >= 16);
-        let value = ManuallyDrop::new(value);
-        // SAFETY: `V` is at least 16 bytes (per the caller); any bytes may be read as
-        // `MaybeUninit`. A vector, so that the compiler writes it as one store.
-        let head = unsafe { std::ptr::read_unaligned((&*value as *const V).cast()) };
-        let whole = Head::<V> { head };
-        // SAFETY: the head holds every initialized byte of `value` (per the caller), so this
-        // is `value` again; `value` is forgotten, so it is moved, not duplicated.
-        unsafe { whole.value }
+        // SAFETY: per the caller; each head is no larger than `V`.
+        unsafe {
+            if WIDEST >= 64 && size_of::<V>() >= 64 {
+                rebuilt::<V, vectors::Widest>(value)
+            } else if WIDEST >= 32 && size_of::<V>() >= 32 {
+                rebuilt::<V, vectors::V32>(value)
+            } else {
+                rebuilt::<V, vectors::V16>(value)
+            }
+        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     ManuallyDrop::new(value)
 }
-
-/// Values up to this size are copied inline by the compiler, in 16-byte moves from the start
-/// and then the rest in 8, 4, 2 and 1 bytes; larger ones through `memcpy`, whose widths are
-/// the C library's.
-const INLINE_COPY_BYTES: usize = 128;
 
 /// `value`, written in the widths in which the compiler copies it inline (see
 /// [`INLINE_COPY_BYTES`]), so that a caller that copies it at once (an `.await` moving a
@@ -137,8 +186,6 @@ const INLINE_COPY_BYTES: usize = 128;
 pub(crate) fn in_copy_widths<V>(value: V) -> ManuallyDrop<V> {
     #[cfg(target_arch = "x86_64")]
     if size_of::<V>() > 16 && size_of::<V>() <= INLINE_COPY_BYTES {
-        use std::arch::x86_64::__m128i;
-
         /// Copy one `C` at byte `at`, as `MaybeUninit` (any bytes, provenance kept), with a
         /// volatile store: the compiler may not split it into narrower ones (it still
         /// stores the same register to the caller's slot, without reading this copy back).
@@ -151,25 +198,29 @@ pub(crate) fn in_copy_widths<V>(value: V) -> ManuallyDrop<V> {
             // SAFETY: per the caller: an unaligned read and an aligned write of `MaybeUninit`.
             unsafe {
                 let part = from.add(at).cast::<MaybeUninit<C>>().read_unaligned();
-                std::ptr::write_volatile(to.add(at).cast::<MaybeUninit<C>>(), part);
+                ptr::write_volatile(to.add(at).cast::<MaybeUninit<C>>(), part);
             }
         }
 
-        /// The copy, aligned for the vector stores (each chunk at a multiple of its size).
-        #[repr(C, align(16))]
-        struct Aligned<V>(MaybeUninit<ManuallyDrop<V>>);
-
         let value = ManuallyDrop::new(value);
-        let mut out = Aligned::<V>(MaybeUninit::uninit());
+        let mut out = vectors::Aligned(MaybeUninit::<ManuallyDrop<V>>::uninit());
         let from = (&*value as *const V).cast::<u8>();
         let to = out.0.as_mut_ptr().cast::<u8>();
         let size = size_of::<V>();
         let mut at = 0;
         // SAFETY: each chunk lies inside `V`, for both, at an offset that is a multiple of its
-        // size from a 16-aligned start; every byte of `value` is copied.
+        // size from a start aligned for the widest; every byte of `value` is copied.
         unsafe {
-            while at + 16 <= size {
-                chunk::<__m128i>(from, to, at);
+            while at + WIDEST <= size {
+                chunk::<vectors::Widest>(from, to, at);
+                at += WIDEST;
+            }
+            if WIDEST > 32 && at + 32 <= size {
+                chunk::<vectors::V32>(from, to, at);
+                at += 32;
+            }
+            if WIDEST > 16 && at + 16 <= size {
+                chunk::<vectors::V16>(from, to, at);
                 at += 16;
             }
             if at + 8 <= size {

@@ -21,8 +21,9 @@
 //! a word, ready or suspending, and for a ready result of 64 bytes. Beyond that, the value
 //! task, as large as its result, costs in copies: the caller's `.await` copies it whole, twice
 //! (into a temporary, then into its own future). A value task of up to 128 bytes is written
-//! in the widths the compiler copies it in (16-byte moves), so those copies are cheap; a
-//! larger one is copied by `memcpy`, whose loads nothing here can match. And a call that
+//! in the widths the compiler copies it in (16-byte moves; with AVX or AVX-512 enabled, up to
+//! 256 or 512 bytes in 32- or 64-byte moves), so those copies are cheap; a larger one is
+//! copied by `memcpy`, whose loads nothing here can match. And a call that
 //! suspends has its body polled at the call and again when awaited, once more than a box. So
 //! through one layer a 64-byte result that suspends takes a little more time than a box; a
 //! 256-byte one takes about as much when ready and more when it suspends, there and through a

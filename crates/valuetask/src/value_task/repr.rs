@@ -72,9 +72,9 @@ impl<T> Repr<'_, T> {
         }
     }
 
-    /// A `Slot` or `Backed`, its first 16 bytes written as one store where that is safe
+    /// A `Slot` or `Backed`, its head written as one store where that is safe
     /// ([`forwarding::head_in_one_store`](crate::forwarding::head_in_one_store)): the caller
-    /// copies the value task it gets with 16-byte loads, and the first would otherwise
+    /// copies the value task it gets with vector loads, and the first would otherwise
     /// straddle the tag's store and the pointer's.
     #[inline(always)]
     pub(super) fn pointer_in_one_store(self) -> ManuallyDrop<Self> {
