@@ -77,23 +77,28 @@ fn a_live_backing_is_released_once() {
 fn a_pointer_variant_built_in_one_store_keeps_its_variant_and_pointer() {
     fn check<T: 'static>() {
         let header = NonNull::<backing::Header<T>>::dangling();
-        // SAFETY: the backing is never polled, released or dropped: forgotten below.
-        let backed = || unsafe { Backed::<'static, T>::from_header(header) };
-        let repr = ManuallyDrop::into_inner(Repr::Backed(backed()).pointer_in_one_store());
-        assert!(
-            matches!(&repr, Repr::Backed(b) if b.header() == header),
-            "Backed, {}",
-            std::any::type_name::<T>()
-        );
-        std::mem::forget(repr);
-        let repr = ManuallyDrop::into_inner(Repr::Slot(backed()).pointer_in_one_store());
-        assert!(
-            matches!(&repr, Repr::Slot(b) if b.header() == header),
-            "Slot, {}",
-            std::any::type_name::<T>()
-        );
-        std::mem::forget(repr);
+        type Make<T> = fn(Backed<'static, T>) -> Repr<'static, T>;
+        let variants: [(&str, Make<T>); 2] = [("Backed", Repr::Backed), ("Slot", Repr::Slot)];
+        for (variant, make) in variants {
+            // SAFETY: the backing is never polled, released or dropped: forgotten below.
+            let backed = unsafe { Backed::<'static, T>::from_header(header) };
+            let repr = ManuallyDrop::into_inner(make(backed).pointer_in_one_store());
+            let kept = match (&repr, variant) {
+                (Repr::Backed(b), "Backed") | (Repr::Slot(b), "Slot") => b.header(),
+                _ => panic!(
+                    "{variant} of {} changed variant",
+                    std::any::type_name::<T>()
+                ),
+            };
+            assert_eq!(kept, header, "{variant} of {}", std::any::type_name::<T>());
+            std::mem::forget(repr);
+        }
     }
+    /// A niche (the `bool`'s) past the first 16 bytes: the tag of `Repr<LateNiche>` lives
+    /// there, so its head alone is not the value.
+    #[repr(C)]
+    struct LateNiche([u64; 4], bool);
+    check::<LateNiche>();
     check::<()>();
     check::<u8>();
     check::<u64>();
