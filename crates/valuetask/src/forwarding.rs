@@ -20,14 +20,18 @@
 //! A pending value task is a tag and a pointer, which the compiler writes as two 8-byte
 //! stores: the first load straddles both. [`head_in_one_store`] builds such a value so that
 //! its head is written by one store of that load's width, which the load is forwarded from;
-//! [`in_copy_widths`] writes a whole value in the widths of the compiler's inline copy.
+//! [`in_copy_widths`] writes a whole value in the widths of the compiler's inline copy. A
+//! caller that reads the fields one by one instead reads the pointer from the upper half of
+//! the head's store, which (above) is not forwarded on every core: these pay where a value
+//! task is copied whole, which is what an `.await` does with it.
 //!
 //! # Invariants
 //! `write_in_words` and `read_in_words` have `ptr::write`'s and `ptr::read`'s contracts and
 //! do what they do, one word at a time; the words are `MaybeUninit<u64>`, so padding and
-//! pointers' provenance are copied as they are. `head_in_one_store` returns its argument
-//! with every byte past the sixteenth uninitialized, which its callers guarantee holds none
-//! of the value's initialized bytes.
+//! pointers' provenance are copied as they are. `in_copy_widths` copies every byte of its
+//! argument the same way. `head_in_one_store` returns its argument with every byte past its
+//! head (16 bytes, or the widest vector no larger than the value) uninitialized, which its
+//! callers guarantee holds none of the value's initialized bytes.
 
 use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
 use std::ptr;
