@@ -100,6 +100,9 @@ pub(crate) enum Kind {
     Source,
     /// A `Task` (a [`TaskRecord`](crate::value_task::records::TaskRecord)).
     Task,
+    /// A ready result too large for the value task's two words, in a block of its own
+    /// (`ready_block.rs`, or a body that completed at the call, in its future's block).
+    Ready,
 }
 
 /// The operations on one type of block, monomorphized by whoever builds the block.

@@ -19,8 +19,7 @@
 //! loads from its start when the compiler copies it inline (16 bytes on the x86-64 baseline).
 //! A pending value task is a tag and a pointer, which the compiler writes as two 8-byte
 //! stores: the first load straddles both. [`head_in_one_store`] builds such a value so that
-//! its head is written by one store of that load's width, which the load is forwarded from;
-//! [`in_copy_widths`] writes a whole value in the widths of the compiler's inline copy. A
+//! its head is written by one store of that load's width, which the load is forwarded from. A
 //! caller that reads the fields one by one instead reads the pointer from the upper half of
 //! the head's store, which (above) is not forwarded on every core: these pay where a value
 //! task is copied whole, which is what an `.await` does with it.
@@ -28,8 +27,7 @@
 //! # Invariants
 //! `write_in_words` and `read_in_words` have `ptr::write`'s and `ptr::read`'s contracts and
 //! do what they do, one word at a time; the words are `MaybeUninit<u64>`, so padding and
-//! pointers' provenance are copied as they are. `in_copy_widths` copies every byte of its
-//! argument the same way. `head_in_one_store` returns its argument with every byte past its
+//! pointers' provenance are copied as they are. `head_in_one_store` returns its argument with every byte past its
 //! head (16 bytes, or the widest vector no larger than the value) uninitialized, which its
 //! callers guarantee holds none of the value's initialized bytes.
 
@@ -108,27 +106,11 @@ mod vectors {
     pub(super) type Widest = std::arch::x86_64::__m128i;
     pub(super) type V32 = std::arch::x86_64::__m256i;
     pub(super) type V16 = std::arch::x86_64::__m128i;
-
-    /// The copy of a value, aligned for the widest vector stores (each chunk lies at a
-    /// multiple of its size).
-    #[cfg_attr(target_feature = "avx512f", repr(C, align(64)))]
-    #[cfg_attr(
-        all(target_feature = "avx", not(target_feature = "avx512f")),
-        repr(C, align(32))
-    )]
-    #[cfg_attr(not(target_feature = "avx"), repr(C, align(16)))]
-    pub(super) struct Aligned<V>(pub(super) V);
 }
 
 /// The widest vector move the compiler copies with inline here.
 #[cfg(target_arch = "x86_64")]
 const WIDEST: usize = size_of::<vectors::Widest>();
-
-/// Values up to this size are copied inline by the compiler (eight of its widest moves at
-/// most), in the widest moves from the start and then the rest in halving widths; larger
-/// ones through `memcpy`, whose widths are the C library's.
-#[cfg(target_arch = "x86_64")]
-const INLINE_COPY_BYTES: usize = 8 * WIDEST;
 
 /// `value`, built so that its head, as much of its start as the compiler's first move of it
 /// reads (the widest vector no larger than `value`), is written with one store (on x86-64;
@@ -179,73 +161,6 @@ pub(crate) unsafe fn head_in_one_store<V>(value: V) -> ManuallyDrop<V> {
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    ManuallyDrop::new(value)
-}
-
-/// `value`, written in the widths in which the compiler copies it inline (see
-/// [`INLINE_COPY_BYTES`]), so that a caller that copies it at once (an `.await` moving a
-/// value task into the awaiting future) has each load forwarded from one store. Other sizes,
-/// and other targets than x86-64, are returned as they are.
-#[inline(always)]
-pub(crate) fn in_copy_widths<V>(value: V) -> ManuallyDrop<V> {
-    #[cfg(target_arch = "x86_64")]
-    if size_of::<V>() > 16 && size_of::<V>() <= INLINE_COPY_BYTES {
-        /// Copy one `C` at byte `at`, as `MaybeUninit` (any bytes, provenance kept), with a
-        /// volatile store: the compiler may not split it into narrower ones (it still
-        /// stores the same register to the caller's slot, without reading this copy back).
-        ///
-        /// # Safety
-        /// `from` and `to` are valid for `at + size_of::<C>()` bytes; `to + at` is aligned
-        /// for `C`.
-        #[inline(always)]
-        unsafe fn chunk<C>(from: *const u8, to: *mut u8, at: usize) {
-            // SAFETY: per the caller: an unaligned read and an aligned write of `MaybeUninit`.
-            unsafe {
-                let part = from.add(at).cast::<MaybeUninit<C>>().read_unaligned();
-                ptr::write_volatile(to.add(at).cast::<MaybeUninit<C>>(), part);
-            }
-        }
-
-        let value = ManuallyDrop::new(value);
-        let mut out = vectors::Aligned(MaybeUninit::<ManuallyDrop<V>>::uninit());
-        let from = (&*value as *const V).cast::<u8>();
-        let to = out.0.as_mut_ptr().cast::<u8>();
-        let size = size_of::<V>();
-        let mut at = 0;
-        // SAFETY: each chunk lies inside `V`, for both, at an offset that is a multiple of its
-        // size from a start aligned for the widest; every byte of `value` is copied.
-        unsafe {
-            while at + WIDEST <= size {
-                chunk::<vectors::Widest>(from, to, at);
-                at += WIDEST;
-            }
-            if WIDEST > 32 && at + 32 <= size {
-                chunk::<vectors::V32>(from, to, at);
-                at += 32;
-            }
-            if WIDEST > 16 && at + 16 <= size {
-                chunk::<vectors::V16>(from, to, at);
-                at += 16;
-            }
-            if at + 8 <= size {
-                chunk::<u64>(from, to, at);
-                at += 8;
-            }
-            if at + 4 <= size {
-                chunk::<u32>(from, to, at);
-                at += 4;
-            }
-            if at + 2 <= size {
-                chunk::<u16>(from, to, at);
-                at += 2;
-            }
-            if at < size {
-                chunk::<u8>(from, to, at);
-            }
-        }
-        // SAFETY: a copy of every byte of `value`, which is forgotten: moved, not duplicated.
-        return unsafe { out.0.assume_init() };
-    }
     ManuallyDrop::new(value)
 }
 

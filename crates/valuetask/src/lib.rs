@@ -88,6 +88,7 @@ mod local_value_task;
 pub mod macro_support;
 pub mod misuse;
 mod pool;
+mod ready_block;
 mod runtime;
 mod source;
 #[cfg(feature = "stats")]

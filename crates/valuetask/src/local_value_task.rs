@@ -32,7 +32,8 @@ pub struct LocalValueTask<'a, T> {
 
 impl<'a, T> LocalValueTask<'a, T> {
     /// A value task that is already complete with `value` (.NET `new ValueTask<T>(result)`).
-    /// No allocation.
+    /// No allocation (see [`ValueTask::from_result`]: a result too large for the value
+    /// task's two words goes to a pooled block).
     ///
     /// ```
     /// use valuetask::LocalValueTask;
@@ -41,7 +42,7 @@ impl<'a, T> LocalValueTask<'a, T> {
     /// assert!(vt.is_completed());
     /// assert_eq!(vt.get_result(), 5);
     /// ```
-    pub const fn from_result(value: T) -> Self {
+    pub fn from_result(value: T) -> Self {
         LocalValueTask {
             inner: ValueTask::from_result(value),
             _not_send: PhantomData,
@@ -88,11 +89,11 @@ impl<'a, T> LocalValueTask<'a, T> {
         LocalValueTask::start_with(move || future)
     }
 
-    /// [`ValueTask::from_result_in_copy_widths`], not `Send`.
+    /// [`ValueTask::ready`], not `Send`.
     #[inline(always)]
-    pub(crate) fn from_result_in_copy_widths(value: T) -> Self {
+    pub(crate) fn ready(value: T) -> Self {
         LocalValueTask {
-            inner: ValueTask::from_result_in_copy_widths(value),
+            inner: ValueTask::ready(value),
             _not_send: PhantomData,
         }
     }

@@ -29,13 +29,13 @@ pub fn receiver_is_send<T: SendReceiver + ?Sized>(_: &T) {}
 /// unit argument in the user's code (clippy's `unit_arg`).
 #[inline(always)]
 pub fn completed<'a, T>(body: impl FnOnce() -> T) -> crate::ValueTask<'a, T> {
-    crate::ValueTask::from_result_in_copy_widths(body())
+    crate::ValueTask::ready(body())
 }
 
 /// [`completed`] for `#[value_task(?Send)]` bodies.
 #[inline(always)]
 pub fn completed_local<'a, T>(body: impl FnOnce() -> T) -> crate::LocalValueTask<'a, T> {
-    crate::LocalValueTask::from_result_in_copy_widths(body())
+    crate::LocalValueTask::ready(body())
 }
 
 /// The first statement of the block that holds a body (`let ret: T = { body_starts(); body };`).

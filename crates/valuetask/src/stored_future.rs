@@ -133,6 +133,13 @@ impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
         name: if BOXED { "Future" } else { "Pooled" },
         token: None,
     };
+    /// [`HELD`](Self::HELD) for an output the body gave at the call, too large for the value
+    /// task's two words: the value task is ready.
+    const READY: BackingVTable<F::Output> = BackingVTable {
+        kind: Kind::Ready,
+        name: "Ready",
+        ..Self::HELD
+    };
 
     /// The future's place in the block (the union's fields start at its start).
     #[inline(always)]
@@ -189,25 +196,38 @@ impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
         if ready {
             // SAFETY: Plain's poll moved the output into `out`, in words.
             let output = unsafe { crate::forwarding::read_in_words(out.as_ptr()) };
-            let held: &BackingVTable<F::Output> = if BOXED {
-                &Stored::<F, BOXED>::HELD
-            } else {
-                &HeldPooled::<F::Output>::HELD
-            };
-            let mut keep = ManuallyDrop::new(Keep {
-                header,
-                output: ManuallyDrop::new(output),
-                held,
-                offset: std::mem::offset_of!(StoredBlock<F>, body),
-                class: const { class::<F>() },
-            });
-            let hold = Deferred(hold::<F::Output>, (&raw mut keep).cast());
-            // SAFETY: the future completed; dropped once, in place. Then `hold` runs.
-            unsafe { ptr::drop_in_place(Self::future(header)) };
-            drop(hold);
+            // SAFETY: the future completed, and the block is ours.
+            unsafe { Self::keep(header, output, false) };
             cx.waker().wake_by_ref();
         }
         false
+    }
+
+    /// Drop the completed future in place and keep its `output` in the block, which is then
+    /// Held (`ready`: a Held block of [`Kind::Ready`], one that completed at the call).
+    ///
+    /// # Safety
+    /// `header` starts a live block of this type whose future completed; the caller is its
+    /// only user.
+    #[inline(always)]
+    unsafe fn keep(header: NonNull<Header<F::Output>>, output: F::Output, ready: bool) {
+        let held: &BackingVTable<F::Output> = match (BOXED, ready) {
+            (true, false) => &Stored::<F, BOXED>::HELD,
+            (true, true) => &Stored::<F, BOXED>::READY,
+            (false, false) => &HeldPooled::<F::Output>::HELD,
+            (false, true) => &HeldPooled::<F::Output>::READY,
+        };
+        let mut keep = ManuallyDrop::new(Keep {
+            header,
+            output: ManuallyDrop::new(output),
+            held,
+            offset: std::mem::offset_of!(StoredBlock<F>, body),
+            class: const { class::<F>() },
+        });
+        let hold = Deferred(hold::<F::Output>, (&raw mut keep).cast());
+        // SAFETY: the future completed; dropped once, in place. Then `hold` runs.
+        unsafe { ptr::drop_in_place(Self::future(header)) };
+        drop(hold);
     }
 
     /// Held's poll: the output, moved out once.
@@ -298,6 +318,12 @@ impl<T> HeldPooled<T> {
         kind: Kind::Future,
         name: "Pooled",
         token: None,
+    };
+    /// See `Stored::READY`.
+    const READY: BackingVTable<T> = BackingVTable {
+        kind: Kind::Ready,
+        name: "Ready",
+        ..Self::HELD
     };
 
     fn held(header: NonNull<Header<T>>) -> *mut Held<T> {
@@ -461,9 +487,14 @@ pub(crate) fn store<F: Future>(future: F) -> Result<NonNull<Header<F::Output>>, 
 pub(crate) trait StartedInto<F: Future> {
     /// What the caller makes of the outcome.
     type Out;
+    /// Whether an output the future gives at its first poll stays in its block (a Held
+    /// block of [`Kind::Ready`], given to [`pending`](Self::pending)) rather than going to
+    /// [`ready`](Self::ready): for an output too large for the caller's value.
+    const KEEP_READY: bool;
     /// It completed during the first poll; its storage is already given back.
     fn ready(output: F::Output) -> Self::Out;
-    /// It suspended; it stays in its block (the block's header, Started or Woken).
+    /// It suspended; it stays in its block (the block's header, Started or Woken); or
+    /// ([`KEEP_READY`](Self::KEEP_READY)) it completed and its output is Held there.
     fn pending(header: NonNull<Header<F::Output>>) -> Self::Out;
 }
 
@@ -533,6 +564,11 @@ unsafe fn first_poll<F: Future, S: StartedInto<F>, const BOXED: bool>(
     std::mem::forget(guard);
     match polled {
         Poll::Ready(output) => {
+            if S::KEEP_READY {
+                // SAFETY: completed, and nothing else knows the block.
+                unsafe { Stored::<F, BOXED>::keep(header, output, true) };
+                return S::pending(header);
+            }
             // SAFETY: completed, and nothing else knows the block: the future is dropped in
             // place exactly once and the block given back, even if that drop panics.
             unsafe { Stored::<F, BOXED>::release_future(header) };

@@ -77,7 +77,13 @@ pub(crate) use repr::Repr;
 /// # });
 /// ```
 #[must_use = "dropping a ValueTask discards its result and drops whatever work is still pending; await it, `get_result` it or turn it into a Task"]
-pub struct ValueTask<'a, T>(ManuallyDrop<Repr<'a, T>>);
+pub struct ValueTask<'a, T> {
+    /// The representation's bytes (`repr.rs`): 16 for every `T`.
+    words: repr::Words,
+    /// What the words hold, for the auto traits, variance and drop check: a ready `T` and a
+    /// backing that borrows for `'a`.
+    _repr: PhantomData<Repr<'a, T>>,
+}
 
 /// What `stored_future::start_with` did with a body's future, as a value task: its ready
 /// output by value, or its block (pooled, or a box).
@@ -90,9 +96,11 @@ struct Started<'a, T>(PhantomData<ValueTask<'a, T>>);
 
 impl<'a, T, F: Future<Output = T> + 'a> StartedInto<F> for Started<'a, T> {
     type Out = ValueTask<'a, T>;
+    /// A result too large for the value task's words stays where the body produced it.
+    const KEEP_READY: bool = !ValueTask::<'a, T>::INLINE;
     #[inline(always)]
     fn ready(output: T) -> Self::Out {
-        ValueTask::from_result_in_copy_widths(output)
+        ValueTask::ready(output)
     }
     #[inline(always)]
     fn pending(header: NonNull<Header<T>>) -> Self::Out {
@@ -112,32 +120,42 @@ impl<'a, T> ValueTask<'a, T> {
     #[inline]
     #[track_caller]
     pub(crate) fn check_not_yielded(&self, method: &str) {
-        if matches!(*self.0, Repr::Done) {
+        if self.is_done() {
             used_after_yield(method);
         }
     }
 
-    fn from_repr(repr: Repr<'a, T>) -> Self {
-        ValueTask(ManuallyDrop::new(repr))
-    }
-
     #[inline(always)]
     pub(crate) fn from_backed(backing: Backed<'a, T>) -> Self {
-        ValueTask(Repr::Backed(backing).pointer_in_one_store())
+        if Self::INLINE {
+            ValueTask::from_inline(Repr::Backed(backing))
+        } else {
+            ValueTask::from_far(Repr::Backed(backing))
+        }
     }
 
     /// A value task backed by a `CompletionPool` slot (see [`Repr::Slot`]).
     #[inline(always)]
     pub(crate) fn from_slot(backing: Backed<'a, T>) -> Self {
-        ValueTask(Repr::Slot(backing).pointer_in_one_store())
+        if Self::INLINE {
+            ValueTask::from_inline(Repr::Slot(backing))
+        } else {
+            ValueTask::from_far(Repr::Slot(backing))
+        }
     }
 
-    /// [`from_result`](Self::from_result), for a value task a method returns to a caller that
-    /// moves it at once (an `.await`): written in the widths the move reads it in
-    /// ([`Repr::in_copy_widths`]).
+    /// [`from_result`](Self::from_result), for a value task a method returns: kept in the
+    /// value task's words, or in a block of its own for a result too large for them.
     #[inline(always)]
-    pub(crate) fn from_result_in_copy_widths(value: T) -> Self {
-        ValueTask(Repr::Ready(value).in_copy_widths())
+    pub(crate) fn ready(value: T) -> Self {
+        if Self::INLINE {
+            ValueTask::from_inline(Repr::Ready(value))
+        } else {
+            // SAFETY: a fresh block holding a ready value of `T`.
+            ValueTask::from_backed(unsafe {
+                Backed::from_header(crate::ready_block::store_ready(value))
+            })
+        }
     }
 
     /// # Safety
@@ -147,14 +165,11 @@ impl<'a, T> ValueTask<'a, T> {
         ValueTask::from_backed(unsafe { Backed::from_header(header) })
     }
 
-    /// Take the representation out, leaving nothing to drop.
-    fn into_repr(self) -> Repr<'a, T> {
-        let mut this = ManuallyDrop::new(self);
-        // SAFETY: `this` is never dropped, so the representation moves out exactly once.
-        unsafe { ManuallyDrop::take(&mut this.0) }
-    }
     /// A value task that is already complete with `value` (.NET `new ValueTask<T>(result)`).
-    /// A move: no allocation, no pool traffic.
+    /// A move, no allocation, when `value` fits the value task's two words (a word, a
+    /// pointer, `()`, a `T` whose niches hold the tag such as `io::Result<usize>`); a larger
+    /// result goes to a pooled block (no allocation once the thread's pool is warm), so that
+    /// every value task is 16 bytes and moves as two words.
     ///
     /// ```
     /// let vt = valuetask::ValueTask::from_result(5);
@@ -162,8 +177,8 @@ impl<'a, T> ValueTask<'a, T> {
     /// assert_eq!(vt.try_get().ok(), Some(5));
     /// ```
     #[inline]
-    pub const fn from_result(value: T) -> Self {
-        ValueTask(ManuallyDrop::new(Repr::Ready(value)))
+    pub fn from_result(value: T) -> Self {
+        ValueTask::ready(value)
     }
 
     /// A value task backed by `future`, in pooled storage (a future over 4080 bytes, or
@@ -350,7 +365,7 @@ impl<'a, T> ValueTask<'a, T> {
     /// a stale token).
     #[track_caller]
     pub fn is_completed(&self) -> bool {
-        self.0.is_completed()
+        self.repr_is_completed()
     }
 
     /// Whether this value task holds its value (made ready, or by a call that completed
@@ -358,7 +373,7 @@ impl<'a, T> ValueTask<'a, T> {
     #[cfg(feature = "stats")]
     #[inline]
     pub(crate) fn is_ready_value(&self) -> bool {
-        matches!(*self.0, Repr::Ready(_))
+        self.holds_value()
     }
 
     /// The result if it is available now, else the value task back (.NET
@@ -390,20 +405,23 @@ impl<'a, T> ValueTask<'a, T> {
     /// leaves it yielded.
     #[track_caller]
     pub(crate) fn try_take(&mut self) -> Option<T> {
-        match &*self.0 {
-            Repr::Ready(_) => {}
-            Repr::Backed(backed) if backed.kind() == Kind::Future => {}
-            Repr::Done => used_after_yield("ValueTask::try_get"),
-            other if !other.is_completed() => return None,
-            _ => {}
+        if self.is_done() {
+            used_after_yield("ValueTask::try_get");
+        }
+        let polls_to_know = match self.backed() {
+            None => true,
+            Some(backed) => matches!(backed.kind(), Kind::Future | Kind::Ready),
+        };
+        if !polls_to_know && !self.repr_is_completed() {
+            return None;
         }
         let cx = &mut Context::from_waker(Waker::noop());
-        match self.0.poll(cx) {
+        match self.poll_repr(cx) {
             Poll::Ready(value) => Some(value),
             // A started body that completed in the poll that hands its yield to the caller's
             // executor (`stored_future.rs`) holds its output for the next poll: no yield to
             // hand anyone here.
-            Poll::Pending if self.0.is_completed() => match self.0.poll(cx) {
+            Poll::Pending if self.repr_is_completed() => match self.poll_repr(cx) {
                 Poll::Ready(value) => Some(value),
                 Poll::Pending => None,
             },
@@ -446,7 +464,7 @@ impl<T> Future for ValueTask<'_, T> {
     /// needs both (neither alone moves it).
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        self.get_mut().0.poll(cx)
+        self.get_mut().poll_repr(cx)
     }
 }
 
@@ -473,7 +491,22 @@ impl ValueTask<'static, ()> {
     /// done.get_result();
     /// ```
     pub const fn completed() -> Self {
-        ValueTask::from_result(())
+        /// A ready `()`'s representation as the value task's words.
+        union Cast {
+            repr: ManuallyDrop<Repr<'static, ()>>,
+            words: repr::Words,
+        }
+        const { assert!(std::mem::size_of::<Repr<'static, ()>>() == std::mem::size_of::<repr::Words>()) };
+        let cast = Cast {
+            repr: ManuallyDrop::new(Repr::Ready(())),
+        };
+        // SAFETY: `Repr<()>` is inline (16 bytes, asserted above): its bytes are a value
+        // task's words.
+        let words = unsafe { cast.words };
+        ValueTask {
+            words,
+            _repr: PhantomData,
+        }
     }
 }
 
@@ -496,13 +529,10 @@ impl<T> fmt::Debug for ValueTask<'_, T> {
     /// formatting must not panic.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("ValueTask");
-        d.field("backing", &self.0.kind());
-        match &*self.0 {
-            Repr::Slot(backed) | Repr::Backed(backed) => match backed.token() {
-                Some(token) => d.field("token", &token),
-                None => d.field("is_completed", &self.0.is_completed()),
-            },
-            repr => d.field("is_completed", &repr.is_completed()),
+        d.field("backing", &self.repr_kind());
+        match self.backed().and_then(Backed::token) {
+            Some(token) => d.field("token", &token),
+            None => d.field("is_completed", &self.repr_is_completed()),
         };
         d.finish()
     }

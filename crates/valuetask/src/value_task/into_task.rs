@@ -85,7 +85,7 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
     #[track_caller]
     pub fn into_task(mut self) -> Task<U> {
         self.check_not_yielded("ValueTask::into_task");
-        let is_task = matches!(&*self.0, Repr::Backed(backed) if backed.kind() == Kind::Task);
+        let is_task = matches!(self.backed(), Some(backed) if backed.kind() == Kind::Task);
         if !is_task {
             // Complete already (or a future that completes at its first poll, here, as
             // `as_task` polls it): a task born complete, the static `Task::completed()` for
@@ -157,16 +157,16 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
     #[track_caller]
     pub fn preserve(mut self) -> Self {
         self.check_not_yielded("ValueTask::preserve");
-        match &*self.0 {
-            Repr::Ready(_) => return self,
-            Repr::Backed(backed) if backed.kind() == Kind::Task => return self,
-            Repr::Backed(backed) if backed.kind() == Kind::Future => {}
-            other if other.is_completed() => {
-                if let Some(value) = self.try_take() {
-                    return ValueTask::from_result(value);
+        match self.backed().map(Backed::kind) {
+            None | Some(Kind::Ready | Kind::Task) => return self,
+            Some(Kind::Future) => {}
+            Some(Kind::Source | Kind::PoolSlot) => {
+                if self.repr_is_completed() {
+                    if let Some(value) = self.try_take() {
+                        return ValueTask::from_result(value);
+                    }
                 }
             }
-            _ => {}
         }
         ValueTask::from(self.into_task())
     }

@@ -3,90 +3,141 @@
 //!
 //! # Invariants
 //!
+//! - A `ValueTask<'_, T>` is two words ([`Words`]) for every `T`: 16 bytes, returned in two
+//!   registers, moved as two words. A caller that copies a value task (an `.await` moving it
+//!   into the awaiting future's state) copies 16 bytes whatever the result; returned through
+//!   memory (24 bytes already), a value task costs a call what a box costs and more (the
+//!   callee's stores, the caller's wider loads stalled on them).
+//! - The words hold the bytes of a `Repr<'_, T, R>` of at most 16 bytes: `R` is [`Inline`]
+//!   when `Repr<'_, T>` itself fits ([`Repr::INLINE`]: `()`, a word, a pointer, or a `T`
+//!   whose niches hold the tag, as `io::Result<usize>`'s do); otherwise [`Far`], whose ready
+//!   variant cannot be made: a ready result is kept in a block (`ready_block.rs`, or the
+//!   body's own pooled block when it completed at the call, `stored_future.rs`) and is moved
+//!   once, out of the block, when the value task is polled. Which of the two is chosen per
+//!   `T` at compile time; nothing else reads or writes the words.
 //! - `Repr` is a ready value, a `CompletionPool` slot (`Repr::Slot`: it recycles itself in
 //!   the poll that returns `Ready`), any other backing (`Repr::Backed`: one thin pointer to a
 //!   block that starts with its vtable, see `backing.rs`), or `Done`. A block is released
 //!   exactly once (`backing.rs` invariants).
-//! - `ValueTask<'_, u64>`, `ValueTask<'_, ()>` and `ValueTask<'_, io::Result<usize>>` are 16
-//!   bytes, returned in two registers (`tests/alloc_counts.rs` asserts it). Never add a field
-//!   to a `Repr` variant: at 24 bytes a value task is returned through memory, and a caller
-//!   that copies it into an awaiting generator stalls on store forwarding (rows h3, h4 and
-//!   j2 show it).
 //! - `poll` and `Drop` are inlined and never pass the value task's own address to an opaque
 //!   call: `Drop` skips `Done` (and `Ready` of a `T` without drop glue) and drops anything
-//!   else by value, as words in registers, in one out-of-line call (see `Drop`'s docs for why
-//!   one call: the unwinding paths must inline it too). Otherwise the compiler
+//!   else by value, as its two words in registers, in one out-of-line call (see `Drop`'s
+//!   docs for why one call: the unwinding paths must inline it too). Otherwise the compiler
 //!   keeps the value task in memory and reloads its tag after every poll (row (h)).
 //!   Re-check rows (h), (h4), (j) and (j2) after touching `Drop`, `poll` or the `Repr` tags.
-//!   (j2) also moves with whether LLVM inlines the body's first poll into
-//!   `stored_future::start_with` (a cost just over its threshold for the bench's body): read
-//!   the disassembly before crediting or blaming a change for it.
 //! - A backed poll's output of up to three words is moved out of the poll's slot in words at
 //!   once and held in registers across the release; a larger one stays in the slot
 //!   (`backing::Delivered`) until the block is released, and is moved out last, straight
 //!   into what `poll` returns (in words up to 64 bytes): one copy fewer, and no spill.
-//! - A value task a method returns is written in the widths the caller's move reads it in
-//!   (`Repr::in_copy_widths`, `Repr::pointer_in_one_store`; see `forwarding.rs`).
+//! - A value task a method returns has its two words written as one 16-byte store
+//!   (`forwarding::head_in_one_store`): the caller's copy of it loads them as one.
 
-use std::mem::{self, ManuallyDrop};
+use std::marker::PhantomData;
+use std::mem::{self, ManuallyDrop, MaybeUninit};
 use std::ptr;
 use std::task::{Context, Poll};
 
 use super::ValueTask;
+#[cfg(feature = "stats")]
+use crate::backing::Kind;
 use crate::backing::{self, Backed};
 
-/// Everything but a ready value is one thin pointer to its block (`backing.rs`), so a
-/// `ValueTask<'_, T>` is 16 bytes for a `T` of up to 8 bytes: returned in two registers.
-pub(crate) enum Repr<'a, T> {
-    Ready(T),
+/// The two words of every value task.
+#[derive(Clone, Copy)]
+#[repr(C)]
+pub(crate) struct Words(MaybeUninit<u64>, MaybeUninit<u64>);
+
+/// Where a representation keeps a ready value: the `Ready` variant's field is `Value`.
+pub(crate) trait Room<T> {
+    /// What `Repr::Ready` holds.
+    type Value;
+    /// The value a `Ready` variant holds.
+    fn into_value(value: Self::Value) -> T;
+}
+
+/// A representation that holds a ready value itself.
+pub(crate) struct Inline;
+
+impl<T> Room<T> for Inline {
+    type Value = T;
+    #[inline(always)]
+    fn into_value(value: T) -> T {
+        value
+    }
+}
+
+/// A representation whose ready values live in a block: its `Ready` variant cannot be made.
+pub(crate) struct Far;
+
+/// No value: the `Ready` variant of a [`Far`] representation.
+pub(crate) enum Never {}
+
+impl<T> Room<T> for Far {
+    type Value = Never;
+    #[inline(always)]
+    fn into_value(value: Never) -> T {
+        match value {}
+    }
+}
+
+/// What a value task holds. Everything but a ready value is one thin pointer to its block
+/// (`backing.rs`).
+pub(crate) enum Repr<'a, T, R: Room<T> = Inline> {
+    Ready(R::Value),
     /// A `CompletionPool` slot, which recycles itself in the poll that returns `Ready` (told
     /// apart by the tag, so polling it loads nothing to learn that).
     Slot(Backed<'a, T>),
-    /// Any other block, released by `ValueTask`'s `Drop` (which moves the `Backed` out, as
-    /// words, and drops it), by the backing's `Drop` once taken out of the value task, or by
-    /// `poll` once it is ready.
+    /// Any other block, released by `ValueTask`'s `Drop` (which moves the words out and drops
+    /// them), by the backing's `Drop` once taken out of the value task, or by `poll` once it
+    /// is ready.
     Backed(Backed<'a, T>),
     /// Yielded its value already; polling again is a bug in the caller.
     Done,
 }
 
 impl<T> Repr<'_, T> {
-    /// Whether a `Slot` or `Backed` has its tag and pointer in its first 16 bytes, and
-    /// nothing else: always when the whole representation is 16 bytes; otherwise when it has
-    /// a tag of its own (it is larger than `T`, so the tag did not go into a niche of `T`,
-    /// which may lie anywhere in it), which rustc places first, followed by the variant's one
-    /// field, an 8-aligned pointer, at offset 8.
-    const POINTER_IN_HEAD: bool =
-        mem::size_of::<Self>() == 16 || mem::size_of::<Self>() > mem::size_of::<T>();
+    /// Whether a value task of `T` holds a ready `T` in its two words: when this
+    /// representation fits them.
+    pub(crate) const INLINE: bool =
+        mem::size_of::<Self>() <= mem::size_of::<Words>() && mem::align_of::<Self>() <= 8;
+}
 
-    /// A `Ready` value task as a caller that copies it at once reads it: see
-    /// [`forwarding::in_copy_widths`](crate::forwarding::in_copy_widths), and, for a 16-byte
-    /// one, [`forwarding::head_in_one_store`](crate::forwarding::head_in_one_store).
+impl<'a, T, R: Room<T>> Repr<'a, T, R> {
+    /// The words of this representation, its two words written as one store where that is
+    /// safe ([`forwarding::head_in_one_store`](crate::forwarding::head_in_one_store)): the
+    /// caller copies the value task it gets with a 16-byte load, which would otherwise
+    /// straddle the tag's store and the pointer's.
     #[inline(always)]
-    pub(super) fn in_copy_widths(self) -> ManuallyDrop<Self> {
-        if mem::size_of::<Self>() == 16 {
+    fn into_words(self) -> Words {
+        // Folded at compile time; instantiated only for the representation `T` has (the
+        // callers choose by `INLINE`), which always fits. Not a `const` assertion: the other
+        // form's branch is still instantiated, and must compile.
+        assert!(
+            mem::size_of::<Self>() <= mem::size_of::<Words>()
+                && mem::align_of::<Self>() <= mem::align_of::<Words>(),
+            "a value task's representation fits its two words"
+        );
+        let this = if mem::size_of::<Self>() == 16 {
             // SAFETY: 16 bytes: all of them are in the head.
             unsafe { crate::forwarding::head_in_one_store(self) }
         } else {
-            crate::forwarding::in_copy_widths(self)
+            ManuallyDrop::new(self)
+        };
+        let mut words = MaybeUninit::<Words>::uninit();
+        // SAFETY: the representation fits the words (checked above); its bytes move there,
+        // the rest stays uninitialized, which `Words` allows.
+        unsafe {
+            words.as_mut_ptr().cast::<ManuallyDrop<Self>>().write(this);
+            words.assume_init()
         }
     }
 
-    /// A `Slot` or `Backed`, its head written as one store where that is safe
-    /// ([`forwarding::head_in_one_store`](crate::forwarding::head_in_one_store)): the caller
-    /// copies the value task it gets with vector loads, and the first would otherwise
-    /// straddle the tag's store and the pointer's.
+    /// # Safety
+    /// `words` hold a representation of this type, whose ownership moves to the caller.
     #[inline(always)]
-    pub(super) fn pointer_in_one_store(self) -> ManuallyDrop<Self> {
-        debug_assert!(matches!(self, Repr::Slot(_) | Repr::Backed(_)));
-        if Self::POINTER_IN_HEAD {
-            // SAFETY: at least 16 bytes (a tag and a pointer); the tag and the pointer are
-            // all a `Slot` or `Backed` holds, and they lie in the first 16 (`POINTER_IN_HEAD`;
-            // the tests check the pointer's place for every layout rule it relies on).
-            unsafe { crate::forwarding::head_in_one_store(self) }
-        } else {
-            ManuallyDrop::new(self)
-        }
+    unsafe fn from_words(words: Words) -> Self {
+        // SAFETY: per the caller.
+        unsafe { ptr::read((&raw const words).cast::<Self>()) }
     }
 
     /// Poll whatever backs the value; `Done` once it has yielded. The ready case is inlined
@@ -101,7 +152,7 @@ impl<T> Repr<'_, T> {
             let value = unsafe { ptr::read(value) };
             // SAFETY: `self` is valid for writes; its old contents were moved out above.
             unsafe { ptr::write(self, Repr::Done) };
-            return Poll::Ready(value);
+            return Poll::Ready(R::into_value(value));
         }
         // An `if` chain, not a `match`: the ready case above stays a compare and a branch
         // instead of an indirect jump through a table.
@@ -162,6 +213,14 @@ impl<T> Repr<'_, T> {
         used_after_yield("ValueTask::poll")
     }
 
+    /// The backing of a `Slot` or `Backed`.
+    pub(super) fn backed(&self) -> Option<&Backed<'a, T>> {
+        match self {
+            Repr::Slot(backed) | Repr::Backed(backed) => Some(backed),
+            Repr::Ready(_) | Repr::Done => None,
+        }
+    }
+
     pub(super) fn is_completed(&self) -> bool {
         match self {
             Repr::Ready(_) | Repr::Done => true,
@@ -186,11 +245,166 @@ pub(super) fn used_after_yield(method: &str) -> ! {
     panic!("{method} on a value task that already yielded its value (it was polled to completion)")
 }
 
+/// The representation's two forms behind the one type, and the conversions between a value
+/// task and a representation that may be larger than its words (`into_repr`, `from_repr`:
+/// for the paths that take a value task apart, never for a call's or an `.await`'s).
+impl<'a, T> ValueTask<'a, T> {
+    /// Whether this value task's words hold an inline representation (see [`Repr::INLINE`]).
+    pub(super) const INLINE: bool = Repr::<'a, T>::INLINE;
+
+    #[inline(always)]
+    pub(super) fn from_words(words: Words) -> Self {
+        ValueTask {
+            words,
+            _repr: PhantomData,
+        }
+    }
+
+    /// A value task of an inline representation. Only if [`INLINE`](Self::INLINE).
+    #[inline(always)]
+    pub(super) fn from_inline(repr: Repr<'a, T>) -> Self {
+        debug_assert!(Self::INLINE);
+        ValueTask::from_words(repr.into_words())
+    }
+
+    /// A value task of a far representation. Only if not [`INLINE`](Self::INLINE).
+    #[inline(always)]
+    pub(super) fn from_far(repr: Repr<'a, T, Far>) -> Self {
+        debug_assert!(!Self::INLINE);
+        ValueTask::from_words(repr.into_words())
+    }
+
+    /// The inline representation. Only if [`INLINE`](Self::INLINE).
+    #[inline(always)]
+    pub(super) fn inline(&self) -> &Repr<'a, T> {
+        debug_assert!(Self::INLINE);
+        // SAFETY: `INLINE`: the words hold an inline representation (module invariants),
+        // and are aligned for it (`into_words` checks it).
+        unsafe { &*(&raw const self.words).cast() }
+    }
+
+    /// See [`inline`](Self::inline).
+    #[inline(always)]
+    pub(super) fn inline_mut(&mut self) -> &mut Repr<'a, T> {
+        debug_assert!(Self::INLINE);
+        // SAFETY: as for `inline`.
+        unsafe { &mut *(&raw mut self.words).cast() }
+    }
+
+    /// The far representation. Only if not [`INLINE`](Self::INLINE).
+    #[inline(always)]
+    pub(super) fn far(&self) -> &Repr<'a, T, Far> {
+        debug_assert!(!Self::INLINE);
+        // SAFETY: not `INLINE`: the words hold a far representation (module invariants),
+        // and are aligned for it.
+        unsafe { &*(&raw const self.words).cast() }
+    }
+
+    /// See [`far`](Self::far).
+    #[inline(always)]
+    pub(super) fn far_mut(&mut self) -> &mut Repr<'a, T, Far> {
+        debug_assert!(!Self::INLINE);
+        // SAFETY: as for `far`.
+        unsafe { &mut *(&raw mut self.words).cast() }
+    }
+
+    /// Poll the representation (see [`Repr::poll`]).
+    #[inline(always)]
+    pub(super) fn poll_repr(&mut self, cx: &mut Context<'_>) -> Poll<T> {
+        if Self::INLINE {
+            self.inline_mut().poll(cx)
+        } else {
+            self.far_mut().poll(cx)
+        }
+    }
+
+    /// The backing of a `Slot` or `Backed`.
+    pub(super) fn backed(&self) -> Option<&Backed<'a, T>> {
+        if Self::INLINE {
+            self.inline().backed()
+        } else {
+            self.far().backed()
+        }
+    }
+
+    /// Whether this value task yielded its value already.
+    #[inline(always)]
+    pub(super) fn is_done(&self) -> bool {
+        if Self::INLINE {
+            matches!(self.inline(), Repr::Done)
+        } else {
+            matches!(self.far(), Repr::Done)
+        }
+    }
+
+    /// Whether this value task holds its value: in its words, or (a result too large for
+    /// them) in a block of [`Kind::Ready`].
+    #[cfg(feature = "stats")]
+    pub(super) fn holds_value(&self) -> bool {
+        if Self::INLINE {
+            matches!(self.inline(), Repr::Ready(_))
+        } else {
+            matches!(self.far(), Repr::Backed(backed) if backed.kind() == Kind::Ready)
+        }
+    }
+
+    pub(super) fn repr_is_completed(&self) -> bool {
+        if Self::INLINE {
+            self.inline().is_completed()
+        } else {
+            self.far().is_completed()
+        }
+    }
+
+    pub(super) fn repr_kind(&self) -> &'static str {
+        if Self::INLINE {
+            self.inline().kind()
+        } else {
+            self.far().kind()
+        }
+    }
+
+    /// Take the representation out, leaving nothing to drop: an inline one as it is, a far
+    /// one as the same variant of an inline `Repr` (which may be larger than the words).
+    pub(super) fn into_repr(self) -> Repr<'a, T> {
+        let this = ManuallyDrop::new(self);
+        if Self::INLINE {
+            // SAFETY: `INLINE`; `this` is never dropped, so the representation moves out
+            // exactly once.
+            unsafe { Repr::from_words(this.words) }
+        } else {
+            // SAFETY: not `INLINE`; moved out once, as above.
+            match unsafe { Repr::<'a, T, Far>::from_words(this.words) } {
+                Repr::Ready(never) => match never {},
+                Repr::Slot(backed) => Repr::Slot(backed),
+                Repr::Backed(backed) => Repr::Backed(backed),
+                Repr::Done => Repr::Done,
+            }
+        }
+    }
+
+    /// A value task of `repr`: a ready value too large for the words goes to a block of its
+    /// own (`ready_block.rs`).
+    pub(super) fn from_repr(repr: Repr<'a, T>) -> Self {
+        if Self::INLINE {
+            return ValueTask::from_inline(repr);
+        }
+        ValueTask::from_far(match repr {
+            Repr::Ready(value) => {
+                // SAFETY: a fresh block holding a ready value of `T`.
+                Repr::Backed(unsafe { Backed::from_header(crate::ready_block::store_ready(value)) })
+            }
+            Repr::Slot(backed) => Repr::Slot(backed),
+            Repr::Backed(backed) => Repr::Backed(backed),
+            Repr::Done => Repr::Done,
+        })
+    }
+}
+
 impl<T> Drop for ValueTask<'_, T> {
     /// Inlined: a consumed value task (the common case after `.await`) drops nothing, nor does
     /// a ready value whose type has no drop glue. Anything else (a live backing, a ready value
-    /// with drop glue) is moved out as up to three words and dropped out of line, passed in
-    /// registers.
+    /// with drop glue) is dropped out of line, its two words passed in registers.
     ///
     /// Three choices here shape what the compiler makes of an `.await` on a value task:
     ///
@@ -207,74 +421,32 @@ impl<T> Drop for ValueTask<'_, T> {
     ///   task's address, so a value task held across a call that may unwind (a `Completer`'s
     ///   `set_result`, which wakes) must live in memory; moved into the awaiting future, it
     ///   was then copied with a 16-byte load of two 8-byte stores, which stalls on store
-    ///   forwarding (rows (e) and (f); with two calls, a header or a ready value in words,
-    ///   (f) keeps the stall).
+    ///   forwarding (rows (e) and (f)).
     #[inline(always)]
     fn drop(&mut self) {
         // Tests, not a `match`: see `Repr::poll`.
-        let live = matches!(*self.0, Repr::Slot(_) | Repr::Backed(_))
-            || (mem::needs_drop::<T>() && matches!(*self.0, Repr::Ready(_)));
-        if !live {
-            return;
-        }
-        if ReprWords::<T>::FITS {
-            // SAFETY: `self.0` is `ManuallyDrop` and never used again: its contents move
-            // out exactly once, here.
-            let words = unsafe { ReprWords::<T>::read(&*self.0) };
-            drop_repr_in_words::<T>(words.0[0], words.0[1], words.0[2]);
+        let live = if Self::INLINE {
+            matches!(self.inline(), Repr::Slot(_) | Repr::Backed(_))
+                || (mem::needs_drop::<T>() && matches!(self.inline(), Repr::Ready(_)))
         } else {
-            // SAFETY: as above.
-            drop_repr_out_of_line(unsafe { ptr::read(&*self.0) });
-        }
-    }
-}
-
-/// A representation of at most three words, as three words (the tail uninitialized).
-struct ReprWords<T>([mem::MaybeUninit<u64>; 3], std::marker::PhantomData<T>);
-
-impl<T> ReprWords<T> {
-    const FITS: bool = mem::size_of::<Repr<'_, T>>() <= 24 && mem::align_of::<Repr<'_, T>>() <= 8;
-
-    /// # Safety
-    /// `repr` is moved out: the caller never uses or drops it again.
-    #[inline(always)]
-    unsafe fn read(repr: &Repr<'_, T>) -> Self {
-        let mut words = [mem::MaybeUninit::<u64>::uninit(); 3];
-        // SAFETY: `FITS`: the representation fits in the three words.
-        unsafe {
-            ptr::copy_nonoverlapping(
-                (repr as *const Repr<'_, T>).cast::<u8>(),
-                words.as_mut_ptr().cast::<u8>(),
-                mem::size_of::<Repr<'_, T>>(),
-            )
+            !matches!(self.far(), Repr::Done)
         };
-        ReprWords(words, std::marker::PhantomData)
+        if live {
+            drop_words::<T>(self.words.0, self.words.1);
+        }
     }
 }
 
 /// The out-of-line part of a value task's `drop` (a live backing, or a ready value with drop
-/// glue), given the representation as three words in registers rather than by address.
+/// glue), given its words in registers rather than by address.
 #[inline(never)]
-fn drop_repr_in_words<T>(
-    a: mem::MaybeUninit<u64>,
-    b: mem::MaybeUninit<u64>,
-    c: mem::MaybeUninit<u64>,
-) {
-    let words = [a, b, c];
-    let mut repr = mem::MaybeUninit::<Repr<'_, T>>::uninit();
-    // SAFETY: the words are a representation moved out by `ReprWords::read`, which fits.
-    unsafe {
-        ptr::copy_nonoverlapping(
-            words.as_ptr().cast::<u8>(),
-            repr.as_mut_ptr().cast::<u8>(),
-            mem::size_of::<Repr<'_, T>>(),
-        );
-        drop(repr.assume_init());
+fn drop_words<T>(a: MaybeUninit<u64>, b: MaybeUninit<u64>) {
+    let words = Words(a, b);
+    if Repr::<'_, T>::INLINE {
+        // SAFETY: the words of a value task being dropped, moved out once, here.
+        drop(unsafe { Repr::<'_, T>::from_words(words) });
+    } else {
+        // SAFETY: as above.
+        drop(unsafe { Repr::<'_, T, Far>::from_words(words) });
     }
-}
-
-/// The out-of-line drop of a representation too large for three words.
-#[inline(never)]
-fn drop_repr_out_of_line<T>(repr: Repr<'_, T>) {
-    drop(repr);
 }

@@ -70,19 +70,22 @@ fn a_live_backing_is_released_once() {
     assert_eq!(task.raw.ref_count(), before);
 }
 
-/// A `Slot` or `Backed` written as one 16-byte head (where `Repr::POINTER_IN_HEAD` allows it)
-/// keeps its variant and pointer, whatever layout rustc gave the representation: a tag of
-/// its own, a tag in a niche of `T`, over-aligned, larger than the copies made inline.
+/// A `Slot` or `Backed` keeps its variant and pointer through the value task's two words,
+/// whatever layout rustc gave the representation: a tag of its own, a tag in a niche of `T`,
+/// the far form of a `T` too large for the words.
 #[test]
-fn a_pointer_variant_built_in_one_store_keeps_its_variant_and_pointer() {
+fn a_pointer_variant_keeps_its_variant_and_pointer_in_the_words() {
     fn check<T: 'static>() {
         let header = NonNull::<backing::Header<T>>::dangling();
-        type Make<T> = fn(Backed<'static, T>) -> Repr<'static, T>;
-        let variants: [(&str, Make<T>); 2] = [("Backed", Repr::Backed), ("Slot", Repr::Slot)];
+        type Make<T> = fn(Backed<'static, T>) -> ValueTask<'static, T>;
+        let variants: [(&str, Make<T>); 2] = [
+            ("Backed", ValueTask::from_backed),
+            ("Slot", ValueTask::from_slot),
+        ];
         for (variant, make) in variants {
             // SAFETY: the backing is never polled, released or dropped: forgotten below.
             let backed = unsafe { Backed::<'static, T>::from_header(header) };
-            let repr = ManuallyDrop::into_inner(make(backed).pointer_in_one_store());
+            let repr = make(backed).into_repr();
             let kept = match (&repr, variant) {
                 (Repr::Backed(b), "Backed") | (Repr::Slot(b), "Slot") => b.header(),
                 _ => panic!(
@@ -94,8 +97,7 @@ fn a_pointer_variant_built_in_one_store_keeps_its_variant_and_pointer() {
             std::mem::forget(repr);
         }
     }
-    /// A niche (the `bool`'s) past the first 16 bytes: the tag of `Repr<LateNiche>` lives
-    /// there, so its head alone is not the value.
+    /// A niche (the `bool`'s) past the first 16 bytes.
     #[repr(C)]
     struct LateNiche([u64; 4], bool);
     check::<LateNiche>();
@@ -115,25 +117,70 @@ fn a_pointer_variant_built_in_one_store_keeps_its_variant_and_pointer() {
     check::<OverAligned<'static>>();
 }
 
-/// A ready value task built in the widths its caller copies it in is the value it was built
-/// from, at every size around the chunk boundaries, and its value is dropped once.
+/// One size for every value task: two words, whatever the result; inline exactly when the
+/// representation fits them.
 #[test]
-fn a_ready_value_built_in_copy_widths_is_the_value_and_drops_once() {
+fn every_value_task_is_two_words() {
+    fn check<T>(inline: bool) {
+        assert_eq!(
+            std::mem::size_of::<ValueTask<'_, T>>(),
+            16,
+            "{}",
+            std::any::type_name::<T>()
+        );
+        assert_eq!(
+            ValueTask::<'_, T>::INLINE,
+            inline,
+            "{}",
+            std::any::type_name::<T>()
+        );
+    }
+    check::<()>(true);
+    check::<u8>(true);
+    check::<u64>(true);
+    check::<Option<Box<u8>>>(true);
+    check::<std::io::Result<usize>>(true);
+    check::<[u64; 2]>(false);
+    check::<[u8; 24]>(false);
+    check::<[u64; 8]>(false);
+    check::<[u64; 32]>(false);
+    check::<[u8; 2048]>(false);
+    check::<String>(false);
+    check::<OverAligned<'static>>(false);
+}
+
+/// A ready value task is the value it was made from, at every size around the words'
+/// boundary and past the pool's largest block, and its value is dropped once: taken by a
+/// poll, or dropped with the value task.
+#[test]
+fn a_ready_value_is_the_value_and_drops_once_at_every_size() {
     fn check<const PAD: usize>() {
-        let drops = AtomicUsize::new(0);
         let mut bytes = [0u8; PAD];
         for (i, byte) in bytes.iter_mut().enumerate() {
             *byte = i as u8 ^ 0x5a;
         }
-        let repr =
-            ManuallyDrop::into_inner(Repr::Ready(Counted::<PAD>(&drops, bytes)).in_copy_widths());
-        let Repr::Ready(value) = repr else {
-            panic!("not ready at {PAD}")
-        };
+        let drops = AtomicUsize::new(0);
+        let mut vt = ValueTask::from_result(Counted::<PAD>(&drops, bytes));
+        assert!(vt.is_completed(), "at {PAD}");
+        let value = vt.try_take().expect("ready");
         assert_eq!(value.1, bytes, "at {PAD}");
         assert!(std::ptr::eq(value.0, &drops));
+        drop(vt);
+        assert_eq!(
+            drops.load(Ordering::Relaxed),
+            0,
+            "at {PAD}: taken, not dropped"
+        );
         drop(value);
         assert_eq!(drops.load(Ordering::Relaxed), 1, "at {PAD}");
+
+        let drops = AtomicUsize::new(0);
+        drop(ValueTask::from_result(Counted::<PAD>(&drops, bytes)));
+        assert_eq!(
+            drops.load(Ordering::Relaxed),
+            1,
+            "at {PAD}: dropped unpolled"
+        );
     }
     check::<0>();
     check::<1>();
@@ -143,20 +190,9 @@ fn a_ready_value_built_in_copy_widths_is_the_value_and_drops_once() {
     check::<15>();
     check::<23>();
     check::<24>();
-    check::<31>();
-    check::<47>();
-    check::<57>();
-    check::<63>();
     check::<64>();
-    check::<100>();
-    check::<111>();
-    check::<112>();
     check::<113>();
-    check::<200>();
-    let words = ManuallyDrop::into_inner(Repr::Ready([7u64; 9]).in_copy_widths());
-    assert!(matches!(words, Repr::Ready(w) if w == [7; 9]));
-    let text = ManuallyDrop::into_inner(
-        Repr::Ready(Ok::<_, TaskError>(String::from("moved"))).in_copy_widths(),
-    );
-    assert!(matches!(text, Repr::Ready(Ok(ref s)) if s == "moved"));
+    check::<256>();
+    check::<4090>();
+    check::<5000>();
 }
