@@ -83,12 +83,12 @@ mod error;
 mod first_poll;
 mod forwarding;
 pub mod guide;
+mod held;
 mod local_value_task;
 #[doc(hidden)]
 pub mod macro_support;
 pub mod misuse;
 mod pool;
-mod ready_block;
 mod runtime;
 mod source;
 #[cfg(feature = "stats")]

@@ -429,6 +429,19 @@ impl<R> ClassOf<R> {
     };
 }
 
+/// Gives a pooled block of a class back when dropped: after what it held was dropped, or
+/// during that drop's unwinding (one type for every block).
+pub(crate) struct GiveBack(pub(crate) usize, pub(crate) NonNull<u8>);
+
+impl Drop for GiveBack {
+    /// Inlined where the class is a constant: the block's list is then found without a
+    /// lookup.
+    #[inline(always)]
+    fn drop(&mut self) {
+        return_block(self.0, self.1);
+    }
+}
+
 /// Move `value` into a pooled block: for the small records behind value tasks (a source and
 /// its token, a task), which always fit the smallest class.
 ///
@@ -492,13 +505,6 @@ pub(crate) unsafe fn free_block<R>(block: NonNull<R>) {
     if ClassOf::<R>::CLASS == usize::MAX {
         // SAFETY: per the caller, a box.
         return drop(unsafe { Box::from_raw(block.as_ptr()) });
-    }
-    /// Gives the block back when dropped: after the value's drop, or during its unwinding.
-    struct GiveBack(usize, NonNull<u8>);
-    impl Drop for GiveBack {
-        fn drop(&mut self) {
-            return_block(self.0, self.1);
-        }
     }
     let _give_back = GiveBack(ClassOf::<R>::CLASS, block.cast());
     // SAFETY: per the caller, the block holds an `R` that nothing uses again.

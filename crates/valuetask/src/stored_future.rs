@@ -56,7 +56,8 @@ use std::task::{Context, Poll};
 
 use crate::backing::{deliver, BackingVTable, Header, Kind, SourceStatus};
 use crate::first_poll::FirstPoll;
-use crate::pool::{return_block, take_block, ClassOf};
+use crate::held::{status_succeeded, Held, HeldPooled, BODY_OFFSET};
+use crate::pool::{return_block, take_block, ClassOf, GiveBack};
 
 /// A future and the header that makes it a value task's backing: the layout of a pooled
 /// block, and of a boxed future.
@@ -71,16 +72,6 @@ struct StoredBlock<F: Future> {
 union Body<F: Future> {
     future: ManuallyDrop<F>,
     held: ManuallyDrop<Held<F::Output>>,
-}
-
-/// An output kept for the poll after the one that reported the body's yield.
-struct Held<T> {
-    output: ManuallyDrop<T>,
-    /// A poll moved `output` out: the release drops nothing.
-    taken: bool,
-    /// A pooled block's size class (`HeldPooled` gives the block back without the future's
-    /// type); unused in a box.
-    class: usize,
 }
 
 /// Calls `run(data)` when dropped, also during unwinding: the guards here, one type for all
@@ -304,71 +295,6 @@ impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
     }
 }
 
-/// A pooled block's Held output, whatever the future was: a pooled block's body starts 16
-/// bytes in (its header is 16 bytes and it is aligned to at most 16), so reading the output
-/// and giving the block back (its class, kept with the output) need not know the future.
-struct HeldPooled<T>(PhantomData<T>);
-
-impl<T> HeldPooled<T> {
-    /// Promoted to static memory when borrowed, as `Stored`'s vtables.
-    const HELD: BackingVTable<T> = BackingVTable {
-        poll: Self::poll,
-        status: status_succeeded::<T>,
-        release: Self::release,
-        kind: Kind::Future,
-        name: "Pooled",
-        token: None,
-    };
-    /// See `Stored::READY`.
-    const READY: BackingVTable<T> = BackingVTable {
-        kind: Kind::Ready,
-        name: "Ready",
-        ..Self::HELD
-    };
-
-    fn held(header: NonNull<Header<T>>) -> *mut Held<T> {
-        // SAFETY: inside the block (module docs: the body starts 16 bytes in).
-        unsafe {
-            header
-                .cast::<u8>()
-                .as_ptr()
-                .add(BODY_OFFSET)
-                .cast::<Held<T>>()
-        }
-    }
-
-    /// # Safety
-    /// As for `Stored::poll_held`.
-    unsafe fn poll(header: NonNull<Header<T>>, _cx: &mut Context<'_>, out: NonNull<T>) -> bool {
-        let held = Self::held(header);
-        // SAFETY: Held and not taken: moved out once, then marked taken.
-        unsafe {
-            let output = ManuallyDrop::take(&mut (*held).output);
-            (*held).taken = true;
-            deliver(Poll::Ready(output), out)
-        }
-    }
-
-    /// # Safety
-    /// As for `Stored::release_held`, for a pooled block.
-    unsafe fn release(header: NonNull<Header<T>>) {
-        let held = Self::held(header);
-        // SAFETY: the block's class was kept with the output; given back after the drop,
-        // also if it panics.
-        let class = unsafe { (*held).class };
-        let _give_back = GiveBack(class, header.cast());
-        // SAFETY: an output not taken is dropped once, here.
-        unsafe {
-            if !(*held).taken {
-                ManuallyDrop::drop(&mut (*held).output);
-            }
-        }
-    }
-}
-
-/// Where a pooled block's body starts.
-const BODY_OFFSET: usize = 16;
-
 /// What `hold` needs to put a finished body's output in its block: nothing of the future's
 /// type, so `hold` is compiled once per output type.
 struct Keep<'v, T> {
@@ -408,27 +334,9 @@ unsafe fn hold<T>(keep: *mut ()) {
     }
 }
 
-/// Gives a pooled block back when dropped, also during an unwinding (one type for all
-/// futures).
-struct GiveBack(usize, NonNull<u8>);
-
-impl Drop for GiveBack {
-    /// Inlined where the class is a constant (`release_future`): the block's list is then
-    /// found without a lookup.
-    #[inline(always)]
-    fn drop(&mut self) {
-        return_block(self.0, self.1);
-    }
-}
-
 /// A future's status: pending until polled to completion (futures must be polled to know).
 unsafe fn status_pending<T>(_header: NonNull<Header<T>>) -> SourceStatus {
     SourceStatus::Pending
-}
-
-/// A Held block's status: its output is there.
-unsafe fn status_succeeded<T>(_header: NonNull<Header<T>>) -> SourceStatus {
-    SourceStatus::Succeeded
 }
 
 /// Woken's poll: hand the body's wake-up to the caller's executor, and poll the future from
@@ -493,8 +401,11 @@ pub(crate) trait StartedInto<F: Future> {
     const KEEP_READY: bool;
     /// It completed during the first poll; its storage is already given back.
     fn ready(output: F::Output) -> Self::Out;
+    /// It completed during the first poll, and ([`KEEP_READY`](Self::KEEP_READY)) its output
+    /// is Held in its pooled block, of [`Kind::Ready`] (`held.rs`).
+    fn held(header: NonNull<Header<F::Output>>) -> Self::Out;
     /// It suspended; it stays in its block (the block's header, Started or Woken); or
-    /// ([`KEEP_READY`](Self::KEEP_READY)) it completed and its output is Held there.
+    /// ([`KEEP_READY`](Self::KEEP_READY)) it completed and its output is Held in its box.
     fn pending(header: NonNull<Header<F::Output>>) -> Self::Out;
 }
 
@@ -567,7 +478,11 @@ unsafe fn first_poll<F: Future, S: StartedInto<F>, const BOXED: bool>(
             if S::KEEP_READY {
                 // SAFETY: completed, and nothing else knows the block.
                 unsafe { Stored::<F, BOXED>::keep(header, output, true) };
-                return S::pending(header);
+                return if BOXED {
+                    S::pending(header)
+                } else {
+                    S::held(header)
+                };
             }
             // SAFETY: completed, and nothing else knows the block: the future is dropped in
             // place exactly once and the block given back, even if that drop panics.

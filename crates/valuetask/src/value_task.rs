@@ -103,6 +103,11 @@ impl<'a, T, F: Future<Output = T> + 'a> StartedInto<F> for Started<'a, T> {
         ValueTask::ready(output)
     }
     #[inline(always)]
+    fn held(header: NonNull<Header<T>>) -> Self::Out {
+        // SAFETY: a pooled Held block of a result too large for the words (`KEEP_READY`).
+        unsafe { ValueTask::held(header) }
+    }
+    #[inline(always)]
     fn pending(header: NonNull<Header<T>>) -> Self::Out {
         // SAFETY: a block holding a pending future that lives for `'a`; typed `Send` as the
         // type's docs say.
@@ -149,13 +154,28 @@ impl<'a, T> ValueTask<'a, T> {
     #[inline(always)]
     pub(crate) fn ready(value: T) -> Self {
         if Self::INLINE {
-            ValueTask::from_inline(Repr::Ready(value))
-        } else {
-            // SAFETY: a fresh block holding a ready value of `T`.
-            ValueTask::from_backed(unsafe {
-                Backed::from_header(crate::ready_block::store_ready(value))
-            })
+            return ValueTask::from_inline(Repr::Ready(value));
         }
+        let (header, pooled) = crate::held::store_ready(value);
+        // SAFETY: a fresh block holding a ready value of `T`, pooled (`Repr::Held`) or not.
+        unsafe {
+            if pooled {
+                ValueTask::held(header)
+            } else {
+                ValueTask::from_header(header)
+            }
+        }
+    }
+
+    /// A value task of a ready value too large for its words, in a pooled Held block
+    /// (`held.rs`).
+    ///
+    /// # Safety
+    /// As for [`Backed::from_header`], for a pooled Held block of [`Kind::Ready`].
+    #[inline(always)]
+    unsafe fn held(header: std::ptr::NonNull<backing::Header<T>>) -> Self {
+        // SAFETY: per the caller.
+        ValueTask::from_far(Repr::Held(unsafe { Backed::from_header(header) }, ()))
     }
 
     /// # Safety

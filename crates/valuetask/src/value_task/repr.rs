@@ -47,12 +47,17 @@ use crate::backing::{self, Backed};
 #[repr(C)]
 pub(crate) struct Words(MaybeUninit<u64>, MaybeUninit<u64>);
 
-/// Where a representation keeps a ready value: the `Ready` variant's field is `Value`.
+/// Where a representation keeps a ready value: the `Ready` variant's field is `Value`; a
+/// `Held` variant (a ready value in a pooled block) is made only where `Far` is `()`.
 pub(crate) trait Room<T> {
     /// What `Repr::Ready` holds.
     type Value;
     /// The value a `Ready` variant holds.
     fn into_value(value: Self::Value) -> T;
+    /// `()` for [`Far`], [`Never`] for [`Inline`]: `Repr::Held`'s second field.
+    type Far;
+    /// Whether `Repr::Held` can be made ([`Far`]): `poll` tests for it only then.
+    const FAR: bool;
 }
 
 /// A representation that holds a ready value itself.
@@ -64,6 +69,8 @@ impl<T> Room<T> for Inline {
     fn into_value(value: T) -> T {
         value
     }
+    type Far = Never;
+    const FAR: bool = false;
 }
 
 /// A representation whose ready values live in a block: its `Ready` variant cannot be made.
@@ -78,6 +85,8 @@ impl<T> Room<T> for Far {
     fn into_value(value: Never) -> T {
         match value {}
     }
+    type Far = ();
+    const FAR: bool = true;
 }
 
 /// What a value task holds. Everything but a ready value is one thin pointer to its block
@@ -91,6 +100,10 @@ pub(crate) enum Repr<'a, T, R: Room<T> = Inline> {
     /// them), by the backing's `Drop` once taken out of the value task, or by `poll` once it
     /// is ready.
     Backed(Backed<'a, T>),
+    /// A ready value too large for the words, in a pooled block (`held.rs`): polled, it is
+    /// moved out and the block given back inline, with no call through the vtable; dropped,
+    /// the vtable releases it as any other `Backed`.
+    Held(Backed<'a, T>, R::Far),
     /// Yielded its value already; polling again is a bug in the caller.
     Done,
 }
@@ -156,6 +169,17 @@ impl<'a, T, R: Room<T>> Repr<'a, T, R> {
         }
         // An `if` chain, not a `match`: the ready case above stays a compare and a branch
         // instead of an indirect jump through a table.
+        if !R::FAR {
+            // No `Held` here: no test for it.
+        } else if let Repr::Held(backed, _) = self {
+            let header = backed.header();
+            // SAFETY: `self` is valid for writes; the backing is forgotten (written over
+            // without a drop), its block given back just below instead.
+            unsafe { ptr::write(self, Repr::Done) };
+            // SAFETY: a `Held` is a live pooled Held block of `T`, not taken, ours; this is
+            // its one release.
+            return Poll::Ready(unsafe { crate::held::take_pooled(header) });
+        }
         if let Repr::Backed(backed) = self {
             // The vtable is loaded once, for the poll and the release.
             let (header, poll, release) = backed.parts();
@@ -216,21 +240,21 @@ impl<'a, T, R: Room<T>> Repr<'a, T, R> {
     /// The backing of a `Slot` or `Backed`.
     pub(super) fn backed(&self) -> Option<&Backed<'a, T>> {
         match self {
-            Repr::Slot(backed) | Repr::Backed(backed) => Some(backed),
+            Repr::Slot(backed) | Repr::Backed(backed) | Repr::Held(backed, _) => Some(backed),
             Repr::Ready(_) | Repr::Done => None,
         }
     }
 
     pub(super) fn is_completed(&self) -> bool {
         match self {
-            Repr::Ready(_) | Repr::Done => true,
+            Repr::Ready(_) | Repr::Held(..) | Repr::Done => true,
             Repr::Slot(backed) | Repr::Backed(backed) => backed.status().is_completed(),
         }
     }
 
     pub(super) fn kind(&self) -> &'static str {
         match self {
-            Repr::Ready(_) => "Ready",
+            Repr::Ready(_) | Repr::Held(..) => "Ready",
             Repr::Slot(backed) | Repr::Backed(backed) => backed.name(),
             Repr::Done => "Done",
         }
@@ -344,7 +368,11 @@ impl<'a, T> ValueTask<'a, T> {
         if Self::INLINE {
             matches!(self.inline(), Repr::Ready(_))
         } else {
-            matches!(self.far(), Repr::Backed(backed) if backed.kind() == Kind::Ready)
+            match self.far() {
+                Repr::Held(..) => true,
+                Repr::Backed(backed) => backed.kind() == Kind::Ready,
+                _ => false,
+            }
         }
     }
 
@@ -377,7 +405,8 @@ impl<'a, T> ValueTask<'a, T> {
             match unsafe { Repr::<'a, T, Far>::from_words(this.words) } {
                 Repr::Ready(never) => match never {},
                 Repr::Slot(backed) => Repr::Slot(backed),
-                Repr::Backed(backed) => Repr::Backed(backed),
+                // A held value's block polls it through its vtable as well.
+                Repr::Backed(backed) | Repr::Held(backed, ()) => Repr::Backed(backed),
                 Repr::Done => Repr::Done,
             }
         }
@@ -389,15 +418,13 @@ impl<'a, T> ValueTask<'a, T> {
         if Self::INLINE {
             return ValueTask::from_inline(repr);
         }
-        ValueTask::from_far(match repr {
-            Repr::Ready(value) => {
-                // SAFETY: a fresh block holding a ready value of `T`.
-                Repr::Backed(unsafe { Backed::from_header(crate::ready_block::store_ready(value)) })
-            }
-            Repr::Slot(backed) => Repr::Slot(backed),
-            Repr::Backed(backed) => Repr::Backed(backed),
-            Repr::Done => Repr::Done,
-        })
+        match repr {
+            Repr::Ready(value) => ValueTask::ready(value),
+            Repr::Slot(backed) => ValueTask::from_far(Repr::Slot(backed)),
+            Repr::Backed(backed) => ValueTask::from_far(Repr::Backed(backed)),
+            Repr::Held(_, never) => match never {},
+            Repr::Done => ValueTask::from_far(Repr::Done),
+        }
     }
 }
 
