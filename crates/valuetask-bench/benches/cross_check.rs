@@ -18,6 +18,8 @@
 // unused.
 #![allow(dead_code, unused_imports)]
 
+#[path = "../src/awaits_answer.rs"]
+mod awaits_answer;
 #[path = "../src/dyn_traits.rs"]
 mod dyn_traits;
 #[path = "../src/executor.rs"]

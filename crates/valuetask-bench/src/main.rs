@@ -9,6 +9,7 @@
 // The modules are compiled into this binary, not into a library it links: a library moved
 // code between codegen units and shifted sub-nanosecond rows such as (k) by 15%.
 // `benches/cross_check.rs` includes the ones it needs by path.
+mod awaits_answer;
 mod cli;
 mod dyn_traits;
 mod executor;

@@ -55,6 +55,15 @@ pub enum Bound {
         /// The factor on the reference row's ratio.
         times: f64,
     },
+    /// What this implementation adds above the row `row` (a floor: the same work without
+    /// what is compared) is at most `share` of what the peer adds above it:
+    /// `ratio − floor ≤ share × (1 − floor)`.
+    ShareAboveRow {
+        /// The floor row.
+        row: &'static str,
+        /// The share of the peer's cost above the floor.
+        share: f64,
+    },
 }
 
 impl Target {
@@ -87,11 +96,26 @@ impl Target {
         }
     }
 
+    /// What this implementation adds above the floor row `row` is at most `share` of what
+    /// the peer adds above it.
+    pub const fn share_above_row(
+        implementation: &'static str,
+        row: &'static str,
+        share: f64,
+    ) -> Self {
+        Self {
+            implementation,
+            bound: Bound::ShareAboveRow { row, share },
+        }
+    }
+
     /// The row the ceiling refers to, besides the peer.
     pub fn reference_row(&self) -> Option<&'static str> {
         match self.bound {
             Bound::Peer(_) => None,
-            Bound::RowPlus { row, .. } | Bound::PeerOrRowTimes { row, .. } => Some(row),
+            Bound::RowPlus { row, .. }
+            | Bound::PeerOrRowTimes { row, .. }
+            | Bound::ShareAboveRow { row, .. } => Some(row),
         }
     }
 
@@ -107,6 +131,10 @@ impl Target {
             Bound::Peer(max) => max,
             Bound::RowPlus { row, plus } => reference(row) + plus,
             Bound::PeerOrRowTimes { max, row, times } => max.max(times * reference(row)),
+            Bound::ShareAboveRow { row, share } => {
+                let floor = reference(row);
+                floor + share * (1.0 - floor)
+            }
         }
     }
 
@@ -119,6 +147,9 @@ impl Target {
             Bound::RowPlus { row, plus } => format!("\"{row}\" + {plus:.2}× {peer}"),
             Bound::PeerOrRowTimes { max, row, times } => {
                 format!("{max:.2}× {peer} or {times:.2}× \"{row}\"")
+            }
+            Bound::ShareAboveRow { row, share } => {
+                format!("\"{row}\" + {share:.2} × ({peer} − \"{row}\")")
             }
         }
     }
@@ -224,6 +255,7 @@ pub fn all() -> Vec<Scenario> {
         crate::runtime_scenarios::many_awaiters("n4", "one result, 4 awaiting tasks", 4),
         crate::runtime_scenarios::many_awaiters("n16", "one result, 16 awaiting tasks", 16),
         crate::runtime_scenarios::many_awaiters("n64", "one result, 64 awaiting tasks", 64),
+        crate::awaits_answer::scenario(),
     ]
     .into_iter()
     .chain(crate::tower_stack::all())

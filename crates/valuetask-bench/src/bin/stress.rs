@@ -13,7 +13,7 @@
 //! count of live `Tracked` values), every await saw the outcome its producer chose, and the
 //! heap is back at its baseline, but for what the future pool may keep by design.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -30,6 +30,9 @@ static ALLOC: alloc_count::CountingAllocator = alloc_count::CountingAllocator::P
 const POOL_RETENTION: i64 = 7 * 64 * 1024;
 /// An awaiter still pending this long after its producer completed lost its wake-up.
 const LOST_AFTER: Duration = Duration::from_secs(1);
+
+/// How often the progress goes to a stderr that is not a terminal, as a line of its own.
+const LOG_EVERY: Duration = Duration::from_secs(5);
 
 /// A value whose drops are counted: live values must come back to zero.
 #[derive(Debug, PartialEq)]
@@ -239,6 +242,8 @@ fn main() {
         std::thread::scope(|s| {
             // The watchdog and the progress line.
             s.spawn(|| {
+                let terminal = std::io::stderr().is_terminal();
+                let mut last_line = Instant::now();
                 while !stop.load(Relaxed) {
                     std::thread::sleep(Duration::from_millis(100));
                     if let Some(kind) = watchdog.check() {
@@ -248,8 +253,15 @@ fn main() {
                     }
                     let done: u64 = watchdog.ops.iter().map(|o| o.load(Relaxed)).sum();
                     let left = deadline.saturating_duration_since(Instant::now()).as_secs();
-                    eprint!("\rstress: {done} operations, {left} s left   ");
-                    let _ = std::io::stderr().flush();
+                    if terminal {
+                        // One line, rewritten in place.
+                        eprint!("\rstress: {done} operations, {left} s left   ");
+                        let _ = std::io::stderr().flush();
+                    } else if last_line.elapsed() >= LOG_EVERY {
+                        // A log (CI): a line every few seconds, not a carriage-return stream.
+                        eprintln!("stress: {done} operations, {left} s left");
+                        last_line = Instant::now();
+                    }
                 }
             });
             let workers: Vec<_> = (0..config.threads)

@@ -20,8 +20,8 @@ pub const HEADLINE: &[(&str, &str)] = &[
     ("h", "#[value_task]"),
     ("h2", "#[value_task]"),
     ("j", "#[value_task]"),
-    ("l", "Task::run"),
     ("n16", "valuetask Task"),
+    ("o", "#[value_task]"),
     ("t1", "valuetask BoxCloneService"),
     ("t2", "valuetask BoxCloneService"),
 ];

@@ -27,8 +27,7 @@ impl<O> RawTask<O> {
     /// slab's fast path, which makes no call, else [`poll_new_slow`](Self::poll_new_slow) by
     /// a tail call; a registered key goes to [`poll_registered`](Self::poll_registered). So
     /// this function saves three registers instead of five, and the clone is not a call in
-    /// the middle of it: about 6 instructions less a registration, 0.8% of an (n16) round
-    /// (callgrind; docs/benchmarks.md, (n)).
+    /// the middle of it (re-check row (n16)'s instructions per round after changing it).
     #[cold]
     #[inline(never)]
     fn poll_slow(&self, key: &mut WaiterKey, waker: &Waker, fresh: Option<Waker>) -> Poll<&O> {
