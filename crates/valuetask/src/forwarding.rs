@@ -15,9 +15,8 @@
 //! measured slower than the straddling load).
 //!
 //! The other direction: a value task a call returns is moved by its caller at once (an
-//! `.await` copies it into the awaiting future's state), with the target's widest vector
-//! loads from its start when the compiler copies it inline (16 bytes on the x86-64 baseline).
-//! A pending value task is a tag and a pointer, which the compiler writes as two 8-byte
+//! `.await` copies it into the awaiting future's state), with one 16-byte load when the
+//! compiler copies it inline. A pending value task is a tag and a pointer, which the compiler writes as two 8-byte
 //! stores: the first load straddles both. [`head_in_one_store`] builds such a value so that
 //! its head is written by one store of that load's width, which the load is forwarded from. A
 //! caller that reads the fields one by one instead reads the pointer from the upper half of
@@ -27,9 +26,9 @@
 //! # Invariants
 //! `write_in_words` and `read_in_words` have `ptr::write`'s and `ptr::read`'s contracts and
 //! do what they do, one word at a time; the words are `MaybeUninit<u64>`, so padding and
-//! pointers' provenance are copied as they are. `head_in_one_store` returns its argument with every byte past its
-//! head (16 bytes, or the widest vector no larger than the value) uninitialized, which its
-//! callers guarantee holds none of the value's initialized bytes.
+//! pointers' provenance are copied as they are. `head_in_one_store` returns its argument
+//! with every byte past its first 16 uninitialized, which its callers guarantee hold none of
+//! the value's initialized bytes.
 
 use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
 use std::ptr;
@@ -92,30 +91,10 @@ pub(crate) unsafe fn read_in_words<T>(src: *const T) -> T {
     unsafe { out.assume_init() }
 }
 
-/// The vector moves the compiler copies with inline on this target, widest first: 16 bytes
-/// (SSE2, the x86-64 baseline), 32 with AVX, 64 with AVX-512 (the widths the target's
-/// features enable at compile time; a CPU that prefers narrower vectors than it has copies
-/// with those, and loses only what these functions gain).
-#[cfg(target_arch = "x86_64")]
-mod vectors {
-    #[cfg(target_feature = "avx512f")]
-    pub(super) type Widest = std::arch::x86_64::__m512i;
-    #[cfg(all(target_feature = "avx", not(target_feature = "avx512f")))]
-    pub(super) type Widest = std::arch::x86_64::__m256i;
-    #[cfg(not(target_feature = "avx"))]
-    pub(super) type Widest = std::arch::x86_64::__m128i;
-    pub(super) type V32 = std::arch::x86_64::__m256i;
-    pub(super) type V16 = std::arch::x86_64::__m128i;
-}
-
-/// The widest vector move the compiler copies with inline here.
-#[cfg(target_arch = "x86_64")]
-const WIDEST: usize = size_of::<vectors::Widest>();
-
-/// `value`, built so that its head, as much of its start as the compiler's first move of it
-/// reads (the widest vector no larger than `value`), is written with one store (on x86-64;
-/// elsewhere it is returned as it is). Inlined, so that the store goes straight to where the
-/// caller puts the value (a call's return slot).
+/// `value` (a value task's two words), built so that its 16 bytes are written with one
+/// store, as the compiler's 16-byte move of it reads them (on x86-64; elsewhere it is
+/// returned as it is). Inlined, so that the store goes straight to where the caller puts the
+/// value (a call's return slot).
 ///
 /// # Safety
 /// `value` is at least 16 bytes, and every initialized byte of its representation lies in
@@ -149,16 +128,8 @@ pub(crate) unsafe fn head_in_one_store<V>(value: V) -> ManuallyDrop<V> {
         }
 
         debug_assert!(size_of::<V>() >= 16);
-        // SAFETY: per the caller; each head is no larger than `V`.
-        unsafe {
-            if WIDEST >= 64 && size_of::<V>() >= 64 {
-                rebuilt::<V, vectors::Widest>(value)
-            } else if WIDEST >= 32 && size_of::<V>() >= 32 {
-                rebuilt::<V, vectors::V32>(value)
-            } else {
-                rebuilt::<V, vectors::V16>(value)
-            }
-        }
+        // SAFETY: per the caller; the head is no larger than `V`.
+        unsafe { rebuilt::<V, std::arch::x86_64::__m128i>(value) }
     }
     #[cfg(not(target_arch = "x86_64"))]
     ManuallyDrop::new(value)

@@ -356,6 +356,12 @@
 //! suspended calls and gives advice (`valuetask::stats`), and says which methods return a
 //! result large enough to measure against a box (`Advice::LargeResult`).
 //!
+//! .NET's `ValueTask<TResult>` is a struct that holds the result inline, so it grows with
+//! `TResult`. Here every `ValueTask` is two words: a result that fits them (`()`, a word, a
+//! pointer, `io::Result<usize>`) is held inline, a larger one in a pooled block (no
+//! allocation in steady state) from which the awaiting caller moves it once. Rust's `.await`
+//! copies the value it awaits; at two words that copy is two registers.
+//!
 //! # What has no counterpart here
 //!
 //! - **`ConfigureAwait(false)`, `SynchronizationContext`**: Rust futures resume on whatever

@@ -4,8 +4,8 @@
 //!
 //! | .NET | valuetask |
 //! |---|---|
-//! | `ValueTask<T>` | [`ValueTask<'a, T>`](ValueTask): a `Future<Output = T>`; ready value, task, boxed future or source + token |
-//! | `new ValueTask<T>(result)` | [`ValueTask::from_result`]: no allocation |
+//! | `ValueTask<T>` | [`ValueTask<'a, T>`](ValueTask): a `Future<Output = T>`; ready value, task, boxed future or source + token; two words for every `T` (.NET's struct holds the result inline; here a result larger than the words is kept in a pooled block, so a value task always moves as two words) |
+//! | `new ValueTask<T>(result)` | [`ValueTask::from_result`]: no allocation (a result too large for the two words takes a pooled block) |
 //! | `new ValueTask<T>(task)` | `ValueTask::from(task)` → `ValueTask<'static, Result<T, TaskError>>` |
 //! | `new ValueTask<T>(source, token)` | [`ValueTask::from_source`], [`ValueTask::from_arc_source`] (`u32` token) |
 //! | `default(ValueTask<T>)`, `ValueTask.CompletedTask` | `ValueTask::default()` (complete with `T::default()`), [`ValueTask::completed`] |

@@ -17,25 +17,20 @@
 //! grid, (p), measures both over real payload sizes and `dyn` layers, each call awaited in an
 //! `async` block: a body that only awaits another value-task call returns that call's value
 //! task (no frame), so forwarding layers cost next to nothing and a value task is the faster
-//! return through them. Through one layer, a value task is the faster return for a result of
-//! a word, ready or suspending, and for a ready result of 64 bytes. Beyond that, the value
-//! task, as large as its result, costs in copies: the caller's `.await` copies it whole, twice
-//! (into a temporary, then into its own future). A value task of up to 128 bytes is written
-//! in the widths the compiler copies it in (16-byte moves; with AVX or AVX-512 enabled, up to
-//! 256 or 512 bytes in 32- or 64-byte moves), so those copies are cheap; a larger one is
-//! copied by `memcpy`, whose loads nothing here can match. And a call that
-//! suspends has its body polled at the call and again when awaited, once more than a box. So
-//! through one layer a 64-byte result that suspends takes a little more time than a box; a
-//! 256-byte one takes about as much when ready and more when it suspends, there and through a
-//! layer with a frame of its own: all while allocating nothing. So a method whose result is
-//! larger than [`LARGE_RESULT_BYTES`] gets [`Advice::LargeResult`] (measure it, or return a
-//! `Box<T>`: 8 bytes moved, for one allocation a call); for the others the advice is about
+//! return through them. A value task is two words whatever its result; one too large for
+//! them is kept in a pooled block where it was produced and moved once, when awaited. Through
+//! one layer with a result of 64 bytes or more, a call that suspends still has its body polled
+//! at the call and again when awaited, once more than a box, and its result copied out of the
+//! block: the payload grid (p) shows such calls at about the box's time, and above it when the
+//! whole program is built as one codegen unit. So a method whose result is larger than
+//! [`LARGE_RESULT_BYTES`] gets [`Advice::LargeResult`] (measure it, or return a `Box<T>`:
+//! one allocation a call); for the others the advice is about
 //! allocations, sharing and suspensions, by the share of synchronous calls:
 //!
 //! | counts and result | [`Advice`] | why |
 //! |---|---|---|
 //! | fewer than [`MIN_CALLS`] calls | [`Advice::TooFewCalls`] | nothing to tell yet |
-//! | a result over [`LARGE_RESULT_BYTES`] | [`Advice::LargeResult`] | no allocation, but the value task moves the whole result, where `#[async_trait]` moves a 16-byte box: time may be lost, so measure |
+//! | a result over [`LARGE_RESULT_BYTES`] | [`Advice::LargeResult`] | no allocation, and the value task is two words, but a suspending call through one layer may take the box's time or more: measure |
 //! | ≥ 90% | [`Advice::KeepMostlySynchronous`] | the common call allocates nothing and runs no future; a `Task` would allocate on every call |
 //! | 50% to 90% | [`Advice::KeepPooled`] | most calls complete at once; those that suspend reuse pooled storage |
 //! | < 50% | [`Advice::MostlySuspends`] | a `ValueTask` saves the allocation only on the calls that complete at once; still no allocation in steady state thanks to the pool, but a suspending call is polled once more than a boxed one and may take more time, and when callers share the result (await it more than once, or from several tasks) a `Task` costs about the same and is what they need |
@@ -101,10 +96,9 @@ pub const MIN_CALLS: u64 = 100;
 pub const MOSTLY_SYNCHRONOUS: f64 = 0.9;
 /// At or above this share (and below [`MOSTLY_SYNCHRONOUS`]): [`Advice::KeepPooled`].
 pub const MIXED: f64 = 0.5;
-/// A result larger than this many bytes gets [`Advice::LargeResult`]: above it, moving the
-/// value task, as large as its result, through its callers can cost more than the box it
-/// saves (the bench's payload grid, (p), shows where: its 256-byte results; a value task of
-/// over 128 bytes is copied by `memcpy`, see the [module docs](self)).
+/// A result larger than this many bytes gets [`Advice::LargeResult`]: above it, a call that
+/// suspends through one layer can cost the box it saves, or more (the bench's payload grid,
+/// (p), shows where; see the [module docs](self)).
 pub const LARGE_RESULT_BYTES: usize = 64;
 
 /// Counters per page of a thread's table.
@@ -586,8 +580,8 @@ pub enum Advice {
     /// share the result.
     MostlySuspends,
     /// A result over [`LARGE_RESULT_BYTES`], whatever the share: still no allocation, but
-    /// the value task moves the whole result through every caller, so a call may take more
-    /// time than `#[async_trait]`'s; measure, or return a `Box<T>`.
+    /// a suspending call may take as much time as `#[async_trait]`'s or more; measure, or
+    /// return a `Box<T>`.
     LargeResult,
 }
 
@@ -611,7 +605,7 @@ impl Advice {
                 "suspends in {suspends}% of calls: a ValueTask saves an allocation only on the {sync}% that complete at once; fine here because storage is pooled, but a suspending call is polled once more than a boxed one and may take more time, and a Task would be as cheap if callers share the result"
             ),
             Advice::LargeResult => format!(
-                "measure: a {}-byte result moves whole with its value task, through every caller, where a boxed future moves 16 bytes; no allocation ({sync}% synchronous), but possibly more time than #[async_trait]; a Box<T> result moves 8 bytes for one allocation a call",
+                "measure: a {}-byte result is kept in a pooled block and copied out once when awaited; no allocation ({sync}% synchronous), but a call that suspends may take as much time as #[async_trait]'s or more; a Box<T> result costs one allocation a call",
                 row.result_bytes
             ),
         }
