@@ -43,7 +43,8 @@ pub(crate) use repr::Repr;
 ///
 /// A `ValueTask` is a [`Future`] yielding `T`, backed by one of:
 ///
-/// - a ready value ([`from_result`](Self::from_result)): no allocation, no pool, a move;
+/// - a ready value ([`from_result`](Self::from_result)): a move into the value task's two
+///   words when it fits them, else a pooled block (no allocation once the pool is warm);
 /// - a [`Task`] (`ValueTask::from(task)`), yielding `Result<U, TaskError>`;
 /// - a future in pooled storage ([`new`](Self::new), [`start`](Self::start)), or in a box
 ///   ([`boxed`](Self::boxed));
@@ -60,6 +61,10 @@ pub(crate) use repr::Repr;
 ///
 /// Polling a value task again after it yielded its value panics, naming the misuse (the
 /// `Future` contract leaves that case open; this is .NET's "awaited twice" made loud).
+///
+/// Every `ValueTask` is two words, whatever `T` (.NET's `ValueTask<TResult>` is a struct as
+/// large as its result): a result larger than the words is kept where it was produced (the
+/// body's pooled block, the source, the task) and moved once, into what awaiting it yields.
 ///
 /// ```
 /// use valuetask::ValueTask;
