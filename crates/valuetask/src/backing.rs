@@ -29,7 +29,7 @@ use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
-use crate::forwarding::{read_in_words, write_in_words};
+use crate::forwarding::{in_words, read_in_words, write_in_words};
 
 /// The first field of every block behind a value task.
 #[repr(C)]
@@ -191,9 +191,9 @@ impl<T> Backed<'_, T> {
     /// Poll the block; see [`BackingVTable::poll`] for what `Ready` means for its release.
     #[inline(always)]
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<T> {
-        // SAFETY: the block is live and its header's `poll` polls it (the vtable's, or a first-poll step); we are its
-        // consumer.
-        unsafe { call_poll(self.header.as_ref().poll, self.header, cx) }
+        // SAFETY: the block is live and its header's `poll` polls it (the vtable's, or a
+        // first-poll step); we are its consumer.
+        unsafe { self.header.as_ref().poll.call(self.header, cx) }
     }
 
     /// The block and its poll and release functions, loaded once, for a caller that polls and
@@ -206,20 +206,119 @@ impl<T> Backed<'_, T> {
     }
 }
 
-/// Polls a block. On `Ready` it moves the output into `out` with [`deliver`] and returns
-/// `true`; [`call_poll`] reads it back. The output crosses the call through a slot written and
-/// read in words, not as a returned `Poll<T>` (which goes through memory for any `T` wider
-/// than two words, copied with whatever widths the compiler picks): see `forwarding`.
-pub(crate) type PollFn<T> = unsafe fn(NonNull<Header<T>>, &mut Context<'_>, NonNull<T>) -> bool;
+/// Polls a block, in the calling convention [`PollFn::BY_SLOT`] picks for `T`:
+///
+/// - returned ([`ReturnPollFn`]), for an output of whole 8-byte words, at most 64 bytes,
+///   too large for a value task's two words: the caller's value task copies a ready output
+///   from the poll's return place to its own in the compiler's widths, which read it as the
+///   callee wrote it;
+/// - through the caller's slot ([`SlotPollFn`]), for any other output: on `Ready` the output
+///   is moved into `out` ([`deliver`], in words up to 64 bytes) and `true` returned. Up to
+///   three words, the caller reads it back in words at once ([`call_poll`]): a `Poll<T>` of
+///   more than two words is returned through memory, copied with whatever widths the
+///   compiler picks, which stalled on store forwarding (see `forwarding`). Larger, it stays
+///   in the caller's slot until the block is released ([`Delivered`]) and is moved once,
+///   into what the caller returns.
+pub(crate) union PollFn<T> {
+    slot: SlotPollFn<T>,
+    ret: ReturnPollFn<T>,
+}
 
-/// Call a block's poll function and return what it polled.
+/// [`PollFn`] through the caller's slot.
+pub(crate) type SlotPollFn<T> = unsafe fn(NonNull<Header<T>>, &mut Context<'_>, NonNull<T>) -> bool;
+
+/// [`PollFn`] returning its output.
+pub(crate) type ReturnPollFn<T> = unsafe fn(NonNull<Header<T>>, &mut Context<'_>) -> Poll<T>;
+
+impl<T> Clone for PollFn<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for PollFn<T> {}
+
+/// Whether a value task of `T` holds a ready `T` in its two words: when a representation of
+/// `Repr`'s shape (a `T`, two thin pointers, one empty variant) is at most 16 bytes and
+/// 8-aligned. `Repr::INLINE` is this (a test checks that it is `Repr`'s own size).
+pub(crate) const fn fits_words<T>() -> bool {
+    #[allow(dead_code)]
+    enum Shape<T> {
+        Ready(T),
+        Slot(NonNull<u8>),
+        Backed(NonNull<u8>),
+        Done,
+    }
+    std::mem::size_of::<Shape<T>>() <= 16 && std::mem::align_of::<Shape<T>>() <= 8
+}
+
+impl<T> PollFn<T> {
+    /// Whether a poll of an output `T` delivers it through the caller's slot (see above).
+    pub(crate) const BY_SLOT: bool = fits_words::<T>() || !in_words::<T>();
+
+    /// A block's poll in both conventions; the one [`BY_SLOT`](Self::BY_SLOT) picks is kept.
+    pub(crate) const fn new(slot: SlotPollFn<T>, ret: ReturnPollFn<T>) -> Self {
+        if Self::BY_SLOT {
+            PollFn { slot }
+        } else {
+            PollFn { ret }
+        }
+    }
+
+    /// The poll in the slot convention. Only if [`BY_SLOT`](Self::BY_SLOT).
+    #[inline(always)]
+    pub(crate) fn by_slot(self) -> SlotPollFn<T> {
+        debug_assert!(Self::BY_SLOT);
+        // SAFETY: `BY_SLOT`: `new` kept this field.
+        unsafe { self.slot }
+    }
+
+    /// The poll in the returning convention. Only if not [`BY_SLOT`](Self::BY_SLOT).
+    #[inline(always)]
+    pub(crate) fn returning(self) -> ReturnPollFn<T> {
+        debug_assert!(!Self::BY_SLOT);
+        // SAFETY: not `BY_SLOT`: `new` kept this field.
+        unsafe { self.ret }
+    }
+
+    /// Poll the block and return what it polled, in either convention.
+    ///
+    /// # Safety
+    /// As for calling the poll on `header`: the block is live, of this poll's type, and the
+    /// caller is its consumer.
+    #[inline(always)]
+    pub(crate) unsafe fn call(self, header: NonNull<Header<T>>, cx: &mut Context<'_>) -> Poll<T> {
+        if Self::BY_SLOT {
+            // SAFETY: per the caller.
+            unsafe { call_poll(self.by_slot(), header, cx) }
+        } else {
+            // SAFETY: per the caller.
+            unsafe { (self.returning())(header, cx) }
+        }
+    }
+}
+
+/// The [`PollFn`] of a poll written in the slot convention ([`SlotPollFn`], the path of a
+/// function); its returning convention moves the output through [`call_poll`].
+macro_rules! poll_fn_of_slot {
+    ($poll:path) => {
+        $crate::backing::PollFn::new($poll, |header, cx| {
+            // SAFETY: the returning convention of the poll, with its contract.
+            unsafe { $crate::backing::call_poll($poll, header, cx) }
+        })
+    };
+}
+pub(crate) use poll_fn_of_slot;
+
+/// Call a block's poll in the slot convention and return what it polled (also the returning
+/// convention of [`poll_fn_of_slot`]).
 ///
 /// # Safety
 /// As for calling `poll` on `header`: the block is live, of `poll`'s type, and the caller is
 /// its consumer.
 #[inline(always)]
 pub(crate) unsafe fn call_poll<T>(
-    poll: PollFn<T>,
+    poll: SlotPollFn<T>,
     header: NonNull<Header<T>>,
     cx: &mut Context<'_>,
 ) -> Poll<T> {
@@ -258,7 +357,7 @@ impl<T> Delivered<T> {
     #[inline(always)]
     pub(crate) unsafe fn poll(
         &mut self,
-        poll: PollFn<T>,
+        poll: SlotPollFn<T>,
         header: NonNull<Header<T>>,
         cx: &mut Context<'_>,
     ) -> bool {

@@ -23,7 +23,7 @@ use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
-use crate::backing::{deliver, BackingVTable, Header, Kind, SourceStatus};
+use crate::backing::{deliver, poll_fn_of_slot, BackingVTable, Header, Kind, SourceStatus};
 use crate::pool::{return_block, take_block, ClassOf, GiveBack};
 
 /// Where a pooled block's body starts: its header is 16 bytes, and a pooled block is aligned
@@ -45,7 +45,7 @@ pub(crate) struct HeldPooled<T>(PhantomData<T>);
 impl<T> HeldPooled<T> {
     /// Promoted to static memory when borrowed: a header's pointer stays valid forever.
     pub(crate) const HELD: BackingVTable<T> = BackingVTable {
-        poll: Self::poll,
+        poll: poll_fn_of_slot!(Self::poll),
         status: status_succeeded::<T>,
         release: Self::release,
         kind: Kind::Future,
@@ -140,7 +140,7 @@ struct BoxedBlock<T> {
 
 impl<T> BoxedBlock<T> {
     const READY: BackingVTable<T> = BackingVTable {
-        poll: Self::poll,
+        poll: poll_fn_of_slot!(Self::poll),
         status: status_succeeded::<T>,
         release: Self::release,
         kind: Kind::Ready,

@@ -54,7 +54,7 @@ use std::pin::Pin;
 use std::ptr::{self, NonNull};
 use std::task::{Context, Poll};
 
-use crate::backing::{deliver, BackingVTable, Header, Kind, SourceStatus};
+use crate::backing::{deliver, poll_fn_of_slot, BackingVTable, Header, Kind, PollFn, SourceStatus};
 use crate::first_poll::FirstPoll;
 use crate::held::{status_succeeded, Held, HeldPooled, BODY_OFFSET};
 use crate::pool::{return_block, take_block, ClassOf, GiveBack};
@@ -109,7 +109,7 @@ impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
     /// Borrowed as `&Self::PLAIN` and `&Self::HELD`, the constants are promoted to static
     /// memory: a header's pointer stays valid forever.
     const PLAIN: BackingVTable<F::Output> = BackingVTable {
-        poll: Self::poll_plain,
+        poll: PollFn::new(Self::poll_plain, Self::poll_plain_returned),
         status: status_pending::<F::Output>,
         release: Self::release_future,
         kind: Kind::Future,
@@ -117,7 +117,7 @@ impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
         token: None,
     };
     const HELD: BackingVTable<F::Output> = BackingVTable {
-        poll: Self::poll_held,
+        poll: poll_fn_of_slot!(Self::poll_held),
         status: status_succeeded::<F::Output>,
         release: Self::release_held,
         kind: Kind::Future,
@@ -131,6 +131,11 @@ impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
         name: "Ready",
         ..Self::HELD
     };
+
+    /// Started's poll (module docs).
+    const STARTED: PollFn<F::Output> = poll_fn_of_slot!(Self::poll_started);
+    /// Woken's poll (module docs).
+    const WOKEN: PollFn<F::Output> = poll_fn_of_slot!(poll_woken::<F::Output>);
 
     /// The future's place in the block (the union's fields start at its start).
     #[inline(always)]
@@ -165,6 +170,20 @@ impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
     ) -> bool {
         // SAFETY: per the caller.
         unsafe { deliver(Self::poll_future(header, cx), out) }
+    }
+
+    /// Plain's poll in the returning convention (`backing::PollFn`): `poll_future`, out of
+    /// line as `poll_plain`.
+    ///
+    /// # Safety
+    /// As for `poll_future`.
+    #[inline(never)]
+    unsafe fn poll_plain_returned(
+        header: NonNull<Header<F::Output>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<F::Output> {
+        // SAFETY: per the caller.
+        unsafe { Self::poll_future(header, cx) }
     }
 
     /// Started's poll, the first real one (module docs).
@@ -490,14 +509,14 @@ unsafe fn first_poll<F: Future, S: StartedInto<F>, const BOXED: bool>(
             S::ready(output)
         }
         Poll::Pending => {
-            let first_poll: crate::backing::PollFn<F::Output> = if first.woken() {
-                poll_woken::<F::Output>
+            let first_poll = if first.woken() {
+                Stored::<F, BOXED>::WOKEN
             } else if first.cloned() {
-                Stored::<F, BOXED>::poll_started
+                Stored::<F, BOXED>::STARTED
             } else {
                 // Neither woke nor kept the waker: nothing can wake it but a poll, which
                 // Plain's is.
-                Stored::<F, BOXED>::poll_plain
+                Stored::<F, BOXED>::PLAIN.poll
             };
             // SAFETY: the block is ours; `&PLAIN` is a promoted constant of its type, and
             // both first polls poll a block that holds its future.

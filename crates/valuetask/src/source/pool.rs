@@ -361,7 +361,7 @@ impl<T> Drop for PoolHandle<T> {
 
 impl<T: Send + 'static> Slot<T> {
     const VTABLE: &'static BackingVTable<TaskOutput<T>> = &BackingVTable {
-        poll: Self::poll,
+        poll: crate::backing::poll_fn_of_slot!(Self::poll),
         status: Self::status,
         release: Self::release,
         kind: Kind::PoolSlot,

@@ -47,7 +47,7 @@ pub(crate) struct SourceRecord<T, S> {
 
 impl<T, S: SourceRef<T>> SourceRecord<T, S> {
     const VTABLE: BackingVTable<T> = BackingVTable {
-        poll: Self::poll,
+        poll: crate::backing::poll_fn_of_slot!(Self::poll),
         status: Self::status,
         release: Self::release,
         kind: Kind::Source,
@@ -113,7 +113,7 @@ pub(crate) struct TaskRecord<T> {
 
 impl<U: Clone + Send + Sync + 'static> TaskRecord<TaskOutput<U>> {
     const VTABLE: BackingVTable<TaskOutput<U>> = BackingVTable {
-        poll: Self::poll,
+        poll: crate::backing::poll_fn_of_slot!(Self::poll),
         status: Self::status,
         release: Self::release,
         kind: Kind::Task,
@@ -207,7 +207,7 @@ impl<O> CoreRecord<O> {
     }
 
     const VTABLE: BackingVTable<O> = BackingVTable {
-        poll: Self::poll,
+        poll: crate::backing::poll_fn_of_slot!(Self::poll),
         status: Self::status,
         release: Self::release,
         kind: Kind::Source,

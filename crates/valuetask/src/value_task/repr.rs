@@ -26,9 +26,10 @@
 //!   keeps the value task in memory and reloads its tag after every poll (row (h)).
 //!   Re-check rows (h), (h4), (j) and (j2) after touching `Drop`, `poll` or the `Repr` tags.
 //! - A backed poll's output of up to three words is moved out of the poll's slot in words at
-//!   once and held in registers across the release; a larger one stays in the slot
-//!   (`backing::Delivered`) until the block is released, and is moved out last, straight
-//!   into what `poll` returns (in words up to 64 bytes): one copy fewer, and no spill.
+//!   once and held in registers across the release; one of four to eight whole words is
+//!   returned by the block's poll (`backing::PollFn`) and copied out only when ready; any
+//!   other stays in the slot (`backing::Delivered`) until the block is released, and is moved
+//!   out last, straight into what `poll` returns: one copy, and no spill.
 //! - A value task a method returns has its two words written as one 16-byte store
 //!   (`forwarding::head_in_one_store`): the caller's copy of it loads them as one.
 
@@ -40,7 +41,7 @@ use std::task::{Context, Poll};
 use super::ValueTask;
 #[cfg(feature = "stats")]
 use crate::backing::Kind;
-use crate::backing::{self, Backed};
+use crate::backing::{self, Backed, PollFn};
 
 /// The two words of every value task.
 #[derive(Clone, Copy)]
@@ -111,8 +112,7 @@ pub(crate) enum Repr<'a, T, R: Room<T> = Inline> {
 impl<T> Repr<'_, T> {
     /// Whether a value task of `T` holds a ready `T` in its two words: when this
     /// representation fits them.
-    pub(crate) const INLINE: bool =
-        mem::size_of::<Self>() <= mem::size_of::<Words>() && mem::align_of::<Self>() <= 8;
+    pub(crate) const INLINE: bool = backing::fits_words::<T>();
 }
 
 impl<'a, T, R: Room<T>> Repr<'a, T, R> {
@@ -183,6 +183,23 @@ impl<'a, T, R: Room<T>> Repr<'a, T, R> {
         if let Repr::Backed(backed) = self {
             // The vtable is loaded once, for the poll and the release.
             let (header, poll, release) = backed.parts();
+            if !PollFn::<T>::BY_SLOT {
+                // SAFETY: the block is live, of the vtable's type, and ours to poll.
+                let polled = unsafe { (poll.returning())(header, cx) };
+                if polled.is_ready() {
+                    // SAFETY: `self` is valid for writes; the backing is forgotten (written
+                    // over without a drop) and released just below instead.
+                    unsafe { ptr::write(self, Repr::Done) };
+                    // SAFETY: still live (only slots release themselves when ready); its one
+                    // release.
+                    unsafe { release(header) };
+                    return polled;
+                }
+                // A new `Pending`, not `polled`: only a ready output is copied out of the
+                // poll's return place.
+                return Poll::Pending;
+            }
+            let poll = poll.by_slot();
             if const { crate::forwarding::in_words::<T>() && mem::size_of::<T>() <= 24 } {
                 // SAFETY: the block is live, of the vtable's type, and ours to poll.
                 let polled = unsafe { backing::call_poll(poll, header, cx) };

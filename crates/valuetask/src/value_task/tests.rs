@@ -134,6 +134,14 @@ fn every_value_task_is_two_words() {
             "{}",
             std::any::type_name::<T>()
         );
+        let fits =
+            std::mem::size_of::<Repr<'_, T>>() <= 16 && std::mem::align_of::<Repr<'_, T>>() <= 8;
+        assert_eq!(
+            fits,
+            inline,
+            "{}: Repr's own size",
+            std::any::type_name::<T>()
+        );
     }
     check::<()>(true);
     check::<u8>(true);
