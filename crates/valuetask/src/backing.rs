@@ -2,12 +2,11 @@
 //! a [`Header`], whose vtable knows what the block holds.
 //!
 //! The blocks: a future in pooled storage (`pool.rs`) or in a box, a `CompletionPool` slot
-//! (`source/pool.rs`), and small records in pooled storage for a `ValueTaskSource` and its
-//! token (borrowed or counted) and for a `Task`. Keeping everything but the ready value behind
-//! one thin pointer keeps `ValueTask<'_, T>` at 16 bytes for a `T` of up to 8 bytes (and for
-//! `io::Result<usize>`, whose spare tag values hold `Backed` and `Done`): two registers, so a
-//! caller gets it back from a call in registers instead of through memory, where copying it
-//! after the call stalled on store forwarding (bench rows h3, h4, j, j2).
+//! (`source/pool.rs`), small records in pooled storage for a `ValueTaskSource` and its token
+//! (borrowed or counted) and for a `Task`, and a result held in a pooled block (`held.rs`).
+//! Keeping everything but a ready value that fits the words behind one thin pointer keeps
+//! every `ValueTask<'_, T>` at two words: a caller gets it back from a call in two registers
+//! instead of through memory, where copying it after the call stalled on store forwarding.
 //!
 //! # Invariants
 //!
