@@ -39,6 +39,32 @@ pub(crate) struct Held<T> {
     pub(crate) class: usize,
 }
 
+impl<T> Held<T> {
+    /// Move the result out and mark it taken, so that the release drops nothing.
+    ///
+    /// # Safety
+    /// `held` is a live block's `Held`, not taken yet, whose consumer the caller is.
+    #[inline(always)]
+    pub(crate) unsafe fn take(held: *mut Self) -> T {
+        // SAFETY: per the caller: moved out once, then marked taken.
+        unsafe {
+            let output = ManuallyDrop::take(&mut (*held).output);
+            (*held).taken = true;
+            output
+        }
+    }
+
+    /// The slot convention's poll of a `Held` (`backing::PollFn`): the result, delivered.
+    ///
+    /// # Safety
+    /// As for [`take`](Self::take); `out` is the caller's slot.
+    #[inline(always)]
+    pub(crate) unsafe fn deliver(held: *mut Self, out: NonNull<T>) -> bool {
+        // SAFETY: per the caller.
+        unsafe { deliver(Poll::Ready(Self::take(held)), out) }
+    }
+}
+
 /// A pooled block's Held result, whatever the block held before (module invariants).
 pub(crate) struct HeldPooled<T>(PhantomData<T>);
 
@@ -74,13 +100,8 @@ impl<T> HeldPooled<T> {
     /// `header` starts a live Held block not taken yet, whose consumer the caller is (the
     /// `PollFn` contract).
     unsafe fn poll(header: NonNull<Header<T>>, _cx: &mut Context<'_>, out: NonNull<T>) -> bool {
-        let held = Self::held(header);
-        // SAFETY: Held and not taken: moved out once, then marked taken.
-        unsafe {
-            let output = ManuallyDrop::take(&mut (*held).output);
-            (*held).taken = true;
-            deliver(Poll::Ready(output), out)
-        }
+        // SAFETY: Held and not taken (per the caller).
+        unsafe { Held::deliver(Self::held(header), out) }
     }
 
     /// # Safety
@@ -152,12 +173,8 @@ impl<T> BoxedBlock<T> {
     /// As for `HeldPooled::poll`, for a block of this type.
     unsafe fn poll(header: NonNull<Header<T>>, _cx: &mut Context<'_>, out: NonNull<T>) -> bool {
         let block = header.cast::<Self>().as_ptr();
-        // SAFETY: per the caller: moved out once, then marked taken.
-        unsafe {
-            let output = ManuallyDrop::take(&mut (*block).held.output);
-            (*block).held.taken = true;
-            deliver(Poll::Ready(output), out)
-        }
+        // SAFETY: per the caller: Held and not taken.
+        unsafe { Held::deliver(&raw mut (*block).held, out) }
     }
 
     /// # Safety

@@ -250,14 +250,8 @@ impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
         out: NonNull<F::Output>,
     ) -> bool {
         let block = header.as_ptr().cast::<StoredBlock<F>>();
-        // SAFETY: Held and not taken (a value task polls no further after `Ready`): moved
-        // out once, then marked taken so the release drops nothing.
-        unsafe {
-            let held = (&raw mut (*block).body).cast::<Held<F::Output>>();
-            let output = ManuallyDrop::take(&mut (*held).output);
-            (*held).taken = true;
-            deliver(Poll::Ready(output), out)
-        }
+        // SAFETY: Held and not taken (a value task polls no further after `Ready`).
+        unsafe { Held::deliver((&raw mut (*block).body).cast(), out) }
     }
 
     /// Give the block back: to its class's pool, or to the allocator.
