@@ -238,14 +238,17 @@ impl<T> Clone for PollFn<T> {
 impl<T> Copy for PollFn<T> {}
 
 /// Whether a value task of `T` holds a ready `T` in its two words: when a representation of
-/// `Repr`'s shape (a `T`, two thin pointers, one empty variant) is at most 16 bytes and
-/// 8-aligned. `Repr::INLINE` is this (a test checks that it is `Repr`'s own size).
+/// `Repr`'s shape (variant for variant: a `T`, two thin pointers, a thin pointer with an
+/// uninhabited field, which still takes a tag value, and an empty variant) is at most 16
+/// bytes and 8-aligned. `Repr::INLINE` is this (a test checks that it is `Repr`'s own size).
 pub(crate) const fn fits_words<T>() -> bool {
+    enum Void {}
     #[allow(dead_code)]
     enum Shape<T> {
         Ready(T),
         Slot(NonNull<u8>),
         Backed(NonNull<u8>),
+        Held(NonNull<u8>, Void),
         Done,
     }
     std::mem::size_of::<Shape<T>>() <= 16 && std::mem::align_of::<Shape<T>>() <= 8

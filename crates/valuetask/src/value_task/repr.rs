@@ -11,9 +11,9 @@
 //! - The words hold the bytes of a `Repr<'_, T, R>` of at most 16 bytes: `R` is [`Inline`]
 //!   when `Repr<'_, T>` itself fits ([`Repr::INLINE`]: `()`, a word, a pointer, or a `T`
 //!   whose niches hold the tag, as `io::Result<usize>`'s do); otherwise [`Far`], whose ready
-//!   variant cannot be made: a ready result is kept in a block (`ready_block.rs`, or the
-//!   body's own pooled block when it completed at the call, `stored_future.rs`) and is moved
-//!   once, out of the block, when the value task is polled. Which of the two is chosen per
+//!   variant cannot be made: a ready result is kept in a block (`held.rs`: its own, or the
+//!   body's pooled block when it completed at the call) and is moved once, out of the
+//!   block, when the value task is polled (`Repr::Held`, inline). Which of the two is chosen per
 //!   `T` at compile time; nothing else reads or writes the words.
 //! - `Repr` is a ready value, a `CompletionPool` slot (`Repr::Slot`: it recycles itself in
 //!   the poll that returns `Ready`), any other backing (`Repr::Backed`: one thin pointer to a
