@@ -100,7 +100,7 @@ pub(crate) enum Kind {
     /// A `Task` (a [`TaskRecord`](crate::value_task::records::TaskRecord)).
     Task,
     /// A ready result too large for the value task's two words, in a block of its own
-    /// (`ready_block.rs`, or a body that completed at the call, in its future's block).
+    /// (`held.rs`: its own, or the pooled block of a body that completed at the call).
     Ready,
 }
 

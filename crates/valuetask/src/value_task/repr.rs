@@ -430,7 +430,7 @@ impl<'a, T> ValueTask<'a, T> {
     }
 
     /// A value task of `repr`: a ready value too large for the words goes to a block of its
-    /// own (`ready_block.rs`).
+    /// own (`held.rs`).
     pub(super) fn from_repr(repr: Repr<'a, T>) -> Self {
         if Self::INLINE {
             return ValueTask::from_inline(repr);
