@@ -99,8 +99,8 @@ pub(crate) enum Kind {
     Source,
     /// A `Task` (a [`TaskRecord`](crate::value_task::records::TaskRecord)).
     Task,
-    /// A ready result too large for the value task's two words, in a block of its own
-    /// (`held.rs`: its own, or the pooled block of a body that completed at the call).
+    /// A ready result too large for the value task's two words, in a block (`held.rs`: one
+    /// of its own, or the pooled block of a body that completed at the call).
     Ready,
 }
 
