@@ -132,9 +132,7 @@ pub fn scenario() -> Scenario {
             Implementation::batched(VALUE_TASK_ATTR, move |n| {
                 batch!(pooled_rt, &pooled, &pooled_connection, n)
             }),
-            Implementation::batched(LAZY, move |n| {
-                batch!(lazy_rt, &lazy, &lazy_connection, n)
-            }),
+            Implementation::batched(LAZY, move |n| batch!(lazy_rt, &lazy, &lazy_connection, n)),
         ],
         Some(Target::peer(VALUE_TASK_ATTR, 0.95)),
     )

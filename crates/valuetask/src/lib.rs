@@ -235,6 +235,64 @@ pub use value_task::ValueTask;
 /// ```
 pub use valuetask_macros::value_task;
 
+/// A `dyn` form for a trait written with native `async fn` (dynosaur's
+/// `#[dynosaur::dynosaur(DynStore = dyn(box) Store)]`, without the box): the trait stays as
+/// written, so static calls are the compiler's own futures, and `DynStore<'a, ..>` stands
+/// where `dyn Store` would. Each call through it returns a value task whose future is started
+/// at the call in pooled storage, as a `#[value_task]` method's is: no allocation per call in
+/// steady state.
+///
+/// What it generates (for a trait `Store` and the name `DynStore`):
+///
+/// - `type DynStore<'a, P.., A..> = dyn ErasedStore<P.., A = A..> + 'a`, with the trait's
+///   parameters `P` and associated types `A` as parameters; `Store` is implemented for it, and
+///   dynosaur's constructors are its associated functions: `new_box`, `new_arc`, `new_rc`,
+///   `from_box`, `from_arc`, `from_rc`, `from_ref`, `from_mut` (and 0.2's `boxed`). They are
+///   the compiler's unsizing coercions: the expansion holds no `unsafe`.
+/// - `ErasedStore` (hidden): its methods return `LocalValueTask` for an `async fn` (an
+///   implementor's future need not be `Send`), `ValueTask` for `-> impl Future<Output = T> +
+///   Send`, `Box<dyn Trait>` for another `-> impl Trait`; it is implemented for every
+///   `T: Store`. A `where Self: Sized` method is left out.
+/// - The bridges (`bridge(blanket)`, the default): `Store` for `&T` (every method takes
+///   `&self`), `&mut T` (`&self` or `&mut self`), `Box<T>` (those or `self: Box<Self>`), for
+///   any `T: Store + ?Sized`. `bridge(dyn)` keeps only `Store for DynStore` (for
+///   `trait_variant::make`, whose blanket impl they would overlap); `bridge(none)`, none.
+///
+/// Options, after the name: `bridge(..)`; `?Send` (every method's value task a
+/// `LocalValueTask`), `lazy` (the future starts at the first poll), `boxed` (a box per call),
+/// `crate = path`, as for [`value_task`]. dynosaur's forms are accepted as they are:
+/// `pub DynStore = dyn(box) Store`, `DynStore = dyn Store`, `DynStore` alone. An attribute whose
+/// `dyn Trait` names another trait leaves the item alone, so that under
+/// `#[trait_variant::make(SendStore: Send)]` each variant takes its own attribute.
+///
+/// No .NET counterpart: every .NET interface can be called through a reference already.
+///
+/// ```
+/// use valuetask::dyn_trait;
+///
+/// #[dyn_trait(DynStore = dyn Store)]
+/// trait Store {
+///     async fn get(&self, key: &str) -> Option<u64>;
+/// }
+///
+/// struct Memory;
+///
+/// impl Store for Memory {
+///     async fn get(&self, key: &str) -> Option<u64> {
+///         (key == "hit").then_some(1)
+///     }
+/// }
+///
+/// struct Service {
+///     store: Box<DynStore<'static>>,
+/// }
+///
+/// let service = Service { store: DynStore::new_box(Memory) };
+/// assert_eq!(service.store.get("hit").get_result(), Some(1));
+/// assert_eq!(futures::executor::block_on(Memory.get("miss")), None); // static: unchanged
+/// ```
+pub use valuetask_macros::dyn_trait;
+
 /// The README's example, compiled and run as a doctest so it cannot rot.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]

@@ -1,0 +1,673 @@
+//! `#[dyn_trait(DynStore = dyn Store)]` on a trait written with native `async fn`: the trait
+//! stays as written (its static calls are the compiler's own futures), and beside it:
+//!
+//! - `ErasedStore`, a dyn-compatible trait (hidden; its methods are the trait's, renamed
+//!   `__dyn_name` so that no implementor has two methods of one name) whose methods return value tasks
+//!   (`LocalValueTask` for an `async fn`, `ValueTask` for `-> impl Future<..> + Send`), boxes
+//!   for other `-> impl Trait`, and what the others return; implemented for every
+//!   `T: Store`, each call's future started in a pooled block as a `#[value_task]` body is
+//!   (`lazy`, `boxed` and `?Send` as there);
+//! - `type DynStore<'a, ..> = dyn ErasedStore<.., Assoc = Assoc> + 'a`: the `dyn` form, with
+//!   dynosaur's constructors (`new_box`, `from_mut`, …) as inherent functions, and `Store`
+//!   implemented for it;
+//! - the bridges `Store for &T`, `&mut T`, `Box<T>` where every method's receiver allows
+//!   (`bridge(blanket)`, the default; `bridge(dyn)` keeps only the `dyn` form's impl,
+//!   `bridge(none)` none).
+//!
+//! An alias of a `dyn` type rather than dynosaur's `#[repr(transparent)]` struct: the
+//! conversions (`Box<impl Store>` to `Box<DynStore>`, `&mut` likewise) are the compiler's
+//! unsizing coercions, so the expansion holds no `unsafe` and builds under
+//! `#![forbid(unsafe_code)]`. A `dyn` type of a local trait is local, so its inherent impl
+//! and the trait's impl for it are the user crate's own.
+//!
+//! An attribute whose `dyn Trait` names another trait leaves the item alone:
+//! `trait_variant::make` copies the attributes under it to both variants, and each variant's
+//! attribute applies to its own.
+
+mod args;
+mod method;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::visit_mut::VisitMut;
+use syn::{parse_quote, GenericParam, Ident, ItemTrait, Lifetime, TraitItem};
+
+use args::{Bridge, DynArgs};
+use method::{Kind, Method, Receiver};
+
+use crate::lifetimes::fresh_lifetime;
+use crate::receiver::contains_reference;
+
+/// The attribute's entry.
+pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream> {
+    let args = DynArgs::from_tokens(args)?;
+    let item: syn::Item = syn::parse2(input)?;
+    let syn::Item::Trait(item) = item else {
+        return Err(syn::Error::new_spanned(
+            item,
+            "#[dyn_trait] goes on a trait (for an impl, nothing is needed: implement the trait as written)",
+        ));
+    };
+    if args.target.as_ref().is_some_and(|t| *t != item.ident) {
+        return Ok(quote!(#item));
+    }
+    let generated = Generated::new(&item, &args)?.tokens();
+    Ok(quote! {
+        #item
+        #generated
+    })
+}
+
+/// An associated type of the trait: a parameter of the `dyn` form.
+struct Assoc {
+    ident: Ident,
+    bounds: syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
+    cfgs: Vec<syn::Attribute>,
+}
+
+struct Generated<'t> {
+    item: &'t ItemTrait,
+    args: &'t DynArgs,
+    erased: Ident,
+    /// The `dyn` form's lifetime.
+    lt: Lifetime,
+    assocs: Vec<Assoc>,
+    methods: Vec<Method>,
+}
+
+impl<'t> Generated<'t> {
+    fn new(item: &'t ItemTrait, args: &'t DynArgs) -> syn::Result<Self> {
+        if let Some(unsafety) = &item.unsafety {
+            return Err(syn::Error::new(
+                unsafety.span,
+                "#[dyn_trait]: an `unsafe trait` would need an `unsafe impl` for its `dyn` form; \
+                 keep the trait safe and its methods `unsafe fn`",
+            ));
+        }
+        let mut assocs = Vec::new();
+        let mut methods = Vec::new();
+        for trait_item in &item.items {
+            match trait_item {
+                TraitItem::Fn(f) => methods.push(Method::new(f, &args.name)?),
+                TraitItem::Type(t) => {
+                    if !t.generics.params.is_empty() {
+                        return Err(syn::Error::new_spanned(
+                            &t.generics,
+                            format!(
+                                "#[dyn_trait]: the generic associated type `{}` makes the trait \
+                                 impossible to use as `dyn`",
+                                t.ident
+                            ),
+                        ));
+                    }
+                    assocs.push(Assoc {
+                        ident: t.ident.clone(),
+                        bounds: t.bounds.clone(),
+                        cfgs: cfgs(&t.attrs),
+                    });
+                }
+                TraitItem::Const(c) => {
+                    return Err(syn::Error::new_spanned(
+                        &c.ident,
+                        format!(
+                            "#[dyn_trait]: the associated const `{}` makes the trait impossible \
+                             to use as `dyn`: move it to a method or another trait",
+                            c.ident
+                        ),
+                    ))
+                }
+                TraitItem::Macro(m) => return Err(syn::Error::new_spanned(
+                    m,
+                    "#[dyn_trait]: a macro in the trait cannot be seen through: expand it by hand",
+                )),
+                _ => {}
+            }
+        }
+        let taken: Vec<Ident> = item
+            .generics
+            .lifetimes()
+            .map(|l| l.lifetime.ident.clone())
+            .collect();
+        Ok(Generated {
+            item,
+            args,
+            erased: format_ident!("Erased{}", item.ident),
+            lt: fresh_lifetime("dyn_trait", None, &taken, Span::call_site()),
+            assocs,
+            methods,
+        })
+    }
+
+    /// The trait's parameters as arguments: `<'a, T, N>` (nothing without any).
+    fn trait_args(&self) -> Vec<TokenStream> {
+        self.item
+            .generics
+            .params
+            .iter()
+            .map(|p| match p {
+                GenericParam::Lifetime(l) => {
+                    let l = &l.lifetime;
+                    quote!(#l)
+                }
+                GenericParam::Type(t) => {
+                    let t = &t.ident;
+                    quote!(#t)
+                }
+                GenericParam::Const(c) => {
+                    let c = &c.ident;
+                    quote!(#c)
+                }
+            })
+            .collect()
+    }
+
+    /// The trait's parameters for an impl's header: bounds kept, defaults gone.
+    fn impl_params(&self) -> Vec<GenericParam> {
+        self.item
+            .generics
+            .params
+            .iter()
+            .cloned()
+            .map(|mut p| {
+                match &mut p {
+                    GenericParam::Type(t) => {
+                        t.eq_token = None;
+                        t.default = None;
+                    }
+                    GenericParam::Const(c) => {
+                        c.eq_token = None;
+                        c.default = None;
+                    }
+                    GenericParam::Lifetime(_) => {}
+                }
+                p
+            })
+            .collect()
+    }
+
+    /// `Trait<'a, T>`.
+    fn trait_path(&self) -> TokenStream {
+        let ident = &self.item.ident;
+        let args = self.trait_args();
+        if args.is_empty() {
+            quote!(#ident)
+        } else {
+            quote!(#ident<#(#args),*>)
+        }
+    }
+
+    /// `Trait<'a, T, Assoc = Assoc>`, the bound of a value the `dyn` form is made of.
+    fn trait_path_bound(&self) -> TokenStream {
+        let ident = &self.item.ident;
+        let args = self.trait_args();
+        let binds = self.assoc_binds();
+        if args.is_empty() && binds.is_empty() {
+            quote!(#ident)
+        } else {
+            quote!(#ident<#(#args,)* #(#binds),*>)
+        }
+    }
+
+    /// `ErasedTrait<'a, T>`.
+    fn erased_path(&self) -> TokenStream {
+        let ident = &self.erased;
+        let args = self.trait_args();
+        if args.is_empty() {
+            quote!(#ident)
+        } else {
+            quote!(#ident<#(#args),*>)
+        }
+    }
+
+    /// `Assoc = Assoc` for each associated type.
+    fn assoc_binds(&self) -> Vec<TokenStream> {
+        self.assocs
+            .iter()
+            .map(|a| {
+                let ident = &a.ident;
+                let cfgs = &a.cfgs;
+                if cfgs.is_empty() {
+                    quote!(#ident = #ident)
+                } else {
+                    // A cfg'd associated type cannot be bound conditionally in a path: the
+                    // `dyn` form then always binds it (the error says so if it is absent).
+                    quote!(#ident = #ident)
+                }
+            })
+            .collect()
+    }
+
+    /// `dyn ErasedTrait<'a, T, Assoc = Assoc> + 'dyn_trait`.
+    fn dyn_type(&self) -> TokenStream {
+        let ident = &self.erased;
+        let args = self.trait_args();
+        let binds = self.assoc_binds();
+        let lt = &self.lt;
+        if args.is_empty() && binds.is_empty() {
+            quote!(dyn #ident + #lt)
+        } else {
+            quote!(dyn #ident<#(#args,)* #(#binds),*> + #lt)
+        }
+    }
+
+    /// `'dyn_trait, <trait params>, <assoc params>` for the impls of the `dyn` form.
+    fn dyn_params(&self) -> TokenStream {
+        let lt = &self.lt;
+        let params = self.impl_params();
+        let assocs = self.assocs.iter().map(|a| &a.ident);
+        quote!(#lt, #(#params,)* #(#assocs),*)
+    }
+
+    /// The `where` predicates of the `dyn` form's impls: the trait's, the associated types'
+    /// bounds on their parameters, and, when a method takes `self` in a box (or another
+    /// owning pointer), every parameter outliving the `dyn` form (its value task holds it).
+    fn dyn_where(&self) -> TokenStream {
+        let mut predicates: Vec<TokenStream> = Vec::new();
+        if let Some(w) = &self.item.generics.where_clause {
+            let p = &w.predicates;
+            predicates.push(quote!(#p));
+        }
+        let names: Vec<&Ident> = self.assocs.iter().map(|a| &a.ident).collect();
+        for a in &self.assocs {
+            if a.bounds.is_empty() {
+                continue;
+            }
+            let mut bounds = a.bounds.clone();
+            let mut unself = SelfAssocToParam(&names);
+            for b in bounds.iter_mut() {
+                unself.visit_type_param_bound_mut(b);
+            }
+            let ident = &a.ident;
+            predicates.push(quote!(#ident: #bounds));
+        }
+        let owning = self.methods.iter().any(|m| {
+            !matches!(m.kind, Kind::SizedOnly)
+                && m.item
+                    .sig
+                    .receiver()
+                    .is_some_and(|r| r.reference.is_none() && !contains_reference(&r.ty))
+        });
+        if owning {
+            let lt = &self.lt;
+            for a in &self.assocs {
+                let ident = &a.ident;
+                predicates.push(quote!(#ident: #lt));
+            }
+            for t in self.item.generics.type_params() {
+                let ident = &t.ident;
+                predicates.push(quote!(#ident: #lt));
+            }
+        }
+        if predicates.is_empty() {
+            quote!()
+        } else {
+            quote!(where #(#predicates),*)
+        }
+    }
+
+    fn tokens(&self) -> TokenStream {
+        let erased_trait = self.erased_trait();
+        let blanket = self.blanket_impl();
+        let alias = self.alias();
+        let dyn_impl = if self.args.bridge == Bridge::None {
+            quote!()
+        } else {
+            self.dyn_impl()
+        };
+        let constructors = self.constructors();
+        let bridges = if self.args.bridge == Bridge::Blanket {
+            self.bridges()
+        } else {
+            quote!()
+        };
+        quote! {
+            #erased_trait
+            #blanket
+            #alias
+            #dyn_impl
+            #constructors
+            #bridges
+        }
+    }
+
+    /// The dyn-compatible trait behind the `dyn` form.
+    fn erased_trait(&self) -> TokenStream {
+        let vis = &self.args.vis;
+        let ident = &self.erased;
+        let generics = &self.item.generics;
+        let where_clause = &generics.where_clause;
+        let colon = &self.item.colon_token;
+        let supertraits = &self.item.supertraits;
+        let assocs = self.assocs.iter().map(|a| {
+            let ident = &a.ident;
+            let bounds = &a.bounds;
+            let cfgs = &a.cfgs;
+            if bounds.is_empty() {
+                quote!(#(#cfgs)* type #ident;)
+            } else {
+                quote!(#(#cfgs)* type #ident: #bounds;)
+            }
+        });
+        let methods = self.dyn_methods().map(|m| {
+            let (sig, _) = m.erased_signature(&self.args.options, generics);
+            let cfgs = m.cfgs();
+            quote!(#(#cfgs)* #sig;)
+        });
+        let name = &self.args.name;
+        let doc = format!(
+            "The dyn-compatible form of [`{}`] behind [`{name}`]: implemented for every \
+             implementor, its methods return value tasks.",
+            self.item.ident
+        );
+        quote! {
+            #[doc = #doc]
+            #[doc(hidden)]
+            #vis trait #ident #generics #colon #supertraits #where_clause {
+                #(#assocs)*
+                #(#methods)*
+            }
+        }
+    }
+
+    fn dyn_methods(&self) -> impl Iterator<Item = &Method> {
+        self.methods
+            .iter()
+            .filter(|m| !matches!(m.kind, Kind::SizedOnly))
+    }
+
+    /// `impl<T: Trait> ErasedTrait for T`: each method calls the implementor's and keeps its
+    /// future in a value task.
+    fn blanket_impl(&self) -> TokenStream {
+        let params = self.impl_params();
+        let trait_path = self.trait_path();
+        let erased_path = self.erased_path();
+        let where_clause = &self.item.generics.where_clause;
+        let implementor = Ident::new("__DynTraitImpl", Span::mixed_site());
+        let assocs = self.assocs.iter().map(|a| {
+            let ident = &a.ident;
+            let cfgs = &a.cfgs;
+            quote!(#(#cfgs)* type #ident = <#implementor as #trait_path>::#ident;)
+        });
+        let methods = self.dyn_methods().map(|m| {
+            let (sig, names) = m.erased_signature(&self.args.options, &self.item.generics);
+            let ident = &m.item.sig.ident;
+            let call = unsafe_call(
+                &sig,
+                quote!(<#implementor as #trait_path>::#ident(self, #(#names),*)),
+            );
+            let site = format!("{}::{}", self.item.ident, ident);
+            let body = m.erased_body(call, &self.args.options, &site);
+            let cfgs = m.cfgs();
+            quote! {
+                #(#cfgs)*
+                #[inline]
+                #sig {
+                    #body
+                }
+            }
+        });
+        quote! {
+            impl<#(#params,)* #implementor: #trait_path> #erased_path for #implementor #where_clause {
+                #(#assocs)*
+                #(#methods)*
+            }
+        }
+    }
+
+    /// `type DynTrait<'dyn_trait, ..> = dyn ErasedTrait<..> + 'dyn_trait;`
+    fn alias(&self) -> TokenStream {
+        let vis = &self.args.vis;
+        let name = &self.args.name;
+        let lt = &self.lt;
+        // An alias's bounds are not enforced (rustc's `type_alias_bounds`): names only.
+        let params = self.trait_args();
+        let assocs = self.assocs.iter().map(|a| &a.ident);
+        let dyn_type = self.dyn_type();
+        let doc = format!(
+            "`dyn {trait_name}`, usable where `{trait_name}`'s `async fn` methods keep it from \
+             being a trait object: a `Box<{name}>`, `&mut {name}` or `Arc<{name}>` of any \
+             implementor (`{name}::new_box`, `{name}::from_mut`, …). It implements \
+             [`{trait_name}`]; each call through it returns a value task whose future is kept in \
+             pooled storage (no allocation per call in steady state).",
+            trait_name = self.item.ident
+        );
+        quote! {
+            #[doc = #doc]
+            #vis type #name<#lt, #(#params,)* #(#assocs),*> = #dyn_type;
+        }
+    }
+
+    /// `impl Trait for dyn ErasedTrait`: each method calls the erased one.
+    fn dyn_impl(&self) -> TokenStream {
+        let params = self.dyn_params();
+        let trait_path = self.trait_path();
+        let erased_path = self.erased_path();
+        let dyn_type = self.dyn_type();
+        let where_clause = self.dyn_where();
+        let assocs = self.assocs.iter().map(|a| {
+            let ident = &a.ident;
+            let cfgs = &a.cfgs;
+            quote!(#(#cfgs)* type #ident = #ident;)
+        });
+        let methods = self.dyn_methods().map(|m| {
+            let (sig, names) = m.trait_signature();
+            let ident = method::erased_name(&sig.ident);
+            let call = unsafe_call(
+                &sig,
+                quote!(<Self as #erased_path>::#ident(self, #(#names),*)),
+            );
+            let cfgs = m.cfgs();
+            quote! {
+                #(#cfgs)*
+                #[inline]
+                #sig {
+                    #call
+                }
+            }
+        });
+        quote! {
+            impl<#params> #trait_path for #dyn_type #where_clause {
+                #(#assocs)*
+                #(#methods)*
+            }
+        }
+    }
+
+    /// dynosaur's constructors, as inherent functions of the `dyn` form: plain unsizing.
+    fn constructors(&self) -> TokenStream {
+        let params = self.dyn_params();
+        let dyn_type = self.dyn_type();
+        let where_clause = self.dyn_where_for_constructors();
+        let bound = self.trait_path_bound();
+        let lt = &self.lt;
+        let vis = &self.args.vis;
+        let name = &self.args.name;
+        let trait_name = &self.item.ident;
+        let doc = |what: &str| -> String {
+            format!("{what} (dynosaur's constructor of the same name; [`{trait_name}`] is implemented by `{name}`).")
+        };
+        let new_box = doc(&format!("A `Box<{name}>` of `value`"));
+        let new_arc = doc(&format!("An `Arc<{name}>` of `value`"));
+        let new_rc = doc(&format!("An `Rc<{name}>` of `value`"));
+        let from_box = doc(&format!("`value`'s box as a `Box<{name}>`"));
+        let from_arc = doc(&format!("`value`'s `Arc` as an `Arc<{name}>`"));
+        let from_rc = doc(&format!("`value`'s `Rc` as an `Rc<{name}>`"));
+        let from_ref = doc(&format!("`value` as a `&{name}`"));
+        let from_mut = doc(&format!("`value` as a `&mut {name}`"));
+        let boxed = doc(&format!(
+            "A `Box<{name}>` of `value`, as dynosaur 0.2 named `new_box`"
+        ));
+        quote! {
+            #[allow(dead_code)]
+            impl<#params> #dyn_type #where_clause {
+                #[doc = #new_box]
+                #[inline]
+                #vis fn new_box(value: impl #bound + #lt) -> ::std::boxed::Box<Self> {
+                    ::std::boxed::Box::new(value)
+                }
+                #[doc = #new_arc]
+                #[inline]
+                #vis fn new_arc(value: impl #bound + #lt) -> ::std::sync::Arc<Self> {
+                    ::std::sync::Arc::new(value)
+                }
+                #[doc = #new_rc]
+                #[inline]
+                #vis fn new_rc(value: impl #bound + #lt) -> ::std::rc::Rc<Self> {
+                    ::std::rc::Rc::new(value)
+                }
+                #[doc = #from_box]
+                #[inline]
+                #vis fn from_box(value: ::std::boxed::Box<impl #bound + #lt>) -> ::std::boxed::Box<Self> {
+                    value
+                }
+                #[doc = #from_arc]
+                #[inline]
+                #vis fn from_arc(value: ::std::sync::Arc<impl #bound + #lt>) -> ::std::sync::Arc<Self> {
+                    value
+                }
+                #[doc = #from_rc]
+                #[inline]
+                #vis fn from_rc(value: ::std::rc::Rc<impl #bound + #lt>) -> ::std::rc::Rc<Self> {
+                    value
+                }
+                #[doc = #from_ref]
+                #[inline]
+                #vis const fn from_ref(value: &(impl #bound + #lt)) -> &Self {
+                    value
+                }
+                #[doc = #from_mut]
+                #[inline]
+                #vis const fn from_mut(value: &mut (impl #bound + #lt)) -> &mut Self {
+                    value
+                }
+                #[doc = #boxed]
+                #[inline]
+                #vis fn boxed(value: impl #bound + #lt) -> ::std::boxed::Box<Self> {
+                    ::std::boxed::Box::new(value)
+                }
+            }
+        }
+    }
+
+    /// The constructors need the trait's `where` clause only (a value of the trait brings
+    /// its associated types' bounds).
+    fn dyn_where_for_constructors(&self) -> TokenStream {
+        match &self.item.generics.where_clause {
+            Some(w) => quote!(#w),
+            None => quote!(),
+        }
+    }
+
+    /// `impl<T: Trait + ?Sized> Trait for &T / &mut T / Box<T>`, each where every method's
+    /// receiver can be passed on, and no `where Self: Sized` method lacks a default body.
+    fn bridges(&self) -> TokenStream {
+        let sized_without_default = self
+            .methods
+            .iter()
+            .any(|m| matches!(m.kind, Kind::SizedOnly) && m.item.default.is_none());
+        if sized_without_default {
+            return quote!();
+        }
+        let receivers: Vec<Receiver> = self
+            .dyn_methods()
+            .map(|m| m.receiver.unwrap_or(Receiver::Other))
+            .collect();
+        let all = |allowed: &[Receiver]| receivers.iter().all(|r| allowed.contains(r));
+        let mut out = TokenStream::new();
+        if all(&[Receiver::Ref]) {
+            out.extend(self.bridge(quote!(&), false));
+        }
+        if all(&[Receiver::Ref, Receiver::Mut]) {
+            out.extend(self.bridge(quote!(&mut), false));
+        }
+        if all(&[Receiver::Ref, Receiver::Mut, Receiver::Boxed]) {
+            out.extend(self.bridge(quote!(::std::boxed::Box), true));
+        }
+        out
+    }
+
+    fn bridge(&self, pointer: TokenStream, boxed: bool) -> TokenStream {
+        let params = self.impl_params();
+        let trait_path = self.trait_path();
+        let where_clause = &self.item.generics.where_clause;
+        let inner = Ident::new("__DynTraitImpl", Span::mixed_site());
+        let self_type = if boxed {
+            quote!(#pointer<#inner>)
+        } else {
+            quote!(#pointer #inner)
+        };
+        let assocs = self.assocs.iter().map(|a| {
+            let ident = &a.ident;
+            let cfgs = &a.cfgs;
+            quote!(#(#cfgs)* type #ident = <#inner as #trait_path>::#ident;)
+        });
+        let methods = self.dyn_methods().map(|m| {
+            let (sig, names) = m.trait_signature();
+            let ident = &sig.ident;
+            let receiver = if m.receiver == Some(Receiver::Boxed) {
+                quote!(*self)
+            } else {
+                quote!(self)
+            };
+            let call = unsafe_call(
+                &sig,
+                quote!(<#inner as #trait_path>::#ident(#receiver, #(#names),*)),
+            );
+            let cfgs = m.cfgs();
+            quote! {
+                #(#cfgs)*
+                #[inline]
+                #sig {
+                    #call
+                }
+            }
+        });
+        quote! {
+            impl<#(#params,)* #inner: #trait_path + ?Sized> #trait_path for #self_type #where_clause {
+                #(#assocs)*
+                #(#methods)*
+            }
+        }
+    }
+}
+
+/// `call`, in an `unsafe` block when the method is an `unsafe fn` (its caller took on its
+/// contract, which the call passes on unchanged).
+fn unsafe_call(sig: &syn::Signature, call: TokenStream) -> TokenStream {
+    if sig.unsafety.is_some() {
+        quote!(unsafe { #call })
+    } else {
+        call
+    }
+}
+
+fn cfgs(attrs: &[syn::Attribute]) -> Vec<syn::Attribute> {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .cloned()
+        .collect()
+}
+
+/// `Self::Assoc` to `Assoc` (the `dyn` form's parameter of that name).
+struct SelfAssocToParam<'n>(&'n [&'n Ident]);
+
+impl VisitMut for SelfAssocToParam<'_> {
+    fn visit_type_mut(&mut self, ty: &mut syn::Type) {
+        if let syn::Type::Path(p) = ty {
+            if p.qself.is_none() && p.path.segments.len() == 2 {
+                let first = &p.path.segments[0];
+                let second = &p.path.segments[1];
+                if first.ident == "Self"
+                    && second.arguments.is_none()
+                    && self.0.contains(&&second.ident)
+                {
+                    let ident = second.ident.clone();
+                    *ty = parse_quote!(#ident);
+                    return;
+                }
+            }
+        }
+        syn::visit_mut::visit_type_mut(self, ty);
+    }
+}

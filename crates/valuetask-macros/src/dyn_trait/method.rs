@@ -1,0 +1,434 @@
+//! One method of a trait under `#[dyn_trait]`: what its `dyn` form returns, and the
+//! signatures of the generated impls.
+//!
+//! - A method that returns a future (`async fn`, `fn -> impl Future<Output = T> (+ Send)`)
+//!   returns a value task through the `dyn` form: `ValueTask` when the trait asks for a `Send`
+//!   future, else `LocalValueTask` (an implementor's `async fn` future need not be `Send`).
+//! - A method that returns another `impl Trait` (`impl Display`, `impl Iterator<Item = T>`)
+//!   returns `Box<dyn Trait>`, as dynosaur's does: no value task can stand for it.
+//! - Any other method is forwarded as it is; a `where Self: Sized` method is not part of the
+//!   `dyn` form at all.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{
+    parse_quote, FnArg, GenericParam, Lifetime, Pat, ReturnType, Signature, Token, TraitItemFn,
+    Type, TypeParamBound,
+};
+
+use crate::expand::Place;
+use crate::lifetimes::UsedNames;
+use crate::options::Options;
+use crate::signature::rewrite_signature;
+
+/// What a method returns, for its `dyn` form.
+pub(crate) enum Kind {
+    /// `where Self: Sized`: not callable through the `dyn` form.
+    SizedOnly,
+    /// A future of `output`, `Send` if the trait asks.
+    Future { output: Type, send: bool },
+    /// Another `impl Trait`: boxed as `dyn` of these bounds.
+    Boxed {
+        bounds: Punctuated<TypeParamBound, Token![+]>,
+    },
+    /// Anything else: forwarded.
+    Plain,
+}
+
+/// How the receiver takes `Self`, for the bridge impls.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Receiver {
+    Ref,
+    Mut,
+    Boxed,
+    /// `Pin<&mut Self>`, `Rc<Self>`, `Arc<Self>`, … : no bridge forwards it.
+    Other,
+}
+
+pub(crate) struct Method {
+    pub(crate) item: TraitItemFn,
+    pub(crate) kind: Kind,
+    pub(crate) receiver: Option<Receiver>,
+}
+
+impl Method {
+    pub(crate) fn new(item: &TraitItemFn, dyn_name: &syn::Ident) -> syn::Result<Self> {
+        let sig = &item.sig;
+        let receiver = sig.receiver().map(|r| receiver_of(&r.ty));
+        if sized_only(sig) {
+            return Ok(Method {
+                item: item.clone(),
+                kind: Kind::SizedOnly,
+                receiver,
+            });
+        }
+        let name = &sig.ident;
+        let add_sized = |what: &str, span: Span| {
+            syn::Error::new(
+                span,
+                format!(
+                    "#[dyn_trait]: `{name}` {what}, so it cannot be called through `{dyn_name}`: \
+                     add `where Self: Sized` to leave it out of the `dyn` form"
+                ),
+            )
+        };
+        match sig.receiver() {
+            None => return Err(add_sized("has no `self`", sig.ident.span())),
+            Some(r) if r.reference.is_none() && is_self(&r.ty) => {
+                return Err(add_sized("takes `self` by value", r.span()))
+            }
+            Some(_) => {}
+        }
+        for param in &sig.generics.params {
+            if !matches!(param, GenericParam::Lifetime(_)) {
+                return Err(add_sized("is generic", param.span()));
+            }
+        }
+        for arg in &sig.inputs {
+            if let FnArg::Typed(t) = arg {
+                if contains_impl_trait(&t.ty) {
+                    return Err(add_sized("takes an `impl Trait` argument", t.ty.span()));
+                }
+            }
+        }
+        if let Some(c) = &sig.constness {
+            return Err(syn::Error::new(
+                c.span,
+                format!("#[dyn_trait]: `{name}` is `const`, which no trait method can be"),
+            ));
+        }
+        let kind = if sig.asyncness.is_some() {
+            Kind::Future {
+                output: match &sig.output {
+                    ReturnType::Default => parse_quote!(()),
+                    ReturnType::Type(_, ty) => (**ty).clone(),
+                },
+                send: false,
+            }
+        } else {
+            match &sig.output {
+                ReturnType::Type(_, ty) => match &**ty {
+                    Type::ImplTrait(it) => match future_output(&it.bounds) {
+                        Some(output) => Kind::Future {
+                            output,
+                            send: it.bounds.iter().any(is_send),
+                        },
+                        None => {
+                            if it.bounds.iter().any(|b| contains_impl_trait_bound(b)) {
+                                return Err(syn::Error::new(
+                                    ty.span(),
+                                    format!(
+                                        "#[dyn_trait]: `{name}` returns a nested `impl Trait`, \
+                                         which its `dyn` form cannot box: name the inner type, \
+                                         or add `where Self: Sized`"
+                                    ),
+                                ));
+                            }
+                            Kind::Boxed {
+                                bounds: it
+                                    .bounds
+                                    .iter()
+                                    .filter(|b| !matches!(b, TypeParamBound::Lifetime(_)))
+                                    .cloned()
+                                    .collect(),
+                            }
+                        }
+                    },
+                    other if contains_impl_trait(other) => {
+                        return Err(syn::Error::new(
+                            other.span(),
+                            format!(
+                                "#[dyn_trait]: `{name}` returns an `impl Trait` inside another \
+                                 type, which its `dyn` form cannot box: return `impl Trait` \
+                                 itself, or add `where Self: Sized`"
+                            ),
+                        ))
+                    }
+                    _ => Kind::Plain,
+                },
+                ReturnType::Default => Kind::Plain,
+            }
+        };
+        Ok(Method {
+            item: item.clone(),
+            kind,
+            receiver,
+        })
+    }
+
+    /// The `#[cfg]` attributes of the method, for every generated copy of it.
+    pub(crate) fn cfgs(&self) -> Vec<&syn::Attribute> {
+        self.item
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("cfg"))
+            .collect()
+    }
+
+    /// The method's signature with every argument pattern named `__argN` (the generated
+    /// bodies pass them on), and the names.
+    fn named_arguments(&self) -> (Signature, Vec<syn::Ident>) {
+        let mut sig = self.item.sig.clone();
+        let mut names = Vec::new();
+        for (i, arg) in sig.inputs.iter_mut().enumerate() {
+            if let FnArg::Typed(t) = arg {
+                let name = format_ident!("__arg{}", i, span = Span::mixed_site());
+                t.attrs.retain(|a| a.path().is_ident("cfg"));
+                *t.pat = Pat::Ident(syn::PatIdent {
+                    attrs: Vec::new(),
+                    by_ref: None,
+                    mutability: None,
+                    ident: name.clone(),
+                    subpat: None,
+                });
+                names.push(name);
+            }
+        }
+        (sig, names)
+    }
+
+    /// The signature in the erased trait (and its blanket impl), named by [`erased_name`]: a
+    /// value task, a box, or the method's own output; with the names of its arguments.
+    pub(crate) fn erased_signature(
+        &self,
+        options: &Options,
+        trait_generics: &syn::Generics,
+    ) -> (Signature, Vec<syn::Ident>) {
+        let (mut sig, names) = self.named_arguments();
+        sig.ident = erased_name(&sig.ident);
+        let (output, local, boxed) = match &self.kind {
+            Kind::Future { output, send } => (output.clone(), options.local || !send, None),
+            Kind::Boxed { bounds } => (parse_quote!(()), true, Some(bounds.clone())),
+            Kind::Plain | Kind::SizedOnly => return (sig, names),
+        };
+        sig.asyncness = Some(Token![async](sig.fn_token.span));
+        sig.output = parse_quote!(-> #output);
+        let method_options = Options {
+            local,
+            ..options.clone()
+        };
+        rewrite_signature(
+            &mut sig,
+            None,
+            &method_options,
+            Place::Trait { is_default: false },
+            true,
+            Some(trait_generics),
+        );
+        let output_lt = output_lifetime(&sig);
+        // The implementor's future captures every parameter of the trait, used in the
+        // arguments or not: each must outlive the value task.
+        let mut used = UsedNames::default();
+        for arg in &sig.inputs {
+            match arg {
+                FnArg::Receiver(r) => syn::visit::visit_type(&mut used, &r.ty),
+                FnArg::Typed(t) => syn::visit::visit_type(&mut used, &t.ty),
+            }
+        }
+        let mut bounds: Vec<syn::WherePredicate> = Vec::new();
+        for param in &trait_generics.params {
+            match param {
+                GenericParam::Lifetime(l) if !used.lifetimes.contains(&l.lifetime.ident) => {
+                    let l = &l.lifetime;
+                    bounds.push(parse_quote!(#l: #output_lt));
+                }
+                GenericParam::Type(t) if !used.idents.contains(&t.ident) => {
+                    let t = &t.ident;
+                    bounds.push(parse_quote!(#t: #output_lt));
+                }
+                _ => {}
+            }
+        }
+        sig.generics.make_where_clause().predicates.extend(bounds);
+        if let Some(bounds) = boxed {
+            let span = sig.output.span();
+            sig.output = parse_quote_spanned_output(span, &bounds, &output_lt);
+        }
+        (sig, names)
+    }
+
+    /// The signature of the trait's own method, desugared (`async fn f() -> T` is
+    /// `fn f() -> impl Future<Output = T>`), with its arguments named.
+    pub(crate) fn trait_signature(&self) -> (Signature, Vec<syn::Ident>) {
+        let (mut sig, names) = self.named_arguments();
+        if let Some(asyncness) = sig.asyncness.take() {
+            let output: Type = match &sig.output {
+                ReturnType::Default => parse_quote!(()),
+                ReturnType::Type(_, ty) => (**ty).clone(),
+            };
+            sig.fn_token.span = asyncness.span;
+            sig.output = parse_quote!(-> impl ::core::future::Future<Output = #output>);
+        }
+        (sig, names)
+    }
+
+    /// The value the blanket impl's method returns: the implementor's call, kept as the
+    /// erased signature asks (started in a pooled block, boxed, or as it is).
+    pub(crate) fn erased_body(
+        &self,
+        call: TokenStream,
+        options: &Options,
+        site: &str,
+    ) -> TokenStream {
+        let span = self.item.sig.ident.span();
+        let support = options.macro_support(span);
+        let krate = options.krate(span);
+        match &self.kind {
+            Kind::Future { send, .. } => {
+                let local = options.local || !send;
+                let task = if local {
+                    quote_spanned!(span=> #krate::LocalValueTask)
+                } else {
+                    quote_spanned!(span=> #krate::ValueTask)
+                };
+                let started = if options.boxed {
+                    quote_spanned!(span=> #task::boxed(#call))
+                } else if options.lazy {
+                    return quote_spanned!(span=> #task::new(#call));
+                } else if local {
+                    quote_spanned!(span=> #support::start_local(move || #call))
+                } else {
+                    quote_spanned!(span=> #support::start(move || #call))
+                };
+                quote!(#support::count!(#site, #started))
+            }
+            Kind::Boxed { .. } => quote_spanned!(span=> ::std::boxed::Box::new(#call)),
+            Kind::Plain | Kind::SizedOnly => call,
+        }
+    }
+}
+
+/// A method's name in the erased trait: not the trait's, so that a type implementing both
+/// (every implementor, by the blanket impl) has no two methods of one name when both traits
+/// are in scope.
+pub(crate) fn erased_name(ident: &syn::Ident) -> syn::Ident {
+    format_ident!("__dyn_{}", ident)
+}
+
+/// `-> Box<dyn bounds + 'lt>`.
+fn parse_quote_spanned_output(
+    span: Span,
+    bounds: &Punctuated<TypeParamBound, Token![+]>,
+    lt: &Lifetime,
+) -> ReturnType {
+    syn::parse2(quote_spanned!(span=> -> ::std::boxed::Box<dyn #bounds + #lt>))
+        .expect("a return type")
+}
+
+/// The value task's lifetime in a rewritten signature (`-> ValueTask<'value_task, T>`).
+fn output_lifetime(sig: &Signature) -> Lifetime {
+    if let ReturnType::Type(_, ty) = &sig.output {
+        if let Type::Path(p) = &**ty {
+            if let Some(last) = p.path.segments.last() {
+                if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
+                    if let Some(syn::GenericArgument::Lifetime(lt)) = args.args.first() {
+                        return lt.clone();
+                    }
+                }
+            }
+        }
+    }
+    unreachable!("rewrite_signature returns a value task of a named lifetime")
+}
+
+/// `where Self: Sized` on the method.
+fn sized_only(sig: &Signature) -> bool {
+    sig.generics.where_clause.as_ref().is_some_and(|w| {
+        w.predicates.iter().any(|p| match p {
+            syn::WherePredicate::Type(t) => {
+                is_self(&t.bounded_ty)
+                    && t.bounds.iter().any(|b| match b {
+                        TypeParamBound::Trait(tb) => {
+                            tb.path.segments.last().is_some_and(|s| s.ident == "Sized")
+                                && matches!(tb.modifier, syn::TraitBoundModifier::None)
+                        }
+                        _ => false,
+                    })
+            }
+            _ => false,
+        })
+    })
+}
+
+fn is_self(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self"))
+}
+
+fn receiver_of(ty: &Type) -> Receiver {
+    match ty {
+        Type::Reference(r) if is_self(&r.elem) => {
+            if r.mutability.is_some() {
+                Receiver::Mut
+            } else {
+                Receiver::Ref
+            }
+        }
+        Type::Path(p) => {
+            let last = p.path.segments.last().expect("a path has a segment");
+            let only_self = match &last.arguments {
+                syn::PathArguments::AngleBracketed(a) => {
+                    a.args.len() == 1
+                        && matches!(a.args.first(), Some(syn::GenericArgument::Type(t)) if is_self(t))
+                }
+                _ => false,
+            };
+            if last.ident == "Box" && only_self {
+                Receiver::Boxed
+            } else {
+                Receiver::Other
+            }
+        }
+        _ => Receiver::Other,
+    }
+}
+
+/// `Output = T` of a `Future` bound among `bounds`.
+fn future_output(bounds: &Punctuated<TypeParamBound, Token![+]>) -> Option<Type> {
+    bounds.iter().find_map(|b| {
+        let TypeParamBound::Trait(tb) = b else {
+            return None;
+        };
+        let last = tb.path.segments.last()?;
+        if last.ident != "Future" {
+            return None;
+        }
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        args.args.iter().find_map(|a| match a {
+            syn::GenericArgument::AssocType(at) if at.ident == "Output" => Some(at.ty.clone()),
+            _ => None,
+        })
+    })
+}
+
+fn is_send(bound: &TypeParamBound) -> bool {
+    matches!(bound, TypeParamBound::Trait(tb)
+        if tb.path.segments.last().is_some_and(|s| s.ident == "Send"))
+}
+
+fn contains_impl_trait(ty: &Type) -> bool {
+    struct Find(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Find {
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut find = Find(false);
+    syn::visit::visit_type(&mut find, ty);
+    find.0
+}
+
+fn contains_impl_trait_bound(bound: &TypeParamBound) -> bool {
+    struct Find(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Find {
+        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+            self.0 = true;
+        }
+    }
+    let mut find = Find(false);
+    syn::visit::visit_type_param_bound(&mut find, bound);
+    find.0
+}
