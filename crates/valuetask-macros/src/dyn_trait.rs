@@ -33,7 +33,7 @@ use syn::visit_mut::VisitMut;
 use syn::{parse_quote, GenericParam, Ident, ItemTrait, Lifetime, TraitItem};
 
 use args::{Bridge, DynArgs};
-use method::{Kind, Method, Receiver};
+use method::{ImplSignature, Kind, Method, Receiver};
 
 use crate::lifetimes::fresh_lifetime;
 use crate::receiver::contains_reference;
@@ -51,7 +51,7 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
     if args.target.as_ref().is_some_and(|t| *t != item.ident) {
         return Ok(quote!(#item));
     }
-    let generated = Generated::new(&item, &args)?.tokens();
+    let generated = Generated::new(&item, &args)?.tokens()?;
     Ok(quote! {
         #item
         #generated
@@ -305,7 +305,7 @@ impl<'t> Generated<'t> {
         }
     }
 
-    fn tokens(&self) -> TokenStream {
+    fn tokens(&self) -> syn::Result<TokenStream> {
         let erased_trait = self.erased_trait();
         let blanket = self.blanket_impl();
         let alias = self.alias();
@@ -320,14 +320,14 @@ impl<'t> Generated<'t> {
         } else {
             quote!()
         };
-        quote! {
+        Ok(quote! {
             #erased_trait
             #blanket
             #alias
             #dyn_impl
             #constructors
             #bridges
-        }
+        })
     }
 
     /// The dyn-compatible trait behind the `dyn` form.
@@ -439,6 +439,7 @@ impl<'t> Generated<'t> {
 
     /// `impl Trait for dyn ErasedTrait`: each method calls the erased one.
     fn dyn_impl(&self) -> TokenStream {
+        let lt = &self.lt;
         let params = self.dyn_params();
         let trait_path = self.trait_path();
         let erased_path = self.erased_path();
@@ -449,22 +450,36 @@ impl<'t> Generated<'t> {
             let cfgs = &a.cfgs;
             quote!(#(#cfgs)* type #ident = #ident;)
         });
-        let methods = self.dyn_methods().map(|m| {
-            let (sig, names) = m.trait_signature();
-            let ident = method::erased_name(&sig.ident);
+        let mut captured = vec![quote!(#lt)];
+        captured.extend(self.trait_args());
+        captured.extend(self.assocs.iter().map(|a| {
+            let ident = &a.ident;
+            quote!(#ident)
+        }));
+        let mut methods = Vec::new();
+        for m in self.dyn_methods() {
+            let ImplSignature {
+                tokens: sig,
+                names,
+                borrows,
+            } = m.impl_signature(&captured);
+            let ident = method::erased_name(&m.item.sig.ident);
             let call = unsafe_call(
-                &sig,
+                &m.item.sig,
                 quote!(<Self as #erased_path>::#ident(self, #(#names),*)),
             );
+            let (body, unbound) = m.dyn_body(call, borrows, &self.args.options);
+            let allow = unbound.then(|| quote!(#[allow(unsafe_code)]));
             let cfgs = m.cfgs();
-            quote! {
+            methods.push(quote! {
                 #(#cfgs)*
                 #[inline]
+                #allow
                 #sig {
-                    #call
+                    #body
                 }
-            }
-        });
+            });
+        }
         quote! {
             impl<#params> #trait_path for #dyn_type #where_clause {
                 #(#assocs)*
@@ -575,42 +590,59 @@ impl<'t> Generated<'t> {
         let all = |allowed: &[Receiver]| receivers.iter().all(|r| allowed.contains(r));
         let mut out = TokenStream::new();
         if all(&[Receiver::Ref]) {
-            out.extend(self.bridge(quote!(&), false));
+            out.extend(self.bridge(Pointer::Ref));
         }
         if all(&[Receiver::Ref, Receiver::Mut]) {
-            out.extend(self.bridge(quote!(&mut), false));
+            out.extend(self.bridge(Pointer::Mut));
         }
         if all(&[Receiver::Ref, Receiver::Mut, Receiver::Boxed]) {
-            out.extend(self.bridge(quote!(::std::boxed::Box), true));
+            out.extend(self.bridge(Pointer::Box));
         }
         out
     }
 
-    fn bridge(&self, pointer: TokenStream, boxed: bool) -> TokenStream {
+    fn bridge(&self, pointer: Pointer) -> TokenStream {
+        let boxed = pointer == Pointer::Box;
         let params = self.impl_params();
         let trait_path = self.trait_path();
         let where_clause = &self.item.generics.where_clause;
         let inner = Ident::new("__DynTraitImpl", Span::mixed_site());
-        let self_type = if boxed {
-            quote!(#pointer<#inner>)
-        } else {
-            quote!(#pointer #inner)
+        // The reference's lifetime is named: the methods' `impl Trait` outputs capture it.
+        let pointer_lt = (!boxed).then(|| {
+            let taken: Vec<Ident> = self
+                .item
+                .generics
+                .lifetimes()
+                .map(|l| l.lifetime.ident.clone())
+                .collect();
+            fresh_lifetime("dyn_bridge", None, &taken, Span::call_site())
+        });
+        let self_type = match (pointer, &pointer_lt) {
+            (Pointer::Ref, Some(lt)) => quote!(&#lt #inner),
+            (Pointer::Mut, Some(lt)) => quote!(&#lt mut #inner),
+            _ => quote!(::std::boxed::Box<#inner>),
         };
         let assocs = self.assocs.iter().map(|a| {
             let ident = &a.ident;
             let cfgs = &a.cfgs;
             quote!(#(#cfgs)* type #ident = <#inner as #trait_path>::#ident;)
         });
+        let pointer_lifetime: Vec<&Lifetime> = pointer_lt.iter().collect();
+        let mut captured: Vec<TokenStream> = pointer_lt.iter().map(|lt| quote!(#lt)).collect();
+        captured.extend(self.trait_args());
+        captured.push(quote!(#inner));
         let methods = self.dyn_methods().map(|m| {
-            let (sig, names) = m.trait_signature();
-            let ident = &sig.ident;
+            let ImplSignature {
+                tokens: sig, names, ..
+            } = m.impl_signature(&captured);
+            let ident = &m.item.sig.ident;
             let receiver = if m.receiver == Some(Receiver::Boxed) {
                 quote!(*self)
             } else {
                 quote!(self)
             };
             let call = unsafe_call(
-                &sig,
+                &m.item.sig,
                 quote!(<#inner as #trait_path>::#ident(#receiver, #(#names),*)),
             );
             let cfgs = m.cfgs();
@@ -623,12 +655,20 @@ impl<'t> Generated<'t> {
             }
         });
         quote! {
-            impl<#(#params,)* #inner: #trait_path + ?Sized> #trait_path for #self_type #where_clause {
+            impl<#(#pointer_lifetime,)* #(#params,)* #inner: #trait_path + ?Sized> #trait_path for #self_type #where_clause {
                 #(#assocs)*
                 #(#methods)*
             }
         }
     }
+}
+
+/// What a bridge impl is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pointer {
+    Ref,
+    Mut,
+    Box,
 }
 
 /// `call`, in an `unsafe` block when the method is an `unsafe fn` (its caller took on its

@@ -173,3 +173,39 @@ impl<R, X> ::core::fmt::Debug for ForwardLocal<R, X> {
         f.write_str("ForwardLocal")
     }
 }
+
+/// A `#[dyn_trait]` method's value task, its borrow's lifetime unnamed: for a method whose
+/// arguments borrow for two or more lifetimes, the value task lives for their intersection,
+/// which the method's `impl Future` output cannot name (its hidden type may only use
+/// lifetimes it captures). dynosaur's `dyn` form does the same to its box.
+///
+/// # Safety
+///
+/// The result is returned at once as the hidden type of an `impl Future` that captures every
+/// lifetime `task` borrows for, so that nothing can use it past any of them (drop check
+/// included: an opaque type may use all its captures when dropped).
+#[inline(always)]
+pub unsafe fn unbound_value_task<'a, T>(
+    task: crate::ValueTask<'a, T>,
+) -> crate::ValueTask<'static, T> {
+    // SAFETY: the types differ in a lifetime only (one layout); the caller confines the
+    // result to the lifetimes `task` borrows for.
+    unsafe { ::core::mem::transmute::<crate::ValueTask<'a, T>, crate::ValueTask<'static, T>>(task) }
+}
+
+/// [`unbound_value_task`] for a `LocalValueTask`.
+///
+/// # Safety
+///
+/// As for [`unbound_value_task`].
+#[inline(always)]
+pub unsafe fn unbound_local_value_task<'a, T>(
+    task: crate::LocalValueTask<'a, T>,
+) -> crate::LocalValueTask<'static, T> {
+    // SAFETY: as in `unbound_value_task`.
+    unsafe {
+        ::core::mem::transmute::<crate::LocalValueTask<'a, T>, crate::LocalValueTask<'static, T>>(
+            task,
+        )
+    }
+}

@@ -13,13 +13,16 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
+use syn::visit_mut::VisitMut;
 use syn::{
     parse_quote, FnArg, GenericParam, Lifetime, Pat, ReturnType, Signature, Token, TraitItemFn,
     Type, TypeParamBound,
 };
 
 use crate::expand::Place;
-use crate::lifetimes::UsedNames;
+use crate::lifetimes::{
+    output_elision_target, ArgumentLifetimes, ElidedLifetimes, NameOutputElisions, UsedNames,
+};
 use crate::options::Options;
 use crate::signature::rewrite_signature;
 
@@ -249,19 +252,163 @@ impl Method {
         (sig, names)
     }
 
-    /// The signature of the trait's own method, desugared (`async fn f() -> T` is
-    /// `fn f() -> impl Future<Output = T>`), with its arguments named.
-    pub(crate) fn trait_signature(&self) -> (Signature, Vec<syn::Ident>) {
+    /// The signature of the trait's method for an impl of the trait (the `dyn` form's, a
+    /// bridge's), as tokens: desugared (`async fn f() -> T` is
+    /// `fn f() -> impl Future<Output = T>`), its elided lifetimes named, and its `impl Trait`
+    /// output capturing `captured` (the impl's parameters) and the method's lifetimes by
+    /// `use<..>`, as an `async fn`'s future does (without it, a 2021-edition `impl Trait`
+    /// would capture no elided lifetime). With the names of its arguments.
+    pub(crate) fn impl_signature(&self, captured: &[TokenStream]) -> ImplSignature {
         let (mut sig, names) = self.named_arguments();
-        if let Some(asyncness) = sig.asyncness.take() {
-            let output: Type = match &sig.output {
-                ReturnType::Default => parse_quote!(()),
-                ReturnType::Type(_, ty) => (**ty).clone(),
-            };
+        let asyncness = sig.asyncness.take();
+        if let Some(asyncness) = &asyncness {
             sig.fn_token.span = asyncness.span;
-            sig.output = parse_quote!(-> impl ::core::future::Future<Output = #output>);
         }
-        (sig, names)
+        let output = match std::mem::replace(&mut sig.output, ReturnType::Default) {
+            ReturnType::Default => None,
+            ReturnType::Type(_, ty) => Some(*ty),
+        };
+        let returns_impl = asyncness.is_some() || matches!(output, Some(Type::ImplTrait(_)));
+        if !returns_impl {
+            let where_clause = sig.generics.where_clause.take();
+            let output = output.map(|ty| quote!(-> #ty));
+            return ImplSignature {
+                tokens: quote!(#sig #output #where_clause),
+                names,
+                borrows: 0,
+            };
+        }
+        let taken: Vec<syn::Ident> = sig
+            .generics
+            .lifetimes()
+            .map(|l| l.lifetime.ident.clone())
+            .chain(captured.iter().filter_map(|c| {
+                let lt: Lifetime = syn::parse2(c.clone()).ok()?;
+                Some(lt.ident)
+            }))
+            .collect();
+        let mut elided = ElidedLifetimes {
+            fresh: Vec::new(),
+            // Unused: no argument is an `impl Trait` (rejected in `new`).
+            output: Lifetime::new("'_", Span::call_site()),
+            taken,
+        };
+        for arg in sig.inputs.iter_mut() {
+            match arg {
+                FnArg::Receiver(r) => {
+                    if r.colon_token.is_none() {
+                        if let Some((and, lt)) = &mut r.reference {
+                            if lt.as_ref().is_none_or(|lt| lt.ident == "_") {
+                                let fresh = elided.next(and.span);
+                                *lt = Some(fresh.clone());
+                                let m = r.mutability;
+                                *r.ty = parse_quote!(&#fresh #m Self);
+                            }
+                        }
+                    } else {
+                        elided.visit_type_mut(&mut r.ty);
+                    }
+                }
+                FnArg::Typed(t) => elided.visit_type_mut(&mut t.ty),
+            }
+        }
+        for lt in &elided.fresh {
+            sig.generics.params.push(parse_quote!(#lt));
+        }
+        let borrows = ArgumentLifetimes::free_in(sig.inputs.iter().map(|arg| match arg {
+            FnArg::Receiver(r) => &*r.ty,
+            FnArg::Typed(t) => &*t.ty,
+        }))
+        .into_iter()
+        .map(|lt| lt.ident)
+        .filter(|ident| ident != "static")
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+        if sig.generics.lt_token.is_none() && !sig.generics.params.is_empty() {
+            sig.generics.lt_token = Some(Token![<](sig.ident.span()));
+            sig.generics.gt_token = Some(Token![>](sig.ident.span()));
+        }
+        let mut output = output.unwrap_or_else(|| parse_quote!(()));
+        if let Some(target) = output_elision_target(&sig, &elided.output) {
+            NameOutputElisions(target).visit_type_mut(&mut output);
+        }
+        let mut use_list: Vec<TokenStream> = sig
+            .generics
+            .lifetimes()
+            .map(|l| {
+                let l = &l.lifetime;
+                quote!(#l)
+            })
+            .collect();
+        use_list.extend(captured.iter().cloned());
+        let bounds = match (&asyncness, output) {
+            (Some(_), output) => quote!(::core::future::Future<Output = #output>),
+            (None, Type::ImplTrait(it)) => {
+                let bounds = it.bounds;
+                if bounds
+                    .iter()
+                    .any(|b| matches!(b, TypeParamBound::PreciseCapture(_)))
+                {
+                    // The user chose the captures.
+                    let where_clause = sig.generics.where_clause.take();
+                    return ImplSignature {
+                        tokens: quote!(#sig -> impl #bounds #where_clause),
+                        names,
+                        borrows,
+                    };
+                }
+                quote!(#bounds)
+            }
+            (None, _) => unreachable!("returns_impl"),
+        };
+        let where_clause = sig.generics.where_clause.take();
+        ImplSignature {
+            tokens: quote!(#sig -> impl #bounds + use<#(#use_list),*> #where_clause),
+            names,
+            borrows,
+        }
+    }
+
+    /// The body of the `dyn` form's method: `call`, the erased method's, returned as it is;
+    /// with two or more borrowed lifetimes ([`ImplSignature::borrows`]), with its lifetime
+    /// unnamed (`macro_support::unbound_value_task`, a transmute for a box), the one `unsafe`
+    /// of the expansion, which the method then allows (`true`).
+    pub(crate) fn dyn_body(
+        &self,
+        call: TokenStream,
+        borrows: usize,
+        options: &Options,
+    ) -> (TokenStream, bool) {
+        if borrows < 2 {
+            return (call, false);
+        }
+        let span = self.item.sig.ident.span();
+        let support = options.macro_support(span);
+        match &self.kind {
+            Kind::Future { send, .. } => {
+                let unbind = if options.local || !send {
+                    quote_spanned!(span=> unbound_local_value_task)
+                } else {
+                    quote_spanned!(span=> unbound_value_task)
+                };
+                // SAFETY (of the expansion): the method returns it as the hidden type of its
+                // `impl Future`, which captures every lifetime of the arguments.
+                (quote!(unsafe { #support::#unbind(#call) }), true)
+            }
+            Kind::Boxed { bounds } => (
+                // SAFETY (of the expansion): as above, for the box of its `impl Trait`.
+                quote! {
+                    unsafe {
+                        ::core::mem::transmute::<
+                            ::std::boxed::Box<dyn #bounds + '_>,
+                            ::std::boxed::Box<dyn #bounds + 'static>,
+                        >(#call)
+                    }
+                },
+                true,
+            ),
+            Kind::Plain | Kind::SizedOnly => (call, false),
+        }
     }
 
     /// The value the blanket impl's method returns: the implementor's call, kept as the
@@ -298,6 +445,18 @@ impl Method {
             Kind::Plain | Kind::SizedOnly => call,
         }
     }
+}
+
+/// A method's signature in an impl of the trait ([`Method::impl_signature`]).
+pub(crate) struct ImplSignature {
+    pub(crate) tokens: TokenStream,
+    /// The arguments' names, after the receiver.
+    pub(crate) names: Vec<syn::Ident>,
+    /// How many lifetimes the arguments borrow for. With two or more, the erased method's
+    /// value task lives for their intersection, which an `impl Trait` output cannot name
+    /// (its hidden type may only use lifetimes it captures; an `async fn`'s future is generic
+    /// over each instead): see [`Method::dyn_body`].
+    pub(crate) borrows: usize,
 }
 
 /// A method's name in the erased trait: not the trait's, so that a type implementing both

@@ -1,0 +1,14 @@
+//! The tests of `#[dyn_trait]`, one binary, a module per concern: `shapes` (the trait shapes
+//! dynosaur accepts, run through dynosaur and through ours), `allocations` (none per call in
+//! steady state), `static_calls` (the trait as written: its futures unchanged).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod allocations;
+mod shapes;
+mod static_calls;
+
+/// Allocation counts per thread, for the tests that assert them.
+#[global_allocator]
+static ALLOCATOR: common::CountingAllocator = common::CountingAllocator::PER_THREAD;
