@@ -253,9 +253,13 @@ impl<'t> Generated<'t> {
     /// `'dyn_trait, <trait params>, <assoc params>` for the impls of the `dyn` form.
     fn dyn_params(&self) -> TokenStream {
         let lt = &self.lt;
-        let params = self.impl_params();
-        let assocs = self.assocs.iter().map(|a| &a.ident);
-        quote!(#lt, #(#params,)* #(#assocs),*)
+        let mut params = vec![quote!(#lt)];
+        params.extend(self.impl_params().iter().map(|p| quote!(#p)));
+        params.extend(self.assocs.iter().map(|a| {
+            let ident = &a.ident;
+            quote!(#ident)
+        }));
+        quote!(#(#params),*)
     }
 
     /// The `where` predicates of the `dyn` form's impls: the trait's, the associated types'
@@ -314,7 +318,7 @@ impl<'t> Generated<'t> {
         } else {
             self.dyn_impl()
         };
-        let constructors = self.constructors();
+        let erase = self.erase_impl();
         let bridges = if self.args.bridge == Bridge::Blanket {
             self.bridges()
         } else {
@@ -325,7 +329,7 @@ impl<'t> Generated<'t> {
             #blanket
             #alias
             #dyn_impl
-            #constructors
+            #erase
             #bridges
         })
     }
@@ -431,15 +435,17 @@ impl<'t> Generated<'t> {
              pooled storage (no allocation per call in steady state).",
             trait_name = self.item.ident
         );
+        let krate = self.args.options.krate(Span::call_site());
         quote! {
             #[doc = #doc]
-            #vis type #name<#lt, #(#params,)* #(#assocs),*> = #dyn_type;
+            #vis type #name<#lt, #(#params,)* #(#assocs),*> = #krate::DynForm<#dyn_type>;
         }
     }
 
     /// `impl Trait for dyn ErasedTrait`: each method calls the erased one.
     fn dyn_impl(&self) -> TokenStream {
         let lt = &self.lt;
+        let krate = self.args.options.krate(Span::call_site());
         let params = self.dyn_params();
         let trait_path = self.trait_path();
         let erased_path = self.erased_path();
@@ -464,9 +470,11 @@ impl<'t> Generated<'t> {
                 borrows,
             } = m.impl_signature(&captured);
             let ident = method::erased_name(&m.item.sig.ident);
+            let receiver = m.receiver.expect("a method of the dyn form has a receiver");
+            let inner = Ident::new(receiver.inner(), Span::call_site());
             let call = unsafe_call(
                 &m.item.sig,
-                quote!(<Self as #erased_path>::#ident(self, #(#names),*)),
+                quote!(<#dyn_type as #erased_path>::#ident(#krate::DynForm::#inner(self), #(#names),*)),
             );
             let (body, unbound) = m.dyn_body(call, borrows, &self.args.options);
             let allow = unbound.then(|| quote!(#[allow(unsafe_code)]));
@@ -481,84 +489,44 @@ impl<'t> Generated<'t> {
             });
         }
         quote! {
-            impl<#params> #trait_path for #dyn_type #where_clause {
+            impl<#params> #trait_path for #krate::DynForm<#dyn_type> #where_clause {
                 #(#assocs)*
                 #(#methods)*
             }
         }
     }
 
-    /// dynosaur's constructors, as inherent functions of the `dyn` form: plain unsizing.
-    fn constructors(&self) -> TokenStream {
+    /// `Erase<V>` for the trait object, for every implementor `V`: the unsizing coercions
+    /// behind `DynForm`'s constructors (`new_box`, `from_mut`, …).
+    fn erase_impl(&self) -> TokenStream {
         let params = self.dyn_params();
         let dyn_type = self.dyn_type();
         let where_clause = self.dyn_where_for_constructors();
         let bound = self.trait_path_bound();
         let lt = &self.lt;
-        let vis = &self.args.vis;
-        let name = &self.args.name;
-        let trait_name = &self.item.ident;
-        let doc = |what: &str| -> String {
-            format!("{what} (dynosaur's constructor of the same name; [`{trait_name}`] is implemented by `{name}`).")
-        };
-        let new_box = doc(&format!("A `Box<{name}>` of `value`"));
-        let new_arc = doc(&format!("An `Arc<{name}>` of `value`"));
-        let new_rc = doc(&format!("An `Rc<{name}>` of `value`"));
-        let from_box = doc(&format!("`value`'s box as a `Box<{name}>`"));
-        let from_arc = doc(&format!("`value`'s `Arc` as an `Arc<{name}>`"));
-        let from_rc = doc(&format!("`value`'s `Rc` as an `Rc<{name}>`"));
-        let from_ref = doc(&format!("`value` as a `&{name}`"));
-        let from_mut = doc(&format!("`value` as a `&mut {name}`"));
-        let boxed = doc(&format!(
-            "A `Box<{name}>` of `value`, as dynosaur 0.2 named `new_box`"
-        ));
+        let support = self.args.options.macro_support(Span::call_site());
+        let value = Ident::new("__DynTraitImpl", Span::mixed_site());
         quote! {
-            #[allow(dead_code)]
-            impl<#params> #dyn_type #where_clause {
-                #[doc = #new_box]
-                #[inline]
-                #vis fn new_box(value: impl #bound + #lt) -> ::std::boxed::Box<Self> {
-                    ::std::boxed::Box::new(value)
-                }
-                #[doc = #new_arc]
-                #[inline]
-                #vis fn new_arc(value: impl #bound + #lt) -> ::std::sync::Arc<Self> {
-                    ::std::sync::Arc::new(value)
-                }
-                #[doc = #new_rc]
-                #[inline]
-                #vis fn new_rc(value: impl #bound + #lt) -> ::std::rc::Rc<Self> {
-                    ::std::rc::Rc::new(value)
-                }
-                #[doc = #from_box]
-                #[inline]
-                #vis fn from_box(value: ::std::boxed::Box<impl #bound + #lt>) -> ::std::boxed::Box<Self> {
+            impl<#params, #value: #bound + #lt> #support::Erase<#value> for #dyn_type #where_clause {
+                #[inline(always)]
+                fn erase_box(value: ::std::boxed::Box<#value>) -> ::std::boxed::Box<Self> {
                     value
                 }
-                #[doc = #from_arc]
-                #[inline]
-                #vis fn from_arc(value: ::std::sync::Arc<impl #bound + #lt>) -> ::std::sync::Arc<Self> {
+                #[inline(always)]
+                fn erase_arc(value: ::std::sync::Arc<#value>) -> ::std::sync::Arc<Self> {
                     value
                 }
-                #[doc = #from_rc]
-                #[inline]
-                #vis fn from_rc(value: ::std::rc::Rc<impl #bound + #lt>) -> ::std::rc::Rc<Self> {
+                #[inline(always)]
+                fn erase_rc(value: ::std::rc::Rc<#value>) -> ::std::rc::Rc<Self> {
                     value
                 }
-                #[doc = #from_ref]
-                #[inline]
-                #vis const fn from_ref(value: &(impl #bound + #lt)) -> &Self {
+                #[inline(always)]
+                fn erase_ref(value: &#value) -> &Self {
                     value
                 }
-                #[doc = #from_mut]
-                #[inline]
-                #vis const fn from_mut(value: &mut (impl #bound + #lt)) -> &mut Self {
+                #[inline(always)]
+                fn erase_mut(value: &mut #value) -> &mut Self {
                     value
-                }
-                #[doc = #boxed]
-                #[inline]
-                #vis fn boxed(value: impl #bound + #lt) -> ::std::boxed::Box<Self> {
-                    ::std::boxed::Box::new(value)
                 }
             }
         }
@@ -585,7 +553,7 @@ impl<'t> Generated<'t> {
         }
         let receivers: Vec<Receiver> = self
             .dyn_methods()
-            .map(|m| m.receiver.unwrap_or(Receiver::Other))
+            .map(|m| m.receiver.expect("a method of the dyn form has a receiver"))
             .collect();
         let all = |allowed: &[Receiver]| receivers.iter().all(|r| allowed.contains(r));
         let mut out = TokenStream::new();

@@ -79,6 +79,7 @@ mod combinators;
 mod completion_source;
 mod continuation_thread;
 mod continue_with;
+mod dyn_form;
 mod error;
 mod first_poll;
 mod forwarding;
@@ -108,6 +109,7 @@ mod watcher;
 pub use completion_source::TaskCompletionSource;
 pub use continuation_thread::Continuations;
 pub use continue_with::{ContinuationOptions, ContinueOn, ContinueWhen};
+pub use dyn_form::DynForm;
 pub use local_value_task::LocalValueTask;
 pub use runtime::{yield_now, YieldNow};
 pub use source::{

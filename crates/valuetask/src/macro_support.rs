@@ -8,6 +8,9 @@
 /// The `stats` advisor's count of a call (the value task itself without the feature).
 pub use crate::count;
 
+/// How `#[dyn_trait]`'s trait object is made of an implementor (see `DynForm`).
+pub use crate::dyn_form::Erase;
+
 /// A receiver a `Send` method future can hold.
 #[diagnostic::on_unimplemented(
     message = "the receiver `{Self}` is not `Send`, so this #[value_task] method's future cannot be `Send`",

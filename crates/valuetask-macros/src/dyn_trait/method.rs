@@ -40,31 +40,50 @@ pub(crate) enum Kind {
     Plain,
 }
 
-/// How the receiver takes `Self`, for the bridge impls.
+/// How the receiver takes `Self`: the bridges forward `&self`, `&mut self` and (for `Box<T>`)
+/// `self: Box<Self>`; the `dyn` form (`DynForm`) passes each on to its trait object.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Receiver {
     Ref,
     Mut,
     Boxed,
-    /// `Pin<&mut Self>`, `Rc<Self>`, `Arc<Self>`, … : no bridge forwards it.
-    Other,
+    Arc,
+    Rc,
+    PinMut,
+    PinRef,
+}
+
+impl Receiver {
+    /// `DynForm`'s method that hands this receiver's trait object over.
+    pub(crate) fn inner(self) -> &'static str {
+        match self {
+            Receiver::Ref => "__inner",
+            Receiver::Mut => "__inner_mut",
+            Receiver::Boxed => "__inner_box",
+            Receiver::Arc => "__inner_arc",
+            Receiver::Rc => "__inner_rc",
+            Receiver::PinMut => "__inner_pin_mut",
+            Receiver::PinRef => "__inner_pin",
+        }
+    }
 }
 
 pub(crate) struct Method {
     pub(crate) item: TraitItemFn,
     pub(crate) kind: Kind,
+    /// `None` only for a `where Self: Sized` method (any other has a receiver the `dyn`
+    /// form can take).
     pub(crate) receiver: Option<Receiver>,
 }
 
 impl Method {
     pub(crate) fn new(item: &TraitItemFn, dyn_name: &syn::Ident) -> syn::Result<Self> {
         let sig = &item.sig;
-        let receiver = sig.receiver().map(|r| receiver_of(&r.ty));
         if sized_only(sig) {
             return Ok(Method {
                 item: item.clone(),
                 kind: Kind::SizedOnly,
-                receiver,
+                receiver: None,
             });
         }
         let name = &sig.ident;
@@ -77,13 +96,26 @@ impl Method {
                 ),
             )
         };
-        match sig.receiver() {
+        let receiver = match sig.receiver() {
             None => return Err(add_sized("has no `self`", sig.ident.span())),
             Some(r) if r.reference.is_none() && is_self(&r.ty) => {
                 return Err(add_sized("takes `self` by value", r.span()))
             }
-            Some(_) => {}
-        }
+            Some(r) => match receiver_of(&r.ty) {
+                Some(receiver) => receiver,
+                None => {
+                    return Err(syn::Error::new(
+                        r.ty.span(),
+                        format!(
+                            "#[dyn_trait]: `{name}`'s receiver cannot be passed through \
+                             `{dyn_name}`: take `&self`, `&mut self`, `self: Box<Self>`, \
+                             `Rc<Self>`, `Arc<Self>`, `Pin<&Self>` or `Pin<&mut Self>`, or add \
+                             `where Self: Sized`"
+                        ),
+                    ))
+                }
+            },
+        };
         for param in &sig.generics.params {
             if !matches!(param, GenericParam::Lifetime(_)) {
                 return Err(add_sized("is generic", param.span()));
@@ -157,7 +189,7 @@ impl Method {
         Ok(Method {
             item: item.clone(),
             kind,
-            receiver,
+            receiver: Some(receiver),
         })
     }
 
@@ -515,31 +547,37 @@ fn is_self(ty: &Type) -> bool {
     matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self"))
 }
 
-fn receiver_of(ty: &Type) -> Receiver {
+fn receiver_of(ty: &Type) -> Option<Receiver> {
     match ty {
-        Type::Reference(r) if is_self(&r.elem) => {
-            if r.mutability.is_some() {
-                Receiver::Mut
-            } else {
-                Receiver::Ref
-            }
-        }
-        Type::Path(p) => {
+        Type::Reference(r) if is_self(&r.elem) => Some(if r.mutability.is_some() {
+            Receiver::Mut
+        } else {
+            Receiver::Ref
+        }),
+        Type::Path(p) if p.qself.is_none() => {
             let last = p.path.segments.last().expect("a path has a segment");
-            let only_self = match &last.arguments {
-                syn::PathArguments::AngleBracketed(a) => {
-                    a.args.len() == 1
-                        && matches!(a.args.first(), Some(syn::GenericArgument::Type(t)) if is_self(t))
-                }
-                _ => false,
+            let syn::PathArguments::AngleBracketed(a) = &last.arguments else {
+                return None;
             };
-            if last.ident == "Box" && only_self {
-                Receiver::Boxed
-            } else {
-                Receiver::Other
+            let [syn::GenericArgument::Type(inner)] = a.args.iter().collect::<Vec<_>>()[..] else {
+                return None;
+            };
+            match last.ident.to_string().as_str() {
+                "Box" if is_self(inner) => Some(Receiver::Boxed),
+                "Arc" if is_self(inner) => Some(Receiver::Arc),
+                "Rc" if is_self(inner) => Some(Receiver::Rc),
+                "Pin" => match inner {
+                    Type::Reference(r) if is_self(&r.elem) => Some(if r.mutability.is_some() {
+                        Receiver::PinMut
+                    } else {
+                        Receiver::PinRef
+                    }),
+                    _ => None,
+                },
+                _ => None,
             }
         }
-        _ => Receiver::Other,
+        _ => None,
     }
 }
 

@@ -1,60 +1,179 @@
-//! `#[dyn_trait]`: a native `async fn` trait's `dyn` form (dynosaur's job, without a box).
+//! The trait shapes dynosaur accepts (its `tests/pass` and examples), each written once and
+//! expanded under `#[dynosaur::dynosaur]` and under `#[valuetask::dyn_trait]` (the same
+//! attribute arguments), with the same behaviour tests run through both.
 
 use std::fmt::Display;
 use std::future::Future;
 
-use valuetask::dyn_trait;
+use crate::common::yield_once;
 
-#[dyn_trait(DynNext = dyn(box) Next)]
-trait Next {
-    type Item;
-    async fn next(&mut self) -> Option<Self::Item>;
-    fn peek(&self, n: u32) -> impl Future<Output = u32> + Send;
-    fn plain(&self) -> u8 {
-        1
-    }
-    fn label(&self) -> impl Display;
-    fn sized_only(self) -> u8
-    where
-        Self: Sized,
-    {
-        2
-    }
+/// Block on `fut` (tokio's current-thread runtime: dynosaur's futures are not `Send`).
+fn block_on<F: Future>(fut: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime")
+        .block_on(fut)
 }
 
-struct Counter(u32);
+macro_rules! shapes {
+    ($($attr:tt)*) => {
+        use super::*;
 
-impl Next for Counter {
-    type Item = u32;
-    async fn next(&mut self) -> Option<u32> {
-        self.0 += 1;
-        Some(self.0)
-    }
-    async fn peek(&self, n: u32) -> u32 {
-        self.0 + n
-    }
-    fn label(&self) -> impl Display {
-        format!("counter at {}", self.0)
-    }
+        // dynosaur's README: an iterator whose `next` is `async`, with an associated type.
+        #[$($attr)*(DynNext = dyn(box) Next)]
+        pub trait Next {
+            type Item;
+            async fn next(&mut self) -> Option<Self::Item>;
+        }
+
+        pub struct ForArray<T: Copy, const N: usize> {
+            v: [T; N],
+            i: usize,
+        }
+
+        impl<T: Copy, const N: usize> Next for ForArray<T, N> {
+            type Item = T;
+            async fn next(&mut self) -> Option<T> {
+                if self.i >= self.v.len() {
+                    return None;
+                }
+                yield_once().await;
+                let item = self.v[self.i];
+                self.i += 1;
+                Some(item)
+            }
+        }
+
+        async fn collect_dyn(iter: &mut DynNext<'_, i32>) -> Vec<i32> {
+            let mut out = Vec::new();
+            while let Some(item) = iter.next().await {
+                out.push(item);
+            }
+            out
+        }
+
+        async fn collect_static(mut iter: impl Next<Item = i32>) -> Vec<i32> {
+            let mut out = Vec::new();
+            while let Some(item) = iter.next().await {
+                out.push(item);
+            }
+            out
+        }
+
+        #[test]
+        fn next_through_every_constructor_and_bridge() {
+            let v = [1, 2, 3];
+            block_on(async {
+                let it = || ForArray { v, i: 0 };
+                assert_eq!(collect_dyn(&mut DynNext::new_box(it())).await, v);
+                assert_eq!(collect_dyn(&mut DynNext::from_box(Box::new(it()))).await, v);
+                assert_eq!(collect_dyn(DynNext::from_mut(&mut it())).await, v);
+                assert_eq!(collect_static(it()).await, v);
+                assert_eq!(collect_static(DynNext::new_box(it())).await, v);
+                assert_eq!(collect_static(DynNext::from_mut(&mut it())).await, v);
+                let mut boxed: Box<DynNext<'static, i32>> = DynNext::new_box(it());
+                assert_eq!(collect_static(&mut boxed).await, v);
+            });
+        }
+
+        // dynosaur's `default_trait` example: a default body returning `impl Display`.
+        #[$($attr)*(DynFoo = dyn(box) Foo)]
+        pub trait Foo {
+            fn foo(&self) -> impl Display {
+                1
+            }
+        }
+
+        impl Foo for i32 {}
+
+        pub struct Named;
+
+        impl Foo for Named {
+            fn foo(&self) -> impl Display {
+                "named"
+            }
+        }
+
+        #[test]
+        fn impl_display_through_the_dyn_form() {
+            let show = |f: &DynFoo<'_>| f.foo().to_string();
+            assert_eq!(show(&*DynFoo::new_box(1)), "1");
+            assert_eq!(show(DynFoo::from_ref(&Named)), "named");
+            let shared = DynFoo::new_arc(Named);
+            assert_eq!(show(&shared), "named");
+            let local = DynFoo::new_rc(7);
+            assert_eq!(show(&local), "1");
+            fn static_foo(f: impl Foo) -> String {
+                f.foo().to_string()
+            }
+            assert_eq!(static_foo(&Named), "named");
+            assert_eq!(static_foo(DynFoo::new_box(Named)), "named");
+        }
+
+        // A generic trait with a `Send` future, a synchronous method, and arguments
+        // borrowing for two lifetimes.
+        #[$($attr)*(pub DynStore = dyn(box) Store)]
+        pub trait Store<K>: Send + Sync {
+            fn get(&self, key: &K) -> impl Future<Output = Option<String>> + Send;
+            async fn put(&mut self, key: &K, value: String) -> bool;
+            fn len(&self) -> usize;
+        }
+
+        #[derive(Default)]
+        pub struct Memory(Vec<(String, String)>);
+
+        impl<K: Display + Sync> Store<K> for Memory {
+            async fn get(&self, key: &K) -> Option<String> {
+                let key = key.to_string();
+                yield_once().await;
+                self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone())
+            }
+            async fn put(&mut self, key: &K, value: String) -> bool {
+                let key = key.to_string();
+                let fresh = !self.0.iter().any(|(k, _)| *k == key);
+                self.0.push((key, value));
+                fresh
+            }
+            fn len(&self) -> usize {
+                self.0.len()
+            }
+        }
+
+        #[test]
+        fn a_generic_store_through_the_dyn_form() {
+            block_on(async {
+                let mut store: Box<DynStore<'static, String>> =
+                    DynStore::new_box(Memory::default());
+                assert!(store.put(&"a".into(), "1".into()).await);
+                assert!(!store.put(&"a".into(), "2".into()).await);
+                assert_eq!(store.get(&"a".into()).await.as_deref(), Some("1"));
+                assert_eq!(store.get(&"b".into()).await, None);
+                assert_eq!(store.len(), 2);
+                let mut numbers = Memory::default();
+                let dyn_numbers: &mut DynStore<'_, u32> = DynStore::from_mut(&mut numbers);
+                assert!(dyn_numbers.put(&7, "seven".into()).await);
+                assert_eq!(dyn_numbers.get(&7).await.as_deref(), Some("seven"));
+                assert_eq!(Store::<u32>::len(&numbers), 1);
+            });
+        }
+
+        #[test]
+        fn a_send_method_of_the_dyn_form_is_send() {
+            fn assert_send<T: Send>(t: T) -> T {
+                t
+            }
+            let store: Box<DynStore<'static, String>> = DynStore::new_box(Memory::default());
+            let missing =
+                block_on(assert_send(async move { store.get(&"x".into()).await.is_none() }));
+            assert!(missing);
+        }
+    };
 }
 
-async fn static_next(mut n: impl Next<Item = u32>) -> Option<u32> {
-    n.next().await
+mod through_dynosaur {
+    shapes!(dynosaur::dynosaur);
 }
 
-#[test]
-fn calls_through_the_dyn_form_reach_the_implementor() {
-    futures::executor::block_on(async {
-        let mut boxed = DynNext::new_box(Counter(0));
-        assert_eq!(boxed.next().await, Some(1));
-        assert_eq!(boxed.peek(2).await, 3);
-        assert_eq!(boxed.plain(), 1);
-        assert_eq!(boxed.label().to_string(), "counter at 1");
-        let mut counter = Counter(5);
-        assert_eq!(DynNext::from_mut(&mut counter).next().await, Some(6));
-        assert_eq!(static_next(DynNext::from_mut(&mut counter)).await, Some(7));
-        assert_eq!(static_next(DynNext::new_box(Counter(9))).await, Some(10));
-        assert_eq!(static_next(boxed).await, Some(2));
-        assert_eq!(counter.sized_only(), 2);
-    });
+mod through_valuetask {
+    shapes!(valuetask::dyn_trait);
 }
