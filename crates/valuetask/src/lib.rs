@@ -246,15 +246,14 @@ pub use valuetask_macros::value_task;
 ///
 /// What it generates (for a trait `Store` and the name `DynStore`):
 ///
-/// - `type DynStore<'a, P.., A..> = dyn ErasedStore<P.., A = A..> + 'a`, with the trait's
-///   parameters `P` and associated types `A` as parameters; `Store` is implemented for it, and
-///   dynosaur's constructors are its associated functions: `new_box`, `new_arc`, `new_rc`,
-///   `from_box`, `from_arc`, `from_rc`, `from_ref`, `from_mut` (and 0.2's `boxed`). They are
-///   the compiler's unsizing coercions: the expansion holds no `unsafe`.
-/// - `ErasedStore` (hidden): its methods return `LocalValueTask` for an `async fn` (an
-///   implementor's future need not be `Send`), `ValueTask` for `-> impl Future<Output = T> +
-///   Send`, `Box<dyn Trait>` for another `-> impl Trait`; it is implemented for every
-///   `T: Store`. A `where Self: Sized` method is left out.
+/// - `type DynStore<'a, P.., A..> = DynForm<dyn ErasedStore<P.., A = A..> + 'a>`, with the
+///   trait's parameters `P` and associated types `A` as parameters: a [`DynForm`], which
+///   implements `Store` and has dynosaur's constructors (`new_box`, `from_mut`, …).
+/// - `ErasedStore` (hidden), the trait object's trait: its methods (renamed `__dyn_name`)
+///   return a `LocalValueTask` for an `async fn` (an implementor's future need not be
+///   `Send`), a `ValueTask` for `-> impl Future<Output = T> + Send`, a `Box<dyn Trait>` for
+///   another `-> impl Trait`, and what the trait's return otherwise; it is implemented for
+///   every `T: Store`. A `where Self: Sized` method is left out.
 /// - The bridges (`bridge(blanket)`, the default): `Store` for `&T` (every method takes
 ///   `&self`), `&mut T` (`&self` or `&mut self`), `Box<T>` (those or `self: Box<Self>`), for
 ///   any `T: Store + ?Sized`. `bridge(dyn)` keeps only `Store for DynStore` (for
@@ -266,6 +265,12 @@ pub use valuetask_macros::value_task;
 /// `pub DynStore = dyn(box) Store`, `DynStore = dyn Store`, `DynStore` alone. An attribute whose
 /// `dyn Trait` names another trait leaves the item alone, so that under
 /// `#[trait_variant::make(SendStore: Send)]` each variant takes its own attribute.
+///
+/// A method whose arguments borrow for two or more lifetimes (`get(&self, key: &str)`) returns
+/// its value task from the `dyn` form with that borrow's lifetime unnamed, in an `unsafe`
+/// block the method allows: an `impl Future` cannot name the intersection of two lifetimes
+/// (dynosaur does the same to its box). So such a trait needs `unsafe_code` not forbidden
+/// where it is declared.
 ///
 /// No .NET counterpart: every .NET interface can be called through a reference already.
 ///
@@ -289,9 +294,11 @@ pub use valuetask_macros::value_task;
 ///     store: Box<DynStore<'static>>,
 /// }
 ///
+/// # futures::executor::block_on(async {
 /// let service = Service { store: DynStore::new_box(Memory) };
-/// assert_eq!(service.store.get("hit").get_result(), Some(1));
-/// assert_eq!(futures::executor::block_on(Memory.get("miss")), None); // static: unchanged
+/// assert_eq!(service.store.get("hit").await, Some(1)); // through the dyn form: pooled
+/// assert_eq!(Memory.get("miss").await, None); // static: the trait as written
+/// # });
 /// ```
 pub use valuetask_macros::dyn_trait;
 
