@@ -284,6 +284,14 @@ impl<'t> Generated<'t> {
             let ident = &a.ident;
             predicates.push(quote!(#ident: #bounds));
         }
+        // A `Send` future's value task is `Send` when its output is.
+        for m in self.dyn_methods() {
+            if let Kind::Future { output, send: true } = &m.kind {
+                if let Some(predicate) = output_is_send(output, &names) {
+                    predicates.push(predicate);
+                }
+            }
+        }
         let owning = self.methods.iter().any(|m| {
             !matches!(m.kind, Kind::SizedOnly)
                 && m.item
@@ -655,6 +663,54 @@ fn cfgs(attrs: &[syn::Attribute]) -> Vec<syn::Attribute> {
         .filter(|a| a.path().is_ident("cfg"))
         .cloned()
         .collect()
+}
+
+/// `output: Send` for the `dyn` form's impl (its associated types as its parameters, its
+/// lifetimes under `for<..>`); `None` for an output naming `Self` otherwise, which the impl
+/// cannot write (the value task's `Send` then rests on the trait's own bounds).
+fn output_is_send(output: &syn::Type, assocs: &[&Ident]) -> Option<TokenStream> {
+    struct Lifetimes {
+        named: Vec<Lifetime>,
+        uses_self: bool,
+    }
+    impl VisitMut for Lifetimes {
+        fn visit_type_reference_mut(&mut self, r: &mut syn::TypeReference) {
+            if r.lifetime.is_none() {
+                let lt = Lifetime::new(&format!("'__send{}", self.named.len()), Span::call_site());
+                self.named.push(lt.clone());
+                r.lifetime = Some(lt);
+            }
+            syn::visit_mut::visit_type_reference_mut(self, r);
+        }
+        fn visit_lifetime_mut(&mut self, lt: &mut Lifetime) {
+            if lt.ident == "_" {
+                *lt = Lifetime::new(&format!("'__send{}", self.named.len()), Span::call_site());
+                self.named.push(lt.clone());
+            } else if lt.ident != "static" && !self.named.iter().any(|n| n.ident == lt.ident) {
+                self.named.push(lt.clone());
+            }
+        }
+        fn visit_path_segment_mut(&mut self, segment: &mut syn::PathSegment) {
+            self.uses_self |= segment.ident == "Self";
+            syn::visit_mut::visit_path_segment_mut(self, segment);
+        }
+    }
+    let mut output = output.clone();
+    SelfAssocToParam(assocs).visit_type_mut(&mut output);
+    let mut lifetimes = Lifetimes {
+        named: Vec::new(),
+        uses_self: false,
+    };
+    lifetimes.visit_type_mut(&mut output);
+    if lifetimes.uses_self {
+        return None;
+    }
+    let named = &lifetimes.named;
+    Some(if named.is_empty() {
+        quote!(#output: ::core::marker::Send)
+    } else {
+        quote!(for<#(#named),*> #output: ::core::marker::Send)
+    })
 }
 
 /// `Self::Assoc` to `Assoc` (the `dyn` form's parameter of that name).

@@ -202,13 +202,11 @@ pub unsafe fn unbound_value_task<'a, T>(
 ///
 /// As for [`unbound_value_task`].
 #[inline(always)]
-pub unsafe fn unbound_local_value_task<'a, T>(
+pub unsafe fn unbound_local_value_task<'a, 'b, T>(
     task: crate::LocalValueTask<'a, T>,
-) -> crate::LocalValueTask<'static, T> {
+) -> crate::LocalValueTask<'b, T> {
     // SAFETY: as in `unbound_value_task`.
     unsafe {
-        ::core::mem::transmute::<crate::LocalValueTask<'a, T>, crate::LocalValueTask<'static, T>>(
-            task,
-        )
+        ::core::mem::transmute::<crate::LocalValueTask<'a, T>, crate::LocalValueTask<'b, T>>(task)
     }
 }

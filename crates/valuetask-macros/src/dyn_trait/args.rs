@@ -117,7 +117,7 @@ impl Parse for DynArgs {
             if word == "bridge" {
                 let inner;
                 syn::parenthesized!(inner in input);
-                let kind: Ident = inner.parse()?;
+                let kind = Ident::parse_any(&inner)?;
                 let chosen = match kind.to_string().as_str() {
                     "blanket" => Bridge::Blanket,
                     "dyn" => Bridge::Dyn,

@@ -151,7 +151,7 @@ impl Method {
                             send: it.bounds.iter().any(is_send),
                         },
                         None => {
-                            if it.bounds.iter().any(|b| contains_impl_trait_bound(b)) {
+                            if it.bounds.iter().any(contains_impl_trait_bound) {
                                 return Err(syn::Error::new(
                                     ty.span(),
                                     format!(

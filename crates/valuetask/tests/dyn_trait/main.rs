@@ -1,11 +1,13 @@
 //! The tests of `#[dyn_trait]`, one binary, a module per concern: `shapes` (the trait shapes
 //! dynosaur accepts, run through dynosaur and through ours), `allocations` (none per call in
-//! steady state), `static_calls` (the trait as written: its futures unchanged).
+//! steady state), `static_calls` (the trait as written: its futures unchanged), `lints` (the expansion
+//! is lint-clean).
 
 #[path = "../common/mod.rs"]
 mod common;
 
 mod allocations;
+mod lints;
 mod shapes;
 mod static_calls;
 

@@ -1,0 +1,185 @@
+//! The expansion of `#[dyn_trait]` is lint-clean: these shapes compile where rustc's warnings
+//! and clippy's default and pedantic groups are denied (CI runs clippy with `-D warnings`
+//! over the tests). `forbid(unsafe_code)` holds for a trait none of whose methods borrows for
+//! two lifetimes (`borrowing` below needs `unsafe_code` allowed, as the docs say).
+
+#![deny(
+    warnings,
+    rust_2018_idioms,
+    unused_qualifications,
+    clippy::all,
+    clippy::pedantic
+)]
+
+/// No `unsafe` in the expansion of a trait whose methods borrow for one lifetime at most.
+mod safe {
+    #![forbid(unsafe_code)]
+
+    use std::fmt::Display;
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::rc::Rc;
+    use std::sync::Arc;
+
+    use valuetask::dyn_trait;
+
+    /// A store of values.
+    #[dyn_trait(pub DynStore = dyn(box) Store)]
+    pub trait Store: Send + Sync {
+        /// A value.
+        type Value: Clone;
+        /// By key.
+        async fn get(&self, key: u32) -> Option<Self::Value>;
+        /// A `Send` future.
+        fn get_send(&self, key: u32) -> impl Future<Output = Option<Self::Value>> + Send;
+        /// Stores one.
+        async fn put(&mut self, key: u32, value: Self::Value);
+        /// Its size, now.
+        fn len(&self) -> usize;
+        /// A description.
+        fn describe(&self) -> impl Display;
+        /// Consumes a box of it.
+        async fn into_values(self: Box<Self>) -> Vec<Self::Value>;
+        /// A pinned receiver.
+        async fn pinned(self: Pin<&mut Self>) -> usize;
+        /// Counted receivers.
+        async fn shared(self: Arc<Self>) -> usize;
+        /// Counted receivers.
+        async fn local(self: Rc<Self>) -> usize;
+        /// A default body.
+        async fn get_or(&self, key: u32, default: Self::Value) -> Self::Value {
+            self.get(key).await.unwrap_or(default)
+        }
+        /// Left out of the `dyn` form.
+        fn into_inner(self) -> Vec<Self::Value>
+        where
+            Self: Sized;
+    }
+
+    /// Generic over its key, with a lifetime.
+    #[dyn_trait(pub DynKeyed = dyn Keyed, bridge(dyn))]
+    pub trait Keyed<'k, K: 'k> {
+        /// By key.
+        async fn find(&self, key: K) -> Option<&'k str>;
+    }
+
+    #[derive(Default)]
+    struct Memory(Vec<(u32, String)>);
+
+    impl Store for Memory {
+        type Value = String;
+        async fn get(&self, key: u32) -> Option<String> {
+            self.0
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| v.clone())
+        }
+        async fn get_send(&self, key: u32) -> Option<String> {
+            self.get(key).await
+        }
+        async fn put(&mut self, key: u32, value: String) {
+            self.0.push((key, value));
+        }
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn describe(&self) -> impl Display {
+            format!("{} values", self.0.len())
+        }
+        async fn into_values(self: Box<Self>) -> Vec<String> {
+            self.0.into_iter().map(|(_, v)| v).collect()
+        }
+        async fn pinned(self: Pin<&mut Self>) -> usize {
+            self.0.len() + 1
+        }
+        async fn shared(self: Arc<Self>) -> usize {
+            self.0.len() + 2
+        }
+        async fn local(self: Rc<Self>) -> usize {
+            self.0.len() + 3
+        }
+        fn into_inner(self) -> Vec<String> {
+            self.into_values_now()
+        }
+    }
+
+    impl Memory {
+        fn into_values_now(self) -> Vec<String> {
+            self.0.into_iter().map(|(_, v)| v).collect()
+        }
+    }
+
+    struct Names(&'static [&'static str]);
+
+    impl Keyed<'static, usize> for Names {
+        async fn find(&self, key: usize) -> Option<&'static str> {
+            self.0.get(key).copied()
+        }
+    }
+
+    #[test]
+    fn every_receiver_through_the_dyn_form() {
+        futures::executor::block_on(async {
+            let mut store: Box<DynStore<'_, String>> = DynStore::new_box(Memory::default());
+            store.put(1, "one".to_owned()).await;
+            assert_eq!(store.get(1).await.as_deref(), Some("one"));
+            assert_eq!(store.get_send(2).await, None);
+            assert_eq!(store.get_or(2, "none".to_owned()).await, "none");
+            assert_eq!(
+                (store.len(), store.describe().to_string()),
+                (1, "1 values".to_owned())
+            );
+            let mut pinned = Box::into_pin(store);
+            assert_eq!(pinned.as_mut().pinned().await, 2);
+            // The pinned box cannot be unpinned (a `dyn` form is not `Unpin`): a new one.
+            let mut store: Box<DynStore<'_, String>> = DynStore::new_box(Memory::default());
+            store.put(1, "one".to_owned()).await;
+            assert_eq!(store.into_values().await, ["one"]);
+            assert_eq!(DynStore::new_arc(Memory::default()).shared().await, 2);
+            assert_eq!(DynStore::new_rc(Memory::default()).local().await, 3);
+            assert_eq!(Memory::default().into_inner(), Vec::<String>::new());
+            let names = Names(&["zero", "one"]);
+            let keyed: &DynKeyed<'_, 'static, usize> = DynKeyed::from_ref(&names);
+            assert_eq!(keyed.find(1).await, Some("one"));
+        });
+    }
+}
+
+/// A trait whose method borrows for two lifetimes: the expansion's one `unsafe` block,
+/// allowed on the method, under `deny(unsafe_code)`.
+mod borrowing {
+    #![deny(unsafe_code)]
+
+    use valuetask::dyn_trait;
+
+    /// Looks values up.
+    #[dyn_trait(DynLookup = dyn Lookup)]
+    pub trait Lookup {
+        /// By name.
+        async fn lookup(&self, name: &str) -> Option<u64>;
+        /// By two names.
+        async fn lookup_pair<'a>(&self, first: &'a str, second: &str) -> (&'a str, u64);
+    }
+
+    struct Lengths;
+
+    impl Lookup for Lengths {
+        async fn lookup(&self, name: &str) -> Option<u64> {
+            u64::try_from(name.len()).ok()
+        }
+        async fn lookup_pair<'a>(&self, first: &'a str, second: &str) -> (&'a str, u64) {
+            let total = first.len() + second.len();
+            (first, u64::try_from(total).unwrap_or(u64::MAX))
+        }
+    }
+
+    #[test]
+    fn borrowing_methods_through_the_dyn_form() {
+        let lookup = DynLookup::from_ref(&Lengths);
+        let second = String::from("cd");
+        futures::executor::block_on(async {
+            assert_eq!(lookup.lookup("abc").await, Some(3));
+            assert_eq!(lookup.lookup_pair("ab", &second).await, ("ab", 4));
+        });
+    }
+}
