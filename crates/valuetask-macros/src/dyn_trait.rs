@@ -266,6 +266,16 @@ impl<'t> Generated<'t> {
     /// bounds on their parameters, and, when a method takes `self` in a box (or another
     /// owning pointer), every parameter outliving the `dyn` form (its value task holds it).
     fn dyn_where(&self) -> TokenStream {
+        let predicates = self.dyn_predicates();
+        if predicates.is_empty() {
+            quote!()
+        } else {
+            quote!(where #(#predicates),*)
+        }
+    }
+
+    /// [`dyn_where`](Self::dyn_where)'s predicates.
+    fn dyn_predicates(&self) -> Vec<TokenStream> {
         let mut predicates: Vec<TokenStream> = Vec::new();
         if let Some(w) = &self.item.generics.where_clause {
             let p = &w.predicates;
@@ -310,28 +320,29 @@ impl<'t> Generated<'t> {
                 predicates.push(quote!(#ident: #lt));
             }
         }
-        if predicates.is_empty() {
-            quote!()
-        } else {
-            quote!(where #(#predicates),*)
-        }
+        predicates
+    }
+
+    /// What the `dyn` form's methods' `impl Trait` outputs capture of its impl: its lifetime,
+    /// the trait's parameters, the associated types' parameters.
+    fn dyn_captures(&self) -> Vec<TokenStream> {
+        let lt = &self.lt;
+        let mut captured = vec![quote!(#lt)];
+        captured.extend(self.trait_args());
+        captured.extend(self.assocs.iter().map(|a| {
+            let ident = &a.ident;
+            quote!(#ident)
+        }));
+        captured
     }
 
     fn tokens(&self) -> syn::Result<TokenStream> {
         let erased_trait = self.erased_trait();
         let blanket = self.blanket_impl();
         let alias = self.alias();
-        let dyn_impl = if self.args.bridge == Bridge::None {
-            quote!()
-        } else {
-            self.dyn_impl()
-        };
+        let dyn_impl = self.dyn_impl();
         let erase = self.erase_impl();
-        let bridges = if self.args.bridge == Bridge::Blanket {
-            self.bridges()
-        } else {
-            quote!()
-        };
+        let bridges = self.bridges();
         Ok(quote! {
             #erased_trait
             #blanket
@@ -452,7 +463,6 @@ impl<'t> Generated<'t> {
 
     /// `impl Trait for dyn ErasedTrait`: each method calls the erased one.
     fn dyn_impl(&self) -> TokenStream {
-        let lt = &self.lt;
         let krate = self.args.options.krate(Span::call_site());
         let params = self.dyn_params();
         let trait_path = self.trait_path();
@@ -464,12 +474,7 @@ impl<'t> Generated<'t> {
             let cfgs = &a.cfgs;
             quote!(#(#cfgs)* type #ident = #ident;)
         });
-        let mut captured = vec![quote!(#lt)];
-        captured.extend(self.trait_args());
-        captured.extend(self.assocs.iter().map(|a| {
-            let ident = &a.ident;
-            quote!(#ident)
-        }));
+        let captured = self.dyn_captures();
         let mut methods = Vec::new();
         for m in self.dyn_methods() {
             let ImplSignature {
@@ -556,7 +561,7 @@ impl<'t> Generated<'t> {
             .methods
             .iter()
             .any(|m| matches!(m.kind, Kind::SizedOnly) && m.item.default.is_none());
-        if sized_without_default {
+        if self.args.bridge == Bridge::None || sized_without_default {
             return quote!();
         }
         let receivers: Vec<Receiver> = self
@@ -577,19 +582,52 @@ impl<'t> Generated<'t> {
         out
     }
 
+    /// `Trait` for a pointer to any implementor (`bridge(blanket)`) or to the `dyn` form
+    /// (`bridge(dyn)`), forwarding each method; conditional on the trait's supertraits, which
+    /// the pointer need not have.
     fn bridge(&self, pointer: Pointer) -> TokenStream {
-        let boxed = pointer == Pointer::Box;
-        let params = self.impl_params();
         let trait_path = self.trait_path();
-        let where_clause = &self.item.generics.where_clause;
-        let inner = Ident::new("__DynTraitImpl", Span::mixed_site());
+        let generic = Ident::new("__DynTraitImpl", Span::mixed_site());
+        let (params, inner, mut predicates) = if self.args.bridge == Bridge::Dyn {
+            let krate = self.args.options.krate(Span::call_site());
+            let dyn_type = self.dyn_type();
+            (
+                self.dyn_params(),
+                quote!(#krate::DynForm<#dyn_type>),
+                self.dyn_predicates(),
+            )
+        } else {
+            let params = self.impl_params();
+            let predicates = self
+                .item
+                .generics
+                .where_clause
+                .iter()
+                .flat_map(|w| w.predicates.iter())
+                .map(|p| quote!(#p))
+                .collect();
+            (
+                quote!(#(#params,)* #generic: #trait_path + ?Sized),
+                quote!(#generic),
+                predicates,
+            )
+        };
+        for supertrait in &self.item.supertraits {
+            predicates.push(quote!(Self: #supertrait));
+        }
+        let where_clause = if predicates.is_empty() {
+            quote!()
+        } else {
+            quote!(where #(#predicates),*)
+        };
         // The reference's lifetime is named: the methods' `impl Trait` outputs capture it.
-        let pointer_lt = (!boxed).then(|| {
+        let pointer_lt = (pointer != Pointer::Box).then(|| {
             let taken: Vec<Ident> = self
                 .item
                 .generics
                 .lifetimes()
                 .map(|l| l.lifetime.ident.clone())
+                .chain(std::iter::once(self.lt.ident.clone()))
                 .collect();
             fresh_lifetime("dyn_bridge", None, &taken, Span::call_site())
         });
@@ -605,8 +643,12 @@ impl<'t> Generated<'t> {
         });
         let pointer_lifetime: Vec<&Lifetime> = pointer_lt.iter().collect();
         let mut captured: Vec<TokenStream> = pointer_lt.iter().map(|lt| quote!(#lt)).collect();
-        captured.extend(self.trait_args());
-        captured.push(quote!(#inner));
+        if self.args.bridge == Bridge::Dyn {
+            captured.extend(self.dyn_captures());
+        } else {
+            captured.extend(self.trait_args());
+            captured.push(quote!(#generic));
+        }
         let methods = self.dyn_methods().map(|m| {
             let ImplSignature {
                 tokens: sig, names, ..
@@ -631,7 +673,7 @@ impl<'t> Generated<'t> {
             }
         });
         quote! {
-            impl<#(#pointer_lifetime,)* #(#params,)* #inner: #trait_path + ?Sized> #trait_path for #self_type #where_clause {
+            impl<#(#pointer_lifetime,)* #params> #trait_path for #self_type #where_clause {
                 #(#assocs)*
                 #(#methods)*
             }

@@ -234,7 +234,8 @@ impl Method {
         let (mut sig, names) = self.named_arguments();
         sig.ident = erased_name(&sig.ident);
         let (output, local, boxed) = match &self.kind {
-            Kind::Future { output, send } => (output.clone(), options.local || !send, None),
+            // `?Send` cannot make a future the trait requires `Send` local.
+            Kind::Future { output, send } => (output.clone(), !send, None),
             Kind::Boxed { bounds } => (parse_quote!(()), true, Some(bounds.clone())),
             Kind::Plain | Kind::SizedOnly => return (sig, names),
         };
@@ -418,7 +419,7 @@ impl Method {
         let support = options.macro_support(span);
         match &self.kind {
             Kind::Future { send, .. } => {
-                let unbind = if options.local || !send {
+                let unbind = if !send {
                     quote_spanned!(span=> unbound_local_value_task)
                 } else {
                     quote_spanned!(span=> unbound_value_task)
@@ -456,7 +457,7 @@ impl Method {
         let krate = options.krate(span);
         match &self.kind {
             Kind::Future { send, .. } => {
-                let local = options.local || !send;
+                let local = !send;
                 let task = if local {
                     quote_spanned!(span=> #krate::LocalValueTask)
                 } else {

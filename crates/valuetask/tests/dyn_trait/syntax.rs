@@ -1,0 +1,244 @@
+//! The attribute's forms: dynosaur 0.3's and 0.2's, `bridge(..)`, the `trait_variant::make`
+//! pattern (through dynosaur and through ours), and `#[value_task]`'s options (`lazy`,
+//! `boxed`, `?Send`) with the eager start they change.
+
+use std::cell::Cell;
+use std::future::Future;
+use std::rc::Rc;
+
+use crate::common::{drive, now, poll_once, yield_once};
+use valuetask::dyn_trait;
+
+macro_rules! variants {
+    ($($attr:tt)*) => {
+        use super::*;
+
+        // dynosaur's `trait_variant` example: a `Send` variant made by trait_variant, and a
+        // `dyn` form for each, bridged to the `dyn` form only (trait_variant's blanket impl
+        // already covers the rest).
+        #[trait_variant::make(SendNext: Send)]
+        #[$($attr)*(DynNext = dyn(box) Next, bridge(dyn))]
+        #[$($attr)*(DynSendNext = dyn(box) SendNext, bridge(dyn))]
+        pub trait Next {
+            type Item;
+            async fn next(&mut self) -> Option<Self::Item>;
+        }
+
+        pub struct Countdown(u32);
+
+        impl SendNext for Countdown {
+            type Item = u32;
+            async fn next(&mut self) -> Option<u32> {
+                yield_once().await;
+                self.0 = self.0.checked_sub(1)?;
+                Some(self.0)
+            }
+        }
+
+        async fn drain_send(iter: &mut DynSendNext<'_, u32>) -> Vec<u32> {
+            let mut out = Vec::new();
+            while let Some(item) = iter.next().await {
+                out.push(item);
+            }
+            out
+        }
+
+        async fn drain_local(iter: &mut DynNext<'_, u32>) -> Vec<u32> {
+            let mut out = Vec::new();
+            while let Some(item) = iter.next().await {
+                out.push(item);
+            }
+            out
+        }
+
+        async fn drain_static(mut iter: impl Next<Item = u32>) -> Vec<u32> {
+            let mut out = Vec::new();
+            while let Some(item) = iter.next().await {
+                out.push(item);
+            }
+            out
+        }
+
+        #[test]
+        fn both_variants_and_their_dyn_forms() {
+            fn assert_send<T: Send>(t: T) -> T {
+                t
+            }
+            let mut sent = DynSendNext::new_box(Countdown(3));
+            assert_eq!(drive(assert_send(async move { drain_send(&mut sent).await })), [2, 1, 0]);
+            assert_eq!(drive(drain_local(DynNext::from_mut(&mut Countdown(2)))), [1, 0]);
+            assert_eq!(drive(drain_static(Countdown(1))), [0]);
+            assert_eq!(drive(drain_static(DynNext::new_box(Countdown(2)))), [1, 0]);
+            assert_eq!(drive(drain_static(&mut *DynSendNext::new_box(Countdown(1)))), [0]);
+        }
+    };
+}
+
+mod variants_through_dynosaur {
+    variants!(dynosaur::dynosaur);
+}
+
+mod variants_through_valuetask {
+    variants!(valuetask::dyn_trait);
+}
+
+/// dynosaur 0.2's forms: the name alone, `= dyn Trait`, and its `boxed` constructor.
+mod dynosaur_0_2 {
+    use super::*;
+
+    #[dyn_trait(DynAlone)]
+    trait Alone {
+        async fn get(&self) -> u8;
+    }
+
+    #[dyn_trait(DynNamed = dyn Named)]
+    trait Named {
+        async fn get(&self) -> u8;
+    }
+
+    struct Seven;
+
+    impl Alone for Seven {
+        async fn get(&self) -> u8 {
+            7
+        }
+    }
+
+    impl Named for Seven {
+        async fn get(&self) -> u8 {
+            7
+        }
+    }
+
+    #[test]
+    fn the_name_alone_and_the_boxed_constructor() {
+        let alone: Box<DynAlone<'_>> = DynAlone::boxed(Seven);
+        assert_eq!(now(Alone::get(&*alone)), 7);
+        let named: Box<DynNamed<'_>> = DynNamed::boxed(Seven);
+        assert_eq!(now(Named::get(&named)), 7);
+    }
+}
+
+/// `bridge(none)`: no impl of the trait for the `dyn` form, nor for pointers; the erased
+/// trait is still there for the `dyn` form's own calls.
+mod bridges {
+    use super::*;
+
+    #[dyn_trait(DynPlain = dyn Plain)]
+    trait Plain {
+        async fn get(&self) -> u8;
+    }
+
+    struct One;
+
+    impl Plain for One {
+        async fn get(&self) -> u8 {
+            1
+        }
+    }
+
+    fn through<P: Plain>(p: P) -> u8 {
+        now(p.get())
+    }
+
+    #[test]
+    fn blanket_bridges_for_references_and_boxes() {
+        assert_eq!(through(&One), 1);
+        assert_eq!(through(&mut One), 1);
+        assert_eq!(through(Box::new(One)), 1);
+        assert_eq!(through(DynPlain::new_box(One)), 1);
+        assert_eq!(through(DynPlain::from_ref(&One)), 1);
+    }
+}
+
+/// A body runs at the call through the `dyn` form (eager, as `#[value_task]`), or at the first
+/// poll with `lazy`; `boxed` and `?Send` change where it is kept and its type only.
+mod options {
+    use super::*;
+
+    #[dyn_trait(DynEager = dyn Eager)]
+    trait Eager {
+        async fn run(&self, ran: Rc<Cell<bool>>) -> u8;
+    }
+
+    #[dyn_trait(DynLazy = dyn Lazy, lazy)]
+    trait Lazy {
+        async fn run(&self, ran: Rc<Cell<bool>>) -> u8;
+    }
+
+    #[dyn_trait(DynBoxed = dyn Boxed, boxed)]
+    trait Boxed {
+        fn run(&self, ran: Rc<Cell<bool>>) -> impl Future<Output = u8>;
+    }
+
+    #[dyn_trait(DynLocal = dyn Local, ?Send)]
+    trait Local {
+        fn run(&self) -> impl Future<Output = u8> + Send;
+    }
+
+    struct Body;
+
+    async fn body(ran: Rc<Cell<bool>>) -> u8 {
+        ran.set(true);
+        yield_once().await;
+        5
+    }
+
+    impl Eager for Body {
+        async fn run(&self, ran: Rc<Cell<bool>>) -> u8 {
+            body(ran).await
+        }
+    }
+
+    impl Lazy for Body {
+        async fn run(&self, ran: Rc<Cell<bool>>) -> u8 {
+            body(ran).await
+        }
+    }
+
+    impl Boxed for Body {
+        async fn run(&self, ran: Rc<Cell<bool>>) -> u8 {
+            body(ran).await
+        }
+    }
+
+    impl Local for Body {
+        async fn run(&self) -> u8 {
+            6
+        }
+    }
+
+    #[test]
+    fn eager_by_default_lazy_when_asked() {
+        let ran = Rc::new(Cell::new(false));
+        let eager = DynEager::from_ref(&Body).run(Rc::clone(&ran));
+        assert!(
+            ran.replace(false),
+            "the dyn form starts the body at the call"
+        );
+        assert_eq!(drive(eager), 5);
+
+        let lazy = DynLazy::from_ref(&Body).run(Rc::clone(&ran));
+        assert!(!ran.get(), "lazy: nothing runs until the first poll");
+        assert_eq!(drive(lazy), 5);
+        assert!(ran.replace(false));
+
+        let boxed = DynBoxed::from_ref(&Body).run(Rc::clone(&ran));
+        assert!(ran.replace(false), "boxed: started at the call too");
+        assert_eq!(drive(boxed), 5);
+
+        // The static call is the trait's own future: it runs at its first poll.
+        let mut static_call = Box::pin(Eager::run(&Body, Rc::clone(&ran)));
+        assert!(!ran.get());
+        let waker = std::task::Waker::noop();
+        assert!(poll_once(&mut static_call, waker).is_pending());
+        assert!(ran.get());
+    }
+
+    #[test]
+    fn question_send_makes_every_value_task_local() {
+        // `?Send`: even a method whose future is `Send` returns a `LocalValueTask`; the value
+        // is the same.
+        assert_eq!(now(DynLocal::from_ref(&Body).run()), 6);
+    }
+}
