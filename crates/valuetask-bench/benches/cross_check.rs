@@ -28,6 +28,8 @@ mod executor;
 mod handoff;
 #[path = "../src/harness.rs"]
 mod harness;
+#[path = "../src/native_traits.rs"]
+mod native_traits;
 #[path = "../src/payload_grid.rs"]
 mod payload_grid;
 #[path = "../src/runtime_scenarios.rs"]

@@ -15,6 +15,7 @@ mod dyn_traits;
 mod executor;
 mod handoff;
 mod harness;
+mod native_traits;
 mod payload_grid;
 mod processes;
 mod report;

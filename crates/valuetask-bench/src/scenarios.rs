@@ -258,6 +258,7 @@ pub fn all() -> Vec<Scenario> {
         crate::awaits_answer::scenario(),
     ]
     .into_iter()
+    .chain(crate::native_traits::all())
     .chain(crate::tower_stack::all())
     .chain(crate::payload_grid::all())
     .collect()
