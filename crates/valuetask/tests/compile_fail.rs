@@ -1,5 +1,5 @@
 //! Misuse that must not compile (`tests/ui`): awaiting one `ValueTask` twice, and misuse of
-//! `#[value_task]`, each with the message it gets.
+//! `#[value_task]` and `#[dyn_trait]`, each with the message it gets.
 
 #[test]
 fn misuse_does_not_compile() {
