@@ -343,6 +343,64 @@
 //! # }
 //! ```
 //!
+//! # From dynosaur: a native `async fn` trait behind a trait object
+//!
+//! Not a .NET idiom (every .NET interface can be called through a reference), but where C#
+//! code holds an `IRepository` in a field, Rust code written with native `async fn` in traits
+//! reaches for dynosaur: `#[dynosaur::dynosaur(DynRepository = dyn(box) Repository)]`, a box per
+//! call. [`#[dyn_trait]`](crate::dyn_trait) takes the same arguments: change the attribute's
+//! path and nothing else. The trait stays as written (static calls are unchanged); calls
+//! through `DynRepository` start the implementor's future in pooled storage, as a
+//! `#[value_task]` method's, and allocate nothing in steady state.
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use valuetask::dyn_trait; // was: use dynosaur::dynosaur;
+//!
+//! #[dyn_trait(pub DynRepository = dyn(box) Repository)] // was: #[dynosaur(..)]
+//! pub trait Repository {
+//!     async fn name(&self, id: u32) -> Option<String>;
+//!     async fn rename(&mut self, id: u32, name: String) -> bool;
+//! }
+//!
+//! struct InMemory(HashMap<u32, String>);
+//!
+//! impl Repository for InMemory {
+//!     async fn name(&self, id: u32) -> Option<String> {
+//!         self.0.get(&id).cloned()
+//!     }
+//!     async fn rename(&mut self, id: u32, name: String) -> bool {
+//!         self.0.insert(id, name).is_some()
+//!     }
+//! }
+//!
+//! /// The service holds any repository, as a C# class holds an `IRepository`.
+//! struct UserService {
+//!     repository: Box<DynRepository<'static>>,
+//! }
+//!
+//! impl UserService {
+//!     async fn greet(&mut self, id: u32) -> String {
+//!         self.repository.rename(id, "Ada".to_string()).await;
+//!         match self.repository.name(id).await {
+//!             Some(name) => format!("hello, {name}"),
+//!             None => "who?".to_string(),
+//!         }
+//!     }
+//! }
+//!
+//! let mut service = UserService {
+//!     repository: DynRepository::new_box(InMemory(HashMap::from([(1, "Grace".to_string())]))),
+//! };
+//! assert_eq!(futures::executor::block_on(service.greet(1)), "hello, Ada");
+//! ```
+//!
+//! `trait_variant::make` works as with dynosaur (one attribute per variant, `bridge(dyn)`),
+//! and so do dynosaur 0.2's forms (`#[dyn_trait(DynRepository)]`, its `boxed` constructor).
+//! What differs: a `DynRepository` call's future starts at the call, as a .NET `async`
+//! method's does (`lazy` starts it at the first poll, as dynosaur's box does); a method that
+//! dynosaur rejects, a `where Self: Sized` one, is left out of the `dyn` form instead.
+//!
 //! # `ValueTask` or `Task`?
 //!
 //! In .NET the rule of thumb is "`ValueTask` when 90–95% of calls complete synchronously",

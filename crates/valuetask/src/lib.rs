@@ -31,6 +31,7 @@
 //! | `ManualResetValueTaskSourceCore<T>` | [`ManualResetValueTaskSourceCore<T>`](ManualResetValueTaskSourceCore): `&self` API, `reset()` bumps the version, wrong token panics naming both |
 //! | pooled `IValueTaskSource` objects (what `Socket` does internally) | [`CompletionPool<T>`](CompletionPool) + [`Completer<T>`](Completer): a reusable `oneshot` |
 //! | `PoolingAsyncValueTaskMethodBuilder`, `async ValueTask<T>` methods | [`#[value_task]`](macro@value_task) on traits, impls and `async fn`s; [`ValueTask::new`] pools the future; [`LocalValueTask`] for futures that are not `Send` |
+//! | no .NET counterpart: native `async fn` traits behind a trait object (dynosaur's `dyn` form) | [`#[dyn_trait]`](macro@dyn_trait) and its [`DynForm`]: the trait as written, a `dyn` form whose calls return value tasks in pooled storage, no box per call |
 //! | no .NET counterpart: tower's `BoxService`, `BoxCloneService`, `BoxCloneSyncService`, `UnsyncBoxService` and `BoxLayer` family | [`tower`]'s types of the same names (feature `tower`): the same erasure, with value-task responses in pooled storage, no box per request |
 //! | `TaskScheduler.UnobservedTaskException` | [`set_unobserved_error_hook`] (default: a `tracing` warning) |
 //! | `ConfigureAwait(false)`, `SynchronizationContext` | none: code after `.await` runs on whatever executor polls it |
