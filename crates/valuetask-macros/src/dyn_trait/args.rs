@@ -2,11 +2,11 @@
 //! options.
 //!
 //! ```text
-//! [vis] DynName [= dyn[(box)] Trait] [, bridge(blanket | dyn | none)] [, ?Send] [, lazy] [, boxed] [, crate = path]
+//! [vis] DynName [= dyn[(box)] [Trait]] [, bridge(blanket | dyn | none)] [, ?Send] [, lazy] [, boxed] [, crate = path]
 //! ```
 //!
-//! dynosaur 0.3 writes `pub DynStore = dyn(box) Store`, 0.2 `DynStore = dyn Store` or `DynStore`
-//! alone. `dyn(box)` names dynosaur's strategy (a box per call); here the calls' value tasks are
+//! dynosaur 0.3 writes `pub DynStore = dyn(box) Store` or `DynStore = dyn(box)`, 0.2
+//! `DynStore = dyn Store` or `DynStore` alone. `dyn(box)` names dynosaur's strategy (a box per call); here the calls' value tasks are
 //! pooled either way, and `boxed` asks for a box.
 
 use proc_macro2::{Span, TokenStream};
@@ -75,16 +75,19 @@ impl Parse for DynArgs {
                     return Err(strategy.error("#[dyn_trait]: expected `)` after `dyn(box`"));
                 }
             }
-            let path: syn::Path = input.parse()?;
-            let last = path.segments.last().expect("a path has a segment");
-            if !last.arguments.is_none() {
-                return Err(syn::Error::new_spanned(
-                    &last.arguments,
-                    "#[dyn_trait]: name the trait without its generic arguments (`dyn Store`): \
-                     the `dyn` form takes the trait's parameters itself",
-                ));
+            // dynosaur 0.3 also takes `DynStore = dyn(box)`: the trait is the item.
+            if !input.is_empty() && !input.peek(Token![,]) {
+                let path: syn::Path = input.parse()?;
+                let last = path.segments.last().expect("a path has a segment");
+                if !last.arguments.is_none() {
+                    return Err(syn::Error::new_spanned(
+                        &last.arguments,
+                        "#[dyn_trait]: name the trait without its generic arguments (`dyn Store`): \
+                         the `dyn` form takes the trait's parameters itself",
+                    ));
+                }
+                target = Some(last.ident.clone());
             }
-            target = Some(last.ident.clone());
         }
         let mut bridge = None;
         let mut options = Options::default();

@@ -82,7 +82,8 @@ mod variants_through_valuetask {
     variants!(valuetask::dyn_trait);
 }
 
-/// dynosaur 0.2's forms: the name alone, `= dyn Trait`, and its `boxed` constructor.
+/// dynosaur 0.2's forms (the name alone, `= dyn Trait`, its `boxed` constructor) and 0.3's
+/// `= dyn(box)` without the trait's name.
 mod dynosaur_0_2 {
     use super::*;
 
@@ -94,6 +95,18 @@ mod dynosaur_0_2 {
     #[dyn_trait(DynNamed = dyn Named)]
     trait Named {
         async fn get(&self) -> u8;
+    }
+
+    // dynosaur 0.3's form without the trait's name.
+    #[dyn_trait(DynUnnamed = dyn(box))]
+    trait Unnamed {
+        async fn get(&self) -> u8;
+    }
+
+    impl Unnamed for Seven {
+        async fn get(&self) -> u8 {
+            7
+        }
     }
 
     struct Seven;
@@ -116,6 +129,7 @@ mod dynosaur_0_2 {
         assert_eq!(now(Alone::get(&*alone)), 7);
         let named: Box<DynNamed<'_>> = DynNamed::boxed(Seven);
         assert_eq!(now(Named::get(&named)), 7);
+        assert_eq!(now(Unnamed::get(DynUnnamed::from_ref(&Seven))), 7);
     }
 }
 
