@@ -485,9 +485,10 @@ impl<'t> Generated<'t> {
             let ident = method::erased_name(&m.item.sig.ident);
             let receiver = m.receiver.expect("a method of the dyn form has a receiver");
             let inner = Ident::new(receiver.inner(), Span::call_site());
+            let arguments = m.boxed_arguments(&names);
             let call = unsafe_call(
                 &m.item.sig,
-                quote!(<#dyn_type as #erased_path>::#ident(#krate::DynForm::#inner(self), #(#names),*)),
+                quote!(<#dyn_type as #erased_path>::#ident(#krate::DynForm::#inner(self), #(#arguments),*)),
             );
             let (body, unbound) = m.dyn_body(call, borrows, &self.args.options);
             let allow = unbound.then(|| quote!(#[allow(unsafe_code)]));

@@ -123,8 +123,17 @@ impl Method {
         }
         for arg in &sig.inputs {
             if let FnArg::Typed(t) = arg {
-                if contains_impl_trait(&t.ty) {
-                    return Err(add_sized("takes an `impl Trait` argument", t.ty.span()));
+                // A bare `impl Trait` by value goes through the `dyn` form boxed (as with
+                // dynosaur: `Box<dyn Trait>` must implement `Trait`); anywhere else it cannot.
+                let nested = match &*t.ty {
+                    Type::ImplTrait(it) => it.bounds.iter().any(contains_impl_trait_bound),
+                    other => contains_impl_trait(other),
+                };
+                if nested {
+                    return Err(add_sized(
+                        "takes an `impl Trait` inside another type",
+                        t.ty.span(),
+                    ));
                 }
             }
         }
@@ -186,11 +195,44 @@ impl Method {
                 ReturnType::Default => Kind::Plain,
             }
         };
+        let unsent = impl_trait_arguments(sig).find(|t| match &*t.ty {
+            Type::ImplTrait(it) => !it.bounds.iter().any(is_send),
+            _ => false,
+        });
+        if let (Kind::Future { send: true, .. }, Some(arg)) = (&kind, unsent) {
+            return Err(syn::Error::new(
+                arg.span(),
+                format!(
+                    "#[dyn_trait]: `{name}` returns a `Send` future and takes an `impl Trait` \
+                     argument, which its `dyn` form would box without knowing it is `Send`: \
+                     add `+ Send` to the argument's bounds, or take a `Box<dyn ..>`"
+                ),
+            ));
+        }
         Ok(Method {
             item: item.clone(),
             kind,
             receiver: Some(receiver),
         })
+    }
+
+    /// The arguments the `dyn` form passes to the erased method: `names`, each `impl Trait`
+    /// one boxed.
+    pub(crate) fn boxed_arguments(&self, names: &[syn::Ident]) -> Vec<TokenStream> {
+        let typed = self.item.sig.inputs.iter().filter_map(|arg| match arg {
+            FnArg::Typed(t) => Some(t),
+            FnArg::Receiver(_) => None,
+        });
+        typed
+            .zip(names)
+            .map(|(t, name)| {
+                if matches!(*t.ty, Type::ImplTrait(_)) {
+                    quote!(::std::boxed::Box::new(#name))
+                } else {
+                    quote!(#name)
+                }
+            })
+            .collect()
     }
 
     /// The `#[cfg]` attributes of the method, for every generated copy of it.
@@ -237,7 +279,10 @@ impl Method {
             // `?Send` cannot make a future the trait requires `Send` local.
             Kind::Future { output, send } => (output.clone(), !send, None),
             Kind::Boxed { bounds } => (parse_quote!(()), true, Some(bounds.clone())),
-            Kind::Plain | Kind::SizedOnly => return (sig, names),
+            Kind::Plain | Kind::SizedOnly => {
+                box_impl_arguments(&mut sig, None);
+                return (sig, names);
+            }
         };
         sig.asyncness = Some(Token![async](sig.fn_token.span));
         sig.output = parse_quote!(-> #output);
@@ -282,6 +327,7 @@ impl Method {
             let span = sig.output.span();
             sig.output = parse_quote_spanned_output(span, &bounds, &output_lt);
         }
+        box_impl_arguments(&mut sig, Some(&output_lt));
         (sig, names)
     }
 
@@ -342,6 +388,9 @@ impl Method {
                         elided.visit_type_mut(&mut r.ty);
                     }
                 }
+                // An `impl Trait` argument is a type parameter: nothing in it to name (the
+                // visitor would bound it by a value task's lifetime, which this has not).
+                FnArg::Typed(t) if matches!(*t.ty, Type::ImplTrait(_)) => {}
                 FnArg::Typed(t) => elided.visit_type_mut(&mut t.ty),
             }
         }
@@ -356,7 +405,10 @@ impl Method {
         .map(|lt| lt.ident)
         .filter(|ident| ident != "static")
         .collect::<std::collections::BTreeSet<_>>()
-        .len();
+        .len()
+            // An `impl Trait` argument lives for a region of its own, which the value task
+            // holding its box borrows too.
+            + impl_trait_arguments(&sig).count();
         if sig.generics.lt_token.is_none() && !sig.generics.params.is_empty() {
             sig.generics.lt_token = Some(Token![<](sig.ident.span()));
             sig.generics.gt_token = Some(Token![>](sig.ident.span()));
@@ -364,6 +416,24 @@ impl Method {
         let mut output = output.unwrap_or_else(|| parse_quote!(()));
         if let Some(target) = output_elision_target(&sig, &elided.output) {
             NameOutputElisions(target).visit_type_mut(&mut output);
+        }
+        if impl_trait_arguments(&sig).next().is_some() {
+            // `use<..>` cannot name an argument's `impl Trait`: the impl's `impl Trait` output
+            // captures every parameter anyway (a trait's does, and an impl's must match).
+            let where_clause = sig.generics.where_clause.take();
+            let bounds = match (&asyncness, output) {
+                (Some(_), output) => quote!(::core::future::Future<Output = #output>),
+                (None, Type::ImplTrait(it)) => {
+                    let bounds = it.bounds;
+                    quote!(#bounds)
+                }
+                (None, _) => unreachable!("returns_impl"),
+            };
+            return ImplSignature {
+                tokens: quote!(#sig -> impl #bounds #where_clause),
+                names,
+                borrows,
+            };
         }
         let mut use_list: Vec<TokenStream> = sig
             .generics
@@ -497,6 +567,35 @@ pub(crate) struct ImplSignature {
 /// are in scope.
 pub(crate) fn erased_name(ident: &syn::Ident) -> syn::Ident {
     format_ident!("__dyn_{}", ident)
+}
+
+/// The arguments of `sig` whose type is a bare `impl Trait`.
+pub(crate) fn impl_trait_arguments(sig: &Signature) -> impl Iterator<Item = &syn::PatType> {
+    sig.inputs.iter().filter_map(|arg| match arg {
+        FnArg::Typed(t) if matches!(*t.ty, Type::ImplTrait(_)) => Some(t),
+        _ => None,
+    })
+}
+
+/// `impl Trait` arguments as `Box<dyn Trait + 'lt>` (`'_` without a value task's lifetime;
+/// a lifetime bound the rewrite gave `impl Trait` is the box's).
+fn box_impl_arguments(sig: &mut Signature, lt: Option<&Lifetime>) {
+    for arg in sig.inputs.iter_mut() {
+        if let FnArg::Typed(t) = arg {
+            if let Type::ImplTrait(it) = &*t.ty {
+                let bounds: Punctuated<TypeParamBound, Token![+]> = it
+                    .bounds
+                    .iter()
+                    .filter(|b| !matches!(b, TypeParamBound::Lifetime(_)))
+                    .cloned()
+                    .collect();
+                let lt = lt
+                    .cloned()
+                    .unwrap_or_else(|| Lifetime::new("'_", Span::call_site()));
+                *t.ty = parse_quote!(::std::boxed::Box<dyn #bounds + #lt>);
+            }
+        }
+    }
 }
 
 /// `-> Box<dyn bounds + 'lt>`.

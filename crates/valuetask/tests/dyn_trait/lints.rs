@@ -145,10 +145,13 @@ mod safe {
     }
 }
 
-/// A trait whose method borrows for two lifetimes: the expansion's one `unsafe` block,
-/// allowed on the method, under `deny(unsafe_code)`.
+/// A trait whose methods borrow for two lifetimes (an `impl Trait` argument counts as one):
+/// the expansion's one `unsafe` block, allowed on the method, under `deny(unsafe_code)`.
 mod borrowing {
     #![deny(unsafe_code)]
+
+    use std::fmt::Display;
+    use std::future::Future;
 
     use valuetask::dyn_trait;
 
@@ -159,6 +162,8 @@ mod borrowing {
         async fn lookup(&self, name: &str) -> Option<u64>;
         /// By two names.
         async fn lookup_pair<'a>(&self, first: &'a str, second: &str) -> (&'a str, u64);
+        /// A `Send` argument in a `Send` future, boxed through the `dyn` form.
+        fn label(&self, prefix: impl Display + Send) -> impl Future<Output = String> + Send;
     }
 
     struct Lengths;
@@ -171,6 +176,9 @@ mod borrowing {
             let total = first.len() + second.len();
             (first, u64::try_from(total).unwrap_or(u64::MAX))
         }
+        async fn label(&self, prefix: impl Display + Send) -> String {
+            format!("{prefix}!")
+        }
     }
 
     #[test]
@@ -180,6 +188,7 @@ mod borrowing {
         futures::executor::block_on(async {
             assert_eq!(lookup.lookup("abc").await, Some(3));
             assert_eq!(lookup.lookup_pair("ab", &second).await, ("ab", 4));
+            assert_eq!(lookup.label("hi").await, "hi!");
         });
     }
 }

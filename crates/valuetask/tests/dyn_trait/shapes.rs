@@ -167,6 +167,49 @@ macro_rules! shapes {
                 block_on(assert_send(async move { store.get(&"x".into()).await.is_none() }));
             assert!(missing);
         }
+
+        // dynosaur's argument-position `impl Trait`: by value, boxed through the `dyn` form,
+        // where `Box<dyn Shape>` implements `Shape`.
+        pub trait Shape {
+            fn area(&self) -> u32;
+        }
+
+        impl Shape for u32 {
+            fn area(&self) -> u32 {
+                *self * *self
+            }
+        }
+
+        impl Shape for Box<dyn Shape + '_> {
+            fn area(&self) -> u32 {
+                (**self).area()
+            }
+        }
+
+        #[$($attr)*(DynMeasure = dyn(box) Measure)]
+        pub trait Measure {
+            fn measure(&self, shape: impl Shape) -> u32;
+            async fn measure_later(&self, shape: impl Shape) -> u32;
+        }
+
+        pub struct Doubler;
+
+        impl Measure for Doubler {
+            fn measure(&self, shape: impl Shape) -> u32 {
+                2 * shape.area()
+            }
+            async fn measure_later(&self, shape: impl Shape) -> u32 {
+                yield_once().await;
+                2 * shape.area()
+            }
+        }
+
+        #[test]
+        fn impl_trait_arguments_through_the_dyn_form() {
+            let measure = DynMeasure::new_box(Doubler);
+            assert_eq!(measure.measure(3), 18);
+            assert_eq!(block_on(measure.measure_later(2)), 8);
+        }
     };
 }
 

@@ -18,7 +18,12 @@ trait NoSelf {
 
 #[dyn_trait(DynImplArg = dyn ImplArg)]
 trait ImplArg {
-    async fn show(&self, value: impl std::fmt::Display) -> String;
+    async fn show(&self, value: &impl std::fmt::Display) -> String;
+}
+
+#[dyn_trait(DynSendImplArg = dyn SendImplArg)]
+trait SendImplArg {
+    fn show(&self, value: impl std::fmt::Display) -> impl std::future::Future<Output = String> + Send;
 }
 
 #[dyn_trait(DynNested = dyn Nested)]
