@@ -255,10 +255,12 @@ pub use valuetask_macros::value_task;
 ///   `Send`), a `ValueTask` for `-> impl Future<Output = T> + Send`, a `Box<dyn Trait>` for
 ///   another `-> impl Trait`, and what the trait's return otherwise; it is implemented for
 ///   every `T: Store`. A `where Self: Sized` method is left out.
-/// - The bridges (`bridge(blanket)`, the default): `Store` for `&T` (every method takes
-///   `&self`), `&mut T` (`&self` or `&mut self`), `Box<T>` (those or `self: Box<Self>`), for
-///   any `T: Store + ?Sized`. `bridge(dyn)` keeps only `Store for DynStore` (for
-///   `trait_variant::make`, whose blanket impl they would overlap); `bridge(none)`, none.
+/// - The bridges (`bridge(blanket)`, the default after `dyn(box)`): `Store` for `&T` (every
+///   method takes `&self`), `&mut T` (`&self` or `&mut self`), `Box<T>` (those or
+///   `self: Box<Self>`), for any `T: Store + ?Sized`. `bridge(dyn)`: for `&DynStore`,
+///   `&mut DynStore` and `Box<DynStore>` only (for `trait_variant::make`, whose blanket impl
+///   the others would overlap); `bridge(none)`: none, the default in dynosaur 0.2's forms
+///   (`DynStore`, `DynStore = dyn Store`), which had none, so a 0.2 crate's own bridges stay.
 ///
 /// Options, after the name: `bridge(..)`; `?Send` (every method's value task a
 /// `LocalValueTask`), `lazy` (the future starts at the first poll), `boxed` (a box per call),
@@ -267,11 +269,11 @@ pub use valuetask_macros::value_task;
 /// `dyn Trait` names another trait leaves the item alone, so that under
 /// `#[trait_variant::make(SendStore: Send)]` each variant takes its own attribute.
 ///
-/// A method whose arguments borrow for two or more lifetimes (`get(&self, key: &str)`) returns
-/// its value task from the `dyn` form with that borrow's lifetime unnamed, in an `unsafe`
-/// block the method allows: an `impl Future` cannot name the intersection of two lifetimes
-/// (dynosaur does the same to its box). So such a trait needs `unsafe_code` not forbidden
-/// where it is declared.
+/// A method whose arguments borrow for two or more lifetimes (`get(&self, key: &str)`; an
+/// `impl Trait` argument, boxed through the `dyn` form, counts as one) returns its value task
+/// from the `dyn` form with that borrow's lifetime unnamed, in an `unsafe` block the method
+/// allows: an `impl Future` cannot name the intersection of two lifetimes (dynosaur does the
+/// same to its box). So such a trait needs `unsafe_code` not forbidden where it is declared.
 ///
 /// No .NET counterpart: every .NET interface can be called through a reference already.
 ///

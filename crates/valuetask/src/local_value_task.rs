@@ -209,6 +209,13 @@ impl<'a, T> LocalValueTask<'a, T> {
 /// let local: LocalValueTask<'_, u8> = ValueTask::from_result(3).into();
 /// assert_eq!(local.get_result(), 3);
 /// ```
+impl<'a, T> LocalValueTask<'a, T> {
+    /// The value task inside, for `macro_support::UnboundLocal` (which keeps it `!Send`).
+    pub(crate) fn into_value_task(self) -> ValueTask<'a, T> {
+        self.inner
+    }
+}
+
 impl<'a, T> From<ValueTask<'a, T>> for LocalValueTask<'a, T> {
     fn from(inner: ValueTask<'a, T>) -> Self {
         LocalValueTask {

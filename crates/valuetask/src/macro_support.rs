@@ -177,36 +177,118 @@ impl<R, X> ::core::fmt::Debug for ForwardLocal<R, X> {
     }
 }
 
-/// A `#[dyn_trait]` method's value task, its borrow's lifetime unnamed: for a method whose
-/// arguments borrow for two or more lifetimes, the value task lives for their intersection,
-/// which the method's `impl Future` output cannot name (its hidden type may only use
-/// lifetimes it captures). dynosaur's `dyn` form does the same to its box.
+/// A `#[dyn_trait]` method's value task with its borrow's lifetime unnamed: for a method
+/// whose arguments borrow for two or more lifetimes, the value task lives for their
+/// intersection, which the method's `impl Future` output cannot name (its hidden type may only
+/// use lifetimes it captures). dynosaur's `dyn` form does the same to its box (seen as
+/// `'static`). A `ValueTask<'static, T>` would need `T: 'static`; this holds the value task's
+/// two words and no lifetime at all, and gives them back as a value task of a lifetime local
+/// to each poll and to its drop.
 ///
-/// # Safety
-///
-/// The result is returned at once as the hidden type of an `impl Future` that captures every
-/// lifetime `task` borrows for, so that nothing can use it past any of them (drop check
-/// included: an opaque type may use all its captures when dropped).
-#[inline(always)]
-pub unsafe fn unbound_value_task<'a, T>(
-    task: crate::ValueTask<'a, T>,
-) -> crate::ValueTask<'static, T> {
-    // SAFETY: the types differ in a lifetime only (one layout); the caller confines the
-    // result to the lifetimes `task` borrows for.
-    unsafe { ::core::mem::transmute::<crate::ValueTask<'a, T>, crate::ValueTask<'static, T>>(task) }
+/// The auto traits are the value task's: `Send` when `T` is, never `Sync`, `Unpin`.
+pub struct Unbound<T> {
+    words: ::core::mem::MaybeUninit<[u64; 2]>,
+    /// A `T` is what it yields and may hold (`Send`, drop check); not `Sync`, as a value task.
+    _task: ::core::marker::PhantomData<(T, ::core::cell::Cell<()>)>,
 }
 
-/// [`unbound_value_task`] for a `LocalValueTask`.
-///
-/// # Safety
-///
-/// As for [`unbound_value_task`].
-#[inline(always)]
-pub unsafe fn unbound_local_value_task<'a, 'b, T>(
-    task: crate::LocalValueTask<'a, T>,
-) -> crate::LocalValueTask<'b, T> {
-    // SAFETY: as in `unbound_value_task`.
-    unsafe {
-        ::core::mem::transmute::<crate::LocalValueTask<'a, T>, crate::LocalValueTask<'b, T>>(task)
+/// [`Unbound`] for a `LocalValueTask`: neither `Send` nor `Sync`.
+pub struct UnboundLocal<T> {
+    inner: Unbound<T>,
+    _local: ::core::marker::PhantomData<*const ()>,
+}
+
+impl<T> Unbound<T> {
+    /// # Safety
+    ///
+    /// The result is returned at once as the hidden type of an `impl Future` that captures
+    /// every lifetime `task` borrows for, so that nothing can use it past any of them (drop
+    /// check included: an opaque type may use all its captures when dropped).
+    #[inline(always)]
+    pub unsafe fn new(task: crate::ValueTask<'_, T>) -> Self {
+        const {
+            assert!(::core::mem::size_of::<crate::ValueTask<'static, ()>>() == 16);
+            assert!(::core::mem::align_of::<crate::ValueTask<'static, ()>>() <= 8);
+        }
+        let task = ::core::mem::ManuallyDrop::new(task);
+        // SAFETY: a value task is 16 bytes aligned to at most 8 for every `T` (its
+        // representation is two words whatever `T`: `value_task/repr.rs`, checked above for
+        // `()`); its bytes move here and `task` is not dropped.
+        let words = unsafe {
+            ::core::ptr::read((&raw const *task).cast::<::core::mem::MaybeUninit<[u64; 2]>>())
+        };
+        Unbound {
+            words,
+            _task: ::core::marker::PhantomData,
+        }
+    }
+
+    /// The value task, borrowing for as long as `self` is borrowed.
+    #[inline(always)]
+    fn task(&mut self) -> &mut crate::ValueTask<'_, T> {
+        // SAFETY: the words are a live value task's (`new`), valid for the lifetimes the
+        // enclosing `impl Future` captures, which outlive this borrow of it.
+        unsafe { &mut *self.words.as_mut_ptr().cast::<crate::ValueTask<'_, T>>() }
+    }
+}
+
+impl<T> UnboundLocal<T> {
+    /// # Safety
+    ///
+    /// As for [`Unbound::new`].
+    #[inline(always)]
+    pub unsafe fn new(task: crate::LocalValueTask<'_, T>) -> Self {
+        UnboundLocal {
+            // SAFETY: per the caller; kept inside this `!Send` wrapper.
+            inner: unsafe { Unbound::new(task.into_value_task()) },
+            _local: ::core::marker::PhantomData,
+        }
+    }
+}
+
+impl<T> ::core::future::Future for Unbound<T> {
+    type Output = T;
+
+    #[inline(always)]
+    fn poll(
+        self: ::core::pin::Pin<&mut Self>,
+        cx: &mut ::core::task::Context<'_>,
+    ) -> ::core::task::Poll<T> {
+        ::core::pin::Pin::new(self.get_mut().task()).poll(cx)
+    }
+}
+
+impl<T> ::core::future::Future for UnboundLocal<T> {
+    type Output = T;
+
+    #[inline(always)]
+    fn poll(
+        mut self: ::core::pin::Pin<&mut Self>,
+        cx: &mut ::core::task::Context<'_>,
+    ) -> ::core::task::Poll<T> {
+        ::core::pin::Pin::new(&mut self.inner).poll(cx)
+    }
+}
+
+impl<T> Drop for Unbound<T> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // SAFETY: the words are a live value task's (`new`), dropped once, here.
+        unsafe { ::core::ptr::drop_in_place(self.task()) }
+    }
+}
+
+// A value task is `Unpin` whatever `T` (it never pins its result); so is its words' holder.
+impl<T> Unpin for Unbound<T> {}
+
+impl<T> ::core::fmt::Debug for Unbound<T> {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.write_str("Unbound")
+    }
+}
+
+impl<T> ::core::fmt::Debug for UnboundLocal<T> {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.write_str("UnboundLocal")
     }
 }

@@ -16,7 +16,8 @@ use syn::{Ident, Token, Visibility};
 
 use crate::options::Options;
 
-/// Which impls of the trait go with the `dyn` form (dynosaur's `bridge(..)`).
+/// Which impls of the trait go with the `dyn` form (dynosaur's `bridge(..)`; the default is
+/// `blanket` after `dyn(box)`, as in dynosaur 0.3, and `none` in 0.2's forms, which had none).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Bridge {
     /// The trait for the `dyn` form, and for `&T`, `&mut T` and `Box<T>` of any implementor
@@ -55,10 +56,14 @@ impl Parse for DynArgs {
         let vis: Visibility = input.parse()?;
         let name: Ident = input.parse()?;
         let mut target = None;
+        // dynosaur 0.2's forms (no `dyn(box)`) had no bridge impls: its users wrote their own,
+        // which the default bridges would overlap.
+        let mut version_0_2 = true;
         if input.peek(Token![=]) {
             input.parse::<Token![=]>()?;
             input.parse::<Token![dyn]>()?;
             if input.peek(syn::token::Paren) {
+                version_0_2 = false;
                 let strategy;
                 syn::parenthesized!(strategy in input);
                 let word = Ident::parse_any(&strategy)?;
@@ -151,7 +156,11 @@ impl Parse for DynArgs {
             vis,
             name,
             target,
-            bridge: bridge.unwrap_or(Bridge::Blanket),
+            bridge: bridge.unwrap_or(if version_0_2 {
+                Bridge::None
+            } else {
+                Bridge::Blanket
+            }),
             options,
         })
     }

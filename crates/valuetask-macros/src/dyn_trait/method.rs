@@ -474,8 +474,8 @@ impl Method {
 
     /// The body of the `dyn` form's method: `call`, the erased method's, returned as it is;
     /// with two or more borrowed lifetimes ([`ImplSignature::borrows`]), with its lifetime
-    /// unnamed (`macro_support::unbound_value_task`, a transmute for a box), the one `unsafe`
-    /// of the expansion, which the method then allows (`true`).
+    /// unnamed (`macro_support::Unbound`, a transmute for a box), the one `unsafe` of the
+    /// expansion, which the method then allows (`true`).
     pub(crate) fn dyn_body(
         &self,
         call: TokenStream,
@@ -489,14 +489,14 @@ impl Method {
         let support = options.macro_support(span);
         match &self.kind {
             Kind::Future { send, .. } => {
-                let unbind = if !send {
-                    quote_spanned!(span=> unbound_local_value_task)
+                let unbound = if !send {
+                    quote_spanned!(span=> UnboundLocal)
                 } else {
-                    quote_spanned!(span=> unbound_value_task)
+                    quote_spanned!(span=> Unbound)
                 };
                 // SAFETY (of the expansion): the method returns it as the hidden type of its
                 // `impl Future`, which captures every lifetime of the arguments.
-                (quote!(unsafe { #support::#unbind(#call) }), true)
+                (quote!(unsafe { #support::#unbound::new(#call) }), true)
             }
             Kind::Boxed { bounds } => (
                 // SAFETY (of the expansion): as above, for the box of its `impl Trait`.

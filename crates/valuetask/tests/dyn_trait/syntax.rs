@@ -128,19 +128,68 @@ mod dynosaur_0_2 {
         let alone: Box<DynAlone<'_>> = DynAlone::boxed(Seven);
         assert_eq!(now(Alone::get(&*alone)), 7);
         let named: Box<DynNamed<'_>> = DynNamed::boxed(Seven);
-        assert_eq!(now(Named::get(&named)), 7);
+        assert_eq!(now(Named::get(&*named)), 7);
         assert_eq!(now(Unnamed::get(DynUnnamed::from_ref(&Seven))), 7);
     }
 }
 
-/// `bridge(none)`: no impl of the trait for the `dyn` form, nor for pointers; the erased
-/// trait is still there for the `dyn` form's own calls.
+/// The bridges: for `&T`, `&mut T` and `Box<T>` by default after `dyn(box)`; none with
+/// `bridge(none)` or in 0.2's forms, where a crate wrote its own (which must not overlap).
 mod bridges {
     use super::*;
 
-    #[dyn_trait(DynPlain = dyn Plain)]
+    #[dyn_trait(DynPlain = dyn(box) Plain)]
     trait Plain {
         async fn get(&self) -> u8;
+    }
+
+    #[dyn_trait(DynOwnBridge = dyn(box) OwnBridge, bridge(none))]
+    trait OwnBridge {
+        async fn get(&self) -> u8;
+    }
+
+    /// dynosaur 0.2's form: its users wrote the bridges they needed.
+    #[dyn_trait(DynOldBridge = dyn OldBridge)]
+    trait OldBridge {
+        async fn get(&self) -> u8;
+    }
+
+    impl<T: OwnBridge + ?Sized> OwnBridge for Box<T> {
+        async fn get(&self) -> u8 {
+            (**self).get().await + 10
+        }
+    }
+
+    impl<T: OldBridge + ?Sized> OldBridge for Box<T> {
+        async fn get(&self) -> u8 {
+            (**self).get().await + 20
+        }
+    }
+
+    impl OwnBridge for One {
+        async fn get(&self) -> u8 {
+            1
+        }
+    }
+
+    impl OldBridge for One {
+        async fn get(&self) -> u8 {
+            1
+        }
+    }
+
+    #[test]
+    fn no_bridges_where_the_crate_writes_its_own() {
+        fn own<P: OwnBridge>(p: P) -> u8 {
+            now(p.get())
+        }
+        fn old<P: OldBridge>(p: P) -> u8 {
+            now(p.get())
+        }
+        assert_eq!(own(Box::new(One)), 11);
+        assert_eq!(own(DynOwnBridge::new_box(One)), 11);
+        assert_eq!(old(DynOldBridge::boxed(One)), 21);
+        assert_eq!(now(DynOldBridge::from_ref(&One).get()), 1);
     }
 
     struct One;
