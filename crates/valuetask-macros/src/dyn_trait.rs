@@ -502,6 +502,24 @@ impl<'t> Generated<'t> {
                 }
             });
         }
+        // A `where Self: Sized` method without a default body: the `dyn` form is unsized, so
+        // nothing can call it, but Rust before 1.87 still asks for it.
+        let name = self.args.name.to_string();
+        for m in &self.methods {
+            if matches!(m.kind, Kind::SizedOnly) && m.item.default.is_none() {
+                let (sig, _) = m.named_arguments();
+                let cfgs = m.cfgs();
+                let message = format!(
+                    "`{name}` is unsized: its `where Self: Sized` methods cannot be called"
+                );
+                methods.push(quote! {
+                    #(#cfgs)*
+                    #sig {
+                        ::core::unreachable!(#message)
+                    }
+                });
+            }
+        }
         quote! {
             impl<#params> #trait_path for #krate::DynForm<#dyn_type> #where_clause {
                 #(#assocs)*

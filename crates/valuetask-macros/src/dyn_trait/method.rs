@@ -246,7 +246,7 @@ impl Method {
 
     /// The method's signature with every argument pattern named `__argN` (the generated
     /// bodies pass them on), and the names.
-    fn named_arguments(&self) -> (Signature, Vec<syn::Ident>) {
+    pub(crate) fn named_arguments(&self) -> (Signature, Vec<syn::Ident>) {
         let mut sig = self.item.sig.clone();
         let mut names = Vec::new();
         for (i, arg) in sig.inputs.iter_mut().enumerate() {
@@ -333,10 +333,9 @@ impl Method {
 
     /// The signature of the trait's method for an impl of the trait (the `dyn` form's, a
     /// bridge's), as tokens: desugared (`async fn f() -> T` is
-    /// `fn f() -> impl Future<Output = T>`), its elided lifetimes named, and its `impl Trait`
-    /// output capturing `captured` (the impl's parameters) and the method's lifetimes by
-    /// `use<..>`, as an `async fn`'s future does (without it, a 2021-edition `impl Trait`
-    /// would capture no elided lifetime). With the names of its arguments.
+    /// `fn f() -> impl Future<Output = T>`), its elided lifetimes named (so that the borrows
+    /// can be counted: [`ImplSignature::borrows`]), with the names of its arguments.
+    /// `captured`: the impl's own lifetimes, which the names skip.
     pub(crate) fn impl_signature(&self, captured: &[TokenStream]) -> ImplSignature {
         let (mut sig, names) = self.named_arguments();
         let asyncness = sig.asyncness.take();
@@ -368,7 +367,7 @@ impl Method {
             .collect();
         let mut elided = ElidedLifetimes {
             fresh: Vec::new(),
-            // Unused: no argument is an `impl Trait` (rejected in `new`).
+            // Unused: `impl Trait` arguments are not visited (below).
             output: Lifetime::new("'_", Span::call_site()),
             taken,
         };
@@ -417,56 +416,20 @@ impl Method {
         if let Some(target) = output_elision_target(&sig, &elided.output) {
             NameOutputElisions(target).visit_type_mut(&mut output);
         }
-        if impl_trait_arguments(&sig).next().is_some() {
-            // `use<..>` cannot name an argument's `impl Trait`: the impl's `impl Trait` output
-            // captures every parameter anyway (a trait's does, and an impl's must match).
-            let where_clause = sig.generics.where_clause.take();
-            let bounds = match (&asyncness, output) {
-                (Some(_), output) => quote!(::core::future::Future<Output = #output>),
-                (None, Type::ImplTrait(it)) => {
-                    let bounds = it.bounds;
-                    quote!(#bounds)
-                }
-                (None, _) => unreachable!("returns_impl"),
-            };
-            return ImplSignature {
-                tokens: quote!(#sig -> impl #bounds #where_clause),
-                names,
-                borrows,
-            };
-        }
-        let mut use_list: Vec<TokenStream> = sig
-            .generics
-            .lifetimes()
-            .map(|l| {
-                let l = &l.lifetime;
-                quote!(#l)
-            })
-            .collect();
-        use_list.extend(captured.iter().cloned());
+        // No `use<..>`: an `impl Trait` in a trait impl captures every parameter in scope,
+        // lifetimes included, as the trait's does (and Rust 1.85 does not take `use<..>`
+        // there).
         let bounds = match (&asyncness, output) {
             (Some(_), output) => quote!(::core::future::Future<Output = #output>),
             (None, Type::ImplTrait(it)) => {
                 let bounds = it.bounds;
-                if bounds
-                    .iter()
-                    .any(|b| matches!(b, TypeParamBound::PreciseCapture(_)))
-                {
-                    // The user chose the captures.
-                    let where_clause = sig.generics.where_clause.take();
-                    return ImplSignature {
-                        tokens: quote!(#sig -> impl #bounds #where_clause),
-                        names,
-                        borrows,
-                    };
-                }
                 quote!(#bounds)
             }
             (None, _) => unreachable!("returns_impl"),
         };
         let where_clause = sig.generics.where_clause.take();
         ImplSignature {
-            tokens: quote!(#sig -> impl #bounds + use<#(#use_list),*> #where_clause),
+            tokens: quote!(#sig -> impl #bounds #where_clause),
             names,
             borrows,
         }
