@@ -20,9 +20,7 @@ use syn::{
 };
 
 use crate::expand::Place;
-use crate::lifetimes::{
-    output_elision_target, ArgumentLifetimes, ElidedLifetimes, NameOutputElisions, UsedNames,
-};
+use crate::lifetimes::{ArgumentLifetimes, ElidedLifetimes, UsedNames};
 use crate::options::Options;
 use crate::signature::rewrite_signature;
 
@@ -333,9 +331,9 @@ impl Method {
 
     /// The signature of the trait's method for an impl of the trait (the `dyn` form's, a
     /// bridge's), as tokens: desugared (`async fn f() -> T` is
-    /// `fn f() -> impl Future<Output = T>`), its elided lifetimes named (so that the borrows
-    /// can be counted: [`ImplSignature::borrows`]), with the names of its arguments.
-    /// `captured`: the impl's own lifetimes, which the names skip.
+    /// `fn f() -> impl Future<Output = T>`, elided lifetimes left elided), with the names of
+    /// its arguments and how many lifetimes they borrow for ([`ImplSignature::borrows`]).
+    /// `captured`: the impl's own parameters.
     pub(crate) fn impl_signature(&self, captured: &[TokenStream]) -> ImplSignature {
         let (mut sig, names) = self.named_arguments();
         let asyncness = sig.asyncness.take();
@@ -356,66 +354,8 @@ impl Method {
                 borrows: 0,
             };
         }
-        let taken: Vec<syn::Ident> = sig
-            .generics
-            .lifetimes()
-            .map(|l| l.lifetime.ident.clone())
-            .chain(captured.iter().filter_map(|c| {
-                let lt: Lifetime = syn::parse2(c.clone()).ok()?;
-                Some(lt.ident)
-            }))
-            .collect();
-        let mut elided = ElidedLifetimes {
-            fresh: Vec::new(),
-            // Unused: `impl Trait` arguments are not visited (below).
-            output: Lifetime::new("'_", Span::call_site()),
-            taken,
-        };
-        for arg in sig.inputs.iter_mut() {
-            match arg {
-                FnArg::Receiver(r) => {
-                    if r.colon_token.is_none() {
-                        if let Some((and, lt)) = &mut r.reference {
-                            if lt.as_ref().is_none_or(|lt| lt.ident == "_") {
-                                let fresh = elided.next(and.span);
-                                *lt = Some(fresh.clone());
-                                let m = r.mutability;
-                                *r.ty = parse_quote!(&#fresh #m Self);
-                            }
-                        }
-                    } else {
-                        elided.visit_type_mut(&mut r.ty);
-                    }
-                }
-                // An `impl Trait` argument is a type parameter: nothing in it to name (the
-                // visitor would bound it by a value task's lifetime, which this has not).
-                FnArg::Typed(t) if matches!(*t.ty, Type::ImplTrait(_)) => {}
-                FnArg::Typed(t) => elided.visit_type_mut(&mut t.ty),
-            }
-        }
-        for lt in &elided.fresh {
-            sig.generics.params.push(parse_quote!(#lt));
-        }
-        let borrows = ArgumentLifetimes::free_in(sig.inputs.iter().map(|arg| match arg {
-            FnArg::Receiver(r) => &*r.ty,
-            FnArg::Typed(t) => &*t.ty,
-        }))
-        .into_iter()
-        .map(|lt| lt.ident)
-        .filter(|ident| ident != "static")
-        .collect::<std::collections::BTreeSet<_>>()
-        .len()
-            // An `impl Trait` argument lives for a region of its own, which the value task
-            // holding its box borrows too.
-            + impl_trait_arguments(&sig).count();
-        if sig.generics.lt_token.is_none() && !sig.generics.params.is_empty() {
-            sig.generics.lt_token = Some(Token![<](sig.ident.span()));
-            sig.generics.gt_token = Some(Token![>](sig.ident.span()));
-        }
-        let mut output = output.unwrap_or_else(|| parse_quote!(()));
-        if let Some(target) = output_elision_target(&sig, &elided.output) {
-            NameOutputElisions(target).visit_type_mut(&mut output);
-        }
+        let borrows = borrows(&sig, captured);
+        let output = output.unwrap_or_else(|| parse_quote!(()));
         // No `use<..>`: an `impl Trait` in a trait impl captures every parameter in scope,
         // lifetimes included, as the trait's does (and Rust 1.85 does not take `use<..>`
         // there).
@@ -511,6 +451,62 @@ impl Method {
             Kind::Plain | Kind::SizedOnly => call,
         }
     }
+}
+
+/// How many lifetimes `sig`'s arguments borrow for: its elided ones named (on a copy: the
+/// signature keeps them elided, as clippy's `needless_lifetimes` wants), `'static` not
+/// counted, an `impl Trait` argument counted as one of its own. `captured`: the impl's
+/// parameters, whose lifetimes the names skip.
+fn borrows(sig: &Signature, captured: &[TokenStream]) -> usize {
+    let mut sig = sig.clone();
+    let taken: Vec<syn::Ident> = sig
+        .generics
+        .lifetimes()
+        .map(|l| l.lifetime.ident.clone())
+        .chain(captured.iter().filter_map(|c| {
+            let lt: Lifetime = syn::parse2(c.clone()).ok()?;
+            Some(lt.ident)
+        }))
+        .collect();
+    let mut elided = ElidedLifetimes {
+        fresh: Vec::new(),
+        // Unused: `impl Trait` arguments are not visited (below).
+        output: Lifetime::new("'_", Span::call_site()),
+        taken,
+    };
+    for arg in sig.inputs.iter_mut() {
+        match arg {
+            FnArg::Receiver(r) => {
+                if r.colon_token.is_none() {
+                    if let Some((and, lt)) = &mut r.reference {
+                        if lt.as_ref().is_none_or(|lt| lt.ident == "_") {
+                            let fresh = elided.next(and.span);
+                            *lt = Some(fresh.clone());
+                            let m = r.mutability;
+                            *r.ty = parse_quote!(&#fresh #m Self);
+                        }
+                    }
+                } else {
+                    elided.visit_type_mut(&mut r.ty);
+                }
+            }
+            // An `impl Trait` argument is a type parameter (the visitor would bound it by a
+            // value task's lifetime, which this has not): it counts as one borrow below.
+            FnArg::Typed(t) if matches!(*t.ty, Type::ImplTrait(_)) => {}
+            FnArg::Typed(t) => elided.visit_type_mut(&mut t.ty),
+        }
+    }
+    let named = ArgumentLifetimes::free_in(sig.inputs.iter().map(|arg| match arg {
+        FnArg::Receiver(r) => &*r.ty,
+        FnArg::Typed(t) => &*t.ty,
+    }))
+    .into_iter()
+    .map(|lt| lt.ident)
+    .filter(|ident| ident != "static")
+    .collect::<std::collections::BTreeSet<_>>()
+    .len();
+    // The value task holding an `impl Trait` argument's box borrows for its region too.
+    named + impl_trait_arguments(&sig).count()
 }
 
 /// A method's signature in an impl of the trait ([`Method::impl_signature`]).
