@@ -1,7 +1,7 @@
 //! Calls through a `#[dyn_trait]` `dyn` form allocate nothing in steady state, ready or
 //! suspending, `Send` or not (dynosaur boxes each).
 
-use crate::common::{allocations_during, drive, now, yield_once};
+use super::common::{allocations_during, drive, now, yield_once};
 use std::future::Future;
 
 use valuetask::dyn_trait;

@@ -5,7 +5,7 @@
 use std::fmt::Display;
 use std::future::Future;
 
-use crate::common::yield_once;
+use super::common::yield_once;
 
 /// Block on `fut` (tokio's current-thread runtime: dynosaur's futures are not `Send`).
 fn block_on<F: Future>(fut: F) -> F::Output {

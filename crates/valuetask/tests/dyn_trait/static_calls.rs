@@ -3,7 +3,7 @@
 
 use std::mem::size_of_val;
 
-use crate::common::{allocations_during, now};
+use super::common::{allocations_during, now};
 use valuetask::dyn_trait;
 
 #[dyn_trait(DynWith = dyn With)]

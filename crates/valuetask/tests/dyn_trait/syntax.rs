@@ -6,7 +6,7 @@ use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
 
-use crate::common::{drive, now, poll_once, yield_once};
+use super::common::{drive, now, poll_once, yield_once};
 use valuetask::dyn_trait;
 
 macro_rules! variants {
