@@ -51,7 +51,7 @@ static ALLOCATOR: CountingAllocator = CountingAllocator::PROCESS_WHEN_ON;
 /// The rows timed here: those that run on the calling thread alone. The others hand work to
 /// threads or runtimes, whose batches set up per batch (see `Implementation::batched`).
 const SINGLE_THREADED: &[&str] = &[
-    "a", "b", "c", "d", "e", "f", "h", "h2", "h3", "h4", "i", "j", "j2", "k",
+    "a", "b", "c", "d", "e", "f", "h", "h2", "h3", "h4", "i", "j", "j2", "k", "u", "v", "w",
 ];
 
 /// Operations per divan iteration (the one dynamic call per batch is spread over them), and
