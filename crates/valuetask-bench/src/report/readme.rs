@@ -23,7 +23,7 @@ pub const HEADLINE: &[(&str, &str)] = &[
     ("n16", "valuetask Task"),
     ("o", "#[value_task]"),
     ("t1", "valuetask BoxCloneService"),
-    ("t2", "valuetask BoxCloneService"),
+    ("u", "#[dyn_trait]"),
 ];
 
 /// `doc` with the text between [`BEGIN`] and [`END`] replaced by `section` (which starts with
