@@ -223,12 +223,12 @@ impl Method {
         });
         typed
             .zip(names)
-            .map(|(t, name)| {
-                if matches!(*t.ty, Type::ImplTrait(_)) {
-                    quote!(::std::boxed::Box::new(#name))
-                } else {
-                    quote!(#name)
+            .map(|(t, name)| match &*t.ty {
+                Type::ImplTrait(it) if future_output(&it.bounds).is_some() => {
+                    quote!(::std::boxed::Box::pin(#name))
                 }
+                Type::ImplTrait(_) => quote!(::std::boxed::Box::new(#name)),
+                _ => quote!(#name),
             })
             .collect()
     }
@@ -536,8 +536,9 @@ pub(crate) fn impl_trait_arguments(sig: &Signature) -> impl Iterator<Item = &syn
     })
 }
 
-/// `impl Trait` arguments as `Box<dyn Trait + 'lt>` (`'_` without a value task's lifetime;
-/// a lifetime bound the rewrite gave `impl Trait` is the box's).
+/// `impl Trait` arguments as `Box<dyn Trait + 'lt>`, `Pin<Box<..>>` for a future (`'_`
+/// without a value task's lifetime; a lifetime bound the rewrite gave `impl Trait` is the
+/// box's).
 fn box_impl_arguments(sig: &mut Signature, lt: Option<&Lifetime>) {
     for arg in sig.inputs.iter_mut() {
         if let FnArg::Typed(t) = arg {
@@ -551,7 +552,12 @@ fn box_impl_arguments(sig: &mut Signature, lt: Option<&Lifetime>) {
                 let lt = lt
                     .cloned()
                     .unwrap_or_else(|| Lifetime::new("'_", Span::call_site()));
-                *t.ty = parse_quote!(::std::boxed::Box<dyn #bounds + #lt>);
+                *t.ty = if future_output(&bounds).is_some() {
+                    // A boxed future is a `Future` only pinned.
+                    parse_quote!(::core::pin::Pin<::std::boxed::Box<dyn #bounds + #lt>>)
+                } else {
+                    parse_quote!(::std::boxed::Box<dyn #bounds + #lt>)
+                };
             }
         }
     }

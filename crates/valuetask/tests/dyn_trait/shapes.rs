@@ -192,6 +192,18 @@ macro_rules! shapes {
             async fn measure_later(&self, shape: impl Shape) -> u32;
         }
 
+        // basic-apit's third method: a future argument, pinned in its box.
+        #[$($attr)*(DynTakesFuture = dyn(box) TakesFuture)]
+        pub trait TakesFuture {
+            fn baz(&self, fut: impl Future<Output = i32>) -> i32;
+        }
+
+        impl TakesFuture for Doubler {
+            fn baz(&self, fut: impl Future<Output = i32>) -> i32 {
+                2 * futures::executor::block_on(fut)
+            }
+        }
+
         pub struct Doubler;
 
         impl Measure for Doubler {
@@ -204,11 +216,110 @@ macro_rules! shapes {
             }
         }
 
+        // dynosaur's tests/pass, one trait each: wildcard arguments, no output, `-> impl
+        // Send`, a generic service with associated types, lifetimes of the trait and of the
+        // method with a `where` clause, an iterator borrowing `self`, a `Send` supertrait.
+        #[$($attr)*(DynAnonymous = dyn(box) Anonymous)]
+        pub trait Anonymous {
+            async fn f(&self, _: &u8, _: &u8) -> u8;
+            async fn no_output(&self);
+            fn opaque(&self) -> impl Send;
+        }
+
+        #[$($attr)*(DynService = dyn(box) Service)]
+        pub trait Service<Request> {
+            type Response;
+            type Error;
+            fn call(&self, req: Request) -> impl Future<Output = Result<Self::Response, Self::Error>>;
+        }
+
+        #[$($attr)*(DynLifetimes = dyn(box) Lifetimes)]
+        pub trait Lifetimes<'a, 'b> {
+            async fn lotsa_lifetimes<'d, 'e, 'f>(&self, a: &'d u32, b: &'e u32, c: &'f u32) -> &'a u32
+            where
+                'b: 'a;
+        }
+
+        #[$($attr)*(DynIterate = dyn(box) Iterate)]
+        pub trait Iterate {
+            fn get_iter(&mut self) -> impl Iterator<Item = u8> + '_;
+        }
+
+        #[$($attr)*(DynSendFoo = dyn(box) SendFoo)]
+        pub trait SendFoo: Send {
+            fn foo(&self) -> impl Future<Output = i32> + Send;
+        }
+
+        pub struct Many(u32, Vec<u8>);
+
+        impl Anonymous for Many {
+            async fn f(&self, a: &u8, b: &u8) -> u8 {
+                a + b
+            }
+            async fn no_output(&self) {}
+            fn opaque(&self) -> impl Send {
+                self.0
+            }
+        }
+
+        impl Service<u32> for Many {
+            type Response = u32;
+            type Error = String;
+            async fn call(&self, req: u32) -> Result<u32, String> {
+                yield_once().await;
+                req.checked_sub(self.0).ok_or_else(|| "too small".to_string())
+            }
+        }
+
+        impl<'a, 'b> Lifetimes<'a, 'b> for &'a Many {
+            async fn lotsa_lifetimes<'d, 'e, 'f>(&self, a: &'d u32, b: &'e u32, c: &'f u32) -> &'a u32
+            where
+                'b: 'a,
+            {
+                let _ = (a, b, c);
+                &self.0
+            }
+        }
+
+        impl Iterate for Many {
+            fn get_iter(&mut self) -> impl Iterator<Item = u8> + '_ {
+                self.1.iter().copied()
+            }
+        }
+
+        impl SendFoo for Many {
+            async fn foo(&self) -> i32 {
+                7
+            }
+        }
+
+        #[test]
+        fn dynosaurs_pass_shapes_through_the_dyn_form() {
+            let mut many = Many(3, vec![1, 2]);
+            block_on(async {
+                let anonymous = DynAnonymous::from_ref(&many);
+                assert_eq!(anonymous.f(&1, &2).await, 3);
+                anonymous.no_output().await;
+                let _opaque = anonymous.opaque();
+                let service: &DynService<'_, u32, u32, String> = DynService::from_ref(&many);
+                assert_eq!(service.call(5).await, Ok(2));
+                assert_eq!(service.call(1).await, Err("too small".to_string()));
+                let by_ref = &many;
+                let lifetimes: &DynLifetimes<'_, '_, '_> = DynLifetimes::from_ref(&by_ref);
+                assert_eq!(*lifetimes.lotsa_lifetimes(&1, &2, &3).await, 3);
+                let send_foo = DynSendFoo::new_box(Many(0, Vec::new()));
+                assert_eq!(send_foo.foo().await, 7);
+            });
+            let iterate = DynIterate::from_mut(&mut many);
+            assert_eq!(iterate.get_iter().collect::<Vec<_>>(), [1, 2]);
+        }
+
         #[test]
         fn impl_trait_arguments_through_the_dyn_form() {
             let measure = DynMeasure::new_box(Doubler);
             assert_eq!(measure.measure(3), 18);
             assert_eq!(block_on(measure.measure_later(2)), 8);
+            assert_eq!(DynTakesFuture::from_ref(&Doubler).baz(async { 4 }), 8);
         }
     };
 }
