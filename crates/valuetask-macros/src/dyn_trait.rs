@@ -2,23 +2,21 @@
 //! stays as written (its static calls are the compiler's own futures), and beside it:
 //!
 //! - `ErasedStore`, a dyn-compatible trait (hidden; its methods are the trait's, renamed
-//!   `__dyn_name` so that no implementor has two methods of one name) whose methods return value tasks
-//!   (`LocalValueTask` for an `async fn`, `ValueTask` for `-> impl Future<..> + Send`), boxes
-//!   for other `-> impl Trait`, and what the others return; implemented for every
-//!   `T: Store`, each call's future started in a pooled block as a `#[value_task]` body is
-//!   (`lazy`, `boxed` and `?Send` as there);
-//! - `type DynStore<'a, ..> = dyn ErasedStore<.., Assoc = Assoc> + 'a`: the `dyn` form, with
-//!   dynosaur's constructors (`new_box`, `from_mut`, …) as inherent functions, and `Store`
-//!   implemented for it;
+//!   `__dyn_name` so that no implementor has two methods of one name when both traits are in
+//!   scope), whose methods return value tasks (`LocalValueTask` for an `async fn`, `ValueTask`
+//!   for `-> impl Future<..> + Send`), boxes for other `-> impl Trait`, and what the others
+//!   return; implemented for every `T: Store`, each call's future started in a pooled block
+//!   as a `#[value_task]` body is (`lazy` and `boxed` as there);
+//! - `type DynStore<'a, ..> = DynForm<dyn ErasedStore<.., Assoc = Assoc> + 'a>`: the `dyn`
+//!   form (`valuetask::DynForm`, which has dynosaur's constructors), with `Store` implemented
+//!   for it, and `Erase<T>` for the trait object and every implementor `T` (the unsizing
+//!   coercions the constructors use: the expansion writes no pointer cast);
 //! - the bridges `Store for &T`, `&mut T`, `Box<T>` where every method's receiver allows
-//!   (`bridge(blanket)`, the default; `bridge(dyn)` keeps only the `dyn` form's impl,
-//!   `bridge(none)` none).
+//!   (`bridge(blanket)`, the default after `dyn(box)`), for pointers to `DynStore` only
+//!   (`bridge(dyn)`), or none (`bridge(none)`, the default in dynosaur 0.2's forms).
 //!
-//! An alias of a `dyn` type rather than dynosaur's `#[repr(transparent)]` struct: the
-//! conversions (`Box<impl Store>` to `Box<DynStore>`, `&mut` likewise) are the compiler's
-//! unsizing coercions, so the expansion holds no `unsafe` and builds under
-//! `#![forbid(unsafe_code)]`. A `dyn` type of a local trait is local, so its inherent impl
-//! and the trait's impl for it are the user crate's own.
+//! The expansion holds `unsafe` only for a method whose arguments borrow for two or more
+//! lifetimes (`method.rs`: `Method::dyn_body`), allowed on that method.
 //!
 //! An attribute whose `dyn Trait` names another trait leaves the item alone:
 //! `trait_variant::make` copies the attributes under it to both variants, and each variant's
@@ -221,18 +219,13 @@ impl<'t> Generated<'t> {
 
     /// `Assoc = Assoc` for each associated type.
     fn assoc_binds(&self) -> Vec<TokenStream> {
+        // (A `#[cfg]`'d associated type is bound whatever the cfg: a path cannot bind one
+        // conditionally.)
         self.assocs
             .iter()
             .map(|a| {
                 let ident = &a.ident;
-                let cfgs = &a.cfgs;
-                if cfgs.is_empty() {
-                    quote!(#ident = #ident)
-                } else {
-                    // A cfg'd associated type cannot be bound conditionally in a path: the
-                    // `dyn` form then always binds it (the error says so if it is absent).
-                    quote!(#ident = #ident)
-                }
+                quote!(#ident = #ident)
             })
             .collect()
     }
@@ -323,8 +316,8 @@ impl<'t> Generated<'t> {
         predicates
     }
 
-    /// What the `dyn` form's methods' `impl Trait` outputs capture of its impl: its lifetime,
-    /// the trait's parameters, the associated types' parameters.
+    /// The `dyn` form's impl's parameters: its lifetime, the trait's parameters, the
+    /// associated types' (the names a method's own lifetimes skip).
     fn dyn_captures(&self) -> Vec<TokenStream> {
         let lt = &self.lt;
         let mut captured = vec![quote!(#lt)];
@@ -533,7 +526,7 @@ impl<'t> Generated<'t> {
     fn erase_impl(&self) -> TokenStream {
         let params = self.dyn_params();
         let dyn_type = self.dyn_type();
-        let where_clause = self.dyn_where_for_constructors();
+        let where_clause = self.trait_where();
         let bound = self.trait_path_bound();
         let lt = &self.lt;
         let support = self.args.options.macro_support(Span::call_site());
@@ -564,9 +557,9 @@ impl<'t> Generated<'t> {
         }
     }
 
-    /// The constructors need the trait's `where` clause only (a value of the trait brings
+    /// `Erase`'s impl needs the trait's `where` clause only (a value of the trait brings
     /// its associated types' bounds).
-    fn dyn_where_for_constructors(&self) -> TokenStream {
+    fn trait_where(&self) -> TokenStream {
         match &self.item.generics.where_clause {
             Some(w) => quote!(#w),
             None => quote!(),
@@ -639,35 +632,23 @@ impl<'t> Generated<'t> {
         } else {
             quote!(where #(#predicates),*)
         };
-        // The reference's lifetime is named: the methods' `impl Trait` outputs capture it.
-        let pointer_lt = (pointer != Pointer::Box).then(|| {
-            let taken: Vec<Ident> = self
-                .item
-                .generics
-                .lifetimes()
-                .map(|l| l.lifetime.ident.clone())
-                .chain(std::iter::once(self.lt.ident.clone()))
-                .collect();
-            fresh_lifetime("dyn_bridge", None, &taken, Span::call_site())
-        });
-        let self_type = match (pointer, &pointer_lt) {
-            (Pointer::Ref, Some(lt)) => quote!(&#lt #inner),
-            (Pointer::Mut, Some(lt)) => quote!(&#lt mut #inner),
-            _ => quote!(::std::boxed::Box<#inner>),
+        let self_type = match pointer {
+            Pointer::Ref => quote!(&#inner),
+            Pointer::Mut => quote!(&mut #inner),
+            Pointer::Box => quote!(::std::boxed::Box<#inner>),
         };
         let assocs = self.assocs.iter().map(|a| {
             let ident = &a.ident;
             let cfgs = &a.cfgs;
             quote!(#(#cfgs)* type #ident = <#inner as #trait_path>::#ident;)
         });
-        let pointer_lifetime: Vec<&Lifetime> = pointer_lt.iter().collect();
-        let mut captured: Vec<TokenStream> = pointer_lt.iter().map(|lt| quote!(#lt)).collect();
-        if self.args.bridge == Bridge::Dyn {
-            captured.extend(self.dyn_captures());
+        let captured = if self.args.bridge == Bridge::Dyn {
+            self.dyn_captures()
         } else {
-            captured.extend(self.trait_args());
+            let mut captured = self.trait_args();
             captured.push(quote!(#generic));
-        }
+            captured
+        };
         let methods = self.dyn_methods().map(|m| {
             let ImplSignature {
                 tokens: sig, names, ..
@@ -692,7 +673,7 @@ impl<'t> Generated<'t> {
             }
         });
         quote! {
-            impl<#(#pointer_lifetime,)* #params> #trait_path for #self_type #where_clause {
+            impl<#params> #trait_path for #self_type #where_clause {
                 #(#assocs)*
                 #(#methods)*
             }
