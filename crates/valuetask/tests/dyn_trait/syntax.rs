@@ -305,3 +305,85 @@ mod options {
         assert_eq!(now(DynLocal::from_ref(&Body).run()), 6);
     }
 }
+
+/// Every constructor of the `dyn` form keeps the one value it is given, and drops it once,
+/// with the pointer it came in.
+mod constructors {
+    use super::*;
+    use std::cell::Cell;
+    use std::sync::Arc;
+
+    #[dyn_trait(DynCounted = dyn(box) Counted)]
+    trait Counted {
+        async fn id(&self) -> u32;
+    }
+
+    struct Tracked<'d>(u32, &'d Cell<u32>);
+
+    impl Drop for Tracked<'_> {
+        fn drop(&mut self) {
+            self.1.set(self.1.get() + 1);
+        }
+    }
+
+    impl Counted for Tracked<'_> {
+        async fn id(&self) -> u32 {
+            self.0
+        }
+    }
+
+    #[test]
+    fn each_constructor_keeps_its_value_and_drops_it_once() {
+        let drops = Cell::new(0);
+        {
+            let boxed = DynCounted::from_box(Box::new(Tracked(1, &drops)));
+            let counted = DynCounted::from_rc(Rc::new(Tracked(2, &drops)));
+            let fresh_box = DynCounted::new_box(Tracked(3, &drops));
+            let fresh_rc = DynCounted::new_rc(Tracked(4, &drops));
+            let old_boxed = DynCounted::boxed(Tracked(5, &drops));
+            let shared = Rc::clone(&counted);
+            assert_eq!(
+                [
+                    &*boxed,
+                    &*counted,
+                    &*fresh_box,
+                    &*fresh_rc,
+                    &*old_boxed,
+                    &*shared
+                ]
+                .map(|d| now(d.id())),
+                [1, 2, 3, 4, 5, 2]
+            );
+            assert_eq!(format!("{boxed:?}"), "DynForm");
+            drop(shared);
+            assert_eq!(drops.get(), 0, "the Rc still has a count");
+        }
+        assert_eq!(drops.get(), 5);
+        let mut owned = Tracked(6, &drops);
+        assert_eq!(now(DynCounted::from_mut(&mut owned).id()), 6);
+        assert_eq!(now(DynCounted::from_ref(&owned).id()), 6);
+        drop(owned);
+        assert_eq!(drops.get(), 6);
+    }
+
+    #[dyn_trait(DynShared = dyn(box) SharedCount)]
+    trait SharedCount: Send + Sync {
+        fn id(&self) -> impl Future<Output = u32> + Send;
+    }
+
+    struct Plain(u32);
+
+    impl SharedCount for Plain {
+        async fn id(&self) -> u32 {
+            self.0
+        }
+    }
+
+    #[test]
+    fn arcs_cross_threads() {
+        let shared: Arc<DynShared<'static>> = DynShared::from_arc(Arc::new(Plain(7)));
+        let other = DynShared::new_arc(Plain(8));
+        let handle = std::thread::spawn(move || (now(shared.id()), now(other.id())));
+        assert_eq!(handle.join().unwrap(), (7, 8));
+    }
+}
