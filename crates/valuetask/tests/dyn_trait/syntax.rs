@@ -298,6 +298,29 @@ mod options {
         assert!(ran.get());
     }
 
+    /// A crate that re-exports valuetask names it with `crate = path`.
+    mod reexported {
+        pub use valuetask as framework;
+    }
+
+    #[dyn_trait(DynRenamed = dyn(box) Renamed, crate = reexported::framework)]
+    trait Renamed {
+        async fn get(&self) -> u8;
+    }
+
+    impl Renamed for Body {
+        async fn get(&self) -> u8 {
+            9
+        }
+    }
+
+    #[test]
+    fn the_crate_option_names_valuetask_by_its_path() {
+        let renamed: &reexported::framework::DynForm<dyn ErasedRenamed> =
+            DynRenamed::from_ref(&Body);
+        assert_eq!(now(renamed.get()), 9);
+    }
+
     #[test]
     fn question_send_makes_every_value_task_local() {
         // `?Send`: even a method whose future is `Send` returns a `LocalValueTask`; the value
