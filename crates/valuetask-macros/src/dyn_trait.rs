@@ -693,6 +693,7 @@ enum Pointer {
 /// contract, which the call passes on unchanged).
 fn unsafe_call(sig: &syn::Signature, call: TokenStream) -> TokenStream {
     if sig.unsafety.is_some() {
+        // SAFETY (of the expansion): the generated `unsafe fn` forwards its own contract.
         quote!(unsafe { #call })
     } else {
         call
