@@ -410,3 +410,44 @@ mod constructors {
         assert_eq!(handle.join().unwrap(), (7, 8));
     }
 }
+
+/// An `unsafe fn` method: its `dyn` form and bridges are `unsafe fn`s forwarding the same
+/// contract.
+mod unsafe_methods {
+    use super::*;
+
+    #[dyn_trait(DynRaw = dyn(box) Raw)]
+    trait Raw {
+        /// # Safety
+        /// `ptr` points at a live `u8`.
+        unsafe fn read(&self, ptr: *const u8) -> u8;
+        /// # Safety
+        /// `ptr` points at a live `u8`.
+        async unsafe fn read_later(&self, ptr: *const u8) -> u8;
+    }
+
+    struct Reader;
+
+    impl Raw for Reader {
+        unsafe fn read(&self, ptr: *const u8) -> u8 {
+            // SAFETY: per the caller.
+            unsafe { *ptr }
+        }
+        async unsafe fn read_later(&self, ptr: *const u8) -> u8 {
+            // SAFETY: per the caller.
+            unsafe { *ptr }
+        }
+    }
+
+    #[test]
+    fn unsafe_methods_through_the_dyn_form_and_a_bridge() {
+        let byte = 42u8;
+        let raw = DynRaw::new_box(Reader);
+        // SAFETY: `byte` is live for both calls.
+        unsafe {
+            assert_eq!(raw.read(&byte), 42);
+            assert_eq!(now(raw.read_later(&byte)), 42);
+            assert_eq!(Raw::read(&&Reader, &byte), 42);
+        }
+    }
+}
