@@ -451,3 +451,43 @@ mod unsafe_methods {
         }
     }
 }
+
+/// A trait with a `where` clause and a supertrait: the erased trait, the `dyn` form's impl
+/// and the bridges all carry them (dynosaur's bridges do not parse a trait's `where` clause).
+mod where_clauses {
+    use super::*;
+
+    #[dyn_trait(DynBounded = dyn(box) Bounded)]
+    trait Bounded<T>: Send
+    where
+        T: Clone + Send + 'static,
+    {
+        async fn echo(&self, value: T) -> T;
+        fn count(&self) -> usize;
+    }
+
+    struct Echo;
+
+    impl<T: Clone + Send + 'static> Bounded<T> for Echo {
+        async fn echo(&self, value: T) -> T {
+            yield_once().await;
+            value.clone()
+        }
+        fn count(&self) -> usize {
+            1
+        }
+    }
+
+    fn through<B: Bounded<String>>(bounded: B) -> String {
+        drive(bounded.echo("via bridge".to_string()))
+    }
+
+    #[test]
+    fn a_where_clause_reaches_every_impl() {
+        let bounded: Box<DynBounded<'_, String>> = DynBounded::new_box(Echo);
+        assert_eq!(drive(bounded.echo("hi".to_string())), "hi");
+        assert_eq!(Bounded::<String>::count(&*bounded), 1);
+        assert_eq!(through(&Echo), "via bridge");
+        assert_eq!(through(bounded), "via bridge");
+    }
+}
