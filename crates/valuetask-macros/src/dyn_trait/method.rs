@@ -671,26 +671,24 @@ fn is_send(bound: &TypeParamBound) -> bool {
         if tb.path.segments.last().is_some_and(|s| s.ident == "Send"))
 }
 
-fn contains_impl_trait(ty: &Type) -> bool {
-    struct Find(bool);
-    impl<'ast> syn::visit::Visit<'ast> for Find {
-        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
-            self.0 = true;
-        }
+/// Finds an `impl Trait` in what it visits.
+#[derive(Default)]
+struct FindImplTrait(bool);
+
+impl<'ast> syn::visit::Visit<'ast> for FindImplTrait {
+    fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
+        self.0 = true;
     }
-    let mut find = Find(false);
+}
+
+fn contains_impl_trait(ty: &Type) -> bool {
+    let mut find = FindImplTrait::default();
     syn::visit::visit_type(&mut find, ty);
     find.0
 }
 
 fn contains_impl_trait_bound(bound: &TypeParamBound) -> bool {
-    struct Find(bool);
-    impl<'ast> syn::visit::Visit<'ast> for Find {
-        fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
-            self.0 = true;
-        }
-    }
-    let mut find = Find(false);
+    let mut find = FindImplTrait::default();
     syn::visit::visit_type_param_bound(&mut find, bound);
     find.0
 }
