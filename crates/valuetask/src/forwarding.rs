@@ -1,34 +1,36 @@
-//! Moving a result out of a cell right after it was written, without a store-forwarding stall.
+//! Moving a value right after it was written, without a store-forwarding stall.
 //!
-//! A completion writes its result into a cell (a source core, a pooled slot) and the consumer
-//! moves it out moments later, often on the same thread, while the writes are still in the
-//! core's store buffer. A load is served from the store buffer only when one store covers it
-//! whole. The compiler picks the widths of both sides on its own: a result written as a 16-byte
-//! store and an 8-byte one and read as an 8-byte load and a 16-byte one that straddles the
-//! two cannot be forwarded, and the load waits until both stores reach the cache. That wait
-//! can be most of a pooled completion's cycle (row (f)), whose only other cost is one atomic
-//! read-modify-write.
+//! A completion writes its result into a cell (a source core, a pooled slot, a body's block)
+//! and the consumer moves it out moments later, often on the same thread, while the writes are
+//! still in the core's store buffer. A load is served from the store buffer when one store
+//! covers it whole, at any offset inside that store (an 8-byte load of either half of a
+//! 16-byte store is forwarded as fast as a load of the whole); a load that spans two stores
+//! waits until both reach the cache, about 25 cycles on the x86-64 cores measured, which can
+//! be most of a pooled completion's cycle (row (f)) or of a `dyn` call that completes at once.
+//! The compiler picks the widths of both sides on its own, so where this crate writes or reads
+//! a value that code it does not see reads or wrote moments apart, it picks them itself:
+//! **its loads are narrow and its stores wide.**
 //!
-//! [`write_in_words`] and [`read_in_words`] move an 8-aligned value with 8-byte stores and
-//! loads, so each load matches one store exactly (a narrower load inside a wider store is not
-//! forwarded on every core either: reading the upper half of a 16-byte store in 8-byte loads
-//! measured slower than the straddling load).
-//!
-//! The other direction: a value task a call returns is moved by its caller at once (an
-//! `.await` copies it into the awaiting future's state), with one 16-byte load when the
-//! compiler copies it inline. A pending value task is a tag and a pointer, which the compiler writes as two 8-byte
-//! stores: the first load straddles both. [`head_in_one_store`] builds such a value so that
-//! its head is written by one store of that load's width, which the load is forwarded from. A
-//! caller that reads the fields one by one instead reads the pointer from the upper half of
-//! the head's store, which (above) is not forwarded on every core: these pay where a value
-//! task is copied whole, which is what an `.await` does with it.
+//! - [`read_in_words`] loads an 8-aligned value of up to eight words with 8-byte loads, each
+//!   forwarded from whatever store of 8 bytes or more covers it: a result a body's code just
+//!   wrote, in any mix of 8- and 16-byte stores. [`write_in_words`] stores in the same 8-byte
+//!   words, for values this crate reads back that way (cores, slots, held results).
+//! - [`head_in_one_store`]: a value task a call returns is moved by its caller at once (an
+//!   `.await` copies it into the awaiting future's state) with one 16-byte load; it is built
+//!   so that the compiler writes its head with one 16-byte store.
+//! - [`write_head_wide`]: a future's first poll starts by moving its captured arguments into
+//!   its own state, which the compiler does 16 bytes at a time; its block is written with
+//!   16-byte stores at its head, so those loads are forwarded where the poll is not inlined
+//!   at the write (with one codegen unit, or a body too large to inline).
 //!
 //! # Invariants
 //! `write_in_words` and `read_in_words` have `ptr::write`'s and `ptr::read`'s contracts and
 //! do what they do, one word at a time; the words are `MaybeUninit<u64>`, so padding and
-//! pointers' provenance are copied as they are. `head_in_one_store` returns its argument
-//! with every byte past its first 16 uninitialized, which its callers guarantee hold none of
-//! the value's initialized bytes.
+//! pointers' provenance are copied as they are. `write_head_wide` has `ptr::write`'s contract
+//! and a 16-aligned destination; it writes the value's first bytes twice, the same bytes each
+//! time, as `MaybeUninit` chunks, before anything reads them. `head_in_one_store` returns its
+//! argument with every byte past its first 16 uninitialized, which its callers guarantee hold
+//! none of the value's initialized bytes.
 
 use std::mem::{align_of, size_of, ManuallyDrop, MaybeUninit};
 use std::ptr;
@@ -89,6 +91,50 @@ pub(crate) unsafe fn read_in_words<T>(src: *const T) -> T {
     }
     // SAFETY: every byte of `out` was copied from the initialized `T` at `src`.
     unsafe { out.assume_init() }
+}
+
+/// How many bytes at the start of a value [`write_head_wide`] writes in 16-byte stores: the
+/// captured arguments of most `async fn` bodies (a receiver, a few references and words).
+const WIDE_HEAD: usize = 64;
+
+/// Move `value` into `dst` (as `ptr::write`), with its first bytes, up to [`WIDE_HEAD`] and
+/// in whole 16-byte chunks, written by 16-byte stores (on x86-64; elsewhere as `ptr::write`).
+///
+/// For a future written into the block it is polled in: the first poll loads its captured
+/// arguments 16 bytes at a time, and they arrive here in registers, which the compiler
+/// would store 8 bytes at a time (module docs). Where that poll is inlined here the
+/// arguments stay in registers and the cost is the stores: two vector moves per chunk.
+///
+/// # Safety
+/// As for [`ptr::write`], and `dst` is 16-aligned.
+#[inline(always)]
+pub(crate) unsafe fn write_head_wide<T>(dst: *mut T, value: T) {
+    #[cfg(target_arch = "x86_64")]
+    if const { size_of::<T>() >= 16 } {
+        use std::arch::x86_64::__m128i;
+        let value = ManuallyDrop::new(value);
+        // SAFETY: per the caller; `value` is forgotten, so this moves it.
+        unsafe { ptr::write(dst, ptr::read(&*value)) };
+        let from = (&*value as *const T).cast::<MaybeUninit<__m128i>>();
+        let to = dst.cast::<MaybeUninit<__m128i>>();
+        let chunks = const {
+            if size_of::<T>() < WIDE_HEAD {
+                size_of::<T>() / 16
+            } else {
+                WIDE_HEAD / 16
+            }
+        };
+        for i in 0..chunks {
+            // SAFETY: chunk `i` lies inside `T`, in `value` (read unaligned) and in `dst`
+            // (16-aligned, per the caller, and just written): the same bytes again, any
+            // uninitialized ones as `MaybeUninit`. Volatile keeps each store 16 bytes wide:
+            // the compiler would otherwise split it back into the 8-byte stores it replaces.
+            unsafe { ptr::write_volatile(to.add(i), ptr::read_unaligned(from.add(i))) };
+        }
+        return;
+    }
+    // SAFETY: per the caller.
+    unsafe { ptr::write(dst, value) }
 }
 
 /// `value` (a value task's two words), built so that its 16 bytes are written with one
@@ -170,5 +216,33 @@ mod tests {
         let padded: Option<(u64, u8)> = Some((3, 4)); // padding bytes copied as they are
                                                       // SAFETY: `Copy` data.
         assert_eq!(unsafe { read_in_words(&padded) }, padded);
+    }
+
+    #[test]
+    fn writes_the_head_wide_and_moves_the_value_once() {
+        #[repr(align(16))]
+        struct Aligned<T>(MaybeUninit<T>);
+
+        fn round_trip<T: Clone + PartialEq + std::fmt::Debug>(value: T) {
+            let mut slot = Aligned(MaybeUninit::<T>::uninit());
+            // SAFETY: `slot` is 16-aligned and valid for writes; read back once below.
+            unsafe { write_head_wide(slot.0.as_mut_ptr(), value.clone()) };
+            // SAFETY: written just above.
+            assert_eq!(unsafe { slot.0.assume_init() }, value);
+        }
+        let shared: std::sync::Arc<str> = "held".into();
+        round_trip((shared.clone(), 1u64)); // 24 bytes: one chunk, then the rest as written
+        let padded: [(std::sync::Arc<str>, u8); 3] =
+            std::array::from_fn(|i| (shared.clone(), i as u8));
+        round_trip(padded); // padding inside the head
+        let five: [std::sync::Arc<str>; 5] = std::array::from_fn(|_| shared.clone());
+        round_trip(five); // 80 bytes: four chunks, then the rest as written
+        round_trip([9u64; 40]); // past WIDE_HEAD
+        round_trip(7u8); // smaller than a chunk: as `ptr::write`
+        assert_eq!(
+            std::sync::Arc::strong_count(&shared),
+            1,
+            "every clone dropped once"
+        );
     }
 }

@@ -15,6 +15,9 @@
 //!   by [`take_pooled`], which gives the block back at once, or by the vtable's poll, which
 //!   marks it `taken`. The release drops a result not taken, and gives the block back even
 //!   if that drop panics.
+//! - The result is read out in 8-byte words (`forwarding::read_in_words`): the body's code
+//!   wrote it moments before, in stores of its own choosing, and a wider load spanning two of
+//!   them would wait for the cache.
 //! - A result too large or too aligned for the pool goes to a box of its own
 //!   ([`store_ready`]), released through its vtable; it is never `Repr::Held`.
 
@@ -24,6 +27,7 @@ use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 use crate::backing::{deliver, poll_fn_of_slot, BackingVTable, Header, Kind, SourceStatus};
+use crate::forwarding::read_in_words;
 use crate::pool::{return_block, take_block, ClassOf, GiveBack};
 
 /// Where a pooled block's body starts: its header is 16 bytes, and a pooled block is aligned
@@ -48,7 +52,7 @@ impl<T> Held<T> {
     pub(crate) unsafe fn take(held: *mut Self) -> T {
         // SAFETY: per the caller: moved out once, then marked taken.
         unsafe {
-            let output = ManuallyDrop::take(&mut (*held).output);
+            let output = read_in_words((&raw const (*held).output).cast::<T>());
             (*held).taken = true;
             output
         }
@@ -134,7 +138,7 @@ pub(crate) unsafe fn take_pooled<T>(header: NonNull<Header<T>>) -> T {
     // SAFETY: per the caller: moved out once; the block is given back with its class and
     // nothing left to drop.
     unsafe {
-        let output = ManuallyDrop::take(&mut (*held).output);
+        let output = read_in_words((&raw const (*held).output).cast::<T>());
         return_block((*held).class, header.cast());
         output
     }

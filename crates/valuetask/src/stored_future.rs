@@ -56,6 +56,7 @@ use std::task::{Context, Poll};
 
 use crate::backing::{deliver, poll_fn_of_slot, BackingVTable, Header, Kind, PollFn, SourceStatus};
 use crate::first_poll::FirstPoll;
+use crate::forwarding::{write_head_wide, write_in_words};
 use crate::held::{status_succeeded, Held, HeldPooled, BODY_OFFSET};
 use crate::pool::{return_block, take_block, ClassOf, GiveBack};
 
@@ -331,18 +332,21 @@ unsafe fn hold<T>(keep: *mut ()) {
     // SAFETY: per the caller.
     let keep = unsafe { keep.cast::<Keep<'_, T>>().read() };
     // SAFETY: the body's place, free for the output; the header then says Held (its vtable is
-    // a promoted constant for this block).
+    // a promoted constant for this block). The output is moved in words: where the body's
+    // poll is not inlined at the call, it wrote them moments ago into its return place.
     unsafe {
-        keep.header
+        let held = keep
+            .header
             .cast::<u8>()
             .as_ptr()
             .add(keep.offset)
-            .cast::<Held<T>>()
-            .write(Held {
-                output: keep.output,
-                taken: false,
-                class: keep.class,
-            });
+            .cast::<Held<T>>();
+        write_in_words(
+            (&raw mut (*held).output).cast::<T>(),
+            ManuallyDrop::into_inner(keep.output),
+        );
+        (&raw mut (*held).taken).write(false);
+        (&raw mut (*held).class).write(keep.class);
         keep.header.as_ptr().write(Header::from_raw(keep.held));
     }
 }
@@ -452,8 +456,10 @@ pub(crate) fn start_with<F: Future, S: StartedInto<F>>(make: impl FnOnce() -> F)
     let taken = Taken(take_block(class), class);
     let header = taken.0.cast::<Header<F::Output>>();
     // SAFETY: the block fits a `StoredBlock<F>` (its class), is aligned to 16 ≥ its
-    // alignment, and ours; the future is written in its place, where it stays pinned.
-    unsafe { Stored::<F, false>::future(header).write(make()) };
+    // alignment, and ours; the future is written in its place (16-aligned: the body starts
+    // 16 bytes in), where it stays pinned. Its head in 16-byte stores: the first poll's
+    // loads of its captures are forwarded from them (`forwarding`).
+    unsafe { write_head_wide(Stored::<F, false>::future(header), make()) };
     std::mem::forget(taken);
     // SAFETY: the block holds a future nobody else references.
     unsafe { first_poll::<F, S, false>(header) }
