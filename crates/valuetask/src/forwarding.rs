@@ -103,7 +103,8 @@ const WIDE_HEAD: usize = 64;
 /// For a future written into the block it is polled in: the first poll loads its captured
 /// arguments 16 bytes at a time, and they arrive here in registers, which the compiler
 /// would store 8 bytes at a time (module docs). Where that poll is inlined here the
-/// arguments stay in registers and the cost is the stores: two vector moves per chunk.
+/// arguments stay in registers and the cost is the stores: a pair of words moved into a
+/// vector register and stored, about two instructions per chunk more than two scalar stores.
 ///
 /// # Safety
 /// As for [`ptr::write`], and `dst` is 16-aligned.
