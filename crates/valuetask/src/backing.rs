@@ -207,16 +207,19 @@ impl<T> Backed<'_, T> {
 
 /// Polls a block, in the calling convention [`PollFn::BY_SLOT`] picks for `T`:
 ///
-/// - returned ([`ReturnPollFn`]), for an output of four to eight whole 8-byte words (too
-///   large for a value task's two words): the caller's value task copies a ready output
-///   from the poll's return place to its own in the compiler's widths;
+/// - returned ([`ReturnPollFn`]), for an output of more than three words, but for one of at
+///   most 64 bytes that is not whole 8-byte words: the caller's value task passes the place
+///   it returns into on as the poll's return place (`Repr::poll_returning`: nothing that may
+///   unwind between the two, the block kept until the value task drops), so a body's output
+///   is written once, where the awaiting code ends up reading it, as a boxed future's is;
 /// - through the caller's slot ([`SlotPollFn`]), for any other output: on `Ready` the output
-///   is moved into `out` ([`deliver`], in words up to 64 bytes) and `true` returned. Up to
-///   three words, the caller reads it back in words at once ([`call_poll`]): a `Poll<T>` of
-///   more than two words is returned through memory, where the caller's 16-byte loads of
-///   it straddled a body's 8-byte stores (see `forwarding`); held in registers, three words
-///   stay there across the release. Larger, it stays in the caller's slot until the block
-///   is released ([`Delivered`]) and is moved once, into what the caller returns.
+///   is moved into `out` ([`deliver`], in words) and `true` returned. Up to three words, the
+///   caller reads it back in words at once ([`call_poll`]): a `Poll<T>` of more than two
+///   words is returned through memory, where the caller's 16-byte loads of it straddled a
+///   body's 8-byte stores (see `forwarding`); held in registers, three words stay there
+///   across the release. Not whole words (at most 64 bytes), it stays in the caller's slot
+///   until the block is released ([`Delivered`]) and is moved once, into what the caller
+///   returns.
 pub(crate) union PollFn<T> {
     slot: SlotPollFn<T>,
     ret: ReturnPollFn<T>,
@@ -248,6 +251,7 @@ pub(crate) const fn fits_words<T>() -> bool {
         Slot(NonNull<u8>),
         Backed(NonNull<u8>),
         Held(NonNull<u8>, Void),
+        Yielded(NonNull<u8>, Void),
         Done,
     }
     std::mem::size_of::<Shape<T>>() <= 16 && std::mem::align_of::<Shape<T>>() <= 8
@@ -256,7 +260,7 @@ pub(crate) const fn fits_words<T>() -> bool {
 impl<T> PollFn<T> {
     /// Whether a poll of an output `T` delivers it through the caller's slot (see above).
     pub(crate) const BY_SLOT: bool =
-        fits_words::<T>() || !in_words::<T>() || size_of::<T>() <= 3 * 8;
+        fits_words::<T>() || size_of::<T>() <= 3 * 8 || (!in_words::<T>() && size_of::<T>() <= 64);
 
     /// A block's poll in both conventions; the one [`BY_SLOT`](Self::BY_SLOT) picks is kept.
     pub(crate) const fn new(slot: SlotPollFn<T>, ret: ReturnPollFn<T>) -> Self {

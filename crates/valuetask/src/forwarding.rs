@@ -15,6 +15,10 @@
 //!   forwarded from whatever store of 8 bytes or more covers it: a result a body's code just
 //!   wrote, in any mix of 8- and 16-byte stores. [`write_in_words`] stores in the same 8-byte
 //!   words, for values this crate reads back that way (cores, slots, held results).
+//!   [`read_in_chunks`] loads a larger one (whole 16-byte chunks) with 16-byte loads: a held
+//!   result the body's code or a copy wrote in stores of 16 bytes or more, moved straight
+//!   into the poller's place (`held::take_pooled`) with no call to `memcpy`, whose 32-byte
+//!   loads would straddle those stores.
 //! - [`head_in_one_store`]: a value task a call returns is moved by its caller at once (an
 //!   `.await` copies it into the awaiting future's state) with one 16-byte load; it is built
 //!   so that the compiler writes its head with one 16-byte store.
@@ -25,7 +29,8 @@
 //!
 //! # Invariants
 //! `write_in_words` and `read_in_words` have `ptr::write`'s and `ptr::read`'s contracts and
-//! do what they do, one word at a time; the words are `MaybeUninit<u64>`, so padding and
+//! do what they do, one word at a time (`read_in_chunks`: `ptr::read`'s, 16 bytes at a
+//! time); the words are `MaybeUninit<u64>`, so padding and
 //! pointers' provenance are copied as they are. `write_head_wide` has `ptr::write`'s contract
 //! and a 16-aligned destination; it writes the value's first bytes twice, the same bytes each
 //! time, as `MaybeUninit` chunks, before anything reads them. `head_in_one_store` returns its
@@ -91,6 +96,33 @@ pub(crate) unsafe fn read_in_words<T>(src: *const T) -> T {
     }
     // SAFETY: every byte of `out` was copied from the initialized `T` at `src`.
     unsafe { out.assume_init() }
+}
+
+/// Read a value in 16-byte loads (x86-64, a `T` of whole 16-byte chunks larger than
+/// [`MAX_WORDS`] words; otherwise as [`read_in_words`]): a large held result, read where the
+/// compiler would call `memcpy`.
+///
+/// # Safety
+/// As for [`ptr::read`].
+#[inline(always)]
+pub(crate) unsafe fn read_in_chunks<T>(src: *const T) -> T {
+    #[cfg(target_arch = "x86_64")]
+    if const { size_of::<T>() > 8 * MAX_WORDS && size_of::<T>() % 16 == 0 && align_of::<T>() >= 8 }
+    {
+        use std::arch::x86_64::__m128i;
+        let mut out = MaybeUninit::<T>::uninit();
+        let from = src.cast::<MaybeUninit<__m128i>>();
+        let to = out.as_mut_ptr().cast::<MaybeUninit<__m128i>>();
+        for i in 0..size_of::<T>() / 16 {
+            // SAFETY: chunk `i` lies inside `T`, in `src` (valid for reads, per the caller)
+            // and in `out`. Volatile keeps each load 16 bytes wide.
+            unsafe { to.add(i).write_unaligned(ptr::read_volatile(from.add(i))) };
+        }
+        // SAFETY: every byte of `T` was copied.
+        return unsafe { out.assume_init() };
+    }
+    // SAFETY: per the caller.
+    unsafe { read_in_words(src) }
 }
 
 /// How many bytes at the start of a value [`write_head_wide`] writes in 16-byte stores: the

@@ -27,7 +27,7 @@ use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 use crate::backing::{deliver, poll_fn_of_slot, BackingVTable, Header, Kind, SourceStatus};
-use crate::forwarding::read_in_words;
+use crate::forwarding::{read_in_chunks, read_in_words};
 use crate::pool::{return_block, take_block, ClassOf, GiveBack};
 
 /// Where a pooled block's body starts: its header is 16 bytes, and a pooled block is aligned
@@ -127,20 +127,22 @@ impl<T> HeldPooled<T> {
 
 /// Move the result out of a pooled Held block and give the block back: a value task's
 /// `Repr::Held`, polled. Inlined there, so the result is read straight into what the poll
-/// returns.
+/// returns: the `Poll` is built before the block goes back, and giving it back does not
+/// unwind (`pool::return_block`), so nothing keeps the result in a temporary meanwhile. A
+/// result larger than eight words is read in 16-byte chunks (`forwarding::read_in_chunks`).
 ///
 /// # Safety
 /// `header` starts a live pooled Held block not taken yet, whose consumer the caller is; it
 /// is not used again.
 #[inline(always)]
-pub(crate) unsafe fn take_pooled<T>(header: NonNull<Header<T>>) -> T {
+pub(crate) unsafe fn take_pooled<T>(header: NonNull<Header<T>>) -> Poll<T> {
     let held = HeldPooled::<T>::held(header);
     // SAFETY: per the caller: moved out once; the block is given back with its class and
     // nothing left to drop.
     unsafe {
-        let output = read_in_words((&raw const (*held).output).cast::<T>());
+        let polled = Poll::Ready(read_in_chunks((&raw const (*held).output).cast::<T>()));
         return_block((*held).class, header.cast());
-        output
+        polled
     }
 }
 

@@ -356,7 +356,7 @@ fn take_block_slow(class: usize) -> NonNull<u8> {
 /// Return a free block of `class` (its future already dropped) to this thread's list; a full
 /// list first moves half of itself to the shared list.
 #[inline]
-pub(crate) fn return_block(class: usize, block: NonNull<u8>) {
+pub(crate) extern "C" fn return_block(class: usize, block: NonNull<u8>) {
     let block = block.as_ptr();
     let fast = LOCAL.try_with(|local| {
         let len = local.lens[class].get();
@@ -374,8 +374,11 @@ pub(crate) fn return_block(class: usize, block: NonNull<u8>) {
     }
 }
 
+/// `extern "C"`: a call to it does not unwind (nothing here panics but an internal
+/// assertion, which would then abort), so a caller holding a value across `return_block`
+/// (`held::take_pooled`) need not keep it in a temporary for an unwinding path.
 #[cold]
-fn return_block_slow(class: usize, block: *mut u8) {
+extern "C" fn return_block_slow(class: usize, block: *mut u8) {
     let kept = LOCAL.try_with(|local| {
         if !local.register() {
             return false;

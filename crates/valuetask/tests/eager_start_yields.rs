@@ -221,8 +221,10 @@ fn a_future_whose_drop_panics_after_it_completed_is_dropped_once_and_its_output_
     assert_eq!(drops.load(Ordering::Relaxed), 1, "the held output, once");
 }
 
-/// [`PanicsOnDrop`] with an output of more than 64 bytes, which a value task keeps in its
-/// poll's slot until the block is released (`backing::Delivered`).
+/// [`PanicsOnDrop`] with an output of more than three words, which the block's poll returns
+/// straight into the poller's place (`backing::PollFn`): the value task keeps the finished
+/// future's block until it is dropped (`Repr::Yielded`), as a box is kept until the boxed
+/// future is dropped.
 struct LargeOutputPanicsOnDrop(PanicsOnDrop);
 
 impl Future for LargeOutputPanicsOnDrop {
@@ -238,17 +240,19 @@ impl Future for LargeOutputPanicsOnDrop {
 fn a_large_output_whose_futures_drop_panics_after_it_completed_is_dropped_once() {
     let drops = Arc::new(AtomicUsize::new(0));
     let mut vt = ValueTask::start(LargeOutputPanicsOnDrop(PanicsOnDrop(false, drops.clone())));
-    let polled = catch_unwind(AssertUnwindSafe(|| {
-        Pin::new(&mut vt).poll(&mut Context::from_waker(Waker::noop()))
-    }));
-    assert!(polled.is_err(), "the drop's panic reaches the poller");
-    assert_eq!(
-        drops.load(Ordering::Relaxed),
-        1,
-        "the output, dropped as it unwound"
+    let Poll::Ready(output) = Pin::new(&mut vt).poll(&mut Context::from_waker(Waker::noop()))
+    else {
+        panic!("completes at its second poll");
+    };
+    assert_eq!(output.1, [7; 16], "the output, whole");
+    drop(output);
+    assert_eq!(drops.load(Ordering::Relaxed), 1, "dropped by its taker");
+    let dropped = catch_unwind(AssertUnwindSafe(|| drop(vt)));
+    assert!(
+        dropped.is_err(),
+        "the finished future's drop panics where the value task is dropped"
     );
-    drop(vt);
-    assert_eq!(drops.load(Ordering::Relaxed), 1, "and only once");
+    assert_eq!(drops.load(Ordering::Relaxed), 1, "and the output only once");
 
     // Without a panic, the output comes back whole.
     let mut vt = ValueTask::start(async {

@@ -190,6 +190,65 @@ fn a_suspending_body_gives_its_large_result_once_or_drops_it_once() {
     assert_eq!(drops.load(Ordering::Relaxed), 1);
 }
 
+/// A suspending body's large result is returned by its block's poll straight into the
+/// poller's place; the value task keeps the finished body's block until it is dropped (as a
+/// box is kept until the boxed future drops), so the body's captured state is dropped then,
+/// once, and the block goes back to the pool.
+#[test]
+fn a_finished_body_is_dropped_with_its_value_task_and_its_block_reused() {
+    struct Captured(Arc<AtomicUsize>);
+    impl Drop for Captured {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let results = counter();
+    let captured = counter();
+    let start = || {
+        let (r, c) = (Arc::clone(&results), Captured(Arc::clone(&captured)));
+        ValueTask::start(async move {
+            let c = c;
+            yield_once().await;
+            let _keep = &c;
+            Big::<256>::new(4, &r)
+        })
+    };
+    drop(common::drive(start())); // warm this thread's pool
+    let ((), allocations) = allocations_during(|| {
+        for round in 1..=3 {
+            let mut vt = start();
+            assert!(poll(&mut vt).is_pending(), "the yield reaches the caller");
+            let Poll::Ready(value) = poll(&mut vt) else {
+                panic!("ready at the second poll")
+            };
+            assert!(value.is_from(4));
+            assert!(vt.is_completed(), "yielded its value: completed");
+            drop(vt);
+            assert_eq!(
+                captured.load(Ordering::Relaxed),
+                1 + round,
+                "the body, once"
+            );
+            drop(value);
+            assert_eq!(
+                results.load(Ordering::Relaxed),
+                1 + round,
+                "the result, once"
+            );
+        }
+    });
+    assert_eq!(allocations, 0, "the block went back and was reused");
+
+    common::quiet_about_panics_with("already yielded its value");
+    let mut vt = start();
+    while poll(&mut vt).is_pending() {}
+    let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| poll(&mut vt)));
+    assert!(again.is_err(), "polled again after its value: a panic");
+    assert!(format!("{vt:?}").contains("Done"), "{vt:?}");
+    drop(vt);
+    assert_eq!(captured.load(Ordering::Relaxed), 5, "the body, once");
+}
+
 /// A body that registered the first poll's waker and completes in the caller's first poll
 /// holds its result for the next poll (the yield reaches the caller): taken once then, or
 /// dropped once with the value task.

@@ -17,7 +17,9 @@
 //!   `T` at compile time; nothing else reads or writes the words.
 //! - `Repr` is a ready value, a `CompletionPool` slot (`Repr::Slot`: it recycles itself in
 //!   the poll that returns `Ready`), any other backing (`Repr::Backed`: one thin pointer to a
-//!   block that starts with its vtable, see `backing.rs`), or `Done`. A block is released
+//!   block that starts with its vtable, see `backing.rs`), a ready result in a pooled block
+//!   (`Repr::Held`), a block polled to completion and not released yet (`Repr::Yielded`), or
+//!   `Done`. A block is released
 //!   exactly once (`backing.rs` invariants).
 //! - `poll` and `Drop` are inlined and never pass the value task's own address to an opaque
 //!   call: `Drop` skips `Done` (and `Ready` of a `T` without drop glue) and drops anything
@@ -26,10 +28,14 @@
 //!   keeps the value task in memory and reloads its tag after every poll (row (h)).
 //!   Re-check rows (h), (h4), (j) and (j2) after touching `Drop`, `poll` or the `Repr` tags.
 //! - A backed poll's output of up to three words is moved out of the poll's slot in words at
-//!   once and held in registers across the release; one of four to eight whole words is
-//!   returned by the block's poll (`backing::PollFn`) and copied out only when ready; any
-//!   other stays in the slot (`backing::Delivered`) until the block is released, and is moved
-//!   out last, straight into what `poll` returns: one copy, and no spill.
+//!   once and held in registers across the release. A larger one is returned by the block's
+//!   poll (`backing::PollFn`) straight into the place `poll` returns into: between that call
+//!   and `poll`'s return nothing may unwind, so a ready block is not released there but kept
+//!   (`Repr::Yielded`) until `Drop` (a slot released itself); one not of whole words (at most
+//!   64 bytes) stays in the poll's slot (`backing::Delivered`) until the block is released
+//!   and is moved out last, straight into what `poll` returns.
+//! - `Yielded` is `Done` to everything but `Drop`: it has yielded its value, and still owns its
+//!   block, released exactly once, by `Drop` or by `into_repr`.
 //! - A value task a method returns has its two words written as one 16-byte store
 //!   (`forwarding::head_in_one_store`): the caller's copy of it loads them as one.
 
@@ -59,6 +65,8 @@ pub(crate) trait Room<T> {
     type Far;
     /// Whether `Repr::Held` can be made ([`Far`]): `poll` tests for it only then.
     const FAR: bool;
+    /// The second field of `Repr::Held` and `Repr::Yielded`, where they can be made.
+    const KEEP: Option<Self::Far>;
 }
 
 /// A representation that holds a ready value itself.
@@ -72,6 +80,7 @@ impl<T> Room<T> for Inline {
     }
     type Far = Never;
     const FAR: bool = false;
+    const KEEP: Option<Never> = None;
 }
 
 /// A representation whose ready values live in a block: its `Ready` variant cannot be made.
@@ -88,6 +97,7 @@ impl<T> Room<T> for Far {
     }
     type Far = ();
     const FAR: bool = true;
+    const KEEP: Option<()> = Some(());
 }
 
 /// What a value task holds. Everything but a ready value is one thin pointer to its block
@@ -105,6 +115,12 @@ pub(crate) enum Repr<'a, T, R: Room<T> = Inline> {
     /// moved out and the block given back inline, with no call through the vtable; dropped,
     /// the vtable releases it as any other `Backed`.
     Held(Backed<'a, T>, R::Far),
+    /// Yielded its value already, like `Done`, and still holds the block it polled to
+    /// completion, which `Drop` releases: a far value task whose block's poll returns its
+    /// output (`backing::PollFn`). Released between that poll and the return, an unwinding
+    /// call would sit between the output's write and its move into the caller's place, and
+    /// the compiler could not write it there directly.
+    Yielded(Backed<'a, T>, R::Far),
     /// Yielded its value already; polling again is a bug in the caller.
     Done,
 }
@@ -178,27 +194,14 @@ impl<'a, T, R: Room<T>> Repr<'a, T, R> {
             unsafe { ptr::write(self, Repr::Done) };
             // SAFETY: a `Held` is a live pooled Held block of `T`, not taken, ours; this is
             // its one release.
-            return Poll::Ready(unsafe { crate::held::take_pooled(header) });
+            return unsafe { crate::held::take_pooled(header) };
+        }
+        if !PollFn::<T>::BY_SLOT && matches!(self, Repr::Slot(_) | Repr::Backed(_)) {
+            return self.poll_returning(cx);
         }
         if let Repr::Backed(backed) = self {
             // The vtable is loaded once, for the poll and the release.
             let (header, poll, release) = backed.parts();
-            if !PollFn::<T>::BY_SLOT {
-                // SAFETY: the block is live, of the vtable's type, and ours to poll.
-                let polled = unsafe { (poll.returning())(header, cx) };
-                if polled.is_ready() {
-                    // SAFETY: `self` is valid for writes; the backing is forgotten (written
-                    // over without a drop) and released just below instead.
-                    unsafe { ptr::write(self, Repr::Done) };
-                    // SAFETY: still live (only slots release themselves when ready); its one
-                    // release.
-                    unsafe { release(header) };
-                    return polled;
-                }
-                // A new `Pending`, not `polled`: only a ready output is copied out of the
-                // poll's return place.
-                return Poll::Pending;
-            }
             let poll = poll.by_slot();
             if const { crate::forwarding::in_words::<T>() && mem::size_of::<T>() <= 24 } {
                 // SAFETY: the block is live, of the vtable's type, and ours to poll.
@@ -254,17 +257,66 @@ impl<'a, T, R: Room<T>> Repr<'a, T, R> {
         used_after_yield("ValueTask::poll")
     }
 
+    /// A `Slot`'s or `Backed`'s poll where the block's poll returns its output
+    /// (`backing::PollFn::BY_SLOT` is false: an output of more than three words that is not
+    /// delivered in words): one path from that call to this function's return, with no call
+    /// that may unwind between them, so that the compiler passes the place this returns into
+    /// (an `.await`'s, and up the chain the awaiting future's own return place) as the block's
+    /// poll's return place, and the output is written once, where it ends up. So a ready
+    /// `Backed` is kept as `Yielded` (released by `Drop`, after the output has moved on); a
+    /// slot released itself. In an inline representation of such a `T` (`into_repr`'s, which
+    /// cannot say `Yielded`) the block is released at once, after `Done`.
+    #[inline(always)]
+    fn poll_returning(&mut self, cx: &mut Context<'_>) -> Poll<T> {
+        let slot = matches!(self, Repr::Slot(_));
+        let (Repr::Slot(backed) | Repr::Backed(backed)) = self else {
+            unreachable!("poll_returning is called for a Slot or a Backed")
+        };
+        let header = backed.header();
+        if let Some(keep) = R::KEEP {
+            // The same `polled` on both paths, and nothing between the poll and the return
+            // but the tag's store: see above.
+            let polled = backed.poll(cx);
+            if polled.is_ready() {
+                let next = if slot {
+                    Repr::Done
+                } else {
+                    // SAFETY: the same block moves from `Backed` to `Yielded`, still this
+                    // value task's alone (the old `Backed` is written over without a drop).
+                    Repr::Yielded(unsafe { Backed::from_header(header) }, keep)
+                };
+                // SAFETY: `self` is valid for writes; a slot that recycled itself is
+                // forgotten, any other backing is now `next`'s.
+                unsafe { ptr::write(self, next) };
+            }
+            return polled;
+        }
+        let release = backed.parts().2;
+        let polled = backed.poll(cx);
+        if polled.is_ready() {
+            // SAFETY: `self` is valid for writes; the backing is forgotten (written over
+            // without a drop) and, unless a slot recycled itself, released just below.
+            unsafe { ptr::write(self, Repr::Done) };
+            if !slot {
+                // SAFETY: still live (only slots release themselves when ready); its one
+                // release.
+                unsafe { release(header) };
+            }
+        }
+        polled
+    }
+
     /// The backing of a `Slot` or `Backed`.
     pub(super) fn backed(&self) -> Option<&Backed<'a, T>> {
         match self {
             Repr::Slot(backed) | Repr::Backed(backed) | Repr::Held(backed, _) => Some(backed),
-            Repr::Ready(_) | Repr::Done => None,
+            Repr::Ready(_) | Repr::Yielded(..) | Repr::Done => None,
         }
     }
 
     pub(super) fn is_completed(&self) -> bool {
         match self {
-            Repr::Ready(_) | Repr::Held(..) | Repr::Done => true,
+            Repr::Ready(_) | Repr::Held(..) | Repr::Yielded(..) | Repr::Done => true,
             Repr::Slot(backed) | Repr::Backed(backed) => backed.status().is_completed(),
         }
     }
@@ -273,7 +325,7 @@ impl<'a, T, R: Room<T>> Repr<'a, T, R> {
         match self {
             Repr::Ready(_) | Repr::Held(..) => "Ready",
             Repr::Slot(backed) | Repr::Backed(backed) => backed.name(),
-            Repr::Done => "Done",
+            Repr::Yielded(..) | Repr::Done => "Done",
         }
     }
 }
@@ -374,7 +426,7 @@ impl<'a, T> ValueTask<'a, T> {
         if Self::INLINE {
             matches!(self.inline(), Repr::Done)
         } else {
-            matches!(self.far(), Repr::Done)
+            matches!(self.far(), Repr::Done | Repr::Yielded(..))
         }
     }
 
@@ -424,6 +476,10 @@ impl<'a, T> ValueTask<'a, T> {
                 Repr::Slot(backed) => Repr::Slot(backed),
                 // A held value's block polls it through its vtable as well.
                 Repr::Backed(backed) | Repr::Held(backed, ()) => Repr::Backed(backed),
+                Repr::Yielded(backed, ()) => {
+                    drop(backed);
+                    Repr::Done
+                }
                 Repr::Done => Repr::Done,
             }
         }
@@ -439,7 +495,7 @@ impl<'a, T> ValueTask<'a, T> {
             Repr::Ready(value) => ValueTask::ready(value),
             Repr::Slot(backed) => ValueTask::from_far(Repr::Slot(backed)),
             Repr::Backed(backed) => ValueTask::from_far(Repr::Backed(backed)),
-            Repr::Held(_, never) => match never {},
+            Repr::Held(_, never) | Repr::Yielded(_, never) => match never {},
             Repr::Done => ValueTask::from_far(Repr::Done),
         }
     }

@@ -172,13 +172,31 @@ pub fn drive<F: Future>(fut: F) -> F::Output {
 }
 
 /// Installs, once per test binary, a panic hook that keeps quiet about panics whose payload is
-/// `message` (a test's deliberate ones) and reports every other panic as before.
+/// one of the `message`s given here (a test's deliberate ones) or contains it, and reports
+/// every other panic as before.
 pub fn quiet_about_panics_with(message: &'static str) {
+    static QUIET: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
     static ONCE: std::sync::Once = std::sync::Once::new();
+    QUIET
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(message);
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if info.payload().downcast_ref::<&str>() != Some(&message) {
+            let payload = info
+                .payload()
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str));
+            let quiet = payload.is_some_and(|payload| {
+                QUIET
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .iter()
+                    .any(|message| payload.contains(message))
+            });
+            if !quiet {
                 previous(info);
             }
         }));
