@@ -49,6 +49,22 @@ pub(crate) const fn in_words<T>() -> bool {
     align_of::<T>() >= 8 && size_of::<T>() % 8 == 0 && size_of::<T>() <= 8 * MAX_WORDS
 }
 
+/// 16 bytes of a value, moved as one (`movups` on x86-64), at any 8-aligned address.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+#[repr(C, packed(8))]
+struct Chunk(MaybeUninit<std::arch::x86_64::__m128i>);
+
+/// Whether [`read_in_chunks`] reads `T` in 16-byte chunks: larger than [`MAX_WORDS`] words,
+/// whole chunks, 8-aligned, on x86-64.
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+const fn in_chunks<T>() -> bool {
+    cfg!(target_arch = "x86_64")
+        && align_of::<T>() >= 8
+        && size_of::<T>() % 16 == 0
+        && size_of::<T>() > 8 * MAX_WORDS
+}
+
 /// Move `value` into `dst` (as `ptr::write`) with 8-byte stores when `T` is 8-aligned and a
 /// whole number of words of at most 64 bytes, for [`read_in_words`] to read back.
 ///
@@ -107,16 +123,14 @@ pub(crate) unsafe fn read_in_words<T>(src: *const T) -> T {
 #[inline(always)]
 pub(crate) unsafe fn read_in_chunks<T>(src: *const T) -> T {
     #[cfg(target_arch = "x86_64")]
-    if const { size_of::<T>() > 8 * MAX_WORDS && size_of::<T>() % 16 == 0 && align_of::<T>() >= 8 }
-    {
-        use std::arch::x86_64::__m128i;
+    if const { in_chunks::<T>() } {
         let mut out = MaybeUninit::<T>::uninit();
-        let from = src.cast::<MaybeUninit<__m128i>>();
-        let to = out.as_mut_ptr().cast::<MaybeUninit<__m128i>>();
+        let from = src.cast::<Chunk>();
+        let to = out.as_mut_ptr().cast::<Chunk>();
         for i in 0..size_of::<T>() / 16 {
             // SAFETY: chunk `i` lies inside `T`, in `src` (valid for reads, per the caller)
-            // and in `out`. Volatile keeps each load 16 bytes wide.
-            unsafe { to.add(i).write_unaligned(ptr::read_volatile(from.add(i))) };
+            // and in `out`; a `Chunk` is 8-aligned. Volatile keeps each load 16 bytes wide.
+            unsafe { to.add(i).write(ptr::read_volatile(from.add(i))) };
         }
         // SAFETY: every byte of `T` was copied.
         return unsafe { out.assume_init() };
@@ -249,6 +263,34 @@ mod tests {
         let padded: Option<(u64, u8)> = Some((3, 4)); // padding bytes copied as they are
                                                       // SAFETY: `Copy` data.
         assert_eq!(unsafe { read_in_words(&padded) }, padded);
+    }
+
+    #[test]
+    fn reads_in_chunks_what_ptr_read_reads_at_any_8_aligned_address() {
+        /// 8 bytes, then the value: 8-aligned, and not 16-aligned when the struct is.
+        #[repr(C, align(16))]
+        struct Offset<T>(u64, ManuallyDrop<T>);
+
+        fn round_trip<T: Clone + PartialEq + std::fmt::Debug>(value: T) {
+            let kept = Offset(0, ManuallyDrop::new(value.clone()));
+            // SAFETY: `kept.1` is never dropped: its ownership moves to `read`.
+            let read = unsafe { read_in_chunks(&*kept.1) };
+            assert_eq!(read, value);
+        }
+        let shared: std::sync::Arc<str> = "chunked".into();
+        let arcs: [(std::sync::Arc<str>, u64); 5] =
+            std::array::from_fn(|i| (shared.clone(), i as u64));
+        round_trip(arcs); // 80 bytes: five chunks
+        let padded: [(u64, u8); 8] = std::array::from_fn(|i| (i as u64, i as u8));
+        round_trip(padded); // 128 bytes, padding copied as it is
+        round_trip([5u64; 32]); // 256 bytes
+        round_trip([1u64; 9]); // 72 bytes: not whole chunks, read whole
+        round_trip([2u64; 4]); // in words
+        assert_eq!(
+            std::sync::Arc::strong_count(&shared),
+            1,
+            "every clone dropped once"
+        );
     }
 
     #[test]
