@@ -416,9 +416,11 @@
 //!
 //! .NET's `ValueTask<TResult>` is a struct that holds the result inline, so it grows with
 //! `TResult`. Here every `ValueTask` is two words: a result that fits them (`()`, a word, a
-//! pointer, `io::Result<usize>`) is held inline, a larger one in a pooled block (no
-//! allocation in steady state) from which the awaiting caller moves it once. Rust's `.await`
-//! copies the value it awaits; at two words that copy is two registers.
+//! pointer, `io::Result<usize>`) is held inline, a larger one where it was produced: a body
+//! that completes at the call keeps it in its pooled block (no allocation in steady state),
+//! from which the awaiting caller moves it once; one that suspends returns it from its poll
+//! straight into the caller's place. Rust's `.await` copies the value it awaits; at two words
+//! that copy is two registers.
 //!
 //! # What has no counterpart here
 //!

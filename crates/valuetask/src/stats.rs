@@ -18,19 +18,20 @@
 //! `async` block: a body that only awaits another value-task call returns that call's value
 //! task (no frame), so forwarding layers cost next to nothing and a value task is the faster
 //! return through them. A value task is two words whatever its result; one too large for
-//! them is kept in a pooled block where it was produced and moved once, when awaited. Through
-//! one layer with a result of 64 bytes or more, a call that suspends still has its body polled
-//! at the call and again when awaited, once more than a box, and its result copied out of the
-//! block: the payload grid (p) shows such calls at about the box's time, and above it when the
-//! whole program is built as one codegen unit. So a method whose result is larger than
-//! [`LARGE_RESULT_BYTES`] gets [`Advice::LargeResult`] (measure it, or return a `Box<T>`:
-//! one allocation a call); for the others the advice is about
+//! them is kept where it was produced: a call that suspends returns it from its block's poll
+//! straight into the awaiting code's place, as a box does; a call that completes at once keeps
+//! it in its pooled block, and it is copied from there when awaited, where a box's poll writes
+//! it in place. The payload grid (p) shows every call with a 64-byte result below the box's
+//! time, in both profiles; with a 256-byte result, a call through one layer that completes at
+//! once comes above it when the whole program is built as one codegen unit. So a method whose
+//! result is larger than [`LARGE_RESULT_BYTES`] gets [`Advice::LargeResult`] (measure it, or
+//! return a `Box<T>`: one allocation a call); for the others the advice is about
 //! allocations, sharing and suspensions, by the share of synchronous calls:
 //!
 //! | counts and result | [`Advice`] | why |
 //! |---|---|---|
 //! | fewer than [`MIN_CALLS`] calls | [`Advice::TooFewCalls`] | nothing to tell yet |
-//! | a result over [`LARGE_RESULT_BYTES`] | [`Advice::LargeResult`] | no allocation, and the value task is two words, but a suspending call through one layer may take the box's time or more: measure |
+//! | a result over [`LARGE_RESULT_BYTES`] | [`Advice::LargeResult`] | no allocation, and the value task is two words, but a call that completes at once copies the result out of its block, which a box does not: measure |
 //! | ≥ 90% | [`Advice::KeepMostlySynchronous`] | the common call allocates nothing and runs no future; a `Task` would allocate on every call |
 //! | 50% to 90% | [`Advice::KeepPooled`] | most calls complete at once; those that suspend reuse pooled storage |
 //! | < 50% | [`Advice::MostlySuspends`] | a `ValueTask` saves the allocation only on the calls that complete at once; still no allocation in steady state thanks to the pool, but a suspending call is polled once more than a boxed one and may take more time, and when callers share the result (await it more than once, or from several tasks) a `Task` costs about the same and is what they need |
@@ -96,9 +97,10 @@ pub const MIN_CALLS: u64 = 100;
 pub const MOSTLY_SYNCHRONOUS: f64 = 0.9;
 /// At or above this share (and below [`MOSTLY_SYNCHRONOUS`]): [`Advice::KeepPooled`].
 pub const MIXED: f64 = 0.5;
-/// A result larger than this many bytes gets [`Advice::LargeResult`]: above it, a call that
-/// suspends through one layer can cost the box it saves, or more (the bench's payload grid,
-/// (p), shows where; see the [module docs](self)).
+/// A result larger than this many bytes gets [`Advice::LargeResult`]: the largest result size
+/// the bench's payload grid (p) measures below the box's time in every cell and profile; at
+/// the next it measures (256 bytes) a call that completes at once can cost the box it saves
+/// (see the [module docs](self)).
 pub const LARGE_RESULT_BYTES: usize = 64;
 
 /// Counters per page of a thread's table.
@@ -580,8 +582,8 @@ pub enum Advice {
     /// share the result.
     MostlySuspends,
     /// A result over [`LARGE_RESULT_BYTES`], whatever the share: still no allocation, but
-    /// a suspending call may take as much time as `#[async_trait]`'s or more; measure, or
-    /// return a `Box<T>`.
+    /// a call that completes at once copies the result out of its block, which may take as
+    /// much time as `#[async_trait]`'s call or more; measure, or return a `Box<T>`.
     LargeResult,
 }
 
@@ -605,7 +607,7 @@ impl Advice {
                 "suspends in {suspends}% of calls: a ValueTask saves an allocation only on the {sync}% that complete at once; fine here because storage is pooled, but a suspending call is polled once more than a boxed one and may take more time, and a Task would be as cheap if callers share the result"
             ),
             Advice::LargeResult => format!(
-                "measure: a {}-byte result is kept in a pooled block and copied out once when awaited; no allocation ({sync}% synchronous), but a call that suspends may take as much time as #[async_trait]'s or more; a Box<T> result costs one allocation a call",
+                "measure: a {}-byte result of a call that completes at once is kept in a pooled block and copied out once when awaited; no allocation ({sync}% synchronous), but such a call may take as much time as #[async_trait]'s or more; a Box<T> result costs one allocation a call",
                 row.result_bytes
             ),
         }

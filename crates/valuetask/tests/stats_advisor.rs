@@ -221,7 +221,7 @@ fn a_result_over_the_large_result_size_gets_its_own_advice_whatever_the_share() 
     assert_eq!(large.advice(), Advice::LargeResult);
     assert_eq!(
         large.advice().reason(large),
-        "measure: a 256-byte result is kept in a pooled block and copied out once when awaited; no allocation (95% synchronous), but a call that suspends may take as much time as #[async_trait]'s or more; a Box<T> result costs one allocation a call"
+        "measure: a 256-byte result of a call that completes at once is kept in a pooled block and copied out once when awaited; no allocation (95% synchronous), but such a call may take as much time as #[async_trait]'s or more; a Box<T> result costs one allocation a call"
     );
     let limit = report
         .method(&name("result_at_the_limit"))
