@@ -3,7 +3,11 @@
 //! on a completion source), resume them, poll them here or on a second thread, and drop them
 //! pending or finished. After every step: outputs as the model says (a future that suspended
 //! at its start says `Pending` at its first poll, see `stored_future.rs`), and every future
-//! dropped exactly once, wherever its block was taken or returned.
+//! dropped exactly once, wherever its block was taken or returned. Run with a one-word output
+//! (inline in the value task) and with a 256-byte one (held in the body's block when it
+//! completes at the call, returned by the block's poll into the poller's place when it
+//! suspends, the block then kept until the value task drops), whose every value made is
+//! dropped exactly once too.
 //!
 //! `PROPTEST_CASES` raises the number of sequences (default 256).
 
@@ -62,30 +66,88 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// A future's output: a number the model predicts, in a one-word or a 256-byte value.
+trait Output: Send + Sized + 'static {
+    fn make(value: u32, outputs: &Outputs) -> Self;
+    fn value(&self) -> u32;
+}
+
+/// How many large outputs were made and dropped.
+#[derive(Default, Clone)]
+struct Outputs {
+    made: Arc<AtomicUsize>,
+    dropped: Arc<AtomicUsize>,
+}
+
+impl Output for u32 {
+    fn make(value: u32, _: &Outputs) -> Self {
+        value
+    }
+    fn value(&self) -> u32 {
+        *self
+    }
+}
+
+/// 256 bytes: the value, its copies in the padding (checked when read), and a drop counter.
+struct Large {
+    value: u32,
+    copies: [u64; 30],
+    _dropped: DropCounter,
+}
+
+impl Output for Large {
+    fn make(value: u32, outputs: &Outputs) -> Self {
+        outputs.made.fetch_add(1, Ordering::SeqCst);
+        Large {
+            value,
+            copies: [u64::from(value) * 3; 30],
+            _dropped: DropCounter(outputs.dropped.clone()),
+        }
+    }
+    fn value(&self) -> u32 {
+        assert!(
+            self.copies.iter().all(|&c| c == u64::from(self.value) * 3),
+            "torn output"
+        );
+        self.value
+    }
+}
+
 struct Service;
 
 #[value_task]
 impl Service {
-    async fn wait(&self, gate: Task<u32>, guard: DropCounter, ready: bool) -> u32 {
+    async fn wait<O: Output>(
+        &self,
+        gate: Task<u32>,
+        guard: DropCounter,
+        ready: bool,
+        outputs: Outputs,
+    ) -> O {
         let _guard = guard;
         if ready {
-            return 7;
+            return O::make(7, &outputs);
         }
-        gate.await.unwrap_or(0) + 1
+        O::make(gate.await.unwrap_or(0) + 1, &outputs)
     }
 }
 
-async fn waiting(gate: Task<u32>, guard: DropCounter, ready: bool) -> u32 {
+async fn waiting<O: Output>(
+    gate: Task<u32>,
+    guard: DropCounter,
+    ready: bool,
+    outputs: Outputs,
+) -> O {
     let _guard = guard;
     if ready {
-        return 7;
+        return O::make(7, &outputs);
     }
-    gate.await.unwrap_or(0) + 1
+    O::make(gate.await.unwrap_or(0) + 1, &outputs)
 }
 
 /// One started future and what the model expects of it.
-struct Started {
-    vt: Option<ValueTask<'static, u32>>,
+struct Started<O: Output> {
+    vt: Option<ValueTask<'static, O>>,
     gate: Option<TaskCompletionSource<u32>>,
     ready: bool,
     resumed: Option<u32>,
@@ -97,34 +159,28 @@ struct Started {
     first_poll: bool,
 }
 
-fn poll_once(vt: &mut ValueTask<'static, u32>) -> Poll<u32> {
-    std::pin::Pin::new(vt).poll_unpin()
+fn poll_once<O: Output>(vt: &mut ValueTask<'static, O>) -> Poll<O> {
+    std::future::Future::poll(
+        std::pin::Pin::new(vt),
+        &mut Context::from_waker(Waker::noop()),
+    )
 }
 
-trait PollUnpin {
-    fn poll_unpin(self) -> Poll<u32>;
-}
-
-impl PollUnpin for std::pin::Pin<&mut ValueTask<'static, u32>> {
-    fn poll_unpin(self) -> Poll<u32> {
-        std::future::Future::poll(self, &mut Context::from_waker(Waker::noop()))
-    }
-}
-
-fn run(ops: &[Op]) -> Result<(), TestCaseError> {
+fn run<O: Output>(ops: &[Op]) -> Result<(), TestCaseError> {
+    let outputs = Outputs::default();
     // The second thread polls what it is sent and sends it back.
-    type Job = (
-        ValueTask<'static, u32>,
-        mpsc::Sender<(ValueTask<'static, u32>, Poll<u32>)>,
+    type Job<O> = (
+        ValueTask<'static, O>,
+        mpsc::Sender<(ValueTask<'static, O>, Poll<O>)>,
     );
-    let (to_there, jobs) = mpsc::channel::<Job>();
+    let (to_there, jobs) = mpsc::channel::<Job<O>>();
     let there = std::thread::spawn(move || {
         for (mut vt, back) in jobs {
             let polled = poll_once(&mut vt);
             back.send((vt, polled)).unwrap();
         }
     });
-    let mut futures: Vec<Started> = Vec::new();
+    let mut futures: Vec<Started<O>> = Vec::new();
     for op in ops {
         match *op {
             Op::Start(how, ready) => {
@@ -132,7 +188,7 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                 let drops = Arc::new(AtomicUsize::new(0));
                 let guard = DropCounter(drops.clone());
                 let task = gate.task();
-                let future = waiting(task.clone(), guard, ready);
+                let future = waiting::<O>(task.clone(), guard, ready, outputs.clone());
                 let vt = match how {
                     How::New => ValueTask::new(future),
                     How::Start => ValueTask::start(future),
@@ -140,7 +196,7 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                     How::Method => {
                         drop(future); // its guard counts a drop: use a fresh counter
                         drops.store(0, Ordering::SeqCst);
-                        Service.wait(task, DropCounter(drops.clone()), ready)
+                        Service.wait(task, DropCounter(drops.clone()), ready, outputs.clone())
                     }
                 };
                 // Eager kinds that complete at once have already dropped their state.
@@ -194,7 +250,8 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                 };
                 match (polled, expected) {
                     (Poll::Ready(v), Some(e)) => {
-                        prop_assert_eq!(v, e);
+                        prop_assert_eq!(v.value(), e);
+                        drop(v);
                         f.finished = true;
                         // Yielded: dropping it now releases nothing more.
                         drop(vt);
@@ -202,7 +259,8 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
                     (Poll::Pending, None) => f.vt = Some(vt),
                     (polled, expected) => {
                         return Err(TestCaseError::fail(format!(
-                            "polled {polled:?}, the model says {expected:?}"
+                            "polled {:?}, the model says {expected:?}",
+                            polled.map(|v| v.value())
                         )))
                     }
                 }
@@ -228,6 +286,11 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
     drop(futures);
     drop(to_there);
     there.join().unwrap();
+    // Every output made (taken, held in a block, or kept for the next poll) dropped once.
+    prop_assert_eq!(
+        outputs.made.load(Ordering::SeqCst),
+        outputs.dropped.load(Ordering::SeqCst)
+    );
     Ok(())
 }
 
@@ -238,6 +301,13 @@ proptest! {
 
     #[test]
     fn pooled_future_storage_follows_the_model(ops in proptest::collection::vec(op(), 1..40)) {
-        run(&ops)?;
+        run::<u32>(&ops)?;
+    }
+
+    #[test]
+    fn pooled_future_storage_of_large_outputs_follows_the_model(
+        ops in proptest::collection::vec(op(), 1..40)
+    ) {
+        run::<Large>(&ops)?;
     }
 }
