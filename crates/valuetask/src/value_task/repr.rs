@@ -258,8 +258,8 @@ impl<'a, T, R: Room<T>> Repr<'a, T, R> {
     }
 
     /// A `Slot`'s or `Backed`'s poll where the block's poll returns its output
-    /// (`backing::PollFn::BY_SLOT` is false: an output of more than three words that is not
-    /// delivered in words): one path from that call to this function's return, with no call
+    /// (`backing::PollFn::BY_SLOT` is false: an output of more than three words, but an
+    /// odd-sized one of at most 64 bytes): one path from that call to this function's return, with no call
     /// that may unwind between them, so that the compiler passes the place this returns into
     /// (an `.await`'s, and up the chain the awaiting future's own return place) as the block's
     /// poll's return place, and the output is written once, where it ends up. So a ready
