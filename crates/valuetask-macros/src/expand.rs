@@ -31,8 +31,9 @@
 //!   lifetime with no `'value_task`, so the lifetime stays late-bound and the fn coerces to
 //!   `for<'a> fn(&'a T) -> ValueTask<'a, U>`.
 //! - Captures: arguments move into the future whole, as into an `async fn`, except
-//!   references, captured only if the body uses them (as async-trait), unless their pattern
-//!   binds `mut` or `ref`. A receiver the future holds is asserted `Send` first
+//!   references, captured only if the body uses them (as async-trait), and primitive scalars
+//!   (`u64`, `bool`, ..), read where they were captured rather than copied, unless their
+//!   pattern binds `mut` or `ref`. A receiver the future holds is asserted `Send` first
 //!   (`macro_support::receiver_is_send`).
 //! - Deferral: a method carrying attribute macros (`#[tracing::instrument]`, also inside
 //!   `cfg_attr`) stays `async`, with a second-stage `#[value_task(__deferred(..))]` after them,

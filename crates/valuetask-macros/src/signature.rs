@@ -28,6 +28,8 @@ use crate::receiver::{binds_by_mut_ref, binds_plainly, is_ident, receiver_needs,
 /// Reference arguments are the exception, as in async-trait: they keep their pattern and are
 /// captured only if the body uses them. A reference has nothing to drop, so only `Send`
 /// differs: an unused `&T` of a `T` that is not `Sync` does not make the future `!Send`.
+/// Primitive scalars too ([`is_primitive`]): nothing to drop, always `Send`, and the body
+/// reads the captured value where it is instead of a copy the rebinding would make.
 /// Not when the pattern binds `mut` or `ref`: a `mut name: &str` the body points at one of
 /// its own locals, or a `ref x` (a borrow of the argument itself), needs the rebinding.
 pub(crate) fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenStream> {
@@ -42,7 +44,8 @@ pub(crate) fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenSt
             }
             FnArg::Typed(typed) => {
                 if !has_body
-                    || (matches!(*typed.ty, Type::Reference(_)) && binds_plainly(&typed.pat))
+                    || ((matches!(*typed.ty, Type::Reference(_)) || is_primitive(&typed.ty))
+                        && binds_plainly(&typed.pat))
                 {
                     continue;
                 }
@@ -81,6 +84,24 @@ pub(crate) fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenSt
         }
     }
     captures
+}
+
+/// Whether `ty` names a primitive scalar (`u64`, `bool`, `f32`, ..): `Copy`, nothing to drop,
+/// `Send` and `Sync`, so moving it into the future is all its rebinding would do, and the
+/// rebinding copies it into a second place in the future's state at its first poll. (Known by
+/// name: a user's own type called `u64` would still be dropped when the body ends, but after
+/// the rebound arguments instead of in its place among them.)
+fn is_primitive(ty: &Type) -> bool {
+    const PRIMITIVES: [&str; 16] = [
+        "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+        "bool", "char", "f32", "f64",
+    ];
+    let Type::Path(path) = ty else { return false };
+    path.qself.is_none()
+        && path
+            .path
+            .get_ident()
+            .is_some_and(|ident| PRIMITIVES.iter().any(|name| ident == name))
 }
 
 /// Rewrite `sig` in place; returns the future's output type.
@@ -346,4 +367,53 @@ pub(crate) fn impl_trait_inferred(ty: &Type) -> Type {
     let mut ty = ty.clone();
     Infer.visit_type_mut(&mut ty);
     ty
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rewrite_params;
+    use syn::{parse_quote, Signature};
+
+    /// The statements that rebind `sig`'s arguments inside the future, as text.
+    fn rebinds(mut sig: Signature) -> Vec<String> {
+        rewrite_params(&mut sig, true)
+            .iter()
+            .map(|stmt| stmt.to_string().replace(' ', ""))
+            .collect()
+    }
+
+    #[test]
+    fn primitive_and_reference_arguments_are_captured_as_they_are() {
+        assert_eq!(
+            rebinds(parse_quote!(async fn f(
+                &self,
+                key: u64,
+                flag: bool,
+                ratio: f64,
+                name: &str
+            ))),
+            ["let_=&self;"],
+            "nothing to drop: the body reads the captured value, not a copy"
+        );
+    }
+
+    #[test]
+    fn other_arguments_are_moved_into_the_future_and_rebound() {
+        assert_eq!(
+            rebinds(parse_quote!(async fn f(
+                owned: String,
+                mut count: u64,
+                wrapped: std::num::Wrapping<u64>,
+                (a, b): (u8, u8)
+            ))),
+            [
+                "letowned=owned;",
+                "letmutcount=count;",
+                "letwrapped=wrapped;",
+                "let__value_task_arg3=__value_task_arg3;",
+                "let(a,b)=__value_task_arg3;",
+            ],
+            "dropped at the body's end in their order, mutable where the pattern says so"
+        );
+    }
 }
