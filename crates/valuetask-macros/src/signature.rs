@@ -89,8 +89,8 @@ pub(crate) fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenSt
 /// Whether `ty` names a primitive scalar (`u64`, `bool`, `f32`, ..): `Copy`, nothing to drop,
 /// `Send` and `Sync`, so moving it into the future is all its rebinding would do, and the
 /// rebinding copies it into a second place in the future's state at its first poll. (Known by
-/// name: a user's own type called `u64` would still be dropped when the body ends, but after
-/// the rebound arguments instead of in its place among them.)
+/// name: a type of the user's called `u64`, with a `Drop`, would be dropped when the call
+/// returns if the body does not use it, else after the rebound arguments, not among them.)
 fn is_primitive(ty: &Type) -> bool {
     const PRIMITIVES: [&str; 16] = [
         "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
