@@ -157,7 +157,9 @@ pub use value_task::ValueTask;
 ///   `async-trait` drops them at the first poll. Reference arguments are the exception, as in
 ///   `async-trait`: the future holds one only if the body uses it (a reference has nothing
 ///   to drop), so an unused `&T` of a `T` that is not `Sync` leaves the future `Send`
-///   (unless its pattern binds `mut` or `ref`: those are rebound in the future).
+///   (unless its pattern binds `mut` or `ref`: those are rebound in the future). So are
+///   primitive scalars (`u64`, `bool`, `f64`, ..): the body reads one where the future
+///   captured it, not a copy made at its first poll (a plain `async fn` makes that copy).
 /// - `-> !` becomes `ValueTask<'_, Infallible>` (stable Rust does not allow `!` as a type
 ///   argument; `Infallible` is as uninhabited), in traits and impls alike.
 /// - `'async_trait` written in a signature (`where T: 'async_trait`) means the attribute's
