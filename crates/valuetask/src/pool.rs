@@ -9,10 +9,14 @@
 //! - **Size classes**: 64, 128, 256, 512, 1024, 2048 and 4096 bytes, aligned to 16. A block
 //!   holds a 16-byte header (the value task backing's vtable) and then the future, so futures
 //!   of up to 4080 bytes are pooled; larger or more aligned ones fall back to a plain box.
-//! - **Per-thread cache**: each thread keeps a free list per class (an intrusive chain: a free
-//!   block's first word links to the next), up to 16 KiB per class (256 blocks of 64 bytes …
-//!   4 blocks of 4096 bytes). Taking and returning a block on the same thread touches no
-//!   atomic and no lock: a thread-local load and two stores.
+//! - **Per-thread cache**: each thread keeps, per class, the block it gave back last (its
+//!   *hot* block) and a free list (an intrusive chain: a free block's first word links to
+//!   the next), together up to 16 KiB per class (256 blocks of 64 bytes … 4 blocks of 4096
+//!   bytes). Taking and returning a block on the same thread touches no atomic and no lock;
+//!   a call that gives its block back before the next call takes one (a body that completes
+//!   at the call, a record freed at once) reaches only the hot word: a load and a store each
+//!   way, where the chain costs two loads, three stores and the count's update, and carries
+//!   a dependency through memory from one call to the next.
 //! - **Shared slots**: a full thread cache moves half of its blocks to a shared list for the
 //!   class, and an empty one refills half a cache from it, so blocks freed on another thread
 //!   come back in batches and the lock is taken once per batch, not per future. A thread
@@ -25,11 +29,13 @@
 //!
 //! # Invariants
 //!
-//! A block is owned by exactly one of: a thread's free list, a shared list (under its lock),
-//! one live value task backing or `start` call (a stored future, `stored_future.rs`, whose
+//! A block is owned by exactly one of: a thread's hot word or free list, a shared list
+//! (under its lock), one live value task backing or `start` call (a stored future, `stored_future.rs`, whose
 //! invariants say what the block holds), one small record (`store_small`) or one task cell
 //! (`store_block`). A free block's first word is its chain link. `len` counts the blocks of
-//! each chain exactly.
+//! each chain exactly. A hot word holds a block only while its thread is registered and the
+//! class's cap is not 0 ([`CLOSED`] otherwise, set before the flush hands the block over),
+//! and its block counts against that cap: the chain's own cap is one less.
 //!
 //! The thread-local lists are `const`-initialized and `Drop`-free (`thread_cache`'s guard
 //! flushes them at thread exit), so the fast path is a plain thread-local access.
@@ -230,9 +236,18 @@ unsafe fn give_shared(class: usize, head: *mut u8, len: usize) {
     }
 }
 
+/// What [`Local::hot`] holds while the thread may not keep a block there: before it
+/// registered, once it is exiting, and in a class whose cap is 0.
+const CLOSED: *mut u8 = ptr::without_provenance_mut(1);
+
 /// This thread's free lists. `const`-initialized and without `Drop`, so reaching it is a
 /// plain thread-local access; they are flushed at thread exit by `thread_cache`'s guard.
 struct Local {
+    /// Per class, the block given back last, kept out of the chain: a call that takes a
+    /// block and gives it back before the next (a body that completes at the call) reaches
+    /// only this word, one load and one store each way. Null when empty, [`CLOSED`] when
+    /// the thread may not keep a block here. It counts against the class's cap.
+    hot: [Cell<*mut u8>; CLASSES],
     heads: [Cell<*mut u8>; CLASSES],
     lens: [Cell<usize>; CLASSES],
     /// Blocks this thread keeps per class ([`Caps`]), set when the thread registers (the
@@ -244,6 +259,7 @@ struct Local {
 thread_local! {
     static LOCAL: Local = const {
         Local {
+            hot: [const { Cell::new(CLOSED) }; CLASSES],
             heads: [const { Cell::new(ptr::null_mut()) }; CLASSES],
             lens: [const { Cell::new(0) }; CLASSES],
             caps: [const { Cell::new(0) }; CLASSES],
@@ -257,8 +273,15 @@ fn flush_local() {
     let _ = LOCAL.try_with(|local| {
         local.standing.set_exiting();
         for class in 0..CLASSES {
-            let head = local.heads[class].replace(ptr::null_mut());
-            let len = local.lens[class].replace(0);
+            let mut head = local.heads[class].replace(ptr::null_mut());
+            let mut len = local.lens[class].replace(0);
+            let hot = local.hot[class].replace(CLOSED);
+            if hot.addr() > CLOSED.addr() {
+                // SAFETY: the hot block is free and ours.
+                unsafe { set_next(hot, head) };
+                head = hot;
+                len += 1;
+            }
             // SAFETY: the thread's own chain, handed over whole.
             unsafe { give_shared(class, head, len) };
         }
@@ -273,10 +296,19 @@ impl Local {
         if self.standing.is_registered() {
             return true;
         }
-        for (cap, &configured) in self.caps.iter().zip(&caps().thread) {
-            cap.set(configured);
+        // Nothing is kept before the flush is registered: an exiting thread's caps and hot
+        // words stay closed.
+        if !self.standing.register(flush_local) {
+            return false;
         }
-        self.standing.register(flush_local)
+        for ((cap, hot), &configured) in self.caps.iter().zip(&self.hot).zip(&caps().thread) {
+            // The hot block is one of the class's `configured`.
+            if configured > 0 {
+                hot.set(ptr::null_mut());
+            }
+            cap.set(configured.saturating_sub(1));
+        }
+        true
     }
 }
 
@@ -285,6 +317,11 @@ impl Local {
 #[inline]
 pub(crate) fn take_block(class: usize) -> NonNull<u8> {
     let local = LOCAL.try_with(|local| {
+        let hot = local.hot[class].get();
+        if hot.addr() > CLOSED.addr() {
+            local.hot[class].set(ptr::null_mut());
+            return Some(hot);
+        }
         let head = local.heads[class].get();
         if head.is_null() {
             return None;
@@ -363,6 +400,10 @@ fn take_block_slow(class: usize) -> NonNull<u8> {
 pub(crate) extern "C" fn return_block(class: usize, block: NonNull<u8>) {
     let block = block.as_ptr();
     let fast = LOCAL.try_with(|local| {
+        if local.hot[class].get().is_null() {
+            local.hot[class].set(block);
+            return true;
+        }
         let len = local.lens[class].get();
         if len >= local.caps[class].get() || !local.standing.is_registered() {
             return false;
@@ -534,12 +575,44 @@ mod tests {
         assert_eq!(thread_cap(6), 4);
     }
 
+    /// The free blocks this thread keeps of `class`: its chain and its hot block.
     fn local_len(class: usize) -> usize {
-        LOCAL.with(|local| local.lens[class].get())
+        LOCAL.with(|local| {
+            local.lens[class].get() + usize::from(local.hot[class].get().addr() > CLOSED.addr())
+        })
     }
 
     fn shared_len(class: usize) -> usize {
         shared(class).len
+    }
+
+    /// The block given back last is the next one taken, without touching the chain; a
+    /// second one given back while the hot word is full goes to the chain.
+    #[test]
+    fn the_block_given_back_last_is_taken_next_from_the_hot_word() {
+        std::thread::spawn(|| {
+            const CLASS: usize = 0;
+            return_block(CLASS, take_block(CLASS)); // registers the thread: its hot word opens
+            let first = take_block(CLASS);
+            return_block(CLASS, first);
+            let chain = LOCAL.with(|local| local.lens[CLASS].get());
+            for _ in 0..3 {
+                let again = take_block(CLASS);
+                assert_eq!(again, first, "the hot block");
+                assert_eq!(LOCAL.with(|local| local.lens[CLASS].get()), chain);
+                return_block(CLASS, again);
+            }
+            let second = take_block(CLASS);
+            let third = take_block(CLASS);
+            assert_eq!(second, first);
+            return_block(CLASS, second);
+            return_block(CLASS, third);
+            assert_eq!(local_len(CLASS), chain + 2, "one hot, one chained");
+            assert_eq!(take_block(CLASS), second, "hot first");
+            assert_eq!(take_block(CLASS), third, "then the chain's head");
+        })
+        .join()
+        .unwrap();
     }
 
     /// A thread's free blocks go to the shared list when it exits, and a thread whose own
