@@ -608,8 +608,11 @@ mod tests {
             return_block(CLASS, second);
             return_block(CLASS, third);
             assert_eq!(local_len(CLASS), chain + 2, "one hot, one chained");
-            assert_eq!(take_block(CLASS), second, "hot first");
-            assert_eq!(take_block(CLASS), third, "then the chain's head");
+            let (hot, chained) = (take_block(CLASS), take_block(CLASS));
+            assert_eq!(hot, second, "hot first");
+            assert_eq!(chained, third, "then the chain's head");
+            return_block(CLASS, chained);
+            return_block(CLASS, hot);
         })
         .join()
         .unwrap();
