@@ -30,12 +30,15 @@
 //! # Invariants
 //!
 //! A block is owned by exactly one of: a thread's hot word or free list, a shared list
-//! (under its lock), one live value task backing or `start` call (a stored future, `stored_future.rs`, whose
-//! invariants say what the block holds), one small record (`store_small`) or one task cell
-//! (`store_block`). A free block's first word is its chain link. `len` counts the blocks of
-//! each chain exactly. A hot word holds a block only while its thread is registered and the
-//! class's cap is not 0 ([`CLOSED`] otherwise, set before the flush hands the block over),
-//! and its block counts against that cap: the chain's own cap is one less.
+//! (under its lock), one live value task backing or `start` call (a stored future,
+//! `stored_future.rs`, whose invariants say what the block holds), one small record
+//! (`store_small`) or one task cell (`store_block`). A chained free block's first word is
+//! its link (a hot block's first word is not read). `len` counts the blocks of each chain
+//! exactly. A hot word holds a block only while its thread's flush is registered and the
+//! class's configured cap is not 0 ([`CLOSED`] otherwise, set before the flush hands the
+//! block over), and its block counts against that cap: the chain's cap is one less, and a
+//! full chain keeps half of itself before it takes one more, so hot and chain together never
+//! exceed the configured cap.
 //!
 //! The thread-local lists are `const`-initialized and `Drop`-free (`thread_cache`'s guard
 //! flushes them at thread exit), so the fast path is a plain thread-local access.
@@ -237,7 +240,7 @@ unsafe fn give_shared(class: usize, head: *mut u8, len: usize) {
 }
 
 /// What [`Local::hot`] holds while the thread may not keep a block there: before it
-/// registered, once it is exiting, and in a class whose cap is 0.
+/// registered, once it is exiting, and in a class whose configured cap is 0.
 const CLOSED: *mut u8 = ptr::without_provenance_mut(1);
 
 /// This thread's free lists. `const`-initialized and without `Drop`, so reaching it is a
@@ -246,12 +249,12 @@ struct Local {
     /// Per class, the block given back last, kept out of the chain: a call that takes a
     /// block and gives it back before the next (a body that completes at the call) reaches
     /// only this word, one load and one store each way. Null when empty, [`CLOSED`] when
-    /// the thread may not keep a block here. It counts against the class's cap.
+    /// the thread may not keep a block here. It counts against the class's configured cap.
     hot: [Cell<*mut u8>; CLASSES],
     heads: [Cell<*mut u8>; CLASSES],
     lens: [Cell<usize>; CLASSES],
-    /// Blocks this thread keeps per class ([`Caps`]), set when the thread registers (the
-    /// fast paths run only after that).
+    /// Blocks this thread's chain keeps per class: the configured cap ([`Caps`]) less the
+    /// hot block, set when the thread registers (the fast paths run only after that).
     caps: [Cell<usize>; CLASSES],
     standing: Standing,
 }
@@ -289,8 +292,8 @@ fn flush_local() {
 }
 
 impl Local {
-    /// Set this thread's caps and register the flush, the first time: `false` once the
-    /// thread is exiting (use the shared lists).
+    /// Register the flush, then set this thread's caps and open its hot words, the first
+    /// time: `false` once the thread is exiting (use the shared lists).
     #[cold]
     fn register(&self) -> bool {
         if self.standing.is_registered() {
@@ -312,8 +315,8 @@ impl Local {
     }
 }
 
-/// A free block of `class`: this thread's list, else half a list from the shared one, else
-/// the allocator.
+/// A free block of `class`: this thread's hot block, else its list, else half a list from
+/// the shared one, else the allocator.
 #[inline]
 pub(crate) fn take_block(class: usize) -> NonNull<u8> {
     let local = LOCAL.try_with(|local| {
@@ -390,8 +393,8 @@ fn take_block_slow(class: usize) -> NonNull<u8> {
     NonNull::new(block).unwrap_or_else(|| handle_alloc_error(layout))
 }
 
-/// Return a free block of `class` (its future already dropped) to this thread's list; a full
-/// list first moves half of itself to the shared list.
+/// Return a free block of `class` (its future already dropped) to this thread's hot word if
+/// it is empty, else to its list; a full list first moves half of itself to the shared list.
 ///
 /// `extern "C"`: a call to it does not unwind (nothing in it panics but an internal
 /// assertion, which would then abort), so a caller holding a value across it
@@ -428,25 +431,35 @@ extern "C" fn return_block_slow(class: usize, block: *mut u8) {
         if !local.register() {
             return false;
         }
+        if local.hot[class].get().is_null() {
+            // Opened just now, by this registration.
+            local.hot[class].set(block);
+            return true;
+        }
         if local.caps[class].get() == 0 {
-            // Pooling off for this thread: the block goes to the shared list (or back
-            // to the allocator).
+            // The chain keeps nothing (pooling off, or a configured cap of one block, the
+            // hot one): the block goes to the shared list (or back to the allocator).
             return false;
         }
         let len = local.lens[class].get();
         if len >= local.caps[class].get() {
-            // Move the older half to the shared list: detach after the first len/2 (at
-            // least one kept: the chain is not empty here).
-            let keep = (len / 2).max(1);
-            let mut tail = local.heads[class].get();
-            for _ in 1..keep {
-                // SAFETY: within this thread's chain.
-                tail = unsafe { next_of(tail) };
-            }
-            // SAFETY: `tail` is in the chain.
-            let moved = unsafe { next_of(tail) };
-            // SAFETY: ours.
-            unsafe { set_next(tail, ptr::null_mut()) };
+            // Move the older half to the shared list, keeping the newer `len / 2` (none of
+            // a one-block chain): the chain then has room for the block.
+            let keep = len / 2;
+            let moved = if keep == 0 {
+                local.heads[class].replace(ptr::null_mut())
+            } else {
+                let mut tail = local.heads[class].get();
+                for _ in 1..keep {
+                    // SAFETY: within this thread's chain.
+                    tail = unsafe { next_of(tail) };
+                }
+                // SAFETY: `tail` is in the chain.
+                let moved = unsafe { next_of(tail) };
+                // SAFETY: ours.
+                unsafe { set_next(tail, ptr::null_mut()) };
+                moved
+            };
             local.lens[class].set(keep);
             // SAFETY: the detached part, `len - keep` blocks, ours.
             unsafe { give_shared(class, moved, len - keep) };
@@ -458,7 +471,7 @@ extern "C" fn return_block_slow(class: usize, block: *mut u8) {
         true
     });
     if kept != Ok(true) {
-        // Thread teardown: straight to the shared list.
+        // Thread teardown, or a chain that keeps nothing: straight to the shared list.
         // SAFETY: a one-block chain we own.
         unsafe {
             set_next(block, ptr::null_mut());
@@ -603,11 +616,13 @@ mod tests {
                 return_block(CLASS, again);
             }
             let second = take_block(CLASS);
-            let third = take_block(CLASS);
+            let third = take_block(CLASS); // from the chain, a refill or the allocator
             assert_eq!(second, first);
+            let kept = local_len(CLASS); // the hot word is empty now
             return_block(CLASS, second);
             return_block(CLASS, third);
-            assert_eq!(local_len(CLASS), chain + 2, "one hot, one chained");
+            assert_eq!(local_len(CLASS), kept + 2, "one hot, one chained");
+            assert_eq!(LOCAL.with(|local| local.hot[CLASS].get()), second.as_ptr());
             let (hot, chained) = (take_block(CLASS), take_block(CLASS));
             assert_eq!(hot, second, "hot first");
             assert_eq!(chained, third, "then the chain's head");

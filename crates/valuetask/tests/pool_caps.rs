@@ -33,14 +33,16 @@ fn in_child_with(name: &str, env: &[(&str, &str)]) -> bool {
     false
 }
 
+/// A call that suspends once: its future holds a 64-byte pooled block until it completes.
+fn call(n: u64) -> ValueTask<'static, u64> {
+    ValueTask::start(async move {
+        yield_once().await;
+        n
+    })
+}
+
 /// 100 suspending calls, after a warm-up: the allocations they make.
 fn allocations_of_suspending_calls() -> usize {
-    fn call(n: u64) -> ValueTask<'static, u64> {
-        ValueTask::start(async move {
-            yield_once().await;
-            n
-        })
-    }
     for n in 0..10 {
         drive(call(n));
     }
@@ -87,4 +89,27 @@ fn a_small_thread_cap_still_reuses_blocks() {
         return;
     }
     assert_eq!(allocations_of_suspending_calls(), 0);
+}
+
+#[test]
+fn a_thread_keeps_no_more_free_blocks_than_its_cap() {
+    // Room for two 64-byte blocks per thread, nothing shared: of ten blocks given back at
+    // once the thread keeps two (its hot block and one in its list), so ten calls suspended
+    // at once then take eight from the allocator.
+    let two = [
+        ("VALUETASK_POOL_THREAD_BYTES", "128"),
+        ("VALUETASK_POOL_SHARED_BYTES", "0"),
+    ];
+    if !in_child_with("a_thread_keeps_no_more_free_blocks_than_its_cap", &two) {
+        return;
+    }
+    let ten_at_once = || {
+        let calls: [_; 10] = std::array::from_fn(|n| call(n as u64)); // no allocation but theirs
+        for (n, call) in (0..).zip(calls) {
+            assert_eq!(drive(call), n);
+        }
+    };
+    ten_at_once();
+    assert_eq!(allocations_during(ten_at_once).1, 8);
+    assert_eq!(allocations_during(ten_at_once).1, 8);
 }
