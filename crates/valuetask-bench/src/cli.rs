@@ -31,7 +31,8 @@ Measures valuetask against its peers and prints a table and the target checks.
                  `ID@K` for its implementation K, 0 being the peer) N times, untimed,
                  and exit:
                  under callgrind, two runs' difference over the difference of their N is
-                 the instructions per operation, which no host's noise moves
+                 the instructions (and, with --cache-sim=yes, the writes) per
+                 operation, which no host's noise moves
   -h, --help     print this help";
 
 /// What the command line asked for.
