@@ -187,12 +187,12 @@ impl<T> BoxedBlock<T> {
     /// `header` starts a live block of this type; it is not used again.
     unsafe fn release(header: NonNull<Header<T>>) {
         // SAFETY: per the caller: the box `store_ready` leaked, freed once, here. Its result
-        // is dropped unless taken (the box then frees the memory, also if that drop panics).
-        let block = unsafe { Box::from_raw(header.cast::<Self>().as_ptr()) };
-        let mut held = ManuallyDrop::new(block.held);
-        if !held.taken {
+        // is dropped in place unless taken (the box then frees the memory, also if that drop
+        // panics: `Held`'s output is `ManuallyDrop`, so the box drops nothing of it).
+        let mut block = unsafe { Box::from_raw(header.cast::<Self>().as_ptr()) };
+        if !block.held.taken {
             // SAFETY: not taken: dropped once, here.
-            unsafe { ManuallyDrop::drop(&mut held.output) };
+            unsafe { ManuallyDrop::drop(&mut block.held.output) };
         }
     }
 }

@@ -92,7 +92,8 @@ struct Release<T>(crate::backing::ReleaseFn<T>, NonNull<Header<T>>);
 
 impl<T> Drop for Release<T> {
     fn drop(&mut self) {
-        // SAFETY: whoever made the guard owns the block and forgets the guard unless the
+        // SAFETY: whoever made the guard owns the block, makes it with the release of what
+        // the block holds by the time the guard drops, and forgets the guard unless the
         // release is due (`first_poll`).
         unsafe { (self.0)(self.1) }
     }
@@ -495,8 +496,20 @@ unsafe fn first_poll<F: Future, S: StartedInto<F>, const BOXED: bool>(
     match polled {
         Poll::Ready(output) => {
             if S::KEEP_READY {
+                // If the future's drop panics, `keep` still holds the output in the block
+                // (Held, of `Kind::Ready`), which nobody then owns: this releases it (the
+                // output dropped, the block given back).
+                let held = Release(
+                    if BOXED {
+                        Stored::<F, BOXED>::READY.release
+                    } else {
+                        HeldPooled::<F::Output>::READY.release
+                    },
+                    header,
+                );
                 // SAFETY: completed, and nothing else knows the block.
                 unsafe { Stored::<F, BOXED>::keep(header, output, true) };
+                std::mem::forget(held);
                 return if BOXED {
                     S::pending(header)
                 } else {

@@ -270,6 +270,44 @@ fn a_large_output_whose_futures_drop_panics_after_it_completed_is_dropped_once()
     assert_eq!(drops.load(Ordering::Relaxed), 2);
 }
 
+/// Completes at its first poll, at the call, with an output too large for a value task's
+/// two words (so its block keeps it), and panics when dropped.
+struct ReadyPanicsOnDrop(Arc<AtomicUsize>);
+
+impl Future for ReadyPanicsOnDrop {
+    type Output = (Counted, [u64; 4]);
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Self::Output> {
+        Poll::Ready((Counted(self.0.clone()), [5; 4]))
+    }
+}
+
+impl Drop for ReadyPanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("the future that completed at the call panics when dropped");
+    }
+}
+
+#[test]
+fn a_large_output_kept_at_the_call_is_dropped_once_when_its_futures_drop_panics() {
+    for boxed in [false, true] {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let started = catch_unwind(AssertUnwindSafe(|| {
+            let future = ReadyPanicsOnDrop(drops.clone());
+            if boxed {
+                ValueTask::boxed(future)
+            } else {
+                ValueTask::start(future)
+            }
+        }));
+        assert!(started.is_err(), "the drop's panic reaches the caller");
+        assert_eq!(
+            drops.load(Ordering::Relaxed),
+            1,
+            "the output nobody can take is dropped, once (boxed: {boxed})"
+        );
+    }
+}
+
 #[test]
 fn try_get_gives_a_held_output_and_waits_out_a_yield() {
     let tcs = TaskCompletionSource::<u8>::new();
