@@ -16,7 +16,9 @@
 //!   (`bridge(dyn)`), or none (`bridge(none)`, the default in dynosaur 0.2's forms).
 //!
 //! The expansion holds `unsafe` only for a method whose arguments borrow for two or more
-//! lifetimes (`method.rs`: `Method::dyn_body`), allowed on that method.
+//! lifetimes (a receiver that owns `Self` counts as one: the `dyn` form's own;
+//! `method.rs`: `Method::dyn_body`), allowed on that method, and where it calls the trait's
+//! own `unsafe fn` methods.
 //!
 //! An attribute whose `dyn Trait` names another trait leaves the item alone:
 //! `trait_variant::make` copies the attributes under it to both variants, and each variant's
@@ -435,8 +437,22 @@ impl<'t> Generated<'t> {
         let vis = &self.args.vis;
         let name = &self.args.name;
         let lt = &self.lt;
-        // An alias's bounds are not enforced (rustc's `type_alias_bounds`): names only.
-        let params = self.trait_args();
+        // An alias's bounds are not enforced (rustc's `type_alias_bounds`): names only, and
+        // a constant's type.
+        let params = self.item.generics.params.iter().map(|p| match p {
+            GenericParam::Lifetime(l) => {
+                let l = &l.lifetime;
+                quote!(#l)
+            }
+            GenericParam::Type(t) => {
+                let t = &t.ident;
+                quote!(#t)
+            }
+            GenericParam::Const(c) => {
+                let (ident, ty) = (&c.ident, &c.ty);
+                quote!(const #ident: #ty)
+            }
+        });
         let assocs = self.assocs.iter().map(|a| &a.ident);
         let dyn_type = self.dyn_type();
         let doc = format!(
@@ -444,7 +460,8 @@ impl<'t> Generated<'t> {
              being a trait object: a `Box<{name}>`, `&mut {name}` or `Arc<{name}>` of any \
              implementor (`{name}::new_box`, `{name}::from_mut`, …). It implements \
              [`{trait_name}`]; each call through it returns a value task whose future is kept in \
-             pooled storage (no allocation per call in steady state).",
+             pooled storage (no allocation per call in steady state; `impl Trait` arguments, \
+             `-> impl Trait` returns other than futures and futures over 4,080 bytes are boxed).",
             trait_name = self.item.ident
         );
         let krate = self.args.options.krate(Span::call_site());

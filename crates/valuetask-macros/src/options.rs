@@ -115,8 +115,8 @@ impl Parse for Options {
     }
 }
 
-/// `boxed` and `lazy` on one method.
-fn both_boxed_and_lazy(span: Span) -> syn::Error {
+/// `boxed` and `lazy` on one method (or on one `#[dyn_trait]`).
+pub(crate) fn both_boxed_and_lazy(span: Span) -> syn::Error {
     syn::Error::new(
         span,
         "`boxed` and `lazy` together: a lazy body is kept in pooled storage; choose one",

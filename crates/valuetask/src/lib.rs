@@ -245,7 +245,9 @@ pub use valuetask_macros::value_task;
 /// written, so static calls are the compiler's own futures, and `DynStore<'a, ..>` stands
 /// where `dyn Store` would. Each call through it returns a value task whose future is started
 /// at the call in pooled storage, as a `#[value_task]` method's is: no allocation per call in
-/// steady state.
+/// steady state. Three things are boxed, as dynosaur boxes them: an `impl Trait` argument (a
+/// trait object cannot take a type parameter), a `-> impl Trait` return other than a future,
+/// and a future of more than 4,080 bytes (the pool's largest block, less its header).
 ///
 /// What it generates (for a trait `Store` and the name `DynStore`):
 ///
@@ -264,9 +266,10 @@ pub use valuetask_macros::value_task;
 ///   the others would overlap); `bridge(none)`: none, the default in dynosaur 0.2's forms
 ///   (`DynStore`, `DynStore = dyn Store`), which had none, so a 0.2 crate's own bridges stay.
 ///
-/// Options, after the name: `bridge(..)`; `?Send` (every method's value task a
-/// `LocalValueTask`), `lazy` (the future starts at the first poll), `boxed` (a box per call),
-/// `crate = path`, as for [`value_task`]. dynosaur's forms are accepted as they are:
+/// Options, after the name: `bridge(..)`; `lazy` (the future starts at the first poll) or
+/// `boxed` (a box per call), not both; `crate = path`, as for [`value_task`]; `?Send` is
+/// accepted and changes nothing (an `async fn`'s value task is a `LocalValueTask` already,
+/// and a `-> impl Future + Send` method's stays a `ValueTask`, as its trait asks). dynosaur's forms are accepted as they are:
 /// `pub DynStore = dyn(box) Store`, `DynStore = dyn Store`, `DynStore` alone. An attribute whose
 /// `dyn Trait` names another trait leaves the item alone, so that under
 /// `#[trait_variant::make(SendStore: Send)]` each variant takes its own attribute.

@@ -185,11 +185,14 @@ impl<R, X> ::core::fmt::Debug for ForwardLocal<R, X> {
 /// two words and no lifetime at all, and gives them back as a value task of a lifetime local
 /// to each poll and to its drop.
 ///
-/// The auto traits are the value task's: `Send` when `T` is, never `Sync`, `Unpin`.
+/// The auto traits and the variance are the value task's: `Send` when `T` is, never `Sync`,
+/// `Unpin`, not `UnwindSafe`, invariant in `T`.
 pub struct Unbound<T> {
     words: ::core::mem::MaybeUninit<[u64; 2]>,
-    /// A `T` is what it yields and may hold (`Send`, drop check); not `Sync`, as a value task.
-    _task: ::core::marker::PhantomData<(T, ::core::cell::Cell<()>)>,
+    /// A `T` is what it yields and may hold (`Send`, drop check); as a value task, not `Sync`
+    /// (`Cell`), invariant in `T` (`fn(T) -> T`) and not `UnwindSafe` (`&mut`).
+    #[allow(clippy::type_complexity)]
+    _task: ::core::marker::PhantomData<(T, fn(T) -> T, ::core::cell::Cell<()>, &'static mut ())>,
 }
 
 /// [`Unbound`] for a `LocalValueTask`: neither `Send` nor `Sync`.

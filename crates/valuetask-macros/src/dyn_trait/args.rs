@@ -152,6 +152,9 @@ impl Parse for DynArgs {
                 ));
             }
         }
+        if options.boxed && options.lazy {
+            return Err(crate::options::both_boxed_and_lazy(Span::call_site()));
+        }
         Ok(DynArgs {
             vis,
             name,

@@ -505,8 +505,17 @@ fn borrows(sig: &Signature, captured: &[TokenStream]) -> usize {
     .filter(|ident| ident != "static")
     .collect::<std::collections::BTreeSet<_>>()
     .len();
+    // A receiver that owns `Self` (`Box<Self>`, `Arc<Self>`, `Rc<Self>`) holds the `dyn`
+    // form itself, which lives for a lifetime of its own (`'d` in `DynForm<dyn .. + 'd>`):
+    // one borrow more (a borrowed receiver's lifetime is within it).
+    let owning_receiver = sig.inputs.iter().any(|arg| match arg {
+        FnArg::Receiver(r) => {
+            r.colon_token.is_some() && ArgumentLifetimes::free_in([&*r.ty]).is_empty()
+        }
+        FnArg::Typed(_) => false,
+    });
     // The value task holding an `impl Trait` argument's box borrows for its region too.
-    named + impl_trait_arguments(&sig).count()
+    named + usize::from(owning_receiver) + impl_trait_arguments(&sig).count()
 }
 
 /// A method's signature in an impl of the trait ([`Method::impl_signature`]).

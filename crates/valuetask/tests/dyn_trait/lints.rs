@@ -56,6 +56,13 @@ mod safe {
             Self: Sized;
     }
 
+    /// Generic over a constant.
+    #[dyn_trait(pub DynFixed = dyn Fixed)]
+    pub trait Fixed<const N: usize> {
+        /// `N` bytes.
+        async fn bytes(&self) -> [u8; N];
+    }
+
     /// Generic over its key, with a lifetime.
     #[dyn_trait(pub DynKeyed = dyn Keyed, bridge(dyn))]
     pub trait Keyed<'k, K: 'k> {
@@ -111,6 +118,12 @@ mod safe {
 
     struct Names(&'static [&'static str]);
 
+    impl<const N: usize> Fixed<N> for Names {
+        async fn bytes(&self) -> [u8; N] {
+            [u8::try_from(self.0.len()).unwrap_or(u8::MAX); N]
+        }
+    }
+
     impl Keyed<'static, usize> for Names {
         async fn find(&self, key: usize) -> Option<&'static str> {
             self.0.get(key).copied()
@@ -141,6 +154,8 @@ mod safe {
             let names = Names(&["zero", "one"]);
             let keyed: &DynKeyed<'_, 'static, usize> = DynKeyed::from_ref(&names);
             assert_eq!(keyed.find(1).await, Some("one"));
+            let fixed: &DynFixed<'_, 2> = DynFixed::from_ref(&names);
+            assert_eq!(fixed.bytes().await, [2, 2]);
         });
     }
 }
@@ -164,6 +179,8 @@ mod borrowing {
         async fn lookup_pair<'a>(&self, first: &'a str, second: &str) -> (&'a str, u64);
         /// A `Send` argument in a `Send` future, boxed through the `dyn` form.
         fn label(&self, prefix: impl Display + Send) -> impl Future<Output = String> + Send;
+        /// A receiver that owns the `dyn` form, with a borrowed argument.
+        async fn consume(self: Box<Self>, name: &str) -> u64;
     }
 
     struct Lengths;
@@ -179,6 +196,9 @@ mod borrowing {
         async fn label(&self, prefix: impl Display + Send) -> String {
             format!("{prefix}!")
         }
+        async fn consume(self: Box<Self>, name: &str) -> u64 {
+            u64::try_from(name.len()).unwrap_or(u64::MAX)
+        }
     }
 
     #[test]
@@ -189,6 +209,7 @@ mod borrowing {
             assert_eq!(lookup.lookup("abc").await, Some(3));
             assert_eq!(lookup.lookup_pair("ab", &second).await, ("ab", 4));
             assert_eq!(lookup.label("hi").await, "hi!");
+            assert_eq!(DynLookup::new_box(Lengths).consume(&second).await, 2);
         });
     }
 }

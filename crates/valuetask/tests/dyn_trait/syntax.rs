@@ -491,3 +491,62 @@ mod where_clauses {
         assert_eq!(through(bounded), "via bridge");
     }
 }
+
+/// Receivers that own `Self` (`Box<Self>`, `Arc<Self>`, `Rc<Self>`) with a borrowed argument,
+/// and a trait generic over a constant.
+mod owning_receivers_and_const_generics {
+    use super::*;
+    use std::rc::Rc;
+    use std::sync::Arc;
+
+    #[dyn_trait(DynOwned = dyn Owned)]
+    trait Owned {
+        async fn take(self: Box<Self>, key: &str) -> usize;
+        async fn share(self: Arc<Self>, key: &str) -> usize;
+        async fn local(self: Rc<Self>, key: &str) -> usize;
+    }
+
+    struct Base(usize);
+
+    impl Owned for Base {
+        async fn take(self: Box<Self>, key: &str) -> usize {
+            yield_once().await;
+            self.0 + key.len()
+        }
+        async fn share(self: Arc<Self>, key: &str) -> usize {
+            self.0 + key.len()
+        }
+        async fn local(self: Rc<Self>, key: &str) -> usize {
+            yield_once().await;
+            self.0 * key.len()
+        }
+    }
+
+    #[test]
+    fn an_owning_receiver_with_a_borrowed_argument() {
+        let key = String::from("four");
+        assert_eq!(drive(DynOwned::new_box(Base(1)).take(&key)), 5);
+        assert_eq!(drive(DynOwned::new_arc(Base(2)).share(&key)), 6);
+        assert_eq!(drive(DynOwned::new_rc(Base(3)).local(&key)), 12);
+    }
+
+    #[dyn_trait(DynFixed = dyn Fixed)]
+    trait Fixed<const N: usize> {
+        async fn get(&self) -> [u8; N];
+    }
+
+    struct Filler(u8);
+
+    impl<const N: usize> Fixed<N> for Filler {
+        async fn get(&self) -> [u8; N] {
+            yield_once().await;
+            [self.0; N]
+        }
+    }
+
+    #[test]
+    fn a_trait_generic_over_a_constant() {
+        let fixed: Box<DynFixed<'_, 3>> = DynFixed::new_box(Filler(7));
+        assert_eq!(drive(fixed.get()), [7; 3]);
+    }
+}

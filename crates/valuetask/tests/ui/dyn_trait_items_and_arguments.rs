@@ -33,6 +33,11 @@ trait Option2 {
     async fn get(&self) -> u8;
 }
 
+#[dyn_trait(DynBoth = dyn Both, lazy, boxed)]
+trait Both {
+    async fn get(&self) -> u8;
+}
+
 #[dyn_trait(DynGenericName = dyn GenericName<u8>)]
 trait GenericName<T> {
     async fn get(&self) -> T;
