@@ -140,6 +140,12 @@ impl<'t> Generated<'t> {
 
     /// The trait's parameters as arguments: `<'a, T, N>` (nothing without any).
     fn trait_args(&self) -> Vec<TokenStream> {
+        self.trait_params(false)
+    }
+
+    /// The trait's parameters by name, or (`declare`) as an alias declares them: with a
+    /// constant's type (`const N: usize`), still without bounds.
+    fn trait_params(&self, declare: bool) -> Vec<TokenStream> {
         self.item
             .generics
             .params
@@ -154,8 +160,12 @@ impl<'t> Generated<'t> {
                     quote!(#t)
                 }
                 GenericParam::Const(c) => {
-                    let c = &c.ident;
-                    quote!(#c)
+                    let (ident, ty) = (&c.ident, &c.ty);
+                    if declare {
+                        quote!(const #ident: #ty)
+                    } else {
+                        quote!(#ident)
+                    }
                 }
             })
             .collect()
@@ -439,20 +449,7 @@ impl<'t> Generated<'t> {
         let lt = &self.lt;
         // An alias's bounds are not enforced (rustc's `type_alias_bounds`): names only, and
         // a constant's type.
-        let params = self.item.generics.params.iter().map(|p| match p {
-            GenericParam::Lifetime(l) => {
-                let l = &l.lifetime;
-                quote!(#l)
-            }
-            GenericParam::Type(t) => {
-                let t = &t.ident;
-                quote!(#t)
-            }
-            GenericParam::Const(c) => {
-                let (ident, ty) = (&c.ident, &c.ty);
-                quote!(const #ident: #ty)
-            }
-        });
+        let params = self.trait_params(true);
         let assocs = self.assocs.iter().map(|a| &a.ident);
         let dyn_type = self.dyn_type();
         let doc = format!(

@@ -371,6 +371,9 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
         ValueTask::new(std::future::poll_fn(move |cx| {
             for (index, vt) in inputs.iter_mut().enumerate() {
                 if let Poll::Ready(value) = Pin::new(vt).poll(cx) {
+                    // The losers go now, not with this future: a large output keeps the
+                    // finished future's block until the value task is dropped.
+                    inputs = Vec::new();
                     return Poll::Ready((index, value));
                 }
             }

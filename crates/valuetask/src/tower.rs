@@ -19,9 +19,14 @@
 //! | [`BoxCloneServiceLayer`] | `tower::util::BoxCloneServiceLayer` | as `BoxCloneService` | `Clone + Send + Sync` |
 //! | [`BoxCloneSyncServiceLayer`] | `tower::util::BoxCloneSyncServiceLayer` | as `BoxCloneSyncService` | `Clone + Send + Sync` |
 //!
-//! Each service also has `layer()`, as tower's do, for a `ServiceBuilder` stack. One bound
-//! differs: the response and error types are `'static` (a value task of them is), which
-//! every response and error a tower stack returns in practice is.
+//! Each service also has `layer()`, as tower's do, for a `ServiceBuilder` stack. Two things
+//! differ: the response and error types are `'static` (a value task of them is), which
+//! every response and error a tower stack returns in practice is; and the response future of
+//! the `Send` services is `Send` only when the response and error types are, since a value
+//! task can hold its result (tower's box is `Send` whatever they are). An error type of
+//! `Box<dyn Error>` without `+ Send + Sync` compiles with tower's erasure and gives a response
+//! that cannot be sent to another task here: use tower's `BoxError` (`Box<dyn Error + Send +
+//! Sync>`), as tower's own middleware does.
 //!
 //! # What a caller observes
 //!

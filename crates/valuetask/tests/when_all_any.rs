@@ -308,6 +308,31 @@ fn value_task_when_any_waits_for_the_first_to_complete_and_drops_the_rest() {
     );
 }
 
+/// The losers are dropped when the winner is given, not when the value task is: with an
+/// output of more than three words the finished future's block stays until that drop.
+#[test]
+fn value_task_when_any_drops_the_losers_when_it_gives_the_winner() {
+    let pool = valuetask::CompletionPool::<[u64; 4]>::new();
+    let (a, a_completer) = pool.rent();
+    let (b, b_completer) = pool.rent();
+    let mut any = ValueTask::when_any([a, b]);
+    b_completer.set_result([3; 4]);
+    let waker = std::task::Waker::noop();
+    let polled = std::future::Future::poll(
+        std::pin::Pin::new(&mut any),
+        &mut std::task::Context::from_waker(waker),
+    );
+    assert!(matches!(
+        polled,
+        std::task::Poll::Ready((1, Ok([3, 3, 3, 3])))
+    ));
+    assert!(
+        a_completer.is_closed(),
+        "the loser was dropped when the winner was given, with the value task still held"
+    );
+    drop(any);
+}
+
 /// Inputs run together: the first input completes only once a later one has run.
 #[test]
 fn value_task_when_any_polls_every_pending_input() {
