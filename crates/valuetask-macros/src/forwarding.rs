@@ -16,7 +16,13 @@
 //!   method call that could borrow a temporary, so the call's value task borrows only what the
 //!   method's reference arguments borrow, as the signature allows;
 //! - every argument the method takes by value (not `&T` / `&mut T`) is moved into the call,
-//!   so it would not have outlived the call in a frame either; patterns are plain names.
+//!   so it would not have outlived the call in a frame either; patterns are plain names (an
+//!   argument only compared, `a == b`, is borrowed by the comparison, not moved);
+//! - the method's output names no lifetime and no reference: a value task is invariant in its
+//!   output, and method lookup ignores lifetimes, so a call whose output differs from the
+//!   method's in a lifetime alone (`&'static str` for `&str`) would be returned where it
+//!   must shorten, which does not compile (a frame awaits it, and it shortens). An output
+//!   whose lifetime is hidden (`Cow<str>` for `Cow<'_, str>`) is not seen: write it.
 //!
 //! A body the check refuses keeps its frame: the check decides speed, never meaning.
 
@@ -28,6 +34,9 @@ pub fn forwarded_call<'b>(sig: &Signature, body: &'b Block) -> Option<&'b Expr> 
         return None;
     };
     if !awaited.attrs.is_empty() {
+        return None;
+    }
+    if names_a_lifetime(&sig.output) {
         return None;
     }
     let args = Arguments::of(sig)?;
@@ -158,6 +167,13 @@ impl<'s> Arguments<'s> {
                     }
             }
             Expr::Binary(binary) => {
+                // A comparison borrows its operands: they are not moved into the call.
+                let mut borrowed = Vec::new();
+                let moved = if is_comparison(&binary.op) {
+                    &mut borrowed
+                } else {
+                    moved
+                };
                 binary.attrs.is_empty()
                     && !is_assignment(&binary.op)
                     && self.is_value(&binary.left, moved)
@@ -182,6 +198,31 @@ impl<'s> Arguments<'s> {
             _ => false,
         }
     }
+}
+
+/// `==`, `<` and the other comparisons, which take their operands by reference.
+fn is_comparison(op: &BinOp) -> bool {
+    matches!(
+        op,
+        BinOp::Eq(_) | BinOp::Ne(_) | BinOp::Lt(_) | BinOp::Le(_) | BinOp::Gt(_) | BinOp::Ge(_)
+    )
+}
+
+/// Whether a method's output names a lifetime or a reference (`&str`, `Cow<'_, str>`,
+/// `Option<&'a T>`).
+fn names_a_lifetime(output: &syn::ReturnType) -> bool {
+    struct Finder(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_lifetime(&mut self, _: &'ast syn::Lifetime) {
+            self.0 = true;
+        }
+        fn visit_type_reference(&mut self, _: &'ast syn::TypeReference) {
+            self.0 = true;
+        }
+    }
+    let mut finder = Finder(false);
+    syn::visit::visit_return_type(&mut finder, output);
+    finder.0
 }
 
 /// `a += b` and the other compound assignments: no value to pass.

@@ -400,6 +400,26 @@ fn two_completers_race_and_exactly_one_wins() {
 }
 
 #[test]
+fn the_last_handle_frees_the_cell_after_another_threads_read_of_its_output() {
+    model(|| {
+        let tcs = TaskCompletionSource::new();
+        let task = tcs.task();
+        tcs.set_result(String::from("seven"));
+        drop(tcs); // it holds a handle too
+        let other = task.clone();
+        // Whichever handle goes last drops the output and frees the cell: after the other
+        // thread's read of it (loom checks the cell's accesses against the count's orders).
+        let reader = thread::spawn(move || {
+            assert_eq!(other.try_result().unwrap().unwrap(), "seven");
+            drop(other);
+        });
+        assert_eq!(task.try_result().unwrap().unwrap(), "seven");
+        drop(task);
+        reader.join().unwrap();
+    });
+}
+
+#[test]
 fn dropping_the_last_sources_on_two_threads_abandons_exactly_once() {
     model(|| {
         let tcs = TaskCompletionSource::<u32>::new();

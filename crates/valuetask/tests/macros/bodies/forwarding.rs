@@ -180,3 +180,95 @@ fn a_local_method_forwards_a_send_value_task() {
     tcs.set_result(4);
     assert_eq!(now(vt), Ok(4));
 }
+
+#[value_task]
+trait Named: Send + Sync {
+    async fn name(&self) -> &str;
+}
+
+#[value_task]
+trait StaticNamed: Send + Sync {
+    async fn name(&self) -> &'static str;
+}
+
+struct Fixed;
+
+#[value_task]
+impl StaticNamed for Fixed {
+    async fn name(&self) -> &'static str {
+        "fixed"
+    }
+}
+
+struct Renamed(Box<dyn StaticNamed>);
+
+#[value_task]
+impl Named for Renamed {
+    // The call's output, `&'static str`, differs from the method's, `&str`, in its lifetime
+    // alone: it shortens in a frame, as in a plain `async fn`.
+    async fn name(&self) -> &str {
+        self.0.name().await
+    }
+}
+
+#[test]
+fn an_output_longer_lived_than_the_methods_is_returned_as_it_shortens() {
+    let renamed = Renamed(Box::new(Fixed));
+    assert_eq!(now(renamed.name()), "fixed");
+}
+
+/// Compares equal by its number; sets its flag when dropped.
+struct Ticket(u32, Arc<AtomicBool>);
+
+impl PartialEq for Ticket {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.1.store(true, Ordering::SeqCst);
+    }
+}
+
+#[value_task]
+trait Check: Send + Sync {
+    async fn check(&self, same: bool) -> Result<bool, TaskError>;
+    async fn same(&self, a: Ticket, b: Ticket) -> Result<bool, TaskError>;
+}
+
+struct Checker(Task<u64>);
+
+#[value_task]
+impl Check for Checker {
+    async fn check(&self, same: bool) -> Result<bool, TaskError> {
+        let answer = self.0.clone().await?;
+        Ok(same && answer > 0)
+    }
+    // `a == b` borrows the tickets: they are not moved into the call, so this body keeps its
+    // frame and holds them until the call completes, as `#[async_trait]` does.
+    async fn same(&self, a: Ticket, b: Ticket) -> Result<bool, TaskError> {
+        self.check(a == b).await
+    }
+}
+
+#[test]
+fn arguments_only_compared_in_the_call_live_until_it_completes() {
+    let tcs = TaskCompletionSource::new();
+    let checker = Checker(tcs.task());
+    let (a_dropped, b_dropped) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let mut vt = checker.same(Ticket(1, a_dropped.clone()), Ticket(1, b_dropped.clone()));
+    let waker = std::task::Waker::noop();
+    assert!(poll_once(&mut vt, waker).is_pending());
+    assert!(
+        !a_dropped.load(Ordering::SeqCst) && !b_dropped.load(Ordering::SeqCst),
+        "held by the frame until the call completes"
+    );
+    tcs.set_result(1);
+    assert_eq!(poll_once(&mut vt, waker), std::task::Poll::Ready(Ok(true)));
+    assert!(a_dropped.load(Ordering::SeqCst) && b_dropped.load(Ordering::SeqCst));
+}
