@@ -335,6 +335,77 @@ fn a_second_consumer_is_caught_through_a_users_source_over_a_core() {
     assert!(m.contains("a second value task"), "{m}");
 }
 
+/// A value task dropped while it waits (cancelled: a timeout, a lost `select!` branch) takes
+/// its registration with it: another value task of the generation, wherever its record
+/// lands, awaits it with no panic, and only its waker is woken. The dropped one's waker is
+/// dropped with it, not kept until the completion.
+#[test]
+fn a_value_task_dropped_while_it_waits_lets_another_await_the_generation() {
+    let core = Core::new();
+    let (dropped_woken, dropped_waker) = CountingWaker::new();
+    let mut first = core.value_task();
+    assert!(poll_once(&mut first, &dropped_waker).is_pending());
+    drop(first);
+    drop(dropped_waker);
+    assert_eq!(
+        std::sync::Arc::strong_count(&dropped_woken),
+        1,
+        "the dropped value task's waker was dropped too"
+    );
+    // Another value task takes the freed record's block, so the next one lands elsewhere.
+    let other = Core::new();
+    let occupying = other.value_task();
+    let (woken, waker) = CountingWaker::new();
+    let mut second = core.value_task();
+    assert!(poll_once(&mut second, &waker).is_pending());
+    core.set_result(8);
+    assert_eq!((woken.count(), dropped_woken.count()), (1, 0));
+    assert_eq!(poll_once(&mut second, &waker), Poll::Ready(Ok(8)));
+    drop(occupying);
+}
+
+/// The same through a user's source over a core, which forwards `withdraw` to it.
+#[test]
+fn a_value_task_of_a_users_source_dropped_while_it_waits_withdraws_through_it() {
+    struct Op(Core);
+    impl valuetask::ValueTaskSource<Result<u64, TaskError>> for Op {
+        fn status(&self, token: u32) -> SourceStatus {
+            self.0.status(token)
+        }
+        fn poll_result(
+            &self,
+            token: u32,
+            cx: &mut std::task::Context<'_>,
+        ) -> Poll<Result<u64, TaskError>> {
+            self.0.poll_result(token, cx)
+        }
+        fn withdraw(&self, token: u32) {
+            self.0.withdraw(token);
+        }
+    }
+    let op = Op(Core::new());
+    let mut first = ValueTask::from_source(&op, 0);
+    assert!(poll_once(&mut first, Waker::noop()).is_pending());
+    drop(first);
+    let other = Core::new();
+    let occupying = other.value_task();
+    let mut second = ValueTask::from_source(&op, 0);
+    assert!(poll_once(&mut second, Waker::noop()).is_pending());
+    op.0.set_result(9);
+    assert_eq!(poll_once(&mut second, Waker::noop()), Poll::Ready(Ok(9)));
+    drop(occupying);
+    // `withdraw` outside a value task's drop changes nothing.
+    op.0.reset();
+    let mut third = ValueTask::from_source(&op, 1);
+    assert!(poll_once(&mut third, Waker::noop()).is_pending());
+    op.0.withdraw(1);
+    let mut fourth = ValueTask::from_source(&op, 1);
+    let m = panic_message(|| {
+        let _ = poll_once(&mut fourth, Waker::noop());
+    });
+    assert!(m.contains("a second value task"), "{m}");
+}
+
 /// The one consumer moved to another task polls with a new waker: that is a re-registration,
 /// not a second consumer, and the new waker is the one woken.
 #[test]

@@ -55,7 +55,10 @@
 //!   its source record's address, passed in a thread-local around the record's `poll_result`
 //!   call (`Consumer`). A different known value task registering in the same generation
 //!   panics (one consumer per generation); 0, a hand-written or pooled consumer, is never
-//!   refused. A wrong token panics naming both numbers.
+//!   refused. A value task that registered and is dropped withdraws (`withdraw`, from its
+//!   record's release): under `LOCKED`, if the generation is still waiting and `consumer` is
+//!   still its name, the waker is taken and `consumer` cleared. A wrong token panics naming
+//!   both numbers.
 //! - Results go in and out in 8-byte words (`forwarding.rs`), so a read right after a
 //!   same-thread completion is served from the store buffer.
 //! - Layout: `repr(C)`, the waker first, then `CoreHead<O>` (state and result, typed by the
@@ -109,8 +112,11 @@ use misuse::*;
 ///   contract allows it, say after moving to another task), but a second value task of the
 ///   same generation that registers while the first one waits panics, naming the misuse
 ///   (.NET's core throws `InvalidOperationException` when a second continuation is
-///   registered). Code that calls `poll_result` itself, not through a value task, is not
-///   told apart: it is the one consumer it says it is;
+///   registered). A value task dropped while it waits (cancelled) takes its registration
+///   with it, so another may then await the generation (through a user's source, when the
+///   source forwards [`ValueTaskSource::withdraw`](crate::ValueTaskSource::withdraw) to
+///   [`withdraw`](Self::withdraw)). Code that calls `poll_result` itself, not through a
+///   value task, is not told apart: it is the one consumer it says it is;
 /// - `reset` when the consumer is done. A `reset` that races a poll or completion running on
 ///   another thread waits for it to finish (they hold the core for a few instructions). A
 ///   consumer still waiting on the old generation is woken, and its next poll panics with the
@@ -527,6 +533,32 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         self.view().poll_result(token, cx)
     }
 
+    /// For [`ValueTaskSource::withdraw`](crate::ValueTaskSource::withdraw): the value task
+    /// of generation `token` that is being dropped gives up its registration (its waker is
+    /// dropped), so that another value task may await the generation; one that never
+    /// registered, or whose generation completed or was reset, leaves nothing to withdraw.
+    /// Called outside a value task's drop, it does nothing. No .NET counterpart: a .NET
+    /// `await` cannot be withdrawn; a Rust future is cancelled by dropping it.
+    ///
+    /// ```
+    /// use std::future::Future;
+    /// use std::pin::Pin;
+    /// use std::task::{Context, Waker};
+    /// use valuetask::ManualResetValueTaskSourceCore;
+    ///
+    /// let core = ManualResetValueTaskSourceCore::<u8>::new();
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// let mut first = core.value_task();
+    /// assert!(Pin::new(&mut first).poll(&mut cx).is_pending());
+    /// drop(first); // cancelled while it waits: its registration goes with it
+    /// let second = core.value_task();
+    /// core.set_result(3);
+    /// assert_eq!(second.get_result(), Ok(3));
+    /// ```
+    pub fn withdraw(&self, token: u32) {
+        self.view().withdraw(token, Consumer::current());
+    }
+
     /// Complete the current generation, or hand the output back if it is already complete.
     /// Returns the state before completion (for pooled slots: `CONSUMER_GONE`).
     #[inline]
@@ -715,6 +747,10 @@ impl<T: Send> ValueTaskSource<TaskOutput<T>> for ManualResetValueTaskSourceCore<
 
     fn poll_result(&self, token: u32, cx: &mut Context<'_>) -> Poll<TaskOutput<T>> {
         ManualResetValueTaskSourceCore::poll_result(self, token, cx)
+    }
+
+    fn withdraw(&self, token: u32) {
+        ManualResetValueTaskSourceCore::withdraw(self, token);
     }
 }
 

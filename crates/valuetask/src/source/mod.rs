@@ -52,4 +52,15 @@ pub trait ValueTaskSource<T>: Send + Sync {
     /// keeps an earlier one instead may never wake its consumer. A source may require that the
     /// result is taken at most once per token.
     fn poll_result(&self, token: u32, cx: &mut Context<'_>) -> Poll<T>;
+
+    /// A value task of `token` is being dropped, perhaps while it waits: a source that
+    /// keeps one registration per operation and refuses a second may forget this one's
+    /// here. A source built on a [`ManualResetValueTaskSourceCore`] forwards it to the
+    /// core's [`withdraw`](ManualResetValueTaskSourceCore::withdraw), without which a new
+    /// value task of the same operation, after one was dropped while it waited, panics as
+    /// a second consumer. Does nothing by default. No .NET counterpart: a .NET `await`
+    /// cannot be withdrawn; a Rust future is cancelled by dropping it.
+    fn withdraw(&self, token: u32) {
+        let _ = token;
+    }
 }

@@ -97,6 +97,13 @@ impl<T, S: SourceRef<T>> SourceRecord<T, S> {
     }
 
     unsafe fn release(header: NonNull<Header<T>>) {
+        // SAFETY: the vtable is this type's.
+        let record = unsafe { Self::record(header) };
+        // A value task dropped while it waits withdraws from its source (under the id its
+        // polls gave it), which may then let another one await the operation.
+        Consumer::polling(header.as_ptr() as usize, || {
+            record.source.get().withdraw(record.token);
+        });
         // SAFETY: the vtable is this type's, and this is the record's one release.
         unsafe { crate::pool::free_small(header.cast::<Self>()) }
     }
@@ -214,6 +221,12 @@ impl<O> CoreRecord<O> {
         name: "BorrowedSource",
         token: Some(Self::token),
     };
+    /// [`VTABLE`](Self::VTABLE) once a poll returned `Pending` (the value task registered
+    /// with the core): its release withdraws that registration.
+    const WAITED: BackingVTable<O> = BackingVTable {
+        release: Self::release_waited,
+        ..Self::VTABLE
+    };
 
     /// # Safety
     /// `header` starts a live `CoreRecord<O>`.
@@ -232,11 +245,36 @@ impl<O> CoreRecord<O> {
             unsafe { write_in_words(out.as_ptr(), value) };
             return true;
         }
+        // SAFETY: as for this function.
+        unsafe { Self::poll_registering(header, cx, out) }
+    }
+
+    /// The rest of [`poll`](Self::poll), which may register: out of line, so that the ready
+    /// path keeps no register for what follows the core's poll.
+    ///
+    /// # Safety
+    /// As for `poll`.
+    #[inline(never)]
+    unsafe fn poll_registering(
+        header: NonNull<Header<O>>,
+        cx: &mut Context<'_>,
+        out: NonNull<O>,
+    ) -> bool {
+        // SAFETY: the vtable is this type's.
+        let record = unsafe { Self::record(header) };
+        // SAFETY: the record borrows the core for as long as it lives.
+        let core = unsafe { record.core.as_ref() };
         // The record's address names this value task to the core (one consumer per
         // generation): it stays put while the value task moves.
         let polled = Consumer::polling(header.as_ptr() as usize, || {
             core.poll_result(record.token, cx)
         });
+        if polled.is_pending() {
+            // SAFETY: the record is this value task's alone; `&WAITED` is a promoted constant
+            // of this type. A vtable changes only in a poll that returns `Pending`, as the
+            // value task's poll expects (`backing.rs`).
+            unsafe { header.as_ptr().write(Header::from_raw(&Self::WAITED)) };
+        }
         // SAFETY: `out` is the caller's slot (the `PollFn` contract).
         unsafe { deliver(polled, out) }
     }
@@ -256,5 +294,17 @@ impl<O> CoreRecord<O> {
     unsafe fn release(header: NonNull<Header<O>>) {
         // SAFETY: the vtable is this type's, and this is the record's one release.
         unsafe { crate::pool::free_small(header.cast::<Self>()) }
+    }
+
+    /// Release a value task that waited: dropped while it waits (cancelled), it withdraws its
+    /// registration, so another value task may await the generation (one load when it has
+    /// none left: its generation completed since).
+    unsafe fn release_waited(header: NonNull<Header<O>>) {
+        // SAFETY: the vtable is this type's.
+        let record = unsafe { Self::record(header) };
+        // SAFETY: the record borrows the core for as long as it lives.
+        unsafe { record.core.as_ref() }.withdraw(record.token, header.as_ptr() as usize);
+        // SAFETY: as for `release`.
+        unsafe { Self::release(header) }
     }
 }

@@ -212,6 +212,49 @@ impl<O> CoreView<O> {
             }
         }
     }
+
+    /// The consumer `me` (a value task being dropped: [`Consumer`]'s id of it) gives up its
+    /// registration in generation `token`, if it has one there: its waker is dropped and the
+    /// generation has no consumer, so another value task may await it. Anything else (another
+    /// generation, a completed one, another consumer's registration, an unknown consumer, 0)
+    /// is left as it is. One load when there is nothing to withdraw.
+    #[inline(always)]
+    pub(crate) fn withdraw(&self, token: u32, me: usize) {
+        if me != 0 && waiting(self.head.state.load(Ordering::Acquire), token) {
+            self.withdraw_waiting(token, me);
+        }
+    }
+
+    /// [`withdraw`](Self::withdraw) once a load saw generation `token` waiting.
+    #[cold]
+    #[inline(never)]
+    fn withdraw_waiting(&self, token: u32, me: usize) {
+        let locked = self
+            .head
+            .lock(0, |cur| if waiting(cur, token) { Ok(()) } else { Err(()) });
+        let Ok(cur) = locked else {
+            return;
+        };
+        // We hold `LOCKED` on generation `token`, which has a waker and no result.
+        // SAFETY: we hold `LOCKED`.
+        let mine = self.consumer.with(|c| unsafe { *c }) == me;
+        let withdrawn = mine.then(|| {
+            // SAFETY: we hold `LOCKED`.
+            self.consumer.with_mut(|c| unsafe { *c = 0 });
+            // SAFETY: we hold `LOCKED`; `HAS_WAKER` means `Some`, cleared in the same store.
+            self.waker.with_mut(|w| unsafe { (*w).take() })
+        });
+        let after = if mine { cur & !HAS_WAKER } else { cur };
+        self.head.state.store(after, Ordering::Release);
+        // Executor code runs outside the lock.
+        drop(withdrawn);
+    }
+}
+
+/// Whether state `cur` is generation `token` with a waker registered and no result.
+#[inline(always)]
+fn waiting(cur: u64, token: u32) -> bool {
+    version_of(cur) == token && cur & (HAS_WAKER | COMPLETE) == HAS_WAKER
 }
 
 impl<O> CoreHead<O> {
