@@ -531,6 +531,13 @@ mod on_tokio {
         /// canceling thread's stack (.NET's canceled `Task.Delay` runs its continuations
         /// asynchronously). When the delay elapses, they run where the timer completes it.
         ///
+        /// Until it ends, the delay holds a clone of `token` (to be woken when it fires), and a
+        /// token cannot tell that nobody else is left to cancel it. So with a `duration` past
+        /// what `Instant` can hold (`Duration::MAX`), a delay whose token is dropped without
+        /// being canceled stays, with a small watcher, for the life of the process, where
+        /// [`delay`](Self::delay)'s is freed with its last handle: cancel the token when its
+        /// work is done (a `drop_guard`), or give a finite duration.
+        ///
         /// ```
         /// use std::time::Duration;
         /// use tokio_util::sync::CancellationToken;
