@@ -13,6 +13,9 @@
 //! take, moves to another thread, so waiting there on work of the same runtime does not
 //! deadlock (.NET's thread pool injects threads for the same reason). A current-thread
 //! runtime has nowhere to move its work: a wait on its thread for work on it never ends.
+//! A wait there for anything else does end, though tokio defers some wake-ups to that
+//! runtime's scheduler (`yield_now`, a spent cooperative budget): the wait polls without a
+//! budget and again after short naps (`park_in_scheduler`).
 //! On valuetask's continuation thread, a wait hands that thread's queue to a new thread
 //! first, for the same reason (`continuation_thread::before_blocking`).
 
@@ -21,7 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 struct Unparker {
     thread: Thread,
@@ -58,47 +61,68 @@ pub(crate) fn park_until<R>(
     poll: impl FnMut(&mut Context<'_>) -> Poll<R>,
 ) -> Option<R> {
     #[cfg(feature = "tokio")]
-    if on_multi_thread_runtime() {
-        // tokio offers no test for "may this thread block in place": it refuses (panics)
-        // inside a current-thread runtime's `block_on` that entered a multi-thread handle.
-        // Refused before running the closure, the wait parks plainly, as it would elsewhere.
-        let mut poll = Some(poll);
-        let mut ran = false;
-        let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            tokio::task::block_in_place(|| {
-                ran = true;
-                park_here(deadline, poll.take().expect("runs once"))
-            })
-        }));
-        return match waited {
-            Ok(result) => result,
-            Err(refused) if !ran => {
-                crate::catch_panic::discard(refused);
-                park_here(
-                    deadline,
-                    poll.take().expect("not taken: refused before running"),
-                )
-            }
-            Err(panic) => std::panic::resume_unwind(panic),
-        };
+    match tokio::runtime::Handle::try_current().map(|handle| handle.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
+            // tokio offers no test for "may this thread block in place": it refuses (panics)
+            // inside a current-thread runtime's `block_on` that entered a multi-thread
+            // handle. Refused before running the closure, the wait goes on as on a
+            // current-thread runtime's thread, which this is.
+            let mut poll = Some(poll);
+            let mut ran = false;
+            let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                tokio::task::block_in_place(|| {
+                    ran = true;
+                    park_here(deadline, poll.take().expect("runs once"), false)
+                })
+            }));
+            return match waited {
+                Ok(result) => result,
+                Err(refused) if !ran => {
+                    crate::catch_panic::discard(refused);
+                    park_in_scheduler(
+                        deadline,
+                        poll.take().expect("not taken: refused before running"),
+                    )
+                }
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+        }
+        Ok(_) => return park_in_scheduler(deadline, poll),
+        Err(_) => {}
     }
-    park_here(deadline, poll)
+    park_here(deadline, poll, false)
 }
 
-/// True inside a multi-thread tokio runtime's context, where `block_in_place` hands this
-/// worker's queue to another thread (outside a worker it just runs the closure).
+/// [`park_until`] on the thread of a current-thread tokio scheduler (inside its `block_on`),
+/// which cannot run while this thread waits. tokio wakes some futures through that
+/// scheduler, not at once: `tokio::task::yield_now` and a spent cooperative budget (`mpsc`,
+/// `oneshot` and the other budgeted resources) defer their wake-up to it. So here the future
+/// is polled with no budget (`unconstrained`), and polled again after a short nap, growing to
+/// [`LAST_NAP`], whether or not anything woke it.
 #[cfg(feature = "tokio")]
-fn on_multi_thread_runtime() -> bool {
-    tokio::runtime::Handle::try_current()
-        .is_ok_and(|handle| handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
-}
-
-fn park_here<R>(
+fn park_in_scheduler<R>(
     deadline: Option<Instant>,
     mut poll: impl FnMut(&mut Context<'_>) -> Poll<R>,
 ) -> Option<R> {
-    let mut park =
-        |unparker: &Arc<Unparker>, waker: &Waker| park_with(unparker, waker, deadline, &mut poll);
+    let mut unbudgeted =
+        std::pin::pin!(tokio::task::unconstrained(std::future::poll_fn(&mut poll)));
+    park_here(deadline, |cx| unbudgeted.as_mut().poll(cx), true)
+}
+
+/// The first nap of a wait that polls again whether or not it was woken ([`park_in_scheduler`]).
+const FIRST_NAP: Duration = Duration::from_micros(50);
+/// Its longest nap: how late at most such a wait sees a wake-up that never comes.
+const LAST_NAP: Duration = Duration::from_millis(5);
+
+/// Park on this thread's waker; `renap`: poll again after each nap even if not woken.
+fn park_here<R>(
+    deadline: Option<Instant>,
+    mut poll: impl FnMut(&mut Context<'_>) -> Poll<R>,
+    renap: bool,
+) -> Option<R> {
+    let mut park = |unparker: &Arc<Unparker>, waker: &Waker| {
+        park_with(unparker, waker, deadline, renap, &mut poll)
+    };
     if let Ok(result) = THREAD_WAKER.try_with(|(unparker, waker)| park(unparker, waker)) {
         return result;
     }
@@ -111,6 +135,7 @@ fn park_with<R>(
     unparker: &Arc<Unparker>,
     waker: &Waker,
     deadline: Option<Instant>,
+    renap: bool,
     poll: &mut impl FnMut(&mut Context<'_>) -> Poll<R>,
 ) -> Option<R> {
     /// An enclosing `park_until` on this thread (we may be nested inside a future it polls)
@@ -124,6 +149,7 @@ fn park_with<R>(
     }
     let _raise = RaiseOnExit(unparker);
     let mut cx = Context::from_waker(waker);
+    let mut nap = renap.then_some(FIRST_NAP);
     loop {
         if let Poll::Ready(r) = poll(&mut cx) {
             break Some(r);
@@ -132,18 +158,20 @@ fn park_with<R>(
             if unparker.notified.swap(false, Ordering::Acquire) {
                 break false;
             }
-            match deadline {
-                None => {
-                    crate::continuation_thread::before_blocking();
-                    thread::park();
-                }
-                Some(d) => {
-                    let now = Instant::now();
-                    if now >= d {
-                        break true;
-                    }
-                    crate::continuation_thread::before_blocking();
-                    thread::park_timeout(d - now);
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                break true;
+            }
+            let left = deadline.map(|d| d - now);
+            crate::continuation_thread::before_blocking();
+            match (nap, left) {
+                (None, None) => thread::park(),
+                (None, Some(left)) => thread::park_timeout(left),
+                (Some(this_nap), left) => {
+                    thread::park_timeout(left.map_or(this_nap, |left| left.min(this_nap)));
+                    nap = Some((this_nap * 2).min(LAST_NAP));
+                    // Poll again: a wake-up deferred to the scheduler would never come.
+                    break deadline.is_some_and(|d| Instant::now() >= d);
                 }
             }
         };

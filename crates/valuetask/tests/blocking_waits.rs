@@ -133,3 +133,51 @@ fn a_wait_on_a_current_thread_runtime_for_work_on_it_does_not_return() {
         assert_eq!(task.clone().await, Ok(7));
     });
 }
+
+/// On a current-thread runtime's thread (`#[tokio::test]`, `#[tokio::main(flavor =
+/// "current_thread")]`), a blocking wait drives a value task whose body uses tokio: tokio
+/// defers the wake-ups of `yield_now` and of a spent cooperative budget to that runtime's
+/// scheduler, which cannot run while its thread waits; the wait polls again after short naps
+/// and runs the body without a budget, so it completes (it hung).
+#[cfg(feature = "tokio")]
+#[test]
+fn a_wait_on_a_current_thread_runtime_drives_a_body_whose_wake_ups_tokio_defers() {
+    let (done_tx, done_rx) = mpsc::channel();
+    thread::spawn(move || {
+        {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let yielded = ValueTask::new(async {
+                    for _ in 0..3 {
+                        tokio::task::yield_now().await;
+                    }
+                    1u8
+                })
+                .get_result();
+                assert_eq!(yielded, 1);
+                // More messages than tokio's budget of 128 a task, all sent already.
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+                for i in 0..300u32 {
+                    tx.send(i).unwrap();
+                }
+                drop(tx);
+                let sum = ValueTask::new(async move {
+                    let mut sum = 0;
+                    while let Some(i) = rx.recv().await {
+                        sum += i;
+                    }
+                    sum
+                })
+                .get_result();
+                assert_eq!(sum, 300 * 299 / 2);
+            });
+        }
+        done_tx.send(()).unwrap();
+    });
+    assert!(
+        done_rx.recv_timeout(Duration::from_secs(20)).is_ok(),
+        "the wait on the runtime's thread never returned (or panicked)"
+    );
+}
