@@ -325,6 +325,44 @@ fn shared_source_backing_and_as_task_with_nobody_polling() {
     assert_eq!(ValueTask::from_arc_source(source, 3).get_result(), 33);
 }
 
+/// A source that asks to be polled again at once (it wakes its waker and returns `Pending`)
+/// until its flag is set. With no executor, `as_task` polls it on the calling thread; it must
+/// still return, since the flag is set only after it does (a busy loop there never ended).
+#[test]
+fn as_task_of_a_source_that_wakes_itself_returns_and_completes() {
+    struct SelfWaking(std::sync::atomic::AtomicBool);
+    impl ValueTaskSource<u8> for SelfWaking {
+        fn status(&self, _token: u32) -> SourceStatus {
+            if self.0.load(std::sync::atomic::Ordering::SeqCst) {
+                SourceStatus::Succeeded
+            } else {
+                SourceStatus::Pending
+            }
+        }
+        fn poll_result(&self, _token: u32, cx: &mut Context<'_>) -> Poll<u8> {
+            if self.0.load(std::sync::atomic::Ordering::SeqCst) {
+                Poll::Ready(1)
+            } else {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
+    }
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let source = Arc::new(SelfWaking(std::sync::atomic::AtomicBool::new(false)));
+        let task = ValueTask::from_arc_source(source.clone(), 0).as_task();
+        source.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        let result = task.wait().ok().copied();
+        let _ = done_tx.send(result);
+    });
+    assert_eq!(
+        done_rx.recv_timeout(std::time::Duration::from_secs(20)),
+        Ok(Some(1)),
+        "as_task returned, and the run that moved off its thread completed the task"
+    );
+}
+
 #[test]
 fn as_task_of_a_completed_source_is_born_complete() {
     let source = Arc::new(TestSource::new(0));

@@ -12,6 +12,11 @@
 //! - A wake during `RUNNING` becomes `NOTIFIED`, and the runner polls again before it goes
 //!   idle, so no wake-up is lost; a wake during `IDLE` starts a run; after `DONE` wakes are
 //!   ignored.
+//! - A run re-polls a backing that woke it during its poll ("poll me again") at most 64 times
+//!   on the thread it started on (`MAX_INLINE_REPOLLS`), which may be the caller of
+//!   `as_task` or a completer, whose own progress may be what the backing waits for; then it
+//!   moves, `RUNNING`, to another thread (`runtime::run_elsewhere`), which yields its time
+//!   slice between such re-polls.
 //! - Runs nest at most 32 deep on one thread (`MAX_INLINE_DEPTH`); a deeper one moves to the
 //!   global runtime's blocking pool (`runtime::run_elsewhere`), as .NET queues an
 //!   `ExecuteSynchronously` continuation to the thread pool when the stack is deep. Not to a
@@ -35,6 +40,9 @@ thread_local! {
 
 /// Bridge runs nest at most this deep on one thread's stack.
 const MAX_INLINE_DEPTH: u32 = 32;
+
+/// Re-polls of a backing that wakes itself, in one run on the thread it started on.
+const MAX_INLINE_REPOLLS: u32 = 64;
 
 const IDLE: u8 = 0;
 const RUNNING: u8 = 1;
@@ -79,11 +87,13 @@ pub(super) fn drive<T: Send + Sync + 'static>(
 }
 
 impl<T: Send + Sync + 'static> Bridge<T> {
-    /// Poll until ready or until a poll returns `Pending` with no wake in between.
+    /// Poll until ready or until a poll returns `Pending` with no wake in between; `inline`:
+    /// on the thread the run started on, which it leaves after `MAX_INLINE_REPOLLS`.
     /// Caller holds `RUNNING`.
-    fn run(self: &Arc<Self>) {
+    fn run(self: &Arc<Self>, inline: bool) {
         let waker = Waker::from(Arc::clone(self));
         let mut cx = Context::from_waker(&waker);
+        let mut repolls = 0u32;
         loop {
             let polled = self.pending.with_mut(|p| {
                 // SAFETY: we hold `RUNNING`, so `pending` is ours alone.
@@ -101,6 +111,18 @@ impl<T: Send + Sync + 'static> Bridge<T> {
                         Ok(_) => return,
                         Err(_notified) => {
                             self.state.store(RUNNING, Ordering::Relaxed);
+                            repolls = repolls.saturating_add(1);
+                            if repolls >= MAX_INLINE_REPOLLS {
+                                if inline {
+                                    let this = Arc::clone(self);
+                                    let moved = move || this.run_at_depth(false);
+                                    if crate::runtime::run_elsewhere(moved).is_ok() {
+                                        return;
+                                    }
+                                } else {
+                                    std::thread::yield_now();
+                                }
+                            }
                             continue;
                         }
                     }
@@ -135,10 +157,16 @@ impl<T: Send + Sync + 'static> Bridge<T> {
     /// stack is deep). Not a queue on this thread: code up the stack may block until the run
     /// happens.
     fn run_bounded(self: &Arc<Self>) {
+        self.run_at_depth(true);
+    }
+
+    /// [`run_bounded`](Self::run_bounded); `inline`: on the thread the run started on (the
+    /// waking thread), not one it moved to.
+    fn run_at_depth(self: &Arc<Self>, inline: bool) {
         let depth = INLINE_DEPTH.with(Cell::get);
         if depth >= MAX_INLINE_DEPTH {
             let this = Arc::clone(self);
-            if crate::runtime::run_elsewhere(move || this.run_bounded()).is_ok() {
+            if crate::runtime::run_elsewhere(move || this.run_at_depth(false)).is_ok() {
                 return;
             }
             // No other thread to be had: here after all, one level deeper.
@@ -152,7 +180,7 @@ impl<T: Send + Sync + 'static> Bridge<T> {
         }
         INLINE_DEPTH.with(|d| d.set(depth + 1));
         let _restore = Restore(depth);
-        self.run();
+        self.run(inline);
     }
 
     fn schedule(self: &Arc<Self>) {
