@@ -64,10 +64,14 @@ impl<const W: usize> Payload<W> {
         Payload(words)
     }
 
-    /// One number that depends on the first and last words.
+    /// One number that depends on the first and last words, of the payload as a whole in
+    /// the caller's memory: `black_box` may read every word, so every word is moved there,
+    /// as code the compiler cannot see would need it (without it, an inlined copy out of a
+    /// block moved only the two words read here, where an opaque `dyn` poll writes all).
     #[inline(always)]
     pub fn digest(&self) -> u64 {
-        self.0[0] ^ self.0[W - 1]
+        let whole = std::hint::black_box(self);
+        whole.0[0] ^ whole.0[W - 1]
     }
 }
 

@@ -84,14 +84,13 @@ pub fn when_all_vs_join_all() -> Scenario {
                     all.iter().sum::<u64>()
                 })
             }),
+            // Awaited through the same driver as the peer (its result borrowed: no copy).
             Implementation::new(WHEN_ALL, move |v| {
-                let all = Task::when_all(tasks.iter().cloned());
-                all.try_result()
-                    .expect("completed")
-                    .expect("no failures")
-                    .iter()
-                    .sum::<u64>()
-                    + v
+                let tasks = &tasks;
+                crate::executor::run_ready(async move {
+                    let all = Task::when_all(tasks.iter().cloned());
+                    all.result().await.expect("no failures").iter().sum::<u64>() + v
+                })
             }),
         ],
         None,

@@ -4,14 +4,15 @@ use serde_json::{json, Value};
 
 use super::ScenarioReport;
 
-/// A JSON array with one object per row: `scenario`, `implementation`, `ns_per_op`,
-/// `ratio`, `allocs_per_op`, `bytes_per_op`.
+/// A JSON array with one object per row: `id` (the scenario's: `j`, `p64.256.1r`),
+/// `scenario`, `implementation`, `ns_per_op`, `ratio`, `allocs_per_op`, `bytes_per_op`.
 pub fn render(reports: &[ScenarioReport]) -> String {
     let rows: Vec<Value> = reports
         .iter()
         .flat_map(|report| {
             report.rows.iter().map(|row| {
                 json!({
+                    "id": report.id,
                     "scenario": report.name,
                     "implementation": row.implementation,
                     "ns_per_op": number(row.ns_per_op, 3),
