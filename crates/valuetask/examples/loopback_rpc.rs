@@ -177,13 +177,26 @@ fn run<R: Rendezvous>(runtime: &tokio::runtime::Runtime, rendezvous: R, requests
 }
 
 fn main() {
-    let requests: u64 = std::env::args()
-        .nth(1)
-        .map(|a| match a.parse() {
+    const USAGE: &str = "usage: loopback_rpc [REQUESTS] (a positive count; 200000 if none)";
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return;
+    }
+    let requests: u64 = match args.as_slice() {
+        [] => 200_000,
+        [count] => match count.parse() {
             Ok(n) if n > 0 => n,
-            _ => panic!("usage: loopback_rpc [REQUESTS], REQUESTS a positive count, got {a:?}"),
-        })
-        .unwrap_or(200_000);
+            _ => support::fail(
+                "loopback_rpc",
+                &format!("`{count}`: not a positive count of requests ({USAGE})"),
+            ),
+        },
+        [_, extra, ..] => support::fail(
+            "loopback_rpc",
+            &format!("unexpected argument `{extra}` ({USAGE})"),
+        ),
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -24,14 +24,16 @@
 //! it in place. The payload grid (p) shows every call with a 64-byte result below the box's
 //! time, in both profiles; with a 256-byte result, a call through one layer that completes at
 //! once comes above it when the whole program is built as one codegen unit. So a method whose
-//! result is larger than [`LARGE_RESULT_BYTES`] gets [`Advice::LargeResult`] (measure it, or
-//! return a `Box<T>`: one allocation a call); for the others the advice is about
-//! allocations, sharing and suspensions, by the share of synchronous calls:
+//! result is larger than [`LARGE_RESULT_BYTES`] and whose calls complete at once at least
+//! half the time gets [`Advice::LargeResult`] (measure it, or return a `Box<T>`: one
+//! allocation a call); for the others the advice is about allocations, sharing and
+//! suspensions, by the share of synchronous calls (shown rounded down, as the bands are
+//! closed below):
 //!
 //! | counts and result | [`Advice`] | why |
 //! |---|---|---|
 //! | fewer than [`MIN_CALLS`] calls | [`Advice::TooFewCalls`] | nothing to tell yet |
-//! | a result over [`LARGE_RESULT_BYTES`] | [`Advice::LargeResult`] | no allocation, and the value task is two words, but a call that completes at once copies the result out of its block, which a box does not: measure |
+//! | a result over [`LARGE_RESULT_BYTES`], ≥ 50% | [`Advice::LargeResult`] | no allocation, and the value task is two words, but a call that completes at once copies the result out of its block, which a box does not: measure |
 //! | ≥ 90% | [`Advice::KeepMostlySynchronous`] | the common call allocates nothing and runs no future; a `Task` would allocate on every call |
 //! | 50% to 90% | [`Advice::KeepPooled`] | most calls complete at once; those that suspend reuse pooled storage |
 //! | < 50% | [`Advice::MostlySuspends`] | a `ValueTask` saves the allocation only on the calls that complete at once; still no allocation in steady state thanks to the pool, but a suspending call is polled once more than a boxed one and may take more time, and when callers share the result (await it more than once, or from several tasks) a `Task` costs about the same and is what they need |
@@ -554,7 +556,7 @@ impl MethodStats {
         let share = self.synchronous_share();
         if self.calls() < MIN_CALLS {
             Advice::TooFewCalls
-        } else if self.result_bytes > LARGE_RESULT_BYTES {
+        } else if self.result_bytes > LARGE_RESULT_BYTES && share >= MIXED {
             Advice::LargeResult
         } else if share >= MOSTLY_SYNCHRONOUS {
             Advice::KeepMostlySynchronous
@@ -581,16 +583,19 @@ pub enum Advice {
     /// call may take more time than a boxed one, and a `Task` costs about as much when callers
     /// share the result.
     MostlySuspends,
-    /// A result over [`LARGE_RESULT_BYTES`], whatever the share: still no allocation, but
-    /// a call that completes at once copies the result out of its block, which may take as
-    /// much time as `#[async_trait]`'s call or more; measure, or return a `Box<T>`.
+    /// A result over [`LARGE_RESULT_BYTES`], with at least half the calls complete at once:
+    /// still no allocation, but a call that completes at once copies the result out of its
+    /// block, which may take as much time as `#[async_trait]`'s call or more; measure, or
+    /// return a `Box<T>`. (A call that suspends returns the result as a box does: a method
+    /// that mostly suspends gets the advice of its share.)
     LargeResult,
 }
 
 impl Advice {
     /// The recommendation and its reason, with `row`'s numbers.
     pub fn reason(self, row: &MethodStats) -> String {
-        let sync = (row.synchronous_share() * 100.0).round();
+        // Rounded down, so that a share just under a band's edge never reads as the edge.
+        let sync = (row.synchronous_share() * 100.0).floor();
         let suspends = 100.0 - sync;
         match self {
             Advice::TooFewCalls => format!(

@@ -204,7 +204,7 @@ fn reset_starts_a_new_measurement_and_own_call_sites_count_too() {
 }
 
 #[test]
-fn a_result_over_the_large_result_size_gets_its_own_advice_whatever_the_share() {
+fn a_result_over_the_large_result_size_gets_its_own_advice_when_calls_mostly_complete_at_once() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     assert_eq!(stats::LARGE_RESULT_BYTES, 64);
     stats::reset();
@@ -235,4 +235,39 @@ fn a_result_over_the_large_result_size_gets_its_own_advice_whatever_the_share() 
     let table = report.to_string();
     assert!(table.contains("measure: a 256-byte result"), "{table}");
     assert_eq!(Advice::LargeResult.to_string(), "large result: measure");
+    // A method that mostly suspends returns its result as a box does: its share decides.
+    let suspending = stats::MethodStats {
+        name: "suspending",
+        synchronous: 10,
+        suspended: 190,
+        result_bytes: 256,
+    };
+    assert_eq!(suspending.advice(), Advice::MostlySuspends);
+}
+
+/// The share is shown rounded down: a method just under a band's edge never reads as on it.
+#[test]
+fn the_share_in_the_advice_is_rounded_down_to_its_band() {
+    let row = |synchronous| stats::MethodStats {
+        name: "m",
+        synchronous,
+        suspended: 10_000 - synchronous,
+        result_bytes: 8,
+    };
+    let just_under_90 = row(8_996);
+    assert_eq!(just_under_90.advice(), Advice::KeepPooled);
+    assert!(
+        just_under_90
+            .advice()
+            .reason(&just_under_90)
+            .starts_with("keep ValueTask: 89% synchronous; the 11% that suspend"),
+        "{}",
+        just_under_90.advice().reason(&just_under_90)
+    );
+    let just_under_50 = row(4_970);
+    assert_eq!(just_under_50.advice(), Advice::MostlySuspends);
+    assert!(just_under_50
+        .advice()
+        .reason(&just_under_50)
+        .starts_with("suspends in 51% of calls"));
 }

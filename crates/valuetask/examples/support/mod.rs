@@ -64,10 +64,11 @@ impl Args {
         check: impl Fn(&T) -> Result<(), String>,
     ) -> T {
         let _ = self.usage;
-        let Some(i) = self.args.iter().position(|a| a == name) else {
+        // Names at even positions only: a value may look like a name (`--size --mib`).
+        let Some(pair) = self.args.chunks(2).find(|pair| pair[0] == name) else {
             return default;
         };
-        let raw = &self.args[i + 1];
+        let raw = &pair[1];
         let value = raw.parse::<T>().unwrap_or_else(|_| {
             fail(
                 self.program,
