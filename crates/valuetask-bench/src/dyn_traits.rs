@@ -18,8 +18,8 @@ use crate::executor::yield_once;
 const MISS: u64 = u64::MAX;
 
 /// Bytes `StackFuture` reserves inline for these bodies: the smallest power of two that
-/// holds the largest of their futures (40 bytes), as a user sizing it would choose (with
-/// 128, each call moved twice the bytes, and the row ran 25 instructions more).
+/// holds the largest of their futures (40 bytes), as a user sizing it would choose (a
+/// larger one moves more bytes a call, which would handicap the peer).
 const STACK: usize = 64;
 
 /// `async-trait`: returns `Pin<Box<dyn Future + Send + '_>>`.
