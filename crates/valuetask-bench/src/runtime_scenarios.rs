@@ -84,13 +84,18 @@ pub fn when_all_vs_join_all() -> Scenario {
                     all.iter().sum::<u64>()
                 })
             }),
-            // Awaited through the same driver as the peer (its result borrowed: no copy).
+            // Read with `try_result`, not awaited through the driver as the peer is: a
+            // completed `when_all` needs no poll, and awaiting it here cost row (d) the
+            // inlining of the task code the two rows share (one codegen unit: see
+            // docs/benchmarks.md, "Codegen units"), for a row with no target.
             Implementation::new(WHEN_ALL, move |v| {
-                let tasks = &tasks;
-                crate::executor::run_ready(async move {
-                    let all = Task::when_all(tasks.iter().cloned());
-                    all.result().await.expect("no failures").iter().sum::<u64>() + v
-                })
+                let all = Task::when_all(tasks.iter().cloned());
+                all.try_result()
+                    .expect("completed")
+                    .expect("no failures")
+                    .iter()
+                    .sum::<u64>()
+                    + v
             }),
         ],
         None,
