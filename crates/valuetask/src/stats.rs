@@ -23,7 +23,8 @@
 //! it in its pooled block, and it is copied from there when awaited, where a box's poll writes
 //! it in place. The payload grid (p) shows every call with a 64-byte result below the box's
 //! time, in both profiles; with a 256-byte result, a call through one layer that completes at
-//! once comes above it when the whole program is built as one codegen unit. So a method whose
+//! once comes to about the box's time, and above it when the whole program is built as one
+//! codegen unit. So a method whose
 //! result is larger than [`LARGE_RESULT_BYTES`] and whose calls complete at once at least
 //! half the time gets [`Advice::LargeResult`] (measure it, or return a `Box<T>`: one
 //! allocation a call); for the others the advice is about allocations, sharing and
