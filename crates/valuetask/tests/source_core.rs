@@ -311,23 +311,29 @@ fn a_second_value_task_polled_by_the_same_task_panics_too() {
     assert!(m.contains("one consumer"), "{m}");
 }
 
+/// A user's source over a core: it forwards every method to the core.
+struct Op(Core);
+
+impl valuetask::ValueTaskSource<Result<u64, TaskError>> for Op {
+    fn status(&self, token: u32) -> SourceStatus {
+        self.0.status(token)
+    }
+    fn poll_result(
+        &self,
+        token: u32,
+        cx: &mut std::task::Context<'_>,
+    ) -> Poll<Result<u64, TaskError>> {
+        self.0.poll_result(token, cx)
+    }
+    fn withdraw(&self, token: u32) {
+        self.0.withdraw(token);
+    }
+}
+
 /// A user's source over a core gets the same check: the value task names itself to the
 /// core through the source's `poll_result`.
 #[test]
 fn a_second_consumer_is_caught_through_a_users_source_over_a_core() {
-    struct Op(Core);
-    impl valuetask::ValueTaskSource<Result<u64, TaskError>> for Op {
-        fn status(&self, token: u32) -> SourceStatus {
-            self.0.status(token)
-        }
-        fn poll_result(
-            &self,
-            token: u32,
-            cx: &mut std::task::Context<'_>,
-        ) -> Poll<Result<u64, TaskError>> {
-            self.0.poll_result(token, cx)
-        }
-    }
     let op = Op(Core::new());
     let mut first = ValueTask::from_source(&op, 0);
     let mut second = ValueTask::from_source(&op, 0);
@@ -367,22 +373,6 @@ fn a_value_task_dropped_while_it_waits_lets_another_await_the_generation() {
 /// The same through a user's source over a core, which forwards `withdraw` to it.
 #[test]
 fn a_value_task_of_a_users_source_dropped_while_it_waits_withdraws_through_it() {
-    struct Op(Core);
-    impl valuetask::ValueTaskSource<Result<u64, TaskError>> for Op {
-        fn status(&self, token: u32) -> SourceStatus {
-            self.0.status(token)
-        }
-        fn poll_result(
-            &self,
-            token: u32,
-            cx: &mut std::task::Context<'_>,
-        ) -> Poll<Result<u64, TaskError>> {
-            self.0.poll_result(token, cx)
-        }
-        fn withdraw(&self, token: u32) {
-            self.0.withdraw(token);
-        }
-    }
     let op = Op(Core::new());
     let mut first = ValueTask::from_source(&op, 0);
     assert!(poll_once(&mut first, Waker::noop()).is_pending());
