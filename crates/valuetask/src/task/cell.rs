@@ -66,6 +66,7 @@ use super::state::{
     HAS_WAITERS, LOCKED, SLAB_WIDE,
 };
 use super::waiters::{self, NeedsClone, Overflow, Registered, Taken, WaiterKey};
+use crate::catch_panic::drop_discarding;
 use crate::sync::{fence, spin_wait, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
 
 mod completion;
@@ -139,23 +140,40 @@ impl<O> Cell<O> {
     }
 }
 
+impl<O> Cell<O> {
+    /// Drop the wakers left in the inline slot and the slab of a cell freed before it
+    /// completed (its awaiters' futures were forgotten), one at a time under a catch, a panic
+    /// discarded: one waker's panicking `Drop` must not keep the others, the slab block or the
+    /// output from being dropped. (The overflow does the same with its own.) Out of line: the
+    /// catch's landing pads would cost every cell's drop its registers.
+    #[cold]
+    #[inline(never)]
+    fn drop_wakers_left(&mut self, state: Snapshot) {
+        // SAFETY: `&mut self`: nobody else holds `LOCKED` or reads the slot.
+        drop_discarding(self.inline.with_mut(|w| unsafe { (*w).take() }));
+        if let Some(slab) = NonNull::new(self.slab.load(Ordering::Relaxed)) {
+            // SAFETY: `&mut self`: no registrant is left, so every reserved slot is ready;
+            // the mask is taken once (the caller gives the block back after this).
+            drop(unsafe { Slab::take_all(slab, Slab::reserved_now(slab, state.slab_wide())) });
+        }
+    }
+}
+
 impl<O> Drop for Cell<O> {
     fn drop(&mut self) {
         let state = Snapshot(self.state.load(Ordering::Relaxed));
+        if !state.is_complete() {
+            self.drop_wakers_left(state);
+        }
         let overflow = self.overflow.load(Ordering::Relaxed);
         if !overflow.is_null() {
             // SAFETY: published from `Box::into_raw`, and `&mut self`: no other user is left.
             // Wakers are left in it only if the cell never completed (as in the slab below).
             unsafe { Box::from_raw(overflow) }.recycle(state.is_complete());
         }
-        // Still here only if the cell never completed (its awaiters' futures were forgotten),
-        // or under loom, where the completer leaves it (see `slab.rs`).
+        // Still here only if the cell never completed (its wakers were dropped above), or
+        // under loom, where the completer leaves it (see `slab.rs`).
         if let Some(slab) = NonNull::new(self.slab.load(Ordering::Relaxed)) {
-            if !state.is_complete() {
-                // SAFETY: `&mut self`: no registrant is left, so every reserved slot is
-                // ready; the mask is taken once.
-                drop(unsafe { Slab::take_all(slab, Slab::reserved_now(slab, state.slab_wide())) });
-            }
             // SAFETY: every reserved waker was taken (by the completer or just above), and
             // `&mut self`: nobody can reach the block through this cell any more.
             unsafe { Slab::give_back(slab) };

@@ -659,6 +659,58 @@ mod tests {
         }
     }
 
+    /// As above, with three wakers whose `Drop` panics, one in each place (the inline slot,
+    /// the slab, the overflow): the others are still dropped, and freeing the cell does not
+    /// panic (the panics are discarded: the wakers were being thrown away). Twice, so the
+    /// second task reuses the slab block and the overflow the first gave back.
+    #[test]
+    fn a_waker_whose_drop_panics_keeps_no_other_waker_of_a_freed_cell() {
+        use std::task::{RawWaker, RawWakerVTable, Waker};
+        static DROPS: AtomicUsize = AtomicUsize::new(0);
+        static VTABLE: RawWakerVTable = RawWakerVTable::new(clone, wake, wake_by_ref, drop_it);
+        fn clone(data: *const ()) -> RawWaker {
+            RawWaker::new(data, &VTABLE)
+        }
+        fn wake(_: *const ()) {
+            panic!("no awaiter of a task that never completes is woken");
+        }
+        fn wake_by_ref(_: *const ()) {
+            panic!("no awaiter of a task that never completes is woken");
+        }
+        fn drop_it(data: *const ()) {
+            DROPS.fetch_add(1, Ordering::SeqCst);
+            assert!(data.is_null(), "this waker's drop panics");
+        }
+        const PANICKING: [usize; 3] = [0, 5, 135];
+        for _ in 0..2 {
+            DROPS.store(0, Ordering::SeqCst);
+            let task = Task::<u32>::from_raw(RawTask::new_pending(false, 0, None));
+            for i in 0..140 {
+                let data = if PANICKING.contains(&i) {
+                    std::ptr::dangling::<()>()
+                } else {
+                    std::ptr::null()
+                };
+                // SAFETY: the vtable's functions keep `RawWaker`'s contract (the data is
+                // never dereferenced).
+                let waker = std::mem::ManuallyDrop::new(unsafe {
+                    Waker::from_raw(RawWaker::new(data, &VTABLE))
+                });
+                let mut awaiter = (&task).into_future();
+                let poll = Pin::new(&mut awaiter).poll(&mut Context::from_waker(&waker));
+                assert!(poll.is_pending());
+                std::mem::forget(awaiter);
+            }
+            assert_eq!(DROPS.load(Ordering::SeqCst), 0);
+            drop(task);
+            assert_eq!(
+                DROPS.load(Ordering::SeqCst),
+                140,
+                "every registered clone dropped"
+            );
+        }
+    }
+
     #[test]
     fn completed_task_handles_do_not_write_the_static_cell() {
         let before = Task::completed().raw.ref_count();

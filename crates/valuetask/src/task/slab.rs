@@ -78,7 +78,7 @@ use std::ptr::NonNull;
 use std::task::Waker;
 
 use super::state::{NARROW_SHARDS, SHARD_SLOTS, SLAB_SHARDS, SLAB_SLOTS as SLAB};
-use crate::catch_panic::{wake_caught, Panic};
+use crate::catch_panic::{drop_discarding, wake_caught, Panic};
 use crate::sync::{spin_wait, thread_number, AtomicBool, AtomicU64, Ordering, UnsafeCell};
 
 /// The slab: `SLAB_SHARDS` shards of `SHARD_SLOTS` waker slots. A slot's index in the slab is
@@ -644,11 +644,11 @@ impl Iterator for TakenSlab {
     }
 }
 
+/// Wakers not woken are dropped one at a time under a catch (a panic discarded), so one
+/// waker's panicking `Drop` leaves none of the others undropped.
 impl Drop for TakenSlab {
     fn drop(&mut self) {
-        for waker in self.by_ref() {
-            drop(waker);
-        }
+        self.by_ref().for_each(drop_discarding);
     }
 }
 

@@ -348,18 +348,22 @@ impl Overflow {
     pub(crate) fn recycle(self: Box<Self>, complete: bool) {
         #[cfg(not(valuetask_loom))]
         {
+            let mut too_big = false;
             for shard in &self.shards {
-                let too_big = shard.slots.with_mut(|s| {
+                too_big |= shard.slots.with_mut(|s| {
                     // SAFETY: the box is ours alone (its cell is being freed): no lock needed.
                     let s = unsafe { &mut *s };
                     debug_assert!(!complete || s.wakers.iter().all(Option::is_none));
-                    s.wakers.clear();
+                    // One at a time under a catch: see `Cell::drop_wakers_left`.
+                    s.wakers
+                        .drain(..)
+                        .for_each(crate::catch_panic::drop_discarding);
                     s.free.clear();
                     s.wakers.capacity() > SPARE_MAX_SLOTS || s.free.capacity() > SPARE_MAX_SLOTS
                 });
-                if too_big {
-                    return;
-                }
+            }
+            if too_big {
+                return;
             }
             // Keep it unless one is kept already (then this one is freed).
             let _ = keep_in_spares(|spares| {
