@@ -265,6 +265,9 @@ pub use valuetask_macros::value_task;
 ///   `&mut DynStore` and `Box<DynStore>` only (for `trait_variant::make`, whose blanket impl
 ///   the others would overlap); `bridge(none)`: none, the default in dynosaur 0.2's forms
 ///   (`DynStore`, `DynStore = dyn Store`), which had none, so a 0.2 crate's own bridges stay.
+///   A bridge cannot forward a `where Self: Sized` method (its `T` may be unsized): on a
+///   pointer such a method runs the trait's default body, with `Self` the pointer, not
+///   `T`'s override; a trait with such a method and no default body gets no bridges.
 ///
 /// Options, after the name: `bridge(..)`; `lazy` (the future starts at the first poll) or
 /// `boxed` (a box per call), not both; `crate = path`, as for [`value_task`]; `?Send` is
