@@ -212,6 +212,38 @@ mod bridges {
         assert_eq!(through(DynPlain::new_box(One)), 1);
         assert_eq!(through(DynPlain::from_ref(&One)), 1);
     }
+
+    #[dyn_trait(DynSizedDefault = dyn(box) SizedDefault)]
+    trait SizedDefault {
+        async fn get(&self) -> u8;
+        async fn doubled(&self) -> u8
+        where
+            Self: Sized,
+        {
+            0
+        }
+    }
+
+    impl SizedDefault for One {
+        async fn get(&self) -> u8 {
+            1
+        }
+        async fn doubled(&self) -> u8 {
+            2
+        }
+    }
+
+    /// As documented (the crate docs of `dyn_trait`): a bridge forwards the `dyn` form's
+    /// methods, and a `where Self: Sized` one runs the trait's default body on the pointer.
+    #[test]
+    fn a_bridge_runs_a_sized_only_methods_default_body() {
+        fn both<P: SizedDefault>(p: P) -> (u8, u8) {
+            (now(p.get()), now(p.doubled()))
+        }
+        assert_eq!(both(One), (1, 2));
+        assert_eq!(both(&One), (1, 0));
+        assert_eq!(both(Box::new(One)), (1, 0));
+    }
 }
 
 /// A body runs at the call through the `dyn` form (eager, as `#[value_task]`), or at the first
