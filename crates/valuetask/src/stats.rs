@@ -515,7 +515,8 @@ impl fmt::Display for Report {
                 "{:width$}  {:>10}  {:>10.1}%  {:>10}  {}",
                 row.name,
                 row.calls(),
-                row.synchronous_share() * 100.0,
+                // Rounded down to a tenth, as the advice rounds down to a unit.
+                (row.synchronous_share() * 1000.0).floor() / 10.0,
                 row.suspended,
                 row.advice().reason(row),
             )?;

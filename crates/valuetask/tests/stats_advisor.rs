@@ -271,3 +271,21 @@ fn the_share_in_the_advice_is_rounded_down_to_its_band() {
         .reason(&just_under_50)
         .starts_with("suspends in 51% of calls"));
 }
+
+/// The table's share is rounded down too: a method with one suspended call in 10,000 reads
+/// 99.9%, never 100.0%.
+#[test]
+fn the_share_in_the_table_is_rounded_down() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    stats::reset();
+    let cache: &dyn Lookup = &Cache;
+    for n in 1..=10_000 {
+        assert_eq!(cache.get(n, 10_000).get_result(), n);
+    }
+    let report = stats::report();
+    let get = report.method(&name("Cache::get")).expect("counted");
+    assert_eq!((get.synchronous, get.suspended), (9_999, 1), "{report}");
+    let table = report.to_string();
+    assert!(table.contains("  99.9%  "), "{table}");
+    assert!(!table.contains("100.0%"), "{table}");
+}
