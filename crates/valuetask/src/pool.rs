@@ -539,6 +539,28 @@ pub(crate) unsafe fn free_small<R>(block: NonNull<R>) {
     drop(unsafe { take_small(block) });
 }
 
+/// [`free_small`] of a block when dropped: a record's release that calls user code first
+/// (which may panic) still gives the block back and drops the record.
+pub(crate) struct FreeSmall<R>(NonNull<R>);
+
+impl<R> FreeSmall<R> {
+    /// # Safety
+    /// As for [`free_small`], which the guard's drop calls; the caller does not use the
+    /// block after the guard drops.
+    #[inline(always)]
+    pub(crate) unsafe fn new(block: NonNull<R>) -> Self {
+        FreeSmall(block)
+    }
+}
+
+impl<R> Drop for FreeSmall<R> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        // SAFETY: per `new`'s caller.
+        unsafe { free_small(self.0) }
+    }
+}
+
 /// Move what `make` returns into a pooled block of its size class, or into a box if it fits
 /// none (over 4096 bytes, or aligned to more than 16): for task cells, which are shared
 /// between threads and freed by whichever drops the last handle. [`free_block`] gives it

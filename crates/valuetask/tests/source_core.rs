@@ -603,3 +603,80 @@ fn debug_shows_version_status_taken_and_waker() {
     core.reset();
     assert_eq!(debug(&core), shape(1, "Pending", false, false));
 }
+
+/// A value task over an `Arc` source, dropped while it waits, whose source's `withdraw`
+/// panics (here: the core drops the registered waker, whose `Drop` panics): the record is
+/// still freed, and the `Arc` it held with it.
+#[test]
+fn a_value_task_whose_withdrawal_panics_still_frees_its_record_and_its_arc() {
+    common::quiet_about_panics_with("this waker's clone panics when dropped");
+    let core = Arc::new(Core::new());
+    let source: Arc<dyn valuetask::ValueTaskSource<Result<u64, TaskError>>> = core.clone();
+    let mut value_task = ValueTask::from_arc_source(source, 0);
+    let waker = common::waker_whose_clone_runs_and_whose_clones_panic_on_drop(|| {});
+    assert!(poll_once(&mut value_task, &waker).is_pending());
+    let m = panic_message(|| drop(value_task));
+    assert!(m.contains("panics when dropped"), "{m}");
+    assert_eq!(Arc::strong_count(&core), 1, "the record's Arc was dropped");
+}
+
+/// The same through `core.value_task()`: its block goes back to the pool, so rounds of it
+/// keep no memory.
+#[test]
+fn a_core_value_task_whose_withdrawn_waker_panics_when_dropped_gives_its_block_back() {
+    common::quiet_about_panics_with("this waker's clone panics when dropped");
+    let core = Core::new();
+    let round = || {
+        let mut value_task = core.value_task();
+        let waker = common::waker_whose_clone_runs_and_whose_clones_panic_on_drop(|| {});
+        assert!(poll_once(&mut value_task, &waker).is_pending());
+        drop(waker);
+        let m = panic_message(|| drop(value_task));
+        assert!(m.contains("panics when dropped"), "{m}");
+        core.set_result(1);
+        core.reset();
+    };
+    round(); // warm this thread's pool
+    let ((), counts) = alloc_count::during(|| (0..64).for_each(|_| round()));
+    assert!(counts.live <= 0, "64 rounds kept {} bytes", counts.live);
+}
+
+/// A source whose `poll_result` panics after the core registered the waker: the value task's
+/// registration stays, so the completion wakes it; the public `withdraw`, called on that
+/// thread outside any value task's drop, does nothing (the consumer is not known after the
+/// panicking poll).
+#[test]
+fn withdraw_after_a_panicking_poll_leaves_the_registration_of_the_value_task() {
+    struct PanicsAfterRegistering(Core);
+    impl valuetask::ValueTaskSource<Result<u64, TaskError>> for PanicsAfterRegistering {
+        fn status(&self, token: u32) -> SourceStatus {
+            self.0.status(token)
+        }
+        fn poll_result(
+            &self,
+            token: u32,
+            cx: &mut std::task::Context<'_>,
+        ) -> Poll<Result<u64, TaskError>> {
+            let polled = self.0.poll_result(token, cx);
+            assert!(
+                polled.is_ready(),
+                "a source whose poll panics after registering"
+            );
+            polled
+        }
+        fn withdraw(&self, token: u32) {
+            self.0.withdraw(token);
+        }
+    }
+    common::quiet_about_panics_with("a source whose poll panics after registering");
+    let source = PanicsAfterRegistering(Core::new());
+    let mut value_task = ValueTask::from_source(&source, 0);
+    let (count, waker) = CountingWaker::new();
+    let m = panic_message(|| {
+        let _ = poll_once(&mut value_task, &waker);
+    });
+    assert!(m.contains("panics after registering"), "{m}");
+    source.0.withdraw(0);
+    source.0.set_result(1);
+    assert_eq!(count.count(), 1, "the value task's waker was woken");
+}

@@ -422,3 +422,24 @@ fn result_awaits_a_task_of_a_value_that_is_not_clone() {
     let error = common::drive(canceled.result()).err().cloned();
     assert_eq!(error, Some(TaskError::Canceled));
 }
+
+/// `ValueTask::from(task)` withdraws the task's own registration; when that drops a waker
+/// whose `Drop` panics, the handle is still released: the cell is freed with the last
+/// source, and its output dropped.
+#[test]
+fn a_task_turned_into_a_value_task_releases_its_handle_when_its_wakers_drop_panics() {
+    common::quiet_about_panics_with("this waker's clone panics when dropped");
+    let tcs = TaskCompletionSource::<Arc<()>>::new();
+    let mut task = tcs.task();
+    let waker = common::waker_whose_clone_runs_and_whose_clones_panic_on_drop(|| {});
+    assert!(poll_once(&mut task, &waker).is_pending());
+    drop(waker); // the cell holds the only clone
+    let converted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        drop(valuetask::ValueTask::from(task));
+    }));
+    assert!(converted.is_err(), "the waker's drop panicked");
+    let output = Arc::new(());
+    tcs.set_result(Arc::clone(&output));
+    drop(tcs);
+    assert_eq!(Arc::strong_count(&output), 1, "the cell was freed");
+}

@@ -116,10 +116,11 @@ impl<T> Task<T> {
     /// Move the counted cell pointer out of this handle (no refcount traffic).
     pub(crate) fn into_raw(self) -> RawTask<TaskOutput<T>> {
         let mut this = std::mem::ManuallyDrop::new(self);
-        let Task { raw, key } = &mut *this;
-        raw.remove_waiter(key);
-        // SAFETY: `this` is never used or dropped again, so the handle moves out exactly once.
-        unsafe { std::ptr::read(&this.raw) }
+        // SAFETY: `this` is never used or dropped again, so the handle moves out exactly
+        // once, before the waker's removal (which may panic: the handle still drops then).
+        let raw = unsafe { std::ptr::read(&this.raw) };
+        raw.remove_waiter(&mut this.key);
+        raw
     }
 
     fn completed_with(output: TaskOutput<T>) -> Self {

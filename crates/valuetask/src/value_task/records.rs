@@ -97,6 +97,9 @@ impl<T, S: SourceRef<T>> SourceRecord<T, S> {
     }
 
     unsafe fn release(header: NonNull<Header<T>>) {
+        // SAFETY: the vtable is this type's, and this is the record's one release: the
+        // record is freed when this returns or unwinds (a `withdraw` that panics).
+        let _free = unsafe { crate::pool::FreeSmall::new(header.cast::<Self>()) };
         // SAFETY: the vtable is this type's.
         let record = unsafe { Self::record(header) };
         // A value task dropped while it waits withdraws from its source (under the id its
@@ -104,8 +107,6 @@ impl<T, S: SourceRef<T>> SourceRecord<T, S> {
         Consumer::polling(header.as_ptr() as usize, || {
             record.source.get().withdraw(record.token);
         });
-        // SAFETY: the vtable is this type's, and this is the record's one release.
-        unsafe { crate::pool::free_small(header.cast::<Self>()) }
     }
 }
 
@@ -130,10 +131,12 @@ impl<U: Clone + Send + Sync + 'static> TaskRecord<TaskOutput<U>> {
 
     /// The block for `task`. No allocation once this thread's pool is warm.
     pub(crate) fn store(task: Task<U>) -> NonNull<Header<TaskOutput<U>>> {
+        // Before the block is taken: `into_raw` drops a waker, which may panic.
+        let raw = task.into_raw();
         crate::pool::store_small(|| TaskRecord {
             header: Header::new(&Self::VTABLE),
             key: WaiterKey::NONE,
-            raw: task.into_raw(),
+            raw,
             clone_output: <TaskOutput<U> as Clone>::clone,
         })
         .cast()
@@ -300,11 +303,12 @@ impl<O> CoreRecord<O> {
     /// registration, so another value task may await the generation (one load when it has
     /// none left: its generation completed since).
     unsafe fn release_waited(header: NonNull<Header<O>>) {
+        // SAFETY: as for `release`: the record is freed when this returns or unwinds (the
+        // withdrawn waker's drop panics).
+        let _free = unsafe { crate::pool::FreeSmall::new(header.cast::<Self>()) };
         // SAFETY: the vtable is this type's.
         let record = unsafe { Self::record(header) };
         // SAFETY: the record borrows the core for as long as it lives.
         unsafe { record.core.as_ref() }.withdraw(record.token, header.as_ptr() as usize);
-        // SAFETY: as for `release`.
-        unsafe { Self::release(header) }
     }
 }

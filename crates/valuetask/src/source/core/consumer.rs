@@ -16,18 +16,26 @@ thread_local! {
 }
 
 impl Consumer {
-    /// Run `poll` as the consumer `id`, and as nobody (0) after. Not restored on a panic,
-    /// nor to an outer consumer after a nested poll (a source polling other value tasks):
-    /// both only leave a consumer unknown, or known a little longer, until the next value
-    /// task's poll on this thread sets it; two plain stores, no guard, on every poll.
+    /// Run `poll` as the consumer `id`, and as nobody (0) after, also when `poll` panics (a
+    /// consumer known after its poll would let the public `withdraw` withdraw its
+    /// registration). Not restored to an outer consumer after a nested poll (a source
+    /// polling other value tasks): that only leaves a consumer unknown until the next value
+    /// task's poll on this thread sets it. Two plain stores on every poll.
     #[inline]
     pub(crate) fn polling<R>(id: usize, poll: impl FnOnce() -> R) -> R {
         #[cfg(not(valuetask_loom))]
         {
+            /// Sets the consumer to nobody when dropped.
+            struct Nobody;
+            impl Drop for Nobody {
+                #[inline(always)]
+                fn drop(&mut self) {
+                    let _ = CURRENT.try_with(|c| c.set(0));
+                }
+            }
             let _ = CURRENT.try_with(|c| c.set(id));
-            let polled = poll();
-            let _ = CURRENT.try_with(|c| c.set(0));
-            polled
+            let _nobody = Nobody;
+            poll()
         }
         #[cfg(valuetask_loom)]
         {
