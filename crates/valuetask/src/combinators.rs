@@ -136,7 +136,7 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
         };
         // A panic (a `T::clone`) faults `all` with its message.
         let forward = async move {
-            tcs.set_outcome(
+            tcs.forward_outcome(
                 crate::catch_panic::catch_panic(joined)
                     .await
                     .and_then(|r| r),
@@ -245,7 +245,7 @@ impl<T: Clone + Send + Sync + 'static> Task<Task<T>> {
                 Err(error) => Err(error.clone()),
             }
         });
-        let forward = async move { tcs.set_outcome(outcome.await.and_then(|r| r)) };
+        let forward = async move { tcs.forward_outcome(outcome.await.and_then(|r| r)) };
         // Driven by the two completions' own wake-ups: inline on the completing threads.
         ValueTask::boxed_lazy(forward).run_bridged_detached();
         flat

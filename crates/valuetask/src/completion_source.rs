@@ -230,6 +230,24 @@ impl<T> TaskCompletionSource<T> {
         }
     }
 
+    /// Complete the task with `outcome`, an empty [`TaskError::Aggregate`] included: for the
+    /// library's forwarders (`into_task`, `when_all`, `flatten`), which pass on an outcome
+    /// made elsewhere (`Task::from_error`, a `Completer`, a core accept an empty aggregate)
+    /// and own the task's only source, so it is not completed yet.
+    pub(crate) fn forward_outcome(&self, outcome: Result<T, TaskError>) {
+        let completed = self.try_forward_outcome(outcome);
+        debug_assert!(
+            completed,
+            "a forwarder's task is completed by the forwarder alone"
+        );
+    }
+
+    /// As [`forward_outcome`](Self::forward_outcome), for a task something else may have
+    /// completed first (`wait_async`'s timeout or token): whether this completed it.
+    pub(crate) fn try_forward_outcome(&self, outcome: Result<T, TaskError>) -> bool {
+        self.complete_with(outcome_of(&outcome), || outcome)
+    }
+
     /// Complete the task with `outcome` unless it is already completed; then `outcome` comes
     /// back (.NET 8 `TrySetFromTask`), as does an empty [`TaskError::Aggregate`], which names
     /// no failure.

@@ -152,7 +152,8 @@ fn watch<T: Clone + Send + Sync + 'static>(
                     Some(Err(error)) => Err(error.clone()),
                     None => unreachable!("a completed task has an outcome"),
                 };
-                let _ = wait.try_set_outcome(outcome);
+                // An empty `Aggregate` is passed on too (`try_set_outcome` would refuse it).
+                let _ = wait.try_forward_outcome(outcome);
                 return Poll::Ready(());
             }
             ended.as_mut().poll(cx)

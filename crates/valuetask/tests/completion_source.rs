@@ -269,3 +269,34 @@ fn an_empty_aggregate_is_refused_and_the_task_stays_pending() {
     assert_eq!(tcs.try_set_error(one.clone()), Ok(()));
     assert_eq!(task.wait(), Err(&one));
 }
+
+/// An empty `TaskError::Aggregate` is refused by `TaskCompletionSource`'s setters (as .NET's
+/// `SetException` refuses an empty list) but accepted elsewhere (`Task::from_error`, a pool's
+/// `Completer`, a core): the library's forwarders pass it on as it is, where they made it
+/// `Abandoned` (their own `set_outcome` panicked) or never completed the task.
+#[test]
+fn forwarders_pass_an_empty_aggregate_on() {
+    let empty = || TaskError::Aggregate(Vec::new().into());
+
+    let pool = valuetask::CompletionPool::<u8>::new();
+    let (reply, completer) = pool.rent();
+    let task = reply.into_task();
+    completer.set_error(empty());
+    assert_eq!(task.error(), Some(&empty()), "into_task");
+
+    let outer = TaskCompletionSource::<Task<u8>>::new();
+    let flat = outer.task().flatten();
+    outer.set_result(Task::from_error(empty()));
+    assert_eq!(flat.error(), Some(&empty()), "flatten");
+
+    let (reply, completer) = pool.rent();
+    let waited = reply
+        .into_task()
+        .wait_async_timeout(Duration::from_secs(30));
+    completer.set_error(empty());
+    assert_eq!(
+        waited.wait_timeout(Duration::from_secs(20)),
+        Some(Err(&empty())),
+        "wait_async"
+    );
+}

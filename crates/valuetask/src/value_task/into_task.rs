@@ -116,7 +116,9 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
                 let inner = ValueTask::from_repr(other);
                 // A panic in the inner future faults this task (not the forwarder's own).
                 let forward = async move {
-                    tcs.set_outcome(crate::catch_panic::catch_panic(inner).await.and_then(|r| r));
+                    tcs.forward_outcome(
+                        crate::catch_panic::catch_panic(inner).await.and_then(|r| r),
+                    );
                 };
                 if is_future {
                     // Polled once here already (above): straight to a runtime, as `as_task`
