@@ -62,21 +62,7 @@ impl Parse for Options {
             } else if input.peek(Token![crate]) {
                 let keyword = input.parse::<Token![crate]>()?;
                 input.parse::<Token![=]>()?;
-                // `crate = "path"` (as serde and tokio spell it) or `crate = path`.
-                let path = if input.peek(syn::LitStr) {
-                    let lit = input.parse::<syn::LitStr>()?;
-                    lit.parse::<syn::Path>().map_err(|_| {
-                        syn::Error::new(
-                            lit.span(),
-                            format!(
-                                "`crate = {:?}`: expected a path to the valuetask crate, such as `my_crate::valuetask`",
-                                lit.value()
-                            ),
-                        )
-                    })?
-                } else {
-                    input.parse::<syn::Path>()?
-                };
+                let path = crate_path(input)?;
                 if options.krate.replace(path).is_some() {
                     return Err(syn::Error::new(keyword.span, "`crate` given twice"));
                 }
@@ -209,6 +195,12 @@ impl Options {
                         "`?Send` applies to the whole trait or impl: put it on the outer #[value_task]",
                     ));
                 }
+                Ok(o) if o.local => {
+                    error.get_or_insert(syn::Error::new_spanned(
+                        attr,
+                        "`?Send` is already on the whole trait or impl: this changes nothing",
+                    ));
+                }
                 Ok(o) if o.krate.is_some() => {
                     error.get_or_insert(syn::Error::new_spanned(
                         attr,
@@ -247,5 +239,23 @@ impl Options {
             Some(e) => Err(e),
             None => Ok(merged),
         }
+    }
+}
+
+/// The path after `crate =`: `"path"` (as serde and tokio spell it) or `path`.
+pub(crate) fn crate_path(input: ParseStream) -> syn::Result<syn::Path> {
+    if input.peek(syn::LitStr) {
+        let lit = input.parse::<syn::LitStr>()?;
+        lit.parse::<syn::Path>().map_err(|_| {
+            syn::Error::new(
+                lit.span(),
+                format!(
+                    "`crate = {:?}`: expected a path to the valuetask crate, such as `my_crate::valuetask`",
+                    lit.value()
+                ),
+            )
+        })
+    } else {
+        input.parse::<syn::Path>()
     }
 }

@@ -94,7 +94,9 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
     /// A task that completes when every task in `tasks` has completed (.NET `Task.WhenAll`):
     /// with all the values in input order, or, if any failed, faulted with
     /// [`TaskError::Aggregate`] of every failure (canceled when every failure is a
-    /// cancellation). An empty input completes at once with an empty `Vec`.
+    /// cancellation). Unlike .NET, whose aggregate holds only the faulted tasks' exceptions,
+    /// the aggregate also lists the canceled inputs (as [`TaskError::Canceled`]): every
+    /// failure is reported. An empty input completes at once with an empty `Vec`.
     ///
     /// ```
     /// use valuetask::Task;

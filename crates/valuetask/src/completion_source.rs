@@ -31,7 +31,8 @@ pub struct TaskCompletionSource<T> {
 
 impl<T> TaskCompletionSource<T> {
     /// A source whose task wakes awaiters inline on completion (.NET
-    /// `new TaskCompletionSource<TResult>()`). One allocation, shared with the task.
+    /// `new TaskCompletionSource<TResult>()`). One pooled block, shared with the task (no
+    /// allocation once this thread's pool is warm).
     ///
     /// ```
     /// use valuetask::TaskCompletionSource;

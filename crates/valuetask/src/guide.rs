@@ -33,8 +33,9 @@
 //!     _cache.TryGetValue(id, out var hit) ? new ValueTask<string>(hit) : new ValueTask<string>(LoadAsync(id));
 //! ```
 //!
-//! The hit is a ready value task ([`ValueTask::from_result`](crate::ValueTask::from_result),
-//! a move); the miss runs the slower path. `examples/cached_repository.rs` does this for real,
+//! The hit is a ready value task ([`ValueTask::from_result`](crate::ValueTask::from_result):
+//! a move for a result of up to two words; a `String`, three, waits in a pooled block); the
+//! miss runs the slower path. `examples/cached_repository.rs` does this for real,
 //! with SQLite behind the cache.
 //!
 //! ```

@@ -5,7 +5,7 @@
 //! | .NET | valuetask |
 //! |---|---|
 //! | `ValueTask<T>` | [`ValueTask<'a, T>`](ValueTask): a `Future<Output = T>`; ready value, task, boxed future or source + token; two words for every `T` (.NET's struct holds the result inline; here a result larger than the words is kept in a pooled block, so a value task always moves as two words) |
-//! | `new ValueTask<T>(result)` | [`ValueTask::from_result`]: no allocation (a result too large for the two words takes a pooled block) |
+//! | `new ValueTask<T>(result)` | [`ValueTask::from_result`]: a move when the result fits the two words; a larger one takes a pooled block (no allocation once the pool is warm; a box over 4080 bytes or aligned to more than 16) |
 //! | `new ValueTask<T>(task)` | `ValueTask::from(task)` → `ValueTask<'static, Result<T, TaskError>>` |
 //! | `new ValueTask<T>(source, token)` | [`ValueTask::from_source`], [`ValueTask::from_arc_source`] (`u32` token) |
 //! | `default(ValueTask<T>)`, `ValueTask.CompletedTask` | `ValueTask::default()` (complete with `T::default()`), [`ValueTask::completed`] |
@@ -23,7 +23,7 @@
 //! | `Task.WhenAll`, `Task.WhenAny` | [`Task::when_all`], [`Task::when_any`], and [`ValueTask::when_all`], [`ValueTask::when_any`] (which .NET lacks) |
 //! | `TaskExtensions.Unwrap` (of `Task<Task<T>>`) | [`Task::flatten`] |
 //! | `ContinueWith`, `TaskContinuationOptions` | [`Task::continue_with`], [`Task::continue_with_options`], [`ContinuationOptions`] ([`ContinueWhen`]: `OnlyOn…`; [`ContinueOn`]: `ExecuteSynchronously`) |
-//! | `Wait()`, `Wait(TimeSpan)`, `.Result` | [`Task::wait`], [`Task::wait_timeout`], [`Task::try_result`] |
+//! | `Wait()`, `.Result`, `GetAwaiter().GetResult()`; `Wait(TimeSpan)`; `IsCompleted` + `Result` without blocking | [`Task::wait`]; [`Task::wait_timeout`]; [`Task::try_result`] |
 //! | `WaitAsync(TimeSpan, CancellationToken)`, `TimeoutException` | [`Task::wait_async`], [`Task::wait_async_timeout`], [`Task::wait_async_cancellation`] (feature `tokio`); [`TaskError::TimedOut`] |
 //! | `TaskCompletionSource<T>` | [`TaskCompletionSource<T>`](TaskCompletionSource) |
 //! | `TaskCreationOptions.RunContinuationsAsynchronously` | [`Continuations::Asynchronous`] |
@@ -140,7 +140,8 @@ pub use value_task::ValueTask;
 ///   block, so that its signature takes the trait's form.)
 /// - A call starts the body at once and runs it to its first suspension, as a .NET `async`
 ///   method does ([`ValueTask::start`]): if it completes there, the result comes back by value
-///   and no storage is kept; if it suspends, the future continues in pooled storage. Either
+///   (one larger than the value task's two words waits in the body's pooled block until
+///   awaited); if it suspends, the future continues in pooled storage. Either
 ///   way a call allocates nothing in steady state (futures up to 4080 bytes and aligned to at
 ///   most 16 bytes; others are boxed). This differs from `async-trait`, whose futures are lazy: the body's first part
 ///   runs inside the call, so a lock or `RefCell` borrow held across the call is held while
@@ -168,7 +169,8 @@ pub use value_task::ValueTask;
 ///   error, where `async-trait`, which renames `self`, accepts it.
 /// - A body with no `.await` (and no macro other than the standard library's, since
 ///   `select!`-style macros hide an `.await`) cannot suspend, so it runs as a plain closure
-///   and the call returns [`ValueTask::from_result`]: no future and no storage at all, the
+///   and the call returns [`ValueTask::from_result`]: no future, and for a result that fits
+///   the value task's two words no storage at all, the
 ///   cost of a function call returning a 16-byte value (for a result of up to 8 bytes, in
 ///   two registers). Nothing is held across a suspension
 ///   there, so such a body need not be `Send`. A local macro named like a standard one that
@@ -184,16 +186,18 @@ pub use value_task::ValueTask;
 ///   `Box<dyn Error + Send + Sync>` (as such code usually has anyway), or `?Send`.
 /// - Pooling is the default, and safe: a value task cannot be awaited twice. Opt a method out
 ///   with `#[value_task(boxed)]` on it, or a whole item with `#[value_task(boxed)]` on the
-///   item ([`ValueTask::boxed`], .NET's non-pooling builder): that changes where a suspended
-///   future is kept (a box per call that suspends), not when the body runs; a call that
-///   completes at once still returns its value with no box. Under `?Send` the box is itself
+///   item ([`ValueTask::boxed`], .NET's non-pooling builder): that changes where the future
+///   is kept (a box per call whose body has an `.await`, made before the body runs and freed
+///   when it completes, or when its result is awaited if it is larger than the value task's
+///   two words), not when the body runs; a body with no `.await` allocates no box. Under `?Send` the box is itself
 ///   kept in a pooled block (a `LocalValueTask` has no unpooled form). `boxed` and `lazy`
 ///   together are an error (a lazy body is pooled).
 /// - The pool's memory is bounded. Futures go in blocks of seven size classes (64 bytes to
 ///   4 KiB, each with a 16-byte header). Each thread keeps up to 16 KiB of free blocks per class, and a shared list keeps
 ///   up to 64 KiB per class for blocks freed on other threads. So the pool holds at most
 ///   112 KiB per thread that used it, plus 448 KiB shared. Blocks beyond that go back to the
-///   allocator, as does a thread's cache when the thread exits. The caps are read from the
+///   allocator; a thread's cache goes to the shared lists when the thread exits (what
+///   exceeds their cap, to the allocator). The caps are read from the
 ///   environment at the pool's first use (as .NET reads
 ///   `DOTNET_SYSTEM_THREADING_POOLINGASYNCVALUETASKSCACHESIZE`): `VALUETASK_POOL_THREAD_BYTES`
 ///   (per class and thread, default 16384) and `VALUETASK_POOL_SHARED_BYTES` (per class,

@@ -24,6 +24,15 @@ use crate::value_task::ValueTask;
 /// let vt = LocalValueTask::new(async move { *shared + 1 });
 /// assert_eq!(vt.get_result(), 6);
 /// ```
+///
+/// Sent to another thread, it does not compile, whatever its future:
+///
+/// ```compile_fail,E0277
+/// use valuetask::LocalValueTask;
+///
+/// let vt = LocalValueTask::new(async { 1 });
+/// std::thread::spawn(move || vt.get_result());
+/// ```
 #[must_use = "dropping a LocalValueTask discards its result and drops whatever work is still pending; await it or `get_result` it"]
 pub struct LocalValueTask<'a, T> {
     inner: ValueTask<'a, T>,
@@ -32,8 +41,8 @@ pub struct LocalValueTask<'a, T> {
 
 impl<'a, T> LocalValueTask<'a, T> {
     /// A value task that is already complete with `value` (.NET `new ValueTask<T>(result)`).
-    /// No allocation (see [`ValueTask::from_result`]: a result too large for the value
-    /// task's two words goes to a pooled block).
+    /// As [`ValueTask::from_result`]: a move when `value` fits the value task's two words;
+    /// a larger one goes to a pooled block (no allocation once the pool is warm).
     ///
     /// ```
     /// use valuetask::LocalValueTask;
@@ -71,8 +80,8 @@ impl<'a, T> LocalValueTask<'a, T> {
     }
 
     /// Start `future` now (see [`ValueTask::start`]; .NET: an `async ValueTask<T>` method with
-    /// `PoolingAsyncValueTaskMethodBuilder`): polled once here; a result is kept by value, a
-    /// suspended future continues in pooled storage. What `#[value_task(?Send)]` methods
+    /// `PoolingAsyncValueTaskMethodBuilder`): polled once here; a result is kept as
+    /// [`ValueTask::start`] keeps it, a suspended future continues in pooled storage. What `#[value_task(?Send)]` methods
     /// return.
     ///
     /// ```

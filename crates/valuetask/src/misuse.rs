@@ -14,9 +14,9 @@
 //! | `GetResult()` before completion | [`get_result`](crate::ValueTask::get_result) blocks until it is done; [`try_get`](crate::ValueTask::try_get) hands it back | `tests/blocking_waits.rs`, the guide |
 //! | poll again after it yielded (it is `Unpin`, so `Pin::new(&mut vt)` allows it), or `get_result`/`try_get`/`as_task`/`into_task`/`preserve`/`when_all`/`when_any` of such a one | panic: "… on a value task that already yielded its value (it was polled to completion)" | `tests/value_task_backings.rs`, `tests/when_all_any.rs`, `tests/preserve.rs` |
 //! | stored in a field and awaited after its source was reset (a stale token) | panic naming both versions (see below), never another generation's result | `tests/source_core.rs` (`stale_and_future_tokens_panic_naming_both_versions`), the guide |
-//! | a `LocalValueTask` sent to another thread | does not compile (`!Send`) | `tests/ui/value_task_future_not_send.rs` |
+//! | a `LocalValueTask` sent to another thread | does not compile (`!Send`, E0277) | [`LocalValueTask`](crate::LocalValueTask)'s `compile_fail` example |
 //! | `get_result` on the thread of a current-thread runtime, for work on that runtime | never returns (that runtime cannot run while its thread is blocked), as in .NET; await there. Not turned into a panic: the awaited work may run on another runtime or thread, where such a wait is fine, and the wait cannot tell which | `tests/blocking_waits.rs` (`a_wait_on_a_current_thread_runtime_for_work_on_it_does_not_return`, with `wait_timeout`) |
-//! | a future too large for the pool (over 4080 bytes, or aligned to more than 16) given to `ValueTask::new` / `start` | kept in a plain box instead: one allocation per call, same behaviour | `tests/future_pool.rs` |
+//! | a future too large for the pool (it or its output over 4080 bytes, or aligned to more than 16) given to `ValueTask::new` / `start` | kept in a plain box instead: one allocation per call, same behaviour | `tests/future_pool.rs` |
 //!
 //! # `ManualResetValueTaskSourceCore` and your `ValueTaskSource`s over it
 //!

@@ -10,11 +10,11 @@
 //! them (`cargo run --release -p valuetask-bench`, rows (h), (j), (k)): a `#[value_task]` call
 //! that completes at once costs what a plain function call returning its value costs, and one
 //! that suspends keeps its future in pooled storage, so neither allocates in steady state,
-//! where an `#[async_trait]` call or a fresh `Task` allocates on every call. Fewer
-//! allocations are not always less time, though: a ready result moves by value with its value
-//! task, through every caller that moves the value task, where `#[async_trait]` moves a
-//! 16-byte box pointer and writes the result once, where it is awaited. The bench's payload
-//! grid, (p), measures both over real payload sizes and `dyn` layers, each call awaited in an
+//! where an `#[async_trait]` call allocates on every call (and a `Task` takes a shared,
+//! reference-counted cell). Fewer allocations are not always less time, though: a result
+//! too large for a value task's two words is written where it was produced and copied out
+//! when awaited, where `#[async_trait]`'s poll writes it once, where it is awaited. The
+//! bench's payload grid, (p), measures both over real payload sizes and `dyn` layers, each call awaited in an
 //! `async` block: a body that only awaits another value-task call returns that call's value
 //! task (no frame), so forwarding layers cost next to nothing and a value task is the faster
 //! return through them. A value task is two words whatever its result; one too large for
@@ -22,8 +22,8 @@
 //! straight into the awaiting code's place, as a box does; a call that completes at once keeps
 //! it in its pooled block, and it is copied from there when awaited, where a box's poll writes
 //! it in place. The payload grid (p) shows every call with a 64-byte result below the box's
-//! time, in both profiles; with a 256-byte result, a call through one layer that completes at
-//! once comes to about the box's time, and above it when the whole program is built as one
+//! time, in both profiles; with a 256-byte result, a call through one layer whose future is
+//! small (up to 512 bytes) and that completes at once comes to about the box's time, and above it when the whole program is built as one
 //! codegen unit. So a method whose
 //! result is larger than [`LARGE_RESULT_BYTES`] and whose calls complete at once at least
 //! half the time gets [`Advice::LargeResult`] (measure it, or return a `Box<T>`: one
@@ -35,7 +35,7 @@
 //! |---|---|---|
 //! | fewer than [`MIN_CALLS`] calls | [`Advice::TooFewCalls`] | nothing to tell yet |
 //! | a result over [`LARGE_RESULT_BYTES`], ≥ 50% | [`Advice::LargeResult`] | no allocation, and the value task is two words, but a call that completes at once copies the result out of its block, which a box does not: measure |
-//! | ≥ 90% | [`Advice::KeepMostlySynchronous`] | the common call allocates nothing and runs no future; a `Task` would allocate on every call |
+//! | ≥ 90% | [`Advice::KeepMostlySynchronous`] | the common call allocates nothing and runs no future; a `Task` would take a shared cell on every call |
 //! | 50% to 90% | [`Advice::KeepPooled`] | most calls complete at once; those that suspend reuse pooled storage |
 //! | < 50% | [`Advice::MostlySuspends`] | a `ValueTask` saves the allocation only on the calls that complete at once; still no allocation in steady state thanks to the pool, but a suspending call is polled once more than a boxed one and may take more time, and when callers share the result (await it more than once, or from several tasks) a `Task` costs about the same and is what they need |
 //!
@@ -605,7 +605,7 @@ impl Advice {
                 row.calls()
             ),
             Advice::KeepMostlySynchronous => format!(
-                "keep ValueTask: {sync}% synchronous (no future, no allocation; a Task would allocate on every call)"
+                "keep ValueTask: {sync}% synchronous (no future, no allocation; a Task would take a shared cell on every call)"
             ),
             Advice::KeepPooled => format!(
                 "keep ValueTask: {sync}% synchronous; the {suspends}% that suspend reuse pooled storage (no allocation in steady state)"

@@ -225,9 +225,10 @@ impl<'a, T> ValueTask<'a, T> {
 
     /// Start `future` now, as a .NET `async` method starts (its builder's `Start`, as in
     /// `PoolingAsyncValueTaskMethodBuilder<TResult>.Start`): it is polled once, here, up to its
-    /// first suspension. If it completes, the value task holds the result by value and no
-    /// storage is kept; if it suspends, it continues in pooled storage (boxed if it is too
-    /// large for the pool). This is what `#[value_task]` methods return.
+    /// first suspension. If it completes, the value task holds the result by value when it
+    /// fits the value task's two words, and else keeps it in the future's pooled block until
+    /// awaited; if it suspends, it continues in pooled storage (boxed if it is too large for
+    /// the pool). This is what `#[value_task]` methods return.
     ///
     /// The first poll uses a waker that does nothing; the first real poll (the `.await`)
     /// registers the real one, as the `Future` contract requires of every future. A body that
@@ -300,7 +301,8 @@ impl<'a, T> ValueTask<'a, T> {
     /// pool; .NET's non-pooling `AsyncValueTaskMethodBuilder`, which starts its method at the
     /// call like the pooling one): for futures you know are large, or to opt out of pooling.
     /// The storage differs, not the semantics: the future is polled once here, and one that
-    /// completes there gives a ready value task (its box is already freed).
+    /// completes there gives a ready value task (its box freed, unless it keeps a result
+    /// too large for the value task's two words until awaited).
     ///
     /// ```
     /// use valuetask::ValueTask;
@@ -495,7 +497,7 @@ impl<T> Future for ValueTask<'_, T> {
 
 impl<T: Default> Default for ValueTask<'_, T> {
     /// A value task complete with `T::default()` (.NET `default(ValueTask<TResult>)`, which
-    /// is complete with `default(TResult)`): a move, no allocation.
+    /// is complete with `default(TResult)`): as [`from_result`](Self::from_result).
     ///
     /// ```
     /// let vt: valuetask::ValueTask<'_, u32> = Default::default();

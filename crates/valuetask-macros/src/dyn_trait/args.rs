@@ -116,7 +116,11 @@ impl Parse for DynArgs {
             if input.peek(Token![crate]) {
                 let token = input.parse::<Token![crate]>()?;
                 input.parse::<Token![=]>()?;
-                if options.krate.replace(input.parse()?).is_some() {
+                if options
+                    .krate
+                    .replace(crate::options::crate_path(input)?)
+                    .is_some()
+                {
                     return Err(syn::Error::new(token.span, "`crate = ..` given twice"));
                 }
                 continue;

@@ -18,7 +18,7 @@ pub use crate::backing::SourceStatus;
 /// `poll_result` replaces .NET's `OnCompleted` + `GetResult`: it returns the result when
 /// ready, or stores the waker and returns `Pending`, waking it once the result is ready.
 /// The trait is object safe; `ValueTask` holds a `&dyn ValueTaskSource<T>` or an
-/// `Arc<dyn ValueTaskSource<T>>` without allocating.
+/// `Arc<dyn ValueTaskSource<T>>` in a pooled record (no allocation once the pool is warm).
 ///
 /// A source is shared with its producer, hence `Send + Sync`. Its `wake` calls may run code
 /// inline (a `ValueTask::as_task` bridge polls the source from its waker), so do not hold a lock

@@ -70,9 +70,9 @@ pub(crate) fn outcome_of_error(error: &TaskError) -> Outcome {
 
 /// A shareable handle to a result that is, or will be, available: .NET's `Task<TResult>`.
 ///
-/// `Task<T>` is `Clone`: every clone points at the same allocation (state word, refcount,
-/// first waiter, output; more than one awaiter pending at once adds a waiter list, and more
-/// than 16 per-thread shards). Await it by value or by reference, as often as you like, from
+/// `Task<T>` is `Clone`: every clone points at the same pooled block (state word, refcount,
+/// first waiter, output; a second pending awaiter adds a slab of 128 slots in per-thread
+/// shards, for awaiters 2 to 129, and more than 129 add an overflow of per-thread shards). Await it by value or by reference, as often as you like, from
 /// any number of threads at once; each await yields a clone of the result,
 /// `Result<T, TaskError>`. Awaiting a completed task is one Acquire load and a clone: no lock,
 /// no waiter list.
@@ -134,12 +134,13 @@ impl<T> Task<T> {
 
     /// A task that has already run to completion with `value` (.NET `Task.FromResult`).
     ///
-    /// One allocation, except for the results .NET's `AsyncTaskCache` holds for `bool` and
-    /// `int`, and `()`: `true`, `false`, the `i32`s `-1..=8` and `()` each have one static
+    /// One pooled block (no allocation once this thread's pool is warm), except for the
+    /// results .NET's `AsyncTaskCache` holds for `bool` and `int`, and `()`: `true`, `false`, the `i32`s `-1..=8` and `()` each have one static
     /// task, handed out to every caller, with no allocation and no refcount traffic (so two
     /// such tasks compare equal, as they are the same task in .NET too). The type test is resolved at compile time: for any other `T`
-    /// this is the allocation alone. A ready result that needs no sharing is a
-    /// [`ValueTask::from_result`](crate::ValueTask::from_result), which never allocates.
+    /// this is the block alone. A ready result that needs no sharing is a
+    /// [`ValueTask::from_result`](crate::ValueTask::from_result): a move when it fits two
+    /// words, and no shared cell in any case.
     ///
     /// ```
     /// use valuetask::Task;

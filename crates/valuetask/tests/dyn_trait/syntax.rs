@@ -330,7 +330,8 @@ mod options {
         assert!(ran.get());
     }
 
-    /// A crate that re-exports valuetask names it with `crate = path`.
+    /// A crate that re-exports valuetask names it with `crate = path` (or `crate = "path"`,
+    /// as for `#[value_task]`).
     mod reexported {
         pub use valuetask as framework;
     }
@@ -346,11 +347,24 @@ mod options {
         }
     }
 
+    #[dyn_trait(DynQuoted = dyn(box) Quoted, crate = "reexported::framework")]
+    trait Quoted {
+        async fn get(&self) -> u8;
+    }
+
+    impl Quoted for Body {
+        async fn get(&self) -> u8 {
+            10
+        }
+    }
+
     #[test]
     fn the_crate_option_names_valuetask_by_its_path() {
         let renamed: &reexported::framework::DynForm<dyn ErasedRenamed> =
             DynRenamed::from_ref(&Body);
         assert_eq!(now(renamed.get()), 9);
+        let quoted: &reexported::framework::DynForm<dyn ErasedQuoted> = DynQuoted::from_ref(&Body);
+        assert_eq!(now(quoted.get()), 10);
     }
 
     #[test]

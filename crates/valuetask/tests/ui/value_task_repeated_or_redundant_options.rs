@@ -3,7 +3,7 @@
 // attribute already rejects when the trait is not `boxed`: `boxed` on a declaration, which
 // has no body to box.
 // The errors: "`boxed` given twice" / "`?Send` given twice" at the second option, and
-// "`boxed` is already on the whole trait or impl" at a method's attribute.
+// "`boxed` (or `?Send`) is already on the whole trait or impl" at a method's attribute.
 #![allow(dead_code)]
 
 use valuetask::value_task;
@@ -24,6 +24,14 @@ struct S;
 impl S {
     #[value_task(boxed)]
     async fn boxed_again(&self) -> u8 {
+        1
+    }
+}
+
+#[value_task(?Send)]
+impl S {
+    #[value_task(?Send)]
+    async fn local_again(&self) -> u8 {
         1
     }
 }
