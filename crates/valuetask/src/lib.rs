@@ -86,6 +86,7 @@ mod first_poll;
 mod forwarding;
 pub mod guide;
 mod held;
+mod inline_depth;
 mod local_value_task;
 #[doc(hidden)]
 pub mod macro_support;

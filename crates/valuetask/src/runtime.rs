@@ -396,7 +396,8 @@ mod on_tokio {
         }
 
         /// Like [`run`](Self::run), canceled by `token` (.NET `Task.Run(func, token)`): a
-        /// token canceled before the task starts ends it canceled without running the future;
+        /// token canceled before the task starts ends it canceled without running the future
+        /// (a panic in the future's `Drop` then goes to the unobserved-error hook too);
         /// one canceled later ends the task canceled inside `token.cancel()` (so awaiters see
         /// it when `cancel()` returns, with no runtime involved) and drops the future at its
         /// next poll on the runtime. That differs from .NET on purpose: there, a token
@@ -466,14 +467,14 @@ mod on_tokio {
         cancel: Cancel,
     ) -> Task<T> {
         if token.is_cancelled() {
-            // Dropped here, unstarted; a panic in that drop faults the task, as it would
-            // have mid-flight.
-            return match std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-                drop(future)
-            })) {
-                Ok(()) => Task::from_canceled(),
-                Err(panic) => Task::from_error(crate::catch_panic::panic_error(panic)),
-            };
+            // Dropped here, unstarted; the task is canceled whatever that drop does, and a
+            // panic in it goes to the unobserved-error hook, as mid-flight (see the docs).
+            if let Err(panic) =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(future)))
+            {
+                crate::unobserved::report::<()>(&Err(crate::catch_panic::panic_error(panic)));
+            }
+            return Task::from_canceled();
         }
         let tcs = TaskCompletionSource::new();
         let task = tcs.task();
@@ -510,11 +511,16 @@ mod on_tokio {
         /// assert_eq!(t.wait(), Ok(&()));
         /// ```
         ///
-        /// A `duration` whose deadline is past what `Instant` can hold (`Duration::MAX`, the
-        /// usual "forever") gives a task that never completes and runs nothing: it is freed
-        /// with its last handle. (A continuation of it, or a `when_all` over it, holds a
-        /// handle while it waits, so both stay for good: nothing will ever complete them.)
+        /// A zero `duration` gives [`Task::completed`], complete on return (.NET's
+        /// `Task.Delay(0)` returns `Task.CompletedTask`). A `duration` whose deadline is past
+        /// what `Instant` can hold (`Duration::MAX`, the usual "forever") gives a task that
+        /// never completes and runs nothing: it is freed with its last handle. (A
+        /// continuation of it, or a `when_all` over it, holds a handle while it waits, so both
+        /// stay for good: nothing will ever complete them.)
         pub fn delay(duration: Duration) -> Task<()> {
+            if duration.is_zero() {
+                return Task::completed();
+            }
             match std::time::Instant::now().checked_add(duration) {
                 Some(deadline) => Task::run_on(&super::background_handle(), sleep_until(deadline)),
                 None => Task::never(),
@@ -524,8 +530,9 @@ mod on_tokio {
         /// A task that completes after `duration`, or ends canceled when `token` fires first
         /// (.NET `Task.Delay(TimeSpan, CancellationToken)`).
         ///
-        /// Canceled inside `token.cancel()`, as in .NET: the task is Canceled when `cancel()`
-        /// returns. Its awaiters are woken from valuetask's continuation thread, though, not
+        /// As in .NET, a token already canceled gives a canceled task, and otherwise a zero
+        /// `duration` gives [`Task::completed`]. Canceled inside `token.cancel()`, as in .NET:
+        /// the task is Canceled when `cancel()` returns. Its awaiters are woken from valuetask's continuation thread, though, not
         /// inside `cancel()`, so a synchronous continuation
         /// ([`ContinueOn::Synchronously`](crate::ContinueOn::Synchronously)) never runs on the
         /// canceling thread's stack (.NET's canceled `Task.Delay` runs its continuations
@@ -549,6 +556,12 @@ mod on_tokio {
         /// assert!(delay.wait().unwrap_err().is_canceled());
         /// ```
         pub fn delay_with_cancellation(duration: Duration, token: CancellationToken) -> Task<()> {
+            if token.is_cancelled() {
+                return Task::from_canceled();
+            }
+            if duration.is_zero() {
+                return Task::completed();
+            }
             let deadline = std::time::Instant::now().checked_add(duration);
             let sleep = async move {
                 match deadline {

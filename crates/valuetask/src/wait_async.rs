@@ -147,13 +147,25 @@ fn watch<T: Clone + Send + Sync + 'static>(
                 }
             }
             if done.as_mut().poll(cx).is_ready() {
-                let outcome = match task.try_result() {
+                // A panicking `T::clone` faults the wait (as it faults an `as_task` of the
+                // task), rather than leaving it to the timeout or pending.
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match task
+                    .try_result()
+                {
                     Some(Ok(value)) => Ok(value.clone()),
                     Some(Err(error)) => Err(error.clone()),
                     None => unreachable!("a completed task has an outcome"),
-                };
+                }))
+                .unwrap_or_else(|panic| Err(crate::catch_panic::panic_error(panic)));
                 // An empty `Aggregate` is passed on too (`try_set_outcome` would refuse it).
-                let _ = wait.try_forward_outcome(outcome);
+                // Inside the task's completion: a waker of the wait's awaiters that panics
+                // must not unwind into the task's completer (as in the branch above).
+                let completed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let _ = wait.try_forward_outcome(outcome);
+                }));
+                if let Err(panic) = completed {
+                    crate::catch_panic::discard(panic);
+                }
                 return Poll::Ready(());
             }
             ended.as_mut().poll(cx)

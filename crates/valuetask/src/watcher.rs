@@ -9,8 +9,17 @@
 //!   is lost) or `DONE` (the future is gone; wakes are ignored).
 //! - Only the thread that moved `state` to `RUNNING` (or created the watcher `RUNNING`)
 //!   locks `future`, until it stores `IDLE` or `DONE`: the lock is never contended.
-//! - The future is dropped once, by the runner that saw it complete, after `DONE` is stored:
-//!   wakes that its drop causes are ignored. The watcher itself is freed with its last waker.
+//! - The future is dropped once, by the runner that saw it complete (or its poll panic),
+//!   after `DONE` is stored: wakes that its drop causes are ignored. The watcher itself is
+//!   freed with its last waker.
+//! - A run started by a wake-up nests on the waking thread's stack as a bridge's does, and
+//!   past `inline_depth::MAX_INLINE_DEPTH` such runs moves to another thread
+//!   (`runtime::run_elsewhere`): a chain of waits on waits completes without growing one
+//!   stack without bound.
+//! - A panic in the future's poll or drop does not unwind into the waking code (a
+//!   completer's wake, tokio's loop inside `token.cancel()`): the watched futures catch the
+//!   user code they run, and a panic that still escapes ends the watcher (`DONE`, the future
+//!   dropped) and is discarded, so it can never be left `RUNNING` with nobody to poll it.
 //!
 //! Its loom model is a unit test (`--lib watcher::loom_models`; the module is private).
 
@@ -41,10 +50,24 @@ pub(crate) fn watch(future: impl Future<Output = ()> + Send + 'static) {
         state: AtomicU8::new(RUNNING),
         future: Mutex::new(Some(Box::pin(future))),
     });
-    watcher.run();
+    watcher.run_bounded();
 }
 
 impl Watcher {
+    /// [`run`](Self::run) here, one level deeper, unless this thread is already
+    /// `MAX_INLINE_DEPTH` runs deep: then on another thread. The caller moved `state` to
+    /// `RUNNING`.
+    fn run_bounded(self: &Arc<Self>) {
+        if crate::inline_depth::too_deep() {
+            let this = Arc::clone(self);
+            if crate::runtime::run_elsewhere(move || this.run_bounded()).is_ok() {
+                return;
+            }
+            // No other thread to be had: here after all, one level deeper.
+        }
+        crate::inline_depth::deeper(|| self.run());
+    }
+
     /// Poll until the future is done, or until a poll ends with no wake meanwhile. The caller
     /// moved `state` to `RUNNING`.
     fn run(self: &Arc<Self>) {
@@ -53,14 +76,20 @@ impl Watcher {
         loop {
             let mut slot = self.future.lock().unwrap_or_else(|e| e.into_inner());
             let finished = match slot.as_mut() {
-                Some(future) => future.as_mut().poll(&mut cx).is_ready(),
+                Some(future) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    future.as_mut().poll(&mut cx).is_ready()
+                }))
+                .unwrap_or_else(|panic| {
+                    crate::catch_panic::discard(panic);
+                    true
+                }),
                 None => true,
             };
             if finished {
                 let future = slot.take();
                 drop(slot);
                 self.state.store(DONE, Ordering::Release);
-                drop(future);
+                crate::catch_panic::drop_discarding(future);
                 return;
             }
             drop(slot);
@@ -93,7 +122,7 @@ impl Wake for Watcher {
                 .state
                 .compare_exchange(state, next, Ordering::AcqRel, Ordering::Acquire)
             {
-                Ok(_) if next == RUNNING => return self.run(),
+                Ok(_) if next == RUNNING => return self.run_bounded(),
                 Ok(_) => return,
                 Err(actual) => state = actual,
             }

@@ -224,6 +224,27 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
             seen_within(std::time::Duration::from_secs(10)),
             ["task panicked: the unused value's drop failed"]
         );
+
+        // A token canceled before the work starts: the task is canceled, and the panic of
+        // the unstarted work's `Drop` goes to the hook, as mid-flight.
+        struct WorkPanicsOnDrop;
+        impl Drop for WorkPanicsOnDrop {
+            fn drop(&mut self) {
+                panic!("the unstarted work's drop failed")
+            }
+        }
+        let token = tokio_util::sync::CancellationToken::new();
+        token.cancel();
+        let held = WorkPanicsOnDrop;
+        let task = Task::run_with_cancellation(
+            async move {
+                let _held = &held;
+                1u8
+            },
+            token,
+        );
+        assert_eq!(task.try_result(), Some(Err(&TaskError::Canceled)));
+        assert_eq!(seen(), ["task panicked: the unstarted work's drop failed"]);
     }
 
     // A panicking hook is contained.

@@ -139,3 +139,92 @@ async fn waits_are_awaitable_on_tokio() {
     tcs.set_result(3);
     assert_eq!(wait.await, Ok(3));
 }
+
+/// A value whose `clone` panics.
+struct CloneBomb;
+
+impl Clone for CloneBomb {
+    fn clone(&self) -> Self {
+        panic!("this value's clone panics")
+    }
+}
+
+/// The wait's clone of the task's value panics: the wait is faulted with that panic (as an
+/// `as_task` of the task would be), at once, not left pending (token only) or ended by its
+/// timeout, and the task's completer does not see the panic.
+#[test]
+fn a_panicking_clone_of_the_value_faults_the_wait_at_once() {
+    common::quiet_about_panics_with("this value's clone panics");
+    for timeout in [None, Some(LONG)] {
+        let tcs = TaskCompletionSource::<CloneBomb>::new();
+        let token = CancellationToken::new();
+        let wait = match timeout {
+            Some(timeout) => tcs.task().wait_async(timeout, token.clone()),
+            None => tcs.task().wait_async_cancellation(token.clone()),
+        };
+        tcs.set_result(CloneBomb);
+        match wait.wait_timeout(Duration::from_secs(20)) {
+            Some(Err(TaskError::Panicked(message))) => {
+                assert!(message.contains("clone panics"), "{message}")
+            }
+            Some(Err(other)) => panic!("faulted otherwise: {other:?}"),
+            Some(Ok(_)) => panic!("a value"),
+            None => panic!("still pending"),
+        }
+    }
+}
+
+/// An awaiter of the wait whose waker panics: the task's completer does not see the panic,
+/// and the wait is complete.
+#[test]
+fn a_panicking_waker_of_the_waits_awaiter_does_not_reach_the_tasks_completer() {
+    common::quiet_about_panics_with("this waker panics");
+    let tcs = TaskCompletionSource::<u8>::new();
+    let mut wait = tcs.task().wait_async_cancellation(CancellationToken::new());
+    let waker = common::waker_that_panics_on_wake();
+    assert!(common::poll_once(&mut wait, &waker).is_pending());
+    tcs.set_result(3);
+    assert_eq!(wait.try_result(), Some(Ok(&3)));
+}
+
+/// A child token's watcher (`cancel_on`) completes a task whose wait watches the parent
+/// token: inside `parent.cancel()`, the wait's watcher reads the parent's state. tokio-util
+/// before 0.7.20 woke a child's waiters under the parent's lock, and this deadlocked (hence
+/// the dependency's floor, 0.7.20).
+#[test]
+fn a_wait_on_a_parent_token_of_a_canceled_child_does_not_deadlock() {
+    assert!(common::finishes_within(Duration::from_secs(20), || {
+        let parent = CancellationToken::new();
+        let tcs = TaskCompletionSource::<u8>::new();
+        tcs.cancel_on(parent.child_token());
+        let wait = tcs.task().wait_async_cancellation(parent.clone());
+        parent.cancel();
+        assert!(wait.wait().unwrap_err().is_canceled());
+    }));
+}
+
+/// 5,000 waits, each on the one before, completed on a thread with a 256 KiB stack: each
+/// wait's watcher completes the next inside the previous completion, so their runs nest;
+/// past 32 the run moves to another thread, and no stack overflows (in a child process, so
+/// that an overflow fails this test alone).
+#[test]
+fn a_chain_of_waits_on_waits_completes_without_overflowing_a_stack() {
+    if !common::runs_in_child_process(
+        "a_chain_of_waits_on_waits_completes_without_overflowing_a_stack",
+    ) {
+        return;
+    }
+    let token = CancellationToken::new();
+    let tcs = TaskCompletionSource::<u8>::new();
+    let mut last = tcs.task();
+    for _ in 0..5_000 {
+        last = last.wait_async_cancellation(token.clone());
+    }
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || tcs.set_result(1))
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(last.wait_timeout(Duration::from_secs(60)), Some(Ok(&1)));
+}

@@ -17,13 +17,13 @@
 //!   `as_task` or a completer, whose own progress may be what the backing waits for; then it
 //!   moves, `RUNNING`, to another thread (`runtime::run_elsewhere`), which yields its time
 //!   slice between such re-polls.
-//! - Runs nest at most 32 deep on one thread (`MAX_INLINE_DEPTH`); a deeper one moves to the
+//! - Runs nest at most 32 deep on one thread, counted with watchers' runs
+//!   (`inline_depth::MAX_INLINE_DEPTH`); a deeper one moves to the
 //!   global runtime's blocking pool (`runtime::run_elsewhere`), as .NET queues an
 //!   `ExecuteSynchronously` continuation to the thread pool when the stack is deep. Not to a
 //!   queue on the same thread (code up the stack may block until that run happens), nor to
 //!   the one continuation thread (a deep link that blocks would hold up every other one).
 
-use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -32,14 +32,6 @@ use super::Repr;
 use crate::sync::{AtomicU8, Ordering, UnsafeCell};
 use crate::task::cell::RawTask;
 use crate::task::{outcome_of, Task, TaskError, TaskOutput};
-
-thread_local! {
-    /// Bridges running on this thread, nested (each completion can wake the next bridge).
-    static INLINE_DEPTH: Cell<u32> = const { Cell::new(0) };
-}
-
-/// Bridge runs nest at most this deep on one thread's stack.
-const MAX_INLINE_DEPTH: u32 = 32;
 
 /// Re-polls of a backing that wakes itself, in one run on the thread it started on.
 const MAX_INLINE_REPOLLS: u32 = 64;
@@ -163,24 +155,14 @@ impl<T: Send + Sync + 'static> Bridge<T> {
     /// [`run_bounded`](Self::run_bounded); `inline`: on the thread the run started on (the
     /// waking thread), not one it moved to.
     fn run_at_depth(self: &Arc<Self>, inline: bool) {
-        let depth = INLINE_DEPTH.with(Cell::get);
-        if depth >= MAX_INLINE_DEPTH {
+        if crate::inline_depth::too_deep() {
             let this = Arc::clone(self);
             if crate::runtime::run_elsewhere(move || this.run_at_depth(false)).is_ok() {
                 return;
             }
             // No other thread to be had: here after all, one level deeper.
         }
-        /// Restores the depth also when `run` unwinds (a waker of the task panicked).
-        struct Restore(u32);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                INLINE_DEPTH.with(|d| d.set(self.0));
-            }
-        }
-        INLINE_DEPTH.with(|d| d.set(depth + 1));
-        let _restore = Restore(depth);
-        self.run(inline);
+        crate::inline_depth::deeper(|| self.run(inline));
     }
 
     fn schedule(self: &Arc<Self>) {

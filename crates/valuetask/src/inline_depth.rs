@@ -1,0 +1,41 @@
+//! How deep runs that a wake-up starts on the waking thread nest on its stack: a bridge's
+//! (`value_task/bridge.rs`) and a watcher's (`watcher.rs`). Each run can complete a task whose
+//! wake-up starts the next, so a chain of them (synchronous continuations, waits on waits)
+//! would grow the stack without bound; past [`MAX_INLINE_DEPTH`] a run moves to another
+//! thread (`runtime::run_elsewhere`), as .NET queues an `ExecuteSynchronously` continuation to
+//! the thread pool when the stack is deep.
+//!
+//! # Invariants
+//!
+//! - The depth is this thread's count of such runs under way on its stack: [`deeper`] adds
+//!   one for the length of its closure, and takes it back also when the closure unwinds.
+
+use std::cell::Cell;
+
+thread_local! {
+    /// Runs under way on this thread's stack, nested.
+    static DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Runs nest at most this deep on one thread's stack.
+pub(crate) const MAX_INLINE_DEPTH: u32 = 32;
+
+/// Whether this thread's stack already holds [`MAX_INLINE_DEPTH`] runs: the next one moves.
+pub(crate) fn too_deep() -> bool {
+    DEPTH.try_with(Cell::get).unwrap_or(0) >= MAX_INLINE_DEPTH
+}
+
+/// Run `run` as one more level of nesting on this thread.
+pub(crate) fn deeper<R>(run: impl FnOnce() -> R) -> R {
+    /// Takes the level back also when `run` unwinds (a waker it wakes panicked).
+    struct Restore(u32);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = DEPTH.try_with(|d| d.set(self.0));
+        }
+    }
+    let depth = DEPTH.try_with(Cell::get).unwrap_or(0);
+    let _ = DEPTH.try_with(|d| d.set(depth + 1));
+    let _restore = Restore(depth);
+    run()
+}
