@@ -182,7 +182,7 @@ pub fn dyn_form_suspending() -> Scenario {
     let (dino, native) = dyn_forms();
     Scenario::new(
         "v",
-        "native async fn trait, dyn call suspending once",
+        "native async fn trait, dyn call suspending once (a yield)",
         vec![
             Implementation::new(DYNOSAUR, move |k| {
                 poll_to_completion(async { dino.suspending(k).await })

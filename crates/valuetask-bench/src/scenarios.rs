@@ -699,7 +699,7 @@ fn dyn_call_suspending() -> Scenario {
     let (boxed, stack, pooled) = services();
     Scenario::new(
         "j",
-        "dyn async trait call suspending once",
+        "dyn async trait call suspending once (a yield)",
         vec![
             awaited!(ASYNC_TRAIT, poll_to_completion, |k| boxed.suspending(k)),
             awaited!(STACK_FUTURE, poll_to_completion, |k| stack.suspending(k)),
@@ -716,7 +716,7 @@ fn dyn_call_suspending_in_a_tasks_loop() -> Scenario {
     let (boxed, stack, pooled) = services();
     Scenario::new(
         "j2",
-        "dyn async trait call suspending once, awaited in a task's loop",
+        "dyn async trait call suspending once (a yield), awaited in a task's loop",
         vec![
             awaited_in_a_loop!(ASYNC_TRAIT, poll_to_completion, |k| boxed.suspending(k)),
             awaited_in_a_loop!(STACK_FUTURE, poll_to_completion, |k| stack.suspending(k)),
