@@ -194,7 +194,7 @@ impl<T: Send + Sync + 'static> Task<T> {
 /// allows), or the continuation thread.
 fn schedule(job: impl FnOnce() + Send + 'static) {
     #[cfg(feature = "tokio")]
-    if let Err(job) = crate::runtime::run_elsewhere(job) {
+    if let Err(job) = crate::global_runtime::run_elsewhere(job) {
         job(); // no thread to be had: here rather than never
     }
     #[cfg(not(feature = "tokio"))]

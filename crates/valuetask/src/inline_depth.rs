@@ -2,7 +2,7 @@
 //! (`value_task/bridge.rs`) and a watcher's (`watcher.rs`). Each run can complete a task whose
 //! wake-up starts the next, so a chain of them (synchronous continuations, waits on waits)
 //! would grow the stack without bound; past [`MAX_INLINE_DEPTH`] a run moves to another
-//! thread (`runtime::run_elsewhere`), as .NET queues an `ExecuteSynchronously` continuation to
+//! thread (`global_runtime::run_elsewhere`), as .NET queues an `ExecuteSynchronously` continuation to
 //! the thread pool when the stack is deep.
 //!
 //! # Invariants

@@ -84,6 +84,7 @@ mod dyn_form;
 mod error;
 mod first_poll;
 mod forwarding;
+mod global_runtime;
 pub mod guide;
 mod held;
 mod inline_depth;

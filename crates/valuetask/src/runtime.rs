@@ -11,7 +11,8 @@
 //!
 //! # Invariants
 //!
-//! - Background work runs on the global runtime (`background_handle`), never the ambient
+//! - Background work runs on the global runtime (`global_runtime::background_handle`),
+//!   never the ambient
 //!   one, which may stop. `Task::run` and `as_task` use the ambient runtime whatever its
 //!   flavor, as `tokio::spawn` does.
 //! - `Drive` polls a future under a catch and completes a task: a panic faults it; dropped
@@ -20,15 +21,13 @@
 //! - A fired token's task is completed only by the token's watcher (`cancel_when`, inside
 //!   `token.cancel()`), registered before the task is handed out: a `Drive` that sees the
 //!   token fire drops its future and lets go of its source without completing the task.
-//! - `run_elsewhere` hands a run to the global runtime's blocking pool (scheduled
-//!   continuations, bridges woken too deep in a stack), since a continuation is synchronous
-//!   code and may block.
+//! - `global_runtime::run_elsewhere` hands a run to the global runtime's blocking pool
+//!   (scheduled continuations, bridges and watchers woken too deep in a stack), since a
+//!   continuation is synchronous code and may block.
 
 use std::future::Future;
 use std::mem::ManuallyDrop;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use crate::catch_panic::{drop_caught, finished, poll_caught};
@@ -36,48 +35,13 @@ use crate::completion_source::TaskCompletionSource;
 use crate::error::TaskError;
 use crate::task::Task;
 
-#[cfg(feature = "tokio")]
-fn global() -> &'static tokio::runtime::Runtime {
-    static GLOBAL: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
-    GLOBAL.get_or_init(|| {
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        if let Some(n) = std::env::var("VALUETASK_WORKER_THREADS")
-            .ok()
-            .and_then(|v| v.parse::<usize>().ok())
-            .filter(|&n| n > 0)
-        {
-            builder.worker_threads(n);
-        }
-        builder
-            .thread_name("valuetask-global")
-            .enable_all()
-            .build()
-            .expect("valuetask: failed to start the global tokio runtime")
-    })
-}
-
-/// The ambient runtime's handle, or the global runtime's.
-#[cfg(feature = "tokio")]
-pub(crate) fn handle() -> tokio::runtime::Handle {
-    tokio::runtime::Handle::try_current().unwrap_or_else(|_| global().handle().clone())
-}
-
-/// Where the library's own background work runs (scheduled continuations, timers): always
-/// the global runtime, which lives as long as the process (.NET's thread
-/// pool). An ambient runtime may stop (its spawned work is then dropped) or have its only
-/// worker blocked in a `wait()` for that very work.
-#[cfg(feature = "tokio")]
-pub(crate) fn background_handle() -> tokio::runtime::Handle {
-    global().handle().clone()
-}
-
 /// Run `future` to completion somewhere else; nobody joins it.
 fn spawn_detached(future: impl Future<Output = ()> + Send + 'static, on: Option<&Handle>) {
     #[cfg(feature = "tokio")]
     {
         match on {
             Some(handle) => drop(handle.spawn(future)),
-            None => drop(handle().spawn(future)),
+            None => drop(crate::global_runtime::handle().spawn(future)),
         }
     }
     #[cfg(not(feature = "tokio"))]
@@ -234,52 +198,6 @@ impl<F: Future, C> Drop for Drive<F, C> {
     }
 }
 
-/// Hand `run` to another thread (a bridge woken too deep in this thread's stack, a scheduled
-/// continuation): the global runtime's blocking pool (the run may block, as a continuation
-/// may), or without tokio a thread of its own. Returns `run` back when the spawn fails or
-/// panics (the OS refuses a thread and the pool has none, a thread-local destructor, the
-/// runtime failing to start): the caller runs it itself. (A pool at its cap of 512 threads
-/// queues the run instead; it runs when a thread frees up.) Take-once: whichever side takes
-/// `run` first runs it, so a spawn that fails after queueing (tokio then panics) cannot make
-/// it run twice.
-pub(crate) fn run_elsewhere<F: FnOnce() + Send + 'static>(run: F) -> Result<(), F> {
-    let slot = Arc::new(Mutex::new(Some(run)));
-    let remote = {
-        let slot = Arc::clone(&slot);
-        move || {
-            if let Some(run) = take(&slot) {
-                run();
-            }
-        }
-    };
-    let spawned = catch_unwind(AssertUnwindSafe(move || -> bool {
-        #[cfg(feature = "tokio")]
-        {
-            drop(background_handle().spawn_blocking(remote));
-            true
-        }
-        #[cfg(not(feature = "tokio"))]
-        {
-            std::thread::Builder::new()
-                .name("valuetask-deep-continuation".into())
-                .spawn(remote)
-                .is_ok()
-        }
-    }));
-    match spawned {
-        Ok(true) => Ok(()),
-        Ok(false) => take(&slot).map_or(Ok(()), Err),
-        Err(panic) => {
-            crate::catch_panic::discard(panic);
-            take(&slot).map_or(Ok(()), Err)
-        }
-    }
-}
-
-fn take<F>(slot: &Mutex<Option<F>>) -> Option<F> {
-    crate::sync::lock_std(slot).take()
-}
-
 /// Yield to the executor once (.NET `Task.Yield()`): the first poll wakes the task and returns
 /// `Pending`, the second completes. Works on any executor.
 ///
@@ -388,7 +306,7 @@ mod on_tokio {
         pub fn run_blocking(f: impl FnOnce() -> T + Send + 'static) -> Task<T> {
             let tcs = TaskCompletionSource::new();
             let task = tcs.task();
-            drop(super::handle().spawn_blocking(move || {
+            drop(crate::global_runtime::handle().spawn_blocking(move || {
                 let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
                 tcs.set_outcome(ran.map_err(crate::catch_panic::panic_error));
             }));
@@ -423,7 +341,7 @@ mod on_tokio {
             future: impl std::future::Future<Output = T> + Send + 'static,
             token: CancellationToken,
         ) -> Task<T> {
-            run_with_cancellation_on(&super::handle(), future, token)
+            run_with_cancellation_on(&crate::global_runtime::handle(), future, token)
         }
 
         /// Like [`run_with_cancellation`](Self::run_with_cancellation), on the runtime
@@ -522,7 +440,10 @@ mod on_tokio {
                 return Task::completed();
             }
             match std::time::Instant::now().checked_add(duration) {
-                Some(deadline) => Task::run_on(&super::background_handle(), sleep_until(deadline)),
+                Some(deadline) => Task::run_on(
+                    &crate::global_runtime::background_handle(),
+                    sleep_until(deadline),
+                ),
                 None => Task::never(),
             }
         }
@@ -571,7 +492,12 @@ mod on_tokio {
             };
             // Canceled inside `token.cancel()`, but its awaiters (a synchronous continuation)
             // are woken from the continuation thread, as .NET's canceled `Task.Delay` does.
-            run_canceled_by(&super::background_handle(), sleep, token, Cancel::Later)
+            run_canceled_by(
+                &crate::global_runtime::background_handle(),
+                sleep,
+                token,
+                Cancel::Later,
+            )
         }
     }
 

@@ -177,19 +177,21 @@ fn watch<T: Clone + Send + Sync + 'static>(
 /// End the wait with `TaskError::TimedOut` at `deadline`, unless it completed first: a sleep
 /// on valuetask's global runtime (which always has a timer), raced against the wait.
 fn time_out_at<T: Send + Sync + 'static>(deadline: Instant, wait: TaskCompletionSource<T>) {
-    drop(crate::runtime::background_handle().spawn(async move {
-        let waited = wait.task();
-        let mut sleep = pin!(tokio::time::sleep_until(tokio::time::Instant::from_std(
-            deadline
-        )));
-        let mut ended = pin!(waited.completion());
-        std::future::poll_fn(|cx| {
-            if sleep.as_mut().poll(cx).is_ready() {
-                let _ = wait.try_set_error(TaskError::TimedOut);
-                return Poll::Ready(());
-            }
-            ended.as_mut().poll(cx)
-        })
-        .await;
-    }));
+    drop(
+        crate::global_runtime::background_handle().spawn(async move {
+            let waited = wait.task();
+            let mut sleep = pin!(tokio::time::sleep_until(tokio::time::Instant::from_std(
+                deadline
+            )));
+            let mut ended = pin!(waited.completion());
+            std::future::poll_fn(|cx| {
+                if sleep.as_mut().poll(cx).is_ready() {
+                    let _ = wait.try_set_error(TaskError::TimedOut);
+                    return Poll::Ready(());
+                }
+                ended.as_mut().poll(cx)
+            })
+            .await;
+        }),
+    );
 }

@@ -14,7 +14,7 @@
 //!   freed with its last waker.
 //! - A run started by a wake-up nests on the waking thread's stack as a bridge's does, and
 //!   past `inline_depth::MAX_INLINE_DEPTH` such runs moves to another thread
-//!   (`runtime::run_elsewhere`): a chain of waits on waits completes without growing one
+//!   (`global_runtime::run_elsewhere`): a chain of waits on waits completes without growing one
 //!   stack without bound.
 //! - A panic in the future's poll or drop does not unwind into the waking code (a
 //!   completer's wake, tokio's loop inside `token.cancel()`): the watched futures catch the
@@ -60,7 +60,7 @@ impl Watcher {
     fn run_bounded(self: &Arc<Self>) {
         if crate::inline_depth::too_deep() {
             let this = Arc::clone(self);
-            if crate::runtime::run_elsewhere(move || this.run_bounded()).is_ok() {
+            if crate::global_runtime::run_elsewhere(move || this.run_bounded()).is_ok() {
                 return;
             }
             // No other thread to be had: here after all, one level deeper.

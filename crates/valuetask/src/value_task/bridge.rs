@@ -15,11 +15,11 @@
 //! - A run re-polls a backing that woke it during its poll ("poll me again") at most 64 times
 //!   on the thread it started on (`MAX_INLINE_REPOLLS`), which may be the caller of
 //!   `as_task` or a completer, whose own progress may be what the backing waits for; then it
-//!   moves, `RUNNING`, to another thread (`runtime::run_elsewhere`), which yields its time
+//!   moves, `RUNNING`, to another thread (`global_runtime::run_elsewhere`), which yields its time
 //!   slice between such re-polls.
 //! - Runs nest at most 32 deep on one thread, counted with watchers' runs
 //!   (`inline_depth::MAX_INLINE_DEPTH`); a deeper one moves to the
-//!   global runtime's blocking pool (`runtime::run_elsewhere`), as .NET queues an
+//!   global runtime's blocking pool (`global_runtime::run_elsewhere`), as .NET queues an
 //!   `ExecuteSynchronously` continuation to the thread pool when the stack is deep. Not to a
 //!   queue on the same thread (code up the stack may block until that run happens), nor to
 //!   the one continuation thread (a deep link that blocks would hold up every other one).
@@ -108,7 +108,7 @@ impl<T: Send + Sync + 'static> Bridge<T> {
                                 if inline {
                                     let this = Arc::clone(self);
                                     let moved = move || this.run_at_depth(false);
-                                    if crate::runtime::run_elsewhere(moved).is_ok() {
+                                    if crate::global_runtime::run_elsewhere(moved).is_ok() {
                                         return;
                                     }
                                 } else {
@@ -157,7 +157,7 @@ impl<T: Send + Sync + 'static> Bridge<T> {
     fn run_at_depth(self: &Arc<Self>, inline: bool) {
         if crate::inline_depth::too_deep() {
             let this = Arc::clone(self);
-            if crate::runtime::run_elsewhere(move || this.run_at_depth(false)).is_ok() {
+            if crate::global_runtime::run_elsewhere(move || this.run_at_depth(false)).is_ok() {
                 return;
             }
             // No other thread to be had: here after all, one level deeper.
