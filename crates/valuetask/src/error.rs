@@ -154,6 +154,60 @@ impl TaskError {
             _ => None,
         }
     }
+
+    /// The faulted error as an `E`, if this is [`TaskError::Faulted`] with an `E` (.NET:
+    /// `catch (IOException e)` on an awaited task's exception).
+    ///
+    /// ```
+    /// use valuetask::TaskError;
+    ///
+    /// let e = TaskError::faulted(std::io::Error::other("disk on fire"));
+    /// let io = e.downcast_ref::<std::io::Error>().expect("an io::Error");
+    /// assert_eq!(io.kind(), std::io::ErrorKind::Other);
+    /// assert!(e.downcast_ref::<std::fmt::Error>().is_none());
+    /// assert!(TaskError::Canceled.downcast_ref::<std::io::Error>().is_none());
+    /// ```
+    pub fn downcast_ref<E: Error + 'static>(&self) -> Option<&E> {
+        match self {
+            TaskError::Faulted(e) => e.downcast_ref::<E>(),
+            _ => None,
+        }
+    }
+}
+
+/// A boxed error faults (tower's `BoxError`, `Box<dyn Error + Send + Sync>`, which is not an
+/// `Error` itself and so cannot go through [`TaskError::faulted`]).
+///
+/// ```
+/// use valuetask::TaskError;
+///
+/// let boxed: Box<dyn std::error::Error + Send + Sync> = "no route".into();
+/// let e = TaskError::from(boxed);
+/// assert_eq!(e.to_string(), "task faulted: no route");
+/// ```
+impl From<Box<dyn Error + Send + Sync>> for TaskError {
+    fn from(error: Box<dyn Error + Send + Sync>) -> Self {
+        TaskError::Faulted(Arc::from(error))
+    }
+}
+
+/// A clone of a borrowed error (cheap: every payload is behind an `Arc`), so that `?` works
+/// on the borrowing accessors ([`Task::wait`](crate::Task::wait), `try_result`, `result()`),
+/// whose errors are `&TaskError`, in a function returning `Result<_, TaskError>`.
+///
+/// ```
+/// use valuetask::{Task, TaskError};
+///
+/// fn double(task: &Task<u32>) -> Result<u32, TaskError> {
+///     Ok(task.wait()? * 2)
+/// }
+/// assert_eq!(double(&Task::from_result(21)), Ok(42));
+/// assert_eq!(double(&Task::from_canceled()), Err(TaskError::Canceled));
+/// ```
+impl From<&TaskError> for TaskError {
+    fn from(error: &TaskError) -> Self {
+        error.clone()
+    }
 }
 
 /// Equality is identity for faulted errors (`Arc::ptr_eq`: the same error, not an equal-looking
@@ -209,11 +263,15 @@ impl fmt::Display for TaskError {
     }
 }
 
+/// The display already holds the faulted error's message (and each of an aggregate's), so
+/// the source is the next cause down, never that message again: the faulted error's own
+/// source, and none for an aggregate (the error-handling guideline: a cause goes in the
+/// display or in `source`, not both; chain printers such as anyhow's `{:#}` would print it
+/// twice). [`downcast_ref`](TaskError::downcast_ref) reaches the faulted error itself.
 impl Error for TaskError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
-            TaskError::Faulted(e) => Some(&**e as &(dyn Error + 'static)),
-            TaskError::Aggregate(all) => all.first().map(|e| e as &(dyn Error + 'static)),
+            TaskError::Faulted(e) => e.source(),
             _ => None,
         }
     }

@@ -41,7 +41,25 @@ fn a_faulted_error_keeps_its_identity_through_every_awaiter() {
 fn display_and_source_name_the_cause() {
     let e = TaskError::faulted(Boom);
     assert_eq!(e.to_string(), "task faulted: boom");
-    assert_eq!(e.source().unwrap().to_string(), "boom");
+    // The message is in the display: the source is the faulted error's own (none here), so
+    // a chain printer does not print "boom" twice.
+    assert!(e.source().is_none());
+    assert!(e.downcast_ref::<Boom>().is_some());
+    #[derive(Debug)]
+    struct Outer(Boom);
+    impl std::fmt::Display for Outer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("outer")
+        }
+    }
+    impl Error for Outer {
+        fn source(&self) -> Option<&(dyn Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+    let chained = TaskError::faulted(Outer(Boom));
+    assert_eq!(chained.to_string(), "task faulted: outer");
+    assert_eq!(chained.source().unwrap().to_string(), "boom");
     assert_eq!(TaskError::Canceled.to_string(), "task was canceled");
     assert_eq!(
         TaskError::panicked("oops").to_string(),
