@@ -103,6 +103,7 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
     /// let all = Task::when_all([Task::from_result(1), Task::from_result(2)]);
     /// assert_eq!(all.wait(), Ok(&vec![1, 2]));
     /// ```
+    #[must_use = "the returned task is the only effect of this call: await it or keep it"]
     pub fn when_all(tasks: impl IntoIterator<Item = Task<T>>) -> Task<Vec<T>> {
         // The inputs may be the last handles: dropping one frees its value, whose `Drop` may
         // panic; one at a time, so two such panics cannot abort.
@@ -170,6 +171,7 @@ impl<T: Send + Sync + 'static> Task<T> {
     /// assert!(first.wait().unwrap().is_canceled());
     /// ```
     #[track_caller]
+    #[must_use = "the returned task is the only effect of this call: await it or keep it"]
     pub fn when_any(tasks: impl IntoIterator<Item = Task<T>>) -> Task<Task<T>> {
         // The inputs may be the last handles: freed one at a time, as in `when_all`.
         let tasks = DropEachCaught(tasks.into_iter().collect::<Vec<Task<T>>>());
@@ -231,6 +233,7 @@ impl<T: Clone + Send + Sync + 'static> Task<Task<T>> {
     /// fast.set_result(2);
     /// assert_eq!(first.wait(), Ok(&2));
     /// ```
+    #[must_use = "the returned task is the only effect of this call: await it or keep it"]
     pub fn flatten(self) -> Task<T> {
         match self.try_result() {
             Some(Ok(inner)) => return inner.clone(),

@@ -435,6 +435,7 @@ mod on_tokio {
         /// never completes and runs nothing: it is freed with its last handle. (A
         /// continuation of it, or a `when_all` over it, holds a handle while it waits, so both
         /// stay for good: nothing will ever complete them.)
+        #[must_use = "the returned task is the only effect of this call: await it or keep it"]
         pub fn delay(duration: Duration) -> Task<()> {
             if duration.is_zero() {
                 return Task::completed();
@@ -476,6 +477,7 @@ mod on_tokio {
         /// token.cancel();
         /// assert!(delay.wait().unwrap_err().is_canceled());
         /// ```
+        #[must_use = "the returned task is the only effect of this call: await it or keep it"]
         pub fn delay_with_cancellation(duration: Duration, token: CancellationToken) -> Task<()> {
             if token.is_cancelled() {
                 return Task::from_canceled();

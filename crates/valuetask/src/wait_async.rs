@@ -62,6 +62,7 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
     /// let done = tcs.task().wait_async(Duration::ZERO, token); // canceled token, zero timeout
     /// assert!(done.ptr_eq(&tcs.task()), "a completed task is its own wait");
     /// ```
+    #[must_use = "the returned task is the only effect of this call: await it or keep it"]
     pub fn wait_async(&self, timeout: Duration, token: CancellationToken) -> Task<T> {
         self.wait_until(Some(timeout), Some(token))
     }
@@ -76,6 +77,7 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
     /// let wait = tcs.task().wait_async_timeout(Duration::ZERO);
     /// assert!(wait.error().is_some_and(TaskError::is_timeout));
     /// ```
+    #[must_use = "the returned task is the only effect of this call: await it or keep it"]
     pub fn wait_async_timeout(&self, timeout: Duration) -> Task<T> {
         self.wait_until(Some(timeout), None)
     }
@@ -95,6 +97,7 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
     /// token.cancel();
     /// assert_eq!(wait.wait(), Ok(&1));
     /// ```
+    #[must_use = "the returned task is the only effect of this call: await it or keep it"]
     pub fn wait_async_cancellation(&self, token: CancellationToken) -> Task<T> {
         self.wait_until(None, Some(token))
     }

@@ -1,0 +1,11 @@
+// Mistake: calling a function whose returned task is its only effect, and dropping the task
+// (`Task::delay(d);` waits for nothing; .NET warns about it too, CS4014).
+// The errors: "unused return value of `...` that must be used" at each call.
+#![deny(unused_must_use)]
+
+use valuetask::Task;
+
+fn main() {
+    Task::<u8>::when_all([Task::from_result(1)]);
+    Task::from_result(1u8).wait_async_timeout(std::time::Duration::from_secs(1));
+}
