@@ -90,6 +90,29 @@ fn combine<T>(mut results: DropEachCaught<TaskOutput<T>>) -> TaskOutput<Vec<T>> 
     Err(TaskError::Aggregate(Arc::from(failures)))
 }
 
+impl<'a, T: Send + 'a, E: Send + 'a> ValueTask<'a, Result<T, E>> {
+    /// [`map`](ValueTask::map) of the error: the conversion a layer that changes a call's error
+    /// type makes (`self.inner.get(key).await.map_err(MyError::from)`), with no storage when
+    /// the call completed at once.
+    ///
+    /// ```
+    /// use valuetask::ValueTask;
+    ///
+    /// let failed: ValueTask<'_, Result<u8, u8>> = ValueTask::from_result(Err(4));
+    /// assert_eq!(failed.map_err(|code| format!("code {code}")).get_result(), Err("code 4".to_string()));
+    /// ```
+    ///
+    /// # Panics
+    /// If this value task already yielded its value.
+    #[track_caller]
+    pub fn map_err<F: Send + 'a>(
+        self,
+        f: impl FnOnce(E) -> F + Send + 'a,
+    ) -> ValueTask<'a, Result<T, F>> {
+        self.map(|result| result.map_err(f))
+    }
+}
+
 impl<T: Clone + Send + Sync + 'static> Task<T> {
     /// A task that completes when every task in `tasks` has completed (.NET `Task.WhenAll`):
     /// with all the values in input order, or, if any failed, faulted with
@@ -258,6 +281,37 @@ impl<T: Clone + Send + Sync + 'static> Task<Task<T>> {
 }
 
 impl<'a, T: Send + 'a> ValueTask<'a, T> {
+    /// A value task of `f` applied to this one's value: what an `async` method that awaits
+    /// and converts returns (.NET has no `ValueTask` combinators). A value task complete now
+    /// ([`is_completed`](Self::is_completed); a future-backed one is not polled here, it
+    /// stays lazy) is mapped at once: `f` runs here and the result is
+    /// [`from_result`](Self::from_result)'s, so a layer that converts a ready result costs no
+    /// storage. Otherwise the mapping waits in pooled storage, and `f` runs when the returned
+    /// value task's value is taken.
+    ///
+    /// ```
+    /// use valuetask::{TaskCompletionSource, ValueTask};
+    ///
+    /// assert_eq!(ValueTask::from_result(20).map(|n| n + 1).get_result(), 21);
+    /// let tcs = TaskCompletionSource::<u8>::new();
+    /// let len = ValueTask::from(tcs.task()).map(|r| r.map(u32::from));
+    /// tcs.set_result(7);
+    /// assert_eq!(len.get_result(), Ok(7));
+    /// ```
+    ///
+    /// # Panics
+    /// If this value task already yielded its value.
+    #[track_caller]
+    pub fn map<U: Send + 'a>(self, f: impl FnOnce(T) -> U + Send + 'a) -> ValueTask<'a, U> {
+        if self.is_completed() {
+            match self.try_get() {
+                Ok(value) => return ValueTask::from_result(f(value)),
+                Err(pending) => return ValueTask::new(async move { f(pending.await) }),
+            }
+        }
+        ValueTask::new(async move { f(self.await) })
+    }
+
     /// A value task yielding every value of `value_tasks` in input order (.NET has no
     /// `ValueTask.WhenAll`; this is `Task.WhenAll` for value tasks, none turned into a task).
     /// The inputs are taken in order while they are complete

@@ -245,3 +245,17 @@ fn task_run_allocates_what_tokio_spawn_allocates() {
         }
     });
 }
+
+/// `map` and `map_err` of a complete value task: mapped at once, no storage.
+#[test]
+fn mapping_a_ready_value_task_allocates_nothing() {
+    let ((), allocs) = allocations_during(|| {
+        let mapped = ValueTask::from_result(Err::<u8, u8>(4)).map_err(u32::from);
+        assert_eq!(mapped.try_get().ok(), Some(Err(4u32)));
+        assert_eq!(
+            ValueTask::from_result(20u64).map(|n| n + 1).get_result(),
+            21
+        );
+    });
+    assert_eq!(allocs, 0);
+}

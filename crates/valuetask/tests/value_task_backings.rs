@@ -813,3 +813,37 @@ fn as_task_of_a_source_that_wakes_during_its_poll_completes() {
         ValueTask::from_arc_source(Arc::new(WakesDuringPoll(Mutex::new(false))), 0).as_task();
     assert_eq!(task.try_result(), Some(Ok(&4)));
 }
+
+/// `map` and `map_err`: a complete value task is mapped at once (its result is a ready value
+/// task, as `from_result`'s: `alloc_counts.rs` counts none), a pending one when its value is taken, and a
+/// future-backed one is not started by the mapping.
+#[test]
+fn map_and_map_err_map_ready_values_at_once_and_leave_lazy_ones_lazy() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let ready = ValueTask::from_result(20u64).map(|n| n + 1);
+    assert!(ready.is_completed());
+    assert_eq!(ready.get_result(), 21);
+    let mapped = ValueTask::from_result(Err::<u8, u8>(4)).map_err(u32::from);
+    assert_eq!(mapped.try_get().ok(), Some(Err(4u32)));
+
+    let tcs = TaskCompletionSource::<u8>::new();
+    let pending = ValueTask::from(tcs.task()).map(|r| r.map(|v| v * 2));
+    assert!(!pending.is_completed());
+    tcs.set_result(5);
+    assert_eq!(pending.get_result(), Ok(10));
+
+    let started = Arc::new(AtomicBool::new(false));
+    let body = Arc::clone(&started);
+    let lazy = ValueTask::new(async move {
+        body.store(true, Ordering::SeqCst);
+        3u8
+    })
+    .map(|n| n + 1);
+    assert!(
+        !started.load(Ordering::SeqCst),
+        "mapping does not start a lazy body"
+    );
+    assert_eq!(lazy.get_result(), 4);
+    assert!(started.load(Ordering::SeqCst));
+}
