@@ -484,6 +484,61 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         self.try_set_error(TaskError::Canceled).is_ok()
     }
 
+    /// Complete the current generation with `outcome`: a value or an error, as a
+    /// [`TaskCompletionSource::set_outcome`](crate::TaskCompletionSource::set_outcome) does
+    /// (.NET 8 `TaskCompletionSource.SetFromTask`; .NET's core has none).
+    ///
+    /// ```
+    /// let core = valuetask::ManualResetValueTaskSourceCore::<u8>::new();
+    /// let parsed = "7".parse::<u8>().map_err(valuetask::TaskError::faulted);
+    /// core.set_outcome(parsed);
+    /// assert_eq!(core.value_task().get_result(), Ok(7));
+    /// ```
+    ///
+    /// # Panics
+    /// If this generation was already completed.
+    #[track_caller]
+    pub fn set_outcome(&self, outcome: Result<T, TaskError>) {
+        self.complete_once(outcome, "set_outcome");
+    }
+
+    /// Complete with `outcome` unless this generation is already completed; then `outcome`
+    /// comes back (.NET 8 `TrySetFromTask`; .NET's core has none).
+    ///
+    /// ```
+    /// use valuetask::TaskError;
+    ///
+    /// let core = valuetask::ManualResetValueTaskSourceCore::<u8>::new();
+    /// assert_eq!(core.try_set_outcome(Ok(1)), Ok(()));
+    /// assert_eq!(core.try_set_outcome(Err(TaskError::Canceled)), Err(Err(TaskError::Canceled)));
+    /// assert_eq!(core.value_task().get_result(), Ok(1), "the first completion stands");
+    /// ```
+    pub fn try_set_outcome(
+        &self,
+        outcome: Result<T, TaskError>,
+    ) -> Result<(), Result<T, TaskError>> {
+        self.complete(outcome).map(drop).map_err(|(o, _)| o)
+    }
+
+    /// Whether the current generation is complete (.NET: `GetStatus(Version) != Pending`):
+    /// its result is set, whether or not a value task took it. `reset` starts a new,
+    /// incomplete generation.
+    ///
+    /// ```
+    /// let core = valuetask::ManualResetValueTaskSourceCore::<u8>::new();
+    /// assert!(!core.is_completed());
+    /// core.set_result(3);
+    /// assert!(core.is_completed());
+    /// assert_eq!(core.value_task().get_result(), Ok(3));
+    /// assert!(core.is_completed(), "still this generation's");
+    /// core.reset();
+    /// assert!(!core.is_completed());
+    /// ```
+    pub fn is_completed(&self) -> bool {
+        // One load: a `reset` on another thread cannot make the version read go stale.
+        self.head.state.load(Ordering::Acquire) & COMPLETE != 0
+    }
+
     /// The status of the generation `token` (.NET `GetStatus`).
     ///
     /// ```
