@@ -141,10 +141,10 @@ impl<'a, T> LocalValueTask<'a, T> {
     /// [`ValueTask::is_completed`], which also says when it panics).
     ///
     /// ```
-    /// use valuetask::{LocalValueTask, TaskCompletionSource, ValueTask};
+    /// use valuetask::{LocalValueTask, TaskCompletionSource};
     ///
     /// let tcs = TaskCompletionSource::<u8>::new();
-    /// let vt = LocalValueTask::from(ValueTask::from(tcs.task()));
+    /// let vt = LocalValueTask::from(tcs.task());
     /// assert!(!vt.is_completed());
     /// tcs.set_result(1);
     /// assert!(vt.is_completed());
@@ -165,10 +165,10 @@ impl<'a, T> LocalValueTask<'a, T> {
     /// `IsCompletedSuccessfully` + `Result`; see [`ValueTask::try_get`]).
     ///
     /// ```
-    /// use valuetask::{LocalValueTask, TaskCompletionSource, ValueTask};
+    /// use valuetask::{LocalValueTask, TaskCompletionSource};
     ///
     /// let tcs = TaskCompletionSource::<u8>::new();
-    /// let vt = LocalValueTask::from(ValueTask::from(tcs.task()));
+    /// let vt = LocalValueTask::from(tcs.task());
     /// let vt = vt.try_get().unwrap_err(); // pending: handed back
     /// tcs.set_result(3);
     /// assert_eq!(vt.try_get().ok(), Some(Ok(3)));
@@ -190,7 +190,7 @@ impl<'a, T> LocalValueTask<'a, T> {
     ///
     /// ```
     /// use std::rc::Rc;
-    /// use valuetask::{LocalValueTask, TaskCompletionSource, ValueTask};
+    /// use valuetask::{LocalValueTask, TaskCompletionSource};
     ///
     /// let tcs = TaskCompletionSource::<u8>::new();
     /// let task = tcs.task();
@@ -209,6 +209,62 @@ impl<'a, T> LocalValueTask<'a, T> {
     }
 }
 
+impl<'a, T> LocalValueTask<'a, T> {
+    /// The value task inside, for `macro_support::UnboundLocal` (which keeps it `!Send`).
+    pub(crate) fn into_value_task(self) -> ValueTask<'a, T> {
+        self.inner
+    }
+}
+
+impl LocalValueTask<'static, ()> {
+    /// A local value task that is already complete (.NET `ValueTask.CompletedTask`; see
+    /// [`ValueTask::completed`]): no allocation.
+    ///
+    /// ```
+    /// let done = valuetask::LocalValueTask::completed();
+    /// assert!(done.is_completed());
+    /// done.get_result();
+    /// ```
+    pub const fn completed() -> Self {
+        LocalValueTask {
+            inner: ValueTask::completed(),
+            _not_send: PhantomData,
+        }
+    }
+}
+
+impl<T: Default> Default for LocalValueTask<'_, T> {
+    /// A local value task complete with `T::default()` (.NET `default(ValueTask<TResult>)`;
+    /// see [`ValueTask`]'s `Default`).
+    ///
+    /// ```
+    /// let vt: valuetask::LocalValueTask<'_, u32> = Default::default();
+    /// assert_eq!(vt.try_get().ok(), Some(0));
+    /// ```
+    fn default() -> Self {
+        LocalValueTask::from_result(T::default())
+    }
+}
+
+impl<U: Clone + Send + Sync + 'static> From<crate::Task<U>>
+    for LocalValueTask<'static, Result<U, crate::TaskError>>
+{
+    /// A local value task backed by `task` (.NET `new ValueTask<T>(Task<T>)`; see
+    /// [`ValueTask`]'s `From<Task<U>>`).
+    ///
+    /// ```
+    /// use valuetask::{LocalValueTask, TaskCompletionSource};
+    ///
+    /// let tcs = TaskCompletionSource::<u8>::new();
+    /// let vt = LocalValueTask::from(tcs.task());
+    /// tcs.set_result(2);
+    /// assert_eq!(vt.get_result(), Ok(2));
+    /// ```
+    fn from(task: crate::Task<U>) -> Self {
+        LocalValueTask::from(ValueTask::from(task))
+    }
+}
+
 /// Any value task can be awaited where a local one is expected (a `?Send` method can return
 /// a `CompletionPool` rent or a core's value task as it is); the wrapper only takes away
 /// `Send` and `Sync`.
@@ -218,13 +274,6 @@ impl<'a, T> LocalValueTask<'a, T> {
 /// let local: LocalValueTask<'_, u8> = ValueTask::from_result(3).into();
 /// assert_eq!(local.get_result(), 3);
 /// ```
-impl<'a, T> LocalValueTask<'a, T> {
-    /// The value task inside, for `macro_support::UnboundLocal` (which keeps it `!Send`).
-    pub(crate) fn into_value_task(self) -> ValueTask<'a, T> {
-        self.inner
-    }
-}
-
 impl<'a, T> From<ValueTask<'a, T>> for LocalValueTask<'a, T> {
     fn from(inner: ValueTask<'a, T>) -> Self {
         LocalValueTask {
