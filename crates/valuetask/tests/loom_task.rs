@@ -419,6 +419,38 @@ fn the_last_handle_frees_the_cell_after_another_threads_read_of_its_output() {
     });
 }
 
+/// `try_unwrap` races another thread's read and drop of its handle, and the completion: it
+/// moves the output out only once it is complete and the other handles are gone (after their
+/// reads, which loom checks against the count's orders), else hands the task back; the
+/// output is dropped exactly once either way.
+#[test]
+fn try_unwrap_takes_the_output_only_after_the_other_handles_are_gone() {
+    model(|| {
+        let tcs = TaskCompletionSource::new();
+        let task = tcs.task();
+        let other = task.clone();
+        let reader = thread::spawn(move || {
+            tcs.set_result(String::from("seven"));
+            drop(tcs);
+            assert_eq!(other.try_result().unwrap().unwrap(), "seven");
+            drop(other);
+        });
+        let task = match task.try_unwrap() {
+            Ok(outcome) => {
+                assert_eq!(outcome.unwrap(), "seven");
+                reader.join().unwrap();
+                return;
+            }
+            Err(task) => task,
+        };
+        reader.join().unwrap();
+        let Ok(Ok(value)) = task.try_unwrap() else {
+            panic!("complete and the only handle: unwraps")
+        };
+        assert_eq!(value, "seven");
+    });
+}
+
 #[test]
 fn dropping_the_last_sources_on_two_threads_abandons_exactly_once() {
     model(|| {

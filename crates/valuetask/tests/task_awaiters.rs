@@ -443,3 +443,55 @@ fn a_task_turned_into_a_value_task_releases_its_handle_when_its_wakers_drop_pani
     drop(tcs);
     assert_eq!(Arc::strong_count(&output), 1, "the cell was freed");
 }
+
+/// `try_unwrap` hands the output over by value, once, when the task is complete and the
+/// handle is the last (a source counts); else the task comes back, unchanged. A handle that
+/// registered as an awaiter unwraps too. The static tasks never unwrap.
+#[test]
+fn try_unwrap_moves_the_output_out_of_the_last_handle_once() {
+    let output = Arc::new(());
+    let tcs = TaskCompletionSource::<Arc<()>>::new();
+    let mut task = tcs.task();
+    let (count, waker) = CountingWaker::new();
+    assert!(poll_once(&mut task, &waker).is_pending(), "registered");
+    let other = task.clone();
+    let task = task.try_unwrap().expect_err("pending");
+    tcs.set_result(Arc::clone(&output));
+    assert_eq!(count.count(), 1, "handed back with its registration");
+    let task = task.try_unwrap().expect_err("the source is a handle");
+    drop(tcs);
+    let task = task.try_unwrap().expect_err("another handle");
+    assert_eq!(other.try_result().map(|r| r.is_ok()), Some(true));
+    drop(other);
+    let moved = task
+        .try_unwrap()
+        .expect("the last handle")
+        .expect("a value");
+    assert!(Arc::ptr_eq(&moved, &output));
+    assert_eq!(
+        Arc::strong_count(&output),
+        2,
+        "moved, not cloned, and the cell freed"
+    );
+    drop(moved);
+    assert_eq!(Arc::strong_count(&output), 1, "dropped once");
+
+    let faulted = Task::<u8>::from_error(TaskError::panicked("p"));
+    assert_eq!(
+        faulted.try_unwrap().ok(),
+        Some(Err(TaskError::panicked("p")))
+    );
+    assert!(
+        Task::from_result(true).try_unwrap().is_err(),
+        "a static task"
+    );
+    assert!(Task::completed().try_unwrap().is_err(), "a static task");
+
+    // Across threads: the other handle read and dropped there.
+    let task = Task::from_result(String::from("moved"));
+    let other = task.clone();
+    thread::spawn(move || assert_eq!(other.try_result(), Some(Ok(&String::from("moved")))))
+        .join()
+        .unwrap();
+    assert_eq!(task.try_unwrap().ok(), Some(Ok(String::from("moved"))));
+}

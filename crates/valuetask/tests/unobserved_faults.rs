@@ -199,6 +199,10 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
     let outer: Task<Task<u8>> = Task::from_error(TaskError::panicked("looked at"));
     assert!(outer.flatten().error().is_some());
     assert!(seen().is_empty(), "{:?}", seen());
+    // An error moved out by `try_unwrap` went to its owner: not reported.
+    let taken = Task::<u8>::from_error(TaskError::panicked("taken")).try_unwrap();
+    assert_eq!(taken.ok(), Some(Err(TaskError::panicked("taken"))));
+    assert!(seen().is_empty(), "{:?}", seen());
 
     // Work that finishes after its token canceled its task (here the work fires the token
     // itself, inside its last poll): the panic nobody will see, the work's own or that of the

@@ -15,6 +15,9 @@
 //! - `output` is written exactly once, by the thread that set `CLAIMED`, before that thread
 //!   sets `COMPLETE` with Release. It is read only after observing `COMPLETE` with Acquire, and
 //!   never written again until the cell is freed: readers get plain `&O`, without a lock.
+//!   The one exception is the last handle of a complete cell (`try_take_output`, behind
+//!   `Task::try_unwrap`): with nobody else to read it, it moves the output out, sets
+//!   `OUTPUT_TAKEN` and frees the cell, whose drop then leaves the output alone.
 //! - `inline` (the first awaiter's waker) is accessed only by the thread holding `LOCKED`.
 //!   `LOCKED` is taken by a CAS that requires it clear and `COMPLETE` clear; the completer
 //!   takes it together with `CLAIMED`, takes the waker, and releases it in the same Release
@@ -190,8 +193,9 @@ impl<O> Drop for Cell<O> {
                 }
             }
         }
-        if state.is_complete() {
-            // SAFETY: `COMPLETE` means the output was written, and `&mut self` means no reader.
+        if state.is_complete() && !state.output_taken() {
+            // SAFETY: `COMPLETE` means the output was written (and not `OUTPUT_TAKEN`: still
+            // there), and `&mut self` means no reader.
             self.output.with_mut(|p| unsafe { (*p).assume_init_drop() });
         }
     }
@@ -379,6 +383,35 @@ impl<O> RawTask<O> {
     #[inline]
     pub(crate) fn addr(&self) -> *const () {
         self.ptr.as_ptr().cast_const().cast()
+    }
+
+    /// The output by value, if the cell is complete and this is its only handle; else this
+    /// handle back. The cell is then freed without dropping the output (`OUTPUT_TAKEN`).
+    pub(crate) fn try_take_output(self) -> Result<O, Self> {
+        if !self.can_take_output() {
+            return Err(self);
+        }
+        let state = self.snapshot();
+        // SAFETY: `COMPLETE` observed with Acquire: the output is written; this is the only
+        // handle, so nobody reads it meanwhile, and `OUTPUT_TAKEN` keeps the cell's drop
+        // from dropping it again.
+        let output = self
+            .cell()
+            .output
+            .with(|p| unsafe { (*p).assume_init_read() });
+        self.cell().state.mark_output_taken(state);
+        drop(self); // the last handle: frees the cell
+        Ok(output)
+    }
+
+    /// Whether [`try_take_output`](Self::try_take_output) would take the output: the cell is
+    /// complete and this is its only handle (then it stays so: only a holder can add one).
+    pub(crate) fn can_take_output(&self) -> bool {
+        // Acquire: every other handle's drop (a Release decrement) happened before. A source
+        // is a handle: the cell is complete and its completer done with it.
+        !is_static(self.ptr)
+            && self.cell().refs.load(Ordering::Acquire) == 1
+            && self.snapshot().is_complete()
     }
 
     /// The output, if complete. One Acquire load; no lock.

@@ -113,6 +113,41 @@ impl<T> Task<T> {
         }
     }
 
+    /// The task's outcome by value, if it is complete and this is its only handle; else the
+    /// task back, as `Arc::try_unwrap` does. No clone: for a value that is not `Clone` (a
+    /// connection, a file) or dear to clone, as tokio's `JoinHandle` hands its value over.
+    /// (.NET has no counterpart: a .NET task's result is shared.) A
+    /// [`TaskCompletionSource`](crate::TaskCompletionSource) is a handle too: drop it first.
+    /// The library keeps a handle while it has work on the task: a continuation
+    /// ([`continue_with`](Self::continue_with)) until it ran, a wait
+    /// ([`wait_async`](Self::wait_async)) or `cancel_on` until it ended, an `as_task`
+    /// bridge until its source let go of the bridge's waker. The static tasks of the results
+    /// .NET caches (`true`, `false`, the `i32`s `-1..=8`, `()`: see
+    /// [`from_result`](Self::from_result)) are shared by every caller and never unwrap: read
+    /// those by [`try_result`](Self::try_result). A task handed back keeps its registration
+    /// as an awaiter.
+    ///
+    /// ```
+    /// use valuetask::{Task, TaskCompletionSource};
+    ///
+    /// struct Connection(u32); // not `Clone`
+    /// let tcs = TaskCompletionSource::new();
+    /// let task = tcs.task();
+    /// let Err(task) = task.try_unwrap() else { panic!("pending: handed back") };
+    /// tcs.set_result(Connection(7));
+    /// drop(tcs); // the source is a handle too
+    /// let Ok(Ok(connection)) = task.try_unwrap() else { panic!("complete, and the only handle") };
+    /// assert_eq!(connection.0, 7);
+    /// ```
+    pub fn try_unwrap(self) -> Result<Result<T, TaskError>, Task<T>> {
+        // Checked before the handle lets go of its registration: a task handed back still
+        // has it (a future that polled it and returns `Pending` keeps its wake-up).
+        if !self.raw.can_take_output() {
+            return Err(self);
+        }
+        self.into_raw().try_take_output().map_err(Task::from_raw)
+    }
+
     /// Move the counted cell pointer out of this handle (no refcount traffic).
     pub(crate) fn into_raw(self) -> RawTask<TaskOutput<T>> {
         let mut this = std::mem::ManuallyDrop::new(self);

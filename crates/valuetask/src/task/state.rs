@@ -16,6 +16,7 @@
 //! | 8 | `HAS_OVERFLOW` | the overflow (awaiters past 129) is published: new awaiters go there without taking `LOCKED`; set once, under `LOCKED` |
 //! | 9 | `HAS_SLAB` | the slab (awaiters 2 to 129) is published: new awaiters reserve a slot in it without taking `LOCKED`, with a CAS on the slab's own words (see `slab.rs`); set once, under `LOCKED` |
 //! | 10 | `SLAB_WIDE` | the slab's second half is tagged for this cell and open: awaiters may reserve there, and the completer closes it; set once, under `LOCKED` |
+//! | 11 | `OUTPUT_TAKEN` | the last handle moved the output out (`Task::try_unwrap`): freeing the cell does not drop it; set once, by that handle alone, just before it frees the cell |
 
 use std::fmt;
 
@@ -33,6 +34,7 @@ pub(crate) const OBSERVED: usize = 1 << 7;
 pub(crate) const HAS_OVERFLOW: usize = 1 << 8;
 pub(crate) const HAS_SLAB: usize = 1 << 9;
 pub(crate) const SLAB_WIDE: usize = 1 << 10;
+pub(crate) const OUTPUT_TAKEN: usize = 1 << 11;
 
 /// Shards in the slab, each with its own reservation word: a thread reserves in its own first.
 /// The first half is open from the start; the second opens with `SLAB_WIDE`. Under loom, two
@@ -124,6 +126,10 @@ impl Snapshot {
     #[inline]
     pub(crate) const fn is_observed(self) -> bool {
         self.0 & OBSERVED != 0
+    }
+    #[inline]
+    pub(crate) const fn output_taken(self) -> bool {
+        self.0 & OUTPUT_TAKEN != 0
     }
     #[inline]
     pub(crate) const fn async_continuations(self) -> bool {
@@ -304,6 +310,14 @@ impl State {
     pub(crate) fn publish_complete(&self, before: Snapshot, outcome: Outcome) {
         let done = (before.0 | CLAIMED | COMPLETE | outcome.bits()) & !LOCKED;
         self.0.store(done, Ordering::Release);
+    }
+
+    /// The last handle moved the complete output out: set `OUTPUT_TAKEN` (and `OBSERVED`: the
+    /// output went to its owner). A plain store: nobody else reaches the cell any more.
+    #[inline]
+    pub(crate) fn mark_output_taken(&self, complete: Snapshot) {
+        self.0
+            .store(complete.0 | OUTPUT_TAKEN | OBSERVED, Ordering::Relaxed);
     }
 
     /// Someone looked at a faulted output: set `OBSERVED` (one RMW, the first time only).
