@@ -63,10 +63,12 @@ pub(crate) fn park_until<R>(
     #[cfg(feature = "tokio")]
     match tokio::runtime::Handle::try_current().map(|handle| handle.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
-            // tokio offers no test for "may this thread block in place": it refuses (panics)
-            // inside a current-thread runtime's `block_on` that entered a multi-thread
-            // handle. Refused before running the closure, the wait goes on as on a
-            // current-thread runtime's thread, which this is.
+            // tokio offers no test for "may this thread block in place": it refuses (panics,
+            // with `REFUSED`) inside a current-thread runtime's `block_on` that entered a
+            // multi-thread handle. Refused before running the closure, the wait goes on as on
+            // a current-thread runtime's thread, which this is. Any other panic is tokio's
+            // own failure (one after it took the worker's core, say): passed on, not
+            // mistaken for a refusal and waited past.
             let mut poll = Some(poll);
             let mut ran = false;
             let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -77,7 +79,7 @@ pub(crate) fn park_until<R>(
             }));
             return match waited {
                 Ok(result) => result,
-                Err(refused) if !ran => {
+                Err(refused) if !ran && is_refusal(&*refused) => {
                     crate::catch_panic::discard(refused);
                     park_in_scheduler(
                         deadline,
@@ -91,6 +93,20 @@ pub(crate) fn park_until<R>(
         Err(_) => {}
     }
     park_here(deadline, poll, false)
+}
+
+/// The message of tokio's `block_in_place` when it refuses to block here (tokio 1.x).
+#[cfg(feature = "tokio")]
+const REFUSED: &str = "can call blocking only when running on the multi-threaded runtime";
+
+/// Whether a panic's payload is tokio's refusal to block in place.
+#[cfg(feature = "tokio")]
+fn is_refusal(payload: &(dyn std::any::Any + Send)) -> bool {
+    payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+        .is_some_and(|message| message.contains(REFUSED))
 }
 
 /// [`park_until`] on the thread of a current-thread tokio scheduler (inside its `block_on`),

@@ -12,6 +12,14 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
+/// The global runtime's blocking pool may grow to this many threads (tokio's default is
+/// 512), made on demand and gone after ten idle seconds. Scheduled continuations and moved
+/// runs block there, and one may wait for another still queued: at a cap they could all
+/// wait for good (520 continuations waiting on a 521st hung), where .NET's thread pool
+/// adds threads. .NET's cap on its worker threads is 32,767 too.
+#[cfg(feature = "tokio")]
+const MAX_BLOCKING_THREADS: usize = 32_767;
+
 #[cfg(feature = "tokio")]
 fn global() -> &'static tokio::runtime::Runtime {
     static GLOBAL: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
@@ -26,6 +34,7 @@ fn global() -> &'static tokio::runtime::Runtime {
         }
         builder
             .thread_name("valuetask-global")
+            .max_blocking_threads(MAX_BLOCKING_THREADS)
             .enable_all()
             .build()
             .expect("valuetask: failed to start the global tokio runtime")
@@ -51,8 +60,8 @@ pub(crate) fn background_handle() -> tokio::runtime::Handle {
 /// continuation): the global runtime's blocking pool (the run may block, as a continuation
 /// may), or without tokio a thread of its own. Returns `run` back when the spawn fails or
 /// panics (the OS refuses a thread and the pool has none, a thread-local destructor, the
-/// runtime failing to start): the caller runs it itself. (A pool at its cap of 512 threads
-/// queues the run instead; it runs when a thread frees up.) Take-once: whichever side takes
+/// runtime failing to start): the caller runs it itself. (A pool at its cap,
+/// [`MAX_BLOCKING_THREADS`], queues the run instead; it runs when a thread frees up.) Take-once: whichever side takes
 /// `run` first runs it, so a spawn that fails after queueing (tokio then panics) cannot make
 /// it run twice.
 pub(crate) fn run_elsewhere<F: FnOnce() + Send + 'static>(run: F) -> Result<(), F> {

@@ -547,8 +547,10 @@ mod on_tokio {
         /// Cancel the task when `token` fires, unless it was completed first
         /// (.NET `token.Register(() => tcs.TrySetCanceled())`). As in .NET, the task is
         /// canceled inside `token.cancel()`, on the canceling thread, with no runtime: when
-        /// `cancel()` returns, the task and its awaiters (and a `when_all` over it) have seen
-        /// it. Nothing is left behind once the task completes either way. Once the token may
+        /// `cancel()` returns, the task is canceled, and so have its awaiters (and a
+        /// `when_all` over it) seen it, unless the source wakes them from the continuation
+        /// thread ([`Continuations::Asynchronous`](crate::Continuations::Asynchronous)): then
+        /// they are woken there, soon after. Nothing is left behind once the task completes either way. Once the token may
         /// fire, producers should complete with `try_set_*`: `set_*` panics on a task the
         /// token already canceled. An awaiter's waker that panics there is discarded once
         /// every awaiter was woken: it cannot unwind through `cancel()`, whose other waiters

@@ -12,10 +12,12 @@
 //! - The future is dropped once, by the runner that saw it complete (or its poll panic),
 //!   after `DONE` is stored: wakes that its drop causes are ignored. The watcher itself is
 //!   freed with its last waker.
-//! - A run started by a wake-up nests on the waking thread's stack as a bridge's does, and
-//!   past `inline_depth::MAX_INLINE_DEPTH` such runs moves to another thread
-//!   (`global_runtime::run_elsewhere`): a chain of waits on waits completes without growing one
-//!   stack without bound.
+//! - The first poll runs in `watch`, on the caller's thread, whatever its depth: the watcher
+//!   is registered (with a token, a task) before the caller hands out what it watches. A run
+//!   started by a wake-up nests on the waking thread's stack as a bridge's does, and past
+//!   `inline_depth::MAX_INLINE_DEPTH` such runs moves to another thread
+//!   (`global_runtime::run_elsewhere`): a chain of waits on waits completes without growing
+//!   one stack without bound.
 //! - A panic in the future's poll or drop does not unwind into the waking code (a
 //!   completer's wake, tokio's loop inside `token.cancel()`): the watched futures catch the
 //!   user code they run, and a panic that still escapes ends the watcher (`DONE`, the future
@@ -50,7 +52,9 @@ pub(crate) fn watch(future: impl Future<Output = ()> + Send + 'static) {
         state: AtomicU8::new(RUNNING),
         future: Mutex::new(Some(Box::pin(future))),
     });
-    watcher.run_bounded();
+    // The first poll always here, whatever the depth: it registers the watcher's wakers
+    // (with a token, say) before the caller hands out what it watches.
+    crate::inline_depth::deeper(|| watcher.run());
 }
 
 impl Watcher {

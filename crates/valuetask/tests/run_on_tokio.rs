@@ -530,3 +530,24 @@ fn a_wait_inside_a_current_thread_block_on_with_a_multi_thread_handle_entered_co
     });
     assert_eq!(got, Some(5));
 }
+
+/// 520 scheduled continuations that block until a 521st runs: the global runtime's blocking
+/// pool grows past tokio's default cap of 512 threads, as .NET's thread pool adds threads,
+/// so the last one runs and releases the others (at the cap, all waited for good).
+#[test]
+fn scheduled_continuations_blocked_on_a_later_one_do_not_starve_it() {
+    let gate = TaskCompletionSource::<()>::new();
+    let blocked: Vec<Task<()>> = (0..520)
+        .map(|_| {
+            let gate = gate.task();
+            Task::completed().continue_with(move |_| {
+                let _ = gate.wait_timeout(Duration::from_secs(60));
+            })
+        })
+        .collect();
+    let opener = Task::completed().continue_with(move |_| gate.set_result(()));
+    assert!(opener.wait_timeout(Duration::from_secs(30)).is_some());
+    for task in &blocked {
+        assert!(task.wait_timeout(Duration::from_secs(30)).is_some());
+    }
+}
