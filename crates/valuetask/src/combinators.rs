@@ -92,7 +92,7 @@ fn combine<T>(mut results: DropEachCaught<TaskOutput<T>>) -> TaskOutput<Vec<T>> 
 
 impl<'a, T: Send + 'a, E: Send + 'a> ValueTask<'a, Result<T, E>> {
     /// [`map`](ValueTask::map) of the error: the conversion a layer that changes a call's error
-    /// type makes (`self.inner.get(key).await.map_err(MyError::from)`), with no storage when
+    /// type makes (`self.inner.get(key).await.map_err(MyError::from)`), with no future when
     /// the call completed at once.
     ///
     /// ```
@@ -285,8 +285,8 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
     /// and converts returns (.NET has no `ValueTask` combinators). A value task complete now
     /// ([`is_completed`](Self::is_completed); a future-backed one is not polled here, it
     /// stays lazy) is mapped at once: `f` runs here and the result is
-    /// [`from_result`](Self::from_result)'s, so a layer that converts a ready result costs no
-    /// storage. Otherwise the mapping waits in pooled storage, and `f` runs when the returned
+    /// [`from_result`](Self::from_result)'s (a move for a result that fits two words), so a
+    /// layer that converts a ready result runs no future. Otherwise the mapping waits in pooled storage, and `f` runs when the returned
     /// value task's value is taken.
     ///
     /// ```

@@ -163,8 +163,13 @@ impl<T: Send + Sync + 'static> Task<T> {
         let antecedent = self.clone();
         let tcs = TaskCompletionSource::new();
         let continuation = tcs.task();
+        // The continuation lets go of the antecedent before it completes its own task: one
+        // awaiting the continuation then finds the antecedent's other handles as they are
+        // (`Task::try_unwrap` right after). The antecedent may be the last handle, whose
+        // value's `Drop` may panic: discarded, as a value thrown away.
         let run = move |antecedent: Task<T>| {
             if !options.when.admits(antecedent.status()) {
+                crate::catch_panic::drop_discarding(antecedent);
                 // The skipped work goes before its task ends: a panic in that drop is the
                 // task's fault.
                 match catch_unwind(AssertUnwindSafe(move || drop(f))) {
@@ -174,6 +179,7 @@ impl<T: Send + Sync + 'static> Task<T> {
                 return;
             }
             let ran = catch_unwind(AssertUnwindSafe(|| f(&antecedent)));
+            crate::catch_panic::drop_discarding(antecedent);
             tcs.set_outcome(ran.map_err(crate::catch_panic::panic_error));
         };
         let waiting = async move {

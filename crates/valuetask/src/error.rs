@@ -186,8 +186,13 @@ impl TaskError {
 /// assert_eq!(e.to_string(), "task faulted: no route");
 /// ```
 impl From<Box<dyn Error + Send + Sync>> for TaskError {
+    /// A boxed `TaskError` comes back as itself (a `Canceled` that went through a layer
+    /// boxing its errors stays canceled), any other error faults.
     fn from(error: Box<dyn Error + Send + Sync>) -> Self {
-        TaskError::Faulted(Arc::from(error))
+        match error.downcast::<TaskError>() {
+            Ok(task_error) => *task_error,
+            Err(other) => TaskError::Faulted(Arc::from(other)),
+        }
     }
 }
 
@@ -263,15 +268,16 @@ impl fmt::Display for TaskError {
     }
 }
 
-/// The display already holds the faulted error's message (and each of an aggregate's), so
-/// the source is the next cause down, never that message again: the faulted error's own
-/// source, and none for an aggregate (the error-handling guideline: a cause goes in the
-/// display or in `source`, not both; chain printers such as anyhow's `{:#}` would print it
-/// twice). [`downcast_ref`](TaskError::downcast_ref) reaches the faulted error itself.
+/// The source is the faulted error itself (the first of an aggregate), so code that walks
+/// the chain for a cause (an `io::Error` to retry on, anyhow's `root_cause`) finds it. The
+/// display repeats its message, for readers that print the top error alone (`{}`, a log's
+/// `%error`); a printer of the whole chain (anyhow's `{:#}`) shows it twice.
+/// [`downcast_ref`](TaskError::downcast_ref) reaches the faulted error directly.
 impl Error for TaskError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
-            TaskError::Faulted(e) => e.source(),
+            TaskError::Faulted(e) => Some(&**e as &(dyn Error + 'static)),
+            TaskError::Aggregate(all) => all.first().map(|e| e as &(dyn Error + 'static)),
             _ => None,
         }
     }

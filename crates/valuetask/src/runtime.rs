@@ -317,7 +317,9 @@ mod on_tokio {
         /// token canceled before the task starts ends it canceled without running the future
         /// (a panic in the future's `Drop` then goes to the unobserved-error hook too);
         /// one canceled later ends the task canceled inside `token.cancel()` (so awaiters see
-        /// it when `cancel()` returns, with no runtime involved) and drops the future at its
+        /// it when `cancel()` returns, with no runtime involved; but see
+        /// [`cancel_on`](crate::TaskCompletionSource::cancel_on) for a `cancel()` deep in a
+        /// stack) and drops the future at its
         /// next poll on the runtime. That differs from .NET on purpose: there, a token
         /// canceled after the start only reaches a body that watches it, while a Rust future
         /// can be dropped safely at any suspension. A panic in the future's `Drop` then
@@ -454,7 +456,9 @@ mod on_tokio {
         ///
         /// As in .NET, a token already canceled gives a canceled task, and otherwise a zero
         /// `duration` gives [`Task::completed`]. Canceled inside `token.cancel()`, as in .NET:
-        /// the task is Canceled when `cancel()` returns. Its awaiters are woken from valuetask's continuation thread, though, not
+        /// the task is Canceled when `cancel()` returns (see
+        /// [`cancel_on`](crate::TaskCompletionSource::cancel_on) for a `cancel()` deep in a
+        /// stack). Its awaiters are woken from valuetask's continuation thread, though, not
         /// inside `cancel()`, so a synchronous continuation
         /// ([`ContinueOn::Synchronously`](crate::ContinueOn::Synchronously)) never runs on the
         /// canceling thread's stack (.NET's canceled `Task.Delay` runs its continuations
@@ -550,7 +554,10 @@ mod on_tokio {
         /// `cancel()` returns, the task is canceled, and so have its awaiters (and a
         /// `when_all` over it) seen it, unless the source wakes them from the continuation
         /// thread ([`Continuations::Asynchronous`](crate::Continuations::Asynchronous)): then
-        /// they are woken there, soon after. Nothing is left behind once the task completes either way. Once the token may
+        /// they are woken there, soon after. On a stack already 32 nested wake-ups deep (a
+        /// long chain of waits or continuations completing one another), the rest of the
+        /// chain completes just after, on another thread, so that the stack stays bounded.
+        /// Nothing is left behind once the task completes either way. Once the token may
         /// fire, producers should complete with `try_set_*`: `set_*` panics on a task the
         /// token already canceled. An awaiter's waker that panics there is discarded once
         /// every awaiter was woken: it cannot unwind through `cancel()`, whose other waiters

@@ -37,7 +37,9 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
     ///   timeout and a token already canceled, and allocates nothing.
     /// - On a pending one: a token already canceled gives a canceled task; a zero timeout a
     ///   timed-out one; otherwise the wait stays pending until one of the three happens. A
-    ///   token canceled later cancels the wait inside `token.cancel()`. `Duration::MAX` (or
+    ///   token canceled later cancels the wait inside `token.cancel()` (see
+    ///   [`TaskCompletionSource::cancel_on`](crate::TaskCompletionSource::cancel_on) for a
+    ///   `cancel()` deep in a stack). `Duration::MAX` (or
     ///   any timeout past what `Instant` can hold) waits without a timeout.
     ///
     /// The value is cloned into the wait's task when this task completes first.

@@ -495,3 +495,25 @@ fn try_unwrap_moves_the_output_out_of_the_last_handle_once() {
         .unwrap();
     assert_eq!(task.try_unwrap().ok(), Some(Ok(String::from("moved"))));
 }
+
+/// A continuation lets go of its antecedent before it completes: once its task is awaited,
+/// the antecedent's last user handle unwraps (scheduled and synchronous continuations).
+#[test]
+fn a_continuation_awaited_leaves_its_antecedent_to_unwrap() {
+    for synchronously in [false, true] {
+        for _ in 0..50 {
+            let tcs = TaskCompletionSource::<String>::new();
+            let task = tcs.task();
+            let options = valuetask::ContinuationOptions::default().on(if synchronously {
+                valuetask::ContinueOn::Synchronously
+            } else {
+                valuetask::ContinueOn::Scheduled
+            });
+            let next = task.continue_with_options(options, |t| t.try_result().is_some());
+            tcs.set_result("x".to_string());
+            drop(tcs);
+            assert_eq!(next.wait(), Ok(&true));
+            assert_eq!(task.try_unwrap().ok(), Some(Ok("x".to_string())));
+        }
+    }
+}

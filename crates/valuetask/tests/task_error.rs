@@ -41,9 +41,8 @@ fn a_faulted_error_keeps_its_identity_through_every_awaiter() {
 fn display_and_source_name_the_cause() {
     let e = TaskError::faulted(Boom);
     assert_eq!(e.to_string(), "task faulted: boom");
-    // The message is in the display: the source is the faulted error's own (none here), so
-    // a chain printer does not print "boom" twice.
-    assert!(e.source().is_none());
+    // The source is the faulted error itself, so a walk of the chain finds it.
+    assert_eq!(e.source().unwrap().to_string(), "boom");
     assert!(e.downcast_ref::<Boom>().is_some());
     #[derive(Debug)]
     struct Outer(Boom);
@@ -59,7 +58,12 @@ fn display_and_source_name_the_cause() {
     }
     let chained = TaskError::faulted(Outer(Boom));
     assert_eq!(chained.to_string(), "task faulted: outer");
-    assert_eq!(chained.source().unwrap().to_string(), "boom");
+    let below = chained.source().unwrap();
+    assert_eq!(below.to_string(), "outer");
+    assert_eq!(below.source().unwrap().to_string(), "boom");
+    // A boxed TaskError comes back as itself.
+    let boxed: Box<dyn Error + Send + Sync> = Box::new(TaskError::Canceled);
+    assert!(TaskError::from(boxed).is_canceled());
     assert_eq!(TaskError::Canceled.to_string(), "task was canceled");
     assert_eq!(
         TaskError::panicked("oops").to_string(),

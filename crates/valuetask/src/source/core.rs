@@ -486,7 +486,9 @@ impl<T> ManualResetValueTaskSourceCore<T> {
 
     /// Complete the current generation with `outcome`: a value or an error, as a
     /// [`TaskCompletionSource::set_outcome`](crate::TaskCompletionSource::set_outcome) does
-    /// (.NET 8 `TaskCompletionSource.SetFromTask`; .NET's core has none).
+    /// (.NET 8 `TaskCompletionSource.SetFromTask`; .NET's core has none), except that an
+    /// empty [`TaskError::Aggregate`] is taken as it is, as [`set_error`](Self::set_error)
+    /// takes it.
     ///
     /// ```
     /// let core = valuetask::ManualResetValueTaskSourceCore::<u8>::new();

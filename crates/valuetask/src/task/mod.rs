@@ -119,9 +119,14 @@ impl<T> Task<T> {
     /// (.NET has no counterpart: a .NET task's result is shared.) A
     /// [`TaskCompletionSource`](crate::TaskCompletionSource) is a handle too: drop it first.
     /// The library keeps a handle while it has work on the task: a continuation
-    /// ([`continue_with`](Self::continue_with)) until it ran, a wait
-    /// ([`wait_async`](Self::wait_async)) or `cancel_on` until it ended, an `as_task`
-    /// bridge until its source let go of the bridge's waker. The static tasks of the results
+    /// ([`continue_with`](Self::continue_with)) until it ran (it lets go before it completes
+    /// its own task), a wait ([`wait_async`](Self::wait_async)) or `cancel_on` until it
+    /// ended, an `as_task` bridge until its source let go of the bridge's waker. A completer
+    /// is a handle too, and lets go just after it woke the task's awaiters: a
+    /// [`Task::run`](Self::run) task's driver, an `as_task` bridge, a combinator's
+    /// forwarder. So an awaiter woken by such a completion may find it still there and get
+    /// the task back, though it goes a moment later: read the value by reference then
+    /// ([`try_result`](Self::try_result)), or try again. The static tasks of the results
     /// .NET caches (`true`, `false`, the `i32`s `-1..=8`, `()`: see
     /// [`from_result`](Self::from_result)) are shared by every caller and never unwrap: read
     /// those by [`try_result`](Self::try_result). A task handed back keeps its registration
