@@ -392,13 +392,12 @@ impl<O> RawTask<O> {
             return Err(self);
         }
         let state = self.snapshot();
-        // SAFETY: `COMPLETE` observed with Acquire: the output is written; this is the only
-        // handle, so nobody reads it meanwhile, and `OUTPUT_TAKEN` keeps the cell's drop
-        // from dropping it again.
-        let output = self
-            .cell()
-            .output
-            .with(|p| unsafe { (*p).assume_init_read() });
+        let output = self.cell().output.with(|p| {
+            // SAFETY: `COMPLETE` observed with Acquire: the output is written; this is the
+            // only handle, so nobody reads it meanwhile, and `OUTPUT_TAKEN` keeps the cell's
+            // drop from dropping it again.
+            unsafe { (*p).assume_init_read() }
+        });
         self.cell().state.mark_output_taken(state);
         drop(self); // the last handle: frees the cell
         Ok(output)
