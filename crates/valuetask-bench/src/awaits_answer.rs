@@ -11,6 +11,10 @@
 //! again to register the caller's: three polls, two registrations with the `Notify`.
 //! `#[value_task(lazy)]`, whose body runs at the caller's first poll, polls it as the box
 //! does: the reference for any design that saves the third poll (it cannot poll less).
+//!
+//! The floor row calls the same body statically, as an inherent `async fn` of the concrete
+//! type awaited in place: no erasure, no box, no pooled block. Every `dyn` form runs that body
+//! and its polls, and adds its erasure; a target below the floor is out of any form's reach.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -49,15 +53,16 @@ pub trait LazyCheck: Send + Sync {
     async fn check(&self, id: u64) -> u64;
 }
 
-/// A checker of one connection, behind the three traits.
+/// A checker of one connection, behind the three traits and called statically (the floor).
 #[derive(Debug, Clone)]
 pub struct Checker(Arc<Connection>);
 
-/// The body, written once and expanded under each attribute.
+/// The body, written once and expanded under each attribute, and as the floor's inherent
+/// method (`impl Checker`, no trait: the floor row's static call).
 macro_rules! check_impl {
-    ($(#[$attr:meta])* $check:ident) => {
+    ($(#[$attr:meta])* impl [$($head:tt)*]) => {
         $(#[$attr])*
-        impl $check for Checker {
+        impl $($head)* {
             async fn check(&self, id: u64) -> u64 {
                 self.0.request.notify_one();
                 self.0.reply.notified().await;
@@ -67,17 +72,19 @@ macro_rules! check_impl {
     };
 }
 
+check_impl!(impl [Checker]);
+
 check_impl!(
     #[async_trait::async_trait]
-    BoxedCheck
+    impl [BoxedCheck for Checker]
 );
 check_impl!(
     #[value_task]
-    PooledCheck
+    impl [PooledCheck for Checker]
 );
 check_impl!(
     #[value_task(lazy)]
-    LazyCheck
+    impl [LazyCheck for Checker]
 );
 
 /// Answers every request on `connection` until aborted.
@@ -110,6 +117,9 @@ macro_rules! batch {
 /// The reference implementation's name: the body polled only by the caller, as a box's.
 const LAZY: &str = "#[value_task(lazy)]";
 
+/// The floor row's name: the same body, called statically.
+const FLOOR: &str = "floor: the body called statically";
+
 /// (o): the check through `dyn BoxedCheck` and through `dyn PooledCheck`, each on its own
 /// current-thread runtime with its own responder. Target: at most 0.95× of `#[async_trait]`.
 pub fn scenario() -> Scenario {
@@ -119,9 +129,12 @@ pub fn scenario() -> Scenario {
     let pooled: Arc<dyn PooledCheck> = Arc::new(Checker(Arc::clone(&pooled_connection)));
     let lazy_connection = Arc::new(Connection::default());
     let lazy: Arc<dyn LazyCheck> = Arc::new(Checker(Arc::clone(&lazy_connection)));
+    let floor_connection = Arc::new(Connection::default());
+    let floor = Arc::new(Checker(Arc::clone(&floor_connection)));
     let boxed_rt = current_thread();
     let pooled_rt = current_thread();
     let lazy_rt = current_thread();
+    let floor_rt = current_thread();
     Scenario::new(
         "o",
         "dyn async trait call awaiting an answer from another task (current-thread tokio)",
@@ -133,6 +146,9 @@ pub fn scenario() -> Scenario {
                 batch!(pooled_rt, &pooled, &pooled_connection, n)
             }),
             Implementation::batched(LAZY, move |n| batch!(lazy_rt, &lazy, &lazy_connection, n)),
+            Implementation::batched(FLOOR, move |n| {
+                batch!(floor_rt, &floor, &floor_connection, n)
+            }),
         ],
         Some(Target::peer(VALUE_TASK_ATTR, 0.95)),
     )
@@ -148,7 +164,7 @@ fn current_thread() -> Runtime {
 mod tests {
     use super::*;
 
-    /// All three get the responder's answers, one per check, in order.
+    /// All four get the responder's answers, one per check, in order.
     #[test]
     fn every_check_gets_every_answer() {
         let rt = current_thread();
@@ -162,5 +178,8 @@ mod tests {
         let lazy_connection = Arc::new(Connection::default());
         let lazy: Arc<dyn LazyCheck> = Arc::new(Checker(Arc::clone(&lazy_connection)));
         assert_eq!(batch!(rt, &lazy, &lazy_connection, 100u64), expected);
+        let floor_connection = Arc::new(Connection::default());
+        let floor = Arc::new(Checker(Arc::clone(&floor_connection)));
+        assert_eq!(batch!(rt, &floor, &floor_connection, 100u64), expected);
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::ScenarioReport;
+use super::{Row, ScenarioReport};
 use crate::scenarios::{Bound, Target};
 
 /// The outcome of one scenario's target.
@@ -79,11 +79,30 @@ pub fn text(checks: &[Check<'_>]) -> String {
             check.target.implementation,
             measured,
         );
+        if let Some(floor) = floor_above(check) {
+            let _ = writeln!(
+                out,
+                "        the floor row \"{}\" itself measures {:.2}×: no form reaches this ceiling here",
+                floor.implementation, floor.ratio
+            );
+        }
     }
     if let Some(line) = grid_line(&grid) {
         out.push_str(&line);
     }
     out
+}
+
+/// The scenario's floor row (a row named `floor: …`: what every correct form pays) that
+/// itself measures above the check's ceiling, the highest if several: a target out of reach in
+/// this run, whatever the implementation does.
+fn floor_above<'a>(check: &Check<'a>) -> Option<&'a Row> {
+    check
+        .report
+        .rows
+        .iter()
+        .filter(|row| row.implementation.starts_with("floor") && row.ratio > check.limit)
+        .max_by(|a, b| a.ratio.total_cmp(&b.ratio))
 }
 
 /// The payload grid's targets as one line: how many cells passed, the highest ratio, and
@@ -118,7 +137,6 @@ fn grid_line(grid: &[&Check<'_>]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Row;
 
     fn report(target: Target, rows: &[(&'static str, f64)]) -> ScenarioReport {
         ScenarioReport {
@@ -158,6 +176,26 @@ mod tests {
             line.contains(r#"ours ≤ "floor" + 0.12× peer (here 0.32× peer): measured 0.25×"#),
             "{line}"
         );
+    }
+
+    #[test]
+    fn a_floor_row_above_a_fixed_ceiling_is_named_under_its_check() {
+        let target = Target::peer("ours", 0.25);
+        let out_of_reach = [report(
+            target,
+            &[("peer", 1.0), ("ours", 0.39), ("floor: the least", 0.27)],
+        )];
+        let line = text(&check(&out_of_reach));
+        assert!(
+            line.contains(r#"the floor row "floor: the least" itself measures 0.27×"#),
+            "{line}"
+        );
+        let within = [report(
+            target,
+            &[("peer", 1.0), ("ours", 0.39), ("floor: the least", 0.20)],
+        )];
+        let line = text(&check(&within));
+        assert!(!line.contains("itself measures"), "{line}");
     }
 
     #[test]
