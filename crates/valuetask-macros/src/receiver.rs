@@ -66,10 +66,12 @@ pub(crate) fn binds_by_mut_ref(pat: &Pat) -> bool {
     finder.0
 }
 
-/// The span of the method's receiver, if it has one.
+/// The span of the method's receiver's `self` token, if it has one: code spanned with it
+/// that names `self` resolves it with the hygiene the user's `self` came with (in an item a
+/// `macro_rules!` writes from `&$self`, the receiver's first token, `&`, is the macro's).
 pub(crate) fn receiver_span(sig: &Signature) -> Option<Span> {
     match sig.inputs.first() {
-        Some(FnArg::Receiver(receiver)) => Some(receiver.span()),
+        Some(FnArg::Receiver(receiver)) => Some(receiver.self_token.span),
         _ => None,
     }
 }

@@ -173,3 +173,45 @@ fn an_elided_output_borrows_from_a_pinned_receiver() {
     let service: &dyn Picker = &named;
     assert_eq!(drive(std::pin::Pin::new(service).pick("y")), "from self");
 }
+
+/// An impl a `macro_rules!` writes with the receiver as a parameter (`&$self`): the body's
+/// `self` and the expansion's own use of it (the `Send` check of a suspending body) resolve
+/// with the hygiene of the `self` the macro was given.
+mod receiver_from_a_macro_parameter {
+    use super::*;
+
+    #[value_task]
+    pub trait Store: Send + Sync {
+        async fn get(&self) -> u64;
+        async fn bump(&mut self) -> u64;
+    }
+
+    pub struct Cell(u64);
+
+    macro_rules! store_impl {
+        ($t:ty, $self:ident) => {
+            #[value_task]
+            impl Store for $t {
+                async fn get(&$self) -> u64 {
+                    yield_once().await;
+                    $self.0
+                }
+                async fn bump(&mut $self) -> u64 {
+                    yield_once().await;
+                    $self.0 += 1;
+                    $self.0
+                }
+            }
+        };
+    }
+
+    store_impl!(Cell, self);
+
+    #[test]
+    fn a_suspending_body_with_the_receiver_from_a_macro_parameter_works() {
+        let mut cell = Cell(4);
+        assert_eq!(drive(cell.bump()), 5);
+        let store: &dyn Store = &cell;
+        assert_eq!(drive(store.get()), 5);
+    }
+}
