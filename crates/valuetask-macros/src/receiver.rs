@@ -2,7 +2,6 @@
 //! needs (`Self: Sync` or `Send`), and how argument patterns bind.
 
 use proc_macro2::{Span, TokenStream};
-use syn::spanned::Spanned;
 use syn::{Block, FnArg, Item, Pat, PatIdent, Signature, Type, TypeReference};
 
 /// Whether a method uses `Self`: a receiver, or the `Self` type in its signature or (when

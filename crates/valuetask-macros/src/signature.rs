@@ -49,8 +49,12 @@ pub(crate) fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenSt
                 {
                     continue;
                 }
-                // `#[cfg]` and friends go onto the rebinding too.
-                let attrs = &typed.attrs;
+                // `#[cfg]` and friends go onto the rebinding too. An `#[expect(..)]` stays
+                // only where the user's bindings are (the lint it expects, `unused_variables`
+                // or `unused_mut`, fires there now): elsewhere it becomes an `allow`, which
+                // no unfulfilled expectation can report.
+                let attrs = typed.attrs.clone();
+                let allowing = expect_as_allow(&attrs);
                 match &mut *typed.pat {
                     Pat::Ident(PatIdent {
                         ident,
@@ -72,18 +76,37 @@ pub(crate) fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenSt
                         *pat = parse_quote!(#name);
                         // `ref mut` parts borrow the moved argument mutably.
                         let m = binds_by_mut_ref(&original).then(|| quote!(mut));
-                        captures.push(quote!(#(#attrs)* let #m #name = #name;));
-                        if !matches!(original, Pat::Wild(_)) {
+                        if matches!(original, Pat::Wild(_)) {
+                            captures.push(quote!(#(#attrs)* let #m #name = #name;));
+                        } else {
+                            captures.push(quote!(#(#allowing)* let #m #name = #name;));
                             captures.push(
                                 quote_spanned!(original.span()=> #(#attrs)* let #original = #name;),
                             );
                         }
                     }
                 }
+                typed.attrs = allowing;
             }
         }
     }
     captures
+}
+
+/// `attrs` with each `#[expect(..)]` turned into `#[allow(..)]` (the same lints).
+fn expect_as_allow(attrs: &[syn::Attribute]) -> Vec<syn::Attribute> {
+    attrs
+        .iter()
+        .map(|attr| {
+            let mut attr = attr.clone();
+            if let syn::Meta::List(list) = &mut attr.meta {
+                if list.path.is_ident("expect") {
+                    list.path = syn::Ident::new("allow", list.path.span()).into();
+                }
+            }
+            attr
+        })
+        .collect()
 }
 
 /// Whether `ty` names a primitive scalar (`u64`, `bool`, `f32`, ..): `Copy`, nothing to drop,

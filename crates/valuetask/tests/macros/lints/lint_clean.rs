@@ -202,3 +202,41 @@ fn every_shape_runs() {
     assert_eq!(memory.shown().get_result().to_string(), "one");
     assert!(std::panic::catch_unwind(|| halt("stop").get_result()).is_err());
 }
+
+/// Arguments with `#[expect(..)]` of the lints an argument raises: each expectation is
+/// fulfilled once, where the argument's binding is (the expansion rebinds it in the body).
+#[value_task]
+pub trait Expecting: Send + Sync {
+    async fn unused(&self, key: String, pair: (u32, u32)) -> u32;
+    async fn unused_now(&self, key: String, buffer: Vec<u8>) -> usize;
+}
+
+/// Implements [`Expecting`] with arguments it does not use.
+pub struct Ignores;
+
+#[value_task]
+impl Expecting for Ignores {
+    async fn unused(
+        &self,
+        #[expect(unused_variables)] key: String,
+        #[expect(unused_variables)] (first, second): (u32, u32),
+    ) -> u32 {
+        yield_once().await;
+        first
+    }
+    async fn unused_now(
+        &self,
+        #[expect(unused_variables)] key: String,
+        #[expect(unused_mut)] mut buffer: Vec<u8>,
+    ) -> usize {
+        buffer.len()
+    }
+}
+
+#[test]
+fn expectations_on_arguments_are_met_where_the_bindings_are() {
+    let ignores = Ignores;
+    let unused = ignores.unused(String::new(), (1, 2));
+    assert_eq!(futures::executor::block_on(unused), 1);
+    assert_eq!(ignores.unused_now(String::new(), vec![1]).get_result(), 1);
+}
