@@ -596,3 +596,69 @@ mod owning_receivers_and_const_generics {
         assert_eq!(drive(fixed.get()), [7; 3]);
     }
 }
+
+/// Supertraits beyond the auto traits: `'static` (the usual bound of an `Arc<dyn Handler>`
+/// service) and a trait of the user's, which the user implements for the `dyn` form (the
+/// erased trait has it as a supertrait too, so the `dyn` form's impl can call through it).
+mod supertraits {
+    use super::*;
+
+    trait Named {
+        fn name(&self) -> &'static str;
+    }
+
+    #[dyn_trait(DynHandler = dyn Handler)]
+    trait Handler: Send + Sync + 'static {
+        async fn handle(&self, request: u32) -> u32;
+    }
+
+    #[dyn_trait(DynStore = dyn Store)]
+    trait Store: Named {
+        async fn get(&self) -> u32;
+    }
+
+    struct Doubler;
+
+    impl Handler for Doubler {
+        async fn handle(&self, request: u32) -> u32 {
+            yield_once().await;
+            request * 2
+        }
+    }
+
+    impl Named for Doubler {
+        fn name(&self) -> &'static str {
+            "doubler"
+        }
+    }
+
+    impl Store for Doubler {
+        async fn get(&self) -> u32 {
+            7
+        }
+    }
+
+    impl Named for DynStore<'_> {
+        fn name(&self) -> &'static str {
+            "dyn store"
+        }
+    }
+
+    fn serve<H: Handler + ?Sized>(handler: &H, request: u32) -> u32 {
+        drive(handler.handle(request))
+    }
+
+    fn read<S: Store + ?Sized>(store: &S) -> (&'static str, u32) {
+        (store.name(), drive(store.get()))
+    }
+
+    #[test]
+    fn the_dyn_form_implements_the_trait_where_it_meets_the_supertraits() {
+        let handler: std::sync::Arc<DynHandler<'static>> = DynHandler::new_arc(Doubler);
+        assert_eq!(drive(handler.handle(4)), 8);
+        assert_eq!(serve(&*handler, 5), 10);
+        let store = DynStore::new_box(Doubler);
+        assert_eq!(read(&*store), ("dyn store", 7));
+        assert_eq!(read(&Doubler), ("doubler", 7));
+    }
+}
