@@ -135,6 +135,21 @@ impl Method {
                 }
             }
         }
+        let output_type = match &sig.output {
+            ReturnType::Type(_, ty) => Some(&**ty),
+            ReturnType::Default => None,
+        };
+        let argument_types = sig.inputs.iter().filter_map(|arg| match arg {
+            FnArg::Typed(t) => Some(&*t.ty),
+            FnArg::Receiver(_) => None,
+        });
+        // `Self` itself (not `Self::Assoc`) in an argument or the output names the
+        // implementor's type, which the `dyn` form erases.
+        for ty in argument_types.chain(output_type) {
+            if let Some(span) = bare_self(ty) {
+                return Err(add_sized("names `Self` outside its receiver", span));
+            }
+        }
         if let Some(c) = &sig.constness {
             return Err(syn::Error::new(
                 c.span,
@@ -688,6 +703,23 @@ impl<'ast> syn::visit::Visit<'ast> for FindImplTrait {
     fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {
         self.0 = true;
     }
+}
+
+/// The span of the first `Self` in `ty` that is the type itself, not a path through it
+/// (`Self::Assoc`).
+fn bare_self(ty: &Type) -> Option<Span> {
+    struct Find(Option<Span>);
+    impl<'ast> syn::visit::Visit<'ast> for Find {
+        fn visit_type_path(&mut self, path: &'ast syn::TypePath) {
+            if path.qself.is_none() && path.path.is_ident("Self") {
+                self.0.get_or_insert(path.span());
+            }
+            syn::visit::visit_type_path(self, path);
+        }
+    }
+    let mut find = Find(None);
+    syn::visit::visit_type(&mut find, ty);
+    find.0
 }
 
 fn contains_impl_trait(ty: &Type) -> bool {

@@ -36,4 +36,15 @@ trait Receiver {
     async fn odd(self: std::rc::Rc<std::rc::Rc<Self>>) -> u8;
 }
 
+#[dyn_trait(DynForked = dyn Forked)]
+trait Forked {
+    async fn fork(&self) -> Self;
+}
+
+#[dyn_trait(DynMerged = dyn Merged)]
+trait Merged {
+    type Item;
+    async fn merge(&mut self, other: &Self) -> Option<Self::Item>;
+}
+
 fn main() {}
