@@ -378,7 +378,7 @@ impl<'t> Generated<'t> {
         });
         let methods = self.dyn_methods().map(|m| {
             let (sig, _) = m.erased_signature(&self.args.options, generics);
-            let cfgs = m.cfgs();
+            let cfgs = m.carried_attrs();
             quote!(#(#cfgs)* #sig;)
         });
         let name = &self.args.name;
@@ -425,7 +425,7 @@ impl<'t> Generated<'t> {
             );
             let site = format!("{}::{}", self.item.ident, ident);
             let body = m.erased_body(call, &self.args.options, &site);
-            let cfgs = m.cfgs();
+            let cfgs = m.carried_attrs();
             quote! {
                 #(#cfgs)*
                 #[inline]
@@ -499,7 +499,7 @@ impl<'t> Generated<'t> {
             );
             let (body, unbound) = m.dyn_body(call, borrows, &self.args.options);
             let allow = unbound.then(|| quote!(#[allow(unsafe_code)]));
-            let cfgs = m.cfgs();
+            let cfgs = m.carried_attrs();
             methods.push(quote! {
                 #(#cfgs)*
                 #[inline]
@@ -515,7 +515,7 @@ impl<'t> Generated<'t> {
         for m in &self.methods {
             if matches!(m.kind, Kind::SizedOnly) && m.item.default.is_none() {
                 let (sig, _) = m.named_arguments();
-                let cfgs = m.cfgs();
+                let cfgs = m.carried_attrs();
                 let message = format!(
                     "`{name}` is unsized: its `where Self: Sized` methods cannot be called"
                 );
@@ -677,7 +677,7 @@ impl<'t> Generated<'t> {
                 &m.item.sig,
                 quote!(<#inner as #trait_path>::#ident(#receiver, #(#names),*)),
             );
-            let cfgs = m.cfgs();
+            let cfgs = m.carried_attrs();
             quote! {
                 #(#cfgs)*
                 #[inline]

@@ -249,6 +249,28 @@ impl Method {
     }
 
     /// The `#[cfg]` attributes of the method, for every generated copy of it.
+    /// The attributes every generated copy of the method carries (the erased trait's, the
+    /// blanket impl's, the `dyn` form's, the bridges'): its `cfg`s; its lint allowances, an
+    /// `expect` as an `allow` (the copies would each have to fulfil it; the user's own method
+    /// does), as the copies' names and signatures come from the user's and raise the same
+    /// lints (`non_snake_case` on a method named `GetObject`); and, for a deprecated method,
+    /// `allow(deprecated)`, as the copies call it.
+    pub(crate) fn carried_attrs(&self) -> Vec<TokenStream> {
+        let mut carried: Vec<TokenStream> = self.cfgs().into_iter().map(|a| quote!(#a)).collect();
+        for attr in &self.item.attrs {
+            let path = attr.path();
+            if path.is_ident("allow") || path.is_ident("expect") {
+                if let syn::Meta::List(list) = &attr.meta {
+                    let lints = &list.tokens;
+                    carried.push(quote_spanned!(attr.span()=> #[allow(#lints)]));
+                }
+            } else if path.is_ident("deprecated") {
+                carried.push(quote_spanned!(attr.span()=> #[allow(deprecated)]));
+            }
+        }
+        carried
+    }
+
     pub(crate) fn cfgs(&self) -> Vec<&syn::Attribute> {
         self.item
             .attrs

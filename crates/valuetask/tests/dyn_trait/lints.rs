@@ -213,3 +213,50 @@ mod borrowing {
         });
     }
 }
+
+/// A trait ported from C#: a method named in `PascalCase` with its lint allowed, and a
+/// deprecated one. The generated copies of each method keep the allowance, and the generated
+/// calls of a deprecated method do not warn (only the user's own calls do).
+mod ported {
+    #![forbid(unsafe_code)]
+
+    use valuetask::dyn_trait;
+
+    /// A repository ported from C#.
+    #[dyn_trait(pub DynRepository = dyn Repository)]
+    pub trait Repository {
+        /// The object with `id`.
+        #[allow(non_snake_case)]
+        async fn GetObject(&self, id: u32) -> u32;
+        /// The object with `id`, by its old name.
+        #[deprecated(note = "use `GetObject`")]
+        async fn get(&self, id: u32) -> u32;
+        /// How many objects there are.
+        #[expect(non_snake_case)]
+        fn Count(&self) -> usize;
+    }
+
+    struct Memory;
+
+    impl Repository for Memory {
+        async fn GetObject(&self, id: u32) -> u32 {
+            id + 1
+        }
+        async fn get(&self, id: u32) -> u32 {
+            id
+        }
+        fn Count(&self) -> usize {
+            1
+        }
+    }
+
+    #[test]
+    fn allowances_reach_the_generated_copies() {
+        let repository = DynRepository::new_box(Memory);
+        assert_eq!(futures::executor::block_on(repository.GetObject(1)), 2);
+        #[allow(deprecated)]
+        let old = futures::executor::block_on(repository.get(3));
+        assert_eq!(old, 3);
+        assert_eq!(repository.Count(), 1);
+    }
+}
