@@ -58,8 +58,8 @@ pub(crate) enum Shape {
 }
 
 /// A body that only awaits `call`: the method returns the call's value task when it is one
-/// of the method's output (no frame); otherwise a frame that awaits it, started as any other
-/// body (see `macro_support::Forward`). The call is evaluated at once either way, as a body
+/// of the method's output and has started (no frame); otherwise a frame that awaits it,
+/// started as any other body (see `macro_support::Forward`). The call is evaluated at once either way, as a body
 /// that starts at the call evaluates it.
 pub(crate) fn forward_body(
     call: &syn::Expr,

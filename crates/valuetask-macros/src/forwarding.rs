@@ -1,7 +1,9 @@
 //! Deciding that a body only forwards: `async fn get(&self, key: &str, o: Opts) -> T {
 //! self.inner.get(key, o).await }`. Such a body needs no frame of its own when the call
-//! returns a `ValueTask` of the method's output: the method returns that value task (see
-//! `macro_support::Forward`, which falls back to a frame when it does not).
+//! returns a `ValueTask` of the method's output that has started: the method returns that
+//! value task (see `macro_support::Forward`, which falls back to a frame when it does not, or
+//! when the value task is a future not polled yet, a lazy body's or `ValueTask::new`'s,
+//! which the frame starts at the call as the body would).
 //!
 //! Returning the call's value task instead of awaiting it in a frame changes one thing a
 //! caller could see: arguments the frame would have held until the call completed are

@@ -92,6 +92,12 @@ pub(crate) enum Kind {
     /// A future (pooled or boxed): its progress is learnt by polling, and `as_task` drives
     /// it on an executor.
     Future,
+    /// A future stored lazily (`ValueTask::new`, a lazy body: it starts at its first poll,
+    /// and the kind stays). As a `Future` everywhere, except that a `#[value_task]` body that
+    /// only forwards a call does not hand such a value task on as its own: it awaits it in a
+    /// frame, so that the call starts it as the body would (one polled already, by hand, is
+    /// polled once more there: harmless).
+    Lazy,
     /// A `CompletionPool` slot: recycles itself in the poll that returns `Ready` (a value
     /// task keeps it as `Repr::Slot`).
     PoolSlot,
@@ -169,6 +175,11 @@ impl<T> Backed<'_, T> {
     #[inline(always)]
     pub(crate) fn kind(&self) -> Kind {
         self.vtable().kind
+    }
+
+    /// Whether the block holds a future, stored lazily or started.
+    pub(crate) fn holds_future(&self) -> bool {
+        matches!(self.kind(), Kind::Future | Kind::Lazy)
     }
 
     pub(crate) fn name(&self) -> &'static str {

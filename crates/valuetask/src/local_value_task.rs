@@ -40,6 +40,12 @@ pub struct LocalValueTask<'a, T> {
 }
 
 impl<'a, T> LocalValueTask<'a, T> {
+    /// Whether this is a future stored lazily (`ValueTask::is_lazy`).
+    #[inline(always)]
+    pub(crate) fn is_lazy(&self) -> bool {
+        self.inner.is_lazy()
+    }
+
     /// A value task that is already complete with `value` (.NET `new ValueTask<T>(result)`).
     /// As [`ValueTask::from_result`]: a move when `value` fits the value task's two words;
     /// a larger one goes to a pooled block (no allocation once the pool is warm).

@@ -101,13 +101,19 @@ impl<R, X> Forward<R, X> {
 }
 
 impl<'a, R> Forward<R, crate::ValueTask<'a, R>> {
-    /// The call's value task is the method's.
+    /// The call's value task is the method's, unless it is a lazy one, which may not have
+    /// started: then `wrap`'s frame awaits it, which starts it here, as the body would at the
+    /// call.
     #[inline(always)]
-    pub fn __value_task_forward<W, O>(self, _wrap: W) -> crate::ValueTask<'a, R>
+    pub fn __value_task_forward<W>(self, wrap: W) -> crate::ValueTask<'a, R>
     where
-        W: FnOnce(crate::ValueTask<'a, R>) -> O,
+        W: FnOnce(crate::ValueTask<'a, R>) -> crate::ValueTask<'a, R>,
     {
-        self.0
+        if self.0.is_lazy() {
+            in_frame(self.0, wrap)
+        } else {
+            self.0
+        }
     }
 }
 
@@ -123,25 +129,42 @@ impl<R, X> ForwardLocal<R, X> {
 }
 
 impl<'a, R> ForwardLocal<R, crate::LocalValueTask<'a, R>> {
-    /// The call's value task is the method's.
+    /// The call's value task is the method's, unless it is a lazy one (as [`Forward`]).
     #[inline(always)]
-    pub fn __value_task_forward<W, O>(self, _wrap: W) -> crate::LocalValueTask<'a, R>
+    pub fn __value_task_forward<W>(self, wrap: W) -> crate::LocalValueTask<'a, R>
     where
-        W: FnOnce(crate::LocalValueTask<'a, R>) -> O,
+        W: FnOnce(crate::LocalValueTask<'a, R>) -> crate::LocalValueTask<'a, R>,
     {
-        self.0
+        if self.0.is_lazy() {
+            in_frame(self.0, wrap)
+        } else {
+            self.0
+        }
     }
 }
 
 impl<'a, R> ForwardLocal<R, crate::ValueTask<'a, R>> {
-    /// The call's value task, as the method's `LocalValueTask`.
+    /// The call's value task, as the method's `LocalValueTask`, unless it is a lazy one (as
+    /// [`Forward`]).
     #[inline(always)]
-    pub fn __value_task_forward<W, O>(self, _wrap: W) -> crate::LocalValueTask<'a, R>
+    pub fn __value_task_forward<W>(self, wrap: W) -> crate::LocalValueTask<'a, R>
     where
-        W: FnOnce(crate::ValueTask<'a, R>) -> O,
+        W: FnOnce(crate::ValueTask<'a, R>) -> crate::LocalValueTask<'a, R>,
     {
-        crate::LocalValueTask::from(self.0)
+        if self.0.is_lazy() {
+            in_frame(self.0, wrap)
+        } else {
+            crate::LocalValueTask::from(self.0)
+        }
     }
+}
+
+/// A forwarded lazy value task, awaited in `wrap`'s frame: out of line, so
+/// that the forwarding path keeps its size (lazy callees are rare).
+#[cold]
+#[inline(never)]
+fn in_frame<X, O>(call: X, wrap: impl FnOnce(X) -> O) -> O {
+    wrap(call)
 }
 
 /// The fallback of [`Forward`] and [`ForwardLocal`]: anything else that is awaited gets the

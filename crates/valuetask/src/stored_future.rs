@@ -30,8 +30,10 @@
 //!
 //! - A block in use holds the future until it completed or was dropped; a Held block holds
 //!   the output instead, until a poll moves it out (it is then taken: nothing to drop). The
-//!   header's vtable says which: `PLAIN` (pooled or boxed) blocks hold the future, `HELD`
-//!   ones (`HeldPooled::HELD` for a pooled block) the output and its `taken` flag.
+//!   header's vtable says which: `PLAIN` (pooled or boxed) blocks hold the future, and so
+//!   do `LAZY` ones (`PLAIN` but for the kind: a future stored without a first poll, by
+//!   `store` or `boxed`); `HELD` ones (`HeldPooled::HELD` for a pooled block) the output and
+//!   its `taken` flag.
 //! - The future is polled only in its block (pinned there) and dropped in place, exactly
 //!   once, before its block goes back (to the pool, or to the allocator for a box).
 //! - During the first poll at the call the header is not written yet (nothing reads it: the
@@ -125,6 +127,12 @@ impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
         kind: Kind::Future,
         name: if BOXED { "Future" } else { "Pooled" },
         token: None,
+    };
+    /// [`PLAIN`](Self::PLAIN) for a future stored lazily (`store`, `boxed`), polled as
+    /// Plain: only its kind differs ([`Kind::Lazy`]).
+    const LAZY: BackingVTable<F::Output> = BackingVTable {
+        kind: Kind::Lazy,
+        ..Self::PLAIN
     };
     /// [`HELD`](Self::HELD) for an output the body gave at the call, too large for the value
     /// task's two words: the value task is ready.
@@ -377,8 +385,8 @@ unsafe fn poll_woken<T>(
 /// given to `ValueTask::new`, and for the library's own bridges.
 pub(crate) fn boxed<F: Future>(future: F) -> NonNull<Header<F::Output>> {
     let block = Box::new(StoredBlock {
-        // SAFETY: `&PLAIN` is a promoted constant.
-        header: unsafe { Header::from_raw(&Stored::<F, true>::PLAIN) },
+        // SAFETY: `&LAZY` is a promoted constant.
+        header: unsafe { Header::from_raw(&Stored::<F, true>::LAZY) },
         body: Body {
             future: ManuallyDrop::new(future),
         },
@@ -395,10 +403,10 @@ pub(crate) fn store<F: Future>(future: F) -> Result<NonNull<Header<F::Output>>, 
     }
     let block = take_block(const { class::<F>() }).cast::<StoredBlock<F>>();
     // SAFETY: the block fits a `StoredBlock<F>` (its class), is aligned to 16 ≥ its
-    // alignment, and ours. `&PLAIN` is a promoted constant.
+    // alignment, and ours. `&LAZY` is a promoted constant.
     unsafe {
         block.as_ptr().write(StoredBlock {
-            header: Header::from_raw(&Stored::<F, false>::PLAIN),
+            header: Header::from_raw(&Stored::<F, false>::LAZY),
             body: Body {
                 future: ManuallyDrop::new(future),
             },

@@ -428,6 +428,15 @@ impl<'a, T> ValueTask<'a, T> {
         }
     }
 
+    /// Whether this is a future stored lazily (`new`, a lazy body), which may not have
+    /// started: a forwarding body awaits it in a frame rather than hand it on
+    /// (`macro_support::Forward`).
+    #[inline(always)]
+    pub(crate) fn is_lazy(&self) -> bool {
+        self.backed()
+            .is_some_and(|backed| backed.kind() == Kind::Lazy)
+    }
+
     /// [`try_get`](Self::try_get) by reference: `None` leaves the value task pending, `Some`
     /// leaves it yielded.
     #[track_caller]
@@ -437,7 +446,7 @@ impl<'a, T> ValueTask<'a, T> {
         }
         let polls_to_know = match self.backed() {
             None => true,
-            Some(backed) => matches!(backed.kind(), Kind::Future | Kind::Ready),
+            Some(backed) => backed.holds_future() || backed.kind() == Kind::Ready,
         };
         if !polls_to_know && !self.repr_is_completed() {
             return None;

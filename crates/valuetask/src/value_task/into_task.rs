@@ -55,7 +55,7 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
             }
         }
         match self.into_repr() {
-            Repr::Backed(backed) if backed.kind() == Kind::Future => {
+            Repr::Backed(backed) if backed.holds_future() => {
                 crate::runtime::drive(ValueTask::from_backed(backed), None, internal)
             }
             other => bridge::drive(other, internal),
@@ -109,8 +109,7 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
                 unsafe { TaskRecord::into_task(header) }
             }
             other => {
-                let is_future =
-                    matches!(&other, Repr::Backed(backed) if backed.kind() == Kind::Future);
+                let is_future = matches!(&other, Repr::Backed(backed) if backed.holds_future());
                 let tcs = crate::TaskCompletionSource::new();
                 let task = tcs.task();
                 let inner = ValueTask::from_repr(other);
@@ -161,7 +160,7 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
         self.check_not_yielded("ValueTask::preserve");
         match self.backed().map(Backed::kind) {
             None | Some(Kind::Ready | Kind::Task) => return self,
-            Some(Kind::Future) => {}
+            Some(Kind::Future | Kind::Lazy) => {}
             Some(Kind::Source | Kind::PoolSlot) => {
                 if self.repr_is_completed() {
                     if let Some(value) = self.try_take() {

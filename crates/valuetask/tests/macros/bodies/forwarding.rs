@@ -272,3 +272,110 @@ fn arguments_only_compared_in_the_call_live_until_it_completes() {
     assert_eq!(poll_once(&mut vt, waker), std::task::Poll::Ready(Ok(true)));
     assert!(a_dropped.load(Ordering::SeqCst) && b_dropped.load(Ordering::SeqCst));
 }
+
+/// A forwarding body whose call returns a value task that has not started (a lazy body,
+/// `ValueTask::new`) awaits it in a frame: the call starts it, as the body would at the call.
+mod unstarted_callees {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    #[value_task]
+    pub trait Counter: Send + Sync {
+        async fn count(&self) -> usize;
+    }
+
+    /// Counts the starts of its body: lazily, or through `ValueTask::new`.
+    pub struct Inner(AtomicUsize);
+
+    impl Inner {
+        fn start(&self) -> usize {
+            self.0.fetch_add(1, Ordering::SeqCst) + 1
+        }
+
+        fn by_new(&self) -> ValueTask<'_, usize> {
+            ValueTask::new(async { self.start() })
+        }
+
+        fn starts(&self) -> usize {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    #[value_task(lazy)]
+    impl Counter for Inner {
+        async fn count(&self) -> usize {
+            self.start()
+        }
+    }
+
+    pub struct Outer(Inner);
+
+    #[value_task]
+    impl Counter for Outer {
+        async fn count(&self) -> usize {
+            self.0.count().await
+        }
+    }
+
+    impl Outer {
+        #[value_task]
+        async fn by_new(&self) -> usize {
+            self.0.by_new().await
+        }
+    }
+
+    mod local {
+        use super::*;
+
+        #[value_task(?Send)]
+        pub trait LocalCounter {
+            async fn count_here(&self) -> usize;
+        }
+
+        #[value_task(?Send, lazy)]
+        impl LocalCounter for Inner {
+            async fn count_here(&self) -> usize {
+                self.start()
+            }
+        }
+
+        #[value_task(?Send)]
+        impl LocalCounter for Outer {
+            async fn count_here(&self) -> usize {
+                self.0.count_here().await
+            }
+        }
+
+        impl Outer {
+            #[value_task(?Send)]
+            pub(super) async fn local_by_new(&self) -> usize {
+                self.0.by_new().await
+            }
+        }
+    }
+
+    #[test]
+    fn an_eager_body_forwarding_to_a_lazy_one_starts_it_at_the_call() {
+        use local::LocalCounter;
+        let outer = Outer(Inner(AtomicUsize::new(0)));
+        let lazy = Counter::count(&outer.0);
+        assert_eq!(outer.0.starts(), 0, "a lazy body starts at its first poll");
+        assert_eq!(now(lazy), 1);
+        let eager = Counter::count(&outer);
+        assert_eq!(
+            outer.0.starts(),
+            2,
+            "the call ran the body, which awaits the lazy one"
+        );
+        assert_eq!(now(eager), 2);
+        let local = outer.count_here();
+        assert_eq!(outer.0.starts(), 3, "so does a ?Send body");
+        assert_eq!(now(local), 3);
+        let by_new = outer.by_new();
+        assert_eq!(outer.0.starts(), 4, "ValueTask::new's future too");
+        assert_eq!(now(by_new), 4);
+        let local_by_new = outer.local_by_new();
+        assert_eq!(outer.0.starts(), 5, "into a ?Send body too");
+        assert_eq!(now(local_by_new), 5);
+    }
+}
