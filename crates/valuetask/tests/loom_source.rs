@@ -139,15 +139,19 @@ fn set_races_reset(set: fn(&ManualResetValueTaskSourceCore<Arc<()>>, Arc<()>)) {
     });
 }
 
+/// The core's last reference is loom's `Arc`, so its drop is a step loom schedules: the
+/// core is freed on either thread, before or after the producer's `set_result` (a std `Arc`'s
+/// drop is no step, so it always ran first, and the producer's thread always freed it).
 #[test]
 fn dropping_a_completed_core_from_another_thread_drops_the_result_once() {
     model(|| {
         let marker = Arc::new(());
-        let core = Arc::new(ManualResetValueTaskSourceCore::<Arc<()>>::new());
+        let core = loom::sync::Arc::new(ManualResetValueTaskSourceCore::<Arc<()>>::new());
         let producer = {
             let (core, marker) = (core.clone(), marker.clone());
             thread::spawn(move || core.set_result(marker))
         };
+        thread::yield_now();
         drop(core);
         producer.join().unwrap();
         assert_eq!(Arc::strong_count(&marker), 1);
