@@ -474,7 +474,8 @@ fn as_task_of_a_source_that_drops_its_waker_unwoken_frees_the_source_before_comp
         } else {
             TaskError::Abandoned
         };
-        assert_eq!(task.error(), Some(&expected));
+        // Abandoned on another thread (the drop ran inside the source's code).
+        assert_eq!(task.wait(), Err(&expected));
         assert_eq!(seen.wait(), Ok(&true), "the source was alive at completion");
     }
 }
@@ -846,4 +847,49 @@ fn map_and_map_err_map_ready_values_at_once_and_leave_lazy_ones_lazy() {
     );
     assert_eq!(lazy.get_result(), 4);
     assert!(started.load(Ordering::SeqCst));
+}
+
+/// A source that clears its waker under the lock its `withdraw` takes (a reset that abandons
+/// the waiting consumer): the `as_task` bridge's last waker is dropped there, and the bridge,
+/// abandoned, withdraws from the source. Not under that lock: it deadlocked.
+#[test]
+fn as_task_of_a_source_clearing_its_waker_under_its_withdraws_lock_does_not_deadlock() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::mpsc::channel;
+    #[derive(Default)]
+    struct Locking {
+        waker: Mutex<Option<Waker>>,
+        withdrawn: AtomicBool,
+    }
+    impl ValueTaskSource<u8> for Locking {
+        fn status(&self, _: u32) -> SourceStatus {
+            SourceStatus::Pending
+        }
+        fn poll_result(&self, _: u32, cx: &mut Context<'_>) -> Poll<u8> {
+            *self.waker.lock().unwrap() = Some(cx.waker().clone());
+            Poll::Pending
+        }
+        fn withdraw(&self, _: u32) {
+            let _registration = self.waker.lock().unwrap();
+            self.withdrawn.store(true, Ordering::SeqCst);
+        }
+    }
+    let source = Arc::new(Locking::default());
+    let task = ValueTask::from_arc_source(source.clone(), 0).as_task();
+    assert_eq!(task.status(), TaskStatus::Pending);
+    let (cleared, cleared_rx) = channel();
+    let resetting = source.clone();
+    thread::spawn(move || {
+        *resetting.waker.lock().unwrap() = None; // drops the bridge's last waker, locked
+        cleared.send(()).unwrap();
+    });
+    assert!(
+        cleared_rx.recv_timeout(Duration::from_secs(30)).is_ok(),
+        "clearing the waker under the source's lock deadlocked"
+    );
+    assert_eq!(task.wait(), Err(&TaskError::Abandoned));
+    assert!(
+        source.withdrawn.load(Ordering::SeqCst),
+        "the bridge withdrew"
+    );
 }

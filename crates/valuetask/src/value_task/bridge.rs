@@ -17,6 +17,10 @@
 //!   `as_task` or a completer, whose own progress may be what the backing waits for; then it
 //!   moves, `RUNNING`, to another thread (`global_runtime::run_elsewhere`), which yields its time
 //!   slice between such re-polls.
+//! - A bridge whose backing can never wake it (it kept no waker, or dropped the last one
+//!   unwoken) completes its task `Abandoned` after dropping the backing: in `drive` when no
+//!   waker outlived the first run, else from its `Drop`, on another thread, since that drop
+//!   runs inside the backing's code (perhaps under a lock the backing's drop takes again).
 //! - Runs nest at most 32 deep on one thread, counted with watchers' runs
 //!   (`inline_depth::MAX_INLINE_DEPTH`); a deeper one moves to the
 //!   global runtime's blocking pool (`global_runtime::run_elsewhere`), as .NET queues an
@@ -41,7 +45,7 @@ const RUNNING: u8 = 1;
 const NOTIFIED: u8 = 2;
 const DONE: u8 = 3;
 
-struct Bridge<T: 'static> {
+struct Bridge<T: Send + Sync + 'static> {
     state: AtomicU8,
     pending: UnsafeCell<Option<Repr<'static, T>>>,
     target: RawTask<TaskOutput<T>>,
@@ -75,7 +79,27 @@ pub(super) fn drive<T: Send + Sync + 'static>(
     // Bounded like a wake-up: a synchronous continuation registered on a completed task
     // runs here, and it may register the next one, and so on.
     bridge.run_bounded();
+    let mut bridge = bridge;
+    if let Some(unwoken) = Arc::get_mut(&mut bridge) {
+        // The backing kept no waker (nor did a run move elsewhere): it can never wake the
+        // bridge. Abandoned here, where no code of the backing's is up the stack.
+        // SAFETY: the only reference: nobody else can touch `pending`.
+        if let Some(backing) = unwoken.pending.with_mut(|p| unsafe { (*p).take() }) {
+            abandon(backing, &unwoken.target);
+        }
+    }
     task
+}
+
+/// Complete `target` for a `backing` that can never wake its bridge: the backing is dropped
+/// first, so whoever the completion wakes finds the work's destructors already run; a panic
+/// in that drop faults the task instead.
+fn abandon<T: Send + Sync + 'static>(backing: Repr<'static, T>, target: &RawTask<TaskOutput<T>>) {
+    let error = match catch_unwind(AssertUnwindSafe(|| drop(backing))) {
+        Ok(()) => TaskError::Abandoned,
+        Err(panic) => crate::catch_panic::panic_error(panic),
+    };
+    target.try_complete_in_drop(Err(error), crate::task::Outcome::Faulted);
 }
 
 impl<T: Send + Sync + 'static> Bridge<T> {
@@ -186,19 +210,23 @@ impl<T: Send + Sync + 'static> Bridge<T> {
 }
 
 /// A bridge dropped before it completed its task (its backing dropped the waker without ever
-/// waking it) must not leave the task pending forever. As in `run`, the backing is dropped
-/// first, so whoever the completion wakes finds the work's destructors already run; a panic
-/// in that drop faults the task instead.
-impl<T: 'static> Drop for Bridge<T> {
+/// waking it) must not leave the task pending forever: it is [`abandon`]ed. On another thread
+/// (`global_runtime::run_elsewhere`; here only if none can be had): the last waker is dropped
+/// inside the backing's code, perhaps under a lock of a user source's that the backing's
+/// drop, the source's `withdraw`, takes again (a source clearing its waker under its mutex
+/// deadlocked there), and the completion would run the task's synchronous continuations
+/// under it too.
+impl<T: Send + Sync + 'static> Drop for Bridge<T> {
     fn drop(&mut self) {
         // SAFETY: `&mut self`: nobody else can touch `pending`.
-        let backing = self.pending.with_mut(|p| unsafe { (*p).take() });
-        let error = match catch_unwind(AssertUnwindSafe(|| drop(backing))) {
-            Ok(()) => TaskError::Abandoned,
-            Err(panic) => crate::catch_panic::panic_error(panic),
+        let Some(backing) = self.pending.with_mut(|p| unsafe { (*p).take() }) else {
+            return; // A run completed the task.
         };
-        self.target
-            .try_complete_in_drop(Err(error), crate::task::Outcome::Faulted);
+        let target = self.target.clone();
+        let abandoned = move || abandon(backing, &target);
+        if let Err(here) = crate::global_runtime::run_elsewhere(abandoned) {
+            here();
+        }
     }
 }
 
