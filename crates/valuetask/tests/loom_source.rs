@@ -1,5 +1,5 @@
 //! Loom models of `ManualResetValueTaskSourceCore` (set vs poll, set vs reset, poll vs reset,
-//! set vs drop) and of a `CompletionPool` slot completed and consumed on different threads.
+//! set vs drop, set vs a waiting value task's withdrawal) and of a `CompletionPool` slot completed and consumed on different threads.
 //! Run with
 //! `RUSTFLAGS="--cfg valuetask_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release --test loom_source`.
 #![cfg(valuetask_loom)]
@@ -279,5 +279,52 @@ fn bridge_woken_while_running_polls_again_and_completes() {
         let task = ValueTask::from_arc_source(source, 0).as_task();
         assert_eq!(loom::future::block_on(task), Ok(Ok(4)));
         producer.join().unwrap();
+    });
+}
+
+/// Sets a flag when dropped: whether a waker's last clone is gone.
+struct Flag;
+
+impl std::task::Wake for Flag {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// A value task of a borrowed core (its record, with its consumer id) polled once, then
+/// dropped while another thread completes the core: its registration is withdrawn (the
+/// waker's clone dropped) or consumed by the completion, never both, never neither; the
+/// untaken result stays for the generation and goes with the reset.
+#[test]
+fn a_waiting_value_task_withdrawn_while_the_core_completes() {
+    model(|| {
+        let marker = Arc::new(());
+        let core = loom::sync::Arc::new(ManualResetValueTaskSourceCore::<Arc<()>>::new());
+        let producer = {
+            let (core, marker) = (core.clone(), marker.clone());
+            thread::spawn(move || core.set_result(marker))
+        };
+        let flag = Arc::new(Flag);
+        {
+            let waker = std::task::Waker::from(flag.clone());
+            let mut cx = std::task::Context::from_waker(&waker);
+            let mut vt = core.value_task();
+            let polled = std::future::Future::poll(std::pin::Pin::new(&mut vt), &mut cx);
+            if let Poll::Ready(output) = polled {
+                assert!(output.is_ok());
+            }
+        }
+        producer.join().unwrap();
+        assert_eq!(
+            Arc::strong_count(&flag),
+            1,
+            "the core keeps no clone of the waker"
+        );
+        core.reset();
+        assert_eq!(Arc::strong_count(&marker), 1, "the result was dropped once");
+        let next = core.value_task();
+        core.set_result(marker.clone());
+        assert_eq!(
+            next.get_result().map(|m| Arc::ptr_eq(&m, &marker)),
+            Ok(true)
+        );
     });
 }

@@ -6,13 +6,19 @@
 /// (its own address, never 0); anything else polls as 0, "not known", which is never
 /// refused (a pooled slot, whose consumer is unique by construction, polls as 0 explicitly).
 /// A core polled by hand inside a source's `poll_result`, on behalf of something else, would
-/// be credited to the value task polling that source. Loom runs its model threads on one OS
-/// thread, so under loom nobody is known.
+/// be credited to the value task polling that source. Under loom, which runs its model
+/// threads on one OS thread, the consumer is a loom thread-local: each model thread has its
+/// own, as each OS thread has here.
 pub(crate) struct Consumer;
 
 #[cfg(not(valuetask_loom))]
 thread_local! {
     static CURRENT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(valuetask_loom)]
+loom::thread_local! {
+    static CURRENT: std::cell::Cell<usize> = std::cell::Cell::new(0);
 }
 
 impl Consumer {
@@ -23,37 +29,22 @@ impl Consumer {
     /// task's poll on this thread sets it. Two plain stores on every poll.
     #[inline]
     pub(crate) fn polling<R>(id: usize, poll: impl FnOnce() -> R) -> R {
-        #[cfg(not(valuetask_loom))]
-        {
-            /// Sets the consumer to nobody when dropped.
-            struct Nobody;
-            impl Drop for Nobody {
-                #[inline(always)]
-                fn drop(&mut self) {
-                    let _ = CURRENT.try_with(|c| c.set(0));
-                }
+        /// Sets the consumer to nobody when dropped.
+        struct Nobody;
+        impl Drop for Nobody {
+            #[inline(always)]
+            fn drop(&mut self) {
+                let _ = CURRENT.try_with(|c| c.set(0));
             }
-            let _ = CURRENT.try_with(|c| c.set(id));
-            let _nobody = Nobody;
-            poll()
         }
-        #[cfg(valuetask_loom)]
-        {
-            let _ = id;
-            poll()
-        }
+        let _ = CURRENT.try_with(|c| c.set(id));
+        let _nobody = Nobody;
+        poll()
     }
 
     /// The consumer polling now, 0 when not known.
     #[inline]
     pub(super) fn current() -> usize {
-        #[cfg(not(valuetask_loom))]
-        {
-            CURRENT.try_with(std::cell::Cell::get).unwrap_or(0)
-        }
-        #[cfg(valuetask_loom)]
-        {
-            0
-        }
+        CURRENT.try_with(std::cell::Cell::get).unwrap_or(0)
     }
 }
