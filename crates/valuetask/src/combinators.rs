@@ -70,14 +70,18 @@ impl<T: Send + Sync + 'static> FirstOf<T> {
 }
 
 /// The outcome of all `results`: every value in order, or the failures (faulted if any
-/// failure is not a cancellation, else canceled). Values thrown away (some input failed) drop
-/// one at a time, a panicking `Drop` among them discarded (see `DropEachCaught`).
+/// failure is not a cancellation, else canceled), an input's own aggregate flattened into
+/// them (.NET's `WhenAll` adds a faulted input's inner exceptions one by one). Values thrown
+/// away (some input failed) drop one at a time, a panicking `Drop` among them discarded (see
+/// `DropEachCaught`).
 fn combine<T>(mut results: DropEachCaught<TaskOutput<T>>) -> TaskOutput<Vec<T>> {
-    let failures: Vec<TaskError> = results
-        .0
-        .iter()
-        .filter_map(|r| r.as_ref().err().cloned())
-        .collect();
+    let mut failures: Vec<TaskError> = Vec::new();
+    for failure in results.0.iter().filter_map(|r| r.as_ref().err()) {
+        match failure {
+            TaskError::Aggregate(inner) => failures.extend(inner.iter().cloned()),
+            other => failures.push(other.clone()),
+        }
+    }
     if failures.is_empty() {
         // Sized first: `flatten` gives no exact length, and `collect` would grow by doubling.
         let mut values = Vec::with_capacity(results.0.len());
@@ -109,6 +113,7 @@ impl<'a, T: Send + 'a, E: Send + 'a> ValueTask<'a, Result<T, E>> {
         self,
         f: impl FnOnce(E) -> F + Send + 'a,
     ) -> ValueTask<'a, Result<T, F>> {
+        self.check_not_yielded("ValueTask::map_err");
         self.map(|result| result.map_err(f))
     }
 }
@@ -117,7 +122,9 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
     /// A task that completes when every task in `tasks` has completed (.NET `Task.WhenAll`):
     /// with all the values in input order, or, if any failed, faulted with
     /// [`TaskError::Aggregate`] of every failure (canceled when every failure is a
-    /// cancellation). Unlike .NET, whose aggregate holds only the faulted tasks' exceptions,
+    /// cancellation). An input that failed with an aggregate of its own (an inner
+    /// `when_all`'s) adds its failures one by one, as .NET adds a faulted task's inner
+    /// exceptions. Unlike .NET, whose aggregate holds only the faulted tasks' exceptions,
     /// the aggregate also lists the canceled inputs (as [`TaskError::Canceled`]): every
     /// failure is reported. An empty input completes at once with an empty `Vec`.
     ///
@@ -303,6 +310,7 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
     /// If this value task already yielded its value.
     #[track_caller]
     pub fn map<U: Send + 'a>(self, f: impl FnOnce(T) -> U + Send + 'a) -> ValueTask<'a, U> {
+        self.check_not_yielded("ValueTask::map");
         if self.is_completed() {
             match self.try_get() {
                 Ok(value) => return ValueTask::from_result(f(value)),
@@ -410,15 +418,17 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
     pub fn when_any(
         value_tasks: impl IntoIterator<Item = ValueTask<'a, T>>,
     ) -> ValueTask<'a, (usize, T)> {
-        let mut inputs: Vec<ValueTask<'a, T>> = value_tasks.into_iter().collect();
+        // The losers are dropped one at a time, a panicking `Drop` of a result among them
+        // discarded (as `Task::when_any`'s): a second panic while the first unwinds aborted.
+        let mut inputs = DropEachCaught(value_tasks.into_iter().collect::<Vec<ValueTask<'a, T>>>());
         assert!(
-            !inputs.is_empty(),
+            !inputs.0.is_empty(),
             "ValueTask::when_any: no value tasks given; there is nothing to wait for"
         );
-        for vt in &inputs {
+        for vt in &inputs.0 {
             vt.check_not_yielded("ValueTask::when_any");
         }
-        for (index, vt) in inputs.iter_mut().enumerate() {
+        for (index, vt) in inputs.0.iter_mut().enumerate() {
             // A source may report completion before its result can be taken; such an input
             // stays in the race below.
             if vt.is_completed() {
@@ -428,11 +438,11 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
             }
         }
         ValueTask::new(std::future::poll_fn(move |cx| {
-            for (index, vt) in inputs.iter_mut().enumerate() {
+            for (index, vt) in inputs.0.iter_mut().enumerate() {
                 if let Poll::Ready(value) = Pin::new(vt).poll(cx) {
                     // The losers go now, not with this future: a large output keeps the
                     // finished future's block until the value task is dropped.
-                    inputs = Vec::new();
+                    inputs = DropEachCaught(Vec::new());
                     return Poll::Ready((index, value));
                 }
             }

@@ -387,6 +387,15 @@ fn value_task_combinators_name_themselves_for_an_input_that_already_yielded() {
         ("ValueTask::when_any", || {
             drop(ValueTask::when_any([yielded()]))
         }),
+        ("ValueTask::map", || drop(yielded().map(u32::from))),
+        ("ValueTask::map_err", || {
+            let mut vt = ValueTask::from_result(Ok::<u8, u8>(1));
+            let waker = std::task::Waker::noop();
+            let polled =
+                std::pin::Pin::new(&mut vt).poll(&mut std::task::Context::from_waker(waker));
+            assert_eq!(polled, std::task::Poll::Ready(Ok(1)));
+            drop(vt.map_err(u32::from));
+        }),
     ] {
         let panic = std::panic::catch_unwind(run).unwrap_err();
         let message = panic
@@ -725,4 +734,61 @@ fn flatten_faults_with_a_panicking_clone() {
         flat.wait().unwrap_err().panic_message(),
         Some("clone failed")
     );
+}
+
+/// Results whose `Drop` panics, lost by `ValueTask::when_any`: each loser is dropped under
+/// its own catch (as `Task::when_any`'s), so a second panic during the first's unwinding
+/// cannot abort the process; the winner is given.
+#[test]
+fn value_task_when_any_drops_losers_whose_drop_panics_one_at_a_time() {
+    struct Bomb(u8);
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            if self.0 != 0 {
+                panic!("bomb {}", self.0);
+            }
+        }
+    }
+    common::quiet_about_panics_with("bomb");
+    let any = ValueTask::when_any([
+        ValueTask::from_result(Bomb(0)),
+        ValueTask::from_result(Bomb(1)),
+        ValueTask::from_result(Bomb(2)),
+    ]);
+    let (index, winner) = any.get_result();
+    assert_eq!((index, winner.0), (0, 0));
+    let pool = valuetask::CompletionPool::<Bomb>::new();
+    let (first, first_completer) = pool.rent();
+    let (second, second_completer) = pool.rent();
+    let (third, third_completer) = pool.rent();
+    let any = ValueTask::when_any([first, second, third]);
+    second_completer.set_result(Bomb(5));
+    third_completer.set_result(Bomb(3));
+    first_completer.set_result(Bomb(4));
+    let (index, winner) = any.get_result();
+    let winner = winner.expect("completed");
+    assert_eq!((index, winner.0), (0, 4));
+    std::mem::forget(winner);
+}
+
+/// An input that failed with an aggregate of its own adds its failures one by one (.NET's
+/// `WhenAll` adds a faulted task's inner exceptions).
+#[test]
+fn when_all_flattens_an_input_aggregate_as_dotnet() {
+    let inner = Task::<u8>::when_all([
+        Task::from_error(TaskError::panicked("a")),
+        Task::from_error(TaskError::panicked("b")),
+    ]);
+    let outer = Task::when_all([inner, Task::from_error(TaskError::panicked("c"))]);
+    match outer.error() {
+        Some(TaskError::Aggregate(all)) => assert_eq!(
+            &all[..],
+            &[
+                TaskError::panicked("a"),
+                TaskError::panicked("b"),
+                TaskError::panicked("c")
+            ]
+        ),
+        other => panic!("{other:?}"),
+    }
 }
