@@ -12,8 +12,10 @@
 //! queue, including the task it just spawned or woke into its slot that no other worker may
 //! take, moves to another thread, so waiting there on work of the same runtime does not
 //! deadlock (.NET's thread pool injects threads for the same reason). A current-thread
-//! runtime has nowhere to move its work: a wait on its thread for work on it never ends.
-//! A wait there for anything else does end, though tokio defers some wake-ups to that
+//! runtime has nowhere to move its work: a wait on its thread for work on it never ends, and
+//! that work includes its timers and I/O (a `tokio::time::sleep` in a future this wait drives
+//! is registered with that runtime's driver, which turns only when the thread parks in its
+//! scheduler). A wait there for anything else does end, though tokio defers some wake-ups to that
 //! runtime's scheduler (`yield_now`, a spent cooperative budget): the wait polls without a
 //! budget and again after short naps (`park_in_scheduler`).
 //! On valuetask's continuation thread, a wait hands that thread's queue to a new thread

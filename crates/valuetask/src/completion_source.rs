@@ -14,6 +14,8 @@ use crate::task::{outcome_of, outcome_of_error, Outcome, Task, TaskError, TaskOu
 ///
 /// If every source is dropped while the task is pending, the task completes with
 /// [`TaskError::Abandoned`] (status `Faulted`), so no awaiter hangs on a producer that is gone.
+/// A source that is never dropped (leaked with `mem::forget`, or held by a continuation of
+/// its own task: a cycle) is never counted gone: the task stays pending, as in .NET.
 ///
 /// ```
 /// use valuetask::TaskCompletionSource;

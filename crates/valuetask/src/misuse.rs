@@ -15,7 +15,7 @@
 //! | poll again after it yielded (it is `Unpin`, so `Pin::new(&mut vt)` allows it), or `get_result`/`try_get`/`as_task`/`into_task`/`preserve`/`when_all`/`when_any` of such a one | panic: "… on a value task that already yielded its value (it was polled to completion)" | `tests/value_task_backings.rs`, `tests/when_all_any.rs`, `tests/preserve.rs` |
 //! | stored in a field and awaited after its source was reset (a stale token) | panic naming both versions (see below), never another generation's result | `tests/source_core.rs` (`stale_and_future_tokens_panic_naming_both_versions`), the guide |
 //! | a `LocalValueTask` sent to another thread | does not compile (`!Send`, E0277) | [`LocalValueTask`](crate::LocalValueTask)'s `compile_fail` example |
-//! | `get_result` on the thread of a current-thread runtime, for work on that runtime | never returns (that runtime cannot run while its thread is blocked), as in .NET; await there. Not turned into a panic: the awaited work may run on another runtime or thread, where such a wait is fine, and the wait cannot tell which | `tests/blocking_waits.rs` (`a_wait_on_a_current_thread_runtime_for_work_on_it_does_not_return`, with `wait_timeout`) |
+//! | `get_result` on the thread of a current-thread runtime (`#[tokio::test]`'s default), for work on that runtime: its spawned tasks, its timers and I/O (a `tokio::time::sleep` inside the value task's future) | never returns (that runtime cannot run while its thread is blocked), as in .NET; await there. Not turned into a panic: the awaited work may run on another runtime or thread, where such a wait is fine, and the wait cannot tell which | `tests/blocking_waits.rs` (`a_wait_on_a_current_thread_runtime_for_work_on_it_does_not_return`, with `wait_timeout`) |
 //! | a future too large for the pool (it or its output over 4080 bytes, or aligned to more than 16) given to `ValueTask::new` / `start` | kept in a plain box instead: one allocation per call, same behaviour | `tests/future_pool.rs` |
 //!
 //! # `ManualResetValueTaskSourceCore` and your `ValueTaskSource`s over it
@@ -40,6 +40,7 @@
 //! | misuse | what happens | shown by |
 //! |---|---|---|
 //! | the completer dropped without completing | the value task yields `Err(TaskError::Abandoned)` (a oneshot's `RecvError`) | `tests/completion_pool.rs`, `tests/model_sources.rs` |
+//! | the completer leaked (`mem::forget`, an `Rc` cycle) | the value task stays pending: nothing can tell a leaked completer from a slow one (a leaked `oneshot::Sender` does the same); bound the wait | the `Completer` docs |
 //! | complete twice | does not compile: completing consumes the `Completer` (E0382) | `tests/ui/completer_completed_twice.rs` |
 //! | the value task dropped before the result | the completer still completes; the slot is recycled by whichever side finishes last ([`Completer::is_closed`](crate::Completer::is_closed) tells the completer) | `tests/completion_pool.rs` |
 //! | the last `CompletionPool` handle dropped while slots are out | the slots finish normally and are freed instead of pooled (one taken on a thread whose cache holds that pool's slots stays there, with them, until that cache flushes: at most 32) | `tests/completion_pool.rs` |
@@ -50,6 +51,7 @@
 //! |---|---|---|
 //! | `set_*` twice | panic: "the task was already completed; a task completes exactly once (use try_* when completers race)" | `tests/completion_source.rs` |
 //! | every source dropped without completing (.NET: pending forever) | the task ends `Err(TaskError::Abandoned)`, waking its awaiters | `tests/completion_source.rs`, `tests/model_task.rs` |
+//! | a source leaked (`mem::forget`), or kept by the task's own continuation (a cycle: the task holds the continuation, the continuation the source) | the task stays pending, as in .NET: a source that is never dropped is never counted gone | the [`TaskCompletionSource`](crate::TaskCompletionSource) docs |
 //! | fault with an empty `TaskError::Aggregate` | `try_set_error` hands it back, `set_error` panics: "an empty TaskError::Aggregate names no failure" | `tests/completion_source.rs` |
 //! | `set_*` after a token given to `cancel_on` fired | panic, as any second completion: use `try_set_*` once a token may fire | `tests/cancellation_watchers.rs` |
 //! | `Task::wait` inside the task's own continuation, or on a current-thread runtime's thread for work on it | never returns, as in .NET (nothing else can complete it); `wait_timeout` bounds it. On a multi-thread tokio worker and on the continuation thread the wait moves the thread's queued work elsewhere first, so waiting for work the same thread queued does complete | `tests/continuations.rs` |

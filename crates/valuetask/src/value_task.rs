@@ -471,8 +471,9 @@ impl<'a, T> ValueTask<'a, T> {
     /// A future-backed value task is driven on this thread. Blocking inside an async context
     /// stalls that executor thread; await instead there. On a worker of a multi-thread tokio
     /// runtime the wait hands the worker's other work to another thread (see
-    /// [`Task::wait`]); on a current-thread runtime's thread, a wait for work that runs on
-    /// that runtime never ends.
+    /// [`Task::wait`]); on a current-thread runtime's thread (`#[tokio::test]`'s default), a
+    /// wait for work that runs on that runtime never ends: its spawned tasks, and its timers
+    /// and I/O, which a future driven here (`tokio::time::sleep`, a socket's read) waits for.
     ///
     /// ```
     /// assert_eq!(valuetask::ValueTask::from_result("hi").get_result(), "hi");

@@ -496,7 +496,10 @@ use thread_cache::{put_cached, take_cached};
 /// `IValueTaskSource` (its `ManualResetValueTaskSourceCore<TResult>`).
 ///
 /// Completing consumes it. Dropping it without completing completes the value task with
-/// [`TaskError::Abandoned`], so the awaiter never hangs.
+/// [`TaskError::Abandoned`], so the awaiter never hangs. A leaked one (`mem::forget`, an
+/// `Rc` cycle) completes nothing: its value task stays pending, as a leaked
+/// `oneshot::Sender`'s receiver does; bound such a wait with `wait_timeout` or a timeout of
+/// the runtime's.
 ///
 /// ```
 /// use valuetask::{CompletionPool, TaskError};

@@ -331,8 +331,9 @@ impl<T> Task<T> {
     /// Blocking inside an async context stalls that task; await instead there. On a worker of
     /// a multi-thread tokio runtime the wait runs in `tokio::task::block_in_place`, so the
     /// worker's other work (such as a task just started with [`Task::run`]) moves to another
-    /// thread and the wait cannot deadlock on it. On a current-thread runtime's thread, a wait
-    /// for work on that runtime never ends.
+    /// thread and the wait cannot deadlock on it. On a current-thread runtime's thread
+    /// (`#[tokio::test]`'s default), a wait for work on that runtime never ends: its spawned
+    /// tasks, and its timers and I/O.
     ///
     /// ```
     /// use valuetask::TaskCompletionSource;
