@@ -594,7 +594,10 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// of generation `token` that is being dropped gives up its registration (its waker is
     /// dropped), so that another value task may await the generation; one that never
     /// registered, or whose generation completed or was reset, leaves nothing to withdraw.
-    /// Called outside a value task's drop, it does nothing. No .NET counterpart: a .NET
+    /// Called outside a value task's drop or poll, it does nothing; called from your source's
+    /// `poll_result` (where the polling value task is known), it withdraws that value task's
+    /// registration, which then is not woken: call it from `withdraw` only. No .NET
+    /// counterpart: a .NET
     /// `await` cannot be withdrawn; a Rust future is cancelled by dropping it.
     ///
     /// ```
