@@ -76,7 +76,11 @@ impl<T: Send + Sync + 'static> FirstOf<T> {
 /// `DropEachCaught`).
 fn combine<T>(mut results: DropEachCaught<TaskOutput<T>>) -> TaskOutput<Vec<T>> {
     let mut failures: Vec<TaskError> = Vec::new();
+    // Decided on the inputs' own errors: an input faulted with an aggregate of cancellations
+    // is still a fault.
+    let mut faulted = false;
     for failure in results.0.iter().filter_map(|r| r.as_ref().err()) {
+        faulted |= !failure.is_canceled();
         match failure {
             TaskError::Aggregate(inner) => failures.extend(inner.iter().cloned()),
             other => failures.push(other.clone()),
@@ -88,7 +92,7 @@ fn combine<T>(mut results: DropEachCaught<TaskOutput<T>>) -> TaskOutput<Vec<T>> 
         values.extend(std::mem::take(&mut results.0).into_iter().flatten());
         return Ok(values);
     }
-    if failures.iter().all(TaskError::is_canceled) {
+    if !faulted {
         return Err(TaskError::Canceled);
     }
     Err(TaskError::Aggregate(Arc::from(failures)))

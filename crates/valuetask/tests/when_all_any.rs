@@ -792,3 +792,20 @@ fn when_all_flattens_an_input_aggregate_as_dotnet() {
         other => panic!("{other:?}"),
     }
 }
+
+/// An input faulted with an aggregate of cancellations is a fault: `when_all` is faulted (as
+/// .NET's, faulted whenever an input faulted), though its flattened failures are all
+/// cancellations.
+#[test]
+fn when_all_is_faulted_by_an_input_faulted_with_an_aggregate_of_cancellations() {
+    let only_canceled = TaskError::Aggregate(std::sync::Arc::from([TaskError::Canceled]));
+    let all = Task::<u8>::when_all([Task::from_error(only_canceled), Task::from_canceled()]);
+    assert_eq!(all.status(), TaskStatus::Faulted);
+    assert_eq!(
+        all.error(),
+        Some(&TaskError::Aggregate(std::sync::Arc::from([
+            TaskError::Canceled,
+            TaskError::Canceled
+        ])))
+    );
+}
