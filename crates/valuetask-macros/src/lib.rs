@@ -14,6 +14,7 @@ mod dyn_trait;
 mod expand;
 mod forwarding;
 mod lifetimes;
+mod lint_attrs;
 mod options;
 mod receiver;
 mod signature;

@@ -17,6 +17,7 @@ use crate::lifetimes::{
     sole_unbounded_lifetime, ArgumentLifetimes, ElidedLifetimes, NameOutputElisions, SoleLifetime,
     TakenLifetimes, Unname, UsedNames,
 };
+use crate::lint_attrs::expect_as_allow;
 use crate::options::Options;
 use crate::receiver::{binds_by_mut_ref, binds_plainly, is_ident, receiver_needs, SelfNeeds};
 
@@ -91,22 +92,6 @@ pub(crate) fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenSt
         }
     }
     captures
-}
-
-/// `attrs` with each `#[expect(..)]` turned into `#[allow(..)]` (the same lints).
-fn expect_as_allow(attrs: &[syn::Attribute]) -> Vec<syn::Attribute> {
-    attrs
-        .iter()
-        .map(|attr| {
-            let mut attr = attr.clone();
-            if let syn::Meta::List(list) = &mut attr.meta {
-                if list.path.is_ident("expect") {
-                    list.path = syn::Ident::new("allow", list.path.span()).into();
-                }
-            }
-            attr
-        })
-        .collect()
 }
 
 /// Whether `ty` names a primitive scalar (`u64`, `bool`, `f32`, ..): `Copy`, nothing to drop,

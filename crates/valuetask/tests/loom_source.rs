@@ -282,7 +282,7 @@ fn bridge_woken_while_running_polls_again_and_completes() {
     });
 }
 
-/// Sets a flag when dropped: whether a waker's last clone is gone.
+/// A waker that does nothing: its `Arc`'s count tells whether the core still holds a clone.
 struct Flag;
 
 impl std::task::Wake for Flag {
@@ -298,9 +298,13 @@ fn a_waiting_value_task_withdrawn_while_the_core_completes() {
     model(|| {
         let marker = Arc::new(());
         let core = loom::sync::Arc::new(ManualResetValueTaskSourceCore::<Arc<()>>::new());
+        let started = loom::sync::Arc::new(loom::sync::atomic::AtomicBool::new(false));
         let producer = {
-            let (core, marker) = (core.clone(), marker.clone());
-            thread::spawn(move || core.set_result(marker))
+            let (core, marker, started) = (core.clone(), marker.clone(), started.clone());
+            thread::spawn(move || {
+                started.store(true, std::sync::atomic::Ordering::SeqCst);
+                core.set_result(marker);
+            })
         };
         let flag = Arc::new(Flag);
         {
@@ -311,6 +315,10 @@ fn a_waiting_value_task_withdrawn_while_the_core_completes() {
             if let Poll::Ready(output) = polled {
                 assert!(output.is_ok());
             }
+        }
+        if !started.load(std::sync::atomic::Ordering::SeqCst) {
+            // Nothing completed yet: only the drop's withdrawal can have released the clone.
+            assert_eq!(Arc::strong_count(&flag), 1, "withdrawn by the drop");
         }
         producer.join().unwrap();
         assert_eq!(

@@ -146,8 +146,20 @@ impl Method {
         // `Self` itself (not `Self::Assoc`) in an argument or the output names the
         // implementor's type, which the `dyn` form erases.
         for ty in argument_types.chain(output_type) {
-            if let Some(span) = bare_self(ty) {
-                return Err(add_sized("names `Self` outside its receiver", span));
+            match bare_self(ty) {
+                Some(SelfUse::Itself(span)) => {
+                    return Err(add_sized("names `Self` outside its receiver", span))
+                }
+                Some(SelfUse::Qualified(span)) => {
+                    return Err(syn::Error::new(
+                        span,
+                        format!(
+                            "#[dyn_trait]: `{name}` names an associated type as `<Self as ..>::X` \
+                             or `<Self>::X`: write `Self::X`"
+                        ),
+                    ))
+                }
+                None => {}
             }
         }
         if let Some(c) = &sig.constness {
@@ -248,29 +260,17 @@ impl Method {
             .collect()
     }
 
-    /// The `#[cfg]` attributes of the method, for every generated copy of it.
     /// The attributes every generated copy of the method carries (the erased trait's, the
-    /// blanket impl's, the `dyn` form's, the bridges'): its `cfg`s; its lint allowances, an
-    /// `expect` as an `allow` (the copies would each have to fulfil it; the user's own method
-    /// does), as the copies' names and signatures come from the user's and raise the same
-    /// lints (`non_snake_case` on a method named `GetObject`); and, for a deprecated method,
-    /// `allow(deprecated)`, as the copies call it.
+    /// blanket impl's, the `dyn` form's, the bridges'): its `cfg`s, and its lint allowances
+    /// (`lint_attrs::allowances`), as the copies' names and signatures come from the user's
+    /// and raise the same lints (`non_snake_case` on a method named `GetObject`).
     pub(crate) fn carried_attrs(&self) -> Vec<TokenStream> {
         let mut carried: Vec<TokenStream> = self.cfgs().into_iter().map(|a| quote!(#a)).collect();
-        for attr in &self.item.attrs {
-            let path = attr.path();
-            if path.is_ident("allow") || path.is_ident("expect") {
-                if let syn::Meta::List(list) = &attr.meta {
-                    let lints = &list.tokens;
-                    carried.push(quote_spanned!(attr.span()=> #[allow(#lints)]));
-                }
-            } else if path.is_ident("deprecated") {
-                carried.push(quote_spanned!(attr.span()=> #[allow(deprecated)]));
-            }
-        }
+        carried.extend(crate::lint_attrs::allowances(&self.item.attrs));
         carried
     }
 
+    /// The `#[cfg]` attributes of the method, for every generated copy of it.
     pub(crate) fn cfgs(&self) -> Vec<&syn::Attribute> {
         self.item
             .attrs
@@ -727,16 +727,33 @@ impl<'ast> syn::visit::Visit<'ast> for FindImplTrait {
     }
 }
 
-/// The span of the first `Self` in `ty` that is the type itself, not a path through it
-/// (`Self::Assoc`).
-fn bare_self(ty: &Type) -> Option<Span> {
-    struct Find(Option<Span>);
+/// A use of `Self` in a method's argument or output that its `dyn` form cannot express.
+enum SelfUse {
+    /// `Self` itself (not a path through it, `Self::Assoc`).
+    Itself(Span),
+    /// A qualified projection, `<Self as Trait>::X` or `<Self>::X`, which the `dyn` form
+    /// rewrites only as `Self::X`.
+    Qualified(Span),
+}
+
+/// The first use of `Self` in `ty` that the `dyn` form cannot express.
+fn bare_self(ty: &Type) -> Option<SelfUse> {
+    struct Find(Option<SelfUse>);
     impl<'ast> syn::visit::Visit<'ast> for Find {
         fn visit_type_path(&mut self, path: &'ast syn::TypePath) {
-            if path.qself.is_none() && path.path.is_ident("Self") {
-                self.0.get_or_insert(path.span());
+            if self.0.is_some() {
+                return;
             }
-            syn::visit::visit_type_path(self, path);
+            match &path.qself {
+                Some(q) if matches!(&*q.ty, Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self")) =>
+                {
+                    self.0 = Some(SelfUse::Qualified(path.span()));
+                }
+                None if path.path.is_ident("Self") => {
+                    self.0 = Some(SelfUse::Itself(path.span()));
+                }
+                _ => syn::visit::visit_type_path(self, path),
+            }
         }
     }
     let mut find = Find(None);

@@ -234,6 +234,9 @@ mod ported {
         /// How many objects there are.
         #[expect(non_snake_case)]
         fn Count(&self) -> usize;
+        /// Whether the repository is empty.
+        #[cfg_attr(all(), allow(non_snake_case))]
+        async fn IsEmpty(&self) -> bool;
     }
 
     struct Memory;
@@ -248,6 +251,9 @@ mod ported {
         fn Count(&self) -> usize {
             1
         }
+        async fn IsEmpty(&self) -> bool {
+            false
+        }
     }
 
     #[test]
@@ -258,5 +264,6 @@ mod ported {
         let old = futures::executor::block_on(repository.get(3));
         assert_eq!(old, 3);
         assert_eq!(repository.Count(), 1);
+        assert!(!futures::executor::block_on(repository.IsEmpty()));
     }
 }

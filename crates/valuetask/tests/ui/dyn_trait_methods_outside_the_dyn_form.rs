@@ -47,4 +47,10 @@ trait Merged {
     async fn merge(&mut self, other: &Self) -> Option<Self::Item>;
 }
 
+#[dyn_trait(DynProjected = dyn Projected)]
+trait Projected {
+    type Item;
+    async fn first(&self) -> <Self as Projected>::Item;
+}
+
 fn main() {}

@@ -209,6 +209,7 @@ fn every_shape_runs() {
 pub trait Expecting: Send + Sync {
     async fn unused(&self, key: String, pair: (u32, u32)) -> u32;
     async fn unused_now(&self, key: String, buffer: Vec<u8>) -> usize;
+    async fn unused_in_cfg_attr(&self, key: String) -> usize;
 }
 
 /// Implements [`Expecting`] with arguments it does not use.
@@ -231,6 +232,13 @@ impl Expecting for Ignores {
     ) -> usize {
         buffer.len()
     }
+    async fn unused_in_cfg_attr(
+        &self,
+        #[cfg_attr(all(), expect(unused_variables))] key: String,
+    ) -> usize {
+        yield_once().await;
+        2
+    }
 }
 
 #[test]
@@ -239,4 +247,5 @@ fn expectations_on_arguments_are_met_where_the_bindings_are() {
     let unused = ignores.unused(String::new(), (1, 2));
     assert_eq!(futures::executor::block_on(unused), 1);
     assert_eq!(ignores.unused_now(String::new(), vec![1]).get_result(), 1);
+    assert_eq!(ignores.unused_in_cfg_attr(String::new()).get_result(), 2);
 }

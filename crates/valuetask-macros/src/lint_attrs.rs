@@ -1,0 +1,73 @@
+//! The lint attributes an expansion copies from the user's: onto a second binding of an
+//! argument, or onto the generated copies of a method. An `#[expect(..)]` can be fulfilled in
+//! one place only, so its other copies are `#[allow(..)]` of the same lints; a
+//! `#[cfg_attr(predicate, ..)]` is looked into, nested ones too.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Attribute, Meta, Token};
+
+/// `attrs` with each `expect(..)`, also inside a `cfg_attr`, turned into `allow(..)`.
+pub(crate) fn expect_as_allow(attrs: &[Attribute]) -> Vec<Attribute> {
+    attrs
+        .iter()
+        .map(|attr| {
+            let mut attr = attr.clone();
+            expect_meta_as_allow(&mut attr.meta);
+            attr
+        })
+        .collect()
+}
+
+fn expect_meta_as_allow(meta: &mut Meta) {
+    let Meta::List(list) = meta else { return };
+    if list.path.is_ident("expect") {
+        list.path = syn::Ident::new("allow", list.path.span()).into();
+    } else if list.path.is_ident("cfg_attr") {
+        if let Ok(mut parts) = list.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
+        {
+            for part in parts.iter_mut().skip(1) {
+                expect_meta_as_allow(part);
+            }
+            list.tokens = quote!(#parts);
+        }
+    }
+}
+
+/// The lint allowances among `attrs`, for a generated copy of the item they are on: each
+/// `allow` and `expect` as an `allow`, a `deprecated` as `allow(deprecated)` (the copy calls
+/// the deprecated item), and a `cfg_attr` holding any of them with those parts alone.
+pub(crate) fn allowances(attrs: &[Attribute]) -> Vec<TokenStream> {
+    attrs
+        .iter()
+        .filter_map(|attr| {
+            let carried = carried_meta(&attr.meta)?;
+            Some(quote_spanned!(attr.span()=> #[#carried]))
+        })
+        .collect()
+}
+
+fn carried_meta(meta: &Meta) -> Option<TokenStream> {
+    let path = meta.path();
+    if path.is_ident("allow") || path.is_ident("expect") {
+        let Meta::List(list) = meta else { return None };
+        let lints = &list.tokens;
+        Some(quote_spanned!(meta.span()=> allow(#lints)))
+    } else if path.is_ident("deprecated") {
+        Some(quote_spanned!(meta.span()=> allow(deprecated)))
+    } else if path.is_ident("cfg_attr") {
+        let Meta::List(list) = meta else { return None };
+        let parts = list
+            .parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
+            .ok()?;
+        let mut parts = parts.iter();
+        let predicate = parts.next()?;
+        let carried: Vec<TokenStream> = parts.filter_map(carried_meta).collect();
+        (!carried.is_empty())
+            .then(|| quote_spanned!(meta.span()=> cfg_attr(#predicate, #(#carried),*)))
+    } else {
+        None
+    }
+}
