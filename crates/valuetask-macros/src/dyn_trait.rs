@@ -171,6 +171,23 @@ impl<'t> Generated<'t> {
             .collect()
     }
 
+    /// [`trait_params`](Self::trait_params)`(true)` with the trait's defaults, from the last
+    /// parameter back while each has one that does not name `Self`.
+    fn add_defaults(&self, params: &mut [TokenStream]) {
+        let generics: Vec<&GenericParam> = self.item.generics.params.iter().collect();
+        for (param, generic) in params.iter_mut().zip(&generics).rev() {
+            let default = match generic {
+                GenericParam::Type(t) => t.default.as_ref().map(|d| quote!(#d)),
+                GenericParam::Const(c) => c.default.as_ref().map(|d| quote!(#d)),
+                GenericParam::Lifetime(_) => None,
+            };
+            match default {
+                Some(default) if !names_self(&default) => *param = quote!(#param = #default),
+                _ => break,
+            }
+        }
+    }
+
     /// The trait's parameters for an impl's header: bounds kept, defaults gone.
     fn impl_params(&self) -> Vec<GenericParam> {
         self.item
@@ -448,8 +465,13 @@ impl<'t> Generated<'t> {
         let name = &self.args.name;
         let lt = &self.lt;
         // An alias's bounds are not enforced (rustc's `type_alias_bounds`): names only, and
-        // a constant's type.
-        let params = self.trait_params(true);
+        // a constant's type; the trait's defaults too (`DynStore<'a>` for `Store<K = String>`)
+        // where nothing follows them (the associated types' parameters come last and have
+        // none) and they do not name `Self`, which an alias has not.
+        let mut params = self.trait_params(true);
+        if self.assocs.is_empty() {
+            self.add_defaults(&mut params);
+        }
         let assocs = self.assocs.iter().map(|a| &a.ident);
         let dyn_type = self.dyn_type();
         let doc = format!(
@@ -791,4 +813,13 @@ impl VisitMut for SelfAssocToParam<'_> {
         }
         syn::visit_mut::visit_type_mut(self, ty);
     }
+}
+
+/// Whether `tokens` name `Self` anywhere.
+fn names_self(tokens: &TokenStream) -> bool {
+    tokens.clone().into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(ident) => ident == "Self",
+        proc_macro2::TokenTree::Group(group) => names_self(&group.stream()),
+        _ => false,
+    })
 }

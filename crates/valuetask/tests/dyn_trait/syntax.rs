@@ -662,3 +662,31 @@ mod supertraits {
         assert_eq!(read(&Doubler), ("doubler", 7));
     }
 }
+
+/// A trait's parameter defaults reach its `dyn` form's alias (`DynKeyed<'_>` is
+/// `DynKeyed<'_, String>`), where no associated type follows them.
+mod parameter_defaults {
+    use super::*;
+
+    #[dyn_trait(DynKeyed = dyn Keyed)]
+    trait Keyed<K = String, const N: usize = 2> {
+        async fn width(&self, key: K) -> usize;
+    }
+
+    struct Widths;
+
+    impl<const N: usize> Keyed<String, N> for Widths {
+        async fn width(&self, key: String) -> usize {
+            yield_once().await;
+            key.len() * N
+        }
+    }
+
+    #[test]
+    fn the_alias_takes_the_traits_defaults() {
+        let keyed: Box<DynKeyed<'_>> = DynKeyed::new_box(Widths);
+        assert_eq!(drive(keyed.width("abc".to_string())), 6);
+        let explicit: Box<DynKeyed<'_, String, 3>> = DynKeyed::new_box(Widths);
+        assert_eq!(drive(explicit.width("ab".to_string())), 6);
+    }
+}
