@@ -12,9 +12,18 @@
 
 use std::cell::Cell;
 
+#[cfg(not(valuetask_loom))]
 thread_local! {
     /// Runs under way on this thread's stack, nested.
     static DEPTH: Cell<u32> = const { Cell::new(0) };
+}
+
+// Under loom, whose model threads share one OS thread, each model thread has its own: a
+// std thread-local would interleave their saves and restores and drift across executions.
+#[cfg(valuetask_loom)]
+loom::thread_local! {
+    /// Runs under way on this (model) thread's stack, nested.
+    static DEPTH: Cell<u32> = Cell::new(0);
 }
 
 /// Runs nest at most this deep on one thread's stack.
