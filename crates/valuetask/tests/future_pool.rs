@@ -251,3 +251,81 @@ fn a_started_future_that_panics_in_its_first_poll_is_dropped_and_returns_its_blo
     .join()
     .unwrap();
 }
+
+/// A value more aligned than any pooled block (16): a future or an output that holds one
+/// goes in a box of its own, from every way a value task is made.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[repr(align(64))]
+struct Wide(u64);
+
+#[valuetask::value_task]
+trait WideStore: Send + Sync {
+    async fn wide_local(&self, yields: bool) -> u64;
+    async fn wide_output(&self, yields: bool) -> Wide;
+}
+
+struct WideImpl;
+
+#[valuetask::value_task]
+impl WideStore for WideImpl {
+    async fn wide_local(&self, yields: bool) -> u64 {
+        let kept = Wide(5);
+        if yields {
+            yield_once().await;
+        }
+        std::hint::black_box(&kept).0
+    }
+    async fn wide_output(&self, yields: bool) -> Wide {
+        if yields {
+            yield_once().await;
+        }
+        Wide(6)
+    }
+}
+
+#[test]
+fn over_aligned_futures_and_outputs_go_in_a_box_from_every_constructor() {
+    for yields in [false, true] {
+        let ready_or_not = move || async move {
+            let kept = Wide(7);
+            if yields {
+                yield_once().await;
+            }
+            std::hint::black_box(&kept).0
+        };
+        assert_eq!(drive(ValueTask::new(ready_or_not())), 7);
+        assert_eq!(drive(ValueTask::start(ready_or_not())), 7);
+        assert_eq!(drive(ValueTask::boxed(ready_or_not())), 7);
+        let output = move || async move {
+            if yields {
+                yield_once().await;
+            }
+            Wide(8)
+        };
+        assert_eq!(drive(ValueTask::new(output())), Wide(8));
+        assert_eq!(drive(ValueTask::start(output())), Wide(8));
+        assert_eq!(drive(ValueTask::boxed(output())), Wide(8));
+        assert_eq!(drive(valuetask::LocalValueTask::start(output())), Wide(8));
+        let store: &dyn WideStore = &WideImpl;
+        assert_eq!(drive(store.wide_local(yields)), 5);
+        assert_eq!(drive(store.wide_output(yields)), Wide(6));
+    }
+    assert_eq!(drive(ValueTask::from_result(Wide(9))), Wide(9));
+    assert_eq!(ValueTask::from_result(Wide(10)).get_result(), Wide(10));
+}
+
+#[test]
+fn over_aligned_results_of_tasks_and_pooled_sources() {
+    let tcs = valuetask::TaskCompletionSource::new();
+    let task = tcs.task();
+    tcs.set_result(Wide(1));
+    assert_eq!(drive(task.clone()), Ok(Wide(1)));
+    assert_eq!(drive(ValueTask::from(task)), Ok(Wide(1)));
+    assert_eq!(drive(valuetask::Task::from_result(Wide(2))), Ok(Wide(2)));
+    let pool = valuetask::CompletionPool::new();
+    for round in 0..3 {
+        let (reply, completer) = pool.rent();
+        completer.set_result(Wide(round));
+        assert_eq!(drive(reply), Ok(Wide(round)));
+    }
+}
