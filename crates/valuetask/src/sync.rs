@@ -30,6 +30,27 @@ pub(crate) fn lock_std<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Abort the process, naming `broken`, unless `holds`: for an internal invariant checked
+/// while a lock bit is held, where a panic would unwind past the unlock and leave every later
+/// registrant and the completer spinning on it (as `Arc` aborts on a refcount overflow).
+#[inline(always)]
+#[track_caller]
+pub(crate) fn abort_unless(holds: bool, broken: &str) {
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn abort(broken: &str) -> ! {
+        eprintln!(
+            "valuetask: internal invariant broken under a lock ({}): {broken}",
+            std::panic::Location::caller()
+        );
+        std::process::abort();
+    }
+    if !holds {
+        abort(broken);
+    }
+}
+
 /// Back off inside a short spin loop. Under loom this yields to the model scheduler so that a
 /// spinning thread does not explode the state space.
 #[inline]

@@ -49,10 +49,13 @@
 //!   `source/core.rs`): wakers are cloned before it is taken (a re-registration with a new
 //!   waker releases it, clones, and retries) and dropped or woken after it is released; a
 //!   result being discarded is moved out and dropped after. The only call under the bit is
-//!   the allocator (the waiter list growing), whose only failure aborts. So a panicking waker
-//!   or `Drop` cannot leave a cell locked, and a thread spinning on the bit waits for a few
+//!   the allocator (the waiter list growing), whose only failure aborts; an internal
+//!   invariant checked under it aborts too (`sync::abort_unless`). So a panicking waker or
+//!   `Drop` cannot leave a cell locked, and a thread spinning on the bit waits for a few
 //!   loads and stores. Not lock-free in the strict sense: a holder preempted by the OS delays
-//!   a racing thread (`sync::spin_wait` yields to the OS after 64 rounds).
+//!   a racing thread (`sync::spin_wait` yields to the OS after 64 rounds), and so does a slab
+//!   registrant preempted between its reservation and its `ready` flag, which the completer
+//!   waits for before it wakes that shard (`slab.rs`).
 //! - Observation: reading a faulted output (await, `error`, `try_result`, `wait`) sets
 //!   `OBSERVED` once; a faulted cell freed without it calls its `on_unobserved`, which every
 //!   task cell gets at creation (`unobserved.rs`). Success paths never pay that
@@ -70,7 +73,7 @@ use super::state::{
 };
 use super::waiters::{self, NeedsClone, Overflow, Registered, Taken, WaiterKey};
 use crate::catch_panic::drop_discarding;
-use crate::sync::{fence, spin_wait, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
+use crate::sync::{abort_unless, fence, spin_wait, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
 
 mod completion;
 mod registration;
@@ -458,8 +461,12 @@ impl<O> RawTask<O> {
     /// The slab, for a holder of `LOCKED` with a slab key (so the slab is published and the
     /// cell not complete).
     fn held_slab(&self) -> NonNull<Slab> {
-        NonNull::new(self.cell().slab.load(Ordering::Relaxed))
-            .expect("a slab key before completion implies the slab")
+        let slab = NonNull::new(self.cell().slab.load(Ordering::Relaxed));
+        abort_unless(
+            slab.is_some(),
+            "a slab key before completion implies the slab",
+        );
+        slab.unwrap_or(NonNull::dangling())
     }
 
     /// The overflow, once published.

@@ -233,8 +233,8 @@ impl State {
         }
     }
 
-    /// Release `LOCKED` taken as `held`, setting `bits` in the same store (`held` may have
-    /// bits cleared, as a slab slot's removal does).
+    /// Release `LOCKED` taken as `held`, setting `bits` in the same store (a structure
+    /// published under the lock: `HAS_SLAB`, `SLAB_WIDE`, `HAS_OVERFLOW`).
     #[inline(always)]
     pub(crate) fn unlock_setting(&self, held: usize, bits: usize) {
         debug_assert_eq!(self.0.load(Ordering::Relaxed), held);

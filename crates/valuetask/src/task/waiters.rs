@@ -36,7 +36,7 @@ use std::task::Waker;
 use super::slab::{Slab, TakenSlab};
 use super::state::SLAB_SLOTS as SLAB;
 use crate::catch_panic::{wake_caught, Panic};
-use crate::sync::{spin_wait, thread_number, AtomicBool, Ordering, UnsafeCell};
+use crate::sync::{abort_unless, spin_wait, thread_number, AtomicBool, Ordering, UnsafeCell};
 #[cfg(not(valuetask_loom))]
 use crate::thread_cache::Standing;
 
@@ -83,15 +83,13 @@ impl WaiterKey {
     #[inline]
     fn overflowed(shard: usize, index: u32) -> Self {
         let key = (u64::from(index) << SHARD_BITS | shard as u64) + u64::from(Self::FIRST_OVERFLOW);
-        match u32::try_from(key) {
-            Ok(key) if key != u32::MAX => WaiterKey(key),
-            // Called under a lock: a panic would leave it held. Abort, as `Arc` does on a
-            // refcount overflow.
-            _ => {
-                eprintln!("valuetask: more than a billion concurrent awaiters of one task");
-                std::process::abort();
-            }
-        }
+        // Called under a lock: a panic would leave it held.
+        let key = u32::try_from(key).unwrap_or(u32::MAX);
+        abort_unless(
+            key != u32::MAX,
+            "more than a billion concurrent awaiters of one task",
+        );
+        WaiterKey(key)
     }
 
     /// The shard and index of an overflow key.
@@ -400,7 +398,7 @@ impl Overflow {
 
     /// Store `waker` for a new awaiter in this thread's shard and write its key, unless
     /// `complete()`, checked under the shard's lock, says the task completed: then the waker
-    /// is handed back. Every awaiter past the 16th comes here once.
+    /// is handed back. Every awaiter past the 129th comes here once.
     #[inline]
     pub(crate) fn insert(
         &self,

@@ -387,7 +387,8 @@ impl<O> RawTask<O> {
             } else {
                 let index = k.slab_index();
                 // SAFETY: we hold `LOCKED`, the cell is not complete, and the key's bit is
-                // set; the bit is cleared in the unlocking store below.
+                // set; `remove` clears it (its Release orders the waker's read before the
+                // next reservation of the slot).
                 let waker = unsafe { Slab::remove(self.held_slab(), index) };
                 self.cell().state.unlock(held);
                 Some(waker)
