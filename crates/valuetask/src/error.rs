@@ -115,6 +115,38 @@ impl TaskError {
         matches!(self, TaskError::Canceled)
     }
 
+    /// True for [`TaskError::Abandoned`]: every source was dropped without completing (what
+    /// `tokio::sync::oneshot`'s `RecvError` says; .NET has no counterpart, a never-completed
+    /// `TaskCompletionSource` leaves its task pending).
+    ///
+    /// ```
+    /// use valuetask::{CompletionPool, TaskError};
+    ///
+    /// let pool = CompletionPool::<u8>::new();
+    /// let (reply, completer) = pool.rent();
+    /// drop(completer);
+    /// assert!(reply.get_result().unwrap_err().is_abandoned());
+    /// assert!(!TaskError::Canceled.is_abandoned());
+    /// ```
+    pub fn is_abandoned(&self) -> bool {
+        matches!(self, TaskError::Abandoned)
+    }
+
+    /// True for every error but [`TaskError::Canceled`]: the status of a task completed with
+    /// it is `Faulted` (.NET `IsFaulted`), canceled otherwise, as
+    /// [`Task::is_faulted`](crate::Task::is_faulted) reads it.
+    ///
+    /// ```
+    /// use valuetask::TaskError;
+    ///
+    /// assert!(TaskError::Abandoned.is_faulted());
+    /// assert!(TaskError::panicked("boom").is_faulted());
+    /// assert!(!TaskError::Canceled.is_faulted());
+    /// ```
+    pub fn is_faulted(&self) -> bool {
+        !self.is_canceled()
+    }
+
     /// True for [`TaskError::TimedOut`] (.NET: the exception is a `TimeoutException`).
     ///
     /// ```

@@ -498,8 +498,9 @@ use thread_cache::{put_cached, take_cached};
 /// Completing consumes it. Dropping it without completing completes the value task with
 /// [`TaskError::Abandoned`], so the awaiter never hangs. A leaked one (`mem::forget`, an
 /// `Rc` cycle) completes nothing: its value task stays pending, as a leaked
-/// `oneshot::Sender`'s receiver does; bound such a wait with `wait_timeout` or a timeout of
-/// the runtime's.
+/// `oneshot::Sender`'s receiver does; bound such a wait with the runtime's timeout
+/// (`tokio::time::timeout`), or a blocking one with `into_task()` and
+/// [`Task::wait_timeout`](crate::Task::wait_timeout).
 ///
 /// ```
 /// use valuetask::{CompletionPool, TaskError};

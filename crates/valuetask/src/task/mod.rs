@@ -62,9 +62,10 @@ pub(crate) fn outcome_of<T>(output: &TaskOutput<T>) -> Outcome {
 
 /// The outcome of a task completed with `error`.
 pub(crate) fn outcome_of_error(error: &TaskError) -> Outcome {
-    match error {
-        TaskError::Canceled => Outcome::Canceled,
-        _ => Outcome::Faulted,
+    if error.is_faulted() {
+        Outcome::Faulted
+    } else {
+        Outcome::Canceled
     }
 }
 
