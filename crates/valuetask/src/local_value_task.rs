@@ -215,6 +215,54 @@ impl<'a, T> LocalValueTask<'a, T> {
     }
 }
 
+impl<'a, T: 'a> LocalValueTask<'a, T> {
+    /// A local value task yielding `f` of this one's value ([`ValueTask::map`] without its
+    /// `Send` bounds): a ready one is mapped at once, with no future; otherwise the mapping
+    /// waits in pooled storage and `f` runs when the returned value task's value is taken.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use valuetask::LocalValueTask;
+    ///
+    /// let unit = Rc::new(10); // not `Send`
+    /// let vt = LocalValueTask::new(async { 4 }).map(move |n| n * *unit);
+    /// assert_eq!(vt.get_result(), 40);
+    /// ```
+    ///
+    /// # Panics
+    /// If this value task already yielded its value.
+    #[track_caller]
+    pub fn map<U: 'a>(self, f: impl FnOnce(T) -> U + 'a) -> LocalValueTask<'a, U> {
+        self.inner.check_not_yielded("LocalValueTask::map");
+        if self.is_completed() {
+            match self.try_get() {
+                Ok(value) => return LocalValueTask::from_result(f(value)),
+                Err(pending) => return LocalValueTask::new(async move { f(pending.await) }),
+            }
+        }
+        LocalValueTask::new(async move { f(self.await) })
+    }
+}
+
+impl<'a, T: 'a, E: 'a> LocalValueTask<'a, Result<T, E>> {
+    /// [`map`](Self::map) of the error ([`ValueTask::map_err`] without its `Send` bounds).
+    ///
+    /// ```
+    /// use valuetask::LocalValueTask;
+    ///
+    /// let failed: LocalValueTask<'_, Result<u8, u8>> = LocalValueTask::from_result(Err(4));
+    /// assert_eq!(failed.map_err(|code| code + 1).get_result(), Err(5));
+    /// ```
+    ///
+    /// # Panics
+    /// If this value task already yielded its value.
+    #[track_caller]
+    pub fn map_err<F: 'a>(self, f: impl FnOnce(E) -> F + 'a) -> LocalValueTask<'a, Result<T, F>> {
+        self.inner.check_not_yielded("LocalValueTask::map_err");
+        self.map(|result| result.map_err(f))
+    }
+}
+
 impl<'a, T> LocalValueTask<'a, T> {
     /// The value task inside, for `macro_support::UnboundLocal` (which keeps it `!Send`).
     pub(crate) fn into_value_task(self) -> ValueTask<'a, T> {

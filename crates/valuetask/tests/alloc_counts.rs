@@ -256,6 +256,8 @@ fn mapping_a_ready_value_task_allocates_nothing() {
             ValueTask::from_result(20u64).map(|n| n + 1).get_result(),
             21
         );
+        let local = valuetask::LocalValueTask::from_result(Err::<u8, u8>(4)).map_err(u32::from);
+        assert!(local.map(|r| r.is_err()).get_result());
     });
     assert_eq!(allocs, 0);
 }

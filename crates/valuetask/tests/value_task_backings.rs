@@ -849,6 +849,53 @@ fn map_and_map_err_map_ready_values_at_once_and_leave_lazy_ones_lazy() {
     assert!(started.load(Ordering::SeqCst));
 }
 
+/// `LocalValueTask::map` and `map_err`, as `ValueTask`'s, with closures and bodies that are
+/// not `Send`.
+#[test]
+fn local_map_and_map_err_map_ready_values_at_once_and_leave_lazy_ones_lazy() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use valuetask::LocalValueTask;
+
+    let unit = Rc::new(10u64);
+    let ready = LocalValueTask::from_result(2u64).map(move |n| n * *unit);
+    assert!(ready.is_completed());
+    assert_eq!(ready.get_result(), 20);
+    let mapped = LocalValueTask::from_result(Err::<u8, u8>(4)).map_err(u32::from);
+    assert_eq!(mapped.try_get().ok(), Some(Err(4u32)));
+
+    let tcs = TaskCompletionSource::<u8>::new();
+    let offset = Rc::new(1u8);
+    let pending = LocalValueTask::from(tcs.task()).map(move |r| r.map(|v| v + *offset));
+    assert!(!pending.is_completed());
+    tcs.set_result(5);
+    assert_eq!(pending.get_result(), Ok(6));
+
+    let started = Rc::new(Cell::new(false));
+    let body = Rc::clone(&started);
+    let lazy = LocalValueTask::new(async move {
+        body.set(true);
+        3u8
+    })
+    .map(|n| n + 1);
+    assert!(!started.get(), "mapping does not start a lazy body");
+    assert_eq!(lazy.get_result(), 4);
+    assert!(started.get());
+
+    let mut yielded = LocalValueTask::from_result(Ok::<u8, u8>(1));
+    let mut cx = Context::from_waker(Waker::noop());
+    assert_eq!(
+        std::future::Future::poll(std::pin::Pin::new(&mut yielded), &mut cx),
+        Poll::Ready(Ok(1))
+    );
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        drop(yielded.map_err(u32::from));
+    }))
+    .unwrap_err();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("LocalValueTask::map_err"), "{message}");
+}
+
 /// A source that clears its waker under the lock its `withdraw` takes (a reset that abandons
 /// the waiting consumer): the `as_task` bridge's last waker is dropped there, and the bridge,
 /// abandoned, withdraws from the source. Not under that lock: it deadlocked.
