@@ -196,6 +196,9 @@
 //!
 //! For request/response code, [`CompletionPool`](crate::CompletionPool) is such objects
 //! pooled: a reusable `tokio::sync::oneshot`, nothing allocated per request once warm.
+//! Its `Completer` answers as a `oneshot::Sender` does: [`send`](crate::Completer::send)
+//! hands the value back when the caller left, [`is_closed`](crate::Completer::is_closed)
+//! says so beforehand; dropped unanswered, the caller gets `TaskError::Abandoned`.
 //!
 //! ```
 //! use valuetask::CompletionPool;

@@ -86,6 +86,69 @@ fn a_dropped_value_task_closes_the_completer_and_the_slot_still_returns() {
     }
 }
 
+/// `send`: `Ok` while the value task is there (it gets the value), the value back once it
+/// is gone; the slot returns to the pool either way, and warm cycles allocate nothing.
+#[test]
+fn send_hands_the_value_back_when_the_value_task_is_gone() {
+    let pool = CompletionPool::<String>::new();
+    let (vt, completer) = pool.rent();
+    assert_eq!(completer.send("one".to_string()), Ok(()));
+    assert_eq!(vt.get_result().as_deref(), Ok("one"));
+
+    let (mut vt, completer) = pool.rent();
+    let (count, waker) = CountingWaker::new();
+    assert!(poll_once(&mut vt, &waker).is_pending());
+    assert_eq!(
+        completer.send("two".to_string()),
+        Ok(()),
+        "a waiting consumer"
+    );
+    assert_eq!(count.count(), 1);
+    assert_eq!(
+        poll_once(&mut vt, &waker),
+        Poll::Ready(Ok("two".to_string()))
+    );
+
+    let idle = pool.idle();
+    let (vt, completer) = pool.rent();
+    drop(vt);
+    assert_eq!(
+        completer.send("three".to_string()),
+        Err("three".to_string())
+    );
+    assert_eq!(pool.idle(), idle, "the slot came back");
+
+    let ((), allocs) = allocations_during(|| {
+        for i in 0..1000u32 {
+            let (vt, completer) = pool.rent();
+            if i % 2 == 0 {
+                drop(vt);
+                assert!(completer.send(String::new()).is_err());
+            } else {
+                assert_eq!(completer.send(String::new()), Ok(()));
+                assert_eq!(vt.get_result(), Ok(String::new()));
+            }
+        }
+    });
+    assert_eq!(allocs, 0);
+}
+
+/// `send` racing the value task's drop on another thread: the value is either handed back
+/// or dropped with the slot's result, once.
+#[test]
+fn send_racing_the_value_tasks_drop_drops_the_value_once() {
+    let pool = CompletionPool::<Arc<()>>::new();
+    let marker = Arc::new(());
+    for _ in 0..2000 {
+        let (vt, completer) = pool.rent();
+        let dropper = thread::spawn(move || drop(vt));
+        let returned = completer.send(marker.clone());
+        dropper.join().unwrap();
+        drop(returned);
+        assert_eq!(Arc::strong_count(&marker), 1);
+    }
+}
+
 /// A slot returned by a thread-local destructor that runs after the thread's cache was
 /// flushed goes to the shared list: nothing is cached in a cache that will not flush again.
 #[test]

@@ -228,6 +228,29 @@ fn pooled_consumer_dropped_while_the_completer_completes() {
     });
 }
 
+/// `send` racing the consumer's drop: the value comes back (`Err`) exactly when the
+/// consumer was gone before the claim, and is dropped once either way; the slot is recycled.
+#[test]
+fn pooled_send_races_the_consumers_drop_and_the_value_is_kept_or_dropped_once() {
+    model(|| {
+        let pool = CompletionPool::<Arc<()>>::new();
+        let marker = Arc::new(());
+        let (vt, completer) = pool.rent();
+        let producer = {
+            let marker = marker.clone();
+            thread::spawn(move || completer.send(marker).err())
+        };
+        drop(vt);
+        let returned = producer.join().unwrap();
+        if let Some(value) = &returned {
+            assert!(Arc::ptr_eq(value, &marker), "the value given comes back");
+        }
+        drop(returned);
+        assert_eq!(Arc::strong_count(&marker), 1, "dropped exactly once");
+        assert_eq!(pool.idle(), 1, "the slot went back to the pool");
+    });
+}
+
 #[test]
 fn pooled_completer_dropped_abandons_the_awaiter() {
     model(|| {

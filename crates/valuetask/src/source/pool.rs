@@ -545,6 +545,37 @@ impl<T: Send + 'static> Completer<T> {
         complete_slot(self.into_slot(), Outcome::RanToCompletion, || Ok(value));
     }
 
+    /// Complete with `value` unless the value task is gone: then nobody would see it, and
+    /// it comes back as `Err(value)` (`oneshot::Sender::send`; [`set_result`](Self::set_result)
+    /// drops it). A value task dropped after this returns `Ok` drops the value with it. The
+    /// slot goes back to the pool either way.
+    ///
+    /// ```
+    /// use valuetask::CompletionPool;
+    ///
+    /// let pool = CompletionPool::<String>::new();
+    /// let (reply, completer) = pool.rent();
+    /// assert_eq!(completer.send("sent".into()), Ok(()));
+    /// assert_eq!(reply.get_result().as_deref(), Ok("sent"));
+    ///
+    /// let (reply, completer) = pool.rent();
+    /// drop(reply); // the caller left
+    /// assert_eq!(completer.send("kept".into()), Err("kept".to_string()));
+    /// ```
+    pub fn send(self, value: T) -> Result<(), T> {
+        let slot = self.into_slot();
+        // SAFETY: the slot stays rented until both its completer (the caller) and its
+        // consumer are done.
+        let core = &unsafe { slot.as_ref() }.core;
+        // SAFETY: a rented slot's generation is completed only by its one `Completer`, the
+        // caller.
+        match unsafe { core.try_publish_unique(Outcome::RanToCompletion, Ok(value)) } {
+            Ok(()) => Ok(()),
+            Err(Ok(value)) => send_slow(slot, value),
+            Err(Err(_)) => unreachable!("the output handed back is the value given"),
+        }
+    }
+
     /// Complete with `error` (.NET `SetException`).
     ///
     /// ```
@@ -658,6 +689,24 @@ fn complete_slot_slow<T: Send + 'static>(
         // SAFETY: the consumer is gone and we are done: the slot is ours.
         unsafe { give_back(slot) };
     }
+}
+
+/// [`Completer::send`] out of line: as [`complete_slot_slow`], but a consumer already gone
+/// gets nothing: the value goes back to the caller, and the slot to the pool.
+#[inline(never)]
+fn send_slow<T: Send + 'static>(slot: NonNull<Slot<T>>, value: T) -> Result<(), T> {
+    // SAFETY: as in `complete_slot`.
+    let core = &unsafe { slot.as_ref() }.core;
+    // A rented slot's one completer is the caller.
+    let before = core.claim_unique();
+    if before & CONSUMER_GONE != 0 {
+        // SAFETY: the consumer is gone and we hold the claim (`LOCKED`, `CLAIMED`, nothing
+        // written, no waker): the slot is ours; its recycling clears the state.
+        unsafe { give_back(slot) };
+        return Err(value);
+    }
+    core.publish_with(before, Outcome::RanToCompletion, move || Ok(value));
+    Ok(())
 }
 
 /// A completer dropped without completing: complete with `Abandoned` so the awaiter never
