@@ -58,14 +58,23 @@ pub(crate) fn report_unless_abandoned<T>(output: &TaskOutput<T>) {
     }
 }
 
-/// Report an unobserved faulted output (the cell's `on_unobserved`).
+/// Report an unobserved faulted output (the cell's `on_unobserved`, and errors nobody can
+/// observe any more). A panicking hook is contained here: a report is made from drops,
+/// from tokio's task harness and from calls that return a task, none of which may unwind.
 pub(crate) fn report<T>(output: &TaskOutput<T>) {
     let Err(error) = output else {
         return;
     };
     let hook = HOOK.read().unwrap_or_else(|e| e.into_inner()).clone();
     match hook {
-        Some(hook) => hook(error),
+        Some(hook) => {
+            let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(error)));
+            // The hook is dropped before the panic (it may own the last handle of a task).
+            drop(hook);
+            if let Err(panic) = called {
+                crate::catch_panic::discard(panic);
+            }
+        }
         None => tracing::warn!(
             error = %error,
             "a faulted valuetask::Task was dropped without anyone observing its error"

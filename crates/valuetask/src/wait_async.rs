@@ -151,6 +151,12 @@ fn watch<T: Clone + Send + Sync + 'static>(
                     return Poll::Ready(());
                 }
             }
+            // The wait ended otherwise (timed out): the task's outcome is not read, so a fault
+            // it ends with later is still reported if nobody else looks (.NET's `WaitAsync`
+            // removes its continuation and never reads the task either).
+            if ended.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(());
+            }
             if done.as_mut().poll(cx).is_ready() {
                 // A panicking `T::clone` faults the wait (as it faults an `as_task` of the
                 // task), rather than leaving it to the timeout or pending.
@@ -173,7 +179,7 @@ fn watch<T: Clone + Send + Sync + 'static>(
                 }
                 return Poll::Ready(());
             }
-            ended.as_mut().poll(cx)
+            Poll::Pending
         })
         .await;
     });

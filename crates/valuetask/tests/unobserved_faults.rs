@@ -249,11 +249,64 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
         );
         assert_eq!(task.try_result(), Some(Err(&TaskError::Canceled)));
         assert_eq!(seen(), ["task panicked: the unstarted work's drop failed"]);
+
+        // A wait that timed out does not observe the task it waited for, even when the task
+        // faulted before the wait's watcher ran again: the task's wake-up of the watcher is
+        // queued on the continuation thread, held up here by a waker that sleeps.
+        struct Sleeps;
+        impl std::task::Wake for Sleeps {
+            fn wake(self: std::sync::Arc<Self>) {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+            }
+        }
+        let asynchronous = || {
+            TaskCompletionSource::<u8>::with_continuations(valuetask::Continuations::Asynchronous)
+        };
+        let blocker = asynchronous();
+        let held = blocker.task();
+        let mut awaiting = Box::pin(std::future::IntoFuture::into_future(&held));
+        let sleeps = std::task::Waker::from(std::sync::Arc::new(Sleeps));
+        let mut cx = std::task::Context::from_waker(&sleeps);
+        assert!(awaiting.as_mut().poll(&mut cx).is_pending());
+        blocker.set_result(0); // the continuation thread sleeps in the waker for 300 ms
+        let faulting = asynchronous();
+        let wait = faulting
+            .task()
+            .wait_async_timeout(std::time::Duration::from_millis(50));
+        faulting.set_error(TaskError::panicked("after the wait timed out"));
+        assert_eq!(wait.wait(), Err(&TaskError::TimedOut));
+        drop(awaiting);
+        drop((wait, faulting, held));
+        assert_eq!(
+            seen_within(std::time::Duration::from_secs(10)),
+            ["task panicked: after the wait timed out"]
+        );
     }
 
-    // A panicking hook is contained.
+    // A panicking hook is contained: in a task's drop, and where a report is made for an
+    // error nobody can observe (the `Drop` of work whose token fired before it started).
     set_unobserved_error_hook(|_| panic!("the hook itself failed"));
     drop(Task::<u8>::from_error(TaskError::panicked("x")));
+    #[cfg(feature = "tokio")]
+    {
+        struct WorkPanicsOnDrop;
+        impl Drop for WorkPanicsOnDrop {
+            fn drop(&mut self) {
+                panic!("the unstarted work's drop failed")
+            }
+        }
+        let token = tokio_util::sync::CancellationToken::new();
+        token.cancel();
+        let held = WorkPanicsOnDrop;
+        let task = Task::run_with_cancellation(
+            async move {
+                let _held = &held;
+                1u8
+            },
+            token,
+        );
+        assert_eq!(task.try_result(), Some(Err(&TaskError::Canceled)));
+    }
 
     // Replacing a hook that owns the last handle of a faulted task: the old hook is dropped
     // after the lock is released, so the task's report reaches the new hook (no deadlock).

@@ -188,7 +188,8 @@ impl<O> Drop for Cell<O> {
             if let Some(report) = self.on_unobserved {
                 // SAFETY: complete, so initialized; `&mut self`, so nobody writes it.
                 let output = self.output.with(|p| unsafe { (*p).assume_init_ref() });
-                // A panicking hook must not turn this drop into an abort.
+                // A panic must not turn this drop into an abort (`report` contains the
+                // hook's own; this is for any other `on_unobserved`).
                 if let Err(panic) =
                     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| report(output)))
                 {
