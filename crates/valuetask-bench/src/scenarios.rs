@@ -598,7 +598,7 @@ fn dyn_call_ready_vs_async_trait() -> Scenario {
     let (boxed, stack, pooled) = services();
     Scenario::new(
         "h",
-        "dyn async trait call completing synchronously",
+        "dyn async trait call, a body with no .await (completes synchronously)",
         vec![
             awaited!(ASYNC_TRAIT, run_ready, |k| boxed.ready(k)),
             awaited!(STACK_FUTURE, run_ready, |k| stack.ready(k)),
@@ -620,7 +620,7 @@ fn dyn_call_ready_polled_out_of_line() -> Scenario {
     let (boxed, stack, pooled) = services();
     Scenario::new(
         "h3",
-        "dyn async trait call completing synchronously, caller polled out of line",
+        "dyn async trait call, a body with no .await, caller polled out of line",
         vec![
             awaited!(ASYNC_TRAIT, run_ready_out_of_line, |k| boxed.ready(k)),
             awaited!(STACK_FUTURE, run_ready_out_of_line, |k| stack.ready(k)),
@@ -670,7 +670,7 @@ fn dyn_call_ready_in_a_tasks_loop() -> Scenario {
     let (boxed, stack, pooled) = services();
     Scenario::new(
         "h4",
-        "dyn async trait call completing synchronously, awaited in a task's loop",
+        "dyn async trait call, a body with no .await, awaited in a task's loop",
         vec![
             awaited_in_a_loop!(ASYNC_TRAIT, run_ready, |k| boxed.ready(k)),
             awaited_in_a_loop!(STACK_FUTURE, run_ready, |k| stack.ready(k)),
@@ -685,7 +685,7 @@ fn dyn_call_ready_vs_stackfuture() -> Scenario {
     let (_, stack, pooled) = services();
     Scenario::new(
         "i",
-        "dyn async trait call completing synchronously, against StackFuture",
+        "dyn async trait call, a body with no .await, against StackFuture",
         vec![
             awaited!(STACK_FUTURE, run_ready, |k| stack.ready(k)),
             awaited!(VALUE_TASK_ATTR, run_ready, |k| pooled.ready(k)),
