@@ -186,7 +186,14 @@ impl<T: Send + Sync + 'static> Task<T> {
             antecedent.completion().await;
             match options.on {
                 ContinueOn::Synchronously => run(antecedent),
-                ContinueOn::Scheduled => schedule(move || run(antecedent)),
+                // A waker of the continuation's awaiters that panics in its completion: to the
+                // unobserved hook, as the inline bridge reports it (not into the pool's job).
+                ContinueOn::Scheduled => schedule(move || {
+                    if let Err(panic) = catch_unwind(AssertUnwindSafe(move || run(antecedent))) {
+                        let error = crate::catch_panic::panic_error(panic);
+                        crate::unobserved::report::<()>(&Err(error));
+                    }
+                }),
             }
         };
         // Driven by the antecedent's own wake-up: inline on the completing thread.

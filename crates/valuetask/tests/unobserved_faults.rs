@@ -283,6 +283,27 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
         );
     }
 
+    // A waker of a continuation's awaiter that panics when the continuation completes its
+    // task: reported, whether the continuation ran inline or was scheduled.
+    #[cfg(feature = "tokio")]
+    for on in [
+        valuetask::ContinueOn::Synchronously,
+        valuetask::ContinueOn::Scheduled,
+    ] {
+        let tcs = TaskCompletionSource::<u8>::new();
+        let options = valuetask::ContinuationOptions::default().on(on);
+        let continuation = tcs.task().continue_with_options(options, |_| 1u8);
+        let mut awaiting = Box::pin(std::future::IntoFuture::into_future(&continuation));
+        let waker = common::waker_that_panics_on_wake();
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(awaiting.as_mut().poll(&mut cx).is_pending());
+        tcs.set_result(0);
+        assert_eq!(continuation.wait(), Ok(&1), "{on:?}");
+        let reports = seen_within(std::time::Duration::from_secs(10));
+        assert_eq!(reports.len(), 1, "{on:?}: {reports:?}");
+        assert!(reports[0].starts_with("task panicked"), "{reports:?}");
+    }
+
     // A panicking hook is contained: in a task's drop, and where a report is made for an
     // error nobody can observe (the `Drop` of work whose token fired before it started).
     set_unobserved_error_hook(|_| panic!("the hook itself failed"));
