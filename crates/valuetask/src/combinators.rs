@@ -7,7 +7,8 @@
 //! input ([`FirstOf`]): the first to be woken completes the result and withdraws the others,
 //! so losers that never complete hold nothing. `flatten` is a bridge awaiting the outer task,
 //! then the inner. `ValueTask::when_all` and `when_any` poll their pending inputs together,
-//! in one future in pooled storage.
+//! in one future in pooled storage ([`all_of`], [`first_of`], which `LocalValueTask`'s use
+//! too).
 
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -345,55 +346,10 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
     pub fn when_all(
         value_tasks: impl IntoIterator<Item = ValueTask<'a, T>>,
     ) -> ValueTask<'a, Vec<T>> {
-        let mut inputs = value_tasks.into_iter();
-        let mut values = Vec::with_capacity(inputs.size_hint().0);
-        while let Some(vt) = inputs.next() {
-            vt.check_not_yielded("ValueTask::when_all");
-            let taken = if vt.is_completed() {
-                vt.try_get()
-            } else {
-                Err(vt)
-            };
-            match taken {
-                Ok(value) => values.push(value),
-                Err(vt) => {
-                    // The rest run together (polled on every wake-up), not one after another:
-                    // an earlier input may wait for something a later one produces.
-                    let mut rest: Vec<Result<T, ValueTask<'a, T>>> = std::iter::once(vt)
-                        .chain(inputs)
-                        .map(|vt| {
-                            vt.check_not_yielded("ValueTask::when_all");
-                            Err(vt)
-                        })
-                        .collect();
-                    return ValueTask::new(async move {
-                        std::future::poll_fn(|cx| {
-                            let mut pending = false;
-                            for slot in &mut rest {
-                                if let Err(vt) = slot {
-                                    match Pin::new(vt).poll(cx) {
-                                        Poll::Ready(value) => *slot = Ok(value),
-                                        Poll::Pending => pending = true,
-                                    }
-                                }
-                            }
-                            if pending {
-                                Poll::Pending
-                            } else {
-                                Poll::Ready(())
-                            }
-                        })
-                        .await;
-                        values.extend(rest.into_iter().map(|slot| match slot {
-                            Ok(value) => value,
-                            Err(_) => unreachable!("every input completed"),
-                        }));
-                        values
-                    });
-                }
-            }
+        match all_of(value_tasks, "ValueTask::when_all") {
+            Ok(values) => ValueTask::from_result(values),
+            Err(rest) => ValueTask::new(rest),
         }
-        ValueTask::from_result(values)
     }
 
     /// A value task yielding the index and value of the first of `value_tasks` to complete;
@@ -422,35 +378,108 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
     pub fn when_any(
         value_tasks: impl IntoIterator<Item = ValueTask<'a, T>>,
     ) -> ValueTask<'a, (usize, T)> {
-        // The losers are dropped one at a time, a panicking `Drop` of a result among them
-        // discarded (as `Task::when_any`'s): a second panic while the first unwinds aborted.
-        let mut inputs = DropEachCaught(value_tasks.into_iter().collect::<Vec<ValueTask<'a, T>>>());
-        assert!(
-            !inputs.0.is_empty(),
-            "ValueTask::when_any: no value tasks given; there is nothing to wait for"
-        );
-        for vt in &inputs.0 {
-            vt.check_not_yielded("ValueTask::when_any");
+        match first_of(value_tasks, "ValueTask::when_any") {
+            Ok(first) => ValueTask::from_result(first),
+            Err(race) => ValueTask::new(race),
         }
-        for (index, vt) in inputs.0.iter_mut().enumerate() {
-            // A source may report completion before its result can be taken; such an input
-            // stays in the race below.
-            if vt.is_completed() {
-                if let Some(value) = vt.try_take() {
-                    return ValueTask::from_result((index, value));
-                }
-            }
-        }
-        ValueTask::new(std::future::poll_fn(move |cx| {
-            for (index, vt) in inputs.0.iter_mut().enumerate() {
-                if let Poll::Ready(value) = Pin::new(vt).poll(cx) {
-                    // The losers go now, not with this future: a large output keeps the
-                    // finished future's block until the value task is dropped.
-                    inputs = DropEachCaught(Vec::new());
-                    return Poll::Ready((index, value));
-                }
-            }
-            Poll::Pending
-        }))
     }
+}
+
+/// `when_all` of value tasks (`ValueTask`'s and `LocalValueTask`'s, named `name` in a misuse
+/// panic): their values while they are complete, in order; from the first that is not, a
+/// future of them all, which polls the rest together.
+#[track_caller]
+pub(crate) fn all_of<'a, T: 'a>(
+    value_tasks: impl IntoIterator<Item = ValueTask<'a, T>>,
+    name: &'static str,
+) -> Result<Vec<T>, impl Future<Output = Vec<T>> + 'a> {
+    let mut inputs = value_tasks.into_iter();
+    let mut values = Vec::with_capacity(inputs.size_hint().0);
+    while let Some(vt) = inputs.next() {
+        vt.check_not_yielded(name);
+        let taken = if vt.is_completed() {
+            vt.try_get()
+        } else {
+            Err(vt)
+        };
+        match taken {
+            Ok(value) => values.push(value),
+            Err(vt) => {
+                // The rest run together (polled on every wake-up), not one after another:
+                // an earlier input may wait for something a later one produces.
+                let mut rest: Vec<Result<T, ValueTask<'a, T>>> = std::iter::once(vt)
+                    .chain(inputs)
+                    .map(|vt| {
+                        vt.check_not_yielded(name);
+                        Err(vt)
+                    })
+                    .collect();
+                return Err(async move {
+                    std::future::poll_fn(|cx| {
+                        let mut pending = false;
+                        for slot in &mut rest {
+                            if let Err(vt) = slot {
+                                match Pin::new(vt).poll(cx) {
+                                    Poll::Ready(value) => *slot = Ok(value),
+                                    Poll::Pending => pending = true,
+                                }
+                            }
+                        }
+                        if pending {
+                            Poll::Pending
+                        } else {
+                            Poll::Ready(())
+                        }
+                    })
+                    .await;
+                    values.extend(rest.into_iter().map(|slot| match slot {
+                        Ok(value) => value,
+                        Err(_) => unreachable!("every input completed"),
+                    }));
+                    values
+                });
+            }
+        }
+    }
+    Ok(values)
+}
+
+/// `when_any` of value tasks (`ValueTask`'s and `LocalValueTask`'s, named `name` in a misuse
+/// panic): the index and value of the first in input order that is complete, or a future of
+/// the first of them to complete, which polls them together and drops the losers then.
+#[track_caller]
+pub(crate) fn first_of<'a, T: 'a>(
+    value_tasks: impl IntoIterator<Item = ValueTask<'a, T>>,
+    name: &'static str,
+) -> Result<(usize, T), impl Future<Output = (usize, T)> + 'a> {
+    // The losers are dropped one at a time, a panicking `Drop` of a result among them
+    // discarded (as `Task::when_any`'s): a second panic while the first unwinds aborted.
+    let mut inputs = DropEachCaught(value_tasks.into_iter().collect::<Vec<ValueTask<'a, T>>>());
+    assert!(
+        !inputs.0.is_empty(),
+        "{name}: no value tasks given; there is nothing to wait for"
+    );
+    for vt in &inputs.0 {
+        vt.check_not_yielded(name);
+    }
+    for (index, vt) in inputs.0.iter_mut().enumerate() {
+        // A source may report completion before its result can be taken; such an input
+        // stays in the race below.
+        if vt.is_completed() {
+            if let Some(value) = vt.try_take() {
+                return Ok((index, value));
+            }
+        }
+    }
+    Err(std::future::poll_fn(move |cx| {
+        for (index, vt) in inputs.0.iter_mut().enumerate() {
+            if let Poll::Ready(value) = Pin::new(vt).poll(cx) {
+                // The losers go now, not with this future: a large output keeps the
+                // finished future's block until the value task is dropped.
+                inputs = DropEachCaught(Vec::new());
+                return Poll::Ready((index, value));
+            }
+        }
+        Poll::Pending
+    }))
 }

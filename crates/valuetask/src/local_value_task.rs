@@ -244,6 +244,65 @@ impl<'a, T: 'a> LocalValueTask<'a, T> {
     }
 }
 
+impl<'a, T: 'a> LocalValueTask<'a, T> {
+    /// A local value task yielding every value of `value_tasks` in input order
+    /// ([`ValueTask::when_all`] for futures that need not be `Send`): those complete are
+    /// taken at once, the rest awaited together in pooled storage.
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use valuetask::LocalValueTask;
+    ///
+    /// let shared = Rc::new(2);
+    /// let parts = (0..3).map(|i| {
+    ///     let shared = Rc::clone(&shared);
+    ///     LocalValueTask::new(async move { i * *shared })
+    /// });
+    /// assert_eq!(LocalValueTask::when_all(parts).get_result(), vec![0, 2, 4]);
+    /// ```
+    ///
+    /// # Panics
+    /// If an input already yielded its value.
+    #[track_caller]
+    pub fn when_all(
+        value_tasks: impl IntoIterator<Item = LocalValueTask<'a, T>>,
+    ) -> LocalValueTask<'a, Vec<T>> {
+        let inputs = value_tasks.into_iter().map(|vt| vt.inner);
+        match crate::combinators::all_of(inputs, "LocalValueTask::when_all") {
+            Ok(values) => LocalValueTask::from_result(values),
+            Err(rest) => LocalValueTask::new(rest),
+        }
+    }
+
+    /// A local value task yielding the index and value of the first of `value_tasks` to
+    /// complete ([`ValueTask::when_any`] for futures that need not be `Send`); the others are
+    /// dropped then.
+    ///
+    /// ```
+    /// use valuetask::{CompletionPool, LocalValueTask};
+    ///
+    /// let pool = CompletionPool::<u32>::new();
+    /// let (never, _keep) = pool.rent();
+    /// let (soon, completer) = pool.rent();
+    /// let first = LocalValueTask::when_any([never.into(), soon.into()]);
+    /// completer.set_result(7);
+    /// assert_eq!(first.get_result(), (1, Ok(7)));
+    /// ```
+    ///
+    /// # Panics
+    /// If `value_tasks` is empty, or if an input already yielded its value.
+    #[track_caller]
+    pub fn when_any(
+        value_tasks: impl IntoIterator<Item = LocalValueTask<'a, T>>,
+    ) -> LocalValueTask<'a, (usize, T)> {
+        let inputs = value_tasks.into_iter().map(|vt| vt.inner);
+        match crate::combinators::first_of(inputs, "LocalValueTask::when_any") {
+            Ok(first) => LocalValueTask::from_result(first),
+            Err(race) => LocalValueTask::new(race),
+        }
+    }
+}
+
 impl<'a, T: 'a, E: 'a> LocalValueTask<'a, Result<T, E>> {
     /// [`map`](Self::map) of the error ([`ValueTask::map_err`] without its `Send` bounds).
     ///

@@ -1,4 +1,4 @@
-//! `Task::when_all`, `Task::when_any` and `ValueTask::when_all`.
+//! `Task::when_all`, `Task::when_any`, and the value tasks' `when_all` and `when_any`.
 
 mod common;
 
@@ -388,6 +388,12 @@ fn value_task_combinators_name_themselves_for_an_input_that_already_yielded() {
             drop(ValueTask::when_any([yielded()]))
         }),
         ("ValueTask::map", || drop(yielded().map(u32::from))),
+        ("LocalValueTask::when_all", || {
+            drop(valuetask::LocalValueTask::when_all([yielded().into()]))
+        }),
+        ("LocalValueTask::when_any", || {
+            drop(valuetask::LocalValueTask::when_any([yielded().into()]))
+        }),
         ("ValueTask::map_err", || {
             let mut vt = ValueTask::from_result(Ok::<u8, u8>(1));
             let waker = std::task::Waker::noop();
@@ -808,4 +814,61 @@ fn when_all_is_faulted_by_an_input_faulted_with_an_aggregate_of_cancellations() 
             TaskError::Canceled
         ])))
     );
+}
+
+/// `LocalValueTask::when_all` and `when_any`: the same combinators over futures that are not
+/// `Send` (an `Rc` held across an `.await`), pending inputs run together.
+#[test]
+fn local_value_task_when_all_and_when_any_run_futures_that_are_not_send() {
+    use std::rc::Rc;
+    use valuetask::LocalValueTask;
+
+    let (tx, rx) = futures::channel::oneshot::channel::<u32>();
+    let shared = Rc::new(10u32);
+    let first = {
+        let shared = Rc::clone(&shared);
+        LocalValueTask::new(async move { rx.await.unwrap() + *shared })
+    };
+    let second = {
+        let shared = Rc::clone(&shared);
+        LocalValueTask::new(async move {
+            valuetask::yield_now().await;
+            tx.send(7).unwrap();
+            *shared
+        })
+    };
+    let ready = LocalValueTask::from_result(1);
+    let all = LocalValueTask::when_all([ready, first, second]);
+    assert!(!all.is_completed());
+    assert_eq!(all.get_result(), vec![1, 17, 10]);
+    assert_eq!(
+        LocalValueTask::when_all((0..3).map(LocalValueTask::from_result)).get_result(),
+        vec![0, 1, 2]
+    );
+
+    let pool = valuetask::CompletionPool::<u8>::new();
+    let (a, a_completer) = pool.rent();
+    let (b, b_completer) = pool.rent();
+    let held = Rc::new(());
+    let c = {
+        let held = Rc::clone(&held);
+        LocalValueTask::new(async move {
+            let _held = held;
+            std::future::pending::<Result<u8, TaskError>>().await
+        })
+    };
+    let any = LocalValueTask::when_any([a.into(), b.into(), c]);
+    b_completer.set_result(9);
+    assert_eq!(any.get_result(), (1, Ok(9)));
+    assert!(a_completer.is_closed(), "the losers were dropped");
+    assert_eq!(Rc::strong_count(&held), 1, "the pending loser was dropped");
+    let ready = LocalValueTask::when_any([LocalValueTask::from_result(4u8)]);
+    assert!(ready.is_completed());
+    assert_eq!(ready.get_result(), (0, 4));
+}
+
+#[test]
+#[should_panic(expected = "LocalValueTask::when_any: no value tasks given")]
+fn local_value_task_when_any_of_nothing_panics() {
+    drop(valuetask::LocalValueTask::<u8>::when_any([]));
 }
