@@ -242,12 +242,11 @@ impl<'a, T: 'a> LocalValueTask<'a, T> {
         }
         LocalValueTask::new(async move { f(self.await) })
     }
-}
 
-impl<'a, T: 'a> LocalValueTask<'a, T> {
     /// A local value task yielding every value of `value_tasks` in input order
-    /// ([`ValueTask::when_all`] for futures that need not be `Send`): those complete are
-    /// taken at once, the rest awaited together in pooled storage.
+    /// ([`ValueTask::when_all`] for futures that need not be `Send`): the inputs are taken in
+    /// order while they are complete; from the first that is not, the rest are awaited
+    /// together, in pooled storage.
     ///
     /// ```
     /// use std::rc::Rc;

@@ -30,25 +30,18 @@ pub(crate) fn lock_std<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Abort the process, naming `broken`, unless `holds`: for an internal invariant checked
+/// Abort the process, naming `invariant`: for an internal invariant found broken
 /// while a lock bit is held, where a panic would unwind past the unlock and leave every later
 /// registrant and the completer spinning on it (as `Arc` aborts on a refcount overflow).
-#[inline(always)]
+#[cold]
+#[inline(never)]
 #[track_caller]
-pub(crate) fn abort_unless(holds: bool, broken: &str) {
-    #[cold]
-    #[inline(never)]
-    #[track_caller]
-    fn abort(broken: &str) -> ! {
-        eprintln!(
-            "valuetask: internal invariant broken under a lock ({}): {broken}",
-            std::panic::Location::caller()
-        );
-        std::process::abort();
-    }
-    if !holds {
-        abort(broken);
-    }
+pub(crate) fn broken_under_lock(invariant: &str) -> ! {
+    eprintln!(
+        "valuetask: internal invariant broken under a lock ({}): {invariant}",
+        std::panic::Location::caller()
+    );
+    std::process::abort();
 }
 
 /// Back off inside a short spin loop. Under loom this yields to the model scheduler so that a

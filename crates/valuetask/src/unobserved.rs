@@ -68,9 +68,10 @@ pub(crate) fn report<T>(output: &TaskOutput<T>) {
     let hook = HOOK.read().unwrap_or_else(|e| e.into_inner()).clone();
     match hook {
         Some(hook) => {
-            let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(error)));
-            // The hook is dropped before the panic (it may own the last handle of a task).
-            drop(hook);
+            // The hook is dropped inside the catch too: a concurrent replacement may have
+            // left this the last `Arc` of it, whose captures' `Drop` may panic.
+            let called =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || hook(error)));
             if let Err(panic) = called {
                 crate::catch_panic::discard(panic);
             }

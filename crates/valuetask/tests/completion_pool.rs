@@ -109,15 +109,15 @@ fn send_hands_the_value_back_when_the_value_task_is_gone() {
         Poll::Ready(Ok("two".to_string()))
     );
 
-    let idle = pool.idle();
     let (vt, completer) = pool.rent();
     drop(vt);
     assert_eq!(
         completer.send("three".to_string()),
         Err("three".to_string())
     );
-    assert_eq!(pool.idle(), idle, "the slot came back");
 
+    // Every slot comes back (a slot lost by a `send` to a gone value task would be rented
+    // anew: an allocation).
     let ((), allocs) = allocations_during(|| {
         for i in 0..1000u32 {
             let (vt, completer) = pool.rent();

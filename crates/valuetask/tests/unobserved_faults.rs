@@ -252,29 +252,32 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
 
         // A wait that timed out does not observe the task it waited for, even when the task
         // faulted before the wait's watcher ran again: the task's wake-up of the watcher is
-        // queued on the continuation thread, held up here by a waker that sleeps.
-        struct Sleeps;
-        impl std::task::Wake for Sleeps {
+        // queued on the continuation thread, held up here by a waker that blocks until the
+        // wait has timed out.
+        struct Blocks(Mutex<std::sync::mpsc::Receiver<()>>);
+        impl std::task::Wake for Blocks {
             fn wake(self: std::sync::Arc<Self>) {
-                std::thread::sleep(std::time::Duration::from_millis(300));
+                let _ = self.0.lock().unwrap().recv();
             }
         }
+        let (release, released) = std::sync::mpsc::channel();
         let asynchronous = || {
             TaskCompletionSource::<u8>::with_continuations(valuetask::Continuations::Asynchronous)
         };
         let blocker = asynchronous();
         let held = blocker.task();
         let mut awaiting = Box::pin(std::future::IntoFuture::into_future(&held));
-        let sleeps = std::task::Waker::from(std::sync::Arc::new(Sleeps));
-        let mut cx = std::task::Context::from_waker(&sleeps);
+        let blocks = std::task::Waker::from(std::sync::Arc::new(Blocks(Mutex::new(released))));
+        let mut cx = std::task::Context::from_waker(&blocks);
         assert!(awaiting.as_mut().poll(&mut cx).is_pending());
-        blocker.set_result(0); // the continuation thread sleeps in the waker for 300 ms
+        blocker.set_result(0); // the continuation thread blocks in the waker
         let faulting = asynchronous();
         let wait = faulting
             .task()
             .wait_async_timeout(std::time::Duration::from_millis(50));
         faulting.set_error(TaskError::panicked("after the wait timed out"));
         assert_eq!(wait.wait(), Err(&TaskError::TimedOut));
+        release.send(()).unwrap();
         drop(awaiting);
         drop((wait, faulting, held));
         assert_eq!(

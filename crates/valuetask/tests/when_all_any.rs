@@ -857,11 +857,19 @@ fn local_value_task_when_all_and_when_any_run_futures_that_are_not_send() {
             std::future::pending::<Result<u8, TaskError>>().await
         })
     };
-    let any = LocalValueTask::when_any([a.into(), b.into(), c]);
+    let mut any = LocalValueTask::when_any([a.into(), b.into(), c]);
     b_completer.set_result(9);
-    assert_eq!(any.get_result(), (1, Ok(9)));
-    assert!(a_completer.is_closed(), "the losers were dropped");
-    assert_eq!(Rc::strong_count(&held), 1, "the pending loser was dropped");
+    let polled = std::future::Future::poll(
+        std::pin::Pin::new(&mut any),
+        &mut std::task::Context::from_waker(std::task::Waker::noop()),
+    );
+    assert_eq!(polled, std::task::Poll::Ready((1, Ok(9))));
+    assert!(
+        a_completer.is_closed(),
+        "the losers were dropped with the winner given"
+    );
+    assert_eq!(Rc::strong_count(&held), 1, "the pending loser too");
+    drop(any);
     let ready = LocalValueTask::when_any([LocalValueTask::from_result(4u8)]);
     assert!(ready.is_completed());
     assert_eq!(ready.get_result(), (0, 4));

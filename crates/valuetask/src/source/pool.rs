@@ -499,8 +499,8 @@ use thread_cache::{put_cached, take_cached};
 /// [`TaskError::Abandoned`], so the awaiter never hangs. A leaked one (`mem::forget`, an
 /// `Rc` cycle) completes nothing: its value task stays pending, as a leaked
 /// `oneshot::Sender`'s receiver does; bound such a wait with the runtime's timeout
-/// (`tokio::time::timeout`), or a blocking one with `into_task()` and
-/// [`Task::wait_timeout`](crate::Task::wait_timeout).
+/// (`tokio::time::timeout`), or, for a `Clone + Sync` result, a blocking one with
+/// `into_task()` and [`Task::wait_timeout`](crate::Task::wait_timeout).
 ///
 /// ```
 /// use valuetask::{CompletionPool, TaskError};

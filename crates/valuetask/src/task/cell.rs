@@ -50,7 +50,7 @@
 //!   waker releases it, clones, and retries) and dropped or woken after it is released; a
 //!   result being discarded is moved out and dropped after. The only call under the bit is
 //!   the allocator (the waiter list growing), whose only failure aborts; an internal
-//!   invariant checked under it aborts too (`sync::abort_unless`). So a panicking waker or
+//!   invariant found broken under it aborts too (`sync::broken_under_lock`). So a panicking waker or
 //!   `Drop` cannot leave a cell locked, and a thread spinning on the bit waits for a few
 //!   loads and stores. Not lock-free in the strict sense: a holder preempted by the OS delays
 //!   a racing thread (`sync::spin_wait` yields to the OS after 64 rounds), and so does a slab
@@ -73,7 +73,9 @@ use super::state::{
 };
 use super::waiters::{self, NeedsClone, Overflow, Registered, Taken, WaiterKey};
 use crate::catch_panic::drop_discarding;
-use crate::sync::{abort_unless, fence, spin_wait, AtomicPtr, AtomicUsize, Ordering, UnsafeCell};
+use crate::sync::{
+    broken_under_lock, fence, spin_wait, AtomicPtr, AtomicUsize, Ordering, UnsafeCell,
+};
 
 mod completion;
 mod registration;
@@ -462,12 +464,10 @@ impl<O> RawTask<O> {
     /// The slab, for a holder of `LOCKED` with a slab key (so the slab is published and the
     /// cell not complete).
     fn held_slab(&self) -> NonNull<Slab> {
-        let slab = NonNull::new(self.cell().slab.load(Ordering::Relaxed));
-        abort_unless(
-            slab.is_some(),
-            "a slab key before completion implies the slab",
-        );
-        slab.unwrap_or(NonNull::dangling())
+        let Some(slab) = NonNull::new(self.cell().slab.load(Ordering::Relaxed)) else {
+            broken_under_lock("a slab key before completion implies the slab")
+        };
+        slab
     }
 
     /// The overflow, once published.

@@ -80,7 +80,7 @@ use std::task::Waker;
 use super::state::{NARROW_SHARDS, SHARD_SLOTS, SLAB_SHARDS, SLAB_SLOTS as SLAB};
 use crate::catch_panic::{drop_discarding, wake_caught, Panic};
 use crate::sync::{
-    abort_unless, spin_wait, thread_number, AtomicBool, AtomicU64, Ordering, UnsafeCell,
+    broken_under_lock, spin_wait, thread_number, AtomicBool, AtomicU64, Ordering, UnsafeCell,
 };
 
 /// The slab: `SLAB_SHARDS` shards of `SHARD_SLOTS` waker slots. A slot's index in the slab is
@@ -452,10 +452,9 @@ impl Slab {
     ) -> R {
         // SAFETY: per the caller: the block is live, and nobody else touches the slot.
         let (shard, i) = Self::slot(unsafe { slab.as_ref() }, index);
-        abort_unless(
-            shard.ready[i].load(Ordering::Relaxed),
-            "a slab key names a filled slot",
-        );
+        if !shard.ready[i].load(Ordering::Relaxed) {
+            broken_under_lock("a slab key names a filled slot");
+        }
         // SAFETY: as above; ready, so initialized.
         shard.wakers[i].with_mut(|w| f(unsafe { (*w).assume_init_mut() }))
     }
@@ -468,10 +467,9 @@ impl Slab {
     pub(crate) unsafe fn remove(slab: NonNull<Self>, index: usize) -> Waker {
         // SAFETY: per the caller.
         let (shard, i) = Self::slot(unsafe { slab.as_ref() }, index);
-        abort_unless(
-            shard.ready[i].load(Ordering::Relaxed),
-            "a slab key names a filled slot",
-        );
+        if !shard.ready[i].load(Ordering::Relaxed) {
+            broken_under_lock("a slab key names a filled slot");
+        }
         shard.ready[i].store(false, Ordering::Relaxed);
         // SAFETY: it was ready, so initialized; its flag is now clear, so it is read once.
         let waker = shard.wakers[i].with(|w| unsafe { (*w).assume_init_read() });

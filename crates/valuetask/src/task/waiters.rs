@@ -36,7 +36,7 @@ use std::task::Waker;
 use super::slab::{Slab, TakenSlab};
 use super::state::SLAB_SLOTS as SLAB;
 use crate::catch_panic::{wake_caught, Panic};
-use crate::sync::{abort_unless, spin_wait, thread_number, AtomicBool, Ordering, UnsafeCell};
+use crate::sync::{broken_under_lock, spin_wait, thread_number, AtomicBool, Ordering, UnsafeCell};
 #[cfg(not(valuetask_loom))]
 use crate::thread_cache::Standing;
 
@@ -83,13 +83,11 @@ impl WaiterKey {
     #[inline]
     fn overflowed(shard: usize, index: u32) -> Self {
         let key = (u64::from(index) << SHARD_BITS | shard as u64) + u64::from(Self::FIRST_OVERFLOW);
-        // Called under a lock: a panic would leave it held.
-        let key = u32::try_from(key).unwrap_or(u32::MAX);
-        abort_unless(
-            key != u32::MAX,
-            "more than a billion concurrent awaiters of one task",
-        );
-        WaiterKey(key)
+        match u32::try_from(key) {
+            Ok(key) if key != u32::MAX => WaiterKey(key),
+            // Called under a lock: a panic would leave it held.
+            _ => broken_under_lock("more than a billion concurrent awaiters of one task"),
+        }
     }
 
     /// The shard and index of an overflow key.
