@@ -20,11 +20,13 @@
 //! - every argument the method takes by value (not `&T` / `&mut T`) is moved into the call,
 //!   so it would not have outlived the call in a frame either; patterns are plain names (an
 //!   argument only compared, `a == b`, is borrowed by the comparison, not moved);
-//! - the method's output names no lifetime and no reference: a value task is invariant in its
-//!   output, and method lookup ignores lifetimes, so a call whose output differs from the
-//!   method's in a lifetime alone (`&'static str` for `&str`) would be returned where it
-//!   must shorten, which does not compile (a frame awaits it, and it shortens). An output
-//!   whose lifetime is hidden (`Cow<str>` for `Cow<'_, str>`) is not seen: write it.
+//! - the method's output names no lifetime and no reference, and neither `Self` nor a
+//!   qualified path (`Self::Name`, `<T as Trait>::Name`), which may stand for a type with a
+//!   lifetime (`type Name = &'a str` in `impl<'a> .. for W<'a>`): a value task is invariant
+//!   in its output, and method lookup ignores lifetimes, so a call whose output differs from
+//!   the method's in a lifetime alone (`&'static str` for `&'a str`) would be returned where
+//!   it must shorten, which does not compile (a frame awaits it, and it shortens). A
+//!   lifetime elided in a path (`-> Doc` for `Doc<'_>`, or an alias) is not seen: write it.
 //!
 //! A body the check refuses keeps its frame: the check decides speed, never meaning.
 
@@ -211,7 +213,7 @@ fn is_comparison(op: &BinOp) -> bool {
 }
 
 /// Whether a method's output names a lifetime or a reference (`&str`, `Cow<'_, str>`,
-/// `Option<&'a T>`).
+/// `Option<&'a T>`), or may hide one: `Self`, or a qualified path (`<T as Tr>::Name`).
 fn names_a_lifetime(output: &syn::ReturnType) -> bool {
     struct Finder(bool);
     impl<'ast> syn::visit::Visit<'ast> for Finder {
@@ -220,6 +222,12 @@ fn names_a_lifetime(output: &syn::ReturnType) -> bool {
         }
         fn visit_type_reference(&mut self, _: &'ast syn::TypeReference) {
             self.0 = true;
+        }
+        fn visit_type_path(&mut self, path: &'ast syn::TypePath) {
+            if path.qself.is_some() || path.path.segments.iter().any(|s| s.ident == "Self") {
+                self.0 = true;
+            }
+            syn::visit::visit_type_path(self, path);
         }
     }
     let mut finder = Finder(false);

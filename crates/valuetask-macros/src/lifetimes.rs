@@ -12,19 +12,50 @@ use syn::{
 use crate::receiver::contains_reference;
 
 /// `'async_trait`, the lifetime async-trait gives its futures, written in a signature (as in
-/// `where T: 'async_trait`) means ours, unless the signature (also in a `for<..>` binder) or
-/// the enclosing item declares it itself: so a trait written for async-trait compiles with
-/// the attribute swapped.
+/// `where T: 'async_trait`) or in the body (a type annotation: `Box<dyn Future + 'async_trait>`)
+/// means ours, unless the signature (also in a `for<..>` binder) or the enclosing item
+/// declares it itself: so a trait written for async-trait compiles with the attribute
+/// swapped. In the body, a `for<'async_trait>` binder and a nested item keep their own.
 pub(crate) fn async_trait_lifetime_is_ours(
     sig: &mut Signature,
+    body: Option<&mut Block>,
     outer: Option<&syn::Generics>,
     output: &Lifetime,
 ) {
     struct Rename<'o>(&'o Lifetime);
+    /// Whether a `for<..>` binder declares `'async_trait` itself.
+    fn declares(binder: Option<&syn::BoundLifetimes>) -> bool {
+        binder.is_some_and(|b| {
+            b.lifetimes.iter().any(|param| {
+                matches!(param, GenericParam::Lifetime(l) if l.lifetime.ident == "async_trait")
+            })
+        })
+    }
     impl VisitMut for Rename<'_> {
         fn visit_lifetime_mut(&mut self, lt: &mut Lifetime) {
             if lt.ident == "async_trait" {
                 *lt = Lifetime::new(&self.0.to_string(), lt.span());
+            }
+        }
+        fn visit_item_mut(&mut self, _: &mut Item) {}
+        fn visit_trait_bound_mut(&mut self, bound: &mut syn::TraitBound) {
+            if !declares(bound.lifetimes.as_ref()) {
+                visit_mut::visit_trait_bound_mut(self, bound);
+            }
+        }
+        fn visit_type_bare_fn_mut(&mut self, f: &mut syn::TypeBareFn) {
+            if !declares(f.lifetimes.as_ref()) {
+                visit_mut::visit_type_bare_fn_mut(self, f);
+            }
+        }
+        fn visit_predicate_type_mut(&mut self, p: &mut syn::PredicateType) {
+            if !declares(p.lifetimes.as_ref()) {
+                visit_mut::visit_predicate_type_mut(self, p);
+            }
+        }
+        fn visit_expr_closure_mut(&mut self, c: &mut syn::ExprClosure) {
+            if !declares(c.lifetimes.as_ref()) {
+                visit_mut::visit_expr_closure_mut(self, c);
             }
         }
     }
@@ -46,6 +77,9 @@ pub(crate) fn async_trait_lifetime_is_ours(
             .any(|param| param.lifetime.ident == "async_trait");
     if !declared {
         Rename(output).visit_signature_mut(sig);
+        if let Some(body) = body {
+            Rename(output).visit_block_mut(body);
+        }
     }
 }
 

@@ -379,3 +379,70 @@ mod unstarted_callees {
         assert_eq!(now(local_by_new), 5);
     }
 }
+
+/// An output whose lifetime is hidden from the syntax (an associated type, `Self`): the
+/// call's value task may have a longer-lived result than the method's, so the body awaits it
+/// in a frame (the result shortened there), as `#[async_trait]`'s does.
+mod hidden_lifetimes {
+    use valuetask::{value_task, ValueTask};
+
+    pub struct Table;
+
+    impl Table {
+        fn lookup(&self, _id: u32) -> ValueTask<'_, &'static str> {
+            ValueTask::from_result("x")
+        }
+    }
+
+    #[value_task]
+    pub trait Names {
+        type Name;
+        async fn name(&self, id: u32) -> Self::Name;
+    }
+
+    pub struct Scoped<'a> {
+        pub table: &'a Table,
+    }
+
+    #[value_task]
+    impl<'a> Names for Scoped<'a> {
+        type Name = &'a str;
+        async fn name(&self, id: u32) -> Self::Name {
+            self.table.lookup(id).await
+        }
+    }
+
+    #[derive(Debug, PartialEq)]
+    pub struct Doc<'a>(pub &'a str);
+
+    impl Doc<'static> {
+        fn load(id: u32) -> ValueTask<'static, Doc<'static>> {
+            ValueTask::from_result(Doc(if id == 1 { "one" } else { "other" }))
+        }
+    }
+
+    #[value_task]
+    pub trait Reload {
+        async fn reload(&self, id: u32) -> Self
+        where
+            Self: Sized;
+    }
+
+    #[value_task]
+    impl<'a> Reload for Doc<'a> {
+        async fn reload(&self, id: u32) -> Self {
+            Doc::load(id).await
+        }
+    }
+}
+
+#[test]
+fn outputs_with_hidden_lifetimes_keep_a_frame() {
+    use hidden_lifetimes::*;
+    let table = Table;
+    let scoped = Scoped { table: &table };
+    assert_eq!(scoped.name(1).get_result(), "x");
+    let text = String::from("borrowed");
+    let doc = Doc(&text);
+    assert_eq!(doc.reload(1).get_result(), Doc("one"));
+}

@@ -1190,6 +1190,59 @@ mod raw_pointer_impl_trait_argument {
     }
 }
 
+/// `'async_trait` named in a body (a type annotation of a boxed future, a reference that
+/// lives as long as the call's future), suspending or not.
+mod async_trait_lifetime_in_a_body {
+    use super::*;
+    macro_rules! shape {
+        ($attr:meta) => {
+            #[allow(unused_imports)]
+            use super::*;
+            use std::future::Future;
+            use std::pin::Pin;
+
+            #[$attr]
+            pub trait Trait {
+                async fn suspends(&self, xs: &[u8]) -> usize;
+                async fn ready(&self, xs: &[u8]) -> usize;
+            }
+
+            #[$attr]
+            impl Trait for () {
+                async fn suspends(&self, xs: &[u8]) -> usize {
+                    let parts: Vec<Pin<Box<dyn Future<Output = usize> + Send + 'async_trait>>> =
+                        vec![Box::pin(async move { xs.len() })];
+                    let mut n = 0;
+                    for part in parts {
+                        n += part.await;
+                    }
+                    n
+                }
+                async fn ready(&self, xs: &[u8]) -> usize {
+                    let kept: &'async_trait [u8] = xs;
+                    kept.len() + usize::from(*kept.first().unwrap_or(&0))
+                }
+            }
+
+            pub fn run() -> (usize, usize) {
+                (
+                    settle(<() as Trait>::suspends(&(), &[1, 2, 3])),
+                    settle(<() as Trait>::ready(&(), &[4, 5])),
+                )
+            }
+        };
+    }
+
+    under_both_attributes!();
+
+    #[test]
+    fn async_trait_lifetime_in_a_body_agrees() {
+        let a = with_async_trait::run();
+        assert_eq!(a, with_value_task::run());
+        assert_eq!(a, (3, 6));
+    }
+}
+
 /// async-trait issue #123: a default body that names async-trait's output lifetime,
 /// `where T: 'async_trait` (the documented way to bound a trait parameter by it).
 ///
