@@ -115,7 +115,7 @@ fn is_primitive(ty: &Type) -> bool {
 /// Rewrite `sig` in place; returns the future's output type.
 pub(crate) fn rewrite_signature(
     sig: &mut Signature,
-    mut body: Option<&mut Block>,
+    body: Option<&mut Block>,
     opts: &Options,
     place: Place,
     uses_self: bool,
@@ -128,7 +128,7 @@ pub(crate) fn rewrite_signature(
     } = TakenLifetimes::of(sig, outer, body.as_deref());
     let output_lt = fresh_lifetime(&OUTPUT_LIFETIME[1..], None, &declared, Span::call_site());
     for_elided.push(output_lt.ident.clone());
-    async_trait_lifetime_is_ours(sig, body.as_deref_mut(), outer, &output_lt);
+    async_trait_lifetime_is_ours(sig, body, outer, &output_lt);
     let mut elided = ElidedLifetimes {
         fresh: Vec::new(),
         output: output_lt.clone(),
