@@ -160,11 +160,11 @@ impl<'a, T> LocalValueTask<'a, T> {
         self.inner.is_completed()
     }
 
-    /// See `ValueTask::is_ready_value`.
+    /// See `ValueTask::completed_at_call`.
     #[cfg(feature = "stats")]
     #[inline]
-    pub(crate) fn is_ready_value(&self) -> bool {
-        self.inner.is_ready_value()
+    pub(crate) fn completed_at_call(&self) -> Option<bool> {
+        self.inner.completed_at_call()
     }
 
     /// The result if available now, else the value task back (.NET

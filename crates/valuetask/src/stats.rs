@@ -42,10 +42,12 @@
 //! Every `#[value_task]` method and free `async fn` is counted under its path,
 //! `module_path!()` followed by `Type::method` (the impl's type, or the trait for a default
 //! body) or by the function's name. A call counts as synchronous when the value task it
-//! returns is ready at the call (its body ran to the end without suspending). `lazy` methods
-//! are not counted: their bodies do not run at the call, so the call cannot tell. Your own
-//! [`ValueTask::new`](crate::ValueTask::new) / [`start`](crate::ValueTask::start) call sites
-//! can be counted with [`count!`](crate::count).
+//! returns is ready at the call (its body ran to the end without suspending, or the source
+//! or task a forwarding body returns has completed). `lazy` methods are not counted: their
+//! bodies do not run at the call, so the call cannot tell. Your own call sites
+//! ([`ValueTask::start`](crate::ValueTask::start), a source's value task) can be counted with
+//! [`count!`](crate::count); a [`ValueTask::new`](crate::ValueTask::new) one is lazy, and not
+//! counted either.
 //!
 //! Counting is per thread: each thread bumps its own counters with plain loads and stores
 //! (no atomic read-modify-write, nothing shared on the hot path), and [`report`] adds them up.
@@ -134,10 +136,13 @@ impl Site {
         self.name
     }
 
-    /// Count one call that returned `value_task`: synchronous when it is ready by value.
+    /// Count one call that returned `value_task`: synchronous when it completed at the call
+    /// ([`Counted::completed_at_call`]); a lazy one is not counted.
     #[inline]
     pub fn count<V: Counted>(&'static self, value_task: V) -> V {
-        self.record(value_task.completed_at_call(), V::RESULT_BYTES);
+        if let Some(synchronous) = value_task.completed_at_call() {
+            self.record(synchronous, V::RESULT_BYTES);
+        }
         value_task
     }
 
@@ -187,8 +192,10 @@ impl fmt::Debug for Site {
 pub trait Counted: private::Sealed {
     /// The size of the result, in bytes.
     const RESULT_BYTES: usize;
-    /// Whether the call completed without suspending (the value task holds its value).
-    fn completed_at_call(&self) -> bool;
+    /// Whether the call completed without suspending: the value task holds its value, or
+    /// the source, task or pooled slot it stands for has completed. `None` for a lazy future
+    /// ([`ValueTask::new`](crate::ValueTask::new)): it has not run, so the call cannot tell.
+    fn completed_at_call(&self) -> Option<bool>;
 }
 
 mod private {
@@ -200,16 +207,16 @@ mod private {
 impl<T> Counted for ValueTask<'_, T> {
     const RESULT_BYTES: usize = std::mem::size_of::<T>();
     #[inline]
-    fn completed_at_call(&self) -> bool {
-        self.is_ready_value()
+    fn completed_at_call(&self) -> Option<bool> {
+        ValueTask::completed_at_call(self)
     }
 }
 
 impl<T> Counted for LocalValueTask<'_, T> {
     const RESULT_BYTES: usize = std::mem::size_of::<T>();
     #[inline]
-    fn completed_at_call(&self) -> bool {
-        self.is_ready_value()
+    fn completed_at_call(&self) -> Option<bool> {
+        LocalValueTask::completed_at_call(self)
     }
 }
 

@@ -395,12 +395,21 @@ impl<'a, T> ValueTask<'a, T> {
         self.repr_is_completed()
     }
 
-    /// Whether this value task holds its value (made ready, or by a call that completed
-    /// without suspending): one check of the tag, nothing asked of a backing.
+    /// For the `stats` advisor, of a value task a call just returned: whether the call
+    /// completed. Yes when it holds its value (one check of the tag), or when the source,
+    /// task or pooled slot it forwards has completed (a body that only forwards returns that
+    /// one); no when its body suspended; `None` for a lazy future, which has not run.
     #[cfg(feature = "stats")]
     #[inline]
-    pub(crate) fn is_ready_value(&self) -> bool {
-        self.holds_value()
+    pub(crate) fn completed_at_call(&self) -> Option<bool> {
+        if self.holds_value() {
+            return Some(true);
+        }
+        match self.backed().map(|backed| backed.kind()) {
+            Some(crate::backing::Kind::Lazy) => None,
+            Some(crate::backing::Kind::Future) => Some(false),
+            _ => Some(self.is_completed()),
+        }
     }
 
     /// The result if it is available now, else the value task back (.NET

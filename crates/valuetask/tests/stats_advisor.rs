@@ -203,6 +203,59 @@ fn reset_starts_a_new_measurement_and_own_call_sites_count_too() {
     assert!(report.method(&name("never_suspends")).is_none());
 }
 
+/// A lazy value task at an own call site is not counted (nothing ran at the call); one
+/// that stands for a completed source or task counts as synchronous, also when a method's
+/// body only forwards it (and so returns it as its own).
+#[test]
+fn lazy_ones_are_not_counted_and_completed_sources_count_as_synchronous() {
+    use valuetask::{ManualResetValueTaskSourceCore, TaskCompletionSource, TaskError};
+    struct Channel {
+        core: ManualResetValueTaskSourceCore<u8>,
+    }
+    impl Channel {
+        fn reply(&self) -> ValueTask<'_, Result<u8, TaskError>> {
+            self.core.value_task()
+        }
+    }
+    #[value_task]
+    impl Channel {
+        async fn receive(&self) -> Result<u8, TaskError> {
+            self.reply().await
+        }
+    }
+
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    stats::reset();
+    for _ in 0..10 {
+        let lazy = valuetask::count!("lazy_site", ValueTask::new(async { 1u8 }));
+        assert_eq!(lazy.get_result(), 1);
+    }
+    let channel = Channel {
+        core: ManualResetValueTaskSourceCore::new(),
+    };
+    for round in 0..10u8 {
+        if round % 2 == 0 {
+            channel.core.set_result(round);
+            assert_eq!(channel.receive().get_result(), Ok(round));
+        } else {
+            let pending = channel.receive();
+            channel.core.set_result(round);
+            assert_eq!(pending.get_result(), Ok(round));
+        }
+        channel.core.reset();
+    }
+    let tcs = TaskCompletionSource::new();
+    tcs.set_result(5u8);
+    let done = valuetask::count!("task_site", ValueTask::from(tcs.task()));
+    assert_eq!(done.get_result(), Ok(5));
+
+    let report = stats::report();
+    assert!(report.method(&name("lazy_site")).is_none(), "{report}");
+    let row = report.method(&name("Channel::receive")).unwrap();
+    assert_eq!((row.synchronous, row.suspended), (5, 5), "{report}");
+    assert_eq!(report.method(&name("task_site")).unwrap().synchronous, 1);
+}
+
 #[test]
 fn a_result_over_the_large_result_size_gets_its_own_advice_when_calls_mostly_complete_at_once() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());

@@ -138,7 +138,11 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
     /// returned as it is (no new task, no allocation); one whose source has completed holds
     /// its value from now on (no allocation either); any other (a pending source, whose
     /// owner may reset and reuse it, a pooled completion, a future) becomes backed by a task,
-    /// as [`into_task`](Self::into_task) makes it.
+    /// as [`into_task`](Self::into_task) makes it. That task takes a source's result inside
+    /// the completion's wake-up when the source wakes synchronously (a core's default), so a
+    /// reset right after completing does not reach it; a source that wakes later (a core made
+    /// with `Continuations::Asynchronous`) must not be reset before the task has its result
+    /// (await it, or check [`Task::is_completed`](crate::Task::is_completed)), as in .NET.
     ///
     /// ```
     /// use valuetask::{ManualResetValueTaskSourceCore, TaskError, ValueTask, ValueTaskSource};
