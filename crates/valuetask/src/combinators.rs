@@ -78,16 +78,20 @@ impl<T: Send + Sync + 'static> FirstOf<T> {
 fn combine<T>(mut results: DropEachCaught<TaskOutput<T>>) -> TaskOutput<Vec<T>> {
     let mut failures: Vec<TaskError> = Vec::new();
     // Decided on the inputs' own errors: an input faulted with an aggregate of cancellations
-    // is still a fault.
+    // is still a fault, and one faulted with an empty aggregate is a failure (kept as it is).
     let mut faulted = false;
+    let mut failed = false;
     for failure in results.0.iter().filter_map(|r| r.as_ref().err()) {
+        failed = true;
         faulted |= !failure.is_canceled();
         match failure {
-            TaskError::Aggregate(inner) => failures.extend(inner.iter().cloned()),
+            TaskError::Aggregate(inner) if !inner.is_empty() => {
+                failures.extend(inner.iter().cloned());
+            }
             other => failures.push(other.clone()),
         }
     }
-    if failures.is_empty() {
+    if !failed {
         // Sized first: `flatten` gives no exact length, and `collect` would grow by doubling.
         let mut values = Vec::with_capacity(results.0.len());
         values.extend(std::mem::take(&mut results.0).into_iter().flatten());

@@ -187,8 +187,10 @@ impl TaskError {
         }
     }
 
-    /// The faulted error as an `E`, if this is [`TaskError::Faulted`] with an `E` (.NET:
-    /// `catch (IOException e)` on an awaited task's exception).
+    /// The faulted error as an `E`, if this is [`TaskError::Faulted`] with an `E`, or an
+    /// [`Aggregate`](TaskError::Aggregate) holding one (the first, in order: a `when_all`'s
+    /// failures) (.NET: `catch (IOException e)` on an awaited task's exception; awaiting
+    /// `WhenAll` throws its first inner exception).
     ///
     /// ```
     /// use valuetask::TaskError;
@@ -198,10 +200,14 @@ impl TaskError {
     /// assert_eq!(io.kind(), std::io::ErrorKind::Other);
     /// assert!(e.downcast_ref::<std::fmt::Error>().is_none());
     /// assert!(TaskError::Canceled.downcast_ref::<std::io::Error>().is_none());
+    ///
+    /// let all = TaskError::Aggregate(vec![TaskError::Canceled, e.clone()].into());
+    /// assert_eq!(all.downcast_ref::<std::io::Error>().unwrap().to_string(), "disk on fire");
     /// ```
     pub fn downcast_ref<E: Error + 'static>(&self) -> Option<&E> {
         match self {
             TaskError::Faulted(e) => e.downcast_ref::<E>(),
+            TaskError::Aggregate(all) => all.iter().find_map(TaskError::downcast_ref::<E>),
             _ => None,
         }
     }
@@ -300,7 +306,8 @@ impl fmt::Display for TaskError {
     }
 }
 
-/// The source is the faulted error itself (the first of an aggregate), so code that walks
+/// The source is the faulted error itself (an aggregate's first that is not a cancellation,
+/// else its first), so code that walks
 /// the chain for a cause (an `io::Error` to retry on, anyhow's `root_cause`) finds it. The
 /// display repeats its message, for readers that print the top error alone (`{}`, a log's
 /// `%error`); a printer of the whole chain (anyhow's `{:#}`) shows it twice.
@@ -309,7 +316,11 @@ impl Error for TaskError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
         match self {
             TaskError::Faulted(e) => Some(&**e as &(dyn Error + 'static)),
-            TaskError::Aggregate(all) => all.first().map(|e| e as &(dyn Error + 'static)),
+            TaskError::Aggregate(all) => all
+                .iter()
+                .find(|e| !e.is_canceled())
+                .or_else(|| all.first())
+                .map(|e| e as &(dyn Error + 'static)),
             _ => None,
         }
     }

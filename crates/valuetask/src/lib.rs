@@ -5,7 +5,7 @@
 //! | .NET | valuetask |
 //! |---|---|
 //! | `ValueTask<T>` | [`ValueTask<'a, T>`](ValueTask): a `Future<Output = T>`; ready value, task, boxed future or source + token; two words for every `T` (.NET's struct holds the result inline; here a result larger than the words is kept in a pooled block, so a value task always moves as two words) |
-//! | `new ValueTask<T>(result)` | [`ValueTask::from_result`]: a move when the result fits the two words; a larger one takes a pooled block (no allocation once the pool is warm; a box over 4080 bytes or aligned to more than 16) |
+//! | `new ValueTask<T>(result)` | [`ValueTask::from_result`]: a move when the result fits the two words; a larger one takes a pooled block (no allocation once the pool is warm; a box over 4,064 bytes or aligned to more than 16) |
 //! | `new ValueTask<T>(task)` | `ValueTask::from(task)` → `ValueTask<'static, Result<T, TaskError>>` |
 //! | `new ValueTask<T>(source, token)` | [`ValueTask::from_source`], [`ValueTask::from_arc_source`] (`u32` token) |
 //! | `default(ValueTask<T>)`, `ValueTask.CompletedTask` | `ValueTask::default()` (complete with `T::default()`), [`ValueTask::completed`] |
@@ -144,7 +144,7 @@ pub use value_task::ValueTask;
 ///   method does ([`ValueTask::start`]): if it completes there, the result comes back by value
 ///   (one larger than the value task's two words waits in the body's pooled block until
 ///   awaited); if it suspends, the future continues in pooled storage. Either
-///   way a call allocates nothing in steady state (futures up to 4080 bytes and aligned to at
+///   way a call allocates nothing in steady state (futures up to 4,080 bytes, outputs up to 4,064, aligned to at
 ///   most 16 bytes; others are boxed). This differs from `async-trait`, whose futures are lazy: the body's first part
 ///   runs inside the call, so a lock or `RefCell` borrow held across the call is held while
 ///   it runs; a call dropped without being awaited has already run that part; a panic there
@@ -253,7 +253,8 @@ pub use valuetask_macros::value_task;
 /// at the call in pooled storage, as a `#[value_task]` method's is: no allocation per call in
 /// steady state. Three things are boxed, as dynosaur boxes them: an `impl Trait` argument (a
 /// trait object cannot take a type parameter), a `-> impl Trait` return other than a future,
-/// and a future of more than 4,080 bytes (the pool's largest block, less its header).
+/// and a future of more than 4,080 bytes (the pool's largest block, less its header) or an output of
+/// more than 4,064.
 ///
 /// What it generates (for a trait `Store` and the name `DynStore`):
 ///

@@ -8,8 +8,9 @@
 //!
 //! - **Size classes**: 64, 128, 256, 512, 1024, 2048 and 4096 bytes, aligned to 16. A block
 //!   holds a 16-byte header (the value task backing's vtable) and then the future (or,
-//!   once it completed, its output, in the same place), so futures and outputs of up to 4080
-//!   bytes are pooled; larger or more aligned ones fall back to a plain box.
+//!   once it completed, its output, in the same place, with a flag and the block's class
+//!   beside it: `held.rs`), so futures of up to 4,080 bytes and outputs of up to 4,064 are
+//!   pooled; larger or more aligned ones fall back to a plain box.
 //! - **Per-thread cache**: each thread keeps, per class, the block it gave back last (its
 //!   *hot* block) and a free list (an intrusive chain: a free block's first word links to
 //!   the next), together up to 16 KiB per class (256 blocks of 64 bytes … 4 blocks of 4096

@@ -435,8 +435,8 @@ mod on_tokio {
         /// `Task.Delay(0)` returns `Task.CompletedTask`). A `duration` whose deadline is past
         /// what `Instant` can hold (`Duration::MAX`, the usual "forever") gives a task that
         /// never completes and runs nothing: it is freed with its last handle. (A
-        /// continuation of it, or a `when_all` over it, holds a handle while it waits, so both
-        /// stay for good: nothing will ever complete them.)
+        /// continuation of it, or a `when_all` or `when_any` over it, holds a handle while it
+        /// waits, so both stay for good: nothing will ever complete them.)
         #[must_use = "the returned task is the only effect of this call: await it or keep it"]
         pub fn delay(duration: Duration) -> Task<()> {
             if duration.is_zero() {

@@ -5,7 +5,7 @@
 //! in a `Pin<Box<dyn Future>>`: one allocation per request. These do the same job with the
 //! same names, bounds and layers, but their `Future` is a [`ValueTask`] (a
 //! [`LocalValueTask`] for the `!Send` one) whose inner future lives in a block of valuetask's
-//! pooled storage ([`ValueTask::new`]; a future or response over 4080 bytes, or aligned to more than 16, goes to a box, as there), so a
+//! pooled storage ([`ValueTask::new`]; a future over 4,080 bytes or a response over 4,064, or one aligned to more than 16, goes to a box, as there), so a
 //! request allocates nothing in steady state, whether the stack answers at once or
 //! suspends. Swapping tower's erasure for these is a change of import.
 //!

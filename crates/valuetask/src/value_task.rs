@@ -206,8 +206,8 @@ impl<'a, T> ValueTask<'a, T> {
         ValueTask::ready(value)
     }
 
-    /// A value task backed by `future`, in pooled storage (a future over 4080 bytes, or
-    /// aligned over 16 bytes, is boxed instead): .NET's `PoolingAsyncValueTaskMethodBuilder`. Like
+    /// A value task backed by `future`, in pooled storage (a future over 4,080 bytes, or its
+    /// output over 4,064, or either aligned over 16 bytes, is boxed instead): .NET's `PoolingAsyncValueTaskMethodBuilder`. Like
     /// every Rust future it starts when first polled; [`as_task`](Self::as_task) starts it at
     /// once, and [`start`](Self::start) polls it here as an `async` method starts.
     ///

@@ -68,4 +68,14 @@ fn watchers_cancel_inside_cancel_and_leave_nothing_behind() {
         after <= before,
         "the watchers were freed: {before} -> {after}"
     );
+    // `set_*` now is a second completion: misuse, which panics (`misuse.rs`).
+    let second =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sources[0].set_result(1)));
+    let message = second.unwrap_err();
+    let message = message
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| message.downcast_ref::<&str>().copied())
+        .unwrap_or_default();
+    assert!(message.contains("already completed"), "{message}");
 }

@@ -343,3 +343,29 @@ fn sources_and_tasks_of_large_results_give_them_once() {
     let task = Task::from_result([13u8; 300]);
     assert_eq!(ValueTask::from(task).get_result(), Ok([13u8; 300]));
 }
+
+/// The pool's largest block holds a result of up to 4,064 bytes (aligned to 8; 4,071 bytes
+/// aligned to 1): it is held with a flag and its block's class beside it, after the block's
+/// 16-byte header. Past that, a box per call.
+#[test]
+fn results_up_to_4064_bytes_are_pooled_and_larger_ones_boxed() {
+    fn allocations_of<const N: usize>() -> usize {
+        let _warm = ValueTask::from_result([7u64; N]).get_result();
+        let (sum, allocations) = allocations_during(|| {
+            ValueTask::from_result([7u64; N])
+                .get_result()
+                .iter()
+                .sum::<u64>()
+        });
+        assert_eq!(sum, 7 * N as u64);
+        allocations
+    }
+    assert_eq!(allocations_of::<{ 4064 / 8 }>(), 0, "pooled");
+    assert_eq!(allocations_of::<{ 4064 / 8 + 1 }>(), 1, "boxed");
+    let (value, allocations) =
+        allocations_during(|| ValueTask::from_result([1u8; 4071]).get_result());
+    assert_eq!((value[4070], allocations), (1, 0), "pooled");
+    let (value, allocations) =
+        allocations_during(|| ValueTask::from_result([1u8; 4072]).get_result());
+    assert_eq!((value[4071], allocations), (1, 1), "boxed");
+}

@@ -880,3 +880,47 @@ fn local_value_task_when_all_and_when_any_run_futures_that_are_not_send() {
 fn local_value_task_when_any_of_nothing_panics() {
     drop(valuetask::LocalValueTask::<u8>::when_any([]));
 }
+
+/// An input faulted with an empty aggregate (a forwarder passes one on as it is) is a
+/// failure: `when_all` faults, ready or pending, instead of a success with a value missing.
+#[test]
+fn when_all_with_an_input_faulted_by_an_empty_aggregate_faults() {
+    let empty: Task<u8> = Task::from_error(TaskError::Aggregate(Vec::new().into()));
+    assert!(empty.is_faulted());
+    let all = Task::when_all([Task::from_result(1u8), empty.clone()]);
+    assert_eq!(
+        all.wait(),
+        Err(&TaskError::Aggregate(
+            vec![TaskError::Aggregate(Vec::new().into())].into()
+        ))
+    );
+    let tcs = TaskCompletionSource::<u8>::new();
+    let all = Task::when_all([tcs.task(), empty]);
+    tcs.set_result(2);
+    assert!(all.wait().is_err(), "{:?}", all.wait());
+    assert!(all.is_faulted());
+}
+
+/// A `when_all`'s aggregate, a cancellation listed before a fault: the error chain and
+/// `downcast_ref` reach the fault (as awaiting .NET's `WhenAll` throws the fault).
+#[test]
+fn a_when_all_aggregate_leads_to_its_fault_past_a_cancellation() {
+    use std::error::Error;
+    let io = TaskError::faulted(std::io::Error::other("disk"));
+    let all = Task::<u8>::when_all([Task::from_canceled(), Task::from_error(io)]);
+    let error = all.wait().unwrap_err();
+    let mut cause: &(dyn Error + 'static) = error;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    assert!(
+        cause.downcast_ref::<std::io::Error>().is_some(),
+        "ended at {cause}"
+    );
+    assert_eq!(
+        error
+            .downcast_ref::<std::io::Error>()
+            .map(ToString::to_string),
+        Some("disk".to_string())
+    );
+}
