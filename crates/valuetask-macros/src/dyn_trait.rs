@@ -480,7 +480,8 @@ impl<'t> Generated<'t> {
              implementor (`{name}::new_box`, `{name}::from_mut`, …). It implements \
              [`{trait_name}`]; each call through it returns a value task whose future is kept in \
              pooled storage (no allocation per call in steady state; `impl Trait` arguments, \
-             `-> impl Trait` returns other than futures and futures over 4,080 bytes are boxed).",
+             `-> impl Trait` returns other than futures, futures over 4,080 bytes and outputs over \
+             4,064 are boxed).",
             trait_name = self.item.ident
         );
         let krate = self.args.options.krate(Span::call_site());

@@ -351,7 +351,7 @@ pub(crate) fn rewrite_method(
         _ => uses_self(sig, None),
     };
     // Decided on the signature as written, before `rewrite_params` renames its patterns.
-    let forward = crate::forwarding::forwarded_call(sig, body).cloned();
+    let forward = crate::forwarding::forwarded_call(sig, body, outer).cloned();
     let captures = rewrite_params(sig, true);
     // Where the future is made: errors about it (not `Send`) point at the `async` keyword.
     let async_span = sig

@@ -21,8 +21,8 @@
 //!   so it would not have outlived the call in a frame either; patterns are plain names (an
 //!   argument only compared, `a == b`, is borrowed by the comparison, not moved);
 //! - the method's output names no lifetime and no reference, and neither `Self` nor a
-//!   qualified path (`Self::Name`, `<T as Trait>::Name`), which may stand for a type with a
-//!   lifetime (`type Name = &'a str` in `impl<'a> .. for W<'a>`): a value task is invariant
+//!   qualified path (`Self::Name`, `<T as Trait>::Name`) nor an associated type of a type
+//!   parameter (`T::Name`), which may stand for a type with a lifetime (`type Name = &'a str` in `impl<'a> .. for W<'a>`): a value task is invariant
 //!   in its output, and method lookup ignores lifetimes, so a call whose output differs from
 //!   the method's in a lifetime alone (`&'static str` for `&'a str`) would be returned where
 //!   it must shorten, which does not compile (a frame awaits it, and it shortens). A
@@ -32,15 +32,26 @@
 
 use syn::{BinOp, Block, Expr, FnArg, Pat, Signature, Stmt, Type, UnOp};
 
-/// The call a body only awaits, if it forwards (see the module docs).
-pub fn forwarded_call<'b>(sig: &Signature, body: &'b Block) -> Option<&'b Expr> {
+/// The call a body only awaits, if it forwards (see the module docs). `outer`: the generics
+/// of the impl or trait around the method.
+pub fn forwarded_call<'b>(
+    sig: &Signature,
+    body: &'b Block,
+    outer: Option<&syn::Generics>,
+) -> Option<&'b Expr> {
     let [Stmt::Expr(Expr::Await(awaited), None)] = body.stmts.as_slice() else {
         return None;
     };
     if !awaited.attrs.is_empty() {
         return None;
     }
-    if names_a_lifetime(&sig.output) {
+    let type_params: Vec<&syn::Ident> = sig
+        .generics
+        .type_params()
+        .chain(outer.into_iter().flat_map(syn::Generics::type_params))
+        .map(|param| &param.ident)
+        .collect();
+    if names_a_lifetime(&sig.output, &type_params) || names_async_trait(&awaited.base) {
         return None;
     }
     let args = Arguments::of(sig)?;
@@ -213,10 +224,11 @@ fn is_comparison(op: &BinOp) -> bool {
 }
 
 /// Whether a method's output names a lifetime or a reference (`&str`, `Cow<'_, str>`,
-/// `Option<&'a T>`), or may hide one: `Self`, or a qualified path (`<T as Tr>::Name`).
-fn names_a_lifetime(output: &syn::ReturnType) -> bool {
-    struct Finder(bool);
-    impl<'ast> syn::visit::Visit<'ast> for Finder {
+/// `Option<&'a T>`), or may hide one: `Self`, a qualified path (`<T as Tr>::Name`), or an
+/// associated type of one of `type_params` (`T::Name`).
+fn names_a_lifetime(output: &syn::ReturnType, type_params: &[&syn::Ident]) -> bool {
+    struct Finder<'p>(bool, &'p [&'p syn::Ident]);
+    impl<'ast> syn::visit::Visit<'ast> for Finder<'_> {
         fn visit_lifetime(&mut self, _: &'ast syn::Lifetime) {
             self.0 = true;
         }
@@ -224,14 +236,33 @@ fn names_a_lifetime(output: &syn::ReturnType) -> bool {
             self.0 = true;
         }
         fn visit_type_path(&mut self, path: &'ast syn::TypePath) {
-            if path.qself.is_some() || path.path.segments.iter().any(|s| s.ident == "Self") {
+            let segments = &path.path.segments;
+            let of_a_parameter = segments.len() > 1
+                && path.path.leading_colon.is_none()
+                && self.1.iter().any(|param| segments[0].ident == **param);
+            if path.qself.is_some() || of_a_parameter || segments.iter().any(|s| s.ident == "Self")
+            {
                 self.0 = true;
             }
             syn::visit::visit_type_path(self, path);
         }
     }
-    let mut finder = Finder(false);
+    let mut finder = Finder(false, type_params);
     syn::visit::visit_return_type(&mut finder, output);
+    finder.0
+}
+
+/// Whether the call names `'async_trait`, which the signature's rewrite renames in the body
+/// (a frame's body is renamed; a forwarded call is copied before).
+fn names_async_trait(call: &Expr) -> bool {
+    struct Finder(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_lifetime(&mut self, lifetime: &'ast syn::Lifetime) {
+            self.0 |= lifetime.ident == "async_trait";
+        }
+    }
+    let mut finder = Finder(false);
+    syn::visit::visit_expr(&mut finder, call);
     finder.0
 }
 
@@ -258,7 +289,7 @@ mod tests {
     use syn::{parse_quote, ItemFn};
 
     fn forwards(item: ItemFn) -> bool {
-        forwarded_call(&item.sig, &item.block).is_some()
+        forwarded_call(&item.sig, &item.block, None).is_some()
     }
 
     #[test]
@@ -277,6 +308,28 @@ mod tests {
         }));
         assert!(forwards(parse_quote! {
             async fn get(&self, key: Key) -> u64 { Self::lookup(self.limit, key).await }
+        }));
+    }
+
+    #[test]
+    fn outputs_that_may_hide_a_lifetime_keep_a_frame() {
+        assert!(!forwards(parse_quote! {
+            async fn get(&self) -> Self::Name { self.0.get().await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(&self) -> Vec<Self> { self.0.get().await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(&self) -> <T as Tr>::Name { self.0.get().await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get<T: Tr>(&self) -> T::Name { self.0.get().await }
+        }));
+        assert!(forwards(parse_quote! {
+            async fn get(&self) -> models::Record { self.0.get().await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(&self) -> u8 { self.0.get(PhantomData::<&'async_trait ()>).await }
         }));
     }
 

@@ -72,7 +72,7 @@ impl<T: Send + Sync + 'static> FirstOf<T> {
 
 /// The outcome of all `results`: every value in order, or the failures (faulted if any
 /// failure is not a cancellation, else canceled), an input's own aggregate flattened into
-/// them (.NET's `WhenAll` adds a faulted input's inner exceptions one by one). Values thrown
+/// them (an empty one kept as it is) (.NET's `WhenAll` adds a faulted input's inner exceptions one by one). Values thrown
 /// away (some input failed) drop one at a time, a panicking `Drop` among them discarded (see
 /// `DropEachCaught`).
 fn combine<T>(mut results: DropEachCaught<TaskOutput<T>>) -> TaskOutput<Vec<T>> {

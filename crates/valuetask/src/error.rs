@@ -188,9 +188,10 @@ impl TaskError {
     }
 
     /// The faulted error as an `E`, if this is [`TaskError::Faulted`] with an `E`, or an
-    /// [`Aggregate`](TaskError::Aggregate) holding one (the first, in order: a `when_all`'s
-    /// failures) (.NET: `catch (IOException e)` on an awaited task's exception; awaiting
-    /// `WhenAll` throws its first inner exception).
+    /// [`Aggregate`](TaskError::Aggregate) whose first error past any cancellations is one,
+    /// the error its [`source`](Error::source) is (.NET: `catch (IOException e)` on an
+    /// awaited task's exception; awaiting `WhenAll` throws the aggregate's first, and .NET's
+    /// lists no cancellations).
     ///
     /// ```
     /// use valuetask::TaskError;
@@ -207,7 +208,10 @@ impl TaskError {
     pub fn downcast_ref<E: Error + 'static>(&self) -> Option<&E> {
         match self {
             TaskError::Faulted(e) => e.downcast_ref::<E>(),
-            TaskError::Aggregate(all) => all.iter().find_map(TaskError::downcast_ref::<E>),
+            TaskError::Aggregate(all) => all
+                .iter()
+                .find(|e| !e.is_canceled())
+                .and_then(TaskError::downcast_ref::<E>),
             _ => None,
         }
     }

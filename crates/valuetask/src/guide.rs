@@ -81,8 +81,9 @@
 //! A body that only awaits another value-task call with the method's own output
 //! (`async fn get(&self, key: &str) -> T { self.inner.get(key).await }`, the usual forwarding
 //! impl for `Arc<T>` or a wrapper) returns that call's value task: no frame, no copy of the
-//! result at that layer (when the output names no lifetime: `&str` or `Cow<'_, str>` keeps a
-//! frame, where a `'static` one may shorten). A result otherwise moves by value with its value task, and a body
+//! result at that layer (when the output names no lifetime and may hide none: `&str`,
+//! `Cow<'_, str>`, `Self`, `Self::Name` or `T::Name` keep a frame, where a `'static` one may
+//! shorten). A result otherwise moves by value with its value task, and a body
 //! that suspends is polled once at the call and again when awaited: a call that returns a
 //! result of a few hundred bytes, or suspends with more than a word of result, can take more
 //! time than a box would, though it allocates nothing (the bench's payload grid, (p), and the

@@ -5,7 +5,7 @@
 //! | .NET | valuetask |
 //! |---|---|
 //! | `ValueTask<T>` | [`ValueTask<'a, T>`](ValueTask): a `Future<Output = T>`; ready value, task, boxed future or source + token; two words for every `T` (.NET's struct holds the result inline; here a result larger than the words is kept in a pooled block, so a value task always moves as two words) |
-//! | `new ValueTask<T>(result)` | [`ValueTask::from_result`]: a move when the result fits the two words; a larger one takes a pooled block (no allocation once the pool is warm; a box over 4,064 bytes or aligned to more than 16) |
+//! | `new ValueTask<T>(result)` | [`ValueTask::from_result`]: a move when the result fits the two words; a larger one takes a pooled block (no allocation once the pool is warm; a box over 4,064 bytes, 4,071 for one aligned to 1, or aligned to more than 16) |
 //! | `new ValueTask<T>(task)` | `ValueTask::from(task)` → `ValueTask<'static, Result<T, TaskError>>` |
 //! | `new ValueTask<T>(source, token)` | [`ValueTask::from_source`], [`ValueTask::from_arc_source`] (`u32` token) |
 //! | `default(ValueTask<T>)`, `ValueTask.CompletedTask` | `ValueTask::default()` (complete with `T::default()`), [`ValueTask::completed`] |

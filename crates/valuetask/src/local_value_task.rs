@@ -163,7 +163,7 @@ impl<'a, T> LocalValueTask<'a, T> {
     /// See `ValueTask::completed_at_call`.
     #[cfg(feature = "stats")]
     #[inline]
-    pub(crate) fn completed_at_call(&self) -> Option<bool> {
+    pub(crate) fn completed_at_call(&self) -> bool {
         self.inner.completed_at_call()
     }
 

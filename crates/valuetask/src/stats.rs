@@ -46,8 +46,8 @@
 //! or task a forwarding body returns has completed). `lazy` methods are not counted: their
 //! bodies do not run at the call, so the call cannot tell. Your own call sites
 //! ([`ValueTask::start`](crate::ValueTask::start), a source's value task) can be counted with
-//! [`count!`](crate::count); a [`ValueTask::new`](crate::ValueTask::new) one is lazy, and not
-//! counted either.
+//! [`count!`](crate::count); a [`ValueTask::new`](crate::ValueTask::new) one (lazy: nothing
+//! ran at the call) counts as suspended, as a pending `map` of a call does.
 //!
 //! Counting is per thread: each thread bumps its own counters with plain loads and stores
 //! (no atomic read-modify-write, nothing shared on the hot path), and [`report`] adds them up.
@@ -137,12 +137,10 @@ impl Site {
     }
 
     /// Count one call that returned `value_task`: synchronous when it completed at the call
-    /// ([`Counted::completed_at_call`]); a lazy one is not counted.
+    /// ([`Counted::completed_at_call`]).
     #[inline]
     pub fn count<V: Counted>(&'static self, value_task: V) -> V {
-        if let Some(synchronous) = value_task.completed_at_call() {
-            self.record(synchronous, V::RESULT_BYTES);
-        }
+        self.record(value_task.completed_at_call(), V::RESULT_BYTES);
         value_task
     }
 
@@ -193,9 +191,9 @@ pub trait Counted: private::Sealed {
     /// The size of the result, in bytes.
     const RESULT_BYTES: usize;
     /// Whether the call completed without suspending: the value task holds its value, or
-    /// the source, task or pooled slot it stands for has completed. `None` for a lazy future
-    /// ([`ValueTask::new`](crate::ValueTask::new)): it has not run, so the call cannot tell.
-    fn completed_at_call(&self) -> Option<bool>;
+    /// the source, task or pooled slot it stands for has completed. A lazy future
+    /// ([`ValueTask::new`](crate::ValueTask::new), a pending `map`) has not completed.
+    fn completed_at_call(&self) -> bool;
 }
 
 mod private {
@@ -207,7 +205,7 @@ mod private {
 impl<T> Counted for ValueTask<'_, T> {
     const RESULT_BYTES: usize = std::mem::size_of::<T>();
     #[inline]
-    fn completed_at_call(&self) -> Option<bool> {
+    fn completed_at_call(&self) -> bool {
         ValueTask::completed_at_call(self)
     }
 }
@@ -215,7 +213,7 @@ impl<T> Counted for ValueTask<'_, T> {
 impl<T> Counted for LocalValueTask<'_, T> {
     const RESULT_BYTES: usize = std::mem::size_of::<T>();
     #[inline]
-    fn completed_at_call(&self) -> Option<bool> {
+    fn completed_at_call(&self) -> bool {
         LocalValueTask::completed_at_call(self)
     }
 }

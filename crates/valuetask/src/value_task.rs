@@ -397,18 +397,17 @@ impl<'a, T> ValueTask<'a, T> {
 
     /// For the `stats` advisor, of a value task a call just returned: whether the call
     /// completed. Yes when it holds its value (one check of the tag), or when the source,
-    /// task or pooled slot it forwards has completed (a body that only forwards returns that
-    /// one); no when its body suspended; `None` for a lazy future, which has not run.
+    /// task or pooled slot it stands for has completed (a body that only forwards returns
+    /// that one: its `status` is asked); no for a future, which suspended or has not run.
     #[cfg(feature = "stats")]
     #[inline]
-    pub(crate) fn completed_at_call(&self) -> Option<bool> {
+    pub(crate) fn completed_at_call(&self) -> bool {
         if self.holds_value() {
-            return Some(true);
+            return true;
         }
         match self.backed().map(|backed| backed.kind()) {
-            Some(crate::backing::Kind::Lazy) => None,
-            Some(crate::backing::Kind::Future) => Some(false),
-            _ => Some(self.is_completed()),
+            Some(crate::backing::Kind::Future | crate::backing::Kind::Lazy) => false,
+            _ => self.is_completed(),
         }
     }
 

@@ -923,4 +923,14 @@ fn a_when_all_aggregate_leads_to_its_fault_past_a_cancellation() {
             .map(ToString::to_string),
         Some("disk".to_string())
     );
+    // Only that first fault, as the chain: one listed after another fault is not it.
+    let mixed = TaskError::Aggregate(
+        vec![
+            TaskError::faulted(std::fmt::Error),
+            TaskError::faulted(std::io::Error::other("disk")),
+        ]
+        .into(),
+    );
+    assert!(mixed.downcast_ref::<std::io::Error>().is_none());
+    assert!(mixed.downcast_ref::<std::fmt::Error>().is_some());
 }

@@ -434,6 +434,60 @@ mod hidden_lifetimes {
             Doc::load(id).await
         }
     }
+
+    pub trait Naming {
+        type Name;
+    }
+
+    pub struct ByRef<'a>(std::marker::PhantomData<&'a ()>);
+
+    impl<'a> Naming for ByRef<'a> {
+        type Name = &'a str;
+    }
+
+    #[value_task]
+    pub trait Lookup<N: Naming> {
+        async fn look(&self, id: u32) -> N::Name;
+    }
+
+    #[value_task]
+    impl<'a> Lookup<ByRef<'a>> for Scoped<'a> {
+        async fn look(&self, id: u32) -> <ByRef<'a> as Naming>::Name {
+            self.table.lookup(id).await
+        }
+    }
+
+    pub struct Generic<'a, N>(pub &'a Table, pub std::marker::PhantomData<N>);
+
+    #[value_task]
+    impl<'a, N: Naming<Name = &'a str> + Send + Sync> Lookup<N> for Generic<'a, N> {
+        async fn look(&self, id: u32) -> N::Name {
+            self.0.lookup(id).await
+        }
+    }
+
+    #[value_task]
+    pub trait Marked {
+        async fn marked(&self, id: u32) -> u32;
+    }
+
+    impl Table {
+        fn marked<'t>(
+            &'t self,
+            id: u32,
+            _: std::marker::PhantomData<&'t ()>,
+        ) -> ValueTask<'t, u32> {
+            ValueTask::from_result(id + 1)
+        }
+    }
+
+    #[value_task]
+    impl Marked for Table {
+        async fn marked(&self, id: u32) -> u32 {
+            self.marked(id, std::marker::PhantomData::<&'async_trait ()>)
+                .await
+        }
+    }
 }
 
 #[test]
@@ -445,4 +499,8 @@ fn outputs_with_hidden_lifetimes_keep_a_frame() {
     let text = String::from("borrowed");
     let doc = Doc(&text);
     assert_eq!(doc.reload(1).get_result(), Doc("one"));
+    assert_eq!(Lookup::<ByRef<'_>>::look(&scoped, 1).get_result(), "x");
+    let generic = Generic::<ByRef<'_>>(&table, std::marker::PhantomData);
+    assert_eq!(generic.look(1).get_result(), "x");
+    assert_eq!(Marked::marked(&table, 1).get_result(), 2);
 }
