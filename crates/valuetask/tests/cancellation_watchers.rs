@@ -71,11 +71,7 @@ fn watchers_cancel_inside_cancel_and_leave_nothing_behind() {
     // `set_*` now is a second completion: misuse, which panics (`misuse.rs`).
     let second =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| sources[0].set_result(1)));
-    let message = second.unwrap_err();
-    let message = message
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| message.downcast_ref::<&str>().copied())
-        .unwrap_or_default();
+    let panic = second.unwrap_err();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(message.contains("already completed"), "{message}");
 }

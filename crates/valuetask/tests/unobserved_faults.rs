@@ -37,6 +37,30 @@ fn run_finishing_after_its_token_fired<T: Send + Sync + std::fmt::Debug + 'stati
     assert!(t.wait().unwrap_err().is_canceled());
 }
 
+/// `Task::run_with_cancellation` with a token that fired before the work started: the task is
+/// canceled, and the unstarted work's `Drop` panics ("the unstarted work's drop failed"),
+/// which goes to the hook.
+#[cfg(feature = "tokio")]
+fn run_work_whose_drop_panics_with_a_fired_token() {
+    struct WorkPanicsOnDrop;
+    impl Drop for WorkPanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("the unstarted work's drop failed")
+        }
+    }
+    let token = tokio_util::sync::CancellationToken::new();
+    token.cancel();
+    let held = WorkPanicsOnDrop;
+    let task = Task::run_with_cancellation(
+        async move {
+            let _held = &held;
+            1u8
+        },
+        token,
+    );
+    assert_eq!(task.try_result(), Some(Err(&TaskError::Canceled)));
+}
+
 /// What the hook saw, waiting up to `limit` for a first report made on another thread.
 #[cfg(feature = "tokio")]
 fn seen_within(limit: std::time::Duration) -> Vec<String> {
@@ -231,23 +255,7 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
 
         // A token canceled before the work starts: the task is canceled, and the panic of
         // the unstarted work's `Drop` goes to the hook, as mid-flight.
-        struct WorkPanicsOnDrop;
-        impl Drop for WorkPanicsOnDrop {
-            fn drop(&mut self) {
-                panic!("the unstarted work's drop failed")
-            }
-        }
-        let token = tokio_util::sync::CancellationToken::new();
-        token.cancel();
-        let held = WorkPanicsOnDrop;
-        let task = Task::run_with_cancellation(
-            async move {
-                let _held = &held;
-                1u8
-            },
-            token,
-        );
-        assert_eq!(task.try_result(), Some(Err(&TaskError::Canceled)));
+        run_work_whose_drop_panics_with_a_fired_token();
         assert_eq!(seen(), ["task panicked: the unstarted work's drop failed"]);
 
         // A wait that timed out does not observe the task it waited for, even when the task
@@ -313,23 +321,7 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
     drop(Task::<u8>::from_error(TaskError::panicked("x")));
     #[cfg(feature = "tokio")]
     {
-        struct WorkPanicsOnDrop;
-        impl Drop for WorkPanicsOnDrop {
-            fn drop(&mut self) {
-                panic!("the unstarted work's drop failed")
-            }
-        }
-        let token = tokio_util::sync::CancellationToken::new();
-        token.cancel();
-        let held = WorkPanicsOnDrop;
-        let task = Task::run_with_cancellation(
-            async move {
-                let _held = &held;
-                1u8
-            },
-            token,
-        );
-        assert_eq!(task.try_result(), Some(Err(&TaskError::Canceled)));
+        run_work_whose_drop_panics_with_a_fired_token();
     }
 
     // Replacing a hook that owns the last handle of a faulted task: the old hook is dropped
