@@ -199,7 +199,9 @@
 //! pooled: a reusable `tokio::sync::oneshot`, nothing allocated per request once warm.
 //! Its `Completer` answers as a `oneshot::Sender` does: [`send`](crate::Completer::send)
 //! hands the value back when the caller left, [`is_closed`](crate::Completer::is_closed)
-//! says so beforehand; dropped unanswered, the caller gets `TaskError::Abandoned`.
+//! says so beforehand and [`closed`](crate::Completer::closed) waits for it (a `select!`
+//! branch that stops the work, .NET's `CancellationToken` of a request whose caller gave
+//! up); dropped unanswered, the caller gets `TaskError::Abandoned`.
 //!
 //! ```
 //! use valuetask::CompletionPool;

@@ -42,7 +42,7 @@
 //! | the completer dropped without completing | the value task yields `Err(TaskError::Abandoned)` (a oneshot's `RecvError`) | `tests/completion_pool.rs`, `tests/model_sources.rs` |
 //! | the completer leaked (`mem::forget`, an `Rc` cycle) | the value task stays pending: nothing can tell a leaked completer from a slow one (a leaked `oneshot::Sender` does the same); bound the wait | the `Completer` docs |
 //! | complete twice | does not compile: completing consumes the `Completer` (E0382) | `tests/ui/completer_completed_twice.rs` |
-//! | the value task dropped before the result | the completer still completes; the slot is recycled by whichever side finishes last ([`Completer::is_closed`](crate::Completer::is_closed) tells the completer) | `tests/completion_pool.rs` |
+//! | the value task dropped before the result | the completer still completes; the slot is recycled by whichever side finishes last ([`Completer::is_closed`](crate::Completer::is_closed) tells the completer, [`Completer::closed`](crate::Completer::closed) wakes it) | `tests/completion_pool.rs` |
 //! | the last `CompletionPool` handle dropped while slots are out | the slots finish normally and are freed instead of pooled (one taken on a thread whose cache holds that pool's slots stays there, with them, until that cache flushes: at most 32) | `tests/completion_pool.rs` |
 //!
 //! # `Task`, `TaskCompletionSource`

@@ -133,6 +133,135 @@ fn send_hands_the_value_back_when_the_value_task_is_gone() {
     assert_eq!(allocs, 0);
 }
 
+/// `poll_closed`: pending while the value task is there, its waker woken once when the value
+/// task is dropped, ready after; a second poll with the same task's waker keeps the waker it
+/// has, one with another task's waker replaces it (the first is dropped, never woken).
+#[test]
+fn poll_closed_wakes_the_completer_when_the_value_task_is_dropped() {
+    let pool = CompletionPool::<u8>::new();
+    let (vt, mut completer) = pool.rent();
+    let (first, first_waker) = CountingWaker::new();
+    let (second, second_waker) = CountingWaker::new();
+    let mut cx = std::task::Context::from_waker(&first_waker);
+    assert!(completer.poll_closed(&mut cx).is_pending());
+    assert!(completer.poll_closed(&mut cx).is_pending());
+    assert_eq!(
+        Arc::strong_count(&first),
+        3,
+        "one clone kept, not one a poll"
+    );
+    let mut cx = std::task::Context::from_waker(&second_waker);
+    assert!(completer.poll_closed(&mut cx).is_pending());
+    assert_eq!(
+        Arc::strong_count(&first),
+        2,
+        "replaced: the first clone dropped"
+    );
+    drop(vt);
+    assert_eq!((first.count(), second.count()), (0, 1));
+    assert_eq!(
+        Arc::strong_count(&second),
+        2,
+        "woken by value: the clone is gone"
+    );
+    assert!(completer.poll_closed(&mut cx).is_ready());
+    assert_eq!(Arc::strong_count(&second), 2, "nothing kept once closed");
+    assert_eq!(completer.send(1), Err(1));
+}
+
+/// A completer that waited for `closed` and then completes drops its kept waker (it does not
+/// stay in the slot for the next rent), and the consumer gets the value; the fast path of
+/// the next cycles is unaffected (0 allocations).
+#[test]
+fn completing_after_poll_closed_drops_the_kept_waker_and_delivers() {
+    let pool = CompletionPool::<u32>::new();
+    let (count, waker) = CountingWaker::new();
+    let mut cx = std::task::Context::from_waker(&waker);
+    for complete in [
+        (|c: valuetask::Completer<u32>| c.set_result(7)) as fn(valuetask::Completer<u32>),
+        |c| assert_eq!(c.send(7), Ok(())),
+        |c| c.set_outcome(Ok(7)),
+    ] {
+        // The consumer waiting (the completion's general path) or not yet polled (its
+        // fast path, which must not publish past the kept waker).
+        for consumer_waits in [true, false] {
+            let (mut vt, mut completer) = pool.rent();
+            if consumer_waits {
+                assert!(poll_once(&mut vt, &waker).is_pending());
+            }
+            assert!(completer.poll_closed(&mut cx).is_pending());
+            let kept = 1 + usize::from(consumer_waits);
+            assert_eq!(
+                Arc::strong_count(&count),
+                2 + kept,
+                "the completer's clone kept"
+            );
+            complete(completer);
+            assert_eq!(
+                Arc::strong_count(&count),
+                2,
+                "the clones taken at completion"
+            );
+            assert_eq!(poll_once(&mut vt, &waker), Poll::Ready(Ok(7)));
+        }
+    }
+    let (vt, mut completer) = pool.rent();
+    assert!(completer.poll_closed(&mut cx).is_pending());
+    drop(completer);
+    assert_eq!(vt.get_result(), Err(TaskError::Abandoned));
+    assert_eq!(
+        Arc::strong_count(&count),
+        2,
+        "an abandoning completer drops it too"
+    );
+    assert_eq!(
+        count.count(),
+        3,
+        "the consumer was woken each time, the completer never"
+    );
+
+    let noop = std::task::Context::from_waker(Waker::noop());
+    let mut noop = noop;
+    let (_, allocs) = allocations_during(|| {
+        for i in 0..1000u32 {
+            let (vt, mut completer) = pool.rent();
+            assert!(completer.poll_closed(&mut noop).is_pending());
+            if i % 2 == 0 {
+                drop(vt);
+                assert!(completer.poll_closed(&mut noop).is_ready());
+                assert_eq!(completer.send(i), Err(i));
+            } else {
+                completer.set_result(i);
+                assert_eq!(vt.get_result(), Ok(i));
+            }
+        }
+    });
+    assert_eq!(allocs, 0);
+}
+
+/// `closed().await` on a runtime while the value task is dropped on another thread, many
+/// times: every wait ends (a lost wake-up would leave one hanging, caught by the bound).
+#[test]
+fn closed_ends_when_the_value_task_is_dropped_on_another_thread() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let pool = CompletionPool::<u64>::new();
+    let finished = common::finishes_within(Duration::from_secs(60), move || {
+        rt.block_on(async {
+            for round in 0..2000u64 {
+                let (vt, mut completer) = pool.rent();
+                let dropper = thread::spawn(move || drop(vt));
+                completer.closed().await;
+                assert!(completer.is_closed());
+                assert_eq!(completer.send(round), Err(round));
+                dropper.join().unwrap();
+            }
+        });
+    });
+    assert!(finished, "a closed() wait was never woken");
+}
+
 /// `send` racing the value task's drop on another thread: the value is either handed back
 /// or dropped with the slot's result, once.
 #[test]

@@ -1,5 +1,5 @@
 //! Loom models of `ManualResetValueTaskSourceCore` (set vs poll, set vs reset, poll vs reset,
-//! set vs drop, set vs a waiting value task's withdrawal) and of a `CompletionPool` slot completed and consumed on different threads.
+//! set vs drop, set vs a waiting value task's withdrawal) and of a `CompletionPool` slot completed and consumed on different threads, and its completer waiting for `closed`.
 //! Run with
 //! `RUSTFLAGS="--cfg valuetask_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release --test loom_source`.
 #![cfg(valuetask_loom)]
@@ -356,6 +356,72 @@ fn a_waiting_value_task_withdrawn_while_the_core_completes() {
         assert_eq!(
             next.get_result().map(|m| Arc::ptr_eq(&m, &marker)),
             Ok(true)
+        );
+    });
+}
+
+/// A waker that counts its wake-ups; its `Arc`'s count tells whether a clone is still kept.
+struct Wakes(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for Wakes {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// `Completer::poll_closed` racing the value task's drop on another thread: a poll that
+/// returned `Pending` has its waker woken (no lost wake-up), the next poll is ready, and no
+/// clone is left kept; `send` then hands the value back and the slot returns to the pool.
+#[test]
+fn pooled_poll_closed_races_the_consumers_drop_and_is_woken() {
+    model(|| {
+        let pool = CompletionPool::<u32>::new();
+        let (vt, mut completer) = pool.rent();
+        let consumer = thread::spawn(move || drop(vt));
+        let wakes = Arc::new(Wakes(std::sync::atomic::AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(wakes.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        let first = completer.poll_closed(&mut cx);
+        consumer.join().unwrap();
+        let woken = wakes.0.load(std::sync::atomic::Ordering::SeqCst);
+        match first {
+            Poll::Ready(()) => assert_eq!(woken, 0, "ready at once: nothing kept to wake"),
+            Poll::Pending => assert_eq!(woken, 1, "the kept waker was woken once"),
+        }
+        assert!(completer.poll_closed(&mut cx).is_ready());
+        assert_eq!(Arc::strong_count(&wakes), 2, "no clone kept");
+        assert_eq!(completer.send(3), Err(3));
+        assert_eq!(pool.idle(), 1, "the slot went back to the pool");
+    });
+}
+
+/// A completer that waited for `closed` completes while the consumer, on another thread,
+/// awaits the value: the consumer gets it, the completer's kept waker is dropped once by the
+/// completion (not woken, not left in the slot), the value dropped once.
+#[test]
+fn pooled_completion_after_poll_closed_races_the_awaiting_consumer() {
+    model(|| {
+        let pool = CompletionPool::<Arc<()>>::new();
+        let marker = Arc::new(());
+        let (vt, mut completer) = pool.rent();
+        let wakes = Arc::new(Wakes(std::sync::atomic::AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(wakes.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(
+            completer.poll_closed(&mut cx).is_pending(),
+            "the consumer is there"
+        );
+        let consumer = thread::spawn(move || loom::future::block_on(vt));
+        completer.set_result(marker.clone());
+        let got = consumer.join().unwrap().expect("completed with a value");
+        assert!(Arc::ptr_eq(&got, &marker));
+        drop(got);
+        assert_eq!(wakes.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(Arc::strong_count(&wakes), 2, "the kept clone was dropped");
+        assert_eq!(
+            Arc::strong_count(&marker),
+            1,
+            "delivered once, dropped once"
         );
     });
 }

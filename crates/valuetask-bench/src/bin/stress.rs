@@ -6,7 +6,8 @@
 //!
 //! Worker threads hammer shared `Task`s (completed, faulted, canceled through a token or
 //! abandoned, on random threads, awaited by several tokio tasks and blocked on by plain
-//! threads), a `CompletionPool` (rented on one thread, completed or dropped on another) and
+//! threads), a `CompletionPool` (rented on one thread, completed or dropped on another; a
+//! completer waiting in `closed` while its value task is dropped elsewhere) and
 //! `#[value_task]` calls that suspend on such completions. Every awaiter is registered with a
 //! watchdog: one still pending a second after its producer completed is a lost wake-up, and
 //! fails the run naming its kind. At the end, every value made was dropped exactly once (a
@@ -65,13 +66,16 @@ enum Kind {
     BlockingWait,
     Pool,
     ValueTaskCall,
+    /// A pooled completer waiting for its value task to be dropped (`closed`).
+    PoolClosed,
 }
 
-const KINDS: [Kind; 4] = [
+const KINDS: [Kind; 5] = [
     Kind::SharedTask,
     Kind::BlockingWait,
     Kind::Pool,
     Kind::ValueTaskCall,
+    Kind::PoolClosed,
 ];
 
 /// One awaiter the watchdog follows: when its producer completed, and whether it has seen it.
@@ -84,7 +88,7 @@ struct Watched {
 struct Watchdog {
     start: Instant,
     pending: Mutex<Vec<Arc<Watched>>>,
-    ops: [AtomicU64; 4],
+    ops: [AtomicU64; 5],
 }
 
 impl Watchdog {
@@ -321,7 +325,8 @@ fn main() {
     }
 }
 
-/// One round: a shared task with awaiters of every kind, and a pooled completion.
+/// One round: a shared task with awaiters of every kind, a pooled completion, and a pooled
+/// completer waiting for its value task to go.
 fn round(
     rng: &mut Rng,
     watchdog: &Watchdog,
@@ -400,6 +405,21 @@ fn round(
         }
         handle
     };
+    // A completer waiting on the runtime for its caller to leave, while this thread drops
+    // the caller's value task.
+    let (left, mut waiting) = pool.rent();
+    let closed = watchdog.watch(Kind::PoolClosed);
+    let closing = {
+        let closed = closed.clone();
+        runtime.spawn(async move {
+            waiting.closed().await;
+            let handed_back = waiting.send(Tracked::new(0)).is_err();
+            (closed, handed_back)
+        })
+    };
+    drop(left);
+    watchdog.completed(&closed);
+
     let pooled = producer.join().expect("the producer panicked");
     for w in &watched {
         watchdog.completed(w);
@@ -424,6 +444,13 @@ fn round(
         }
         watchdog.observed(&w);
     }
+    let (w, handed_back) = runtime
+        .block_on(closing)
+        .expect("a completer waiting for closed panicked");
+    if !handed_back {
+        mismatches.fetch_add(1, Relaxed);
+    }
+    watchdog.observed(&w);
     let (w, got) = waiter.join().expect("the blocked thread panicked");
     if !expected(ending, &got) {
         mismatches.fetch_add(1, Relaxed);

@@ -81,8 +81,8 @@ mod misuse;
 mod view;
 
 pub(crate) use consumer::Consumer;
-pub(crate) use encoding::CONSUMER_GONE;
 use encoding::*;
+pub(crate) use encoding::{CONSUMER_GONE, PRODUCER_WAITING};
 use misuse::*;
 
 /// The reusable core of a value task source: complete it, await it by token, reset it, and do
@@ -362,7 +362,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         output: TaskOutput<T>,
     ) -> Result<(), TaskOutput<T>> {
         let cur = self.head.state.load(Ordering::Relaxed);
-        if cur & (LOCKED | CLAIMED | HAS_WAKER | CONSUMER_GONE) != 0 {
+        if cur & (LOCKED | CLAIMED | HAS_WAKER | CONSUMER_GONE | PRODUCER_WAITING) != 0 {
             // A waker to take, a lock to wait for: nothing written, the general path.
             return Err(output);
         }
@@ -684,6 +684,8 @@ impl<T> ManualResetValueTaskSourceCore<T> {
 
     /// [`publish`](Self::publish) an output of `outcome` that `make` makes now, with the
     /// claim held: made before the claim, it is kept in memory across the claim's loop.
+    /// Clears `PRODUCER_WAITING`: a pooled slot's completer takes its own waker from the slot
+    /// first (`Completer::closed`).
     #[inline(always)]
     pub(crate) fn publish_with(
         &self,
@@ -705,7 +707,8 @@ impl<T> ManualResetValueTaskSourceCore<T> {
         } else {
             None
         };
-        let done = (cur | CLAIMED | COMPLETE | outcome) & !(LOCKED | HAS_WAKER);
+        // `PRODUCER_WAITING` too: the completer's own waker, which its caller took.
+        let done = (cur | CLAIMED | COMPLETE | outcome) & !(LOCKED | HAS_WAKER | PRODUCER_WAITING);
         self.head.state.store(done, Ordering::Release);
         if let Some(waker) = waker {
             if cur & ASYNC_CONTINUATIONS != 0 {

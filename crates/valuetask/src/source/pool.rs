@@ -44,6 +44,13 @@
 //!   through the header, untouched.
 //! - Layout: header, then pool pointer, then core (see `Slot`). (f) moves with where a slot
 //!   lands: re-check it in full runs (not `--only`) after touching `Slot`.
+//! - The completer waiting for its consumer to go ([`Completer::closed`]) keeps its waker in
+//!   the slot (`closed`, after the core) exactly while the core's state says
+//!   `PRODUCER_WAITING`, both touched only under the core's `LOCKED`. The bit is never set
+//!   once `CONSUMER_GONE` or `COMPLETE` is: the consumer's abandon takes the waker and wakes
+//!   it after the lock; the completion takes it with its claim and drops it after
+//!   publishing (the completion's fast path refuses a state with the bit). So a recycled
+//!   slot never holds one, and the consumer's fast paths need not look.
 //! - [`Completer<T>`] has no bounds: its `Drop` calls an abandon function chosen at `rent`,
 //!   where `T: Send + 'static` is known.
 //! - The thread cache is `const`-initialized `Cell`s with no destructor (`thread_cache`'s
@@ -53,16 +60,17 @@
 
 use std::cell::Cell;
 use std::fmt;
+use std::future::Future;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::Context;
+use std::task::{Context, Poll, Waker};
 
-use super::core::{CoreView, ManualResetValueTaskSourceCore, CONSUMER_GONE};
+use super::core::{CoreView, ManualResetValueTaskSourceCore, CONSUMER_GONE, PRODUCER_WAITING};
 use super::SourceStatus;
 use crate::backing::{deliver, Backed, BackingVTable, Header, Kind};
 use crate::forwarding::write_in_words;
-use crate::sync::lock_std as lock;
+use crate::sync::{lock_std as lock, UnsafeCell};
 use crate::task::{outcome_of, outcome_of_error, Outcome, TaskError, TaskOutput};
 use crate::thread_cache::Standing;
 
@@ -89,6 +97,7 @@ const DEFAULT_MAX_IDLE: usize = 1024;
 /// | `Receiver` awaited: `Result<T, RecvError>` | `ValueTask` awaited: `Result<T, TaskError>` |
 /// | `Sender` dropped: `RecvError` | `Completer` dropped: `TaskError::Abandoned` |
 /// | `Sender::is_closed` | [`Completer::is_closed`] |
+/// | `Sender::closed().await`, `Sender::poll_closed` | [`Completer::closed`], [`Completer::poll_closed`] |
 ///
 /// Memory: each thread keeps up to 32 idle slots of the pool it last returned a slot to, and
 /// the pool keeps up to `max_idle` more (default 1024); slots beyond that are freed.
@@ -191,6 +200,10 @@ struct Slot<T> {
     header: Header<TaskOutput<T>>,
     pool: PoolRef<T>,
     core: ManualResetValueTaskSourceCore<T>,
+    /// The completer's waker while it waits for the consumer to go (`Completer::closed`):
+    /// `Some` exactly while the core's state says `PRODUCER_WAITING`, both under the core's
+    /// `LOCKED`. Last, so the prefix `SlotHead` mirrors is the same with or without it.
+    closed: UnsafeCell<Option<Waker>>,
 }
 
 /// The start of every `Slot<T>`, typed by its output `O = TaskOutput<T>` alone (`Slot`,
@@ -299,6 +312,7 @@ impl<T: Send + 'static> CompletionPool<T> {
                 header: Header::new(Slot::<T>::VTABLE),
                 core: ManualResetValueTaskSourceCore::new(),
                 pool: PoolRef::new(shared),
+                closed: UnsafeCell::new(None),
             });
             // SAFETY: `Box::into_raw` is never null.
             unsafe { NonNull::new_unchecked(Box::into_raw(boxed)) }
@@ -436,7 +450,10 @@ impl<T: Send + 'static> Slot<T> {
     unsafe fn release(header: NonNull<Header<TaskOutput<T>>>) {
         let slot = header.cast::<Slot<T>>();
         // SAFETY: rented, so alive.
-        if unsafe { slot.as_ref() }.core.abandon_consumer() {
+        let s = unsafe { slot.as_ref() };
+        // SAFETY: `abandon_consumer` calls this under the core's `LOCKED`, which guards `closed`.
+        let take_producer_waker = || s.closed.with_mut(|w| unsafe { (*w).take() });
+        if s.core.abandon_consumer(take_producer_waker) {
             // SAFETY: the generation is complete, so the completer is done: ours.
             unsafe { give_back(slot) };
         }
@@ -649,6 +666,61 @@ impl<T> Completer<T> {
         let core = &unsafe { self.slot.as_ref() }.core;
         core.consumer_gone()
     }
+
+    /// Ready when the value task is dropped, so that nobody will see a result; until then the
+    /// waker of the latest poll is woken when it is (`oneshot::Sender::poll_closed`). The
+    /// waker is kept until then or until the completer completes.
+    ///
+    /// ```
+    /// use std::future::Future;
+    /// use std::task::{Context, Poll, Waker};
+    ///
+    /// let pool = valuetask::CompletionPool::<u8>::new();
+    /// let (reply, mut completer) = pool.rent();
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert!(completer.poll_closed(&mut cx).is_pending());
+    /// drop(reply); // wakes the waker kept above
+    /// assert!(completer.poll_closed(&mut cx).is_ready());
+    /// ```
+    pub fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        // SAFETY: the slot stays rented while the completer lives.
+        let slot = unsafe { self.slot.as_ref() };
+        // SAFETY: the completer is its generation's one completer and has not completed it
+        // (completing consumes it); `closed` is guarded by the core's `LOCKED`.
+        if unsafe { slot.core.wait_consumer_gone(cx, &slot.closed) } {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// Wait until the value task is dropped, so that nobody will see a result
+    /// (`oneshot::Sender::closed`): the work behind a request can stop when its requester
+    /// left. Cancel-safe: drop it and call it again at will.
+    ///
+    /// ```
+    /// use valuetask::CompletionPool;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let pool = CompletionPool::<u64>::new();
+    /// let (reply, mut completer) = pool.rent();
+    /// let worker = tokio::spawn(async move {
+    ///     tokio::select! {
+    ///         () = completer.closed() => "the requester left: the work stopped",
+    ///         () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {
+    ///             completer.set_result(42);
+    ///             "answered"
+    ///         }
+    ///     }
+    /// });
+    /// drop(reply); // the requester gives up
+    /// assert_eq!(worker.await.unwrap(), "the requester left: the work stopped");
+    /// # }
+    /// ```
+    pub fn closed(&mut self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| self.poll_closed(cx))
+    }
 }
 
 /// Complete a rented slot's generation as its completer, and recycle the slot if its consumer
@@ -681,10 +753,11 @@ fn complete_slot_slow<T: Send + 'static>(
     make: impl FnOnce() -> TaskOutput<T>,
 ) {
     // SAFETY: as in `complete_slot`.
-    let core = &unsafe { slot.as_ref() }.core;
+    let s = unsafe { slot.as_ref() };
     // A rented slot's one completer is the caller.
-    let before = core.claim_unique();
-    core.publish_with(before, outcome, make);
+    let before = s.core.claim_unique();
+    let _waiting = own_waker(s, before);
+    s.core.publish_with(before, outcome, make);
     if before & CONSUMER_GONE != 0 {
         // SAFETY: the consumer is gone and we are done: the slot is ours.
         unsafe { give_back(slot) };
@@ -696,17 +769,32 @@ fn complete_slot_slow<T: Send + 'static>(
 #[inline(never)]
 fn send_slow<T: Send + 'static>(slot: NonNull<Slot<T>>, value: T) -> Result<(), T> {
     // SAFETY: as in `complete_slot`.
-    let core = &unsafe { slot.as_ref() }.core;
+    let s = unsafe { slot.as_ref() };
     // A rented slot's one completer is the caller.
-    let before = core.claim_unique();
+    let before = s.core.claim_unique();
     if before & CONSUMER_GONE != 0 {
         // SAFETY: the consumer is gone and we hold the claim (`LOCKED`, `CLAIMED`, nothing
-        // written, no waker): the slot is ours; its recycling clears the state.
+        // written, no waker: the consumer's abandon took them, and `PRODUCER_WAITING` is
+        // never set once it is gone): the slot is ours; its recycling clears the state.
         unsafe { give_back(slot) };
         return Err(value);
     }
-    core.publish_with(before, Outcome::RanToCompletion, move || Ok(value));
+    let _waiting = own_waker(s, before);
+    s.core
+        .publish_with(before, Outcome::RanToCompletion, move || Ok(value));
     Ok(())
+}
+
+/// The completer's own waker, kept while it waited for the consumer to go: taken while
+/// completing, with the claim held (`before` is the state the claim saw), to be dropped by
+/// the caller after the lock is released (`publish_with` clears `PRODUCER_WAITING`).
+#[inline]
+fn own_waker<T>(slot: &Slot<T>, before: u64) -> Option<Waker> {
+    if before & PRODUCER_WAITING == 0 {
+        return None;
+    }
+    // SAFETY: the caller holds the claim's `LOCKED`, which guards `closed`.
+    slot.closed.with_mut(|w| unsafe { (*w).take() })
 }
 
 /// A completer dropped without completing: complete with `Abandoned` so the awaiter never

@@ -14,6 +14,11 @@ pub(super) const OUTCOME_MASK: u64 = 0b11 << OUTCOME_SHIFT;
 pub(crate) const ASYNC_CONTINUATIONS: u64 = 1 << 7;
 /// Pooled sources: the consumer went away before completion; the completer recycles.
 pub(crate) const CONSUMER_GONE: u64 = 1 << 8;
+/// Pooled sources: the completer waits for `CONSUMER_GONE` (`Completer::closed`), its waker
+/// in the slot beside the core. Set and cleared under `LOCKED`; never set once
+/// `CONSUMER_GONE` or `COMPLETE` is: the consumer's abandon clears it and wakes that waker,
+/// the completion clears it and drops the waker.
+pub(crate) const PRODUCER_WAITING: u64 = 1 << 9;
 pub(super) const FLAGS: u64 = u32::MAX as u64;
 /// Flags that survive `reset` (configuration, not per-generation state).
 pub(super) const CONFIG: u64 = ASYNC_CONTINUATIONS;

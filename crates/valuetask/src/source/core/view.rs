@@ -58,19 +58,80 @@ impl<T> ManualResetValueTaskSourceCore<T> {
 
     /// The consumer gives up before taking the result. Returns `true` when the consumer must
     /// recycle the slot (the generation is complete); `false` when the completer will (it sees
-    /// `CONSUMER_GONE`).
-    pub(crate) fn abandon_consumer(&self) -> bool {
-        // The waker is moved out under the lock and dropped after it.
-        let (recycle, _waker) = self.locked(|this, state| {
+    /// `CONSUMER_GONE`). A completer waiting for this (`PRODUCER_WAITING`) is woken: its waker
+    /// is what `take_producer_waker` moves out of the slot, called under `LOCKED`.
+    pub(crate) fn abandon_consumer(
+        &self,
+        take_producer_waker: impl FnOnce() -> Option<Waker>,
+    ) -> bool {
+        // The wakers are moved out under the lock, and woken or dropped after it.
+        let (recycle, _waker, producer) = self.locked(|this, state| {
             if state & COMPLETE != 0 {
-                (state, (true, None))
+                (state, (true, None, None))
             } else {
                 // SAFETY: we hold `LOCKED`.
                 let waker = this.waker.with_mut(|w| unsafe { (*w).take() });
-                ((state | CONSUMER_GONE) & !HAS_WAKER, (false, waker))
+                let producer = if state & PRODUCER_WAITING != 0 {
+                    take_producer_waker()
+                } else {
+                    None
+                };
+                let next = (state | CONSUMER_GONE) & !(HAS_WAKER | PRODUCER_WAITING);
+                (next, (false, waker, producer))
             }
         });
+        if let Some(producer) = producer {
+            producer.wake();
+        }
         recycle
+    }
+
+    /// The completer of a pooled generation waits for its consumer to go
+    /// (`Completer::poll_closed`): `true` when it is gone; else `cx`'s waker is kept in
+    /// `place` (the slot's, beside the core), `PRODUCER_WAITING` set, for
+    /// [`abandon_consumer`](Self::abandon_consumer) to wake. A waker already kept that wakes
+    /// the same task is left as it is; wakers are cloned and dropped outside the lock.
+    ///
+    /// # Safety
+    /// The caller is the generation's one completer, which has not completed it, and
+    /// `place` is the slot's producer waker, touched only under `LOCKED` (or by the slot's
+    /// exclusive owner).
+    pub(crate) unsafe fn wait_consumer_gone(
+        &self,
+        cx: &Context<'_>,
+        place: &UnsafeCell<Option<Waker>>,
+    ) -> bool {
+        let state = self.head.state.load(Ordering::Acquire);
+        if state & CONSUMER_GONE != 0 {
+            return true;
+        }
+        let mut fresh = (state & PRODUCER_WAITING == 0).then(|| cx.waker().clone());
+        loop {
+            let (gone, replaced, clone) = self.locked(|_, cur| {
+                if cur & CONSUMER_GONE != 0 {
+                    return (cur, (true, None, false));
+                }
+                // SAFETY: we hold `LOCKED`.
+                place.with_mut(|p| unsafe {
+                    match &mut *p {
+                        Some(kept) if kept.will_wake(cx.waker()) => (cur, (false, None, false)),
+                        kept => match fresh.take() {
+                            Some(fresh) => {
+                                let replaced = kept.replace(fresh);
+                                (cur | PRODUCER_WAITING, (false, replaced, false))
+                            }
+                            None => (cur, (false, None, true)),
+                        },
+                    }
+                })
+            });
+            drop(replaced);
+            if !clone {
+                drop(fresh);
+                return gone;
+            }
+            fresh = Some(cx.waker().clone());
+        }
     }
 
     /// True when the consumer abandoned this generation (pooled sources).
