@@ -333,8 +333,9 @@
 //! A C# service's request pipeline becomes a tower stack in Rust; erasing its type (to store
 //! it, return it, route to it) with tower's `BoxCloneService` boxes every response future.
 //! With feature `tower`, [`crate::tower`]'s types of the same names erase it with value-task
-//! responses in pooled storage: the same stack, a change of import, no allocation per
-//! request in steady state.
+//! responses in pooled storage: the same stack, a change of import (tower's `.boxed_clone()`
+//! shorthands build tower's types: write `BoxCloneService::new` or `.layer(..::layer())`),
+//! no allocation per request in steady state.
 //!
 //! ```
 //! # #[cfg(feature = "tower")] {

@@ -7,7 +7,11 @@
 //! [`LocalValueTask`] for the `!Send` one) whose inner future lives in a block of valuetask's
 //! pooled storage ([`ValueTask::new`]; a future over 4,080 bytes or a response over 4,064, or one aligned to more than 16, goes to a box, as there), so a
 //! request allocates nothing in steady state, whether the stack answers at once or
-//! suspends. Swapping tower's erasure for these is a change of import.
+//! suspends. Swapping tower's erasure for these is a change of import where the stack names
+//! the type (`BoxCloneService::new(stack)`, `.layer(BoxCloneService::layer())`); tower's
+//! shorthands `ServiceExt::boxed`/`boxed_clone` and `ServiceBuilder::boxed`/`boxed_clone`/
+//! `boxed_clone_sync` build tower's own types, so such a stack is written with `new` or
+//! `layer()` instead.
 //!
 //! | valuetask | tower | bounds on the inner service | the erased service is |
 //! |---|---|---|---|
@@ -15,13 +19,15 @@
 //! | [`UnsyncBoxService`] | `tower::util::UnsyncBoxService` | `'static`, its future `'static` | neither |
 //! | [`BoxCloneService`] | `tower::util::BoxCloneService` | `Clone + Send + 'static`, its future `Send + 'static` | `Clone + Send` |
 //! | [`BoxCloneSyncService`] | `tower::util::BoxCloneSyncService` | `Clone + Send + Sync + 'static`, its future `Send + 'static` | `Clone + Send + Sync` |
-//! | [`BoxLayer`] | `tower::layer::util::BoxLayer` (`tower::util::BoxLayer`) | as `BoxService` | `Clone + Send + Sync` |
+//! | [`BoxLayer`] | `tower::util::BoxLayer` | as `BoxService` | `Clone + Send + Sync` |
 //! | [`BoxCloneServiceLayer`] | `tower::util::BoxCloneServiceLayer` | as `BoxCloneService` | `Clone + Send + Sync` |
 //! | [`BoxCloneSyncServiceLayer`] | `tower::util::BoxCloneSyncServiceLayer` | as `BoxCloneSyncService` | `Clone + Send + Sync` |
 //!
-//! Each service also has `layer()`, as tower's do, for a `ServiceBuilder` stack. Two things
-//! differ: the response and error types are `'static` (a value task of them is), which
-//! every response and error a tower stack returns in practice is; and the response future of
+//! Each service also has `layer()`, as tower's do, for a `ServiceBuilder` stack; `Debug`
+//! prints what tower's does. Two things differ: the response and error types are `'static`
+//! (a value task of them is), which every response and error a tower stack returns in
+//! practice is, and the types say so (`U: 'static, E: 'static`), so a struct generic over
+//! them that holds one restates those bounds (tower's types have none); and the response future of
 //! the `Send` services is `Send` only when the response and error types are, since a value
 //! task can hold its result (tower's box is `Send` whatever they are). An error type of
 //! `Box<dyn Error>` without `+ Send + Sync` compiles with tower's erasure and gives a response
@@ -179,7 +185,7 @@ impl<T, U: 'static, E: 'static> Service<T> for BoxService<T, U, E> {
 
 impl<T, U: 'static, E: 'static> fmt::Debug for BoxService<T, U, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BoxService").finish_non_exhaustive()
+        f.debug_struct("BoxService").finish()
     }
 }
 
@@ -232,7 +238,7 @@ impl<T, U: 'static, E: 'static> Service<T> for UnsyncBoxService<T, U, E> {
 
 impl<T, U: 'static, E: 'static> fmt::Debug for UnsyncBoxService<T, U, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnsyncBoxService").finish_non_exhaustive()
+        f.debug_struct("UnsyncBoxService").finish()
     }
 }
 
@@ -337,7 +343,7 @@ macro_rules! erased_clone_service {
 
         impl<T, U: 'static, E: 'static> fmt::Debug for $name<T, U, E> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_struct(stringify!($name)).finish_non_exhaustive()
+                f.debug_struct(stringify!($name)).finish()
             }
         }
     };
@@ -401,7 +407,7 @@ macro_rules! erased_layer {
 
         impl<In, T, U: 'static, E: 'static> fmt::Debug for $name<In, T, U, E> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_struct(stringify!($name)).finish_non_exhaustive()
+                f.debug_struct(stringify!($name)).finish()
             }
         }
     };

@@ -132,13 +132,15 @@ impl Service<u64> for Picky {
 }
 
 /// What a caller sees of a `Picky` behind an erasure: each `poll_ready` in turn, then
-/// responses and errors.
+/// responses and errors, and how often the caller's waker was woken (the caller's context
+/// reaches the inner service).
 fn observe_picky<S: Service<u64, Response = u64, Error = Error>>(
     mut service: S,
     picky: &Picky,
 ) -> Vec<String> {
     let mut seen = Vec::new();
-    let mut cx = Context::from_waker(Waker::noop());
+    let (wakes, waker) = common::CountingWaker::new();
+    let mut cx = Context::from_waker(&waker);
     loop {
         match service.poll_ready(&mut cx) {
             Poll::Pending => seen.push("pending".to_string()),
@@ -154,6 +156,7 @@ fn observe_picky<S: Service<u64, Response = u64, Error = Error>>(
     picky.broken.store(true, Ordering::Relaxed);
     seen.push(format!("{:?}", service.poll_ready(&mut cx)));
     seen.push(format!("calls {}", picky.calls.load(Ordering::Relaxed)));
+    seen.push(format!("woken {}", wakes.count()));
     seen
 }
 
@@ -173,7 +176,8 @@ fn poll_ready_back_pressure_and_errors_pass_through_as_with_tower() {
             "Ok(30)",
             "Err(\"zero\")",
             "Ready(Err(\"broken\"))",
-            "calls 2"
+            "calls 2",
+            "woken 3"
         ]
     );
     let picky = Picky::new(3);
@@ -487,11 +491,58 @@ fn the_erased_types_have_towers_auto_traits() {
     clone::<BoxLayer<Counter, u64, u64, Infallible>>();
     // Their responses are `Send`, as tower's boxed futures are.
     send::<<BoxService<u64, u64, Error> as Service<u64>>::Future>();
+    send::<BoxCloneServiceLayer<Counter, u64, u64, Error>>();
+    sync::<BoxCloneServiceLayer<Counter, u64, u64, Error>>();
+    clone::<BoxCloneServiceLayer<Counter, u64, u64, Error>>();
+    send::<BoxCloneSyncServiceLayer<Counter, u64, u64, Error>>();
+    sync::<BoxCloneSyncServiceLayer<Counter, u64, u64, Error>>();
+    clone::<BoxCloneSyncServiceLayer<Counter, u64, u64, Error>>();
+    // Their responses are `Send`, as tower's boxed futures are.
+    send::<<BoxCloneService<u64, u64, Error> as Service<u64>>::Future>();
     // The same checks hold for tower's, which is what makes the swap a change of import.
     sync::<TowerBoxService<u64, u64, Error>>();
     clone::<TowerBoxCloneSyncService<u64, u64, Error>>();
+    // And what tower's are not, ours are not either: a `BoxCloneService` reaches its inner
+    // service through `&self` (`clone`), so it cannot be `Sync` unless the inner one is.
+    assert_not_impl!(BoxCloneService<u64, u64, Error>: Sync);
+    assert_not_impl!(TowerBoxCloneService<u64, u64, Error>: Sync);
+    assert_not_impl!(UnsyncBoxService<u64, u64, Error>: Send);
+    assert_not_impl!(UnsyncBoxService<u64, u64, Error>: Sync);
+    assert_not_impl!(<UnsyncBoxService<u64, u64, Error> as Service<u64>>::Future: Send);
+    assert_not_impl!(<BoxService<u64, u64, Error> as Service<u64>>::Future: Sync);
+    // The documented difference: a response holding an error that is not `Send` is not.
+    type LocalError = Box<dyn std::error::Error>;
+    assert_not_impl!(<BoxService<u64, u64, LocalError> as Service<u64>>::Future: Send);
+    // `Debug` prints what tower's does (a log or a snapshot test sees no change).
     assert_eq!(
         format!("{:?}", BoxCloneService::new(Counter::default())),
-        "BoxCloneService { .. }"
+        format!("{:?}", TowerBoxCloneService::new(Counter::default())),
+    );
+    assert_eq!(
+        format!(
+            "{:?}",
+            BoxLayer::<Counter, u64, u64, Infallible>::new(tower::layer::layer_fn(|s| s))
+        ),
+        format!(
+            "{:?}",
+            tower::util::BoxLayer::<Counter, u64, u64, Infallible>::new(tower::layer::layer_fn(
+                |s| s
+            ))
+        ),
     );
 }
+
+/// Compiles exactly when `$type` does not implement `$trait`: with the trait implemented,
+/// both impls of `Ambiguous` apply and the path is ambiguous (E0283).
+macro_rules! assert_not_impl {
+    ($type:ty: $trait:path) => {{
+        trait Ambiguous<Marker> {
+            fn check() {}
+        }
+        impl<T: ?Sized> Ambiguous<()> for T {}
+        struct Implemented;
+        impl<T: ?Sized + $trait> Ambiguous<Implemented> for T {}
+        <$type as Ambiguous<_>>::check();
+    }};
+}
+use assert_not_impl;
