@@ -236,8 +236,11 @@ impl<'a, T> ValueTask<'a, T> {
     /// itself (a yield: `tokio::task::yield_now()`, a spent cooperative budget) wakes the
     /// caller's waker and returns `Pending` there, as .NET's `await Task.Yield()` suspends the
     /// caller of an `async ValueTask` method; one that completed between the call and that
-    /// poll gives its output at the next poll. A panic in the first part propagates to the
-    /// caller, like a panic in a plain function.
+    /// poll gives its output at the next poll. A first poll that is not an `.await`
+    /// (`try_get`, whose waker does nothing) takes that hand-off, and the `.await` after it
+    /// polls the body, which then registers the caller's waker or completes: nothing is
+    /// lost, but that `.await` does not return `Pending` for the yield. A
+    /// panic in the first part propagates to the caller, like a panic in a plain function.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicBool, Ordering};

@@ -49,6 +49,14 @@ use super::ValueTask;
 use crate::backing::Kind;
 use crate::backing::{self, Backed, PollFn};
 
+// The two words are 64-bit, and a pointer with its tag must fill them exactly (`completed`'s
+// assertion, `fits_words`' alignment): say so, rather than fail inside a constant.
+#[cfg(not(target_pointer_width = "64"))]
+compile_error!(
+    "valuetask needs a 64-bit target: a value task is two 64-bit words, a tag and a pointer \
+     or an inline result (see `value_task/repr.rs`)"
+);
+
 /// The two words of every value task.
 #[derive(Clone, Copy)]
 #[repr(C)]
