@@ -299,9 +299,10 @@ impl<'t> Generated<'t> {
     /// [`dyn_where`](Self::dyn_where)'s predicates.
     fn dyn_predicates(&self) -> Vec<TokenStream> {
         let mut predicates: Vec<TokenStream> = Vec::new();
+        // One by one: the clause's own trailing comma (rustfmt writes one) must not meet the
+        // separator of the predicates added after it.
         if let Some(w) = &self.item.generics.where_clause {
-            let p = &w.predicates;
-            predicates.push(quote!(#p));
+            predicates.extend(w.predicates.iter().map(|p| quote!(#p)));
         }
         let names: Vec<&Ident> = self.assocs.iter().map(|a| &a.ident).collect();
         for a in &self.assocs {
@@ -317,9 +318,18 @@ impl<'t> Generated<'t> {
             predicates.push(quote!(#ident: #bounds));
         }
         // A `Send` future's value task is `Send` when its output is.
+        let trait_lifetimes: Vec<&Ident> = self
+            .item
+            .generics
+            .lifetimes()
+            .map(|l| &l.lifetime.ident)
+            .collect();
         for m in self.dyn_methods() {
-            if let Kind::Future { output, send: true } = &m.kind {
-                if let Some(predicate) = output_is_send(output, &names) {
+            if let Kind::Future {
+                output, send: true, ..
+            } = &m.kind
+            {
+                if let Some(predicate) = output_is_send(output, &names, &trait_lifetimes) {
                     predicates.push(predicate);
                 }
             }
@@ -340,6 +350,13 @@ impl<'t> Generated<'t> {
             for t in self.item.generics.type_params() {
                 let ident = &t.ident;
                 predicates.push(quote!(#ident: #lt));
+            }
+            // The trait's lifetimes too: a value task of such a call lives for `'dyn_trait`,
+            // where anything shorter it captured would be a lifetime the `impl Future` of the
+            // `dyn` form's method cannot name.
+            for l in self.item.generics.lifetimes() {
+                let l = &l.lifetime;
+                predicates.push(quote!(#l: #lt));
             }
         }
         predicates
@@ -535,6 +552,7 @@ impl<'t> Generated<'t> {
         // A `where Self: Sized` method without a default body: the `dyn` form is unsized, so
         // nothing can call it, but Rust before 1.87 still asks for it.
         let name = self.args.name.to_string();
+        let mut dead_opaque = false;
         for m in &self.methods {
             if matches!(m.kind, Kind::SizedOnly) && m.item.default.is_none() {
                 let (sig, _) = m.named_arguments();
@@ -542,15 +560,33 @@ impl<'t> Generated<'t> {
                 let message = format!(
                     "`{name}` is unsized: its `where Self: Sized` methods cannot be called"
                 );
+                // `-> impl Future`: a diverging `async` block, whose output the bound names
+                // (`Method::new` refused any other `impl Trait` without a default body).
+                let body = if sig.asyncness.is_none()
+                    && matches!(&sig.output, syn::ReturnType::Type(_, ty) if matches!(**ty, syn::Type::ImplTrait(_)))
+                {
+                    // Its opaque type, under a bound nothing meets, is dead code to rustc,
+                    // which reads the lint's level at the impl, not the method.
+                    (
+                        quote!(async { ::core::unreachable!(#message) }),
+                        quote!(#[allow(dead_code)]),
+                    )
+                } else {
+                    (quote!(::core::unreachable!(#message)), quote!())
+                };
+                let (body, allow) = body;
+                dead_opaque |= !allow.is_empty();
                 methods.push(quote! {
                     #(#cfgs)*
                     #sig {
-                        ::core::unreachable!(#message)
+                        #body
                     }
                 });
             }
         }
+        let allow = dead_opaque.then(|| quote!(#[allow(dead_code)]));
         quote! {
+            #allow
             impl<#params> #trait_path for #krate::DynForm<#dyn_type> #where_clause {
                 #(#assocs)*
                 #(#methods)*
@@ -745,15 +781,46 @@ fn cfgs(attrs: &[syn::Attribute]) -> Vec<syn::Attribute> {
         .collect()
 }
 
-/// `output: Send` for the `dyn` form's impl (its associated types as its parameters, its
-/// lifetimes under `for<..>`); `None` for an output naming `Self` otherwise, which the impl
-/// cannot write (the value task's `Send` then rests on the trait's own bounds).
-fn output_is_send(output: &syn::Type, assocs: &[&Ident]) -> Option<TokenStream> {
-    struct Lifetimes {
+/// `output: Send` for the `dyn` form's impl (its associated types as its parameters, the
+/// method's lifetimes, named or elided, under `for<..>`; the trait's own, `in_scope`, are the
+/// impl's parameters and stay free); `None` for an output naming `Self` otherwise, which the
+/// impl cannot write (the value task's `Send` then rests on the trait's own bounds).
+/// Lifetimes a `for<..>` inside the output declares stay bound there, and a function type's
+/// or `Fn(..)`'s elided ones are its own (and a function pointer is `Send` whatever they are).
+fn output_is_send(
+    output: &syn::Type,
+    assocs: &[&Ident],
+    in_scope: &[&Ident],
+) -> Option<TokenStream> {
+    struct Lifetimes<'s> {
         named: Vec<Lifetime>,
         uses_self: bool,
+        in_scope: &'s [&'s Ident],
+        /// Declared by a `for<..>` the visitor is inside.
+        bound: Vec<Ident>,
     }
-    impl VisitMut for Lifetimes {
+    impl VisitMut for Lifetimes<'_> {
+        fn visit_type_bare_fn_mut(&mut self, _: &mut syn::TypeBareFn) {}
+        fn visit_parenthesized_generic_arguments_mut(
+            &mut self,
+            _: &mut syn::ParenthesizedGenericArguments,
+        ) {
+        }
+        fn visit_trait_bound_mut(&mut self, bound: &mut syn::TraitBound) {
+            let declared: Vec<Ident> = bound
+                .lifetimes
+                .iter()
+                .flat_map(|b| b.lifetimes.iter())
+                .filter_map(|p| match p {
+                    syn::GenericParam::Lifetime(l) => Some(l.lifetime.ident.clone()),
+                    _ => None,
+                })
+                .collect();
+            let depth = self.bound.len();
+            self.bound.extend(declared);
+            syn::visit_mut::visit_path_mut(self, &mut bound.path);
+            self.bound.truncate(depth);
+        }
         fn visit_type_reference_mut(&mut self, r: &mut syn::TypeReference) {
             if r.lifetime.is_none() {
                 let lt = Lifetime::new(&format!("'__send{}", self.named.len()), Span::call_site());
@@ -766,7 +833,11 @@ fn output_is_send(output: &syn::Type, assocs: &[&Ident]) -> Option<TokenStream> 
             if lt.ident == "_" {
                 *lt = Lifetime::new(&format!("'__send{}", self.named.len()), Span::call_site());
                 self.named.push(lt.clone());
-            } else if lt.ident != "static" && !self.named.iter().any(|n| n.ident == lt.ident) {
+            } else if lt.ident != "static"
+                && !self.in_scope.contains(&&lt.ident)
+                && !self.bound.contains(&lt.ident)
+                && !self.named.iter().any(|n| n.ident == lt.ident)
+            {
                 self.named.push(lt.clone());
             }
         }
@@ -780,6 +851,8 @@ fn output_is_send(output: &syn::Type, assocs: &[&Ident]) -> Option<TokenStream> 
     let mut lifetimes = Lifetimes {
         named: Vec::new(),
         uses_self: false,
+        in_scope,
+        bound: Vec::new(),
     };
     lifetimes.visit_type_mut(&mut output);
     if lifetimes.uses_self {

@@ -275,6 +275,15 @@ pub use valuetask_macros::value_task;
 ///   A bridge cannot forward a `where Self: Sized` method (its `T` may be unsized): on a
 ///   pointer such a method runs the trait's default body, with `Self` the pointer, not
 ///   `T`'s override; a trait with such a method and no default body gets no bridges.
+///   The `dyn` form's own impl gives such a method a body that cannot run (the form is
+///   unsized): an `async fn` or `-> impl Future` needs none, another `-> impl Trait` needs
+///   a default body (a compile error says so).
+///
+/// Where a value task cannot stand for dynosaur's box: a `-> impl Future + Send` whose output
+/// is not `Send` (the value task holds the output, so its `Send` needs the output's: the
+/// trait's impl for the `dyn` form then does not hold), and a `+ Sync` future (a value task is
+/// never `Sync`). A `-> impl Future + 'static` (or `+ 'a`) future's value task has that
+/// lifetime, as the box has.
 ///
 /// Options, after the name: `bridge(..)`; `lazy` (the future starts at the first poll) or
 /// `boxed` (a box per call), not both; `crate = path`, as for [`value_task`]; `?Send` is

@@ -25,11 +25,18 @@ use crate::options::Options;
 use crate::signature::rewrite_signature;
 
 /// What a method returns, for its `dyn` form.
+#[allow(clippy::large_enum_variant)] // one a method, at expansion time
 pub(crate) enum Kind {
     /// `where Self: Sized`: not callable through the `dyn` form.
     SizedOnly,
-    /// A future of `output`, `Send` if the trait asks.
-    Future { output: Type, send: bool },
+    /// A future of `output`, `Send` if the trait asks, outliving `outlives` if the trait
+    /// says so (`-> impl Future<Output = T> + 'static`, a future that borrows nothing of the
+    /// call: its value task is of that lifetime, not of the arguments').
+    Future {
+        output: Type,
+        send: bool,
+        outlives: Option<Lifetime>,
+    },
     /// Another `impl Trait`: boxed as `dyn` of these bounds.
     Boxed {
         bounds: Punctuated<TypeParamBound, Token![+]>,
@@ -78,6 +85,28 @@ impl Method {
     pub(crate) fn new(item: &TraitItemFn, dyn_name: &syn::Ident) -> syn::Result<Self> {
         let sig = &item.sig;
         if sized_only(sig) {
+            // The `dyn` form's impl needs a body for it (Rust before 1.87 asks, though nothing
+            // can call it): one that diverges has no type an `impl Trait` other than a future
+            // (an `async` block) would accept.
+            let output = match &sig.output {
+                ReturnType::Type(_, ty) if sig.asyncness.is_none() => Some(&**ty),
+                _ => None,
+            };
+            let opaque = output.filter(|ty| match ty {
+                Type::ImplTrait(it) => future_output(&it.bounds).is_none(),
+                other => contains_impl_trait(other),
+            });
+            if let (Some(ty), None) = (opaque, &item.default) {
+                return Err(syn::Error::new(
+                    ty.span(),
+                    format!(
+                        "#[dyn_trait]: `{}` is left out of `{dyn_name}` (`where Self: Sized`) \
+                         and returns an `impl Trait` that is not a future: give it a default \
+                         body, which `{dyn_name}`'s impl of the trait then uses",
+                        sig.ident
+                    ),
+                ));
+            }
             return Ok(Method {
                 item: item.clone(),
                 kind: Kind::SizedOnly,
@@ -175,6 +204,7 @@ impl Method {
                     ReturnType::Type(_, ty) => (**ty).clone(),
                 },
                 send: false,
+                outlives: None,
             }
         } else {
             match &sig.output {
@@ -183,6 +213,7 @@ impl Method {
                         Some(output) => Kind::Future {
                             output,
                             send: it.bounds.iter().any(is_send),
+                            outlives: sole_lifetime_bound(&it.bounds),
                         },
                         None => {
                             if it.bounds.iter().any(contains_impl_trait_bound) {
@@ -220,20 +251,6 @@ impl Method {
                 ReturnType::Default => Kind::Plain,
             }
         };
-        let unsent = impl_trait_arguments(sig).find(|t| match &*t.ty {
-            Type::ImplTrait(it) => !it.bounds.iter().any(is_send),
-            _ => false,
-        });
-        if let (Kind::Future { send: true, .. }, Some(arg)) = (&kind, unsent) {
-            return Err(syn::Error::new(
-                arg.span(),
-                format!(
-                    "#[dyn_trait]: `{name}` returns a `Send` future and takes an `impl Trait` \
-                     argument, which its `dyn` form would box without knowing it is `Send`: \
-                     add `+ Send` to the argument's bounds, or take a `Box<dyn ..>`"
-                ),
-            ));
-        }
         Ok(Method {
             item: item.clone(),
             kind,
@@ -312,7 +329,7 @@ impl Method {
         sig.ident = erased_name(&sig.ident);
         let (output, local, boxed) = match &self.kind {
             // `?Send` cannot make a future the trait requires `Send` local.
-            Kind::Future { output, send } => (output.clone(), !send, None),
+            Kind::Future { output, send, .. } => (output.clone(), !send, None),
             Kind::Boxed { bounds } => (parse_quote!(()), true, Some(bounds.clone())),
             Kind::Plain | Kind::SizedOnly => {
                 box_impl_arguments(&mut sig, None);
@@ -361,6 +378,15 @@ impl Method {
         if let Some(bounds) = boxed {
             let span = sig.output.span();
             sig.output = parse_quote_spanned_output(span, &bounds, &output_lt);
+        }
+        if let Kind::Future {
+            outlives: Some(outlives),
+            ..
+        } = &self.kind
+        {
+            // The implementor's future outlives `outlives` (the trait says so), and so does
+            // the value task it is started in: of that lifetime, whatever the call borrowed.
+            set_output_lifetime(&mut sig, outlives);
         }
         box_impl_arguments(&mut sig, Some(&output_lt));
         (sig, names)
@@ -627,6 +653,34 @@ fn output_lifetime(sig: &Signature) -> Lifetime {
                 if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
                     if let Some(syn::GenericArgument::Lifetime(lt)) = args.args.first() {
                         return lt.clone();
+                    }
+                }
+            }
+        }
+    }
+    unreachable!("rewrite_signature returns a value task of a named lifetime")
+}
+
+/// The one lifetime bound of a future's bounds (`+ 'static`, `+ 'a`); `None` for none, or
+/// for two (the value task cannot name a lifetime that is each).
+fn sole_lifetime_bound(bounds: &Punctuated<TypeParamBound, Token![+]>) -> Option<Lifetime> {
+    let mut lifetimes = bounds.iter().filter_map(|b| match b {
+        TypeParamBound::Lifetime(l) => Some(l.clone()),
+        _ => None,
+    });
+    let first = lifetimes.next()?;
+    lifetimes.next().is_none().then_some(first)
+}
+
+/// The erased signature's value task of lifetime `lifetime` (see [`output_lifetime`]).
+fn set_output_lifetime(sig: &mut Signature, lifetime: &Lifetime) {
+    if let ReturnType::Type(_, ty) = &mut sig.output {
+        if let Type::Path(p) = &mut **ty {
+            if let Some(last) = p.path.segments.last_mut() {
+                if let syn::PathArguments::AngleBracketed(args) = &mut last.arguments {
+                    if let Some(syn::GenericArgument::Lifetime(lt)) = args.args.first_mut() {
+                        *lt = lifetime.clone();
+                        return;
                     }
                 }
             }

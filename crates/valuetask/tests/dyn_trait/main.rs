@@ -9,6 +9,7 @@ mod common;
 mod allocations;
 mod lints;
 mod shapes;
+mod signatures;
 mod static_calls;
 mod syntax;
 

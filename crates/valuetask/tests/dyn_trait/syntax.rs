@@ -247,7 +247,8 @@ mod bridges {
 }
 
 /// A body runs at the call through the `dyn` form (eager, as `#[value_task]`), or at the first
-/// poll with `lazy`; `boxed` and `?Send` change where it is kept and its type only.
+/// poll with `lazy`; `boxed` changes where it is kept only; `?Send` is accepted and changes
+/// nothing (an `async fn`'s value task is local already, a `Send` future's stays `Send`).
 mod options {
     use super::*;
 
@@ -368,10 +369,14 @@ mod options {
     }
 
     #[test]
-    fn question_send_makes_every_value_task_local() {
-        // `?Send`: even a method whose future is `Send` returns a `LocalValueTask`; the value
-        // is the same.
-        assert_eq!(now(DynLocal::from_ref(&Body).run()), 6);
+    fn question_send_keeps_a_send_future_send() {
+        // `?Send` cannot make a future the trait asks to be `Send` local: its value task
+        // stays a `Send` one.
+        fn send<T: Send>(value: T) -> T {
+            value
+        }
+        let run = send(DynLocal::from_ref(&Body).run());
+        assert_eq!(now(run), 6);
     }
 }
 
