@@ -334,14 +334,14 @@ impl<'t> Generated<'t> {
                 }
             }
         }
-        let owning = self.methods.iter().any(|m| {
+        let owns = |m: &&Method| {
             !matches!(m.kind, Kind::SizedOnly)
                 && m.item
                     .sig
                     .receiver()
                     .is_some_and(|r| r.reference.is_none() && !contains_reference(&r.ty))
-        });
-        if owning {
+        };
+        if self.methods.iter().any(|m| owns(&m)) {
             let lt = &self.lt;
             for a in &self.assocs {
                 let ident = &a.ident;
@@ -351,9 +351,19 @@ impl<'t> Generated<'t> {
                 let ident = &t.ident;
                 predicates.push(quote!(#ident: #lt));
             }
-            // The trait's lifetimes too: a value task of such a call lives for `'dyn_trait`,
-            // where anything shorter it captured would be a lifetime the `impl Future` of the
-            // `dyn` form's method cannot name.
+        }
+        // The trait's lifetimes too, when such a method returns a value task or a box: that
+        // lives for `'dyn_trait`, where anything shorter it captured would be a lifetime the
+        // `impl Trait` of the `dyn` form's method cannot name. (Not for a plain method: a
+        // `DynP<'static, 'k>` stays usable for a trait `P<'k>` whose owning methods return
+        // plain values.)
+        let owns_opaque = self
+            .methods
+            .iter()
+            .filter(owns)
+            .any(|m| matches!(m.kind, Kind::Future { .. } | Kind::Boxed { .. }));
+        if owns_opaque {
+            let lt = &self.lt;
             for l in self.item.generics.lifetimes() {
                 let l = &l.lifetime;
                 predicates.push(quote!(#l: #lt));
@@ -560,11 +570,17 @@ impl<'t> Generated<'t> {
                 let message = format!(
                     "`{name}` is unsized: its `where Self: Sized` methods cannot be called"
                 );
-                // `-> impl Future`: a diverging `async` block, whose output the bound names
-                // (`Method::new` refused any other `impl Trait` without a default body).
-                let body = if sig.asyncness.is_none()
-                    && matches!(&sig.output, syn::ReturnType::Type(_, ty) if matches!(**ty, syn::Type::ImplTrait(_)))
-                {
+                // `-> impl Future`: a diverging `async` block, whose output the bound names.
+                // Another `impl Trait` gets `unreachable!()`, of type `()`: its bounds must
+                // hold for `()` (`impl Debug` does), else the trait gives a default body.
+                let returns_future = match &sig.output {
+                    syn::ReturnType::Type(_, ty) => match &**ty {
+                        syn::Type::ImplTrait(it) => method::future_output(&it.bounds).is_some(),
+                        _ => false,
+                    },
+                    syn::ReturnType::Default => false,
+                };
+                let body = if sig.asyncness.is_none() && returns_future {
                     // Its opaque type, under a bound nothing meets, is dead code to rustc,
                     // which reads the lint's level at the impl, not the method.
                     (
@@ -585,8 +601,11 @@ impl<'t> Generated<'t> {
             }
         }
         let allow = dead_opaque.then(|| quote!(#[allow(dead_code)]));
+        // The signatures are the trait's own; rustc still calls one whose future's output
+        // holds a function type (`fn(&str) -> bool`) a refinement of itself.
         quote! {
             #allow
+            #[allow(refining_impl_trait)]
             impl<#params> #trait_path for #krate::DynForm<#dyn_type> #where_clause {
                 #(#assocs)*
                 #(#methods)*
@@ -746,6 +765,7 @@ impl<'t> Generated<'t> {
             }
         });
         quote! {
+            #[allow(refining_impl_trait)] // as on the `dyn` form's impl
             impl<#params> #trait_path for #self_type #where_clause {
                 #(#assocs)*
                 #(#methods)*
@@ -786,7 +806,7 @@ fn cfgs(attrs: &[syn::Attribute]) -> Vec<syn::Attribute> {
 /// impl's parameters and stay free); `None` for an output naming `Self` otherwise, which the
 /// impl cannot write (the value task's `Send` then rests on the trait's own bounds).
 /// Lifetimes a `for<..>` inside the output declares stay bound there, and a function type's
-/// or `Fn(..)`'s elided ones are its own (and a function pointer is `Send` whatever they are).
+/// or `Fn(..)`'s elided ones are its own (a named one of the method's is still declared).
 fn output_is_send(
     output: &syn::Type,
     assocs: &[&Ident],
@@ -798,31 +818,35 @@ fn output_is_send(
         in_scope: &'s [&'s Ident],
         /// Declared by a `for<..>` the visitor is inside.
         bound: Vec<Ident>,
+        /// Inside a function type or `Fn(..)`, whose elided lifetimes are its own.
+        in_fn: usize,
     }
     impl VisitMut for Lifetimes<'_> {
-        fn visit_type_bare_fn_mut(&mut self, _: &mut syn::TypeBareFn) {}
+        fn visit_type_bare_fn_mut(&mut self, f: &mut syn::TypeBareFn) {
+            let depth = self.bound.len();
+            self.bound.extend(declared_lifetimes(f.lifetimes.as_ref()));
+            self.in_fn += 1;
+            syn::visit_mut::visit_type_bare_fn_mut(self, f);
+            self.in_fn -= 1;
+            self.bound.truncate(depth);
+        }
         fn visit_parenthesized_generic_arguments_mut(
             &mut self,
-            _: &mut syn::ParenthesizedGenericArguments,
+            args: &mut syn::ParenthesizedGenericArguments,
         ) {
+            self.in_fn += 1;
+            syn::visit_mut::visit_parenthesized_generic_arguments_mut(self, args);
+            self.in_fn -= 1;
         }
         fn visit_trait_bound_mut(&mut self, bound: &mut syn::TraitBound) {
-            let declared: Vec<Ident> = bound
-                .lifetimes
-                .iter()
-                .flat_map(|b| b.lifetimes.iter())
-                .filter_map(|p| match p {
-                    syn::GenericParam::Lifetime(l) => Some(l.lifetime.ident.clone()),
-                    _ => None,
-                })
-                .collect();
             let depth = self.bound.len();
-            self.bound.extend(declared);
+            self.bound
+                .extend(declared_lifetimes(bound.lifetimes.as_ref()));
             syn::visit_mut::visit_path_mut(self, &mut bound.path);
             self.bound.truncate(depth);
         }
         fn visit_type_reference_mut(&mut self, r: &mut syn::TypeReference) {
-            if r.lifetime.is_none() {
+            if r.lifetime.is_none() && self.in_fn == 0 {
                 let lt = Lifetime::new(&format!("'__send{}", self.named.len()), Span::call_site());
                 self.named.push(lt.clone());
                 r.lifetime = Some(lt);
@@ -831,6 +855,9 @@ fn output_is_send(
         }
         fn visit_lifetime_mut(&mut self, lt: &mut Lifetime) {
             if lt.ident == "_" {
+                if self.in_fn > 0 {
+                    return;
+                }
                 *lt = Lifetime::new(&format!("'__send{}", self.named.len()), Span::call_site());
                 self.named.push(lt.clone());
             } else if lt.ident != "static"
@@ -853,6 +880,7 @@ fn output_is_send(
         uses_self: false,
         in_scope,
         bound: Vec::new(),
+        in_fn: 0,
     };
     lifetimes.visit_type_mut(&mut output);
     if lifetimes.uses_self {
@@ -864,6 +892,18 @@ fn output_is_send(
     } else {
         quote!(for<#(#named),*> #output: ::core::marker::Send)
     })
+}
+
+/// The lifetimes a `for<..>` declares.
+fn declared_lifetimes(binder: Option<&syn::BoundLifetimes>) -> Vec<Ident> {
+    binder
+        .iter()
+        .flat_map(|b| b.lifetimes.iter())
+        .filter_map(|p| match p {
+            syn::GenericParam::Lifetime(l) => Some(l.lifetime.ident.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// `Self::Assoc` to `Assoc` (the `dyn` form's parameter of that name).

@@ -1,8 +1,8 @@
 //! .NET's `ReadAsync` pattern: a buffered reader whose `read` completes synchronously from its
 //! buffer and suspends only to refill it from the socket, over a real loopback TCP connection.
 //!
-//! As a `#[value_task]` method a read served from the buffer is a ready value task: no future,
-//! no allocation. The same reader behind `#[async_trait]` (a `Pin<Box<dyn Future>>` per call)
+//! As a `#[value_task]` method a read served from the buffer is a ready value task: its body
+//! runs to its end at the call (in a pooled block, given back at once), no allocation. The same reader behind `#[async_trait]` (a `Pin<Box<dyn Future>>` per call)
 //! boxes every read. Errors are values (`io::Result`), as `ValueTask<int>` carries them in
 //! .NET without a faulted `Task`.
 //!

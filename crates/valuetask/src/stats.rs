@@ -7,9 +7,11 @@
 //! when 90–95% of calls complete synchronously"). That rule comes from .NET's costs: there a
 //! `ValueTask` method that suspends pays for a boxed state machine *and* a larger return value,
 //! so it only wins when suspensions are rare. Here the costs differ, and the bench measures
-//! them (`cargo run --release -p valuetask-bench`, rows (h), (j), (k)): a `#[value_task]` call
-//! that completes at once costs what a plain function call returning its value costs, and one
-//! that suspends keeps its future in pooled storage, so neither allocates in steady state,
+//! them (`cargo run --release -p valuetask-bench`, rows (h), (h2), (j), (k)): a `#[value_task]`
+//! call whose body has no `.await` costs what a plain function call returning its value costs
+//! (h); one whose body could suspend and completes at once builds its future in a pooled block,
+//! polls it and gives the block back (h2); one that suspends keeps its future in pooled
+//! storage, so neither allocates in steady state,
 //! where an `#[async_trait]` call allocates on every call (and a `Task` takes a shared,
 //! reference-counted cell). Fewer allocations are not always less time, though: a result
 //! too large for a value task's two words is written where it was produced and copied out
@@ -35,7 +37,7 @@
 //! |---|---|---|
 //! | fewer than [`MIN_CALLS`] calls | [`Advice::TooFewCalls`] | nothing to tell yet |
 //! | a result over [`LARGE_RESULT_BYTES`], ≥ 50% | [`Advice::LargeResult`] | no allocation, and the value task is two words, but a call that completes at once copies the result out of its block, which a box does not: measure |
-//! | ≥ 90% | [`Advice::KeepMostlySynchronous`] | the common call allocates nothing and runs no future; a `Task` would take a shared cell on every call |
+//! | ≥ 90% | [`Advice::KeepMostlySynchronous`] | the common call allocates nothing and keeps no future (it runs to its end at the call, in a pooled block given back at once); a `Task` would take a shared cell on every call |
 //! | 50% to 90% | [`Advice::KeepPooled`] | most calls complete at once; those that suspend reuse pooled storage |
 //! | < 50% | [`Advice::MostlySuspends`] | a `ValueTask` saves the allocation only on the calls that complete at once; still no allocation in steady state thanks to the pool, but a suspending call is polled once more than a boxed one and may take more time, and when callers share the result (await it more than once, or from several tasks) a `Task` costs about the same and is what they need |
 //!
@@ -610,7 +612,7 @@ impl Advice {
                 row.calls()
             ),
             Advice::KeepMostlySynchronous => format!(
-                "keep ValueTask: {sync}% synchronous (no future, no allocation; a Task would take a shared cell on every call)"
+                "keep ValueTask: {sync}% synchronous (no allocation, no future kept; a Task would take a shared cell on every call)"
             ),
             Advice::KeepPooled => format!(
                 "keep ValueTask: {sync}% synchronous; the {suspends}% that suspend reuse pooled storage (no allocation in steady state)"

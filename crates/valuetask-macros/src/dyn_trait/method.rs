@@ -85,28 +85,6 @@ impl Method {
     pub(crate) fn new(item: &TraitItemFn, dyn_name: &syn::Ident) -> syn::Result<Self> {
         let sig = &item.sig;
         if sized_only(sig) {
-            // The `dyn` form's impl needs a body for it (Rust before 1.87 asks, though nothing
-            // can call it): one that diverges has no type an `impl Trait` other than a future
-            // (an `async` block) would accept.
-            let output = match &sig.output {
-                ReturnType::Type(_, ty) if sig.asyncness.is_none() => Some(&**ty),
-                _ => None,
-            };
-            let opaque = output.filter(|ty| match ty {
-                Type::ImplTrait(it) => future_output(&it.bounds).is_none(),
-                other => contains_impl_trait(other),
-            });
-            if let (Some(ty), None) = (opaque, &item.default) {
-                return Err(syn::Error::new(
-                    ty.span(),
-                    format!(
-                        "#[dyn_trait]: `{}` is left out of `{dyn_name}` (`where Self: Sized`) \
-                         and returns an `impl Trait` that is not a future: give it a default \
-                         body, which `{dyn_name}`'s impl of the trait then uses",
-                        sig.ident
-                    ),
-                ));
-            }
             return Ok(Method {
                 item: item.clone(),
                 kind: Kind::SizedOnly,
@@ -661,15 +639,17 @@ fn output_lifetime(sig: &Signature) -> Lifetime {
     unreachable!("rewrite_signature returns a value task of a named lifetime")
 }
 
-/// The one lifetime bound of a future's bounds (`+ 'static`, `+ 'a`); `None` for none, or
-/// for two (the value task cannot name a lifetime that is each).
+/// The one named lifetime bound of a future's bounds (`+ 'static`, `+ 'a`); `None` for none,
+/// for two (the value task cannot name a lifetime that is each), or for `+ '_` (its elision
+/// picks among the original arguments, which the erased signature renamed: the value task
+/// keeps the arguments' lifetime, as without the bound).
 fn sole_lifetime_bound(bounds: &Punctuated<TypeParamBound, Token![+]>) -> Option<Lifetime> {
     let mut lifetimes = bounds.iter().filter_map(|b| match b {
         TypeParamBound::Lifetime(l) => Some(l.clone()),
         _ => None,
     });
     let first = lifetimes.next()?;
-    lifetimes.next().is_none().then_some(first)
+    (lifetimes.next().is_none() && first.ident != "_").then_some(first)
 }
 
 /// The erased signature's value task of lifetime `lifetime` (see [`output_lifetime`]).
@@ -747,7 +727,7 @@ fn receiver_of(ty: &Type) -> Option<Receiver> {
 }
 
 /// `Output = T` of a `Future` bound among `bounds`.
-fn future_output(bounds: &Punctuated<TypeParamBound, Token![+]>) -> Option<Type> {
+pub(crate) fn future_output(bounds: &Punctuated<TypeParamBound, Token![+]>) -> Option<Type> {
     bounds.iter().find_map(|b| {
         let TypeParamBound::Trait(tb) = b else {
             return None;

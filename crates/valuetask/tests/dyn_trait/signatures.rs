@@ -1,10 +1,12 @@
 //! Signatures whose expansion must take care: a `where` clause as rustfmt writes it (a
 //! trailing comma) beside predicates the expansion adds, a `Send` future whose output names
 //! the trait's own lifetime, `Self: Sized` methods returning `impl Trait` with no body, an
-//! `impl Trait` argument of a `Send` future, a `'static` future, and an owning receiver in a
-//! trait with a lifetime.
+//! `impl Trait` argument of a `Send` future, futures bounded by a lifetime (`'static`, a
+//! method's, `'_`), an owning receiver in a trait with a lifetime, and outputs holding function
+//! types.
 
-#![allow(clippy::manual_async_fn)] // the trait shapes as written, `impl Future` included
+// The trait shapes as written: `impl Future` returns, function types in outputs.
+#![allow(clippy::manual_async_fn, clippy::type_complexity)]
 
 use std::fmt::Display;
 use std::future::Future;
@@ -87,8 +89,8 @@ mod send_output_naming_the_traits_lifetime {
 }
 
 /// Methods outside the `dyn` form (`where Self: Sized`) returning `impl Trait`: a future
-/// with no default body (the `dyn` form's impl gives one of that type), another with one
-/// (without, a compile error says to write one: `tests/ui`).
+/// with no default body (the `dyn` form's impl gives one of that type), one whose bounds `()`
+/// meets with none (`unreachable!()` stands for it), another with one.
 mod sized_methods_returning_impl_trait {
     use super::*;
 
@@ -104,6 +106,9 @@ mod sized_methods_returning_impl_trait {
         {
             [3].into_iter()
         }
+        fn snapshot(&self) -> impl std::fmt::Debug
+        where
+            Self: Sized;
     }
 
     struct Three;
@@ -115,6 +120,9 @@ mod sized_methods_returning_impl_trait {
         fn later(&self) -> impl Future<Output = u8> {
             async { 3 }
         }
+        fn snapshot(&self) -> impl std::fmt::Debug {
+            "three"
+        }
     }
 
     #[test]
@@ -123,6 +131,7 @@ mod sized_methods_returning_impl_trait {
         assert_eq!(drive(source.get()), 3);
         assert_eq!(drive(Three.later()), 3);
         assert_eq!(Three.all().sum::<u8>(), 3);
+        assert_eq!(format!("{:?}", Three.snapshot()), "\"three\"");
     }
 }
 
@@ -216,5 +225,149 @@ mod owning_receiver_in_a_trait_with_a_lifetime {
         let word = String::from("kept");
         let take: Box<DynTake<'_, '_>> = DynTake::new_box(Word(&word));
         assert_eq!(drive(take.take()), "kept");
+    }
+}
+
+/// Futures bounded by a lifetime: a method's own (`+ 'a`), `'static` with two borrows (the
+/// value task's lifetime unnamed through the `dyn` form), and `'_` with an owning receiver
+/// and an `impl Trait` argument (elision picks `key`'s lifetime).
+mod futures_bounded_by_a_lifetime {
+    use super::*;
+
+    #[dyn_trait(DynBounded = dyn Bounded)]
+    trait Bounded {
+        fn first<'a>(&'a self, key: &str) -> impl Future<Output = usize> + Send + 'a;
+        fn spawnable(&self, key: &str) -> impl Future<Output = usize> + Send + 'static;
+        fn owned(
+            self: Box<Self>,
+            key: &str,
+            f: impl Fn() -> usize + Send,
+        ) -> impl Future<Output = usize> + Send + '_;
+    }
+
+    struct Base(usize);
+
+    impl Bounded for Base {
+        fn first<'a>(&'a self, key: &str) -> impl Future<Output = usize> + Send + 'a {
+            let len = key.len();
+            async move {
+                yield_once().await;
+                self.0 + len
+            }
+        }
+        fn spawnable(&self, key: &str) -> impl Future<Output = usize> + Send + 'static {
+            let sum = self.0 + key.len();
+            async move {
+                yield_once().await;
+                sum
+            }
+        }
+        fn owned(
+            self: Box<Self>,
+            key: &str,
+            f: impl Fn() -> usize + Send,
+        ) -> impl Future<Output = usize> + Send + '_ {
+            let extra = f();
+            async move {
+                yield_once().await;
+                self.0 + key.len() + extra
+            }
+        }
+    }
+
+    #[test]
+    fn each_keeps_what_its_bound_says() {
+        let bounded = DynBounded::new_box(Base(1));
+        assert_eq!(drive(bounded.first("ab")), 3);
+        let key = String::from("abc");
+        let spawnable = bounded.spawnable(&key);
+        drop(key);
+        assert_eq!(drive(spawnable), 4);
+        assert_eq!(drive(bounded.owned("abcd", || 10)), 15);
+    }
+}
+
+/// Outputs holding function types: a method's lifetime named only inside one (still declared
+/// for the `Send` check) and one's own elided or `for<..>` lifetimes (left to it).
+mod outputs_holding_function_types {
+    use super::*;
+
+    fn starts_with_a(s: &str) -> bool {
+        s.starts_with('a')
+    }
+
+    #[dyn_trait(DynPicker = dyn Picker)]
+    trait Picker {
+        fn pick<'a>(&'a self) -> impl Future<Output = Option<fn(&'a str) -> bool>> + Send;
+        fn any(&self) -> impl Future<Output = fn(&str) -> bool> + Send;
+        fn ranked(
+            &self,
+        ) -> impl Future<Output = Box<dyn for<'r> Fn(&'r [u8]) -> usize + Send>> + Send;
+    }
+
+    struct A;
+
+    // rustc calls these signatures, the trait's own, refinements of it (with or without the
+    // attribute).
+    #[allow(refining_impl_trait)]
+    impl Picker for A {
+        fn pick<'a>(&'a self) -> impl Future<Output = Option<fn(&'a str) -> bool>> + Send {
+            async { Some(starts_with_a as fn(&'a str) -> bool) }
+        }
+        fn any(&self) -> impl Future<Output = fn(&str) -> bool> + Send {
+            async { starts_with_a as fn(&str) -> bool }
+        }
+        fn ranked(
+            &self,
+        ) -> impl Future<Output = Box<dyn for<'r> Fn(&'r [u8]) -> usize + Send>> + Send {
+            async {
+                Box::new(|bytes: &[u8]| bytes.len())
+                    as Box<dyn for<'r> Fn(&'r [u8]) -> usize + Send>
+            }
+        }
+    }
+
+    #[test]
+    fn the_functions_come_back() {
+        let picker = DynPicker::new_box(A);
+        assert!(drive(picker.pick()).expect("one")("apple"));
+        assert!(!drive(picker.any())("pear"));
+        assert_eq!(drive(picker.ranked())(b"four"), 4);
+    }
+}
+
+/// A trait with a lifetime whose owning method returns a plain value: its `dyn` form keeps
+/// a `'static` lifetime beside the trait's (the trait's lifetime need not outlive it).
+mod owning_plain_method_in_a_trait_with_a_lifetime {
+    use super::*;
+
+    #[dyn_trait(DynNamed = dyn Named)]
+    trait Named<'k> {
+        async fn get(&self) -> u8;
+        fn name(self: Box<Self>, prefix: &'k str) -> String;
+    }
+
+    struct Any;
+
+    impl<'k> Named<'k> for Any {
+        async fn get(&self) -> u8 {
+            1
+        }
+        fn name(self: Box<Self>, prefix: &'k str) -> String {
+            format!("{prefix}any")
+        }
+    }
+
+    fn call<'k>(named: Box<DynNamed<'static, 'k>>, prefix: &'k str) -> (u8, String) {
+        (drive(named.get()), named.name(prefix))
+    }
+
+    #[test]
+    fn a_static_dyn_form_takes_a_shorter_lifetime() {
+        let prefix = String::from("an ");
+        assert_eq!(
+            call(DynNamed::new_box(Any), &prefix),
+            (1, "an any".to_string())
+        );
     }
 }

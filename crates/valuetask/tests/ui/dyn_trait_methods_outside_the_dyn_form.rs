@@ -21,13 +21,6 @@ trait ImplArg {
     async fn show(&self, value: &impl std::fmt::Display) -> String;
 }
 
-#[dyn_trait(DynSizedIter = dyn SizedIter)]
-trait SizedIter {
-    async fn get(&self) -> u8;
-    fn all(&self) -> impl Iterator<Item = u8>
-    where
-        Self: Sized;
-}
 
 #[dyn_trait(DynNested = dyn Nested)]
 trait Nested {
