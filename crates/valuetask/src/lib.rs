@@ -276,8 +276,9 @@ pub use valuetask_macros::value_task;
 ///   pointer such a method runs the trait's default body, with `Self` the pointer, not
 ///   `T`'s override; a trait with such a method and no default body gets no bridges.
 ///   The `dyn` form's own impl gives such a method a body that cannot run (the form is
-///   unsized): an `async fn` or `-> impl Future` needs none, another `-> impl Trait` needs
-///   a default body (a compile error says so).
+///   unsized): an `async fn` or `-> impl Future` needs none; for another `-> impl Trait` that
+///   body is `unreachable!()`, whose `()` must meet the bounds (`impl Debug` does, `impl
+///   Iterator` does not: give such a method a default body).
 ///
 /// Where a value task cannot stand for dynosaur's box: a `-> impl Future + Send` whose output
 /// is not `Send` (the value task holds the output, so its `Send` needs the output's: the
