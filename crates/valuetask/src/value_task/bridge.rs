@@ -15,8 +15,8 @@
 //! - A run re-polls a backing that woke it during its poll ("poll me again") at most 64 times
 //!   on the thread it started on (`MAX_INLINE_REPOLLS`), which may be the caller of
 //!   `as_task` or a completer, whose own progress may be what the backing waits for; then it
-//!   moves, `RUNNING`, to another thread (`global_runtime::run_elsewhere`), which yields its time
-//!   slice between such re-polls.
+//!   moves, `RUNNING`, to another thread (`global_runtime::run_elsewhere`), which re-polls as
+//!   many times again before it yields its time slice between re-polls.
 //! - A bridge whose backing can never wake it (it kept no waker, or dropped the last one
 //!   unwoken) completes its task `Abandoned` after dropping the backing: in `drive` when no
 //!   waker outlived the first run, else from its `Drop`, on another thread, since that drop
