@@ -105,7 +105,8 @@ impl hyper::rt::Write for Io {
 /// A tower service as hyper's (`call(&self)`), for one connection: hyper serves a
 /// connection's requests one after another, so the service is borrowed once per request.
 /// The stacks here are always ready; a stack that is not would need `poll_ready` awaited
-/// first (hyper_util's adapter clones the service per request for that).
+/// first (hyper_util's adapter clones the service per request for that: a box per request
+/// for tower's erased services, pooled storage for valuetask's).
 struct PerConnection<S>(RefCell<S>);
 
 impl<S> hyper::service::Service<Request<Incoming>> for PerConnection<S>

@@ -4,7 +4,7 @@
 //! A client pipelines requests over one connection (up to `WINDOW` in flight); a reader task
 //! matches each response to its request by id and completes that request's completion. The
 //! server doubles each payload. Loopback only, bounded in count and in time (a run that takes
-//! longer than `DEADLINE`, a lost frame say, fails instead of hanging).
+//! longer than its deadline, a lost frame say, fails instead of hanging).
 //!
 //! ```sh
 //! cargo run --release --example loopback_rpc            # 200,000 requests per variant
@@ -31,8 +31,11 @@ static ALLOC: CountingAllocator = CountingAllocator::PROCESS;
 const WINDOW: usize = 64;
 /// Requests before measuring, so pools, buffers and tokio are warm.
 const WARM_UP: u64 = 10_000;
-/// The longest one variant's run may take (a run of 200,000 requests takes a few seconds).
+/// The longest one variant's run may take (a run of 200,000 requests takes a few seconds),
+/// plus `DEADLINE_PER_REQUEST` for each request asked for.
 const DEADLINE: Duration = Duration::from_secs(120);
+/// Far above a request's cost on any host this runs on.
+const DEADLINE_PER_REQUEST: Duration = Duration::from_micros(100);
 
 /// How one variant pairs a request with its eventual response.
 trait Rendezvous: Send + Sync + 'static {
@@ -168,11 +171,12 @@ async fn client<R: Rendezvous>(rendezvous: R, requests: u64) -> (f64, f64) {
     (requests as f64 / elapsed, allocs as f64 / requests as f64)
 }
 
-/// Run one variant and print its line; panics if it exceeds `DEADLINE`.
+/// Run one variant and print its line; panics if it exceeds its deadline.
 fn run<R: Rendezvous>(runtime: &tokio::runtime::Runtime, rendezvous: R, requests: u64) {
+    let deadline = DEADLINE + DEADLINE_PER_REQUEST * u32::try_from(requests).unwrap_or(u32::MAX);
     let (rps, apr) = runtime
-        .block_on(async { tokio::time::timeout(DEADLINE, client(rendezvous, requests)).await })
-        .unwrap_or_else(|_| panic!("{}: {requests} requests took over {DEADLINE:?}", R::NAME));
+        .block_on(async { tokio::time::timeout(deadline, client(rendezvous, requests)).await })
+        .unwrap_or_else(|_| panic!("{}: {requests} requests took over {deadline:?}", R::NAME));
     println!("{:<28} {:>12.0} {:>16.3}", R::NAME, rps, apr);
 }
 

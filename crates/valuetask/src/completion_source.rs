@@ -7,13 +7,19 @@ use crate::task::cell::RawTask;
 use crate::task::{outcome_of, outcome_of_error, Outcome, Task, TaskError, TaskOutput};
 
 /// The producer of a [`Task`]: complete it once, from any thread (.NET
-/// `TaskCompletionSource<TResult>`).
+/// `TaskCompletionSource<TResult>`). It is `Send` and `Sync` for a `T: Send + Sync`, as its
+/// [`Task`] is: the value is shared by every handle of the task (a `!Sync` one, a `RefCell`,
+/// goes in a `Mutex`, or through a [`CompletionPool`](crate::CompletionPool), whose
+/// `Completer` needs `T: Send` only, for one consumer).
 ///
 /// `Clone`: every clone completes the same task, and the first completion wins. `set_*`
 /// panics on a second completion; `try_set_*` hands the value back instead.
 ///
 /// If every source is dropped while the task is pending, the task completes with
-/// [`TaskError::Abandoned`] (status `Faulted`), so no awaiter hangs on a producer that is gone.
+/// [`TaskError::Abandoned`] (status `Faulted`), so no awaiter hangs on a producer that is gone;
+/// like any fault nobody observes, it reaches the unobserved-error hook (a `tracing` warning
+/// by default: [`set_unobserved_error_hook`](crate::set_unobserved_error_hook)) when the last
+/// handle of the task drops unawaited. .NET has no such case (its task stays pending).
 /// A source that is never dropped (leaked with `mem::forget`, or held by a continuation of
 /// its own task: a cycle) is never counted gone: the task stays pending, as in .NET.
 ///

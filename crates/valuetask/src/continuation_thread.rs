@@ -53,8 +53,11 @@ pub enum Continuations {
     /// arbitrary waker code. Costs one allocation and a thread hop per completion that had
     /// awaiters; a completion nobody waits for yet costs nothing extra. A waker run there
     /// (a synchronous continuation) may `wait()` for another task: the thread hands its
-    /// queue to a new one first. Only when no thread can be started at all (thread or
-    /// memory limits) do the wakers run in the completing call, rather than never.
+    /// queue to a new one first; code there that blocks any other way, or runs long, holds up
+    /// every asynchronous continuation in the process until it returns. A thread blocked in
+    /// `wait()` on such a task is woken through that thread too (.NET wakes such waiters
+    /// inline). Only when no thread can be started at all (thread or memory limits) do the
+    /// wakers run in the completing call, rather than never.
     Asynchronous,
 }
 

@@ -331,11 +331,13 @@
 //! # ASP.NET middleware, or a type-erased tower stack
 //!
 //! A C# service's request pipeline becomes a tower stack in Rust; erasing its type (to store
-//! it, return it, route to it) with tower's `BoxCloneService` boxes every response future.
-//! With feature `tower`, [`crate::tower`]'s types of the same names erase it with value-task
-//! responses in pooled storage: the same stack, a change of import (tower's `.boxed_clone()`
-//! shorthands build tower's types: write `BoxCloneService::new` or `.layer(..::layer())`),
-//! no allocation per request in steady state.
+//! it, return it, route to it) with tower's `BoxCloneService` boxes every response future,
+//! and every clone (a server adapter that clones the service per request, as hyper_util's
+//! does, pays both). With feature `tower`, [`crate::tower`]'s types of the same names erase
+//! it with value-task responses and clones in pooled storage: the same stack, a change of
+//! import (tower's `.boxed_clone()` shorthands build tower's types: write
+//! `BoxCloneService::new` or `.layer(..::layer())`), no allocation per request in steady
+//! state.
 //!
 //! ```
 //! # #[cfg(feature = "tower")] {

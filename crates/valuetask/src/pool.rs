@@ -34,7 +34,8 @@
 //! A block is owned by exactly one of: a thread's hot word or free list, a shared list
 //! (under its lock), one live value task backing or `start` call (a stored future,
 //! `stored_future.rs`, whose invariants say what the block holds), one small record
-//! (`store_small`) or one task cell (`store_block`). A chained free block's first word is
+//! (`store_small`), one task cell (`store_block`) or one [`PooledBox`] (an erased tower
+//! service). A chained free block's first word is
 //! its link (a hot block's first word is not read). `len` counts the blocks of each chain
 //! exactly. A hot word holds a block only while its thread's flush is registered and the
 //! class's configured cap is not 0 ([`CLOSED`] otherwise, set before the flush hands the
@@ -594,6 +595,74 @@ pub(crate) unsafe fn free_block<R>(block: NonNull<R>) {
     let _give_back = GiveBack(ClassOf::<R>::CLASS, block.cast());
     // SAFETY: per the caller, the block holds an `R` that nothing uses again.
     unsafe { ptr::drop_in_place(block.as_ptr()) };
+}
+
+/// A box in pooled storage: a value moved into a block of its size class (a plain box when
+/// it fits none), owned, possibly unsized, freed where it is dropped (its block back to that
+/// thread's cache). For what is made and dropped per request where a box would be: an erased
+/// tower service's clone.
+pub(crate) struct PooledBox<T: ?Sized>(NonNull<T>, PhantomData<T>);
+
+// SAFETY: it owns its `T` as a `Box<T>` does.
+unsafe impl<T: ?Sized + Send> Send for PooledBox<T> {}
+// SAFETY: as above.
+unsafe impl<T: ?Sized + Sync> Sync for PooledBox<T> {}
+
+impl<T> PooledBox<T> {
+    /// `value` in a block of its class ([`store_block`]), ready to be unsized by
+    /// [`map_unsize`](Self::map_unsize).
+    #[inline]
+    pub(crate) fn new(value: T) -> Self {
+        PooledBox(store_block(|| value), PhantomData)
+    }
+
+    /// The same box as a `PooledBox<U>`, `unsize` being the unsizing coercion of its pointer
+    /// (`|p| p`, to `NonNull<dyn Trait>`: stable Rust does not coerce the box itself).
+    #[inline]
+    pub(crate) fn map_unsize<U: ?Sized>(
+        self,
+        unsize: impl FnOnce(NonNull<T>) -> NonNull<U>,
+    ) -> PooledBox<U> {
+        let pointer = std::mem::ManuallyDrop::new(self).0;
+        let unsized_pointer = unsize(pointer);
+        debug_assert_eq!(unsized_pointer.cast::<u8>(), pointer.cast::<u8>());
+        PooledBox(unsized_pointer, PhantomData)
+    }
+}
+
+impl<T: ?Sized> std::ops::Deref for PooledBox<T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: the block holds a live `T`, ours.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl<T: ?Sized> std::ops::DerefMut for PooledBox<T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`, and `&mut self` is exclusive.
+        unsafe { self.0.as_mut() }
+    }
+}
+
+impl<T: ?Sized> Drop for PooledBox<T> {
+    fn drop(&mut self) {
+        // SAFETY: the block holds a live `T`, ours.
+        let layout = Layout::for_value(unsafe { self.0.as_ref() });
+        // `store_block` chose by the same size and alignment, which the value's are.
+        match class_of(layout.size(), layout.align()) {
+            // SAFETY: none fits: it was boxed (`Box::into_raw`), and is not used again.
+            None => drop(unsafe { Box::from_raw(self.0.as_ptr()) }),
+            Some(class) => {
+                let _give_back = GiveBack(class, self.0.cast());
+                // SAFETY: the block holds a `T` nothing uses again; the block goes back
+                // after, or while a panicking drop unwinds.
+                unsafe { ptr::drop_in_place(self.0.as_ptr()) };
+            }
+        }
+    }
 }
 
 #[cfg(test)]

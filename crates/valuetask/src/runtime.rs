@@ -296,8 +296,9 @@ mod on_tokio {
             drive(future, Some(handle), false)
         }
 
-        /// Run a blocking closure on tokio's blocking pool (.NET `Task.Run` with
-        /// `TaskCreationOptions.LongRunning`). A panic faults the task.
+        /// Run a blocking closure on tokio's blocking pool (.NET
+        /// `Task.Factory.StartNew(.., TaskCreationOptions.LongRunning)`). A panic faults the
+        /// task.
         ///
         /// ```
         /// let task = valuetask::Task::run_blocking(|| std::fs::metadata(".").is_ok());

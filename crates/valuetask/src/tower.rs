@@ -7,7 +7,10 @@
 //! [`LocalValueTask`] for the `!Send` one) whose inner future lives in a block of valuetask's
 //! pooled storage ([`ValueTask::new`]; a future over 4,080 bytes or a response over 4,064, or one aligned to more than 16, goes to a box, as there), so a
 //! request allocates nothing in steady state, whether the stack answers at once or
-//! suspends. Swapping tower's erasure for these is a change of import where the stack names
+//! suspends. The cloneable ones keep the inner service in pooled storage too, so a server
+//! adapter that clones the service for each request (hyper_util's `TowerToHyperService`,
+//! axum's routes) allocates nothing for the clone either, where tower's boxes it: through
+//! such an adapter a request costs tower's erasure two allocations and these none. Swapping tower's erasure for these is a change of import where the stack names
 //! the type (`BoxCloneService::new(stack)`, `.layer(BoxCloneService::layer())`); tower's
 //! shorthands `ServiceExt::boxed`/`boxed_clone` and `ServiceBuilder::boxed`/`boxed_clone`/
 //! `boxed_clone_sync` build tower's own types, so such a stack is written with `new` or
@@ -79,6 +82,7 @@ use std::task::{Context, Poll};
 use tower_layer::{layer_fn, Layer, LayerFn};
 use tower_service::Service;
 
+use crate::pool::PooledBox;
 use crate::{LocalValueTask, ValueTask};
 
 /// A `Send` response future: what every erased service but the unsync one returns.
@@ -242,20 +246,22 @@ impl<T, U: 'static, E: 'static> fmt::Debug for UnsyncBoxService<T, U, E> {
     }
 }
 
-/// Declares a cloneable erased service: `$name` holds a boxed `$clone_trait` object (an
-/// erased service that clones itself into a box), `$object` being its auto traits and
-/// `$bound` what the inner service must be.
+/// Declares a cloneable erased service: `$name` holds a `$clone_trait` object (an erased
+/// service that clones itself) in a [`PooledBox`], `$object` being its auto traits and
+/// `$bound` what the inner service must be. A clone goes in pooled storage: an adapter that
+/// clones the service for each request (hyper_util's, axum's) allocates nothing for it in
+/// steady state, where tower's boxes each clone.
 macro_rules! erased_clone_service {
     (
         $(#[$doc:meta])*
         $name:ident, $clone_trait:ident, object: $($object:ident)&+, inner: $($bound:tt)+
     ) => {
-        /// An erased service that clones itself into a box.
+        /// An erased service that clones itself into pooled storage.
         trait $clone_trait<T>: Service<T> {
             #[allow(clippy::type_complexity)]
             fn clone_box(
                 &self,
-            ) -> Box<
+            ) -> PooledBox<
                 dyn $clone_trait<
                         T,
                         Response = Self::Response,
@@ -274,7 +280,7 @@ macro_rules! erased_clone_service {
         {
             fn clone_box(
                 &self,
-            ) -> Box<
+            ) -> PooledBox<
                 dyn $clone_trait<
                         T,
                         Response = Self::Response,
@@ -282,14 +288,19 @@ macro_rules! erased_clone_service {
                         Future = Self::Future,
                     > $(+ $object)+,
             > {
-                Box::new(Started(self.0.clone()))
+                PooledBox::new(Started(self.0.clone())).map_unsize::<dyn $clone_trait<
+                    T,
+                    Response = Self::Response,
+                    Error = Self::Error,
+                    Future = Self::Future,
+                > $(+ $object)+>(|p| p)
             }
         }
 
         $(#[$doc])*
         pub struct $name<T, U: 'static, E: 'static> {
             #[allow(clippy::type_complexity)]
-            inner: Box<
+            inner: PooledBox<
                 dyn $clone_trait<T, Response = U, Error = E, Future = Response<U, E>>
                     $(+ $object)+,
             >,
@@ -303,7 +314,12 @@ macro_rules! erased_clone_service {
                 S::Future: Send + 'static,
             {
                 Self {
-                    inner: Box::new(Started(inner)),
+                    inner: PooledBox::new(Started(inner)).map_unsize::<dyn $clone_trait<
+                        T,
+                        Response = U,
+                        Error = E,
+                        Future = Response<U, E>,
+                    > $(+ $object)+>(|p| p),
                 }
             }
 
@@ -351,7 +367,7 @@ macro_rules! erased_clone_service {
 
 erased_clone_service! {
     /// A cloneable [`BoxService`] (tower's `BoxCloneService`): `Clone + Send`; each clone is a
-    /// clone of the inner service, in a box of its own.
+    /// clone of the inner service, in a pooled block of its own (a box over 4,096 bytes).
     BoxCloneService, CloneService, object: Send, inner: Clone + Send + 'static
 }
 

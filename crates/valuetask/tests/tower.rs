@@ -88,6 +88,78 @@ fn requests_allocate_nothing_in_steady_state_where_towers_erasure_boxes_each() {
     }
 }
 
+/// A server adapter that clones the service for each request and calls the clone
+/// (`service.clone().oneshot(request)`, as hyper_util's `TowerToHyperService` and axum do):
+/// the clone goes in pooled storage too, so a request still allocates nothing in steady
+/// state, where tower's erasure boxes the clone and the response.
+fn allocations_per_cloned_request<S>(service: &S) -> f64
+where
+    S: Service<u64, Response = u64, Error = Error> + Clone,
+{
+    let cloned = |n: u64| drive(service.clone().oneshot(n));
+    for n in 0..20 {
+        assert_eq!(cloned(n), Ok((n + 1) * 2));
+    }
+    let ((), allocations) = allocations_during(|| {
+        for n in 0..100 {
+            assert_eq!(cloned(n), Ok((n + 1) * 2));
+        }
+    });
+    allocations as f64 / 100.0
+}
+
+#[test]
+fn a_clone_per_request_allocates_nothing_in_steady_state_where_towers_boxes_it() {
+    for suspends in [false, true] {
+        let tower = allocations_per_cloned_request(&TowerBoxCloneService::new(stack(suspends)));
+        assert!(
+            tower >= 2.0,
+            "tower boxes the clone and the response: {tower}"
+        );
+        let ours = allocations_per_cloned_request(&BoxCloneService::new(stack(suspends)));
+        assert_eq!(ours, 0.0, "suspends: {suspends}");
+        let sync = allocations_per_cloned_request(&BoxCloneSyncService::new(stack(suspends)));
+        assert_eq!(sync, 0.0, "suspends: {suspends}");
+    }
+}
+
+/// Every clone of the inner service is dropped once, wherever its erased clone is (a pooled
+/// block, or a box for an inner service too large for the pool), and on another thread too.
+#[test]
+fn clones_of_the_inner_service_are_dropped_once_in_or_out_of_the_pool() {
+    /// A clone of the marker each (its count is the live clones), and `BYTES` of payload.
+    #[derive(Clone)]
+    struct Counted<const BYTES: usize>(#[allow(dead_code)] Arc<()>, [u8; BYTES]);
+    impl<const BYTES: usize> Service<u64> for Counted<BYTES> {
+        type Response = u64;
+        type Error = Error;
+        type Future = std::future::Ready<Result<u64, Error>>;
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Error>> {
+            Poll::Ready(Ok(()))
+        }
+        fn call(&mut self, n: u64) -> Self::Future {
+            std::future::ready(Ok(n + u64::from(self.1[BYTES - 1])))
+        }
+    }
+    fn check<const BYTES: usize>() {
+        let marker = Arc::new(());
+        let service = BoxCloneSyncService::new(Counted::<BYTES>(marker.clone(), [1; BYTES]));
+        let clones: Vec<_> = (0..10).map(|_| service.clone()).collect();
+        assert_eq!(Arc::strong_count(&marker), 12);
+        let elsewhere = std::thread::spawn(move || {
+            for mut clone in clones {
+                assert_eq!(request(&mut clone, 1), Ok(2));
+            }
+        });
+        elsewhere.join().unwrap();
+        assert_eq!(Arc::strong_count(&marker), 2, "dropped on the other thread");
+        drop(service);
+        assert_eq!(Arc::strong_count(&marker), 1, "each dropped once");
+    }
+    check::<8>(); // a pooled block
+    check::<5000>(); // over the largest block: a box
+}
+
 /// A service that is not ready for its first `not_ready` polls (waking the caller each time,
 /// as a back-pressured service whose capacity frees up does), fails `poll_ready` when told,
 /// and answers `n * 10`, or an error for `0`.
