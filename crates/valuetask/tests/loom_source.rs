@@ -425,3 +425,87 @@ fn pooled_completion_after_poll_closed_races_the_awaiting_consumer() {
         );
     });
 }
+
+/// How a completer that waited for `closed` ends while its consumer is dropped on another
+/// thread.
+#[derive(Clone, Copy)]
+enum Ending {
+    SetResult,
+    Send,
+    Dropped,
+}
+
+/// A completer that waited for `closed` (its waker kept, `PRODUCER_WAITING`) completes, sends
+/// or is dropped while the consumer is dropped on another thread: both sides take the kept
+/// waker under the lock. It is woken at most once and dropped exactly once (never left in
+/// the slot), the value is dropped once, the slot goes back to the pool once, and the
+/// recycled slot's next completer waits for `closed` and is woken again.
+fn closed_waiter_ends_while_the_consumer_drops(ending: Ending) {
+    model(move || {
+        let pool = CompletionPool::<Arc<()>>::new();
+        let marker = Arc::new(());
+        let (vt, mut completer) = pool.rent();
+        let wakes = Arc::new(Wakes(std::sync::atomic::AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(wakes.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(completer.poll_closed(&mut cx).is_pending());
+        let consumer = thread::spawn(move || drop(vt));
+        let handed_back = match ending {
+            Ending::SetResult => {
+                completer.set_result(marker.clone());
+                None
+            }
+            Ending::Send => completer.send(marker.clone()).err(),
+            Ending::Dropped => {
+                drop(completer);
+                None
+            }
+        };
+        consumer.join().unwrap();
+        drop(handed_back);
+        assert_eq!(Arc::strong_count(&marker), 1, "the value dropped once");
+        assert!(wakes.0.load(std::sync::atomic::Ordering::SeqCst) <= 1);
+        assert_eq!(Arc::strong_count(&wakes), 2, "the kept clone dropped once");
+        assert_eq!(pool.idle(), 1, "the slot went back to the pool once");
+        let (vt, mut completer) = pool.rent();
+        assert!(completer.poll_closed(&mut cx).is_pending(), "waits again");
+        drop(vt);
+        assert!(completer.poll_closed(&mut cx).is_ready());
+        assert_eq!(completer.send(marker.clone()).map_err(drop), Err(()));
+    });
+}
+
+#[test]
+fn pooled_closed_waiter_completing_races_the_consumers_drop() {
+    closed_waiter_ends_while_the_consumer_drops(Ending::SetResult);
+}
+
+#[test]
+fn pooled_closed_waiter_sending_races_the_consumers_drop() {
+    closed_waiter_ends_while_the_consumer_drops(Ending::Send);
+}
+
+#[test]
+fn pooled_closed_waiter_dropped_races_the_consumers_drop() {
+    closed_waiter_ends_while_the_consumer_drops(Ending::Dropped);
+}
+
+/// `poll_closed` while the consumer, on another thread, registers its waker and then the
+/// completion lands: both wakers are kept under one lock word, the consumer is woken with
+/// the value, the completer's clone is dropped by the completion.
+#[test]
+fn pooled_poll_closed_races_the_consumers_registration() {
+    model(|| {
+        let pool = CompletionPool::<u32>::new();
+        let (vt, mut completer) = pool.rent();
+        let consumer = thread::spawn(move || loom::future::block_on(vt));
+        let wakes = Arc::new(Wakes(std::sync::atomic::AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(wakes.clone());
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(completer.poll_closed(&mut cx).is_pending(), "the consumer is there");
+        completer.set_result(5);
+        assert_eq!(consumer.join().unwrap(), Ok(5));
+        assert_eq!(wakes.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(Arc::strong_count(&wakes), 2, "the kept clone was dropped");
+    });
+}

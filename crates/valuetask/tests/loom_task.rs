@@ -178,6 +178,25 @@ fn a_slab_awaiter_dropped_races_completion_and_its_slot_is_reserved_again() {
     });
 }
 
+/// A slab slot freed on one thread while another reserves a slot, unjoined: the freeing
+/// `fetch_and` (Release) is what orders the old waker's removal before the new awaiter's
+/// write when the new one takes the same slot (loom checks the slot's cell for a race).
+#[test]
+fn a_slab_slot_freed_on_one_thread_while_another_reserves_it() {
+    model(|| {
+        with_one_in_the_slab(|tcs, inline, slab| {
+            let mut task = inline.clone();
+            let dropper = thread::spawn(move || drop(slab));
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            assert!(std::pin::Pin::new(&mut task).poll_fut(&mut cx).is_pending());
+            dropper.join().unwrap();
+            tcs.set_result(8);
+            assert_eq!(loom::future::block_on(task), Ok(8));
+            drop(inline);
+        });
+    });
+}
+
 /// `n` awaiters registered already, with a waker that does nothing: under loom the inline
 /// slot, then the slab's narrow half (one slot), then its wide half (one slot).
 fn with_registered(n: usize, f: impl FnOnce(TaskCompletionSource<u32>, Task<u32>)) {
@@ -513,6 +532,10 @@ fn when_any_registration_races_a_completion_and_the_completer_wins() {
         let winner = loom::future::block_on(any).unwrap();
         assert!(winner.ptr_eq(&td), "the only input that completed");
         completer.join().unwrap();
+        drop(winner);
+        // The loser let go of its registration: nothing (its cell holding the combinator's
+        // waker, the combinator a handle of the winner) keeps the winner's cell shared.
+        assert!(td.try_unwrap().is_ok(), "the combinator was freed");
         drop(never);
     });
 }
@@ -527,6 +550,24 @@ fn when_any_two_completions_race_registration_and_one_wins() {
         let any = Task::when_any([ta.clone(), tb.clone()]);
         let winner = loom::future::block_on(any).unwrap();
         assert!(winner.ptr_eq(&ta) || winner.ptr_eq(&tb));
+        ha.join().unwrap();
+        hb.join().unwrap();
+    });
+}
+
+/// A bridge (`when_all`'s) woken by two producers on two threads: the run moves to the first
+/// producer's thread, registers with the second input there, and may be woken by the second
+/// producer while it still runs (`NOTIFIED`) or after it went idle (a new run on that
+/// thread): no wake-up is lost, and the bridge's future is never polled by two threads at
+/// once (loom checks its cell).
+#[test]
+fn a_bridge_woken_by_two_producers_on_two_threads_loses_no_wakeup() {
+    model_three_threads(|| {
+        let (a, b) = (TaskCompletionSource::new(), TaskCompletionSource::new());
+        let all = Task::when_all([a.task(), b.task()]);
+        let ha = thread::spawn(move || a.set_result(1u32));
+        let hb = thread::spawn(move || b.set_result(2u32));
+        assert_eq!(loom::future::block_on(all), Ok(vec![1, 2]));
         ha.join().unwrap();
         hb.join().unwrap();
     });
