@@ -502,7 +502,10 @@ fn pooled_poll_closed_races_the_consumers_registration() {
         let wakes = Arc::new(Wakes(std::sync::atomic::AtomicUsize::new(0)));
         let waker = std::task::Waker::from(wakes.clone());
         let mut cx = std::task::Context::from_waker(&waker);
-        assert!(completer.poll_closed(&mut cx).is_pending(), "the consumer is there");
+        assert!(
+            completer.poll_closed(&mut cx).is_pending(),
+            "the consumer is there"
+        );
         completer.set_result(5);
         assert_eq!(consumer.join().unwrap(), Ok(5));
         assert_eq!(wakes.0.load(std::sync::atomic::Ordering::SeqCst), 0);

@@ -13,6 +13,7 @@ use common::{
 };
 use valuetask::{
     Continuations, ManualResetValueTaskSourceCore, SourceStatus, TaskError, TaskStatus, ValueTask,
+    ValueTaskSource,
 };
 
 #[global_allocator]
@@ -679,4 +680,71 @@ fn withdraw_after_a_panicking_poll_leaves_the_registration_of_the_value_task() {
     source.0.withdraw(0);
     source.0.set_result(1);
     assert_eq!(count.count(), 1, "the value task's waker was woken");
+}
+
+/// A source whose `withdraw` first drops an inner value task of another source (cancelling
+/// an inner operation), then forwards to its core: the inner release must not make the
+/// core's `withdraw` forget which value task is being dropped. It did (the consumer was left
+/// "nobody"), so the dropped value task's registration stayed and the next value task of the
+/// generation panicked as a second consumer.
+#[test]
+fn a_withdraw_that_drops_an_inner_value_task_still_withdraws_the_outer_one() {
+    type Output = Result<u8, TaskError>;
+    struct Outer {
+        core: ManualResetValueTaskSourceCore<u8>,
+        inner: Mutex<Option<ValueTask<'static, Output>>>,
+    }
+    impl ValueTaskSource<Output> for Outer {
+        fn status(&self, token: u32) -> SourceStatus {
+            self.core.status(token)
+        }
+        fn poll_result(&self, token: u32, cx: &mut std::task::Context<'_>) -> Poll<Output> {
+            self.core.poll_result(token, cx)
+        }
+        fn withdraw(&self, token: u32) {
+            drop(self.inner.lock().unwrap().take());
+            self.core.withdraw(token);
+        }
+    }
+    // The inner operation: a source of the same kind (a user's source: its record's release
+    // runs its `withdraw` as that record's consumer).
+    let inner_source = Arc::new(Outer {
+        core: ManualResetValueTaskSourceCore::new(),
+        inner: Mutex::new(None),
+    });
+    let mut inner = ValueTask::from_arc_source(inner_source.clone(), 0);
+    assert!(
+        poll_once(&mut inner, Waker::noop()).is_pending(),
+        "registered"
+    );
+    let outer = Arc::new(Outer {
+        core: ManualResetValueTaskSourceCore::new(),
+        inner: Mutex::new(Some(inner)),
+    });
+    let (count, waker) = CountingWaker::new();
+    let mut first = ValueTask::from_arc_source(outer.clone(), 0);
+    assert!(poll_once(&mut first, &waker).is_pending());
+    drop(first);
+    // Take the freed records' blocks (the dropped one's and the inner one's), so the next one
+    // is at another address (one at the same address would pass as the same consumer).
+    let elsewhere: Vec<_> = (0..2)
+        .map(|_| {
+            let source = Arc::new(Outer {
+                core: ManualResetValueTaskSourceCore::new(),
+                inner: Mutex::new(None),
+            });
+            let mut task = ValueTask::from_arc_source(source, 0);
+            assert!(poll_once(&mut task, Waker::noop()).is_pending());
+            task
+        })
+        .collect();
+    let mut second = ValueTask::from_arc_source(outer.clone(), 0);
+    assert!(
+        poll_once(&mut second, &waker).is_pending(),
+        "the first one's registration went with it"
+    );
+    outer.core.set_result(3);
+    assert_eq!(count.count(), 1, "only the second one's waker is woken");
+    assert_eq!(poll_once(&mut second, &waker), Poll::Ready(Ok(3)));
+    drop(elsewhere);
 }

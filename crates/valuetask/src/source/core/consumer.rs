@@ -22,23 +22,24 @@ loom::thread_local! {
 }
 
 impl Consumer {
-    /// Run `poll` as the consumer `id`, and as nobody (0) after, also when `poll` panics (a
-    /// consumer known after its poll would let the public `withdraw` withdraw its
-    /// registration). Not restored to an outer consumer after a nested poll (a source
-    /// polling other value tasks): that only leaves a consumer unknown until the next value
-    /// task's poll on this thread sets it. Two plain stores on every poll.
+    /// Run `poll` as the consumer `id`, then as the one before (nobody, 0, outside any poll),
+    /// also when `poll` panics: a consumer left known after its poll would let the public
+    /// `withdraw` withdraw its registration; one left unknown after a nested call (a source
+    /// whose `withdraw` drops, or whose `poll_result` polls, another value task first) would
+    /// make the outer source's `core.withdraw` a no-op, the dropped value task's
+    /// registration left behind. A load and two plain stores on every poll.
     #[inline]
     pub(crate) fn polling<R>(id: usize, poll: impl FnOnce() -> R) -> R {
-        /// Sets the consumer to nobody when dropped.
-        struct Nobody;
-        impl Drop for Nobody {
+        /// Puts the outer consumer back when dropped.
+        struct Restore(usize);
+        impl Drop for Restore {
             #[inline(always)]
             fn drop(&mut self) {
-                let _ = CURRENT.try_with(|c| c.set(0));
+                let _ = CURRENT.try_with(|c| c.set(self.0));
             }
         }
-        let _ = CURRENT.try_with(|c| c.set(id));
-        let _nobody = Nobody;
+        let outer = CURRENT.try_with(|c| c.replace(id)).unwrap_or(0);
+        let _restore = Restore(outer);
         poll()
     }
 
