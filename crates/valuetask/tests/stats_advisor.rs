@@ -114,7 +114,7 @@ fn counts_shares_and_advice_across_two_threads_exactly() {
     assert_eq!(hits.advice(), Advice::KeepMostlySynchronous);
     assert_eq!(
         hits.advice().reason(hits),
-        "keep ValueTask: 95% synchronous (no future, no allocation; a Task would take a shared cell on every call)"
+        "keep ValueTask: 95% synchronous (no allocation, no future kept; a Task would take a shared cell on every call)"
     );
     let misses = report.method(&name("mostly_misses")).expect("counted");
     assert_eq!((misses.synchronous, misses.suspended), (100, 900));
