@@ -336,7 +336,10 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
     /// stays lazy); from the first that is not,
     /// the rest are awaited together, in pooled storage. When every input is already
     /// complete the only allocation is the output `Vec`, made once for inputs whose iterator
-    /// knows its length (collections, and `map`s of them).
+    /// knows its length (collections, and `map`s of them), once this thread's pool is warm
+    /// (the value task holds the `Vec` in a pooled block). Values thrown away (an input that
+    /// panics at the call, the combinator dropped half-way) are dropped one at a time, a
+    /// panicking `Drop` among them discarded.
     ///
     /// # Panics
     /// If an input already yielded its value.
@@ -398,7 +401,10 @@ pub(crate) fn all_of<'a, T: 'a>(
     name: &'static str,
 ) -> Result<Vec<T>, impl Future<Output = Vec<T>> + 'a> {
     let mut inputs = value_tasks.into_iter();
-    let mut values = Vec::with_capacity(inputs.size_hint().0);
+    // The values taken, and the inputs left, are dropped one at a time if thrown away (a
+    // later input's panic at the call, the combinator dropped half-way), each panicking
+    // `Drop` discarded: a second panic while the first unwinds aborted.
+    let mut values = DropEachCaught(Vec::with_capacity(inputs.size_hint().0));
     while let Some(vt) = inputs.next() {
         vt.check_not_yielded(name);
         let taken = if vt.is_completed() {
@@ -407,21 +413,23 @@ pub(crate) fn all_of<'a, T: 'a>(
             Err(vt)
         };
         match taken {
-            Ok(value) => values.push(value),
+            Ok(value) => values.0.push(value),
             Err(vt) => {
                 // The rest run together (polled on every wake-up), not one after another:
                 // an earlier input may wait for something a later one produces.
-                let mut rest: Vec<Result<T, ValueTask<'a, T>>> = std::iter::once(vt)
-                    .chain(inputs)
-                    .map(|vt| {
-                        vt.check_not_yielded(name);
-                        Err(vt)
-                    })
-                    .collect();
+                let mut rest: DropEachCaught<Result<T, ValueTask<'a, T>>> = DropEachCaught(
+                    std::iter::once(vt)
+                        .chain(inputs)
+                        .map(|vt| {
+                            vt.check_not_yielded(name);
+                            Err(vt)
+                        })
+                        .collect(),
+                );
                 return Err(async move {
                     std::future::poll_fn(|cx| {
                         let mut pending = false;
-                        for slot in &mut rest {
+                        for slot in &mut rest.0 {
                             if let Err(vt) = slot {
                                 match Pin::new(vt).poll(cx) {
                                     Poll::Ready(value) => *slot = Ok(value),
@@ -436,16 +444,21 @@ pub(crate) fn all_of<'a, T: 'a>(
                         }
                     })
                     .await;
-                    values.extend(rest.into_iter().map(|slot| match slot {
-                        Ok(value) => value,
-                        Err(_) => unreachable!("every input completed"),
-                    }));
-                    values
+                    let mut all = std::mem::take(&mut values.0);
+                    all.extend(
+                        std::mem::take(&mut rest.0)
+                            .into_iter()
+                            .map(|slot| match slot {
+                                Ok(value) => value,
+                                Err(_) => unreachable!("every input completed"),
+                            }),
+                    );
+                    all
                 });
             }
         }
     }
-    Ok(values)
+    Ok(std::mem::take(&mut values.0))
 }
 
 /// `when_any` of value tasks (`ValueTask`'s and `LocalValueTask`'s, named `name` in a misuse

@@ -13,7 +13,8 @@ use crate::task::{Task, TaskStatus};
 use crate::value_task::ValueTask;
 
 /// Which completions of the antecedent run the continuation (.NET's `OnlyOn…` options); for
-/// the others the continuation's task ends canceled.
+/// the others the continuation's task ends canceled, inside the completing call (or the
+/// registering one, for a completed antecedent), as in .NET: only admitted work is scheduled.
 ///
 /// ```
 /// use valuetask::{ContinuationOptions, ContinueWhen, Task};
@@ -184,8 +185,12 @@ impl<T: Send + Sync + 'static> Task<T> {
         };
         let waiting = async move {
             antecedent.completion().await;
+            let admitted = options.when.admits(antecedent.status());
             match options.on {
                 ContinueOn::Synchronously => run(antecedent),
+                // A skipped continuation is canceled inside the completing call (or the
+                // registering one), as .NET cancels it: only admitted work is scheduled.
+                ContinueOn::Scheduled if !admitted => run(antecedent),
                 // A waker of the continuation's awaiters that panics in its completion: to the
                 // unobserved hook, as the inline bridge reports it (not into the pool's job).
                 ContinueOn::Scheduled => schedule(move || {

@@ -601,13 +601,17 @@ pub(crate) unsafe fn free_block<R>(block: NonNull<R>) {
 /// it fits none), owned, possibly unsized, freed where it is dropped (its block back to that
 /// thread's cache). For what is made and dropped per request where a box would be: an erased
 /// tower service's clone.
+#[cfg(feature = "tower")]
 pub(crate) struct PooledBox<T: ?Sized>(NonNull<T>, PhantomData<T>);
 
 // SAFETY: it owns its `T` as a `Box<T>` does.
+#[cfg(feature = "tower")]
 unsafe impl<T: ?Sized + Send> Send for PooledBox<T> {}
 // SAFETY: as above.
+#[cfg(feature = "tower")]
 unsafe impl<T: ?Sized + Sync> Sync for PooledBox<T> {}
 
+#[cfg(feature = "tower")]
 impl<T> PooledBox<T> {
     /// `value` in a block of its class ([`store_block`]), ready to be unsized by
     /// [`map_unsize`](Self::map_unsize).
@@ -630,6 +634,7 @@ impl<T> PooledBox<T> {
     }
 }
 
+#[cfg(feature = "tower")]
 impl<T: ?Sized> std::ops::Deref for PooledBox<T> {
     type Target = T;
     #[inline]
@@ -639,6 +644,7 @@ impl<T: ?Sized> std::ops::Deref for PooledBox<T> {
     }
 }
 
+#[cfg(feature = "tower")]
 impl<T: ?Sized> std::ops::DerefMut for PooledBox<T> {
     #[inline]
     fn deref_mut(&mut self) -> &mut T {
@@ -647,6 +653,7 @@ impl<T: ?Sized> std::ops::DerefMut for PooledBox<T> {
     }
 }
 
+#[cfg(feature = "tower")]
 impl<T: ?Sized> Drop for PooledBox<T> {
     fn drop(&mut self) {
         // SAFETY: the block holds a live `T`, ours.

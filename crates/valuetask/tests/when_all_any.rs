@@ -777,6 +777,61 @@ fn value_task_when_any_drops_losers_whose_drop_panics_one_at_a_time() {
     std::mem::forget(winner);
 }
 
+/// `ValueTask::when_all` throwing values away whose `Drop` panics: values taken before a
+/// later input panics at the call, and values of a combinator dropped half-way, are dropped
+/// one at a time (a second panic during the first's unwind aborted the process). In a child
+/// process, so an abort fails the test.
+#[test]
+fn value_task_when_all_drops_thrown_away_values_one_at_a_time() {
+    if !common::runs_in_child_process("value_task_when_all_drops_thrown_away_values_one_at_a_time")
+    {
+        return;
+    }
+    common::quiet_about_panics_with("clone failed");
+    common::quiet_about_panics_with("drop of a clone failed");
+    common::quiet_about_panics_with("bomb");
+    // At the call: two values taken (clones whose drop panics), then a task input whose
+    // clone panics.
+    let original = |explodes| CloneBomb {
+        explodes,
+        is_clone: false,
+    };
+    let clone = || CloneBomb {
+        explodes: false,
+        is_clone: true,
+    };
+    let at_the_call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ValueTask::when_all([
+            ValueTask::from_result(Ok(clone())),
+            ValueTask::from_result(Ok(clone())),
+            ValueTask::from(Task::from_result(original(true))),
+        ])
+    }));
+    assert!(
+        at_the_call.is_err(),
+        "the clone's panic comes out of the call"
+    );
+
+    // Dropped half-way: two inputs completed (their values taken by a poll), one pending.
+    struct Bomb(u8);
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            panic!("bomb {}", self.0);
+        }
+    }
+    let pool = valuetask::CompletionPool::<Bomb>::new();
+    let (a, complete_a) = pool.rent();
+    let (b, complete_b) = pool.rent();
+    let (c, _pending) = pool.rent();
+    let mut all = ValueTask::when_all([a, b, c]);
+    complete_a.set_result(Bomb(1));
+    complete_b.set_result(Bomb(2));
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    let polled = std::future::Future::poll(std::pin::Pin::new(&mut all), &mut cx);
+    assert!(polled.is_pending());
+    drop(all);
+}
+
 /// An input that failed with an aggregate of its own adds its failures one by one (.NET's
 /// `WhenAll` adds a faulted task's inner exceptions).
 #[test]
