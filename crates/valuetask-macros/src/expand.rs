@@ -138,7 +138,7 @@ fn expand_deferred(
     if f.sig.asyncness.is_none() {
         return Err(syn::Error::new(
             f.sig.fn_token.span(),
-            "#[value_task]: an attribute on this method made it not `async`; put #[value_task] on the method itself, last",
+            "#[value_task]: an attribute on this method made it not `async`; put #[value_task] on the method itself, last (a method's own #[value_task(..)] under another name, through a `use .. as`, is not seen by the outer one: name it `value_task`)",
         ));
     }
     plain_async(&f.sig)?;

@@ -170,6 +170,17 @@ impl Options {
         let mut merged = self.clone();
         let mut error = None;
         attrs.retain(|attr| {
+            // Under `cfg_attr`, rustc applies it after this rewrite, to a method that is no
+            // longer `async`: say so here, at the attribute.
+            if cfg_attr_names_value_task(attr) {
+                error.get_or_insert(syn::Error::new_spanned(
+                    attr,
+                    "#[value_task] options under `cfg_attr` on a method are applied after the \
+                     outer #[value_task] rewrote it: write the method twice, under `#[cfg(..)]` \
+                     and `#[cfg(not(..))]`, each with its own `#[value_task(..)]`",
+                ));
+                return false;
+            }
             // `#[value_task(..)]` or a path to it (`#[valuetask::value_task(boxed)]`).
             if attr.path().segments.last().is_none_or(|s| s.ident != "value_task") {
                 return true;
@@ -258,4 +269,23 @@ pub(crate) fn crate_path(input: ParseStream) -> syn::Result<syn::Path> {
     } else {
         input.parse::<syn::Path>()
     }
+}
+
+/// Whether `attr` is a `#[cfg_attr(predicate, ..)]` one of whose attributes is a
+/// `value_task` (by that name, at the end of any path).
+fn cfg_attr_names_value_task(attr: &Attribute) -> bool {
+    if !attr.path().is_ident("cfg_attr") {
+        return false;
+    }
+    let Ok(metas) = attr.parse_args_with(
+        syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+    ) else {
+        return false;
+    };
+    metas.iter().skip(1).any(|m| {
+        m.path()
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "value_task")
+    })
 }

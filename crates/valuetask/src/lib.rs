@@ -165,6 +165,16 @@ pub use value_task::ValueTask;
 ///   captured it, not a copy made at its first poll (a plain `async fn` makes that copy).
 /// - `-> !` becomes `ValueTask<'_, Infallible>` (stable Rust does not allow `!` as a type
 ///   argument; `Infallible` is as uninhabited), in traits and impls alike.
+/// - A lifetime hidden in a path (`Cow<str>` for `Cow<'_, str>`, `Chars` for `Chars<'_>`)
+///   is not seen by the attribute, which cannot look inside the type: in an argument it
+///   makes the signature's elision ambiguous or leaves the future unbounded (E0106, or
+///   "lifetime may not live long enough", where a plain `async fn` compiles), and in the
+///   output of a body that only awaits one call it is not shortened to the method's. Write
+///   it (`Cow<'_, str>`), as the `elided_lifetimes_in_paths` lint asks.
+/// - A method's own options go in `#[value_task(..)]` by that name: under `cfg_attr` they
+///   would apply after the outer attribute rewrote the method (a compile error says so),
+///   and under another name (`use valuetask::value_task as vt`) the outer one does not see
+///   them.
 /// - `'async_trait` written in a signature (`where T: 'async_trait`) means the attribute's
 ///   own lifetime, `'value_task`, so such code carries over unchanged. A body that takes
 ///   `&mut self` of a `&mut self` receiver (which a plain `async fn` rejects) stays an
