@@ -400,12 +400,12 @@ pub(crate) fn all_of<'a, T: 'a>(
     value_tasks: impl IntoIterator<Item = ValueTask<'a, T>>,
     name: &'static str,
 ) -> Result<Vec<T>, impl Future<Output = Vec<T>> + 'a> {
-    let mut inputs = value_tasks.into_iter();
-    // The values taken, and the inputs left, are dropped one at a time if thrown away (a
-    // later input's panic at the call, the combinator dropped half-way), each panicking
-    // `Drop` discarded: a second panic while the first unwinds aborted.
-    let mut values = DropEachCaught(Vec::with_capacity(inputs.size_hint().0));
-    while let Some(vt) = inputs.next() {
+    // The values taken, and the inputs not yet looked at or left pending, are dropped one at
+    // a time if thrown away (an input's panic at the call, the combinator dropped half-way),
+    // each panicking `Drop` discarded: a second panic while the first unwinds aborted.
+    let mut inputs = DrainCaught(value_tasks.into_iter());
+    let mut values = DropEachCaught(Vec::with_capacity(inputs.0.size_hint().0));
+    while let Some(vt) = inputs.0.next() {
         vt.check_not_yielded(name);
         let taken = if vt.is_completed() {
             vt.try_get()
@@ -417,15 +417,12 @@ pub(crate) fn all_of<'a, T: 'a>(
             Err(vt) => {
                 // The rest run together (polled on every wake-up), not one after another:
                 // an earlier input may wait for something a later one produces.
-                let mut rest: DropEachCaught<Result<T, ValueTask<'a, T>>> = DropEachCaught(
-                    std::iter::once(vt)
-                        .chain(inputs)
-                        .map(|vt| {
-                            vt.check_not_yielded(name);
-                            Err(vt)
-                        })
-                        .collect(),
-                );
+                let mut rest: DropEachCaught<Result<T, ValueTask<'a, T>>> =
+                    DropEachCaught(vec![Err(vt)]);
+                for vt in &mut inputs.0 {
+                    vt.check_not_yielded(name);
+                    rest.0.push(Err(vt));
+                }
                 return Err(async move {
                     std::future::poll_fn(|cx| {
                         let mut pending = false;
@@ -459,6 +456,18 @@ pub(crate) fn all_of<'a, T: 'a>(
         }
     }
     Ok(std::mem::take(&mut values.0))
+}
+
+/// An iterator whose items left when it is dropped are dropped one at a time, each
+/// panicking `Drop` discarded (as [`DropEachCaught`]'s).
+struct DrainCaught<I: Iterator>(I);
+
+impl<I: Iterator> Drop for DrainCaught<I> {
+    fn drop(&mut self) {
+        for item in &mut self.0 {
+            crate::catch_panic::drop_discarding(item);
+        }
+    }
 }
 
 /// `when_any` of value tasks (`ValueTask`'s and `LocalValueTask`'s, named `name` in a misuse

@@ -13,8 +13,11 @@ use crate::task::{Task, TaskStatus};
 use crate::value_task::ValueTask;
 
 /// Which completions of the antecedent run the continuation (.NET's `OnlyOn…` options); for
-/// the others the continuation's task ends canceled, inside the completing call (or the
-/// registering one, for a completed antecedent), as in .NET: only admitted work is scheduled.
+/// the others the continuation's task ends canceled once its closure is dropped. A
+/// `Scheduled` continuation's closure is dropped where its work would have run, off the
+/// completing call (its captures' `Drop` is user code: a token's handle, a guard), so its task
+/// ends canceled there too, a moment after the completion, where .NET cancels it inside the
+/// completing call (`Synchronously`: inside it).
 ///
 /// ```
 /// use valuetask::{ContinuationOptions, ContinueWhen, Task};
@@ -185,12 +188,8 @@ impl<T: Send + Sync + 'static> Task<T> {
         };
         let waiting = async move {
             antecedent.completion().await;
-            let admitted = options.when.admits(antecedent.status());
             match options.on {
                 ContinueOn::Synchronously => run(antecedent),
-                // A skipped continuation is canceled inside the completing call (or the
-                // registering one), as .NET cancels it: only admitted work is scheduled.
-                ContinueOn::Scheduled if !admitted => run(antecedent),
                 // A waker of the continuation's awaiters that panics in its completion: to the
                 // unobserved hook, as the inline bridge reports it (not into the pool's job).
                 ContinueOn::Scheduled => schedule(move || {

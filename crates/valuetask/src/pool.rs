@@ -611,6 +611,10 @@ unsafe impl<T: ?Sized + Send> Send for PooledBox<T> {}
 #[cfg(feature = "tower")]
 unsafe impl<T: ?Sized + Sync> Sync for PooledBox<T> {}
 
+// As `Box`: the value is never pinned through the box's own place.
+#[cfg(feature = "tower")]
+impl<T: ?Sized> Unpin for PooledBox<T> {}
+
 #[cfg(feature = "tower")]
 impl<T> PooledBox<T> {
     /// `value` in a block of its class ([`store_block`]), ready to be unsized by

@@ -412,24 +412,6 @@ fn waiting_on_a_continuation_from_the_only_worker_of_a_runtime_does_not_deadlock
     assert_eq!(value, Some(Ok(2)));
 }
 
-/// A scheduled continuation whose outcome kind is excluded is canceled inside the
-/// completing call, or the registering one for a completed antecedent, as .NET cancels it;
-/// only admitted work goes to the pool.
-#[test]
-fn a_skipped_scheduled_continuation_is_canceled_inside_the_completing_call() {
-    let only_on_fault = ContinuationOptions::default().when(ContinueWhen::OnlyOnFaulted);
-    let tcs = TaskCompletionSource::<u8>::new();
-    let skipped = tcs
-        .task()
-        .continue_with_options(only_on_fault, |_| unreachable!("skipped"));
-    assert!(!skipped.is_completed());
-    tcs.set_result(1);
-    assert!(skipped.is_canceled(), "canceled by set_result itself");
-    let completed = Task::from_result(1u8);
-    let skipped = completed.continue_with_options(only_on_fault, |_| unreachable!("skipped"));
-    assert!(skipped.is_canceled(), "canceled by the registering call");
-}
-
 /// A skipped continuation's closure (and what it captured) is dropped before its task ends
 /// canceled, and a panic in that drop faults the task instead of escaping.
 #[test]

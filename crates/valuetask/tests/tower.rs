@@ -563,6 +563,12 @@ fn the_erased_types_have_towers_auto_traits() {
     clone::<BoxLayer<Counter, u64, u64, Infallible>>();
     // Their responses are `Send`, as tower's boxed futures are.
     send::<<BoxService<u64, u64, Error> as Service<u64>>::Future>();
+    fn unpin<T: Unpin>() {}
+    unpin::<BoxCloneService<u64, u64, Error>>();
+    unpin::<BoxCloneSyncService<u64, u64, Error>>();
+    unpin::<BoxService<u64, u64, Error>>();
+    unpin::<UnsyncBoxService<u64, u64, Error>>();
+    unpin::<TowerBoxCloneService<u64, u64, Error>>();
     send::<BoxCloneServiceLayer<Counter, u64, u64, Error>>();
     sync::<BoxCloneServiceLayer<Counter, u64, u64, Error>>();
     clone::<BoxCloneServiceLayer<Counter, u64, u64, Error>>();

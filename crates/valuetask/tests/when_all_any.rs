@@ -811,6 +811,15 @@ fn value_task_when_all_drops_thrown_away_values_one_at_a_time() {
         at_the_call.is_err(),
         "the clone's panic comes out of the call"
     );
+    // The same with the panicking input first: the inputs not yet looked at are thrown away.
+    let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ValueTask::when_all([
+            ValueTask::from(Task::from_result(original(true))),
+            ValueTask::from_result(Ok(clone())),
+            ValueTask::from_result(Ok(clone())),
+        ])
+    }));
+    assert!(first.is_err(), "the clone's panic comes out of the call");
 
     // Dropped half-way: two inputs completed (their values taken by a poll), one pending.
     struct Bomb(u8);
