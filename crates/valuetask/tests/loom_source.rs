@@ -363,6 +363,19 @@ fn a_waiting_value_task_withdrawn_while_the_core_completes() {
 /// A waker that counts its wake-ups; its `Arc`'s count tells whether a clone is still kept.
 struct Wakes(std::sync::atomic::AtomicUsize);
 
+impl Wakes {
+    /// The counter and a waker of it.
+    fn new() -> (Arc<Self>, std::task::Waker) {
+        let wakes = Arc::new(Wakes(std::sync::atomic::AtomicUsize::new(0)));
+        let waker = std::task::Waker::from(wakes.clone());
+        (wakes, waker)
+    }
+
+    fn count(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 impl std::task::Wake for Wakes {
     fn wake(self: Arc<Self>) {
         self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -378,12 +391,11 @@ fn pooled_poll_closed_races_the_consumers_drop_and_is_woken() {
         let pool = CompletionPool::<u32>::new();
         let (vt, mut completer) = pool.rent();
         let consumer = thread::spawn(move || drop(vt));
-        let wakes = Arc::new(Wakes(std::sync::atomic::AtomicUsize::new(0)));
-        let waker = std::task::Waker::from(wakes.clone());
+        let (wakes, waker) = Wakes::new();
         let mut cx = std::task::Context::from_waker(&waker);
         let first = completer.poll_closed(&mut cx);
         consumer.join().unwrap();
-        let woken = wakes.0.load(std::sync::atomic::Ordering::SeqCst);
+        let woken = wakes.count();
         match first {
             Poll::Ready(()) => assert_eq!(woken, 0, "ready at once: nothing kept to wake"),
             Poll::Pending => assert_eq!(woken, 1, "the kept waker was woken once"),
@@ -404,8 +416,7 @@ fn pooled_completion_after_poll_closed_races_the_awaiting_consumer() {
         let pool = CompletionPool::<Arc<()>>::new();
         let marker = Arc::new(());
         let (vt, mut completer) = pool.rent();
-        let wakes = Arc::new(Wakes(std::sync::atomic::AtomicUsize::new(0)));
-        let waker = std::task::Waker::from(wakes.clone());
+        let (wakes, waker) = Wakes::new();
         let mut cx = std::task::Context::from_waker(&waker);
         assert!(
             completer.poll_closed(&mut cx).is_pending(),
@@ -416,7 +427,7 @@ fn pooled_completion_after_poll_closed_races_the_awaiting_consumer() {
         let got = consumer.join().unwrap().expect("completed with a value");
         assert!(Arc::ptr_eq(&got, &marker));
         drop(got);
-        assert_eq!(wakes.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(wakes.count(), 0);
         assert_eq!(Arc::strong_count(&wakes), 2, "the kept clone was dropped");
         assert_eq!(
             Arc::strong_count(&marker),
@@ -445,8 +456,7 @@ fn closed_waiter_ends_while_the_consumer_drops(ending: Ending) {
         let pool = CompletionPool::<Arc<()>>::new();
         let marker = Arc::new(());
         let (vt, mut completer) = pool.rent();
-        let wakes = Arc::new(Wakes(std::sync::atomic::AtomicUsize::new(0)));
-        let waker = std::task::Waker::from(wakes.clone());
+        let (wakes, waker) = Wakes::new();
         let mut cx = std::task::Context::from_waker(&waker);
         assert!(completer.poll_closed(&mut cx).is_pending());
         let consumer = thread::spawn(move || drop(vt));
@@ -464,7 +474,7 @@ fn closed_waiter_ends_while_the_consumer_drops(ending: Ending) {
         consumer.join().unwrap();
         drop(handed_back);
         assert_eq!(Arc::strong_count(&marker), 1, "the value dropped once");
-        assert!(wakes.0.load(std::sync::atomic::Ordering::SeqCst) <= 1);
+        assert!(wakes.count() <= 1);
         assert_eq!(Arc::strong_count(&wakes), 2, "the kept clone dropped once");
         assert_eq!(pool.idle(), 1, "the slot went back to the pool once");
         let (vt, mut completer) = pool.rent();
@@ -499,8 +509,7 @@ fn pooled_poll_closed_races_the_consumers_registration() {
         let pool = CompletionPool::<u32>::new();
         let (vt, mut completer) = pool.rent();
         let consumer = thread::spawn(move || loom::future::block_on(vt));
-        let wakes = Arc::new(Wakes(std::sync::atomic::AtomicUsize::new(0)));
-        let waker = std::task::Waker::from(wakes.clone());
+        let (wakes, waker) = Wakes::new();
         let mut cx = std::task::Context::from_waker(&waker);
         assert!(
             completer.poll_closed(&mut cx).is_pending(),
@@ -508,7 +517,7 @@ fn pooled_poll_closed_races_the_consumers_registration() {
         );
         completer.set_result(5);
         assert_eq!(consumer.join().unwrap(), Ok(5));
-        assert_eq!(wakes.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(wakes.count(), 0);
         assert_eq!(Arc::strong_count(&wakes), 2, "the kept clone was dropped");
     });
 }

@@ -102,7 +102,8 @@ const DEFAULT_MAX_IDLE: usize = 1024;
 /// Memory: each thread keeps up to 32 idle slots of the pool it last returned a slot to, and
 /// the pool keeps up to `max_idle` more (default 1024); slots beyond that are freed.
 /// A slot is a `ManualResetValueTaskSourceCore<T>` (one `u64`, a `Result<T, TaskError>`, a
-/// waker and its consumer's word) plus a two-word header and a pointer.
+/// waker and its consumer's word) plus a two-word header, a pointer and the completer's
+/// waker slot (for [`Completer::closed`]).
 ///
 /// ```
 /// use valuetask::CompletionPool;
