@@ -157,15 +157,25 @@ fn park_with<R>(
     poll: &mut impl FnMut(&mut Context<'_>) -> Poll<R>,
 ) -> Option<R> {
     /// An enclosing `park_until` on this thread (we may be nested inside a future it polls)
-    /// might have been woken while we consumed the flag: on every exit, unwinding included,
-    /// make it poll again.
-    struct RaiseOnExit<'a>(&'a Unparker);
+    /// might have been woken while we consumed the flag: on every exit after consuming it,
+    /// unwinding included, make that wait poll again. A wait that never consumed it leaves
+    /// it as it was: raising it anyway made an enclosing wait whose future waits here on
+    /// something already done poll again at once, round after round.
+    struct RaiseOnExit<'a> {
+        unparker: &'a Unparker,
+        consumed: bool,
+    }
     impl Drop for RaiseOnExit<'_> {
         fn drop(&mut self) {
-            self.0.notified.store(true, Ordering::Release);
+            if self.consumed {
+                self.unparker.notified.store(true, Ordering::Release);
+            }
         }
     }
-    let _raise = RaiseOnExit(unparker);
+    let mut raise = RaiseOnExit {
+        unparker,
+        consumed: false,
+    };
     let mut cx = Context::from_waker(waker);
     let mut nap = renap.then_some(FIRST_NAP);
     loop {
@@ -174,6 +184,7 @@ fn park_with<R>(
         }
         let timed_out = loop {
             if unparker.notified.swap(false, Ordering::Acquire) {
+                raise.consumed = true;
                 break false;
             }
             let now = Instant::now();

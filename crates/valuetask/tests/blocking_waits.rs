@@ -73,6 +73,50 @@ fn a_wake_up_that_arrives_during_a_nested_wait_still_reaches_the_outer_wait() {
     assert!(completed, "a round panicked (its message is above)");
 }
 
+/// Polls `never` with a zero timeout at every poll (a nested wait that gives up at once,
+/// consuming no wake-up), then waits for `gate`; counts its polls.
+struct GivesUpANestedWaitAtEveryPoll {
+    polls: u32,
+    never: Task<u8>,
+    gate: Task<u8>,
+}
+
+impl Future for GivesUpANestedWaitAtEveryPoll {
+    type Output = u8;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<u8> {
+        self.polls += 1;
+        assert!(self.never.wait_timeout(Duration::ZERO).is_none());
+        Pin::new(&mut self.gate).poll(cx).map(Result::unwrap)
+    }
+}
+
+#[test]
+fn a_nested_wait_that_consumed_no_wake_up_does_not_make_the_outer_wait_poll_again() {
+    let never = TaskCompletionSource::<u8>::new();
+    let gate = TaskCompletionSource::new();
+    let mut outer = GivesUpANestedWaitAtEveryPoll {
+        polls: 0,
+        never: never.task(),
+        gate: gate.task(),
+    };
+    let opener = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(50));
+        gate.set_result(7);
+    });
+    assert_eq!(
+        ValueTask::new(std::future::poll_fn(|cx| Pin::new(&mut outer).poll(cx))).get_result(),
+        7
+    );
+    opener.join().unwrap();
+    // The call's poll, the wait's first, the one after the gate's wake-up; a spurious unpark
+    // or two at most. Raising the flag on every nested exit polled it until the gate opened.
+    assert!(
+        outer.polls <= 6,
+        "the outer wait polled {} times in 50 ms",
+        outer.polls
+    );
+}
+
 /// With feature `tokio` a wait on a runtime worker runs in `block_in_place`.
 #[cfg(feature = "tokio")]
 #[test]
