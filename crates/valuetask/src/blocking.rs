@@ -18,6 +18,11 @@
 //! scheduler). A wait there for anything else does end, though tokio defers some wake-ups to that
 //! runtime's scheduler (`yield_now`, a spent cooperative budget): the wait polls without a
 //! budget and again after short naps (`park_in_scheduler`).
+//! A wait inside a wake-up that a worker's timer or I/O driver runs (a synchronous
+//! continuation of a task that a bridged source completes there) blocks the thread as it
+//! is: that worker's core cannot be moved from under its park, and its driver waits with it,
+//! so a wait there for that runtime's timers or I/O does not end, as on a current-thread
+//! runtime (`may_block_in_place`).
 //! On valuetask's continuation thread, a wait hands that thread's queue to a new thread
 //! first, for the same reason (`continuation_thread::before_blocking`).
 
@@ -64,6 +69,7 @@ pub(crate) fn park_until<R>(
 ) -> Option<R> {
     #[cfg(feature = "tokio")]
     match tokio::runtime::Handle::try_current().map(|handle| handle.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) if !may_block_in_place() => {}
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
             // tokio offers no test for "may this thread block in place": it refuses (panics,
             // with `REFUSED`) inside a current-thread runtime's `block_on` that entered a
@@ -95,6 +101,43 @@ pub(crate) fn park_until<R>(
         Err(_) => {}
     }
     park_here(deadline, poll, false)
+}
+
+/// Whether `block_in_place` may move this multi-thread worker's core away. Not inside a
+/// wake-up that the runtime's timer or I/O driver runs while the worker parks: the worker's
+/// core sits in its context without its parker then, and `block_in_place` asserts the parker
+/// after taking the core (the worker panics, "core missing", and the process aborts). tokio
+/// offers no test for it; what tells is the cooperative budget, which a task's poll (and
+/// `block_on`'s) has and a driver's wake-ups do not. Asked only inside a run that a wake-up
+/// started (a bridge's, a watcher's: [`inline_depth`](crate::inline_depth)), the one way the
+/// crate runs its user's code from a driver's wake-up; inside such a run, a task polled
+/// through `tokio::task::unconstrained` has no budget either, and blocks its thread as it is.
+#[cfg(feature = "tokio")]
+fn may_block_in_place() -> bool {
+    !crate::inline_depth::inside_run() || has_cooperative_budget()
+}
+
+/// Whether this thread runs under a tokio cooperative budget, found by spending it unit by
+/// unit (`poll_proceed`, which leaves no budget as it is) until it runs out, then handing it
+/// all back (the first unit's guard restores the budget as it was before it).
+#[cfg(feature = "tokio")]
+fn has_cooperative_budget() -> bool {
+    use tokio::task::coop::poll_proceed;
+    /// Past tokio's budget of a poll (128 units).
+    const MORE_THAN_A_BUDGET: u32 = 1024;
+    let mut cx = Context::from_waker(Waker::noop());
+    let Poll::Ready(first) = poll_proceed(&mut cx) else {
+        return true; // spent already
+    };
+    let budgeted = (0..MORE_THAN_A_BUDGET).any(|_| match poll_proceed(&mut cx) {
+        Poll::Ready(spent) => {
+            spent.made_progress();
+            false
+        }
+        Poll::Pending => true,
+    });
+    drop(first);
+    budgeted
 }
 
 /// The message of tokio's `block_in_place` when it refuses to block here (tokio 1.x).

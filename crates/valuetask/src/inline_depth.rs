@@ -34,6 +34,13 @@ pub(crate) fn too_deep() -> bool {
     DEPTH.try_with(Cell::get).unwrap_or(0) >= MAX_INLINE_DEPTH
 }
 
+/// Whether this thread's stack holds such a run: code of the crate's user may be running
+/// inside whatever woke it (a tokio driver's wake-ups, a completer's call).
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn inside_run() -> bool {
+    DEPTH.try_with(Cell::get).unwrap_or(0) > 0
+}
+
 /// Run `run` as one more level of nesting on this thread.
 pub(crate) fn deeper<R>(run: impl FnOnce() -> R) -> R {
     /// Takes the level back also when `run` unwinds (a waker it wakes panicked).

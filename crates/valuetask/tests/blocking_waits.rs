@@ -225,3 +225,101 @@ fn a_wait_on_a_current_thread_runtime_drives_a_body_whose_wake_ups_tokio_defers(
         "the wait on the runtime's thread never returned (or panicked)"
     );
 }
+
+/// A source whose operation is a tokio timer: its wake-up comes from the timer driver,
+/// inside a worker's park, where no task runs.
+#[cfg(feature = "tokio")]
+struct TimerSource(std::sync::Mutex<Pin<Box<tokio::time::Sleep>>>);
+
+#[cfg(feature = "tokio")]
+impl valuetask::ValueTaskSource<u8> for TimerSource {
+    fn status(&self, _token: u32) -> valuetask::SourceStatus {
+        if self.0.lock().unwrap().is_elapsed() {
+            valuetask::SourceStatus::Succeeded
+        } else {
+            valuetask::SourceStatus::Pending
+        }
+    }
+    fn poll_result(&self, _token: u32, cx: &mut Context<'_>) -> Poll<u8> {
+        self.0.lock().unwrap().as_mut().poll(cx).map(|()| 3)
+    }
+}
+
+/// A synchronous continuation of a task that a timer's wake-up completes (a bridged source)
+/// runs inside the worker's park, where `block_in_place` cannot move the worker's core away:
+/// a wait there blocks the thread as it is.
+#[cfg(feature = "tokio")]
+#[test]
+#[allow(clippy::async_yields_async)] // the continuation's task is handed out, not awaited
+fn a_wait_in_a_continuation_run_by_a_timer_wake_up_on_a_worker_ends() {
+    use std::sync::Arc;
+    use valuetask::{ContinuationOptions, ContinueOn};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    let other = TaskCompletionSource::<u8>::new();
+    let waited = other.task();
+    let continuation = runtime.block_on(async {
+        tokio::spawn(async move {
+            let source = Arc::new(TimerSource(std::sync::Mutex::new(Box::pin(
+                tokio::time::sleep(Duration::from_millis(20)),
+            ))));
+            let timed = ValueTask::from_arc_source(source, 0).as_task();
+            timed.continue_with_options(
+                ContinuationOptions::default().on(ContinueOn::Synchronously),
+                move |timed| {
+                    assert_eq!(timed.wait(), Ok(&3));
+                    *waited.wait().unwrap()
+                },
+            )
+        })
+        .await
+        .unwrap()
+    });
+    thread::sleep(Duration::from_millis(100));
+    other.set_result(4);
+    let waited = continuation.wait_timeout(WAIT).map(|r| r.copied());
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    assert_eq!(waited, Some(Ok(4)));
+}
+
+/// Inside a task's poll, a synchronous continuation that its `set_result` runs waits in
+/// `block_in_place` still (the task has a budget, a driver's wake-up has none): the task it
+/// spawns sits in the only worker's own slot, which no other thread takes unless the wait
+/// hands the worker's core away.
+#[cfg(feature = "tokio")]
+#[test]
+#[allow(clippy::async_yields_async)] // the continuation's task is handed out, not awaited
+fn a_wait_in_a_continuation_run_inside_a_task_still_moves_the_workers_queue() {
+    use valuetask::{ContinuationOptions, ContinueOn};
+    // On a thread of its own: a wait that does not end blocks the runtime's only worker,
+    // and the test fails on its deadline instead of hanging.
+    let (done, finished) = mpsc::channel();
+    thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        let continuation = runtime.block_on(async {
+            tokio::spawn(async {
+                let antecedent = TaskCompletionSource::<u8>::new();
+                let continuation = antecedent.task().continue_with_options(
+                    ContinuationOptions::default().on(ContinueOn::Synchronously),
+                    |_| *Task::run(async { 6u8 }).wait().unwrap(),
+                );
+                antecedent.set_result(1);
+                continuation
+            })
+            .await
+            .unwrap()
+        });
+        done.send(continuation.wait().copied().map_err(Clone::clone))
+            .unwrap();
+    });
+    let waited = finished
+        .recv_timeout(WAIT)
+        .expect("the wait inside the continuation did not end");
+    assert_eq!(waited, Ok(6));
+}
