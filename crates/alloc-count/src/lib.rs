@@ -194,6 +194,15 @@ pub fn process_counts() -> Counts {
     }
 }
 
+/// Run `f` with process-wide counting off, then as it was (with
+/// [`CountingAllocator::PROCESS_WHEN_ON`]): a measurement's own storage inside a counted run.
+pub fn uncounted<R>(f: impl FnOnce() -> R) -> R {
+    let was = COUNTING.swap(false, Relaxed);
+    let result = f();
+    COUNTING.store(was, Relaxed);
+    result
+}
+
 /// Run `f` with process-wide counting on, then off, and return what the process allocated
 /// meanwhile, on any thread (with [`CountingAllocator::PROCESS_WHEN_ON`]): a runtime's workers are
 /// counted too, and with them anything else the process does meanwhile.

@@ -48,10 +48,12 @@ use divan::Bencher;
 #[global_allocator]
 static ALLOCATOR: CountingAllocator = CountingAllocator::PROCESS_WHEN_ON;
 
-/// The rows timed here: those that run on the calling thread alone. The others hand work to
-/// threads or runtimes, whose batches set up per batch (see `Implementation::batched`).
+/// The rows timed here: those that run on the calling thread alone, but for the payload
+/// grid's 54 cells (`valuetask-bench --only p`). The others hand work to threads or
+/// runtimes, whose batches set up per batch (see `Implementation::batched`).
 const SINGLE_THREADED: &[&str] = &[
-    "a", "b", "c", "d", "e", "f", "h", "h2", "h3", "h4", "i", "j", "j2", "k", "u", "v", "w",
+    "a", "b", "c", "d", "d2", "e", "f", "h", "h2", "h3", "h4", "i", "j", "j2", "k", "t1", "t2",
+    "t3", "u", "v", "w",
 ];
 
 /// Operations per divan iteration (the one dynamic call per batch is spread over them), and

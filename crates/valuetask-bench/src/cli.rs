@@ -8,12 +8,14 @@ usage: valuetask-bench [--quick] [--only IDS] [--markdown] [--json PATH] [--svg 
        valuetask-bench --processes N [--quick] [--only IDS]
        valuetask-bench --ops ID N
 
-Measures valuetask against its peers and prints a table and the target checks.
+Measures valuetask against its peers and prints a table and the target checks. A missed
+target is reported, not an error: the exit status is non-zero only for bad arguments, a
+file that cannot be written, or a process of --processes that failed.
 
-  --quick        fewer, shorter samples (a rough look in about a second)
+  --quick        fewer, shorter samples (a rough look in a few seconds)
   --only IDS     measure only these scenarios, e.g. `--only h,j` (for profiling; not with
                  --readme, whose table must show every row)
-  --markdown     also print the table as markdown
+  --markdown     also print the table (and the payload grid) as markdown
   --json PATH    write the rows as a JSON array to PATH
   --svg PATH     write a bar chart of the ratios to PATH
   --readme PATH  replace the headline table between the valuetask-bench markers in PATH

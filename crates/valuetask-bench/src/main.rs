@@ -127,7 +127,12 @@ fn main() -> ExitCode {
         println!("{summary}");
     }
     if options.markdown {
-        println!("\n{}", report::table::markdown(&reports));
+        if !rows.is_empty() {
+            println!("\n{}", report::table::markdown(&rows));
+        }
+        if let Some(grid) = report::grid::markdown(&grid) {
+            println!("\n{grid}");
+        }
     }
 
     let mut status = ExitCode::SUCCESS;

@@ -215,16 +215,18 @@ where
         result: A,
     }
 
-    let rounds = (0..n)
-        .map(|r| {
-            let (producer, result) = make(r);
-            Round {
-                arrived: AtomicUsize::new(0),
-                producer: Mutex::new(Some(producer)),
-                result,
-            }
-        })
-        .collect();
+    // The array of rounds is the harness's, uncounted (128 bytes a round); what each round's
+    // `make` allocates is the row's, counted.
+    let mut rounds: Vec<Round<R, A>> = alloc_count::uncounted(|| Vec::with_capacity(n as usize));
+    rounds.extend((0..n).map(|r| {
+        let (producer, result) = make(r);
+        Round {
+            arrived: AtomicUsize::new(0),
+            producer: Mutex::new(Some(producer)),
+            result,
+        }
+    }));
+    let rounds = rounds.into_boxed_slice();
     with_awaiting_tasks(rounds, awaiters, move |rounds, me| async move {
         start(me).await;
         let mut sum = 0u64;

@@ -85,6 +85,14 @@ struct Watched {
     observed: AtomicBool,
 }
 
+impl Watched {
+    /// Stamp the completion (the first one counts), `start` being the watchdog's.
+    fn completed_since(&self, start: Instant) {
+        let now = start.elapsed().as_nanos().max(1) as u64;
+        let _ = self.completed_at.compare_exchange(0, now, Relaxed, Relaxed);
+    }
+}
+
 struct Watchdog {
     start: Instant,
     pending: Mutex<Vec<Arc<Watched>>>,
@@ -103,8 +111,7 @@ impl Watchdog {
     }
 
     fn completed(&self, w: &Watched) {
-        let now = self.start.elapsed().as_nanos().max(1) as u64;
-        let _ = w.completed_at.compare_exchange(0, now, Relaxed, Relaxed);
+        w.completed_since(self.start);
     }
 
     fn observed(&self, w: &Watched) {
@@ -375,7 +382,8 @@ fn round(
         })
     };
 
-    // A pooled completion: completed (or dropped) on another thread while this one waits.
+    // A pooled completion: completed (or dropped) on another thread, which stamps it, while
+    // this one waits for it (or finds it done, when the producer wins).
     let (reply, completer) = pool.rent();
     let pooled = watchdog.watch(Kind::Pool);
     let pool_value = rng.next();
@@ -389,6 +397,7 @@ fn round(
         } else {
             (Some(tcs), None)
         };
+        let start = watchdog.start;
         let handle = std::thread::spawn(move || {
             if let Some(tcs) = tcs_there {
                 finish(tcs, &token_there, ending);
@@ -398,13 +407,15 @@ fn round(
             } else {
                 completer.set_result(Tracked::new(pool_value));
             }
-            pooled
+            pooled.completed_since(start);
         });
         if let Some(tcs) = tcs_here {
             finish(tcs, &token, ending);
         }
         handle
     };
+    let got = reply.get_result();
+    producer.join().expect("the producer panicked");
     // A completer waiting on the runtime for its caller to leave, while this thread drops
     // the caller's value task.
     let (left, mut waiting) = pool.rent();
@@ -420,12 +431,9 @@ fn round(
     drop(left);
     watchdog.completed(&closed);
 
-    let pooled = producer.join().expect("the producer panicked");
     for w in &watched {
         watchdog.completed(w);
     }
-    watchdog.completed(&pooled);
-    let got = reply.get_result();
     let pool_ok = match (&got, abandon) {
         (Ok(t), false) => t.0 == pool_value,
         (Err(TaskError::Abandoned), true) => true,
