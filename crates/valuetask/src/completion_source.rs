@@ -19,7 +19,9 @@ use crate::task::{outcome_of, outcome_of_error, Outcome, Task, TaskError, TaskOu
 /// [`TaskError::Abandoned`] (status `Faulted`), so no awaiter hangs on a producer that is gone;
 /// like any fault nobody observes, it reaches the unobserved-error hook (a `tracing` warning
 /// by default: [`set_unobserved_error_hook`](crate::set_unobserved_error_hook)) when the last
-/// handle of the task drops unawaited. .NET has no such case (its task stays pending).
+/// handle of the task drops unawaited. A source dropped when no handle of its task is left
+/// (none was taken, or its consumers gave up and dropped theirs) reports nothing: nobody
+/// was there to observe it. .NET has no such case (its task stays pending).
 /// A source that is never dropped (leaked with `mem::forget`, or held by a continuation of
 /// its own task: a cycle) is never counted gone: the task stays pending, as in .NET.
 ///
@@ -370,7 +372,13 @@ impl<T> TaskCompletionSource<T> {
 
 impl<T> Drop for TaskCompletionSource<T> {
     fn drop(&mut self) {
-        if self.raw.release_source() && !self.raw.snapshot().is_claimed() {
+        // With no handle of the task left (none was taken, or every one was dropped: a
+        // consumer that gave up), nobody can await the abandonment or fail to observe it:
+        // the cell just goes, unreported.
+        if self.raw.release_source()
+            && !self.raw.snapshot().is_claimed()
+            && !self.raw.is_only_handle()
+        {
             // No other source is left, but a completer without one can still race us
             // (`Task::try_cancel`, say from a `cancel_on` watcher): the completion is a
             // compare-and-swap, so whichever comes first wins and the other is ignored.

@@ -10,7 +10,8 @@
 //! them (`cargo run --release -p valuetask-bench`, rows (h), (h2), (j), (k)): a `#[value_task]`
 //! call whose body has no `.await` costs what a plain function call returning its value costs
 //! (h); one whose body could suspend and completes at once builds its future in a pooled block,
-//! polls it and gives the block back (h2); one that suspends keeps its future in pooled
+//! polls it and gives the block back (h2), or keeps it for its result when that is larger than
+//! the value task's two words, until it is awaited; one that suspends keeps its future in pooled
 //! storage, so neither allocates in steady state,
 //! where an `#[async_trait]` call allocates on every call (and a `Task` takes a shared,
 //! reference-counted cell). Fewer allocations are not always less time, though: a result
@@ -37,7 +38,7 @@
 //! |---|---|---|
 //! | fewer than [`MIN_CALLS`] calls | [`Advice::TooFewCalls`] | nothing to tell yet |
 //! | a result over [`LARGE_RESULT_BYTES`], ≥ 50% | [`Advice::LargeResult`] | no allocation, and the value task is two words, but a call that completes at once copies the result out of its block, which a box does not: measure |
-//! | ≥ 90% | [`Advice::KeepMostlySynchronous`] | the common call allocates nothing and keeps no future (it runs to its end at the call, in a pooled block given back at once); a `Task` would take a shared cell on every call |
+//! | ≥ 90% | [`Advice::KeepMostlySynchronous`] | the common call allocates nothing and keeps no future (it runs to its end at the call, in a pooled block given back at once, or when awaited for a result larger than two words); a `Task` would take a shared cell on every call |
 //! | 50% to 90% | [`Advice::KeepPooled`] | most calls complete at once; those that suspend reuse pooled storage |
 //! | < 50% | [`Advice::MostlySuspends`] | a `ValueTask` saves the allocation only on the calls that complete at once; still no allocation in steady state thanks to the pool, but a suspending call is polled once more than a boxed one and may take more time, and when callers share the result (await it more than once, or from several tasks) a `Task` costs about the same and is what they need |
 //!
@@ -45,7 +46,8 @@
 //! `module_path!()` followed by `Type::method` (the impl's type, or the trait for a default
 //! body) or by the function's name. A call counts as synchronous when the value task it
 //! returns is ready at the call (its body ran to the end without suspending, or the source
-//! or task a forwarding body returns has completed). `lazy` methods are not counted: their
+//! or task a forwarding body returns has completed: a source's `status` is asked then, at the
+//! call, so a stale token's panic comes there rather than at the await). `lazy` methods are not counted: their
 //! bodies do not run at the call, so the call cannot tell. Your own call sites
 //! ([`ValueTask::start`](crate::ValueTask::start), a source's value task) can be counted with
 //! [`count!`](crate::count); a [`ValueTask::new`](crate::ValueTask::new) one (lazy: nothing

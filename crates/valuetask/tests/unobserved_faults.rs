@@ -152,10 +152,23 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
     drop(tcs);
     assert_eq!(seen(), ["task panicked: from a source"]);
 
-    // Abandoned counts as faulted.
+    // Abandoned counts as faulted, when a handle of the task was left to observe it.
     let tcs = TaskCompletionSource::<u8>::new();
+    let task = tcs.task();
     drop(tcs);
-    assert_eq!(seen().len(), 1);
+    assert!(seen().is_empty(), "reported when its last handle drops");
+    drop(task);
+    assert_eq!(seen().len(), 1, "the abandonment reported once");
+
+    // With no handle left (none taken, or the consumer gave up first), nobody could observe
+    // the abandonment: nothing is reported.
+    drop(TaskCompletionSource::<u8>::new());
+    let tcs = TaskCompletionSource::<u8>::new();
+    drop(tcs.task());
+    let clone = tcs.clone();
+    drop(tcs);
+    drop(clone);
+    assert!(seen().is_empty(), "a source nobody could await reported");
 
     // The library's own forwarding tasks never report: a failure reaches the user's task,
     // which reports only if nobody observes it.

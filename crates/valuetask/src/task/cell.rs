@@ -491,6 +491,12 @@ impl<O> RawTask<O> {
         ]
     }
 
+    /// Whether this is the cell's only handle: no other can appear, since only a holder
+    /// clones one.
+    pub(crate) fn is_only_handle(&self) -> bool {
+        self.cell().refs.load(Ordering::Acquire) == 1
+    }
+
     /// The handle count (tests).
     #[cfg(test)]
     pub(crate) fn ref_count(&self) -> usize {
