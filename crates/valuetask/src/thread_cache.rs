@@ -57,7 +57,11 @@ impl Standing {
         }
         let registered = FLUSHES.try_with(|flushes| {
             let len = flushes.len.get();
-            assert!(len < CACHES, "a thread cache registered twice");
+            if len >= CACHES {
+                // Runs under a task cell's `LOCKED` too (the slab store's first use on a
+                // thread): a panic would leave the bit set.
+                crate::sync::broken_under_lock("a thread cache registered twice");
+            }
             flushes.fns[len].set(Some(flush));
             flushes.len.set(len + 1);
         });

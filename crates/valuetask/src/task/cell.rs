@@ -48,8 +48,10 @@
 //! - No executor or user code runs under `LOCKED` (nor under the source core's, see
 //!   `source/core.rs`): wakers are cloned before it is taken (a re-registration with a new
 //!   waker releases it, clones, and retries) and dropped or woken after it is released; a
-//!   result being discarded is moved out and dropped after. The only call under the bit is
-//!   the allocator (the waiter list growing), whose only failure aborts; an internal
+//!   result being discarded is moved out and dropped after. The only calls under the bit are
+//!   the allocator (the waiter list growing), whose only failure aborts, and the slab
+//!   store's `take` (`slab/store.rs`: a std mutex, held by threads that touch no cell, and
+//!   the thread cache's first registration on a thread); an internal
 //!   invariant found broken under it aborts too (`sync::broken_under_lock`). So a panicking waker or
 //!   `Drop` cannot leave a cell locked, and a thread spinning on the bit waits for a few
 //!   loads and stores. Not lock-free in the strict sense: a holder preempted by the OS delays
