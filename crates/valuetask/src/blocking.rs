@@ -21,8 +21,9 @@
 //! A wait inside a wake-up that a worker's timer or I/O driver runs (a synchronous
 //! continuation of a task that a bridged source completes there) blocks the thread as it
 //! is: that worker's core cannot be moved from under its park, and its driver waits with it,
-//! so a wait there for that runtime's timers or I/O does not end, as on a current-thread
-//! runtime (`may_block_in_place`).
+//! so a wait there for that runtime's timers or I/O does not end, and the wait polls as on a
+//! current-thread runtime's thread (below), for the wake-ups tokio defers to that worker
+//! (`may_block_in_place`).
 //! On valuetask's continuation thread, a wait hands that thread's queue to a new thread
 //! first, for the same reason (`continuation_thread::before_blocking`).
 
@@ -69,7 +70,11 @@ pub(crate) fn park_until<R>(
 ) -> Option<R> {
     #[cfg(feature = "tokio")]
     match tokio::runtime::Handle::try_current().map(|handle| handle.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) if !may_block_in_place() => {}
+        // The worker's core stays in its context, so tokio defers wake-ups (`yield_now`, a
+        // spent budget) to it: polled as on a current-thread runtime's thread.
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) if !may_block_in_place() => {
+            return park_in_scheduler(deadline, poll)
+        }
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
             // tokio offers no test for "may this thread block in place": it refuses (panics,
             // with `REFUSED`) inside a current-thread runtime's `block_on` that entered a

@@ -47,10 +47,12 @@ fn spawn_detached(future: impl Future<Output = ()> + Send + 'static, on: Option<
     #[cfg(not(feature = "tokio"))]
     {
         let _ = on;
-        std::thread::Builder::new()
+        // A thread refused (the OS is out of them) drops the closure, and with it the
+        // future's `Drive`, whose source abandons the task: the task ends
+        // `TaskError::Abandoned`, as when a runtime shuts down under it.
+        let _ = std::thread::Builder::new()
             .name("valuetask-drive".into())
-            .spawn(move || crate::blocking::block_on(future))
-            .expect("valuetask: failed to start a thread to drive a future");
+            .spawn(move || crate::blocking::block_on(future));
     }
 }
 
@@ -89,13 +91,13 @@ where
 ///
 /// Invariant: `future` is initialized exactly while `tcs` is `Some`. It is dropped in place,
 /// under a catch, after `tcs` is taken, before the task completes (`catch_panic.rs`).
-struct Drive<F: Future, C = NoCancel> {
+struct Drive<F: Future, C: CancelSignal = NoCancel> {
     future: ManuallyDrop<F>,
     tcs: Option<TaskCompletionSource<F::Output>>,
     cancel: C,
 }
 
-impl<F: Future, C> Drive<F, C> {
+impl<F: Future, C: CancelSignal> Drive<F, C> {
     fn new(future: F, tcs: TaskCompletionSource<F::Output>, cancel: C) -> Self {
         Self {
             future: ManuallyDrop::new(future),
@@ -174,7 +176,7 @@ impl<F: Future, C: CancelSignal> Future for Drive<F, C> {
     }
 }
 
-impl<F: Future, C> Drive<F, C> {
+impl<F: Future, C: CancelSignal> Drive<F, C> {
     /// Take the source and drop the future in place, under a catch: the source to complete,
     /// and `Err` if the future's `Drop` panicked.
     fn finish(&mut self) -> (TaskCompletionSource<F::Output>, Result<(), TaskError>) {
@@ -187,13 +189,21 @@ impl<F: Future, C> Drive<F, C> {
     }
 }
 
-impl<F: Future, C> Drop for Drive<F, C> {
+impl<F: Future, C: CancelSignal> Drop for Drive<F, C> {
     fn drop(&mut self) {
         if self.tcs.is_some() {
             // Unfinished (its runtime shut down): the future goes first, then the source
-            // (a field, dropped after this, also if this panics) abandons the task.
+            // (a field, dropped after this, also if this panics) abandons the task, unless
+            // the token fired: its watcher cancels the task inside `cancel()`, which may not
+            // have reached it yet, and an abandonment first would take its place.
             // SAFETY: live, since `tcs` is `Some`; dropped once, in place.
             unsafe { ManuallyDrop::drop(&mut self.future) };
+            let mut asking = Context::from_waker(std::task::Waker::noop());
+            if self.cancel.poll_fired(&mut asking) {
+                if let Some(tcs) = self.tcs.take() {
+                    tcs.release_to_other_completer();
+                }
+            }
         }
     }
 }
@@ -296,9 +306,13 @@ mod on_tokio {
             drive(future, Some(handle), false)
         }
 
-        /// Run a blocking closure on tokio's blocking pool (.NET
-        /// `Task.Factory.StartNew(.., TaskCreationOptions.LongRunning)`). A panic faults the
-        /// task.
+        /// Run a blocking closure on tokio's blocking pool: the ambient runtime's, else
+        /// valuetask's global one (.NET `Task.Factory.StartNew(.., TaskCreationOptions.LongRunning)`,
+        /// which starts a thread of its own). A panic faults the task. The ambient runtime's
+        /// pool has a cap (512 threads unless its builder says otherwise): closures past it
+        /// queue until a thread frees, so closures that wait for one another past the cap
+        /// never end (the global runtime's cap is 32,767); and a closure still queued when
+        /// its runtime shuts down is dropped, its task ending [`TaskError::Abandoned`].
         ///
         /// ```
         /// let task = valuetask::Task::run_blocking(|| std::fs::metadata(".").is_ok());
@@ -558,7 +572,9 @@ mod on_tokio {
         /// they are woken there, soon after. On a stack already 32 nested wake-ups deep (a
         /// long chain of waits or continuations completing one another), the rest of the
         /// chain completes just after, on another thread, so that the stack stays bounded.
-        /// Nothing is left behind once the task completes either way. Once the token may
+        /// A `cancel()` that finds the token fired already returns at once, before the
+        /// `cancel()` that fired it, on another thread, has reached this task (tokio-util's,
+        /// as .NET's `Cancel()`). Nothing is left behind once the task completes either way. Once the token may
         /// fire, producers should complete with `try_set_*`: `set_*` panics on a task the
         /// token already canceled. An awaiter's waker that panics there is discarded once
         /// every awaiter was woken: it cannot unwind through `cancel()`, whose other waiters

@@ -323,3 +323,45 @@ fn a_wait_in_a_continuation_run_inside_a_task_still_moves_the_workers_queue() {
         .expect("the wait inside the continuation did not end");
     assert_eq!(waited, Ok(6));
 }
+
+/// As above, the continuation's wait driving a body that yields to tokio: the worker's
+/// deferred wake-ups run only when it gets back to its scheduler, so the wait polls again
+/// by itself.
+#[cfg(feature = "tokio")]
+#[test]
+#[allow(clippy::async_yields_async)] // the continuation's task is handed out, not awaited
+fn a_wait_in_a_continuation_run_by_a_timer_wake_up_drives_a_body_that_yields_to_tokio() {
+    use std::sync::Arc;
+    use valuetask::{ContinuationOptions, ContinueOn};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    let continuation = runtime.block_on(async {
+        tokio::spawn(async move {
+            let source = Arc::new(TimerSource(std::sync::Mutex::new(Box::pin(
+                tokio::time::sleep(Duration::from_millis(20)),
+            ))));
+            let timed = ValueTask::from_arc_source(source, 0).as_task();
+            timed.continue_with_options(
+                ContinuationOptions::default().on(ContinueOn::Synchronously),
+                |_| {
+                    ValueTask::new(async {
+                        // The call's poll meets the first; the wait's polls, the others.
+                        for _ in 0..3 {
+                            tokio::task::yield_now().await;
+                        }
+                        5u8
+                    })
+                    .get_result()
+                },
+            )
+        })
+        .await
+        .unwrap()
+    });
+    let waited = continuation.wait_timeout(WAIT).map(|r| r.copied());
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    assert_eq!(waited, Some(Ok(5)));
+}

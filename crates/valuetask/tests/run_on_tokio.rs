@@ -551,3 +551,55 @@ fn scheduled_continuations_blocked_on_a_later_one_do_not_starve_it() {
         assert!(task.wait_timeout(Duration::from_secs(30)).is_some());
     }
 }
+
+/// A waker that, woken, tells `entered` and blocks until `gate` opens: it holds a
+/// `token.cancel()` between setting the flag and waking the waiters after it.
+struct BlocksInWake {
+    entered: std::sync::Mutex<std::sync::mpsc::Sender<()>>,
+    gate: std::sync::Mutex<std::sync::mpsc::Receiver<()>>,
+}
+
+impl std::task::Wake for BlocksInWake {
+    fn wake(self: Arc<Self>) {
+        self.entered.lock().unwrap().send(()).unwrap();
+        self.gate.lock().unwrap().recv().unwrap();
+    }
+}
+
+#[test]
+fn a_runtime_shut_down_while_the_token_is_firing_leaves_the_task_canceled_not_abandoned() {
+    use std::future::Future;
+    let token = CancellationToken::new();
+    // A waiter of the token ahead of the task's watcher, which holds `cancel()` up.
+    let (entered_tx, entered) = std::sync::mpsc::channel();
+    let (open, gate_rx) = std::sync::mpsc::channel();
+    let waker = std::task::Waker::from(Arc::new(BlocksInWake {
+        entered: std::sync::Mutex::new(entered_tx),
+        gate: std::sync::Mutex::new(gate_rx),
+    }));
+    let mut ahead = Box::pin(token.clone().cancelled_owned());
+    assert!(ahead
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(&waker))
+        .is_pending());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let task = Task::<u8>::run_with_cancellation_on(
+        runtime.handle(),
+        std::future::pending(),
+        token.clone(),
+    );
+    let canceling = std::thread::spawn(move || token.cancel());
+    entered.recv().unwrap();
+    // The token has fired; its watcher has not run. The runtime drops the task's future.
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    assert!(
+        !task.is_completed(),
+        "completed before the token's watcher ran"
+    );
+    open.send(()).unwrap();
+    canceling.join().unwrap();
+    assert_eq!(task.status(), TaskStatus::Canceled);
+}
