@@ -21,9 +21,12 @@
 //! A wait inside a wake-up that a worker's timer or I/O driver runs (a synchronous
 //! continuation of a task that a bridged source completes there) blocks the thread as it
 //! is: that worker's core cannot be moved from under its park, and its driver waits with it,
-//! so a wait there for that runtime's timers or I/O does not end, and the wait polls as on a
-//! current-thread runtime's thread (below), for the wake-ups tokio defers to that worker
-//! (`may_block_in_place`).
+//! so a wait there for that runtime's timers or I/O, or for a task spawned from there (it
+//! sits in that worker's own slot, which no other worker takes), does not end; the wait
+//! polls as on a current-thread runtime's thread (below), for the wake-ups tokio defers to
+//! that worker. tokio offers no test for that place: what tells it from a task's poll is
+//! the cooperative budget, which a task polled through `tokio::task::unconstrained` lacks
+//! too, so such a run inside such a task waits the same way (`may_block_in_place`).
 //! On valuetask's continuation thread, a wait hands that thread's queue to a new thread
 //! first, for the same reason (`continuation_thread::before_blocking`).
 

@@ -16,8 +16,9 @@
 //!   one, which may stop. `Task::run` and `as_task` use the ambient runtime whatever its
 //!   flavor, as `tokio::spawn` does.
 //! - `Drive` polls a future under a catch and completes a task: a panic faults it; dropped
-//!   unfinished (its runtime shut down), it abandons it. Its future is initialized exactly
-//!   while it holds its source (no flag: see `Drive`).
+//!   unfinished (its runtime shut down), it abandons it (faults it, if the future's `Drop`
+//!   panics), unless the token fired (below). Its future is initialized exactly while it
+//!   holds its source (no flag: see `Drive`).
 //! - A fired token's task is completed only by the token's watcher (`cancel_when`, inside
 //!   `token.cancel()`), registered before the task is handed out: a `Drive` that sees the
 //!   token fire drops its future and lets go of its source without completing the task.
@@ -80,7 +81,8 @@ where
 /// Polls a future to completion and completes a task with its output or a panic as
 /// [`TaskError::Panicked`]; a fired token drops the future at once and leaves the task to the
 /// token's watcher, which cancels it. Dropped unfinished (its runtime shut down), its source
-/// completes the task as abandoned.
+/// completes the task as abandoned (or faulted by a panic in the future's `Drop`), unless the
+/// token fired: then the watcher cancels it.
 ///
 /// As small as the future allows, since tokio allocates a task's cell in steps of 128 bytes:
 /// the future and one word, the source, whose presence says the future is alive (no flag of
@@ -191,19 +193,26 @@ impl<F: Future, C: CancelSignal> Drive<F, C> {
 
 impl<F: Future, C: CancelSignal> Drop for Drive<F, C> {
     fn drop(&mut self) {
-        if self.tcs.is_some() {
-            // Unfinished (its runtime shut down): the future goes first, then the source
-            // (a field, dropped after this, also if this panics) abandons the task, unless
-            // the token fired: its watcher cancels the task inside `cancel()`, which may not
-            // have reached it yet, and an abandonment first would take its place.
-            // SAFETY: live, since `tcs` is `Some`; dropped once, in place.
-            unsafe { ManuallyDrop::drop(&mut self.future) };
-            let mut asking = Context::from_waker(std::task::Waker::noop());
-            if self.cancel.poll_fired(&mut asking) {
-                if let Some(tcs) = self.tcs.take() {
-                    tcs.release_to_other_completer();
-                }
-            }
+        if self.tcs.is_none() {
+            return;
+        }
+        // Unfinished (its runtime shut down): the future goes first, under a catch. If the
+        // token fired, its watcher cancels the task inside `cancel()`, which may not have
+        // reached it yet: the source is let go of, as at a poll that sees the token fire.
+        // Otherwise a panic in that drop faults the task, and without one the source,
+        // dropped here, abandons it.
+        let (tcs, dropped) = self.finish();
+        let mut asking = Context::from_waker(std::task::Waker::noop());
+        let lost = if self.cancel.poll_fired(&mut asking) {
+            tcs.release_to_other_completer();
+            dropped.err()
+        } else {
+            dropped
+                .err()
+                .and_then(|panicked| tcs.try_set_error(panicked).err())
+        };
+        if let Some(panicked) = lost {
+            crate::unobserved::report::<()>(&Err(panicked));
         }
     }
 }

@@ -603,3 +603,27 @@ fn a_runtime_shut_down_while_the_token_is_firing_leaves_the_task_canceled_not_ab
     canceling.join().unwrap();
     assert_eq!(task.status(), TaskStatus::Canceled);
 }
+
+#[test]
+fn a_future_whose_drop_panics_when_its_runtime_shuts_down_faults_its_task_with_that_panic() {
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("dropped at shutdown");
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let held = PanicsOnDrop;
+    let task = Task::<u8>::run_on(runtime.handle(), async move {
+        let _held = held;
+        std::future::pending().await
+    });
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    assert_eq!(
+        task.error().and_then(TaskError::panic_message),
+        Some("dropped at shutdown")
+    );
+}

@@ -40,7 +40,8 @@
 //!   follows the rules in `waiters.rs`: the completer takes its wakers after publishing
 //!   `COMPLETE`, and registrants check `COMPLETE` under their shard's lock.
 //! - `sources` counts the `TaskCompletionSource` handles; the last one to drop completes the
-//!   cell as abandoned if nobody completed it.
+//!   cell as abandoned if nobody completed it and another handle is left to see it (if none
+//!   is, the cell is freed pending: nobody can be waiting).
 //! - A count of one (`refs` or `sources`) means "only me": only a holder can create another,
 //!   so the last drop may skip the read-modify-write.
 //! - `CLAIMED` and `LOCKED` are set together by the completer's one CAS, so `CLAIMED` without
