@@ -321,7 +321,7 @@ mod on_tokio {
         /// pool has a cap (512 threads unless its builder says otherwise): closures past it
         /// queue until a thread frees, so closures that wait for one another past the cap
         /// never end (the global runtime's cap is 32,767); and a closure still queued when
-        /// its runtime shuts down is dropped, its task ending [`TaskError::Abandoned`].
+        /// its runtime shuts down is dropped, its task ending [`TaskError::Abandoned`](crate::TaskError::Abandoned).
         ///
         /// ```
         /// let task = valuetask::Task::run_blocking(|| std::fs::metadata(".").is_ok());
