@@ -39,6 +39,10 @@ pub struct TaskCompletionSource<T> {
     raw: RawTask<TaskOutput<T>>,
 }
 
+// As `Task`'s (see there): the cell it completes is never left half-changed by a panic.
+impl<T: std::panic::RefUnwindSafe> std::panic::UnwindSafe for TaskCompletionSource<T> {}
+impl<T: std::panic::RefUnwindSafe> std::panic::RefUnwindSafe for TaskCompletionSource<T> {}
+
 impl<T> TaskCompletionSource<T> {
     /// A source whose task wakes awaiters inline on completion (.NET
     /// `new TaskCompletionSource<TResult>()`). One pooled block, shared with the task (no
@@ -170,6 +174,7 @@ impl<T> TaskCompletionSource<T> {
     /// # Panics
     /// If the task was already completed.
     #[track_caller]
+    #[doc(alias = "set_cancelled")]
     pub fn set_canceled(&self) {
         if !self.complete_with(Outcome::Canceled, || Err(TaskError::Canceled)) {
             already_completed("set_canceled");
@@ -289,6 +294,7 @@ impl<T> TaskCompletionSource<T> {
     /// assert!(!tcs.try_set_canceled(), "already completed");
     /// assert_eq!(tcs.task().wait(), Ok(&1));
     /// ```
+    #[doc(alias = "try_set_cancelled")]
     pub fn try_set_canceled(&self) -> bool {
         self.try_set_error(TaskError::Canceled).is_ok()
     }

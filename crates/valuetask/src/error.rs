@@ -111,6 +111,7 @@ impl TaskError {
     /// assert!(TaskError::Canceled.is_canceled());
     /// assert!(!TaskError::Abandoned.is_canceled(), "abandoned counts as faulted");
     /// ```
+    #[doc(alias = "is_cancelled")]
     pub fn is_canceled(&self) -> bool {
         matches!(self, TaskError::Canceled)
     }

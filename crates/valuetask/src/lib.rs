@@ -33,7 +33,7 @@
 //! | `PoolingAsyncValueTaskMethodBuilder`, `async ValueTask<T>` methods | [`#[value_task]`](macro@value_task) on traits, impls and `async fn`s; [`ValueTask::new`] pools the future; [`LocalValueTask`] for futures that are not `Send` |
 //! | no .NET counterpart: native `async fn` traits behind a trait object (dynosaur's `dyn` form) | [`#[dyn_trait]`](macro@dyn_trait) and its [`DynForm`]: the trait as written, a `dyn` form whose calls return value tasks in pooled storage, no box per call |
 //! | no .NET counterpart: tower's `BoxService`, `BoxCloneService`, `BoxCloneSyncService`, `UnsyncBoxService` and `BoxLayer` family | [`tower`]'s types of the same names (feature `tower`): the same erasure, with value-task responses in pooled storage, no box per request |
-//! | `TaskScheduler.UnobservedTaskException` | [`set_unobserved_error_hook`] (default: a `tracing` warning) |
+//! | `TaskScheduler.UnobservedTaskException` | [`set_unobserved_error_hook`] (default: a `tracing` warning), [`take_unobserved_error_hook`] |
 //! | `ConfigureAwait(false)`, `SynchronizationContext` | none: code after `.await` runs on whatever executor polls it |
 //!
 //! Porting C# code? The [`guide`] shows each .NET pattern (`async ValueTask` methods, the
@@ -119,7 +119,7 @@ pub use source::{
     Completer, CompletionPool, ManualResetValueTaskSourceCore, SourceStatus, ValueTaskSource,
 };
 pub use task::{Task, TaskError, TaskFuture, TaskResultFuture, TaskStatus};
-pub use unobserved::set_unobserved_error_hook;
+pub use unobserved::{set_unobserved_error_hook, take_unobserved_error_hook};
 pub use value_task::ValueTask;
 
 /// `async fn` in traits (usable as `dyn Trait`), impls and free functions, returning a

@@ -160,6 +160,22 @@ impl<'a, T> LocalValueTask<'a, T> {
         self.inner.is_completed()
     }
 
+    /// Whether this value task has yielded its value: polled again, it panics (see
+    /// [`ValueTask::is_terminated`]).
+    ///
+    /// ```
+    /// use valuetask::LocalValueTask;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let mut vt = LocalValueTask::from_result(3);
+    /// assert_eq!((&mut vt).await, 3);
+    /// assert!(vt.is_terminated());
+    /// # });
+    /// ```
+    pub fn is_terminated(&self) -> bool {
+        self.inner.is_terminated()
+    }
+
     /// See `ValueTask::completed_at_call`.
     #[cfg(feature = "stats")]
     #[inline]

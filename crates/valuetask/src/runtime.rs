@@ -283,6 +283,10 @@ mod on_tokio {
         /// runtime and use
         /// [`run_on`](Self::run_on).
         ///
+        /// Unlike `tokio::spawn`, the output must be `Sync` too: a [`Task`] shares its value
+        /// with every handle (`&T` from [`result`](Self::result) and [`wait`](Self::wait));
+        /// a `!Sync` one goes in a `Mutex`, or through a value task.
+        ///
         /// On an ambient current-thread runtime the task is spawned there, as `tokio::spawn`
         /// does: it runs only while that runtime's thread awaits, so awaiting it works, but
         /// [`wait`](Self::wait) on that thread would never return. Use `run_on` with another
@@ -293,6 +297,7 @@ mod on_tokio {
         /// let task = Task::run(async { 6 * 7 });
         /// assert_eq!(task.wait(), Ok(&42));
         /// ```
+        #[doc(alias = "spawn")]
         pub fn run(future: impl std::future::Future<Output = T> + Send + 'static) -> Task<T> {
             drive(future, None, false)
         }
@@ -327,6 +332,7 @@ mod on_tokio {
         /// let task = valuetask::Task::run_blocking(|| std::fs::metadata(".").is_ok());
         /// assert_eq!(task.wait(), Ok(&true));
         /// ```
+        #[doc(alias = "spawn_blocking")]
         pub fn run_blocking(f: impl FnOnce() -> T + Send + 'static) -> Task<T> {
             let tcs = TaskCompletionSource::new();
             let task = tcs.task();
@@ -462,6 +468,7 @@ mod on_tokio {
         /// continuation of it, or a `when_all` or `when_any` over it, holds a handle while it
         /// waits, so both stay for good: nothing will ever complete them.)
         #[must_use = "the returned task is the only effect of this call: await it or keep it"]
+        #[doc(alias = "sleep")]
         pub fn delay(duration: Duration) -> Task<()> {
             if duration.is_zero() {
                 return Task::completed();

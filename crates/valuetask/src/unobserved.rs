@@ -48,6 +48,45 @@ pub fn set_unobserved_error_hook(hook: impl Fn(&TaskError) + Send + Sync + 'stat
     drop(old);
 }
 
+/// Put the default hook (a `tracing` warning) back and return the hook that was set, or the
+/// default one, as `std::panic::take_hook` does: to restore it later, or to call it from a
+/// new hook that adds to it (.NET: unsubscribing from `UnobservedTaskException`).
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use valuetask::{set_unobserved_error_hook, take_unobserved_error_hook, Task, TaskError};
+///
+/// static SEEN: AtomicUsize = AtomicUsize::new(0);
+/// let previous = take_unobserved_error_hook();
+/// set_unobserved_error_hook(move |error| {
+///     SEEN.fetch_add(1, Ordering::SeqCst);
+///     previous(error); // and what was there before
+/// });
+/// drop(Task::<u8>::from_error(TaskError::panicked("nobody looked")));
+/// assert_eq!(SEEN.load(Ordering::SeqCst), 1);
+///
+/// let ours = take_unobserved_error_hook(); // the default is back
+/// drop(Task::<u8>::from_error(TaskError::panicked("nobody looked")));
+/// assert_eq!(SEEN.load(Ordering::SeqCst), 1, "ours is off");
+/// ours(&TaskError::Abandoned);
+/// assert_eq!(SEEN.load(Ordering::SeqCst), 2, "and handed back");
+/// ```
+pub fn take_unobserved_error_hook() -> Box<dyn Fn(&TaskError) + Send + Sync> {
+    let old = HOOK.write().unwrap_or_else(|e| e.into_inner()).take();
+    match old {
+        Some(hook) => Box::new(move |error| hook(error)),
+        None => Box::new(default_hook),
+    }
+}
+
+/// The default hook: a `tracing` warning.
+fn default_hook(error: &TaskError) {
+    tracing::warn!(
+        error = %error,
+        "a faulted valuetask::Task was dropped without anyone observing its error"
+    );
+}
+
 /// The `on_unobserved` of the library's internal tasks (forwarders, continuation waits): an
 /// internal task is abandoned exactly when the user's task it serves is, which reports that
 /// itself; any other fault (a waker that panicked while it completed the user's task) is
@@ -76,9 +115,6 @@ pub(crate) fn report<T>(output: &TaskOutput<T>) {
                 crate::catch_panic::discard(panic);
             }
         }
-        None => tracing::warn!(
-            error = %error,
-            "a faulted valuetask::Task was dropped without anyone observing its error"
-        ),
+        None => default_hook(error),
     }
 }

@@ -398,6 +398,24 @@ impl<'a, T> ValueTask<'a, T> {
         self.repr_is_completed()
     }
 
+    /// Whether this value task has yielded its value: polled again, it panics (as futures'
+    /// `FusedFuture::is_terminated` tells; a `select!` loop asks it before polling). No .NET
+    /// counterpart: a .NET value task awaited twice is undefined behaviour.
+    ///
+    /// ```
+    /// use valuetask::ValueTask;
+    ///
+    /// # futures::executor::block_on(async {
+    /// let mut vt = ValueTask::from_result(3);
+    /// assert!(!vt.is_terminated());
+    /// assert_eq!((&mut vt).await, 3);
+    /// assert!(vt.is_terminated());
+    /// # });
+    /// ```
+    pub fn is_terminated(&self) -> bool {
+        self.is_done()
+    }
+
     /// For the `stats` advisor, of a value task a call just returned: whether the call
     /// completed. Yes when it holds its value (one check of the tag), or when the source,
     /// task or pooled slot it stands for has completed (a body that only forwards returns

@@ -318,6 +318,25 @@ fn a_task_is_send_and_sync_and_debug_shows_its_status() {
     let t = Task::from_result(1u8);
     assert_send_sync(&t);
     assert!(format!("{t:?}").contains("RanToCompletion"));
+    assert_eq!(t.status().to_string(), "RanToCompletion");
+}
+
+#[test]
+fn a_task_and_its_source_are_unwind_safe_as_an_arc_is() {
+    use std::panic::{catch_unwind, RefUnwindSafe, UnwindSafe};
+    fn assert_unwind_safe<S: UnwindSafe + RefUnwindSafe>(_: &S) {}
+    let tcs = TaskCompletionSource::<u8>::new();
+    let task = tcs.task();
+    assert_unwind_safe(&tcs);
+    assert_unwind_safe(&task);
+    // Captured by reference in `catch_unwind` with no `AssertUnwindSafe`, as a
+    // `JoinHandle` can be.
+    assert!(catch_unwind(|| {
+        tcs.set_result(1);
+        panic!("after completing")
+    })
+    .is_err());
+    assert_eq!(catch_unwind(|| *task.wait().unwrap()).ok(), Some(1));
 }
 
 #[test]

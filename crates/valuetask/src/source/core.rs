@@ -427,6 +427,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// # Panics
     /// If this generation was already completed.
     #[track_caller]
+    #[doc(alias = "set_cancelled")]
     pub fn set_canceled(&self) {
         self.complete_once(Err(TaskError::Canceled), "set_canceled");
     }
@@ -480,6 +481,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// assert!(!core.try_set_canceled(), "already completed");
     /// assert_eq!(core.status(0), SourceStatus::Canceled);
     /// ```
+    #[doc(alias = "try_set_cancelled")]
     pub fn try_set_canceled(&self) -> bool {
         self.try_set_error(TaskError::Canceled).is_ok()
     }

@@ -594,7 +594,10 @@ impl<T: Send + 'static> Completer<T> {
         }
     }
 
-    /// Complete with `error` (.NET `SetException`).
+    /// Complete with `error` (.NET `SetException`). Any error is taken as it is, an empty
+    /// [`TaskError::Aggregate`] too, as the core's [`set_error`](crate::ManualResetValueTaskSourceCore::set_error)
+    /// takes it (a [`TaskCompletionSource`](crate::TaskCompletionSource), whose task many may
+    /// await, refuses one).
     ///
     /// ```
     /// use valuetask::{CompletionPool, TaskError};
@@ -617,6 +620,7 @@ impl<T: Send + 'static> Completer<T> {
     /// completer.set_canceled();
     /// assert!(reply.get_result().unwrap_err().is_canceled());
     /// ```
+    #[doc(alias = "set_cancelled")]
     pub fn set_canceled(self) {
         complete_slot(self.into_slot(), Outcome::Canceled, || {
             Err(TaskError::Canceled)

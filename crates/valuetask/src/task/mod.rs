@@ -38,6 +38,17 @@ pub enum TaskStatus {
     Canceled,
 }
 
+/// The .NET name: `Pending`, `RanToCompletion`, `Faulted`, `Canceled`.
+///
+/// ```
+/// assert_eq!(valuetask::TaskStatus::RanToCompletion.to_string(), "RanToCompletion");
+/// ```
+impl std::fmt::Display for TaskStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self, f)
+    }
+}
+
 impl TaskStatus {
     /// True for every status but `Pending` (.NET `IsCompleted`).
     ///
@@ -98,6 +109,12 @@ pub struct Task<T> {
     /// This handle's waiter slot while it is being awaited by value.
     key: WaiterKey,
 }
+
+// A panic that unwinds past a `Task` cannot leave its cell half-changed: every change is
+// one atomic step, or made under a lock bit whose holder runs no user code (a broken
+// invariant there aborts). So, as an `Arc<T>`, it is unwind-safe when its value is.
+impl<T: std::panic::RefUnwindSafe> std::panic::UnwindSafe for Task<T> {}
+impl<T: std::panic::RefUnwindSafe> std::panic::RefUnwindSafe for Task<T> {}
 
 impl<T> Task<T> {
     /// A task that never completes and holds nothing: no source, no work, so it is freed
@@ -253,6 +270,7 @@ impl<T> Task<T> {
     /// tcs.set_result(1);
     /// assert!(task.is_completed());
     /// ```
+    #[doc(alias = "is_finished")]
     pub fn is_completed(&self) -> bool {
         self.raw.snapshot().is_complete()
     }
@@ -292,6 +310,7 @@ impl<T> Task<T> {
     /// tcs.set_canceled();
     /// assert!(task.is_canceled());
     /// ```
+    #[doc(alias = "is_cancelled")]
     pub fn is_canceled(&self) -> bool {
         self.status() == TaskStatus::Canceled
     }
