@@ -1,5 +1,5 @@
 //! Loom models of `ManualResetValueTaskSourceCore` (set vs poll, set vs reset, poll vs reset,
-//! set vs drop, set vs a waiting value task's withdrawal) and of a `CompletionPool` slot completed and consumed on different threads, and its completer waiting for `closed`.
+//! set vs drop, set vs a waiting value task's withdrawal, reset vs it) and of a `CompletionPool` slot completed and consumed on different threads, and its completer waiting for `closed`.
 //! Run with
 //! `RUSTFLAGS="--cfg valuetask_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release --test loom_source`.
 #![cfg(valuetask_loom)]
@@ -356,6 +356,54 @@ fn a_waiting_value_task_withdrawn_while_the_core_completes() {
         assert_eq!(
             next.get_result().map(|m| Arc::ptr_eq(&m, &marker)),
             Ok(true)
+        );
+    });
+}
+
+/// A waiting value task of one generation dropped on one thread while the owner resets the
+/// core on another and a value task of the next generation registers and is completed: the
+/// old one's withdrawal, whenever it lands, touches nothing of the new generation (its
+/// registration stays and is woken, no second-consumer panic), and the old waker is let go.
+#[test]
+fn a_waiting_value_task_dropped_while_the_owner_resets_leaves_the_next_generation_alone() {
+    model(|| {
+        let core = loom::sync::Arc::new(ManualResetValueTaskSourceCore::<u8>::new());
+        let (old_wakes, old_waker) = Wakes::new();
+        let mut old = core.value_task();
+        let polled = std::future::Future::poll(
+            std::pin::Pin::new(&mut old),
+            &mut std::task::Context::from_waker(&old_waker),
+        );
+        assert!(polled.is_pending());
+        drop(old_waker);
+        let owner = {
+            let core = core.clone();
+            thread::spawn(move || {
+                core.reset();
+                let (wakes, waker) = Wakes::new();
+                let mut cx = std::task::Context::from_waker(&waker);
+                let mut next = core.value_task();
+                let first = std::future::Future::poll(std::pin::Pin::new(&mut next), &mut cx);
+                core.set_result(5);
+                if first.is_pending() {
+                    assert_eq!(wakes.count(), 1, "the new generation's waiter was woken");
+                    let again = std::future::Future::poll(std::pin::Pin::new(&mut next), &mut cx);
+                    assert!(matches!(again, Poll::Ready(Ok(5))));
+                } else {
+                    assert!(matches!(first, Poll::Ready(Ok(5))));
+                }
+            })
+        };
+        drop(old);
+        owner.join().unwrap();
+        assert!(
+            old_wakes.count() <= 1,
+            "the reset wakes the old waiter at most once"
+        );
+        assert_eq!(
+            Arc::strong_count(&old_wakes),
+            1,
+            "the old waker is not kept"
         );
     });
 }
