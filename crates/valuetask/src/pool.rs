@@ -626,8 +626,12 @@ impl<T> PooledBox<T> {
 
     /// The same box as a `PooledBox<U>`, `unsize` being the unsizing coercion of its pointer
     /// (`|p| p`, to `NonNull<dyn Trait>`: stable Rust does not coerce the box itself).
+    ///
+    /// # Safety
+    /// `unsize` returns its pointer unsized and nothing else: the same address, with the
+    /// metadata of the value there (the drop takes the block's class from it).
     #[inline]
-    pub(crate) fn map_unsize<U: ?Sized>(
+    pub(crate) unsafe fn map_unsize<U: ?Sized>(
         self,
         unsize: impl FnOnce(NonNull<T>) -> NonNull<U>,
     ) -> PooledBox<U> {

@@ -18,7 +18,8 @@
 //! - Native thread-locals without drop glue are never destroyed (Linux, macOS, Windows), so
 //!   a flush can reach its cache while the guard runs. Where `std` emulates thread-locals
 //!   with OS keys, a cache's key may be destroyed first, and what it holds then leaks (at most
-//!   its cap) instead of being flushed.
+//!   its cap, per exiting thread) instead of being flushed; such a key is built again, new,
+//!   at a later use on that thread, whose registration is refused (the cache is bypassed).
 
 use std::cell::Cell;
 
@@ -55,18 +56,21 @@ impl Standing {
             EXITING => return false,
             _ => {}
         }
+        // Refused once the guard ran, or with the list full: a cache whose emulated
+        // thread-local was destroyed and built again at a later use (see the module docs)
+        // registers a second time. (No panic: this runs under a task cell's `LOCKED` too, on
+        // the slab store's first use on a thread.)
         let registered = FLUSHES.try_with(|flushes| {
             let len = flushes.len.get();
-            if len >= CACHES {
-                // Runs under a task cell's `LOCKED` too (the slab store's first use on a
-                // thread): a panic would leave the bit set.
-                crate::sync::broken_under_lock("a thread cache registered twice");
+            if flushes.guard_ran.get() || len >= CACHES {
+                return false;
             }
             flushes.fns[len].set(Some(flush));
             flushes.len.set(len + 1);
+            true
         });
         // Touching the guard registers its destructor; it fails once the thread is exiting.
-        if registered.is_ok() && GUARD.try_with(|_| ()).is_ok() {
+        if registered == Ok(true) && GUARD.try_with(|_| ()).is_ok() {
             self.0.set(REGISTERED);
             true
         } else {
@@ -88,6 +92,8 @@ type Flush = Cell<Option<fn()>>;
 struct Flushes {
     fns: [Flush; CACHES],
     len: Cell<usize>,
+    /// Set when the guard starts running the flushes: no cache registers after.
+    guard_ran: Cell<bool>,
 }
 
 thread_local! {
@@ -95,6 +101,7 @@ thread_local! {
         Flushes {
             fns: [const { Cell::new(None) }; CACHES],
             len: Cell::new(0),
+            guard_ran: Cell::new(false),
         }
     };
     static GUARD: ExitGuard = const { ExitGuard };
@@ -106,6 +113,7 @@ struct ExitGuard;
 impl Drop for ExitGuard {
     fn drop(&mut self) {
         let _ = FLUSHES.try_with(|flushes| {
+            flushes.guard_ran.set(true);
             for flush in &flushes.fns[..flushes.len.get()] {
                 if let Some(flush) = flush.take() {
                     flush();
@@ -156,5 +164,32 @@ mod tests {
             "an exiting cache does not register"
         );
         assert_eq!(FLUSHED.load(Ordering::Relaxed), 1);
+    }
+
+    fn flush_nothing() {}
+
+    /// A cache built anew after the guard ran (an emulated thread-local's key destroyed,
+    /// then used again by a later destructor) and a fifth registration are refused, not a
+    /// panic or an abort: the cache is bypassed.
+    #[test]
+    fn a_registration_after_the_guard_ran_or_past_the_list_is_refused() {
+        static REFUSED_AT_EXIT: AtomicUsize = AtomicUsize::new(0);
+        fn flush_then_register_a_new_cache() {
+            if !Standing::new().register(flush_nothing) {
+                REFUSED_AT_EXIT.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        std::thread::spawn(|| {
+            assert!(Standing::new().register(flush_then_register_a_new_cache));
+            for _ in 1..CACHES {
+                assert!(Standing::new().register(flush_nothing));
+            }
+            let fifth = Standing::new();
+            assert!(!fifth.register(flush_nothing), "the list is full");
+            assert!(!fifth.is_registered());
+        })
+        .join()
+        .unwrap();
+        assert_eq!(REFUSED_AT_EXIT.load(Ordering::Relaxed), 1);
     }
 }

@@ -288,12 +288,15 @@ macro_rules! erased_clone_service {
                         Future = Self::Future,
                     > $(+ $object)+,
             > {
-                PooledBox::new(Started(self.0.clone())).map_unsize::<dyn $clone_trait<
-                    T,
-                    Response = Self::Response,
-                    Error = Self::Error,
-                    Future = Self::Future,
-                > $(+ $object)+>(|p| p)
+                // SAFETY: `|p| p` is the unsizing coercion of the pointer.
+                unsafe {
+                    PooledBox::new(Started(self.0.clone())).map_unsize::<dyn $clone_trait<
+                        T,
+                        Response = Self::Response,
+                        Error = Self::Error,
+                        Future = Self::Future,
+                    > $(+ $object)+>(|p| p)
+                }
             }
         }
 
@@ -313,14 +316,16 @@ macro_rules! erased_clone_service {
                 S: Service<T, Response = U, Error = E> + $($bound)+,
                 S::Future: Send + 'static,
             {
-                Self {
-                    inner: PooledBox::new(Started(inner)).map_unsize::<dyn $clone_trait<
+                // SAFETY: `|p| p` is the unsizing coercion of the pointer.
+                let inner = unsafe {
+                    PooledBox::new(Started(inner)).map_unsize::<dyn $clone_trait<
                         T,
                         Response = U,
                         Error = E,
                         Future = Response<U, E>,
-                    > $(+ $object)+>(|p| p),
-                }
+                    > $(+ $object)+>(|p| p)
+                };
+                Self { inner }
             }
 
             /// A layer that erases the service it wraps (tower's function of the same name).

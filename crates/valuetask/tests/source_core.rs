@@ -748,3 +748,45 @@ fn a_withdraw_that_drops_an_inner_value_task_still_withdraws_the_outer_one() {
     assert_eq!(poll_once(&mut second, &waker), Poll::Ready(Ok(3)));
     drop(elsewhere);
 }
+
+/// A value task's poll that replaces a waker whose drop panics (one registered by hand
+/// through `poll_result`) unwinds after its registration was published: its drop still
+/// withdraws it (the core keeps no clone of its waker).
+#[test]
+fn a_registration_published_by_a_poll_that_unwinds_is_withdrawn_when_the_value_task_drops() {
+    /// Panics in `drop` (the core drops it, replaced, after publishing the new waker).
+    struct Bomb;
+    impl std::task::Wake for Bomb {
+        fn wake(self: Arc<Self>) {}
+    }
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            if !thread::panicking() {
+                panic!("a waker's drop panics");
+            }
+        }
+    }
+    let core = Core::new();
+    let bomb = Waker::from(Arc::new(Bomb));
+    let by_hand = core.poll_result(0, &mut std::task::Context::from_waker(&bomb));
+    assert!(by_hand.is_pending());
+    drop(bomb); // the core holds the last handle of the bomb now
+    let (counting, waker) = CountingWaker::new();
+    let mut vt = core.value_task();
+    let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = std::future::Future::poll(
+            std::pin::Pin::new(&mut vt),
+            &mut std::task::Context::from_waker(&waker),
+        );
+    }));
+    assert!(polled.is_err(), "the replaced waker's drop panicked");
+    drop(vt);
+    drop(waker);
+    assert_eq!(
+        Arc::strong_count(&counting),
+        1,
+        "the dropped value task's registration was withdrawn"
+    );
+    core.set_result(4);
+    assert_eq!(core.value_task().get_result(), Ok(4));
+}

@@ -267,11 +267,24 @@ impl<O> CoreRecord<O> {
         let record = unsafe { Self::record(header) };
         // SAFETY: the record borrows the core for as long as it lives.
         let core = unsafe { record.core.as_ref() };
+        /// Marks the record `WAITED` if the core's poll unwinds: a replaced waker's `Drop`
+        /// that panics does so after the registration naming this record was published, and
+        /// the release must withdraw it (the block, and with it the name, is reused).
+        struct WaitedOnUnwind<'v, O>(NonNull<Header<O>>, &'v BackingVTable<O>);
+        impl<O> Drop for WaitedOnUnwind<'_, O> {
+            fn drop(&mut self) {
+                // SAFETY: as the write below; a release that finds no registration of this
+                // record withdraws nothing.
+                unsafe { self.0.as_ptr().write(Header::from_raw(self.1)) };
+            }
+        }
+        let on_unwind = WaitedOnUnwind(header, &Self::WAITED);
         // The record's address names this value task to the core (one consumer per
         // generation): it stays put while the value task moves.
         let polled = Consumer::polling(header.as_ptr() as usize, || {
             core.poll_result(record.token, cx)
         });
+        std::mem::forget(on_unwind);
         if polled.is_pending() {
             // SAFETY: the record is this value task's alone; `&WAITED` is a promoted constant
             // of this type. A vtable changes only in a poll that returns `Pending`, as the
