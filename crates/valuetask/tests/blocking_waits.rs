@@ -245,13 +245,14 @@ impl valuetask::ValueTaskSource<u8> for TimerSource {
     }
 }
 
-/// A synchronous continuation of a task that a timer's wake-up completes (a bridged source)
-/// runs inside the worker's park, where `block_in_place` cannot move the worker's core away:
-/// a wait there blocks the thread as it is.
+/// On a two-worker runtime, a synchronous continuation `then` of a task that a 20 ms tokio
+/// timer completes through a bridged [`TimerSource`] (so `then` runs inside a worker's
+/// park), and the runtime.
 #[cfg(feature = "tokio")]
-#[test]
 #[allow(clippy::async_yields_async)] // the continuation's task is handed out, not awaited
-fn a_wait_in_a_continuation_run_by_a_timer_wake_up_on_a_worker_ends() {
+fn continuation_of_a_timer_wake_up(
+    then: impl FnOnce(&Task<u8>) -> u8 + Send + 'static,
+) -> (Task<u8>, tokio::runtime::Runtime) {
     use std::sync::Arc;
     use valuetask::{ContinuationOptions, ContinueOn};
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -259,8 +260,6 @@ fn a_wait_in_a_continuation_run_by_a_timer_wake_up_on_a_worker_ends() {
         .enable_time()
         .build()
         .unwrap();
-    let other = TaskCompletionSource::<u8>::new();
-    let waited = other.task();
     let continuation = runtime.block_on(async {
         tokio::spawn(async move {
             let source = Arc::new(TimerSource(std::sync::Mutex::new(Box::pin(
@@ -269,14 +268,26 @@ fn a_wait_in_a_continuation_run_by_a_timer_wake_up_on_a_worker_ends() {
             let timed = ValueTask::from_arc_source(source, 0).as_task();
             timed.continue_with_options(
                 ContinuationOptions::default().on(ContinueOn::Synchronously),
-                move |timed| {
-                    assert_eq!(timed.wait(), Ok(&3));
-                    *waited.wait().unwrap()
-                },
+                then,
             )
         })
         .await
         .unwrap()
+    });
+    (continuation, runtime)
+}
+
+/// A synchronous continuation of a task that a timer's wake-up completes (a bridged source)
+/// runs inside the worker's park, where `block_in_place` cannot move the worker's core away:
+/// a wait there blocks the thread as it is.
+#[cfg(feature = "tokio")]
+#[test]
+fn a_wait_in_a_continuation_run_by_a_timer_wake_up_on_a_worker_ends() {
+    let other = TaskCompletionSource::<u8>::new();
+    let waited = other.task();
+    let (continuation, runtime) = continuation_of_a_timer_wake_up(move |timed| {
+        assert_eq!(timed.wait(), Ok(&3));
+        *waited.wait().unwrap()
     });
     thread::sleep(Duration::from_millis(100));
     other.set_result(4);
@@ -329,37 +340,16 @@ fn a_wait_in_a_continuation_run_inside_a_task_still_moves_the_workers_queue() {
 /// by itself.
 #[cfg(feature = "tokio")]
 #[test]
-#[allow(clippy::async_yields_async)] // the continuation's task is handed out, not awaited
 fn a_wait_in_a_continuation_run_by_a_timer_wake_up_drives_a_body_that_yields_to_tokio() {
-    use std::sync::Arc;
-    use valuetask::{ContinuationOptions, ContinueOn};
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_time()
-        .build()
-        .unwrap();
-    let continuation = runtime.block_on(async {
-        tokio::spawn(async move {
-            let source = Arc::new(TimerSource(std::sync::Mutex::new(Box::pin(
-                tokio::time::sleep(Duration::from_millis(20)),
-            ))));
-            let timed = ValueTask::from_arc_source(source, 0).as_task();
-            timed.continue_with_options(
-                ContinuationOptions::default().on(ContinueOn::Synchronously),
-                |_| {
-                    ValueTask::new(async {
-                        // The call's poll meets the first; the wait's polls, the others.
-                        for _ in 0..3 {
-                            tokio::task::yield_now().await;
-                        }
-                        5u8
-                    })
-                    .get_result()
-                },
-            )
+    let (continuation, runtime) = continuation_of_a_timer_wake_up(|_| {
+        ValueTask::new(async {
+            // The call's poll meets the first; the wait's polls, the others.
+            for _ in 0..3 {
+                tokio::task::yield_now().await;
+            }
+            5u8
         })
-        .await
-        .unwrap()
+        .get_result()
     });
     let waited = continuation.wait_timeout(WAIT).map(|r| r.copied());
     runtime.shutdown_timeout(Duration::from_millis(100));
