@@ -403,9 +403,12 @@ pub(crate) fn all_of<'a, T: 'a>(
     // The values taken, and the inputs not yet looked at or left pending, are dropped one at
     // a time if thrown away (an input's panic at the call, the combinator dropped half-way),
     // each panicking `Drop` discarded: a second panic while the first unwinds aborted.
-    let mut inputs = DrainCaught(value_tasks.into_iter());
-    let mut values = DropEachCaught(Vec::with_capacity(inputs.0.size_hint().0));
-    while let Some(vt) = inputs.0.next() {
+    let mut inputs = DrainCaught {
+        inputs: value_tasks.into_iter(),
+        ended: false,
+    };
+    let mut values = DropEachCaught(Vec::with_capacity(inputs.inputs.size_hint().0));
+    while let Some(vt) = inputs.next() {
         vt.check_not_yielded(name);
         let taken = if vt.is_completed() {
             vt.try_get()
@@ -419,7 +422,7 @@ pub(crate) fn all_of<'a, T: 'a>(
                 // an earlier input may wait for something a later one produces.
                 let mut rest: DropEachCaught<Result<T, ValueTask<'a, T>>> =
                     DropEachCaught(vec![Err(vt)]);
-                for vt in &mut inputs.0 {
+                while let Some(vt) = inputs.next() {
                     vt.check_not_yielded(name);
                     rest.0.push(Err(vt));
                 }
@@ -458,14 +461,39 @@ pub(crate) fn all_of<'a, T: 'a>(
     Ok(std::mem::take(&mut values.0))
 }
 
-/// An iterator whose items left when it is dropped are dropped one at a time, each
-/// panicking `Drop` discarded (as [`DropEachCaught`]'s).
-struct DrainCaught<I: Iterator>(I);
+/// `all_of`'s inputs: once they have ended they are never asked again (an iterator that is
+/// not fused, such as `mpsc::Receiver::try_iter`, may yield more later, which would be lost);
+/// dropped before they ended (a panic at the call), the rest are taken as the call would have
+/// taken them and dropped one at a time, each panicking `Drop` discarded (as
+/// [`DropEachCaught`]'s), until they end or taking the next panics (then that panic is
+/// discarded and the iterator dropped: a panic while the first unwinds aborted).
+struct DrainCaught<I: Iterator> {
+    inputs: I,
+    ended: bool,
+}
+
+impl<I: Iterator> DrainCaught<I> {
+    fn next(&mut self) -> Option<I::Item> {
+        if self.ended {
+            return None;
+        }
+        let next = self.inputs.next();
+        self.ended = next.is_none();
+        next
+    }
+}
 
 impl<I: Iterator> Drop for DrainCaught<I> {
     fn drop(&mut self) {
-        for item in &mut self.0 {
-            crate::catch_panic::drop_discarding(item);
+        while !self.ended {
+            match catch_unwind(AssertUnwindSafe(|| self.next())) {
+                Ok(Some(item)) => crate::catch_panic::drop_discarding(item),
+                Ok(None) => {}
+                Err(panic) => {
+                    crate::catch_panic::discard(panic);
+                    self.ended = true;
+                }
+            }
         }
     }
 }

@@ -416,6 +416,7 @@ impl<T> Future for LocalValueTask<'_, T> {
 
     #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        self.inner.check_not_yielded("LocalValueTask::poll");
         Pin::new(&mut self.inner).poll(cx)
     }
 }

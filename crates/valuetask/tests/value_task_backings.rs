@@ -894,6 +894,21 @@ fn local_map_and_map_err_map_ready_values_at_once_and_leave_lazy_ones_lazy() {
     .unwrap_err();
     let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
     assert!(message.contains("LocalValueTask::map_err"), "{message}");
+
+    let mut yielded = LocalValueTask::from_result(2_u8);
+    assert_eq!(
+        std::future::Future::poll(std::pin::Pin::new(&mut yielded), &mut cx),
+        Poll::Ready(2)
+    );
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = std::future::Future::poll(std::pin::Pin::new(&mut yielded), &mut cx);
+    }))
+    .unwrap_err();
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        message.starts_with("LocalValueTask::poll on a value task that already yielded"),
+        "{message}"
+    );
 }
 
 /// A source that clears its waker under the lock its `withdraw` takes (a reset that abandons

@@ -4,7 +4,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{allocations_during, CountingAllocator, PanicsOnClone};
+use common::{allocations_during, poll_once, CountingAllocator, PanicsOnClone};
+use std::task::{Poll, Waker};
 use valuetask::{Task, TaskCompletionSource, TaskError, TaskStatus, ValueTask};
 
 #[global_allocator]
@@ -997,4 +998,66 @@ fn a_when_all_aggregate_leads_to_its_fault_past_a_cancellation() {
     );
     assert!(mixed.downcast_ref::<std::io::Error>().is_none());
     assert!(mixed.downcast_ref::<std::fmt::Error>().is_some());
+}
+
+/// `ValueTask::when_all` takes its inputs until their iterator ends and never asks it again:
+/// an iterator that is not fused (a queue drained with `iter::from_fn`, `try_iter` of a
+/// channel still being sent on) may have another item later, which belongs to the next call
+/// (it was taken and dropped unseen), whether the inputs were all ready or one was pending.
+#[test]
+fn value_task_when_all_stops_at_the_end_of_its_inputs() {
+    for pending in [false, true] {
+        let pool = valuetask::CompletionPool::<u8>::new();
+        let (late, completer) = pool.rent();
+        let mut late = Some(late);
+        let asked = std::cell::Cell::new(0);
+        // Two inputs, the end, then one more input.
+        let inputs = std::iter::from_fn(|| {
+            asked.set(asked.get() + 1);
+            match asked.get() {
+                1 => Some(ValueTask::from_result(Ok(1))),
+                2 if pending => late.take(),
+                2 => Some(ValueTask::from_result(Ok(2))),
+                3 => None,
+                _ => Some(ValueTask::from_result(Ok(9))),
+            }
+        });
+        let all = ValueTask::when_all(inputs);
+        assert_eq!(asked.get(), 3, "pending: {pending}");
+        completer.set_result(2);
+        assert_eq!(all.get_result(), vec![Ok(1), Ok(2)]);
+        assert_eq!(asked.get(), 3, "pending: {pending}");
+    }
+}
+
+/// A misuse panic at the call, then taking the inputs not yet looked at panics too (a
+/// `map` whose closure fails on them): the second panic is discarded, not raised while the
+/// first unwinds (an abort). In a child process, so an abort fails the test.
+#[test]
+fn value_task_when_all_survives_inputs_that_panic_while_thrown_away() {
+    if !common::runs_in_child_process(
+        "value_task_when_all_survives_inputs_that_panic_while_thrown_away",
+    ) {
+        return;
+    }
+    common::quiet_about_panics_with("no input");
+    let mut yielded = ValueTask::from_result(0_u8);
+    assert_eq!(poll_once(&mut yielded, Waker::noop()), Poll::Ready(0));
+    let mut yielded = Some(yielded);
+    let inputs = (0..4).map(|i| match i {
+        0 => yielded.take().unwrap(),
+        _ => panic!("no input {i}"),
+    });
+    let at_the_call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        drop(ValueTask::when_all(inputs));
+    }))
+    .unwrap_err();
+    let message = at_the_call
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.starts_with("ValueTask::when_all on a value task that already yielded"),
+        "{message}"
+    );
 }
