@@ -392,14 +392,30 @@ impl<'t> Generated<'t> {
         let dyn_impl = self.dyn_impl();
         let erase = self.erase_impl();
         let bridges = self.bridges();
-        Ok(quote! {
+        let generated = quote! {
             #erased_trait
             #blanket
             #alias
             #dyn_impl
             #erase
             #bridges
-        })
+        };
+        // The trait's own `cfg`s and lint allowances go on every generated item, which is
+        // compiled where the trait is, names the trait and copies its methods' names (a
+        // trait-wide `allow(non_snake_case)`, a `deprecated` trait).
+        let cfgs = self.item.attrs.iter().filter(|a| a.path().is_ident("cfg"));
+        let carried: Vec<TokenStream> = cfgs
+            .map(quote::ToTokens::to_token_stream)
+            .chain(crate::lint_attrs::allowances(&self.item.attrs))
+            .collect();
+        if carried.is_empty() {
+            return Ok(generated);
+        }
+        let items = syn::parse2::<syn::File>(generated)?.items;
+        Ok(items
+            .iter()
+            .map(|item| quote!(#(#carried)* #item))
+            .collect())
     }
 
     /// The dyn-compatible trait behind the `dyn` form.

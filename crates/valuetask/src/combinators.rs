@@ -334,7 +334,10 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
     /// The inputs are taken in order while they are complete
     /// ([`is_completed`](Self::is_completed): a future-backed input is not polled here, it
     /// stays lazy); from the first that is not,
-    /// the rest are awaited together, in pooled storage. When every input is already
+    /// the rest are awaited together, in pooled storage: each wake-up polls every input still
+    /// pending, in input order (one waker for all, as `futures::join!`), so for many inputs
+    /// that complete one at a time (hundreds) the polls grow with their square: there, turn
+    /// them into tasks and use [`Task::when_all`], which awaits them one after another. When every input is already
     /// complete the only allocation is the output `Vec`, made once for inputs whose iterator
     /// knows its length (collections, and `map`s of them), once this thread's pool is warm
     /// (the value task holds the `Vec` in a pooled block). Values thrown away (an input that

@@ -10,7 +10,7 @@
 //!   `dyn` form at all.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
@@ -238,19 +238,22 @@ impl Method {
 
     /// The arguments the `dyn` form passes to the erased method: `names`, each `impl Trait`
     /// one boxed.
-    pub(crate) fn boxed_arguments(&self, names: &[syn::Ident]) -> Vec<TokenStream> {
+    pub(crate) fn boxed_arguments(&self, names: &[ArgName]) -> Vec<TokenStream> {
         let typed = self.item.sig.inputs.iter().filter_map(|arg| match arg {
             FnArg::Typed(t) => Some(t),
             FnArg::Receiver(_) => None,
         });
         typed
             .zip(names)
-            .map(|(t, name)| match &*t.ty {
-                Type::ImplTrait(it) if future_output(&it.bounds).is_some() => {
-                    quote!(::std::boxed::Box::pin(#name))
+            .map(|(t, name)| {
+                let (cfgs, ident) = (&name.cfgs, &name.ident);
+                match &*t.ty {
+                    Type::ImplTrait(it) if future_output(&it.bounds).is_some() => {
+                        quote!(#(#cfgs)* ::std::boxed::Box::pin(#ident))
+                    }
+                    Type::ImplTrait(_) => quote!(#(#cfgs)* ::std::boxed::Box::new(#ident)),
+                    _ => quote!(#name),
                 }
-                Type::ImplTrait(_) => quote!(::std::boxed::Box::new(#name)),
-                _ => quote!(#name),
             })
             .collect()
     }
@@ -276,21 +279,24 @@ impl Method {
 
     /// The method's signature with every argument pattern named `__argN` (the generated
     /// bodies pass them on), and the names.
-    pub(crate) fn named_arguments(&self) -> (Signature, Vec<syn::Ident>) {
+    pub(crate) fn named_arguments(&self) -> (Signature, Vec<ArgName>) {
         let mut sig = self.item.sig.clone();
         let mut names = Vec::new();
         for (i, arg) in sig.inputs.iter_mut().enumerate() {
             if let FnArg::Typed(t) = arg {
-                let name = format_ident!("__arg{}", i, span = Span::mixed_site());
+                let ident = format_ident!("__arg{}", i, span = Span::mixed_site());
                 t.attrs.retain(|a| a.path().is_ident("cfg"));
                 *t.pat = Pat::Ident(syn::PatIdent {
                     attrs: Vec::new(),
                     by_ref: None,
                     mutability: None,
-                    ident: name.clone(),
+                    ident: ident.clone(),
                     subpat: None,
                 });
-                names.push(name);
+                names.push(ArgName {
+                    cfgs: t.attrs.clone(),
+                    ident,
+                });
             }
         }
         (sig, names)
@@ -302,7 +308,7 @@ impl Method {
         &self,
         options: &Options,
         trait_generics: &syn::Generics,
-    ) -> (Signature, Vec<syn::Ident>) {
+    ) -> (Signature, Vec<ArgName>) {
         let (mut sig, names) = self.named_arguments();
         sig.ident = erased_name(&sig.ident);
         let (output, local, boxed) = match &self.kind {
@@ -563,7 +569,7 @@ fn borrows(sig: &Signature, captured: &[TokenStream]) -> usize {
 pub(crate) struct ImplSignature {
     pub(crate) tokens: TokenStream,
     /// The arguments' names, after the receiver.
-    pub(crate) names: Vec<syn::Ident>,
+    pub(crate) names: Vec<ArgName>,
     /// How many lifetimes the arguments borrow for. With two or more, the erased method's
     /// value task lives for their intersection, which an `impl Trait` output cannot name
     /// (its hidden type may only use lifetimes it captures; an `async fn`'s future is generic
@@ -805,4 +811,21 @@ fn contains_impl_trait_bound(bound: &TypeParamBound) -> bool {
     let mut find = FindImplTrait::default();
     syn::visit::visit_type_param_bound(&mut find, bound);
     find.0
+}
+
+/// An argument's name in a generated copy of a method, with the parameter's `#[cfg]`s:
+/// passed on under them (`f(self, #[cfg(x)] __arg1)`), so an argument compiled out of the
+/// copies' signatures is not passed either.
+pub(crate) struct ArgName {
+    pub(crate) cfgs: Vec<syn::Attribute>,
+    pub(crate) ident: syn::Ident,
+}
+
+impl ToTokens for ArgName {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        for cfg in &self.cfgs {
+            cfg.to_tokens(tokens);
+        }
+        self.ident.to_tokens(tokens);
+    }
 }

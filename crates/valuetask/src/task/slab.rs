@@ -52,7 +52,9 @@
 //!   thread's cache or in the shared list), never given back to the allocator, so such a
 //!   stale access reads a live atomic. The memory this keeps is bounded by the most tasks
 //!   with two or more pending awaiters at one time, 2624 bytes each (a test checks the
-//!   size).
+//!   size), plus the blocks idle in threads' caches (up to [`CACHED`] each, with a batch
+//!   moved to the shared list past that): a thread whose cache and the shared list are
+//!   empty makes a block even while other threads' caches hold idle ones.
 //! - A slot whose bit is set belongs to the awaiter that set it. That awaiter writes it once,
 //!   then sets `ready` with Release; after that, the slot is read or written only under the
 //!   cell's `LOCKED` (its awaiter re-registering or going away, which clears the flag and

@@ -267,3 +267,78 @@ mod ported {
         assert!(!futures::executor::block_on(repository.IsEmpty()));
     }
 }
+
+/// Attributes on the trait itself reach every generated item: a trait-wide allowance (or
+/// expectation, fulfilled by the trait) of the methods' names, a deprecated trait (the
+/// generated impls name it and do not warn; the user's own impl does, and allows it), and a
+/// `cfg` written after the attribute (the generated items are compiled out with the trait:
+/// they named a trait that was not there).
+mod trait_attributes {
+    #![forbid(unsafe_code)]
+
+    use valuetask::dyn_trait;
+
+    /// A trait ported from C#, its names allowed trait-wide.
+    #[dyn_trait(pub DynCatalog = dyn(box) Catalog)]
+    #[allow(non_snake_case)]
+    pub trait Catalog {
+        /// The item with `id`.
+        async fn GetItem(&self, id: u32) -> u32;
+    }
+
+    /// The same, with an expectation.
+    #[dyn_trait(pub DynIndex = dyn(box) Index)]
+    #[expect(non_snake_case)]
+    pub trait Index {
+        /// The position of `id`.
+        async fn Find(&self, id: u32) -> u32;
+    }
+
+    /// A deprecated trait.
+    #[deprecated(note = "use `Catalog`")]
+    #[dyn_trait(pub DynOld = dyn(box) Old)]
+    pub trait Old {
+        /// The item with `id`.
+        async fn get(&self, id: u32) -> u32;
+    }
+
+    /// Compiled out: so are its generated items.
+    #[dyn_trait(pub DynGone = dyn(box) Gone)]
+    #[cfg(any())]
+    pub trait Gone {
+        /// Nothing.
+        async fn get(&self) -> Missing;
+    }
+
+    struct Memory;
+
+    impl Catalog for Memory {
+        async fn GetItem(&self, id: u32) -> u32 {
+            id + 1
+        }
+    }
+
+    impl Index for Memory {
+        async fn Find(&self, id: u32) -> u32 {
+            id * 2
+        }
+    }
+
+    #[allow(deprecated)]
+    impl Old for Memory {
+        async fn get(&self, id: u32) -> u32 {
+            id
+        }
+    }
+
+    #[test]
+    fn the_traits_attributes_reach_the_generated_items() {
+        let catalog = DynCatalog::new_box(Memory);
+        assert_eq!(futures::executor::block_on(catalog.GetItem(1)), 2);
+        let index = DynIndex::new_box(Memory);
+        assert_eq!(futures::executor::block_on(index.Find(2)), 4);
+        #[allow(deprecated)]
+        let old = futures::executor::block_on(DynOld::new_box(Memory).get(3));
+        assert_eq!(old, 3);
+    }
+}

@@ -371,3 +371,62 @@ mod owning_plain_method_in_a_trait_with_a_lifetime {
         );
     }
 }
+
+/// A parameter under `#[cfg]`: compiled out, the generated copies neither take nor pass it
+/// (they passed it anyway: "cannot find value"); compiled in, they pass it on. Through every
+/// generated copy: the `dyn` form, its blanket impl, the bridges, and a boxed `impl Trait`
+/// argument.
+mod cfg_on_a_parameter {
+    use super::*;
+
+    #[dyn_trait(DynScale = dyn(box) Scale)]
+    trait Scale {
+        async fn scale(
+            &self,
+            n: u32,
+            #[cfg(target_pointer_width = "16")] absent: u32,
+            #[cfg(target_pointer_width = "64")] factor: u32,
+            #[cfg(target_pointer_width = "16")] absent_too: impl Display + Send,
+        ) -> u32;
+        fn shown(
+            &self,
+            #[cfg(target_pointer_width = "64")] prefix: impl Display + Send,
+            #[cfg(target_pointer_width = "16")] absent: u32,
+        ) -> impl Future<Output = String> + Send;
+    }
+
+    struct Times;
+
+    impl Scale for Times {
+        async fn scale(
+            &self,
+            n: u32,
+            #[cfg(target_pointer_width = "16")] absent: u32,
+            #[cfg(target_pointer_width = "64")] factor: u32,
+            #[cfg(target_pointer_width = "16")] absent_too: impl Display + Send,
+        ) -> u32 {
+            yield_once().await;
+            n * factor
+        }
+        fn shown(
+            &self,
+            #[cfg(target_pointer_width = "64")] prefix: impl Display + Send,
+            #[cfg(target_pointer_width = "16")] absent: u32,
+        ) -> impl Future<Output = String> + Send {
+            let prefix = prefix.to_string();
+            async move { format!("{prefix}!") }
+        }
+    }
+
+    #[test]
+    fn compiled_out_parameters_are_neither_taken_nor_passed() {
+        let scale = DynScale::new_box(Times);
+        assert_eq!(drive(scale.scale(3, 4)), 12);
+        assert_eq!(drive(scale.shown("hi")), "hi!");
+        let by_ref: &DynScale<'_> = DynScale::from_ref(&Times);
+        assert_eq!(drive(by_ref.scale(2, 5)), 10);
+        // The bridge: `&Times` implements the trait by forwarding.
+        assert_eq!(drive(Scale::scale(&&Times, 6, 7)), 42);
+        assert_eq!(drive(Scale::shown(&&Times, 1)), "1!");
+    }
+}
