@@ -266,6 +266,13 @@ fn expand_fn(f: &mut syn::ItemFn, options: &Options) -> syn::Result<()> {
         ));
     }
     plain_async(&f.sig)?;
+    if let Some(again) = f.attrs.iter().find(|a| is_first_stage_value_task(a)) {
+        return Err(syn::Error::new_spanned(
+            again,
+            "#[value_task] twice on this function: keep one, with all the options in it \
+             (`#[value_task(?Send, boxed)]`)",
+        ));
+    }
     if has_attribute_macros(&f.attrs) {
         defer(
             &mut f.attrs,
@@ -278,6 +285,23 @@ fn expand_fn(f: &mut syn::ItemFn, options: &Options) -> syn::Result<()> {
         rewrite_method(&mut f.sig, &mut f.block, options, place, None);
     }
     Ok(())
+}
+
+/// Whether `attr` is a `#[value_task]` of the user's (a path ending in `value_task`), not the
+/// second stage a deferral puts after other attribute macros (`__deferred(..)`).
+fn is_first_stage_value_task(attr: &syn::Attribute) -> bool {
+    if !attr
+        .path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "value_task")
+    {
+        return false;
+    }
+    match &attr.meta {
+        syn::Meta::List(list) => !list.tokens.to_string().starts_with("__deferred"),
+        _ => true,
+    }
 }
 
 /// The error for tokens syn could not parse as an item: a function without a body (a trait's
