@@ -55,6 +55,7 @@ use syn::{Block, ImplItem, Item, ReturnType, Signature, TraitItem, Type};
 
 use crate::body::{wrap_body, Shape};
 use crate::deferral::{defer, has_attribute_macros};
+use crate::lint_attrs::release_async_expectations;
 use crate::options::{DeferredPlace, Options};
 use crate::receiver::{receiver_span, uses_self};
 use crate::signature::{rewrite_params, rewrite_signature};
@@ -151,6 +152,7 @@ fn expand_deferred(
         DeferredPlace::TraitDefault => (Place::Trait { is_default: true }, Some(&outer)),
         DeferredPlace::Free => (free_place(&f.sig), None),
     };
+    release_async_expectations(&mut f.attrs);
     rewrite_method(&mut f.sig, &mut f.block, options, place, outer);
     Ok(quote!(#f))
 }
@@ -222,7 +224,10 @@ fn expand_trait_method(
         Some(_) if has_attribute_macros(&f.attrs) => {
             defer(&mut f.attrs, &opts, DeferredPlace::TraitDefault, generics);
         }
-        Some(body) => rewrite_method(&mut f.sig, body, &opts, place, Some(generics)),
+        Some(body) => {
+            release_async_expectations(&mut f.attrs);
+            rewrite_method(&mut f.sig, body, &opts, place, Some(generics));
+        }
         None => {
             let uses_self = uses_self(&f.sig, None);
             rewrite_params(&mut f.sig, false);
@@ -244,6 +249,7 @@ fn expand_impl(item: &mut syn::ItemImpl, options: &mut Options) -> syn::Result<(
             if has_attribute_macros(&f.attrs) {
                 defer(&mut f.attrs, &opts, DeferredPlace::Impl, &item.generics);
             } else {
+                release_async_expectations(&mut f.attrs);
                 rewrite_method(
                     &mut f.sig,
                     &mut f.block,
@@ -282,6 +288,7 @@ fn expand_fn(f: &mut syn::ItemFn, options: &Options) -> syn::Result<()> {
         );
     } else {
         let place = free_place(&f.sig);
+        release_async_expectations(&mut f.attrs);
         rewrite_method(&mut f.sig, &mut f.block, options, place, None);
     }
     Ok(())
@@ -290,11 +297,11 @@ fn expand_fn(f: &mut syn::ItemFn, options: &Options) -> syn::Result<()> {
 /// Whether `attr` is a `#[value_task]` of the user's (a path ending in `value_task`), not the
 /// second stage a deferral puts after other attribute macros (`__deferred(..)`).
 fn is_first_stage_value_task(attr: &syn::Attribute) -> bool {
-    if !attr
+    if attr
         .path()
         .segments
         .last()
-        .is_some_and(|s| s.ident == "value_task")
+        .is_none_or(|s| s.ident != "value_task")
     {
         return false;
     }

@@ -71,3 +71,74 @@ fn carried_meta(meta: &Meta) -> Option<TokenStream> {
         None
     }
 }
+
+/// Lints about a function's `async` itself, which the rewrite removes, so that they can no
+/// longer fire: an expectation of one would be unfulfilled (an error under `-D warnings`).
+const ASYNC_ONLY_LINTS: &[&str] = &["unused_async"];
+
+/// In the attributes of an `async fn` the rewrite makes a plain `fn`, each `expect` of a lint
+/// about `async` itself (`clippy::unused_async`), also inside a `cfg_attr`, becomes an
+/// `allow` of it, the expectations of other lints staying.
+pub(crate) fn release_async_expectations(attrs: &mut Vec<Attribute>) {
+    let mut released = Vec::with_capacity(attrs.len());
+    for attr in attrs.drain(..) {
+        match split_async_expectation(&attr.meta) {
+            None => released.push(attr),
+            Some(metas) => released.extend(metas.into_iter().map(|meta| Attribute {
+                meta,
+                ..attr.clone()
+            })),
+        }
+    }
+    *attrs = released;
+}
+
+/// `meta` as the metas it becomes (`expect(a, clippy::unused_async)`: `expect(a)` and
+/// `allow(clippy::unused_async)`), or `None` if it names no such lint.
+fn split_async_expectation(meta: &Meta) -> Option<Vec<Meta>> {
+    let Meta::List(list) = meta else { return None };
+    let parts = list
+        .parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
+        .ok()?;
+    if list.path.is_ident("expect") {
+        let is_async_only = |part: &Meta| {
+            let Meta::Path(path) = part else { return false };
+            path.segments.len() == 2
+                && path.segments[0].ident == "clippy"
+                && ASYNC_ONLY_LINTS.iter().any(|l| path.segments[1].ident == l)
+        };
+        let (released, kept): (Vec<&Meta>, Vec<&Meta>) =
+            parts.iter().partition(|p| is_async_only(p));
+        if released.is_empty() {
+            return None;
+        }
+        let span = meta.span();
+        let mut metas = vec![syn::parse_quote_spanned!(span=> allow(#(#released),*))];
+        // What is left is a lint, or only the `reason`.
+        if kept.iter().any(|p| matches!(p, Meta::Path(_))) {
+            metas.push(syn::parse_quote_spanned!(span=> expect(#(#kept),*)));
+        }
+        Some(metas)
+    } else if list.path.is_ident("cfg_attr") {
+        let mut changed = false;
+        let mut new_parts: Vec<Meta> = Vec::new();
+        for (i, part) in parts.iter().enumerate() {
+            match (i, split_async_expectation(part)) {
+                (1.., Some(metas)) => {
+                    changed = true;
+                    new_parts.extend(metas);
+                }
+                _ => new_parts.push(part.clone()),
+            }
+        }
+        if !changed {
+            return None;
+        }
+        let path = &list.path;
+        Some(vec![
+            syn::parse_quote_spanned!(meta.span()=> #path(#(#new_parts),*)),
+        ])
+    } else {
+        None
+    }
+}

@@ -249,3 +249,42 @@ fn expectations_on_arguments_are_met_where_the_bindings_are() {
     assert_eq!(ignores.unused_now(String::new(), vec![1]).get_result(), 1);
     assert_eq!(ignores.unused_in_cfg_attr(String::new()).get_result(), 2);
 }
+
+/// An expectation of a lint about `async` itself (`clippy::unused_async`, written on a body
+/// that awaits nothing), which can no longer fire once the rewrite removed the `async`: it
+/// is an allowance now (unfulfilled, it failed the build under `-D warnings`), and the
+/// expectations written beside it stay.
+#[value_task]
+#[expect(
+    clippy::unused_async,
+    reason = "an async API whose first version answers at once"
+)]
+pub async fn answers_at_once() -> u8 {
+    1
+}
+
+/// The same beside another expectation, which stays one (and is met), and in a `cfg_attr`.
+pub struct Answers;
+
+#[value_task]
+impl Answers {
+    /// Beside an expectation that the body meets.
+    #[expect(clippy::unused_async, unused_variables)]
+    pub async fn at_once(&self) -> u8 {
+        let unused = 0;
+        2
+    }
+
+    /// In a `cfg_attr`.
+    #[cfg_attr(all(), expect(clippy::unused_async))]
+    pub async fn also_at_once() -> u8 {
+        3
+    }
+}
+
+#[test]
+fn expectations_of_async_only_lints_are_allowances() {
+    assert_eq!(answers_at_once().get_result(), 1);
+    assert_eq!(Answers.at_once().get_result(), 2);
+    assert_eq!(Answers::also_at_once().get_result(), 3);
+}
