@@ -42,6 +42,10 @@
 //!   name and arguments, the output at the return type), so rustc's errors when a trait and
 //!   its impl disagree (one side `async` or `?Send`, a different output) point at the user's
 //!   method.
+//! - Lints: the method's attributes stay on it, but an `expect` of a lint about `async`
+//!   itself (`clippy::unused_async`), which cannot fire once `async` is gone, becomes an
+//!   `allow` of it (`lint_attrs::release_async_expectations`); `#[value_task]` twice on a
+//!   function is an error.
 //! - Every path the expansion names goes through `Options::krate` (`crate = path`).
 //! - Storage: a suspending body's future is built by a closure inside its pooled block
 //!   (`macro_support::start`), not on the stack and then copied; a body that only awaits one
