@@ -400,14 +400,10 @@ impl<'t> Generated<'t> {
             #erase
             #bridges
         };
-        // The trait's own `cfg`s and lint allowances go on every generated item, which is
-        // compiled where the trait is, names the trait and copies its methods' names (a
-        // trait-wide `allow(non_snake_case)`, a `deprecated` trait).
-        let cfgs = self.item.attrs.iter().filter(|a| a.path().is_ident("cfg"));
-        let carried: Vec<TokenStream> = cfgs
-            .map(quote::ToTokens::to_token_stream)
-            .chain(crate::lint_attrs::allowances(&self.item.attrs))
-            .collect();
+        // The trait's own lint allowances go on every generated item, which names the trait
+        // and copies its methods' names (a trait-wide `allow(non_snake_case)`, a `deprecated`
+        // trait). Its `cfg`s need no copy: rustc applies them before any attribute macro.
+        let carried = crate::lint_attrs::allowances(&self.item.attrs);
         if carried.is_empty() {
             return Ok(generated);
         }

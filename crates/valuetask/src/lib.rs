@@ -309,6 +309,8 @@ pub use valuetask_macros::value_task;
 /// from the `dyn` form with that borrow's lifetime unnamed, in an `unsafe` block the method
 /// allows: an `impl Future` cannot name the intersection of two lifetimes (dynosaur does the
 /// same to its box). So such a trait needs `unsafe_code` not forbidden where it is declared.
+/// A parameter under `#[cfg]` counts whether it is compiled in or not (the attribute cannot
+/// know), and is passed on under its `cfg` by every generated call.
 ///
 /// No .NET counterpart: every .NET interface can be called through a reference already.
 ///

@@ -731,8 +731,12 @@ fn an_untaken_result_whose_drop_panics_still_returns_the_slot() {
 /// interleavings with its seeds).
 #[test]
 fn a_closed_pools_slots_are_freed_while_the_other_side_returns() {
-    let rounds = if cfg!(miri) { 20 } else { 2_000 };
-    for round in 0..rounds {
+    let rounds = if cfg!(miri) {
+        20
+    } else {
+        common::stress_rounds()
+    };
+    for round in 0..rounds as u64 {
         let pool = CompletionPool::<(u128, u64)>::new();
         let (mut vt, completer) = pool.rent();
         drop(pool);

@@ -268,11 +268,11 @@ mod ported {
     }
 }
 
-/// Attributes on the trait itself reach every generated item: a trait-wide allowance (or
-/// expectation, fulfilled by the trait) of the methods' names, a deprecated trait (the
-/// generated impls name it and do not warn; the user's own impl does, and allows it), and a
-/// `cfg` written after the attribute (the generated items are compiled out with the trait:
-/// they named a trait that was not there).
+/// The trait's own lint attributes reach every generated item: a trait-wide allowance (or
+/// expectation, fulfilled by the trait) of the methods' names, and a deprecated trait (the
+/// generated impls name it and do not warn; the user's own impl does, and allows it). (A
+/// `cfg` on the trait needs nothing: rustc applies it before any attribute macro runs,
+/// wherever it is written.)
 mod trait_attributes {
     #![forbid(unsafe_code)]
 
@@ -300,14 +300,6 @@ mod trait_attributes {
     pub trait Old {
         /// The item with `id`.
         async fn get(&self, id: u32) -> u32;
-    }
-
-    /// Compiled out: so are its generated items.
-    #[dyn_trait(pub DynGone = dyn(box) Gone)]
-    #[cfg(any())]
-    pub trait Gone {
-        /// Nothing.
-        async fn get(&self) -> Missing;
     }
 
     struct Memory;
