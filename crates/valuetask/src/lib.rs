@@ -310,7 +310,11 @@ pub use valuetask_macros::value_task;
 /// allows: an `impl Future` cannot name the intersection of two lifetimes (dynosaur does the
 /// same to its box). So such a trait needs `unsafe_code` not forbidden where it is declared.
 /// A parameter under `#[cfg]` counts whether it is compiled in or not (the attribute cannot
-/// know), and is passed on under its `cfg` by every generated call.
+/// know), and is passed on under its `cfg` by every generated call. An output bounded by one
+/// lifetime (`+ 'static`, `+ 'a`, `+ '_`) needs no such block: the generated erased trait's
+/// output is of that lifetime too, so every impl of it keeps the bound the `dyn` form
+/// promises; one bounded by two lifetimes, with two borrows, is refused (no one lifetime
+/// states it).
 ///
 /// No .NET counterpart: every .NET interface can be called through a reference already.
 ///

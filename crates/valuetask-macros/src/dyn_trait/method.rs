@@ -29,17 +29,19 @@ use crate::signature::rewrite_signature;
 pub(crate) enum Kind {
     /// `where Self: Sized`: not callable through the `dyn` form.
     SizedOnly,
-    /// A future of `output`, `Send` if the trait asks, outliving `outlives` if the trait
-    /// says so (`-> impl Future<Output = T> + 'static`, a future that borrows nothing of the
-    /// call: its value task is of that lifetime, not of the arguments').
+    /// A future of `output`, `Send` if the trait asks, outliving what `outlives` says
+    /// (`-> impl Future<Output = T> + 'static`, a future that borrows nothing of the call:
+    /// its value task is of that lifetime, not of the arguments').
     Future {
         output: Type,
         send: bool,
-        outlives: Option<Lifetime>,
+        outlives: OutputBound,
     },
-    /// Another `impl Trait`: boxed as `dyn` of these bounds.
+    /// Another `impl Trait`: boxed as `dyn` of these bounds (lifetimes left out), outliving
+    /// what `outlives` says.
     Boxed {
         bounds: Punctuated<TypeParamBound, Token![+]>,
+        outlives: OutputBound,
     },
     /// Anything else: forwarded.
     Plain,
@@ -182,7 +184,7 @@ impl Method {
                     ReturnType::Type(_, ty) => (**ty).clone(),
                 },
                 send: false,
-                outlives: None,
+                outlives: OutputBound::None,
             }
         } else {
             match &sig.output {
@@ -191,7 +193,7 @@ impl Method {
                         Some(output) => Kind::Future {
                             output,
                             send: it.bounds.iter().any(is_send),
-                            outlives: sole_lifetime_bound(&it.bounds),
+                            outlives: OutputBound::of(&it.bounds),
                         },
                         None => {
                             if it.bounds.iter().any(contains_impl_trait_bound) {
@@ -211,6 +213,7 @@ impl Method {
                                     .filter(|b| !matches!(b, TypeParamBound::Lifetime(_)))
                                     .cloned()
                                     .collect(),
+                                outlives: OutputBound::of(&it.bounds),
                             }
                         }
                     },
@@ -302,6 +305,14 @@ impl Method {
         (sig, names)
     }
 
+    /// What the trait says the output outlives, for an `impl Trait` output.
+    fn outlives(&self) -> Option<&OutputBound> {
+        match &self.kind {
+            Kind::Future { outlives, .. } | Kind::Boxed { outlives, .. } => Some(outlives),
+            Kind::Plain | Kind::SizedOnly => None,
+        }
+    }
+
     /// The signature in the erased trait (and its blanket impl), named by [`erased_name`]: a
     /// value task, a box, or the method's own output; with the names of its arguments.
     pub(crate) fn erased_signature(
@@ -314,7 +325,7 @@ impl Method {
         let (output, local, boxed) = match &self.kind {
             // `?Send` cannot make a future the trait requires `Send` local.
             Kind::Future { output, send, .. } => (output.clone(), !send, None),
-            Kind::Boxed { bounds } => (parse_quote!(()), true, Some(bounds.clone())),
+            Kind::Boxed { bounds, .. } => (parse_quote!(()), true, Some(bounds.clone())),
             Kind::Plain | Kind::SizedOnly => {
                 box_impl_arguments(&mut sig, None);
                 return (sig, names);
@@ -359,17 +370,17 @@ impl Method {
             }
         }
         sig.generics.make_where_clause().predicates.extend(bounds);
+        // The output outlives what the trait says it does (the implementor's does, so the
+        // blanket impl meets it), and the erased signature says so too: the `dyn` form's
+        // `impl Trait` promises it to its caller, and any impl of the erased trait, the
+        // blanket one or another, must keep that promise.
+        let outlives = self.outlives().and_then(|o| o.carried(&sig));
         if let Some(bounds) = boxed {
             let span = sig.output.span();
-            sig.output = parse_quote_spanned_output(span, &bounds, &output_lt);
-        }
-        if let Kind::Future {
-            outlives: Some(outlives),
-            ..
-        } = &self.kind
-        {
-            // The implementor's future outlives `outlives` (the trait says so), and so does
-            // the value task it is started in: of that lifetime, whatever the call borrowed.
+            let lt = outlives.as_ref().unwrap_or(&output_lt);
+            sig.output = parse_quote_spanned_output(span, &bounds, lt);
+        } else if let Some(outlives) = &outlives {
+            // The value task is of that lifetime, whatever the call borrowed.
             set_output_lifetime(&mut sig, outlives);
         }
         box_impl_arguments(&mut sig, Some(&output_lt));
@@ -436,6 +447,27 @@ impl Method {
             return (call, false);
         }
         let span = self.item.sig.ident.span();
+        match self.outlives() {
+            // The erased output is of that lifetime already (`erased_signature`): the
+            // `impl Trait` can name it.
+            Some(OutputBound::Named(_)) => return (call, false),
+            Some(OutputBound::Elided) if elision_target(&self.item.sig).is_some() => {
+                return (call, false)
+            }
+            Some(OutputBound::Several) => {
+                let name = &self.item.sig.ident;
+                let error = syn::Error::new(
+                    span,
+                    format!(
+                        "#[dyn_trait]: `{name}` returns an `impl Trait` that outlives two \
+                         lifetimes and borrows for two: its `dyn` form cannot state that \
+                         bound; keep one lifetime bound, or add `where Self: Sized`"
+                    ),
+                );
+                return (error.to_compile_error(), false);
+            }
+            Some(OutputBound::None | OutputBound::Elided) | None => {}
+        }
         let support = options.macro_support(span);
         match &self.kind {
             Kind::Future { send, .. } => {
@@ -448,7 +480,7 @@ impl Method {
                 // `impl Future`, which captures every lifetime of the arguments.
                 (quote!(unsafe { #support::#unbound::new(#call) }), true)
             }
-            Kind::Boxed { bounds } => (
+            Kind::Boxed { bounds, .. } => (
                 // SAFETY (of the expansion): as above, for the box of its `impl Trait`.
                 quote! {
                     unsafe {
@@ -645,17 +677,90 @@ fn output_lifetime(sig: &Signature) -> Lifetime {
     unreachable!("rewrite_signature returns a value task of a named lifetime")
 }
 
-/// The one named lifetime bound of a future's bounds (`+ 'static`, `+ 'a`); `None` for none,
-/// for two (the value task cannot name a lifetime that is each), or for `+ '_` (its elision
-/// picks among the original arguments, which the erased signature renamed: the value task
-/// keeps the arguments' lifetime, as without the bound).
-fn sole_lifetime_bound(bounds: &Punctuated<TypeParamBound, Token![+]>) -> Option<Lifetime> {
-    let mut lifetimes = bounds.iter().filter_map(|b| match b {
-        TypeParamBound::Lifetime(l) => Some(l.clone()),
+/// What the lifetime bounds of an `impl Trait` output say it outlives.
+#[derive(Clone)]
+pub(crate) enum OutputBound {
+    /// No lifetime bound: it may borrow whatever the call borrowed.
+    None,
+    /// One named lifetime (`+ 'static`, `+ 'a`).
+    Named(Lifetime),
+    /// `+ '_`: the lifetime elision gives the output, the receiver's.
+    Elided,
+    /// Two or more: no one lifetime says it.
+    Several,
+}
+
+impl OutputBound {
+    fn of(bounds: &Punctuated<TypeParamBound, Token![+]>) -> Self {
+        let mut lifetimes = bounds.iter().filter_map(|b| match b {
+            TypeParamBound::Lifetime(l) => Some(l),
+            _ => None,
+        });
+        match (lifetimes.next(), lifetimes.next()) {
+            (None, _) => OutputBound::None,
+            (Some(_), Some(_)) => OutputBound::Several,
+            (Some(l), None) if l.ident == "_" => OutputBound::Elided,
+            (Some(l), None) => OutputBound::Named(l.clone()),
+        }
+    }
+
+    /// The lifetime of the erased signature `sig` (its elided lifetimes named) that this
+    /// bound is, if one is.
+    fn carried(&self, sig: &Signature) -> Option<Lifetime> {
+        match self {
+            OutputBound::Named(l) => Some(l.clone()),
+            OutputBound::Elided => elision_target(sig).flatten(),
+            OutputBound::None | OutputBound::Several => None,
+        }
+    }
+}
+
+/// Where lifetime elision sends an output's `'_` in `sig`: the receiver's lifetime if it has
+/// one (`&self`, `Pin<&mut Self>`), else the one lifetime position of the other arguments
+/// (`impl Trait` arguments and `Fn(&T)` sugar have none of their own); `None` if there is no
+/// such position, `Some(None)` if it is an unnamed one (`&str` in a signature the expansion
+/// has not named).
+fn elision_target(sig: &Signature) -> Option<Option<Lifetime>> {
+    let mut receiver = Positions::default();
+    let mut others = Positions::default();
+    for arg in &sig.inputs {
+        match arg {
+            FnArg::Receiver(r) => match &r.reference {
+                Some((_, lifetime)) => receiver.0.push(lifetime.clone()),
+                None => syn::visit::visit_type(&mut receiver, &r.ty),
+            },
+            FnArg::Typed(t) => syn::visit::visit_type(&mut others, &t.ty),
+        }
+    }
+    if let Some(first) = receiver.0.into_iter().next() {
+        return Some(first);
+    }
+    match others.0.as_slice() {
+        [one] => Some(one.clone()),
         _ => None,
-    });
-    let first = lifetimes.next()?;
-    (lifetimes.next().is_none() && first.ident != "_").then_some(first)
+    }
+}
+
+/// The lifetime positions of a type, as elision counts them: references (their lifetime, if
+/// written) and lifetimes, outside `impl Trait`, function pointers and `Fn(..)` sugar.
+#[derive(Default)]
+struct Positions(Vec<Option<Lifetime>>);
+
+impl<'ast> syn::visit::Visit<'ast> for Positions {
+    fn visit_type_reference(&mut self, r: &'ast syn::TypeReference) {
+        self.0.push(r.lifetime.clone());
+        syn::visit::visit_type(self, &r.elem);
+    }
+    fn visit_lifetime(&mut self, l: &'ast Lifetime) {
+        self.0.push(Some(l.clone()));
+    }
+    fn visit_type_impl_trait(&mut self, _: &'ast syn::TypeImplTrait) {}
+    fn visit_type_bare_fn(&mut self, _: &'ast syn::TypeBareFn) {}
+    fn visit_parenthesized_generic_arguments(
+        &mut self,
+        _: &'ast syn::ParenthesizedGenericArguments,
+    ) {
+    }
 }
 
 /// The erased signature's value task of lifetime `lifetime` (see [`output_lifetime`]).

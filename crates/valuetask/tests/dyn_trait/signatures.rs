@@ -430,3 +430,65 @@ mod cfg_on_a_parameter {
         assert_eq!(drive(Scale::shown(&&Times, 1)), "1!");
     }
 }
+
+/// Outputs bounded by one lifetime, with arguments borrowing for two: the erased trait's
+/// output carries the bound (any impl of it must keep the promise the `dyn` form's
+/// `impl Trait` makes), so the `dyn` form returns it as it is, with no `unsafe` (this module
+/// forbids it). A boxed `impl Trait` of one borrow with `+ 'static` compiles too (the box
+/// was of the call's lifetime).
+mod one_lifetime_bound_needs_no_unsafe {
+    #![forbid(unsafe_code)]
+
+    use super::*;
+
+    #[dyn_trait(DynLabels = dyn(box) Labels)]
+    trait Labels {
+        fn owned(&self, key: &str) -> impl Display + 'static;
+        fn of_self(&self, key: &str) -> impl Display + '_;
+        fn fixed(&self) -> impl Display + Send + 'static;
+        fn len_later(&self, key: &str) -> impl Future<Output = usize> + Send + '_;
+    }
+
+    struct Prefix(String);
+
+    impl Labels for Prefix {
+        fn owned(&self, key: &str) -> impl Display + 'static {
+            format!("{}{key}", self.0)
+        }
+        fn of_self(&self, key: &str) -> impl Display + '_ {
+            let _ = key;
+            &self.0
+        }
+        fn fixed(&self) -> impl Display + Send + 'static {
+            7
+        }
+        fn len_later(&self, key: &str) -> impl Future<Output = usize> + Send + '_ {
+            let len = key.len();
+            async move {
+                yield_once().await;
+                self.0.len() + len
+            }
+        }
+    }
+
+    #[test]
+    fn each_keeps_its_bound_without_unsafe() {
+        let labels = DynLabels::new_box(Prefix("p-".to_string()));
+        let owned = {
+            let key = String::from("key");
+            labels.owned(&key)
+        };
+        assert_eq!(owned.to_string(), "p-key");
+        let of_self = {
+            let key = String::from("gone");
+            labels.of_self(&key)
+        };
+        assert_eq!(of_self.to_string(), "p-");
+        assert_eq!(labels.fixed().to_string(), "7");
+        let later = {
+            let key = String::from("abc");
+            labels.len_later(&key)
+        };
+        assert_eq!(drive(later), 5);
+    }
+}
