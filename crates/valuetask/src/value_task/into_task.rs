@@ -140,11 +140,14 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
     /// owner may reset and reuse it, a pooled completion, a future) becomes backed by a task,
     /// as [`into_task`](Self::into_task) makes it. That task takes a source's result inside
     /// the completion's wake-up when the source wakes synchronously (a core's default), so a
-    /// reset right after completing does not reach it, with two exceptions where the wake-up
-    /// is not where the result is taken: a completion while `preserve` itself is still
-    /// polling the source on another thread, and one made 32 wake-ups deep on its thread
-    /// (runs started by wake-ups move to another thread past that depth). A source that wakes
-    /// later (a core made with `Continuations::Asynchronous`), and in those two cases any
+    /// reset right after completing does not reach it, with three exceptions where the
+    /// wake-up is not where the result is taken: a completion while `preserve` itself is
+    /// still polling the source on another thread; one made 32 wake-ups deep on its thread
+    /// (runs started by wake-ups move to another thread past that depth); and a `preserve`
+    /// called 32 runs deep itself (inside a long chain of synchronous continuations), whose
+    /// first poll of the source moves to another thread for the same reason, so the source
+    /// may complete before it holds a waker. A source that wakes
+    /// later (a core made with `Continuations::Asynchronous`), and in those three cases any
     /// source, must not be reset before the task has its result (await it, or check
     /// [`Task::is_completed`](crate::Task::is_completed)), as in .NET, where a continuation
     /// that runs elsewhere reads the result there too.
