@@ -44,8 +44,14 @@ fn run_is_hot_nobody_needs_to_await() {
     let ran = Arc::new(AtomicBool::new(false));
     let flag = ran.clone();
     let task = Task::run(async move { flag.store(true, Ordering::SeqCst) });
-    assert!(task.wait_timeout(Duration::from_secs(5)).is_some());
-    assert!(ran.load(Ordering::SeqCst));
+    // The task is kept but never touched: no wait, no poll starts it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !ran.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(ran.load(Ordering::SeqCst), "ran with nobody waiting");
+    // (It completes just after its body set the flag.)
+    assert_eq!(task.wait_timeout(Duration::from_secs(5)), Some(Ok(&())));
 }
 
 #[test]
@@ -88,12 +94,19 @@ fn a_token_canceled_before_start_cancels_without_running() {
     let task =
         Task::run_with_cancellation(async move { flag.store(true, Ordering::SeqCst) }, token);
     assert_eq!(task.status(), TaskStatus::Canceled);
+    assert_eq!(
+        Arc::strong_count(&ran),
+        1,
+        "the future is dropped at the call"
+    );
     std::thread::sleep(Duration::from_millis(10));
     assert!(!ran.load(Ordering::SeqCst));
 }
 
 /// Spawned but not yet polled when the token fires: on a current-thread runtime the task
-/// cannot start before the test's own future yields.
+/// cannot start before the test's own future yields. The task is canceled inside `cancel()`,
+/// so awaiting it does not yield either: the runtime gets turns after that, in which the
+/// spawned driver runs, and must drop the future without polling it.
 #[test]
 fn a_token_canceled_after_spawn_but_before_the_first_poll_cancels_without_running() {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -110,7 +123,15 @@ fn a_token_canceled_after_spawn_but_before_the_first_poll_cancels_without_runnin
         assert_eq!(task.status(), TaskStatus::Pending, "spawned, not yet run");
         token.cancel();
         assert_eq!(task.clone().await, Err(TaskError::Canceled));
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+        }
         assert!(!ran.load(Ordering::SeqCst), "the future never ran");
+        assert_eq!(
+            Arc::strong_count(&ran),
+            1,
+            "the driver ran and dropped the future"
+        );
     });
 }
 
