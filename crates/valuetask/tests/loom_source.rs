@@ -315,7 +315,8 @@ impl std::task::Wake for Flag {
 /// A value task of a borrowed core (its record, with its consumer id) polled once, then
 /// dropped while another thread completes the core: its registration is withdrawn (the
 /// waker's clone dropped) or consumed by the completion, never both, never neither; the
-/// untaken result stays for the generation and goes with the reset.
+/// untaken result stays for the generation: another value task takes it with no
+/// second-consumer panic, whether the drop withdrew before or after the completion.
 #[test]
 fn a_waiting_value_task_withdrawn_while_the_core_completes() {
     model(|| {
@@ -330,15 +331,16 @@ fn a_waiting_value_task_withdrawn_while_the_core_completes() {
             })
         };
         let flag = Arc::new(Flag);
-        {
+        let taken = {
             let waker = std::task::Waker::from(flag.clone());
             let mut cx = std::task::Context::from_waker(&waker);
             let mut vt = core.value_task();
             let polled = std::future::Future::poll(std::pin::Pin::new(&mut vt), &mut cx);
-            if let Poll::Ready(output) = polled {
+            if let Poll::Ready(output) = &polled {
                 assert!(output.is_ok());
             }
-        }
+            polled.is_ready()
+        };
         if !started.load(std::sync::atomic::Ordering::SeqCst) {
             // Nothing completed yet: only the drop's withdrawal can have released the clone.
             assert_eq!(Arc::strong_count(&flag), 1, "withdrawn by the drop");
@@ -349,6 +351,14 @@ fn a_waiting_value_task_withdrawn_while_the_core_completes() {
             1,
             "the core keeps no clone of the waker"
         );
+        if !taken {
+            // Another value task, its record elsewhere (not passing as the dropped one).
+            let other = ManualResetValueTaskSourceCore::<Arc<()>>::new();
+            let occupying = other.value_task();
+            let again = core.value_task().get_result();
+            assert_eq!(again.map(|m| Arc::ptr_eq(&m, &marker)), Ok(true));
+            drop(occupying);
+        }
         core.reset();
         assert_eq!(Arc::strong_count(&marker), 1, "the result was dropped once");
         let next = core.value_task();

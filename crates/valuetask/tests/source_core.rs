@@ -312,6 +312,60 @@ fn a_second_value_task_polled_by_the_same_task_panics_too() {
     assert!(m.contains("one consumer"), "{m}");
 }
 
+/// A second value task that first polls after the completion, while the first (registered,
+/// woken) has not taken the result, is the second consumer and panics: it does not take the
+/// first's result, leaving the first to panic as if it had taken it twice.
+#[test]
+fn a_second_value_task_polled_after_the_completion_panics_and_the_first_gets_the_result() {
+    let core = Core::new();
+    let mut first = core.value_task();
+    let (woken, waker) = CountingWaker::new();
+    assert!(poll_once(&mut first, &waker).is_pending());
+    let mut second = core.value_task();
+    core.set_result(4);
+    assert_eq!(woken.count(), 1);
+    let m = panic_message(|| {
+        let _ = poll_once(&mut second, Waker::noop());
+    });
+    assert!(m.contains("a second value task awaits version 0"), "{m}");
+    // By the blocking read too (the ready fast path).
+    let third = core.value_task();
+    let m = panic_message(|| {
+        let _ = third.get_result();
+    });
+    assert!(m.contains("a second value task awaits version 0"), "{m}");
+    assert_eq!(poll_once(&mut first, &waker), Poll::Ready(Ok(4)));
+    // Taken: a later value task of the generation is told the result was taken.
+    let mut late = core.value_task();
+    let m = panic_message(|| {
+        let _ = poll_once(&mut late, Waker::noop());
+    });
+    assert!(m.contains("already taken"), "{m}");
+    drop(second);
+    // The next generation names its own consumer.
+    core.reset();
+    let mut next = core.value_task();
+    assert!(poll_once(&mut next, Waker::noop()).is_pending());
+    core.set_result(5);
+    assert_eq!(next.get_result(), Ok(5));
+}
+
+/// The first value task, woken and dropped without taking its result, leaves the completed
+/// generation to another value task (dropping it withdrew its name).
+#[test]
+fn a_woken_value_task_dropped_untaken_lets_another_take_the_result() {
+    let core = Core::new();
+    let mut first = core.value_task();
+    assert!(poll_once(&mut first, Waker::noop()).is_pending());
+    core.set_result(6);
+    drop(first);
+    // Another value task takes the freed record's block, so the next one lands elsewhere.
+    let other = Core::new();
+    let occupying = other.value_task();
+    assert_eq!(core.value_task().get_result(), Ok(6));
+    drop(occupying);
+}
+
 /// A user's source over a core: it forwards every method to the core.
 struct Op(Core);
 

@@ -51,14 +51,16 @@
 //!   (`sole_consumer_recycle_completed`, then `read_recycled_result`): between them the next
 //!   generation has started while the old result is still in place, so nothing may touch
 //!   the core in between but the consumer putting its slot in this thread's cache.
-//! - `consumer` (under `LOCKED`, like the waker) names the value task whose waker `waker` is:
+//! - `consumer` (under `LOCKED`, like the waker) names the value task that registered last:
 //!   its source record's address, passed in a thread-local around the record's `poll_result`
-//!   call (`Consumer`). A different known value task registering in the same generation
-//!   panics (one consumer per generation); 0, a hand-written or pooled consumer, is never
-//!   refused. A value task that registered and is dropped withdraws (`withdraw`, from its
-//!   record's release): under `LOCKED`, if the generation is still waiting and `consumer` is
-//!   still its name, the waker is taken and `consumer` cleared. A wrong token panics naming
-//!   both numbers.
+//!   call (`Consumer`). `NAMED` says that it is a known value task (not 0) of this
+//!   generation which has neither taken the result nor withdrawn, before completion and
+//!   after it. Another known value task polling the generation then (registering, or taking
+//!   the result the first was woken for) panics (one consumer per generation); 0, a
+//!   hand-written or pooled consumer, is never refused. A value task that registered and is
+//!   dropped withdraws (`withdraw`, from its record's release): under `LOCKED`, if the
+//!   generation still names it, `consumer` and `NAMED` are cleared, and the waker taken if the
+//!   generation is still waiting. A wrong token panics naming both numbers.
 //! - Results go in and out in 8-byte words (`forwarding.rs`), so a read right after a
 //!   same-thread completion is served from the store buffer.
 //! - Layout: `repr(C)`, the waker first, then `CoreHead<O>` (state and result, typed by the
@@ -586,7 +588,9 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// ```
     ///
     /// # Panics
-    /// If `token` is not the current version, or the result was already taken.
+    /// If `token` is not the current version, or the result was already taken, or, polled
+    /// by a value task, if another value task of this generation registered and has not
+    /// taken the result (one consumer per generation).
     #[track_caller]
     pub fn poll_result(&self, token: u32, cx: &mut Context<'_>) -> Poll<TaskOutput<T>> {
         self.view().poll_result(token, cx)

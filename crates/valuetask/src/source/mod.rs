@@ -57,8 +57,9 @@ pub trait ValueTaskSource<T>: Send + Sync {
     /// keeps one registration per operation and refuses a second may forget this one's
     /// here. A source built on a [`ManualResetValueTaskSourceCore`] forwards it to the
     /// core's [`withdraw`](ManualResetValueTaskSourceCore::withdraw), without which a new
-    /// value task of the same operation, after one was dropped while it waited, panics as
-    /// a second consumer. Does nothing by default. No .NET counterpart: a .NET `await`
+    /// value task of the same operation, after one was dropped while it waited, may panic
+    /// as a second consumer (a value task is named by its record's address, which the
+    /// next value task made on the thread often reuses: then it passes as the same one). Does nothing by default. No .NET counterpart: a .NET `await`
     /// cannot be withdrawn; a Rust future is cancelled by dropping it.
     fn withdraw(&self, token: u32) {
         let _ = token;

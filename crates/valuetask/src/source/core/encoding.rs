@@ -19,6 +19,12 @@ pub(crate) const CONSUMER_GONE: u64 = 1 << 8;
 /// `CONSUMER_GONE` or `COMPLETE` is: the consumer's abandon clears it and wakes that waker,
 /// the completion clears it and drops the waker.
 pub(crate) const PRODUCER_WAITING: u64 = 1 << 9;
+/// A known value task (a source record, `Consumer` id not 0) registered in this generation
+/// and has neither taken its result nor withdrawn: `consumer` names it, and another known
+/// value task is a second consumer, before completion (beside `HAS_WAKER`) and after it
+/// (the completer takes the waker, this bit stays). Set and cleared under `LOCKED`, with
+/// the take (`TAKEN`) and the withdrawal; `reset` clears it with the generation.
+pub(crate) const NAMED: u64 = 1 << 10;
 pub(super) const FLAGS: u64 = u32::MAX as u64;
 /// Flags that survive `reset` (configuration, not per-generation state).
 pub(super) const CONFIG: u64 = ASYNC_CONTINUATIONS;

@@ -15,7 +15,8 @@ pub(super) fn already_completed(method: &str, version: u32) -> ! {
 pub(super) fn taken_twice(token: u32) -> ! {
     panic!(
         "ManualResetValueTaskSourceCore::poll_result: the result of version {token} was already \
-         taken; a generation's result is taken once"
+         taken; a generation's result is taken once (reset starts the next generation, whose \
+         value_task() takes the next result)"
     )
 }
 
@@ -24,8 +25,8 @@ pub(super) fn taken_twice(token: u32) -> ! {
 pub(super) fn second_consumer(token: u32) -> ! {
     panic!(
         "ManualResetValueTaskSourceCore::poll_result: a second value task awaits version \
-         {token} while another one waits for it; a generation has one consumer (await the \
-         first, or share it with as_task())"
+         {token}, whose result another value task is waiting for; a generation has one \
+         consumer (await the first, or share it with as_task())"
     )
 }
 

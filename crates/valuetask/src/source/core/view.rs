@@ -179,10 +179,14 @@ impl<O> CoreView<O> {
     /// `None` when any of that does not hold (pending, a stale token, taken, or busy):
     /// nothing was touched, and the caller polls with [`poll_result`](Self::poll_result),
     /// which waits, registers or panics as the state says.
+    ///
+    /// A generation that names a consumer (`NAMED`: one registered and was woken) is left to
+    /// `poll_result` too, which tells that consumer from a second one: the fast path stays
+    /// the state check it was (one mask), for the result that lands before the first poll.
     #[inline]
     pub(crate) fn take_completed(&self, token: u32) -> Option<O> {
         let cur = self.head.state.load(Ordering::Acquire);
-        if version_of(cur) != token || cur & (COMPLETE | TAKEN | LOCKED) != COMPLETE {
+        if version_of(cur) != token || cur & (COMPLETE | TAKEN | LOCKED | NAMED) != COMPLETE {
             return None;
         }
         self.head
@@ -218,6 +222,19 @@ impl<O> CoreView<O> {
                 Err(None) => taken_twice(token),
             };
             // We hold `LOCKED` on generation `token`.
+            let me = Consumer::current();
+            // SAFETY: we hold `LOCKED`.
+            let them = self.consumer.with(|c| unsafe { *c });
+            // One consumer per generation: a value task that registered (`NAMED`: known, its
+            // result not taken, not withdrawn) and another known one polling, complete or
+            // not. Checked before `will_wake`, which two value tasks polled by one task
+            // would pass.
+            if cur & NAMED != 0 && me != 0 && me != them {
+                // Nobody else writes the state word while we hold `LOCKED`: `cur` is it.
+                self.head.state.store(cur, Ordering::Release);
+                drop(fresh);
+                second_consumer(token);
+            }
             if cur & COMPLETE != 0 {
                 if fresh.is_some() {
                     // Completed since the first load (or by the clone itself). Release the
@@ -233,20 +250,10 @@ impl<O> CoreView<O> {
                 // SAFETY: we hold `LOCKED`; `COMPLETE` and not `TAKEN` means initialized. Read
                 // in words: a completion on this thread may still be in the store buffer.
                 let out = result.with(|r| unsafe { read_in_words((*r).as_ptr()) });
-                self.head.state.store(cur | TAKEN, Ordering::Release);
+                self.head
+                    .state
+                    .store((cur | TAKEN) & !NAMED, Ordering::Release);
                 return Poll::Ready(out);
-            }
-            // One consumer per generation: a waker registered by another value task (both
-            // known) means a second one is awaiting. Checked before `will_wake`, which two
-            // value tasks polled by one task would pass.
-            let me = Consumer::current();
-            // SAFETY: we hold `LOCKED`.
-            let them = self.consumer.with(|c| unsafe { *c });
-            if cur & HAS_WAKER != 0 && me != 0 && them != 0 && me != them {
-                // Nobody else writes the state word while we hold `LOCKED`: `cur` is it.
-                self.head.state.store(cur, Ordering::Release);
-                drop(fresh);
-                second_consumer(token);
             }
             // SAFETY: we hold `LOCKED`.
             let registered = self.waker.with_mut(|w| unsafe {
@@ -261,7 +268,10 @@ impl<O> CoreView<O> {
             }
             match registered {
                 Some(replaced) => {
-                    self.head.state.store(cur | HAS_WAKER, Ordering::Release);
+                    // `NAMED` when a known value task is `consumer` now.
+                    let named = if me != 0 { NAMED } else { 0 };
+                    let next = (cur & !NAMED) | HAS_WAKER | named;
+                    self.head.state.store(next, Ordering::Release);
                     drop(replaced);
                     return Poll::Pending;
                 }
@@ -275,47 +285,56 @@ impl<O> CoreView<O> {
     }
 
     /// The consumer `me` (a value task being dropped: [`Consumer`]'s id of it) gives up its
-    /// registration in generation `token`, if it has one there: its waker is dropped and the
-    /// generation has no consumer, so another value task may await it. Anything else (another
-    /// generation, a completed one, another consumer's registration, an unknown consumer, 0)
-    /// is left as it is. One load when there is nothing to withdraw.
+    /// registration in generation `token`, if it has one there (`NAMED`, `consumer` is `me`):
+    /// its waker, if the generation is still waiting, is dropped, and the generation has no
+    /// consumer, so another value task may await it (or, complete, take its result).
+    /// Anything else (another generation, another consumer's registration, an unknown
+    /// consumer, 0, a result taken) is left as it is. One load when there is nothing to
+    /// withdraw.
     #[inline(always)]
     pub(crate) fn withdraw(&self, token: u32, me: usize) {
-        if me != 0 && waiting(self.head.state.load(Ordering::Acquire), token) {
-            self.withdraw_waiting(token, me);
+        if me != 0 && named(self.head.state.load(Ordering::Acquire), token) {
+            self.withdraw_named(token, me);
         }
     }
 
-    /// [`withdraw`](Self::withdraw) once a load saw generation `token` waiting.
+    /// [`withdraw`](Self::withdraw) once a load saw a known consumer named in generation
+    /// `token`.
     #[cold]
     #[inline(never)]
-    fn withdraw_waiting(&self, token: u32, me: usize) {
+    fn withdraw_named(&self, token: u32, me: usize) {
         let locked = self
             .head
-            .lock(0, |cur| if waiting(cur, token) { Ok(()) } else { Err(()) });
+            .lock(0, |cur| if named(cur, token) { Ok(()) } else { Err(()) });
         let Ok(cur) = locked else {
             return;
         };
-        // We hold `LOCKED` on generation `token`, which has a waker and no result.
+        // We hold `LOCKED` on generation `token`, which names a consumer: before completion
+        // it has a waker (`NAMED` implies `HAS_WAKER` there), after it the completer took it.
         // SAFETY: we hold `LOCKED`.
         let mine = self.consumer.with(|c| unsafe { *c }) == me;
+        let waiting = cur & COMPLETE == 0;
         let withdrawn = mine.then(|| {
             // SAFETY: we hold `LOCKED`.
             self.consumer.with_mut(|c| unsafe { *c = 0 });
             // SAFETY: we hold `LOCKED`; `HAS_WAKER` means `Some`, cleared in the same store.
-            self.waker.with_mut(|w| unsafe { (*w).take() })
+            waiting.then(|| self.waker.with_mut(|w| unsafe { (*w).take() }))
         });
-        let after = if mine { cur & !HAS_WAKER } else { cur };
+        let after = match (mine, waiting) {
+            (true, true) => cur & !(NAMED | HAS_WAKER),
+            (true, false) => cur & !NAMED,
+            (false, _) => cur,
+        };
         self.head.state.store(after, Ordering::Release);
         // Executor code runs outside the lock.
         drop(withdrawn);
     }
 }
 
-/// Whether state `cur` is generation `token` with a waker registered and no result.
+/// Whether state `cur` is generation `token` with a known consumer named (`NAMED`).
 #[inline(always)]
-fn waiting(cur: u64, token: u32) -> bool {
-    version_of(cur) == token && cur & (HAS_WAKER | COMPLETE) == HAS_WAKER
+fn named(cur: u64, token: u32) -> bool {
+    version_of(cur) == token && cur & NAMED != 0
 }
 
 impl<O> CoreHead<O> {
