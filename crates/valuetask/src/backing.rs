@@ -224,11 +224,12 @@ impl<T> Backed<'_, T> {
 ///   unwind between the two, the block kept until the value task drops), so a body's output
 ///   is written once, where the awaiting code ends up reading it, as a boxed future's is;
 /// - through the caller's slot ([`SlotPollFn`]), for any other output: on `Ready` the output
-///   is moved into `out` ([`deliver`], in words) and `true` returned. Up to three words, the
-///   caller reads it back in words at once ([`call_poll`]): a `Poll<T>` of more than two
+///   is moved into `out` ([`deliver`], in words) and `true` returned. Up to three whole
+///   words (`forwarding::in_words`: 8-aligned, a multiple of 8 bytes), the caller reads it
+///   back in words at once ([`call_poll`]): a `Poll<T>` of more than two
 ///   words is returned through memory, where the caller's 16-byte loads of it straddled a
 ///   body's 8-byte stores (see `forwarding`); held in registers, three words stay there
-///   across the release. Not whole words (at most 64 bytes), it stays in the caller's slot
+///   across the release. Not whole words (at most 64 bytes, however small), it stays in the caller's slot
 ///   until the block is released ([`Delivered`]) and is moved once, into what the caller
 ///   returns.
 pub(crate) union PollFn<T> {

@@ -2,15 +2,19 @@
 //! `PoolingAsyncValueTaskMethodBuilder`; the future in its block is `stored_future.rs`), the
 //! small records behind value tasks, and task cells.
 //!
-//! A future is moved into a block of the smallest size class that fits it; when the value task
-//! yields or is dropped, the future is dropped in place and the block goes back to the pool on
-//! whatever thread that happens.
+//! A future is moved into a block of the smallest size class that fits it (and its output:
+//! the block holds one, then the other). The future is dropped in place when it completes or
+//! its value task is dropped; the block goes back to the pool, on whatever thread that
+//! happens, once nothing in it is needed: a completed body's output waits in it until a poll
+//! takes it, and a ready block whose large output was returned from it (`backing::PollFn`) is
+//! kept until its value task drops.
 //!
 //! - **Size classes**: 64, 128, 256, 512, 1024, 2048 and 4096 bytes, aligned to 16. A block
 //!   holds a 16-byte header (the value task backing's vtable) and then the future (or,
 //!   once it completed, its output, in the same place, with a flag and the block's class
-//!   beside it: `held.rs`), so futures of up to 4,080 bytes and outputs of up to 4,064 are
-//!   pooled; larger or more aligned ones fall back to a plain box.
+//!   beside it: `held.rs`), so futures of up to 4,080 bytes whose output fits too, and outputs of
+//!   up to 4,064 bytes (a few more when aligned to less than 8), are pooled; larger or more
+//!   aligned ones fall back to a plain box.
 //! - **Per-thread cache**: each thread keeps, per class, the block it gave back last (its
 //!   *hot* block) and a free list (an intrusive chain: a free block's first word links to
 //!   the next), together up to 16 KiB per class (256 blocks of 64 bytes … 4 blocks of 4096

@@ -36,8 +36,9 @@
 //!   its `taken` flag.
 //! - The future is polled only in its block (pinned there) and dropped in place, exactly
 //!   once, before its block goes back (to the pool, or to the allocator for a box).
-//! - During the first poll at the call the header is not written yet (nothing reads it: the
-//!   block is not a backing until that poll suspends).
+//! - During the first poll at the call nothing reads the header (the block is not a backing
+//!   until that poll suspends): a pooled block's is not written yet, a box's (`start_boxed`)
+//!   already says `LAZY`.
 //!
 //! # Build cost
 //!
