@@ -28,9 +28,9 @@
 //!   keeps the value task in memory and reloads its tag after every poll (row (h)).
 //!   Re-check rows (h), (h4), (j) and (j2) after touching `Drop`, `poll` or the `Repr` tags.
 //! - A backed poll's output of up to three whole words (8-aligned, a multiple of 8 bytes) is
-//!   moved out of the poll's slot in words at once and held in registers across the release. A larger one is returned by the block's
-//!   poll (`backing::PollFn`) straight into the place `poll` returns into: between that call
-//!   and `poll`'s return nothing may unwind, so a ready block is not released there but kept
+//!   moved out of the poll's slot in words at once and held in registers across the release.
+//!   A larger one is returned by the block's poll (`backing::PollFn`) straight into the place
+//!   `poll` returns into: between that call and `poll`'s return nothing may unwind, so a ready block is not released there but kept
 //!   (`Repr::Yielded`) until `Drop` (a slot released itself); one not of whole words (at most
 //!   64 bytes) stays in the poll's slot (`backing::Delivered`) until the block is released
 //!   and is moved out last, straight into what `poll` returns.
