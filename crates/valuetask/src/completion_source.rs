@@ -365,6 +365,14 @@ impl<T> Clone for TaskCompletionSource<T> {
 }
 
 impl<T> TaskCompletionSource<T> {
+    /// After a completion by the library (a wait's timeout or forwarded outcome): if no handle
+    /// but the library's own holds the task, its fault is observed, not reported (nobody
+    /// could observe it: the wait was dropped).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn observe_if_unheld(&self) {
+        self.raw.observe_if_unheld();
+    }
+
     /// Let go of this source without abandoning its task, for a holder that knows another
     /// completer will complete it (a token's watcher, once the token fired: `runtime.rs`).
     /// If none did, the task would stay pending for good.
@@ -380,16 +388,17 @@ impl<T> Drop for TaskCompletionSource<T> {
     fn drop(&mut self) {
         // With no handle of the task left (none was taken, or every one was dropped: a
         // consumer that gave up), nobody can await the abandonment or fail to observe it:
-        // the cell just goes, unreported.
-        if self.raw.release_source()
-            && !self.raw.snapshot().is_claimed()
-            && !self.raw.is_only_handle()
-        {
-            // No other source is left, but a completer without one can still race us
-            // (`Task::try_cancel`, say from a `cancel_on` watcher): the completion is a
-            // compare-and-swap, so whichever comes first wins and the other is ignored.
-            self.raw
-                .try_complete_in_drop(Err(TaskError::Abandoned), Outcome::Faulted);
+        // the cell just goes, unreported. With only the library's own left (a `cancel_on` or
+        // `wait_async` watcher), it is abandoned, which ends them, and counts as observed.
+        if self.raw.release_source() && !self.raw.snapshot().is_claimed() {
+            let held = self.raw.is_held_outside(Some(1));
+            if held || self.raw.has_internal() {
+                // No other source is left, but a completer without one can still race us
+                // (`Task::try_cancel`, say from a `cancel_on` watcher): the completion is a
+                // compare-and-swap, so whichever comes first wins and the other is ignored.
+                self.raw
+                    .try_complete_in_drop(Err(TaskError::Abandoned), Outcome::Faulted, !held);
+            }
         }
     }
 }

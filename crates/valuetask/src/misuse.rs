@@ -50,7 +50,7 @@
 //! | misuse | what happens | shown by |
 //! |---|---|---|
 //! | `set_*` twice | panic: "the task was already completed; a task completes exactly once (use try_* when completers race)" | `tests/completion_source.rs` |
-//! | every source dropped without completing (.NET: pending forever) | the task ends `Err(TaskError::Abandoned)`, waking its awaiters; unawaited, that fault reaches the unobserved-error hook as any fault does (with no handle of the task left when the last source drops, nothing is reported: nobody could observe it) | `tests/completion_source.rs`, `tests/model_task.rs` |
+//! | every source dropped without completing (.NET: pending forever) | the task ends `Err(TaskError::Abandoned)`, waking its awaiters; unawaited, that fault reaches the unobserved-error hook as any fault does (with no handle of the task left when the last source drops, nothing is reported: nobody could observe it; the library's own handles, a `cancel_on` or `wait_async` watcher's, do not count) | `tests/completion_source.rs`, `tests/model_task.rs` |
 //! | a source leaked (`mem::forget`), or kept by the task's own continuation (a cycle: the task holds the continuation, the continuation the source) | the task stays pending, as in .NET: a source that is never dropped is never counted gone | the [`TaskCompletionSource`](crate::TaskCompletionSource) docs |
 //! | fault with an empty `TaskError::Aggregate` | `try_set_error` hands it back, `set_error` panics: "an empty TaskError::Aggregate names no failure" | `tests/completion_source.rs` |
 //! | `set_*` after a token given to `cancel_on` fired | panic, as any second completion: use `try_set_*` once a token may fire | `tests/cancellation_watchers.rs` |

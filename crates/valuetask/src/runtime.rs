@@ -464,7 +464,10 @@ mod on_tokio {
         /// A zero `duration` gives [`Task::completed`], complete on return (.NET's
         /// `Task.Delay(0)` returns `Task.CompletedTask`). A `duration` whose deadline is past
         /// what `Instant` can hold (`Duration::MAX`, the usual "forever") gives a task that
-        /// never completes and runs nothing: it is freed with its last handle. (A
+        /// never completes and runs nothing: it is freed with its last handle. Any other delay's
+        /// timer runs until its deadline, whether or not a handle is left (as .NET's): a
+        /// delay given up long before it (a lost `select!` branch) is `tokio::time::sleep`'s
+        /// job, which is freed when dropped. (A
         /// continuation of it, or a `when_all` or `when_any` over it, holds a handle while it
         /// waits, so both stay for good: nothing will ever complete them.)
         #[must_use = "the returned task is the only effect of this call: await it or keep it"]
@@ -547,6 +550,9 @@ mod on_tokio {
         task: Task<T>,
         cancel: Cancel,
     ) {
+        // The watcher's handle is the library's own: a task abandoned while only it is left
+        // is one nobody could observe.
+        let task = task.internal();
         crate::watcher::watch(async move {
             let mut cancelled = std::pin::pin!(token.cancelled());
             let mut done = std::pin::pin!(task.completion());

@@ -14,7 +14,13 @@
 //!   from valuetask's global runtime). Whichever comes first wins (`try_set_*`); the others
 //!   end as soon as the wait is complete, so nothing outlives it: the watcher over the task
 //!   and the token stops when the wait completes, and the timer races its sleep against the
-//!   wait's completion.
+//!   wait's completion. A wait dropped before it completes does not stop them (as in .NET,
+//!   where the timer and the registration stay until one fires): the timer stays until its
+//!   deadline, the watcher until the task completes or the token fires.
+//! - The watcher's and the timer's handles of the wait, and the watcher's of the task, are
+//!   the library's own (`InternalHandle`): a wait that ends faulted (timed out, or the task's
+//!   fault passed on) when no handle of the user's is left is observed, not reported to the
+//!   unobserved-error hook (dropping a wait is how Rust gives it up; nobody could observe it).
 
 use std::future::Future;
 use std::pin::pin;
@@ -42,7 +48,10 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
     ///   `cancel()` deep in a stack). `Duration::MAX` (or
     ///   any timeout past what `Instant` can hold) waits without a timeout.
     ///
-    /// The value is cloned into the wait's task when this task completes first.
+    /// The value is cloned into the wait's task when this task completes first. Dropping the
+    /// wait gives it up, but its timer stays until the deadline and its watch of the task
+    /// until the task completes or the token fires (as .NET's do); a fault it then ends with
+    /// is not reported as unobserved.
     ///
     /// ```
     /// use std::time::Duration;
@@ -132,8 +141,11 @@ fn watch<T: Clone + Send + Sync + 'static>(
     token: Option<CancellationToken>,
     wait: TaskCompletionSource<T>,
 ) {
+    // The watcher's handles are the library's own: the task's, and the wait's (a wait that
+    // only they hold ends unreported: nobody could observe it).
+    let task = task.internal();
     crate::watcher::watch(async move {
-        let waited = wait.task();
+        let waited = wait.task().internal();
         let mut done = pin!(task.completion());
         let mut ended = pin!(waited.completion());
         let mut canceled = pin!(token.as_ref().map(CancellationToken::cancelled));
@@ -174,6 +186,7 @@ fn watch<T: Clone + Send + Sync + 'static>(
                 let completed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let _ = wait.try_forward_outcome(outcome);
                 }));
+                wait.observe_if_unheld();
                 if let Err(panic) = completed {
                     crate::catch_panic::discard(panic);
                 }
@@ -190,7 +203,7 @@ fn watch<T: Clone + Send + Sync + 'static>(
 fn time_out_at<T: Send + Sync + 'static>(deadline: Instant, wait: TaskCompletionSource<T>) {
     drop(
         crate::global_runtime::background_handle().spawn(async move {
-            let waited = wait.task();
+            let waited = wait.task().internal();
             let mut sleep = pin!(tokio::time::sleep_until(tokio::time::Instant::from_std(
                 deadline
             )));
@@ -198,6 +211,7 @@ fn time_out_at<T: Send + Sync + 'static>(deadline: Instant, wait: TaskCompletion
             std::future::poll_fn(|cx| {
                 if sleep.as_mut().poll(cx).is_ready() {
                     let _ = wait.try_set_error(TaskError::TimedOut);
+                    wait.observe_if_unheld();
                     return Poll::Ready(());
                 }
                 ended.as_mut().poll(cx)

@@ -328,6 +328,74 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
         assert!(reports[0].starts_with("task panicked"), "{reports:?}");
     }
 
+    // The library's own handles (a `cancel_on` or `wait_async` watcher, `run_with_cancellation`'s)
+    // are not handles anyone could observe through: a fault that lands while only they hold a
+    // task is not reported, as with no handle at all; one that lands while the user holds a
+    // handle still is.
+    #[cfg(feature = "tokio")]
+    {
+        use tokio_util::sync::CancellationToken;
+        let token = CancellationToken::new();
+        // `cancel_on`, the consumer gone before the source: not reported.
+        let tcs = TaskCompletionSource::<u8>::new();
+        drop(tcs.task());
+        tcs.cancel_on(token.clone());
+        drop(tcs);
+        // `wait_async`, the wait and the task dropped, then the source: not reported.
+        let tcs = TaskCompletionSource::<u8>::new();
+        drop(tcs.task().wait_async_cancellation(token.clone()));
+        drop(tcs);
+        // A wait dropped before it timed out (Rust's cancellation of it): not reported.
+        let tcs = TaskCompletionSource::<u8>::new();
+        drop(
+            tcs.task()
+                .wait_async_timeout(std::time::Duration::from_millis(1)),
+        );
+        // `run_with_cancellation`, the task dropped, then its runtime shut down.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        {
+            let _entered = runtime.enter();
+            drop(Task::run_with_cancellation(
+                std::future::pending::<u8>(),
+                token.clone(),
+            ));
+        }
+        drop(runtime);
+        std::thread::sleep(std::time::Duration::from_millis(50)); // past the timeout
+        drop(tcs);
+        assert!(seen().is_empty(), "unheld tasks reported: {:?}", seen());
+
+        // Held by the user, the same faults are reported once the last handle drops.
+        let tcs = TaskCompletionSource::<u8>::new();
+        let task = tcs.task();
+        tcs.cancel_on(token.clone());
+        drop(tcs);
+        drop(task);
+        let tcs = TaskCompletionSource::<u8>::new();
+        let wait = tcs.task().wait_async_cancellation(token.clone());
+        drop(tcs);
+        assert_eq!(
+            wait.wait(),
+            Err(&TaskError::Abandoned),
+            "observed: not reported"
+        );
+        drop(wait);
+        let tcs = TaskCompletionSource::<u8>::new();
+        let wait = tcs
+            .task()
+            .wait_async_timeout(std::time::Duration::from_millis(1));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        drop(wait);
+        drop(tcs);
+        let reports = seen_within(std::time::Duration::from_secs(10));
+        assert_eq!(reports.len(), 2, "{reports:?}");
+        assert!(reports[0].starts_with("task abandoned"), "{reports:?}");
+        assert_eq!(reports[1], TaskError::TimedOut.to_string(), "{reports:?}");
+    }
+
     // A panicking hook is contained: in a task's drop, and where a report is made for an
     // error nobody can observe (the `Drop` of work whose token fired before it started).
     set_unobserved_error_hook(|_| panic!("the hook itself failed"));

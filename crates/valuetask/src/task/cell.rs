@@ -39,9 +39,12 @@
 //!   taking `LOCKED`; one that holds `LOCKED` knows the overflow is not published. It
 //!   follows the rules in `waiters.rs`: the completer takes its wakers after publishing
 //!   `COMPLETE`, and registrants check `COMPLETE` under their shard's lock.
-//! - `sources` counts the `TaskCompletionSource` handles; the last one to drop completes the
-//!   cell as abandoned if nobody completed it and another handle is left to see it (if none
-//!   is, the cell is freed pending: nobody can be waiting).
+//! - `sources` counts the `TaskCompletionSource` handles in its low 32 bits and, above them,
+//!   the library's own task handles (`add_internal`: a watcher's, which keeps no result for
+//!   anyone). The last source to drop completes the cell as abandoned if nobody completed it
+//!   and another handle is left to see it; when only the library's own are left, the
+//!   abandonment (which ends their watchers) counts as observed: nobody could observe it. If
+//!   no handle at all is left, the cell is freed pending: nobody can be waiting.
 //! - A count of one (`refs` or `sources`) means "only me": only a holder can create another,
 //!   so the last drop may skip the read-modify-write.
 //! - `CLAIMED` and `LOCKED` are set together by the completer's one CAS, so `CLAIMED` without
@@ -85,6 +88,12 @@ mod registration;
 
 /// More handles than this aborts, as `Arc` does, instead of wrapping.
 const MAX_REFS: usize = isize::MAX as usize;
+/// `sources`' low bits count the sources, the bits from here the library's own handles.
+const INTERNAL_SHIFT: u32 = 32;
+/// The sources' part of `sources`.
+const SOURCES_MASK: usize = (1 << INTERNAL_SHIFT) - 1;
+/// More sources than this aborts (their count must not reach the internal handles' bits).
+const MAX_SOURCES: usize = SOURCES_MASK >> 1;
 /// A static cell starts here, so no sequence of handle drops can free it.
 #[cfg(not(valuetask_loom))]
 const STATIC_REFS: usize = MAX_REFS / 2;
@@ -492,12 +501,6 @@ impl<O> RawTask<O> {
             cell.sources.load(Ordering::Relaxed),
             cell.overflow.load(Ordering::Relaxed) as usize,
         ]
-    }
-
-    /// Whether this is the cell's only handle: no other can appear, since only a holder
-    /// clones one.
-    pub(crate) fn is_only_handle(&self) -> bool {
-        self.cell().refs.load(Ordering::Acquire) == 1
     }
 
     /// The handle count (tests).

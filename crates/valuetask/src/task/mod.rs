@@ -171,6 +171,12 @@ impl<T> Task<T> {
         self.into_raw().try_take_output().map_err(Task::from_raw)
     }
 
+    /// This handle as the library's own (a watcher's): see [`InternalHandle`].
+    pub(crate) fn internal(self) -> InternalHandle<T> {
+        self.raw.add_internal();
+        InternalHandle(self)
+    }
+
     /// Move the counted cell pointer out of this handle (no refcount traffic).
     pub(crate) fn into_raw(self) -> RawTask<TaskOutput<T>> {
         let mut this = std::mem::ManuallyDrop::new(self);
@@ -655,6 +661,26 @@ impl<'a, T: Clone> IntoFuture for &'a Task<T> {
         TaskFuture {
             borrowed: self.result(),
         }
+    }
+}
+
+/// A task handle the library holds for its own work (a `cancel_on` or `wait_async` watcher),
+/// counted apart from the user's: a fault that lands while only such handles (and sources)
+/// hold the task is one nobody could observe, and is not reported (`TaskCompletionSource`'s
+/// drop, [`TaskCompletionSource::observe_if_unheld`]).
+pub(crate) struct InternalHandle<T>(Task<T>);
+
+impl<T> std::ops::Deref for InternalHandle<T> {
+    type Target = Task<T>;
+    fn deref(&self) -> &Task<T> {
+        &self.0
+    }
+}
+
+impl<T> Drop for InternalHandle<T> {
+    fn drop(&mut self) {
+        // Uncounted before the handle itself goes (`RawTask::is_held_outside`'s order).
+        self.0.raw.remove_internal();
     }
 }
 

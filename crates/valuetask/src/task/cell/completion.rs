@@ -207,10 +207,16 @@ impl<O> RawTask<O> {
 
     /// `try_complete` from a `Drop`. A waker's panic resumes once every waker was woken; while
     /// the thread is already unwinding, resuming it would abort the process, so it is dropped.
-    pub(crate) fn try_complete_in_drop(&self, output: O, outcome: Outcome) {
+    /// `unheld`: no handle but the library's own holds the cell, so a fault it completes
+    /// with is observed (not reported) as it lands, before any panic resumes.
+    pub(crate) fn try_complete_in_drop(&self, output: O, outcome: Outcome, unheld: bool) {
         let completed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let _ = self.try_complete(output, outcome);
         }));
+        if unheld {
+            // Complete (by us or a racing completer): no lock holder can overwrite the bit.
+            self.observe(self.snapshot());
+        }
         if let Err(panic) = completed {
             if !std::thread::panicking() {
                 std::panic::resume_unwind(panic);
@@ -221,7 +227,7 @@ impl<O> RawTask<O> {
 
     /// Count one more `TaskCompletionSource`.
     pub(crate) fn add_source(&self) {
-        if self.cell().sources.fetch_add(1, Ordering::Relaxed) > MAX_REFS {
+        if self.cell().sources.fetch_add(1, Ordering::Relaxed) & SOURCES_MASK > MAX_SOURCES {
             abort();
         }
     }
@@ -230,6 +236,49 @@ impl<O> RawTask<O> {
     pub(crate) fn release_source(&self) -> bool {
         let sources = &self.cell().sources;
         // Only a source holder can add a source, so a count of one means no other exists.
-        sources.load(Ordering::Acquire) == 1 || sources.fetch_sub(1, Ordering::AcqRel) == 1
+        sources.load(Ordering::Acquire) & SOURCES_MASK == 1
+            || sources.fetch_sub(1, Ordering::AcqRel) & SOURCES_MASK == 1
+    }
+
+    /// Count one of the library's own handles (`task::InternalHandle`), held for its own work
+    /// (a watcher's): not a handle anyone could observe a fault through.
+    pub(crate) fn add_internal(&self) {
+        self.cell()
+            .sources
+            .fetch_add(1 << INTERNAL_SHIFT, Ordering::Relaxed);
+    }
+
+    /// The library's own handle counted by [`add_internal`](Self::add_internal) is about to
+    /// drop.
+    pub(crate) fn remove_internal(&self) {
+        self.cell()
+            .sources
+            .fetch_sub(1 << INTERNAL_SHIFT, Ordering::Release);
+    }
+
+    /// Whether a handle other than the library's own holds the cell, given that `sources`
+    /// of its references are sources (`None`: as many as it counts now). The internal
+    /// count is read before the references, and is only dropped before its reference: a
+    /// handle letting go between the two loads makes this an undercount, never a handle
+    /// seen that is not there.
+    pub(crate) fn is_held_outside(&self, sources: Option<usize>) -> bool {
+        let word = self.cell().sources.load(Ordering::Acquire);
+        let sources = sources.unwrap_or(word & SOURCES_MASK);
+        let internal = word >> INTERNAL_SHIFT;
+        self.cell().refs.load(Ordering::Acquire) > sources + internal
+    }
+
+    /// Whether the library holds a handle of its own (`add_internal`).
+    pub(crate) fn has_internal(&self) -> bool {
+        self.cell().sources.load(Ordering::Acquire) >> INTERNAL_SHIFT != 0
+    }
+
+    /// A complete cell that no handle but the library's own holds: its fault is observed
+    /// (nobody could observe it), so it is not reported when the cell is freed.
+    pub(crate) fn observe_if_unheld(&self) {
+        let s = self.snapshot();
+        if s.is_complete() && !self.is_held_outside(None) {
+            self.observe(s);
+        }
     }
 }
