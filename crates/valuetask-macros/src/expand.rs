@@ -117,7 +117,10 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
             Ok(quote!(#item))
         }
         Item::Impl(mut item) => {
-            options.owner = Some(owner_name(&item.self_ty));
+            options.owner = Some(owner_name(
+                &item.self_ty,
+                item.trait_.as_ref().map(|t| &t.1),
+            ));
             expand_impl(&mut item, &mut options)?;
             Ok(quote!(#item))
         }
@@ -341,15 +344,21 @@ fn unsupported_verbatim(tokens: TokenStream) -> syn::Error {
 }
 
 /// The name the `stats` advisor gives an impl's methods: its type's last path segment
-/// (`Cache` for `impl<K> Store for cache::Cache<K>`), or the type as written.
-pub(crate) fn owner_name(self_ty: &Type) -> String {
-    match self_ty {
+/// (`Cache` for `impl<K> cache::Cache<K>`), or the type as written; for a trait's impl, with
+/// the trait's last segment (`<Cache as Store>` for `impl<K> Store for cache::Cache<K>`), so
+/// that two traits' methods of one name on one type are two rows.
+pub(crate) fn owner_name(self_ty: &Type, trait_: Option<&syn::Path>) -> String {
+    let ty = match self_ty {
         Type::Path(p) if p.qself.is_none() => p
             .path
             .segments
             .last()
             .map_or_else(String::new, |s| s.ident.to_string()),
         other => quote!(#other).to_string().replace(' ', ""),
+    };
+    match trait_.and_then(|t| t.segments.last()) {
+        Some(t) => format!("<{ty} as {}>", t.ident),
+        None => ty,
     }
 }
 

@@ -7,8 +7,8 @@
 //! longer than its deadline, a lost frame say, fails instead of hanging).
 //!
 //! ```sh
-//! cargo run --release --example loopback_rpc            # 200,000 requests per variant
-//! cargo run --release --example loopback_rpc -- 20000   # fewer
+//! cargo run --release --example loopback_rpc                       # 200,000 requests per variant
+//! cargo run --release --example loopback_rpc -- --requests 20000   # fewer
 //! ```
 
 #[path = "support/mod.rs"]
@@ -19,7 +19,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{allocations, CountingAllocator};
+use support::{allocations, Args, CountingAllocator};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
 use valuetask::{Completer, CompletionPool, TaskError, ValueTask};
@@ -181,26 +181,12 @@ fn run<R: Rendezvous>(runtime: &tokio::runtime::Runtime, rendezvous: R, requests
 }
 
 fn main() {
-    const USAGE: &str = "usage: loopback_rpc [REQUESTS] (a positive count; 200000 if none)";
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{USAGE}");
-        return;
-    }
-    let requests: u64 = match args.as_slice() {
-        [] => 200_000,
-        [count] => match count.parse() {
-            Ok(n) if n > 0 => n,
-            _ => support::fail(
-                "loopback_rpc",
-                &format!("`{count}`: not a positive count of requests ({USAGE})"),
-            ),
-        },
-        [_, extra, ..] => support::fail(
-            "loopback_rpc",
-            &format!("unexpected argument `{extra}` ({USAGE})"),
-        ),
-    };
+    let args = Args::from_env("loopback_rpc", "[--requests N]");
+    let requests: u64 = args.get("--requests", 200_000, |&n| {
+        (n > 0)
+            .then_some(())
+            .ok_or("a positive count of requests".to_string())
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -5,14 +5,17 @@
 //! # `async ValueTask<int> Func()`: `#[value_task]`
 //!
 //! ```csharp
+//! [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
 //! public async ValueTask<int> CountAsync(string key) { await Task.Yield(); return key.Length; }
 //! ```
 //!
 //! An `async fn` under [`#[value_task]`](macro@crate::value_task) returns a [`ValueTask`](crate::ValueTask)
-//! (the generalized async return type, built by .NET's `PoolingAsyncValueTaskMethodBuilder`).
-//! As in .NET, the call runs the body at once up to its first suspension; a body that
-//! completes there returns its value with nothing allocated, and one that suspends continues in
-//! pooled storage.
+//! (the generalized async return type). As in .NET, the call runs the body at once up to its
+//! first suspension; a body that completes there returns its value with nothing allocated,
+//! and one that suspends continues in pooled storage, as .NET's
+//! `PoolingAsyncValueTaskMethodBuilder` does for a method that opts in with the attribute
+//! above (.NET's default builder, `AsyncValueTaskMethodBuilder`, allocates a box for the state
+//! machine at the first suspension of each call).
 //!
 //! ```
 //! use valuetask::value_task;
@@ -83,11 +86,13 @@
 //! impl for `Arc<T>` or a wrapper) returns that call's value task: no frame, no copy of the
 //! result at that layer (when the output names no lifetime and may hide none: `&str`,
 //! `Cow<'_, str>`, `Self`, `Self::Name` or `T::Name` keep a frame, where a `'static` one may
-//! shorten). A result otherwise moves by value with its value task, and a body
-//! that suspends is polled once at the call and again when awaited: a call that returns a
-//! result of a few hundred bytes, or suspends with more than a word of result, can take more
-//! time than a box would, though it allocates nothing (the bench's payload grid, (p), and the
-//! `stats` module docs say where).
+//! shorten). A result larger than a value task's two words that is ready at the call waits
+//! in the body's pooled block and is copied out once when awaited, where a box's poll writes
+//! it in place: a call of a small future that completes at once with a result of a few
+//! hundred bytes can take about a box's time, though it allocates nothing. A body that
+//! suspends is polled once at the call and again when awaited, and one waiting for another
+//! party's answer is polled once more than a box's (the bench's rows (o) and (p), and the
+//! `stats` module docs, say where).
 //!
 //! ```
 //! use valuetask::value_task;
@@ -276,8 +281,9 @@
 //!
 //! # The misuses .NET documents, and what they become here
 //!
-//! .NET's docs list what must never be done with a `ValueTask`. Here the type system forbids
-//! the first two, and the others are safe.
+//! .NET's docs list three things never to do with a `ValueTask`: await it twice, await it
+//! concurrently, and call `GetAwaiter().GetResult()` before it completes. Here the type system
+//! forbids the first two, and the third is safe; so is a fourth hazard, below.
 //!
 //! **Awaiting twice** does not compile: awaiting moves the value task.
 //!
@@ -312,7 +318,8 @@
 //! assert_eq!(reply.get_result(), Ok(3)); // blocks until then
 //! ```
 //!
-//! **Storing a value task in a field and awaiting it later** is fine: it is awaited (moved out)
+//! **Storing a value task in a field and awaiting it later** (not one of .NET's three, but
+//! where the object behind it may be reused meanwhile) is fine: it is awaited (moved out)
 //! once, and one that borrows a source cannot outlive it. A value task whose source was reset
 //! in between (the .NET hazard: the object was reused) panics naming both versions, instead
 //! of reading another operation's result.
@@ -414,8 +421,10 @@
 //!
 //! # `ValueTask` or `Task`?
 //!
-//! In .NET the rule of thumb is "`ValueTask` when 90–95% of calls complete synchronously",
-//! because a .NET `ValueTask` method that suspends allocates anyway. Here a suspending
+//! In .NET the community's rule of thumb (not an official figure: .NET's docs say to default
+//! to `Task` and use `ValueTask` where measurement shows it pays) is "`ValueTask` when 90–95%
+//! of calls complete synchronously", because a .NET `ValueTask` method that suspends
+//! allocates anyway, unless it opts into the pooling builder. Here a suspending
 //! `#[value_task]` call continues in pooled storage, so a `ValueTask` allocates nothing in
 //! steady state whichever way the call goes; return a [`Task`](crate::Task) when callers share
 //! the result (await it more than once, from several tasks, or keep it). The README's table

@@ -198,7 +198,8 @@ pub use value_task::ValueTask;
 ///   `Box<dyn Error + Send + Sync>` (as such code usually has anyway), or `?Send`.
 /// - Pooling is the default, and safe: a value task cannot be awaited twice. Opt a method out
 ///   with `#[value_task(boxed)]` on it, or a whole item with `#[value_task(boxed)]` on the
-///   item ([`ValueTask::boxed`], .NET's non-pooling builder): that changes where the future
+///   item ([`ValueTask::boxed`]; nearest to .NET's non-pooling builder, which boxes a call's
+///   state machine only at its first suspension): that changes where the future
 ///   is kept (a box per call whose body has an `.await`, made before the body runs and freed
 ///   when it completes, or when its result is awaited if it is larger than the value task's
 ///   two words), not when the body runs; a body with no `.await` allocates no box. Under `?Send` the box is itself

@@ -3,8 +3,8 @@
 //! No .NET counterpart: .NET has no such advisor; the nearest is its rule of thumb, below, and
 //! a profiler.
 //!
-//! .NET leaves the choice between `Task` and `ValueTask` to a rule of thumb ("use `ValueTask`
-//! when 90–95% of calls complete synchronously"). That rule comes from .NET's costs: there a
+//! .NET leaves the choice between `Task` and `ValueTask` to measurement, and the community to
+//! a rule of thumb ("use `ValueTask` when 90–95% of calls complete synchronously"). That rule comes from .NET's costs: there a
 //! `ValueTask` method that suspends pays for a boxed state machine *and* a larger return value,
 //! so it only wins when suspensions are rare. Here the costs differ, and the bench measures
 //! them (`cargo run --release -p valuetask-bench`, rows (h), (h2), (j), (k)): a `#[value_task]`
@@ -40,11 +40,12 @@
 //! | a result over [`LARGE_RESULT_BYTES`], ≥ 50% | [`Advice::LargeResult`] | no allocation, and the value task is two words, but a call that completes at once copies the result out of its block, which a box does not: measure |
 //! | ≥ 90% | [`Advice::KeepMostlySynchronous`] | the common call allocates nothing and keeps no future (it runs to its end at the call, in a pooled block given back at once, or when awaited for a result larger than two words); a `Task` would take a shared cell on every call |
 //! | 50% to 90% | [`Advice::KeepPooled`] | most calls complete at once; those that suspend reuse pooled storage |
-//! | < 50% | [`Advice::MostlySuspends`] | a `ValueTask` saves the allocation only on the calls that complete at once; still no allocation in steady state thanks to the pool, but a suspending call is polled once more than a boxed one and may take more time, and when callers share the result (await it more than once, or from several tasks) a `Task` costs about the same and is what they need |
+//! | < 50% | [`Advice::MostlySuspends`] | still no allocation in steady state: a call that suspends continues in pooled storage, where `#[async_trait]` boxes every call; but a body that waits for another party's answer is polled once more than a boxed one and takes about the box's time (bench row (o)), and when callers share the result (await it more than once, or from several tasks) a `Task` is what they need |
 //!
 //! Every `#[value_task]` method and free `async fn` is counted under its path,
-//! `module_path!()` followed by `Type::method` (the impl's type, or the trait for a default
-//! body) or by the function's name. A call counts as synchronous when the value task it
+//! `module_path!()` followed by `<Type as Trait>::method` (a trait impl's method: two traits'
+//! methods of one name on one type are two rows), `Type::method` (an inherent one),
+//! `Trait::method` (a default body) or the function's name. A call counts as synchronous when the value task it
 //! returns is ready at the call (its body ran to the end without suspending, or the source
 //! or task a forwarding body returns has completed: a source's `status` is asked then, at the
 //! call, so a stale token's panic comes there rather than at the await). `lazy` methods are not counted: their
@@ -102,7 +103,7 @@ use crate::{LocalValueTask, ValueTask};
 /// Below this many calls a method gets [`Advice::TooFewCalls`].
 pub const MIN_CALLS: u64 = 100;
 /// At or above this share of synchronous calls: [`Advice::KeepMostlySynchronous`] (the low end
-/// of .NET's "90–95% synchronous" rule of thumb).
+/// of the "90–95% synchronous" rule of thumb .NET developers use).
 pub const MOSTLY_SYNCHRONOUS: f64 = 0.9;
 /// At or above this share (and below [`MOSTLY_SYNCHRONOUS`]): [`Advice::KeepPooled`].
 pub const MIXED: f64 = 0.5;
@@ -490,7 +491,8 @@ impl Report {
         &self.rows
     }
 
-    /// The row of the method counted under `name` (`module::Type::method`).
+    /// The row of the method counted under `name` (`module::<Type as Trait>::method`,
+    /// `module::Type::method`, `module::function`).
     pub fn method(&self, name: &str) -> Option<&MethodStats> {
         self.rows.iter().find(|row| row.name == name)
     }
@@ -519,13 +521,15 @@ impl fmt::Display for Report {
             "method", "calls", "synchronous", "suspended"
         )?;
         for row in &self.rows {
+            let permille = row.synchronous * 1000 / row.calls().max(1);
             writeln!(
                 f,
-                "{:width$}  {:>10}  {:>10.1}%  {:>10}  {}",
+                "{:width$}  {:>10}  {:>8}.{}%  {:>10}  {}",
                 row.name,
                 row.calls(),
-                // Rounded down to a tenth, as the advice rounds down to a unit.
-                (row.synchronous_share() * 1000.0).floor() / 10.0,
+                // Rounded down to a tenth, as the advice rounds down to a unit, in integers.
+                permille / 10,
+                permille % 10,
                 row.suspended,
                 row.advice().reason(row),
             )?;
@@ -537,7 +541,8 @@ impl fmt::Display for Report {
 /// One method's counts. No .NET counterpart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MethodStats {
-    /// The path it is counted under: `module::Type::method` or `module::function`.
+    /// The path it is counted under: `module::<Type as Trait>::method`, `module::Type::method`,
+    /// `module::Trait::method` (a default body) or `module::function`.
     pub name: &'static str,
     /// Calls that completed without suspending.
     pub synchronous: u64,
@@ -590,9 +595,9 @@ pub enum Advice {
     KeepMostlySynchronous,
     /// 50% to 90%: keep `ValueTask`; the suspending calls use pooled storage.
     KeepPooled,
-    /// Under 50%: a `ValueTask` still allocates nothing in steady state, but a suspending
-    /// call may take more time than a boxed one, and a `Task` costs about as much when callers
-    /// share the result.
+    /// Under 50%: a `ValueTask` still allocates nothing in steady state, but a body that
+    /// waits for another party takes about a boxed call's time, and callers that share the
+    /// result need a `Task`.
     MostlySuspends,
     /// A result over [`LARGE_RESULT_BYTES`], with at least half the calls complete at once:
     /// still no allocation, but a call that completes at once copies the result out of its
@@ -605,9 +610,10 @@ pub enum Advice {
 impl Advice {
     /// The recommendation and its reason, with `row`'s numbers.
     pub fn reason(self, row: &MethodStats) -> String {
-        // Rounded down, so that a share just under a band's edge never reads as the edge.
-        let sync = (row.synchronous_share() * 100.0).floor();
-        let suspends = 100.0 - sync;
+        // Rounded down, so that a share just under a band's edge never reads as the edge; in
+        // integers (29 of 100 is 28.999.. as a float).
+        let sync = row.synchronous * 100 / row.calls().max(1);
+        let suspends = 100 - sync;
         match self {
             Advice::TooFewCalls => format!(
                 "too few calls to tell ({} of the {MIN_CALLS} needed)",
@@ -620,7 +626,7 @@ impl Advice {
                 "keep ValueTask: {sync}% synchronous; the {suspends}% that suspend reuse pooled storage (no allocation in steady state)"
             ),
             Advice::MostlySuspends => format!(
-                "suspends in {suspends}% of calls: a ValueTask saves an allocation only on the {sync}% that complete at once; fine here because storage is pooled, but a suspending call is polled once more than a boxed one and may take more time, and a Task would be as cheap if callers share the result"
+                "suspends in {suspends}% of calls: still no allocation in steady state (a suspending call continues in pooled storage), but a body that waits for another party's answer is polled once more than a boxed one and takes about its time; if callers share the result, return a Task"
             ),
             Advice::LargeResult => format!(
                 "measure: a {}-byte result of a call that completes at once is kept in a pooled block and copied out once when awaited; no allocation ({sync}% synchronous), but such a call may take as much time as #[async_trait]'s or more; a Box<T> result costs one allocation a call",

@@ -300,12 +300,14 @@ impl<'a, T> ValueTask<'a, T> {
         unsafe { ValueTask::from_header(header) }
     }
 
-    /// Like [`start`](Self::start), but a future that suspends is kept in a plain box (no
-    /// pool; .NET's non-pooling `AsyncValueTaskMethodBuilder`, which starts its method at the
-    /// call like the pooling one): for futures you know are large, or to opt out of pooling.
-    /// The storage differs, not the semantics: the future is polled once here, and one that
-    /// completes there gives a ready value task (its box freed, unless it keeps a result
-    /// too large for the value task's two words until awaited).
+    /// Like [`start`](Self::start), but the future is put in a plain box (no pool), for
+    /// futures you know are large, or to opt out of pooling. The storage differs, not the
+    /// semantics: the future is polled once here, in its box, and one that completes there
+    /// gives a ready value task (its box freed, unless it keeps a result too large for the
+    /// value task's two words until awaited). So every call allocates its box, where .NET's
+    /// non-pooling `AsyncValueTaskMethodBuilder` (which also starts its method at the call)
+    /// boxes the state machine only when the method first suspends: a future is polled in
+    /// place and cannot move to a box after.
     ///
     /// ```
     /// use valuetask::ValueTask;

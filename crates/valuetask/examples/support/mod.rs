@@ -43,7 +43,8 @@ impl Args {
                     &format!("unknown argument `{}` (usage: {program} {usage})", args[i]),
                 );
             }
-            if i + 1 >= args.len() {
+            // A value is a number here: a name where it should be means it is missing.
+            if i + 1 >= args.len() || known.contains(&args[i + 1].as_str()) {
                 fail(program, &format!("`{}` needs a value", args[i]));
             }
             i += 2;
@@ -64,7 +65,7 @@ impl Args {
         check: impl Fn(&T) -> Result<(), String>,
     ) -> T {
         let _ = self.usage;
-        // Names at even positions only: a value may look like a name (`--size --mib`).
+        // Names at even positions only (`from_env` checked the pairs).
         let Some(pair) = self.args.chunks(2).find(|pair| pair[0] == name) else {
             return default;
         };
