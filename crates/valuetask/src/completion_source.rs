@@ -391,14 +391,24 @@ impl<T> Drop for TaskCompletionSource<T> {
         // the cell just goes, unreported. With only the library's own left (a `cancel_on` or
         // `wait_async` watcher), it is abandoned, which ends them, and counts as observed.
         if self.raw.release_source() && !self.raw.snapshot().is_claimed() {
-            let held = self.raw.is_held_outside(Some(1));
-            if held || self.raw.has_internal() {
-                // No other source is left, but a completer without one can still race us
-                // (`Task::try_cancel`, say from a `cancel_on` watcher): the completion is a
-                // compare-and-swap, so whichever comes first wins and the other is ignored.
-                self.raw
-                    .try_complete_in_drop(Err(TaskError::Abandoned), Outcome::Faulted, !held);
-            }
+            self.abandon();
+        }
+    }
+}
+
+impl<T> TaskCompletionSource<T> {
+    /// The last source drops with the task not completed: abandon it if a handle is left
+    /// (out of line: the completed case, the common one, stays a load and a test).
+    #[cold]
+    #[inline(never)]
+    fn abandon(&self) {
+        let held = self.raw.is_held_outside(Some(1));
+        if held || self.raw.has_internal() {
+            // No other source is left, but a completer without one can still race us
+            // (`Task::try_cancel`, say from a `cancel_on` watcher): the completion is a
+            // compare-and-swap, so whichever comes first wins and the other is ignored.
+            self.raw
+                .try_complete_in_drop(Err(TaskError::Abandoned), Outcome::Faulted, !held);
         }
     }
 }
