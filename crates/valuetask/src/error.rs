@@ -36,8 +36,11 @@ pub enum TaskError {
     Panicked(Arc<str>),
     /// The task faulted with this error (.NET `Task.Exception`).
     Faulted(Arc<dyn Error + Send + Sync>),
-    /// Several tasks failed (`Task::when_all`): every failure, in input order (.NET
-    /// `AggregateException`). Counts as faulted.
+    /// Tasks failed (`Task::when_all`, even when one did): every failure, in input order
+    /// (.NET `AggregateException`, whose first inner exception `await` rethrows). Counts as
+    /// faulted. The `is_*` tests and [`panic_message`](Self::panic_message) look at this
+    /// error, not into it; [`errors`](Self::errors) lists the failures, and
+    /// [`downcast_ref`](Self::downcast_ref) looks at the first one that is not a cancellation.
     Aggregate(Arc<[TaskError]>),
     /// Whatever was to complete the task is gone without completing it: every
     /// [`TaskCompletionSource`](crate::TaskCompletionSource) was dropped, a pool's
@@ -56,6 +59,25 @@ pub enum TaskError {
 pub(crate) type TaskOutput<T> = Result<T, TaskError>;
 
 impl TaskError {
+    /// The failures this error stands for: an [`Aggregate`](Self::Aggregate)'s, in input
+    /// order, or this error alone (.NET `AggregateException.InnerExceptions`).
+    ///
+    /// ```
+    /// use valuetask::{Task, TaskError};
+    ///
+    /// let all = Task::when_all([Task::<u8>::from_result(1), Task::from_error(TaskError::TimedOut)]);
+    /// let error = all.wait().unwrap_err();
+    /// assert!(!error.is_timeout(), "an Aggregate of one failure");
+    /// assert!(error.errors()[0].is_timeout());
+    /// assert_eq!(TaskError::Abandoned.errors(), [TaskError::Abandoned]);
+    /// ```
+    pub fn errors(&self) -> &[TaskError] {
+        match self {
+            TaskError::Aggregate(errors) => errors,
+            other => std::slice::from_ref(other),
+        }
+    }
+
     /// A faulted error wrapping `error` (.NET: the exception given to `SetException` or
     /// `Task.FromException`).
     ///
