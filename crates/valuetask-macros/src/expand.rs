@@ -356,8 +356,9 @@ pub(crate) fn owner_name(self_ty: &Type, trait_: Option<&syn::Path>) -> String {
             .map_or_else(String::new, |s| s.ident.to_string()),
         other => quote!(#other).to_string().replace(' ', ""),
     };
+    // With the trait's arguments: `Store<u8>` and `Store<u16>` on one type are two traits.
     match trait_.and_then(|t| t.segments.last()) {
-        Some(t) => format!("<{ty} as {}>", t.ident),
+        Some(t) => format!("<{ty} as {}>", quote!(#t).to_string().replace(' ', "")),
         None => ty,
     }
 }

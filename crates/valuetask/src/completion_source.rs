@@ -370,12 +370,19 @@ impl<T> Clone for TaskCompletionSource<T> {
 }
 
 impl<T> TaskCompletionSource<T> {
-    /// After a completion by the library (a wait's timeout or forwarded outcome): if no handle
-    /// but the library's own holds the task, its fault is observed, not reported (nobody
-    /// could observe it: the wait was dropped).
+    /// Whether no handle but the library's own (and sources) holds the task: asked before a
+    /// completion by the library (a wait's timeout or forwarded outcome), whose synchronous
+    /// continuations may drop a user's handle unobserved.
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    pub(crate) fn observe_if_unheld(&self) {
-        self.raw.observe_if_unheld();
+    pub(crate) fn is_unheld(&self) -> bool {
+        !self.raw.is_held_outside(None)
+    }
+
+    /// After a completion that [`is_unheld`](Self::is_unheld) found unheld before it: its
+    /// fault is observed, not reported (nobody could observe it: the wait was dropped).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn observe_completed(&self) {
+        self.raw.observe_completed();
     }
 
     /// Let go of this source without abandoning its task, for a holder that knows another
@@ -407,8 +414,9 @@ impl<T> TaskCompletionSource<T> {
     #[cold]
     #[inline(never)]
     fn abandon(&self) {
-        let held = self.raw.is_held_outside(Some(1));
-        if held || self.raw.has_internal() {
+        // Any other handle, the library's own included (its watchers end on the abandonment).
+        if !self.raw.is_only_handle() {
+            let held = self.raw.is_held_outside(Some(1));
             // No other source is left, but a completer without one can still race us
             // (`Task::try_cancel`, say from a `cancel_on` watcher): the completion is a
             // compare-and-swap, so whichever comes first wins and the other is ignored.

@@ -281,9 +281,12 @@
 //!
 //! # The misuses .NET documents, and what they become here
 //!
-//! .NET's docs list three things never to do with a `ValueTask`: await it twice, await it
-//! concurrently, and call `GetAwaiter().GetResult()` before it completes. Here the type system
-//! forbids the first two, and the third is safe; so is a fourth hazard, below.
+//! .NET's `ValueTask<TResult>` docs list what never to do with one: await it more than once,
+//! call `AsTask` more than once, use `.Result` or `GetAwaiter().GetResult()` before it
+//! completes or more than once, or mix these (and awaiting it concurrently, in .NET's blog
+//! posts). Here each of them consumes the value task, so a repeat does not compile, and
+//! reading before completion blocks or hands the value task back. A further hazard, below,
+//! is safe too.
 //!
 //! **Awaiting twice** does not compile: awaiting moves the value task.
 //!

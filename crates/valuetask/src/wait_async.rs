@@ -183,10 +183,14 @@ fn watch<T: Clone + Send + Sync + 'static>(
                 // An empty `Aggregate` is passed on too (`try_set_outcome` would refuse it).
                 // Inside the task's completion: a waker of the wait's awaiters that panics
                 // must not unwind into the task's completer (as in the branch above).
+                // Asked before: the wait's synchronous continuations run inside the completion.
+                let unheld = wait.is_unheld();
                 let completed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let _ = wait.try_forward_outcome(outcome);
                 }));
-                wait.observe_if_unheld();
+                if unheld {
+                    wait.observe_completed();
+                }
                 if let Err(panic) = completed {
                     crate::catch_panic::discard(panic);
                 }
@@ -210,8 +214,11 @@ fn time_out_at<T: Send + Sync + 'static>(deadline: Instant, wait: TaskCompletion
             let mut ended = pin!(waited.completion());
             std::future::poll_fn(|cx| {
                 if sleep.as_mut().poll(cx).is_ready() {
+                    let unheld = wait.is_unheld();
                     let _ = wait.try_set_error(TaskError::TimedOut);
-                    wait.observe_if_unheld();
+                    if unheld {
+                        wait.observe_completed();
+                    }
                     return Poll::Ready(());
                 }
                 ended.as_mut().poll(cx)

@@ -353,7 +353,7 @@ fn the_share_in_the_advice_is_rounded_down_to_its_band() {
 }
 
 /// Shares that floating point puts a hair under their value (29 of 100 is 0.28999..) read
-/// as they are, in the advice and in the table.
+/// as they are in the advice (the table computes its tenths the same way, in integers).
 #[test]
 fn exact_shares_read_exactly() {
     for (synchronous, advice_share) in [

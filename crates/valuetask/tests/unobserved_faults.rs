@@ -394,6 +394,22 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
         assert_eq!(reports.len(), 2, "{reports:?}");
         assert!(reports[0].starts_with("task abandoned"), "{reports:?}");
         assert_eq!(reports[1], TaskError::TimedOut.to_string(), "{reports:?}");
+        // A continuation holds the wait when it times out, and lets it go unobserved inside
+        // that completion: reported (held when the fault landed).
+        let tcs = TaskCompletionSource::<u8>::new();
+        let wait = tcs
+            .task()
+            .wait_async_timeout(std::time::Duration::from_millis(1));
+        let inline =
+            valuetask::ContinuationOptions::default().on(valuetask::ContinueOn::Synchronously);
+        let continuation = wait.continue_with_options(inline, |_| ());
+        drop(wait);
+        assert_eq!(continuation.wait(), Ok(&()));
+        drop((continuation, tcs));
+        assert_eq!(
+            seen_within(std::time::Duration::from_secs(10)),
+            [TaskError::TimedOut.to_string()]
+        );
     }
 
     // A panicking hook is contained: in a task's drop, and where a report is made for an

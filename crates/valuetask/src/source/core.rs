@@ -112,10 +112,11 @@ use misuse::*;
 /// - one consumer per generation: call [`value_task`](Self::value_task) once per
 ///   generation. A value task's poll may register a new waker every time (the `Future`
 ///   contract allows it, say after moving to another task), but a second value task of the
-///   same generation that registers while the first one waits panics, naming the misuse
-///   (.NET's core throws `InvalidOperationException` when a second continuation is
-///   registered). A value task dropped while it waits (cancelled) takes its registration
-///   with it, so another may then await the generation (through a user's source, when the
+///   same generation that polls while the first one waits, or after the first was woken and
+///   before it took the result, panics, naming the misuse (.NET's core throws
+///   `InvalidOperationException` when a second continuation is registered). A value task
+///   dropped while it waits (cancelled), or woken and dropped untaken, takes its
+///   registration with it, so another may then await the generation (through a user's source, when the
 ///   source forwards [`ValueTaskSource::withdraw`](crate::ValueTaskSource::withdraw) to
 ///   [`withdraw`](Self::withdraw)). Code that calls `poll_result` itself, not through a
 ///   value task, is not told apart: it is the one consumer it says it is;
@@ -598,8 +599,9 @@ impl<T> ManualResetValueTaskSourceCore<T> {
 
     /// For [`ValueTaskSource::withdraw`](crate::ValueTaskSource::withdraw): the value task
     /// of generation `token` that is being dropped gives up its registration (its waker is
-    /// dropped), so that another value task may await the generation; one that never
-    /// registered, or whose generation completed or was reset, leaves nothing to withdraw.
+    /// dropped, if the generation is still waiting), so that another value task may await the
+    /// generation (or, complete, take its result); one that never registered, that took its
+    /// result, or whose generation was reset, leaves nothing to withdraw.
     /// Called outside a value task's drop or poll, it does nothing; called from your source's
     /// `poll_result` (where the polling value task is known), it withdraws that value task's
     /// registration, which then is not woken: call it from `withdraw` only. No .NET

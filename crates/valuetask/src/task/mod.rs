@@ -172,6 +172,7 @@ impl<T> Task<T> {
     }
 
     /// This handle as the library's own (a watcher's): see [`InternalHandle`].
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn internal(self) -> InternalHandle<T> {
         self.raw.add_internal();
         InternalHandle(self)
@@ -664,10 +665,13 @@ impl<'a, T: Clone> IntoFuture for &'a Task<T> {
     }
 }
 
-/// A task handle the library holds for its own work (a `cancel_on` or `wait_async` watcher),
-/// counted apart from the user's: a fault that lands while only such handles (and sources)
-/// hold the task is one nobody could observe, and is not reported (`TaskCompletionSource`'s
-/// drop, [`TaskCompletionSource::observe_if_unheld`]).
+/// A task handle the library holds for its own work (a `cancel_on` or `wait_async` watcher,
+/// a wait's timer), counted apart from the user's: the last source's drop abandoning a task
+/// that only such handles (and sources) hold, and a wait's own completions (its timeout, the
+/// outcome it passes on) of a wait only they hold, count as observed, not reported
+/// (`TaskCompletionSource`'s drop, `wait_async`). Other completions report as they would
+/// with no watcher.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) struct InternalHandle<T>(Task<T>);
 
 impl<T> std::ops::Deref for InternalHandle<T> {

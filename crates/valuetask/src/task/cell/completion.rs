@@ -242,6 +242,7 @@ impl<O> RawTask<O> {
 
     /// Count one of the library's own handles (`task::InternalHandle`), held for its own work
     /// (a watcher's): not a handle anyone could observe a fault through.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn add_internal(&self) {
         self.cell()
             .sources
@@ -250,34 +251,38 @@ impl<O> RawTask<O> {
 
     /// The library's own handle counted by [`add_internal`](Self::add_internal) is about to
     /// drop.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn remove_internal(&self) {
         self.cell()
             .sources
             .fetch_sub(1 << INTERNAL_SHIFT, Ordering::Release);
     }
 
+    /// Whether this is the cell's only reference: no other can appear, since only a holder
+    /// clones one.
+    pub(crate) fn is_only_handle(&self) -> bool {
+        self.cell().refs.load(Ordering::Acquire) == 1
+    }
+
     /// Whether a handle other than the library's own holds the cell, given that `sources`
-    /// of its references are sources (`None`: as many as it counts now). The internal
-    /// count is read before the references, and is only dropped before its reference: a
-    /// handle letting go between the two loads makes this an undercount, never a handle
-    /// seen that is not there.
+    /// of its references are sources (`None`: as many as it counts now). The references
+    /// are read before the internal count, which an internal handle lowers before its
+    /// reference: a handle letting go between the two loads is seen as one held outside,
+    /// never the other way (the error is a report made, never one suppressed).
     pub(crate) fn is_held_outside(&self, sources: Option<usize>) -> bool {
+        let refs = self.cell().refs.load(Ordering::Acquire);
         let word = self.cell().sources.load(Ordering::Acquire);
         let sources = sources.unwrap_or(word & SOURCES_MASK);
-        let internal = word >> INTERNAL_SHIFT;
-        self.cell().refs.load(Ordering::Acquire) > sources + internal
+        refs > sources + (word >> INTERNAL_SHIFT)
     }
 
-    /// Whether the library holds a handle of its own (`add_internal`).
-    pub(crate) fn has_internal(&self) -> bool {
-        self.cell().sources.load(Ordering::Acquire) >> INTERNAL_SHIFT != 0
-    }
-
-    /// A complete cell that no handle but the library's own holds: its fault is observed
-    /// (nobody could observe it), so it is not reported when the cell is freed.
-    pub(crate) fn observe_if_unheld(&self) {
+    /// Mark a complete cell's fault observed (nobody could observe it), so that it is not
+    /// reported when the cell is freed. After `COMPLETE` nobody takes `LOCKED`, whose holder's
+    /// plain-store unlock could lose the bit.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn observe_completed(&self) {
         let s = self.snapshot();
-        if s.is_complete() && !self.is_held_outside(None) {
+        if s.is_complete() {
             self.observe(s);
         }
     }
