@@ -40,6 +40,13 @@ pub enum ContinueWhen {
     OnlyOnFaulted,
     /// Only when it was canceled (.NET `OnlyOnCanceled`).
     OnlyOnCanceled,
+    /// Unless it ran to completion: when it faulted or was canceled (.NET
+    /// `NotOnRanToCompletion`).
+    NotOnRanToCompletion,
+    /// Unless it faulted (.NET `NotOnFaulted`).
+    NotOnFaulted,
+    /// Unless it was canceled: on success or fault (.NET `NotOnCanceled`).
+    NotOnCanceled,
 }
 
 impl ContinueWhen {
@@ -49,6 +56,9 @@ impl ContinueWhen {
             ContinueWhen::OnlyOnRanToCompletion => status == TaskStatus::RanToCompletion,
             ContinueWhen::OnlyOnFaulted => status == TaskStatus::Faulted,
             ContinueWhen::OnlyOnCanceled => status == TaskStatus::Canceled,
+            ContinueWhen::NotOnRanToCompletion => status != TaskStatus::RanToCompletion,
+            ContinueWhen::NotOnFaulted => status != TaskStatus::Faulted,
+            ContinueWhen::NotOnCanceled => status != TaskStatus::Canceled,
         }
     }
 }
