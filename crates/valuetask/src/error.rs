@@ -79,14 +79,25 @@ impl TaskError {
     }
 
     /// A faulted error wrapping `error` (.NET: the exception given to `SetException` or
-    /// `Task.FromException`).
+    /// `Task.FromException`). A `TaskError` given here comes back as itself, as through
+    /// `From<Box<dyn Error + Send + Sync>>`: another task's `Canceled` passed on stays
+    /// canceled, not a fault that says "task faulted: task was canceled".
     ///
     /// ```
-    /// let e = valuetask::TaskError::faulted(std::io::Error::other("boom"));
+    /// use valuetask::TaskError;
+    ///
+    /// let e = TaskError::faulted(std::io::Error::other("boom"));
     /// assert_eq!(e.to_string(), "task faulted: boom");
+    /// assert!(TaskError::faulted(TaskError::Canceled).is_canceled());
     /// ```
     pub fn faulted(error: impl Error + Send + Sync + 'static) -> Self {
-        TaskError::Faulted(Arc::new(error))
+        let mut error = Some(error);
+        if let Some(task_error) =
+            (&mut error as &mut dyn std::any::Any).downcast_mut::<Option<TaskError>>()
+        {
+            return task_error.take().expect("filled above");
+        }
+        TaskError::Faulted(Arc::new(error.expect("filled above")))
     }
 
     /// A panicked error with `message`. No .NET counterpart: .NET has no panics; the nearest

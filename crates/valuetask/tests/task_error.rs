@@ -73,6 +73,18 @@ fn display_and_source_name_the_cause() {
 }
 
 #[test]
+fn a_task_error_given_to_faulted_comes_back_as_itself() {
+    // Passed on from another task: its kind and identity survive, as through a box.
+    assert!(TaskError::faulted(TaskError::Canceled).is_canceled());
+    assert!(TaskError::faulted(TaskError::TimedOut).is_timeout());
+    let inner = TaskError::faulted(Boom);
+    let passed_on = TaskError::faulted(inner.clone());
+    assert_eq!(passed_on, inner, "the same Arc, not a fault wrapping it");
+    let boxed: Box<dyn Error + Send + Sync> = Box::new(TaskError::Abandoned);
+    assert!(TaskError::from(boxed).is_abandoned());
+}
+
+#[test]
 fn panic_payloads_keep_their_text() {
     let p = std::panic::catch_unwind(|| panic!("formatted {}", 1)).unwrap_err();
     assert_eq!(
