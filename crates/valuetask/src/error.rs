@@ -309,6 +309,30 @@ impl PartialEq for TaskError {
 
 impl Eq for TaskError {}
 
+/// Hashes what equality compares: the variant, a panic's message, a faulted error's address
+/// (not its contents), an aggregate's errors in order.
+///
+/// ```
+/// use std::collections::HashSet;
+/// use valuetask::TaskError;
+///
+/// let disk = TaskError::faulted(std::io::Error::other("disk"));
+/// let seen: HashSet<TaskError> =
+///     [disk.clone(), disk, TaskError::Canceled, TaskError::Canceled].into_iter().collect();
+/// assert_eq!(seen.len(), 2);
+/// ```
+impl std::hash::Hash for TaskError {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        std::mem::discriminant(self).hash(state);
+        match self {
+            TaskError::Panicked(message) => message.hash(state),
+            TaskError::Faulted(error) => Arc::as_ptr(error).cast::<()>().hash(state),
+            TaskError::Aggregate(all) => all.hash(state),
+            TaskError::Canceled | TaskError::Abandoned | TaskError::TimedOut => {}
+        }
+    }
+}
+
 impl fmt::Debug for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

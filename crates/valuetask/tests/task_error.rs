@@ -85,6 +85,32 @@ fn a_task_error_given_to_faulted_comes_back_as_itself() {
 }
 
 #[test]
+fn equal_errors_hash_alike_and_faults_hash_by_identity() {
+    use std::collections::HashSet;
+    let disk = TaskError::faulted(Boom);
+    let other_disk = TaskError::faulted(Boom);
+    let all = |errors: Vec<TaskError>| TaskError::Aggregate(errors.into());
+    let seen: HashSet<TaskError> = [
+        disk.clone(),
+        disk.clone(),
+        other_disk.clone(),
+        TaskError::panicked("a"),
+        TaskError::panicked("a"),
+        TaskError::panicked("b"),
+        all(vec![disk.clone(), TaskError::Canceled]),
+        all(vec![disk.clone(), TaskError::Canceled]),
+        all(vec![TaskError::Canceled, disk.clone()]),
+        TaskError::Canceled,
+        TaskError::Abandoned,
+        TaskError::TimedOut,
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(seen.len(), 9);
+    assert!(seen.contains(&disk) && seen.contains(&other_disk));
+}
+
+#[test]
 fn panic_payloads_keep_their_text() {
     let p = std::panic::catch_unwind(|| panic!("formatted {}", 1)).unwrap_err();
     assert_eq!(
@@ -99,7 +125,7 @@ fn panic_payloads_keep_their_text() {
 
 #[test]
 fn task_error_is_clone_send_sync_and_an_error() {
-    fn assert_traits<E: Clone + Send + Sync + Error + 'static>() {}
+    fn assert_traits<E: Clone + Send + Sync + Error + Eq + std::hash::Hash + 'static>() {}
     assert_traits::<TaskError>();
     let t: Task<()> = Task::from_error(TaskError::Canceled);
     assert!(t.error().unwrap().is_canceled());
