@@ -1,7 +1,7 @@
 //! Rows (t1), (t2) and (t3): a tower service stack erased with tower's `BoxCloneService` and
 //! with `valuetask::tower::BoxCloneService`, driven as a server's loop drives it:
 //! `ready().await`, then `call(request).await`, per request; in (t3), as hyper_util's
-//! `TowerToHyperService` and axum's routes drive it: `service.clone().oneshot(request)`, a
+//! `TowerToHyperService` drives it: `service.clone().oneshot(request)`, a
 //! clone per request (tower's erasure boxes the clone and the response; ours pools both).
 //!
 //! The stack is three layers: `map_request`, `map_response`, and a handler that answers at

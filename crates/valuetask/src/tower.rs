@@ -8,9 +8,11 @@
 //! pooled storage ([`ValueTask::new`]; a future over 4,080 bytes or a response over 4,064, or one aligned to more than 16, goes to a box, as there), so a
 //! request allocates nothing in steady state, whether the stack answers at once or
 //! suspends. The cloneable ones keep the inner service in pooled storage too, so a server
-//! adapter that clones the service for each request (hyper_util's `TowerToHyperService`,
-//! axum's routes) allocates nothing for the clone either, where tower's boxes it: through
-//! such an adapter a request costs tower's erasure two allocations and these none. Swapping tower's erasure for these is a change of import where the stack names
+//! adapter that clones the service for each request (hyper_util's `TowerToHyperService`)
+//! allocates nothing for the clone either, where tower's boxes it: through such an adapter a
+//! request costs tower's erasure two allocations and these none. (axum stores each route in
+//! tower's own `BoxCloneService` and clones that per request, so a service of ours routed by
+//! axum still pays axum's two boxes; what it saves is the erasure layers of its own.) Swapping tower's erasure for these is a change of import where the stack names
 //! the type (`BoxCloneService::new(stack)`, `.layer(BoxCloneService::layer())`); tower's
 //! shorthands `ServiceExt::boxed`/`boxed_clone` and `ServiceBuilder::boxed`/`boxed_clone`/
 //! `boxed_clone_sync` build tower's own types, so such a stack is written with `new` or
@@ -43,8 +45,15 @@
 //! through, and so do errors, from `poll_ready` and from the response; the inner future is
 //! created in `call` and first polled when the response is, so a panic in the inner
 //! service's `call` comes out of `call` and one in its future out of the response's poll;
-//! dropping the response drops the inner future, polled or not. Only the storage differs: a
-//! pooled block instead of a box, given back when the response completes or is dropped.
+//! dropping the response drops the inner future, polled or not. Two things differ. The
+//! storage: a pooled block instead of a box. And when a completed inner future is dropped:
+//! tower drops it with the response; here, for a response and error of at most three words
+//! together with the `Result`'s tag (`Result<u64, BoxError>`), it is dropped, and its block
+//! given back, inside the poll that returns `Ready`, so what its drop releases (a
+//! `ConcurrencyLimit` permit, a guard) is released at completion, and a panic in that drop
+//! comes out of that poll; a larger response's (`Result<http::Response<_>, _>`) stays, as
+//! tower's, until the response is dropped. A response polled again after `Ready` panics
+//! (a [`ValueTask`]'s rule), whatever the inner future would do.
 //!
 //! The response is not started at `call`, as `#[value_task]` bodies are
 //! ([`ValueTask::start`]): with an erased stack the caller polls the response at once
@@ -249,7 +258,7 @@ impl<T, U: 'static, E: 'static> fmt::Debug for UnsyncBoxService<T, U, E> {
 /// Declares a cloneable erased service: `$name` holds a `$clone_trait` object (an erased
 /// service that clones itself) in a [`PooledBox`], `$object` being its auto traits and
 /// `$bound` what the inner service must be. A clone goes in pooled storage: an adapter that
-/// clones the service for each request (hyper_util's, axum's) allocates nothing for it in
+/// clones the service for each request (hyper_util's) allocates nothing for it in
 /// steady state, where tower's boxes each clone.
 macro_rules! erased_clone_service {
     (
