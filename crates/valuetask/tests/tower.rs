@@ -630,7 +630,7 @@ fn a_clone_or_drop_of_the_inner_service_that_panics_loses_no_block() {
 fn an_inner_service_aligned_past_the_blocks_goes_to_a_box_and_back() {
     #[derive(Clone)]
     #[repr(align(32))]
-    struct Aligned(Arc<()>, u64);
+    struct Aligned(#[allow(dead_code)] Arc<()>, u64);
     impl Service<u64> for Aligned {
         type Response = u64;
         type Error = Error;
