@@ -200,6 +200,23 @@ fn tasks_awaited_by_many_reuse_the_waiter_slab_round_after_round() {
 /// given back with its last handle.
 #[cfg(feature = "tokio")]
 #[test]
+fn blocking_waits_that_time_out_leave_no_registration_behind() {
+    // Each timed-out wait registers the thread's waker, then withdraws it: were the
+    // registrations kept, the 130th would open the overflow and allocate.
+    let tcs = TaskCompletionSource::<u8>::new();
+    let task = tcs.task();
+    assert!(task.wait_timeout(std::time::Duration::ZERO).is_none());
+    let ((), allocs) = allocations_during(|| {
+        for _ in 0..1_000 {
+            assert!(task.wait_timeout(std::time::Duration::ZERO).is_none());
+        }
+    });
+    assert_eq!(allocs, 0);
+    tcs.set_result(5);
+    assert_eq!(task.wait(), Ok(&5));
+}
+
+#[test]
 fn an_endless_delay_allocates_nothing_once_the_pool_is_warm() {
     use std::time::Duration;
     // The global runtime starts on first use. Its task's cell may go back to a worker's pool

@@ -36,7 +36,8 @@
 //! - `overflow` (awaiters past 129, in per-thread shards with their own locks) is published
 //!   under `LOCKED`, once, with `HAS_OVERFLOW` set in the unlocking store, and lives until
 //!   the cell is freed. A new awaiter that sees `HAS_OVERFLOW` goes to the overflow without
-//!   taking `LOCKED`; one that holds `LOCKED` knows the overflow is not published. It
+//!   taking `LOCKED`; a new awaiter that holds `LOCKED` knows the overflow is not published
+//!   (a re-registration or removal of an inline or slab key may take it after). It
 //!   follows the rules in `waiters.rs`: the completer takes its wakers after publishing
 //!   `COMPLETE`, and registrants check `COMPLETE` under their shard's lock.
 //! - `sources` counts the `TaskCompletionSource` handles in its low 32 bits and, above them,
@@ -53,9 +54,10 @@
 //!   `source/core.rs`): wakers are cloned before it is taken (a re-registration with a new
 //!   waker releases it, clones, and retries) and dropped or woken after it is released; a
 //!   result being discarded is moved out and dropped after. The only calls under the bit are
-//!   the allocator (the waiter list growing), whose only failure aborts, and the slab
-//!   store's `take` (`slab/store.rs`: a std mutex, held by threads that touch no cell, and
-//!   the thread cache's first registration on a thread); an internal
+//!   the allocator (the waiter list growing), whose only failure aborts, the overflow's spare
+//!   from the thread's `SPARES`, the first use of `sync::thread_number` on a thread (one
+//!   `fetch_add`), and the slab store's `take` (`slab/store.rs`: a std mutex, held by
+//!   threads that touch no cell, and the thread cache's first registration on a thread); an internal
 //!   invariant found broken under it aborts too (`sync::broken_under_lock`). So a panicking waker or
 //!   `Drop` cannot leave a cell locked, and a thread spinning on the bit waits for a few
 //!   loads and stores. Not lock-free in the strict sense: a holder preempted by the OS delays

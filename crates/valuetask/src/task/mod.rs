@@ -391,13 +391,10 @@ impl<T> Task<T> {
         if let Some(r) = self.try_result() {
             return Some(r);
         }
-        let mut key = WaiterKey::NONE;
-        let done = crate::blocking::park_until(deadline, |cx| {
-            self.raw.poll(&mut key, cx.waker()).map(|_| ())
-        });
-        if done.is_none() {
-            self.raw.remove_waiter(&mut key);
-        }
+        // Its drop removes the registration, after a timeout or while unwinding alike.
+        let mut waiting = self.result();
+        let _ = crate::blocking::park_until(deadline, |cx| Pin::new(&mut waiting).poll(cx));
+        drop(waiting);
         // A completion that raced the deadline still counts.
         self.try_result()
     }

@@ -214,7 +214,10 @@ impl<O> RawTask<O> {
             let _ = self.try_complete(output, outcome);
         }));
         if unheld {
-            // Complete (by us or a racing completer): no lock holder can overwrite the bit.
+            // Complete by us, or claimed by a racing completer, which may not have published
+            // yet: then `observe` sees no outcome and marks nothing. The only completers that
+            // can race the last source's drop cancel (`try_cancel`, `try_cancel_later`), and a
+            // cancellation is never reported, so nothing is missed.
             self.observe(self.snapshot());
         }
         if let Err(panic) = completed {
