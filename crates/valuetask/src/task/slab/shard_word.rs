@@ -18,7 +18,9 @@ pub(super) const TAGGED_BELOW: u64 = match 1u64.checked_shl(64 - TAG_SHIFT + 4) 
 
 /// The tag of the cell at `cell`: its address over 16, if that fits the bits a shard word
 /// has above its flags (an address below 2^51: every address a process gets on today's
-/// 64-bit hosts, which hand out 47 or 48 bits unless asked for more). Two live cells are
+/// 64-bit hosts, which hand out 47 or 48 bits unless asked for more; not on aarch64 Android,
+/// whose allocator tags the top byte of heap pointers: there every cell is above, and a
+/// task's awaiters past the inline one go to the overflow, correct but slower). Two live cells are
 /// more than 16 bytes apart (a cell is larger than that), so they have different tags.
 #[inline]
 pub(crate) fn tag_if_fits(cell: *const ()) -> Option<u64> {
