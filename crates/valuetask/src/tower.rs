@@ -16,7 +16,9 @@
 //! the type (`BoxCloneService::new(stack)`, `.layer(BoxCloneService::layer())`); tower's
 //! shorthands `ServiceExt::boxed`/`boxed_clone` and `ServiceBuilder::boxed`/`boxed_clone`/
 //! `boxed_clone_sync` build tower's own types, so such a stack is written with `new` or
-//! `layer()` instead.
+//! `layer()` instead. A service of ours erased again (a route erased, then the whole
+//! router; two `layer()`s with nothing between) hands on its response as it is, where tower
+//! boxes it a second time: one block per request however often it is erased.
 //!
 //! | valuetask | tower | bounds on the inner service | the erased service is |
 //! |---|---|---|---|
@@ -84,6 +86,7 @@
 //!   `Service` methods; `Debug` prints no field), which is why it is `Sync` while the inner
 //!   service need not be, as tower's is.
 
+use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -118,8 +121,16 @@ where
 
     #[inline]
     fn call(&mut self, request: T) -> Self::Future {
+        let mut response = Some(self.0.call(request));
+        // An erased service's own response (one of ours erased again: a stack with two
+        // `layer()`s) is passed on as it is, not put in a second block polled through it. The
+        // type test folds to a constant.
+        if let Some(ours) = (&mut response as &mut dyn Any).downcast_mut::<Option<Self::Future>>()
+        {
+            return ours.take().expect("filled above");
+        }
         // In pooled storage, first polled with the response (module docs).
-        ValueTask::new(self.0.call(request))
+        ValueTask::new(response.expect("filled above"))
     }
 }
 
@@ -144,7 +155,13 @@ where
 
     #[inline]
     fn call(&mut self, request: T) -> Self::Future {
-        LocalValueTask::new(self.0.call(request))
+        let mut response = Some(self.0.call(request));
+        // As in `Started`: an `UnsyncBoxService`'s own response is passed on.
+        if let Some(ours) = (&mut response as &mut dyn Any).downcast_mut::<Option<Self::Future>>()
+        {
+            return ours.take().expect("filled above");
+        }
+        LocalValueTask::new(response.expect("filled above"))
     }
 }
 

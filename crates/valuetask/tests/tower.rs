@@ -658,6 +658,90 @@ fn an_inner_service_aligned_past_the_blocks_goes_to_a_box_and_back() {
     assert_eq!(Arc::strong_count(&marker), 1, "each clone dropped once");
 }
 
+/// Allocations while 64 responses of `service` are pending at once (each called and polled
+/// once): the blocks their value tasks hold that this thread's pool does not have spare.
+fn allocations_for_64_pending_responses<S>(service: &mut S) -> usize
+where
+    S: Service<u64, Response = u64, Error = Error>,
+    S::Future: Unpin,
+{
+    let cx = &mut Context::from_waker(Waker::noop());
+    let mut pending = Vec::with_capacity(64);
+    let ((), allocations) = allocations_during(|| {
+        for n in 0..64 {
+            let mut response = service.call(n);
+            assert!(std::pin::Pin::new(&mut response).poll(cx).is_pending());
+            pending.push(response);
+        }
+    });
+    for (n, mut response) in (0..).zip(pending) {
+        let answer = std::pin::Pin::new(&mut response).poll(cx);
+        assert!(matches!(answer, Poll::Ready(Ok(r)) if r == (n + 1) * 2));
+    }
+    allocations
+}
+
+/// On a fresh thread, `make()`'s service made, then 64 pending responses of the stack erased
+/// once given back: the allocations 64 pending responses of `make()`'s service take more.
+fn allocations_beyond_erasing_once<S>(make: impl FnOnce() -> S + Send + 'static) -> usize
+where
+    S: Service<u64, Response = u64, Error = Error>,
+    S::Future: Unpin,
+{
+    std::thread::spawn(move || {
+        // Made first: its own blocks are not among those the warm-up leaves spare.
+        let mut service = make();
+        let _ = allocations_for_64_pending_responses(&mut BoxCloneService::new(stack(true)));
+        let _ = allocations_for_64_pending_responses(&mut UnsyncBoxService::new(stack(true)));
+        allocations_for_64_pending_responses(&mut service)
+    })
+    .join()
+    .unwrap()
+}
+
+#[test]
+fn an_erased_service_erased_again_passes_its_response_on() {
+    // The outer erasure hands on the inner one's value task instead of putting it in a block
+    // of its own: its pending responses hold only the blocks erasing once holds.
+    assert_eq!(
+        allocations_beyond_erasing_once(|| BoxCloneService::new(stack(true))),
+        0
+    );
+    assert_eq!(
+        allocations_beyond_erasing_once(|| BoxCloneService::new(BoxCloneService::new(stack(true)))),
+        0
+    );
+    assert_eq!(
+        allocations_beyond_erasing_once(|| BoxService::new(BoxCloneSyncService::new(stack(true)))),
+        0
+    );
+    assert_eq!(
+        allocations_beyond_erasing_once(|| {
+            ServiceBuilder::new()
+                .layer(BoxCloneService::layer())
+                .layer(BoxCloneService::layer())
+                .service(stack(true))
+        }),
+        0
+    );
+    assert_eq!(
+        allocations_beyond_erasing_once(|| {
+            UnsyncBoxService::new(UnsyncBoxService::new(stack(true)))
+        }),
+        0
+    );
+    // A layer between them makes the outer response another future, which goes in a block.
+    assert!(
+        allocations_beyond_erasing_once(|| {
+            ServiceBuilder::new()
+                .layer(BoxCloneService::layer())
+                .map_response(|n: u64| n)
+                .layer(BoxCloneService::layer())
+                .service(stack(true))
+        }) > 0
+    );
+}
+
 #[test]
 fn erased_layers_drop_into_a_service_builder_stack() {
     let handler = || service_fn(|n: u64| async move { Ok::<u64, Error>(n) });
