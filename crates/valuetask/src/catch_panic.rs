@@ -121,6 +121,38 @@ impl<T> Drop for DropEachCaught<T> {
     }
 }
 
+impl<T> DropEachCaught<T> {
+    /// `inputs` collected, those taken dropped one at a time under a catch if the iterator
+    /// panics half-way: a plain `collect` dropped them inside the unwinding, and one whose
+    /// `Drop` panicked aborted the process. (What the panicking iterator still holds it drops
+    /// itself.) A `Vec`'s own iterator, mapped or not, is collected into its buffer, as by
+    /// `collect`.
+    pub(crate) fn collect(inputs: impl IntoIterator<Item = T>) -> Self {
+        let caught: Vec<DropCaught<T>> = inputs
+            .into_iter()
+            .map(|input| DropCaught(std::mem::ManuallyDrop::new(input)))
+            .collect();
+        let mut caught = std::mem::ManuallyDrop::new(caught);
+        let (pointer, length, capacity) = (caught.as_mut_ptr(), caught.len(), caught.capacity());
+        // SAFETY: `DropCaught<T>` is `repr(transparent)` over `ManuallyDrop<T>`, itself over
+        // `T`: the same size and alignment, so the buffer is one of `capacity` `T`s, the
+        // first `length` initialized; `caught` is never used or dropped again.
+        DropEachCaught(unsafe { Vec::from_raw_parts(pointer.cast::<T>(), length, capacity) })
+    }
+}
+
+/// A value dropped under a catch ([`drop_discarding`]): [`DropEachCaught::collect`]'s
+/// elements while the collection may unwind.
+#[repr(transparent)]
+struct DropCaught<T>(std::mem::ManuallyDrop<T>);
+
+impl<T> Drop for DropCaught<T> {
+    fn drop(&mut self) {
+        // SAFETY: taken once, here, and the value is not used after.
+        drop_discarding(unsafe { std::mem::ManuallyDrop::take(&mut self.0) });
+    }
+}
+
 /// Drop `value`; a panic in its `Drop` is discarded (the value was being thrown away, and
 /// the caller may already be reporting a failure of its own).
 pub(crate) fn drop_discarding<T>(value: T) {
@@ -155,5 +187,51 @@ fn keep_first(panic: Panic, first_panic: &mut Option<Panic>) {
         None => *first_panic = Some(panic),
         // Dropped so that a payload whose `Drop` panics cannot stop the loop.
         Some(_) => discard(panic),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Counts its drops; the armed ones panic in `Drop`.
+    struct Dropped<'a>(&'a AtomicUsize, bool);
+
+    impl Drop for Dropped<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            assert!(!self.1, "deliberate panic in a drop");
+        }
+    }
+
+    #[test]
+    fn collect_reuses_a_vecs_buffer_and_drops_each_once() {
+        let drops = AtomicUsize::new(0);
+        let inputs: Vec<Dropped<'_>> = (0..5).map(|_| Dropped(&drops, false)).collect();
+        let buffer = inputs.as_ptr();
+        let collected = DropEachCaught::collect(inputs);
+        assert_eq!(collected.0.as_ptr(), buffer, "collected in place");
+        assert_eq!(collected.0.len(), 5);
+        assert_eq!(drops.load(Ordering::Relaxed), 0);
+        drop(collected);
+        assert_eq!(drops.load(Ordering::Relaxed), 5);
+    }
+
+    #[test]
+    fn collect_drops_what_it_took_one_at_a_time_when_the_iterator_panics() {
+        let drops = AtomicUsize::new(0);
+        let inputs = (0..4).map(|i| {
+            assert!(i < 3, "deliberate panic in the iterator");
+            Dropped(&drops, true)
+        });
+        // Three values whose drops panic, dropped while the iterator's panic unwinds: each
+        // under its own catch, or the second would abort.
+        let panic = catch_unwind(AssertUnwindSafe(|| DropEachCaught::collect(inputs)))
+            .err()
+            .expect("the iterator's panic comes out");
+        let message = panic.downcast_ref::<&str>().copied().unwrap_or_default();
+        assert_eq!(message, "deliberate panic in the iterator");
+        assert_eq!(drops.load(Ordering::Relaxed), 3);
     }
 }

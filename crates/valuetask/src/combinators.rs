@@ -146,7 +146,7 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
     pub fn when_all(tasks: impl IntoIterator<Item = Task<T>>) -> Task<Vec<T>> {
         // The inputs may be the last handles: dropping one frees its value, whose `Drop` may
         // panic; one at a time, so two such panics cannot abort.
-        let tasks = DropEachCaught(tasks.into_iter().collect::<Vec<Task<T>>>());
+        let tasks = DropEachCaught::collect(tasks);
         if tasks.0.iter().all(Task::is_completed) {
             // A panicking `T::clone` faults `all`, as it does when the inputs finish later.
             // The clones made so far live outside the unwind and are dropped after it, one
@@ -213,7 +213,7 @@ impl<T: Send + Sync + 'static> Task<T> {
     #[must_use = "the returned task is the only effect of this call: await it or keep it"]
     pub fn when_any(tasks: impl IntoIterator<Item = Task<T>>) -> Task<Task<T>> {
         // The inputs may be the last handles: freed one at a time, as in `when_all`.
-        let tasks = DropEachCaught(tasks.into_iter().collect::<Vec<Task<T>>>());
+        let tasks = DropEachCaught::collect(tasks);
         assert!(
             !tasks.0.is_empty(),
             "Task::when_any: no tasks given; there is nothing to wait for"
@@ -363,12 +363,29 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
     }
 
     /// A value task yielding the index and value of the first of `value_tasks` to complete;
-    /// the others are dropped then, which cancels whatever work they still had (.NET has no
-    /// `ValueTask.WhenAny`; this is `Task.WhenAny` for value tasks, which yield values, not
-    /// tasks). The inputs are collected first (one `Vec`); if some are already complete
-    /// ([`is_completed`](Self::is_completed)), the first of them in input order wins at once;
-    /// otherwise the inputs are polled together, in input order on every wake-up, in pooled
-    /// storage.
+    /// the others are dropped then (.NET has no `ValueTask.WhenAny`; this is `Task.WhenAny`
+    /// for value tasks, which yield values, not tasks). The inputs are collected first (one
+    /// `Vec`); if some are already complete ([`is_completed`](Self::is_completed)), the first
+    /// of them in input order wins at once; otherwise the inputs are polled together, in
+    /// input order on every wake-up, in pooled storage.
+    ///
+    /// A loser dropped is what dropping a value task does: a future behind it (an
+    /// `async` body, [`ValueTask::new`]) is canceled, dropped unfinished; one over a
+    /// [`Task`] or a source only stops waiting, and the work behind it goes on; a result a
+    /// loser already had is dropped with it (futures' `select_all` hands the rest back; a
+    /// loser whose result matters is better awaited as a `Task`, which [`Task::when_any`]
+    /// leaves running and readable).
+    ///
+    /// ```
+    /// use valuetask::{TaskCompletionSource, ValueTask};
+    ///
+    /// let slow = TaskCompletionSource::new();
+    /// let first = ValueTask::when_any([ValueTask::from(slow.task()), ValueTask::from_result(Ok(1))]);
+    /// assert_eq!(first.get_result(), (1, Ok(1)));
+    /// // The losing task was not canceled: it completes, and its result is there to read.
+    /// slow.set_result(2);
+    /// assert_eq!(slow.task().wait(), Ok(&2));
+    /// ```
     ///
     /// # Panics
     /// If `value_tasks` is empty: there would be nothing to wait for (as
@@ -511,7 +528,7 @@ pub(crate) fn first_of<'a, T: 'a>(
 ) -> Result<(usize, T), impl Future<Output = (usize, T)> + 'a> {
     // The losers are dropped one at a time, a panicking `Drop` of a result among them
     // discarded (as `Task::when_any`'s): a second panic while the first unwinds aborted.
-    let mut inputs = DropEachCaught(value_tasks.into_iter().collect::<Vec<ValueTask<'a, T>>>());
+    let mut inputs = DropEachCaught::collect(value_tasks);
     assert!(
         !inputs.0.is_empty(),
         "{name}: no value tasks given; there is nothing to wait for"

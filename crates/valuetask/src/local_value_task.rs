@@ -292,7 +292,8 @@ impl<'a, T: 'a> LocalValueTask<'a, T> {
 
     /// A local value task yielding the index and value of the first of `value_tasks` to
     /// complete ([`ValueTask::when_any`] for futures that need not be `Send`); the others are
-    /// dropped then.
+    /// dropped then, as [`ValueTask::when_any`] says (a future is canceled, a task or source
+    /// only stops being waited for).
     ///
     /// ```
     /// use valuetask::{CompletionPool, LocalValueTask};

@@ -125,8 +125,7 @@ where
         // An erased service's own response (one of ours erased again: a stack with two
         // `layer()`s) is passed on as it is, not put in a second block polled through it. The
         // type test folds to a constant.
-        if let Some(ours) = (&mut response as &mut dyn Any).downcast_mut::<Option<Self::Future>>()
-        {
+        if let Some(ours) = (&mut response as &mut dyn Any).downcast_mut::<Option<Self::Future>>() {
             return ours.take().expect("filled above");
         }
         // In pooled storage, first polled with the response (module docs).
@@ -157,8 +156,7 @@ where
     fn call(&mut self, request: T) -> Self::Future {
         let mut response = Some(self.0.call(request));
         // As in `Started`: an `UnsyncBoxService`'s own response is passed on.
-        if let Some(ours) = (&mut response as &mut dyn Any).downcast_mut::<Option<Self::Future>>()
-        {
+        if let Some(ours) = (&mut response as &mut dyn Any).downcast_mut::<Option<Self::Future>>() {
             return ours.take().expect("filled above");
         }
         LocalValueTask::new(response.expect("filled above"))

@@ -1061,3 +1061,53 @@ fn value_task_when_all_survives_inputs_that_panic_while_thrown_away() {
         "{message}"
     );
 }
+
+/// An input iterator that panics after yielding values whose `Drop` panics: the inputs taken
+/// are dropped one at a time while its panic unwinds, each panicking `Drop` discarded (a
+/// plain `collect` dropped them inside the unwinding, and the second panic aborted). Every
+/// combinator, in a child process, so an abort fails the test.
+#[test]
+fn combinators_survive_an_iterator_that_panics_after_values_that_panic_when_dropped() {
+    if !common::runs_in_child_process(
+        "combinators_survive_an_iterator_that_panics_after_values_that_panic_when_dropped",
+    ) {
+        return;
+    }
+    common::quiet_about_panics_with("no input");
+    common::quiet_about_panics_with("drop of an armed value failed");
+    fn inputs<V>(make: fn(Armed) -> V) -> impl Iterator<Item = V> {
+        (0..3).map(move |i| {
+            assert!(i < 2, "no input {i}");
+            make(Armed(true))
+        })
+    }
+    let calls: [(&str, fn()); 6] = [
+        ("Task::when_all", || {
+            drop(Task::when_all(inputs(Task::from_result)));
+        }),
+        ("Task::when_any", || {
+            drop(Task::when_any(inputs(Task::from_result)));
+        }),
+        ("ValueTask::when_all", || {
+            drop(ValueTask::when_all(inputs(ValueTask::from_result)));
+        }),
+        ("ValueTask::when_any", || {
+            drop(ValueTask::when_any(inputs(ValueTask::from_result)));
+        }),
+        ("LocalValueTask::when_all", || {
+            drop(valuetask::LocalValueTask::when_all(inputs(
+                valuetask::LocalValueTask::from_result,
+            )));
+        }),
+        ("LocalValueTask::when_any", || {
+            drop(valuetask::LocalValueTask::when_any(inputs(
+                valuetask::LocalValueTask::from_result,
+            )));
+        }),
+    ];
+    for (name, call) in calls {
+        let panic = std::panic::catch_unwind(call).unwrap_err();
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert_eq!(message, "no input 2", "{name}");
+    }
+}
