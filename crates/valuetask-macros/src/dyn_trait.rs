@@ -33,7 +33,7 @@ use syn::visit_mut::VisitMut;
 use syn::{parse_quote, GenericParam, Ident, ItemTrait, Lifetime, TraitItem};
 
 use args::{Bridge, DynArgs};
-use method::{ImplSignature, Kind, Method, Receiver};
+use method::{ImplSignature, Kind, Method, OutputBound, Receiver};
 
 use crate::lifetimes::fresh_lifetime;
 use crate::receiver::contains_reference;
@@ -330,6 +330,18 @@ impl<'t> Generated<'t> {
             } = &m.kind
             {
                 if let Some(predicate) = output_is_send(output, &names, &trait_lifetimes) {
+                    predicates.push(predicate);
+                }
+            }
+            // A future bounded by a lifetime the impl can name: its output outlives it.
+            if let Kind::Future {
+                output,
+                outlives: OutputBound::Named(lifetime),
+                ..
+            } = &m.kind
+            {
+                if let Some(predicate) = output_outlives(output, &names, &trait_lifetimes, lifetime)
+                {
                     predicates.push(predicate);
                 }
             }
@@ -661,12 +673,28 @@ impl<'t> Generated<'t> {
         }
     }
 
-    /// `Erase`'s impl needs the trait's `where` clause only (a value of the trait brings
-    /// its associated types' bounds).
+    /// `Erase`'s impl needs the trait's `where` clause (a value of the trait brings its
+    /// associated types' bounds), and an associated type's `?Sized`, which its parameter
+    /// would otherwise lose (a `type Key: ?Sized` implemented as `str`).
     fn trait_where(&self) -> TokenStream {
-        match &self.item.generics.where_clause {
-            Some(w) => quote!(#w),
-            None => quote!(),
+        let mut predicates: Vec<TokenStream> = Vec::new();
+        if let Some(w) = &self.item.generics.where_clause {
+            predicates.extend(w.predicates.iter().map(|p| quote!(#p)));
+        }
+        for a in &self.assocs {
+            let maybe_unsized = a.bounds.iter().any(|b| {
+                matches!(b, syn::TypeParamBound::Trait(t)
+                    if matches!(t.modifier, syn::TraitBoundModifier::Maybe(_)))
+            });
+            if maybe_unsized {
+                let ident = &a.ident;
+                predicates.push(quote!(#ident: ?::core::marker::Sized));
+            }
+        }
+        if predicates.is_empty() {
+            quote!()
+        } else {
+            quote!(where #(#predicates),*)
         }
     }
 
@@ -824,6 +852,40 @@ fn output_is_send(
     assocs: &[&Ident],
     in_scope: &[&Ident],
 ) -> Option<TokenStream> {
+    let (named, output) = output_in_impl(output, assocs, in_scope)?;
+    Some(if named.is_empty() {
+        quote!(#output: ::core::marker::Send)
+    } else {
+        quote!(for<#(#named),*> #output: ::core::marker::Send)
+    })
+}
+
+/// `output: 'l` for the `dyn` form's impl, for a future bounded by `'l`, `'static` or one
+/// of the trait's lifetimes: its value task is `ValueTask<'l, output>`, which needs it (a
+/// boxed `dyn Future + 'l` does not). `None` when the output names `Self` otherwise or a
+/// lifetime of the method's: the impl cannot say it (the bound then rests on the trait's
+/// own bounds, and a missing one is rustc's error at the trait).
+fn output_outlives(
+    output: &syn::Type,
+    assocs: &[&Ident],
+    in_scope: &[&Ident],
+    lifetime: &Lifetime,
+) -> Option<TokenStream> {
+    if lifetime.ident != "static" && !in_scope.contains(&&lifetime.ident) {
+        return None;
+    }
+    let (named, output) = output_in_impl(output, assocs, in_scope)?;
+    named.is_empty().then(|| quote!(#output: #lifetime))
+}
+
+/// `output` as the `dyn` form's impl writes it (its associated types as its parameters, its
+/// elided lifetimes named), and the lifetimes it names that are the method's (to declare
+/// under `for<..>`); `None` for an output naming `Self` otherwise.
+fn output_in_impl(
+    output: &syn::Type,
+    assocs: &[&Ident],
+    in_scope: &[&Ident],
+) -> Option<(Vec<Lifetime>, syn::Type)> {
     struct Lifetimes<'s> {
         named: Vec<Lifetime>,
         uses_self: bool,
@@ -898,12 +960,7 @@ fn output_is_send(
     if lifetimes.uses_self {
         return None;
     }
-    let named = &lifetimes.named;
-    Some(if named.is_empty() {
-        quote!(#output: ::core::marker::Send)
-    } else {
-        quote!(for<#(#named),*> #output: ::core::marker::Send)
-    })
+    Some((lifetimes.named, output))
 }
 
 /// The lifetimes a `for<..>` declares.

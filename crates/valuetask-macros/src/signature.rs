@@ -44,9 +44,32 @@ pub(crate) fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenSt
                 captures.push(quote!(let _ = &#self_token;));
             }
             FnArg::Typed(typed) => {
-                if !has_body
-                    || ((matches!(*typed.ty, Type::Reference(_)) || is_primitive(&typed.ty))
-                        && binds_plainly(&typed.pat))
+                if !has_body {
+                    // A function without a body takes names only (E0642 for a pattern, a
+                    // warning for `mut`): what a pattern there binds is the impl's business.
+                    match &mut *typed.pat {
+                        Pat::Ident(PatIdent {
+                            mutability,
+                            by_ref,
+                            subpat: None,
+                            ..
+                        }) => {
+                            *mutability = None;
+                            *by_ref = None;
+                        }
+                        Pat::Wild(_) => {}
+                        pat => {
+                            let name = syn::Ident::new(
+                                &format!("__value_task_arg{i}"),
+                                Span::mixed_site(),
+                            );
+                            *pat = parse_quote!(#name);
+                        }
+                    }
+                    continue;
+                }
+                if (matches!(*typed.ty, Type::Reference(_)) || is_primitive(&typed.ty))
+                    && binds_plainly(&typed.pat)
                 {
                     continue;
                 }

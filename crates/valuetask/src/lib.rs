@@ -295,7 +295,9 @@ pub use valuetask_macros::value_task;
 /// is not `Send` (the value task holds the output, so its `Send` needs the output's: the
 /// trait's impl for the `dyn` form then does not hold), and a `+ Sync` future (a value task is
 /// never `Sync`). A `-> impl Future + 'static` (or `+ 'a`) future's value task has that
-/// lifetime, as the box has.
+/// lifetime, as the box has; it holds the output, so the `dyn` form's impl of the trait
+/// asks the output to outlive it too (`Self::Response: 'static` for a spawnable
+/// `-> impl Future<Output = Self::Response> + Send + 'static`), where the box does not.
 ///
 /// Options, after the name: `bridge(..)`; `lazy` (the future starts at the first poll) or
 /// `boxed` (a box per call), not both; `crate = path`, as for [`value_task`]; `?Send` is

@@ -177,7 +177,23 @@ impl Method {
                 format!("#[dyn_trait]: `{name}` is `const`, which no trait method can be"),
             ));
         }
+        let future_of_impl_trait = |output: &Type| {
+            contains_impl_trait(output).then(|| {
+                syn::Error::new(
+                    output.span(),
+                    format!(
+                        "#[dyn_trait]: `{name}`'s future yields an `impl Trait`, which its `dyn` \
+                         form cannot box: name the output's type, or add `where Self: Sized`"
+                    ),
+                )
+            })
+        };
         let kind = if sig.asyncness.is_some() {
+            if let ReturnType::Type(_, ty) = &sig.output {
+                if let Some(error) = future_of_impl_trait(ty) {
+                    return Err(error);
+                }
+            }
             Kind::Future {
                 output: match &sig.output {
                     ReturnType::Default => parse_quote!(()),
@@ -190,6 +206,9 @@ impl Method {
             match &sig.output {
                 ReturnType::Type(_, ty) => match &**ty {
                     Type::ImplTrait(it) => match future_output(&it.bounds) {
+                        Some(output) if contains_impl_trait(&output) => {
+                            return Err(future_of_impl_trait(&output).expect("it contains one"));
+                        }
                         Some(output) => Kind::Future {
                             output,
                             send: it.bounds.iter().any(is_send),

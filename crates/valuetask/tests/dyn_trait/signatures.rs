@@ -492,3 +492,72 @@ mod one_lifetime_bound_needs_no_unsafe {
         assert_eq!(drive(later), 5);
     }
 }
+
+/// A `'static` future whose output is an associated type or a trait parameter (a service
+/// that gets spawned): the `dyn` form's impl holds where the output outlives the bound.
+mod static_future_of_an_associated_output {
+    use super::*;
+
+    #[dyn_trait(DynService = dyn Service)]
+    trait Service<Req> {
+        type Response;
+        fn call(&self, req: Req) -> impl Future<Output = Self::Response> + Send + 'static;
+        fn echo(&self, req: Req) -> impl Future<Output = Req> + Send + 'static;
+    }
+
+    struct Length;
+
+    impl Service<String> for Length {
+        type Response = usize;
+        fn call(&self, req: String) -> impl Future<Output = usize> + Send + 'static {
+            async move {
+                yield_once().await;
+                req.len()
+            }
+        }
+        fn echo(&self, req: String) -> impl Future<Output = String> + Send + 'static {
+            async move { req }
+        }
+    }
+
+    #[test]
+    fn the_future_outlives_the_service() {
+        let service = DynService::new_box(Length);
+        let future = service.call(String::from("four"));
+        let echoed = service.echo(String::from("back"));
+        drop(service);
+        assert_eq!(drive(future), 4);
+        assert_eq!(drive(echoed), "back");
+    }
+}
+
+/// An associated type declared `?Sized`, used behind a reference: the constructors keep the
+/// relaxation (dynosaur's do).
+mod unsized_associated_type {
+    use super::*;
+
+    #[dyn_trait(DynCache = dyn Cache)]
+    trait Cache {
+        type Key: ?Sized;
+        async fn get(&self, key: &Self::Key) -> Option<usize>;
+    }
+
+    struct Lengths;
+
+    impl Cache for Lengths {
+        type Key = str;
+        async fn get(&self, key: &str) -> Option<usize> {
+            yield_once().await;
+            Some(key.len())
+        }
+    }
+
+    #[test]
+    fn constructors_take_an_unsized_key() {
+        let boxed = DynCache::new_box(Lengths);
+        assert_eq!(drive(boxed.get("abc")), Some(3));
+        let lengths = Lengths;
+        let borrowed = DynCache::from_ref(&lengths);
+        assert_eq!(drive(borrowed.get("ab")), Some(2));
+    }
+}

@@ -27,6 +27,16 @@ trait Nested {
     fn items(&self) -> Vec<impl std::fmt::Display>;
 }
 
+#[dyn_trait(DynYieldsImpl = dyn YieldsImpl)]
+trait YieldsImpl {
+    async fn items(&self) -> impl Iterator<Item = u8>;
+}
+
+#[dyn_trait(DynFutureOfImpl = dyn FutureOfImpl)]
+trait FutureOfImpl {
+    fn items(&self) -> impl std::future::Future<Output = impl Iterator<Item = u8>> + Send;
+}
+
 #[dyn_trait(DynReceiver = dyn Receiver)]
 trait Receiver {
     async fn odd(self: std::rc::Rc<std::rc::Rc<Self>>) -> u8;

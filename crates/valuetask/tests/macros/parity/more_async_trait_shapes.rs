@@ -1283,3 +1283,66 @@ mod explicit_async_trait_lifetime {
         assert_eq!(a, "default");
     }
 }
+
+/// Patterns in a required method's declaration (no body): a tuple, `mut` and `ref` bindings,
+/// which async-trait renames or strips in the declaration (rustc takes names only there:
+/// E0642, and a warning for `mut`); the impls bind their own.
+///
+/// The declaration's patterns become names (before: E0642 for the tuple and `ref`).
+mod patterns_in_required_method_declarations {
+    use super::*;
+    macro_rules! shape {
+        ($attr:meta) => {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[$attr]
+            pub trait Points {
+                async fn add(&self, (x, y): (i32, i32)) -> i32;
+                async fn fill(&self, mut buffer: Vec<u8>) -> usize;
+                async fn name(&self, ref name: String) -> usize;
+                async fn skip(&self, _: u8, x: u8) -> u8;
+            }
+
+            pub struct P;
+
+            #[$attr]
+            impl Points for P {
+                async fn add(&self, (x, y): (i32, i32)) -> i32 {
+                    yield_once().await;
+                    x + y
+                }
+                async fn fill(&self, mut buffer: Vec<u8>) -> usize {
+                    buffer.push(1);
+                    yield_once().await;
+                    buffer.len()
+                }
+                async fn name(&self, ref name: String) -> usize {
+                    name.len()
+                }
+                async fn skip(&self, _: u8, x: u8) -> u8 {
+                    x
+                }
+            }
+
+            pub fn run() -> (i32, usize, usize, u8) {
+                let p: &dyn Points = &P;
+                (
+                    settle(p.add((1, 2))),
+                    settle(p.fill(vec![0; 3])),
+                    settle(p.name("four".to_string())),
+                    settle(p.skip(0, 5)),
+                )
+            }
+        };
+    }
+
+    under_both_attributes!();
+
+    #[test]
+    fn patterns_in_required_method_declarations_agree() {
+        let a = with_async_trait::run();
+        assert_eq!(a, with_value_task::run());
+        assert_eq!(a, (3, 4, 4, 5));
+    }
+}
