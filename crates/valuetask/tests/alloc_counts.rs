@@ -195,10 +195,6 @@ fn tasks_awaited_by_many_reuse_the_waiter_slab_round_after_round() {
     );
 }
 
-/// `Task::delay(Duration::MAX)`, the usual "forever": a task that never completes and starts
-/// nothing (no runtime task, no timer) costs its cell alone, a block of this thread's pool,
-/// given back with its last handle.
-#[cfg(feature = "tokio")]
 #[test]
 fn blocking_waits_that_time_out_leave_no_registration_behind() {
     // Each timed-out wait registers the thread's waker, then withdraws it: were the
@@ -216,6 +212,10 @@ fn blocking_waits_that_time_out_leave_no_registration_behind() {
     assert_eq!(task.wait(), Ok(&5));
 }
 
+/// `Task::delay(Duration::MAX)`, the usual "forever": a task that never completes and starts
+/// nothing (no runtime task, no timer) costs its cell alone, a block of this thread's pool,
+/// given back with its last handle.
+#[cfg(feature = "tokio")]
 #[test]
 fn an_endless_delay_allocates_nothing_once_the_pool_is_warm() {
     use std::time::Duration;
