@@ -30,8 +30,8 @@ file that cannot be written, or a process of --processes that failed.
                  write the target checks as tab-separated lines to PATH (what each
                  process of --processes hands back)
   --ops ID N     run scenario ID's valuetask operation (the one its target checks;
-                 `ID@K` for its implementation K, 0 being the peer) N times, untimed,
-                 and exit:
+                 `ID@K` for its implementation K, 0 being the peer, which a scenario
+                 without a target needs) N times, untimed, and exit:
                  under callgrind, two runs' difference over the difference of their N is
                  the instructions (and, with --cache-sim=yes, the writes) per
                  operation, which no host's noise moves

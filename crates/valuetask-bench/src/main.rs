@@ -220,15 +220,24 @@ fn run_ops(id: &str, count: u64) -> ExitCode {
         );
         return ExitCode::from(2);
     };
-    // The implementation its target checks, else the first after the peer.
+    // The implementation its target checks; a scenario without a target (whose second row
+    // need not be ours: StackFuture in (h2)) must be told which.
     let checked = scenario.target.as_ref().map(|target| target.implementation);
-    let index = index.unwrap_or_else(|| {
-        scenario
-            .implementations
-            .iter()
-            .position(|implementation| Some(implementation.name()) == checked)
-            .unwrap_or(1)
-    });
+    let checked_index = scenario
+        .implementations
+        .iter()
+        .position(|implementation| Some(implementation.name()) == checked);
+    let Some(index) = index.or(checked_index) else {
+        let names: Vec<String> = (0..)
+            .zip(&scenario.implementations)
+            .map(|(k, implementation)| format!("{id}@{k}: {}", implementation.name()))
+            .collect();
+        eprintln!(
+            "valuetask-bench: --ops: ({id}) has no target to say which row to run: name one ({})",
+            names.join(", ")
+        );
+        return ExitCode::from(2);
+    };
     if index >= scenario.implementations.len() {
         eprintln!(
             "valuetask-bench: --ops: ({id}) has {} implementations",
