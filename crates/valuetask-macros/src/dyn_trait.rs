@@ -28,7 +28,7 @@ mod args;
 mod method;
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::visit_mut::VisitMut;
 use syn::{parse_quote, GenericParam, Ident, ItemTrait, Lifetime, TraitItem};
 
@@ -852,11 +852,14 @@ fn output_is_send(
     assocs: &[&Ident],
     in_scope: &[&Ident],
 ) -> Option<TokenStream> {
+    // At the output's span: a concrete output that is not `Send` is an error there (the
+    // predicate has no parameter to wait for), which then points at the type to change.
+    let span = syn::spanned::Spanned::span(output);
     let (named, output) = output_in_impl(output, assocs, in_scope)?;
     Some(if named.is_empty() {
-        quote!(#output: ::core::marker::Send)
+        quote_spanned!(span=> #output: ::core::marker::Send)
     } else {
-        quote!(for<#(#named),*> #output: ::core::marker::Send)
+        quote_spanned!(span=> for<#(#named),*> #output: ::core::marker::Send)
     })
 }
 

@@ -292,9 +292,11 @@ pub use valuetask_macros::value_task;
 ///   Iterator` does not: give such a method a default body).
 ///
 /// Where a value task cannot stand for dynosaur's box: a `-> impl Future + Send` whose output
-/// is not `Send` (the value task holds the output, so its `Send` needs the output's: the
-/// trait's impl for the `dyn` form then does not hold), and a `+ Sync` future (a value task is
-/// never `Sync`). A `-> impl Future + 'static` (or `+ 'a`) future's value task has that
+/// is not `Send` (the value task holds the output, so its `Send` needs the output's: with an
+/// output generic over the trait's parameters, the trait's impl for the `dyn` form then does
+/// not hold for those that are not; a concrete one, such as `Result<(), Box<dyn Error>>`, is
+/// an error at that output: add `+ Send + Sync` to the error type, as tower's `BoxError`
+/// has), and a `+ Sync` future (a value task is never `Sync`). A `-> impl Future + 'static` (or `+ 'a`) future's value task has that
 /// lifetime, as the box has; it holds the output, so the `dyn` form's impl of the trait
 /// asks the output to outlive it too (`Self::Response: 'static` for a spawnable
 /// `-> impl Future<Output = Self::Response> + Send + 'static`), where the box does not.
