@@ -404,7 +404,7 @@ pub(crate) fn rewrite_method(
         .map_or_else(|| sig.fn_token.span, |asyncness| asyncness.span);
     // A `-> !` body runs in the future even without `.await`: as a closure, its call would
     // return `Infallible` and make the code around it unreachable (a warning in user code).
-    let diverges = matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)));
+    let diverges = matches!(&sig.output, ReturnType::Type(_, ty) if crate::signature::is_never(ty));
     let ret = rewrite_signature(sig, Some(&mut *body), opts, place, uses_self, outer);
     let at = Spans {
         receiver: receiver_span(sig),

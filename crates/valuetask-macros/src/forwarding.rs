@@ -28,7 +28,9 @@
 //!   it must shorten, which does not compile (a frame awaits it, and it shortens). A
 //!   lifetime elided in a path (`-> Doc` for `Doc<'_>`, or an alias) is not seen: write it.
 //!
-//! A body the check refuses keeps its frame: the check decides speed, never meaning.
+//! A body the check refuses keeps its frame: the check decides speed, never meaning, but
+//! for `Send`: a forwarding body's receiver and arguments need not be `Send` (nothing holds
+//! them across a suspension), a frame's must (the crate docs say so).
 
 use syn::{BinOp, Block, Expr, FnArg, Pat, Signature, Stmt, Type, UnOp};
 

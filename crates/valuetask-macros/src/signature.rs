@@ -200,7 +200,7 @@ pub(crate) fn rewrite_signature(
         // `!` is not yet a type on stable Rust outside a return position, so it cannot be a
         // value task's output; `Infallible`, equally uninhabited, can (the body's `!`
         // coerces to it).
-        ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)) => {
+        ReturnType::Type(_, ty) if is_never(ty) => {
             let span = ty.span();
             parse_quote_spanned!(span=> ::core::convert::Infallible)
         }
@@ -446,5 +446,16 @@ mod tests {
             ],
             "dropped at the body's end in their order, mutable where the pattern says so"
         );
+    }
+}
+
+/// Whether `ty` is `!`, also as a `macro_rules!` fragment (`$t:ty` reaches the attribute in
+/// an invisible group) or in parentheses.
+pub(crate) fn is_never(ty: &Type) -> bool {
+    match ty {
+        Type::Never(_) => true,
+        Type::Group(group) => is_never(&group.elem),
+        Type::Paren(paren) => is_never(&paren.elem),
+        _ => false,
     }
 }

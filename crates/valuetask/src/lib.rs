@@ -185,7 +185,13 @@ pub use value_task::ValueTask;
 ///   the value task's two words no storage at all, the
 ///   cost of a function call returning a 16-byte value (for a result of up to 8 bytes, in
 ///   two registers). Nothing is held across a suspension
-///   there, so such a body need not be `Send`. A local macro named like a standard one that
+///   there, so such a body need not be `Send`, nor its `self` and arguments; nor those of a
+///   body that only awaits one call (it returns that call's value task). That leniency
+///   follows the body's text: an edit that gives it an `.await` or a macro the attribute does
+///   not know (`tracing::trace!`, `anyhow::bail!`) makes it a future, which must be `Send`
+///   (so does `lazy`), and the error then names a receiver or argument the edit did not
+///   touch. `#[async_trait]` rejects all of them; a plain `async fn` in an inherent impl
+///   accepts all. A local macro named like a standard one that
 ///   hides an `.await` is a compile error ("`await` is only allowed inside `async`
 ///   functions"), never a wrong result.
 /// - Compared with `async-trait`: a method that does not use `Self` returns a value task

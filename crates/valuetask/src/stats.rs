@@ -252,9 +252,15 @@ impl<T> Counted for LocalValueTask<'_, T> {
 #[macro_export]
 macro_rules! count {
     ($name:expr, $value_task:expr $(,)?) => {{
-        static SITE: $crate::stats::Site =
-            $crate::stats::Site::new(::core::concat!(::core::module_path!(), "::", $name));
-        SITE.count($value_task)
+        // The static in a block of its own: an item is not hidden by `macro_rules!` hygiene,
+        // so in the block that holds `$value_task` (a method's body) it would stand for a
+        // `SITE` of the user's, and refuse a `let SITE`. The local `site` is hidden.
+        let site: &'static $crate::stats::Site = {
+            static SITE: $crate::stats::Site =
+                $crate::stats::Site::new(::core::concat!(::core::module_path!(), "::", $name));
+            &SITE
+        };
+        site.count($value_task)
     }};
 }
 

@@ -391,3 +391,41 @@ fn the_share_in_the_table_is_rounded_down() {
     assert!(table.contains("  99.9%  "), "{table}");
     assert!(!table.contains("100.0%"), "{table}");
 }
+
+/// The user's own `SITE` (a constant, a `let`) in a counted body means the user's: the
+/// counter's static is not in the body's scope (with `stats` on, it was: a mismatched type,
+/// and E0530 for the `let`).
+mod names_of_the_counter_stay_out_of_bodies {
+    use super::*;
+
+    const SITE: &str = "https://example.com";
+
+    pub struct Client;
+
+    #[value_task]
+    impl Client {
+        pub async fn home(&self) -> usize {
+            SITE.len()
+        }
+    }
+
+    mod without_the_constant {
+        pub struct Shadows;
+
+        #[valuetask::value_task]
+        impl Shadows {
+            #[allow(non_snake_case)]
+            pub async fn shadowed(&self) -> usize {
+                let SITE = "x";
+                valuetask::yield_now().await;
+                SITE.len()
+            }
+        }
+    }
+
+    #[test]
+    fn a_users_site_is_the_users() {
+        assert_eq!(Client.home().get_result(), 19);
+        assert_eq!(without_the_constant::Shadows.shadowed().get_result(), 1);
+    }
+}

@@ -225,8 +225,29 @@ async fn never_returns() -> ! {
     panic!("the free fn diverges after a suspension")
 }
 
+/// `!` reaching the attribute as a `macro_rules!` `$t:ty` fragment (an invisible group), and
+/// in parentheses: the same `Infallible` value task.
+macro_rules! diverging_fns {
+    ($never:ty) => {
+        #[valuetask::value_task]
+        async fn halts_through_a_fragment() -> $never {
+            panic!("diverges through a fragment")
+        }
+    };
+}
+diverging_fns!(!);
+
+#[valuetask::value_task]
+async fn halts_in_parentheses() -> (!) {
+    yield_once().await;
+    panic!("diverges in parentheses")
+}
+
 #[test]
 fn never_returning_methods_become_infallible_value_tasks() {
+    let _: fn() -> valuetask::ValueTask<'static, std::convert::Infallible> =
+        halts_through_a_fragment;
+    let _: fn() -> valuetask::ValueTask<'static, std::convert::Infallible> = halts_in_parentheses;
     let server: &dyn Server = &Looping;
     let mut serving = server.serve();
     let waker = std::task::Waker::noop();
