@@ -400,6 +400,17 @@ pub(crate) fn impl_trait_inferred(ty: &Type) -> Type {
     ty
 }
 
+/// Whether `ty` is `!`, also as a `macro_rules!` fragment (`$t:ty` reaches the attribute in
+/// an invisible group) or in parentheses.
+pub(crate) fn is_never(ty: &Type) -> bool {
+    match ty {
+        Type::Never(_) => true,
+        Type::Group(group) => is_never(&group.elem),
+        Type::Paren(paren) => is_never(&paren.elem),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::rewrite_params;
@@ -446,16 +457,5 @@ mod tests {
             ],
             "dropped at the body's end in their order, mutable where the pattern says so"
         );
-    }
-}
-
-/// Whether `ty` is `!`, also as a `macro_rules!` fragment (`$t:ty` reaches the attribute in
-/// an invisible group) or in parentheses.
-pub(crate) fn is_never(ty: &Type) -> bool {
-    match ty {
-        Type::Never(_) => true,
-        Type::Group(group) => is_never(&group.elem),
-        Type::Paren(paren) => is_never(&paren.elem),
-        _ => false,
     }
 }
