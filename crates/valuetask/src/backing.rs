@@ -162,7 +162,7 @@ impl<T> Backed<'_, T> {
         }
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn vtable(&self) -> &BackingVTable<T> {
         // SAFETY: the block is live while its `Backed` is, and its vtable is static.
         unsafe { self.header.as_ref().vtable.as_ref() }
@@ -172,7 +172,7 @@ impl<T> Backed<'_, T> {
         self.header
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn kind(&self) -> Kind {
         self.vtable().kind
     }
@@ -199,7 +199,7 @@ impl<T> Backed<'_, T> {
     }
 
     /// Poll the block; see [`BackingVTable::poll`] for what `Ready` means for its release.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<T> {
         // SAFETY: the block is live and its header's `poll` polls it (the vtable's, or a
         // first-poll step); we are its consumer.
@@ -208,7 +208,7 @@ impl<T> Backed<'_, T> {
 
     /// The block and its poll and release functions, loaded once, for a caller that polls and
     /// then releases without holding a borrow of the backing in between (see `Repr::poll`).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn parts(&self) -> (NonNull<Header<T>>, PollFn<T>, ReleaseFn<T>) {
         // SAFETY: the block is live while its `Backed` is.
         let poll = unsafe { self.header.as_ref() }.poll;
@@ -284,7 +284,7 @@ impl<T> PollFn<T> {
     }
 
     /// The poll in the slot convention. Only if [`BY_SLOT`](Self::BY_SLOT).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn by_slot(self) -> SlotPollFn<T> {
         debug_assert!(Self::BY_SLOT);
         // SAFETY: `BY_SLOT`: `new` kept this field.
@@ -292,7 +292,7 @@ impl<T> PollFn<T> {
     }
 
     /// The poll in the returning convention. Only if not [`BY_SLOT`](Self::BY_SLOT).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn returning(self) -> ReturnPollFn<T> {
         debug_assert!(!Self::BY_SLOT);
         // SAFETY: not `BY_SLOT`: `new` kept this field.
@@ -304,7 +304,7 @@ impl<T> PollFn<T> {
     /// # Safety
     /// As for calling the poll on `header`: the block is live, of this poll's type, and the
     /// caller is its consumer.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) unsafe fn call(self, header: NonNull<Header<T>>, cx: &mut Context<'_>) -> Poll<T> {
         if Self::BY_SLOT {
             // SAFETY: per the caller.
@@ -334,7 +334,7 @@ pub(crate) use poll_fn_of_slot;
 /// # Safety
 /// As for calling `poll` on `header`: the block is live, of `poll`'s type, and the caller is
 /// its consumer.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) unsafe fn call_poll<T>(
     poll: SlotPollFn<T>,
     header: NonNull<Header<T>>,
@@ -360,7 +360,7 @@ pub(crate) struct Delivered<T> {
 }
 
 impl<T> Delivered<T> {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn new() -> Self {
         Delivered {
             out: MaybeUninit::uninit(),
@@ -372,7 +372,7 @@ impl<T> Delivered<T> {
     ///
     /// # Safety
     /// As for [`call_poll`]; called once.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) unsafe fn poll(
         &mut self,
         poll: SlotPollFn<T>,
@@ -385,7 +385,7 @@ impl<T> Delivered<T> {
     }
 
     /// The delivered output. Only after [`poll`](Self::poll) returned `true`.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn take(mut self) -> T {
         debug_assert!(self.ready);
         self.ready = false;
@@ -395,7 +395,7 @@ impl<T> Delivered<T> {
 }
 
 impl<T> Drop for Delivered<T> {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn drop(&mut self) {
         if self.ready {
             // SAFETY: delivered and not taken: dropped once, here.
@@ -408,7 +408,7 @@ impl<T> Drop for Delivered<T> {
 ///
 /// # Safety
 /// `out` is the slot `call_poll` passed: valid for writes of a `T`.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) unsafe fn deliver<T>(polled: Poll<T>, out: NonNull<T>) -> bool {
     match polled {
         Poll::Ready(value) => {

@@ -165,21 +165,21 @@ impl<T: ?Sized> DynForm<T> {
 
     /// The trait object, for the expansion's calls. Not part of the API.
     #[doc(hidden)]
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn __inner(&self) -> &T {
         &self.0
     }
 
     /// The trait object, for the expansion's calls. Not part of the API.
     #[doc(hidden)]
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn __inner_mut(&mut self) -> &mut T {
         &mut self.0
     }
 
     /// The boxed trait object, for a `self: Box<Self>` method. Not part of the API.
     #[doc(hidden)]
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn __inner_box(self: Box<Self>) -> Box<T> {
         // SAFETY: `repr(transparent)` (module invariants), as in `wrap_box`.
         unsafe { Box::from_raw(Box::into_raw(self) as *mut T) }
@@ -187,7 +187,7 @@ impl<T: ?Sized> DynForm<T> {
 
     /// The counted trait object, for a `self: Arc<Self>` method. Not part of the API.
     #[doc(hidden)]
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn __inner_arc(self: Arc<Self>) -> Arc<T> {
         // SAFETY: as in `from_arc`.
         unsafe { Arc::from_raw(Arc::into_raw(self) as *const T) }
@@ -195,7 +195,7 @@ impl<T: ?Sized> DynForm<T> {
 
     /// The counted trait object, for a `self: Rc<Self>` method. Not part of the API.
     #[doc(hidden)]
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn __inner_rc(self: Rc<Self>) -> Rc<T> {
         // SAFETY: as in `from_arc`.
         unsafe { Rc::from_raw(Rc::into_raw(self) as *const T) }
@@ -203,7 +203,7 @@ impl<T: ?Sized> DynForm<T> {
 
     /// The pinned trait object, for a `self: Pin<&mut Self>` method. Not part of the API.
     #[doc(hidden)]
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn __inner_pin_mut(self: Pin<&mut Self>) -> Pin<&mut T> {
         // SAFETY: the field is the whole of the pinned wrapper (structural pinning: it is
         // never moved out of a pinned wrapper).
@@ -212,7 +212,7 @@ impl<T: ?Sized> DynForm<T> {
 
     /// The pinned trait object, for a `self: Pin<&Self>` method. Not part of the API.
     #[doc(hidden)]
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn __inner_pin(self: Pin<&Self>) -> Pin<&T> {
         // SAFETY: as in `__inner_pin_mut`.
         unsafe { self.map_unchecked(|form| &form.0) }

@@ -30,7 +30,7 @@ pub(crate) struct FirstPoll {
 }
 
 impl FirstPoll {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) const fn new() -> Self {
         FirstPoll {
             woken: AtomicBool::new(false),
@@ -39,7 +39,7 @@ impl FirstPoll {
     }
 
     /// The recording waker, for one poll while `self` is borrowed.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn waker(&self) -> ManuallyDrop<Waker> {
         let data: *const FirstPoll = self;
         // SAFETY: `RECORDING`'s functions follow the `RawWaker` contract: `clone` gives a
@@ -49,13 +49,13 @@ impl FirstPoll {
     }
 
     /// Whether the body woke the waker during the poll.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn woken(&self) -> bool {
         self.woken.load(Ordering::Relaxed)
     }
 
     /// Whether the body cloned the waker during the poll.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn cloned(&self) -> bool {
         self.cloned.load(Ordering::Relaxed)
     }

@@ -71,7 +71,7 @@ const fn in_chunks<T>() -> bool {
 /// # Safety
 /// As for [`ptr::write`]: `dst` is valid for writes and aligned; what it held is overwritten
 /// without being dropped.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) unsafe fn write_in_words<T>(dst: *mut T, value: T) {
     if !in_words::<T>() {
         // SAFETY: per the caller.
@@ -95,7 +95,7 @@ pub(crate) unsafe fn write_in_words<T>(dst: *mut T, value: T) {
 /// # Safety
 /// As for [`ptr::read`]: `src` is valid for reads, aligned, and holds an initialized `T`
 /// whose ownership the caller takes.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) unsafe fn read_in_words<T>(src: *const T) -> T {
     if !in_words::<T>() {
         // SAFETY: per the caller.
@@ -120,7 +120,7 @@ pub(crate) unsafe fn read_in_words<T>(src: *const T) -> T {
 ///
 /// # Safety
 /// As for [`ptr::read`].
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) unsafe fn read_in_chunks<T>(src: *const T) -> T {
     #[cfg(target_arch = "x86_64")]
     if const { in_chunks::<T>() } {
@@ -154,7 +154,7 @@ const WIDE_HEAD: usize = 64;
 ///
 /// # Safety
 /// As for [`ptr::write`], and `dst` is 16-aligned.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) unsafe fn write_head_wide<T>(dst: *mut T, value: T) {
     #[cfg(target_arch = "x86_64")]
     if const { size_of::<T>() >= 16 } {
@@ -193,7 +193,7 @@ pub(crate) unsafe fn write_head_wide<T>(dst: *mut T, value: T) {
 /// `value` is at least 16 bytes, and every initialized byte of its representation lies in
 /// its first 16 (the rest is padding, or the room of an enum's inactive variants): the value
 /// returned keeps those and no others.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) unsafe fn head_in_one_store<V>(value: V) -> ManuallyDrop<V> {
     #[cfg(target_arch = "x86_64")]
     {
@@ -208,7 +208,7 @@ pub(crate) unsafe fn head_in_one_store<V>(value: V) -> ManuallyDrop<V> {
         ///
         /// # Safety
         /// As for `head_in_one_store`, and `V` is at least as large as `H`.
-        #[inline(always)]
+        #[cfg_attr(not(debug_assertions), inline(always))]
         unsafe fn rebuilt<V, H: Copy>(value: V) -> ManuallyDrop<V> {
             let value = ManuallyDrop::new(value);
             // SAFETY: `V` is at least as large as `H` (per the caller); any bytes may be read

@@ -48,7 +48,7 @@ impl<T> Held<T> {
     ///
     /// # Safety
     /// `held` is a live block's `Held`, not taken yet, whose consumer the caller is.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) unsafe fn take(held: *mut Self) -> T {
         // SAFETY: per the caller: moved out once, then marked taken.
         unsafe {
@@ -62,7 +62,7 @@ impl<T> Held<T> {
     ///
     /// # Safety
     /// As for [`take`](Self::take); `out` is the caller's slot.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) unsafe fn deliver(held: *mut Self, out: NonNull<T>) -> bool {
         // SAFETY: per the caller.
         unsafe { deliver(Poll::Ready(Self::take(held)), out) }
@@ -134,7 +134,7 @@ impl<T> HeldPooled<T> {
 /// # Safety
 /// `header` starts a live pooled Held block not taken yet, whose consumer the caller is; it
 /// is not used again.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) unsafe fn take_pooled<T>(header: NonNull<Header<T>>) -> Poll<T> {
     let held = HeldPooled::<T>::held(header);
     // SAFETY: per the caller: moved out once; the block is given back with its class and
@@ -200,7 +200,7 @@ impl<T> BoxedBlock<T> {
 /// A block holding `value`, ready: the backing of a ready value task whose result does not
 /// fit its two words. The second value says whether it is pooled (a `Repr::Held` may take
 /// it inline).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn store_ready<T>(value: T) -> (NonNull<Header<T>>, bool) {
     let class = ClassOf::<PooledBlock<T>>::CLASS;
     if class == usize::MAX {

@@ -41,7 +41,7 @@ pub struct LocalValueTask<'a, T> {
 
 impl<'a, T> LocalValueTask<'a, T> {
     /// Whether this is a future stored lazily (`ValueTask::is_lazy`).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn is_lazy(&self) -> bool {
         self.inner.is_lazy()
     }
@@ -105,7 +105,7 @@ impl<'a, T> LocalValueTask<'a, T> {
     }
 
     /// [`ValueTask::ready`], not `Send`.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn ready(value: T) -> Self {
         LocalValueTask {
             inner: ValueTask::ready(value),
@@ -115,7 +115,7 @@ impl<'a, T> LocalValueTask<'a, T> {
 
     /// [`start`](Self::start) for the future `make` builds, built in its pooled block (what
     /// `#[value_task(?Send)]` bodies use).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn start_with<F: Future<Output = T> + 'a>(make: impl FnOnce() -> F) -> Self {
         LocalValueTask {
             // SAFETY: kept inside this `!Send` wrapper, never handed out.

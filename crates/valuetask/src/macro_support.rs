@@ -23,20 +23,20 @@ impl<T: Send + ?Sized> SendReceiver for T {}
 
 /// Fails to compile, with the message above, when a suspending `Send` method's receiver is not
 /// `Send` (rustc's own error then names only the future).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn receiver_is_send<T: SendReceiver + ?Sized>(_: &T) {}
 
 /// Runs a synchronous method body and returns its output, ready: the closure owns its
 /// captures (an `FnOnce` bound), as an async block does, so a `&mut self` method may return a
 /// reborrow of `self`. The output is wrapped here, not at the call, so a unit body is not a
 /// unit argument in the user's code (clippy's `unit_arg`).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn completed<'a, T>(body: impl FnOnce() -> T) -> crate::ValueTask<'a, T> {
     crate::ValueTask::ready(body())
 }
 
 /// [`completed`] for `#[value_task(?Send)]` bodies.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn completed_local<'a, T>(body: impl FnOnce() -> T) -> crate::LocalValueTask<'a, T> {
     crate::LocalValueTask::ready(body())
 }
@@ -45,13 +45,13 @@ pub fn completed_local<'a, T>(body: impl FnOnce() -> T) -> crate::LocalValueTask
 /// It does nothing: it is there so that a body that only diverges (`unreachable!()`) is not
 /// the whole value of the `let` the expansion wrote, which clippy reports as a diverging
 /// sub-expression in the user's code (`diverging_sub_expression`).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn body_starts() {}
 
 /// What a suspending `#[value_task]` body returns: `make` (`move || async move { body }`)
 /// builds the body's future in its pooled block, which is then started there (see
 /// [`ValueTask::start`](crate::ValueTask::start)).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn start<'a, T, F>(make: impl FnOnce() -> F) -> crate::ValueTask<'a, T>
 where
     F: ::core::future::Future<Output = T> + Send + 'a,
@@ -60,7 +60,7 @@ where
 }
 
 /// [`start`] for `#[value_task(?Send)]` bodies.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn start_local<'a, T, F>(make: impl FnOnce() -> F) -> crate::LocalValueTask<'a, T>
 where
     F: ::core::future::Future<Output = T> + 'a,
@@ -94,7 +94,7 @@ pub struct Forward<R, X>(X, ::core::marker::PhantomData<fn() -> R>);
 
 impl<R, X> Forward<R, X> {
     /// The awaited call's value.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn new(call: X) -> Self {
         Forward(call, ::core::marker::PhantomData)
     }
@@ -104,7 +104,7 @@ impl<'a, R> Forward<R, crate::ValueTask<'a, R>> {
     /// The call's value task is the method's, unless it is a lazy one, which may not have
     /// started: then `wrap`'s frame awaits it, which starts it here, as the body would at the
     /// call.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn __value_task_forward<W>(self, wrap: W) -> crate::ValueTask<'a, R>
     where
         W: FnOnce(crate::ValueTask<'a, R>) -> crate::ValueTask<'a, R>,
@@ -122,7 +122,7 @@ pub struct ForwardLocal<R, X>(X, ::core::marker::PhantomData<fn() -> R>);
 
 impl<R, X> ForwardLocal<R, X> {
     /// The awaited call's value.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn new(call: X) -> Self {
         ForwardLocal(call, ::core::marker::PhantomData)
     }
@@ -130,7 +130,7 @@ impl<R, X> ForwardLocal<R, X> {
 
 impl<'a, R> ForwardLocal<R, crate::LocalValueTask<'a, R>> {
     /// The call's value task is the method's, unless it is a lazy one (as [`Forward`]).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn __value_task_forward<W>(self, wrap: W) -> crate::LocalValueTask<'a, R>
     where
         W: FnOnce(crate::LocalValueTask<'a, R>) -> crate::LocalValueTask<'a, R>,
@@ -146,7 +146,7 @@ impl<'a, R> ForwardLocal<R, crate::LocalValueTask<'a, R>> {
 impl<'a, R> ForwardLocal<R, crate::ValueTask<'a, R>> {
     /// The call's value task, as the method's `LocalValueTask`, unless it is a lazy one (as
     /// [`Forward`]).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn __value_task_forward<W>(self, wrap: W) -> crate::LocalValueTask<'a, R>
     where
         W: FnOnce(crate::ValueTask<'a, R>) -> crate::LocalValueTask<'a, R>,
@@ -175,14 +175,14 @@ pub trait Wrap<X> {
 }
 
 impl<R, X> Wrap<X> for Forward<R, X> {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn __value_task_forward<W: FnOnce(X) -> O, O>(self, wrap: W) -> O {
         wrap(self.0)
     }
 }
 
 impl<R, X> Wrap<X> for ForwardLocal<R, X> {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn __value_task_forward<W: FnOnce(X) -> O, O>(self, wrap: W) -> O {
         wrap(self.0)
     }
@@ -230,7 +230,7 @@ impl<T> Unbound<T> {
     /// The result is returned at once as the hidden type of an `impl Future` that captures
     /// every lifetime `task` borrows for, so that nothing can use it past any of them (drop
     /// check included: an opaque type may use all its captures when dropped).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub unsafe fn new(task: crate::ValueTask<'_, T>) -> Self {
         const {
             assert!(::core::mem::size_of::<crate::ValueTask<'static, ()>>() == 16);
@@ -250,7 +250,7 @@ impl<T> Unbound<T> {
     }
 
     /// The value task, borrowing for as long as `self` is borrowed.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn task(&mut self) -> &mut crate::ValueTask<'_, T> {
         // SAFETY: the words are a live value task's (`new`), valid for the lifetimes the
         // enclosing `impl Future` captures, which outlive this borrow of it.
@@ -262,7 +262,7 @@ impl<T> UnboundLocal<T> {
     /// # Safety
     ///
     /// As for [`Unbound::new`].
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub unsafe fn new(task: crate::LocalValueTask<'_, T>) -> Self {
         UnboundLocal {
             // SAFETY: per the caller; kept inside this `!Send` wrapper.
@@ -275,7 +275,7 @@ impl<T> UnboundLocal<T> {
 impl<T> ::core::future::Future for Unbound<T> {
     type Output = T;
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn poll(
         self: ::core::pin::Pin<&mut Self>,
         cx: &mut ::core::task::Context<'_>,
@@ -287,7 +287,7 @@ impl<T> ::core::future::Future for Unbound<T> {
 impl<T> ::core::future::Future for UnboundLocal<T> {
     type Output = T;
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn poll(
         mut self: ::core::pin::Pin<&mut Self>,
         cx: &mut ::core::task::Context<'_>,
@@ -297,7 +297,7 @@ impl<T> ::core::future::Future for UnboundLocal<T> {
 }
 
 impl<T> Drop for Unbound<T> {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn drop(&mut self) {
         // SAFETY: the words are a live value task's (`new`), dropped once, here.
         unsafe { ::core::ptr::drop_in_place(self.task()) }

@@ -504,7 +504,7 @@ pub(crate) struct GiveBack(pub(crate) usize, pub(crate) NonNull<u8>);
 impl Drop for GiveBack {
     /// Inlined where the class is a constant: the block's list is then found without a
     /// lookup.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn drop(&mut self) {
         return_block(self.0, self.1);
     }
@@ -516,7 +516,7 @@ impl Drop for GiveBack {
 /// `make` runs once the block is taken, so the value is built in the block: built first and
 /// then moved, it went through the stack and was copied with wide loads of fields just
 /// written by narrow stores, which stall on store forwarding.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn store_small<R>(make: impl FnOnce() -> R) -> NonNull<R> {
     const { assert!(ClassOf::<R>::CLASS == 0, "a record fits the smallest class") };
     let block = take_block(0).cast::<R>();
@@ -554,14 +554,14 @@ impl<R> FreeSmall<R> {
     /// # Safety
     /// As for [`free_small`], which the guard's drop calls; the caller does not use the
     /// block after the guard drops.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) unsafe fn new(block: NonNull<R>) -> Self {
         FreeSmall(block)
     }
 }
 
 impl<R> Drop for FreeSmall<R> {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn drop(&mut self) {
         // SAFETY: per `new`'s caller.
         unsafe { free_small(self.0) }
@@ -572,7 +572,7 @@ impl<R> Drop for FreeSmall<R> {
 /// none (over 4096 bytes, or aligned to more than 16): for task cells, which are shared
 /// between threads and freed by whichever drops the last handle. [`free_block`] gives it
 /// back. `make` runs once the block is taken, as for [`store_small`].
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn store_block<R>(make: impl FnOnce() -> R) -> NonNull<R> {
     if ClassOf::<R>::CLASS == usize::MAX {
         // SAFETY: `Box::into_raw` is never null.

@@ -120,7 +120,7 @@ trait CancelSignal: Unpin {
 struct NoCancel;
 
 impl CancelSignal for NoCancel {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn poll_fired(&mut self, _: &mut Context<'_>) -> bool {
         false
     }

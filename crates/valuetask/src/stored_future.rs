@@ -48,7 +48,9 @@
 //! (`if const`); what depends only on the output is generic over the output alone
 //! (`status_*`, `poll_woken`, `hold`, `HeldPooled`); guards are non-generic types
 //! (`Deferred`, `GiveBack`), inlined where they run so that the release path loses nothing
-//! at run time.
+//! at run time. And the crate's `inline(always)` holds only without `debug_assertions`:
+//! LLVM honours it at `-O0`, where it put the value task's poll into every `.await` of a
+//! debug build (twice `#[async_trait]`'s rebuild time; once it was lifted, 1.01×).
 
 use std::future::Future;
 use std::marker::PhantomData;
@@ -83,7 +85,7 @@ union Body<F: Future> {
 struct Deferred(unsafe fn(*mut ()), *mut ());
 
 impl Drop for Deferred {
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn drop(&mut self) {
         // SAFETY: whoever made the guard passes a function and data that fit (each use says).
         unsafe { (self.0)(self.1) }
@@ -149,7 +151,7 @@ impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
     const WOKEN: PollFn<F::Output> = poll_fn_of_slot!(poll_woken::<F::Output>);
 
     /// The future's place in the block (the union's fields start at its start).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn future(header: NonNull<Header<F::Output>>) -> *mut F {
         let block = header.as_ptr().cast::<StoredBlock<F>>();
         // SAFETY: a place computation inside the block, which is live (the callers').
@@ -158,7 +160,7 @@ impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
 
     /// # Safety
     /// `header` starts a live block whose future has not completed.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     unsafe fn poll_future(
         header: NonNull<Header<F::Output>>,
         cx: &mut Context<'_>,
@@ -230,7 +232,7 @@ impl<F: Future, const BOXED: bool> Stored<F, BOXED> {
     /// # Safety
     /// `header` starts a live block of this type whose future completed; the caller is its
     /// only user.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     unsafe fn keep(header: NonNull<Header<F::Output>>, output: F::Output, ready: bool) {
         let held: &BackingVTable<F::Output> = match (BOXED, ready) {
             (true, false) => &Stored::<F, BOXED>::HELD,
@@ -444,7 +446,7 @@ pub(crate) trait StartedInto<F: Future> {
 /// captures) is written where it will live instead of being built on the caller's stack and
 /// copied there. `make` must not panic (the macro's closures only build an `async` block); if
 /// it does, the block is returned and the panic propagates.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn start_with<F: Future, S: StartedInto<F>>(make: impl FnOnce() -> F) -> S::Out {
     if const { class::<F>() == usize::MAX } {
         return start_boxed::<F, S>(make());
@@ -491,7 +493,7 @@ pub(crate) fn start_boxed<F: Future, S: StartedInto<F>>(future: F) -> S::Out {
 /// # Safety
 /// `header` starts a block of this type (`BOXED`) holding a future not polled yet, nobody
 /// else's; its header may be unwritten.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 unsafe fn first_poll<F: Future, S: StartedInto<F>, const BOXED: bool>(
     header: NonNull<Header<F::Output>>,
 ) -> S::Out {

@@ -42,7 +42,7 @@ impl Standing {
     }
 
     /// Whether the cache may be used: registered, and its thread not exiting.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn is_registered(&self) -> bool {
         self.0.get() == REGISTERED
     }

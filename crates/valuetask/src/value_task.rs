@@ -103,16 +103,16 @@ impl<'a, T, F: Future<Output = T> + 'a> StartedInto<F> for Started<'a, T> {
     type Out = ValueTask<'a, T>;
     /// A result too large for the value task's words stays where the body produced it.
     const KEEP_READY: bool = !ValueTask::<'a, T>::INLINE;
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn ready(output: T) -> Self::Out {
         ValueTask::ready(output)
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn held(header: NonNull<Header<T>>) -> Self::Out {
         // SAFETY: a pooled Held block of a result too large for the words (`KEEP_READY`).
         unsafe { ValueTask::held(header) }
     }
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn pending(header: NonNull<Header<T>>) -> Self::Out {
         // SAFETY: a block holding a pending future that lives for `'a`; typed `Send` as the
         // type's docs say.
@@ -135,7 +135,7 @@ impl<'a, T> ValueTask<'a, T> {
         }
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn from_backed(backing: Backed<'a, T>) -> Self {
         if Self::INLINE {
             ValueTask::from_inline(Repr::Backed(backing))
@@ -145,7 +145,7 @@ impl<'a, T> ValueTask<'a, T> {
     }
 
     /// A value task backed by a `CompletionPool` slot (see [`Repr::Slot`]).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn from_slot(backing: Backed<'a, T>) -> Self {
         if Self::INLINE {
             ValueTask::from_inline(Repr::Slot(backing))
@@ -156,7 +156,7 @@ impl<'a, T> ValueTask<'a, T> {
 
     /// [`from_result`](Self::from_result), for a value task a method returns: kept in the
     /// value task's words, or in a block of its own for a result too large for them.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn ready(value: T) -> Self {
         if Self::INLINE {
             return ValueTask::from_inline(Repr::Ready(value));
@@ -177,7 +177,7 @@ impl<'a, T> ValueTask<'a, T> {
     ///
     /// # Safety
     /// As for [`Backed::from_header`], for a pooled Held block of [`Kind::Ready`].
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     unsafe fn held(header: std::ptr::NonNull<backing::Header<T>>) -> Self {
         // SAFETY: per the caller.
         ValueTask::from_far(Repr::Held(unsafe { Backed::from_header(header) }, ()))
@@ -263,7 +263,7 @@ impl<'a, T> ValueTask<'a, T> {
     /// [`start`](Self::start) for the future `make` builds, built in its pooled block rather
     /// than on the stack and then copied there (what `#[value_task]` bodies use: `make` is
     /// `move || async move { body }`).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn start_with<F>(make: impl FnOnce() -> F) -> Self
     where
         F: Future<Output = T> + Send + 'a,
@@ -275,7 +275,7 @@ impl<'a, T> ValueTask<'a, T> {
     ///
     /// # Safety
     /// As for [`pooled_local`](Self::pooled_local): only inside a `LocalValueTask`.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) unsafe fn start_local_with<F>(make: impl FnOnce() -> F) -> Self
     where
         F: Future<Output = T> + 'a,
@@ -462,7 +462,7 @@ impl<'a, T> ValueTask<'a, T> {
     /// Whether this is a future stored lazily (`new`, a lazy body), which may not have
     /// started: a forwarding body awaits it in a frame rather than hand it on
     /// (`macro_support::Forward`).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn is_lazy(&self) -> bool {
         self.backed()
             .is_some_and(|backed| backed.kind() == Kind::Lazy)
@@ -530,7 +530,7 @@ impl<T> Future for ValueTask<'_, T> {
     /// polled where it was made (a pooled completion awaited by its renter) is copied
     /// through the stack less, with fewer loads that stall on store forwarding. Row (f)
     /// needs both (neither alone moves it).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         self.get_mut().poll_repr(cx)
     }

@@ -326,7 +326,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// lock, reports a second completion, takes a waker). With no `HAS_WAKER` in the returned
     /// state, [`publish_with`](Self::publish_with) folds to the result's words and one Release
     /// store. No loop: the caller's hot path stays straight-line code.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn try_claim_idle(&self) -> Option<u64> {
         let cur = self.head.state.load(Ordering::Relaxed);
         (cur & (LOCKED | CLAIMED | HAS_WAKER) == 0
@@ -358,7 +358,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// published, and `reset` and `recycle` only then too.
     ///
     /// [`try_claim_idle`]: Self::try_claim_idle
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) unsafe fn try_publish_unique(
         &self,
         outcome: Outcome,
@@ -642,7 +642,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
 
     /// [`complete`](Self::complete) where a completed generation is a bug: panic, naming
     /// `method` and the version. The output is not kept for a return that never comes.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     #[track_caller]
     pub(crate) fn complete_once(&self, output: TaskOutput<T>, method: &str) -> u64 {
         match self.claim() {
@@ -659,7 +659,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
 
     /// First half of completing: take `LOCKED` and set `CLAIMED`, or say which version was
     /// already claimed. Returns the state before.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn claim(&self) -> Result<u64, u32> {
         self.lock(CLAIMED, |cur| {
             if cur & CLAIMED != 0 {
@@ -676,7 +676,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// `fetch_or` that finds the lock held writes the word concurrently with the holder's
     /// release, and loom, which orders stores by causality, then lets this thread read its
     /// own write forever: its models could not check it.)
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn claim_unique(&self) -> u64 {
         let Ok(before) = self.lock(CLAIMED, |_| Ok::<(), std::convert::Infallible>(()));
         debug_assert_eq!(before & CLAIMED, 0, "a unique completer claims once");
@@ -685,7 +685,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
 
     /// Second half: with `LOCKED` held and `CLAIMED` set by [`claim`](Self::claim) (`cur` is
     /// the state before it), write `output`, publish `COMPLETE`, and wake the waiter.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn publish(&self, cur: u64, output: TaskOutput<T>) {
         self.publish_with(cur, outcome_of(&output), || output);
     }
@@ -694,7 +694,7 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     /// claim held: made before the claim, it is kept in memory across the claim's loop.
     /// Clears `PRODUCER_WAITING`: a pooled slot's completer takes its own waker from the slot
     /// first (`Completer::closed`).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn publish_with(
         &self,
         cur: u64,

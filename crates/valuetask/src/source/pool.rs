@@ -730,7 +730,7 @@ impl<T> Completer<T> {
 
 /// Complete a rented slot's generation as its completer, and recycle the slot if its consumer
 /// is already gone.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn complete_slot<T: Send + 'static>(
     slot: NonNull<Slot<T>>,
     outcome: Outcome,

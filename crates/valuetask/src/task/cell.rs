@@ -366,7 +366,7 @@ impl<O> RawTask<O> {
 
     /// A cell in a pooled block (a box if it is too large for the pool): no allocation in
     /// steady state, on whichever thread the last handle drops.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn from_cell(cell: impl FnOnce() -> Cell<O>) -> Self {
         Self {
             ptr: crate::pool::store_block(cell),

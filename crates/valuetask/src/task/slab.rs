@@ -134,7 +134,7 @@ enum InShard {
 
 impl SlabShard {
     /// Reserve a free slot, if the word carries the tag `ours` (shifted) and is open.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn reserve(&self, ours: u64) -> InShard {
         // Acquire, success or not: after a removal's Release (its read of the slot comes
         // before our write), after the completer's close or the next owner's tag (so
@@ -166,7 +166,7 @@ impl SlabShard {
     ///
     /// # Safety
     /// The caller reserved slot `i` of this shard and has not filled it since.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     unsafe fn fill(&self, i: usize, waker: Waker) {
         // SAFETY: reserved by the caller: nobody reads the slot before `ready`, and the
         // completer keeps the block until it sees the flag.
@@ -179,7 +179,7 @@ impl SlabShard {
     ///
     /// # Safety
     /// The completer's, once per shard, with `COMPLETE` published.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     unsafe fn close_and_wake(&self, panic: &mut Option<Panic>) {
         // As in `Slab::close`.
         let word = self.word.fetch_or(CLOSED, Ordering::AcqRel);
@@ -194,7 +194,7 @@ impl SlabShard {
     /// # Safety
     /// The `bits` slots are reserved for good (the shard is closed, or nobody can reserve
     /// any more), and each is taken once.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     unsafe fn take_reserved(&self, bits: u64, mut f: impl FnMut(Waker)) {
         for i in Bits(bits) {
             let mut spins = 0;
@@ -402,7 +402,7 @@ impl Slab {
     ///
     /// # Safety
     /// As for [`reserve`](Self::reserve).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) unsafe fn register_own(
         slab: NonNull<Self>,
         tag: u64,

@@ -185,14 +185,14 @@ impl State {
         Self(AtomicUsize::new(bits))
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn load(&self, order: Ordering) -> usize {
         self.0.load(order)
     }
 
     /// Take `LOCKED` from the word `cur` (seen without it), as `held` (`cur`, `LOCKED` and any
     /// bits the holder sets with it): `Err` with the word seen instead if it changed.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     #[must_use = "a failed CAS did not take the lock"]
     pub(crate) fn try_lock_from(&self, cur: usize, held: usize) -> Result<(), usize> {
         debug_assert_eq!(held & (cur | LOCKED), cur | LOCKED);
@@ -212,7 +212,7 @@ impl State {
 
     /// Take `LOCKED`, setting `extra` with it, and return the word as held; `Err` with the
     /// word seen instead once the cell is complete or any of the `stop` bits is set.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn lock_unless(&self, extra: usize, stop: usize) -> Result<usize, Snapshot> {
         let mut spins = 0;
         let mut cur = self.0.load(Ordering::Acquire);
@@ -235,7 +235,7 @@ impl State {
 
     /// Release `LOCKED` taken as `held`, setting `bits` in the same store (a structure
     /// published under the lock: `HAS_SLAB`, `SLAB_WIDE`, `HAS_OVERFLOW`).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn unlock_setting(&self, held: usize, bits: usize) {
         debug_assert_eq!(self.0.load(Ordering::Relaxed), held);
         self.0.store((held | bits) & !LOCKED, Ordering::Release);
@@ -243,7 +243,7 @@ impl State {
 
     /// Release `LOCKED` taken as `held`. A plain store: while `LOCKED` is held nobody else
     /// writes the state word, so `held` is still its value.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn unlock(&self, held: usize) {
         debug_assert_eq!(self.0.load(Ordering::Relaxed), held);
         self.0.store(held & !LOCKED, Ordering::Release);
@@ -253,7 +253,7 @@ impl State {
     /// together, or `None` with nothing changed for [`claim_slow`](Self::claim_slow) (a
     /// claimed or locked cell, or a failed CAS), so the completer's path keeps no spin state.
     /// Returns the state before.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     #[must_use]
     pub(crate) fn claim_idle(&self) -> Option<Snapshot> {
         let cur = self.0.load(Ordering::Relaxed);
@@ -306,7 +306,7 @@ impl State {
     /// Release store (which publishes the output written before it). `before` is the word
     /// the claim replaced, still the whole state: nobody else writes it while `LOCKED` is
     /// held.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn publish_complete(&self, before: Snapshot, outcome: Outcome) {
         let done = (before.0 | CLAIMED | COMPLETE | outcome.bits()) & !LOCKED;
         self.0.store(done, Ordering::Release);

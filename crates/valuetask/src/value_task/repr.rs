@@ -82,7 +82,7 @@ pub(crate) struct Inline;
 
 impl<T> Room<T> for Inline {
     type Value = T;
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn into_value(value: T) -> T {
         value
     }
@@ -99,7 +99,7 @@ pub(crate) enum Never {}
 
 impl<T> Room<T> for Far {
     type Value = Never;
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn into_value(value: Never) -> T {
         match value {}
     }
@@ -144,7 +144,7 @@ impl<'a, T, R: Room<T>> Repr<'a, T, R> {
     /// safe ([`forwarding::head_in_one_store`](crate::forwarding::head_in_one_store)): the
     /// caller copies the value task it gets with a 16-byte load, which would otherwise
     /// straddle the tag's store and the pointer's.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn into_words(self) -> Words {
         // Folded at compile time; instantiated only for the representation `T` has (the
         // callers choose by `INLINE`), which always fits. Not a `const` assertion: the other
@@ -171,7 +171,7 @@ impl<'a, T, R: Room<T>> Repr<'a, T, R> {
 
     /// # Safety
     /// `words` hold a representation of this type, whose ownership moves to the caller.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     unsafe fn from_words(words: Words) -> Self {
         // SAFETY: per the caller.
         unsafe { ptr::read((&raw const words).cast::<Self>()) }
@@ -180,7 +180,7 @@ impl<'a, T, R: Room<T>> Repr<'a, T, R> {
     /// Poll whatever backs the value; `Done` once it has yielded. The ready case is inlined
     /// into the caller so that awaiting a ready value task folds away like awaiting a ready
     /// `async fn`.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<T> {
         if let Repr::Ready(value) = self {
             // SAFETY: the value is moved out exactly once: `self` is overwritten with `Done`
@@ -274,7 +274,7 @@ impl<'a, T, R: Room<T>> Repr<'a, T, R> {
     /// `Backed` is kept as `Yielded` (released by `Drop`, after the output has moved on); a
     /// slot released itself. In an inline representation of such a `T` (`into_repr`'s, which
     /// cannot say `Yielded`) the block is released at once, after `Done`.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn poll_returning(&mut self, cx: &mut Context<'_>) -> Poll<T> {
         let slot = matches!(self, Repr::Slot(_));
         let (Repr::Slot(backed) | Repr::Backed(backed)) = self else {
@@ -353,7 +353,7 @@ impl<'a, T> ValueTask<'a, T> {
     /// Whether this value task's words hold an inline representation (see [`Repr::INLINE`]).
     pub(super) const INLINE: bool = Repr::<'a, T>::INLINE;
 
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn from_words(words: Words) -> Self {
         ValueTask {
             words,
@@ -362,21 +362,21 @@ impl<'a, T> ValueTask<'a, T> {
     }
 
     /// A value task of an inline representation. Only if [`INLINE`](Self::INLINE).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn from_inline(repr: Repr<'a, T>) -> Self {
         debug_assert!(Self::INLINE);
         ValueTask::from_words(repr.into_words())
     }
 
     /// A value task of a far representation. Only if not [`INLINE`](Self::INLINE).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn from_far(repr: Repr<'a, T, Far>) -> Self {
         debug_assert!(!Self::INLINE);
         ValueTask::from_words(repr.into_words())
     }
 
     /// The inline representation. Only if [`INLINE`](Self::INLINE).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn inline(&self) -> &Repr<'a, T> {
         debug_assert!(Self::INLINE);
         // SAFETY: `INLINE`: the words hold an inline representation (module invariants),
@@ -385,7 +385,7 @@ impl<'a, T> ValueTask<'a, T> {
     }
 
     /// See [`inline`](Self::inline).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn inline_mut(&mut self) -> &mut Repr<'a, T> {
         debug_assert!(Self::INLINE);
         // SAFETY: as for `inline`.
@@ -393,7 +393,7 @@ impl<'a, T> ValueTask<'a, T> {
     }
 
     /// The far representation. Only if not [`INLINE`](Self::INLINE).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn far(&self) -> &Repr<'a, T, Far> {
         debug_assert!(!Self::INLINE);
         // SAFETY: not `INLINE`: the words hold a far representation (module invariants),
@@ -402,7 +402,7 @@ impl<'a, T> ValueTask<'a, T> {
     }
 
     /// See [`far`](Self::far).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn far_mut(&mut self) -> &mut Repr<'a, T, Far> {
         debug_assert!(!Self::INLINE);
         // SAFETY: as for `far`.
@@ -410,7 +410,7 @@ impl<'a, T> ValueTask<'a, T> {
     }
 
     /// Poll the representation (see [`Repr::poll`]).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn poll_repr(&mut self, cx: &mut Context<'_>) -> Poll<T> {
         if Self::INLINE {
             self.inline_mut().poll(cx)
@@ -429,7 +429,7 @@ impl<'a, T> ValueTask<'a, T> {
     }
 
     /// Whether this value task yielded its value already.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn is_done(&self) -> bool {
         if Self::INLINE {
             matches!(self.inline(), Repr::Done)
@@ -530,7 +530,7 @@ impl<T> Drop for ValueTask<'_, T> {
     ///   `set_result`, which wakes) must live in memory; moved into the awaiting future, it
     ///   was then copied with a 16-byte load of two 8-byte stores, which stalls on store
     ///   forwarding (rows (e) and (f)).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn drop(&mut self) {
         // Tests, not a `match`: see `Repr::poll`.
         let live = if Self::INLINE {

@@ -33,7 +33,7 @@ impl Consumer {
         /// Puts the outer consumer back when dropped.
         struct Restore(usize);
         impl Drop for Restore {
-            #[inline(always)]
+            #[cfg_attr(not(debug_assertions), inline(always))]
             fn drop(&mut self) {
                 let _ = CURRENT.try_with(|c| c.set(self.0));
             }

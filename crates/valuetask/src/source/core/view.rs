@@ -291,7 +291,7 @@ impl<O> CoreView<O> {
     /// Anything else (another generation, another consumer's registration, an unknown
     /// consumer, 0, a result taken) is left as it is. One load when there is nothing to
     /// withdraw.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn withdraw(&self, token: u32, me: usize) {
         if me != 0 && named(self.head.state.load(Ordering::Acquire), token) {
             self.withdraw_named(token, me);
@@ -332,7 +332,7 @@ impl<O> CoreView<O> {
 }
 
 /// Whether state `cur` is generation `token` with a known consumer named (`NAMED`).
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 fn named(cur: u64, token: u32) -> bool {
     version_of(cur) == token && cur & NAMED != 0
 }
@@ -373,7 +373,7 @@ impl<O> CoreHead<O> {
     /// slot's generation never shows `TAKEN` to its consumer's next poll, because the poll
     /// that takes the result also recycles the slot (`sole_consumer_poll`), and nobody
     /// else takes it (2 instructions a cycle fewer than testing both bits).
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn completed_untaken(&self) -> Option<CompletedState> {
         let state = self.state.load(Ordering::Acquire);
         debug_assert!(
@@ -418,7 +418,7 @@ impl<O> CoreHead<O> {
     /// # Safety
     /// As for [`sole_consumer_recycle_completed`](Self::sole_consumer_recycle_completed) returning `true`;
     /// `seen` is this generation's, and nothing ran on the core since it was loaded.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) unsafe fn recycle_completed(&self, seen: CompletedState) {
         // A pooled slot's core is made with `new()` and never has configuration flags; and no
         // token is handed out for a pooled generation (its value task holds the slot itself),

@@ -174,7 +174,7 @@ fn put_cached_slow<T>(cache: &ThreadCache, slot: NonNull<Slot<T>>) -> bool {
 ///
 /// # Safety
 /// `header` starts a rented `Slot<T>` with `O = TaskOutput<T>`, and the caller is its consumer.
-#[inline(always)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) unsafe fn take_completed<O>(header: NonNull<Header<O>>) -> Option<O> {
     // Loom runs model threads on one OS thread: no thread cache there (see `take_cached`).
     if cfg!(valuetask_loom) {

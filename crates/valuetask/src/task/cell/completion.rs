@@ -68,7 +68,7 @@ impl<O> RawTask<O> {
 
     /// First half of completing: one CAS sets `CLAIMED` and `LOCKED` together, or `None` if
     /// some completer claimed the cell already. Returns the state before.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn claim(&self) -> Option<Snapshot> {
         let state = &self.cell().state;
         state.claim_idle().or_else(|| state.claim_slow())
@@ -76,14 +76,14 @@ impl<O> RawTask<O> {
 
     /// Second half: with `CLAIMED` and `LOCKED` set by [`claim`](Self::claim) (`before` is
     /// the state it replaced), write the output, publish `COMPLETE`, and wake the waiters.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn publish(&self, before: Snapshot, output: O, outcome: Outcome) {
         self.publish_as(before, output, outcome, false);
     }
 
     /// [`publish`](Self::publish); `later` hands the waiters to the continuation thread
     /// whatever the cell's mode.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn publish_as(&self, before: Snapshot, output: O, outcome: Outcome, later: bool) {
         let cell = self.cell();
         // SAFETY: we set `CLAIMED`, so we are the only writer, and nobody reads the output

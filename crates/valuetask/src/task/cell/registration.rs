@@ -111,7 +111,7 @@ impl<O> RawTask<O> {
     /// Registered under `key`, or, for anything else, the waker back and the state word
     /// loaded. Inlined into [`poll_slow`](Self::poll_slow), where no call follows it on the way
     /// to `Pending`.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn register_in_own_shard(
         &self,
         key: &mut WaiterKey,
@@ -217,7 +217,7 @@ impl<O> RawTask<O> {
     ///
     /// # Safety
     /// The caller reserved `index` in `slab` and has not filled it.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     unsafe fn fill_slot(
         key: &mut WaiterKey,
         slab: NonNull<Slab>,
