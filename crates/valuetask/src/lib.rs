@@ -325,7 +325,12 @@ pub use valuetask_macros::value_task;
 /// lifetime (`+ 'static`, `+ 'a`, `+ '_`) needs no such block: the generated erased trait's
 /// output is of that lifetime too, so every impl of it keeps the bound the `dyn` form
 /// promises; one bounded by two lifetimes, with two borrows, is refused (no one lifetime
-/// states it).
+/// states it). With the lifetime unnamed, the value is of a type with no lifetime, which an
+/// impl written for `'static` types alone would meet (`impl Items for Box<dyn Items +
+/// 'static>`, whose method could keep it past the borrows): so, with two borrows and no
+/// bound, a future may be `Future`, `Send` and `Unpin` only, and another `-> impl Trait` is
+/// refused: give it a lifetime all its borrows outlive (`fn items<'a>(&'a self, key: &'a
+/// str) -> impl Iterator<Item = u8> + 'a`), as the error says.
 ///
 /// No .NET counterpart: every .NET interface can be called through a reference already.
 ///

@@ -206,7 +206,10 @@ impl<R, X> ::core::fmt::Debug for ForwardLocal<R, X> {
 /// use lifetimes it captures). dynosaur's `dyn` form does the same to its box (seen as
 /// `'static`). A `ValueTask<'static, T>` would need `T: 'static`; this holds the value task's
 /// two words and no lifetime at all, and gives them back as a value task of a lifetime local
-/// to each poll and to its drop.
+/// to each poll and to its drop. Having no lifetime, it meets impls written for `'static`
+/// types alone, so the expansion uses it only where the `impl Future` adds no trait but
+/// `Send` and `Unpin` (foreign traits of a foreign type: no user impl can keep it; the
+/// macro's `dyn_body` refuses the rest).
 ///
 /// The auto traits and the variance are the value task's: `Send` when `T` is, never `Sync`,
 /// `Unpin`, not `UnwindSafe`, invariant in `T`.

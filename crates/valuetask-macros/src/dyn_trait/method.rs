@@ -454,7 +454,7 @@ impl Method {
 
     /// The body of the `dyn` form's method: `call`, the erased method's, returned as it is;
     /// with two or more borrowed lifetimes ([`ImplSignature::borrows`]), with its lifetime
-    /// unnamed (`macro_support::Unbound`, a transmute for a box), the one `unsafe` of the
+    /// unnamed (`macro_support::Unbound`, for a future only), the one `unsafe` of the
     /// expansion, which the method then allows (`true`).
     pub(crate) fn dyn_body(
         &self,
@@ -487,6 +487,34 @@ impl Method {
             }
             Some(OutputBound::None | OutputBound::Elided) | None => {}
         }
+        let name = &self.item.sig.ident;
+        // The erasure below hands back a type with no lifetime (`Unbound`, a box of `dyn ..
+        // + 'static`) as the hidden type of an `impl Trait` capturing every borrow. What the
+        // opaque type outlives stays bounded, but which impls of its traits it meets does not:
+        // one written for the `'static` type only (`impl Items for Box<dyn Items + 'static>`)
+        // applies, and a method of it can keep the value past the borrows. So only traits no
+        // user can implement for these types are allowed: for a future, `Future`, `Send` and
+        // `Unpin` (foreign traits of valuetask's type); a boxed `impl Trait` not at all.
+        let refuse = |what: &str| {
+            let error = syn::Error::new(
+                span,
+                format!(
+                    "#[dyn_trait]: `{name}` returns {what} borrowing for two lifetimes with no \
+                     lifetime bound, which its `dyn` form can only return with the borrows' \
+                     lifetime erased, where an impl of the trait for the `'static` type could \
+                     keep it past them: add a lifetime bound all its borrows outlive \
+                     (`fn {name}<'a>(&'a self, key: &'a str) -> impl .. + 'a`), or add `where \
+                     Self: Sized`"
+                ),
+            );
+            (error.to_compile_error(), false)
+        };
+        if let Some(extra) = self.future_bound_beyond_future_send_unpin() {
+            return refuse(&format!("a future that is also `{extra}`"));
+        }
+        if matches!(self.kind, Kind::Boxed { .. }) {
+            return refuse("an `impl Trait` other than a future");
+        }
         let support = options.macro_support(span);
         match &self.kind {
             Kind::Future { send, .. } => {
@@ -499,20 +527,32 @@ impl Method {
                 // `impl Future`, which captures every lifetime of the arguments.
                 (quote!(unsafe { #support::#unbound::new(#call) }), true)
             }
-            Kind::Boxed { bounds, .. } => (
-                // SAFETY (of the expansion): as above, for the box of its `impl Trait`.
-                quote! {
-                    unsafe {
-                        ::core::mem::transmute::<
-                            ::std::boxed::Box<dyn #bounds + '_>,
-                            ::std::boxed::Box<dyn #bounds + 'static>,
-                        >(#call)
-                    }
-                },
-                true,
-            ),
-            Kind::Plain | Kind::SizedOnly => (call, false),
+            // A boxed `impl Trait` was refused above.
+            Kind::Boxed { .. } | Kind::Plain | Kind::SizedOnly => (call, false),
         }
+    }
+
+    /// A trait bound of a `-> impl Future` output other than `Future`, `Send` and `Unpin`
+    /// (by name), as written; `None` for an `async fn`.
+    fn future_bound_beyond_future_send_unpin(&self) -> Option<String> {
+        let ReturnType::Type(_, ty) = &self.item.sig.output else {
+            return None;
+        };
+        let Type::ImplTrait(it) = &**ty else {
+            return None;
+        };
+        if self.item.sig.asyncness.is_some() || !matches!(self.kind, Kind::Future { .. }) {
+            return None;
+        }
+        it.bounds.iter().find_map(|bound| match bound {
+            TypeParamBound::Trait(t) => {
+                let last = t.path.segments.last()?;
+                let allowed = ["Future", "Send", "Unpin"];
+                (!allowed.iter().any(|a| last.ident == a))
+                    .then(|| quote::ToTokens::to_token_stream(&t.path).to_string())
+            }
+            _ => None,
+        })
     }
 
     /// The value the blanket impl's method returns: the implementor's call, kept as the
