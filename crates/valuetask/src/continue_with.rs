@@ -82,7 +82,10 @@ pub enum ContinueOn {
     /// Scheduled: on the blocking pool of valuetask's global tokio runtime (feature `tokio`;
     /// .NET's thread pool), which outlives any runtime of yours; a continuation may block
     /// there, or call `Handle::block_on`, without holding up anything else. Without tokio, on
-    /// valuetask's continuation thread (where a continuation that blocks delays the others).
+    /// valuetask's continuation thread, one for the process: a continuation that blocks there
+    /// delays the others and every asynchronous wake-up, and one that waits (other than by
+    /// valuetask's own `wait`/`get_result`, which hand the thread's work to a new one) for
+    /// what another scheduled continuation does never ends.
     /// Not inside the completing call, unless no thread can be started at all (thread or
     /// memory limits): then it runs there rather than never.
     #[default]
@@ -94,10 +97,12 @@ pub enum ContinueOn {
     ///
     /// Like .NET's, this is a preference: when the completing thread is already 32
     /// synchronous continuations (or other `as_task` bridges) deep in its stack, the next one
-    /// runs on another thread instead (the global runtime's blocking pool), so a long chain
-    /// cannot overflow the stack, and a deep link that blocks does not hold up the rest.
-    /// There, the ambient runtime is the global one, and a panicking waker further down is
-    /// not seen by the completing call. When no thread can be had, it runs inline after all.
+    /// runs on another thread instead (with tokio the global runtime's blocking pool, whose
+    /// runtime is then the ambient one; without, a thread of its own), so a long chain does
+    /// not deepen the stack, and a deep link that blocks does not hold up the rest. When no
+    /// thread can be had, it runs inline after all. Moved or not, a panic of a waker that the
+    /// continuation's own completion wakes is not seen by the completing call: it goes to
+    /// the unobserved-error hook.
     Synchronously,
 }
 

@@ -105,16 +105,14 @@ pub(crate) fn report<T>(output: &TaskOutput<T>) {
         return;
     };
     let hook = HOOK.read().unwrap_or_else(|e| e.into_inner()).clone();
-    match hook {
-        Some(hook) => {
-            // The hook is dropped inside the catch too: a concurrent replacement may have
-            // left this the last `Arc` of it, whose captures' `Drop` may panic.
-            let called =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || hook(error)));
-            if let Err(panic) = called {
-                crate::catch_panic::discard(panic);
-            }
-        }
+    // The hook is dropped inside the catch too: a concurrent replacement may have left this
+    // the last `Arc` of it, whose captures' `Drop` may panic. The default hook is caught as
+    // well: it runs the user's `tracing` subscriber.
+    let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || match hook {
+        Some(hook) => hook(error),
         None => default_hook(error),
+    }));
+    if let Err(panic) = called {
+        crate::catch_panic::discard(panic);
     }
 }
