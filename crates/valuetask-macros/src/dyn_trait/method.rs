@@ -488,13 +488,14 @@ impl Method {
             Some(OutputBound::None | OutputBound::Elided) | None => {}
         }
         let name = &self.item.sig.ident;
-        // The erasure below hands back a type with no lifetime (`Unbound`, a box of `dyn ..
-        // + 'static`) as the hidden type of an `impl Trait` capturing every borrow. What the
-        // opaque type outlives stays bounded, but which impls of its traits it meets does not:
-        // one written for the `'static` type only (`impl Items for Box<dyn Items + 'static>`)
-        // applies, and a method of it can keep the value past the borrows. So only traits no
-        // user can implement for these types are allowed: for a future, `Future`, `Send` and
-        // `Unpin` (foreign traits of valuetask's type); a boxed `impl Trait` not at all.
+        // The erasure below hands back a type with no lifetime (`Unbound`) as the hidden type
+        // of an `impl Trait` capturing every borrow. What the opaque type outlives stays
+        // bounded, but which impls of its traits it meets does not: one written for the
+        // `'static` type only applies (`impl Items for Box<dyn Items + 'static>`, when a box
+        // of `dyn .. + 'static` stood for a boxed `impl Trait`), and a method of it can keep
+        // the value past the borrows. So only traits no user can implement for that type are
+        // allowed: `Future`, `Send` and `Unpin` (foreign traits of valuetask's type); a boxed
+        // `impl Trait`, whose box any user trait may be implemented for, is refused.
         let refuse = |what: &str| {
             let error = syn::Error::new(
                 span,
