@@ -702,7 +702,9 @@ where
 #[test]
 fn an_erased_service_erased_again_passes_its_response_on() {
     // The outer erasure hands on the inner one's value task instead of putting it in a block
-    // of its own: its pending responses hold only the blocks erasing once holds.
+    // of its own: its pending responses hold only the blocks erasing once holds. (No count
+    // above zero is asserted for a stack that does wrap: blocks other test threads gave back
+    // to the shared lists may serve it without an allocation.)
     assert_eq!(
         allocations_beyond_erasing_once(|| BoxCloneService::new(stack(true))),
         0
@@ -729,16 +731,6 @@ fn an_erased_service_erased_again_passes_its_response_on() {
             UnsyncBoxService::new(UnsyncBoxService::new(stack(true)))
         }),
         0
-    );
-    // A layer between them makes the outer response another future, which goes in a block.
-    assert!(
-        allocations_beyond_erasing_once(|| {
-            ServiceBuilder::new()
-                .layer(BoxCloneService::layer())
-                .map_response(|n: u64| n)
-                .layer(BoxCloneService::layer())
-                .service(stack(true))
-        }) > 0
     );
 }
 
