@@ -16,9 +16,11 @@ use crate::task::{outcome_of, outcome_of_error, Outcome, Task, TaskError, TaskOu
 /// panics on a second completion; `try_set_*` hands the value back instead. Any completion,
 /// `try_set_*` and the abandoning drop included, also panics when an awaiter's waker
 /// panicked as it was woken: once every awaiter was woken and the task is complete, that
-/// panic resumes in the completing call (unless the thread is already unwinding, or the
-/// source wakes from the continuation thread: [`Continuations::Asynchronous`](crate::Continuations::Asynchronous)
-/// discards it). .NET's `SetResult` runs continuations that cannot throw into it.
+/// panic resumes in the completing call (unless the source wakes from the continuation
+/// thread: [`Continuations::Asynchronous`](crate::Continuations::Asynchronous) discards it).
+/// The abandoning drop discards it too when its thread is already unwinding; a `set_*` called
+/// from a `Drop` during unwinding does not, so a waker's panic there aborts, as any panic out
+/// of such a drop does. .NET's `SetResult` runs continuations that cannot throw into it.
 ///
 /// If every source is dropped while the task is pending, the task completes with
 /// [`TaskError::Abandoned`] (status `Faulted`), so no awaiter hangs on a producer that is gone;

@@ -284,11 +284,14 @@
 //! .NET's `ValueTask<TResult>` docs list what never to do with one: await it more than once,
 //! call `AsTask` more than once, use `.Result` or `GetAwaiter().GetResult()` before it
 //! completes or more than once, or mix these (and awaiting it concurrently, in .NET's blog
-//! posts). Here each of them consumes the value task, so a repeat does not compile, and
+//! posts). Here each of them consumes the value task, so a repeat does not compile (one
+//! through `&mut` panics), and
 //! reading before completion blocks or hands the value task back. A further hazard, below,
 //! is safe too.
 //!
-//! **Awaiting twice** does not compile: awaiting moves the value task.
+//! **Awaiting twice** does not compile: awaiting moves the value task. (Awaited through
+//! `&mut`, as a `select!` loop does, a value task is not moved; awaited again after it
+//! yielded, it panics, naming the misuse: [`misuse`](crate::misuse).)
 //!
 //! ```compile_fail,E0382
 //! # use valuetask::ValueTask;

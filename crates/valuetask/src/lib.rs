@@ -12,14 +12,14 @@
 //! | `IsCompleted`, `IsCompletedSuccessfully` + `Result` | [`ValueTask::is_completed`], [`ValueTask::try_get`] |
 //! | `AsTask()`, `Preserve()` | [`ValueTask::as_task`]; [`ValueTask::into_task`] gives back the very `Task` a value task was made from; [`ValueTask::preserve`] |
 //! | `GetAwaiter().GetResult()` | [`ValueTask::get_result`] (blocks safely) |
-//! | await twice / concurrently | does not compile: awaiting moves the value task |
+//! | await twice / concurrently | does not compile by value: awaiting moves the value task; awaited again through `&mut` (it is `Unpin`), the second await panics naming the misuse |
 //! | `Task<T>`, `TaskAwaiter<T>` | [`Task<T>`](Task): `Clone`, awaitable by value and by `&` ([`TaskFuture`]), yields `Result<T, TaskError>`; [`Task::result`] borrows it instead (any `T`) |
 //! | `Exception`, `TaskCanceledException`, `AggregateException` | [`TaskError`]: `Canceled`, `Panicked`, `Faulted`, `Aggregate`, `Abandoned`, `TimedOut` |
 //! | `TaskStatus`, `IsFaulted`, `IsCanceled`, `Exception` | [`Task::status`], [`Task::is_faulted`], [`Task::is_canceled`], [`Task::error`] |
 //! | `Task.FromResult`, `CompletedTask`, `FromException`, `FromCanceled` | [`Task::from_result`] (static tasks for `()`, `true`, `false` and `i32`s `-1..=8`, as .NET caches), [`Task::completed`] (static), [`Task::from_error`], [`Task::from_canceled`] |
 //! | `Task.Run`, `Task.Run(…, token)`, `LongRunning` | [`Task::run`], [`Task::run_on`], [`Task::run_with_cancellation`], [`Task::run_blocking`] (feature `tokio`) |
-//! | `Task.Delay`, `Task.Yield`, `YieldAwaitable` | [`Task::delay`], [`Task::delay_with_cancellation`], [`yield_now`] ([`YieldNow`]) |
-//! | `CancellationToken` | `tokio_util::sync::CancellationToken`; [`TaskCompletionSource::cancel_on`] |
+//! | `Task.Delay`, `Task.Yield`, `YieldAwaitable` | [`Task::delay`], [`Task::delay_with_cancellation`] (feature `tokio`), [`yield_now`] ([`YieldNow`], any executor) |
+//! | `CancellationToken` | `tokio_util::sync::CancellationToken`; [`TaskCompletionSource::cancel_on`] (feature `tokio`) |
 //! | `Task.WhenAll`, `Task.WhenAny` | [`Task::when_all`], [`Task::when_any`], and [`ValueTask::when_all`], [`ValueTask::when_any`] (which .NET lacks) |
 //! | `TaskExtensions.Unwrap` (of `Task<Task<T>>`) | [`Task::flatten`] |
 //! | `ContinueWith`, `TaskContinuationOptions` | [`Task::continue_with`], [`Task::continue_with_options`], [`ContinuationOptions`] ([`ContinueWhen`]: `OnlyOn…`, `NotOn…`; [`ContinueOn`]: `ExecuteSynchronously`) |
@@ -47,7 +47,8 @@
 //!   `T` (`Result<U, E>`). A `Task<T>` yields `Result<T, TaskError>`, because a shared, hot
 //!   task can be canceled or panic independently of any awaiter.
 //! - **Single consumption is a type property.** `ValueTask` is not `Clone` and awaiting moves
-//!   it, so .NET's documented misuses do not compile.
+//!   it, so .NET's documented misuses do not compile; polling one again after it yielded
+//!   (through `&mut`) panics, naming the misuse.
 //! - **Tasks are hot.** Whatever completes a task does so whether or not anyone awaits it.
 //! - **Any executor, or none.** Everything here works on any executor; `wait` and
 //!   `get_result` block the thread. Feature `tokio` (default) drives pending futures handed to

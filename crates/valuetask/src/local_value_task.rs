@@ -423,6 +423,13 @@ impl<T> Future for LocalValueTask<'_, T> {
     }
 }
 
+/// As [`ValueTask`]'s: futures' `select!` takes a local value task as it is.
+impl<T> futures_core::FusedFuture for LocalValueTask<'_, T> {
+    fn is_terminated(&self) -> bool {
+        self.inner.is_terminated()
+    }
+}
+
 impl<T> fmt::Debug for LocalValueTask<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("LocalValueTask").field(&self.inner).finish()

@@ -54,7 +54,9 @@ pub(crate) use repr::Repr;
 /// .NET's rules for `ValueTask` ("await it once, never concurrently, never block before it
 /// is done") are ownership here: a `ValueTask` is not `Clone`, awaiting moves it, and
 /// [`get_result`](Self::get_result) blocks safely. To await a result more than once, turn it
-/// into a shareable [`Task`] with [`as_task`](Self::as_task) (.NET `AsTask()` / `Preserve()`).
+/// into a shareable [`Task`] with [`as_task`](Self::as_task) (.NET `AsTask()`); to await it
+/// later, whatever its source does meanwhile, [`preserve`](Self::preserve) it (.NET
+/// `Preserve()`).
 ///
 /// There is no `ConfigureAwait`: Rust has no `SynchronizationContext`; the code after an
 /// `.await` runs on whatever executor polls the enclosing future.
@@ -64,7 +66,8 @@ pub(crate) use repr::Repr;
 ///
 /// Every `ValueTask` is two words, whatever `T` (.NET's `ValueTask<TResult>` is a struct as
 /// large as its result): a result larger than the words is kept where it was produced (the
-/// body's pooled block, the source, the task) and moved once, into what awaiting it yields.
+/// body's pooled block, the source) and moved once, into what awaiting it yields; a task's
+/// is cloned, as awaiting a task clones (the task keeps its own).
 ///
 /// ```
 /// use valuetask::ValueTask;
@@ -400,9 +403,10 @@ impl<'a, T> ValueTask<'a, T> {
         self.repr_is_completed()
     }
 
-    /// Whether this value task has yielded its value: polled again, it panics (as futures'
-    /// `FusedFuture::is_terminated` tells; a `select!` loop asks it before polling). No .NET
-    /// counterpart: a .NET value task awaited twice is undefined behaviour.
+    /// Whether this value task has yielded its value: polled again, it panics. Its
+    /// `FusedFuture` impl answers the same, so futures' `select!` takes a value task as it
+    /// is and skips it once it has yielded. No .NET counterpart: a .NET value task awaited
+    /// twice is undefined behaviour.
     ///
     /// ```
     /// use valuetask::ValueTask;
@@ -533,6 +537,13 @@ impl<T> Future for ValueTask<'_, T> {
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         self.get_mut().poll_repr(cx)
+    }
+}
+
+/// futures' `select!` asks this before polling, so a value task goes in as it is (no `fuse()`).
+impl<T> futures_core::FusedFuture for ValueTask<'_, T> {
+    fn is_terminated(&self) -> bool {
+        self.is_done()
     }
 }
 

@@ -83,6 +83,39 @@ fn polling_a_ready_value_task_after_it_yielded_panics_with_a_message() {
     let _ = poll_once(&mut vt, Waker::noop());
 }
 
+/// futures' `select!` takes value tasks as they are (`FusedFuture`): in a loop, one that
+/// yielded is skipped, never polled again (which would panic), and the loop ends when both
+/// have. Ready, task-backed and pooled-future backings, `Send` and local.
+#[test]
+fn futures_select_skips_a_value_task_that_yielded() {
+    use futures::future::FusedFuture;
+    futures::executor::block_on(async {
+        let tcs = TaskCompletionSource::<u64>::new();
+        let mut ready = ValueTask::from_result(1_u64);
+        let mut from_task = ValueTask::from(tcs.task());
+        let mut pooled = ValueTask::new(async { 3_u64 });
+        let mut local = valuetask::LocalValueTask::new(async { 4_u64 });
+        let mut tcs = Some(tcs);
+        let mut seen = Vec::new();
+        loop {
+            futures::select! {
+                value = ready => {
+                    seen.push(value);
+                    tcs.take().expect("ready yields once").set_result(2);
+                }
+                value = from_task => seen.push(value.expect("completed with 2")),
+                value = pooled => seen.push(value),
+                value = local => seen.push(value),
+                complete => break,
+            }
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, [1, 2, 3, 4]);
+        assert!(ready.is_terminated() && from_task.is_terminated());
+        assert!(FusedFuture::is_terminated(&pooled) && FusedFuture::is_terminated(&local));
+    });
+}
+
 /// A ready value is dropped exactly once: with its value task when nobody took it, by whoever
 /// received it otherwise (never again by the yielded value task). `Drop` skips a ready value
 /// only when its type has no drop glue, so this must hold for a type that has some.

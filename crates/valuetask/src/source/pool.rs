@@ -564,7 +564,8 @@ impl<T: Send + 'static> Completer<T> {
     }
 
     /// Complete with `value` unless the value task is gone: then nobody would see it, and
-    /// it comes back as `Err(value)` (`oneshot::Sender::send`; [`set_result`](Self::set_result)
+    /// it comes back as `Err(value)` (no .NET counterpart: a .NET source cannot tell whether
+    /// anyone awaits it; tokio's `oneshot::Sender::send`; [`set_result`](Self::set_result)
     /// drops it). A value task dropped after this returns `Ok` drops the value with it. The
     /// slot goes back to the pool either way.
     ///
@@ -655,8 +656,8 @@ impl<T: Send + 'static> Completer<T> {
 }
 
 impl<T> Completer<T> {
-    /// True when the value task was dropped: nobody will see a result
-    /// (`oneshot::Sender::is_closed`).
+    /// True when the value task was dropped: nobody will see a result (no .NET counterpart;
+    /// tokio's `oneshot::Sender::is_closed`).
     ///
     /// ```
     /// let pool = valuetask::CompletionPool::<u8>::new();
@@ -673,7 +674,8 @@ impl<T> Completer<T> {
     }
 
     /// Ready when the value task is dropped, so that nobody will see a result; until then the
-    /// waker of the latest poll is woken when it is (`oneshot::Sender::poll_closed`). The
+    /// waker of the latest poll is woken when it is (no .NET counterpart; tokio's
+    /// `oneshot::Sender::poll_closed`). The
     /// waker is kept until then or until the completer completes.
     ///
     /// ```
@@ -700,7 +702,8 @@ impl<T> Completer<T> {
     }
 
     /// Wait until the value task is dropped, so that nobody will see a result
-    /// (`oneshot::Sender::closed`): the work behind a request can stop when its requester
+    /// (no .NET counterpart; tokio's `oneshot::Sender::closed`): the work behind a request
+    /// can stop when its requester
     /// left. Cancel-safe: drop it and call it again at will.
     ///
     /// ```

@@ -4,8 +4,8 @@
 use super::*;
 
 impl<T: Send + Sync + 'static> ValueTask<'static, T> {
-    /// A shareable, hot [`Task`] with this value task's result (.NET `AsTask()` and
-    /// `Preserve()`); the only way to await a result more than once.
+    /// A shareable, hot [`Task`] with this value task's result (.NET `AsTask()`): a result
+    /// many may await ([`preserve`](Self::preserve) is .NET's `Preserve()`).
     ///
     /// Nobody needs to await the task for it to complete. What drives it:
     ///
