@@ -44,7 +44,11 @@ pub(crate) fn wrap_body(
     // The `stats` advisor counts the call under `module::site` (`count!` is the value task
     // itself without the feature).
     let support = opts.macro_support(Span::call_site());
-    syn::parse2(quote!({ #support::count!(#site, #block) })).expect("a block")
+    // The block again, in braces at the macro's own span: without `stats` it is the body's only
+    // expression, and braces at the body's span would be rustc's `unused_braces` in the
+    // user's crate when the body is written on one line.
+    let stmts = &block.stmts;
+    syn::parse2(quote!({ #support::count!(#site, { #(#stmts)* }) })).expect("a block")
 }
 
 /// What a body is, for [`wrap_body`].
@@ -91,10 +95,14 @@ pub(crate) fn forward_body(
     } else {
         quote_spanned!(async_span=> #support::start(move || #future))
     };
+    // The trait is unused when the call's value task is passed on (the inherent method): at
+    // the macro's own span, rustc does not report that in the user's crate. An `allow` would
+    // be an error (E0453) where the user forbids `unused_imports`.
+    let wrap = opts.macro_support(Span::call_site());
+    let import = quote!(use #wrap::Wrap as _;);
     syn::parse2(quote_spanned! {span=>
         {
-            #[allow(unused_imports)]
-            use #support::Wrap as _;
+            #import
             #support::#forward::<#ret, _>::new(#call)
                 .__value_task_forward(move |#awaited| #frame)
         }
@@ -201,11 +209,12 @@ pub(crate) fn wrap_body_uncounted(
     .expect("a block")
 }
 
-/// `let ret: T = { body_starts(); body }; ret`: the body's statements in a block of their
-/// own, so its temporaries drop before the arguments, as in an `async fn`. `body_starts()`
-/// keeps a body that only diverges from being the whole value of the `let` (clippy's
-/// `diverging_sub_expression` in the user's code); the trailing `ret` is unreachable after
-/// such a body.
+/// `let ret: T = if BODY_RUNS { body } else { body_skipped() }; ret`: the body's statements
+/// in a block of their own, so its temporaries drop before the arguments, as in an `async fn`.
+/// The branch never taken keeps the `if` from diverging with a body that does (`todo!()`, a
+/// `return`), so the trailing `ret` is never unreachable code: an `allow(unreachable_code)`
+/// there would be an error (E0453) where the user forbids the lint (see
+/// `macro_support::BODY_RUNS`).
 pub(crate) fn hold_output(
     stmts: &[syn::Stmt],
     ret: &Type,
@@ -213,12 +222,17 @@ pub(crate) fn hold_output(
     span: Span,
 ) -> TokenStream {
     let out = output_binding(span);
-    quote_spanned! {span=>
-        let #out: #ret = {
-            #support::body_starts();
+    // The `if` at the macro's own span: at the body's, clippy would read the body's braces as
+    // the user's formatting of an `else` (`suspicious_else_formatting`).
+    let choice = quote! {
+        if #support::BODY_RUNS {
             #(#stmts)*
-        };
-        #[allow(unreachable_code)]
+        } else {
+            #support::body_skipped()
+        }
+    };
+    quote_spanned! {span=>
+        let #out: #ret = #choice;
         #out
     }
 }

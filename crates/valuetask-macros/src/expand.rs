@@ -44,8 +44,11 @@
 //!   method.
 //! - Lints: the method's attributes stay on it, but an `expect` of a lint about `async`
 //!   itself (`clippy::unused_async`), which cannot fire once `async` is gone, becomes an
-//!   `allow` of it (`lint_attrs::release_async_expectations`); `#[value_task]` twice on a
-//!   function is an error.
+//!   `allow` of it, on the method and on the trait or impl
+//!   (`lint_attrs::release_async_expectations`); `#[value_task]` twice on a function is an
+//!   error. The expansion writes no `allow` of a lint the user's code could trip (under
+//!   `forbid` it is error E0453): what it must keep quiet is at the macro's own spans
+//!   (`unused_braces`, `unused_imports`) or not written (`unreachable_code`: `BODY_RUNS`).
 //! - Every path the expansion names goes through `Options::krate` (`crate = path`).
 //! - Storage: a suspending body's future is built by a closure inside its pooled block
 //!   (`macro_support::start`), not on the stack and then copied; a body that only awaits one
@@ -180,6 +183,8 @@ fn expand_trait(item: &mut syn::ItemTrait, options: &mut Options) -> syn::Result
             ));
         }
     }
+    // As on an impl: every default body is rewritten.
+    release_async_expectations(&mut item.attrs);
     for member in &mut item.items {
         if let TraitItem::Fn(f) = member {
             expand_trait_method(f, options, &item.generics)?;
@@ -246,6 +251,8 @@ fn expand_trait_method(
 
 /// An impl block: each `async fn` rewritten, or deferred behind its other attribute macros.
 fn expand_impl(item: &mut syn::ItemImpl, options: &mut Options) -> syn::Result<()> {
+    // Every `async fn` here is rewritten: a lint about `async` itself can fire on none.
+    release_async_expectations(&mut item.attrs);
     for member in &mut item.items {
         if let ImplItem::Fn(f) = member {
             let opts = options.take_method_options(&mut f.attrs, &f.sig)?;

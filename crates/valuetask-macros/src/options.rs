@@ -72,9 +72,15 @@ impl Parse for Options {
                     if std::mem::replace(&mut options.boxed, true) {
                         return Err(syn::Error::new(ident.span(), "`boxed` given twice"));
                     }
+                    if options.lazy {
+                        return Err(both_boxed_and_lazy(ident.span()));
+                    }
                 } else if ident == "lazy" {
                     if std::mem::replace(&mut options.lazy, true) {
                         return Err(syn::Error::new(ident.span(), "`lazy` given twice"));
+                    }
+                    if options.boxed {
+                        return Err(both_boxed_and_lazy(ident.span()));
                     }
                 } else if ident == "__deferred" {
                     options.deferred = Some(parse_deferred(input)?);
@@ -93,9 +99,6 @@ impl Parse for Options {
             if !input.is_empty() {
                 input.parse::<Token![,]>()?;
             }
-        }
-        if options.boxed && options.lazy {
-            return Err(both_boxed_and_lazy(Span::call_site()));
         }
         Ok(options)
     }

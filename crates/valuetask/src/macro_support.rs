@@ -41,12 +41,21 @@ pub fn completed_local<'a, T>(body: impl FnOnce() -> T) -> crate::LocalValueTask
     crate::LocalValueTask::ready(body())
 }
 
-/// The first statement of the block that holds a body (`let ret: T = { body_starts(); body };`).
-/// It does nothing: it is there so that a body that only diverges (`unreachable!()`) is not
-/// the whole value of the `let` the expansion wrote, which clippy reports as a diverging
-/// sub-expression in the user's code (`diverging_sub_expression`).
-#[cfg_attr(not(debug_assertions), inline(always))]
-pub fn body_starts() {}
+/// The condition of the `if` that holds a body (`let ret: T = if BODY_RUNS { body } else
+/// { body_skipped() }; ret`): always true, a constant, so the branch is gone before the body's
+/// future is laid out. A body that diverges (`todo!()`, a `return`) then makes only one branch
+/// diverge, not the `if`, so the trailing `ret` is not unreachable code (an
+/// `allow(unreachable_code)` on it would be an error where the user forbids the lint), and a
+/// body that only diverges is not the whole value of the `let` (clippy's
+/// `diverging_sub_expression` in the user's code).
+pub const BODY_RUNS: bool = true;
+
+/// The branch of that `if` never taken: a value of the body's type (not `!`, which would
+/// make the `if` diverge with the body).
+#[cold]
+pub fn body_skipped<T>() -> T {
+    unreachable!("`BODY_RUNS` is true")
+}
 
 /// What a suspending `#[value_task]` body returns: `make` (`move || async move { body }`)
 /// builds the body's future in its pooled block, which is then started there (see

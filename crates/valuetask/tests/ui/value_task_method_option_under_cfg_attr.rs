@@ -15,4 +15,12 @@ impl Store for Cache {
     }
 }
 
+// A free function: rustc applies the `cfg_attr` before the outer attribute runs, which then
+// sees itself twice.
+#[value_task]
+#[cfg_attr(all(), value_task(boxed))]
+async fn free(key: u64) -> u64 {
+    key
+}
+
 fn main() {}

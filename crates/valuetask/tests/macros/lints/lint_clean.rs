@@ -282,9 +282,35 @@ impl Answers {
     }
 }
 
+/// On the impl or the trait, met by its methods: the same.
+pub struct AnswersToo;
+
+#[value_task]
+#[expect(clippy::unused_async, reason = "met by the methods")]
+impl AnswersToo {
+    /// Awaits nothing.
+    pub async fn at_once(&self) -> u8 {
+        4
+    }
+}
+
+/// A trait whose default body awaits nothing.
+#[value_task]
+#[expect(clippy::unused_async, reason = "met by the default body")]
+pub trait AnswersByDefault {
+    /// Awaits nothing.
+    async fn by_default(&self) -> u8 {
+        5
+    }
+}
+
+impl AnswersByDefault for AnswersToo {}
+
 #[test]
 fn expectations_of_async_only_lints_are_allowances() {
     assert_eq!(answers_at_once().get_result(), 1);
     assert_eq!(Answers.at_once().get_result(), 2);
     assert_eq!(Answers::also_at_once().get_result(), 3);
+    assert_eq!(AnswersToo.at_once().get_result(), 4);
+    assert_eq!(AnswersToo.by_default().get_result(), 5);
 }
