@@ -163,6 +163,18 @@ pub(crate) fn drop_discarding<T>(value: T) {
 /// A panic caught from a waker: its payload.
 pub(crate) type Panic = Box<dyn std::any::Any + Send>;
 
+/// Resume a caught `panic` in the caller, unless the thread is already unwinding (the caller
+/// is a drop during a panic), where resuming it would abort the process: then it is
+/// discarded.
+#[cold]
+pub(crate) fn resume_unless_unwinding(panic: Panic) {
+    if std::thread::panicking() {
+        discard(panic);
+    } else {
+        std::panic::resume_unwind(panic);
+    }
+}
+
 /// Wake each waker, catching panics; returns the first one.
 pub(crate) fn wake_each(wakers: impl Iterator<Item = Waker>) -> Option<Panic> {
     let mut first_panic = None;

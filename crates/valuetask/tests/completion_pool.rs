@@ -4,7 +4,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
 
@@ -486,6 +486,37 @@ fn a_completer_dropped_during_a_panic_with_a_panicking_waker_does_not_abort() {
         poll_once(&mut vt, Waker::noop()),
         Poll::Ready(Err(TaskError::Abandoned))
     ));
+}
+
+/// The other side: a pending value task dropped during a panic wakes its completer's
+/// `poll_closed` waker, which panics; that panic is discarded (resuming it there aborted the
+/// process), and the completer sees the consumer gone and recycles the slot.
+#[test]
+fn a_value_task_dropped_during_a_panic_with_a_panicking_closed_waker_does_not_abort() {
+    let pool = CompletionPool::<u8>::new();
+    let (vt, mut completer) = pool.rent();
+    let boom = common::waker_that_panics_on_wake();
+    assert!(completer
+        .poll_closed(&mut Context::from_waker(&boom))
+        .is_pending());
+    let consumer = thread::spawn(move || {
+        let _vt = vt;
+        panic!("the consumer failed");
+    });
+    assert!(consumer.join().is_err(), "the consumer's own panic");
+    assert!(completer.is_closed(), "the consumer is gone");
+    assert!(completer
+        .poll_closed(&mut Context::from_waker(Waker::noop()))
+        .is_ready());
+    assert_eq!(completer.send(1), Err(1), "nobody will see it");
+    // Outside an unwind, the waker's panic comes out of the drop, as before.
+    let (vt, mut completer) = pool.rent();
+    assert!(completer
+        .poll_closed(&mut Context::from_waker(&boom))
+        .is_pending());
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(vt)));
+    assert!(dropped.is_err(), "the closed waker's panic");
+    assert!(completer.is_closed());
 }
 
 /// A completion that lands while the consumer's poll clones its waker, then a clone whose

@@ -236,6 +236,19 @@ fn a_value_task_over_an_arc_source_allocates_nothing_of_its_own() {
     assert_eq!(sum, (0..1_000u64).sum::<u64>());
 }
 
+/// A second `set_result` whose value's `Drop` panics still panics with the misuse's message,
+/// not the value's.
+#[test]
+fn setting_twice_names_the_misuse_when_the_rejected_value_panics_as_it_drops() {
+    let core = ManualResetValueTaskSourceCore::<common::PanicsOnDrop>::new();
+    core.set_result(common::PanicsOnDrop("the first value"));
+    let m = panic_message(|| core.set_result(common::PanicsOnDrop("the rejected value")));
+    assert!(m.contains("version 0 was already completed"), "{m}");
+    // The first value's `Drop` panics in turn where the core drops it.
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(core)));
+    assert!(dropped.is_err());
+}
+
 #[test]
 fn setting_twice_in_one_generation_panics_and_try_set_hands_the_value_back() {
     let core = Core::new();

@@ -344,8 +344,9 @@ impl<T> ManualResetValueTaskSourceCore<T> {
     }
 
     /// The fast path of a generation's one completer (a pooled slot's `Completer`): from a
-    /// state with none of `LOCKED`, `CLAIMED`, `HAS_WAKER` and `CONSUMER_GONE` (nothing to
-    /// wake, nobody gone: nothing else to do), write `output`'s words into the result, then
+    /// state with none of `LOCKED`, `CLAIMED`, `HAS_WAKER`, `CONSUMER_GONE` and
+    /// `PRODUCER_WAITING` (nothing to wake, nobody gone, no waker of the completer's own to
+    /// take under `LOCKED`: nothing else to do), write `output`'s words into the result, then
     /// publish it with one CAS that sets `CLAIMED`, `COMPLETE` and the outcome. Otherwise `Err(output)`, nothing
     /// published, for the general path, which writes the result again under `LOCKED` (the
     /// words written here are then not a value: nothing reads or drops them). One RMW and no
@@ -651,7 +652,8 @@ impl<T> ManualResetValueTaskSourceCore<T> {
                 cur
             }
             Err(version) => {
-                drop(output);
+                // A panic of the output's `Drop` must not replace the misuse's message.
+                crate::catch_panic::drop_discarding(output);
                 already_completed(method, version)
             }
         }

@@ -819,10 +819,7 @@ unsafe fn abandon_slot<T: Send + 'static>(slot: NonNull<()>) {
         complete_slot(slot, Outcome::Faulted, || Err(TaskError::Abandoned))
     }));
     if let Err(panic) = abandoned {
-        if !std::thread::panicking() {
-            std::panic::resume_unwind(panic);
-        }
-        crate::catch_panic::discard(panic);
+        crate::catch_panic::resume_unless_unwinding(panic);
     }
 }
 

@@ -81,7 +81,15 @@ impl<T> ManualResetValueTaskSourceCore<T> {
             }
         });
         if let Some(producer) = producer {
-            producer.wake();
+            // The consumer may be a value task dropped during an unwind, where a panic of this
+            // wake would abort: it is discarded then, as the completer's abandoning drop
+            // discards its awaiter's (`source/pool.rs`). Only a pending generation's completer
+            // waits, so the slot stays the completer's to recycle either way.
+            if let Err(panic) =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| producer.wake()))
+            {
+                crate::catch_panic::resume_unless_unwinding(panic);
+            }
         }
         recycle
     }
@@ -210,7 +218,8 @@ impl<O> CoreView<O> {
         let state = self.head.state.load(Ordering::Relaxed);
         let mut fresh = (state & (HAS_WAKER | COMPLETE) == 0).then(|| cx.waker().clone());
         loop {
-            // The check refuses (and the caller panics, at its own location) before locking.
+            // The check refuses (and this panics, at the `#[track_caller]` chain's first caller
+            // outside it: a direct `poll_result`'s, not a value task's awaiter) before locking.
             let locked = self.head.lock(0, |cur| match version_of(cur) {
                 version if version != token => Err(Some(version)),
                 _ if cur & TAKEN != 0 => Err(None),

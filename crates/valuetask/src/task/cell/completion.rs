@@ -221,10 +221,7 @@ impl<O> RawTask<O> {
             self.observe(self.snapshot());
         }
         if let Err(panic) = completed {
-            if !std::thread::panicking() {
-                std::panic::resume_unwind(panic);
-            }
-            crate::catch_panic::discard(panic);
+            crate::catch_panic::resume_unless_unwinding(panic);
         }
     }
 
