@@ -70,7 +70,7 @@ pub(crate) fn run_elsewhere<F: FnOnce() + Send + 'static>(run: F) -> Result<(), 
         let slot = Arc::clone(&slot);
         move || {
             if let Some(run) = take(&slot) {
-                run();
+                crate::inline_depth::run_moved(run);
             }
         }
     };

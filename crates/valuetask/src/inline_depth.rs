@@ -26,6 +26,18 @@ loom::thread_local! {
     static DEPTH: Cell<u32> = Cell::new(0);
 }
 
+#[cfg(not(valuetask_loom))]
+thread_local! {
+    /// This thread runs a run moved off another thread's stack (`run_moved`).
+    static MOVED: Cell<bool> = const { Cell::new(false) };
+}
+
+#[cfg(valuetask_loom)]
+loom::thread_local! {
+    /// This (model) thread runs a moved run.
+    static MOVED: Cell<bool> = Cell::new(false);
+}
+
 /// Runs nest at most this deep on one thread's stack.
 pub(crate) const MAX_INLINE_DEPTH: u32 = 32;
 
@@ -34,11 +46,30 @@ pub(crate) fn too_deep() -> bool {
     DEPTH.try_with(Cell::get).unwrap_or(0) >= MAX_INLINE_DEPTH
 }
 
-/// Whether this thread's stack holds such a run: code of the crate's user may be running
-/// inside whatever woke it (a tokio driver's wake-ups, a completer's call).
+/// Whether this thread's stack holds such a run started by a wake-up: code of the crate's
+/// user may be running inside whatever woke it (a tokio driver's wake-ups, a completer's
+/// call). Not on a thread that a run was moved to ([`run_moved`]): nothing woke it there but
+/// the move, on a thread of its own.
 #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) fn inside_run() -> bool {
-    DEPTH.try_with(Cell::get).unwrap_or(0) > 0
+    DEPTH.try_with(Cell::get).unwrap_or(0) > 0 && !MOVED.try_with(Cell::get).unwrap_or(false)
+}
+
+/// Run `run`, moved off another thread's stack (`global_runtime::run_elsewhere`), on the
+/// thread it was moved to, at the bottom of that thread's stack: the runs it starts are not
+/// inside a wake-up's ([`inside_run`]), so a wait there blocks its thread as on any other,
+/// not polled on a timer as a wait inside a runtime driver's wake-up is (`blocking.rs`).
+pub(crate) fn run_moved(run: impl FnOnce()) {
+    /// Takes the mark back also when `run` unwinds.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = MOVED.try_with(|m| m.set(self.0));
+        }
+    }
+    let before = MOVED.try_with(|m| m.replace(true)).unwrap_or(false);
+    let _restore = Restore(before);
+    run();
 }
 
 /// Run `run` as one more level of nesting on this thread.

@@ -134,6 +134,66 @@ impl Wake for Watcher {
     }
 }
 
+#[cfg(all(test, not(valuetask_loom)))]
+mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Poll, Waker};
+
+    /// Pending at its first poll (its waker kept), panics at the next, and panics as it drops.
+    struct Fails {
+        polls: Arc<AtomicUsize>,
+        drops: Arc<AtomicUsize>,
+        waker: Arc<Mutex<Option<Waker>>>,
+    }
+    impl Future for Fails {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            if self.polls.fetch_add(1, SeqCst) == 0 {
+                *self.waker.lock().unwrap() = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            panic!("the watched future's poll");
+        }
+    }
+    impl Drop for Fails {
+        fn drop(&mut self) {
+            self.drops.fetch_add(1, SeqCst);
+            panic!("the watched future's drop");
+        }
+    }
+
+    /// A panic that escapes the watched future's poll, and then one of its drop, do not
+    /// unwind into the waking code; the watcher ends: the future is dropped once, and later
+    /// wakes poll nothing.
+    #[test]
+    fn a_panicking_poll_and_drop_end_the_watcher_without_unwinding_into_the_waker() {
+        let (polls, drops) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let waker = Arc::new(Mutex::new(None));
+        super::watch(Fails {
+            polls: polls.clone(),
+            drops: drops.clone(),
+            waker: waker.clone(),
+        });
+        assert_eq!(polls.load(SeqCst), 1, "polled once in `watch`");
+        let waker = waker
+            .lock()
+            .unwrap()
+            .take()
+            .expect("the first poll kept its waker");
+        let woken = std::thread::spawn({
+            let waker = waker.clone();
+            move || std::panic::catch_unwind(|| waker.wake_by_ref()).is_ok()
+        });
+        assert!(woken.join().unwrap(), "the wake did not unwind");
+        assert_eq!((polls.load(SeqCst), drops.load(SeqCst)), (2, 1));
+        waker.wake();
+        assert_eq!((polls.load(SeqCst), drops.load(SeqCst)), (2, 1), "ended");
+    }
+}
+
 #[cfg(all(test, valuetask_loom))]
 mod loom_models {
     use std::sync::atomic::{AtomicBool, Ordering::SeqCst};

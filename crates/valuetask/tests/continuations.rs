@@ -295,6 +295,77 @@ fn deep_synchronous_continuations_that_block_do_not_hang() {
     assert_eq!(blocked.wait_timeout(WAIT), Some(Ok(&true)));
 }
 
+/// A deep link moved to another thread (with tokio, the global runtime's blocking pool)
+/// that waits for a pending future with `get_result` parks until the future is woken, as on
+/// any thread: that thread runs no runtime driver, so the wait is not polled on a timer, as
+/// one inside a driver's wake-up is (50 µs naps growing to 5 ms: about 40 polls in the
+/// 200 ms here).
+#[test]
+fn a_deep_link_moved_elsewhere_parks_its_wait_until_woken() {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Mutex;
+    use std::task::{Context, Poll, Waker};
+
+    /// Done once `done` is set; its waker is kept under the same lock.
+    struct Later {
+        polls: Arc<AtomicUsize>,
+        state: Arc<Mutex<(bool, Option<Waker>)>>,
+    }
+    impl Future for Later {
+        type Output = ();
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            self.polls.fetch_add(1, Ordering::SeqCst);
+            let mut state = self.state.lock().unwrap();
+            if state.0 {
+                return Poll::Ready(());
+            }
+            state.1 = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+
+    let sync = options(ContinueWhen::Always, ContinueOn::Synchronously);
+    let polls = Arc::new(AtomicUsize::new(0));
+    let waited_on = Arc::new(Mutex::new(None));
+    let root = TaskCompletionSource::<u32>::new();
+    let mut last = root.task();
+    for i in 0..40 {
+        let (polls, waited_on) = (polls.clone(), waited_on.clone());
+        last = last.continue_with_options(sync, move |t| {
+            if i == 36 {
+                *waited_on.lock().unwrap() = Some(thread::current().id());
+                let state = Arc::new(Mutex::new((false, None)));
+                let later = Later {
+                    polls,
+                    state: state.clone(),
+                };
+                let completer = thread::spawn(move || {
+                    thread::sleep(Duration::from_millis(200));
+                    let waker = {
+                        let mut state = state.lock().unwrap();
+                        state.0 = true;
+                        state.1.take()
+                    };
+                    waker.expect("the wait's poll registered").wake();
+                });
+                valuetask::ValueTask::new(later).get_result();
+                completer.join().unwrap();
+            }
+            *t.try_result().unwrap().unwrap() + 1
+        });
+    }
+    root.set_result(0);
+    assert_eq!(last.wait_timeout(WAIT), Some(Ok(&40)));
+    let waited_on = waited_on.lock().unwrap().expect("link 36 ran");
+    assert_ne!(waited_on, thread::current().id(), "the deep link moved");
+    let polls = polls.load(Ordering::SeqCst);
+    assert!(
+        polls <= 4,
+        "polled {polls} times: on a timer, not when woken"
+    );
+}
+
 /// Two deep chains, where a deep link of one waits for the end of the other: both deep parts
 /// run on other threads (a pool, not one shared thread that the waiting link would hold), so
 /// the other chain still finishes and so does the waiting one.

@@ -1,5 +1,5 @@
 //! Loom models of `ManualResetValueTaskSourceCore` (set vs poll, set vs reset, poll vs reset,
-//! set vs drop, set vs a waiting value task's withdrawal, reset vs it) and of a `CompletionPool` slot completed and consumed on different threads, and its completer waiting for `closed`.
+//! set vs drop, two completers, set vs a waiting value task's withdrawal, reset vs it) and of a `CompletionPool` slot completed and consumed on different threads, and its completer waiting for `closed`.
 //! Run with
 //! `RUSTFLAGS="--cfg valuetask_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release --test loom_source`.
 #![cfg(valuetask_loom)]
@@ -48,6 +48,38 @@ fn set_races_re_registration_with_a_new_waker() {
             ),
         }
         producer.join().unwrap();
+    });
+}
+
+/// Two completers race (`try_set_result`, as `misuse.rs` says races safely), one on another
+/// thread, one here before awaiting: exactly one wins, the loser gets its value back, the
+/// consumer sees the winner's, and each value is dropped once.
+#[test]
+fn two_try_set_completers_race_and_one_wins() {
+    model(|| {
+        let core = Arc::new(ManualResetValueTaskSourceCore::<Arc<u8>>::new());
+        let (first, second) = (Arc::new(1_u8), Arc::new(2_u8));
+        let other = {
+            let (core, value) = (core.clone(), first.clone());
+            thread::spawn(move || core.try_set_result(value).err())
+        };
+        let lost_here = core.try_set_result(second.clone()).err();
+        let got =
+            loom::future::block_on(ValueTask::from_arc_source(core.clone(), 0)).expect("a value");
+        let lost = match (other.join().unwrap(), lost_here) {
+            (None, Some(lost)) => {
+                assert!(Arc::ptr_eq(&got, &first) && Arc::ptr_eq(&lost, &second));
+                lost
+            }
+            (Some(lost), None) => {
+                assert!(Arc::ptr_eq(&got, &second) && Arc::ptr_eq(&lost, &first));
+                lost
+            }
+            other => panic!("exactly one completer wins: {other:?}"),
+        };
+        drop((got, lost, core));
+        assert_eq!(Arc::strong_count(&first), 1, "dropped once");
+        assert_eq!(Arc::strong_count(&second), 1, "dropped once");
     });
 }
 

@@ -12,8 +12,8 @@
 //! - A wake during `RUNNING` becomes `NOTIFIED`, and the runner polls again before it goes
 //!   idle, so no wake-up is lost; a wake during `IDLE` starts a run; after `DONE` wakes are
 //!   ignored.
-//! - A run re-polls a backing that woke it during its poll ("poll me again") at most 64 times
-//!   on the thread it started on (`MAX_INLINE_REPOLLS`), which may be the caller of
+//! - A run re-polls a backing that woke it during its poll ("poll me again") fewer than 64
+//!   times on the thread it started on (`MAX_INLINE_REPOLLS`), which may be the caller of
 //!   `as_task` or a completer, whose own progress may be what the backing waits for; then it
 //!   moves, `RUNNING`, to another thread (`global_runtime::run_elsewhere`), which re-polls as
 //!   many times again before it yields its time slice between re-polls.
@@ -155,7 +155,7 @@ impl<T: Send + Sync + 'static> Bridge<T> {
             let output = match dropped {
                 Ok(()) => output,
                 Err(panic) => {
-                    drop(output);
+                    crate::catch_panic::drop_discarding(output);
                     Err(crate::catch_panic::panic_error(panic))
                 }
             };

@@ -36,12 +36,11 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
     #[track_caller]
     pub fn as_task(self) -> Task<T> {
         self.check_not_yielded("ValueTask::as_task");
-        self.drive_task(false)
+        self.drive_task()
     }
 
-    /// `as_task`; an `internal` task serves one of the library's forwarders (see
-    /// `TaskCompletionSource::internal`).
-    fn drive_task(mut self, internal: bool) -> Task<T> {
+    /// `as_task`, once checked.
+    fn drive_task(mut self) -> Task<T> {
         // The first poll of a future runs user code: a panic there faults the task too. It is
         // polled by reference, so after a panic the future is dropped here, outside the
         // unwind (dropped during it, a `Drop` that panics too would abort the process), and
@@ -56,9 +55,9 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
         }
         match self.into_repr() {
             Repr::Backed(backed) if backed.holds_future() => {
-                crate::runtime::drive(ValueTask::from_backed(backed), None, internal)
+                crate::runtime::drive(ValueTask::from_backed(backed), None, false)
             }
-            other => bridge::drive(other, internal),
+            other => bridge::drive(other, false),
         }
     }
 }
