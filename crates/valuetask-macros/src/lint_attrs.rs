@@ -72,12 +72,20 @@ fn carried_meta(meta: &Meta) -> Option<TokenStream> {
     }
 }
 
-/// Lints about a function's `async` itself, which the rewrite removes, so that they can no
-/// longer fire: an expectation of one would be unfulfilled (an error under `-D warnings`).
-const ASYNC_ONLY_LINTS: &[&str] = &["unused_async"];
+/// Clippy lints that read what the rewrite hides, so that they can no longer fire: an
+/// expectation of one would be unfulfilled (an error under `-D warnings`). `unused_async`
+/// reads the `async` itself; `future_not_send` the `impl Future` a `?Send` method no longer
+/// returns; `missing_errors_doc` a `Result` output, now inside a `ValueTask`; and
+/// `missing_panics_doc` a panic in the body, now inside the future (or closure) it builds.
+const ASYNC_ONLY_LINTS: &[&str] = &[
+    "unused_async",
+    "future_not_send",
+    "missing_errors_doc",
+    "missing_panics_doc",
+];
 
 /// In the attributes of an `async fn` the rewrite makes a plain `fn`, each `expect` of a lint
-/// about `async` itself (`clippy::unused_async`), also inside a `cfg_attr`, becomes an
+/// in [`ASYNC_ONLY_LINTS`] (`clippy::unused_async`), also inside a `cfg_attr`, becomes an
 /// `allow` of it, the expectations of other lints staying.
 pub(crate) fn release_async_expectations(attrs: &mut Vec<Attribute>) {
     let mut released = Vec::with_capacity(attrs.len());

@@ -225,10 +225,12 @@ pub use value_task::ValueTask;
 ///   0 for both turns pooling off (every suspending call allocates its block), for diagnosis.
 /// - The method's attributes stay on it. `#[must_use]` then marks the value task, which is
 ///   `must_use` already: the check that an awaited output is used, which `#[must_use]` on an
-///   `async fn` gives, is lost, as with `async-trait`. An `expect` of a lint about `async`
-///   itself (`clippy::unused_async`) becomes an `allow`, on the method or its trait or
-///   impl: it can no longer fire. The expansion writes no `allow` of a lint the user's code
-///   can trip, so `forbid` of any lint holds.
+///   `async fn` gives, is lost, as with `async-trait`. Clippy lints that read the `async`,
+///   the future or its output (`unused_async`, `future_not_send`, `missing_errors_doc`,
+///   `missing_panics_doc`) no longer fire on a rewritten method, as on an `async-trait` one:
+///   an `expect` of one becomes an `allow`, on the method or its trait or impl. The
+///   expansion writes no `allow` of a lint the user's code can trip, so `forbid` of any lint
+///   holds.
 /// - Attribute macros on a method, such as `#[tracing::instrument]`, run on the `async fn`
 ///   before it is rewritten, so they cover the whole body, across suspensions, as on an
 ///   `async-trait` method. (On a free function they may go either side of `#[value_task]`.)

@@ -306,6 +306,38 @@ pub trait AnswersByDefault {
 
 impl AnswersByDefault for AnswersToo {}
 
+/// Lints that read the output or the body, which the rewrite hides: the same.
+pub struct Hidden;
+
+#[value_task]
+impl Hidden {
+    /// A `Result` with no `# Errors` section.
+    #[expect(clippy::missing_errors_doc, reason = "met natively")]
+    pub async fn fails(&self, fail: bool) -> Result<u8, String> {
+        yield_once().await;
+        if fail {
+            Err("asked to".into())
+        } else {
+            Ok(6)
+        }
+    }
+
+    /// A panic with no `# Panics` section.
+    #[expect(clippy::missing_panics_doc, reason = "met natively")]
+    pub async fn panics(&self, value: Option<u8>) -> u8 {
+        yield_once().await;
+        value.expect("given")
+    }
+}
+
+/// A future that is not `Send`.
+#[value_task(?Send)]
+#[expect(clippy::future_not_send, reason = "met natively")]
+pub async fn not_send(value: std::rc::Rc<u8>) -> u8 {
+    yield_once().await;
+    *value
+}
+
 #[test]
 fn expectations_of_async_only_lints_are_allowances() {
     assert_eq!(answers_at_once().get_result(), 1);
@@ -313,4 +345,7 @@ fn expectations_of_async_only_lints_are_allowances() {
     assert_eq!(Answers::also_at_once().get_result(), 3);
     assert_eq!(AnswersToo.at_once().get_result(), 4);
     assert_eq!(AnswersToo.by_default().get_result(), 5);
+    assert_eq!(crate::common::drive(Hidden.fails(false)), Ok(6));
+    assert_eq!(crate::common::drive(Hidden.panics(Some(7))), 7);
+    assert_eq!(crate::common::drive(not_send(std::rc::Rc::new(8))), 8);
 }
