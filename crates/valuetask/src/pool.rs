@@ -75,8 +75,11 @@ const SHARED_BYTES_PER_CLASS: usize = 64 * 1024;
 /// (.NET's `DOTNET_SYSTEM_THREADING_POOLINGASYNCVALUETASKSCACHESIZE`): a thread keeps at
 /// most `VALUETASK_POOL_THREAD_BYTES` of free blocks per size class and the shared lists at
 /// most `VALUETASK_POOL_SHARED_BYTES` per class (7 classes). 0 for both turns pooling off:
-/// every block goes back to the allocator (for diagnosis). A value that is not a number is
-/// ignored.
+/// every block goes back to the allocator (for diagnosis). A thread cap below a class's block
+/// size with a shared cap above it sends that class's every block through the shared list's
+/// lock. A value is a whole number of bytes (surrounding white space allowed); one too large
+/// for a `usize` is `usize::MAX`, no limit; anything else (`-1`, `64KiB`) is ignored: the
+/// default holds.
 struct Caps {
     thread: [usize; CLASSES],
     shared: [usize; CLASSES],
@@ -88,7 +91,7 @@ fn caps() -> &'static Caps {
         let bytes = |name: &str, default: usize| {
             std::env::var(name)
                 .ok()
-                .and_then(|v| v.trim().parse::<usize>().ok())
+                .and_then(|v| parse_bytes(&v))
                 .unwrap_or(default)
         };
         let (thread, shared) = (
@@ -100,6 +103,15 @@ fn caps() -> &'static Caps {
             shared: std::array::from_fn(|class| shared / CLASS_SIZES[class]),
         }
     })
+}
+
+/// A cap's value (see [`Caps`]): digits only, saturating.
+fn parse_bytes(value: &str) -> Option<usize> {
+    let digits = value.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.parse::<usize>().unwrap_or(usize::MAX))
 }
 
 fn shared_cap(class: usize) -> usize {
@@ -700,6 +712,25 @@ mod tests {
         assert_eq!(thread_cap(6), 4);
     }
 
+    /// A block handed from one test thread to another.
+    struct SendBlock(NonNull<u8>);
+    // SAFETY: a free block is plain memory that its one owner may move to another thread.
+    unsafe impl Send for SendBlock {}
+
+    #[test]
+    fn a_cap_is_a_whole_number_of_bytes_saturating_and_anything_else_is_ignored() {
+        assert_eq!(parse_bytes(" 4096\n"), Some(4096));
+        assert_eq!(parse_bytes("0"), Some(0));
+        assert_eq!(
+            parse_bytes("99999999999999999999999999999999999999999"),
+            Some(usize::MAX),
+            "no limit"
+        );
+        for ignored in ["", "-1", "+5", "64KiB", "1_000", "1e6", " "] {
+            assert_eq!(parse_bytes(ignored), None, "{ignored:?}");
+        }
+    }
+
     /// The free blocks this thread keeps of `class`: its chain and its hot block.
     fn local_len(class: usize) -> usize {
         LOCAL.with(|local| {
@@ -769,13 +800,14 @@ mod tests {
             let taken = (cap / 2).min(shared);
             assert_eq!(local_len(CLASS), taken - 1, "half a list, one of it in use");
             assert_eq!(shared_len(CLASS), shared - taken);
-            block.as_ptr() as usize
+            SendBlock(block)
         })
         .join()
-        .unwrap();
+        .unwrap()
+        .0;
         // That thread only took: its exit still handed the rest of the refill back.
         assert_eq!(shared_len(CLASS), shared - 1);
-        return_block(CLASS, NonNull::new(in_use as *mut u8).unwrap());
+        return_block(CLASS, in_use);
         let has_blocks = || SHARED_HAS_BLOCKS[CLASS].load(Ordering::Relaxed);
         assert!(has_blocks(), "the hint follows the shared list");
         // A thread that only takes empties the shared list; the hint says so, and its next

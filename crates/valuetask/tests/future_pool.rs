@@ -157,6 +157,71 @@ fn every_size_class_and_oversized_futures_work() {
     assert_eq!(live.load(Ordering::SeqCst), 0);
 }
 
+/// A future of exactly `N` bytes (a byte array), pending at its first poll.
+struct Exactly<const N: usize>([u8; N]);
+
+impl<const N: usize> std::future::Future for Exactly<N> {
+    type Output = u8;
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<u8> {
+        if self.0[0] == 0 {
+            self.0[0] = 1;
+            cx.waker().wake_by_ref();
+            return std::task::Poll::Pending;
+        }
+        std::task::Poll::Ready(self.0[N - 1])
+    }
+}
+
+/// The allocations of a warm suspending call whose future is exactly `N` bytes.
+fn warm_allocations_of<const N: usize>() -> usize {
+    let call = || drive(ValueTask::new(Exactly([0; N])));
+    call();
+    allocations_during(call).1
+}
+
+/// The largest pooled future is 4,080 bytes (a 4 KiB block less its 16-byte header): one of
+/// those is served by the warm pool, one of 4,081 bytes by a box of its own.
+#[test]
+fn futures_up_to_4080_bytes_are_pooled_and_larger_ones_boxed() {
+    assert_eq!(warm_allocations_of::<4080>(), 0, "pooled");
+    assert_eq!(warm_allocations_of::<4081>(), 1, "boxed");
+    assert_eq!(warm_allocations_of::<2032>(), 0, "a 2 KiB block, full");
+}
+
+/// 16 is the largest alignment a pooled block gives: a local of that alignment kept across
+/// a suspension is pooled (no allocation once warm) and aligned.
+#[test]
+fn a_future_aligned_to_16_is_pooled_and_aligned() {
+    #[repr(align(16))]
+    struct Aligned(u64);
+    let call = || {
+        drive(ValueTask::new(async {
+            let kept = Aligned(7);
+            yield_once().await;
+            let at = std::hint::black_box(&kept);
+            assert_eq!(
+                std::ptr::from_ref(at).addr() % 16,
+                0,
+                "aligned in its block"
+            );
+            at.0
+        }))
+    };
+    assert_eq!(call(), 7);
+    assert_eq!(allocations_during(call), (7, 0));
+    let wide = || {
+        drive(ValueTask::new(async {
+            yield_once().await;
+            9_u128
+        }))
+    };
+    wide();
+    assert_eq!(allocations_during(wide), (9, 0), "a u128 output too");
+}
+
 #[test]
 fn a_warm_pool_serves_new_suspending_value_tasks_without_allocating() {
     let live = Arc::new(AtomicUsize::new(0));
