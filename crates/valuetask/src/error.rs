@@ -79,9 +79,10 @@ impl TaskError {
     }
 
     /// A faulted error wrapping `error` (.NET: the exception given to `SetException` or
-    /// `Task.FromException`). A `TaskError` given here comes back as itself, as through
-    /// `From<Box<dyn Error + Send + Sync>>`: another task's `Canceled` passed on stays
-    /// canceled, not a fault that says "task faulted: task was canceled".
+    /// `Task.FromException`). A `TaskError` given here comes back as itself, bare or in a
+    /// `Box` or an `Arc` (then cloned), as through `From<Box<dyn Error + Send + Sync>>`:
+    /// another task's `Canceled` passed on stays canceled, not a fault that says "task
+    /// faulted: task was canceled".
     ///
     /// ```
     /// use valuetask::TaskError;
@@ -92,10 +93,15 @@ impl TaskError {
     /// ```
     pub fn faulted(error: impl Error + Send + Sync + 'static) -> Self {
         let mut error = Some(error);
-        if let Some(task_error) =
-            (&mut error as &mut dyn std::any::Any).downcast_mut::<Option<TaskError>>()
-        {
+        let any = &mut error as &mut dyn std::any::Any;
+        if let Some(task_error) = any.downcast_mut::<Option<TaskError>>() {
             return task_error.take().expect("filled above");
+        }
+        if let Some(boxed) = any.downcast_mut::<Option<Box<TaskError>>>() {
+            return *boxed.take().expect("filled above");
+        }
+        if let Some(shared) = any.downcast_mut::<Option<Arc<TaskError>>>() {
+            return TaskError::clone(&shared.take().expect("filled above"));
         }
         TaskError::Faulted(Arc::new(error.expect("filled above")))
     }
@@ -353,7 +359,10 @@ impl fmt::Display for TaskError {
             TaskError::Panicked(m) => write!(f, "task panicked: {m}"),
             TaskError::Faulted(e) => write!(f, "task faulted: {e}"),
             TaskError::Aggregate(all) => {
-                write!(f, "{} tasks failed", all.len())?;
+                match all.len() {
+                    1 => f.write_str("1 task failed")?,
+                    n => write!(f, "{n} tasks failed")?,
+                }
                 for (i, e) in all.iter().enumerate() {
                     write!(f, "{} {e}", if i == 0 { ":" } else { ";" })?;
                 }

@@ -1,6 +1,8 @@
 //! Unobserved faults (.NET `TaskScheduler.UnobservedTaskException`): when the last handle of a
-//! faulted task is dropped and nobody looked at its error (awaiting it, `error()`,
-//! `try_result()`, `wait()`), a process-wide hook is called with the error.
+//! faulted task is dropped and nobody looked at its error (awaiting it, by value or by
+//! reference, or its `result()`; `error()`, `try_result()`, `wait()`, `wait_timeout()`
+//! returning it, `try_unwrap()` handing it over), a process-wide hook is called with the
+//! error. `status()`, `is_faulted()` and `Debug` do not observe it, as in .NET.
 //!
 //! # Invariants
 //!
@@ -9,7 +11,7 @@
 //! - Internal tasks do not report their abandonment: the tasks behind the library's own
 //!   forwarders and waits (`into_task`, `Task::when_all`, continuation waits) are abandoned
 //!   exactly when the user's task they serve is, which reports that itself
-//!   (`TaskCompletionSource::internal`, [`report_unless_abandoned`]). Their other faults (a
+//!   (`TaskCompletionSource::internal_with_task`, [`report_unless_abandoned`]). Their other faults (a
 //!   user's waker that panicked while they completed the user's task) are reported.
 //!   Forwarders catch panics in what they forward (`catch_panic.rs`) and put them in the
 //!   user's task.

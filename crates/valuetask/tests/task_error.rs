@@ -130,3 +130,25 @@ fn task_error_is_clone_send_sync_and_an_error() {
     let t: Task<()> = Task::from_error(TaskError::Canceled);
     assert!(t.error().unwrap().is_canceled());
 }
+
+/// A `TaskError` passed to `faulted` in a `Box` or an `Arc` comes back as itself, as a bare
+/// one does: a cancellation passed on that way stays a cancellation.
+#[test]
+fn faulted_passes_a_boxed_or_shared_task_error_on_as_itself() {
+    assert!(TaskError::faulted(TaskError::Canceled).is_canceled());
+    assert!(TaskError::faulted(Box::new(TaskError::Canceled)).is_canceled());
+    assert!(TaskError::faulted(std::sync::Arc::new(TaskError::Canceled)).is_canceled());
+    let timed_out = TaskError::faulted(Box::new(TaskError::TimedOut));
+    assert!(timed_out.is_timeout(), "{timed_out}");
+    assert!(matches!(
+        TaskError::faulted(std::io::Error::other("io")),
+        TaskError::Faulted(_)
+    ));
+}
+
+/// An aggregate of one says "1 task failed".
+#[test]
+fn an_aggregate_of_one_is_singular() {
+    let one = TaskError::Aggregate(vec![TaskError::panicked("p")].into());
+    assert_eq!(one.to_string(), "1 task failed: task panicked: p");
+}

@@ -137,7 +137,27 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
     assert!(futures::executor::block_on(t).is_err());
     let t: Task<u8> = Task::from_error(TaskError::panicked("through a value task"));
     assert!(ValueTask::from(t).get_result().is_err());
+    let t: Task<u8> = Task::from_error(TaskError::panicked("awaited by reference"));
+    assert!(futures::executor::block_on(std::future::IntoFuture::into_future(&t)).is_err());
+    drop(t);
+    let t: Task<u8> = Task::from_error(TaskError::panicked("its result awaited"));
+    assert!(futures::executor::block_on(t.result()).is_err());
+    drop(t);
+    let t: Task<u8> = Task::from_error(TaskError::panicked("waited with a timeout"));
+    assert!(matches!(
+        t.wait_timeout(std::time::Duration::from_secs(1)),
+        Some(Err(_))
+    ));
+    drop(t);
     assert!(seen().is_empty(), "observed faults are not reported");
+
+    // Looking at the status is not observing the error, as in .NET.
+    let t: Task<u8> = Task::from_error(TaskError::panicked("only its status"));
+    assert_eq!(t.status(), valuetask::TaskStatus::Faulted);
+    assert!(t.is_faulted() && !t.is_canceled() && t.is_completed());
+    assert!(format!("{t:?}").contains("Faulted"));
+    drop(t);
+    assert_eq!(seen(), ["task panicked: only its status"]);
 
     // Successes and cancellations are never reported.
     drop(Task::from_result(1u8));

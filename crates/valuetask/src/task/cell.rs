@@ -411,6 +411,15 @@ impl<O> RawTask<O> {
         if !self.can_take_output() {
             return Err(self);
         }
+        if is_static(self.ptr) {
+            // SAFETY: a static cell is complete from the start and never written or freed, and
+            // holds `Ok` of `()`, a `bool` or an `i32` (`STATIC_CELLS`): a bitwise copy is a
+            // value of its own, whose drop touches nothing the cell holds.
+            return Ok(self
+                .cell()
+                .output
+                .with(|p| unsafe { (*p).assume_init_read() }));
+        }
         let state = self.snapshot();
         let output = self.cell().output.with(|p| {
             // SAFETY: `COMPLETE` observed with Acquire: the output is written; this is the
@@ -424,13 +433,13 @@ impl<O> RawTask<O> {
     }
 
     /// Whether [`try_take_output`](Self::try_take_output) would take the output: the cell is
-    /// complete and this is its only handle (then it stays so: only a holder can add one).
+    /// complete and this is its only handle (then it stays so: only a holder can add one), or
+    /// it is a static cell, whose `Copy` value every handle may take a copy of.
     pub(crate) fn can_take_output(&self) -> bool {
         // Acquire: every other handle's drop (a Release decrement) happened before. A source
         // is a handle: the cell is complete and its completer done with it.
-        !is_static(self.ptr)
-            && self.cell().refs.load(Ordering::Acquire) == 1
-            && self.snapshot().is_complete()
+        is_static(self.ptr)
+            || (self.cell().refs.load(Ordering::Acquire) == 1 && self.snapshot().is_complete())
     }
 
     /// The output, if complete. One Acquire load; no lock.

@@ -146,8 +146,9 @@ impl<T> Task<T> {
     /// the task back, though it goes a moment later: read the value by reference then
     /// ([`try_result`](Self::try_result)), or try again. The static tasks of the results
     /// .NET caches (`true`, `false`, the `i32`s `-1..=8`, `()`: see
-    /// [`from_result`](Self::from_result)) are shared by every caller and never unwrap: read
-    /// those by [`try_result`](Self::try_result). A task handed back keeps its registration
+    /// [`from_result`](Self::from_result)) are shared by every caller: each of their handles
+    /// unwraps to a copy of the value, so whether a task unwraps never depends on its value.
+    /// A task handed back keeps its registration
     /// as an awaiter.
     ///
     /// ```
@@ -227,7 +228,10 @@ impl<T> Task<T> {
     }
 
     /// A task that has already failed with `error` (.NET `Task.FromException`, or
-    /// `Task.FromCanceled` for [`TaskError::Canceled`]).
+    /// `Task.FromCanceled` for [`TaskError::Canceled`]). Any error is taken as it is, an
+    /// empty [`TaskError::Aggregate`] too (as .NET takes `FromException(new
+    /// AggregateException())`), where a [`TaskCompletionSource`](crate::TaskCompletionSource)
+    /// refuses one (as .NET's `SetException` refuses an empty list).
     ///
     /// ```
     /// use valuetask::{Task, TaskError, TaskStatus};
@@ -368,6 +372,21 @@ impl<T> Task<T> {
     /// let task = tcs.task();
     /// std::thread::spawn(move || tcs.set_result("done"));
     /// assert_eq!(task.wait(), Ok(&"done"));
+    /// ```
+    ///
+    /// The error is borrowed, as the value is: `?` into an error type that must be
+    /// `'static` (`anyhow::Error`, `Box<dyn Error + Send + Sync>`) takes an owned one,
+    /// `task.wait().map_err(TaskError::clone)?` (a clone of a `TaskError` is a reference
+    /// count at most); [`try_result`](Self::try_result) and [`result`](Self::result) the same.
+    ///
+    /// ```
+    /// use valuetask::{Task, TaskError};
+    ///
+    /// fn first_word(task: &Task<String>) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
+    ///     let text = task.wait().map_err(TaskError::clone)?;
+    ///     Ok(text.split(' ').next().map_or(0, str::len))
+    /// }
+    /// assert_eq!(first_word(&Task::from_result("ab c".into())).unwrap(), 2);
     /// ```
     pub fn wait(&self) -> Result<&T, &TaskError> {
         self.wait_deadline(None)
