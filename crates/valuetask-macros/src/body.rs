@@ -211,7 +211,7 @@ pub(crate) fn wrap_body_uncounted(
 
 /// `let ret: T = if BODY_RUNS { body } else { body_skipped() }; ret`: the body's statements
 /// in a block of their own, so its temporaries drop before the arguments, as in an `async fn`.
-/// The branch never taken keeps the `if` from diverging with a body that does (`todo!()`, a
+/// The branch never taken keeps the `if` from diverging with a body that does (`panic!`, a
 /// `return`), so the trailing `ret` is never unreachable code: an `allow(unreachable_code)`
 /// there would be an error (E0453) where the user forbids the lint (see
 /// `macro_support::BODY_RUNS`).

@@ -43,7 +43,7 @@ pub fn completed_local<'a, T>(body: impl FnOnce() -> T) -> crate::LocalValueTask
 
 /// The condition of the `if` that holds a body (`let ret: T = if BODY_RUNS { body } else
 /// { body_skipped() }; ret`): always true, a constant, so the branch is gone before the body's
-/// future is laid out. A body that diverges (`todo!()`, a `return`) then makes only one branch
+/// future is laid out. A body that diverges (`panic!`, a `return`) then makes only one branch
 /// diverge, not the `if`, so the trailing `ret` is not unreachable code (an
 /// `allow(unreachable_code)` on it would be an error where the user forbids the lint), and a
 /// body that only diverges is not the whole value of the `let` (clippy's

@@ -16,7 +16,7 @@ pub trait Store {
     async fn get(&self, key: u32) -> u32;
     async fn put(&self, key: u32);
     #[rustfmt::skip]
-    async fn stub(&self) -> u32 { unimplemented!("a default body that only diverges") }
+    async fn stub(&self) -> u32 { panic!("a default body that only diverges") }
 }
 
 pub struct Memory;
