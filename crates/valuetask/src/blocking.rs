@@ -167,7 +167,12 @@ fn is_refusal(payload: &(dyn std::any::Any + Send)) -> bool {
 /// scheduler, not at once: `tokio::task::yield_now` and a spent cooperative budget (`mpsc`,
 /// `oneshot` and the other budgeted resources) defer their wake-up to it. So here the future
 /// is polled with no budget (`unconstrained`), and polled again after a short nap, growing to
-/// [`LAST_NAP`], whether or not anything woke it.
+/// [`LAST_NAP`], whether or not anything woke it. Also taken on any other thread that entered
+/// such a runtime's handle (its blocking pool: `spawn_blocking`, `Task::run_blocking`;
+/// `rt.enter()`), which tokio gives no way to tell from the scheduler's own without a panic
+/// (`block_in_place`'s refusal) or a way to hang (parking the scheduler's thread inside
+/// `tokio::task::unconstrained`, where a deferred wake-up never comes): there a long wait
+/// costs a poll per nap, up to 200 a second, where parking would cost none.
 #[cfg(feature = "tokio")]
 fn park_in_scheduler<R>(
     deadline: Option<Instant>,

@@ -21,6 +21,10 @@
 //!   the library's own (`InternalHandle`): a wait that ends faulted (timed out, or the task's
 //!   fault passed on) when no handle of the user's is left is observed, not reported to the
 //!   unobserved-error hook (dropping a wait is how Rust gives it up; nobody could observe it).
+//!   Such a wait reads the task's fault without observing it: the fault stays the task's to
+//!   report (only a wait someone holds takes it over, as .NET marks the original handled).
+//!   Whether a user's handle is left is read before the completion, so one dropped just as
+//!   the wait times out may leave the fault reported: a report too many, never one missed.
 
 use std::future::Future;
 use std::pin::pin;
@@ -51,7 +55,7 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
     /// The value is cloned into the wait's task when this task completes first. Dropping the
     /// wait gives it up, but its timer stays until the deadline and its watch of the task
     /// until the task completes or the token fires (as .NET's do); a fault it then ends with
-    /// is not reported as unobserved.
+    /// is not reported as unobserved (a fault of this task stays this task's to report).
     ///
     /// ```
     /// use std::time::Duration;
@@ -170,21 +174,31 @@ fn watch<T: Clone + Send + Sync + 'static>(
                 return Poll::Ready(());
             }
             if done.as_mut().poll(cx).is_ready() {
+                // Asked before completing: the wait's synchronous continuations, which hold
+                // it, run inside the completion.
+                let unheld = wait.is_unheld();
+                // Read without observing when nobody holds the wait (dropped: Rust's
+                // cancellation of it; or held only by the library, a wait on this wait): a
+                // fault the task ended with stays the task's to report. Read by a wait someone
+                // holds, it moves into that wait and is that wait's to report (.NET marks the
+                // original handled then).
+                let read = if unheld {
+                    task.peek()
+                } else {
+                    task.try_result()
+                };
                 // A panicking `T::clone` faults the wait (as it faults an `as_task` of the
                 // task), rather than leaving it to the timeout or pending.
-                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match task
-                    .try_result()
-                {
-                    Some(Ok(value)) => Ok(value.clone()),
-                    Some(Err(error)) => Err(error.clone()),
-                    None => unreachable!("a completed task has an outcome"),
-                }))
-                .unwrap_or_else(|panic| Err(crate::catch_panic::panic_error(panic)));
+                let outcome =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match read {
+                        Some(Ok(value)) => Ok(value.clone()),
+                        Some(Err(error)) => Err(error.clone()),
+                        None => unreachable!("a completed task has an outcome"),
+                    }))
+                    .unwrap_or_else(|panic| Err(crate::catch_panic::panic_error(panic)));
                 // An empty `Aggregate` is passed on too (`try_set_outcome` would refuse it).
                 // Inside the task's completion: a waker of the wait's awaiters that panics
                 // must not unwind into the task's completer (as in the branch above).
-                // Asked before: the wait's synchronous continuations run inside the completion.
-                let unheld = wait.is_unheld();
                 let completed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let _ = wait.try_forward_outcome(outcome);
                 }));

@@ -414,6 +414,23 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
         assert_eq!(reports.len(), 2, "{reports:?}");
         assert!(reports[0].starts_with("task abandoned"), "{reports:?}");
         assert_eq!(reports[1], TaskError::TimedOut.to_string(), "{reports:?}");
+        // A wait dropped while the user still holds the task: the task's own fault (or its
+        // abandonment) that lands later is the task's to report, once its last handle
+        // drops, not observed by the dropped wait's watcher.
+        let tcs = TaskCompletionSource::<u8>::new();
+        let task = tcs.task();
+        drop(task.wait_async_cancellation(token.clone()));
+        tcs.set_error(TaskError::panicked("after its wait was dropped"));
+        drop((task, tcs));
+        let tcs = TaskCompletionSource::<u8>::new();
+        let task = tcs.task();
+        drop(task.wait_async_timeout(std::time::Duration::from_secs(3600)));
+        drop(tcs);
+        drop(task);
+        let reports = seen_within(std::time::Duration::from_secs(10));
+        assert_eq!(reports.len(), 2, "{reports:?}");
+        assert_eq!(reports[0], "task panicked: after its wait was dropped");
+        assert!(reports[1].starts_with("task abandoned"), "{reports:?}");
         // A continuation holds the wait when it times out, and lets it go unobserved inside
         // that completion: reported (held when the fault landed).
         let tcs = TaskCompletionSource::<u8>::new();

@@ -455,6 +455,15 @@ impl<O> RawTask<O> {
         }
     }
 
+    /// [`output`](Self::output) without marking a fault observed: for the library's own
+    /// readers that pass the outcome to a task nobody holds (a dropped wait's watcher), so
+    /// the fault stays the cell's to report.
+    pub(crate) fn output_unobserved(&self) -> Option<&O> {
+        let s = self.snapshot();
+        // SAFETY: `COMPLETE` was observed with Acquire.
+        s.is_complete().then(|| unsafe { self.output_unchecked() })
+    }
+
     /// # Safety
     /// `COMPLETE` must have been observed with Acquire ordering (or a CAS that read it).
     #[inline]

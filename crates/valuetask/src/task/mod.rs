@@ -697,6 +697,15 @@ impl<T> std::ops::Deref for InternalHandle<T> {
     }
 }
 
+impl<T> InternalHandle<T> {
+    /// The outcome, if complete, read without observing it (`try_result` observes): a fault
+    /// stays the task's to report to the unobserved-fault hook.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn peek(&self) -> Option<Result<&T, &TaskError>> {
+        self.0.raw.output_unobserved().map(Result::as_ref)
+    }
+}
+
 impl<T> Drop for InternalHandle<T> {
     fn drop(&mut self) {
         // Uncounted before the handle itself goes (`RawTask::is_held_outside`'s order).
