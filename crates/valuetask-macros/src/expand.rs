@@ -350,9 +350,10 @@ fn unsupported_verbatim(tokens: TokenStream) -> syn::Error {
     }
 }
 
-/// The name the `stats` advisor gives an impl's methods: its type's last path segment
-/// (`Cache` for `impl<K> cache::Cache<K>`), or the type as written; for a trait's impl, with
-/// the trait's last segment (`<Cache as Store>` for `impl<K> Store for cache::Cache<K>`), so
+/// The name the `stats` advisor gives an impl's methods: its type's last path segment with its
+/// arguments as written (`Cache<K>` for `impl<K> cache::Cache<K>`: two impls of one trait for
+/// `Cache<u8>` and `Cache<u16>` are two rows), or the type as written; for a trait's impl, with
+/// the trait's last segment (`<Cache<K> as Store>` for `impl<K> Store for cache::Cache<K>`), so
 /// that two traits' methods of one name on one type are two rows.
 pub(crate) fn owner_name(self_ty: &Type, trait_: Option<&syn::Path>) -> String {
     let ty = match self_ty {
@@ -360,7 +361,7 @@ pub(crate) fn owner_name(self_ty: &Type, trait_: Option<&syn::Path>) -> String {
             .path
             .segments
             .last()
-            .map_or_else(String::new, |s| s.ident.to_string()),
+            .map_or_else(String::new, |s| quote!(#s).to_string().replace(' ', "")),
         other => quote!(#other).to_string().replace(' ', ""),
     };
     // With the trait's arguments: `Store<u8>` and `Store<u16>` on one type are two traits.

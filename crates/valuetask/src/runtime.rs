@@ -325,8 +325,10 @@ mod on_tokio {
         /// which starts a thread of its own). A panic faults the task. The ambient runtime's
         /// pool has a cap (512 threads unless its builder says otherwise): closures past it
         /// queue until a thread frees, so closures that wait for one another past the cap
-        /// never end (the global runtime's cap is 32,767); and a closure still queued when
-        /// its runtime shuts down is dropped, its task ending [`TaskError::Abandoned`](crate::TaskError::Abandoned).
+        /// never end (the global runtime's cap is 32,767). A closure queued when its runtime
+        /// shuts down still runs once a thread frees (tokio runs its queue before its blocking
+        /// threads exit); one handed to a runtime already shut down is dropped, not run, its
+        /// task ending [`TaskError::Abandoned`](crate::TaskError::Abandoned).
         ///
         /// ```
         /// let task = valuetask::Task::run_blocking(|| std::fs::metadata(".").is_ok());

@@ -44,8 +44,15 @@
 //!
 //! Every `#[value_task]` method and free `async fn` is counted under its path,
 //! `module_path!()` followed by `<Type as Trait>::method` (a trait impl's method: two traits'
-//! methods of one name on one type are two rows), `Type::method` (an inherent one),
-//! `Trait::method` (a default body) or the function's name. A call counts as synchronous when the value task it
+//! methods of one name on one type are two rows, and so are two impls of one trait for
+//! `Cache<u8>` and `Cache<u16>`: the type is named as written, with its arguments),
+//! `Type::method` (an inherent one), `Trait::method` (a default body, and a call through a
+//! `#[dyn_trait]`'s `dyn` form, one row for every implementor: the static calls of such a
+//! trait are not counted) or the function's name. A method annotated on its own, not through
+//! its impl, is counted under its bare name, as a function (the attribute does not see the
+//! impl); so are two of one name in two impls of one module then one row, and the functions
+//! of one name in two functions' bodies (`module_path!()` names no function). At most 16,384
+//! call sites are counted; the next to register panics, naming the cap. A call counts as synchronous when the value task it
 //! returns is ready at the call (its body ran to the end without suspending, or the source
 //! or task a forwarding body returns has completed: a source's `status` is asked then, at the
 //! call, so a stale token's panic comes there rather than at the await). `lazy` methods are not counted: their
@@ -125,6 +132,8 @@ pub struct Site {
     name: &'static str,
     /// The slot plus one; 0 until the site's first call registers it.
     slot: AtomicUsize,
+    /// The largest result counted here: a generic method's instantiations share the site.
+    result_bytes: AtomicUsize,
 }
 
 impl Site {
@@ -133,6 +142,7 @@ impl Site {
         Site {
             name,
             slot: AtomicUsize::new(0),
+            result_bytes: AtomicUsize::new(0),
         }
     }
 
@@ -152,9 +162,14 @@ impl Site {
     #[inline]
     fn record(&'static self, synchronous: bool, result_bytes: usize) {
         let slot = match self.slot.load(Ordering::Acquire) {
-            0 => self.register(result_bytes),
+            0 => self.register(),
             slot => slot - 1,
         };
+        // Whichever instantiation of a generic method comes first, the largest result
+        // decides (`Advice::LargeResult`). Read only with the registry's lock, in `report`.
+        if result_bytes > self.result_bytes.load(Ordering::Relaxed) {
+            self.result_bytes.fetch_max(result_bytes, Ordering::Relaxed);
+        }
         // A call during this thread's exit (a destructor calling a method) is not counted.
         let _ = LOCAL.try_with(|local| {
             if let Some(table) = local.table() {
@@ -164,7 +179,7 @@ impl Site {
     }
 
     #[cold]
-    fn register(&'static self, result_bytes: usize) -> usize {
+    fn register(&'static self) -> usize {
         let mut registry = lock(&REGISTRY);
         match self.slot.load(Ordering::Acquire) {
             0 => {
@@ -174,7 +189,7 @@ impl Site {
                     "valuetask::stats: more than {} counted call sites",
                     PAGE * PAGES
                 );
-                registry.sites.push((self.name, result_bytes));
+                registry.sites.push(self);
                 self.slot.store(slot + 1, Ordering::Release);
                 slot
             }
@@ -415,8 +430,8 @@ thread_local! {
 }
 
 struct Registry {
-    /// Each slot's name and result size in bytes.
-    sites: Vec<(&'static str, usize)>,
+    /// Each slot's site.
+    sites: Vec<&'static Site>,
     /// The tables of running threads.
     live: Vec<Arc<Table>>,
     /// The counts of threads that exited, by slot.
@@ -458,7 +473,10 @@ pub fn report() -> Report {
     let registry = lock(&REGISTRY);
     let totals = registry.totals();
     let mut rows: Vec<MethodStats> = Vec::new();
-    for (slot, &(name, result_bytes)) in registry.sites.iter().enumerate() {
+    let mut row_of: std::collections::HashMap<&'static str, usize> =
+        std::collections::HashMap::new();
+    for (slot, site) in registry.sites.iter().enumerate() {
+        let (name, result_bytes) = (site.name, site.result_bytes.load(Ordering::Relaxed));
         let (s, w) = totals[slot];
         let (bs, bw) = registry.baseline.get(slot).copied().unwrap_or((0, 0));
         let (synchronous, suspended) = (s.saturating_sub(bs), w.saturating_sub(bw));
@@ -466,18 +484,22 @@ pub fn report() -> Report {
             continue;
         }
         // Two sites with one name (say, one method in two expansions) make one row.
-        match rows.iter_mut().find(|row| row.name == name) {
-            Some(row) => {
+        match row_of.get(name) {
+            Some(&row) => {
+                let row = &mut rows[row];
                 row.synchronous += synchronous;
                 row.suspended += suspended;
                 row.result_bytes = row.result_bytes.max(result_bytes);
             }
-            None => rows.push(MethodStats {
-                name,
-                synchronous,
-                suspended,
-                result_bytes,
-            }),
+            None => {
+                row_of.insert(name, rows.len());
+                rows.push(MethodStats {
+                    name,
+                    synchronous,
+                    suspended,
+                    result_bytes,
+                });
+            }
         }
     }
     rows.sort_by(|a, b| b.calls().cmp(&a.calls()).then(a.name.cmp(b.name)));
@@ -554,8 +576,8 @@ pub struct MethodStats {
     pub synchronous: u64,
     /// Calls that suspended.
     pub suspended: u64,
-    /// The size of its result in bytes (what its value task moves, besides a tag), as its
-    /// first counted call saw it: a generic method is one site for every instantiation.
+    /// The size of its result in bytes (what its value task moves, besides a tag); for a
+    /// generic method, one site for every instantiation, the largest counted.
     pub result_bytes: usize,
 }
 

@@ -648,3 +648,59 @@ fn a_future_whose_drop_panics_when_its_runtime_shuts_down_faults_its_task_with_t
         Some("dropped at shutdown")
     );
 }
+
+/// A `run_blocking` closure queued behind the ambient runtime's only blocking thread when that
+/// runtime shuts down still runs once the thread frees (tokio runs its queue before its
+/// blocking threads exit); one handed to a runtime already shut down is dropped, not run, and
+/// its task ends `Abandoned`.
+#[test]
+fn blocking_closures_at_their_runtimes_shutdown_run_if_queued_and_are_abandoned_after() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .max_blocking_threads(1)
+        .build()
+        .unwrap();
+    let handle = runtime.handle().clone();
+    let (started, running) = std::sync::mpsc::channel::<()>();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (first, queued) = {
+        let _entered = handle.enter();
+        let first = Task::run_blocking(move || {
+            started.send(()).unwrap();
+            released.recv().unwrap();
+            1
+        });
+        running.recv().unwrap(); // the only thread is taken
+        (first, Task::run_blocking(|| 2))
+    };
+    runtime.shutdown_background();
+    let late = {
+        let _entered = handle.enter();
+        Task::run_blocking(|| 3)
+    };
+    assert_eq!(
+        late.wait_timeout(Duration::from_secs(10)),
+        Some(Err(&TaskError::Abandoned))
+    );
+    release.send(()).unwrap();
+    assert_eq!(first.wait_timeout(Duration::from_secs(10)), Some(Ok(&1)));
+    assert_eq!(queued.wait_timeout(Duration::from_secs(10)), Some(Ok(&2)));
+}
+
+/// `Task::delay` keeps real time on valuetask's global runtime: a paused clock on the ambient
+/// runtime, advanced an hour, does not complete it, and it completes on its own.
+#[tokio::test(start_paused = true)]
+async fn a_delay_ignores_the_ambient_runtimes_paused_clock() {
+    let delay = Task::delay(Duration::from_millis(200));
+    tokio::time::advance(Duration::from_secs(3600)).await;
+    assert!(!delay.is_completed(), "completed by the paused clock");
+    let waited = std::time::Instant::now();
+    let done = tokio::task::spawn_blocking(move || {
+        delay
+            .wait_timeout(Duration::from_secs(10))
+            .map(|r| r.is_ok())
+    })
+    .await
+    .unwrap();
+    assert_eq!(done, Some(true), "completed on its own, in real time");
+    assert!(waited.elapsed() < Duration::from_secs(10));
+}

@@ -4,7 +4,7 @@
 
 use std::sync::{Barrier, Mutex};
 
-use valuetask::stats::{self, Advice};
+use valuetask::stats::{self, Advice, MethodStats};
 use valuetask::{value_task, LocalValueTask, ValueTask};
 
 /// `reset` and `report` see every thread's calls: the tests that count take turns.
@@ -107,20 +107,25 @@ fn name(item: &str) -> String {
 fn counts_shares_and_advice_across_two_threads_exactly() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     stats::reset();
-    let barrier = Barrier::new(2);
-    std::thread::scope(|s| {
-        for t in 0..2u64 {
-            let barrier = &barrier;
-            s.spawn(move || {
+    // Spawned and joined explicitly: `join` waits for the thread's thread-local destructors
+    // (its counts handed over at exit), which a scope's implicit join does not.
+    let barrier = std::sync::Arc::new(Barrier::new(2));
+    let threads: Vec<_> = (0..2u64)
+        .map(|t| {
+            let barrier = std::sync::Arc::clone(&barrier);
+            std::thread::spawn(move || {
                 barrier.wait();
                 for n in 0..500u64 {
                     let n = t * 500 + n;
                     assert_eq!(mostly_hits(n).get_result(), n);
                     assert_eq!(mostly_misses(n).get_result(), n);
                 }
-            });
-        }
-    });
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
     let report = stats::report();
     let hits = report.method(&name("mostly_hits")).expect("counted");
     assert_eq!((hits.synchronous, hits.suspended), (950, 50));
@@ -428,4 +433,63 @@ mod names_of_the_counter_stay_out_of_bodies {
         assert_eq!(Client.home().get_result(), 19);
         assert_eq!(without_the_constant::Shadows.shadowed().get_result(), 1);
     }
+}
+
+#[value_task]
+trait Load {
+    async fn load(&self) -> u8;
+}
+
+struct Typed<T>(std::marker::PhantomData<T>);
+
+#[value_task]
+impl Load for Typed<u8> {
+    async fn load(&self) -> u8 {
+        1
+    }
+}
+
+#[value_task]
+impl Load for Typed<u16> {
+    async fn load(&self) -> u8 {
+        2
+    }
+}
+
+#[value_task]
+async fn made<T: Default + Send>() -> T {
+    T::default()
+}
+
+/// Two impls of one trait for two instantiations of one type are two rows (the type is named
+/// with its arguments); a generic function's result size is its largest instantiation's,
+/// whichever was called first.
+#[test]
+fn instantiations_are_told_apart_by_type_and_a_generic_result_by_its_largest() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    stats::reset();
+    for _ in 0..3 {
+        assert_eq!(Typed::<u8>(std::marker::PhantomData).load().get_result(), 1);
+    }
+    for _ in 0..5 {
+        assert_eq!(
+            Typed::<u16>(std::marker::PhantomData).load().get_result(),
+            2
+        );
+    }
+    for _ in 0..100 {
+        assert_eq!(made::<u8>().get_result(), 0);
+    }
+    for _ in 0..100 {
+        assert_eq!(made::<[u64; 32]>().get_result(), [0; 32]);
+    }
+    let report = stats::report();
+    let small = report.method(&name("<Typed<u8> as Load>::load"));
+    assert_eq!(small.map(MethodStats::calls), Some(3), "{report}");
+    let wide = report.method(&name("<Typed<u16> as Load>::load"));
+    assert_eq!(wide.map(MethodStats::calls), Some(5), "{report}");
+    let made = report.method(&name("made")).expect("counted");
+    assert_eq!(made.calls(), 200);
+    assert_eq!(made.result_bytes, 256, "{report}");
+    assert_eq!(made.advice(), Advice::LargeResult);
 }
