@@ -305,6 +305,14 @@ impl Method {
         let mut sig = self.item.sig.clone();
         let mut names = Vec::new();
         for (i, arg) in sig.inputs.iter_mut().enumerate() {
+            // `mut self` is the body's business: in the erased trait's declaration it would be
+            // a pattern in a function without a body (denied), elsewhere an unused `mut`.
+            // (In `&mut self` the `mut` is the reference's: kept.)
+            if let FnArg::Receiver(r) = arg {
+                if r.reference.is_none() {
+                    r.mutability = None;
+                }
+            }
             if let FnArg::Typed(t) = arg {
                 let ident = format_ident!("__arg{}", i, span = Span::mixed_site());
                 t.attrs.retain(|a| a.path().is_ident("cfg"));

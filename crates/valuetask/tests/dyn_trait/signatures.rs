@@ -561,3 +561,43 @@ mod unsized_associated_type {
         assert_eq!(drive(borrowed.get("ab")), Some(2));
     }
 }
+
+/// `mut self` receivers (typed) in default bodies: the `dyn` form's declarations and impls
+/// carry no `mut` (a pattern in a declaration is denied).
+mod mut_receivers {
+    use super::*;
+    use std::pin::Pin;
+
+    #[dyn_trait(DynCounter = dyn(box) Counter)]
+    trait Counter {
+        fn bump(&mut self) -> u8;
+        async fn bumped_twice(mut self: Box<Self>) -> u8 {
+            self.bump();
+            yield_once().await;
+            self.bump()
+        }
+        async fn pinned(mut self: Pin<&mut Self>) -> u8 {
+            let _again = self.as_mut();
+            yield_once().await;
+            7
+        }
+    }
+
+    struct Count(u8);
+
+    impl Counter for Count {
+        fn bump(&mut self) -> u8 {
+            self.0 += 1;
+            self.0
+        }
+    }
+
+    #[test]
+    fn mut_receivers_pass_through_the_dyn_form() {
+        assert_eq!(drive(Box::new(Count(0)).bumped_twice()), 2);
+        assert_eq!(drive(DynCounter::new_box(Count(5)).bumped_twice()), 7);
+        let pinned = Box::into_pin(DynCounter::new_box(Count(0)));
+        let mut pinned = pinned;
+        assert_eq!(drive(pinned.as_mut().pinned()), 7);
+    }
+}
