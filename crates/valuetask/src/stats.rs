@@ -132,7 +132,8 @@ pub struct Site {
     name: &'static str,
     /// The slot plus one; 0 until the site's first call registers it.
     slot: AtomicUsize,
-    /// The largest result counted here: a generic method's instantiations share the site.
+    /// The result size of the call that registered the site, or the largest over
+    /// [`LARGE_RESULT_BYTES`] counted since: a generic method's instantiations share the site.
     result_bytes: AtomicUsize,
 }
 
@@ -162,12 +163,15 @@ impl Site {
     #[inline]
     fn record(&'static self, synchronous: bool, result_bytes: usize) {
         let slot = match self.slot.load(Ordering::Acquire) {
-            0 => self.register(),
+            0 => self.register(result_bytes),
             slot => slot - 1,
         };
-        // Whichever instantiation of a generic method comes first, the largest result
-        // decides (`Advice::LargeResult`). Read only with the registry's lock, in `report`.
-        if result_bytes > self.result_bytes.load(Ordering::Relaxed) {
+        // Whichever instantiation of a generic method comes first, a result large enough for
+        // `Advice::LargeResult` decides. `result_bytes` is a constant: for a result at most
+        // that large the test folds away, and the call pays nothing for it.
+        if result_bytes > LARGE_RESULT_BYTES
+            && result_bytes > self.result_bytes.load(Ordering::Relaxed)
+        {
             self.result_bytes.fetch_max(result_bytes, Ordering::Relaxed);
         }
         // A call during this thread's exit (a destructor calling a method) is not counted.
@@ -179,7 +183,8 @@ impl Site {
     }
 
     #[cold]
-    fn register(&'static self) -> usize {
+    fn register(&'static self, result_bytes: usize) -> usize {
+        self.result_bytes.fetch_max(result_bytes, Ordering::Relaxed);
         let mut registry = lock(&REGISTRY);
         match self.slot.load(Ordering::Acquire) {
             0 => {
@@ -577,7 +582,8 @@ pub struct MethodStats {
     /// Calls that suspended.
     pub suspended: u64,
     /// The size of its result in bytes (what its value task moves, besides a tag); for a
-    /// generic method, one site for every instantiation, the largest counted.
+    /// generic method, one site for every instantiation: the largest over
+    /// [`LARGE_RESULT_BYTES`] counted, else the first counted call's.
     pub result_bytes: usize,
 }
 
