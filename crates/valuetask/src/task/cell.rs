@@ -412,13 +412,13 @@ impl<O> RawTask<O> {
             return Err(self);
         }
         if is_static(self.ptr) {
-            // SAFETY: a static cell is complete from the start and never written or freed, and
-            // holds `Ok` of `()`, a `bool` or an `i32` (`STATIC_CELLS`): a bitwise copy is a
-            // value of its own, whose drop touches nothing the cell holds.
-            return Ok(self
-                .cell()
-                .output
-                .with(|p| unsafe { (*p).assume_init_read() }));
+            let copy = self.cell().output.with(|p| {
+                // SAFETY: a static cell is complete from the start, never written or freed,
+                // and holds `Ok` of `()`, a `bool` or an `i32` (`STATIC_CELLS`): a bitwise
+                // copy is a value of its own, whose drop touches nothing the cell holds.
+                unsafe { (*p).assume_init_read() }
+            });
+            return Ok(copy);
         }
         let state = self.snapshot();
         let output = self.cell().output.with(|p| {
