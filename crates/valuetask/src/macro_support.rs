@@ -3,7 +3,8 @@
 //! [`receiver_is_send`] names a receiver that is not `Send` (and points to `?Send`) through
 //! `#[diagnostic::on_unimplemented]`; [`completed`] runs a body that cannot suspend; without
 //! the `stats` feature `count!` is defined here as its argument, no code (with it,
-//! `stats.rs`), and it wraps every `#[value_task]` body but `lazy` ones.
+//! `stats.rs`), and it wraps every `#[value_task]` body but `lazy` ones. [`SyncFuture`] makes
+//! a `#[dyn_trait]` method's value task the `Sync` future its trait declares.
 
 /// The `stats` advisor's count of a call (the value task itself without the feature).
 pub use crate::count;
@@ -328,5 +329,42 @@ impl<T> ::core::fmt::Debug for Unbound<T> {
 impl<T> ::core::fmt::Debug for UnboundLocal<T> {
     fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
         f.write_str("UnboundLocal")
+    }
+}
+
+/// The `dyn` form's future for a `#[dyn_trait]` method whose future the trait declares `Sync`
+/// (`-> impl Future<Output = T> + Send + Sync`): its value task, `Sync` whatever it holds.
+/// Nothing reads it through `&self` (no method takes one; `Debug` prints only its name), and a
+/// future is polled and dropped through `&mut`, so a shared reference to it, on any thread,
+/// reaches nothing (what the standard library's unstable `Exclusive` is for).
+pub struct SyncFuture<F>(F);
+
+impl<F> SyncFuture<F> {
+    /// `future`, to be returned as the `dyn` form's `impl Future + Sync`.
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub fn new(future: F) -> Self {
+        SyncFuture(future)
+    }
+}
+
+// SAFETY: no access to the `F` goes through `&SyncFuture<F>` (the type's docs), so sharing
+// one between threads shares no access to anything.
+unsafe impl<F> Sync for SyncFuture<F> {}
+
+impl<F: ::core::future::Future + Unpin> ::core::future::Future for SyncFuture<F> {
+    type Output = F::Output;
+
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    fn poll(
+        self: ::core::pin::Pin<&mut Self>,
+        cx: &mut ::core::task::Context<'_>,
+    ) -> ::core::task::Poll<F::Output> {
+        ::core::pin::Pin::new(&mut self.get_mut().0).poll(cx)
+    }
+}
+
+impl<F> ::core::fmt::Debug for SyncFuture<F> {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.write_str("SyncFuture")
     }
 }

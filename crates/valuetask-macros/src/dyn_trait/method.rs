@@ -29,12 +29,14 @@ use crate::signature::rewrite_signature;
 pub(crate) enum Kind {
     /// `where Self: Sized`: not callable through the `dyn` form.
     SizedOnly,
-    /// A future of `output`, `Send` if the trait asks, outliving what `outlives` says
-    /// (`-> impl Future<Output = T> + 'static`, a future that borrows nothing of the call:
-    /// its value task is of that lifetime, not of the arguments').
+    /// A future of `output`, `Send` if the trait asks, `Sync` if it asks (the `dyn` form
+    /// then wraps its value task in `macro_support::SyncFuture`), outliving what `outlives`
+    /// says (`-> impl Future<Output = T> + 'static`, a future that borrows nothing of the
+    /// call: its value task is of that lifetime, not of the arguments').
     Future {
         output: Type,
         send: bool,
+        sync: bool,
         outlives: OutputBound,
     },
     /// Another `impl Trait`: boxed as `dyn` of these bounds (lifetimes left out), outliving
@@ -200,6 +202,7 @@ impl Method {
                     ReturnType::Type(_, ty) => (**ty).clone(),
                 },
                 send: false,
+                sync: false,
                 outlives: OutputBound::None,
             }
         } else {
@@ -211,7 +214,8 @@ impl Method {
                         }
                         Some(output) => Kind::Future {
                             output,
-                            send: it.bounds.iter().any(is_send),
+                            send: it.bounds.iter().any(|b| is_auto(b, "Send")),
+                            sync: it.bounds.iter().any(|b| is_auto(b, "Sync")),
                             outlives: OutputBound::of(&it.bounds),
                         },
                         None => {
@@ -464,7 +468,30 @@ impl Method {
     /// with two or more borrowed lifetimes ([`ImplSignature::borrows`]), with its lifetime
     /// unnamed (`macro_support::Unbound`, for a future only), the one `unsafe` of the
     /// expansion, which the method then allows (`true`).
+    /// A future the trait declares `Sync` is returned in `macro_support::SyncFuture`: a
+    /// value task is not `Sync`, and a future is only ever polled through `&mut`.
     pub(crate) fn dyn_body(
+        &self,
+        call: TokenStream,
+        borrows: usize,
+        options: &Options,
+    ) -> (TokenStream, bool) {
+        let (body, unbound) = self.dyn_value(call, borrows, options);
+        match &self.kind {
+            Kind::Future { sync: true, .. } => {
+                let span = self.item.sig.ident.span();
+                let support = options.macro_support(span);
+                (
+                    quote_spanned!(span=> #support::SyncFuture::new(#body)),
+                    unbound,
+                )
+            }
+            _ => (body, unbound),
+        }
+    }
+
+    /// [`dyn_body`](Self::dyn_body) before a `Sync` future is wrapped.
+    fn dyn_value(
         &self,
         call: TokenStream,
         borrows: usize,
@@ -502,7 +529,8 @@ impl Method {
         // `'static` type only applies (`impl Items for Box<dyn Items + 'static>`, when a box
         // of `dyn .. + 'static` stood for a boxed `impl Trait`), and a method of it can keep
         // the value past the borrows. So only traits no user can implement for that type are
-        // allowed: `Future`, `Send` and `Unpin` (foreign traits of valuetask's type); a boxed
+        // allowed: `Future`, `Send`, `Sync` and `Unpin` (foreign traits of valuetask's type,
+        // `Sync` met by `SyncFuture`'s impl for every type); a boxed
         // `impl Trait`, whose box any user trait may be implemented for, is refused.
         let refuse = |what: &str| {
             let error = syn::Error::new(
@@ -518,7 +546,7 @@ impl Method {
             );
             (error.to_compile_error(), false)
         };
-        if let Some(extra) = self.future_bound_beyond_future_send_unpin() {
+        if let Some(extra) = self.future_bound_beyond_auto_traits() {
             return refuse(&format!("a future that is also `{extra}`"));
         }
         if matches!(self.kind, Kind::Boxed { .. }) {
@@ -541,9 +569,9 @@ impl Method {
         }
     }
 
-    /// A trait bound of a `-> impl Future` output other than `Future`, `Send` and `Unpin`
-    /// (by name), as written; `None` for an `async fn`.
-    fn future_bound_beyond_future_send_unpin(&self) -> Option<String> {
+    /// A trait bound of a `-> impl Future` output other than `Future`, `Send`, `Sync` and
+    /// `Unpin` (by name), as written; `None` for an `async fn`.
+    fn future_bound_beyond_auto_traits(&self) -> Option<String> {
         let ReturnType::Type(_, ty) = &self.item.sig.output else {
             return None;
         };
@@ -556,7 +584,7 @@ impl Method {
         it.bounds.iter().find_map(|bound| match bound {
             TypeParamBound::Trait(t) => {
                 let last = t.path.segments.last()?;
-                let allowed = ["Future", "Send", "Unpin"];
+                let allowed = ["Future", "Send", "Sync", "Unpin"];
                 (!allowed.iter().any(|a| last.ident == a))
                     .then(|| quote::ToTokens::to_token_stream(&t.path).to_string())
             }
@@ -925,9 +953,9 @@ pub(crate) fn future_output(bounds: &Punctuated<TypeParamBound, Token![+]>) -> O
     })
 }
 
-fn is_send(bound: &TypeParamBound) -> bool {
+fn is_auto(bound: &TypeParamBound, name: &str) -> bool {
     matches!(bound, TypeParamBound::Trait(tb)
-        if tb.path.segments.last().is_some_and(|s| s.ident == "Send"))
+        if tb.path.segments.last().is_some_and(|s| s.ident == name))
 }
 
 /// Finds an `impl Trait` in what it visits.

@@ -601,3 +601,57 @@ mod mut_receivers {
         assert_eq!(drive(pinned.as_mut().pinned()), 7);
     }
 }
+
+/// A future the trait declares `Sync`: the `dyn` form's is too (a value task is not), with
+/// one borrow and with two, `Send` or not.
+mod sync_futures {
+    use super::*;
+    use std::rc::Rc;
+
+    #[dyn_trait(DynStore = dyn Store)]
+    trait Store {
+        fn get(&self) -> impl Future<Output = u8> + Send + Sync;
+        fn len(&self, key: &str) -> impl Future<Output = usize> + Send + Sync;
+        fn local(&self) -> impl Future<Output = Rc<u8>> + Sync;
+    }
+
+    struct Memory(u8);
+
+    impl Store for Memory {
+        async fn get(&self) -> u8 {
+            yield_once().await;
+            self.0
+        }
+        async fn len(&self, key: &str) -> usize {
+            yield_once().await;
+            key.len() + usize::from(self.0)
+        }
+        async fn local(&self) -> Rc<u8> {
+            Rc::new(self.0)
+        }
+    }
+
+    fn send_and_sync<F: Future + Send + Sync>(future: F) -> F {
+        future
+    }
+
+    fn sync<F: Future + Sync>(future: F) -> F {
+        future
+    }
+
+    #[test]
+    fn the_dyn_form_returns_sync_futures() {
+        let store: &DynStore<'_> = DynStore::from_ref(&Memory(2));
+        assert_eq!(drive(send_and_sync(store.get())), 2);
+        let key = String::from("abc");
+        assert_eq!(drive(send_and_sync(store.len(&key))), 5);
+        assert_eq!(*drive(sync(store.local())), 2);
+        // Shared across threads while pending: a reference reaches nothing.
+        let pending = send_and_sync(store.get());
+        std::thread::scope(|s| {
+            let shared = &pending;
+            s.spawn(move || drop(shared));
+        });
+        assert_eq!(drive(pending), 2);
+    }
+}
