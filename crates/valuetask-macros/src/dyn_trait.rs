@@ -17,8 +17,9 @@
 //!
 //! The expansion holds `unsafe` only for a method whose arguments borrow for two or more
 //! lifetimes (a receiver that owns `Self` counts as one: the `dyn` form's own;
-//! `method.rs`: `Method::dyn_body`), allowed on that method, and where it calls the trait's
-//! own `unsafe fn` methods.
+//! `method.rs`: `Method::dyn_body`) and where it calls the trait's own `unsafe fn` methods;
+//! at the macro's span, with no `allow(unsafe_code)` (an error where the user forbids the
+//! lint, which rustc does not report in another crate's macro).
 //!
 //! An attribute whose `dyn Trait` names another trait leaves the item alone:
 //! `trait_variant::make` copies the attributes under it to both variants, and each variant's
@@ -571,13 +572,11 @@ impl<'t> Generated<'t> {
                 &m.item.sig,
                 quote!(<#dyn_type as #erased_path>::#ident(#krate::DynForm::#inner(self), #(#arguments),*)),
             );
-            let (body, unbound) = m.dyn_body(call, borrows, &self.args.options);
-            let allow = unbound.then(|| quote!(#[allow(unsafe_code)]));
+            let body = m.dyn_body(call, borrows, &self.args.options);
             let cfgs = m.carried_attrs();
             methods.push(quote! {
                 #(#cfgs)*
                 #[inline]
-                #allow
                 #sig {
                     #body
                 }

@@ -326,9 +326,10 @@ pub use valuetask_macros::value_task;
 ///
 /// A method whose arguments borrow for two or more lifetimes (`get(&self, key: &str)`; an
 /// `impl Trait` argument, boxed through the `dyn` form, counts as one) returns its value task
-/// from the `dyn` form with that borrow's lifetime unnamed, in an `unsafe` block the method
-/// allows: an `impl Future` cannot name the intersection of two lifetimes (dynosaur does the
-/// same to its box). So such a trait needs `unsafe_code` not forbidden where it is declared.
+/// from the `dyn` form with that borrow's lifetime unnamed, in an `unsafe` block: an
+/// `impl Future` cannot name the intersection of two lifetimes (dynosaur does the same to its
+/// box). The block is the macro's own, which rustc's `unsafe_code` lint does not look into, so
+/// a crate that forbids `unsafe` can use such a trait, as it can a dynosaur one.
 /// A parameter under `#[cfg]` counts whether it is compiled in or not (the attribute cannot
 /// know), and is passed on under its `cfg` by every generated call. An output bounded by one
 /// lifetime (`+ 'static`, `+ 'a`, `+ '_`) needs no such block: the generated erased trait's

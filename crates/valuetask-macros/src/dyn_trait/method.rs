@@ -467,47 +467,38 @@ impl Method {
     /// The body of the `dyn` form's method: `call`, the erased method's, returned as it is;
     /// with two or more borrowed lifetimes ([`ImplSignature::borrows`]), with its lifetime
     /// unnamed (`macro_support::Unbound`, for a future only), the one `unsafe` of the
-    /// expansion, which the method then allows (`true`).
-    /// A future the trait declares `Sync` is returned in `macro_support::SyncFuture`: a
+    /// expansion, at the macro's span: rustc's `unsafe_code` lint is not reported in another
+    /// crate's macro, so a crate that forbids it can use the attribute (an `allow` of it would
+    /// be an error there). A future the trait declares `Sync` is returned in `macro_support::SyncFuture`: a
     /// value task is not `Sync`, and a future is only ever polled through `&mut`.
     pub(crate) fn dyn_body(
         &self,
         call: TokenStream,
         borrows: usize,
         options: &Options,
-    ) -> (TokenStream, bool) {
-        let (body, unbound) = self.dyn_value(call, borrows, options);
+    ) -> TokenStream {
+        let body = self.dyn_value(call, borrows, options);
         match &self.kind {
             Kind::Future { sync: true, .. } => {
                 let span = self.item.sig.ident.span();
                 let support = options.macro_support(span);
-                (
-                    quote_spanned!(span=> #support::SyncFuture::new(#body)),
-                    unbound,
-                )
+                quote_spanned!(span=> #support::SyncFuture::new(#body))
             }
-            _ => (body, unbound),
+            _ => body,
         }
     }
 
     /// [`dyn_body`](Self::dyn_body) before a `Sync` future is wrapped.
-    fn dyn_value(
-        &self,
-        call: TokenStream,
-        borrows: usize,
-        options: &Options,
-    ) -> (TokenStream, bool) {
+    fn dyn_value(&self, call: TokenStream, borrows: usize, options: &Options) -> TokenStream {
         if borrows < 2 {
-            return (call, false);
+            return call;
         }
         let span = self.item.sig.ident.span();
         match self.outlives() {
             // The erased output is of that lifetime already (`erased_signature`): the
             // `impl Trait` can name it.
-            Some(OutputBound::Named(_)) => return (call, false),
-            Some(OutputBound::Elided) if elision_target(&self.item.sig).is_some() => {
-                return (call, false)
-            }
+            Some(OutputBound::Named(_)) => return call,
+            Some(OutputBound::Elided) if elision_target(&self.item.sig).is_some() => return call,
             Some(OutputBound::Several) => {
                 let name = &self.item.sig.ident;
                 let error = syn::Error::new(
@@ -518,7 +509,7 @@ impl Method {
                          bound; keep one lifetime bound, or add `where Self: Sized`"
                     ),
                 );
-                return (error.to_compile_error(), false);
+                return error.to_compile_error();
             }
             Some(OutputBound::None | OutputBound::Elided) | None => {}
         }
@@ -544,7 +535,7 @@ impl Method {
                      Self: Sized`"
                 ),
             );
-            (error.to_compile_error(), false)
+            error.to_compile_error()
         };
         if let Some(extra) = self.future_bound_beyond_auto_traits() {
             return refuse(&format!("a future that is also `{extra}`"));
@@ -562,10 +553,10 @@ impl Method {
                 };
                 // SAFETY (of the expansion): the method returns it as the hidden type of its
                 // `impl Future`, which captures every lifetime of the arguments.
-                (quote!(unsafe { #support::#unbound::new(#call) }), true)
+                quote!(unsafe { #support::#unbound::new(#call) })
             }
             // A boxed `impl Trait` was refused above.
-            Kind::Boxed { .. } | Kind::Plain | Kind::SizedOnly => (call, false),
+            Kind::Boxed { .. } | Kind::Plain | Kind::SizedOnly => call,
         }
     }
 

@@ -1,7 +1,7 @@
 //! The expansion of `#[dyn_trait]` is lint-clean: these shapes compile where rustc's warnings
 //! and clippy's default and pedantic groups are denied (CI runs clippy with `-D warnings`
-//! over the tests). `forbid(unsafe_code)` holds for a trait none of whose methods borrows for
-//! two lifetimes (`borrowing` below needs `unsafe_code` allowed, as the docs say).
+//! over the tests), and under `forbid(unsafe_code)`: the one `unsafe` block of an expansion
+//! (`borrowing` below) is the macro's, which the lint does not look into.
 
 #![deny(
     warnings,
@@ -161,9 +161,10 @@ mod safe {
 }
 
 /// A trait whose methods borrow for two lifetimes (an `impl Trait` argument counts as one):
-/// the expansion's one `unsafe` block, allowed on the method, under `deny(unsafe_code)`.
+/// the expansion's one `unsafe` block, under `forbid(unsafe_code)` (an `allow` of the lint
+/// there would be an error).
 mod borrowing {
-    #![deny(unsafe_code)]
+    #![forbid(unsafe_code)]
 
     use std::fmt::Display;
     use std::future::Future;

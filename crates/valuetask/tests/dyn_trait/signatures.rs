@@ -648,10 +648,10 @@ mod sync_futures {
         assert_eq!(*drive(sync(store.local())), 2);
         // Shared across threads while pending: a reference reaches nothing.
         let pending = send_and_sync(store.get());
-        std::thread::scope(|s| {
-            let shared = &pending;
-            s.spawn(move || drop(shared));
-        });
+        let shared = &pending;
+        let seen =
+            std::thread::scope(|s| s.spawn(move || std::ptr::from_ref(shared) as usize).join());
+        assert_eq!(seen.unwrap(), std::ptr::from_ref(&pending) as usize);
         assert_eq!(drive(pending), 2);
     }
 }
