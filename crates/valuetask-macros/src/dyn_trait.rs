@@ -7,19 +7,27 @@
 //!   for `-> impl Future<..> + Send`), boxes for other `-> impl Trait`, and what the others
 //!   return; implemented for every `T: Store`, each call's future started in a pooled block
 //!   as a `#[value_task]` body is (`lazy` and `boxed` as there);
-//! - `type DynStore<'a, ..> = DynForm<dyn ErasedStore<.., Assoc = Assoc> + 'a>`: the `dyn`
-//!   form (`valuetask::DynForm`, which has dynosaur's constructors), with `Store` implemented
-//!   for it, and `Erase<T>` for the trait object and every implementor `T` (the unsizing
-//!   coercions the constructors use: the expansion writes no pointer cast);
+//! - `struct DynStore<'a, ..> { object: dyn ErasedStore<.., Assoc = Assoc> + 'a }`,
+//!   `repr(transparent)`: the `dyn` form, a type of the user's crate (inherent and foreign
+//!   trait impls allowed, as on dynosaur's), with dynosaur's constructors and `Store`
+//!   implemented for it;
 //! - the bridges `Store for &T`, `&mut T`, `Box<T>` where every method's receiver allows
 //!   (`bridge(blanket)`, the default after `dyn(box)`), for pointers to `DynStore` only
 //!   (`bridge(dyn)`), or none (`bridge(none)`, the default in dynosaur 0.2's forms).
 //!
-//! The expansion holds `unsafe` only for a method whose arguments borrow for two or more
-//! lifetimes (a receiver that owns `Self` counts as one: the `dyn` form's own;
-//! `method.rs`: `Method::dyn_body`) and where it calls the trait's own `unsafe fn` methods;
-//! at the macro's span, with no `allow(unsafe_code)` (an error where the user forbids the
-//! lint, which rustc does not report in another crate's macro).
+//! The expansion holds `unsafe` in three places, each at the macro's span with no
+//! `allow(unsafe_code)` (an error where the user forbids the lint, which rustc does not report
+//! in another crate's macro):
+//!
+//! - the casts between the trait object and the `dyn` form, of a pointer to one to a pointer
+//!   to the other (the constructors; the `dyn` form's methods taking `self` in a `Box`, `Arc`,
+//!   `Rc` or `Pin`: `Receiver::object`). Sound because the struct is `repr(transparent)` over
+//!   its one field, so both pointers have one address and one vtable, and because no
+//!   `DynStore` exists but by such a cast: it is unsized, with no type parameter to unsize
+//!   from, so neither a literal nor a coercion can make one;
+//! - a method whose arguments borrow for two or more lifetimes (a receiver that owns `Self`
+//!   counts as one: the `dyn` form's own; `method.rs`: `Method::dyn_body`);
+//! - calls of the trait's own `unsafe fn` methods.
 //!
 //! An attribute whose `dyn Trait` names another trait leaves the item alone:
 //! `trait_variant::make` copies the attributes under it to both variants, and each variant's
@@ -305,6 +313,7 @@ impl<'t> Generated<'t> {
         if let Some(w) = &self.item.generics.where_clause {
             predicates.extend(w.predicates.iter().map(|p| quote!(#p)));
         }
+        predicates.extend(self.outlives_supertraits());
         let names: Vec<&Ident> = self.assocs.iter().map(|a| &a.ident).collect();
         for a in &self.assocs {
             if a.bounds.is_empty() {
@@ -401,16 +410,14 @@ impl<'t> Generated<'t> {
     fn tokens(&self) -> syn::Result<TokenStream> {
         let erased_trait = self.erased_trait();
         let blanket = self.blanket_impl();
-        let alias = self.alias();
+        let dyn_struct = self.dyn_struct();
         let dyn_impl = self.dyn_impl();
-        let erase = self.erase_impl();
         let bridges = self.bridges();
         let generated = quote! {
             #erased_trait
             #blanket
-            #alias
+            #dyn_struct
             #dyn_impl
-            #erase
             #bridges
         };
         // The trait's own lint allowances go on every generated item, which names the trait
@@ -511,21 +518,29 @@ impl<'t> Generated<'t> {
         }
     }
 
-    /// `type DynTrait<'dyn_trait, ..> = dyn ErasedTrait<..> + 'dyn_trait;`
-    fn alias(&self) -> TokenStream {
+    /// `struct DynTrait<'dyn_trait, ..> { object: dyn ErasedTrait<..> + 'dyn_trait }`,
+    /// `repr(transparent)`, and its constructors (dynosaur's), where the trait object becomes
+    /// the struct by a cast of a pointer to one to a pointer to the other. An owning pointer
+    /// is erased by `macro_support::erase_*` (never inlined: where the vtable is compiled
+    /// decides whether the implementor's `poll` is inlined into the erased methods, see
+    /// there), through `Erase`, implemented here; `from_ref` and `from_mut` coerce in place,
+    /// as the `const fn`s dynosaur's are.
+    fn dyn_struct(&self) -> TokenStream {
         let vis = &self.args.vis;
         let name = &self.args.name;
         let lt = &self.lt;
-        // An alias's bounds are not enforced (rustc's `type_alias_bounds`): names only, and
-        // a constant's type; the trait's defaults too (`DynStore<'a>` for `Store<K = String>`)
-        // where nothing follows them (the associated types' parameters come last and have
-        // none) and they do not name `Self`, which an alias has not.
-        let mut params = self.trait_params(true);
+        let trait_name = &self.item.ident;
+        // The trait's defaults where nothing follows them (the associated types' parameters
+        // come last and have none) and they do not name `Self`.
+        let mut params: Vec<TokenStream> = self.impl_params().iter().map(|p| quote!(#p)).collect();
         if self.assocs.is_empty() {
             self.add_defaults(&mut params);
         }
         let assocs = self.assocs.iter().map(|a| &a.ident);
         let dyn_type = self.dyn_type();
+        let where_clause = self.trait_where();
+        let dyn_self = self.dyn_self();
+        let bound = self.trait_path_bound();
         let doc = format!(
             "`dyn {trait_name}`, usable where `{trait_name}`'s `async fn` methods keep it from \
              being a trait object: a `Box<{name}>`, `&mut {name}` or `Arc<{name}>` of any \
@@ -533,20 +548,120 @@ impl<'t> Generated<'t> {
              [`{trait_name}`]; each call through it returns a value task whose future is kept in \
              pooled storage (no allocation per call in steady state; `impl Trait` arguments, \
              `-> impl Trait` returns other than futures, futures over 4,080 bytes and outputs over \
-             4,064 are boxed).",
-            trait_name = self.item.ident
+             4,064 are boxed)."
         );
-        let krate = self.args.options.krate(Span::call_site());
+        let docs = [
+            format!("A `Box<{name}>` of `value`."),
+            format!("A `Box<{name}>` of `value`: dynosaur 0.2's name for `new_box`."),
+            format!("An `Arc<{name}>` of `value`."),
+            format!("An `Rc<{name}>` of `value`."),
+            format!("`value`'s box as a `Box<{name}>`."),
+            format!("`value`'s `Arc` as an `Arc<{name}>`."),
+            format!("`value`'s `Rc` as an `Rc<{name}>`."),
+            format!("`value` as a `&{name}`."),
+            format!("`value` as a `&mut {name}`."),
+        ];
+        let [d0, d1, d2, d3, d4, d5, d6, d7, d8] = docs;
+        let value = quote!(impl #bound + #lt);
+        let impl_params = self.dyn_params();
+        let support = self.args.options.macro_support(Span::call_site());
+        let implementor = Ident::new("__DynTraitImpl", Span::mixed_site());
         quote! {
+            impl<#impl_params, #implementor: #bound + #lt> #support::Erase<#implementor> for #dyn_type
+            #where_clause
+            {
+                #[inline(always)]
+                fn erase_box(value: ::std::boxed::Box<#implementor>) -> ::std::boxed::Box<Self> {
+                    value
+                }
+                #[inline(always)]
+                fn erase_arc(value: ::std::sync::Arc<#implementor>) -> ::std::sync::Arc<Self> {
+                    value
+                }
+                #[inline(always)]
+                fn erase_rc(value: ::std::rc::Rc<#implementor>) -> ::std::rc::Rc<Self> {
+                    value
+                }
+            }
+
             #[doc = #doc]
-            #vis type #name<#lt, #(#params,)* #(#assocs),*> = #krate::DynForm<#dyn_type>;
+            #[repr(transparent)]
+            #vis struct #name<#lt, #(#params,)* #(#assocs),*> #where_clause {
+                object: #dyn_type,
+            }
+
+            impl<#impl_params> #dyn_self #where_clause {
+                #[doc = #d0]
+                #[inline]
+                pub fn new_box(value: #value) -> ::std::boxed::Box<Self> {
+                    Self::from_box(::std::boxed::Box::new(value))
+                }
+                #[doc = #d1]
+                #[inline]
+                pub fn boxed(value: #value) -> ::std::boxed::Box<Self> {
+                    Self::from_box(::std::boxed::Box::new(value))
+                }
+                #[doc = #d2]
+                #[inline]
+                pub fn new_arc(value: #value) -> ::std::sync::Arc<Self> {
+                    Self::from_arc(::std::sync::Arc::new(value))
+                }
+                #[doc = #d3]
+                #[inline]
+                pub fn new_rc(value: #value) -> ::std::rc::Rc<Self> {
+                    Self::from_rc(::std::rc::Rc::new(value))
+                }
+                #[doc = #d4]
+                #[inline]
+                pub fn from_box(value: ::std::boxed::Box<#value>) -> ::std::boxed::Box<Self> {
+                    let object: ::std::boxed::Box<#dyn_type> = #support::erase_box(value);
+                    // SAFETY: `Self` is `repr(transparent)` over the trait object: the same
+                    // allocation and layout, owned by the new box alone.
+                    unsafe { ::std::boxed::Box::from_raw(::std::boxed::Box::into_raw(object) as *mut Self) }
+                }
+                #[doc = #d5]
+                #[inline]
+                pub fn from_arc(value: ::std::sync::Arc<#value>) -> ::std::sync::Arc<Self> {
+                    let object: ::std::sync::Arc<#dyn_type> = #support::erase_arc(value);
+                    // SAFETY: as in `from_box`, with the count `into_raw` hands over.
+                    unsafe { ::std::sync::Arc::from_raw(::std::sync::Arc::into_raw(object) as *const Self) }
+                }
+                #[doc = #d6]
+                #[inline]
+                pub fn from_rc(value: ::std::rc::Rc<#value>) -> ::std::rc::Rc<Self> {
+                    let object: ::std::rc::Rc<#dyn_type> = #support::erase_rc(value);
+                    // SAFETY: as in `from_arc`.
+                    unsafe { ::std::rc::Rc::from_raw(::std::rc::Rc::into_raw(object) as *const Self) }
+                }
+                #[doc = #d7]
+                #[inline]
+                pub const fn from_ref(value: &(#value)) -> &Self {
+                    let object: &(#dyn_type) = value;
+                    // SAFETY: `repr(transparent)`; the borrow is `value`'s.
+                    unsafe { &*(object as *const (#dyn_type) as *const Self) }
+                }
+                #[doc = #d8]
+                #[inline]
+                pub const fn from_mut(value: &mut (#value)) -> &mut Self {
+                    let object: &mut (#dyn_type) = value;
+                    // SAFETY: `repr(transparent)`; the unique borrow is `value`'s.
+                    unsafe { &mut *(object as *mut (#dyn_type) as *mut Self) }
+                }
+            }
         }
+    }
+
+    /// `DynTrait<'dyn_trait, T.., Assoc..>`, the `dyn` form as a type.
+    fn dyn_self(&self) -> TokenStream {
+        let name = &self.args.name;
+        let args = self.dyn_captures();
+        quote!(#name<#(#args),*>)
     }
 
     /// `impl Trait for dyn ErasedTrait`: each method calls the erased one.
     fn dyn_impl(&self) -> TokenStream {
-        let krate = self.args.options.krate(Span::call_site());
         let params = self.dyn_params();
+        let dyn_self = self.dyn_self();
         let trait_path = self.trait_path();
         let erased_path = self.erased_path();
         let dyn_type = self.dyn_type();
@@ -566,11 +681,11 @@ impl<'t> Generated<'t> {
             } = m.impl_signature(&captured);
             let ident = method::erased_name(&m.item.sig.ident);
             let receiver = m.receiver.expect("a method of the dyn form has a receiver");
-            let inner = Ident::new(receiver.inner(), Span::call_site());
+            let object = receiver.object();
             let arguments = m.boxed_arguments(&names);
             let call = unsafe_call(
                 &m.item.sig,
-                quote!(<#dyn_type as #erased_path>::#ident(#krate::DynForm::#inner(self), #(#arguments),*)),
+                quote!(<#dyn_type as #erased_path>::#ident(#object, #(#arguments),*)),
             );
             let body = m.dyn_body(call, borrows, &self.args.options);
             let cfgs = m.carried_attrs();
@@ -629,52 +744,16 @@ impl<'t> Generated<'t> {
         quote! {
             #allow
             #[allow(refining_impl_trait)]
-            impl<#params> #trait_path for #krate::DynForm<#dyn_type> #where_clause {
+            impl<#params> #trait_path for #dyn_self #where_clause {
                 #(#assocs)*
                 #(#methods)*
             }
         }
     }
 
-    /// `Erase<V>` for the trait object, for every implementor `V`: the unsizing coercions
-    /// behind `DynForm`'s constructors (`new_box`, `from_mut`, …).
-    fn erase_impl(&self) -> TokenStream {
-        let params = self.dyn_params();
-        let dyn_type = self.dyn_type();
-        let where_clause = self.trait_where();
-        let bound = self.trait_path_bound();
-        let lt = &self.lt;
-        let support = self.args.options.macro_support(Span::call_site());
-        let value = Ident::new("__DynTraitImpl", Span::mixed_site());
-        quote! {
-            impl<#params, #value: #bound + #lt> #support::Erase<#value> for #dyn_type #where_clause {
-                #[inline(always)]
-                fn erase_box(value: ::std::boxed::Box<#value>) -> ::std::boxed::Box<Self> {
-                    value
-                }
-                #[inline(always)]
-                fn erase_arc(value: ::std::sync::Arc<#value>) -> ::std::sync::Arc<Self> {
-                    value
-                }
-                #[inline(always)]
-                fn erase_rc(value: ::std::rc::Rc<#value>) -> ::std::rc::Rc<Self> {
-                    value
-                }
-                #[inline(always)]
-                fn erase_ref(value: &#value) -> &Self {
-                    value
-                }
-                #[inline(always)]
-                fn erase_mut(value: &mut #value) -> &mut Self {
-                    value
-                }
-            }
-        }
-    }
-
-    /// `Erase`'s impl needs the trait's `where` clause (a value of the trait brings its
-    /// associated types' bounds), and an associated type's `?Sized`, which its parameter
-    /// would otherwise lose (a `type Key: ?Sized` implemented as `str`).
+    /// The `dyn` form's struct and constructors need the trait's `where` clause (a value of
+    /// the trait brings its associated types' bounds), and an associated type's `?Sized`,
+    /// which its parameter would otherwise lose (a `type Key: ?Sized` implemented as `str`).
     fn trait_where(&self) -> TokenStream {
         let mut predicates: Vec<TokenStream> = Vec::new();
         if let Some(w) = &self.item.generics.where_clause {
@@ -690,11 +769,26 @@ impl<'t> Generated<'t> {
                 predicates.push(quote!(#ident: ?::core::marker::Sized));
             }
         }
+        predicates.extend(self.outlives_supertraits());
         if predicates.is_empty() {
             quote!()
         } else {
             quote!(where #(#predicates),*)
         }
+    }
+
+    /// `'dyn_trait: 'a` for each lifetime among the trait's supertraits (`trait Handler:
+    /// Send + 'static`): its trait object is only well-formed for such a `'dyn_trait`.
+    fn outlives_supertraits(&self) -> Vec<TokenStream> {
+        let lt = &self.lt;
+        self.item
+            .supertraits
+            .iter()
+            .filter_map(|b| match b {
+                syn::TypeParamBound::Lifetime(l) => Some(quote!(#lt: #l)),
+                _ => None,
+            })
+            .collect()
     }
 
     /// `impl<T: Trait + ?Sized> Trait for &T / &mut T / Box<T>`, each where every method's
@@ -732,13 +826,7 @@ impl<'t> Generated<'t> {
         let trait_path = self.trait_path();
         let generic = Ident::new("__DynTraitImpl", Span::mixed_site());
         let (params, inner, mut predicates) = if self.args.bridge == Bridge::Dyn {
-            let krate = self.args.options.krate(Span::call_site());
-            let dyn_type = self.dyn_type();
-            (
-                self.dyn_params(),
-                quote!(#krate::DynForm<#dyn_type>),
-                self.dyn_predicates(),
-            )
+            (self.dyn_params(), self.dyn_self(), self.dyn_predicates())
         } else {
             let params = self.impl_params();
             let predicates = self

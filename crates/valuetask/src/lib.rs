@@ -31,7 +31,7 @@
 //! | `ManualResetValueTaskSourceCore<T>` | [`ManualResetValueTaskSourceCore<T>`](ManualResetValueTaskSourceCore): `&self` API, `reset()` bumps the version, wrong token panics naming both |
 //! | pooled `IValueTaskSource` objects (what `Socket` does internally) | [`CompletionPool<T>`](CompletionPool) + [`Completer<T>`](Completer): a reusable `oneshot` |
 //! | `PoolingAsyncValueTaskMethodBuilder`, `async ValueTask<T>` methods | [`#[value_task]`](macro@value_task) on traits, impls and `async fn`s; [`ValueTask::new`] pools the future; [`LocalValueTask`] for futures that are not `Send` |
-//! | no .NET counterpart: native `async fn` traits behind a trait object (dynosaur's `dyn` form) | [`#[dyn_trait]`](macro@dyn_trait) and its [`DynForm`]: the trait as written, a `dyn` form whose calls return value tasks in pooled storage, no box per call |
+//! | no .NET counterpart: native `async fn` traits behind a trait object (dynosaur's `dyn` form) | [`#[dyn_trait]`](macro@dyn_trait): the trait as written, a `dyn` form whose calls return value tasks in pooled storage, no box per call |
 //! | no .NET counterpart: tower's `BoxService`, `BoxCloneService`, `BoxCloneSyncService`, `UnsyncBoxService` and `BoxLayer` family | [`tower`]'s types of the same names (feature `tower`): the same erasure, with value-task responses in pooled storage, no box per request |
 //! | `TaskScheduler.UnobservedTaskException` | [`set_unobserved_error_hook`] (default: a `tracing` warning), [`take_unobserved_error_hook`] |
 //! | `ConfigureAwait(false)`, `SynchronizationContext` | none: code after `.await` runs on whatever executor polls it |
@@ -81,7 +81,6 @@ mod combinators;
 mod completion_source;
 mod continuation_thread;
 mod continue_with;
-mod dyn_form;
 mod error;
 mod first_poll;
 mod forwarding;
@@ -113,7 +112,6 @@ mod watcher;
 pub use completion_source::TaskCompletionSource;
 pub use continuation_thread::Continuations;
 pub use continue_with::{ContinuationOptions, ContinueOn, ContinueWhen};
-pub use dyn_form::DynForm;
 pub use local_value_task::LocalValueTask;
 pub use runtime::{yield_now, YieldNow};
 pub use source::{
@@ -284,9 +282,13 @@ pub use valuetask_macros::value_task;
 ///
 /// What it generates (for a trait `Store` and the name `DynStore`):
 ///
-/// - `type DynStore<'a, P.., A..> = DynForm<dyn ErasedStore<P.., A = A..> + 'a>`, with the
-///   trait's parameters `P` and associated types `A` as parameters: a [`DynForm`], which
-///   implements `Store` and has dynosaur's constructors (`new_box`, `from_mut`, …).
+/// - `struct DynStore<'a, P.., A..>`, with the trait's parameters `P` and associated types
+///   `A` as parameters: a `repr(transparent)` struct around `dyn ErasedStore<P.., A = A..> +
+///   'a`, as dynosaur's is, which implements `Store` and has dynosaur's constructors:
+///   `new_box`, `new_arc`, `new_rc`, `from_box`, `from_arc`, `from_rc`, and the `const fn`s
+///   `from_ref` and `from_mut` (each takes any implementor of `Store`), and 0.2's `boxed`. It
+///   is a type of your crate: give it inherent methods, or `Debug` (it has none, as
+///   dynosaur's has none), as for any of your types.
 /// - `ErasedStore` (hidden), the trait object's trait: its methods (renamed `__dyn_name`)
 ///   return a `LocalValueTask` for an `async fn` (an implementor's future need not be
 ///   `Send`), a `ValueTask` for `-> impl Future<Output = T> + Send`, a `Box<dyn Trait>` for
@@ -311,7 +313,8 @@ pub use valuetask_macros::value_task;
 /// output generic over the trait's parameters, the trait's impl for the `dyn` form then does
 /// not hold for those that are not; a concrete one, such as `Result<(), Box<dyn Error>>`, is
 /// an error at that output: add `+ Send + Sync` to the error type, as tower's `BoxError`
-/// has), and a `+ Sync` future (a value task is never `Sync`). A `-> impl Future + 'static` (or `+ 'a`) future's value task has that
+/// has). A `+ Sync` future is returned wrapped (a value task is not `Sync`; the wrapper is,
+/// as nothing reaches a future through `&`). A `-> impl Future + 'static` (or `+ 'a`) future's value task has that
 /// lifetime, as the box has; it holds the output, so the `dyn` form's impl of the trait
 /// asks the output to outlive it too (`Self::Response: 'static` for a spawnable
 /// `-> impl Future<Output = Self::Response> + Send + 'static`), where the box does not.

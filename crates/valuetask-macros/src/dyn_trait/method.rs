@@ -50,7 +50,7 @@ pub(crate) enum Kind {
 }
 
 /// How the receiver takes `Self`: the bridges forward `&self`, `&mut self` and (for `Box<T>`)
-/// `self: Box<Self>`; the `dyn` form (`DynForm`) passes each on to its trait object.
+/// `self: Box<Self>`; the `dyn` form passes each on to its trait object.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Receiver {
     Ref,
@@ -63,16 +63,32 @@ pub(crate) enum Receiver {
 }
 
 impl Receiver {
-    /// `DynForm`'s method that hands this receiver's trait object over.
-    pub(crate) fn inner(self) -> &'static str {
+    /// The `dyn` form's `self` as its trait object, taken as this receiver takes it: the
+    /// field borrowed, or the pointer to it (the form is `repr(transparent)` over the object),
+    /// at the macro's span.
+    pub(crate) fn object(self) -> TokenStream {
         match self {
-            Receiver::Ref => "__inner",
-            Receiver::Mut => "__inner_mut",
-            Receiver::Boxed => "__inner_box",
-            Receiver::Arc => "__inner_arc",
-            Receiver::Rc => "__inner_rc",
-            Receiver::PinMut => "__inner_pin_mut",
-            Receiver::PinRef => "__inner_pin",
+            Receiver::Ref => quote!(&self.object),
+            Receiver::Mut => quote!(&mut self.object),
+            // SAFETY (of the expansion, each): the form is `repr(transparent)` over the
+            // object: the same allocation and layout, its ownership or count handed over.
+            Receiver::Boxed => quote!(unsafe {
+                ::std::boxed::Box::from_raw(&raw mut (*::std::boxed::Box::into_raw(self)).object)
+            }),
+            Receiver::Arc => quote!(unsafe {
+                ::std::sync::Arc::from_raw(&raw const (*::std::sync::Arc::into_raw(self)).object)
+            }),
+            Receiver::Rc => quote!(unsafe {
+                ::std::rc::Rc::from_raw(&raw const (*::std::rc::Rc::into_raw(self)).object)
+            }),
+            // SAFETY (of the expansion, both): the object is the whole of the pinned form,
+            // never moved out of it (structural pinning).
+            Receiver::PinMut => quote!(unsafe {
+                ::core::pin::Pin::map_unchecked_mut(self, |form| &mut form.object)
+            }),
+            Receiver::PinRef => {
+                quote!(unsafe { ::core::pin::Pin::map_unchecked(self, |form| &form.object) })
+            }
         }
     }
 }
@@ -672,7 +688,7 @@ fn borrows(sig: &Signature, captured: &[TokenStream]) -> usize {
     .collect::<std::collections::BTreeSet<_>>()
     .len();
     // A receiver that owns `Self` (`Box<Self>`, `Arc<Self>`, `Rc<Self>`) holds the `dyn`
-    // form itself, which lives for a lifetime of its own (`'d` in `DynForm<dyn .. + 'd>`):
+    // form itself, which lives for a lifetime of its own (`'d` in `DynStore<'d>`):
     // one borrow more (a borrowed receiver's lifetime is within it).
     let owning_receiver = sig.inputs.iter().any(|arg| match arg {
         FnArg::Receiver(r) => {

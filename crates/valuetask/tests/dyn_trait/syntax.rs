@@ -361,10 +361,9 @@ mod options {
 
     #[test]
     fn the_crate_option_names_valuetask_by_its_path() {
-        let renamed: &reexported::framework::DynForm<dyn ErasedRenamed> =
-            DynRenamed::from_ref(&Body);
+        let renamed: &DynRenamed<'_> = DynRenamed::from_ref(&Body);
         assert_eq!(now(renamed.get()), 9);
-        let quoted: &reexported::framework::DynForm<dyn ErasedQuoted> = DynQuoted::from_ref(&Body);
+        let quoted: &DynQuoted<'_> = DynQuoted::from_ref(&Body);
         assert_eq!(now(quoted.get()), 10);
     }
 
@@ -428,7 +427,6 @@ mod constructors {
                 .map(|d| now(d.id())),
                 [1, 2, 3, 4, 5, 2]
             );
-            assert_eq!(format!("{boxed:?}"), "DynForm");
             drop(shared);
             assert_eq!(drops.get(), 0, "the Rc still has a count");
         }
@@ -459,6 +457,68 @@ mod constructors {
         let other = DynShared::new_arc(Plain(8));
         let handle = std::thread::spawn(move || (now(shared.id()), now(other.id())));
         assert_eq!(handle.join().unwrap(), (7, 8));
+    }
+}
+
+/// The `dyn` form is a type of the user's crate, as dynosaur's is: it takes inherent impls and
+/// impls of foreign traits (`Debug`, `Display`), and `from_ref` is a `const fn`.
+mod the_dyn_form_is_the_users_type {
+    use super::*;
+    use std::fmt;
+
+    #[dyn_trait(pub DynNamed = dyn(box) Named)]
+    pub trait Named: Sync {
+        async fn name(&self) -> String;
+        fn id(&self) -> u32;
+    }
+
+    // A constant of the `dyn` form (a `static` needs the form `Sync`: the trait's supertrait).
+    const FIXED: &DynNamed<'static> = DynNamed::from_ref(&Fixed);
+
+    struct Fixed;
+
+    impl Named for Fixed {
+        async fn name(&self) -> String {
+            String::from("fixed")
+        }
+        fn id(&self) -> u32 {
+            4
+        }
+    }
+
+    impl DynNamed<'_> {
+        fn doubled_id(&self) -> u32 {
+            self.id() * 2
+        }
+    }
+
+    impl fmt::Debug for DynNamed<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "DynNamed#{}", self.id())
+        }
+    }
+
+    impl fmt::Display for DynNamed<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "named {}", self.id())
+        }
+    }
+
+    #[derive(Debug)]
+    struct Service {
+        named: Box<DynNamed<'static>>,
+    }
+
+    #[test]
+    fn inherent_and_foreign_trait_impls_and_a_const_constructor() {
+        assert_eq!(FIXED.doubled_id(), 8);
+        assert_eq!(now(FIXED.name()), "fixed");
+        assert_eq!(FIXED.to_string(), "named 4");
+        let service = Service {
+            named: DynNamed::new_box(Fixed),
+        };
+        assert_eq!(format!("{service:?}"), "Service { named: DynNamed#4 }");
+        assert_eq!(now(service.named.name()), "fixed");
     }
 }
 

@@ -3,10 +3,10 @@
 // borrows an argument its `impl Trait + 'static` promises it does not (a use after free,
 // in safe code, when the erased output was of the call's lifetime and the `dyn` form
 // unnamed it). The erased trait's output carries the bound now: such an impl does not
-// compile, and a box that borrows the argument is refused at the impl.
+// compile, and a box that borrows the argument is refused at the impl. (Nor could such a
+// type be made into the `dyn` form: its constructors take implementors of the trait only.)
 use std::fmt::Display;
 use valuetask::dyn_trait;
-use valuetask::macro_support::Erase;
 
 #[dyn_trait(DynShow = dyn Show)]
 trait Show {
@@ -29,29 +29,10 @@ impl ErasedShow for Evil {
     }
 }
 
-impl<'d> Erase<Evil> for dyn ErasedShow + 'd {
-    fn erase_box(v: Box<Evil>) -> Box<Self> {
-        v
-    }
-    fn erase_arc(v: std::sync::Arc<Evil>) -> std::sync::Arc<Self> {
-        v
-    }
-    fn erase_rc(v: std::rc::Rc<Evil>) -> std::rc::Rc<Self> {
-        v
-    }
-    fn erase_ref(v: &Evil) -> &Self {
-        v
-    }
-    fn erase_mut(v: &mut Evil) -> &mut Self {
-        v
-    }
-}
-
 fn main() {
-    let d = DynShow::new_box(Evil);
     let shown = {
         let s = String::from("freed");
-        d.show(&s)
+        Evil.__dyn_show(&s)
     };
     println!("{shown}");
 }
