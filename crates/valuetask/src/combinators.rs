@@ -75,6 +75,26 @@ impl<T: Send + Sync + 'static> FirstOf<T> {
 /// them (an empty one kept as it is) (.NET's `WhenAll` adds a faulted input's inner exceptions one by one). Values thrown
 /// away (some input failed) drop one at a time, a panicking `Drop` among them discarded (see
 /// `DropEachCaught`).
+/// `when_all`'s outcome of inputs that have all completed: their values cloned in input
+/// order, or their failures combined ([`combine`]); a panicking `T::clone` is a fault with
+/// its message. The clones made so far live outside the unwind and are dropped after it, one
+/// at a time: a `T::drop` panicking during the unwind would abort.
+fn combine_completed<T: Clone + Send + Sync + 'static>(
+    tasks: &DropEachCaught<Task<T>>,
+) -> TaskOutput<Vec<T>> {
+    let mut results = DropEachCaught(Vec::with_capacity(tasks.0.len()));
+    let cloned = catch_unwind(AssertUnwindSafe(|| {
+        for task in &tasks.0 {
+            let result = task.try_result().expect("every input has completed");
+            results.0.push(result.cloned().map_err(TaskError::clone));
+        }
+    }));
+    match cloned {
+        Ok(()) => combine(results),
+        Err(panic) => Err(crate::catch_panic::panic_error(panic)),
+    }
+}
+
 fn combine<T>(mut results: DropEachCaught<TaskOutput<T>>) -> TaskOutput<Vec<T>> {
     let mut failures: Vec<TaskError> = Vec::new();
     // Decided on the inputs' own errors: an input faulted with an aggregate of cancellations
@@ -148,41 +168,20 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
         // panic; one at a time, so two such panics cannot abort.
         let tasks = DropEachCaught::collect(tasks);
         if tasks.0.iter().all(Task::is_completed) {
-            // A panicking `T::clone` faults `all`, as it does when the inputs finish later.
-            // The clones made so far live outside the unwind and are dropped after it, one
-            // at a time: a `T::drop` panicking during the unwind would abort.
-            let mut results = DropEachCaught(Vec::with_capacity(tasks.0.len()));
-            let cloned = catch_unwind(AssertUnwindSafe(|| {
-                for task in &tasks.0 {
-                    let result = task.try_result().expect("completed");
-                    results.0.push(result.cloned().map_err(TaskError::clone));
-                }
-            }));
-            let combined = match cloned {
-                Ok(()) => combine(results),
-                Err(panic) => Err(crate::catch_panic::panic_error(panic)),
-            };
-            return match combined {
+            return match combine_completed(&tasks) {
                 Ok(values) => Task::from_result(values),
                 Err(error) => Task::from_error(error),
             };
         }
         let tcs = TaskCompletionSource::new();
         let all = tcs.task();
-        let joined = async move {
-            let mut results = DropEachCaught(Vec::with_capacity(tasks.0.len()));
-            for task in &tasks.0 {
-                results.0.push(task.await);
-            }
-            combine(results)
-        };
-        // A panic (a `T::clone`) faults `all` with its message.
+        // Every input completes before any is read, so a panicking `T::clone` faults `all`
+        // only once no input is still running, as when they were complete at the call.
         let forward = async move {
-            tcs.forward_outcome(
-                crate::catch_panic::catch_panic(joined)
-                    .await
-                    .and_then(|r| r),
-            );
+            for task in &tasks.0 {
+                task.completion().await;
+            }
+            tcs.forward_outcome(combine_completed(&tasks));
         };
         // The bridge lives in the inputs' waiter lists until the last one completes.
         ValueTask::boxed_lazy(forward).run_bridged_detached();

@@ -1111,3 +1111,17 @@ fn combinators_survive_an_iterator_that_panics_after_values_that_panic_when_drop
         assert_eq!(message, "no input 2", "{name}");
     }
 }
+
+/// A panicking clone of an input's value does not end `when_all` before its other inputs
+/// have completed (.NET's `WhenAll` completes only when all have).
+#[test]
+fn when_all_with_a_panicking_clone_still_waits_for_every_input() {
+    let a = TaskCompletionSource::new();
+    let b = TaskCompletionSource::<PanicsOnClone>::new();
+    let all = Task::when_all([a.task(), b.task()]);
+    a.set_result(PanicsOnClone);
+    assert!(!all.is_completed(), "b is still pending");
+    b.set_result(PanicsOnClone);
+    let error = all.wait().expect_err("a clone panicked");
+    assert_eq!(error.panic_message(), Some("clone failed"));
+}
