@@ -666,6 +666,63 @@ fn as_task_of_a_future_panicking_in_poll_and_in_drop_faults_the_task() {
     }
 }
 
+/// Ready at its first poll with a copy of its value (an output larger than a value task's two
+/// words is returned by its block's poll, which leaves the block to the value task's drop);
+/// panics when dropped.
+struct ReadyPanicsOnDrop<T>(T);
+
+impl<T: Clone + Unpin> std::future::Future for ReadyPanicsOnDrop<T> {
+    type Output = T;
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<T> {
+        Poll::Ready(self.0.clone())
+    }
+}
+
+impl<T> Drop for ReadyPanicsOnDrop<T> {
+    fn drop(&mut self) {
+        panic!("drop failed")
+    }
+}
+
+/// A future that completes at `as_task`'s or `into_task`'s first poll and panics as it is
+/// dropped faults the task, whatever the size of its output.
+#[test]
+fn as_task_of_a_future_panicking_in_drop_faults_the_task_for_large_outputs_too() {
+    let small = ValueTask::new(ReadyPanicsOnDrop(1_u64)).as_task();
+    let large = ValueTask::new(ReadyPanicsOnDrop([1_u64; 4])).as_task();
+    let large_result =
+        ValueTask::new(ReadyPanicsOnDrop(Ok::<_, TaskError>([2_u64; 4]))).into_task();
+    for error in [
+        small.wait().unwrap_err(),
+        large.wait().unwrap_err(),
+        large_result.wait().unwrap_err(),
+    ] {
+        assert_eq!(error.panic_message(), Some("drop failed"));
+    }
+}
+
+/// A value task of a source whose version moved on (a stale token) panics in `as_task` and
+/// `into_task`, naming both versions, as in every other method; it is not a faulted task.
+#[test]
+fn as_task_of_a_stale_token_panics_naming_the_versions() {
+    let core: &'static valuetask::ManualResetValueTaskSourceCore<u8> =
+        Box::leak(Box::new(valuetask::ManualResetValueTaskSourceCore::new()));
+    let stale = core.value_task();
+    core.reset();
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stale.as_task()))
+        .expect_err("a stale token panics");
+    let message = panic.downcast_ref::<String>().expect("a formatted message");
+    assert!(message.contains("does not match"), "{message}");
+    let results: &'static valuetask::ManualResetValueTaskSourceCore<Result<u8, TaskError>> =
+        Box::leak(Box::new(valuetask::ManualResetValueTaskSourceCore::new()));
+    let stale = results.value_task();
+    results.reset();
+    assert!(
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stale.into_task())).is_err(),
+        "a stale token panics"
+    );
+}
+
 /// A source completed from outside, holding a value whose `Drop` panics.
 #[derive(Default)]
 struct BombSource {

@@ -32,7 +32,8 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
     /// ```
     ///
     /// # Panics
-    /// If the value task already yielded its value.
+    /// If the value task already yielded its value, or its source's token is stale (the
+    /// source was reset since), naming both versions.
     #[track_caller]
     pub fn as_task(self) -> Task<T> {
         self.check_not_yielded("ValueTask::as_task");
@@ -45,8 +46,9 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
         // polled by reference, so after a panic the future is dropped here, outside the
         // unwind (dropped during it, a `Drop` that panics too would abort the process), and
         // that second panic is discarded: the first one is the task's fault.
+        self.check_source_token();
         match catch_unwind(AssertUnwindSafe(|| self.try_take())) {
-            Ok(Some(value)) => return Task::from_result(value),
+            Ok(Some(value)) => return self.complete_with(Ok(value)),
             Ok(None) => {}
             Err(panic) => {
                 crate::catch_panic::drop_discarding(self);
@@ -58,6 +60,40 @@ impl<T: Send + Sync + 'static> ValueTask<'static, T> {
                 crate::runtime::drive(ValueTask::from_backed(backed), None, false)
             }
             other => bridge::drive(other, false),
+        }
+    }
+}
+
+impl<T: Send + Sync + 'static> ValueTask<'static, T> {
+    /// A source's status read outside `as_task`'s and `into_task`'s catch: a stale token is
+    /// the caller's misuse and panics here, naming both versions, as every other method does
+    /// (.NET's `AsTask` lets `GetStatus`'s exception through too); what the backing yields, a
+    /// future's panic included, faults the task.
+    fn check_source_token(&self) {
+        if let Some(backed) = self.backed() {
+            if !backed.holds_future() && backed.kind() != Kind::Ready {
+                self.repr_is_completed();
+            }
+        }
+    }
+
+    /// A task born complete with `outcome`, taken from this value task, which is dropped
+    /// first: a block whose future returned a large output is released only now (the value
+    /// is returned from its poll, `repr.rs`), and a panic of that future's `Drop` faults the
+    /// task (the value dropped), as it does where the poll releases the block itself.
+    fn complete_with<U>(self, outcome: Result<U, TaskError>) -> Task<U>
+    where
+        U: Send + Sync + 'static,
+    {
+        match catch_unwind(AssertUnwindSafe(move || drop(self))) {
+            Ok(()) => match outcome {
+                Ok(value) => Task::from_result(value),
+                Err(error) => Task::from_error(error),
+            },
+            Err(panic) => {
+                crate::catch_panic::drop_discarding(outcome);
+                Task::from_error(crate::catch_panic::panic_error(panic))
+            }
         }
     }
 }
@@ -80,7 +116,8 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
     /// ```
     ///
     /// # Panics
-    /// If the value task already yielded its value.
+    /// If the value task already yielded its value, or its source's token is stale (the
+    /// source was reset since), naming both versions.
     #[track_caller]
     pub fn into_task(mut self) -> Task<U> {
         self.check_not_yielded("ValueTask::into_task");
@@ -89,9 +126,9 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
             // Complete already (or a future that completes at its first poll, here, as
             // `as_task` polls it): a task born complete, the static `Task::completed()` for
             // `()` (.NET `AsTask()` returns `Task.CompletedTask`) and the other cached results.
+            self.check_source_token();
             match catch_unwind(AssertUnwindSafe(|| self.try_take())) {
-                Ok(Some(Ok(value))) => return Task::from_result(value),
-                Ok(Some(Err(error))) => return Task::from_error(error),
+                Ok(Some(outcome)) => return self.complete_with(outcome),
                 Ok(None) => {}
                 Err(panic) => {
                     crate::catch_panic::drop_discarding(self);
