@@ -14,8 +14,12 @@
 //! count of live `Tracked` values), every await saw the outcome its producer chose, and the
 //! heap is back at its baseline, but for what the future pool may keep by design.
 
+use std::future::Future;
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicI64, AtomicU64,
+    Ordering::{Acquire, Relaxed, Release},
+};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -31,6 +35,9 @@ static ALLOC: alloc_count::CountingAllocator = alloc_count::CountingAllocator::P
 const POOL_RETENTION: i64 = 7 * 64 * 1024;
 /// An awaiter still pending this long after its producer completed lost its wake-up.
 const LOST_AFTER: Duration = Duration::from_secs(1);
+/// A run still going this long past its deadline is stuck: a round blocked before anything
+/// of it was marked complete (a deadlock, a wake-up lost ahead of the producer's mark).
+const STUCK_AFTER: Duration = Duration::from_secs(30);
 
 /// How often the progress goes to a stderr that is not a terminal, as a line of its own.
 const LOG_EVERY: Duration = Duration::from_secs(5);
@@ -241,6 +248,7 @@ fn main() {
     let deadline = Instant::now() + Duration::from_secs(config.seconds);
     let mismatches = Arc::new(AtomicU64::new(0));
     let lost = Arc::new(Mutex::new(None::<Kind>));
+    let workers_panicked = Mutex::new(0_usize);
 
     {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -260,6 +268,10 @@ fn main() {
                     if let Some(kind) = watchdog.check() {
                         *lost.lock().unwrap() = Some(kind);
                         eprintln!("\nstress: an awaiter of kind {kind:?} is still pending {LOST_AFTER:?} after its producer completed: a lost wake-up");
+                        std::process::exit(1);
+                    }
+                    if Instant::now() > deadline + STUCK_AFTER {
+                        eprintln!("\nstress: still running {STUCK_AFTER:?} past the deadline: a round is stuck (a deadlock, or a wake-up lost before its producer marked it)");
                         std::process::exit(1);
                     }
                     let done: u64 = watchdog.ops.iter().map(|o| o.load(Relaxed)).sum();
@@ -287,12 +299,16 @@ fn main() {
                     })
                 })
                 .collect();
-            for worker in workers {
-                worker.join().expect("a worker panicked");
-            }
+            // A worker's panic (its message printed by the panic hook) ends the run: the
+            // watchdog is stopped so the scope can end, and the run fails below.
+            let panicked = workers
+                .into_iter()
+                .map(|w| usize::from(w.join().is_err()))
+                .sum::<usize>();
+            *workers_panicked.lock().unwrap() = panicked;
             // Every awaiter has finished: nothing may be left pending.
             let wait_until = Instant::now() + LOST_AFTER * 2;
-            while watchdog.check().is_none() && Instant::now() < wait_until {
+            while panicked == 0 && watchdog.check().is_none() && Instant::now() < wait_until {
                 if watchdog.pending.lock().unwrap().is_empty() {
                     break;
                 }
@@ -325,7 +341,15 @@ fn main() {
         "stress: {total} operations in {seconds:.1} s on {} threads; {left_pending} awaiters left pending; {mismatched} outcomes unlike their producer's; {live_values} values not dropped; heap {grown:+} bytes from baseline (the future pool may keep up to {POOL_RETENTION})",
         config.threads
     );
-    let ok = left_pending == 0 && mismatched == 0 && live_values == 0 && grown <= POOL_RETENTION;
+    let panicked = *workers_panicked.lock().unwrap();
+    if panicked > 0 {
+        eprintln!("stress: {panicked} worker(s) panicked");
+    }
+    let ok = panicked == 0
+        && left_pending == 0
+        && mismatched == 0
+        && live_values == 0
+        && grown <= POOL_RETENTION;
     if !ok || lost.lock().unwrap().is_some() {
         eprintln!("stress: FAILED");
         std::process::exit(1);
@@ -418,16 +442,39 @@ fn round(
     producer.join().expect("the producer panicked");
     // A completer waiting on the runtime for its caller to leave, while this thread drops
     // the caller's value task.
+    // In half the rounds the caller leaves only once the completer's wait has registered
+    // (its first poll returned `Pending`): the register-then-wake path; else whenever the
+    // runtime gets to it, most often after the caller left.
     let (left, mut waiting) = pool.rent();
     let closed = watchdog.watch(Kind::PoolClosed);
+    let registered = Arc::new(AtomicBool::new(false));
+    let after_registration = rng.below(2) == 0;
     let closing = {
         let closed = closed.clone();
+        let registered = registered.clone();
         runtime.spawn(async move {
-            waiting.closed().await;
+            {
+                let mut wait = std::pin::pin!(waiting.closed());
+                std::future::poll_fn(|cx| {
+                    let poll = wait.as_mut().poll(cx);
+                    if poll.is_pending() {
+                        registered.store(true, Release);
+                    }
+                    poll
+                })
+                .await;
+            }
             let handed_back = waiting.send(Tracked::new(0)).is_err();
             (closed, handed_back)
         })
     };
+    if after_registration {
+        // Bounded by the watchdog's `STUCK_AFTER`: the caller is still here, so the wait's
+        // first poll is `Pending`.
+        while !registered.load(Acquire) {
+            std::thread::yield_now();
+        }
+    }
     drop(left);
     watchdog.completed(&closed);
 
