@@ -83,8 +83,11 @@ impl BufferedReader {
     }
 
     /// Refill the empty buffer from the socket (the part that may suspend). Cancel-safe: the
-    /// positions change only once the bytes are in (a read dropped while it waits, or started
-    /// at its call and never awaited, leaves the buffer empty, not its old bytes counted again).
+    /// positions change only once the bytes are in (a read dropped while it waits leaves the
+    /// buffer empty, not its old bytes counted again). A read is not cancel-safe as a whole,
+    /// by eager start: one whose bytes were there runs to its end at the call, so dropping
+    /// its value task unawaited (a losing `select!` branch) drops the count of bytes it
+    /// already copied into `buf` and took from the buffer.
     async fn refill(&mut self) -> io::Result<()> {
         let read = self.stream.read(&mut self.buffer).await?;
         self.start = 0;
