@@ -530,14 +530,20 @@ impl<'t> Generated<'t> {
         let name = &self.args.name;
         let lt = &self.lt;
         let trait_name = &self.item.ident;
-        // The trait's defaults where nothing follows them (the associated types' parameters
-        // come last and have none) and they do not name `Self`.
-        let mut params: Vec<TokenStream> = self.impl_params().iter().map(|p| quote!(#p)).collect();
+        // The struct states no bounds of the trait (as the alias before it did not): rustc
+        // does not ask a trait object's arguments to meet its trait's bounds, and every type
+        // or function naming the struct would have to repeat them (no implied bounds for a
+        // struct). Only what the object's type needs: a `?Sized` associated type's, and a
+        // lifetime its supertraits ask. The constructors and impls bound what they need. The
+        // trait's defaults where nothing follows them (the associated types' parameters come
+        // last and have none) and they do not name `Self`.
+        let mut params = self.trait_params(true);
         if self.assocs.is_empty() {
             self.add_defaults(&mut params);
         }
         let assocs = self.assocs.iter().map(|a| &a.ident);
         let dyn_type = self.dyn_type();
+        let struct_where = self.struct_where();
         let where_clause = self.trait_where();
         let dyn_self = self.dyn_self();
         let bound = self.trait_path_bound();
@@ -561,6 +567,7 @@ impl<'t> Generated<'t> {
             format!("`value` as a `&{name}`."),
             format!("`value` as a `&mut {name}`."),
         ];
+        let guards = self.pin_guards();
         let [d0, d1, d2, d3, d4, d5, d6, d7, d8] = docs;
         let value = quote!(impl #bound + #lt);
         let impl_params = self.dyn_params();
@@ -586,9 +593,11 @@ impl<'t> Generated<'t> {
 
             #[doc = #doc]
             #[repr(transparent)]
-            #vis struct #name<#lt, #(#params,)* #(#assocs),*> #where_clause {
+            #vis struct #name<#lt, #(#params,)* #(#assocs),*> #struct_where {
                 object: #dyn_type,
             }
+
+            #guards
 
             impl<#impl_params> #dyn_self #where_clause {
                 #[doc = #d0]
@@ -648,6 +657,49 @@ impl<'t> Generated<'t> {
                     unsafe { &mut *(object as *mut (#dyn_type) as *mut Self) }
                 }
             }
+        }
+    }
+
+    /// For a `dyn` form with a pinned receiver, which passes its pin on to the trait object
+    /// (`Receiver::object`): an `Unpin` impl as the auto trait's (the form is `Unpin` when the
+    /// object is), so that a user's `impl Unpin` conflicts with it, and an impl of a local
+    /// trait that conflicts with one for every `Drop` type, so that a user's `impl Drop`
+    /// (which gets `&mut` to a pinned form) does too: pin-project's guards.
+    fn pin_guards(&self) -> TokenStream {
+        let pinned = self
+            .dyn_methods()
+            .any(|m| matches!(m.receiver, Some(Receiver::PinMut | Receiver::PinRef)));
+        if !pinned {
+            return quote!();
+        }
+        let lt = &self.lt;
+        let params = self.trait_params(true);
+        let assocs: Vec<&Ident> = self.assocs.iter().map(|a| &a.ident).collect();
+        let dyn_type = self.dyn_type();
+        let dyn_self = self.dyn_self();
+        let mut predicates = self.maybe_unsized_assocs();
+        predicates.extend(self.outlives_supertraits());
+        let support = self.args.options.macro_support(Span::call_site());
+        let pin = Lifetime::new("'__dyn_trait_pin", Span::mixed_site());
+        let guard = Ident::new("MustNotImplDrop", Span::mixed_site());
+        let any = Ident::new("__DynTraitAny", Span::mixed_site());
+        quote! {
+            impl<#pin, #lt, #(#params,)* #(#assocs),*> ::core::marker::Unpin for #dyn_self
+            where
+                #(#predicates,)*
+                #support::PinGuard<#pin, #dyn_type>: ::core::marker::Unpin,
+            {
+            }
+
+            const _: () = {
+                trait #guard {}
+                impl<#any: ::core::ops::Drop + ?::core::marker::Sized> #guard for #any {}
+                impl<#lt, #(#params,)* #(#assocs),*> #guard for #dyn_self
+                where
+                    #(#predicates,)*
+                {
+                }
+            };
         }
     }
 
@@ -759,16 +811,7 @@ impl<'t> Generated<'t> {
         if let Some(w) = &self.item.generics.where_clause {
             predicates.extend(w.predicates.iter().map(|p| quote!(#p)));
         }
-        for a in &self.assocs {
-            let maybe_unsized = a.bounds.iter().any(|b| {
-                matches!(b, syn::TypeParamBound::Trait(t)
-                    if matches!(t.modifier, syn::TraitBoundModifier::Maybe(_)))
-            });
-            if maybe_unsized {
-                let ident = &a.ident;
-                predicates.push(quote!(#ident: ?::core::marker::Sized));
-            }
-        }
+        predicates.extend(self.maybe_unsized_assocs());
         predicates.extend(self.outlives_supertraits());
         if predicates.is_empty() {
             quote!()
@@ -777,8 +820,40 @@ impl<'t> Generated<'t> {
         }
     }
 
+    /// The `dyn` form's struct's `where` clause: an associated type's `?Sized`, and what the
+    /// trait object's lifetime must outlive ([`outlives_supertraits`](Self::outlives_supertraits)).
+    fn struct_where(&self) -> TokenStream {
+        let mut predicates: Vec<TokenStream> = self.maybe_unsized_assocs();
+        predicates.extend(self.outlives_supertraits());
+        if predicates.is_empty() {
+            quote!()
+        } else {
+            quote!(where #(#predicates),*)
+        }
+    }
+
+    /// `Assoc: ?Sized` for each associated type declared `?Sized`.
+    fn maybe_unsized_assocs(&self) -> Vec<TokenStream> {
+        self.assocs
+            .iter()
+            .filter(|a| {
+                a.bounds.iter().any(|b| {
+                    matches!(b, syn::TypeParamBound::Trait(t)
+                        if matches!(t.modifier, syn::TraitBoundModifier::Maybe(_)))
+                })
+            })
+            .map(|a| {
+                let ident = &a.ident;
+                quote!(#ident: ?::core::marker::Sized)
+            })
+            .collect()
+    }
+
     /// `'dyn_trait: 'a` for each lifetime among the trait's supertraits (`trait Handler:
-    /// Send + 'static`): its trait object is only well-formed for such a `'dyn_trait`.
+    /// Send + 'static`), and `'static` for `Any` (by name): its trait object is only
+    /// well-formed for such a `'dyn_trait`. A lifetime a supertrait of a supertrait asks
+    /// (`trait Plugin: Base` with `trait Base: 'static`) cannot be seen from here: rustc then
+    /// says at the attribute that `'dyn_trait` must outlive it; write it on the trait too.
     fn outlives_supertraits(&self) -> Vec<TokenStream> {
         let lt = &self.lt;
         self.item
@@ -786,6 +861,11 @@ impl<'t> Generated<'t> {
             .iter()
             .filter_map(|b| match b {
                 syn::TypeParamBound::Lifetime(l) => Some(quote!(#lt: #l)),
+                syn::TypeParamBound::Trait(t)
+                    if t.path.segments.last().is_some_and(|s| s.ident == "Any") =>
+                {
+                    Some(quote!(#lt: 'static))
+                }
                 _ => None,
             })
             .collect()

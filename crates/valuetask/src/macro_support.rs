@@ -215,7 +215,8 @@ impl<R, X> ::core::fmt::Debug for ForwardLocal<R, X> {
 /// two words and no lifetime at all, and gives them back as a value task of a lifetime local
 /// to each poll and to its drop. Having no lifetime, it meets impls written for `'static`
 /// types alone, so the expansion uses it only where the `impl Future` adds no trait but
-/// `Send` and `Unpin` (foreign traits of a foreign type: no user impl can keep it; the
+/// `Send`, `Sync` (met by [`SyncFuture`]) and `Unpin`, checked to be the standard library's
+/// and not only so named (foreign traits of a foreign type: no user impl can keep it; the
 /// macro's `dyn_body` refuses the rest).
 ///
 /// The auto traits and the variance are the value task's: `Send` when `T` is, never `Sync`,
@@ -401,4 +402,21 @@ pub fn erase_arc<O: ?Sized + Erase<V>, V>(value: ::std::sync::Arc<V>) -> ::std::
 #[inline(never)]
 pub fn erase_rc<O: ?Sized + Erase<V>, V>(value: ::std::rc::Rc<V>) -> ::std::rc::Rc<O> {
     O::erase_rc(value)
+}
+
+/// `Unpin` exactly when `T` is: the bound of the `Unpin` impl `#[dyn_trait]` writes for a
+/// `dyn` form with pinned receivers (`self: Pin<&mut Self>`), which passes its pin on to the
+/// trait object inside it. A user's own `impl Unpin` for the form then conflicts with that
+/// impl (an `Unpin` form would let safe code pin an implementor that is not pinned). The
+/// lifetime keeps the bound from being a trivial one, whose failure would be an error at the
+/// impl.
+pub struct PinGuard<'pin, T: ?Sized>(
+    ::core::marker::PhantomData<&'pin ()>,
+    ::core::marker::PhantomData<T>,
+);
+
+impl<T: ?Sized> ::core::fmt::Debug for PinGuard<'_, T> {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        f.write_str("PinGuard")
+    }
 }

@@ -482,8 +482,8 @@ impl Method {
 
     /// The body of the `dyn` form's method: `call`, the erased method's, returned as it is;
     /// with two or more borrowed lifetimes ([`ImplSignature::borrows`]), with its lifetime
-    /// unnamed (`macro_support::Unbound`, for a future only), the one `unsafe` of the
-    /// expansion, at the macro's span: rustc's `unsafe_code` lint is not reported in another
+    /// unnamed (`macro_support::Unbound`, for a future only), in an `unsafe` block at the
+    /// macro's span: rustc's `unsafe_code` lint is not reported in another
     /// crate's macro, so a crate that forbids it can use the attribute (an `allow` of it would
     /// be an error there). A future the trait declares `Sync` is returned in `macro_support::SyncFuture`: a
     /// value task is not `Sync`, and a future is only ever polled through `&mut`.
@@ -567,13 +567,68 @@ impl Method {
                 } else {
                     quote_spanned!(span=> Unbound)
                 };
+                let checks = self.core_bound_checks();
                 // SAFETY (of the expansion): the method returns it as the hidden type of its
-                // `impl Future`, which captures every lifetime of the arguments.
-                quote!(unsafe { #support::#unbound::new(#call) })
+                // `impl Future`, which captures every lifetime of the arguments, and whose
+                // traits are the standard library's (`core_bound_checks`).
+                quote!({
+                    #checks
+                    unsafe { #support::#unbound::new(#call) }
+                })
             }
             // A boxed `impl Trait` was refused above.
             Kind::Boxed { .. } | Kind::Plain | Kind::SizedOnly => call,
         }
+    }
+
+    /// For each trait bound of a `-> impl Future` output (`Future`, `Send`, `Sync` or
+    /// `Unpin` by name, [`future_bound_beyond_auto_traits`](Self::future_bound_beyond_auto_traits)),
+    /// items that compile only if every type with the standard library's trait of that name
+    /// has the bound's trait: a name is not proof (a user's `trait Unpin` in scope, or
+    /// `m::Sync`, would be met by an impl for the lifetime-less `Unbound` type, which could
+    /// keep it past the borrows); a trait implemented for every `Unpin` type, generically,
+    /// cannot keep one. Generic over nothing of the method's (a `Future`'s `Output` is
+    /// checked as `()`), so they compile in any scope.
+    fn core_bound_checks(&self) -> TokenStream {
+        let ReturnType::Type(_, ty) = &self.item.sig.output else {
+            return quote!();
+        };
+        let Type::ImplTrait(it) = &**ty else {
+            return quote!();
+        };
+        if self.item.sig.asyncness.is_some() {
+            return quote!();
+        }
+        let needs = syn::Ident::new("__dyn_trait_needs", Span::mixed_site());
+        let check = syn::Ident::new("__dyn_trait_check", Span::mixed_site());
+        let param = syn::Ident::new("__DynTraitBound", Span::mixed_site());
+        let checks = it.bounds.iter().filter_map(|bound| {
+            let TypeParamBound::Trait(t) = bound else {
+                return None;
+            };
+            let mut path = t.path.clone();
+            let last = path.segments.last_mut()?;
+            let core = match last.ident.to_string().as_str() {
+                "Future" => {
+                    last.arguments =
+                        syn::PathArguments::AngleBracketed(parse_quote!(<Output = ()>));
+                    quote!(::core::future::Future<Output = ()>)
+                }
+                "Send" => quote!(::core::marker::Send),
+                "Sync" => quote!(::core::marker::Sync),
+                "Unpin" => quote!(::core::marker::Unpin),
+                _ => return None,
+            };
+            Some(quote! {
+                const _: () = {
+                    fn #needs<#param: ?::core::marker::Sized + #path>() {}
+                    fn #check<#param: ?::core::marker::Sized + #core>() {
+                        #needs::<#param>();
+                    }
+                };
+            })
+        });
+        quote!(#(#checks)*)
     }
 
     /// A trait bound of a `-> impl Future` output other than `Future`, `Send`, `Sync` and

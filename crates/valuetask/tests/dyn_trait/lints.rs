@@ -1,7 +1,8 @@
 //! The expansion of `#[dyn_trait]` is lint-clean: these shapes compile where rustc's warnings
 //! and clippy's default and pedantic groups are denied (CI runs clippy with `-D warnings`
-//! over the tests), and under `forbid(unsafe_code)`: the one `unsafe` block of an expansion
-//! (`borrowing` below) is the macro's, which the lint does not look into.
+//! over the tests), and under `forbid(unsafe_code)`: an expansion's `unsafe` blocks (the
+//! casts of the `dyn` form, and `borrowing` below) are the macro's, which the lint does not
+//! look into.
 
 #![deny(
     warnings,
@@ -11,7 +12,7 @@
     clippy::pedantic
 )]
 
-/// No `unsafe` in the expansion of a trait whose methods borrow for one lifetime at most.
+/// A trait whose methods borrow for one lifetime at most, every receiver.
 mod safe {
     #![forbid(unsafe_code)]
 
@@ -161,7 +162,7 @@ mod safe {
 }
 
 /// A trait whose methods borrow for two lifetimes (an `impl Trait` argument counts as one):
-/// the expansion's one `unsafe` block, under `forbid(unsafe_code)` (an `allow` of the lint
+/// the expansion's `unsafe` block of the unnamed lifetime, under `forbid(unsafe_code)` (an `allow` of the lint
 /// there would be an error).
 mod borrowing {
     #![forbid(unsafe_code)]

@@ -655,3 +655,36 @@ mod sync_futures {
         assert_eq!(drive(pending), 2);
     }
 }
+
+/// A `dyn` form with a pinned receiver is `Unpin` exactly when its trait object is: here,
+/// through the trait's `Unpin` supertrait (the attribute writes the impl, as the auto trait's,
+/// so that a user's own conflicts: `tests/ui/dyn_trait_pinned_form_is_never_unpin_nor_drop`).
+mod pinned_form_unpin_with_its_object {
+    use super::*;
+    use std::pin::Pin;
+
+    #[dyn_trait(DynTicker = dyn Ticker)]
+    trait Ticker: Unpin {
+        async fn tick(self: Pin<&mut Self>) -> u8;
+    }
+
+    struct Count(u8);
+
+    impl Ticker for Count {
+        async fn tick(mut self: Pin<&mut Self>) -> u8 {
+            self.0 += 1;
+            self.0
+        }
+    }
+
+    fn unpin<T: Unpin + ?Sized>(value: &mut T) -> Pin<&mut T> {
+        Pin::new(value)
+    }
+
+    #[test]
+    fn an_unpin_object_makes_an_unpin_form() {
+        let mut count = Count(1);
+        let form = DynTicker::from_mut(&mut count);
+        assert_eq!(drive(unpin(form).tick()), 2);
+    }
+}
