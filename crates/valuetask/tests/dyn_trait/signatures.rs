@@ -688,3 +688,52 @@ mod pinned_form_unpin_with_its_object {
         assert_eq!(drive(unpin(form).tick()), 2);
     }
 }
+
+/// The `dyn` form states none of its trait's bounds (as a trait object does not): a type
+/// generic over the trait's parameter names it without repeating them. A supertrait that
+/// asks `'static` (`Any`) bounds the form's lifetime.
+mod bounds_left_to_the_impls {
+    use super::*;
+    use std::any::Any;
+
+    #[dyn_trait(DynRepo = dyn Repo)]
+    trait Repo<K>
+    where
+        K: Eq + Send + 'static,
+    {
+        async fn get(&self, key: K) -> u8;
+    }
+
+    struct Holder<K> {
+        repo: Box<DynRepo<'static, K>>,
+    }
+
+    struct Ones;
+
+    impl Repo<u32> for Ones {
+        async fn get(&self, key: u32) -> u8 {
+            u8::from(key == 1)
+        }
+    }
+
+    #[dyn_trait(DynPlugin = dyn Plugin)]
+    trait Plugin: Any {
+        async fn run(&self) -> u32;
+    }
+
+    impl Plugin for Ones {
+        async fn run(&self) -> u32 {
+            1
+        }
+    }
+
+    #[test]
+    fn a_generic_holder_and_an_any_supertrait() {
+        let holder = Holder {
+            repo: DynRepo::new_box(Ones),
+        };
+        assert_eq!(drive(holder.repo.get(1)), 1);
+        let plugin: Box<DynPlugin<'static>> = DynPlugin::new_box(Ones);
+        assert_eq!(drive(plugin.run()), 1);
+    }
+}
