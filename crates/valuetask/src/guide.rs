@@ -423,7 +423,11 @@
 //! and so do dynosaur 0.2's forms (`#[dyn_trait(DynRepository)]`, its `boxed` constructor).
 //! What differs: a `DynRepository` call's future starts at the call, as a .NET `async`
 //! method's does (`lazy` starts it at the first poll, as dynosaur's box does); a method that
-//! dynosaur rejects, a `where Self: Sized` one, is left out of the `dyn` form instead.
+//! dynosaur rejects, a `where Self: Sized` one, is left out of the `dyn` form instead;
+//! `from_box`, `from_arc` and `from_rc` are not `const fn`s (`from_ref` and `from_mut`
+//! are); and a form with a `self: Pin<&mut Self>` method cannot be given `Unpin` or `Drop`
+//! (it passes its pin on to the implementor). As dynosaur's, the form is a struct of your
+//! crate: give it inherent methods, or `Debug`.
 //!
 //! # `ValueTask` or `Task`?
 //!
