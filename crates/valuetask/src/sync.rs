@@ -37,7 +37,11 @@ pub(crate) fn lock_std<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<
 #[inline(never)]
 #[track_caller]
 pub(crate) fn broken_under_lock(invariant: &str) -> ! {
-    eprintln!(
+    use std::io::Write as _;
+    // Not `eprintln!`, which panics when stderr fails (a pipe whose reader is gone: Rust
+    // ignores SIGPIPE), and would unwind past the unlock this function exists to avoid.
+    let _ = writeln!(
+        std::io::stderr(),
         "valuetask: internal invariant broken under a lock ({}): {invariant}",
         std::panic::Location::caller()
     );
@@ -131,5 +135,38 @@ pub(crate) fn thread_number() -> usize {
         let id = format!("{:?}", loom::thread::current().id());
         let digits: String = id.chars().filter(char::is_ascii_digit).collect();
         digits.parse::<usize>().unwrap_or(0)
+    }
+}
+
+#[cfg(all(test, unix, not(valuetask_loom)))]
+mod tests {
+    use super::broken_under_lock;
+
+    /// `broken_under_lock` aborts even when stderr is a pipe nobody reads any more (where
+    /// `eprintln!` would panic and unwind instead). Runs itself in a child process whose
+    /// stderr the parent closes first.
+    #[test]
+    #[cfg_attr(miri, ignore)] // spawns a process
+    fn aborts_even_when_stderr_is_a_closed_pipe() {
+        use std::os::unix::process::ExitStatusExt;
+        use std::process::{Command, Stdio};
+        const NAME: &str = "sync::tests::aborts_even_when_stderr_is_a_closed_pipe";
+        const CHILD: &str = "VALUETASK_BROKEN_UNDER_LOCK_CHILD";
+        if std::env::var_os(CHILD).is_some() {
+            // The parent has closed the pipe's read end by now.
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            let unwound = std::panic::catch_unwind(|| broken_under_lock("test")).is_err();
+            std::process::exit(if unwound { 3 } else { 0 });
+        }
+        let mut child = Command::new(std::env::current_exe().expect("the test binary"))
+            .args(["--exact", NAME, "--nocapture", "--test-threads=1"])
+            .env(CHILD, "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot run the test binary");
+        drop(child.stderr.take());
+        let status = child.wait().expect("the child's status");
+        assert_eq!(status.signal(), Some(6), "not aborted: {status:?}");
     }
 }
