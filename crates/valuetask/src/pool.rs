@@ -229,17 +229,30 @@ impl Drop for SharedGuard {
 unsafe fn give_shared(class: usize, head: *mut u8, len: usize) {
     let mut rest = head;
     let mut rest_len = len;
+    // The chain's last block, found before the lock: when the shared list has room for all
+    // of it (the usual case), the splice under the lock is O(1).
+    let mut last = head;
+    for _ in 1..len {
+        // SAFETY: within the chain, which the caller owns.
+        last = unsafe { next_of(last) };
+    }
     {
         let mut chain = shared(class);
         let room = shared_cap(class).saturating_sub(chain.len);
         let keep = room.min(len);
         if keep > 0 {
-            // Walk to the last kept block and splice the kept part in front.
-            let mut tail = head;
-            for _ in 1..keep {
-                // SAFETY: within the chain.
-                tail = unsafe { next_of(tail) };
-            }
+            // The last kept block (the walk under the lock only when some are freed), and
+            // the kept part spliced in front.
+            let tail = if keep == len {
+                last
+            } else {
+                let mut tail = head;
+                for _ in 1..keep {
+                    // SAFETY: within the chain.
+                    tail = unsafe { next_of(tail) };
+                }
+                tail
+            };
             // SAFETY: `tail` is in the chain.
             rest = unsafe { next_of(tail) };
             // SAFETY: owned.
