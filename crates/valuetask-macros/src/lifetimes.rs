@@ -38,6 +38,12 @@ pub(crate) fn async_trait_lifetime_is_ours(
             }
         }
         fn visit_item_mut(&mut self, _: &mut Item) {}
+        /// Inside a macro's tokens (`vec![.. as Box<dyn Future + 'async_trait>]`), which syn
+        /// does not parse: every `'async_trait` there, as async-trait's real parameter of
+        /// that name would resolve there too.
+        fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+            mac.tokens = rename_in_tokens(std::mem::take(&mut mac.tokens), self.0);
+        }
         fn visit_trait_bound_mut(&mut self, bound: &mut syn::TraitBound) {
             if !declares(bound.lifetimes.as_ref()) {
                 visit_mut::visit_trait_bound_mut(self, bound);
@@ -81,6 +87,33 @@ pub(crate) fn async_trait_lifetime_is_ours(
             Rename(output).visit_block_mut(body);
         }
     }
+}
+
+/// `tokens` with each `'async_trait` (a `'` joined to the ident) renamed `to`, in every group.
+fn rename_in_tokens(tokens: proc_macro2::TokenStream, to: &Lifetime) -> proc_macro2::TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    let mut out: Vec<TokenTree> = Vec::new();
+    for tree in tokens {
+        match tree {
+            TokenTree::Group(group) => {
+                let mut renamed =
+                    Group::new(group.delimiter(), rename_in_tokens(group.stream(), to));
+                renamed.set_span(group.span());
+                out.push(TokenTree::Group(renamed));
+            }
+            TokenTree::Ident(ident)
+                if ident == "async_trait"
+                    && matches!(out.last(), Some(TokenTree::Punct(p))
+                        if p.as_char() == '\'' && p.spacing() == proc_macro2::Spacing::Joint) =>
+            {
+                out.pop();
+                let renamed = Lifetime::new(&to.to_string(), ident.span());
+                out.extend(quote::ToTokens::to_token_stream(&renamed));
+            }
+            other => out.push(other),
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// The lifetime names the macro's own must not take. The value task's `'value_task` skips

@@ -1191,7 +1191,7 @@ mod raw_pointer_impl_trait_argument {
 }
 
 /// `'async_trait` named in a body (a type annotation of a boxed future, a reference that
-/// lives as long as the call's future), suspending or not.
+/// lives as long as the call's future, and inside a macro's tokens), suspending or not.
 mod async_trait_lifetime_in_a_body {
     use super::*;
     macro_rules! shape {
@@ -1205,6 +1205,7 @@ mod async_trait_lifetime_in_a_body {
             pub trait Trait {
                 async fn suspends(&self, xs: &[u8]) -> usize;
                 async fn ready(&self, xs: &[u8]) -> usize;
+                async fn in_a_macro(&self, xs: &[u8]) -> usize;
             }
 
             #[$attr]
@@ -1222,12 +1223,22 @@ mod async_trait_lifetime_in_a_body {
                     let kept: &'async_trait [u8] = xs;
                     kept.len() + usize::from(*kept.first().unwrap_or(&0))
                 }
+                async fn in_a_macro(&self, xs: &[u8]) -> usize {
+                    let parts = vec![Box::pin(async move { xs.len() })
+                        as Pin<Box<dyn Future<Output = usize> + Send + 'async_trait>>];
+                    let mut n = 0;
+                    for part in parts {
+                        n += part.await;
+                    }
+                    n
+                }
             }
 
-            pub fn run() -> (usize, usize) {
+            pub fn run() -> (usize, usize, usize) {
                 (
                     settle(<() as Trait>::suspends(&(), &[1, 2, 3])),
                     settle(<() as Trait>::ready(&(), &[4, 5])),
+                    settle(<() as Trait>::in_a_macro(&(), &[6, 7])),
                 )
             }
         };
@@ -1239,7 +1250,7 @@ mod async_trait_lifetime_in_a_body {
     fn async_trait_lifetime_in_a_body_agrees() {
         let a = with_async_trait::run();
         assert_eq!(a, with_value_task::run());
-        assert_eq!(a, (3, 6));
+        assert_eq!(a, (3, 6, 2));
     }
 }
 
