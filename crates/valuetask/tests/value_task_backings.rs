@@ -705,8 +705,13 @@ fn as_task_of_a_future_panicking_in_drop_faults_the_task_for_large_outputs_too()
 /// `into_task`, naming both versions, as in every other method; it is not a faulted task.
 #[test]
 fn as_task_of_a_stale_token_panics_naming_the_versions() {
-    let core: &'static valuetask::ManualResetValueTaskSourceCore<u8> =
-        Box::leak(Box::new(valuetask::ManualResetValueTaskSourceCore::new()));
+    // Statics (`as_task` needs a `'static` value task), reachable to the end: no leak.
+    static CORE: std::sync::LazyLock<valuetask::ManualResetValueTaskSourceCore<u8>> =
+        std::sync::LazyLock::new(valuetask::ManualResetValueTaskSourceCore::new);
+    static RESULTS: std::sync::LazyLock<
+        valuetask::ManualResetValueTaskSourceCore<Result<u8, TaskError>>,
+    > = std::sync::LazyLock::new(valuetask::ManualResetValueTaskSourceCore::new);
+    let core: &'static valuetask::ManualResetValueTaskSourceCore<u8> = &CORE;
     let stale = core.value_task();
     core.reset();
     let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| stale.as_task()))
@@ -714,7 +719,7 @@ fn as_task_of_a_stale_token_panics_naming_the_versions() {
     let message = panic.downcast_ref::<String>().expect("a formatted message");
     assert!(message.contains("does not match"), "{message}");
     let results: &'static valuetask::ManualResetValueTaskSourceCore<Result<u8, TaskError>> =
-        Box::leak(Box::new(valuetask::ManualResetValueTaskSourceCore::new()));
+        &RESULTS;
     let stale = results.value_task();
     results.reset();
     assert!(
