@@ -499,15 +499,18 @@ fn round(
         }
         watchdog.observed(&w);
     }
+    // Observed in the order watched (the joins', the blocked thread's, then the completer's),
+    // so that the first entry the watchdog finds pending too long is the stuck one: those
+    // after it stay unobserved only because the round is stuck on it.
+    let (w, got) = waiter.join().expect("the blocked thread panicked");
+    if !expected(ending, &got) {
+        mismatches.fetch_add(1, Relaxed);
+    }
+    watchdog.observed(&w);
     let (w, handed_back) = runtime
         .block_on(closing)
         .expect("a completer waiting for closed panicked");
     if !handed_back {
-        mismatches.fetch_add(1, Relaxed);
-    }
-    watchdog.observed(&w);
-    let (w, got) = waiter.join().expect("the blocked thread panicked");
-    if !expected(ending, &got) {
         mismatches.fetch_add(1, Relaxed);
     }
     watchdog.observed(&w);
