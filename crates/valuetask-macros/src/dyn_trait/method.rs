@@ -70,22 +70,24 @@ impl Receiver {
         match self {
             Receiver::Ref => quote!(&self.object),
             Receiver::Mut => quote!(&mut self.object),
-            // SAFETY (of the expansion, each): the form is `repr(transparent)` over the
-            // object: the same allocation and layout, its ownership or count handed over.
+            // SAFETY (of the expansion): `repr(transparent)`: the same allocation and layout.
             Receiver::Boxed => quote!(unsafe {
                 ::std::boxed::Box::from_raw(&raw mut (*::std::boxed::Box::into_raw(self)).object)
             }),
+            // SAFETY (of the expansion): as for a box, with the count `into_raw` hands over.
             Receiver::Arc => quote!(unsafe {
                 ::std::sync::Arc::from_raw(&raw const (*::std::sync::Arc::into_raw(self)).object)
             }),
+            // SAFETY (of the expansion): as for an `Arc`.
             Receiver::Rc => quote!(unsafe {
                 ::std::rc::Rc::from_raw(&raw const (*::std::rc::Rc::into_raw(self)).object)
             }),
-            // SAFETY (of the expansion, both): the object is the whole of the pinned form,
-            // never moved out of it (structural pinning).
+            // SAFETY (of the expansion): the object is the whole of the pinned form, never
+            // moved out of it, and the form is neither `Unpin` nor `Drop` by hand (`pin_guards`).
             Receiver::PinMut => quote!(unsafe {
                 ::core::pin::Pin::map_unchecked_mut(self, |form| &mut form.object)
             }),
+            // SAFETY (of the expansion): as for `Pin<&mut Self>`.
             Receiver::PinRef => {
                 quote!(unsafe { ::core::pin::Pin::map_unchecked(self, |form| &form.object) })
             }
@@ -568,11 +570,10 @@ impl Method {
                     quote_spanned!(span=> Unbound)
                 };
                 let checks = self.core_bound_checks();
-                // SAFETY (of the expansion): the method returns it as the hidden type of its
-                // `impl Future`, which captures every lifetime of the arguments, and whose
-                // traits are the standard library's (`core_bound_checks`).
                 quote!({
                     #checks
+                    // SAFETY (of the expansion): returned as the hidden type of an `impl
+                    // Future` capturing every argument lifetime, with std's traits only.
                     unsafe { #support::#unbound::new(#call) }
                 })
             }
