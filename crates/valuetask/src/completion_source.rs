@@ -1,6 +1,7 @@
 //! `TaskCompletionSource<T>`: the producer side of a [`Task`] (.NET `TaskCompletionSource<TResult>`).
 
 use std::fmt;
+use std::mem::ManuallyDrop;
 
 use crate::continuation_thread::Continuations;
 use crate::task::cell::RawTask;
@@ -43,7 +44,9 @@ use crate::task::{outcome_of, outcome_of_error, Outcome, Task, TaskError, TaskOu
 /// # });
 /// ```
 pub struct TaskCompletionSource<T> {
-    raw: RawTask<TaskOutput<T>>,
+    /// Every source of a cell shares one reference to it, dropped by the last source to go
+    /// (`sources` in `task/cell.rs`): a clone copies the pointer and counts a source.
+    raw: ManuallyDrop<RawTask<TaskOutput<T>>>,
 }
 
 // As `Task`'s (see there): the cell it completes is never left half-changed by a panic.
@@ -78,11 +81,11 @@ impl<T> TaskCompletionSource<T> {
     /// ```
     pub fn with_continuations(mode: Continuations) -> Self {
         Self {
-            raw: RawTask::new_pending(
+            raw: ManuallyDrop::new(RawTask::new_pending(
                 mode == Continuations::Asynchronous,
                 1,
                 Some(crate::unobserved::report::<T>),
-            ),
+            )),
         }
     }
 
@@ -95,14 +98,24 @@ impl<T> TaskCompletionSource<T> {
             1,
             Some(crate::unobserved::report_unless_abandoned::<T>),
         );
-        (Self { raw }, Task::from_raw(task))
+        (
+            Self {
+                raw: ManuallyDrop::new(raw),
+            },
+            Task::from_raw(task),
+        )
     }
 
     /// [`new`](Self::new) and its task, made together (the task's handle is counted at birth:
     /// no increment, on every `Task::run`).
     pub(crate) fn new_with_task() -> (Self, Task<T>) {
         let (raw, task) = RawTask::new_pending_pair(false, 1, Some(crate::unobserved::report::<T>));
-        (Self { raw }, Task::from_raw(task))
+        (
+            Self {
+                raw: ManuallyDrop::new(raw),
+            },
+            Task::from_raw(task),
+        )
     }
 
     /// The task this source completes (.NET `TaskCompletionSource.Task`). Every call returns a
@@ -116,7 +129,7 @@ impl<T> TaskCompletionSource<T> {
     /// assert_eq!(b.wait(), Ok(&1));
     /// ```
     pub fn task(&self) -> Task<T> {
-        Task::from_raw(self.raw.clone())
+        Task::from_raw(RawTask::clone(&self.raw))
     }
 
     /// Complete the task with `value` (.NET `SetResult`).
@@ -366,7 +379,9 @@ impl<T> Clone for TaskCompletionSource<T> {
     fn clone(&self) -> Self {
         self.raw.add_source();
         Self {
-            raw: self.raw.clone(),
+            // SAFETY: the copy is used only while it is a counted source, which keeps the
+            // sources' reference (dropped by the last source only).
+            raw: unsafe { self.raw.uncounted_copy() },
         }
     }
 }
@@ -377,7 +392,7 @@ impl<T> TaskCompletionSource<T> {
     /// continuations may drop a user's handle unobserved.
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn is_unheld(&self) -> bool {
-        !self.raw.is_held_outside(None)
+        !self.raw.is_held_outside()
     }
 
     /// After a completion that [`is_unheld`](Self::is_unheld) found unheld before it: its
@@ -391,40 +406,47 @@ impl<T> TaskCompletionSource<T> {
     /// completer will complete it (a token's watcher, once the token fired: `runtime.rs`).
     /// If none did, the task would stay pending for good.
     pub(crate) fn release_to_other_completer(self) {
-        let this = std::mem::ManuallyDrop::new(self);
-        // SAFETY: `this` is never used or dropped again: its one field moves out once.
-        let raw = unsafe { std::ptr::read(&this.raw) };
-        raw.release_source();
+        let mut this = ManuallyDrop::new(self);
+        if this.raw.release_source() {
+            // SAFETY: the last source takes the sources' reference, once; `this` is not
+            // dropped (`ManuallyDrop`) or used again.
+            drop(unsafe { ManuallyDrop::take(&mut this.raw) });
+        }
     }
 }
 
 impl<T> Drop for TaskCompletionSource<T> {
     fn drop(&mut self) {
+        if !self.raw.release_source() {
+            // Another source holds the sources' reference: this one is gone once uncounted.
+            return;
+        }
+        // SAFETY: the last source takes the sources' reference, once, in its drop; `self.raw`
+        // is not used after. Owned here, it is dropped even if the abandonment panics.
+        let raw = unsafe { ManuallyDrop::take(&mut self.raw) };
         // With no handle of the task left (none was taken, or every one was dropped: a
         // consumer that gave up), nobody can await the abandonment or fail to observe it:
         // the cell just goes, unreported. With only the library's own left (a `cancel_on` or
         // `wait_async` watcher), it is abandoned, which ends them, and counts as observed.
-        if self.raw.release_source() && !self.raw.snapshot().is_claimed() {
-            self.abandon();
+        if !raw.snapshot().is_claimed() {
+            abandon(&raw);
         }
     }
 }
 
-impl<T> TaskCompletionSource<T> {
-    /// The last source drops with the task not completed: abandon it if a handle is left
-    /// (out of line: the completed case, the common one, stays a load and a test).
-    #[cold]
-    #[inline(never)]
-    fn abandon(&self) {
-        // Any other handle, the library's own included (its watchers end on the abandonment).
-        if !self.raw.is_only_handle() {
-            let held = self.raw.is_held_outside(Some(1));
-            // No other source is left, but a completer without one can still race us
-            // (`Task::try_cancel`, say from a `cancel_on` watcher): the completion is a
-            // compare-and-swap, so whichever comes first wins and the other is ignored.
-            self.raw
-                .try_complete_in_drop(Err(TaskError::Abandoned), Outcome::Faulted, !held);
-        }
+/// The last source dropped with the task not completed (its reference still held): abandon
+/// the task if a handle is left (out of line: the completed case, the common one, stays a
+/// load and a test).
+#[cold]
+#[inline(never)]
+fn abandon<T>(raw: &RawTask<TaskOutput<T>>) {
+    // Any other handle, the library's own included (its watchers end on the abandonment).
+    if !raw.is_only_handle() {
+        let held = raw.is_held_outside();
+        // No other source is left, but a completer without one can still race us
+        // (`Task::try_cancel`, say from a `cancel_on` watcher): the completion is a
+        // compare-and-swap, so whichever comes first wins and the other is ignored.
+        raw.try_complete_in_drop(Err(TaskError::Abandoned), Outcome::Faulted, !held);
     }
 }
 

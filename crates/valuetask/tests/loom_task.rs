@@ -483,6 +483,31 @@ fn dropping_the_last_sources_on_two_threads_abandons_exactly_once() {
     });
 }
 
+/// Two sources of a task nobody took a handle of, dropped on two threads: the last one
+/// finds the cell held only by sources (the other's reference may not be gone yet), so it
+/// frees the cell unreported. A report here would be an abandonment nobody could await.
+#[test]
+fn dropping_two_sources_of_a_task_with_no_handle_reports_nothing() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static REPORTS: AtomicUsize = AtomicUsize::new(0);
+    valuetask::set_unobserved_error_hook(|_| {
+        REPORTS.fetch_add(1, Ordering::SeqCst);
+    });
+    model(|| {
+        REPORTS.store(0, Ordering::SeqCst);
+        let tcs = TaskCompletionSource::<u32>::new();
+        let other = tcs.clone();
+        let t = thread::spawn(move || drop(other));
+        drop(tcs);
+        t.join().unwrap();
+        assert_eq!(
+            REPORTS.load(Ordering::SeqCst),
+            0,
+            "an abandonment nobody could see was reported"
+        );
+    });
+}
+
 #[test]
 fn bridge_completes_the_task_when_the_backing_task_completes_elsewhere() {
     model(|| {

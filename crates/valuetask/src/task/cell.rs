@@ -42,7 +42,9 @@
 //!   `COMPLETE`, and registrants check `COMPLETE` under their shard's lock.
 //! - `sources` counts the `TaskCompletionSource` handles in its low 32 bits and, above them,
 //!   the library's own task handles (`add_internal`: a watcher's, which keeps no result for
-//!   anyone). The last source to drop completes the cell as abandoned if nobody completed it
+//!   anyone). All the sources hold one reference in `refs` together, which the last source
+//!   to drop lets go last (so `refs` never counts a source that is on its way out, and a
+//!   source sees every other handle of the cell exactly). The last source to drop completes the cell as abandoned if nobody completed it
 //!   and another handle is left to see it; when only the library's own are left, the
 //!   abandonment (which ends their watchers) counts as observed: nobody could observe it. If
 //!   no handle at all is left, the cell is freed pending: nobody can be waiting.
@@ -547,6 +549,17 @@ impl<O> RawTask<O> {
             }
             Lock::Completed => 0,
         }
+    }
+}
+
+impl<O> RawTask<O> {
+    /// Another handle to the cell that adds no reference, for the sources, which hold one
+    /// together: it is never dropped unless it takes over the reference it shares.
+    ///
+    /// # Safety
+    /// The copy must not be used once the reference it shares is dropped.
+    pub(crate) unsafe fn uncounted_copy(&self) -> std::mem::ManuallyDrop<Self> {
+        std::mem::ManuallyDrop::new(Self { ptr: self.ptr })
     }
 }
 

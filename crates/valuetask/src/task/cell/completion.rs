@@ -264,16 +264,16 @@ impl<O> RawTask<O> {
         self.cell().refs.load(Ordering::Acquire) == 1
     }
 
-    /// Whether a handle other than the library's own holds the cell, given that `sources`
-    /// of its references are sources (`None`: as many as it counts now). The references
-    /// are read before the internal count, which an internal handle lowers before its
-    /// reference: a handle letting go between the two loads is seen as one held outside,
-    /// never the other way (the error is a report made, never one suppressed).
-    pub(crate) fn is_held_outside(&self, sources: Option<usize>) -> bool {
+    /// Whether a handle other than the sources' and the library's own holds the cell, asked
+    /// by a source, or by the last one before it lets the sources' reference go: the sources
+    /// hold one reference together, so a source dropping on another thread is never seen as
+    /// a handle. The references are read before the internal count, which an internal handle
+    /// lowers before its reference: a handle letting go between the two loads is seen as one
+    /// held outside, never the other way (the error is a report made, never one suppressed).
+    pub(crate) fn is_held_outside(&self) -> bool {
         let refs = self.cell().refs.load(Ordering::Acquire);
-        let word = self.cell().sources.load(Ordering::Acquire);
-        let sources = sources.unwrap_or(word & SOURCES_MASK);
-        refs > sources + (word >> INTERNAL_SHIFT)
+        let internal = self.cell().sources.load(Ordering::Acquire) >> INTERNAL_SHIFT;
+        refs > 1 + internal
     }
 
     /// Mark a complete cell's fault observed (nobody could observe it), so that it is not
