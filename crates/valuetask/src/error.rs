@@ -82,7 +82,13 @@ impl TaskError {
     /// `Task.FromException`). A `TaskError` given here comes back as itself, bare or in a
     /// `Box` or an `Arc` (then cloned), as through `From<Box<dyn Error + Send + Sync>>`:
     /// another task's `Canceled` passed on stays canceled, not a fault that says "task
-    /// faulted: task was canceled".
+    /// faulted: task was canceled". An `Arc<dyn Error + Send + Sync>`, a fault's own payload
+    /// passed on, becomes that fault again: the same `Arc`, equal to it.
+    ///
+    /// Any other error is wrapped as it is: a `Box<E>` or an `Arc<E>` of an error type `E`
+    /// stays that wrapper, which [`downcast_ref::<E>`](Self::downcast_ref) does not see
+    /// through, and whose [`source`](Error::source) is `E`'s source, not `E`. Pass `E` itself,
+    /// or an `Arc<E>` as `TaskError::Faulted(arc)` (the same `Arc`, unsized).
     ///
     /// ```
     /// use valuetask::TaskError;
@@ -103,6 +109,9 @@ impl TaskError {
         if let Some(shared) = any.downcast_mut::<Option<Arc<TaskError>>>() {
             return TaskError::clone(&shared.take().expect("filled above"));
         }
+        if let Some(payload) = any.downcast_mut::<Option<Arc<dyn Error + Send + Sync>>>() {
+            return TaskError::Faulted(payload.take().expect("filled above"));
+        }
         TaskError::Faulted(Arc::new(error.expect("filled above")))
     }
 
@@ -121,7 +130,8 @@ impl TaskError {
     }
 
     /// A panicked error from a caught panic payload (`&str` and `String` payloads keep their
-    /// text).
+    /// text). The payload's `Box` itself (`&payload` where `&*payload` was meant: a
+    /// `Box<dyn Any + Send>` is an `Any` too) is looked into.
     ///
     /// ```
     /// use valuetask::TaskError;
@@ -135,6 +145,8 @@ impl TaskError {
             Arc::from(*s)
         } else if let Some(s) = payload.downcast_ref::<String>() {
             Arc::from(s.as_str())
+        } else if let Some(boxed) = payload.downcast_ref::<Box<dyn std::any::Any + Send>>() {
+            return Self::from_panic(&**boxed);
         } else {
             Arc::from("non-string panic payload")
         };

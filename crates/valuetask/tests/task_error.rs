@@ -146,6 +146,41 @@ fn faulted_passes_a_boxed_or_shared_task_error_on_as_itself() {
     ));
 }
 
+/// A fault's own payload, an `Arc<dyn Error + Send + Sync>`, passed to `faulted` (a fault
+/// passed on) is that fault again: the same `Arc` (equal to the original), the cause found
+/// by `downcast_ref` and as the `source`, not a wrapper around it.
+#[test]
+fn faulted_passes_a_shared_dyn_error_on_as_the_same_fault() {
+    let original = TaskError::faulted(std::io::Error::other("disk"));
+    let TaskError::Faulted(payload) = &original else {
+        panic!("{original:?}")
+    };
+    let again = TaskError::faulted(payload.clone());
+    assert_eq!(again, original, "one error: the same Arc");
+    assert_eq!(
+        again.downcast_ref::<std::io::Error>().map(|e| e.kind()),
+        Some(std::io::ErrorKind::Other)
+    );
+    let source = again.source().expect("the cause");
+    assert!(
+        source.is::<std::io::Error>(),
+        "the chain reaches the io::Error"
+    );
+    assert_eq!(again.to_string(), "task faulted: disk");
+}
+
+/// A panic payload passed as the `Box` itself (`&payload`, not `&*payload`) keeps its text.
+#[test]
+fn a_boxed_panic_payload_keeps_its_text() {
+    let p = std::panic::catch_unwind(|| panic!("formatted {}", 2)).unwrap_err();
+    assert_eq!(
+        TaskError::from_panic(&p).panic_message(),
+        Some("formatted 2")
+    );
+    let p = std::panic::catch_unwind(|| panic!("static")).unwrap_err();
+    assert_eq!(TaskError::from_panic(&p).panic_message(), Some("static"));
+}
+
 /// An aggregate of one says "1 task failed".
 #[test]
 fn an_aggregate_of_one_is_singular() {
