@@ -163,16 +163,15 @@ impl<F: Future, C: CancelSignal> Future for Drive<F, C> {
         // The token may have canceled the task while the work ran its last poll. Then, as in
         // the branch above, a panic nobody will see (the work's, or the `Drop` of the value
         // thrown away) goes to the unobserved-error hook.
-        let lost = match finished(polled, dropped) {
-            Ok(value) => tcs.try_set_result(value).err().and_then(|value| {
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value)))
-                    .err()
-                    .map(crate::catch_panic::panic_error)
+        match finished(polled, dropped) {
+            Ok(value) => report_lost(|| {
+                tcs.try_set_result(value).err().and_then(|value| {
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(value)))
+                        .err()
+                        .map(crate::catch_panic::panic_error)
+                })
             }),
-            Err(error) => tcs.try_set_error(error).err(),
-        };
-        if let Some(error) = lost {
-            crate::unobserved::report::<()>(&Err(error));
+            Err(error) => report_lost(|| tcs.try_set_error(error).err()),
         }
         Poll::Ready(())
     }
@@ -203,17 +202,28 @@ impl<F: Future, C: CancelSignal> Drop for Drive<F, C> {
         // dropped here, abandons it.
         let (tcs, dropped) = self.finish();
         let mut asking = Context::from_waker(std::task::Waker::noop());
-        let lost = if self.cancel.poll_fired(&mut asking) {
+        if self.cancel.poll_fired(&mut asking) {
             tcs.release_to_other_completer();
-            dropped.err()
+            report_lost(|| dropped.err());
         } else {
-            dropped
-                .err()
-                .and_then(|panicked| tcs.try_set_error(panicked).err())
-        };
-        if let Some(panicked) = lost {
-            crate::unobserved::report::<()>(&Err(panicked));
+            report_lost(move || {
+                dropped
+                    .err()
+                    .and_then(|panicked| tcs.try_set_error(panicked).err())
+            });
         }
+    }
+}
+
+/// Complete a [`Drive`]'s task (or let its last source abandon it) with `complete`, which
+/// returns an error nobody will see. That error, or the panic of an awaiter's waker that the
+/// completion resumes, goes to the unobserved-error hook: a drive completes on a runtime
+/// worker or in its shutdown, where nobody catches it (tokio drops a task's panic).
+fn report_lost(complete: impl FnOnce() -> Option<TaskError>) {
+    let lost = std::panic::catch_unwind(std::panic::AssertUnwindSafe(complete))
+        .unwrap_or_else(|panicked| Some(crate::catch_panic::panic_error(panicked)));
+    if let Some(error) = lost {
+        crate::unobserved::report::<()>(&Err(error));
     }
 }
 
@@ -267,13 +277,16 @@ mod on_tokio {
 
     use tokio_util::sync::CancellationToken;
 
-    use super::{drive, Drive, TaskCompletionSource};
+    use super::{drive, report_lost, Drive, TaskCompletionSource};
     use crate::task::Task;
 
     impl<T: Send + Sync + 'static> Task<T> {
         /// Start `future` now as a hot task (.NET `Task.Run`), on the ambient tokio runtime
         /// or, outside one, on valuetask's global runtime. A panic in the future faults the
-        /// task with the panic message; it never takes the process down.
+        /// task with the panic message; it never takes the process down. A panic of an
+        /// awaiter's waker, woken as the task completes on the runtime, goes to the
+        /// unobserved-error hook ([`set_unobserved_error_hook`](crate::set_unobserved_error_hook)):
+        /// there is no caller to resume it in (the same for [`run_blocking`](Self::run_blocking)).
         ///
         /// The global runtime is a multi-thread tokio runtime started on first use and never
         /// shut down; its workers are named `valuetask-global`, one per core (tokio's default,
@@ -340,7 +353,10 @@ mod on_tokio {
             let task = tcs.task();
             drop(crate::global_runtime::handle().spawn_blocking(move || {
                 let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-                tcs.set_outcome(ran.map_err(crate::catch_panic::panic_error));
+                report_lost(move || {
+                    tcs.set_outcome(ran.map_err(crate::catch_panic::panic_error));
+                    None
+                });
             }));
             task
         }

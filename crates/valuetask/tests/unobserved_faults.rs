@@ -348,6 +348,36 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
         assert!(reports[0].starts_with("task panicked"), "{reports:?}");
     }
 
+    // A waker of a `Task::run` awaiter that panics when the work completes its task on a
+    // runtime worker: reported, not unwound into the runtime (which drops a task's panic).
+    #[cfg(feature = "tokio")]
+    {
+        let gate = TaskCompletionSource::<u8>::new();
+        let opened = gate.task();
+        let run = Task::run(async move { *opened.await.as_ref().unwrap() + 1 });
+        let mut awaiting = Box::pin(std::future::IntoFuture::into_future(&run));
+        let waker = common::waker_that_panics_on_wake();
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(awaiting.as_mut().poll(&mut cx).is_pending());
+        gate.set_result(1);
+        assert_eq!(run.wait(), Ok(&2));
+        assert_eq!(
+            seen_within(std::time::Duration::from_secs(10)),
+            ["task panicked: this waker panics"]
+        );
+        // The same for `run_blocking`, completed on a blocking thread.
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let blocking = Task::run_blocking(move || released.recv().is_ok());
+        let mut awaiting = Box::pin(std::future::IntoFuture::into_future(&blocking));
+        assert!(awaiting.as_mut().poll(&mut cx).is_pending());
+        release.send(()).unwrap();
+        assert_eq!(blocking.wait(), Ok(&true));
+        assert_eq!(
+            seen_within(std::time::Duration::from_secs(10)),
+            ["task panicked: this waker panics"]
+        );
+    }
+
     // The library's own handles (a `cancel_on` or `wait_async` watcher, `run_with_cancellation`'s)
     // are not handles anyone could observe through: a fault that lands while only they hold a
     // task is not reported, as with no handle at all; one that lands while the user holds a
