@@ -13,7 +13,8 @@ pub use crate::count;
 #[diagnostic::on_unimplemented(
     message = "the receiver `{Self}` is not `Send`, so this #[value_task] method's future cannot be `Send`",
     label = "not `Send`",
-    note = "use #[value_task(?Send)] on the trait or impl: its methods then return `LocalValueTask`, which need not be `Send`"
+    note = "use #[value_task(?Send)] on the trait or impl: its methods then return `LocalValueTask`, which need not be `Send`",
+    note = "for a trait's default method, put #[value_task] on the trait (it bounds such a method `where Self: Sync`), or write that bound on the method"
 )]
 pub trait SendReceiver {}
 
