@@ -24,8 +24,11 @@
 //!   way, where the chain costs two loads, three stores and the count's update, and carries
 //!   a dependency through memory from one call to the next.
 //! - **Shared slots**: a full thread cache moves half of its blocks to a shared list for the
-//!   class, and an empty one refills half a cache from it, so blocks freed on another thread
-//!   come back in batches and the lock is taken once per batch, not per future. A thread
+//!   class, as one batch, and an empty one refills itself with the top batch (half a cache,
+//!   or a whole one handed over at a thread's exit), so blocks freed on another thread come
+//!   back in batches and the lock is taken once per batch, not per future; a batch goes in
+//!   and out in O(1) under the lock (no chain is walked there unless the list is nearly
+//!   full). Batches are never longer than a thread's cache, so a refill fits one. A thread
 //!   that only takes (it creates tasks that other threads free) finds the shared list empty
 //!   by a flag read without the lock, and goes to the allocator without taking it.
 //! - **Bounds**: a shared list keeps at most 64 KiB per class; blocks beyond that are freed.
@@ -40,8 +43,9 @@
 //! `stored_future.rs`, whose invariants say what the block holds), one small record
 //! (`store_small`), one task cell (`store_block`) or one [`PooledBox`] (an erased tower
 //! service). A chained free block's first word is
-//! its link (a hot block's first word is not read). `len` counts the blocks of each chain
-//! exactly. A hot word holds a block only while its thread's flush is registered and the
+//! its link (a hot block's first word is not read); a shared batch's first block also
+//! holds the next batch and its own length in its second and third words. `len` counts the
+//! blocks of each chain exactly. A hot word holds a block only while its thread's flush is registered and the
 //! class's configured cap is not 0 ([`CLOSED`] otherwise, set before the flush hands the
 //! block over), and its block counts against that cap: the chain's cap is one less, and a
 //! full chain keeps half of itself before it takes one more, so hot and chain together never
@@ -163,10 +167,62 @@ unsafe fn set_next(block: *mut u8, next: *mut u8) {
     unsafe { block.cast::<*mut u8>().write(next) }
 }
 
-/// A chain of free blocks of one class, shared between threads.
+/// The free blocks of one class shared between threads: a stack of batches, each a chain
+/// as a thread gave it (null-terminated), so that a batch goes in and comes out in O(1)
+/// under the lock, whatever its length. A batch's first block holds, past its link, the
+/// next batch's first block ([`batch_below`]) and the batch's length ([`batch_len`]).
 struct Chain {
+    /// The first block of the top batch; null when empty.
     head: *mut u8,
+    /// The blocks of every batch.
     len: usize,
+}
+
+/// The first block of the batch below the one `batch` is the first block of.
+///
+/// # Safety
+/// `batch` is the first block of a batch of a [`Chain`] the caller holds the lock of.
+unsafe fn batch_below(batch: *mut u8) -> *mut u8 {
+    // SAFETY: per the caller; blocks are at least 64 bytes, 16-aligned.
+    unsafe { batch.cast::<*mut u8>().add(1).read() }
+}
+
+/// The number of blocks of the batch `batch` is the first block of.
+///
+/// # Safety
+/// As for [`batch_below`].
+unsafe fn batch_len(batch: *mut u8) -> usize {
+    // SAFETY: per the caller.
+    unsafe { batch.cast::<usize>().add(2).read() }
+}
+
+impl Chain {
+    /// Put a null-terminated chain of `len` blocks on top, as one batch.
+    ///
+    /// # Safety
+    /// The chain is well formed, of this class, and owned by the caller, who holds the lock.
+    unsafe fn push_batch(&mut self, head: *mut u8, len: usize) {
+        // SAFETY: the batch's first block is ours, at least 64 bytes: words 1 and 2 are free.
+        unsafe {
+            head.cast::<*mut u8>().add(1).write(self.head);
+            head.cast::<usize>().add(2).write(len);
+        }
+        self.head = head;
+        self.len += len;
+    }
+
+    /// Take the top batch (a null-terminated chain) and its length; `None` when empty.
+    fn pop_batch(&mut self) -> Option<(*mut u8, usize)> {
+        let head = self.head;
+        if head.is_null() {
+            return None;
+        }
+        // SAFETY: the top batch's first block (we hold the lock: `&mut self`).
+        let (below, len) = unsafe { (batch_below(head), batch_len(head)) };
+        self.head = below;
+        self.len -= len;
+        Some((head, len))
+    }
 }
 
 // SAFETY: a chain owns its free blocks (plain memory, no thread affinity); it is only reached
@@ -221,45 +277,40 @@ impl Drop for SharedGuard {
     }
 }
 
-/// Give a chain of `len` free blocks (`head` … `tail`) to the shared list of `class`; what
-/// exceeds its cap is freed.
+/// Give a null-terminated chain of `len` free blocks to the shared list of `class`, as one
+/// batch; what exceeds its cap is freed.
 ///
 /// # Safety
 /// The chain is well formed and owned by the caller.
 unsafe fn give_shared(class: usize, head: *mut u8, len: usize) {
-    let mut rest = head;
-    let mut rest_len = len;
-    // The chain's last block, found before the lock: when the shared list has room for all
-    // of it (the usual case), the splice under the lock is O(1).
-    let mut last = head;
-    for _ in 1..len {
-        // SAFETY: within the chain, which the caller owns.
-        last = unsafe { next_of(last) };
+    if len == 0 {
+        return;
     }
+    let mut rest = ptr::null_mut();
+    let mut rest_len = 0;
     {
         let mut chain = shared(class);
         let room = shared_cap(class).saturating_sub(chain.len);
         let keep = room.min(len);
         if keep > 0 {
-            // The last kept block (the walk under the lock only when some are freed), and
-            // the kept part spliced in front.
-            let tail = if keep == len {
-                last
-            } else {
+            if keep < len {
+                // The shared list is nearly full (rare): cut the chain after the kept part.
                 let mut tail = head;
                 for _ in 1..keep {
-                    // SAFETY: within the chain.
+                    // SAFETY: within the chain, which the caller owns.
                     tail = unsafe { next_of(tail) };
                 }
-                tail
-            };
-            // SAFETY: `tail` is in the chain.
-            rest = unsafe { next_of(tail) };
-            // SAFETY: owned.
-            unsafe { set_next(tail, chain.head) };
-            chain.head = head;
-            chain.len += keep;
-            rest_len = len - keep;
+                // SAFETY: `tail` is in the chain.
+                rest = unsafe { next_of(tail) };
+                // SAFETY: owned.
+                unsafe { set_next(tail, ptr::null_mut()) };
+                rest_len = len - keep;
+            }
+            // SAFETY: the kept part, null-terminated, ours; we hold the lock.
+            unsafe { chain.push_batch(head, keep) };
+        } else {
+            rest = head;
+            rest_len = len;
         }
     }
     for _ in 0..rest_len {
@@ -347,8 +398,8 @@ impl Local {
     }
 }
 
-/// A free block of `class`: this thread's hot block, else its list, else half a list from
-/// the shared one, else the allocator.
+/// A free block of `class`: this thread's hot block, else its list, else a batch from the
+/// shared one, else the allocator.
 #[inline]
 pub(crate) fn take_block(class: usize) -> NonNull<u8> {
     let local = LOCAL.try_with(|local| {
@@ -375,28 +426,12 @@ pub(crate) fn take_block(class: usize) -> NonNull<u8> {
 
 #[cold]
 fn take_block_slow(class: usize) -> NonNull<u8> {
-    // Refill half a list from the shared one, keep the rest here.
+    // Refill the list with the shared list's top batch (a thread's half list, or a whole
+    // list handed over at its exit), keep the rest here.
     let (head, len) = if !SHARED_HAS_BLOCKS[class].load(Ordering::Relaxed) {
         (ptr::null_mut(), 0)
     } else {
-        let mut chain = shared(class);
-        let want = (caps().thread[class] / 2).max(1).min(chain.len);
-        if want == 0 {
-            (ptr::null_mut(), 0)
-        } else {
-            let head = chain.head;
-            let mut tail = head;
-            for _ in 1..want {
-                // SAFETY: within the shared chain (we hold its lock).
-                tail = unsafe { next_of(tail) };
-            }
-            // SAFETY: `tail` is in the chain.
-            chain.head = unsafe { next_of(tail) };
-            chain.len -= want;
-            // SAFETY: detached: ours.
-            unsafe { set_next(tail, ptr::null_mut()) };
-            (head, want)
-        }
+        shared(class).pop_batch().unwrap_or((ptr::null_mut(), 0))
     };
     if !head.is_null() {
         // SAFETY: a chain of `len` blocks we own.
@@ -789,11 +824,11 @@ mod tests {
         .unwrap();
     }
 
-    /// A thread's free blocks go to the shared list when it exits, and a thread whose own
-    /// list is empty takes half a list from there. (The second-largest class: nothing else in
-    /// this binary uses it.)
+    /// A thread's free blocks go to the shared list when it exits, as one batch, and a thread
+    /// whose own list is empty takes that batch from there. (The second-largest class: nothing
+    /// else in this binary uses it.)
     #[test]
-    fn an_exiting_thread_hands_its_blocks_over_and_a_refill_takes_half_a_list() {
+    fn an_exiting_thread_hands_its_blocks_over_and_a_refill_takes_them_as_one_batch() {
         const CLASS: usize = CLASSES - 2;
         let cap = thread_cap(CLASS);
         let before = shared_len(CLASS);
@@ -810,8 +845,8 @@ mod tests {
         assert_eq!(shared, (before + cap).min(shared_cap(CLASS)), "handed over");
         let in_use = std::thread::spawn(move || {
             let block = take_block(CLASS);
-            let taken = (cap / 2).min(shared);
-            assert_eq!(local_len(CLASS), taken - 1, "half a list, one of it in use");
+            let taken = shared - before;
+            assert_eq!(local_len(CLASS), taken - 1, "the batch, one of it in use");
             assert_eq!(shared_len(CLASS), shared - taken);
             SendBlock(block)
         })
