@@ -453,7 +453,7 @@ fn abandon<T>(raw: &RawTask<TaskOutput<T>>) {
 impl<T> fmt::Debug for TaskCompletionSource<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskCompletionSource")
-            .field("state", &self.raw.snapshot())
+            .field("task", &self.task())
             .finish()
     }
 }

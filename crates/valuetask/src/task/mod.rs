@@ -538,12 +538,24 @@ impl<T> Drop for Task<T> {
     }
 }
 
+/// The status, and the error of a task that failed (printing it does not observe it: an
+/// unobserved fault is still reported). The value is not printed (`T` need not be `Debug`).
+///
+/// ```
+/// use valuetask::{Task, TaskError};
+///
+/// assert_eq!(format!("{:?}", Task::from_result(1)), "Task { status: RanToCompletion, .. }");
+/// let canceled = Task::<u8>::from_error(TaskError::Canceled);
+/// assert_eq!(format!("{canceled:?}"), "Task { status: Canceled, error: Canceled, .. }");
+/// ```
 impl<T> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Task")
-            .field("status", &self.status())
-            .field("state", &self.raw.snapshot())
-            .finish()
+        let mut task = f.debug_struct("Task");
+        task.field("status", &self.status());
+        if let Some(Err(error)) = self.raw.output_unobserved() {
+            task.field("error", error);
+        }
+        task.finish_non_exhaustive()
     }
 }
 
