@@ -22,6 +22,7 @@ use crate::sync::{AtomicBool, Mutex, Ordering};
 use crate::task::waiters::WaiterKey;
 use crate::task::{Task, TaskError, TaskOutput};
 use crate::value_task::ValueTask;
+use crate::wake_set::WakeSet;
 
 /// One pending `when_any`: its inputs, its result, and each input's waiter slot.
 struct FirstOf<T> {
@@ -333,10 +334,11 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
     /// The inputs are taken in order while they are complete
     /// ([`is_completed`](Self::is_completed): a future-backed input is not polled here, it
     /// stays lazy); from the first that is not,
-    /// the rest are awaited together, in pooled storage: each wake-up polls every input still
-    /// pending, in input order (one waker for all, as `futures::join!`), so for many inputs
-    /// that complete one at a time (hundreds) the polls grow with their square: there, turn
-    /// them into tasks and use [`Task::when_all`], which awaits them one after another. When every input is already
+    /// the rest are awaited together, in pooled storage: up to 32 of them, each wake-up polls
+    /// every input still pending, in input order (one waker for all, as `futures::join!`);
+    /// past 32, each input gets a waker of its own (one allocation each, once) and a wake-up
+    /// polls only the inputs it woke, so the polls grow with the inputs, not with their
+    /// square (as `futures::future::join_all` past 30). When every input is already
     /// complete the only allocation is the output `Vec`, made once for inputs whose iterator
     /// knows its length (collections, and `map`s of them), once this thread's pool is warm
     /// (the value task holds the `Vec` in a pooled block). Values thrown away (an input that
@@ -411,9 +413,15 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
     }
 }
 
+/// Up to this many inputs left pending, `all_of` polls them all at every wake-up, with the
+/// combinator's waker (no allocation); past it, each input has a waker of its own
+/// ([`WakeSet`]) and a wake-up polls the inputs that were woken (`futures::future::join_all`
+/// changes strategy past 30 for the same reason).
+const POLLED_TOGETHER: usize = 32;
+
 /// `when_all` of value tasks (`ValueTask`'s and `LocalValueTask`'s, named `name` in a misuse
 /// panic): their values while they are complete, in order; from the first that is not, a
-/// future of them all, which polls the rest together.
+/// future of them all, which polls the rest together ([`POLLED_TOGETHER`]).
 #[track_caller]
 pub(crate) fn all_of<'a, T: 'a>(
     value_tasks: impl IntoIterator<Item = ValueTask<'a, T>>,
@@ -446,23 +454,47 @@ pub(crate) fn all_of<'a, T: 'a>(
                     rest.0.push(Err(vt));
                 }
                 return Err(async move {
-                    std::future::poll_fn(|cx| {
-                        let mut pending = false;
-                        for slot in &mut rest.0 {
-                            if let Err(vt) = slot {
-                                match Pin::new(vt).poll(cx) {
-                                    Poll::Ready(value) => *slot = Ok(value),
-                                    Poll::Pending => pending = true,
+                    if rest.0.len() <= POLLED_TOGETHER {
+                        std::future::poll_fn(|cx| {
+                            let mut pending = false;
+                            for slot in &mut rest.0 {
+                                if let Err(vt) = slot {
+                                    match Pin::new(vt).poll(cx) {
+                                        Poll::Ready(value) => *slot = Ok(value),
+                                        Poll::Pending => pending = true,
+                                    }
                                 }
                             }
-                        }
-                        if pending {
-                            Poll::Pending
-                        } else {
-                            Poll::Ready(())
-                        }
-                    })
-                    .await;
+                            if pending {
+                                Poll::Pending
+                            } else {
+                                Poll::Ready(())
+                            }
+                        })
+                        .await;
+                    } else {
+                        // Many: each input gets a waker of its own, and a wake-up polls the
+                        // inputs that were woken, so the polls grow with the wake-ups, not
+                        // with their product with the inputs.
+                        let woken = WakeSet::new(rest.0.len());
+                        let mut pending = rest.0.len();
+                        std::future::poll_fn(|cx| {
+                            woken.poll_woken(cx, |index, cx| {
+                                if let Err(vt) = &mut rest.0[index] {
+                                    if let Poll::Ready(value) = Pin::new(vt).poll(cx) {
+                                        rest.0[index] = Ok(value);
+                                        pending -= 1;
+                                    }
+                                }
+                            });
+                            if pending == 0 {
+                                Poll::Ready(())
+                            } else {
+                                Poll::Pending
+                            }
+                        })
+                        .await;
+                    }
                     let mut all = std::mem::take(&mut values.0);
                     all.extend(
                         std::mem::take(&mut rest.0)

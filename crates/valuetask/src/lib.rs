@@ -107,6 +107,7 @@ mod unobserved;
 mod value_task;
 #[cfg(feature = "tokio")]
 mod wait_async;
+mod wake_set;
 mod watcher;
 
 pub use completion_source::TaskCompletionSource;

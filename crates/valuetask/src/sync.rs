@@ -1,8 +1,8 @@
 //! The one place that chooses between `std` and `loom` primitives.
 //!
 //! The atomic state machines (`task::cell`, `source::core`, `value_task::bridge`,
-//! `task::combinators`' `when_any`) import atomics, `Mutex` and `UnsafeCell` from here so that
-//! `RUSTFLAGS="--cfg valuetask_loom"` model-checks the same code that ships.
+//! `task::combinators`' `when_any`, `wake_set`) import atomics, `Mutex` and `UnsafeCell` from
+//! here so that `RUSTFLAGS="--cfg valuetask_loom"` model-checks the same code that ships.
 //! A custom cfg (not `loom`) keeps tokio, which reacts to `cfg(loom)`, out of the model build.
 //! [`lock_std`] is the poison-ignoring lock of the library's own `std` mutexes.
 //! [`thread_number`] is the thread identity the sharded structures spread over.

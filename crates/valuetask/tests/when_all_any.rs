@@ -190,6 +190,51 @@ fn value_task_when_all_runs_pending_inputs_together() {
     );
 }
 
+/// Many pending inputs completing one at a time: each wake-up polls the input woken, not every
+/// input still pending (which made the polls grow with the square of the inputs), and the
+/// values still come in input order, whatever the completion order.
+#[test]
+fn value_task_when_all_over_many_inputs_polls_only_the_woken_ones() {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::Arc;
+    const INPUTS: usize = 300;
+    let polls = Arc::new(AtomicUsize::new(0));
+    let sources: Vec<_> = (0..INPUTS)
+        .map(|_| TaskCompletionSource::<usize>::new())
+        .collect();
+    let inputs = sources.iter().map(|tcs| {
+        let task = tcs.task();
+        let polls = polls.clone();
+        let mut awaiting = Box::pin(std::future::IntoFuture::into_future(task));
+        ValueTask::new(std::future::poll_fn(move |cx| {
+            polls.fetch_add(1, SeqCst);
+            std::future::Future::poll(awaiting.as_mut(), cx).map(Result::unwrap)
+        }))
+    });
+    let mut all = ValueTask::when_all(inputs);
+    let (wakes, waker) = common::CountingWaker::new();
+    assert!(poll_once(&mut all, &waker).is_pending());
+    // Completed from the last to the first.
+    for (n, tcs) in sources.iter().enumerate().rev() {
+        tcs.set_result(n);
+        if n > 0 {
+            assert!(poll_once(&mut all, &waker).is_pending());
+        }
+    }
+    let Poll::Ready(values) = poll_once(&mut all, &waker) else {
+        panic!("every input completed")
+    };
+    assert_eq!(values, (0..INPUTS).collect::<Vec<_>>());
+    assert_eq!(wakes.count(), INPUTS, "one wake-up per completion");
+    // Each input: its first poll (at the call or the first look), then the one its
+    // completion wakes.
+    assert!(
+        polls.load(SeqCst) <= 2 * INPUTS,
+        "{} polls of {INPUTS} inputs",
+        polls.load(SeqCst)
+    );
+}
+
 /// The winner is the first input to complete, not the first in input order.
 #[test]
 fn when_any_returns_the_first_to_complete_whatever_its_index() {
