@@ -31,8 +31,20 @@ use valuetask::{value_task, CompletionPool, Task, TaskCompletionSource, TaskErro
 static ALLOC: alloc_count::CountingAllocator = alloc_count::CountingAllocator::PROCESS;
 
 /// What the future pool may keep after every thread that used it has exited: its shared
-/// lists hold up to 64 KiB per size class, 7 classes (see `#[value_task]`'s docs).
-const POOL_RETENTION: i64 = 7 * 64 * 1024;
+/// lists hold up to 64 KiB per size class, 7 classes (see `#[value_task]`'s docs), or what
+/// `VALUETASK_POOL_SHARED_BYTES` sets per class (a whole number of bytes, read as the pool
+/// reads it; anything else leaves the default).
+fn pool_retention() -> i64 {
+    const CLASSES: i64 = 7;
+    let per_class = std::env::var("VALUETASK_POOL_SHARED_BYTES")
+        .ok()
+        .map(|value| value.trim().to_owned())
+        .filter(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(64 * 1024, |digits| {
+            digits.parse::<i64>().unwrap_or(i64::MAX)
+        });
+    per_class.saturating_mul(CLASSES)
+}
 /// An awaiter still pending this long after its producer completed lost its wake-up.
 const LOST_AFTER: Duration = Duration::from_secs(1);
 /// A run still going this long past its deadline is stuck: a round blocked before anything
@@ -337,8 +349,9 @@ fn main() {
     // Give exiting threads' destructors (pool caches) a moment.
     std::thread::sleep(Duration::from_millis(50));
     let grown = alloc_count::process_counts().live - baseline;
+    let retention = pool_retention();
     println!(
-        "stress: {total} operations in {seconds:.1} s on {} threads; {left_pending} awaiters left pending; {mismatched} outcomes unlike their producer's; {live_values} values not dropped; heap {grown:+} bytes from baseline (the future pool may keep up to {POOL_RETENTION})",
+        "stress: {total} operations in {seconds:.1} s on {} threads; {left_pending} awaiters left pending; {mismatched} outcomes unlike their producer's; {live_values} values not dropped; heap {grown:+} bytes from baseline (the future pool may keep up to {retention})",
         config.threads
     );
     let panicked = *workers_panicked.lock().unwrap();
@@ -349,7 +362,7 @@ fn main() {
         && left_pending == 0
         && mismatched == 0
         && live_values == 0
-        && grown <= POOL_RETENTION;
+        && grown <= retention;
     if !ok || lost.lock().unwrap().is_some() {
         eprintln!("stress: FAILED");
         std::process::exit(1);
