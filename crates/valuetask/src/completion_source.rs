@@ -271,17 +271,27 @@ impl<T> TaskCompletionSource<T> {
     /// made elsewhere (`Task::from_error`, a `Completer`, a core accept an empty aggregate)
     /// and own the task's only source, so it is not completed yet.
     pub(crate) fn forward_outcome(&self, outcome: Result<T, TaskError>) {
-        let completed = self.try_forward_outcome(outcome);
+        let won = std::cell::Cell::new(false);
+        self.try_forward_outcome(outcome, &won);
         debug_assert!(
-            completed,
+            won.get(),
             "a forwarder's task is completed by the forwarder alone"
         );
     }
 
     /// As [`forward_outcome`](Self::forward_outcome), for a task something else may have
-    /// completed first (`wait_async`'s timeout or token): whether this completed it.
-    pub(crate) fn try_forward_outcome(&self, outcome: Result<T, TaskError>) -> bool {
-        self.complete_with(outcome_of(&outcome), || outcome)
+    /// completed first (`wait_async`'s timeout or token): `won` is set when this completes
+    /// it, before its awaiters are woken, so it tells also when a waker (or, on a lost race,
+    /// the outcome's drop) panics out of here.
+    pub(crate) fn try_forward_outcome(
+        &self,
+        outcome: Result<T, TaskError>,
+        won: &std::cell::Cell<bool>,
+    ) {
+        self.complete_with(outcome_of(&outcome), || {
+            won.set(true);
+            outcome
+        });
     }
 
     /// Complete the task with `outcome` unless it is already completed; then `outcome` comes
@@ -395,11 +405,34 @@ impl<T> TaskCompletionSource<T> {
         !self.raw.is_held_outside()
     }
 
+    /// Resolves when the task completes, without a handle of it: a completer racing others
+    /// (`wait_async`'s timer and watcher) waits for the wait's end through its source, so
+    /// that every library-held handle of a wait is a wait on that wait (see
+    /// [`is_read_by_a_wait`](Self::is_read_by_a_wait)).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn completion(&self) -> crate::task::Completion<'_, T> {
+        crate::task::Completion::of(&self.raw)
+    }
+
+    /// Whether a library-held handle holds the task: in a wait's task, whose own completers
+    /// hold no handle (they wait through [`completion`](Self::completion)), that is a wait
+    /// on this wait, which reads it as its user does.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn is_read_by_a_wait(&self) -> bool {
+        self.raw.has_internal()
+    }
+
     /// After a completion that [`is_unheld`](Self::is_unheld) found unheld before it: its
     /// fault is observed, not reported (nobody could observe it: the wait was dropped).
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn observe_completed(&self) {
         self.raw.observe_completed();
+    }
+
+    /// Whether the task's fault is marked observed (tests).
+    #[cfg(all(test, feature = "tokio", not(valuetask_loom)))]
+    pub(crate) fn is_observed(&self) -> bool {
+        self.raw.snapshot().is_observed()
     }
 
     /// Let go of this source without abandoning its task, for a holder that knows another
@@ -455,5 +488,30 @@ impl<T> fmt::Debug for TaskCompletionSource<T> {
         f.debug_struct("TaskCompletionSource")
             .field("task", &self.task())
             .finish()
+    }
+}
+
+#[cfg(all(test, valuetask_loom))]
+mod loom_models {
+    use super::TaskCompletionSource;
+
+    /// A library handle made from a user's handle (a clone, then counted internal: a
+    /// `wait_async` on the task) while a source asks whether a user's handle holds the task.
+    /// The user's handle is there throughout, so the answer is yes. The references and the
+    /// internal count are two loads: read once each, the internal count could include the new
+    /// handle while the references did not, and the user's handle would be taken for it.
+    #[test]
+    fn an_internal_handle_made_during_the_look_hides_no_users_handle() {
+        let mut builder = loom::model::Builder::new();
+        builder.max_branches = 100_000;
+        builder.check(|| {
+            let tcs = TaskCompletionSource::<u32>::new();
+            let users = loom::sync::Arc::new(tcs.task());
+            let shared = users.clone();
+            let library = loom::thread::spawn(move || drop((*shared).clone().internal()));
+            assert!(!tcs.is_unheld(), "the user's handle was not seen");
+            library.join().unwrap();
+            drop(users);
+        });
     }
 }

@@ -215,11 +215,12 @@ impl<F: Future, C: CancelSignal> Drop for Drive<F, C> {
     }
 }
 
-/// Complete a [`Drive`]'s task (or let its last source abandon it) with `complete`, which
+/// Complete a [`Drive`]'s task (or let its last source abandon it; or `wait_async`'s timer
+/// its wait) with `complete`, which
 /// returns an error nobody will see. That error, or the panic of an awaiter's waker that the
 /// completion resumes, goes to the unobserved-error hook: a drive completes on a runtime
 /// worker or in its shutdown, where nobody catches it (tokio drops a task's panic).
-fn report_lost(complete: impl FnOnce() -> Option<TaskError>) {
+pub(crate) fn report_lost(complete: impl FnOnce() -> Option<TaskError>) {
     let lost = std::panic::catch_unwind(std::panic::AssertUnwindSafe(complete))
         .unwrap_or_else(|panicked| Some(crate::catch_panic::panic_error(panicked)));
     if let Some(error) = lost {

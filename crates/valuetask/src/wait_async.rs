@@ -17,14 +17,21 @@
 //!   wait's completion. A wait dropped before it completes does not stop them (as in .NET,
 //!   where the timer and the registration stay until one fires): the timer stays until its
 //!   deadline, the watcher until the task completes or the token fires.
-//! - The watcher's and the timer's handles of the wait, and the watcher's of the task, are
-//!   the library's own (`InternalHandle`): a wait that ends faulted (timed out, or the task's
-//!   fault passed on) when no handle of the user's is left is observed, not reported to the
-//!   unobserved-error hook (dropping a wait is how Rust gives it up; nobody could observe it).
-//!   Such a wait reads the task's fault without observing it: the fault stays the task's to
-//!   report (only a wait someone holds takes it over, as .NET marks the original handled).
-//!   Whether a user's handle is left is read before the completion, so one dropped just as
-//!   the wait times out may leave the fault reported: a report too many, never one missed.
+//! - The watcher's handle of the task is the library's own (`InternalHandle`); the watcher
+//!   and the timer hold no handle of the wait, only its source, and await its end through it.
+//!   So the only library-held handles of a wait are those of waits on it.
+//! - A wait is given up when no handle of the user's holds it and no wait on it reads it
+//!   (dropping a wait is how Rust gives it up). A given-up wait that ends faulted is observed,
+//!   not reported to the unobserved-error hook, when its own completer (the timer, or the
+//!   watcher passing the task's outcome on) won; it reads the task's fault without observing
+//!   it, so that fault stays the task's to report. A wait that is not given up takes the
+//!   fault over: the task is marked observed once the wait holds its outcome (.NET marks the
+//!   original handled), never when the timer or the token won.
+//! - Whether a wait is given up is read before its completion (its synchronous continuations
+//!   may drop the last handle), so a handle dropped just then leaves a fault reported: a
+//!   report too many, never one missed. Likewise a wait read only by a wait on it takes the
+//!   task's fault even if that outer wait is dropped later: if the task's own holder reads
+//!   the fault, the inner wait's copy is still reported.
 
 use std::future::Future;
 use std::pin::pin;
@@ -35,7 +42,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::completion_source::TaskCompletionSource;
 use crate::error::TaskError;
-use crate::task::Task;
+use crate::task::{InternalHandle, Task};
 
 impl<T: Clone + Send + Sync + 'static> Task<T> {
     /// A task that completes as this one does, or ends with [`TaskError::TimedOut`] after
@@ -145,13 +152,12 @@ fn watch<T: Clone + Send + Sync + 'static>(
     token: Option<CancellationToken>,
     wait: TaskCompletionSource<T>,
 ) {
-    // The watcher's handles are the library's own: the task's, and the wait's (a wait that
-    // only they hold ends unreported: nobody could observe it).
+    // The watcher's handle of the task is the library's own; the wait's end is awaited
+    // through its source, with no handle (see `is_read_by_a_wait`).
     let task = task.internal();
     crate::watcher::watch(async move {
-        let waited = wait.task().internal();
         let mut done = pin!(task.completion());
-        let mut ended = pin!(waited.completion());
+        let mut ended = pin!(wait.completion());
         let mut canceled = pin!(token.as_ref().map(CancellationToken::cancelled));
         std::future::poll_fn(|cx| {
             if let Some(canceled) = canceled.as_mut().as_pin_mut() {
@@ -174,40 +180,7 @@ fn watch<T: Clone + Send + Sync + 'static>(
                 return Poll::Ready(());
             }
             if done.as_mut().poll(cx).is_ready() {
-                // Asked before completing: the wait's synchronous continuations, which hold
-                // it, run inside the completion.
-                let unheld = wait.is_unheld();
-                // Read without observing when nobody holds the wait (dropped: Rust's
-                // cancellation of it; or held only by the library, a wait on this wait): a
-                // fault the task ended with stays the task's to report. Read by a wait someone
-                // holds, it moves into that wait and is that wait's to report (.NET marks the
-                // original handled then).
-                let read = if unheld {
-                    task.peek()
-                } else {
-                    task.try_result()
-                };
-                // A panicking `T::clone` faults the wait (as it faults an `as_task` of the
-                // task), rather than leaving it to the timeout or pending.
-                let outcome =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match read {
-                        Some(Ok(value)) => Ok(value.clone()),
-                        Some(Err(error)) => Err(error.clone()),
-                        None => unreachable!("a completed task has an outcome"),
-                    }))
-                    .unwrap_or_else(|panic| Err(crate::catch_panic::panic_error(panic)));
-                // An empty `Aggregate` is passed on too (`try_set_outcome` would refuse it).
-                // Inside the task's completion: a waker of the wait's awaiters that panics
-                // must not unwind into the task's completer (as in the branch above).
-                let completed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    let _ = wait.try_forward_outcome(outcome);
-                }));
-                if unheld {
-                    wait.observe_completed();
-                }
-                if let Err(panic) = completed {
-                    crate::catch_panic::discard(panic);
-                }
+                forward(&task, &wait);
                 return Poll::Ready(());
             }
             Poll::Pending
@@ -216,23 +189,58 @@ fn watch<T: Clone + Send + Sync + 'static>(
     });
 }
 
+/// Pass the completed task's outcome into the wait, unless the wait completed first.
+///
+/// Asked before completing (the wait's synchronous continuations, which hold it, run inside
+/// the completion): whether the wait is given up, held by nobody (dropped: Rust's
+/// cancellation of it) and read by no wait on it. A given-up wait reads the task without
+/// observing it, so a fault stays the task's to report, and ends observed. Otherwise the
+/// fault moves into the wait and is the wait's to report (.NET marks the original handled
+/// then): the task is marked observed once the wait took its outcome, never when the timer
+/// or the token won (the wait then ends with its own error, not the task's).
+fn forward<T: Clone>(task: &InternalHandle<T>, wait: &TaskCompletionSource<T>) {
+    let given_up = wait.is_unheld() && !wait.is_read_by_a_wait();
+    // A panicking `T::clone` faults the wait (as it faults an `as_task` of the task), rather
+    // than leaving it to the timeout or pending.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match task.peek() {
+        Some(Ok(value)) => Ok(value.clone()),
+        Some(Err(error)) => Err(error.clone()),
+        None => unreachable!("a completed task has an outcome"),
+    }))
+    .unwrap_or_else(|panic| Err(crate::catch_panic::panic_error(panic)));
+    // An empty `Aggregate` is passed on too (`try_set_outcome` would refuse it). Inside the
+    // task's completion: a waker of the wait's awaiters that panics must not unwind into the
+    // task's completer (as in the token's branch).
+    let won = std::cell::Cell::new(false);
+    let completed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait.try_forward_outcome(outcome, &won);
+    }));
+    if won.get() {
+        if given_up {
+            wait.observe_completed();
+        } else {
+            // Read to mark it observed: the wait holds its outcome now.
+            let _ = task.try_result();
+        }
+    }
+    if let Err(panic) = completed {
+        crate::catch_panic::discard(panic);
+    }
+}
+
 /// End the wait with `TaskError::TimedOut` at `deadline`, unless it completed first: a sleep
-/// on valuetask's global runtime (which always has a timer), raced against the wait.
+/// on valuetask's global runtime (which always has a timer), raced against the wait's end,
+/// awaited through its source.
 fn time_out_at<T: Send + Sync + 'static>(deadline: Instant, wait: TaskCompletionSource<T>) {
     drop(
         crate::global_runtime::background_handle().spawn(async move {
-            let waited = wait.task().internal();
             let mut sleep = pin!(tokio::time::sleep_until(tokio::time::Instant::from_std(
                 deadline
             )));
-            let mut ended = pin!(waited.completion());
+            let mut ended = pin!(wait.completion());
             std::future::poll_fn(|cx| {
                 if sleep.as_mut().poll(cx).is_ready() {
-                    let unheld = wait.is_unheld();
-                    let _ = wait.try_set_error(TaskError::TimedOut);
-                    if unheld {
-                        wait.observe_completed();
-                    }
+                    time_out(&wait);
                     return Poll::Ready(());
                 }
                 ended.as_mut().poll(cx)
@@ -240,4 +248,68 @@ fn time_out_at<T: Send + Sync + 'static>(deadline: Instant, wait: TaskCompletion
             .await;
         }),
     );
+}
+
+/// The timer's completion. A wait held by nobody but the library ends observed, but only
+/// when this completed it: a fault the task's outcome brought in first stays to report. A
+/// wait on this wait is no holder here: it reads the timeout as its user does, or, given up
+/// itself, drops it. On a runtime worker, where tokio would drop it unreported, the panic of
+/// an awaiter's waker goes to the unobserved-error hook.
+fn time_out<T>(wait: &TaskCompletionSource<T>) {
+    let given_up = wait.is_unheld();
+    let won = std::cell::Cell::new(false);
+    crate::runtime::report_lost(|| {
+        wait.try_forward_outcome(Err(TaskError::TimedOut), &won);
+        None
+    });
+    if won.get() && given_up {
+        wait.observe_completed();
+    }
+}
+
+#[cfg(all(test, not(valuetask_loom)))]
+mod tests {
+    use super::*;
+
+    /// The timer's sleep and the wait's completion both ready when the timer runs (its
+    /// worker was busy past the deadline): the task's fault came in first, into a wait the
+    /// user held and dropped unread. The timer lost: the fault stays the wait's to report.
+    #[test]
+    fn a_timer_that_lost_leaves_a_passed_on_fault_to_report() {
+        let wait = TaskCompletionSource::<u8>::new();
+        let held = wait.task();
+        forward(
+            &Task::from_error(TaskError::panicked("passed on")).internal(),
+            &wait,
+        );
+        drop(held);
+        time_out(&wait);
+        assert!(
+            !wait.is_observed(),
+            "the timer marked a fault it did not bring"
+        );
+        let _ = wait.task().error(); // observed here, so that the test reports nothing
+                                     // Its own timeout, in a wait nobody holds, is observed.
+        let wait = TaskCompletionSource::<u8>::new();
+        time_out(&wait);
+        assert!(wait.is_observed());
+    }
+
+    /// The timer won in a wait the user holds: the task's outcome, passed on after, does not
+    /// mark the task observed (the wait holds a timeout, not the task's fault).
+    #[test]
+    fn a_forward_that_lost_leaves_the_tasks_fault_to_report() {
+        let wait = TaskCompletionSource::<u8>::new();
+        let held = wait.task();
+        time_out(&wait);
+        let tcs = TaskCompletionSource::<u8>::new();
+        tcs.set_error(TaskError::panicked("the task's own"));
+        forward(&tcs.task().internal(), &wait);
+        assert!(
+            !tcs.is_observed(),
+            "the task's fault was taken by a wait that did not hold it"
+        );
+        assert_eq!(held.error(), Some(&TaskError::TimedOut));
+        let _ = tcs.task().error(); // observed here, so that the test reports nothing
+    }
 }

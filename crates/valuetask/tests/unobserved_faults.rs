@@ -480,6 +480,31 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
             seen_within(std::time::Duration::from_secs(10)),
             [TaskError::TimedOut.to_string()]
         );
+        // A wait on a wait, the inner one dropped (`wait_async_cancellation(..)
+        // .wait_async_timeout(..)` in one expression): the user reads the fault through the
+        // outer wait, so neither the task nor the inner wait reports it.
+        let tcs = TaskCompletionSource::<u8>::new();
+        let task = tcs.task();
+        let outer = task
+            .wait_async_cancellation(token.clone())
+            .wait_async_timeout(std::time::Duration::from_secs(3600));
+        tcs.set_error(TaskError::panicked("read through a wait on a wait"));
+        assert!(outer.wait().is_err());
+        drop((outer, task, tcs));
+        // Unread, the outer wait's copy is reported, once (its timer ends with it).
+        let tcs = TaskCompletionSource::<u8>::new();
+        let task = tcs.task();
+        let outer = task
+            .wait_async_cancellation(token.clone())
+            .wait_async_timeout(std::time::Duration::from_secs(3600));
+        tcs.set_error(TaskError::panicked("in a wait on a wait, unread"));
+        drop((outer, task, tcs));
+        assert_eq!(
+            seen_within(std::time::Duration::from_secs(10)),
+            ["task panicked: in a wait on a wait, unread"]
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(seen(), Vec::<String>::new(), "reported twice");
     }
 
     // A panicking hook is contained: in a task's drop, and where a report is made for an

@@ -9,9 +9,16 @@
 //!
 //! # Invariants (who may touch what)
 //!
-//! - `refs` counts `RawTask` handles. The cell is freed when it drops to zero. A static cell
-//!   (`Task::completed()` and the cached results, all in [`STATIC_CELLS`]) keeps
-//!   `STATIC_REFS` forever: its handles do not count, so it is never freed and never written.
+//! - `refs` counts `RawTask` handles in its low `INTERNAL_SHIFT` bits, and above them the
+//!   library's own handles (`add_internal`: a watcher's, which keeps no result for anyone),
+//!   so one load reads both and `is_held_outside` needs no second word. A handle becomes the
+//!   library's own, and back, in one RMW. The cell is freed when the whole word drops to zero
+//!   (exact whatever the split: the word is the sum). The handles' part could carry into
+//!   the other only past 2^48 handles, leaked (`mem::forget`), which would mislead
+//!   `is_held_outside` (a report made or missed), never the freeing; past `MAX_REFS` the
+//!   process aborts, as with `Arc`. A static cell (`Task::completed()` and the cached
+//!   results, all in [`STATIC_CELLS`]) keeps `STATIC_REFS` forever: its handles do not
+//!   count, so it is never freed and never written.
 //! - `output` is written exactly once, by the thread that set `CLAIMED`, before that thread
 //!   sets `COMPLETE` with Release. It is read only after observing `COMPLETE` with Acquire, and
 //!   never written again until the cell is freed: readers get plain `&O`, without a lock.
@@ -40,12 +47,11 @@
 //!   (a re-registration or removal of an inline or slab key may take it after). It
 //!   follows the rules in `waiters.rs`: the completer takes its wakers after publishing
 //!   `COMPLETE`, and registrants check `COMPLETE` under their shard's lock.
-//! - `sources` counts the `TaskCompletionSource` handles in its low 32 bits and, above them,
-//!   the library's own task handles (`add_internal`: a watcher's, which keeps no result for
-//!   anyone). All the sources hold one reference in `refs` together, which the last source
-//!   to drop lets go last (so `refs` never counts a source that is on its way out, and a
-//!   source sees every other handle of the cell exactly). The last source to drop completes the cell as abandoned if nobody completed it
-//!   and another handle is left to see it; when only the library's own are left, the
+//! - `sources` counts the `TaskCompletionSource` handles. All the sources hold one reference
+//!   in `refs` together, which the last source to drop lets go last (so `refs` never counts
+//!   a source that is on its way out, and a source sees every other handle of the cell
+//!   exactly). The last source to drop completes the cell as abandoned if nobody completed
+//!   it and another handle is left to see it; when only the library's own are left, the
 //!   abandonment (which ends their watchers) counts as observed: nobody could observe it. If
 //!   no handle at all is left, the cell is freed pending: nobody can be waiting.
 //! - A count of one (`refs` or `sources`) means "only me": only a holder can create another,
@@ -90,17 +96,23 @@ use crate::sync::{
 mod completion;
 mod registration;
 
-/// More handles than this aborts, as `Arc` does, instead of wrapping.
+/// `refs`' bits below this count the handles; the bits from here to the top one, the
+/// library's own handles (`add_internal`), so that one load reads both.
+const INTERNAL_SHIFT: u32 = 48;
+/// One of the library's own handles in `refs`.
+const ONE_INTERNAL: usize = 1 << INTERNAL_SHIFT;
+/// The handles' part of `refs`.
+const HANDLES_MASK: usize = ONE_INTERNAL - 1;
+/// More of the library's own handles than this aborts: their count stays clear of the top
+/// bit, so that `MAX_REFS` catches only the handles.
+const MAX_INTERNAL: usize = (isize::MAX as usize) >> INTERNAL_SHIFT;
+/// A `refs` word past this aborts, as `Arc` does, instead of wrapping.
 const MAX_REFS: usize = isize::MAX as usize;
-/// `sources`' low bits count the sources, the bits from here the library's own handles.
-const INTERNAL_SHIFT: u32 = 32;
-/// The sources' part of `sources`.
-const SOURCES_MASK: usize = (1 << INTERNAL_SHIFT) - 1;
-/// More sources than this aborts (their count must not reach the internal handles' bits).
-const MAX_SOURCES: usize = SOURCES_MASK >> 1;
+/// More sources than this aborts, as `Arc` does, instead of wrapping.
+const MAX_SOURCES: usize = isize::MAX as usize;
 /// A static cell starts here, so no sequence of handle drops can free it.
 #[cfg(not(valuetask_loom))]
-const STATIC_REFS: usize = MAX_REFS / 2;
+const STATIC_REFS: usize = HANDLES_MASK / 2;
 
 pub(crate) struct Cell<O> {
     state: State,
@@ -528,7 +540,7 @@ impl<O> RawTask<O> {
     /// The handle count (tests).
     #[cfg(test)]
     pub(crate) fn ref_count(&self) -> usize {
-        self.cell().refs.load(Ordering::Relaxed)
+        self.cell().refs.load(Ordering::Relaxed) & HANDLES_MASK
     }
 
     /// Registered waiters right now (tests); takes the lock.

@@ -445,10 +445,7 @@ impl<T> Task<T> {
 
     /// Resolves when the task completes, whatever the outcome (no `T: Clone` needed).
     pub(crate) fn completion(&self) -> Completion<'_, T> {
-        Completion {
-            task: self,
-            key: WaiterKey::NONE,
-        }
+        Completion::of(&self.raw)
     }
 
     /// Complete the task as canceled unless it is already completed (for cancellation that
@@ -572,10 +569,20 @@ impl<T: Clone> Future for Task<T> {
     }
 }
 
-/// Resolves when a task completes (see `Task::completion`).
+/// Resolves when a task's cell completes, whatever the outcome, without reading it (see
+/// `Task::completion`, `TaskCompletionSource::completion`).
 pub(crate) struct Completion<'a, T> {
-    task: &'a Task<T>,
+    raw: &'a RawTask<TaskOutput<T>>,
     key: WaiterKey,
+}
+
+impl<'a, T> Completion<'a, T> {
+    pub(crate) fn of(raw: &'a RawTask<TaskOutput<T>>) -> Self {
+        Completion {
+            raw,
+            key: WaiterKey::NONE,
+        }
+    }
 }
 
 impl<T> Future for Completion<'_, T> {
@@ -583,13 +590,13 @@ impl<T> Future for Completion<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        this.task.raw.poll_complete(&mut this.key, cx.waker())
+        this.raw.poll_complete(&mut this.key, cx.waker())
     }
 }
 
 impl<T> Drop for Completion<'_, T> {
     fn drop(&mut self) {
-        self.task.raw.remove_waiter(&mut self.key);
+        self.raw.remove_waiter(&mut self.key);
     }
 }
 

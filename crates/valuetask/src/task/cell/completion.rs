@@ -227,7 +227,7 @@ impl<O> RawTask<O> {
 
     /// Count one more `TaskCompletionSource`.
     pub(crate) fn add_source(&self) {
-        if self.cell().sources.fetch_add(1, Ordering::Relaxed) & SOURCES_MASK > MAX_SOURCES {
+        if self.cell().sources.fetch_add(1, Ordering::Relaxed) > MAX_SOURCES {
             abort();
         }
     }
@@ -236,26 +236,36 @@ impl<O> RawTask<O> {
     pub(crate) fn release_source(&self) -> bool {
         let sources = &self.cell().sources;
         // Only a source holder can add a source, so a count of one means no other exists.
-        sources.load(Ordering::Acquire) & SOURCES_MASK == 1
-            || sources.fetch_sub(1, Ordering::AcqRel) & SOURCES_MASK == 1
+        sources.load(Ordering::Acquire) == 1 || sources.fetch_sub(1, Ordering::AcqRel) == 1
     }
 
-    /// Count one of the library's own handles (`task::InternalHandle`), held for its own work
-    /// (a watcher's): not a handle anyone could observe a fault through.
+    /// Make this handle one of the library's own (`task::InternalHandle`), held for its own
+    /// work (a watcher's): not a handle anyone could observe a fault through. One RMW moves
+    /// it from the handles to the internal ones, so no look sees it twice or not at all.
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn add_internal(&self) {
-        self.cell()
-            .sources
-            .fetch_add(1 << INTERNAL_SHIFT, Ordering::Relaxed);
+        if is_static(self.ptr) {
+            return;
+        }
+        let before = self
+            .cell()
+            .refs
+            .fetch_add(ONE_INTERNAL - 1, Ordering::Release);
+        if before >> INTERNAL_SHIFT >= MAX_INTERNAL {
+            abort(); // the count would reach the top bit, `MAX_REFS`' guard
+        }
     }
 
-    /// The library's own handle counted by [`add_internal`](Self::add_internal) is about to
-    /// drop.
+    /// The library's own handle made by [`add_internal`](Self::add_internal) is a plain
+    /// handle again (about to drop as one).
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn remove_internal(&self) {
+        if is_static(self.ptr) {
+            return;
+        }
         self.cell()
-            .sources
-            .fetch_sub(1 << INTERNAL_SHIFT, Ordering::Release);
+            .refs
+            .fetch_sub(ONE_INTERNAL - 1, Ordering::Release);
     }
 
     /// Whether this is the cell's only reference: no other can appear, since only a holder
@@ -267,13 +277,16 @@ impl<O> RawTask<O> {
     /// Whether a handle other than the sources' and the library's own holds the cell, asked
     /// by a source, or by the last one before it lets the sources' reference go: the sources
     /// hold one reference together, so a source dropping on another thread is never seen as
-    /// a handle. The references are read before the internal count, which an internal handle
-    /// lowers before its reference: a handle letting go between the two loads is seen as one
-    /// held outside, never the other way (the error is a report made, never one suppressed).
+    /// a handle. One load: a handle becomes the library's own, or a plain one again, in one
+    /// RMW of the same word. Only a static cell, complete from birth, has no sources.
     pub(crate) fn is_held_outside(&self) -> bool {
-        let refs = self.cell().refs.load(Ordering::Acquire);
-        let internal = self.cell().sources.load(Ordering::Acquire) >> INTERNAL_SHIFT;
-        refs > 1 + internal
+        self.cell().refs.load(Ordering::Acquire) & HANDLES_MASK > 1
+    }
+
+    /// Whether one of the library's own handles holds the cell.
+    #[cfg(feature = "tokio")]
+    pub(crate) fn has_internal(&self) -> bool {
+        self.cell().refs.load(Ordering::Acquire) >> INTERNAL_SHIFT != 0
     }
 
     /// Mark a complete cell's fault observed (nobody could observe it), so that it is not
