@@ -1,13 +1,13 @@
 //! `#[dyn_trait(DynStore = dyn Store)]` on a trait written with native `async fn`: the trait
 //! stays as written (its static calls are the compiler's own futures), and beside it:
 //!
-//! - `ErasedStore`, a dyn-compatible trait (hidden; its methods are the trait's, renamed
+//! - `__ErasedStore`, a dyn-compatible trait (hidden; its methods are the trait's, renamed
 //!   `__dyn_name` so that no implementor has two methods of one name when both traits are in
 //!   scope), whose methods return value tasks (`LocalValueTask` for an `async fn`, `ValueTask`
 //!   for `-> impl Future<..> + Send`), boxes for other `-> impl Trait`, and what the others
 //!   return; implemented for every `T: Store`, each call's future started in a pooled block
 //!   as a `#[value_task]` body is (`lazy` and `boxed` as there);
-//! - `struct DynStore<'a, ..> { object: dyn ErasedStore<.., Assoc = Assoc> + 'a }`,
+//! - `struct DynStore<'a, ..> { object: dyn __ErasedStore<.., Assoc = Assoc> + 'a }`,
 //!   `repr(transparent)`: the `dyn` form, a type of the user's crate (inherent and foreign
 //!   trait impls allowed, as on dynosaur's), with dynosaur's constructors and `Store`
 //!   implemented for it;
@@ -140,7 +140,7 @@ impl<'t> Generated<'t> {
         Ok(Generated {
             item,
             args,
-            erased: format_ident!("Erased{}", item.ident),
+            erased: format_ident!("__Erased{}", item.ident),
             lt: fresh_lifetime("dyn_trait", None, &taken, Span::call_site()),
             assocs,
             methods,
@@ -244,7 +244,7 @@ impl<'t> Generated<'t> {
         }
     }
 
-    /// `ErasedTrait<'a, T>`.
+    /// `__ErasedTrait<'a, T>`.
     fn erased_path(&self) -> TokenStream {
         let ident = &self.erased;
         let args = self.trait_args();
@@ -268,7 +268,7 @@ impl<'t> Generated<'t> {
             .collect()
     }
 
-    /// `dyn ErasedTrait<'a, T, Assoc = Assoc> + 'dyn_trait`.
+    /// `dyn __ErasedTrait<'a, T, Assoc = Assoc> + 'dyn_trait`.
     fn dyn_type(&self) -> TokenStream {
         let ident = &self.erased;
         let args = self.trait_args();
@@ -479,7 +479,7 @@ impl<'t> Generated<'t> {
             .filter(|m| !matches!(m.kind, Kind::SizedOnly))
     }
 
-    /// `impl<T: Trait> ErasedTrait for T`: each method calls the implementor's and keeps its
+    /// `impl<T: Trait> __ErasedTrait for T`: each method calls the implementor's and keeps its
     /// future in a value task.
     fn blanket_impl(&self) -> TokenStream {
         let params = self.impl_params();
@@ -518,7 +518,7 @@ impl<'t> Generated<'t> {
         }
     }
 
-    /// `struct DynTrait<'dyn_trait, ..> { object: dyn ErasedTrait<..> + 'dyn_trait }`,
+    /// `struct DynTrait<'dyn_trait, ..> { object: dyn __ErasedTrait<..> + 'dyn_trait }`,
     /// `repr(transparent)`, and its constructors (dynosaur's), where the trait object becomes
     /// the struct by a cast of a pointer to one to a pointer to the other. An owning pointer
     /// is erased by `macro_support::erase_*` (never inlined: where the vtable is compiled
@@ -710,7 +710,7 @@ impl<'t> Generated<'t> {
         quote!(#name<#(#args),*>)
     }
 
-    /// `impl Trait for dyn ErasedTrait`: each method calls the erased one.
+    /// `impl Trait for dyn __ErasedTrait`: each method calls the erased one.
     fn dyn_impl(&self) -> TokenStream {
         let params = self.dyn_params();
         let dyn_self = self.dyn_self();

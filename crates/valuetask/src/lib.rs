@@ -284,15 +284,17 @@ pub use valuetask_macros::value_task;
 /// What it generates (for a trait `Store` and the name `DynStore`):
 ///
 /// - `struct DynStore<'a, P.., A..>`, with the trait's parameters `P` and associated types
-///   `A` as parameters: a `repr(transparent)` struct around `dyn ErasedStore<P.., A = A..> +
-///   'a`, as dynosaur's is, which implements `Store` and has dynosaur's constructors:
+///   `A` as parameters: a `repr(transparent)` struct around
+///   `dyn __ErasedStore<P.., A = A..> + 'a`, as dynosaur's is, which implements `Store` and
+///   has dynosaur's constructors:
 ///   `new_box`, `new_arc`, `new_rc`, `from_box`, `from_arc`, `from_rc`, and the `const fn`s
 ///   `from_ref` and `from_mut` (each takes any implementor of `Store`), and 0.2's `boxed`. It
 ///   is a type of your crate: give it inherent methods, or `Debug` (it has none, as
 ///   dynosaur's has none), as for any of your types.
-/// - `ErasedStore` (hidden), the trait object's trait: its methods (renamed `__dyn_name`)
-///   return a `LocalValueTask` for an `async fn` (an implementor's future need not be
-///   `Send`), a `ValueTask` for `-> impl Future<Output = T> + Send`, a `Box<dyn Trait>` for
+/// - `__ErasedStore` (hidden, and named apart from the names a crate gives its items: a type
+///   `ErasedStore` of yours stays yours), the trait object's trait: its methods (renamed
+///   `__dyn_name`) return a `LocalValueTask` for an `async fn` (an implementor's future need
+///   not be `Send`), a `ValueTask` for `-> impl Future<Output = T> + Send`, a `Box<dyn Trait>` for
 ///   another `-> impl Trait`, and what the trait's return otherwise; it is implemented for
 ///   every `T: Store`. A `where Self: Sized` method is left out.
 /// - The bridges (`bridge(blanket)`, the default after `dyn(box)`): `Store` for `&T` (every

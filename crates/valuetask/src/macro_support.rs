@@ -368,7 +368,7 @@ impl<F> ::core::fmt::Debug for SyncFuture<F> {
     }
 }
 
-/// How `#[dyn_trait]`'s trait object (`Self`, `dyn ErasedStore + 'a`) is made of an
+/// How `#[dyn_trait]`'s trait object (`Self`, `dyn __ErasedStore + 'a`) is made of an
 /// implementor `V`: each function is the compiler's unsizing coercion, written by the
 /// expansion for every `V: Store + 'a`, called only by [`erase_box`], [`erase_arc`] and
 /// [`erase_rc`].

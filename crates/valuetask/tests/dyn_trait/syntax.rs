@@ -522,6 +522,35 @@ mod the_dyn_form_is_the_users_type {
     }
 }
 
+/// The hidden erased trait's name does not take a name a crate may already use: a type
+/// `ErasedStore` beside `trait Store` (a hand-written erasure kept while switching to the
+/// attribute) compiles, as it does beside dynosaur's expansion.
+mod erased_names_stay_the_users {
+    use super::*;
+
+    #[dyn_trait(DynStore = dyn(box) Store)]
+    pub trait Store {
+        async fn get(&self, key: u32) -> u32;
+    }
+
+    /// The crate's own erasure, by the name the attribute's trait would take.
+    pub struct ErasedStore(Box<DynStore<'static>>);
+
+    struct Doubles;
+
+    impl Store for Doubles {
+        async fn get(&self, key: u32) -> u32 {
+            key * 2
+        }
+    }
+
+    #[test]
+    fn a_type_named_like_the_erased_trait_compiles() {
+        let store = ErasedStore(DynStore::new_box(Doubles));
+        assert_eq!(now(store.0.get(4)), 8);
+    }
+}
+
 /// An `unsafe fn` method: its `dyn` form and bridges are `unsafe fn`s forwarding the same
 /// contract.
 mod unsafe_methods {

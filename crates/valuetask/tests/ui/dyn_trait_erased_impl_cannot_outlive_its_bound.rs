@@ -15,7 +15,7 @@ trait Show {
 
 struct Evil;
 
-impl ErasedShow for Evil {
+impl __ErasedShow for Evil {
     fn __dyn_show<'life0, 'life1, 'value_task>(
         &'life0 self,
         key: &'life1 str,
