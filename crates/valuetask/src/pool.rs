@@ -25,10 +25,12 @@
 //!   a dependency through memory from one call to the next.
 //! - **Shared slots**: a full thread cache moves half of its blocks to a shared list for the
 //!   class, as one batch, and an empty one refills itself with the top batch (half a cache,
-//!   or a whole one handed over at a thread's exit), so blocks freed on another thread come
-//!   back in batches and the lock is taken once per batch, not per future; a batch goes in
-//!   and out in O(1) under the lock (no chain is walked there unless the list is nearly
-//!   full). Batches are never longer than a thread's cache, so a refill fits one. A thread
+//!   or a whole one handed over at a thread's exit; shorter where the shared cap cut it or a
+//!   refill at a thread's exit gave back what it did not use; blocks given back one at a
+//!   time join the top batch), so blocks freed on another thread come back in batches and
+//!   the lock is taken once per batch, not per future; a batch goes in and out in O(1)
+//!   under the lock (no chain is walked there unless the list is nearly full). Batches are
+//!   never longer than a thread's cache, so a refill fits one. A thread
 //!   that only takes (it creates tasks that other threads free) finds the shared list empty
 //!   by a flag read without the lock, and goes to the allocator without taking it.
 //! - **Bounds**: a shared list keeps at most 64 KiB per class; blocks beyond that are freed.
@@ -211,6 +213,35 @@ impl Chain {
         self.len += len;
     }
 
+    /// Put one block on top: into the top batch while that stays within `max_batch` blocks,
+    /// else as a batch of its own. Blocks given back one at a time (by a thread past its exit
+    /// guard, or in a class whose thread cache keeps no chain) then come out together, not
+    /// one lock round-trip each.
+    ///
+    /// # Safety
+    /// As for [`push_batch`](Self::push_batch), for a one-block chain.
+    unsafe fn push_one(&mut self, block: *mut u8, max_batch: usize) {
+        let top = self.head;
+        if !top.is_null() {
+            // SAFETY: the top batch's first block; we hold the lock.
+            let (below, len) = unsafe { (batch_below(top), batch_len(top)) };
+            if len < max_batch {
+                // SAFETY: `block` is ours, at least 64 bytes: it becomes the batch's first
+                // block, linked to the old one, whose words 1 and 2 are no longer read.
+                unsafe {
+                    set_next(block, top);
+                    block.cast::<*mut u8>().add(1).write(below);
+                    block.cast::<usize>().add(2).write(len + 1);
+                }
+                self.head = block;
+                self.len += 1;
+                return;
+            }
+        }
+        // SAFETY: per the caller.
+        unsafe { self.push_batch(block, 1) };
+    }
+
     /// Take the top batch (a null-terminated chain) and its length; `None` when empty.
     fn pop_batch(&mut self) -> Option<(*mut u8, usize)> {
         let head = self.head;
@@ -306,8 +337,15 @@ unsafe fn give_shared(class: usize, head: *mut u8, len: usize) {
                 unsafe { set_next(tail, ptr::null_mut()) };
                 rest_len = len - keep;
             }
-            // SAFETY: the kept part, null-terminated, ours; we hold the lock.
-            unsafe { chain.push_batch(head, keep) };
+            if keep == 1 {
+                // A batch is at most a thread's cache (so that a refill fits one).
+                let max_batch = caps().thread[class].max(1);
+                // SAFETY: a one-block chain, ours; we hold the lock.
+                unsafe { chain.push_one(head, max_batch) };
+            } else {
+                // SAFETY: the kept part, null-terminated, ours; we hold the lock.
+                unsafe { chain.push_batch(head, keep) };
+            }
         } else {
             rest = head;
             rest_len = len;
@@ -876,6 +914,95 @@ mod tests {
         .join()
         .unwrap();
         assert!(has_blocks(), "handed over at exit");
+    }
+
+    /// The stack of batches on its own (not the shared statics): batches come out last in,
+    /// first out, each whole, with its length; single blocks join the top batch up to the
+    /// cap, then start a batch of their own; every block comes out once; the stack ends
+    /// empty.
+    #[test]
+    fn batches_come_out_whole_in_reverse_order_and_single_blocks_join_the_top_one() {
+        const CLASS: usize = 0;
+        // A fresh block: a one-block chain.
+        let fresh = || {
+            // SAFETY: `layout(CLASS)` has a non-zero size.
+            let block = unsafe { alloc(layout(CLASS)) };
+            assert!(!block.is_null());
+            // SAFETY: ours.
+            unsafe { set_next(block, ptr::null_mut()) };
+            block
+        };
+        // A null-terminated chain of `len` fresh blocks, and its blocks in order.
+        let chain_of = |len: usize| {
+            let blocks: Vec<*mut u8> = (0..len).map(|_| fresh()).collect();
+            for pair in blocks.windows(2) {
+                // SAFETY: fresh blocks, ours.
+                unsafe { set_next(pair[0], pair[1]) };
+            }
+            // SAFETY: as above.
+            unsafe { set_next(blocks[len - 1], ptr::null_mut()) };
+            blocks
+        };
+        // The blocks of a popped batch, following its links.
+        let walk = |head: *mut u8| {
+            let mut blocks = Vec::new();
+            let mut at = head;
+            while !at.is_null() {
+                blocks.push(at);
+                // SAFETY: a block of the popped chain, ours.
+                at = unsafe { next_of(at) };
+            }
+            blocks
+        };
+        let mut chain = Chain {
+            head: ptr::null_mut(),
+            len: 0,
+        };
+        let first = chain_of(3);
+        let second = chain_of(5);
+        // SAFETY: well-formed chains, ours (the chain is a local: no lock needed).
+        unsafe {
+            chain.push_batch(first[0], 3);
+            chain.push_batch(second[0], 5);
+        }
+        let singles: Vec<*mut u8> = (0..3).map(|_| fresh()).collect();
+        for &block in &singles {
+            // SAFETY: a fresh block, ours; the top batch (5) may grow to 7.
+            unsafe { chain.push_one(block, 7) };
+        }
+        assert_eq!(chain.len, 11);
+        let mut out = Vec::new();
+        // The third single found the top batch at 7: a batch of its own.
+        let (head, len) = chain.pop_batch().expect("the third single");
+        assert_eq!((walk(head), len), (vec![singles[2]], 1));
+        out.push(head);
+        let (head, len) = chain.pop_batch().expect("the second batch and two singles");
+        let mut joined = vec![singles[1], singles[0]];
+        joined.extend(&second);
+        assert_eq!((walk(head), len), (joined.clone(), 7));
+        out.extend(joined);
+        let (head, len) = chain.pop_batch().expect("the first batch");
+        assert_eq!((walk(head), len), (first.clone(), 3));
+        out.extend(first);
+        assert!(chain.pop_batch().is_none());
+        assert_eq!(chain.len, 0);
+        // A single block on an empty stack is a batch of its own.
+        let lone = fresh();
+        // SAFETY: a fresh block, ours.
+        unsafe { chain.push_one(lone, 7) };
+        assert_eq!(
+            chain.pop_batch().map(|(head, len)| (walk(head), len)),
+            Some((vec![lone], 1))
+        );
+        out.push(lone);
+        let mut distinct = out.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), out.len(), "a block came out twice");
+        for block in out {
+            // SAFETY: each block once, allocated with `layout(CLASS)`.
+            unsafe { dealloc(block, layout(CLASS)) };
+        }
     }
 
     /// A thread-local destructor that runs after the thread's exit guard (its lists already
