@@ -334,9 +334,10 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
     /// The inputs are taken in order while they are complete
     /// ([`is_completed`](Self::is_completed): a future-backed input is not polled here, it
     /// stays lazy); from the first that is not,
-    /// the rest are awaited together, in pooled storage: up to 32 of them, each wake-up polls
-    /// every input still pending, in input order (one waker for all, as `futures::join!`);
-    /// past 32, each input gets a waker of its own (one allocation each, once) and a wake-up
+    /// the rest are awaited together, the combinator in pooled storage: when 32 or fewer are
+    /// left from that one, each wake-up polls every input still pending, in input order (one
+    /// waker for all, as `futures::join!`); when more, each gets a waker of its own (one
+    /// allocation each, and three for the set, once) and a wake-up
     /// polls only the inputs it woke, so the polls grow with the inputs, not with their
     /// square (as `futures::future::join_all` past 30). When every input is already
     /// complete the only allocation is the output `Vec`, made once for inputs whose iterator
@@ -482,8 +483,9 @@ pub(crate) fn all_of<'a, T: 'a>(
                             woken.poll_woken(cx, |index, cx| {
                                 if let Err(vt) = &mut rest.0[index] {
                                     if let Poll::Ready(value) = Pin::new(vt).poll(cx) {
-                                        rest.0[index] = Ok(value);
+                                        // Counted first: the spent input's drop may panic.
                                         pending -= 1;
+                                        rest.0[index] = Ok(value);
                                     }
                                 }
                             });

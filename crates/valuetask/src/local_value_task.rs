@@ -262,8 +262,9 @@ impl<'a, T: 'a> LocalValueTask<'a, T> {
     /// A local value task yielding every value of `value_tasks` in input order
     /// ([`ValueTask::when_all`] for futures that need not be `Send`): the inputs are taken in
     /// order while they are complete; from the first that is not, the rest are awaited
-    /// together, in pooled storage (a wake-up polls every input still pending, or past 32
-    /// inputs the ones it woke: see [`ValueTask::when_all`]).
+    /// together, the combinator in pooled storage (a wake-up polls every input still pending,
+    /// or, when more than 32 are left from the first, the ones it woke: see
+    /// [`ValueTask::when_all`]).
     ///
     /// ```
     /// use std::rc::Rc;

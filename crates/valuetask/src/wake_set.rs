@@ -12,6 +12,11 @@
 //!   the lock released: no waker's code (`clone`, `wake`, `drop`) runs under the lock. Inputs
 //!   woken after that find it empty: their bits are set, and the wake-up already on its way
 //!   polls them, since the combinator clears the bits only after its next store.
+//! - A poll that unwinds (an input's poll panics) loses the bits it had cleared and not yet
+//!   polled for: the combinator must not be polled again after that (an `async` block that
+//!   panicked is not).
+//! - The set lets go of the combinator's waker when dropped: an input's waker that outlives
+//!   the combinator (kept by whatever the input waited on) wakes nobody.
 
 use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
@@ -66,7 +71,8 @@ pub(crate) struct WakeSet {
 }
 
 impl WakeSet {
-    /// Wakers for `len` inputs: one allocation per input, and one for the set.
+    /// Wakers for `len` inputs: one allocation per input, and three for the set (the shared
+    /// record, its bits, the wakers' slice).
     pub(crate) fn new(len: usize) -> Self {
         let words = len.div_ceil(64);
         let woken = (0..words)
@@ -112,6 +118,13 @@ impl WakeSet {
                 poll(index, &mut Context::from_waker(&self.wakers[index]));
             }
         }
+    }
+}
+
+impl Drop for WakeSet {
+    fn drop(&mut self) {
+        let parent = lock(&self.shared.parent).take();
+        drop(parent);
     }
 }
 
@@ -170,11 +183,15 @@ mod tests {
     }
 
     #[test]
-    fn a_waker_outliving_the_set_is_harmless() {
+    fn a_waker_outliving_the_set_wakes_nobody() {
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let parent = Waker::from(count.clone());
         let set = WakeSet::new(1);
-        let (_, wakers) = polled(&set, &Context::from_waker(Waker::noop()));
+        let (_, wakers) = polled(&set, &Context::from_waker(&parent));
         drop(set);
         wakers[0].wake_by_ref();
+        assert_eq!(count.0.load(SeqCst), 0, "the combinator's waker was kept");
+        assert_eq!(Arc::strong_count(&count), 2, "only `parent` holds it");
     }
 }
 
@@ -193,27 +210,41 @@ mod loom_models {
         }
     }
 
-    /// An input woken on another thread while the combinator looks again: either that look
-    /// polls it, or the combinator's waker is woken after it, so a later look does.
+    /// An input woken on another thread while the combinator looks again, with a new waker
+    /// and none stored (an earlier wake-up took it): either that look polls the input, or the
+    /// look's own waker is woken after it, so a later look does. A look that cleared the bits
+    /// before storing its waker fails here: the wake-up finds no waker and the bit stays set.
     #[test]
     fn a_wake_racing_a_look_is_not_lost() {
         loom::model(|| {
             let set = WakeSet::new(2);
-            let count = Arc::new(Count(AtomicUsize::new(0)));
-            let parent = Waker::from(count.clone());
-            let cx = Context::from_waker(&parent);
+            let first = Arc::new(Count(AtomicUsize::new(0)));
+            let second = Arc::new(Count(AtomicUsize::new(0)));
+            let (first_waker, second_waker) =
+                (Waker::from(first.clone()), Waker::from(second.clone()));
             let mut wakers = Vec::new();
-            set.poll_woken(&cx, |_, cx| wakers.push(cx.waker().clone()));
+            set.poll_woken(&Context::from_waker(&first_waker), |_, cx| {
+                wakers.push(cx.waker().clone());
+            });
+            // Input 0's wake-up takes the first look's waker: none is stored now.
+            wakers[0].wake_by_ref();
+            assert_eq!(first.0.load(SeqCst), 1);
             let input = wakers[1].clone();
             let woken = loom::thread::spawn(move || input.wake());
             let mut seen = Vec::new();
-            set.poll_woken(&cx, |index, _| seen.push(index));
+            set.poll_woken(&Context::from_waker(&second_waker), |index, _| {
+                seen.push(index)
+            });
             woken.join().unwrap();
-            if seen.is_empty() {
-                assert_eq!(count.0.load(SeqCst), 1, "the combinator was not woken");
-                set.poll_woken(&cx, |index, _| seen.push(index));
+            if !seen.contains(&1) {
+                assert_eq!(second.0.load(SeqCst), 1, "the second look was not woken");
+                set.poll_woken(&Context::from_waker(&second_waker), |index, _| {
+                    seen.push(index);
+                });
             }
-            assert_eq!(seen, [1]);
+            assert_eq!(seen.iter().filter(|&&index| index == 1).count(), 1);
+            assert!(seen.contains(&0));
+            assert_eq!(first.0.load(SeqCst), 1, "an old waker woken");
         });
     }
 }

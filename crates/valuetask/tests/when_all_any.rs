@@ -226,8 +226,8 @@ fn value_task_when_all_over_many_inputs_polls_only_the_woken_ones() {
     };
     assert_eq!(values, (0..INPUTS).collect::<Vec<_>>());
     assert_eq!(wakes.count(), INPUTS, "one wake-up per completion");
-    // Each input: its first poll (at the call or the first look), then the one its
-    // completion wakes.
+    // Each input: its first poll (the combinator's first look), then the one its completion
+    // wakes.
     assert!(
         polls.load(SeqCst) <= 2 * INPUTS,
         "{} polls of {INPUTS} inputs",
