@@ -408,22 +408,24 @@ impl<T> TaskCompletionSource<T> {
     /// Resolves when the task completes, without a handle of it: a completer racing others
     /// (`wait_async`'s timer and watcher) waits for the wait's end through its source, so
     /// that every library-held handle of a wait is a wait on that wait (see
-    /// [`is_read_by_a_wait`](Self::is_read_by_a_wait)).
+    /// [`is_given_up`](Self::is_given_up)).
     #[cfg(feature = "tokio")]
     pub(crate) fn completion(&self) -> crate::task::Completion<'_, T> {
         crate::task::Completion::of(&self.raw)
     }
 
-    /// Whether a library-held handle holds the task: in a wait's task, whose own completers
-    /// hold no handle (they wait through [`completion`](Self::completion)), that is a wait
-    /// on this wait, which reads it as its user does.
+    /// Whether no handle at all holds the task, the library's own included: a wait's task,
+    /// whose own completers hold no handle (they wait through
+    /// [`completion`](Self::completion)), held neither by its user nor by a wait on it
+    /// (which reads it as its user does). One load.
     #[cfg(feature = "tokio")]
-    pub(crate) fn is_read_by_a_wait(&self) -> bool {
-        self.raw.has_internal()
+    pub(crate) fn is_given_up(&self) -> bool {
+        self.raw.is_only_handle()
     }
 
-    /// After a completion that [`is_unheld`](Self::is_unheld) found unheld before it: its
-    /// fault is observed, not reported (nobody could observe it: the wait was dropped).
+    /// After a completion by the library that [`is_unheld`](Self::is_unheld) or
+    /// [`is_given_up`](Self::is_given_up) found nobody could observe, asked before it: its
+    /// fault is observed, not reported (the wait was dropped).
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) fn observe_completed(&self) {
         self.raw.observe_completed();

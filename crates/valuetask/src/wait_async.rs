@@ -153,7 +153,7 @@ fn watch<T: Clone + Send + Sync + 'static>(
     wait: TaskCompletionSource<T>,
 ) {
     // The watcher's handle of the task is the library's own; the wait's end is awaited
-    // through its source, with no handle (see `is_read_by_a_wait`).
+    // through its source, with no handle (see `is_given_up`).
     let task = task.internal();
     crate::watcher::watch(async move {
         let mut done = pin!(task.completion());
@@ -199,7 +199,7 @@ fn watch<T: Clone + Send + Sync + 'static>(
 /// then): the task is marked observed once the wait took its outcome, never when the timer
 /// or the token won (the wait then ends with its own error, not the task's).
 fn forward<T: Clone>(task: &InternalHandle<T>, wait: &TaskCompletionSource<T>) {
-    let given_up = wait.is_unheld() && !wait.is_read_by_a_wait();
+    let given_up = wait.is_given_up();
     // A panicking `T::clone` faults the wait (as it faults an `as_task` of the task), rather
     // than leaving it to the timeout or pending.
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match task.peek() {

@@ -381,7 +381,7 @@ fn the_hook_fires_once_for_unobserved_faults_only() {
     // The library's own handles (a `cancel_on` or `wait_async` watcher, `run_with_cancellation`'s)
     // are not handles anyone could observe through: a fault that lands while only they hold a
     // task is not reported, as with no handle at all; one that lands while the user holds a
-    // handle still is.
+    // handle still is. (A wait held by a wait on it is read as its user reads it: below.)
     #[cfg(feature = "tokio")]
     {
         use tokio_util::sync::CancellationToken;

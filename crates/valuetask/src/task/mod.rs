@@ -700,12 +700,13 @@ impl<'a, T: Clone> IntoFuture for &'a Task<T> {
     }
 }
 
-/// A task handle the library holds for its own work (a `cancel_on` or `wait_async` watcher,
-/// a wait's timer), counted apart from the user's: the last source's drop abandoning a task
-/// that only such handles (and sources) hold, and a wait's own completions (its timeout, the
-/// outcome it passes on) of a wait only they hold, count as observed, not reported
-/// (`TaskCompletionSource`'s drop, `wait_async`). Other completions report as they would
-/// with no watcher.
+/// A task handle the library holds for its own work (a `cancel_on`, `run_with_cancellation`
+/// or `wait_async` watcher's handle of the task it watches), counted apart from the user's:
+/// the last source's drop abandoning a task that only such handles (and sources) hold, and a
+/// wait's timeout of a wait only they hold, count as observed, not reported
+/// (`TaskCompletionSource`'s drop, `wait_async`). A wait held only by a wait on it passes
+/// the task's outcome on as a held wait does: the outer wait reads it as its user does
+/// (`wait_async`'s module docs). Other completions report as they would with no watcher.
 #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
 pub(crate) struct InternalHandle<T>(Task<T>);
 
@@ -727,7 +728,8 @@ impl<T> InternalHandle<T> {
 
 impl<T> Drop for InternalHandle<T> {
     fn drop(&mut self) {
-        // Uncounted before the handle itself goes (`RawTask::is_held_outside`'s order).
+        // A plain handle again, then dropped as one: in between it counts as a user's (a
+        // report too many at worst, never one missed).
         self.0.raw.remove_internal();
     }
 }

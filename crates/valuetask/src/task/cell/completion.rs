@@ -283,12 +283,6 @@ impl<O> RawTask<O> {
         self.cell().refs.load(Ordering::Acquire) & HANDLES_MASK > 1
     }
 
-    /// Whether one of the library's own handles holds the cell.
-    #[cfg(feature = "tokio")]
-    pub(crate) fn has_internal(&self) -> bool {
-        self.cell().refs.load(Ordering::Acquire) >> INTERNAL_SHIFT != 0
-    }
-
     /// Mark a complete cell's fault observed (nobody could observe it), so that it is not
     /// reported when the cell is freed. After `COMPLETE` nobody takes `LOCKED`, whose holder's
     /// plain-store unlock could lose the bit.
