@@ -22,6 +22,10 @@
 //!   is closed, and the `Backed` is forgotten. Nothing reads a block after its release.
 //! - A block may borrow for `'a` (a borrowed source, a future holding references); it never
 //!   outlives its `Backed<'a, T>`.
+//! - A block's vtable changes only in a poll that returns `Pending` or unwinds (a stored
+//!   future keeping its output, a record marking itself waited): the value task's `poll`
+//!   reads the release before polling and uses it after a `Ready`, so a block that changed
+//!   its vtable and returned `Ready` in one poll would be released as its old type.
 
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
@@ -115,7 +119,8 @@ pub(crate) struct BackingVTable<T> {
     /// Poll the block. On `Ready`, a [`Kind::PoolSlot`] has released itself (recycled, or
     /// freed if its pool is closed: the pointer must not be used again); any other block is
     /// still in place, and the value task releases it after it says `Done` (so a panicking
-    /// drop cannot run twice).
+    /// drop cannot run twice). A poll that returns `Ready` leaves the header's vtable as it
+    /// found it (see the module's invariants).
     pub(crate) poll: PollFn<T>,
     /// Whether the result is in (futures say `Pending`: they must be polled to know).
     pub(crate) status: unsafe fn(NonNull<Header<T>>) -> SourceStatus,
