@@ -7,7 +7,8 @@
 //! The library's own background work (scheduled continuations, timers) always runs on the
 //! global runtime; cancellation watchers need none (`watcher.rs`: they run inside
 //! `token.cancel()`). Without feature `tokio`, futures that `ValueTask::as_task` must drive
-//! run on a new thread each, and the `Task::run` family is not available.
+//! run on a new thread each (a future that never ends keeps its thread for good, whatever
+//! becomes of its task's handles), and the `Task::run` family is not available.
 //!
 //! # Invariants
 //!
@@ -272,6 +273,9 @@ impl Future for YieldNow {
 }
 
 #[cfg(feature = "tokio")]
+pub(crate) use on_tokio::deadline_after;
+
+#[cfg(feature = "tokio")]
 mod on_tokio {
     use std::future::Future;
     use std::time::Duration;
@@ -339,10 +343,12 @@ mod on_tokio {
         /// which starts a thread of its own). A panic faults the task. The ambient runtime's
         /// pool has a cap (512 threads unless its builder says otherwise): closures past it
         /// queue until a thread frees, so closures that wait for one another past the cap
-        /// never end (the global runtime's cap is 32,767). A closure queued when its runtime
-        /// shuts down still runs once a thread frees (tokio runs its queue before its blocking
-        /// threads exit); one handed to a runtime already shut down is dropped, not run, its
-        /// task ending [`TaskError::Abandoned`](crate::TaskError::Abandoned).
+        /// never end (the global runtime's cap is 32,767). A closure still queued when its
+        /// runtime shuts down may run (tokio runs what its busy blocking threads reach before
+        /// they exit) or be dropped (a thread that wakes for it after the shutdown began drops
+        /// the queue), its task then ending
+        /// [`TaskError::Abandoned`](crate::TaskError::Abandoned), as does one handed to a
+        /// runtime already shut down.
         ///
         /// ```
         /// let task = valuetask::Task::run_blocking(|| std::fs::metadata(".").is_ok());
@@ -482,7 +488,8 @@ mod on_tokio {
         ///
         /// A zero `duration` gives [`Task::completed`], complete on return (.NET's
         /// `Task.Delay(0)` returns `Task.CompletedTask`). A `duration` whose deadline is past
-        /// what `Instant` can hold (`Duration::MAX`, the usual "forever") gives a task that
+        /// what `Instant` can hold, or within a second of it (`Duration::MAX`, the usual
+        /// "forever"; tokio rounds a deadline up, past the largest `Instant`), gives a task that
         /// never completes and runs nothing: it is freed with its last handle. Any other delay's
         /// timer runs until its deadline, whether or not a handle is left (as .NET's): a
         /// delay given up long before it (a lost `select!` branch) is `tokio::time::sleep`'s
@@ -495,7 +502,7 @@ mod on_tokio {
             if duration.is_zero() {
                 return Task::completed();
             }
-            match std::time::Instant::now().checked_add(duration) {
+            match deadline_after(duration) {
                 Some(deadline) => Task::run_on(
                     &crate::global_runtime::background_handle(),
                     sleep_until(deadline),
@@ -542,7 +549,7 @@ mod on_tokio {
             if duration.is_zero() {
                 return Task::completed();
             }
-            let deadline = std::time::Instant::now().checked_add(duration);
+            let deadline = deadline_after(duration);
             let sleep = async move {
                 match deadline {
                     Some(deadline) => sleep_until(deadline).await,
@@ -595,6 +602,15 @@ mod on_tokio {
             })
             .await;
         });
+    }
+
+    /// The deadline `duration` from now, or `None` when no timer can hold it: past what
+    /// `Instant` can hold, or within a second of it, where tokio's rounding of a deadline up
+    /// to its next millisecond overflows (a panic in the timer). No timer that long ends.
+    pub(crate) fn deadline_after(duration: Duration) -> Option<std::time::Instant> {
+        let now = std::time::Instant::now();
+        now.checked_add(duration)
+            .filter(|deadline| deadline.checked_add(Duration::from_secs(1)).is_some())
     }
 
     /// A sleep until `deadline`, taken on the real clock when the delay was asked for (a paused

@@ -56,8 +56,8 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
     ///   timed-out one; otherwise the wait stays pending until one of the three happens. A
     ///   token canceled later cancels the wait inside `token.cancel()` (see
     ///   [`TaskCompletionSource::cancel_on`](crate::TaskCompletionSource::cancel_on) for a
-    ///   `cancel()` deep in a stack). `Duration::MAX` (or
-    ///   any timeout past what `Instant` can hold) waits without a timeout.
+    ///   `cancel()` deep in a stack). `Duration::MAX` (or any timeout past what `Instant`
+    ///   can hold, or within a second of it) waits without a timeout.
     ///
     /// The value is cloned into the wait's task when this task completes first. Dropping the
     /// wait gives it up, but its timer stays until the deadline and its watch of the task
@@ -125,7 +125,7 @@ impl<T: Clone + Send + Sync + 'static> Task<T> {
     }
 
     fn wait_until(&self, timeout: Option<Duration>, token: Option<CancellationToken>) -> Task<T> {
-        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
+        let deadline = timeout.and_then(crate::runtime::deadline_after);
         if self.is_completed() || (deadline.is_none() && token.is_none()) {
             return self.clone();
         }

@@ -325,6 +325,57 @@ fn a_zero_delay_is_complete_on_return() {
     }
 }
 
+/// A delay whose deadline `Instant` can hold, but only just: tokio rounds a deadline up to its
+/// next millisecond, which overflowed there (the task ended faulted, "overflow when adding
+/// duration to instant"). Such a delay, as one past `Instant`, never completes.
+#[test]
+fn a_delay_just_short_of_the_largest_instant_never_completes() {
+    // The largest delay `Instant` can hold from now, to the nanosecond (binary searches on
+    // the seconds, then the nanoseconds), less half a millisecond.
+    let now = std::time::Instant::now();
+    let largest = |fits: &dyn Fn(u64) -> bool, mut low: u64, mut high: u64| {
+        while high - low > 1 {
+            let mid = low + (high - low) / 2;
+            if fits(mid) {
+                low = mid;
+            } else {
+                high = mid;
+            }
+        }
+        low
+    };
+    let secs = largest(
+        &|secs| now.checked_add(Duration::from_secs(secs)).is_some(),
+        0,
+        u64::MAX,
+    );
+    let nanos = largest(
+        &|nanos| {
+            now.checked_add(Duration::new(secs, u32::try_from(nanos).unwrap()))
+                .is_some()
+        },
+        0,
+        1_000_000_000,
+    );
+    let edge = Duration::new(secs, u32::try_from(nanos).unwrap()) - Duration::from_micros(500);
+    let token = CancellationToken::new();
+    let delays = [
+        Task::delay(edge),
+        Task::delay_with_cancellation(edge, token.clone()),
+    ];
+    let tcs = valuetask::TaskCompletionSource::<u8>::new();
+    let wait = tcs.task().wait_async_timeout(edge);
+    std::thread::sleep(Duration::from_millis(100)); // the timers start on the global runtime
+    for delay in &delays {
+        assert_eq!(delay.status(), valuetask::TaskStatus::Pending, "{delay:?}");
+    }
+    assert!(!wait.is_completed());
+    token.cancel();
+    assert!(delays[1].is_canceled());
+    tcs.set_result(1);
+    assert_eq!(wait.wait(), Ok(&1));
+}
+
 #[test]
 fn a_cancellable_delay_ends_canceled_when_the_token_fires_first() {
     let token = CancellationToken::new();
