@@ -11,8 +11,10 @@
 //! outlive the method, decided on syntax, conservatively:
 //!
 //! - the body is one expression, `<call>.await`; the call is a method call whose receiver is
-//!   a place reached through a reference argument (`self.inner`, `(**self)`, `self.0.as_ref()`
-//!   for `&self` / `&mut self`), or a call of a path (`Self::get(..)`, `inner::get(..)`);
+//!   a place reached through a reference argument (`self.inner`, `(**self)` for `&self` /
+//!   `&mut self`), or a call of a path (`Self::get(..)`, `inner::get(..)`); not a method's
+//!   result (`self.inner.as_ref()`: an inherent `as_ref`, as `Pin`'s, returns a temporary
+//!   the call would borrow, and the name alone cannot tell it from `AsRef`'s);
 //! - every argument of the call is a value built from arguments, literals and paths
 //!   (`key`, `key ^ 1`, `o.clone()`, `self.limit`, `None`): never a reference (`&x`) nor a
 //!   method call that could borrow a temporary, so the call's value task borrows only what the
@@ -131,8 +133,8 @@ impl<'s> Arguments<'s> {
     }
 
     /// A place reached through a reference argument: `self` (a `&self` / `&mut self`
-    /// receiver, checked in [`Arguments::of`]), a reference argument, their fields, derefs,
-    /// and `as_ref()` / `deref()` of those.
+    /// receiver, checked in [`Arguments::of`]), a reference argument, their fields and
+    /// derefs. No method's result: see the module docs.
     fn is_borrowed_place(&self, expr: &Expr) -> bool {
         match expr {
             Expr::Path(path) if path.attrs.is_empty() && path.qself.is_none() => {
@@ -147,13 +149,6 @@ impl<'s> Arguments<'s> {
                 unary.attrs.is_empty()
                     && matches!(unary.op, UnOp::Deref(_))
                     && self.is_borrowed_place(&unary.expr)
-            }
-            Expr::MethodCall(call) => {
-                call.attrs.is_empty()
-                    && call.args.is_empty()
-                    && call.turbofish.is_none()
-                    && (call.method == "as_ref" || call.method == "deref")
-                    && self.is_borrowed_place(&call.receiver)
             }
             _ => false,
         }
@@ -295,6 +290,17 @@ mod tests {
     }
 
     #[test]
+    fn a_method_result_as_the_receiver_is_awaited_in_a_frame() {
+        // `Pin::as_ref` (inherent) returns a temporary the call would borrow.
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, key: u64) -> u64 { self.inner.as_ref().get(key).await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, key: u64) -> u64 { self.inner.deref().get(key).await }
+        }));
+    }
+
+    #[test]
     fn plain_forwarding_bodies_forward() {
         assert!(forwards(parse_quote! {
             async fn get(&self, key: &str, o: Opts) -> Meta { self.0.get(key, o).await }
@@ -302,9 +308,7 @@ mod tests {
         assert!(forwards(parse_quote! {
             async fn get(&self, key: u64) -> u64 { (**self).get(key ^ 1).await }
         }));
-        assert!(forwards(parse_quote! {
-            async fn get(&mut self, key: String) -> u64 { self.inner.as_ref().get(key.into()).await }
-        }));
+
         assert!(forwards(parse_quote! {
             async fn get(store: &dyn Store, key: &Key) -> u64 { store.get(key, None, 3).await }
         }));

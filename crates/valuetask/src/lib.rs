@@ -147,7 +147,10 @@ pub use value_task::ValueTask;
 ///   way a call allocates nothing in steady state (futures up to 4,080 bytes, outputs up to 4,064, aligned to at
 ///   most 16 bytes; others are boxed). This differs from `async-trait`, whose futures are lazy: the body's first part
 ///   runs inside the call, so a lock or `RefCell` borrow held across the call is held while
-///   it runs; a call dropped without being awaited has already run that part; a panic there
+///   it runs; a call dropped without being awaited has already run that part (so a body that
+///   makes a call it may not await, such as a recursive search that builds its next level
+///   before deciding whether to await it, runs that call anyway: one that stops by not
+///   awaiting recurses until the stack overflows); a panic there
 ///   comes out of the call, not out of a later poll; and a scope entered around the awaiting
 ///   (a tokio task-local's `scope(value, call())`, an `instrument`ed span) does not cover it.
 ///   (So a body that creates runtime resources, such as a tokio timer, before its first

@@ -75,6 +75,73 @@ impl Lookup for Forward {
     }
 }
 
+/// Forwards through a method's result, not a place: `Pin::as_ref` and an inherent `as_ref`
+/// return a temporary the call borrows (as with `#[async_trait]`, the body's frame holds it).
+struct Pinned(std::pin::Pin<Box<dyn Lookup>>);
+
+/// A view made by an inherent `as_ref`, holding a reference: a temporary.
+struct View<'a>(&'a (dyn Lookup + 'static));
+
+impl std::ops::Deref for View<'_> {
+    type Target = dyn Lookup;
+    fn deref(&self) -> &(dyn Lookup + 'static) {
+        self.0
+    }
+}
+
+struct Viewed(Box<dyn Lookup>);
+
+impl Viewed {
+    fn as_ref(&self) -> View<'_> {
+        View(&*self.0)
+    }
+}
+
+#[value_task]
+impl Lookup for Pinned {
+    async fn get(&self, key: &u64) -> Result<u64, TaskError> {
+        self.0.as_ref().get(key).await
+    }
+    async fn keep(&self, key: &u64, guard: DropFlag) -> Result<u64, TaskError> {
+        self.0.as_ref().keep(key, guard).await
+    }
+    async fn boxed(&self, key: u64) -> u64 {
+        self.0.as_ref().boxed(key).await
+    }
+    async fn shown(&self) -> Box<dyn Display + Send> {
+        self.0.as_ref().shown().await
+    }
+}
+
+#[value_task]
+impl Lookup for Viewed {
+    async fn get(&self, key: &u64) -> Result<u64, TaskError> {
+        self.as_ref().get(key).await
+    }
+    async fn keep(&self, key: &u64, guard: DropFlag) -> Result<u64, TaskError> {
+        self.as_ref().keep(key, guard).await
+    }
+    async fn boxed(&self, key: u64) -> u64 {
+        self.as_ref().boxed(key).await
+    }
+    async fn shown(&self) -> Box<dyn Display + Send> {
+        self.as_ref().shown().await
+    }
+}
+
+#[test]
+fn a_call_through_a_method_returning_a_temporary_compiles_and_answers() {
+    let tcs = valuetask::TaskCompletionSource::new();
+    let pinned = Pinned(Box::pin(Store(tcs.task())));
+    let viewed = Viewed(Box::new(Store(tcs.task())));
+    let (a, b) = (pinned.boxed(1), viewed.boxed(2));
+    tcs.set_result(40);
+    assert_eq!(a.get_result(), 41);
+    assert_eq!(b.get_result(), 42);
+    assert_eq!(pinned.get(&0).get_result(), Ok(40));
+    assert_eq!(viewed.get(&0).get_result(), Ok(40));
+}
+
 fn stack(task: Task<u64>) -> Arc<dyn Lookup> {
     Arc::new(Forward(Arc::new(Forward(Arc::new(Store(task))))))
 }

@@ -267,6 +267,31 @@ fn lazy_recursion_runs_when_awaited_and_boxed_recursion_at_the_call() {
     assert_eq!(vt.get_result(), 3);
 }
 
+/// A search that builds its next level's call before deciding whether to await it (it
+/// stops at level 3 by not awaiting): lazy, as with `#[async_trait]`, the deeper calls that
+/// are never awaited never run; eager, every call would run its next one, without end.
+#[value_task(lazy)]
+async fn speculative(level: u32) -> u32 {
+    SPECULATIVE_ENTRIES.fetch_add(1, Ordering::SeqCst);
+    let deeper = speculative(level + 1);
+    if level == 3 {
+        return level;
+    }
+    deeper.await
+}
+
+static SPECULATIVE_ENTRIES: AtomicU32 = AtomicU32::new(0);
+
+#[test]
+fn lazy_calls_built_and_never_awaited_never_run() {
+    assert_eq!(speculative(0).get_result(), 3);
+    assert_eq!(
+        SPECULATIVE_ENTRIES.load(Ordering::SeqCst),
+        4,
+        "levels 0 to 3 only"
+    );
+}
+
 /// Two pooled free fns awaiting each other (nested eager starts, suspending every fourth
 /// level).
 #[value_task]
