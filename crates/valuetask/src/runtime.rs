@@ -375,7 +375,10 @@ mod on_tokio {
         /// it when `cancel()` returns, with no runtime involved; but see
         /// [`cancel_on`](crate::TaskCompletionSource::cancel_on) for a `cancel()` deep in a
         /// stack) and drops the future at its
-        /// next poll on the runtime. That differs from .NET on purpose: there, a token
+        /// next poll on the runtime. A future that completes while the token fires may still
+        /// win (its poll on the runtime finishing before the token's watcher reaches the
+        /// task, as when that watcher is handed to another thread): either way the task has
+        /// exactly one outcome. That differs from .NET on purpose: there, a token
         /// canceled after the start only reaches a body that watches it, while a Rust future
         /// can be dropped safely at any suspension. A panic in the future's `Drop` then
         /// cannot fault the canceled task: it goes to the unobserved-error hook
