@@ -11,12 +11,12 @@
 //! any task of yours), the wait runs inside `tokio::task::block_in_place`: the worker's
 //! queue, including the task it just spawned or woke into its slot that no other worker may
 //! take, moves to another thread, so waiting there on work of the same runtime does not
-//! deadlock (.NET's thread pool injects threads for the same reason). Not during that
-//! runtime's shutdown, though: a task whose runtime shuts down is abandoned inside tokio's
-//! shutdown, and a synchronous continuation (or a `Drop`) that runs there and waits for
-//! another task of that runtime may wait for good, that task's own abandonment being queued
-//! behind it on the same thread. Such code should not block (.NET has no runtime to shut
-//! down). A current-thread
+//! deadlock (.NET's thread pool injects threads for the same reason). A runtime's shutdown
+//! drops its tasks one at a time on one thread, so the awaiters of a task it abandons are
+//! woken from the continuation thread (`runtime::Drive`), where a synchronous continuation
+//! may wait for another task of that runtime; a future's own `Drop` that waits there for
+//! another task of that runtime waits for good, that task's abandonment being queued behind
+//! it (.NET has no runtime to shut down). A current-thread
 //! runtime has nowhere to move its work: a wait on its thread for work on it never ends, and
 //! that work includes its timers and I/O (a `tokio::time::sleep` in a future this wait drives
 //! is registered with that runtime's driver, which turns only when the thread parks in its

@@ -18,8 +18,9 @@
 //!   flavor, as `tokio::spawn` does.
 //! - `Drive` polls a future under a catch and completes a task: a panic faults it; dropped
 //!   unfinished (its runtime shut down), it abandons it (faults it, if the future's `Drop`
-//!   panics), unless the token fired (below). Its future is initialized exactly while it
-//!   holds its source (no flag: see `Drive`).
+//!   panics), unless the token fired (below), and that completion's awaiters are woken from
+//!   the continuation thread, never inside the shutdown. Its future is initialized exactly
+//!   while it holds its source (no flag: see `Drive`).
 //! - A fired token's task is completed only by the token's watcher (`cancel_when`, inside
 //!   `token.cancel()`), registered before the task is handed out: a `Drive` that sees the
 //!   token fire drops its future and lets go of its source without completing the task.
@@ -200,7 +201,9 @@ impl<F: Future, C: CancelSignal> Drop for Drive<F, C> {
         // token fired, its watcher cancels the task inside `cancel()`, which may not have
         // reached it yet: the source is let go of, as at a poll that sees the token fire.
         // Otherwise a panic in that drop faults the task, and without one the source,
-        // dropped here, abandons it.
+        // dropped here, abandons it. Either way its awaiters are woken from the continuation
+        // thread: the runtime drops its tasks one at a time on this thread, so a synchronous
+        // continuation run here that waits for another of its tasks would wait for good.
         let (tcs, dropped) = self.finish();
         let mut asking = Context::from_waker(std::task::Waker::noop());
         if self.cancel.poll_fired(&mut asking) {
@@ -208,9 +211,11 @@ impl<F: Future, C: CancelSignal> Drop for Drive<F, C> {
             report_lost(|| dropped.err());
         } else {
             report_lost(move || {
-                dropped
+                let lost = dropped
                     .err()
-                    .and_then(|panicked| tcs.try_set_error(panicked).err())
+                    .and_then(|panicked| tcs.try_set_error_later(panicked).err());
+                tcs.drop_later();
+                lost
             });
         }
     }
@@ -292,6 +297,11 @@ mod on_tokio {
         /// awaiter's waker, woken as the task completes on the runtime, goes to the
         /// unobserved-error hook ([`set_unobserved_error_hook`](crate::set_unobserved_error_hook)):
         /// there is no caller to resume it in (the same for [`run_blocking`](Self::run_blocking)).
+        /// If the runtime shuts down first, the future is dropped and the task ends
+        /// [`TaskError::Abandoned`](crate::TaskError::Abandoned) (faulted, if that drop
+        /// panics), its awaiters woken from valuetask's continuation thread: a synchronous
+        /// continuation never runs inside the shutdown, which drops the runtime's tasks one at
+        /// a time and would wait for it.
         ///
         /// The global runtime is a multi-thread tokio runtime started on first use and never
         /// shut down; its workers are named `valuetask-global`, one per core (tokio's default,

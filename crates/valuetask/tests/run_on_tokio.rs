@@ -755,3 +755,61 @@ async fn a_delay_ignores_the_ambient_runtimes_paused_clock() {
     assert_eq!(done, Some(true), "completed on its own, in real time");
     assert!(waited.elapsed() < Duration::from_secs(10));
 }
+
+/// Two runs ended by their runtime's shutdown (abandoned, or faulted by their future's
+/// `Drop`), each with a synchronous continuation that waits for the other (.NET
+/// `ExecuteSynchronously` code that blocks on another task). The runtime drops its tasks one
+/// at a time on the thread that drops it: a continuation run inside the first drop would wait
+/// there for a task only the next drop ends, and `drop(runtime)` would never return. The
+/// continuations run off that thread.
+#[test]
+fn synchronous_continuations_waiting_on_each_other_at_shutdown_do_not_hang_it() {
+    use valuetask::{ContinuationOptions, ContinueOn};
+    struct PanicsOnDrop(bool);
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            assert!(!self.0, "dropped at shutdown");
+        }
+    }
+    for panics in [false, true] {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let ends = |panics: bool| {
+            let held = PanicsOnDrop(panics);
+            Task::<u8>::run_on(runtime.handle(), async move {
+                let _held = held;
+                std::future::pending().await
+            })
+        };
+        let (first, second) = (ends(panics), ends(panics));
+        let inline = ContinuationOptions::default().on(ContinueOn::Synchronously);
+        let (other, mine) = (second.clone(), first.clone());
+        let after_first = first.continue_with_options(inline, move |_| {
+            other.wait().copied().map_err(TaskError::clone)
+        });
+        let after_second = second.continue_with_options(inline, move |_| {
+            mine.wait().copied().map_err(TaskError::clone)
+        });
+        let (dropped_tx, dropped) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            drop(runtime);
+            let _ = dropped_tx.send(());
+        });
+        assert!(
+            dropped.recv_timeout(Duration::from_secs(20)).is_ok(),
+            "drop(runtime) hung in a continuation (panics: {panics})"
+        );
+        for after in [after_first, after_second] {
+            let waited = after.wait_timeout(Duration::from_secs(10));
+            let Some(Ok(Err(error))) = waited else {
+                panic!("{waited:?} (panics: {panics})");
+            };
+            if panics {
+                assert_eq!(error.panic_message(), Some("dropped at shutdown"));
+            } else {
+                assert_eq!(error, &TaskError::Abandoned);
+            }
+        }
+    }
+}

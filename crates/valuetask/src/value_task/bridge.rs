@@ -99,7 +99,7 @@ fn abandon<T: Send + Sync + 'static>(backing: Repr<'static, T>, target: &RawTask
         Ok(()) => TaskError::Abandoned,
         Err(panic) => crate::catch_panic::panic_error(panic),
     };
-    target.try_complete_in_drop(Err(error), crate::task::Outcome::Faulted, false);
+    target.try_complete_in_drop(Err(error), crate::task::Outcome::Faulted, false, false);
 }
 
 impl<T: Send + Sync + 'static> Bridge<T> {

@@ -208,10 +208,21 @@ impl<O> RawTask<O> {
     /// `try_complete` from a `Drop`. A waker's panic resumes once every waker was woken; while
     /// the thread is already unwinding, resuming it would abort the process, so it is dropped.
     /// `unheld`: no handle but the library's own holds the cell, so a fault it completes
-    /// with is observed (not reported) as it lands, before any panic resumes.
-    pub(crate) fn try_complete_in_drop(&self, output: O, outcome: Outcome, unheld: bool) {
+    /// with is observed (not reported) as it lands, before any panic resumes. `later`: as
+    /// [`try_complete_later`](Self::try_complete_later).
+    pub(crate) fn try_complete_in_drop(
+        &self,
+        output: O,
+        outcome: Outcome,
+        unheld: bool,
+        later: bool,
+    ) {
         let completed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            let _ = self.try_complete(output, outcome);
+            let _ = if later {
+                self.try_complete_later(output, outcome)
+            } else {
+                self.try_complete(output, outcome)
+            };
         }));
         if unheld {
             // Complete by us, or claimed by a racing completer, which may not have published
