@@ -344,7 +344,9 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
     /// knows its length (collections, and `map`s of them), once this thread's pool is warm
     /// (the value task holds the `Vec` in a pooled block). Values thrown away (an input that
     /// panics at the call, the combinator dropped half-way) are dropped one at a time, a
-    /// panicking `Drop` among them discarded.
+    /// panicking `Drop` among them discarded. An input iterator that panics is not asked
+    /// for more (inputs it would make after that are never made, so their bodies never
+    /// start), as with `collect`.
     ///
     /// # Panics
     /// If an input already yielded its value.
@@ -514,12 +516,14 @@ pub(crate) fn all_of<'a, T: 'a>(
     Ok(std::mem::take(&mut values.0))
 }
 
-/// `all_of`'s inputs: once they have ended they are never asked again (an iterator that is
-/// not fused, such as `mpsc::Receiver::try_iter`, may yield more later, which would be lost);
-/// dropped before they ended (a panic at the call), the rest are taken as the call would have
-/// taken them and dropped one at a time, each panicking `Drop` discarded (as
-/// [`DropEachCaught`]'s), until they end or taking the next panics (then that panic is
-/// discarded and the iterator dropped: a panic while the first unwinds aborted).
+/// `all_of`'s inputs: once they have ended, or once taking one panicked, they are never
+/// asked again (an iterator that is not fused, such as `mpsc::Receiver::try_iter`, may yield
+/// more later, which would be lost; one that panicked would make more inputs, whose bodies
+/// start, after the call failed). Dropped before they ended (a misuse panic at the call), the
+/// rest are taken as the call would have taken them and dropped one at a time, each
+/// panicking `Drop` discarded (as [`DropEachCaught`]'s), until they end or taking the next
+/// panics (then that panic is discarded and the iterator dropped: a panic while the first
+/// unwinds aborted).
 struct DrainCaught<I: Iterator> {
     inputs: I,
     ended: bool,
@@ -530,6 +534,8 @@ impl<I: Iterator> DrainCaught<I> {
         if self.ended {
             return None;
         }
+        // Stays set if `next` unwinds: a panicking iterator is not asked again.
+        self.ended = true;
         let next = self.inputs.next();
         self.ended = next.is_none();
         next
@@ -542,10 +548,7 @@ impl<I: Iterator> Drop for DrainCaught<I> {
             match catch_unwind(AssertUnwindSafe(|| self.next())) {
                 Ok(Some(item)) => crate::catch_panic::drop_discarding(item),
                 Ok(None) => {}
-                Err(panic) => {
-                    crate::catch_panic::discard(panic);
-                    self.ended = true;
-                }
+                Err(panic) => crate::catch_panic::discard(panic), // `ended` is set
             }
         }
     }

@@ -1107,6 +1107,32 @@ fn value_task_when_all_survives_inputs_that_panic_while_thrown_away() {
     );
 }
 
+/// An input iterator that panics is not asked again: inputs after the panic are never made,
+/// so their bodies never start (a `map` that starts a request per element, failing at the
+/// first, starts none), as with `when_any` and a plain `collect`.
+#[test]
+fn value_task_when_all_asks_a_panicking_iterator_for_no_more_inputs() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    common::quiet_about_panics_with("input 0 fails");
+    static STARTED: AtomicUsize = AtomicUsize::new(0);
+    let inputs = (0..3).map(|i| {
+        assert!(i != 0, "input 0 fails");
+        ValueTask::start(async {
+            STARTED.fetch_add(1, Ordering::SeqCst);
+            1_u8
+        })
+    });
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        drop(ValueTask::when_all(inputs));
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(
+        STARTED.load(Ordering::SeqCst),
+        0,
+        "inputs made after the panic"
+    );
+}
+
 /// An input iterator that panics after yielding values whose `Drop` panics: the inputs taken
 /// are dropped one at a time while its panic unwinds, each panicking `Drop` discarded (a
 /// plain `collect` dropped them inside the unwinding, and the second panic aborted). Every
