@@ -370,7 +370,9 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
     /// the others are dropped then (.NET has no `ValueTask.WhenAny`; this is `Task.WhenAny`
     /// for value tasks, which yield values, not tasks). The inputs are collected first (one
     /// `Vec`); if some are already complete ([`is_completed`](Self::is_completed)), the first
-    /// of them in input order wins at once; otherwise the inputs are polled together, in
+    /// of them in input order whose result can be taken at once wins at once (a source may
+    /// say it completed before its result can be taken: such an input stays in the race);
+    /// otherwise the inputs are polled together, in
     /// input order on every wake-up, in pooled storage.
     ///
     /// A loser dropped is what dropping a value task does: a future behind it (an
