@@ -11,8 +11,9 @@
 //!   data pointer is the [`FirstPoll`] on the caller's stack, which outlives that call. A
 //!   future can keep it past the poll only by cloning it (which the clone records), and a
 //!   clone wakes nothing and reads no data (a no-op waker): a clone woken later is a
-//!   registration made against the first poll's waker, which the first real poll replaces
-//!   by polling the body again.
+//!   registration made against the first poll's waker, which a later poll with the caller's
+//!   waker replaces by polling the body again (the first real poll, or, for a body that woke
+//!   itself, the one after it: see `stored_future.rs`).
 //! - `wake` (by value) is never called on the recording waker itself (nobody owns it), only
 //!   on clones; it is implemented as `wake_by_ref` all the same.
 //! - The flag is atomic: `&Waker` is `Sync`, so a body may wake it from a scoped thread

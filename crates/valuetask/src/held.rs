@@ -15,11 +15,15 @@
 //!   by [`take_pooled`], which gives the block back at once, or by the vtable's poll, which
 //!   marks it `taken`. The release drops a result not taken, and gives the block back even
 //!   if that drop panics.
-//! - The result is read out in 8-byte words (`forwarding::read_in_words`): the body's code
-//!   wrote it moments before, in stores of its own choosing, and a wider load spanning two of
-//!   them would wait for the cache.
-//! - A result too large or too aligned for the pool goes to a box of its own
-//!   ([`store_ready`]), released through its vtable; it is never `Repr::Held`.
+//! - The result is read out narrow (`forwarding`): in 8-byte words when it is whole words
+//!   of at most 64 bytes (`read_in_words`, the vtable's poll), in 16-byte chunks when larger
+//!   and made of whole chunks (`read_in_chunks`, [`take_pooled`]), else by `ptr::read`. The
+//!   body's code wrote it moments before, in stores of its own choosing, and a wider load
+//!   spanning two of them would wait for the cache.
+//! - A ready result too large or too aligned for the pool goes to a box of its own
+//!   ([`store_ready`]), released through its vtable; a body's output, when its future is in
+//!   a box (`ValueTask::boxed`, or too large for the pool), stays in that box
+//!   (`stored_future.rs`). Neither is ever `Repr::Held`.
 
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
