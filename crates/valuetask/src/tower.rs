@@ -17,8 +17,10 @@
 //! shorthands `ServiceExt::boxed`/`boxed_clone` and `ServiceBuilder::boxed`/`boxed_clone`/
 //! `boxed_clone_sync` build tower's own types, so such a stack is written with `new` or
 //! `layer()` instead. A service of ours erased again (a route erased, then the whole
-//! router; two `layer()`s with nothing between) hands on its response as it is, where tower
-//! boxes it a second time: one block per request however often it is erased.
+//! router; two `layer()`s with nothing between; a `Send` one erased as an
+//! [`UnsyncBoxService`]) hands on its response as it is, where tower boxes it a second
+//! time: one block per request however often it is erased. So does any service whose
+//! response future is already a [`ValueTask`] (a `#[value_task]` method's).
 //!
 //! | valuetask | tower | bounds on the inner service | the erased service is |
 //! |---|---|---|---|
@@ -155,9 +157,15 @@ where
     #[inline]
     fn call(&mut self, request: T) -> Self::Future {
         let mut response = Some(self.0.call(request));
-        // As in `Started`: an `UnsyncBoxService`'s own response is passed on.
-        if let Some(ours) = (&mut response as &mut dyn Any).downcast_mut::<Option<Self::Future>>() {
+        // As in `Started`: an `UnsyncBoxService`'s own response is passed on, and so is a
+        // value task (a `Send` erasure's response: a `LocalValueTask` of it is the same
+        // words), not put in a second block.
+        let any = &mut response as &mut dyn Any;
+        if let Some(ours) = any.downcast_mut::<Option<Self::Future>>() {
             return ours.take().expect("filled above");
+        }
+        if let Some(sendable) = any.downcast_mut::<Option<Response<S::Response, S::Error>>>() {
+            return sendable.take().expect("filled above").into();
         }
         LocalValueTask::new(response.expect("filled above"))
     }
@@ -396,7 +404,8 @@ macro_rules! erased_clone_service {
 
 erased_clone_service! {
     /// A cloneable [`BoxService`] (tower's `BoxCloneService`): `Clone + Send`; each clone is a
-    /// clone of the inner service, in a pooled block of its own (a box over 4,096 bytes).
+    /// clone of the inner service, in a pooled block of its own (a box over 4,096 bytes or
+    /// aligned to more than 16).
     BoxCloneService, CloneService, object: Send, inner: Clone + Send + 'static
 }
 

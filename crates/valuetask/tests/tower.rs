@@ -732,6 +732,43 @@ fn an_erased_service_erased_again_passes_its_response_on() {
         }),
         0
     );
+    assert_eq!(
+        allocations_beyond_erasing_once(|| {
+            UnsyncBoxService::new(BoxCloneService::new(stack(true)))
+        }),
+        0
+    );
+}
+
+/// A `Send` erasure of ours, or any service whose response is a `ValueTask`, erased as an
+/// `UnsyncBoxService`: its value task becomes the `LocalValueTask` as it is (a ready one
+/// stays ready, nothing polled through a second block).
+#[test]
+fn an_unsync_erasure_passes_a_value_task_response_on() {
+    #[derive(Clone)]
+    struct Ready;
+    impl Service<u64> for Ready {
+        type Response = u64;
+        type Error = Error;
+        type Future = valuetask::ValueTask<'static, Result<u64, Error>>;
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Error>> {
+            Poll::Ready(Ok(()))
+        }
+        fn call(&mut self, n: u64) -> Self::Future {
+            valuetask::ValueTask::from_result(Ok(n))
+        }
+    }
+    let mut direct = UnsyncBoxService::new(Ready);
+    let response = direct.call(1);
+    assert!(response.is_completed(), "a ready value task was wrapped");
+    assert_eq!(response.get_result(), Ok(1));
+    let mut twice = UnsyncBoxService::new(BoxCloneService::new(Ready));
+    let response = twice.call(2);
+    assert!(
+        response.is_completed(),
+        "the Send erasure's response was wrapped"
+    );
+    assert_eq!(response.get_result(), Ok(2));
 }
 
 #[test]
