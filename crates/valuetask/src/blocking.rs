@@ -12,11 +12,14 @@
 //! queue, including the task it just spawned or woke into its slot that no other worker may
 //! take, moves to another thread, so waiting there on work of the same runtime does not
 //! deadlock (.NET's thread pool injects threads for the same reason). A runtime's shutdown
-//! drops its tasks one at a time on one thread, so the awaiters of a task it abandons are
-//! woken from the continuation thread (`runtime::Drive`), where a synchronous continuation
-//! may wait for another task of that runtime; a future's own `Drop` that waits there for
-//! another task of that runtime waits for good, that task's abandonment being queued behind
-//! it (.NET has no runtime to shut down). A current-thread
+//! drops its tasks on its own threads, one after another on each, so the awaiters of a
+//! task ended by dropping a `Task::run` future (its own task, and any a source it holds
+//! abandons) are woken from the continuation thread (`runtime::Drive`), where a synchronous
+//! continuation may wait for another task of that runtime. A future's own `Drop` that waits
+//! there for another task of that runtime, or a continuation of a source abandoned by a
+//! `tokio::spawn` future's drop (tokio's own task: valuetask is not there to defer it), can
+//! wait for good, that task's drop being queued behind it (.NET has no runtime to shut
+//! down). A current-thread
 //! runtime has nowhere to move its work: a wait on its thread for work on it never ends, and
 //! that work includes its timers and I/O (a `tokio::time::sleep` in a future this wait drives
 //! is registered with that runtime's driver, which turns only when the thread parks in its

@@ -452,60 +452,46 @@ impl<T> TaskCompletionSource<T> {
 
 impl<T> TaskCompletionSource<T> {
     /// [`try_set_error`](Self::try_set_error) whose awaiters are woken from the continuation
-    /// thread, not this one, whatever the task's mode (see [`drop_later`](Self::drop_later)).
+    /// thread, not this one, whatever the task's mode (`runtime::Drive`'s drop: see
+    /// `continuation_thread::deferring_abandonments`).
     pub(crate) fn try_set_error_later(&self, error: TaskError) -> Result<(), TaskError> {
         let outcome = crate::task::outcome_of_error(&error);
         self.raw
             .try_complete_later(Err(error), outcome)
             .map_err(|output| output.err().expect("handed back as given"))
     }
+}
 
-    /// Drop this source, and if it is the last and the task is pending, abandon the task
-    /// with its awaiters woken from the continuation thread, not this one: for a `Drive`
-    /// dropped by its runtime's shutdown, which drops its tasks one at a time on one thread.
-    /// There a synchronous continuation that waits for another task of the same runtime
-    /// would wait for a drop that can only come after its own returns.
-    pub(crate) fn drop_later(self) {
-        let mut this = ManuallyDrop::new(self);
-        this.let_go(true);
-    }
-
-    /// The drop: uncount this source; the last one takes the sources' reference and
-    /// abandons a pending task (its awaiters woken `later` or here).
-    fn let_go(&mut self, later: bool) {
+impl<T> Drop for TaskCompletionSource<T> {
+    fn drop(&mut self) {
         if !self.raw.release_source() {
             // Another source holds the sources' reference: this one is gone once uncounted.
             return;
         }
-        // SAFETY: the last source takes the sources' reference, once, in its drop (or in
-        // `drop_later`, which does not drop it); `self.raw` is not used after. Owned here, it
-        // is dropped even if the abandonment panics.
+        // SAFETY: the last source takes the sources' reference, once, in its drop; `self.raw`
+        // is not used after. Owned here, it is dropped even if the abandonment panics.
         let raw = unsafe { ManuallyDrop::take(&mut self.raw) };
         // With no handle of the task left (none was taken, or every one was dropped: a
         // consumer that gave up), nobody can await the abandonment or fail to observe it:
         // the cell just goes, unreported. With only the library's own left (a `cancel_on` or
         // `wait_async` watcher), it is abandoned, which ends them, and counts as observed.
         if !raw.snapshot().is_claimed() {
-            abandon(&raw, later);
+            abandon(&raw);
         }
-    }
-}
-
-impl<T> Drop for TaskCompletionSource<T> {
-    fn drop(&mut self) {
-        self.let_go(false);
     }
 }
 
 /// The last source dropped with the task not completed (its reference still held): abandon
 /// the task if a handle is left (out of line: the completed case, the common one, stays a
-/// load and a test).
+/// load and a test). Its awaiters are woken here, or from the continuation thread inside
+/// `continuation_thread::deferring_abandonments` (work a runtime's shutdown drops).
 #[cold]
 #[inline(never)]
-fn abandon<T>(raw: &RawTask<TaskOutput<T>>, later: bool) {
+fn abandon<T>(raw: &RawTask<TaskOutput<T>>) {
     // Any other handle, the library's own included (its watchers end on the abandonment).
     if !raw.is_only_handle() {
         let held = raw.is_held_outside();
+        let later = crate::continuation_thread::abandonments_deferred();
         // No other source is left, but a completer without one can still race us
         // (`Task::try_cancel`, say from a `cancel_on` watcher): the completion is a
         // compare-and-swap, so whichever comes first wins and the other is ignored.

@@ -190,6 +190,39 @@ pub(crate) fn wake_in_turn(mut wakers: impl Iterator<Item = Waker>) -> Option<Pa
 /// shrinks back after).
 const KEPT_WAKER_SLOTS: usize = 256;
 
+thread_local! {
+    /// Abandonments on this thread wake their awaiters from the continuation thread
+    /// ([`deferring_abandonments`]).
+    static DEFERRING_ABANDONMENTS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Run `f` with every task abandoned on this thread meanwhile (its last
+/// `TaskCompletionSource` dropped) waking its awaiters from the continuation thread, as
+/// [`wake_later`] does: for work a runtime's shutdown drops (`runtime::Drive`), where a
+/// synchronous continuation run inline would wait for good for another of the runtime's
+/// tasks, whose drop comes only after its own. Nests; a thread whose locals are gone
+/// abandons inline.
+pub(crate) fn deferring_abandonments<R>(f: impl FnOnce() -> R) -> R {
+    /// Puts the flag back as it was, also when `f` unwinds.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let _ = DEFERRING_ABANDONMENTS.try_with(|d| d.set(self.0));
+        }
+    }
+    let before = DEFERRING_ABANDONMENTS
+        .try_with(|d| d.replace(true))
+        .unwrap_or(false);
+    let _restore = Restore(before);
+    f()
+}
+
+/// Whether abandonments on this thread wake their awaiters later
+/// ([`deferring_abandonments`]).
+pub(crate) fn abandonments_deferred() -> bool {
+    DEFERRING_ABANDONMENTS.try_with(Cell::get).unwrap_or(false)
+}
+
 /// Run `job` on the continuation thread, never on the caller's; should no such thread be
 /// startable, here rather than never: the completion has already happened, and its awaiters
 /// must still be woken.
@@ -319,5 +352,48 @@ mod tests {
         assert!(completed.is_ok(), "set_result panicked");
         assert_eq!(count.0.load(Ordering::SeqCst), 1, "the awaiter was woken");
         assert!(matches!(task.try_result(), Some(Ok(&1))));
+    }
+
+    /// Inside `deferring_abandonments` a dropped last source abandons its task without calling
+    /// its awaiter's waker on this thread (the continuation thread wakes it); the scope nests,
+    /// and it ends also when its closure unwinds.
+    #[test]
+    fn abandonments_in_the_scope_wake_from_the_continuation_thread() {
+        use super::{abandonments_deferred, deferring_abandonments};
+        struct OnThread(std::sync::Mutex<Option<std::thread::ThreadId>>);
+        impl Wake for OnThread {
+            fn wake(self: Arc<Self>) {
+                *self.0.lock().unwrap() = Some(std::thread::current().id());
+            }
+        }
+        let woken = Arc::new(OnThread(std::sync::Mutex::new(None)));
+        let tcs = TaskCompletionSource::<u8>::new();
+        let task = tcs.task();
+        let waker = Waker::from(woken.clone());
+        let mut awaiting = std::pin::pin!((&task).into_future());
+        assert!(awaiting
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+        deferring_abandonments(|| {
+            deferring_abandonments(|| assert!(abandonments_deferred()));
+            assert!(abandonments_deferred(), "the inner scope put the flag back");
+            drop(tcs);
+        });
+        assert!(!abandonments_deferred());
+        assert!(task.is_completed(), "abandoned at the drop");
+        let here = std::thread::current().id();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let on = loop {
+            if let Some(on) = *woken.0.lock().unwrap() {
+                break on;
+            }
+            assert!(std::time::Instant::now() < deadline, "never woken");
+            std::thread::yield_now();
+        };
+        assert_ne!(on, here, "woken inside the scope's drop");
+        let unwound = std::panic::catch_unwind(|| deferring_abandonments(|| panic!("unwinds")));
+        assert!(unwound.is_err());
+        assert!(!abandonments_deferred(), "an unwind left the flag set");
     }
 }

@@ -18,9 +18,10 @@
 //!   flavor, as `tokio::spawn` does.
 //! - `Drive` polls a future under a catch and completes a task: a panic faults it; dropped
 //!   unfinished (its runtime shut down), it abandons it (faults it, if the future's `Drop`
-//!   panics), unless the token fired (below), and that completion's awaiters are woken from
-//!   the continuation thread, never inside the shutdown. Its future is initialized exactly
-//!   while it holds its source (no flag: see `Drive`).
+//!   panics), unless the token fired (below); that completion's awaiters, and those of any
+//!   task the future's drop abandons, are woken from the continuation thread, not inside the
+//!   shutdown (unless no thread can be started: `continuation_thread::wake_later`). Its
+//!   future is initialized exactly while it holds its source (no flag: see `Drive`).
 //! - A fired token's task is completed only by the token's watcher (`cancel_when`, inside
 //!   `token.cancel()`), registered before the task is handed out: a `Drive` that sees the
 //!   token fire drops its future and lets go of its source without completing the task.
@@ -201,31 +202,34 @@ impl<F: Future, C: CancelSignal> Drop for Drive<F, C> {
         // token fired, its watcher cancels the task inside `cancel()`, which may not have
         // reached it yet: the source is let go of, as at a poll that sees the token fire.
         // Otherwise a panic in that drop faults the task, and without one the source,
-        // dropped here, abandons it. Either way its awaiters are woken from the continuation
-        // thread: the runtime drops its tasks one at a time on this thread, so a synchronous
-        // continuation run here that waits for another of its tasks would wait for good.
-        let (tcs, dropped) = self.finish();
-        let mut asking = Context::from_waker(std::task::Waker::noop());
-        if self.cancel.poll_fired(&mut asking) {
-            tcs.release_to_other_completer();
-            report_lost(|| dropped.err());
-        } else {
-            report_lost(move || {
-                let lost = dropped
-                    .err()
-                    .and_then(|panicked| tcs.try_set_error_later(panicked).err());
-                tcs.drop_later();
-                lost
-            });
-        }
+        // dropped here, abandons it. The runtime drops its tasks on its own threads, one
+        // after another on each, so a synchronous continuation run here that waited for
+        // another of its tasks could wait for good: the awaiters of this task, and of any
+        // task the future's drop abandons (a source it holds: `into_task`'s forwarder, a
+        // user's), are woken from the continuation thread.
+        crate::continuation_thread::deferring_abandonments(|| {
+            let (tcs, dropped) = self.finish();
+            let mut asking = Context::from_waker(std::task::Waker::noop());
+            if self.cancel.poll_fired(&mut asking) {
+                tcs.release_to_other_completer();
+                report_lost(|| dropped.err());
+            } else {
+                report_lost(move || {
+                    dropped
+                        .err()
+                        .and_then(|panicked| tcs.try_set_error_later(panicked).err())
+                });
+            }
+        });
     }
 }
 
 /// Complete a [`Drive`]'s task (or let its last source abandon it; or `wait_async`'s timer
 /// its wait) with `complete`, which
 /// returns an error nobody will see. That error, or the panic of an awaiter's waker that the
-/// completion resumes, goes to the unobserved-error hook: a drive completes on a runtime
-/// worker or in its shutdown, where nobody catches it (tokio drops a task's panic).
+/// completion resumes (woken inline: the continuation thread discards those it wakes), goes
+/// to the unobserved-error hook: a drive completes on a runtime worker or in its shutdown,
+/// where nobody catches it (tokio drops a task's panic).
 pub(crate) fn report_lost(complete: impl FnOnce() -> Option<TaskError>) {
     let lost = std::panic::catch_unwind(std::panic::AssertUnwindSafe(complete))
         .unwrap_or_else(|panicked| Some(crate::catch_panic::panic_error(panicked)));
@@ -299,9 +303,10 @@ mod on_tokio {
         /// there is no caller to resume it in (the same for [`run_blocking`](Self::run_blocking)).
         /// If the runtime shuts down first, the future is dropped and the task ends
         /// [`TaskError::Abandoned`](crate::TaskError::Abandoned) (faulted, if that drop
-        /// panics), its awaiters woken from valuetask's continuation thread: a synchronous
-        /// continuation never runs inside the shutdown, which drops the runtime's tasks one at
-        /// a time and would wait for it.
+        /// panics), its awaiters woken from valuetask's continuation thread, as are those of
+        /// a task abandoned by that drop (a `TaskCompletionSource` the future held): a
+        /// synchronous continuation does not run inside the shutdown, which drops the
+        /// runtime's tasks one after another and would wait for it.
         ///
         /// The global runtime is a multi-thread tokio runtime started on first use and never
         /// shut down; its workers are named `valuetask-global`, one per core (tokio's default,

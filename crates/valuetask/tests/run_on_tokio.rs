@@ -756,33 +756,53 @@ async fn a_delay_ignores_the_ambient_runtimes_paused_clock() {
     assert!(waited.elapsed() < Duration::from_secs(10));
 }
 
-/// Two runs ended by their runtime's shutdown (abandoned, or faulted by their future's
-/// `Drop`), each with a synchronous continuation that waits for the other (.NET
-/// `ExecuteSynchronously` code that blocks on another task). The runtime drops its tasks one
-/// at a time on the thread that drops it: a continuation run inside the first drop would wait
-/// there for a task only the next drop ends, and `drop(runtime)` would never return. The
-/// continuations run off that thread.
+/// Two tasks ended by their runtime's shutdown, each with a synchronous continuation that
+/// waits for the other (.NET `ExecuteSynchronously` code that blocks on another task). The
+/// runtime drops its tasks one after another on the thread that drops it: a continuation run
+/// inside the first drop would wait there for a task only the next drop ends, and
+/// `drop(runtime)` would never return. The continuations run off that thread, for each way a
+/// shutdown ends a task: a run abandoned, a run faulted by its future's `Drop`, the forwarder
+/// of `into_task` abandoning the task it made, a user's source held in a run's future.
 #[test]
 fn synchronous_continuations_waiting_on_each_other_at_shutdown_do_not_hang_it() {
-    use valuetask::{ContinuationOptions, ContinueOn};
-    struct PanicsOnDrop(bool);
+    use valuetask::{ContinuationOptions, ContinueOn, ValueTask};
+    struct PanicsOnDrop;
     impl Drop for PanicsOnDrop {
         fn drop(&mut self) {
-            assert!(!self.0, "dropped at shutdown");
+            panic!("dropped at shutdown");
         }
     }
-    for panics in [false, true] {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("a runtime");
-        let ends = |panics: bool| {
-            let held = PanicsOnDrop(panics);
-            Task::<u8>::run_on(runtime.handle(), async move {
+    type Make = fn(&tokio::runtime::Runtime) -> Task<u8>;
+    let ways: [(&str, Make); 4] = [
+        ("abandoned run", |runtime| {
+            Task::run_on(runtime.handle(), std::future::pending())
+        }),
+        ("faulted run", |runtime| {
+            let held = PanicsOnDrop;
+            Task::run_on(runtime.handle(), async move {
                 let _held = held;
                 std::future::pending().await
             })
-        };
-        let (first, second) = (ends(panics), ends(panics));
+        }),
+        ("into_task", |runtime| {
+            let _entered = runtime.enter();
+            ValueTask::<'static, Result<u8, TaskError>>::new(std::future::pending()).into_task()
+        }),
+        ("a user's source", |runtime| {
+            let tcs = TaskCompletionSource::new();
+            let task = tcs.task();
+            drop(Task::<()>::run_on(runtime.handle(), async move {
+                let _held = tcs;
+                std::future::pending().await
+            }));
+            task
+        }),
+    ];
+    for (way, make) in ways {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let (first, second) = (make(&runtime), make(&runtime));
         let inline = ContinuationOptions::default().on(ContinueOn::Synchronously);
         let (other, mine) = (second.clone(), first.clone());
         let after_first = first.continue_with_options(inline, move |_| {
@@ -798,17 +818,17 @@ fn synchronous_continuations_waiting_on_each_other_at_shutdown_do_not_hang_it() 
         });
         assert!(
             dropped.recv_timeout(Duration::from_secs(20)).is_ok(),
-            "drop(runtime) hung in a continuation (panics: {panics})"
+            "drop(runtime) hung in a continuation ({way})"
         );
         for after in [after_first, after_second] {
             let waited = after.wait_timeout(Duration::from_secs(10));
             let Some(Ok(Err(error))) = waited else {
-                panic!("{waited:?} (panics: {panics})");
+                panic!("{waited:?} ({way})");
             };
-            if panics {
+            if way == "faulted run" {
                 assert_eq!(error.panic_message(), Some("dropped at shutdown"));
             } else {
-                assert_eq!(error, &TaskError::Abandoned);
+                assert_eq!(error, &TaskError::Abandoned, "{way}");
             }
         }
     }
