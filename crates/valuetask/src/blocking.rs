@@ -13,8 +13,8 @@
 //! take, moves to another thread, so waiting there on work of the same runtime does not
 //! deadlock (.NET's thread pool injects threads for the same reason). A runtime's shutdown
 //! drops its tasks on its own threads, one after another on each, so the awaiters of a
-//! task ended by dropping a `Task::run` future (its own task, and any a source it holds
-//! abandons) are woken from the continuation thread (`runtime::Drive`), where a synchronous
+//! task ended by dropping a `Task::run` future or a `Task::run_blocking` closure (its own
+//! task, and any a source it holds abandons) are woken from the continuation thread (`runtime::Drive`), where a synchronous
 //! continuation may wait for another task of that runtime. A future's own `Drop` that waits
 //! there for another task of that runtime, or a continuation of a source abandoned by a
 //! `tokio::spawn` future's drop (tokio's own task: valuetask is not there to defer it), can

@@ -238,6 +238,23 @@ pub(crate) fn report_lost(complete: impl FnOnce() -> Option<TaskError>) {
     }
 }
 
+/// A `run_blocking` job: dropped unrun (by its runtime's blocking pool at shutdown, or by a
+/// spawn refused after it), its task and any a source it holds abandons wake their
+/// awaiters from the continuation thread, as a [`Drive`] dropped by a shutdown does: the
+/// pool drops its queue one job after another on a thread, and on the caller's thread the
+/// drop is inside `run_blocking`.
+#[cfg(feature = "tokio")]
+struct DropsLater<J>(Option<J>);
+
+#[cfg(feature = "tokio")]
+impl<J> Drop for DropsLater<J> {
+    fn drop(&mut self) {
+        if let Some(unrun) = self.0.take() {
+            crate::continuation_thread::deferring_abandonments(|| drop(unrun));
+        }
+    }
+}
+
 /// Yield to the executor once (.NET `Task.Yield()`): the first poll wakes the task and returns
 /// `Pending`, the second completes. Works on any executor.
 ///
@@ -291,7 +308,7 @@ mod on_tokio {
 
     use tokio_util::sync::CancellationToken;
 
-    use super::{drive, report_lost, Drive, TaskCompletionSource};
+    use super::{drive, report_lost, Drive, DropsLater, TaskCompletionSource};
     use crate::task::Task;
 
     impl<T: Send + Sync + 'static> Task<T> {
@@ -363,7 +380,9 @@ mod on_tokio {
         /// they exit) or be dropped (a thread that wakes for it after the shutdown began drops
         /// the queue), its task then ending
         /// [`TaskError::Abandoned`](crate::TaskError::Abandoned), as does one handed to a
-        /// runtime already shut down.
+        /// runtime already shut down; the awaiters of a closure dropped unrun, and of any task
+        /// that drop abandons, are woken from valuetask's continuation thread, as for
+        /// [`run`](Self::run).
         ///
         /// ```
         /// let task = valuetask::Task::run_blocking(|| std::fs::metadata(".").is_ok());
@@ -373,12 +392,15 @@ mod on_tokio {
         pub fn run_blocking(f: impl FnOnce() -> T + Send + 'static) -> Task<T> {
             let tcs = TaskCompletionSource::new();
             let task = tcs.task();
-            drop(crate::global_runtime::handle().spawn_blocking(move || {
+            let mut job = DropsLater(Some(move || {
                 let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
                 report_lost(move || {
                     tcs.set_outcome(ran.map_err(crate::catch_panic::panic_error));
                     None
                 });
+            }));
+            drop(crate::global_runtime::handle().spawn_blocking(move || {
+                job.0.take().expect("run once")();
             }));
             task
         }

@@ -737,6 +737,44 @@ fn blocking_closures_at_their_runtimes_shutdown_run_if_queued_and_are_abandoned_
     assert_eq!(queued.wait_timeout(Duration::from_secs(10)), Some(Ok(&2)));
 }
 
+/// A `run_blocking` closure handed to a runtime already shut down is dropped inside the call:
+/// a task abandoned by that drop (a source the closure held) wakes its synchronous
+/// continuation from the continuation thread, not inside `run_blocking` on the caller's
+/// thread (the same drop, on a blocking thread at the shutdown, would hold up the pool's
+/// queue behind it).
+#[test]
+fn a_blocking_closure_dropped_unrun_wakes_what_it_abandons_from_another_thread() {
+    use valuetask::{ContinuationOptions, ContinueOn};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let handle = runtime.handle().clone();
+    runtime.shutdown_background();
+    let held = TaskCompletionSource::<u8>::new();
+    let inline = ContinuationOptions::default().on(ContinueOn::Synchronously);
+    let continued_on = held
+        .task()
+        .continue_with_options(inline, |_| std::thread::current().id());
+    let late = {
+        let _entered = handle.enter();
+        Task::run_blocking(move || {
+            let _held = held;
+            1_u8
+        })
+    };
+    assert_eq!(
+        late.wait_timeout(Duration::from_secs(10)),
+        Some(Err(&TaskError::Abandoned))
+    );
+    let on = continued_on.wait_timeout(Duration::from_secs(10));
+    assert!(matches!(on, Some(Ok(_))), "{on:?}");
+    assert_ne!(
+        on,
+        Some(Ok(&std::thread::current().id())),
+        "run inside run_blocking"
+    );
+}
+
 /// `Task::delay` keeps real time on valuetask's global runtime: a paused clock on the ambient
 /// runtime, advanced an hour, does not complete it, and it completes on its own.
 #[tokio::test(start_paused = true)]
