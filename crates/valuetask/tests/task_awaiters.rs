@@ -466,7 +466,7 @@ fn a_task_turned_into_a_value_task_releases_its_handle_when_its_wakers_drop_pani
 /// `try_unwrap` hands the output over by value, once, when the task is complete and the
 /// handle is the last (a source counts); else the task comes back, unchanged. A handle that
 /// registered as an awaiter unwraps too. A static task (a value .NET caches) unwraps to a copy
-/// from every handle: whether a task unwraps does not depend on its value.
+/// from every handle, also while others are alive (they are not counted).
 #[test]
 fn try_unwrap_moves_the_output_out_of_the_last_handle_once() {
     let output = Arc::new(());

@@ -146,8 +146,10 @@ impl<T> Task<T> {
     /// the task back, though it goes a moment later: read the value by reference then
     /// ([`try_result`](Self::try_result)), or try again. The static tasks of the results
     /// .NET caches (`true`, `false`, the `i32`s `-1..=8`, `()`: see
-    /// [`from_result`](Self::from_result)) are shared by every caller: each of their handles
-    /// unwraps to a copy of the value, so whether a task unwraps never depends on its value.
+    /// [`from_result`](Self::from_result)) are shared by every caller, so their handles are
+    /// not counted: each unwraps to a copy of the value, also while clones of it are alive
+    /// (where a task of another value is handed back). So a lone handle unwraps whatever
+    /// its value, but `try_unwrap` cannot tell such a task's last handle from another.
     /// A task handed back keeps its registration
     /// as an awaiter.
     ///
@@ -548,8 +550,16 @@ impl<T> Drop for Task<T> {
 impl<T> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut task = f.debug_struct("Task");
-        task.field("status", &self.status());
-        if let Some(Err(error)) = self.raw.output_unobserved() {
+        // One look decides both fields: the output first, then the status only of a task
+        // seen complete (it stays complete), so a completion between two loads cannot print
+        // a pending task with an error.
+        let output = self.raw.output_unobserved();
+        let status = match output {
+            Some(_) => self.status(),
+            None => TaskStatus::Pending,
+        };
+        task.field("status", &status);
+        if let Some(Err(error)) = output {
             task.field("error", error);
         }
         task.finish_non_exhaustive()
