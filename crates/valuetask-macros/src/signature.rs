@@ -38,6 +38,12 @@ pub(crate) fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenSt
     for (i, arg) in sig.inputs.iter_mut().enumerate() {
         match arg {
             FnArg::Receiver(receiver) => {
+                if !has_body && receiver.reference.is_none() {
+                    // `mut self` (or `mut self: Box<Self>`) is a pattern too, denied without
+                    // a body (`patterns_in_fns_without_body`); `&mut self`'s `mut` is its
+                    // type's.
+                    receiver.mutability = None;
+                }
                 // The receiver's own token: in an item written by a `macro_rules!`, `self`
                 // resolves only with the hygiene it came with.
                 let self_token = receiver.self_token;

@@ -181,7 +181,10 @@ pub use value_task::ValueTask;
 /// - `'async_trait` written in a signature (`where T: 'async_trait`) means the attribute's
 ///   own lifetime, `'value_task`, so such code carries over unchanged. A body that takes
 ///   `&mut self` of a `&mut self` receiver (which a plain `async fn` rejects) stays an
-///   error, where `async-trait`, which renames `self`, accepts it.
+///   error, where `async-trait`, which renames `self`, accepts it. So does a body that moves
+///   out of a `ref name` argument (a borrow of the argument, as in a plain `async fn`; for
+///   `async-trait` the `ref` is dropped and `name` owned). `extern "C"` async methods are
+///   refused (async-trait passes the ABI on to a method that returns a box).
 /// - A body with no `.await` (and no macro other than the standard library's, since
 ///   `select!`-style macros hide an `.await`) cannot suspend, so it runs as a plain closure
 ///   and the call returns [`ValueTask::from_result`]: no future, and for a result that fits

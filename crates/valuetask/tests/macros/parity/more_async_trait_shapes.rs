@@ -1357,3 +1357,55 @@ mod patterns_in_required_method_declarations {
         assert_eq!(a, (3, 4, 4, 5));
     }
 }
+
+/// A `mut self` receiver in a required method's declaration (no body), by value or boxed:
+/// async-trait drops the `mut` there (rustc denies patterns in a function without a body,
+/// `patterns_in_fns_without_body`); the impls keep theirs.
+///
+/// Before: the declaration kept `mut self`, and the trait failed to compile.
+mod mut_self_in_required_method_declarations {
+    use super::*;
+    macro_rules! shape {
+        ($attr:meta) => {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[$attr]
+            pub trait Drain: Send {
+                async fn drain(mut self) -> usize
+                where
+                    Self: Sized;
+                async fn drain_boxed(mut self: Box<Self>) -> usize;
+            }
+
+            pub struct Bag(pub Vec<u8>);
+
+            #[$attr]
+            impl Drain for Bag {
+                async fn drain(mut self) -> usize {
+                    self.0.push(0);
+                    yield_once().await;
+                    self.0.len()
+                }
+                async fn drain_boxed(mut self: Box<Self>) -> usize {
+                    self.0.push(0);
+                    self.0.len()
+                }
+            }
+
+            pub fn run() -> (usize, usize) {
+                let boxed: Box<dyn Drain> = Box::new(Bag(vec![1]));
+                (settle(Bag(vec![1, 2]).drain()), settle(boxed.drain_boxed()))
+            }
+        };
+    }
+
+    under_both_attributes!();
+
+    #[test]
+    fn mut_self_in_required_method_declarations_agrees() {
+        let a = with_async_trait::run();
+        assert_eq!(a, with_value_task::run());
+        assert_eq!(a, (3, 2));
+    }
+}
