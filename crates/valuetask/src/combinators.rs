@@ -137,7 +137,8 @@ impl<'a, T: Send + 'a, E: Send + 'a> ValueTask<'a, Result<T, E>> {
     /// ```
     ///
     /// # Panics
-    /// If this value task already yielded its value.
+    /// If this value task already yielded its value, or its source's token is stale (the
+    /// source was reset since), naming both versions.
     #[track_caller]
     pub fn map_err<F: Send + 'a>(
         self,
@@ -316,7 +317,8 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
     /// ```
     ///
     /// # Panics
-    /// If this value task already yielded its value.
+    /// If this value task already yielded its value, or its source's token is stale (the
+    /// source was reset since), naming both versions.
     #[track_caller]
     pub fn map<U: Send + 'a>(self, f: impl FnOnce(T) -> U + Send + 'a) -> ValueTask<'a, U> {
         self.check_not_yielded("ValueTask::map");

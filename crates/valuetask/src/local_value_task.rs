@@ -246,7 +246,8 @@ impl<'a, T: 'a> LocalValueTask<'a, T> {
     /// ```
     ///
     /// # Panics
-    /// If this value task already yielded its value.
+    /// If this value task already yielded its value, or its source's token is stale (the
+    /// source was reset since), naming both versions.
     #[track_caller]
     pub fn map<U: 'a>(self, f: impl FnOnce(T) -> U + 'a) -> LocalValueTask<'a, U> {
         self.inner.check_not_yielded("LocalValueTask::map");
@@ -332,7 +333,8 @@ impl<'a, T: 'a, E: 'a> LocalValueTask<'a, Result<T, E>> {
     /// ```
     ///
     /// # Panics
-    /// If this value task already yielded its value.
+    /// If this value task already yielded its value, or its source's token is stale (the
+    /// source was reset since), naming both versions.
     #[track_caller]
     pub fn map_err<F: 'a>(self, f: impl FnOnce(E) -> F + 'a) -> LocalValueTask<'a, Result<T, F>> {
         self.inner.check_not_yielded("LocalValueTask::map_err");

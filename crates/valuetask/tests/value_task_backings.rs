@@ -358,6 +358,29 @@ fn shared_source_backing_and_as_task_with_nobody_polling() {
     assert_eq!(ValueTask::from_arc_source(source, 3).get_result(), 33);
 }
 
+/// `as_task` over a shared source that never completes, every handle of the task dropped: the
+/// source holds the bridge's waker and the bridge the source, so neither is freed (as a
+/// `TaskCompletionSource` kept by its own continuation; .NET's collector would free both).
+/// Waking the bridge ends it: here a core's `reset`, whose woken waiter finds its token
+/// stale, faults the task and lets go of the source.
+#[test]
+fn an_as_task_bridge_and_a_source_that_never_completes_keep_each_other_until_woken() {
+    use valuetask::ManualResetValueTaskSourceCore;
+    let core = Arc::new(ManualResetValueTaskSourceCore::<u8>::new());
+    let source: Arc<dyn ValueTaskSource<Result<u8, TaskError>>> = core.clone();
+    drop(ValueTask::from_arc_source(source, core.version()).as_task());
+    assert_eq!(Arc::strong_count(&core), 2, "the bridge keeps the source");
+    core.reset();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while Arc::strong_count(&core) > 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the bridge kept the source after its wake-up"
+        );
+        thread::yield_now();
+    }
+}
+
 /// A source that asks to be polled again at once (it wakes its waker and returns `Pending`)
 /// until its flag is set. With no executor, `as_task` polls it on the calling thread; it must
 /// still return, since the flag is set only after it does (a busy loop there never ended).
