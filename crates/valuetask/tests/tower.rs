@@ -884,6 +884,18 @@ fn the_erased_types_have_towers_auto_traits() {
         format!("{:?}", TowerBoxCloneService::new(Counter::default())),
     );
     assert_eq!(
+        format!("{:?}", BoxCloneSyncService::new(Counter::default())),
+        format!("{:?}", TowerBoxCloneSyncService::new(Counter::default())),
+    );
+    assert_eq!(
+        format!("{:?}", BoxService::new(Counter::default())),
+        format!("{:?}", TowerBoxService::new(Counter::default())),
+    );
+    assert_eq!(
+        format!("{:?}", UnsyncBoxService::new(Counter::default())),
+        format!("{:?}", TowerUnsyncBoxService::new(Counter::default())),
+    );
+    assert_eq!(
         format!(
             "{:?}",
             BoxLayer::<Counter, u64, u64, Infallible>::new(tower::layer::layer_fn(|s| s))
