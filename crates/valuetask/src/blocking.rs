@@ -14,12 +14,14 @@
 //! deadlock (.NET's thread pool injects threads for the same reason). A runtime's shutdown
 //! drops its tasks on its own threads, one after another on each, so the awaiters of a
 //! task ended by dropping a `Task::run` future or a `Task::run_blocking` closure (its own
-//! task, and any a source it holds abandons) are woken from the continuation thread (`runtime::Drive`), where a synchronous
-//! continuation may wait for another task of that runtime. A future's own `Drop` that waits
-//! there for another task of that runtime, or a continuation of a source abandoned by a
-//! `tokio::spawn` future's drop (tokio's own task: valuetask is not there to defer it), can
-//! wait for good, that task's drop being queued behind it (.NET has no runtime to shut
-//! down). A current-thread
+//! task, any a source it holds abandons, and an `as_task` bridge a completer it holds wakes)
+//! run elsewhere (`continuation_thread::dropping_at_shutdown`), where a synchronous
+//! continuation may wait for another task of that runtime. Code that such a drop runs
+//! itself (a `Drop` that waits, or completes a task with `set_*`, whose awaiters it wakes
+//! inline), and a continuation of a source abandoned by a `tokio::spawn` future's drop
+//! (tokio's own task: valuetask is not there), can wait for good if it waits for another
+//! task of that runtime, that task's drop being queued behind it (.NET has no runtime to
+//! shut down). A current-thread
 //! runtime has nowhere to move its work: a wait on its thread for work on it never ends, and
 //! that work includes its timers and I/O (a `tokio::time::sleep` in a future this wait drives
 //! is registered with that runtime's driver, which turns only when the thread parks in its

@@ -453,7 +453,7 @@ impl<T> TaskCompletionSource<T> {
 impl<T> TaskCompletionSource<T> {
     /// [`try_set_error`](Self::try_set_error) whose awaiters are woken from the continuation
     /// thread, not this one, whatever the task's mode (`runtime::Drive`'s drop: see
-    /// `continuation_thread::deferring_abandonments`).
+    /// `continuation_thread::dropping_at_shutdown`).
     pub(crate) fn try_set_error_later(&self, error: TaskError) -> Result<(), TaskError> {
         let outcome = crate::task::outcome_of_error(&error);
         self.raw
@@ -484,14 +484,14 @@ impl<T> Drop for TaskCompletionSource<T> {
 /// The last source dropped with the task not completed (its reference still held): abandon
 /// the task if a handle is left (out of line: the completed case, the common one, stays a
 /// load and a test). Its awaiters are woken here, or from the continuation thread inside
-/// `continuation_thread::deferring_abandonments` (work a runtime's shutdown drops).
+/// `continuation_thread::dropping_at_shutdown` (work a runtime's shutdown drops).
 #[cold]
 #[inline(never)]
 fn abandon<T>(raw: &RawTask<TaskOutput<T>>) {
     // Any other handle, the library's own included (its watchers end on the abandonment).
     if !raw.is_only_handle() {
         let held = raw.is_held_outside();
-        let later = crate::continuation_thread::abandonments_deferred();
+        let later = crate::continuation_thread::is_dropping_at_shutdown();
         // No other source is left, but a completer without one can still race us
         // (`Task::try_cancel`, say from a `cancel_on` watcher): the completion is a
         // compare-and-swap, so whichever comes first wins and the other is ignored.

@@ -191,36 +191,36 @@ pub(crate) fn wake_in_turn(mut wakers: impl Iterator<Item = Waker>) -> Option<Pa
 const KEPT_WAKER_SLOTS: usize = 256;
 
 thread_local! {
-    /// Abandonments on this thread wake their awaiters from the continuation thread
-    /// ([`deferring_abandonments`]).
-    static DEFERRING_ABANDONMENTS: Cell<bool> = const { Cell::new(false) };
+    /// This thread is dropping work at a runtime's shutdown ([`dropping_at_shutdown`]).
+    static DROPPING_AT_SHUTDOWN: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Run `f` with every task abandoned on this thread meanwhile (its last
-/// `TaskCompletionSource` dropped) waking its awaiters from the continuation thread, as
-/// [`wake_later`] does: for work a runtime's shutdown drops (`runtime::Drive`), where a
-/// synchronous continuation run inline would wait for good for another of the runtime's
-/// tasks, whose drop comes only after its own. Nests; a thread whose locals are gone
-/// abandons inline.
-pub(crate) fn deferring_abandonments<R>(f: impl FnOnce() -> R) -> R {
+/// Run `f`, the drop of work a runtime's shutdown ends (`runtime::Drive`, a `run_blocking`
+/// job), so that no awaiter's code runs inside it: a task abandoned on this thread meanwhile
+/// (its last `TaskCompletionSource` dropped) wakes its awaiters from the continuation thread
+/// (as [`wake_later`] does), and a bridge woken here (`value_task/bridge.rs`: a pool's
+/// completer abandoned, an `as_task` of its value task) runs on another thread. The runtime
+/// drops its tasks one after another on each of its threads: a synchronous continuation run
+/// inline that waited for another of its tasks would wait for good, that task's drop coming
+/// only after its own. Nests; a thread whose locals are gone runs them inline.
+pub(crate) fn dropping_at_shutdown<R>(f: impl FnOnce() -> R) -> R {
     /// Puts the flag back as it was, also when `f` unwinds.
     struct Restore(bool);
     impl Drop for Restore {
         fn drop(&mut self) {
-            let _ = DEFERRING_ABANDONMENTS.try_with(|d| d.set(self.0));
+            let _ = DROPPING_AT_SHUTDOWN.try_with(|d| d.set(self.0));
         }
     }
-    let before = DEFERRING_ABANDONMENTS
+    let before = DROPPING_AT_SHUTDOWN
         .try_with(|d| d.replace(true))
         .unwrap_or(false);
     let _restore = Restore(before);
     f()
 }
 
-/// Whether abandonments on this thread wake their awaiters later
-/// ([`deferring_abandonments`]).
-pub(crate) fn abandonments_deferred() -> bool {
-    DEFERRING_ABANDONMENTS.try_with(Cell::get).unwrap_or(false)
+/// Whether this thread is inside [`dropping_at_shutdown`]: awaiters' code goes elsewhere.
+pub(crate) fn is_dropping_at_shutdown() -> bool {
+    DROPPING_AT_SHUTDOWN.try_with(Cell::get).unwrap_or(false)
 }
 
 /// Run `job` on the continuation thread, never on the caller's; should no such thread be
@@ -354,12 +354,12 @@ mod tests {
         assert!(matches!(task.try_result(), Some(Ok(&1))));
     }
 
-    /// Inside `deferring_abandonments` a dropped last source abandons its task without calling
+    /// Inside `dropping_at_shutdown` a dropped last source abandons its task without calling
     /// its awaiter's waker on this thread (the continuation thread wakes it); the scope nests,
     /// and it ends also when its closure unwinds.
     #[test]
     fn abandonments_in_the_scope_wake_from_the_continuation_thread() {
-        use super::{abandonments_deferred, deferring_abandonments};
+        use super::{dropping_at_shutdown, is_dropping_at_shutdown};
         struct OnThread(std::sync::Mutex<Option<std::thread::ThreadId>>);
         impl Wake for OnThread {
             fn wake(self: Arc<Self>) {
@@ -375,15 +375,18 @@ mod tests {
             .as_mut()
             .poll(&mut Context::from_waker(&waker))
             .is_pending());
-        deferring_abandonments(|| {
-            deferring_abandonments(|| assert!(abandonments_deferred()));
-            assert!(abandonments_deferred(), "the inner scope put the flag back");
+        dropping_at_shutdown(|| {
+            dropping_at_shutdown(|| assert!(is_dropping_at_shutdown()));
+            assert!(
+                is_dropping_at_shutdown(),
+                "the inner scope put the flag back"
+            );
             drop(tcs);
         });
-        assert!(!abandonments_deferred());
+        assert!(!is_dropping_at_shutdown());
         assert!(task.is_completed(), "abandoned at the drop");
         let here = std::thread::current().id();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         let on = loop {
             if let Some(on) = *woken.0.lock().unwrap() {
                 break on;
@@ -392,8 +395,8 @@ mod tests {
             std::thread::yield_now();
         };
         assert_ne!(on, here, "woken inside the scope's drop");
-        let unwound = std::panic::catch_unwind(|| deferring_abandonments(|| panic!("unwinds")));
+        let unwound = std::panic::catch_unwind(|| dropping_at_shutdown(|| panic!("unwinds")));
         assert!(unwound.is_err());
-        assert!(!abandonments_deferred(), "an unwind left the flag set");
+        assert!(!is_dropping_at_shutdown(), "an unwind left the flag set");
     }
 }

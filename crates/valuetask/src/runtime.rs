@@ -19,8 +19,8 @@
 //! - `Drive` polls a future under a catch and completes a task: a panic faults it; dropped
 //!   unfinished (its runtime shut down), it abandons it (faults it, if the future's `Drop`
 //!   panics), unless the token fired (below); that completion's awaiters, and those of any
-//!   task the future's drop abandons, are woken from the continuation thread, not inside the
-//!   shutdown (unless no thread can be started: `continuation_thread::wake_later`). Its
+//!   task the future's drop abandons or bridge it wakes, run elsewhere, not inside the
+//!   shutdown (unless no thread can be started: `continuation_thread::dropping_at_shutdown`). Its
 //!   future is initialized exactly while it holds its source (no flag: see `Drive`).
 //! - A fired token's task is completed only by the token's watcher (`cancel_when`, inside
 //!   `token.cancel()`), registered before the task is handed out: a `Drive` that sees the
@@ -206,8 +206,8 @@ impl<F: Future, C: CancelSignal> Drop for Drive<F, C> {
         // after another on each, so a synchronous continuation run here that waited for
         // another of its tasks could wait for good: the awaiters of this task, and of any
         // task the future's drop abandons (a source it holds: `into_task`'s forwarder, a
-        // user's), are woken from the continuation thread.
-        crate::continuation_thread::deferring_abandonments(|| {
+        // user's) or bridge it wakes (a pool's completer), run elsewhere.
+        crate::continuation_thread::dropping_at_shutdown(|| {
             let (tcs, dropped) = self.finish();
             let mut asking = Context::from_waker(std::task::Waker::noop());
             if self.cancel.poll_fired(&mut asking) {
@@ -250,7 +250,7 @@ struct DropsLater<J>(Option<J>);
 impl<J> Drop for DropsLater<J> {
     fn drop(&mut self) {
         if let Some(unrun) = self.0.take() {
-            crate::continuation_thread::deferring_abandonments(|| drop(unrun));
+            crate::continuation_thread::dropping_at_shutdown(|| drop(unrun));
         }
     }
 }

@@ -179,7 +179,10 @@ impl<T: Send + Sync + 'static> Bridge<T> {
     /// [`run_bounded`](Self::run_bounded); `inline`: on the thread the run started on (the
     /// waking thread), not one it moved to.
     fn run_at_depth(self: &Arc<Self>, inline: bool) {
-        if crate::inline_depth::too_deep() {
+        // Also off a thread dropping a runtime's work at its shutdown, where the run's
+        // completion would run awaiters' code (see `continuation_thread::dropping_at_shutdown`).
+        if crate::inline_depth::too_deep() || crate::continuation_thread::is_dropping_at_shutdown()
+        {
             let this = Arc::clone(self);
             if crate::global_runtime::run_elsewhere(move || this.run_at_depth(false)).is_ok() {
                 return;
