@@ -1358,7 +1358,7 @@ mod patterns_in_required_method_declarations {
     }
 }
 
-/// A `mut self` receiver in a required method's declaration (no body), by value or boxed:
+/// A `mut self` receiver in a required method's declaration (no body), by value, boxed or pinned:
 /// async-trait drops the `mut` there (rustc denies patterns in a function without a body,
 /// `patterns_in_fns_without_body`); the impls keep theirs.
 ///
@@ -1376,6 +1376,7 @@ mod mut_self_in_required_method_declarations {
                 where
                     Self: Sized;
                 async fn drain_boxed(mut self: Box<Self>) -> usize;
+                async fn drain_pinned(mut self: Pin<&mut Self>) -> usize;
             }
 
             pub struct Bag(pub Vec<u8>);
@@ -1391,11 +1392,23 @@ mod mut_self_in_required_method_declarations {
                     self.0.push(0);
                     self.0.len()
                 }
+                async fn drain_pinned(mut self: Pin<&mut Self>) -> usize {
+                    yield_once().await;
+                    self.0.push(0);
+                    self.0.len()
+                }
             }
 
-            pub fn run() -> (usize, usize) {
+            pub fn run() -> (usize, usize, usize) {
                 let boxed: Box<dyn Drain> = Box::new(Bag(vec![1]));
-                (settle(Bag(vec![1, 2]).drain()), settle(boxed.drain_boxed()))
+                let mut bag = Bag(vec![1, 2, 3]);
+                let pinned: Pin<&mut Bag> = Pin::new(&mut bag);
+                let pinned: Pin<&mut dyn Drain> = pinned;
+                (
+                    settle(Bag(vec![1, 2]).drain()),
+                    settle(boxed.drain_boxed()),
+                    settle(pinned.drain_pinned()),
+                )
             }
         };
     }
@@ -1406,6 +1419,6 @@ mod mut_self_in_required_method_declarations {
     fn mut_self_in_required_method_declarations_agrees() {
         let a = with_async_trait::run();
         assert_eq!(a, with_value_task::run());
-        assert_eq!(a, (3, 2));
+        assert_eq!(a, (3, 2, 4));
     }
 }
