@@ -307,12 +307,9 @@ impl<'t> Generated<'t> {
 
     /// [`dyn_where`](Self::dyn_where)'s predicates.
     fn dyn_predicates(&self) -> Vec<TokenStream> {
-        let mut predicates: Vec<TokenStream> = Vec::new();
         // One by one: the clause's own trailing comma (rustfmt writes one) must not meet the
         // separator of the predicates added after it.
-        if let Some(w) = &self.item.generics.where_clause {
-            predicates.extend(w.predicates.iter().map(|p| quote!(#p)));
-        }
+        let mut predicates = self.where_predicates(None);
         predicates.extend(self.outlives_supertraits());
         let names: Vec<&Ident> = self.assocs.iter().map(|a| &a.ident).collect();
         for a in &self.assocs {
@@ -334,7 +331,25 @@ impl<'t> Generated<'t> {
             .lifetimes()
             .map(|l| &l.lifetime.ident)
             .collect();
+        // A method under `#[cfg]` may return a type only its cfg brings (a feature's crate),
+        // and a predicate cannot be cfg'd: for it, only the predicates that wait for the impl's
+        // parameters (a concrete output's are checked in the method's body all the same).
+        let params: Vec<&Ident> = self
+            .item
+            .generics
+            .type_params()
+            .map(|t| &t.ident)
+            .chain(self.item.generics.const_params().map(|c| &c.ident))
+            .chain(names.iter().copied())
+            .collect();
         for m in self.dyn_methods() {
+            if !m.cfgs().is_empty() {
+                if let Kind::Future { output, .. } = &m.kind {
+                    if !names_any(&quote!(#output), &params) {
+                        continue;
+                    }
+                }
+            }
             if let Kind::Future {
                 output, send: true, ..
             } = &m.kind
@@ -485,8 +500,9 @@ impl<'t> Generated<'t> {
         let params = self.impl_params();
         let trait_path = self.trait_path();
         let erased_path = self.erased_path();
-        let where_clause = &self.item.generics.where_clause;
         let implementor = Ident::new("__DynTraitImpl", Span::mixed_site());
+        let predicates = self.where_predicates(Some(&quote!(#implementor)));
+        let where_clause = (!predicates.is_empty()).then(|| quote!(where #(#predicates),*));
         let assocs = self.assocs.iter().map(|a| {
             let ident = &a.ident;
             let cfgs = &a.cfgs;
@@ -677,7 +693,8 @@ impl<'t> Generated<'t> {
         let assocs: Vec<&Ident> = self.assocs.iter().map(|a| &a.ident).collect();
         let dyn_type = self.dyn_type();
         let dyn_self = self.dyn_self();
-        let mut predicates = self.maybe_unsized_assocs();
+        let mut predicates = self.maybe_unsized_params();
+        predicates.extend(self.maybe_unsized_assocs());
         predicates.extend(self.outlives_supertraits());
         let support = self.args.options.macro_support(Span::call_site());
         let pin = Lifetime::new("'__dyn_trait_pin", Span::mixed_site());
@@ -750,19 +767,24 @@ impl<'t> Generated<'t> {
             });
         }
         // A `where Self: Sized` method without a default body: the `dyn` form is unsized, so
-        // nothing can call it, but Rust before 1.87 still asks for it.
+        // nothing can call it. Rust 1.87 and later let the impl leave it out (`build.rs`);
+        // before, the impl must give it a body.
         let name = self.args.name.to_string();
         let mut dead_opaque = false;
         for m in &self.methods {
-            if matches!(m.kind, Kind::SizedOnly) && m.item.default.is_none() {
+            if matches!(m.kind, Kind::SizedOnly)
+                && m.item.default.is_none()
+                && !cfg!(valuetask_omits_sized_methods)
+            {
                 let (sig, _) = m.named_arguments();
                 let cfgs = m.carried_attrs();
                 let message = format!(
                     "`{name}` is unsized: its `where Self: Sized` methods cannot be called"
                 );
                 // `-> impl Future`: a diverging `async` block, whose output the bound names.
-                // Another `impl Trait` gets `unreachable!()`, of type `()`: its bounds must
-                // hold for `()` (`impl Debug` does), else the trait gives a default body.
+                // Another `impl Trait` gets `unreachable!()`, of type `()`: before Rust 1.87
+                // its bounds must hold for `()` (`impl Debug` does), else the trait gives a
+                // default body.
                 let returns_future = match &sig.output {
                     syn::ReturnType::Type(_, ty) => match &**ty {
                         syn::Type::ImplTrait(it) => method::future_output(&it.bounds).is_some(),
@@ -803,14 +825,38 @@ impl<'t> Generated<'t> {
         }
     }
 
+    /// The trait's `where` predicates for an impl outside the trait, `Self::Assoc` in them
+    /// naming the `dyn` form's parameter (`implementor: None`) or `<implementor as
+    /// Trait>::Assoc`: in those impls `Self` is another type. A bare `Self` stays (a bound on
+    /// `Self` is a supertrait, as the trait's own supertraits are there).
+    fn where_predicates(&self, implementor: Option<&TokenStream>) -> Vec<TokenStream> {
+        let Some(w) = &self.item.generics.where_clause else {
+            return Vec::new();
+        };
+        let names: Vec<&Ident> = self.assocs.iter().map(|a| &a.ident).collect();
+        let trait_path = self.trait_path();
+        w.predicates
+            .iter()
+            .cloned()
+            .map(|mut p| {
+                match implementor {
+                    None => SelfAssocToParam(&names).visit_where_predicate_mut(&mut p),
+                    Some(implementor) => SelfAssocToQualified {
+                        assocs: &names,
+                        qualified: quote!(#implementor as #trait_path),
+                    }
+                    .visit_where_predicate_mut(&mut p),
+                }
+                quote!(#p)
+            })
+            .collect()
+    }
+
     /// The `dyn` form's struct and constructors need the trait's `where` clause (a value of
     /// the trait brings its associated types' bounds), and an associated type's `?Sized`,
     /// which its parameter would otherwise lose (a `type Key: ?Sized` implemented as `str`).
     fn trait_where(&self) -> TokenStream {
-        let mut predicates: Vec<TokenStream> = Vec::new();
-        if let Some(w) = &self.item.generics.where_clause {
-            predicates.extend(w.predicates.iter().map(|p| quote!(#p)));
-        }
+        let mut predicates = self.where_predicates(None);
         predicates.extend(self.maybe_unsized_assocs());
         predicates.extend(self.outlives_supertraits());
         if predicates.is_empty() {
@@ -823,7 +869,8 @@ impl<'t> Generated<'t> {
     /// The `dyn` form's struct's `where` clause: an associated type's `?Sized`, and what the
     /// trait object's lifetime must outlive ([`outlives_supertraits`](Self::outlives_supertraits)).
     fn struct_where(&self) -> TokenStream {
-        let mut predicates: Vec<TokenStream> = self.maybe_unsized_assocs();
+        let mut predicates: Vec<TokenStream> = self.maybe_unsized_params();
+        predicates.extend(self.maybe_unsized_assocs());
         predicates.extend(self.outlives_supertraits());
         if predicates.is_empty() {
             quote!()
@@ -836,12 +883,7 @@ impl<'t> Generated<'t> {
     fn maybe_unsized_assocs(&self) -> Vec<TokenStream> {
         self.assocs
             .iter()
-            .filter(|a| {
-                a.bounds.iter().any(|b| {
-                    matches!(b, syn::TypeParamBound::Trait(t)
-                        if matches!(t.modifier, syn::TraitBoundModifier::Maybe(_)))
-                })
-            })
+            .filter(|a| has_maybe_sized(&a.bounds))
             .map(|a| {
                 let ident = &a.ident;
                 quote!(#ident: ?::core::marker::Sized)
@@ -849,16 +891,61 @@ impl<'t> Generated<'t> {
             .collect()
     }
 
+    /// `T: ?Sized` for each of the trait's type parameters declared `?Sized`, in its list or
+    /// its `where` clause: what a header declaring the parameters by name
+    /// ([`trait_params`](Self::trait_params)) must add, or the parameter is `Sized` there.
+    fn maybe_unsized_params(&self) -> Vec<TokenStream> {
+        let generics = &self.item.generics;
+        generics
+            .type_params()
+            .filter(|t| {
+                has_maybe_sized(&t.bounds)
+                    || generics.where_clause.iter().any(|w| {
+                        w.predicates.iter().any(|p| match p {
+                            syn::WherePredicate::Type(p) => {
+                                matches!(&p.bounded_ty, syn::Type::Path(ty)
+                                    if ty.qself.is_none() && ty.path.is_ident(&t.ident))
+                                    && has_maybe_sized(&p.bounds)
+                            }
+                            _ => false,
+                        })
+                    })
+            })
+            .map(|t| {
+                let ident = &t.ident;
+                quote!(#ident: ?::core::marker::Sized)
+            })
+            .collect()
+    }
+
     /// `'dyn_trait: 'a` for each lifetime among the trait's supertraits (`trait Handler:
-    /// Send + 'static`), and `'static` for `Any` (by name): its trait object is only
+    /// Send + 'static`, or `where Self: 'static`), and `'static` for `Any` (by name): its trait object is only
     /// well-formed for such a `'dyn_trait`. A lifetime a supertrait of a supertrait asks
     /// (`trait Plugin: Base` with `trait Base: 'static`) cannot be seen from here: rustc then
     /// says at the attribute that `'dyn_trait` must outlive it; write it on the trait too.
     fn outlives_supertraits(&self) -> Vec<TokenStream> {
         let lt = &self.lt;
+        // `where Self: 'static` on the trait is a supertrait too.
+        let in_where = self
+            .item
+            .generics
+            .where_clause
+            .iter()
+            .flat_map(|w| w.predicates.iter())
+            .filter_map(|p| match p {
+                syn::WherePredicate::Type(p)
+                    if matches!(&p.bounded_ty, syn::Type::Path(ty)
+                        if ty.qself.is_none() && ty.path.is_ident("Self")) =>
+                {
+                    Some(&p.bounds)
+                }
+                _ => None,
+            })
+            .flatten();
         self.item
             .supertraits
             .iter()
+            .chain(in_where)
             .filter_map(|b| match b {
                 syn::TypeParamBound::Lifetime(l) => Some(quote!(#lt: #l)),
                 syn::TypeParamBound::Trait(t)
@@ -909,14 +996,7 @@ impl<'t> Generated<'t> {
             (self.dyn_params(), self.dyn_self(), self.dyn_predicates())
         } else {
             let params = self.impl_params();
-            let predicates = self
-                .item
-                .generics
-                .where_clause
-                .iter()
-                .flat_map(|w| w.predicates.iter())
-                .map(|p| quote!(#p))
-                .collect();
+            let predicates = self.where_predicates(Some(&quote!(#generic)));
             (
                 quote!(#(#params,)* #generic: #trait_path + ?Sized),
                 quote!(#generic),
@@ -979,6 +1059,16 @@ impl<'t> Generated<'t> {
             }
         }
     }
+}
+
+/// A `?Sized` among `bounds`.
+fn has_maybe_sized(
+    bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>,
+) -> bool {
+    bounds.iter().any(|b| {
+        matches!(b, syn::TypeParamBound::Trait(t)
+            if matches!(t.modifier, syn::TraitBoundModifier::Maybe(_)))
+    })
 }
 
 /// What a bridge impl is for.
@@ -1150,22 +1240,53 @@ struct SelfAssocToParam<'n>(&'n [&'n Ident]);
 
 impl VisitMut for SelfAssocToParam<'_> {
     fn visit_type_mut(&mut self, ty: &mut syn::Type) {
-        if let syn::Type::Path(p) = ty {
-            if p.qself.is_none() && p.path.segments.len() == 2 {
-                let first = &p.path.segments[0];
-                let second = &p.path.segments[1];
-                if first.ident == "Self"
-                    && second.arguments.is_none()
-                    && self.0.contains(&&second.ident)
-                {
-                    let ident = second.ident.clone();
-                    *ty = parse_quote!(#ident);
-                    return;
-                }
-            }
+        if let Some(ident) = self_assoc(ty, self.0) {
+            *ty = parse_quote!(#ident);
+            return;
         }
         syn::visit_mut::visit_type_mut(self, ty);
     }
+}
+
+/// `Self::Assoc` to `<Implementor as Trait>::Assoc`, in an impl for a generic implementor
+/// whose `Self` has the erased trait's `Assoc` too (or, for a pointer, none of its own).
+struct SelfAssocToQualified<'n> {
+    assocs: &'n [&'n Ident],
+    /// `Implementor as Trait<..>`.
+    qualified: TokenStream,
+}
+
+impl VisitMut for SelfAssocToQualified<'_> {
+    fn visit_type_mut(&mut self, ty: &mut syn::Type) {
+        if let Some(ident) = self_assoc(ty, self.assocs) {
+            let qualified = &self.qualified;
+            *ty = parse_quote!(<#qualified>::#ident);
+            return;
+        }
+        syn::visit_mut::visit_type_mut(self, ty);
+    }
+}
+
+/// `Assoc` when `ty` is `Self::Assoc`, an associated type among `assocs`.
+fn self_assoc(ty: &syn::Type, assocs: &[&Ident]) -> Option<Ident> {
+    let syn::Type::Path(p) = ty else {
+        return None;
+    };
+    if p.qself.is_some() || p.path.segments.len() != 2 {
+        return None;
+    }
+    let (first, second) = (&p.path.segments[0], &p.path.segments[1]);
+    (first.ident == "Self" && second.arguments.is_none() && assocs.contains(&&second.ident))
+        .then(|| second.ident.clone())
+}
+
+/// Whether `tokens` name one of `idents` or `Self` anywhere.
+fn names_any(tokens: &TokenStream, idents: &[&Ident]) -> bool {
+    tokens.clone().into_iter().any(|tree| match tree {
+        proc_macro2::TokenTree::Ident(ident) => ident == "Self" || idents.contains(&&ident),
+        proc_macro2::TokenTree::Group(group) => names_any(&group.stream(), idents),
+        _ => false,
+    })
 }
 
 /// Whether `tokens` name `Self` anywhere.

@@ -44,7 +44,7 @@ struct InputWaker<T> {
 
 impl<T: Send + Sync + 'static> Wake for InputWaker<T> {
     fn wake(self: Arc<Self>) {
-        self.first.decide(self.index);
+        self.wake_by_ref();
     }
     fn wake_by_ref(self: &Arc<Self>) {
         self.first.decide(self.index);

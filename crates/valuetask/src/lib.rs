@@ -312,10 +312,11 @@ pub use valuetask_macros::value_task;
 ///   A bridge cannot forward a `where Self: Sized` method (its `T` may be unsized): on a
 ///   pointer such a method runs the trait's default body, with `Self` the pointer, not
 ///   `T`'s override; a trait with such a method and no default body gets no bridges.
-///   The `dyn` form's own impl gives such a method a body that cannot run (the form is
-///   unsized): an `async fn` or `-> impl Future` needs none; for another `-> impl Trait` that
-///   body is `unreachable!()`, whose `()` must meet the bounds (`impl Debug` does, `impl
-///   Iterator` does not: give such a method a default body).
+///   The `dyn` form's own impl leaves such a method out (the form is unsized, so nothing
+///   can call it) on Rust 1.87 and later. Before 1.87 rustc asks for a body, which cannot
+///   run: for an `async fn` or `-> impl Future` that is fine; for another `-> impl Trait` it
+///   is `unreachable!()`, whose `()` must meet the bounds (`impl Debug` does, `impl Iterator`
+///   does not: there, give such a method a default body).
 ///
 /// Where a value task cannot stand for dynosaur's box: a `-> impl Future + Send` whose output
 /// is not `Send` (the value task holds the output, so its `Send` needs the output's: with an

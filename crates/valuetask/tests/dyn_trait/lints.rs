@@ -12,9 +12,15 @@
     clippy::pedantic
 )]
 
-/// A trait whose methods borrow for one lifetime at most, every receiver.
-mod safe {
+/// A trait whose methods borrow for one lifetime at most, every receiver. Public, from the
+/// crate's root down, under `missing_docs` (dynosaur 0.3.1 fixed its expansion for it): the
+/// hidden trait is `doc(hidden)`, which covers its items, and the rest is documented.
+pub mod safe {
     #![forbid(unsafe_code)]
+    #![deny(missing_docs)]
+    // Advice to the traits' author, given now that they are public (their `async fn`s, a
+    // `len` without `is_empty`), not about the expansion.
+    #![allow(async_fn_in_trait, clippy::len_without_is_empty)]
 
     use std::fmt::Display;
     use std::future::Future;

@@ -7,7 +7,7 @@
 mod common;
 
 mod allocations;
-mod lints;
+pub mod lints;
 mod shapes;
 mod signatures;
 mod static_calls;

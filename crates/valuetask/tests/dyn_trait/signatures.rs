@@ -109,6 +109,11 @@ mod sized_methods_returning_impl_trait {
         fn snapshot(&self) -> impl std::fmt::Debug
         where
             Self: Sized;
+        // Rust 1.87 lets the form's impl leave this out; before, it needs a default body.
+        #[cfg(not(valuetask_msrv))]
+        fn keys(&self) -> impl Iterator<Item = u8>
+        where
+            Self: Sized;
     }
 
     struct Three;
@@ -123,6 +128,10 @@ mod sized_methods_returning_impl_trait {
         fn snapshot(&self) -> impl std::fmt::Debug {
             "three"
         }
+        #[cfg(not(valuetask_msrv))]
+        fn keys(&self) -> impl Iterator<Item = u8> {
+            [1, 2].into_iter()
+        }
     }
 
     #[test]
@@ -132,6 +141,8 @@ mod sized_methods_returning_impl_trait {
         assert_eq!(drive(Three.later()), 3);
         assert_eq!(Three.all().sum::<u8>(), 3);
         assert_eq!(format!("{:?}", Three.snapshot()), "\"three\"");
+        #[cfg(not(valuetask_msrv))]
+        assert_eq!(Three.keys().sum::<u8>(), 3);
     }
 }
 
@@ -735,5 +746,204 @@ mod bounds_left_to_the_impls {
         assert_eq!(drive(holder.repo.get(1)), 1);
         let plugin: Box<DynPlugin<'static>> = DynPlugin::new_box(Ones);
         assert_eq!(drive(plugin.run()), 1);
+    }
+}
+
+/// A trait type parameter declared `?Sized` (in its list, or in the `where` clause), with a
+/// pinned receiver (the form's `Unpin` guard declares the parameters too): the `dyn` form
+/// keeps it unsized.
+///
+/// Before: the struct declared the parameter by name, so `Sized`, and neither trait compiled.
+mod unsized_trait_parameter {
+    use super::*;
+    use std::pin::Pin;
+
+    #[dyn_trait(DynHandler = dyn(box) Handler)]
+    trait Handler<T: ?Sized> {
+        async fn handle(&self, item: &T) -> usize;
+        async fn handle_pinned(self: Pin<&mut Self>, item: &T) -> usize;
+    }
+
+    #[dyn_trait(DynSink = dyn(box) Sink)]
+    trait Sink<T>
+    where
+        T: ?Sized + std::fmt::Debug,
+    {
+        async fn put(&mut self, item: &T) -> String;
+    }
+
+    struct Len;
+
+    impl Handler<str> for Len {
+        async fn handle(&self, item: &str) -> usize {
+            yield_once().await;
+            item.len()
+        }
+        async fn handle_pinned(self: Pin<&mut Self>, item: &str) -> usize {
+            item.len() * 2
+        }
+    }
+
+    impl Handler<[u8]> for Len {
+        async fn handle(&self, item: &[u8]) -> usize {
+            item.len() + 1
+        }
+        async fn handle_pinned(self: Pin<&mut Self>, item: &[u8]) -> usize {
+            item.len() + 2
+        }
+    }
+
+    impl Sink<str> for Len {
+        async fn put(&mut self, item: &str) -> String {
+            yield_once().await;
+            format!("{item:?}")
+        }
+    }
+
+    #[test]
+    fn the_dyn_form_takes_unsized_arguments() {
+        let text: Box<DynHandler<'_, str>> = DynHandler::new_box(Len);
+        assert_eq!(drive(text.handle("abc")), 3);
+        let bytes: Box<DynHandler<'_, [u8]>> = DynHandler::new_box(Len);
+        assert_eq!(drive(bytes.handle(&[1, 2][..])), 3);
+        let mut pinned: Pin<Box<DynHandler<'_, str>>> = Pin::from(DynHandler::new_box(Len));
+        assert_eq!(drive(pinned.as_mut().handle_pinned("ab")), 4);
+        let mut sink = DynSink::<str>::new_box(Len);
+        assert_eq!(drive(sink.put("x")), "\"x\"");
+    }
+}
+
+/// Bounds on `Self` in the trait's `where` clause, which are supertraits: `Self: 'static`
+/// and `Self: Any` (the `dyn` form's lifetime must then be `'static`, as for
+/// `trait Plugin: Send + 'static`), and a bound on an associated type (`Self::Item: Debug`),
+/// which names the form's parameter in its impls, and the implementor's type in the
+/// blanket impls (where `Self` has the hidden trait's `Item` too, or none).
+///
+/// Before: the form's struct did not bound its lifetime (E0478), and `Self::Item` was
+/// copied as written into impls where it is ambiguous or another type's (E0223, E0275).
+mod self_bounds_in_the_where_clause {
+    use super::*;
+    use std::any::Any;
+    use std::fmt::Debug;
+
+    #[dyn_trait(DynHandler = dyn(box) Handler)]
+    trait Handler
+    where
+        Self: Send + 'static,
+    {
+        async fn handle(&self) -> u32;
+    }
+
+    #[dyn_trait(DynPlugin = dyn(box) Plugin)]
+    trait Plugin
+    where
+        Self: Any,
+    {
+        async fn run(&self) -> u32;
+    }
+
+    #[dyn_trait(DynNext = dyn(box) Next)]
+    trait Next
+    where
+        Self::Item: Debug,
+    {
+        type Item;
+        async fn next(&mut self) -> Option<Self::Item>;
+        async fn describe(&mut self) -> String {
+            format!("{:?}", self.next().await)
+        }
+    }
+
+    struct One;
+
+    impl Handler for One {
+        async fn handle(&self) -> u32 {
+            yield_once().await;
+            1
+        }
+    }
+
+    impl Plugin for One {
+        async fn run(&self) -> u32 {
+            2
+        }
+    }
+
+    struct Countdown(u8);
+
+    impl Next for Countdown {
+        type Item = u8;
+        async fn next(&mut self) -> Option<u8> {
+            yield_once().await;
+            self.0 = self.0.checked_sub(1)?;
+            Some(self.0)
+        }
+    }
+
+    struct Server {
+        handler: Box<DynHandler<'static>>,
+        plugin: Box<DynPlugin<'static>>,
+    }
+
+    async fn describe_static(mut next: impl Next) -> String {
+        next.describe().await
+    }
+
+    #[test]
+    fn the_dyn_forms_and_the_bridges_have_the_bounds() {
+        let server = Server {
+            handler: DynHandler::new_box(One),
+            plugin: DynPlugin::new_box(One),
+        };
+        assert_eq!(drive(server.handler.handle()), 1);
+        assert_eq!(drive(server.plugin.run()), 2);
+        let mut countdown = DynNext::new_box(Countdown(2));
+        assert_eq!(drive(countdown.describe()), "Some(1)");
+        assert_eq!(drive(countdown.next()), Some(0));
+        assert_eq!(drive(countdown.describe()), "None");
+        let mut two = Countdown(2);
+        assert_eq!(drive(describe_static(&mut two)), "Some(1)");
+        assert_eq!(
+            drive(describe_static(DynNext::from_mut(&mut two))),
+            "Some(0)"
+        );
+    }
+}
+
+/// A method under a `#[cfg]` that is off, returning a `Send` future of a type that does
+/// not exist then (a feature's crate), beside one under a `#[cfg]` that is on.
+///
+/// Before: the `dyn` form's impl stated the absent method's output `Send`, naming the type.
+mod cfg_off_method_naming_an_absent_type {
+    use super::*;
+
+    #[dyn_trait(DynStore = dyn Store)]
+    trait Store {
+        async fn get(&self) -> u32;
+        #[cfg(any())]
+        fn export(&self) -> impl Future<Output = not_a_crate::Value> + Send;
+        #[cfg(test)]
+        fn count(&self) -> impl Future<Output = String> + Send;
+    }
+
+    struct Three;
+
+    impl Store for Three {
+        async fn get(&self) -> u32 {
+            3
+        }
+        fn count(&self) -> impl Future<Output = String> + Send {
+            async {
+                yield_once().await;
+                "three".to_owned()
+            }
+        }
+    }
+
+    #[test]
+    fn the_present_methods_work() {
+        let store = DynStore::new_box(Three);
+        assert_eq!(drive(store.get()), 3);
+        assert_eq!(drive(store.count()), "three");
     }
 }
