@@ -355,6 +355,13 @@ pub use valuetask_macros::value_task;
 /// refused: give it a lifetime all its borrows outlive (`fn items<'a>(&'a self, key: &'a
 /// str) -> impl Iterator<Item = u8> + 'a`), as the error says.
 ///
+/// A method under `#[cfg]` is generated under its `cfg` everywhere, and what its output asks
+/// of the impl (`Send`, a lifetime) is stated only where it names the trait's parameters or
+/// associated types, so a type only its `cfg` brings is never named without it. An associated
+/// type is a parameter of the `dyn` form whatever its `cfg` says (a path cannot bind one
+/// conditionally): one under a `cfg` that is off is an error ("associated type not found");
+/// keep associated types out of `cfg`s.
+///
 /// No .NET counterpart: every .NET interface can be called through a reference already.
 ///
 /// ```
