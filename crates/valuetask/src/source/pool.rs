@@ -93,7 +93,7 @@ const DEFAULT_MAX_IDLE: usize = 1024;
 /// | `tokio::sync::oneshot` | `CompletionPool` |
 /// |---|---|
 /// | `oneshot::channel()` (one allocation) | `pool.rent()` (none when a slot is idle) |
-/// | `Sender::send(v)` | [`Completer::set_result`] (also `set_error`, `set_canceled`, `set_outcome`) |
+/// | `Sender::send(v)` (the value back when nobody listens) | [`Completer::send`]; [`Completer::set_result`] drops it then (also `set_error`, `set_canceled`, `set_outcome`) |
 /// | `Receiver` awaited: `Result<T, RecvError>` | `ValueTask` awaited: `Result<T, TaskError>` |
 /// | `Sender` dropped: `RecvError` | `Completer` dropped: `TaskError::Abandoned` |
 /// | `Sender::is_closed` | [`Completer::is_closed`] |
@@ -704,7 +704,10 @@ impl<T> Completer<T> {
     /// Wait until the value task is dropped, so that nobody will see a result
     /// (no .NET counterpart; tokio's `oneshot::Sender::closed`): the work behind a request
     /// can stop when its requester
-    /// left. Cancel-safe: drop it and call it again at will.
+    /// left. Cancel-safe: drop it and call it again at will. A value task turned into a
+    /// [`Task`](crate::Task) (`as_task`, `preserve`, `into_task`) is held by that task's
+    /// bridge until it completes, whatever becomes of the task's handles: this then waits for
+    /// the result, as tokio's does for a receiver moved into a detached task.
     ///
     /// ```
     /// use valuetask::CompletionPool;
