@@ -933,6 +933,36 @@ fn as_task_of_a_source_that_wakes_during_its_poll_completes() {
     assert_eq!(task.try_result(), Some(Ok(&4)));
 }
 
+/// A source that wakes its consumer from inside a few polls in a row (fewer than the bridge's
+/// 64 re-polls on one thread) is polled again on the thread that made the task: the task is
+/// complete when `as_task` returns, its value read on this thread.
+#[test]
+fn as_task_of_a_source_waking_during_a_few_polls_completes_on_the_calling_thread() {
+    /// Pending, waking at once, for its first `WAKES` polls; then ready with the polling
+    /// thread.
+    struct WakesDuringPolls(Mutex<u8>);
+    const WAKES: u8 = 4;
+    impl ValueTaskSource<thread::ThreadId> for WakesDuringPolls {
+        fn status(&self, _: u32) -> SourceStatus {
+            SourceStatus::Pending
+        }
+        fn poll_result(&self, _: u32, cx: &mut Context<'_>) -> Poll<thread::ThreadId> {
+            let mut polls = self.0.lock().unwrap();
+            if *polls == WAKES {
+                return Poll::Ready(thread::current().id());
+            }
+            *polls += 1;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+    let source = Arc::new(WakesDuringPolls(Mutex::new(0)));
+    let shared: Arc<WakesDuringPolls> = Arc::clone(&source);
+    let task = ValueTask::from_arc_source(shared, 0).as_task();
+    assert_eq!(task.try_result(), Some(Ok(&thread::current().id())));
+    assert_eq!(*source.0.lock().unwrap(), WAKES);
+}
+
 /// `map` and `map_err`: a complete value task is mapped at once (its result is a ready value
 /// task, as `from_result`'s: `alloc_counts.rs` counts none), a pending one when its value is taken, and a
 /// future-backed one is not started by the mapping.
