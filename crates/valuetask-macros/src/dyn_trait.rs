@@ -58,7 +58,19 @@ pub fn expand(args: TokenStream, input: TokenStream) -> syn::Result<TokenStream>
         ));
     };
     if args.target.as_ref().is_some_and(|t| *t != item.ident) {
-        return Ok(quote!(#item));
+        // Another variant's attribute (`trait_variant::make`), or a misspelling: the path must
+        // name something in scope, or rustc says so at it (not only "cannot find type
+        // `DynStore`" wherever the `dyn` form is used).
+        let path = &args.target_path;
+        let span = syn::spanned::Spanned::span(path);
+        let check = quote_spanned!(span=> use #path as _;);
+        return Ok(quote! {
+            #item
+            const _: () = {
+                #[allow(unused_imports)]
+                #check
+            };
+        });
     }
     let generated = Generated::new(&item, &args)?.tokens()?;
     Ok(quote! {

@@ -283,7 +283,10 @@ pub use valuetask_macros::value_task;
 /// where `dyn Store` would. Each call through it returns a value task whose future is started
 /// at the call in pooled storage, as a `#[value_task]` method's is: no allocation per call in
 /// steady state. Three things are boxed, as dynosaur boxes them: an `impl Trait` argument (a
-/// trait object cannot take a type parameter), a `-> impl Trait` return other than a future,
+/// trait object cannot take a type parameter; the box keeps its lifetime bound, so an
+/// `impl FnOnce() + Send + 'static` job reaches the implementor as `'static`), a
+/// `-> impl Trait` return other than a future (a `use<..>` bound
+/// on it is left to the trait: the generated impls capture their parameters),
 /// and a future of more than 4,080 bytes (the pool's largest block, less its header) or an output of
 /// more than 4,064.
 ///
@@ -338,7 +341,8 @@ pub use valuetask_macros::value_task;
 /// `#[trait_variant::make(SendStore: Send)]` each variant takes its own attribute.
 ///
 /// A method whose arguments borrow for two or more lifetimes (`get(&self, key: &str)`; an
-/// `impl Trait` argument, boxed through the `dyn` form, counts as one) returns its value task
+/// `impl Trait` argument, boxed through the `dyn` form, counts as one unless it is bounded by
+/// `'static`; a method's own lifetime counts even when only the output names it) returns its value task
 /// from the `dyn` form with that borrow's lifetime unnamed, in an `unsafe` block: an
 /// `impl Future` cannot name the intersection of two lifetimes (dynosaur does the same to its
 /// box). The block is the macro's own, which rustc's `unsafe_code` lint does not look into, so

@@ -40,6 +40,8 @@ pub(crate) struct DynArgs {
     /// (`trait_variant::make` copies every attribute to each variant). `None`: to the trait
     /// it is on.
     pub(crate) target: Option<Ident>,
+    /// That trait's path as written, checked to name a trait where it names another.
+    pub(crate) target_path: Option<syn::Path>,
     pub(crate) bridge: Bridge,
     /// `?Send`, `lazy`, `boxed`, `crate = path`, as `#[value_task]` takes them.
     pub(crate) options: Options,
@@ -56,6 +58,7 @@ impl Parse for DynArgs {
         let vis: Visibility = input.parse()?;
         let name: Ident = input.parse()?;
         let mut target = None;
+        let mut target_path = None;
         // dynosaur 0.2's forms (no `dyn(box)`) had no bridge impls: its users wrote their own,
         // which the default bridges would overlap.
         let mut version_0_2 = true;
@@ -92,6 +95,7 @@ impl Parse for DynArgs {
                     ));
                 }
                 target = Some(last.ident.clone());
+                target_path = Some(path.clone());
             }
         }
         let mut bridge = None;
@@ -163,6 +167,7 @@ impl Parse for DynArgs {
             vis,
             name,
             target,
+            target_path,
             bridge: bridge.unwrap_or(if version_0_2 {
                 Bridge::None
             } else {

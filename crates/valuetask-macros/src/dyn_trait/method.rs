@@ -20,7 +20,9 @@ use syn::{
 };
 
 use crate::expand::Place;
-use crate::lifetimes::{ArgumentLifetimes, ElidedLifetimes, UsedNames};
+use crate::lifetimes::{
+    fresh_lifetime, ArgumentLifetimes, ElidedLifetimes, NameOutputElisions, UsedNames,
+};
 use crate::options::Options;
 use crate::signature::rewrite_signature;
 
@@ -251,7 +253,10 @@ impl Method {
                                 bounds: it
                                     .bounds
                                     .iter()
-                                    .filter(|b| !matches!(b, TypeParamBound::Lifetime(_)))
+                                    .filter(|b| {
+                                        !matches!(b, TypeParamBound::Lifetime(_))
+                                            && !is_precise_capture(b)
+                                    })
                                     .cloned()
                                     .collect(),
                                 outlives: OutputBound::of(&it.bounds),
@@ -376,6 +381,9 @@ impl Method {
             Kind::Future { output, send, .. } => (output.clone(), !send, None),
             Kind::Boxed { bounds, .. } => (parse_quote!(()), true, Some(bounds.clone())),
             Kind::Plain | Kind::SizedOnly => {
+                if impl_trait_arguments(&sig).next().is_some() {
+                    name_output_elision(&mut sig);
+                }
                 box_impl_arguments(&mut sig, None);
                 return (sig, names);
             }
@@ -465,12 +473,13 @@ impl Method {
         let output = output.unwrap_or_else(|| parse_quote!(()));
         // No `use<..>`: an `impl Trait` in a trait impl captures every parameter in scope,
         // lifetimes included, as the trait's does (and Rust 1.85 does not take `use<..>`
-        // there).
+        // there); a trait's own `use<..>` (Rust 1.87) would have to name the impl's
+        // parameters too, so it is left out.
         let bounds = match (&asyncness, output) {
             (Some(_), output) => quote!(::core::future::Future<Output = #output>),
             (None, Type::ImplTrait(it)) => {
-                let bounds = it.bounds;
-                quote!(#bounds)
+                let bounds = it.bounds.iter().filter(|b| !is_precise_capture(b));
+                quote!(#(#bounds)+*)
             }
             (None, _) => unreachable!("returns_impl"),
         };
@@ -734,15 +743,32 @@ fn borrows(sig: &Signature, captured: &[TokenStream]) -> usize {
             FnArg::Typed(t) => elided.visit_type_mut(&mut t.ty),
         }
     }
-    let named = ArgumentLifetimes::free_in(sig.inputs.iter().map(|arg| match arg {
+    let mut named = ArgumentLifetimes::free_in(sig.inputs.iter().map(|arg| match arg {
         FnArg::Receiver(r) => &*r.ty,
         FnArg::Typed(t) => &*t.ty,
     }))
     .into_iter()
     .map(|lt| lt.ident)
-    .filter(|ident| ident != "static")
-    .collect::<std::collections::BTreeSet<_>>()
-    .len();
+    .collect::<std::collections::BTreeSet<_>>();
+    // The method's own lifetimes, even one only its output names (`fn name<'a>(&self) ->
+    // &'a str`): the value task lives within each (the erased signature bounds them all).
+    named.extend(sig.generics.lifetimes().map(|l| l.lifetime.ident.clone()));
+    // An `impl Trait` argument bounded by a lifetime borrows for that one (`'static`: none);
+    // else for a region of its own, which the value task holding its box lives within.
+    let mut unbounded_impl_arguments = 0;
+    for t in impl_trait_arguments(&sig) {
+        let Type::ImplTrait(it) = &*t.ty else {
+            unreachable!("an impl Trait argument")
+        };
+        match argument_lifetime(it) {
+            Some(lt) => {
+                named.insert(lt.ident);
+            }
+            None => unbounded_impl_arguments += 1,
+        }
+    }
+    named.retain(|ident| ident != "static");
+    let named = named.len();
     // A receiver that owns `Self` (`Box<Self>`, `Arc<Self>`, `Rc<Self>`) holds the `dyn`
     // form itself, which lives for a lifetime of its own (`'d` in `DynStore<'d>`):
     // one borrow more (a borrowed receiver's lifetime is within it).
@@ -752,8 +778,7 @@ fn borrows(sig: &Signature, captured: &[TokenStream]) -> usize {
         }
         FnArg::Typed(_) => false,
     });
-    // The value task holding an `impl Trait` argument's box borrows for its region too.
-    named + usize::from(owning_receiver) + impl_trait_arguments(&sig).count()
+    named + usize::from(owning_receiver) + unbounded_impl_arguments
 }
 
 /// A method's signature in an impl of the trait ([`Method::impl_signature`]).
@@ -783,21 +808,23 @@ pub(crate) fn impl_trait_arguments(sig: &Signature) -> impl Iterator<Item = &syn
     })
 }
 
-/// `impl Trait` arguments as `Box<dyn Trait + 'lt>`, `Pin<Box<..>>` for a future (`'_`
-/// without a value task's lifetime; a lifetime bound the rewrite gave `impl Trait` is the
-/// box's).
+/// `impl Trait` arguments as `Box<dyn Trait + 'lt>`, `Pin<Box<..>>` for a future: `'lt` the
+/// argument's own lifetime bound if the trait gives it one (`impl FnOnce() + Send + 'static`:
+/// the implementor's method asks for that), else the value task's lifetime (a lifetime bound
+/// the rewrite gave `impl Trait`), else `'_`.
 fn box_impl_arguments(sig: &mut Signature, lt: Option<&Lifetime>) {
     for arg in sig.inputs.iter_mut() {
         if let FnArg::Typed(t) = arg {
             if let Type::ImplTrait(it) = &*t.ty {
+                let own = argument_lifetime(it);
                 let bounds: Punctuated<TypeParamBound, Token![+]> = it
                     .bounds
                     .iter()
                     .filter(|b| !matches!(b, TypeParamBound::Lifetime(_)))
                     .cloned()
                     .collect();
-                let lt = lt
-                    .cloned()
+                let lt = own
+                    .or_else(|| lt.cloned())
                     .unwrap_or_else(|| Lifetime::new("'_", Span::call_site()));
                 *t.ty = if future_output(&bounds).is_some() {
                     // A boxed future is a `Future` only pinned.
@@ -808,6 +835,87 @@ fn box_impl_arguments(sig: &mut Signature, lt: Option<&Lifetime>) {
             }
         }
     }
+}
+
+/// In a plain method whose output borrows by elision from its arguments' one lifetime (no
+/// reference receiver, which elision would prefer): that lifetime named, in the argument and
+/// the output. The box an `impl Trait` argument becomes (`+ '_`) is a lifetime position of
+/// its own, which would leave the output's elision with two to choose from.
+fn name_output_elision(sig: &mut Signature) {
+    let ReturnType::Type(_, output) = &sig.output else {
+        return;
+    };
+    let mut named = (**output).clone();
+    NameOutputElisions(Lifetime::new("'__dyn_trait_probe", Span::call_site()))
+        .visit_type_mut(&mut named);
+    let elides = named.to_token_stream().to_string() != output.to_token_stream().to_string();
+    let receiver_lends = sig.inputs.iter().any(|arg| match arg {
+        FnArg::Receiver(r) => {
+            r.reference.is_some() || !ArgumentLifetimes::free_in([&*r.ty]).is_empty()
+        }
+        FnArg::Typed(_) => false,
+    });
+    if !elides || receiver_lends {
+        return;
+    }
+    let lt = match elision_target(sig) {
+        Some(Some(lt)) => lt,
+        Some(None) => {
+            let taken: Vec<syn::Ident> = sig
+                .generics
+                .lifetimes()
+                .map(|l| l.lifetime.ident.clone())
+                .collect();
+            let lt = fresh_lifetime("dyn_trait_elided", None, &taken, Span::call_site());
+            let mut namer = NameOutputElisions(lt.clone());
+            for arg in sig.inputs.iter_mut() {
+                if let FnArg::Typed(t) = arg {
+                    if !matches!(*t.ty, Type::ImplTrait(_)) {
+                        namer.visit_type_mut(&mut t.ty);
+                    }
+                }
+            }
+            sig.generics.params.insert(
+                0,
+                GenericParam::Lifetime(syn::LifetimeParam::new(lt.clone())),
+            );
+            lt
+        }
+        // No lifetime to elide to: the trait's own signature is in error already.
+        None => return,
+    };
+    if let ReturnType::Type(_, output) = &mut sig.output {
+        NameOutputElisions(lt).visit_type_mut(output);
+    }
+}
+
+/// The lifetime bound the trait gives an `impl Trait` argument (the first the user wrote:
+/// `'static` if among them), which its box keeps; `None` without one.
+fn argument_lifetime(it: &syn::TypeImplTrait) -> Option<Lifetime> {
+    let mut written = it.bounds.iter().filter_map(|b| match b {
+        TypeParamBound::Lifetime(l) if l.ident != "_" => Some(l),
+        _ => None,
+    });
+    let first = written.next()?.clone();
+    if first.ident == "static" {
+        return Some(first);
+    }
+    Some(
+        written
+            .find(|l| l.ident == "static")
+            .cloned()
+            .unwrap_or(first),
+    )
+}
+
+/// A `use<..>` bound (precise capturing), by its tokens: syn parses it as its own variant or,
+/// in older versions, as verbatim tokens.
+fn is_precise_capture(bound: &TypeParamBound) -> bool {
+    bound
+        .to_token_stream()
+        .into_iter()
+        .next()
+        .is_some_and(|t| matches!(t, proc_macro2::TokenTree::Ident(i) if i == "use"))
 }
 
 /// `-> Box<dyn bounds + 'lt>`.

@@ -947,3 +947,152 @@ mod cfg_off_method_naming_an_absent_type {
         assert_eq!(drive(store.count()), "three");
     }
 }
+
+/// `impl Trait` arguments bounded by a lifetime, as a spawner's are: `'static` (the
+/// implementor keeps the job past the call) and a method's own. The box keeps the bound.
+///
+/// Before: the box was bounded by the value task's lifetime (or `'_`) instead, which the
+/// implementor's method, asking for `'static`, refused (E0521).
+mod impl_trait_arguments_bounded_by_a_lifetime {
+    use super::*;
+    use std::sync::Mutex;
+
+    type Job = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+    #[dyn_trait(DynSpawner = dyn Spawner)]
+    trait Spawner {
+        fn spawn(&self, job: impl Future<Output = ()> + Send + 'static);
+        async fn run(&self, job: impl FnOnce() -> u8 + Send + 'static) -> u8;
+        async fn show<'a>(&'a self, item: impl Display + 'a) -> String;
+    }
+
+    #[derive(Default)]
+    struct Queue(Mutex<Vec<Job>>);
+
+    impl Spawner for Queue {
+        fn spawn(&self, job: impl Future<Output = ()> + Send + 'static) {
+            self.0.lock().unwrap().push(Box::pin(job));
+        }
+        async fn run(&self, job: impl FnOnce() -> u8 + Send + 'static) -> u8 {
+            let handle = std::thread::spawn(job);
+            yield_once().await;
+            handle.join().unwrap()
+        }
+        async fn show<'a>(&'a self, item: impl Display + 'a) -> String {
+            yield_once().await;
+            format!("{item}")
+        }
+    }
+
+    #[test]
+    fn the_dyn_form_passes_them_on() {
+        let queue = DynSpawner::new_box(Queue::default());
+        queue.spawn(async {});
+        assert_eq!(drive(queue.run(|| 7)), 7);
+        let text = String::from("borrowed");
+        assert_eq!(drive(queue.show(&text)), "borrowed");
+    }
+}
+
+/// A method lifetime that only the output names (`fn name<'a>(&self) -> &'a str`): the value
+/// task lives within it and within the receiver's borrow.
+///
+/// Before: only the arguments' lifetimes were counted, so the value task was returned as the
+/// `impl Future`'s hidden type with a lifetime that type cannot name (E0700).
+mod method_lifetime_only_in_the_output {
+    use super::*;
+
+    #[dyn_trait(DynNamer = dyn Namer)]
+    trait Namer {
+        async fn name<'a>(&self) -> &'a str;
+    }
+
+    struct Fixed;
+
+    impl Namer for Fixed {
+        async fn name<'a>(&self) -> &'a str {
+            yield_once().await;
+            "fixed"
+        }
+    }
+
+    #[test]
+    fn the_dyn_form_names_it() {
+        let namer = DynNamer::new_box(Fixed);
+        assert_eq!(drive(namer.name()), "fixed");
+    }
+}
+
+/// A plain method with an owning receiver, an `impl Trait` argument and an output borrowing
+/// by elision from its other argument: the erased method names that lifetime, since the
+/// argument's box is a lifetime position of its own.
+///
+/// Before: the erased declaration's elision had two lifetimes to choose from (E0106).
+mod owning_receiver_impl_trait_argument_and_elided_output {
+    use super::*;
+
+    #[dyn_trait(DynLabel = dyn Label)]
+    trait Label {
+        fn label(self: Box<Self>, prefix: &str, tag: impl Display) -> &str;
+        async fn size(&self) -> usize;
+    }
+
+    struct Tagged;
+
+    impl Label for Tagged {
+        fn label(self: Box<Self>, prefix: &str, tag: impl Display) -> &str {
+            let tag = tag.to_string();
+            prefix.strip_suffix(tag.as_str()).unwrap_or(prefix)
+        }
+        async fn size(&self) -> usize {
+            1
+        }
+    }
+
+    #[test]
+    fn the_dyn_form_returns_the_argument_borrow() {
+        let label = DynLabel::new_box(Tagged);
+        assert_eq!(drive(label.size()), 1);
+        let prefix = String::from("name-7");
+        assert_eq!(label.label(&prefix, "-7"), "name");
+    }
+}
+
+/// Outputs with precise capturing (`+ use<..>`, in traits since Rust 1.87): the `dyn` form's
+/// impl and the erased trait leave it out (an impl's `impl Trait` captures its parameters,
+/// which a `use<..>` would have to list).
+///
+/// Before: the macro panicked parsing a box of `dyn Iterator + use<..>`.
+#[cfg(not(valuetask_msrv))]
+mod precise_capturing_outputs {
+    use super::*;
+
+    #[dyn_trait(DynItems = dyn(box) Items)]
+    trait Items {
+        fn items(&self) -> impl Iterator<Item = u8> + use<'_, Self>;
+        fn first(&self) -> impl Future<Output = u8> + Send + use<'_, Self>;
+    }
+
+    struct Bytes(Vec<u8>);
+
+    impl Items for Bytes {
+        fn items(&self) -> impl Iterator<Item = u8> + use<'_> {
+            self.0.iter().copied()
+        }
+        fn first(&self) -> impl Future<Output = u8> + Send + use<'_> {
+            async {
+                yield_once().await;
+                self.0[0]
+            }
+        }
+    }
+
+    #[test]
+    fn the_dyn_form_and_the_bridges_return_them() {
+        let bytes = DynItems::new_box(Bytes(vec![4, 5]));
+        assert_eq!(bytes.items().sum::<u8>(), 9);
+        assert_eq!(drive(bytes.first()), 4);
+        let plain = Bytes(vec![6]);
+        assert_eq!(drive(<&Bytes as Items>::first(&&plain)), 6);
+    }
+}
