@@ -359,6 +359,10 @@ pub use valuetask_macros::value_task;
 /// refused: give it a lifetime all its borrows outlive (`fn items<'a>(&'a self, key: &'a
 /// str) -> impl Iterator<Item = u8> + 'a`), as the error says.
 ///
+/// As for [`value_task`], a lifetime hidden in a path (`key: Cow<str>`) is not seen by the
+/// attribute ("lifetime may not live long enough" where the trait alone compiles): write it
+/// (`Cow<'_, str>`), as the `elided_lifetimes_in_paths` lint asks.
+///
 /// A method under `#[cfg]` is generated under its `cfg` everywhere, and what its output asks
 /// of the impl (`Send`, a lifetime) is stated only where it names the trait's parameters or
 /// associated types, so a type only its `cfg` brings is never named without it. An associated

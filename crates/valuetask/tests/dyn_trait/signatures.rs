@@ -1096,3 +1096,31 @@ mod precise_capturing_outputs {
         assert_eq!(drive(<&Bytes as Items>::first(&&plain)), 6);
     }
 }
+
+/// A lifetime in a path written out (`Cow<'_, str>`), as the docs ask: the attribute sees it
+/// (hidden, `Cow<str>`, it does not).
+mod lifetime_written_in_a_path {
+    use super::*;
+    use std::borrow::Cow;
+
+    #[dyn_trait(DynKeys = dyn Keys)]
+    trait Keys {
+        async fn len(&self, key: Cow<'_, str>) -> usize;
+    }
+
+    struct Counter;
+
+    impl Keys for Counter {
+        async fn len(&self, key: Cow<'_, str>) -> usize {
+            yield_once().await;
+            key.len()
+        }
+    }
+
+    #[test]
+    fn the_dyn_form_borrows_for_it() {
+        let keys = DynKeys::new_box(Counter);
+        let owned = String::from("four");
+        assert_eq!(drive(keys.len(Cow::Borrowed(&owned))), 4);
+    }
+}
