@@ -222,6 +222,67 @@ mod borrowing {
     }
 }
 
+/// The shapes whose expansion names lifetimes or bounds the user did not write: an
+/// `impl Trait` argument bounded by `'static` (its box keeps it), a method lifetime only the
+/// output names, a plain method whose elided output the erased method names, and a bound on
+/// an associated type in the trait's `where` clause.
+mod named_for_the_user {
+    #![forbid(unsafe_code)]
+
+    use std::fmt::{Debug, Display};
+
+    use valuetask::dyn_trait;
+
+    /// Runs jobs.
+    #[dyn_trait(DynRunner = dyn(box) Runner)]
+    pub trait Runner
+    where
+        Self::Output: Debug,
+    {
+        /// What a job gives.
+        type Output;
+        /// A job kept past the call.
+        async fn run(&self, job: impl FnOnce() -> u8 + Send + 'static) -> u8;
+        /// The last output.
+        async fn last(&self) -> Self::Output;
+        /// A name of any lifetime.
+        async fn name<'a>(&self) -> &'a str;
+        /// `prefix` without `tag`.
+        fn strip(self: Box<Self>, prefix: &str, tag: impl Display) -> &str;
+    }
+
+    struct Inline;
+
+    impl Runner for Inline {
+        type Output = u8;
+        async fn run(&self, job: impl FnOnce() -> u8 + Send + 'static) -> u8 {
+            job()
+        }
+        async fn last(&self) -> u8 {
+            1
+        }
+        async fn name<'a>(&self) -> &'a str {
+            "inline"
+        }
+        fn strip(self: Box<Self>, prefix: &str, tag: impl Display) -> &str {
+            prefix
+                .strip_suffix(tag.to_string().as_str())
+                .unwrap_or(prefix)
+        }
+    }
+
+    #[test]
+    fn the_dyn_form_runs_them() {
+        let runner = DynRunner::new_box(Inline);
+        futures::executor::block_on(async {
+            assert_eq!(runner.run(|| 3).await, 3);
+            assert_eq!(format!("{:?}", runner.last().await), "1");
+            assert_eq!(runner.name().await, "inline");
+        });
+        assert_eq!(runner.strip("a-b", "-b"), "a");
+    }
+}
+
 /// A trait ported from C#: a method named in `PascalCase` with its lint allowed, and a
 /// deprecated one. The generated copies of each method keep the allowance, and the generated
 /// calls of a deprecated method do not warn (only the user's own calls do).
