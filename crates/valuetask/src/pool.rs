@@ -3,11 +3,14 @@
 //! small records behind value tasks, and task cells.
 //!
 //! A future is moved into a block of the smallest size class that fits it (and its output:
-//! the block holds one, then the other). The future is dropped in place when it completes or
-//! its value task is dropped; the block goes back to the pool, on whatever thread that
-//! happens, once nothing in it is needed: a completed body's output waits in it until a poll
-//! takes it, and a ready block whose large output was returned from it (`backing::PollFn`) is
-//! kept until its value task drops.
+//! the block holds one, then the other). The future is dropped in place when it completes,
+//! or else when its value task is dropped; a future whose output is returned straight from
+//! the block (an output kept out of line, larger than the value task's words:
+//! `backing::PollFn`) is dropped with its value task, as a plain future awaited by reference
+//! (`(&mut fut).await`) is dropped with its owner. The block goes back to the pool, on
+//! whatever thread that happens, once nothing in it is needed: a completed body's output
+//! waits in it until a poll takes it, and a ready block whose large output was returned from
+//! it is kept until its value task drops.
 //!
 //! - **Size classes**: 64, 128, 256, 512, 1024, 2048 and 4096 bytes, aligned to 16. A block
 //!   holds a 16-byte header (the value task backing's vtable) and then the future (or,

@@ -235,7 +235,8 @@ impl<'a, T> ValueTask<'a, T> {
     ///
     /// The first poll uses a waker that does nothing; the first real poll (the `.await`)
     /// registers the real one, as the `Future` contract requires of every future. A body that
-    /// suspended at the call suspends its caller at that first real poll: one that woke
+    /// suspended at the call (keeping that contract: it woke the waker or kept a clone; one that
+    /// did neither is polled as a plain future) suspends its caller at that first real poll: one that woke
     /// itself (a yield: `tokio::task::yield_now()`, a spent cooperative budget) wakes the
     /// caller's waker and returns `Pending` there, as .NET's `await Task.Yield()` suspends the
     /// caller of an `async ValueTask` method; one that completed between the call and that

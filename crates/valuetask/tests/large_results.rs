@@ -249,6 +249,62 @@ fn a_finished_body_is_dropped_with_its_value_task_and_its_block_reused() {
     assert_eq!(captured.load(Ordering::Relaxed), 5, "the body, once");
 }
 
+/// A hand-written future that holds a resource until its `Drop`: with a result the value
+/// task holds in its words, it is dropped in the poll that completes it; with a large result
+/// (returned straight from its block) it is dropped with its value task, as a plain future
+/// awaited by reference is dropped with its owner (`pool.rs`).
+#[test]
+fn a_completed_future_is_dropped_in_its_last_poll_or_with_its_value_task() {
+    /// Pending once (waking), then ready; counts its drops.
+    struct Holds<T> {
+        dropped: Arc<AtomicUsize>,
+        polled: bool,
+        result: fn() -> T,
+    }
+    impl<T> Unpin for Holds<T> {}
+    impl<T> Future for Holds<T> {
+        type Output = T;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+            if std::mem::replace(&mut self.polled, true) {
+                return Poll::Ready((self.result)());
+            }
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+    impl<T> Drop for Holds<T> {
+        fn drop(&mut self) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let small = counter();
+    let mut vt = ValueTask::new(Holds {
+        dropped: Arc::clone(&small),
+        polled: false,
+        result: || 7u64,
+    });
+    while poll(&mut vt).is_pending() {}
+    assert_eq!(small.load(Ordering::Relaxed), 1, "dropped in its last poll");
+    drop(vt);
+    assert_eq!(small.load(Ordering::Relaxed), 1, "once");
+
+    let large = counter();
+    let mut vt = ValueTask::new(Holds {
+        dropped: Arc::clone(&large),
+        polled: false,
+        result: || [3u8; 256],
+    });
+    let value = loop {
+        if let Poll::Ready(value) = poll(&mut vt) {
+            break value;
+        }
+    };
+    assert_eq!(value, [3; 256]);
+    assert_eq!(large.load(Ordering::Relaxed), 0, "kept with its value task");
+    drop(vt);
+    assert_eq!(large.load(Ordering::Relaxed), 1, "dropped with it, once");
+}
+
 /// A body that registered the first poll's waker and completes in the caller's first poll
 /// holds its result for the next poll (the yield reaches the caller): taken once then, or
 /// dropped once with the value task.
