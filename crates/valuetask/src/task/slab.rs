@@ -58,7 +58,8 @@
 //! - A slot whose bit is set belongs to the awaiter that set it. That awaiter writes it once,
 //!   then sets `ready` with Release; after that, the slot is read or written only under the
 //!   cell's `LOCKED` (its awaiter re-registering or going away, which clears the flag and
-//!   then the bit) or by the completer. A slot whose bit is clear is not read.
+//!   then the bit), by the completer, or by the cell's drop (`&mut`: a cell freed pending).
+//!   A slot whose bit is clear is not read.
 //! - `ready` is false in every slot whose bit is clear: a block is made so, the completer
 //!   clears each flag as it takes the waker (so a block goes back with every flag clear), and
 //!   a removal clears the flag before the bit.
@@ -368,8 +369,10 @@ impl Slab {
     /// cache while its awaiters register.
     ///
     /// # Safety
-    /// `slab` was loaded from the cell tagged `tag` while it was pending, and the caller
-    /// holds a handle to that cell (so its address, and its tag, is no other live cell's).
+    /// `slab` was loaded from the cell tagged `tag` after the cell was seen pending (the
+    /// block may since have been closed, or serve another cell: blocks are type-stable and
+    /// tagged), and the caller holds a handle to that cell (so its address, and its tag, is
+    /// no other live cell's).
     #[inline]
     pub(crate) unsafe fn reserve(slab: NonNull<Self>, tag: u64, wide: bool) -> Reservation {
         // SAFETY: type-stable: the block is a live `Slab`, whoever it serves now.

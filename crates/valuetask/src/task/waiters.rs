@@ -21,8 +21,10 @@
 //!   registrant or remover checks `COMPLETE` under the shard lock and touches no slot once it
 //!   is set; the completer publishes `COMPLETE` first and then takes each shard's slots under
 //!   its lock. So a waker is either taken by the completer or never stored.
-//! - No user code runs under a lock: wakers are cloned before and dropped after, and woken
-//!   only after everything was taken. The one call under a lock is the allocator.
+//! - No user code runs under a lock: wakers are cloned before and dropped after it, and an
+//!   overflow's are woken only after all of it was taken (the inline waker and each slab
+//!   shard's are woken as they are taken, before the later shards close: `slab.rs`). The one
+//!   call under a lock is the allocator.
 //!
 //! Each awaiting future owns a [`WaiterKey`] naming its slot, so a re-poll replaces its own
 //! waker (after `will_wake`) instead of growing the list, and a dropped future frees its slot.

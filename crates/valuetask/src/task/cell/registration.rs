@@ -129,7 +129,9 @@ impl<O> RawTask<O> {
         // `HAS_SLAB` is set only once `tag` gave a tag (`register_new_slow`).
         let tag = self.slab_tag();
         let wide = Snapshot(cur).slab_wide();
-        // SAFETY: loaded while the cell was pending; our handle keeps the cell.
+        // SAFETY: loaded after the cell was seen pending (the block may since have been
+        // closed, or given back and serve another cell: it is type-stable, and the tag tells
+        // them apart); our handle keeps the cell.
         match unsafe { Slab::register_own(slab, tag, wide, fresh) } {
             Ok(index) => {
                 *key = WaiterKey::slab(index);
@@ -203,7 +205,9 @@ impl<O> RawTask<O> {
             return Poll::Ready(());
         };
         let tag = self.slab_tag();
-        // SAFETY: loaded while the cell was pending; our handle keeps the cell.
+        // SAFETY: loaded after the cell was seen pending (the block may since have been
+        // closed, or given back and serve another cell: it is type-stable, and the tag tells
+        // them apart); our handle keeps the cell.
         match unsafe { Slab::reserve(slab, tag, s.slab_wide()) } {
             // SAFETY: we reserved `index`.
             Reservation::Slot(index) => unsafe { Self::fill_slot(key, slab, index, fresh) },
