@@ -10,14 +10,19 @@ fn main() {
     println!("cargo:rerun-if-env-changed=RUSTC");
     println!("cargo:rustc-check-cfg=cfg(valuetask_omits_sized_methods)");
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let minor = Command::new(rustc)
+    let version = Command::new(rustc)
         .arg("--version")
         .output()
         .ok()
         .and_then(|out| String::from_utf8(out.stdout).ok())
-        .and_then(|version| minor_version(&version));
-    // Unknown: the body, which every version accepts where its bounds allow.
-    if minor.is_some_and(|minor| minor >= 87) {
+        .unwrap_or_default();
+    // 1.87's early nightlies predate the change: from 1.88, or a 1.87 release or beta. Unknown:
+    // the body, which every version accepts where its bounds allow.
+    let omits = match minor_version(&version) {
+        Some(minor) => minor >= 88 || (minor == 87 && !version.contains("-nightly")),
+        None => false,
+    };
+    if omits {
         println!("cargo:rustc-cfg=valuetask_omits_sized_methods");
     }
 }

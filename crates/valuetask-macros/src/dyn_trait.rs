@@ -329,7 +329,10 @@ impl<'t> Generated<'t> {
                 continue;
             }
             let mut bounds = a.bounds.clone();
-            let mut unself = SelfAssocToParam(&names);
+            let mut unself = RewriteSelfAssoc {
+                assocs: &names,
+                to: SelfAssocIn::Param,
+            };
             for b in bounds.iter_mut() {
                 unself.visit_type_param_bound_mut(b);
             }
@@ -466,7 +469,9 @@ impl<'t> Generated<'t> {
         let vis = &self.args.vis;
         let ident = &self.erased;
         let generics = &self.item.generics;
-        let where_clause = &generics.where_clause;
+        // Its own `Self::Assoc`: `<Self as Trait>::Assoc` would ask its `Self` for the trait.
+        let predicates = self.where_predicates_in(SelfAssocIn::Own);
+        let where_clause = (!predicates.is_empty()).then(|| quote!(where #(#predicates),*));
         let colon = &self.item.colon_token;
         let supertraits = &self.item.supertraits;
         let assocs = self.assocs.iter().map(|a| {
@@ -842,23 +847,28 @@ impl<'t> Generated<'t> {
     /// Trait>::Assoc`: in those impls `Self` is another type. A bare `Self` stays (a bound on
     /// `Self` is a supertrait, as the trait's own supertraits are there).
     fn where_predicates(&self, implementor: Option<&TokenStream>) -> Vec<TokenStream> {
+        let to = match implementor {
+            None => SelfAssocIn::Param,
+            Some(implementor) => {
+                let trait_path = self.trait_path();
+                SelfAssocIn::Qualified(quote!(#implementor as #trait_path))
+            }
+        };
+        self.where_predicates_in(to)
+    }
+
+    /// The trait's `where` predicates, each `Self::Assoc` (however written) as `to` says.
+    fn where_predicates_in(&self, to: SelfAssocIn) -> Vec<TokenStream> {
         let Some(w) = &self.item.generics.where_clause else {
             return Vec::new();
         };
         let names: Vec<&Ident> = self.assocs.iter().map(|a| &a.ident).collect();
-        let trait_path = self.trait_path();
+        let mut rewrite = RewriteSelfAssoc { assocs: &names, to };
         w.predicates
             .iter()
             .cloned()
             .map(|mut p| {
-                match implementor {
-                    None => SelfAssocToParam(&names).visit_where_predicate_mut(&mut p),
-                    Some(implementor) => SelfAssocToQualified {
-                        assocs: &names,
-                        qualified: quote!(#implementor as #trait_path),
-                    }
-                    .visit_where_predicate_mut(&mut p),
-                }
+                rewrite.visit_where_predicate_mut(&mut p);
                 quote!(#p)
             })
             .collect()
@@ -1220,7 +1230,11 @@ fn output_in_impl(
         }
     }
     let mut output = output.clone();
-    SelfAssocToParam(assocs).visit_type_mut(&mut output);
+    RewriteSelfAssoc {
+        assocs,
+        to: SelfAssocIn::Param,
+    }
+    .visit_type_mut(&mut output);
     let mut lifetimes = Lifetimes {
         named: Vec::new(),
         uses_self: false,
@@ -1247,49 +1261,60 @@ fn declared_lifetimes(binder: Option<&syn::BoundLifetimes>) -> Vec<Ident> {
         .collect()
 }
 
-/// `Self::Assoc` to `Assoc` (the `dyn` form's parameter of that name).
-struct SelfAssocToParam<'n>(&'n [&'n Ident]);
-
-impl VisitMut for SelfAssocToParam<'_> {
-    fn visit_type_mut(&mut self, ty: &mut syn::Type) {
-        if let Some(ident) = self_assoc(ty, self.0) {
-            *ty = parse_quote!(#ident);
-            return;
-        }
-        syn::visit_mut::visit_type_mut(self, ty);
-    }
+/// Where [`RewriteSelfAssoc`] sends `Self::Assoc`.
+enum SelfAssocIn {
+    /// `Assoc`: the `dyn` form's parameter of that name.
+    Param,
+    /// `Self::Assoc`: the erased trait's own (for `<Self as Trait>::Assoc`, which would ask
+    /// the erased trait's `Self` to implement the trait).
+    Own,
+    /// `<Implementor as Trait>::Assoc`, in an impl for a generic implementor whose `Self`
+    /// has the erased trait's `Assoc` too (or, for a pointer, none of its own).
+    Qualified(TokenStream),
 }
 
-/// `Self::Assoc` to `<Implementor as Trait>::Assoc`, in an impl for a generic implementor
-/// whose `Self` has the erased trait's `Assoc` too (or, for a pointer, none of its own).
-struct SelfAssocToQualified<'n> {
+/// Rewrites `Self::Assoc`, `<Self as Trait>::Assoc` and `<Self>::Assoc` for an item outside
+/// the trait ([`SelfAssocIn`]).
+struct RewriteSelfAssoc<'n> {
     assocs: &'n [&'n Ident],
-    /// `Implementor as Trait<..>`.
-    qualified: TokenStream,
+    to: SelfAssocIn,
 }
 
-impl VisitMut for SelfAssocToQualified<'_> {
+impl VisitMut for RewriteSelfAssoc<'_> {
     fn visit_type_mut(&mut self, ty: &mut syn::Type) {
         if let Some(ident) = self_assoc(ty, self.assocs) {
-            let qualified = &self.qualified;
-            *ty = parse_quote!(<#qualified>::#ident);
+            *ty = match &self.to {
+                SelfAssocIn::Param => parse_quote!(#ident),
+                SelfAssocIn::Own => parse_quote!(Self::#ident),
+                SelfAssocIn::Qualified(qualified) => parse_quote!(<#qualified>::#ident),
+            };
             return;
         }
         syn::visit_mut::visit_type_mut(self, ty);
     }
 }
 
-/// `Assoc` when `ty` is `Self::Assoc`, an associated type among `assocs`.
+/// `Assoc` when `ty` is `Self::Assoc`, `<Self as Trait>::Assoc` or `<Self>::Assoc`, an
+/// associated type among `assocs`.
 fn self_assoc(ty: &syn::Type, assocs: &[&Ident]) -> Option<Ident> {
     let syn::Type::Path(p) = ty else {
         return None;
     };
-    if p.qself.is_some() || p.path.segments.len() != 2 {
+    let segments = &p.path.segments;
+    let last = segments.last()?;
+    if !last.arguments.is_none() || !assocs.contains(&&last.ident) {
         return None;
     }
-    let (first, second) = (&p.path.segments[0], &p.path.segments[1]);
-    (first.ident == "Self" && second.arguments.is_none() && assocs.contains(&&second.ident))
-        .then(|| second.ident.clone())
+    let of_self = match &p.qself {
+        // `Self::Assoc`
+        None => segments.len() == 2 && segments[0].ident == "Self",
+        // `<Self as Trait>::Assoc` (the trait's path, then the item) or `<Self>::Assoc`
+        Some(q) => {
+            matches!(&*q.ty, syn::Type::Path(t) if t.qself.is_none() && t.path.is_ident("Self"))
+                && q.position + 1 == segments.len()
+        }
+    };
+    of_self.then(|| last.ident.clone())
 }
 
 /// Whether `tokens` name one of `idents` or `Self` anywhere.

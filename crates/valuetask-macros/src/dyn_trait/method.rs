@@ -849,9 +849,13 @@ fn name_output_elision(sig: &mut Signature) {
     NameOutputElisions(Lifetime::new("'__dyn_trait_probe", Span::call_site()))
         .visit_type_mut(&mut named);
     let elides = named.to_token_stream().to_string() != output.to_token_stream().to_string();
+    // Any lifetime position in the receiver (`&self`, `self: &Self`, `Pin<&mut Self>`):
+    // elision prefers it, boxes or not.
     let receiver_lends = sig.inputs.iter().any(|arg| match arg {
         FnArg::Receiver(r) => {
-            r.reference.is_some() || !ArgumentLifetimes::free_in([&*r.ty]).is_empty()
+            let mut positions = Positions::default();
+            syn::visit::visit_type(&mut positions, &r.ty);
+            r.reference.is_some() || !positions.0.is_empty()
         }
         FnArg::Typed(_) => false,
     });
@@ -859,8 +863,9 @@ fn name_output_elision(sig: &mut Signature) {
         return;
     }
     let lt = match elision_target(sig) {
-        Some(Some(lt)) => lt,
-        Some(None) => {
+        Some(Some(lt)) if lt.ident != "_" => lt,
+        // Unnamed: `&str`, or `'_` written (`Cow<'_, str>`).
+        Some(_) => {
             let taken: Vec<syn::Ident> = sig
                 .generics
                 .lifetimes()

@@ -854,6 +854,23 @@ mod self_bounds_in_the_where_clause {
         }
     }
 
+    /// `<Self as Trait>::Assoc`: the same, written out (and the hidden trait's own there).
+    #[dyn_trait(DynQualified = dyn(box) Qualified)]
+    trait Qualified
+    where
+        <Self as Qualified>::Item: Debug,
+    {
+        type Item;
+        async fn item(&self) -> Self::Item;
+    }
+
+    impl Qualified for Countdown {
+        type Item = u8;
+        async fn item(&self) -> u8 {
+            self.0
+        }
+    }
+
     struct One;
 
     impl Handler for One {
@@ -901,6 +918,8 @@ mod self_bounds_in_the_where_clause {
         assert_eq!(drive(countdown.describe()), "Some(1)");
         assert_eq!(drive(countdown.next()), Some(0));
         assert_eq!(drive(countdown.describe()), "None");
+        let qualified = DynQualified::new_box(Countdown(5));
+        assert_eq!(format!("{:?}", drive(qualified.item())), "5");
         let mut two = Countdown(2);
         assert_eq!(drive(describe_static(&mut two)), "Some(1)");
         assert_eq!(
@@ -1027,22 +1046,46 @@ mod method_lifetime_only_in_the_output {
 /// by elision from its other argument: the erased method names that lifetime, since the
 /// argument's box is a lifetime position of its own.
 ///
-/// Before: the erased declaration's elision had two lifetimes to choose from (E0106).
+/// Before: the erased declaration's elision had two lifetimes to choose from (E0106). (And,
+/// in the first version of the fix, a receiver that lends through a type, `Pin<&mut Self>`,
+/// was not seen lending: the output was named for the arguments.)
+// The receivers and lifetimes as users write them (`self: &Self`, a named `'p` used once).
+#[allow(clippy::needless_arbitrary_self_type, clippy::needless_lifetimes)]
 mod owning_receiver_impl_trait_argument_and_elided_output {
     use super::*;
+
+    use std::borrow::Cow;
+    use std::pin::Pin;
 
     #[dyn_trait(DynLabel = dyn Label)]
     trait Label {
         fn label(self: Box<Self>, prefix: &str, tag: impl Display) -> &str;
+        // `'_` written: named too.
+        fn key(self: Box<Self>, key: Cow<'_, str>, tag: impl Display) -> Cow<'_, str>;
+        // A receiver that lends: elision prefers it, so nothing is named.
+        fn name(self: Pin<&mut Self>, tag: impl Display) -> &str;
+        fn first<'p>(self: &Self, prefix: &'p str, tag: impl Display) -> &str;
         async fn size(&self) -> usize;
     }
 
-    struct Tagged;
+    struct Tagged(String);
 
     impl Label for Tagged {
         fn label(self: Box<Self>, prefix: &str, tag: impl Display) -> &str {
             let tag = tag.to_string();
             prefix.strip_suffix(tag.as_str()).unwrap_or(prefix)
+        }
+        fn key(self: Box<Self>, key: Cow<'_, str>, tag: impl Display) -> Cow<'_, str> {
+            Cow::Owned(format!("{key}{tag}"))
+        }
+        fn name(self: Pin<&mut Self>, tag: impl Display) -> &str {
+            let tag = tag.to_string();
+            let name = &self.get_mut().0;
+            name.strip_suffix(tag.as_str()).unwrap_or(name)
+        }
+        fn first<'p>(self: &Self, prefix: &'p str, tag: impl Display) -> &str {
+            let _ = (prefix, tag);
+            &self.0
         }
         async fn size(&self) -> usize {
             1
@@ -1051,10 +1094,15 @@ mod owning_receiver_impl_trait_argument_and_elided_output {
 
     #[test]
     fn the_dyn_form_returns_the_argument_borrow() {
-        let label = DynLabel::new_box(Tagged);
+        let label = DynLabel::new_box(Tagged("own-1".into()));
         assert_eq!(drive(label.size()), 1);
+        assert_eq!(label.first("x", 0), "own-1");
         let prefix = String::from("name-7");
         assert_eq!(label.label(&prefix, "-7"), "name");
+        let label = DynLabel::new_box(Tagged(String::new()));
+        assert_eq!(label.key(Cow::Borrowed(&prefix), 8), "name-78");
+        let mut label = Box::into_pin(DynLabel::new_box(Tagged("own-1".into())));
+        assert_eq!(label.as_mut().name("-1"), "own");
     }
 }
 
