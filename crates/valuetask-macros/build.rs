@@ -1,7 +1,8 @@
 //! Tells the macros what the compiler that will build the user's crate accepts (a proc macro
 //! is built by that same compiler): `valuetask_omits_sized_methods` when it is Rust 1.87 or
-//! later, which lets an impl for an unsized type leave out a `where Self: Sized` method
-//! (rust-lang/rust#135480). Before, the `dyn` form must give such a method a body.
+//! later (from 1.88 for nightlies), which lets an impl for an unsized type leave out a
+//! `where Self: Sized` method (rust-lang/rust#135480). Before, the `dyn` form must give such
+//! a method a body.
 
 use std::process::Command;
 
