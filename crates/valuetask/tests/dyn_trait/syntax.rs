@@ -213,6 +213,30 @@ mod bridges {
         assert_eq!(through(DynPlain::from_ref(&One)), 1);
     }
 
+    /// `bridge(blanket)` named: the bridges of 0.3's default, also in 0.2's form (which has
+    /// none by default).
+    #[dyn_trait(DynNamedBlanket = dyn NamedBlanket, bridge(blanket))]
+    trait NamedBlanket {
+        async fn get(&self) -> u8;
+    }
+
+    impl NamedBlanket for One {
+        async fn get(&self) -> u8 {
+            3
+        }
+    }
+
+    #[test]
+    fn bridge_blanket_named_in_a_0_2_form() {
+        fn named<P: NamedBlanket>(p: P) -> u8 {
+            now(p.get())
+        }
+        assert_eq!(named(&One), 3);
+        assert_eq!(named(&mut One), 3);
+        assert_eq!(named(Box::new(One)), 3);
+        assert_eq!(named(DynNamedBlanket::boxed(One)), 3);
+    }
+
     #[dyn_trait(DynSizedDefault = dyn(box) SizedDefault)]
     trait SizedDefault {
         async fn get(&self) -> u8;
