@@ -53,6 +53,16 @@ mod trailing_comma_in_where {
         assert_eq!(drive(repo.get(2)), Err(()));
         assert!(drive(repo.put(1)));
     }
+
+    /// `K: 'static` bounds the key, not the form: a form borrowing a local compiles.
+    #[test]
+    fn a_bound_on_a_parameter_leaves_the_forms_lifetime_free() {
+        fn borrowed<'a>(one: &'a One) -> &'a DynRepo<'a, u8, ()> {
+            DynRepo::from_ref(one)
+        }
+        let one = One;
+        assert_eq!(drive(borrowed(&one).get(1)), Ok(1));
+    }
 }
 
 /// A `Send` future whose output borrows for the trait's lifetime `'k`.
@@ -897,6 +907,47 @@ mod self_bounds_in_the_where_clause {
         }
     }
 
+    /// Supertraits without a lifetime (`Send + Sync`) leave the form's lifetime free.
+    #[dyn_trait(DynShared = dyn(box) Shared)]
+    trait Shared: Send + Sync
+    where
+        Self: Send,
+    {
+        async fn get(&self) -> u32;
+    }
+
+    impl Shared for One {
+        async fn get(&self) -> u32 {
+            3
+        }
+    }
+
+    /// A bound through another type's associated type (`<K as Keyed>::Key`, named like this
+    /// trait's own `Key`) is not this trait's: kept as written.
+    trait Keyed {
+        type Key;
+    }
+
+    impl Keyed for u8 {
+        type Key = u16;
+    }
+
+    #[dyn_trait(DynLookup = dyn(box) Lookup)]
+    trait Lookup<K: Keyed>
+    where
+        <K as Keyed>::Key: Debug,
+    {
+        type Key;
+        async fn find(&self, key: K) -> Option<Self::Key>;
+    }
+
+    impl Lookup<u8> for One {
+        type Key = u8;
+        async fn find(&self, key: u8) -> Option<u8> {
+            Some(key)
+        }
+    }
+
     struct Server {
         handler: Box<DynHandler<'static>>,
         plugin: Box<DynPlugin<'static>>,
@@ -918,6 +969,11 @@ mod self_bounds_in_the_where_clause {
         assert_eq!(drive(countdown.describe()), "Some(1)");
         assert_eq!(drive(countdown.next()), Some(0));
         assert_eq!(drive(countdown.describe()), "None");
+        let one = One;
+        let shared: &DynShared<'_> = DynShared::from_ref(&one);
+        assert_eq!(drive(shared.get()), 3);
+        let lookup = DynLookup::<u8, u8>::new_box(One);
+        assert_eq!(drive(lookup.find(4)), Some(4));
         let qualified = DynQualified::new_box(Countdown(5));
         assert_eq!(format!("{:?}", drive(qualified.item())), "5");
         let mut two = Countdown(2);
@@ -938,16 +994,24 @@ mod cfg_off_method_naming_an_absent_type {
 
     #[dyn_trait(DynStore = dyn Store)]
     trait Store {
+        /// Not bounded `Send`: the `dyn` form's impl states it for the `Send` future below.
+        type Item;
         async fn get(&self) -> u32;
         #[cfg(any())]
         fn export(&self) -> impl Future<Output = not_a_crate::Value> + Send;
         #[cfg(test)]
         fn count(&self) -> impl Future<Output = String> + Send;
+        #[cfg(test)]
+        fn item(&self) -> impl Future<Output = Self::Item> + Send;
     }
 
     struct Three;
 
     impl Store for Three {
+        type Item = u8;
+        fn item(&self) -> impl Future<Output = u8> + Send {
+            async { 3 }
+        }
         async fn get(&self) -> u32 {
             3
         }
@@ -964,6 +1028,7 @@ mod cfg_off_method_naming_an_absent_type {
         let store = DynStore::new_box(Three);
         assert_eq!(drive(store.get()), 3);
         assert_eq!(drive(store.count()), "three");
+        assert_eq!(drive(store.item()), 3);
     }
 }
 
@@ -1049,8 +1114,14 @@ mod method_lifetime_only_in_the_output {
 /// Before: the erased declaration's elision had two lifetimes to choose from (E0106). (And,
 /// in the first version of the fix, a receiver that lends through a type, `Pin<&mut Self>`,
 /// was not seen lending: the output was named for the arguments.)
-// The receivers and lifetimes as users write them (`self: &Self`, a named `'p` used once).
-#[allow(clippy::needless_arbitrary_self_type, clippy::needless_lifetimes)]
+// The receivers and lifetimes as users write them (`self: &Self`, a named `'p` used once, an
+// output elided to a named lifetime; the last lint is Rust 1.89's).
+#[allow(
+    clippy::needless_arbitrary_self_type,
+    clippy::needless_lifetimes,
+    unknown_lints,
+    mismatched_lifetime_syntaxes
+)]
 mod owning_receiver_impl_trait_argument_and_elided_output {
     use super::*;
 
@@ -1065,6 +1136,8 @@ mod owning_receiver_impl_trait_argument_and_elided_output {
         // A receiver that lends: elision prefers it, so nothing is named.
         fn name(self: Pin<&mut Self>, tag: impl Display) -> &str;
         fn first<'p>(self: &Self, prefix: &'p str, tag: impl Display) -> &str;
+        // Named already: the output's elision goes to it.
+        fn named<'p>(self: Box<Self>, prefix: &'p str, tag: impl Display) -> &str;
         async fn size(&self) -> usize;
     }
 
@@ -1087,6 +1160,10 @@ mod owning_receiver_impl_trait_argument_and_elided_output {
             let _ = (prefix, tag);
             &self.0
         }
+        fn named<'p>(self: Box<Self>, prefix: &'p str, tag: impl Display) -> &str {
+            let _ = tag;
+            prefix
+        }
         async fn size(&self) -> usize {
             1
         }
@@ -1094,6 +1171,11 @@ mod owning_receiver_impl_trait_argument_and_elided_output {
 
     #[test]
     fn the_dyn_form_returns_the_argument_borrow() {
+        let prefix = String::from("kept");
+        assert_eq!(
+            DynLabel::new_box(Tagged(String::new())).named(&prefix, 0),
+            "kept"
+        );
         let label = DynLabel::new_box(Tagged("own-1".into()));
         assert_eq!(drive(label.size()), 1);
         assert_eq!(label.first("x", 0), "own-1");
