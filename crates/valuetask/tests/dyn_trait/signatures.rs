@@ -916,9 +916,12 @@ mod self_bounds_in_the_where_clause {
         async fn get(&self) -> u32;
     }
 
-    impl Shared for One {
+    /// Borrows: a form of it lives for that borrow, not `'static`.
+    struct Borrowing<'a>(&'a u32);
+
+    impl Shared for Borrowing<'_> {
         async fn get(&self) -> u32 {
-            3
+            *self.0
         }
     }
 
@@ -941,10 +944,13 @@ mod self_bounds_in_the_where_clause {
         async fn find(&self, key: K) -> Option<Self::Key>;
     }
 
+    /// Not `Debug`: only `<K as Keyed>::Key` must be.
+    struct Opaque(u8);
+
     impl Lookup<u8> for One {
-        type Key = u8;
-        async fn find(&self, key: u8) -> Option<u8> {
-            Some(key)
+        type Key = Opaque;
+        async fn find(&self, key: u8) -> Option<Opaque> {
+            Some(Opaque(key))
         }
     }
 
@@ -969,11 +975,13 @@ mod self_bounds_in_the_where_clause {
         assert_eq!(drive(countdown.describe()), "Some(1)");
         assert_eq!(drive(countdown.next()), Some(0));
         assert_eq!(drive(countdown.describe()), "None");
-        let one = One;
-        let shared: &DynShared<'_> = DynShared::from_ref(&one);
-        assert_eq!(drive(shared.get()), 3);
-        let lookup = DynLookup::<u8, u8>::new_box(One);
-        assert_eq!(drive(lookup.find(4)), Some(4));
+        fn shared<'a>(borrowing: &'a Borrowing<'a>) -> &'a DynShared<'a> {
+            DynShared::from_ref(borrowing)
+        }
+        let three = 3;
+        assert_eq!(drive(shared(&Borrowing(&three)).get()), 3);
+        let lookup = DynLookup::<u8, Opaque>::new_box(One);
+        assert_eq!(drive(lookup.find(4)).map(|key| key.0), Some(4));
         let qualified = DynQualified::new_box(Countdown(5));
         assert_eq!(format!("{:?}", drive(qualified.item())), "5");
         let mut two = Countdown(2);
@@ -1002,15 +1010,15 @@ mod cfg_off_method_naming_an_absent_type {
         #[cfg(test)]
         fn count(&self) -> impl Future<Output = String> + Send;
         #[cfg(test)]
-        fn item(&self) -> impl Future<Output = Self::Item> + Send;
+        fn item(&self) -> impl Future<Output = (Self::Item, u8)> + Send;
     }
 
     struct Three;
 
     impl Store for Three {
         type Item = u8;
-        fn item(&self) -> impl Future<Output = u8> + Send {
-            async { 3 }
+        fn item(&self) -> impl Future<Output = (u8, u8)> + Send {
+            async { (3, 4) }
         }
         async fn get(&self) -> u32 {
             3
@@ -1028,7 +1036,7 @@ mod cfg_off_method_naming_an_absent_type {
         let store = DynStore::new_box(Three);
         assert_eq!(drive(store.get()), 3);
         assert_eq!(drive(store.count()), "three");
-        assert_eq!(drive(store.item()), 3);
+        assert_eq!(drive(store.item()), (3, 4));
     }
 }
 
