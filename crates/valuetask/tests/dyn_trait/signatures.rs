@@ -1123,12 +1123,15 @@ mod method_lifetime_only_in_the_output {
 /// in the first version of the fix, a receiver that lends through a type, `Pin<&mut Self>`,
 /// was not seen lending: the output was named for the arguments.)
 // The receivers and lifetimes as users write them (`self: &Self`, a named `'p` used once, an
-// output elided to a named lifetime; the last lint is Rust 1.89's).
+// output elided to a named lifetime, which Rust 1.89 lints as `mismatched_lifetime_syntaxes`
+// and Rust 1.83 to 1.88 as `elided_named_lifetimes`).
 #[allow(
     clippy::needless_arbitrary_self_type,
     clippy::needless_lifetimes,
     unknown_lints,
-    mismatched_lifetime_syntaxes
+    renamed_and_removed_lints,
+    mismatched_lifetime_syntaxes,
+    elided_named_lifetimes
 )]
 mod owning_receiver_impl_trait_argument_and_elided_output {
     use super::*;
