@@ -457,7 +457,7 @@ mod cfg_on_a_parameter {
 /// `impl Trait` makes), so the `dyn` form returns it as it is, with no `unsafe` (this module
 /// forbids it). A boxed `impl Trait` of one borrow with `+ 'static` compiles too (the box
 /// was of the call's lifetime).
-mod one_lifetime_bound_needs_no_unsafe {
+mod one_lifetime_bound_is_safe_code {
     #![forbid(unsafe_code)]
 
     use super::*;
