@@ -84,7 +84,8 @@
 //! A body that only awaits another value-task call with the method's own output
 //! (`async fn get(&self, key: &str) -> T { self.inner.get(key).await }`, the usual forwarding
 //! impl for `Arc<T>` or a wrapper) returns that call's value task: no frame, no copy of the
-//! result at that layer (when the output names no lifetime and may hide none: `&str`,
+//! result at that layer, and a callee that suspended at its call is polled next by the
+//! caller's first poll, where a frame would poll it again at the call (when the output names no lifetime and may hide none: `&str`,
 //! `Cow<'_, str>`, `Self`, `Self::Name` or `T::Name` keep a frame, where a `'static` one may
 //! shorten). A result larger than a value task's two words that is ready at the call waits
 //! in the body's pooled block and is copied out once when awaited, where a box's poll writes

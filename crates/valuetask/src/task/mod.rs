@@ -453,19 +453,20 @@ impl<T> Task<T> {
     /// Complete the task as canceled unless it is already completed (for cancellation that
     /// must not count as a `TaskCompletionSource`).
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    pub(crate) fn try_cancel(&self) -> bool {
-        self.raw
-            .try_complete(Err(TaskError::Canceled), Outcome::Canceled)
-            .is_ok()
+    pub(crate) fn try_cancel(&self) {
+        // Already completed: nothing to cancel, and the error handed back is dropped.
+        let _ = self
+            .raw
+            .try_complete(Err(TaskError::Canceled), Outcome::Canceled);
     }
 
     /// [`try_cancel`](Self::try_cancel), its awaiters woken from the continuation thread, not
     /// here (for `Task::delay_with_cancellation`, as .NET's canceled `Task.Delay`).
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-    pub(crate) fn try_cancel_later(&self) -> bool {
-        self.raw
-            .try_complete_later(Err(TaskError::Canceled), Outcome::Canceled)
-            .is_ok()
+    pub(crate) fn try_cancel_later(&self) {
+        let _ = self
+            .raw
+            .try_complete_later(Err(TaskError::Canceled), Outcome::Canceled);
     }
 
     /// True when both handles point at the same task (.NET `ReferenceEquals`; `==` on tasks
@@ -858,6 +859,40 @@ mod tests {
                 "every registered clone dropped"
             );
         }
+    }
+
+    #[test]
+    fn a_dropped_completion_withdraws_its_waiter() {
+        let tcs = TaskCompletionSource::<u8>::new();
+        let task = tcs.task();
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        for _ in 0..2 {
+            let mut done = Box::pin(task.completion());
+            assert!(done.as_mut().poll(&mut cx).is_pending());
+            assert_eq!(task.raw.waiter_count(), 1);
+            drop(done);
+            assert_eq!(task.raw.waiter_count(), 0);
+            let mut through_source = Box::pin(tcs.completion());
+            assert!(through_source.as_mut().poll(&mut cx).is_pending());
+            drop(through_source);
+            assert_eq!(task.raw.waiter_count(), 0);
+        }
+        tcs.set_result(1);
+        let mut done = Box::pin(task.completion());
+        assert!(done.as_mut().poll(&mut cx).is_ready());
+    }
+
+    #[test]
+    fn awaiting_futures_show_their_task() {
+        let task = Task::from_result(7u8);
+        assert_eq!(
+            format!("{:?}", task.result()),
+            format!("TaskResultFuture {{ task: {task:?} }}")
+        );
+        assert_eq!(
+            format!("{:?}", (&task).into_future()),
+            format!("TaskFuture {{ task: {task:?} }}")
+        );
     }
 
     #[test]

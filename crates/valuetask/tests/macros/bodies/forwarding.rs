@@ -303,7 +303,30 @@ impl Drop for Ticket {
 trait Check: Send + Sync {
     async fn check(&self, same: bool) -> Result<bool, TaskError>;
     async fn same(&self, a: Ticket, b: Ticket) -> Result<bool, TaskError>;
+    async fn either(&self, fast: bool, ticket: Ticket) -> Result<bool, TaskError>;
+    async fn stamped(&self, stamp: Stamp) -> Result<bool, TaskError>;
+    async fn stamped_by_default(&self) -> Result<bool, TaskError>;
 }
+
+impl From<Ticket> for bool {
+    fn from(ticket: Ticket) -> bool {
+        ticket.0 > 0
+    }
+}
+
+/// Counted in `STAMPS_DROPPED` when dropped; a constant of it is a temporary at each use.
+#[derive(Clone)]
+struct Stamp;
+
+static STAMPS_DROPPED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Drop for Stamp {
+    fn drop(&mut self) {
+        STAMPS_DROPPED.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+const DEFAULT_STAMP: Stamp = Stamp;
 
 struct Checker(Task<u64>);
 
@@ -317,6 +340,21 @@ impl Check for Checker {
     // frame and holds them until the call completes, as `#[async_trait]` does.
     async fn same(&self, a: Ticket, b: Ticket) -> Result<bool, TaskError> {
         self.check(a == b).await
+    }
+    // `fast || ..` moves the ticket only when `fast` is false: when it is true the frame
+    // holds the ticket until the call completes.
+    async fn either(&self, fast: bool, ticket: Ticket) -> Result<bool, TaskError> {
+        self.check(fast || ticket.into()).await
+    }
+    async fn stamped(&self, stamp: Stamp) -> Result<bool, TaskError> {
+        let answer = self.0.clone().await?;
+        drop(stamp);
+        Ok(answer > 0)
+    }
+    // The constant's value is a temporary of the call's expression, which `clone` borrows:
+    // the frame holds it across the `.await`.
+    async fn stamped_by_default(&self) -> Result<bool, TaskError> {
+        self.stamped(DEFAULT_STAMP.clone()).await
     }
 }
 
@@ -338,6 +376,41 @@ fn arguments_only_compared_in_the_call_live_until_it_completes() {
     tcs.set_result(1);
     assert_eq!(poll_once(&mut vt, waker), std::task::Poll::Ready(Ok(true)));
     assert!(a_dropped.load(Ordering::SeqCst) && b_dropped.load(Ordering::SeqCst));
+}
+
+#[test]
+fn an_argument_the_right_side_of_an_or_may_not_move_lives_until_the_call_completes() {
+    let tcs = TaskCompletionSource::new();
+    let checker = Checker(tcs.task());
+    let dropped = Arc::new(AtomicBool::new(false));
+    let mut vt = checker.either(true, Ticket(0, dropped.clone()));
+    let waker = std::task::Waker::noop();
+    assert!(poll_once(&mut vt, waker).is_pending());
+    assert!(
+        !dropped.load(Ordering::SeqCst),
+        "held by the frame until the call completes"
+    );
+    tcs.set_result(1);
+    assert_eq!(poll_once(&mut vt, waker), std::task::Poll::Ready(Ok(true)));
+    assert!(dropped.load(Ordering::SeqCst));
+}
+
+#[test]
+fn a_temporary_of_the_calls_expression_lives_until_the_call_completes() {
+    let tcs = TaskCompletionSource::new();
+    let checker = Checker(tcs.task());
+    let before = STAMPS_DROPPED.load(Ordering::SeqCst);
+    let mut vt = checker.stamped_by_default();
+    let waker = std::task::Waker::noop();
+    assert!(poll_once(&mut vt, waker).is_pending());
+    assert_eq!(
+        STAMPS_DROPPED.load(Ordering::SeqCst),
+        before,
+        "the constant's temporary and its clone live until the call completes"
+    );
+    tcs.set_result(1);
+    assert_eq!(poll_once(&mut vt, waker), std::task::Poll::Ready(Ok(true)));
+    assert_eq!(STAMPS_DROPPED.load(Ordering::SeqCst), before + 2);
 }
 
 /// A forwarding body whose call returns a value task that has not started (a lazy body,
@@ -533,6 +606,48 @@ mod hidden_lifetimes {
         }
     }
 
+    /// An alias of a projection: the syntax shows no lifetime.
+    pub type NameOf<N> = <N as Naming>::Name;
+
+    #[value_task]
+    pub trait Aliased<N: Naming> {
+        async fn aliased(&self, id: u32) -> NameOf<N>;
+    }
+
+    #[value_task]
+    impl<'a, N> Aliased<N> for Generic<'a, N>
+    where
+        N: Naming<Name = &'a str> + Send + Sync,
+    {
+        async fn aliased(&self, id: u32) -> NameOf<N> {
+            self.0.lookup(id).await
+        }
+    }
+
+    // A method annotated alone does not see its impl's `N`: `N::Name` may be a projection.
+    impl<'a, N: Naming<Name = &'a str> + Send + Sync> Generic<'a, N> {
+        #[value_task]
+        pub async fn look_here(&self, id: u32) -> N::Name {
+            self.0.lookup(id).await
+        }
+    }
+
+    macro_rules! str_of {
+        ($lifetime:lifetime) => { &$lifetime str };
+    }
+
+    #[value_task]
+    pub trait Titled<'a> {
+        async fn title(&self, id: u32) -> &'a str;
+    }
+
+    #[value_task]
+    impl<'a> Titled<'a> for Scoped<'a> {
+        async fn title(&self, id: u32) -> str_of!('a) {
+            self.table.lookup(id).await
+        }
+    }
+
     #[value_task]
     pub trait Marked {
         async fn marked(&self, id: u32) -> u32;
@@ -569,5 +684,8 @@ fn outputs_with_hidden_lifetimes_keep_a_frame() {
     assert_eq!(Lookup::<ByRef<'_>>::look(&scoped, 1).get_result(), "x");
     let generic = Generic::<ByRef<'_>>(&table, std::marker::PhantomData);
     assert_eq!(generic.look(1).get_result(), "x");
+    assert_eq!(generic.aliased(1).get_result(), "x");
+    assert_eq!(generic.look_here(1).get_result(), "x");
+    assert_eq!(scoped.title(1).get_result(), "x");
     assert_eq!(Marked::marked(&table, 1).get_result(), 2);
 }
