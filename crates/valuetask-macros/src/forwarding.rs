@@ -544,6 +544,82 @@ mod tests {
     }
 
     #[test]
+    fn arguments_built_from_arguments_forward() {
+        assert!(forwards(parse_quote! {
+            async fn get(&self, key: u64, flag: bool) -> u64 { self.0.get(key as u32, -key, !flag).await }
+        }));
+        assert!(forwards(parse_quote! {
+            async fn get(&self, key: &u64) -> u64 { self.0.get(*key).await }
+        }));
+        assert!(forwards(parse_quote! {
+            async fn get(&self, key: String) -> u64 { self.0.get((key).clone(), key).await }
+        }));
+        assert!(forwards(parse_quote! {
+            async fn get(&self, key: String) -> u64 { (*self.0).get(key).await }
+        }));
+    }
+
+    #[test]
+    fn receivers_calls_and_arguments_that_are_not_plain_keep_a_frame() {
+        // A call of something other than a path, a temporary receiver.
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, key: u64) -> u64 { (self.make)(key).await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, key: u64) -> u64 { (!self.flag).get(key).await }
+        }));
+        // A place reached through a temporary; a temporary built from one.
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, key: u64) -> u64 { self.client().inner.get(key).await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, key: u64) -> u64 { self.0.get(key, self.client().limit).await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, key: u64) -> u64 { self.0.get(key, (&self.limit)).await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, key: u64) -> u64 { self.0.get(key, &self.limit as &dyn Any).await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, key: u64) -> u64 { self.0.get(key, (self.limit()).clone()).await }
+        }));
+        // A receiver taken by value or typed, patterns that bind by reference or match.
+        assert!(!forwards(parse_quote! {
+            async fn get(self, key: u64) -> u64 { self.0.get(key).await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(self: &Self, key: u64) -> u64 { self.0.get(key).await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, ref key: u64) -> u64 { self.0.get(key).await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, key @ Key(_): Key) -> u64 { self.0.get(key).await }
+        }));
+        // Compared (borrowed), assigned, or combined with a call the check does not know.
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, a: Key, b: Key) -> u64 { self.0.get(a == b).await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, key: u64) -> u64 { self.0.get(key += 1).await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(&self, key: u64) -> u64 { self.0.get(key + self.offset()).await }
+        }));
+    }
+
+    #[test]
+    fn outputs_naming_a_lifetime_or_a_reference_keep_a_frame() {
+        assert!(!forwards(parse_quote! {
+            async fn get(&self) -> &str { self.0.get().await }
+        }));
+        assert!(!forwards(parse_quote! {
+            async fn get(&self) -> Cow<'static, str> { self.0.get().await }
+        }));
+    }
+
+    #[test]
     fn bodies_that_need_their_frame_do_not() {
         // A by-value argument the call does not take: the frame would drop it later.
         assert!(!forwards(parse_quote! {
