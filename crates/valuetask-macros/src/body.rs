@@ -136,7 +136,11 @@ pub(crate) fn wrap_body_uncounted(
     };
     let span = body.span();
     let stmts = &body.stmts;
-    if !opts.lazy && !diverges && crate::synchronous::never_suspends(body, ret) {
+    // An `impl Trait` output cannot be written in a closure's return type nor a `let`: each
+    // one becomes `_`, and the rest of the type still fixes what a `return` must convert to
+    // (`Result<impl Display, Box<dyn Error>>` → `Result<_, Box<..>>`).
+    let ret = &impl_trait_inferred(ret);
+    if !opts.lazy && !diverges && crate::synchronous::never_suspends(body) {
         // Nothing to suspend: run the body here, as `start` would, but as a closure, so there
         // is no future to store and the value task is ready by value. The closure is called
         // through an `FnOnce` bound so that it owns its captures, as an async block does (a
@@ -167,10 +171,7 @@ pub(crate) fn wrap_body_uncounted(
         _ => TokenStream::new(),
     };
     // Fix the block's output type before any `return` in the body can infer it (so
-    // `return Err(Box::new(e))` coerces as in an `async fn`). An `impl Trait` output cannot
-    // be written there, so each one becomes `_`: the rest of the type still fixes what a
-    // `return` must convert to (`Result<impl Display, Box<dyn Error>>` → `Result<_, Box<..>>`).
-    let ret = &impl_trait_inferred(ret);
+    // `return Err(Box::new(e))` coerces as in an `async fn`).
     let out = output_binding(span);
     let fix_output = quote_spanned! {span=>
         if let ::core::option::Option::Some(#out) = ::core::option::Option::None::<#ret> {

@@ -167,7 +167,10 @@ pub use value_task::ValueTask;
 ///   primitive scalars (`u64`, `bool`, `f64`, ..): the body reads one where the future
 ///   captured it, not a copy made at its first poll (a plain `async fn` makes that copy).
 /// - `-> !` becomes `ValueTask<'_, Infallible>` (stable Rust does not allow `!` as a type
-///   argument; `Infallible` is as uninhabited), in traits and impls alike.
+///   argument; `Infallible` is as uninhabited), in traits and impls alike. Such a body is
+///   always a future, `.await` or not (a closure returning `Infallible` would make the code
+///   after its call unreachable, a warning in your crate), so it gets no leniency about
+///   `Send` (below).
 /// - A lifetime hidden in a path (`Cow<str>` for `Cow<'_, str>`, `Chars` for `Chars<'_>`)
 ///   is not seen by the attribute, which cannot look inside the type: in an argument it
 ///   makes the signature's elision ambiguous or leaves the future unbounded (E0106, or

@@ -146,6 +146,50 @@ async fn local_counter(counter: Rc<Cell<u32>>) -> u32 {
     counter.get()
 }
 
+/// `impl Trait` outputs: the closure's return type infers them, so a body with no `.await`
+/// need not be `Send` with one either (`Tally` is not `Sync`).
+#[value_task]
+trait Show {
+    async fn show(&self) -> impl std::fmt::Display;
+    async fn parsed(
+        &self,
+        text: &str,
+    ) -> Result<impl std::fmt::Display, Box<dyn std::error::Error + Send + Sync>>;
+}
+
+struct Tally(Cell<u32>);
+
+#[value_task]
+impl Show for Tally {
+    async fn show(&self) -> impl std::fmt::Display {
+        self.0.set(self.0.get() + 1);
+        self.0.get()
+    }
+    async fn parsed(
+        &self,
+        text: &str,
+    ) -> Result<impl std::fmt::Display, Box<dyn std::error::Error + Send + Sync>> {
+        if text.is_empty() {
+            return Err("empty".into());
+        }
+        let n: u32 = text.parse()?;
+        Ok(n + self.0.get())
+    }
+}
+
+#[test]
+fn a_synchronous_body_with_an_impl_trait_output_runs_at_the_call() {
+    let tally = Tally(Cell::new(1));
+    let vt = tally.show();
+    assert_eq!(tally.0.get(), 2, "ran at the call");
+    assert!(vt.is_completed());
+    assert_eq!(drive(vt).to_string(), "2");
+    assert_eq!(drive(tally.parsed("40")).unwrap().to_string(), "42");
+    let empty = drive(tally.parsed("")).err().map(|e| e.to_string());
+    assert_eq!(empty.as_deref(), Some("empty"));
+    assert!(drive(tally.parsed("x")).is_err());
+}
+
 #[test]
 fn a_synchronous_body_runs_at_the_call_and_is_ready() {
     let before = CALLS.load(Ordering::SeqCst);
