@@ -4,8 +4,9 @@
 //! A body never suspends when it contains no `.await` and no macro that could expand to one.
 //! The check is on syntax and deliberately conservative:
 //!
-//! - any `.await`, anywhere in the body (even inside a nested `async` block or closure), or an
-//!   `await` token inside any macro's input, counts;
+//! - any `.await` in the body, or an `await` token inside any macro's input, counts; but not
+//!   one inside a nested `async` block, `async` closure or item (`async fn`), which suspends
+//!   that future, not the body (`tokio::spawn(async move { .. .await })` runs at the call);
 //! - any macro outside [`NEVER_AWAITS`] counts (`tokio::select!`, `futures::join!` and
 //!   `pending!` expand to an `.await` the body does not spell out), including one invoked
 //!   inside a known macro's input (`dbg!(futures::join!(a, b))`).
@@ -20,7 +21,7 @@
 
 use proc_macro2::{Spacing, TokenStream, TokenTree};
 use syn::visit::{self, Visit};
-use syn::{Block, ExprAwait, Macro};
+use syn::{Block, ExprAsync, ExprAwait, ExprClosure, Item, Macro};
 
 /// The standard library's macros: none of them expands to an `.await` of its own.
 const NEVER_AWAITS: &[&str] = &[
@@ -73,6 +74,17 @@ impl<'ast> Visit<'ast> for Scan {
     fn visit_expr_await(&mut self, _: &'ast ExprAwait) {
         self.may_suspend = true;
     }
+
+    // Futures of their own: what they await, and the macros they invoke, suspend them.
+    fn visit_expr_async(&mut self, _: &'ast ExprAsync) {}
+
+    fn visit_expr_closure(&mut self, closure: &'ast ExprClosure) {
+        if closure.asyncness.is_none() {
+            visit::visit_expr_closure(self, closure);
+        }
+    }
+
+    fn visit_item(&mut self, _: &'ast Item) {}
 
     fn visit_macro(&mut self, mac: &'ast Macro) {
         let known = mac
@@ -138,10 +150,30 @@ mod tests {
     }
 
     #[test]
+    fn nested_futures_and_items_suspend_themselves_not_the_body() {
+        assert!(check(parse_quote!({
+            let g = async { f().await };
+            tokio::spawn(async move {
+                tokio::select! { _ = g => {} }
+            });
+            let h = async move |x: u32| g(x).await;
+            async fn inner() -> u32 {
+                f().await
+            }
+            drop((h, inner()));
+            1
+        })));
+    }
+
+    #[test]
     fn awaits_and_unknown_macros_may_suspend() {
         assert!(!check(parse_quote!({ f().await })));
         assert!(!check(parse_quote!({
             let g = async { f().await };
+            g.await
+        })));
+        assert!(!check(parse_quote!({
+            let g = || f().await;
             1
         })));
         assert!(!check(parse_quote!({

@@ -188,8 +188,9 @@ pub use value_task::ValueTask;
 ///   out of a `ref name` argument (a borrow of the argument, as in a plain `async fn`; for
 ///   `async-trait` the `ref` is dropped and `name` owned). `extern "C"` async methods are
 ///   refused (async-trait passes the ABI on to a method that returns a box).
-/// - A body with no `.await` (and no macro other than the standard library's, since
-///   `select!`-style macros hide an `.await`) cannot suspend, so it runs as a plain closure
+/// - A body with no `.await` of its own (one inside an `async` block, an `async` closure or
+///   an `async fn` item it makes is theirs) and no macro other than the standard library's
+///   (`select!`-style macros hide an `.await`) cannot suspend, so it runs as a plain closure
 ///   and the call returns [`ValueTask::from_result`]: no future, and for a result that fits
 ///   the value task's two words no storage at all, the
 ///   cost of a function call returning a 16-byte value (for a result of up to 8 bytes, in

@@ -177,6 +177,33 @@ impl Show for Tally {
     }
 }
 
+/// A body whose only `.await`s are in a future it makes (an `async` block, an item) runs as a
+/// closure: `Jobs` is not `Sync`, which the pooled path would refuse.
+struct Jobs(std::cell::RefCell<Vec<futures::future::LocalBoxFuture<'static, u32>>>);
+
+#[value_task]
+impl Jobs {
+    async fn submit(&self, n: u32) -> usize {
+        async fn doubled(n: u32) -> u32 {
+            std::future::ready(n).await * 2
+        }
+        let job = async move { doubled(n).await + 1 };
+        self.0.borrow_mut().push(Box::pin(job));
+        self.0.borrow().len()
+    }
+}
+
+#[test]
+fn a_body_awaiting_only_inside_futures_it_makes_runs_as_a_closure() {
+    let jobs = Jobs(std::cell::RefCell::new(Vec::new()));
+    let vt = jobs.submit(20);
+    assert_eq!(jobs.0.borrow().len(), 1, "ran at the call");
+    assert!(vt.is_completed());
+    assert_eq!(drive(vt), 1);
+    let job = jobs.0.borrow_mut().pop().expect("submitted");
+    assert_eq!(futures::executor::block_on(job), 41);
+}
+
 #[test]
 fn a_synchronous_body_with_an_impl_trait_output_runs_at_the_call() {
     let tally = Tally(Cell::new(1));
