@@ -6,7 +6,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Block, Type};
 
-use crate::expand::Spans;
+use crate::expand::{at_expansion, tokens_at_expansion, Spans};
 use crate::options::Options;
 use crate::signature::{impl_trait_inferred, value_task_type};
 
@@ -79,13 +79,16 @@ pub(crate) fn forward_body(
     } else {
         quote_spanned!(span=> Forward)
     };
-    let ret = &impl_trait_inferred(ret);
+    // At the expansion: clippy scores a `let`'s type (`type_complexity`), which an `async fn`'s
+    // output never is.
+    let inferred = impl_trait_inferred(ret);
+    let ret = tokens_at_expansion(quote!(#inferred));
     let awaited = syn::Ident::new("__value_task_call", Span::mixed_site());
     let out = output_binding(span);
-    let future = quote_spanned! {span=>
+    let future = quote_spanned! {at_expansion(span)=>
         async move {
             let #out: #ret = #awaited.await;
-            #out
+            return #out;
         }
     };
     let frame = if opts.boxed {
@@ -152,10 +155,11 @@ pub(crate) fn wrap_body_uncounted(
         } else {
             quote_spanned!(span=> completed)
         };
-        let holds = hold_output(stmts, ret, &support, span);
+        let holds = hold_output(stmts, ret, &support, span, Tail::Value);
+        let closure_ret = tokens_at_expansion(quote!(#ret));
         return syn::parse2(quote_spanned! {span=>
             {
-                #support::#completed(move || -> #ret {
+                #support::#completed(move || -> #closure_ret {
                     #(#captures)*
                     #holds
                 })
@@ -179,8 +183,10 @@ pub(crate) fn wrap_body_uncounted(
         }
     };
     let support = opts.macro_support(span);
-    let holds = hold_output(stmts, ret, &support, span);
-    let future = quote_spanned! {span=>
+    let holds = hold_output(stmts, ret, &support, span, Tail::Return);
+    // The async block at the expansion: clippy's `async_yields_async` reads a block, never
+    // an `async fn`, whose output is a future.
+    let future = quote_spanned! {at_expansion(span)=>
         async move {
             #fix_output
             #(#captures)*
@@ -221,8 +227,10 @@ pub(crate) fn hold_output(
     ret: &Type,
     support: &TokenStream,
     span: Span,
+    tail: Tail,
 ) -> TokenStream {
     let out = output_binding(span);
+    let ret = tokens_at_expansion(quote!(#ret));
     // The `if` at the macro's own span: at the body's, clippy would read the body's braces as
     // the user's formatting of an `else` (`suspicious_else_formatting`).
     let choice = quote! {
@@ -232,16 +240,33 @@ pub(crate) fn hold_output(
             #support::body_skipped()
         }
     };
+    let tail = match tail {
+        Tail::Value => quote!(#out),
+        Tail::Return => quote!(return #out;),
+    };
     quote_spanned! {span=>
         let #out: #ret = #choice;
-        #out
+        #tail
     }
+}
+
+/// How [`hold_output`] gives its value: as the block's value (a closure), or returned from
+/// an async block, whose tail expression clippy's `async_yields_async` reads (it reports an
+/// output that is a future, which an `async fn` never reports; a block with no tail it
+/// leaves alone).
+pub(crate) enum Tail {
+    Value,
+    Return,
 }
 
 /// The binding that holds a body's output, at the body's `span` (rustc's notes about the
 /// output type point there). Named so that no item of the user's is likely to share its name:
 /// hygiene would keep locals apart, not items, and a `const` of the same name in scope would
 /// turn the `let` into a refutable pattern.
+///
+/// At the expansion ([`at_expansion`]): lints about the block's value that rustc reports at
+/// it (clippy's `async_yields_async`, for a body whose output is a future, which an
+/// `async fn` never reports) are the macro's, and suppressed.
 pub(crate) fn output_binding(span: Span) -> syn::Ident {
-    syn::Ident::new("__value_task_ret", span)
+    syn::Ident::new("__value_task_ret", at_expansion(span))
 }

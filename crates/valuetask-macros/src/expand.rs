@@ -378,6 +378,33 @@ pub(crate) struct Spans {
     pub(crate) async_span: Span,
 }
 
+/// `span`'s location, as code of the expansion: rustc and clippy read a span whose context
+/// is a macro's as the macro's code, not the user's (no `type_complexity` for the `let` that
+/// holds a body's output, no `async_yields_async` for the async block around a body), while
+/// diagnostics still point where `span` does. Names keep call-site hygiene: they resolve as
+/// the user's would.
+pub(crate) fn at_expansion(span: Span) -> Span {
+    span.resolved_at(Span::call_site())
+}
+
+/// `tokens` with every span [`at_expansion`].
+pub(crate) fn tokens_at_expansion(tokens: TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), tokens_at_expansion(group.stream()));
+                inner.set_span(at_expansion(group.span()));
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(at_expansion(tree.span()));
+            }
+            tree
+        })
+        .collect()
+}
+
 /// A function annotated on its own: a method inside an impl has `Self`; one whose signature
 /// uses it (`-> Self`) is a method too, and gets `Self: 'value_task` (which covers the impl's
 /// parameters inside `Self`).

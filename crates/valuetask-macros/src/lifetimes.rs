@@ -349,7 +349,7 @@ impl VisitMut for Unname {
 
 /// A free function's one lifetime, when the value task can take it as its own: no type
 /// parameters, no `impl Trait` arguments (each is one, bounded by the output lifetime), no
-/// `where` clause, no bound on the lifetime, and no other lifetime in the arguments but
+/// `where` clause, no argument under `#[cfg]`, no bound on the lifetime, and no other lifetime in the arguments but
 /// `'static` and those bound inside the arguments (`for<..>`, `fn(&'_ T)`). Every argument then outlives it, and, left
 /// unbounded, it stays late-bound: the function coerces to a higher-ranked
 /// `for<'a> fn(&'a str) -> ValueTask<'a, T>` (a handler table), as a hand-written one does.
@@ -367,6 +367,15 @@ pub(crate) fn sole_unbounded_lifetime(sig: &Signature) -> Option<SoleLifetime> {
     let mut lifetimes = generics.lifetimes();
     let only = lifetimes.next()?;
     if lifetimes.next().is_some() || !only.bounds.is_empty() {
+        return None;
+    }
+    // An argument under `#[cfg]` may be compiled out, and its lifetime with it: elided
+    // (`ValueTask<'_, T>`), the output would have none to take (E0106).
+    if sig.inputs.iter().any(|arg| {
+        matches!(arg, FnArg::Typed(typed) if typed.attrs.iter().any(|attr| {
+            attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr")
+        }))
+    }) {
         return None;
     }
     // A lifetime the function uses but does not declare is an enclosing impl's (a method

@@ -77,12 +77,17 @@ fn carried_meta(meta: &Meta) -> Option<TokenStream> {
 /// reads the `async` itself; `future_not_send` the `impl Future` a `?Send` method no longer
 /// returns; `missing_errors_doc` a `Result` output, now inside a `ValueTask`; and
 /// `missing_panics_doc` a panic in the body, now inside the future (or closure) it builds.
+/// And rustc's [`RUSTC_ASYNC_ONLY_LINTS`].
 const ASYNC_ONLY_LINTS: &[&str] = &[
     "unused_async",
     "future_not_send",
     "missing_errors_doc",
     "missing_panics_doc",
 ];
+
+/// Rustc's lints that read what the rewrite hides: `async_fn_in_trait` reads an `async fn`
+/// in a public trait, which the trait no longer has.
+const RUSTC_ASYNC_ONLY_LINTS: &[&str] = &["async_fn_in_trait"];
 
 /// In the attributes of an `async fn` the rewrite makes a plain `fn`, each `expect` of a lint
 /// in [`ASYNC_ONLY_LINTS`] (`clippy::unused_async`), also inside a `cfg_attr`, becomes an
@@ -111,9 +116,16 @@ fn split_async_expectation(meta: &Meta) -> Option<Vec<Meta>> {
     if list.path.is_ident("expect") {
         let is_async_only = |part: &Meta| {
             let Meta::Path(path) = part else { return false };
-            path.segments.len() == 2
-                && path.segments[0].ident == "clippy"
-                && ASYNC_ONLY_LINTS.iter().any(|l| path.segments[1].ident == l)
+            match path.segments.len() {
+                1 => RUSTC_ASYNC_ONLY_LINTS
+                    .iter()
+                    .any(|l| path.segments[0].ident == l),
+                2 => {
+                    path.segments[0].ident == "clippy"
+                        && ASYNC_ONLY_LINTS.iter().any(|l| path.segments[1].ident == l)
+                }
+                _ => false,
+            }
         };
         let (released, kept): (Vec<&Meta>, Vec<&Meta>) =
             parts.iter().partition(|p| is_async_only(p));

@@ -94,6 +94,18 @@ pub(crate) fn rewrite_params(sig: &mut Signature, has_body: bool) -> Vec<TokenSt
                         ..
                     }) => {
                         let m = mutability.take();
+                        // An `_name` the body may not use: at the expansion (its location
+                        // kept), clippy's lints about using or binding one
+                        // (`used_underscore_binding`, `no_effect_underscore_binding`) do not
+                        // read the rebinding as the user's, as they do not a plain `async fn`'s.
+                        let ident = if ident.to_string().starts_with('_') {
+                            syn::Ident::new(
+                                &ident.to_string(),
+                                ident.span().resolved_at(Span::call_site()),
+                            )
+                        } else {
+                            ident.clone()
+                        };
                         captures.push(quote!(#(#attrs)* let #m #ident = #ident;));
                     }
                     pat => {
@@ -244,7 +256,7 @@ pub(crate) fn rewrite_signature(
                     .collect();
                 only = Lifetime::new("'_", only.span());
             }
-            let span = ret.span();
+            let span = crate::expand::at_expansion(ret.span());
             let task = value_task_type(opts, span);
             sig.output =
                 syn::parse2(quote_spanned!(span=> -> #task<#only, #ret>)).expect("a return type");
@@ -357,10 +369,13 @@ pub(crate) fn rewrite_signature(
     let where_clause = sig.generics.make_where_clause();
     where_clause.predicates.extend(bounds);
 
-    // The whole output at the user's return type, so a mismatch with the trait points there.
+    // The whole output at the user's return type, so a mismatch with the trait points there;
+    // the value task around it is the expansion's, which clippy does not score
+    // (`type_complexity`), as it does not an `async fn`'s output.
     let span = ret.span();
-    let task = value_task_type(opts, span);
     let output_lt = Lifetime::new(&output_lt.to_string(), span);
+    let span = crate::expand::at_expansion(span);
+    let task = value_task_type(opts, span);
     sig.output =
         syn::parse2(quote_spanned!(span=> -> #task<#output_lt, #ret>)).expect("a return type");
     ret

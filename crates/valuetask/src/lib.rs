@@ -133,7 +133,7 @@ pub use value_task::ValueTask;
 ///   an argument taken by value whose type uses a type parameter `T` of the impl needs
 ///   `where T: 'value_task` on the method (the bound the impl-level attribute adds itself).
 /// - A free `async fn` with exactly one lifetime (elided or named), no type parameters, no
-///   `impl Trait` arguments and no `where` clause returns `ValueTask` of that lifetime
+///   `impl Trait` arguments, no argument under `#[cfg]` and no `where` clause returns `ValueTask` of that lifetime
 ///   (`fn(&'a str) -> ValueTask<'a, T>`), unbounded, so the function is a higher-ranked
 ///   callback: it coerces to `for<'a> fn(&'a str) -> ValueTask<'a, T>` and meets
 ///   `F: for<'a> Fn(&'a str) -> ValueTask<'a, T>` (a handler table), which a plain `async fn`,

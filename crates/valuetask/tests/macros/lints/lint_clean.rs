@@ -349,3 +349,69 @@ fn expectations_of_async_only_lints_are_allowances() {
     assert_eq!(crate::common::drive(Hidden.panics(Some(7))), 7);
     assert_eq!(crate::common::drive(not_send(std::rc::Rc::new(8))), 8);
 }
+
+/// Shapes whose expansion a plain `async fn` does not lint, and ours must not either: an
+/// unused `_name` argument the future holds (`used_underscore_binding`,
+/// `no_effect_underscore_binding`), a suspending body whose output is a future
+/// (`async_yields_async`), an output complex enough for `type_complexity` around a
+/// `ValueTask` or in a `let`, and a trait that expects `async_fn_in_trait` (it has no
+/// `async fn` after the rewrite).
+#[value_task]
+#[expect(async_fn_in_trait, reason = "met natively")]
+pub trait Spawning {
+    /// Spawns.
+    async fn spawn(&self, request: String) -> Pin<Box<dyn Future<Output = usize> + Send>>;
+    /// Lists.
+    async fn rows(&self) -> Result<Vec<(String, Vec<u8>)>, Box<dyn std::error::Error + Send>>;
+    /// Ignores its argument.
+    async fn ignore(&self, ignored: String) -> u8;
+}
+
+/// Implements `Spawning`.
+pub struct Spawner;
+
+#[value_task]
+impl Spawning for Spawner {
+    async fn spawn(&self, request: String) -> Pin<Box<dyn Future<Output = usize> + Send>> {
+        yield_once().await;
+        Box::pin(async move { request.len() })
+    }
+    async fn rows(&self) -> Result<Vec<(String, Vec<u8>)>, Box<dyn std::error::Error + Send>> {
+        yield_once().await;
+        Ok(vec![("row".to_owned(), vec![1])])
+    }
+    async fn ignore(&self, _ignored: String) -> u8 {
+        yield_once().await;
+        9
+    }
+}
+
+impl Spawner {
+    /// A forwarding body whose output is a future, in a frame (`lazy`).
+    #[value_task(lazy)]
+    pub async fn spawn_later(
+        &self,
+        request: String,
+    ) -> Pin<Box<dyn Future<Output = usize> + Send>> {
+        self.spawn(request).await
+    }
+}
+
+/// An argument under `#[cfg]` with the function's only lifetime (its value task's then).
+#[value_task]
+pub async fn gated(#[cfg(any())] tag: &str, count: u32) -> u32 {
+    count + 1
+}
+
+#[test]
+fn outputs_that_are_futures_or_complex_and_unused_arguments_run() {
+    use crate::common::drive;
+    let spawned = drive(Spawner.spawn("four".to_owned()));
+    assert_eq!(drive(spawned), 4);
+    let later = drive(Spawner.spawn_later("three".to_owned()));
+    assert_eq!(drive(later), 5);
+    let rows = drive(Spawner.rows()).map_err(|e| e.to_string());
+    assert_eq!(rows, Ok(vec![("row".to_owned(), vec![1])]));
+    assert_eq!(drive(Spawner.ignore(String::new())), 9);
+    assert_eq!(gated(1).get_result(), 2);
+}
