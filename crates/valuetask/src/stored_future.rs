@@ -556,3 +556,27 @@ unsafe fn first_poll<F: Future, S: StartedInto<F>, const BOXED: bool>(
         }
     }
 }
+
+#[cfg(all(test, not(valuetask_loom)))]
+mod tests {
+    use super::class;
+    use crate::pool::{return_block, take_block};
+    use crate::ValueTask;
+
+    /// `make` (`macro_support::start`'s closure) that panics: the block taken for its future
+    /// goes back, the one this thread gave back last, so it is the next one taken.
+    #[test]
+    fn a_make_that_panics_gives_its_block_back() {
+        type Made = std::future::Ready<u64>;
+        let class = class::<Made>();
+        let block = take_block(class);
+        return_block(class, block);
+        let caught = std::panic::catch_unwind(|| {
+            ValueTask::<u64>::start_with(|| -> Made { panic!("make panicked") })
+        });
+        assert!(caught.is_err());
+        let again = take_block(class);
+        assert_eq!(again, block, "the block start_with took is back");
+        return_block(class, again);
+    }
+}
