@@ -39,6 +39,15 @@ fn a_fresh_core_is_version_0_and_pending() {
 }
 
 #[test]
+fn a_value_task_of_a_core_shows_its_token() {
+    let core = Core::new();
+    core.reset();
+    core.reset();
+    let vt = core.value_task();
+    assert!(format!("{vt:?}").contains("token: 2"), "{vt:?}");
+}
+
+#[test]
 fn reset_increments_the_version_by_exactly_one_and_completing_does_not_change_it() {
     let core = Core::new();
     for expected in 0..5u32 {
