@@ -253,6 +253,10 @@ impl VisitMut for ElidedLifetimes {
     // (higher-ranked), not named after the function's.
     fn visit_type_bare_fn_mut(&mut self, _: &mut syn::TypeBareFn) {}
 
+    // Expressions in types (array lengths: `[u8; size_of::<&u8>()]`) are constants of their
+    // own, which may not name the signature's lifetimes.
+    fn visit_expr_mut(&mut self, _: &mut syn::Expr) {}
+
     fn visit_parenthesized_generic_arguments_mut(
         &mut self,
         _: &mut syn::ParenthesizedGenericArguments,
@@ -349,7 +353,8 @@ impl VisitMut for Unname {
 
 /// A free function's one lifetime, when the value task can take it as its own: no type
 /// parameters, no `impl Trait` arguments (each is one, bounded by the output lifetime), no
-/// `where` clause, no argument under `#[cfg]`, no bound on the lifetime, and no other lifetime in the arguments but
+/// `where` clause, no macro's type in an argument, no argument under `#[cfg]` that borrows, no
+/// bound on the lifetime, and no other lifetime in the arguments but
 /// `'static` and those bound inside the arguments (`for<..>`, `fn(&'_ T)`). Every argument then outlives it, and, left
 /// unbounded, it stays late-bound: the function coerces to a higher-ranked
 /// `for<'a> fn(&'a str) -> ValueTask<'a, T>` (a handler table), as a hand-written one does.
@@ -370,11 +375,19 @@ pub(crate) fn sole_unbounded_lifetime(sig: &Signature) -> Option<SoleLifetime> {
         return None;
     }
     // An argument under `#[cfg]` may be compiled out, and its lifetime with it: elided
-    // (`ValueTask<'_, T>`), the output would have none to take (E0106).
-    if sig.inputs.iter().any(|arg| {
-        matches!(arg, FnArg::Typed(typed) if typed.attrs.iter().any(|attr| {
-            attr.path().is_ident("cfg") || attr.path().is_ident("cfg_attr")
-        }))
+    // (`ValueTask<'_, T>`), the output would have none to take (E0106). A macro's type
+    // (`bytes!()`) may hold a lifetime the attribute cannot see, another input to elide
+    // from.
+    let may_borrow = |ty: &Type| {
+        contains_type_macro(ty) || !ArgumentLifetimes::free_in(std::iter::once(ty)).is_empty()
+    };
+    if sig.inputs.iter().any(|arg| match arg {
+        FnArg::Typed(typed) => {
+            contains_type_macro(&typed.ty)
+                || (typed.attrs.iter().any(|attr| attr.path().is_ident("cfg"))
+                    && may_borrow(&typed.ty))
+        }
+        FnArg::Receiver(_) => false,
     }) {
         return None;
     }
@@ -391,6 +404,19 @@ pub(crate) fn sole_unbounded_lifetime(sig: &Signature) -> Option<SoleLifetime> {
         lifetime: only.lifetime.clone(),
         alone,
     })
+}
+
+/// Whether `ty` has a macro's type in it (`bytes!()`), whose lifetimes syn does not see.
+fn contains_type_macro(ty: &Type) -> bool {
+    struct Finder(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_type_macro(&mut self, _: &'ast syn::TypeMacro) {
+            self.0 = true;
+        }
+    }
+    let mut finder = Finder(false);
+    syn::visit::visit_type(&mut finder, ty);
+    finder.0
 }
 
 /// See [`sole_unbounded_lifetime`].

@@ -133,11 +133,15 @@ pub use value_task::ValueTask;
 ///   an argument taken by value whose type uses a type parameter `T` of the impl needs
 ///   `where T: 'value_task` on the method (the bound the impl-level attribute adds itself).
 /// - A free `async fn` with exactly one lifetime (elided or named), no type parameters, no
-///   `impl Trait` arguments, no argument under `#[cfg]` and no `where` clause returns `ValueTask` of that lifetime
+///   `impl Trait` arguments, no macro's type (`bytes!()`) among its arguments' types, no
+///   borrowing argument under `#[cfg]` and no `where` clause returns `ValueTask` of that lifetime
 ///   (`fn(&'a str) -> ValueTask<'a, T>`), unbounded, so the function is a higher-ranked
 ///   callback: it coerces to `for<'a> fn(&'a str) -> ValueTask<'a, T>` and meets
 ///   `F: for<'a> Fn(&'a str) -> ValueTask<'a, T>` (a handler table), which a plain `async fn`,
-///   with its unnameable future, cannot. (A method without `self` or `Self`, annotated on its
+///   with its unnameable future, cannot. Any other free function's lifetimes are bounded by
+///   its value task's (`'a: 'value_task`), which makes them early-bound: it does not meet a
+///   higher-ranked bound over two lifetimes (`impl AsyncFn(&str, &str) -> bool`) that a plain
+///   `async fn` meets; pass an async closure that calls it (`async |a, b| f(a, b).await`). (A method without `self` or `Self`, annotated on its
 ///   own, looks like a free function to the attribute: in a trait impl, annotate the impl
 ///   block, so that its signature takes the trait's form.)
 /// - A call starts the body at once and runs it to its first suspension, as a .NET `async`
@@ -176,7 +180,8 @@ pub use value_task::ValueTask;
 ///   makes the signature's elision ambiguous or leaves the future unbounded (E0106, or
 ///   "lifetime may not live long enough", where a plain `async fn` compiles), and in the
 ///   output of a body that only awaits one call it is not shortened to the method's. Write
-///   it (`Cow<'_, str>`), as the `elided_lifetimes_in_paths` lint asks.
+///   it (`Cow<'_, str>`), as the `elided_lifetimes_in_paths` lint asks. So is one inside a
+///   macro's type (`bytes!()` for `&[u8]`): write the type itself where it borrows.
 /// - A method's own options go in `#[value_task(..)]` by that name: under `cfg_attr` they
 ///   would apply after the outer attribute rewrote the method (a compile error says so),
 ///   and under another name (`use valuetask::value_task as vt`) the outer one does not see

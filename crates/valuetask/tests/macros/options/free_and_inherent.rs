@@ -300,6 +300,67 @@ mod handlers {
     pub async fn fixed<const N: usize>(bytes: &[u8; N]) -> usize {
         bytes.iter().filter(|b| **b != 0).count()
     }
+
+    /// An argument under `#[cfg]` that borrows nothing leaves the form higher-ranked.
+    #[value_task]
+    pub async fn tagged(text: &str, #[cfg(any())] id: u64) -> usize {
+        text.len()
+    }
+
+    /// An argument under `#[cfg]` that borrows (compiled out here): the general form, whose
+    /// output has a lifetime of its own (elided from the one left, it had none: E0106).
+    #[value_task]
+    pub async fn gated(#[cfg(any())] tag: &str, count: usize) -> usize {
+        count
+    }
+
+    macro_rules! bytes {
+        () => {
+            &[u8]
+        };
+    }
+
+    /// A macro's type may borrow, unseen: the general form (elided, `'_` would be ambiguous
+    /// between two inputs: E0106).
+    #[value_task]
+    pub async fn with_needle(hay: &str, needle: bytes!()) -> usize {
+        hay.len() + needle.len()
+    }
+
+    /// A constant expression in an argument's type keeps its own elision (named after the
+    /// function's, it could not use them: E0106 before).
+    #[value_task]
+    pub async fn sized(bytes: [u8; std::mem::size_of::<&u8>()]) -> usize {
+        bytes.len()
+    }
+}
+
+#[test]
+fn cfg_arguments_macro_types_and_constants_in_types_compile() {
+    let tagged: for<'a> fn(&'a str) -> ValueTask<'a, usize> = handlers::tagged;
+    assert_eq!(drive(tagged("abc")), 3);
+    assert_eq!(drive(handlers::gated(4)), 4);
+    assert_eq!(drive(handlers::with_needle("ab", b"c")), 3);
+    assert_eq!(drive(handlers::sized([0; 8])), 8);
+}
+
+/// A free function with two lifetimes is not higher-ranked (each is bounded by the value
+/// task's): an async closure that calls it is.
+#[value_task]
+async fn has_prefix(text: &str, prefix: &str) -> bool {
+    text.starts_with(prefix)
+}
+
+async fn serve(handler: impl AsyncFn(&str, &str) -> bool) -> bool {
+    let owned = String::from("abc");
+    handler(&owned, "ab").await
+}
+
+#[test]
+fn a_two_lifetime_function_is_passed_as_an_async_closure() {
+    assert!(drive(serve(async |text: &str, prefix: &str| {
+        has_prefix(text, prefix).await
+    })));
 }
 
 type Handler = for<'a> fn(&'a str) -> ValueTask<'a, usize>;
