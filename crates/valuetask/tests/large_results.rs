@@ -164,6 +164,36 @@ fn a_body_that_completes_at_the_call_keeps_its_large_result_in_its_block() {
     assert_eq!(drops.load(Ordering::Relaxed), 2, "dropped unpolled: once");
 }
 
+/// A large result ready at the call, from `from_result` or a body: its value task says it
+/// is ready, and `preserve` keeps it where it is (no task made for it).
+#[test]
+fn a_large_ready_result_is_shown_ready_and_preserved_in_place() {
+    const READY: &str = "ValueTask { backing: \"Ready\", is_completed: true }";
+    let given = ValueTask::from_result(Ok::<_, TaskError>([7u64; 32]));
+    assert_eq!(format!("{given:?}"), READY);
+    let kept = given.preserve();
+    assert_eq!(format!("{kept:?}"), READY, "not made a task");
+    assert_eq!(kept.get_result(), Ok([7; 32]));
+    let body = ValueTask::start(async { Ok::<_, TaskError>([8u64; 32]) });
+    assert_eq!(format!("{body:?}"), READY);
+    let kept = body.preserve();
+    assert_eq!(format!("{kept:?}"), READY, "not made a task");
+    assert_eq!(kept.get_result(), Ok([8; 32]));
+    // A future too large for the pool, boxed, whose output stays in its box.
+    let suspend = std::hint::black_box(false);
+    let boxed = ValueTask::start(async move {
+        let pad = std::hint::black_box([9u8; 5000]);
+        if suspend {
+            yield_once().await;
+        }
+        Ok::<_, TaskError>([u64::from(pad[4999]); 32])
+    });
+    assert_eq!(format!("{boxed:?}"), READY);
+    let kept = boxed.preserve();
+    assert_eq!(format!("{kept:?}"), READY, "not made a task");
+    assert_eq!(kept.get_result(), Ok([9; 32]));
+}
+
 #[test]
 fn a_suspending_body_gives_its_large_result_once_or_drops_it_once() {
     let drops = counter();
