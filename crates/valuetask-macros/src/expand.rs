@@ -431,7 +431,9 @@ pub(crate) fn rewrite_method(
         _ => uses_self(sig, None),
     };
     // Decided on the signature as written, before `rewrite_params` renames its patterns.
-    let forward = crate::forwarding::forwarded_call(sig, body, outer).cloned();
+    // A deferred method knows its enclosing item's parameters by name only, not their bounds.
+    let forward =
+        crate::forwarding::forwarded_call(sig, body, outer, opts.deferred.is_none()).cloned();
     let captures = rewrite_params(sig, true);
     // Where the future is made: errors about it (not `Send`) point at the `async` keyword.
     let async_span = sig

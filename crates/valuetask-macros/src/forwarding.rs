@@ -57,11 +57,14 @@
 use syn::{BinOp, Block, Expr, FnArg, Pat, Signature, Stmt, Type, UnOp};
 
 /// The call a body only awaits, if it forwards (see the module docs). `outer`: the generics
-/// of the impl or trait around the method.
+/// of the impl or trait around the method; with `outer_bounds: false`, their names alone (a
+/// method deferred behind other attribute macros), so that any of their type parameters may
+/// be bound with an associated type.
 pub fn forwarded_call<'b>(
     sig: &Signature,
     body: &'b Block,
     outer: Option<&syn::Generics>,
+    outer_bounds: bool,
 ) -> Option<&'b Expr> {
     let [Stmt::Expr(Expr::Await(awaited), None)] = body.stmts.as_slice() else {
         return None;
@@ -75,10 +78,17 @@ pub fn forwarded_call<'b>(
         .chain(outer.into_iter().flat_map(syn::Generics::type_params))
         .map(|param| &param.ident)
         .collect();
-    let bound_params = params_with_bound_associated_types(
-        std::iter::once(&sig.generics).chain(outer),
+    let mut bound_params = params_with_bound_associated_types(
+        std::iter::once(&sig.generics).chain(outer.filter(|_| outer_bounds)),
         &type_params,
     );
+    if !outer_bounds {
+        bound_params.extend(
+            outer
+                .into_iter()
+                .flat_map(|g| g.type_params().map(|p| &p.ident)),
+        );
+    }
     let scope = OutputScope {
         type_params: &type_params,
         bound_params: &bound_params,
@@ -420,7 +430,7 @@ mod tests {
     use syn::{parse_quote, ItemFn};
 
     fn forwards(item: ItemFn) -> bool {
-        forwarded_call(&item.sig, &item.block, None).is_some()
+        forwarded_call(&item.sig, &item.block, None, true).is_some()
     }
 
     #[test]
@@ -474,7 +484,7 @@ mod tests {
     }
 
     fn forwards_in(item: ItemFn, outer: syn::Generics) -> bool {
-        forwarded_call(&item.sig, &item.block, Some(&outer)).is_some()
+        forwarded_call(&item.sig, &item.block, Some(&outer), true).is_some()
     }
 
     #[test]
@@ -504,6 +514,13 @@ mod tests {
         assert!(!forwards(parse_quote! {
             async fn get(&self) -> str_of!('a) { self.0.get().await }
         }));
+        // Deferred, a method sees its impl's parameters by name only.
+        let names: syn::ItemImpl = parse_quote! {
+            impl<'a, N> Lookup<N> for Generic<'a, N> {}
+        };
+        let item: ItemFn = parse_quote! { async fn get(&self) -> NameOf<N> { self.0.get().await } };
+        assert!(forwarded_call(&item.sig, &item.block, Some(&names.generics), true).is_some());
+        assert!(forwarded_call(&item.sig, &item.block, Some(&names.generics), false).is_none());
         // Alone, a method does not see its impl's parameters: `N::Name` may be a projection.
         assert!(!forwards(parse_quote! {
             async fn get(&self) -> N::Name { self.0.get().await }

@@ -612,6 +612,7 @@ mod hidden_lifetimes {
     #[value_task]
     pub trait Aliased<N: Naming> {
         async fn aliased(&self, id: u32) -> NameOf<N>;
+        async fn aliased_deferred(&self, id: u32) -> NameOf<N>;
     }
 
     #[value_task]
@@ -620,6 +621,12 @@ mod hidden_lifetimes {
         N: Naming<Name = &'a str> + Send + Sync,
     {
         async fn aliased(&self, id: u32) -> NameOf<N> {
+            self.0.lookup(id).await
+        }
+        // Rewritten after another attribute macro (deferred), which sees the impl's
+        // parameters by name only: `N` may be bound with an associated type.
+        #[cfg_attr(any(), tracing::instrument)]
+        async fn aliased_deferred(&self, id: u32) -> NameOf<N> {
             self.0.lookup(id).await
         }
     }
@@ -685,6 +692,7 @@ fn outputs_with_hidden_lifetimes_keep_a_frame() {
     let generic = Generic::<ByRef<'_>>(&table, std::marker::PhantomData);
     assert_eq!(generic.look(1).get_result(), "x");
     assert_eq!(generic.aliased(1).get_result(), "x");
+    assert_eq!(generic.aliased_deferred(1).get_result(), "x");
     assert_eq!(generic.look_here(1).get_result(), "x");
     assert_eq!(scoped.title(1).get_result(), "x");
     assert_eq!(Marked::marked(&table, 1).get_result(), 2);
