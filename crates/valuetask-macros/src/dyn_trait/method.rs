@@ -232,6 +232,18 @@ impl Method {
                         Some(output) if contains_impl_trait(&output) => {
                             return Err(future_of_impl_trait(&output).expect("it contains one"));
                         }
+                        Some(_) if leaves_out_an_input_lifetime(sig, &it.bounds) => {
+                            return Err(syn::Error::new(
+                                ty.span(),
+                                format!(
+                                    "#[dyn_trait]: `{name}`'s `use<..>` leaves out a lifetime of \
+                                     its arguments (the receiver's included), which its `dyn` \
+                                     form's future borrows: name the lifetime and list it \
+                                     (`fn {name}<'a>(&'a self) -> impl Future<..> + use<'a, \
+                                     Self>`), remove `use<..>`, or add `where Self: Sized`"
+                                ),
+                            ));
+                        }
                         Some(output) => Kind::Future {
                             output,
                             send: it.bounds.iter().any(|b| is_auto(b, "Send")),
@@ -911,6 +923,84 @@ fn argument_lifetime(it: &syn::TypeImplTrait) -> Option<Lifetime> {
             .cloned()
             .unwrap_or(first),
     )
+}
+
+/// Whether `bounds` have a `use<..>` that leaves out a lifetime of `sig`'s inputs: one elided
+/// when `'_` is not listed, or one named and not listed (`'static` aside).
+fn leaves_out_an_input_lifetime(
+    sig: &Signature,
+    bounds: &Punctuated<TypeParamBound, Token![+]>,
+) -> bool {
+    struct Inputs<'l> {
+        listed: &'l [String],
+        left_out: bool,
+    }
+    impl<'ast> syn::visit::Visit<'ast> for Inputs<'_> {
+        fn visit_type_reference(&mut self, r: &'ast syn::TypeReference) {
+            if r.lifetime.is_none() && !self.listed.iter().any(|l| l == "'_") {
+                self.left_out = true;
+            }
+            syn::visit::visit_type_reference(self, r);
+        }
+        fn visit_lifetime(&mut self, lt: &'ast Lifetime) {
+            let name = lt.ident.to_string();
+            if name != "static" && !self.listed.contains(&format!("'{name}")) {
+                self.left_out = true;
+            }
+        }
+        // `fn(&T)`, `Fn(&T)` and `for<'b>` bind their own lifetimes.
+        fn visit_type_bare_fn(&mut self, _: &'ast syn::TypeBareFn) {}
+        fn visit_parenthesized_generic_arguments(
+            &mut self,
+            _: &'ast syn::ParenthesizedGenericArguments,
+        ) {
+        }
+        fn visit_bound_lifetimes(&mut self, _: &'ast syn::BoundLifetimes) {}
+    }
+    let Some(capture) = bounds.iter().find(|b| is_precise_capture(b)) else {
+        return false;
+    };
+    let listed: Vec<String> = capture
+        .to_token_stream()
+        .into_iter()
+        .filter_map(|t| match t {
+            proc_macro2::TokenTree::Group(g) => Some(g.stream()),
+            _ => None,
+        })
+        .chain(std::iter::once(capture.to_token_stream()))
+        .flat_map(|stream| {
+            let mut names = Vec::new();
+            let mut quote_seen = false;
+            for t in stream {
+                match t {
+                    proc_macro2::TokenTree::Punct(p) if p.as_char() == '\'' => quote_seen = true,
+                    proc_macro2::TokenTree::Ident(i) if quote_seen => {
+                        names.push(format!("'{i}"));
+                        quote_seen = false;
+                    }
+                    _ => quote_seen = false,
+                }
+            }
+            names
+        })
+        .collect();
+    let mut inputs = Inputs {
+        listed: &listed,
+        left_out: false,
+    };
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(r) => match &r.reference {
+                Some((_, None)) => {
+                    inputs.left_out |= !listed.iter().any(|l| l == "'_");
+                }
+                Some((_, Some(lt))) => syn::visit::Visit::visit_lifetime(&mut inputs, lt),
+                None => syn::visit::Visit::visit_type(&mut inputs, &r.ty),
+            },
+            FnArg::Typed(t) => syn::visit::Visit::visit_type(&mut inputs, &t.ty),
+        }
+    }
+    inputs.left_out
 }
 
 /// A `use<..>` bound (precise capturing), by its tokens: syn parses it as its own variant or,

@@ -1212,6 +1212,28 @@ mod precise_capturing_outputs {
     trait Items {
         fn items(&self) -> impl Iterator<Item = u8> + use<'_, Self>;
         fn first(&self) -> impl Future<Output = u8> + Send + use<'_, Self>;
+        // Every argument's lifetime listed: named, or `'_` for the elided ones.
+        fn at<'a>(&'a self, key: &'a str) -> impl Future<Output = u8> + use<'a, Self>;
+        fn fixed(&self, key: &'static str) -> impl Future<Output = u8> + use<'_, Self>;
+    }
+
+    #[dyn_trait(DynOwned = dyn(box) Owned)]
+    trait Owned {
+        fn first(&self) -> u8;
+        // Left out of the `dyn` form: its capture list is the trait's business alone.
+        fn owned(&self) -> impl Future<Output = u8> + use<Self>
+        where
+            Self: Sized;
+    }
+
+    impl Owned for Bytes {
+        fn first(&self) -> u8 {
+            self.0[0]
+        }
+        fn owned(&self) -> impl Future<Output = u8> + use<> {
+            let first = self.0[0];
+            async move { first }
+        }
     }
 
     struct Bytes(Vec<u8>);
@@ -1226,6 +1248,12 @@ mod precise_capturing_outputs {
                 self.0[0]
             }
         }
+        fn at<'a>(&'a self, key: &'a str) -> impl Future<Output = u8> + use<'a> {
+            async move { self.0[key.len()] }
+        }
+        fn fixed(&self, key: &'static str) -> impl Future<Output = u8> + use<'_> {
+            async move { self.0[key.len() - 1] }
+        }
     }
 
     #[test]
@@ -1233,6 +1261,10 @@ mod precise_capturing_outputs {
         let bytes = DynItems::new_box(Bytes(vec![4, 5]));
         assert_eq!(bytes.items().sum::<u8>(), 9);
         assert_eq!(drive(bytes.first()), 4);
+        assert_eq!(drive(bytes.at("a")), 5);
+        assert_eq!(drive(bytes.fixed("a")), 4);
+        assert_eq!(drive(Bytes(vec![3]).owned()), 3);
+        assert_eq!(DynOwned::new_box(Bytes(vec![2])).first(), 2);
         let plain = Bytes(vec![6]);
         assert_eq!(drive(<&Bytes as Items>::first(&&plain)), 6);
     }
