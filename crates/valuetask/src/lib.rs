@@ -296,8 +296,8 @@ pub use valuetask_macros::value_task;
 /// `impl FnOnce() + Send + 'static` job reaches the implementor as `'static`), a
 /// `-> impl Trait` return other than a future (a `use<..>` bound
 /// on it is left to the trait: the generated impls capture their parameters; one that leaves
-/// out a lifetime of the arguments, the receiver's included, is an error, as the `dyn` form's
-/// future borrows them all),
+/// out a lifetime of the arguments, the receiver's included, is an error, as what the `dyn` form
+/// returns borrows them all),
 /// and a future of more than 4,080 bytes (the pool's largest block, less its header) or an output of
 /// more than 4,064.
 ///

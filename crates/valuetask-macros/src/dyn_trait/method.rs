@@ -232,15 +232,15 @@ impl Method {
                         Some(output) if contains_impl_trait(&output) => {
                             return Err(future_of_impl_trait(&output).expect("it contains one"));
                         }
-                        Some(_) if leaves_out_an_input_lifetime(sig, &it.bounds) => {
+                        _ if leaves_out_an_input_lifetime(sig, &it.bounds) => {
                             return Err(syn::Error::new(
                                 ty.span(),
                                 format!(
                                     "#[dyn_trait]: `{name}`'s `use<..>` leaves out a lifetime of \
-                                     its arguments (the receiver's included), which its `dyn` \
-                                     form's future borrows: name the lifetime and list it \
-                                     (`fn {name}<'a>(&'a self) -> impl Future<..> + use<'a, \
-                                     Self>`), remove `use<..>`, or add `where Self: Sized`"
+                                     its arguments (the receiver's included), which what its \
+                                     `dyn` form returns borrows: name the lifetime and list it \
+                                     (`fn {name}<'a>(&'a self) -> impl Trait + use<'a, Self>`), \
+                                     remove `use<..>`, or add `where Self: Sized`"
                                 ),
                             ));
                         }
