@@ -158,7 +158,11 @@ pub use value_task::ValueTask;
 ///   comes out of the call, not out of a later poll; and a scope entered around the awaiting
 ///   (a tokio task-local's `scope(value, call())`, an `instrument`ed span) does not cover it.
 ///   (So a body that creates runtime resources, such as a tokio timer, before its first
-///   `.await` needs the runtime at the call: call it from async code.) Where code ported from
+///   `.await` needs the runtime at the call: call it from async code. And what it awaits
+///   there is polled with a waker that wakes nothing, until the value task's first poll polls
+///   it again with the caller's: a leaf that keeps one waker, replacing the last, and that
+///   the caller polled itself just before the call, wakes nobody until the value task is
+///   polled.) Where code ported from
 ///   `#[async_trait]` relies on that laziness, `#[value_task(lazy)]` (on the item or one
 ///   method) starts the body at the first poll instead ([`ValueTask::new`]), still pooled;
 ///   such calls are not counted by the `stats` advisor, which cannot tell at the call.

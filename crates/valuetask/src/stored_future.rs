@@ -18,7 +18,13 @@
 //!   real waker. If it completes there, keep its output in the block (**Held**), wake the
 //!   real waker and return
 //!   `Pending`; the next poll gives the output. So a body that suspended at the call suspends
-//!   its caller at least once, as a lazily polled one would.
+//!   its caller at least once, as a lazily polled one would. Not as often: a clone of the
+//!   first poll's waker wakes nothing, so a yield whose wake was deferred through one (the
+//!   yield, not a registration) is not told apart, and that re-poll goes past it. A body
+//!   that yields twice that way at the call returns `Pending` to its executor once where a
+//!   lazily polled one does twice (`tests/eager_start_yields.rs`); the work between the two
+//!   yields runs in the caller's first poll. Telling them apart takes clones that are handles
+//!   into the block (issue 60's direction), not taken.
 //!
 //! - Otherwise (it neither woke nor kept the waker) it is **Plain** at once.
 //!
