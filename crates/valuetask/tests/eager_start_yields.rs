@@ -233,6 +233,57 @@ fn a_future_whose_drop_panics_after_it_completed_is_dropped_once_and_its_output_
     assert_eq!(drops.load(Ordering::Relaxed), 1, "the held output, once");
 }
 
+/// Drops of [`Marked`] outputs.
+static MARKED_DROPS: AtomicUsize = AtomicUsize::new(0);
+
+/// An output of 40 bytes aligned to 1: neither whole words nor past the slot's 64 bytes, so
+/// the block's poll delivers it into the poller's slot (`backing::Delivered`), where it
+/// waits while the block is released.
+struct Marked([u8; 40]);
+
+impl Drop for Marked {
+    fn drop(&mut self) {
+        MARKED_DROPS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Completes at its second poll with a [`Marked`], and panics when dropped.
+struct MarkedPanicsOnDrop(bool);
+
+impl Future for MarkedPanicsOnDrop {
+    type Output = Marked;
+    fn poll(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Marked> {
+        if std::mem::replace(&mut self.0, true) {
+            Poll::Ready(Marked([3; 40]))
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+impl Drop for MarkedPanicsOnDrop {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("the finished future's drop panics");
+        }
+    }
+}
+
+#[test]
+fn a_delivered_output_whose_futures_drop_panics_is_dropped_once() {
+    let mut vt = ValueTask::start(MarkedPanicsOnDrop(false));
+    let polled = catch_unwind(AssertUnwindSafe(|| {
+        Pin::new(&mut vt).poll(&mut Context::from_waker(Waker::noop()))
+    }));
+    assert!(polled.is_err(), "the drop's panic reaches the poller");
+    drop(vt);
+    assert_eq!(
+        MARKED_DROPS.load(Ordering::Relaxed),
+        1,
+        "the delivered output, once, as the release unwound"
+    );
+}
+
 /// [`PanicsOnDrop`] with an output of more than three words, which the block's poll returns
 /// straight into the poller's place (`backing::PollFn`): the value task keeps the finished
 /// future's block until it is dropped (`Repr::Yielded`), as a box is kept until the boxed
