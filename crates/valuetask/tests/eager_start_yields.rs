@@ -148,7 +148,11 @@ fn a_body_that_wakes_a_clone_yields_once_too() {
 fn two_deferred_yields_at_the_call_suspend_the_caller_once() {
     assert_eq!(pendings(yielding_by_clone(2)), ((), 2), "polled lazily");
     assert_eq!(pendings(ValueTask::start(yielding_by_clone(2))), ((), 1));
-    assert_eq!(pendings(ValueTask::start(yielding(2))), ((), 2), "a woken yield");
+    assert_eq!(
+        pendings(ValueTask::start(yielding(2))),
+        ((), 2),
+        "a woken yield"
+    );
 }
 
 #[test]
