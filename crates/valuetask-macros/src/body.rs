@@ -184,8 +184,9 @@ pub(crate) fn wrap_body_uncounted(
     };
     let support = opts.macro_support(span);
     let holds = hold_output(stmts, ret, &support, span, Tail::Return);
-    // The async block at the expansion: clippy's `async_yields_async` reads a block, never
-    // an `async fn`, whose output is a future.
+    // The block's value is returned, not its tail (`Tail::Return`): clippy's
+    // `async_yields_async` reads an async block's tail (never an `async fn`'s) and reports an
+    // output that is a future. The block is the expansion's code, at the body's location.
     let future = quote_spanned! {at_expansion(span)=>
         async move {
             #fix_output
