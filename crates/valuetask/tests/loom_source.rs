@@ -1,5 +1,5 @@
 //! Loom models of `ManualResetValueTaskSourceCore` (set vs poll, set vs reset, poll vs reset,
-//! set vs drop, two completers, set vs a waiting value task's withdrawal, reset vs it) and of a `CompletionPool` slot completed and consumed on different threads, and its completer waiting for `closed`.
+//! set vs drop, two completers, set vs a waiting value task's withdrawal, reset vs it, reset vs a completion with a waiting consumer and vs a consumer taking the result, a withdrawal vs another value task's poll) and of a `CompletionPool` slot completed and consumed on different threads, and its completer waiting for `closed` (with one waker or a new one).
 //! Run with
 //! `RUSTFLAGS="--cfg valuetask_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release --test loom_source`.
 #![cfg(valuetask_loom)]
@@ -609,5 +609,169 @@ fn pooled_poll_closed_races_the_consumers_registration() {
         assert_eq!(consumer.join().unwrap(), Ok(5));
         assert_eq!(wakes.count(), 0);
         assert_eq!(Arc::strong_count(&wakes), 2, "the kept clone was dropped");
+    });
+}
+
+/// A consumer waits (its waker registered) while the owner resets the core and a producer
+/// completes it on another thread: whichever lands first takes the waker under the lock, so
+/// the consumer is woken exactly once (by the completion of its generation, or by the reset
+/// that ends it), no clone of its waker is kept, and the result, in whichever generation it
+/// landed, is dropped once.
+#[test]
+fn reset_races_a_completion_while_a_consumer_waits_and_wakes_it_once() {
+    model(|| {
+        let marker = Arc::new(());
+        let core = Arc::new(ManualResetValueTaskSourceCore::<Arc<()>>::new());
+        let (wakes, waker) = Wakes::new();
+        let mut cx = std::task::Context::from_waker(&waker);
+        assert!(core.poll_result(0, &mut cx).is_pending());
+        let producer = {
+            let (core, marker) = (core.clone(), marker.clone());
+            thread::spawn(move || core.set_result(marker))
+        };
+        core.reset();
+        producer.join().unwrap();
+        assert_eq!(
+            wakes.count(),
+            1,
+            "woken once, by the completion or by the reset"
+        );
+        assert_eq!(Arc::strong_count(&wakes), 2, "no clone of the waker kept");
+        match core.status(1) {
+            // Set in generation 0: the reset dropped the untaken result.
+            valuetask::SourceStatus::Pending => assert_eq!(Arc::strong_count(&marker), 1),
+            // Set in generation 1: the core holds it.
+            valuetask::SourceStatus::Succeeded => assert_eq!(Arc::strong_count(&marker), 2),
+            other => panic!("unexpected status {other:?}"),
+        }
+        drop(core);
+        assert_eq!(Arc::strong_count(&marker), 1);
+    });
+}
+
+/// Counts its drops.
+#[derive(Debug)]
+struct Counted(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A completed, untaken generation: a consumer on another thread takes the result while the
+/// owner resets the core. The consumer either takes it (and the reset moves nothing out) or
+/// polls after the reset and gets the stale-token panic (and the reset dropped the result):
+/// the result is dropped exactly once either way, never read after the reset moved it.
+#[test]
+fn reset_races_a_consumer_taking_the_untaken_result_which_is_dropped_once() {
+    model(|| {
+        let drops = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let dropped = || drops.load(std::sync::atomic::Ordering::SeqCst);
+        let core = Arc::new(ManualResetValueTaskSourceCore::<Counted>::new());
+        core.set_result(Counted(drops.clone()));
+        let consumer = {
+            let core = core.clone();
+            thread::spawn(move || {
+                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    core.poll_result(0, &mut cx)
+                }))
+                .ok()
+            })
+        };
+        core.reset();
+        match consumer.join().unwrap() {
+            Some(Poll::Ready(Ok(taken))) => {
+                assert_eq!(dropped(), 0, "the reset left the taken result alone");
+                drop(taken);
+            }
+            None => assert_eq!(dropped(), 1, "the reset dropped the untaken result"),
+            Some(other) => panic!("the result or the stale-token panic, got {other:?}"),
+        }
+        assert_eq!(dropped(), 1);
+        drop(core);
+        assert_eq!(dropped(), 1, "dropped once");
+    });
+}
+
+/// Value task `a` waits; on another thread it is dropped (its registration withdrawn) while
+/// value task `b` of the same generation polls here: `b` either finds `a` still registered and
+/// panics naming a second consumer, registering nothing, or registers after the withdrawal
+/// and is woken by the completion. `a`'s waker is let go and never woken; the result goes to
+/// `b`, or stays for a later value task.
+#[test]
+fn a_waiting_value_task_dropped_on_one_thread_while_another_polls_the_generation() {
+    model(|| {
+        let core = Arc::new(ManualResetValueTaskSourceCore::<u8>::new());
+        let (a_wakes, a_waker) = Wakes::new();
+        let mut a = ValueTask::from_arc_source(core.clone(), 0);
+        let polled = std::future::Future::poll(
+            std::pin::Pin::new(&mut a),
+            &mut std::task::Context::from_waker(&a_waker),
+        );
+        assert!(polled.is_pending());
+        // `b`'s record exists while `a`'s does: two consumers, never one reusing the other's.
+        let mut b = ValueTask::from_arc_source(core.clone(), 0);
+        let dropper = thread::spawn(move || drop(a));
+        let (b_wakes, b_waker) = Wakes::new();
+        let mut b_cx = std::task::Context::from_waker(&b_waker);
+        let first = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            std::future::Future::poll(std::pin::Pin::new(&mut b), &mut b_cx)
+        }));
+        dropper.join().unwrap();
+        core.set_result(7);
+        match first {
+            Ok(Poll::Pending) => {
+                assert_eq!(b_wakes.count(), 1, "b registered and was woken");
+                let again = std::future::Future::poll(std::pin::Pin::new(&mut b), &mut b_cx);
+                assert!(matches!(again, Poll::Ready(Ok(7))));
+            }
+            Err(_) => {
+                assert_eq!(b_wakes.count(), 0, "the panicking poll registered nothing");
+                drop(b);
+                let later = ValueTask::from_arc_source(core.clone(), 0);
+                assert_eq!(
+                    later.get_result(),
+                    Ok(7),
+                    "the result stays for the generation"
+                );
+            }
+            Ok(Poll::Ready(other)) => panic!("nothing was set when b polled, got {other:?}"),
+        }
+        assert_eq!(a_wakes.count(), 0, "the withdrawn waiter is not woken");
+        assert_eq!(Arc::strong_count(&a_wakes), 2, "a's waker is not kept");
+        assert_eq!(Arc::strong_count(&b_wakes), 2, "b's waker is not kept");
+    });
+}
+
+/// A completer waiting for `closed` polls again with another waker while the consumer is
+/// dropped on another thread: the kept waker is replaced (the old one dropped, not woken) or
+/// was already woken by the drop; exactly one wake-up in all, no clone left kept, and the
+/// slot goes back to the pool.
+#[test]
+fn pooled_poll_closed_with_a_new_waker_races_the_consumers_drop() {
+    model(|| {
+        let pool = CompletionPool::<u32>::new();
+        let (vt, mut completer) = pool.rent();
+        let (first_wakes, first_waker) = Wakes::new();
+        let pending = completer.poll_closed(&mut std::task::Context::from_waker(&first_waker));
+        assert!(pending.is_pending(), "the consumer is there");
+        let consumer = thread::spawn(move || drop(vt));
+        let (second_wakes, second_waker) = Wakes::new();
+        let mut cx = std::task::Context::from_waker(&second_waker);
+        let second = completer.poll_closed(&mut cx);
+        consumer.join().unwrap();
+        match second {
+            // The drop came first and woke the waker kept then.
+            Poll::Ready(()) => assert_eq!((first_wakes.count(), second_wakes.count()), (1, 0)),
+            // Replaced before the drop, which woke the new one only.
+            Poll::Pending => assert_eq!((first_wakes.count(), second_wakes.count()), (0, 1)),
+        }
+        assert!(completer.poll_closed(&mut cx).is_ready());
+        assert_eq!(Arc::strong_count(&first_wakes), 2, "no clone kept");
+        assert_eq!(Arc::strong_count(&second_wakes), 2, "no clone kept");
+        assert_eq!(completer.send(3), Err(3));
+        assert_eq!(pool.idle(), 1, "the slot went back to the pool");
     });
 }
