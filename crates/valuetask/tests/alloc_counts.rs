@@ -195,6 +195,52 @@ fn tasks_awaited_by_many_reuse_the_waiter_slab_round_after_round() {
     );
 }
 
+/// Awaiters of a task that never completes, dropped and made again round after round, each
+/// polled with one of two wakers (a re-registration replaces the kept one): their slots
+/// (inline, the slab's halves and the overflow past them) are freed and reused, so once the
+/// first rounds have grown the structures, a round allocates nothing: nothing accumulates in a
+/// long-running service whose awaiters come and go.
+#[test]
+fn awaiters_of_a_pending_task_coming_and_going_reuse_their_slots() {
+    use std::future::IntoFuture;
+    let (_, first) = common::CountingWaker::new();
+    let (_, second) = common::CountingWaker::new();
+    let tcs = TaskCompletionSource::<u64>::new();
+    let task = tcs.task();
+    // Past the inline slot and both halves of the slab: the overflow holds the rest.
+    let mut awaiters = Vec::with_capacity(300);
+    let round = |awaiters: &mut Vec<_>| {
+        awaiters.clear();
+        awaiters.extend((0..300).map(|_| (&task).into_future()));
+        for (i, awaiter) in awaiters.iter_mut().enumerate() {
+            let (waker, other) = if i % 2 == 0 {
+                (&first, &second)
+            } else {
+                (&second, &first)
+            };
+            assert!(common::poll_once(awaiter, waker).is_pending());
+            assert!(common::poll_once(awaiter, other).is_pending());
+        }
+    };
+    // The first rounds grow the structures (the second, dropping the first's awaiters,
+    // starts the overflow shards' lists of freed slots).
+    for _ in 0..3 {
+        round(&mut awaiters);
+    }
+    let ((), allocs) = allocations_during(|| {
+        for _ in 0..200 {
+            round(&mut awaiters);
+        }
+    });
+    assert_eq!(
+        allocs, 0,
+        "200 rounds of 300 awaiters reused the first round's slots"
+    );
+    drop(awaiters);
+    tcs.set_result(1);
+    assert_eq!(task.wait(), Ok(&1));
+}
+
 #[test]
 fn blocking_waits_that_time_out_leave_no_registration_behind() {
     // Each timed-out wait registers the thread's waker, then withdraws it: were the
