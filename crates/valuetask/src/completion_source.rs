@@ -181,7 +181,9 @@ impl<T> TaskCompletionSource<T> {
         }
     }
 
-    /// Cancel the task (.NET `SetCanceled`).
+    /// Cancel the task (.NET `SetCanceled`). .NET's `SetCanceled(CancellationToken)` overload
+    /// records the token in the awaiter's `OperationCanceledException`; [`TaskError::Canceled`]
+    /// carries none, so code that must know which token canceled keeps the token itself.
     ///
     /// ```
     /// let tcs = valuetask::TaskCompletionSource::<u8>::new();

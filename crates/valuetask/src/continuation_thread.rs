@@ -13,7 +13,10 @@
 //! the queue keeps moving; one that blocks any other way holds up every asynchronous
 //! continuation until it returns. Should the thread be impossible to start (thread or memory
 //! limits), the wakers run on the completing thread instead, and a later completion tries
-//! to start it again: a late wake-up, never a lost one.
+//! to start it again: a late wake-up, never a lost one. A child process made by `fork`
+//! (without `exec`) inherits the record that the thread started, not the thread: there,
+//! asynchronous continuations are queued and never run, as a runtime's threads are missing
+//! in such a child.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
