@@ -7,7 +7,8 @@
 //! - Work is dropped before its task completes: the adapter drops a finished future (also
 //!   after a panic) before handing its output on, under the catch, so whoever publishes the
 //!   output knows the work's destructors ran, and a panicking `Drop` faults the task. Users:
-//!   the forwarding futures of `into_task`, `Task::when_all` and `Task::flatten`;
+//!   the forwarding futures of `into_task` and `Task::flatten` (`Task::when_all` catches its
+//!   clones' panics itself, after every input completed);
 //!   `runtime::Drive` keeps the same rule with a layout of its own (two words smaller). The
 //!   exception is cancellation by token: the task is canceled inside
 //!   `cancel()` and `Drive` drops the future at its next poll; a panic in that drop goes to

@@ -4,7 +4,11 @@
 //! no executor waits for it: it runs the continuation inline (`ContinueOn::Synchronously`:
 //! nesting bounded at 32, also when registered on a completed task) or schedules it on the
 //! global runtime's blocking pool (`ContinueOn::Scheduled`; without tokio, the continuation
-//! thread), since a continuation is synchronous code and may block.
+//! thread), since a continuation is synchronous code and may block. With a cancellation token
+//! (`continue_with_cancellation`, feature `tokio`), the bridge also waits for the token: the
+//! first of the two it sees decides, and a scheduled continuation checks the token again when
+//! its work starts, so a continuation that has not started by the time the token fires never
+//! runs.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -13,7 +17,8 @@ use crate::task::{Task, TaskStatus};
 use crate::value_task::ValueTask;
 
 /// Which completions of the antecedent run the continuation (.NET's `OnlyOn…` options); for
-/// the others the continuation's task ends canceled once its closure is dropped. A
+/// the others the continuation's task ends canceled once its closure is dropped (faulted, with
+/// [`TaskError::Panicked`](crate::TaskError::Panicked), if that drop panics). A
 /// `Scheduled` continuation's closure is dropped where its work would have run, off the
 /// completing call (its captures' `Drop` is user code: a token's handle, a guard), so its task
 /// ends canceled there too, a moment after the completion, where .NET cancels it inside the
@@ -64,7 +69,8 @@ impl ContinueWhen {
 }
 
 /// Where the continuation runs (.NET: `TaskContinuationOptions.ExecuteSynchronously`, or by
-/// default the continuation scheduled on `TaskScheduler.Default`, the thread pool).
+/// default the continuation scheduled on `TaskScheduler.Current`, which outside a task of a
+/// custom scheduler is `TaskScheduler.Default`, the thread pool).
 ///
 /// ```
 /// use valuetask::{ContinuationOptions, ContinueOn, TaskCompletionSource};
@@ -157,8 +163,10 @@ impl<T: Send + Sync + 'static> Task<T> {
 
     /// Like [`continue_with`](Self::continue_with), with options. The continuation runs
     /// exactly once, also when registered after completion; when the options exclude the
-    /// antecedent's outcome the returned task ends canceled without running `f`; a panic in
-    /// `f` faults the returned task only (.NET `ContinueWith(Func, TaskContinuationOptions)`).
+    /// antecedent's outcome the returned task ends canceled without running `f` (faulted if
+    /// dropping `f` panics); a panic in `f` faults the returned task only (.NET
+    /// `ContinueWith(Func, TaskContinuationOptions)`). To cancel it before it runs, see
+    /// `continue_with_cancellation` (feature `tokio`).
     ///
     /// ```
     /// use valuetask::{ContinuationOptions, ContinueOn, ContinueWhen, Task, TaskError};
@@ -179,6 +187,52 @@ impl<T: Send + Sync + 'static> Task<T> {
         options: ContinuationOptions,
         f: impl FnOnce(&Task<T>) -> U + Send + 'static,
     ) -> Task<U> {
+        self.continue_with_token(options, None, f)
+    }
+
+    /// Like [`continue_with_options`](Self::continue_with_options), canceled by `token`
+    /// unless it started first (.NET `ContinueWith(Func, CancellationToken,
+    /// TaskContinuationOptions, TaskScheduler)`). When the token fires before the
+    /// continuation starts, its task ends canceled inside `token.cancel()` (while the
+    /// antecedent is still pending, too), its closure is dropped there without running, and it
+    /// lets go of the antecedent: nothing is left registered on a task that never completes. A
+    /// scheduled continuation queued but not started yet when the token fires ends canceled
+    /// when its turn comes, without running (as .NET's queued continuation does). Once `f` has
+    /// started, the token no longer affects it. A token fired already cancels at once. .NET's
+    /// `LazyCancellation` (wait for the antecedent before canceling) has no counterpart.
+    ///
+    /// ```
+    /// use tokio_util::sync::CancellationToken;
+    /// use valuetask::{ContinuationOptions, TaskCompletionSource};
+    ///
+    /// let tcs = TaskCompletionSource::<u8>::new();
+    /// let token = CancellationToken::new();
+    /// let next = tcs.task().continue_with_cancellation(
+    ///     ContinuationOptions::default(),
+    ///     token.clone(),
+    ///     |_| unreachable!("canceled before the antecedent completed"),
+    /// );
+    /// token.cancel();
+    /// assert!(next.is_canceled(), "inside cancel()");
+    /// tcs.set_result(1);
+    /// assert!(next.wait().unwrap_err().is_canceled());
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub fn continue_with_cancellation<U: Send + Sync + 'static>(
+        &self,
+        options: ContinuationOptions,
+        token: tokio_util::sync::CancellationToken,
+        f: impl FnOnce(&Task<T>) -> U + Send + 'static,
+    ) -> Task<U> {
+        self.continue_with_token(options, Some(token), f)
+    }
+
+    fn continue_with_token<U: Send + Sync + 'static>(
+        &self,
+        options: ContinuationOptions,
+        token: Option<Token>,
+        f: impl FnOnce(&Task<T>) -> U + Send + 'static,
+    ) -> Task<U> {
         let antecedent = self.clone();
         let tcs = TaskCompletionSource::new();
         let continuation = tcs.task();
@@ -186,8 +240,8 @@ impl<T: Send + Sync + 'static> Task<T> {
         // awaiting the continuation then finds the antecedent's other handles as they are
         // (`Task::try_unwrap` right after). The antecedent may be the last handle, whose
         // value's `Drop` may panic: discarded, as a value thrown away.
-        let run = move |antecedent: Task<T>| {
-            if !options.when.admits(antecedent.status()) {
+        let run = move |antecedent: Task<T>, canceled: bool| {
+            if canceled || !options.when.admits(antecedent.status()) {
                 crate::catch_panic::drop_discarding(antecedent);
                 // The skipped work goes before its task ends: a panic in that drop is the
                 // task's fault.
@@ -202,23 +256,74 @@ impl<T: Send + Sync + 'static> Task<T> {
             tcs.set_outcome(ran.map_err(crate::catch_panic::panic_error));
         };
         let waiting = async move {
-            antecedent.completion().await;
+            // `true` when the token fired first: the antecedent's completion is not waited for.
+            let canceled = antecedent_or_token(&antecedent, token.as_ref()).await;
+            if canceled {
+                return run(antecedent, true);
+            }
             match options.on {
-                ContinueOn::Synchronously => run(antecedent),
+                ContinueOn::Synchronously => run(antecedent, false),
                 // A waker of the continuation's awaiters that panics in its completion: to the
                 // unobserved hook, as the inline bridge reports it (not into the pool's job).
                 ContinueOn::Scheduled => schedule(move || {
-                    if let Err(panic) = catch_unwind(AssertUnwindSafe(move || run(antecedent))) {
+                    // Queued, not started: a token fired meanwhile still cancels it.
+                    let canceled = token.as_ref().is_some_and(fired);
+                    let ran = catch_unwind(AssertUnwindSafe(move || run(antecedent, canceled)));
+                    if let Err(panic) = ran {
                         let error = crate::catch_panic::panic_error(panic);
                         crate::unobserved::report::<()>(&Err(error));
                     }
                 }),
             }
         };
-        // Driven by the antecedent's own wake-up: inline on the completing thread.
+        // Driven by the antecedent's own wake-up (or the token's): inline on the completing
+        // (or canceling) thread.
         ValueTask::boxed_lazy(waiting).run_bridged_detached();
         continuation
     }
+}
+
+/// What cancels a continuation: a `CancellationToken` with tokio, nothing without.
+#[cfg(feature = "tokio")]
+type Token = tokio_util::sync::CancellationToken;
+#[cfg(not(feature = "tokio"))]
+type Token = std::convert::Infallible;
+
+#[cfg(feature = "tokio")]
+fn fired(token: &Token) -> bool {
+    token.is_cancelled()
+}
+
+#[cfg(not(feature = "tokio"))]
+fn fired(token: &Token) -> bool {
+    match *token {}
+}
+
+/// Waits until `antecedent` completes or `token` fires; `true` when the token fired (checked
+/// first at every poll: a token fired already wins over a completed antecedent, as in .NET,
+/// where a canceled token cancels the continuation before it is registered).
+async fn antecedent_or_token<T: Send + Sync + 'static>(
+    antecedent: &Task<T>,
+    token: Option<&Token>,
+) -> bool {
+    #[cfg(feature = "tokio")]
+    if let Some(token) = token {
+        let mut canceled = std::pin::pin!(token.cancelled());
+        let mut done = std::pin::pin!(antecedent.completion());
+        return std::future::poll_fn(|cx| {
+            if std::future::Future::poll(canceled.as_mut(), cx).is_ready() {
+                return std::task::Poll::Ready(true);
+            }
+            std::future::Future::poll(done.as_mut(), cx).map(|()| false)
+        })
+        .await;
+    }
+    #[cfg(not(feature = "tokio"))]
+    if let Some(token) = token {
+        match *token {}
+    }
+    antecedent.completion().await;
+    false
 }
 
 /// Run `job` off the current call: on the global runtime's blocking pool (a continuation is

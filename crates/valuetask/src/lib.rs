@@ -22,7 +22,7 @@
 //! | `CancellationToken` | `tokio_util::sync::CancellationToken`; [`TaskCompletionSource::cancel_on`] (feature `tokio`) |
 //! | `Task.WhenAll`, `Task.WhenAny` | [`Task::when_all`], [`Task::when_any`], and [`ValueTask::when_all`], [`ValueTask::when_any`] (which .NET lacks) |
 //! | `TaskExtensions.Unwrap` (of `Task<Task<T>>`) | [`Task::flatten`] |
-//! | `ContinueWith`, `TaskContinuationOptions` | [`Task::continue_with`], [`Task::continue_with_options`], [`ContinuationOptions`] ([`ContinueWhen`]: `OnlyOn…`, `NotOn…`; [`ContinueOn`]: `ExecuteSynchronously`) |
+//! | `ContinueWith`, `TaskContinuationOptions`; `ContinueWith(…, token, …)` | [`Task::continue_with`], [`Task::continue_with_options`], [`ContinuationOptions`] ([`ContinueWhen`]: `OnlyOn…`, `NotOn…`; [`ContinueOn`]: `ExecuteSynchronously`); [`Task::continue_with_cancellation`] (feature `tokio`) |
 //! | `Wait()`, `.Result`, `GetAwaiter().GetResult()`; `Wait(TimeSpan)`; `IsCompleted` + `Result` without blocking | [`Task::wait`]; [`Task::wait_timeout`]; [`Task::try_result`] |
 //! | `WaitAsync(TimeSpan, CancellationToken)`, `TimeoutException` | [`Task::wait_async`], [`Task::wait_async_timeout`], [`Task::wait_async_cancellation`] (feature `tokio`); [`TaskError::TimedOut`] |
 //! | `TaskCompletionSource<T>` | [`TaskCompletionSource<T>`](TaskCompletionSource) |

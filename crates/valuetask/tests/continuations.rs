@@ -661,3 +661,158 @@ fn repeated_continuation_thread_handoffs_never_hang() {
         }
     });
 }
+
+/// Counts the drops of a closure's capture.
+#[cfg(feature = "tokio")]
+struct DropCount(Arc<AtomicUsize>);
+
+#[cfg(feature = "tokio")]
+impl Drop for DropCount {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A token fired while the antecedent is pending cancels the continuation inside `cancel()`,
+/// for either `ContinueOn`: its closure is dropped there without running, and it lets go of
+/// the antecedent (whose value the last handle then unwraps), so a completion afterwards runs
+/// nothing.
+#[cfg(feature = "tokio")]
+#[test]
+fn a_token_fired_before_the_antecedent_completes_cancels_the_continuation_at_once() {
+    for on in [ContinueOn::Synchronously, ContinueOn::Scheduled] {
+        let tcs = TaskCompletionSource::<u8>::new();
+        let antecedent = tcs.task();
+        let token = tokio_util::sync::CancellationToken::new();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let captured = DropCount(drops.clone());
+        let next = antecedent.continue_with_cancellation(
+            options(ContinueWhen::Always, on),
+            token.clone(),
+            move |_| {
+                let _captured = &captured;
+                panic!("ran after its token fired")
+            },
+        );
+        assert!(!next.is_completed());
+        token.cancel();
+        assert!(next.is_canceled(), "canceled inside cancel() ({on:?})");
+        assert_eq!(drops.load(Ordering::SeqCst), 1, "the closure dropped unrun");
+        tcs.set_result(4);
+        drop(tcs); // the source is a handle too
+        assert_eq!(
+            antecedent.try_unwrap().ok(),
+            Some(Ok(4)),
+            "the continuation kept no handle"
+        );
+        assert!(next.wait().unwrap_err().is_canceled());
+    }
+}
+
+/// A token fired already cancels at once, also over an antecedent that completed already
+/// (as .NET, whose canceled token cancels the continuation before registering it); the
+/// closure's drop panicking faults it instead.
+#[cfg(feature = "tokio")]
+#[test]
+fn a_token_fired_already_cancels_even_over_a_completed_antecedent() {
+    let token = tokio_util::sync::CancellationToken::new();
+    token.cancel();
+    for on in [ContinueOn::Synchronously, ContinueOn::Scheduled] {
+        let next = Task::from_result(1_u8).continue_with_cancellation(
+            options(ContinueWhen::Always, on),
+            token.clone(),
+            |_| -> u8 { panic!("ran with a fired token") },
+        );
+        assert!(next.is_canceled(), "{on:?}");
+        struct Boom;
+        impl Drop for Boom {
+            fn drop(&mut self) {
+                panic!("dropping the canceled closure");
+            }
+        }
+        let boom = Boom;
+        let faulted = Task::from_result(1_u8).continue_with_cancellation(
+            options(ContinueWhen::Always, on),
+            token.clone(),
+            move |_| {
+                let _boom = &boom;
+            },
+        );
+        assert!(matches!(
+            faulted.wait(),
+            Err(TaskError::Panicked(message)) if message.contains("dropping the canceled closure")
+        ));
+    }
+}
+
+/// Once the continuation ran, the token changes nothing; with no cancellation the options
+/// apply as in `continue_with_options` (a skipped outcome cancels).
+#[cfg(feature = "tokio")]
+#[test]
+fn a_token_fired_after_the_continuation_ran_changes_nothing() {
+    for on in [ContinueOn::Synchronously, ContinueOn::Scheduled] {
+        let tcs = TaskCompletionSource::<u8>::new();
+        let token = tokio_util::sync::CancellationToken::new();
+        let next = tcs.task().continue_with_cancellation(
+            options(ContinueWhen::Always, on),
+            token.clone(),
+            |t| t.try_result().unwrap().unwrap() + 1,
+        );
+        tcs.set_result(1);
+        assert_eq!(next.wait(), Ok(&2));
+        token.cancel();
+        assert_eq!(next.wait(), Ok(&2), "{on:?}");
+        let skipped = Task::<u8>::from_canceled().continue_with_cancellation(
+            options(ContinueWhen::OnlyOnRanToCompletion, on),
+            tokio_util::sync::CancellationToken::new(),
+            |_| -> u8 { panic!("skipped by its options") },
+        );
+        assert!(skipped.wait().unwrap_err().is_canceled());
+    }
+}
+
+/// A scheduled continuation whose token fires just after its antecedent completed (the
+/// continuation queued on the blocking pool, about to start or started): either it ran (and
+/// ended with its result: started work is not canceled) or it did not (and ended canceled);
+/// never both, and its closure is dropped once. A queued continuation checks the token when
+/// its turn comes: a pool thread takes far longer to pick the job up than `cancel()` right
+/// after the completion takes, so some of the rounds end canceled.
+#[cfg(feature = "tokio")]
+#[test]
+fn a_token_fired_while_a_scheduled_continuation_is_queued_cancels_it_unless_it_started() {
+    let mut canceled = 0;
+    for _ in 0..200 {
+        let tcs = TaskCompletionSource::<u8>::new();
+        let token = tokio_util::sync::CancellationToken::new();
+        let (ran, drops) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let captured = DropCount(drops.clone());
+        let next = {
+            let ran = ran.clone();
+            tcs.task().continue_with_cancellation(
+                options(ContinueWhen::Always, ContinueOn::Scheduled),
+                token.clone(),
+                move |_| {
+                    let _captured = &captured;
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    7_u8
+                },
+            )
+        };
+        tcs.set_result(1);
+        token.cancel();
+        let outcome = next.wait_timeout(WAIT).expect("ends");
+        match ran.load(Ordering::SeqCst) {
+            0 => {
+                assert!(outcome.unwrap_err().is_canceled());
+                canceled += 1;
+            }
+            1 => assert_eq!(outcome, Ok(&7)),
+            n => panic!("ran {n} times"),
+        }
+        assert_eq!(drops.load(Ordering::SeqCst), 1, "the closure dropped once");
+    }
+    assert!(
+        canceled > 0,
+        "no queued continuation was canceled in 200 rounds"
+    );
+}
