@@ -218,7 +218,7 @@
 //! assert_eq!(reply.get_result(), Ok("pong"));
 //! ```
 //!
-//! # `AsTask` / `Preserve`, `WhenAll` / `WhenAny`, cancellation, `WaitAsync`, `ContinueWith`
+//! # `AsTask` / `Preserve`, `WhenAll` / `WhenAny` / `WhenEach`, cancellation, `WaitAsync`, `ContinueWith`
 //!
 //! A value task is awaited once. To await a result more than once, or from several places,
 //! turn it into a [`Task`](crate::Task) ([`as_task`](crate::ValueTask::as_task)): cloneable,
@@ -241,6 +241,11 @@
 //! assert_eq!(all.wait(), Ok(&vec![1, 2]));
 //! let first = ValueTask::when_any([ValueTask::from_result('a'), ValueTask::from_result('b')]);
 //! assert_eq!(first.get_result(), (0, 'a'));
+//!
+//! // Task.WhenEach (.NET 9): each task as it completes, a stream.
+//! let mut each = Task::when_each([Task::from_result(3)]);
+//! let done = futures::executor::block_on(each.next()).expect("one task");
+//! assert_eq!(done.try_result(), Some(Ok(&3)));
 //!
 //! // ContinueWith.
 //! let next = Task::from_result(20).continue_with(|t| t.try_result().unwrap().unwrap() + 1);

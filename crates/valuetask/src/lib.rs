@@ -20,7 +20,8 @@
 //! | `Task.Run`, `Task.Run(…, token)`, `LongRunning` | [`Task::run`], [`Task::run_on`], [`Task::run_with_cancellation`], [`Task::run_blocking`] (feature `tokio`) |
 //! | `Task.Delay`, `Task.Yield`, `YieldAwaitable` | [`Task::delay`], [`Task::delay_with_cancellation`] (feature `tokio`), [`yield_now`] ([`YieldNow`], any executor) |
 //! | `CancellationToken` | `tokio_util::sync::CancellationToken`; [`TaskCompletionSource::cancel_on`] (feature `tokio`) |
-//! | `Task.WhenAll`, `Task.WhenAny` | [`Task::when_all`], [`Task::when_any`], and [`ValueTask::when_all`], [`ValueTask::when_any`] (which .NET lacks) |
+//! | `Task.WhenAll`, `Task.WhenAny`, `Task.WhenEach` | [`Task::when_all`], [`Task::when_any`], [`Task::when_each`] (a [`Stream`](futures_core::Stream)), and [`ValueTask::when_all`], [`ValueTask::when_any`] (which .NET lacks) |
+//! | `Task.WaitAll`, `Task.WaitAny` | [`Task::when_all`]`(…).wait()`, [`Task::when_any`]`(…).wait()` (the first task, not its index) |
 //! | `TaskExtensions.Unwrap` (of `Task<Task<T>>`) | [`Task::flatten`] |
 //! | `ContinueWith`, `TaskContinuationOptions`; `ContinueWith(…, token, …)` | [`Task::continue_with`], [`Task::continue_with_options`], [`ContinuationOptions`] ([`ContinueWhen`]: `OnlyOn…`, `NotOn…`; [`ContinueOn`]: `ExecuteSynchronously`); [`Task::continue_with_cancellation`] (feature `tokio`) |
 //! | `Wait()`, `.Result`, `GetAwaiter().GetResult()`; `Wait(TimeSpan)`; `IsCompleted` + `Result` without blocking | [`Task::wait`]; [`Task::wait_timeout`]; [`Task::try_result`] |
@@ -109,6 +110,7 @@ mod value_task;
 mod wait_async;
 mod wake_set;
 mod watcher;
+mod when_each;
 
 pub use completion_source::TaskCompletionSource;
 pub use continuation_thread::Continuations;
@@ -121,6 +123,7 @@ pub use source::{
 pub use task::{Task, TaskError, TaskFuture, TaskResultFuture, TaskStatus};
 pub use unobserved::{set_unobserved_error_hook, take_unobserved_error_hook};
 pub use value_task::ValueTask;
+pub use when_each::WhenEach;
 
 /// `async fn` in traits (usable as `dyn Trait`), impls and free functions, returning a
 /// [`ValueTask`] whose future lives in pooled storage (.NET's

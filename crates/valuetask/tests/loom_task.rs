@@ -1,5 +1,5 @@
 //! Loom models of the task cell (state word, waiter list, refcount, source count), of the
-//! `as_task` bridge, and of `when_any`'s first-wins registration. Run with
+//! `as_task` bridge, of `when_any`'s first-wins registration, and of `when_each`'s queue. Run with
 //! `RUSTFLAGS="--cfg valuetask_loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release --test loom_task`.
 #![cfg(valuetask_loom)]
 
@@ -595,5 +595,61 @@ fn a_bridge_woken_by_two_producers_on_two_threads_loses_no_wakeup() {
         assert_eq!(loom::future::block_on(all), Ok(vec![1, 2]));
         ha.join().unwrap();
         hb.join().unwrap();
+    });
+}
+
+/// `when_each`'s stream, registered with its inputs (its first poll), awaited here while they
+/// complete on another thread, the second first: a completion finds the stream's waker or
+/// lands in the queue the stream looks at next, the other lands while the stream hands out
+/// the first; both handed out, in completion order, none lost.
+#[test]
+fn when_each_hands_out_completions_racing_its_polls_in_order() {
+    model(|| {
+        let (first, second) = (
+            TaskCompletionSource::<u32>::new(),
+            TaskCompletionSource::<u32>::new(),
+        );
+        let mut each = Task::when_each([first.task(), second.task()]);
+        let registered = std::future::Future::poll(
+            std::pin::pin!(each.next()),
+            &mut Context::from_waker(std::task::Waker::noop()),
+        );
+        assert!(registered.is_pending());
+        let completer = thread::spawn(move || {
+            second.set_result(2);
+            first.set_result(1);
+        });
+        let a = loom::future::block_on(each.next()).expect("two inputs");
+        let b = loom::future::block_on(each.next()).expect("two inputs");
+        assert_eq!(
+            (a.try_result(), b.try_result()),
+            (Some(Ok(&2)), Some(Ok(&1)))
+        );
+        assert!(loom::future::block_on(each.next()).is_none());
+        completer.join().unwrap();
+    });
+}
+
+/// `when_each`'s stream dropped while its input completes on another thread: the withdrawal
+/// and the completion's wake-up race, the late wake-up wakes nobody, and the input is let go.
+#[test]
+fn when_each_dropped_while_its_input_completes() {
+    model(|| {
+        let tcs = TaskCompletionSource::<u32>::new();
+        let task = tcs.task();
+        let mut each = Task::when_each([task.clone()]);
+        let mut next = Box::pin(each.next());
+        let polled = std::future::Future::poll(
+            next.as_mut(),
+            &mut Context::from_waker(std::task::Waker::noop()),
+        );
+        drop(next);
+        let completer = thread::spawn(move || tcs.set_result(5));
+        drop(each);
+        completer.join().unwrap();
+        if let Poll::Ready(handed) = polled {
+            drop(handed);
+        }
+        assert!(task.try_unwrap().is_ok(), "the stream kept no handle");
     });
 }

@@ -1196,3 +1196,126 @@ fn when_all_with_a_panicking_clone_still_waits_for_every_input() {
     let error = all.wait().expect_err("a clone panicked");
     assert_eq!(error.panic_message(), Some("clone failed"));
 }
+
+/// The next task of a `when_each` stream, polled once with `waker`.
+fn poll_next(each: &mut valuetask::WhenEach<u8>, waker: &Waker) -> Poll<Option<Task<u8>>> {
+    poll_once(&mut Box::pin(each.next()), waker)
+}
+
+fn value(task: &Task<u8>) -> u8 {
+    *task.try_result().expect("handed out complete").unwrap()
+}
+
+#[test]
+fn when_each_hands_out_the_complete_first_then_each_as_it_completes() {
+    let (wakes, waker) = common::CountingWaker::new();
+    let sources: Vec<_> = (0..4).map(|_| TaskCompletionSource::<u8>::new()).collect();
+    sources[3].set_result(3);
+    sources[1].set_result(1);
+    let mut each = Task::when_each(sources.iter().map(TaskCompletionSource::task));
+    fn send_sync_unpin<T: Send + Sync + Unpin>(_: &T) {}
+    send_sync_unpin(&each);
+    assert_eq!(
+        format!("{each:?}"),
+        "WhenEach { inputs: 4, remaining: 4, .. }"
+    );
+    assert_eq!(each.len(), 4);
+    // Complete at the first look: in input order.
+    let Poll::Ready(Some(first)) = poll_next(&mut each, &waker) else {
+        panic!("complete")
+    };
+    let Poll::Ready(Some(second)) = poll_next(&mut each, &waker) else {
+        panic!("complete")
+    };
+    assert_eq!((value(&first), value(&second)), (1, 3));
+    assert!(poll_next(&mut each, &waker).is_pending());
+    assert_eq!(wakes.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+    // Then in the order they complete, each wake-up waking the stream.
+    sources[2].set_result(2);
+    sources[0].set_result(0);
+    assert!(wakes.0.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    let Poll::Ready(Some(third)) = poll_next(&mut each, &waker) else {
+        panic!("woken")
+    };
+    let Poll::Ready(Some(fourth)) = poll_next(&mut each, &waker) else {
+        panic!("queued")
+    };
+    assert_eq!((value(&third), value(&fourth)), (2, 0));
+    assert!(each.is_empty());
+    assert!(matches!(poll_next(&mut each, &waker), Poll::Ready(None)));
+    assert!(futures::stream::FusedStream::is_terminated(&each));
+    // The handed-out handles are the inputs themselves.
+    assert!(third.ptr_eq(&sources[2].task()));
+}
+
+#[test]
+fn when_each_hands_out_failed_tasks_too_and_an_empty_input_ends_at_once() {
+    use futures::StreamExt as _;
+    let failed = Task::<u8>::from_error(TaskError::panicked("f"));
+    let statuses: Vec<TaskStatus> = futures::executor::block_on(
+        Task::when_each([Task::from_result(1), failed, Task::from_canceled()])
+            .map(|task| task.status())
+            .collect(),
+    );
+    assert_eq!(
+        statuses,
+        [
+            TaskStatus::RanToCompletion,
+            TaskStatus::Faulted,
+            TaskStatus::Canceled
+        ]
+    );
+    let mut none = Task::<u8>::when_each([]);
+    assert_eq!(futures::Stream::size_hint(&none), (0, Some(0)));
+    assert!(futures::executor::block_on(none.next()).is_none());
+}
+
+/// Completions on other threads while a task awaits the stream: every task handed out once,
+/// none lost.
+#[test]
+fn when_each_over_completions_on_other_threads_hands_out_each_once() {
+    let sources: Vec<_> = (0..64).map(|_| TaskCompletionSource::<u8>::new()).collect();
+    let mut each = Task::when_each(sources.iter().map(TaskCompletionSource::task));
+    let completers: Vec<_> = sources
+        .into_iter()
+        .enumerate()
+        .map(|(i, tcs)| std::thread::spawn(move || tcs.set_result(i as u8)))
+        .collect();
+    let mut seen = futures::executor::block_on(async {
+        let mut seen = Vec::new();
+        while let Some(task) = each.next().await {
+            seen.push(value(&task));
+        }
+        seen
+    });
+    for completer in completers {
+        completer.join().unwrap();
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (0..64).collect::<Vec<u8>>());
+}
+
+/// A stream dropped early withdraws its registrations: streams over a task that never
+/// completes, each polled once (registering) and dropped, leave nothing in its waiter list,
+/// so each round allocates what the first did (a registration left behind would grow the
+/// list past its slab into the overflow, which allocates as it grows), and the inputs not
+/// handed out are let go.
+#[test]
+fn when_each_dropped_early_withdraws_from_inputs_that_never_complete() {
+    let never = TaskCompletionSource::<u8>::new();
+    let marker = std::sync::Arc::new(());
+    let (_, waker) = common::CountingWaker::new();
+    let round = || {
+        let other = TaskCompletionSource::<u8>::new();
+        let mut each = Task::when_each([never.task(), other.task()]);
+        assert!(poll_next(&mut each, &waker).is_pending());
+        let held = marker.clone();
+        drop((each, held));
+    };
+    (0..3).for_each(|_| round()); // the pools warm
+    let ((), one) = allocations_during(round);
+    let ((), many) = allocations_during(|| (0..500).for_each(|_| round()));
+    assert_eq!(many, 500 * one, "no registration left behind");
+    assert_eq!(std::sync::Arc::strong_count(&marker), 1);
+    assert_eq!(never.task().status(), TaskStatus::Pending);
+}
