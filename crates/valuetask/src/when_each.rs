@@ -17,7 +17,9 @@
 //!   else looks, as any dropped handle's is.
 //! - Dropping the stream withdraws every registration first, then drops the inputs not handed
 //!   out one at a time (a value's `Drop` may panic): an input that never completes keeps
-//!   nothing of the stream but a waker that wakes nobody.
+//!   nothing of the stream. A completion that took an input's waker before the withdrawal
+//!   may still wake the stream's waker once, after the drop (a spurious wake-up, as any
+//!   waker may see).
 
 use std::collections::VecDeque;
 use std::fmt;

@@ -631,25 +631,51 @@ fn when_each_hands_out_completions_racing_its_polls_in_order() {
 }
 
 /// `when_each`'s stream dropped while its input completes on another thread: the withdrawal
-/// and the completion's wake-up race, the late wake-up wakes nobody, and the input is let go.
+/// and the completion's wake-up race. A wake-up already under way (the completer took the
+/// input's waker before the withdrawal) may still reach the stream's waker after the drop,
+/// once; none is lost or doubled, no clone of the waker is kept, and the input is let go.
 #[test]
 fn when_each_dropped_while_its_input_completes() {
     model(|| {
         let tcs = TaskCompletionSource::<u32>::new();
         let task = tcs.task();
         let mut each = Task::when_each([task.clone()]);
-        let mut next = Box::pin(each.next());
+        // A loom atomic: its store and the wake-up's load are steps loom orders both ways.
+        let dropped = std::sync::Arc::new(loom::sync::atomic::AtomicBool::new(false));
+        let late = std::sync::Arc::new(LateWakes {
+            dropped: dropped.clone(),
+            count: std::sync::atomic::AtomicUsize::new(0),
+        });
+        let waker = std::task::Waker::from(late.clone());
         let polled = std::future::Future::poll(
-            next.as_mut(),
-            &mut Context::from_waker(std::task::Waker::noop()),
+            std::pin::pin!(each.next()),
+            &mut Context::from_waker(&waker),
         );
-        drop(next);
+        assert!(polled.is_pending());
         let completer = thread::spawn(move || tcs.set_result(5));
         drop(each);
+        dropped.store(true, std::sync::atomic::Ordering::SeqCst);
         completer.join().unwrap();
-        if let Poll::Ready(handed) = polled {
-            drop(handed);
-        }
+        assert!(late.count.load(std::sync::atomic::Ordering::SeqCst) <= 1);
+        drop(waker);
+        assert_eq!(std::sync::Arc::strong_count(&late), 1, "no clone kept");
         assert!(task.try_unwrap().is_ok(), "the stream kept no handle");
     });
+}
+
+/// Counts the wake-ups that come after `dropped` was set.
+struct LateWakes {
+    dropped: std::sync::Arc<loom::sync::atomic::AtomicBool>,
+    count: std::sync::atomic::AtomicUsize,
+}
+
+impl std::task::Wake for LateWakes {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        if self.dropped.load(std::sync::atomic::Ordering::SeqCst) {
+            self.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
 }
