@@ -195,7 +195,11 @@ impl<T: Send + Sync + 'static> Task<T> {
     /// TaskContinuationOptions, TaskScheduler)`). When the token fires before the
     /// continuation starts, its task ends canceled inside `token.cancel()` (while the
     /// antecedent is still pending, too), its closure is dropped there without running, and it
-    /// lets go of the antecedent: nothing is left registered on a task that never completes. A
+    /// lets go of the antecedent: nothing is left registered on a task that never completes.
+    /// As with [`TaskCompletionSource::cancel_on`], on a stack already 32 nested wake-ups
+    /// deep, or while another thread runs the continuation's check (its registration, or the
+    /// antecedent's completion), that
+    /// happens just after `cancel()` returns, on another thread (.NET runs it inside). A
     /// scheduled continuation queued but not started yet when the token fires ends canceled
     /// when its turn comes, without running (as .NET's queued continuation does). Once `f` has
     /// started, the token no longer affects it. A token fired already cancels at once. .NET's

@@ -4,7 +4,7 @@
 //!
 //! - An input is `Some` in `tasks` until it is handed out; a `Some` input whose key is not
 //!   `NONE` has its [`InputWaker`] registered with it. An input is queued once: seen complete
-//!   at its registration (in input order), or by its waker, which pushes its index under the
+//!   at its registration (at the call, in input order), or by its waker, which pushes its index under the
 //!   lock before it wakes the stream, so the queue holds the completions in the order their
 //!   wake-ups ran. Each input is handed out exactly once (an index whose input is gone is
 //!   skipped).
@@ -84,18 +84,21 @@ pub struct WhenEach<T> {
     tasks: Vec<Option<Task<T>>>,
     /// Each input's waiter slot (its waker an [`InputWaker`] of the same index).
     keys: Vec<WaiterKey>,
-    /// Shared with the inputs' wakers; `None` until the first poll registers them.
-    queue: Option<Arc<Mutex<Queue>>>,
+    /// Shared with the inputs' wakers, registered at the call.
+    queue: Arc<Mutex<Queue>>,
     /// Inputs not handed out yet.
     remaining: usize,
 }
 
 impl<T: Send + Sync + 'static> Task<T> {
-    /// The tasks in `tasks`, each handed out as it completes (.NET 9 `Task.WhenEach`): those
-    /// complete already first, in input order, then the others in the order they complete,
-    /// each exactly once, whatever its outcome. No executor is needed besides the one that
-    /// polls the stream; the tasks are not polled, only waited for (one waker registration
-    /// each, withdrawn when the stream is dropped). Empty when `tasks` is.
+    /// The tasks in `tasks`, each handed out as it completes (.NET 9 `Task.WhenEach`),
+    /// exactly once, whatever its outcome. As in .NET, this call registers with every task:
+    /// those complete already come first, in input order, then the others in the order
+    /// their completions woke the stream, also before its first poll ("the order they
+    /// complete"; for a source with asynchronous continuations, the order the continuation
+    /// thread woke it). No executor is needed besides the one that polls the stream; the
+    /// tasks are not polled, only waited for (one waker registration each, withdrawn when
+    /// the stream is dropped). Empty when `tasks` is.
     ///
     /// ```
     /// use futures::FutureExt as _;
@@ -119,12 +122,15 @@ impl<T: Send + Sync + 'static> Task<T> {
     pub fn when_each(tasks: impl IntoIterator<Item = Task<T>>) -> WhenEach<T> {
         let tasks: Vec<Option<Task<T>>> = tasks.into_iter().map(Some).collect();
         let remaining = tasks.len();
-        WhenEach {
+        let mut each = WhenEach {
             keys: vec![WaiterKey::NONE; remaining],
             tasks,
-            queue: None,
+            queue: Arc::new(Mutex::new(Queue::default())),
             remaining,
-        }
+        };
+        // Made first: should a registration unwind, the drop withdraws those made.
+        each.register_all();
+        each
     }
 }
 
@@ -149,6 +155,22 @@ impl<T: Send + Sync + 'static> WhenEach<T> {
         self.remaining == 0
     }
 
+    /// Registers an [`InputWaker`] with every input, in input order; those complete already
+    /// are queued in that order.
+    fn register_all(&mut self) {
+        for (index, (task, key)) in self.tasks.iter().zip(self.keys.iter_mut()).enumerate() {
+            let Some(task) = task else { continue };
+            let waker = Waker::from(Arc::new(InputWaker {
+                queue: Arc::clone(&self.queue),
+                index,
+            }));
+            if task.raw.poll_complete(key, &waker).is_ready() {
+                *key = WaiterKey::NONE;
+                lock(&self.queue).completed.push_back(index);
+            }
+        }
+    }
+
     fn poll_next_task(&mut self, cx: &mut Context<'_>) -> Poll<Option<Task<T>>> {
         if self.remaining == 0 {
             return Poll::Ready(None);
@@ -159,10 +181,6 @@ impl<T: Send + Sync + 'static> WhenEach<T> {
             queue,
             remaining,
         } = self;
-        let queue = match queue {
-            Some(queue) => queue,
-            None => queue.insert(register_all(tasks, keys)),
-        };
         // The waker is cloned with the lock released, then the queue looked at again.
         let mut fresh: Option<Waker> = None;
         loop {
@@ -199,24 +217,6 @@ impl<T: Send + Sync + 'static> WhenEach<T> {
             }
         }
     }
-}
-
-/// The first poll: registers an [`InputWaker`] with every input, in input order; those
-/// complete already are queued in that order.
-fn register_all<T>(tasks: &[Option<Task<T>>], keys: &mut [WaiterKey]) -> Arc<Mutex<Queue>> {
-    let queue = Arc::new(Mutex::new(Queue::default()));
-    for (index, (task, key)) in tasks.iter().zip(keys.iter_mut()).enumerate() {
-        let Some(task) = task else { continue };
-        let waker = Waker::from(Arc::new(InputWaker {
-            queue: Arc::clone(&queue),
-            index,
-        }));
-        if task.raw.poll_complete(key, &waker).is_ready() {
-            *key = WaiterKey::NONE;
-            lock(&queue).completed.push_back(index);
-        }
-    }
-    queue
 }
 
 impl<T: Send + Sync + 'static> futures_core::Stream for WhenEach<T> {

@@ -710,8 +710,8 @@ fn a_token_fired_before_the_antecedent_completes_cancels_the_continuation_at_onc
 }
 
 /// A token fired already cancels at once, also over an antecedent that completed already
-/// (as .NET, whose canceled token cancels the continuation before registering it); the
-/// closure's drop panicking faults it instead.
+/// (as .NET, whose canceled token cancels the continuation before registering it), before
+/// anything is scheduled; the closure's drop panicking faults it instead.
 #[cfg(feature = "tokio")]
 #[test]
 fn a_token_fired_already_cancels_even_over_a_completed_antecedent() {
@@ -745,23 +745,34 @@ fn a_token_fired_already_cancels_even_over_a_completed_antecedent() {
     }
 }
 
-/// Once the continuation ran, the token changes nothing; with no cancellation the options
-/// apply as in `continue_with_options` (a skipped outcome cancels).
+/// A token fired while `f` runs changes nothing: started work is not canceled, and the task
+/// ends with `f`'s result; with no cancellation the options apply as in
+/// `continue_with_options` (a skipped outcome cancels).
 #[cfg(feature = "tokio")]
 #[test]
-fn a_token_fired_after_the_continuation_ran_changes_nothing() {
+fn a_token_fired_while_the_continuation_runs_changes_nothing() {
     for on in [ContinueOn::Synchronously, ContinueOn::Scheduled] {
         let tcs = TaskCompletionSource::<u8>::new();
         let token = tokio_util::sync::CancellationToken::new();
+        let (started_tx, started) = std::sync::mpsc::channel();
+        let (release, release_rx) = std::sync::mpsc::channel::<()>();
         let next = tcs.task().continue_with_cancellation(
             options(ContinueWhen::Always, on),
             token.clone(),
-            |t| t.try_result().unwrap().unwrap() + 1,
+            move |t| {
+                started_tx.send(()).unwrap();
+                release_rx.recv().unwrap();
+                t.try_result().unwrap().unwrap() + 1
+            },
         );
-        tcs.set_result(1);
-        assert_eq!(next.wait(), Ok(&2));
+        // Synchronously, `f` runs inside `set_result`: on a thread of its own here.
+        let completer = thread::spawn(move || tcs.set_result(1));
+        started.recv_timeout(WAIT).expect("f started");
         token.cancel();
-        assert_eq!(next.wait(), Ok(&2), "{on:?}");
+        assert!(!next.is_completed(), "f is still running ({on:?})");
+        release.send(()).unwrap();
+        assert_eq!(next.wait_timeout(WAIT), Some(Ok(&2)), "{on:?}");
+        completer.join().unwrap();
         let skipped = Task::<u8>::from_canceled().continue_with_cancellation(
             options(ContinueWhen::OnlyOnRanToCompletion, on),
             tokio_util::sync::CancellationToken::new(),

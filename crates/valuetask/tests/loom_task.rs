@@ -598,8 +598,8 @@ fn a_bridge_woken_by_two_producers_on_two_threads_loses_no_wakeup() {
     });
 }
 
-/// `when_each`'s stream, registered with its inputs (its first poll), awaited here while they
-/// complete on another thread, the second first: a completion finds the stream's waker or
+/// `when_each`'s stream (registered with its inputs at the call, then polled once, keeping
+/// its waker), awaited here while they complete on another thread, the second first: a completion finds the stream's waker or
 /// lands in the queue the stream looks at next, the other lands while the stream hands out
 /// the first; both handed out, in completion order, none lost.
 #[test]

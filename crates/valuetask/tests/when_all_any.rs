@@ -1295,27 +1295,55 @@ fn when_each_over_completions_on_other_threads_hands_out_each_once() {
     assert_eq!(seen, (0..64).collect::<Vec<u8>>());
 }
 
+/// `when_each` registers at the call, as .NET's does: tasks completing before the first poll
+/// come out in the order they completed, not in input order.
+#[test]
+fn when_each_registers_at_the_call_and_keeps_the_completion_order_before_the_first_poll() {
+    use futures::StreamExt as _;
+    let (a, b) = (
+        TaskCompletionSource::<u8>::new(),
+        TaskCompletionSource::new(),
+    );
+    let each = Task::when_each([a.task(), b.task()]);
+    b.set_result(2);
+    a.set_result(1);
+    let got: Vec<u8> = futures::executor::block_on(each.map(|t| value(&t)).collect());
+    assert_eq!(got, [2, 1]);
+}
+
 /// A stream dropped early withdraws its registrations: streams over a task that never
-/// completes, each polled once (registering) and dropped, leave nothing in its waiter list,
-/// so each round allocates what the first did (a registration left behind would grow the
-/// list past its slab into the overflow, which allocates as it grows), and the inputs not
-/// handed out are let go.
+/// completes, each polled once and dropped, leave nothing in its waiter list, so each round
+/// allocates what one does (a registration left behind would grow the list past its slab
+/// into the overflow, which allocates as it grows).
 #[test]
 fn when_each_dropped_early_withdraws_from_inputs_that_never_complete() {
     let never = TaskCompletionSource::<u8>::new();
-    let marker = std::sync::Arc::new(());
     let (_, waker) = common::CountingWaker::new();
     let round = || {
         let other = TaskCompletionSource::<u8>::new();
         let mut each = Task::when_each([never.task(), other.task()]);
         assert!(poll_next(&mut each, &waker).is_pending());
-        let held = marker.clone();
-        drop((each, held));
     };
     (0..3).for_each(|_| round()); // the pools warm
     let ((), one) = allocations_during(round);
     let ((), many) = allocations_during(|| (0..500).for_each(|_| round()));
     assert_eq!(many, 500 * one, "no registration left behind");
-    assert_eq!(std::sync::Arc::strong_count(&marker), 1);
-    assert_eq!(never.task().status(), TaskStatus::Pending);
+}
+
+/// A stream dropped early lets go of the inputs it did not hand out, complete or not: their
+/// last handles unwrap.
+#[test]
+fn when_each_dropped_early_lets_go_of_the_inputs_not_handed_out() {
+    let (done, pending) = (
+        TaskCompletionSource::<u8>::new(),
+        TaskCompletionSource::new(),
+    );
+    done.set_result(1);
+    let (first, second) = (done.task(), pending.task());
+    let each = Task::when_each([first.clone(), second.clone()]);
+    drop(each);
+    pending.set_result(2);
+    drop((done, pending)); // the sources are handles too
+    assert_eq!(first.try_unwrap().ok(), Some(Ok(1)));
+    assert_eq!(second.try_unwrap().ok(), Some(Ok(2)));
 }
