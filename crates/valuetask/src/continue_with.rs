@@ -128,6 +128,12 @@ pub struct ContinuationOptions {
     pub when: ContinueWhen,
     /// Where it runs.
     pub on: ContinueOn,
+    /// With a cancellation token ([`Task::continue_with_cancellation`], feature `tokio`): a
+    /// token fired before the antecedent completes cancels the continuation only once the
+    /// antecedent has completed, so a chain of continuations completes in order (.NET
+    /// `LazyCancellation`). Without it (the default), the continuation is canceled as soon
+    /// as the token fires.
+    pub lazy_cancellation: bool,
 }
 
 impl ContinuationOptions {
@@ -140,6 +146,13 @@ impl ContinuationOptions {
     /// With `on` (.NET: or-ing in `ExecuteSynchronously`, or not).
     pub fn on(mut self, on: ContinueOn) -> Self {
         self.on = on;
+        self
+    }
+
+    /// With [`lazy_cancellation`](Self::lazy_cancellation) set or not (.NET: or-ing in
+    /// `LazyCancellation`, or not).
+    pub fn lazy_cancellation(mut self, lazy: bool) -> Self {
+        self.lazy_cancellation = lazy;
         self
     }
 }
@@ -202,8 +215,9 @@ impl<T: Send + Sync + 'static> Task<T> {
     /// happens just after `cancel()` returns, on another thread (.NET runs it inside). A
     /// scheduled continuation queued but not started yet when the token fires ends canceled
     /// when its turn comes, without running (as .NET's queued continuation does). Once `f` has
-    /// started, the token no longer affects it. A token fired already cancels at once. .NET's
-    /// `LazyCancellation` (wait for the antecedent before canceling) has no counterpart.
+    /// started, the token no longer affects it. A token fired already cancels at once. With
+    /// [`ContinuationOptions::lazy_cancellation`], the continuation waits for the antecedent
+    /// to complete before it is canceled (.NET `LazyCancellation`).
     ///
     /// ```
     /// use tokio_util::sync::CancellationToken;
@@ -260,8 +274,14 @@ impl<T: Send + Sync + 'static> Task<T> {
             tcs.set_outcome(ran.map_err(crate::catch_panic::panic_error));
         };
         let waiting = async move {
-            // `true` when the token fired first: the antecedent's completion is not waited for.
-            let canceled = antecedent_or_token(&antecedent, token.as_ref()).await;
+            // `true` when the token fired first: the antecedent's completion is not waited for,
+            // unless the cancellation is lazy.
+            let canceled = if options.lazy_cancellation {
+                antecedent.completion().await;
+                token.as_ref().is_some_and(fired)
+            } else {
+                antecedent_or_token(&antecedent, token.as_ref()).await
+            };
             if canceled {
                 return run(antecedent, true);
             }

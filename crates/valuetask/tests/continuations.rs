@@ -709,6 +709,40 @@ fn a_token_fired_before_the_antecedent_completes_cancels_the_continuation_at_onc
     }
 }
 
+/// With `lazy_cancellation`, a token fired while the antecedent is pending cancels the
+/// continuation only once the antecedent completes (.NET `LazyCancellation`), whatever its
+/// outcome, and `f` never runs; the closure is dropped then.
+#[cfg(feature = "tokio")]
+#[test]
+fn a_lazily_canceled_continuation_waits_for_its_antecedent() {
+    for on in [ContinueOn::Synchronously, ContinueOn::Scheduled] {
+        let tcs = TaskCompletionSource::<u8>::new();
+        let token = tokio_util::sync::CancellationToken::new();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let captured = DropCount(drops.clone());
+        let next = tcs.task().continue_with_cancellation(
+            options(ContinueWhen::Always, on).lazy_cancellation(true),
+            token.clone(),
+            move |_| {
+                let _captured = &captured;
+                panic!("ran after its token fired")
+            },
+        );
+        token.cancel();
+        assert!(!next.is_completed(), "waits for the antecedent ({on:?})");
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            0,
+            "the closure is kept until then"
+        );
+        tcs.set_error(TaskError::panicked("antecedent"));
+        assert!(next.wait().unwrap_err().is_canceled(), "{on:?}");
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    }
+    let lazy = ContinuationOptions::default().lazy_cancellation(true);
+    assert!(lazy.lazy_cancellation && !ContinuationOptions::default().lazy_cancellation);
+}
+
 /// A token fired already cancels at once, also over an antecedent that completed already
 /// (as .NET, whose canceled token cancels the continuation before registering it), before
 /// anything is scheduled; the closure's drop panicking faults it instead.
