@@ -5,8 +5,9 @@
 //! ```
 //!
 //! Worker threads hammer shared `Task`s (completed, faulted, canceled through a token or
-//! abandoned, on random threads, awaited by several tokio tasks and blocked on by plain
-//! threads), a `CompletionPool` (rented on one thread, completed or dropped on another; a
+//! abandoned, on random threads, awaited by several tokio tasks, directly, through a
+//! `#[value_task]` call or a `when_each` stream, and blocked on by plain threads), a
+//! `CompletionPool` (rented on one thread, completed or dropped on another; a
 //! completer waiting in `closed` while its value task is dropped elsewhere) and
 //! `#[value_task]` calls that suspend on such completions. Every awaiter is registered with a
 //! watchdog: one still pending a second after its producer completed is a lost wake-up, and
@@ -87,14 +88,17 @@ enum Kind {
     ValueTaskCall,
     /// A pooled completer waiting for its value task to be dropped (`closed`).
     PoolClosed,
+    /// A `Task::when_each` stream over the shared task and one completed already.
+    WhenEach,
 }
 
-const KINDS: [Kind; 5] = [
+const KINDS: [Kind; 6] = [
     Kind::SharedTask,
     Kind::BlockingWait,
     Kind::Pool,
     Kind::ValueTaskCall,
     Kind::PoolClosed,
+    Kind::WhenEach,
 ];
 
 /// One awaiter the watchdog follows: when its producer completed, and whether it has seen it.
@@ -115,7 +119,7 @@ impl Watched {
 struct Watchdog {
     start: Instant,
     pending: Mutex<Vec<Arc<Watched>>>,
-    ops: [AtomicU64; 5],
+    ops: [AtomicU64; KINDS.len()],
 }
 
 impl Watchdog {
@@ -393,10 +397,10 @@ fn round(
     let mut joins = Vec::new();
     let mut watched = Vec::new();
     for i in 0..1 + rng.below(4) {
-        let kind = if i % 2 == 0 {
-            Kind::SharedTask
-        } else {
-            Kind::ValueTaskCall
+        let kind = match i % 3 {
+            0 => Kind::SharedTask,
+            1 => Kind::ValueTaskCall,
+            _ => Kind::WhenEach,
         };
         let w = watchdog.watch(kind);
         watched.push(w.clone());
@@ -404,6 +408,15 @@ fn round(
         joins.push(runtime.spawn(async move {
             let got = match kind {
                 Kind::ValueTaskCall => Service.relay(task).await,
+                Kind::WhenEach => {
+                    // Complete at the call and first in input order: handed out first, then
+                    // the shared task once it completes.
+                    let done = Task::from_result(Tracked::new(0));
+                    let mut each = Task::when_each([done.clone(), task]);
+                    let first = each.next().await.expect("two inputs");
+                    assert!(first.ptr_eq(&done), "the completed input first");
+                    each.next().await.expect("two inputs").await
+                }
                 _ => task.await,
             };
             (w, got)
