@@ -52,10 +52,11 @@
 //! dropping the response drops the inner future, polled or not. Two things differ. The
 //! storage: a pooled block instead of a box. And when a completed inner future is dropped:
 //! tower drops it with the response; here, for a response and error of at most three words
-//! together with the `Result`'s tag (`Result<u64, BoxError>`), it is dropped, and its block
-//! given back, inside the poll that returns `Ready`, so what its drop releases (a
+//! together with the `Result`'s tag (`Result<u64, BoxError>`), or of at most 64 bytes that
+//! are not whole 8-byte words (`Result<[u8; 32], E>`, a digest), it is dropped, and its
+//! block given back, inside the poll that returns `Ready`, so what its drop releases (a
 //! `ConcurrencyLimit` permit, a guard) is released at completion, and a panic in that drop
-//! comes out of that poll; a larger response's (`Result<http::Response<_>, _>`) stays, as
+//! comes out of that poll; any other response's (`Result<http::Response<_>, _>`) stays, as
 //! tower's, until the response is dropped. A response polled again after `Ready` panics
 //! (a [`ValueTask`]'s rule), whatever the inner future would do.
 //!

@@ -548,6 +548,16 @@ fn a_completed_inner_future_is_dropped_at_completion_or_with_a_large_response() 
         guard_dropped_at_ready_and_at_drop(BoxCloneService::new(answering([7_u64; 4]))),
         (false, true)
     );
+    // Not whole words (a 33-byte digest, aligned to 1) up to 64 bytes: at completion; past
+    // 64 bytes, with the response.
+    assert_eq!(
+        guard_dropped_at_ready_and_at_drop(BoxCloneService::new(answering([7_u8; 33]))),
+        (true, true)
+    );
+    assert_eq!(
+        guard_dropped_at_ready_and_at_drop(BoxCloneService::new(answering([7_u8; 65]))),
+        (false, true)
+    );
 }
 
 /// A service whose clone or drop panics when armed (the flag shared by every clone).
