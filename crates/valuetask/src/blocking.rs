@@ -1,14 +1,15 @@
 //! Blocking the current thread until something is ready (`wait`, `get_result`).
 //!
 //! The waker sets a flag and unparks the waiting thread; one waker per thread is created on
-//! first use and reused, so blocking allocates nothing after that. The flag, not the thread's
+//! first use and reused, so the parking itself allocates nothing after that (moving a
+//! worker's queue away, below, is tokio's `block_in_place`, which may start a thread). The flag, not the thread's
 //! park token, decides whether to poll again: code polled here may park the thread itself
 //! (a nested `wait`, a `Once`, a scoped thread) and consume the token. The per-thread waker
 //! is reached with `try_with` and a fallback (a fresh waker): a thread-local destructor may
 //! complete and wait for tasks after this thread's waker was destroyed.
 //!
-//! On a worker of a multi-thread tokio runtime (a `Task::run` body, a scheduled continuation,
-//! any task of yours), the wait runs inside `tokio::task::block_in_place`: the worker's
+//! On a worker of a multi-thread tokio runtime (a `Task::run` body, any task of yours), the
+//! wait runs inside `tokio::task::block_in_place`: the worker's
 //! queue, including the task it just spawned or woke into its slot that no other worker may
 //! take, moves to another thread, so waiting there on work of the same runtime does not
 //! deadlock (.NET's thread pool injects threads for the same reason). A runtime's shutdown
@@ -36,7 +37,9 @@
 //! polls as on a current-thread runtime's thread (below), for the wake-ups tokio defers to
 //! that worker. tokio offers no test for that place: what tells it from a task's poll is
 //! the cooperative budget, which a task polled through `tokio::task::unconstrained` lacks
-//! too, so such a run inside such a task waits the same way (`may_block_in_place`).
+//! too, so such a run inside such a task waits the same way (`may_block_in_place`). So too
+//! a wait inside a run that a wait's own `block_in_place` starts: it wakes the worker's
+//! deferred wakers first, with their list borrowed, where tokio cannot be entered again.
 //! On valuetask's continuation thread, a wait hands that thread's queue to a new thread
 //! first, for the same reason (`continuation_thread::before_blocking`).
 
@@ -98,7 +101,7 @@ pub(crate) fn park_until<R>(
             let mut poll = Some(poll);
             let mut ran = false;
             let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                tokio::task::block_in_place(|| {
+                block_in_place_marked(|| {
                     ran = true;
                     park_here(deadline, poll.take().expect("runs once"), false)
                 })
@@ -130,29 +133,72 @@ pub(crate) fn park_until<R>(
 /// started (a bridge's, a watcher's: [`inline_depth`](crate::inline_depth)), the one way the
 /// crate runs its user's code from a driver's wake-up; inside such a run, a task polled
 /// through `tokio::task::unconstrained` has no budget either, and blocks its thread as it is.
+/// Not inside a run that the deferred wake-ups of this thread's own `block_in_place` start
+/// either: `block_in_place` wakes the worker's deferred wakers first, holding their list
+/// borrowed meanwhile, and a nested `block_in_place` wakes that list again (tokio panics,
+/// "already borrowed"); such a wait polls as inside a driver's wake-up.
 #[cfg(feature = "tokio")]
 fn may_block_in_place() -> bool {
-    !crate::inline_depth::inside_run() || has_cooperative_budget()
+    !crate::inline_depth::inside_run()
+        || (!ENTERING_BLOCK_IN_PLACE.with(std::cell::Cell::get) && has_cooperative_budget())
+}
+
+#[cfg(feature = "tokio")]
+thread_local! {
+    /// Set while this thread is in `block_in_place` before its closure runs: where tokio
+    /// wakes the worker's deferred wakers (see [`may_block_in_place`]).
+    static ENTERING_BLOCK_IN_PLACE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// `tokio::task::block_in_place(f)`, marking this thread as entering it until `f` runs (or
+/// `block_in_place` returns or unwinds without running it).
+#[cfg(feature = "tokio")]
+fn block_in_place_marked<R>(f: impl FnOnce() -> R) -> R {
+    /// Clears the mark, as it was before, when dropped.
+    struct Entering(bool);
+    impl Drop for Entering {
+        fn drop(&mut self) {
+            ENTERING_BLOCK_IN_PLACE.with(|entering| entering.set(self.0));
+        }
+    }
+    let outer = ENTERING_BLOCK_IN_PLACE.with(|entering| entering.replace(true));
+    let _entering = Entering(outer);
+    tokio::task::block_in_place(|| {
+        ENTERING_BLOCK_IN_PLACE.with(|entering| entering.set(false));
+        f()
+    })
 }
 
 /// Whether this thread runs under a tokio cooperative budget, found by spending it unit by
-/// unit (`poll_proceed`, which leaves no budget as it is) until it runs out, then handing it
-/// all back (the first unit's guard restores the budget as it was before it).
+/// unit (`poll_proceed`) until none is left (`has_budget_remaining`), then handing it all
+/// back (the first unit's guard restores the budget as it was before it). Never asks for a
+/// unit past the last one: `poll_proceed` then defers the waker to the scheduler
+/// (`context::defer`), whose list tokio holds borrowed while it wakes the wakers deferred
+/// (inside `block_in_place`, among others), so a probe from a run those wake-ups start
+/// would panic there ("already borrowed").
 #[cfg(feature = "tokio")]
 fn has_cooperative_budget() -> bool {
-    use tokio::task::coop::poll_proceed;
+    use tokio::task::coop::{has_budget_remaining, poll_proceed};
     /// Past tokio's budget of a poll (128 units).
     const MORE_THAN_A_BUDGET: u32 = 1024;
+    if !has_budget_remaining() {
+        return true; // spent already
+    }
     let mut cx = Context::from_waker(Waker::noop());
     let Poll::Ready(first) = poll_proceed(&mut cx) else {
-        return true; // spent already
+        unreachable!("a unit is left");
     };
-    let budgeted = (0..MORE_THAN_A_BUDGET).any(|_| match poll_proceed(&mut cx) {
-        Poll::Ready(spent) => {
-            spent.made_progress();
-            false
+    let budgeted = (0..MORE_THAN_A_BUDGET).any(|_| {
+        if !has_budget_remaining() {
+            return true;
         }
-        Poll::Pending => true,
+        match poll_proceed(&mut cx) {
+            Poll::Ready(spent) => {
+                spent.made_progress();
+                false
+            }
+            Poll::Pending => unreachable!("a unit is left"),
+        }
     });
     drop(first);
     budgeted

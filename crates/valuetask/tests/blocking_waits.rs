@@ -355,3 +355,114 @@ fn a_wait_in_a_continuation_run_by_a_timer_wake_up_drives_a_body_that_yields_to_
     runtime.shutdown_timeout(Duration::from_millis(100));
     assert_eq!(waited, Some(Ok(5)));
 }
+
+/// A source whose result comes from a future it polls, ready when that future is.
+#[cfg(feature = "tokio")]
+struct PollsAFuture(
+    std::sync::Mutex<Pin<Box<dyn Future<Output = u8> + Send>>>,
+    std::sync::atomic::AtomicBool,
+);
+
+#[cfg(feature = "tokio")]
+impl PollsAFuture {
+    fn new(future: impl Future<Output = u8> + Send + 'static) -> std::sync::Arc<Self> {
+        std::sync::Arc::new(Self(
+            std::sync::Mutex::new(Box::pin(future)),
+            std::sync::atomic::AtomicBool::new(false),
+        ))
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl valuetask::ValueTaskSource<u8> for PollsAFuture {
+    fn status(&self, _: u32) -> valuetask::SourceStatus {
+        if self.1.load(std::sync::atomic::Ordering::SeqCst) {
+            valuetask::SourceStatus::Succeeded
+        } else {
+            valuetask::SourceStatus::Pending
+        }
+    }
+    fn poll_result(&self, _: u32, cx: &mut Context<'_>) -> Poll<u8> {
+        let polled = self.0.lock().unwrap().as_mut().poll(cx);
+        if polled.is_ready() {
+            self.1.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        polled
+    }
+}
+
+/// A task on a multi-thread worker waits; tokio's `block_in_place` first wakes the worker's
+/// deferred wakers, holding their list borrowed, among them an `as_task` bridge whose source
+/// yielded through tokio: its synchronous continuation waits too. That inner wait does not
+/// call `block_in_place` again (tokio would panic there, "already borrowed") nor defer to
+/// the scheduler: it polls as inside a driver's wake-up, and ends.
+#[cfg(feature = "tokio")]
+#[test]
+fn a_wait_inside_a_continuation_that_block_in_place_wakes_first_ends() {
+    use valuetask::{ContinuationOptions, ContinueOn};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let got = runtime.block_on(async {
+        tokio::spawn(async {
+            let source = PollsAFuture::new(async {
+                tokio::task::yield_now().await; // defers the bridge's wake-up
+                1
+            });
+            let never = TaskCompletionSource::<u8>::new();
+            let pending = never.task();
+            let continuation = ValueTask::from_arc_source(source, 0)
+                .as_task()
+                .continue_with_options(
+                    ContinuationOptions::default().on(ContinueOn::Synchronously),
+                    move |_| pending.wait_timeout(Duration::from_millis(1)).is_none(),
+                );
+            // This wait (pending at first) calls `block_in_place`, which runs the deferred
+            // bridge, then its continuation.
+            assert_eq!(Task::delay(Duration::from_millis(20)).wait(), Ok(&()));
+            let timed_out = continuation.wait().copied().map_err(Clone::clone);
+            drop(never);
+            timed_out
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(got, Ok(true), "the inner wait timed out as asked");
+}
+
+/// tokio's limit, listed in `misuse.rs`: an `as_task` bridge runs its source's poll inside
+/// the wake-up that wakes it. A source that yields through tokio (`tokio::task::yield_now`)
+/// has the bridge woken from the scheduler's deferred wake-ups, whose list tokio holds
+/// borrowed while it wakes them: a second tokio yield there panics inside tokio, and the
+/// task faults with that panic. `valuetask::yield_now` wakes at once and completes.
+#[cfg(feature = "tokio")]
+#[test]
+fn a_bridged_source_yielding_twice_through_tokio_faults_where_valuetask_yield_now_completes() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    // Bridged inside the runtime: the first yield defers the bridge's wake-up to it.
+    let through_tokio = runtime.block_on(async {
+        let source = PollsAFuture::new(async {
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+            5
+        });
+        ValueTask::from_arc_source(source, 0).as_task().await
+    });
+    assert!(
+        matches!(&through_tokio, Err(valuetask::TaskError::Panicked(message)) if message.contains("already borrowed")),
+        "{through_tokio:?}"
+    );
+    let through_valuetask = runtime.block_on(async {
+        let source = PollsAFuture::new(async {
+            valuetask::yield_now().await;
+            valuetask::yield_now().await;
+            5
+        });
+        ValueTask::from_arc_source(source, 0).as_task().await
+    });
+    assert_eq!(through_valuetask, Ok(5));
+}
