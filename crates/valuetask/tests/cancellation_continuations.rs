@@ -81,3 +81,36 @@ fn cancel_on_follows_the_sources_own_mode() {
     asynchronous.cancel_on(token.clone());
     assert_eq!(cancel_and_see(&asynchronous.task(), &token), (true, false));
 }
+
+/// A waker that panics when woken.
+struct PanicsInWake;
+
+impl std::task::Wake for PanicsInWake {
+    fn wake(self: std::sync::Arc<Self>) {
+        panic!("a waker that panics in wake");
+    }
+}
+
+/// tokio's limit, listed in `misuse.rs`: a waker of another waiter of the token that panics
+/// in `wake` makes `cancel()` panic there, and tokio drops the token's other waiters unwoken,
+/// the watcher of a `cancel_on` source among them: the task stays pending (valuetask's own
+/// wakers never panic there).
+#[test]
+fn a_waker_panicking_inside_cancel_leaves_the_watchers_after_it_unwoken() {
+    use std::future::Future;
+    let token = CancellationToken::new();
+    // Registered first: tokio wakes the token's waiters in that order.
+    let mut ahead = Box::pin(token.clone().cancelled_owned());
+    let waker = std::task::Waker::from(std::sync::Arc::new(PanicsInWake));
+    assert!(ahead
+        .as_mut()
+        .poll(&mut std::task::Context::from_waker(&waker))
+        .is_pending());
+    let tcs = TaskCompletionSource::<u8>::new();
+    tcs.cancel_on(token.clone());
+    let canceled = std::panic::catch_unwind(|| token.cancel());
+    assert!(canceled.is_err(), "cancel() passed the waker's panic on");
+    assert!(token.is_cancelled());
+    assert!(!tcs.task().is_completed(), "the watcher was never woken");
+    assert!(tcs.try_set_canceled(), "the source still completes it");
+}
