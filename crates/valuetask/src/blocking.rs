@@ -38,8 +38,10 @@
 //! that worker. tokio offers no test for that place: what tells it from a task's poll is
 //! the cooperative budget, which a task polled through `tokio::task::unconstrained` lacks
 //! too, so such a run inside such a task waits the same way (`may_block_in_place`). So too
-//! a wait inside a run that a wait's own `block_in_place` starts: it wakes the worker's
-//! deferred wakers first, with their list borrowed, where tokio cannot be entered again.
+//! a wait inside a run that a `block_in_place` starts (a wait's own or the user's): it wakes
+//! the worker's deferred wakers first, with their list borrowed, where tokio cannot be
+//! entered again, and before it moves the worker's queue, so a wait there for a task spawned
+//! from there (the worker's own slot) or, with one worker, for its timers never ends.
 //! On valuetask's continuation thread, a wait hands that thread's queue to a new thread
 //! first, for the same reason (`continuation_thread::before_blocking`).
 
@@ -94,10 +96,12 @@ pub(crate) fn park_until<R>(
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
             // tokio offers no test for "may this thread block in place": it refuses (panics,
             // with `REFUSED`) inside a current-thread runtime's `block_on` that entered a
-            // multi-thread handle. Refused before running the closure, the wait goes on as on
-            // a current-thread runtime's thread, which this is. Any other panic is tokio's
-            // own failure (one after it took the worker's core, say): passed on, not
-            // mistaken for a refusal and waited past.
+            // multi-thread handle, and panics (`REENTERED`) inside a run that the deferred
+            // wake-ups of a `block_in_place` of the user's start (its list of them is
+            // borrowed; our own `block_in_place` marks the thread, see `may_block_in_place`).
+            // Either way before it changes anything: the wait goes on as on a current-thread
+            // runtime's thread. Any other panic is tokio's own failure (one after it took the
+            // worker's core, say): passed on, not mistaken for a refusal and waited past.
             let mut poll = Some(poll);
             let mut ran = false;
             let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -108,7 +112,10 @@ pub(crate) fn park_until<R>(
             }));
             return match waited {
                 Ok(result) => result,
-                Err(refused) if !ran && is_refusal(&*refused) => {
+                Err(refused)
+                    if !ran
+                        && (is_refusal(&*refused, REFUSED) || is_refusal(&*refused, REENTERED)) =>
+                {
                     crate::catch_panic::discard(refused);
                     park_in_scheduler(
                         deadline,
@@ -208,14 +215,19 @@ fn has_cooperative_budget() -> bool {
 #[cfg(feature = "tokio")]
 const REFUSED: &str = "can call blocking only when running on the multi-threaded runtime";
 
-/// Whether a panic's payload is tokio's refusal to block in place.
+/// The message of the `RefCell` panic of tokio's `block_in_place` entered again while it
+/// wakes the worker's deferred wakers (their list is borrowed meanwhile).
 #[cfg(feature = "tokio")]
-fn is_refusal(payload: &(dyn std::any::Any + Send)) -> bool {
+const REENTERED: &str = "already borrowed";
+
+/// Whether a panic's payload is tokio's refusal to block in place, as `message` says.
+#[cfg(feature = "tokio")]
+fn is_refusal(payload: &(dyn std::any::Any + Send), message: &str) -> bool {
     payload
         .downcast_ref::<String>()
         .map(String::as_str)
         .or_else(|| payload.downcast_ref::<&str>().copied())
-        .is_some_and(|message| message.contains(REFUSED))
+        .is_some_and(|said| said.contains(message))
 }
 
 /// [`park_until`] on the thread of a current-thread tokio scheduler (inside its `block_on`),

@@ -149,7 +149,7 @@ impl ContinuationOptions {
         self
     }
 
-    /// With [`lazy_cancellation`](Self::lazy_cancellation) set or not (.NET: or-ing in
+    /// With [`lazy_cancellation`](field@Self::lazy_cancellation) set or not (.NET: or-ing in
     /// `LazyCancellation`, or not).
     pub fn lazy_cancellation(mut self, lazy: bool) -> Self {
         self.lazy_cancellation = lazy;
@@ -216,7 +216,8 @@ impl<T: Send + Sync + 'static> Task<T> {
     /// scheduled continuation queued but not started yet when the token fires ends canceled
     /// when its turn comes, without running (as .NET's queued continuation does). Once `f` has
     /// started, the token no longer affects it. A token fired already cancels at once. With
-    /// [`ContinuationOptions::lazy_cancellation`], the continuation waits for the antecedent
+    /// [`ContinuationOptions::lazy_cancellation`](field@ContinuationOptions::lazy_cancellation),
+    /// the continuation waits for the antecedent
     /// to complete before it is canceled (.NET `LazyCancellation`).
     ///
     /// ```

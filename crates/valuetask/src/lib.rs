@@ -23,7 +23,7 @@
 //! | `Task.WhenAll`, `Task.WhenAny`, `Task.WhenEach` | [`Task::when_all`], [`Task::when_any`], [`Task::when_each`] (a [`Stream`](futures_core::Stream)), and [`ValueTask::when_all`], [`ValueTask::when_any`] (which .NET lacks) |
 //! | `Task.WaitAll`, `Task.WaitAny` | [`Task::wait`] on each task, or [`Task::when_all`]`(…).wait()` (which clones the values: `T: Clone`); [`Task::when_any`]`(…).wait()` (the first task, not its index) |
 //! | `TaskExtensions.Unwrap` (of `Task<Task<T>>`) | [`Task::flatten`] |
-//! | `ContinueWith`, `TaskContinuationOptions`; `ContinueWith(…, token, …)`, `LazyCancellation` | [`Task::continue_with`], [`Task::continue_with_options`], [`ContinuationOptions`] ([`ContinueWhen`]: `OnlyOn…`, `NotOn…`; [`ContinueOn`]: `ExecuteSynchronously`); [`Task::continue_with_cancellation`] (feature `tokio`), [`ContinuationOptions::lazy_cancellation`] |
+//! | `ContinueWith`, `TaskContinuationOptions`; `ContinueWith(…, token, …)`, `LazyCancellation` | [`Task::continue_with`], [`Task::continue_with_options`], [`ContinuationOptions`] ([`ContinueWhen`]: `OnlyOn…`, `NotOn…`; [`ContinueOn`]: `ExecuteSynchronously`); [`Task::continue_with_cancellation`] (feature `tokio`), [`lazy_cancellation`](field@ContinuationOptions::lazy_cancellation) |
 //! | `Wait()`, `.Result`, `GetAwaiter().GetResult()`; `Wait(TimeSpan)`; `IsCompleted` + `Result` without blocking | [`Task::wait`]; [`Task::wait_timeout`]; [`Task::try_result`] |
 //! | `WaitAsync(TimeSpan, CancellationToken)`, `TimeoutException` | [`Task::wait_async`], [`Task::wait_async_timeout`], [`Task::wait_async_cancellation`] (feature `tokio`); [`TaskError::TimedOut`] |
 //! | `TaskCompletionSource<T>` | [`TaskCompletionSource<T>`](TaskCompletionSource) |

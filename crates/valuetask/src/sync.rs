@@ -4,7 +4,8 @@
 //! `task::combinators`' `when_any`, `wake_set`) import atomics, `Mutex` and `UnsafeCell` from
 //! here so that `RUSTFLAGS="--cfg valuetask_loom"` model-checks the same code that ships.
 //! A custom cfg (not `loom`) keeps tokio, which reacts to `cfg(loom)`, out of the model build.
-//! [`lock_std`] is the poison-ignoring lock of the library's own `std` mutexes.
+//! [`lock`] and [`lock_std`] are the poison-ignoring locks of the modelled mutexes and of the
+//! library's own `std` mutexes.
 //! [`thread_number`] is the thread identity the sharded structures spread over.
 
 #[cfg(valuetask_loom)]
@@ -21,6 +22,14 @@ pub(crate) use std::sync::atomic::{
 pub(crate) use std::sync::Mutex;
 
 pub(crate) use std::sync::atomic::Ordering;
+
+/// Lock one of the modelled mutexes ([`Mutex`] above: `std`'s, loom's in the model build),
+/// ignoring poison: no user code runs under them, so nothing is left half-updated.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> impl std::ops::DerefMut<Target = T> + '_ {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// Lock a `std` mutex (the library's own statics and pool lists, never modelled by loom),
 /// ignoring poison: nothing they guard is left half-updated by a panic.

@@ -53,7 +53,8 @@
 //! storage: a pooled block instead of a box. And when a completed inner future is dropped:
 //! tower drops it with the response; here, for a response and error of at most three words
 //! together with the `Result`'s tag (`Result<u64, BoxError>`), or of at most 64 bytes that
-//! are not whole 8-byte words (`Result<[u8; 32], E>`, a digest), it is dropped, and its
+//! are not whole 8-byte words (a digest with an error aligned below 8:
+//! `Result<[u8; 32], Infallible>`), it is dropped, and its
 //! block given back, inside the poll that returns `Ready`, so what its drop releases (a
 //! `ConcurrencyLimit` permit, a guard) is released at completion, and a panic in that drop
 //! comes out of that poll; any other response's (`Result<http::Response<_>, _>`) stays, as

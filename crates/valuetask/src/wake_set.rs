@@ -21,7 +21,7 @@
 use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
 
-use crate::sync::{AtomicU64, Mutex, Ordering};
+use crate::sync::{lock, AtomicU64, Mutex, Ordering};
 
 /// Inputs woken since the combinator last looked, and the combinator's waker.
 struct Shared {
@@ -55,12 +55,6 @@ impl Wake for InputWaker {
             parent.wake();
         }
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> impl std::ops::DerefMut<Target = T> + '_ {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The wakers of `len` inputs and the record of which were woken. Every input counts as

@@ -28,7 +28,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
-use crate::sync::Mutex;
+use crate::sync::{lock, Mutex};
 use crate::task::waiters::WaiterKey;
 use crate::task::Task;
 
@@ -62,12 +62,6 @@ impl Wake for InputWaker {
             stream.wake();
         }
     }
-}
-
-fn lock(queue: &Mutex<Queue>) -> impl std::ops::DerefMut<Target = Queue> + '_ {
-    queue
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The tasks given to [`Task::when_each`], each handed out once it has completed, in the

@@ -324,3 +324,29 @@ fn mapping_a_ready_value_task_allocates_nothing() {
     });
     assert_eq!(allocs, 0);
 }
+
+/// Continuations of a task that never completes, each canceled by its token before it ran,
+/// let go of the antecedent inside `cancel()`: round after round, each allocates what one
+/// does (a bridge left in the antecedent's waiter list would grow it past its slab into the
+/// overflow, which allocates as it grows).
+#[cfg(feature = "tokio")]
+#[test]
+fn continuations_canceled_by_their_token_leave_nothing_on_a_pending_antecedent() {
+    use valuetask::{ContinuationOptions, ContinueOn};
+    let never = TaskCompletionSource::<u8>::new();
+    let antecedent = never.task();
+    let round = || {
+        let token = tokio_util::sync::CancellationToken::new();
+        let next = antecedent.continue_with_cancellation(
+            ContinuationOptions::default().on(ContinueOn::Synchronously),
+            token.clone(),
+            |_| 1_u8,
+        );
+        token.cancel();
+        assert!(next.is_canceled());
+    };
+    (0..3).for_each(|_| round()); // the pools warm
+    let ((), one) = allocations_during(round);
+    let ((), many) = allocations_during(|| (0..500).for_each(|_| round()));
+    assert_eq!(many, 500 * one, "no continuation left registered");
+}

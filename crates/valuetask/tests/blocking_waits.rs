@@ -391,45 +391,62 @@ impl valuetask::ValueTaskSource<u8> for PollsAFuture {
     }
 }
 
-/// A task on a multi-thread worker waits; tokio's `block_in_place` first wakes the worker's
-/// deferred wakers, holding their list borrowed, among them an `as_task` bridge whose source
-/// yielded through tokio: its synchronous continuation waits too. That inner wait does not
-/// call `block_in_place` again (tokio would panic there, "already borrowed") nor defer to
-/// the scheduler: it polls as inside a driver's wake-up, and ends.
+/// A task on a multi-thread worker blocks in place (a wait of valuetask's, or the task's own
+/// `tokio::task::block_in_place`); tokio's `block_in_place` first wakes the worker's deferred
+/// wakers, holding their list borrowed, among them an `as_task` bridge whose source yielded
+/// through tokio: its synchronous continuation waits too. That inner wait does not enter
+/// `block_in_place` again (tokio would panic there, "already borrowed", faulting the
+/// continuation) nor defer to the scheduler: it polls as inside a driver's wake-up, and ends.
 #[cfg(feature = "tokio")]
 #[test]
 fn a_wait_inside_a_continuation_that_block_in_place_wakes_first_ends() {
+    for users_own in [false, true] {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let got = runtime.block_on(async move {
+            tokio::spawn(async move { wait_inside_a_deferred_continuation(users_own) })
+                .await
+                .unwrap()
+        });
+        assert_eq!(
+            got,
+            Ok(true),
+            "the inner wait timed out as asked ({users_own})"
+        );
+    }
+}
+
+/// In a task: an `as_task` bridge deferred by its source's tokio yield, whose synchronous
+/// continuation waits 1 ms for a task that never completes; then this task blocks in place
+/// (`users_own`: through tokio directly, else through a pending wait), which runs the
+/// bridge. `Ok(true)`: the continuation's wait timed out.
+#[cfg(feature = "tokio")]
+fn wait_inside_a_deferred_continuation(users_own: bool) -> Result<bool, valuetask::TaskError> {
     use valuetask::{ContinuationOptions, ContinueOn};
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let got = runtime.block_on(async {
-        tokio::spawn(async {
-            let source = PollsAFuture::new(async {
-                tokio::task::yield_now().await; // defers the bridge's wake-up
-                1
-            });
-            let never = TaskCompletionSource::<u8>::new();
-            let pending = never.task();
-            let continuation = ValueTask::from_arc_source(source, 0)
-                .as_task()
-                .continue_with_options(
-                    ContinuationOptions::default().on(ContinueOn::Synchronously),
-                    move |_| pending.wait_timeout(Duration::from_millis(1)).is_none(),
-                );
-            // This wait (pending at first) calls `block_in_place`, which runs the deferred
-            // bridge, then its continuation.
-            assert_eq!(Task::delay(Duration::from_millis(20)).wait(), Ok(&()));
-            let timed_out = continuation.wait().copied().map_err(Clone::clone);
-            drop(never);
-            timed_out
-        })
-        .await
-        .unwrap()
+    let source = PollsAFuture::new(async {
+        tokio::task::yield_now().await; // defers the bridge's wake-up
+        1
     });
-    assert_eq!(got, Ok(true), "the inner wait timed out as asked");
+    let never = TaskCompletionSource::<u8>::new();
+    let pending = never.task();
+    let continuation = ValueTask::from_arc_source(source, 0)
+        .as_task()
+        .continue_with_options(
+            ContinuationOptions::default().on(ContinueOn::Synchronously),
+            move |_| pending.wait_timeout(Duration::from_millis(1)).is_none(),
+        );
+    if users_own {
+        tokio::task::block_in_place(|| thread::sleep(Duration::from_millis(20)));
+    } else {
+        // Pending at first: the wait calls `block_in_place`.
+        assert_eq!(Task::delay(Duration::from_millis(20)).wait(), Ok(&()));
+    }
+    let timed_out = continuation.wait().copied().map_err(Clone::clone);
+    drop(never);
+    timed_out
 }
 
 /// tokio's limit, listed in `misuse.rs`: an `as_task` bridge runs its source's poll inside

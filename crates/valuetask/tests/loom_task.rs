@@ -630,16 +630,18 @@ fn when_each_hands_out_completions_racing_its_polls_in_order() {
     });
 }
 
-/// `when_each`'s stream dropped while its input completes on another thread: the withdrawal
-/// and the completion's wake-up race. A wake-up already under way (the completer took the
-/// input's waker before the withdrawal) may still reach the stream's waker after the drop,
-/// once; none is lost or doubled, no clone of the waker is kept, and the input is let go.
+/// `when_each`'s stream dropped while one input completes on another thread and the other
+/// never does: the withdrawals and the completion's wake-up race. A wake-up already under
+/// way (the completer took the input's waker before the withdrawal) may still reach the
+/// stream's waker after the drop, once; none is doubled, no clone of it is kept, and the
+/// input is let go.
 #[test]
 fn when_each_dropped_while_its_input_completes() {
     model(|| {
         let tcs = TaskCompletionSource::<u32>::new();
+        let never = TaskCompletionSource::<u32>::new();
         let task = tcs.task();
-        let mut each = Task::when_each([task.clone()]);
+        let mut each = Task::when_each([task.clone(), never.task()]);
         // A loom atomic: its store and the wake-up's load are steps loom orders both ways.
         let dropped = std::sync::Arc::new(loom::sync::atomic::AtomicBool::new(false));
         let late = std::sync::Arc::new(LateWakes {
@@ -660,6 +662,7 @@ fn when_each_dropped_while_its_input_completes() {
         drop(waker);
         assert_eq!(std::sync::Arc::strong_count(&late), 1, "no clone kept");
         assert!(task.try_unwrap().is_ok(), "the stream kept no handle");
+        drop(never);
     });
 }
 
