@@ -866,3 +866,25 @@ fn a_registration_published_by_a_poll_that_unwinds_is_withdrawn_when_the_value_t
     core.set_result(4);
     assert_eq!(core.value_task().get_result(), Ok(4));
 }
+
+/// `set_outcome` / `try_set_outcome` complete with a value or an error (the second refused,
+/// handed back), and `is_completed` follows the generation: set, taken, reset.
+#[test]
+fn outcomes_complete_a_generation_and_is_completed_follows_it() {
+    let core = ManualResetValueTaskSourceCore::<u8>::new();
+    assert!(!core.is_completed());
+    core.set_outcome(Err(TaskError::Canceled));
+    assert!(core.is_completed());
+    assert_eq!(
+        core.try_set_outcome(Ok(1)),
+        Err(Ok(1)),
+        "the generation is complete"
+    );
+    assert_eq!(core.value_task().get_result(), Err(TaskError::Canceled));
+    assert!(core.is_completed(), "taken, still this generation's");
+    core.reset();
+    assert!(!core.is_completed());
+    assert_eq!(core.try_set_outcome(Ok(2)), Ok(()));
+    assert!(core.is_completed());
+    assert_eq!(core.value_task().get_result(), Ok(2));
+}
