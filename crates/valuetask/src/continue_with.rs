@@ -274,37 +274,56 @@ impl<T: Send + Sync + 'static> Task<T> {
             crate::catch_panic::drop_discarding(antecedent);
             tcs.set_outcome(ran.map_err(crate::catch_panic::panic_error));
         };
-        let waiting = async move {
-            // `true` when the token fired first: the antecedent's completion is not waited for,
-            // unless the cancellation is lazy.
-            let canceled = if options.lazy_cancellation {
-                antecedent.completion().await;
-                token.as_ref().is_some_and(fired)
-            } else {
-                antecedent_or_token(&antecedent, token.as_ref()).await
-            };
-            if canceled {
-                return run(antecedent, true);
-            }
-            match options.on {
-                ContinueOn::Synchronously => run(antecedent, false),
-                // A waker of the continuation's awaiters that panics in its completion: to the
-                // unobserved hook, as the inline bridge reports it (not into the pool's job).
-                ContinueOn::Scheduled => schedule(move || {
-                    // Queued, not started: a token fired meanwhile still cancels it.
-                    let canceled = token.as_ref().is_some_and(fired);
-                    let ran = catch_unwind(AssertUnwindSafe(move || run(antecedent, canceled)));
-                    if let Err(panic) = ran {
-                        let error = crate::catch_panic::panic_error(panic);
-                        crate::unobserved::report::<()>(&Err(error));
-                    }
-                }),
-            }
-        };
         // Driven by the antecedent's own wake-up (or the token's): inline on the completing
-        // (or canceling) thread.
-        ValueTask::boxed_lazy(waiting).run_bridged_detached();
+        // (or canceling) thread. Without a token, the future waits for the antecedent alone
+        // (no room kept for the token's wait).
+        match token {
+            None => ValueTask::boxed_lazy(async move {
+                antecedent.completion().await;
+                start(options.on, antecedent, None, run);
+            })
+            .run_bridged_detached(),
+            Some(token) => ValueTask::boxed_lazy(async move {
+                // The token fired first: the antecedent's completion is not waited for, unless
+                // the cancellation is lazy.
+                let canceled = if options.lazy_cancellation {
+                    antecedent.completion().await;
+                    fired(&token)
+                } else {
+                    antecedent_or_token(&antecedent, &token).await
+                };
+                if canceled {
+                    return run(antecedent, true);
+                }
+                start(options.on, antecedent, Some(token), run);
+            })
+            .run_bridged_detached(),
+        }
         continuation
+    }
+}
+
+/// Run the continuation `run` of the completed `antecedent` where `on` says: here, or
+/// scheduled, where a `token` fired while it was queued still cancels it.
+fn start<T: Send + Sync + 'static>(
+    on: ContinueOn,
+    antecedent: Task<T>,
+    token: Option<Token>,
+    run: impl FnOnce(Task<T>, bool) + Send + 'static,
+) {
+    match on {
+        ContinueOn::Synchronously => run(antecedent, false),
+        // A waker of the continuation's awaiters that panics in its completion: to the
+        // unobserved hook, as the inline bridge reports it (not into the pool's job).
+        ContinueOn::Scheduled => schedule(move || {
+            // Queued, not started: a token fired meanwhile still cancels it.
+            let canceled = token.as_ref().is_some_and(fired);
+            let ran = catch_unwind(AssertUnwindSafe(move || run(antecedent, canceled)));
+            if let Err(panic) = ran {
+                let error = crate::catch_panic::panic_error(panic);
+                crate::unobserved::report::<()>(&Err(error));
+            }
+        }),
     }
 }
 
@@ -327,28 +346,25 @@ fn fired(token: &Token) -> bool {
 /// Waits until `antecedent` completes or `token` fires; `true` when the token fired (checked
 /// first at every poll: a token fired already wins over a completed antecedent, as in .NET,
 /// where a canceled token cancels the continuation before it is registered).
+#[cfg(feature = "tokio")]
 async fn antecedent_or_token<T: Send + Sync + 'static>(
     antecedent: &Task<T>,
-    token: Option<&Token>,
+    token: &Token,
 ) -> bool {
-    #[cfg(feature = "tokio")]
-    if let Some(token) = token {
-        let mut canceled = std::pin::pin!(token.cancelled());
-        let mut done = std::pin::pin!(antecedent.completion());
-        return std::future::poll_fn(|cx| {
-            if std::future::Future::poll(canceled.as_mut(), cx).is_ready() {
-                return std::task::Poll::Ready(true);
-            }
-            std::future::Future::poll(done.as_mut(), cx).map(|()| false)
-        })
-        .await;
-    }
-    #[cfg(not(feature = "tokio"))]
-    if let Some(token) = token {
-        match *token {}
-    }
-    antecedent.completion().await;
-    false
+    let mut canceled = std::pin::pin!(token.cancelled());
+    let mut done = std::pin::pin!(antecedent.completion());
+    std::future::poll_fn(|cx| {
+        if std::future::Future::poll(canceled.as_mut(), cx).is_ready() {
+            return std::task::Poll::Ready(true);
+        }
+        std::future::Future::poll(done.as_mut(), cx).map(|()| false)
+    })
+    .await
+}
+
+#[cfg(not(feature = "tokio"))]
+async fn antecedent_or_token<T: Send + Sync + 'static>(_: &Task<T>, token: &Token) -> bool {
+    match *token {}
 }
 
 /// Run `job` off the current call: on the global runtime's blocking pool (a continuation is
