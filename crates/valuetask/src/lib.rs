@@ -216,6 +216,11 @@ pub use when_each::WhenEach;
 ///   accepts all. A local macro named like a standard one that
 ///   hides an `.await` is a compile error ("`await` is only allowed inside `async`
 ///   functions"), never a wrong result.
+/// - Switching from `async-trait`: `#[value_task]` goes where `#[async_trait]` was, on the
+///   trait and on every impl of it (`use valuetask::value_task as async_trait;` switches a
+///   crate by its import, mockall's `mock!` blocks included). An impl of a trait that another
+///   crate declares with `#[async_trait]` (axum's `FromRequestParts`, say) keeps
+///   `#[async_trait]`: that trait's methods return its box (E0053 names the two types).
 /// - Compared with `async-trait`: a method that does not use `Self` returns a value task
 ///   that does not borrow `Self` (as there); default bodies get the `Self: Send` / `Sync`
 ///   bounds `async-trait` gives them. One difference: `ValueTask<T>` is `Send` only when `T`
