@@ -220,7 +220,10 @@ pub use when_each::WhenEach;
 ///   trait and on every impl of it (`use valuetask::value_task as async_trait;` switches a
 ///   crate by its import, mockall's `mock!` blocks included). An impl of a trait that another
 ///   crate declares with `#[async_trait]` (axum's `FromRequestParts`, say) keeps
-///   `#[async_trait]`: that trait's methods return its box (E0053 names the two types).
+///   `#[async_trait]`: that trait's methods return its box (E0053 names the two types). Code
+///   that takes a call's result as the box itself (returns it as a `BoxFuture`, stores it as
+///   a `Pin<Box<dyn Future>>`) boxes the value task instead, `Box::pin(x.method())`, or keeps
+///   it as it is (reqwest-middleware's `Next::run` needed that one change).
 /// - Compared with `async-trait`: a method that does not use `Self` returns a value task
 ///   that does not borrow `Self` (as there); default bodies get the `Self: Send` / `Sync`
 ///   bounds `async-trait` gives them. One difference: `ValueTask<T>` is `Send` only when `T`
