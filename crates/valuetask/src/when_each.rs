@@ -74,7 +74,7 @@ impl Wake for InputWaker {
 /// its handed-out task is looked at.
 #[must_use = "a stream does nothing unless polled"]
 pub struct WhenEach<T> {
-    /// Inputs not handed out yet.
+    /// The inputs, each `None` once handed out.
     tasks: Vec<Option<Task<T>>>,
     /// Each input's waiter slot (its waker an [`InputWaker`] of the same index).
     keys: Vec<WaiterKey>,
