@@ -1220,6 +1220,7 @@ fn when_each_hands_out_the_complete_first_then_each_as_it_completes() {
         "WhenEach { inputs: 4, remaining: 4, .. }"
     );
     assert_eq!(each.len(), 4);
+    assert!(!each.is_empty());
     // Complete at the first look: in input order.
     let Poll::Ready(Some(first)) = poll_next(&mut each, &waker) else {
         panic!("complete")
