@@ -1221,6 +1221,8 @@ fn when_each_hands_out_the_complete_first_then_each_as_it_completes() {
     );
     assert_eq!(each.len(), 4);
     assert!(!each.is_empty());
+    assert_eq!(futures::Stream::size_hint(&each), (4, Some(4)));
+    assert!(!futures::stream::FusedStream::is_terminated(&each));
     // Complete at the first look: in input order.
     let Poll::Ready(Some(first)) = poll_next(&mut each, &waker) else {
         panic!("complete")
