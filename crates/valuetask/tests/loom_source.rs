@@ -159,16 +159,26 @@ fn set_races_reset(set: fn(&ManualResetValueTaskSourceCore<Arc<()>>, Arc<()>)) {
         core.reset();
         producer.join().unwrap();
         assert_eq!(core.version(), 1);
-        match core.status(1) {
-            // Set in generation 0: the reset dropped the untaken result.
-            valuetask::SourceStatus::Pending => assert_eq!(Arc::strong_count(&marker), 1),
-            // Set in generation 1: the core holds it.
-            valuetask::SourceStatus::Succeeded => assert_eq!(Arc::strong_count(&marker), 2),
-            other => panic!("unexpected status {other:?}"),
-        }
-        drop(core);
-        assert_eq!(Arc::strong_count(&marker), 1);
+        landed_in_one_generation_and_dropped_once(core, &marker);
     });
+}
+
+/// After a `set` that raced the reset into generation 1: the result (`marker`'s clone) landed
+/// in one generation, dropped by the reset if generation 0 (untaken), held by the core if
+/// generation 1, and dropped once when the core goes.
+fn landed_in_one_generation_and_dropped_once<C>(core: C, marker: &Arc<()>)
+where
+    C: std::ops::Deref<Target = ManualResetValueTaskSourceCore<Arc<()>>>,
+{
+    match core.status(1) {
+        // Set in generation 0: the reset dropped the untaken result.
+        valuetask::SourceStatus::Pending => assert_eq!(Arc::strong_count(marker), 1),
+        // Set in generation 1: the core holds it.
+        valuetask::SourceStatus::Succeeded => assert_eq!(Arc::strong_count(marker), 2),
+        other => panic!("unexpected status {other:?}"),
+    }
+    drop(core);
+    assert_eq!(Arc::strong_count(marker), 1);
 }
 
 /// The core's last reference is loom's `Arc`, so its drop is a step loom schedules: the
@@ -637,15 +647,7 @@ fn reset_races_a_completion_while_a_consumer_waits_and_wakes_it_once() {
             "woken once, by the completion or by the reset"
         );
         assert_eq!(Arc::strong_count(&wakes), 2, "no clone of the waker kept");
-        match core.status(1) {
-            // Set in generation 0: the reset dropped the untaken result.
-            valuetask::SourceStatus::Pending => assert_eq!(Arc::strong_count(&marker), 1),
-            // Set in generation 1: the core holds it.
-            valuetask::SourceStatus::Succeeded => assert_eq!(Arc::strong_count(&marker), 2),
-            other => panic!("unexpected status {other:?}"),
-        }
-        drop(core);
-        assert_eq!(Arc::strong_count(&marker), 1);
+        landed_in_one_generation_and_dropped_once(core, &marker);
     });
 }
 
