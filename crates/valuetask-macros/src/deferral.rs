@@ -1,6 +1,8 @@
 //! Deferral: a method that carries other attribute macros (`#[tracing::instrument]`, also
 //! inside `cfg_attr`) stays `async`, with a second-stage `#[value_task(__deferred(..))]` after
-//! them, so they see the `async fn` and the rewrite happens after them.
+//! them, so they see the `async fn` and the rewrite happens after them. A trait's methods
+//! are not deferred when the trait carries attribute macros after `#[value_task]`: those
+//! expand before the methods' own and must see the rewritten signatures (`expand_trait`).
 
 use proc_macro2::Span;
 use quote::quote;

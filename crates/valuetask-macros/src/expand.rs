@@ -37,7 +37,9 @@
 //!   (`macro_support::receiver_is_send`).
 //! - Deferral: a method carrying attribute macros (`#[tracing::instrument]`, also inside
 //!   `cfg_attr`) stays `async`, with a second-stage `#[value_task(__deferred(..))]` after them,
-//!   so they see the `async fn` and the rewrite happens after them (`defer`).
+//!   so they see the `async fn` and the rewrite happens after them (`defer`). Not in a trait
+//!   that carries attribute macros of its own after ours: those expand first and may read the
+//!   signatures (`#[auto_impl]`), so its methods are rewritten at once.
 //! - Spans: the rewritten signature keeps the user's (`fn` at `async`, generic brackets at the
 //!   name and arguments, the output at the return type), so rustc's errors when a trait and
 //!   its impl disagree (one side `async` or `?Send`, a different output) point at the user's
@@ -185,19 +187,26 @@ fn expand_trait(item: &mut syn::ItemTrait, options: &mut Options) -> syn::Result
     }
     // As on an impl: every default body is rewritten.
     release_async_expectations(&mut item.attrs);
+    // Attribute macros still on the trait (after ours: those before it have run) expand
+    // before its methods' own, and may read the methods' signatures to write impls
+    // (`#[auto_impl(Arc, Box)]`): they must see the rewritten ones, as under async-trait, so
+    // no method is deferred then.
+    let may_defer = !has_attribute_macros(&item.attrs);
     for member in &mut item.items {
         if let TraitItem::Fn(f) = member {
-            expand_trait_method(f, options, &item.generics)?;
+            expand_trait_method(f, options, &item.generics, may_defer)?;
         }
     }
     Ok(())
 }
 
-/// One method of a trait: a declaration gets the signature, a default body the whole rewrite.
+/// One method of a trait: a declaration gets the signature, a default body the whole rewrite,
+/// deferred behind the method's other attribute macros when `may_defer`.
 fn expand_trait_method(
     f: &mut syn::TraitItemFn,
     options: &mut Options,
     generics: &syn::Generics,
+    may_defer: bool,
 ) -> syn::Result<()> {
     let method_attr = f
         .attrs
@@ -233,7 +242,7 @@ fn expand_trait_method(
     }
     let place = Place::Trait { is_default };
     match &mut f.default {
-        Some(_) if has_attribute_macros(&f.attrs) => {
+        Some(_) if may_defer && has_attribute_macros(&f.attrs) => {
             defer(&mut f.attrs, &opts, DeferredPlace::TraitDefault, generics);
         }
         Some(body) => {

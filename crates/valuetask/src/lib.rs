@@ -263,6 +263,11 @@ pub use when_each::WhenEach;
 /// - Attribute macros on a method, such as `#[tracing::instrument]`, run on the `async fn`
 ///   before it is rewritten, so they cover the whole body, across suspensions, as on an
 ///   `async-trait` method. (On a free function they may go either side of `#[value_task]`.)
+///   One exception: a trait that carries attribute macros after `#[value_task]`, such as
+///   `#[auto_impl(Arc, Box)]` (tower-lsp's `LanguageServer`), has them expand before its
+///   methods' own, and they read the methods' signatures, so its methods are rewritten at once,
+///   as `async-trait` does; a default body's `instrument` then sees the rewritten method and
+///   spans the call, which runs the body up to its first suspension.
 /// - `#[value_task(?Send)]` on the item: futures need not be `Send`; methods return
 ///   [`LocalValueTask`].
 /// - `#[value_task(crate = path)]` (or `crate = "path"`, as serde and tokio spell it) on the

@@ -243,3 +243,58 @@ fn deferred_methods_keep_every_shape_of_the_direct_rewrite() {
         assert_eq!(named.1, 4);
     });
 }
+
+/// tower-lsp's `LanguageServer` shape: an attribute macro on the trait after `#[value_task]`
+/// (`auto_impl`) writes impls for `Arc<T>`, `Box<T>` and `&T` from the trait's signatures, and
+/// default methods carry attribute macros of their own.
+#[value_task]
+#[auto_impl::auto_impl(&, Arc, Box)]
+trait Forwarded: Send + Sync {
+    async fn required(&self, key: u32) -> u32;
+
+    #[instrument(skip(self))]
+    async fn provided(&self, key: u32) -> Seen {
+        let _ = key;
+        seen_across_a_suspension().await
+    }
+}
+
+struct Leaf;
+
+#[value_task]
+impl Forwarded for Leaf {
+    async fn required(&self, key: u32) -> u32 {
+        yield_once().await;
+        key + 1
+    }
+}
+
+/// The trait's macro expands before its methods' own, so it must see the rewritten
+/// signatures, as under async-trait: the methods are rewritten at once, and a default body's
+/// `instrument` sees the rewritten method, whose call spans the body's start (up to its first
+/// suspension).
+#[test]
+fn a_trait_macro_after_value_task_sees_rewritten_methods() {
+    fn through<S: Forwarded>(service: S) -> (u32, Seen) {
+        (drive(service.required(1)), drive(service.provided(2)))
+    }
+    in_a_subscriber(|| {
+        let expected = (2, (Some("provided"), None));
+        assert_eq!(through(Leaf), expected);
+        assert_eq!(through(&Leaf), expected);
+        assert_eq!(through(std::sync::Arc::new(Leaf)), expected);
+        assert_eq!(through(Box::new(Leaf)), expected);
+    });
+    let shared = std::sync::Arc::new(Leaf);
+    drive(shared.required(1));
+    let ((), allocations) = allocations_during(|| {
+        for key in 0..100 {
+            let vt: valuetask::ValueTask<'_, u32> = shared.required(key);
+            assert_eq!(drive(vt), key + 1);
+        }
+    });
+    assert_eq!(
+        allocations, 0,
+        "the Arc impl's calls are the leaf's value tasks"
+    );
+}
