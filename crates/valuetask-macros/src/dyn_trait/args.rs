@@ -150,6 +150,14 @@ impl Parse for DynArgs {
                 set_once(&mut options.lazy, &word, "lazy")?;
             } else if word == "boxed" {
                 set_once(&mut options.boxed, &word, "boxed")?;
+            } else if word == "blanket" {
+                // dynosaur's git history between 0.2 and 0.3 (`blanket = dyn`): no release
+                // has it, but code pinned to such a commit does.
+                return Err(syn::Error::new(
+                    word.span(),
+                    "#[dyn_trait]: `blanket` is dynosaur's name, before its 0.3 release, for \
+                     `bridge`: write `bridge(dyn)` for `blanket = dyn`",
+                ));
             } else {
                 return Err(syn::Error::new(
                     word.span(),

@@ -33,6 +33,11 @@ trait Option2 {
     async fn get(&self) -> u8;
 }
 
+#[dyn_trait(DynBlanket = dyn Blanket, blanket = dyn)]
+trait Blanket {
+    async fn get(&self) -> u8;
+}
+
 #[dyn_trait(DynBoth = dyn Both, lazy, boxed)]
 trait Both {
     async fn get(&self) -> u8;
