@@ -3,7 +3,8 @@
 //!
 //! The blocks: a future in pooled storage (`pool.rs`) or in a box, a `CompletionPool` slot
 //! (`source/pool.rs`), small records in pooled storage for a `ValueTaskSource` and its token
-//! (borrowed or counted) and for a `Task`, and a result held in a pooled block (`held.rs`).
+//! (borrowed or counted) and for a `Task`, a result held in a pooled block (`held.rs`), and
+//! the panic of a body that panicked at the call, in a box (`value_task/panicked.rs`).
 //! Keeping everything but a ready value that fits the words behind one thin pointer keeps
 //! every `ValueTask<'_, T>` at two words: a caller gets it back from a call in two registers
 //! instead of through memory, where copying it after the call stalled on store forwarding.
@@ -112,6 +113,9 @@ pub(crate) enum Kind {
     /// A ready result too large for the value task's two words, in a block (`held.rs`: one
     /// of its own, or the pooled block of a body that completed at the call).
     Ready,
+    /// A body that panicked at the call: its poll resumes the panic
+    /// (`value_task/panicked.rs`).
+    Panicked,
 }
 
 /// The operations on one type of block, monomorphized by whoever builds the block.

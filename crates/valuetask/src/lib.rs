@@ -10,6 +10,7 @@
 //! | `new ValueTask<T>(source, token)` | [`ValueTask::from_source`], [`ValueTask::from_arc_source`] (`u32` token) |
 //! | `default(ValueTask<T>)`, `ValueTask.CompletedTask` | `ValueTask::default()` (complete with `T::default()`), [`ValueTask::completed`] |
 //! | `IsCompleted`, `IsCompletedSuccessfully` + `Result` | [`ValueTask::is_completed`], [`ValueTask::try_get`] |
+//! | an exception thrown before an `async` method's first `await`, kept in its task | a panic before a body's first suspension ([`ValueTask::start`], `#[value_task]`, `#[dyn_trait]`): kept in its value task, resumed where it is awaited; `as_task` makes it [`TaskError::Panicked`] |
 //! | `AsTask()`, `Preserve()` | [`ValueTask::as_task`]; [`ValueTask::into_task`] gives back the very `Task` a value task was made from; [`ValueTask::preserve`] |
 //! | `GetAwaiter().GetResult()` | [`ValueTask::get_result`] (blocks safely) |
 //! | await twice / concurrently | does not compile by value: awaiting moves the value task; awaited again through `&mut` (it is `Unpin`), the second await panics naming the misuse |
@@ -157,15 +158,18 @@ pub use when_each::WhenEach;
 ///   it runs; a call dropped without being awaited has already run that part (so a body that
 ///   makes a call it may not await, such as a recursive search that builds its next level
 ///   before deciding whether to await it, runs that call anyway: one that stops by not
-///   awaiting recurses until the stack overflows); a panic there
-///   comes out of the call, not out of a later poll; and a scope entered around the awaiting
+///   awaiting recurses until the stack overflows); and a scope entered around the awaiting
 ///   (a tokio task-local's `scope(value, call())`, an `instrument`ed span) does not cover it.
 ///   (So a body that creates runtime resources, such as a tokio timer, before its first
 ///   `.await` needs the runtime at the call: call it from async code. And what it awaits
 ///   there is polled with a waker that wakes nothing, until the value task's first poll polls
 ///   it again with the caller's: a leaf that keeps one waker, replacing the last, and that
 ///   the caller polled itself just before the call, wakes nobody until the value task is
-///   polled.) Where code ported from
+///   polled.) A panic in that first part does not leave the call: it is kept in the value
+///   task and resumes where it is awaited, where a lazy box raises it at its first poll, so
+///   a `catch_unwind` around the call's future, or a task spawned with it, catches it. (A
+///   body that only forwards a call is that call: a panic while its arguments are
+///   evaluated leaves the call.) Where code ported from
 ///   `#[async_trait]` relies on that laziness, `#[value_task(lazy)]` (on the item or one
 ///   method) starts the body at the first poll instead ([`ValueTask::new`]), still pooled;
 ///   such calls are not counted by the `stats` advisor, which cannot tell at the call.

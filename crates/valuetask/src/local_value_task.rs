@@ -113,6 +113,15 @@ impl<'a, T> LocalValueTask<'a, T> {
         }
     }
 
+    /// A synchronous body's panic, kept to resume where the value task is awaited
+    /// (`ValueTask::panicked`).
+    pub(crate) fn panicked(payload: Box<dyn std::any::Any + Send>) -> Self {
+        LocalValueTask {
+            inner: ValueTask::panicked(payload),
+            _not_send: PhantomData,
+        }
+    }
+
     /// [`start`](Self::start) for the future `make` builds, built in its pooled block (what
     /// `#[value_task(?Send)]` bodies use).
     #[cfg_attr(not(debug_assertions), inline(always))]

@@ -28,16 +28,24 @@ pub fn receiver_is_send<T: SendReceiver + ?Sized>(_: &T) {}
 /// Runs a synchronous method body and returns its output, ready: the closure owns its
 /// captures (an `FnOnce` bound), as an async block does, so a `&mut self` method may return a
 /// reborrow of `self`. The output is wrapped here, not at the call, so a unit body is not a
-/// unit argument in the user's code (clippy's `unit_arg`).
+/// unit argument in the user's code (clippy's `unit_arg`). A panic of the body is kept in
+/// the value task and resumes where it is awaited, as for a body that can suspend
+/// (`ValueTask::start`).
 #[cfg_attr(not(debug_assertions), inline(always))]
 pub fn completed<'a, T>(body: impl FnOnce() -> T) -> crate::ValueTask<'a, T> {
-    crate::ValueTask::ready(body())
+    match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(body)) {
+        Ok(output) => crate::ValueTask::ready(output),
+        Err(payload) => crate::ValueTask::panicked(payload),
+    }
 }
 
 /// [`completed`] for `#[value_task(?Send)]` bodies.
 #[cfg_attr(not(debug_assertions), inline(always))]
 pub fn completed_local<'a, T>(body: impl FnOnce() -> T) -> crate::LocalValueTask<'a, T> {
-    crate::LocalValueTask::ready(body())
+    match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(body)) {
+        Ok(output) => crate::LocalValueTask::ready(output),
+        Err(payload) => crate::LocalValueTask::panicked(payload),
+    }
 }
 
 /// The condition of the `if` that holds a body (`let ret: T = if BODY_RUNS { body } else

@@ -58,9 +58,11 @@
 //! LLVM honours it at `-O0`, where it put the value task's poll into every `.await` of a
 //! debug build (twice `#[async_trait]`'s rebuild time; once it was lifted, 1.01×).
 
+use std::any::Any;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
 use std::task::{Context, Poll};
@@ -442,6 +444,8 @@ pub(crate) trait StartedInto<F: Future> {
     /// It suspended; it stays in its block (the block's header, Started or Woken); or
     /// ([`KEEP_READY`](Self::KEEP_READY)) it completed and its output is Held in its box.
     fn pending(header: NonNull<Header<F::Output>>) -> Self::Out;
+    /// Its first poll panicked with `payload`; its storage is already given back.
+    fn panicked(payload: Box<dyn Any + Send>) -> Self::Out;
 }
 
 /// Store the future `make` returns in a pooled block (a box if it fits no class) and poll
@@ -493,8 +497,32 @@ pub(crate) fn start_boxed<F: Future, S: StartedInto<F>>(future: F) -> S::Out {
     unsafe { first_poll::<F, S, true>(header) }
 }
 
+/// The first poll of the block's future panicked: drop the future and give the block back
+/// (`release_future` reads no header), and keep `payload` in the value task. A panic of that
+/// drop is discarded: the body's own panic is the one kept.
+///
+/// # Safety
+/// `header` starts a block of this type (`BOXED`) holding the future whose poll panicked,
+/// nobody else's.
+#[cold]
+#[inline(never)]
+unsafe fn panicked_at_call<F: Future, S: StartedInto<F>, const BOXED: bool>(
+    header: NonNull<Header<F::Output>>,
+    payload: Box<dyn Any + Send>,
+) -> S::Out {
+    // SAFETY: per the caller; the future is dropped exactly once, in place.
+    let released = catch_unwind(AssertUnwindSafe(|| unsafe {
+        Stored::<F, BOXED>::release_future(header)
+    }));
+    if let Err(again) = released {
+        crate::catch_panic::discard(again);
+    }
+    S::panicked(payload)
+}
+
 /// Poll the block's future once with the first poll's waker; give the block back if it
-/// completed, else write the header the module docs say.
+/// completed, else write the header the module docs say; keep a panic of that poll in the
+/// value task ([`panicked_at_call`]).
 ///
 /// # Safety
 /// `header` starts a block of this type (`BOXED`) holding a future not polled yet, nobody
@@ -503,15 +531,18 @@ pub(crate) fn start_boxed<F: Future, S: StartedInto<F>>(future: F) -> S::Out {
 unsafe fn first_poll<F: Future, S: StartedInto<F>, const BOXED: bool>(
     header: NonNull<Header<F::Output>>,
 ) -> S::Out {
-    // Drops the future and gives the block back if the poll panics (`release_future` reads
-    // no header).
-    let guard = Release(Stored::<F, BOXED>::release_future, header);
     let first = FirstPoll::new();
     let waker = first.waker();
-    // SAFETY: the block holds a pending `F`, ours alone (`poll_future` reads no header).
-    let polled =
-        unsafe { Stored::<F, BOXED>::poll_future(header, &mut Context::from_waker(&waker)) };
-    std::mem::forget(guard);
+    // A panic here is kept in the value task, to resume where it is awaited (.NET keeps an
+    // exception thrown before an `async` method's first `await` in its task).
+    let polled = match catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: the block holds a pending `F`, ours alone (`poll_future` reads no header).
+        unsafe { Stored::<F, BOXED>::poll_future(header, &mut Context::from_waker(&waker)) }
+    })) {
+        Ok(polled) => polled,
+        // SAFETY: the block holds the `F` whose poll panicked, ours alone.
+        Err(payload) => return unsafe { panicked_at_call::<F, S, BOXED>(header, payload) },
+    };
     match polled {
         Poll::Ready(output) => {
             if S::KEEP_READY {

@@ -12,10 +12,13 @@
 //!   suspends its caller at its first real poll (`stored_future.rs`: a yield reaches the
 //!   caller's executor). A body the macro proves cannot suspend
 //!   (`valuetask-macros`' `synchronous.rs`) runs as a plain closure: same semantics, no future.
+//!   A panic in either, at the call, is kept until the value task is polled
+//!   (`value_task/panicked.rs`).
 
 mod bridge;
 mod constructors;
 mod into_task;
+mod panicked;
 pub(crate) mod records;
 mod repr;
 
@@ -120,6 +123,9 @@ impl<'a, T, F: Future<Output = T> + 'a> StartedInto<F> for Started<'a, T> {
         // SAFETY: a block holding a pending future that lives for `'a`; typed `Send` as the
         // type's docs say.
         unsafe { ValueTask::from_header(header) }
+    }
+    fn panicked(payload: Box<dyn std::any::Any + Send>) -> Self::Out {
+        ValueTask::panicked(payload)
     }
 }
 
@@ -243,8 +249,13 @@ impl<'a, T> ValueTask<'a, T> {
     /// poll gives its output at the next poll. A first poll that is not an `.await`
     /// (`try_get`, whose waker does nothing) takes that hand-off, and the `.await` after it
     /// polls the body, which then registers the caller's waker or completes: nothing is
-    /// lost, but that `.await` does not return `Pending` for the yield. A
-    /// panic in the first part propagates to the caller, like a panic in a plain function.
+    /// lost, but that `.await` does not return `Pending` for the yield. A panic in the first
+    /// part does not leave the call: the value task keeps it and it resumes where the value
+    /// task is awaited (or `get_result`), as .NET keeps an exception thrown before an `async`
+    /// method's first `await` in its task; [`try_get`](Self::try_get) hands such a value task
+    /// back, and [`as_task`](Self::as_task) makes the panic the task's
+    /// [`TaskError::Panicked`]. So a call's panics reach whatever awaits it: a
+    /// `catch_unwind` around its future, a spawned task's `JoinError`.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicBool, Ordering};
@@ -441,7 +452,9 @@ impl<'a, T> ValueTask<'a, T> {
 
     /// The result if it is available now, else the value task back (.NET
     /// `IsCompletedSuccessfully` + `Result`). A future-backed value task is polled once (with
-    /// a waker that does nothing; the next real poll registers the real one).
+    /// a waker that does nothing; the next real poll registers the real one). One whose body
+    /// panicked at the call ([`start`](Self::start)) is handed back: it completed, but not
+    /// successfully, and the panic resumes where it is awaited.
     ///
     /// ```
     /// use valuetask::{TaskCompletionSource, ValueTask};
@@ -458,6 +471,12 @@ impl<'a, T> ValueTask<'a, T> {
     /// source panics on its token (a stale token).
     #[track_caller]
     pub fn try_get(mut self) -> Result<T, Self> {
+        if self
+            .backed()
+            .is_some_and(|backed| backed.kind() == Kind::Panicked)
+        {
+            return Err(self);
+        }
         match self.try_take() {
             Some(value) => Ok(value),
             None => Err(self),

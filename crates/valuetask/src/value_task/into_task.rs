@@ -207,7 +207,8 @@ impl<U: Clone + Send + Sync + 'static> ValueTask<'static, Result<U, TaskError>> 
     pub fn preserve(mut self) -> Self {
         self.check_not_yielded("ValueTask::preserve");
         match self.backed().map(Backed::kind) {
-            None | Some(Kind::Ready | Kind::Task) => return self,
+            // A kept panic resumes wherever it is awaited, as a ready value is returned.
+            None | Some(Kind::Ready | Kind::Task | Kind::Panicked) => return self,
             Some(Kind::Future | Kind::Lazy) => {}
             Some(Kind::Source | Kind::PoolSlot) => {
                 if self.repr_is_completed() {

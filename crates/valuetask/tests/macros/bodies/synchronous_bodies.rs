@@ -240,8 +240,10 @@ fn return_question_mark_and_std_macros_behave_as_in_an_async_fn() {
 }
 
 #[test]
-fn a_panic_in_a_synchronous_body_propagates_from_the_call() {
-    let caught = std::panic::catch_unwind(|| drop(panics(0))).unwrap_err();
+fn a_panic_in_a_synchronous_body_is_kept_until_the_await() {
+    let vt = std::panic::catch_unwind(|| panics(0)).expect("the call returns");
+    assert!(vt.is_completed());
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drive(vt))).unwrap_err();
     let message = caught.downcast_ref::<&str>().copied().unwrap_or_default();
     assert_eq!(message, "sync body panicked at zero");
     assert_eq!(drive(panics(3)), 3);

@@ -420,10 +420,11 @@ fn loops_left_by_return_or_break_and_panics_on_either_side_of_a_suspension() {
     assert_eq!(countdown_to(3, 1).get_result(), 10);
     assert_eq!(first_square_above(10).get_result(), 16);
 
-    // Before the first suspension: out of the call.
-    let at_call = std::panic::catch_unwind(|| countdown_to(0, 1))
-        .err()
-        .expect("panics at the call");
+    // Before the first suspension: kept by the call, out of `get_result` (as .NET keeps an
+    // exception thrown before the first `await` in the task).
+    let vt = std::panic::catch_unwind(|| countdown_to(0, 1)).expect("the call returns");
+    let at_call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || vt.get_result()))
+        .expect_err("panics when awaited");
     assert_eq!(panic_text(at_call), "missed the target");
 
     // After two suspensions: out of `get_result`.

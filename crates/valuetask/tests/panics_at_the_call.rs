@@ -1,0 +1,231 @@
+//! A body that panics in the part that runs at the call (before its first suspension, or a
+//! body with no `.await`) does not panic the caller: the value task keeps the panic and it
+//! resumes where the value task is awaited, as .NET keeps an exception thrown before an
+//! `async` method's first `await` in its task, and as `#[async_trait]`'s lazy box panics at
+//! its first poll. So code that isolates a call's panics around its future (a supervisor's
+//! `catch_unwind(AssertUnwindSafe(call))`, a spawned task's `JoinError`) sees them there.
+
+mod common;
+
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{drive, quiet_about_panics_with, yield_once, PanicsOnDrop};
+use futures::FutureExt;
+use valuetask::{dyn_trait, value_task, LocalValueTask, TaskError, ValueTask};
+
+const MESSAGE: &str = "panicked at the call (a test's own panic)";
+
+fn text(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("<not a string>")
+}
+
+/// The panic `f` raises, which must be `MESSAGE`.
+fn assert_resumes<R>(f: impl FnOnce() -> R) {
+    let payload = catch_unwind(AssertUnwindSafe(f))
+        .err()
+        .expect("the kept panic resumes here");
+    assert_eq!(text(&*payload), MESSAGE);
+}
+
+#[value_task]
+trait Service: Send + Sync {
+    async fn synchronous(&self, fail: bool) -> u64;
+    async fn suspending(&self, fail: bool) -> u64;
+}
+
+struct Backend;
+
+#[value_task]
+impl Service for Backend {
+    // No `.await`: runs as a plain closure at the call.
+    async fn synchronous(&self, fail: bool) -> u64 {
+        assert!(!fail, "{MESSAGE}");
+        1
+    }
+
+    async fn suspending(&self, fail: bool) -> u64 {
+        assert!(!fail, "{MESSAGE}");
+        yield_once().await;
+        2
+    }
+}
+
+#[test]
+fn the_call_returns_and_the_await_panics() {
+    quiet_about_panics_with(MESSAGE);
+    let service: &dyn Service = &Backend;
+    for vt in [service.synchronous(true), service.suspending(true)] {
+        assert!(vt.is_completed(), "a panic completes it (.NET: faulted)");
+        let vt = vt.try_get().expect_err("not completed successfully");
+        assert!(format!("{vt:?}").contains("Panicked"), "{vt:?}");
+        assert_resumes(|| drive(vt));
+    }
+    // Without a panic, as before.
+    assert_eq!(drive(service.synchronous(false)), 1);
+    assert_eq!(drive(service.suspending(false)), 2);
+}
+
+/// ractor's supervision: the future a trait method returns goes into `catch_unwind`, which
+/// must see the body's panic.
+#[test]
+fn catch_unwind_around_the_future_catches_it() {
+    quiet_about_panics_with(MESSAGE);
+    let service: &dyn Service = &Backend;
+    for call in [service.synchronous(true), service.suspending(true)] {
+        let caught = drive(AssertUnwindSafe(call).catch_unwind());
+        assert_eq!(text(&*caught.expect_err("caught")), MESSAGE);
+    }
+}
+
+/// A handler spawned per request: its panic fails that task, not the loop that spawns it.
+#[test]
+fn a_tokio_spawned_calls_panic_is_its_tasks() {
+    quiet_about_panics_with(MESSAGE);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let service: &'static dyn Service = &Backend;
+        let failed = tokio::spawn(service.suspending(true)).await.unwrap_err();
+        assert!(failed.is_panic());
+        let failed = tokio::spawn(service.synchronous(true)).await.unwrap_err();
+        assert!(failed.is_panic());
+        assert_eq!(tokio::spawn(service.suspending(false)).await.unwrap(), 2);
+    });
+}
+
+#[test]
+fn start_and_boxed_keep_the_panic() {
+    quiet_about_panics_with(MESSAGE);
+    let started = ValueTask::<u8>::start(async { panic!("{MESSAGE}") });
+    assert_resumes(|| started.get_result());
+    let boxed = ValueTask::<u8>::boxed(async { panic!("{MESSAGE}") });
+    assert_resumes(|| boxed.get_result());
+    // A result too large for the value task's words, and one of no size.
+    let large = ValueTask::<[u64; 8]>::start(async { panic!("{MESSAGE}") });
+    assert_resumes(|| drive(large));
+    let unit = ValueTask::<()>::start(async { panic!("{MESSAGE}") });
+    assert_resumes(|| drive(unit));
+}
+
+/// A panic after the first suspension comes out of the poll that runs it, as before.
+#[test]
+fn a_panic_after_a_suspension_comes_out_of_its_poll() {
+    quiet_about_panics_with(MESSAGE);
+    let vt = ValueTask::<u8>::start(async {
+        yield_once().await;
+        panic!("{MESSAGE}")
+    });
+    assert!(!vt.is_completed());
+    assert_resumes(|| drive(vt));
+}
+
+#[test]
+fn as_task_makes_it_the_tasks_fault() {
+    quiet_about_panics_with(MESSAGE);
+    let task = ValueTask::<u8>::start(async { panic!("{MESSAGE}") }).as_task();
+    match task.wait() {
+        Err(TaskError::Panicked(message)) => assert_eq!(&**message, MESSAGE),
+        other => panic!("expected the panic as the task's fault, got {other:?}"),
+    }
+}
+
+/// The payload is dropped exactly once: by the await that resumes it (its catcher's), or
+/// with the value task dropped unawaited.
+#[test]
+fn the_payload_is_dropped_once() {
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+    struct Counted;
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            DROPS.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    quiet_about_panics_with("Box<dyn Any>");
+    let quiet_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let unawaited = ValueTask::<u8>::start(async { std::panic::panic_any(Counted) });
+    assert_eq!(DROPS.load(Ordering::SeqCst), 0, "kept");
+    drop(unawaited);
+    assert_eq!(
+        DROPS.load(Ordering::SeqCst),
+        1,
+        "dropped with the value task"
+    );
+    let awaited = ValueTask::<u8>::start(async { std::panic::panic_any(Counted) });
+    let payload = catch_unwind(AssertUnwindSafe(|| drive(awaited))).unwrap_err();
+    assert!(payload.is::<Counted>(), "the body's own payload");
+    assert_eq!(DROPS.load(Ordering::SeqCst), 1, "handed to the catcher");
+    drop(payload);
+    assert_eq!(DROPS.load(Ordering::SeqCst), 2);
+    std::panic::set_hook(quiet_hook);
+}
+
+/// The future is dropped where it panicked; a panic of that drop is discarded, and the body's
+/// panic is the one kept.
+#[test]
+fn a_panicking_drop_of_the_body_loses_to_the_bodys_panic() {
+    quiet_about_panics_with(MESSAGE);
+    quiet_about_panics_with("the body's drop panicked");
+    let vt = ValueTask::<u8>::start(async {
+        let _guard = PanicsOnDrop("the body's drop panicked");
+        panic!("{MESSAGE}")
+    });
+    assert_resumes(|| drive(vt));
+}
+
+struct Local(std::rc::Rc<u8>);
+
+#[value_task(?Send)]
+impl Local {
+    async fn synchronous(&self) -> u8 {
+        assert!(*self.0 == 0, "{MESSAGE}");
+        *self.0
+    }
+
+    async fn suspending(&self) -> u8 {
+        assert!(*self.0 == 0, "{MESSAGE}");
+        yield_once().await;
+        *self.0
+    }
+}
+
+#[test]
+fn local_value_tasks_keep_it_too() {
+    quiet_about_panics_with(MESSAGE);
+    let local = Local(std::rc::Rc::new(1));
+    let vt: LocalValueTask<'_, u8> = local.synchronous();
+    assert_resumes(|| drive(vt));
+    let vt: LocalValueTask<'_, u8> = local.suspending();
+    assert_resumes(|| drive(vt));
+}
+
+#[dyn_trait(DynStore = dyn Store)]
+trait Store {
+    async fn get(&self, fail: bool) -> u8;
+}
+
+struct Memory;
+
+impl Store for Memory {
+    async fn get(&self, fail: bool) -> u8 {
+        assert!(!fail, "{MESSAGE}");
+        3
+    }
+}
+
+/// `#[dyn_trait]`'s form starts the implementor's future at the call as well.
+#[test]
+fn a_dyn_form_call_keeps_it() {
+    quiet_about_panics_with(MESSAGE);
+    let store = DynStore::new_box(Memory);
+    let vt = store.get(true);
+    assert_resumes(|| drive(vt));
+    assert_eq!(drive(store.get(false)), 3);
+}
