@@ -155,8 +155,9 @@ pub(crate) struct Backed<'a, T> {
 
 // SAFETY: the blocks are built for values of `T: Send` only: futures that are `Send`
 // (`ValueTask::new`/`start`/`boxed`), `Send + Sync` sources, tasks of `Send + Sync` values,
-// pool slots of `T: Send`, and the `unsafe` local constructors, whose contract keeps their
-// non-`Send` futures inside a `!Send` `LocalValueTask`.
+// pool slots of `T: Send`, a body's kept panic (a `Send` payload, no `T`), and the `unsafe`
+// local constructors, whose contract keeps their non-`Send` futures inside a `!Send`
+// `LocalValueTask`.
 unsafe impl<T: Send> Send for Backed<'_, T> {}
 
 impl<T> Backed<'_, T> {

@@ -301,7 +301,8 @@ impl<'a, T: Send + 'a> ValueTask<'a, T> {
     /// A value task of `f` applied to this one's value: what an `async` method that awaits
     /// and converts returns (.NET has no `ValueTask` combinators). A value task complete now
     /// ([`is_completed`](Self::is_completed); a future-backed one is not polled here, it
-    /// stays lazy) is mapped at once: `f` runs here and the result is
+    /// stays lazy; one keeping a body's panic waits for its await, where the panic resumes)
+    /// is mapped at once: `f` runs here and the result is
     /// [`from_result`](Self::from_result)'s (a move for a result that fits two words), so a
     /// layer that converts a ready result runs no future. Otherwise the mapping waits in pooled storage, and `f` runs when the returned
     /// value task's value is taken.
@@ -578,7 +579,11 @@ pub(crate) fn first_of<'a, T: 'a>(
     }
     for (index, vt) in inputs.0.iter_mut().enumerate() {
         // A source may report completion before its result can be taken; such an input
-        // stays in the race below.
+        // stays in the race below. A body's kept panic wins the race in its place, at the
+        // await, where its panic resumes (`value_task/panicked.rs`).
+        if vt.is_panicked() {
+            break;
+        }
         if vt.is_completed() {
             if let Some(value) = vt.try_take() {
                 return Ok((index, value));

@@ -10,7 +10,7 @@
 //! | `new ValueTask<T>(source, token)` | [`ValueTask::from_source`], [`ValueTask::from_arc_source`] (`u32` token) |
 //! | `default(ValueTask<T>)`, `ValueTask.CompletedTask` | `ValueTask::default()` (complete with `T::default()`), [`ValueTask::completed`] |
 //! | `IsCompleted`, `IsCompletedSuccessfully` + `Result` | [`ValueTask::is_completed`], [`ValueTask::try_get`] |
-//! | an exception thrown before an `async` method's first `await`, kept in its task | a panic before a body's first suspension ([`ValueTask::start`], `#[value_task]`, `#[dyn_trait]`): kept in its value task, resumed where it is awaited; `as_task` makes it [`TaskError::Panicked`] |
+//! | an exception thrown before an `async` method's first `await`, kept in its task | a panic before a body's first suspension ([`ValueTask::start`], `#[value_task]`, the future of a `#[dyn_trait]` call): kept in its value task, resumed where it is awaited; `as_task` makes it [`TaskError::Panicked`] |
 //! | `AsTask()`, `Preserve()` | [`ValueTask::as_task`]; [`ValueTask::into_task`] gives back the very `Task` a value task was made from; [`ValueTask::preserve`] |
 //! | `GetAwaiter().GetResult()` | [`ValueTask::get_result`] (blocks safely) |
 //! | await twice / concurrently | does not compile by value: awaiting moves the value task; awaited again through `&mut` (it is `Unpin`), the second await panics naming the misuse |

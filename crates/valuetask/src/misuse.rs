@@ -12,6 +12,7 @@
 //! | await twice (.NET: undefined) | does not compile: awaiting moves it (E0382) | `tests/ui/await_value_task_twice.rs`, the [guide](crate::guide)'s `compile_fail` |
 //! | await concurrently, clone it | does not compile: it is not `Clone` (E0599); share with [`as_task`](crate::ValueTask::as_task) | `tests/ui/value_task_is_not_clone.rs` |
 //! | `GetResult()` before completion | [`get_result`](crate::ValueTask::get_result) blocks until it is done; [`try_get`](crate::ValueTask::try_get) hands it back | `tests/blocking_waits.rs`, the guide |
+//! | poll again, through `&mut`, after the await that resumed a body's kept panic was caught | panic: "a value task whose body panicked at the call was polled again after its panic resumed" | `tests/panics_at_the_call.rs` |
 //! | poll again after it yielded (it is `Unpin`, so `Pin::new(&mut vt)` allows it), or `get_result`/`try_get`/`as_task`/`into_task`/`preserve`/`when_all`/`when_any` of such a one | panic: "… on a value task that already yielded its value (it was polled to completion)" | `tests/value_task_backings.rs`, `tests/when_all_any.rs`, `tests/preserve.rs` |
 //! | stored in a field and awaited after its source was reset (a stale token) | panic naming both versions (see below), never another generation's result | `tests/source_core.rs` (`stale_and_future_tokens_panic_naming_both_versions`), the guide |
 //! | a `LocalValueTask` sent to another thread | does not compile (`!Send`, E0277) | [`LocalValueTask`](crate::LocalValueTask)'s `compile_fail` example |

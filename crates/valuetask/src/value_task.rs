@@ -393,7 +393,10 @@ impl<'a, T> ValueTask<'a, T> {
     /// Whether the result is available without waiting (.NET `IsCompleted`).
     ///
     /// A future-backed value task says `false` until it has been polled to completion: its
-    /// progress is unknown without polling. [`try_get`](Self::try_get) polls it once.
+    /// progress is unknown without polling. [`try_get`](Self::try_get) polls it once. One whose
+    /// body panicked at the call ([`start`](Self::start)) says `true` (.NET: faulted, which
+    /// is completed) and has no result: `try_get` hands it back, and its await resumes the
+    /// panic.
     ///
     /// ```
     /// use valuetask::{TaskCompletionSource, ValueTask};
@@ -445,7 +448,12 @@ impl<'a, T> ValueTask<'a, T> {
             return true;
         }
         match self.backed().map(|backed| backed.kind()) {
-            Some(crate::backing::Kind::Future | crate::backing::Kind::Lazy) => false,
+            // A body that panicked did not run to the end.
+            Some(
+                crate::backing::Kind::Future
+                | crate::backing::Kind::Lazy
+                | crate::backing::Kind::Panicked,
+            ) => false,
             _ => self.is_completed(),
         }
     }
@@ -471,16 +479,20 @@ impl<'a, T> ValueTask<'a, T> {
     /// source panics on its token (a stale token).
     #[track_caller]
     pub fn try_get(mut self) -> Result<T, Self> {
-        if self
-            .backed()
-            .is_some_and(|backed| backed.kind() == Kind::Panicked)
-        {
+        if self.is_panicked() {
             return Err(self);
         }
         match self.try_take() {
             Some(value) => Ok(value),
             None => Err(self),
         }
+    }
+
+    /// Whether this value task keeps a body's panic at the call (`value_task/panicked.rs`):
+    /// completed, but with no result to take.
+    pub(crate) fn is_panicked(&self) -> bool {
+        self.backed()
+            .is_some_and(|backed| backed.kind() == Kind::Panicked)
     }
 
     /// Whether this is a future stored lazily (`new`, a lazy body), which may not have
@@ -538,8 +550,12 @@ impl<'a, T> ValueTask<'a, T> {
     /// If the value task already yielded its value, or its source panics on its token (a
     /// stale token); a panic of a future it drives comes out here too.
     #[track_caller]
-    pub fn get_result(self) -> T {
+    pub fn get_result(mut self) -> T {
         self.check_not_yielded("ValueTask::get_result");
+        if self.is_panicked() {
+            // Resumes the body's panic here, with nothing to wait for.
+            let _ = self.poll_repr(&mut Context::from_waker(Waker::noop()));
+        }
         match self.try_get() {
             Ok(value) => value,
             Err(pending) => crate::blocking::block_on(pending),

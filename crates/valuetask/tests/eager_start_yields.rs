@@ -359,20 +359,21 @@ impl Drop for ReadyPanicsOnDrop {
 fn a_large_output_kept_at_the_call_is_dropped_once_when_its_futures_drop_panics() {
     for boxed in [false, true] {
         let drops = Arc::new(AtomicUsize::new(0));
-        let started = catch_unwind(AssertUnwindSafe(|| {
-            let future = ReadyPanicsOnDrop(drops.clone());
-            if boxed {
-                ValueTask::boxed(future)
-            } else {
-                ValueTask::start(future)
-            }
-        }));
-        assert!(started.is_err(), "the drop's panic reaches the caller");
+        let future = ReadyPanicsOnDrop(drops.clone());
+        let started = if boxed {
+            ValueTask::boxed(future)
+        } else {
+            ValueTask::start(future)
+        };
         assert_eq!(
             drops.load(Ordering::Relaxed),
             1,
             "the output nobody can take is dropped, once (boxed: {boxed})"
         );
+        // The drop's panic is kept, as a panic of the body is (`tests/panics_at_the_call.rs`).
+        let awaited = catch_unwind(AssertUnwindSafe(|| started.get_result()));
+        assert!(awaited.is_err(), "the drop's panic reaches the awaiter");
+        assert_eq!(drops.load(Ordering::Relaxed), 1);
     }
 }
 

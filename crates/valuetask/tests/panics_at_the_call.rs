@@ -11,7 +11,7 @@ use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{drive, quiet_about_panics_with, yield_once, PanicsOnDrop};
+use common::{drive, quiet_about_panics_with, runs_in_child_process, yield_once, NOT_A_STRING};
 use futures::FutureExt;
 use valuetask::{dyn_trait, value_task, LocalValueTask, TaskError, ValueTask};
 
@@ -92,10 +92,12 @@ fn a_tokio_spawned_calls_panic_is_its_tasks() {
         .unwrap();
     runtime.block_on(async {
         let service: &'static dyn Service = &Backend;
-        let failed = tokio::spawn(service.suspending(true)).await.unwrap_err();
-        assert!(failed.is_panic());
-        let failed = tokio::spawn(service.synchronous(true)).await.unwrap_err();
-        assert!(failed.is_panic());
+        for failed in [
+            tokio::spawn(service.suspending(true)).await.unwrap_err(),
+            tokio::spawn(service.synchronous(true)).await.unwrap_err(),
+        ] {
+            assert_eq!(text(&*failed.into_panic()), MESSAGE);
+        }
         assert_eq!(tokio::spawn(service.suspending(false)).await.unwrap(), 2);
     });
 }
@@ -147,9 +149,7 @@ fn the_payload_is_dropped_once() {
             DROPS.fetch_add(1, Ordering::SeqCst);
         }
     }
-    quiet_about_panics_with("Box<dyn Any>");
-    let quiet_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    quiet_about_panics_with(NOT_A_STRING);
     let unawaited = ValueTask::<u8>::start(async { std::panic::panic_any(Counted) });
     assert_eq!(DROPS.load(Ordering::SeqCst), 0, "kept");
     drop(unawaited);
@@ -164,20 +164,112 @@ fn the_payload_is_dropped_once() {
     assert_eq!(DROPS.load(Ordering::SeqCst), 1, "handed to the catcher");
     drop(payload);
     assert_eq!(DROPS.load(Ordering::SeqCst), 2);
-    std::panic::set_hook(quiet_hook);
 }
 
-/// The future is dropped where it panicked; a panic of that drop is discarded, and the body's
-/// panic is the one kept.
+/// A payload whose `Drop` panics, dropped with its value task unawaited: that second panic is
+/// caught and discarded, not raised out of the value task's drop.
 #[test]
-fn a_panicking_drop_of_the_body_loses_to_the_bodys_panic() {
+fn a_payload_whose_drop_panics_is_discarded_quietly() {
+    struct PanicsWhenDropped;
+    impl Drop for PanicsWhenDropped {
+        fn drop(&mut self) {
+            panic!("{MESSAGE}: the payload's drop");
+        }
+    }
     quiet_about_panics_with(MESSAGE);
-    quiet_about_panics_with("the body's drop panicked");
-    let vt = ValueTask::<u8>::start(async {
-        let _guard = PanicsOnDrop("the body's drop panicked");
+    quiet_about_panics_with(NOT_A_STRING);
+    let unawaited = ValueTask::<u8>::start(async { std::panic::panic_any(PanicsWhenDropped) });
+    drop(unawaited);
+}
+
+/// A hand-written future whose poll panics and whose `Drop` panics too, unconditionally: the
+/// drop runs while the first panic unwinds, where a second panic would abort the process; it
+/// is discarded and the poll's panic kept.
+#[test]
+fn a_future_whose_poll_and_drop_both_panic_does_not_abort() {
+    struct Both;
+    impl std::future::Future for Both {
+        type Output = u8;
+        fn poll(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<u8> {
+            panic!("{MESSAGE}")
+        }
+    }
+    impl Drop for Both {
+        fn drop(&mut self) {
+            panic!("{MESSAGE}: the future's drop");
+        }
+    }
+    if !runs_in_child_process("a_future_whose_poll_and_drop_both_panic_does_not_abort") {
+        return;
+    }
+    quiet_about_panics_with(MESSAGE);
+    let pooled = ValueTask::start(Both);
+    assert_resumes(|| drive(pooled));
+    let boxed = ValueTask::boxed(Both);
+    assert_resumes(|| drive(boxed));
+}
+
+/// Polled again by hand after its panic resumed (and was caught): a panic naming the misuse.
+#[test]
+fn polling_again_after_the_panic_resumed_names_the_misuse() {
+    quiet_about_panics_with(MESSAGE);
+    quiet_about_panics_with("polled again after its panic resumed");
+    let mut vt = ValueTask::<u8>::start(async { panic!("{MESSAGE}") });
+    assert_resumes(|| drive(&mut vt));
+    let again = catch_unwind(AssertUnwindSafe(|| drive(&mut vt))).unwrap_err();
+    assert_eq!(
+        text(&*again),
+        "a value task whose body panicked at the call was polled again after its panic resumed"
+    );
+}
+
+/// The combinators and `preserve` leave a kept panic to the await.
+#[test]
+fn combinators_and_preserve_leave_it_to_the_await() {
+    quiet_about_panics_with(MESSAGE);
+    let service: &dyn Service = &Backend;
+    // First in input order: `when_any` does not take a later ready result at the call.
+    let any = ValueTask::when_any([service.synchronous(true), service.synchronous(false)]);
+    assert_resumes(|| drive(any));
+    // A ready result earlier in input order wins at once.
+    let any = ValueTask::when_any([service.synchronous(false), service.synchronous(true)]);
+    assert_eq!(any.try_get().ok(), Some((0, 1)));
+    let all = ValueTask::when_all([service.synchronous(false), service.suspending(true)]);
+    assert_resumes(|| drive(all));
+    let mapped = service.synchronous(true).map(|n| n + 1);
+    assert_resumes(|| drive(mapped));
+    let kept = ValueTask::<Result<u8, TaskError>>::start(async { panic!("{MESSAGE}") });
+    let preserved = kept.preserve();
+    assert!(
+        format!("{preserved:?}").contains("Panicked"),
+        "{preserved:?}"
+    );
+    assert_resumes(|| drive(preserved));
+}
+
+/// The body's locals are dropped at the call, while its panic unwinds (as a plain function's
+/// are): what the value task keeps is the panic alone.
+#[test]
+fn the_bodys_locals_are_dropped_at_the_call() {
+    static DROPS: AtomicUsize = AtomicUsize::new(0);
+    struct Counted;
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            DROPS.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    quiet_about_panics_with(MESSAGE);
+    let held = Counted;
+    let vt = ValueTask::<u8>::start(async move {
+        let _held = held;
         panic!("{MESSAGE}")
     });
+    assert_eq!(DROPS.load(Ordering::SeqCst), 1, "dropped at the call");
     assert_resumes(|| drive(vt));
+    assert_eq!(DROPS.load(Ordering::SeqCst), 1);
 }
 
 struct Local(std::rc::Rc<u8>);

@@ -1,5 +1,6 @@
 //! A value task whose body panicked in the part that runs at the call ([`ValueTask::start`],
-//! a `#[value_task]` or `#[dyn_trait]` body, a synchronous body): the panic is kept in a
+//! a `#[value_task]` body, synchronous ones included, the future of a `#[dyn_trait]` call):
+//! the panic is kept in a
 //! block of [`Kind::Panicked`] and resumes where the value task is polled (an `.await`,
 //! `get_result`), as .NET keeps an exception thrown before an `async` method's first `await`
 //! in the task it returns and throws it at the `await`. A box's lazy future panics at its
@@ -60,7 +61,7 @@ impl<T> Panicked<T> {
             // A value task polls no further after a poll that unwound unless it is polled
             // again by hand, through `&mut`, after catching that unwind.
             None => panic!(
-                "a ValueTask whose body panicked at the call was polled again after its panic \
+                "a value task whose body panicked at the call was polled again after its panic \
                  resumed"
             ),
         }
@@ -85,6 +86,9 @@ impl<T> Panicked<T> {
     }
 
     /// Completed, by a panic: .NET's `Faulted`.
+    ///
+    /// # Safety
+    /// None needed (it reads nothing); `unsafe` for the vtable's type.
     unsafe fn status(_header: NonNull<Header<T>>) -> SourceStatus {
         SourceStatus::Faulted
     }
@@ -112,7 +116,8 @@ impl<'a, T> ValueTask<'a, T> {
             header: unsafe { Header::from_raw(&Panicked::<T>::VTABLE) },
             payload: Some(payload),
         });
-        let header = NonNull::from(Box::leak(block)).cast::<Header<T>>();
+        // SAFETY: `Box::into_raw` is never null.
+        let header = unsafe { NonNull::new_unchecked(Box::into_raw(block)) }.cast::<Header<T>>();
         // SAFETY: a fresh block of its vtable's type, holding nothing that borrows; a payload
         // is `Send`.
         unsafe { ValueTask::from_header(header) }

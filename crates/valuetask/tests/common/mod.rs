@@ -171,9 +171,13 @@ pub fn drive<F: Future>(fut: F) -> F::Output {
     }
 }
 
+/// What [`quiet_about_panics_with`] calls a payload that is not a string (`panic_any`).
+#[allow(dead_code)]
+pub const NOT_A_STRING: &str = "<a payload that is not a string>";
+
 /// Installs, once per test binary, a panic hook that keeps quiet about panics whose payload is
 /// one of the `message`s given here (a test's deliberate ones) or contains it, and reports
-/// every other panic as before.
+/// every other panic as before ([`NOT_A_STRING`] for payloads that are not strings).
 pub fn quiet_about_panics_with(message: &'static str) {
     static QUIET: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -184,11 +188,13 @@ pub fn quiet_about_panics_with(message: &'static str) {
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            // A payload that is not a string is quiet when `NOT_A_STRING` was given.
             let payload = info
                 .payload()
                 .downcast_ref::<&str>()
                 .copied()
-                .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str));
+                .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
+                .or(Some(NOT_A_STRING));
             let quiet = payload.is_some_and(|payload| {
                 QUIET
                     .lock()
