@@ -33,16 +33,53 @@ pub fn receiver_is_send<T: SendReceiver + ?Sized>(_: &T) {}
 /// (`ValueTask::start`).
 #[cfg_attr(not(debug_assertions), inline(always))]
 pub fn completed<'a, T>(body: impl FnOnce() -> T) -> crate::ValueTask<'a, T> {
-    match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(body)) {
+    match run_caught(body) {
         Ok(output) => crate::ValueTask::ready(output),
         Err(payload) => crate::ValueTask::panicked(payload),
     }
 }
 
+/// Run `body`, catching a panic. The catch is instantiated per output type, not per body: the
+/// body goes to it as a function pointer and a pointer to the closure, which an optimized
+/// build inlines back (its pointer is a constant there). A catch per body made each
+/// synchronous `#[value_task]` method a second function for LLVM to compile and inline (see
+/// `stored_future::keeping_a_panic` for the build times).
+#[cfg_attr(not(debug_assertions), inline(always))]
+fn run_caught<T, B: FnOnce() -> T>(body: B) -> Result<T, Box<dyn ::std::any::Any + Send>> {
+    /// Takes the closure out of `body` and runs it.
+    ///
+    /// # Safety
+    /// `body` points to a `ManuallyDrop<B>` not taken yet; it is taken here.
+    unsafe fn run<T, B: FnOnce() -> T>(body: *mut u8) -> T {
+        // SAFETY: per the caller.
+        let body = unsafe {
+            ::core::mem::ManuallyDrop::take(&mut *body.cast::<::core::mem::ManuallyDrop<B>>())
+        };
+        body()
+    }
+    let mut body = ::core::mem::ManuallyDrop::new(body);
+    // SAFETY: `body` is taken once, by `run` (a panic of the closure drops its captures in
+    // the unwinding, as any `FnOnce` call does).
+    unsafe { catching::<T>(run::<T, B>, (&raw mut body).cast()) }
+}
+
+/// `run(data)` under a catch (see [`run_caught`]).
+///
+/// # Safety
+/// As for calling `run` with `data`.
+#[cfg_attr(not(debug_assertions), inline(always))]
+unsafe fn catching<T>(
+    run: unsafe fn(*mut u8) -> T,
+    data: *mut u8,
+) -> Result<T, Box<dyn ::std::any::Any + Send>> {
+    // SAFETY: per the caller.
+    ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(move || unsafe { run(data) }))
+}
+
 /// [`completed`] for `#[value_task(?Send)]` bodies.
 #[cfg_attr(not(debug_assertions), inline(always))]
 pub fn completed_local<'a, T>(body: impl FnOnce() -> T) -> crate::LocalValueTask<'a, T> {
-    match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(body)) {
+    match run_caught(body) {
         Ok(output) => crate::LocalValueTask::ready(output),
         Err(payload) => crate::LocalValueTask::panicked(payload),
     }
