@@ -25,6 +25,15 @@ fn text(payload: &(dyn Any + Send)) -> &str {
         .unwrap_or("<not a string>")
 }
 
+/// Counts its drops in the counter it holds.
+struct Counted(&'static AtomicUsize);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 /// The panic `f` raises, which must be `MESSAGE`.
 fn assert_resumes<R>(f: impl FnOnce() -> R) {
     let payload = catch_unwind(AssertUnwindSafe(f))
@@ -143,14 +152,9 @@ fn as_task_makes_it_the_tasks_fault() {
 #[test]
 fn the_payload_is_dropped_once() {
     static DROPS: AtomicUsize = AtomicUsize::new(0);
-    struct Counted;
-    impl Drop for Counted {
-        fn drop(&mut self) {
-            DROPS.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    let counted = || Counted(&DROPS);
     quiet_about_panics_with(NOT_A_STRING);
-    let unawaited = ValueTask::<u8>::start(async { std::panic::panic_any(Counted) });
+    let unawaited = ValueTask::<u8>::start(async move { std::panic::panic_any(counted()) });
     assert_eq!(DROPS.load(Ordering::SeqCst), 0, "kept");
     drop(unawaited);
     assert_eq!(
@@ -158,7 +162,7 @@ fn the_payload_is_dropped_once() {
         1,
         "dropped with the value task"
     );
-    let awaited = ValueTask::<u8>::start(async { std::panic::panic_any(Counted) });
+    let awaited = ValueTask::<u8>::start(async move { std::panic::panic_any(counted()) });
     let payload = catch_unwind(AssertUnwindSafe(|| drive(awaited))).unwrap_err();
     assert!(payload.is::<Counted>(), "the body's own payload");
     assert_eq!(DROPS.load(Ordering::SeqCst), 1, "handed to the catcher");
@@ -255,14 +259,8 @@ fn combinators_and_preserve_leave_it_to_the_await() {
 #[test]
 fn the_bodys_locals_are_dropped_at_the_call() {
     static DROPS: AtomicUsize = AtomicUsize::new(0);
-    struct Counted;
-    impl Drop for Counted {
-        fn drop(&mut self) {
-            DROPS.fetch_add(1, Ordering::SeqCst);
-        }
-    }
     quiet_about_panics_with(MESSAGE);
-    let held = Counted;
+    let held = Counted(&DROPS);
     let vt = ValueTask::<u8>::start(async move {
         let _held = held;
         panic!("{MESSAGE}")

@@ -1,9 +1,8 @@
 //! A value task whose body panicked in the part that runs at the call ([`ValueTask::start`],
 //! a `#[value_task]` body, synchronous ones included, the future of a `#[dyn_trait]` call):
-//! the panic is kept in a
-//! block of [`Kind::Panicked`] and resumes where the value task is polled (an `.await`,
-//! `get_result`), as .NET keeps an exception thrown before an `async` method's first `await`
-//! in the task it returns and throws it at the `await`. A box's lazy future panics at its
+//! the panic is kept in a block of [`Kind::Panicked`] and resumes where the value task is
+//! polled (an `.await`, `get_result`), as .NET keeps an exception thrown before an `async`
+//! method's first `await` in the task it returns and throws it at the `await`. A box's lazy future panics at its
 //! first poll too: code that catches a call's panics around the future
 //! (`catch_unwind(AssertUnwindSafe(call))`, a spawned task's `JoinError`) sees them there.
 //!
