@@ -11,7 +11,9 @@ use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{drive, quiet_about_panics_with, runs_in_child_process, yield_once, NOT_A_STRING};
+use common::{
+    drive, quiet_about_panics_with, runs_in_child_process, yield_once, PanicsOnDrop, NOT_A_STRING,
+};
 use futures::FutureExt;
 use valuetask::{dyn_trait, value_task, LocalValueTask, TaskError, ValueTask};
 
@@ -174,15 +176,11 @@ fn the_payload_is_dropped_once() {
 /// caught and discarded, not raised out of the value task's drop.
 #[test]
 fn a_payload_whose_drop_panics_is_discarded_quietly() {
-    struct PanicsWhenDropped;
-    impl Drop for PanicsWhenDropped {
-        fn drop(&mut self) {
-            panic!("{MESSAGE}: the payload's drop");
-        }
-    }
-    quiet_about_panics_with(MESSAGE);
+    quiet_about_panics_with("the payload's drop panicked");
     quiet_about_panics_with(NOT_A_STRING);
-    let unawaited = ValueTask::<u8>::start(async { std::panic::panic_any(PanicsWhenDropped) });
+    let unawaited = ValueTask::<u8>::start(async {
+        std::panic::panic_any(PanicsOnDrop("the payload's drop panicked"))
+    });
     drop(unawaited);
 }
 
